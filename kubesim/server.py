@@ -1,0 +1,664 @@
+"""The Kubernetes REST API over HTTP (aiohttp), backed by a :class:`~kubesim.cluster.Cluster`.
+
+Serves discovery, CRUD, LIST/WATCH with selectors, PATCH (merge, strategic, JSON), server-side dry-run,
+pods/log, pods/eviction, scale, the metrics API, server-side Tables for kubectl, a cAdvisor-style
+``/metrics`` for Prometheus, and a small ``/kubesim/v1`` control API for tests and benchmarks.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import copy
+import json
+import uuid
+from collections import Counter
+from dataclasses import dataclass
+from typing import Any, Awaitable, Callable
+
+import yaml
+from aiohttp import web
+
+from . import events as event_conv
+from .cluster import POD_KEY, Cluster, InvalidObject, generate_name
+from .patching import PatchError, apply_patch
+from .resources import METRICS_GROUP, Resource
+from .scenario import object_uid
+from .selectors import SelectorError, field_predicate, label_predicate
+from .store import AlreadyExists, Conflict, Gone, NotFound, StoreError, dumps
+from .tables import to_table
+from .timeline import Timeline
+from .usage import container_usages, exposition
+
+VERSION_INFO = {"major": "1", "minor": "30", "gitVersion": "v1.30.2", "gitCommit": "kubesim",
+                "gitTreeState": "clean", "buildDate": "2024-06-11T20:20:00Z", "goVersion": "go1.22.4",
+                "compiler": "gc", "platform": "linux/amd64"}
+JSON = "application/json"
+
+
+class ApiError(Exception):
+    def __init__(self, code: int, reason: str, message: str, details: dict[str, Any] | None = None):
+        super().__init__(message)
+        self.code, self.reason, self.message, self.details = code, reason, message, details
+
+
+def status_body(code: int, reason: str, message: str, details: dict[str, Any] | None = None) -> dict[str, Any]:
+    body: dict[str, Any] = {"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Failure",
+                            "message": message, "reason": reason, "code": code}
+    if details:
+        body["details"] = details
+    return body
+
+
+def json_response(body: Any, status: int = 200) -> web.Response:
+    return web.Response(body=body if isinstance(body, bytes) else dumps(body), status=status, content_type=JSON)
+
+
+@dataclass
+class Target:
+    """A parsed resource URL."""
+    res: Resource
+    namespace: str | None
+    name: str | None
+    sub: str | None
+
+
+@dataclass
+class SimOptions:
+    latency_ms: float = 0.0
+    watch_bookmark_interval: float = 5.0
+    default_watch_timeout: float = 1800.0
+    timeline_mode: str = "auto"  # auto: steps run on the wall clock; manual: only via /kubesim/v1/timeline/advance
+
+
+class SimServer:
+    def __init__(self, cluster: Cluster, options: SimOptions | None = None):
+        self.cluster = cluster
+        self.options = options or SimOptions()
+        self.requests: Counter[str] = Counter()
+        self.timeline = Timeline(cluster, self.options.timeline_mode)
+        self.app = web.Application(middlewares=[self._middleware], client_max_size=64 * 2**20)
+        self.app.router.add_route("*", "/{tail:.*}", self._dispatch)
+        self.app.on_startup.append(self._on_startup)
+        self.app.on_shutdown.append(self._on_shutdown)
+        self._background: set[asyncio.Task[Any]] = set()
+
+    # ---- lifecycle ----------------------------------------------------------------------------------------
+    async def _on_startup(self, app: web.Application) -> None:
+        self.timeline.start()
+
+    async def _on_shutdown(self, app: web.Application) -> None:
+        self.timeline.stop()
+        for task in self._background:
+            task.cancel()
+        self.cluster.store.close_all_watches()
+
+    def spawn(self, coro: Awaitable[Any]) -> None:
+        task = asyncio.ensure_future(coro)
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
+
+    @web.middleware
+    async def _middleware(self, request: web.Request, handler: Callable[[web.Request], Awaitable[web.StreamResponse]]
+                          ) -> web.StreamResponse:
+        if self.options.latency_ms and not request.path.startswith("/kubesim/"):
+            await asyncio.sleep(self.options.latency_ms / 1000)
+        try:
+            return await handler(request)
+        except ApiError as exc:
+            return json_response(status_body(exc.code, exc.reason, exc.message, exc.details), exc.code)
+        except web.HTTPException:
+            raise
+        except (ConnectionResetError, asyncio.CancelledError):
+            raise
+        except Exception as exc:  # never crash on a request: answer like the API server would
+            return json_response(status_body(500, "InternalError", f"Internal error occurred: {exc!r}"), 500)
+
+    # ---- dispatch -----------------------------------------------------------------------------------------
+    async def _dispatch(self, request: web.Request) -> web.StreamResponse:
+        path = request.path.rstrip("/") or "/"
+        parts = [p for p in path.split("/") if p]
+        if parts[:1] == ["kubesim"]:
+            return await self._control(request, parts[1:])
+        if request.method == "GET":
+            discovery = self._discovery(path, parts)
+            if discovery is not None:
+                self.requests["get discovery"] += 1
+                return discovery
+        if path in ("/metrics", "/metrics/cadvisor", "/metrics/resource"):
+            self.requests["get metrics"] += 1
+            return self._prometheus_metrics()
+        if parts and parts[0] in ("api", "apis"):
+            return await self._resource_request(request, parts)
+        if parts and parts[0] in ("healthz", "readyz", "livez"):
+            return web.Response(text="ok")
+        raise ApiError(404, "NotFound", "the server could not find the requested resource")
+
+    def _discovery(self, path: str, parts: list[str]) -> web.Response | None:
+        served = self.cluster.served()
+        if path == "/version":
+            return json_response(VERSION_INFO)
+        if path == "/api":
+            return json_response({"kind": "APIVersions", "versions": ["v1"], "serverAddressByClientCIDRs": [
+                {"clientCIDR": "0.0.0.0/0", "serverAddress": "127.0.0.1:6443"}]})
+        if path == "/apis":
+            return json_response(served.group_list())
+        if path == "/api/v1":
+            return json_response(served.resource_list("", "v1"))
+        if len(parts) == 2 and parts[0] == "apis":
+            group = served.group(parts[1])
+            if group is None:
+                raise ApiError(404, "NotFound", "the server could not find the requested resource")
+            return json_response(group)
+        if len(parts) == 3 and parts[0] == "apis":
+            lst = served.resource_list(parts[1], parts[2])
+            if lst is None:
+                raise ApiError(404, "NotFound", "the server could not find the requested resource")
+            return json_response(lst)
+        if parts[:1] == ["openapi"]:
+            raise ApiError(404, "NotFound", "the simulator does not serve OpenAPI documents")
+        return None
+
+    def _parse_target(self, parts: list[str]) -> Target:
+        served = self.cluster.served()
+        if parts[0] == "api":
+            if len(parts) < 3 or parts[1] != "v1":
+                raise ApiError(404, "NotFound", "the server could not find the requested resource")
+            group, version, rest = "", "v1", parts[2:]
+        else:
+            if len(parts) < 4:
+                raise ApiError(404, "NotFound", "the server could not find the requested resource")
+            group, version, rest = parts[1], parts[2], parts[3:]
+        if rest[0] == "watch":  # legacy /watch/ paths
+            rest = rest[1:]
+        namespace = None
+        if rest[0] == "namespaces" and len(rest) >= 3 and served.by_path(group, version, rest[2]) is not None:
+            namespace, rest = rest[1], rest[2:]
+        res = served.by_path(group, version, rest[0])
+        if res is None:
+            raise ApiError(404, "NotFound", "the server could not find the requested resource")
+        name = rest[1] if len(rest) > 1 else None
+        sub = "/".join(rest[2:]) if len(rest) > 2 else None
+        if sub and sub not in res.subresources:
+            raise ApiError(404, "NotFound", "the server could not find the requested resource")
+        if namespace is not None and not res.namespaced:
+            raise ApiError(404, "NotFound", "the server could not find the requested resource")
+        if res.namespaced and name is not None and namespace is None:
+            raise ApiError(404, "NotFound", "the server could not find the requested resource")
+        return Target(res, namespace, name, sub)
+
+    async def _resource_request(self, request: web.Request, parts: list[str]) -> web.StreamResponse:
+        t = self._parse_target(parts)
+        q = request.query
+        method = request.method
+        resource_label = t.res.plural + (f"/{t.sub}" if t.sub else "")
+        if t.res.group == METRICS_GROUP:
+            if method != "GET":
+                raise ApiError(405, "MethodNotAllowed", f"the server does not allow this method on the requested "
+                                                        f"resource")
+            self.requests[f"{'get' if t.name else 'list'} {resource_label}"] += 1
+            return self._metrics_api(t, q)
+        watching = method == "GET" and (q.get("watch") in ("true", "1", "True") or parts[3:4] == ["watch"]
+                                         or "watch" in parts[1:4])
+        verb = {"GET": "watch" if watching else ("get" if t.name else "list"), "POST": "create",
+                "PUT": "update", "PATCH": "patch",
+                "DELETE": "delete" if t.name else "deletecollection"}.get(method)
+        if verb is None or (verb not in t.res.verbs and not t.sub):
+            raise ApiError(405, "MethodNotAllowed", "the server does not allow this method on the requested resource")
+        self.requests[f"{verb} {resource_label}"] += 1
+        dry_run = q.get("dryRun") == "All"
+        if verb == "watch":
+            return await self._watch(request, t)
+        if verb == "list":
+            return self._list(request, t)
+        if verb == "get":
+            if t.sub == "log":
+                return await self._logs(request, t)
+            if t.sub == "scale":
+                return json_response(self._scale_of(self._get(t)))
+            return self._respond_object(request, t.res, self._get(t))
+        if verb == "create":
+            if t.sub == "eviction":
+                try:
+                    self.cluster.api_evict(t.namespace or "", t.name or "", dry_run)
+                except InvalidObject as exc:
+                    raise ApiError(exc.code, exc.reason, str(exc)) from None
+                except NotFound:
+                    raise self._not_found(t) from None
+                return json_response({"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Success",
+                                      "code": 201}, 201)
+            if t.name or t.sub:
+                raise ApiError(405, "MethodNotAllowed", "the server does not allow this method on the requested "
+                                                        "resource")
+            return self._create(t, await self._body(request), dry_run)
+        if verb == "update":
+            replacement = await self._body(request)
+            if not isinstance(replacement, dict):
+                raise ApiError(400, "BadRequest", "the body of the request must be an object")
+            return self._write(t, lambda old: self._merge_sub(t, old, replacement), dry_run, body=replacement)
+        if verb == "patch":
+            patch = await self._body(request)
+            ctype = request.headers.get("Content-Type", "application/merge-patch+json")
+
+            def patched(old: dict[str, Any]) -> dict[str, Any]:
+                try:
+                    if t.sub == "scale":
+                        scale = apply_patch(self._scale_of(old), patch, ctype)
+                        new = copy.deepcopy(old)
+                        new.setdefault("spec", {})["replicas"] = (scale.get("spec") or {}).get("replicas")
+                        return new
+                    return self._merge_sub(t, old, apply_patch(old, patch, ctype))
+                except PatchError as exc:
+                    code = 415 if "unknown format" in str(exc) else 422
+                    raise ApiError(code, "UnsupportedMediaType" if code == 415 else "Invalid", str(exc)) from None
+
+            return self._write(t, patched, dry_run, body=None, scale=t.sub == "scale")
+        if verb == "delete":
+            body = await self._body(request, optional=True) or {}
+            propagation = q.get("propagationPolicy") or body.get("propagationPolicy")
+            if q.get("dryRun") is None and "All" in (body.get("dryRun") or []):
+                dry_run = True
+            try:
+                obj = self.cluster.delete(t.res, t.namespace or "", t.name or "", propagation=propagation,
+                                          dry_run=dry_run)
+            except NotFound:
+                raise self._not_found(t) from None
+            return json_response(obj)
+        if verb == "deletecollection":
+            pred = self._predicate(request, t.res)
+            victims = [k for k, _ in self.cluster.store.entries(t.res.key, t.namespace, pred)]
+            for ns, name in victims:
+                self.cluster.delete(t.res, ns, name, dry_run=dry_run)
+            return json_response({"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Success"})
+        raise ApiError(405, "MethodNotAllowed", "the server does not allow this method on the requested resource")
+
+    # ---- helpers ------------------------------------------------------------------------------------------
+    def _not_found(self, t: Target) -> ApiError:
+        group = f".{t.res.group}" if t.res.group else ""
+        return ApiError(404, "NotFound", f"{t.res.plural}{group} \"{t.name}\" not found",
+                        {"name": t.name, "group": t.res.group, "kind": t.res.plural})
+
+    def _get(self, t: Target) -> dict[str, Any]:
+        obj = self.cluster.store.get(t.res.key, t.namespace or "", t.name or "")
+        if obj is None:
+            raise self._not_found(t)
+        return obj
+
+    async def _body(self, request: web.Request, optional: bool = False) -> Any:
+        raw = await request.read()
+        if not raw:
+            if optional:
+                return None
+            raise ApiError(400, "BadRequest", "the request body is empty")
+        ctype = request.headers.get("Content-Type", "")
+        try:
+            if "yaml" in ctype:
+                return yaml.safe_load(raw)
+            return json.loads(raw)
+        except (ValueError, yaml.YAMLError) as exc:
+            raise ApiError(400, "BadRequest", f"the body of the request could not be decoded: {exc}") from None
+
+    def _merge_sub(self, t: Target, old: dict[str, Any], new: dict[str, Any]) -> dict[str, Any]:
+        """A write to /status changes only status; a write to the object keeps its status."""
+        if t.sub == "status":
+            merged = copy.deepcopy(old)
+            merged["status"] = new.get("status")
+            return merged
+        if "status" in t.res.subresources and "status" in old:
+            new = {**new, "status": old["status"]}
+        return new
+
+    def _write(self, t: Target, change: Callable[[dict[str, Any]], dict[str, Any]], dry_run: bool, *,
+               body: Any, scale: bool = False) -> web.Response:
+        old = self._get(t)
+        new = change(old)
+        if not isinstance(new, dict):
+            raise ApiError(422, "Invalid", "the patched object is not an object")
+        meta = new.setdefault("metadata", {})
+        if meta.get("namespace", t.namespace or None) != (old["metadata"].get("namespace")):
+            raise ApiError(400, "BadRequest", "the namespace of the object does not match the namespace on the "
+                                              "request")
+        new["apiVersion"], new["kind"] = old.get("apiVersion"), old.get("kind")
+        expect_rv = meta.get("resourceVersion") if body is not None else None
+        meta["name"] = meta.get("name", t.name)
+        try:
+            self.cluster.validate_update(t.res, old, new)
+            result = self.cluster.store.update(t.res.key, new, dry_run=dry_run, expect_rv=expect_rv)
+        except InvalidObject as exc:
+            raise ApiError(exc.code, exc.reason, str(exc)) from None
+        except Conflict:
+            raise ApiError(409, "Conflict", f"Operation cannot be fulfilled on {t.res.plural} \"{t.name}\": the "
+                                            f"object has been modified; please apply your changes to the latest "
+                                            f"version and try again") from None
+        if not dry_run:
+            self.cluster.after_write(t.res, old, result)
+        if scale:
+            return json_response(self._scale_of(result))
+        return json_response(result)
+
+    def _create(self, t: Target, body: Any, dry_run: bool) -> web.Response:
+        if not isinstance(body, dict):
+            raise ApiError(400, "BadRequest", "the body of the request must be an object")
+        res = t.res
+        if res.group == "events.k8s.io":
+            body = event_conv.to_core(body)
+        meta = body.setdefault("metadata", {})
+        if not meta.get("name"):
+            if meta.get("generateName"):
+                meta["name"] = generate_name(meta["generateName"])
+            else:
+                raise ApiError(422, "Invalid", f"{res.kind} \"\" is invalid: metadata.name: Required value: name "
+                                               f"or generateName is required")
+        if res.namespaced:
+            if meta.get("namespace") and t.namespace and meta["namespace"] != t.namespace:
+                raise ApiError(400, "BadRequest", "the namespace of the provided object does not match the "
+                                                  "namespace sent on the request")
+            meta["namespace"] = t.namespace or meta.get("namespace") or "default"
+        body.setdefault("apiVersion", res.group_version)
+        body.setdefault("kind", res.kind)
+        meta.setdefault("uid", object_uid(body["apiVersion"], res.kind, meta.get("namespace", ""), meta["name"])
+                        if dry_run else str(uuid.uuid4()))
+        if res.key == POD_KEY:
+            body.setdefault("status", {"phase": "Pending", "qosClass": "BestEffort"})
+        try:
+            obj = self.cluster.store.create(res.key, body, dry_run=dry_run)
+        except AlreadyExists:
+            group = f".{res.group}" if res.group else ""
+            raise ApiError(409, "AlreadyExists", f"{res.plural}{group} \"{meta['name']}\" already exists",
+                           {"name": meta["name"], "group": res.group, "kind": res.plural}) from None
+        if not dry_run:
+            self.cluster.after_write(res, None, obj)
+        if res.group == "events.k8s.io":
+            obj = event_conv.to_events_v1(obj)
+        return json_response(obj, 201)
+
+    def _scale_of(self, obj: dict[str, Any]) -> dict[str, Any]:
+        sel = ((obj.get("spec") or {}).get("selector") or {}).get("matchLabels") or {}
+        meta = obj["metadata"]
+        return {"kind": "Scale", "apiVersion": "autoscaling/v1",
+                "metadata": {"name": meta["name"], "namespace": meta.get("namespace"), "uid": meta.get("uid"),
+                             "resourceVersion": meta.get("resourceVersion"),
+                             "creationTimestamp": meta.get("creationTimestamp")},
+                "spec": {"replicas": (obj.get("spec") or {}).get("replicas", 1)},
+                "status": {"replicas": (obj.get("status") or {}).get("replicas", 0),
+                           "selector": ",".join(f"{k}={v}" for k, v in sel.items())}}
+
+    def _predicate(self, request: web.Request, res: Resource) -> Callable[[dict[str, Any]], bool] | None:
+        q = request.query
+        aliases = event_conv.FIELD_ALIASES if res.group == "events.k8s.io" else None
+        try:
+            preds = [p for p in (label_predicate(q.get("labelSelector")),
+                                 field_predicate(q.get("fieldSelector"), aliases)) if p]
+        except SelectorError as exc:
+            raise ApiError(400, "BadRequest", str(exc)) from None
+        if not preds:
+            return None
+        if len(preds) == 1:
+            return preds[0]
+        return lambda o: all(p(o) for p in preds)
+
+    def _view(self, res: Resource) -> Callable[[dict[str, Any]], dict[str, Any]] | None:
+        return event_conv.to_events_v1 if res.group == "events.k8s.io" else None
+
+    def _table_request(self, request: web.Request) -> str | None:
+        accept = request.headers.get("Accept", "")
+        for part in accept.split(","):
+            if "as=Table" in part:
+                return "meta.k8s.io/v1beta1" if "v=v1beta1" in part else "meta.k8s.io/v1"
+        return None
+
+    def _respond_object(self, request: web.Request, res: Resource, obj: dict[str, Any]) -> web.Response:
+        table = self._table_request(request)
+        if table:
+            return json_response(to_table(res, [obj], include=request.query.get("includeObject", "Metadata"),
+                                          api_version=table))
+        view = self._view(res)
+        return json_response(view(obj) if view else obj)
+
+    # ---- list and watch -----------------------------------------------------------------------------------
+    def _list(self, request: web.Request, t: Target) -> web.Response:
+        q = request.query
+        store = self.cluster.store
+        pred = self._predicate(request, t.res)
+        start_after = None
+        if q.get("continue"):
+            try:
+                token = json.loads(base64.urlsafe_b64decode(q["continue"].encode()))
+                start_after = (token["ns"], token["name"])
+            except (ValueError, KeyError, TypeError):
+                raise ApiError(400, "BadRequest", "continue key is not valid: malformed continue token") from None
+        limit = int(q.get("limit") or 0)
+        selected: list[tuple[tuple[str, str], Any]] = []
+        more = False
+        remaining = 0
+        for k, entry in store.entries(t.res.key, t.namespace, pred, start_after):
+            if limit and len(selected) >= limit:
+                more = True
+                remaining += 1
+                continue
+            selected.append((k, entry))
+        meta: dict[str, Any] = {"resourceVersion": str(store.rv)}
+        if more:
+            last = selected[-1][0]
+            meta["continue"] = base64.urlsafe_b64encode(
+                dumps({"rv": store.rv, "ns": last[0], "name": last[1]})).decode()
+            if pred is None:
+                meta["remainingItemCount"] = remaining
+        table = self._table_request(request)
+        if table:
+            return json_response(to_table(t.res, [e.obj for _, e in selected], list_meta=meta,
+                                          include=q.get("includeObject", "Metadata"), api_version=table))
+        view = self._view(t.res)
+        head = dumps({"kind": t.res.list_kind, "apiVersion": t.res.group_version, "metadata": meta})[:-1]
+        items = b",".join(dumps(view(e.obj)) if view else e.raw for _, e in selected)
+        return json_response(head + b',"items":[' + items + b"]}")
+
+    async def _watch(self, request: web.Request, t: Target) -> web.StreamResponse:
+        q = request.query
+        store = self.cluster.store
+        pred = self._predicate(request, t.res)
+        rv_param = q.get("resourceVersion")
+        since = None if rv_param in (None, "", "0") else rv_param
+        table = self._table_request(request)
+        view = self._view(t.res)
+        resp = web.StreamResponse(status=200, headers={"Content-Type": JSON, "Cache-Control": "no-cache"})
+        resp.enable_chunked_encoding()
+        await resp.prepare(request)
+
+        def line(kind: str, obj: dict[str, Any]) -> bytes:
+            if table:
+                obj = to_table(t.res, [obj], include=q.get("includeObject", "Metadata"), api_version=table)
+            elif view:
+                obj = view(obj)
+            return b'{"type":"' + kind.encode() + b'","object":' + dumps(obj) + b"}\n"
+
+        try:
+            since_rv = int(since) if since is not None else None
+        except ValueError:
+            await resp.write(line("ERROR", status_body(400, "BadRequest", f"invalid resource version: {since}")))
+            return resp
+        try:
+            watcher, backlog = store.watch(t.res.key, t.namespace, pred, since_rv)
+        except Gone as exc:
+            await resp.write(line("ERROR", status_body(410, "Expired", str(exc))))
+            return resp
+        loop = asyncio.get_running_loop()
+        timeout = float(q.get("timeoutSeconds") or self.options.default_watch_timeout)
+        deadline = loop.time() + timeout
+        bookmarks = q.get("allowWatchBookmarks") in ("true", "1")
+        next_bookmark = loop.time() + self.options.watch_bookmark_interval
+        try:
+            if since_rv is None:
+                buf = [line("ADDED", e.obj) for _, e in store.entries(t.res.key, t.namespace, pred)]
+                if buf:
+                    await resp.write(b"".join(buf))
+            buf = []
+            for change in backlog:
+                kind = watcher.translate(change)
+                if kind:
+                    buf.append(line(kind, change.obj))
+            if buf:
+                await resp.write(b"".join(buf))
+            while True:
+                now = loop.time()
+                if now >= deadline:
+                    break
+                if watcher.queue.empty():
+                    wait = min(deadline, next_bookmark) - now if bookmarks else deadline - now
+                    try:
+                        change = await asyncio.wait_for(watcher.queue.get(), max(wait, 0.001))
+                    except asyncio.TimeoutError:
+                        if bookmarks and loop.time() >= next_bookmark:
+                            await resp.write(line("BOOKMARK", {"kind": t.res.kind, "apiVersion": t.res.group_version,
+                                                               "metadata": {"resourceVersion": str(store.rv)}}))
+                            next_bookmark = loop.time() + self.options.watch_bookmark_interval
+                        continue
+                    batch = [change]
+                else:
+                    batch = []
+                while not watcher.queue.empty():
+                    batch.append(watcher.queue.get_nowait())
+                if any(c is None for c in batch) or watcher.overflowed:
+                    break
+                out = []
+                for change in batch:
+                    kind = watcher.translate(change)
+                    if kind:
+                        cache_key = (kind, table, t.res.group)
+                        cache = change.__dict__.setdefault("_lines", {})
+                        if cache_key not in cache:
+                            cache[cache_key] = line(kind, change.obj)
+                        out.append(cache[cache_key])
+                if out:
+                    await resp.write(b"".join(out))
+        except (ConnectionResetError, asyncio.CancelledError):
+            pass
+        finally:
+            store.unwatch(watcher)
+        return resp
+
+    # ---- logs ---------------------------------------------------------------------------------------------
+    async def _logs(self, request: web.Request, t: Target) -> web.StreamResponse:
+        q = request.query
+        pod = self._get(t)
+        containers = [c["name"] for c in (pod.get("spec") or {}).get("containers") or []]
+        init = [c["name"] for c in (pod.get("spec") or {}).get("initContainers") or []]
+        container = q.get("container")
+        if not container:
+            if len(containers) != 1:
+                raise ApiError(400, "BadRequest", f"a container name must be specified for pod {t.name}, choose one "
+                                                  f"of: [{' '.join(containers)}] or one of the init containers: "
+                                                  f"[{' '.join(init)}]")
+            container = containers[0]
+        if container not in containers + init:
+            raise ApiError(400, "BadRequest", f"container {container} is not valid for pod {t.name}")
+        status = pod.get("status") or {}
+        statuses = {c.get("name"): c for c in (status.get("containerStatuses") or []) +
+                    (status.get("initContainerStatuses") or [])}
+        cs = statuses.get(container, {})
+        previous = q.get("previous") in ("true", "1")
+        if previous:
+            if not (cs.get("lastState") or {}).get("terminated"):
+                raise ApiError(400, "BadRequest", f"previous terminated container \"{container}\" in pod "
+                                                  f"\"{t.name}\" not found")
+        else:
+            waiting = (cs.get("state") or {}).get("waiting")
+            if waiting and not self.cluster.log_text(t.namespace or "", t.name or "", container, False):
+                raise ApiError(400, "BadRequest", f"container \"{container}\" in pod \"{t.name}\" is waiting to "
+                                                  f"start: {waiting.get('reason', 'ContainerCreating')}")
+        text = self.cluster.log_text(t.namespace or "", t.name or "", container, previous)
+        lines = text.splitlines(keepends=True)
+        if q.get("tailLines") is not None:
+            try:
+                n = int(q["tailLines"])
+            except ValueError:
+                raise ApiError(400, "BadRequest", "tailLines must be an integer") from None
+            lines = lines[-n:] if n > 0 else []
+        if q.get("timestamps") in ("true", "1"):
+            started = (((cs.get("lastState") if previous else cs.get("state")) or {}).get(
+                "terminated" if previous else "running") or {}).get("startedAt", "")
+            lines = [f"{started.replace('Z', '.000000000Z')} {ln}" for ln in lines]
+        body = "".join(lines)
+        if q.get("limitBytes"):
+            body = body.encode()[: int(q["limitBytes"])].decode(errors="ignore")
+        if q.get("follow") not in ("true", "1"):
+            return web.Response(text=body, content_type="text/plain")
+        resp = web.StreamResponse(status=200, headers={"Content-Type": "text/plain"})
+        await resp.prepare(request)
+        await resp.write(body.encode())
+        sent = len(text)
+        try:
+            while True:  # follow: stream what the timeline appends until the client goes away
+                await asyncio.sleep(0.2)
+                now_text = self.cluster.log_text(t.namespace or "", t.name or "", container, False)
+                if len(now_text) > sent:
+                    await resp.write(now_text[sent:].encode())
+                    sent = len(now_text)
+        except (ConnectionResetError, asyncio.CancelledError):
+            pass
+        return resp
+
+    # ---- metrics ------------------------------------------------------------------------------------------
+    def _metrics_api(self, t: Target, q: Any) -> web.Response:
+        if t.res.plural == "pods":
+            items = [m for m in self.cluster.pod_metrics()
+                     if t.namespace is None or m["metadata"]["namespace"] == t.namespace]
+            kind = "PodMetrics"
+        else:
+            items = self.cluster.node_metrics()
+            kind = "NodeMetrics"
+        pred = label_predicate(q.get("labelSelector"))
+        if pred:
+            items = [m for m in items if pred(m)]
+        if t.name:
+            for m in items:
+                if m["metadata"]["name"] == t.name:
+                    return json_response(m)
+            raise ApiError(404, "NotFound", f"{t.res.plural}.metrics.k8s.io \"{t.name}\" not found")
+        return json_response({"kind": f"{kind}List", "apiVersion": "metrics.k8s.io/v1beta1",
+                              "metadata": {}, "items": items})
+
+    def _prometheus_metrics(self) -> web.Response:
+        usages = container_usages(self.cluster.store.all_objects(POD_KEY), self.cluster.scenario.pod_usage)
+        text = exposition(usages, self.cluster.scenario.volume_usage, self.cluster.elapsed)
+        return web.Response(text=text, content_type="text/plain", charset="utf-8",
+                            headers={"X-Content-Type-Options": "nosniff"})
+
+    # ---- control API --------------------------------------------------------------------------------------
+    async def _control(self, request: web.Request, parts: list[str]) -> web.Response:
+        route = "/".join(parts)
+        if route == "v1/stats" and request.method == "GET":
+            return json_response({"requests": dict(self.requests), "total": sum(self.requests.values()),
+                                  "resourceVersion": self.cluster.store.rv})
+        if route == "v1/stats/reset" and request.method == "POST":
+            self.requests.clear()
+            return json_response({"ok": True})
+        if route == "v1/scenario" and request.method == "GET":
+            sc = self.cluster.scenario
+            return json_response({"name": sc.name, "description": sc.description,
+                                  "expect": [e.__dict__ for e in sc.expect],
+                                  "timeline": {"pending": self.timeline.pending, "applied": self.timeline.applied}})
+        if route == "v1/apply" and request.method == "POST":
+            body = await self._body(request)
+            steps = body.get("steps") if isinstance(body, dict) else body
+            try:
+                results = [self.timeline.apply_step_spec(step) for step in steps or []]
+            except (InvalidObject, StoreError, ValueError, KeyError) as exc:
+                raise ApiError(422, "Invalid", f"cannot apply step: {exc}") from None
+            return json_response({"applied": results, "resourceVersion": self.cluster.store.rv})
+        if route == "v1/timeline/advance" and request.method == "POST":
+            body = await self._body(request, optional=True) or {}
+            applied = self.timeline.advance(float(body.get("seconds", 0)))
+            return json_response({"applied": applied, "pending": self.timeline.pending})
+        if route == "v1/churn" and request.method == "POST":
+            from .generate import churn_events
+
+            body = await self._body(request, optional=True) or {}
+            rate, seconds = float(body.get("rate", 100)), float(body.get("seconds", 10))
+            self.spawn(churn_events(self.cluster, rate=rate, seconds=seconds,
+                                    namespace=body.get("namespace", "default")))
+            return json_response({"rate": rate, "seconds": seconds})
+        raise ApiError(404, "NotFound", f"unknown control endpoint /kubesim/{route}")
+
+
+__all__ = ["SimServer", "SimOptions", "ApiError"]
