@@ -21,7 +21,10 @@ def to_events_v1(ev: dict[str, Any]) -> dict[str, Any]:
     source = ev.get("source") or {}
     out: dict[str, Any] = {
         "apiVersion": "events.k8s.io/v1", "kind": "Event", "metadata": ev.get("metadata") or {},
-        "eventTime": ev.get("eventTime"),
+        # Legacy events have no eventTime; real servers send null, which strict clients reject, so the
+        # simulator derives it from the first timestamp.
+        "eventTime": ev.get("eventTime") or _micro(ev.get("firstTimestamp") or ev.get("lastTimestamp")
+                                                   or (ev.get("metadata") or {}).get("creationTimestamp")),
         "reportingController": ev.get("reportingComponent") or source.get("component", ""),
         "reportingInstance": ev.get("reportingInstance") or source.get("host", ""),
         "action": ev.get("action", ""), "reason": ev.get("reason", ""),
@@ -58,3 +61,9 @@ def to_core(ev: dict[str, Any]) -> dict[str, Any]:
     if ev.get("related"):
         out["related"] = ev["related"]
     return {k: v for k, v in out.items() if v is not None}
+
+
+def _micro(ts: str | None) -> str | None:
+    if not ts:
+        return None
+    return ts[:-1] + ".000000Z" if ts.endswith("Z") and "." not in ts else ts

@@ -150,9 +150,11 @@ def _documents(path: Path, text: str) -> Iterator[_Doc]:
             node = loader.get_node()
             yield _Doc(index, node, loader.construct_document(node))
     except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
-        line = mark.line + 1 if mark else None
         problem = exc.problem or str(exc)
+        # An unclosed bracket is reported at the end of the stream; where it was opened helps more.
+        mark = exc.context_mark if "<stream end>" in problem and exc.context_mark else \
+            (exc.problem_mark or exc.context_mark)
+        line = mark.line + 1 if mark else None
         raise ScenarioError(path, f"YAML error: {problem}", document=index or 1, line=line) from None
     except yaml.YAMLError as exc:
         raise ScenarioError(path, f"YAML error: {exc}", document=index or 1) from None
@@ -412,6 +414,9 @@ _CLUSTER_SCOPED = {"Node", "PersistentVolume", "Namespace", "StorageClass", "API
                    "CSIDriver"}
 
 
+_GENERATION_GROUPS = {"apps", "batch", "autoscaling", "policy", "networking.k8s.io"}
+
+
 def fill_server_fields(scenario: Scenario, cluster_scoped: set[str] | None = None) -> None:
     scoped = set(_CLUSTER_SCOPED) | (cluster_scoped or set())
     for crd in (o for o in scenario.objects if o["kind"] == "CustomResourceDefinition"):
@@ -430,6 +435,8 @@ def fill_server_fields(scenario: Scenario, cluster_scoped: set[str] | None = Non
             namespaces.add(meta["namespace"])
         meta.setdefault("uid", object_uid(obj["apiVersion"], obj["kind"], meta.get("namespace", ""), meta["name"]))
         meta.setdefault("creationTimestamp", created)
+        if "spec" in obj and "/" in obj["apiVersion"] and obj["apiVersion"].split("/")[0] in _GENERATION_GROUPS:
+            meta.setdefault("generation", 1)
         index[(obj["kind"], meta.get("namespace", ""), meta["name"])] = obj
     for ns in sorted(namespaces):
         if ("Namespace", "", ns) not in index:
@@ -442,6 +449,8 @@ def fill_server_fields(scenario: Scenario, cluster_scoped: set[str] | None = Non
             index[("Namespace", "", ns)] = obj
     for obj in scenario.objects:
         meta = obj["metadata"]
+        if obj["kind"] == "Pod":
+            _fill_container_statuses(obj)
         for ref in meta.get("ownerReferences") or []:
             owner = index.get((ref.get("kind"), meta.get("namespace", ""), ref.get("name")))
             if owner and not ref.get("uid"):
@@ -453,3 +462,17 @@ def fill_server_fields(scenario: Scenario, cluster_scoped: set[str] | None = Non
                     index.get((ref.get("kind"), "", ref.get("name")))
                 if target:
                     ref["uid"] = target["metadata"]["uid"]
+
+
+def _fill_container_statuses(pod: dict[str, Any]) -> None:
+    """Fields a kubelet always reports, which clients (kubernetes>=33 validates them) rely on."""
+    spec, status = pod.get("spec") or {}, pod.get("status") or {}
+    for specs, statuses in (("containers", "containerStatuses"), ("initContainers", "initContainerStatuses")):
+        images = {c.get("name"): c.get("image", "") for c in spec.get(specs) or [] if isinstance(c, dict)}
+        for cs in status.get(statuses) or []:
+            if not isinstance(cs, dict):
+                continue
+            cs.setdefault("image", images.get(cs.get("name"), ""))
+            cs.setdefault("imageID", "")
+            cs.setdefault("ready", False)
+            cs.setdefault("restartCount", 0)

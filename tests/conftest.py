@@ -1,0 +1,57 @@
+"""Shared fixtures: simulators over real HTTP on port 0, and the real kubectl against them."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+from pathlib import Path
+from typing import Callable, Iterator
+
+import pytest
+
+from kubesim import load, load_paths
+from kubesim.runner import RunningSim, run_in_thread
+from kubesim.server import SimOptions
+
+DATA = Path(__file__).parent / "kubesim" / "data"
+KUBECTL_DIR = Path("/usr/lib/google-cloud-sdk/bin")
+
+
+def kubectl_binaries() -> list[str]:
+    """The kubectl versions on this machine (kubectl.1.27 ... kubectl.1.33), else the one on PATH."""
+    found = sorted(str(p) for p in KUBECTL_DIR.glob("kubectl.1.*")) if KUBECTL_DIR.is_dir() else []
+    if not found and shutil.which("kubectl"):
+        found = [shutil.which("kubectl") or "kubectl"]
+    return found
+
+
+@pytest.fixture
+def start_sim(tmp_path: Path) -> Iterator[Callable[..., RunningSim]]:
+    started: list[RunningSim] = []
+
+    def start(scenario: str | Path, **options: object) -> RunningSim:
+        sc = load_paths([Path(scenario)]) if Path(scenario).exists() else load(str(scenario))
+        history = int(options.pop("history_size", 20_000))  # type: ignore[call-overload]
+        sim = run_in_thread(sc, SimOptions(**options), kubeconfig_out=tmp_path / f"sim{len(started)}.kubeconfig",
+                            history_size=history)
+        started.append(sim)
+        return sim
+
+    yield start
+    for sim in started:
+        sim.stop()
+
+
+@pytest.fixture
+def mini(start_sim: Callable[..., RunningSim]) -> RunningSim:
+    return start_sim(DATA / "mini.yaml", timeline_mode="manual")
+
+
+def run_kubectl(sim: RunningSim, *args: str, binary: str | None = None, check: bool = True
+                ) -> subprocess.CompletedProcess[str]:
+    exe = binary or (kubectl_binaries() or ["kubectl"])[-1]
+    proc = subprocess.run([exe, "--kubeconfig", str(sim.kubeconfig), *args], capture_output=True, text=True,
+                          timeout=60)
+    if check and proc.returncode != 0:
+        raise AssertionError(f"kubectl {' '.join(args)} failed ({proc.returncode}): {proc.stderr}")
+    return proc
