@@ -13,7 +13,7 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any, Iterator
 
-import yaml
+from .yamlsrc import Doc, YamlSourceError, documents, line_of
 
 SCENARIO_API_VERSION = "kubesim.kubewhy.io/v1"
 DEFAULT_CAPTURED_AT = "2024-06-14T10:00:00Z"
@@ -63,6 +63,7 @@ class Scenario:
     name: str
     description: str = ""
     captured_at: datetime = field(default_factory=lambda: parse_time(DEFAULT_CAPTURED_AT))
+    captured_at_given: bool = False  # whether a Scenario document set capturedAt
     objects: list[dict[str, Any]] = field(default_factory=list)
     logs: dict[str, dict[str, str]] = field(default_factory=dict)  # "ns/pod/container" -> {current, previous}
     pod_usage: dict[str, dict[str, dict[str, Any]]] = field(default_factory=dict)  # "ns/pod" -> container -> usage
@@ -76,7 +77,7 @@ class Scenario:
         """A copy with every timestamp moved so that ``captured_at`` becomes ``now``."""
         delta = now - self.captured_at
         return Scenario(
-            name=self.name, description=self.description, captured_at=now,
+            name=self.name, description=self.description, captured_at=now, captured_at_given=True,
             objects=[_shift(o, delta) for o in self.objects],
             logs={k: {kk: _shift_text(vv, delta) for kk, vv in v.items()} for k, v in self.logs.items()},
             pod_usage=self.pod_usage, node_usage=self.node_usage, volume_usage=self.volume_usage,
@@ -134,50 +135,14 @@ def object_uid(api_version: str, kind: str, namespace: str, name: str) -> str:
 
 # ---- YAML with line numbers -----------------------------------------------------------------------------------
 
-@dataclass
-class _Doc:
-    index: int
-    node: yaml.Node
-    data: Any
-
-
-def _documents(path: Path, text: str) -> Iterator[_Doc]:
-    loader = yaml.SafeLoader(text)
-    index = 0
+def _documents(path: Path, text: str) -> Iterator[Doc]:
     try:
-        while loader.check_node():
-            index += 1
-            node = loader.get_node()
-            yield _Doc(index, node, loader.construct_document(node))
-    except yaml.MarkedYAMLError as exc:
-        problem = exc.problem or str(exc)
-        # An unclosed bracket is reported at the end of the stream; where it was opened helps more.
-        mark = exc.context_mark if "<stream end>" in problem and exc.context_mark else \
-            (exc.problem_mark or exc.context_mark)
-        line = mark.line + 1 if mark else None
-        raise ScenarioError(path, f"YAML error: {problem}", document=index or 1, line=line) from None
-    except yaml.YAMLError as exc:
-        raise ScenarioError(path, f"YAML error: {exc}", document=index or 1) from None
-    finally:
-        loader.dispose()
+        yield from documents(text)
+    except YamlSourceError as exc:
+        raise ScenarioError(path, str(exc), document=exc.document, line=exc.line) from None
 
 
-def _line_of(node: yaml.Node, path: tuple[Any, ...]) -> int:
-    """Line (1-based) of the value at ``path`` inside ``node``, or of the deepest part that exists."""
-    current = node
-    for part in path:
-        if isinstance(current, yaml.MappingNode) and isinstance(part, str):
-            for key, value in current.value:
-                if isinstance(key, yaml.ScalarNode) and key.value == part:
-                    current = value
-                    break
-            else:
-                break
-        elif isinstance(current, yaml.SequenceNode) and isinstance(part, int) and part < len(current.value):
-            current = current.value[part]
-        else:
-            break
-    return current.start_mark.line + 1
+_line_of = line_of
 
 
 # ---- object validation ------------------------------------------------------------------------------------------
@@ -242,7 +207,7 @@ def validate_object(obj: Any) -> tuple[tuple[Any, ...], str] | None:
 
 # ---- loading ------------------------------------------------------------------------------------------------------
 
-def _scenario_doc(path: Path, doc: _Doc, scenario: Scenario) -> None:
+def _scenario_doc(path: Path, doc: Doc, scenario: Scenario) -> None:
     data = doc.data
     where = f"{path.name}#{doc.index}"
     known = {"apiVersion", "kind", "metadata", "description", "capturedAt", "logs", "usage", "timeline", "expect"}
@@ -260,6 +225,7 @@ def _scenario_doc(path: Path, doc: _Doc, scenario: Scenario) -> None:
     if data.get("capturedAt"):
         try:
             scenario.captured_at = parse_time(str(data["capturedAt"]))
+            scenario.captured_at_given = True
         except ValueError:
             raise fail(("capturedAt",), f"capturedAt is not an RFC 3339 time: {data['capturedAt']!r}") from None
     logs = data.get("logs") or {}

@@ -6,12 +6,13 @@ import argparse
 import sys
 from typing import Sequence
 
-from . import cli_sim
+from . import cli_sim, cli_why
 
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="kubewhy", description="Kubernetes incident copilot: why is it broken?")
     sub = parser.add_subparsers(dest="command", required=True)
+    cli_why.add_parsers(sub)
     cli_sim.add_parser(sub)
     return parser
 

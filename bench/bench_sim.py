@@ -1,0 +1,99 @@
+"""Simulator benchmarks: LIST of a 10,000-pod cluster, and WATCH fan-out under event churn.
+
+Run:  .venv/bin/python bench/bench_sim.py [--pods 10000 --nodes 500 --events 50000 --rate 1000 --watchers 10]
+Prints a Markdown table for docs/benchmarks.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import resource
+import statistics
+import sys
+import time
+from pathlib import Path
+
+import aiohttp
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from kubesim.generate import large_scenario  # noqa: E402
+from kubesim.runner import run_in_thread  # noqa: E402
+from kubesim.server import SimOptions  # noqa: E402
+
+
+async def bench_list(url: str, repeats: int) -> list[float]:
+    times = []
+    async with aiohttp.ClientSession() as session:
+        for _ in range(repeats):
+            t0 = time.perf_counter()
+            async with session.get(f"{url}/api/v1/pods") as resp:
+                body = await resp.read()
+            times.append(time.perf_counter() - t0)
+            assert resp.status == 200
+        items = len(json.loads(body)["items"])
+    print(f"  LIST /api/v1/pods -> {items} items, {len(body) / 2**20:.1f} MiB", file=sys.stderr)
+    return times
+
+
+async def bench_watch(url: str, watchers: int, rate: float, seconds: float) -> tuple[int, list[int], float]:
+    async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=None)) as session:
+        async with session.get(f"{url}/api/v1/namespaces/churn/events?limit=1") as resp:
+            rv = (await resp.json())["metadata"]["resourceVersion"]
+        counts = [0] * watchers
+
+        async def watch(i: int) -> None:
+            params = {"watch": "true", "resourceVersion": rv, "timeoutSeconds": str(int(seconds + 5))}
+            async with session.get(f"{url}/api/v1/namespaces/churn/events", params=params) as resp:
+                async for _line in resp.content:
+                    counts[i] += 1
+                    if counts[i] >= int(rate * seconds):
+                        return
+
+        tasks = [asyncio.create_task(watch(i)) for i in range(watchers)]
+        await asyncio.sleep(0.5)
+        t0 = time.perf_counter()
+        async with session.post(f"{url}/kubesim/v1/churn",
+                                json={"rate": rate, "seconds": seconds, "namespace": "churn"}) as resp:
+            assert resp.status == 200
+        await asyncio.wait_for(asyncio.gather(*tasks), timeout=seconds + 30)
+        elapsed = time.perf_counter() - t0
+        return int(rate * seconds), counts, elapsed
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--pods", type=int, default=10_000)
+    ap.add_argument("--nodes", type=int, default=500)
+    ap.add_argument("--events", type=int, default=50_000)
+    ap.add_argument("--repeats", type=int, default=5)
+    ap.add_argument("--rate", type=float, default=1000)
+    ap.add_argument("--seconds", type=float, default=10)
+    ap.add_argument("--watchers", type=int, default=10)
+    args = ap.parse_args()
+    t0 = time.perf_counter()
+    scenario = large_scenario(pods=args.pods, nodes=args.nodes, events=args.events)
+    sim = run_in_thread(scenario, SimOptions())
+    load_s = time.perf_counter() - t0
+    try:
+        list_times = asyncio.run(bench_list(sim.url, args.repeats))
+        sent, counts, elapsed = asyncio.run(bench_watch(sim.url, args.watchers, args.rate, args.seconds))
+    finally:
+        sim.stop()
+    rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print("| measurement | result |")
+    print("|---|---|")
+    print(f"| generate + load {args.pods} pods / {args.nodes} nodes / {args.events} events | {load_s:.1f} s |")
+    print(f"| LIST /api/v1/pods ({args.pods} pods), median of {args.repeats} | "
+          f"{statistics.median(list_times) * 1000:.0f} ms (min {min(list_times) * 1000:.0f} ms) |")
+    delivered = sum(counts)
+    print(f"| WATCH fan-out: {args.rate:.0f} events/s for {args.seconds:.0f} s to {args.watchers} watchers | "
+          f"{delivered}/{sent * args.watchers} events delivered in {elapsed:.1f} s "
+          f"({delivered / elapsed:.0f} events/s out) |")
+    print(f"| peak RSS (simulator + client, one process) | {rss:.0f} MiB |")
+
+
+if __name__ == "__main__":
+    main()

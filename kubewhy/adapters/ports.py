@@ -1,0 +1,40 @@
+"""The interfaces checks see. Only adapters touch client libraries; everything above talks to these."""
+
+from __future__ import annotations
+
+from typing import Any, Protocol
+
+Obj = dict[str, Any]
+
+
+class KubeReader(Protocol):
+    """Read access to one cluster (live API or an offline snapshot)."""
+
+    endpoint: str  # for messages: the API server URL or the snapshot path
+
+    async def get(self, kind: str, namespace: str | None, name: str) -> Obj | None:
+        """The object, or None when it does not exist."""
+
+    async def list(self, kind: str, namespace: str | None = None, *, label_selector: str | None = None,
+                   field_selector: str | None = None) -> list[Obj]: ...
+
+    async def logs(self, namespace: str, pod: str, container: str, *, previous: bool = False,
+                   tail: int | None = None) -> str | None:
+        """Log text, or None when there is none (e.g. no previous container)."""
+
+
+class KubeWriter(Protocol):
+    async def patch(self, kind: str, namespace: str | None, name: str, body: Any, *, patch_type: str,
+                    dry_run: bool) -> Obj: ...
+
+
+class MetricsReader(Protocol):
+    """A Prometheus server."""
+
+    endpoint: str
+
+    async def query(self, promql: str) -> list[dict[str, Any]]:
+        """Instant vector: [{"metric": {...}, "value": float}]."""
+
+    async def query_range(self, promql: str, *, seconds: float, step: float) -> list[dict[str, Any]]:
+        """Range vector: [{"metric": {...}, "values": [(ts, float), ...]}]."""

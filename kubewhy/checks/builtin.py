@@ -1,0 +1,188 @@
+"""The built-in checks. Each gathers one fact through the ports and returns plain JSON-like data.
+
+Object parameters (``of``, ``pod``) take an object already gathered (``{{ target }}``, ``{{ owner.top }}``);
+kinds and names are strings. Every check is documented in docs/playbooks.md.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from ..errors import CheckSkipped
+from ..redact import clean_log_lines, sanitize_object
+from .registry import CheckContext, check
+
+Obj = dict[str, Any]
+
+
+def _meta(obj: Obj | None) -> Obj:
+    return (obj or {}).get("metadata") or {}
+
+
+def _selector_string(selector: Any) -> str | None:
+    """A LabelSelector (matchLabels/matchExpressions), a plain label map, or a string → selector text."""
+    if selector is None or selector == "":
+        return None
+    if isinstance(selector, str):
+        return selector
+    if not isinstance(selector, dict):
+        return None
+    if "matchLabels" in selector or "matchExpressions" in selector:
+        parts = [f"{k}={v}" for k, v in (selector.get("matchLabels") or {}).items()]
+        for e in selector.get("matchExpressions") or []:
+            op, key, values = e.get("operator"), e.get("key"), ",".join(e.get("values") or [])
+            parts.append({"In": f"{key} in ({values})", "NotIn": f"{key} notin ({values})", "Exists": key,
+                          "DoesNotExist": f"!{key}"}.get(op, key))
+        return ",".join(parts)
+    return ",".join(f"{k}={v}" for k, v in selector.items())
+
+
+@check("object", params={"kind": True, "name": True, "namespace": False})
+async def get_object(ctx: CheckContext, kind: str, name: str, namespace: str | None = None) -> Obj | None:
+    """Read one object (null when it does not exist). Secret values are never returned."""
+    if not name:
+        return None
+    return sanitize_object(await ctx.kube.get(kind, namespace, name))
+
+
+@check("owner", params={"of": True})
+async def owner_chain(ctx: CheckContext, of: Obj) -> Obj:
+    """Follow controller ownerReferences up (Pod → ReplicaSet → Deployment; Job → CronJob)."""
+    chain: list[Obj] = []
+    current = of
+    for _ in range(4):
+        ref = next((r for r in _meta(current).get("ownerReferences") or [] if r.get("controller")), None)
+        if ref is None:
+            break
+        owner = await ctx.kube.get(ref.get("kind", ""), _meta(current).get("namespace"), ref.get("name", "")) \
+            if ref.get("kind") in ("ReplicaSet", "Deployment", "StatefulSet", "DaemonSet", "Job", "CronJob") \
+            else None
+        if owner is None:
+            break
+        chain.append(sanitize_object(owner) or {})
+        current = owner
+    top = chain[-1] if chain else of
+    return {"chain": chain, "top": top, "kind": top.get("kind", ""), "name": _meta(top).get("name", ""),
+            "found": bool(chain)}
+
+
+@check("node", params={"of": True})
+async def node_of(ctx: CheckContext, of: Obj) -> Obj | None:
+    """The Node a pod is scheduled on (null when unscheduled or gone)."""
+    name = ((of or {}).get("spec") or {}).get("nodeName")
+    return await ctx.kube.get("Node", None, name) if name else None
+
+
+@check("events", params={"of": True, "reason": False, "type": False})
+async def events_for(ctx: CheckContext, of: Obj, reason: str | None = None, type: str | None = None) -> list[Obj]:
+    """Events about an object, newest first; ``reason`` is a regular expression, ``type`` Normal/Warning."""
+    meta = _meta(of)
+    kind = (of or {}).get("kind", "")
+    if not meta.get("name"):
+        return []
+    fs = f"involvedObject.kind={kind},involvedObject.name={meta['name']}"
+    events = await ctx.kube.list("Event", meta.get("namespace"), field_selector=fs)
+    if meta.get("uid"):
+        events = [e for e in events if (e.get("involvedObject") or {}).get("uid") in (None, "", meta["uid"])]
+    if reason:
+        rx = re.compile(reason)
+        events = [e for e in events if rx.search(e.get("reason", ""))]
+    if type:
+        events = [e for e in events if e.get("type") == type]
+
+    def last(e: Obj) -> str:
+        return str(e.get("lastTimestamp") or e.get("eventTime") or e.get("firstTimestamp") or "")
+
+    out = []
+    for e in sorted(events, key=last, reverse=True):
+        out.append({"reason": e.get("reason", ""), "type": e.get("type", ""), "count": e.get("count") or 1,
+                    "message": " ".join(clean_log_lines(str(e.get("message", "")))),
+                    "lastTimestamp": last(e), "firstTimestamp": str(e.get("firstTimestamp") or last(e)),
+                    "source": ((e.get("source") or {}).get("component") or e.get("reportingComponent") or ""),
+                    "fieldPath": (e.get("involvedObject") or {}).get("fieldPath", "")})
+    return out
+
+
+def _crashing_container(pod: Obj) -> str:
+    statuses = ((pod.get("status") or {}).get("containerStatuses") or [])
+    if statuses:
+        return max(statuses, key=lambda c: c.get("restartCount") or 0).get("name", "")
+    containers = (pod.get("spec") or {}).get("containers") or [{}]
+    return containers[0].get("name", "")
+
+
+@check("logs", params={"pod": True, "container": False, "previous": False, "tail": False, "pattern": False})
+async def logs(ctx: CheckContext, pod: Obj, container: str | None = None, previous: bool = False,
+               tail: int | None = None, pattern: str | None = None) -> Obj:
+    """Log lines of a container (current or previous), redacted and truncated; ``pattern`` picks matches."""
+    meta = _meta(pod)
+    container = container or _crashing_container(pod or {})
+    text = await ctx.kube.logs(meta.get("namespace", ""), meta.get("name", ""), container, previous=bool(previous),
+                               tail=int(tail or ctx.log_tail))
+    lines = clean_log_lines(text or "")
+    matches = [ln for ln in lines if re.search(pattern, ln)] if pattern else []
+    return {"available": text is not None, "container": container, "previous": bool(previous), "lines": lines,
+            "last": lines[-5:], "matches": matches}
+
+
+@check("list", params={"kind": True, "namespace": False, "selector": False, "field_selector": False})
+async def list_objects(ctx: CheckContext, kind: str, namespace: str | None = None, selector: Any = None,
+                       field_selector: str | None = None) -> list[Obj]:
+    """List objects of a kind, optionally by label selector (map or string) and field selector."""
+    if isinstance(selector, dict) and not selector:
+        return []  # an empty selector map selects nothing here (a Service without selector)
+    items = await ctx.kube.list(kind, namespace, label_selector=_selector_string(selector),
+                                field_selector=field_selector)
+    return [sanitize_object(i) or {} for i in items]
+
+
+@check("pods_for", params={"of": True})
+async def pods_for(ctx: CheckContext, of: Obj) -> list[Obj]:
+    """The pods behind a workload, a Service (its selector) or a PVC (pods mounting it)."""
+    kind = (of or {}).get("kind")
+    meta = _meta(of)
+    ns = meta.get("namespace")
+    if kind == "Service":
+        selector = ((of.get("spec") or {}).get("selector")) or {}
+        if not selector:
+            return []
+        return await ctx.kube.list("Pod", ns, label_selector=_selector_string(selector))
+    if kind == "PersistentVolumeClaim":
+        pods = await ctx.kube.list("Pod", ns)
+        return [p for p in pods if any(((v.get("persistentVolumeClaim") or {}).get("claimName") == meta.get("name"))
+                                       for v in (p.get("spec") or {}).get("volumes") or [])]
+    selector = ((of or {}).get("spec") or {}).get("selector")
+    if not selector:
+        return []
+    pods = await ctx.kube.list("Pod", ns, label_selector=_selector_string(selector))
+    return [sanitize_object(p) or {} for p in pods]
+
+
+@check("api_available", params={"group_version": True})
+async def api_available(ctx: CheckContext, group_version: str) -> Obj:
+    """Whether an aggregated API (e.g. metrics.k8s.io/v1beta1) is registered and Available."""
+    group, _, version = group_version.partition("/")
+    svc = await ctx.kube.get("APIService", None, f"{version}.{group}")
+    if svc is None:
+        return {"registered": False, "available": False, "reason": "APIService not found", "message": ""}
+    cond = next((c for c in (svc.get("status") or {}).get("conditions") or [] if c.get("type") == "Available"), {})
+    return {"registered": True, "available": cond.get("status") == "True", "reason": cond.get("reason", ""),
+            "message": cond.get("message", "")}
+
+
+@check("prometheus", params={"query": True, "range": False, "step": False}, timeout=10.0)
+async def prometheus(ctx: CheckContext, query: str, range: bool = False, step: float | None = None) -> Obj:
+    """A PromQL query (instant, or over the configured window with ``range: true``)."""
+    if ctx.prom is None:
+        raise CheckSkipped("no Prometheus configured")
+    if range:
+        series = await ctx.prom.query_range(query, seconds=ctx.prom_range_seconds,
+                                            step=float(step or max(ctx.prom_range_seconds / 120, 15)))
+        values = [v for s in series for _, v in s.get("values", [])]
+        return {"series": series, "empty": not values, "max": max(values) if values else 0.0,
+                "last": series[0]["values"][-1][1] if values else 0.0, "query": query}
+    result = await ctx.prom.query(query)
+    values = [r["value"] for r in result]
+    return {"result": result, "empty": not values, "max": max(values) if values else 0.0,
+            "value": values[0] if values else 0.0, "query": query}

@@ -1,0 +1,82 @@
+"""Widening the investigation (seed 004's order): from a pod to its owner and node, from a workload or a
+Service to its unhealthy pods, from an HPA to what it scales. Causes found there are linked to the target's.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ..adapters.cache import CachedKube
+from ..models.target import SHORT
+from .runner import Subject
+
+MAX_PODS = 3
+
+
+def ref_of(obj: dict[str, Any]) -> str:
+    meta = obj.get("metadata") or {}
+    short = SHORT.get(obj.get("kind", ""), str(obj.get("kind", "")).lower())
+    return f"{short}/{meta['namespace']}/{meta['name']}" if meta.get("namespace") else f"{short}/{meta.get('name')}"
+
+
+def pod_unhealthy(pod: dict[str, Any]) -> bool:
+    status = pod.get("status") or {}
+    if status.get("phase") not in ("Running", "Succeeded"):
+        return True
+    for cs in status.get("containerStatuses") or []:
+        if not cs.get("ready") and status.get("phase") == "Running":
+            return True
+        if (cs.get("restartCount") or 0) > 0:
+            return True
+    return False
+
+
+def _selector(sel: dict[str, Any] | None) -> str | None:
+    if not sel:
+        return None
+    labels = sel.get("matchLabels") if "matchLabels" in sel or "matchExpressions" in sel else sel
+    if not labels:
+        return None
+    return ",".join(f"{k}={v}" for k, v in labels.items())
+
+
+async def related_subjects(kube: CachedKube, target: dict[str, Any]) -> list[Subject]:
+    kind = target.get("kind")
+    meta = target.get("metadata") or {}
+    ns = meta.get("namespace")
+    out: list[Subject] = []
+    if kind == "Pod":
+        node_name = (target.get("spec") or {}).get("nodeName")
+        owner_ref = next((r for r in meta.get("ownerReferences") or [] if r.get("controller")), None)
+        node = await kube.get("Node", None, node_name) if node_name else None
+        if node:
+            out.append(Subject(ref_of(node), node, "node"))
+        if owner_ref and owner_ref.get("kind") in ("StatefulSet", "DaemonSet", "Job", "ReplicaSet"):
+            owner = await kube.get(owner_ref["kind"], ns, owner_ref.get("name", ""))
+            if owner and owner_ref["kind"] == "ReplicaSet":
+                top = next((r for r in (owner.get("metadata") or {}).get("ownerReferences") or []
+                            if r.get("controller") and r.get("kind") == "Deployment"), None)
+                owner = await kube.get("Deployment", ns, top["name"]) if top else owner
+            if owner:
+                out.append(Subject(ref_of(owner), owner, "owner"))
+        return out
+    pods: list[dict[str, Any]] = []
+    if kind in ("Deployment", "StatefulSet", "DaemonSet", "ReplicaSet", "Job"):
+        sel = _selector((target.get("spec") or {}).get("selector"))
+        pods = await kube.list("Pod", ns, label_selector=sel) if sel else []
+    elif kind == "Service":
+        sel = _selector((target.get("spec") or {}).get("selector"))
+        pods = await kube.list("Pod", ns, label_selector=sel) if sel else []
+    elif kind == "PersistentVolumeClaim":
+        pods = [p for p in await kube.list("Pod", ns)
+                if any((v.get("persistentVolumeClaim") or {}).get("claimName") == meta.get("name")
+                       for v in (p.get("spec") or {}).get("volumes") or [])]
+    elif kind == "HorizontalPodAutoscaler":
+        ref = (target.get("spec") or {}).get("scaleTargetRef") or {}
+        scaled = await kube.get(ref.get("kind", "Deployment"), ns, ref.get("name", "")) if ref.get("name") else None
+        if scaled:
+            out.append(Subject(ref_of(scaled), scaled, "owner"))
+        return out
+    for pod in [p for p in pods if pod_unhealthy(p)][:MAX_PODS]:
+        out.append(Subject(ref_of(pod), pod, "pod"))
+    return out

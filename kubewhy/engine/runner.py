@@ -1,0 +1,162 @@
+"""Running playbooks against one subject: checks concurrently, each under its own deadline.
+
+A check that fails, times out or is skipped ends as a :class:`CheckResult` and its fact is ``null``; the
+rest of the diagnosis still comes back. Facts are shared through the per-diagnosis cache in the context.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+from ..checks.registry import REGISTRY, CheckContext
+from ..errors import AdapterError, CheckSkipped, ClusterUnreachable
+from ..expressions import ExpressionError, Template, format_value, to_cel, to_py, truthy
+from ..models.findings import CheckResult, Finding, Fix, Patch
+from ..models.playbook import EachEvidence, Playbook
+from ..redact import sanitize_object
+
+
+@dataclass
+class Subject:
+    """The object a set of playbooks runs against: the target itself, or a related object (its node ...)."""
+
+    ref: str  # "pod/q1/app-x"
+    obj: dict[str, Any]
+    relation: str = "target"  # target | node | owner | pod
+
+
+@dataclass
+class PlaybookOutcome:
+    playbook: Playbook
+    subject: Subject
+    finding: Finding | None
+    checks: list[CheckResult] = field(default_factory=list)
+
+
+def _render(value: Any, activation: dict[str, Any]) -> Any:
+    if isinstance(value, Template):
+        return to_py(value.render(activation))
+    if isinstance(value, dict):
+        return {k: _render(v, activation) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_render(v, activation) for v in value]
+    return value
+
+
+def symptom_matches(pb: Playbook, subject: Subject, base: dict[str, Any]) -> bool:
+    try:
+        return truthy(pb.symptom.evaluate({**base, "target": to_cel(subject.obj)}))
+    except ExpressionError:
+        return False  # a symptom over fields the object lacks simply does not match
+
+
+async def run_playbook(pb: Playbook, subject: Subject, ctx: CheckContext, base: dict[str, Any],
+                       default_timeout: float) -> PlaybookOutcome:
+    activation: dict[str, Any] = {**base, "target": to_cel(sanitize_object(subject.obj) or {})}
+    results: list[CheckResult] = []
+    done: dict[str, asyncio.Future[None]] = {c.id: asyncio.get_running_loop().create_future() for c in pb.checks}
+    failed: set[str] = set()
+
+    async def run_check(spec: Any) -> None:
+        cid = f"{pb.id}.{spec.id}"
+        try:
+            for need in spec.needs:
+                await done[need]
+            if any(n in failed for n in spec.needs):
+                results.append(CheckResult(cid, "skipped", 0.0, f"needs {', '.join(spec.needs)}, which did not run"))
+                failed.add(spec.id)
+                activation[spec.id] = None
+                return
+            definition = REGISTRY[spec.use]
+            timeout = spec.timeout or definition.timeout or default_timeout
+            start = time.perf_counter()
+            try:
+                params = _render(spec.params, activation)
+                async with asyncio.timeout(timeout):
+                    value = await definition.fn(ctx, **params)
+                activation[spec.id] = to_cel(value)
+                results.append(CheckResult(cid, "ok", (time.perf_counter() - start) * 1000))
+            except TimeoutError:
+                failed.add(spec.id)
+                activation[spec.id] = None
+                results.append(CheckResult(cid, "timeout", (time.perf_counter() - start) * 1000,
+                                           f"no answer within {timeout:g}s"))
+            except CheckSkipped as exc:
+                failed.add(spec.id)
+                activation[spec.id] = None
+                results.append(CheckResult(cid, "skipped", (time.perf_counter() - start) * 1000, f"skipped: {exc}"))
+            except ClusterUnreachable:
+                raise
+            except (AdapterError, ExpressionError, ValueError, TypeError, KeyError) as exc:
+                failed.add(spec.id)
+                activation[spec.id] = None
+                results.append(CheckResult(cid, "error", (time.perf_counter() - start) * 1000, str(exc)))
+        finally:
+            if not done[spec.id].done():
+                done[spec.id].set_result(None)
+
+    await asyncio.gather(*(run_check(c) for c in pb.checks))
+    order = {c.id: i for i, c in enumerate(pb.checks)}
+    results.sort(key=lambda r: order.get(r.id.split(".", 1)[1], 0))
+    start = time.perf_counter()
+    try:
+        for name, expr in pb.variables:
+            activation[name] = expr.evaluate(activation)
+        fired = truthy(pb.when.evaluate(activation))
+    except ExpressionError as exc:
+        # Missing facts (a check failed) make a cause unprovable, which is reported, not raised.
+        status = "failed" if failed else "error"
+        results.append(CheckResult(f"{pb.id}.when", status, (time.perf_counter() - start) * 1000,
+                                   f"could not evaluate: {exc}"))
+        return PlaybookOutcome(pb, subject, None, results)
+    status = "failed" if fired else "ok"
+    results.append(CheckResult(f"{pb.id}.when", status, (time.perf_counter() - start) * 1000,
+                               "cause found" if fired else "cause not present"))
+    if not fired:
+        return PlaybookOutcome(pb, subject, None, results)
+    try:
+        finding = _finding(pb, subject, activation)
+    except ExpressionError as exc:
+        results.append(CheckResult(f"{pb.id}.render", "error", 0.0, str(exc)))
+        return PlaybookOutcome(pb, subject, None, results)
+    return PlaybookOutcome(pb, subject, finding, results)
+
+
+def _finding(pb: Playbook, subject: Subject, activation: dict[str, Any]) -> Finding:
+    evidence: list[str] = []
+    for item in pb.evidence:
+        if isinstance(item, EachEvidence):
+            for element in item.each.evaluate(activation) or []:
+                text = item.text.render_text({**activation, item.as_: element}).strip()
+                if text:
+                    evidence.append(text)
+        else:
+            text = item.render_text(activation).strip()
+            if text:
+                evidence.append(text)
+    fixes = []
+    for f in pb.fixes:
+        if f.when is not None and not truthy(f.when.evaluate(activation)):
+            continue
+        patch = None
+        if f.patch is not None:
+            target = format_value(f.patch.target.render(activation))
+            kind_alias, *rest = target.split("/")
+            ns, name = (rest[0], rest[1]) if len(rest) == 2 else (None, rest[0] if rest else "")
+            patch = Patch(kind=_kind(kind_alias), name=name, namespace=ns, type=f.patch.type,  # type: ignore[arg-type]
+                          body=_render(f.patch.body, activation))
+        fixes.append(Fix(title=f.title.render_text(activation).strip(), command=f.command.render_text(activation).strip(),
+                         risk=f.risk, why=f.why.render_text(activation).strip(),  # type: ignore[arg-type]
+                         does_not_fix=f.does_not_fix.strip(), patch=patch))
+    return Finding(id=pb.id, title=pb.title, severity=pb.severity,  # type: ignore[arg-type]
+                   summary=" ".join(pb.summary.render_text(activation).split()), subject=subject.ref,
+                   stage=pb.stage, evidence=tuple(evidence), fixes=tuple(fixes), source=pb.source, chart=pb.chart)
+
+
+def _kind(alias: str) -> str:
+    from ..models.target import KINDS
+
+    return KINDS.get(alias.lower(), alias)

@@ -1,0 +1,194 @@
+"""Playbook files → validated, compiled :class:`Playbook` objects; every error names the file and line.
+
+A broken playbook never stops the others from loading: :func:`load_dirs` returns the good ones and the
+errors side by side.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Iterable
+
+from pydantic import ValidationError
+
+from kubesim.yamlsrc import Doc, YamlSourceError, documents
+
+from .. import checks as _checks  # noqa: F401  (registers the built-in checks)
+from ..checks.registry import REGISTRY
+from ..errors import PlaybookError
+from ..expressions import Compiler, ExpressionError, compile_template, has_holes
+from ..models.playbook import (RESERVED, CheckSpec, EachEvidence, EachEvidenceModel, FixSpec, Playbook,
+                               PlaybookModel, PatchSpec)
+
+BUNDLED = Path(__file__).resolve().parents[2] / "playbooks"
+
+
+def bundled_dir() -> Path:
+    return Path(os.environ.get("KUBEWHY_BUNDLED_PLAYBOOKS", str(BUNDLED)))
+
+
+@dataclass
+class Catalog:
+    playbooks: list[Playbook] = field(default_factory=list)
+    errors: list[PlaybookError] = field(default_factory=list)
+
+    def for_kind(self, kind: str) -> list[Playbook]:
+        return [p for p in self.playbooks if kind in p.applies_to]
+
+    def by_id(self, pid: str) -> Playbook | None:
+        return next((p for p in self.playbooks if p.id == pid), None)
+
+
+def _loc(path: Path, doc: Doc, loc: tuple[Any, ...]) -> str:
+    return f"{path}:{doc.line_of(loc)}"
+
+
+def _compile(compiler: Compiler, path: Path, doc: Doc, model: PlaybookModel) -> Playbook:
+    def expr(source: str, loc: tuple[Any, ...]):  # type: ignore[no-untyped-def]
+        try:
+            return compiler.compile(source)
+        except ExpressionError as exc:
+            raise PlaybookError(_loc(path, doc, loc), str(exc)) from None
+
+    def tmpl(source: str, loc: tuple[Any, ...]):  # type: ignore[no-untyped-def]
+        try:
+            return compile_template(compiler, source)
+        except ExpressionError as exc:
+            raise PlaybookError(_loc(path, doc, loc), str(exc)) from None
+
+    def deep(value: Any, loc: tuple[Any, ...]) -> Any:
+        if isinstance(value, dict):
+            return {k: deep(v, loc + (k,)) for k, v in value.items()}
+        if isinstance(value, list):
+            return [deep(v, loc + (i,)) for i, v in enumerate(value)]
+        if has_holes(value):
+            return tmpl(value, loc)
+        return value
+
+    names: set[str] = set()
+    checks = []
+    for i, c in enumerate(model.checks):
+        loc = ("checks", i)
+        if c.use not in REGISTRY:
+            raise PlaybookError(_loc(path, doc, loc + ("use",)),
+                                f"unknown check {c.use!r}; built-in checks: {', '.join(sorted(REGISTRY))}")
+        spec = REGISTRY[c.use]
+        unknown = set(c.with_) - set(spec.params)
+        if unknown:
+            raise PlaybookError(_loc(path, doc, loc + ("with",)),
+                                f"check {c.use!r} has no parameter {sorted(unknown)[0]!r}; it takes "
+                                f"{', '.join(sorted(spec.params)) or 'no parameters'}")
+        missing = [p for p, required in spec.params.items() if required and p not in c.with_]
+        if missing:
+            raise PlaybookError(_loc(path, doc, loc), f"check {c.use!r} needs parameter {missing[0]!r}")
+        if c.id in names or c.id in RESERVED:
+            raise PlaybookError(_loc(path, doc, loc + ("id",)), f"check id {c.id!r} is reserved or used twice")
+        for need in c.needs:
+            if need not in names:
+                raise PlaybookError(_loc(path, doc, loc + ("needs",)),
+                                    f"check {c.id!r} needs {need!r}, which is not an earlier check of this playbook")
+        names.add(c.id)
+        checks.append(CheckSpec(c.id, c.use, deep(c.with_, loc + ("with",)), tuple(c.needs), c.timeout))
+    variables = []
+    for i, v in enumerate(model.variables):
+        if v.name in names or v.name in RESERVED:
+            raise PlaybookError(_loc(path, doc, ("variables", i, "name")),
+                                f"variable {v.name!r} clashes with a check id or a reserved word")
+        names.add(v.name)
+        variables.append((v.name, expr(v.expression, ("variables", i, "expression"))))
+    evidence: list[Any] = []
+    for i, e in enumerate(model.evidence):
+        if isinstance(e, EachEvidenceModel):
+            evidence.append(EachEvidence(expr(e.each, ("evidence", i, "each")), e.as_,
+                                         tmpl(e.text, ("evidence", i, "text"))))
+        else:
+            evidence.append(tmpl(e, ("evidence", i)))
+    fixes = []
+    for i, f in enumerate(model.fixes):
+        loc = ("fixes", i)
+        patch = None
+        if f.patch:
+            patch = PatchSpec(tmpl(f.patch.target, loc + ("patch", "target")), f.patch.type,
+                              deep(f.patch.body, loc + ("patch", "body")))
+        fixes.append(FixSpec(tmpl(f.title, loc + ("title",)), tmpl(f.command, loc + ("command",)), f.risk,
+                             tmpl(f.why, loc + ("why",)), f.does_not_fix,
+                             expr(f.when, loc + ("when",)) if f.when else None, patch))
+    return Playbook(
+        id=model.id, title=model.title, description=model.description, applies_to=tuple(model.applies_to),
+        stage=model.stage, severity=model.severity, symptom=expr(model.symptom, ("symptom",)),
+        checks=tuple(checks), variables=tuple(variables), when=expr(model.when, ("when",)),
+        summary=tmpl(model.summary, ("summary",)), evidence=tuple(evidence), fixes=tuple(fixes),
+        caused_by=tuple(model.caused_by), chart=model.chart, source=str(path),
+    )
+
+
+def load_file(path: Path, compiler: Compiler) -> tuple[list[Playbook], list[PlaybookError]]:
+    """Every playbook in one file, and every error (a file may hold several documents)."""
+    good: list[Playbook] = []
+    errors: list[PlaybookError] = []
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        return [], [PlaybookError(f"{path}:1", f"cannot read: {exc.strerror}")]
+    try:
+        docs = list(documents(text))
+    except YamlSourceError as exc:
+        return [], [PlaybookError(f"{path}:{exc.line or 1}", str(exc))]
+    for doc in docs:
+        if doc.data is None:
+            continue
+        if not isinstance(doc.data, dict):
+            errors.append(PlaybookError(f"{path}:{doc.line_of(())}", "a playbook must be a mapping"))
+            continue
+        try:
+            model = PlaybookModel.model_validate(doc.data)
+        except ValidationError as exc:
+            for err in exc.errors():
+                loc = tuple(p for p in err["loc"] if p not in ("str", "EachEvidenceModel"))
+                field = ".".join(str(p) for p in err["loc"])
+                msg = err["msg"]
+                if err["type"] == "extra_forbidden":
+                    msg = f"unknown field {field!r}"
+                elif err["type"] == "missing":
+                    msg = f"missing required field {field!r}"
+                else:
+                    msg = f"{field}: {msg}"
+                errors.append(PlaybookError(f"{path}:{doc.line_of(loc)}", msg))
+            continue
+        try:
+            good.append(_compile(compiler, path, doc, model))
+        except PlaybookError as exc:
+            errors.append(exc)
+    return good, errors
+
+
+def playbook_files(directory: Path) -> list[Path]:
+    if directory.is_file():
+        return [directory]
+    return sorted(p for p in directory.rglob("*") if p.suffix in (".yaml", ".yml") and p.is_file())
+
+
+def load_dirs(dirs: Iterable[Path], compiler: Compiler | None = None, *, include_bundled: bool = True) -> Catalog:
+    """Load the bundled playbooks plus users' directories; later directories override ids of earlier ones."""
+    compiler = compiler or Compiler()
+    catalog = Catalog()
+    by_id: dict[str, Playbook] = {}
+    sources = ([bundled_dir()] if include_bundled else []) + [Path(d) for d in dirs]
+    for directory in sources:
+        if not directory.exists():
+            catalog.errors.append(PlaybookError(f"{directory}:1", "no such playbook directory"))
+            continue
+        for path in playbook_files(directory):
+            good, errors = load_file(path, compiler)
+            catalog.errors.extend(errors)
+            for pb in good:
+                by_id[pb.id] = pb
+    catalog.playbooks = list(by_id.values())
+    known = set(by_id)
+    for pb in catalog.playbooks:
+        for cause in pb.caused_by:
+            if cause not in known:
+                catalog.errors.append(PlaybookError(f"{pb.source}:1", f"caused_by names unknown playbook {cause!r}"))
+    return catalog

@@ -1,0 +1,112 @@
+"""The one entry point every front-end calls: ``diagnose(target, deps)`` → :class:`Report`.
+
+The Slack bot, the TUI, the watchers and the CLI all come here; none holds diagnosis logic of its own.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import difflib
+import time
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from typing import Any, Callable
+
+from . import checks as _checks  # noqa: F401  (registers the built-in checks)
+from .adapters.cache import CachedKube
+from .adapters.ports import KubeReader, MetricsReader
+from .checks.registry import CheckContext
+from .engine.related import ref_of, related_subjects
+from .engine.runner import PlaybookOutcome, Subject, run_playbook, symptom_matches
+from .errors import TargetNotFound
+from .expressions import to_cel
+from .models.findings import SEVERITY_RANK, STAGES, Finding, Report
+from .models.target import SHORT, Target
+from .playbooks.loader import Catalog
+
+
+@dataclass
+class Deps:
+    kube: KubeReader
+    catalog: Catalog
+    prom: MetricsReader | None = None
+    clock: Callable[[], datetime] = field(default=lambda: datetime.now(timezone.utc))
+    check_timeout: float = 5.0
+    log_tail: int = 50
+
+
+async def resolve_target(kube: CachedKube, target: Target) -> dict[str, Any]:
+    obj = await kube.get(target.kind, target.namespace, target.name)
+    if obj is not None:
+        obj.setdefault("kind", target.kind)
+        return obj
+    names = [o["metadata"]["name"] for o in await kube.list(target.kind, target.namespace)]
+    close = difflib.get_close_matches(target.name, names, n=3, cutoff=0.5)
+    if not close:
+        close = [n for n in names if target.name in n or n.startswith(target.name)][:3]
+    where = f" in namespace {target.namespace}" if target.namespace else ""
+    message = f"{target.kind.lower()} {target.name!r} not found{where}"
+    if close:
+        message += f"; did you mean: {', '.join(close)}?"
+    raise TargetNotFound(message, close)
+
+
+def _rank(findings: list[Finding], caused: dict[str, set[str]]) -> list[Finding]:
+    """Root causes first, then severity, then the investigation stage."""
+    causes_of_others = {c for cs in caused.values() for c in cs}
+
+    def key(f: Finding) -> tuple[int, int, int]:
+        stage = STAGES.index(f.stage) if f.stage in STAGES else len(STAGES)
+        return (0 if f.id in causes_of_others else 1, SEVERITY_RANK.get(f.severity, 3), stage)
+
+    return sorted(findings, key=key)
+
+
+async def diagnose(target: Target, deps: Deps, *, obj: dict[str, Any] | None = None) -> Report:
+    started = time.perf_counter()
+    kube = CachedKube(deps.kube)
+    requests_before = getattr(deps.kube, "requests", 0)
+    if obj is None:
+        obj = await resolve_target(kube, target)
+    else:
+        kube.seed(target.kind, target.namespace, target.name, obj)
+    ctx = CheckContext(kube=kube, prom=deps.prom, clock=deps.clock, log_tail=deps.log_tail)
+    base = {"now": to_cel(deps.clock().strftime("%Y-%m-%dT%H:%M:%SZ"))}
+    main = Subject(ref_of({**obj, "kind": target.kind}), obj, "target")
+    subjects = [main] + await related_subjects(kube, obj)
+    jobs = []
+    for subject in subjects:
+        for pb in deps.catalog.for_kind(subject.obj.get("kind", "")):
+            if symptom_matches(pb, subject, base):
+                jobs.append(run_playbook(pb, subject, ctx, base, deps.check_timeout))
+    outcomes: list[PlaybookOutcome] = list(await asyncio.gather(*jobs))
+    findings = _dedupe([o.finding for o in outcomes if o.finding is not None])
+    found_ids = {f.id for f in findings}
+    caused: dict[str, set[str]] = {}
+    linked = []
+    for f in findings:
+        pb = deps.catalog.by_id(f.id)
+        causes = tuple(c for c in (pb.caused_by if pb else ()) if c in found_ids and c != f.id)
+        caused[f.id] = set(causes)
+        linked.append(Finding(**{**f.__dict__, "caused_by": causes}) if causes else f)
+    report = Report(target=target, findings=_rank(linked, caused),
+                    checks=[c for o in outcomes for c in o.checks])
+    if deps.prom is None and any(c.detail.startswith("skipped: no Prometheus") for c in report.checks):
+        report.notes.append("Prometheus not configured: metric checks were skipped (use --prometheus URL)")
+    report.duration_ms = (time.perf_counter() - started) * 1000
+    report.api_requests = getattr(deps.kube, "requests", 0) - requests_before
+    return report
+
+
+def _dedupe(findings: list[Finding]) -> list[Finding]:
+    """One finding per playbook and subject (a related pod may be reached twice)."""
+    seen: set[tuple[str, str]] = set()
+    out = []
+    for f in findings:
+        if (f.id, f.subject) not in seen:
+            seen.add((f.id, f.subject))
+            out.append(f)
+    return out
+
+
+__all__ = ["Deps", "diagnose", "resolve_target", "SHORT"]
