@@ -87,11 +87,26 @@ def _functions(clock: Callable[[], datetime]) -> dict[str, Callable[..., Any]]:
         text = str(value).replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
         return celtypes.StringType(f'"{text}"')
 
+    def pick(mapping: Any, keys: Any) -> celtypes.MapType:
+        """The entries of a map whose keys are in a list (CEL cannot build maps itself)."""
+        wanted = {str(k) for k in keys}
+        return celtypes.MapType({k: v for k, v in (mapping or {}).items() if str(k) in wanted})
+
+    def omit(mapping: Any, keys: Any) -> celtypes.MapType:
+        unwanted = {str(k) for k in keys}
+        return celtypes.MapType({k: v for k, v in (mapping or {}).items() if str(k) not in unwanted})
+
+    def to_quantity(value: Any) -> celtypes.StringType:
+        """Bytes as a Kubernetes quantity (``2Gi``, ``1536Mi``), rounded up to a whole MiB."""
+        mib = -(-int(float(value)) // 2**20)
+        return celtypes.StringType(f"{mib // 1024}Gi" if mib % 1024 == 0 else f"{mib}Mi")
+
     def take(items: Any, n: Any) -> celtypes.ListType:
         return celtypes.ListType(list(items)[: int(n)])
 
     return {"q": q, "quantity": _quantity, "since": since, "human": human, "humanbytes": bytes_h, "pct": pct,
-            "join": _join, "lower": lower, "get": get, "take": take}
+            "join": _join, "lower": lower, "get": get, "take": take, "pick": pick, "omit": omit,
+            "toquantity": to_quantity}
 
 
 @dataclass(frozen=True)
