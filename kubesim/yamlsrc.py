@@ -38,8 +38,8 @@ def documents(text: str) -> Iterator[Doc]:
     except yaml.MarkedYAMLError as exc:
         problem = exc.problem or str(exc)
         # An unclosed bracket is reported at the end of the stream; where it was opened helps more.
-        mark = exc.context_mark if "<stream end>" in problem and exc.context_mark else \
-            (exc.problem_mark or exc.context_mark)
+        unclosed = "<stream end>" in problem or (exc.context or "").startswith("while parsing a flow")
+        mark = exc.context_mark if unclosed and exc.context_mark else (exc.problem_mark or exc.context_mark)
         raise YamlSourceError(f"YAML error: {problem}", index or 1, mark.line + 1 if mark else None) from None
     except yaml.YAMLError as exc:
         raise YamlSourceError(f"YAML error: {exc}", index or 1, None) from None

@@ -89,6 +89,7 @@ def parse_target(text: str, namespace: str | None = None, default_namespace: str
         if alias.lower() not in KINDS:
             raise UsageError(f"unknown kind {alias!r} in {text!r}")
         kind = KINDS[alias.lower()]
+        validate_namespace(ns)
         if namespace and namespace != ns:
             raise UsageError(f"target {text!r} names namespace {ns!r} but -n says {namespace!r}")
     else:

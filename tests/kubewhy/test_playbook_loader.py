@@ -1,0 +1,75 @@
+"""Playbook validation: every error names its file and line, and a broken playbook never stops the others."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from kubewhy.playbooks.loader import bundled_dir, load_dirs
+
+GOOD = """id: custom-thing
+title: A custom cause
+applies_to: [Pod]
+stage: pod
+severity: warning
+symptom: target.metadata.name.startsWith("web")
+when: "true"
+summary: "custom for {{ target.metadata.name }}"
+"""
+
+
+def write(tmp_path: Path, name: str, text: str) -> Path:
+    tmp_path.mkdir(parents=True, exist_ok=True)
+    p = tmp_path / name
+    p.write_text(text)
+    return p
+
+
+def test_bundled_playbooks_are_valid() -> None:
+    catalog = load_dirs([], include_bundled=True)
+    assert not catalog.errors, [str(e) for e in catalog.errors]
+    assert len(catalog.playbooks) >= 13
+
+
+@pytest.mark.parametrize("text,line,words", [
+    (GOOD.replace("stage: pod", "stage: kitchen"), 4, "stage"),
+    (GOOD.replace("severity: warning\n", "severity: warning\ncolour: red\n"), 6, "unknown field 'colour'"),
+    (GOOD.replace("title: A custom cause\n", ""), 1, "missing required field 'title'"),
+    (GOOD.replace('symptom: target.metadata.name.startsWith("web")', "symptom: target.metadata.(("), 6, "invalid CEL"),
+    (GOOD + "checks:\n  - id: x\n    use: teleport\n", 11, "unknown check 'teleport'"),
+    (GOOD + "checks:\n  - id: x\n    use: events\n    with: {offf: 1}\n", 12, "has no parameter 'offf'"),
+    (GOOD.replace('summary: "custom for {{ target.metadata.name }}"', 'summary: "{{ target.( }}"'), 8, "invalid CEL"),
+    (GOOD.replace("applies_to: [Pod]", "applies_to: [Pod\n"), 3, "YAML error"),
+])
+def test_errors_name_file_and_line(tmp_path: Path, text: str, line: int, words: str) -> None:
+    path = write(tmp_path, "bad.yaml", text)
+    catalog = load_dirs([tmp_path], include_bundled=False)
+    assert not catalog.playbooks
+    assert catalog.errors, "expected an error"
+    err = catalog.errors[0]
+    assert err.location == f"{path}:{line}", (err.location, str(err))
+    assert words in err.detail
+
+
+def test_broken_user_playbook_does_not_stop_the_others(tmp_path: Path) -> None:
+    write(tmp_path, "good.yaml", GOOD)
+    write(tmp_path, "broken.yaml", GOOD.replace("custom-thing", "other").replace("stage: pod", "stage: ?"))
+    catalog = load_dirs([tmp_path])
+    ids = {p.id for p in catalog.playbooks}
+    assert "custom-thing" in ids and "oom-killed" in ids and "other" not in ids
+    assert [e.location.split(":")[0] for e in catalog.errors] == [str(tmp_path / "broken.yaml")]
+
+
+def test_playbooks_check_command_exits_non_zero_with_locations(tmp_path: Path) -> None:
+    write(tmp_path, "good.yaml", GOOD)
+    bad = write(tmp_path, "bad.yaml", GOOD.replace("custom-thing", "bad-one").replace("severity: warning", "severity: 9"))
+    proc = subprocess.run([sys.executable, "-m", "kubewhy", "playbooks", "check", str(tmp_path)], capture_output=True,
+                          text=True)
+    assert proc.returncode == 1
+    assert f"{bad}:5: error:" in proc.stdout
+    ok = subprocess.run([sys.executable, "-m", "kubewhy", "playbooks", "check", str(bundled_dir())],
+                        capture_output=True, text=True)
+    assert ok.returncode == 0, ok.stdout
