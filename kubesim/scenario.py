@@ -323,13 +323,13 @@ def resolve(name_or_path: str) -> tuple[str, list[Path]]:
     bundled = BUNDLED_DIR / name_or_path
     if bundled.is_dir():
         return name_or_path, scenario_files(bundled)
-    if bundled.with_suffix(".yaml").is_file():
-        return name_or_path, [bundled.with_suffix(".yaml")]
-    if "/" in name_or_path:
+    if "/" in name_or_path:  # DIR/MEMBER: the directory's shared _base files plus that member
         head, member = name_or_path.rsplit("/", 1)
         base_dir = Path(head) if Path(head).is_dir() else BUNDLED_DIR / head
-        if base_dir.is_dir():
+        if base_dir.is_dir() and any(p.stem == member or p.name == member for p in base_dir.glob("*.yaml")):
             return name_or_path, scenario_files(base_dir, member)
+    if bundled.with_suffix(".yaml").is_file():
+        return name_or_path, [bundled.with_suffix(".yaml")]
     raise ScenarioError(name_or_path, f"no such scenario file or bundled scenario "
                                       f"(bundled: {', '.join(bundled_names())})")
 

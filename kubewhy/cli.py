@@ -13,6 +13,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="kubewhy", description="Kubernetes incident copilot: why is it broken?")
     sub = parser.add_subparsers(dest="command", required=True)
     cli_why.add_parsers(sub)
+    cli_why.add_eval_parser(sub)
     cli_sim.add_parser(sub)
     return parser
 

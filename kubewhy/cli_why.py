@@ -110,3 +110,31 @@ def cmd_list(args: argparse.Namespace) -> int:
     for err in catalog.errors:
         print(f"kubewhy: warning: playbook skipped: {err}", file=sys.stderr)
     return 0
+
+
+def add_eval_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    ev = sub.add_parser("eval", help="run scenarios' expectations and score the playbooks")
+    ev.add_argument("paths", nargs="*", type=Path, help="scenario files or directories (default: bundled)")
+    ev.add_argument("--playbooks", action="append", default=[], metavar="DIR")
+    ev.add_argument("--mode", choices=["live", "snapshot"], default="live",
+                    help="diagnose through the simulator over HTTP (live) or offline from the files (snapshot)")
+    ev.add_argument("-o", "--output", choices=["text", "json"], default="text")
+    ev.set_defaults(func=cmd_eval)
+
+
+def cmd_eval(args: argparse.Namespace) -> int:
+    import json
+
+    from .evaluate import format_table, run
+
+    catalog = load_dirs(extra_playbook_dirs(args.playbooks))
+    for err in catalog.errors:
+        print(f"kubewhy: warning: playbook skipped: {err}", file=sys.stderr)
+    result = run(args.paths, catalog, args.mode)
+    if args.output == "json":
+        print(json.dumps({"precision": result.precision, "recall": result.recall, "passed": result.passed,
+                          "playbooks": {k: dict(v) for k, v in result.per_playbook().items()},
+                          "cases": [{**c.__dict__, "passed": c.passed} for c in result.cases]}, indent=2))
+    else:
+        print(format_table(result))
+    return 0 if result.passed else 1

@@ -6,6 +6,7 @@ raw value (a list stays a list), so check parameters can pass objects around.
 
 from __future__ import annotations
 
+import contextvars
 import json
 import re
 from dataclasses import dataclass
@@ -17,6 +18,10 @@ from celpy import celtypes
 from kubernetes.utils.quantity import parse_quantity
 
 _HOLE = re.compile(r"\{\{(.*?)\}\}", re.S)
+# The clock ``since()`` reads: set per diagnosis (a snapshot is judged at its capture time), so compiled
+# playbooks can be shared by every diagnosis.
+CLOCK: contextvars.ContextVar[Callable[[], datetime]] = contextvars.ContextVar(
+    "kubewhy_clock", default=lambda: datetime.now(timezone.utc))
 _ENV = celpy.Environment()
 
 
@@ -42,11 +47,11 @@ def _join(items: Any, sep: Any = ", ") -> celtypes.StringType:
     return celtypes.StringType(str(sep).join(format_value(i) for i in items))
 
 
-def _functions(clock: Callable[[], datetime]) -> dict[str, Callable[..., Any]]:
+def _functions() -> dict[str, Callable[..., Any]]:
     def since(ts: Any) -> celtypes.DoubleType:
         """Seconds from a timestamp to now (negative when it lies in the future)."""
         parsed = _parse_ts(ts)
-        return celtypes.DoubleType((clock() - parsed).total_seconds() if parsed else 0.0)
+        return celtypes.DoubleType((CLOCK.get()() - parsed).total_seconds() if parsed else 0.0)
 
     def human(seconds: Any) -> celtypes.StringType:
         s = int(float(seconds))
@@ -133,11 +138,10 @@ def _eval_message(exc: Any) -> str:
 
 
 class Compiler:
-    """Compiles CEL once (at playbook load) with kubewhy's helper functions bound to an injectable clock."""
+    """Compiles CEL once (at playbook load) with kubewhy's helper functions."""
 
-    def __init__(self, clock: Callable[[], datetime] | None = None):
-        self.clock = clock or (lambda: datetime.now(timezone.utc))
-        self._functions = _functions(lambda: self.clock())
+    def __init__(self) -> None:
+        self._functions = _functions()
 
     def compile(self, source: str) -> Expr:
         try:

@@ -19,7 +19,7 @@ from .checks.registry import CheckContext
 from .engine.related import ref_of, related_subjects
 from .engine.runner import PlaybookOutcome, Subject, run_playbook, symptom_matches
 from .errors import TargetNotFound
-from .expressions import to_cel
+from .expressions import CLOCK, to_cel
 from .models.findings import SEVERITY_RANK, STAGES, Finding, Report
 from .models.target import SHORT, Target
 from .playbooks.loader import Catalog
@@ -63,6 +63,14 @@ def _rank(findings: list[Finding], caused: dict[str, set[str]]) -> list[Finding]
 
 
 async def diagnose(target: Target, deps: Deps, *, obj: dict[str, Any] | None = None) -> Report:
+    token = CLOCK.set(deps.clock)
+    try:
+        return await _diagnose(target, deps, obj)
+    finally:
+        CLOCK.reset(token)
+
+
+async def _diagnose(target: Target, deps: Deps, obj: dict[str, Any] | None) -> Report:
     started = time.perf_counter()
     kube = CachedKube(deps.kube)
     requests_before = getattr(deps.kube, "requests", 0)

@@ -4,6 +4,7 @@ Service to its unhealthy pods, from an HPA to what it scales. Causes found there
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from ..adapters.cache import CachedKube
@@ -40,6 +41,33 @@ def _selector(sel: dict[str, Any] | None) -> str | None:
     return ",".join(f"{k}={v}" for k, v in labels.items())
 
 
+def _labels_match(selector: dict[str, Any] | None, labels: dict[str, str]) -> bool:
+    if not selector:
+        return False
+    wanted = selector.get("matchLabels") if "matchLabels" in selector or "matchExpressions" in selector else selector
+    return all(labels.get(k) == v for k, v in (wanted or {}).items())
+
+
+async def _services_in_logs(kube: CachedKube, pod: dict[str, Any]) -> list[dict[str, Any]]:
+    """Services a client pod's recent log lines name (by DNS name or cluster IP): where its errors point."""
+    meta = pod.get("metadata") or {}
+    statuses = (pod.get("status") or {}).get("containerStatuses") or []
+    running = [c["name"] for c in statuses if "running" in (c.get("state") or {})]
+    if not running:
+        return []
+    text = await kube.logs(meta.get("namespace", ""), meta.get("name", ""), running[0], tail=50) or ""
+    if not text:
+        return []
+    services = await kube.list("Service", meta.get("namespace"))
+    hits = []
+    for svc in services:
+        name = svc["metadata"]["name"]
+        ip = (svc.get("spec") or {}).get("clusterIP")
+        if re.search(rf"(?<![\w.-]){re.escape(name)}(?:\.|:|/|\b)", text) or (ip and ip != "None" and ip in text):
+            hits.append(svc)
+    return hits[:2]
+
+
 async def related_subjects(kube: CachedKube, target: dict[str, Any]) -> list[Subject]:
     kind = target.get("kind")
     meta = target.get("metadata") or {}
@@ -59,14 +87,24 @@ async def related_subjects(kube: CachedKube, target: dict[str, Any]) -> list[Sub
                 owner = await kube.get("Deployment", ns, top["name"]) if top else owner
             if owner:
                 out.append(Subject(ref_of(owner), owner, "owner"))
+        for svc in await _services_in_logs(kube, target):
+            out.append(Subject(ref_of(svc), svc, "calls"))
         return out
     pods: list[dict[str, Any]] = []
     if kind in ("Deployment", "StatefulSet", "DaemonSet", "ReplicaSet", "Job"):
         sel = _selector((target.get("spec") or {}).get("selector"))
         pods = await kube.list("Pod", ns, label_selector=sel) if sel else []
+        for hpa in await kube.list("HorizontalPodAutoscaler", ns):
+            ref = (hpa.get("spec") or {}).get("scaleTargetRef") or {}
+            if ref.get("kind") == kind and ref.get("name") == meta.get("name"):
+                out.append(Subject(ref_of(hpa), hpa, "scaler"))
     elif kind == "Service":
         sel = _selector((target.get("spec") or {}).get("selector"))
         pods = await kube.list("Pod", ns, label_selector=sel) if sel else []
+        labels = meta.get("labels") or {}
+        for sm in await kube.list("ServiceMonitor", ns):
+            if _labels_match((sm.get("spec") or {}).get("selector"), labels):
+                out.append(Subject(ref_of(sm), sm, "monitor"))
     elif kind == "PersistentVolumeClaim":
         pods = [p for p in await kube.list("Pod", ns)
                 if any((v.get("persistentVolumeClaim") or {}).get("claimName") == meta.get("name")
@@ -77,6 +115,8 @@ async def related_subjects(kube: CachedKube, target: dict[str, Any]) -> list[Sub
         if scaled:
             out.append(Subject(ref_of(scaled), scaled, "owner"))
         return out
-    for pod in [p for p in pods if pod_unhealthy(p)][:MAX_PODS]:
+    # Unhealthy pods first; a healthy one still carries latent causes (subPath mounts, throttling).
+    ordered = sorted(pods, key=lambda p: (not pod_unhealthy(p), p["metadata"]["name"]))
+    for pod in ordered[:MAX_PODS]:
         out.append(Subject(ref_of(pod), pod, "pod"))
     return out

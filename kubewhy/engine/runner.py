@@ -117,43 +117,59 @@ async def run_playbook(pb: Playbook, subject: Subject, ctx: CheckContext, base: 
                                "cause found" if fired else "cause not present"))
     if not fired:
         return PlaybookOutcome(pb, subject, None, results)
-    try:
-        finding = _finding(pb, subject, activation)
-    except ExpressionError as exc:
-        results.append(CheckResult(f"{pb.id}.render", "error", 0.0, str(exc)))
-        return PlaybookOutcome(pb, subject, None, results)
+    problems: list[str] = []
+    finding = _finding(pb, subject, activation, problems)
+    if problems:
+        results.append(CheckResult(f"{pb.id}.render", "error", 0.0, "; ".join(problems)[:500]))
     return PlaybookOutcome(pb, subject, finding, results)
 
 
-def _finding(pb: Playbook, subject: Subject, activation: dict[str, Any]) -> Finding:
+def _finding(pb: Playbook, subject: Subject, activation: dict[str, Any], problems: list[str]) -> Finding:
+    """Render a proven cause. A line that cannot be rendered is dropped (and reported), never the finding."""
+
+    def attempt(what: str, fn: Any, default: Any = None) -> Any:
+        try:
+            return fn()
+        except ExpressionError as exc:
+            problems.append(f"{what}: {exc}")
+            return default
+
     evidence: list[str] = []
-    for item in pb.evidence:
+    for i, item in enumerate(pb.evidence):
         if isinstance(item, EachEvidence):
-            for element in item.each.evaluate(activation) or []:
-                text = item.text.render_text({**activation, item.as_: element}).strip()
-                if text:
-                    evidence.append(text)
+            elements = attempt(f"evidence[{i}]", lambda: list(item.each.evaluate(activation) or []), [])
+            for element in elements:
+                text = attempt(f"evidence[{i}]", lambda: item.text.render_text({**activation, item.as_: element}), "")
+                if text.strip():
+                    evidence.append(text.strip())
         else:
-            text = item.render_text(activation).strip()
-            if text:
-                evidence.append(text)
+            text = attempt(f"evidence[{i}]", lambda: item.render_text(activation), "")
+            if text.strip():
+                evidence.append(text.strip())
     fixes = []
-    for f in pb.fixes:
-        if f.when is not None and not truthy(f.when.evaluate(activation)):
+    for i, f in enumerate(pb.fixes):
+        if f.when is not None and not attempt(f"fixes[{i}].when", lambda: truthy(f.when.evaluate(activation)), False):
             continue
-        patch = None
-        if f.patch is not None:
-            target = format_value(f.patch.target.render(activation))
-            kind_alias, *rest = target.split("/")
-            ns, name = (rest[0], rest[1]) if len(rest) == 2 else (None, rest[0] if rest else "")
-            patch = Patch(kind=_kind(kind_alias), name=name, namespace=ns, type=f.patch.type,  # type: ignore[arg-type]
-                          body=_render(f.patch.body, activation))
-        fixes.append(Fix(title=f.title.render_text(activation).strip(), command=f.command.render_text(activation).strip(),
-                         risk=f.risk, why=f.why.render_text(activation).strip(),  # type: ignore[arg-type]
-                         does_not_fix=f.does_not_fix.strip(), patch=patch))
+        fix = attempt(f"fixes[{i}]", lambda: _fix(f, activation))
+        if fix is not None:
+            fixes.append(fix)
+    summary = attempt("summary", lambda: " ".join(pb.summary.render_text(activation).split()), pb.title)
     return Finding(id=pb.id, title=pb.title, severity=pb.severity,  # type: ignore[arg-type]
-                   summary=" ".join(pb.summary.render_text(activation).split()), subject=subject.ref,
-                   stage=pb.stage, evidence=tuple(evidence), fixes=tuple(fixes), source=pb.source, chart=pb.chart)
+                   summary=summary, subject=subject.ref, stage=pb.stage, evidence=tuple(evidence),
+                   fixes=tuple(fixes), source=pb.source, chart=pb.chart)
+
+
+def _fix(f: Any, activation: dict[str, Any]) -> Fix:
+    patch = None
+    if f.patch is not None:
+        target = format_value(f.patch.target.render(activation))
+        kind_alias, *rest = target.split("/")
+        ns, name = (rest[0], rest[1]) if len(rest) == 2 else (None, rest[0] if rest else "")
+        patch = Patch(kind=_kind(kind_alias), name=name, namespace=ns, type=f.patch.type,
+                      body=_render(f.patch.body, activation))
+    return Fix(title=f.title.render_text(activation).strip(), command=f.command.render_text(activation).strip(),
+               risk=f.risk, why=f.why.render_text(activation).strip(), does_not_fix=f.does_not_fix.strip(),
+               patch=patch)
 
 
 def _kind(alias: str) -> str:

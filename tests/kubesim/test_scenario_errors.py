@@ -69,3 +69,9 @@ def test_server_fills_uids_owner_refs_and_event_targets() -> None:
     pod_uid = by_name[("Pod", "web-1")]["metadata"]["uid"]
     assert by_name[("Event", "web-1.123")]["involvedObject"]["uid"] == pod_uid
     assert ("Namespace", "jobs") in by_name  # namespaces are created as the API server requires
+
+
+def test_directory_member_includes_the_shared_base() -> None:
+    scenario = load("workshop/q01-app-crash")
+    assert [s.rsplit("/", 1)[-1] for s in scenario.sources] == ["_cluster.yaml", "q01-app-crash.yaml"]
+    assert any(o["kind"] == "Node" for o in scenario.objects)

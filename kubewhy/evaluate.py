@@ -1,0 +1,169 @@
+"""``kubewhy eval``: run every scenario's expectations and score the playbooks (precision and recall).
+
+Each scenario is diagnosed through the real HTTP path (a simulator on a free port, the live adapter) or
+offline (the snapshot adapter); both must agree, and the tests check that they do.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal
+
+from kubesim.scenario import Expectation, Scenario, ScenarioError, bundled_names, load, load_paths
+
+from .adapters.kube_live import LiveKube, build_api_client
+from .adapters.kube_snapshot import SnapshotKube
+from .adapters.ports import KubeReader
+from .errors import KubewhyError
+from .models.target import parse_target
+from .playbooks.loader import Catalog
+from .service import Deps, diagnose
+
+
+@dataclass
+class CaseResult:
+    scenario: str
+    target: str
+    expected: list[str]
+    absent: list[str]
+    found: list[str]
+    error: str = ""
+
+    @property
+    def missing(self) -> list[str]:
+        return [i for i in self.expected if i not in self.found]
+
+    @property
+    def unwanted(self) -> list[str]:
+        """False positives: ids that must not appear, and anything on a target expected to be healthy."""
+        if not self.expected and not self.absent:
+            return list(self.found)
+        return [i for i in self.found if i in self.absent]
+
+    @property
+    def passed(self) -> bool:
+        return not self.error and not self.missing and not self.unwanted
+
+
+@dataclass
+class EvalResult:
+    cases: list[CaseResult] = field(default_factory=list)
+
+    def per_playbook(self) -> dict[str, Counter[str]]:
+        table: dict[str, Counter[str]] = {}
+        for c in self.cases:
+            for pid in c.expected:
+                table.setdefault(pid, Counter())["tp" if pid in c.found else "fn"] += 1
+            for pid in c.unwanted:
+                table.setdefault(pid, Counter())["fp"] += 1
+        return table
+
+    @property
+    def totals(self) -> Counter[str]:
+        total: Counter[str] = Counter()
+        for counts in self.per_playbook().values():
+            total.update(counts)
+        return total
+
+    @property
+    def precision(self) -> float:
+        t = self.totals
+        return t["tp"] / (t["tp"] + t["fp"]) if t["tp"] + t["fp"] else 1.0
+
+    @property
+    def recall(self) -> float:
+        t = self.totals
+        return t["tp"] / (t["tp"] + t["fn"]) if t["tp"] + t["fn"] else 1.0
+
+    @property
+    def passed(self) -> bool:
+        return all(c.passed for c in self.cases)
+
+
+def scenario_sources(paths: list[Path]) -> list[str]:
+    """Scenario names to evaluate: bundled ones by default; files or directories (each member) otherwise."""
+    if not paths:
+        return [n for n in bundled_names() if n != "workshop"]
+    out: list[str] = []
+    for p in paths:
+        if p.is_file():
+            out.append(str(p))
+        elif p.is_dir():
+            members = sorted(f for f in p.glob("*.yaml") if not f.name.startswith("_"))
+            has_base = any(f.name.startswith("_") for f in p.glob("*.yaml"))
+            if has_base:
+                out += [f"{p}/{f.stem}" for f in members]
+            else:
+                out += [str(f) for f in members]
+                out += [str(d) for d in sorted(p.iterdir()) if d.is_dir()]
+        else:
+            out.append(str(p))
+    return out
+
+
+async def _run_case(kube: KubeReader, catalog: Catalog, clock, scenario: str, exp: Expectation) -> CaseResult:  # type: ignore[no-untyped-def]
+    try:
+        target = parse_target(exp.target)
+        deps = Deps(kube=kube, catalog=catalog, clock=clock) if clock else Deps(kube=kube, catalog=catalog)
+        report = await diagnose(target, deps)
+        found = sorted({f.id for f in report.findings})
+        return CaseResult(scenario, exp.target, exp.findings, exp.absent, found)
+    except KubewhyError as exc:
+        return CaseResult(scenario, exp.target, exp.findings, exp.absent, [], error=str(exc))
+
+
+async def evaluate_scenario(name: str, catalog: Catalog, mode: Literal["live", "snapshot"]) -> list[CaseResult]:
+    scenario: Scenario = load_paths([Path(name)]) if Path(name).is_file() else load(name)
+    if not scenario.expect:
+        return []
+    if mode == "snapshot":
+        kube = SnapshotKube([Path(s) for s in scenario.sources])
+        return [await _run_case(kube, catalog, kube.clock, name, e) for e in scenario.expect]
+    from kubesim.runner import run_in_thread
+    from kubesim.server import SimOptions
+
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as tmp:
+        sim = run_in_thread(scenario, SimOptions(timeline_mode="manual"), kubeconfig_out=Path(tmp) / "kubeconfig")
+        try:
+            kube = LiveKube(build_api_client(str(sim.kubeconfig)))
+            return [await _run_case(kube, catalog, None, name, e) for e in scenario.expect]
+        finally:
+            sim.stop()
+
+
+async def evaluate(sources: list[str], catalog: Catalog, mode: Literal["live", "snapshot"] = "live") -> EvalResult:
+    result = EvalResult()
+    for name in sources:
+        try:
+            result.cases += await evaluate_scenario(name, catalog, mode)
+        except ScenarioError as exc:
+            result.cases.append(CaseResult(name, "-", [], [], [], error=f"scenario error: {exc}"))
+    return result
+
+
+def format_table(result: EvalResult) -> str:
+    lines = ["playbook                        TP  FP  FN  precision  recall", "-" * 62]
+    for pid, c in sorted(result.per_playbook().items()):
+        tp, fp, fn = c["tp"], c["fp"], c["fn"]
+        prec = f"{tp / (tp + fp):.0%}" if tp + fp else "-"
+        rec = f"{tp / (tp + fn):.0%}" if tp + fn else "-"
+        lines.append(f"{pid:30} {tp:3} {fp:3} {fn:3}  {prec:>9}  {rec:>6}")
+    t = result.totals
+    lines.append("-" * 62)
+    lines.append(f"{'overall':30} {t['tp']:3} {t['fp']:3} {t['fn']:3}  {result.precision:>9.0%}  {result.recall:>6.0%}")
+    failures = [c for c in result.cases if not c.passed]
+    lines.append(f"\n{len(result.cases) - len(failures)}/{len(result.cases)} expectations met")
+    for c in failures:
+        why = c.error or "; ".join(filter(None, [f"missing {', '.join(c.missing)}" if c.missing else "",
+                                                  f"unexpected {', '.join(c.unwanted)}" if c.unwanted else ""]))
+        lines.append(f"  FAIL {c.scenario} {c.target}: {why} (found: {', '.join(c.found) or 'nothing'})")
+    return "\n".join(lines)
+
+
+def run(paths: list[Path], catalog: Catalog, mode: Literal["live", "snapshot"]) -> EvalResult:
+    return asyncio.run(evaluate(scenario_sources(paths), catalog, mode))
