@@ -322,6 +322,9 @@ def resolve(name_or_path: str) -> tuple[str, list[Path]]:
         return candidate.stem if candidate.is_file() else candidate.name, scenario_files(candidate)
     bundled = BUNDLED_DIR / name_or_path
     if bundled.is_dir():
+        if not any(f.name.startswith("_") for f in bundled.glob("*.yaml")):
+            members = ", ".join(f"{name_or_path}/{f.stem}" for f in sorted(bundled.glob("*.yaml")))
+            raise ScenarioError(name_or_path, f"a collection of separate scenarios; pick one of: {members}")
         return name_or_path, scenario_files(bundled)
     if "/" in name_or_path:  # DIR/MEMBER: the directory's shared _base files plus that member
         head, member = name_or_path.rsplit("/", 1)
@@ -335,10 +338,13 @@ def resolve(name_or_path: str) -> tuple[str, list[Path]]:
 
 
 def bundled_names() -> list[str]:
+    """Bundled scenarios. A directory with ``_`` base files is one cluster (and each member with the base);
+    a directory without them is a collection of independent scenarios, listed by member only."""
     names = []
     for p in sorted(BUNDLED_DIR.iterdir()):
         if p.is_dir():
-            names.append(p.name)
+            if any(f.name.startswith("_") for f in p.glob("*.yaml")):
+                names.append(p.name)
             names += [f"{p.name}/{f.stem}" for f in sorted(p.glob("*.yaml")) if not f.name.startswith("_")]
         elif p.suffix == ".yaml":
             names.append(p.stem)

@@ -86,7 +86,9 @@ class EvalResult:
 def scenario_sources(paths: list[Path]) -> list[str]:
     """Scenario names to evaluate: bundled ones by default; files or directories (each member) otherwise."""
     if not paths:
-        return [n for n in bundled_names() if n != "workshop"]
+        # Whole clusters that are also split into members (workshop) are evaluated member by member.
+        names = bundled_names()
+        return [n for n in names if not any(m.startswith(n + "/") for m in names)]
     out: list[str] = []
     for p in paths:
         if p.is_file():
