@@ -100,7 +100,12 @@ def format_time(ts: datetime, micro: bool = False) -> str:
 
 
 def _shift_ts(text: str, delta: timedelta) -> str:
-    return format_time(parse_time(text) + delta, micro="." in text)
+    """Shift an RFC 3339 time, keeping its precision (``.123Z`` stays three digits)."""
+    shifted = parse_time(text) + delta
+    if "." not in text:
+        return format_time(shifted)
+    digits = len(text.rsplit(".", 1)[1]) - 1
+    return format_time(shifted, micro=True)[:20] + f"{shifted.microsecond:06d}"[:digits].ljust(digits, "0") + "Z"
 
 
 def _shift(value: Any, delta: timedelta) -> Any:

@@ -76,9 +76,8 @@ def build_deps(args: argparse.Namespace) -> tuple[Deps, list[str]]:
 
 def cmd_why(args: argparse.Namespace) -> int:
     try:
-        ns = args.namespace or (None if args.snapshot or args.in_cluster else
-                                _context_namespace(args.kubeconfig, args.context))
-        target = parse_target(args.target, ns)  # validated before any API call
+        default_ns = None if args.snapshot or args.in_cluster else _context_namespace(args.kubeconfig, args.context)
+        target = parse_target(args.target, args.namespace, default_ns or "default")  # validated before any API call
         deps, warnings = build_deps(args)
         for w in warnings:
             print(f"kubewhy: warning: {w}", file=sys.stderr)
