@@ -57,6 +57,24 @@ def _pod(i: int, node: str, ns: str, at: str, crashing: bool) -> dict[str, Any]:
                                               "lastState": last, "started": not crashing}]}}
 
 
+def _workload(ns: str, app: str, at: str) -> list[dict[str, Any]]:
+    template = {"metadata": {"labels": {"app": app}},
+                "spec": {"containers": [{"name": "app", "image": f"registry.example.com/{app}:1.4.2"}]}}
+    deploy = {"apiVersion": "apps/v1", "kind": "Deployment",
+              "metadata": {"name": app, "namespace": ns, "labels": {"app": app}, "creationTimestamp": at},
+              "spec": {"replicas": 2, "selector": {"matchLabels": {"app": app}}, "template": template},
+              "status": {"replicas": 2, "readyReplicas": 2, "availableReplicas": 2, "updatedReplicas": 2}}
+    rs = {"apiVersion": "apps/v1", "kind": "ReplicaSet",
+          "metadata": {"name": f"{app}-5d8f7b9c4", "namespace": ns, "creationTimestamp": at,
+                       "labels": {"app": app, "pod-template-hash": "5d8f7b9c4"},
+                       "ownerReferences": [{"apiVersion": "apps/v1", "kind": "Deployment", "name": app,
+                                            "controller": True, "blockOwnerDeletion": True}]},
+          "spec": {"replicas": 2, "selector": {"matchLabels": {"app": app, "pod-template-hash": "5d8f7b9c4"}},
+                   "template": template},
+          "status": {"replicas": 2, "readyReplicas": 2}}
+    return [deploy, rs]
+
+
 def large_scenario(pods: int = 10_000, nodes: int = 500, events: int = 50_000, namespaces: int = 10,
                    crashing_every: int = 50, seed: int = 1) -> Scenario:
     """A big, mostly healthy cluster: every ``crashing_every``-th pod is in CrashLoopBackOff."""
@@ -67,6 +85,9 @@ def large_scenario(pods: int = 10_000, nodes: int = 500, events: int = 50_000, n
     pod_objs = [_pod(i, f"node-{i % nodes:04d}", f"team-{i % namespaces:02d}", at, i % crashing_every == 0)
                 for i in range(pods)]
     objs += pod_objs
+    apps = {(p["metadata"]["namespace"], p["metadata"]["labels"]["app"]) for p in pod_objs}
+    for ns, app in sorted(apps):
+        objs += _workload(ns, app, at)
     for j in range(events):
         pod = pod_objs[rnd.randrange(len(pod_objs))] if pod_objs else None
         if pod is None:

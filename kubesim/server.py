@@ -431,7 +431,12 @@ class SimServer:
         selected: list[tuple[tuple[str, str], Any]] = []
         more = False
         remaining = 0
-        for k, entry in store.entries(t.res.key, t.namespace, pred, start_after):
+        source = store.entries(t.res.key, t.namespace, pred, start_after)
+        involved = _involved_name(q.get("fieldSelector"), t.res)
+        if involved is not None and not start_after:
+            source = ((k, e) for k, e in store.events_about(involved)
+                      if (t.namespace is None or k[0] == t.namespace) and (pred is None or pred(e.obj)))
+        for k, entry in source:
             if limit and len(selected) >= limit:
                 more = True
                 remaining += 1
@@ -659,6 +664,17 @@ class SimServer:
                                     namespace=body.get("namespace", "default")))
             return json_response({"rate": rate, "seconds": seconds})
         raise ApiError(404, "NotFound", f"unknown control endpoint /kubesim/{route}")
+
+
+def _involved_name(field_selector: str | None, res: Resource) -> str | None:
+    """The involvedObject.name an events LIST is restricted to, if any (to use the store's index)."""
+    if res.key != ("", "events") or not field_selector:
+        return None
+    for part in field_selector.split(","):
+        key, sep, value = part.partition("=")
+        if sep and not key.endswith("!") and key.strip() in ("involvedObject.name", "regarding.name"):
+            return value.lstrip("=").strip()
+    return None
 
 
 __all__ = ["SimServer", "SimOptions", "ApiError"]

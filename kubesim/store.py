@@ -16,6 +16,7 @@ from datetime import datetime, timezone
 from typing import Any, Callable, Iterable
 
 Key = tuple[str, str]  # (group, plural)
+EVENTS: Key = ("", "events")
 Predicate = Callable[[dict[str, Any]], bool]
 
 
@@ -115,6 +116,9 @@ class Store:
         self.history: deque[Change] = deque(maxlen=history_size)
         self.watchers: dict[Key, set[Watcher]] = {}
         self._sorted: dict[Key, list[tuple[str, str]] | None] = {}
+        # Events by involvedObject.name: `kubectl describe` and kubewhy list events of one object among
+        # tens of thousands; a real API server answers that from its watch cache in Go, this keeps it cheap.
+        self._events_by_target: dict[str, set[tuple[str, str]]] = {}
 
     # ---- reads --------------------------------------------------------------------------------------------
     def get(self, key: Key, namespace: str, name: str) -> dict[str, Any] | None:
@@ -142,6 +146,20 @@ class Store:
                 continue
             yield k, entry
 
+    def events_about(self, name: str) -> list[tuple[tuple[str, str], Entry]]:
+        bucket = self.buckets.get(EVENTS, {})
+        return sorted((k, bucket[k]) for k in self._events_by_target.get(name, ()) if k in bucket)
+
+    def _index(self, key: Key, obj: dict[str, Any], add: bool) -> None:
+        if key != EVENTS:
+            return
+        target = (obj.get("involvedObject") or {}).get("name", "")
+        keys = self._events_by_target.setdefault(target, set())
+        if add:
+            keys.add(_ident(obj))
+        else:
+            keys.discard(_ident(obj))
+
     def all_objects(self, key: Key) -> list[dict[str, Any]]:
         return [e.obj for e in self.buckets.get(key, {}).values()]
 
@@ -165,6 +183,7 @@ class Store:
         obj["metadata"]["resourceVersion"] = str(self._next_rv())
         self.buckets.setdefault(key, {})[_ident(obj)] = Entry(obj)
         self._sorted[key] = None
+        self._index(key, obj, True)
 
     def create(self, key: Key, obj: dict[str, Any], *, dry_run: bool = False) -> dict[str, Any]:
         ident = _ident(obj)
@@ -182,6 +201,7 @@ class Store:
         meta["resourceVersion"] = str(self._next_rv())
         bucket[ident] = Entry(obj)
         self._sorted[key] = None
+        self._index(key, obj, True)
         self._commit(key, "ADDED", obj, None)
         return obj
 
@@ -209,6 +229,8 @@ class Store:
             return old  # a no-op write does not bump the resourceVersion, as on a real server
         meta["resourceVersion"] = str(self._next_rv())
         bucket[ident] = Entry(obj)
+        self._index(key, old, False)
+        self._index(key, obj, True)
         self._commit(key, "MODIFIED", obj, old)
         return obj
 
@@ -221,6 +243,7 @@ class Store:
             return entry.obj
         del bucket[(namespace, name)]
         self._sorted[key] = None
+        self._index(key, entry.obj, False)
         obj = copy.deepcopy(entry.obj)
         obj["metadata"]["resourceVersion"] = str(self._next_rv())
         self._commit(key, "DELETED", obj, entry.obj)

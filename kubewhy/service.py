@@ -81,13 +81,18 @@ async def _diagnose(target: Target, deps: Deps, obj: dict[str, Any] | None) -> R
     ctx = CheckContext(kube=kube, prom=deps.prom, clock=deps.clock, log_tail=deps.log_tail)
     base = {"now": to_cel(deps.clock().strftime("%Y-%m-%dT%H:%M:%SZ"))}
     main = Subject(ref_of({**obj, "kind": target.kind}), obj, "target")
-    subjects = [main] + await related_subjects(kube, obj)
-    jobs = []
-    for subject in subjects:
-        for pb in deps.catalog.for_kind(subject.obj.get("kind", "")):
-            if symptom_matches(pb, subject, base):
-                jobs.append(run_playbook(pb, subject, ctx, base, deps.check_timeout))
-    outcomes: list[PlaybookOutcome] = list(await asyncio.gather(*jobs))
+
+    async def run_on(subjects: list[Subject]) -> list[PlaybookOutcome]:
+        jobs = [run_playbook(pb, s, ctx, base, deps.check_timeout) for s in subjects
+                for pb in deps.catalog.for_kind(s.obj.get("kind", "")) if symptom_matches(pb, s, base)]
+        return list(await asyncio.gather(*jobs))
+
+    async def run_related() -> list[PlaybookOutcome]:
+        return await run_on(await related_subjects(kube, obj))
+
+    # The target's own playbooks do not wait for the widening of the investigation.
+    own, related = await asyncio.gather(run_on([main]), run_related())
+    outcomes: list[PlaybookOutcome] = own + related
     findings = _dedupe([o.finding for o in outcomes if o.finding is not None])
     found_ids = {f.id for f in findings}
     caused: dict[str, set[str]] = {}

@@ -4,6 +4,7 @@ Service to its unhealthy pods, from an HPA to what it scales. Causes found there
 
 from __future__ import annotations
 
+import asyncio
 import re
 from typing import Any
 
@@ -68,27 +69,38 @@ async def _services_in_logs(kube: CachedKube, pod: dict[str, Any]) -> list[dict[
     return hits[:2]
 
 
+async def _node(kube: CachedKube, pod: dict[str, Any]) -> dict[str, Any] | None:
+    name = (pod.get("spec") or {}).get("nodeName")
+    return await kube.get("Node", None, name) if name else None
+
+
+async def _top_owner(kube: CachedKube, pod: dict[str, Any]) -> dict[str, Any] | None:
+    meta = pod.get("metadata") or {}
+    ref = next((r for r in meta.get("ownerReferences") or [] if r.get("controller")), None)
+    if not ref or ref.get("kind") not in ("StatefulSet", "DaemonSet", "Job", "ReplicaSet"):
+        return None
+    owner = await kube.get(ref["kind"], meta.get("namespace"), ref.get("name", ""))
+    if owner and ref["kind"] == "ReplicaSet":
+        top = next((r for r in (owner.get("metadata") or {}).get("ownerReferences") or []
+                    if r.get("controller") and r.get("kind") == "Deployment"), None)
+        owner = await kube.get("Deployment", meta.get("namespace"), top["name"]) if top else owner
+    return owner
+
+
 async def related_subjects(kube: CachedKube, target: dict[str, Any]) -> list[Subject]:
     kind = target.get("kind")
     meta = target.get("metadata") or {}
     ns = meta.get("namespace")
     out: list[Subject] = []
     if kind == "Pod":
-        node_name = (target.get("spec") or {}).get("nodeName")
-        owner_ref = next((r for r in meta.get("ownerReferences") or [] if r.get("controller")), None)
-        node = await kube.get("Node", None, node_name) if node_name else None
+        # Node, owner chain and called Services are independent: fetch them concurrently.
+        node, owner, services = await asyncio.gather(_node(kube, target), _top_owner(kube, target),
+                                                     _services_in_logs(kube, target))
         if node:
             out.append(Subject(ref_of(node), node, "node"))
-        if owner_ref and owner_ref.get("kind") in ("StatefulSet", "DaemonSet", "Job", "ReplicaSet"):
-            owner = await kube.get(owner_ref["kind"], ns, owner_ref.get("name", ""))
-            if owner and owner_ref["kind"] == "ReplicaSet":
-                top = next((r for r in (owner.get("metadata") or {}).get("ownerReferences") or []
-                            if r.get("controller") and r.get("kind") == "Deployment"), None)
-                owner = await kube.get("Deployment", ns, top["name"]) if top else owner
-            if owner:
-                out.append(Subject(ref_of(owner), owner, "owner"))
-        for svc in await _services_in_logs(kube, target):
-            out.append(Subject(ref_of(svc), svc, "calls"))
+        if owner:
+            out.append(Subject(ref_of(owner), owner, "owner"))
+        out += [Subject(ref_of(svc), svc, "calls") for svc in services]
         return out
     pods: list[dict[str, Any]] = []
     if kind in ("Deployment", "StatefulSet", "DaemonSet", "ReplicaSet", "Job"):
