@@ -1,0 +1,76 @@
+"""``kubewhy demo``: a broken cluster to explore in seconds — the bundled workshop on the simulator, diagnosed."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+import time
+from pathlib import Path
+
+from kubesim import scenario as scenarios
+from kubesim.runner import run_in_thread
+from kubesim.server import SimOptions
+
+from .adapters.kube_live import LiveKube, build_api_client
+from .errors import KubewhyError
+from .models.target import parse_target
+from .playbooks.loader import load_dirs
+from .render.text import to_text
+from .service import Deps, diagnose
+
+
+def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    demo = sub.add_parser("demo", help="start the bundled broken cluster on the simulator and diagnose it")
+    demo.add_argument("--scenario", default="workshop", help="bundled scenario or path (default: workshop)")
+    demo.add_argument("--port", type=int, default=0, help="simulator port (default: a free one)")
+    demo.add_argument("--kubeconfig-out", default="kubewhy-demo.kubeconfig", metavar="FILE")
+    demo.add_argument("--once", action="store_true", help="diagnose, print and exit instead of keeping the cluster up")
+    demo.add_argument("--full", action="store_true", help="print every finding in full, not one line per target")
+    demo.set_defaults(func=cmd_demo)
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    try:
+        scenario = scenarios.load(args.scenario)
+    except scenarios.ScenarioError as exc:
+        print(f"kubewhy demo: scenario error: {exc}", file=sys.stderr)
+        return 2
+    kubeconfig = Path(args.kubeconfig_out).resolve()
+    sim = run_in_thread(scenario, SimOptions(), kubeconfig_out=kubeconfig, port=args.port)
+    print(f"kubewhy demo: scenario {scenario.name!r} served at {sim.url}")
+    print(f"  {scenario.description.splitlines()[0] if scenario.description else ''}")
+    print(f"  kubeconfig: {kubeconfig}\n")
+    try:
+        catalog = load_dirs([])
+        kube = LiveKube(build_api_client(str(kubeconfig)))
+        seen: set[str] = set()
+        for exp in scenario.expect:
+            if exp.target in seen:
+                continue
+            seen.add(exp.target)
+            try:
+                report = asyncio.run(diagnose(parse_target(exp.target), Deps(kube=kube, catalog=catalog)))
+            except KubewhyError as exc:
+                print(f"  {exp.target}: {exc}")
+                continue
+            if args.full:
+                print(to_text(report) + "\n")
+            elif report.healthy:
+                print(f"  {exp.target:46} healthy")
+            else:
+                top = report.findings[0]
+                more = f" (+{len(report.findings) - 1} more)" if len(report.findings) > 1 else ""
+                print(f"  {exp.target:46} {top.id}{more}: {top.summary[:110]}")
+        print(f"\nTry:\n  kubectl --kubeconfig {kubeconfig} get pods -A\n"
+              f"  kubewhy why pod/q1/app-7d4b9c6f5-x2x7k --kubeconfig {kubeconfig}\n"
+              f"  kubewhy why node/node-3 --kubeconfig {kubeconfig} -o markdown")
+        if args.once:
+            return 0
+        print("\nThe simulated cluster stays up until you press Ctrl-C.", flush=True)
+        while True:
+            time.sleep(3600)
+    except KeyboardInterrupt:
+        return 0
+    finally:
+        sim.stop()
