@@ -262,3 +262,15 @@ def test_kubectl_plugin(tmp_path: Path, start_sim) -> None:  # type: ignore[no-u
     proc = subprocess.run(["kubectl", "why", "db-0", "-n", "q5"], capture_output=True, text=True, env=env, timeout=60)
     assert proc.returncode == 0, proc.stderr
     assert "statefulset-pvc-full" in proc.stdout and "No space left on device" in proc.stdout
+
+
+def test_unreachable_prometheus_is_reported_not_fatal() -> None:
+    from kubewhy.adapters.prom import PromMetrics
+
+    deps = snapshot_deps("workshop/q01-app-crash")
+    deps.prom = PromMetrics("http://127.0.0.1:9", timeout=2)
+    report = asyncio.run(diagnose(parse_target("pod/q1/app-7d4b9c6f5-x2x7k"), deps))
+    assert {"oom-killed", "liveness-throttled"} <= {f.id for f in report.findings}
+    prom_checks = [c for c in report.checks if c.id == "liveness-throttled.throttling"]
+    assert prom_checks and prom_checks[0].status == "error"
+    assert "http://127.0.0.1:9" in prom_checks[0].detail
