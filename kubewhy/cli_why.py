@@ -8,13 +8,15 @@ import os
 import sys
 from pathlib import Path
 
+from . import cli_audit
 from .adapters.kube_live import LiveKube, build_api_client
 from .adapters.kube_snapshot import SnapshotKube
 from .errors import KubewhyError, TargetNotFound
+from .models.findings import Report
 from .models.target import parse_target
 from .playbooks.loader import load_dirs
 from .render.text import to_json, to_markdown, to_text
-from .service import Deps, diagnose
+from .service import Deps
 
 
 def add_parsers(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -32,6 +34,7 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-a
     why.add_argument("-o", "--output", choices=["text", "markdown", "json"], default="text")
     why.add_argument("-v", "--verbose", action="store_true", help="list every check")
     why.add_argument("--timeout", type=float, default=5.0, help="deadline per check in seconds (default 5)")
+    cli_audit.add_why_arguments(why)
     why.set_defaults(func=cmd_why)
     pb = sub.add_parser("playbooks", help="validate or list playbooks")
     pbsub = pb.add_subparsers(dest="pb_command", required=True)
@@ -81,16 +84,19 @@ def cmd_why(args: argparse.Namespace) -> int:
         deps, warnings = build_deps(args)
         for w in warnings:
             print(f"kubewhy: warning: {w}", file=sys.stderr)
-        report = asyncio.run(diagnose(target, deps))
+        asyncio.run(cli_audit.diagnose_and_record(target, deps, args, show=lambda r: _show(r, args)))
     except TargetNotFound as exc:
         print(f"kubewhy: {exc}", file=sys.stderr)
         return exc.exit_code
     except KubewhyError as exc:
         print(f"kubewhy: {exc}", file=sys.stderr)
         return exc.exit_code
-    render = {"json": to_json, "markdown": to_markdown}.get(args.output)
-    print(render(report) if render else to_text(report, verbose=args.verbose))
     return 0
+
+
+def _show(report: Report, args: argparse.Namespace) -> None:
+    render = {"json": to_json, "markdown": to_markdown}.get(args.output)
+    print(render(report) if render else to_text(report, verbose=args.verbose), flush=True)
 
 
 def cmd_check(args: argparse.Namespace) -> int:

@@ -10,7 +10,7 @@ import difflib
 import time
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Any, Callable
 
 from . import checks as _checks  # noqa: F401  (registers the built-in checks)
 from .adapters.cache import CachedKube
@@ -24,6 +24,9 @@ from .models.findings import SEVERITY_RANK, STAGES, Finding, Report
 from .models.target import SHORT, Target
 from .playbooks.loader import Catalog
 
+if TYPE_CHECKING:
+    from .audit.records import AuditRecorder
+
 
 @dataclass
 class Deps:
@@ -33,6 +36,7 @@ class Deps:
     clock: Callable[[], datetime] = field(default=lambda: datetime.now(timezone.utc))
     check_timeout: float = 5.0
     log_tail: int = 50
+    audit: AuditRecorder | None = None  # records each diagnosis (non-blocking); see kubewhy/audit
 
 
 async def resolve_target(kube: CachedKube, target: Target) -> dict[str, Any]:
@@ -62,12 +66,17 @@ def _rank(findings: list[Finding], caused: dict[str, set[str]]) -> list[Finding]
     return sorted(findings, key=key)
 
 
-async def diagnose(target: Target, deps: Deps, *, obj: dict[str, Any] | None = None) -> Report:
+async def diagnose(target: Target, deps: Deps, *, obj: dict[str, Any] | None = None, actor: str = "",
+                   source: str = "cli", channel: str | None = None, incident: str | None = None) -> Report:
+    """``actor``/``source``/``channel``/``incident`` say who asked and from where, for the audit log."""
     token = CLOCK.set(deps.clock)
     try:
-        return await _diagnose(target, deps, obj)
+        report = await _diagnose(target, deps, obj)
     finally:
         CLOCK.reset(token)
+    if deps.audit is not None:
+        deps.audit.record_diagnosis(report, actor=actor, source=source, channel=channel, incident=incident)
+    return report
 
 
 async def _diagnose(target: Target, deps: Deps, obj: dict[str, Any] | None) -> Report:

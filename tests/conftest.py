@@ -55,3 +55,20 @@ def run_kubectl(sim: RunningSim, *args: str, binary: str | None = None, check: b
     if check and proc.returncode != 0:
         raise AssertionError(f"kubectl {' '.join(args)} failed ({proc.returncode}): {proc.stderr}")
     return proc
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _audit_database_out_of_home(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """``kubewhy why`` records each diagnosis: tests (and their subprocesses) use a temporary data directory."""
+    import os
+
+    saved = {k: os.environ.get(k) for k in ("XDG_DATA_HOME", "KUBEWHY_DATABASE_URL", "KUBEWHY_AUDIT_FALLBACK")}
+    os.environ["XDG_DATA_HOME"] = str(tmp_path_factory.mktemp("xdg-data"))
+    os.environ.pop("KUBEWHY_DATABASE_URL", None)
+    os.environ.pop("KUBEWHY_AUDIT_FALLBACK", None)
+    yield
+    for k, v in saved.items():
+        if v is None:
+            os.environ.pop(k, None)
+        else:
+            os.environ[k] = v

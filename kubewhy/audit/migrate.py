@@ -1,0 +1,82 @@
+"""Alembic, driven programmatically so ``kubewhy db upgrade`` works from any directory.
+
+The scripts live in ``migrations/`` next to the package (``KUBEWHY_MIGRATIONS`` overrides the location). We hand
+``env.py`` an open connection through ``config.attributes`` (Alembic's connection-sharing recipe), so the same code
+path serves the CLI, the bot's start-up and the tests.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+from alembic import command
+from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy.engine import Connection
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+
+def script_location() -> Path:
+    env = os.environ.get("KUBEWHY_MIGRATIONS")
+    return Path(env) if env else Path(__file__).resolve().parents[2] / "migrations"
+
+
+def alembic_config(url: str = "") -> Config:
+    cfg = Config()
+    cfg.set_main_option("script_location", str(script_location()))
+    if url:
+        cfg.set_main_option("sqlalchemy.url", url.replace("%", "%%"))
+    return cfg
+
+
+def head() -> str:
+    rev = ScriptDirectory.from_config(alembic_config()).get_current_head()
+    assert rev is not None
+    return rev
+
+
+def revisions() -> list[str]:
+    """All revision ids, oldest first."""
+    script = ScriptDirectory.from_config(alembic_config())
+    return [s.revision for s in reversed(list(script.walk_revisions()))]
+
+
+def _run(conn: Connection, action: str, rev: str) -> None:
+    cfg = alembic_config()
+    cfg.attributes["connection"] = conn
+    getattr(command, action)(cfg, rev)
+
+
+async def upgrade(engine: AsyncEngine, rev: str = "head") -> None:
+    async with engine.begin() as conn:
+        await conn.run_sync(_run, "upgrade", rev)
+
+
+async def downgrade(engine: AsyncEngine, rev: str) -> None:
+    async with engine.begin() as conn:
+        await conn.run_sync(_run, "downgrade", rev)
+
+
+def _current(conn: Connection) -> Any:
+    return MigrationContext.configure(conn).get_current_revision()
+
+
+async def current(engine: AsyncEngine) -> str | None:
+    async with engine.connect() as conn:
+        rev: str | None = await conn.run_sync(_current)
+        return rev
+
+
+async def ensure_head(engine: AsyncEngine) -> bool:
+    """Upgrade when behind; True when something was done."""
+    if await current(engine) == head():
+        return False
+    await upgrade(engine)
+    return True
+
+
+__all__ = ["alembic_config", "current", "downgrade", "ensure_head", "head", "revisions", "script_location",
+           "upgrade"]

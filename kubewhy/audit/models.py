@@ -1,0 +1,162 @@
+"""The audit tables (SQLAlchemy 2 declarative). ``Base.metadata`` is Alembic's ``target_metadata``.
+
+Schema changes go through a new revision in ``migrations/versions`` (``tests/audit/test_migrations.py`` checks
+that head matches these models on SQLite and Postgres).
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime, timezone
+from typing import Any
+
+from sqlalchemy import JSON, CheckConstraint, DateTime, Dialect, ForeignKey, Index, MetaData, String, Text, Uuid
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.types import TypeDecorator
+
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+JSONType = JSON().with_variant(JSONB(), "postgresql")
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """Aware UTC datetimes on every backend (SQLite stores naive text; we store and read it back as UTC)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            value = value.replace(tzinfo=timezone.utc)
+        value = value.astimezone(timezone.utc)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=timezone.utc) if value.tzinfo is None else value.astimezone(timezone.utc)
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+    type_annotation_map = {datetime: UTCDateTime(), dict[str, Any]: JSONType, list[Any]: JSONType,
+                           uuid.UUID: Uuid()}
+
+
+class _Keyed:
+    """Every table: surrogate id plus the client-generated idempotency key (unique)."""
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    key: Mapped[uuid.UUID] = mapped_column(unique=True)
+
+
+class Incident(_Keyed, Base):
+    __tablename__ = "incidents"
+
+    ref: Mapped[str] = mapped_column(String(64), unique=True)
+    title: Mapped[str] = mapped_column(Text)
+    opened_by: Mapped[str] = mapped_column(String(200))
+    source: Mapped[str] = mapped_column(String(32))
+    opened_at: Mapped[datetime] = mapped_column(index=True)
+    resolved_at: Mapped[datetime | None]
+    resolved_by: Mapped[str | None] = mapped_column(String(200))
+    summary: Mapped[str] = mapped_column(Text, default="")
+
+
+class Diagnosis(_Keyed, Base):
+    __tablename__ = "diagnoses"
+    __table_args__ = (Index("ix_diagnoses_target", "target_kind", "target_name"),)
+
+    created_at: Mapped[datetime] = mapped_column(index=True)
+    actor: Mapped[str] = mapped_column(String(200))
+    source: Mapped[str] = mapped_column(String(32))
+    channel: Mapped[str | None] = mapped_column(String(200))
+    target_kind: Mapped[str] = mapped_column(String(64))
+    target_namespace: Mapped[str | None] = mapped_column(String(253))
+    target_name: Mapped[str] = mapped_column(String(253))
+    healthy: Mapped[bool]
+    finding_ids: Mapped[list[Any]]
+    findings: Mapped[list[Any]]
+    duration_ms: Mapped[float]
+    api_requests: Mapped[int] = mapped_column(default=0)
+    incident_id: Mapped[int | None] = mapped_column(ForeignKey("incidents.id", ondelete="SET NULL"), index=True)
+
+
+class Alert(_Keyed, Base):
+    __tablename__ = "alerts"
+    __table_args__ = (CheckConstraint("state IN ('firing', 'resolved')", name="state"),)
+
+    rule: Mapped[str] = mapped_column(String(200))
+    fingerprint: Mapped[str] = mapped_column(String(200), index=True)
+    state: Mapped[str] = mapped_column(String(16))
+    target_kind: Mapped[str | None] = mapped_column(String(64))
+    target_namespace: Mapped[str | None] = mapped_column(String(253))
+    target_name: Mapped[str | None] = mapped_column(String(253))
+    channel: Mapped[str | None] = mapped_column(String(200))
+    message_ts: Mapped[str | None] = mapped_column(String(64))
+    message_id: Mapped[str | None] = mapped_column(String(200))
+    summary: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[datetime] = mapped_column(index=True)
+    updated_at: Mapped[datetime]
+    resolved_at: Mapped[datetime | None]
+    resolve_key: Mapped[uuid.UUID | None]  # idempotency key of the record that resolved it
+    incident_id: Mapped[int | None] = mapped_column(ForeignKey("incidents.id", ondelete="SET NULL"), index=True)
+
+
+class FixProposal(_Keyed, Base):
+    __tablename__ = "fix_proposals"
+    __table_args__ = (
+        CheckConstraint("state IN ('proposed', 'approved', 'declined', 'applied', 'failed')", name="state"),
+    )
+
+    playbook_id: Mapped[str] = mapped_column(String(200))
+    title: Mapped[str] = mapped_column(Text)
+    command: Mapped[str] = mapped_column(Text, default="")
+    risk: Mapped[str] = mapped_column(String(16))
+    patch: Mapped[dict[str, Any] | None]
+    target_kind: Mapped[str | None] = mapped_column(String(64))
+    target_namespace: Mapped[str | None] = mapped_column(String(253))
+    target_name: Mapped[str | None] = mapped_column(String(253))
+    diagnosis_key: Mapped[uuid.UUID | None]
+    proposed_by: Mapped[str] = mapped_column(String(200))
+    proposed_at: Mapped[datetime] = mapped_column(index=True)
+    source: Mapped[str] = mapped_column(String(32))
+    channel: Mapped[str | None] = mapped_column(String(200))
+    state: Mapped[str] = mapped_column(String(16))
+    approved_by: Mapped[str | None] = mapped_column(String(200))
+    approved_at: Mapped[datetime | None]
+    declined_by: Mapped[str | None] = mapped_column(String(200))
+    declined_at: Mapped[datetime | None]
+    dry_run_result: Mapped[dict[str, Any] | None]
+    applied_result: Mapped[dict[str, Any] | None]
+    applied_at: Mapped[datetime | None]
+    updated_at: Mapped[datetime]
+    incident_id: Mapped[int | None] = mapped_column(ForeignKey("incidents.id", ondelete="SET NULL"), index=True)
+
+
+class FixEventRow(_Keyed, Base):
+    """Append-only log of what happened to a proposal (the proposal row holds the resulting state)."""
+
+    __tablename__ = "fix_events"
+    __table_args__ = (
+        CheckConstraint("event IN ('approved', 'declined', 'dry_run', 'applied', 'failed')", name="event"),
+    )
+
+    proposal_key: Mapped[uuid.UUID] = mapped_column(index=True)
+    event: Mapped[str] = mapped_column(String(16))
+    actor: Mapped[str] = mapped_column(String(200))
+    source: Mapped[str] = mapped_column(String(32))
+    result: Mapped[dict[str, Any] | None]
+    created_at: Mapped[datetime] = mapped_column(index=True)
+
+
+__all__ = ["Alert", "Base", "Diagnosis", "FixEventRow", "FixProposal", "Incident", "NAMING_CONVENTION"]

@@ -1,0 +1,331 @@
+"""``AuditLog``: record calls return at once; a background task writes batches, retries, and never loses a record.
+
+- ``record_*`` put a typed record on an in-memory queue (``put_nowait``) and return its idempotency key.
+- One writer task takes up to ``batch_size`` records at a time and writes them in one transaction, in its own
+  ``AsyncSession``. A transient failure (connection refused or dropped, timeout, database locked) is retried with
+  exponential backoff and jitter; since every row has a unique client-generated key, a batch that was committed
+  but not acknowledged is not stored twice when retried.
+- A batch that still fails after ``RetryPolicy.give_up_after`` seconds, a record the database rejects, and
+  whatever is queued when ``aclose()`` runs out of time go to the fallback file. The next start reports and
+  re-imports it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+import uuid
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Callable, Sequence
+
+from sqlalchemy import exc as sa_exc
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from . import db, fallback, migrate, store
+from .records import (AlertRecord, DiagnosisRecord, FixEvent, FixEventKind, FixProposed, IncidentOpened,
+                      IncidentResolved, Record, utcnow)
+
+if TYPE_CHECKING:
+    from ..models.findings import Fix, Report
+
+log = logging.getLogger("kubewhy.audit")
+
+# the database rejected the data itself: retrying the same rows cannot help
+_PERMANENT = (sa_exc.IntegrityError, sa_exc.DataError, sa_exc.ProgrammingError, sa_exc.StatementError,
+              TypeError, ValueError, KeyError, AttributeError, NotImplementedError)
+_TRANSIENT = (sa_exc.OperationalError, sa_exc.InterfaceError, OSError, TimeoutError, ConnectionError)
+
+
+def is_transient(error: BaseException) -> bool:
+    if isinstance(error, sa_exc.DBAPIError) and error.connection_invalidated:
+        return True
+    if isinstance(error, _TRANSIENT):
+        return True
+    return not isinstance(error, _PERMANENT)
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    base_delay: float = 0.05
+    max_delay: float = 5.0
+    give_up_after: float = 60.0  # seconds of failed attempts before a batch goes to the fallback file
+    write_timeout: float = 15.0  # per attempt (a black-holed connection must not hang the writer)
+
+    def delay(self, attempt: int) -> float:
+        return min(self.max_delay, self.base_delay * 2 ** (attempt - 1)) * random.uniform(0.5, 1.0)
+
+
+@dataclass
+class Stats:
+    queued: int = 0
+    written: int = 0  # new rows (or updates)
+    duplicates: int = 0  # records whose key was already stored (a retried or re-imported write)
+    batches: int = 0
+    retries: int = 0
+    to_fallback: int = 0
+    imported: int = 0  # records re-imported from the fallback file
+    last_error: str = ""
+    warnings: list[str] = field(default_factory=list)
+
+
+class AuditLog:
+    """The audit writer one process shares (bot, TUI, watchers, CLI)."""
+
+    def __init__(self, url: str | None = None, *, engine: AsyncEngine | None = None,
+                 fallback_path: Path | None = None, batch_size: int = 200, retry: RetryPolicy | None = None,
+                 auto_migrate: bool = False, max_pending: int = 100_000,
+                 on_warning: Callable[[str], None] | None = None, engine_options: dict[str, Any] | None = None):
+        self.url = url or (engine.url.render_as_string(hide_password=False) if engine else db.resolve_url())
+        self.fallback_path = fallback_path or db.fallback_path(self.url)
+        self.batch_size = batch_size
+        self.retry = retry or RetryPolicy()
+        self.auto_migrate = auto_migrate
+        self.stats = Stats()
+        self._engine = engine
+        self._owns_engine = engine is None
+        self._engine_options = engine_options or {}
+        self._queue: asyncio.Queue[Record] = asyncio.Queue(maxsize=max_pending)
+        self._task: asyncio.Task[None] | None = None
+        self._closed = False
+        self._on_warning = on_warning
+        self._ready = asyncio.Event()  # set once start-up work (migration, fallback re-import) is done
+
+    # ------------------------------------------------------------------------------------------ recording
+
+    def record(self, record: Record) -> uuid.UUID:
+        """Queue one record; never blocks, never raises. Returns its idempotency key."""
+        if self._closed:
+            self._spill([record], "audit log closed")
+            return record.key
+        try:
+            self._ensure_started()
+            self._queue.put_nowait(record)
+            self.stats.queued += 1
+        except asyncio.QueueFull:
+            self._spill([record], f"more than {self._queue.maxsize} records waiting")
+        except RuntimeError as exc:  # no running event loop: write it down for the next start
+            self._spill([record], str(exc))
+        return record.key
+
+    def record_diagnosis(self, report: Report, *, actor: str = "", source: str = "cli",
+                         channel: str | None = None, incident: str | None = None) -> uuid.UUID:
+        return self.record(DiagnosisRecord.from_report(report, actor=actor, source=source, channel=channel,
+                                                       incident=incident))
+
+    def record_alert(self, *, rule: str, fingerprint: str, state: str = "firing", **fields: Any) -> uuid.UUID:
+        return self.record(AlertRecord(rule=rule, fingerprint=fingerprint, state=state, **fields))  # type: ignore
+
+    def record_fix_proposed(self, fix: Fix | None = None, *, playbook_id: str, **fields: Any) -> uuid.UUID:
+        if fix is not None:
+            fields = {"title": fix.title, "command": fix.command, "risk": fix.risk,
+                      "patch": fix.patch.to_dict() if fix.patch else None, **fields}
+        return self.record(FixProposed(playbook_id=playbook_id, **fields))
+
+    def record_fix_event(self, proposal_key: uuid.UUID, event: FixEventKind, *, actor: str = "",
+                         **fields: Any) -> uuid.UUID:
+        return self.record(FixEvent(proposal_key=proposal_key, event=event, actor=actor, **fields))
+
+    def open_incident(self, ref: str, title: str, **fields: Any) -> uuid.UUID:
+        return self.record(IncidentOpened(ref=ref, title=title, **fields))
+
+    def resolve_incident(self, ref: str, **fields: Any) -> uuid.UUID:
+        return self.record(IncidentResolved(ref=ref, **fields))
+
+    # ------------------------------------------------------------------------------------------ lifecycle
+
+    @property
+    def engine(self) -> AsyncEngine:
+        if self._engine is None:
+            self._engine = db.make_engine(self.url, **self._engine_options)
+        return self._engine
+
+    def _ensure_started(self) -> None:
+        if self._task is None:
+            self._task = asyncio.get_running_loop().create_task(self._run(), name="kubewhy-audit-writer")
+
+    async def start(self) -> None:
+        """Start the writer now (otherwise the first record does); migrates and re-imports in the background."""
+        self._ensure_started()
+
+    async def flush(self) -> None:
+        """Wait until everything queued so far has been written (or sent to the fallback file)."""
+        if self._task is not None:
+            await self._ready.wait()
+            await self._queue.join()
+
+    async def aclose(self, timeout: float | None = 30.0) -> None:
+        """Flush, then stop. What cannot be written within ``timeout`` seconds goes to the fallback file."""
+        if self._closed:
+            return
+        if self._task is not None:
+            try:
+                await asyncio.wait_for(self.flush(), timeout)
+            except asyncio.TimeoutError:
+                self._warn(f"audit: database {db.display_url(self.url)} did not take the records in time; "
+                           f"they are kept in {self.fallback_path}")
+            self._task.cancel()
+            try:
+                await self._task
+            except asyncio.CancelledError:
+                pass
+        self._closed = True
+        leftover: list[Record] = []
+        while not self._queue.empty():
+            leftover.append(self._queue.get_nowait())
+            self._queue.task_done()
+        self._spill(leftover, "not written before shutdown")
+        if self._engine is not None and self._owns_engine:
+            await self._engine.dispose()
+
+    async def __aenter__(self) -> AuditLog:
+        await self.start()
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.aclose()
+
+    # ------------------------------------------------------------------------------------------ the writer
+
+    async def _run(self) -> None:
+        try:
+            if self.auto_migrate:
+                await self._migrate()
+            await self._import_fallback()
+        except Exception as exc:  # noqa: BLE001 - start-up trouble must not stop the writer
+            self._warn(f"audit: start-up failed: {exc}")
+        finally:
+            self._ready.set()
+        while True:
+            batch = [await self._queue.get()]
+            while len(batch) < self.batch_size and not self._queue.empty():
+                batch.append(self._queue.get_nowait())
+            try:
+                await self._write_with_retry(batch)
+            finally:
+                for _ in batch:
+                    self._queue.task_done()
+
+    async def _migrate(self) -> None:
+        deadline = asyncio.get_running_loop().time() + self.retry.give_up_after
+        attempt = 0
+        while True:
+            try:
+                if await migrate.ensure_head(self.engine):
+                    log.info("audit: database upgraded to %s", migrate.head())
+                return
+            except Exception as exc:  # noqa: BLE001 - reported, then records go through the normal path
+                attempt += 1
+                delay = self.retry.delay(attempt)
+                if not is_transient(exc) or asyncio.get_running_loop().time() + delay > deadline:
+                    self._warn(f"audit: could not bring {db.display_url(self.url)} to the latest schema: {exc}")
+                    return
+                await asyncio.sleep(delay)
+
+    async def _import_fallback(self) -> None:
+        try:
+            taken = await asyncio.to_thread(fallback.take, self.fallback_path)
+        except OSError as exc:
+            self._warn(f"audit: cannot read the fallback file {self.fallback_path}: {exc}")
+            return
+        if not taken.files:
+            return
+        self._warn(f"audit: {len(taken.records)} record(s) could not be written earlier and were kept in "
+                   f"{self.fallback_path}; re-importing them")
+        for line in taken.unreadable:
+            self._warn(f"audit: unreadable fallback line kept for a human: {line}")
+        before = self.stats.to_fallback
+        for i in range(0, len(taken.records), self.batch_size):
+            await self._write_with_retry(taken.records[i:i + self.batch_size])
+        self.stats.imported += len(taken.records) - (self.stats.to_fallback - before)
+        fallback.done(taken)
+
+    async def _write_with_retry(self, batch: Sequence[Record]) -> None:
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + self.retry.give_up_after
+        attempt = 0
+        try:
+            while True:
+                try:
+                    async with asyncio.timeout(self.retry.write_timeout):
+                        new = await self._write(batch)
+                except Exception as exc:  # noqa: BLE001 - sorted into transient or not below
+                    self.stats.last_error = f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"
+                    if not is_transient(exc):
+                        await self._write_one_by_one(batch, exc)
+                        return
+                    attempt += 1
+                    self.stats.retries += 1
+                    delay = self.retry.delay(attempt)
+                    if loop.time() + delay > deadline:
+                        self._spill(batch, self.stats.last_error)
+                        return
+                    log.debug("audit: write failed (%s); retry %d in %.2fs", self.stats.last_error, attempt, delay)
+                    await self._reset_pool()
+                    await asyncio.sleep(delay)
+                else:
+                    self.stats.batches += 1
+                    self.stats.written += new
+                    self.stats.duplicates += max(0, len(batch) - new)
+                    return
+        except asyncio.CancelledError:  # aclose() ran out of time: keep the batch (keys make re-import safe)
+            self._spill(batch, "cancelled at shutdown")
+            raise
+
+    async def _write_one_by_one(self, batch: Sequence[Record], error: BaseException) -> None:
+        """Isolate the record the database rejects; the others are written."""
+        if len(batch) == 1:
+            self._spill(batch, f"rejected by the database: {error}")
+            return
+        for record in batch:
+            await self._write_with_retry([record])
+
+    async def _write(self, batch: Sequence[Record]) -> int:
+        async with db.make_sessionmaker(self.engine)() as session:  # one session per batch
+            async with session.begin():
+                return await store.write_records(session, batch)
+
+    async def _reset_pool(self) -> None:
+        """After a connection-level failure, drop pooled connections (they may point at a dead server)."""
+        if self._engine is None:
+            return
+        try:
+            async with asyncio.timeout(1.0):
+                await self._engine.dispose()
+        except Exception:  # noqa: BLE001 - best effort
+            pass
+
+    def _spill(self, records: Sequence[Record], error: str) -> None:
+        if not records:
+            return
+        try:
+            self.stats.to_fallback += fallback.append(self.fallback_path, records, error)
+        except OSError as exc:  # nowhere left: say so loudly, with the records
+            self._warn(f"audit: LOST {len(records)} record(s): cannot write {self.fallback_path}: {exc}; "
+                       f"database error: {error}")
+            for r in records:
+                log.error("audit: lost record %s", r.model_dump_json())
+            return
+        self._warn(f"audit: {len(records)} record(s) kept in {self.fallback_path} ({error}); "
+                   f"they are re-imported at the next start")
+
+    def _warn(self, message: str) -> None:
+        self.stats.warnings.append(message)
+        log.warning("%s", message)
+        if self._on_warning is not None:
+            self._on_warning(message)
+
+    # ------------------------------------------------------------------------------------------ queries
+
+    async def prune(self, older_than: timedelta, *, now: datetime | None = None) -> dict[str, int]:
+        cutoff = (now or utcnow()) - older_than
+        async with db.make_sessionmaker(self.engine)() as session:
+            async with session.begin():
+                counts = await store.prune(session, cutoff)
+        log.info("audit: pruned rows older than %s: %s", cutoff.isoformat(), counts)
+        return counts
+
+
+__all__ = ["AuditLog", "RetryPolicy", "Stats", "is_transient"]
