@@ -6,7 +6,7 @@ import argparse
 import sys
 from typing import Sequence
 
-from . import cli_audit, cli_demo, cli_sim, cli_why
+from . import cli_audit, cli_bot, cli_demo, cli_sim, cli_why
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -17,6 +17,7 @@ def build_parser() -> argparse.ArgumentParser:
     cli_sim.add_parser(sub)
     cli_audit.add_parsers(sub)
     cli_demo.add_parser(sub)
+    cli_bot.add_parser(sub)
     return parser
 
 

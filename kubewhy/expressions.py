@@ -109,9 +109,41 @@ def _functions() -> dict[str, Callable[..., Any]]:
     def take(items: Any, n: Any) -> celtypes.ListType:
         return celtypes.ListType(list(items)[: int(n)])
 
+    def closest(objects: Any, selector: Any) -> celtypes.ListType:
+        """Objects whose labels best match a selector map (exact values first, then similar values such as a
+        typo ``webb`` for ``web``); objects sharing no selector key are left out."""
+        import difflib
+
+        def score(obj: Any) -> float:
+            labels = ((obj or {}).get(celtypes.StringType("metadata")) or {}).get(celtypes.StringType("labels")) or {}
+            total_score = 0.0
+            for key, value in (selector or {}).items():
+                if key in labels:
+                    have = str(labels[key])
+                    total_score += 1.0 if have == str(value) else \
+                        difflib.SequenceMatcher(None, have, str(value)).ratio()
+            return total_score
+
+        scored = [(score(o), i, o) for i, o in enumerate(objects or [])]
+        return celtypes.ListType([o for s, _, o in sorted(scored, key=lambda t: (-t[0], t[1])) if s > 0])
+
+    def total(items: Any) -> celtypes.DoubleType:
+        """The sum of a list of numbers (CEL has no fold)."""
+        return celtypes.DoubleType(sum(float(i) for i in items or []))
+
+    def extract(text: Any, pattern: Any) -> celtypes.StringType:
+        """The first capture group (or the whole match) of a regular expression in a text, else ``""``."""
+        try:
+            m = re.search(str(pattern), str(text))
+        except re.error:
+            return celtypes.StringType("")
+        if not m:
+            return celtypes.StringType("")
+        return celtypes.StringType(m.group(1) if m.groups() and m.group(1) is not None else m.group(0))
+
     return {"q": q, "quantity": _quantity, "since": since, "human": human, "humanbytes": bytes_h, "pct": pct,
             "join": _join, "lower": lower, "get": get, "take": take, "pick": pick, "omit": omit,
-            "toquantity": to_quantity}
+            "toquantity": to_quantity, "total": total, "extract": extract, "closest": closest}
 
 
 @dataclass(frozen=True)

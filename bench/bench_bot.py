@@ -1,0 +1,93 @@
+"""Slack bot latency: the acknowledgement of `/k8s why` and the full answer, simulator at 20 ms per request.
+
+Run:  .venv/bin/python bench/bench_bot.py [--latency-ms 20 --repeats 20]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.parse
+from pathlib import Path
+
+import aiohttp
+from aiohttp import web
+from slack_sdk.signature import SignatureVerifier
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from bot.app import build_app  # noqa: E402
+from bot.deps import BotDeps  # noqa: E402
+from bot.settings import BotSettings  # noqa: E402
+from kubewhy.adapters.kube_live import LiveKube, build_api_client  # noqa: E402
+from kubewhy.playbooks.loader import load_dirs  # noqa: E402
+from tests.bot.slack_double import SlackDouble  # noqa: E402
+
+SECRET = "bench-secret"
+
+
+async def run(latency_ms: float, repeats: int) -> None:
+    tmp = Path(tempfile.mkdtemp())
+    sim = subprocess.Popen([sys.executable, "-m", "kubewhy", "sim", "serve", "--scenario", "workshop", "--port", "0",
+                            "--latency-ms", str(latency_ms), "--kubeconfig-out", str(tmp / "kc")],
+                           stdout=subprocess.PIPE, text=True)
+    assert sim.stdout is not None
+    sim.stdout.readline()
+    double = SlackDouble()
+    api = await double.start()
+    settings = BotSettings(bot_token="xoxb-bench", signing_secret=SECRET, slack_api_url=api)
+    deps = BotDeps(settings=settings, kube=LiveKube(build_api_client(str(tmp / "kc"))), catalog=load_dirs([]))
+    runner = web.AppRunner(build_app(deps).web_app(path="/slack/events"), access_log=None)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    url = f"http://127.0.0.1:{site._server.sockets[0].getsockname()[1]}/slack/events"  # type: ignore[union-attr]
+    acks, answers = [], []
+    try:
+        async with aiohttp.ClientSession() as session:
+            for i in range(repeats + 1):
+                body = urllib.parse.urlencode({"team_id": "T0001", "channel_id": "C1", "user_id": "U1",
+                                               "command": "/k8s", "text": "why pod/q1/app-7d4b9c6f5-x2x7k",
+                                               "response_url": f"{double.url}/response/1", "trigger_id": "t"})
+                ts = str(int(time.time()))
+                headers = {"Content-Type": "application/x-www-form-urlencoded", "X-Slack-Request-Timestamp": ts,
+                           "X-Slack-Signature": SignatureVerifier(SECRET).generate_signature(timestamp=ts, body=body)}
+                t0 = time.perf_counter()
+                async with session.post(url, data=body, headers=headers) as resp:
+                    await resp.read()
+                ack = time.perf_counter() - t0
+                await double.wait_for("chat.update", i + 1)
+                answer = time.perf_counter() - t0
+                if i:  # the first request warms up connections and Bolt's auth.test
+                    acks.append(ack)
+                    answers.append(answer)
+    finally:
+        await runner.cleanup()
+        await double.stop()
+        sim.terminate()
+    p90 = lambda xs: sorted(xs)[max(int(len(xs) * 0.9) - 1, 0)]  # noqa: E731
+    print(f"`/k8s why pod/q1/app-7d4b9c6f5-x2x7k` on the workshop scenario, simulator latency {latency_ms:.0f} ms "
+          f"per request, {repeats} requests\n")
+    print("| measurement | median | p90 | target |")
+    print("|---|---|---|---|")
+    print(f"| acknowledgement (HTTP response to Slack) | {statistics.median(acks) * 1000:.0f} ms | "
+          f"{p90(acks) * 1000:.0f} ms | 200 ms |")
+    print(f"| full answer (`chat.update` with the diagnosis received) | {statistics.median(answers) * 1000:.0f} ms | "
+          f"{p90(answers) * 1000:.0f} ms | 1 s |")
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--latency-ms", type=float, default=20)
+    ap.add_argument("--repeats", type=int, default=20)
+    args = ap.parse_args()
+    asyncio.run(run(args.latency_ms, args.repeats))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,25 @@
+"""Building the Bolt app: configuration in, an ``AsyncApp`` with every listener registered out."""
+
+from __future__ import annotations
+
+from slack_bolt.async_app import AsyncApp
+from slack_sdk.http_retry.builtin_async_handlers import AsyncRateLimitErrorRetryHandler
+from slack_sdk.web.async_client import AsyncWebClient
+
+from .deps import BotDeps
+from .listeners import actions, commands
+
+
+def build_client(deps: BotDeps) -> AsyncWebClient:
+    # Slack answers 429 with Retry-After under load; the client waits and retries instead of failing.
+    return AsyncWebClient(token=deps.settings.bot_token, base_url=deps.settings.slack_api_url,
+                          retry_handlers=[AsyncRateLimitErrorRetryHandler(max_retry_count=3)])
+
+
+def build_app(deps: BotDeps) -> AsyncApp:
+    app = AsyncApp(signing_secret=deps.settings.signing_secret or "unused",
+                   client=build_client(deps), request_verification_enabled=deps.settings.mode == "http",
+                   process_before_response=False)
+    commands.register(app, deps)
+    actions.register(app, deps)
+    return app

@@ -1,0 +1,223 @@
+"""Block Kit messages built with ``slack_sdk`` models, which enforce Slack's limits.
+
+Pure functions: a Report (or a status, or lines) in, blocks out. Everything user- or cluster-supplied is
+escaped for mrkdwn, and long text is cut with a "more" affordance so Slack never rejects a message.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any, Iterable
+
+from slack_sdk.models.blocks import (ActionsBlock, Block, ButtonElement, ContextBlock, DividerBlock, HeaderBlock,
+                                     MarkdownTextObject, PlainTextObject, SectionBlock)
+from slack_sdk.models.views import View
+
+from kubewhy.inspect import ClusterStatus
+from kubewhy.models.findings import Finding, Report
+from kubewhy.models.target import Target
+
+SECTION_LIMIT = 3000
+CODE_LIMIT = 2800
+MAX_EVIDENCE = 8
+MAX_BLOCKS = 50
+SEVERITY_EMOJI = {"critical": ":red_circle:", "warning": ":large_orange_circle:", "info": ":large_blue_circle:"}
+
+ACTION_LOGS, ACTION_EVENTS, ACTION_DESCRIBE = "kubewhy_logs", "kubewhy_events", "kubewhy_describe"
+ACTION_RERUN, ACTION_MORE, ACTION_APPLY = "kubewhy_rerun", "kubewhy_more", "kubewhy_apply_fix"
+VIEW_CONFIRM = "kubewhy_confirm_fix"
+
+
+def escape(text: str) -> str:
+    """mrkdwn control characters: a name like ``<!channel>`` must never ping anyone."""
+    return str(text).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def code(text: str, limit: int = CODE_LIMIT) -> str:
+    text = escape(text).replace("```", "'''")
+    if len(text) > limit:
+        text = text[: limit - 40] + "\n… (truncated)"
+    return f"```{text}```"
+
+
+def cut(text: str, limit: int = SECTION_LIMIT) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def section(text: str) -> SectionBlock:
+    return SectionBlock(text=MarkdownTextObject(text=cut(text)))
+
+
+def button(text: str, action_id: str, value: dict[str, Any], style: str | None = None) -> ButtonElement:
+    return ButtonElement(text=PlainTextObject(text=text[:75]), action_id=action_id,
+                         value=json.dumps(value, separators=(",", ":"))[:2000], style=style)
+
+
+def action_value(target: Target, **extra: Any) -> dict[str, Any]:
+    return {"t": target.ref, **extra}
+
+
+def investigating(target: Target, user: str) -> list[Block]:
+    return [section(f":mag: <@{escape(user)}> asked *why* `{escape(target.ref)}` — investigating…")]
+
+
+def _evidence_text(finding: Finding, limit: int) -> tuple[str, int]:
+    logs = [e.removeprefix("previous log: ") for e in finding.evidence if e.startswith("previous log: ")]
+    other = [e for e in finding.evidence if not e.startswith("previous log: ")]
+    shown = other[:limit]
+    text = "\n".join(f"• {escape(e)}" for e in shown)
+    hidden = len(other) - len(shown)
+    if logs:
+        text += "\n" + code("\n".join(logs[-8:]), 1200)
+        hidden += max(len(logs) - 8, 0)
+    return text, hidden
+
+
+def finding_blocks(finding: Finding, index: int, target: Target, fix_ids: list[str | None]) -> list[Block]:
+    emoji = SEVERITY_EMOJI.get(finding.severity, "")
+    subject = "" if finding.subject == target.ref else f" on `{escape(finding.subject)}`"
+    head = f"{emoji} *{index}. {escape(finding.title)}*{subject}\n{escape(finding.summary)}"
+    if finding.caused_by:
+        head += f"\n_Caused by:_ {', '.join(f'`{escape(c)}`' for c in finding.caused_by)}"
+    blocks: list[Block] = [section(head)]
+    evidence, hidden = _evidence_text(finding, MAX_EVIDENCE)
+    if evidence:
+        more = f"\n_…and {hidden} more line(s): use *Show all evidence*_" if hidden else ""
+        blocks.append(section(f"*Evidence*\n{cut(evidence, SECTION_LIMIT - 120)}{more}"))
+    for fix, fix_id in zip(finding.fixes, fix_ids):
+        text = f"*Fix:* {escape(fix.title)} _(risk: {fix.risk})_"
+        if fix.why:
+            text += f"\n{escape(fix.why)}"
+        if fix.command:
+            text += "\n" + code(fix.command, 900)
+        if fix.does_not_fix:
+            text += f"\n_Does not fix:_ {escape(fix.does_not_fix)}"
+        block = SectionBlock(text=MarkdownTextObject(text=cut(text)))
+        if fix_id:
+            block.accessory = button("Apply fix…", ACTION_APPLY, action_value(target, f=fix_id), "primary")
+        blocks.append(block)
+    return blocks
+
+
+def report_blocks(report: Report, fix_ids: dict[tuple[int, int], str], user: str = "") -> list[Block]:
+    target = report.target
+    who = f" (asked by <@{escape(user)}>)" if user else ""
+    blocks: list[Block] = [HeaderBlock(text=PlainTextObject(text=cut(f"Why {target.ref}?", 150)))]
+    if report.healthy:
+        blocks.append(section(f":white_check_mark: No problems found in `{escape(target.ref)}`: "
+                              f"{len(report.checks)} checks passed."))
+    for i, finding in enumerate(report.findings, 1):
+        ids = [fix_ids.get((i - 1, j)) for j in range(len(finding.fixes))]
+        candidate = [DividerBlock(), *finding_blocks(finding, i, target, ids)]
+        if len(blocks) + len(candidate) + 3 > MAX_BLOCKS:
+            blocks.append(section(f"_…{len(report.findings) - i + 1} more finding(s): use *Show all evidence*_"))
+            break
+        blocks += candidate
+    bad = [c for c in report.checks if c.status in ("error", "timeout")]
+    notes = list(report.notes) + [f"{c.id}: {c.status} ({c.detail[:80]})" for c in bad[:3]]
+    context = f"{len(report.checks)} checks in {report.duration_ms:.0f} ms{who}"
+    if notes:
+        context += " · " + " · ".join(escape(n) for n in notes)
+    blocks.append(ContextBlock(elements=[MarkdownTextObject(text=cut(context, 2000))]))
+    value = action_value(target)
+    actions = [button("Show logs", ACTION_LOGS, value), button("Show events", ACTION_EVENTS, value),
+               button("Describe", ACTION_DESCRIBE, value), button("Re-run", ACTION_RERUN, value)]
+    if any(f.evidence for f in report.findings):
+        actions.append(button("Show all evidence", ACTION_MORE, value))
+    if target.kind != "Pod":
+        actions = [a for a in actions if a.action_id != ACTION_LOGS]
+    blocks.append(ActionsBlock(elements=actions))
+    return blocks
+
+
+def fallback_text(report: Report) -> str:
+    if report.healthy:
+        return f"kubewhy: no problems found in {report.target.ref}"
+    top = report.findings[0]
+    return f"kubewhy: {report.target.ref}: {top.title} — {top.summary}"[:3000]
+
+
+def lines_messages(title: str, lines: list[str], per_message: int = CODE_LIMIT) -> list[list[Block]]:
+    """Long output split into several messages, each within Slack's limits."""
+    if not lines:
+        return [[section(f"*{escape(title)}*\n_(nothing)_")]]
+    chunks: list[list[str]] = [[]]
+    size = 0
+    for line in lines:
+        line = line[:500]
+        if size + len(line) > per_message - 100 and chunks[-1]:
+            chunks.append([])
+            size = 0
+        chunks[-1].append(line)
+        size += len(line) + 1
+    out = []
+    for i, chunk in enumerate(chunks[:5]):
+        part = f" ({i + 1}/{min(len(chunks), 5)})" if len(chunks) > 1 else ""
+        out.append([section(f"*{escape(title)}*{part}\n{code(chr(10).join(chunk))}")])
+    if len(chunks) > 5:
+        out[-1].append(section(f"_…{len(chunks) - 5} more part(s) not shown; use kubectl for the full output_"))
+    return out
+
+
+def all_evidence_lines(report: Report) -> list[str]:
+    lines = []
+    for i, f in enumerate(report.findings, 1):
+        lines.append(f"{i}. {f.title} [{f.id} on {f.subject}]")
+        lines += [f"   {e}" for e in f.evidence]
+    return lines
+
+
+def status_blocks(st: ClusterStatus) -> list[Block]:
+    scope = f"namespace `{escape(st.namespace)}`" if st.namespace else "all namespaces"
+    if st.healthy:
+        return [section(f":white_check_mark: {st.nodes} nodes and {st.pods} pods in {scope}: nothing unhealthy.")]
+    blocks: list[Block] = [HeaderBlock(text=PlainTextObject(text="Cluster status"))]
+
+    def part(title: str, items: Iterable[str]) -> None:
+        items = list(items)
+        if items:
+            shown = "\n".join(f"• `{escape(i)}`" for i in items[:15])
+            more = f"\n_…and {len(items) - 15} more_" if len(items) > 15 else ""
+            blocks.append(section(f"*{title}* ({len(items)})\n{shown}{more}"))
+
+    part(":red_circle: Unhealthy nodes", st.unhealthy_nodes)
+    part(":repeat: Crashing pods", st.crashing_pods)
+    part(":hourglass: Pending pods", st.pending_pods)
+    part(":boot: Evicted pods", st.evicted_pods)
+    blocks.append(ContextBlock(elements=[MarkdownTextObject(
+        text=f"{st.nodes} nodes, {st.pods} pods in {scope}. Ask `/k8s why <pod>` about any of them.")]))
+    return blocks
+
+
+HELP = (
+    "*kubewhy* explains why something in the cluster is broken, with evidence and fixes.\n"
+    "• `/k8s why <pod>` or `/k8s why <kind>/<name> [-n namespace]` — kinds: pod, node, deploy, sts, ds, job, svc, "
+    "pvc, hpa\n"
+    "• `/k8s status [-n namespace]` — unhealthy nodes, crashing and pending pods, recent evictions\n"
+    "• `/k8s history [<kind>/<name>]` — what was asked, found, proposed and applied\n"
+    "• `/k8s playbooks` — the causes kubewhy knows\n"
+    "• `/k8s help` — this message"
+)
+
+
+def help_blocks(unknown: str | None = None) -> list[Block]:
+    intro = f"I don't know `{escape(unknown)}`.\n" if unknown else ""
+    return [section(intro + HELP)]
+
+
+def fix_modal(title: str, command: str, dry_run: str, ok: bool, metadata: str) -> View:
+    status = ":white_check_mark: Dry run accepted by the API server" if ok else ":x: Dry run failed"
+    return View(type="modal", callback_id=VIEW_CONFIRM, private_metadata=metadata[:3000],
+                title=PlainTextObject(text="Apply fix"), close=PlainTextObject(text="Cancel"),
+                submit=PlainTextObject(text="Apply") if ok else None,
+                blocks=[section(f"*{escape(title)}*\n{code(command, 1500)}"),
+                        section(f"{status}\n{escape(dry_run)}")])
+
+
+def loading_modal(title: str) -> View:
+    return View(type="modal", title=PlainTextObject(text="Apply fix"), close=PlainTextObject(text="Cancel"),
+                blocks=[section(f"*{escape(title)}*\n:hourglass_flowing_sand: Running a server-side dry run…")])
+
+
+def to_dicts(blocks: list[Block]) -> list[dict[str, Any]]:
+    return [b.to_dict() for b in blocks]

@@ -1,0 +1,1 @@
+"""Listeners, registered per kind (as in Bolt's starter template)."""

@@ -1,0 +1,144 @@
+"""Buttons under an answer (logs, events, describe, re-run, all evidence) and the "Apply fix…" flow."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from slack_bolt.async_app import AsyncApp
+from slack_sdk.web.async_client import AsyncWebClient
+
+from kubewhy.errors import KubewhyError, UsageError
+from kubewhy.fixes import apply_patch
+from kubewhy.inspect import describe_lines, events_lines, logs_lines
+from kubewhy.models.target import Target, parse_target
+
+from .. import blocks
+from ..deps import BotDeps
+from ..permissions import may_apply
+from .diagnosis import run_and_update
+
+
+def _clicked(body: dict[str, Any]) -> tuple[dict[str, Any], Target, str, str, str]:
+    action = body["actions"][0]
+    value = json.loads(action.get("value") or "{}")
+    target = parse_target(value.get("t", ""))
+    channel = (body.get("channel") or {}).get("id") or (body.get("container") or {}).get("channel_id", "")
+    ts = (body.get("message") or {}).get("ts") or (body.get("container") or {}).get("message_ts", "")
+    return value, target, channel, ts, (body.get("user") or {}).get("id", "")
+
+
+async def _post_lines(client: AsyncWebClient, channel: str, ts: str, title: str, lines: list[str]) -> None:
+    for message in blocks.lines_messages(title, lines):
+        await client.chat_postMessage(channel=channel, thread_ts=ts, text=title, blocks=blocks.to_dicts(message))
+
+
+def register(app: AsyncApp, deps: BotDeps) -> None:
+    @app.action(blocks.ACTION_LOGS)
+    async def show_logs(ack: Any, body: dict[str, Any], client: AsyncWebClient) -> None:
+        await ack()
+        _, target, channel, ts, _ = _clicked(body)
+        try:
+            what, lines = await logs_lines(deps.kube, target)
+        except KubewhyError as exc:
+            what, lines = "logs unavailable", [str(exc)]
+        await _post_lines(client, channel, ts, f"{target.ref}: {what}", lines)
+
+    @app.action(blocks.ACTION_EVENTS)
+    async def show_events(ack: Any, body: dict[str, Any], client: AsyncWebClient) -> None:
+        await ack()
+        _, target, channel, ts, _ = _clicked(body)
+        try:
+            lines = await events_lines(deps.kube, target)
+        except KubewhyError as exc:
+            lines = [str(exc)]
+        await _post_lines(client, channel, ts, f"{target.ref}: events", lines)
+
+    @app.action(blocks.ACTION_DESCRIBE)
+    async def describe(ack: Any, body: dict[str, Any], client: AsyncWebClient) -> None:
+        await ack()
+        _, target, channel, ts, _ = _clicked(body)
+        try:
+            lines = await describe_lines(deps.kube, target)
+        except KubewhyError as exc:
+            lines = [str(exc)]
+        await _post_lines(client, channel, ts, f"describe {target.ref}", lines)
+
+    @app.action(blocks.ACTION_RERUN)
+    async def rerun(ack: Any, body: dict[str, Any], client: AsyncWebClient) -> None:
+        await ack()
+        _, target, channel, ts, user = _clicked(body)
+        await client.chat_update(channel=channel, ts=ts, text=f"Investigating {target.ref}…",
+                                 blocks=blocks.to_dicts(blocks.investigating(target, user)))
+        await run_and_update(deps, client, target, channel, ts, user)
+
+    @app.action(blocks.ACTION_MORE)
+    async def more(ack: Any, body: dict[str, Any], client: AsyncWebClient) -> None:
+        await ack()
+        _, target, channel, ts, _ = _clicked(body)
+        report = deps.reports.get((channel, ts))
+        if report is None:  # the bot restarted since: diagnose again
+            from kubewhy.service import diagnose
+
+            report = await diagnose(target, deps.core())
+        await _post_lines(client, channel, ts, f"{target.ref}: all evidence", blocks.all_evidence_lines(report))
+
+    @app.action(blocks.ACTION_APPLY)
+    async def apply_clicked(ack: Any, body: dict[str, Any], client: AsyncWebClient) -> None:
+        await ack()
+        value, target, channel, ts, user = _clicked(body)
+        proposed = deps.fixes.get(value.get("f", ""))
+        if proposed is None:
+            await client.chat_postEphemeral(channel=channel, user=user,
+                                            text="This fix proposal has expired. Press *Re-run* for a fresh one.")
+            return
+        allowed, reason = await may_apply(deps, client, user, proposed.patch.namespace)
+        if not allowed:
+            if deps.audit is not None and proposed.audit_key:
+                deps.audit.record_fix_event(proposed.audit_key, "declined", actor=user, source="slack",
+                                            result={"reason": "not on the allowlist", "clicked_apply": True})
+            await client.chat_postEphemeral(channel=channel, user=user, text=reason)
+            return
+        opened = await client.views_open(trigger_id=body["trigger_id"], view=blocks.loading_modal(proposed.fix.title))
+        result = await apply_patch(deps.kube, proposed.patch, dry_run=True)
+        if deps.audit is not None and proposed.audit_key:
+            deps.audit.record_fix_event(proposed.audit_key, "dry_run", actor=user, source="slack",
+                                        result={"ok": result.ok, "message": result.message})
+        metadata = json.dumps({"f": proposed.id, "c": channel, "ts": ts})
+        await client.views_update(view_id=opened["view"]["id"],
+                                  view=blocks.fix_modal(proposed.fix.title, proposed.fix.command, result.message,
+                                                        result.ok, metadata))
+
+    @app.view(blocks.VIEW_CONFIRM)
+    async def confirm(ack: Any, body: dict[str, Any], view: dict[str, Any], client: AsyncWebClient) -> None:
+        await ack()
+        meta = json.loads(view.get("private_metadata") or "{}")
+        user = (body.get("user") or {}).get("id", "")
+        proposed = deps.fixes.get(meta.get("f", ""))
+        channel, ts = meta.get("c", ""), meta.get("ts", "")
+        if proposed is None:
+            await client.chat_postEphemeral(channel=channel, user=user, text="This fix proposal has expired.")
+            return
+        allowed, reason = await may_apply(deps, client, user, proposed.patch.namespace)  # check again at submit
+        if not allowed:
+            await client.chat_postEphemeral(channel=channel, user=user, text=reason)
+            return
+        if deps.audit is not None and proposed.audit_key:
+            deps.audit.record_fix_event(proposed.audit_key, "approved", actor=user, source="slack")
+        try:
+            result = await apply_patch(deps.kube, proposed.patch, dry_run=False)
+        except UsageError as exc:
+            result = None
+            message, ok = str(exc), False
+        else:
+            message, ok = result.message, result.ok
+        if deps.audit is not None and proposed.audit_key:
+            deps.audit.record_fix_event(proposed.audit_key, "applied" if ok else "failed", actor=user,
+                                        source="slack", result={"message": message})
+        icon = ":white_check_mark:" if ok else ":x:"
+        await client.chat_postMessage(channel=channel, thread_ts=ts, text=message,
+                                      blocks=blocks.to_dicts([blocks.section(
+                                          f"{icon} <@{blocks.escape(user)}> applied *{blocks.escape(proposed.fix.title)}*"
+                                          f" to `{blocks.escape(proposed.target.ref)}`: {blocks.escape(message)}"
+                                          if ok else f"{icon} Applying *{blocks.escape(proposed.fix.title)}* failed: "
+                                                     f"{blocks.escape(message)}")]))

@@ -1,0 +1,97 @@
+"""``/k8s``: why, status, history, playbooks, help. Acknowledged at once; slow work happens after ``ack()``."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from slack_bolt.async_app import AsyncApp
+from slack_sdk.web.async_client import AsyncWebClient
+
+from kubewhy.errors import KubewhyError, UsageError
+from kubewhy.inspect import cluster_status
+from kubewhy.models.target import parse_target, validate_namespace
+
+from .. import blocks
+from ..commands import parse
+from ..deps import BotDeps
+from .diagnosis import run_and_update
+
+
+def register(app: AsyncApp, deps: BotDeps) -> None:
+    @app.command("/k8s")
+    async def k8s(ack: Any, command: dict[str, Any], client: AsyncWebClient) -> None:
+        cmd = parse(command.get("text", ""))
+        user, channel = command.get("user_id", ""), command.get("channel_id", "")
+        if cmd.error:
+            await ack(text=cmd.error)
+            return
+        if cmd.namespace is not None:
+            try:
+                validate_namespace(cmd.namespace)
+            except UsageError as exc:
+                await ack(text=f"{blocks.escape(str(exc))}. Try `/k8s {cmd.name} pod-name -n my-namespace`.")
+                return
+            if not deps.readable(cmd.namespace):
+                await ack(text=f"I may not read namespace `{blocks.escape(cmd.namespace)}`. Namespaces I can read: "
+                               f"{', '.join(f'`{n}`' for n in deps.settings.namespaces)}.")
+                return
+        if cmd.name == "help":
+            await ack(text=blocks.HELP, blocks=blocks.to_dicts(blocks.help_blocks(cmd.unknown)))
+            return
+        if cmd.name == "playbooks":
+            lines = [f"• `{p.id}` ({', '.join(p.applies_to)}): {blocks.escape(p.title)}"
+                     for p in sorted(deps.catalog.playbooks, key=lambda p: p.id)]
+            await ack(text=blocks.cut(f"*{len(lines)} playbooks*\n" + "\n".join(lines)))
+            return
+        if cmd.name == "status":
+            await ack()
+            try:
+                st = await cluster_status(deps.kube, cmd.namespace)
+            except KubewhyError as exc:
+                await client.chat_postEphemeral(channel=channel, user=user, text=f"Cannot read the cluster: {exc}")
+                return
+            await client.chat_postMessage(channel=channel, text="Cluster status",
+                                          blocks=blocks.to_dicts(blocks.status_blocks(st)))
+            return
+        if cmd.name == "history":
+            await ack()
+            await _history(deps, client, channel, user, cmd.args[0] if cmd.args else None)
+            return
+        # why
+        try:
+            target = parse_target(cmd.args[0], cmd.namespace, deps.settings.default_namespace)
+        except UsageError as exc:
+            await ack(text=f"{blocks.escape(str(exc))}.\nTry `/k8s why pod-name` or `/k8s why deploy/api -n prod`.")
+            return
+        if not deps.readable(target.namespace):
+            await ack(text=f"I may not read namespace `{blocks.escape(target.namespace or '')}`.")
+            return
+        await ack()
+        posted = await client.chat_postMessage(channel=channel, text=f"Investigating {target.ref}…",
+                                               blocks=blocks.to_dicts(blocks.investigating(target, user)))
+        await run_and_update(deps, client, target, channel, posted["ts"], user)
+
+
+async def _history(deps: BotDeps, client: AsyncWebClient, channel: str, user: str, target_text: str | None) -> None:
+    if deps.audit is None:
+        await client.chat_postEphemeral(channel=channel, user=user, text="The audit log is not configured.")
+        return
+    from datetime import datetime, timedelta, timezone
+
+    from kubewhy.audit import db, store
+
+    try:
+        target = parse_target(target_text, None, deps.settings.default_namespace) if target_text else None
+    except UsageError as exc:
+        await client.chat_postEphemeral(channel=channel, user=user, text=str(exc))
+        return
+    await deps.audit.flush()
+    tfilter = store.TargetFilter(target.kind, target.name, target.namespace) if target else None
+    async with db.make_sessionmaker(deps.audit.engine)() as session:
+        entries = await store.history(session, since=datetime.now(timezone.utc) - timedelta(days=7),
+                                      target=tfilter, limit=40)
+    lines = [f"{e.at:%Y-%m-%d %H:%M} {e.kind:9} {e.source}/{e.actor or '-'} {e.target} {e.summary}"[:300]
+             for e in entries]
+    title = f"History of {target.ref} (7 days)" if target else "Recent history (7 days)"
+    for message in blocks.lines_messages(title, lines):
+        await client.chat_postMessage(channel=channel, text=title, blocks=blocks.to_dicts(message))

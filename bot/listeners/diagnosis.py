@@ -1,0 +1,76 @@
+"""Running a diagnosis for Slack: post "investigating…", call the core, update the message in place."""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from typing import Any
+
+from slack_sdk.web.async_client import AsyncWebClient
+
+from kubewhy.errors import KubewhyError, TargetNotFound
+from kubewhy.models.target import Target
+from kubewhy.service import diagnose
+
+from .. import blocks
+from ..deps import BotDeps, ProposedFix
+
+log = logging.getLogger("kubewhy.bot")
+
+
+def register_fixes(deps: BotDeps, report: Any, user: str, channel: str) -> dict[tuple[int, int], str]:
+    """Give every fix with a structured patch an id the "Apply fix…" button carries; record the proposals."""
+    ids: dict[tuple[int, int], str] = {}
+    for i, finding in enumerate(report.findings):
+        for j, fix in enumerate(finding.fixes):
+            if fix.patch is None:
+                continue
+            fix_id = uuid.uuid4().hex[:16]
+            key = None
+            if deps.audit is not None:
+                key = deps.audit.record_fix_proposed(
+                    fix, playbook_id=finding.id, target_kind=fix.patch.kind, target_namespace=fix.patch.namespace,
+                    target_name=fix.patch.name, proposed_by="kubewhy", source="slack", channel=channel)
+            deps.fixes[fix_id] = ProposedFix(fix_id, report.target, finding.id, fix, fix.patch, key)
+            ids[(i, j)] = fix_id
+    return ids
+
+
+async def run_and_update(deps: BotDeps, client: AsyncWebClient, target: Target, channel: str, ts: str,
+                         user: str) -> None:
+    try:
+        report = await diagnose(target, deps.core())
+    except TargetNotFound as exc:
+        text = f":grey_question: {blocks.escape(str(exc))}"
+        await client.chat_update(channel=channel, ts=ts, text=str(exc), blocks=blocks.to_dicts([blocks.section(text)]))
+        return
+    except KubewhyError as exc:
+        text = f":warning: Could not diagnose `{blocks.escape(target.ref)}`: {blocks.escape(str(exc))}"
+        await client.chat_update(channel=channel, ts=ts, text=str(exc), blocks=blocks.to_dicts([blocks.section(text)]))
+        return
+    deps.reports[(channel, ts)] = report
+    fix_ids = register_fixes(deps, report, user, channel)
+    await client.chat_update(channel=channel, ts=ts, text=blocks.fallback_text(report),
+                             blocks=blocks.to_dicts(blocks.report_blocks(report, fix_ids, user)))
+    if deps.audit is not None:
+        deps.audit.record_diagnosis(report, actor=user, source="slack", channel=channel)
+    await _upload_charts(deps, client, report, channel, ts)
+
+
+async def _upload_charts(deps: BotDeps, client: AsyncWebClient, report: Any, channel: str, ts: str) -> None:
+    """Attach a chart of the metric evidence when the core produced one (needs Prometheus)."""
+    try:
+        from kubewhy import charts  # the core's chart module (Prometheus evidence)
+    except ImportError:
+        return
+    render = getattr(charts, "charts_for_report", None)
+    if render is None or deps.prom is None:
+        return
+    try:
+        images = await render(report, deps.prom)
+    except Exception as exc:  # a chart is a bonus: never lose the answer over it
+        log.warning("chart failed: %s", exc)
+        return
+    for name, png in images:
+        await client.files_upload_v2(channel=channel, thread_ts=ts, filename=f"{name}.png", content=png,
+                                     title=f"{report.target.ref}: {name}")

@@ -1,0 +1,39 @@
+"""Applying a proposed fix: always a server-side dry run first, then the real patch on approval."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from .adapters.ports import KubeWriter
+from .errors import KubeApiError, UsageError
+from .models.findings import Patch
+
+
+@dataclass(frozen=True)
+class PatchResult:
+    ok: bool
+    dry_run: bool
+    message: str
+    resource_version: str | None = None
+
+
+def describe_patch(patch: Patch) -> str:
+    where = f"{patch.namespace}/" if patch.namespace else ""
+    return f"{patch.type} patch of {patch.kind.lower()} {where}{patch.name}"
+
+
+async def apply_patch(kube: Any, patch: Patch, *, dry_run: bool) -> PatchResult:
+    writer: KubeWriter = kube
+    if not hasattr(writer, "patch"):
+        raise UsageError("this cluster connection cannot apply changes")
+    try:
+        obj = await writer.patch(patch.kind, patch.namespace, patch.name, patch.body, patch_type=patch.type,
+                                 dry_run=dry_run)
+    except KubeApiError as exc:
+        return PatchResult(False, dry_run, str(exc))
+    except UsageError as exc:
+        return PatchResult(False, dry_run, str(exc))
+    rv = (obj.get("metadata") or {}).get("resourceVersion")
+    verb = "would be accepted by the API server (dry run)" if dry_run else "applied"
+    return PatchResult(True, dry_run, f"{describe_patch(patch)} {verb}", rv)

@@ -1,0 +1,154 @@
+"""A local Slack Web API double: records every call, answers like Slack (including 429 ratelimited with
+Retry-After) and rejects blocks that break Slack's limits with ``invalid_blocks``, as Slack does."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+from aiohttp import web
+
+LIMITS = {"section": 3000, "header": 150}
+
+
+@dataclass
+class Call:
+    method: str
+    params: dict[str, Any]
+
+
+def block_errors(blocks: Any) -> list[str]:
+    if isinstance(blocks, str):
+        blocks = json.loads(blocks)
+    errors = []
+    if len(blocks) > 50:
+        errors.append(f"too many blocks: {len(blocks)} > 50")
+    for i, b in enumerate(blocks):
+        kind = b.get("type")
+        text = (b.get("text") or {}).get("text", "")
+        if kind in LIMITS and len(text) > LIMITS[kind]:
+            errors.append(f"[{i}] {kind} text longer than {LIMITS[kind]}")
+        elements = b.get("elements") or []
+        if kind == "actions" and len(elements) > 25 or kind == "context" and len(elements) > 10:
+            errors.append(f"[{i}] too many elements")
+        for e in elements + ([b["accessory"]] if b.get("accessory") else []):
+            if len(str(e.get("value", ""))) > 2000 or len(str(e.get("action_id", ""))) > 255:
+                errors.append(f"[{i}] element value/action_id too long")
+    return errors
+
+
+@dataclass
+class SlackDouble:
+    calls: list[Call] = field(default_factory=list)
+    usergroups: dict[str, list[str]] = field(default_factory=dict)
+    rate_limits: dict[str, list[int]] = field(default_factory=dict)  # method -> Retry-After seconds, one per 429
+    url: str = ""
+    _ts: float = 1_718_359_200.0
+    _changed: asyncio.Event | None = None
+    _runner: web.AppRunner | None = None
+
+    def rate_limit(self, method: str, *, times: int = 1, retry_after: int = 1) -> None:
+        self.rate_limits.setdefault(method, []).extend([retry_after] * times)
+
+    def to(self, method: str) -> list[dict[str, Any]]:
+        return [c.params for c in self.calls if c.method == method]
+
+    async def wait_for(self, method: str, count: int = 1, timeout: float = 15.0) -> list[dict[str, Any]]:
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        while len(self.to(method)) < count:
+            if loop.time() > deadline:
+                raise AssertionError(f"Slack double: expected {count} {method} call(s), got "
+                                     f"{[c.method for c in self.calls]}")
+            assert self._changed is not None
+            self._changed.clear()
+            try:
+                await asyncio.wait_for(self._changed.wait(), 0.01)
+            except asyncio.TimeoutError:
+                pass
+        return self.to(method)
+
+    async def start(self) -> str:
+        self._changed = asyncio.Event()
+        app = web.Application()
+        app.router.add_route("*", "/api/{method}", self._api)
+        app.router.add_route("*", "/upload/{file}", self._upload)
+        app.router.add_route("*", "/response/{id}", self._response_url)
+        self._runner = web.AppRunner(app, access_log=None)
+        await self._runner.setup()
+        site = web.TCPSite(self._runner, "127.0.0.1", 0)
+        await site.start()
+        port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+        self.url = f"http://127.0.0.1:{port}"
+        return self.url + "/api/"
+
+    async def stop(self) -> None:
+        if self._runner:
+            await self._runner.cleanup()
+
+    def _record(self, method: str, params: dict[str, Any]) -> None:
+        self.calls.append(Call(method, params))
+        if self._changed:
+            self._changed.set()
+
+    def _next_ts(self) -> str:
+        self._ts += 0.0001
+        return f"{self._ts:.6f}"
+
+    async def _params(self, request: web.Request) -> dict[str, Any]:
+        params: dict[str, Any] = dict(request.query)
+        if request.method == "POST":
+            if request.content_type == "application/json":
+                params.update(await request.json())
+            else:
+                params.update(dict(await request.post()))
+        for key in ("blocks", "view"):
+            if isinstance(params.get(key), str):
+                params[key] = json.loads(params[key])
+        return params
+
+    async def _api(self, request: web.Request) -> web.Response:
+        method = request.match_info["method"]
+        params = await self._params(request)
+        pending = self.rate_limits.get(method)
+        if pending:
+            retry_after = pending.pop(0)
+            self._record(method + ":429", params)
+            return web.json_response({"ok": False, "error": "ratelimited"}, status=429,
+                                     headers={"Retry-After": str(retry_after)})
+        self._record(method, params)
+        if "blocks" in params and block_errors(params["blocks"]):
+            return web.json_response({"ok": False, "error": "invalid_blocks",
+                                      "errors": block_errors(params["blocks"])})
+        view = params.get("view")
+        if isinstance(view, dict) and block_errors(view.get("blocks") or []):
+            return web.json_response({"ok": False, "error": "invalid_blocks"})
+        ok: dict[str, Any] = {"ok": True}
+        if method == "auth.test":
+            ok.update(user_id="UKUBEWHY", bot_id="BKUBEWHY", team_id="T0001", team="ops", user="kubewhy",
+                      url="https://ops.slack.com/")
+        elif method in ("chat.postMessage", "chat.update"):
+            ok.update(channel=params.get("channel"), ts=params.get("ts") or self._next_ts(),
+                      message={"text": params.get("text", ""), "blocks": params.get("blocks", [])})
+        elif method == "chat.postEphemeral":
+            ok.update(message_ts=self._next_ts())
+        elif method in ("views.open", "views.update"):
+            ok.update(view={"id": params.get("view_id") or "V0001", **(params.get("view") or {})})
+        elif method == "usergroups.users.list":
+            ok.update(users=self.usergroups.get(params.get("usergroup", ""), []))
+        elif method == "files.getUploadURLExternal":
+            ok.update(upload_url=f"{self.url}/upload/F0001", file_id="F0001")
+        elif method == "files.completeUploadExternal":
+            ok.update(files=[{"id": "F0001", "title": "chart"}])
+        return web.json_response(ok)
+
+    async def _upload(self, request: web.Request) -> web.Response:
+        body = await request.read()
+        self._record("upload", {"file": request.match_info["file"], "bytes": len(body)})
+        return web.Response(text="OK - 1")
+
+    async def _response_url(self, request: web.Request) -> web.Response:
+        self._record("response_url", await request.json())
+        return web.json_response({"ok": True})

@@ -1,0 +1,250 @@
+"""The real Bolt app in HTTP mode, driven with signed requests as Slack sends them, against a simulator
+scenario, with its WebClient pointed at a local Slack Web API double."""
+
+from __future__ import annotations
+
+import json
+import time
+import urllib.parse
+from pathlib import Path
+from typing import Any, AsyncIterator
+
+import aiohttp
+import pytest
+from aiohttp import web
+from kubernetes import client as k8s, config as k8s_config
+from slack_sdk.signature import SignatureVerifier
+
+from bot import blocks
+from bot.app import build_app
+from bot.deps import BotDeps
+from bot.settings import BotSettings
+from kubewhy.adapters.kube_live import LiveKube, build_api_client
+from kubewhy.audit import AuditLog
+from kubewhy.audit import db as audit_db, store as audit_store
+from kubewhy.playbooks.loader import load_dirs
+from tests.bot.slack_double import SlackDouble, block_errors
+
+SECRET = "8f742231b10e8888abcd99yyyzzz85a5"
+CHANNEL = "C0OPS"
+ALLOWED, GROUP_MEMBER, STRANGER = "U0ALLOWED", "U0GROUPIE", "U0STRANGER"
+
+
+class Bot:
+    def __init__(self, url: str, double: SlackDouble, deps: BotDeps, sim: Any):
+        self.url, self.double, self.deps, self.sim = url, double, deps, sim
+
+    async def post(self, body: str, *, timestamp: str | None = None, signature: str | None = None
+                   ) -> tuple[int, str, float]:
+        ts = timestamp or str(int(time.time()))
+        sig = signature if signature is not None else SignatureVerifier(SECRET).generate_signature(
+            timestamp=ts, body=body)
+        headers = {"Content-Type": "application/x-www-form-urlencoded", "X-Slack-Request-Timestamp": ts}
+        if sig:
+            headers["X-Slack-Signature"] = sig
+        started = time.perf_counter()
+        async with aiohttp.ClientSession() as session:
+            async with session.post(f"{self.url}/slack/events", data=body.encode(), headers=headers) as resp:
+                return resp.status, await resp.text(), time.perf_counter() - started
+
+    async def command(self, text: str, user: str = ALLOWED, **kw: Any) -> tuple[int, str, float]:
+        body = urllib.parse.urlencode({
+            "token": "legacy", "team_id": "T0001", "team_domain": "ops", "channel_id": CHANNEL,
+            "channel_name": "ops", "user_id": user, "user_name": user.lower(), "command": "/k8s", "text": text,
+            "api_app_id": "A0KUBEWHY", "response_url": f"{self.double.url}/response/1", "trigger_id": "1.2.abc"})
+        return await self.post(body, **kw)
+
+    async def interact(self, payload: dict[str, Any]) -> tuple[int, str, float]:
+        base = {"team": {"id": "T0001", "domain": "ops"}, "api_app_id": "A0KUBEWHY", "token": "legacy",
+                "trigger_id": "9.8.xyz"}
+        return await self.post(urllib.parse.urlencode({"payload": json.dumps({**base, **payload})}))
+
+    async def click(self, message: dict[str, Any], action_id: str, user: str = ALLOWED, value: str | None = None
+                    ) -> tuple[int, str, float]:
+        button = next(b for b in all_elements(message["blocks"]) if b.get("action_id") == action_id)
+        return await self.interact({
+            "type": "block_actions", "user": {"id": user, "username": user.lower(), "team_id": "T0001"},
+            "container": {"type": "message", "message_ts": message["ts"], "channel_id": CHANNEL},
+            "channel": {"id": CHANNEL, "name": "ops"}, "message": {"ts": message["ts"], "blocks": message["blocks"]},
+            "response_url": f"{self.double.url}/response/2",
+            "actions": [{"action_id": action_id, "block_id": "b", "type": "button",
+                         "value": value or button["value"], "action_ts": str(time.time())}]})
+
+
+def all_elements(blocks_: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    out = []
+    for b in blocks_:
+        out += b.get("elements") or []
+        if b.get("accessory"):
+            out.append(b["accessory"])
+    return out
+
+
+def text_of(blocks_: list[dict[str, Any]]) -> str:
+    parts = []
+    for b in blocks_:
+        parts.append((b.get("text") or {}).get("text", ""))
+        parts += [e.get("text", "") if isinstance(e.get("text"), str) else (e.get("text") or {}).get("text", "")
+                  for e in b.get("elements") or []]
+    return "\n".join(parts)
+
+
+@pytest.fixture
+async def bot(start_sim, tmp_path: Path) -> AsyncIterator[Bot]:  # type: ignore[no-untyped-def]
+    sim = start_sim("workshop", timeline_mode="manual")
+    double = SlackDouble(usergroups={"S0SRE": [GROUP_MEMBER]})
+    api_url = await double.start()
+    settings = BotSettings(bot_token="xoxb-test", signing_secret=SECRET, slack_api_url=api_url,
+                           allow={"q1": [ALLOWED], "*": ["S0SRE"]},
+                           namespaces=["q1", "q4", "q5", "kube-system", "default"],
+                           database_url=f"sqlite+aiosqlite:///{tmp_path / 'audit.db'}")
+    audit = AuditLog(settings.database_url, auto_migrate=True, fallback_path=tmp_path / "audit-fallback.jsonl")
+    await audit.start()
+    deps = BotDeps(settings=settings, kube=LiveKube(build_api_client(str(sim.kubeconfig))), catalog=load_dirs([]),
+                   audit=audit)
+    runner = web.AppRunner(build_app(deps).web_app(path="/slack/events"), access_log=None)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+    try:
+        yield Bot(f"http://127.0.0.1:{port}", double, deps, sim)
+    finally:
+        await runner.cleanup()
+        await audit.aclose()
+        await double.stop()
+
+
+async def test_why_acks_then_posts_investigating_then_updates_in_place(bot: Bot) -> None:
+    status, body, _ = await bot.command("why app-7d4b9c6f5-x2x7k -n q1")
+    assert status == 200 and body == ""  # acknowledged, nothing ephemeral
+    posted = (await bot.double.wait_for("chat.postMessage"))[0]
+    assert posted["channel"] == CHANNEL and "investigating" in text_of(posted["blocks"])
+    update = (await bot.double.wait_for("chat.update"))[0]
+    assert update["ts"] == bot.double.to("chat.postMessage")[0].get("ts", update["ts"])
+    rendered = text_of(update["blocks"])
+    assert update["blocks"][0]["type"] == "header" and "pod/q1/app-7d4b9c6f5-x2x7k" in update["blocks"][0]["text"]["text"]
+    assert "Container killed for running out of memory" in rendered and "OOMKilled" in rendered
+    assert "Liveness probe" in rendered
+    assert "--limits=memory" in rendered  # the fix's kubectl command
+    actions = {e.get("action_id") for e in all_elements(update["blocks"])}
+    assert {blocks.ACTION_LOGS, blocks.ACTION_EVENTS, blocks.ACTION_DESCRIBE, blocks.ACTION_RERUN} <= actions
+    assert not block_errors(update["blocks"])
+
+
+@pytest.mark.parametrize("how", ["bad", "missing", "old"])
+async def test_requests_with_bad_or_old_signatures_are_rejected(bot: Bot, how: str) -> None:
+    kw: dict[str, Any] = {"bad": {"signature": "v0=" + "0" * 64}, "missing": {"signature": ""},
+                          "old": {"timestamp": str(int(time.time()) - 3600)}}[how]
+    status, _, _ = await bot.command("why app-7d4b9c6f5-x2x7k -n q1", **kw)
+    assert status == 401
+    assert [c.method for c in bot.double.calls if c.method != "auth.test"] == []
+
+
+@pytest.mark.parametrize("text,expected", [
+    ("why", "Tell me what to look at"),
+    ("why <!channel>", "&lt;!channel&gt;"),
+    ("why pod/x;rm", "not a valid Kubernetes"),
+    ("why pod/x; rm -rf ~", "One target at a time"),
+    ("why `id`", "not a valid Kubernetes name"),
+    ("why app-x -n secret-team", "may not read namespace"),
+    ("why app-x -n", "needs a namespace"),
+    ("frobnicate", "I don't know `frobnicate`"),
+    ("", "/k8s why"),
+])
+async def test_bad_input_gets_a_short_ephemeral_answer(bot: Bot, text: str, expected: str) -> None:
+    status, body, _ = await bot.command(text)
+    assert status == 200
+    reply = json.loads(body) if body.startswith("{") else {"text": body}  # Bolt sends text-only acks as text
+    shown = reply.get("text", "") + json.dumps(reply.get("blocks", []))
+    assert expected in shown
+    assert "<!channel>" not in shown
+    assert reply.get("response_type", "ephemeral") == "ephemeral"
+    assert not bot.double.to("chat.postMessage")  # nothing went to the channel
+
+
+async def test_show_logs_events_and_describe_buttons_post_in_thread(bot: Bot) -> None:
+    await bot.command("why db-0 -n q5")
+    message = (await bot.double.wait_for("chat.update"))[0]
+    await bot.click(message, blocks.ACTION_LOGS)
+    await bot.click(message, blocks.ACTION_EVENTS)
+    await bot.click(message, blocks.ACTION_DESCRIBE)
+    posts = await bot.double.wait_for("chat.postMessage", 4)
+    threaded = [p for p in posts if p.get("thread_ts") == message["ts"]]
+    text = "\n".join(text_of(p["blocks"]) for p in threaded)
+    assert "No space left on device" in text  # previous container's logs, in a code block
+    assert "```" in text
+    assert "BackOff" in text  # events
+    assert "Container postgres" in text  # describe
+
+
+async def test_only_allowed_users_can_apply_a_fix_and_both_are_audited(bot: Bot) -> None:
+    await bot.command("why svc/web -n q4")
+    message = (await bot.double.wait_for("chat.update"))[0]
+    apply_buttons = [e for e in all_elements(message["blocks"]) if e.get("action_id") == blocks.ACTION_APPLY]
+    assert apply_buttons, text_of(message["blocks"])
+    # A stranger sees why not; nothing opens, nothing changes.
+    await bot.click(message, blocks.ACTION_APPLY, user=STRANGER, value=apply_buttons[0]["value"])
+    ephemeral = (await bot.double.wait_for("chat.postEphemeral"))[0]
+    assert ephemeral["user"] == STRANGER and "allowlist" in ephemeral["text"]
+    assert not bot.double.to("views.open")
+    # A member of the allowed user group gets the dry run first, then applies.
+    await bot.click(message, blocks.ACTION_APPLY, user=GROUP_MEMBER, value=apply_buttons[0]["value"])
+    await bot.double.wait_for("views.open")
+    modal = (await bot.double.wait_for("views.update"))[0]["view"]
+    assert "Dry run accepted" in text_of(modal["blocks"]) and modal["callback_id"] == blocks.VIEW_CONFIRM
+    v1 = k8s.CoreV1Api(k8s_config.new_client_from_config(config_file=str(bot.sim.kubeconfig)))
+    assert v1.read_namespaced_service("web", "q4").spec.selector == {"app": "webb"}  # dry run changed nothing
+    await bot.interact({"type": "view_submission", "user": {"id": GROUP_MEMBER, "username": "groupie",
+                                                            "team_id": "T0001"},
+                        "view": {"id": "V0001", "type": "modal", "callback_id": blocks.VIEW_CONFIRM,
+                                 "private_metadata": modal["private_metadata"], "state": {"values": {}},
+                                 "hash": "h", "team_id": "T0001", "blocks": []}})
+    done = [p for p in await bot.double.wait_for("chat.postMessage", 2) if p.get("thread_ts") == message["ts"]]
+    assert done and "applied" in text_of(done[-1]["blocks"])
+    assert v1.read_namespaced_service("web", "q4").spec.selector == {"app": "web"}  # the fix reached the cluster
+    await bot.deps.audit.flush()
+    async with audit_db.make_sessionmaker(bot.deps.audit.engine)() as session:
+        entries = await audit_store.history(session, limit=100)
+    events = [(e.actor, e.summary.split(":")[0]) for e in entries if e.kind == "fix_event"]
+    assert (STRANGER, "declined") in events
+    assert (GROUP_MEMBER, "dry-run") in events and (GROUP_MEMBER, "approved") in events
+    assert (GROUP_MEMBER, "applied") in events
+    assert any(e.kind == "diagnosis" and e.source == "slack" and e.actor == ALLOWED for e in entries)
+
+
+async def test_rate_limited_update_is_retried_after_retry_after(bot: Bot) -> None:
+    bot.double.rate_limit("chat.update", times=1, retry_after=1)
+    await bot.command("why node/node-3")
+    update = (await bot.double.wait_for("chat.update"))[0]
+    assert [c.method for c in bot.double.calls].count("chat.update:429") == 1
+    assert "node-not-ready" in json.dumps(update["blocks"]) or "NotReady" in text_of(update["blocks"])
+
+
+async def test_status_history_and_playbooks(bot: Bot) -> None:
+    await bot.command("status")
+    status = (await bot.double.wait_for("chat.postMessage"))[0]
+    text = text_of(status["blocks"])
+    assert "node-3" in text and "CrashLoopBackOff" in text and "ContainerCreating" in text
+    await bot.command("why app-7d4b9c6f5-x2x7k -n q1")
+    await bot.double.wait_for("chat.update")
+    await bot.command("history pod/q1/app-7d4b9c6f5-x2x7k")
+    history = (await bot.double.wait_for("chat.postMessage", 3))[-1]
+    assert "oom" in text_of(history["blocks"]).lower() or "memory" in text_of(history["blocks"]).lower()
+    _, body, _ = await bot.command("playbooks")
+    assert "oom-killed" in body
+
+
+def test_long_evidence_is_cut_with_a_more_affordance() -> None:
+    from kubewhy.models.findings import Finding, Fix, Report
+    from kubewhy.models.target import Target
+
+    long = "x" * 5000
+    findings = [Finding(id=f"f{i}", title="T" * 300, severity="critical", summary=long, subject="pod/ns/p",
+                        stage="pod", evidence=tuple([long] * 30 + [f"previous log: {long}"] * 30),
+                        fixes=(Fix(title="fix", command=long, risk="low"),)) for i in range(40)]
+    report = Report(target=Target("Pod", "p", "ns"), findings=findings)
+    built = blocks.to_dicts(blocks.report_blocks(report, {}))
+    assert not block_errors(built), block_errors(built)
+    assert "Show all evidence" in json.dumps(built)
+    assert "more" in text_of(built)
