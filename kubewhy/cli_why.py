@@ -8,7 +8,7 @@ import os
 import sys
 from pathlib import Path
 
-from . import cli_audit
+from . import cli_audit, cli_charts
 from .adapters.kube_live import LiveKube, build_api_client
 from .adapters.kube_snapshot import SnapshotKube
 from .errors import KubewhyError, TargetNotFound
@@ -28,12 +28,15 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-a
     why.add_argument("--in-cluster", action="store_true", help="use the pod's service account")
     why.add_argument("--snapshot", action="append", metavar="PATH",
                      help="diagnose offline from kubectl -o yaml files or a directory (repeatable)")
-    why.add_argument("--prometheus", default=os.environ.get("KUBEWHY_PROMETHEUS_URL"), metavar="URL")
+    why.add_argument("--prometheus", default=os.environ.get("KUBEWHY_PROMETHEUS_URL"), metavar="URL",
+                     help="Prometheus URL, or 'discover' to find its Service in the cluster; token, basic auth, "
+                          "CA and timeout from KUBEWHY_PROMETHEUS_TOKEN/_USER/_PASSWORD/_CA/_INSECURE/_TIMEOUT")
     why.add_argument("--playbooks", action="append", default=[], metavar="DIR",
                      help="extra playbook directory (repeatable; also KUBEWHY_PLAYBOOKS, ':'-separated)")
     why.add_argument("-o", "--output", choices=["text", "markdown", "json"], default="text")
     why.add_argument("-v", "--verbose", action="store_true", help="list every check")
     why.add_argument("--timeout", type=float, default=5.0, help="deadline per check in seconds (default 5)")
+    cli_charts.add_arguments(why)
     cli_audit.add_why_arguments(why)
     why.set_defaults(func=cmd_why)
     pb = sub.add_parser("playbooks", help="validate or list playbooks")
@@ -65,16 +68,29 @@ def _context_namespace(kubeconfig: str | None, context: str | None) -> str | Non
 def build_deps(args: argparse.Namespace) -> tuple[Deps, list[str]]:
     catalog = load_dirs(extra_playbook_dirs(args.playbooks))
     warnings = [f"playbook skipped: {e}" for e in catalog.errors]
-    prom = None
-    if args.prometheus:
-        from .adapters.prom import PromMetrics
-
-        prom = PromMetrics(args.prometheus)
     if args.snapshot:
         kube = SnapshotKube([Path(p) for p in args.snapshot])
-        return Deps(kube=kube, catalog=catalog, prom=prom, clock=kube.clock, check_timeout=args.timeout), warnings
+        return Deps(kube=kube, catalog=catalog, prom=_prometheus(args, kube, warnings), clock=kube.clock,
+                    check_timeout=args.timeout), warnings
     api = build_api_client(args.kubeconfig, args.context, in_cluster=args.in_cluster)
-    return Deps(kube=LiveKube(api), catalog=catalog, prom=prom, check_timeout=args.timeout), warnings
+    kube = LiveKube(api)
+    return Deps(kube=kube, catalog=catalog, prom=_prometheus(args, kube, warnings), check_timeout=args.timeout), \
+        warnings
+
+
+def _prometheus(args: argparse.Namespace, kube: object, warnings: list[str]) -> object:
+    """--prometheus URL (auth and TLS from KUBEWHY_PROMETHEUS_*), or ``discover``: a Prometheus Service in-cluster."""
+    if not args.prometheus:
+        return None
+    from .adapters.prom import PromMetrics, PromSettings, discover
+
+    url = args.prometheus
+    if url == "discover":
+        url = asyncio.run(discover(kube))
+        if url is None:
+            warnings.append("no Prometheus Service found in the cluster: metric checks are skipped")
+            return None
+    return PromMetrics(PromSettings.from_environ(url, dict(os.environ)))
 
 
 def cmd_why(args: argparse.Namespace) -> int:
@@ -97,6 +113,7 @@ def cmd_why(args: argparse.Namespace) -> int:
 def _show(report: Report, args: argparse.Namespace) -> None:
     render = {"json": to_json, "markdown": to_markdown}.get(args.output)
     print(render(report) if render else to_text(report, verbose=args.verbose), flush=True)
+    cli_charts.after_report(report, args)
 
 
 def cmd_check(args: argparse.Namespace) -> int:
@@ -124,6 +141,9 @@ def add_eval_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[ty
     ev.add_argument("--mode", choices=["live", "snapshot"], default="live",
                     help="diagnose through the simulator over HTTP (live) or offline from the files (snapshot)")
     ev.add_argument("-o", "--output", choices=["text", "json"], default="text")
+    ev.add_argument("--prometheus", default=None, metavar="auto|off|URL",
+                    help="metrics for the scenarios: auto back-fills each scenario's last hour into a real "
+                         "Prometheus (default when prometheus and promtool are installed), off, or a server URL")
     ev.set_defaults(func=cmd_eval)
 
 
@@ -135,7 +155,9 @@ def cmd_eval(args: argparse.Namespace) -> int:
     catalog = load_dirs(extra_playbook_dirs(args.playbooks))
     for err in catalog.errors:
         print(f"kubewhy: warning: playbook skipped: {err}", file=sys.stderr)
-    result = run(args.paths, catalog, args.mode)
+    from .testing.prometheus import default_setting
+
+    result = run(args.paths, catalog, args.mode, args.prometheus or default_setting())
     if args.output == "json":
         print(json.dumps({"precision": result.precision, "recall": result.recall, "passed": result.passed,
                           "playbooks": {k: dict(v) for k, v in result.per_playbook().items()},

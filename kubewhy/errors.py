@@ -41,6 +41,10 @@ class PromError(AdapterError):
     pass
 
 
+class PromTimeout(PromError, TimeoutError):
+    """A Prometheus query ran past its timeout (the server was slow or hung); a check reports it as a timeout."""
+
+
 class PlaybookError(KubewhyError):
     """A playbook file that cannot be used; ``location`` is "file:line"."""
 

@@ -12,15 +12,17 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
+from kubesim.prometheus import PrometheusUnavailable
 from kubesim.scenario import Expectation, Scenario, ScenarioError, bundled_names, load, load_paths
 
 from .adapters.kube_live import LiveKube, build_api_client
 from .adapters.kube_snapshot import SnapshotKube
-from .adapters.ports import KubeReader
+from .adapters.ports import KubeReader, MetricsReader
 from .errors import KubewhyError
 from .models.target import parse_target
 from .playbooks.loader import Catalog
 from .service import Deps, diagnose
+from .testing.prometheus import prometheus_for
 
 
 @dataclass
@@ -106,10 +108,12 @@ def scenario_sources(paths: list[Path]) -> list[str]:
     return out
 
 
-async def _run_case(kube: KubeReader, catalog: Catalog, clock, scenario: str, exp: Expectation) -> CaseResult:  # type: ignore[no-untyped-def]
+async def _run_case(kube: KubeReader, catalog: Catalog, clock, scenario: str, exp: Expectation,  # type: ignore[no-untyped-def]
+                    prom: MetricsReader | None = None) -> CaseResult:
     try:
         target = parse_target(exp.target)
-        deps = Deps(kube=kube, catalog=catalog, clock=clock) if clock else Deps(kube=kube, catalog=catalog)
+        deps = Deps(kube=kube, catalog=catalog, clock=clock, prom=prom) if clock else \
+            Deps(kube=kube, catalog=catalog, prom=prom)
         report = await diagnose(target, deps)
         found = sorted({f.id for f in report.findings})
         return CaseResult(scenario, exp.target, exp.findings, exp.absent, found)
@@ -117,13 +121,21 @@ async def _run_case(kube: KubeReader, catalog: Catalog, clock, scenario: str, ex
         return CaseResult(scenario, exp.target, exp.findings, exp.absent, [], error=str(exc))
 
 
-async def evaluate_scenario(name: str, catalog: Catalog, mode: Literal["live", "snapshot"]) -> list[CaseResult]:
+async def evaluate_scenario(name: str, catalog: Catalog, mode: Literal["live", "snapshot"],
+                            prometheus: str = "off") -> list[CaseResult]:
     scenario: Scenario = load_paths([Path(name)]) if Path(name).is_file() else load(name)
     if not scenario.expect:
         return []
+    # Metric playbooks need history: a real Prometheus over the scenario's back-filled last hour (``auto``).
+    with prometheus_for(scenario, prometheus) as prom:
+        return await _evaluate_loaded(name, scenario, catalog, mode, prom)
+
+
+async def _evaluate_loaded(name: str, scenario: Scenario, catalog: Catalog, mode: Literal["live", "snapshot"],
+                           prom: MetricsReader | None) -> list[CaseResult]:
     if mode == "snapshot":
         kube = SnapshotKube([Path(s) for s in scenario.sources])
-        return [await _run_case(kube, catalog, kube.clock, name, e) for e in scenario.expect]
+        return [await _run_case(kube, catalog, kube.clock, name, e, prom) for e in scenario.expect]
     from kubesim.runner import run_in_thread
     from kubesim.server import SimOptions
 
@@ -133,18 +145,21 @@ async def evaluate_scenario(name: str, catalog: Catalog, mode: Literal["live", "
         sim = run_in_thread(scenario, SimOptions(timeline_mode="manual"), kubeconfig_out=Path(tmp) / "kubeconfig")
         try:
             kube = LiveKube(build_api_client(str(sim.kubeconfig)))
-            return [await _run_case(kube, catalog, None, name, e) for e in scenario.expect]
+            return [await _run_case(kube, catalog, None, name, e, prom) for e in scenario.expect]
         finally:
             sim.stop()
 
 
-async def evaluate(sources: list[str], catalog: Catalog, mode: Literal["live", "snapshot"] = "live") -> EvalResult:
+async def evaluate(sources: list[str], catalog: Catalog, mode: Literal["live", "snapshot"] = "live",
+                   prometheus: str = "off") -> EvalResult:
     result = EvalResult()
     for name in sources:
         try:
-            result.cases += await evaluate_scenario(name, catalog, mode)
+            result.cases += await evaluate_scenario(name, catalog, mode, prometheus)
         except ScenarioError as exc:
             result.cases.append(CaseResult(name, "-", [], [], [], error=f"scenario error: {exc}"))
+        except PrometheusUnavailable as exc:
+            result.cases.append(CaseResult(name, "-", [], [], [], error=f"prometheus: {exc}"))
     return result
 
 
@@ -167,5 +182,6 @@ def format_table(result: EvalResult) -> str:
     return "\n".join(lines)
 
 
-def run(paths: list[Path], catalog: Catalog, mode: Literal["live", "snapshot"]) -> EvalResult:
-    return asyncio.run(evaluate(scenario_sources(paths), catalog, mode))
+def run(paths: list[Path], catalog: Catalog, mode: Literal["live", "snapshot"], prometheus: str = "off"
+        ) -> EvalResult:
+    return asyncio.run(evaluate(scenario_sources(paths), catalog, mode, prometheus))

@@ -171,18 +171,30 @@ async def api_available(ctx: CheckContext, group_version: str) -> Obj:
             "message": cond.get("message", "")}
 
 
-@check("prometheus", params={"query": True, "range": False, "step": False}, timeout=10.0)
-async def prometheus(ctx: CheckContext, query: str, range: bool = False, step: float | None = None) -> Obj:
-    """A PromQL query (instant, or over the configured window with ``range: true``)."""
+@check("prometheus", params={"query": True, "range": False, "step": False, "unit": False, "lines": False},
+       timeout=10.0)
+async def prometheus(ctx: CheckContext, query: str, range: bool = False, step: float | None = None,
+                     unit: str | None = None, lines: dict[str, Any] | None = None) -> Obj:
+    """A PromQL query (instant, or over the configured window with ``range: true``); skipped when it has no data.
+
+    ``unit`` (bytes, ratio, cores, seconds) and ``lines`` (label → value, e.g. the memory limit) describe the
+    series for a chart (kubewhy/charts.py) and are returned as they are.
+    """
     if ctx.prom is None:
         raise CheckSkipped("no Prometheus configured")
+    hints = {"unit": unit or "", "lines": {str(k): float(v) for k, v in (lines or {}).items()}}
     if range:
-        series = await ctx.prom.query_range(query, seconds=ctx.prom_range_seconds,
-                                            step=float(step or max(ctx.prom_range_seconds / 120, 15)))
-        values = [v for s in series for _, v in s.get("values", [])]
-        return {"series": series, "empty": not values, "max": max(values) if values else 0.0,
-                "last": series[0]["values"][-1][1] if values else 0.0, "query": query}
-    result = await ctx.prom.query(query)
+        seconds = ctx.prom_range_seconds
+        series = await ctx.prom.query_range(query, seconds=seconds, step=float(step or max(seconds / 240, 15)))
+        values = [v for s in series for _, v in s.get("values", []) if v == v]  # NaN != NaN
+        if not values:
+            raise CheckSkipped(f"no data: Prometheus at {ctx.prom.endpoint} has no series for {query}")
+        return {"series": series, "empty": False, "max": max(values), "min": min(values),
+                "last": max((s["values"][-1][1] for s in series if s.get("values")), default=0.0),
+                "query": query, **hints}
+    result = [r for r in await ctx.prom.query(query) if r["value"] == r["value"]]
+    if not result:
+        raise CheckSkipped(f"no data: Prometheus at {ctx.prom.endpoint} has no series for {query}")
     values = [r["value"] for r in result]
-    return {"result": result, "empty": not values, "max": max(values) if values else 0.0,
-            "value": values[0] if values else 0.0, "query": query}
+    return {"result": result, "empty": False, "max": max(values), "min": min(values), "value": values[0],
+            "query": query, **hints}
