@@ -92,8 +92,11 @@ async def _diagnose(target: Target, deps: Deps, obj: dict[str, Any] | None) -> R
     main = Subject(ref_of({**obj, "kind": target.kind}), obj, "target")
 
     async def run_on(subjects: list[Subject]) -> list[PlaybookOutcome]:
-        jobs = [run_playbook(pb, s, ctx, base, deps.check_timeout) for s in subjects
-                for pb in deps.catalog.for_kind(s.obj.get("kind", "")) if symptom_matches(pb, s, base)]
+        jobs = []
+        for s in subjects:
+            cel_target = to_cel(s.obj)  # once per subject, not once per playbook
+            jobs += [run_playbook(pb, s, ctx, base, deps.check_timeout)
+                     for pb in deps.catalog.for_kind(s.obj.get("kind", "")) if symptom_matches(pb, cel_target, base)]
         return list(await asyncio.gather(*jobs))
 
     async def run_related() -> list[PlaybookOutcome]:

@@ -7,6 +7,7 @@ rest of the diagnosis still comes back. Facts are shared through the per-diagnos
 from __future__ import annotations
 
 import asyncio
+import re
 import time
 from dataclasses import dataclass, field
 from typing import Any
@@ -36,26 +37,73 @@ class PlaybookOutcome:
     checks: list[CheckResult] = field(default_factory=list)
 
 
-def _render(value: Any, activation: dict[str, Any]) -> Any:
+_BARE_NAME = re.compile(r"^\s*([a-z][a-zA-Z0-9_]*)\s*$")
+
+
+def _render(value: Any, activation: dict[str, Any], plain: dict[str, Any] | None = None) -> Any:
     if isinstance(value, Template):
+        if plain is not None and value.is_single:
+            m = _BARE_NAME.match(value.parts[0].source)  # type: ignore[union-attr]
+            if m and m.group(1) in plain:
+                return plain[m.group(1)]  # `{{ target }}`: hand over the object itself, no CEL round trip
         return to_py(value.render(activation))
     if isinstance(value, dict):
-        return {k: _render(v, activation) for k, v in value.items()}
+        return {k: _render(v, activation, plain) for k, v in value.items()}
     if isinstance(value, list):
-        return [_render(v, activation) for v in value]
+        return [_render(v, activation, plain) for v in value]
     return value
 
 
-def symptom_matches(pb: Playbook, subject: Subject, base: dict[str, Any]) -> bool:
+def _identity(value: Any) -> Any:
+    """A hashable key for check parameters; an object is identified by kind, place, name and version."""
+    if isinstance(value, dict):
+        meta = value.get("metadata")
+        if isinstance(meta, dict) and "name" in meta:
+            return ("obj", value.get("kind"), meta.get("namespace"), meta.get("name"), meta.get("uid"),
+                    meta.get("resourceVersion"))
+        return tuple(sorted((k, _identity(v)) for k, v in value.items()))
+    if isinstance(value, list):
+        return tuple(_identity(v) for v in value)
+    return value
+
+
+async def _shared(ctx: CheckContext, use: str, params: dict[str, Any], call: Any) -> tuple[Any, Any]:
+    """Run a check once per diagnosis for the same parameters; every playbook asking gets the same fact."""
+    memo = ctx.extra.setdefault("checks", {})
+    key = (use, _identity(params))
+    fut = memo.get(key)
+    if fut is None:
+        async def run() -> tuple[Any, Any]:
+            value = await call()
+            return value, to_cel(value)
+
+        fut = asyncio.ensure_future(run())
+        memo[key] = fut
+    return await asyncio.shield(fut)
+
+
+def _cel_of(ctx: CheckContext, obj: dict[str, Any]) -> Any:
+    """The CEL form of a subject, converted once per diagnosis."""
+    cache = ctx.extra.setdefault("cel", {})
+    key = _identity(obj)
+    if key not in cache:
+        cache[key] = to_cel(obj)
+    return cache[key]
+
+
+def symptom_matches(pb: Playbook, cel_target: Any, base: dict[str, Any]) -> bool:
+    """The cheap gate: evaluated on the subject alone (already in CEL form), no API call."""
     try:
-        return truthy(pb.symptom.evaluate({**base, "target": to_cel(subject.obj)}))
+        return truthy(pb.symptom.evaluate({**base, "target": cel_target}))
     except ExpressionError:
         return False  # a symptom over fields the object lacks simply does not match
 
 
 async def run_playbook(pb: Playbook, subject: Subject, ctx: CheckContext, base: dict[str, Any],
                        default_timeout: float) -> PlaybookOutcome:
-    activation: dict[str, Any] = {**base, "target": to_cel(sanitize_object(subject.obj) or {})}
+    safe = sanitize_object(subject.obj) or {}
+    activation: dict[str, Any] = {**base, "target": _cel_of(ctx, safe)}
+    plain: dict[str, Any] = {"target": safe}  # the Python values behind the facts, for `{{ name }}` parameters
     results: list[CheckResult] = []
     done: dict[str, asyncio.Future[None]] = {c.id: asyncio.get_running_loop().create_future() for c in pb.checks}
     failed: set[str] = set()
@@ -74,10 +122,12 @@ async def run_playbook(pb: Playbook, subject: Subject, ctx: CheckContext, base: 
             timeout = spec.timeout or definition.timeout or default_timeout
             start = time.perf_counter()
             try:
-                params = _render(spec.params, activation)
+                params = _render(spec.params, activation, plain)
                 async with asyncio.timeout(timeout):
-                    value = await definition.fn(ctx, **params)
-                activation[spec.id] = to_cel(value)
+                    value, cel_value = await _shared(ctx, spec.use, params,
+                                                     lambda: definition.fn(ctx, **params))
+                activation[spec.id] = cel_value
+                plain[spec.id] = value
                 results.append(CheckResult(cid, "ok", (time.perf_counter() - start) * 1000))
             except TimeoutError:
                 failed.add(spec.id)
