@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import logging
+import tempfile
 import uuid
+from pathlib import Path
 from typing import Any
 
 from slack_sdk.web.async_client import AsyncWebClient
@@ -58,19 +60,24 @@ async def run_and_update(deps: BotDeps, client: AsyncWebClient, target: Target, 
 
 
 async def _upload_charts(deps: BotDeps, client: AsyncWebClient, report: Any, channel: str, ts: str) -> None:
-    """Attach a chart of the metric evidence when the core produced one (needs Prometheus)."""
-    try:
-        from kubewhy import charts  # the core's chart module (Prometheus evidence)
-    except ImportError:
+    """Attach a PNG of the metric evidence (memory vs limit, throttling, PVC usage) in the answer's thread."""
+    if deps.prom is None or not any(f.chart for f in report.findings):
         return
-    render = getattr(charts, "charts_for_report", None)
-    if render is None or deps.prom is None:
-        return
-    try:
-        images = await render(report, deps.prom)
-    except Exception as exc:  # a chart is a bonus: never lose the answer over it
-        log.warning("chart failed: %s", exc)
-        return
-    for name, png in images:
-        await client.files_upload_v2(channel=channel, thread_ts=ts, filename=f"{name}.png", content=png,
-                                     title=f"{report.target.ref}: {name}")
+    from kubewhy.charts import ChartError, chart_data, chart_filename, render_png
+
+    for finding in report.findings:
+        if not finding.chart:
+            continue
+        try:
+            data = await chart_data(finding, catalog=deps.catalog, kube=deps.kube, prom=deps.prom)
+            with tempfile.TemporaryDirectory() as tmp:
+                png = render_png(data, Path(tmp) / chart_filename(finding)).read_bytes()
+        except ChartError as exc:
+            log.info("no chart for %s: %s", finding.id, exc)
+            continue
+        except Exception as exc:  # a chart is a bonus: never lose the answer over it
+            log.warning("chart for %s failed: %s", finding.id, exc)
+            continue
+        await client.files_upload_v2(channel=channel, thread_ts=ts, filename=chart_filename(finding), content=png,
+                                     title=f"{finding.subject}: {finding.title}",
+                                     initial_comment=f"{finding.title} — last hour, from Prometheus")

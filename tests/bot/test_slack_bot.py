@@ -248,3 +248,23 @@ def test_long_evidence_is_cut_with_a_more_affordance() -> None:
     assert not block_errors(built), block_errors(built)
     assert "Show all evidence" in json.dumps(built)
     assert "more" in text_of(built)
+
+
+async def test_answer_carries_a_chart_when_prometheus_has_the_series(bot: Bot, tmp_path: Path) -> None:
+    from kubesim import load
+    from kubesim import prometheus as promserver
+    from kubewhy.adapters.prom import PromMetrics
+
+    if promserver.binaries() is None:
+        pytest.skip("prometheus/promtool not installed (scripts/services installs Debian's package)")
+    with promserver.serve_scenario_history(load("workshop/q10-p99-latency"), tmp_path / "prom", ahead=900) as prom:
+        bot.deps.prom = PromMetrics(prom.url)
+        bot.deps.settings.namespaces.append("q10")
+        await bot.command("why pod/q10/server-7b6f4c9d8c-jhk7g")
+        update = (await bot.double.wait_for("chat.update"))[0]
+        assert "throttl" in text_of(update["blocks"]).lower()
+        await bot.double.wait_for("files.completeUploadExternal")
+        uploads = bot.double.to("upload")
+        assert uploads and uploads[0]["bytes"] > 10_000  # a real PNG
+        complete = bot.double.to("files.completeUploadExternal")[0]
+        assert complete.get("channel_id") == CHANNEL and complete.get("thread_ts") == update["ts"]
