@@ -34,6 +34,7 @@ def documents(text: str) -> Iterator[Doc]:
         while loader.check_node():
             index += 1
             node = loader.get_node()
+            _no_duplicate_keys(node, index)
             yield Doc(index, node, loader.construct_document(node))
     except yaml.MarkedYAMLError as exc:
         problem = exc.problem or str(exc)
@@ -63,3 +64,21 @@ def line_of(node: yaml.Node, path: tuple[Any, ...]) -> int:
         else:
             break
     return current.start_mark.line + 1
+
+
+def _no_duplicate_keys(node: yaml.Node, index: int) -> None:
+    """YAML quietly keeps the last of two equal keys; here that is an error with its line."""
+    stack = [node]
+    while stack:
+        current = stack.pop()
+        if isinstance(current, yaml.MappingNode):
+            seen: dict[str, int] = {}
+            for key, value in current.value:
+                if isinstance(key, yaml.ScalarNode) and key.value != "<<":
+                    if key.value in seen:
+                        raise YamlSourceError(f"duplicate key {key.value!r} (first at line {seen[key.value]})",
+                                              index, key.start_mark.line + 1)
+                    seen[key.value] = key.start_mark.line + 1
+                stack.append(value)
+        elif isinstance(current, yaml.SequenceNode):
+            stack.extend(current.value)

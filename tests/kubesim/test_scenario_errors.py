@@ -33,6 +33,7 @@ def write(tmp_path: Path, text: str) -> Path:
      "spec.containers must be a list"),
     ("apiVersion: kubesim.kubewhy.io/v1\nkind: Scenario\nmetadata: {name: s}\ntimeline:\n- after: soon\n  evict: {name: x}\n",
      1, 5, "not a duration"),
+    (POD + "---\napiVersion: v1\nkind: Pod\nmetadata:\n  name: x\n  name: y\n", 2, 12, "duplicate key 'name'"),
     ("apiVersion: kubesim.kubewhy.io/v1\nkind: Scenario\nmetadata: {name: s}\nlogz: {}\n", 1, 4,
      "unknown Scenario field"),
 ])

@@ -43,6 +43,7 @@ def test_bundled_playbooks_are_valid() -> None:
     (GOOD + "checks:\n  - id: x\n    use: events\n    with: {offf: 1}\n", 12, "has no parameter 'offf'"),
     (GOOD.replace('summary: "custom for {{ target.metadata.name }}"', 'summary: "{{ target.( }}"'), 8, "invalid CEL"),
     (GOOD.replace("applies_to: [Pod]", "applies_to: [Pod\n"), 3, "YAML error"),
+    (GOOD + "severity: critical\n", 9, "duplicate key 'severity' (first at line 5)"),
 ])
 def test_errors_name_file_and_line(tmp_path: Path, text: str, line: int, words: str) -> None:
     path = write(tmp_path, "bad.yaml", text)
