@@ -134,7 +134,7 @@ def text_chart(data: ChartData, width: int = 40) -> list[str]:
     """One line per series for a terminal: label, sparkline (from the lowest value to the highest value or line),
     the last value and the peak; then the reference lines."""
     every = [v for _, vs in data.series for _, v in vs]
-    top = max(every + list(data.lines.values()))
+    top = max(every + list(data.lines.values()) + ([1.0] if data.unit == "ratio" else []))
     bottom = 0.0 if data.unit == "ratio" else min(every)  # a share reads against 0; a size against its start
     out = []
     for label, values in data.series:

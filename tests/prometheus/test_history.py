@@ -84,3 +84,29 @@ def test_same_series_labels_as_the_simulator_metrics_endpoint() -> None:
                                               for ln in live_text.splitlines()) if m}
     q10 = {s for s in live if 'namespace="q10"' in s[1]}
     assert q10 and q10 <= history, sorted(q10 - history)[:5]
+
+
+def test_prometheus_scrapes_the_simulator_metrics_endpoint(prometheus_binaries, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """The demo's live mode: a real Prometheus scraping /metrics sees the throttled server."""
+    import json
+    import time
+    import urllib.parse
+
+    from kubesim.prometheus import scrape
+
+    sim = run_in_thread(load_scenario(THROTTLED), SimOptions(timeline_mode="manual"))
+    server = scrape(sim.url, tmp_path, interval="1s")
+    try:
+        query = 'container_cpu_cfs_periods_total{namespace="q10",pod="server-7b6f4c9d8c-jhk7g",job="kubesim"}'
+        url = f"{server.url}/api/v1/query?" + urllib.parse.urlencode({"query": query})
+        result: list = []  # type: ignore[type-arg]
+        for _ in range(300):  # the first scrape lands within a few seconds; bounded wait, no timing assertion
+            with urllib.request.urlopen(url, timeout=5) as resp:
+                result = json.loads(resp.read())["data"]["result"]
+            if result:
+                break
+            time.sleep(0.1)
+        assert result and float(result[0]["value"][1]) >= 10 * 3600
+    finally:
+        server.stop()
+        sim.stop()
