@@ -432,9 +432,11 @@ class SimServer:
         more = False
         remaining = 0
         source = store.entries(t.res.key, t.namespace, pred, start_after)
-        involved = _involved_name(q.get("fieldSelector"), t.res)
-        if involved is not None and not start_after:
-            source = ((k, e) for k, e in store.events_about(involved)
+        indexed = _event_index(q.get("fieldSelector"), t.res)
+        if indexed is not None and not start_after:
+            field, value = indexed
+            hits = store.events_about(value) if field == "name" else store.events_with_reason(value)
+            source = ((k, e) for k, e in hits
                       if (t.namespace is None or k[0] == t.namespace) and (pred is None or pred(e.obj)))
         for k, entry in source:
             if limit and len(selected) >= limit:
@@ -666,15 +668,20 @@ class SimServer:
         raise ApiError(404, "NotFound", f"unknown control endpoint /kubesim/{route}")
 
 
-def _involved_name(field_selector: str | None, res: Resource) -> str | None:
-    """The involvedObject.name an events LIST is restricted to, if any (to use the store's index)."""
+def _event_index(field_selector: str | None, res: Resource) -> tuple[str, str] | None:
+    """An events LIST restricted to one involvedObject.name or one reason can use the store's indexes."""
     if res.key != ("", "events") or not field_selector:
         return None
+    found = None
     for part in field_selector.split(","):
         key, sep, value = part.partition("=")
-        if sep and not key.endswith("!") and key.strip() in ("involvedObject.name", "regarding.name"):
-            return value.lstrip("=").strip()
-    return None
+        if not sep or key.endswith("!"):
+            continue
+        if key.strip() in ("involvedObject.name", "regarding.name"):
+            return "name", value.lstrip("=").strip()
+        if key.strip() == "reason":
+            found = ("reason", value.lstrip("=").strip())
+    return found
 
 
 __all__ = ["SimServer", "SimOptions", "ApiError"]

@@ -119,6 +119,7 @@ class Store:
         # Events by involvedObject.name: `kubectl describe` and kubewhy list events of one object among
         # tens of thousands; a real API server answers that from its watch cache in Go, this keeps it cheap.
         self._events_by_target: dict[str, set[tuple[str, str]]] = {}
+        self._events_by_reason: dict[str, set[tuple[str, str]]] = {}
 
     # ---- reads --------------------------------------------------------------------------------------------
     def get(self, key: Key, namespace: str, name: str) -> dict[str, Any] | None:
@@ -150,15 +151,20 @@ class Store:
         bucket = self.buckets.get(EVENTS, {})
         return sorted((k, bucket[k]) for k in self._events_by_target.get(name, ()) if k in bucket)
 
+    def events_with_reason(self, reason: str) -> list[tuple[tuple[str, str], Entry]]:
+        bucket = self.buckets.get(EVENTS, {})
+        return sorted((k, bucket[k]) for k in self._events_by_reason.get(reason, ()) if k in bucket)
+
     def _index(self, key: Key, obj: dict[str, Any], add: bool) -> None:
         if key != EVENTS:
             return
         target = (obj.get("involvedObject") or {}).get("name", "")
-        keys = self._events_by_target.setdefault(target, set())
-        if add:
-            keys.add(_ident(obj))
-        else:
-            keys.discard(_ident(obj))
+        for index, value in ((self._events_by_target, target), (self._events_by_reason, obj.get("reason", ""))):
+            keys = index.setdefault(value, set())
+            if add:
+                keys.add(_ident(obj))
+            else:
+                keys.discard(_ident(obj))
 
     def all_objects(self, key: Key) -> list[dict[str, Any]]:
         return [e.obj for e in self.buckets.get(key, {}).values()]

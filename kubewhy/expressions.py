@@ -1,5 +1,8 @@
 """Safe expressions for playbooks: CEL (as Kubernetes admission policies use), never ``eval``.
 
+Evaluation uses ``common-expression-language`` (compiled Rust, over plain Python values): a diagnosis evaluates
+hundreds of expressions, and an interpreter in Python made that the slowest part of a diagnosis.
+
 Templates are plain strings with ``{{ cel-expression }}`` holes. A string that is exactly one hole yields the
 raw value (a list stays a list), so check parameters can pass objects around.
 """
@@ -7,14 +10,14 @@ raw value (a list stays a list), so check parameters can pass objects around.
 from __future__ import annotations
 
 import contextvars
+import difflib
 import json
 import re
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any, Callable
 
-import celpy
-from celpy import celtypes
+import cel
 from kubernetes.utils.quantity import parse_quantity
 
 _HOLE = re.compile(r"\{\{(.*?)\}\}", re.S)
@@ -22,18 +25,19 @@ _HOLE = re.compile(r"\{\{(.*?)\}\}", re.S)
 # playbooks can be shared by every diagnosis.
 CLOCK: contextvars.ContextVar[Callable[[], datetime]] = contextvars.ContextVar(
     "kubewhy_clock", default=lambda: datetime.now(timezone.utc))
-_ENV = celpy.Environment()
 
 
 class ExpressionError(ValueError):
     pass
 
 
-def _quantity(value: Any) -> celtypes.DoubleType:
+# ---- helper functions available in every expression (documented in docs/playbooks.md) ----------------------
+
+def _quantity(value: Any) -> float:
     try:
-        return celtypes.DoubleType(float(parse_quantity(str(value))))
+        return float(parse_quantity(str(value)))
     except (ValueError, TypeError, ArithmeticError):
-        return celtypes.DoubleType(0.0)
+        return 0.0
 
 
 def _parse_ts(value: Any) -> datetime | None:
@@ -43,144 +47,155 @@ def _parse_ts(value: Any) -> datetime | None:
         return None
 
 
-def _join(items: Any, sep: Any = ", ") -> celtypes.StringType:
-    return celtypes.StringType(str(sep).join(format_value(i) for i in items))
+def _since(ts: Any) -> float:
+    """Seconds from a timestamp to now (negative when it lies in the future)."""
+    parsed = _parse_ts(ts)
+    return (CLOCK.get()() - parsed).total_seconds() if parsed else 0.0
 
 
-def _functions() -> dict[str, Callable[..., Any]]:
-    def since(ts: Any) -> celtypes.DoubleType:
-        """Seconds from a timestamp to now (negative when it lies in the future)."""
-        parsed = _parse_ts(ts)
-        return celtypes.DoubleType((CLOCK.get()() - parsed).total_seconds() if parsed else 0.0)
+def _human(seconds: Any) -> str:
+    s = int(float(seconds))
+    sign = "-" if s < 0 else ""
+    s = abs(s)
+    text = f"{s}s" if s < 120 else f"{s // 60}m" if s < 7200 else f"{s // 3600}h" if s < 172800 else f"{s // 86400}d"
+    return sign + text
 
-    def human(seconds: Any) -> celtypes.StringType:
-        s = int(float(seconds))
-        sign = "-" if s < 0 else ""
-        s = abs(s)
-        text = f"{s}s" if s < 120 else f"{s // 60}m" if s < 7200 else f"{s // 3600}h" if s < 172800 else \
-            f"{s // 86400}d"
-        return celtypes.StringType(sign + text)
 
-    def bytes_h(value: Any) -> celtypes.StringType:
-        n = float(value)
-        for unit in ("B", "KiB", "MiB", "GiB", "TiB"):
-            if abs(n) < 1024 or unit == "TiB":
-                return celtypes.StringType(f"{n:.0f}{unit}" if unit == "B" else f"{n:.1f}{unit}")
-            n /= 1024
-        return celtypes.StringType(str(value))
+def _humanbytes(value: Any) -> str:
+    n = float(value)
+    for unit in ("B", "KiB", "MiB", "GiB", "TiB"):
+        if abs(n) < 1024 or unit == "TiB":
+            return f"{n:.0f}{unit}" if unit == "B" else f"{n:.1f}{unit}"
+        n /= 1024
+    return str(value)
 
-    def pct(value: Any) -> celtypes.StringType:
-        return celtypes.StringType(f"{float(value) * 100:.0f}%")
 
-    def lower(value: Any) -> celtypes.StringType:
-        return celtypes.StringType(str(value).lower())
+def _pct(value: Any) -> str:
+    return f"{float(value) * 100:.0f}%"
 
-    def get(obj: Any, path: Any, default: Any = None) -> Any:
-        """``get(obj, "a.b.c", default)``: a nested field, or the default when any part is missing."""
-        current = obj
-        for part in str(path).split("."):
-            if isinstance(current, celtypes.MapType) and celtypes.StringType(part) in current:
-                current = current[celtypes.StringType(part)]
-            elif isinstance(current, celtypes.ListType) and part.isdigit() and int(part) < len(current):
-                current = current[int(part)]
-            else:
-                return default if default is not None else celtypes.StringType("")
-        return current
 
-    def q(value: Any) -> celtypes.StringType:
-        """A PromQL string literal: quoted and escaped, so a label value can never change the query."""
-        text = str(value).replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
-        return celtypes.StringType(f'"{text}"')
+def _get(obj: Any, path: Any, default: Any = None) -> Any:
+    """``get(obj, "a.b.0.c", default)``: a nested field, or the default when any part is missing."""
+    current = obj
+    for part in str(path).split("."):
+        if isinstance(current, dict) and part in current:
+            current = current[part]
+        elif isinstance(current, list) and part.isdigit() and int(part) < len(current):
+            current = current[int(part)]
+        else:
+            return default if default is not None else ""
+    return current
 
-    def pick(mapping: Any, keys: Any) -> celtypes.MapType:
-        """The entries of a map whose keys are in a list (CEL cannot build maps itself)."""
-        wanted = {str(k) for k in keys}
-        return celtypes.MapType({k: v for k, v in (mapping or {}).items() if str(k) in wanted})
 
-    def omit(mapping: Any, keys: Any) -> celtypes.MapType:
-        unwanted = {str(k) for k in keys}
-        return celtypes.MapType({k: v for k, v in (mapping or {}).items() if str(k) not in unwanted})
+def _q(value: Any) -> str:
+    """A PromQL string literal: quoted and escaped, so a label value can never change the query."""
+    text = str(value).replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
+    return f'"{text}"'
 
-    def to_quantity(value: Any) -> celtypes.StringType:
-        """Bytes as a Kubernetes quantity (``2Gi``, ``1536Mi``), rounded up to a whole MiB."""
-        mib = -(-int(float(value)) // 2**20)
-        return celtypes.StringType(f"{mib // 1024}Gi" if mib % 1024 == 0 else f"{mib}Mi")
 
-    def take(items: Any, n: Any) -> celtypes.ListType:
-        return celtypes.ListType(list(items)[: int(n)])
+def _join(items: Any, sep: Any = ", ") -> str:
+    return str(sep).join(format_value(i) for i in items or [])
 
-    def closest(objects: Any, selector: Any) -> celtypes.ListType:
-        """Objects whose labels best match a selector map (exact values first, then similar values such as a
-        typo ``webb`` for ``web``); objects sharing no selector key are left out."""
-        import difflib
 
-        def score(obj: Any) -> float:
-            labels = ((obj or {}).get(celtypes.StringType("metadata")) or {}).get(celtypes.StringType("labels")) or {}
-            total_score = 0.0
-            for key, value in (selector or {}).items():
-                if key in labels:
-                    have = str(labels[key])
-                    total_score += 1.0 if have == str(value) else \
-                        difflib.SequenceMatcher(None, have, str(value)).ratio()
-            return total_score
+def _pick(mapping: Any, keys: Any) -> dict[str, Any]:
+    """The entries of a map whose keys are in a list (CEL cannot build maps itself)."""
+    wanted = {str(k) for k in keys or []}
+    return {k: v for k, v in (mapping or {}).items() if str(k) in wanted}
 
-        scored = [(score(o), i, o) for i, o in enumerate(objects or [])]
-        return celtypes.ListType([o for s, _, o in sorted(scored, key=lambda t: (-t[0], t[1])) if s > 0])
 
-    def total(items: Any) -> celtypes.DoubleType:
-        """The sum of a list of numbers (CEL has no fold)."""
-        return celtypes.DoubleType(sum(float(i) for i in items or []))
+def _omit(mapping: Any, keys: Any) -> dict[str, Any]:
+    unwanted = {str(k) for k in keys or []}
+    return {k: v for k, v in (mapping or {}).items() if str(k) not in unwanted}
 
-    def extract(text: Any, pattern: Any) -> celtypes.StringType:
-        """The first capture group (or the whole match) of a regular expression in a text, else ``""``."""
-        try:
-            m = re.search(str(pattern), str(text))
-        except re.error:
-            return celtypes.StringType("")
-        if not m:
-            return celtypes.StringType("")
-        return celtypes.StringType(m.group(1) if m.groups() and m.group(1) is not None else m.group(0))
 
-    return {"q": q, "quantity": _quantity, "since": since, "human": human, "humanbytes": bytes_h, "pct": pct,
-            "join": _join, "lower": lower, "get": get, "take": take, "pick": pick, "omit": omit,
-            "toquantity": to_quantity, "total": total, "extract": extract, "closest": closest}
+def _toquantity(value: Any) -> str:
+    """Bytes as a Kubernetes quantity (``2Gi``, ``1536Mi``), rounded up to a whole MiB."""
+    mib = -(-int(float(value)) // 2**20)
+    return f"{mib // 1024}Gi" if mib % 1024 == 0 else f"{mib}Mi"
 
+
+def _take(items: Any, n: Any) -> list[Any]:
+    return list(items or [])[: int(n)]
+
+
+def _closest(objects: Any, selector: Any) -> list[Any]:
+    """Objects whose labels best match a selector map (exact values first, then similar values such as a typo
+    ``webb`` for ``web``); objects sharing no selector key are left out."""
+    def score(obj: Any) -> float:
+        labels = ((obj or {}).get("metadata") or {}).get("labels") or {}
+        total = 0.0
+        for key, value in (selector or {}).items():
+            if key in labels:
+                have = str(labels[key])
+                total += 1.0 if have == str(value) else difflib.SequenceMatcher(None, have, str(value)).ratio()
+        return total
+
+    scored = [(score(o), i, o) for i, o in enumerate(objects or [])]
+    return [o for s, _, o in sorted(scored, key=lambda t: (-t[0], t[1])) if s > 0]
+
+
+def _total(items: Any) -> float:
+    """The sum of a list of numbers (CEL has no fold)."""
+    return float(sum(float(i) for i in items or []))
+
+
+def _extract(text: Any, pattern: Any) -> str:
+    """The first capture group (or the whole match) of a regular expression in a text, else ``""``."""
+    try:
+        m = re.search(str(pattern), str(text))
+    except re.error:
+        return ""
+    if not m:
+        return ""
+    return m.group(1) if m.groups() and m.group(1) is not None else m.group(0)
+
+
+FUNCTIONS: dict[str, Callable[..., Any]] = {
+    "q": _q, "quantity": _quantity, "since": _since, "human": _human, "humanbytes": _humanbytes, "pct": _pct,
+    "join": _join, "lower": lambda v: str(v).lower(), "get": _get, "take": _take, "pick": _pick, "omit": _omit,
+    "toquantity": _toquantity, "total": _total, "extract": _extract, "closest": _closest,
+}
+
+
+# ---- compiled expressions and templates ---------------------------------------------------------------------
 
 @dataclass(frozen=True)
 class Expr:
     source: str
     program: Any
+    names: frozenset[str] = frozenset()  # the variables the expression refers to
 
     def evaluate(self, activation: dict[str, Any]) -> Any:
+        context = cel.Context()
+        context.update(FUNCTIONS)
+        # Only what the expression reads is converted to CEL: facts can be large (a node's pods, events).
+        for name in self.names:
+            if name in activation:
+                context.add_variable(name, activation[name])
         try:
-            result = self.program.evaluate(activation)
-        except celpy.CELEvalError as exc:
-            raise ExpressionError(f"{self.source.strip()!r}: {_eval_message(exc)}") from None
-        except (TypeError, ValueError, KeyError, ZeroDivisionError, AttributeError, IndexError) as exc:
-            raise ExpressionError(f"{self.source.strip()!r}: {str(exc)[:300]}") from None
-        if isinstance(result, celpy.CELEvalError):
-            raise ExpressionError(f"{self.source.strip()!r}: {_eval_message(result)}")
-        return result
+            return self.program.execute(context)
+        except Exception as exc:  # the library raises KeyError, TypeError, IndexError, ValueError, RuntimeError
+            raise ExpressionError(f"{self.source.strip()!r}: {_message(exc)}") from None
 
 
-def _eval_message(exc: Any) -> str:
-    args = getattr(exc, "args", ())
-    text = str(args[0]) if args else str(exc)
-    return text.split(" (in activation")[0][:300]
+def _message(exc: BaseException) -> str:
+    text = str(exc).strip("'\"")
+    if isinstance(exc, KeyError):
+        text = f"no such key: {text}"
+    return text.split("\n")[0][:300]
 
 
 class Compiler:
-    """Compiles CEL once (at playbook load) with kubewhy's helper functions."""
-
-    def __init__(self) -> None:
-        self._functions = _functions()
+    """Compiles CEL once (at playbook load)."""
 
     def compile(self, source: str) -> Expr:
         try:
-            ast = _ENV.compile(source)
-        except celpy.CELParseError as exc:
-            raise ExpressionError(f"invalid CEL {source.strip()!r}: {str(exc).splitlines()[0]}") from None
-        return Expr(source, _ENV.program(ast, functions=self._functions))
+            program = cel.compile(source)
+        except Exception as exc:
+            detail = str(exc).split("ERROR: <input>:", 1)[-1].split("\n")[0]
+            raise ExpressionError(f"invalid CEL {source.strip()!r}: {detail}") from None
+        refs = program.variables() if callable(program.variables) else program.variables
+        return Expr(source, program, frozenset(refs or ()))
 
 
 @dataclass(frozen=True)
@@ -221,35 +236,22 @@ def has_holes(value: Any) -> bool:
 
 
 def to_cel(value: Any) -> Any:
-    return celpy.json_to_cel(value)
+    """Facts are handed to CEL as plain Python values (kept for callers written for a converting engine)."""
+    return value
 
 
 def to_py(value: Any) -> Any:
-    """CEL values back to plain Python (for JSON output and check parameters)."""
-    if isinstance(value, celtypes.BoolType):
-        return bool(value)
-    if isinstance(value, celtypes.IntType) or isinstance(value, celtypes.UintType):
-        return int(value)
-    if isinstance(value, celtypes.DoubleType):
-        return float(value)
-    if isinstance(value, celtypes.StringType):
-        return str(value)
-    if isinstance(value, celtypes.MapType):
-        return {str(k): to_py(v) for k, v in value.items()}
-    if isinstance(value, celtypes.ListType):
+    if isinstance(value, tuple):
         return [to_py(v) for v in value]
-    if value is None or isinstance(value, (str, int, float, bool, dict, list)):
-        return value
-    return str(value)
+    return value
 
 
 def format_value(value: Any) -> str:
-    value = to_py(value)
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, float):
         return f"{value:.0f}" if value == int(value) else f"{value:.2f}"
-    if isinstance(value, list):
+    if isinstance(value, (list, tuple)):
         return ", ".join(format_value(v) for v in value)
     if isinstance(value, dict):
         return json.dumps(value, separators=(",", ":"))
@@ -257,5 +259,4 @@ def format_value(value: Any) -> str:
 
 
 def truthy(value: Any) -> bool:
-    value = to_py(value)
     return bool(value)

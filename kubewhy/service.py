@@ -16,7 +16,7 @@ from . import checks as _checks  # noqa: F401  (registers the built-in checks)
 from .adapters.cache import CachedKube
 from .adapters.ports import KubeReader, MetricsReader
 from .checks.registry import CheckContext
-from .engine.related import ref_of, related_subjects
+from .engine.related import POD_RELATIONS, object_troubled, pod_relations, ref_of, related_subjects
 from .engine.runner import PlaybookOutcome, Subject, run_playbook, symptom_matches
 from .errors import TargetNotFound
 from .expressions import CLOCK, to_cel
@@ -99,8 +99,27 @@ async def _diagnose(target: Target, deps: Deps, obj: dict[str, Any] | None) -> R
                      for pb in deps.catalog.for_kind(s.obj.get("kind", "")) if symptom_matches(pb, cel_target, base)]
         return list(await asyncio.gather(*jobs))
 
+    now_ts = deps.clock().timestamp()
+    # Seed 004's order: an unhealthy pod makes its owner and node suspects; next to a healthy pod they are
+    # examined only when they show trouble of their own. A workload's or Service's pods always are.
+    suspects = target.kind != "Pod" or object_troubled({**obj, "kind": "Pod"}, now_ts)
+
+    def wanted(s: Subject) -> bool:
+        return s.relation not in ("node", "owner") or suspects or object_troubled(s.obj, now_ts)
+
     async def run_related() -> list[PlaybookOutcome]:
-        return await run_on(await related_subjects(kube, obj))
+        if target.kind != "Pod":
+            return await run_on([s for s in await related_subjects(kube, obj) if wanted(s)])
+
+        # Each of a pod's relations is examined as soon as it arrives (the node need not wait for the owner).
+        async def one(lookup: Any, relation: str) -> list[PlaybookOutcome]:
+            found = await lookup
+            items = found if isinstance(found, list) else [found] if found else []
+            return await run_on([s for s in (Subject(ref_of(o), o, relation) for o in items) if wanted(s)])
+
+        parts = await asyncio.gather(*(one(lookup, rel) for lookup, rel in
+                                       zip(pod_relations(kube, obj), POD_RELATIONS)))
+        return [o for part in parts for o in part]
 
     # The target's own playbooks do not wait for the widening of the investigation.
     own, related = await asyncio.gather(run_on([main]), run_related())

@@ -198,3 +198,22 @@ async def prometheus(ctx: CheckContext, query: str, range: bool = False, step: f
     values = [r["value"] for r in result]
     return {"result": result, "empty": False, "max": max(values), "min": min(values), "value": values[0],
             "query": query, **hints}
+
+
+@check("node_health", params={"pods": False})
+async def node_health(ctx: CheckContext, pods: list[Obj] | None = None) -> Obj:
+    """Cluster-wide node counts, and which of the given pods' nodes are not Ready (counted here, not in CEL:
+    a large cluster has hundreds of nodes)."""
+    nodes = await ctx.kube.list("Node")
+    ready, schedulable, not_ready = 0, 0, []
+    for n in nodes:
+        cond = next((c for c in (n.get("status") or {}).get("conditions") or [] if c.get("type") == "Ready"), {})
+        if cond.get("status") == "True":
+            ready += 1
+            if not (n.get("spec") or {}).get("unschedulable"):
+                schedulable += 1
+        else:
+            not_ready.append(_meta(n).get("name", ""))
+    used = {((p or {}).get("spec") or {}).get("nodeName") for p in pods or []} - {None, ""}
+    return {"total": len(nodes), "ready": ready, "ready_schedulable": schedulable, "not_ready": sorted(not_ready),
+            "pods_on_not_ready": sorted(used & set(not_ready))}

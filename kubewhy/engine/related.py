@@ -1,5 +1,5 @@
-"""Widening the investigation (seed 004's order): from a pod to its owner and node, from a workload or a
-Service to its unhealthy pods, from an HPA to what it scales. Causes found there are linked to the target's.
+"""Widening the investigation (seed 004's order): from a pod to its owner, node and (when Pending) unbound
+claims, from a workload or a Service to its unhealthy pods, from an HPA to what it scales. Causes found there are linked to the target's.
 """
 
 from __future__ import annotations
@@ -31,6 +31,50 @@ def pod_unhealthy(pod: dict[str, Any]) -> bool:
         if (cs.get("restartCount") or 0) > 0:
             return True
     return False
+
+
+def object_troubled(obj: dict[str, Any], now_ts: float | None = None) -> bool:
+    """Whether a related object shows trouble of its own; playbooks run on related objects only then.
+
+    The target always gets every playbook; a healthy node or a fully available Deployment next to it adds no
+    API requests and no noise.
+    """
+    import time
+    from datetime import datetime
+
+    kind = obj.get("kind")
+    status = obj.get("status") or {}
+    conditions = status.get("conditions") or []
+    if kind == "Pod":
+        return pod_unhealthy(obj) or status.get("reason") == "Evicted"
+    if kind == "Node":
+        now_ts = now_ts or time.time()
+        if (obj.get("spec") or {}).get("unschedulable") or (obj.get("spec") or {}).get("taints"):
+            return True
+        for c in conditions:
+            bad = (c.get("type") == "Ready" and c.get("status") != "True") or \
+                  (c.get("type") != "Ready" and c.get("status") == "True")
+            if bad:
+                return True
+            if c.get("type") == "Ready" and c.get("lastTransitionTime"):
+                try:
+                    changed = datetime.fromisoformat(str(c["lastTransitionTime"]).replace("Z", "+00:00"))
+                except ValueError:
+                    continue
+                if now_ts - changed.timestamp() < 3600:  # flapping within the last hour
+                    return True
+        return not conditions
+    if kind in ("Deployment", "StatefulSet", "ReplicaSet", "DaemonSet"):
+        want = (obj.get("spec") or {}).get("replicas", 1) if kind != "DaemonSet" else \
+            status.get("desiredNumberScheduled", 0)
+        ready = status.get("readyReplicas", 0) if kind != "DaemonSet" else status.get("numberReady", 0)
+        failing = any((c.get("type") in ("Available", "Progressing") and c.get("status") == "False") or
+                      (c.get("type") == "ReplicaFailure" and c.get("status") == "True") for c in conditions)
+        rolling = status.get("updatedReplicas", want) < want or status.get("unavailableReplicas", 0) > 0
+        return ready < want or failing or rolling or status.get("currentRevision") != status.get("updateRevision")
+    if kind == "HorizontalPodAutoscaler":
+        return any(c.get("status") == "False" for c in conditions)
+    return True  # Services, ServiceMonitors, Jobs ...: no cheap health signal, let their symptoms decide
 
 
 def _selector(sel: dict[str, Any] | None) -> str | None:
@@ -87,6 +131,25 @@ async def _top_owner(kube: CachedKube, pod: dict[str, Any]) -> dict[str, Any] | 
     return owner
 
 
+async def _pending_claims(kube: CachedKube, pod: dict[str, Any]) -> list[dict[str, Any]]:
+    """The unbound PersistentVolumeClaims a Pending pod waits for (they explain why it is not scheduled)."""
+    if (pod.get("status") or {}).get("phase") != "Pending":
+        return []
+    ns = (pod.get("metadata") or {}).get("namespace")
+    claims = [(v.get("persistentVolumeClaim") or {}).get("claimName") for v in (pod.get("spec") or {}).get("volumes") or []]
+    found = await asyncio.gather(*(kube.get("PersistentVolumeClaim", ns, c) for c in claims if c))
+    return [c for c in found if c and (c.get("status") or {}).get("phase") != "Bound"]
+
+
+POD_RELATIONS = ("node", "owner", "calls", "volume")
+
+
+def pod_relations(kube: CachedKube, pod: dict[str, Any]) -> list[Any]:
+    """The independent lookups around a pod, in the order of POD_RELATIONS, as awaitables, so a caller can
+    start on each as soon as it arrives."""
+    return [_node(kube, pod), _top_owner(kube, pod), _services_in_logs(kube, pod), _pending_claims(kube, pod)]
+
+
 async def related_subjects(kube: CachedKube, target: dict[str, Any]) -> list[Subject]:
     kind = target.get("kind")
     meta = target.get("metadata") or {}
@@ -94,13 +157,13 @@ async def related_subjects(kube: CachedKube, target: dict[str, Any]) -> list[Sub
     out: list[Subject] = []
     if kind == "Pod":
         # Node, owner chain and called Services are independent: fetch them concurrently.
-        node, owner, services = await asyncio.gather(_node(kube, target), _top_owner(kube, target),
-                                                     _services_in_logs(kube, target))
+        node, owner, services, claims = await asyncio.gather(*pod_relations(kube, target))
         if node:
             out.append(Subject(ref_of(node), node, "node"))
         if owner:
             out.append(Subject(ref_of(owner), owner, "owner"))
         out += [Subject(ref_of(svc), svc, "calls") for svc in services]
+        out += [Subject(ref_of(pvc), pvc, "volume") for pvc in claims]
         return out
     pods: list[dict[str, Any]] = []
     if kind in ("Deployment", "StatefulSet", "DaemonSet", "ReplicaSet", "Job"):
