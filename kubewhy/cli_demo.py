@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import sys
 import time
 from pathlib import Path
@@ -27,6 +28,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
     demo.add_argument("--kubeconfig-out", default="kubewhy-demo.kubeconfig", metavar="FILE")
     demo.add_argument("--once", action="store_true", help="diagnose, print and exit instead of keeping the cluster up")
     demo.add_argument("--full", action="store_true", help="print every finding in full, not one line per target")
+    demo.add_argument("--no-audit", action="store_true", help="do not record the diagnoses in the audit log")
     demo.set_defaults(func=cmd_demo)
 
 
@@ -42,29 +44,11 @@ def cmd_demo(args: argparse.Namespace) -> int:
     print(f"  {scenario.description.splitlines()[0] if scenario.description else ''}")
     print(f"  kubeconfig: {kubeconfig}\n")
     try:
-        catalog = load_dirs([])
-        kube = LiveKube(build_api_client(str(kubeconfig)))
-        seen: set[str] = set()
-        for exp in scenario.expect:
-            if exp.target in seen:
-                continue
-            seen.add(exp.target)
-            try:
-                report = asyncio.run(diagnose(parse_target(exp.target), Deps(kube=kube, catalog=catalog)))
-            except KubewhyError as exc:
-                print(f"  {exp.target}: {exc}")
-                continue
-            if args.full:
-                print(to_text(report) + "\n")
-            elif report.healthy:
-                print(f"  {exp.target:46} healthy")
-            else:
-                top = report.findings[0]
-                more = f" (+{len(report.findings) - 1} more)" if len(report.findings) > 1 else ""
-                print(f"  {exp.target:46} {top.id}{more}: {top.summary[:110]}")
+        asyncio.run(_diagnose_all(scenario, kubeconfig, args.full, args.no_audit))
         print(f"\nTry:\n  kubectl --kubeconfig {kubeconfig} get pods -A\n"
               f"  kubewhy why pod/q1/app-7d4b9c6f5-x2x7k --kubeconfig {kubeconfig}\n"
-              f"  kubewhy why node/node-3 --kubeconfig {kubeconfig} -o markdown")
+              f"  kubewhy why node/node-3 --kubeconfig {kubeconfig} -o markdown\n"
+              f"  kubewhy history --since 1h")
         if args.once:
             return 0
         print("\nThe simulated cluster stays up until you press Ctrl-C.", flush=True)
@@ -74,3 +58,40 @@ def cmd_demo(args: argparse.Namespace) -> int:
         return 0
     finally:
         sim.stop()
+
+
+async def _diagnose_all(scenario: scenarios.Scenario, kubeconfig: Path, full: bool, no_audit: bool) -> None:
+    """Diagnose every target the scenario names, recording each diagnosis in the audit log (SQLite by default)."""
+    audit = None
+    if not no_audit:
+        from .audit import AuditLog
+
+        audit = AuditLog(None, auto_migrate=True)
+        await audit.start()
+    catalog = load_dirs([])
+    kube = LiveKube(build_api_client(str(kubeconfig)))
+    seen: set[str] = set()
+    try:
+        for exp in scenario.expect:
+            if exp.target in seen:
+                continue
+            seen.add(exp.target)
+            try:
+                report = await diagnose(parse_target(exp.target), Deps(kube=kube, catalog=catalog))
+            except KubewhyError as exc:
+                print(f"  {exp.target}: {exc}")
+                continue
+            if audit is not None:
+                audit.record_diagnosis(report, actor=os.environ.get("USER", "demo"), source="demo")
+            if full:
+                print(to_text(report) + "\n")
+            elif report.healthy:
+                print(f"  {exp.target:46} healthy")
+            else:
+                top = report.findings[0]
+                more = f" (+{len(report.findings) - 1} more)" if len(report.findings) > 1 else ""
+                print(f"  {exp.target:46} {top.id}{more}: {top.summary[:110]}")
+    finally:
+        if audit is not None:
+            await audit.aclose()
+            print(f"\n  diagnoses recorded in the audit log: {audit.url}")
