@@ -144,6 +144,11 @@ def add_eval_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[ty
     ev.add_argument("--prometheus", default=None, metavar="auto|off|URL",
                     help="metrics for the scenarios: auto back-fills each scenario's last hour into a real "
                          "Prometheus (default when prometheus and promtool are installed), off, or a server URL")
+    ev.add_argument("--coverage", type=Path, metavar="FILE",
+                    help="also write the failure-mode catalogue's coverage (playbook, scenarios, result per entry) "
+                         "as Markdown to FILE")
+    ev.add_argument("--catalogue", type=Path, default=None, metavar="CATALOGUE.md",
+                    help="the catalogue to cover (default: ../shared/CATALOGUE.md next to the repository)")
     ev.set_defaults(func=cmd_eval)
 
 
@@ -157,11 +162,22 @@ def cmd_eval(args: argparse.Namespace) -> int:
         print(f"kubewhy: warning: playbook skipped: {err}", file=sys.stderr)
     from .testing.prometheus import default_setting
 
-    result = run(args.paths, catalog, args.mode, args.prometheus or default_setting())
+    prometheus = args.prometheus or default_setting()
+    result = run(args.paths, catalog, args.mode, prometheus)
     if args.output == "json":
         print(json.dumps({"precision": result.precision, "recall": result.recall, "passed": result.passed,
                           "playbooks": {k: dict(v) for k, v in result.per_playbook().items()},
                           "cases": [{**c.__dict__, "passed": c.passed} for c in result.cases]}, indent=2))
     else:
         print(format_table(result))
+    if args.coverage:
+        from .evaluate import DEFAULT_CATALOGUE, coverage_command, coverage_markdown
+
+        catalogue = args.catalogue or DEFAULT_CATALOGUE
+        if not catalogue.is_file():
+            print(f"kubewhy: catalogue not found: {catalogue} (use --catalogue)", file=sys.stderr)
+            return 2
+        command = coverage_command(args.paths, args.mode, prometheus, args.coverage)
+        args.coverage.write_text(coverage_markdown(result, catalog, catalogue, command), encoding="utf-8")
+        print(f"coverage written to {args.coverage}", file=sys.stderr)
     return 0 if result.passed else 1
