@@ -150,10 +150,20 @@ def _extract(text: Any, pattern: Any) -> str:
     return m.group(1) if m.groups() and m.group(1) is not None else m.group(0)
 
 
+def _kv(mapping: Any, sep: Any = ",") -> str:
+    """``k=v`` pairs of a map, sorted by key (CEL's map iteration order is unspecified, evidence must not be)."""
+    return str(sep).join(f"{k}={format_value(v)}" for k, v in sorted((mapping or {}).items()))
+
+
+def _sorted(items: Any) -> list[Any]:
+    return sorted(items or [], key=lambda v: format_value(v))
+
+
 FUNCTIONS: dict[str, Callable[..., Any]] = {
     "q": _q, "quantity": _quantity, "since": _since, "human": _human, "humanbytes": _humanbytes, "pct": _pct,
     "join": _join, "lower": lambda v: str(v).lower(), "get": _get, "take": _take, "pick": _pick, "omit": _omit,
-    "toquantity": _toquantity, "total": _total, "extract": _extract, "closest": _closest,
+    "toquantity": _toquantity, "total": _total, "extract": _extract, "closest": _closest, "kv": _kv,
+    "sorted": _sorted,
 }
 
 

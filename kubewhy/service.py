@@ -56,12 +56,20 @@ async def resolve_target(kube: CachedKube, target: Target) -> dict[str, Any]:
 
 
 def _rank(findings: list[Finding], caused: dict[str, set[str]]) -> list[Finding]:
-    """Root causes first, then severity, then the investigation stage."""
+    """Root causes first (seed 002: the chain matters), whatever their severity; then by how far down the
+    chain a finding is; among equals, causes of something else first, then severity, then stage."""
     causes_of_others = {c for cs in caused.values() for c in cs}
+    depth: dict[str, int] = {}
 
-    def key(f: Finding) -> tuple[int, int, int]:
+    def depth_of(fid: str, seen: frozenset[str] = frozenset()) -> int:
+        if fid not in depth:
+            parents = [c for c in caused.get(fid, ()) if c not in seen]
+            depth[fid] = 1 + max(depth_of(c, seen | {fid}) for c in parents) if parents else 0
+        return depth[fid]
+
+    def key(f: Finding) -> tuple[int, int, int, int]:
         stage = STAGES.index(f.stage) if f.stage in STAGES else len(STAGES)
-        return (0 if f.id in causes_of_others else 1, SEVERITY_RANK.get(f.severity, 3), stage)
+        return (depth_of(f.id), 0 if f.id in causes_of_others else 1, SEVERITY_RANK.get(f.severity, 3), stage)
 
     return sorted(findings, key=key)
 

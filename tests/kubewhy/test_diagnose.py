@@ -274,3 +274,15 @@ def test_unreachable_prometheus_is_reported_not_fatal() -> None:
     prom_checks = [c for c in report.checks if c.id == "liveness-throttled.throttling"]
     assert prom_checks and prom_checks[0].status == "error"
     assert "http://127.0.0.1:9" in prom_checks[0].detail
+
+
+def test_cascade_is_ranked_root_cause_first() -> None:
+    """Seed 002: evicted ← node NotReady ← SystemOOM ← a pod without limits; the root leads, whatever its severity."""
+    path = Path(__file__).resolve().parents[2] / "kubesim" / "scenarios" / "catalogue" / "seed-002-cascade.yaml"
+    kube = SnapshotKube([path])
+    report = asyncio.run(diagnose(parse_target("pod/shop/shop-api-sbqtkhdv7x-5xw9d"),
+                                  Deps(kube=kube, catalog=CATALOG, clock=kube.clock)))
+    ids = [f.id for f in report.findings]
+    assert ids[:4] == ["no-limits", "node-system-oom", "node-not-ready", "evicted"], ids
+    evicted = report.findings[3]
+    assert set(evicted.caused_by) >= {"node-not-ready", "node-system-oom"}
