@@ -28,6 +28,13 @@ def _clicked(body: dict[str, Any]) -> tuple[dict[str, Any], Target, str, str, st
     return value, target, channel, ts, (body.get("user") or {}).get("id", "")
 
 
+def _audit_click(deps: BotDeps, action: str, user: str, channel: str, target: Target) -> None:
+    """Every click is recorded with the Slack user (issue 7); fix clicks are recorded as fix events instead."""
+    if deps.audit is not None:
+        deps.audit.record_action(action, actor=user, source="slack", channel=channel, target_kind=target.kind,
+                                 target_namespace=target.namespace, target_name=target.name)
+
+
 async def _post_lines(client: AsyncWebClient, channel: str, ts: str, title: str, lines: list[str]) -> None:
     for message in blocks.lines_messages(title, lines):
         await client.chat_postMessage(channel=channel, thread_ts=ts, text=title, blocks=blocks.to_dicts(message))
@@ -37,7 +44,8 @@ def register(app: AsyncApp, deps: BotDeps) -> None:
     @app.action(blocks.ACTION_LOGS)
     async def show_logs(ack: Any, body: dict[str, Any], client: AsyncWebClient) -> None:
         await ack()
-        _, target, channel, ts, _ = _clicked(body)
+        _, target, channel, ts, user = _clicked(body)
+        _audit_click(deps, "show_logs", user, channel, target)
         try:
             what, lines = await logs_lines(deps.kube, target)
         except KubewhyError as exc:
@@ -47,7 +55,8 @@ def register(app: AsyncApp, deps: BotDeps) -> None:
     @app.action(blocks.ACTION_EVENTS)
     async def show_events(ack: Any, body: dict[str, Any], client: AsyncWebClient) -> None:
         await ack()
-        _, target, channel, ts, _ = _clicked(body)
+        _, target, channel, ts, user = _clicked(body)
+        _audit_click(deps, "show_events", user, channel, target)
         try:
             lines = await events_lines(deps.kube, target)
         except KubewhyError as exc:
@@ -57,7 +66,8 @@ def register(app: AsyncApp, deps: BotDeps) -> None:
     @app.action(blocks.ACTION_DESCRIBE)
     async def describe(ack: Any, body: dict[str, Any], client: AsyncWebClient) -> None:
         await ack()
-        _, target, channel, ts, _ = _clicked(body)
+        _, target, channel, ts, user = _clicked(body)
+        _audit_click(deps, "describe", user, channel, target)
         try:
             lines = await describe_lines(deps.kube, target)
         except KubewhyError as exc:
@@ -68,6 +78,7 @@ def register(app: AsyncApp, deps: BotDeps) -> None:
     async def rerun(ack: Any, body: dict[str, Any], client: AsyncWebClient) -> None:
         await ack()
         _, target, channel, ts, user = _clicked(body)
+        _audit_click(deps, "rerun", user, channel, target)
         await client.chat_update(channel=channel, ts=ts, text=f"Investigating {target.ref}…",
                                  blocks=blocks.to_dicts(blocks.investigating(target, user)))
         await run_and_update(deps, client, target, channel, ts, user)
@@ -75,7 +86,8 @@ def register(app: AsyncApp, deps: BotDeps) -> None:
     @app.action(blocks.ACTION_MORE)
     async def more(ack: Any, body: dict[str, Any], client: AsyncWebClient) -> None:
         await ack()
-        _, target, channel, ts, _ = _clicked(body)
+        _, target, channel, ts, user = _clicked(body)
+        _audit_click(deps, "show_all_evidence", user, channel, target)
         report = deps.reports.get((channel, ts))
         if report is None:  # the bot restarted since: diagnose again
             from kubewhy.service import diagnose

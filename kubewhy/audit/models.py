@@ -159,4 +159,20 @@ class FixEventRow(_Keyed, Base):
     created_at: Mapped[datetime] = mapped_column(index=True)
 
 
-__all__ = ["Alert", "Base", "Diagnosis", "FixEventRow", "FixProposal", "Incident", "NAMING_CONVENTION"]
+class Action(_Keyed, Base):
+    """Everything else a person does through a front-end: a button clicked, a view opened (who, where, on what)."""
+
+    __tablename__ = "actions"
+
+    created_at: Mapped[datetime] = mapped_column(index=True)
+    actor: Mapped[str] = mapped_column(String(200))
+    source: Mapped[str] = mapped_column(String(32))
+    channel: Mapped[str | None] = mapped_column(String(200))
+    action: Mapped[str] = mapped_column(String(64))
+    target_kind: Mapped[str | None] = mapped_column(String(64))
+    target_namespace: Mapped[str | None] = mapped_column(String(253))
+    target_name: Mapped[str | None] = mapped_column(String(253))
+    details: Mapped[dict[str, Any] | None]
+
+
+__all__ = ["Action", "Alert", "Base", "Diagnosis", "FixEventRow", "FixProposal", "Incident", "NAMING_CONVENTION"]

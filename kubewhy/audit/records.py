@@ -127,7 +127,22 @@ class FixEvent(_Record):
     result: dict[str, Any] | None = None
 
 
-Record = Annotated[Union[IncidentOpened, IncidentResolved, DiagnosisRecord, AlertRecord, FixProposed, FixEvent],
+class ActionRecord(_Record):
+    """A button clicked or a view opened by a person (Slack "Show logs", TUI "events" ...)."""
+
+    type: Literal["action"] = "action"
+    action: str = Field(min_length=1, max_length=64)
+    actor: str = ""
+    source: Source = "cli"
+    channel: str | None = None
+    target_kind: str | None = None
+    target_namespace: str | None = None
+    target_name: str | None = None
+    details: dict[str, Any] | None = None
+
+
+Record = Annotated[Union[IncidentOpened, IncidentResolved, DiagnosisRecord, AlertRecord, FixProposed, FixEvent,
+                         ActionRecord],
                    Field(discriminator="type")]
 RECORD_ADAPTER: TypeAdapter[Record] = TypeAdapter(Record)
 
@@ -139,5 +154,5 @@ class AuditRecorder(Protocol):
                          channel: str | None = None, incident: str | None = None) -> uuid.UUID: ...
 
 
-__all__ = ["AlertRecord", "AuditRecorder", "DiagnosisRecord", "FixEvent", "FixProposed", "IncidentOpened",
+__all__ = ["ActionRecord", "AlertRecord", "AuditRecorder", "DiagnosisRecord", "FixEvent", "FixProposed", "IncidentOpened",
            "IncidentResolved", "Record", "RECORD_ADAPTER", "FIX_STATE_RANK", "incident_key", "utcnow"]

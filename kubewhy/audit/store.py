@@ -15,12 +15,12 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.dml import Insert
 
-from .models import Alert, Diagnosis, FixEventRow, FixProposal, Incident
-from .records import (FIX_STATE_RANK, AlertRecord, DiagnosisRecord, FixEvent, FixProposed, IncidentOpened,
+from .models import Action, Alert, Diagnosis, FixEventRow, FixProposal, Incident
+from .records import (FIX_STATE_RANK, ActionRecord, AlertRecord, DiagnosisRecord, FixEvent, FixProposed, IncidentOpened,
                       IncidentResolved, Record, incident_key)
 
 TABLES = {"incidents": Incident, "diagnoses": Diagnosis, "alerts": Alert, "fix_proposals": FixProposal,
-          "fix_events": FixEventRow}
+          "fix_events": FixEventRow, "actions": Action}
 
 
 def _insert_ignoring_duplicates(session: AsyncSession, table: Table) -> Insert:
@@ -77,6 +77,10 @@ async def write_records(session: AsyncSession, records: Sequence[Record]) -> int
     new += await _insert_rows(session, Diagnosis.__table__, [  # type: ignore[arg-type]
         {**r.model_dump(exclude={"type", "at", "incident"}), "created_at": r.at,
          "incident_id": ids.get(r.incident or "")} for r in diagnoses])
+
+    actions = [r for r in records if isinstance(r, ActionRecord)]
+    new += await _insert_rows(session, Action.__table__, [  # type: ignore[arg-type]
+        {**r.model_dump(exclude={"type", "at"}), "created_at": r.at} for r in actions])
 
     proposals = [r for r in records if isinstance(r, FixProposed)]
     new += await _insert_rows(session, FixProposal.__table__, [  # type: ignore[arg-type]
@@ -251,6 +255,14 @@ async def history(session: AsyncSession, *, since: datetime | None = None, until
                                 target_ref(p.target_kind, p.target_namespace, p.target_name),
                                 f"{e.event.replace('_', '-')}: {p.title}", p.channel,
                                 refs.get(p.incident_id or 0), str(e.key), {"result": e.result}))
+    if incident_id is None:
+        rows = await session.execute(select(Action).where(*window(Action.created_at, Action),
+                                                          *_target_clause(Action, target))
+                                     .order_by(Action.created_at.desc()).limit(limit))
+        for a in rows.scalars():
+            out.append(HistoryEntry(a.created_at, "action", a.actor, a.source,
+                                    target_ref(a.target_kind, a.target_namespace, a.target_name),
+                                    a.action.replace("_", " "), a.channel, None, str(a.key), a.details or {}))
     if target is None:
         inc_query = select(Incident).where(*window(Incident.opened_at, Incident))
         if incident_id is not None:
@@ -304,6 +316,8 @@ async def prune(session: AsyncSession, cutoff: datetime) -> dict[str, int]:
                                       FixEventRow.created_at < cutoff)))).rowcount  # type: ignore[attr-defined]
     counts["fix_proposals"] = (await session.execute(
         delete(FixProposal).where(FixProposal.updated_at < cutoff))).rowcount  # type: ignore[attr-defined]
+    counts["actions"] = (await session.execute(
+        delete(Action).where(Action.created_at < cutoff))).rowcount  # type: ignore[attr-defined]
     counts["diagnoses"] = (await session.execute(
         delete(Diagnosis).where(Diagnosis.created_at < cutoff))).rowcount  # type: ignore[attr-defined]
     counts["alerts"] = (await session.execute(

@@ -25,7 +25,7 @@ from sqlalchemy import exc as sa_exc
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from . import db, fallback, migrate, store
-from .records import (AlertRecord, DiagnosisRecord, FixEvent, FixEventKind, FixProposed, IncidentOpened,
+from .records import (ActionRecord, AlertRecord, DiagnosisRecord, FixEvent, FixEventKind, FixProposed, IncidentOpened,
                       IncidentResolved, Record, utcnow)
 
 if TYPE_CHECKING:
@@ -127,6 +127,10 @@ class AuditLog:
     def record_fix_event(self, proposal_key: uuid.UUID, event: FixEventKind, *, actor: str = "",
                          **fields: Any) -> uuid.UUID:
         return self.record(FixEvent(proposal_key=proposal_key, event=event, actor=actor, **fields))
+
+    def record_action(self, action: str, *, actor: str = "", source: str = "cli", **fields: Any) -> uuid.UUID:
+        """A button clicked or a view opened (target_kind/target_namespace/target_name, channel, details)."""
+        return self.record(ActionRecord(action=action, actor=actor, source=source, **fields))
 
     def open_incident(self, ref: str, title: str, **fields: Any) -> uuid.UUID:
         return self.record(IncidentOpened(ref=ref, title=title, **fields))

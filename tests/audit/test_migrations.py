@@ -85,7 +85,7 @@ async def test_rows_written_at_the_first_revision_survive_the_upgrade(engine: As
     assert await migrate.current(engine) == migrate.head()
     async with db.make_sessionmaker(engine)() as session:
         assert await store.count_rows(session) == {"incidents": 0, "diagnoses": 1, "alerts": 1,
-                                                   "fix_proposals": 1, "fix_events": 1}
+                                                   "fix_proposals": 1, "fix_events": 1, "actions": 0}
         for model, row in ((Diagnosis, diagnosis), (Alert, alert), (FixProposal, fix), (FixEventRow, event)):
             stored = (await session.execute(select(model).where(model.key == row["key"]))).scalar_one()
             assert {k: getattr(stored, k) for k in row} == row

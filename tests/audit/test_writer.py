@@ -46,10 +46,12 @@ async def test_each_kind_of_record_is_stored_once(migrated: AsyncEngine, fallbac
     audit.record_fix_event(p, "applied", actor="kubewhy", result={"ok": False, "message": "forbidden"})
     audit.record_fix_event(p, "approved", actor="carol")  # late: must not move the state back
     audit.record_alert(rule="KubePodCrashLooping", fingerprint="fp1", state="resolved")
+    audit.record_action("show_logs", actor="bob", source="slack", channel="#ops", target_kind="Pod",
+                        target_namespace="shop", target_name="web-1")
     await audit.aclose()
     assert audit.stats.to_fallback == 0 and audit.stats.warnings == []
     assert await counts(migrated) == {"incidents": 1, "diagnoses": 1, "alerts": 1, "fix_proposals": 1,
-                                      "fix_events": 4}
+                                      "fix_events": 4, "actions": 1}
     async with db.make_sessionmaker(migrated)() as session:
         fix = (await session.execute(select(FixProposal))).scalar_one()
         assert (fix.state, fix.approved_by, fix.dry_run_result, fix.applied_result) == (

@@ -176,6 +176,12 @@ async def test_show_logs_events_and_describe_buttons_post_in_thread(bot: Bot) ->
     assert "```" in text
     assert "BackOff" in text  # events
     assert "Container postgres" in text  # describe
+    await bot.deps.audit.flush()
+    async with audit_db.make_sessionmaker(bot.deps.audit.engine)() as session:
+        entries = await audit_store.history(session, limit=50)
+    clicks = {(e.actor, e.summary, e.target) for e in entries if e.kind == "action"}
+    assert {(ALLOWED, "show logs", "pod/q5/db-0"), (ALLOWED, "show events", "pod/q5/db-0"),
+            (ALLOWED, "describe", "pod/q5/db-0")} <= clicks  # every click is recorded with the Slack user
 
 
 async def test_only_allowed_users_can_apply_a_fix_and_both_are_audited(bot: Bot) -> None:
