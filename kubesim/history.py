@@ -24,7 +24,7 @@ from datetime import datetime, timezone
 from typing import Any, Iterator
 
 from .scenario import Scenario, parse_time
-from .usage import CFS_PERIODS_PER_SECOND, ContainerUsage, quantity
+from .usage import CFS_PERIODS_PER_SECOND, ContainerUsage, quantity, usage_of
 
 UPTIME_AT_END = 3600.0  # /metrics counters behave as if the containers had run an hour before the simulator started
 
@@ -33,11 +33,6 @@ UPTIME_AT_END = 3600.0  # /metrics counters behave as if the containers had run 
 class _Container:
     usage: ContainerUsage
     ends: float  # seconds relative to the end of the history (0 = still running)
-
-
-def _limit(container: dict[str, Any], which: str, name: str) -> float | None:
-    value = ((container.get("resources") or {}).get(which) or {}).get(name)
-    return quantity(value) if value is not None else None
 
 
 def _containers(scenario: Scenario) -> list[_Container]:
@@ -61,18 +56,7 @@ def _containers(scenario: Scenario) -> list[_Container]:
                 finished = ((cs.get("lastState") or {}).get("terminated") or {}).get("finishedAt")
                 if finished:
                     ends = min(0.0, (parse_time(str(finished)) - scenario.captured_at).total_seconds())
-            u = u or {}
-            cpu_req, mem_req = _limit(c, "requests", "cpu"), _limit(c, "requests", "memory")
-            out.append(_Container(ContainerUsage(
-                namespace=meta.get("namespace", ""), pod=meta["name"], container=c["name"],
-                node=spec.get("nodeName", ""),
-                cpu=quantity(u.get("cpu"), (cpu_req or 0.01) * 0.3),
-                memory=quantity(u.get("memory"), (mem_req or 32 * 2**20) * 0.5),
-                memory_growth_per_s=quantity(u.get("memoryGrowthPerMinute"), 0) / 60,
-                throttled_ratio=float(u.get("throttledRatio", 0.0)),
-                cpu_limit=_limit(c, "limits", "cpu"), memory_limit=_limit(c, "limits", "memory"),
-                cpu_request=cpu_req, memory_request=mem_req, restarts=int(cs.get("restartCount") or 0),
-            ), ends))
+            out.append(_Container(usage_of(pod, c, cs, u or {}), ends))
     return out
 
 

@@ -66,19 +66,25 @@ def container_usages(pods: Iterable[dict[str, Any]], pod_usage: dict[str, dict[s
             cs = statuses.get(c["name"], {})
             if "running" not in (cs.get("state") or {}):
                 continue
-            u = given.get(c["name"], {})
-            cpu_req, mem_req = _resources(c, "requests", "cpu"), _resources(c, "requests", "memory")
-            out.append(ContainerUsage(
-                namespace=meta.get("namespace", ""), pod=meta["name"], container=c["name"],
-                node=spec.get("nodeName", ""),
-                cpu=quantity(u.get("cpu"), (cpu_req or 0.01) * 0.3),
-                memory=quantity(u.get("memory"), (mem_req or 32 * 2**20) * 0.5),
-                memory_growth_per_s=quantity(u.get("memoryGrowthPerMinute"), 0) / 60,
-                throttled_ratio=float(u.get("throttledRatio", 0.0)),
-                cpu_limit=_resources(c, "limits", "cpu"), memory_limit=_resources(c, "limits", "memory"),
-                cpu_request=cpu_req, memory_request=mem_req, restarts=int(cs.get("restartCount") or 0),
-            ))
+            out.append(usage_of(pod, c, cs, given.get(c["name"], {})))
     return out
+
+
+def usage_of(pod: dict[str, Any], container: dict[str, Any], status: dict[str, Any], given: dict[str, Any]
+             ) -> ContainerUsage:
+    """One container's usage: the scenario's figures, else a small usage derived from its requests."""
+    meta, spec = pod.get("metadata") or {}, pod.get("spec") or {}
+    cpu_req, mem_req = _resources(container, "requests", "cpu"), _resources(container, "requests", "memory")
+    return ContainerUsage(
+        namespace=meta.get("namespace", ""), pod=meta["name"], container=container["name"],
+        node=spec.get("nodeName", ""),
+        cpu=quantity(given.get("cpu"), (cpu_req or 0.01) * 0.3),
+        memory=quantity(given.get("memory"), (mem_req or 32 * 2**20) * 0.5),
+        memory_growth_per_s=quantity(given.get("memoryGrowthPerMinute"), 0) / 60,
+        throttled_ratio=float(given.get("throttledRatio", 0.0)),
+        cpu_limit=_resources(container, "limits", "cpu"), memory_limit=_resources(container, "limits", "memory"),
+        cpu_request=cpu_req, memory_request=mem_req, restarts=int(status.get("restartCount") or 0),
+    )
 
 
 def _cpu_str(cores: float) -> str:

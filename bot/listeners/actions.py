@@ -40,39 +40,37 @@ async def _post_lines(client: AsyncWebClient, channel: str, ts: str, title: str,
         await client.chat_postMessage(channel=channel, thread_ts=ts, text=title, blocks=blocks.to_dicts(message))
 
 
+def _view_listener(deps: BotDeps, name: str, view: Any) -> Any:
+    async def listener(ack: Any, body: dict[str, Any], client: AsyncWebClient) -> None:
+        await ack()
+        _, target, channel, ts, user = _clicked(body)
+        _audit_click(deps, name, user, channel, target)
+        try:
+            title, lines = await view(target)
+        except KubewhyError as exc:
+            title, lines = f"{target.ref}: {name.replace('_', ' ')} unavailable", [str(exc)]
+        await _post_lines(client, channel, ts, title, lines)
+
+    listener.__name__ = name
+    return listener
+
+
 def register(app: AsyncApp, deps: BotDeps) -> None:
-    @app.action(blocks.ACTION_LOGS)
-    async def show_logs(ack: Any, body: dict[str, Any], client: AsyncWebClient) -> None:
-        await ack()
-        _, target, channel, ts, user = _clicked(body)
-        _audit_click(deps, "show_logs", user, channel, target)
-        try:
-            what, lines = await logs_lines(deps.kube, target)
-        except KubewhyError as exc:
-            what, lines = "logs unavailable", [str(exc)]
-        await _post_lines(client, channel, ts, f"{target.ref}: {what}", lines)
+    async def logs_view(target: Target) -> tuple[str, list[str]]:
+        what, lines = await logs_lines(deps.kube, target)
+        return f"{target.ref}: {what}", lines
 
-    @app.action(blocks.ACTION_EVENTS)
-    async def show_events(ack: Any, body: dict[str, Any], client: AsyncWebClient) -> None:
-        await ack()
-        _, target, channel, ts, user = _clicked(body)
-        _audit_click(deps, "show_events", user, channel, target)
-        try:
-            lines = await events_lines(deps.kube, target)
-        except KubewhyError as exc:
-            lines = [str(exc)]
-        await _post_lines(client, channel, ts, f"{target.ref}: events", lines)
+    async def events_view(target: Target) -> tuple[str, list[str]]:
+        return f"{target.ref}: events", await events_lines(deps.kube, target)
 
-    @app.action(blocks.ACTION_DESCRIBE)
-    async def describe(ack: Any, body: dict[str, Any], client: AsyncWebClient) -> None:
-        await ack()
-        _, target, channel, ts, user = _clicked(body)
-        _audit_click(deps, "describe", user, channel, target)
-        try:
-            lines = await describe_lines(deps.kube, target)
-        except KubewhyError as exc:
-            lines = [str(exc)]
-        await _post_lines(client, channel, ts, f"describe {target.ref}", lines)
+    async def describe_view(target: Target) -> tuple[str, list[str]]:
+        return f"describe {target.ref}", await describe_lines(deps.kube, target)
+
+    # Read-only views posted in the answer's thread: (button, audit action, what to show).
+    for action_id, name, view in ((blocks.ACTION_LOGS, "show_logs", logs_view),
+                                  (blocks.ACTION_EVENTS, "show_events", events_view),
+                                  (blocks.ACTION_DESCRIBE, "describe", describe_view)):
+        app.action(action_id)(_view_listener(deps, name, view))
 
     @app.action(blocks.ACTION_RERUN)
     async def rerun(ack: Any, body: dict[str, Any], client: AsyncWebClient) -> None:
