@@ -45,10 +45,11 @@ def cmd_demo(args: argparse.Namespace) -> int:
     print(f"  kubeconfig: {kubeconfig}\n")
     try:
         asyncio.run(_diagnose_all(scenario, kubeconfig, args.full, args.no_audit))
+        exe = _command()
         print(f"\nTry:\n  kubectl --kubeconfig {kubeconfig} get pods -A\n"
-              f"  kubewhy why pod/q1/app-7d4b9c6f5-x2x7k --kubeconfig {kubeconfig}\n"
-              f"  kubewhy why node/node-3 --kubeconfig {kubeconfig} -o markdown\n"
-              f"  kubewhy history --since 1h")
+              f"  {exe} why pod/q1/app-7d4b9c6f5-x2x7k --kubeconfig {kubeconfig}\n"
+              f"  {exe} why node/node-3 --kubeconfig {kubeconfig} -o markdown\n"
+              f"  {exe} history --since 1h")
         if args.once:
             return 0
         print("\nThe simulated cluster stays up until you press Ctrl-C.", flush=True)
@@ -95,3 +96,13 @@ async def _diagnose_all(scenario: scenarios.Scenario, kubeconfig: Path, full: bo
         if audit is not None:
             await audit.aclose()
             print(f"\n  diagnoses recorded in the audit log: {audit.url}")
+
+
+def _command() -> str:
+    """How to call kubewhy from here: the venv's script when it is not on PATH (scripts/demo installs there)."""
+    import shutil
+
+    beside = Path(sys.executable).parent / "kubewhy"
+    if shutil.which("kubewhy") or not beside.exists():
+        return "kubewhy"
+    return os.path.relpath(beside) if not os.path.relpath(beside).startswith("..") else str(beside)
