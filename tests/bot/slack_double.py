@@ -48,6 +48,8 @@ class SlackDouble:
     _ts: float = 1_718_359_200.0
     _changed: asyncio.Event | None = None
     _runner: web.AppRunner | None = None
+    sockets: list[web.WebSocketResponse] = field(default_factory=list)
+    socket_acks: list[dict[str, Any]] = field(default_factory=list)
 
     def rate_limit(self, method: str, *, times: int = 1, retry_after: int = 1) -> None:
         self.rate_limits.setdefault(method, []).extend([retry_after] * times)
@@ -76,6 +78,7 @@ class SlackDouble:
         app.router.add_route("*", "/api/{method}", self._api)
         app.router.add_route("*", "/upload/{file}", self._upload)
         app.router.add_route("*", "/response/{id}", self._response_url)
+        app.router.add_get("/socket", self._socket)
         self._runner = web.AppRunner(app, access_log=None)
         await self._runner.setup()
         site = web.TCPSite(self._runner, "127.0.0.1", 0)
@@ -138,11 +141,31 @@ class SlackDouble:
             ok.update(view={"id": params.get("view_id") or "V0001", **(params.get("view") or {})})
         elif method == "usergroups.users.list":
             ok.update(users=self.usergroups.get(params.get("usergroup", ""), []))
+        elif method == "apps.connections.open":  # Socket Mode: where to open the WebSocket
+            ok.update(url=f"{self.url.replace('http://', 'ws://')}/socket")
         elif method == "files.getUploadURLExternal":
             ok.update(upload_url=f"{self.url}/upload/F0001", file_id="F0001")
         elif method == "files.completeUploadExternal":
             ok.update(files=[{"id": "F0001", "title": "chart"}])
         return web.json_response(ok)
+
+    async def _socket(self, request: web.Request) -> web.WebSocketResponse:
+        """Slack's Socket Mode: say hello, then carry envelopes; the app acknowledges each by envelope_id."""
+        ws = web.WebSocketResponse()
+        await ws.prepare(request)
+        self.sockets.append(ws)
+        await ws.send_json({"type": "hello", "num_connections": 1, "debug_info": {"host": "double"}})
+        self._record("socket.hello", {})
+        async for msg in ws:
+            if msg.type == web.WSMsgType.TEXT:
+                self.socket_acks.append(json.loads(msg.data))
+                self._record("socket.ack", json.loads(msg.data))
+        return ws
+
+    async def send_envelope(self, kind: str, payload: dict[str, Any], envelope_id: str = "env-1") -> None:
+        """Deliver an event over the open Socket Mode connection (``slash_commands``, ``interactive`` ...)."""
+        await self.sockets[-1].send_json({"envelope_id": envelope_id, "type": kind, "payload": payload,
+                                          "accepts_response_payload": kind == "slash_commands"})
 
     async def _upload(self, request: web.Request) -> web.Response:
         body = await request.read()
