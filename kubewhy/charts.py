@@ -15,7 +15,7 @@ from typing import Any
 
 from .adapters.ports import KubeReader, MetricsReader
 from .errors import KubewhyError
-from .expressions import Template, to_cel, to_py
+from .engine.runner import render_params
 from .models.findings import Finding
 from .models.target import parse_target
 from .playbooks.loader import Catalog
@@ -44,16 +44,6 @@ class ChartData:
         return sum(len(v) for _, v in self.series)
 
 
-def _render(value: Any, activation: dict[str, Any]) -> Any:
-    if isinstance(value, Template):
-        return to_py(value.render(activation))
-    if isinstance(value, dict):
-        return {k: _render(v, activation) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_render(v, activation) for v in value]
-    return value
-
-
 def _label(metric: dict[str, Any]) -> str:
     for key in ("container", "persistentvolumeclaim", "pod"):
         if metric.get(key):
@@ -77,9 +67,9 @@ async def chart_data(finding: Finding, *, catalog: Catalog, kube: KubeReader, pr
     if obj is None:
         raise ChartError(f"{finding.subject} no longer exists")
     obj.setdefault("kind", target.kind)
-    activation = {"now": to_cel(datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")),
-                  "target": to_cel(sanitize_object(obj) or {})}
-    params = _render(spec.params, activation)
+    activation = {"now": datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
+                  "target": sanitize_object(obj) or {}}
+    params = render_params(spec.params, activation)
     series = await prom.query_range(str(params["query"]), seconds=seconds, step=step)
     data = ChartData(title=pb.title if pb else finding.title, subject=finding.subject,
                      unit=str(params.get("unit") or ""), query=str(params["query"]),

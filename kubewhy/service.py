@@ -19,7 +19,7 @@ from .checks.registry import CheckContext
 from .engine.related import POD_RELATIONS, object_troubled, pod_relations, ref_of, related_subjects
 from .engine.runner import PlaybookOutcome, Subject, run_playbook, symptom_matches
 from .errors import TargetNotFound
-from .expressions import CLOCK, to_cel
+from .expressions import CLOCK
 from .models.findings import SEVERITY_RANK, STAGES, Finding, Report
 from .models.target import SHORT, Target
 from .playbooks.loader import Catalog
@@ -96,15 +96,14 @@ async def _diagnose(target: Target, deps: Deps, obj: dict[str, Any] | None) -> R
     else:
         kube.seed(target.kind, target.namespace, target.name, obj)
     ctx = CheckContext(kube=kube, prom=deps.prom, clock=deps.clock, log_tail=deps.log_tail)
-    base = {"now": to_cel(deps.clock().strftime("%Y-%m-%dT%H:%M:%SZ"))}
+    base = {"now": deps.clock().strftime("%Y-%m-%dT%H:%M:%SZ")}
     main = Subject(ref_of({**obj, "kind": target.kind}), obj, "target")
 
     async def run_on(subjects: list[Subject]) -> list[PlaybookOutcome]:
         jobs = []
         for s in subjects:
-            cel_target = to_cel(s.obj)  # once per subject, not once per playbook
             jobs += [run_playbook(pb, s, ctx, base, deps.check_timeout)
-                     for pb in deps.catalog.for_kind(s.obj.get("kind", "")) if symptom_matches(pb, cel_target, base)]
+                     for pb in deps.catalog.for_kind(s.obj.get("kind", "")) if symptom_matches(pb, s.obj, base)]
         return list(await asyncio.gather(*jobs))
 
     now_ts = deps.clock().timestamp()

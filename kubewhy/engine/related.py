@@ -151,20 +151,11 @@ def pod_relations(kube: CachedKube, pod: dict[str, Any]) -> list[Any]:
 
 
 async def related_subjects(kube: CachedKube, target: dict[str, Any]) -> list[Subject]:
+    """What to examine besides a workload, Service, PVC or HPA target (a pod's relations: ``pod_relations``)."""
     kind = target.get("kind")
     meta = target.get("metadata") or {}
     ns = meta.get("namespace")
     out: list[Subject] = []
-    if kind == "Pod":
-        # Node, owner chain and called Services are independent: fetch them concurrently.
-        node, owner, services, claims = await asyncio.gather(*pod_relations(kube, target))
-        if node:
-            out.append(Subject(ref_of(node), node, "node"))
-        if owner:
-            out.append(Subject(ref_of(owner), owner, "owner"))
-        out += [Subject(ref_of(svc), svc, "calls") for svc in services]
-        out += [Subject(ref_of(pvc), pvc, "volume") for pvc in claims]
-        return out
     pods: list[dict[str, Any]] = []
     if kind in ("Deployment", "StatefulSet", "DaemonSet", "ReplicaSet", "Job"):
         sel = _selector((target.get("spec") or {}).get("selector"))

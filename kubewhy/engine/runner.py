@@ -14,7 +14,7 @@ from typing import Any
 
 from ..checks.registry import REGISTRY, CheckContext
 from ..errors import AdapterError, CheckSkipped, ClusterUnreachable
-from ..expressions import ExpressionError, Template, format_value, to_cel, to_py, truthy
+from ..expressions import ExpressionError, Template, format_value, to_py, truthy
 from ..models.findings import CheckResult, Finding, Fix, Patch
 from ..models.playbook import EachEvidence, Playbook
 from ..redact import sanitize_object
@@ -40,17 +40,19 @@ class PlaybookOutcome:
 _BARE_NAME = re.compile(r"^\s*([a-z][a-zA-Z0-9_]*)\s*$")
 
 
-def _render(value: Any, activation: dict[str, Any], plain: dict[str, Any] | None = None) -> Any:
+def render_params(value: Any, activation: dict[str, Any]) -> Any:
+    """Check parameters: literals stay, templates are evaluated. ``{{ name }}`` hands over the fact itself
+    (an object is passed as is, not copied through CEL)."""
     if isinstance(value, Template):
-        if plain is not None and value.is_single:
+        if value.is_single:
             m = _BARE_NAME.match(value.parts[0].source)  # type: ignore[union-attr]
-            if m and m.group(1) in plain:
-                return plain[m.group(1)]  # `{{ target }}`: hand over the object itself, no CEL round trip
+            if m and m.group(1) in activation:
+                return activation[m.group(1)]
         return to_py(value.render(activation))
     if isinstance(value, dict):
-        return {k: _render(v, activation, plain) for k, v in value.items()}
+        return {k: render_params(v, activation) for k, v in value.items()}
     if isinstance(value, list):
-        return [_render(v, activation, plain) for v in value]
+        return [render_params(v, activation) for v in value]
     return value
 
 
@@ -67,43 +69,28 @@ def _identity(value: Any) -> Any:
     return value
 
 
-async def _shared(ctx: CheckContext, use: str, params: dict[str, Any], call: Any) -> tuple[Any, Any]:
+async def _shared(ctx: CheckContext, use: str, params: dict[str, Any], call: Any) -> Any:
     """Run a check once per diagnosis for the same parameters; every playbook asking gets the same fact."""
     memo = ctx.extra.setdefault("checks", {})
     key = (use, _identity(params))
     fut = memo.get(key)
     if fut is None:
-        async def run() -> tuple[Any, Any]:
-            value = await call()
-            return value, to_cel(value)
-
-        fut = asyncio.ensure_future(run())
+        fut = asyncio.ensure_future(call())
         memo[key] = fut
     return await asyncio.shield(fut)
 
 
-def _cel_of(ctx: CheckContext, obj: dict[str, Any]) -> Any:
-    """The CEL form of a subject, converted once per diagnosis."""
-    cache = ctx.extra.setdefault("cel", {})
-    key = _identity(obj)
-    if key not in cache:
-        cache[key] = to_cel(obj)
-    return cache[key]
-
-
-def symptom_matches(pb: Playbook, cel_target: Any, base: dict[str, Any]) -> bool:
-    """The cheap gate: evaluated on the subject alone (already in CEL form), no API call."""
+def symptom_matches(pb: Playbook, target: dict[str, Any], base: dict[str, Any]) -> bool:
+    """The cheap gate: evaluated on the subject alone, no API call."""
     try:
-        return truthy(pb.symptom.evaluate({**base, "target": cel_target}))
+        return truthy(pb.symptom.evaluate({**base, "target": target}))
     except ExpressionError:
         return False  # a symptom over fields the object lacks simply does not match
 
 
 async def run_playbook(pb: Playbook, subject: Subject, ctx: CheckContext, base: dict[str, Any],
                        default_timeout: float) -> PlaybookOutcome:
-    safe = sanitize_object(subject.obj) or {}
-    activation: dict[str, Any] = {**base, "target": _cel_of(ctx, safe)}
-    plain: dict[str, Any] = {"target": safe}  # the Python values behind the facts, for `{{ name }}` parameters
+    activation: dict[str, Any] = {**base, "target": sanitize_object(subject.obj) or {}}
     results: list[CheckResult] = []
     done: dict[str, asyncio.Future[None]] = {c.id: asyncio.get_running_loop().create_future() for c in pb.checks}
     failed: set[str] = set()
@@ -122,12 +109,10 @@ async def run_playbook(pb: Playbook, subject: Subject, ctx: CheckContext, base: 
             timeout = spec.timeout or definition.timeout or default_timeout
             start = time.perf_counter()
             try:
-                params = _render(spec.params, activation, plain)
+                params = render_params(spec.params, activation)
                 async with asyncio.timeout(timeout):
-                    value, cel_value = await _shared(ctx, spec.use, params,
-                                                     lambda: definition.fn(ctx, **params))
-                activation[spec.id] = cel_value
-                plain[spec.id] = value
+                    activation[spec.id] = await _shared(ctx, spec.use, params,
+                                                        lambda: definition.fn(ctx, **params))
                 results.append(CheckResult(cid, "ok", (time.perf_counter() - start) * 1000))
             except TimeoutError:
                 failed.add(spec.id)
@@ -216,7 +201,7 @@ def _fix(f: Any, activation: dict[str, Any]) -> Fix:
         kind_alias, *rest = target.split("/")
         ns, name = (rest[0], rest[1]) if len(rest) == 2 else (None, rest[0] if rest else "")
         patch = Patch(kind=_kind(kind_alias), name=name, namespace=ns, type=f.patch.type,
-                      body=_render(f.patch.body, activation))
+                      body=render_params(f.patch.body, activation))
     return Fix(title=f.title.render_text(activation).strip(), command=f.command.render_text(activation).strip(),
                risk=f.risk, why=f.why.render_text(activation).strip(), does_not_fix=f.does_not_fix.strip(),
                patch=patch)
