@@ -57,4 +57,11 @@ class PlaybookError(KubewhyError):
 
 
 class CheckSkipped(Exception):
-    """Raised by a check that cannot run in this environment (e.g. no Prometheus configured)."""
+    """Raised by a check that cannot run in this environment (e.g. no Prometheus configured).
+
+    ``reason`` is the typed cause the result carries (see ``CheckReason`` in kubewhy/models/findings.py).
+    """
+
+    def __init__(self, message: str, *, reason: str = "skipped"):
+        super().__init__(message)
+        self.reason = reason

@@ -12,7 +12,6 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any, Callable
 
-from . import checks as _checks  # noqa: F401  (registers the built-in checks)
 from .adapters.cache import CachedKube
 from .adapters.ports import KubeReader, MetricsReader
 from .checks.registry import CheckContext
@@ -142,7 +141,7 @@ async def _diagnose(target: Target, deps: Deps, obj: dict[str, Any] | None) -> R
         linked.append(Finding(**{**f.__dict__, "caused_by": causes}) if causes else f)
     report = Report(target=target, findings=_rank(linked, caused),
                     checks=[c for o in outcomes for c in o.checks])
-    if deps.prom is None and any(c.detail.startswith("skipped: no Prometheus") for c in report.checks):
+    if deps.prom is None and any(c.reason == "no-prometheus" for c in report.checks):
         report.notes.append("Prometheus not configured: metric checks were skipped (use --prometheus URL)")
     report.duration_ms = (time.perf_counter() - started) * 1000
     report.api_requests = getattr(deps.kube, "requests", 0) - requests_before

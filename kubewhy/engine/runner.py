@@ -1,7 +1,8 @@
 """Running playbooks against one subject: checks concurrently, each under its own deadline.
 
-A check that fails, times out or is skipped ends as a :class:`CheckResult` and its fact is ``null``; the
-rest of the diagnosis still comes back. Facts are shared through the per-diagnosis cache in the context.
+A check that fails, times out, is skipped, gets ill-typed parameters or raises anything at all ends as a
+:class:`CheckResult` (with a typed ``reason``) and its fact is ``null``; the rest of the diagnosis always comes
+back. Facts are shared through the per-diagnosis cache in the context.
 """
 
 from __future__ import annotations
@@ -12,11 +13,19 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..checks.registry import REGISTRY, CheckContext
-from ..errors import AdapterError, CheckSkipped, ClusterUnreachable
+from ..checks.registry import CheckContext
+from ..errors import AdapterError, CheckSkipped
 from ..expressions import ExpressionError, Template, format_value, to_py, truthy
-from ..models.findings import CheckResult, Finding, Fix, Patch
-from ..models.playbook import EachEvidence, Playbook
+from ..models.findings import (
+    CHECK_REASONS,
+    CheckReason,
+    CheckResult,
+    CheckStatus,
+    Finding,
+    Fix,
+    Patch,
+)
+from ..models.playbook import CheckSpec, EachEvidence, Playbook
 from ..redact import sanitize_object
 
 
@@ -95,40 +104,45 @@ async def run_playbook(pb: Playbook, subject: Subject, ctx: CheckContext, base: 
     done: dict[str, asyncio.Future[None]] = {c.id: asyncio.get_running_loop().create_future() for c in pb.checks}
     failed: set[str] = set()
 
-    async def run_check(spec: Any) -> None:
+    async def run_check(spec: CheckSpec) -> None:
         cid = f"{pb.id}.{spec.id}"
+
+        def end(status: CheckStatus, start: float, detail: str, reason: CheckReason) -> None:
+            failed.add(spec.id)
+            activation[spec.id] = None
+            results.append(CheckResult(cid, status, (time.perf_counter() - start) * 1000, detail, reason))
+
         try:
             for need in spec.needs:
                 await done[need]
             if any(n in failed for n in spec.needs):
-                results.append(CheckResult(cid, "skipped", 0.0, f"needs {', '.join(spec.needs)}, which did not run"))
-                failed.add(spec.id)
-                activation[spec.id] = None
+                end("skipped", time.perf_counter(), f"needs {', '.join(spec.needs)}, which did not run",
+                    "needs-failed")
                 return
-            definition = REGISTRY[spec.use]
+            definition = spec.definition
             timeout = spec.timeout or definition.timeout or default_timeout
             start = time.perf_counter()
             try:
                 params = render_params(spec.params, activation)
+                problem = definition.check_params(params)
+                if problem:
+                    end("error", start, f"{problem} (check {spec.id!r}, use: {spec.use})", "bad-parameter")
+                    return
                 async with asyncio.timeout(timeout):
                     activation[spec.id] = await _shared(ctx, spec.use, params,
                                                         lambda: definition.fn(ctx, **params))
                 results.append(CheckResult(cid, "ok", (time.perf_counter() - start) * 1000))
             except TimeoutError:
-                failed.add(spec.id)
-                activation[spec.id] = None
-                results.append(CheckResult(cid, "timeout", (time.perf_counter() - start) * 1000,
-                                           f"no answer within {timeout:g}s"))
+                end("timeout", start, f"no answer within {timeout:g}s", "timeout")
             except CheckSkipped as exc:
-                failed.add(spec.id)
-                activation[spec.id] = None
-                results.append(CheckResult(cid, "skipped", (time.perf_counter() - start) * 1000, f"skipped: {exc}"))
-            except ClusterUnreachable:
-                raise
-            except (AdapterError, ExpressionError, ValueError, TypeError, KeyError) as exc:
-                failed.add(spec.id)
-                activation[spec.id] = None
-                results.append(CheckResult(cid, "error", (time.perf_counter() - start) * 1000, str(exc)))
+                reason = exc.reason if exc.reason in CHECK_REASONS else "skipped"
+                end("skipped", start, f"skipped: {exc}", reason)  # type: ignore[arg-type]
+            except ExpressionError as exc:
+                end("error", start, str(exc), "expression-error")
+            except AdapterError as exc:  # the cluster or Prometheus failed (even unreachable): this check only
+                end("error", start, str(exc), "backend-error")
+            except Exception as exc:  # noqa: BLE001  (a check's own bug must never sink the report)
+                end("error", start, f"check {spec.use!r} failed: {type(exc).__name__}: {exc}", "check-error")
         finally:
             if not done[spec.id].done():
                 done[spec.id].set_result(None)
@@ -143,19 +157,19 @@ async def run_playbook(pb: Playbook, subject: Subject, ctx: CheckContext, base: 
         fired = truthy(pb.when.evaluate(activation))
     except ExpressionError as exc:
         # Missing facts (a check failed) make a cause unprovable, which is reported, not raised.
-        status = "failed" if failed else "error"
+        status: CheckStatus = "failed" if failed else "error"
         results.append(CheckResult(f"{pb.id}.when", status, (time.perf_counter() - start) * 1000,
-                                   f"could not evaluate: {exc}"))
+                                   f"could not evaluate: {exc}", "expression-error"))
         return PlaybookOutcome(pb, subject, None, results)
-    status = "failed" if fired else "ok"
-    results.append(CheckResult(f"{pb.id}.when", status, (time.perf_counter() - start) * 1000,
-                               "cause found" if fired else "cause not present"))
+    results.append(CheckResult(f"{pb.id}.when", "failed" if fired else "ok", (time.perf_counter() - start) * 1000,
+                               "cause found" if fired else "cause not present",
+                               "cause-found" if fired else "cause-absent"))
     if not fired:
         return PlaybookOutcome(pb, subject, None, results)
     problems: list[str] = []
     finding = _finding(pb, subject, activation, problems)
     if problems:
-        results.append(CheckResult(f"{pb.id}.render", "error", 0.0, "; ".join(problems)[:500]))
+        results.append(CheckResult(f"{pb.id}.render", "error", 0.0, "; ".join(problems)[:500], "expression-error"))
     return PlaybookOutcome(pb, subject, finding, results)
 
 
@@ -172,20 +186,22 @@ def _finding(pb: Playbook, subject: Subject, activation: dict[str, Any], problem
     evidence: list[str] = []
     for i, item in enumerate(pb.evidence):
         if isinstance(item, EachEvidence):
-            elements = attempt(f"evidence[{i}]", lambda: list(item.each.evaluate(activation) or []), [])
+            elements = attempt(f"evidence[{i}]", lambda item=item: list(item.each.evaluate(activation) or []), [])
             for element in elements:
-                text = attempt(f"evidence[{i}]", lambda: item.text.render_text({**activation, item.as_: element}), "")
+                text = attempt(f"evidence[{i}]",
+                               lambda item=item, element=element: item.text.render_text({**activation,
+                                                                                         item.as_: element}), "")
                 if text.strip():
                     evidence.append(text.strip())
         else:
-            text = attempt(f"evidence[{i}]", lambda: item.render_text(activation), "")
+            text = attempt(f"evidence[{i}]", lambda item=item: item.render_text(activation), "")
             if text.strip():
                 evidence.append(text.strip())
     fixes = []
     for i, f in enumerate(pb.fixes):
-        if f.when is not None and not attempt(f"fixes[{i}].when", lambda: truthy(f.when.evaluate(activation)), False):
+        if f.when is not None and not attempt(f"fixes[{i}].when", lambda f=f: truthy(f.when.evaluate(activation)), False):
             continue
-        fix = attempt(f"fixes[{i}]", lambda: _fix(f, activation))
+        fix = attempt(f"fixes[{i}]", lambda f=f: _fix(f, activation))
         if fix is not None:
             fixes.append(fix)
     summary = attempt("summary", lambda: " ".join(pb.summary.render_text(activation).split()), pb.title)

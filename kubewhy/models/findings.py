@@ -3,11 +3,26 @@
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
-from typing import Any, Literal
+from typing import Any, Literal, get_args
 
 from .target import Target
 
 CheckStatus = Literal["ok", "failed", "skipped", "error", "timeout"]
+# Why a check ended as it did, as a typed field (never read out of ``detail``'s text):
+CheckReason = Literal[
+    "no-prometheus",  # skipped: no Prometheus configured
+    "no-data",  # skipped: Prometheus has no series for the query
+    "skipped",  # skipped for another reason the check gives in ``detail``
+    "needs-failed",  # skipped: a check it needs did not run
+    "timeout",  # no answer within the deadline
+    "bad-parameter",  # a rendered parameter does not have the type the check declares
+    "backend-error",  # the cluster or Prometheus answered with an error, or not at all
+    "check-error",  # the check itself raised
+    "expression-error",  # a template or expression could not be evaluated
+    "cause-found",  # <playbook>.when: the cause is proven
+    "cause-absent",  # <playbook>.when: the cause is not present
+]
+CHECK_REASONS: tuple[str, ...] = get_args(CheckReason)
 Severity = Literal["critical", "warning", "info"]
 SEVERITY_RANK = {"critical": 0, "warning": 1, "info": 2}
 STAGES = ("pod", "owner", "node", "network", "control-plane")
@@ -37,7 +52,7 @@ class Fix:
     patch: Patch | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        d = {"title": self.title, "command": self.command, "risk": self.risk, "why": self.why}
+        d: dict[str, Any] = {"title": self.title, "command": self.command, "risk": self.risk, "why": self.why}
         if self.does_not_fix:
             d["does_not_fix"] = self.does_not_fix
         if self.patch:
@@ -73,12 +88,15 @@ class CheckResult:
     id: str  # "<playbook>.<check>" (or the shared fact it produced)
     status: CheckStatus
     duration_ms: float
-    detail: str = ""
+    detail: str = ""  # for people: what happened, with the endpoint or value involved
+    reason: CheckReason | None = None  # for code: why it ended so (None for a plain "ok")
 
     def to_dict(self) -> dict[str, Any]:
         d: dict[str, Any] = {"id": self.id, "status": self.status, "duration_ms": round(self.duration_ms, 1)}
         if self.detail:
             d["detail"] = self.detail
+        if self.reason:
+            d["reason"] = self.reason
         return d
 
 

@@ -7,20 +7,45 @@ errors side by side.
 from __future__ import annotations
 
 import os
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any
 
 from pydantic import ValidationError
 
 from kubesim.yamlsrc import Doc, YamlSourceError, documents
 
-from .. import checks as _checks  # noqa: F401  (registers the built-in checks)
-from ..checks.registry import REGISTRY
+from ..checks import default_registry
+from ..checks.registry import (
+    CheckDef,
+    CheckRegistry,
+    describe,
+    shape_fits,
+    type_name,
+    value_problem,
+)
+from ..checks.samples import sample, skeleton
 from ..errors import PlaybookError
-from ..expressions import Compiler, ExpressionError, compile_template, has_holes
-from ..models.playbook import (RESERVED, CheckSpec, EachEvidence, EachEvidenceModel, FixSpec, Playbook,
-                               PlaybookModel, PatchSpec)
+from ..expressions import (
+    Compiler,
+    ExpressionError,
+    Template,
+    compile_template,
+    has_holes,
+    to_py,
+)
+from ..models.playbook import (
+    API_VERSIONS,
+    RESERVED,
+    CheckSpec,
+    EachEvidence,
+    EachEvidenceModel,
+    FixSpec,
+    PatchSpec,
+    Playbook,
+    PlaybookModel,
+)
 
 BUNDLED = Path(__file__).resolve().parents[2] / "playbooks"
 
@@ -45,7 +70,48 @@ def _loc(path: Path, doc: Doc, loc: tuple[Any, ...]) -> str:
     return f"{path}:{doc.line_of(loc)}"
 
 
-def _compile(compiler: Compiler, path: Path, doc: Doc, model: PlaybookModel) -> Playbook:
+def _has_template(value: Any) -> bool:
+    if isinstance(value, Template):
+        return True
+    if isinstance(value, dict):
+        return any(_has_template(v) for v in value.values())
+    if isinstance(value, list):
+        return any(_has_template(v) for v in value)
+    return False
+
+
+def _param_problem(definition: CheckDef, key: str, raw: Any, value: Any, kinds: tuple[str, ...],
+                   facts: dict[str, Any]) -> str | None:
+    """Why a parameter's value cannot suit the type the check declares, decided before any cluster exists.
+
+    A literal is checked as it is. A template is evaluated on a skeleton of each kind the playbook applies to and
+    on samples of the earlier checks' facts; only a value it certainly gives is judged (a field the skeleton
+    lacks proves nothing, and the value is checked again when the check runs).
+    """
+    param = definition.params[key]
+    wanted = type_name(param.type)
+    if not _has_template(value):
+        if value is None and param.required:
+            return f"needs {wanted}, but got null"
+        problem = value_problem(param.type, value)
+        return problem
+    if not isinstance(value, Template):  # a map or list with templates inside: judge the container
+        return None if shape_fits(param.type, {} if isinstance(value, dict) else []) else \
+            f"needs {wanted}, but got {describe(raw)}"
+    if not value.is_single:
+        return None if shape_fits(param.type, "") else f"needs {wanted}, but {raw!r} gives text (a string)"
+    for kind in kinds:
+        try:
+            result = to_py(value.render({"now": "2000-01-01T00:00:00Z", **facts, "target": skeleton(kind)}))
+        except ExpressionError:
+            continue
+        if not shape_fits(param.type, result):
+            on = f" on a {kind}" if len(kinds) > 1 else ""
+            return f'needs {wanted}, but "{raw}" gives {describe(result)}{on}'
+    return None
+
+
+def _compile(compiler: Compiler, registry: CheckRegistry, path: Path, doc: Doc, model: PlaybookModel) -> Playbook:
     def expr(source: str, loc: tuple[Any, ...]):  # type: ignore[no-untyped-def]
         try:
             return compiler.compile(source)
@@ -68,19 +134,20 @@ def _compile(compiler: Compiler, path: Path, doc: Doc, model: PlaybookModel) -> 
         return value
 
     names: set[str] = set()
+    facts: dict[str, Any] = {}  # samples of the earlier checks' facts, for typing templates
     checks = []
     for i, c in enumerate(model.checks):
         loc = ("checks", i)
-        if c.use not in REGISTRY:
+        spec = registry.get(c.use)
+        if spec is None:
             raise PlaybookError(_loc(path, doc, loc + ("use",)),
-                                f"unknown check {c.use!r}; built-in checks: {', '.join(sorted(REGISTRY))}")
-        spec = REGISTRY[c.use]
+                                f"unknown check {c.use!r}; known checks: {', '.join(registry.names())}")
         unknown = set(c.with_) - set(spec.params)
         if unknown:
             raise PlaybookError(_loc(path, doc, loc + ("with",)),
-                                f"check {c.use!r} has no parameter {sorted(unknown)[0]!r}; it takes "
+                                f"check {c.use!r} has no parameter {min(unknown)!r}; it takes "
                                 f"{', '.join(sorted(spec.params)) or 'no parameters'}")
-        missing = [p for p, required in spec.params.items() if required and p not in c.with_]
+        missing = [p for p, param in spec.params.items() if param.required and p not in c.with_]
         if missing:
             raise PlaybookError(_loc(path, doc, loc), f"check {c.use!r} needs parameter {missing[0]!r}")
         if c.id in names or c.id in RESERVED:
@@ -89,8 +156,15 @@ def _compile(compiler: Compiler, path: Path, doc: Doc, model: PlaybookModel) -> 
             if need not in names:
                 raise PlaybookError(_loc(path, doc, loc + ("needs",)),
                                     f"check {c.id!r} needs {need!r}, which is not an earlier check of this playbook")
+        params = deep(c.with_, loc + ("with",))
+        for key in c.with_:
+            problem = _param_problem(spec, key, c.with_[key], params[key], tuple(model.applies_to), facts)
+            if problem:
+                raise PlaybookError(_loc(path, doc, loc + ("with", key)),
+                                    f"check {c.id!r} parameter {key!r} {problem}")
         names.add(c.id)
-        checks.append(CheckSpec(c.id, c.use, deep(c.with_, loc + ("with",)), tuple(c.needs), c.timeout))
+        facts[c.id] = sample(spec.result)
+        checks.append(CheckSpec(c.id, c.use, params, tuple(c.needs), c.timeout, spec))
     variables = []
     for i, v in enumerate(model.variables):
         if v.name in names or v.name in RESERVED:
@@ -124,8 +198,27 @@ def _compile(compiler: Compiler, path: Path, doc: Doc, model: PlaybookModel) -> 
     )
 
 
-def load_file(path: Path, compiler: Compiler) -> tuple[list[Playbook], list[PlaybookError]]:
-    """Every playbook in one file, and every error (a file may hold several documents)."""
+def _version_problem(path: Path, doc: Doc) -> PlaybookError | None:
+    """The format version comes first: a playbook without one, or for a version we do not know, is refused."""
+    assert isinstance(doc.data, dict)
+    version = doc.data.get("apiVersion")
+    known = ", ".join(API_VERSIONS)
+    if version is None:
+        return PlaybookError(f"{path}:{doc.line_of(())}",
+                             f"missing apiVersion; add 'apiVersion: {API_VERSIONS[-1]}' (known versions: {known})")
+    if version not in API_VERSIONS:
+        return PlaybookError(f"{path}:{doc.line_of(('apiVersion',))}",
+                             f"unknown apiVersion {version!r}; known versions: {known}")
+    return None
+
+
+def load_file(path: Path, compiler: Compiler, registry: CheckRegistry | None = None
+              ) -> tuple[list[Playbook], list[PlaybookError]]:
+    """Every playbook in one file, and every error (a file may hold several documents).
+
+    Each playbook's checks are resolved against ``registry`` (default: a fresh :func:`default_registry`).
+    """
+    registry = registry if registry is not None else default_registry()
     good: list[Playbook] = []
     errors: list[PlaybookError] = []
     try:
@@ -141,6 +234,10 @@ def load_file(path: Path, compiler: Compiler) -> tuple[list[Playbook], list[Play
             continue
         if not isinstance(doc.data, dict):
             errors.append(PlaybookError(f"{path}:{doc.line_of(())}", "a playbook must be a mapping"))
+            continue
+        version_error = _version_problem(path, doc)
+        if version_error is not None:
+            errors.append(version_error)
             continue
         try:
             model = PlaybookModel.model_validate(doc.data)
@@ -158,7 +255,7 @@ def load_file(path: Path, compiler: Compiler) -> tuple[list[Playbook], list[Play
                 errors.append(PlaybookError(f"{path}:{doc.line_of(loc)}", msg))
             continue
         try:
-            good.append(_compile(compiler, path, doc, model))
+            good.append(_compile(compiler, registry, path, doc, model))
         except PlaybookError as exc:
             errors.append(exc)
     return good, errors
@@ -170,9 +267,15 @@ def playbook_files(directory: Path) -> list[Path]:
     return sorted(p for p in directory.rglob("*") if p.suffix in (".yaml", ".yml") and p.is_file())
 
 
-def load_dirs(dirs: Iterable[Path], compiler: Compiler | None = None, *, include_bundled: bool = True) -> Catalog:
-    """Load the bundled playbooks plus users' directories; later directories override ids of earlier ones."""
+def load_dirs(dirs: Iterable[Path], compiler: Compiler | None = None, *, include_bundled: bool = True,
+              registry: CheckRegistry | None = None) -> Catalog:
+    """Load the bundled playbooks plus users' directories; later directories override ids of earlier ones.
+
+    Checks are looked up in ``registry`` (default: a fresh registry of the built-in checks); each compiled
+    check carries its definition, so running a playbook needs no registry at all.
+    """
     compiler = compiler or Compiler()
+    registry = registry if registry is not None else default_registry()
     catalog = Catalog()
     by_id: dict[str, Playbook] = {}
     sources = ([bundled_dir()] if include_bundled else []) + [Path(d) for d in dirs]
@@ -181,7 +284,7 @@ def load_dirs(dirs: Iterable[Path], compiler: Compiler | None = None, *, include
             catalog.errors.append(PlaybookError(f"{directory}:1", "no such playbook directory"))
             continue
         for path in playbook_files(directory):
-            good, errors = load_file(path, compiler)
+            good, errors = load_file(path, compiler, registry)
             catalog.errors.extend(errors)
             for pb in good:
                 by_id[pb.id] = pb

@@ -120,7 +120,7 @@ def test_bad_query_is_reported_with_prometheus_own_message(prometheus_for, tmp_p
     (tmp_path / "bad.yaml").write_text(
         "id: bad-query\ntitle: t\napplies_to: [Pod]\nstage: pod\nseverity: info\nsymptom: 'true'\n"
         "checks:\n  - id: m\n    use: prometheus\n    with: {query: 'rate(container_cpu_usage_seconds_total[5m]'}\n"
-        "when: '!(m == null)'\nsummary: s\n")
+        "when: '!(m == null)'\nsummary: s\napiVersion: kubewhy.io/v1\n")
     kube = SnapshotKube([Path(p) for p in load_scenario(THROTTLED).sources])
     catalog = load_dirs([tmp_path])
     prom = PromMetrics(prometheus_for(THROTTLED).url, timeout=10)
