@@ -13,18 +13,20 @@ import contextvars
 import difflib
 import json
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, timezone
-from typing import Any, Callable
+from datetime import UTC, datetime
+from typing import Any
 
 import cel
-from kubernetes.utils.quantity import parse_quantity
 
-_HOLE = re.compile(r"\{\{(.*?)\}\}", re.S)
+from .quantity import parse_quantity
+
+_HOLE = re.compile(r"\{\{(.*?)\}\}", re.DOTALL)
 # The clock ``since()`` reads: set per diagnosis (a snapshot is judged at its capture time), so compiled
 # playbooks can be shared by every diagnosis.
 CLOCK: contextvars.ContextVar[Callable[[], datetime]] = contextvars.ContextVar(
-    "kubewhy_clock", default=lambda: datetime.now(timezone.utc))
+    "kubewhy_clock", default=lambda: datetime.now(UTC))
 
 
 class ExpressionError(ValueError):
@@ -42,7 +44,7 @@ def _quantity(value: Any) -> float:
 
 def _parse_ts(value: Any) -> datetime | None:
     try:
-        return datetime.fromisoformat(str(value).replace("Z", "+00:00"))
+        return datetime.fromisoformat(str(value))
     except ValueError:
         return None
 
@@ -159,7 +161,45 @@ def _sorted(items: Any) -> list[Any]:
     return sorted(items or [], key=lambda v: format_value(v))
 
 
+# ---- container status helpers: the fragments every crash playbook needs -------------------------------------
+
+# Terminations that are someone else's cause: out of memory, a command that could not start, a lost status.
+_NOT_APP_EXITS = {"OOMKilled", "StartError", "ContainerCannotRun", "ContainerStatusUnknown"}
+_EXEC_EXIT_CODES = {126, 127}  # the shell's "not executable" and "not found"
+
+
+def _terminations(status: Any) -> list[dict[str, Any]]:
+    """A container status's termination records, the last (previous) one first, then the current one."""
+    if not isinstance(status, dict):
+        return []
+    found = []
+    for state in ("lastState", "state"):
+        record = (status.get(state) or {}).get("terminated") if isinstance(status.get(state), dict) else None
+        if isinstance(record, dict):
+            found.append(record)
+    return found
+
+
+def _terminated(status: Any) -> dict[str, Any]:
+    """The termination that explains a restart: ``lastState.terminated``, else ``state.terminated``, else ``{}``."""
+    found = _terminations(status)
+    return found[0] if found else {}
+
+
+def _crashed(status: Any) -> bool:
+    """The container's process exited by itself with an error (not OOMKilled, not a command that could not
+    start, exit codes 126/127), in its previous or its current run."""
+    return any(t.get("exitCode", 0) != 0 and t.get("reason", "") not in _NOT_APP_EXITS
+               and t.get("exitCode") not in _EXEC_EXIT_CODES for t in _terminations(status))
+
+
+def _oomkilled(status: Any) -> bool:
+    """The container was killed for running out of memory, in its previous or its current run."""
+    return any(t.get("reason") == "OOMKilled" for t in _terminations(status))
+
+
 FUNCTIONS: dict[str, Callable[..., Any]] = {
+    "terminations": _terminations, "terminated": _terminated, "crashed": _crashed, "oomkilled": _oomkilled,
     "q": _q, "quantity": _quantity, "since": _since, "human": _human, "humanbytes": _humanbytes, "pct": _pct,
     "join": _join, "lower": lambda v: str(v).lower(), "get": _get, "take": _take, "pick": _pick, "omit": _omit,
     "toquantity": _toquantity, "total": _total, "extract": _extract, "closest": _closest, "kv": _kv,
@@ -184,7 +224,7 @@ class Expr:
                 context.add_variable(name, activation[name])
         try:
             return self.program.execute(context)
-        except Exception as exc:  # the library raises KeyError, TypeError, IndexError, ValueError, RuntimeError
+        except Exception as exc:  # noqa: BLE001  (the library raises KeyError, TypeError, IndexError, ValueError ...)
             raise ExpressionError(f"{self.source.strip()!r}: {_message(exc)}") from None
 
 
@@ -201,7 +241,7 @@ class Compiler:
     def compile(self, source: str) -> Expr:
         try:
             program = cel.compile(source)
-        except Exception as exc:
+        except Exception as exc:  # noqa: BLE001  (the library's parse errors have no common class)
             detail = str(exc).split("ERROR: <input>:", 1)[-1].split("\n")[0]
             raise ExpressionError(f"invalid CEL {source.strip()!r}: {detail}") from None
         refs = program.variables() if callable(program.variables) else program.variables
