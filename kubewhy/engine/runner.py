@@ -17,7 +17,6 @@ from ..errors import AdapterError, CheckSkipped, ClusterUnreachable
 from ..expressions import ExpressionError, Template, format_value, to_py, truthy
 from ..models.findings import CheckResult, Finding, Fix, Patch
 from ..models.playbook import EachEvidence, Playbook
-from ..redact import sanitize_object
 
 
 @dataclass
@@ -90,7 +89,7 @@ def symptom_matches(pb: Playbook, target: dict[str, Any], base: dict[str, Any]) 
 
 async def run_playbook(pb: Playbook, subject: Subject, ctx: CheckContext, base: dict[str, Any],
                        default_timeout: float) -> PlaybookOutcome:
-    activation: dict[str, Any] = {**base, "target": sanitize_object(subject.obj) or {}}
+    activation: dict[str, Any] = {**base, "target": subject.obj}
     results: list[CheckResult] = []
     done: dict[str, asyncio.Future[None]] = {c.id: asyncio.get_running_loop().create_future() for c in pb.checks}
     failed: set[str] = set()
@@ -208,6 +207,6 @@ def _fix(f: Any, activation: dict[str, Any]) -> Fix:
 
 
 def _kind(alias: str) -> str:
-    from ..models.target import KINDS
+    from .. import kinds
 
-    return KINDS.get(alias.lower(), alias)
+    return kinds.kind_named(alias) or alias

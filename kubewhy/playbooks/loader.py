@@ -13,7 +13,7 @@ from typing import Any, Iterable
 
 from pydantic import ValidationError
 
-from kubesim.yamlsrc import Doc, YamlSourceError, documents
+from ..yamlsrc import Doc, YamlSourceError, documents
 
 from .. import checks as _checks  # noqa: F401  (registers the built-in checks)
 from ..checks.registry import REGISTRY
