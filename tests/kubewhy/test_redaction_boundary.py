@@ -21,7 +21,6 @@ from kubewhy.playbooks.loader import load_dirs
 from kubewhy.redact import REDACTED
 from kubewhy.render.text import to_json, to_text
 from kubewhy.service import Deps, diagnose
-
 from tests.conftest import run_kubectl
 
 SECRET_DATA = "hunter2-in-secret-data"
