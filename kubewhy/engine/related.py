@@ -16,9 +16,13 @@ MAX_PODS = 3
 
 
 def ref_of(obj: dict[str, Any]) -> str:
+    """``kind/namespace/name``; a namespaced object written without a namespace (a hand-made snapshot) is in
+    ``default``, where the API server would have put it."""
     meta = obj.get("metadata") or {}
-    short = kinds.short_name(str(obj.get("kind", "")))
-    return f"{short}/{meta['namespace']}/{meta['name']}" if meta.get("namespace") else f"{short}/{meta.get('name')}"
+    kind = str(obj.get("kind", ""))
+    row = kinds.BY_KIND.get(kind)
+    ns = meta.get("namespace") or ("default" if row is not None and row.namespaced else None)
+    return f"{kinds.short_name(kind)}/{ns}/{meta.get('name')}" if ns else f"{kinds.short_name(kind)}/{meta.get('name')}"
 
 
 def pod_unhealthy(pod: dict[str, Any]) -> bool:

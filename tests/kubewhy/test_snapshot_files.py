@@ -255,3 +255,37 @@ def test_kubectl_get_output_is_a_snapshot(tmp_path: Path, start_sim: Any) -> Non
     assert "oom-killed" in [f.id for f in offline.findings], to_json(offline)
     # kubectl's dump has no container logs, so findings that need them may be missing offline; nothing else
     assert {f.id for f in offline.findings} <= {f.id for f in live.findings}
+
+
+NO_NAMESPACE = """apiVersion: v1
+kind: Pod
+metadata: {name: loose}
+spec:
+  containers: [{name: app, image: "app:1"}]
+status:
+  phase: Running
+  containerStatuses:
+  - name: app
+    image: "app:1"
+    imageID: ""
+    ready: false
+    restartCount: 5
+    state: {waiting: {reason: CrashLoopBackOff}}
+    lastState: {terminated: {exitCode: 1, reason: Error, startedAt: "2024-06-14T09:58:00Z",
+                             finishedAt: "2024-06-14T09:59:00Z"}}
+"""
+
+
+def test_an_object_without_namespace_is_named_as_the_simulator_names_it(tmp_path: Path, start_sim: Any) -> None:
+    path = tmp_path / "loose.yaml"
+    path.write_text(NO_NAMESPACE)
+    kube = SnapshotKube([path])
+    pod = asyncio.run(kube.get("Pod", "default", "loose"))
+    assert pod is not None and "namespace" not in pod["metadata"]  # served as written
+    catalog = load_dirs([])
+    target = parse_target("pod/loose")
+    offline = asyncio.run(diagnose(target, Deps(kube=kube, catalog=catalog, clock=kube.clock)))
+    sim = start_sim(path, timeline_mode="manual")
+    live = asyncio.run(diagnose(target, Deps(kube=LiveKube(build_api_client(str(sim.kubeconfig))), catalog=catalog)))
+    assert [(f.id, f.subject) for f in offline.findings] == [(f.id, f.subject) for f in live.findings]
+    assert offline.findings and offline.findings[0].subject == "pod/default/loose"
