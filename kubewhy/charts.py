@@ -19,7 +19,6 @@ from .engine.runner import render_params
 from .models.findings import Finding
 from .models.target import parse_target
 from .playbooks.loader import Catalog
-from .redact import sanitize_object
 
 BLOCKS = "▁▂▃▄▅▆▇█"
 UNITS = {"bytes": "memory / bytes", "ratio": "share of CFS periods throttled", "cores": "CPU (cores)",
@@ -68,7 +67,7 @@ async def chart_data(finding: Finding, *, catalog: Catalog, kube: KubeReader, pr
         raise ChartError(f"{finding.subject} no longer exists")
     obj.setdefault("kind", target.kind)
     activation = {"now": datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
-                  "target": sanitize_object(obj) or {}}
+                  "target": obj}
     params = render_params(spec.params, activation)
     series = await prom.query_range(str(params["query"]), seconds=seconds, step=step)
     data = ChartData(title=pb.title if pb else finding.title, subject=finding.subject,

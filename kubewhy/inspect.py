@@ -12,7 +12,7 @@ from typing import Any
 
 from .adapters.ports import KubeReader
 from .models.target import Target
-from .redact import clean_log_lines, sanitize_object
+from .redact import clean_log_lines
 
 
 async def events_lines(kube: KubeReader, target: Target, limit: int = 15) -> list[str]:
@@ -51,7 +51,7 @@ def _conditions(obj: dict[str, Any]) -> list[str]:
 
 
 async def describe_lines(kube: KubeReader, target: Target) -> list[str]:
-    obj = sanitize_object(await kube.get(target.kind, target.namespace, target.name))
+    obj = await kube.get(target.kind, target.namespace, target.name)
     if obj is None:
         return [f"{target.kind.lower()} {target.name} not found"]
     meta, spec, status = obj.get("metadata") or {}, obj.get("spec") or {}, obj.get("status") or {}

@@ -21,12 +21,14 @@ _PATTERNS = [
 ]
 
 
+def _keep_around(match: re.Match[str]) -> str:
+    """``password=`` + [redacted] (+ the ``@`` of user:password@host): keep what frames the secret."""
+    return match.group(1) + REDACTED + (match.group(3) if (match.re.groups or 0) >= 3 else "")
+
+
 def redact_text(line: str) -> str:
     for pat in _PATTERNS:
-        if pat.groups >= 2:
-            line = pat.sub(lambda m: m.group(1) + REDACTED + (m.group(3) if pat.groups >= 3 else ""), line)
-        else:
-            line = pat.sub(REDACTED, line)
+        line = pat.sub(_keep_around if pat.groups >= 2 else REDACTED, line)
     return line
 
 
@@ -40,33 +42,52 @@ def clean_log_lines(text: str, *, max_line: int = MAX_LINE) -> list[str]:
     return out
 
 
-def sanitize_object(obj: dict[str, Any] | None) -> dict[str, Any] | None:
-    """A copy safe to show: Secret data blanked, secret-looking literal env values replaced."""
-    if obj is None:
-        return None
-    kind = obj.get("kind")
-    if kind == "Secret":
-        obj = copy.deepcopy(obj)
+LAST_APPLIED = "kubectl.kubernetes.io/last-applied-configuration"
+
+
+def redact_log(text: str) -> str:
+    """Log text with secret-looking tokens replaced, line by line (line breaks kept, nothing truncated)."""
+    return "".join(redact_text(line) for line in text.splitlines(keepends=True))
+
+
+def _dict(value: Any) -> dict[str, Any]:
+    return value if isinstance(value, dict) else {}
+
+
+def _pod_spec(obj: dict[str, Any]) -> dict[str, Any]:
+    """Where an object keeps its containers: a Pod's spec, a workload's template, a CronJob's job template."""
+    spec = _dict(obj.get("spec"))
+    if obj.get("kind") == "Pod":
+        return spec
+    if obj.get("kind") == "CronJob":
+        spec = _dict(_dict(spec.get("jobTemplate")).get("spec"))
+    return _dict(_dict(spec.get("template")).get("spec"))
+
+
+def redact_object(obj: dict[str, Any]) -> dict[str, Any]:
+    """Make an object safe to show, in place: Secret data and stringData blanked, secret-looking literal env
+    values replaced, kubectl's last-applied annotation (a full copy of what was applied) dropped.
+
+    The adapters call this on every object they return, so no path above them sees a secret value.
+    """
+    meta = obj.get("metadata")
+    annotations = meta.get("annotations") if isinstance(meta, dict) else None
+    if isinstance(annotations, dict):
+        annotations.pop(LAST_APPLIED, None)
+    if obj.get("kind") == "Secret":
         for key in ("data", "stringData"):
             if isinstance(obj.get(key), dict):
                 obj[key] = {k: REDACTED for k in obj[key]}
-        ann = (obj.get("metadata") or {}).get("annotations") or {}
-        ann.pop("kubectl.kubernetes.io/last-applied-configuration", None)
         return obj
-    spec = obj.get("spec") or {}
-    pod_spec = spec if kind == "Pod" else ((spec.get("template") or {}).get("spec") or {})
-    containers = (pod_spec.get("containers") or []) + (pod_spec.get("initContainers") or [])
-    needs = any(_SECRET_NAME.search(e.get("name", "")) and "value" in e
-                for c in containers for e in c.get("env") or [])
-    ann = (obj.get("metadata") or {}).get("annotations") or {}
-    if not needs and "kubectl.kubernetes.io/last-applied-configuration" not in ann:
-        return obj
-    obj = copy.deepcopy(obj)
-    obj.get("metadata", {}).get("annotations", {}).pop("kubectl.kubernetes.io/last-applied-configuration", None)
-    spec = obj.get("spec") or {}
-    pod_spec = spec if kind == "Pod" else ((spec.get("template") or {}).get("spec") or {})
-    for c in (pod_spec.get("containers") or []) + (pod_spec.get("initContainers") or []):
-        for e in c.get("env") or []:
-            if _SECRET_NAME.search(e.get("name", "")) and "value" in e:
-                e["value"] = REDACTED
+    pod_spec = _pod_spec(obj)
+    for group in ("initContainers", "containers", "ephemeralContainers"):
+        for container in pod_spec.get(group) or []:
+            for env in (container.get("env") or []) if isinstance(container, dict) else []:
+                if isinstance(env, dict) and "value" in env and _SECRET_NAME.search(str(env.get("name", ""))):
+                    env["value"] = REDACTED
     return obj
+
+
+def sanitize_object(obj: dict[str, Any] | None) -> dict[str, Any] | None:
+    """A redacted copy (see :func:`redact_object`); the original is left as it was."""
+    return None if obj is None else redact_object(copy.deepcopy(obj))

@@ -7,9 +7,13 @@ at the same moment.
 from __future__ import annotations
 
 import asyncio
-from typing import Any, Awaitable, Callable
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar, cast
 
+from ..redact import redact_object
 from .ports import KubeReader, Obj
+
+T = TypeVar("T")
 
 
 class CachedKube:
@@ -18,17 +22,22 @@ class CachedKube:
         self.endpoint = inner.endpoint
         self._futures: dict[tuple[Any, ...], asyncio.Future[Any]] = {}
 
-    async def _once(self, key: tuple[Any, ...], call: Callable[[], Awaitable[Any]]) -> Any:
+    async def _once(self, key: tuple[Any, ...], call: Callable[[], Awaitable[T]]) -> T:
         fut = self._futures.get(key)
         if fut is None:
             fut = asyncio.ensure_future(call())
             self._futures[key] = fut
-        return await asyncio.shield(fut)
+        return cast(T, await asyncio.shield(fut))
 
-    def seed(self, kind: str, namespace: str | None, name: str, obj: Obj | None) -> None:
+    def seed(self, kind: str, namespace: str | None, name: str, obj: Obj | None) -> Obj | None:
+        """Answer ``get`` with an object the caller already holds. It did not come through an adapter, so it is
+        redacted here, in place: the caller goes on using the same (now safe) dict."""
+        if obj is not None:
+            redact_object(obj)
         fut: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
         fut.set_result(obj)
         self._futures[("get", kind, namespace, name)] = fut
+        return obj
 
     async def get(self, kind: str, namespace: str | None, name: str) -> Obj | None:
         return await self._once(("get", kind, namespace, name), lambda: self.inner.get(kind, namespace, name))

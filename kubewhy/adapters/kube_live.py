@@ -2,7 +2,8 @@
 
 Raw dicts (not the client's generated models) because the models are slow to build for thousands of pods
 and reject objects real clusters do send (e.g. legacy events without eventTime). An explicit
-``ApiClient`` is built per adapter: no process-wide ``load_kube_config()``.
+``ApiClient`` is built per adapter: no process-wide ``load_kube_config()``. Every object and log text read
+leaves this module redacted (``kubewhy.redact``); the write path (``patch``) sends and returns objects as is.
 """
 
 from __future__ import annotations
@@ -18,7 +19,8 @@ from kubernetes.client.exceptions import ApiException
 from kubernetes.config.config_exception import ConfigException
 
 from ..errors import ClusterUnreachable, KubeApiError
-from .kinds import info
+from ..kinds import info
+from ..redact import redact_log, redact_object
 from .ports import Obj
 
 PATCH_TYPES = {"strategic": "application/strategic-merge-patch+json", "merge": "application/merge-patch+json",
@@ -30,10 +32,11 @@ def build_api_client(kubeconfig: str | None = None, context: str | None = None,
     try:
         if in_cluster:
             cfg = client.Configuration()
-            config.load_incluster_config(client_configuration=cfg)
+            config.load_incluster_config(client_configuration=cfg)  # type: ignore[no-untyped-call]
             api = client.ApiClient(cfg)
         else:
-            api = config.new_client_from_config(config_file=kubeconfig, context=context, persist_config=False)
+            api = config.new_client_from_config(  # type: ignore[no-untyped-call]
+                config_file=kubeconfig, context=context, persist_config=False)
     except (ConfigException, FileNotFoundError, OSError) as exc:
         where = "in-cluster config" if in_cluster else (kubeconfig or "~/.kube/config")
         raise ClusterUnreachable(f"cannot load Kubernetes credentials from {where}: {exc}") from None
@@ -64,7 +67,7 @@ class LiveKube:
                 auth_settings=["BearerToken"])
             resp = self.api.call_api(m, url, header_params=headers, body=ser_body, post_params=post,
                                      _request_timeout=self.timeout)
-            resp.read()
+            resp.read()  # type: ignore[no-untyped-call]
             return resp.status, resp.data or b""
         except ApiException as exc:
             return exc.status or 500, (exc.body or "").encode() if isinstance(exc.body, str) else (exc.body or b"")
@@ -95,7 +98,7 @@ class LiveKube:
         obj = json.loads(data)
         obj.setdefault("apiVersion", k.api_version)
         obj.setdefault("kind", kind)
-        return obj
+        return redact_object(obj)
 
     async def list(self, kind: str, namespace: str | None = None, *, label_selector: str | None = None,
                    field_selector: str | None = None) -> list[Obj]:
@@ -110,6 +113,7 @@ class LiveKube:
         for item in items:
             item.setdefault("apiVersion", k.api_version)
             item.setdefault("kind", kind)
+            redact_object(item)
         return items
 
     async def logs(self, namespace: str, pod: str, container: str, *, previous: bool = False,
@@ -122,7 +126,7 @@ class LiveKube:
             return None
         if status != 200:
             self._raise(status, data, f"read logs of {pod}/{container}")
-        return data.decode(errors="replace")
+        return redact_log(data.decode(errors="replace"))
 
     # ---- KubeWriter ---------------------------------------------------------------------------------------
     async def patch(self, kind: str, namespace: str | None, name: str, body: Any, *, patch_type: str = "strategic",
@@ -132,7 +136,8 @@ class LiveKube:
                                            body=body, content_type=PATCH_TYPES[patch_type])
         if status not in (200, 201):
             self._raise(status, data, f"patch {k.plural}/{name}")
-        return json.loads(data)
+        patched: Obj = json.loads(data)
+        return patched
 
 
 def _short(exc: BaseException) -> str:

@@ -2,39 +2,44 @@
 or a directory of them), so a post-mortem can be diagnosed without the cluster.
 
 Files in the simulator's scenario format also carry container logs, which this reader serves too; the
-same file therefore gives the same diagnosis offline and through the simulator.
+same file therefore gives the same diagnosis offline and through the simulator. The files are read by the
+core's own reader (``snapshot_files``), never the simulator's loader: objects are served as written, only
+redacted (``kubewhy.redact``), and selectors are evaluated by ``kubewhy.selectors``.
 """
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from kubesim.scenario import ScenarioError, load_paths, parse_time
-from kubesim.selectors import SelectorError, field_predicate, label_predicate
-
+from .. import selectors
 from ..errors import UsageError
-from .kinds import info
+from ..kinds import info
+from ..redact import redact_log, redact_object
 from .ports import Obj
+from .snapshot_files import SnapshotFileError, parse_time, read
+
+
+def _namespace(obj: Obj) -> str:
+    """Where a namespaced object lives; one written without a namespace is in ``default``, as kubectl applies it."""
+    return str((obj.get("metadata") or {}).get("namespace") or "default")
 
 
 class SnapshotKube:
     def __init__(self, paths: list[Path]):
-        missing = [str(p) for p in paths if not Path(p).exists()]
-        if missing:
-            raise UsageError(f"snapshot not found: {', '.join(missing)}")
         try:
-            scenario = load_paths([Path(p) for p in paths], name="snapshot")
-        except ScenarioError as exc:
+            files = read([Path(p) for p in paths])
+        except SnapshotFileError as exc:
             raise UsageError(f"cannot read snapshot: {exc}") from None
         self.endpoint = ", ".join(str(p) for p in paths)
+        self.sources = files.sources
         self.requests = 0
         self._objects: dict[str, list[Obj]] = {}
-        for obj in scenario.objects:
-            self._objects.setdefault(obj["kind"], []).append(obj)
-        self._logs = scenario.logs
-        self.captured_at = scenario.captured_at if scenario.captured_at_given else self._latest_time(scenario.objects)
+        for obj in files.objects:
+            self._objects.setdefault(obj["kind"], []).append(redact_object(obj))
+        self._logs = files.logs
+        self.captured_at = files.captured_at or self._latest_time(files.objects)
 
     @staticmethod
     def _latest_time(objects: list[Obj]) -> datetime:
@@ -45,22 +50,21 @@ class SnapshotKube:
                 for key in ("lastTimestamp", "eventTime", "firstTimestamp"):
                     if obj.get(key):
                         try:
-                            ts = parse_time(str(obj[key]))
+                            ts = parse_time(obj[key])
                         except ValueError:
                             continue
                         latest = ts if latest is None or ts > latest else latest
                         break
-        return latest or datetime.now(timezone.utc)
+        return latest or datetime.now(UTC)
 
     def clock(self) -> datetime:
         return self.captured_at
 
     async def get(self, kind: str, namespace: str | None, name: str) -> Obj | None:
         self.requests += 1
-        ns = namespace if info(kind).namespaced else None
+        namespaced = info(kind).namespaced
         for obj in self._objects.get(kind, []):
-            meta = obj["metadata"]
-            if meta["name"] == name and (ns is None or meta.get("namespace") == ns):
+            if obj["metadata"]["name"] == name and (not namespaced or namespace is None or _namespace(obj) == namespace):
                 return obj
         return None
 
@@ -68,17 +72,18 @@ class SnapshotKube:
                    field_selector: str | None = None) -> list[Obj]:
         self.requests += 1
         try:
-            preds = [p for p in (label_predicate(label_selector), field_predicate(field_selector)) if p]
-        except SelectorError as exc:
-            raise UsageError(str(exc)) from None
-        ns = namespace if info(kind).namespaced else None
+            preds = [p for p in (selectors.label_predicate(label_selector),
+                                 selectors.field_predicate(field_selector, kind)) if p]
+        except selectors.SelectorError as exc:
+            raise UsageError(f"bad selector for {kind} in snapshot {self.endpoint}: {exc}") from None
+        namespaced = info(kind).namespaced
         out = []
         for obj in self._objects.get(kind, []):
-            if ns is not None and obj["metadata"].get("namespace") != ns:
+            if namespaced and namespace is not None and _namespace(obj) != namespace:
                 continue
             if all(p(obj) for p in preds):
                 out.append(obj)
-        return sorted(out, key=lambda o: (o["metadata"].get("namespace", ""), o["metadata"]["name"]))
+        return sorted(out, key=lambda o: (_namespace(o) if namespaced else "", o["metadata"]["name"]))
 
     async def logs(self, namespace: str, pod: str, container: str, *, previous: bool = False,
                    tail: int | None = None) -> str | None:
@@ -90,7 +95,7 @@ class SnapshotKube:
         lines = text.splitlines(keepends=True)
         if tail is not None:
             lines = lines[-tail:] if tail > 0 else []
-        return "".join(lines)
+        return redact_log("".join(lines))
 
     async def patch(self, *args: Any, **kw: Any) -> Obj:
         raise UsageError("a snapshot is read-only: fixes cannot be applied to it")

@@ -10,8 +10,9 @@ import math
 import re
 from typing import Any
 
+from .. import kinds, selectors
 from ..errors import CheckSkipped
-from ..redact import clean_log_lines, sanitize_object
+from ..redact import clean_log_lines
 from .registry import CheckContext, CheckRegistry, Param, check
 
 Obj = dict[str, Any]
@@ -29,20 +30,7 @@ def _meta(obj: Obj | None) -> Obj:
 
 def _selector_string(selector: Any) -> str | None:
     """A LabelSelector (matchLabels/matchExpressions), a plain label map, or a string → selector text."""
-    if selector is None or selector == "":
-        return None
-    if isinstance(selector, str):
-        return selector
-    if not isinstance(selector, dict):
-        return None
-    if "matchLabels" in selector or "matchExpressions" in selector:
-        parts = [f"{k}={v}" for k, v in (selector.get("matchLabels") or {}).items()]
-        for e in selector.get("matchExpressions") or []:
-            op, key, values = e.get("operator"), e.get("key"), ",".join(e.get("values") or [])
-            parts.append({"In": f"{key} in ({values})", "NotIn": f"{key} notin ({values})", "Exists": key,
-                          "DoesNotExist": f"!{key}"}.get(op, key))
-        return ",".join(parts)
-    return ",".join(f"{k}={v}" for k, v in selector.items())
+    return selectors.to_text(selector)
 
 
 @check("object", registry=BUILTIN, params={
@@ -54,7 +42,7 @@ async def get_object(ctx: CheckContext, kind: str, name: str, namespace: str | N
     """Read one object (null when it does not exist). Secret values are never returned."""
     if not name:
         return None
-    return sanitize_object(await ctx.kube.get(kind, namespace, name))
+    return await ctx.kube.get(kind, namespace, name)
 
 
 @check("owner", registry=BUILTIN, params={"of": _OBJ_REQUIRED},
@@ -68,11 +56,11 @@ async def owner_chain(ctx: CheckContext, of: Obj) -> Obj:
         if ref is None:
             break
         owner = await ctx.kube.get(ref.get("kind", ""), _meta(current).get("namespace"), ref.get("name", "")) \
-            if ref.get("kind") in ("ReplicaSet", "Deployment", "StatefulSet", "DaemonSet", "Job", "CronJob") \
+            if ref.get("kind") in kinds.CONTROLLERS \
             else None
         if owner is None:
             break
-        chain.append(sanitize_object(owner) or {})
+        chain.append(owner)
         current = owner
     top = chain[-1] if chain else of
     return {"chain": chain, "top": top, "kind": top.get("kind", ""), "name": _meta(top).get("name", ""),
@@ -162,7 +150,7 @@ async def list_objects(ctx: CheckContext, kind: str, namespace: str | None = Non
         return []  # an empty selector map selects nothing here (a Service without selector)
     items = await ctx.kube.list(kind, namespace, label_selector=_selector_string(selector),
                                 field_selector=field_selector)
-    return [sanitize_object(i) or {} for i in items]
+    return items
 
 
 @check("pods_for", registry=BUILTIN, params={"of": Param("object", required=True, doc="a workload, Service or PVC")},
@@ -184,8 +172,7 @@ async def pods_for(ctx: CheckContext, of: Obj) -> list[Obj]:
     selector = ((of or {}).get("spec") or {}).get("selector")
     if not selector:
         return []
-    pods = await ctx.kube.list("Pod", ns, label_selector=_selector_string(selector))
-    return [sanitize_object(p) or {} for p in pods]
+    return await ctx.kube.list("Pod", ns, label_selector=_selector_string(selector))
 
 
 @check("api_available", registry=BUILTIN, params={

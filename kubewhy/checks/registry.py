@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Literal, get_args
 
-from ..adapters import kinds
+from .. import kinds
 from ..adapters.cache import CachedKube
 from ..adapters.ports import MetricsReader
 
@@ -121,8 +121,8 @@ def value_problem(ptype: str, value: Any) -> str | None:
             re.compile(value)
         except re.error as exc:
             return f"is not a valid regular expression ({exc})"
-    if ptype == "kind" and value not in kinds.KINDS:
-        return f"names kind {value!r}, which kubewhy does not read; known: {', '.join(sorted(kinds.KINDS))}"
+    if ptype == "kind" and value not in kinds.BY_KIND:
+        return f"names kind {value!r}, which kubewhy does not read; known: {', '.join(sorted(kinds.BY_KIND))}"
     if ptype == "number-map":
         bad = [k for k, v in value.items() if not shape_fits("number", v)]
         if bad:

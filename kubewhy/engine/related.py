@@ -8,17 +8,21 @@ import asyncio
 import re
 from typing import Any
 
+from .. import kinds, selectors
 from ..adapters.cache import CachedKube
-from ..models.target import SHORT
 from .runner import Subject
 
 MAX_PODS = 3
 
 
 def ref_of(obj: dict[str, Any]) -> str:
+    """``kind/namespace/name``; a namespaced object written without a namespace (a hand-made snapshot) is in
+    ``default``, where the API server would have put it."""
     meta = obj.get("metadata") or {}
-    short = SHORT.get(obj.get("kind", ""), str(obj.get("kind", "")).lower())
-    return f"{short}/{meta['namespace']}/{meta['name']}" if meta.get("namespace") else f"{short}/{meta.get('name')}"
+    kind = str(obj.get("kind", ""))
+    row = kinds.BY_KIND.get(kind)
+    ns = meta.get("namespace") or ("default" if row is not None and row.namespaced else None)
+    return f"{kinds.short_name(kind)}/{ns}/{meta.get('name')}" if ns else f"{kinds.short_name(kind)}/{meta.get('name')}"
 
 
 def pod_unhealthy(pod: dict[str, Any]) -> bool:
@@ -58,7 +62,7 @@ def object_troubled(obj: dict[str, Any], now_ts: float | None = None) -> bool:
                 return True
             if c.get("type") == "Ready" and c.get("lastTransitionTime"):
                 try:
-                    changed = datetime.fromisoformat(str(c["lastTransitionTime"]).replace("Z", "+00:00"))
+                    changed = datetime.fromisoformat(str(c["lastTransitionTime"]))
                 except ValueError:
                     continue
                 if now_ts - changed.timestamp() < 3600:  # flapping within the last hour
@@ -77,20 +81,24 @@ def object_troubled(obj: dict[str, Any], now_ts: float | None = None) -> bool:
     return True  # Services, ServiceMonitors, Jobs ...: no cheap health signal, let their symptoms decide
 
 
-def _selector(sel: dict[str, Any] | None) -> str | None:
-    if not sel:
-        return None
-    labels = sel.get("matchLabels") if "matchLabels" in sel or "matchExpressions" in sel else sel
-    if not labels:
-        return None
-    return ",".join(f"{k}={v}" for k, v in labels.items())
+async def _selected_pods(kube: CachedKube, namespace: str | None, selector: Any) -> list[dict[str, Any]]:
+    """The pods a workload's LabelSelector or a Service's label map picks; none for an empty or unreadable one
+    (a selector the API server accepted is always readable; a hand-written snapshot may hold anything)."""
+    try:
+        text = selectors.to_text(selector)
+    except selectors.SelectorError:
+        return []
+    return await kube.list("Pod", namespace, label_selector=text) if text else []
 
 
-def _labels_match(selector: dict[str, Any] | None, labels: dict[str, str]) -> bool:
-    if not selector:
+def _selects(selector: Any, labels: dict[str, str]) -> bool:
+    """Whether a ServiceMonitor's selector picks these labels; an absent or empty one is not taken to pick all."""
+    if not selector or not isinstance(selector, dict):
         return False
-    wanted = selector.get("matchLabels") if "matchLabels" in selector or "matchExpressions" in selector else selector
-    return all(labels.get(k) == v for k, v in (wanted or {}).items())
+    try:
+        return selectors.selector_matches(selector, labels)
+    except selectors.SelectorError:
+        return False
 
 
 async def _services_in_logs(kube: CachedKube, pod: dict[str, Any]) -> list[dict[str, Any]]:
@@ -121,7 +129,7 @@ async def _node(kube: CachedKube, pod: dict[str, Any]) -> dict[str, Any] | None:
 async def _top_owner(kube: CachedKube, pod: dict[str, Any]) -> dict[str, Any] | None:
     meta = pod.get("metadata") or {}
     ref = next((r for r in meta.get("ownerReferences") or [] if r.get("controller")), None)
-    if not ref or ref.get("kind") not in ("StatefulSet", "DaemonSet", "Job", "ReplicaSet"):
+    if not ref or ref.get("kind") not in kinds.CONTROLLERS:
         return None
     owner = await kube.get(ref["kind"], meta.get("namespace"), ref.get("name", ""))
     if owner and ref["kind"] == "ReplicaSet":
@@ -157,19 +165,17 @@ async def related_subjects(kube: CachedKube, target: dict[str, Any]) -> list[Sub
     ns = meta.get("namespace")
     out: list[Subject] = []
     pods: list[dict[str, Any]] = []
-    if kind in ("Deployment", "StatefulSet", "DaemonSet", "ReplicaSet", "Job"):
-        sel = _selector((target.get("spec") or {}).get("selector"))
-        pods = await kube.list("Pod", ns, label_selector=sel) if sel else []
+    if kind in kinds.POD_SELECTING:
+        pods = await _selected_pods(kube, ns, (target.get("spec") or {}).get("selector"))
         for hpa in await kube.list("HorizontalPodAutoscaler", ns):
             ref = (hpa.get("spec") or {}).get("scaleTargetRef") or {}
             if ref.get("kind") == kind and ref.get("name") == meta.get("name"):
                 out.append(Subject(ref_of(hpa), hpa, "scaler"))
     elif kind == "Service":
-        sel = _selector((target.get("spec") or {}).get("selector"))
-        pods = await kube.list("Pod", ns, label_selector=sel) if sel else []
+        pods = await _selected_pods(kube, ns, (target.get("spec") or {}).get("selector"))
         labels = meta.get("labels") or {}
         for sm in await kube.list("ServiceMonitor", ns):
-            if _labels_match((sm.get("spec") or {}).get("selector"), labels):
+            if _selects((sm.get("spec") or {}).get("selector"), labels):
                 out.append(Subject(ref_of(sm), sm, "monitor"))
     elif kind == "PersistentVolumeClaim":
         pods = [p for p in await kube.list("Pod", ns)

@@ -26,7 +26,6 @@ from ..models.findings import (
     Patch,
 )
 from ..models.playbook import CheckSpec, EachEvidence, Playbook
-from ..redact import sanitize_object
 
 
 @dataclass
@@ -99,7 +98,7 @@ def symptom_matches(pb: Playbook, target: dict[str, Any], base: dict[str, Any]) 
 
 async def run_playbook(pb: Playbook, subject: Subject, ctx: CheckContext, base: dict[str, Any],
                        default_timeout: float) -> PlaybookOutcome:
-    activation: dict[str, Any] = {**base, "target": sanitize_object(subject.obj) or {}}
+    activation: dict[str, Any] = {**base, "target": subject.obj}
     results: list[CheckResult] = []
     done: dict[str, asyncio.Future[None]] = {c.id: asyncio.get_running_loop().create_future() for c in pb.checks}
     failed: set[str] = set()
@@ -224,6 +223,6 @@ def _fix(f: Any, activation: dict[str, Any]) -> Fix:
 
 
 def _kind(alias: str) -> str:
-    from ..models.target import KINDS
+    from .. import kinds
 
-    return KINDS.get(alias.lower(), alias)
+    return kinds.kind_named(alias) or alias

@@ -11,13 +11,12 @@ from typing import Any, Literal, Protocol
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from .. import kinds
 from ..expressions import Expr, Template
 from .findings import STAGES
 
-KIND_NAMES = ("Pod", "Node", "Deployment", "StatefulSet", "DaemonSet", "ReplicaSet", "Job", "Service",
-              "PersistentVolumeClaim", "HorizontalPodAutoscaler", "ServiceMonitor", "Ingress")
-Kind = Literal["Pod", "Node", "Deployment", "StatefulSet", "DaemonSet", "ReplicaSet", "Job", "Service",
-               "PersistentVolumeClaim", "HorizontalPodAutoscaler", "ServiceMonitor", "Ingress"]
+KIND_NAMES = kinds.TARGETS  # what applies_to may name: derived from the one kinds table (kubewhy/kinds.py)
+Kind = kinds.AppliesToKind
 Stage = Literal["pod", "owner", "node", "network", "control-plane"]
 assert set(STAGES) == {"pod", "owner", "node", "network", "control-plane"}
 

@@ -5,31 +5,13 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from .. import kinds
 from ..errors import UsageError
 
-# alias -> canonical Kind
-KINDS: dict[str, str] = {}
-for kind, aliases in {
-    "Pod": ("pod", "pods", "po"),
-    "Node": ("node", "nodes", "no"),
-    "Deployment": ("deployment", "deployments", "deploy"),
-    "StatefulSet": ("statefulset", "statefulsets", "sts"),
-    "DaemonSet": ("daemonset", "daemonsets", "ds"),
-    "ReplicaSet": ("replicaset", "replicasets", "rs"),
-    "Job": ("job", "jobs"),
-    "Service": ("service", "services", "svc"),
-    "PersistentVolumeClaim": ("persistentvolumeclaim", "persistentvolumeclaims", "pvc"),
-    "HorizontalPodAutoscaler": ("horizontalpodautoscaler", "horizontalpodautoscalers", "hpa"),
-    "ServiceMonitor": ("servicemonitor", "servicemonitors", "smon"),
-    "Ingress": ("ingress", "ingresses", "ing"),
-}.items():
-    for alias in aliases:
-        KINDS[alias] = kind
-
-CLUSTER_SCOPED = {"Node"}
-SHORT = {"Pod": "pod", "Node": "node", "Deployment": "deploy", "StatefulSet": "sts", "DaemonSet": "ds",
-         "ReplicaSet": "rs", "Job": "job", "Service": "svc", "PersistentVolumeClaim": "pvc",
-         "HorizontalPodAutoscaler": "hpa", "ServiceMonitor": "servicemonitor", "Ingress": "ingress"}
+# derived from the one kinds table (kubewhy/kinds.py)
+KINDS: dict[str, str] = dict(kinds.TARGET_ALIASES)  # alias -> canonical kind, for the kinds kubewhy diagnoses
+CLUSTER_SCOPED = {k for k in kinds.TARGETS if not kinds.info(k).namespaced}
+SHORT: dict[str, str] = {k.kind: k.ref_name for k in kinds.TABLE}
 
 _DNS1123_SUBDOMAIN = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
 _DNS1123_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
@@ -42,12 +24,12 @@ class Target:
     namespace: str | None  # None for cluster-scoped kinds
 
     def __str__(self) -> str:
-        return f"{SHORT.get(self.kind, self.kind.lower())}/{self.name}"
+        return f"{kinds.short_name(self.kind)}/{self.name}"
 
     @property
     def ref(self) -> str:
         """``kind/namespace/name`` (or ``kind/name`` when cluster-scoped), as in scenario expectations."""
-        short = SHORT.get(self.kind, self.kind.lower())
+        short = kinds.short_name(self.kind)
         return f"{short}/{self.namespace}/{self.name}" if self.namespace else f"{short}/{self.name}"
 
     def to_dict(self) -> dict[str, str | None]:
@@ -81,13 +63,14 @@ def parse_target(text: str, namespace: str | None = None, default_namespace: str
         alias, name = parts
         ns = namespace
         if alias.lower() not in KINDS:
-            raise UsageError(f"unknown kind {alias!r} in {text!r}: use one of pod, node, deploy, sts, ds, job, svc, "
-                             f"pvc, hpa")
+            raise UsageError(f"unknown kind {alias!r} in {text!r}: use one of "
+                             f"{', '.join(kinds.info(k).ref_name for k in kinds.TARGETS)}")
         kind = KINDS[alias.lower()]
     elif len(parts) == 3:
         alias, ns, name = parts
         if alias.lower() not in KINDS:
-            raise UsageError(f"unknown kind {alias!r} in {text!r}")
+            raise UsageError(f"unknown kind {alias!r} in {text!r}: use one of "
+                             f"{', '.join(kinds.info(k).ref_name for k in kinds.TARGETS)}")
         kind = KINDS[alias.lower()]
         validate_namespace(ns)
         if namespace and namespace != ns:

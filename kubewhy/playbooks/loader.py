@@ -14,7 +14,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from kubesim.yamlsrc import Doc, YamlSourceError, documents
+from ..yamlsrc import Doc, YamlSourceError, documents
 
 from ..checks import default_registry
 from ..checks.registry import (
