@@ -54,6 +54,7 @@ stage: pod
 severity: warning
 symptom: "true"
 summary: "custom"
+apiVersion: kubewhy.io/v1
 """
 
 

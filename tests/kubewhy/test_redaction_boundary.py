@@ -111,7 +111,8 @@ status:
 """
 
 # A user playbook that prints everything it can reach: the target, the pods behind it, a Secret, its logs.
-PROBE = """id: leak-probe
+PROBE = """apiVersion: kubewhy.io/v1
+id: leak-probe
 title: Shows everything it reaches
 applies_to: [Pod, Service, PersistentVolumeClaim, Deployment]
 stage: pod

@@ -47,7 +47,8 @@ status:
   containerStatuses: [{name: app, state: {running: {}}}]
 """
 
-PROBE = """id: as-written
+PROBE = """apiVersion: kubewhy.io/v1
+id: as-written
 title: Prints the target's metadata and status
 applies_to: [Pod]
 stage: pod
