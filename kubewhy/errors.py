@@ -58,3 +58,7 @@ class PlaybookError(KubewhyError):
 
 class CheckSkipped(Exception):
     """Raised by a check that cannot run in this environment (e.g. no Prometheus configured)."""
+
+
+class AuditStoreError(AdapterError):
+    """The audit database could not be read or changed; the message names the database (without password)."""

@@ -25,18 +25,23 @@ from .models.target import SHORT, Target
 from .playbooks.loader import Catalog
 
 if TYPE_CHECKING:
-    from .audit.records import AuditRecorder
+    from .audit.writer import AuditLog
+    from .settings import Settings
 
 
 @dataclass
 class Deps:
+    """What a diagnosis needs; :func:`kubewhy.compose.build` makes one from the settings for every front-end."""
+
     kube: KubeReader
     catalog: Catalog
     prom: MetricsReader | None = None
     clock: Callable[[], datetime] = field(default=lambda: datetime.now(timezone.utc))
     check_timeout: float = 5.0
     log_tail: int = 50
-    audit: AuditRecorder | None = None  # records each diagnosis (non-blocking); see kubewhy/audit
+    audit: AuditLog | None = None  # records each diagnosis and action (non-blocking); see kubewhy/audit
+    settings: Settings | None = None  # what compose.build was given
+    warnings: list[str] = field(default_factory=list)  # what compose.build could not set up, for the front-end
 
 
 async def resolve_target(kube: CachedKube, target: Target) -> dict[str, Any]:

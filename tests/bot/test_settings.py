@@ -7,32 +7,39 @@ from pathlib import Path
 import pytest
 
 from bot.commands import parse
-from bot.settings import BotSettings, parse_allow
+from kubewhy.settings import SettingsError, load, parse_allow
 
 
 def test_socket_mode_when_an_app_token_is_given() -> None:
-    s = BotSettings.from_env({"SLACK_BOT_TOKEN": "xoxb-1", "SLACK_APP_TOKEN": "xapp-1"})
+    s = load({"SLACK_BOT_TOKEN": "xoxb-1", "SLACK_APP_TOKEN": "xapp-1"}).slack.require()
     assert s.mode == "socket" and s.app_token == "xapp-1"
 
 
 def test_http_mode_needs_the_signing_secret() -> None:
-    with pytest.raises(ValueError, match="SLACK_SIGNING_SECRET"):
-        BotSettings.from_env({"SLACK_BOT_TOKEN": "xoxb-1", "KUBEWHY_SLACK_MODE": "http"})
-    s = BotSettings.from_env({"SLACK_BOT_TOKEN": "xoxb-1", "SLACK_SIGNING_SECRET": "s", "PORT": "8080"})
+    with pytest.raises(SettingsError, match="SLACK_SIGNING_SECRET"):
+        load({"SLACK_BOT_TOKEN": "xoxb-1", "KUBEWHY_SLACK_MODE": "http"}).slack.require()
+    s = load({"SLACK_BOT_TOKEN": "xoxb-1", "SLACK_SIGNING_SECRET": "s", "PORT": "8080"}).slack.require()
     assert s.mode == "http" and s.port == 8080
 
 
-def test_missing_token_and_bad_mode_are_clear_errors() -> None:
-    with pytest.raises(ValueError, match="SLACK_BOT_TOKEN"):
-        BotSettings.from_env({})
-    with pytest.raises(ValueError, match="http or socket"):
-        BotSettings.from_env({"SLACK_BOT_TOKEN": "x", "KUBEWHY_SLACK_MODE": "carrier-pigeon"})
+def test_missing_token_and_bad_values_are_clear_errors() -> None:
+    with pytest.raises(SettingsError, match="SLACK_BOT_TOKEN"):
+        load({}).slack.require()
+    with pytest.raises(SettingsError, match="KUBEWHY_SLACK_MODE.*http or socket"):
+        load({"SLACK_BOT_TOKEN": "x", "KUBEWHY_SLACK_MODE": "carrier-pigeon"})
+    with pytest.raises(SettingsError, match="KUBEWHY_SLACK_PORT"):
+        load({"KUBEWHY_SLACK_PORT": "http"})
+    with pytest.raises(SettingsError, match="KUBEWHY_SLACK_ALLOW"):
+        load({"KUBEWHY_SLACK_ALLOW": "U123"})
 
 
 def test_allowlist_from_text_and_file(tmp_path: Path) -> None:
     f = tmp_path / "allow.yaml"
     f.write_text("prod: [U1, S9]\n")
-    assert parse_allow("*=S1,U2; staging=U3", str(f)) == {"prod": ["U1", "S9"], "*": ["S1", "U2"], "staging": ["U3"]}
+    assert parse_allow("*=S1,U2; staging=U3", str(f)) == {"prod": ("U1", "S9"), "*": ("S1", "U2"),
+                                                           "staging": ("U3",)}
+    with pytest.raises(SettingsError, match="KUBEWHY_SLACK_ALLOW_FILE"):
+        parse_allow("", str(tmp_path / "missing.yaml"))
 
 
 @pytest.mark.parametrize("text,name,args,ns,error", [

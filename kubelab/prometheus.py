@@ -14,7 +14,7 @@ from kubesim import prometheus as promserver
 from kubesim.history import has_usage
 from kubesim.scenario import Scenario
 
-from ..adapters.prom import PromMetrics
+from kubewhy.adapters.prom import PromMetrics
 
 AUTO, OFF = "auto", "off"
 

@@ -15,14 +15,14 @@ from typing import Literal
 from kubesim.prometheus import PrometheusUnavailable
 from kubesim.scenario import Expectation, Scenario, ScenarioError, bundled_names, load, load_paths
 
-from .adapters.kube_live import LiveKube, build_api_client
-from .adapters.kube_snapshot import SnapshotKube
-from .adapters.ports import KubeReader, MetricsReader
-from .errors import KubewhyError
-from .models.target import parse_target
-from .playbooks.loader import Catalog
-from .service import Deps, diagnose
-from .testing.prometheus import prometheus_for
+from kubewhy.adapters.kube_live import LiveKube, build_api_client
+from kubewhy.adapters.kube_snapshot import SnapshotKube
+from kubewhy.adapters.ports import KubeReader, MetricsReader
+from kubewhy.errors import KubewhyError
+from kubewhy.models.target import parse_target
+from kubewhy.playbooks.loader import Catalog
+from kubewhy.service import Deps, diagnose
+from .prometheus import prometheus_for
 
 
 @dataclass
