@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import sys
-from typing import Mapping
+from collections.abc import Mapping
 
 from aiohttp import web
 
@@ -22,7 +22,7 @@ log = logging.getLogger("kubewhy.bot")
 
 async def build_deps(settings: Settings, *, kube: KubeReader | None = None) -> BotDeps:
     """The core's dependencies for the bot (close them with ``compose.close(deps.core)``)."""
-    core = await compose.build(settings, kube=kube, on_warning=log.warning)
+    core = await compose.build(settings, kube=kube)  # the audit writer logs its own warnings
     for w in core.warnings:
         log.warning("%s", w)
     if core.audit is not None:
@@ -35,9 +35,11 @@ async def serve(settings: Settings, *, host: str = "0.0.0.0") -> None:
     app = build_app(deps)
     try:
         if settings.slack.mode == "socket":
-            from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
+            from slack_bolt.adapter.socket_mode.async_handler import (
+                AsyncSocketModeHandler,
+            )
 
-            await AsyncSocketModeHandler(app, settings.slack.app_token).start_async()
+            await AsyncSocketModeHandler(app, settings.slack.app_token).start_async()  # type: ignore[no-untyped-call]
         else:
             runner = web.AppRunner(app.web_app(path="/slack/events"))
             await runner.setup()

@@ -8,13 +8,12 @@ import dataclasses
 import os
 import sys
 import time
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Mapping
 
 from kubesim import scenario as scenarios
 from kubesim.runner import run_in_thread
 from kubesim.server import SimOptions
-
 from kubewhy import compose
 from kubewhy.errors import KubewhyError
 from kubewhy.models.target import parse_target

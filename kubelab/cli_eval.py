@@ -5,13 +5,19 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Mapping
 
 from kubewhy.playbooks.loader import load_dirs
 from kubewhy.settings import Flags, load
 
-from .evaluate import DEFAULT_CATALOGUE, coverage_command, coverage_markdown, format_table, run
+from .evaluate import (
+    DEFAULT_CATALOGUE,
+    coverage_command,
+    coverage_markdown,
+    format_table,
+    run,
+)
 from .prometheus import default_setting
 
 

@@ -5,9 +5,10 @@ from __future__ import annotations
 import argparse
 import asyncio
 import sys
-from typing import Mapping
+from collections.abc import Mapping
 
-from kubesim import generate, scenario as scenarios
+from kubesim import generate
+from kubesim import scenario as scenarios
 from kubesim.runner import serve_forever
 from kubesim.server import SimOptions
 

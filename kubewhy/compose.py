@@ -16,8 +16,9 @@ returned in ``deps.warnings`` for the front-end to show.
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
-from typing import TYPE_CHECKING, AsyncIterator, Callable
+from typing import TYPE_CHECKING
 
 from .adapters.ports import KubeReader, MetricsReader
 from .playbooks.loader import Catalog, load_dirs

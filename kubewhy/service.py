@@ -8,15 +8,22 @@ from __future__ import annotations
 import asyncio
 import difflib
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
-from typing import TYPE_CHECKING, Any, Callable
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
 
 from . import checks as _checks  # noqa: F401  (registers the built-in checks)
 from .adapters.cache import CachedKube
 from .adapters.ports import KubeReader, MetricsReader
 from .checks.registry import CheckContext
-from .engine.related import POD_RELATIONS, object_troubled, pod_relations, ref_of, related_subjects
+from .engine.related import (
+    POD_RELATIONS,
+    object_troubled,
+    pod_relations,
+    ref_of,
+    related_subjects,
+)
 from .engine.runner import PlaybookOutcome, Subject, run_playbook, symptom_matches
 from .errors import TargetNotFound
 from .expressions import CLOCK
@@ -36,7 +43,7 @@ class Deps:
     kube: KubeReader
     catalog: Catalog
     prom: MetricsReader | None = None
-    clock: Callable[[], datetime] = field(default=lambda: datetime.now(timezone.utc))
+    clock: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
     check_timeout: float = 5.0
     log_tail: int = 50
     audit: AuditLog | None = None  # records each diagnosis and action (non-blocking); see kubewhy/audit
@@ -165,4 +172,4 @@ def _dedupe(findings: list[Finding]) -> list[Finding]:
     return out
 
 
-__all__ = ["Deps", "diagnose", "resolve_target", "SHORT"]
+__all__ = ["SHORT", "Deps", "diagnose", "resolve_target"]

@@ -12,9 +12,10 @@ from __future__ import annotations
 
 import getpass
 import os
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Literal, Mapping, Sequence
+from typing import Literal
 
 import yaml
 
@@ -276,5 +277,17 @@ def load(environ: Mapping[str, str] | None = None, flags: Flags | None = None) -
                     actor=_actor(env))
 
 
-__all__ = ["AuditSettings", "DISCOVER", "Flags", "KubeSettings", "PromSettings", "Settings", "SettingsError",
-           "SlackSettings", "data_dir", "load", "normalise_database_url", "parse_allow"]
+__all__ = [
+    "DISCOVER",
+    "AuditSettings",
+    "Flags",
+    "KubeSettings",
+    "PromSettings",
+    "Settings",
+    "SettingsError",
+    "SlackSettings",
+    "data_dir",
+    "load",
+    "normalise_database_url",
+    "parse_allow",
+]

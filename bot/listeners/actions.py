@@ -95,7 +95,7 @@ def register(app: AsyncApp, deps: BotDeps) -> None:
     @app.action(blocks.ACTION_APPLY)
     async def apply_clicked(ack: Any, body: dict[str, Any], client: AsyncWebClient) -> None:
         await ack()
-        value, target, channel, ts, user = _clicked(body)
+        value, _, channel, ts, user = _clicked(body)
         proposed = deps.fixes.get(value.get("f", ""))
         if proposed is None:
             await client.chat_postEphemeral(channel=channel, user=user,
@@ -134,7 +134,6 @@ def register(app: AsyncApp, deps: BotDeps) -> None:
         try:
             result = await apply_patch(deps.kube, proposed.patch, dry_run=False)
         except UsageError as exc:
-            result = None
             message, ok = str(exc), False
         else:
             message, ok = result.message, result.ok

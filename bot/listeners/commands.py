@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from slack_bolt.async_app import AsyncApp
@@ -84,7 +84,7 @@ async def _history(deps: BotDeps, client: AsyncWebClient, channel: str, user: st
         await client.chat_postEphemeral(channel=channel, user=user, text=str(exc))
         return
     try:
-        entries = await actions.history(deps.core.audit, since=datetime.now(timezone.utc) - timedelta(days=7),
+        entries = await actions.history(deps.core.audit, since=datetime.now(UTC) - timedelta(days=7),
                                         target_kind=target.kind if target else None,
                                         target_name=target.name if target else None,
                                         target_namespace=target.namespace if target else None, limit=40)

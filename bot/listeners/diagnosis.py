@@ -70,7 +70,7 @@ async def _upload_charts(deps: BotDeps, client: AsyncWebClient, report: Any, cha
         except ChartError as exc:
             log.info("no chart for %s: %s", finding.id, exc)
             continue
-        except Exception as exc:  # a chart is a bonus: never lose the answer over it
+        except Exception as exc:  # noqa: BLE001 - a chart is a bonus: never lose the answer over it
             log.warning("chart for %s failed: %s", finding.id, exc)
             continue
         await client.files_upload_v2(channel=channel, thread_ts=ts, filename=chart_filename(finding), content=png,

@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import asyncio
 import json
-from datetime import datetime, timedelta, timezone
-from typing import Any, Callable
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from ..errors import PromError, PromTimeout
 from ..settings import PromSettings
@@ -35,7 +36,7 @@ def _reason(exc: BaseException) -> str:
 class PromMetrics:
     def __init__(self, url: str | PromSettings, *, token: str | None = None,
                  basic_auth: tuple[str, str] | None = None, verify_tls: bool | str = True, timeout: float = 10.0,
-                 clock: Callable[[], datetime] = lambda: datetime.now(timezone.utc)):
+                 clock: Callable[[], datetime] = lambda: datetime.now(UTC)):
         import requests
         from prometheus_api_client import PrometheusConnect
         from urllib3.util.retry import Retry
@@ -62,7 +63,7 @@ class PromMetrics:
         except requests.exceptions.Timeout:
             raise PromTimeout(f"Prometheus at {self.endpoint}: no answer within {self.timeout:g}s "
                               f"(query timeout)") from None
-        except Exception as exc:
+        except Exception as exc:  # noqa: BLE001 - requests' and the library's own errors, converted at the edge
             if "timed out" in str(exc).lower():
                 raise PromTimeout(f"Prometheus at {self.endpoint}: no answer within {self.timeout:g}s "
                                   f"(query timeout)") from None  # requests and the library's own errors; converted at the edge

@@ -7,9 +7,9 @@ error leaves as an :class:`AuditStoreError` naming the database, so no front-end
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime, timedelta
-from typing import Iterator
 
 from alembic.util import CommandError
 from sqlalchemy.exc import SQLAlchemyError
@@ -38,7 +38,7 @@ async def history(audit: AuditLog, *, since: datetime | None = None, until: date
     seconds: an answer with the last records missing beats no answer)."""
     try:
         await asyncio.wait_for(audit.flush(), flush_timeout)
-    except asyncio.TimeoutError:
+    except TimeoutError:
         pass
     tfilter = TargetFilter(target_kind, target_name, target_namespace) if target_name else None
     with store_errors(audit.url):

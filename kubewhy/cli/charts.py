@@ -28,7 +28,7 @@ async def write_charts(report: Report, deps: Deps, directory: str | Path) -> lis
         except ChartError as exc:
             out.append((finding.id, None, str(exc)))
             continue
-        except Exception as exc:  # an adapter error (Prometheus down) must not hide the diagnosis
+        except Exception as exc:  # noqa: BLE001 - an adapter error (Prometheus down) must not hide the diagnosis
             out.append((finding.id, None, str(exc)))
             continue
         path = render_png(data, Path(directory) / chart_filename(finding))

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import argparse
 import json
-from datetime import datetime, timezone
-from typing import TYPE_CHECKING, Sequence
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING
 
 from .. import actions, compose
 from ..errors import UsageError
@@ -35,14 +36,14 @@ def parse_since(text: str | None, now: datetime | None = None) -> datetime | Non
     from ..audit.durations import parse_duration
 
     try:
-        return (now or datetime.now(timezone.utc)) - parse_duration(text)
+        return (now or datetime.now(UTC)) - parse_duration(text)
     except ValueError:
         pass
     try:
-        when = datetime.fromisoformat(text.replace("Z", "+00:00"))
+        when = datetime.fromisoformat(text)
     except ValueError:
         raise UsageError(f"cannot parse {text!r}: use an age (2h, 30m, 7d) or an ISO time") from None
-    return when if when.tzinfo else when.replace(tzinfo=timezone.utc)
+    return when.astimezone(UTC) if when.tzinfo else when.replace(tzinfo=UTC)
 
 
 def parse_target_filter(text: str | None, namespace: str | None) -> tuple[str | None, str | None, str | None]:

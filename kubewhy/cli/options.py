@@ -5,7 +5,8 @@ from __future__ import annotations
 import argparse
 import asyncio
 import sys
-from typing import Any, Coroutine, Mapping
+from collections.abc import Coroutine, Mapping
+from typing import Any
 
 from ..settings import Flags, Settings, load
 

@@ -73,7 +73,7 @@ class SlackDouble:
             self._changed.clear()
             try:
                 await asyncio.wait_for(self._changed.wait(), 0.01)
-            except asyncio.TimeoutError:
+            except TimeoutError:
                 pass
         return self.to(method)
 

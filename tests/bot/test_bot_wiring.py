@@ -3,9 +3,9 @@ of docs/audit.md reach the database (not the fallback file), and the Prometheus 
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import AsyncIterator
 
 import pytest
 from aiohttp import web

@@ -7,13 +7,15 @@ import dataclasses
 import json
 import time
 import urllib.parse
+from collections.abc import AsyncIterator
 from pathlib import Path
-from typing import Any, AsyncIterator
+from typing import Any
 
 import aiohttp
 import pytest
 from aiohttp import web
-from kubernetes import client as k8s, config as k8s_config
+from kubernetes import client as k8s
+from kubernetes import config as k8s_config
 from slack_sdk.signature import SignatureVerifier
 
 from bot import blocks

@@ -9,9 +9,10 @@ import subprocess
 import sys
 import threading
 import urllib.request
+from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Iterator
+from typing import ClassVar
 from urllib.parse import urlsplit
 
 import pytest
@@ -23,7 +24,7 @@ class _Forward(BaseHTTPRequestHandler):
     """A forward proxy that sends every request to one upstream (the test's Prometheus) and counts them."""
 
     upstream = ""
-    hosts: list[str] = []
+    hosts: ClassVar[list[str]] = []
 
     def _forward(self) -> None:
         parts = urlsplit(self.path)
@@ -33,7 +34,7 @@ class _Forward(BaseHTTPRequestHandler):
                                          method=self.command,
                                          headers={k: v for k, v in self.headers.items()
                                                   if k.lower() in ("authorization", "content-type", "accept")})
-        with urllib.request.urlopen(request, timeout=30) as answer:  # noqa: S310 - loopback upstream
+        with urllib.request.urlopen(request, timeout=30) as answer:
             data = answer.read()
             self.send_response(answer.status)
             self.send_header("Content-Type", answer.headers.get("Content-Type", "application/json"))
@@ -66,7 +67,7 @@ def test_readme_why_with_prometheus_discover_and_chart_dir(start_sim, prometheus
     env = {**os.environ, "KUBECONFIG": str(sim.kubeconfig), "HTTP_PROXY": proxy_to.address,
            "NO_PROXY": "127.0.0.1,localhost", "XDG_DATA_HOME": str(tmp_path / "xdg")}
     env.pop("KUBEWHY_DATABASE_URL", None)
-    proc = subprocess.run([sys.executable, "-m", "kubewhy", "why", TARGET, "--prometheus", "discover",
+    proc = subprocess.run(check=False, args=[sys.executable, "-m", "kubewhy", "why", TARGET, "--prometheus", "discover",
                            "--chart-dir", str(charts)], capture_output=True, text=True, env=env, timeout=120)
     assert "asyncio.run() cannot be called" not in proc.stderr
     assert proc.returncode == 0, proc.stderr

@@ -59,3 +59,11 @@ def test_command_parsing(text: str, name: str, args: tuple[str, ...], ns: str | 
         assert cmd.error and error in cmd.error
     else:
         assert cmd.args == args and cmd.namespace == ns and cmd.error is None
+
+
+def test_kubewhy_bot_without_a_token_is_one_line(capsys: pytest.CaptureFixture[str]) -> None:
+    from kubewhy import cli
+
+    assert cli.main(["bot"], environ={"KUBEWHY_SLACK_MODE": "http"}) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("kubewhy bot: SLACK_BOT_TOKEN is not set") and len(err.strip().splitlines()) == 1
