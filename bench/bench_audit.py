@@ -20,9 +20,9 @@ import asyncpg
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from kubewhy.audit import AuditLog, db, migrate  # noqa: E402
-from kubewhy.models.findings import Finding, Fix, Report  # noqa: E402
-from kubewhy.models.target import Target  # noqa: E402
+from kubewhy.audit import AuditLog, db, migrate
+from kubewhy.models.findings import Finding, Fix, Report
+from kubewhy.models.target import Target
 
 
 def report(i: int) -> Report:

@@ -21,12 +21,11 @@ from slack_sdk.signature import SignatureVerifier
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bot.app import build_app  # noqa: E402
-from bot.deps import BotDeps  # noqa: E402
-from bot.settings import BotSettings  # noqa: E402
-from kubewhy.adapters.kube_live import LiveKube, build_api_client  # noqa: E402
-from kubewhy.playbooks.loader import load_dirs  # noqa: E402
-from tests.bot.slack_double import SlackDouble  # noqa: E402
+from bot.app import build_app
+from bot.runner import build_deps
+from kubewhy import compose
+from kubewhy.settings import load
+from tests.bot.slack_double import SlackDouble
 
 SECRET = "bench-secret"
 
@@ -40,8 +39,9 @@ async def run(latency_ms: float, repeats: int) -> None:
     sim.stdout.readline()
     double = SlackDouble()
     api = await double.start()
-    settings = BotSettings(bot_token="xoxb-bench", signing_secret=SECRET, slack_api_url=api)
-    deps = BotDeps(settings=settings, kube=LiveKube(build_api_client(str(tmp / "kc"))), catalog=load_dirs([]))
+    settings = load({"SLACK_BOT_TOKEN": "xoxb-bench", "SLACK_SIGNING_SECRET": SECRET, "KUBEWHY_SLACK_API_URL": api,
+                     "KUBECONFIG": str(tmp / "kc"), "KUBEWHY_NO_AUDIT": "1"})
+    deps = await build_deps(settings)
     runner = web.AppRunner(build_app(deps).web_app(path="/slack/events"), access_log=None)
     await runner.setup()
     site = web.TCPSite(runner, "127.0.0.1", 0)
@@ -68,9 +68,10 @@ async def run(latency_ms: float, repeats: int) -> None:
                     answers.append(answer)
     finally:
         await runner.cleanup()
+        await compose.close(deps.core)
         await double.stop()
         sim.terminate()
-    p90 = lambda xs: sorted(xs)[max(int(len(xs) * 0.9) - 1, 0)]  # noqa: E731
+    p90 = lambda xs: sorted(xs)[max(int(len(xs) * 0.9) - 1, 0)]
     print(f"`/k8s why pod/q1/app-7d4b9c6f5-x2x7k` on the workshop scenario, simulator latency {latency_ms:.0f} ms "
           f"per request, {repeats} requests\n")
     print("| measurement | median | p90 | target |")

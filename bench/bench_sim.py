@@ -19,9 +19,9 @@ import aiohttp
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from kubesim.generate import large_scenario  # noqa: E402
-from kubesim.runner import run_in_thread  # noqa: E402
-from kubesim.server import SimOptions  # noqa: E402
+from kubesim.generate import large_scenario
+from kubesim.runner import run_in_thread
+from kubesim.server import SimOptions
 
 
 async def bench_list(url: str, repeats: int) -> list[float]:

@@ -17,11 +17,11 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from kubesim.generate import large_scenario  # noqa: E402
-from kubewhy.adapters.kube_live import LiveKube, build_api_client  # noqa: E402
-from kubewhy.models.target import parse_target  # noqa: E402
-from kubewhy.playbooks.loader import load_dirs  # noqa: E402
-from kubewhy.service import Deps, diagnose  # noqa: E402
+from kubesim.generate import large_scenario
+from kubewhy.adapters.kube_live import LiveKube, build_api_client
+from kubewhy.models.target import parse_target
+from kubewhy.playbooks.loader import load_dirs
+from kubewhy.service import Deps, diagnose
 
 
 class RemoteSim:

@@ -12,13 +12,13 @@ from .listeners import actions, commands
 
 def build_client(deps: BotDeps) -> AsyncWebClient:
     # Slack answers 429 with Retry-After under load; the client waits and retries instead of failing.
-    return AsyncWebClient(token=deps.settings.bot_token, base_url=deps.settings.slack_api_url,
+    return AsyncWebClient(token=deps.slack.bot_token, base_url=deps.slack.api_url,
                           retry_handlers=[AsyncRateLimitErrorRetryHandler(max_retry_count=3)])
 
 
 def build_app(deps: BotDeps) -> AsyncApp:
-    app = AsyncApp(signing_secret=deps.settings.signing_secret or "unused",
-                   client=build_client(deps), request_verification_enabled=deps.settings.mode == "http",
+    app = AsyncApp(signing_secret=deps.slack.signing_secret or "unused",
+                   client=build_client(deps), request_verification_enabled=deps.slack.mode == "http",
                    process_before_response=False)
     commands.register(app, deps)
     actions.register(app, deps)

@@ -7,10 +7,20 @@ escaped for mrkdwn, and long text is cut with a "more" affordance so Slack never
 from __future__ import annotations
 
 import json
-from typing import Any, Iterable
+from collections.abc import Iterable
+from typing import Any
 
-from slack_sdk.models.blocks import (ActionsBlock, Block, ButtonElement, ContextBlock, DividerBlock, HeaderBlock,
-                                     MarkdownTextObject, PlainTextObject, SectionBlock)
+from slack_sdk.models.blocks import (
+    ActionsBlock,
+    Block,
+    ButtonElement,
+    ContextBlock,
+    DividerBlock,
+    HeaderBlock,
+    MarkdownTextObject,
+    PlainTextObject,
+    SectionBlock,
+)
 from slack_sdk.models.views import View
 
 from kubewhy.inspect import ClusterStatus
@@ -150,7 +160,7 @@ def lines_messages(title: str, lines: list[str], per_message: int = CODE_LIMIT) 
             size = 0
         chunks[-1].append(line)
         size += len(line) + 1
-    out = []
+    out: list[list[Block]] = []
     for i, chunk in enumerate(chunks[:5]):
         part = f" ({i + 1}/{min(len(chunks), 5)})" if len(chunks) > 1 else ""
         out.append([section(f"*{escape(title)}*{part}\n{code(chr(10).join(chunk))}")])

@@ -1,4 +1,5 @@
-"""What the bot's listeners use: the core's ports and a few small registries. No diagnosis logic here."""
+"""What the bot's listeners use: the core's :class:`Deps` (from :mod:`kubewhy.compose`), the Slack settings and a
+few small registries. No diagnosis logic here."""
 
 from __future__ import annotations
 
@@ -11,8 +12,7 @@ from kubewhy.models.findings import Fix, Patch, Report
 from kubewhy.models.target import Target
 from kubewhy.playbooks.loader import Catalog
 from kubewhy.service import Deps
-
-from .settings import BotSettings
+from kubewhy.settings import SlackSettings
 
 K = TypeVar("K")
 V = TypeVar("V")
@@ -44,19 +44,26 @@ class ProposedFix:
 
 @dataclass
 class BotDeps:
-    settings: BotSettings
-    kube: Any  # a KubeReader that is also a KubeWriter (LiveKube)
-    catalog: Catalog
-    prom: Any = None
-    audit: Any = None  # kubewhy.audit.AuditLog, optional
+    core: Deps  # kube reader (a LiveKube, which can also patch), metrics, catalog, audit
+    slack: SlackSettings
+    default_namespace: str = "default"
     fixes: Bounded[str, ProposedFix] = field(default_factory=Bounded)
     reports: Bounded[tuple[str, str], Report] = field(default_factory=Bounded)
 
-    def core(self) -> Deps:
-        return Deps(kube=self.kube, catalog=self.catalog, prom=self.prom)
+    @property
+    def kube(self) -> Any:
+        return self.core.kube
+
+    @property
+    def catalog(self) -> Catalog:
+        return self.core.catalog
+
+    @property
+    def prom(self) -> Any:
+        return self.core.prom
 
     def readable(self, namespace: str | None) -> bool:
-        return "*" in self.settings.namespaces or namespace is None or namespace in self.settings.namespaces
+        return "*" in self.slack.namespaces or namespace is None or namespace in self.slack.namespaces
 
     def allowed_ids(self, namespace: str | None) -> list[str]:
-        return self.settings.allow.get(namespace or "", []) + self.settings.allow.get("*", [])
+        return [*self.slack.allow.get(namespace or "", ()), *self.slack.allow.get("*", ())]

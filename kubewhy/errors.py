@@ -65,3 +65,7 @@ class CheckSkipped(Exception):
     def __init__(self, message: str, *, reason: str = "skipped"):
         super().__init__(message)
         self.reason = reason
+
+
+class AuditStoreError(AdapterError):
+    """The audit database could not be read or changed; the message names the database (without password)."""

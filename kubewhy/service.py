@@ -8,14 +8,21 @@ from __future__ import annotations
 import asyncio
 import difflib
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
-from typing import TYPE_CHECKING, Any, Callable
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
 
 from .adapters.cache import CachedKube
 from .adapters.ports import KubeReader, MetricsReader
 from .checks.registry import CheckContext
-from .engine.related import POD_RELATIONS, object_troubled, pod_relations, ref_of, related_subjects
+from .engine.related import (
+    POD_RELATIONS,
+    object_troubled,
+    pod_relations,
+    ref_of,
+    related_subjects,
+)
 from .engine.runner import PlaybookOutcome, Subject, run_playbook, symptom_matches
 from .errors import TargetNotFound
 from .expressions import CLOCK
@@ -24,18 +31,23 @@ from .models.target import SHORT, Target
 from .playbooks.loader import Catalog
 
 if TYPE_CHECKING:
-    from .audit.records import AuditRecorder
+    from .audit.writer import AuditLog
+    from .settings import Settings
 
 
 @dataclass
 class Deps:
+    """What a diagnosis needs; :func:`kubewhy.compose.build` makes one from the settings for every front-end."""
+
     kube: KubeReader
     catalog: Catalog
     prom: MetricsReader | None = None
-    clock: Callable[[], datetime] = field(default=lambda: datetime.now(timezone.utc))
+    clock: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
     check_timeout: float = 5.0
     log_tail: int = 50
-    audit: AuditRecorder | None = None  # records each diagnosis (non-blocking); see kubewhy/audit
+    audit: AuditLog | None = None  # records each diagnosis and action (non-blocking); see kubewhy/audit
+    settings: Settings | None = None  # what compose.build was given
+    warnings: list[str] = field(default_factory=list)  # what compose.build could not set up, for the front-end
 
 
 async def resolve_target(kube: CachedKube, target: Target) -> dict[str, Any]:
@@ -159,4 +171,4 @@ def _dedupe(findings: list[Finding]) -> list[Finding]:
     return out
 
 
-__all__ = ["Deps", "diagnose", "resolve_target", "SHORT"]
+__all__ = ["SHORT", "Deps", "diagnose", "resolve_target"]

@@ -39,6 +39,6 @@ def test_the_deployment_runs_the_bot_with_the_settings_it_reads() -> None:
     text = (CHART / "templates" / "deployment.yaml").read_text()
     assert 'args: ["bot"]' in text
     env_names = set(re.findall(r"name: (KUBEWHY_[A-Z_]+|PORT)", text))
-    settings = (CHART.parents[1] / "bot" / "settings.py").read_text()
+    settings = (CHART.parents[1] / "kubewhy" / "settings.py").read_text()  # the bot reads kubewhy.settings
     read = set(re.findall(r'"(KUBEWHY_[A-Z_]+|PORT)"', settings))
     assert env_names and env_names <= read, env_names - read

@@ -8,6 +8,7 @@ from typing import Any
 from slack_bolt.async_app import AsyncApp
 from slack_sdk.web.async_client import AsyncWebClient
 
+from kubewhy import actions as core_actions
 from kubewhy.errors import KubewhyError, UsageError
 from kubewhy.fixes import apply_patch
 from kubewhy.inspect import describe_lines, events_lines, logs_lines
@@ -30,9 +31,7 @@ def _clicked(body: dict[str, Any]) -> tuple[dict[str, Any], Target, str, str, st
 
 def _audit_click(deps: BotDeps, action: str, user: str, channel: str, target: Target) -> None:
     """Every click is recorded with the Slack user (issue 7); fix clicks are recorded as fix events instead."""
-    if deps.audit is not None:
-        deps.audit.record_action(action, actor=user, source="slack", channel=channel, target_kind=target.kind,
-                                 target_namespace=target.namespace, target_name=target.name)
+    core_actions.record_action(deps.core, action, actor=user, source="slack", channel=channel, target=target)
 
 
 async def _post_lines(client: AsyncWebClient, channel: str, ts: str, title: str, lines: list[str]) -> None:
@@ -90,13 +89,13 @@ def register(app: AsyncApp, deps: BotDeps) -> None:
         if report is None:  # the bot restarted since: diagnose again
             from kubewhy.service import diagnose
 
-            report = await diagnose(target, deps.core())
+            report = await diagnose(target, deps.core, actor=user, source="slack", channel=channel)
         await _post_lines(client, channel, ts, f"{target.ref}: all evidence", blocks.all_evidence_lines(report))
 
     @app.action(blocks.ACTION_APPLY)
     async def apply_clicked(ack: Any, body: dict[str, Any], client: AsyncWebClient) -> None:
         await ack()
-        value, target, channel, ts, user = _clicked(body)
+        value, _, channel, ts, user = _clicked(body)
         proposed = deps.fixes.get(value.get("f", ""))
         if proposed is None:
             await client.chat_postEphemeral(channel=channel, user=user,
@@ -104,16 +103,14 @@ def register(app: AsyncApp, deps: BotDeps) -> None:
             return
         allowed, reason = await may_apply(deps, client, user, proposed.patch.namespace)
         if not allowed:
-            if deps.audit is not None and proposed.audit_key:
-                deps.audit.record_fix_event(proposed.audit_key, "declined", actor=user, source="slack",
-                                            result={"reason": "not on the allowlist", "clicked_apply": True})
+            core_actions.fix_event(deps.core, proposed.audit_key, "declined", actor=user, source="slack",
+                                   result={"reason": "not on the allowlist", "clicked_apply": True})
             await client.chat_postEphemeral(channel=channel, user=user, text=reason)
             return
         opened = await client.views_open(trigger_id=body["trigger_id"], view=blocks.loading_modal(proposed.fix.title))
         result = await apply_patch(deps.kube, proposed.patch, dry_run=True)
-        if deps.audit is not None and proposed.audit_key:
-            deps.audit.record_fix_event(proposed.audit_key, "dry_run", actor=user, source="slack",
-                                        result={"ok": result.ok, "message": result.message})
+        core_actions.fix_event(deps.core, proposed.audit_key, "dry_run", actor=user, source="slack",
+                               result={"ok": result.ok, "message": result.message})
         metadata = json.dumps({"f": proposed.id, "c": channel, "ts": ts})
         await client.views_update(view_id=opened["view"]["id"],
                                   view=blocks.fix_modal(proposed.fix.title, proposed.fix.command, result.message,
@@ -133,18 +130,15 @@ def register(app: AsyncApp, deps: BotDeps) -> None:
         if not allowed:
             await client.chat_postEphemeral(channel=channel, user=user, text=reason)
             return
-        if deps.audit is not None and proposed.audit_key:
-            deps.audit.record_fix_event(proposed.audit_key, "approved", actor=user, source="slack")
+        core_actions.fix_event(deps.core, proposed.audit_key, "approved", actor=user, source="slack")
         try:
             result = await apply_patch(deps.kube, proposed.patch, dry_run=False)
         except UsageError as exc:
-            result = None
             message, ok = str(exc), False
         else:
             message, ok = result.message, result.ok
-        if deps.audit is not None and proposed.audit_key:
-            deps.audit.record_fix_event(proposed.audit_key, "applied" if ok else "failed", actor=user,
-                                        source="slack", result={"message": message})
+        core_actions.fix_event(deps.core, proposed.audit_key, "applied" if ok else "failed", actor=user,
+                               source="slack", result={"message": message})
         icon = ":white_check_mark:" if ok else ":x:"
         await client.chat_postMessage(channel=channel, thread_ts=ts, text=message,
                                       blocks=blocks.to_dicts([blocks.section(

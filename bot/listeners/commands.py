@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from slack_bolt.async_app import AsyncApp
 from slack_sdk.web.async_client import AsyncWebClient
 
-from kubewhy.errors import KubewhyError, UsageError
+from kubewhy import actions
+from kubewhy.errors import AuditStoreError, KubewhyError, UsageError
 from kubewhy.inspect import cluster_status
 from kubewhy.models.target import parse_target, validate_namespace
 
@@ -33,7 +35,7 @@ def register(app: AsyncApp, deps: BotDeps) -> None:
                 return
             if not deps.readable(cmd.namespace):
                 await ack(text=f"I may not read namespace `{blocks.escape(cmd.namespace)}`. Namespaces I can read: "
-                               f"{', '.join(f'`{n}`' for n in deps.settings.namespaces)}.")
+                               f"{', '.join(f'`{n}`' for n in deps.slack.namespaces)}.")
                 return
         if cmd.name == "help":
             await ack(text=blocks.HELP, blocks=blocks.to_dicts(blocks.help_blocks(cmd.unknown)))
@@ -59,7 +61,7 @@ def register(app: AsyncApp, deps: BotDeps) -> None:
             return
         # why
         try:
-            target = parse_target(cmd.args[0], cmd.namespace, deps.settings.default_namespace)
+            target = parse_target(cmd.args[0], cmd.namespace, deps.default_namespace)
         except UsageError as exc:
             await ack(text=f"{blocks.escape(str(exc))}.\nTry `/k8s why pod-name` or `/k8s why deploy/api -n prod`.")
             return
@@ -73,23 +75,22 @@ def register(app: AsyncApp, deps: BotDeps) -> None:
 
 
 async def _history(deps: BotDeps, client: AsyncWebClient, channel: str, user: str, target_text: str | None) -> None:
-    if deps.audit is None:
+    if deps.core.audit is None:
         await client.chat_postEphemeral(channel=channel, user=user, text="The audit log is not configured.")
         return
-    from datetime import datetime, timedelta, timezone
-
-    from kubewhy.audit import db, store
-
     try:
-        target = parse_target(target_text, None, deps.settings.default_namespace) if target_text else None
+        target = parse_target(target_text, None, deps.default_namespace) if target_text else None
     except UsageError as exc:
         await client.chat_postEphemeral(channel=channel, user=user, text=str(exc))
         return
-    await deps.audit.flush()
-    tfilter = store.TargetFilter(target.kind, target.name, target.namespace) if target else None
-    async with db.make_sessionmaker(deps.audit.engine)() as session:
-        entries = await store.history(session, since=datetime.now(timezone.utc) - timedelta(days=7),
-                                      target=tfilter, limit=40)
+    try:
+        entries = await actions.history(deps.core.audit, since=datetime.now(UTC) - timedelta(days=7),
+                                        target_kind=target.kind if target else None,
+                                        target_name=target.name if target else None,
+                                        target_namespace=target.namespace if target else None, limit=40)
+    except AuditStoreError as exc:
+        await client.chat_postEphemeral(channel=channel, user=user, text=f"Cannot read the audit log: {exc}")
+        return
     lines = [f"{e.at:%Y-%m-%d %H:%M} {e.kind:9} {e.source}/{e.actor or '-'} {e.target} {e.summary}"[:300]
              for e in entries]
     title = f"History of {target.ref} (7 days)" if target else "Recent history (7 days)"

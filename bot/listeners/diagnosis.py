@@ -10,6 +10,7 @@ from typing import Any
 
 from slack_sdk.web.async_client import AsyncWebClient
 
+from kubewhy import actions
 from kubewhy.errors import KubewhyError, TargetNotFound
 from kubewhy.models.target import Target
 from kubewhy.service import diagnose
@@ -28,11 +29,7 @@ def register_fixes(deps: BotDeps, report: Any, user: str, channel: str) -> dict[
             if fix.patch is None:
                 continue
             fix_id = uuid.uuid4().hex[:16]
-            key = None
-            if deps.audit is not None:
-                key = deps.audit.record_fix_proposed(
-                    fix, playbook_id=finding.id, target_kind=fix.patch.kind, target_namespace=fix.patch.namespace,
-                    target_name=fix.patch.name, proposed_by="kubewhy", source="slack", channel=channel)
+            key = actions.propose_fix(deps.core, fix, playbook_id=finding.id, source="slack", channel=channel)
             deps.fixes[fix_id] = ProposedFix(fix_id, report.target, finding.id, fix, fix.patch, key)
             ids[(i, j)] = fix_id
     return ids
@@ -41,7 +38,7 @@ def register_fixes(deps: BotDeps, report: Any, user: str, channel: str) -> dict[
 async def run_and_update(deps: BotDeps, client: AsyncWebClient, target: Target, channel: str, ts: str,
                          user: str) -> None:
     try:
-        report = await diagnose(target, deps.core())
+        report = await diagnose(target, deps.core, actor=user, source="slack", channel=channel)
     except TargetNotFound as exc:
         text = f":grey_question: {blocks.escape(str(exc))}"
         await client.chat_update(channel=channel, ts=ts, text=str(exc), blocks=blocks.to_dicts([blocks.section(text)]))
@@ -54,8 +51,6 @@ async def run_and_update(deps: BotDeps, client: AsyncWebClient, target: Target, 
     fix_ids = register_fixes(deps, report, user, channel)
     await client.chat_update(channel=channel, ts=ts, text=blocks.fallback_text(report),
                              blocks=blocks.to_dicts(blocks.report_blocks(report, fix_ids, user)))
-    if deps.audit is not None:
-        deps.audit.record_diagnosis(report, actor=user, source="slack", channel=channel)
     await _upload_charts(deps, client, report, channel, ts)
 
 
@@ -75,7 +70,7 @@ async def _upload_charts(deps: BotDeps, client: AsyncWebClient, report: Any, cha
         except ChartError as exc:
             log.info("no chart for %s: %s", finding.id, exc)
             continue
-        except Exception as exc:  # a chart is a bonus: never lose the answer over it
+        except Exception as exc:  # noqa: BLE001 - a chart is a bonus: never lose the answer over it
             log.warning("chart for %s failed: %s", finding.id, exc)
             continue
         await client.files_upload_v2(channel=channel, thread_ts=ts, filename=chart_filename(finding), content=png,

@@ -9,34 +9,12 @@ from __future__ import annotations
 
 import asyncio
 import json
-from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
-from typing import Any, Callable
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from ..errors import PromError, PromTimeout
-
-
-@dataclass(frozen=True)
-class PromSettings:
-    """How to reach Prometheus. ``verify_tls`` may be a CA bundle path; ``timeout`` is per query, in seconds."""
-
-    url: str
-    token: str | None = None
-    basic_auth: tuple[str, str] | None = None
-    verify_tls: bool | str = True
-    timeout: float = 10.0
-
-    @classmethod
-    def from_environ(cls, url: str, environ: dict[str, str]) -> "PromSettings":
-        """KUBEWHY_PROMETHEUS_TOKEN, KUBEWHY_PROMETHEUS_USER/PASSWORD, KUBEWHY_PROMETHEUS_CA or _INSECURE=1,
-        KUBEWHY_PROMETHEUS_TIMEOUT."""
-        user, password = environ.get("KUBEWHY_PROMETHEUS_USER"), environ.get("KUBEWHY_PROMETHEUS_PASSWORD")
-        verify: bool | str = environ.get("KUBEWHY_PROMETHEUS_CA") or True
-        if environ.get("KUBEWHY_PROMETHEUS_INSECURE", "").lower() in ("1", "true", "yes"):
-            verify = False
-        return cls(url=url, token=environ.get("KUBEWHY_PROMETHEUS_TOKEN") or None,
-                   basic_auth=(user, password or "") if user else None, verify_tls=verify,
-                   timeout=float(environ.get("KUBEWHY_PROMETHEUS_TIMEOUT") or 10.0))
+from ..settings import PromSettings
 
 
 def _reason(exc: BaseException) -> str:
@@ -58,7 +36,7 @@ def _reason(exc: BaseException) -> str:
 class PromMetrics:
     def __init__(self, url: str | PromSettings, *, token: str | None = None,
                  basic_auth: tuple[str, str] | None = None, verify_tls: bool | str = True, timeout: float = 10.0,
-                 clock: Callable[[], datetime] = lambda: datetime.now(timezone.utc)):
+                 clock: Callable[[], datetime] = lambda: datetime.now(UTC)):
         import requests
         from prometheus_api_client import PrometheusConnect
         from urllib3.util.retry import Retry
@@ -85,7 +63,7 @@ class PromMetrics:
         except requests.exceptions.Timeout:
             raise PromTimeout(f"Prometheus at {self.endpoint}: no answer within {self.timeout:g}s "
                               f"(query timeout)") from None
-        except Exception as exc:
+        except Exception as exc:  # noqa: BLE001 - requests' and the library's own errors, converted at the edge
             if "timed out" in str(exc).lower():
                 raise PromTimeout(f"Prometheus at {self.endpoint}: no answer within {self.timeout:g}s "
                                   f"(query timeout)") from None  # requests and the library's own errors; converted at the edge

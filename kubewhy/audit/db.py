@@ -2,46 +2,40 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 
 from sqlalchemy import event
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
+from sqlalchemy.ext.asyncio import (
+    AsyncEngine,
+    AsyncSession,
+    async_sessionmaker,
+    create_async_engine,
+)
 
-ENV_URL = "KUBEWHY_DATABASE_URL"
-ENV_FALLBACK = "KUBEWHY_AUDIT_FALLBACK"
+from .. import settings
 
-
-def data_dir(environ: Mapping[str, str] | None = None) -> Path:
-    """``$XDG_DATA_HOME/kubewhy`` (``~/.local/share/kubewhy`` by default)."""
-    env = os.environ if environ is None else environ
-    base = env.get("XDG_DATA_HOME") or str(Path(env.get("HOME") or Path.home()) / ".local" / "share")
-    return Path(base) / "kubewhy"
-
-
-def resolve_url(flag: str | None = None, environ: Mapping[str, str] | None = None) -> str:
-    """``--database-url``, else ``KUBEWHY_DATABASE_URL``, else a SQLite file in the user's data directory.
-
-    Plain ``postgresql://`` and ``sqlite://`` URLs get the async drivers (asyncpg, aiosqlite).
-    """
-    env = os.environ if environ is None else environ
-    url = flag or env.get(ENV_URL) or ""
-    if not url:
-        return f"sqlite+aiosqlite:///{data_dir(env) / 'audit.db'}"
-    for plain, driver in (("postgresql://", "postgresql+asyncpg://"), ("postgres://", "postgresql+asyncpg://"),
-                          ("sqlite://", "sqlite+aiosqlite://")):
-        if url.startswith(plain):
-            return driver + url[len(plain):]
-    return url
+ENV_URL = settings.ENV_DATABASE_URL
+ENV_FALLBACK = settings.ENV_AUDIT_FALLBACK
 
 
-def fallback_path(url: str, environ: Mapping[str, str] | None = None) -> Path:
-    """The JSON-lines file for records that could not be written: ``KUBEWHY_AUDIT_FALLBACK`` or the data dir."""
-    env = os.environ if environ is None else environ
-    if env.get(ENV_FALLBACK):
-        return Path(env[ENV_FALLBACK])
-    return data_dir(env) / "audit-fallback.jsonl"
+def data_dir(xdg_data_home: str | None = None, home: str | None = None) -> Path:
+    """``$XDG_DATA_HOME/kubewhy`` (``~/.local/share/kubewhy`` by default); the values come from the settings."""
+    return settings.data_dir({k: v for k, v in (("XDG_DATA_HOME", xdg_data_home), ("HOME", home)) if v})
+
+
+def resolve_url(url: str | None = None, directory: Path | None = None) -> str:
+    """``url`` with an async driver, else a SQLite file in ``directory`` (see :func:`settings.normalise_database_url`,
+    which :func:`settings.load` already applied to ``KUBEWHY_DATABASE_URL`` and ``--database-url``)."""
+    return settings.normalise_database_url(url, directory or data_dir())
+
+
+def fallback_path(explicit: Path | str | None = None, directory: Path | None = None) -> Path:
+    """The JSON-lines file for records that could not be written: ``explicit`` (KUBEWHY_AUDIT_FALLBACK) or
+    ``audit-fallback.jsonl`` in ``directory``."""
+    if explicit:
+        return Path(explicit)
+    return (directory or data_dir()) / "audit-fallback.jsonl"
 
 
 def display_url(url: str) -> str:

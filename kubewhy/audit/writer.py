@@ -79,7 +79,7 @@ class AuditLog:
                  auto_migrate: bool = False, max_pending: int = 100_000,
                  on_warning: Callable[[str], None] | None = None, engine_options: dict[str, Any] | None = None):
         self.url = url or (engine.url.render_as_string(hide_password=False) if engine else db.resolve_url())
-        self.fallback_path = fallback_path or db.fallback_path(self.url)
+        self.fallback_path = fallback_path or db.fallback_path()
         self.batch_size = batch_size
         self.retry = retry or RetryPolicy()
         self.auto_migrate = auto_migrate
@@ -139,6 +139,11 @@ class AuditLog:
         return self.record(IncidentResolved(ref=ref, **fields))
 
     # ------------------------------------------------------------------------------------------ lifecycle
+
+    @property
+    def display_url(self) -> str:
+        """The database URL without its password, for messages."""
+        return db.display_url(self.url)
 
     @property
     def engine(self) -> AsyncEngine:

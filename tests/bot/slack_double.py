@@ -17,6 +17,7 @@ LIMITS = {"section": 3000, "header": 150}
 class Call:
     method: str
     params: dict[str, Any]
+    answer: dict[str, Any] = field(default_factory=dict)  # what the double answered
 
 
 def block_errors(blocks: Any) -> list[str]:
@@ -57,6 +58,10 @@ class SlackDouble:
     def to(self, method: str) -> list[dict[str, Any]]:
         return [c.params for c in self.calls if c.method == method]
 
+    def answers(self, method: str) -> list[dict[str, Any]]:
+        """What the double answered to each ``method`` call (e.g. the ``ts`` chat.postMessage gave a message)."""
+        return [c.answer for c in self.calls if c.method == method]
+
     async def wait_for(self, method: str, count: int = 1, timeout: float = 15.0) -> list[dict[str, Any]]:
         loop = asyncio.get_running_loop()
         deadline = loop.time() + timeout
@@ -68,7 +73,7 @@ class SlackDouble:
             self._changed.clear()
             try:
                 await asyncio.wait_for(self._changed.wait(), 0.01)
-            except asyncio.TimeoutError:
+            except TimeoutError:
                 pass
         return self.to(method)
 
@@ -91,8 +96,8 @@ class SlackDouble:
         if self._runner:
             await self._runner.cleanup()
 
-    def _record(self, method: str, params: dict[str, Any]) -> None:
-        self.calls.append(Call(method, params))
+    def _record(self, method: str, params: dict[str, Any], answer: dict[str, Any] | None = None) -> None:
+        self.calls.append(Call(method, params, answer or {}))
         if self._changed:
             self._changed.set()
 
@@ -121,12 +126,13 @@ class SlackDouble:
             self._record(method + ":429", params)
             return web.json_response({"ok": False, "error": "ratelimited"}, status=429,
                                      headers={"Retry-After": str(retry_after)})
-        self._record(method, params)
         if "blocks" in params and block_errors(params["blocks"]):
-            return web.json_response({"ok": False, "error": "invalid_blocks",
-                                      "errors": block_errors(params["blocks"])})
+            rejected = {"ok": False, "error": "invalid_blocks", "errors": block_errors(params["blocks"])}
+            self._record(method, params, rejected)
+            return web.json_response(rejected)
         view = params.get("view")
         if isinstance(view, dict) and block_errors(view.get("blocks") or []):
+            self._record(method, params, {"ok": False, "error": "invalid_blocks"})
             return web.json_response({"ok": False, "error": "invalid_blocks"})
         ok: dict[str, Any] = {"ok": True}
         if method == "auth.test":
@@ -147,6 +153,7 @@ class SlackDouble:
             ok.update(upload_url=f"{self.url}/upload/F0001", file_id="F0001")
         elif method == "files.completeUploadExternal":
             ok.update(files=[{"id": "F0001", "title": "chart"}])
+        self._record(method, params, ok)
         return web.json_response(ok)
 
     async def _socket(self, request: web.Request) -> web.WebSocketResponse:

@@ -3,26 +3,27 @@ scenario, with its WebClient pointed at a local Slack Web API double."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import time
 import urllib.parse
+from collections.abc import AsyncIterator
 from pathlib import Path
-from typing import Any, AsyncIterator
+from typing import Any
 
 import aiohttp
 import pytest
 from aiohttp import web
-from kubernetes import client as k8s, config as k8s_config
+from kubernetes import client as k8s
+from kubernetes import config as k8s_config
 from slack_sdk.signature import SignatureVerifier
 
 from bot import blocks
 from bot.app import build_app
 from bot.deps import BotDeps
-from bot.settings import BotSettings
-from kubewhy.adapters.kube_live import LiveKube, build_api_client
-from kubewhy.audit import AuditLog
-from kubewhy.audit import db as audit_db, store as audit_store
-from kubewhy.playbooks.loader import load_dirs
+from bot.runner import build_deps
+from kubewhy import actions, compose
+from kubewhy.settings import load as load_settings
 from tests.bot.slack_double import SlackDouble, block_errors
 
 SECRET = "8f742231b10e8888abcd99yyyzzz85a5"
@@ -94,14 +95,12 @@ async def bot(start_sim, tmp_path: Path) -> AsyncIterator[Bot]:  # type: ignore[
     sim = start_sim("workshop", timeline_mode="manual")
     double = SlackDouble(usergroups={"S0SRE": [GROUP_MEMBER]})
     api_url = await double.start()
-    settings = BotSettings(bot_token="xoxb-test", signing_secret=SECRET, slack_api_url=api_url,
-                           allow={"q1": [ALLOWED], "*": ["S0SRE"]},
-                           namespaces=["q1", "q4", "q5", "kube-system", "default"],
-                           database_url=f"sqlite+aiosqlite:///{tmp_path / 'audit.db'}")
-    audit = AuditLog(settings.database_url, auto_migrate=True, fallback_path=tmp_path / "audit-fallback.jsonl")
-    await audit.start()
-    deps = BotDeps(settings=settings, kube=LiveKube(build_api_client(str(sim.kubeconfig))), catalog=load_dirs([]),
-                   audit=audit)
+    settings = load_settings({"SLACK_BOT_TOKEN": "xoxb-test", "SLACK_SIGNING_SECRET": SECRET, "KUBEWHY_SLACK_API_URL": api_url,
+                     "KUBEWHY_SLACK_ALLOW": f"q1={ALLOWED};*=S0SRE",
+                     "KUBEWHY_SLACK_NAMESPACES": "q1,q4,q5,kube-system,default", "KUBECONFIG": str(sim.kubeconfig),
+                     "KUBEWHY_DATABASE_URL": f"sqlite:///{tmp_path / 'audit.db'}",
+                     "KUBEWHY_AUDIT_FALLBACK": str(tmp_path / "audit-fallback.jsonl")})
+    deps = await build_deps(settings)
     runner = web.AppRunner(build_app(deps).web_app(path="/slack/events"), access_log=None)
     await runner.setup()
     site = web.TCPSite(runner, "127.0.0.1", 0)
@@ -111,7 +110,7 @@ async def bot(start_sim, tmp_path: Path) -> AsyncIterator[Bot]:  # type: ignore[
         yield Bot(f"http://127.0.0.1:{port}", double, deps, sim)
     finally:
         await runner.cleanup()
-        await audit.aclose()
+        await compose.close(deps.core)
         await double.stop()
 
 
@@ -121,7 +120,8 @@ async def test_why_acks_then_posts_investigating_then_updates_in_place(bot: Bot)
     posted = (await bot.double.wait_for("chat.postMessage"))[0]
     assert posted["channel"] == CHANNEL and "investigating" in text_of(posted["blocks"])
     update = (await bot.double.wait_for("chat.update"))[0]
-    assert update["ts"] == bot.double.to("chat.postMessage")[0].get("ts", update["ts"])
+    answered = bot.double.answers("chat.postMessage")[0]["ts"]  # the ts Slack gave the "investigating" message
+    assert update["ts"] == answered  # the answer replaced that very message, not another one
     rendered = text_of(update["blocks"])
     assert update["blocks"][0]["type"] == "header" and "pod/q1/app-7d4b9c6f5-x2x7k" in update["blocks"][0]["text"]["text"]
     assert "Container killed for running out of memory" in rendered and "OOMKilled" in rendered
@@ -176,9 +176,7 @@ async def test_show_logs_events_and_describe_buttons_post_in_thread(bot: Bot) ->
     assert "```" in text
     assert "BackOff" in text  # events
     assert "Container postgres" in text  # describe
-    await bot.deps.audit.flush()
-    async with audit_db.make_sessionmaker(bot.deps.audit.engine)() as session:
-        entries = await audit_store.history(session, limit=50)
+    entries = await actions.history(bot.deps.core.audit, limit=50)
     clicks = {(e.actor, e.summary, e.target) for e in entries if e.kind == "action"}
     assert {(ALLOWED, "show logs", "pod/q5/db-0"), (ALLOWED, "show events", "pod/q5/db-0"),
             (ALLOWED, "describe", "pod/q5/db-0")} <= clicks  # every click is recorded with the Slack user
@@ -209,9 +207,7 @@ async def test_only_allowed_users_can_apply_a_fix_and_both_are_audited(bot: Bot)
     done = [p for p in await bot.double.wait_for("chat.postMessage", 2) if p.get("thread_ts") == message["ts"]]
     assert done and "applied" in text_of(done[-1]["blocks"])
     assert v1.read_namespaced_service("web", "q4").spec.selector == {"app": "web"}  # the fix reached the cluster
-    await bot.deps.audit.flush()
-    async with audit_db.make_sessionmaker(bot.deps.audit.engine)() as session:
-        entries = await audit_store.history(session, limit=100)
+    entries = await actions.history(bot.deps.core.audit, limit=100)
     events = [(e.actor, e.summary.split(":")[0]) for e in entries if e.kind == "fix_event"]
     assert (STRANGER, "declined") in events
     assert (GROUP_MEMBER, "dry-run") in events and (GROUP_MEMBER, "approved") in events
@@ -264,8 +260,8 @@ async def test_answer_carries_a_chart_when_prometheus_has_the_series(bot: Bot, t
     if promserver.binaries() is None:
         pytest.skip("prometheus/promtool not installed (scripts/services installs Debian's package)")
     with promserver.serve_scenario_history(load("workshop/q10-p99-latency"), tmp_path / "prom", ahead=900) as prom:
-        bot.deps.prom = PromMetrics(prom.url)
-        bot.deps.settings.namespaces.append("q10")
+        bot.deps.core.prom = PromMetrics(prom.url)
+        bot.deps.slack = dataclasses.replace(bot.deps.slack, namespaces=(*bot.deps.slack.namespaces, "q10"))
         await bot.command("why pod/q10/server-7b6f4c9d8c-jhk7g")
         update = (await bot.double.wait_for("chat.update"))[0]
         assert "throttl" in text_of(update["blocks"]).lower()

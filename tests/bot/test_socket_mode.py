@@ -8,10 +8,9 @@ from pathlib import Path
 from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
 
 from bot.app import build_app
-from bot.deps import BotDeps
-from bot.settings import BotSettings
-from kubewhy.adapters.kube_live import LiveKube, build_api_client
-from kubewhy.playbooks.loader import load_dirs
+from bot.runner import build_deps
+from kubewhy import compose
+from kubewhy.settings import load
 from tests.bot.slack_double import SlackDouble
 
 
@@ -19,10 +18,12 @@ async def test_slash_command_over_socket_mode(start_sim, tmp_path: Path) -> None
     sim = start_sim("workshop/q05-statefulset-pvc-full")
     double = SlackDouble()
     api = await double.start()
-    settings = BotSettings(bot_token="xoxb-test", app_token="xapp-test", mode="socket", slack_api_url=api)
-    deps = BotDeps(settings=settings, kube=LiveKube(build_api_client(str(sim.kubeconfig))), catalog=load_dirs([]))
+    settings = load({"SLACK_BOT_TOKEN": "xoxb-test", "SLACK_APP_TOKEN": "xapp-test", "KUBEWHY_SLACK_API_URL": api,
+                     "KUBECONFIG": str(sim.kubeconfig), "KUBEWHY_NO_AUDIT": "1"})
+    assert settings.slack.mode == "socket"
+    deps = await build_deps(settings)
     app = build_app(deps)
-    handler = AsyncSocketModeHandler(app, settings.app_token)
+    handler = AsyncSocketModeHandler(app, settings.slack.app_token)
     try:
         await handler.connect_async()
         await double.wait_for("socket.hello")
@@ -37,4 +38,5 @@ async def test_slash_command_over_socket_mode(start_sim, tmp_path: Path) -> None
         assert double.to("apps.connections.open")  # the app asked Slack where to connect, with its app token
     finally:
         await handler.close_async()
+        await compose.close(deps.core)
         await double.stop()

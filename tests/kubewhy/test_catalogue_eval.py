@@ -12,12 +12,12 @@ import pytest
 
 from kubesim.scenario import bundled_names
 from kubewhy.adapters.kube_snapshot import SnapshotKube
-from kubewhy.evaluate import (DEFAULT_CATALOGUE, EvalResult, coverage_command, coverage_markdown, evaluate,
+from kubelab.evaluate import (DEFAULT_CATALOGUE, EvalResult, coverage_command, coverage_markdown, evaluate,
                               parse_catalogue, scenario_sources)
 from kubewhy.models.target import parse_target
 from kubewhy.playbooks.loader import load_dirs
 from kubewhy.service import Deps, diagnose
-from kubewhy.testing.prometheus import default_setting
+from kubelab.prometheus import default_setting
 
 REPO = Path(__file__).resolve().parents[2]
 CATALOGUE_DIR = REPO / "kubesim" / "scenarios" / "catalogue"

@@ -18,7 +18,7 @@ from kubesim.prometheus import RunningPrometheus
 from kubewhy.adapters.kube_live import LiveKube, build_api_client
 from kubewhy.adapters.kube_snapshot import SnapshotKube
 from kubewhy.adapters.prom import PromMetrics
-from kubewhy.evaluate import evaluate
+from kubelab.evaluate import evaluate
 from kubewhy.models.findings import Report
 from kubewhy.models.target import parse_target
 from kubewhy.playbooks.loader import load_dirs

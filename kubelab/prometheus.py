@@ -7,14 +7,13 @@ memory-near-limit, pvc-filling) are proven through the real HTTP API, never a mo
 from __future__ import annotations
 
 import tempfile
+from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Iterator
 
 from kubesim import prometheus as promserver
 from kubesim.history import has_usage
 from kubesim.scenario import Scenario
-
-from ..adapters.prom import PromMetrics
+from kubewhy.adapters.prom import PromMetrics
 
 AUTO, OFF = "auto", "off"
 

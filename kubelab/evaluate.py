@@ -13,16 +13,23 @@ from pathlib import Path
 from typing import Literal
 
 from kubesim.prometheus import PrometheusUnavailable
-from kubesim.scenario import Expectation, Scenario, ScenarioError, bundled_names, load, load_paths
+from kubesim.scenario import (
+    Expectation,
+    Scenario,
+    ScenarioError,
+    bundled_names,
+    load,
+    load_paths,
+)
+from kubewhy.adapters.kube_live import LiveKube, build_api_client
+from kubewhy.adapters.kube_snapshot import SnapshotKube
+from kubewhy.adapters.ports import KubeReader, MetricsReader
+from kubewhy.errors import KubewhyError
+from kubewhy.models.target import parse_target
+from kubewhy.playbooks.loader import Catalog
+from kubewhy.service import Deps, diagnose
 
-from .adapters.kube_live import LiveKube, build_api_client
-from .adapters.kube_snapshot import SnapshotKube
-from .adapters.ports import KubeReader, MetricsReader
-from .errors import KubewhyError
-from .models.target import parse_target
-from .playbooks.loader import Catalog
-from .service import Deps, diagnose
-from .testing.prometheus import prometheus_for
+from .prometheus import prometheus_for
 
 
 @dataclass
@@ -134,12 +141,12 @@ async def evaluate_scenario(name: str, catalog: Catalog, mode: Literal["live", "
 async def _evaluate_loaded(name: str, scenario: Scenario, catalog: Catalog, mode: Literal["live", "snapshot"],
                            prom: MetricsReader | None) -> list[CaseResult]:
     if mode == "snapshot":
-        kube = SnapshotKube([Path(s) for s in scenario.sources])
-        return [await _run_case(kube, catalog, kube.clock, name, e, prom) for e in scenario.expect]
+        snapshot = SnapshotKube([Path(s) for s in scenario.sources])
+        return [await _run_case(snapshot, catalog, snapshot.clock, name, e, prom) for e in scenario.expect]
+    import tempfile
+
     from kubesim.runner import run_in_thread
     from kubesim.server import SimOptions
-
-    import tempfile
 
     with tempfile.TemporaryDirectory() as tmp:
         sim = run_in_thread(scenario, SimOptions(timeline_mode="manual"), kubeconfig_out=Path(tmp) / "kubeconfig")
@@ -165,8 +172,8 @@ async def evaluate(sources: list[str], catalog: Catalog, mode: Literal["live", "
 
 def format_table(result: EvalResult) -> str:
     lines = ["playbook                        TP  FP  FN  precision  recall", "-" * 62]
-    for pid, c in sorted(result.per_playbook().items()):
-        tp, fp, fn = c["tp"], c["fp"], c["fn"]
+    for pid, counts in sorted(result.per_playbook().items()):
+        tp, fp, fn = counts["tp"], counts["fp"], counts["fn"]
         prec = f"{tp / (tp + fp):.0%}" if tp + fp else "-"
         rec = f"{tp / (tp + fn):.0%}" if tp + fn else "-"
         lines.append(f"{pid:30} {tp:3} {fp:3} {fn:3}  {prec:>9}  {rec:>6}")
@@ -278,8 +285,8 @@ def coverage_markdown(result: EvalResult, catalog: Catalog, catalogue: Path, com
     lines += ["", "## Overall", "",
               f"- catalogue entries with a playbook: {covered}/{len(entries)}",
               f"- expectations met: {len(result.cases) - len(failures)}/{len(result.cases)}",
-              f"- true positives {t['tp']}, false positives {t['fp']}, false negatives {t['fn']}: "
-              f"precision {result.precision:.0%}, recall {result.recall:.0%}"]
+              (f"- true positives {t['tp']}, false positives {t['fp']}, false negatives {t['fn']}: "
+               f"precision {result.precision:.0%}, recall {result.recall:.0%}")]
     for c in failures:
         lines.append(f"- FAIL `{_short_scenario(c.scenario)}` {c.target}: missing {', '.join(c.missing) or '-'}, "
                      f"unexpected {', '.join(c.unwanted) or '-'}{' (' + c.error + ')' if c.error else ''}")

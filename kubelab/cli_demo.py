@@ -4,25 +4,26 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import dataclasses
 import os
 import sys
 import time
+from collections.abc import Mapping
 from pathlib import Path
 
 from kubesim import scenario as scenarios
 from kubesim.runner import run_in_thread
 from kubesim.server import SimOptions
+from kubewhy import compose
+from kubewhy.errors import KubewhyError
+from kubewhy.models.target import parse_target
+from kubewhy.render.text import to_text
+from kubewhy.service import diagnose
+from kubewhy.settings import Flags, KubeSettings, Settings, load
 
-from .adapters.kube_live import LiveKube, build_api_client
-from .errors import KubewhyError
-from .models.target import parse_target
-from .playbooks.loader import load_dirs
-from .render.text import to_text
-from .service import Deps, diagnose
 
-
-def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
-    demo = sub.add_parser("demo", help="start the bundled broken cluster on the simulator and diagnose it")
+def add_parser(sub: argparse._SubParsersAction, name: str, help_: str) -> None:  # type: ignore[type-arg]
+    demo = sub.add_parser(name, help=help_)
     demo.add_argument("--scenario", default="workshop", help="bundled scenario or path (default: workshop)")
     demo.add_argument("--port", type=int, default=0, help="simulator port (default: a free one)")
     demo.add_argument("--kubeconfig-out", default="kubewhy-demo.kubeconfig", metavar="FILE")
@@ -32,7 +33,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
     demo.set_defaults(func=cmd_demo)
 
 
-def cmd_demo(args: argparse.Namespace) -> int:
+def cmd_demo(args: argparse.Namespace, environ: Mapping[str, str] | None = None) -> int:
+    settings = load(environ, Flags(no_audit=args.no_audit))
     try:
         scenario = scenarios.load(args.scenario)
     except scenarios.ScenarioError as exc:
@@ -44,7 +46,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
     print(f"  {scenario.description.splitlines()[0] if scenario.description else ''}")
     print(f"  kubeconfig: {kubeconfig}\n")
     try:
-        asyncio.run(_diagnose_all(scenario, kubeconfig, args.full, args.no_audit))
+        asyncio.run(_diagnose_all(scenario, kubeconfig, args.full, settings))
         exe = _command()
         print(f"\nTry:\n  kubectl --kubeconfig {kubeconfig} get pods -A\n"
               f"  {exe} why pod/q1/app-7d4b9c6f5-x2x7k --kubeconfig {kubeconfig}\n"
@@ -61,29 +63,23 @@ def cmd_demo(args: argparse.Namespace) -> int:
         sim.stop()
 
 
-async def _diagnose_all(scenario: scenarios.Scenario, kubeconfig: Path, full: bool, no_audit: bool) -> None:
+async def _diagnose_all(scenario: scenarios.Scenario, kubeconfig: Path, full: bool, settings: Settings) -> None:
     """Diagnose every target the scenario names, recording each diagnosis in the audit log (SQLite by default)."""
-    audit = None
-    if not no_audit:
-        from .audit import AuditLog
-
-        audit = AuditLog(None, auto_migrate=True)
-        await audit.start()
-    catalog = load_dirs([])
-    kube = LiveKube(build_api_client(str(kubeconfig)))
+    settings = dataclasses.replace(settings, kube=KubeSettings(kubeconfig=str(kubeconfig)))
     seen: set[str] = set()
-    try:
+    async with compose.opened(settings) as deps:
+        for w in deps.warnings:
+            print(f"kubewhy demo: warning: {w}", file=sys.stderr)
         for exp in scenario.expect:
             if exp.target in seen:
                 continue
             seen.add(exp.target)
             try:
-                report = await diagnose(parse_target(exp.target), Deps(kube=kube, catalog=catalog))
+                report = await diagnose(parse_target(exp.target), deps, actor=settings.actor or "demo",
+                                        source="demo")
             except KubewhyError as exc:
                 print(f"  {exp.target}: {exc}")
                 continue
-            if audit is not None:
-                audit.record_diagnosis(report, actor=os.environ.get("USER", "demo"), source="demo")
             if full:
                 print(to_text(report) + "\n")
             elif report.healthy:
@@ -92,10 +88,8 @@ async def _diagnose_all(scenario: scenarios.Scenario, kubeconfig: Path, full: bo
                 top = report.findings[0]
                 more = f" (+{len(report.findings) - 1} more)" if len(report.findings) > 1 else ""
                 print(f"  {exp.target:46} {top.id}{more}: {top.summary[:110]}")
-    finally:
-        if audit is not None:
-            await audit.aclose()
-            print(f"\n  diagnoses recorded in the audit log: {audit.url}")
+    if deps.audit is not None:
+        print(f"\n  diagnoses recorded in the audit log: {deps.audit.display_url}")
 
 
 def _command() -> str:

@@ -5,14 +5,16 @@ from __future__ import annotations
 import argparse
 import asyncio
 import sys
+from collections.abc import Mapping
 
-from kubesim import generate, scenario as scenarios
+from kubesim import generate
+from kubesim import scenario as scenarios
 from kubesim.runner import serve_forever
 from kubesim.server import SimOptions
 
 
-def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
-    sim = sub.add_parser("sim", help="run the Kubernetes cluster simulator (demo, tests, benchmarks)")
+def add_parser(sub: argparse._SubParsersAction, name: str, help_: str) -> None:  # type: ignore[type-arg]
+    sim = sub.add_parser(name, help=help_)
     simsub = sim.add_subparsers(dest="sim_command", required=True)
     serve = simsub.add_parser("serve", help="serve a scenario over the Kubernetes API")
     serve.add_argument("--scenario", default="workshop", help="bundled scenario name or path (default: workshop)")
@@ -39,7 +41,7 @@ def _parse_generate(spec: str) -> dict[str, int]:
     return out
 
 
-def cmd_serve(args: argparse.Namespace) -> int:
+def cmd_serve(args: argparse.Namespace, environ: Mapping[str, str] | None = None) -> int:
     try:
         if args.generate:
             scenario = generate.large_scenario(**_parse_generate(args.generate))
@@ -67,7 +69,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_list(args: argparse.Namespace) -> int:
+def cmd_list(args: argparse.Namespace, environ: Mapping[str, str] | None = None) -> int:
     rows = scenarios.describe_bundled()
     width = max((len(n) for n, _ in rows), default=10)
     for name, desc in rows:

@@ -3,14 +3,12 @@
 from __future__ import annotations
 
 import argparse
-import asyncio
 import sys
-import threading
 from pathlib import Path
-from typing import Any
 
-from .charts import ChartError, chart_data, chart_filename, render_png, text_chart
-from .models.findings import Report
+from ..charts import ChartError, chart_data, chart_filename, render_png, text_chart
+from ..models.findings import Report
+from ..service import Deps
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -19,7 +17,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                              "(needs --prometheus)")
 
 
-async def write_charts(report: Report, deps: Any, directory: str | Path) -> list[tuple[str, Path | None, str]]:
+async def write_charts(report: Report, deps: Deps, directory: str | Path) -> list[tuple[str, Path | None, str]]:
     """(finding id, PNG path or None, sparkline text or the reason there is no chart) per charted finding."""
     out: list[tuple[str, Path | None, str]] = []
     for finding in report.findings:
@@ -30,7 +28,7 @@ async def write_charts(report: Report, deps: Any, directory: str | Path) -> list
         except ChartError as exc:
             out.append((finding.id, None, str(exc)))
             continue
-        except Exception as exc:  # an adapter error (Prometheus down) must not hide the diagnosis
+        except Exception as exc:  # noqa: BLE001 - an adapter error (Prometheus down) must not hide the diagnosis
             out.append((finding.id, None, str(exc)))
             continue
         path = render_png(data, Path(directory) / chart_filename(finding))
@@ -38,29 +36,16 @@ async def write_charts(report: Report, deps: Any, directory: str | Path) -> list
     return out
 
 
-def after_report(report: Report, args: argparse.Namespace) -> None:
-    """Called once the report is shown: write the charts when ``--chart-dir`` was given (to stderr)."""
-    directory = getattr(args, "chart_dir", None)
-    if not directory or not any(f.chart for f in report.findings):
+async def after_report(report: Report, deps: Deps, directory: str | Path) -> None:
+    """Called once the report is shown, with the same dependencies: write the charts (messages to stderr)."""
+    if not any(f.chart for f in report.findings):
         return
-    from .cli_why import build_deps
-
-    deps, _ = build_deps(args)
-    box: dict[str, Any] = {}
-
-    def work() -> None:  # its own loop: the caller may already be inside one
-        try:
-            box["charts"] = asyncio.run(write_charts(report, deps, directory))
-        except Exception as exc:  # noqa: BLE001 - reported, never raised over a finished diagnosis
-            box["error"] = exc
-
-    thread = threading.Thread(target=work, name="kubewhy-charts")
-    thread.start()
-    thread.join()
-    if "error" in box:
-        print(f"kubewhy: charts: {box['error']}", file=sys.stderr)
+    try:
+        charts = await write_charts(report, deps, directory)
+    except Exception as exc:  # noqa: BLE001 - reported, never raised over a finished diagnosis
+        print(f"kubewhy: charts: {exc}", file=sys.stderr)
         return
-    for fid, path, text in box["charts"]:
+    for fid, path, text in charts:
         if path is None:
             print(f"kubewhy: chart for {fid}: {text}", file=sys.stderr)
         else:

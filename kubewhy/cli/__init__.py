@@ -1,0 +1,69 @@
+"""The ``kubewhy`` command line. Subcommands come from a table and are imported only when chosen.
+
+``kubewhy --help`` lists the table without importing any subcommand, and ``kubewhy demo`` (in ``kubelab``) or
+``kubewhy bot`` (in ``bot``) are reached without the core importing those packages. Each subcommand module has
+``add_parser(sub, name, help)`` and sets ``func(args, environ) -> int``; settings are read from ``environ`` once,
+by :func:`kubewhy.settings.load`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+from collections.abc import Mapping, Sequence
+
+from ..errors import KubewhyError
+
+# (name, module, one-line help): the order is the order of ``kubewhy --help``.
+COMMANDS: tuple[tuple[str, str, str], ...] = (
+    ("why", "kubewhy.cli.why", "diagnose a pod, node, workload, Service, PVC or HPA"),
+    ("playbooks", "kubewhy.cli.playbooks", "validate or list playbooks"),
+    ("history", "kubewhy.cli.history", "who asked what, what kubewhy said, which fixes, which alerts"),
+    ("postmortem", "kubewhy.cli.postmortem", "a blameless post-mortem draft (Markdown) for an incident"),
+    ("incident", "kubewhy.cli.incident", "open or resolve an incident that groups diagnoses, alerts and fixes"),
+    ("db", "kubewhy.cli.db", "audit database: upgrade, downgrade, current, prune"),
+    ("demo", "kubelab.cli_demo", "start the bundled broken cluster on the simulator and diagnose it"),
+    ("eval", "kubelab.cli_eval", "run scenarios' expectations and score the playbooks"),
+    ("sim", "kubelab.cli_sim", "run the Kubernetes cluster simulator (demo, tests, benchmarks)"),
+    ("bot", "bot.cli", "run the Slack bot (HTTP or Socket Mode; configured by environment)"),
+)
+
+
+def build_parser(chosen: str | None = None) -> argparse.ArgumentParser:
+    """The parser; only ``chosen``'s module is imported (the others are listed by name and help)."""
+    parser = argparse.ArgumentParser(prog="kubewhy", description="Kubernetes incident copilot: why is it broken?")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    for name, module, help_ in COMMANDS:
+        if name == chosen:
+            importlib.import_module(module).add_parser(sub, name, help_)
+        else:
+            sub.add_parser(name, help=help_, add_help=False)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None, environ: Mapping[str, str] | None = None) -> int:
+    """``environ`` defaults to the process environment (read once, in :func:`kubewhy.settings.load`)."""
+    args_in = list(sys.argv[1:] if argv is None else argv)
+    chosen = next((a for a in args_in if not a.startswith("-")), None)
+    try:
+        parser = build_parser(chosen if chosen in {c[0] for c in COMMANDS} else None)
+    except ImportError as exc:
+        print(f"kubewhy: the {chosen!r} command is not available here: {exc}", file=sys.stderr)
+        return 1
+    args = parser.parse_args(args_in)
+    try:
+        return int(args.func(args, environ) or 0)
+    except KubewhyError as exc:
+        print(f"kubewhy: {exc}", file=sys.stderr)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        return 130
+
+
+def kubectl_plugin_main() -> int:
+    """Entry point for ``kubectl why ...`` (installed as ``kubectl-why``)."""
+    return main(["why", *sys.argv[1:]])
+
+
+__all__ = ["COMMANDS", "build_parser", "kubectl_plugin_main", "main"]

@@ -1,0 +1,41 @@
+"""``kubewhy playbooks check|list``: validate playbook files, or list what the catalog holds."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from ..playbooks.loader import load_dirs
+from ..settings import Flags, load
+from .options import Environ
+
+
+def add_parser(sub: argparse._SubParsersAction, name: str, help_: str) -> None:  # type: ignore[type-arg]
+    pb = sub.add_parser(name, help=help_)
+    pbsub = pb.add_subparsers(dest="pb_command", required=True)
+    chk = pbsub.add_parser("check", help="validate playbook files; exits non-zero on any error")
+    chk.add_argument("dirs", nargs="*", help="directories or files (default: the bundled playbooks)")
+    chk.set_defaults(func=cmd_check)
+    lst = pbsub.add_parser("list", help="list loaded playbooks")
+    lst.add_argument("--playbooks", action="append", default=[], metavar="DIR")
+    lst.set_defaults(func=cmd_list)
+
+
+def cmd_check(args: argparse.Namespace, environ: Environ) -> int:
+    dirs = [Path(d) for d in args.dirs]
+    catalog = load_dirs(dirs, include_bundled=not dirs)
+    for err in catalog.errors:
+        print(f"{err.location}: error: {err.detail}")
+    print(f"{len(catalog.playbooks)} playbooks valid, {len(catalog.errors)} errors", file=sys.stderr)
+    return 1 if catalog.errors else 0
+
+
+def cmd_list(args: argparse.Namespace, environ: Environ) -> int:
+    settings = load(environ, Flags(playbooks=args.playbooks))
+    catalog = load_dirs(list(settings.playbook_dirs))
+    for pb in sorted(catalog.playbooks, key=lambda p: p.id):
+        print(f"{pb.id:28} {','.join(pb.applies_to):30} {pb.severity:8} {pb.title}")
+    for err in catalog.errors:
+        print(f"kubewhy: warning: playbook skipped: {err}", file=sys.stderr)
+    return 0

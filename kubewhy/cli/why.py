@@ -1,0 +1,111 @@
+"""``kubewhy why TARGET`` (also ``kubectl why``): diagnose one object, show the report, record it.
+
+Settings come from the environment plus these flags; the dependencies from :mod:`kubewhy.compose`, in the one
+event loop that runs the diagnosis, the charts and the audit flush. ``kubewhy why … | head`` ends quietly.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import sys
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from .. import compose, service
+from ..models.findings import Report
+from ..models.target import Target, parse_target
+from ..render.text import to_json, to_markdown, to_text
+from ..settings import Flags, Settings, load
+from . import charts
+from .options import Environ, database_url_argument, warn
+
+
+def add_parser(sub: argparse._SubParsersAction, name: str, help_: str) -> None:  # type: ignore[type-arg]
+    why = sub.add_parser(name, help=help_)
+    why.add_argument("target", nargs="?", default="", help="pod-x, pod/x, node/x, deploy/x, svc/x, pvc/x, hpa/x")
+    why.add_argument("-n", "--namespace", help="namespace (default: the kubeconfig context's, else default)")
+    why.add_argument("--context", help="kubeconfig context (default: $KUBEWHY_CONTEXT)")
+    why.add_argument("--kubeconfig", help="kubeconfig file (default: $KUBECONFIG)")
+    why.add_argument("--in-cluster", action="store_true", help="use the pod's service account")
+    why.add_argument("--snapshot", action="append", metavar="PATH",
+                     help="diagnose offline from kubectl -o yaml files or a directory (repeatable)")
+    why.add_argument("--prometheus", metavar="URL",
+                     help="Prometheus URL, or 'discover' to find its Service in the cluster (default: "
+                          "$KUBEWHY_PROMETHEUS_URL); token, basic auth, CA and timeout from "
+                          "KUBEWHY_PROMETHEUS_TOKEN/_USER/_PASSWORD/_CA/_INSECURE/_TIMEOUT")
+    why.add_argument("--playbooks", action="append", default=[], metavar="DIR",
+                     help="extra playbook directory (repeatable; also KUBEWHY_PLAYBOOKS, ':'-separated)")
+    why.add_argument("-o", "--output", choices=["text", "markdown", "json"], default="text")
+    why.add_argument("-v", "--verbose", action="store_true", help="list every check")
+    why.add_argument("--timeout", type=float, default=None,
+                     help="deadline per check in seconds (default 5, or $KUBEWHY_CHECK_TIMEOUT)")
+    charts.add_arguments(why)
+    why.add_argument("--no-audit", action="store_true", help="do not record this diagnosis in the audit log")
+    why.add_argument("--incident", metavar="REF", help="link the recorded diagnosis to an incident (e.g. INC-42)")
+    database_url_argument(why)
+    why.set_defaults(func=run)
+
+
+def flags(args: argparse.Namespace) -> Flags:
+    return Flags(kubeconfig=args.kubeconfig, context=args.context, in_cluster=args.in_cluster or None,
+                 snapshot=args.snapshot or (), prometheus=args.prometheus, playbooks=args.playbooks,
+                 database_url=args.database_url, no_audit=args.no_audit, check_timeout=args.timeout)
+
+
+def context_namespace(kubeconfig: str | None, context: str | None) -> str | None:
+    """The namespace of the kubeconfig's (current or named) context, read from the files themselves."""
+    paths = (kubeconfig or str(Path.home() / ".kube" / "config")).split(os.pathsep)
+    current, contexts = context, {}
+    for path in filter(None, paths):
+        try:
+            data = yaml.safe_load(Path(path).read_text(encoding="utf-8")) or {}
+        except (OSError, yaml.YAMLError):
+            continue  # no kubeconfig: the default namespace applies
+        if not isinstance(data, dict):
+            continue
+        current = current or data.get("current-context")
+        for entry in data.get("contexts") or []:
+            if isinstance(entry, dict) and entry.get("name") not in contexts:
+                contexts[entry.get("name")] = entry.get("context") or {}
+    namespace = contexts.get(current, {}).get("namespace") if current else None
+    return str(namespace) if namespace else None
+
+
+def run(args: argparse.Namespace, environ: Environ) -> int:
+    settings = load(environ, flags(args))
+    kube = settings.kube
+    default_ns = None if kube.snapshot or kube.in_cluster else context_namespace(kube.kubeconfig, kube.context)
+    target = parse_target(args.target, args.namespace, default_ns or settings.default_namespace)  # before any call
+    return asyncio.run(diagnose_and_show(target, settings, args))
+
+
+async def diagnose_and_show(target: Target, settings: Settings, args: argparse.Namespace) -> int:
+    """Diagnose with the audit log attached, show, write charts, then flush briefly (a CLI must not hang)."""
+    retry: Any = None
+    if settings.audit.enabled:
+        from ..audit.writer import RetryPolicy
+
+        retry = RetryPolicy(give_up_after=1.0, write_timeout=2.0, max_delay=0.5)
+    async with compose.opened(settings, close_timeout=3.0, retry=retry, on_warning=warn) as deps:
+        for w in deps.warnings:
+            warn(w)
+        report = await service.diagnose(target, deps, actor=settings.actor, source="cli", incident=args.incident)
+        if show(report, args) and args.chart_dir:
+            await charts.after_report(report, deps, args.chart_dir)
+    return 0
+
+
+def show(report: Report, args: argparse.Namespace) -> bool:
+    """Print the report; False when the reader went away (``| head``): the rest of the output is dropped."""
+    render = {"json": to_json, "markdown": to_markdown}.get(args.output)
+    try:
+        print(render(report) if render else to_text(report, verbose=args.verbose), flush=True)
+    except BrokenPipeError:
+        devnull = os.open(os.devnull, os.O_WRONLY)  # so the interpreter's own last flush cannot fail again
+        os.dup2(devnull, sys.stdout.fileno())
+        return False
+    return True

@@ -1,0 +1,128 @@
+"""The composition root: :class:`Settings` in, the core's dependencies (:class:`Deps`) out.
+
+Every front-end builds what it needs here and nowhere else, so each one plugs into the core the same way:
+
+- the CLI: ``async with compose.opened(settings) as deps: await service.diagnose(target, deps, ...)``;
+- the Slack bot (``bot/runner.py``): the same, for the lifetime of the process;
+- the watchers and the TUI: the same. Open once at start-up, share the one ``Deps`` between tasks (the readers
+  and the audit writer are safe to share; each audit batch uses its own session), and let the context manager
+  flush the audit log at shutdown. Actions other than a diagnosis go through :mod:`kubewhy.actions`.
+
+``build`` is async because ``--prometheus discover`` asks the cluster for its Prometheus Service.
+Problems that do not stop a diagnosis (a playbook skipped, no Prometheus found, the audit log unavailable) are
+returned in ``deps.warnings`` for the front-end to show.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from typing import TYPE_CHECKING
+
+from .adapters.ports import KubeReader, MetricsReader
+from .playbooks.loader import Catalog, load_dirs
+from .service import Deps
+from .settings import DISCOVER, Settings
+
+if TYPE_CHECKING:
+    from .audit.writer import AuditLog, RetryPolicy
+
+
+def build_kube(settings: Settings) -> KubeReader:
+    """The live cluster (kubeconfig, context or in-cluster service account), or the snapshot files."""
+    if settings.kube.snapshot:
+        from .adapters.kube_snapshot import SnapshotKube
+
+        return SnapshotKube(list(settings.kube.snapshot))
+    from .adapters.kube_live import LiveKube, build_api_client
+
+    api = build_api_client(settings.kube.kubeconfig, settings.kube.context, in_cluster=settings.kube.in_cluster)
+    return LiveKube(api, timeout=settings.kube.request_timeout)
+
+
+async def build_metrics(settings: Settings, kube: KubeReader, warnings: list[str]) -> MetricsReader | None:
+    """PromMetrics with the settings' token, basic auth, CA and timeout; ``discover`` looks the URL up in-cluster."""
+    prom = settings.prometheus
+    if not prom.enabled:
+        return None
+    from .adapters.prom import PromMetrics, discover
+
+    if prom.url == DISCOVER:
+        found = await discover(kube)
+        if found is None:
+            warnings.append("no Prometheus Service found in the cluster: metric checks are skipped")
+            return None
+        prom = dataclasses.replace(prom, url=found)
+    return PromMetrics(prom)
+
+
+def build_catalog(settings: Settings, warnings: list[str]) -> Catalog:
+    catalog = load_dirs(list(settings.playbook_dirs))
+    warnings.extend(f"playbook skipped: {e}" for e in catalog.errors)
+    return catalog
+
+
+def build_audit(settings: Settings, *, retry: RetryPolicy | None = None,
+                on_warning: Callable[[str], None] | None = None) -> AuditLog | None:
+    """The audit writer for the normalised URL, migrating on first use; None when disabled."""
+    if not settings.audit.enabled:
+        return None
+    from .audit.writer import AuditLog
+
+    return AuditLog(settings.audit.url, fallback_path=settings.audit.fallback_path, auto_migrate=True,
+                    retry=retry, on_warning=on_warning)
+
+
+async def build(settings: Settings, *, kube: KubeReader | None = None, audit: bool = True,
+                retry: RetryPolicy | None = None, on_warning: Callable[[str], None] | None = None) -> Deps:
+    """Everything a front-end needs. ``kube`` replaces the reader the settings describe (a test's, a TUI's
+    cached one); ``audit=False`` skips the audit log whatever the settings say. Close with :func:`close`."""
+    warnings: list[str] = []
+    catalog = build_catalog(settings, warnings)
+    kube = kube if kube is not None else build_kube(settings)
+    prom = await build_metrics(settings, kube, warnings)
+    recorder = None
+    if audit:
+        try:
+            recorder = build_audit(settings, retry=retry, on_warning=on_warning)
+        except ImportError as exc:  # the diagnosis matters more than its record
+            warnings.append(f"audit: disabled ({exc})")
+    deps = Deps(kube=kube, catalog=catalog, prom=prom, check_timeout=settings.check_timeout, audit=recorder,
+                settings=settings, warnings=warnings)
+    clock = getattr(kube, "clock", None)
+    if callable(clock):  # a snapshot's "now" is the time of its newest object
+        deps.clock = clock
+    return deps
+
+
+async def close(deps: Deps, *, timeout: float | None = 30.0) -> None:
+    """Flush and close what :func:`build` opened (the audit log; records it cannot write go to the fallback file)."""
+    if deps.audit is not None:
+        await deps.audit.aclose(timeout=timeout)
+
+
+@asynccontextmanager
+async def opened(settings: Settings, *, close_timeout: float | None = 30.0, kube: KubeReader | None = None,
+                 audit: bool = True, retry: RetryPolicy | None = None,
+                 on_warning: Callable[[str], None] | None = None) -> AsyncIterator[Deps]:
+    deps = await build(settings, kube=kube, audit=audit, retry=retry, on_warning=on_warning)
+    try:
+        yield deps
+    finally:
+        await close(deps, timeout=close_timeout)
+
+
+@asynccontextmanager
+async def audit_opened(settings: Settings, *, close_timeout: float | None = 10.0,
+                       on_warning: Callable[[str], None] | None = None) -> AsyncIterator[AuditLog | None]:
+    """Only the audit log (``kubewhy history``, ``postmortem``, ``incident``, ``db prune``: no cluster needed)."""
+    audit = build_audit(settings, on_warning=on_warning)
+    try:
+        yield audit
+    finally:
+        if audit is not None:
+            await audit.aclose(timeout=close_timeout)
+
+
+__all__ = ["audit_opened", "build", "build_audit", "build_catalog", "build_kube", "build_metrics", "close", "opened"]

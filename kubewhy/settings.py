@@ -1,0 +1,293 @@
+"""Every setting kubewhy has, read once from an injectable environ plus CLI flags (flags win).
+
+Like starlette's ``Config(environ=)`` and kopf's settings dataclasses: front-ends call :func:`load` at the very
+top and pass the frozen :class:`Settings` down; no other module reads ``os.environ``. A bad value becomes a
+:class:`SettingsError` that names the variable (or flag), never a traceback.
+
+The audit database URL is normalised here, once: ``sqlite:///…``, ``sqlite://``, ``postgresql://…``,
+``postgres://…`` and the async-driver forms are accepted; other sync drivers are mapped to the async ones.
+"""
+
+from __future__ import annotations
+
+import getpass
+import os
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal
+
+import yaml
+
+from .errors import KubewhyError
+
+ENV_DATABASE_URL = "KUBEWHY_DATABASE_URL"
+ENV_AUDIT_FALLBACK = "KUBEWHY_AUDIT_FALLBACK"
+DISCOVER = "discover"
+_TRUE, _FALSE = ("1", "true", "yes", "on"), ("", "0", "false", "no", "off")
+
+
+class SettingsError(KubewhyError):
+    """A setting with a value kubewhy cannot use; the message names the variable or flag."""
+
+    exit_code = 2
+
+
+@dataclass(frozen=True)
+class KubeSettings:
+    kubeconfig: str | None = None  # KUBECONFIG / --kubeconfig
+    context: str | None = None  # KUBEWHY_CONTEXT / --context
+    in_cluster: bool = False  # KUBEWHY_IN_CLUSTER / --in-cluster
+    request_timeout: float = 10.0  # KUBEWHY_KUBE_TIMEOUT, seconds per API request
+    snapshot: tuple[Path, ...] = ()  # --snapshot: diagnose offline from files
+
+
+@dataclass(frozen=True)
+class PromSettings:
+    """How to reach Prometheus. ``url`` may be ``discover`` (find its Service in the cluster) or empty (none);
+    ``verify_tls`` may be a CA bundle path; ``timeout`` is per query, in seconds."""
+
+    url: str = ""
+    token: str | None = None
+    basic_auth: tuple[str, str] | None = None
+    verify_tls: bool | str = True
+    timeout: float = 10.0
+
+    @property
+    def enabled(self) -> bool:
+        return bool(self.url)
+
+
+@dataclass(frozen=True)
+class AuditSettings:
+    enabled: bool = True
+    url: str = ""  # normalised: sqlite+aiosqlite:// or postgresql+asyncpg://
+    fallback_path: Path = Path("audit-fallback.jsonl")
+    data_dir: Path = Path(".")
+
+
+@dataclass(frozen=True)
+class SlackSettings:
+    bot_token: str = ""
+    signing_secret: str = ""
+    app_token: str = ""  # xapp-... for Socket Mode
+    mode: Literal["http", "socket"] = "http"
+    port: int = 3000
+    api_url: str = "https://slack.com/api/"
+    # Who may apply fixes: namespace (or "*") -> Slack user ids (U...) or user group ids (S...).
+    allow: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    # Namespaces the bot may read ("*" = all).
+    namespaces: tuple[str, ...] = ("*",)
+
+    def require(self) -> SlackSettings:
+        """What the bot cannot start without (the CLI does not need any of it)."""
+        if not self.bot_token:
+            raise SettingsError("SLACK_BOT_TOKEN is not set (the xoxb- token of the Slack app)")
+        if self.mode == "http" and not self.signing_secret:
+            raise SettingsError("SLACK_SIGNING_SECRET is not set (needed to verify requests in HTTP mode)")
+        if self.mode == "socket" and not self.app_token:
+            raise SettingsError("SLACK_APP_TOKEN (xapp-...) is not set (needed for Socket Mode)")
+        return self
+
+
+@dataclass(frozen=True)
+class Settings:
+    kube: KubeSettings = field(default_factory=KubeSettings)
+    prometheus: PromSettings = field(default_factory=PromSettings)
+    audit: AuditSettings = field(default_factory=AuditSettings)
+    slack: SlackSettings = field(default_factory=SlackSettings)
+    playbook_dirs: tuple[Path, ...] = ()
+    check_timeout: float = 5.0
+    default_namespace: str = "default"
+    actor: str = ""
+
+
+@dataclass(frozen=True)
+class Flags:
+    """What the command line said; ``None`` (or empty) means "not given", so the environment applies."""
+
+    kubeconfig: str | None = None
+    context: str | None = None
+    in_cluster: bool | None = None
+    snapshot: Sequence[str] = ()
+    prometheus: str | None = None
+    playbooks: Sequence[str] = ()
+    database_url: str | None = None
+    no_audit: bool = False
+    check_timeout: float | None = None
+
+
+# ---- value parsers: each names what it parses -------------------------------------------------------------------
+
+def _bool(env: Mapping[str, str], name: str, default: bool = False) -> bool:
+    raw = env.get(name)
+    if raw is None:
+        return default
+    value = raw.strip().lower()
+    if value in _TRUE:
+        return True
+    if value in _FALSE:
+        return False
+    raise SettingsError(f"{name}={raw!r}: expected true or false (1/0, yes/no)")
+
+
+def _float(env: Mapping[str, str], name: str, default: float) -> float:
+    raw = env.get(name)
+    if raw is None or not raw.strip():
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        raise SettingsError(f"{name}={raw!r}: expected a number of seconds") from None
+    if value <= 0:
+        raise SettingsError(f"{name}={raw!r}: must be more than 0")
+    return value
+
+
+def _port(raw: str, name: str) -> int:
+    try:
+        port = int(raw)
+    except ValueError:
+        raise SettingsError(f"{name}={raw!r}: expected a port number") from None
+    if not 0 < port < 65536:
+        raise SettingsError(f"{name}={raw!r}: a port is between 1 and 65535")
+    return port
+
+
+def data_dir(environ: Mapping[str, str]) -> Path:
+    """``$XDG_DATA_HOME/kubewhy`` (``~/.local/share/kubewhy`` by default)."""
+    base = environ.get("XDG_DATA_HOME") or str(Path(environ.get("HOME") or Path.home()) / ".local" / "share")
+    return Path(base) / "kubewhy"
+
+
+_DRIVERS = {"sqlite": "sqlite+aiosqlite", "postgresql": "postgresql+asyncpg", "postgres": "postgresql+asyncpg"}
+
+
+def normalise_database_url(url: str | None, data_dir: Path, *, name: str = ENV_DATABASE_URL) -> str:
+    """An async-driver SQLAlchemy URL: empty → a SQLite file in ``data_dir``; ``sqlite://`` → aiosqlite;
+    ``postgresql://``/``postgres://`` and sync drivers (``postgresql+psycopg2://``) → asyncpg."""
+    if not url:
+        return f"sqlite+aiosqlite:///{data_dir / 'audit.db'}"
+    scheme, sep, rest = url.partition("://")
+    if not sep:
+        raise SettingsError(f"{name}={url!r}: expected a URL such as sqlite:///path/audit.db or "
+                            f"postgresql://user@host/db")
+    dialect = scheme.split("+", 1)[0].lower()
+    if dialect not in _DRIVERS:
+        raise SettingsError(f"{name}: unsupported database {scheme!r} (use sqlite:// or postgresql://)")
+    return f"{_DRIVERS[dialect]}://{rest}"
+
+
+def parse_allow(text: str, path: str | None = None) -> dict[str, tuple[str, ...]]:
+    """``*=U123,S456;prod=U789`` (KUBEWHY_SLACK_ALLOW) or a YAML file ``{namespace: [ids]}``
+    (KUBEWHY_SLACK_ALLOW_FILE)."""
+    allow: dict[str, list[str]] = {}
+    if path:
+        try:
+            data = yaml.safe_load(Path(path).read_text(encoding="utf-8")) or {}
+        except (OSError, yaml.YAMLError) as exc:
+            raise SettingsError(f"KUBEWHY_SLACK_ALLOW_FILE={path}: {str(exc).splitlines()[0]}") from None
+        if not isinstance(data, dict):
+            raise SettingsError(f"KUBEWHY_SLACK_ALLOW_FILE={path}: expected a mapping of namespace to a list of "
+                                f"Slack user or group ids")
+        for ns, ids in data.items():
+            if ids is not None and not isinstance(ids, list):
+                raise SettingsError(f"KUBEWHY_SLACK_ALLOW_FILE={path}: {ns}: expected a list of ids")
+            allow[str(ns)] = [str(i) for i in (ids or [])]
+    for part in filter(None, (p.strip() for p in text.split(";"))):
+        ns, eq, ids = part.partition("=")
+        if not eq or not ns.strip():
+            raise SettingsError(f"KUBEWHY_SLACK_ALLOW: {part!r}: expected NAMESPACE=ID[,ID...] (e.g. *=U123;prod=S456)")
+        allow.setdefault(ns.strip(), []).extend(i.strip() for i in ids.split(",") if i.strip())
+    return {ns: tuple(ids) for ns, ids in allow.items()}
+
+
+def _actor(env: Mapping[str, str]) -> str:
+    if env.get("USER"):
+        return env["USER"]
+    try:
+        return getpass.getuser()
+    except Exception:  # noqa: BLE001 - no user name is not a reason to fail
+        return ""
+
+
+# ---- sections ---------------------------------------------------------------------------------------------------
+
+def _kube(env: Mapping[str, str], flags: Flags) -> KubeSettings:
+    in_cluster = flags.in_cluster if flags.in_cluster else _bool(env, "KUBEWHY_IN_CLUSTER")
+    return KubeSettings(kubeconfig=flags.kubeconfig or env.get("KUBECONFIG") or None,
+                        context=flags.context or env.get("KUBEWHY_CONTEXT") or None, in_cluster=in_cluster,
+                        request_timeout=_float(env, "KUBEWHY_KUBE_TIMEOUT", 10.0),
+                        snapshot=tuple(Path(p) for p in flags.snapshot))
+
+
+def _prometheus(env: Mapping[str, str], flags: Flags) -> PromSettings:
+    url = flags.prometheus or env.get("KUBEWHY_PROMETHEUS_URL") or ""
+    name = "--prometheus" if flags.prometheus else "KUBEWHY_PROMETHEUS_URL"
+    if url and url != DISCOVER and not url.startswith(("http://", "https://")):
+        raise SettingsError(f"{name}={url!r}: expected an http:// or https:// URL, or 'discover'")
+    user, password = env.get("KUBEWHY_PROMETHEUS_USER"), env.get("KUBEWHY_PROMETHEUS_PASSWORD")
+    ca = env.get("KUBEWHY_PROMETHEUS_CA") or ""
+    if ca and not Path(ca).is_file():
+        raise SettingsError(f"KUBEWHY_PROMETHEUS_CA={ca}: no such file (a PEM CA bundle)")
+    verify: bool | str = ca or True
+    if _bool(env, "KUBEWHY_PROMETHEUS_INSECURE"):
+        verify = False
+    return PromSettings(url=url, token=env.get("KUBEWHY_PROMETHEUS_TOKEN") or None,
+                        basic_auth=(user, password or "") if user else None, verify_tls=verify,
+                        timeout=_float(env, "KUBEWHY_PROMETHEUS_TIMEOUT", 10.0))
+
+
+def _audit(env: Mapping[str, str], flags: Flags) -> AuditSettings:
+    directory = data_dir(env)
+    if flags.database_url:
+        url = normalise_database_url(flags.database_url, directory, name="--database-url")
+    else:
+        url = normalise_database_url(env.get(ENV_DATABASE_URL), directory)
+    fallback = Path(env[ENV_AUDIT_FALLBACK]) if env.get(ENV_AUDIT_FALLBACK) else directory / "audit-fallback.jsonl"
+    enabled = not flags.no_audit and not _bool(env, "KUBEWHY_NO_AUDIT")
+    return AuditSettings(enabled=enabled, url=url, fallback_path=fallback, data_dir=directory)
+
+
+def _slack(env: Mapping[str, str]) -> SlackSettings:
+    mode = env.get("KUBEWHY_SLACK_MODE") or ("socket" if env.get("SLACK_APP_TOKEN") else "http")
+    if mode not in ("http", "socket"):
+        raise SettingsError(f"KUBEWHY_SLACK_MODE={mode!r}: must be http or socket")
+    port_name = "PORT" if env.get("PORT") else "KUBEWHY_SLACK_PORT"
+    namespaces = tuple(n.strip() for n in env.get("KUBEWHY_SLACK_NAMESPACES", "*").split(",") if n.strip())
+    return SlackSettings(bot_token=env.get("SLACK_BOT_TOKEN", ""), signing_secret=env.get("SLACK_SIGNING_SECRET", ""),
+                         app_token=env.get("SLACK_APP_TOKEN", ""), mode="socket" if mode == "socket" else "http",
+                         port=_port(env.get(port_name) or "3000", port_name),
+                         api_url=env.get("KUBEWHY_SLACK_API_URL") or "https://slack.com/api/",
+                         allow=parse_allow(env.get("KUBEWHY_SLACK_ALLOW", ""), env.get("KUBEWHY_SLACK_ALLOW_FILE")),
+                         namespaces=namespaces or ("*",))
+
+
+def load(environ: Mapping[str, str] | None = None, flags: Flags | None = None) -> Settings:
+    """Read every setting once. ``environ`` defaults to the process environment (the only place that reads it)."""
+    env: Mapping[str, str] = os.environ if environ is None else environ
+    flags = flags or Flags()
+    playbooks = [p for p in env.get("KUBEWHY_PLAYBOOKS", "").split(":") if p] + list(flags.playbooks)
+    timeout = flags.check_timeout if flags.check_timeout is not None else _float(env, "KUBEWHY_CHECK_TIMEOUT", 5.0)
+    if timeout <= 0:
+        raise SettingsError(f"--timeout={timeout:g}: must be more than 0")
+    return Settings(kube=_kube(env, flags), prometheus=_prometheus(env, flags), audit=_audit(env, flags),
+                    slack=_slack(env), playbook_dirs=tuple(Path(p) for p in playbooks), check_timeout=timeout,
+                    default_namespace=env.get("KUBEWHY_DEFAULT_NAMESPACE") or "default",
+                    actor=_actor(env))
+
+
+__all__ = [
+    "DISCOVER",
+    "AuditSettings",
+    "Flags",
+    "KubeSettings",
+    "PromSettings",
+    "Settings",
+    "SettingsError",
+    "SlackSettings",
+    "data_dir",
+    "load",
+    "normalise_database_url",
+    "parse_allow",
+]
