@@ -27,6 +27,7 @@ from .settings import DISCOVER, Settings
 
 if TYPE_CHECKING:
     from .audit.writer import AuditLog, RetryPolicy
+    from .checks.registry import CheckRegistry
 
 
 def build_kube(settings: Settings) -> KubeReader:
@@ -57,8 +58,9 @@ async def build_metrics(settings: Settings, kube: KubeReader, warnings: list[str
     return PromMetrics(prom)
 
 
-def build_catalog(settings: Settings, warnings: list[str]) -> Catalog:
-    catalog = load_dirs(list(settings.playbook_dirs))
+def build_catalog(settings: Settings, warnings: list[str], registry: CheckRegistry | None = None) -> Catalog:
+    """The bundled playbooks plus the user's directories, compiled against ``registry`` (default: the built-ins)."""
+    catalog = load_dirs(list(settings.playbook_dirs), registry=registry)
     warnings.extend(f"playbook skipped: {e}" for e in catalog.errors)
     return catalog
 
@@ -75,11 +77,13 @@ def build_audit(settings: Settings, *, retry: RetryPolicy | None = None,
 
 
 async def build(settings: Settings, *, kube: KubeReader | None = None, audit: bool = True,
-                retry: RetryPolicy | None = None, on_warning: Callable[[str], None] | None = None) -> Deps:
+                registry: CheckRegistry | None = None, retry: RetryPolicy | None = None,
+                on_warning: Callable[[str], None] | None = None) -> Deps:
     """Everything a front-end needs. ``kube`` replaces the reader the settings describe (a test's, a TUI's
-    cached one); ``audit=False`` skips the audit log whatever the settings say. Close with :func:`close`."""
+    cached one); ``registry`` the built-in checks (a test's fresh one, with checks of its own); ``audit=False``
+    skips the audit log whatever the settings say. Close with :func:`close`."""
     warnings: list[str] = []
-    catalog = build_catalog(settings, warnings)
+    catalog = build_catalog(settings, warnings, registry)
     kube = kube if kube is not None else build_kube(settings)
     prom = await build_metrics(settings, kube, warnings)
     recorder = None
@@ -104,9 +108,10 @@ async def close(deps: Deps, *, timeout: float | None = 30.0) -> None:
 
 @asynccontextmanager
 async def opened(settings: Settings, *, close_timeout: float | None = 30.0, kube: KubeReader | None = None,
-                 audit: bool = True, retry: RetryPolicy | None = None,
+                 audit: bool = True, registry: CheckRegistry | None = None, retry: RetryPolicy | None = None,
                  on_warning: Callable[[str], None] | None = None) -> AsyncIterator[Deps]:
-    deps = await build(settings, kube=kube, audit=audit, retry=retry, on_warning=on_warning)
+    """:func:`build`, then :func:`close` on the way out."""
+    deps = await build(settings, kube=kube, audit=audit, registry=registry, retry=retry, on_warning=on_warning)
     try:
         yield deps
     finally:

@@ -63,3 +63,28 @@ async def test_discover_without_a_prometheus_service_is_a_warning(mini) -> None:
     async with compose.opened(settings) as deps:
         assert deps.prom is None
         assert any("no Prometheus Service found" in w for w in deps.warnings)
+
+
+async def test_a_registry_passed_to_build_compiles_the_users_playbooks(tmp_path: Path) -> None:
+    """The watchers, the TUI and tests plug checks of their own in through compose, not by import side effects."""
+    from kubewhy.checks import CheckContext, Param, check, default_registry
+
+    async def team_owner(ctx: CheckContext, team: str) -> dict[str, str]:
+        return {"pager": f"#{team}-oncall"}
+
+    registry = default_registry()
+    check("team_owner", registry=registry, params={"team": Param("string", required=True)},
+          result={"pager": "string"})(team_owner)
+    mine = tmp_path / "playbooks"
+    mine.mkdir()
+    (mine / "owner.yaml").write_text(
+        "apiVersion: kubewhy.io/v1\nid: team-owner\ntitle: Who to page\napplies_to: [Pod]\nstage: pod\n"
+        "severity: info\nsymptom: 'true'\nchecks:\n  - {id: o, use: team_owner, with: {team: payments}}\n"
+        "summary: 'page {{ o.pager }}'\n")
+    settings = load({"XDG_DATA_HOME": str(tmp_path)}, Flags(snapshot=SNAPSHOT, playbooks=[str(mine)], no_audit=True))
+    async with compose.opened(settings, registry=registry) as deps:
+        assert deps.warnings == []
+        report = await service.diagnose(TARGET, deps)
+    assert [f.summary for f in report.findings if f.id == "team-owner"] == ["page #payments-oncall"]
+    async with compose.opened(settings) as deps:  # the default registry has no such check: skipped, with the line
+        assert any("owner.yaml:9" in w and "unknown check 'team_owner'" in w for w in deps.warnings)
