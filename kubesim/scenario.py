@@ -10,6 +10,7 @@ import re
 import uuid
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
+from importlib import resources
 from pathlib import Path
 from typing import Any, Iterator
 
@@ -17,7 +18,6 @@ from .yamlsrc import Doc, YamlSourceError, documents, line_of
 
 SCENARIO_API_VERSION = "kubesim.kubewhy.io/v1"
 DEFAULT_CAPTURED_AT = "2024-06-14T10:00:00Z"
-BUNDLED_DIR = Path(__file__).parent / "scenarios"
 UID_NAMESPACE = uuid.UUID("6f1d3c0e-4b52-4c8e-9a57-6b9c1f0e2d11")
 
 _TS_FULL = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?Z$")
@@ -320,12 +320,20 @@ def scenario_files(path: Path, member: str | None = None) -> list[Path]:
     return base + chosen
 
 
+def bundled_dir() -> Path:
+    """The bundled scenarios: package data of kubesim, found with importlib.resources (editable or wheel)."""
+    root = resources.files("kubesim") / "scenarios"
+    if not isinstance(root, Path):  # a zipped install: scenario errors need real files to name file and line
+        raise ScenarioError(str(root), "the bundled scenarios are not on the file system; install kubewhy unzipped")
+    return root
+
+
 def resolve(name_or_path: str) -> tuple[str, list[Path]]:
     """Turn ``workshop``, ``workshop/q01-app-crash``, ``healthy`` or a path into (name, files)."""
     candidate = Path(name_or_path)
     if candidate.exists():
         return candidate.stem if candidate.is_file() else candidate.name, scenario_files(candidate)
-    bundled = BUNDLED_DIR / name_or_path
+    bundled = bundled_dir() / name_or_path
     if bundled.is_dir():
         if not any(f.name.startswith("_") for f in bundled.glob("*.yaml")):
             members = ", ".join(f"{name_or_path}/{f.stem}" for f in sorted(bundled.glob("*.yaml")))
@@ -333,7 +341,7 @@ def resolve(name_or_path: str) -> tuple[str, list[Path]]:
         return name_or_path, scenario_files(bundled)
     if "/" in name_or_path:  # DIR/MEMBER: the directory's shared _base files plus that member
         head, member = name_or_path.rsplit("/", 1)
-        base_dir = Path(head) if Path(head).is_dir() else BUNDLED_DIR / head
+        base_dir = Path(head) if Path(head).is_dir() else bundled_dir() / head
         if base_dir.is_dir() and any(p.stem == member or p.name == member for p in base_dir.glob("*.yaml")):
             return name_or_path, scenario_files(base_dir, member)
     if bundled.with_suffix(".yaml").is_file():
@@ -346,7 +354,7 @@ def bundled_names() -> list[str]:
     """Bundled scenarios. A directory with ``_`` base files is one cluster (and each member with the base);
     a directory without them is a collection of independent scenarios, listed by member only."""
     names = []
-    for p in sorted(BUNDLED_DIR.iterdir()):
+    for p in sorted(bundled_dir().iterdir()):
         if p.is_dir():
             if any(f.name.startswith("_") for f in p.glob("*.yaml")):
                 names.append(p.name)

@@ -6,8 +6,8 @@ errors side by side.
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass, field
+from importlib import resources
 from pathlib import Path
 from typing import Any, Iterable
 
@@ -22,11 +22,13 @@ from ..expressions import Compiler, ExpressionError, compile_template, has_holes
 from ..models.playbook import (RESERVED, CheckSpec, EachEvidence, EachEvidenceModel, FixSpec, Playbook,
                                PlaybookModel, PatchSpec)
 
-BUNDLED = Path(__file__).resolve().parents[2] / "playbooks"
-
-
 def bundled_dir() -> Path:
-    return Path(os.environ.get("KUBEWHY_BUNDLED_PLAYBOOKS", str(BUNDLED)))
+    """The bundled playbooks: ``playbooks/`` in the repository, the package ``kubewhy.playbooks.bundled`` once
+    installed (editable or from a wheel; see pyproject.toml)."""
+    root = resources.files("kubewhy.playbooks.bundled")
+    if not isinstance(root, Path):  # a zipped install: errors need real files to name file and line
+        raise PlaybookError(str(root), "the bundled playbooks are not on the file system; install kubewhy unzipped")
+    return root
 
 
 @dataclass
