@@ -8,11 +8,12 @@ from __future__ import annotations
 
 import re
 import uuid
+from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from importlib import resources
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 from .yamlsrc import Doc, YamlSourceError, documents, line_of
 
@@ -73,7 +74,7 @@ class Scenario:
     expect: list[Expectation] = field(default_factory=list)
     sources: list[str] = field(default_factory=list)
 
-    def shifted(self, now: datetime) -> "Scenario":
+    def shifted(self, now: datetime) -> Scenario:
         """A copy with every timestamp moved so that ``captured_at`` becomes ``now``."""
         delta = now - self.captured_at
         return Scenario(
@@ -89,11 +90,11 @@ class Scenario:
 # ---- time helpers -------------------------------------------------------------------------------------------------
 
 def parse_time(text: str) -> datetime:
-    return datetime.fromisoformat(text.replace("Z", "+00:00")).astimezone(timezone.utc)
+    return datetime.fromisoformat(text.replace("Z", "+00:00")).astimezone(UTC)
 
 
 def format_time(ts: datetime, micro: bool = False) -> str:
-    ts = ts.astimezone(timezone.utc)
+    ts = ts.astimezone(UTC)
     if micro:
         return ts.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
     return ts.strftime("%Y-%m-%dT%H:%M:%SZ")
@@ -152,9 +153,9 @@ _line_of = line_of
 
 # ---- object validation ------------------------------------------------------------------------------------------
 
-_STRING_MAPS = (("metadata", "labels"), ("metadata", "annotations"))
-_MAPPINGS = (("metadata",), ("spec",), ("status",), ("data",))
-_LISTS = (
+_STRING_MAPS: tuple[tuple[str, ...], ...] = (("metadata", "labels"), ("metadata", "annotations"))
+_MAPPINGS: tuple[tuple[str, ...], ...] = (("metadata",), ("spec",), ("status",), ("data",))
+_LISTS: tuple[tuple[str, ...], ...] = (
     ("spec", "containers"), ("spec", "initContainers"), ("spec", "volumes"), ("spec", "tolerations"),
     ("status", "conditions"), ("status", "containerStatuses"), ("spec", "ports"), ("subsets",),
     ("metadata", "ownerReferences"), ("spec", "taints"), ("status", "addresses"),
@@ -443,8 +444,8 @@ def fill_server_fields(scenario: Scenario, cluster_scoped: set[str] | None = Non
         if obj["kind"] == "Event":
             ref = obj.get("involvedObject") or obj.get("regarding")
             if isinstance(ref, dict) and not ref.get("uid"):
-                target = index.get((ref.get("kind"), ref.get("namespace", ""), ref.get("name"))) or \
-                    index.get((ref.get("kind"), "", ref.get("name")))
+                kind, name = ref.get("kind") or "", ref.get("name") or ""
+                target = index.get((kind, ref.get("namespace", ""), name)) or index.get((kind, "", name))
                 if target:
                     ref["uid"] = target["metadata"]["uid"]
 
