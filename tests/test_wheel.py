@@ -53,11 +53,22 @@ status:
 """
 
 
-def _copy_source(dest: Path) -> Path:
-    """The checkout without build leftovers: setuptools' build/ directory would otherwise leak stale files in."""
-    ignore = shutil.ignore_patterns(".git", ".venv", "build", "dist", "*.egg-info", "__pycache__", ".pytest_cache",
-                                    ".mypy_cache", ".ruff_cache", "tests")
-    shutil.copytree(REPO, dest, ignore=ignore)
+def _docker_context(dest: Path) -> Path:
+    """A copy of what .dockerignore lets into the image's build stage, so this wheel is the image's wheel.
+
+    .dockerignore excludes everything (``*``) and names what goes in (``!entry``); copying into a fresh folder also
+    keeps out setuptools' build/ directory, whose stale files would otherwise end up in the wheel.
+    """
+    lines = [line.strip() for line in (REPO / ".dockerignore").read_text().splitlines()]
+    patterns = [line for line in lines if line and not line.startswith("#")]
+    assert patterns[0] == "*", ".dockerignore should start by excluding everything"
+    dest.mkdir()
+    for entry in (p[1:].rstrip("/") for p in patterns if p.startswith("!")):
+        src = REPO / entry
+        if src.is_dir():
+            shutil.copytree(src, dest / entry, ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
+        elif src.exists():
+            shutil.copy2(src, dest / entry)
     return dest
 
 
@@ -72,9 +83,10 @@ def installed(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path, dic
     """(the venv's kubewhy, a working directory outside the repo, the environment to run it in)."""
     root = tmp_path_factory.mktemp("wheel")
     assert REPO not in root.parents, "the test must run outside the checkout"
-    env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "VIRTUAL_ENV") and not k.startswith("KUBEWHY_")}
+    env = {k: v for k, v in os.environ.items()
+           if k not in ("PYTHONPATH", "VIRTUAL_ENV") and not k.startswith("KUBEWHY_")}
     dist = root / "dist"
-    _run([sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", "-w", str(dist), str(_copy_source(root / "src"))],
+    _run([sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", "-w", str(dist), str(_docker_context(root / "src"))],
          cwd=root, env=env)
     (wheel,) = dist.glob("kubewhy-*.whl")
     names = zipfile.ZipFile(wheel).namelist()
@@ -113,5 +125,6 @@ def test_wheel_migrates_a_database(installed: tuple[Path, Path, dict[str, str]],
 def test_wheel_runs_the_demo(installed: tuple[Path, Path, dict[str, str]]) -> None:
     kubewhy, work, env = installed
     out = _run([str(kubewhy), "demo", "--once"], cwd=work, env=env).stdout
-    for expected in ("node-not-ready", "clock-skew", "service-no-endpoints", "statefulset-pvc-full", "rwo-multi-attach"):
+    for expected in ("node-not-ready", "clock-skew", "service-no-endpoints", "statefulset-pvc-full",
+                     "rwo-multi-attach"):
         assert expected in out, out
