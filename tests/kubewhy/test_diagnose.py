@@ -176,7 +176,8 @@ async def _boom(ctx) -> dict:  # type: ignore[no-untyped-def]
     raise ValueError("the check blew up")
 
 
-def test_a_check_that_hangs_or_fails_does_not_sink_the_diagnosis(tmp_path: Path) -> None:
+@pytest.mark.looptime  # the 30 s nap and its 0.2 s deadline run on the event loop's virtual clock
+async def test_a_check_that_hangs_or_fails_does_not_sink_the_diagnosis(tmp_path: Path) -> None:
     (tmp_path / "slow.yaml").write_text("""
 id: slow-one
 title: Slow
@@ -194,8 +195,8 @@ summary: never
     catalog = load_dirs([tmp_path])
     assert not catalog.errors
     kube = SnapshotKube([Path(p) for p in load("workshop/q01-app-crash").sources])
-    report = asyncio.run(diagnose(parse_target("pod/q1/app-7d4b9c6f5-x2x7k"),
-                                  Deps(kube=kube, catalog=catalog, clock=kube.clock)))
+    report = await diagnose(parse_target("pod/q1/app-7d4b9c6f5-x2x7k"),
+                            Deps(kube=kube, catalog=catalog, clock=kube.clock))
     statuses = {c.id: c.status for c in report.checks}
     assert statuses["slow-one.nap"] == "timeout"
     assert statuses["slow-one.bang"] == "error"
