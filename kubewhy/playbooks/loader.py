@@ -22,6 +22,7 @@ from ..expressions import Compiler, ExpressionError, compile_template, has_holes
 from ..models.playbook import (RESERVED, CheckSpec, EachEvidence, EachEvidenceModel, FixSpec, Playbook,
                                PlaybookModel, PatchSpec)
 
+
 def bundled_dir() -> Path:
     """The bundled playbooks: ``playbooks/`` in the repository, the package ``kubewhy.playbooks.bundled`` once
     installed (editable or from a wheel; see pyproject.toml)."""
