@@ -1,15 +1,18 @@
+# syntax=docker/dockerfile:1
 # kubewhy: the CLI, the simulator and (later) the bot and watchers in one image.
+# The first stage builds kubewhy's wheel and fetches the wheels of its dependencies; the final image installs
+# only those wheels (not an editable checkout), so it contains what `pip install kubewhy` would, and no compilers.
+
+FROM python:3.11-slim AS build
+WORKDIR /src
+COPY . .
+RUN pip wheel --no-cache-dir --wheel-dir /wheels .
+
 FROM python:3.11-slim
-WORKDIR /app
-COPY pyproject.toml README.md ./
-COPY kubewhy ./kubewhy
-COPY kubesim ./kubesim
-COPY bot ./bot
-COPY tui ./tui
-COPY playbooks ./playbooks
-COPY migrations ./migrations
-RUN pip install --no-cache-dir -e . && useradd --create-home --uid 10001 kubewhy
-ENV KUBEWHY_BUNDLED_PLAYBOOKS=/app/playbooks
-USER kubewhy
+RUN groupadd --gid 10001 kubewhy && useradd --create-home --uid 10001 --gid 10001 kubewhy
+RUN --mount=type=bind,from=build,source=/wheels,target=/wheels \
+    pip install --no-cache-dir --no-index --find-links=/wheels /wheels/kubewhy-*.whl
+USER 10001:10001
+WORKDIR /home/kubewhy
 ENTRYPOINT ["kubewhy"]
 CMD ["--help"]

@@ -10,7 +10,7 @@ import copy
 import random
 import string
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 from . import events as event_conv
@@ -36,15 +36,15 @@ class InvalidObject(Exception):
 class Cluster:
     def __init__(self, scenario: Scenario, *, history_size: int = 20_000, shift_time: bool = True):
         if shift_time:
-            scenario = scenario.shifted(datetime.now(timezone.utc))
+            scenario = scenario.shifted(datetime.now(UTC))
         self.scenario = scenario
         self.catalog = ResourceCatalog()
         self.store = Store(history_size)
         self.logs: dict[str, dict[str, str]] = {k: dict(v) for k, v in scenario.logs.items()}
         self.started = time.monotonic()
         for crd in (o for o in scenario.objects if o["kind"] == "CustomResourceDefinition"):
-            for res in crd_resources(crd):
-                self.catalog.add(res)
+            for crd_res in crd_resources(crd):
+                self.catalog.add(crd_res)
         for obj in scenario.objects:
             res = self.catalog.by_kind(obj["apiVersion"], obj["kind"])
             if res is None:

@@ -8,7 +8,7 @@ from datetime import timedelta
 from typing import Any
 
 from .cluster import EVENT_KEY, Cluster
-from .scenario import Scenario, format_time, object_uid, parse_time, DEFAULT_CAPTURED_AT
+from .scenario import DEFAULT_CAPTURED_AT, Scenario, format_time, object_uid, parse_time
 
 
 def _node(i: int, at: str) -> dict[str, Any]:
@@ -52,7 +52,8 @@ def _pod(i: int, node: str, ns: str, at: str, crashing: bool) -> dict[str, Any]:
                        "hostIP": "10.200.0.1", "startTime": at, "qosClass": "Burstable",
                        "conditions": [{"type": "Ready", "status": "False" if crashing else "True",
                                        "lastTransitionTime": at}],
-                       "containerStatuses": [{"name": "app", "ready": not crashing, "restartCount": 7 if crashing else 0,
+                       "containerStatuses": [{"name": "app", "ready": not crashing,
+                                              "restartCount": 7 if crashing else 0,
                                               "image": f"registry.example.com/{app}:1.4.2", "state": state,
                                               "lastState": last, "started": not crashing}]}}
 

@@ -19,9 +19,10 @@ from __future__ import annotations
 
 import math
 import zlib
+from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import datetime, timezone
-from typing import Any, Iterator
+from datetime import UTC, datetime
+from typing import Any
 
 from .scenario import Scenario, parse_time
 from .usage import CFS_PERIODS_PER_SECOND, ContainerUsage, quantity, usage_of
@@ -109,7 +110,7 @@ def openmetrics(scenario: Scenario, *, end: datetime | None = None, duration: fl
     ``ahead`` extends the series that far past ``end`` at the same trend, so that instant queries keep finding
     fresh samples (Prometheus looks back 5 minutes) while a long test session or demo runs.
     """
-    end_ts = (end or datetime.now(timezone.utc)).timestamp()
+    end_ts = (end or datetime.now(UTC)).timestamp()
     out: list[str] = []
     families: dict[str, list[str]] = {}
 

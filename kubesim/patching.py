@@ -74,7 +74,7 @@ def _merge_list(current: Any, patch: list[Any], field: str) -> list[Any]:
         if any(isinstance(p, dict) and p.get("$patch") == "replace" for p in patch):
             return [p for p in patch if not (isinstance(p, dict) and "$patch" in p)]
         return copy.deepcopy(patch)
-    result = copy.deepcopy(current)
+    result: list[Any] = copy.deepcopy(current)
     for item in patch:
         if item.get("$patch") == "replace":
             return [copy.deepcopy(p) for p in patch if "$patch" not in p]
@@ -166,19 +166,25 @@ def json_patch(target: Any, ops: Any) -> Any:
     return doc
 
 
+def _object(doc: Any) -> dict[str, Any]:
+    if not isinstance(doc, dict):  # e.g. a JSON patch that replaces the root ("path": "") with a scalar
+        raise PatchError("the patched document is not a JSON object")
+    return doc
+
+
 def apply_patch(target: dict[str, Any], patch: Any, content_type: str) -> dict[str, Any]:
     ct = content_type.split(";")[0].strip()
     if ct == "application/merge-patch+json":
         if not isinstance(patch, dict):
             raise PatchError("a merge patch must be a JSON object")
-        return merge_patch(target, patch)
+        return _object(merge_patch(target, patch))
     if ct in ("application/strategic-merge-patch+json", "application/apply-patch+yaml",
               "application/apply-patch+cbor"):
         if not isinstance(patch, dict):
             raise PatchError("a strategic merge patch must be a JSON object")
-        return strategic_merge_patch(target, patch)
+        return _object(strategic_merge_patch(target, patch))
     if ct == "application/json-patch+json":
-        return json_patch(target, patch)
-    raise PatchError(f"the body of the request was in an unknown format - accepted media types include: "
-                     f"application/json-patch+json, application/merge-patch+json, "
-                     f"application/apply-patch+yaml, application/strategic-merge-patch+json")
+        return _object(json_patch(target, patch))
+    raise PatchError("the body of the request was in an unknown format - accepted media types include: "
+                     "application/json-patch+json, application/merge-patch+json, "
+                     "application/apply-patch+yaml, application/strategic-merge-patch+json")

@@ -15,7 +15,7 @@ import time
 import urllib.error
 import urllib.request
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 from .history import openmetrics, scrape_config
@@ -58,7 +58,7 @@ def backfill(scenario: Scenario, data_dir: str | Path, *, end: datetime | None =
     data_dir = Path(data_dir)
     data_dir.mkdir(parents=True, exist_ok=True)
     source = data_dir.parent / f"{data_dir.name}.om.txt"
-    source.write_text(openmetrics(scenario, end=end or datetime.now(timezone.utc), duration=duration, step=step,
+    source.write_text(openmetrics(scenario, end=end or datetime.now(UTC), duration=duration, step=step,
                                   ahead=ahead))
     proc = subprocess.run([promtool, "tsdb", "create-blocks-from", "openmetrics", str(source), str(data_dir)],
                           capture_output=True, text=True, timeout=300)
@@ -88,7 +88,7 @@ class RunningPrometheus:
         if self._log_file is not None:
             self._log_file.close()  # type: ignore[attr-defined]
 
-    def __enter__(self) -> "RunningPrometheus":
+    def __enter__(self) -> RunningPrometheus:
         return self
 
     def __exit__(self, *exc: object) -> None:

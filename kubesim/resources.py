@@ -5,8 +5,9 @@ Built-in resources are a static table; custom resources are added from the CRDs 
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Any, Iterable
+from typing import Any
 
 VERBS_RW = ["create", "delete", "deletecollection", "get", "list", "patch", "update", "watch"]
 VERBS_RO = ["get", "list"]
@@ -208,7 +209,8 @@ class ResourceCatalog:
                 sub_kind = {"log": "Pod", "eviction": "Eviction", "scale": "Scale",
                             "exec": "PodExecOptions", "proxy": f"{r.kind}ProxyOptions"}.get(sub, r.kind)
                 sub_verbs = {"log": ["get"], "eviction": ["create"], "exec": ["create", "get"],
-                             "proxy": ["create", "delete", "get", "patch", "update"]}.get(sub, ["get", "patch", "update"])
+                             "proxy": ["create", "delete", "get", "patch", "update"]
+                             }.get(sub, ["get", "patch", "update"])
                 resources.append({"name": f"{r.plural}/{sub}", "singularName": "", "namespaced": r.namespaced,
                                   "kind": sub_kind, "verbs": sub_verbs})
         return {"kind": "APIResourceList", "apiVersion": "v1", "groupVersion": items[0].group_version,

@@ -39,8 +39,7 @@ async def start(server: SimServer, host: str = "127.0.0.1", port: int = 0) -> tu
     await runner.setup()
     site = web.TCPSite(runner, host, port, reuse_address=True)
     await site.start()
-    sockets = site._server.sockets if site._server else []  # type: ignore[union-attr]
-    real_port = sockets[0].getsockname()[1] if sockets else port
+    real_port = runner.addresses[0][1] if runner.addresses else port
     return runner, f"http://{host}:{real_port}"
 
 
@@ -69,7 +68,8 @@ class RunningSim:
             return json.loads(resp.read())
 
     def stats(self) -> dict[str, int]:
-        return self.control("stats")["requests"]
+        requests: dict[str, int] = self.control("stats")["requests"]
+        return requests
 
     def reset_stats(self) -> None:
         self.control("stats/reset", {})
@@ -84,7 +84,7 @@ class RunningSim:
             self.loop.call_soon_threadsafe(self.loop.stop)
         self.thread.join(timeout=10)
 
-    def __enter__(self) -> "RunningSim":
+    def __enter__(self) -> RunningSim:
         return self
 
     def __exit__(self, *exc: Any) -> None:

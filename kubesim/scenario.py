@@ -8,16 +8,17 @@ from __future__ import annotations
 
 import re
 import uuid
+from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
+from importlib import resources
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 from .yamlsrc import Doc, YamlSourceError, documents, line_of
 
 SCENARIO_API_VERSION = "kubesim.kubewhy.io/v1"
 DEFAULT_CAPTURED_AT = "2024-06-14T10:00:00Z"
-BUNDLED_DIR = Path(__file__).parent / "scenarios"
 UID_NAMESPACE = uuid.UUID("6f1d3c0e-4b52-4c8e-9a57-6b9c1f0e2d11")
 
 _TS_FULL = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?Z$")
@@ -73,7 +74,7 @@ class Scenario:
     expect: list[Expectation] = field(default_factory=list)
     sources: list[str] = field(default_factory=list)
 
-    def shifted(self, now: datetime) -> "Scenario":
+    def shifted(self, now: datetime) -> Scenario:
         """A copy with every timestamp moved so that ``captured_at`` becomes ``now``."""
         delta = now - self.captured_at
         return Scenario(
@@ -89,11 +90,11 @@ class Scenario:
 # ---- time helpers -------------------------------------------------------------------------------------------------
 
 def parse_time(text: str) -> datetime:
-    return datetime.fromisoformat(text.replace("Z", "+00:00")).astimezone(timezone.utc)
+    return datetime.fromisoformat(text.replace("Z", "+00:00")).astimezone(UTC)
 
 
 def format_time(ts: datetime, micro: bool = False) -> str:
-    ts = ts.astimezone(timezone.utc)
+    ts = ts.astimezone(UTC)
     if micro:
         return ts.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
     return ts.strftime("%Y-%m-%dT%H:%M:%SZ")
@@ -152,9 +153,9 @@ _line_of = line_of
 
 # ---- object validation ------------------------------------------------------------------------------------------
 
-_STRING_MAPS = (("metadata", "labels"), ("metadata", "annotations"))
-_MAPPINGS = (("metadata",), ("spec",), ("status",), ("data",))
-_LISTS = (
+_STRING_MAPS: tuple[tuple[str, ...], ...] = (("metadata", "labels"), ("metadata", "annotations"))
+_MAPPINGS: tuple[tuple[str, ...], ...] = (("metadata",), ("spec",), ("status",), ("data",))
+_LISTS: tuple[tuple[str, ...], ...] = (
     ("spec", "containers"), ("spec", "initContainers"), ("spec", "volumes"), ("spec", "tolerations"),
     ("status", "conditions"), ("status", "containerStatuses"), ("spec", "ports"), ("subsets",),
     ("metadata", "ownerReferences"), ("spec", "taints"), ("status", "addresses"),
@@ -320,12 +321,20 @@ def scenario_files(path: Path, member: str | None = None) -> list[Path]:
     return base + chosen
 
 
+def bundled_dir() -> Path:
+    """The bundled scenarios: package data of kubesim, found with importlib.resources (editable or wheel)."""
+    root = resources.files("kubesim") / "scenarios"
+    if not isinstance(root, Path):  # a zipped install: scenario errors need real files to name file and line
+        raise ScenarioError(str(root), "the bundled scenarios are not on the file system; install kubewhy unzipped")
+    return root
+
+
 def resolve(name_or_path: str) -> tuple[str, list[Path]]:
     """Turn ``workshop``, ``workshop/q01-app-crash``, ``healthy`` or a path into (name, files)."""
     candidate = Path(name_or_path)
     if candidate.exists():
         return candidate.stem if candidate.is_file() else candidate.name, scenario_files(candidate)
-    bundled = BUNDLED_DIR / name_or_path
+    bundled = bundled_dir() / name_or_path
     if bundled.is_dir():
         if not any(f.name.startswith("_") for f in bundled.glob("*.yaml")):
             members = ", ".join(f"{name_or_path}/{f.stem}" for f in sorted(bundled.glob("*.yaml")))
@@ -333,7 +342,7 @@ def resolve(name_or_path: str) -> tuple[str, list[Path]]:
         return name_or_path, scenario_files(bundled)
     if "/" in name_or_path:  # DIR/MEMBER: the directory's shared _base files plus that member
         head, member = name_or_path.rsplit("/", 1)
-        base_dir = Path(head) if Path(head).is_dir() else BUNDLED_DIR / head
+        base_dir = Path(head) if Path(head).is_dir() else bundled_dir() / head
         if base_dir.is_dir() and any(p.stem == member or p.name == member for p in base_dir.glob("*.yaml")):
             return name_or_path, scenario_files(base_dir, member)
     if bundled.with_suffix(".yaml").is_file():
@@ -346,7 +355,7 @@ def bundled_names() -> list[str]:
     """Bundled scenarios. A directory with ``_`` base files is one cluster (and each member with the base);
     a directory without them is a collection of independent scenarios, listed by member only."""
     names = []
-    for p in sorted(BUNDLED_DIR.iterdir()):
+    for p in sorted(bundled_dir().iterdir()):
         if p.is_dir():
             if any(f.name.startswith("_") for f in p.glob("*.yaml")):
                 names.append(p.name)
@@ -435,8 +444,8 @@ def fill_server_fields(scenario: Scenario, cluster_scoped: set[str] | None = Non
         if obj["kind"] == "Event":
             ref = obj.get("involvedObject") or obj.get("regarding")
             if isinstance(ref, dict) and not ref.get("uid"):
-                target = index.get((ref.get("kind"), ref.get("namespace", ""), ref.get("name"))) or \
-                    index.get((ref.get("kind"), "", ref.get("name")))
+                kind, name = ref.get("kind") or "", ref.get("name") or ""
+                target = index.get((kind, ref.get("namespace", ""), name)) or index.get((kind, "", name))
                 if target:
                     ref["uid"] = target["metadata"]["uid"]
 

@@ -13,8 +13,9 @@ import copy
 import json
 import uuid
 from collections import Counter
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Any, Awaitable, Callable
+from typing import Any
 
 import yaml
 from aiohttp import web
@@ -194,8 +195,8 @@ class SimServer:
         resource_label = t.res.plural + (f"/{t.sub}" if t.sub else "")
         if t.res.group == METRICS_GROUP:
             if method != "GET":
-                raise ApiError(405, "MethodNotAllowed", f"the server does not allow this method on the requested "
-                                                        f"resource")
+                raise ApiError(405, "MethodNotAllowed", "the server does not allow this method on the requested "
+                                                        "resource")
             self.requests[f"{'get' if t.name else 'list'} {resource_label}"] += 1
             return self._metrics_api(t, q)
         watching = method == "GET" and (q.get("watch") in ("true", "1", "True") or parts[3:4] == ["watch"]
@@ -513,22 +514,22 @@ class SimServer:
                 if watcher.queue.empty():
                     wait = min(deadline, next_bookmark) - now if bookmarks else deadline - now
                     try:
-                        change = await asyncio.wait_for(watcher.queue.get(), max(wait, 0.001))
-                    except asyncio.TimeoutError:
+                        got = await asyncio.wait_for(watcher.queue.get(), max(wait, 0.001))
+                    except TimeoutError:
                         if bookmarks and loop.time() >= next_bookmark:
                             await resp.write(line("BOOKMARK", {"kind": t.res.kind, "apiVersion": t.res.group_version,
                                                                "metadata": {"resourceVersion": str(store.rv)}}))
                             next_bookmark = loop.time() + self.options.watch_bookmark_interval
                         continue
-                    batch = [change]
+                    batch = [got]
                 else:
                     batch = []
                 while not watcher.queue.empty():
                     batch.append(watcher.queue.get_nowait())
-                if any(c is None for c in batch) or watcher.overflowed:
+                if any(c is None for c in batch) or watcher.overflowed:  # None: the store closed this watch
                     break
                 out = []
-                for change in batch:
+                for change in (c for c in batch if c is not None):
                     kind = watcher.translate(change)
                     if kind:
                         cache_key = (kind, table, t.res.group)

@@ -11,9 +11,10 @@ import asyncio
 import copy
 import json
 from collections import deque
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
-from typing import Any, Callable, Iterable
+from datetime import UTC, datetime
+from typing import Any
 
 Key = tuple[str, str]  # (group, plural)
 EVENTS: Key = ("", "events")
@@ -106,7 +107,7 @@ class Watcher:
 
 
 def now_rfc3339() -> str:
-    return datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 class Store:

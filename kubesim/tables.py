@@ -7,8 +7,9 @@ exactly as on a real cluster.
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
-from typing import Any, Callable
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any
 
 from .resources import Resource
 from .scenario import parse_time
@@ -391,7 +392,8 @@ def pdb_row(p: dict[str, Any], now: datetime) -> Row:
             _age(p, now)]
 
 
-def simple(*cols: tuple[str, Callable[[dict[str, Any], datetime], Any]]) -> tuple[list[Col], Callable]:
+def simple(*cols: tuple[str, Callable[[dict[str, Any], datetime], Any]]
+           ) -> tuple[list[Col], Callable[[dict[str, Any], datetime], Row]]:
     defs = [("Name", "string", 0)] + [(c[0], "string", 0) for c in cols] + [("Age", "string", 0)]
 
     def row(o: dict[str, Any], now: datetime) -> Row:
@@ -499,7 +501,7 @@ def to_table(res: Resource, objects: list[dict[str, Any]], *, include: str = "Me
              list_meta: dict[str, Any] | None = None, api_version: str = "meta.k8s.io/v1",
              with_columns: bool = True) -> dict[str, Any]:
     cols, row = columns_for(res)
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     rows = []
     for o in objects:
         r: dict[str, Any] = {"cells": row(o, now)}

@@ -7,22 +7,34 @@ evaluates PromQL: Prometheus does that.
 
 from __future__ import annotations
 
+import re
+from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import datetime, timezone
-from typing import Any, Iterable
-
-from kubernetes.utils.quantity import parse_quantity
+from datetime import UTC, datetime
+from decimal import Decimal
+from typing import Any
 
 CFS_PERIODS_PER_SECOND = 10  # 100 ms CFS period
 
+# Kubernetes resource quantities (k8s.io/apimachinery resource.Quantity). The simulator parses them itself rather
+# than borrow the kubernetes client's parser: it is the oracle the tests check kubewhy against.
+_QUANTITY = re.compile(r"^([+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?)(Ki|Mi|Gi|Ti|Pi|Ei|n|u|m|k|M|G|T|P|E)?$")
+_DECIMAL = {"n": -9, "u": -6, "m": -3, "k": 3, "M": 6, "G": 9, "T": 12, "P": 15, "E": 18}
+_BINARY = {"Ki": 10, "Mi": 20, "Gi": 30, "Ti": 40, "Pi": 50, "Ei": 60}
+_MULTIPLIER: dict[str | None, Decimal] = {None: Decimal(1), **{s: Decimal(10) ** e for s, e in _DECIMAL.items()},
+               **{s: Decimal(2) ** e for s, e in _BINARY.items()}}
+
 
 def quantity(value: Any, default: float = 0.0) -> float:
-    if value is None or value == "":
+    """``"250m"`` → 0.25, ``"1Gi"`` → 1073741824.0, a YAML number as is; ``default`` for anything else."""
+    if isinstance(value, bool) or value is None:
         return default
-    try:
-        return float(parse_quantity(value))
-    except (ValueError, TypeError, ArithmeticError):
+    if isinstance(value, int | float):
+        return float(value)
+    match = _QUANTITY.match(str(value).strip())
+    if not match:
         return default
+    return float(Decimal(match.group(1)) * _MULTIPLIER[match.group(2)])
 
 
 @dataclass
@@ -97,7 +109,7 @@ def _mem_str(b: float) -> str:
 
 def pod_metrics(usages: list[ContainerUsage], pods: dict[tuple[str, str], dict[str, Any]], elapsed: float
                 ) -> list[dict[str, Any]]:
-    now = datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    now = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
     by_pod: dict[tuple[str, str], list[ContainerUsage]] = {}
     for u in usages:
         by_pod.setdefault((u.namespace, u.pod), []).append(u)
@@ -117,7 +129,7 @@ def pod_metrics(usages: list[ContainerUsage], pods: dict[tuple[str, str], dict[s
 
 def node_metrics(nodes: list[dict[str, Any]], node_usage: dict[str, dict[str, Any]],
                  usages: list[ContainerUsage], elapsed: float) -> list[dict[str, Any]]:
-    now = datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    now = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
     out = []
     for node in sorted(nodes, key=lambda n: n["metadata"]["name"]):
         name = node["metadata"]["name"]

@@ -5,8 +5,9 @@ Shared by the simulator's scenario loader and kubewhy's playbook loader and snap
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Any, Iterator
+from typing import Any
 
 import yaml
 
@@ -34,6 +35,8 @@ def documents(text: str) -> Iterator[Doc]:
         while loader.check_node():
             index += 1
             node = loader.get_node()
+            if node is None:  # check_node() said there is one
+                break
             _no_duplicate_keys(node, index)
             yield Doc(index, node, loader.construct_document(node))
     except yaml.MarkedYAMLError as exc:

@@ -1,13 +1,14 @@
 """Alembic, driven programmatically so ``kubewhy db upgrade`` works from any directory.
 
-The scripts live in ``migrations/`` next to the package (``KUBEWHY_MIGRATIONS`` overrides the location). We hand
+The scripts live in ``migrations/`` at the top of the repository, installed as the package
+``kubewhy.audit.migrations`` (pyproject.toml) and found with importlib.resources. We hand
 ``env.py`` an open connection through ``config.attributes`` (Alembic's connection-sharing recipe), so the same code
 path serves the CLI, the bot's start-up and the tests.
 """
 
 from __future__ import annotations
 
-import os
+from importlib import resources
 from pathlib import Path
 from typing import Any
 
@@ -20,8 +21,11 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 
 def script_location() -> Path:
-    env = os.environ.get("KUBEWHY_MIGRATIONS")
-    return Path(env) if env else Path(__file__).resolve().parents[2] / "migrations"
+    """The installed Alembic scripts (``migrations/`` in the repository)."""
+    root = resources.files("kubewhy.audit.migrations")
+    if not isinstance(root, Path):  # a zipped install: Alembic loads env.py and the versions from files
+        raise RuntimeError(f"{root}: the migrations are not on the file system; install kubewhy unzipped")
+    return root
 
 
 def alembic_config(url: str = "") -> Config:

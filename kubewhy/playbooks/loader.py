@@ -6,9 +6,9 @@ errors side by side.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from importlib import resources
 from pathlib import Path
 from typing import Any
 
@@ -47,11 +47,14 @@ from ..models.playbook import (
     PlaybookModel,
 )
 
-BUNDLED = Path(__file__).resolve().parents[2] / "playbooks"
-
 
 def bundled_dir() -> Path:
-    return Path(os.environ.get("KUBEWHY_BUNDLED_PLAYBOOKS", str(BUNDLED)))
+    """The bundled playbooks: ``playbooks/`` in the repository, the package ``kubewhy.playbooks.bundled`` once
+    installed (editable or from a wheel; see pyproject.toml)."""
+    root = resources.files("kubewhy.playbooks.bundled")
+    if not isinstance(root, Path):  # a zipped install: errors need real files to name file and line
+        raise PlaybookError(str(root), "the bundled playbooks are not on the file system; install kubewhy unzipped")
+    return root
 
 
 @dataclass

@@ -65,17 +65,18 @@ class SlackDouble:
     async def wait_for(self, method: str, count: int = 1, timeout: float = 15.0) -> list[dict[str, Any]]:
         loop = asyncio.get_running_loop()
         deadline = loop.time() + timeout
-        while len(self.to(method)) < count:
+        assert self._changed is not None
+        while True:
+            self._changed.clear()  # before looking: a call recorded after this wakes the wait below
+            if len(self.to(method)) >= count:
+                return self.to(method)
             if loop.time() > deadline:
                 raise AssertionError(f"Slack double: expected {count} {method} call(s), got "
                                      f"{[c.method for c in self.calls]}")
-            assert self._changed is not None
-            self._changed.clear()
             try:
-                await asyncio.wait_for(self._changed.wait(), 0.01)
+                await asyncio.wait_for(self._changed.wait(), deadline - loop.time())
             except TimeoutError:
                 pass
-        return self.to(method)
 
     async def start(self) -> str:
         self._changed = asyncio.Event()

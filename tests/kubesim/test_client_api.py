@@ -6,16 +6,18 @@ import json
 import threading
 import urllib.error
 import urllib.request
+from typing import Any
 
 import pytest
 from kubernetes import client, config, watch
-from kubernetes.client.rest import ApiException
+from kubernetes.client.exceptions import ApiException
 
 from kubesim.runner import RunningSim
 
 
 def api(sim: RunningSim) -> client.ApiClient:
-    return config.new_client_from_config(config_file=str(sim.kubeconfig))
+    api_client: client.ApiClient = config.new_client_from_config(config_file=str(sim.kubeconfig))
+    return api_client
 
 
 def test_list_with_label_and_field_selectors(mini: RunningSim) -> None:
@@ -81,7 +83,7 @@ def test_watch_sends_bookmarks_and_live_changes(start_sim) -> None:  # type: ign
     rv = v1.list_namespaced_pod("default").metadata.resource_version
     url = f"{sim.url}/api/v1/namespaces/default/pods?watch=true&resourceVersion={rv}&allowWatchBookmarks=true" \
           f"&timeoutSeconds=2&labelSelector=app%3Dweb"
-    seen: list[dict] = []
+    seen: list[dict[str, Any]] = []
 
     def reader() -> None:
         with urllib.request.urlopen(url, timeout=10) as resp:
@@ -108,7 +110,8 @@ def test_patch_kinds_and_server_side_dry_run(mini: RunningSim) -> None:
     assert "dry" not in after.metadata.labels
     assert after.metadata.resource_version == before.metadata.resource_version
     # strategic merge: containers merge by name, so the image stays and the limit changes
-    patch = {"spec": {"template": {"spec": {"containers": [{"name": "db", "resources": {"limits": {"memory": "2Gi"}}}]}},
+    patch = {"spec": {"template": {"spec": {"containers": [{"name": "db",
+                                                             "resources": {"limits": {"memory": "2Gi"}}}]}},
                       "replicas": 2}}
     sts = apps.patch_namespaced_stateful_set("db", "default", patch)
     container = sts.spec.template.spec.containers[0]
@@ -142,9 +145,10 @@ def test_delete_with_orphan_keeps_dependents(mini: RunningSim) -> None:
     apps = client.AppsV1Api(api(mini))
     v1 = client.CoreV1Api(api(mini))
     sts = apps.read_namespaced_stateful_set("db", "default")
-    v1.create_namespaced_pod("default", {"metadata": {"name": "db-0", "labels": {"app": "db"}, "ownerReferences": [
+    body = {"metadata": {"name": "db-0", "labels": {"app": "db"}, "ownerReferences": [
         {"apiVersion": "apps/v1", "kind": "StatefulSet", "name": "db", "uid": sts.metadata.uid, "controller": True}]},
-        "spec": {"containers": [{"name": "db", "image": "postgres:16"}]}})
+        "spec": {"containers": [{"name": "db", "image": "postgres:16"}]}}
+    v1.create_namespaced_pod("default", body)  # type: ignore[arg-type]  # the client takes plain dicts too
     apps.delete_namespaced_stateful_set("db", "default", propagation_policy="Orphan")
     pod = v1.read_namespaced_pod("db-0", "default")
     assert not pod.metadata.owner_references

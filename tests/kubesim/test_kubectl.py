@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from kubesim.runner import RunningSim
-from tests.conftest import DATA, kubectl_binaries, run_kubectl
+from tests.conftest import kubectl_binaries, run_kubectl
 
 KUBECTLS = kubectl_binaries()
 pytestmark = [pytest.mark.kubectl, pytest.mark.skipif(not KUBECTLS, reason="kubectl is not installed")]

@@ -41,7 +41,8 @@ spec:
 status:
   phase: Running
   containerStatuses:
-  - {name: app, ready: true, restartCount: 0, image: nginx, imageID: "", state: {running: {startedAt: "2024-06-14T09:00:00Z"}}}
+  - {name: app, ready: true, restartCount: 0, image: nginx, imageID: "",
+     state: {running: {startedAt: "2024-06-14T09:00:00Z"}}}
 """
 
 

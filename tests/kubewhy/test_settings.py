@@ -94,13 +94,11 @@ def test_a_bad_value_is_one_line_naming_the_variable(env: dict[str, str], variab
 
 
 def test_only_the_settings_module_reads_the_process_environment() -> None:
-    # Still reading it in the pack helper's files until they move to importlib.resources (issue 10, "pack").
-    pending = {"kubewhy/audit/migrate.py", "kubewhy/playbooks/loader.py"}
     readers = []
     for package in ("kubewhy", "bot", "kubelab"):
         for path in sorted((ROOT / package).rglob("*.py")):
             rel = path.relative_to(ROOT).as_posix()
-            if rel == "kubewhy/settings.py" or rel in pending:
+            if rel == "kubewhy/settings.py":
                 continue
             if re.search(r"os\.environ|os\.getenv|environ\.get\(", path.read_text(encoding="utf-8")):
                 readers.append(rel)

@@ -1,0 +1,1 @@
+"""The audit database's Alembic scripts, installed as the package ``kubewhy.audit.migrations`` (see pyproject.toml)."""
