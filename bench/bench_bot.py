@@ -71,7 +71,10 @@ async def run(latency_ms: float, repeats: int) -> None:
         await compose.close(deps.core)
         await double.stop()
         sim.terminate()
-    p90 = lambda xs: sorted(xs)[max(int(len(xs) * 0.9) - 1, 0)]
+
+    def p90(xs: list[float]) -> float:
+        return sorted(xs)[max(int(len(xs) * 0.9) - 1, 0)]
+
     print(f"`/k8s why pod/q1/app-7d4b9c6f5-x2x7k` on the workshop scenario, simulator latency {latency_ms:.0f} ms "
           f"per request, {repeats} requests\n")
     print("| measurement | median | p90 | target |")

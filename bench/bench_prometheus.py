@@ -53,7 +53,10 @@ def main() -> None:
                             rng.append(time.perf_counter() - t)
                 finally:
                     server.stop()
-        ms = lambda xs: f"{statistics.median(xs) * 1000:.0f} ms"
+
+        def ms(xs: list[float]) -> str:
+            return f"{statistics.median(xs) * 1000:.0f} ms"
+
         print(f"{name}: {lines} OpenMetrics lines; generate {ms(gen)}; back-fill (generate + promtool) {ms(fill)}; "
               f"prometheus ready {ms(start)}; instant query p50 {statistics.median(inst) * 1000:.1f} ms; "
               f"range query (1 h, 15 s step) p50 {statistics.median(rng) * 1000:.1f} ms")

@@ -94,7 +94,7 @@ def finding_blocks(finding: Finding, index: int, target: Target, fix_ids: list[s
     if evidence:
         more = f"\n_…and {hidden} more line(s): use *Show all evidence*_" if hidden else ""
         blocks.append(section(f"*Evidence*\n{cut(evidence, SECTION_LIMIT - 120)}{more}"))
-    for fix, fix_id in zip(finding.fixes, fix_ids):
+    for fix, fix_id in zip(finding.fixes, fix_ids, strict=True):
         text = f"*Fix:* {escape(fix.title)} _(risk: {fix.risk})_"
         if fix.why:
             text += f"\n{escape(fix.why)}"

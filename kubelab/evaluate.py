@@ -276,7 +276,8 @@ def coverage_markdown(result: EvalResult, catalog: Catalog, catalogue: Path, com
                            f"{s['fp']} false positive{'s' if s['fp'] != 1 else ''}")
         if pb is not None:
             covered += 1
-        playbook = f"`playbooks/{Path(pb.source).name}`" if pb is not None and pb.source else ("—" if pb is None else e.id)
+        playbook = (f"`playbooks/{Path(pb.source).name}`" if pb is not None and pb.source
+                    else ("—" if pb is None else e.id))
         pos = ", ".join(f"`{n}`" for n in sorted(positive.get(e.id, []))) or "—"
         neg = ", ".join(f"`{n}`" for n in sorted(negative.get(e.id, []))) or "—"
         lines.append(f"| {e.id} | {playbook} | {pos} | {neg} | {result_text} |")

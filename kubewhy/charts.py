@@ -9,13 +9,13 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from .adapters.ports import KubeReader, MetricsReader
-from .errors import KubewhyError
 from .engine.runner import render_params
+from .errors import KubewhyError
 from .models.findings import Finding
 from .models.target import parse_target
 from .playbooks.loader import Catalog
@@ -66,7 +66,7 @@ async def chart_data(finding: Finding, *, catalog: Catalog, kube: KubeReader, pr
     if obj is None:
         raise ChartError(f"{finding.subject} no longer exists")
     obj.setdefault("kind", target.kind)
-    activation = {"now": datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
+    activation = {"now": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
                   "target": obj}
     params = render_params(spec.params, activation)
     series = await prom.query_range(str(params["query"]), seconds=seconds, step=step)
@@ -157,10 +157,11 @@ def render_png(data: ChartData, path: str | Path, *, width: float = 9.0, height:
     fig, ax = plt.subplots(figsize=(width, height), dpi=dpi)
     try:
         for label, values in data.series:
-            xs = [datetime.fromtimestamp(t, timezone.utc) for t, _ in values]
+            xs = [datetime.fromtimestamp(t, UTC) for t, _ in values]
             ys = [v / scale for _, v in values]
-            ax.plot(xs, ys, linewidth=2.0, label=label)
-            ax.fill_between(xs, ys, alpha=0.12)
+            # matplotlib's stubs leave out datetime x values, which its units registry (matplotlib.dates) converts
+            ax.plot(xs, ys, linewidth=2.0, label=label)  # type: ignore[arg-type]
+            ax.fill_between(xs, ys, alpha=0.12)  # type: ignore[arg-type]
         colours = ["#d62728", "#ff7f0e", "#9467bd"]
         for i, (label, value) in enumerate(data.lines.items()):
             ax.axhline(value / scale, color=colours[i % len(colours)], linestyle="--", linewidth=1.6, label=label)
@@ -168,7 +169,8 @@ def render_png(data: ChartData, path: str | Path, *, width: float = 9.0, height:
                                       + [v / scale for v in data.lines.values()]) * 1.12 or 1)
         if data.unit == "ratio":
             ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:.0%}"))
-        ax.xaxis.set_major_formatter(mdates.DateFormatter("%H:%M", tz=timezone.utc))
+        # matplotlib.dates ships without type annotations (no .pyi, unlike matplotlib.ticker)
+        ax.xaxis.set_major_formatter(mdates.DateFormatter("%H:%M", tz=UTC))  # type: ignore[no-untyped-call]
         ax.set_xlabel("time (UTC), last hour")
         ax.set_ylabel(ylabel)
         ax.set_title(f"{data.title}\n{data.subject}", fontsize=11)

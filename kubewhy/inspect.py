@@ -72,7 +72,7 @@ async def describe_lines(kube: KubeReader, target: Target) -> list[str]:
             lines.append(f"Container {c['name']}: image {c.get('image')}, state {state[0]}"
                          f"{' (' + state[1].get('reason', '') + ')' if state[1].get('reason') else ''}, "
                          f"restarts {cs.get('restartCount', 0)}"
-                         f"{', last terminated ' + str(last.get('reason')) + ' exit ' + str(last.get('exitCode')) if last else ''}")
+                         + (f", last terminated {last.get('reason')} exit {last.get('exitCode')}" if last else ""))
             if res:
                 lines.append(f"  requests {res.get('requests', {})} limits {res.get('limits', {})}")
     elif target.kind == "Node":

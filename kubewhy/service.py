@@ -136,7 +136,7 @@ async def _diagnose(target: Target, deps: Deps, obj: dict[str, Any] | None) -> R
             return await run_on([s for s in (Subject(ref_of(o), o, relation) for o in items) if wanted(s)])
 
         parts = await asyncio.gather(*(one(lookup, rel) for lookup, rel in
-                                       zip(pod_relations(kube, obj), POD_RELATIONS)))
+                                       zip(pod_relations(kube, obj), POD_RELATIONS, strict=True)))
         return [o for part in parts for o in part]
 
     # The target's own playbooks do not wait for the widening of the investigation.

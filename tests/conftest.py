@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import shutil
 import subprocess
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Callable, Iterator
+from typing import Any
 
 import pytest
 
@@ -29,9 +30,9 @@ def kubectl_binaries() -> list[str]:
 def start_sim(tmp_path: Path) -> Iterator[Callable[..., RunningSim]]:
     started: list[RunningSim] = []
 
-    def start(scenario: str | Path, **options: object) -> RunningSim:
+    def start(scenario: str | Path, **options: Any) -> RunningSim:
         sc = load_paths([Path(scenario)]) if Path(scenario).exists() else load(str(scenario))
-        history = int(options.pop("history_size", 20_000))  # type: ignore[call-overload]
+        history = int(options.pop("history_size", 20_000))
         sim = run_in_thread(sc, SimOptions(**options), kubeconfig_out=tmp_path / f"sim{len(started)}.kubeconfig",
                             history_size=history)
         started.append(sim)

@@ -10,7 +10,7 @@ import yaml
 CHART = Path(__file__).resolve().parents[1] / "helm" / "kubewhy"
 
 
-def _has(values: dict, dotted: str) -> bool:
+def _has(values: object, dotted: str) -> bool:
     node = values
     for part in dotted.split("."):
         if not isinstance(node, dict) or part not in node:

@@ -140,9 +140,10 @@ def register(app: AsyncApp, deps: BotDeps) -> None:
         core_actions.fix_event(deps.core, proposed.audit_key, "applied" if ok else "failed", actor=user,
                                source="slack", result={"message": message})
         icon = ":white_check_mark:" if ok else ":x:"
+        title = blocks.escape(proposed.fix.title)
         await client.chat_postMessage(channel=channel, thread_ts=ts, text=message,
                                       blocks=blocks.to_dicts([blocks.section(
-                                          f"{icon} <@{blocks.escape(user)}> applied *{blocks.escape(proposed.fix.title)}*"
+                                          f"{icon} <@{blocks.escape(user)}> applied *{title}*"
                                           f" to `{blocks.escape(proposed.target.ref)}`: {blocks.escape(message)}"
-                                          if ok else f"{icon} Applying *{blocks.escape(proposed.fix.title)}* failed: "
+                                          if ok else f"{icon} Applying *{title}* failed: "
                                                      f"{blocks.escape(message)}")]))

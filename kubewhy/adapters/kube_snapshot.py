@@ -64,7 +64,8 @@ class SnapshotKube:
         self.requests += 1
         namespaced = info(kind).namespaced
         for obj in self._objects.get(kind, []):
-            if obj["metadata"]["name"] == name and (not namespaced or namespace is None or _namespace(obj) == namespace):
+            if obj["metadata"]["name"] == name and (not namespaced or namespace is None
+                                                    or _namespace(obj) == namespace):
                 return obj
         return None
 

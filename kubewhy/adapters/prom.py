@@ -66,7 +66,7 @@ class PromMetrics:
         except Exception as exc:  # noqa: BLE001 - requests' and the library's own errors, converted at the edge
             if "timed out" in str(exc).lower():
                 raise PromTimeout(f"Prometheus at {self.endpoint}: no answer within {self.timeout:g}s "
-                                  f"(query timeout)") from None  # requests and the library's own errors; converted at the edge
+                                  f"(query timeout)") from None
             raise PromError(f"Prometheus at {self.endpoint}: {_reason(exc)}") from None
 
     async def query(self, promql: str) -> list[dict[str, Any]]:

@@ -3,8 +3,16 @@
 Front-ends record through :class:`AuditLog` (non-blocking); ``kubewhy history`` and ``kubewhy postmortem`` read it.
 """
 
-from .records import (AlertRecord, AuditRecorder, DiagnosisRecord, FixEvent, FixProposed, IncidentOpened,
-                      IncidentResolved, Record)
+from .records import (
+    AlertRecord,
+    AuditRecorder,
+    DiagnosisRecord,
+    FixEvent,
+    FixProposed,
+    IncidentOpened,
+    IncidentResolved,
+    Record,
+)
 from .retention import schedule_retention
 from .writer import AuditLog, RetryPolicy
 

@@ -8,8 +8,8 @@ so a write retried after an ambiguous failure, or re-imported from the fallback 
 from __future__ import annotations
 
 import uuid
-from datetime import datetime, timezone
-from typing import TYPE_CHECKING, Annotated, Any, Literal, Protocol, Union
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Annotated, Any, Literal, Protocol
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
 
@@ -26,7 +26,7 @@ INCIDENT_NAMESPACE = uuid.UUID("5b0e2c1e-7d4f-4c49-9d59-6b1c8a0c3f10")
 
 
 def utcnow() -> datetime:
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
 def incident_key(ref: str) -> uuid.UUID:
@@ -79,7 +79,7 @@ class DiagnosisRecord(_Record):
         return cls(actor=actor, source=source, channel=channel, target_kind=t.kind, target_namespace=t.namespace,
                    target_name=t.name, healthy=report.healthy, finding_ids=[f.id for f in report.findings],
                    findings=[f.to_dict() for f in report.findings], duration_ms=round(report.duration_ms, 1),
-                   api_requests=report.api_requests, incident=incident, **({"at": at} if at else {}))
+                   api_requests=report.api_requests, incident=incident, at=at or utcnow())
 
 
 class AlertRecord(_Record):
@@ -141,9 +141,8 @@ class ActionRecord(_Record):
     details: dict[str, Any] | None = None
 
 
-Record = Annotated[Union[IncidentOpened, IncidentResolved, DiagnosisRecord, AlertRecord, FixProposed, FixEvent,
-                         ActionRecord],
-                   Field(discriminator="type")]
+Record = Annotated[IncidentOpened | IncidentResolved | DiagnosisRecord | AlertRecord | FixProposed | FixEvent
+                   | ActionRecord, Field(discriminator="type")]
 RECORD_ADAPTER: TypeAdapter[Record] = TypeAdapter(Record)
 
 
@@ -154,5 +153,5 @@ class AuditRecorder(Protocol):
                          channel: str | None = None, incident: str | None = None) -> uuid.UUID: ...
 
 
-__all__ = ["ActionRecord", "AlertRecord", "AuditRecorder", "DiagnosisRecord", "FixEvent", "FixProposed", "IncidentOpened",
-           "IncidentResolved", "Record", "RECORD_ADAPTER", "FIX_STATE_RANK", "incident_key", "utcnow"]
+__all__ = ["ActionRecord", "AlertRecord", "AuditRecorder", "DiagnosisRecord", "FixEvent", "FixProposed",
+           "IncidentOpened", "IncidentResolved", "Record", "RECORD_ADAPTER", "FIX_STATE_RANK", "incident_key", "utcnow"]

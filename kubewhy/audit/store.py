@@ -6,18 +6,29 @@ Writes are idempotent: inserts skip a row whose ``key`` is already stored, updat
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
-from typing import Any, Sequence
+from typing import Any
 
-from sqlalchemy import Table, delete, func, insert, or_, select, update
+from sqlalchemy import Table, delete, func, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.dml import Insert
 
 from .models import Action, Alert, Diagnosis, FixEventRow, FixProposal, Incident
-from .records import (FIX_STATE_RANK, ActionRecord, AlertRecord, DiagnosisRecord, FixEvent, FixProposed, IncidentOpened,
-                      IncidentResolved, Record, incident_key)
+from .records import (
+    FIX_STATE_RANK,
+    ActionRecord,
+    AlertRecord,
+    DiagnosisRecord,
+    FixEvent,
+    FixProposed,
+    IncidentOpened,
+    IncidentResolved,
+    Record,
+    incident_key,
+)
 
 TABLES = {"incidents": Incident, "diagnoses": Diagnosis, "alerts": Alert, "fix_proposals": FixProposal,
           "fix_events": FixEventRow, "actions": Action}
@@ -216,32 +227,35 @@ async def history(session: AsyncSession, *, since: datetime | None = None, until
         return c
 
     out: list[HistoryEntry] = []
-    rows = await session.execute(select(Diagnosis).where(*window(Diagnosis.created_at, Diagnosis),
-                                                         *_target_clause(Diagnosis, target))
-                                 .order_by(Diagnosis.created_at.desc()).limit(limit))
-    for d in rows.scalars():
+    diagnoses = await session.execute(select(Diagnosis).where(*window(Diagnosis.created_at, Diagnosis),
+                                                              *_target_clause(Diagnosis, target))
+                                      .order_by(Diagnosis.created_at.desc()).limit(limit))
+    for d in diagnoses.scalars():
         out.append(HistoryEntry(d.created_at, "diagnosis", d.actor, d.source,
                                 target_ref(d.target_kind, d.target_namespace, d.target_name),
                                 _diagnosis_summary(d), d.channel, refs.get(d.incident_id or 0), str(d.key),
                                 {"finding_ids": d.finding_ids, "duration_ms": d.duration_ms}))
     # updated_at >= created_at: an alert that fired before the window but resolved in it is listed
-    rows = await session.execute(select(Alert).where(*window(Alert.updated_at, Alert), *_target_clause(Alert, target))
-                                 .order_by(Alert.updated_at.desc()).limit(limit))
-    for a in rows.scalars():
-        tref = target_ref(a.target_kind, a.target_namespace, a.target_name)
-        base = dict(actor="alertmanager", source="alert", target=tref, channel=a.channel,
-                    incident=refs.get(a.incident_id or 0), key=str(a.key),
-                    details={"rule": a.rule, "fingerprint": a.fingerprint, "message_ts": a.message_ts})
-        if a.resolved_at is not None and (since is None or a.resolved_at >= since):
-            out.append(HistoryEntry(a.resolved_at, "alert", summary=f"{a.rule} resolved", **base))  # type: ignore
-        if since is None or a.created_at >= since:
-            text = f"{a.rule} firing" + (f": {a.summary}" if a.summary else "")
-            if a.resolved_at is None or a.resolved_at != a.created_at:
-                out.append(HistoryEntry(a.created_at, "alert", summary=text, **base))  # type: ignore
-    rows = await session.execute(select(FixProposal).where(*window(FixProposal.proposed_at, FixProposal),
-                                                           *_target_clause(FixProposal, target))
-                                 .order_by(FixProposal.proposed_at.desc()).limit(limit))
-    for p in rows.scalars():
+    alerts = await session.execute(select(Alert).where(*window(Alert.updated_at, Alert), *_target_clause(Alert, target))
+                                   .order_by(Alert.updated_at.desc()).limit(limit))
+
+    def alert_entry(a: Alert, at: datetime, summary: str) -> HistoryEntry:
+        return HistoryEntry(at, "alert", actor="alertmanager", source="alert",
+                            target=target_ref(a.target_kind, a.target_namespace, a.target_name), summary=summary,
+                            channel=a.channel, incident=refs.get(a.incident_id or 0), key=str(a.key),
+                            details={"rule": a.rule, "fingerprint": a.fingerprint, "message_ts": a.message_ts})
+
+    for al in alerts.scalars():
+        if al.resolved_at is not None and (since is None or al.resolved_at >= since):
+            out.append(alert_entry(al, al.resolved_at, f"{al.rule} resolved"))
+        if since is None or al.created_at >= since:
+            text = f"{al.rule} firing" + (f": {al.summary}" if al.summary else "")
+            if al.resolved_at is None or al.resolved_at != al.created_at:
+                out.append(alert_entry(al, al.created_at, text))
+    proposals = await session.execute(select(FixProposal).where(*window(FixProposal.proposed_at, FixProposal),
+                                                                *_target_clause(FixProposal, target))
+                                      .order_by(FixProposal.proposed_at.desc()).limit(limit))
+    for p in proposals.scalars():
         out.append(HistoryEntry(p.proposed_at, "fix", p.proposed_by, p.source,
                                 target_ref(p.target_kind, p.target_namespace, p.target_name),
                                 f"proposed: {p.title} (now {p.state})", p.channel, refs.get(p.incident_id or 0),
@@ -256,10 +270,10 @@ async def history(session: AsyncSession, *, since: datetime | None = None, until
                                 f"{e.event.replace('_', '-')}: {p.title}", p.channel,
                                 refs.get(p.incident_id or 0), str(e.key), {"result": e.result}))
     if incident_id is None:
-        rows = await session.execute(select(Action).where(*window(Action.created_at, Action),
-                                                          *_target_clause(Action, target))
-                                     .order_by(Action.created_at.desc()).limit(limit))
-        for a in rows.scalars():
+        actions = await session.execute(select(Action).where(*window(Action.created_at, Action),
+                                                             *_target_clause(Action, target))
+                                        .order_by(Action.created_at.desc()).limit(limit))
+        for a in actions.scalars():
             out.append(HistoryEntry(a.created_at, "action", a.actor, a.source,
                                     target_ref(a.target_kind, a.target_namespace, a.target_name),
                                     a.action.replace("_", " "), a.channel, None, str(a.key), a.details or {}))

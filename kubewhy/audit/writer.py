@@ -16,17 +16,28 @@ import asyncio
 import logging
 import random
 import uuid
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable, Sequence
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import exc as sa_exc
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from . import db, fallback, migrate, store
-from .records import (ActionRecord, AlertRecord, DiagnosisRecord, FixEvent, FixEventKind, FixProposed, IncidentOpened,
-                      IncidentResolved, Record, utcnow)
+from .records import (
+    ActionRecord,
+    AlertRecord,
+    DiagnosisRecord,
+    FixEvent,
+    FixEventKind,
+    FixProposed,
+    IncidentOpened,
+    IncidentResolved,
+    Record,
+    utcnow,
+)
 
 if TYPE_CHECKING:
     from ..models.findings import Fix, Report
@@ -55,7 +66,7 @@ class RetryPolicy:
     write_timeout: float = 15.0  # per attempt (a black-holed connection must not hang the writer)
 
     def delay(self, attempt: int) -> float:
-        return min(self.max_delay, self.base_delay * 2 ** (attempt - 1)) * random.uniform(0.5, 1.0)
+        return min(self.max_delay, self.base_delay * 2.0 ** (attempt - 1)) * random.uniform(0.5, 1.0)
 
 
 @dataclass
@@ -172,7 +183,7 @@ class AuditLog:
         if self._task is not None:
             try:
                 await asyncio.wait_for(self.flush(), timeout)
-            except asyncio.TimeoutError:
+            except TimeoutError:
                 self._warn(f"audit: database {db.display_url(self.url)} did not take the records in time; "
                            f"they are kept in {self.fallback_path}")
             self._task.cancel()

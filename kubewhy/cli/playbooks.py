@@ -1,4 +1,5 @@
-"""``kubewhy playbooks check|list``: validate playbook files, or list what the catalog holds."""
+"""``kubewhy playbooks check|list|schema``: validate playbook files, list what the catalog holds, or print the
+format's JSON Schema for editors."""
 
 from __future__ import annotations
 
@@ -20,6 +21,8 @@ def add_parser(sub: argparse._SubParsersAction, name: str, help_: str) -> None: 
     lst = pbsub.add_parser("list", help="list loaded playbooks")
     lst.add_argument("--playbooks", action="append", default=[], metavar="DIR")
     lst.set_defaults(func=cmd_list)
+    sch = pbsub.add_parser("schema", help="print the playbook format as a JSON Schema (for editors)")
+    sch.set_defaults(func=cmd_schema)
 
 
 def cmd_check(args: argparse.Namespace, environ: Environ) -> int:
@@ -38,4 +41,11 @@ def cmd_list(args: argparse.Namespace, environ: Environ) -> int:
         print(f"{pb.id:28} {','.join(pb.applies_to):30} {pb.severity:8} {pb.title}")
     for err in catalog.errors:
         print(f"kubewhy: warning: playbook skipped: {err}", file=sys.stderr)
+    return 0
+
+
+def cmd_schema(args: argparse.Namespace, environ: Environ) -> int:
+    from ..playbooks.schema import schema_text
+
+    print(schema_text(), end="")
     return 0

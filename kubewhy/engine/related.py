@@ -1,5 +1,6 @@
 """Widening the investigation (seed 004's order): from a pod to its owner, node and (when Pending) unbound
-claims, from a workload or a Service to its unhealthy pods, from an HPA to what it scales. Causes found there are linked to the target's.
+claims, from a workload or a Service to its unhealthy pods, from an HPA to what it scales. Causes found there are
+linked to the target's.
 """
 
 from __future__ import annotations
@@ -144,7 +145,8 @@ async def _pending_claims(kube: CachedKube, pod: dict[str, Any]) -> list[dict[st
     if (pod.get("status") or {}).get("phase") != "Pending":
         return []
     ns = (pod.get("metadata") or {}).get("namespace")
-    claims = [(v.get("persistentVolumeClaim") or {}).get("claimName") for v in (pod.get("spec") or {}).get("volumes") or []]
+    volumes = (pod.get("spec") or {}).get("volumes") or []
+    claims = [(v.get("persistentVolumeClaim") or {}).get("claimName") for v in volumes]
     found = await asyncio.gather(*(kube.get("PersistentVolumeClaim", ns, c) for c in claims if c))
     return [c for c in found if c and (c.get("status") or {}).get("phase") != "Bound"]
 

@@ -198,7 +198,8 @@ def _finding(pb: Playbook, subject: Subject, activation: dict[str, Any], problem
                 evidence.append(text.strip())
     fixes = []
     for i, f in enumerate(pb.fixes):
-        if f.when is not None and not attempt(f"fixes[{i}].when", lambda f=f: truthy(f.when.evaluate(activation)), False):
+        if f.when is not None and not attempt(f"fixes[{i}].when", lambda f=f: truthy(f.when.evaluate(activation)),
+                                              False):
             continue
         fix = attempt(f"fixes[{i}]", lambda f=f: _fix(f, activation))
         if fix is not None:

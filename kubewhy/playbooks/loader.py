@@ -14,8 +14,6 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from ..yamlsrc import Doc, YamlSourceError, documents
-
 from ..checks import default_registry
 from ..checks.registry import (
     CheckDef,
@@ -46,6 +44,7 @@ from ..models.playbook import (
     Playbook,
     PlaybookModel,
 )
+from ..yamlsrc import Doc, YamlSourceError, documents
 
 
 def bundled_dir() -> Path:

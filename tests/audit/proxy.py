@@ -18,7 +18,7 @@ class FlakyProxy:
         self.connections = 0
         self.acks_lost = 0
         self._server: asyncio.base_events.Server | None = None
-        self._transports: set[asyncio.BaseTransport] = set()
+        self._transports: set[asyncio.WriteTransport] = set()
         self._acks_to_lose = 0
 
     async def start(self) -> FlakyProxy:

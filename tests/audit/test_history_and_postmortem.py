@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -12,13 +12,12 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from kubewhy import cli
 from kubewhy.audit import AuditLog, db, schedule_retention, store
-from kubewhy.audit.records import (AlertRecord, DiagnosisRecord, FixEvent, FixProposed, IncidentOpened,
-                                   IncidentResolved)
+from kubewhy.audit.records import AlertRecord, DiagnosisRecord, FixEvent, FixProposed, IncidentOpened, IncidentResolved
 from kubewhy.audit.retention import JOB_ID
 from kubewhy.models.findings import Finding, Report
 from kubewhy.models.target import Target
 
-NOW = datetime.now(timezone.utc).replace(microsecond=0)
+NOW = datetime.now(UTC).replace(microsecond=0)
 
 
 def at(minutes_ago: float) -> datetime:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from kubewhy.audit import AuditLog, db, migrate, store
 from kubewhy.audit.models import Alert, Base, Diagnosis, FixEventRow, FixProposal
 
-AT = datetime(2024, 5, 1, 9, 30, tzinfo=timezone.utc)
+AT = datetime(2024, 5, 1, 9, 30, tzinfo=UTC)
 
 
 async def schema_diff(engine: AsyncEngine) -> list[object]:

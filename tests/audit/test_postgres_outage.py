@@ -4,8 +4,8 @@ a COMMIT the server did execute. Every recorded action still ends up stored exac
 from __future__ import annotations
 
 import asyncio
+from collections.abc import AsyncIterator
 from pathlib import Path
-from typing import AsyncIterator
 
 import pytest
 from sqlalchemy import func, select

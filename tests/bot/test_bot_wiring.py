@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 from aiohttp import web
 
+from bot import blocks
 from bot.app import build_app
 from bot.runner import build_deps
 from kubewhy import actions, compose
@@ -58,7 +59,7 @@ async def test_bot_records_land_in_the_database_for_plain_urls(start_sim, plain_
     async with running_bot(sim, env) as bot:
         await bot.command("why db-0 -n q5")
         message = (await bot.double.wait_for("chat.update"))[0]
-        await bot.click(message, harness.blocks.ACTION_EVENTS)
+        await bot.click(message, blocks.ACTION_EVENTS)
         await bot.double.wait_for("chat.postMessage", 2)
         await bot.command("history pod/q5/db-0")
         history = (await bot.double.wait_for("chat.postMessage", 3))[-1]

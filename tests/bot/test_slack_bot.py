@@ -73,7 +73,7 @@ class Bot:
 
 
 def all_elements(blocks_: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    out = []
+    out: list[dict[str, Any]] = []
     for b in blocks_:
         out += b.get("elements") or []
         if b.get("accessory"):
@@ -95,8 +95,8 @@ async def bot(start_sim, tmp_path: Path) -> AsyncIterator[Bot]:  # type: ignore[
     sim = start_sim("workshop", timeline_mode="manual")
     double = SlackDouble(usergroups={"S0SRE": [GROUP_MEMBER]})
     api_url = await double.start()
-    settings = load_settings({"SLACK_BOT_TOKEN": "xoxb-test", "SLACK_SIGNING_SECRET": SECRET, "KUBEWHY_SLACK_API_URL": api_url,
-                     "KUBEWHY_SLACK_ALLOW": f"q1={ALLOWED};*=S0SRE",
+    settings = load_settings({"SLACK_BOT_TOKEN": "xoxb-test", "SLACK_SIGNING_SECRET": SECRET,
+                     "KUBEWHY_SLACK_API_URL": api_url, "KUBEWHY_SLACK_ALLOW": f"q1={ALLOWED};*=S0SRE",
                      "KUBEWHY_SLACK_NAMESPACES": "q1,q4,q5,kube-system,default", "KUBECONFIG": str(sim.kubeconfig),
                      "KUBEWHY_DATABASE_URL": f"sqlite:///{tmp_path / 'audit.db'}",
                      "KUBEWHY_AUDIT_FALLBACK": str(tmp_path / "audit-fallback.jsonl")})
@@ -123,7 +123,8 @@ async def test_why_acks_then_posts_investigating_then_updates_in_place(bot: Bot)
     answered = bot.double.answers("chat.postMessage")[0]["ts"]  # the ts Slack gave the "investigating" message
     assert update["ts"] == answered  # the answer replaced that very message, not another one
     rendered = text_of(update["blocks"])
-    assert update["blocks"][0]["type"] == "header" and "pod/q1/app-7d4b9c6f5-x2x7k" in update["blocks"][0]["text"]["text"]
+    assert update["blocks"][0]["type"] == "header"
+    assert "pod/q1/app-7d4b9c6f5-x2x7k" in update["blocks"][0]["text"]["text"]
     assert "Container killed for running out of memory" in rendered and "OOMKilled" in rendered
     assert "Liveness probe" in rendered
     assert "--limits=memory" in rendered  # the fix's kubectl command

@@ -10,14 +10,21 @@ from pathlib import Path
 
 import pytest
 
+from kubelab.evaluate import (
+    DEFAULT_CATALOGUE,
+    EvalResult,
+    coverage_command,
+    coverage_markdown,
+    evaluate,
+    parse_catalogue,
+    scenario_sources,
+)
+from kubelab.prometheus import default_setting
 from kubesim.scenario import bundled_names
 from kubewhy.adapters.kube_snapshot import SnapshotKube
-from kubelab.evaluate import (DEFAULT_CATALOGUE, EvalResult, coverage_command, coverage_markdown, evaluate,
-                              parse_catalogue, scenario_sources)
 from kubewhy.models.target import parse_target
 from kubewhy.playbooks.loader import load_dirs
 from kubewhy.service import Deps, diagnose
-from kubelab.prometheus import default_setting
 
 REPO = Path(__file__).resolve().parents[2]
 CATALOGUE_DIR = REPO / "kubesim" / "scenarios" / "catalogue"
@@ -89,7 +96,8 @@ def test_confusable_entries_have_near_misses(result: EvalResult) -> None:
 def test_seed_002_cascade_links_every_cause(catalog) -> None:  # type: ignore[no-untyped-def]
     path = CATALOGUE_DIR / "seed-002-cascade.yaml"
     kube = SnapshotKube([path])
-    evicted = next(p for p in asyncio.run(kube.list("Pod", "shop")) if (p.get("status") or {}).get("reason") == "Evicted")
+    evicted = next(p for p in asyncio.run(kube.list("Pod", "shop"))
+                   if (p.get("status") or {}).get("reason") == "Evicted")
     target = parse_target(f"pod/shop/{evicted['metadata']['name']}")
     report = asyncio.run(diagnose(target, Deps(kube=kube, catalog=catalog, clock=kube.clock)))
     by_id = {f.id: f for f in report.findings}

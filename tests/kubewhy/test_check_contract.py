@@ -89,7 +89,8 @@ def test_a_check_registers_in_the_registry_it_is_given_only(registry: CheckRegis
      "parameter 'previous' needs true or false, but got an integer"),
     ('  - id: e\n    use: events\n    with: {of: "{{ target }}", reason: "^(Back"}\n', 13,
      "parameter 'reason' is not a valid regular expression"),
-    ('  - id: x\n    use: list\n    with: {kind: Gadget}\n', 13, "names kind 'Gadget', which kubewhy does not read; known:"),
+    ('  - id: x\n    use: list\n    with: {kind: Gadget}\n', 13,
+     "names kind 'Gadget', which kubewhy does not read; known:"),
     ('  - id: x\n    use: object\n    with: {kind: ConfigMap, name: null}\n', 13,
      "parameter 'name' needs a string, but got null"),
 ])

@@ -21,14 +21,15 @@ WATCHED = ("kubewhy.cli.", "kubelab", "bot", "kubesim", "sqlalchemy", "slack_bol
 def imported_after(code: str, env: dict[str, str] | None = None) -> list[str]:
     script = (f"import sys\nfrom kubewhy import cli\ntry:\n    {code}\nexcept SystemExit:\n    pass\n"
               f"print('MODULES=' + ','.join(sorted(m for m in sys.modules if m.startswith({WATCHED!r}))))")
-    proc = subprocess.run(check=False, args=[sys.executable, "-c", script], capture_output=True, text=True, cwd=ROOT, timeout=60,
-                          env={**os.environ, **(env or {})})
+    proc = subprocess.run(check=False, args=[sys.executable, "-c", script], capture_output=True, text=True, cwd=ROOT,
+                          timeout=60, env={**os.environ, **(env or {})})
     line = next(x for x in proc.stdout.splitlines() if x.startswith("MODULES="))
     return [m for m in line.removeprefix("MODULES=").split(",") if m]
 
 
 def test_help_lists_every_subcommand_without_importing_any() -> None:
-    proc = subprocess.run(check=False, args=[sys.executable, "-m", "kubewhy", "--help"], capture_output=True, text=True, timeout=60)
+    proc = subprocess.run(check=False, args=[sys.executable, "-m", "kubewhy", "--help"], capture_output=True, text=True,
+                          timeout=60)
     assert proc.returncode == 0
     for name in ("why", "playbooks", "history", "postmortem", "incident", "db", "demo", "eval", "sim", "bot"):
         assert f"\n    {name}" in proc.stdout, name
@@ -61,14 +62,14 @@ def test_why_into_a_closed_pipe_ends_quietly_and_still_records(tmp_path: Path) -
     read_end, write_end = os.pipe()
     os.close(read_end)  # the reader (``head``) is gone before kubewhy writes anything
     try:
-        proc = subprocess.run(check=False, args=[sys.executable, "-m", "kubewhy", "why", TARGET, *SNAPSHOT], stdout=write_end,
-                              stderr=subprocess.PIPE, text=True, env=env, timeout=120)
+        proc = subprocess.run(check=False, args=[sys.executable, "-m", "kubewhy", "why", TARGET, *SNAPSHOT],
+                              stdout=write_end, stderr=subprocess.PIPE, text=True, env=env, timeout=120)
     finally:
         os.close(write_end)
     assert "Traceback" not in proc.stderr and "BrokenPipeError" not in proc.stderr, proc.stderr
     assert proc.returncode == 0
-    history = subprocess.run(check=False, args=[sys.executable, "-m", "kubewhy", "history", "-o", "json"], capture_output=True,
-                             text=True, env=env, timeout=60)
+    history = subprocess.run(check=False, args=[sys.executable, "-m", "kubewhy", "history", "-o", "json"],
+                             capture_output=True, text=True, env=env, timeout=60)
     entries = json.loads(history.stdout)
     assert [e["target"] for e in entries if e["kind"] == "diagnosis"] == [TARGET]
     assert not (tmp_path / "fallback.jsonl").exists()

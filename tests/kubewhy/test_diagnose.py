@@ -101,7 +101,8 @@ status:
   - name: app
     restartCount: 3
     state: {waiting: {reason: CrashLoopBackOff}}
-    lastState: {terminated: {exitCode: 1, reason: Error, startedAt: "2024-06-14T09:58:00Z", finishedAt: "2024-06-14T09:59:00Z"}}
+    lastState:
+      terminated: {exitCode: 1, reason: Error, startedAt: "2024-06-14T09:58:00Z", finishedAt: "2024-06-14T09:59:00Z"}
 """)
     kube = SnapshotKube([tmp_path / "leaky.yaml"])
     report = asyncio.run(diagnose(parse_target("leaky"), Deps(kube=kube, catalog=CATALOG, clock=kube.clock)))
@@ -153,7 +154,8 @@ status:
     pbdir = tmp_path / "playbooks"
     pbdir.mkdir()
     (pbdir / "legacy.yaml").write_text(USER_PLAYBOOK)
-    (pbdir / "broken.yaml").write_text(USER_PLAYBOOK.replace("legacy-image", "broken").replace("stage: pod", "stage: x"))
+    (pbdir / "broken.yaml").write_text(USER_PLAYBOOK.replace("legacy-image", "broken")
+                                       .replace("stage: pod", "stage: x"))
     sim = start_sim(scen)
     env = {**os.environ, "KUBECONFIG": str(sim.kubeconfig)}
     proc = subprocess.run([sys.executable, "-m", "kubewhy", "why", "old-web", "--playbooks", str(pbdir), "-o", "json"],

@@ -87,3 +87,10 @@ def test_the_schema_knows_the_version_the_checks_and_their_parameters() -> None:
     assert rules["events"]["required"] == ["of"] and rules["events"]["additionalProperties"] is False
     assert set(rules["logs"]["properties"]) == {"pod", "container", "previous", "tail", "pattern"}
     assert json_schema(registry) == schema
+
+
+def test_kubewhy_playbooks_schema_prints_the_published_schema(capsys: Any) -> None:
+    from kubewhy import cli
+
+    assert cli.main(["playbooks", "schema"], environ={}) == 0
+    assert capsys.readouterr().out == (Path(__file__).parents[2] / "docs" / "playbook.schema.json").read_text()

@@ -67,7 +67,8 @@ def test_broken_user_playbook_does_not_stop_the_others(tmp_path: Path) -> None:
 
 def test_playbooks_check_command_exits_non_zero_with_locations(tmp_path: Path) -> None:
     write(tmp_path, "good.yaml", GOOD)
-    bad = write(tmp_path, "bad.yaml", GOOD.replace("custom-thing", "bad-one").replace("severity: warning", "severity: 9"))
+    bad = write(tmp_path, "bad.yaml",
+                GOOD.replace("custom-thing", "bad-one").replace("severity: warning", "severity: 9"))
     proc = subprocess.run([sys.executable, "-m", "kubewhy", "playbooks", "check", str(tmp_path)], capture_output=True,
                           text=True, check=False)
     assert proc.returncode == 1

@@ -85,8 +85,8 @@ def test_a_post_mortem_object_is_served_and_diagnosed_as_written(tmp_path: Path)
 
     (tmp_path / "playbooks").mkdir()
     (tmp_path / "playbooks" / "probe.yaml").write_text(PROBE)
-    report = asyncio.run(diagnose(parse_target("pod/pm/bare"), Deps(kube=kube, catalog=load_dirs([tmp_path / "playbooks"]),
-                                                                    clock=kube.clock)))
+    deps = Deps(kube=kube, catalog=load_dirs([tmp_path / "playbooks"]), clock=kube.clock)
+    report = asyncio.run(diagnose(parse_target("pod/pm/bare"), deps))
     probe = next(f for f in report.findings if f.id == "as-written")
     assert "has status: false" in probe.evidence
     assert "uid" not in probe.evidence[0] and "creationTimestamp" not in probe.evidence[0], probe.evidence
@@ -169,7 +169,8 @@ lastTimestamp: "2024-06-14T11:58:00Z"
             "pods": [p["metadata"]["name"] for p in await kube.list("Pod")],
             "in_a": [p["metadata"]["name"] for p in await kube.list("Pod", "a")],
             "on_n1": [p["metadata"]["name"] for p in await kube.list("Pod", field_selector="spec.nodeName=n1")],
-            "pending": [p["metadata"]["name"] for p in await kube.list("Pod", "a", field_selector="status.phase=Pending")],
+            "pending": [p["metadata"]["name"]
+                        for p in await kube.list("Pod", "a", field_selector="status.phase=Pending")],
             "labelled": [p["metadata"]["name"] for p in await kube.list("Pod", label_selector="app in (p1,p3)")],
             "events": [e["reason"] for e in await kube.list(
                 "Event", "a", field_selector="involvedObject.kind=Pod,involvedObject.name=p1")],

@@ -6,14 +6,14 @@ installs Debian's package). Nothing is mocked: queries go to the real server ove
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Callable, Iterator
 
 import pytest
-from promcases import load_scenario
 
 from kubesim import prometheus as promserver
 from kubesim.prometheus import RunningPrometheus
+from tests.prometheus.promcases import load_scenario
 
 
 @pytest.fixture(scope="session")

@@ -7,7 +7,6 @@ import struct
 from pathlib import Path
 
 import numpy as np
-from promcases import MEMORY, THROTTLED, load_scenario
 
 from kubewhy.adapters.kube_snapshot import SnapshotKube
 from kubewhy.adapters.prom import PromMetrics
@@ -15,6 +14,7 @@ from kubewhy.charts import ChartData, chart_data, render_png, sparkline, text_ch
 from kubewhy.models.target import parse_target
 from kubewhy.playbooks.loader import load_dirs
 from kubewhy.service import Deps, diagnose
+from tests.prometheus.promcases import MEMORY, THROTTLED, load_scenario
 
 CATALOG = load_dirs([])
 LIMIT_RED = np.array([0xD6, 0x27, 0x28]) / 255

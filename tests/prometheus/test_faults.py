@@ -6,12 +6,11 @@ import asyncio
 import json
 import threading
 import time
+from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Iterator
 
 import pytest
-from promcases import MEMORY, OOM_BOUND, THROTTLED, load_scenario
 
 from kubesim.prometheus import free_port
 from kubewhy.adapters.kube_snapshot import SnapshotKube
@@ -20,6 +19,7 @@ from kubewhy.models.findings import Report
 from kubewhy.models.target import parse_target
 from kubewhy.playbooks.loader import load_dirs
 from kubewhy.service import Deps, diagnose
+from tests.prometheus.promcases import MEMORY, OOM_BOUND, THROTTLED, load_scenario
 
 CATALOG = load_dirs([])
 Q1_POD = "pod/q1/app-7d4b9c6f5-x2x7k"

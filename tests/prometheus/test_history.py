@@ -4,15 +4,15 @@ from __future__ import annotations
 
 import re
 import urllib.request
-from datetime import datetime, timezone
+from datetime import UTC, datetime
+from itertools import pairwise
 
 from kubesim.history import openmetrics
 from kubesim.runner import run_in_thread
 from kubesim.server import SimOptions
+from tests.prometheus.promcases import FILLING, MEMORY, THROTTLED, load_scenario
 
-from promcases import FILLING, MEMORY, THROTTLED, load_scenario
-
-END = datetime(2030, 1, 1, 12, 0, tzinfo=timezone.utc)
+END = datetime(2030, 1, 1, 12, 0, tzinfo=UTC)
 SAMPLE = re.compile(r'^(?P<name>[a-z_]+)(?P<labels>\{.*\}) (?P<value>\S+) (?P<ts>\S+)$')
 
 
@@ -43,7 +43,7 @@ def test_counters_grow_and_throttling_ratio_is_as_given() -> None:
     throttled = series[("container_cpu_cfs_throttled_periods_total", key)]
     for points in (periods, throttled, series[("container_cpu_usage_seconds_total", key)]):
         values = [v for _, v in points]
-        assert all(b >= a for a, b in zip(values, values[1:])), "a counter went down"
+        assert all(b >= a for a, b in pairwise(values)), "a counter went down"
     ratio = (throttled[-1][1] - throttled[-21][1]) / (periods[-1][1] - periods[-21][1])
     assert 0.55 < ratio < 0.70  # throttledRatio 0.62 with a small wobble
     # At the end the counters match what /metrics serves when the simulator starts (3600 s of uptime).
@@ -66,7 +66,7 @@ def test_oom_bound_container_history_is_a_sawtooth_up_to_the_limit() -> None:
     mem = parse(openmetrics(load_scenario("workshop/q01-app-crash"), end=END))
     ws = [v for _, v in mem[("container_memory_working_set_bytes",
                               '{namespace="q1",pod="app-7d4b9c6f5-x2x7k",container="app",node="node-1"}')]]
-    drops = sum(1 for a, b in zip(ws, ws[1:]) if b < a)
+    drops = sum(1 for a, b in pairwise(ws) if b < a)
     assert drops >= 2, "the container should have been OOM-killed (and restarted) several times in the hour"
     assert max(ws) <= 96 * 2**20 and max(ws) > 0.95 * 96 * 2**20
 

@@ -8,21 +8,21 @@ from __future__ import annotations
 
 import asyncio
 import re
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 import pytest
-from promcases import FILLING, HEALTHY, MEMORY, THROTTLED, load_scenario
 
+from kubelab.evaluate import evaluate
 from kubesim.prometheus import RunningPrometheus
 from kubewhy.adapters.kube_live import LiveKube, build_api_client
 from kubewhy.adapters.kube_snapshot import SnapshotKube
 from kubewhy.adapters.prom import PromMetrics
-from kubelab.evaluate import evaluate
 from kubewhy.models.findings import Report
 from kubewhy.models.target import parse_target
 from kubewhy.playbooks.loader import load_dirs
 from kubewhy.service import Deps, diagnose
+from tests.prometheus.promcases import FILLING, HEALTHY, MEMORY, THROTTLED, load_scenario
 
 CATALOG = load_dirs([])
 

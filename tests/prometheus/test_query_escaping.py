@@ -7,7 +7,6 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from promcases import THROTTLED, load_scenario
 
 from kubewhy.adapters.cache import CachedKube
 from kubewhy.adapters.kube_snapshot import SnapshotKube
@@ -16,6 +15,7 @@ from kubewhy.checks.registry import CheckContext
 from kubewhy.engine.runner import Subject, run_playbook
 from kubewhy.expressions import Compiler, to_cel
 from kubewhy.playbooks.loader import load_dirs
+from tests.prometheus.promcases import THROTTLED, load_scenario
 
 HOSTILE = [
     'x"}[5m])) or vector(1) or sum(rate(up{job!="',
