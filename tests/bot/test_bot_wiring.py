@@ -4,40 +4,16 @@ of docs/audit.md reach the database (not the fallback file), and the Prometheus 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from pathlib import Path
 
 import pytest
 from aiohttp import web
 
 from bot import blocks
-from bot.app import build_app
-from bot.runner import build_deps
 from kubewhy import actions, compose
 from kubewhy.settings import load
 from tests.audit.conftest import create_pg_database, drop_pg_database, pg_url
 from tests.bot import test_slack_bot as harness
-from tests.bot.slack_double import SlackDouble
-
-
-@asynccontextmanager
-async def running_bot(sim, env: dict[str, str]) -> AsyncIterator[harness.Bot]:  # type: ignore[no-untyped-def]
-    double = SlackDouble()
-    api_url = await double.start()
-    settings = load({"SLACK_BOT_TOKEN": "xoxb-test", "SLACK_SIGNING_SECRET": harness.SECRET,
-                     "KUBEWHY_SLACK_API_URL": api_url, "KUBECONFIG": str(sim.kubeconfig), **env})
-    deps = await build_deps(settings)
-    runner = web.AppRunner(build_app(deps).web_app(path="/slack/events"), access_log=None)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
-    try:
-        yield harness.Bot(f"http://127.0.0.1:{port}", double, deps, sim)
-    finally:
-        await runner.cleanup()
-        await compose.close(deps.core)
-        await double.stop()
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
@@ -56,7 +32,7 @@ async def test_bot_records_land_in_the_database_for_plain_urls(start_sim, plain_
     sim = start_sim("workshop", timeline_mode="manual")
     fallback = tmp_path / "fallback.jsonl"
     env = {"KUBEWHY_DATABASE_URL": plain_url, "KUBEWHY_AUDIT_FALLBACK": str(fallback)}
-    async with running_bot(sim, env) as bot:
+    async with harness.running_bot(sim, env) as bot:
         await bot.command("why db-0 -n q5")
         message = (await bot.double.wait_for("chat.update"))[0]
         await bot.click(message, blocks.ACTION_EVENTS)
@@ -104,7 +80,7 @@ async def test_bot_prometheus_gets_the_token_and_the_ca(start_sim, tmp_path: Pat
     env = {"KUBEWHY_PROMETHEUS_URL": f"http://127.0.0.1:{port}", "KUBEWHY_PROMETHEUS_TOKEN": "s3cret",
            "KUBEWHY_PROMETHEUS_CA": str(ca), "KUBEWHY_NO_AUDIT": "1"}
     try:
-        async with running_bot(sim, env) as bot:
+        async with harness.running_bot(sim, env) as bot:
             prom = bot.deps.prom
             assert prom is not None
             assert await prom.query("up") == [{"metric": {"__name__": "up"}, "value": 1.0}]

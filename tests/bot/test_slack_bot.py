@@ -8,6 +8,7 @@ import json
 import time
 import urllib.parse
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
@@ -90,16 +91,14 @@ def text_of(blocks_: list[dict[str, Any]]) -> str:
     return "\n".join(parts)
 
 
-@pytest.fixture
-async def bot(start_sim, tmp_path: Path) -> AsyncIterator[Bot]:  # type: ignore[no-untyped-def]
-    sim = start_sim("workshop", timeline_mode="manual")
-    double = SlackDouble(usergroups={"S0SRE": [GROUP_MEMBER]})
+@asynccontextmanager
+async def running_bot(sim: Any, env: dict[str, str], double: SlackDouble | None = None) -> AsyncIterator[Bot]:
+    """The bot as ``kubewhy bot`` builds it (settings, then compose), serving HTTP on a free port, with its Web
+    API pointed at a Slack double."""
+    double = double or SlackDouble()
     api_url = await double.start()
     settings = load_settings({"SLACK_BOT_TOKEN": "xoxb-test", "SLACK_SIGNING_SECRET": SECRET,
-                     "KUBEWHY_SLACK_API_URL": api_url, "KUBEWHY_SLACK_ALLOW": f"q1={ALLOWED};*=S0SRE",
-                     "KUBEWHY_SLACK_NAMESPACES": "q1,q4,q5,kube-system,default", "KUBECONFIG": str(sim.kubeconfig),
-                     "KUBEWHY_DATABASE_URL": f"sqlite:///{tmp_path / 'audit.db'}",
-                     "KUBEWHY_AUDIT_FALLBACK": str(tmp_path / "audit-fallback.jsonl")})
+                              "KUBEWHY_SLACK_API_URL": api_url, "KUBECONFIG": str(sim.kubeconfig), **env})
     deps = await build_deps(settings)
     runner = web.AppRunner(build_app(deps).web_app(path="/slack/events"), access_log=None)
     await runner.setup()
@@ -112,6 +111,16 @@ async def bot(start_sim, tmp_path: Path) -> AsyncIterator[Bot]:  # type: ignore[
         await runner.cleanup()
         await compose.close(deps.core)
         await double.stop()
+
+
+@pytest.fixture
+async def bot(start_sim, tmp_path: Path) -> AsyncIterator[Bot]:  # type: ignore[no-untyped-def]
+    sim = start_sim("workshop", timeline_mode="manual")
+    env = {"KUBEWHY_SLACK_ALLOW": f"q1={ALLOWED};*=S0SRE", "KUBEWHY_SLACK_NAMESPACES": "q1,q4,q5,kube-system,default",
+           "KUBEWHY_DATABASE_URL": f"sqlite:///{tmp_path / 'audit.db'}",
+           "KUBEWHY_AUDIT_FALLBACK": str(tmp_path / "audit-fallback.jsonl")}
+    async with running_bot(sim, env, SlackDouble(usergroups={"S0SRE": [GROUP_MEMBER]})) as running:
+        yield running
 
 
 async def test_why_acks_then_posts_investigating_then_updates_in_place(bot: Bot) -> None:
