@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import copy
 import re
 from typing import Any
 
@@ -86,8 +85,3 @@ def redact_object(obj: dict[str, Any]) -> dict[str, Any]:
                 if isinstance(env, dict) and "value" in env and _SECRET_NAME.search(str(env.get("name", ""))):
                     env["value"] = REDACTED
     return obj
-
-
-def sanitize_object(obj: dict[str, Any] | None) -> dict[str, Any] | None:
-    """A redacted copy (see :func:`redact_object`); the original is left as it was."""
-    return None if obj is None else redact_object(copy.deepcopy(obj))
