@@ -47,7 +47,7 @@ def cmd_eval(args: argparse.Namespace, environ: Mapping[str, str] | None = None)
     prometheus = args.prometheus or default_setting()
     result = run(args.paths, catalog, args.mode, prometheus)
     if args.output == "json":
-        print(json.dumps({"precision": result.precision, "recall": result.recall, "passed": result.passed,
+        print(json.dumps({"precision": result.precision, "recall": result.recall, "passed": result.passed, "ranking": result.ranking(),
                           "playbooks": {k: dict(v) for k, v in result.per_playbook().items()},
                           "cases": [{**c.__dict__, "passed": c.passed} for c in result.cases]}, indent=2))
     else:

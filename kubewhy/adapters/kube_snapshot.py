@@ -17,6 +17,7 @@ from .. import selectors
 from ..errors import UsageError
 from ..kinds import info
 from ..redact import redact_log, redact_object
+from .normalize import normalize
 from .ports import Obj
 from .snapshot_files import SnapshotFileError, parse_time, read
 
@@ -37,7 +38,7 @@ class SnapshotKube:
         self.requests = 0
         self._objects: dict[str, list[Obj]] = {}
         for obj in files.objects:
-            self._objects.setdefault(obj["kind"], []).append(redact_object(obj))
+            self._objects.setdefault(obj["kind"], []).append(normalize(redact_object(obj)))
         self._logs = files.logs
         self.captured_at = files.captured_at or self._latest_time(files.objects)
 
