@@ -132,7 +132,8 @@ def unexplained(subject: str, kind: str, namespace: str | None, name: str, signa
     if kind == "Pod":
         fixes.append(Fix(title="Read the container logs, current and previous", risk="low",
                          command=f"kubectl{ns} logs {name} --all-containers --previous --tail=50"))
+    said = f"The {what}'s own status says it is unhealthy" if signals else f"The {what} has no status, and its events warn"
     return Finding(id=UNEXPLAINED, title="Unhealthy, cause not identified", severity="warning",
-                   summary=f"The {what}'s own status says it is unhealthy ({first}), and no playbook explains why.",
+                   summary=f"{said} ({first}); no playbook explains why.",
                    subject=subject, stage="pod" if kind == "Pod" else "owner", evidence=tuple(evidence),
                    fixes=tuple(fixes))

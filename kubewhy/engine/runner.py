@@ -92,20 +92,19 @@ async def _shared(ctx: CheckContext, use: str, params: dict[str, Any], call: Any
 # an object from `kubectl describe`): `target.spec.x` on such an object is then absent, never an error.
 _ALWAYS_MAPS = ("metadata", "spec", "status")
 _ALWAYS_LISTS: dict[str, tuple[tuple[str, str], ...]] = {
-    "Pod": (("spec", "containers"), ("status", "containerStatuses"), ("status", "conditions")),
-    "Node": (("status", "conditions"),),
+    "Pod": (("spec", "containers"), ("status", "containerStatuses")),
 }
 
 
 def tolerant(obj: dict[str, Any]) -> dict[str, Any]:
-    """The object as expressions see it: ``metadata``, ``spec`` and ``status`` always maps, and the lists every
-    pod playbook walks (containers, container statuses, conditions) always lists. The stored object is not
+    """The object as expressions see it: ``metadata``, ``spec`` and ``status`` always maps, ``status.conditions``
+    always a list, and a pod's containers and container statuses always lists. The stored object is not
     changed; nothing else is filled in."""
     view = dict(obj)
     for key in _ALWAYS_MAPS:
         if not isinstance(view.get(key), dict):
             view[key] = {}
-    for section, key in _ALWAYS_LISTS.get(str(obj.get("kind", "")), ()):
+    for section, key in (*_ALWAYS_LISTS.get(str(obj.get("kind", "")), ()), ("status", "conditions")):
         if not isinstance(view[section].get(key), list):
             view[section] = {**view[section], key: []}
     return view
