@@ -17,6 +17,7 @@ from ..models.findings import Finding, Fix
 
 READY_GRACE_SECONDS = 120.0  # a pod may be unready this long after its last transition (start-up)
 UNEXPLAINED = "unexplained"
+INCONCLUSIVE = "inconclusive: "  # a signal that may be trouble but cannot be told apart from health (a partial object)
 # Node conditions whose True is trouble (Ready's False is).
 _NODE_BAD_WHEN_TRUE = ("MemoryPressure", "DiskPressure", "PIDPressure", "NetworkUnavailable")
 _BENIGN_WAITING = ("ContainerCreating", "PodInitializing")
@@ -99,15 +100,19 @@ def status_signals(obj: dict[str, Any], now_ts: float) -> list[str]:
         return [_quote(c) for c in conditions if (c.get("type") in ("Available", "Progressing")
                                                   and c.get("status") == "False")
                 or (c.get("type") == "ReplicaFailure" and c.get("status") == "True")]
+    if kind == "Service" and not isinstance(obj.get("spec"), dict) and isinstance(status.get("loadBalancer"), dict) \
+            and not status["loadBalancer"].get("ingress"):
+        return [INCONCLUSIVE + "status.loadBalancer has no ingress, and without its spec the Service's type is unknown"]
     if kind == "Job":
         return [_quote(c) for c in conditions if c.get("type") == "Failed" and c.get("status") == "True"]
     return []
 
 
 def endpoints_signals(service: dict[str, Any], endpoints: dict[str, Any] | None) -> list[str]:
-    """A Service with a selector whose Endpoints object lists no ready address."""
-    spec = service.get("spec") if isinstance(service.get("spec"), dict) else {}
-    if not spec.get("selector") or spec.get("type") == "ExternalName" or endpoints is None:
+    """A Service with a selector (or, pasted without its spec, with an Endpoints object) whose Endpoints list no
+    ready address."""
+    spec = service.get("spec") if isinstance(service.get("spec"), dict) else None
+    if endpoints is None or (spec is not None and (not spec.get("selector") or spec.get("type") == "ExternalName")):
         return []
     subsets = endpoints.get("subsets") or []
     if any((s or {}).get("addresses") for s in subsets if isinstance(s, dict)):
@@ -133,7 +138,8 @@ def unexplained(subject: str, kind: str, namespace: str | None, name: str, signa
         fixes.append(Fix(title="Read the container logs, current and previous", risk="low",
                          command=f"kubectl{ns} logs {name} --all-containers --previous --tail=50"))
     said = f"The {what}'s own status says it is unhealthy" if signals else f"The {what} has no status, and its events warn"
-    return Finding(id=UNEXPLAINED, title="Unhealthy, cause not identified", severity="warning",
+    doubtful = bool(signals) and all(x.startswith(INCONCLUSIVE) for x in signals) and not warnings
+    return Finding(id=UNEXPLAINED, title="Unhealthy, cause not identified", severity="info" if doubtful else "warning",
                    summary=f"{said} ({first}); no playbook explains why.",
                    subject=subject, stage="pod" if kind == "Pod" else "owner", evidence=tuple(evidence),
                    fixes=tuple(fixes))
