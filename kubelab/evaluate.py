@@ -273,14 +273,66 @@ def _short_scenario(name: str) -> str:
     return p.stem if p.suffix == ".yaml" else name
 
 
-def coverage_command(paths: list[Path], mode: str, prometheus: str, out: Path | str) -> str:
+def coverage_command(paths: list[Path], mode: str, prometheus: str, out: Path | str,
+                     corpus: Path | str | None = None) -> str:
     """The command line that regenerates a coverage file (printed in its header)."""
     where = "".join(f" {p}" for p in paths)
-    return f"kubewhy eval{where} --mode {mode} --prometheus {prometheus} --coverage {out}"
+    extra = f" --corpus {corpus}" if corpus else ""
+    return f"kubewhy eval{where} --mode {mode} --prometheus {prometheus} --coverage {out}{extra}"
 
 
-def coverage_markdown(result: EvalResult, catalog: Catalog, catalogue: Path, command: str) -> str:
-    """The catalogue table with, per entry, its playbook, the scenarios that test it and the evaluator's result."""
+def _beyond_catalogue(result: EvalResult, catalog: Catalog, entries: list[CatalogueEntry],
+                      corpus: EvalResult | None) -> list[str]:
+    """The modes kubewhy names that the catalogue has no row for, with the rows they relate to."""
+    known = {e.id for e in entries}
+    scores = result.per_playbook()
+    corpus_scores = corpus.per_playbook() if corpus else {}
+    lines = ["", "## Modes beyond the catalogue", "",
+             "Playbooks for failure modes the catalogue has no row for, and the catalogue rows they relate to (through",
+             "`caused_by`, either way); `unexplained` is the report's net for an unhealthy object no playbook",
+             "explains.",
+             "", "| id | playbook | related catalogue rows | scenarios | corpus |", "|---|---|---|---|---|"]
+    for pb in sorted(catalog.playbooks, key=lambda p: p.id):
+        if pb.id in known:
+            continue
+        related = sorted({c for c in pb.caused_by if c in known} |
+                         {o.id for o in catalog.playbooks if pb.id in o.caused_by and o.id in known})
+
+        def score(counts: Counter[str] | None) -> str:
+            if not counts or not counts["tp"] + counts["fn"] + counts["fp"]:
+                return "—"
+            return f"{counts['tp']}/{counts['tp'] + counts['fn']} found, {counts['fp']} false positives"
+
+        lines.append(f"| {pb.id} | `playbooks/{Path(pb.source).name}` | {', '.join(related) or '—'} | "
+                     f"{score(scores.get(pb.id))} | {score(corpus_scores.get(pb.id))} |")
+    lines.append("| unexplained | `kubewhy/engine/health.py` (built in) | every row (the net under the playbooks) "
+                 "| — | — |")
+    return lines
+
+
+def _corpus_section(corpus: EvalResult, where: str) -> list[str]:
+    """The real-world corpus per primary cause: cases and how often the cause ranks first or in the first two."""
+    r = corpus.ranking()
+    per: dict[str, list[CaseResult]] = {}
+    for c in corpus.cases:
+        if c.expected:
+            per.setdefault(c.expected[0], []).append(c)
+    lines = ["", "## Real-world corpus", "",
+             f"`{where}`: objects from public bug reports and test fixtures, each with its source and licence. "
+             f"{r['cases']} cases, {r['unhealthy_cases']} unhealthy over {r['modes']} primary causes and "
+             f"{r['healthy_cases']} healthy: top-1 {r['top1']:.0%}, top-2 {r['top2']:.0%}, "
+             f"{r['false_alarms']} findings above info on the healthy cases.", "",
+             "| primary cause | cases | top-1 | top-2 |", "|---|---|---|---|"]
+    for pid in sorted(per):
+        cases = per[pid]
+        lines.append(f"| {pid} | {len(cases)} | {sum(c.top(1) for c in cases)} | {sum(c.top(2) for c in cases)} |")
+    return lines
+
+
+def coverage_markdown(result: EvalResult, catalog: Catalog, catalogue: Path, command: str,
+                      corpus: EvalResult | None = None, corpus_path: str = "") -> str:
+    """The catalogue table with, per entry, its playbook, the scenarios that test it and the evaluator's result;
+    then the modes beyond the catalogue and, given a corpus, its scores."""
     entries = parse_catalogue(catalogue)
     scores = result.per_playbook()
     positive: dict[str, list[str]] = {}
@@ -334,4 +386,7 @@ def coverage_markdown(result: EvalResult, catalog: Catalog, catalogue: Path, com
     for c in failures:
         lines.append(f"- FAIL `{_short_scenario(c.scenario)}` {c.target}: missing {', '.join(c.missing) or '-'}, "
                      f"unexpected {', '.join(c.unwanted) or '-'}{' (' + c.error + ')' if c.error else ''}")
+    lines += _beyond_catalogue(result, catalog, entries, corpus)
+    if corpus is not None:
+        lines += _corpus_section(corpus, corpus_path)
     return "\n".join(lines) + "\n"

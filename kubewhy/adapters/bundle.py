@@ -21,10 +21,18 @@ from .. import kinds
 
 ROOT = "cluster-resources"
 # The bundle's directory and file names that are not a kind's plural.
-_BUNDLE_NAMES = {"pvcs": "PersistentVolumeClaim", "pvs": "PersistentVolume", "storage-classes": "StorageClass",
-                 "ingress": "Ingress", "pod-disruption-budgets": "PodDisruptionBudget",
-                 "resource-quota": "ResourceQuota", "limitranges": "LimitRange", "custom-resource-definitions":
-                 "CustomResourceDefinition", "cronjobs": "CronJob", "endpoints": "Endpoints"}
+_BUNDLE_NAMES = {
+    "pvcs": "PersistentVolumeClaim",
+    "pvs": "PersistentVolume",
+    "storage-classes": "StorageClass",
+    "ingress": "Ingress",
+    "pod-disruption-budgets": "PodDisruptionBudget",
+    "resource-quota": "ResourceQuota",
+    "limitranges": "LimitRange",
+    "custom-resource-definitions": "CustomResourceDefinition",
+    "cronjobs": "CronJob",
+    "endpoints": "Endpoints",
+}
 
 
 class BundleError(ValueError):
@@ -35,8 +43,9 @@ def is_bundle(path: Path) -> bool:
     name = path.name.lower()
     if path.is_file():
         return name.endswith((".tar.gz", ".tgz", ".tar"))
-    return path.is_dir() and (path.name == ROOT or (path / ROOT).is_dir() or
-                              any((p / ROOT).is_dir() for p in path.iterdir() if p.is_dir()))
+    return path.is_dir() and (
+        path.name == ROOT or (path / ROOT).is_dir() or any((p / ROOT).is_dir() for p in path.iterdir() if p.is_dir())
+    )
 
 
 def _kind_of(parts: tuple[str, ...]) -> str | None:
@@ -55,12 +64,17 @@ def _members(path: Path) -> Iterator[tuple[str, tuple[str, ...], bytes]]:
                     if member.isfile() and ROOT in parts:
                         data = tar.extractfile(member)
                         if data is not None:
-                            yield f"{path}!{member.name}", parts[parts.index(ROOT) + 1:], data.read()
+                            yield f"{path}!{member.name}", parts[parts.index(ROOT) + 1 :], data.read()
         except (tarfile.TarError, OSError) as exc:
             raise BundleError(f"{path}:1: not a readable support bundle archive: {exc}") from None
         return
-    roots = [path] if path.name == ROOT else [path / ROOT] if (path / ROOT).is_dir() else \
-        [p / ROOT for p in sorted(path.iterdir()) if (p / ROOT).is_dir()]
+    roots = (
+        [path]
+        if path.name == ROOT
+        else [path / ROOT]
+        if (path / ROOT).is_dir()
+        else [p / ROOT for p in sorted(path.iterdir()) if (p / ROOT).is_dir()]
+    )
     for root in roots:
         for f in sorted(root.rglob("*")):
             if f.is_file():

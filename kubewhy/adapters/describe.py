@@ -23,8 +23,10 @@ from typing import Any
 Obj = dict[str, Any]
 _KEY = re.compile(r"^(\s*)([A-Za-z][A-Za-z0-9 ./()-]*?):(?:\s+(.*?))?\s*$")
 _AGE_PART = re.compile(r"(\d+)(d|h|m|s)")
-_TOP = re.compile(r"^(Namespace|Labels|Annotations|Status|Node|Containers|Conditions|Events|Taints|Roles|"
-                  r"StorageClass|Selector|Volumes|Unschedulable):")
+_TOP = re.compile(
+    r"^(Namespace|Labels|Annotations|Status|Node|Containers|Conditions|Events|Taints|Roles|"
+    r"StorageClass|Selector|Volumes|Unschedulable):"
+)
 _KINDS = {"pod": "Pod", "node": "Node", "pvc": "PersistentVolumeClaim", "svc": "Service"}
 
 
@@ -206,8 +208,9 @@ def _containers(lines: list[_Line]) -> tuple[list[Obj], list[Obj]]:
         for key, field in (("Liveness", "livenessProbe"), ("Readiness", "readinessProbe"), ("Startup", "startupProbe")):
             if key in f and f[key][0]:
                 spec[field] = _probe(f[key][0])
-        resources = {field: _resources(*f[key]) for key, field in (("Limits", "limits"), ("Requests", "requests"))
-                     if key in f}
+        resources = {
+            field: _resources(*f[key]) for key, field in (("Limits", "limits"), ("Requests", "requests")) if key in f
+        }
         if resources:
             spec["resources"] = resources
         if "Command" in f:
@@ -249,7 +252,10 @@ def _volumes(lines: list[_Line]) -> list[Obj]:
         elif kind.startswith("PersistentVolumeClaim"):
             vol["persistentVolumeClaim"] = {"claimName": f.get("ClaimName", "")}
         elif kind.startswith("HostPath"):
-            vol["hostPath"] = {"path": f.get("Path", ""), **({"type": f["HostPathType"]} if f.get("HostPathType") else {})}
+            vol["hostPath"] = {
+                "path": f.get("Path", ""),
+                **({"type": f["HostPathType"]} if f.get("HostPathType") else {}),
+            }
         elif kind.startswith("EmptyDir"):
             vol["emptyDir"] = {}
         elif kind.startswith("NFS"):
@@ -286,13 +292,25 @@ def _events(lines: list[_Line], about: Obj, now: dt.datetime) -> list[Obj]:
         first = now - (_age(m.group(3)) or dt.timedelta()) if m and m.group(3) else last
         count = int(m.group(2)) if m and m.group(2) else 1
         source = row.get("From", "").split(",")[0].strip()
-        out.append({"apiVersion": "v1", "kind": "Event",
-                    "metadata": {"name": f"{meta['name']}.describe-{i}", "namespace": meta.get("namespace", "default")},
-                    "involvedObject": {"kind": about["kind"], "name": meta["name"],
-                                       **({"namespace": meta["namespace"]} if meta.get("namespace") else {})},
-                    "type": row.get("Type", ""), "reason": row.get("Reason", ""), "message": row.get("Message", ""),
-                    "count": count, "firstTimestamp": _iso(first), "lastTimestamp": _iso(last),
-                    "source": {"component": source}})
+        out.append(
+            {
+                "apiVersion": "v1",
+                "kind": "Event",
+                "metadata": {"name": f"{meta['name']}.describe-{i}", "namespace": meta.get("namespace", "default")},
+                "involvedObject": {
+                    "kind": about["kind"],
+                    "name": meta["name"],
+                    **({"namespace": meta["namespace"]} if meta.get("namespace") else {}),
+                },
+                "type": row.get("Type", ""),
+                "reason": row.get("Reason", ""),
+                "message": row.get("Message", ""),
+                "count": count,
+                "firstTimestamp": _iso(first),
+                "lastTimestamp": _iso(last),
+                "source": {"component": source},
+            }
+        )
     return out
 
 
@@ -341,8 +359,10 @@ def _object(block: list[_Line], now: dt.datetime) -> list[Obj]:
         if "/" in owner:
             okind, oname = owner.split("/", 1)
             meta["ownerReferences"] = [{"apiVersion": "apps/v1", "kind": okind, "name": oname, "controller": True}]
-        for key, spec_key, status_key in (("Init Containers", "initContainers", "initContainerStatuses"),
-                                          ("Containers", "containers", "containerStatuses")):
+        for key, spec_key, status_key in (
+            ("Init Containers", "initContainers", "initContainerStatuses"),
+            ("Containers", "containers", "containerStatuses"),
+        ):
             if key in top:
                 specs, statuses = _containers(top[key][1])
                 spec[spec_key] = specs
@@ -360,7 +380,9 @@ def _object(block: list[_Line], now: dt.datetime) -> list[Obj]:
         for t in [top.get("Taints", ("", []))[0], *(ln.text for ln in top.get("Taints", ("", []))[1])]:
             m = re.match(r"([^=:\s]+)(?:=([^:]*))?:(\w+)", t)
             if m:
-                taints.append({"key": m.group(1), **({"value": m.group(2)} if m.group(2) else {}), "effect": m.group(3)})
+                taints.append(
+                    {"key": m.group(1), **({"value": m.group(2)} if m.group(2) else {}), "effect": m.group(3)}
+                )
         if taints:
             spec["taints"] = taints
         if top.get("Unschedulable", ("", []))[0] == "true":
@@ -375,8 +397,12 @@ def _object(block: list[_Line], now: dt.datetime) -> list[Obj]:
             spec["volumeName"] = top["Volume"][0]
         modes = top.get("Access Modes", ("", []))[0]
         if modes:
-            spec["accessModes"] = [{"RWO": "ReadWriteOnce", "RWX": "ReadWriteMany", "ROX": "ReadOnlyMany",
-                                    "RWOP": "ReadWriteOncePod"}.get(m.strip(), m.strip()) for m in modes.split(",")]
+            spec["accessModes"] = [
+                {"RWO": "ReadWriteOnce", "RWX": "ReadWriteMany", "ROX": "ReadOnlyMany", "RWOP": "ReadWriteOncePod"}.get(
+                    m.strip(), m.strip()
+                )
+                for m in modes.split(",")
+            ]
         if top.get("Status", ("", []))[0]:
             status["phase"] = top["Status"][0]
     elif kind == "Service":
@@ -400,8 +426,14 @@ def _object(block: list[_Line], now: dt.datetime) -> list[Obj]:
     out = [obj]
     if kind == "Service" and "Endpoints" in top:
         addresses = [a.strip() for a in top["Endpoints"][0].split(",") if a.strip() and a.strip() != "<none>"]
-        out.append({"apiVersion": "v1", "kind": "Endpoints", "metadata": {"name": name, "namespace": meta["namespace"]},
-                    "subsets": [{"addresses": [{"ip": a.rsplit(":", 1)[0]} for a in addresses]}] if addresses else []})
+        out.append(
+            {
+                "apiVersion": "v1",
+                "kind": "Endpoints",
+                "metadata": {"name": name, "namespace": meta["namespace"]},
+                "subsets": [{"addresses": [{"ip": a.rsplit(":", 1)[0]} for a in addresses]}] if addresses else [],
+            }
+        )
     if "Events" in top:
         out += _events(top["Events"][1], obj, now)
     return out

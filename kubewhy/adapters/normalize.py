@@ -70,14 +70,31 @@ def _hpa(obj: Obj) -> Obj:
             status["currentMetrics"] = current
         metrics = _annotation_list(meta, "metrics") or []
         if "targetCPUUtilizationPercentage" in spec:
-            metrics = [{"type": "Resource", "resource": {"name": "cpu", "target": {
-                "type": "Utilization", "averageUtilization": spec.pop("targetCPUUtilizationPercentage")}}},
-                *metrics]
+            metrics = [
+                {
+                    "type": "Resource",
+                    "resource": {
+                        "name": "cpu",
+                        "target": {
+                            "type": "Utilization",
+                            "averageUtilization": spec.pop("targetCPUUtilizationPercentage"),
+                        },
+                    },
+                },
+                *metrics,
+            ]
         if metrics and not spec.get("metrics"):
             spec["metrics"] = metrics
         if "currentCPUUtilizationPercentage" in status and not status.get("currentMetrics"):
-            status["currentMetrics"] = [{"type": "Resource", "resource": {"name": "cpu", "current": {
-                "averageUtilization": status["currentCPUUtilizationPercentage"]}}}]
+            status["currentMetrics"] = [
+                {
+                    "type": "Resource",
+                    "resource": {
+                        "name": "cpu",
+                        "current": {"averageUtilization": status["currentCPUUtilizationPercentage"]},
+                    },
+                }
+            ]
     spec["metrics"] = [_v2beta1_metric(m) for m in spec.get("metrics") or []]
     if status:
         out["status"] = status
@@ -101,8 +118,12 @@ def _backend(old: Any) -> Any:
     if not isinstance(old, dict) or "serviceName" not in old:
         return old
     port = old.get("servicePort")
-    return {"service": {"name": old["serviceName"],
-                        "port": {"number": port} if isinstance(port, int) else {"name": str(port)}}}
+    return {
+        "service": {
+            "name": old["serviceName"],
+            "port": {"number": port} if isinstance(port, int) else {"name": str(port)},
+        }
+    }
 
 
 def _ingress(obj: Obj) -> Obj:
@@ -129,7 +150,8 @@ def _event(obj: Obj) -> Obj:
     out = dict(obj)
     out.setdefault("involvedObject", obj.get("regarding") or {})
     out.setdefault("message", obj.get("note", ""))
-    series = obj.get("series") if isinstance(obj.get("series"), dict) else {}
+    raw_series = obj.get("series")
+    series: Obj = raw_series if isinstance(raw_series, dict) else {}
     out.setdefault("count", series.get("count") or obj.get("deprecatedCount") or 1)
     last = series.get("lastObservedTime") or obj.get("deprecatedLastTimestamp") or obj.get("eventTime")
     if last:
@@ -140,8 +162,11 @@ def _event(obj: Obj) -> Obj:
     return out
 
 
-_GROUP_RENAMES = {("CronJob", "batch/v1beta1"): "batch/v1", ("CronJob", "batch/v2alpha1"): "batch/v1",
-                  ("PodDisruptionBudget", "policy/v1beta1"): "policy/v1"}
+_GROUP_RENAMES = {
+    ("CronJob", "batch/v1beta1"): "batch/v1",
+    ("CronJob", "batch/v2alpha1"): "batch/v1",
+    ("PodDisruptionBudget", "policy/v1beta1"): "policy/v1",
+}
 
 
 def normalize(obj: Obj) -> Obj:

@@ -60,12 +60,16 @@ def _pod_signals(obj: dict[str, Any], status: dict[str, Any], now_ts: float) -> 
             terminated = state.get("terminated") if isinstance(state.get("terminated"), dict) else None
             name = cs.get("name", "?")
             if waiting and waiting.get("reason") and (waiting["reason"] not in _BENIGN_WAITING or phase == "Pending"):
-                out.append(f"container {name}: waiting reason={waiting['reason']}"
-                           + (f": {waiting['message']}" if waiting.get("message") else ""))
+                out.append(
+                    f"container {name}: waiting reason={waiting['reason']}"
+                    + (f": {waiting['message']}" if waiting.get("message") else "")
+                )
             if terminated and terminated.get("exitCode", 0) not in (0, None):
-                out.append(f"container {name}: terminated exitCode={terminated.get('exitCode')} "
-                           f"reason={terminated.get('reason', '')}"
-                           + (f": {terminated['message']}" if terminated.get("message") else ""))
+                out.append(
+                    f"container {name}: terminated exitCode={terminated.get('exitCode')} "
+                    f"reason={terminated.get('reason', '')}"
+                    + (f": {terminated['message']}" if terminated.get("message") else "")
+                )
     if phase == "Running":
         ready = _condition(conditions, "Ready")
         changed = _ts(ready.get("lastTransitionTime")) if ready else None
@@ -82,26 +86,41 @@ def _pod_signals(obj: dict[str, Any], status: dict[str, Any], now_ts: float) -> 
 def status_signals(obj: dict[str, Any], now_ts: float) -> list[str]:
     """The lines of an object's status that say it is unhealthy (none: healthy, or the status cannot tell)."""
     kind = obj.get("kind")
-    status = obj.get("status") if isinstance(obj.get("status"), dict) else {}
+    raw = obj.get("status")
+    status: dict[str, Any] = raw if isinstance(raw, dict) else {}
     conditions = [c for c in status.get("conditions") or [] if isinstance(c, dict)]
     if kind == "Pod":
         return _pod_signals(obj, status, now_ts)
     if kind == "Node":
-        out = [_quote(c) for c in conditions if (c.get("type") == "Ready" and c.get("status") != "True")
-               or (c.get("type") in _NODE_BAD_WHEN_TRUE and c.get("status") == "True")]
+        out = [
+            _quote(c)
+            for c in conditions
+            if (c.get("type") == "Ready" and c.get("status") != "True")
+            or (c.get("type") in _NODE_BAD_WHEN_TRUE and c.get("status") == "True")
+        ]
         return out
     if kind == "HorizontalPodAutoscaler":
-        return [_quote(c) for c in conditions if c.get("type") in ("ScalingActive", "AbleToScale")
-                and c.get("status") == "False"]
+        return [
+            _quote(c)
+            for c in conditions
+            if c.get("type") in ("ScalingActive", "AbleToScale") and c.get("status") == "False"
+        ]
     if kind == "PersistentVolumeClaim":
         phase = status.get("phase")
         return [f"phase={phase}"] if phase in ("Pending", "Lost") else []
     if kind in ("Deployment", "StatefulSet", "ReplicaSet", "DaemonSet"):
-        return [_quote(c) for c in conditions if (c.get("type") in ("Available", "Progressing")
-                                                  and c.get("status") == "False")
-                or (c.get("type") == "ReplicaFailure" and c.get("status") == "True")]
-    if kind == "Service" and not isinstance(obj.get("spec"), dict) and isinstance(status.get("loadBalancer"), dict) \
-            and not status["loadBalancer"].get("ingress"):
+        return [
+            _quote(c)
+            for c in conditions
+            if (c.get("type") in ("Available", "Progressing") and c.get("status") == "False")
+            or (c.get("type") == "ReplicaFailure" and c.get("status") == "True")
+        ]
+    if (
+        kind == "Service"
+        and not isinstance(obj.get("spec"), dict)
+        and isinstance(status.get("loadBalancer"), dict)
+        and not status["loadBalancer"].get("ingress")
+    ):
         return [INCONCLUSIVE + "status.loadBalancer has no ingress, and without its spec the Service's type is unknown"]
     if kind == "Job":
         return [_quote(c) for c in conditions if c.get("type") == "Failed" and c.get("status") == "True"]
@@ -118,28 +137,52 @@ def endpoints_signals(service: dict[str, Any], endpoints: dict[str, Any] | None)
     if any((s or {}).get("addresses") for s in subsets if isinstance(s, dict)):
         return []
     not_ready = sum(len((s or {}).get("notReadyAddresses") or []) for s in subsets if isinstance(s, dict))
-    return [f"Endpoints {endpoints.get('metadata', {}).get('name', '')}: no ready address"
-            + (f" ({not_ready} not ready)" if not_ready else "")]
+    return [
+        f"Endpoints {endpoints.get('metadata', {}).get('name', '')}: no ready address"
+        + (f" ({not_ready} not ready)" if not_ready else "")
+    ]
 
 
-def unexplained(subject: str, kind: str, namespace: str | None, name: str, signals: list[str],
-                warnings: list[dict[str, Any]]) -> Finding:
+def unexplained(
+    subject: str, kind: str, namespace: str | None, name: str, signals: list[str], warnings: list[dict[str, Any]]
+) -> Finding:
     """The finding for an unhealthy object no playbook explains: the raw signals, then its warning events."""
     evidence = [*signals]
     evidence += [f"event {e.get('reason', '')} (x{e.get('count') or 1}): {e.get('message', '')}" for e in warnings[:5]]
-    first = signals[0] if signals else (f"warning event {warnings[0].get('reason', '')}: "
-                                        f"{warnings[0].get('message', '')}" if warnings else "")
+    first = (
+        signals[0]
+        if signals
+        else (f"warning event {warnings[0].get('reason', '')}: {warnings[0].get('message', '')}" if warnings else "")
+    )
     ns = f" -n {namespace}" if namespace else ""
     what = kind.lower()
-    fixes = [Fix(title="Read the object's status and events yourself", risk="low",
-                 command=f"kubectl{ns} describe {what} {name}",
-                 why="No bundled playbook recognises this state; the raw status and events are where to start.")]
+    fixes = [
+        Fix(
+            title="Read the object's status and events yourself",
+            risk="low",
+            command=f"kubectl{ns} describe {what} {name}",
+            why="No bundled playbook recognises this state; the raw status and events are where to start.",
+        )
+    ]
     if kind == "Pod":
-        fixes.append(Fix(title="Read the container logs, current and previous", risk="low",
-                         command=f"kubectl{ns} logs {name} --all-containers --previous --tail=50"))
-    said = f"The {what}'s own status says it is unhealthy" if signals else f"The {what} has no status, and its events warn"
+        fixes.append(
+            Fix(
+                title="Read the container logs, current and previous",
+                risk="low",
+                command=f"kubectl{ns} logs {name} --all-containers --previous --tail=50",
+            )
+        )
+    said = (
+        f"The {what}'s own status says it is unhealthy" if signals else f"The {what} has no status, and its events warn"
+    )
     doubtful = bool(signals) and all(x.startswith(INCONCLUSIVE) for x in signals) and not warnings
-    return Finding(id=UNEXPLAINED, title="Unhealthy, cause not identified", severity="info" if doubtful else "warning",
-                   summary=f"{said} ({first}); no playbook explains why.",
-                   subject=subject, stage="pod" if kind == "Pod" else "owner", evidence=tuple(evidence),
-                   fixes=tuple(fixes))
+    return Finding(
+        id=UNEXPLAINED,
+        title="Unhealthy, cause not identified",
+        severity="info" if doubtful else "warning",
+        summary=f"{said} ({first}); no playbook explains why.",
+        subject=subject,
+        stage="pod" if kind == "Pod" else "owner",
+        evidence=tuple(evidence),
+        fixes=tuple(fixes),
+    )

@@ -23,8 +23,9 @@ EXPECTED = {
 
 
 def _why(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "kubewhy", "why", *args, "--no-audit"], capture_output=True,
-                          text=True, timeout=60)
+    return subprocess.run(
+        [sys.executable, "-m", "kubewhy", "why", *args, "--no-audit"], capture_output=True, text=True, timeout=60
+    )
 
 
 def test_every_sample_is_listed_with_its_source() -> None:
@@ -48,13 +49,20 @@ def test_why_describe_names_the_cause_of_a_real_paste(name: str) -> None:
 def test_a_pod_describe_becomes_the_pod_and_its_events() -> None:
     objs = describe.parse((SAMPLES / "kuill-83-pod.txt").read_text(encoding="utf-8"))
     pod, *events = objs
-    assert pod["metadata"]["ownerReferences"][0] == {"apiVersion": "apps/v1", "kind": "ReplicaSet",
-                                                     "name": "kuill-5b7bd6c875", "controller": True}
+    assert pod["metadata"]["ownerReferences"][0] == {
+        "apiVersion": "apps/v1",
+        "kind": "ReplicaSet",
+        "name": "kuill-5b7bd6c875",
+        "controller": True,
+    }
     assert pod["spec"]["nodeName"] == "kube-node-120"
     assert pod["spec"]["volumes"] == [{"name": "auth-proxy-certs", "secret": {"secretName": "auth-proxy-certs"}}]
     assert pod["status"]["containerStatuses"][0]["state"] == {"waiting": {"reason": "ContainerCreating"}}
-    assert {c["type"]: c["status"] for c in pod["status"]["conditions"]} == \
-        {"Initialized": "True", "Ready": "False", "PodScheduled": "True"}
+    assert {c["type"]: c["status"] for c in pod["status"]["conditions"]} == {
+        "Initialized": "True",
+        "Ready": "False",
+        "PodScheduled": "True",
+    }
     mount = next(e for e in events if e["reason"] == "FailedMount")
     assert mount["count"] == 8 and mount["type"] == "Warning" and mount["source"] == {"component": "kubelet"}
     assert mount["firstTimestamp"] < mount["lastTimestamp"]  # "1m (x8 over 2m)"
@@ -63,8 +71,13 @@ def test_a_pod_describe_becomes_the_pod_and_its_events() -> None:
 def test_states_and_times_are_read_back() -> None:
     pod = describe.parse((SAMPLES / "k8s-94216-init-pod.txt").read_text(encoding="utf-8"))[0]
     last = pod["status"]["initContainerStatuses"][0]["lastState"]["terminated"]
-    assert last == {"reason": "Error", "message": "Failed to fetch /opt/mule/conf/rtfv1.yml. statusCode=403",
-                    "exitCode": 1, "startedAt": "2020-08-25T08:20:35Z", "finishedAt": "2020-08-25T08:20:35Z"}
+    assert last == {
+        "reason": "Error",
+        "message": "Failed to fetch /opt/mule/conf/rtfv1.yml. statusCode=403",
+        "exitCode": 1,
+        "startedAt": "2020-08-25T08:20:35Z",
+        "finishedAt": "2020-08-25T08:20:35Z",
+    }
     node = describe.parse((SAMPLES / "orc-21-node.txt").read_text(encoding="utf-8"))[0]
     ready = next(c for c in node["status"]["conditions"] if c["type"] == "Ready")
     assert ready["lastTransitionTime"] == "2020-12-06T17:49:40Z" and ready["reason"] == "KubeletNotReady"
@@ -105,8 +118,14 @@ Access Modes: RWO
 """
     pod, claim = describe.parse(text)
     c = pod["spec"]["containers"][0]
-    assert c["livenessProbe"] == {"httpGet": {"path": "/healthz", "port": 8080}, "initialDelaySeconds": 3,
-                                  "timeoutSeconds": 1, "periodSeconds": 10, "successThreshold": 1, "failureThreshold": 3}
+    assert c["livenessProbe"] == {
+        "httpGet": {"path": "/healthz", "port": 8080},
+        "initialDelaySeconds": 3,
+        "timeoutSeconds": 1,
+        "periodSeconds": 10,
+        "successThreshold": 1,
+        "failureThreshold": 3,
+    }
     assert c["readinessProbe"]["tcpSocket"] == {"port": 8080}
     assert c["resources"] == {"limits": {"memory": "128Mi"}, "requests": {"cpu": "100m"}}
     assert pod["status"]["containerStatuses"][0]["restartCount"] == 2

@@ -91,8 +91,9 @@ def test_a_bundle_archive_gives_the_same_diagnosis(tmp_path: Path, catalog) -> N
     archive = tmp_path / "support-bundle.tar.gz"
     with tarfile.open(archive, "w:gz") as tar:
         tar.add(bundle, arcname=bundle.name)
-    assert _diagnose([archive], "pod/limit-test/adsf-78687dd59f-8w42g", catalog) == \
-        _diagnose([bundle], "pod/limit-test/adsf-78687dd59f-8w42g", catalog)
+    assert _diagnose([archive], "pod/limit-test/adsf-78687dd59f-8w42g", catalog) == _diagnose(
+        [bundle], "pod/limit-test/adsf-78687dd59f-8w42g", catalog
+    )
 
 
 def test_a_broken_bundle_member_is_one_line_with_its_file(tmp_path: Path) -> None:
@@ -100,8 +101,12 @@ def test_a_broken_bundle_member_is_one_line_with_its_file(tmp_path: Path) -> Non
     (bundle / "cluster-resources" / "events" / "limit-test.json").write_text("{not json", encoding="utf-8")
     with pytest.raises(UsageError, match=r"events/limit-test\.json:1: not JSON"):
         SnapshotKube([bundle])
-    run = subprocess.run([sys.executable, "-m", "kubewhy", "why", "pod/limit-test/x", "--snapshot", str(bundle),
-                          "--no-audit"], capture_output=True, text=True, timeout=60)
+    run = subprocess.run(
+        [sys.executable, "-m", "kubewhy", "why", "pod/limit-test/x", "--snapshot", str(bundle), "--no-audit"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert run.returncode == 2
     assert "Traceback" not in run.stderr and len(run.stderr.strip().splitlines()) == 1
     assert "limit-test.json:1: not JSON" in run.stderr

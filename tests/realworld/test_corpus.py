@@ -57,12 +57,24 @@ def test_every_case_names_its_source_licence_and_fidelity() -> None:
 
 
 def test_no_case_comes_from_the_sources_reserved_for_the_independent_evaluation() -> None:
-    reserved_repos = ("replicatedhq/troubleshoot", "argoproj/gitops-engine", "pulumi/pulumi-kubernetes",
-                      "newrelic/nri-kubernetes", "bergerx/kubectl-status", "backstage/backstage")
-    reserved_threads = ("k3s-io/k3s/issues/8287", "rootless-containers/usernetes/issues/155",
-                        "spring-cloud/spring-cloud-deployer-kubernetes/issues/336", "nds-org/jupyter-et/issues/13",
-                        "canonical/microk8s/issues/29", "digitalocean/csi-digitalocean/issues/111",
-                        "kubernetes/kubernetes/issues/62451", "kubernetes/kubernetes/issues/47711")
+    reserved_repos = (
+        "replicatedhq/troubleshoot",
+        "argoproj/gitops-engine",
+        "pulumi/pulumi-kubernetes",
+        "newrelic/nri-kubernetes",
+        "bergerx/kubectl-status",
+        "backstage/backstage",
+    )
+    reserved_threads = (
+        "k3s-io/k3s/issues/8287",
+        "rootless-containers/usernetes/issues/155",
+        "spring-cloud/spring-cloud-deployer-kubernetes/issues/336",
+        "nds-org/jupyter-et/issues/13",
+        "canonical/microk8s/issues/29",
+        "digitalocean/csi-digitalocean/issues/111",
+        "kubernetes/kubernetes/issues/62451",
+        "kubernetes/kubernetes/issues/47711",
+    )
     for f in FILES:
         source = _scenario(_docs(f))["metadata"]["annotations"]["kubewhy.io/source"].removeprefix("https://github.com/")
         assert not source.startswith(reserved_repos), f
@@ -73,7 +85,9 @@ def test_corpus_scores_top2_at_least_90_percent_with_no_false_alarm(result: Eval
     ranking = result.ranking()
     assert ranking["cases"] >= 60 and ranking["modes"] >= 25, ranking
     assert ranking["healthy_cases"] >= 5, ranking
-    assert ranking["top2"] >= 0.90, [(c.scenario, c.expected, c.ranked) for c in result.cases if c.expected and not c.top(2)]
+    assert ranking["top2"] >= 0.90, [
+        (c.scenario, c.expected, c.ranked) for c in result.cases if c.expected and not c.top(2)
+    ]
     assert ranking["false_alarms"] == 0, [(c.scenario, c.alarms) for c in result.cases if c.healthy_case and c.alarms]
     assert not [c for c in result.cases if c.error], [c.error for c in result.cases if c.error]
 
@@ -85,6 +99,7 @@ def test_every_expectation_is_met(result: EvalResult) -> None:
 
 # ---- mutations: the net under the playbooks ---------------------------------------------------------------
 
+
 def _targets(docs: list[dict[str, Any]]) -> list[tuple[str, list[str]]]:
     return [(e["target"], list(e.get("findings") or [])) for e in _scenario(docs).get("expect") or []]
 
@@ -92,8 +107,11 @@ def _targets(docs: list[dict[str, Any]]) -> list[tuple[str, list[str]]]:
 def _is_target(obj: dict[str, Any], target: str) -> bool:
     t = parse_target(target)
     meta = obj.get("metadata") or {}
-    return obj.get("kind") == t.kind and meta.get("name") == t.name and \
-        (t.namespace is None or (meta.get("namespace") or "default") == t.namespace)
+    return (
+        obj.get("kind") == t.kind
+        and meta.get("name") == t.name
+        and (t.namespace is None or (meta.get("namespace") or "default") == t.namespace)
+    )
 
 
 def _about(event: dict[str, Any], target: str) -> bool:
@@ -127,6 +145,7 @@ def _evidence(docs: list[dict[str, Any]], target: str) -> set[str]:
 def _mutants(docs: list[dict[str, Any]], target: str) -> dict[str, list[dict[str, Any]]]:
     """The case without its spec, without any event, without its status: each applied while some sign of trouble
     remains (removing the only evidence leaves nothing anyone could diagnose)."""
+
     def without(key: str) -> list[dict[str, Any]]:
         out = copy.deepcopy(docs)
         for d in out:
@@ -173,6 +192,7 @@ def test_the_mutations_really_remove_what_they_say(tmp_path: Path) -> None:
 
 # ---- renaming: names never decide ---------------------------------------------------------------------------
 
+
 def _names(docs: list[dict[str, Any]]) -> set[str]:
     names: set[str] = set()
     for d in docs:
@@ -217,8 +237,9 @@ def test_renaming_every_object_and_namespace_keeps_the_findings(path: Path, cata
         new_target = _rename_target(target, mapping)
         assert new_target != target
         after = _diagnose(renamed, new_target, tmp_path, "renamed", catalog)
-        assert [(f.id, f.severity) for f in after.findings] == [(f.id, f.severity) for f in before.findings], \
+        assert [(f.id, f.severity) for f in after.findings] == [(f.id, f.severity) for f in before.findings], (
             f"{path.name}: {target} → {new_target}"
+        )
 
 
 def test_renaming_replaces_names_in_references_and_messages() -> None:
