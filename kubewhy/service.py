@@ -189,6 +189,27 @@ async def _unexplained(kube: CachedKube, ctx: CheckContext, main: Subject, targe
                               str(meta.get("name") or target.name), signals, warnings)
 
 
+async def diagnose_described(text: str, deps: Deps, *, actor: str = "", source: str = "cli",
+                             channel: str | None = None) -> Report:
+    """Diagnose ``kubectl describe`` output pasted as text (into Slack, a ticket): the described object is the
+    target and the text the whole cluster. Text that is not describe output is a :class:`UsageError`."""
+    import dataclasses
+
+    from .adapters import describe
+    from .adapters.kube_snapshot import SnapshotKube
+    from .errors import UsageError
+    from .models.target import parse_target
+
+    try:
+        objects = describe.parse(text)
+    except describe.DescribeError as exc:
+        raise UsageError(f"pasted text, line {exc}") from None
+    kube = SnapshotKube([], objects=objects, endpoint="pasted kubectl describe output")
+    pasted = dataclasses.replace(deps, kube=kube, clock=kube.clock, prom=None)
+    return await diagnose(parse_target(describe.target_of(objects)), pasted, actor=actor, source=source,
+                          channel=channel)
+
+
 def _dedupe(findings: list[Finding]) -> list[Finding]:
     """One finding per playbook and subject (a related pod may be reached twice)."""
     seen: set[tuple[str, str]] = set()
@@ -200,4 +221,4 @@ def _dedupe(findings: list[Finding]) -> list[Finding]:
     return out
 
 
-__all__ = ["SHORT", "Deps", "diagnose", "resolve_target"]
+__all__ = ["SHORT", "Deps", "diagnose", "diagnose_described", "resolve_target"]

@@ -28,12 +28,14 @@ def _namespace(obj: Obj) -> str:
 
 
 class SnapshotKube:
-    def __init__(self, paths: list[Path]):
+    def __init__(self, paths: list[Path], *, objects: list[Obj] | None = None, endpoint: str = ""):
+        """Objects from files, or ``objects`` already read (``kubectl describe`` text pasted into the bot)."""
         try:
             files = read([Path(p) for p in paths])
         except SnapshotFileError as exc:
             raise UsageError(f"cannot read snapshot: {exc}") from None
-        self.endpoint = ", ".join(str(p) for p in paths)
+        files.objects += objects or []
+        self.endpoint = endpoint or ", ".join(str(p) for p in paths)
         self.sources = files.sources
         self.requests = 0
         self._objects: dict[str, list[Obj]] = {}
