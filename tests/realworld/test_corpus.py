@@ -176,6 +176,23 @@ def test_unhealthy_cases_keep_a_finding_without_spec_events_or_status(path: Path
             assert not report.healthy
 
 
+def test_the_playbooks_still_name_the_cause_of_most_mutated_cases(catalog, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """Status alone (events expired) and events alone (status missing) are each enough for most causes; the
+    unexplained net catches the rest. Floors per mutation: the primary cause among the first two findings."""
+    floors = {"no-spec": 0.85, "no-status": 0.85, "no-events": 0.65}
+    hits: dict[str, list[bool]] = {}
+    for path in FILES:
+        docs = _docs(path)
+        for target, expected in _targets(docs):
+            if not expected:
+                continue
+            for name, mutant in _mutants(docs, target).items():
+                ids = [f.id for f in _diagnose(mutant, target, tmp_path, name, catalog).findings]
+                hits.setdefault(name, []).append(expected[0] in ids[:2])
+    shares = {name: sum(h) / len(h) for name, h in hits.items()}
+    assert all(shares[name] >= floor for name, floor in floors.items()), shares
+
+
 def test_the_mutations_really_remove_what_they_say(tmp_path: Path) -> None:
     docs = _docs(CASES / "jaconi-50-secret-volume-events-only.yaml")
     target = _targets(docs)[0][0]
