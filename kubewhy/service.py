@@ -177,12 +177,14 @@ async def _unexplained(kube: CachedKube, ctx: CheckContext, main: Subject, targe
     if target.kind == "Service":
         endpoints = await kube.get("Endpoints", target.namespace, target.name)
         signals += health.endpoints_signals(obj, endpoints)
+    has_status = isinstance(obj.get("status"), dict) and bool(obj["status"])
+    if not signals and has_status:
+        return None  # healthy by its own account: no further request
     try:
         warnings = await events_for(ctx, obj, type="Warning")
     except KubewhyError:
         warnings = []
-    has_status = isinstance(obj.get("status"), dict) and bool(obj["status"])
-    if not signals and (has_status or not warnings):
+    if not signals and not warnings:
         return None
     meta = obj.get("metadata") or {}
     return health.unexplained(main.ref, target.kind, meta.get("namespace") or target.namespace,
