@@ -116,6 +116,10 @@ def report_blocks(report: Report, fix_ids: dict[tuple[int, int], str], user: str
     if report.healthy:
         blocks.append(section(f":white_check_mark: No problems found in `{escape(target.ref)}`: "
                               f"{len(report.checks)} checks passed."))
+    elif not report.findings:
+        blocks.append(section(f":warning: Diagnosis of `{escape(target.ref)}` incomplete: {len(report.incomplete)} "
+                              f"of {len(report.checks)} checks could not complete, so no cause was proven "
+                              "(this does not mean it is healthy)."))
     for i, finding in enumerate(report.findings, 1):
         ids = [fix_ids.get((i - 1, j)) for j in range(len(finding.fixes))]
         candidate = [DividerBlock(), *finding_blocks(finding, i, target, ids)]
@@ -143,6 +147,8 @@ def report_blocks(report: Report, fix_ids: dict[tuple[int, int], str], user: str
 def fallback_text(report: Report) -> str:
     if report.healthy:
         return f"kubewhy: no problems found in {report.target.ref}"
+    if not report.findings:
+        return f"kubewhy: diagnosis of {report.target.ref} incomplete: {len(report.incomplete)} checks failed"
     top = report.findings[0]
     return f"kubewhy: {report.target.ref}: {top.title} — {top.summary}"[:3000]
 

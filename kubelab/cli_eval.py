@@ -34,6 +34,8 @@ def add_parser(sub: argparse._SubParsersAction, name: str, help_: str) -> None: 
     ev.add_argument("--coverage", type=Path, metavar="FILE",
                     help="also write the failure-mode catalogue's coverage (playbook, scenarios, result per entry) "
                          "as Markdown to FILE")
+    ev.add_argument("--corpus", type=Path, default=None, metavar="DIR",
+                    help="with --coverage: also score this corpus of cases (e.g. tests/realworld/cases) in the file")
     ev.add_argument("--catalogue", type=Path, default=None, metavar="CATALOGUE.md",
                     help="the catalogue to cover (default: ../shared/CATALOGUE.md next to the repository)")
     ev.set_defaults(func=cmd_eval)
@@ -48,6 +50,7 @@ def cmd_eval(args: argparse.Namespace, environ: Mapping[str, str] | None = None)
     result = run(args.paths, catalog, args.mode, prometheus)
     if args.output == "json":
         print(json.dumps({"precision": result.precision, "recall": result.recall, "passed": result.passed,
+                          "ranking": result.ranking(),
                           "playbooks": {k: dict(v) for k, v in result.per_playbook().items()},
                           "cases": [{**c.__dict__, "passed": c.passed} for c in result.cases]}, indent=2))
     else:
@@ -57,7 +60,9 @@ def cmd_eval(args: argparse.Namespace, environ: Mapping[str, str] | None = None)
         if not catalogue.is_file():
             print(f"kubewhy: catalogue not found: {catalogue} (use --catalogue)", file=sys.stderr)
             return 2
-        command = coverage_command(args.paths, args.mode, prometheus, args.coverage)
-        args.coverage.write_text(coverage_markdown(result, catalog, catalogue, command), encoding="utf-8")
+        command = coverage_command(args.paths, args.mode, prometheus, args.coverage, args.corpus)
+        corpus = run([args.corpus], catalog, "snapshot", "off") if args.corpus else None
+        args.coverage.write_text(coverage_markdown(result, catalog, catalogue, command, corpus,
+                                                   str(args.corpus or "")), encoding="utf-8")
         print(f"coverage written to {args.coverage}", file=sys.stderr)
     return 0 if result.passed else 1

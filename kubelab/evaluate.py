@@ -40,6 +40,21 @@ class CaseResult:
     absent: list[str]
     found: list[str]
     error: str = ""
+    ranked: list[str] = field(default_factory=list)  # finding ids in the report's order (root cause first)
+    severities: dict[str, str] = field(default_factory=dict)  # finding id -> its most severe severity
+
+    @property
+    def healthy_case(self) -> bool:
+        return not self.expected and not self.absent
+
+    @property
+    def alarms(self) -> list[str]:
+        """Findings above ``info``: on a healthy case each is a false alarm (an ``info`` note is not)."""
+        return [i for i in self.found if self.severities.get(i, "critical") != "info"]
+
+    def top(self, n: int) -> bool:
+        """Whether the first expected finding (the primary cause) is among the report's first ``n``."""
+        return bool(self.expected) and self.expected[0] in self.ranked[:n]
 
     @property
     def missing(self) -> list[str]:
@@ -48,8 +63,8 @@ class CaseResult:
     @property
     def unwanted(self) -> list[str]:
         """False positives: ids that must not appear, and anything on a target expected to be healthy."""
-        if not self.expected and not self.absent:
-            return list(self.found)
+        if self.healthy_case:
+            return self.alarms
         return [i for i in self.found if i in self.absent]
 
     @property
@@ -91,6 +106,17 @@ class EvalResult:
     def passed(self) -> bool:
         return all(c.passed for c in self.cases)
 
+    def ranking(self) -> dict[str, float | int]:
+        """Top-1 and top-2 accuracy over the cases with an expected cause, and false alarms on healthy cases."""
+        diagnosed = [c for c in self.cases if c.expected]
+        healthy = [c for c in self.cases if c.healthy_case]
+        n = len(diagnosed)
+        return {"cases": len(self.cases), "unhealthy_cases": n, "healthy_cases": len(healthy),
+                "top1": sum(c.top(1) for c in diagnosed) / n if n else 1.0,
+                "top2": sum(c.top(2) for c in diagnosed) / n if n else 1.0,
+                "false_alarms": sum(len(c.alarms) for c in healthy),
+                "modes": len({c.expected[0] for c in diagnosed})}
+
 
 def scenario_sources(paths: list[Path]) -> list[str]:
     """Scenario names to evaluate: bundled ones by default; files or directories (each member) otherwise."""
@@ -123,7 +149,16 @@ async def _run_case(kube: KubeReader, catalog: Catalog, clock, scenario: str, ex
             Deps(kube=kube, catalog=catalog, prom=prom)
         report = await diagnose(target, deps)
         found = sorted({f.id for f in report.findings})
-        return CaseResult(scenario, exp.target, exp.findings, exp.absent, found)
+        ranked: list[str] = []
+        severities: dict[str, str] = {}
+        order = {"critical": 0, "warning": 1, "info": 2}
+        for f in report.findings:
+            if f.id not in ranked:
+                ranked.append(f.id)
+            if order[f.severity] < order.get(severities.get(f.id, "info"), 2) or f.id not in severities:
+                severities[f.id] = f.severity
+        return CaseResult(scenario, exp.target, exp.findings, exp.absent, found, ranked=ranked,
+                          severities=severities)
     except KubewhyError as exc:
         return CaseResult(scenario, exp.target, exp.findings, exp.absent, [], error=str(exc))
 
@@ -182,6 +217,14 @@ def format_table(result: EvalResult) -> str:
     lines.append(f"{'overall':30} {t['tp']:3} {t['fp']:3} {t['fn']:3}  {result.precision:>9.0%}  {result.recall:>6.0%}")
     failures = [c for c in result.cases if not c.passed]
     lines.append(f"\n{len(result.cases) - len(failures)}/{len(result.cases)} expectations met")
+    r = result.ranking()
+    lines.append(f"ranking: top-1 {r['top1']:.0%}, top-2 {r['top2']:.0%} over {r['unhealthy_cases']} unhealthy cases "
+                 f"({r['modes']} primary causes); {r['false_alarms']} findings above info on {r['healthy_cases']} "
+                 "healthy cases")
+    for c in result.cases:
+        if c.expected and not c.top(2):
+            lines.append(f"  NOT TOP-2 {c.scenario} {c.target}: expected {c.expected[0]} "
+                         f"(ranked: {', '.join(c.ranked) or 'nothing'})")
     for c in failures:
         why = c.error or "; ".join(filter(None, [f"missing {', '.join(c.missing)}" if c.missing else "",
                                                   f"unexpected {', '.join(c.unwanted)}" if c.unwanted else ""]))
@@ -230,14 +273,66 @@ def _short_scenario(name: str) -> str:
     return p.stem if p.suffix == ".yaml" else name
 
 
-def coverage_command(paths: list[Path], mode: str, prometheus: str, out: Path | str) -> str:
+def coverage_command(paths: list[Path], mode: str, prometheus: str, out: Path | str,
+                     corpus: Path | str | None = None) -> str:
     """The command line that regenerates a coverage file (printed in its header)."""
     where = "".join(f" {p}" for p in paths)
-    return f"kubewhy eval{where} --mode {mode} --prometheus {prometheus} --coverage {out}"
+    extra = f" --corpus {corpus}" if corpus else ""
+    return f"kubewhy eval{where} --mode {mode} --prometheus {prometheus} --coverage {out}{extra}"
 
 
-def coverage_markdown(result: EvalResult, catalog: Catalog, catalogue: Path, command: str) -> str:
-    """The catalogue table with, per entry, its playbook, the scenarios that test it and the evaluator's result."""
+def _beyond_catalogue(result: EvalResult, catalog: Catalog, entries: list[CatalogueEntry],
+                      corpus: EvalResult | None) -> list[str]:
+    """The modes kubewhy names that the catalogue has no row for, with the rows they relate to."""
+    known = {e.id for e in entries}
+    scores = result.per_playbook()
+    corpus_scores = corpus.per_playbook() if corpus else {}
+    lines = ["", "## Modes beyond the catalogue", "",
+             "Playbooks for failure modes the catalogue has no row for, and the catalogue rows they relate to (through",
+             "`caused_by`, either way); `unexplained` is the report's net for an unhealthy object no playbook",
+             "explains.",
+             "", "| id | playbook | related catalogue rows | scenarios | corpus |", "|---|---|---|---|---|"]
+    for pb in sorted(catalog.playbooks, key=lambda p: p.id):
+        if pb.id in known:
+            continue
+        related = sorted({c for c in pb.caused_by if c in known} |
+                         {o.id for o in catalog.playbooks if pb.id in o.caused_by and o.id in known})
+
+        def score(counts: Counter[str] | None) -> str:
+            if not counts or not counts["tp"] + counts["fn"] + counts["fp"]:
+                return "—"
+            return f"{counts['tp']}/{counts['tp'] + counts['fn']} found, {counts['fp']} false positives"
+
+        lines.append(f"| {pb.id} | `playbooks/{Path(pb.source).name}` | {', '.join(related) or '—'} | "
+                     f"{score(scores.get(pb.id))} | {score(corpus_scores.get(pb.id))} |")
+    lines.append("| unexplained | `kubewhy/engine/health.py` (built in) | every row (the net under the playbooks) "
+                 "| — | — |")
+    return lines
+
+
+def _corpus_section(corpus: EvalResult, where: str) -> list[str]:
+    """The real-world corpus per primary cause: cases and how often the cause ranks first or in the first two."""
+    r = corpus.ranking()
+    per: dict[str, list[CaseResult]] = {}
+    for c in corpus.cases:
+        if c.expected:
+            per.setdefault(c.expected[0], []).append(c)
+    lines = ["", "## Real-world corpus", "",
+             f"`{where}`: objects from public bug reports and test fixtures, each with its source and licence. "
+             f"{r['cases']} cases, {r['unhealthy_cases']} unhealthy over {r['modes']} primary causes and "
+             f"{r['healthy_cases']} healthy: top-1 {r['top1']:.0%}, top-2 {r['top2']:.0%}, "
+             f"{r['false_alarms']} findings above info on the healthy cases.", "",
+             "| primary cause | cases | top-1 | top-2 |", "|---|---|---|---|"]
+    for pid in sorted(per):
+        cases = per[pid]
+        lines.append(f"| {pid} | {len(cases)} | {sum(c.top(1) for c in cases)} | {sum(c.top(2) for c in cases)} |")
+    return lines
+
+
+def coverage_markdown(result: EvalResult, catalog: Catalog, catalogue: Path, command: str,
+                      corpus: EvalResult | None = None, corpus_path: str = "") -> str:
+    """The catalogue table with, per entry, its playbook, the scenarios that test it and the evaluator's result;
+    then the modes beyond the catalogue and, given a corpus, its scores."""
     entries = parse_catalogue(catalogue)
     scores = result.per_playbook()
     positive: dict[str, list[str]] = {}
@@ -291,4 +386,7 @@ def coverage_markdown(result: EvalResult, catalog: Catalog, catalogue: Path, com
     for c in failures:
         lines.append(f"- FAIL `{_short_scenario(c.scenario)}` {c.target}: missing {', '.join(c.missing) or '-'}, "
                      f"unexpected {', '.join(c.unwanted) or '-'}{' (' + c.error + ')' if c.error else ''}")
+    lines += _beyond_catalogue(result, catalog, entries, corpus)
+    if corpus is not None:
+        lines += _corpus_section(corpus, corpus_path)
     return "\n".join(lines) + "\n"

@@ -164,7 +164,9 @@ def _sorted(items: Any) -> list[Any]:
 # ---- container status helpers: the fragments every crash playbook needs -------------------------------------
 
 # Terminations that are someone else's cause: out of memory, a command that could not start, a lost status.
-_NOT_APP_EXITS = {"OOMKilled", "StartError", "ContainerCannotRun", "ContainerStatusUnknown"}
+# An image that could not be pulled is recorded by some runtimes as a termination with the pull's reason.
+_NOT_APP_EXITS = {"OOMKilled", "StartError", "ContainerCannotRun", "ContainerStatusUnknown", "ImagePullBackOff",
+                  "ErrImagePull"}
 _EXEC_EXIT_CODES = {126, 127}  # the shell's "not executable" and "not found"
 
 

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 from .adapters.cache import CachedKube
 from .adapters.ports import KubeReader, MetricsReader
 from .checks.registry import CheckContext
+from .engine import health
 from .engine.related import (
     POD_RELATIONS,
     object_troubled,
@@ -24,7 +25,7 @@ from .engine.related import (
     related_subjects,
 )
 from .engine.runner import PlaybookOutcome, Subject, run_playbook, symptom_matches
-from .errors import TargetNotFound
+from .errors import KubewhyError, TargetNotFound
 from .expressions import CLOCK
 from .models.findings import SEVERITY_RANK, STAGES, Finding, Report
 from .models.target import SHORT, Target
@@ -151,13 +152,64 @@ async def _diagnose(target: Target, deps: Deps, obj: dict[str, Any] | None) -> R
         causes = tuple(c for c in (pb.caused_by if pb else ()) if c in found_ids and c != f.id)
         caused[f.id] = set(causes)
         linked.append(Finding(**{**f.__dict__, "caused_by": causes}) if causes else f)
-    report = Report(target=target, findings=_rank(linked, caused),
-                    checks=[c for o in outcomes for c in o.checks])
+    ranked = _rank(linked, caused)
+    if not any(f.severity != "info" for f in ranked):
+        # The net under the playbooks: an object unhealthy by its own account is never "no problems found".
+        note = await _unexplained(kube, ctx, main, target, now_ts)
+        if note is not None:
+            ranked.append(note)  # below every explained cause
+    report = Report(target=target, findings=ranked, checks=[c for o in outcomes for c in o.checks])
     if deps.prom is None and any(c.reason == "no-prometheus" for c in report.checks):
         report.notes.append("Prometheus not configured: metric checks were skipped (use --prometheus URL)")
     report.duration_ms = (time.perf_counter() - started) * 1000
     report.api_requests = getattr(deps.kube, "requests", 0) - requests_before
     return report
+
+
+async def _unexplained(kube: CachedKube, ctx: CheckContext, main: Subject, target: Target,
+                       now_ts: float) -> Finding | None:
+    """An ``unexplained`` finding when the target's status (or, without a status, its warning events) says it
+    is unhealthy; None when it looks healthy."""
+    from .checks.builtin import events_for
+
+    obj = {**main.obj, "kind": target.kind}
+    signals = health.status_signals(obj, now_ts)
+    if target.kind == "Service":
+        endpoints = await kube.get("Endpoints", target.namespace, target.name)
+        signals += health.endpoints_signals(obj, endpoints)
+    has_status = isinstance(obj.get("status"), dict) and bool(obj["status"])
+    if not signals and has_status:
+        return None  # healthy by its own account: no further request
+    try:
+        warnings = await events_for(ctx, obj, type="Warning")
+    except KubewhyError:
+        warnings = []
+    if not signals and not warnings:
+        return None
+    meta = obj.get("metadata") or {}
+    return health.unexplained(main.ref, target.kind, meta.get("namespace") or target.namespace,
+                              str(meta.get("name") or target.name), signals, warnings)
+
+
+async def diagnose_described(text: str, deps: Deps, *, actor: str = "", source: str = "cli",
+                             channel: str | None = None) -> Report:
+    """Diagnose ``kubectl describe`` output pasted as text (into Slack, a ticket): the described object is the
+    target and the text the whole cluster. Text that is not describe output is a :class:`UsageError`."""
+    import dataclasses
+
+    from .adapters import describe
+    from .adapters.kube_snapshot import SnapshotKube
+    from .errors import UsageError
+    from .models.target import parse_target
+
+    try:
+        objects = describe.parse(text)
+    except describe.DescribeError as exc:
+        raise UsageError(f"pasted text, line {exc}") from None
+    kube = SnapshotKube([], objects=objects, endpoint="pasted kubectl describe output")
+    pasted = dataclasses.replace(deps, kube=kube, clock=kube.clock, prom=None)
+    return await diagnose(parse_target(describe.target_of(objects)), pasted, actor=actor, source=source,
+                          channel=channel)
 
 
 def _dedupe(findings: list[Finding]) -> list[Finding]:
@@ -171,4 +223,4 @@ def _dedupe(findings: list[Finding]) -> list[Finding]:
     return out
 
 
-__all__ = ["SHORT", "Deps", "diagnose", "resolve_target"]
+__all__ = ["SHORT", "Deps", "diagnose", "diagnose_described", "resolve_target"]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -9,6 +10,7 @@ from slack_bolt.async_app import AsyncApp
 from slack_sdk.web.async_client import AsyncWebClient
 
 from kubewhy import actions
+from kubewhy.adapters.describe import looks_like_describe
 from kubewhy.errors import AuditStoreError, KubewhyError, UsageError
 from kubewhy.inspect import cluster_status
 from kubewhy.models.target import parse_target, validate_namespace
@@ -16,14 +18,23 @@ from kubewhy.models.target import parse_target, validate_namespace
 from .. import blocks
 from ..commands import parse
 from ..deps import BotDeps
-from .diagnosis import run_and_update
+from .diagnosis import run_and_update, run_described_and_update
 
 
 def register(app: AsyncApp, deps: BotDeps) -> None:
     @app.command("/k8s")
     async def k8s(ack: Any, command: dict[str, Any], client: AsyncWebClient) -> None:
-        cmd = parse(command.get("text", ""))
+        text = command.get("text", "")
         user, channel = command.get("user_id", ""), command.get("channel_id", "")
+        pasted = re.match(r"\s*why\s+(.*)", text, re.DOTALL | re.IGNORECASE)
+        if pasted and "\n" in pasted.group(1) and looks_like_describe(pasted.group(1)):
+            await ack()
+            posted = await client.chat_postMessage(channel=channel, text="Reading the pasted describe output…",
+                                                   blocks=blocks.to_dicts([blocks.section(
+                                                       f"Reading the `kubectl describe` output <@{user}> pasted…")]))
+            await run_described_and_update(deps, client, pasted.group(1), channel, posted["ts"], user)
+            return
+        cmd = parse(text)
         if cmd.error:
             await ack(text=cmd.error)
             return

@@ -13,7 +13,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from kubewhy import actions
 from kubewhy.errors import KubewhyError, TargetNotFound
 from kubewhy.models.target import Target
-from kubewhy.service import diagnose
+from kubewhy.service import diagnose, diagnose_described
 
 from .. import blocks
 from ..deps import BotDeps, ProposedFix
@@ -52,6 +52,21 @@ async def run_and_update(deps: BotDeps, client: AsyncWebClient, target: Target, 
     await client.chat_update(channel=channel, ts=ts, text=blocks.fallback_text(report),
                              blocks=blocks.to_dicts(blocks.report_blocks(report, fix_ids, user)))
     await _upload_charts(deps, client, report, channel, ts)
+
+
+async def run_described_and_update(deps: BotDeps, client: AsyncWebClient, text: str, channel: str, ts: str,
+                                   user: str) -> None:
+    """``/k8s why`` followed by pasted ``kubectl describe`` output: diagnosed from the text alone. No fix can be
+    applied from it (the paste is not the cluster), so the answer carries no Apply buttons."""
+    try:
+        report = await diagnose_described(text, deps.core, actor=user, source="slack", channel=channel)
+    except KubewhyError as exc:
+        message = f":warning: Could not read the pasted describe output: {blocks.escape(str(exc))}"
+        await client.chat_update(channel=channel, ts=ts, text=str(exc),
+                                 blocks=blocks.to_dicts([blocks.section(message)]))
+        return
+    await client.chat_update(channel=channel, ts=ts, text=blocks.fallback_text(report),
+                             blocks=blocks.to_dicts(blocks.report_blocks(report, {}, user)))
 
 
 async def _upload_charts(deps: BotDeps, client: AsyncWebClient, report: Any, channel: str, ts: str) -> None:

@@ -21,6 +21,7 @@ from kubernetes.config.config_exception import ConfigException
 from ..errors import ClusterUnreachable, KubeApiError
 from ..kinds import info
 from ..redact import redact_log, redact_object
+from .normalize import normalize
 from .ports import Obj
 
 PATCH_TYPES = {"strategic": "application/strategic-merge-patch+json", "merge": "application/merge-patch+json",
@@ -98,7 +99,7 @@ class LiveKube:
         obj = json.loads(data)
         obj.setdefault("apiVersion", k.api_version)
         obj.setdefault("kind", kind)
-        return redact_object(obj)
+        return normalize(redact_object(obj))
 
     async def list(self, kind: str, namespace: str | None = None, *, label_selector: str | None = None,
                    field_selector: str | None = None) -> list[Obj]:
@@ -114,7 +115,7 @@ class LiveKube:
             item.setdefault("apiVersion", k.api_version)
             item.setdefault("kind", kind)
             redact_object(item)
-        return items
+        return [normalize(item) for item in items]
 
     async def logs(self, namespace: str, pod: str, container: str, *, previous: bool = False,
                    tail: int | None = None) -> str | None:

@@ -17,6 +17,7 @@ from .. import selectors
 from ..errors import UsageError
 from ..kinds import info
 from ..redact import redact_log, redact_object
+from .normalize import normalize
 from .ports import Obj
 from .snapshot_files import SnapshotFileError, parse_time, read
 
@@ -27,17 +28,19 @@ def _namespace(obj: Obj) -> str:
 
 
 class SnapshotKube:
-    def __init__(self, paths: list[Path]):
+    def __init__(self, paths: list[Path], *, objects: list[Obj] | None = None, endpoint: str = ""):
+        """Objects from files, or ``objects`` already read (``kubectl describe`` text pasted into the bot)."""
         try:
             files = read([Path(p) for p in paths])
         except SnapshotFileError as exc:
             raise UsageError(f"cannot read snapshot: {exc}") from None
-        self.endpoint = ", ".join(str(p) for p in paths)
+        files.objects += objects or []
+        self.endpoint = endpoint or ", ".join(str(p) for p in paths)
         self.sources = files.sources
         self.requests = 0
         self._objects: dict[str, list[Obj]] = {}
         for obj in files.objects:
-            self._objects.setdefault(obj["kind"], []).append(redact_object(obj))
+            self._objects.setdefault(obj["kind"], []).append(normalize(redact_object(obj)))
         self._logs = files.logs
         self.captured_at = files.captured_at or self._latest_time(files.objects)
 

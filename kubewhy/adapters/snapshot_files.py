@@ -4,7 +4,9 @@ A post-mortem file is evidence: nothing is filled in (no uid, creationTimestamp,
 defaults a server would have added), so a diagnosis offline says what the file says. Accepted: ``kubectl get
 -o yaml`` / ``-o json`` output, ``kind: List``, multi-document YAML, a directory of such files, and the
 simulator's scenario format, whose ``kind: Scenario`` document carries container logs and ``capturedAt``
-(its simulator-only fields are read past). Every error names the file and line.
+(its simulator-only fields are read past), Troubleshoot support bundles (``kubewhy.adapters.bundle``) and
+``kubectl describe`` output (``kubewhy.adapters.describe``).
+Every error names the file and line.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from ..yamlsrc import Doc, YamlSourceError, documents
+from . import bundle, describe
 
 Obj = dict[str, Any]
 SCENARIO_API_VERSION = "kubesim.kubewhy.io/v1"
@@ -61,9 +64,27 @@ def files_of(path: Path) -> list[Path]:
 def read(paths: list[Path]) -> SnapshotFiles:
     out = SnapshotFiles()
     for given in paths:
+        if bundle.is_bundle(Path(given)):
+            _read_bundle(Path(given), out)
+            continue
         for path in files_of(Path(given)):
             _read_file(path, out)
     return out
+
+
+def _read_bundle(path: Path, out: SnapshotFiles) -> None:
+    try:
+        objects, logs = bundle.read_bundle(path)
+    except bundle.BundleError as exc:
+        raise SnapshotFileError(str(exc)) from None
+    for obj in objects:
+        problem = _problem(obj)
+        if problem:
+            raise SnapshotFileError(f"{path}:1: {obj.get('kind')} {(obj.get('metadata') or {}).get('name', '?')}: "
+                                    f"{problem[1]}")
+        out.objects.append(obj)
+    out.logs.update(logs)
+    out.sources.append(path)
 
 
 def _read_file(path: Path, out: SnapshotFiles) -> None:
@@ -72,6 +93,12 @@ def _read_file(path: Path, out: SnapshotFiles) -> None:
     except (OSError, UnicodeDecodeError) as exc:
         raise SnapshotFileError(f"{path}:1: cannot read: {getattr(exc, 'strerror', None) or exc}") from None
     out.sources.append(path)
+    if describe.looks_like_describe(text):
+        try:
+            out.objects += describe.parse(text)
+        except describe.DescribeError as exc:
+            raise SnapshotFileError(f"{path}:{exc}") from None
+        return
     try:
         for doc in documents(text):
             _read_doc(path, doc, out)

@@ -16,6 +16,7 @@ from typing import Any
 import yaml
 
 from .. import compose, service
+from ..errors import UsageError
 from ..models.findings import Report
 from ..models.target import Target, parse_target
 from ..render.text import to_json, to_markdown, to_text
@@ -33,6 +34,9 @@ def add_parser(sub: argparse._SubParsersAction, name: str, help_: str) -> None: 
     why.add_argument("--in-cluster", action="store_true", help="use the pod's service account")
     why.add_argument("--snapshot", action="append", metavar="PATH",
                      help="diagnose offline from kubectl -o yaml files or a directory (repeatable)")
+    why.add_argument("--describe", action="append", metavar="FILE",
+                     help="diagnose offline from `kubectl describe pod|node|pvc|svc` output (TARGET defaults to the "
+                          "described object)")
     why.add_argument("--prometheus", metavar="URL",
                      help="Prometheus URL, or 'discover' to find its Service in the cluster (default: "
                           "$KUBEWHY_PROMETHEUS_URL); token, basic auth, CA and timeout from "
@@ -75,7 +79,26 @@ def context_namespace(kubeconfig: str | None, context: str | None) -> str | None
     return str(namespace) if namespace else None
 
 
+def described_target(files: list[str]) -> str:
+    """The first object a ``kubectl describe`` file describes, as a target."""
+    from ..adapters import describe
+
+    path = Path(files[0])
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise UsageError(f"{path}:1: cannot read: {getattr(exc, 'strerror', None) or exc}") from None
+    try:
+        return describe.target_of(describe.parse(text))
+    except describe.DescribeError as exc:
+        raise UsageError(f"{path}:{exc}") from None
+
+
 def run(args: argparse.Namespace, environ: Environ) -> int:
+    if args.describe:
+        args.snapshot = [*(args.snapshot or []), *args.describe]
+        if not args.target:
+            args.target = described_target(args.describe)
     settings = load(environ, flags(args))
     kube = settings.kube
     default_ns = None if kube.snapshot or kube.in_cluster else context_namespace(kube.kubeconfig, kube.context)

@@ -88,17 +88,39 @@ async def _shared(ctx: CheckContext, use: str, params: dict[str, Any], call: Any
     return await asyncio.shield(fut)
 
 
+# The maps every object has in expressions, even a partial one (a pasted status-only pod, a spec-only manifest,
+# an object from `kubectl describe`): `target.spec.x` on such an object is then absent, never an error.
+_ALWAYS_MAPS = ("metadata", "spec", "status")
+_ALWAYS_LISTS: dict[str, tuple[tuple[str, str], ...]] = {
+    "Pod": (("spec", "containers"), ("status", "containerStatuses")),
+}
+
+
+def tolerant(obj: dict[str, Any]) -> dict[str, Any]:
+    """The object as expressions see it: ``metadata``, ``spec`` and ``status`` always maps, ``status.conditions``
+    always a list, and a pod's containers and container statuses always lists. The stored object is not
+    changed; nothing else is filled in."""
+    view = dict(obj)
+    for key in _ALWAYS_MAPS:
+        if not isinstance(view.get(key), dict):
+            view[key] = {}
+    for section, key in (*_ALWAYS_LISTS.get(str(obj.get("kind", "")), ()), ("status", "conditions")):
+        if not isinstance(view[section].get(key), list):
+            view[section] = {**view[section], key: []}
+    return view
+
+
 def symptom_matches(pb: Playbook, target: dict[str, Any], base: dict[str, Any]) -> bool:
     """The cheap gate: evaluated on the subject alone, no API call."""
     try:
-        return truthy(pb.symptom.evaluate({**base, "target": target}))
+        return truthy(pb.symptom.evaluate({**base, "target": tolerant(target)}))
     except ExpressionError:
         return False  # a symptom over fields the object lacks simply does not match
 
 
 async def run_playbook(pb: Playbook, subject: Subject, ctx: CheckContext, base: dict[str, Any],
                        default_timeout: float) -> PlaybookOutcome:
-    activation: dict[str, Any] = {**base, "target": subject.obj}
+    activation: dict[str, Any] = {**base, "target": tolerant(subject.obj)}
     results: list[CheckResult] = []
     done: dict[str, asyncio.Future[None]] = {c.id: asyncio.get_running_loop().create_future() for c in pb.checks}
     failed: set[str] = set()
@@ -205,7 +227,12 @@ def _finding(pb: Playbook, subject: Subject, activation: dict[str, Any], problem
         if fix is not None:
             fixes.append(fix)
     summary = attempt("summary", lambda: " ".join(pb.summary.render_text(activation).split()), pb.title)
-    return Finding(id=pb.id, title=pb.title, severity=pb.severity,  # type: ignore[arg-type]
+    severity = pb.severity
+    for i, (rule, rule_severity) in enumerate(pb.severity_if):
+        if attempt(f"severity_if[{i}]", lambda rule=rule: truthy(rule.evaluate(activation)), False):
+            severity = rule_severity
+            break
+    return Finding(id=pb.id, title=pb.title, severity=severity,  # type: ignore[arg-type]
                    summary=summary, subject=subject.ref, stage=pb.stage, evidence=tuple(evidence),
                    fixes=tuple(fixes), source=pb.source, chart=pb.chart)
 

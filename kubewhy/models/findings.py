@@ -110,10 +110,16 @@ class Report:
     notes: list[str] = field(default_factory=list)  # e.g. "Prometheus not configured: metric checks skipped"
 
     @property
+    def incomplete(self) -> list[CheckResult]:
+        """The checks that could not complete (errors, timeouts): the diagnosis cannot vouch for health then."""
+        return [c for c in self.checks if c.status in ("error", "timeout")]
+
+    @property
     def healthy(self) -> bool:
-        return not self.findings
+        """Nothing found and every check completed; an incomplete diagnosis never claims health."""
+        return not self.findings and not self.incomplete
 
     def to_dict(self) -> dict[str, Any]:
-        return {"target": self.target.to_dict(), "healthy": self.healthy,
+        return {"target": self.target.to_dict(), "healthy": self.healthy, "complete": not self.incomplete,
                 "findings": [f.to_dict() for f in self.findings], "checks": [c.to_dict() for c in self.checks],
                 "duration_ms": round(self.duration_ms, 1), "api_requests": self.api_requests, "notes": self.notes}

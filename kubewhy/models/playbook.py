@@ -70,6 +70,11 @@ class FixModel(_Strict):
     patch: PatchModel | None = Field(default=None, description="a structured change a bot can dry-run and apply")
 
 
+class SeverityRuleModel(_Strict):
+    when: str = Field(description="CEL over the checks and variables: this rule applies when true")
+    severity: Literal["critical", "warning", "info"] = Field(description="the severity when the rule applies")
+
+
 class PlaybookModel(_Strict):
     api_version: ApiVersion = Field(alias="apiVersion", description="the playbook format's version")
     id: str = Field(pattern=r"^[a-z0-9][a-z0-9-]*$", description="stable id; a user playbook with a bundled "
@@ -79,6 +84,9 @@ class PlaybookModel(_Strict):
     applies_to: list[Kind] = Field(min_length=1, description="the kinds of object the playbook examines")
     stage: Stage = Field(description="investigation order: pod, owner, node, network, control-plane")
     severity: Literal["critical", "warning", "info"] = Field(description="how bad the cause is")
+    severity_if: list[SeverityRuleModel] = Field(
+        default_factory=list, description="rules that change the severity of a finding (now versus then): the "
+        "first whose `when` is true wins, else `severity`")
     symptom: str = Field(description="CEL over `target`: cheap trigger, no API calls")
     checks: list[CheckSpecModel] = Field(default_factory=list, description="facts to gather, concurrently")
     variables: list[VariableModel] = Field(default_factory=list, description="named CEL expressions, in order")
@@ -161,3 +169,4 @@ class Playbook:
     caused_by: tuple[str, ...]
     chart: str | None
     source: str = field(default="", compare=False)
+    severity_if: tuple[tuple[Expr, str], ...] = ()

@@ -197,6 +197,8 @@ def _compile(compiler: Compiler, registry: CheckRegistry, path: Path, doc: Doc, 
         checks=tuple(checks), variables=tuple(variables), when=expr(model.when, ("when",)),
         summary=tmpl(model.summary, ("summary",)), evidence=tuple(evidence), fixes=tuple(fixes),
         caused_by=tuple(model.caused_by), chart=model.chart, source=str(path),
+        severity_if=tuple((expr(r.when, ("severity_if", i, "when")), r.severity)
+                          for i, r in enumerate(model.severity_if)),
     )
 
 

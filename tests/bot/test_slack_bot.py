@@ -280,3 +280,17 @@ async def test_answer_carries_a_chart_when_prometheus_has_the_series(bot: Bot, t
         assert uploads and uploads[0]["bytes"] > 10_000  # a real PNG
         complete = bot.double.to("files.completeUploadExternal")[0]
         assert complete.get("channel_id") == CHANNEL and complete.get("thread_ts") == update["ts"]
+
+
+async def test_why_with_pasted_describe_output_is_diagnosed_from_the_text(bot: Bot) -> None:
+    sample = Path(__file__).resolve().parents[1] / "realworld" / "describe" / "kuill-83-pod.txt"
+    paste = sample.read_text(encoding="utf-8")
+    status, body, _ = await bot.command(f"why {paste}")
+    assert status == 200 and body == ""
+    update = (await bot.double.wait_for("chat.update"))[0]
+    rendered = text_of(update["blocks"])
+    assert "pod/kube-system/kuill-5b7bd6c875-lsbqc" in update["blocks"][0]["text"]["text"]
+    assert "auth-proxy-certs" in rendered and "does not exist" in rendered
+    actions = {e.get("action_id") for e in all_elements(update["blocks"])}
+    assert blocks.ACTION_APPLY not in actions  # a paste is not the cluster: nothing to apply a fix to
+    assert not block_errors(update["blocks"])

@@ -116,11 +116,14 @@ def test_coverage_doc_is_up_to_date(result: EvalResult, catalog, setting: str, t
     doc = REPO / "docs" / "coverage.md"
     if not DEFAULT_CATALOGUE.is_file():
         pytest.skip(f"catalogue not found at {DEFAULT_CATALOGUE}")
-    command = coverage_command([], "snapshot", setting, "docs/coverage.md")
+    command = coverage_command([], "snapshot", setting, "docs/coverage.md", "tests/realworld/cases")
     if command not in doc.read_text(encoding="utf-8"):
         pytest.skip(f"docs/coverage.md was generated with another Prometheus setting than {setting!r}")
+    corpus_dir = REPO / "tests" / "realworld" / "cases"
+    corpus = asyncio.run(evaluate(scenario_sources([corpus_dir]), catalog, "snapshot", "off"))
     fresh = tmp_path / "coverage.md"
-    fresh.write_text(coverage_markdown(result, catalog, DEFAULT_CATALOGUE, command), encoding="utf-8")
+    fresh.write_text(coverage_markdown(result, catalog, DEFAULT_CATALOGUE, command, corpus, "tests/realworld/cases"),
+                     encoding="utf-8")
     assert fresh.read_text(encoding="utf-8") == doc.read_text(encoding="utf-8"), (
         f"docs/coverage.md is stale: run `{command}`")
     for entry in parse_catalogue(DEFAULT_CATALOGUE):

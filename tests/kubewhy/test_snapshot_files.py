@@ -57,7 +57,7 @@ symptom: "true"
 summary: "probe {{ target.metadata.name }}"
 evidence:
   - "metadata: {{ target.metadata }}"
-  - "has status: {{ has(target.status) }}"
+  - "status: {{ target.status }}"
 """
 
 
@@ -88,7 +88,8 @@ def test_a_post_mortem_object_is_served_and_diagnosed_as_written(tmp_path: Path)
     deps = Deps(kube=kube, catalog=load_dirs([tmp_path / "playbooks"]), clock=kube.clock)
     report = asyncio.run(diagnose(parse_target("pod/pm/bare"), deps))
     probe = next(f for f in report.findings if f.id == "as-written")
-    assert "has status: false" in probe.evidence
+    # Expressions see the format's empty defaults (docs/playbooks.md), never a value the file did not hold.
+    assert 'status: {"containerStatuses":[],"conditions":[]}' in probe.evidence
     assert "uid" not in probe.evidence[0] and "creationTimestamp" not in probe.evidence[0], probe.evidence
 
 

@@ -1,0 +1,459 @@
+"""``kubectl describe pod|node|pvc|svc`` text as objects, so the output people paste into Slack and bug reports can
+be diagnosed like a snapshot.
+
+The text is read back into the API's shape: a pod's phase, conditions, container states (``State``, ``Last
+State`` with reason, message, exit code, start and finish), readiness, restart counts, probes, requests and
+limits, volumes (Secret, ConfigMap, PVC, hostPath), the node and the controller; a node's conditions and taints; a
+PVC's class and phase; a Service's type, selector and endpoints; and the ``Events`` table as Event objects.
+Describe output keeps ages, not times: the capture time is taken as the latest absolute time in the text (a
+container's start, a condition's heartbeat), else the time the text is read, and every age counts back from it.
+Several describes in one text (``kubectl describe pods``) give several objects. Pastes often gain or lose
+leading spaces; indentation is read relative to the first line. A text that is not describe output raises
+:class:`DescribeError` with the line.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import email.utils
+import re
+from dataclasses import dataclass
+from typing import Any
+
+Obj = dict[str, Any]
+_KEY = re.compile(r"^(\s*)([A-Za-z][A-Za-z0-9 ./()-]*?):(?:\s+(.*?))?\s*$")
+_AGE_PART = re.compile(r"(\d+)(d|h|m|s)")
+_TOP = re.compile(
+    r"^(Namespace|Labels|Annotations|Status|Node|Containers|Conditions|Events|Taints|Roles|"
+    r"StorageClass|Selector|Volumes|Unschedulable):"
+)
+_KINDS = {"pod": "Pod", "node": "Node", "pvc": "PersistentVolumeClaim", "svc": "Service"}
+
+
+class DescribeError(ValueError):
+    """Text that is not ``kubectl describe`` output; the message starts with the line number."""
+
+
+@dataclass
+class _Line:
+    no: int
+    indent: int
+    text: str
+
+
+def looks_like_describe(text: str) -> bool:
+    first = next((ln for ln in text.splitlines() if ln.strip()), "")
+    return bool(re.match(r"^\s*Name:\s+\S+", first)) and not first.lstrip().startswith("{")
+
+
+def _lines(text: str) -> list[_Line]:
+    raw = text.replace("\t", "    ").splitlines()
+    # The top level is where the keys every describe has are (a paste may indent all but its first line).
+    tops = [len(ln) - len(ln.lstrip()) for ln in raw if _TOP.match(ln.strip())]
+    base = min(tops) if tops else 0
+    out = []
+    for i, ln in enumerate(raw, 1):
+        if ln.strip():
+            indent = max(0, len(ln) - len(ln.lstrip()) - base)
+            out.append(_Line(i, indent, ln.strip()))
+    return out
+
+
+def _time(text: str) -> dt.datetime | None:
+    try:
+        parsed = email.utils.parsedate_to_datetime(text.strip())
+    except (TypeError, ValueError, IndexError):
+        try:
+            parsed = dt.datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
+        except ValueError:
+            return None
+    return parsed.astimezone(dt.UTC) if parsed.tzinfo else None
+
+
+def _iso(t: dt.datetime) -> str:
+    return t.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _age(text: str) -> dt.timedelta | None:
+    parts = _AGE_PART.findall(text)
+    if not parts:
+        return None
+    unit = {"d": 86400, "h": 3600, "m": 60, "s": 1}
+    return dt.timedelta(seconds=sum(int(n) * unit[u] for n, u in parts))
+
+
+def _split(text: str) -> list[list[_Line]]:
+    """One block per described object: a new block starts at each top-level ``Name:``."""
+    blocks: list[list[_Line]] = []
+    for ln in _lines(text):
+        if ln.indent == 0 and ln.text.startswith("Name:") and (not blocks or len(blocks[-1]) > 1):
+            blocks.append([])
+        if not blocks:
+            raise DescribeError(f"{ln.no}: not kubectl describe output (it starts with 'Name:')")
+        blocks[-1].append(ln)
+    return blocks
+
+
+def _fields(lines: list[_Line], indent: int) -> dict[str, tuple[str, list[_Line]]]:
+    """``Key: value`` entries at one indentation, each with the lines nested under it (the first one wins)."""
+    out: dict[str, tuple[str, list[_Line]]] = {}
+    key = None
+    for ln in lines:
+        m = _KEY.match(" " * ln.indent + ln.text) if ln.indent == indent else None
+        if m and ln.indent == indent:
+            key = m.group(2)
+            if key not in out:
+                out[key] = (m.group(3) or "", [])
+            else:
+                key = None
+        elif key is not None and ln.indent > indent:
+            out[key][1].append(ln)
+    return out
+
+
+def _child_indent(lines: list[_Line]) -> int:
+    return min((ln.indent for ln in lines), default=0)
+
+
+def _table(lines: list[_Line]) -> list[dict[str, str]]:
+    """A describe table (header, a dashes line, rows) as dicts; columns cut where the header's words start."""
+    if not lines:
+        return []
+    header = lines[0].text
+    starts = [m.start() for m in re.finditer(r"\S+", header)]
+    names = header.split()
+    rows = []
+    base = lines[0].indent
+    for ln in lines[1:]:
+        if set(ln.text) <= set("- "):
+            continue
+        text = " " * (ln.indent - base) + ln.text
+        cells = [text[s:e].strip() if e else text[s:].strip() for s, e in zip(starts, [*starts[1:], None], strict=True)]
+        # A row that does not line up with the header (a re-flowed paste): split on runs of two spaces instead.
+        split = re.split(r"\s{2,}", ln.text)
+        if len(split) == len(names) and any(not c for c in cells):
+            cells = split
+        rows.append(dict(zip(names, cells, strict=False)))
+    return rows
+
+
+def _labels(value: str, more: list[_Line]) -> dict[str, str]:
+    out = {}
+    for item in [value, *(ln.text for ln in more)]:
+        for part in item.split(","):
+            if "=" in part:
+                k, v = part.strip().split("=", 1)
+                out[k] = v
+    return out
+
+
+def _probe(text: str) -> Obj:
+    """``http-get http://:8080/healthz delay=3s timeout=1s period=3s #success=1 #failure=3`` as a probe."""
+    probe: Obj = {}
+    m = re.match(r"http-get\s+https?://[^:/]*:([\w-]+)(\S*)", text)
+    if m:
+        port: Any = int(m.group(1)) if m.group(1).isdigit() else m.group(1)
+        probe["httpGet"] = {"path": m.group(2) or "/", "port": port}
+    elif text.startswith("tcp-socket"):
+        port_text = text.split()[1].rsplit(":", 1)[-1] if len(text.split()) > 1 else ""
+        probe["tcpSocket"] = {"port": int(port_text) if port_text.isdigit() else port_text}
+    elif text.startswith("exec"):
+        inner = re.search(r"\[(.*?)\]", text)
+        probe["exec"] = {"command": inner.group(1).split() if inner else []}
+    for key, field in (("delay", "initialDelaySeconds"), ("timeout", "timeoutSeconds"), ("period", "periodSeconds")):
+        m = re.search(rf"\b{key}=(\d+)s", text)
+        if m:
+            probe[field] = int(m.group(1))
+    for key, field in (("#success", "successThreshold"), ("#failure", "failureThreshold")):
+        m = re.search(rf"{key}=(\d+)", text)
+        if m:
+            probe[field] = int(m.group(1))
+    return probe
+
+
+def _state(value: str, nested: list[_Line]) -> Obj:
+    f = _fields(nested, _child_indent(nested))
+    state = value.strip().lower()
+    if state not in ("waiting", "running", "terminated"):
+        return {}
+    body: Obj = {}
+    if "Reason" in f and f["Reason"][0]:
+        body["reason"] = f["Reason"][0]
+    if "Message" in f and f["Message"][0]:
+        body["message"] = " ".join([f["Message"][0], *(ln.text for ln in f["Message"][1])])
+    if "Exit Code" in f and f["Exit Code"][0].lstrip("-").isdigit():
+        body["exitCode"] = int(f["Exit Code"][0])
+    for key, field in (("Started", "startedAt"), ("Finished", "finishedAt")):
+        t = _time(f[key][0]) if key in f else None
+        if t:
+            body[field] = _iso(t)
+    return {state: body}
+
+
+def _resources(value: str, nested: list[_Line]) -> dict[str, str]:
+    return {k: v for k, (v, _) in _fields(nested, _child_indent(nested)).items() if v}
+
+
+def _containers(lines: list[_Line]) -> tuple[list[Obj], list[Obj]]:
+    specs, statuses = [], []
+    for name, (_, body) in _fields(lines, _child_indent(lines)).items():
+        f = _fields(body, _child_indent(body))
+        spec: Obj = {"name": name}
+        if f.get("Image", ("", []))[0]:
+            spec["image"] = f["Image"][0]
+        port = f.get("Port", ("", []))[0]
+        m = re.match(r"(\d+)/(\w+)", port)
+        if m:
+            spec["ports"] = [{"containerPort": int(m.group(1)), "protocol": m.group(2)}]
+        for key, field in (("Liveness", "livenessProbe"), ("Readiness", "readinessProbe"), ("Startup", "startupProbe")):
+            if key in f and f[key][0]:
+                spec[field] = _probe(f[key][0])
+        resources = {
+            field: _resources(*f[key]) for key, field in (("Limits", "limits"), ("Requests", "requests")) if key in f
+        }
+        if resources:
+            spec["resources"] = resources
+        if "Command" in f:
+            spec["command"] = [ln.text for ln in f["Command"][1]] or [f["Command"][0]]
+        mounts = []
+        for ln in f.get("Mounts", ("", []))[1]:
+            mm = re.match(r"(\S+) from (\S+)", ln.text)
+            if mm:
+                mounts.append({"mountPath": mm.group(1), "name": mm.group(2)})
+        if mounts:
+            spec["volumeMounts"] = mounts
+        specs.append(spec)
+        status: Obj = {"name": name}
+        if "State" in f:
+            status["state"] = _state(*f["State"])
+        if "Last State" in f:
+            status["lastState"] = _state(*f["Last State"])
+        if "Ready" in f:
+            status["ready"] = f["Ready"][0] == "True"
+        if f.get("Restart Count", ("", []))[0].isdigit():
+            status["restartCount"] = int(f["Restart Count"][0])
+        if f.get("Image", ("", []))[0]:
+            status["image"] = f["Image"][0]
+        if len(status) > 1:
+            statuses.append(status)
+    return specs, statuses
+
+
+def _volumes(lines: list[_Line]) -> list[Obj]:
+    out = []
+    for name, (_, body) in _fields(lines, _child_indent(lines)).items():
+        f = {k: v for k, (v, _) in _fields(body, _child_indent(body)).items()}
+        kind = f.get("Type", "")
+        vol: Obj = {"name": name}
+        if kind.startswith("Secret"):
+            vol["secret"] = {"secretName": f.get("SecretName", "")}
+        elif kind.startswith("ConfigMap"):
+            vol["configMap"] = {"name": f.get("Name", "")}
+        elif kind.startswith("PersistentVolumeClaim"):
+            vol["persistentVolumeClaim"] = {"claimName": f.get("ClaimName", "")}
+        elif kind.startswith("HostPath"):
+            vol["hostPath"] = {
+                "path": f.get("Path", ""),
+                **({"type": f["HostPathType"]} if f.get("HostPathType") else {}),
+            }
+        elif kind.startswith("EmptyDir"):
+            vol["emptyDir"] = {}
+        elif kind.startswith("NFS"):
+            vol["nfs"] = {"server": f.get("Server", ""), "path": f.get("Path", "")}
+        elif kind.startswith("Projected"):
+            vol["projected"] = {"sources": []}
+        out.append(vol)
+    return out
+
+
+def _conditions(lines: list[_Line]) -> list[Obj]:
+    out = []
+    for row in _table(lines):
+        c: Obj = {"type": row.get("Type", ""), "status": row.get("Status", "")}
+        for key, field in (("LastHeartbeatTime", "lastHeartbeatTime"), ("LastTransitionTime", "lastTransitionTime")):
+            t = _time(row.get(key, ""))
+            if t:
+                c[field] = _iso(t)
+        for key, field in (("Reason", "reason"), ("Message", "message")):
+            if row.get(key):
+                c[field] = row[key]
+        if c["type"]:
+            out.append(c)
+    return out
+
+
+def _events(lines: list[_Line], about: Obj, now: dt.datetime) -> list[Obj]:
+    meta = about["metadata"]
+    out = []
+    for i, row in enumerate(_table(lines)):
+        age = row.get("Age", "")
+        m = re.match(r"(\S+)(?:\s+\(x(\d+) over (\S+)\))?", age)
+        last = now - (_age(m.group(1)) or dt.timedelta()) if m else now
+        first = now - (_age(m.group(3)) or dt.timedelta()) if m and m.group(3) else last
+        count = int(m.group(2)) if m and m.group(2) else 1
+        source = row.get("From", "").split(",")[0].strip()
+        out.append(
+            {
+                "apiVersion": "v1",
+                "kind": "Event",
+                "metadata": {"name": f"{meta['name']}.describe-{i}", "namespace": meta.get("namespace", "default")},
+                "involvedObject": {
+                    "kind": about["kind"],
+                    "name": meta["name"],
+                    **({"namespace": meta["namespace"]} if meta.get("namespace") else {}),
+                },
+                "type": row.get("Type", ""),
+                "reason": row.get("Reason", ""),
+                "message": row.get("Message", ""),
+                "count": count,
+                "firstTimestamp": _iso(first),
+                "lastTimestamp": _iso(last),
+                "source": {"component": source},
+            }
+        )
+    return out
+
+
+def _kind_of(top: dict[str, tuple[str, list[_Line]]]) -> str:
+    if "Containers" in top or "Init Containers" in top or "Controlled By" in top or "Start Time" in top:
+        return "Pod"
+    if "Taints" in top or "Roles" in top or "Unschedulable" in top or "Kubelet Version" in top:
+        return "Node"
+    if "StorageClass" in top or "Access Modes" in top or "VolumeMode" in top:
+        return "PersistentVolumeClaim"
+    if "Selector" in top and ("Type" in top or "Endpoints" in top or "IP" in top):
+        return "Service"
+    raise DescribeError("1: cannot tell which kind this describe output is of (pod, node, pvc or svc)")
+
+
+def _latest_time(lines: list[_Line]) -> dt.datetime | None:
+    latest = None
+    for ln in lines:
+        for m in re.finditer(r"\w{3}, \d{1,2} \w{3} \d{4} \d{2}:\d{2}:\d{2} [+-]\d{4}", ln.text):
+            t = _time(m.group(0))
+            if t and (latest is None or t > latest):
+                latest = t
+    return latest
+
+
+def _object(block: list[_Line], now: dt.datetime) -> list[Obj]:
+    top = _fields(block, 0)
+    name = top.get("Name", ("", []))[0]
+    if not name:
+        raise DescribeError(f"{block[0].no}: a describe block without a Name")
+    kind = _kind_of(top)
+    meta: Obj = {"name": name}
+    if kind in ("Pod", "PersistentVolumeClaim", "Service"):
+        meta["namespace"] = top.get("Namespace", ("default", []))[0] or "default"
+    labels = _labels(*top["Labels"]) if "Labels" in top and top["Labels"][0] not in ("<none>",) else {}
+    if labels:
+        meta["labels"] = labels
+    obj: Obj = {"apiVersion": "v1", "kind": kind, "metadata": meta}
+    spec: Obj = {}
+    status: Obj = {}
+    if kind == "Pod":
+        node = top.get("Node", ("", []))[0].split("/")[0]
+        if node and node != "<none>":
+            spec["nodeName"] = node
+        owner = top.get("Controlled By", ("", []))[0]
+        if "/" in owner:
+            okind, oname = owner.split("/", 1)
+            meta["ownerReferences"] = [{"apiVersion": "apps/v1", "kind": okind, "name": oname, "controller": True}]
+        for key, spec_key, status_key in (
+            ("Init Containers", "initContainers", "initContainerStatuses"),
+            ("Containers", "containers", "containerStatuses"),
+        ):
+            if key in top:
+                specs, statuses = _containers(top[key][1])
+                spec[spec_key] = specs
+                if statuses:
+                    status[status_key] = statuses
+        if "Volumes" in top:
+            spec["volumes"] = _volumes(top["Volumes"][1])
+        for key, field in (("Status", "phase"), ("Reason", "reason"), ("Message", "message")):
+            if top.get(key, ("", []))[0]:
+                status[field] = top[key][0]
+        if "Conditions" in top:
+            status["conditions"] = _conditions(top["Conditions"][1])
+    elif kind == "Node":
+        taints = []
+        for t in [top.get("Taints", ("", []))[0], *(ln.text for ln in top.get("Taints", ("", []))[1])]:
+            m = re.match(r"([^=:\s]+)(?:=([^:]*))?:(\w+)", t)
+            if m:
+                taints.append(
+                    {"key": m.group(1), **({"value": m.group(2)} if m.group(2) else {}), "effect": m.group(3)}
+                )
+        if taints:
+            spec["taints"] = taints
+        if top.get("Unschedulable", ("", []))[0] == "true":
+            spec["unschedulable"] = True
+        if "Conditions" in top:
+            status["conditions"] = _conditions(top["Conditions"][1])
+    elif kind == "PersistentVolumeClaim":
+        sc = top.get("StorageClass", ("", []))[0]
+        if sc:
+            spec["storageClassName"] = sc
+        if top.get("Volume", ("", []))[0]:
+            spec["volumeName"] = top["Volume"][0]
+        modes = top.get("Access Modes", ("", []))[0]
+        if modes:
+            spec["accessModes"] = [
+                {"RWO": "ReadWriteOnce", "RWX": "ReadWriteMany", "ROX": "ReadOnlyMany", "RWOP": "ReadWriteOncePod"}.get(
+                    m.strip(), m.strip()
+                )
+                for m in modes.split(",")
+            ]
+        if top.get("Status", ("", []))[0]:
+            status["phase"] = top["Status"][0]
+    elif kind == "Service":
+        selector = _labels(top["Selector"][0], []) if top.get("Selector", ("", []))[0] not in ("", "<none>") else {}
+        if selector:
+            spec["selector"] = selector
+        spec["type"] = top.get("Type", ("ClusterIP", []))[0] or "ClusterIP"
+        ports = []
+        for key in ("Port",):
+            m = re.search(r"(\d+)/(\w+)", top.get(key, ("", []))[0])
+            if m:
+                ports.append({"port": int(m.group(1)), "protocol": m.group(2)})
+        if ports:
+            spec["ports"] = ports
+        ingress = top.get("LoadBalancer Ingress", ("", []))[0]
+        status["loadBalancer"] = {"ingress": [{"ip": ingress}]} if ingress else {}
+    if spec:
+        obj["spec"] = spec
+    if status:
+        obj["status"] = status
+    out = [obj]
+    if kind == "Service" and "Endpoints" in top:
+        addresses = [a.strip() for a in top["Endpoints"][0].split(",") if a.strip() and a.strip() != "<none>"]
+        out.append(
+            {
+                "apiVersion": "v1",
+                "kind": "Endpoints",
+                "metadata": {"name": name, "namespace": meta["namespace"]},
+                "subsets": [{"addresses": [{"ip": a.rsplit(":", 1)[0]} for a in addresses]}] if addresses else [],
+            }
+        )
+    if "Events" in top:
+        out += _events(top["Events"][1], obj, now)
+    return out
+
+
+def parse(text: str, now: dt.datetime | None = None) -> list[Obj]:
+    """The objects (and their events) of ``kubectl describe`` output."""
+    blocks = _split(text)
+    if not blocks:
+        raise DescribeError("1: empty describe output")
+    captured = _latest_time([ln for b in blocks for ln in b]) or now or dt.datetime.now(dt.UTC)
+    objects: list[Obj] = []
+    for block in blocks:
+        objects += _object(block, captured)
+    return objects
+
+
+def target_of(objects: list[Obj]) -> str:
+    """``kind/namespace/name`` of the first described object (what ``kubewhy why --describe FILE`` diagnoses)."""
+    first = next(o for o in objects if o["kind"] != "Event")
+    short = {v: k for k, v in _KINDS.items()}[first["kind"]]
+    meta = first["metadata"]
+    return f"{short}/{meta['namespace']}/{meta['name']}" if meta.get("namespace") else f"{short}/{meta['name']}"

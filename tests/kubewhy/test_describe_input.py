@@ -1,0 +1,141 @@
+"""``kubectl describe`` text as input, on real pastes from public bug reports (tests/realworld/describe)."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from kubewhy.adapters import describe
+
+SAMPLES = Path(__file__).resolve().parents[1] / "realworld" / "describe"
+EXPECTED = {
+    "kuill-83-pod.txt": ("pod/kube-system/kuill-5b7bd6c875-lsbqc", "failed-mount"),
+    "aks-engine-2064-pod.txt": ("pod/default/portforwardlinux-6252-bc95f66d9-k5mdr", "sandbox-failed"),
+    "fastdfs-6-pvc.txt": ("pvc/default/storage0-data-fastdfs-group0-storage0-0", "pvc-pending"),
+    "k8s-94216-init-pod.txt": ("pod/rtf/mule-app-7c8d9f-x2k4p", "init-container-failed"),
+    "orc-21-node.txt": ("node/orc-worker-2", "node-pleg"),
+    "tutorial-svc.txt": ("svc/default/wordpress", "lb-pending"),
+}
+
+
+def _why(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "kubewhy", "why", *args, "--no-audit"], capture_output=True, text=True, timeout=60
+    )
+
+
+def test_every_sample_is_listed_with_its_source() -> None:
+    listed = (SAMPLES / "SOURCES.md").read_text(encoding="utf-8")
+    assert sorted(p.name for p in SAMPLES.glob("*.txt")) == sorted(EXPECTED)
+    for name in EXPECTED:
+        assert f"`{name}` | https://github.com/" in listed
+
+
+@pytest.mark.parametrize("name", sorted(EXPECTED))
+def test_why_describe_names_the_cause_of_a_real_paste(name: str) -> None:
+    target, cause = EXPECTED[name]
+    run = _why("--describe", str(SAMPLES / name), "-o", "json")
+    assert run.returncode == 0, run.stderr
+    report = json.loads(run.stdout)
+    *_, name_part = target.split("/")
+    assert report["target"]["name"] == name_part
+    assert report["findings"][0]["id"] == cause, [f["id"] for f in report["findings"]]
+
+
+def test_a_pod_describe_becomes_the_pod_and_its_events() -> None:
+    objs = describe.parse((SAMPLES / "kuill-83-pod.txt").read_text(encoding="utf-8"))
+    pod, *events = objs
+    assert pod["metadata"]["ownerReferences"][0] == {
+        "apiVersion": "apps/v1",
+        "kind": "ReplicaSet",
+        "name": "kuill-5b7bd6c875",
+        "controller": True,
+    }
+    assert pod["spec"]["nodeName"] == "kube-node-120"
+    assert pod["spec"]["volumes"] == [{"name": "auth-proxy-certs", "secret": {"secretName": "auth-proxy-certs"}}]
+    assert pod["status"]["containerStatuses"][0]["state"] == {"waiting": {"reason": "ContainerCreating"}}
+    assert {c["type"]: c["status"] for c in pod["status"]["conditions"]} == {
+        "Initialized": "True",
+        "Ready": "False",
+        "PodScheduled": "True",
+    }
+    mount = next(e for e in events if e["reason"] == "FailedMount")
+    assert mount["count"] == 8 and mount["type"] == "Warning" and mount["source"] == {"component": "kubelet"}
+    assert mount["firstTimestamp"] < mount["lastTimestamp"]  # "1m (x8 over 2m)"
+
+
+def test_states_and_times_are_read_back() -> None:
+    pod = describe.parse((SAMPLES / "k8s-94216-init-pod.txt").read_text(encoding="utf-8"))[0]
+    last = pod["status"]["initContainerStatuses"][0]["lastState"]["terminated"]
+    assert last == {
+        "reason": "Error",
+        "message": "Failed to fetch /opt/mule/conf/rtfv1.yml. statusCode=403",
+        "exitCode": 1,
+        "startedAt": "2020-08-25T08:20:35Z",
+        "finishedAt": "2020-08-25T08:20:35Z",
+    }
+    node = describe.parse((SAMPLES / "orc-21-node.txt").read_text(encoding="utf-8"))[0]
+    ready = next(c for c in node["status"]["conditions"] if c["type"] == "Ready")
+    assert ready["lastTransitionTime"] == "2020-12-06T17:49:40Z" and ready["reason"] == "KubeletNotReady"
+    assert node["spec"]["taints"] == [{"key": "node.kubernetes.io/unreachable", "effect": "NoSchedule"}]
+
+
+def test_a_paste_indented_after_its_first_line_is_read() -> None:
+    objs = describe.parse((SAMPLES / "aks-engine-2064-pod.txt").read_text(encoding="utf-8"))
+    assert objs[0]["metadata"]["namespace"] == "default" and objs[0]["status"]["phase"] == "Pending"
+    assert objs[1]["reason"] == "FailedCreatePodSandBox"
+
+
+def test_probes_requests_and_several_describes_in_one_text() -> None:
+    text = """Name:         web-1
+Namespace:    shop
+Status:       Running
+Containers:
+  web:
+    Image:          nginx
+    Port:           8080/TCP
+    State:          Running
+      Started:      Mon, 01 Jan 2024 10:00:00 +0000
+    Ready:          False
+    Restart Count:  2
+    Limits:
+      memory:  128Mi
+    Requests:
+      cpu:     100m
+    Liveness:       http-get http://:8080/healthz delay=3s timeout=1s period=10s #success=1 #failure=3
+    Readiness:      tcp-socket :8080 delay=0s timeout=1s period=10s #success=1 #failure=3
+
+Name:         db-claim
+Namespace:    shop
+StorageClass: standard
+Status:       Bound
+Volume:       pvc-1
+Access Modes: RWO
+"""
+    pod, claim = describe.parse(text)
+    c = pod["spec"]["containers"][0]
+    assert c["livenessProbe"] == {
+        "httpGet": {"path": "/healthz", "port": 8080},
+        "initialDelaySeconds": 3,
+        "timeoutSeconds": 1,
+        "periodSeconds": 10,
+        "successThreshold": 1,
+        "failureThreshold": 3,
+    }
+    assert c["readinessProbe"]["tcpSocket"] == {"port": 8080}
+    assert c["resources"] == {"limits": {"memory": "128Mi"}, "requests": {"cpu": "100m"}}
+    assert pod["status"]["containerStatuses"][0]["restartCount"] == 2
+    assert claim["kind"] == "PersistentVolumeClaim" and claim["spec"]["accessModes"] == ["ReadWriteOnce"]
+
+
+def test_text_that_is_not_describe_output_is_one_line_with_file_and_line(tmp_path: Path) -> None:
+    bad = tmp_path / "paste.txt"
+    bad.write_text("Name:   something\nColour:  blue\n", encoding="utf-8")
+    run = _why("--describe", str(bad))
+    assert run.returncode == 2
+    assert run.stderr.strip().count("\n") == 0 and "Traceback" not in run.stderr
+    assert f"{bad}:1: cannot tell which kind" in run.stderr
