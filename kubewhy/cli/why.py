@@ -11,7 +11,6 @@ import asyncio
 import os
 import sys
 from pathlib import Path
-from typing import Any
 
 import yaml
 
@@ -84,13 +83,12 @@ def run(args: argparse.Namespace, environ: Environ) -> int:
 
 
 async def diagnose_and_show(target: Target, settings: Settings, args: argparse.Namespace) -> int:
-    """Diagnose with the audit log attached, show, write charts, then flush briefly (a CLI must not hang)."""
-    retry: Any = None
-    if settings.audit.enabled:
-        from ..audit.writer import RetryPolicy
+    """Diagnose with the audit log attached, show, write charts.
 
-        retry = RetryPolicy(give_up_after=1.0, write_timeout=2.0, max_delay=0.5)
-    async with compose.opened(settings, close_timeout=3.0, retry=retry, on_warning=warn) as deps:
+    The record is spooled (kubewhy/audit/spool.py): appended and fsync-ed to the spool file before the report is
+    printed, and committed by the next audit writer that starts on the database (``kubewhy history``, the bot, …),
+    so a ``why`` never imports the database driver and never waits for the database."""
+    async with compose.opened(settings, close_timeout=3.0, on_warning=warn, spool=True) as deps:
         for w in deps.warnings:
             warn(w)
         report = await service.diagnose(target, deps, actor=settings.actor, source="cli", incident=args.incident)
