@@ -1,1 +1,1 @@
-"""kubewhy's benchmarks; ``python -m bench`` runs them all (see ``bench/__main__.py``) and rewrites docs/benchmarks.md."""
+"""kubewhy's benchmarks: ``python -m bench`` runs them all (``bench/__main__.py``), rewriting docs/benchmarks.md."""

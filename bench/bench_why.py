@@ -134,8 +134,10 @@ def library_call(kubeconfig: Path, target: str, repeats: int) -> tuple[list[floa
 
 
 def imports_of_a_why(kubeconfig: Path, target: str, env: dict[str, str]) -> list[str]:
-    code = (f"import sys\nfrom kubewhy import cli\ncli.main(['why', {target!r}, '--kubeconfig', {str(kubeconfig)!r}])\n"
-            f"print('MODULES=' + ','.join(sorted({{m.split('.')[0] for m in sys.modules}} & set({NOT_ON_THE_WHY_PATH!r}))))")
+    code = (f"import sys\nfrom kubewhy import cli\n"
+            f"cli.main(['why', {target!r}, '--kubeconfig', {str(kubeconfig)!r}])\n"
+            f"top = {{m.split('.')[0] for m in sys.modules}}\n"
+            f"print('MODULES=' + ','.join(sorted(top & set({NOT_ON_THE_WHY_PATH!r}))))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=120).stdout
     line = next((x for x in out.splitlines() if x.startswith("MODULES=")), "MODULES=?")
     return [m for m in line.removeprefix("MODULES=").split(",") if m]
