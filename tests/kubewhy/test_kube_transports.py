@@ -64,7 +64,8 @@ def test_errors_are_the_same_on_both(start_sim: Callable[..., RunningSim], tmp_p
             asyncio.run(LiveKube(api).patch("Deployment", "q1", "nope", {"spec": {}}, patch_type="merge"))
 
 
-def edited(path: Path, tmp_path: Path, change: Callable[[dict[str, Any]], None]) -> str:
+def edited(path: Path | None, tmp_path: Path, change: Callable[[dict[str, Any]], None]) -> str:
+    assert path is not None
     data = yaml.safe_load(path.read_text())
     change(data)
     out = tmp_path / f"kc-{len(list(tmp_path.iterdir()))}"
@@ -89,8 +90,10 @@ def test_the_official_client_reads_what_the_direct_one_would_not(start_sim: Call
 
         assert direct_client(kc) is None, kc
     # and a kubeconfig it does read: a named context, a token, relative paths resolved beside the file
-    two = edited(sim.kubeconfig, tmp_path, lambda d: (d["contexts"].append(
-        {"name": "other", "context": {"cluster": d["clusters"][0]["name"]}}), d.__setitem__("current-context", "x")))
-    api = build_api_client(two, "other")
+    def another_context(d: dict[str, Any]) -> None:
+        d["contexts"].append({"name": "other", "context": {"cluster": d["clusters"][0]["name"]}})
+        d["current-context"] = "x"
+
+    api = build_api_client(edited(sim.kubeconfig, tmp_path, another_context), "other")
     assert isinstance(api, DirectClient)
     assert asyncio.run(LiveKube(api).get("Pod", *POD)) is not None
