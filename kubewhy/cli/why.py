@@ -61,7 +61,8 @@ def context_namespace(kubeconfig: str | None, context: str | None) -> str | None
     current, contexts = context, {}
     for path in filter(None, paths):
         try:
-            data = yaml.safe_load(Path(path).read_text(encoding="utf-8")) or {}
+            data = yaml.load(Path(path).read_text(encoding="utf-8"),
+                             Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader)) or {}
         except (OSError, yaml.YAMLError):
             continue  # no kubeconfig: the default namespace applies
         if not isinstance(data, dict):

@@ -40,11 +40,11 @@ from ..models.playbook import (
     PatchSpec,
     Playbook,
 )
-from ..yamlsrc import Doc, YamlSourceError, documents
 from .cache import PlaybookCache
 
 if TYPE_CHECKING:
     from ..models.playbook_format import PlaybookModel
+    from ..yamlsrc import Doc
 
 
 def bundled_dir() -> Path:
@@ -233,6 +233,7 @@ def _parse(path: Path, content: bytes, compiler: Compiler, registry: CheckRegist
     from pydantic import ValidationError
 
     from ..models.playbook_format import PlaybookModel
+    from ..yamlsrc import YamlSourceError, documents
 
     good: list[Playbook] = []
     errors: list[PlaybookError] = []
