@@ -11,16 +11,18 @@ import asyncio
 import os
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import yaml
 
-from .. import compose, service
-from ..models.findings import Report
+from .. import compose
 from ..models.target import Target, parse_target
-from ..render.text import to_json, to_markdown, to_text
 from ..settings import Flags, Settings, load
 from . import charts
 from .options import Environ, database_url_argument, warn
+
+if TYPE_CHECKING:
+    from ..models.findings import Report
 
 
 def add_parser(sub: argparse._SubParsersAction, name: str, help_: str) -> None:  # type: ignore[type-arg]
@@ -89,7 +91,11 @@ async def diagnose_and_show(target: Target, settings: Settings, args: argparse.N
     The record is spooled (kubewhy/audit/spool.py): appended and fsync-ed to the spool file before the report is
     printed, and committed by the next audit writer that starts on the database (``kubewhy history``, the bot, …),
     so a ``why`` never imports the database driver and never waits for the database."""
-    async with compose.opened(settings, close_timeout=3.0, on_warning=warn, spool=True) as deps:
+    # The target's GET goes out first; the engine's imports and the catalogue load while it is in flight.
+    kube = compose.build_kube(settings, prefetch=target)
+    from .. import service
+
+    async with compose.opened(settings, kube=kube, close_timeout=3.0, on_warning=warn, spool=True) as deps:
         for w in deps.warnings:
             warn(w)
         report = await service.diagnose(target, deps, actor=settings.actor, source="cli", incident=args.incident)
@@ -100,6 +106,8 @@ async def diagnose_and_show(target: Target, settings: Settings, args: argparse.N
 
 def show(report: Report, args: argparse.Namespace) -> bool:
     """Print the report; False when the reader went away (``| head``): the rest of the output is dropped."""
+    from ..render.text import to_json, to_markdown, to_text
+
     render = {"json": to_json, "markdown": to_markdown}.get(args.output)
     try:
         print(render(report) if render else to_text(report, verbose=args.verbose), flush=True)

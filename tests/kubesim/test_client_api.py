@@ -215,7 +215,7 @@ def test_pods_by_node_follow_creates_and_deletes(mini: RunningSim) -> None:
     v1 = client.CoreV1Api(api(mini))
     body = {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "late", "namespace": "jobs"},
             "spec": {"nodeName": "node-2", "containers": [{"name": "c", "image": "busybox"}]}}
-    v1.create_namespaced_pod("jobs", body)
+    v1.create_namespaced_pod("jobs", body)  # type: ignore[arg-type]
     assert [p.metadata.name for p in v1.list_pod_for_all_namespaces(field_selector="spec.nodeName=node-2").items] \
         == ["late"]
     assert v1.list_namespaced_pod("default", field_selector="spec.nodeName=node-2").items == []

@@ -97,3 +97,30 @@ def test_the_official_client_reads_what_the_direct_one_would_not(start_sim: Call
     api = build_api_client(edited(sim.kubeconfig, tmp_path, another_context), "other")
     assert isinstance(api, DirectClient)
     assert asyncio.run(LiveKube(api).get("Pod", *POD)) is not None
+
+
+def test_a_prefetched_target_is_counted_and_fails_where_the_diagnosis_would(start_sim: Callable[..., RunningSim],
+                                                                            tmp_path: Path) -> None:
+    from kubewhy import compose, service
+    from kubewhy.errors import TargetNotFound
+    from kubewhy.models.target import parse_target
+    from kubewhy.settings import Flags, load
+
+    sim = start_sim("workshop/q01-app-crash")
+    settings = load({"HOME": str(tmp_path)}, Flags(kubeconfig=str(sim.kubeconfig), no_audit=True))
+
+    async def why(target: str, kubeconfig: Path | None = None) -> Any:
+        s = settings if kubeconfig is None else load({"HOME": str(tmp_path)}, Flags(kubeconfig=str(kubeconfig)))
+        kube = compose.build_kube(s, prefetch=parse_target(target))
+        async with compose.opened(s, kube=kube, audit=False) as deps:
+            return await service.diagnose(parse_target(target), deps)
+
+    sim.reset_stats()
+    report = asyncio.run(why("pod/q1/app-7d4b9c6f5-x2x7k"))
+    assert report.findings and report.api_requests == sum(sim.stats().values())  # the prefetch is counted once
+    with pytest.raises(TargetNotFound, match="did you mean: app-7d4b9c6f5-x2x7k"):
+        asyncio.run(why("pod/q1/app-7d4b9c6f5-x2x7"))
+    dead = tmp_path / "dead.kubeconfig"
+    dead.write_text(sim.kubeconfig.read_text().replace(sim.url, "http://127.0.0.1:9"))
+    with pytest.raises(ClusterUnreachable):
+        asyncio.run(why("pod/q1/x", dead))
