@@ -124,3 +124,81 @@ def test_a_prefetched_target_is_counted_and_fails_where_the_diagnosis_would(star
     dead.write_text(sim.kubeconfig.read_text().replace(sim.url, "http://127.0.0.1:9"))
     with pytest.raises(ClusterUnreachable):
         asyncio.run(why("pod/q1/x", dead))
+
+
+@pytest.mark.filterwarnings("ignore:Unverified HTTPS request")  # the official client, insecure on purpose
+def test_tls_with_a_ca_a_client_certificate_or_no_verification(tmp_path: Path) -> None:
+    """The direct transport's TLS set-up (CA data, client certificate data, insecure-skip-tls-verify), against an
+    HTTPS endpoint that requires the client certificate; the official client reads the same kubeconfigs alike."""
+    import base64
+    import http.server
+    import json
+    import shutil
+    import ssl
+    import subprocess
+    import threading
+
+    if not shutil.which("openssl"):
+        pytest.skip("openssl is needed to make the test certificates")
+
+    def make(name: str, *extra: str) -> tuple[Path, Path]:
+        key, crt = tmp_path / f"{name}.key", tmp_path / f"{name}.crt"
+        subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj",
+                        f"/CN={name}", "-keyout", str(key), "-out", str(crt), *extra], check=True,
+                       capture_output=True)
+        return key, crt
+
+    server_key, server_crt = make("server", "-addext", "subjectAltName=IP:127.0.0.1")
+    client_key, client_crt = make("client")
+    other_key, other_crt = make("other", "-addext", "subjectAltName=IP:127.0.0.1")
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def do_GET(self) -> None:  # noqa: N802 - the standard library's name
+            body = json.dumps({"kind": "Pod", "metadata": {"name": "p", "namespace": "ns"},
+                               "auth": self.headers.get("Authorization")}).encode()
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args: Any) -> None:
+            pass
+
+    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    ctx.load_cert_chain(server_crt, server_key)
+    ctx.verify_mode = ssl.CERT_REQUIRED
+    ctx.load_verify_locations(client_crt)
+    httpd.socket = ctx.wrap_socket(httpd.socket, server_side=True)
+    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    url = f"https://127.0.0.1:{httpd.server_address[1]}"
+
+    def b64(path: Path) -> str:
+        return base64.b64encode(path.read_bytes()).decode()
+
+    def kubeconfig(name: str, cluster: dict[str, Any]) -> str:
+        path = tmp_path / f"{name}.kubeconfig"
+        user = {"token": "t0k", "client-certificate-data": b64(client_crt), "client-key-data": b64(client_key)}
+        path.write_text(yaml.safe_dump({
+            "apiVersion": "v1", "kind": "Config", "current-context": "c",
+            "clusters": [{"name": "k", "cluster": {"server": url, **cluster}}],
+            "users": [{"name": "u", "user": user}],
+            "contexts": [{"name": "c", "context": {"cluster": "k", "user": "u"}}]}))
+        return str(path)
+
+    try:
+        for name, cluster in (("ca", {"certificate-authority-data": b64(server_crt)}),
+                              ("insecure", {"insecure-skip-tls-verify": True})):
+            kc = kubeconfig(name, cluster)
+            direct = build_api_client(kc)
+            assert isinstance(direct, DirectClient), name
+            for api in (direct, official_client(kc)):
+                pod = asyncio.run(LiveKube(api).get("Pod", "ns", "p"))
+                assert pod is not None and pod["auth"] == "Bearer t0k", (name, api)
+        wrong = kubeconfig("wrong", {"certificate-authority-data": b64(other_crt)})
+        with pytest.raises(ClusterUnreachable, match="SSL"):
+            asyncio.run(LiveKube(build_api_client(wrong)).get("Pod", "ns", "p"))
+    finally:
+        httpd.shutdown()
+        httpd.server_close()
