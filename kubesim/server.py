@@ -436,7 +436,8 @@ class SimServer:
         indexed = _event_index(q.get("fieldSelector"), t.res)
         if indexed is not None and not start_after:
             field, value = indexed
-            hits = store.events_about(value) if field == "name" else store.events_with_reason(value)
+            hits = (store.events_about(value) if field == "name" else store.pods_on(value) if field == "node"
+                    else store.events_with_reason(value))
             source = ((k, e) for k, e in hits
                       if (t.namespace is None or k[0] == t.namespace) and (pred is None or pred(e.obj)))
         for k, entry in source:
@@ -670,8 +671,15 @@ class SimServer:
 
 
 def _event_index(field_selector: str | None, res: Resource) -> tuple[str, str] | None:
-    """An events LIST restricted to one involvedObject.name or one reason can use the store's indexes."""
-    if res.key != ("", "events") or not field_selector:
+    """An events LIST restricted to one involvedObject.name or one reason, or a pods LIST restricted to one
+    spec.nodeName, can use the store's indexes (the predicate still applies the whole selector)."""
+    if not field_selector or res.key not in (("", "events"), ("", "pods")):
+        return None
+    if res.key == ("", "pods"):
+        for part in field_selector.split(","):
+            key, sep, value = part.partition("=")
+            if sep and not key.endswith("!") and key.strip() == "spec.nodeName" and value.lstrip("=").strip():
+                return "node", value.lstrip("=").strip()
         return None
     found = None
     for part in field_selector.split(","):

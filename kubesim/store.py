@@ -18,6 +18,7 @@ from typing import Any
 
 Key = tuple[str, str]  # (group, plural)
 EVENTS: Key = ("", "events")
+PODS: Key = ("", "pods")
 Predicate = Callable[[dict[str, Any]], bool]
 
 
@@ -121,6 +122,9 @@ class Store:
         # tens of thousands; a real API server answers that from its watch cache in Go, this keeps it cheap.
         self._events_by_target: dict[str, set[tuple[str, str]]] = {}
         self._events_by_reason: dict[str, set[tuple[str, str]]] = {}
+        # Pods by spec.nodeName: the kubelet's (and kubewhy's "pods on this node") field selector, which the
+        # real API server answers from an index of its watch cache.
+        self._pods_by_node: dict[str, set[tuple[str, str]]] = {}
 
     # ---- reads --------------------------------------------------------------------------------------------
     def get(self, key: Key, namespace: str, name: str) -> dict[str, Any] | None:
@@ -156,11 +160,19 @@ class Store:
         bucket = self.buckets.get(EVENTS, {})
         return sorted((k, bucket[k]) for k in self._events_by_reason.get(reason, ()) if k in bucket)
 
+    def pods_on(self, node: str) -> list[tuple[tuple[str, str], Entry]]:
+        bucket = self.buckets.get(PODS, {})
+        return sorted((k, bucket[k]) for k in self._pods_by_node.get(node, ()) if k in bucket)
+
     def _index(self, key: Key, obj: dict[str, Any], add: bool) -> None:
-        if key != EVENTS:
+        if key == PODS:
+            indexes = [(self._pods_by_node, str((obj.get("spec") or {}).get("nodeName") or ""))]
+        elif key == EVENTS:
+            target = (obj.get("involvedObject") or {}).get("name", "")
+            indexes = [(self._events_by_target, target), (self._events_by_reason, obj.get("reason", ""))]
+        else:
             return
-        target = (obj.get("involvedObject") or {}).get("name", "")
-        for index, value in ((self._events_by_target, target), (self._events_by_reason, obj.get("reason", ""))):
+        for index, value in indexes:
             keys = index.setdefault(value, set())
             if add:
                 keys.add(_ident(obj))

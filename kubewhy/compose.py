@@ -21,17 +21,23 @@ from contextlib import asynccontextmanager
 from typing import TYPE_CHECKING
 
 from .adapters.ports import KubeReader, MetricsReader
-from .playbooks.loader import Catalog, load_dirs
-from .service import Deps
 from .settings import DISCOVER, Settings
 
 if TYPE_CHECKING:
     from .audit.writer import AuditLog, RetryPolicy
     from .checks.registry import CheckRegistry
+    from .models.target import Target
+    from .playbooks.loader import Catalog
+    from .service import Deps
 
 
-def build_kube(settings: Settings) -> KubeReader:
-    """The live cluster (kubeconfig, context or in-cluster service account), or the snapshot files."""
+def build_kube(settings: Settings, *, prefetch: Target | None = None) -> KubeReader:
+    """The live cluster (kubeconfig, context or in-cluster service account), or the snapshot files.
+
+    ``prefetch`` (called in a running event loop): the live reader starts fetching that object now, so the round
+    trip overlaps what the caller does next (``kubewhy why`` imports the engine and loads the catalogue); see
+    kubewhy/adapters/prefetch.py. This module imports the engine only when :func:`build` runs, for the same
+    reason."""
     if settings.kube.snapshot:
         from .adapters.kube_snapshot import SnapshotKube
 
@@ -39,7 +45,12 @@ def build_kube(settings: Settings) -> KubeReader:
     from .adapters.kube_live import LiveKube, build_api_client
 
     api = build_api_client(settings.kube.kubeconfig, settings.kube.context, in_cluster=settings.kube.in_cluster)
-    return LiveKube(api, timeout=settings.kube.request_timeout)
+    kube: KubeReader = LiveKube(api, timeout=settings.kube.request_timeout)
+    if prefetch is not None:
+        from .adapters.prefetch import PrefetchingKube
+
+        kube = PrefetchingKube(kube, prefetch.kind, prefetch.namespace, prefetch.name)
+    return kube
 
 
 async def build_metrics(settings: Settings, kube: KubeReader, warnings: list[str]) -> MetricsReader | None:
@@ -59,29 +70,37 @@ async def build_metrics(settings: Settings, kube: KubeReader, warnings: list[str
 
 
 def build_catalog(settings: Settings, warnings: list[str], registry: CheckRegistry | None = None) -> Catalog:
-    """The bundled playbooks plus the user's directories, compiled against ``registry`` (default: the built-ins)."""
-    catalog = load_dirs(list(settings.playbook_dirs), registry=registry)
+    """The bundled playbooks plus the user's directories, compiled against ``registry`` (default: the built-ins),
+    through the compile cache in ``settings.cache_dir``."""
+    from .playbooks.loader import load_dirs
+
+    catalog = load_dirs(list(settings.playbook_dirs), registry=registry, cache_dir=settings.cache_dir)
     warnings.extend(f"playbook skipped: {e}" for e in catalog.errors)
     return catalog
 
 
 def build_audit(settings: Settings, *, retry: RetryPolicy | None = None,
-                on_warning: Callable[[str], None] | None = None) -> AuditLog | None:
-    """The audit writer for the normalised URL, migrating on first use; None when disabled."""
+                on_warning: Callable[[str], None] | None = None, spool: bool = False) -> AuditLog | None:
+    """The audit writer for the normalised URL, migrating on first use; None when disabled. ``spool=True``
+    (a short-lived process such as ``kubewhy why``): records are appended to the database's spool file and
+    committed by the next writer that starts on it (see kubewhy/audit/spool.py); no database is opened."""
     if not settings.audit.enabled:
         return None
     from .audit.writer import AuditLog
 
     return AuditLog(settings.audit.url, fallback_path=settings.audit.fallback_path, auto_migrate=True,
-                    retry=retry, on_warning=on_warning)
+                    retry=retry, on_warning=on_warning, spool=spool)
 
 
 async def build(settings: Settings, *, kube: KubeReader | None = None, audit: bool = True,
                 registry: CheckRegistry | None = None, retry: RetryPolicy | None = None,
-                on_warning: Callable[[str], None] | None = None) -> Deps:
+                on_warning: Callable[[str], None] | None = None, spool: bool = False) -> Deps:
     """Everything a front-end needs. ``kube`` replaces the reader the settings describe (a test's, a TUI's
     cached one); ``registry`` the built-in checks (a test's fresh one, with checks of its own); ``audit=False``
-    skips the audit log whatever the settings say. Close with :func:`close`."""
+    skips the audit log whatever the settings say; ``spool=True`` spools records (see :func:`build_audit`).
+    Close with :func:`close`."""
+    from .service import Deps
+
     warnings: list[str] = []
     catalog = build_catalog(settings, warnings, registry)
     kube = kube if kube is not None else build_kube(settings)
@@ -89,7 +108,7 @@ async def build(settings: Settings, *, kube: KubeReader | None = None, audit: bo
     recorder = None
     if audit:
         try:
-            recorder = build_audit(settings, retry=retry, on_warning=on_warning)
+            recorder = build_audit(settings, retry=retry, on_warning=on_warning, spool=spool)
         except ImportError as exc:  # the diagnosis matters more than its record
             warnings.append(f"audit: disabled ({exc})")
     deps = Deps(kube=kube, catalog=catalog, prom=prom, check_timeout=settings.check_timeout, audit=recorder,
@@ -109,9 +128,10 @@ async def close(deps: Deps, *, timeout: float | None = 30.0) -> None:
 @asynccontextmanager
 async def opened(settings: Settings, *, close_timeout: float | None = 30.0, kube: KubeReader | None = None,
                  audit: bool = True, registry: CheckRegistry | None = None, retry: RetryPolicy | None = None,
-                 on_warning: Callable[[str], None] | None = None) -> AsyncIterator[Deps]:
+                 on_warning: Callable[[str], None] | None = None, spool: bool = False) -> AsyncIterator[Deps]:
     """:func:`build`, then :func:`close` on the way out."""
-    deps = await build(settings, kube=kube, audit=audit, registry=registry, retry=retry, on_warning=on_warning)
+    deps = await build(settings, kube=kube, audit=audit, registry=registry, retry=retry, on_warning=on_warning,
+                       spool=spool)
     try:
         yield deps
     finally:

@@ -14,12 +14,11 @@ import difflib
 import json
 import re
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-import cel
-
+from . import celrt as cel
 from .quantity import parse_quantity
 
 _HOLE = re.compile(r"\{\{(.*?)\}\}", re.DOTALL)
@@ -213,11 +212,25 @@ FUNCTIONS: dict[str, Callable[..., Any]] = {
 
 @dataclass(frozen=True)
 class Expr:
+    """A compiled expression. ``program`` None means "compile on first use": playbooks read from the compile
+    cache (:mod:`kubewhy.playbooks.cache`) were compiled and checked when the cache entry was written, and a
+    diagnosis evaluates only a few of their expressions, so each is compiled when it is first evaluated."""
+
     source: str
-    program: Any
-    names: frozenset[str] = frozenset()  # the variables the expression refers to
+    program: Any = field(default=None, compare=False)
+    names: frozenset[str] = field(default=frozenset(), compare=False)  # the variables the expression refers to
+
+    def _compiled(self) -> Any:
+        program = self.program
+        if program is None:
+            compiled = Compiler().compile(self.source)
+            program = compiled.program
+            object.__setattr__(self, "program", program)
+            object.__setattr__(self, "names", compiled.names)
+        return program
 
     def evaluate(self, activation: dict[str, Any]) -> Any:
+        program = self._compiled()
         context = cel.Context()
         context.update(FUNCTIONS)
         # Only what the expression reads is converted to CEL: facts can be large (a node's pods, events).
@@ -225,7 +238,7 @@ class Expr:
             if name in activation:
                 context.add_variable(name, activation[name])
         try:
-            return self.program.execute(context)
+            return program.execute(context)
         except Exception as exc:  # noqa: BLE001  (the library raises KeyError, TypeError, IndexError, ValueError ...)
             raise ExpressionError(f"{self.source.strip()!r}: {_message(exc)}") from None
 
@@ -270,13 +283,14 @@ class Template:
         return str(self.render(activation))
 
 
-def compile_template(compiler: Compiler, source: str) -> Template:
+def compile_template(compiler: Compiler | None, source: str) -> Template:
+    """``compiler`` None: the holes are compiled on first use (see :class:`Expr`)."""
     parts: list[str | Expr] = []
     pos = 0
     for m in _HOLE.finditer(source):
         if m.start() > pos:
             parts.append(source[pos:m.start()])
-        parts.append(compiler.compile(m.group(1)))
+        parts.append(compiler.compile(m.group(1)) if compiler is not None else Expr(m.group(1)))
         pos = m.end()
     if pos < len(source):
         parts.append(source[pos:])

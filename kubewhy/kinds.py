@@ -8,10 +8,6 @@ derived from ``TABLE``; adding a kind is one row here.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Annotated
-
-from pydantic import AfterValidator, WithJsonSchema
-from pydantic_core import PydanticCustomError
 
 
 @dataclass(frozen=True)
@@ -126,15 +122,3 @@ def target_kind(alias: str) -> str | None:
 def kind_named(alias: str) -> str | None:
     """The kind any spelling names (``cm``, ``configmaps``, ``ConfigMap``), diagnosable or not."""
     return ALIASES.get(alias.lower())
-
-
-def check_applies_to(kind: str) -> str:
-    """A playbook's ``applies_to`` entry, validated against the table (pydantic calls this)."""
-    if kind not in TARGETS:
-        raise PydanticCustomError("unknown_kind", f"unknown kind {kind!r} in applies_to; known: {', '.join(TARGETS)}")
-    return kind
-
-
-# the type of one ``applies_to`` entry in the playbook model; the JSON Schema lists the kinds as an enum
-AppliesToKind = Annotated[str, AfterValidator(check_applies_to),
-                          WithJsonSchema({"type": "string", "enum": list(TARGETS)})]

@@ -100,6 +100,7 @@ class Settings:
     check_timeout: float = 5.0
     default_namespace: str = "default"
     actor: str = ""
+    cache_dir: Path | None = None  # $XDG_CACHE_HOME/kubewhy: the playbook compile cache (None: no cache)
 
 
 @dataclass(frozen=True)
@@ -152,6 +153,12 @@ def _port(raw: str, name: str) -> int:
     if not 0 < port < 65536:
         raise SettingsError(f"{name}={raw!r}: a port is between 1 and 65535")
     return port
+
+
+def cache_dir(environ: Mapping[str, str]) -> Path:
+    """``$XDG_CACHE_HOME/kubewhy`` (``~/.cache/kubewhy`` by default): compiled playbooks."""
+    base = environ.get("XDG_CACHE_HOME") or str(Path(environ.get("HOME") or Path.home()) / ".cache")
+    return Path(base) / "kubewhy"
 
 
 def data_dir(environ: Mapping[str, str]) -> Path:
@@ -274,7 +281,7 @@ def load(environ: Mapping[str, str] | None = None, flags: Flags | None = None) -
     return Settings(kube=_kube(env, flags), prometheus=_prometheus(env, flags), audit=_audit(env, flags),
                     slack=_slack(env), playbook_dirs=tuple(Path(p) for p in playbooks), check_timeout=timeout,
                     default_namespace=env.get("KUBEWHY_DEFAULT_NAMESPACE") or "default",
-                    actor=_actor(env))
+                    actor=_actor(env), cache_dir=cache_dir(env))
 
 
 __all__ = [
@@ -286,6 +293,7 @@ __all__ = [
     "Settings",
     "SettingsError",
     "SlackSettings",
+    "cache_dir",
     "data_dir",
     "load",
     "normalise_database_url",

@@ -60,11 +60,14 @@ def run_kubectl(sim: RunningSim, *args: str, binary: str | None = None, check: b
 
 @pytest.fixture(autouse=True, scope="session")
 def _audit_database_out_of_home(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
-    """``kubewhy why`` records each diagnosis: tests (and their subprocesses) use a temporary data directory."""
+    """``kubewhy why`` records each diagnosis and caches compiled playbooks: tests (and their subprocesses) use
+    temporary data and cache directories."""
     import os
 
-    saved = {k: os.environ.get(k) for k in ("XDG_DATA_HOME", "KUBEWHY_DATABASE_URL", "KUBEWHY_AUDIT_FALLBACK")}
+    saved = {k: os.environ.get(k) for k in ("XDG_DATA_HOME", "XDG_CACHE_HOME", "KUBEWHY_DATABASE_URL",
+                                            "KUBEWHY_AUDIT_FALLBACK")}
     os.environ["XDG_DATA_HOME"] = str(tmp_path_factory.mktemp("xdg-data"))
+    os.environ["XDG_CACHE_HOME"] = str(tmp_path_factory.mktemp("xdg-cache"))  # the playbook compile cache
     os.environ.pop("KUBEWHY_DATABASE_URL", None)
     os.environ.pop("KUBEWHY_AUDIT_FALLBACK", None)
     yield

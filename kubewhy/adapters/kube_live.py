@@ -1,22 +1,36 @@
-"""The live cluster: the official ``kubernetes`` client, called in threads, returning raw JSON dicts.
+"""The live cluster over HTTP, called in threads, returning raw JSON dicts.
 
 Raw dicts (not the client's generated models) because the models are slow to build for thousands of pods
-and reject objects real clusters do send (e.g. legacy events without eventTime). An explicit
-``ApiClient`` is built per adapter: no process-wide ``load_kube_config()``. Every object and log text read
+and reject objects real clusters do send (e.g. legacy events without eventTime). Every object and log text read
 leaves this module redacted (``kubewhy.redact``); the write path (``patch``) sends and returns objects as is.
+
+Two transports, chosen by :func:`build_api_client` from the kubeconfig:
+
+- **Direct** (:class:`DirectClient`): for a kubeconfig kubewhy reads exactly — one file, a context whose cluster
+  has a ``server`` (and maybe a CA or ``insecure-skip-tls-verify``) and whose user has a token or a client
+  certificate, or nothing. The requests go out through the standard library's ``http.client`` with a small pool
+  of keep-alive connections. Importing the official client costs a ``kubewhy why`` about 120 ms, more than the
+  four round trips of its diagnosis (docs/benchmarks.md); ``http.client`` and ``ssl`` cost 5 ms.
+- **The official ``kubernetes`` client** for everything else: several files in ``KUBECONFIG``, ``exec`` and
+  ``auth-provider`` plugins, basic auth, token files, proxies, in-cluster service accounts. An explicit
+  ``ApiClient`` per adapter, no process-wide ``load_kube_config()``; imported only then.
+
+Both send the same requests and give the same answers (``tests/kubewhy/test_kube_transports.py``).
 """
 
 from __future__ import annotations
 
 import asyncio
+import base64
+import http.client
 import json
+import os
+import ssl
+import tempfile
 import threading
-from typing import Any
-
-import urllib3
-from kubernetes import client, config
-from kubernetes.client.exceptions import ApiException
-from kubernetes.config.config_exception import ConfigException
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+from urllib.parse import urlencode, urlsplit
 
 from ..errors import ClusterUnreachable, KubeApiError
 from ..kinds import info
@@ -24,12 +38,196 @@ from ..redact import redact_log, redact_object
 from .normalize import normalize
 from .ports import Obj
 
+if TYPE_CHECKING:
+    from kubernetes import client
+
 PATCH_TYPES = {"strategic": "application/strategic-merge-patch+json", "merge": "application/merge-patch+json",
                "json": "application/json-patch+json"}
 
 
+class _Configuration:
+    """What :class:`LiveKube` reads of a client's configuration (``ApiClient.configuration`` has the same)."""
+
+    def __init__(self, host: str):
+        self.host = host
+
+
+class DirectClient:
+    """Kubernetes API requests over ``http.client``: keep-alive connections, pooled; safe to share between
+    the threads ``LiveKube`` runs its calls in."""
+
+    def __init__(self, server: str, *, headers: dict[str, str] | None = None, context: ssl.SSLContext | None = None):
+        url = urlsplit(server)
+        if url.scheme not in ("http", "https") or not url.hostname:
+            raise ValueError(f"not an http(s) server URL: {server!r}")
+        self.configuration = _Configuration(server.rstrip("/"))
+        self._https = url.scheme == "https"
+        self._host, self._port = url.hostname, url.port
+        self._prefix = url.path.rstrip("/")
+        self._headers = dict(headers or {})
+        self._context = context if context is not None else (ssl.create_default_context() if self._https else None)
+        self._idle: list[http.client.HTTPConnection] = []
+        self._lock = threading.Lock()
+
+    def _connect(self, timeout: float) -> http.client.HTTPConnection:
+        if self._https:
+            return http.client.HTTPSConnection(self._host, self._port, timeout=timeout, context=self._context)
+        return http.client.HTTPConnection(self._host, self._port, timeout=timeout)
+
+    def request(self, method: str, path: str, *, body: bytes | None = None, headers: dict[str, str] | None = None,
+                timeout: float = 10.0) -> tuple[int, bytes]:
+        """One request; the status and the whole body. Connection errors raise ``OSError`` or
+        ``http.client.HTTPException``; a kept-alive connection the server closed meanwhile is retried once."""
+        all_headers = {**self._headers, **(headers or {})}
+        for attempt in (1, 2):
+            with self._lock:
+                conn = self._idle.pop() if self._idle else None
+            reused = conn is not None
+            if conn is None:
+                conn = self._connect(timeout)
+            else:
+                conn.timeout = timeout
+                if conn.sock is not None:
+                    conn.sock.settimeout(timeout)
+            try:
+                conn.request(method, self._prefix + path, body=body, headers=all_headers)
+                resp = conn.getresponse()
+                data = resp.read()
+            except (http.client.RemoteDisconnected, ConnectionResetError, BrokenPipeError):
+                conn.close()
+                if reused and attempt == 1:
+                    continue
+                raise
+            except BaseException:
+                conn.close()
+                raise
+            if resp.will_close:
+                conn.close()
+            else:
+                with self._lock:
+                    self._idle.append(conn)
+            return resp.status, data
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    def close(self) -> None:
+        with self._lock:
+            idle, self._idle = self._idle, []
+        for conn in idle:
+            conn.close()
+
+
+def _read_kubeconfig(path: Path) -> Any:
+    """The kubeconfig's data, with LibYAML's safe loader when PyYAML has it (a large kubeconfig with many
+    contexts takes the pure-Python loader several milliseconds)."""
+    import yaml
+
+    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+    return yaml.load(path.read_text(encoding="utf-8"), Loader=loader)
+
+
+_CLUSTER_KEYS = {"server", "certificate-authority", "certificate-authority-data", "insecure-skip-tls-verify",
+                 "extensions"}
+_USER_KEYS = {"token", "client-certificate", "client-certificate-data", "client-key", "client-key-data",
+              "extensions"}
+
+
+def direct_client(kubeconfig: str | None = None, context: str | None = None) -> DirectClient | None:
+    """A :class:`DirectClient` for a kubeconfig kubewhy reads exactly, else None (the official client then reads
+    it, with every plugin and rule it has)."""
+    if kubeconfig and os.pathsep in kubeconfig:
+        return None  # several files: kubectl's merge rules
+    path = Path(kubeconfig) if kubeconfig else Path.home() / ".kube" / "config"
+    try:
+        data = _read_kubeconfig(path)
+    except Exception:  # noqa: BLE001 - unreadable here: the official loader says why
+        return None
+    if not isinstance(data, dict):
+        return None
+
+    def named(section: str, name: Any) -> dict[str, Any] | None:
+        for entry in data.get(section) or []:
+            if isinstance(entry, dict) and entry.get("name") == name:
+                value = entry.get(section[:-1])
+                return value if isinstance(value, dict) else {}
+        return None
+
+    ctx = named("contexts", context or data.get("current-context"))
+    if ctx is None or not ctx.get("cluster"):
+        return None
+    cluster = named("clusters", ctx.get("cluster"))
+    user = named("users", ctx.get("user")) if ctx.get("user") else {}
+    if cluster is None or user is None or set(cluster) - _CLUSTER_KEYS or set(user) - _USER_KEYS:
+        return None
+    server = str(cluster.get("server") or "")
+    if not server.startswith(("http://", "https://")):
+        return None
+    base = path.parent
+
+    def material(key: str, holder: dict[str, Any]) -> tuple[str | None, bytes | None]:
+        """(file, None) or (None, decoded data) for ``key`` / ``key-data``."""
+        if holder.get(f"{key}-data"):
+            return None, base64.b64decode(str(holder[f"{key}-data"]))
+        if holder.get(key):
+            return str(base / os.path.expanduser(str(holder[key]))), None
+        return None, None
+
+    headers = {}
+    if user.get("token"):
+        headers["Authorization"] = f"Bearer {user['token']}"
+    ssl_context = None
+    try:
+        if server.startswith("https://"):
+            ssl_context = ssl.create_default_context()
+            if cluster.get("insecure-skip-tls-verify") is True:
+                ssl_context.check_hostname = False
+                ssl_context.verify_mode = ssl.CERT_NONE
+            else:
+                ca_file, ca_data = material("certificate-authority", cluster)
+                if ca_file or ca_data:
+                    ssl_context = ssl.create_default_context(cafile=ca_file,
+                                                             cadata=ca_data.decode() if ca_data else None)
+            cert_file, cert_data = material("client-certificate", user)
+            key_file, key_data = material("client-key", user)
+            if cert_file or cert_data:
+                _load_cert_chain(ssl_context, cert_file, cert_data, key_file, key_data)
+        elif any(k.startswith("client-") for k in user):
+            return None  # a client certificate over plain http: leave it to the official client
+        return DirectClient(server, headers=headers, context=ssl_context)
+    except (OSError, ValueError, ssl.SSLError):
+        return None
+
+
+def _load_cert_chain(context: ssl.SSLContext, cert_file: str | None, cert_data: bytes | None,
+                     key_file: str | None, key_data: bytes | None) -> None:
+    """``ssl`` loads certificates from files only: inline data goes through a private temporary file."""
+    with tempfile.TemporaryDirectory(prefix="kubewhy-") as tmp:
+        if cert_data is not None:
+            cert_file = os.path.join(tmp, "cert.pem")
+            Path(cert_file).write_bytes(cert_data)
+        if key_data is not None:
+            key_file = os.path.join(tmp, "key.pem")
+            Path(key_file).write_bytes(key_data)
+        assert cert_file is not None
+        context.load_cert_chain(cert_file, key_file)
+
+
 def build_api_client(kubeconfig: str | None = None, context: str | None = None,
-                     in_cluster: bool = False) -> client.ApiClient:
+                     in_cluster: bool = False) -> client.ApiClient | DirectClient:
+    """The transport for these credentials: :class:`DirectClient` when the kubeconfig allows, else the
+    official client's ``ApiClient``."""
+    if not in_cluster:
+        direct = direct_client(kubeconfig, context)
+        if direct is not None:
+            return direct
+    return official_client(kubeconfig, context, in_cluster=in_cluster)
+
+
+def official_client(kubeconfig: str | None = None, context: str | None = None,
+                    in_cluster: bool = False) -> client.ApiClient:
+    """The official client's ``ApiClient`` for these credentials (every kubeconfig feature kubectl has)."""
+    from kubernetes import client, config
+    from kubernetes.config.config_exception import ConfigException
+
     try:
         if in_cluster:
             cfg = client.Configuration()
@@ -48,7 +246,7 @@ def build_api_client(kubeconfig: str | None = None, context: str | None = None,
 class LiveKube:
     """KubeReader/KubeWriter over HTTP. Counts requests so benchmarks can check the budget."""
 
-    def __init__(self, api: client.ApiClient, *, timeout: float = 10.0):
+    def __init__(self, api: client.ApiClient | DirectClient, *, timeout: float = 10.0):
         self.api = api
         self.timeout = timeout
         self.endpoint = api.configuration.host
@@ -61,6 +259,18 @@ class LiveKube:
         with self._lock:
             self.requests += 1
         params = [(k, v) for k, v in (query or {}).items() if v is not None]
+        if isinstance(self.api, DirectClient):
+            target = path + (f"?{urlencode(params)}" if params else "")
+            try:
+                return self.api.request(method, target, body=None if body is None else json.dumps(body).encode(),
+                                        headers={"Accept": accept, "Content-Type": content_type},
+                                        timeout=self.timeout)
+            except (OSError, http.client.HTTPException) as exc:
+                raise ClusterUnreachable(f"cannot reach the Kubernetes API at {self.endpoint}: "
+                                         f"{type(exc).__name__}: {_short(exc)}") from None
+        import urllib3
+        from kubernetes.client.exceptions import ApiException
+
         try:
             m, url, headers, ser_body, post = self.api.param_serialize(
                 method=method, resource_path=path, query_params=params,

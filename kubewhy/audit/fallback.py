@@ -10,24 +10,21 @@ import json
 import os
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from pydantic import ValidationError
+from . import spool
 
-from .records import RECORD_ADAPTER, Record, utcnow
+if TYPE_CHECKING:
+    from .records import Record
 
 
 def append(path: Path, records: Iterable[Record], error: str) -> int:
-    lines = [json.dumps({"record": r.model_dump(mode="json"), "error": error, "at": utcnow().isoformat()})
-             for r in records]
-    if not lines:
-        return 0
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with path.open("a", encoding="utf-8") as fh:
-        fh.write("\n".join(lines) + "\n")
-        fh.flush()
-        os.fsync(fh.fileno())
-    return len(lines)
+    """Append records (locked and fsync-ed, as :func:`spool.append_lines`)."""
+    at = datetime.now(UTC).isoformat()
+    return spool.append_lines(path, [json.dumps({"record": r.model_dump(mode="json"), "error": error, "at": at})
+                                     for r in records])
 
 
 def pending(path: Path) -> int:
@@ -49,16 +46,25 @@ class Taken:
 
 def take(path: Path) -> Taken:
     """Claim the file (rename) and parse it; call :func:`done` after the records are stored."""
+    from pydantic import ValidationError
+
+    from .records import RECORD_ADAPTER
+
     taken = Taken()
     if path.exists():
-        claimed = path.with_name(f"{path.name}.importing-{os.getpid()}-{utcnow().strftime('%Y%m%dT%H%M%S%f')}")
+        stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%f")
+        claimed = path.with_name(f"{path.name}.importing-{os.getpid()}-{stamp}")
         try:
             path.rename(claimed)
         except FileNotFoundError:  # another process took it first
             pass
     for p in sorted(path.parent.glob(path.name + ".importing-*")) if path.parent.exists() else []:
+        try:
+            lock = spool.lock_for_reading(p)  # an append that opened the file before the rename finishes first
+        except FileNotFoundError:  # another importer finished with it
+            continue
         taken.files.append(p)
-        with p.open(encoding="utf-8") as fh:
+        with os.fdopen(lock, encoding="utf-8") as fh:
             for n, line in enumerate(fh, 1):
                 if not line.strip():
                     continue

@@ -8,6 +8,12 @@
 - A batch that still fails after ``RetryPolicy.give_up_after`` seconds, a record the database rejects, and
   whatever is queued when ``aclose()`` runs out of time go to the fallback file. The next start reports and
   re-imports it.
+- ``spool=True`` (a short-lived process: ``kubewhy why``): no writer task, no database; each record is appended
+  to the database's spool file (:mod:`.spool`) and fsync-ed before ``record_*`` returns. Every start of a
+  writer imports its database's spool, silently, right after the fallback file.
+
+SQLAlchemy, the driver, Alembic and pydantic are imported when first needed, so a spooling process never
+imports them (``record_diagnosis`` writes its record without pydantic).
 """
 
 from __future__ import annotations
@@ -18,44 +24,33 @@ import random
 import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import exc as sa_exc
-from sqlalchemy.ext.asyncio import AsyncEngine
-
-from . import db, fallback, migrate, store
-from .records import (
-    ActionRecord,
-    AlertRecord,
-    DiagnosisRecord,
-    FixEvent,
-    FixEventKind,
-    FixProposed,
-    IncidentOpened,
-    IncidentResolved,
-    Record,
-    utcnow,
-)
+from . import spool as spooling
 
 if TYPE_CHECKING:
+    from sqlalchemy.ext.asyncio import AsyncEngine
+
     from ..models.findings import Fix, Report
+    from .records import FixEventKind, Record
 
 log = logging.getLogger("kubewhy.audit")
 
-# the database rejected the data itself: retrying the same rows cannot help
-_PERMANENT = (sa_exc.IntegrityError, sa_exc.DataError, sa_exc.ProgrammingError, sa_exc.StatementError,
-              TypeError, ValueError, KeyError, AttributeError, NotImplementedError)
-_TRANSIENT = (sa_exc.OperationalError, sa_exc.InterfaceError, OSError, TimeoutError, ConnectionError)
-
 
 def is_transient(error: BaseException) -> bool:
+    from sqlalchemy import exc as sa_exc
+
+    # the database rejected the data itself: retrying the same rows cannot help
+    permanent = (sa_exc.IntegrityError, sa_exc.DataError, sa_exc.ProgrammingError, sa_exc.StatementError,
+                 TypeError, ValueError, KeyError, AttributeError, NotImplementedError)
+    transient = (sa_exc.OperationalError, sa_exc.InterfaceError, OSError, TimeoutError, ConnectionError)
     if isinstance(error, sa_exc.DBAPIError) and error.connection_invalidated:
         return True
-    if isinstance(error, _TRANSIENT):
+    if isinstance(error, transient):
         return True
-    return not isinstance(error, _PERMANENT)
+    return not isinstance(error, permanent)
 
 
 @dataclass(frozen=True)
@@ -78,6 +73,7 @@ class Stats:
     retries: int = 0
     to_fallback: int = 0
     imported: int = 0  # records re-imported from the fallback file
+    spooled: int = 0  # records appended to the spool (spool mode), or imported from it (a writer)
     last_error: str = ""
     warnings: list[str] = field(default_factory=list)
 
@@ -88,9 +84,20 @@ class AuditLog:
     def __init__(self, url: str | None = None, *, engine: AsyncEngine | None = None,
                  fallback_path: Path | None = None, batch_size: int = 200, retry: RetryPolicy | None = None,
                  auto_migrate: bool = False, max_pending: int = 100_000,
-                 on_warning: Callable[[str], None] | None = None, engine_options: dict[str, Any] | None = None):
-        self.url = url or (engine.url.render_as_string(hide_password=False) if engine else db.resolve_url())
-        self.fallback_path = fallback_path or db.fallback_path()
+                 on_warning: Callable[[str], None] | None = None, engine_options: dict[str, Any] | None = None,
+                 spool: bool = False, spool_path: Path | None = None):
+        if url is None:
+            from . import db
+
+            url = engine.url.render_as_string(hide_password=False) if engine else db.resolve_url()
+        self.url = url
+        if fallback_path is None:
+            from . import db
+
+            fallback_path = db.fallback_path()
+        self.fallback_path = fallback_path
+        self.spool = spool
+        self.spool_path = spool_path or spooling.spool_path(fallback_path, url)
         self.batch_size = batch_size
         self.retry = retry or RetryPolicy()
         self.auto_migrate = auto_migrate
@@ -108,6 +115,9 @@ class AuditLog:
 
     def record(self, record: Record) -> uuid.UUID:
         """Queue one record; never blocks, never raises. Returns its idempotency key."""
+        if self.spool:
+            self._to_spool(record.model_dump(mode="json"), lambda: [record])
+            return record.key
         if self._closed:
             self._spill([record], "audit log closed")
             return record.key
@@ -123,30 +133,61 @@ class AuditLog:
 
     def record_diagnosis(self, report: Report, *, actor: str = "", source: str = "cli",
                          channel: str | None = None, incident: str | None = None) -> uuid.UUID:
+        if self.spool:  # the CLI's path: no pydantic
+            data = spooling.diagnosis(report, actor=actor, source=source, channel=channel, incident=incident)
+
+            def as_records() -> list[Record]:
+                from .records import RECORD_ADAPTER
+
+                return [RECORD_ADAPTER.validate_python(data)]
+
+            self._to_spool(data, as_records)
+            return uuid.UUID(data["key"])
+        from .records import DiagnosisRecord
+
         return self.record(DiagnosisRecord.from_report(report, actor=actor, source=source, channel=channel,
                                                        incident=incident))
 
+    def _to_spool(self, data: dict[str, Any], as_records: Callable[[], list[Record]]) -> None:
+        try:
+            self.stats.spooled += spooling.append_lines(self.spool_path, [spooling.line(data)])
+            self.stats.queued += 1
+        except OSError as exc:  # the spool cannot be written: the fallback file is the last resort
+            self._spill(as_records(), f"cannot write the spool {self.spool_path}: {exc}")
+
     def record_alert(self, *, rule: str, fingerprint: str, state: str = "firing", **fields: Any) -> uuid.UUID:
+        from .records import AlertRecord
+
         return self.record(AlertRecord(rule=rule, fingerprint=fingerprint, state=state, **fields))  # type: ignore
 
     def record_fix_proposed(self, fix: Fix | None = None, *, playbook_id: str, **fields: Any) -> uuid.UUID:
         if fix is not None:
             fields = {"title": fix.title, "command": fix.command, "risk": fix.risk,
                       "patch": fix.patch.to_dict() if fix.patch else None, **fields}
+        from .records import FixProposed
+
         return self.record(FixProposed(playbook_id=playbook_id, **fields))
 
     def record_fix_event(self, proposal_key: uuid.UUID, event: FixEventKind, *, actor: str = "",
                          **fields: Any) -> uuid.UUID:
+        from .records import FixEvent
+
         return self.record(FixEvent(proposal_key=proposal_key, event=event, actor=actor, **fields))
 
     def record_action(self, action: str, *, actor: str = "", source: str = "cli", **fields: Any) -> uuid.UUID:
         """A button clicked or a view opened (target_kind/target_namespace/target_name, channel, details)."""
+        from .records import ActionRecord
+
         return self.record(ActionRecord(action=action, actor=actor, source=source, **fields))
 
     def open_incident(self, ref: str, title: str, **fields: Any) -> uuid.UUID:
+        from .records import IncidentOpened
+
         return self.record(IncidentOpened(ref=ref, title=title, **fields))
 
     def resolve_incident(self, ref: str, **fields: Any) -> uuid.UUID:
+        from .records import IncidentResolved
+
         return self.record(IncidentResolved(ref=ref, **fields))
 
     # ------------------------------------------------------------------------------------------ lifecycle
@@ -154,15 +195,21 @@ class AuditLog:
     @property
     def display_url(self) -> str:
         """The database URL without its password, for messages."""
+        from . import db
+
         return db.display_url(self.url)
 
     @property
     def engine(self) -> AsyncEngine:
         if self._engine is None:
+            from . import db
+
             self._engine = db.make_engine(self.url, **self._engine_options)
         return self._engine
 
     def _ensure_started(self) -> None:
+        if self.spool:
+            return
         if self._task is None:
             self._task = asyncio.get_running_loop().create_task(self._run(), name="kubewhy-audit-writer")
 
@@ -171,7 +218,11 @@ class AuditLog:
         self._ensure_started()
 
     async def flush(self) -> None:
-        """Wait until everything queued so far has been written (or sent to the fallback file)."""
+        """Wait until everything queued so far has been written (or sent to the fallback file). Starts the
+        writer if nothing has yet, so what the fallback file and the spool hold is imported first (a query that
+        follows sees it)."""
+        if self._task is None and not self._closed:
+            self._ensure_started()
         if self._task is not None:
             await self._ready.wait()
             await self._queue.join()
@@ -184,7 +235,7 @@ class AuditLog:
             try:
                 await asyncio.wait_for(self.flush(), timeout)
             except TimeoutError:
-                self._warn(f"audit: database {db.display_url(self.url)} did not take the records in time; "
+                self._warn(f"audit: database {self.display_url} did not take the records in time; "
                            f"they are kept in {self.fallback_path}")
             self._task.cancel()
             try:
@@ -214,6 +265,7 @@ class AuditLog:
             if self.auto_migrate:
                 await self._migrate()
             await self._import_fallback()
+            await self._import_fallback(spool=True)
         except Exception as exc:  # noqa: BLE001 - start-up trouble must not stop the writer
             self._warn(f"audit: start-up failed: {exc}")
         finally:
@@ -229,6 +281,8 @@ class AuditLog:
                     self._queue.task_done()
 
     async def _migrate(self) -> None:
+        from . import migrate
+
         deadline = asyncio.get_running_loop().time() + self.retry.give_up_after
         attempt = 0
         while True:
@@ -240,20 +294,28 @@ class AuditLog:
                 attempt += 1
                 delay = self.retry.delay(attempt)
                 if not is_transient(exc) or asyncio.get_running_loop().time() + delay > deadline:
-                    self._warn(f"audit: could not bring {db.display_url(self.url)} to the latest schema: {exc}")
+                    self._warn(f"audit: could not bring {self.display_url} to the latest schema: {exc}")
                     return
                 await asyncio.sleep(delay)
 
-    async def _import_fallback(self) -> None:
+    async def _import_fallback(self, spool: bool = False) -> None:
+        """Import the fallback file (reported: those records could not be written), or the spool (silently:
+        that is where a spooling process's records are meant to wait)."""
+        from . import fallback
+
+        path = self.spool_path if spool else self.fallback_path
         try:
-            taken = await asyncio.to_thread(fallback.take, self.fallback_path)
+            taken = await asyncio.to_thread(fallback.take, path)
         except OSError as exc:
-            self._warn(f"audit: cannot read the fallback file {self.fallback_path}: {exc}")
+            self._warn(f"audit: cannot read the {'spool' if spool else 'fallback'} file {path}: {exc}")
             return
         if not taken.files:
             return
-        self._warn(f"audit: {len(taken.records)} record(s) could not be written earlier and were kept in "
-                   f"{self.fallback_path}; re-importing them")
+        if spool:
+            self.stats.spooled += len(taken.records)
+        else:
+            self._warn(f"audit: {len(taken.records)} record(s) could not be written earlier and were kept in "
+                       f"{self.fallback_path}; re-importing them")
         for line in taken.unreadable:
             self._warn(f"audit: unreadable fallback line kept for a human: {line}")
         before = self.stats.to_fallback
@@ -303,6 +365,8 @@ class AuditLog:
             await self._write_with_retry([record])
 
     async def _write(self, batch: Sequence[Record]) -> int:
+        from . import db, store
+
         async with db.make_sessionmaker(self.engine)() as session:  # one session per batch
             async with session.begin():
                 return await store.write_records(session, batch)
@@ -320,6 +384,8 @@ class AuditLog:
     def _spill(self, records: Sequence[Record], error: str) -> None:
         if not records:
             return
+        from . import fallback
+
         try:
             self.stats.to_fallback += fallback.append(self.fallback_path, records, error)
         except OSError as exc:  # nowhere left: say so loudly, with the records
@@ -340,7 +406,9 @@ class AuditLog:
     # ------------------------------------------------------------------------------------------ queries
 
     async def prune(self, older_than: timedelta, *, now: datetime | None = None) -> dict[str, int]:
-        cutoff = (now or utcnow()) - older_than
+        from . import db, store
+
+        cutoff = (now or datetime.now(UTC)) - older_than
         async with db.make_sessionmaker(self.engine)() as session:
             async with session.begin():
                 counts = await store.prune(session, cutoff)

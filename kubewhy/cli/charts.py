@@ -5,10 +5,11 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from ..charts import ChartError, chart_data, chart_filename, render_png, text_chart
-from ..models.findings import Report
-from ..service import Deps
+if TYPE_CHECKING:
+    from ..models.findings import Report
+    from ..service import Deps
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -19,6 +20,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 async def write_charts(report: Report, deps: Deps, directory: str | Path) -> list[tuple[str, Path | None, str]]:
     """(finding id, PNG path or None, sparkline text or the reason there is no chart) per charted finding."""
+    from ..charts import ChartError, chart_data, chart_filename, render_png, text_chart  # only with --chart-dir
+
     out: list[tuple[str, Path | None, str]] = []
     for finding in report.findings:
         if not finding.chart:

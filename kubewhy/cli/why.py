@@ -11,18 +11,19 @@ import asyncio
 import os
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 import yaml
 
-from .. import compose, service
+from .. import compose
 from ..errors import UsageError
-from ..models.findings import Report
 from ..models.target import Target, parse_target
-from ..render.text import to_json, to_markdown, to_text
 from ..settings import Flags, Settings, load
 from . import charts
 from .options import Environ, database_url_argument, warn
+
+if TYPE_CHECKING:
+    from ..models.findings import Report
 
 
 def add_parser(sub: argparse._SubParsersAction, name: str, help_: str) -> None:  # type: ignore[type-arg]
@@ -66,7 +67,8 @@ def context_namespace(kubeconfig: str | None, context: str | None) -> str | None
     current, contexts = context, {}
     for path in filter(None, paths):
         try:
-            data = yaml.safe_load(Path(path).read_text(encoding="utf-8")) or {}
+            data = yaml.load(Path(path).read_text(encoding="utf-8"),
+                             Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader)) or {}
         except (OSError, yaml.YAMLError):
             continue  # no kubeconfig: the default namespace applies
         if not isinstance(data, dict):
@@ -107,13 +109,16 @@ def run(args: argparse.Namespace, environ: Environ) -> int:
 
 
 async def diagnose_and_show(target: Target, settings: Settings, args: argparse.Namespace) -> int:
-    """Diagnose with the audit log attached, show, write charts, then flush briefly (a CLI must not hang)."""
-    retry: Any = None
-    if settings.audit.enabled:
-        from ..audit.writer import RetryPolicy
+    """Diagnose with the audit log attached, show, write charts.
 
-        retry = RetryPolicy(give_up_after=1.0, write_timeout=2.0, max_delay=0.5)
-    async with compose.opened(settings, close_timeout=3.0, retry=retry, on_warning=warn) as deps:
+    The record is spooled (kubewhy/audit/spool.py): appended and fsync-ed to the spool file before the report is
+    printed, and committed by the next audit writer that starts on the database (``kubewhy history``, the bot, …),
+    so a ``why`` never imports the database driver and never waits for the database."""
+    # The target's GET goes out first; the engine's imports and the catalogue load while it is in flight.
+    kube = compose.build_kube(settings, prefetch=target)
+    from .. import service
+
+    async with compose.opened(settings, kube=kube, close_timeout=3.0, on_warning=warn, spool=True) as deps:
         for w in deps.warnings:
             warn(w)
         report = await service.diagnose(target, deps, actor=settings.actor, source="cli", incident=args.incident)
@@ -124,6 +129,8 @@ async def diagnose_and_show(target: Target, settings: Settings, args: argparse.N
 
 def show(report: Report, args: argparse.Namespace) -> bool:
     """Print the report; False when the reader went away (``| head``): the rest of the output is dropped."""
+    from ..render.text import to_json, to_markdown, to_text
+
     render = {"json": to_json, "markdown": to_markdown}.get(args.output)
     try:
         print(render(report) if render else to_text(report, verbose=args.verbose), flush=True)

@@ -10,9 +10,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
-from typing import Any
-
-from pydantic import ValidationError
+from typing import TYPE_CHECKING, Any
 
 from ..checks import default_registry
 from ..checks.registry import (
@@ -38,13 +36,15 @@ from ..models.playbook import (
     RESERVED,
     CheckSpec,
     EachEvidence,
-    EachEvidenceModel,
     FixSpec,
     PatchSpec,
     Playbook,
-    PlaybookModel,
 )
-from ..yamlsrc import Doc, YamlSourceError, documents
+from .cache import PlaybookCache
+
+if TYPE_CHECKING:
+    from ..models.playbook_format import PlaybookModel
+    from ..yamlsrc import Doc
 
 
 def bundled_dir() -> Path:
@@ -176,7 +176,7 @@ def _compile(compiler: Compiler, registry: CheckRegistry, path: Path, doc: Doc, 
         variables.append((v.name, expr(v.expression, ("variables", i, "expression"))))
     evidence: list[Any] = []
     for i, e in enumerate(model.evidence):
-        if isinstance(e, EachEvidenceModel):
+        if not isinstance(e, str):  # EachEvidenceModel
             evidence.append(EachEvidence(expr(e.each, ("evidence", i, "each")), e.as_,
                                          tmpl(e.text, ("evidence", i, "text"))))
         else:
@@ -223,12 +223,26 @@ def load_file(path: Path, compiler: Compiler, registry: CheckRegistry | None = N
     Each playbook's checks are resolved against ``registry`` (default: a fresh :func:`default_registry`).
     """
     registry = registry if registry is not None else default_registry()
+    try:
+        content = path.read_bytes()
+    except OSError as exc:
+        return [], [PlaybookError(f"{path}:1", f"cannot read: {exc.strerror}")]
+    return _parse(path, content, compiler, registry)
+
+
+def _parse(path: Path, content: bytes, compiler: Compiler, registry: CheckRegistry
+           ) -> tuple[list[Playbook], list[PlaybookError]]:
+    from pydantic import ValidationError
+
+    from ..models.playbook_format import PlaybookModel
+    from ..yamlsrc import YamlSourceError, documents
+
     good: list[Playbook] = []
     errors: list[PlaybookError] = []
     try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as exc:
-        return [], [PlaybookError(f"{path}:1", f"cannot read: {exc.strerror}")]
+        text = content.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        return [], [PlaybookError(f"{path}:1", f"cannot read: not UTF-8 ({exc.reason})")]
     try:
         docs = list(documents(text))
     except YamlSourceError as exc:
@@ -265,6 +279,23 @@ def load_file(path: Path, compiler: Compiler, registry: CheckRegistry | None = N
     return good, errors
 
 
+def _load_cached(path: Path, compiler: Compiler, registry: CheckRegistry, cache: PlaybookCache | None
+                 ) -> tuple[list[Playbook], list[PlaybookError]]:
+    if cache is None:
+        return load_file(path, compiler, registry)
+    try:
+        content = path.read_bytes()
+    except OSError as exc:
+        return [], [PlaybookError(f"{path}:1", f"cannot read: {exc.strerror}")]
+    cached = cache.get(path, content)
+    if cached is not None:
+        return cached, []
+    good, errors = _parse(path, content, compiler, registry)
+    if not errors:  # a broken file is parsed every time, so its errors always name the file as it is
+        cache.put(content, good)
+    return good, errors
+
+
 def playbook_files(directory: Path) -> list[Path]:
     if directory.is_file():
         return [directory]
@@ -272,14 +303,17 @@ def playbook_files(directory: Path) -> list[Path]:
 
 
 def load_dirs(dirs: Iterable[Path], compiler: Compiler | None = None, *, include_bundled: bool = True,
-              registry: CheckRegistry | None = None) -> Catalog:
+              registry: CheckRegistry | None = None, cache_dir: Path | None = None) -> Catalog:
     """Load the bundled playbooks plus users' directories; later directories override ids of earlier ones.
 
     Checks are looked up in ``registry`` (default: a fresh registry of the built-in checks); each compiled
-    check carries its definition, so running a playbook needs no registry at all.
+    check carries its definition, so running a playbook needs no registry at all. With ``cache_dir``, files
+    are compiled once and read back from the compile cache while their bytes stay the same
+    (:mod:`kubewhy.playbooks.cache`).
     """
     compiler = compiler or Compiler()
     registry = registry if registry is not None else default_registry()
+    cache = PlaybookCache(cache_dir, registry) if cache_dir is not None else None
     catalog = Catalog()
     by_id: dict[str, Playbook] = {}
     sources = ([bundled_dir()] if include_bundled else []) + [Path(d) for d in dirs]
@@ -288,7 +322,7 @@ def load_dirs(dirs: Iterable[Path], compiler: Compiler | None = None, *, include
             catalog.errors.append(PlaybookError(f"{directory}:1", "no such playbook directory"))
             continue
         for path in playbook_files(directory):
-            good, errors = load_file(path, compiler, registry)
+            good, errors = _load_cached(path, compiler, registry, cache)
             catalog.errors.extend(errors)
             for pb in good:
                 by_id[pb.id] = pb

@@ -13,7 +13,7 @@ from typing import Any
 
 from ..checks import default_registry
 from ..checks.registry import CheckRegistry
-from ..models.playbook import PlaybookModel
+from ..models.playbook_format import PlaybookModel
 
 SCHEMA_DIALECT = "https://json-schema.org/draft/2020-12/schema"
 _TEMPLATE: dict[str, Any] = {"type": "string", "pattern": r"\{\{", "description": "a template: {{ cel }}"}

@@ -208,3 +208,20 @@ def test_request_counts_by_verb_and_resource(mini: RunningSim) -> None:
     v1.read_namespaced_pod_log("web-1", "default")
     stats = mini.stats()
     assert stats["list pods"] == 1 and stats["get pods"] == 1 and stats["get pods/log"] == 1
+
+
+def test_pods_by_node_follow_creates_and_deletes(mini: RunningSim) -> None:
+    """``spec.nodeName=`` is answered from an index (as the API server's watch cache does); it must stay exact."""
+    v1 = client.CoreV1Api(api(mini))
+    body = {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "late", "namespace": "jobs"},
+            "spec": {"nodeName": "node-2", "containers": [{"name": "c", "image": "busybox"}]}}
+    v1.create_namespaced_pod("jobs", body)  # type: ignore[arg-type]
+    assert [p.metadata.name for p in v1.list_pod_for_all_namespaces(field_selector="spec.nodeName=node-2").items] \
+        == ["late"]
+    assert v1.list_namespaced_pod("default", field_selector="spec.nodeName=node-2").items == []
+    assert {p.metadata.name for p in v1.list_namespaced_pod("default", field_selector="spec.nodeName=node-1").items} \
+        == {"web-1", "web-2"}
+    v1.delete_namespaced_pod("late", "jobs")
+    assert v1.list_pod_for_all_namespaces(field_selector="spec.nodeName=node-2").items == []
+    assert {p.metadata.name for p in v1.list_pod_for_all_namespaces(field_selector="spec.nodeName!=node-2").items} \
+        == {"web-1", "web-2", "batch-1"}

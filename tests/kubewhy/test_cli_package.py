@@ -8,9 +8,11 @@ import json
 import os
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 from kubesim import load
+from kubesim.runner import RunningSim
 
 ROOT = Path(__file__).resolve().parents[2]
 SNAPSHOT = [a for p in load("workshop/q01-app-crash").sources for a in ("--snapshot", str(p))]
@@ -73,3 +75,41 @@ def test_why_into_a_closed_pipe_ends_quietly_and_still_records(tmp_path: Path) -
     entries = json.loads(history.stdout)
     assert [e["target"] for e in entries if e["kind"] == "diagnosis"] == [TARGET]
     assert not (tmp_path / "fallback.jsonl").exists()
+
+
+NOT_ON_THE_WHY_PATH = ("kubesim", "kubelab", "bot", "slack_bolt", "textual", "matplotlib", "sqlalchemy", "alembic",
+                       "aiosqlite", "asyncpg", "prompt_toolkit")
+
+
+def test_a_live_why_with_its_audit_record_imports_no_simulator_bot_tui_charts_or_database(
+        start_sim: Callable[..., RunningSim], tmp_path: Path) -> None:
+    sim = start_sim("workshop/q01-app-crash")
+    code = (f"import sys\nfrom kubewhy import cli\ncode = cli.main(['why', {TARGET!r}, '--kubeconfig', "
+            f"{str(sim.kubeconfig)!r}])\nprint('MODULES=' + ','.join(sorted({{m.split('.')[0] for m in sys.modules}}"
+            f" & set({NOT_ON_THE_WHY_PATH!r}))), code)")
+    env = {**os.environ, "XDG_DATA_HOME": str(tmp_path / "data")}
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=120)
+    assert "MODULES= 0" in proc.stdout, proc.stdout + proc.stderr  # none of them, and exit code 0
+    assert len(list((tmp_path / "data" / "kubewhy").glob("audit-spool-*.jsonl"))) == 1  # yet it is recorded
+
+
+def test_why_piped_into_a_reader_that_is_gone_on_a_live_cluster(start_sim: Callable[..., RunningSim],
+                                                                 tmp_path: Path) -> None:
+    """``kubewhy why … | head`` as a shell runs it, on a live (simulated) cluster: the reader exits at once, so
+    every write kubewhy makes meets a closed pipe. Quiet exit 0, and the record is on disk when the process ends."""
+    sim = start_sim("workshop/q01-app-crash")
+    data = tmp_path / "data"
+    env = {**os.environ, "XDG_DATA_HOME": str(data), "KUBEWHY_DATABASE_URL": f"sqlite:///{tmp_path / 'a.db'}"}
+    kubewhy = Path(sys.executable).parent / "kubewhy"
+    for reader in ("true", "head -n 1"):
+        script = (f"{kubewhy} why {TARGET} --kubeconfig {sim.kubeconfig} -v | {reader}; "
+                  f"echo \"status=${{PIPESTATUS[0]}}\"")
+        proc = subprocess.run(["bash", "-c", script], capture_output=True, text=True, env=env, timeout=120)
+        assert "Traceback" not in proc.stderr and "BrokenPipe" not in proc.stderr, proc.stderr
+        assert "status=0" in proc.stdout, proc.stdout + proc.stderr
+    spooled = [json.loads(line)["record"] for p in data.glob("kubewhy/audit-spool-*.jsonl")
+               for line in p.read_text().splitlines()]
+    assert [r["target_name"] for r in spooled] == [TARGET.rsplit("/", 1)[1]] * 2  # durable before the exit
+    history = subprocess.run([sys.executable, "-m", "kubewhy", "history", "-o", "json"], capture_output=True,
+                             text=True, env=env, timeout=60)
+    assert [e["target"] for e in json.loads(history.stdout) if e["kind"] == "diagnosis"] == [TARGET, TARGET]

@@ -1,0 +1,1 @@
+"""kubewhy's benchmarks: ``python -m bench`` runs them all (``bench/__main__.py``), rewriting docs/benchmarks.md."""
