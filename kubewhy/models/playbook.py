@@ -22,6 +22,7 @@ if TYPE_CHECKING:
         FixModel,
         PatchModel,
         PlaybookModel,
+        SeverityRuleModel,
         VariableModel,
     )
 
