@@ -34,7 +34,7 @@ from ..checks.registry import CheckRegistry
 from ..expressions import Expr, Template, compile_template
 from ..models.playbook import CheckSpec, EachEvidence, FixSpec, PatchSpec, Playbook
 
-FORMAT = 1
+FORMAT = 2
 _HERE = Path(__file__).resolve().parent
 _CODE = [_HERE / "loader.py", _HERE / "cache.py", _HERE.parent / "models" / "playbook.py",
          _HERE.parent / "models" / "playbook_format.py", _HERE.parent / "expressions.py",
@@ -165,6 +165,7 @@ def _encode(pb: Playbook) -> dict[str, Any]:
                    {"target": _t(f.patch.target), "type": f.patch.type, "body": _value(f.patch.body)}}
                   for f in pb.fixes],
         "caused_by": list(pb.caused_by), "chart": pb.chart,
+        "severity_if": [[e.source, severity] for e, severity in pb.severity_if],
     }
 
 
@@ -193,6 +194,7 @@ def _decode(d: dict[str, Any], source: str, registry: CheckRegistry) -> Playbook
         variables=tuple((name, Expr(src)) for name, src in d["variables"]), when=Expr(d["when"]),
         summary=_tmpl(d["summary"]), evidence=tuple(evidence), fixes=tuple(fixes), caused_by=tuple(d["caused_by"]),
         chart=d["chart"], source=source,
+        severity_if=tuple((Expr(src), severity) for src, severity in d["severity_if"]),
     )
 
 

@@ -163,3 +163,18 @@ def test_the_cache_directory_comes_from_the_settings(tmp_path: Path) -> None:
     catalog = compose.build_catalog(settings, [])
     assert len(list((tmp_path / "xdg" / "kubewhy" / "playbooks").glob("*.json"))) == len(
         {p.source for p in catalog.playbooks})
+
+
+def test_the_cache_format_carries_every_field_of_a_compiled_playbook() -> None:
+    """A field added to Playbook and forgotten by the cache's codec would be silently lost on a warm run."""
+    import dataclasses
+
+    from kubewhy.models.playbook import Playbook
+    from kubewhy.playbooks import cache
+
+    catalog = load_dirs([])
+    for pb in catalog.playbooks:
+        encoded = cache._encode(pb)
+        assert set(encoded) | {"source"} == {f.name for f in dataclasses.fields(Playbook)}, pb.id
+    severe = next(p for p in catalog.playbooks if p.severity_if)
+    assert cache._decode(cache._encode(severe), severe.source, default_registry()) == severe
