@@ -111,14 +111,23 @@ def run(args: argparse.Namespace, environ: Environ) -> int:
 async def diagnose_and_show(target: Target, settings: Settings, args: argparse.Namespace) -> int:
     """Diagnose with the audit log attached, show, write charts.
 
-    The record is spooled (kubewhy/audit/spool.py): appended and fsync-ed to the spool file before the report is
-    printed, and committed by the next audit writer that starts on the database (``kubewhy history``, the bot, …),
-    so a ``why`` never imports the database driver and never waits for the database."""
+    With the local SQLite database (the default) the record is spooled (kubewhy/audit/spool.py): appended and
+    fsync-ed to the spool file before the report is printed, and committed by the next audit writer that starts on
+    the database (``kubewhy history``, ``db``, …), so such a ``why`` never imports the database driver nor waits
+    for the database. A shared server (Postgres) gets the row at once, since the team reads it from elsewhere: a
+    short retry, then the fallback file, within ``close_timeout``."""
     # The target's GET goes out first; the engine's imports and the catalogue load while it is in flight.
     kube = compose.build_kube(settings, prefetch=target)
     from .. import service
 
-    async with compose.opened(settings, kube=kube, close_timeout=3.0, on_warning=warn, spool=True) as deps:
+    spool = settings.audit.url.startswith("sqlite")
+    retry = None
+    if settings.audit.enabled and not spool:
+        from ..audit.writer import RetryPolicy
+
+        retry = RetryPolicy(give_up_after=1.0, write_timeout=2.0, max_delay=0.5)
+    async with compose.opened(settings, kube=kube, close_timeout=3.0, on_warning=warn, spool=spool,
+                              retry=retry) as deps:
         for w in deps.warnings:
             warn(w)
         report = await service.diagnose(target, deps, actor=settings.actor, source="cli", incident=args.incident)

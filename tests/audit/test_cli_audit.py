@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import subprocess
@@ -9,8 +10,11 @@ import sys
 from pathlib import Path
 
 import pytest
+from sqlalchemy import text
 
 from kubesim import load
+from kubewhy.audit import db
+from tests.audit.conftest import pg_url
 
 ROOT = Path(__file__).resolve().parents[2]
 SCENARIO = [str(p) for p in load("workshop/q01-app-crash").sources]
@@ -66,6 +70,26 @@ def test_why_records_its_diagnosis_unless_told_not_to(tmp_path: Path) -> None:
     assert len(json.loads(kubewhy("history", "-o", "json", env=env, cwd=tmp_path).stdout)) == 1  # imported once
 
 
+def test_why_on_a_shared_postgres_writes_the_row_before_it_exits(pg_database: str, tmp_path: Path) -> None:
+    """The team reads a shared database from elsewhere: the row is there when `kubewhy why` returns."""
+    env = {"KUBEWHY_DATABASE_URL": pg_url(pg_database).replace("postgresql+asyncpg://", "postgresql://"),
+           "KUBEWHY_AUDIT_FALLBACK": str(tmp_path / "fallback.jsonl"), "USER": "fay"}
+    proc = why(env=env, cwd=tmp_path)
+    assert proc.returncode == 0 and "audit" not in proc.stderr, proc.stderr
+    assert spooled(tmp_path) == [] and not (tmp_path / "fallback.jsonl").exists()
+
+    async def rows() -> list[tuple[str, str]]:
+        engine = db.make_engine(pg_url(pg_database))
+        try:
+            async with engine.connect() as conn:
+                result = await conn.execute(text("SELECT actor, target_name FROM diagnoses"))
+                return [(r[0], r[1]) for r in result]
+        finally:
+            await engine.dispose()
+
+    assert asyncio.run(rows()) == [("fay", "app-7d4b9c6f5-x2x7k")]
+
+
 def test_why_with_the_database_down_still_answers_and_keeps_the_record(tmp_path: Path) -> None:
     fb = tmp_path / "fallback.jsonl"
     env = {"KUBEWHY_DATABASE_URL": "postgresql://postgres@127.0.0.1:1/none", "KUBEWHY_AUDIT_FALLBACK": str(fb),
@@ -73,8 +97,9 @@ def test_why_with_the_database_down_still_answers_and_keeps_the_record(tmp_path:
     proc = why("--incident", "INC-5", env=env, cwd=tmp_path)
     assert proc.returncode == 0
     assert json.loads(proc.stdout)["target"]["name"] == "app-7d4b9c6f5-x2x7k"
-    assert "audit" not in proc.stderr  # the database is not even tried: the record waits in the spool
-    [record] = spooled(tmp_path)
+    assert "kept in" in proc.stderr and str(fb) in proc.stderr  # said once, with where the record waits
+    [line] = fb.read_text().splitlines()
+    record = json.loads(line)["record"]
     assert (record["type"], record["actor"], record["incident"]) == ("diagnosis", "erin", "INC-5")
 
 
