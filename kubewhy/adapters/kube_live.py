@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import functools
 import http.client
 import json
 import os
@@ -118,11 +119,40 @@ class DirectClient:
 
 def _read_kubeconfig(path: Path) -> Any:
     """The kubeconfig's data, with LibYAML's safe loader when PyYAML has it (a large kubeconfig with many
-    contexts takes the pure-Python loader several milliseconds)."""
+    contexts takes the pure-Python loader several milliseconds). Parsed once per version of the file: the
+    target's default namespace and the transport both read it. Callers must not change what it returns."""
+    st = path.stat()
+    return _parse_kubeconfig(path, st.st_mtime_ns, st.st_size)
+
+
+@functools.lru_cache(maxsize=8)
+def _parse_kubeconfig(path: Path, mtime_ns: int, size: int) -> Any:
     import yaml
 
     loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
     return yaml.load(path.read_text(encoding="utf-8"), Loader=loader)
+
+
+def context_namespace(kubeconfig: str | None, context: str | None) -> str | None:
+    """The namespace of the kubeconfig's (current or named) context; None when it names none or there is no
+    kubeconfig (the default namespace applies). ``kubeconfig`` may list several files, as ``KUBECONFIG`` does."""
+    import yaml
+
+    paths = (kubeconfig or str(Path.home() / ".kube" / "config")).split(os.pathsep)
+    current, contexts = context, {}
+    for path in filter(None, paths):
+        try:
+            data = _read_kubeconfig(Path(path)) or {}
+        except (OSError, UnicodeDecodeError, yaml.YAMLError):
+            continue
+        if not isinstance(data, dict):
+            continue
+        current = current or data.get("current-context")
+        for entry in data.get("contexts") or []:
+            if isinstance(entry, dict) and entry.get("name") not in contexts:
+                contexts[entry.get("name")] = entry.get("context") or {}
+    namespace = contexts.get(current, {}).get("namespace") if current else None
+    return str(namespace) if namespace else None
 
 
 _CLUSTER_KEYS = {"server", "certificate-authority", "certificate-authority-data", "insecure-skip-tls-verify",

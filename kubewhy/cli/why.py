@@ -13,8 +13,6 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-import yaml
-
 from .. import compose
 from ..errors import UsageError
 from ..models.target import Target, parse_target
@@ -61,26 +59,6 @@ def flags(args: argparse.Namespace) -> Flags:
                  database_url=args.database_url, no_audit=args.no_audit, check_timeout=args.timeout)
 
 
-def context_namespace(kubeconfig: str | None, context: str | None) -> str | None:
-    """The namespace of the kubeconfig's (current or named) context, read from the files themselves."""
-    paths = (kubeconfig or str(Path.home() / ".kube" / "config")).split(os.pathsep)
-    current, contexts = context, {}
-    for path in filter(None, paths):
-        try:
-            data = yaml.load(Path(path).read_text(encoding="utf-8"),
-                             Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader)) or {}
-        except (OSError, yaml.YAMLError):
-            continue  # no kubeconfig: the default namespace applies
-        if not isinstance(data, dict):
-            continue
-        current = current or data.get("current-context")
-        for entry in data.get("contexts") or []:
-            if isinstance(entry, dict) and entry.get("name") not in contexts:
-                contexts[entry.get("name")] = entry.get("context") or {}
-    namespace = contexts.get(current, {}).get("namespace") if current else None
-    return str(namespace) if namespace else None
-
-
 def described_target(files: list[str]) -> str:
     """The first object a ``kubectl describe`` file describes, as a target."""
     from ..adapters import describe
@@ -103,7 +81,11 @@ def run(args: argparse.Namespace, environ: Environ) -> int:
             args.target = described_target(args.describe)
     settings = load(environ, flags(args))
     kube = settings.kube
-    default_ns = None if kube.snapshot or kube.in_cluster else context_namespace(kube.kubeconfig, kube.context)
+    default_ns = None
+    if not (kube.snapshot or kube.in_cluster):
+        from ..adapters.kube_live import context_namespace
+
+        default_ns = context_namespace(kube.kubeconfig, kube.context)
     target = parse_target(args.target, args.namespace, default_ns or settings.default_namespace)  # before any call
     return asyncio.run(diagnose_and_show(target, settings, args))
 

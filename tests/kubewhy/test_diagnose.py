@@ -249,3 +249,22 @@ def test_cascade_is_ranked_root_cause_first() -> None:
     assert ids[:4] == ["no-limits", "node-system-oom", "node-not-ready", "evicted"], ids
     evicted = report.findings[3]
     assert set(evicted.caused_by) >= {"node-not-ready", "node-system-oom"}
+
+
+def test_a_bare_name_uses_the_namespace_of_the_kubeconfig_context(start_sim, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """As kubectl does: `kubewhy why NAME` looks in the current context's namespace, or in --context's."""
+    import yaml
+
+    sim = start_sim("workshop", timeline_mode="manual")
+    config = yaml.safe_load(sim.kubeconfig.read_text())
+    base = config["contexts"][0]
+    config["contexts"] = [{"name": "q1", "context": {**base["context"], "namespace": "q1"}},
+                          {"name": "q5", "context": {**base["context"], "namespace": "q5"}}]
+    config["current-context"] = "q1"
+    kc = tmp_path / "ns.kubeconfig"
+    kc.write_text(yaml.safe_dump(config))
+    found = run_cli("why", "app-7d4b9c6f5-x2x7k", "--kubeconfig", str(kc), "--no-audit", "-o", "json")
+    assert found.returncode == 0, found.stderr
+    assert json.loads(found.stdout)["target"]["namespace"] == "q1"
+    other = run_cli("why", "app-7d4b9c6f5-x2x7k", "--kubeconfig", str(kc), "--context", "q5", "--no-audit")
+    assert other.returncode == 3 and "namespace q5" in other.stderr, other.stderr
