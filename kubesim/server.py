@@ -21,6 +21,7 @@ import yaml
 from aiohttp import web
 
 from . import events as event_conv
+from . import kubelet
 from .cluster import POD_KEY, Cluster, InvalidObject, generate_name
 from .patching import PatchError, apply_patch
 from .resources import METRICS_GROUP, Resource
@@ -129,6 +130,8 @@ class SimServer:
         if path in ("/metrics", "/metrics/cadvisor", "/metrics/resource"):
             self.requests["get metrics"] += 1
             return self._prometheus_metrics()
+        if parts[:3] == ["api", "v1", "nodes"] and len(parts) > 4 and parts[4] == "proxy":
+            return self._node_proxy(request, parts[3], "/".join(parts[5:]))
         if parts and parts[0] in ("api", "apis"):
             return await self._resource_request(request, parts)
         if parts and parts[0] in ("healthz", "readyz", "livez"):
@@ -632,6 +635,23 @@ class SimServer:
         text = exposition(usages, self.cluster.scenario.volume_usage, self.cluster.elapsed)
         return web.Response(text=text, content_type="text/plain", charset="utf-8",
                             headers={"X-Content-Type-Options": "nosniff"})
+
+    def _node_proxy(self, request: web.Request, node: str, path: str) -> web.Response:
+        """``/api/v1/nodes/NODE/proxy/PATH``: the simulated kubelet of that node (kubesim/kubelet.py)."""
+        if request.method != "GET":
+            raise ApiError(405, "MethodNotAllowed", "the simulated kubelet answers GET only")
+        self.requests[f"get nodes/proxy/{path}"] += 1
+        try:
+            if path == "stats/summary":
+                return json_response(kubelet.summary(self.cluster, node))
+            if path in ("metrics/cadvisor", "metrics"):
+                text = (kubelet.cadvisor if path == "metrics/cadvisor" else kubelet.kubelet_metrics)(self.cluster, node)
+                return web.Response(text=text, content_type="text/plain", charset="utf-8")
+        except kubelet.KubeletUnavailable as exc:
+            raise ApiError(exc.code, exc.reason, exc.message) from None
+        if self.cluster.store.get(("", "nodes"), "", node) is None:
+            raise ApiError(404, "NotFound", f'nodes "{node}" not found')
+        raise ApiError(404, "NotFound", f"the simulated kubelet serves only {', '.join(kubelet.PATHS)}, not /{path}")
 
     # ---- control API --------------------------------------------------------------------------------------
     async def _control(self, request: web.Request, parts: list[str]) -> web.Response:

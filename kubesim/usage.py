@@ -149,6 +149,14 @@ def node_metrics(nodes: list[dict[str, Any]], node_usage: dict[str, dict[str, An
     return out
 
 
+def volume_now(v: dict[str, Any], elapsed: float) -> tuple[float, float]:
+    """(capacity, used) bytes of a scenario volume ``elapsed`` seconds after the start: ``used`` plus
+    ``growthPerMinute``, never past the capacity."""
+    cap = quantity(v.get("capacity"), 0)
+    used = quantity(v.get("used"), 0)
+    return cap, min(cap, used + quantity(v.get("growthPerMinute"), 0) / 60 * elapsed) if cap else used
+
+
 def _esc(v: str) -> str:
     return v.replace("\\", "\\\\").replace("\n", "\\n").replace('"', '\\"')
 
@@ -205,9 +213,7 @@ def exposition(usages: list[ContainerUsage], volumes: dict[str, dict[str, Any]],
     vols = []
     for key, v in sorted(volumes.items()):
         ns, pvc = key.split("/", 1)
-        cap = quantity(v.get("capacity"), 0)
-        used = min(cap, quantity(v.get("used"), 0) + quantity(v.get("growthPerMinute"), 0) / 60 * elapsed) \
-            if cap else quantity(v.get("used"), 0)
+        cap, used = volume_now(v, elapsed)
         vols.append((_labels(namespace=ns, persistentvolumeclaim=pvc), cap, used))
     family("kubelet_volume_stats_capacity_bytes", "gauge", "Capacity in bytes of the volume",
            [(lbl, cap) for lbl, cap, used in vols])
@@ -218,4 +224,5 @@ def exposition(usages: list[ContainerUsage], volumes: dict[str, dict[str, Any]],
     return "\n".join(lines) + "\n"
 
 
-__all__ = ["ContainerUsage", "container_usages", "pod_metrics", "node_metrics", "exposition", "quantity"]
+__all__ = ["ContainerUsage", "container_usages", "pod_metrics", "node_metrics", "exposition", "quantity",
+           "volume_now"]

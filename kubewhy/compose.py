@@ -18,9 +18,9 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
-from .adapters.ports import KubeReader, MetricsReader
+from .adapters.ports import KubeletReader, KubeReader, MetricsReader
 from .settings import DISCOVER, Settings
 
 if TYPE_CHECKING:
@@ -69,6 +69,19 @@ async def build_metrics(settings: Settings, kube: KubeReader, warnings: list[str
     return PromMetrics(prom)
 
 
+def build_kubelet(settings: Settings, kube: KubeReader) -> KubeletReader | None:
+    """Without Prometheus, metric checks ask the kubelets through the API server's node proxy; a reader that
+    cannot proxy (a snapshot) gets None, and those checks are skipped."""
+    if settings.prometheus.enabled:
+        return None
+    from .adapters.kubelet import KubeletStats
+    from .adapters.ports import NodeProxy
+
+    if not callable(getattr(kube, "node_proxy", None)):  # the live reader has it (a prefetching one forwards it)
+        return None
+    return KubeletStats(cast(NodeProxy, kube), interval=settings.kube.kubelet_sample_seconds)
+
+
 def build_catalog(settings: Settings, warnings: list[str], registry: CheckRegistry | None = None) -> Catalog:
     """The bundled playbooks plus the user's directories, compiled against ``registry`` (default: the built-ins),
     through the compile cache in ``settings.cache_dir``."""
@@ -111,7 +124,8 @@ async def build(settings: Settings, *, kube: KubeReader | None = None, audit: bo
             recorder = build_audit(settings, retry=retry, on_warning=on_warning, spool=spool)
         except ImportError as exc:  # the diagnosis matters more than its record
             warnings.append(f"audit: disabled ({exc})")
-    deps = Deps(kube=kube, catalog=catalog, prom=prom, check_timeout=settings.check_timeout, audit=recorder,
+    deps = Deps(kube=kube, catalog=catalog, prom=prom, kubelet=build_kubelet(settings, kube) if prom is None else None,
+                check_timeout=settings.check_timeout, audit=recorder,
                 settings=settings, warnings=warnings)
     clock = getattr(kube, "clock", None)
     if callable(clock):  # a snapshot's "now" is the time of its newest object
@@ -150,4 +164,5 @@ async def audit_opened(settings: Settings, *, close_timeout: float | None = 10.0
             await audit.aclose(timeout=close_timeout)
 
 
-__all__ = ["audit_opened", "build", "build_audit", "build_catalog", "build_kube", "build_metrics", "close", "opened"]
+__all__ = ["audit_opened", "build", "build_audit", "build_catalog", "build_kube", "build_kubelet", "build_metrics",
+           "close", "opened"]

@@ -14,7 +14,7 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from .adapters.cache import CachedKube
-from .adapters.ports import KubeReader, MetricsReader
+from .adapters.ports import KubeletReader, KubeReader, MetricsReader
 from .checks.registry import CheckContext
 from .engine import health
 from .engine.related import (
@@ -43,6 +43,7 @@ class Deps:
     kube: KubeReader
     catalog: Catalog
     prom: MetricsReader | None = None
+    kubelet: KubeletReader | None = None  # metric evidence from the kubelets when there is no Prometheus
     clock: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
     check_timeout: float = 5.0
     log_tail: int = 50
@@ -107,7 +108,7 @@ async def _diagnose(target: Target, deps: Deps, obj: dict[str, Any] | None) -> R
         obj = await resolve_target(kube, target)
     else:
         kube.seed(target.kind, target.namespace, target.name, obj)
-    ctx = CheckContext(kube=kube, prom=deps.prom, clock=deps.clock, log_tail=deps.log_tail)
+    ctx = CheckContext(kube=kube, prom=deps.prom, clock=deps.clock, log_tail=deps.log_tail, kubelet=deps.kubelet)
     base = {"now": deps.clock().strftime("%Y-%m-%dT%H:%M:%SZ")}
     main = Subject(ref_of({**obj, "kind": target.kind}), obj, "target")
 
@@ -160,7 +161,10 @@ async def _diagnose(target: Target, deps: Deps, obj: dict[str, Any] | None) -> R
             ranked.append(note)  # below every explained cause
     report = Report(target=target, findings=ranked, checks=[c for o in outcomes for c in o.checks])
     if deps.prom is None and any(c.reason == "no-prometheus" for c in report.checks):
-        report.notes.append("Prometheus not configured: metric checks were skipped (use --prometheus URL)")
+        report.notes.append("Prometheus not configured: PromQL checks were skipped and metric evidence, if any, "
+                            "comes from the kubelets through the API server's node proxy (use --prometheus URL)"
+                            if deps.kubelet is not None else
+                            "Prometheus not configured: metric checks were skipped (use --prometheus URL)")
     report.duration_ms = (time.perf_counter() - started) * 1000
     report.api_requests = getattr(deps.kube, "requests", 0) - requests_before
     return report
@@ -207,7 +211,7 @@ async def diagnose_described(text: str, deps: Deps, *, actor: str = "", source: 
     except describe.DescribeError as exc:
         raise UsageError(f"pasted text, line {exc}") from None
     kube = SnapshotKube([], objects=objects, endpoint="pasted kubectl describe output")
-    pasted = dataclasses.replace(deps, kube=kube, clock=kube.clock, prom=None)
+    pasted = dataclasses.replace(deps, kube=kube, clock=kube.clock, prom=None, kubelet=None)
     return await diagnose(parse_target(describe.target_of(objects)), pasted, actor=actor, source=source,
                           channel=channel)
 

@@ -31,7 +31,7 @@ import tempfile
 import threading
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
-from urllib.parse import urlencode, urlsplit
+from urllib.parse import quote, urlencode, urlsplit
 
 from ..errors import ClusterUnreachable, KubeApiError
 from ..kinds import info
@@ -368,6 +368,14 @@ class LiveKube:
         if status != 200:
             self._raise(status, data, f"read logs of {pod}/{container}")
         return redact_log(data.decode(errors="replace"))
+
+    # ---- NodeProxy ----------------------------------------------------------------------------------------
+    async def node_proxy(self, node: str, path: str) -> str:
+        status, data = await self._request("GET", f"/api/v1/nodes/{quote(node, safe='')}/proxy/{path}",
+                                           accept="text/plain, application/json, */*")
+        if status != 200:
+            self._raise(status, data, f"read /{path} of node {node} through the API server's node proxy")
+        return data.decode(errors="replace")
 
     # ---- KubeWriter ---------------------------------------------------------------------------------------
     async def patch(self, kind: str, namespace: str | None, name: str, body: Any, *, patch_type: str = "strategic",

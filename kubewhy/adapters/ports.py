@@ -38,3 +38,24 @@ class MetricsReader(Protocol):
 
     async def query_range(self, promql: str, *, seconds: float, step: float) -> list[dict[str, Any]]:
         """Range vector: [{"metric": {...}, "values": [(ts, float), ...]}]."""
+
+
+class NodeProxy(Protocol):
+    """GET through the API server's node proxy (``/api/v1/nodes/NODE/proxy/PATH``): needs ``nodes/proxy`` rights."""
+
+    endpoint: str
+
+    async def node_proxy(self, node: str, path: str) -> str:
+        """The kubelet's answer as text; :class:`~kubewhy.errors.KubeApiError` when the proxy fails."""
+
+
+class KubeletReader(Protocol):
+    """A node's kubelet figures (cAdvisor counters, the Summary API), measured over a short interval."""
+
+    async def cpu_throttling(self, node: str) -> Obj:
+        """``{"source", "seconds", "containers": [{"namespace", "pod", "container", "ratio"}]}``."""
+
+    async def stats(self, node: str) -> Obj:
+        """``{"source", "seconds", "containers": [{"namespace", "pod", "container", "working_set", "growth"}],
+        "volumes": [{"namespace", "claim", "used", "capacity", "available", "growth"}]}``; ``growth`` in bytes
+        per second, None when the kubelet's figures did not change between the two samples."""

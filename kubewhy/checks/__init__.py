@@ -6,6 +6,7 @@ built-ins, which a caller may extend (``@check("mine", registry=reg)``) without 
 
 from __future__ import annotations
 
+from . import kubelet as _kubelet_checks  # noqa: F401 - registers the kubelet_* checks in BUILTIN
 from .builtin import BUILTIN
 from .registry import CheckContext, CheckDef, CheckRegistry, Param, check
 

@@ -16,7 +16,7 @@ from typing import Any, Literal, get_args
 
 from .. import kinds
 from ..adapters.cache import CachedKube
-from ..adapters.ports import MetricsReader
+from ..adapters.ports import KubeletReader, MetricsReader
 
 DEFAULT_TIMEOUT = 5.0
 
@@ -44,6 +44,7 @@ class CheckContext:
     clock: Callable[[], datetime]
     log_tail: int = 50
     prom_range_seconds: float = 3600.0
+    kubelet: KubeletReader | None = None  # the kubelets through the node proxy, when there is no Prometheus
     extra: dict[str, Any] = field(default_factory=dict)
 
 
