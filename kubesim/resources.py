@@ -103,6 +103,14 @@ BUILTIN: tuple[Resource, ...] = (
     _r("rbac.authorization.k8s.io", "v1", "ClusterRole", "clusterroles", namespaced=False),
     _r("rbac.authorization.k8s.io", "v1", "ClusterRoleBinding", "clusterrolebindings", namespaced=False),
     _r("scheduling.k8s.io", "v1", "PriorityClass", "priorityclasses", namespaced=False, short_names=("pc",)),
+    _r("authorization.k8s.io", "v1", "SelfSubjectAccessReview", "selfsubjectaccessreviews", namespaced=False,
+       verbs=("create",)),
+    _r("authorization.k8s.io", "v1", "SelfSubjectRulesReview", "selfsubjectrulesreviews", namespaced=False,
+       verbs=("create",)),
+    _r("authentication.k8s.io", "v1", "SelfSubjectReview", "selfsubjectreviews", namespaced=False,
+       verbs=("create",)),
+    _r("authentication.k8s.io", "v1beta1", "SelfSubjectReview", "selfsubjectreviews", namespaced=False,
+       verbs=("create",)),  # kubectl 1.27 asks v1beta1 for `auth whoami`
 )
 
 METRICS_GROUP = "metrics.k8s.io"

@@ -57,6 +57,19 @@ class Expectation:
     source: str = ""
 
 
+@dataclass(frozen=True)
+class Identity:
+    """Who a bearer token authenticates as (``users`` in the Scenario document). ``read_only``: get, list and
+    watch only; every write answers 403, as RBAC's ``view`` role would."""
+
+    name: str
+    groups: tuple[str, ...] = ("system:authenticated",)
+    read_only: bool = False
+
+
+ADMIN = Identity("kubernetes-admin", ("kubeadm:cluster-admins", "system:authenticated"))
+
+
 @dataclass
 class Scenario:
     """Everything one simulated cluster starts from."""
@@ -73,6 +86,7 @@ class Scenario:
     timeline: list[TimelineStep] = field(default_factory=list)
     expect: list[Expectation] = field(default_factory=list)
     sources: list[str] = field(default_factory=list)
+    users: dict[str, Identity] = field(default_factory=dict)  # bearer token -> who it is and what it may do
 
     def shifted(self, now: datetime) -> Scenario:
         """A copy with every timestamp moved so that ``captured_at`` becomes ``now``."""
@@ -83,7 +97,7 @@ class Scenario:
             logs={k: {kk: _shift_text(vv, delta) for kk, vv in v.items()} for k, v in self.logs.items()},
             pod_usage=self.pod_usage, node_usage=self.node_usage, volume_usage=self.volume_usage,
             timeline=[TimelineStep(s.after, s.action, _shift(s.spec, delta), s.source) for s in self.timeline],
-            expect=self.expect, sources=self.sources,
+            expect=self.expect, sources=self.sources, users=self.users,
         )
 
 
@@ -216,7 +230,8 @@ def validate_object(obj: Any) -> tuple[tuple[Any, ...], str] | None:
 def _scenario_doc(path: Path, doc: Doc, scenario: Scenario) -> None:
     data = doc.data
     where = f"{path.name}#{doc.index}"
-    known = {"apiVersion", "kind", "metadata", "description", "capturedAt", "logs", "usage", "timeline", "expect"}
+    known = {"apiVersion", "kind", "metadata", "description", "capturedAt", "logs", "usage", "timeline", "expect",
+             "users"}
     for key in data:
         if key not in known:
             raise ScenarioError(path, f"unknown Scenario field {key!r} (known: {', '.join(sorted(known))})",
@@ -234,6 +249,16 @@ def _scenario_doc(path: Path, doc: Doc, scenario: Scenario) -> None:
             scenario.captured_at_given = True
         except ValueError:
             raise fail(("capturedAt",), f"capturedAt is not an RFC 3339 time: {data['capturedAt']!r}") from None
+    users = data.get("users") or {}
+    if not isinstance(users, dict):
+        raise fail(("users",), "users must be a mapping of bearer token to {name, groups, readOnly}")
+    for token, user in users.items():
+        if not isinstance(user, dict) or not isinstance(user.get("name"), str) or \
+                not isinstance(user.get("groups", []), list) or not isinstance(user.get("readOnly", False), bool):
+            raise fail(("users", token), f"users.{token} must have a name, optional groups (a list) and readOnly "
+                                         f"(true or false)")
+        scenario.users[str(token)] = Identity(user["name"], tuple(str(g) for g in user.get("groups") or ())
+                                              + ("system:authenticated",), bool(user.get("readOnly", False)))
     logs = data.get("logs") or {}
     if not isinstance(logs, dict):
         raise fail(("logs",), "logs must be a mapping of NAMESPACE/POD/CONTAINER to {current, previous}")

@@ -114,6 +114,35 @@ def parse_field_selector(text: str | None) -> list[tuple[str, str, str]]:
     return out
 
 
+_COMMON_FIELDS = frozenset({"metadata.name", "metadata.namespace"})
+# The field labels the API server supports per resource (group, plural), beyond metadata.name/namespace
+# (k8s.io/kubernetes pkg/registry/*/strategy.go ...FieldsSet); anything else is a 400.
+FIELD_LABELS: dict[tuple[str, str], frozenset[str]] = {
+    ("", "pods"): frozenset({"spec.nodeName", "spec.restartPolicy", "spec.schedulerName", "spec.serviceAccountName",
+                             "spec.hostNetwork", "status.phase", "status.podIP", "status.podIPs",
+                             "status.nominatedNodeName"}),
+    ("", "events"): frozenset({"involvedObject.kind", "involvedObject.namespace", "involvedObject.name",
+                               "involvedObject.uid", "involvedObject.apiVersion", "involvedObject.resourceVersion",
+                               "involvedObject.fieldPath", "reason", "reportingComponent", "source", "type"}),
+    ("", "nodes"): frozenset({"spec.unschedulable"}),
+    ("", "namespaces"): frozenset({"status.phase"}),
+    ("", "secrets"): frozenset({"type"}),
+    ("", "services"): frozenset({"spec.clusterIP", "spec.type"}),
+    ("", "replicationcontrollers"): frozenset({"status.replicas"}),
+    ("", "persistentvolumes"): frozenset({"name"}),
+    ("apps", "replicasets"): frozenset({"status.replicas"}),
+    ("batch", "jobs"): frozenset({"status.successful"}),
+    ("certificates.k8s.io", "certificatesigningrequests"): frozenset({"spec.signerName"}),
+}
+
+
+def check_field_labels(text: str | None, supported: frozenset[str], aliases: dict[str, str] | None = None) -> None:
+    """A :class:`SelectorError` naming the first field the resource does not support."""
+    for key, _, _ in parse_field_selector(text):
+        if key not in _COMMON_FIELDS and (aliases or {}).get(key, key) not in supported:
+            raise SelectorError(f"field label not supported: {key}")
+
+
 def field_predicate(text: str | None, aliases: dict[str, str] | None = None) -> Predicate | None:
     reqs = parse_field_selector(text)
     if not reqs:

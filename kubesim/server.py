@@ -20,13 +20,13 @@ from typing import Any
 import yaml
 from aiohttp import web
 
+from . import authz, kubelet, openapi
 from . import events as event_conv
-from . import kubelet
 from .cluster import POD_KEY, Cluster, InvalidObject, generate_name
 from .patching import PatchError, apply_patch
-from .resources import METRICS_GROUP, Resource
+from .resources import METRICS_GROUP, Resource, crd_resources
 from .scenario import object_uid
-from .selectors import SelectorError, field_predicate, label_predicate
+from .selectors import FIELD_LABELS, SelectorError, check_field_labels, field_predicate, label_predicate
 from .store import AlreadyExists, Conflict, Gone, NotFound, StoreError, dumps
 from .tables import to_table
 from .timeline import Timeline
@@ -84,6 +84,7 @@ class SimServer:
         self.app.on_startup.append(self._on_startup)
         self.app.on_shutdown.append(self._on_shutdown)
         self._background: set[asyncio.Task[Any]] = set()
+        self._openapi_cache: dict[tuple[Any, ...], bytes] = {}
 
     # ---- lifecycle ----------------------------------------------------------------------------------------
     async def _on_startup(self, app: web.Application) -> None:
@@ -141,7 +142,7 @@ class SimServer:
     def _discovery(self, path: str, parts: list[str]) -> web.Response | None:
         served = self.cluster.served()
         if path == "/version":
-            return json_response(VERSION_INFO)
+            return json_response(self._version())
         if path == "/api":
             return json_response({"kind": "APIVersions", "versions": ["v1"], "serverAddressByClientCIDRs": [
                 {"clientCIDR": "0.0.0.0/0", "serverAddress": "127.0.0.1:6443"}]})
@@ -160,8 +161,48 @@ class SimServer:
                 raise ApiError(404, "NotFound", "the server could not find the requested resource")
             return json_response(lst)
         if parts[:1] == ["openapi"]:
-            raise ApiError(404, "NotFound", "the simulator does not serve OpenAPI documents")
+            return self._openapi(parts[1:])
         return None
+
+    def _version(self) -> dict[str, str]:
+        """The control plane is as new as the newest kubelet (a 1.30.2 default for a cluster without nodes)."""
+        versions = []
+        for node in self.cluster.store.all_objects(("", "nodes")):
+            text = str(((node.get("status") or {}).get("nodeInfo") or {}).get("kubeletVersion") or "")
+            numbers = text.lstrip("v").split("-")[0].split(".")
+            if len(numbers) == 3 and all(n.isdigit() for n in numbers):
+                versions.append(tuple(int(n) for n in numbers))
+        if not versions:
+            return VERSION_INFO
+        major, minor, patch = max(versions)
+        return {**VERSION_INFO, "major": str(major), "minor": str(minor), "gitVersion": f"v{major}.{minor}.{patch}"}
+
+    def _openapi(self, parts: list[str]) -> web.Response:
+        """``/openapi/v2`` and ``/openapi/v3[/GROUP-VERSION]`` (kubesim/openapi.py), cached per version."""
+        version = self._version()
+        minor = int(version["minor"])
+        served = self.cluster.served()
+        by_gv: dict[str, list[Resource]] = {}
+        for res in served.all():
+            by_gv.setdefault(res.group_version, []).append(res)
+        crds = {(r.group, r.kind): crd for crd in self.cluster.store.all_objects(
+            ("apiextensions.k8s.io", "customresourcedefinitions")) for r in crd_resources(crd)}
+        key = (tuple(parts), version["gitVersion"], len(crds), len(by_gv))
+        if key not in self._openapi_cache:
+            try:
+                if parts == ["v2"]:
+                    doc = openapi.v2_doc(served.all(), minor, version["gitVersion"])
+                elif parts == ["v3"]:
+                    doc = openapi.v3_index(sorted(by_gv), minor)
+                elif parts[:1] == ["v3"] and parts[1:2] in (["api"], ["apis"]) and "/".join(parts[2:]) in by_gv:
+                    gv = "/".join(parts[2:])
+                    doc = openapi.group_version_doc(by_gv[gv], minor, version["gitVersion"], crds)
+                else:
+                    raise ApiError(404, "NotFound", "the server could not find the requested resource")
+            except openapi.OpenAPIUnavailable as exc:
+                raise ApiError(503, "ServiceUnavailable", f"OpenAPI is not available: {exc}") from None
+            self._openapi_cache[key] = dumps(doc)
+        return json_response(self._openapi_cache[key])
 
     def _parse_target(self, parts: list[str]) -> Target:
         served = self.cluster.served()
@@ -210,6 +251,17 @@ class SimServer:
         if verb is None or (verb not in t.res.verbs and not t.sub):
             raise ApiError(405, "MethodNotAllowed", "the server does not allow this method on the requested resource")
         self.requests[f"{verb} {resource_label}"] += 1
+        who = authz.identity(self.cluster.scenario.users, request.headers.get("Authorization"))
+        if (t.res.group, t.res.plural) in authz.REVIEW_KINDS:
+            body = await self._body(request)
+            if not isinstance(body, dict):
+                raise ApiError(400, "BadRequest", "the body of the request must be an object")
+            return json_response(authz.review(who, t.res.plural, body), 201)
+        if not authz.allowed(who, verb):
+            raise ApiError(403, "Forbidden", authz.forbidden_message(who, verb, t.res.plural, t.res.group, t.name,
+                                                                     t.namespace),
+                           {"name": t.name, "group": t.res.group, "kind": t.res.plural} if t.name else
+                           {"group": t.res.group, "kind": t.res.plural})
         dry_run = q.get("dryRun") == "All"
         if verb == "watch":
             return await self._watch(request, t)
@@ -243,6 +295,13 @@ class SimServer:
         if verb == "patch":
             patch = await self._body(request)
             ctype = request.headers.get("Content-Type", "application/merge-patch+json")
+            if (ctype.startswith("application/apply-patch") and not t.sub and isinstance(patch, dict)
+                    and self.cluster.store.get(t.res.key, t.namespace or "", t.name or "") is None):
+                # server-side apply of an object that does not exist yet creates it
+                if (patch.get("metadata") or {}).get("name", t.name) != t.name:
+                    raise ApiError(400, "BadRequest", "the name of the object does not match the name on the URL")
+                patch.setdefault("metadata", {})["name"] = t.name
+                return self._create(Target(t.res, t.namespace, None, None), patch, dry_run)
 
             def patched(old: dict[str, Any]) -> dict[str, Any]:
                 try:
@@ -295,6 +354,10 @@ class SimServer:
                 return None
             raise ApiError(400, "BadRequest", "the request body is empty")
         ctype = request.headers.get("Content-Type", "")
+        if "protobuf" in ctype:  # as a server without protobuf answers: clients fall back to JSON
+            raise ApiError(415, "UnsupportedMediaType", f"the body of the request was in an unknown format - "
+                                                        f"accepted media types include: application/json, "
+                                                        f"application/yaml (got {ctype})")
         try:
             if "yaml" in ctype:
                 return yaml.safe_load(raw)
@@ -360,6 +423,7 @@ class SimServer:
             meta["namespace"] = t.namespace or meta.get("namespace") or "default"
         body.setdefault("apiVersion", res.group_version)
         body.setdefault("kind", res.kind)
+        meta.pop("creationTimestamp", None)  # the server stamps it (clients send null)
         meta.setdefault("uid", object_uid(body["apiVersion"], res.kind, meta.get("namespace", ""), meta["name"])
                         if dry_run else str(uuid.uuid4()))
         if res.key == POD_KEY:
@@ -391,6 +455,8 @@ class SimServer:
         q = request.query
         aliases = event_conv.FIELD_ALIASES if res.group == "events.k8s.io" else None
         try:
+            check_field_labels(q.get("fieldSelector"), FIELD_LABELS.get(
+                ("", "events") if res.group == "events.k8s.io" else (res.group, res.plural), frozenset()), aliases)
             preds = [p for p in (label_predicate(q.get("labelSelector")),
                                  field_predicate(q.get("fieldSelector"), aliases)) if p]
         except SelectorError as exc:
