@@ -165,4 +165,42 @@ def v2_doc(res_list: list[Resource], minor: int, git_version: str) -> dict[str, 
             "definitions": definitions}
 
 
-__all__ = ["OpenAPIUnavailable", "group_version_doc", "v2_doc", "v3_index"]
+
+
+def unknown_fields(obj: dict[str, Any], res: Resource, minor: int) -> list[str]:
+    """The paths of fields the kind's schema does not have (``fieldValidation=Strict``); [] when the kind has no
+    official schema (a custom resource) or the schema package is missing."""
+    try:
+        defs = _definitions(minor)
+    except OpenAPIUnavailable:
+        return []
+    name = _schema_names(defs, [res]).get((res.group, res.version, res.kind))
+    if name is None:
+        return []
+    found: list[str] = []
+
+    def walk(value: Any, schema: dict[str, Any], path: str) -> None:
+        while "$ref" in schema:
+            schema = defs.get(str(schema["$ref"]).rsplit("/", 1)[-1], {})
+        if schema.get("x-kubernetes-preserve-unknown-fields"):
+            return
+        if isinstance(value, dict):
+            props = schema.get("properties")
+            extra = schema.get("additionalProperties")
+            for key, sub in value.items():
+                where = f"{path}.{key}" if path else key
+                if props is not None and key in props:
+                    walk(sub, props[key], where)
+                elif isinstance(extra, dict):
+                    walk(sub, extra, where)
+                elif props is not None:
+                    found.append(where)
+        elif isinstance(value, list) and isinstance(schema.get("items"), dict):
+            for i, item in enumerate(value):
+                walk(item, schema["items"], f"{path}[{i}]")
+
+    walk(obj, defs[name], "")
+    return found
+
+
+__all__ = ["OpenAPIUnavailable", "group_version_doc", "unknown_fields", "v2_doc", "v3_index"]

@@ -20,7 +20,7 @@ from typing import Any
 import yaml
 from aiohttp import web
 
-from . import authz, kubelet, openapi
+from . import authz, kubelet, openapi, openapi_pb, protobuf
 from . import events as event_conv
 from .cluster import POD_KEY, Cluster, InvalidObject, generate_name
 from .patching import PatchError, apply_patch
@@ -123,6 +123,9 @@ class SimServer:
         parts = [p for p in path.split("/") if p]
         if parts[:1] == ["kubesim"]:
             return await self._control(request, parts[1:])
+        if request.method == "GET" and parts[:1] == ["openapi"]:
+            self.requests["get openapi"] += 1
+            return self._openapi(parts[1:], request.headers.get("Accept", ""))
         if request.method == "GET":
             discovery = self._discovery(path, parts)
             if discovery is not None:
@@ -160,9 +163,17 @@ class SimServer:
             if lst is None:
                 raise ApiError(404, "NotFound", "the server could not find the requested resource")
             return json_response(lst)
-        if parts[:1] == ["openapi"]:
-            return self._openapi(parts[1:])
         return None
+
+    def _strict(self, res: Resource, body: Any) -> None:
+        """``fieldValidation=Strict``: a field the kind's schema lacks is a 400, in the API server's words."""
+        if not isinstance(body, dict):
+            return
+        unknown = openapi.unknown_fields(body, res, int(self._version()["minor"]))
+        if unknown:
+            fields = ", ".join(f'unknown field "{f}"' for f in unknown)
+            raise ApiError(400, "BadRequest", f'{res.kind} in version "{res.version}" cannot be handled as a '
+                                              f'{res.kind}: strict decoding error: {fields}')
 
     def _version(self) -> dict[str, str]:
         """The control plane is as new as the newest kubelet (a 1.30.2 default for a cluster without nodes)."""
@@ -177,7 +188,7 @@ class SimServer:
         major, minor, patch = max(versions)
         return {**VERSION_INFO, "major": str(major), "minor": str(minor), "gitVersion": f"v{major}.{minor}.{patch}"}
 
-    def _openapi(self, parts: list[str]) -> web.Response:
+    def _openapi(self, parts: list[str], accept: str) -> web.Response:
         """``/openapi/v2`` and ``/openapi/v3[/GROUP-VERSION]`` (kubesim/openapi.py), cached per version."""
         version = self._version()
         minor = int(version["minor"])
@@ -187,7 +198,8 @@ class SimServer:
             by_gv.setdefault(res.group_version, []).append(res)
         crds = {(r.group, r.kind): crd for crd in self.cluster.store.all_objects(
             ("apiextensions.k8s.io", "customresourcedefinitions")) for r in crd_resources(crd)}
-        key = (tuple(parts), version["gitVersion"], len(crds), len(by_gv))
+        proto = parts == ["v2"] and "protobuf" in accept and "json" not in accept
+        key = (tuple(parts), version["gitVersion"], len(crds), len(by_gv), proto)
         if key not in self._openapi_cache:
             try:
                 if parts == ["v2"]:
@@ -201,7 +213,9 @@ class SimServer:
                     raise ApiError(404, "NotFound", "the server could not find the requested resource")
             except openapi.OpenAPIUnavailable as exc:
                 raise ApiError(503, "ServiceUnavailable", f"OpenAPI is not available: {exc}") from None
-            self._openapi_cache[key] = dumps(doc)
+            self._openapi_cache[key] = openapi_pb.encode(doc) if proto else dumps(doc)
+        if proto:  # kubectl 1.27 and 1.28 read v2 only in gnostic's protobuf
+            return web.Response(body=self._openapi_cache[key], content_type=openapi_pb.MEDIA_TYPE)
         return json_response(self._openapi_cache[key])
 
     def _parse_target(self, parts: list[str]) -> Target:
@@ -263,6 +277,7 @@ class SimServer:
                            {"name": t.name, "group": t.res.group, "kind": t.res.plural} if t.name else
                            {"group": t.res.group, "kind": t.res.plural})
         dry_run = q.get("dryRun") == "All"
+        strict = q.get("fieldValidation") == "Strict"
         if verb == "watch":
             return await self._watch(request, t)
         if verb == "list":
@@ -286,15 +301,22 @@ class SimServer:
             if t.name or t.sub:
                 raise ApiError(405, "MethodNotAllowed", "the server does not allow this method on the requested "
                                                         "resource")
-            return self._create(t, await self._body(request), dry_run)
+            body = await self._body(request)
+            if strict:
+                self._strict(t.res, body)
+            return self._create(t, body, dry_run)
         if verb == "update":
             replacement = await self._body(request)
             if not isinstance(replacement, dict):
                 raise ApiError(400, "BadRequest", "the body of the request must be an object")
+            if strict:
+                self._strict(t.res, replacement)
             return self._write(t, lambda old: self._merge_sub(t, old, replacement), dry_run, body=replacement)
         if verb == "patch":
             patch = await self._body(request)
             ctype = request.headers.get("Content-Type", "application/merge-patch+json")
+            if strict and ctype.startswith("application/apply-patch") and not t.sub:
+                self._strict(t.res, patch)
             if (ctype.startswith("application/apply-patch") and not t.sub and isinstance(patch, dict)
                     and self.cluster.store.get(t.res.key, t.namespace or "", t.name or "") is None):
                 # server-side apply of an object that does not exist yet creates it
@@ -354,10 +376,13 @@ class SimServer:
                 return None
             raise ApiError(400, "BadRequest", "the request body is empty")
         ctype = request.headers.get("Content-Type", "")
-        if "protobuf" in ctype:  # as a server without protobuf answers: clients fall back to JSON
-            raise ApiError(415, "UnsupportedMediaType", f"the body of the request was in an unknown format - "
-                                                        f"accepted media types include: application/json, "
-                                                        f"application/yaml (got {ctype})")
+        if "protobuf" in ctype:  # kubectl 1.32+ typed clients (kubesim/protobuf.py)
+            try:
+                return protobuf.decode(raw)
+            except (protobuf.ProtobufError, UnicodeDecodeError, ValueError) as exc:
+                raise ApiError(415, "UnsupportedMediaType", f"the simulator cannot decode this protobuf body ({exc});"
+                                                            f" accepted media types include: application/json, "
+                                                            f"application/yaml") from None
         try:
             if "yaml" in ctype:
                 return yaml.safe_load(raw)

@@ -1,0 +1,171 @@
+"""The demo's user path with every kubectl on this machine (1.27 … 1.33) against the simulated workshop cluster.
+
+What a newcomer types after `kubewhy demo`: get, describe, logs, events, explain, apply and diff with
+validation, auth can-i and whoami, a typed create with --dry-run=server, and every kubectl command the demo's
+diagnoses suggest as a fix, run with --dry-run=server: each suggested fix is a command the API accepts.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import shlex
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+from kubesim import load
+from kubesim.runner import RunningSim
+from kubewhy import compose
+from kubewhy.models.target import parse_target
+from kubewhy.service import diagnose
+from kubewhy.settings import KubeSettings, Settings
+from tests.conftest import kubectl_binaries, run_kubectl
+
+KUBECTLS = kubectl_binaries()
+IDS = [Path(b).name for b in KUBECTLS]
+pytestmark = [pytest.mark.kubectl, pytest.mark.skipif(not KUBECTLS, reason="kubectl is not installed")]
+MUTATING = {"patch", "set", "label", "annotate", "delete", "drain", "scale", "apply", "create", "cordon", "rollout"}
+HUMAN_INPUT = re.compile(r"\bedit\b|\s-it\b|https?://")  # an editor, a terminal, the internet
+
+MANIFEST = """\
+apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: newcomer
+  namespace: q10
+spec:
+  replicas: 1
+  selector:
+    matchLabels: {app: newcomer}
+  template:
+    metadata:
+      labels: {app: newcomer}
+    spec:
+      containers:
+      - name: web
+        image: nginx:1.27
+        resources:
+          limits: {cpu: 200m, memory: 128Mi}
+"""
+
+
+@pytest.fixture(scope="module")
+def workshop(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningSim]:
+    from kubesim.runner import run_in_thread
+    from kubesim.server import SimOptions
+
+    sim = run_in_thread(load("workshop"), SimOptions(timeline_mode="manual"),
+                        kubeconfig_out=tmp_path_factory.mktemp("matrix") / "workshop.kubeconfig")
+    yield sim
+    sim.stop()
+
+
+@pytest.fixture(scope="module")
+def fixes(workshop: RunningSim) -> list[str]:
+    """Every kubectl command the demo's diagnoses suggest (each part of an ``a && b`` chain on its own)."""
+    settings = Settings(kube=KubeSettings(kubeconfig=str(workshop.kubeconfig), kubelet_sample_seconds=1.0))
+
+    async def collect() -> list[str]:
+        commands: dict[str, None] = {}
+        async with compose.opened(settings, audit=False) as deps:
+            for target in dict.fromkeys(e.target for e in load("workshop").expect):
+                report = await diagnose(parse_target(target), deps)
+                for finding in report.findings:
+                    for fix in finding.fixes:
+                        for part in re.split(r"\s*(?:&&|\|)\s*", fix.command):
+                            if not part.startswith("kubectl "):
+                                continue
+                            commands[part] = None
+                            if runnable(part) is None:
+                                break  # what follows depends on it (`apply -f URL && kubectl top`)
+        return list(commands)
+
+    return asyncio.run(collect())
+
+
+def runnable(command: str) -> list[str] | None:
+    """The arguments after ``kubectl`` with --dry-run=server added to a write; None when the command needs a
+    person (an editor, a terminal, a file they write, the internet)."""
+    if HUMAN_INPUT.search(command):
+        return None
+    args = shlex.split(command)[1:]
+    if any(a.startswith("<") for a in args):  # a placeholder outside quoted JSON: a file or a pod to pick
+        return None
+    if "rollout" in args and "restart" in args:
+        return args  # no --dry-run: the restart is made for real (a patch of the pod template's annotation)
+    if MUTATING & set(args[:4]) and "--dry-run=server" not in args:
+        args.append("--dry-run=server")
+    return args
+
+
+def test_the_demo_suggests_fixes_that_kubectl_can_run(fixes: list[str]) -> None:
+    runnable_fixes = [f for f in fixes if runnable(f) is not None]
+    assert len(runnable_fixes) >= 10, fixes
+    assert not [f for f in fixes if "<owner>" in f], "fixes name the workload, not a placeholder"
+    left = sorted(f for f in fixes if runnable(f) is None)
+    # What is left needs a person: an editor, a shell in a debug copy, a manifest they write, the internet.
+    assert all(HUMAN_INPUT.search(f) or "<statefulset" in f for f in left), left
+
+
+@pytest.mark.parametrize("binary", KUBECTLS, ids=IDS)
+def test_every_suggested_fix_is_accepted_by_the_api(workshop: RunningSim, fixes: list[str], binary: str) -> None:
+    before = run_kubectl(workshop, "get", "deploy", "-A", "-o", "name", binary=binary).stdout
+    for command in fixes:
+        args = runnable(command)
+        if args is None:
+            continue
+        proc = run_kubectl(workshop, *args, binary=binary, check=False)
+        assert proc.returncode == 0, (command, args, proc.stderr)
+    assert run_kubectl(workshop, "get", "deploy", "-A", "-o", "name", binary=binary).stdout == before
+
+
+@pytest.mark.parametrize("binary", KUBECTLS, ids=IDS)
+def test_reads_the_newcomer_types(workshop: RunningSim, binary: str) -> None:
+    k: Callable[..., str] = lambda *a: run_kubectl(workshop, *a, binary=binary).stdout  # noqa: E731
+    assert "server-7b6f4c9d8c-jhk7g" in k("get", "pods", "-A")
+    assert re.search(r"Limits:\s+cpu:\s+100m", k("describe", "pod", "-n", "q10", "server-7b6f4c9d8c-jhk7g"))
+    assert "warming product cache" in k("logs", "-n", "q1", "app-7d4b9c6f5-x2x7k", "--timestamps")
+    assert "FailedAttachVolume" in k("get", "events", "-n", "q8")
+    assert re.search(r"v1\.28\.10", k("version", "-o", "yaml"))  # the control plane matches its kubelets
+
+
+@pytest.mark.parametrize("binary", KUBECTLS, ids=IDS)
+def test_explain_reads_the_served_openapi(workshop: RunningSim, binary: str) -> None:
+    out = run_kubectl(workshop, "explain", "deployment.spec.replicas", binary=binary).stdout
+    assert re.search(r"FIELD:\s+replicas\s+<integer>", out), out
+    assert "Number of desired pods" in out
+
+
+@pytest.mark.parametrize("binary", KUBECTLS, ids=IDS)
+def test_apply_and_diff_with_validation(workshop: RunningSim, binary: str, tmp_path: Path) -> None:
+    manifest = tmp_path / "newcomer.yaml"
+    manifest.write_text(MANIFEST)
+    out = run_kubectl(workshop, "apply", "-f", str(manifest), "--dry-run=server", binary=binary).stdout
+    assert "deployment.apps/newcomer created (server dry run)" in out
+    ssa = run_kubectl(workshop, "apply", "--server-side", "-f", str(manifest), "--dry-run=server", binary=binary)
+    assert "deployment.apps/newcomer serverside-applied (server dry run)" in ssa.stdout
+    diff = run_kubectl(workshop, "diff", "-f", str(manifest), binary=binary, check=False)
+    assert diff.returncode == 1 and "+  name: newcomer" in diff.stdout, diff.stderr  # 1: differences found
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(MANIFEST.replace("replicas: 1", "replicas: 1\n  replicaz: 2"))
+    rejected = run_kubectl(workshop, "apply", "-f", str(bad), "--dry-run=server", binary=binary, check=False)
+    assert rejected.returncode != 0 and "replicaz" in rejected.stderr, rejected.stderr
+    assert "newcomer" not in run_kubectl(workshop, "get", "deploy", "-n", "q10", binary=binary).stdout
+
+
+@pytest.mark.parametrize("binary", KUBECTLS, ids=IDS)
+def test_auth_can_i_and_whoami(workshop: RunningSim, binary: str) -> None:
+    assert run_kubectl(workshop, "auth", "can-i", "patch", "deployments", "-n", "q1", binary=binary).stdout == "yes\n"
+    assert "kubernetes-admin" in run_kubectl(workshop, "auth", "whoami", binary=binary).stdout
+
+
+@pytest.mark.parametrize("binary", KUBECTLS, ids=IDS)
+def test_typed_create_with_server_dry_run(workshop: RunningSim, binary: str) -> None:
+    out = run_kubectl(workshop, "create", "deployment", "tried", "--image=nginx", "-n", "q10", "--dry-run=server",
+                      "-o", "yaml", binary=binary).stdout
+    assert "name: tried" in out and re.search(r"creationTimestamp: \"\d{4}-", out), out
+    cm = run_kubectl(workshop, "create", "configmap", "tried", "--from-literal=a=b", "-n", "q10",
+                     "--dry-run=server", binary=binary).stdout
+    assert "configmap/tried created (server dry run)" in cm
