@@ -15,9 +15,9 @@ from typing import Any
 
 from . import events as event_conv
 from .resources import METRICS, Resource, ResourceCatalog, crd_resources
-from .scenario import Scenario, ScenarioError, format_time
+from .scenario import Scenario, ScenarioError, format_time, object_uid
 from .selectors import match_labels
-from .store import NotFound, Store, now_rfc3339
+from .store import AlreadyExists, NotFound, Store, now_rfc3339
 from .usage import container_usages, node_metrics, pod_metrics, quantity
 
 POD_KEY = ("", "pods")
@@ -53,6 +53,10 @@ class Cluster:
             if res.group == "events.k8s.io":
                 obj = event_conv.to_core(obj)
             self.store.load(res.key, obj)
+        for ns in self.store.all_objects(NAMESPACE_KEY):
+            for obj in namespace_defaults(ns):
+                if self.store.get(("", _PLURALS[obj["kind"]]), ns["metadata"]["name"], obj["metadata"]["name"]) is None:
+                    self.store.load(("", _PLURALS[obj["kind"]]), obj)
 
     # ---- helpers ------------------------------------------------------------------------------------------
     @property
@@ -244,6 +248,12 @@ class Cluster:
 
     def after_write(self, res: Resource, old: dict[str, Any] | None, new: dict[str, Any]) -> None:
         """Reactions of controllers that a fix expects to see."""
+        if res.key == NAMESPACE_KEY and old is None:  # the service-account and root-CA controllers
+            for obj in namespace_defaults(new):
+                try:
+                    self.store.create(("", _PLURALS[obj["kind"]]), obj)
+                except AlreadyExists:
+                    pass
         if res.key == ("apiextensions.k8s.io", "customresourcedefinitions"):
             for r in crd_resources(new):
                 self.catalog.add(r)
@@ -257,6 +267,33 @@ class Cluster:
                 key = f"{new['metadata'].get('namespace')}/{new['metadata']['name']}"
                 if key in self.scenario.volume_usage:
                     self.scenario.volume_usage[key] = {**self.scenario.volume_usage[key], "capacity": want}
+
+
+NAMESPACE_KEY = ("", "namespaces")
+_PLURALS = {"ServiceAccount": "serviceaccounts", "ConfigMap": "configmaps"}
+# A self-signed certificate stands for the cluster's root CA in every namespace's kube-root-ca.crt.
+_ROOT_CA = ("-----BEGIN CERTIFICATE-----\n"
+            "MIIBdzCCAR2gAwIBAgIBADAKBggqhkjOPQQDAjAVMRMwEQYDVQQDEwprdWJlcm5ldGVz\n"
+            "-----END CERTIFICATE-----\n")
+
+
+def namespace_defaults(namespace: dict[str, Any]) -> list[dict[str, Any]]:
+    """What the controllers put in every namespace: the ``default`` ServiceAccount that every pod runs as, and
+    the ``kube-root-ca.crt`` ConfigMap every pod's projected token volume mounts."""
+    meta = namespace.get("metadata") or {}
+    ns, created = meta.get("name", ""), meta.get("creationTimestamp")
+    sa = {"apiVersion": "v1", "kind": "ServiceAccount",
+          "metadata": {"name": "default", "namespace": ns, "creationTimestamp": created,
+                       "uid": object_uid("v1", "ServiceAccount", ns, "default")}}
+    ca = {"apiVersion": "v1", "kind": "ConfigMap",
+          "metadata": {"name": "kube-root-ca.crt", "namespace": ns, "creationTimestamp": created,
+                       "annotations": {"kubernetes.io/description": "Contains a CA bundle that can be used to "
+                                       "verify the kube-apiserver when using internal endpoints such as the "
+                                       "internal service IP or kubernetes.default.svc. No other usage is "
+                                       "guaranteed across distributions of Kubernetes clusters."},
+                       "uid": object_uid("v1", "ConfigMap", ns, "kube-root-ca.crt")},
+          "data": {"ca.crt": _ROOT_CA}}
+    return [sa, ca]
 
 
 def generate_name(prefix: str) -> str:

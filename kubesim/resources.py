@@ -54,7 +54,7 @@ ALL = ("all",)
 
 BUILTIN: tuple[Resource, ...] = (
     _r("", "v1", "Pod", "pods", short_names=("po",), categories=ALL,
-       subresources=("log", "status", "eviction", "exec", "ephemeralcontainers")),
+       subresources=("log", "status", "eviction", "exec", "attach", "portforward", "ephemeralcontainers")),
     _r("", "v1", "Node", "nodes", namespaced=False, short_names=("no",), subresources=("status", "proxy")),
     _r("", "v1", "Event", "events", short_names=("ev",)),
     _r("", "v1", "Service", "services", short_names=("svc",), categories=ALL, subresources=("status", "proxy")),
@@ -214,9 +214,11 @@ class ResourceCatalog:
                 entry["categories"] = list(r.categories)
             resources.append(entry)
             for sub in r.subresources:
-                sub_kind = {"log": "Pod", "eviction": "Eviction", "scale": "Scale",
-                            "exec": "PodExecOptions", "proxy": f"{r.kind}ProxyOptions"}.get(sub, r.kind)
+                sub_kind = {"log": "Pod", "eviction": "Eviction", "scale": "Scale", "exec": "PodExecOptions",
+                            "attach": "PodAttachOptions", "portforward": "PodPortForwardOptions",
+                            "proxy": f"{r.kind}ProxyOptions"}.get(sub, r.kind)
                 sub_verbs = {"log": ["get"], "eviction": ["create"], "exec": ["create", "get"],
+                             "attach": ["create", "get"], "portforward": ["create", "get"],
                              "proxy": ["create", "delete", "get", "patch", "update"]
                              }.get(sub, ["get", "patch", "update"])
                 resources.append({"name": f"{r.plural}/{sub}", "singularName": "", "namespaced": r.namespaced,

@@ -15,6 +15,7 @@ import uuid
 from collections import Counter
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import yaml
@@ -22,6 +23,7 @@ from aiohttp import web
 
 from . import authz, kubelet, openapi, openapi_pb, protobuf
 from . import events as event_conv
+from . import logs as log_times
 from .cluster import POD_KEY, Cluster, InvalidObject, generate_name
 from .patching import PatchError, apply_patch
 from .resources import METRICS_GROUP, Resource, crd_resources
@@ -238,7 +240,7 @@ class SimServer:
             raise ApiError(404, "NotFound", "the server could not find the requested resource")
         name = rest[1] if len(rest) > 1 else None
         sub = "/".join(rest[2:]) if len(rest) > 2 else None
-        if sub and sub not in res.subresources:
+        if sub and sub not in res.subresources and not (sub.startswith("proxy/") and "proxy" in res.subresources):
             raise ApiError(404, "NotFound", "the server could not find the requested resource")
         if namespace is not None and not res.namespaced:
             raise ApiError(404, "NotFound", "the server could not find the requested resource")
@@ -256,7 +258,7 @@ class SimServer:
                 raise ApiError(405, "MethodNotAllowed", "the server does not allow this method on the requested "
                                                         "resource")
             self.requests[f"{'get' if t.name else 'list'} {resource_label}"] += 1
-            return self._metrics_api(t, q)
+            return self._metrics_api(t, q, self._table_request(request))
         watching = method == "GET" and (q.get("watch") in ("true", "1", "True") or parts[3:4] == ["watch"]
                                          or "watch" in parts[1:4])
         verb = {"GET": "watch" if watching else ("get" if t.name else "list"), "POST": "create",
@@ -276,6 +278,12 @@ class SimServer:
                                                                      t.namespace),
                            {"name": t.name, "group": t.res.group, "kind": t.res.plural} if t.name else
                            {"group": t.res.group, "kind": t.res.plural})
+        if t.sub in ("exec", "attach", "portforward") or (t.sub or "").startswith("proxy"):
+            what = {"exec": "run commands in", "attach": "attach to", "portforward": "forward ports to"}.get(
+                t.sub or "", "proxy to")
+            raise ApiError(400, "BadRequest", f"kubesim, the simulator behind this cluster, runs no containers and "
+                                              f"cannot {what} {t.res.plural}/{t.name} (not supported by the "
+                                              f"simulator)")
         dry_run = q.get("dryRun") == "All"
         strict = q.get("fieldValidation") == "Strict"
         if verb == "watch":
@@ -670,20 +678,21 @@ class SimServer:
                 raise ApiError(400, "BadRequest", f"container \"{container}\" in pod \"{t.name}\" is waiting to "
                                                   f"start: {waiting.get('reason', 'ContainerCreating')}")
         text = self.cluster.log_text(t.namespace or "", t.name or "", container, previous)
-        lines = text.splitlines(keepends=True)
+        started = (((cs.get("lastState") if previous else cs.get("state")) or {}).get(
+            "terminated" if previous else "running") or {}).get("startedAt", "")
+        lines = log_times.stamped(text.splitlines(keepends=True), started)
+        since = self._log_since(q)
+        if since is not None:
+            lines = [(ts, ln) for ts, ln in lines if ts >= since]
         if q.get("tailLines") is not None:
-            try:
-                n = int(q["tailLines"])
-            except ValueError:
-                raise ApiError(400, "BadRequest", "tailLines must be an integer") from None
+            n = self._int_param(q, "tailLines")
             lines = lines[-n:] if n > 0 else []
         if q.get("timestamps") in ("true", "1"):
-            started = (((cs.get("lastState") if previous else cs.get("state")) or {}).get(
-                "terminated" if previous else "running") or {}).get("startedAt", "")
-            lines = [f"{started.replace('Z', '.000000000Z')} {ln}" for ln in lines]
-        body = "".join(lines)
+            body = "".join(f"{log_times.rfc3339_nano(ts)} {ln}" for ts, ln in lines)
+        else:
+            body = "".join(ln for _, ln in lines)
         if q.get("limitBytes"):
-            body = body.encode()[: int(q["limitBytes"])].decode(errors="ignore")
+            body = body.encode()[: self._int_param(q, "limitBytes")].decode(errors="ignore")
         if q.get("follow") not in ("true", "1"):
             return web.Response(text=body, content_type="text/plain")
         resp = web.StreamResponse(status=200, headers={"Content-Type": "text/plain"})
@@ -701,8 +710,31 @@ class SimServer:
             pass
         return resp
 
+    @staticmethod
+    def _int_param(q: Any, name: str) -> int:
+        try:
+            return int(q[name])
+        except ValueError:
+            raise ApiError(400, "BadRequest", f"{name} must be an integer, got {q[name]!r}") from None
+
+    def _log_since(self, q: Any) -> datetime | None:
+        """``sinceSeconds`` (relative to now) or ``sinceTime`` (RFC 3339): only lines written from then on."""
+        if q.get("sinceSeconds") and q.get("sinceTime"):
+            raise ApiError(422, "Invalid", "at most one of sinceTime or sinceSeconds may be specified")
+        if q.get("sinceSeconds"):
+            seconds = self._int_param(q, "sinceSeconds")
+            if seconds < 1:
+                raise ApiError(422, "Invalid", "sinceSeconds: Invalid value: must be greater than 0")
+            return datetime.now(UTC) - timedelta(seconds=seconds)
+        if q.get("sinceTime"):
+            when = log_times.parse_time(q["sinceTime"])
+            if when is None:
+                raise ApiError(400, "BadRequest", f"sinceTime is not an RFC 3339 time: {q['sinceTime']!r}")
+            return when
+        return None
+
     # ---- metrics ------------------------------------------------------------------------------------------
-    def _metrics_api(self, t: Target, q: Any) -> web.Response:
+    def _metrics_api(self, t: Target, q: Any, table: str | None = None) -> web.Response:
         if t.res.plural == "pods":
             items = [m for m in self.cluster.pod_metrics()
                      if t.namespace is None or m["metadata"]["namespace"] == t.namespace]
@@ -714,10 +746,14 @@ class SimServer:
         if pred:
             items = [m for m in items if pred(m)]
         if t.name:
-            for m in items:
-                if m["metadata"]["name"] == t.name:
-                    return json_response(m)
-            raise ApiError(404, "NotFound", f"{t.res.plural}.metrics.k8s.io \"{t.name}\" not found")
+            items = [m for m in items if m["metadata"]["name"] == t.name]
+            if not items:
+                raise ApiError(404, "NotFound", f"{t.res.plural}.metrics.k8s.io \"{t.name}\" not found")
+            if not table:
+                return json_response(items[0])
+        if table:
+            return json_response(to_table(t.res, items, include=q.get("includeObject", "Metadata"),
+                                          api_version=table))
         return json_response({"kind": f"{kind}List", "apiVersion": "metrics.k8s.io/v1beta1",
                               "metadata": {}, "items": items})
 

@@ -13,6 +13,7 @@ from typing import Any
 
 from .resources import Resource
 from .scenario import parse_time
+from .usage import quantity
 
 Row = list[Any]
 Col = tuple[str, str, int]  # name, type, priority
@@ -402,7 +403,22 @@ def simple(*cols: tuple[str, Callable[[dict[str, Any], datetime], Any]]
     return defs, row
 
 
+METRICS_COLS: list[Col] = [("Name", "string", 0), ("CPU", "string", 0), ("Memory", "string", 0),
+                           ("Window", "string", 0)]
+
+
+def metrics_row(o: dict[str, Any], now: datetime) -> Row:
+    """NodeMetrics (``usage``) or PodMetrics (the sum of its containers): CPU in millicores, memory in MiB, as
+    metrics-server's table and ``kubectl top`` show them."""
+    usages = [o["usage"]] if "usage" in o else [c.get("usage") or {} for c in o.get("containers") or []]
+    cpu = sum(quantity(u.get("cpu"), 0) for u in usages)
+    memory = sum(quantity(u.get("memory"), 0) for u in usages)
+    return [_g(o, "metadata", "name"), f"{round(cpu * 1000)}m", f"{round(memory / 2**20)}Mi", o.get("window", "")]
+
+
 PRINTERS: dict[tuple[str, str], tuple[list[Col], Callable[[dict[str, Any], datetime], Row]]] = {
+    ("metrics.k8s.io", "nodes"): (METRICS_COLS, metrics_row),
+    ("metrics.k8s.io", "pods"): (METRICS_COLS, metrics_row),
     ("", "pods"): (POD_COLS, pod_row),
     ("", "nodes"): (NODE_COLS, node_row),
     ("", "events"): (EVENT_COLS, event_row),
