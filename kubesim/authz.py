@@ -1,6 +1,7 @@
-"""Who is asking and what they may do: bearer tokens from the scenario's ``users``, reviews for ``kubectl auth``.
+"""Who is asking and what they may do: the scenario's ``users``, and the reviews behind ``kubectl auth``.
 
-A token the scenario does not list is the cluster admin (the kubeconfig ``kubewhy sim serve`` writes uses one).
+A caller is named by its bearer token or by ``Impersonate-User``; a token the scenario does not list is the
+cluster admin (the kubeconfig ``kubewhy sim serve`` writes uses one).
 A ``readOnly`` user may get, list and watch; any write, dry-run included, answers 403 as RBAC's ``view`` role
 would. ``SelfSubjectAccessReview`` (``kubectl auth can-i``), ``SelfSubjectRulesReview`` (``can-i --list``) and
 ``SelfSubjectReview`` (``kubectl auth whoami``) answer from the same rule.
@@ -18,7 +19,13 @@ REVIEW_KINDS = {("authorization.k8s.io", "selfsubjectaccessreviews"), ("authoriz
                 ("authentication.k8s.io", "selfsubjectreviews")}
 
 
-def identity(users: dict[str, Identity], authorization: str | None) -> Identity:
+def identity(users: dict[str, Identity], authorization: str | None, impersonate: str | None = None) -> Identity:
+    """The caller: the user its bearer token names, or the one it impersonates (``kubectl --as NAME``, or ``as:``
+    in a kubeconfig: kubectl sends no token to a plain-http server, but does send ``Impersonate-User``). A name the
+    scenario does not list gets read-only rights; the admin impersonates at will."""
+    if impersonate:
+        return next((u for u in users.values() if u.name == impersonate),
+                    Identity(impersonate, ("system:authenticated",), read_only=True))
     scheme, _, token = (authorization or "").partition(" ")
     if scheme.lower() == "bearer" and token.strip() in users:
         return users[token.strip()]

@@ -267,7 +267,8 @@ class SimServer:
         if verb is None or (verb not in t.res.verbs and not t.sub):
             raise ApiError(405, "MethodNotAllowed", "the server does not allow this method on the requested resource")
         self.requests[f"{verb} {resource_label}"] += 1
-        who = authz.identity(self.cluster.scenario.users, request.headers.get("Authorization"))
+        who = authz.identity(self.cluster.scenario.users, request.headers.get("Authorization"),
+                             request.headers.get("Impersonate-User"))
         if (t.res.group, t.res.plural) in authz.REVIEW_KINDS:
             body = await self._body(request)
             if not isinstance(body, dict):

@@ -1,0 +1,149 @@
+"""The simulator answers as an API server does where kubectl and kubewhy notice: who may write, what a create
+fills in, field selectors, server-side apply, protobuf, logs by time, the built-in objects of a namespace."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import re
+import shutil
+import urllib.error
+import urllib.request
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+import yaml
+
+from kubesim.runner import RunningSim
+from kubewhy.adapters.kube_live import LiveKube, build_api_client
+from kubewhy.errors import KubeApiError
+from tests.conftest import DATA, run_kubectl
+
+pytestmark = pytest.mark.kubectl
+
+VIEWER = """\
+apiVersion: kubesim.kubewhy.io/v1
+kind: Scenario
+metadata: {name: read-only}
+users:
+  viewer-token: {name: jane, groups: [sre-viewers], readOnly: true}
+"""
+
+
+def raw(sim: RunningSim, method: str, path: str, body: bytes | None = None, ctype: str = "application/json",
+        token: str = "kubesim") -> tuple[int, dict[str, object]]:
+    req = urllib.request.Request(sim.url + path, data=body, method=method,
+                                 headers={"Content-Type": ctype, "Authorization": f"Bearer {token}"})
+    try:
+        with urllib.request.urlopen(req, timeout=10) as resp:
+            return resp.status, json.loads(resp.read())
+    except urllib.error.HTTPError as exc:
+        return exc.code, json.loads(exc.read())
+
+
+@pytest.fixture
+def viewer(start_sim: Callable[..., RunningSim], tmp_path: Path) -> tuple[RunningSim, Path]:
+    scenario = tmp_path / "read-only"
+    scenario.mkdir()
+    shutil.copy(DATA / "mini.yaml", scenario / "mini.yaml")
+    (scenario / "users.yaml").write_text(VIEWER)
+    sim = start_sim(scenario, timeline_mode="manual")
+    config = yaml.safe_load(Path(str(sim.kubeconfig)).read_text())
+    # kubectl sends no bearer token to a plain-http server, but it does impersonate (kubeconfig `as:`)
+    config["users"][0]["user"]["as"] = "jane"
+    kubeconfig = tmp_path / "viewer.kubeconfig"
+    kubeconfig.write_text(yaml.safe_dump(config))
+    return sim, kubeconfig
+
+
+def test_a_read_only_identity_reads_and_gets_403_on_every_write(viewer: tuple[RunningSim, Path]) -> None:
+    sim, kubeconfig = viewer
+    as_jane = sim.__class__(**{**sim.__dict__, "kubeconfig": kubeconfig})
+    assert "web-1" in run_kubectl(as_jane, "get", "pods").stdout
+    label = run_kubectl(as_jane, "label", "pod", "web-2", "x=y", "--dry-run=server", check=False)
+    assert label.returncode != 0
+    assert 'pods "web-2" is forbidden: User "jane" cannot patch resource "pods" in API group "" in the namespace ' \
+           '"default"' in label.stderr
+    denied = run_kubectl(as_jane, "auth", "can-i", "patch", "pods", check=False)
+    assert denied.returncode == 1 and denied.stdout.startswith("no - user jane is read-only")
+    assert run_kubectl(as_jane, "auth", "can-i", "list", "pods").stdout == "yes\n"
+    assert re.search(r"Username\s+jane", run_kubectl(as_jane, "auth", "whoami").stdout)
+    # kubewhy's writer (the bot's fix path), with jane's token, sees the same 403, in its own words.
+    config = yaml.safe_load(kubeconfig.read_text())
+    config["users"][0]["user"] = {"token": "viewer-token"}
+    kubeconfig.write_text(yaml.safe_dump(config))
+    kube = LiveKube(build_api_client(str(kubeconfig)))
+    with pytest.raises(KubeApiError) as refused:
+        asyncio.run(kube.patch("Pod", "default", "web-2", {"metadata": {"labels": {"x": "y"}}}, patch_type="merge",
+                               dry_run=True))
+    assert refused.value.status == 403 and "not allowed to patch pods/web-2" in str(refused.value)
+    # The admin (the kubeconfig the simulator wrote) may.
+    assert run_kubectl(sim, "auth", "can-i", "patch", "pods").stdout == "yes\n"
+
+
+def test_creates_stamp_the_object_and_server_side_apply_creates(mini: RunningSim) -> None:
+    status, made = raw(mini, "POST", "/api/v1/namespaces/default/configmaps",
+                       json.dumps({"metadata": {"name": "c1", "creationTimestamp": None}}).encode())
+    assert status == 201
+    meta = made["metadata"]
+    assert isinstance(meta, dict) and re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ", meta["creationTimestamp"])
+    assert re.fullmatch(r"[0-9a-f-]{36}", meta["uid"])
+    applied = b"apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: c2\ndata:\n  a: b\n"
+    status, made = raw(mini, "PATCH", "/api/v1/namespaces/default/configmaps/c2?fieldManager=me", applied,
+                       "application/apply-patch+yaml")
+    assert status == 201 and made["data"] == {"a": "b"}
+    assert run_kubectl(mini, "get", "cm", "c2", "-o", "jsonpath={.data.a}").stdout == "b"
+
+
+def test_unknown_field_selectors_and_fields_are_refused(mini: RunningSim) -> None:
+    status, body = raw(mini, "GET", "/api/v1/pods?fieldSelector=spec.nodeNmae%3Dnode-1")
+    assert status == 400 and body["message"] == "field label not supported: spec.nodeNmae"
+    assert raw(mini, "GET", "/api/v1/pods?fieldSelector=status.phase%3DRunning")[0] == 200
+    status, body = raw(mini, "POST", "/api/v1/namespaces/default/configmaps?fieldValidation=Strict",
+                       json.dumps({"metadata": {"name": "c3"}, "dta": {"a": "b"}}).encode())
+    assert status == 400 and 'strict decoding error: unknown field "dta"' in str(body["message"])
+
+
+def test_protobuf_it_cannot_decode_is_a_415_not_a_500(mini: RunningSim) -> None:
+    status, body = raw(mini, "POST", "/api/v1/namespaces/default/configmaps", b"k8s\x00\x0a\xff\xff",
+                       "application/vnd.kubernetes.protobuf")
+    assert status == 415 and body["reason"] == "UnsupportedMediaType" and "protobuf" in str(body["message"])
+
+
+def test_logs_are_stamped_per_line_and_filtered_by_time(start_sim: Callable[..., RunningSim]) -> None:
+    sim = start_sim("workshop/q01-app-crash", timeline_mode="manual")
+    args = ("logs", "-n", "q1", "app-7d4b9c6f5-x2x7k")
+    lines = run_kubectl(sim, *args, "--timestamps").stdout.splitlines()
+    stamps = [datetime.fromisoformat(ln.split(" ", 1)[0].replace("Z", "+00:00")) for ln in lines]
+    assert len(set(stamps)) == len(lines) > 5 and stamps == sorted(stamps), "each line written at its own time"
+    assert lines[0].split(" ", 2)[1].startswith(stamps[0].strftime("%Y-%m-%dT%H:%M:%S")), "the app's own time"
+    recent = run_kubectl(sim, *args, "--since=45s").stdout.splitlines()
+    assert 0 < len(recent) < len(lines) and recent == [ln.split(" ", 1)[1] for ln in lines[-len(recent):]]
+    since = (stamps[-2] - timedelta(milliseconds=1)).astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    assert len(run_kubectl(sim, *args, f"--since-time={since}").stdout.splitlines()) == 2
+    assert run_kubectl(sim, *args, "--limit-bytes=10").stdout == lines[0].split(" ", 1)[1][:10]
+
+
+def test_what_a_namespace_and_the_control_plane_have(start_sim: Callable[..., RunningSim]) -> None:
+    sim = start_sim("workshop", timeline_mode="manual")
+    out = run_kubectl(sim, "get", "serviceaccounts,configmaps", "-n", "q10").stdout
+    assert "serviceaccount/default" in out and "configmap/kube-root-ca.crt" in out
+    made = run_kubectl(sim, "create", "namespace", "fresh").stdout
+    assert "namespace/fresh created" in made
+    assert "default" in run_kubectl(sim, "get", "sa", "-n", "fresh").stdout
+    assert "Server Version: v1.28.10" in run_kubectl(sim, "version").stdout  # as new as the newest kubelet
+    exec_ = run_kubectl(sim, "exec", "-n", "q10", "server-7b6f4c9d8c-jhk7g", "--", "ls", check=False)
+    assert exec_.returncode != 0 and "not supported by the simulator" in exec_.stderr
+    v3 = json.loads(run_kubectl(sim, "get", "--raw", "/openapi/v3").stdout)
+    assert "apis/apps/v1" in v3["paths"]
+    doc = json.loads(run_kubectl(sim, "get", "--raw", "/openapi/v3/apis/apps/v1").stdout)
+    assert "io.k8s.api.apps.v1.Deployment" in doc["components"]["schemas"]
+
+
+def test_metrics_tables_have_cpu_and_memory(start_sim: Callable[..., RunningSim]) -> None:
+    sim = start_sim("healthy", timeline_mode="manual")
+    header, *rows = run_kubectl(sim, "get", "nodes.metrics.k8s.io").stdout.splitlines()
+    assert header.split() == ["NAME", "CPU", "MEMORY", "WINDOW"]
+    assert rows and all(re.fullmatch(r"node-\d\s+\d+m\s+\d+Mi\s+\S+s", r.strip()) for r in rows), rows
