@@ -531,6 +531,14 @@ class SimServer:
                 start_after = (token["ns"], token["name"])
             except (ValueError, KeyError, TypeError):
                 raise ApiError(400, "BadRequest", "continue key is not valid: malformed continue token") from None
+        if q.get("resourceVersionMatch") == "Exact" and q.get("resourceVersion"):
+            try:
+                exact = int(q["resourceVersion"])
+            except ValueError:
+                raise ApiError(400, "BadRequest", f"invalid resource version: {q['resourceVersion']}") from None
+            oldest = store.history[0].rv if store.history else store.rv
+            if exact < oldest:  # compacted away; later versions are answered with the current state
+                raise ApiError(410, "Expired", f"The resourceVersion for the provided list is too old: {exact}")
         limit = int(q.get("limit") or 0)
         selected: list[tuple[tuple[str, str], Any]] = []
         more = False

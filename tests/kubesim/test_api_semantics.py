@@ -147,3 +147,11 @@ def test_metrics_tables_have_cpu_and_memory(start_sim: Callable[..., RunningSim]
     header, *rows = run_kubectl(sim, "get", "nodes.metrics.k8s.io").stdout.splitlines()
     assert header.split() == ["NAME", "CPU", "MEMORY", "WINDOW"]
     assert rows and all(re.fullmatch(r"node-\d\s+\d+m\s+\d+Mi\s+\S+s", r.strip()) for r in rows), rows
+
+
+def test_an_exact_list_of_a_compacted_version_is_gone(mini: RunningSim) -> None:
+    status, listed = raw(mini, "GET", "/api/v1/pods")
+    current = listed["metadata"]["resourceVersion"]  # type: ignore[index]
+    assert raw(mini, "GET", f"/api/v1/pods?resourceVersionMatch=Exact&resourceVersion={current}")[0] == 200
+    status, body = raw(mini, "GET", "/api/v1/pods?resourceVersionMatch=Exact&resourceVersion=1")
+    assert status == 410 and body["reason"] == "Expired"
