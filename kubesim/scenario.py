@@ -87,9 +87,13 @@ class Scenario:
     expect: list[Expectation] = field(default_factory=list)
     sources: list[str] = field(default_factory=list)
     users: dict[str, Identity] = field(default_factory=dict)  # bearer token -> who it is and what it may do
+    wall_clock: bool = False  # timestamps written relative to the real now (generated clusters): never shifted
 
     def shifted(self, now: datetime) -> Scenario:
-        """A copy with every timestamp moved so that ``captured_at`` becomes ``now``."""
+        """A copy with every timestamp moved so that ``captured_at`` becomes ``now`` (the scenario itself when its
+        times are the wall clock's already, as a generated cluster's are)."""
+        if self.wall_clock:
+            return self
         delta = now - self.captured_at
         return Scenario(
             name=self.name, description=self.description, captured_at=now, captured_at_given=True,
@@ -444,7 +448,8 @@ def fill_server_fields(scenario: Scenario, cluster_scoped: set[str] | None = Non
         else:
             meta.setdefault("namespace", "default")
             namespaces.add(meta["namespace"])
-        meta.setdefault("uid", object_uid(obj["apiVersion"], obj["kind"], meta.get("namespace", ""), meta["name"]))
+        if "uid" not in meta:  # (not setdefault: a generated cluster brings its own, and uuid5 is slow)
+            meta["uid"] = object_uid(obj["apiVersion"], obj["kind"], meta.get("namespace", ""), meta["name"])
         meta.setdefault("creationTimestamp", created)
         if "spec" in obj and "/" in obj["apiVersion"] and obj["apiVersion"].split("/")[0] in _GENERATION_GROUPS:
             meta.setdefault("generation", 1)

@@ -542,7 +542,6 @@ class SimServer:
         limit = int(q.get("limit") or 0)
         selected: list[tuple[tuple[str, str], Any]] = []
         more = False
-        remaining = 0
         source = store.entries(t.res.key, t.namespace, pred, start_after)
         indexed = _event_index(q.get("fieldSelector"), t.res)
         if indexed is not None and not start_after:
@@ -554,8 +553,7 @@ class SimServer:
         for k, entry in source:
             if limit and len(selected) >= limit:
                 more = True
-                remaining += 1
-                continue
+                break
             selected.append((k, entry))
         meta: dict[str, Any] = {"resourceVersion": str(store.rv)}
         if more:
@@ -563,7 +561,7 @@ class SimServer:
             meta["continue"] = base64.urlsafe_b64encode(
                 dumps({"rv": store.rv, "ns": last[0], "name": last[1]})).decode()
             if pred is None:
-                meta["remainingItemCount"] = remaining
+                meta["remainingItemCount"] = store.count_after(t.res.key, t.namespace, last)
         table = self._table_request(request)
         if table:
             return json_response(to_table(t.res, [e.obj for _, e in selected], list_meta=meta,

@@ -8,7 +8,9 @@ version has been compacted away), and is offered to every open watch of that res
 from __future__ import annotations
 
 import asyncio
+import bisect
 import copy
+import itertools
 import json
 from collections import deque
 from collections.abc import Callable, Iterable
@@ -138,19 +140,31 @@ class Store:
                 start_after: tuple[str, str] | None = None) -> Iterable[tuple[tuple[str, str], Entry]]:
         """Entries in etcd key order (namespace, name), optionally after a continue position."""
         bucket = self.buckets.get(key, {})
-        order = self._sorted.get(key)
-        if order is None:
-            order = sorted(bucket)
-            self._sorted[key] = order
-        for k in order:
+        order = self._order(key)
+        start = bisect.bisect_right(order, start_after) if start_after is not None else 0
+        if namespace is not None:
+            start = max(start, bisect.bisect_left(order, (namespace, "")))
+        for k in itertools.islice(order, start, None):
             if namespace is not None and k[0] != namespace:
-                continue
-            if start_after is not None and k <= start_after:
-                continue
+                break  # past the namespace's range
             entry = bucket[k]
             if predicate is not None and not predicate(entry.obj):
                 continue
             yield k, entry
+
+    def _order(self, key: Key) -> list[tuple[str, str]]:
+        order = self._sorted.get(key)
+        if order is None:
+            order = sorted(self.buckets.get(key, {}))
+            self._sorted[key] = order
+        return order
+
+    def count_after(self, key: Key, namespace: str | None, after: tuple[str, str]) -> int:
+        """How many entries (of one namespace, or all) come after ``after`` in key order: a page's
+        ``remainingItemCount`` without walking the rest."""
+        order = self._order(key)
+        end = len(order) if namespace is None else bisect.bisect_left(order, (namespace + "\x00", ""))
+        return max(end - bisect.bisect_right(order, after), 0)
 
     def events_about(self, name: str) -> list[tuple[tuple[str, str], Entry]]:
         bucket = self.buckets.get(EVENTS, {})
