@@ -43,6 +43,21 @@ def bench_kubectl(kubeconfig: Path, resource_name: str, repeats: int) -> list[fl
     return times
 
 
+async def bench_paged(url: str, plural: str) -> tuple[float, int]:
+    """The server's share of `kubectl get PLURAL -A`: every page of 500 as a server-side Table, back to back."""
+    accept = "application/json;as=Table;v=v1;g=meta.k8s.io,application/json"
+    pages, token, t0 = 0, "", time.perf_counter()
+    async with aiohttp.ClientSession(headers={"Accept": accept}) as session:
+        while True:
+            params = {"limit": "500", **({"continue": token} if token else {})}
+            async with session.get(f"{url}/api/v1/{plural}", params=params) as resp:
+                body = await resp.json()
+            pages += 1
+            token = (body.get("metadata") or {}).get("continue") or ""
+            if not token:
+                return time.perf_counter() - t0, pages
+
+
 async def bench_list(url: str, repeats: int) -> list[float]:
     times = []
     async with aiohttp.ClientSession() as session:
@@ -102,6 +117,7 @@ def main() -> None:
         kubectl_repeats = max(1, min(args.repeats, 3))
         get_pods = bench_kubectl(kubeconfig, "pods", kubectl_repeats)
         get_events = bench_kubectl(kubeconfig, "events", kubectl_repeats)
+        paged = {plural: asyncio.run(bench_paged(sim.url, plural)) for plural in ("pods", "events")}
         sent, counts, elapsed = asyncio.run(bench_watch(sim.url, args.watchers, args.rate, args.seconds))
     finally:
         sim.stop()
@@ -112,6 +128,9 @@ def main() -> None:
           f"(target under 3 s: {'met' if load_s < 3 else 'not met'}) |")
     print(f"| LIST /api/v1/pods ({args.pods} pods), median of {args.repeats} | "
           f"{statistics.median(list_times) * 1000:.0f} ms (min {min(list_times) * 1000:.0f} ms) |")
+    for plural, (seconds, pages) in paged.items():
+        print(f"| server's share of `get {plural} -A`: {pages} pages of 500 as Tables, back to back | "
+              f"{seconds:.1f} s |")
     if get_pods and get_events:
         pods_s, events_s = statistics.median(get_pods), statistics.median(get_events)
         print(f"| `kubectl get pods -A` ({args.pods} pods), median of {len(get_pods)} | {pods_s:.1f} s |")
