@@ -14,7 +14,7 @@ import json
 import uuid
 from collections import Counter
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -73,6 +73,9 @@ class SimOptions:
     watch_bookmark_interval: float = 5.0
     default_watch_timeout: float = 1800.0
     timeline_mode: str = "auto"  # auto: steps run on the wall clock; manual: only via /kubesim/v1/timeline/advance
+    # The API server's service proxy: "NAMESPACE/SERVICE" -> the URL of what really answers for it (the
+    # Prometheus `kubewhy demo --prometheus` starts); other Services have no endpoints to proxy to.
+    service_proxies: dict[str, str] = field(default_factory=dict)
 
 
 class SimServer:
@@ -136,6 +139,9 @@ class SimServer:
         if path in ("/metrics", "/metrics/cadvisor", "/metrics/resource"):
             self.requests["get metrics"] += 1
             return self._prometheus_metrics()
+        if parts[:3] == ["api", "v1", "namespaces"] and len(parts) > 6 and parts[4] == "services" \
+                and parts[6] == "proxy":
+            return await self._service_proxy(request, parts[3], parts[5], "/".join(parts[7:]))
         if parts[:3] == ["api", "v1", "nodes"] and len(parts) > 4 and parts[4] == "proxy":
             return self._node_proxy(request, parts[3], "/".join(parts[5:]))
         if parts and parts[0] in ("api", "apis"):
@@ -769,6 +775,32 @@ class SimServer:
         text = exposition(usages, self.cluster.scenario.volume_usage, self.cluster.elapsed)
         return web.Response(text=text, content_type="text/plain", charset="utf-8",
                             headers={"X-Content-Type-Options": "nosniff"})
+
+    async def _service_proxy(self, request: web.Request, namespace: str, service: str, path: str) -> web.Response:
+        """``/api/v1/namespaces/NS/services/[SCHEME:]NAME[:PORT]/proxy/PATH``: forwarded to the URL the options give
+        for that Service (its scheme and port are the upstream's own), else 503 as for a Service without
+        endpoints."""
+        pieces = service.split(":")
+        name = pieces[1] if len(pieces) == 3 or (len(pieces) == 2 and pieces[0] in ("http", "https")) else pieces[0]
+        self.requests["proxy services"] += 1
+        if self.cluster.store.get(("", "services"), namespace, name) is None:
+            raise ApiError(404, "NotFound", f'services "{name}" not found')
+        upstream = self.options.service_proxies.get(f"{namespace}/{name}")
+        if upstream is None:
+            raise ApiError(503, "ServiceUnavailable", f'no endpoints available for service "{service}"')
+        import aiohttp
+
+        url = upstream.rstrip("/") + "/" + path
+        try:
+            async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=60)) as session, \
+                    session.request(request.method, url, params=request.query, data=await request.read(),
+                                    headers={k: v for k, v in request.headers.items()
+                                             if k.lower() in ("accept", "content-type")}) as resp:
+                body = await resp.read()
+                return web.Response(body=body, status=resp.status,
+                                    content_type=resp.content_type or "application/octet-stream")
+        except (aiohttp.ClientError, TimeoutError) as exc:
+            raise ApiError(503, "ServiceUnavailable", f"error trying to reach service: {exc}") from None
 
     def _node_proxy(self, request: web.Request, node: str, path: str) -> web.Response:
         """``/api/v1/nodes/NODE/proxy/PATH``: the simulated kubelet of that node (kubesim/kubelet.py)."""

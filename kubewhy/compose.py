@@ -58,8 +58,18 @@ async def build_metrics(settings: Settings, kube: KubeReader, warnings: list[str
     prom = settings.prometheus
     if not prom.enabled:
         return None
-    from .adapters.prom import PromMetrics, discover
+    from .adapters.prom import PromMetrics, discover, discover_service
 
+    if prom.url == DISCOVER and not settings.kube.in_cluster and callable(getattr(kube, "proxy_get", None)):
+        # From outside the cluster the Service's DNS name does not resolve: go through the API server.
+        from .adapters.ports import ApiProxy
+        from .adapters.prom_proxy import PromThroughKube
+
+        service = await discover_service(kube)
+        if service is None:
+            warnings.append("no Prometheus Service found in the cluster: metric checks are skipped")
+            return None
+        return PromThroughKube(cast(ApiProxy, kube), *service, timeout=prom.timeout)
     if prom.url == DISCOVER:
         found = await discover(kube)
         if found is None:
@@ -70,10 +80,9 @@ async def build_metrics(settings: Settings, kube: KubeReader, warnings: list[str
 
 
 def build_kubelet(settings: Settings, kube: KubeReader) -> KubeletReader | None:
-    """Without Prometheus, metric checks ask the kubelets through the API server's node proxy; a reader that
-    cannot proxy (a snapshot) gets None, and those checks are skipped."""
-    if settings.prometheus.enabled:
-        return None
+    """Without Prometheus (none configured, or ``discover`` found none), metric checks ask the kubelets through
+    the API server's node proxy; a reader that cannot proxy (a snapshot) gets None, and those checks are skipped.
+    :func:`build` calls this only when it has no Prometheus."""
     from .adapters.kubelet import KubeletStats
     from .adapters.ports import NodeProxy
 

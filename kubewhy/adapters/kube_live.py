@@ -369,10 +369,13 @@ class LiveKube:
             self._raise(status, data, f"read logs of {pod}/{container}")
         return redact_log(data.decode(errors="replace"))
 
-    # ---- NodeProxy ----------------------------------------------------------------------------------------
+    # ---- the API server's proxies (ports.NodeProxy, ports.ApiProxy) ----------------------------------------
+    async def proxy_get(self, path: str, query: dict[str, Any] | None = None) -> tuple[int, bytes]:
+        """GET an API server path (a node or service proxy) with these credentials: the status and the body."""
+        return await self._request("GET", path, query, accept="application/json, text/plain, */*")
+
     async def node_proxy(self, node: str, path: str) -> str:
-        status, data = await self._request("GET", f"/api/v1/nodes/{quote(node, safe='')}/proxy/{path}",
-                                           accept="text/plain, application/json, */*")
+        status, data = await self.proxy_get(f"/api/v1/nodes/{quote(node, safe='')}/proxy/{path}")
         if status != 200:
             self._raise(status, data, f"read /{path} of node {node} through the API server's node proxy")
         return data.decode(errors="replace")

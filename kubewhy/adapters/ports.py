@@ -40,6 +40,15 @@ class MetricsReader(Protocol):
         """Range vector: [{"metric": {...}, "values": [(ts, float), ...]}]."""
 
 
+class ApiProxy(Protocol):
+    """GET any API server path with the reader's credentials (the service proxy to an in-cluster Prometheus)."""
+
+    endpoint: str
+
+    async def proxy_get(self, path: str, query: dict[str, Any] | None = None) -> tuple[int, bytes]:
+        """The status and the body; :class:`~kubewhy.errors.ClusterUnreachable` when nothing answers."""
+
+
 class NodeProxy(Protocol):
     """GET through the API server's node proxy (``/api/v1/nodes/NODE/proxy/PATH``): needs ``nodes/proxy`` rights."""
 

@@ -94,9 +94,9 @@ _NAMES = ("prometheus-operated", "prometheus-server", "prometheus", "kube-promet
           "prometheus-k8s")
 
 
-async def discover(kube: Any, *, namespaces: tuple[str, ...] = ("monitoring", "prometheus", "kube-prometheus",
-                                                                    "observability", "default")) -> str | None:
-    """The URL of a Prometheus Service in the cluster (``http://NAME.NS.svc:PORT``), or None.
+async def discover_service(kube: Any, *, namespaces: tuple[str, ...] = (
+        "monitoring", "prometheus", "kube-prometheus", "observability", "default")) -> tuple[str, str, int] | None:
+    """The (namespace, name, port) of a Prometheus Service in the cluster, or None.
 
     Looks for Services labelled ``app.kubernetes.io/name=prometheus`` (or ``app=prometheus``) and for the names
     the common charts use, in the usual namespaces first, then anywhere.
@@ -118,5 +118,11 @@ async def discover(kube: Any, *, namespaces: tuple[str, ...] = ("monitoring", "p
         if port is None:
             continue
         meta = svc["metadata"]
-        return f"http://{meta['name']}.{meta.get('namespace', 'default')}.svc:{port.get('port')}"
+        return str(meta.get("namespace", "default")), str(meta["name"]), int(port.get("port"))
     return None
+
+
+async def discover(kube: Any) -> str | None:
+    """The in-cluster URL of a Prometheus Service (``http://NAME.NS.svc:PORT``), or None."""
+    found = await discover_service(kube)
+    return None if found is None else f"http://{found[1]}.{found[0]}.svc:{found[2]}"

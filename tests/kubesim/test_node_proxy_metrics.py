@@ -148,5 +148,6 @@ def test_with_prometheus_or_offline_the_kubelet_is_not_asked(start_sim: Callable
     base = Settings(kube=KubeSettings(kubeconfig=str(sim.kubeconfig)))
     assert isinstance(compose.build_kubelet(base, live(sim)), KubeletStats)
     with_prom = dataclasses.replace(base, prometheus=PromSettings(url="http://127.0.0.1:9"))
-    assert compose.build_kubelet(with_prom, live(sim)) is None
+    deps = asyncio.run(compose.build(with_prom, audit=False))
+    assert deps.prom is not None and deps.kubelet is None
     assert compose.build_kubelet(base, SnapshotKube([], objects=[], endpoint="a dump")) is None
