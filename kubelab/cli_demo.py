@@ -19,7 +19,9 @@ from kubewhy.errors import KubewhyError
 from kubewhy.models.target import parse_target
 from kubewhy.render.text import to_text
 from kubewhy.service import diagnose
-from kubewhy.settings import Flags, KubeSettings, Settings, load
+from kubewhy.settings import DISCOVER, Flags, Settings, load
+
+from . import demo_prometheus
 
 
 def add_parser(sub: argparse._SubParsersAction, name: str, help_: str) -> None:  # type: ignore[type-arg]
@@ -30,6 +32,9 @@ def add_parser(sub: argparse._SubParsersAction, name: str, help_: str) -> None: 
     demo.add_argument("--once", action="store_true", help="diagnose, print and exit instead of keeping the cluster up")
     demo.add_argument("--full", action="store_true", help="print every finding in full, not one line per target")
     demo.add_argument("--no-audit", action="store_true", help="do not record the diagnoses in the audit log")
+    demo.add_argument("--prometheus", action="store_true",
+                      help="also start Debian's Prometheus scraping the simulator, and diagnose with PromQL through "
+                           "the API server's service proxy (--prometheus discover)")
     demo.set_defaults(func=cmd_demo)
 
 
@@ -45,6 +50,12 @@ def cmd_demo(args: argparse.Namespace, environ: Mapping[str, str] | None = None)
     print(f"kubewhy demo: scenario {scenario.name!r} served at {sim.url}")
     print(f"  {scenario.description.splitlines()[0] if scenario.description else ''}")
     print(f"  kubeconfig: {kubeconfig}\n")
+    prom = None
+    if args.prometheus:
+        prom = demo_prometheus.start(sim)
+        if prom is not None:
+            settings = dataclasses.replace(settings, prometheus=dataclasses.replace(settings.prometheus,
+                                                                                    url=DISCOVER))
     try:
         asyncio.run(_diagnose_all(scenario, kubeconfig, args.full, settings))
         exe = _command()
@@ -60,12 +71,14 @@ def cmd_demo(args: argparse.Namespace, environ: Mapping[str, str] | None = None)
     except KeyboardInterrupt:
         return 0
     finally:
+        if prom is not None:
+            prom.stop()
         sim.stop()
 
 
 async def _diagnose_all(scenario: scenarios.Scenario, kubeconfig: Path, full: bool, settings: Settings) -> None:
     """Diagnose every target the scenario names, recording each diagnosis in the audit log (SQLite by default)."""
-    settings = dataclasses.replace(settings, kube=KubeSettings(kubeconfig=str(kubeconfig)))
+    settings = dataclasses.replace(settings, kube=dataclasses.replace(settings.kube, kubeconfig=str(kubeconfig)))
     seen: set[str] = set()
     async with compose.opened(settings) as deps:
         for w in deps.warnings:
