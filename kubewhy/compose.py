@@ -24,6 +24,7 @@ from .adapters.ports import KubeReader, MetricsReader, WatchSource
 from .settings import DISCOVER, Settings, SettingsError
 
 if TYPE_CHECKING:
+    from .audit.ledger import Ledger
     from .audit.writer import AuditLog, RetryPolicy
     from .checks.registry import CheckRegistry
     from .models.target import Target
@@ -62,6 +63,13 @@ def build_watch_source(settings: Settings) -> WatchSource:
 
     api = build_api_client(settings.kube.kubeconfig, settings.kube.context, in_cluster=settings.kube.in_cluster)
     return LiveKube(api, timeout=settings.kube.request_timeout)
+
+
+def build_ledger(audit: AuditLog) -> Ledger:
+    """The watchers' incident ledger, on the audit database (its engine and schema)."""
+    from .audit.ledger import Ledger
+
+    return Ledger(audit.engine, audit.url)
 
 
 async def build_metrics(settings: Settings, kube: KubeReader, warnings: list[str]) -> MetricsReader | None:
@@ -161,5 +169,5 @@ async def audit_opened(settings: Settings, *, close_timeout: float | None = 10.0
             await audit.aclose(timeout=close_timeout)
 
 
-__all__ = ["audit_opened", "build", "build_audit", "build_catalog", "build_kube", "build_metrics",
-           "build_watch_source", "close", "opened"]
+__all__ = ["audit_opened", "build", "build_audit", "build_catalog", "build_kube", "build_ledger",
+           "build_metrics", "build_watch_source", "close", "opened"]
