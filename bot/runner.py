@@ -27,7 +27,8 @@ async def build_deps(settings: Settings, *, kube: KubeReader | None = None) -> B
         log.warning("%s", w)
     if core.audit is not None:
         await core.audit.start()  # brings the database to head and reports records left in the fallback file
-    return BotDeps(core=core, slack=settings.slack, default_namespace=settings.default_namespace)
+    ledger = compose.build_ledger(core.audit) if core.audit is not None else None
+    return BotDeps(core=core, slack=settings.slack, default_namespace=settings.default_namespace, ledger=ledger)
 
 
 async def serve(settings: Settings, *, host: str = "0.0.0.0") -> None:

@@ -240,6 +240,8 @@ class Watcher:
                         self._spawn(cand, self._open(cand))
                 elif cand.incident.message_ts is None:
                     self._spawn(cand, self._open(cand))
+                elif cand.dirty and cand.count <= cand.incident.count:
+                    cand.dirty = False  # nothing new (a re-LIST, a restart): no message to change
                 elif cand.dirty and mono >= cand.next_update:
                     self._spawn(cand, self._update(cand))
                 elif (cand.incident.state == "open" and cand.rule.reminder > timedelta(0)
@@ -336,9 +338,13 @@ class Watcher:
             if cand.absorbed_into is not absorber:
                 cand.absorbed_into = absorber
                 self.stats["absorbed"] += 1
-                absorber.incident = await self.ledger.change(absorber.incident.id,
-                                                             absorbed=absorber.incident.absorbed + 1)
-                absorber.dirty = True
+                grown = await self.ledger.change(absorber.incident.id, absorbed=absorber.incident.absorbed + 1)
+                if grown is not None and grown.message_ts is not None:
+                    absorber.incident = grown
+                    await self.notifier.update(Page("update", grown, _page_text(grown, absorber)), grown.message_ts)
+                    actions.record_action(self.deps, "page_grouped", actor=ACTOR, source="watcher",
+                                          channel=grown.channel, target=_target(grown), incident=grown.ref,
+                                          details={"summary": f"{cand.rule.id} on {cand.subject} grouped here"})
             return
         s = cand.sample
         assert s is not None or cand.incident is not None
@@ -365,10 +371,11 @@ class Watcher:
         report = await self._diagnose(incident)
         page = Page("page", incident, _page_text(incident, cand), report)
         ts = await self.notifier.post(page)
-        updated = await self.ledger.change(incident.id, message_ts=ts, notified_at=now)
+        details = {**incident.details, "cause": cause_of(report)}
+        updated = await self.ledger.change(incident.id, message_ts=ts, notified_at=now, details=details)
         cand.incident = updated or incident
         cand.dirty = False
-        cand.next_update = time.monotonic() + self.options.update_interval
+        cand.next_update = cand.thread_at = time.monotonic() + self.options.update_interval
         self.stats["pages"] += 1
         target = _target(incident)
         actions.page(self.deps, rule=rule.id, fingerprint=incident.fingerprint, target=target,
@@ -449,6 +456,18 @@ class Watcher:
         actions.resolve_incident(self.deps, done.ref, actor=ACTOR, summary=None)
 
 
+def cause_of(report: Any) -> dict[str, Any] | None:
+    """What the message keeps of the diagnosis (its updates re-render it from the ledger)."""
+    if report is None:
+        return None
+    if not report.findings:
+        return {"title": "No cause found" if report.healthy else "Diagnosis incomplete", "summary": "",
+                "evidence": [], "healthy": report.healthy}
+    f = report.findings[0]
+    return {"id": f.id, "title": f.title, "summary": f.summary, "severity": f.severity,
+            "evidence": list(f.evidence[:3]), "fix": f.fixes[0].command if f.fixes else ""}
+
+
 def _target(incident: LedgerIncident) -> Target | None:
     raw = (incident.details or {}).get("target")
     if not raw or len(raw) != 3:
@@ -464,4 +483,4 @@ def _page_text(incident: LedgerIncident, cand: Candidate) -> str:
     return text
 
 
-__all__ = ["ACTOR", "Candidate", "WatchOptions", "Watcher"]
+__all__ = ["ACTOR", "Candidate", "WatchOptions", "Watcher", "cause_of"]
