@@ -34,7 +34,7 @@ def incident_blocks(page: Page) -> list[Block]:
     if i.absorbed:
         status += f"\n:link: {i.absorbed} pod incident(s) on this node grouped here (the node is the cause)"
     out.append(blocks.section(status))
-    cause = i.details.get("cause")
+    cause = page.cause
     if cause:
         text = f"*Cause:* {blocks.escape(cause.get('title', ''))}"
         if cause.get("summary"):

@@ -160,6 +160,15 @@ class Ledger:
                 await session.commit()
         return await self.get(incident_id)
 
+    async def absorb(self, incident_id: int) -> LedgerIncident | None:
+        """One more incident grouped under this one (an atomic increment: several may arrive at once)."""
+        with store_errors(self.url):
+            async with self._sessions() as session:
+                await session.execute(update(WatchIncident).where(WatchIncident.id == incident_id).values(
+                    absorbed=WatchIncident.absorbed + 1))
+                await session.commit()
+        return await self.get(incident_id)
+
     async def acknowledge(self, incident_id: int, by: str, *, at: datetime | None = None) -> LedgerIncident | None:
         """open → acknowledged (reminders stop); None when it is not open."""
         with store_errors(self.url):

@@ -28,7 +28,7 @@ from ..errors import KubewhyError
 from ..models.target import Target
 from .detect import EPISODIC, Signal, node_signals, pod_signals, project_node, project_pod
 from .informer import Change, Informer
-from .notify import Notifier, Page
+from .notify import Notifier, Page, cause_of
 from .rules import Rule, RuleSet
 
 if TYPE_CHECKING:
@@ -338,7 +338,7 @@ class Watcher:
             if cand.absorbed_into is not absorber:
                 cand.absorbed_into = absorber
                 self.stats["absorbed"] += 1
-                grown = await self.ledger.change(absorber.incident.id, absorbed=absorber.incident.absorbed + 1)
+                grown = await self.ledger.absorb(absorber.incident.id)
                 if grown is not None and grown.message_ts is not None:
                     absorber.incident = grown
                     await self.notifier.update(Page("update", grown, _page_text(grown, absorber)), grown.message_ts)
@@ -456,18 +456,6 @@ class Watcher:
         actions.resolve_incident(self.deps, done.ref, actor=ACTOR, summary=None)
 
 
-def cause_of(report: Any) -> dict[str, Any] | None:
-    """What the message keeps of the diagnosis (its updates re-render it from the ledger)."""
-    if report is None:
-        return None
-    if not report.findings:
-        return {"title": "No cause found" if report.healthy else "Diagnosis incomplete", "summary": "",
-                "evidence": [], "healthy": report.healthy}
-    f = report.findings[0]
-    return {"id": f.id, "title": f.title, "summary": f.summary, "severity": f.severity,
-            "evidence": list(f.evidence[:3]), "fix": f.fixes[0].command if f.fixes else ""}
-
-
 def _target(incident: LedgerIncident) -> Target | None:
     raw = (incident.details or {}).get("target")
     if not raw or len(raw) != 3:
@@ -483,4 +471,4 @@ def _page_text(incident: LedgerIncident, cand: Candidate) -> str:
     return text
 
 
-__all__ = ["ACTOR", "Candidate", "WatchOptions", "Watcher", "cause_of"]
+__all__ = ["ACTOR", "Candidate", "WatchOptions", "Watcher"]

@@ -8,7 +8,7 @@ import json
 import sys
 from dataclasses import dataclass
 from datetime import datetime
-from typing import IO, TYPE_CHECKING, Literal, Protocol
+from typing import IO, TYPE_CHECKING, Any, Literal, Protocol
 
 if TYPE_CHECKING:
     from ..audit.ledger import LedgerIncident
@@ -26,6 +26,25 @@ class Page:
     incident: LedgerIncident
     text: str
     report: Report | None = None
+
+
+    @property
+    def cause(self) -> dict[str, Any] | None:
+        """The diagnosis' first cause, from the report (a first page) or as the ledger kept it (updates)."""
+        return cause_of(self.report) if self.report is not None else self.incident.details.get("cause")
+
+
+def cause_of(report: Report | None) -> dict[str, Any] | None:
+    """What the message keeps of the diagnosis (its updates re-render it from the ledger)."""
+    if report is None:
+        return None
+    if not report.findings:
+        return {"title": "No cause found" if report.healthy else "Diagnosis incomplete", "summary": "",
+                "evidence": [], "healthy": report.healthy}
+    f = report.findings[0]
+    return {"id": f.id, "title": f.title, "summary": f.summary, "severity": f.severity,
+            "evidence": list(f.evidence[:3]), "fix": f.fixes[0].command if f.fixes else ""}
+
 
 
 class Notifier(Protocol):
@@ -90,4 +109,4 @@ def _iso(at: datetime | None) -> str | None:
     return at.isoformat() if at else None
 
 
-__all__ = ["Notifier", "Page", "PageEvent", "StdoutNotifier", "summary_line"]
+__all__ = ["Notifier", "Page", "PageEvent", "StdoutNotifier", "cause_of", "summary_line"]
