@@ -122,7 +122,7 @@ class Pages:
 
 
 def text_of(message: dict[str, Any]) -> str:
-    return message.get("text", "") + " " + json.dumps(message.get("blocks") or [])
+    return str(message.get("text", "")) + " " + json.dumps(message.get("blocks") or [])
 
 
 @pytest.fixture
