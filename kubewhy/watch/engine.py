@@ -94,6 +94,8 @@ class WatchOptions:
     tick: float = 0.25
     refresh_interval: float = 3.0  # re-read open incidents and mutes (acks, resolves, mutes from Slack)
     diagnose_timeout: float = 20.0
+    claim_stale_after: float = 30.0  # seconds after which a dead replica's unposted claim may be taken over
+    drain_timeout: float = 10.0  # on stop: how long pages in flight may take to finish
     page_size: int = 500
     watch_timeout: int = 300
 
@@ -205,6 +207,11 @@ class Watcher:
                 await self.tick()
                 await asyncio.sleep(self.options.tick)
         finally:
+            informers, work = self._tasks[:len(streams)], self._tasks[len(streams):]
+            for task in informers:
+                task.cancel()
+            if work:  # a page half-sent must finish, or its message would be orphaned from the ledger
+                await asyncio.wait(work, timeout=self.options.drain_timeout)
             for task in self._tasks:
                 task.cancel()
             await asyncio.gather(*self._tasks, return_exceptions=True)
@@ -364,8 +371,15 @@ class Watcher:
             return
         if rule.holds(now):
             return  # quiet hours: recorded, paged when they end
-        if not await self.ledger.claim_post(incident.id, self.options.identity):
+        if not await self.ledger.claim_post(incident.id, self.options.identity,
+                                            stale_after=timedelta(seconds=self.options.claim_stale_after)):
             return  # another replica is posting it
+        if incident.claimed_by not in (None, self.options.identity):
+            # a replica claimed it and died: did its message reach the channel before it could say so?
+            found = await self.notifier.find(incident)
+            if found is not None:
+                cand.incident = await self.ledger.change(incident.id, message_ts=found, notified_at=now) or incident
+                return
         actions.open_incident(self.deps, incident.ref, incident.title, actor=ACTOR, source="watcher",
                               summary=f"{rule.id} on {cand.subject}")
         report = await self._diagnose(incident)
@@ -377,9 +391,10 @@ class Watcher:
         cand.dirty = False
         cand.next_update = cand.thread_at = time.monotonic() + self.options.update_interval
         self.stats["pages"] += 1
-        target = _target(incident)
-        actions.page(self.deps, rule=rule.id, fingerprint=incident.fingerprint, target=target,
+        actions.page(self.deps, rule=rule.id, fingerprint=incident.fingerprint, target=_target(incident),
                      channel=incident.channel, message_ts=ts, summary=incident.title, incident=incident.ref)
+        if report is not None:  # the whole diagnosis (evidence, fix buttons) in the thread, once the ts is saved
+            await self.notifier.reply(page, ts)
 
     async def _diagnose(self, incident: LedgerIncident) -> Any:
         from ..service import diagnose

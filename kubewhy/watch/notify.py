@@ -55,7 +55,11 @@ class Notifier(Protocol):
         """Update that message in place (count, last seen, state)."""
 
     async def reply(self, page: Page, message_id: str) -> None:
-        """Say something in the message's thread (an update, a reminder, the resolve notice)."""
+        """Say something in the message's thread (the first page's whole report, an update, a reminder, the
+        resolve notice)."""
+
+    async def find(self, incident: LedgerIncident) -> str | None:
+        """The id of a message already posted for this incident (by a replica that died before saving it)."""
 
 
 def summary_line(page: Page) -> str:
@@ -102,7 +106,11 @@ class StdoutNotifier:
         self._write(page, message_id)
 
     async def reply(self, page: Page, message_id: str) -> None:
-        self._write(page, message_id)
+        if page.event != "page":  # the first page's line already carried its cause
+            self._write(page, message_id)
+
+    async def find(self, incident: LedgerIncident) -> str | None:
+        return None  # lines already printed cannot be looked up: a dead replica's page may print again
 
 
 def _iso(at: datetime | None) -> str | None:

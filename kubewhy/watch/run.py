@@ -57,16 +57,23 @@ async def run_watchers(settings: Settings, notifier: Notifier, *, stop: asyncio.
                                    renew=max(w.lease_duration / 3, 0.2), renew_deadline=w.lease_duration * 2 / 3)
         watcher = Watcher(deps, source, ledger, notifier, rules,
                           WatchOptions(cluster=cluster, channel=w.channel, identity=w.identity,
-                                       update_interval=w.update_interval), elector=elector)
+                                       update_interval=w.update_interval,
+                                       claim_stale_after=2 * w.lease_duration), elector=elector)
         scheduler = _scheduler(settings, watcher)
         tasks = [asyncio.create_task(watcher.run(), name="watcher")]
         if elector is not None:
             tasks.append(asyncio.create_task(elector.run(), name="lease"))
         stopper = asyncio.create_task(stop.wait(), name="stop")
         scheduler.start()
-        if on_ready is not None:
-            ready = asyncio.create_task(watcher.ready.wait())
-            ready.add_done_callback(lambda _: on_ready(watcher))
+        ready = asyncio.create_task(watcher.ready.wait())
+
+        def announce(_: object) -> None:
+            log.info("watching %s as %s (cluster %s, %d rules)", source.endpoint, w.identity, cluster,
+                     len(rules.rules))
+            if on_ready is not None:
+                on_ready(watcher)
+
+        ready.add_done_callback(announce)
         try:
             done, _ = await asyncio.wait([*tasks, stopper], return_when=asyncio.FIRST_COMPLETED)
             for task in done:

@@ -131,3 +131,34 @@ async def test_crash_loop_pages_its_workload_once_and_a_not_ready_node_absorbs_i
     await pages.wait(lambda: any("grouped here" in text_of(u) and "3 pod incident" in text_of(u)
                                  for u in pages.updates()), what="three absorbed incidents")
     assert len(pages.posts()) == 2
+
+
+async def test_a_page_posted_by_a_replica_that_died_before_saving_it_is_adopted_not_posted_again(
+        cluster: Cluster, slack: SlackDouble, watchers: Start, tmp_path: Path) -> None:
+    from datetime import UTC, datetime, timedelta
+
+    from kubewhy import compose
+
+    env = watch_environ(cluster, slack, tmp_path)
+    settings = load(env)
+    async with compose.audit_opened(settings) as audit:
+        assert audit is not None
+        await audit.flush()
+        ledger = compose.build_ledger(audit)
+        incident, _ = await ledger.open_incident(cluster="test", rule="node-not-ready", subject="node/node-2",
+                                                 severity="critical", title="node node-2: Ready is Unknown",
+                                                 channel="#alerts", details={"target": ["Node", None, "node-2"]})
+        assert await ledger.claim_post(incident.id, "replica-that-died", at=datetime.now(UTC) - timedelta(minutes=5))
+    posted = await build_client(settings.slack).chat_postMessage(  # what it managed to post before dying
+        channel="#alerts", text="CRITICAL: node node-2", metadata={"event_type": "kubewhy_incident",
+                                                                    "event_payload": {"ref": incident.ref}})
+    await cluster.node_ready("node-2", False)
+    pages = Pages(slack)
+    watcher = await watchers()
+    await pages.wait(lambda: bool(slack.to("conversations.history")), what="the look-up of the dead replica's page")
+    await asyncio.sleep(1.0)
+    assert len(pages.posts()) == 1 and watcher.stats["pages"] == 0
+    async with compose.audit_opened(settings) as audit:
+        assert audit is not None
+        found = await compose.build_ledger(audit).get(incident.id)
+    assert found is not None and found.message_ts == posted["ts"]
