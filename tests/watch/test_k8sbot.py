@@ -47,8 +47,9 @@ async def test_k8sbot_pages_and_answers_slash_commands_in_one_process(
         body = urllib.parse.urlencode({"command": "/k8s", "text": "incidents", "user_id": "U1", "channel_id": "C1",
                                        "team_id": "T1", "response_url": f"{slack.url}/response/1"})
         ts = str(int(time.time()))
+        signature = SignatureVerifier(SECRET).generate_signature(timestamp=ts, body=body) or ""
         headers = {"X-Slack-Request-Timestamp": ts, "Content-Type": "application/x-www-form-urlencoded",
-                   "X-Slack-Signature": SignatureVerifier(SECRET).generate_signature(timestamp=ts, body=body)}
+                   "X-Slack-Signature": signature}
         async with aiohttp.ClientSession() as session:
             async with session.post(f"http://127.0.0.1:{port}/slack/events", data=body.encode(),
                                     headers=headers) as resp:
