@@ -28,7 +28,7 @@ async def watchers(cluster: Cluster, slack: SlackDouble, tmp_path: Path) -> Asyn
     running: list[tuple[asyncio.Event, asyncio.Task[Watcher]]] = []
 
     async def start(**extra: str) -> Watcher:
-        env = watch_environ(cluster, slack, tmp_path, KUBEWHY_WATCH_RULES=str(DATA / "rules.yaml"), **extra)
+        env = watch_environ(cluster, slack, tmp_path, **{"KUBEWHY_WATCH_RULES": str(DATA / "rules.yaml"), **extra})
         settings = load(env)
         stop, ready = asyncio.Event(), asyncio.Event()
         box: dict[str, Watcher] = {}
@@ -162,3 +162,27 @@ async def test_a_page_posted_by_a_replica_that_died_before_saving_it_is_adopted_
         assert audit is not None
         found = await compose.build_ledger(audit).get(incident.id)
     assert found is not None and found.message_ts == posted["ts"]
+
+
+async def test_reminders_repeat_in_the_thread_and_quiet_hours_hold_all_but_critical_pages(
+        cluster: Cluster, slack: SlackDouble, watchers: Start, tmp_path: Path) -> None:
+    rules = tmp_path / "rules.yaml"
+    rules.write_text("""apiVersion: kubewhy.io/v1
+kind: WatchRules
+defaults: {resolve_after: 1s}
+rules:
+  - {id: node-not-ready, detect: node-not-ready, severity: critical, grace: 0s, reminder: 1s,
+     quiet_hours: {start: '00:00', end: '23:59:59', timezone: UTC}}
+  - {id: crash-loop, detect: crash-loop, severity: warning, restarts: 3,
+     quiet_hours: {start: '00:00', end: '23:59:59', timezone: UTC}}
+""")
+    pages = Pages(slack)
+    watcher = await watchers(KUBEWHY_WATCH_RULES=str(rules))
+    await cluster.create_pod("shop", "cart-5c8d7f9b6d-aaaaa", "node-1", owner="cart", status=crash_looping(4))
+    await cluster.node_ready("node-2", False)
+    await pages.wait(lambda: len(pages.posts()) == 1, what="the critical page")
+    await pages.wait(lambda: sum("Reminder" in r.get("text", "") for r in pages.replies()) >= 2,
+                     what="two reminders")
+    assert len(pages.posts()) == 1 and "node-2" in pages.posts()[0]["text"]  # the warning waits for morning
+    held = watcher.candidates[("crash-loop", "deploy/shop/cart")]
+    assert held.incident is not None and held.incident.message_ts is None  # recorded, not paged
