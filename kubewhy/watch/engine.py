@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING, Any
 from .. import actions
 from ..errors import KubewhyError
 from ..models.target import Target
-from .detect import EPISODIC, Signal, node_signals, pod_signals, project_node, project_pod
+from .detect import EPISODIC, Signal, node_signals, parse_time, pod_signals, project_node, project_pod
 from .informer import Change, Informer
 from .notify import Notifier, Page, cause_of
 from .rules import Rule, RuleSet
@@ -68,13 +68,14 @@ class Candidate:
         return f"{self.rule.id}|{self.subject}"
 
     def occurred(self, key: str, at: datetime) -> bool:
+        """A distinct event at ``at`` (when it happened in the cluster, not when it was seen)."""
         if key in self.occurrences:
             return False
         self.occurrences[key] = None
         if len(self.occurrences) > MAX_OCCURRENCES:
             self.occurrences.popitem(last=False)
         self.count += 1
-        self.last_occurrence = at
+        self.last_occurrence = at if self.last_occurrence is None else max(self.last_occurrence, at)
         self.dirty = True
         return True
 
@@ -147,8 +148,9 @@ class Watcher:
         node = (pod or {}).get("node") or (ev.get("source") or {}).get("host") or "?"
         why = "memory" if "memory" in (ev.get("message") or "") else "evicted"
         for rule in self.rules.by_detector("pod-evicted"):
+            at = parse_time(ev.get("lastTimestamp") or ev.get("eventTime") or ev.get("firstTimestamp"))
             signal = Signal(rule, f"node/{node}:evicted-{why}", "Pod", ns, name, f"pod/{ns}/{name}",
-                            f"pod/{ns}/{name}", None, ns, (pod or {}).get("labels") or {}, node,
+                            f"pod/{ns}/{name}", at, ns, (pod or {}).get("labels") or {}, node,
                             f"pods evicted from node {node} ({why})")
             self._occur(signal, with_item=False)
 
@@ -187,7 +189,7 @@ class Watcher:
             cand.items[s.item] = s
             cand.absent_since = None
         cand.last_seen = now
-        cand.occurred(s.occurrence, now)
+        cand.occurred(s.occurrence, min(s.since or now, now))
 
     # ---- running -----------------------------------------------------------------------------------------
     async def run(self) -> None:

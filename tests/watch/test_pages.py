@@ -99,13 +99,17 @@ async def test_three_hundred_evictions_in_ten_seconds_are_one_message_counting_3
     assert {u["ts"] for u in pages.updates()} == {ts}  # updated in place, never a second message
 
 
-async def test_a_pod_with_old_restarts_that_is_healthy_now_never_pages(
+async def test_a_pod_with_old_restarts_that_is_healthy_now_and_old_evictions_never_page(
         cluster: Cluster, slack: SlackDouble, watchers: Start) -> None:
     # shop/api has restartCount 7 and an OOMKilled last state from 2024, and is Ready now (two-nodes.yaml)
     await cluster.create_pod("shop", "web-1", "node-1", owner="web")
     await cluster.pod_status("shop", "web-1", {"containerStatuses": [{
         "name": "app", "ready": True, "restartCount": 12, "state": {"running": {"startedAt": "2024-06-12T08:00:00Z"}},
         "lastState": {"terminated": {"reason": "Error", "exitCode": 1, "finishedAt": "2024-06-12T07:59:00Z"}}}]})
+    old_eviction = evicted("node-1")  # and pods the kubelet evicted long ago, still listed as Failed
+    old_eviction["containerStatuses"][0]["state"]["terminated"]["finishedAt"] = "2024-06-12T08:00:00Z"
+    for i in range(3):
+        await cluster.create_pod("jobs", f"old-{i}", "node-1", owner="batch", status=old_eviction)
     watcher = await watchers()
     await asyncio.sleep(2.0)
     assert Pages(slack).posts() == []

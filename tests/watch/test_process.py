@@ -5,6 +5,7 @@ between them, and the second takes over when the leader dies."""
 from __future__ import annotations
 
 import asyncio
+import json
 import signal
 import sys
 from collections.abc import AsyncIterator
@@ -137,3 +138,27 @@ async def test_two_watchers_on_one_postgres_page_once_and_the_other_takes_over_w
     await pages.wait(lambda: len(pages.posts()) == 2, what="the new leader's page")
     await asyncio.sleep(2.0)
     assert len(pages.posts()) == 2  # the NotReady node the dead leader paged is not paged again
+
+
+async def test_stdout_json_lines_without_slack(cluster: Cluster, tmp_path: Path) -> None:
+    env = watch_environ(cluster, SlackDouble(), tmp_path, KUBEWHY_WATCH_RULES=str(DATA / "rules.yaml"))
+    for key in ("SLACK_BOT_TOKEN", "KUBEWHY_SLACK_API_URL", "KUBEWHY_ALERT_CHANNEL"):
+        env.pop(key)
+    proc = await asyncio.create_subprocess_exec(sys.executable, "-m", "kubewhy", "watch", "--stdout", "-o", "json",
+                                                env=env, stdout=asyncio.subprocess.PIPE,
+                                                stderr=asyncio.subprocess.PIPE)
+    try:
+        await asyncio.sleep(1.0)
+        await cluster.node_ready("node-2", False)
+        assert proc.stdout is not None
+        line = await asyncio.wait_for(proc.stdout.readline(), 30)
+        page = json.loads(line)
+        assert page["event"] == "page" and page["rule"] == "node-not-ready" and page["subject"] == "node/node-2"
+        assert page["cause"]["id"] == "node-not-ready" and page["severity"] == "critical"
+        await cluster.node_ready("node-2", True)
+        resolve = json.loads(await asyncio.wait_for(proc.stdout.readline(), 30))
+        assert resolve["event"] == "resolve" and resolve["state"] == "resolved"
+    finally:
+        proc.send_signal(signal.SIGINT)
+        _, err = await asyncio.wait_for(proc.communicate(), 20)
+    assert proc.returncode == 0 and b"Traceback" not in err
