@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import time
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import Any
@@ -87,10 +86,13 @@ async def test_three_hundred_evictions_in_ten_seconds_are_one_message_counting_3
         await cluster.create_pod("jobs", name, "node-1", owner="batch")
     pages = Pages(slack)
     await watchers()
-    started = time.monotonic()
-    for name in names:  # the kubelet marks each pod Failed/Evicted (node memory pressure)
-        await cluster.pod_status("jobs", name, evicted("node-1"))
-    assert time.monotonic() - started < 10
+    gate = asyncio.Semaphore(20)
+
+    async def evict(name: str) -> None:  # the kubelet marks each pod Failed/Evicted (node memory pressure)
+        async with gate:
+            await cluster.pod_status("jobs", name, evicted("node-1"))
+
+    await asyncio.gather(*(evict(n) for n in names))  # all 300 at once (the benchmark times such storms)
     await pages.wait(lambda: any("300 so far" in u.get("text", "") for u in pages.updates()), timeout=30,
                      what="the count to reach 300")
     assert len(pages.posts()) == 1
