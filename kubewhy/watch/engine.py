@@ -438,6 +438,9 @@ class Watcher:
         incident = cand.incident = changed or incident
         await self.notifier.update(Page("update", incident, _page_text(incident, cand)), incident.message_ts or "")
         self.stats["updates"] += 1
+        actions.record_action(self.deps, "page_update", actor=ACTOR, source="watcher", channel=incident.channel,
+                              target=_target(incident), incident=incident.ref,
+                              details={"count": incident.count, "summary": f"count {incident.count}"})
         mono = time.monotonic()
         if mono - cand.thread_at >= self.options.thread_interval:
             cand.thread_at = mono
@@ -445,9 +448,6 @@ class Watcher:
                                                                f"{incident.last_seen:%H:%M:%S} UTC."),
                                       incident.message_ts or "")
             self.stats["replies"] += 1
-            actions.record_action(self.deps, "page_update", actor=ACTOR, source="watcher",
-                                  channel=incident.channel, target=_target(incident), incident=incident.ref,
-                                  details={"count": incident.count, "summary": f"count {incident.count}"})
 
     async def _remind(self, cand: Candidate) -> None:
         incident = cand.incident
