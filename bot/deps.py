@@ -8,6 +8,7 @@ from collections import OrderedDict
 from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
 
+from kubewhy.audit.ledger import Ledger
 from kubewhy.models.findings import Fix, Patch, Report
 from kubewhy.models.target import Target
 from kubewhy.playbooks.loader import Catalog
@@ -49,6 +50,7 @@ class BotDeps:
     default_namespace: str = "default"
     fixes: Bounded[str, ProposedFix] = field(default_factory=Bounded)
     reports: Bounded[tuple[str, str], Report] = field(default_factory=Bounded)
+    ledger: Ledger | None = None  # the watchers' incident ledger (acknowledge, resolve, mute, incidents)
 
     @property
     def kube(self) -> Any:

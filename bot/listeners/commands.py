@@ -19,6 +19,7 @@ from .. import blocks
 from ..commands import parse
 from ..deps import BotDeps
 from .diagnosis import run_and_update, run_described_and_update
+from .incidents import incident_command
 
 
 def register(app: AsyncApp, deps: BotDeps) -> None:
@@ -69,6 +70,9 @@ def register(app: AsyncApp, deps: BotDeps) -> None:
         if cmd.name == "history":
             await ack()
             await _history(deps, client, channel, user, cmd.args[0] if cmd.args else None)
+            return
+        if cmd.name in ("mute", "unmute", "incidents"):
+            await incident_command(deps, ack, cmd, user, channel)
             return
         # why
         try:
