@@ -9,7 +9,7 @@ from kubesim import load as load_scenario
 from kubewhy import actions, compose, service
 from kubewhy.adapters.kube_live import LiveKube
 from kubewhy.adapters.kube_snapshot import SnapshotKube
-from kubewhy.adapters.prom import PromMetrics
+from kubewhy.adapters.prom_proxy import PromThroughKube
 from kubewhy.models.target import parse_target
 from kubewhy.settings import Flags, load
 
@@ -53,9 +53,11 @@ async def test_prometheus_discover_runs_inside_the_callers_event_loop(start_sim,
     sim = start_sim("workshop", timeline_mode="manual")
     env = {"KUBECONFIG": str(sim.kubeconfig), "KUBEWHY_PROMETHEUS_URL": "discover", "KUBEWHY_PROMETHEUS_TOKEN": "t"}
     async with compose.opened(load(env, Flags(no_audit=True))) as deps:
-        assert isinstance(deps.kube, LiveKube) and isinstance(deps.prom, PromMetrics)
-        assert deps.prom.endpoint == "http://kube-prometheus-stack-prometheus.monitoring.svc:9090"
-        assert deps.prom.settings.token == "t"  # discovery keeps the configured credentials
+        assert isinstance(deps.kube, LiveKube) and isinstance(deps.prom, PromThroughKube)
+        # From outside the cluster `NAME.NS.svc` does not resolve: the API server's service proxy, with the
+        # kubeconfig's credentials (tests/prometheus/test_discover_through_proxy.py queries it end to end).
+        assert deps.prom.base == "/api/v1/namespaces/monitoring/services/kube-prometheus-stack-prometheus:9090/proxy"
+        assert deps.prom.proxy is deps.kube
 
 
 async def test_discover_without_a_prometheus_service_is_a_warning(mini) -> None:  # type: ignore[no-untyped-def]
