@@ -573,9 +573,7 @@ def report(args: argparse.Namespace, r: dict[str, Any]) -> dict[str, Any]:
               + " |",
               "| caught up after the last write | " + (f"{caught * 1000:.0f} ms" if caught is not None
                                                      else "**not within 30 s**") + " |",
-              "| events behind at the last write, drained at | " + (
-                  f"{thr['behind_at_end']:,}, {thr['behind_at_end'] / caught:,.0f} events/s |"
-                  if caught else f"{thr['behind_at_end']:,} |"),
+              f"| events behind at the last write | {thr['behind_at_end']:,} |",
               f"| watcher CPU during the run | {thr['cpu']:.1f} s ({thr['cpu'] / thr['took'] * 100:.0f} % of a core) |",
               f"| simulator host CPU during the run (writes + watch streams) | {thr['host_cpu']:.1f} s "
               f"({thr['host_cpu'] / thr['took'] * 100:.0f} % of a core) |",
