@@ -509,8 +509,8 @@ def report(args: argparse.Namespace, r: dict[str, Any]) -> dict[str, Any]:
            p95 < 2.0 + grace)
 
     lines += [f"**API load.** One simulator process and one `kubewhy watch` process (default settings: leader "
-              f"election on a Lease of 15 s, renewed by its holder every 6.75 s) per size; a `kubectl get pods -A` loop every "
-              f"{args.poll:g} s on the same simulator. Window: {args.window:g} s after both were running; "
+              f"election on a Lease of 15 s, renewed by its holder every 6.75 s) per size; a `kubectl get pods -A` "
+              f"loop every {args.poll:g} s on the same simulator. Window: {args.window:g} s after both were running; "
               "kubectl's requests are counted from its `-v=6` log, the watcher's are the simulator's count "
               "minus kubectl's. RSS: the watcher process at the end of the window (peak in brackets).", "",
               "| pods (nodes) | watcher requests/min | of which Lease | of which watch + list | "
