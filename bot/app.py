@@ -2,18 +2,24 @@
 
 from __future__ import annotations
 
+from aiohttp import web
 from slack_bolt.async_app import AsyncApp
-from slack_sdk.http_retry.builtin_async_handlers import AsyncRateLimitErrorRetryHandler
+from slack_sdk.http_retry.builtin_async_handlers import (
+    AsyncRateLimitErrorRetryHandler,
+    AsyncServerErrorRetryHandler,
+)
 from slack_sdk.web.async_client import AsyncWebClient
 
 from .deps import BotDeps
-from .listeners import actions, commands
+from .gate import Gate
+from .listeners import actions, commands, errors, mentions
 
 
 def build_client(deps: BotDeps) -> AsyncWebClient:
-    # Slack answers 429 with Retry-After under load; the client waits and retries instead of failing.
+    # Slack answers 429 with Retry-After under load, and 5xx now and then: the client waits and retries.
     return AsyncWebClient(token=deps.slack.bot_token, base_url=deps.slack.api_url,
-                          retry_handlers=[AsyncRateLimitErrorRetryHandler(max_retry_count=3)])
+                          retry_handlers=[AsyncRateLimitErrorRetryHandler(max_retry_count=3),
+                                          AsyncServerErrorRetryHandler(max_retry_count=3)])
 
 
 def build_app(deps: BotDeps) -> AsyncApp:
@@ -22,4 +28,13 @@ def build_app(deps: BotDeps) -> AsyncApp:
                    process_before_response=False)
     commands.register(app, deps)
     actions.register(app, deps)
+    mentions.register(app, deps)
+    errors.register(app)
     return app
+
+
+def build_web_app(deps: BotDeps, app: AsyncApp, gate: Gate | None = None) -> web.Application:
+    """HTTP mode: Bolt's aiohttp application behind the gate (signature first, replays and retries once)."""
+    web_app = app.web_app(path="/slack/events")
+    web_app.middlewares.append((gate or Gate(deps.slack.signing_secret)).middleware)
+    return web_app

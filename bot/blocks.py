@@ -27,6 +27,8 @@ from kubewhy.inspect import ClusterStatus
 from kubewhy.models.findings import Finding, Report
 from kubewhy.models.target import Target
 
+from .public import scrub
+
 SECTION_LIMIT = 3000
 CODE_LIMIT = 2800
 MAX_EVIDENCE = 8
@@ -128,7 +130,7 @@ def report_blocks(report: Report, fix_ids: dict[tuple[int, int], str], user: str
             break
         blocks += candidate
     bad = [c for c in report.checks if c.status in ("error", "timeout")]
-    notes = list(report.notes) + [f"{c.id}: {c.status} ({c.detail[:80]})" for c in bad[:3]]
+    notes = list(report.notes) + [f"{c.id}: {c.status} ({scrub(c.detail)[:80]})" for c in bad[:3]]
     context = f"{len(report.checks)} checks in {report.duration_ms:.0f} ms{who}"
     if notes:
         context += " · " + " · ".join(escape(n) for n in notes)
@@ -175,6 +177,20 @@ def lines_messages(title: str, lines: list[str], per_message: int = CODE_LIMIT) 
     return out
 
 
+def list_sections(title: str, lines: list[str], limit: int = SECTION_LIMIT) -> list[Block]:
+    """A list in as many sections as it needs, cut between lines, never in the middle of one."""
+    out: list[list[str]] = [[title]]
+    size = len(title)
+    for line in lines:
+        line = cut(line, 500)
+        if size + len(line) + 1 > limit - 10:
+            out.append([])
+            size = 0
+        out[-1].append(line)
+        size += len(line) + 1
+    return [section("\n".join(chunk)) for chunk in out[:MAX_BLOCKS]]
+
+
 def all_evidence_lines(report: Report) -> list[str]:
     lines = []
     for i, f in enumerate(report.findings, 1):
@@ -184,7 +200,8 @@ def all_evidence_lines(report: Report) -> list[str]:
 
 
 def status_blocks(st: ClusterStatus) -> list[Block]:
-    scope = f"namespace `{escape(st.namespace)}`" if st.namespace else "all namespaces"
+    scope = (f"namespace `{escape(st.namespace)}`" if st.namespace else
+             "namespaces " + ", ".join(f"`{escape(n)}`" for n in st.namespaces) if st.namespaces else "all namespaces")
     if st.healthy:
         return [section(f":white_check_mark: {st.nodes} nodes and {st.pods} pods in {scope}: nothing unhealthy.")]
     blocks: list[Block] = [HeaderBlock(text=PlainTextObject(text="Cluster status"))]

@@ -1,9 +1,15 @@
-"""``kubewhy bot``: the Slack bot's process (HTTP mode or Socket Mode), built through :mod:`kubewhy.compose`."""
+"""``kubewhy bot``: the Slack bot's process (HTTP mode or Socket Mode), built through :mod:`kubewhy.compose`.
+
+Start-up verifies the Slack token before anything listens (:mod:`.startup`). SIGTERM (how Kubernetes stops a
+pod) and SIGINT stop the listener, let in-flight work finish for a moment, then flush the audit log: a stopped
+pod loses no record.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import signal
 import sys
 from collections.abc import Mapping
 
@@ -14,10 +20,13 @@ from kubewhy.adapters.ports import KubeReader
 from kubewhy.errors import KubewhyError
 from kubewhy.settings import Settings, load
 
-from .app import build_app
+from .app import build_app, build_web_app
 from .deps import BotDeps
+from .startup import prewarm, verify_token
 
 log = logging.getLogger("kubewhy.bot")
+
+GRACE = 5.0  # seconds in-flight listeners get after SIGTERM before the audit log is flushed
 
 
 async def build_deps(settings: Settings, *, kube: KubeReader | None = None) -> BotDeps:
@@ -30,24 +39,53 @@ async def build_deps(settings: Settings, *, kube: KubeReader | None = None) -> B
     return BotDeps(core=core, slack=settings.slack, default_namespace=settings.default_namespace)
 
 
-async def serve(settings: Settings, *, host: str = "0.0.0.0") -> None:
+def stop_on_signals(stop: asyncio.Event) -> None:
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+
+
+async def _in_flight(grace: float) -> None:
+    """Give the listeners still running (Bolt runs them as tasks after the ack) ``grace`` seconds to finish."""
+    current = asyncio.current_task()
+    tasks = [t for t in asyncio.all_tasks() if t is not current and not t.done()
+             and t.get_name() != "kubewhy-audit-writer"]
+    if tasks:
+        await asyncio.wait(tasks, timeout=grace)
+
+
+async def serve(settings: Settings, *, stop: asyncio.Event | None = None, auth_attempts: int = 5) -> None:
+    stop = stop or asyncio.Event()
+    stop_on_signals(stop)
     deps = await build_deps(settings)
-    app = build_app(deps)
     try:
+        app = build_app(deps)
+        prewarm(app, await verify_token(app.client, attempts=auth_attempts))
         if settings.slack.mode == "socket":
             from slack_bolt.adapter.socket_mode.async_handler import (
                 AsyncSocketModeHandler,
             )
 
-            await AsyncSocketModeHandler(app, settings.slack.app_token).start_async()  # type: ignore[no-untyped-call]
+            handler = AsyncSocketModeHandler(app, settings.slack.app_token)  # type: ignore[no-untyped-call]
+            await handler.connect_async()
+            log.info("kubewhy bot connected to Slack (Socket Mode)")
+            await stop.wait()
+            await handler.close_async()  # type: ignore[no-untyped-call]
         else:
-            runner = web.AppRunner(app.web_app(path="/slack/events"))
+            runner = web.AppRunner(build_web_app(deps, app))
             await runner.setup()
+            host = settings.slack.host
             await web.TCPSite(runner, host, settings.slack.port).start()
             log.info("kubewhy bot listening on %s:%s/slack/events", host, settings.slack.port)
-            await asyncio.Event().wait()
+            await stop.wait()
+            log.info("kubewhy bot stopping: no new requests; flushing the audit log")
+            await runner.shutdown()
+            await _in_flight(GRACE)
+            await runner.cleanup()
     finally:
         await compose.close(deps.core)
+        if deps.core.audit is not None:
+            log.info("kubewhy bot stopped: audit %s", deps.core.audit.stats.summary())
 
 
 def main(environ: Mapping[str, str] | None = None) -> int:

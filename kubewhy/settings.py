@@ -73,6 +73,9 @@ class SlackSettings:
     app_token: str = ""  # xapp-... for Socket Mode
     mode: Literal["http", "socket"] = "http"
     port: int = 3000
+    # HTTP mode's listening address: loopback unless told otherwise; in a pod (KUBERNETES_SERVICE_HOST set) all
+    # interfaces, so the Service can reach it.
+    host: str = "127.0.0.1"
     api_url: str = "https://slack.com/api/"
     # Who may apply fixes: namespace (or "*") -> Slack user ids (U...) or user group ids (S...).
     allow: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
@@ -265,6 +268,8 @@ def _slack(env: Mapping[str, str]) -> SlackSettings:
     return SlackSettings(bot_token=env.get("SLACK_BOT_TOKEN", ""), signing_secret=env.get("SLACK_SIGNING_SECRET", ""),
                          app_token=env.get("SLACK_APP_TOKEN", ""), mode="socket" if mode == "socket" else "http",
                          port=_port(env.get(port_name) or "3000", port_name),
+                         host=env.get("KUBEWHY_SLACK_HOST") or ("0.0.0.0" if env.get("KUBERNETES_SERVICE_HOST")
+                                                                else "127.0.0.1"),
                          api_url=env.get("KUBEWHY_SLACK_API_URL") or "https://slack.com/api/",
                          allow=parse_allow(env.get("KUBEWHY_SLACK_ALLOW", ""), env.get("KUBEWHY_SLACK_ALLOW_FILE")),
                          namespaces=namespaces or ("*",))

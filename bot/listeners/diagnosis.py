@@ -17,6 +17,7 @@ from kubewhy.service import diagnose, diagnose_described
 
 from .. import blocks
 from ..deps import BotDeps, ProposedFix
+from ..public import public_error
 
 log = logging.getLogger("kubewhy.bot")
 
@@ -39,13 +40,15 @@ async def run_and_update(deps: BotDeps, client: AsyncWebClient, target: Target, 
                          user: str) -> None:
     try:
         report = await diagnose(target, deps.core, actor=user, source="slack", channel=channel)
-    except TargetNotFound as exc:
-        text = f":grey_question: {blocks.escape(str(exc))}"
-        await client.chat_update(channel=channel, ts=ts, text=str(exc), blocks=blocks.to_dicts([blocks.section(text)]))
+    except TargetNotFound as exc:  # only the asker needs to know: the "investigating…" message goes away
+        text = f":grey_question: {blocks.escape(public_error(exc, 'why'))}"
+        await client.chat_delete(channel=channel, ts=ts)
+        await client.chat_postEphemeral(channel=channel, user=user, text=text,
+                                        blocks=blocks.to_dicts([blocks.section(text)]))
         return
     except KubewhyError as exc:
-        text = f":warning: Could not diagnose `{blocks.escape(target.ref)}`: {blocks.escape(str(exc))}"
-        await client.chat_update(channel=channel, ts=ts, text=str(exc), blocks=blocks.to_dicts([blocks.section(text)]))
+        text = f":warning: Could not diagnose `{blocks.escape(target.ref)}`: {blocks.escape(public_error(exc, 'why'))}"
+        await client.chat_update(channel=channel, ts=ts, text=text, blocks=blocks.to_dicts([blocks.section(text)]))
         return
     deps.reports[(channel, ts)] = report
     fix_ids = register_fixes(deps, report, user, channel)
@@ -61,8 +64,8 @@ async def run_described_and_update(deps: BotDeps, client: AsyncWebClient, text: 
     try:
         report = await diagnose_described(text, deps.core, actor=user, source="slack", channel=channel)
     except KubewhyError as exc:
-        message = f":warning: Could not read the pasted describe output: {blocks.escape(str(exc))}"
-        await client.chat_update(channel=channel, ts=ts, text=str(exc),
+        message = f":warning: Could not read the pasted describe output: {blocks.escape(public_error(exc))}"
+        await client.chat_update(channel=channel, ts=ts, text=message,
                                  blocks=blocks.to_dicts([blocks.section(message)]))
         return
     await client.chat_update(channel=channel, ts=ts, text=blocks.fallback_text(report),

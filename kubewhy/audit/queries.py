@@ -7,7 +7,7 @@ error leaves as an :class:`AuditStoreError` naming the database, so no front-end
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from datetime import datetime, timedelta
 
@@ -33,7 +33,7 @@ def store_errors(url: str) -> Iterator[None]:
 async def history(audit: AuditLog, *, since: datetime | None = None, until: datetime | None = None,
                   target_kind: str | None = None, target_name: str | None = None,
                   target_namespace: str | None = None, incident: str | None = None, limit: int = 100,
-                  flush_timeout: float = 5.0) -> list[HistoryEntry]:
+                  flush_timeout: float = 5.0, namespaces: Sequence[str] | None = None) -> list[HistoryEntry]:
     """Recorded actions, newest first. What this process queued is flushed first (for at most ``flush_timeout``
     seconds: an answer with the last records missing beats no answer)."""
     try:
@@ -44,7 +44,7 @@ async def history(audit: AuditLog, *, since: datetime | None = None, until: date
     with store_errors(audit.url):
         async with db.make_sessionmaker(audit.engine)() as session:
             return await store.history(session, since=since, until=until, target=tfilter, incident=incident,
-                                       limit=limit)
+                                       limit=limit, namespaces=namespaces)
 
 
 async def postmortem_markdown(audit: AuditLog, ref: str) -> str | None:

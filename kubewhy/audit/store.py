@@ -202,6 +202,14 @@ def _target_clause(model: Any, target: TargetFilter | None) -> list[Any]:
     return clauses
 
 
+def _namespace_clause(model: Any, namespaces: Sequence[str] | None) -> list[Any]:
+    """Rows about one of ``namespaces`` or about a cluster-scoped object (no namespace) and with a target."""
+    if namespaces is None:
+        return []
+    return [model.target_name.is_not(None),
+            or_(model.target_namespace.is_(None), model.target_namespace.in_(list(namespaces)))]
+
+
 def _diagnosis_summary(d: Diagnosis) -> str:
     if d.healthy:
         return "healthy: no problems found"
@@ -212,7 +220,7 @@ def _diagnosis_summary(d: Diagnosis) -> str:
 
 async def history(session: AsyncSession, *, since: datetime | None = None, until: datetime | None = None,
                   target: TargetFilter | None = None, incident: str | None = None,
-                  limit: int = 200) -> list[HistoryEntry]:
+                  limit: int = 200, namespaces: Sequence[str] | None = None) -> list[HistoryEntry]:
     """Every recorded action, newest first (what ``kubewhy history``, Slack's ``/k8s history`` and the TUI show)."""
     refs = dict((await session.execute(select(Incident.id, Incident.ref))).all())
     incident_id = None
@@ -228,7 +236,8 @@ async def history(session: AsyncSession, *, since: datetime | None = None, until
 
     out: list[HistoryEntry] = []
     diagnoses = await session.execute(select(Diagnosis).where(*window(Diagnosis.created_at, Diagnosis),
-                                                              *_target_clause(Diagnosis, target))
+                                                              *_target_clause(Diagnosis, target),
+                                                            *_namespace_clause(Diagnosis, namespaces))
                                       .order_by(Diagnosis.created_at.desc()).limit(limit))
     for d in diagnoses.scalars():
         out.append(HistoryEntry(d.created_at, "diagnosis", d.actor, d.source,
@@ -236,7 +245,8 @@ async def history(session: AsyncSession, *, since: datetime | None = None, until
                                 _diagnosis_summary(d), d.channel, refs.get(d.incident_id or 0), str(d.key),
                                 {"finding_ids": d.finding_ids, "duration_ms": d.duration_ms}))
     # updated_at >= created_at: an alert that fired before the window but resolved in it is listed
-    alerts = await session.execute(select(Alert).where(*window(Alert.updated_at, Alert), *_target_clause(Alert, target))
+    alerts = await session.execute(select(Alert).where(*window(Alert.updated_at, Alert), *_target_clause(Alert, target),
+                                                            *_namespace_clause(Alert, namespaces))
                                    .order_by(Alert.updated_at.desc()).limit(limit))
 
     def alert_entry(a: Alert, at: datetime, summary: str) -> HistoryEntry:
@@ -253,7 +263,8 @@ async def history(session: AsyncSession, *, since: datetime | None = None, until
             if al.resolved_at is None or al.resolved_at != al.created_at:
                 out.append(alert_entry(al, al.created_at, text))
     proposals = await session.execute(select(FixProposal).where(*window(FixProposal.proposed_at, FixProposal),
-                                                                *_target_clause(FixProposal, target))
+                                                                *_target_clause(FixProposal, target),
+                                                            *_namespace_clause(FixProposal, namespaces))
                                       .order_by(FixProposal.proposed_at.desc()).limit(limit))
     for p in proposals.scalars():
         out.append(HistoryEntry(p.proposed_at, "fix", p.proposed_by, p.source,
@@ -261,7 +272,8 @@ async def history(session: AsyncSession, *, since: datetime | None = None, until
                                 f"proposed: {p.title} (now {p.state})", p.channel, refs.get(p.incident_id or 0),
                                 str(p.key), {"playbook_id": p.playbook_id, "command": p.command}))
     ev_query = (select(FixEventRow, FixProposal).join(FixProposal, FixProposal.key == FixEventRow.proposal_key)
-                .where(*window(FixEventRow.created_at, FixEventRow), *_target_clause(FixProposal, target)))
+                .where(*window(FixEventRow.created_at, FixEventRow), *_target_clause(FixProposal, target),
+                       *_namespace_clause(FixProposal, namespaces)))
     if incident_id is not None:
         ev_query = ev_query.where(FixProposal.incident_id == incident_id)
     for e, p in (await session.execute(ev_query.order_by(FixEventRow.created_at.desc()).limit(limit))).all():
@@ -271,13 +283,14 @@ async def history(session: AsyncSession, *, since: datetime | None = None, until
                                 refs.get(p.incident_id or 0), str(e.key), {"result": e.result}))
     if incident_id is None:
         actions = await session.execute(select(Action).where(*window(Action.created_at, Action),
-                                                             *_target_clause(Action, target))
+                                                             *_target_clause(Action, target),
+                                                            *_namespace_clause(Action, namespaces))
                                         .order_by(Action.created_at.desc()).limit(limit))
         for a in actions.scalars():
             out.append(HistoryEntry(a.created_at, "action", a.actor, a.source,
                                     target_ref(a.target_kind, a.target_namespace, a.target_name),
                                     a.action.replace("_", " "), a.channel, None, str(a.key), a.details or {}))
-    if target is None:
+    if target is None and namespaces is None:  # incidents span namespaces: not for a restricted reader
         inc_query = select(Incident).where(*window(Incident.opened_at, Incident))
         if incident_id is not None:
             inc_query = inc_query.where(Incident.id == incident_id)

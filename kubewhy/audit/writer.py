@@ -75,7 +75,12 @@ class Stats:
     imported: int = 0  # records re-imported from the fallback file
     spooled: int = 0  # records appended to the spool (spool mode), or imported from it (a writer)
     last_error: str = ""
+    lost: int = 0  # records that could be written nowhere (not even the fallback file)
     warnings: list[str] = field(default_factory=list)
+
+    def summary(self) -> str:
+        return (f"{self.written} written, {self.duplicates} duplicate(s), {self.to_fallback} to the fallback file, "
+                f"{self.lost} lost")
 
 
 class AuditLog:
@@ -389,6 +394,7 @@ class AuditLog:
         try:
             self.stats.to_fallback += fallback.append(self.fallback_path, records, error)
         except OSError as exc:  # nowhere left: say so loudly, with the records
+            self.stats.lost += len(records)
             self._warn(f"audit: LOST {len(records)} record(s): cannot write {self.fallback_path}: {exc}; "
                        f"database error: {error}")
             for r in records:
