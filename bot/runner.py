@@ -66,8 +66,8 @@ async def serve(settings: Settings, *, stop: asyncio.Event | None = None, auth_a
                 AsyncSocketModeHandler,
             )
 
-            handler = AsyncSocketModeHandler(app, settings.slack.app_token)  # type: ignore[no-untyped-call]
-            await handler.connect_async()
+            handler = AsyncSocketModeHandler(app, settings.slack.app_token)
+            await handler.connect_async()  # type: ignore[no-untyped-call]
             log.info("kubewhy bot connected to Slack (Socket Mode)")
             await stop.wait()
             await handler.close_async()  # type: ignore[no-untyped-call]

@@ -21,6 +21,7 @@ from ..deps import BotDeps
 from ..permissions import may_apply
 from ..public import clip, public_error
 from .diagnosis import run_and_update
+from .errors import guarded
 
 log = logging.getLogger("kubewhy.bot")
 
@@ -110,9 +111,11 @@ def register(app: AsyncApp, deps: BotDeps) -> None:
     for action_id, name, view in ((blocks.ACTION_LOGS, "show_logs", logs_view),
                                   (blocks.ACTION_EVENTS, "show_events", events_view),
                                   (blocks.ACTION_DESCRIBE, "describe", describe_view)):
-        app.action(action_id)(_view_listener(deps, name, view))
+        app.action(action_id)(guarded(_view_listener(deps, name, view)))
 
     @app.action(blocks.ACTION_RERUN)
+
+    @guarded
     async def rerun(ack: Any, body: dict[str, Any], client: AsyncWebClient) -> None:
         await ack()
         click = await _checked(deps, body, client)
@@ -124,6 +127,8 @@ def register(app: AsyncApp, deps: BotDeps) -> None:
         await run_and_update(deps, client, click.target, click.channel, click.ts, click.user)
 
     @app.action(blocks.ACTION_MORE)
+
+    @guarded
     async def more(ack: Any, body: dict[str, Any], client: AsyncWebClient) -> None:
         await ack()
         click = await _checked(deps, body, client)
@@ -139,6 +144,8 @@ def register(app: AsyncApp, deps: BotDeps) -> None:
         await _post_lines(client, channel, ts, f"{target.ref}: all evidence", blocks.all_evidence_lines(report))
 
     @app.action(blocks.ACTION_APPLY)
+
+    @guarded
     async def apply_clicked(ack: Any, body: dict[str, Any], client: AsyncWebClient) -> None:
         await ack()
         click = await _checked(deps, body, client)
@@ -166,6 +173,8 @@ def register(app: AsyncApp, deps: BotDeps) -> None:
                                                         result.ok, metadata))
 
     @app.view(blocks.VIEW_CONFIRM)
+
+    @guarded
     async def confirm(ack: Any, body: dict[str, Any], view: dict[str, Any], client: AsyncWebClient) -> None:
         await ack()
         meta = json.loads(view.get("private_metadata") or "{}")

@@ -20,10 +20,12 @@ from ..commands import parse
 from ..deps import BotDeps
 from ..public import clip, public_error
 from .diagnosis import run_and_update, run_described_and_update
+from .errors import guarded
 
 
 def register(app: AsyncApp, deps: BotDeps) -> None:
     @app.command("/k8s")
+    @guarded
     async def k8s(ack: Any, command: dict[str, Any], client: AsyncWebClient) -> None:
         text = command.get("text", "")
         user, channel = command.get("user_id", ""), command.get("channel_id", "")

@@ -20,12 +20,14 @@ from ..commands import parse
 from ..deps import BotDeps
 from ..public import clip
 from .diagnosis import run_and_update
+from .errors import guarded
 
 MENTION = re.compile(r"<@[A-Z0-9]+(?:\|[^>]*)?>")
 
 
 def register(app: AsyncApp, deps: BotDeps) -> None:
     @app.event("app_mention")
+    @guarded
     async def mentioned(event: dict[str, Any], client: AsyncWebClient) -> None:
         channel, user = event.get("channel", ""), event.get("user", "")
         thread = event.get("thread_ts") or event.get("ts", "")
