@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import getpass
 import os
+import re
+import urllib.parse
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -185,7 +187,19 @@ def normalise_database_url(url: str | None, data_dir: Path, *, name: str = ENV_D
     dialect = scheme.split("+", 1)[0].lower()
     if dialect not in _DRIVERS:
         raise SettingsError(f"{name}: unsupported database {scheme!r} (use sqlite:// or postgresql://)")
+    _check_database_url(url, dialect, name)
     return f"{_DRIVERS[dialect]}://{rest}"
+
+
+def _check_database_url(url: str, dialect: str, name: str) -> None:
+    """What the driver would only find out with a traceback: a port that is not a number, a broken host."""
+    shown = re.sub(r"://([^:/@]*):[^@/]*@", r"://\1:***@", url)
+    example = "sqlite:////path/audit.db" if dialect == "sqlite" else "postgresql://user@host:5432/db"
+    try:
+        parts = urllib.parse.urlsplit(url)
+        parts.port  # noqa: B018 - parsing it is the check
+    except ValueError as exc:
+        raise SettingsError(f"{name}={shown}: malformed URL ({exc}); expected e.g. {example}") from None
 
 
 def parse_allow(text: str, path: str | None = None) -> dict[str, tuple[str, ...]]:

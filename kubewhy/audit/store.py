@@ -46,11 +46,16 @@ def _insert_ignoring_duplicates(session: AsyncSession, table: Table) -> Insert:
 
 async def _insert_rows(session: AsyncSession, table: Table, rows: list[dict[str, Any]]) -> int:
     """Insert, skipping duplicates; the number of rows actually inserted."""
+    return len(await _insert_keys(session, table, rows))
+
+
+async def _insert_keys(session: AsyncSession, table: Table, rows: list[dict[str, Any]]) -> list[uuid.UUID]:
+    """Insert, skipping duplicates; the keys of the rows actually inserted."""
     if not rows:
-        return 0
+        return []
     stmt = _insert_ignoring_duplicates(session, table).returning(table.c.key)
     result = await session.execute(stmt, rows)
-    return len(result.all())
+    return [row[0] for row in result.all()]
 
 
 async def _incident_ids(session: AsyncSession, refs: set[str], records: Sequence[Record]) -> dict[str, int]:
@@ -81,6 +86,12 @@ async def write_records(session: AsyncSession, records: Sequence[Record]) -> int
     new += await _insert_rows(session, Incident.__table__, [  # type: ignore[arg-type]
         {"key": r.key, "ref": r.ref, "title": r.title, "opened_by": r.actor, "source": r.source,
          "opened_at": r.at, "summary": r.summary} for r in opened])
+    for o in opened:  # opened explicitly after a record named it: the placeholder (title = ref) gets the title
+        if o.title != o.ref:
+            await session.execute(update(Incident).where(Incident.ref == o.ref, Incident.title == o.ref,
+                                                         Incident.key == incident_key(o.ref))
+                                  .values(title=o.title, opened_by=o.actor or Incident.opened_by,
+                                          summary=o.summary or Incident.summary))
     refs = {ref for r in records if (ref := getattr(r, "incident", None))}
     ids = await _incident_ids(session, refs, records)
 
@@ -94,9 +105,11 @@ async def write_records(session: AsyncSession, records: Sequence[Record]) -> int
         {**r.model_dump(exclude={"type", "at"}), "created_at": r.at} for r in actions])
 
     proposals = [r for r in records if isinstance(r, FixProposed)]
-    new += await _insert_rows(session, FixProposal.__table__, [  # type: ignore[arg-type]
+    inserted = await _insert_keys(session, FixProposal.__table__, [  # type: ignore[arg-type]
         {**r.model_dump(exclude={"type", "at", "incident"}), "proposed_at": r.at, "updated_at": r.at,
          "state": "proposed", "incident_id": ids.get(r.incident or "")} for r in proposals])
+    new += len(inserted)
+    await _catch_up_proposals(session, inserted)
 
     for r in records:  # in order: a resolve may follow its firing in the same batch
         if isinstance(r, AlertRecord):
@@ -136,21 +149,42 @@ async def _write_fix_event(session: AsyncSession, r: FixEvent) -> int:
         return 0  # already applied once
     proposal = (await session.execute(select(FixProposal).where(FixProposal.key == r.proposal_key))).scalar()
     if proposal is None:
-        return 1  # the event is kept; the proposal row was never written (it would be in the fallback file)
-    values: dict[str, Any] = {"updated_at": r.at}
-    if r.event == "dry_run":
-        values["dry_run_result"] = r.result
-    else:
-        if FIX_STATE_RANK[r.event] >= FIX_STATE_RANK[proposal.state]:
-            values["state"] = r.event
-        if r.event == "approved":
-            values.update(approved_by=r.actor, approved_at=r.at)
-        elif r.event == "declined":
-            values.update(declined_by=r.actor, declined_at=r.at)
-        else:
-            values.update(applied_result=r.result, applied_at=r.at)
-    await session.execute(update(FixProposal).where(FixProposal.id == proposal.id).values(**values))
+        return 1  # kept; the proposal row is still in a fallback file: its import applies this event
+    await _advance(session, proposal, r.event, r.actor, r.result, r.at)
     return 1
+
+
+async def _advance(session: AsyncSession, proposal: FixProposal, event: str, actor: str,
+                   result: dict[str, Any] | None, at: datetime) -> None:
+    """Move a proposal's state forward by one event (never back)."""
+    values: dict[str, Any] = {"updated_at": max(at, proposal.updated_at) if proposal.updated_at else at}
+    if event == "dry_run":
+        values["dry_run_result"] = result
+    else:
+        if FIX_STATE_RANK[event] >= FIX_STATE_RANK[proposal.state]:
+            values["state"] = proposal.state = event
+        if event == "approved":
+            values.update(approved_by=actor, approved_at=at)
+        elif event == "declined":
+            values.update(declined_by=actor, declined_at=at)
+        else:
+            values.update(applied_result=result, applied_at=at)
+    await session.execute(update(FixProposal).where(FixProposal.id == proposal.id).values(**values))
+
+
+async def _catch_up_proposals(session: AsyncSession, keys: list[uuid.UUID]) -> None:
+    """Proposals written after their events (re-imported from a fallback file): apply those events now, so a
+    fix the timeline shows applied is not left "proposed"."""
+    if not keys:
+        return
+    events = (await session.execute(select(FixEventRow).where(FixEventRow.proposal_key.in_(keys))
+                                    .order_by(FixEventRow.created_at))).scalars().all()
+    if not events:
+        return
+    proposals = {p.key: p for p in (await session.execute(
+        select(FixProposal).where(FixProposal.key.in_({e.proposal_key for e in events})))).scalars()}
+    for e in events:
+        await _advance(session, proposals[e.proposal_key], e.event, e.actor, e.result, e.created_at)
 
 
 # ---------------------------------------------------------------------------------------------------- queries
