@@ -199,7 +199,8 @@ async def test_start_up_verifies_the_token_once_before_any_request(rbot: Bot) ->
 
     body = urllib.parse.urlencode({"command": "/k8s", "text": "help", "user_id": ALLOWED, "channel_id": CHANNEL,
                                    "team_id": "T0001"})
-    response = await app.async_dispatch(AsyncBoltRequest(body=body, headers=signed_headers(body.encode())))
+    headers: dict[str, Any] = dict(signed_headers(body.encode()))
+    response = await app.async_dispatch(AsyncBoltRequest(body=body, headers=headers))
     assert response.status == 200
     assert len(rbot.double.to("auth.test")) == before  # the request did not wait for auth.test
 
