@@ -48,7 +48,7 @@ class Gate:
         """None when the request is genuine and fresh; else why not (for the log, never the body)."""
         if not timestamp or not signature:
             return "missing signature or timestamp"
-        if not timestamp.isdigit() or len(timestamp) > 12:
+        if not (timestamp.isascii() and timestamp.isdigit()) or len(timestamp) > 12:
             return "timestamp is not an integer"
         if abs(self.clock() - int(timestamp)) > WINDOW:
             return "timestamp outside the 5-minute window"
