@@ -65,8 +65,9 @@ def button(text: str, action_id: str, value: dict[str, Any], style: str | None =
                          value=json.dumps(value, separators=(",", ":"))[:2000], style=style)
 
 
-def action_value(target: Target, **extra: Any) -> dict[str, Any]:
-    return {"t": target.ref, **extra}
+def action_value(target: Target, incident: str | None = None, **extra: Any) -> dict[str, Any]:
+    """What a button carries: the target, the incident it belongs to, and extras (a fix id)."""
+    return {"t": target.ref, **({"i": incident} if incident else {}), **extra}
 
 
 def investigating(target: Target, user: str) -> list[Block]:
@@ -85,7 +86,8 @@ def _evidence_text(finding: Finding, limit: int) -> tuple[str, int]:
     return text, hidden
 
 
-def finding_blocks(finding: Finding, index: int, target: Target, fix_ids: list[str | None]) -> list[Block]:
+def finding_blocks(finding: Finding, index: int, target: Target, fix_ids: list[str | None],
+                   incident: str | None = None) -> list[Block]:
     emoji = SEVERITY_EMOJI.get(finding.severity, "")
     subject = "" if finding.subject == target.ref else f" on `{escape(finding.subject)}`"
     head = f"{emoji} *{index}. {escape(finding.title)}*{subject}\n{escape(finding.summary)}"
@@ -106,12 +108,13 @@ def finding_blocks(finding: Finding, index: int, target: Target, fix_ids: list[s
             text += f"\n_Does not fix:_ {escape(fix.does_not_fix)}"
         block = SectionBlock(text=MarkdownTextObject(text=cut(text)))
         if fix_id:
-            block.accessory = button("Apply fix…", ACTION_APPLY, action_value(target, f=fix_id), "primary")
+            block.accessory = button("Apply fix…", ACTION_APPLY, action_value(target, incident, f=fix_id), "primary")
         blocks.append(block)
     return blocks
 
 
-def report_blocks(report: Report, fix_ids: dict[tuple[int, int], str], user: str = "") -> list[Block]:
+def report_blocks(report: Report, fix_ids: dict[tuple[int, int], str], user: str = "",
+                  incident: str | None = None) -> list[Block]:
     target = report.target
     who = f" (asked by <@{escape(user)}>)" if user else ""
     blocks: list[Block] = [HeaderBlock(text=PlainTextObject(text=cut(f"Why {target.ref}?", 150)))]
@@ -124,7 +127,7 @@ def report_blocks(report: Report, fix_ids: dict[tuple[int, int], str], user: str
                               "(this does not mean it is healthy)."))
     for i, finding in enumerate(report.findings, 1):
         ids = [fix_ids.get((i - 1, j)) for j in range(len(finding.fixes))]
-        candidate = [DividerBlock(), *finding_blocks(finding, i, target, ids)]
+        candidate = [DividerBlock(), *finding_blocks(finding, i, target, ids, incident)]
         if len(blocks) + len(candidate) + 3 > MAX_BLOCKS:
             blocks.append(section(f"_…{len(report.findings) - i + 1} more finding(s): use *Show all evidence*_"))
             break
@@ -135,7 +138,7 @@ def report_blocks(report: Report, fix_ids: dict[tuple[int, int], str], user: str
     if notes:
         context += " · " + " · ".join(escape(n) for n in notes)
     blocks.append(ContextBlock(elements=[MarkdownTextObject(text=cut(context, 2000))]))
-    value = action_value(target)
+    value = action_value(target, incident)
     actions = [button("Show logs", ACTION_LOGS, value), button("Show events", ACTION_EVENTS, value),
                button("Describe", ACTION_DESCRIBE, value), button("Re-run", ACTION_RERUN, value)]
     if any(f.evidence for f in report.findings):

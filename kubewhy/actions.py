@@ -33,12 +33,14 @@ def _target_fields(target: Target | None) -> dict[str, Any]:
 
 
 def record_action(deps: Deps, action: str, *, actor: str, source: str, channel: str | None = None,
-                  target: Target | None = None, details: dict[str, Any] | None = None) -> uuid.UUID | None:
-    """A button clicked or a view opened by a person (Slack "Show logs", a TUI "events" pane ...)."""
+                  target: Target | None = None, details: dict[str, Any] | None = None,
+                  incident: str | None = None) -> uuid.UUID | None:
+    """A button clicked or a view opened by a person (Slack "Show logs", a TUI "events" pane ...); ``incident``
+    puts it in that incident's post-mortem timeline."""
     if deps.audit is None:
         return None
     return deps.audit.record_action(action, actor=actor, source=source, channel=channel, details=details,
-                                    **_target_fields(target))
+                                    incident=incident, **_target_fields(target))
 
 
 def propose_fix(deps: Deps, fix: Fix, *, playbook_id: str, source: str, channel: str | None = None,

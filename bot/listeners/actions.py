@@ -17,6 +17,7 @@ from kubewhy.inspect import describe_lines, events_lines, logs_lines
 from kubewhy.models.target import Target, parse_target
 
 from .. import blocks
+from ..commands import INCIDENT_REF
 from ..deps import BotDeps
 from ..permissions import may_apply
 from ..public import clip, public_error
@@ -33,6 +34,7 @@ class Click:
     channel: str
     ts: str
     user: str
+    incident: str | None = None  # the incident of the answer the button is under
 
 
 def _clicked(body: dict[str, Any]) -> Click:
@@ -44,10 +46,13 @@ def _clicked(body: dict[str, Any]) -> Click:
         raise UsageError("this button's value is not valid") from None
     if not isinstance(value, dict) or not isinstance(value.get("t", ""), str):
         raise UsageError("this button's value is not valid")
+    incident = value.get("i")
+    if incident is not None and not (isinstance(incident, str) and INCIDENT_REF.fullmatch(incident)):
+        raise UsageError("this button's incident is not valid")
     target = parse_target(value.get("t", ""))
     channel = (body.get("channel") or {}).get("id") or (body.get("container") or {}).get("channel_id", "")
     ts = (body.get("message") or {}).get("ts") or (body.get("container") or {}).get("message_ts", "")
-    return Click(value, target, channel, ts, (body.get("user") or {}).get("id", ""))
+    return Click(value, target, channel, ts, (body.get("user") or {}).get("id", ""), incident)
 
 
 async def _checked(deps: BotDeps, body: dict[str, Any], client: AsyncWebClient) -> Click | None:
@@ -69,9 +74,11 @@ async def _checked(deps: BotDeps, body: dict[str, Any], client: AsyncWebClient) 
     return click
 
 
-def _audit_click(deps: BotDeps, action: str, user: str, channel: str, target: Target) -> None:
-    """Every click is recorded with the Slack user (issue 7); fix clicks are recorded as fix events instead."""
-    core_actions.record_action(deps.core, action, actor=user, source="slack", channel=channel, target=target)
+def _audit_click(deps: BotDeps, action: str, click: Click) -> None:
+    """Every click is recorded with the Slack user (issue 7) and its incident, so the post-mortem shows it (issue
+    15); fix clicks are recorded as fix events instead."""
+    core_actions.record_action(deps.core, action, actor=click.user, source="slack", channel=click.channel,
+                               target=click.target, incident=click.incident)
 
 
 async def _post_lines(client: AsyncWebClient, channel: str, ts: str, title: str, lines: list[str]) -> None:
@@ -85,7 +92,7 @@ def _view_listener(deps: BotDeps, name: str, view: Any) -> Any:
         click = await _checked(deps, body, client)
         if click is None:
             return
-        _audit_click(deps, name, click.user, click.channel, click.target)
+        _audit_click(deps, name, click)
         try:
             title, lines = await view(click.target)
         except KubewhyError as exc:
@@ -121,10 +128,11 @@ def register(app: AsyncApp, deps: BotDeps) -> None:
         click = await _checked(deps, body, client)
         if click is None:
             return
-        _audit_click(deps, "rerun", click.user, click.channel, click.target)
+        _audit_click(deps, "rerun", click)
         await client.chat_update(channel=click.channel, ts=click.ts, text=f"Investigating {click.target.ref}…",
                                  blocks=blocks.to_dicts(blocks.investigating(click.target, click.user)))
-        await run_and_update(deps, client, click.target, click.channel, click.ts, click.user)
+        await run_and_update(deps, client, click.target, click.channel, click.ts, click.user,
+                             incident=click.incident)
 
     @app.action(blocks.ACTION_MORE)
 
@@ -135,12 +143,13 @@ def register(app: AsyncApp, deps: BotDeps) -> None:
         if click is None:
             return
         target, channel, ts = click.target, click.channel, click.ts
-        _audit_click(deps, "show_all_evidence", click.user, channel, target)
+        _audit_click(deps, "show_all_evidence", click)
         report = deps.reports.get((channel, ts))
         if report is None or report.target != target:  # the bot restarted since: diagnose again
             from kubewhy.service import diagnose
 
-            report = await diagnose(target, deps.core, actor=click.user, source="slack", channel=channel)
+            report = await diagnose(target, deps.core, actor=click.user, source="slack", channel=channel,
+                                    incident=click.incident)
         await _post_lines(client, channel, ts, f"{target.ref}: all evidence", blocks.all_evidence_lines(report))
 
     @app.action(blocks.ACTION_APPLY)

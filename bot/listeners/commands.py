@@ -88,7 +88,7 @@ def register(app: AsyncApp, deps: BotDeps) -> None:
         await ack()
         posted = await client.chat_postMessage(channel=channel, text=f"Investigating {target.ref}…",
                                                blocks=blocks.to_dicts(blocks.investigating(target, user)))
-        await run_and_update(deps, client, target, channel, posted["ts"], user)
+        await run_and_update(deps, client, target, channel, posted["ts"], user, incident=cmd.incident)
 
 
 async def _history(deps: BotDeps, client: AsyncWebClient, channel: str, user: str, target_text: str | None) -> None:

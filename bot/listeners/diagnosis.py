@@ -22,7 +22,8 @@ from ..public import public_error
 log = logging.getLogger("kubewhy.bot")
 
 
-def register_fixes(deps: BotDeps, report: Any, user: str, channel: str) -> dict[tuple[int, int], str]:
+def register_fixes(deps: BotDeps, report: Any, user: str, channel: str,
+                   incident: str | None = None) -> dict[tuple[int, int], str]:
     """Give every fix with a structured patch an id the "Apply fix…" button carries; record the proposals."""
     ids: dict[tuple[int, int], str] = {}
     for i, finding in enumerate(report.findings):
@@ -30,16 +31,17 @@ def register_fixes(deps: BotDeps, report: Any, user: str, channel: str) -> dict[
             if fix.patch is None:
                 continue
             fix_id = uuid.uuid4().hex[:16]
-            key = actions.propose_fix(deps.core, fix, playbook_id=finding.id, source="slack", channel=channel)
+            key = actions.propose_fix(deps.core, fix, playbook_id=finding.id, source="slack", channel=channel,
+                                      incident=incident)
             deps.fixes[fix_id] = ProposedFix(fix_id, report.target, finding.id, fix, fix.patch, key)
             ids[(i, j)] = fix_id
     return ids
 
 
 async def run_and_update(deps: BotDeps, client: AsyncWebClient, target: Target, channel: str, ts: str,
-                         user: str) -> None:
+                         user: str, *, incident: str | None = None) -> None:
     try:
-        report = await diagnose(target, deps.core, actor=user, source="slack", channel=channel)
+        report = await diagnose(target, deps.core, actor=user, source="slack", channel=channel, incident=incident)
     except TargetNotFound as exc:  # only the asker needs to know: the "investigating…" message goes away
         text = f":grey_question: {blocks.escape(public_error(exc, 'why'))}"
         await client.chat_delete(channel=channel, ts=ts)
@@ -51,9 +53,9 @@ async def run_and_update(deps: BotDeps, client: AsyncWebClient, target: Target, 
         await client.chat_update(channel=channel, ts=ts, text=text, blocks=blocks.to_dicts([blocks.section(text)]))
         return
     deps.reports[(channel, ts)] = report
-    fix_ids = register_fixes(deps, report, user, channel)
+    fix_ids = register_fixes(deps, report, user, channel, incident)
     await client.chat_update(channel=channel, ts=ts, text=blocks.fallback_text(report),
-                             blocks=blocks.to_dicts(blocks.report_blocks(report, fix_ids, user)))
+                             blocks=blocks.to_dicts(blocks.report_blocks(report, fix_ids, user, incident)))
     await _upload_charts(deps, client, report, channel, ts)
 
 

@@ -173,6 +173,7 @@ class Action(_Keyed, Base):
     target_namespace: Mapped[str | None] = mapped_column(String(253))
     target_name: Mapped[str | None] = mapped_column(String(253))
     details: Mapped[dict[str, Any] | None]
+    incident_id: Mapped[int | None] = mapped_column(ForeignKey("incidents.id", ondelete="SET NULL"), index=True)
 
 
 __all__ = ["Action", "Alert", "Base", "Diagnosis", "FixEventRow", "FixProposal", "Incident", "NAMING_CONVENTION"]

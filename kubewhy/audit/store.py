@@ -102,7 +102,8 @@ async def write_records(session: AsyncSession, records: Sequence[Record]) -> int
 
     actions = [r for r in records if isinstance(r, ActionRecord)]
     new += await _insert_rows(session, Action.__table__, [  # type: ignore[arg-type]
-        {**r.model_dump(exclude={"type", "at"}), "created_at": r.at} for r in actions])
+        {**r.model_dump(exclude={"type", "at", "incident"}), "created_at": r.at,
+         "incident_id": ids.get(r.incident or "")} for r in actions])
 
     proposals = [r for r in records if isinstance(r, FixProposed)]
     inserted = await _insert_keys(session, FixProposal.__table__, [  # type: ignore[arg-type]
@@ -315,15 +316,15 @@ async def history(session: AsyncSession, *, since: datetime | None = None, until
                                 target_ref(p.target_kind, p.target_namespace, p.target_name),
                                 f"{e.event.replace('_', '-')}: {p.title}", p.channel,
                                 refs.get(p.incident_id or 0), str(e.key), {"result": e.result}))
-    if incident_id is None:
-        actions = await session.execute(select(Action).where(*window(Action.created_at, Action),
-                                                             *_target_clause(Action, target),
-                                                            *_namespace_clause(Action, namespaces))
-                                        .order_by(Action.created_at.desc()).limit(limit))
-        for a in actions.scalars():
-            out.append(HistoryEntry(a.created_at, "action", a.actor, a.source,
-                                    target_ref(a.target_kind, a.target_namespace, a.target_name),
-                                    a.action.replace("_", " "), a.channel, None, str(a.key), a.details or {}))
+    actions = await session.execute(select(Action).where(*window(Action.created_at, Action),
+                                                         *_target_clause(Action, target),
+                                                         *_namespace_clause(Action, namespaces))
+                                    .order_by(Action.created_at.desc()).limit(limit))
+    for a in actions.scalars():
+        out.append(HistoryEntry(a.created_at, "action", a.actor, a.source,
+                                target_ref(a.target_kind, a.target_namespace, a.target_name),
+                                a.action.replace("_", " "), a.channel, refs.get(a.incident_id or 0), str(a.key),
+                                a.details or {}))
     if target is None and namespaces is None:  # incidents span namespaces: not for a restricted reader
         inc_query = select(Incident).where(*window(Incident.opened_at, Incident))
         if incident_id is not None:

@@ -333,3 +333,33 @@ async def test_a_proposal_re_imported_after_its_events_shows_its_real_state(tmp_
     await reader.aclose()
     proposed = [e for e in entries if e.kind == "fix"]
     assert proposed and "(now applied)" in proposed[0].summary
+
+
+async def test_slack_clicks_and_views_join_the_incident_post_mortem(rbot: Any) -> None:
+    from bot import blocks
+    from tests.bot.test_slack_bot import all_elements
+
+    await rbot.command("why db-0 -n q5 --incident INC-77")
+    message = (await rbot.double.wait_for("chat.update"))[0]
+    values = {e.get("action_id"): e.get("value") for e in all_elements(message["blocks"])}
+    assert '"i":"INC-77"' in values[blocks.ACTION_EVENTS]
+    await rbot.click(message, blocks.ACTION_EVENTS)
+    await rbot.click(message, blocks.ACTION_DESCRIBE)
+    await rbot.double.wait_for("chat.postMessage", 3)
+    audit = rbot.deps.core.audit
+    await audit.flush()
+    timeline = [e for e in await actions.history(audit, incident="INC-77", limit=100)]
+    kinds = sorted((e.kind, e.summary) for e in timeline if e.kind in ("action", "diagnosis"))
+    assert ("action", "describe") in kinds and ("action", "show events") in kinds
+    assert any(k == "diagnosis" for k, _ in kinds)
+    markdown = await actions.postmortem(audit, "INC-77")
+    assert markdown is not None and "show events" in markdown and "describe" in markdown
+
+
+async def test_a_forged_incident_in_a_button_is_refused(rbot: Any) -> None:
+    from bot import blocks
+    from tests.reliability.test_slack_findings import click_payload
+
+    await rbot.interact(click_payload(blocks.ACTION_EVENTS, '{"t":"pod/q5/db-0","i":"<!channel> x"}'))
+    refused = (await rbot.double.wait_for("chat.postEphemeral"))[0]
+    assert "incident is not valid" in refused["text"]
