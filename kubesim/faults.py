@@ -2,8 +2,9 @@
 
 A fault matches requests by method and a path substring and, for its next ``times`` matches (``null``: until
 cleared), answers with an HTTP error (500, 429 with ``Retry-After``, 401, 403, 410 ...), answers late
-(``delay`` seconds, then normally), or resets the connection without an answer. The control API itself is
-never affected.
+(``delay`` seconds, then normally), resets the connection without an answer, or answers with odd bytes of its
+own (``body_base64``: non-UTF-8 or huge logs, with ``status`` 200 by default). The control API itself is never
+affected.
 
     POST   /kubesim/v1/faults  {"status": 500, "path": "/events", "times": 2}   add one (or {"faults": [...]})
     GET    /kubesim/v1/faults                                                 the rules and how often each fired
@@ -13,6 +14,7 @@ never affected.
 from __future__ import annotations
 
 import asyncio
+import base64
 import json
 from dataclasses import asdict, dataclass
 from typing import Any
@@ -38,17 +40,22 @@ class Fault:
     reset: bool = False  # drop the connection without an answer
     retry_after: int | None = None  # the Retry-After header (429, 503)
     message: str = ""
+    body_base64: str | None = None  # answer with exactly these bytes (``status`` defaults to 200)
     hits: int = 0
 
     @classmethod
     def parse(cls, spec: Any) -> Fault:
         if not isinstance(spec, dict):
             raise FaultSpecError(f"a fault is an object, not {type(spec).__name__}")
-        unknown = set(spec) - {"status", "method", "path", "times", "delay", "reset", "retry_after", "message"}
+        unknown = set(spec) - {"status", "method", "path", "times", "delay", "reset", "retry_after", "message",
+                               "body_base64"}
         if unknown:
             raise FaultSpecError(f"unknown fault field(s): {', '.join(sorted(unknown))}")
         fault = cls(**spec)
-        if fault.status is not None and not (isinstance(fault.status, int) and 400 <= fault.status <= 599):
+        if fault.body_base64 is not None:
+            base64.b64decode(fault.body_base64, validate=True)  # binascii.Error is a ValueError
+            fault.status = fault.status or 200
+        elif fault.status is not None and not (isinstance(fault.status, int) and 400 <= fault.status <= 599):
             raise FaultSpecError(f"status {fault.status!r}: expected an HTTP error status (400-599)")
         if fault.times is not None and (not isinstance(fault.times, int) or fault.times < 1):
             raise FaultSpecError(f"times {fault.times!r}: expected a positive integer or null")
@@ -89,6 +96,9 @@ class Faults:
             raise ConnectionResetError("kubesim: injected connection reset")
         if fault.status is None:
             return None
+        if fault.body_base64 is not None:
+            return web.Response(body=base64.b64decode(fault.body_base64), status=fault.status,
+                                content_type="text/plain")
         reason = REASONS.get(fault.status, "InternalError")
         body: dict[str, Any] = {"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Failure",
                                 "reason": reason, "code": fault.status,

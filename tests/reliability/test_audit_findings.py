@@ -15,6 +15,7 @@ from typing import Any
 
 import pytest
 from sqlalchemy import text
+from sqlalchemy.exc import OperationalError
 
 from kubewhy import actions
 from kubewhy.audit import db, fallback, migrate, store
@@ -94,8 +95,11 @@ async def test_sigterm_flushes_every_queued_record(start_sim: Any, tmp_path: Pat
                 await asyncio.sleep(0.1)
         await double.wait_for("chat.postMessage", 1)
         for _ in range(100):  # the first record is in: the schema exists
-            if path.exists() and (await rows(f"sqlite+aiosqlite:///{path}")).get("actions", 0) == 1:
-                break
+            try:
+                if (await rows(f"sqlite+aiosqlite:///{path}")).get("actions", 0) == 1:
+                    break
+            except OperationalError:  # not migrated yet
+                pass
             await asyncio.sleep(0.1)
         lock = sqlite3.connect(path, timeout=5)
         lock.execute("BEGIN EXCLUSIVE")  # the database is busy: records wait in the writer's queue
