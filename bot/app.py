@@ -10,24 +10,27 @@ from slack_sdk.http_retry.builtin_async_handlers import (
 )
 from slack_sdk.web.async_client import AsyncWebClient
 
+from kubewhy.settings import SlackSettings
+
 from .deps import BotDeps
 from .gate import Gate
-from .listeners import actions, commands, errors, mentions
+from .listeners import actions, commands, errors, incidents, mentions
 
 
-def build_client(deps: BotDeps) -> AsyncWebClient:
+def build_client(slack: SlackSettings) -> AsyncWebClient:
     # Slack answers 429 with Retry-After under load, and 5xx now and then: the client waits and retries.
-    return AsyncWebClient(token=deps.slack.bot_token, base_url=deps.slack.api_url,
+    return AsyncWebClient(token=slack.bot_token, base_url=slack.api_url,
                           retry_handlers=[AsyncRateLimitErrorRetryHandler(max_retry_count=3),
                                           AsyncServerErrorRetryHandler(max_retry_count=3)])
 
 
 def build_app(deps: BotDeps) -> AsyncApp:
     app = AsyncApp(signing_secret=deps.slack.signing_secret or "unused",
-                   client=build_client(deps), request_verification_enabled=deps.slack.mode == "http",
+                   client=build_client(deps.slack), request_verification_enabled=deps.slack.mode == "http",
                    process_before_response=False)
     commands.register(app, deps)
     actions.register(app, deps)
+    incidents.register(app, deps)
     mentions.register(app, deps)
     errors.register(app)
     return app

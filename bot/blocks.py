@@ -232,6 +232,7 @@ HELP = (
     "• `/k8s status [-n namespace]` — unhealthy nodes, crashing and pending pods, recent evictions\n"
     "• `/k8s history [<kind>/<name>]` — what was asked, found, proposed and applied\n"
     "• `/k8s playbooks` — the causes kubewhy knows\n"
+    "• `/k8s incidents` — the watchers' open incidents; `/k8s mute <target> 2h`, `/k8s unmute <target>`\n"
     "• `/k8s help` — this message"
 )
 

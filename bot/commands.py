@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-SUBCOMMANDS = ("why", "status", "history", "playbooks", "help")
+SUBCOMMANDS = ("why", "status", "history", "playbooks", "mute", "unmute", "incidents", "help")
 INCIDENT_REF = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
 
 
@@ -52,6 +52,12 @@ def parse(text: str) -> Command:
     if name == "why" and not args:
         return Command(name, namespace=namespace,
                        error="Tell me what to look at: `/k8s why pod-name` or `/k8s why deploy/api -n prod`.")
+    if name == "mute" and len(args) != 2:
+        return Command(name, namespace=namespace,
+                       error="Mute one target for a while: `/k8s mute node/worker-3 2h` or "
+                             "`/k8s mute deploy/shop/api 30m` (or `ns/NAME` for a namespace).")
+    if name == "unmute" and len(args) != 1:
+        return Command(name, namespace=namespace, error="Unmute one target: `/k8s unmute node/worker-3`.")
     if name == "why" and len(args) > 1:
         return Command(name, namespace=namespace,
                        error="One target at a time: `/k8s why pod-name [-n namespace]`.")

@@ -8,6 +8,7 @@ from collections import OrderedDict
 from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
 
+from kubewhy.audit.ledger import Ledger
 from kubewhy.models.findings import Fix, Patch, Report
 from kubewhy.models.target import Target
 from kubewhy.playbooks.loader import Catalog
@@ -50,6 +51,7 @@ class BotDeps:
     fixes: Bounded[str, ProposedFix] = field(default_factory=Bounded)
     reports: Bounded[tuple[str, str], Report] = field(default_factory=Bounded)
     applying: Bounded[str, str] = field(default_factory=Bounded)  # fix id -> who submitted Apply (once only)
+    ledger: Ledger | None = None  # the watchers' incident ledger (acknowledge, resolve, mute, incidents)
 
     @property
     def kube(self) -> Any:

@@ -1,8 +1,8 @@
 """``kubewhy bot``: the Slack bot's process (HTTP mode or Socket Mode), built through :mod:`kubewhy.compose`.
 
 Start-up verifies the Slack token before anything listens (:mod:`.startup`). SIGTERM (how Kubernetes stops a
-pod) and SIGINT stop the listener, let in-flight work finish for a moment, then flush the audit log: a stopped
-pod loses no record.
+pod) and SIGINT stop the listener (and the watchers, for ``k8sbot``), let in-flight work finish for a moment,
+then flush the audit log: a stopped pod loses no record.
 """
 
 from __future__ import annotations
@@ -36,7 +36,8 @@ async def build_deps(settings: Settings, *, kube: KubeReader | None = None) -> B
         log.warning("%s", w)
     if core.audit is not None:
         await core.audit.start()  # brings the database to head and reports records left in the fallback file
-    return BotDeps(core=core, slack=settings.slack, default_namespace=settings.default_namespace)
+    ledger = compose.build_ledger(core.audit) if core.audit is not None else None
+    return BotDeps(core=core, slack=settings.slack, default_namespace=settings.default_namespace, ledger=ledger)
 
 
 def stop_on_signals(stop: asyncio.Event) -> None:
@@ -54,13 +55,24 @@ async def _in_flight(grace: float) -> None:
         await asyncio.wait(tasks, timeout=grace)
 
 
-async def serve(settings: Settings, *, stop: asyncio.Event | None = None, auth_attempts: int = 5) -> None:
+async def serve(settings: Settings, *, stop: asyncio.Event | None = None, auth_attempts: int = 5,
+                watch: bool = False) -> None:
+    """The bot; with ``watch`` (``k8sbot``) the watchers too, in the same process, sharing its reader, audit log
+    and fix registry (so "Apply fix…" works on a page's diagnosis too)."""
     stop = stop or asyncio.Event()
     stop_on_signals(stop)
     deps = await build_deps(settings)
+    watchers: asyncio.Task[object] | None = None
     try:
         app = build_app(deps)
         prewarm(app, await verify_token(app.client, attempts=auth_attempts))
+        if watch:
+            from kubewhy.watch.run import run_watchers
+
+            from .pager import SlackNotifier
+
+            watchers = asyncio.create_task(run_watchers(settings, SlackNotifier(app.client, deps), stop=stop,
+                                                        deps=deps.core), name="watchers")
         if settings.slack.mode == "socket":
             from slack_bolt.adapter.socket_mode.async_handler import (
                 AsyncSocketModeHandler,
@@ -69,7 +81,7 @@ async def serve(settings: Settings, *, stop: asyncio.Event | None = None, auth_a
             handler = AsyncSocketModeHandler(app, settings.slack.app_token)
             await handler.connect_async()  # type: ignore[no-untyped-call]
             log.info("kubewhy bot connected to Slack (Socket Mode)")
-            await stop.wait()
+            await _until_stopped(stop, watchers)
             await handler.close_async()  # type: ignore[no-untyped-call]
         else:
             runner = web.AppRunner(build_web_app(deps, app))
@@ -77,26 +89,48 @@ async def serve(settings: Settings, *, stop: asyncio.Event | None = None, auth_a
             host = settings.slack.host
             await web.TCPSite(runner, host, settings.slack.port).start()
             log.info("kubewhy bot listening on %s:%s/slack/events", host, settings.slack.port)
-            await stop.wait()
+            await _until_stopped(stop, watchers)
             log.info("kubewhy bot stopping: no new requests; flushing the audit log")
             await runner.shutdown()
             await _in_flight(GRACE)
             await runner.cleanup()
     finally:
+        stop.set()
+        if watchers is not None:
+            await asyncio.gather(watchers, return_exceptions=True)
         await compose.close(deps.core)
         if deps.core.audit is not None:
             log.info("kubewhy bot stopped: audit %s", deps.core.audit.stats.summary())
 
 
-def main(environ: Mapping[str, str] | None = None) -> int:
+async def _until_stopped(stop: asyncio.Event, watchers: asyncio.Task[object] | None) -> None:
+    """Until SIGTERM/SIGINT, or until the watchers fail (their error ends the process: a pod restarts)."""
+    waiting = [asyncio.create_task(stop.wait())] + ([watchers] if watchers is not None else [])
+    done, _ = await asyncio.wait(waiting, return_when=asyncio.FIRST_COMPLETED)
+    if watchers is not None and watchers in done and watchers.exception() is not None:
+        raise watchers.exception()  # type: ignore[misc]
+
+
+def main(environ: Mapping[str, str] | None = None, *, watch: bool = False) -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    for noisy in ("apscheduler", "alembic"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
     try:
         settings = load(environ)
         settings.slack.require()
-        asyncio.run(serve(settings))
+        if watch:
+            from kubewhy.watch.run import rules_for
+
+            rules_for(settings)  # a bad rules file stops the start, with file and line
+        asyncio.run(serve(settings, watch=watch))
     except KubewhyError as exc:
-        print(f"kubewhy bot: {exc}", file=sys.stderr)
+        print(f"{'k8sbot' if watch else 'kubewhy bot'}: {exc}", file=sys.stderr)
         return exc.exit_code
     except KeyboardInterrupt:
         return 0
     return 0
+
+
+def k8sbot_main() -> int:
+    """``k8sbot``: the in-cluster process, the Slack bot and the watchers together."""
+    return main(watch=True)

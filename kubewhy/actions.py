@@ -35,8 +35,8 @@ def _target_fields(target: Target | None) -> dict[str, Any]:
 def record_action(deps: Deps, action: str, *, actor: str, source: str, channel: str | None = None,
                   target: Target | None = None, details: dict[str, Any] | None = None,
                   incident: str | None = None) -> uuid.UUID | None:
-    """A button clicked or a view opened by a person (Slack "Show logs", a TUI "events" pane ...); ``incident``
-    puts it in that incident's post-mortem timeline."""
+    """A button clicked, a view opened, a page updated, an incident acknowledged or muted (who, where, on what,
+    and for which incident, so the post-mortem's timeline has it)."""
     if deps.audit is None:
         return None
     return deps.audit.record_action(action, actor=actor, source=source, channel=channel, details=details,

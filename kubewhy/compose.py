@@ -20,10 +20,11 @@ from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from typing import TYPE_CHECKING
 
-from .adapters.ports import KubeReader, MetricsReader
-from .settings import DISCOVER, Settings
+from .adapters.ports import KubeReader, MetricsReader, WatchSource
+from .settings import DISCOVER, Settings, SettingsError
 
 if TYPE_CHECKING:
+    from .audit.ledger import Ledger
     from .audit.writer import AuditLog, RetryPolicy
     from .checks.registry import CheckRegistry
     from .models.target import Target
@@ -51,6 +52,24 @@ def build_kube(settings: Settings, *, prefetch: Target | None = None) -> KubeRea
 
         kube = PrefetchingKube(kube, prefetch.kind, prefetch.namespace, prefetch.name)
     return kube
+
+
+def build_watch_source(settings: Settings) -> WatchSource:
+    """The live cluster as paged LISTs and WATCH streams (the watchers' informers, the TUI's live lists); it also
+    reads (``KubeReader``) and creates/replaces (the watchers' Lease). Snapshots cannot be watched."""
+    if settings.kube.snapshot:
+        raise SettingsError("watching needs a live cluster: --snapshot files cannot be watched")
+    from .adapters.kube_live import LiveKube, build_api_client
+
+    api = build_api_client(settings.kube.kubeconfig, settings.kube.context, in_cluster=settings.kube.in_cluster)
+    return LiveKube(api, timeout=settings.kube.request_timeout)
+
+
+def build_ledger(audit: AuditLog) -> Ledger:
+    """The watchers' incident ledger, on the audit database (its engine and schema)."""
+    from .audit.ledger import Ledger
+
+    return Ledger(audit.engine, audit.url)
 
 
 async def build_metrics(settings: Settings, kube: KubeReader, warnings: list[str]) -> MetricsReader | None:
@@ -150,4 +169,5 @@ async def audit_opened(settings: Settings, *, close_timeout: float | None = 10.0
             await audit.aclose(timeout=close_timeout)
 
 
-__all__ = ["audit_opened", "build", "build_audit", "build_catalog", "build_kube", "build_metrics", "close", "opened"]
+__all__ = ["audit_opened", "build", "build_audit", "build_catalog", "build_kube", "build_ledger",
+           "build_metrics", "build_watch_source", "close", "opened"]

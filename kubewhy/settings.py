@@ -96,6 +96,23 @@ class SlackSettings:
 
 
 @dataclass(frozen=True)
+class WatchSettings:
+    """The watchers (``kubewhy watch``, ``k8sbot``)."""
+
+    rules: Path | None = None  # --rules / KUBEWHY_WATCH_RULES (None: the bundled defaults)
+    grace: float | None = None  # --grace / KUBEWHY_WATCH_GRACE, seconds: overrides every rule's grace period
+    channel: str | None = None  # --channel / KUBEWHY_ALERT_CHANNEL: where pages go when no route matches
+    cluster: str = ""  # KUBEWHY_CLUSTER_NAME: the ledger's cluster key (default: the API server's host)
+    identity: str = ""  # KUBEWHY_WATCH_IDENTITY or POD_NAME: this replica in the Lease (default: host-pid)
+    leader_election: bool = True  # KUBEWHY_WATCH_LEADER_ELECTION
+    lease_namespace: str = "default"  # KUBEWHY_WATCH_LEASE_NAMESPACE or POD_NAMESPACE
+    lease_name: str = "kubewhy-watch"  # KUBEWHY_WATCH_LEASE_NAME
+    lease_duration: float = 15.0  # KUBEWHY_WATCH_LEASE_DURATION, seconds (a successor takes over after it)
+    update_interval: float = 2.0  # KUBEWHY_WATCH_UPDATE_INTERVAL: seconds between in-place updates of a message
+    retention_days: float = 90.0  # KUBEWHY_AUDIT_RETENTION_DAYS: the watchers prune older audit rows (0: never)
+
+
+@dataclass(frozen=True)
 class Settings:
     kube: KubeSettings = field(default_factory=KubeSettings)
     prometheus: PromSettings = field(default_factory=PromSettings)
@@ -106,6 +123,7 @@ class Settings:
     default_namespace: str = "default"
     actor: str = ""
     cache_dir: Path | None = None  # $XDG_CACHE_HOME/kubewhy: the playbook compile cache (None: no cache)
+    watch: WatchSettings = field(default_factory=WatchSettings)
 
 
 @dataclass(frozen=True)
@@ -121,6 +139,9 @@ class Flags:
     database_url: str | None = None
     no_audit: bool = False
     check_timeout: float | None = None
+    rules: str | None = None  # kubewhy watch --rules
+    grace: str | None = None  # kubewhy watch --grace (a duration: 5s, 2m)
+    channel: str | None = None  # kubewhy watch --channel
 
 
 # ---- value parsers: each names what it parses -------------------------------------------------------------------
@@ -289,6 +310,36 @@ def _slack(env: Mapping[str, str]) -> SlackSettings:
                          namespaces=namespaces or ("*",))
 
 
+def _seconds(raw: str, name: str) -> float:
+    from .audit.durations import parse_duration
+
+    try:
+        return parse_duration(raw).total_seconds()
+    except ValueError:
+        raise SettingsError(f"{name}={raw!r}: expected a duration such as 30s, 2m or 1h") from None
+
+
+def _watch(env: Mapping[str, str], flags: Flags) -> WatchSettings:
+    rules = flags.rules or env.get("KUBEWHY_WATCH_RULES") or None
+    grace_raw, grace_name = (flags.grace, "--grace") if flags.grace else (env.get("KUBEWHY_WATCH_GRACE"),
+                                                                           "KUBEWHY_WATCH_GRACE")
+    identity = env.get("KUBEWHY_WATCH_IDENTITY") or env.get("POD_NAME") or ""
+    if not identity:
+        import socket
+
+        identity = f"{socket.gethostname()}-{os.getpid()}"
+    return WatchSettings(
+        rules=Path(rules) if rules else None, grace=_seconds(grace_raw, grace_name) if grace_raw else None,
+        channel=flags.channel or env.get("KUBEWHY_ALERT_CHANNEL") or None,
+        cluster=env.get("KUBEWHY_CLUSTER_NAME", ""), identity=identity,
+        leader_election=_bool(env, "KUBEWHY_WATCH_LEADER_ELECTION", True),
+        lease_namespace=env.get("KUBEWHY_WATCH_LEASE_NAMESPACE") or env.get("POD_NAMESPACE") or "default",
+        lease_name=env.get("KUBEWHY_WATCH_LEASE_NAME") or "kubewhy-watch",
+        lease_duration=_float(env, "KUBEWHY_WATCH_LEASE_DURATION", 15.0),
+        update_interval=_float(env, "KUBEWHY_WATCH_UPDATE_INTERVAL", 2.0),
+        retention_days=_float(env, "KUBEWHY_AUDIT_RETENTION_DAYS", 90.0))
+
+
 def load(environ: Mapping[str, str] | None = None, flags: Flags | None = None) -> Settings:
     """Read every setting once. ``environ`` defaults to the process environment (the only place that reads it)."""
     env: Mapping[str, str] = os.environ if environ is None else environ
@@ -300,7 +351,7 @@ def load(environ: Mapping[str, str] | None = None, flags: Flags | None = None) -
     return Settings(kube=_kube(env, flags), prometheus=_prometheus(env, flags), audit=_audit(env, flags),
                     slack=_slack(env), playbook_dirs=tuple(Path(p) for p in playbooks), check_timeout=timeout,
                     default_namespace=env.get("KUBEWHY_DEFAULT_NAMESPACE") or "default",
-                    actor=_actor(env), cache_dir=cache_dir(env))
+                    actor=_actor(env), cache_dir=cache_dir(env), watch=_watch(env, flags))
 
 
 __all__ = [
@@ -312,6 +363,7 @@ __all__ = [
     "Settings",
     "SettingsError",
     "SlackSettings",
+    "WatchSettings",
     "cache_dir",
     "data_dir",
     "load",

@@ -21,6 +21,7 @@ from ..deps import BotDeps
 from ..public import clip, public_error
 from .diagnosis import run_and_update, run_described_and_update
 from .errors import guarded
+from .incidents import incident_command
 
 
 def register(app: AsyncApp, deps: BotDeps) -> None:
@@ -74,6 +75,9 @@ def register(app: AsyncApp, deps: BotDeps) -> None:
         if cmd.name == "history":
             await ack()
             await _history(deps, client, channel, user, cmd.args[0] if cmd.args else None)
+            return
+        if cmd.name in ("mute", "unmute", "incidents"):
+            await incident_command(deps, ack, cmd, user, channel)
             return
         # why
         try:

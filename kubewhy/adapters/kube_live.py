@@ -26,10 +26,13 @@ import functools
 import http.client
 import json
 import os
+import socket
 import ssl
 import tempfile
 import threading
 import time
+from collections.abc import AsyncIterator, Callable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlencode, urlsplit
@@ -110,6 +113,37 @@ class DirectClient:
                     self._idle.append(conn)
             return resp.status, data
         raise AssertionError("unreachable")  # pragma: no cover
+
+    def open_stream(self, path: str, *, headers: dict[str, str] | None = None,
+                    timeout: float | None = None) -> tuple[int, Iterator[bytes], Callable[[], None]]:
+        """A long request on a connection of its own (a watch): the status, an iterator of the body's lines
+        and a closer that ends the iteration from any thread. ``timeout`` bounds each read (None: no bound)."""
+        conn = self._connect(10.0)
+        conn.request("GET", self._prefix + path, headers={**self._headers, **(headers or {})})
+        if conn.sock is not None:
+            conn.sock.settimeout(timeout)
+        resp = conn.getresponse()
+
+        def closer() -> None:
+            sock = conn.sock
+            if sock is not None:
+                try:
+                    sock.shutdown(socket.SHUT_RDWR)
+                except OSError:
+                    pass
+            conn.close()
+
+        def lines() -> Iterator[bytes]:
+            try:
+                while True:
+                    line = resp.readline()
+                    if not line:
+                        return
+                    yield line
+            finally:
+                closer()
+
+        return resp.status, lines(), closer
 
     def close(self) -> None:
         with self._lock:
@@ -400,6 +434,152 @@ class LiveKube:
             self._raise(status, data, f"read logs of {pod}/{container}")
         return redact_log(data.decode(errors="replace"))
 
+    # ---- WatchSource: paged LISTs and WATCH streams (the watchers' informers) -------------------------------
+    async def list_page(self, kind: str, namespace: str | None = None, *, limit: int = 500,
+                        continue_token: str | None = None) -> ListPage:
+        """One page of a LIST (``limit``/``continue``), with the list's resourceVersion to watch from.
+        A 410 (the continue token expired) raises ``KubeApiError`` with status 410: start the LIST again."""
+        k = info(kind)
+        status, data = await self._request("GET", k.path(namespace), {"limit": limit or None,
+                                                                     "continue": continue_token})
+        if status != 200:
+            self._raise(status, data, f"list {k.plural}")
+        body = json.loads(data)
+        meta = body.get("metadata") or {}
+        items = body.get("items") or []
+        for item in items:
+            item.setdefault("apiVersion", k.api_version)
+            item.setdefault("kind", kind)
+        return ListPage([normalize(redact_object(item)) for item in items], str(meta.get("resourceVersion") or ""),
+                        meta.get("continue") or None)
+
+    async def watch(self, kind: str, namespace: str | None = None, *, resource_version: str,
+                    timeout_seconds: int = 300, bookmarks: bool = True) -> AsyncIterator[Obj]:
+        """The WATCH stream from ``resource_version``: raw watch events (``{"type", "object"}``), ADDED/MODIFIED/
+        DELETED objects redacted and normalised, BOOKMARK and ERROR as sent. The blocking reads run on a thread
+        of the stream's own (a watch would hold a pool thread for minutes); leaving the iteration closes the
+        connection. A non-200 answer raises ``KubeApiError`` with its status (410: the version is gone)."""
+        k = info(kind)
+        query = {"watch": "true", "resourceVersion": resource_version, "allowWatchBookmarks":
+                 "true" if bookmarks else None, "timeoutSeconds": timeout_seconds}
+        loop = asyncio.get_running_loop()
+        queue: asyncio.Queue[tuple[str, Any]] = asyncio.Queue()
+        opened: asyncio.Future[Callable[[], None]] = loop.create_future()
+
+        def put(item: tuple[str, Any]) -> None:
+            loop.call_soon_threadsafe(queue.put_nowait, item)
+
+        def pump() -> None:
+            try:
+                status, lines, closer = self._open_stream(k.path(namespace), query, timeout_seconds + 30)
+            except BaseException as exc:  # noqa: BLE001 - handed to the event loop
+                loop.call_soon_threadsafe(_settle, opened, exc)
+                return
+            loop.call_soon_threadsafe(_settle, opened, closer)
+            try:
+                if status != 200:
+                    put(("status", (status, b"".join(lines))))
+                    return
+                for line in lines:
+                    if line.strip():
+                        put(("line", line))
+                put(("end", None))
+            except BaseException as exc:  # noqa: BLE001
+                put(("error", exc))
+
+        with self._lock:
+            self.requests += 1
+        threading.Thread(target=pump, name=f"watch-{k.plural}", daemon=True).start()
+        closer = await opened
+        try:
+            while True:
+                what, value = await queue.get()
+                if what == "line":
+                    event = json.loads(value)
+                    obj = event.get("object")
+                    if event.get("type") in ("ADDED", "MODIFIED", "DELETED") and isinstance(obj, dict):
+                        obj.setdefault("apiVersion", k.api_version)
+                        obj.setdefault("kind", kind)
+                        event["object"] = normalize(redact_object(obj))
+                    yield event
+                elif what == "status":
+                    status, data = value
+                    self._raise(status, data, f"watch {k.plural}")
+                elif what == "error":
+                    raise ClusterUnreachable(f"the watch of {k.plural} on {self.endpoint} broke: "
+                                             f"{type(value).__name__}: {_short(value)}")
+                else:
+                    return
+        finally:
+            closer()
+
+    def _open_stream(self, path: str, query: dict[str, Any], read_timeout: float
+                     ) -> tuple[int, Iterator[bytes], Callable[[], None]]:
+        params = [(k, v) for k, v in query.items() if v is not None]
+        target = path + (f"?{urlencode(params)}" if params else "")
+        headers = {"Accept": "application/json"}
+        if isinstance(self.api, DirectClient):
+            try:
+                return self.api.open_stream(target, headers=headers, timeout=read_timeout)
+            except (OSError, http.client.HTTPException) as exc:
+                raise ClusterUnreachable(f"cannot reach the Kubernetes API at {self.endpoint}: "
+                                         f"{type(exc).__name__}: {_short(exc)}") from None
+        import urllib3
+        from kubernetes.client.exceptions import ApiException
+
+        try:
+            m, url, hdrs, _, _ = self.api.param_serialize(method="GET", resource_path=path, query_params=params,
+                                                          header_params=headers, auth_settings=["BearerToken"])
+            resp = self.api.call_api(m, url, header_params=hdrs, _request_timeout=(10.0, read_timeout))
+        except ApiException as exc:
+            body = (exc.body or "").encode() if isinstance(exc.body, str) else (exc.body or b"")
+            return exc.status or 500, iter([body]), lambda: None
+        except (urllib3.exceptions.HTTPError, OSError) as exc:
+            raise ClusterUnreachable(f"cannot reach the Kubernetes API at {self.endpoint}: "
+                                     f"{type(exc).__name__}: {_short(exc)}") from None
+        raw: Any = getattr(resp, "response", resp)
+
+        def closer() -> None:
+            for name in ("shutdown", "release_conn", "close"):
+                method = getattr(raw, name, None)
+                if callable(method):
+                    try:
+                        method()
+                    except Exception:  # noqa: BLE001,S110 - closing is best effort
+                        pass
+
+        def lines() -> Iterator[bytes]:
+            pending = b""
+            try:
+                for chunk in raw.stream(65536, decode_content=True):
+                    pending += chunk
+                    *complete, pending = pending.split(b"\n")
+                    yield from complete
+                if pending:
+                    yield pending
+            finally:
+                closer()
+
+        return resp.status, lines(), closer
+
+    async def create(self, kind: str, namespace: str | None, body: Obj) -> Obj:
+        """POST a new object (a Lease); a 409 raises ``KubeApiError`` with status 409."""
+        k = info(kind)
+        status, data = await self._request("POST", k.path(namespace), body=body)
+        if status not in (200, 201):
+            self._raise(status, data, f"create {k.plural}/{body.get('metadata', {}).get('name', '')}")
+        created: Obj = json.loads(data)
+        return created
+
+    async def replace(self, kind: str, namespace: str | None, name: str, body: Obj) -> Obj:
+        """PUT with the body's resourceVersion (optimistic concurrency: 409 when someone wrote meanwhile)."""
+        k = info(kind)
+        status, data = await self._request("PUT", k.path(namespace, name), body=body)
+        if status != 200:
+            self._raise(status, data, f"update {k.plural}/{name}")
+        replaced: Obj = json.loads(data)
+        return replaced
+
     # ---- KubeWriter ---------------------------------------------------------------------------------------
     async def patch(self, kind: str, namespace: str | None, name: str, body: Any, *, patch_type: str = "strategic",
                     dry_run: bool = False) -> Obj:
@@ -410,6 +590,22 @@ class LiveKube:
             self._raise(status, data, f"patch {k.plural}/{name}")
         patched: Obj = json.loads(data)
         return patched
+
+
+@dataclass(frozen=True)
+class ListPage:
+    items: list[Obj]
+    resource_version: str
+    continue_token: str | None
+
+
+def _settle(future: asyncio.Future[Any], value: Any) -> None:
+    if future.done():
+        return
+    if isinstance(value, BaseException):
+        future.set_exception(value)
+    else:
+        future.set_result(value)
 
 
 def _short(exc: BaseException) -> str:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
 from typing import Any, Protocol
 
 Obj = dict[str, Any]
@@ -38,3 +39,39 @@ class MetricsReader(Protocol):
 
     async def query_range(self, promql: str, *, seconds: float, step: float) -> list[dict[str, Any]]:
         """Range vector: [{"metric": {...}, "values": [(ts, float), ...]}]."""
+
+
+class Page(Protocol):
+    """One page of a paged LIST."""
+
+    @property
+    def items(self) -> list[Obj]: ...
+
+    @property
+    def resource_version(self) -> str: ...
+
+    @property
+    def continue_token(self) -> str | None: ...
+
+
+class WatchSource(Protocol):
+    """Paged LISTs and WATCH streams: what the watchers' informers (and the TUI's live lists) read."""
+
+    endpoint: str
+
+    async def list_page(self, kind: str, namespace: str | None = None, *, limit: int = 500,
+                        continue_token: str | None = None) -> Page: ...
+
+    def watch(self, kind: str, namespace: str | None = None, *, resource_version: str,
+              timeout_seconds: int = 300, bookmarks: bool = True) -> AsyncIterator[Obj]:
+        """Raw watch events ``{"type": ADDED|MODIFIED|DELETED|BOOKMARK|ERROR, "object": {...}}``."""
+
+
+class ObjectWriter(Protocol):
+    """Create and replace with optimistic concurrency (the watchers' Lease)."""
+
+    async def get(self, kind: str, namespace: str | None, name: str) -> Obj | None: ...
+
+    async def create(self, kind: str, namespace: str | None, body: Obj) -> Obj: ...
+
+    async def replace(self, kind: str, namespace: str | None, name: str, body: Obj) -> Obj: ...

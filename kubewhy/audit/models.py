@@ -176,4 +176,66 @@ class Action(_Keyed, Base):
     incident_id: Mapped[int | None] = mapped_column(ForeignKey("incidents.id", ondelete="SET NULL"), index=True)
 
 
-__all__ = ["Action", "Alert", "Base", "Diagnosis", "FixEventRow", "FixProposal", "Incident", "NAMING_CONVENTION"]
+class WatchIncident(Base):
+    """The watchers' incident ledger: one row per incident of (cluster, rule, subject), read and changed in
+    transactions (not through the queued writer), so that a page is sent once whatever restarts or replicas do.
+
+    ``open_fingerprint`` holds the fingerprint while the incident is open or acknowledged and NULL once resolved:
+    its unique constraint lets at most one incident per fingerprint be open. ``claimed_by`` marks the replica
+    that is posting the Slack message (a claim older than a minute without ``message_ts`` may be taken over)."""
+
+    __tablename__ = "watch_incidents"
+    __table_args__ = (CheckConstraint("state IN ('open', 'acknowledged', 'resolved')", name="state"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    ref: Mapped[str] = mapped_column(String(64), unique=True)
+    cluster: Mapped[str] = mapped_column(String(200))
+    rule: Mapped[str] = mapped_column(String(200))
+    subject: Mapped[str] = mapped_column(String(600))
+    fingerprint: Mapped[str] = mapped_column(String(1000), index=True)
+    open_fingerprint: Mapped[str | None] = mapped_column(String(1000), unique=True)
+    state: Mapped[str] = mapped_column(String(16))
+    severity: Mapped[str] = mapped_column(String(16))
+    title: Mapped[str] = mapped_column(Text)
+    channel: Mapped[str | None] = mapped_column(String(200))
+    message_ts: Mapped[str | None] = mapped_column(String(64))
+    claimed_by: Mapped[str | None] = mapped_column(String(200))
+    claimed_at: Mapped[datetime | None]
+    count: Mapped[int] = mapped_column(default=1)
+    absorbed: Mapped[int] = mapped_column(default=0)
+    parent_id: Mapped[int | None] = mapped_column(ForeignKey("watch_incidents.id", ondelete="SET NULL"))
+    first_seen: Mapped[datetime]
+    last_seen: Mapped[datetime]
+    notified_at: Mapped[datetime | None]
+    acknowledged_by: Mapped[str | None] = mapped_column(String(200))
+    acknowledged_at: Mapped[datetime | None]
+    resolved_by: Mapped[str | None] = mapped_column(String(200))
+    resolved_at: Mapped[datetime | None] = mapped_column(index=True)
+    details: Mapped[dict[str, Any] | None]
+
+
+class WatchMute(Base):
+    """``/k8s mute TARGET 2h``: no page for incidents whose subject the target covers, until ``until``."""
+
+    __tablename__ = "watch_mutes"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    target: Mapped[str] = mapped_column(String(600), index=True)
+    until: Mapped[datetime]
+    created_by: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[datetime]
+
+
+class WatchCursor(Base):
+    """The last resourceVersion each watch stream reached, so that a restart resumes where it stopped."""
+
+    __tablename__ = "watch_cursors"
+
+    cluster: Mapped[str] = mapped_column(String(200), primary_key=True)
+    stream: Mapped[str] = mapped_column(String(100), primary_key=True)
+    resource_version: Mapped[str] = mapped_column(String(100))
+    updated_at: Mapped[datetime]
+
+
+__all__ = ["Action", "Alert", "Base", "Diagnosis", "FixEventRow", "FixProposal", "Incident", "NAMING_CONVENTION",
+           "WatchCursor", "WatchIncident", "WatchMute"]

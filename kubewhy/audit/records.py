@@ -139,7 +139,7 @@ class ActionRecord(_Record):
     target_namespace: str | None = None
     target_name: str | None = None
     details: dict[str, Any] | None = None
-    incident: str | None = None  # incident ref: the click belongs to that incident's timeline
+    incident: str | None = None
 
 
 Record = Annotated[IncidentOpened | IncidentResolved | DiagnosisRecord | AlertRecord | FixProposed | FixEvent

@@ -321,10 +321,11 @@ async def history(session: AsyncSession, *, since: datetime | None = None, until
                                                          *_namespace_clause(Action, namespaces))
                                     .order_by(Action.created_at.desc()).limit(limit))
     for a in actions.scalars():
+        said = (a.details or {}).get("summary")
+        summary = a.action.replace("_", " ") + (f": {said}" if said else "")
         out.append(HistoryEntry(a.created_at, "action", a.actor, a.source,
                                 target_ref(a.target_kind, a.target_namespace, a.target_name),
-                                a.action.replace("_", " "), a.channel, refs.get(a.incident_id or 0), str(a.key),
-                                a.details or {}))
+                                summary, a.channel, refs.get(a.incident_id or 0), str(a.key), a.details or {}))
     if target is None and namespaces is None:  # incidents span namespaces: not for a restricted reader
         inc_query = select(Incident).where(*window(Incident.opened_at, Incident))
         if incident_id is not None:

@@ -30,6 +30,7 @@ COMMANDS: tuple[tuple[str, str, str], ...] = (
     ("eval", "kubelab.cli_eval", "run scenarios' expectations and score the playbooks"),
     ("sim", "kubelab.cli_sim", "run the Kubernetes cluster simulator (demo, tests, benchmarks)"),
     ("bot", "bot.cli", "run the Slack bot (HTTP or Socket Mode; configured by environment)"),
+    ("watch", "bot.watch_cli", "watch the cluster and page Slack once per incident, with its diagnosis"),
 )
 
 

@@ -20,8 +20,9 @@ from tests.reliability.test_api_faults import diagnose, inject
 
 CATALOG = build_catalog(load_settings({"KUBEWHY_NO_AUDIT": "1"}), [])
 
-odd: st.SearchStrategy[Any] = st.none() | st.integers(-2, 10**12) | st.text(max_size=12) | st.booleans() | st.just([]) | st.just({}) | \
-    st.sampled_from(["CrashLoopBackOff", "OOMKilled", "Unknown", "Weird", "Pending", "True", "False", "137", "-1"])
+odd: st.SearchStrategy[Any] = st.none() | st.integers(-2, 10**12) | st.text(max_size=12) | st.booleans() | \
+    st.just([]) | st.just({}) | st.sampled_from(["CrashLoopBackOff", "OOMKilled", "Unknown", "Weird", "Pending",
+                                                 "True", "False", "137", "-1"])
 state = st.fixed_dictionaries({}, optional={
     "waiting": st.fixed_dictionaries({}, optional={"reason": odd, "message": odd}) | odd,
     "terminated": st.fixed_dictionaries({}, optional={"reason": odd, "exitCode": odd, "finishedAt": odd,

@@ -1,0 +1,109 @@
+"""The watchers' incidents in Slack: the Acknowledge and Resolve buttons of a page, and ``/k8s mute``,
+``/k8s unmute``, ``/k8s incidents``. The ledger and the audit log are changed through the core
+(:mod:`kubewhy.watch.incidents`); the message is re-rendered from what the ledger says."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from slack_bolt.async_app import AsyncApp
+from slack_sdk.web.async_client import AsyncWebClient
+
+from kubewhy.errors import AuditStoreError, UsageError
+from kubewhy.watch import incidents as core
+from kubewhy.watch.notify import Page
+
+from .. import blocks
+from ..commands import Command
+from ..deps import BotDeps
+from ..pager import ACTION_ACK, ACTION_RESOLVE, click_value, incident_blocks
+
+log = logging.getLogger("kubewhy.bot")
+
+
+def _namespace_of(subject: str) -> str | None:
+    parts = subject.split(":", 1)[0].split("/")
+    return parts[1] if len(parts) == 3 else None
+
+
+def register(app: AsyncApp, deps: BotDeps) -> None:
+    async def change(ack: Any, body: dict[str, Any], client: AsyncWebClient, what: str) -> None:
+        await ack()
+        value = click_value(body)
+        user = (body.get("user") or {}).get("id", "")
+        channel = (body.get("channel") or {}).get("id") or (body.get("container") or {}).get("channel_id", "")
+        ts = (body.get("message") or {}).get("ts") or (body.get("container") or {}).get("message_ts", "")
+        if deps.ledger is None or not isinstance(value.get("i"), int):
+            await client.chat_postEphemeral(channel=channel, user=user, text="This incident is not in my ledger.")
+            return
+        current = await deps.ledger.get(value["i"])
+        if current is None or current.message_ts != ts or current.channel not in (channel, None):
+            # a hand-made value: it must name the incident of the message it was clicked on
+            await client.chat_postEphemeral(channel=channel, user=user, text="This incident is not in my ledger.")
+            return
+        if not deps.readable(_namespace_of(current.subject)):
+            await client.chat_postEphemeral(channel=channel, user=user,
+                                            text="That incident is in a namespace I may not show you.")
+            return
+        try:
+            done = (await core.acknowledge(deps.core, deps.ledger, current.id, actor=user, source="slack",
+                                           channel=channel) if what == "ack" else
+                    await core.resolve(deps.core, deps.ledger, current.id, actor=user, source="slack",
+                                       channel=channel))
+        except AuditStoreError as exc:
+            await client.chat_postEphemeral(channel=channel, user=user, text=f"Cannot change the incident: {exc}")
+            return
+        if done is None:
+            await client.chat_postEphemeral(channel=channel, user=user,
+                                            text=f"{current.ref} is already {current.state}.")
+            return
+        await client.chat_update(channel=channel, ts=ts, text=f"{done.severity.upper()}: {done.title}",
+                                 blocks=blocks.to_dicts(incident_blocks(Page("acknowledged", done, done.title))))
+        verb = "acknowledged" if what == "ack" else "resolved"
+        await client.chat_postMessage(channel=channel, thread_ts=ts, text=f"{verb.capitalize()} by <@{user}>.")
+
+    @app.action(ACTION_ACK)
+    async def acknowledge(ack: Any, body: dict[str, Any], client: AsyncWebClient) -> None:
+        await change(ack, body, client, "ack")
+
+    @app.action(ACTION_RESOLVE)
+    async def resolve(ack: Any, body: dict[str, Any], client: AsyncWebClient) -> None:
+        await change(ack, body, client, "resolve")
+
+
+async def incident_command(deps: BotDeps, ack: Any, cmd: Command, user: str, channel: str) -> None:
+    """``/k8s mute TARGET 2h``, ``/k8s unmute TARGET``, ``/k8s incidents`` (answers only the caller)."""
+    if deps.ledger is None:
+        await ack(text="The watchers' ledger needs the audit database, which is not configured.")
+        return
+    try:
+        if cmd.name == "incidents":
+            shown = [i for i in await core.open_incidents(deps.ledger) if deps.readable(_namespace_of(i.subject))]
+            if not shown:
+                await ack(text="No open incidents.")
+                return
+            lines = [f"• `{i.ref}` {blocks.SEVERITY_EMOJI.get(i.severity, '')} *{blocks.escape(i.rule)}* on "
+                     f"`{blocks.escape(i.subject)}` — {i.count}×, {i.state}, since {i.first_seen:%Y-%m-%d %H:%M} UTC"
+                     for i in shown[:40]]
+            more = f"\n…and {len(shown) - 40} more" if len(shown) > 40 else ""
+            await ack(text=blocks.cut(f"*{len(shown)} open incident(s)*\n" + "\n".join(lines) + more))
+            return
+        target = core.mute_target(cmd.args[0], cmd.namespace or deps.default_namespace)
+        if not deps.readable(_namespace_of(target) if not target.startswith("ns/") else target[3:]):
+            await ack(text="I may not act on that namespace.")
+            return
+        if cmd.name == "mute":
+            span = core.parse_for(cmd.args[1])
+            m = await core.mute(deps.core, deps.ledger, target, span, actor=user, source="slack", channel=channel)
+            await ack(response_type="in_channel",
+                      text=f"<@{user}> muted `{blocks.escape(target)}` until {m.until:%Y-%m-%d %H:%M} UTC.")
+        else:
+            removed = await core.unmute(deps.core, deps.ledger, target, actor=user, source="slack", channel=channel)
+            await ack(response_type="in_channel" if removed else "ephemeral",
+                      text=f"<@{user}> unmuted `{blocks.escape(target)}`." if removed else
+                      f"`{blocks.escape(target)}` was not muted.")
+    except UsageError as exc:
+        await ack(text=blocks.escape(str(exc))[:300])
+    except AuditStoreError as exc:
+        await ack(text=f"Cannot read the ledger: {blocks.escape(str(exc))[:300]}")

@@ -1,0 +1,171 @@
+"""From a cached object to the conditions the rules page on. Pure functions over small projections: the
+informers keep only these fields, so 10,000 pods cost a few megabytes, and a change whose projection is equal
+is not a transition.
+
+A :class:`Signal` says: this rule's condition holds for this item (a node, a pod) and belongs to this subject
+(the incident it counts towards: the node, or a pod's owner workload); ``occurrence`` names the one event that
+made it (an eviction, one OOM kill, one restart), so counts are of distinct events, whatever was re-listed.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from ..adapters.ports import Obj
+from ..quantity import parse_quantity
+from .rules import Rule, RuleSet
+
+NODE_PRESSURE = ("MemoryPressure", "DiskPressure", "PIDPressure")
+_EVICTED_RESOURCE = re.compile(r"low on resource: ([\w-]+)")
+
+
+@dataclass(frozen=True)
+class Signal:
+    rule: Rule
+    subject: str  # the incident's subject: node/NAME, deploy/NS/NAME, node/NAME:memory ...
+    target_kind: str  # what a page diagnoses
+    target_namespace: str | None
+    target_name: str
+    item: str  # the object that shows it (pod/NS/NAME, node/NAME)
+    occurrence: str  # the event that made it, for distinct counts
+    since: datetime | None  # when the condition began (grace counts from here)
+    namespace: str | None  # for routing
+    labels: Mapping[str, str]
+    node: str | None  # pods: their node (a NotReady node's incident absorbs its pods')
+    summary: str
+
+
+def parse_time(value: Any) -> datetime | None:
+    if not value or not isinstance(value, str):
+        return None
+    try:
+        return datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+
+
+# ---- projections: what the informers keep -------------------------------------------------------------------
+
+def project_node(obj: Obj) -> Obj:
+    meta, status = obj.get("metadata") or {}, obj.get("status") or {}
+    conditions = {c.get("type"): (c.get("status"), c.get("reason") or "", (c.get("message") or "")[:300],
+                                  c.get("lastTransitionTime") or "")
+                  for c in status.get("conditions") or [] if c.get("type") in ("Ready", *NODE_PRESSURE)}
+    return {"name": meta.get("name", ""), "labels": meta.get("labels") or {}, "conditions": conditions}
+
+
+def owner_of(meta: Mapping[str, Any]) -> tuple[str, str] | None:
+    """A pod's workload as a short kind and name: a ReplicaSet named after its Deployment plus the
+    pod-template-hash label becomes that Deployment (no extra API call)."""
+    refs = [r for r in meta.get("ownerReferences") or [] if r.get("controller")] or meta.get("ownerReferences") or []
+    if not refs:
+        return None
+    kind, name = refs[0].get("kind", ""), refs[0].get("name", "")
+    if kind == "ReplicaSet":
+        template_hash = (meta.get("labels") or {}).get("pod-template-hash")
+        if template_hash and name.endswith("-" + template_hash):
+            return "deploy", name[: -len(template_hash) - 1]
+        return "rs", name
+    short = {"StatefulSet": "sts", "DaemonSet": "ds", "Job": "job", "ReplicationController": "rc"}.get(kind)
+    return (short, name) if short else (kind.lower(), name)
+
+
+def project_pod(obj: Obj) -> Obj:
+    meta, status, spec = obj.get("metadata") or {}, obj.get("status") or {}, obj.get("spec") or {}
+    limits = {c.get("name"): ((c.get("resources") or {}).get("limits") or {}).get("memory")
+              for c in spec.get("containers") or []}
+    containers = []
+    for cs in (status.get("containerStatuses") or []):
+        state, last = cs.get("state") or {}, cs.get("lastState") or {}
+        term = state.get("terminated") or last.get("terminated") or {}
+        containers.append({"name": cs.get("name", ""), "restarts": int(cs.get("restartCount") or 0),
+                           "ready": bool(cs.get("ready")), "waiting": (state.get("waiting") or {}).get("reason"),
+                           "term_reason": term.get("reason"), "term_finished": term.get("finishedAt"),
+                           "term_exit": term.get("exitCode"), "memory_limit": limits.get(cs.get("name"))})
+    owner = owner_of(meta)
+    return {"namespace": meta.get("namespace", ""), "name": meta.get("name", ""), "uid": meta.get("uid", ""),
+            "labels": meta.get("labels") or {}, "owner": list(owner) if owner else None,
+            "node": spec.get("nodeName"), "phase": status.get("phase"), "reason": status.get("reason"),
+            "message": (status.get("message") or "")[:300], "containers": containers,
+            "deleting": bool(meta.get("deletionTimestamp"))}
+
+
+# ---- detectors ------------------------------------------------------------------------------------------------
+
+def node_signals(node: Obj, rules: RuleSet) -> list[Signal]:
+    name, labels = node["name"], node["labels"]
+    out: list[Signal] = []
+
+    def signal(rule: Rule, subject: str, condition: tuple[str, str, str, str], what: str) -> Signal:
+        status, reason, message, since = condition
+        return Signal(rule, subject, "Node", None, name, f"node/{name}", f"{subject}@{since}", parse_time(since),
+                      None, labels, name, f"node {name}: {what}" + (f" ({reason}: {message})" if reason else ""))
+
+    ready = node["conditions"].get("Ready")
+    if ready is not None and ready[0] != "True":
+        for rule in rules.by_detector("node-not-ready"):
+            out.append(signal(rule, f"node/{name}", ready, "Ready is " + str(ready[0])))
+    for ctype in NODE_PRESSURE:
+        cond = node["conditions"].get(ctype)
+        if cond is not None and cond[0] == "True":
+            for rule in rules.by_detector("node-pressure"):
+                out.append(signal(rule, f"node/{name}:{ctype}", cond, ctype))
+    return out
+
+
+def pod_subject(pod: Obj) -> str:
+    owner = pod.get("owner")
+    if owner:
+        return f"{owner[0]}/{pod['namespace']}/{owner[1]}"
+    return f"pod/{pod['namespace']}/{pod['name']}"
+
+
+def pod_signals(pod: Obj, rules: RuleSet, now: datetime) -> list[Signal]:
+    ns, name, labels, node = pod["namespace"], pod["name"], pod["labels"], pod.get("node")
+    item = f"pod/{ns}/{name}"
+    out: list[Signal] = []
+
+    def signal(rule: Rule, subject: str, occurrence: str, since: datetime | None, summary: str) -> Signal:
+        return Signal(rule, subject, "Pod", ns, name, item, occurrence, since, ns, labels, node, summary)
+
+    if pod.get("reason") == "Evicted" and pod.get("phase") == "Failed":
+        found = _EVICTED_RESOURCE.search(pod.get("message") or "")
+        why = found.group(1) if found else "evicted"
+        for rule in rules.by_detector("pod-evicted"):
+            out.append(signal(rule, f"node/{node or '?'}:evicted-{why}", f"{pod['uid'] or item}", None,
+                              f"pods evicted from node {node or '?'} ({why})"))
+        return out
+    subject = pod_subject(pod)
+    for c in pod["containers"]:
+        finished = parse_time(c.get("term_finished"))
+        if c.get("term_reason") == "OOMKilled":
+            for rule in rules.by_detector("oom-killed"):
+                if finished is not None and now - finished <= rule.window:
+                    out.append(signal(rule, subject, f"{item}/{c['name']}@{c.get('term_finished')}", finished,
+                                      f"container {c['name']} of {item} OOMKilled"))
+        if c.get("waiting") == "CrashLoopBackOff":
+            for rule in rules.by_detector("crash-loop"):
+                recent = finished is None or now - finished <= rule.window
+                if c["restarts"] >= rule.restarts and recent:
+                    out.append(signal(rule, subject, f"{item}/{c['name']}#{c['restarts']}", None,
+                                      f"container {c['name']} of {item} in CrashLoopBackOff "
+                                      f"({c['restarts']} restarts)"))
+    return out
+
+
+def memory_limit_bytes(value: Any) -> float | None:
+    try:
+        return float(parse_quantity(str(value))) if value else None
+    except (ValueError, TypeError):
+        return None
+
+
+EPISODIC = ("pod-evicted", "oom-killed")  # events, not states: over when none happened for resolve_after
+
+
+__all__ = ["EPISODIC", "NODE_PRESSURE", "Signal", "memory_limit_bytes", "node_signals", "owner_of",
+           "parse_time", "pod_signals", "pod_subject", "project_node", "project_pod"]

@@ -1,0 +1,489 @@
+"""The watcher: informers feed signals into candidates; a tick turns candidates into incidents, pages, updates
+and resolves, through the ledger, so that each incident is paged once.
+
+- **Level, not edge.** A candidate is "this rule holds for this subject now". After a restart, a re-LIST or a
+  leadership change, the candidates are rebuilt from the cluster and matched against the ledger's open
+  incidents: what was paged is not paged again, what happened meanwhile is paged, what cleared is resolved.
+- **Grace** counts from when the condition began (a node's ``lastTransitionTime``), **hysteresis** from when it
+  cleared (``resolve_after``); episodic rules (evictions, OOM kills) are over when none happened for that long.
+- **Storms** are one incident per subject (evictions per node and reason; pod problems per owner workload), its
+  message updated in place at most every ``update_interval`` seconds.
+- **Causes group**: a pod incident on a node whose NotReady incident is open is absorbed by it.
+- Only the Lease holder acts; the others keep their caches warm, ready to take over.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections import OrderedDict
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING, Any
+
+from .. import actions
+from ..errors import KubewhyError
+from ..models.target import Target
+from .detect import EPISODIC, Signal, node_signals, pod_signals, project_node, project_pod
+from .informer import Change, Informer
+from .notify import Notifier, Page, cause_of
+from .rules import Rule, RuleSet
+
+if TYPE_CHECKING:
+    from ..adapters.ports import WatchSource
+    from ..audit.ledger import Ledger, LedgerIncident, Mute
+    from ..service import Deps
+    from .lease import LeaseElector
+
+log = logging.getLogger("kubewhy.watch")
+ACTOR = "kubewhy-watch"
+MAX_OCCURRENCES = 50_000  # distinct events remembered per incident (counts go on beyond it)
+
+
+@dataclass
+class Candidate:
+    rule: Rule
+    subject: str
+    since: datetime
+    last_seen: datetime
+    items: dict[str, Signal] = field(default_factory=dict)
+    occurrences: OrderedDict[str, None] = field(default_factory=OrderedDict)
+    count: int = 0
+    last_occurrence: datetime | None = None
+    absent_since: datetime | None = None
+    sample: Signal | None = None  # the first signal: its object is what the page diagnoses
+    incident: LedgerIncident | None = None
+    absorbed_into: Candidate | None = None
+    suppressed: bool = False  # resolved by a person while the condition held: wait until it clears
+    dirty: bool = False
+    busy: bool = False
+    next_update: float = 0.0
+    retry_at: float = 0.0
+    thread_at: float = 0.0
+
+    @property
+    def fingerprint_tail(self) -> str:
+        return f"{self.rule.id}|{self.subject}"
+
+    def occurred(self, key: str, at: datetime) -> bool:
+        if key in self.occurrences:
+            return False
+        self.occurrences[key] = None
+        if len(self.occurrences) > MAX_OCCURRENCES:
+            self.occurrences.popitem(last=False)
+        self.count += 1
+        self.last_occurrence = at
+        self.dirty = True
+        return True
+
+    def active(self, now: datetime) -> bool:
+        if self.rule.detect in EPISODIC:
+            return self.last_occurrence is not None and now - self.last_occurrence < self.rule.resolve_after
+        return bool(self.items)
+
+
+@dataclass
+class WatchOptions:
+    cluster: str
+    channel: str | None = None
+    identity: str = "kubewhy-watch"
+    update_interval: float = 2.0  # seconds between in-place updates of one message (storms)
+    thread_interval: float = 60.0  # seconds between thread replies about one incident's growth
+    tick: float = 0.25
+    refresh_interval: float = 3.0  # re-read open incidents and mutes (acks, resolves, mutes from Slack)
+    diagnose_timeout: float = 20.0
+    claim_stale_after: float = 30.0  # seconds after which a dead replica's unposted claim may be taken over
+    drain_timeout: float = 10.0  # on stop: how long pages in flight may take to finish
+    page_size: int = 500
+    watch_timeout: int = 300
+
+
+class Watcher:
+    def __init__(self, deps: Deps, source: WatchSource, ledger: Ledger, notifier: Notifier, rules: RuleSet,
+                 options: WatchOptions, *, elector: LeaseElector | None = None,
+                 clock: Callable[[], datetime] = lambda: datetime.now(UTC)):
+        self.deps, self.source, self.ledger, self.notifier = deps, source, ledger, notifier
+        self.rules, self.options, self.elector, self.clock = rules, options, elector, clock
+        self.candidates: dict[tuple[str, str], Candidate] = {}
+        self.by_object: dict[str, set[tuple[str, str]]] = {}
+        self._metric_items: dict[str, set[str]] = {}
+        self.mutes: list[Mute] = []
+        self.stats = {"pages": 0, "updates": 0, "replies": 0, "resolves": 0, "absorbed": 0, "errors": 0}
+        self.nodes = Informer(source, "Node", project=project_node, page_size=options.page_size,
+                              watch_timeout=options.watch_timeout)
+        self.pods = Informer(source, "Pod", project=project_pod, page_size=options.page_size,
+                             watch_timeout=options.watch_timeout)
+        self.events: Informer | None = None
+        self.nodes.listeners.append(self._on_node)
+        self.pods.listeners.append(self._on_pod)
+        self._tasks: list[asyncio.Task[Any]] = []
+        self._refreshed = 0.0
+        self._was_leading = False
+        self._loaded = False
+        self.ready = asyncio.Event()  # caches synced and the ledger read: pages from now on are real
+
+    # ---- feeding candidates -------------------------------------------------------------------------------
+    def _on_node(self, change: Change) -> None:
+        item = f"node/{change.key[1]}"
+        self._reconsider(item, node_signals(change.new, self.rules) if change.new is not None else [])
+
+    def _on_pod(self, change: Change) -> None:
+        item = f"pod/{change.key[0]}/{change.key[1]}"
+        signals = pod_signals(change.new, self.rules, self.clock()) if change.new is not None else []
+        self._reconsider(item, signals)
+
+    def _on_event(self, change: Change) -> None:
+        """An eviction event counts even when its pod is gone (a drain, the taint manager)."""
+        ev = change.new
+        if ev is None or change.type == "DELETED":
+            return
+        involved = ev.get("involvedObject") or {}
+        if ev.get("reason") not in ("Evicted", "TaintManagerEviction") or involved.get("kind") != "Pod":
+            return
+        ns, name = involved.get("namespace", ""), involved.get("name", "")
+        pod = self.pods.items.get((ns, name))
+        node = (pod or {}).get("node") or (ev.get("source") or {}).get("host") or "?"
+        why = "memory" if "memory" in (ev.get("message") or "") else "evicted"
+        for rule in self.rules.by_detector("pod-evicted"):
+            signal = Signal(rule, f"node/{node}:evicted-{why}", "Pod", ns, name, f"pod/{ns}/{name}",
+                            f"pod/{ns}/{name}", None, ns, (pod or {}).get("labels") or {}, node,
+                            f"pods evicted from node {node} ({why})")
+            self._occur(signal, with_item=False)
+
+    def metric_results(self, rule: Rule, present: dict[str, Signal]) -> None:
+        """A metric rule's evaluation: these items are over the threshold now; the others of that rule are not."""
+        before = self._metric_items.setdefault(rule.id, set())
+        for item in before - set(present):
+            self._reconsider(item, [])
+        for item, signal in present.items():
+            self._reconsider(item, [signal])
+        self._metric_items[rule.id] = set(present)
+
+    def _reconsider(self, item: str, signals: list[Signal]) -> None:
+        now = self.clock()
+        keys = set()
+        for s in signals:
+            keys.add((s.rule.id, s.subject))
+            self._occur(s, with_item=True, now=now)
+        for ck in self.by_object.get(item, set()) - keys:
+            cand = self.candidates.get(ck)
+            if cand is not None and cand.items.pop(item, None) is not None and not cand.items:
+                cand.absent_since = now
+        if keys:
+            self.by_object[item] = keys
+        else:
+            self.by_object.pop(item, None)
+
+    def _occur(self, s: Signal, *, with_item: bool, now: datetime | None = None) -> None:
+        now = now or self.clock()
+        ck = (s.rule.id, s.subject)
+        cand = self.candidates.get(ck)
+        if cand is None:
+            cand = self.candidates[ck] = Candidate(s.rule, s.subject, since=min(s.since or now, now), last_seen=now,
+                                                   sample=s)
+        if with_item:
+            cand.items[s.item] = s
+            cand.absent_since = None
+        cand.last_seen = now
+        cand.occurred(s.occurrence, now)
+
+    # ---- running -----------------------------------------------------------------------------------------
+    async def run(self) -> None:
+        """Run the informers and the tick until cancelled."""
+        streams = [self.nodes, self.pods]
+        resume = await self.ledger.cursor(self.options.cluster, "events")
+        self.events = Informer(self.source, "Event", cache=False, resume_from=resume,
+                               watch_timeout=self.options.watch_timeout)
+        self.events.listeners.append(self._on_event)
+        streams.append(self.events)
+        self._tasks = [asyncio.create_task(s.run(), name=f"informer-{s.kind}") for s in streams]
+        try:
+            await asyncio.gather(self.nodes.synced.wait(), self.pods.synced.wait())
+            await self._refresh(force=True)
+            self.ready.set()
+            while True:
+                await self.tick()
+                await asyncio.sleep(self.options.tick)
+        finally:
+            informers, work = self._tasks[:len(streams)], self._tasks[len(streams):]
+            for task in informers:
+                task.cancel()
+            if work:  # a page half-sent must finish, or its message would be orphaned from the ledger
+                await asyncio.wait(work, timeout=self.options.drain_timeout)
+            for task in self._tasks:
+                task.cancel()
+            await asyncio.gather(*self._tasks, return_exceptions=True)
+            await self.save_cursors()
+
+    async def save_cursors(self) -> None:
+        if self.events is not None and self.events.resource_version:
+            try:
+                await self.ledger.save_cursors(self.options.cluster, [("events", self.events.resource_version)])
+            except KubewhyError as exc:
+                log.warning("cannot save the watch position: %s", exc)
+
+    def leading(self) -> bool:
+        return self.elector is None or self.elector.is_leader
+
+    async def tick(self) -> None:
+        leading = self.leading()
+        if leading and not self._was_leading:
+            log.info("%s leads: reading the ledger", self.options.identity)
+            await self._refresh(force=True)
+        self._was_leading = leading
+        if not leading:
+            return
+        await self._refresh()
+        now = self.clock()
+        mono = time.monotonic()
+        for ck, cand in list(self.candidates.items()):
+            if cand.busy or mono < cand.retry_at:
+                continue
+            if cand.active(now) and not cand.suppressed:
+                if cand.incident is None:
+                    if now - cand.since >= cand.rule.grace and not self._muted(cand.subject):
+                        self._spawn(cand, self._open(cand))
+                elif cand.incident.message_ts is None:
+                    self._spawn(cand, self._open(cand))
+                elif cand.dirty and cand.count <= cand.incident.count:
+                    cand.dirty = False  # nothing new (a re-LIST, a restart): no message to change
+                elif cand.dirty and mono >= cand.next_update:
+                    self._spawn(cand, self._update(cand))
+                elif (cand.incident.state == "open" and cand.rule.reminder > timedelta(0)
+                      and cand.incident.notified_at is not None
+                      and now - cand.incident.notified_at >= cand.rule.reminder):
+                    self._spawn(cand, self._remind(cand))
+            elif not cand.active(now):
+                if cand.items and cand.rule.detect not in EPISODIC:
+                    continue
+                cleared_at = cand.absent_since or (cand.last_occurrence if cand.rule.detect in EPISODIC else now)
+                if cand.incident is not None and cleared_at is not None and cand.rule.detect not in EPISODIC \
+                        and now - cleared_at < cand.rule.resolve_after:
+                    continue
+                if cand.incident is not None:
+                    self._spawn(cand, self._resolve(cand))
+                else:
+                    del self.candidates[ck]
+
+    def _spawn(self, cand: Candidate, work: Any) -> None:
+        cand.busy = True
+
+        async def guarded() -> None:
+            try:
+                await work
+            except Exception as exc:  # noqa: BLE001 - a failed page is retried, never lost
+                self.stats["errors"] += 1
+                cand.retry_at = time.monotonic() + 2.0
+                log.warning("%s %s: %s (retrying)", cand.rule.id, cand.subject, exc)
+            finally:
+                cand.busy = False
+
+        task = asyncio.create_task(guarded())
+        self._tasks.append(task)
+        task.add_done_callback(lambda t: self._tasks.remove(t) if t in self._tasks else None)
+
+    # ---- the ledger's view -------------------------------------------------------------------------------
+    async def _refresh(self, *, force: bool = False) -> None:
+        """Match candidates with the ledger's open incidents and read the mutes (people change both from Slack)."""
+        mono = time.monotonic()
+        if not force and mono - self._refreshed < self.options.refresh_interval:
+            return
+        self._refreshed = mono
+        open_now = {i.fingerprint: i for i in await self.ledger.open_incidents(self.options.cluster)}
+        self.mutes = await self.ledger.mutes()
+        now = self.clock()
+        prefix = f"{self.options.cluster}|"
+        for fp, incident in open_now.items():
+            rule_id, _, subject = fp[len(prefix):].partition("|")
+            cand = self.candidates.get((rule_id, subject))
+            rule = next((r for r in self.rules.rules if r.id == rule_id), None)
+            if cand is None and rule is not None:  # open in the ledger, not seen now: it cleared meanwhile
+                cand = self.candidates[(rule_id, subject)] = Candidate(
+                    rule, subject, since=incident.first_seen, last_seen=incident.last_seen, absent_since=now,
+                    last_occurrence=incident.last_seen, count=incident.count)
+            if cand is not None and not cand.busy:
+                cand.incident = incident
+                cand.count = max(cand.count, incident.count)
+        for cand in self.candidates.values():
+            fp = prefix + cand.fingerprint_tail
+            if cand.incident is not None and fp not in open_now and not cand.busy:
+                cand.incident = None  # resolved elsewhere (a person, another replica)
+                cand.suppressed = cand.active(now)
+        self._loaded = True
+
+    def _muted(self, subject: str) -> bool:
+        now = self.clock()
+        for m in self.mutes:
+            if m.until <= now:
+                continue
+            t = m.target
+            if subject == t or subject.startswith(t + ":"):
+                return True
+            parts = subject.split("/")
+            if t.startswith("ns/") and len(parts) == 3 and parts[1] == t[3:]:
+                return True
+        return False
+
+    # ---- acting ------------------------------------------------------------------------------------------
+    def _absorber(self, cand: Candidate) -> Candidate | None:
+        if cand.rule.detect in ("node-not-ready", "node-pressure"):
+            return None
+        nodes = {s.node for s in cand.items.values()} or ({cand.sample.node} if cand.sample else set())
+        if not nodes or None in nodes:
+            return None
+        for other in self.candidates.values():
+            if (other.rule.detect == "node-not-ready" and other.incident is not None
+                    and other.incident.message_ts is not None and other.subject in {f"node/{n}" for n in nodes}):
+                return other
+        return None
+
+    async def _open(self, cand: Candidate) -> None:
+        absorber = self._absorber(cand)
+        if absorber is not None and absorber.incident is not None:
+            if cand.absorbed_into is not absorber:
+                cand.absorbed_into = absorber
+                self.stats["absorbed"] += 1
+                grown = await self.ledger.absorb(absorber.incident.id)
+                if grown is not None and grown.message_ts is not None:
+                    absorber.incident = grown
+                    await self.notifier.update(Page("update", grown, _page_text(grown, absorber)), grown.message_ts)
+                    actions.record_action(self.deps, "page_grouped", actor=ACTOR, source="watcher",
+                                          channel=grown.channel, target=_target(grown), incident=grown.ref,
+                                          details={"summary": f"{cand.rule.id} on {cand.subject} grouped here"})
+            return
+        s = cand.sample
+        assert s is not None or cand.incident is not None
+        rule = cand.rule
+        now = self.clock()
+        if cand.incident is None:
+            assert s is not None
+            channel = rule.channel_for(s.namespace, s.labels, self.options.channel)
+            incident, _ = await self.ledger.open_incident(
+                cluster=self.options.cluster, rule=rule.id, subject=cand.subject, severity=rule.severity,
+                title=s.summary, channel=channel, count=max(cand.count, 1), at=now,
+                details={"target": [s.target_kind, s.target_namespace, s.target_name]})
+            cand.incident = incident
+        incident = cand.incident
+        if incident.message_ts is not None:
+            cand.dirty = True
+            return
+        if rule.holds(now):
+            return  # quiet hours: recorded, paged when they end
+        if not await self.ledger.claim_post(incident.id, self.options.identity,
+                                            stale_after=timedelta(seconds=self.options.claim_stale_after)):
+            return  # another replica is posting it
+        if incident.claimed_by not in (None, self.options.identity):
+            # a replica claimed it and died: did its message reach the channel before it could say so?
+            found = await self.notifier.find(incident)
+            if found is not None:
+                cand.incident = await self.ledger.change(incident.id, message_ts=found, notified_at=now) or incident
+                return
+        actions.open_incident(self.deps, incident.ref, incident.title, actor=ACTOR, source="watcher",
+                              summary=f"{rule.id} on {cand.subject}")
+        report = await self._diagnose(incident)
+        page = Page("page", incident, _page_text(incident, cand), report)
+        ts = await self.notifier.post(page)
+        details = {**incident.details, "cause": cause_of(report)}
+        updated = await self.ledger.change(incident.id, message_ts=ts, notified_at=now, details=details)
+        cand.incident = updated or incident
+        cand.dirty = False
+        cand.next_update = cand.thread_at = time.monotonic() + self.options.update_interval
+        self.stats["pages"] += 1
+        actions.page(self.deps, rule=rule.id, fingerprint=incident.fingerprint, target=_target(incident),
+                     channel=incident.channel, message_ts=ts, summary=incident.title, incident=incident.ref)
+        if report is not None:  # the whole diagnosis (evidence, fix buttons) in the thread, once the ts is saved
+            await self.notifier.reply(page, ts)
+
+    async def _diagnose(self, incident: LedgerIncident) -> Any:
+        from ..service import diagnose
+
+        target = _target(incident)
+        if target is None:
+            return None
+        try:
+            return await asyncio.wait_for(diagnose(target, self.deps, actor=ACTOR, source="watcher",
+                                                   channel=incident.channel, incident=incident.ref),
+                                          self.options.diagnose_timeout)
+        except (KubewhyError, TimeoutError) as exc:
+            if target.kind == "Pod" and incident.subject.startswith("node/"):  # the evicted pod is gone
+                node = incident.subject.split("/", 1)[1].split(":", 1)[0]
+                try:
+                    return await asyncio.wait_for(diagnose(Target("Node", node, None), self.deps, actor=ACTOR,
+                                                           source="watcher", channel=incident.channel,
+                                                           incident=incident.ref), self.options.diagnose_timeout)
+                except (KubewhyError, TimeoutError):
+                    pass
+            log.info("diagnosis of %s for %s failed: %s", target, incident.ref, exc)
+            return None
+
+    async def _update(self, cand: Candidate) -> None:
+        incident = cand.incident
+        assert incident is not None and incident.message_ts is not None
+        cand.dirty = False
+        cand.next_update = time.monotonic() + self.options.update_interval
+        changed = await self.ledger.change(incident.id, count=max(cand.count, incident.count),
+                                           last_seen=cand.last_seen)
+        incident = cand.incident = changed or incident
+        await self.notifier.update(Page("update", incident, _page_text(incident, cand)), incident.message_ts or "")
+        self.stats["updates"] += 1
+        mono = time.monotonic()
+        if mono - cand.thread_at >= self.options.thread_interval:
+            cand.thread_at = mono
+            await self.notifier.reply(Page("update", incident, f"Still happening: {incident.count} so far, last at "
+                                                               f"{incident.last_seen:%H:%M:%S} UTC."),
+                                      incident.message_ts or "")
+            self.stats["replies"] += 1
+            actions.record_action(self.deps, "page_update", actor=ACTOR, source="watcher",
+                                  channel=incident.channel, target=_target(incident), incident=incident.ref,
+                                  details={"count": incident.count, "summary": f"count {incident.count}"})
+
+    async def _remind(self, cand: Candidate) -> None:
+        incident = cand.incident
+        assert incident is not None
+        now = self.clock()
+        cand.incident = await self.ledger.change(incident.id, notified_at=now) or incident
+        await self.notifier.reply(Page("reminder", cand.incident, f"Reminder: still open since "
+                                                                  f"{incident.first_seen:%Y-%m-%d %H:%M} UTC "
+                                                                  "and nobody acknowledged it."),
+                                  incident.message_ts or "")
+        self.stats["replies"] += 1
+        actions.record_action(self.deps, "page_reminder", actor=ACTOR, source="watcher", channel=incident.channel,
+                              target=_target(incident), incident=incident.ref)
+
+    async def _resolve(self, cand: Candidate) -> None:
+        incident = cand.incident
+        assert incident is not None
+        now = self.clock()
+        done = await self.ledger.resolve(incident.id, ACTOR, at=now)
+        del self.candidates[(cand.rule.id, cand.subject)]
+        if done is None:
+            return  # someone resolved it already
+        if done.message_ts is not None:
+            text = f"Resolved: the condition cleared ({cand.rule.id} on {cand.subject})."
+            await self.notifier.update(Page("resolve", done, text), done.message_ts)
+            await self.notifier.reply(Page("resolve", done, text), done.message_ts)
+        self.stats["resolves"] += 1
+        actions.page(self.deps, rule=cand.rule.id, fingerprint=done.fingerprint, state="resolved",
+                     target=_target(done), channel=done.channel, message_ts=done.message_ts,
+                     summary="condition cleared", incident=done.ref)
+        actions.resolve_incident(self.deps, done.ref, actor=ACTOR, summary=None)
+
+
+def _target(incident: LedgerIncident) -> Target | None:
+    raw = (incident.details or {}).get("target")
+    if not raw or len(raw) != 3:
+        return None
+    kind, namespace, name = raw
+    return Target(kind, name, namespace)
+
+
+def _page_text(incident: LedgerIncident, cand: Candidate) -> str:
+    text = incident.title
+    if cand.rule.detect in EPISODIC or cand.count > 1:
+        text += f" — {max(cand.count, incident.count)} so far"
+    return text
+
+
+__all__ = ["ACTOR", "Candidate", "WatchOptions", "Watcher"]

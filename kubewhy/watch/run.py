@@ -1,0 +1,137 @@
+"""Running the watchers in a process: settings in (through the composition root), a notifier plugged in by the
+front-end (``kubewhy watch``: Slack or stdout; ``k8sbot``: Slack), until ``stop`` is set (SIGTERM, SIGINT).
+
+On the way out the Lease is released (a successor takes over at once), the event stream's position is saved and
+the audit log is flushed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable
+from datetime import timedelta
+from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
+
+from .. import compose
+from ..errors import KubewhyError
+from ..settings import Settings, SettingsError
+from .engine import Watcher, WatchOptions
+from .lease import LeaseElector
+from .rules import METRIC_DETECTORS, RuleSet, load_rules
+
+if TYPE_CHECKING:
+    from ..service import Deps
+    from .notify import Notifier
+
+log = logging.getLogger("kubewhy.watch")
+
+
+def rules_for(settings: Settings) -> RuleSet:
+    rules = load_rules(settings.watch.rules)
+    if settings.watch.grace is not None:
+        rules = rules.with_grace(timedelta(seconds=settings.watch.grace))
+    return rules
+
+
+async def run_watchers(settings: Settings, notifier: Notifier, *, stop: asyncio.Event | None = None,
+                       on_ready: Callable[[Watcher], None] | None = None, deps: Deps | None = None) -> Watcher:
+    """Watch until ``stop`` is set (or for ever); returns the watcher (its stats) once stopped. ``deps``: the
+    process's dependencies when it already has them (``k8sbot`` shares the bot's reader and audit log); else
+    they are built here, from the settings, and closed on the way out."""
+    rules = rules_for(settings)  # bad rules fail before anything starts
+    if deps is not None:
+        return await _run(settings, notifier, rules, deps, stop or asyncio.Event(), on_ready)
+    source = compose.build_watch_source(settings)
+    async with compose.opened(settings, kube=source) as built:  # type: ignore[arg-type]
+        return await _run(settings, notifier, rules, built, stop or asyncio.Event(), on_ready)
+
+
+async def _run(settings: Settings, notifier: Notifier, rules: RuleSet, deps: Deps, stop: asyncio.Event,
+               on_ready: Callable[[Watcher], None] | None) -> Watcher:
+    source = deps.kube if hasattr(deps.kube, "watch") else compose.build_watch_source(settings)
+    if deps.audit is None:
+        raise SettingsError("the watchers keep their incident ledger in the audit database: "
+                            "unset KUBEWHY_NO_AUDIT (or --no-audit)")
+    for warning in deps.warnings:
+        log.warning("%s", warning)
+    await deps.audit.flush()  # the schema is at head (the ledger's tables) before the first read
+    ledger = compose.build_ledger(deps.audit)
+    w = settings.watch
+    cluster = w.cluster or urlsplit(source.endpoint).netloc or source.endpoint
+    elector = None
+    if w.leader_election:
+        elector = LeaseElector(source, namespace=w.lease_namespace, name=w.lease_name,  # type: ignore[arg-type]
+                               identity=w.identity, duration=w.lease_duration,
+                               renew=max(w.lease_duration / 3, 0.2), renew_deadline=w.lease_duration * 2 / 3)
+    watcher = Watcher(deps, source, ledger, notifier, rules,  # type: ignore[arg-type]
+                      WatchOptions(cluster=cluster, channel=w.channel, identity=w.identity,
+                                   update_interval=w.update_interval,
+                                   claim_stale_after=2 * w.lease_duration), elector=elector)
+    scheduler = _scheduler(settings, watcher)
+    tasks = [asyncio.create_task(watcher.run(), name="watcher")]
+    if elector is not None:
+        tasks.append(asyncio.create_task(elector.run(), name="lease"))
+    stopper = asyncio.create_task(stop.wait(), name="stop")
+    scheduler.start()
+    ready = asyncio.create_task(watcher.ready.wait())
+
+    def announce(_: object) -> None:
+        log.info("watching %s as %s (cluster %s, %d rules)", source.endpoint, w.identity, cluster, len(rules.rules))
+        if on_ready is not None:
+            on_ready(watcher)
+
+    ready.add_done_callback(announce)
+    try:
+        done, _ = await asyncio.wait([*tasks, stopper], return_when=asyncio.FIRST_COMPLETED)
+        for task in done:
+            if task is not stopper and task.exception() is not None:
+                raise task.exception()  # type: ignore[misc]
+    finally:
+        scheduler.shutdown(wait=False)
+        stopper.cancel()
+        ready.cancel()
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+    return watcher
+
+
+def _scheduler(settings: Settings, watcher: Watcher) -> Any:
+    """APScheduler's AsyncIOScheduler: the metric rules, the saved watch position, audit retention. Every job
+    runs at most once at a time and a late one is coalesced into one run."""
+    from apscheduler.schedulers.asyncio import AsyncIOScheduler
+
+    from .metrics import evaluate
+
+    scheduler = AsyncIOScheduler()
+    common = {"max_instances": 1, "coalesce": True, "misfire_grace_time": 30}
+    prom = watcher.deps.prom
+    for rule in watcher.rules.rules:
+        if rule.detect not in METRIC_DETECTORS:
+            continue
+        if prom is None:
+            log.info("rule %s needs Prometheus (--prometheus or KUBEWHY_PROMETHEUS_URL): skipped", rule.id)
+            continue
+
+        async def job(rule=rule) -> None:  # type: ignore[no-untyped-def]
+            if not watcher.ready.is_set() or not watcher.leading():
+                return
+            try:
+                await evaluate(rule, prom, watcher)
+            except KubewhyError as exc:
+                log.warning("rule %s: %s", rule.id, exc)
+
+        scheduler.add_job(job, "interval", seconds=rule.every.total_seconds(), id=f"rule-{rule.id}",
+                          name=f"evaluate {rule.id}", **common)
+    scheduler.add_job(watcher.save_cursors, "interval", seconds=5, id="save-cursors",
+                      name="save the watch position", **common)
+    if settings.watch.retention_days > 0 and watcher.deps.audit is not None:
+        from ..audit.retention import schedule_retention
+
+        schedule_retention(scheduler, watcher.deps.audit, timedelta(days=settings.watch.retention_days))
+    return scheduler
+
+
+__all__ = ["rules_for", "run_watchers"]
