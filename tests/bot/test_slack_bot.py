@@ -7,6 +7,7 @@ import dataclasses
 import json
 import time
 import urllib.parse
+import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -53,12 +54,13 @@ class Bot:
         body = urllib.parse.urlencode({
             "token": "legacy", "team_id": "T0001", "team_domain": "ops", "channel_id": CHANNEL,
             "channel_name": "ops", "user_id": user, "user_name": user.lower(), "command": "/k8s", "text": text,
-            "api_app_id": "A0KUBEWHY", "response_url": f"{self.double.url}/response/1", "trigger_id": "1.2.abc"})
+            "api_app_id": "A0KUBEWHY", "response_url": f"{self.double.url}/response/1",
+            "trigger_id": f"1.2.{uuid.uuid4().hex}"})  # unique per invocation, as Slack's (the gate refuses replays)
         return await self.post(body, **kw)
 
     async def interact(self, payload: dict[str, Any]) -> tuple[int, str, float]:
         base = {"team": {"id": "T0001", "domain": "ops"}, "api_app_id": "A0KUBEWHY", "token": "legacy",
-                "trigger_id": "9.8.xyz"}
+                "trigger_id": f"9.8.{uuid.uuid4().hex}"}
         return await self.post(urllib.parse.urlencode({"payload": json.dumps({**base, **payload})}))
 
     async def click(self, message: dict[str, Any], action_id: str, user: str = ALLOWED, value: str | None = None
