@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING, Any
 from .. import actions
 from ..errors import KubewhyError
 from ..models.target import Target
-from .detect import EPISODIC, Signal, node_signals, pod_signals, project_node, project_pod
+from .detect import EPISODIC, Signal, node_signals, parse_time, pod_signals, project_node, project_pod
 from .informer import Change, Informer
 from .notify import Notifier, Page, cause_of
 from .rules import Rule, RuleSet
@@ -68,13 +68,14 @@ class Candidate:
         return f"{self.rule.id}|{self.subject}"
 
     def occurred(self, key: str, at: datetime) -> bool:
+        """A distinct event at ``at`` (when it happened in the cluster, not when it was seen)."""
         if key in self.occurrences:
             return False
         self.occurrences[key] = None
         if len(self.occurrences) > MAX_OCCURRENCES:
             self.occurrences.popitem(last=False)
         self.count += 1
-        self.last_occurrence = at
+        self.last_occurrence = at if self.last_occurrence is None else max(self.last_occurrence, at)
         self.dirty = True
         return True
 
@@ -147,8 +148,9 @@ class Watcher:
         node = (pod or {}).get("node") or (ev.get("source") or {}).get("host") or "?"
         why = "memory" if "memory" in (ev.get("message") or "") else "evicted"
         for rule in self.rules.by_detector("pod-evicted"):
+            at = parse_time(ev.get("lastTimestamp") or ev.get("eventTime") or ev.get("firstTimestamp"))
             signal = Signal(rule, f"node/{node}:evicted-{why}", "Pod", ns, name, f"pod/{ns}/{name}",
-                            f"pod/{ns}/{name}", None, ns, (pod or {}).get("labels") or {}, node,
+                            f"pod/{ns}/{name}", at, ns, (pod or {}).get("labels") or {}, node,
                             f"pods evicted from node {node} ({why})")
             self._occur(signal, with_item=False)
 
@@ -187,13 +189,17 @@ class Watcher:
             cand.items[s.item] = s
             cand.absent_since = None
         cand.last_seen = now
-        cand.occurred(s.occurrence, now)
+        cand.occurred(s.occurrence, min(s.since or now, now))
 
     # ---- running -----------------------------------------------------------------------------------------
     async def run(self) -> None:
         """Run the informers and the tick until cancelled."""
         streams = [self.nodes, self.pods]
-        resume = await self.ledger.cursor(self.options.cluster, "events")
+        try:
+            resume = await self.ledger.cursor(self.options.cluster, "events")
+        except KubewhyError as exc:
+            log.warning("cannot read the saved watch position (%s): events from now on", exc)
+            resume = None
         self.events = Informer(self.source, "Event", cache=False, resume_from=resume,
                                watch_timeout=self.options.watch_timeout)
         self.events.listeners.append(self._on_event)
@@ -201,7 +207,6 @@ class Watcher:
         self._tasks = [asyncio.create_task(s.run(), name=f"informer-{s.kind}") for s in streams]
         try:
             await asyncio.gather(self.nodes.synced.wait(), self.pods.synced.wait())
-            await self._refresh(force=True)
             self.ready.set()
             while True:
                 await self.tick()
@@ -231,11 +236,16 @@ class Watcher:
         leading = self.leading()
         if leading and not self._was_leading:
             log.info("%s leads: reading the ledger", self.options.identity)
-            await self._refresh(force=True)
+            self._refreshed = 0.0
         self._was_leading = leading
         if not leading:
             return
-        await self._refresh()
+        try:
+            await self._refresh(force=self._refreshed == 0.0)
+        except KubewhyError as exc:  # the database is away: act on nothing until the ledger answers again
+            self._refreshed = 0.0
+            log.warning("cannot read the incident ledger: %s (retrying)", exc)
+            return
         now = self.clock()
         mono = time.monotonic()
         for ck, cand in list(self.candidates.items()):
@@ -428,6 +438,9 @@ class Watcher:
         incident = cand.incident = changed or incident
         await self.notifier.update(Page("update", incident, _page_text(incident, cand)), incident.message_ts or "")
         self.stats["updates"] += 1
+        actions.record_action(self.deps, "page_update", actor=ACTOR, source="watcher", channel=incident.channel,
+                              target=_target(incident), incident=incident.ref,
+                              details={"count": incident.count, "summary": f"count {incident.count}"})
         mono = time.monotonic()
         if mono - cand.thread_at >= self.options.thread_interval:
             cand.thread_at = mono
@@ -435,9 +448,6 @@ class Watcher:
                                                                f"{incident.last_seen:%H:%M:%S} UTC."),
                                       incident.message_ts or "")
             self.stats["replies"] += 1
-            actions.record_action(self.deps, "page_update", actor=ACTOR, source="watcher",
-                                  channel=incident.channel, target=_target(incident), incident=incident.ref,
-                                  details={"count": incident.count, "summary": f"count {incident.count}"})
 
     async def _remind(self, cand: Candidate) -> None:
         incident = cand.incident

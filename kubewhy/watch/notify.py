@@ -106,7 +106,7 @@ class StdoutNotifier:
         self._write(page, message_id)
 
     async def reply(self, page: Page, message_id: str) -> None:
-        if page.event != "page":  # the first page's line already carried its cause
+        if page.event not in ("page", "resolve"):  # their line was printed by post/update already
             self._write(page, message_id)
 
     async def find(self, incident: LedgerIncident) -> str | None:

@@ -5,6 +5,7 @@ between them, and the second takes over when the leader dies."""
 from __future__ import annotations
 
 import asyncio
+import json
 import signal
 import sys
 from collections.abc import AsyncIterator
@@ -12,7 +13,6 @@ from pathlib import Path
 
 import pytest
 
-from tests.audit.conftest import PG_ADMIN
 from tests.bot.slack_double import SlackDouble
 
 from .conftest import DATA, Cluster, Pages, crash_looping, watch_environ
@@ -92,26 +92,6 @@ async def test_stopped_or_killed_mid_incident_then_restarted_pages_nothing_twice
     assert await asyncio.wait_for(c.proc.wait(), 20) == 0
 
 
-@pytest.fixture
-async def pg_url() -> AsyncIterator[str]:
-    import uuid
-
-    import asyncpg
-
-    name = f"kubewhy_watch_{uuid.uuid4().hex[:8]}"
-    try:
-        conn = await asyncpg.connect(PG_ADMIN)
-    except OSError as exc:
-        pytest.skip(f"no Postgres at {PG_ADMIN}: {exc}")
-    await conn.execute(f'CREATE DATABASE "{name}"')
-    await conn.close()
-    base = PG_ADMIN.rsplit("/", 1)[0]
-    yield f"{base}/{name}"
-    conn = await asyncpg.connect(PG_ADMIN)
-    await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-    await conn.close()
-
-
 async def test_two_watchers_on_one_postgres_page_once_and_the_other_takes_over_when_the_leader_dies(
         cluster: Cluster, slack: SlackDouble, tmp_path: Path, spawn: object, pg_url: str) -> None:
     start = spawn  # type: ignore[assignment]
@@ -137,3 +117,27 @@ async def test_two_watchers_on_one_postgres_page_once_and_the_other_takes_over_w
     await pages.wait(lambda: len(pages.posts()) == 2, what="the new leader's page")
     await asyncio.sleep(2.0)
     assert len(pages.posts()) == 2  # the NotReady node the dead leader paged is not paged again
+
+
+async def test_stdout_json_lines_without_slack(cluster: Cluster, tmp_path: Path) -> None:
+    env = watch_environ(cluster, SlackDouble(), tmp_path, KUBEWHY_WATCH_RULES=str(DATA / "rules.yaml"))
+    for key in ("SLACK_BOT_TOKEN", "KUBEWHY_SLACK_API_URL", "KUBEWHY_ALERT_CHANNEL"):
+        env.pop(key)
+    proc = await asyncio.create_subprocess_exec(sys.executable, "-m", "kubewhy", "watch", "--stdout", "-o", "json",
+                                                env=env, stdout=asyncio.subprocess.PIPE,
+                                                stderr=asyncio.subprocess.PIPE)
+    try:
+        await asyncio.sleep(1.0)
+        await cluster.node_ready("node-2", False)
+        assert proc.stdout is not None
+        line = await asyncio.wait_for(proc.stdout.readline(), 30)
+        page = json.loads(line)
+        assert page["event"] == "page" and page["rule"] == "node-not-ready" and page["subject"] == "node/node-2"
+        assert page["cause"]["id"] == "node-not-ready" and page["severity"] == "critical"
+        await cluster.node_ready("node-2", True)
+        resolve = json.loads(await asyncio.wait_for(proc.stdout.readline(), 30))
+        assert resolve["event"] == "resolve" and resolve["state"] == "resolved"
+    finally:
+        proc.send_signal(signal.SIGINT)
+        _, err = await asyncio.wait_for(proc.communicate(), 20)
+    assert proc.returncode == 0 and b"Traceback" not in err
