@@ -39,13 +39,18 @@ async def serve(settings: Settings, *, host: str = "0.0.0.0", watch: bool = Fals
     app = build_app(deps)
     watchers: asyncio.Task[object] | None = None
     stop = asyncio.Event()
+    health = None
     if watch:
         from kubewhy.watch.run import run_watchers
 
+        from .health import Health
         from .pager import SlackNotifier
 
-        watchers = asyncio.create_task(run_watchers(settings, SlackNotifier(app.client, deps), stop=stop,
-                                                    deps=deps.core), name="watchers")
+        health = Health(deps.ledger, port=settings.health_port, host=host)  # /healthz, /readyz, /metrics
+        await health.start()
+        watchers = asyncio.create_task(run_watchers(settings, health.notifier(SlackNotifier(app.client, deps)),
+                                                    stop=stop, deps=deps.core, on_ready=health.watching),
+                                       name="watchers")
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
@@ -70,6 +75,8 @@ async def serve(settings: Settings, *, host: str = "0.0.0.0", watch: bool = Fals
         stop.set()
         if watchers is not None:
             await asyncio.gather(watchers, return_exceptions=True)
+        if health is not None:
+            await health.stop()
         await compose.close(deps.core)
 
 

@@ -36,6 +36,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlencode, urlsplit
 
+from .. import telemetry
 from ..errors import ClusterUnreachable, KubeApiError
 from ..kinds import info
 from ..redact import redact_log, redact_object
@@ -320,6 +321,19 @@ class LiveKube:
     # ---- transport ----------------------------------------------------------------------------------------
     def _call(self, method: str, path: str, query: dict[str, Any] | None = None, body: Any = None,
               content_type: str = "application/json", accept: str = "application/json") -> tuple[int, bytes]:
+        """One request; failures that are not an answer about the object (unreachable, 401, 403, 429, 5xx: not a
+        404 or a 409, which callers expect) count in ``kubewhy_api_errors_total``."""
+        try:
+            status, data = self._send(method, path, query, body, content_type, accept)
+        except ClusterUnreachable:
+            telemetry.count("kubewhy_api_errors_total", api="kubernetes", code="0")
+            raise
+        if status in (401, 403, 429) or status >= 500:
+            telemetry.count("kubewhy_api_errors_total", api="kubernetes", code=str(status))
+        return status, data
+
+    def _send(self, method: str, path: str, query: dict[str, Any] | None, body: Any, content_type: str,
+              accept: str) -> tuple[int, bytes]:
         with self._lock:
             self.requests += 1
         params = [(k, v) for k, v in (query or {}).items() if v is not None]
