@@ -27,6 +27,7 @@ from prometheus_client.registry import Collector
 from kubewhy import telemetry
 from kubewhy.audit.ledger import LedgerIncident
 from kubewhy.errors import KubewhyError
+from kubewhy.settings import SettingsError
 from kubewhy.watch.notify import Notifier, Page
 
 if TYPE_CHECKING:
@@ -143,7 +144,11 @@ class Health:
         app.router.add_get("/metrics", self._metrics)
         self._runner = web.AppRunner(app, access_log=None)
         await self._runner.setup()
-        await web.TCPSite(self._runner, self.host, self.port).start()
+        try:
+            await web.TCPSite(self._runner, self.host, self.port).start()
+        except OSError as exc:
+            raise SettingsError(f"KUBEWHY_HEALTH_PORT={self.port}: cannot listen on {self.host}:{self.port} "
+                                f"({exc.strerror or exc})") from None
         self._previous_sink = telemetry.install(self.sink)
         log.info("probes and metrics on %s:%s (/healthz, /readyz, /metrics)", self.host, self.port)
 

@@ -47,7 +47,6 @@ async def serve(settings: Settings, *, host: str = "0.0.0.0", watch: bool = Fals
         from .pager import SlackNotifier
 
         health = Health(deps.ledger, port=settings.health_port, host=host)  # /healthz, /readyz, /metrics
-        await health.start()
         watchers = asyncio.create_task(run_watchers(settings, health.notifier(SlackNotifier(app.client, deps)),
                                                     stop=stop, deps=deps.core, on_ready=health.watching),
                                        name="watchers")
@@ -55,6 +54,8 @@ async def serve(settings: Settings, *, host: str = "0.0.0.0", watch: bool = Fals
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
     try:
+        if health is not None:
+            await health.start()
         if settings.slack.mode == "socket":
             from slack_bolt.adapter.socket_mode.async_handler import (
                 AsyncSocketModeHandler,

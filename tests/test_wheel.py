@@ -1,7 +1,7 @@
-"""The built wheel works on its own: installed into a fresh venv outside the checkout, it diagnoses a snapshot,
-migrates an audit database, runs the demo, and every console script it declares runs (``kubewhy``,
-``kubectl-why``, ``k8sbot``; ``k8stui`` once the TUI has an entry point). The image's ENTRYPOINT and the chart's
-command name one of those scripts.
+"""The built wheel works on its own: installed into a fresh venv outside the checkout (and by pipx and by uv tool
+install), it diagnoses a snapshot, migrates an audit database, runs the demo, and every console script it declares
+runs (``kubewhy``, ``kubectl-why``, ``k8sbot``; ``k8stui`` once the TUI has an entry point). The image's ENTRYPOINT
+and the chart's command name one of those scripts.
 
 This is the only test that sees the package as a user does. Everything else imports the editable checkout, where
 ``playbooks/``, ``migrations/`` and the scenarios would be found even if the wheel left them out.
@@ -206,3 +206,22 @@ def test_the_krew_launcher_runs_the_installed_kubewhy(installed: tuple[Path, Pat
     out = _run(["/bin/sh", str(REPO / "plugins" / "kubectl-why"), "pod/shop/api-6f7c9d8b4-q2w3e",
                 "--snapshot", "pod.yaml", "--no-audit"], cwd=work, env=env).stdout
     assert "oom-killed" in out and "OOMKilled" in out, out
+
+
+@pytest.mark.parametrize("tool", ["pipx", "uv"])
+def test_pipx_and_uv_tool_install_the_wheel(installed: tuple[Path, Path, dict[str, str]], tool: str,
+                                             tmp_path: Path) -> None:
+    kubewhy, work, env = installed
+    (wheel,) = (kubewhy.parents[2] / "dist").glob("kubewhy-*.whl")
+    found = shutil.which(tool, path=str(Path(sys.executable).parent))
+    assert found, f"{tool} comes with the test extra: run scripts/install"
+    bin_dir = tmp_path / "bin"
+    env = {**env, "PIPX_HOME": str(tmp_path / "pipx"), "PIPX_BIN_DIR": str(bin_dir),
+           "UV_TOOL_DIR": str(tmp_path / "uv"), "UV_TOOL_BIN_DIR": str(bin_dir)}
+    command = [found, "install", str(wheel)] if tool == "pipx" else [found, "tool", "install", str(wheel)]
+    _run(command, cwd=work, env=env, timeout=600)
+    assert {p.name for p in bin_dir.iterdir()} >= set(_console_scripts(kubewhy))
+    (work / "pod.yaml").write_text(OOM_POD)
+    out = _run([str(bin_dir / "kubectl-why"), "pod/shop/api-6f7c9d8b4-q2w3e", "--snapshot", "pod.yaml",
+                "--no-audit"], cwd=work, env=env).stdout
+    assert "oom-killed" in out, out

@@ -7,12 +7,13 @@ import socket
 from pathlib import Path
 
 import aiohttp
+import pytest
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from bot.health import Health
 from kubewhy import compose, telemetry
 from kubewhy.audit.ledger import Ledger
-from kubewhy.settings import load
+from kubewhy.settings import SettingsError, load
 
 
 def free_port() -> int:
@@ -67,3 +68,14 @@ async def test_the_core_counts_into_metrics_only_while_the_server_runs() -> None
         await health.stop()
     telemetry.count("kubewhy_api_errors_total", api="kubernetes", code="503")  # no sink now: counted nowhere
     assert health.sink.series["kubewhy_api_errors_total"].labels("kubernetes", "503")._value.get() == 1.0
+
+
+async def test_a_port_in_use_is_a_settings_error_naming_the_variable() -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = int(taken.getsockname()[1])
+        health = Health(None, port=port, host="127.0.0.1")
+        with pytest.raises(SettingsError, match=f"KUBEWHY_HEALTH_PORT={port}: cannot listen"):
+            await health.start()
+        await health.stop()
