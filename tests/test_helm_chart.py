@@ -2,8 +2,8 @@
 manifest validated against the Kubernetes OpenAPI schemas (kubernetes-validate), for the default and for full values.
 
 Its RBAC is checked against what the code calls: the flows that run in the cluster (a diagnosis of every target of
-every bundled scenario with the Slack buttons' reads and each proposed fix's patch in dry run, Prometheus discovery,
-the watchers with their Lease) run against the simulator, which counts the requests it serves per verb and resource
+every bundled scenario and of every kind ``kubewhy why`` takes, with the Slack buttons' reads and each proposed fix's
+patch in dry run, Prometheus discovery, the watchers with their Lease) run against the simulator, which counts the requests it serves per verb and resource
 (``/kubesim/v1/stats``). The chart grants exactly those: nothing that is never called, nothing called that is not
 granted.
 """
@@ -29,8 +29,8 @@ from kubewhy import inspect as kube_inspect
 from kubewhy.adapters.kube_live import LiveKube, build_api_client
 from kubewhy.adapters.prom import discover
 from kubewhy.fixes import apply_patch
-from kubewhy.kinds import TABLE
-from kubewhy.models.target import parse_target
+from kubewhy.kinds import TABLE, TARGETS, is_namespaced
+from kubewhy.models.target import Target, parse_target
 from kubewhy.playbooks.loader import load_dirs
 from kubewhy.service import Deps, diagnose
 from kubewhy.settings import load as load_settings
@@ -263,18 +263,26 @@ def _as_access(counted: str) -> Access:
     return group, resource, verb
 
 
-async def _diagnoses_buttons_fixes_discovery(catalog: Any) -> set[Access]:
+async def _diagnoses_buttons_fixes_discovery(catalog: Any, diagnosed: set[str]) -> set[Access]:
+    """Each scenario's expected targets, then one object of each kind ``kubewhy why`` takes that no scenario
+    expects (``diagnosed`` collects the kinds)."""
     calls: set[Access] = set()
     for name in bundled_names():
         scenario = load(name)
-        if not scenario.expect:
-            continue
         with tempfile.TemporaryDirectory() as tmp:
             sim = run_in_thread(scenario, SimOptions(timeline_mode="manual"), kubeconfig_out=Path(tmp) / "kc")
             try:
                 kube = LiveKube(build_api_client(str(sim.kubeconfig)))
-                for expectation in scenario.expect:
-                    target = parse_target(expectation.target)
+                targets = [parse_target(e.target) for e in scenario.expect]
+                for kind in (k for k in TARGETS if k not in diagnosed | {t.kind for t in targets}):
+                    found = await kube.list(kind)
+                    if found:
+                        meta = found[0]["metadata"]
+                        targets.append(Target(kind, meta["name"], meta.get("namespace") if is_namespaced(kind)
+                                              else None))
+                sim.reset_stats()  # the test's own LISTs above are not kubewhy's calls
+                for target in targets:
+                    diagnosed.add(target.kind)
                     report = await diagnose(target, Deps(kube=kube, catalog=catalog))
                     for fix in (fx for f in report.findings for fx in f.fixes if fx.patch is not None):
                         assert fix.patch is not None
@@ -283,7 +291,8 @@ async def _diagnoses_buttons_fixes_discovery(catalog: Any) -> set[Access]:
                     await kube_inspect.events_lines(kube, target)
                     if target.kind == "Pod":
                         await kube_inspect.logs_lines(kube, target)
-                await discover(kube)
+                if targets:
+                    await discover(kube)
                 stats = sim.stats()
             finally:
                 sim.stop()
@@ -318,6 +327,9 @@ async def _watchers_with_their_lease(tmp: Path) -> set[Access]:
     return {_as_access(k) for k, n in stats.items() if n and k != "get discovery"}
 
 
+DIAGNOSED: set[str] = set()  # the kinds the recorded flows diagnosed
+
+
 @pytest.fixture(scope="module")
 def api_calls(tmp_path_factory: pytest.TempPathFactory) -> set[Access]:
     """Every (group, resource, verb) the in-cluster flows call, as the simulator served them."""
@@ -325,7 +337,7 @@ def api_calls(tmp_path_factory: pytest.TempPathFactory) -> set[Access]:
     assert not catalog.errors, catalog.errors
 
     async def record() -> set[Access]:
-        return (await _diagnoses_buttons_fixes_discovery(catalog)) | \
+        return (await _diagnoses_buttons_fixes_discovery(catalog, DIAGNOSED)) | \
             (await _watchers_with_their_lease(tmp_path_factory.mktemp("watch")))
 
     return asyncio.run(record())
@@ -347,6 +359,7 @@ def granted(docs: list[dict[str, Any]]) -> set[Access]:
 
 def test_the_flows_call_what_the_chart_should_grant(api_calls: set[Access]) -> None:
     # The recording itself: reads, the watchers' WATCHes, the Lease, the fixes' patches, the logs.
+    assert DIAGNOSED == set(TARGETS), f"no bundled scenario has a {set(TARGETS) - DIAGNOSED} to diagnose"
     verbs = {v for _, _, v in api_calls}
     assert {"get", "list", "watch", "create", "update", "patch"} <= verbs, api_calls
     assert ("", "pods/log", "get") in api_calls and ("coordination.k8s.io", "leases", "create") in api_calls
