@@ -3,9 +3,9 @@ manifest validated against the Kubernetes OpenAPI schemas (kubernetes-validate),
 
 Its RBAC is checked against what the code calls: the flows that run in the cluster (a diagnosis of every target of
 every bundled scenario and of every kind ``kubewhy why`` takes, with the Slack buttons' reads and each proposed fix's
-patch in dry run, Prometheus discovery, the watchers with their Lease) run against the simulator, which counts the requests it serves per verb and resource
-(``/kubesim/v1/stats``). The chart grants exactly those: nothing that is never called, nothing called that is not
-granted.
+patch in dry run, Prometheus discovery, the watchers with their Lease) run against the simulator, which counts the
+requests it serves per verb and resource (``/kubesim/v1/stats``). The chart grants exactly those: nothing that is
+never called, nothing called that is not granted.
 """
 
 from __future__ import annotations
