@@ -195,7 +195,11 @@ class Watcher:
     async def run(self) -> None:
         """Run the informers and the tick until cancelled."""
         streams = [self.nodes, self.pods]
-        resume = await self.ledger.cursor(self.options.cluster, "events")
+        try:
+            resume = await self.ledger.cursor(self.options.cluster, "events")
+        except KubewhyError as exc:
+            log.warning("cannot read the saved watch position (%s): events from now on", exc)
+            resume = None
         self.events = Informer(self.source, "Event", cache=False, resume_from=resume,
                                watch_timeout=self.options.watch_timeout)
         self.events.listeners.append(self._on_event)
@@ -203,7 +207,6 @@ class Watcher:
         self._tasks = [asyncio.create_task(s.run(), name=f"informer-{s.kind}") for s in streams]
         try:
             await asyncio.gather(self.nodes.synced.wait(), self.pods.synced.wait())
-            await self._refresh(force=True)
             self.ready.set()
             while True:
                 await self.tick()
@@ -233,11 +236,16 @@ class Watcher:
         leading = self.leading()
         if leading and not self._was_leading:
             log.info("%s leads: reading the ledger", self.options.identity)
-            await self._refresh(force=True)
+            self._refreshed = 0.0
         self._was_leading = leading
         if not leading:
             return
-        await self._refresh()
+        try:
+            await self._refresh(force=self._refreshed == 0.0)
+        except KubewhyError as exc:  # the database is away: act on nothing until the ledger answers again
+            self._refreshed = 0.0
+            log.warning("cannot read the incident ledger: %s (retrying)", exc)
+            return
         now = self.clock()
         mono = time.monotonic()
         for ck, cand in list(self.candidates.items()):
@@ -430,6 +438,9 @@ class Watcher:
         incident = cand.incident = changed or incident
         await self.notifier.update(Page("update", incident, _page_text(incident, cand)), incident.message_ts or "")
         self.stats["updates"] += 1
+        actions.record_action(self.deps, "page_update", actor=ACTOR, source="watcher", channel=incident.channel,
+                              target=_target(incident), incident=incident.ref,
+                              details={"count": incident.count, "summary": f"count {incident.count}"})
         mono = time.monotonic()
         if mono - cand.thread_at >= self.options.thread_interval:
             cand.thread_at = mono
@@ -437,9 +448,6 @@ class Watcher:
                                                                f"{incident.last_seen:%H:%M:%S} UTC."),
                                       incident.message_ts or "")
             self.stats["replies"] += 1
-            actions.record_action(self.deps, "page_update", actor=ACTOR, source="watcher",
-                                  channel=incident.channel, target=_target(incident), incident=incident.ref,
-                                  details={"count": incident.count, "summary": f"count {incident.count}"})
 
     async def _remind(self, cand: Candidate) -> None:
         incident = cand.incident

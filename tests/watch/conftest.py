@@ -15,6 +15,7 @@ import httpx
 import pytest
 
 from kubesim.runner import RunningSim
+from tests.audit.conftest import PG_ADMIN
 from tests.bot.slack_double import SlackDouble
 
 DATA = Path(__file__).parent / "data"
@@ -153,3 +154,23 @@ def watch_environ(cluster: Cluster, slack: SlackDouble, tmp_path: Path, *, datab
            "XDG_DATA_HOME": str(tmp_path / "data"), "PATH": os.environ.get("PATH", "")}
     env.update(extra)
     return env
+
+
+@pytest.fixture
+async def pg_url() -> AsyncIterator[str]:
+    import uuid
+
+    import asyncpg
+
+    name = f"kubewhy_watch_{uuid.uuid4().hex[:8]}"
+    try:
+        conn = await asyncpg.connect(PG_ADMIN)
+    except OSError as exc:
+        pytest.skip(f"no Postgres at {PG_ADMIN}: {exc}")
+    await conn.execute(f'CREATE DATABASE "{name}"')
+    await conn.close()
+    base = PG_ADMIN.rsplit("/", 1)[0]
+    yield f"{base}/{name}"
+    conn = await asyncpg.connect(PG_ADMIN)
+    await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    await conn.close()

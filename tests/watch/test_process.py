@@ -13,7 +13,6 @@ from pathlib import Path
 
 import pytest
 
-from tests.audit.conftest import PG_ADMIN
 from tests.bot.slack_double import SlackDouble
 
 from .conftest import DATA, Cluster, Pages, crash_looping, watch_environ
@@ -91,26 +90,6 @@ async def test_stopped_or_killed_mid_incident_then_restarted_pages_nothing_twice
     assert len(pages.posts()) == 2  # across SIGTERM and SIGKILL: each incident paged exactly once
     c.proc.send_signal(signal.SIGTERM)
     assert await asyncio.wait_for(c.proc.wait(), 20) == 0
-
-
-@pytest.fixture
-async def pg_url() -> AsyncIterator[str]:
-    import uuid
-
-    import asyncpg
-
-    name = f"kubewhy_watch_{uuid.uuid4().hex[:8]}"
-    try:
-        conn = await asyncpg.connect(PG_ADMIN)
-    except OSError as exc:
-        pytest.skip(f"no Postgres at {PG_ADMIN}: {exc}")
-    await conn.execute(f'CREATE DATABASE "{name}"')
-    await conn.close()
-    base = PG_ADMIN.rsplit("/", 1)[0]
-    yield f"{base}/{name}"
-    conn = await asyncpg.connect(PG_ADMIN)
-    await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-    await conn.close()
 
 
 async def test_two_watchers_on_one_postgres_page_once_and_the_other_takes_over_when_the_leader_dies(

@@ -125,3 +125,30 @@ async def test_watchers_page_once_across_a_cut_stream_and_a_410(
     finally:
         stop.set()
         await asyncio.wait_for(task, 15)
+
+
+async def test_the_database_going_away_delays_the_page_and_never_doubles_it(
+        cluster: Cluster, slack: SlackDouble, tmp_path: Path, pg_url: str) -> None:
+    db = urlsplit(pg_url)
+    proxy = await FlakyProxy(db.hostname or "127.0.0.1", db.port or 5432).start()
+    url = pg_url.replace(f"{db.hostname}:{db.port}", f"127.0.0.1:{proxy.port}")
+    env = watch_environ(cluster, slack, tmp_path, database_url=url, KUBEWHY_WATCH_RULES=str(DATA / "rules.yaml"))
+    settings = load(env)
+    stop, ready = asyncio.Event(), asyncio.Event()
+    task = asyncio.create_task(run_watchers(settings, SlackNotifier(build_client(settings.slack)), stop=stop,
+                                            on_ready=lambda w: ready.set()))
+    pages = Pages(slack)
+    try:
+        await asyncio.wait_for(ready.wait(), 30)
+        await proxy.refuse()  # Postgres restarts
+        await cluster.node_ready("node-2", False)
+        await asyncio.sleep(2.5)
+        assert pages.posts() == []  # no page it could not record: it would be paged again later
+        await proxy.restore()
+        await pages.wait(lambda: len(pages.posts()) == 1, what="the page once the database is back")
+        await asyncio.sleep(1.5)
+        assert len(pages.posts()) == 1 and not task.done()
+    finally:
+        stop.set()
+        await asyncio.wait_for(task, 20)
+        await proxy.close()
