@@ -509,11 +509,11 @@ def report(args: argparse.Namespace, r: dict[str, Any]) -> dict[str, Any]:
            p95 < 2.0 + grace)
 
     lines += [f"**API load.** One simulator process and one `kubewhy watch` process (default settings: leader "
-              f"election on a Lease of 15 s, renewed every 5 s) per size; a `kubectl get pods -A` loop every "
-              f"{args.poll:g} s on the same simulator. Window: {args.window:g} s after both were running; "
+              f"election on a Lease of 15 s, renewed by its holder every 6.75 s) per size; a `kubectl get pods -A` "
+              f"loop every {args.poll:g} s on the same simulator. Window: {args.window:g} s after both were running; "
               "kubectl's requests are counted from its `-v=6` log, the watcher's are the simulator's count "
               "minus kubectl's. RSS: the watcher process at the end of the window (peak in brackets).", "",
-              "| pods (nodes) | watcher requests/min | of which Lease (get + update) | of which watch + list | "
+              "| pods (nodes) | watcher requests/min | of which Lease | of which watch + list | "
               "kubectl loop requests/min | kubectl ÷ watcher | watcher RSS (peak) |", "|---|---|---|---|---|---|---|"]
     per_min: dict[int, float] = {}
     for size, s in sorted(load.items()):
@@ -535,8 +535,8 @@ def report(args: argparse.Namespace, r: dict[str, Any]) -> dict[str, Any]:
     m_minutes = m["seconds"] / 60
     m_lease = sum(v for k, v in m["by_kind"].items() if k.endswith(" leases")) / m_minutes
     lines += ["", f"At {main_size:,} pods the Lease of leader election (on by default) makes {m_lease:.1f} of the "
-              f"watcher's {per_min[main_size]:.1f} requests/min: the holder renews every 5 s (a third of the 15 s "
-              "duration) with a GET and an update, whatever the cluster's size. The rest, "
+              f"watcher's {per_min[main_size]:.1f} requests/min: the holder renews every 6.75 s (0.45 of the 15 s "
+              "duration) with one update of the Lease it last wrote, whatever the cluster's size. The rest, "
               f"{per_min[main_size] - m_lease:.1f}/min, is the three watch streams (nodes, pods, events) re-opened "
               "when the server ends them after 300 s; bookmarks are not requests, and no LIST was made. One replica "
               "without leader election (`KUBEWHY_WATCH_LEADER_ELECTION=0`) makes those alone."]

@@ -31,6 +31,7 @@ import socket
 import ssl
 import tempfile
 import threading
+import time
 from collections.abc import AsyncGenerator, Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -309,6 +310,18 @@ def official_client(kubeconfig: str | None = None, context: str | None = None,
     return api
 
 
+MAX_RETRY_WAIT = 5.0  # seconds: the longest a read waits for an API server that answered 429 or 503
+
+
+def retry_after(data: bytes) -> float:
+    """The wait a 429/503 Status asks for (``details.retryAfterSeconds``, 1 s when absent), capped."""
+    try:
+        seconds = float(json.loads(data)["details"]["retryAfterSeconds"])
+    except (ValueError, KeyError, TypeError):
+        seconds = 1.0
+    return min(max(seconds, 0.0), MAX_RETRY_WAIT)
+
+
 class LiveKube:
     """KubeReader/KubeWriter over HTTP. Counts requests so benchmarks can check the budget."""
 
@@ -322,19 +335,29 @@ class LiveKube:
     # ---- transport ----------------------------------------------------------------------------------------
     def _call(self, method: str, path: str, query: dict[str, Any] | None = None, body: Any = None,
               content_type: str = "application/json", accept: str = "application/json") -> tuple[int, bytes]:
-        """One request; failures that are not an answer about the object (unreachable, 401, 403, 429, 5xx: not a
-        404 or a 409, which callers expect) count in ``kubewhy_api_errors_total``."""
-        try:
-            status, data = self._send(method, path, query, body, content_type, accept)
-        except ClusterUnreachable:
-            telemetry.count("kubewhy_api_errors_total", api="kubernetes", code="0")
-            raise
-        if status in (401, 403, 429) or status >= 500:
-            telemetry.count("kubewhy_api_errors_total", api="kubernetes", code=str(status))
-        return status, data
+        """One API call. A read (GET) is tried again after a reset connection (once) and after 429/503, waiting
+        what the server asks (``retryAfterSeconds``, at most :data:`MAX_RETRY_WAIT`) up to twice; the check's
+        own deadline still bounds the whole. Each attempt that failed without an answer about the object
+        (unreachable, 401, 403, 429, 5xx: not a 404 or a 409, which callers expect) counts in
+        ``kubewhy_api_errors_total``."""
+        for attempt in (1, 2, 3):
+            try:
+                status, data = self._call_once(method, path, query, body, content_type, accept)
+            except ClusterUnreachable:
+                telemetry.count("kubewhy_api_errors_total", api="kubernetes", code="0")
+                if method != "GET" or attempt > 1:
+                    raise
+                continue
+            if status in (401, 403, 429) or status >= 500:
+                telemetry.count("kubewhy_api_errors_total", api="kubernetes", code=str(status))
+            if method == "GET" and status in (429, 503) and attempt < 3:
+                time.sleep(retry_after(data))
+                continue
+            return status, data
+        raise AssertionError("unreachable")  # pragma: no cover
 
-    def _send(self, method: str, path: str, query: dict[str, Any] | None, body: Any, content_type: str,
-              accept: str) -> tuple[int, bytes]:
+    def _call_once(self, method: str, path: str, query: dict[str, Any] | None, body: Any, content_type: str,
+                   accept: str) -> tuple[int, bytes]:
         with self._lock:
             self.requests += 1
         params = [(k, v) for k, v in (query or {}).items() if v is not None]

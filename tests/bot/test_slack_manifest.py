@@ -18,6 +18,8 @@ SCOPE_OF = {
     "chat_postMessage": {"chat:write"},
     "chat_postEphemeral": {"chat:write"},
     "chat_update": {"chat:write"},
+    "chat_delete": {"chat:write"},  # its own messages only
+    "auth_test": set(),  # the start-up check of the token
     "files_upload_v2": {"files:write"},
     "usergroups_users_list": {"usergroups:read"},
     "conversations_history": {"channels:history", "groups:history"},
@@ -27,7 +29,7 @@ SCOPE_OF = {
 
 
 def test_every_web_api_method_the_bot_calls_has_its_scope() -> None:
-    called = set(re.findall(r"\.((?:chat|files|usergroups|conversations|views|users|reactions|pins)_\w+)\(",
+    called = set(re.findall(r"\.((?:auth|chat|files|usergroups|conversations|views|users|reactions|pins)_\w+)\(",
                             BOT_CODE))
     assert called, "no Web API call found in bot/"
     unknown = called - set(SCOPE_OF)
@@ -52,7 +54,7 @@ def test_interactivity_and_mentions_reach_the_bot() -> None:
     assert "app_mentions:read" in MANIFEST["oauth_config"]["scopes"]["bot"]
     urls = [settings["interactivity"]["request_url"], settings["event_subscriptions"]["request_url"],
             *(c["url"] for c in MANIFEST["features"]["slash_commands"])]
-    # HTTP mode: one endpoint, the one bot/runner.py serves; Socket Mode ignores them.
+    # HTTP mode: one endpoint, the one the bot's web app serves; Socket Mode ignores them.
     assert {urlsplit(u).path for u in urls} == {"/slack/events"}
-    assert '"/slack/events"' in (REPO / "bot" / "runner.py").read_text()
+    assert 'web_app(path="/slack/events")' in BOT_CODE
     assert settings["socket_mode_enabled"] is True and MANIFEST["features"]["bot_user"]["display_name"]
