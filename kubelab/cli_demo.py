@@ -35,11 +35,16 @@ def add_parser(sub: argparse._SubParsersAction, name: str, help_: str) -> None: 
     demo.add_argument("--prometheus", action="store_true",
                       help="also start Debian's Prometheus scraping the simulator, and diagnose with PromQL through "
                            "the API server's service proxy (--prometheus discover)")
+    demo.add_argument("--watch", action="store_true",
+                      help="then run the watchers on it, printing each page, update and resolve (kubewhy watch "
+                           "--stdout) until Ctrl-C")
+    demo.add_argument("--grace", metavar="DURATION", default="5s",
+                      help="with --watch: every rule's grace period (default: 5s)")
     demo.set_defaults(func=cmd_demo)
 
 
 def cmd_demo(args: argparse.Namespace, environ: Mapping[str, str] | None = None) -> int:
-    settings = load(environ, Flags(no_audit=args.no_audit))
+    settings = load(environ, Flags(no_audit=args.no_audit, grace=args.grace if args.watch else None))
     try:
         scenario = scenarios.load(args.scenario)
     except scenarios.ScenarioError as exc:
@@ -63,6 +68,11 @@ def cmd_demo(args: argparse.Namespace, environ: Mapping[str, str] | None = None)
               f"  {exe} why pod/q1/app-7d4b9c6f5-x2x7k --kubeconfig {kubeconfig}\n"
               f"  {exe} why node/node-3 --kubeconfig {kubeconfig} -o markdown\n"
               f"  {exe} history --since 1h")
+        if args.watch:
+            print(f"\nWatching it (kubewhy watch --stdout, grace {args.grace}): each incident pages once, with "
+                  f"its cause. Break something, e.g.\n  kubectl --kubeconfig {kubeconfig} delete pod -n q5 db-0\n"
+                  "Ctrl-C stops.\n", flush=True)
+            return asyncio.run(_watch(settings, kubeconfig))
         if args.once:
             return 0
         print("\nThe simulated cluster stays up until you press Ctrl-C.", flush=True)
@@ -103,6 +113,27 @@ async def _diagnose_all(scenario: scenarios.Scenario, kubeconfig: Path, full: bo
                 print(f"  {exp.target:46} {top.id}{more}: {top.summary[:110]}")
     if deps.audit is not None:
         print(f"\n  diagnoses recorded in the audit log: {deps.audit.display_url}")
+
+
+async def _watch(settings: Settings, kubeconfig: Path) -> int:
+    """The watchers on the demo cluster, pages on stdout, one replica (no Lease), until Ctrl-C or SIGTERM."""
+    import signal
+
+    from kubewhy.watch.notify import StdoutNotifier
+    from kubewhy.watch.run import run_watchers
+
+    settings = dataclasses.replace(settings, kube=dataclasses.replace(settings.kube, kubeconfig=str(kubeconfig)),
+                                   watch=dataclasses.replace(settings.watch, leader_election=False))
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    try:
+        await run_watchers(settings, StdoutNotifier(), stop=stop)
+    except KubewhyError as exc:
+        print(f"kubewhy demo: {exc}", file=sys.stderr)
+        return exc.exit_code
+    return 0
 
 
 def _command() -> str:

@@ -40,3 +40,30 @@ def test_demo_diagnoses_the_workshop_and_records_it(tmp_path: Path) -> None:
     history = subprocess.run([sys.executable, "-m", "kubewhy", "history", "--since", "1h"], capture_output=True,
                              text=True, env=env, timeout=60)
     assert history.returncode == 0 and "demo" in history.stdout
+
+
+def test_demo_with_watch_pages_the_workshop_once_each_and_stops_cleanly(tmp_path: Path) -> None:
+    """`kubewhy demo --watch` (scripts/demo --watch): the watchers on the demo cluster print their pages."""
+    import signal
+    import time
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("KUBEWHY_PROMETHEUS", "SLACK_"))}
+    env["KUBEWHY_DATABASE_URL"] = f"sqlite+aiosqlite:///{tmp_path / 'audit.db'}"
+    out_path = tmp_path / "out.txt"
+    with out_path.open("w") as out:
+        proc = subprocess.Popen([sys.executable, "-m", "kubewhy", "demo", "--watch", "--grace", "0s",
+                                 "--kubeconfig-out", str(tmp_path / "demo.kubeconfig")], stdout=out,
+                                stderr=subprocess.PIPE, text=True, env=env)
+    try:
+        deadline = time.monotonic() + 120
+        while "node/node-3" not in out_path.read_text() or "crash-loop" not in out_path.read_text():
+            assert proc.poll() is None and time.monotonic() < deadline, out_path.read_text()
+            time.sleep(0.2)
+        time.sleep(2.0)
+    finally:
+        proc.send_signal(signal.SIGINT)
+        _, err = proc.communicate(timeout=30)
+    pages = [line for line in out_path.read_text().splitlines() if " page " in line]
+    assert proc.returncode == 0 and "Traceback" not in err
+    assert any("node-not-ready node/node-3" in p and "cause:" in p for p in pages), pages
+    assert len(pages) == len({p.split()[2] for p in pages})  # one page per incident
