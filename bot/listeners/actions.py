@@ -11,9 +11,11 @@ from slack_bolt.async_app import AsyncApp
 from slack_sdk.web.async_client import AsyncWebClient
 
 from kubewhy import actions as core_actions
+from kubewhy.access import may
 from kubewhy.errors import KubewhyError, UsageError
 from kubewhy.fixes import apply_patch
 from kubewhy.inspect import describe_lines, events_lines, logs_lines
+from kubewhy.kinds import info
 from kubewhy.models.target import Target, parse_target
 
 from .. import blocks
@@ -171,6 +173,19 @@ def register(app: AsyncApp, deps: BotDeps) -> None:
             core_actions.fix_event(deps.core, proposed.audit_key, "declined", actor=user, source="slack",
                                    result={"reason": "not on the allowlist", "clicked_apply": True})
             await client.chat_postEphemeral(channel=channel, user=user, text=reason)
+            return
+        patch = proposed.patch
+        access = await may(deps.kube, "patch", patch.kind, patch.namespace, patch.name)
+        if access.allowed is False:  # RBAC says no: say so now, not halfway through a dry run
+            where = f"in namespace `{patch.namespace}`" if patch.namespace else "at the cluster scope"
+            core_actions.fix_event(deps.core, proposed.audit_key, "declined", actor=user, source="slack",
+                                   result={"reason": "kubewhy's service account may not patch it (RBAC)",
+                                           "clicked_apply": True})
+            await client.chat_postEphemeral(
+                channel=channel, user=user,
+                text=f"kubewhy's service account may not patch {info(patch.kind).plural} {where}: the install is "
+                     "read-only (the Helm chart's default; an admin can grant the fix verbs with "
+                     "`rbac.applyFixes=true`). You can still run the command shown yourself.")
             return
         opened = await client.views_open(trigger_id=body["trigger_id"], view=blocks.loading_modal(proposed.fix.title))
         result = await apply_patch(deps.kube, proposed.patch, dry_run=True)

@@ -297,3 +297,33 @@ async def test_why_with_pasted_describe_output_is_diagnosed_from_the_text(bot: B
     actions = {e.get("action_id") for e in all_elements(update["blocks"])}
     assert blocks.ACTION_APPLY not in actions  # a paste is not the cluster: nothing to apply a fix to
     assert not block_errors(update["blocks"])
+
+
+async def test_a_read_only_install_says_so_before_any_dry_run(tmp_path: Path) -> None:
+    """The bot asks the API server (SelfSubjectAccessReview) whether its identity may patch, before offering the
+    fix for approval: a read-only install answers plainly, and nothing is tried."""
+    from kubesim import load
+    from kubesim.runner import run_in_thread
+    from kubesim.scenario import Identity
+    from kubesim.server import SimOptions
+
+    scenario = load("workshop")
+    scenario.users["kubesim"] = Identity("kubewhy-bot", read_only=True)  # the kubeconfig's token: read-only
+    sim = run_in_thread(scenario, SimOptions(timeline_mode="manual"), kubeconfig_out=tmp_path / "ro.kubeconfig")
+    env = {"KUBEWHY_SLACK_ALLOW": f"q4={ALLOWED}", "KUBEWHY_DATABASE_URL": f"sqlite:///{tmp_path / 'audit.db'}",
+           "KUBEWHY_AUDIT_FALLBACK": str(tmp_path / "audit-fallback.jsonl")}
+    try:
+        async with running_bot(sim, env) as ro:
+            await ro.command("why svc/web -n q4")
+            message = (await ro.double.wait_for("chat.update"))[0]
+            button = next(e for e in all_elements(message["blocks"]) if e.get("action_id") == blocks.ACTION_APPLY)
+            await ro.click(message, blocks.ACTION_APPLY, user=ALLOWED, value=button["value"])
+            said = (await ro.double.wait_for("chat.postEphemeral"))[0]
+            assert "may not patch services in namespace `q4`" in said["text"] and "read-only" in said["text"]
+            assert not ro.double.to("views.open")  # no dry run, no modal
+            assert ro.sim.stats().get("create selfsubjectaccessreviews") == 1
+            assert not any(k.startswith("patch") for k in ro.sim.stats())
+            entries = await actions.history(ro.deps.core.audit, limit=50)
+            assert any(e.kind == "fix_event" and e.summary.startswith("declined") for e in entries)
+    finally:
+        sim.stop()
