@@ -211,6 +211,8 @@ class Session:
                                           tail=tail)
 
     async def history(self, hours: float = 24.0) -> list[HistoryEntry]:
+        if self._deps.audit is not None:
+            await self._deps.audit.flush()  # this session's own records are in what is read back
         return await actions.history(self._deps.audit, since=datetime.now(UTC) - timedelta(hours=hours), limit=500)
 
     async def incidents(self) -> list[LedgerIncident] | None:
@@ -219,6 +221,7 @@ class Session:
             return None
         from kubewhy.watch import incidents
 
+        await self._deps.audit.flush()  # the schema is at head (the ledger's tables) before the first read
         return await incidents.open_incidents(compose.build_ledger(self._deps.audit))
 
     async def dry_run(self, fix: Fix, playbook_id: str) -> tuple[fixes.PatchResult, Any]:

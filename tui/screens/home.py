@@ -122,7 +122,7 @@ class HomeScreen(TargetScreen):
         troubled.sort(key=lambda r: (order.get(r["trouble"], 3), r["ns"], r["name"]))
         table = self.query_one("#trouble", VirtualTable)
         table.empty_text = "no crashing, pending or evicted pods"
-        table.set_rows([{"ns": r["ns"], "name": r["name"], "style": r["style"],
+        table.set_rows([{"ns": r["ns"], "name": r["name"], "style": r["style"], "trouble": r["trouble"],
                          "cells": (r["ns"], r["name"], r["trouble"], r["detail"], r["node"])} for r in troubled])
         bad_nodes = sum(1 for r in nodes if r["problem"])
         self.set_heading(f"{len(self.pods.items)} pods, {len(troubled)} troubled · "

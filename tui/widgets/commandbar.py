@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from textual.binding import Binding
 from textual.message import Message
 from textual.suggester import SuggestFromList
 from textual.widgets import Input
@@ -19,6 +20,8 @@ class CommandBar(Input):
     CommandBar { dock: bottom; display: none; border: none; height: 1; padding: 0 1; }
     CommandBar.-open { display: block; }
     """
+
+    BINDINGS = [Binding("escape", "cancel", "Cancel", show=False)]
 
     class Command(Message):
         def __init__(self, text: str) -> None:
@@ -60,7 +63,7 @@ class CommandBar(Input):
         else:
             self.post_message(self.FilterChanged(text, final=True))
 
-    def key_escape(self) -> None:
+    def action_cancel(self) -> None:
         if self.mode == "filter":
             self.post_message(self.FilterChanged("", final=True))
         self.close()

@@ -1,0 +1,263 @@
+"""k8stui driven key by key (Textual's Pilot) against the workshop cluster on the simulator, over real HTTP."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from typing import Any
+
+from textual.widgets import Log, OptionList, Static, TextArea
+
+from kubesim.runner import RunningSim
+from tests.tui.conftest import SIZE, until
+from tui.app import K8sTui
+from tui.screens.audit import HistoryScreen, IncidentsScreen
+from tui.screens.confirm import ConfirmFix
+from tui.screens.error import ClusterError
+from tui.screens.help import HelpScreen
+from tui.screens.home import HomeScreen
+from tui.screens.listing import EventsScreen, ResourceScreen
+from tui.screens.logs import LogsScreen
+from tui.screens.text import TextScreen
+from tui.screens.why import WhyScreen
+from tui.widgets.table import VirtualTable
+
+CRASHING = ("q1", "app-7d4b9c6f5-x2x7k")
+
+
+def names(table: VirtualTable) -> list[tuple[str, str]]:
+    return [(r["ns"], r["name"]) for r in table.rows]
+
+
+async def command(pilot: Any, text: str) -> None:
+    await pilot.press("colon")
+    await typed(pilot, text)
+    await pilot.press("enter")
+
+
+async def typed(pilot: Any, keys: str) -> None:
+    await pilot.press(*["space" if k == " " else "exclamation_mark" if k == "!" else k for k in keys])
+
+
+async def home_loaded(pilot: Any, app: K8sTui) -> VirtualTable:
+    await until(pilot, lambda: isinstance(app.screen, HomeScreen)
+                and bool(app.screen.query_one("#trouble", VirtualTable).rows), "home lists the troubled pods")
+    return app.screen.query_one("#trouble", VirtualTable)
+
+
+async def listed(pilot: Any, app: K8sTui, kind: str) -> ResourceScreen:
+    await until(pilot, lambda: isinstance(app.screen, ResourceScreen) and app.screen.kind == kind
+                and app.screen.store.synced.is_set() and bool(app.screen.table.rows), f"the {kind} list loads")
+    assert isinstance(app.screen, ResourceScreen)
+    return app.screen
+
+
+async def select(pilot: Any, table: VirtualTable, key: tuple[str, str]) -> None:
+    table.move_to(names(table).index(key))
+    await pilot.pause()
+
+
+async def test_home_is_incident_first_with_the_workshop_problems(workshop: RunningSim,
+                                                                  make_app: Callable[..., K8sTui]) -> None:
+    app = make_app(workshop)
+    async with app.run_test(size=SIZE) as pilot:
+        trouble = await home_loaded(pilot, app)
+        rows = {(r["ns"], r["name"]): r for r in trouble.rows}
+        assert rows[CRASHING]["trouble"] == "crashing" and "CrashLoopBackOff" in rows[CRASHING]["cells"][3]
+        assert rows[("q8", "writer-a-6f9c8d7b5-bq7ns")]["trouble"] == "pending"
+        nodes = {r["name"]: r["cells"] for r in app.screen.query_one("#nodes", VirtualTable).rows}
+        assert nodes["node-3"][1].startswith("NotReady") and nodes["node-1"][1] == "Ready"
+        counts = {r["name"]: r["cells"] for r in app.screen.query_one("#namespaces", VirtualTable).rows}
+        assert counts["q8"][1:] == (4, 0, 2, 0) and counts["q1"][2] == 1
+        incidents = app.screen.query_one("#incidents", VirtualTable)
+        await until(pilot, lambda: "no open incidents" in incidents.empty_text, "the ledger is read")
+        # an eviction arrives by the watch: the overview counts it without a new LIST
+        lists = app.session.stores["Pod"].stats.lists  # type: ignore[attr-defined]
+        await asyncio.to_thread(workshop.control, "apply", {"steps": [{"evict": {
+            "namespace": "q4", "name": "client-5b8f7c6d94-bnfzt", "message": "low on ephemeral-storage"}}]})
+        await until(pilot, lambda: any(r["name"] == "client-5b8f7c6d94-bnfzt" and r["trouble"] == "evicted"
+                                       for r in trouble.rows), "the evicted pod shows up")
+        assert app.session.stores["Pod"].stats.lists == lists  # type: ignore[attr-defined]
+        # Enter on a namespace opens its pods
+        ns_table = app.screen.query_one("#namespaces", VirtualTable)
+        ns_table.focus()
+        await select(pilot, ns_table, ("q8", "q8"))
+        await pilot.press("enter")
+        pods = await listed(pilot, app, "Pod")
+        assert app.namespace == "q8" and {ns for ns, _ in names(pods.table)} == {"q8"}
+
+
+async def test_lists_sort_and_filter(workshop: RunningSim, make_app: Callable[..., K8sTui]) -> None:
+    app = make_app(workshop, start="pods")
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await listed(pilot, app, "Pod")
+        every = names(screen.table)
+        assert CRASHING in every and len(every) == len(screen.store.items) > 20
+        await pilot.press("slash")
+        await typed(pilot, "crashloop")
+        assert {n for _, n in names(screen.table)} == {"app-7d4b9c6f5-x2x7k", "uploader-6c5f8d9b47-2w4h8", "db-0"}
+        await pilot.press("enter")  # the filter stays
+        assert len(screen.table.rows) == 3 and "/crashloop" in str(screen.query_one("#status", Static).render())
+        await pilot.press("slash", "ctrl+u")
+        await typed(pilot, "!kube-system")
+        assert screen.table.rows and all(ns != "kube-system" for ns, _ in names(screen.table))
+        await pilot.press("ctrl+u")
+        await typed(pilot, "-l app=writer-a")
+        shown = {n for _, n in names(screen.table)}
+        assert "writer-a-6f9c8d7b5-bq7ns" in shown and all(n.startswith("writer-a-") for n in shown)
+        await pilot.press("ctrl+u")
+        await typed(pilot, "-l app in (")
+        assert not screen.table.rows and "label selector" in screen.filter.error
+        await pilot.press("escape")  # cancels the filter
+        assert len(screen.table.rows) == len(every)
+        await pilot.press("s", "s", "s", "s", "s")  # sort by RESTARTS (column 4)
+        restarts = [r["cells"][4] for r in screen.table.rows]
+        assert restarts == sorted(restarts) and restarts[-1] > 0
+        await pilot.press("S")
+        assert [r["cells"][4] for r in screen.table.rows] == sorted(restarts, reverse=True)
+        await pilot.click(VirtualTable, offset=(3, 0))  # a click on the NAMESPACE header sorts by it
+        assert screen.sort_column == 0
+        for word, kind, name in (("nodes", "Node", "node-3"), ("deploy", "Deployment", "writer-b"),
+                                 ("sts", "StatefulSet", "db"), ("svc", "Service", "web"),
+                                 ("pvc", "PersistentVolumeClaim", "shared-data"),
+                                 ("hpa", "HorizontalPodAutoscaler", "php-apache")):
+            await command(pilot, word)
+            shown = await listed(pilot, app, kind)
+            assert name in {n for _, n in names(shown.table)}, word
+        await command(pilot, "ns q5")
+        await command(pilot, "pods")
+        pods = await listed(pilot, app, "Pod")
+        assert names(pods.table) == [("q5", "db-0")]
+        await command(pilot, "nosuch")
+        assert isinstance(app.screen, ResourceScreen)  # an unknown command changes nothing
+
+
+async def test_why_shows_check_progress_causes_and_fixes(workshop: RunningSim,
+                                                         make_app: Callable[..., K8sTui]) -> None:
+    app = make_app(workshop)
+    async with app.run_test(size=SIZE) as pilot:
+        trouble = await home_loaded(pilot, app)
+        await select(pilot, trouble, CRASHING)
+        await pilot.press("w")
+        assert isinstance(app.screen, WhyScreen)
+        why = app.screen
+        await until(pilot, lambda: why.report is not None, "the diagnosis ends")
+        assert why.report is not None
+        progress = why.query_one("#progress", Log)
+        assert progress.line_count == len(why.report.checks) > 5  # every check's result was printed
+        assert any(" ok " in line for line in progress.lines)
+        causes = str(why.query_one("#causes", Static).render())
+        assert "1. CRITICAL" in causes and why.report.findings[0].title in causes and "OOMKilled" in causes
+        assert "Prometheus not configured" in causes
+        options = why.query_one("#fixes", OptionList)
+        assert options.option_count == len(why.fixes) > 0
+        await pilot.press("down", "c")
+        assert app.clipboard == why.fixes[1][1].command
+        await pilot.press("escape")
+        assert isinstance(app.screen, HomeScreen)
+
+
+async def test_apply_shows_the_dry_run_and_records_it(workshop: RunningSim, make_app: Callable[..., K8sTui]) -> None:
+    app = make_app(workshop, start="svc")
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await listed(pilot, app, "Service")
+        await select(pilot, screen.table, ("q4", "web"))
+        await pilot.press("w")
+        why = app.screen
+        assert isinstance(why, WhyScreen)
+        await until(pilot, lambda: why.report is not None, "the diagnosis ends")
+        patched = [i for i, (_, fix) in enumerate(why.fixes) if fix.patch is not None]
+        assert patched, "the workshop's Service has a fix kubewhy can apply"
+        why.query_one("#fixes", OptionList).highlighted = patched[0]
+        await pilot.press("a")
+        confirm = app.screen
+        assert isinstance(confirm, ConfirmFix)
+        await until(pilot, lambda: confirm.dry_run_ok, "the dry run is accepted")
+        assert "dry run" in str(confirm.query_one("#dry-run", Static).render())
+        await pilot.press("y")
+        await until(pilot, lambda: isinstance(app.screen, WhyScreen), "the fix is applied")
+        entries = await app.session.history()
+        kinds = [(e.kind, e.summary) for e in entries]
+        assert any(k == "fix_event" and "applied" in s for k, s in kinds), kinds
+        assert any(k == "fix_event" and "approved" in s for k, s in kinds), kinds
+        assert any(e.kind == "diagnosis" and e.source == "tui" and e.actor == "tester" for e in entries)
+
+
+async def test_detail_views_describe_yaml_logs_events_history_help(workshop: RunningSim,
+                                                                   make_app: Callable[..., K8sTui]) -> None:
+    app = make_app(workshop)
+    async with app.run_test(size=SIZE) as pilot:
+        trouble = await home_loaded(pilot, app)
+        await select(pilot, trouble, CRASHING)
+        await pilot.press("d")
+        assert isinstance(app.screen, TextScreen)
+        text = app.screen.query_one("#text", TextArea)
+        await until(pilot, lambda: "Name: app-7d4b9c6f5-x2x7k" in text.text, "describe")
+        assert "restarts" in text.text
+        await pilot.press("escape", "y")
+        text = app.screen.query_one("#text", TextArea)
+        await until(pilot, lambda: "kind: Pod" in text.text or "apiVersion" in text.text, "yaml")
+        assert "name: app-7d4b9c6f5-x2x7k" in text.text
+        await pilot.press("escape", "p")
+        logs = app.screen
+        assert isinstance(logs, LogsScreen) and logs.previous
+        await until(pilot, lambda: bool(logs.ring), "previous logs")
+        log = logs.query_one("#log", Log)
+        shown = log.line_count
+        await pilot.press("slash")
+        await typed(pilot, "nosuchtextanywhere")
+        assert log.line_count == 0 and len(logs.ring) == shown
+        await pilot.press("escape", "escape", "e")
+        events = app.screen
+        assert isinstance(events, EventsScreen)
+        await until(pilot, lambda: bool(events.table.rows), "the pod's events")
+        seen = [r["cells"][1] for r in events.table.rows]
+        assert seen == sorted(seen, reverse=True)  # newest first, by the real last-seen time
+        assert {r["involved"][2] for r in events.table.rows} == {CRASHING[1]}
+        everything = len(events.table.rows)
+        await pilot.press("W")
+        assert 0 < len(events.table.rows) <= everything and all(r["warning"] for r in events.table.rows)
+        await pilot.press("question_mark")
+        assert isinstance(app.screen, HelpScreen)
+        assert ("W", "Warnings only") in app.screen.keys and ("w", "Why") in app.screen.keys
+        await pilot.press("escape", "escape")
+        await command(pilot, "history")
+        history = app.screen
+        assert isinstance(history, HistoryScreen)
+        table = history.query_one("#table", VirtualTable)
+        await until(pilot, lambda: bool(table.rows), "the history")
+        assert {"describe", "yaml", "show_logs_previous", "show_events"} <= {r["cells"][1] for r in table.rows} | \
+            {r["cells"][5].split(" ")[0] for r in table.rows} or any("describe" in str(r["cells"]) for r in table.rows)
+        await command(pilot, "incidents")
+        assert isinstance(app.screen, IncidentsScreen)
+
+
+async def test_unreachable_cluster_shows_context_reason_and_retry(tmp_path: Any,
+                                                                  make_app: Callable[..., K8sTui]) -> None:
+    import socket
+
+    with socket.socket() as s:  # a port nothing listens on
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    kubeconfig = tmp_path / "gone.kubeconfig"
+    kubeconfig.write_text(f"""apiVersion: v1
+kind: Config
+current-context: gone-cluster
+clusters: [{{name: gone, cluster: {{server: "http://127.0.0.1:{port}"}}}}]
+users: [{{name: me, user: {{token: abc}}}}]
+contexts: [{{name: gone-cluster, context: {{cluster: gone, user: me}}}}]
+""")
+
+    app = make_app(kubeconfig=kubeconfig)
+    async with app.run_test(size=SIZE) as pilot:
+        await until(pilot, lambda: isinstance(app.screen, ClusterError), "the error screen")
+        error = app.screen
+        assert isinstance(error, ClusterError) and error.context == "gone-cluster"
+        assert str(port) in error.endpoint and error.reason
+        home = app.screen_stack[1]
+        assert isinstance(home, HomeScreen)  # behind it: "loading", never "no pods"
+        assert "loading" in home.query_one("#trouble", VirtualTable).empty_text
+        await pilot.press("r")
+        await until(pilot, lambda: isinstance(app.screen, ClusterError), "still unreachable after the retry")
+        await pilot.press("q")
+    assert app.return_value == 0
