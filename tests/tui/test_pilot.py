@@ -103,8 +103,8 @@ async def test_lists_sort_and_filter(workshop: RunningSim, make_app: Callable[..
         assert screen.table.rows and all(ns != "kube-system" for ns, _ in names(screen.table))
         await pilot.press("ctrl+u")
         await typed(pilot, "-l app=writer-a")
-        shown = {n for _, n in names(screen.table)}
-        assert "writer-a-6f9c8d7b5-bq7ns" in shown and all(n.startswith("writer-a-") for n in shown)
+        selected = {n for _, n in names(screen.table)}
+        assert "writer-a-6f9c8d7b5-bq7ns" in selected and all(n.startswith("writer-a-") for n in selected)
         await pilot.press("ctrl+u")
         await typed(pilot, "-l app in (")
         assert not screen.table.rows and "label selector" in screen.filter.error
@@ -261,3 +261,49 @@ contexts: [{{name: gone-cluster, context: {{cluster: gone, user: me}}}}]
         await until(pilot, lambda: isinstance(app.screen, ClusterError), "still unreachable after the retry")
         await pilot.press("q")
     assert app.return_value == 0
+
+
+async def test_snapshot_is_browsed_and_diagnosed_offline(make_app: Callable[..., K8sTui]) -> None:
+    from kubesim import load as load_scenario
+
+    files = [str(p) for p in load_scenario("workshop/q01-app-crash").sources]
+    app = make_app(snapshot=files)
+    async with app.run_test(size=SIZE) as pilot:
+        trouble = await home_loaded(pilot, app)
+        assert app.context_name.startswith("snapshot ") and CRASHING in names(trouble)
+        await select(pilot, trouble, CRASHING)
+        await pilot.press("w")
+        why = app.screen
+        assert isinstance(why, WhyScreen)
+        await until(pilot, lambda: why.report is not None, "the offline diagnosis")
+        assert why.report is not None and why.report.findings[0].subject == "pod/q1/app-7d4b9c6f5-x2x7k"
+
+
+async def test_ctx_switches_to_another_context(workshop: RunningSim, mini: RunningSim, tmp_path: Any,
+                                               make_app: Callable[..., K8sTui]) -> None:
+    kubeconfig = tmp_path / "two.kubeconfig"
+    kubeconfig.write_text(f"""apiVersion: v1
+kind: Config
+current-context: workshop
+clusters:
+- {{name: w, cluster: {{server: "{workshop.url}"}}}}
+- {{name: m, cluster: {{server: "{mini.url}"}}}}
+users: [{{name: u, user: {{token: t}}}}]
+contexts:
+- {{name: workshop, context: {{cluster: w, user: u}}}}
+- {{name: mini, context: {{cluster: m, user: u}}}}
+""")
+    app = make_app(kubeconfig=kubeconfig, start="pods")
+    async with app.run_test(size=SIZE) as pilot:
+        pods = await listed(pilot, app, "Pod")
+        assert app.context_name == "workshop" and CRASHING in names(pods.table)
+        assert app.completions()[-2:] == ["ctx workshop", "ctx mini"]
+        await command(pilot, "ctx nosuch")
+        assert app.context_name == "workshop"
+        await command(pilot, "ctx mini")
+        await until(pilot, lambda: app.context_name == "mini" and isinstance(app.screen, ResourceScreen)
+                    and app.screen.store is app.session.stores.get("Pod") and bool(app.screen.table.rows),
+                    "the other cluster's pods")
+        pods = await listed(pilot, app, "Pod")
+        assert ("default", "web-1") in names(pods.table) and CRASHING not in names(pods.table)
+        assert "mini" in str(pods.query_one("#heading", Static).render())
