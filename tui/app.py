@@ -3,6 +3,7 @@ screens pushed on top of them, and a watch on the session's health that brings u
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterable
 from functools import partial
 from typing import Any
@@ -49,6 +50,11 @@ class K8sTui(App[int]):
         self.context_name = session.context
         self.error_shown = False
         self.opened = False
+
+    def clock(self) -> float:
+        """Now, for ages: the session's clock (a snapshot's is the time it was taken)."""
+        deps = self.session.deps
+        return deps.clock().timestamp() if deps is not None else time.time()
 
     # ---- start-up and health ---------------------------------------------------------------------------------
     def on_mount(self) -> None:

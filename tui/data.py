@@ -99,7 +99,7 @@ class Session:
     def context(self) -> str:
         """What the header and the error screen call this cluster."""
         if self.snapshot:
-            return "snapshot " + ", ".join(str(p) for p in self.settings.kube.snapshot)
+            return "snapshot " + ", ".join(p.name for p in self.settings.kube.snapshot)
         if self.settings.kube.in_cluster:
             return "in-cluster"
         return compose.kube_contexts(self.settings)[0] or "(current context)"

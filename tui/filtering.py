@@ -17,11 +17,26 @@ from kubewhy import selectors
 Row = Mapping[str, Any]
 
 
+REGEX_CHARS = frozenset(".^$*+?{}[]\\|()")
+
+
 @dataclass(frozen=True)
 class Filter:
     text: str
     test: Callable[[Row], bool] | None  # None: every row
     error: str = ""  # what was wrong with the text (the filter then selects by the literal text)
+    rx: re.Pattern[str] | None = None  # a text search (rows' text is lower case): run inline by narrow()
+    inverse: bool = False
+
+    @property
+    def literal(self) -> bool:
+        """A plain substring search (no regex syntax, not inverse, not a selector)."""
+        return bool(self.text) and not self.text.startswith(("!", "-l")) and not REGEX_CHARS & set(self.text)
+
+    def narrows(self, previous: Filter) -> bool:
+        """Every row this filter passes also passed ``previous``: typing more of a plain word only removes rows,
+        so the next keystroke filters the rows already shown instead of the whole cache."""
+        return previous.literal and self.literal and previous.text.lower() in self.text.lower()
 
 
 def parse(text: str) -> Filter:
@@ -44,8 +59,8 @@ def parse(text: str) -> Filter:
         rx, error = re.compile(re.escape(pattern), re.IGNORECASE), f"not a regex ({exc}): matched literally"
     search = rx.search
     if inverse:
-        return Filter(raw, lambda row: search(row["text"]) is None, error)
-    return Filter(raw, lambda row: search(row["text"]) is not None, error)
+        return Filter(raw, lambda row: search(row["text"]) is None, error, rx, True)
+    return Filter(raw, lambda row: search(row["text"]) is not None, error, rx)
 
 
 def _sort_key(value: Any) -> tuple[int, Any]:
@@ -55,16 +70,34 @@ def _sort_key(value: Any) -> tuple[int, Any]:
     return (1, str(value))
 
 
-def select(rows: Iterable[Row], flt: Filter, *, sort_column: int | None = None, reverse: bool = False,
-           namespace: str | None = None) -> list[Row]:
-    """The rows to show: in ``namespace`` (None: all), passing the filter, sorted by a column (None: namespace
-    then name)."""
+def narrow(rows: list[Row], flt: Filter) -> list[Row]:
+    """The rows passing the filter, in their order."""
+    if flt.test is None:
+        return rows
+    if flt.literal:  # the common case, typed a word: a substring test, several times faster than a regex
+        needle = flt.text.lower()
+        return [r for r in rows if needle in r["text"]]
+    if flt.rx is not None:
+        search = flt.rx.search
+        if flt.inverse:
+            return [r for r in rows if not search(r["text"])]
+        return [r for r in rows if search(r["text"])]
+    test = flt.test
+    return [r for r in rows if test(r)]
+
+
+def ordered(rows: Iterable[Row], *, sort_column: int | None = None, reverse: bool = False,
+            namespace: str | None = None) -> list[Row]:
+    """The rows of ``namespace`` (None: all), sorted by a column (None: namespace then name)."""
     chosen = [r for r in rows if namespace is None or r["ns"] == namespace]
-    if flt.test is not None:
-        test = flt.test
-        chosen = [r for r in chosen if test(r)]
     if sort_column is None:
         chosen.sort(key=lambda r: (r["ns"], r["name"]), reverse=reverse)
     else:
         chosen.sort(key=lambda r: _sort_key(r["cells"][sort_column]), reverse=reverse)
     return chosen
+
+
+def select(rows: Iterable[Row], flt: Filter, *, sort_column: int | None = None, reverse: bool = False,
+           namespace: str | None = None) -> list[Row]:
+    """The rows to show: in ``namespace``, passing the filter, sorted (:func:`ordered`, then :func:`narrow`)."""
+    return narrow(ordered(rows, sort_column=sort_column, reverse=reverse, namespace=namespace), flt)

@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from textual.css.query import NoMatches
 
 from kubesim.runner import RunningSim
 from kubewhy.settings import Flags, load
@@ -39,7 +40,10 @@ def make_app(tmp_path: Path) -> Callable[..., K8sTui]:
 async def until(pilot: Any, condition: Callable[[], bool], what: str, tries: int = 400) -> None:
     """Let the app run until ``condition`` holds (the cluster answers over HTTP; no wall-clock assertion)."""
     for _ in range(tries):
-        if condition():
-            return
+        try:
+            if condition():
+                return
+        except NoMatches:  # the screen is not composed yet
+            pass
         await pilot.pause(0.05)
     raise AssertionError(f"never happened: {what}")

@@ -103,3 +103,11 @@ def test_cli_bad_input_is_one_line_and_exit_2(tmp_path: Path, capsys: pytest.Cap
     assert err.startswith("k8stui: the demo cluster did not start") and "Traceback" not in err
     assert cli.main(["--prometheus", "ftp://x"], environ={"HOME": str(tmp_path)}) == 2
     assert "--prometheus" in capsys.readouterr().err
+
+
+def test_typing_more_of_a_word_narrows_what_is_shown() -> None:
+    web, web1 = filtering.parse("web"), filtering.parse("WEB-1")
+    assert web1.narrows(web) and not web.narrows(web1)
+    assert not filtering.parse("web.*1").narrows(web) and not filtering.parse("!web-1").narrows(web)
+    shown = filtering.narrow(ROWS, web)
+    assert filtering.narrow(shown, web1) == filtering.narrow(ROWS, web1) == [ROWS[0]]

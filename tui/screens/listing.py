@@ -37,6 +37,10 @@ class ResourceScreen(TargetScreen):
         self.sort_reverse = False
         self._redraw: Timer | None = None
         self.shown: list[Any] = []
+        self.version = 0  # bumped by every change in the cache
+        self._ordered: list[Any] = []
+        self._ordered_key: tuple[Any, ...] = ()
+        self._shown_filter = self.filter
 
     def body(self) -> ComposeResult:
         yield Static("", id="status")
@@ -68,15 +72,29 @@ class ResourceScreen(TargetScreen):
         self.redraw()
 
     def _changed(self, change: Change) -> None:
+        self.version += 1
         if self._redraw is None and self.store.synced.is_set():
             self._redraw = self.set_timer(REDRAW_DELAY, self.redraw)
 
     def namespace(self) -> str | None:
         return self.tui.namespace
 
+    def ordered(self) -> list[Any]:
+        """The cache's rows of the namespace, sorted: kept until the cache or the order changes, so a filter
+        keystroke only filters."""
+        key = (self.version, len(self.store.items), self.sort_column, self.sort_reverse, self.namespace())
+        if key != self._ordered_key:
+            self._ordered = filtering.ordered(self.store.items.values(), sort_column=self.sort_column,
+                                              reverse=self.sort_reverse, namespace=self.namespace())
+            self._ordered_key = key
+        return self._ordered
+
     def select(self) -> list[Any]:
-        return filtering.select(self.store.items.values(), self.filter, sort_column=self.sort_column,
-                                reverse=self.sort_reverse, namespace=self.namespace())
+        before = self._ordered_key
+        base = self.ordered()
+        if before == self._ordered_key and self.filter.narrows(self._shown_filter):
+            return filtering.narrow(self.shown, self.filter)  # typing on: only the rows shown can still match
+        return filtering.narrow(base, self.filter)
 
     def redraw(self) -> None:
         """Filter and sort the cached rows and hand the result to the table (which draws the visible ones)."""
@@ -85,6 +103,7 @@ class ResourceScreen(TargetScreen):
             return
         self.query_one("#loading").display = False
         self.shown = self.select()
+        self._shown_filter = self.filter
         table = self.table
         table.sort_column, table.sort_reverse = self.sort_column, self.sort_reverse
         plural = self.kind.lower() + ("" if self.kind.endswith("s") else "s")
@@ -172,6 +191,7 @@ class EventsScreen(ResourceScreen):
 
     def action_warnings(self) -> None:
         self.warnings_only = not self.warnings_only
+        self.version += 1  # a different selection: nothing shown so far can be narrowed
         self.title_text = ("warning events" if self.warnings_only else "events") + \
             (f" of {self.involved.ref}" if self.involved is not None else "")
         self.redraw()

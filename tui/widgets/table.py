@@ -8,7 +8,8 @@ Keys move a cursor; a click selects a row, a double click opens it, a click on t
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+import time
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from rich.segment import Segment
@@ -23,13 +24,13 @@ from textual.strip import Strip
 from ..rows import Column, age
 
 Row = Mapping[str, Any]
-SAMPLE = 200  # rows measured for the column widths
+SAMPLE = 100  # rows measured for the column widths (from the top and around the cursor)
 MAX_WIDTH = 48  # a column wider than this is cut (the last one is not)
 
 
-def cell_text(column: Column, value: Any) -> str:
+def cell_text(column: Column, value: Any, now: float | None = None) -> str:
     if column.age:
-        return age(value)
+        return age(value, now)
     return str(value)
 
 
@@ -70,6 +71,12 @@ class VirtualTable(ScrollView, can_focus=True):
         self.sort_column: int | None = None
         self.sort_reverse = False
         self.empty_text = ""
+        self.now: Callable[[], float] = time.time  # ages are counted from this clock (a snapshot's own time)
+
+    def on_mount(self) -> None:
+        clock = getattr(self.app, "clock", None)
+        if callable(clock):
+            self.now = clock
 
     # ---- data ---------------------------------------------------------------------------------------------
     def set_columns(self, columns: Sequence[Column]) -> None:
@@ -78,24 +85,39 @@ class VirtualTable(ScrollView, can_focus=True):
 
     def set_rows(self, rows: Sequence[Row]) -> None:
         """Show ``rows`` (already filtered and sorted), keeping the cursor on the same object when it is there."""
-        current = self.current_key
+        current = self.current
         self.rows = rows
         if current is not None:
-            index = next((i for i, r in enumerate(rows) if (r["ns"], r["name"]) == current), None)
-            if index is not None:
-                self.cursor = index
+            self.cursor = self._index_of(current, self.cursor)
         self.cursor = max(0, min(self.cursor, len(rows) - 1))
         self._measure()
         self.virtual_size = Size(sum(self.widths) + 2 * len(self.widths), len(rows) + 1)
         self._keep_cursor_visible()
         self.refresh()
 
+    def _index_of(self, row: Row, default: int) -> int:
+        """Where ``row`` (or, after a change replaced it, the row with its key) is now."""
+        try:
+            return self.rows.index(row)  # the same object: compared by identity first
+        except ValueError:
+            pass
+        ns, name = row["ns"], row["name"]
+        for i, r in enumerate(self.rows):
+            if r["name"] == name and r["ns"] == ns:
+                return i
+        return default
+
     def _measure(self) -> None:
-        widths = [len(c.title) for c in self.columns]
+        widths = [len(c.title) + 2 * (i == self.sort_column) for i, c in enumerate(self.columns)]  # room for ▲
         start = max(0, self.cursor - SAMPLE // 2)
+        measured = [i for i, c in enumerate(self.columns) if not c.age]  # an age is at most 4 characters
+        for i, c in enumerate(self.columns):
+            if c.age:
+                widths[i] = max(widths[i], 4)
         for row in [*self.rows[:SAMPLE], *self.rows[start:start + SAMPLE]]:
-            for i, (column, value) in enumerate(zip(self.columns, row["cells"], strict=False)):
-                widths[i] = max(widths[i], len(cell_text(column, value)))
+            cells = row["cells"]
+            for i in measured:
+                widths[i] = max(widths[i], len(str(cells[i])))
         self.widths = [min(w, MAX_WIDTH) if i < len(widths) - 1 else w for i, w in enumerate(widths)]
 
     @property
@@ -132,7 +154,8 @@ class VirtualTable(ScrollView, can_focus=True):
                 return Strip([Segment(self.empty_text, base + Style(italic=True))]).crop(0, width)
             return Strip.blank(width, base)
         row = self.rows[index]
-        text = self._line([cell_text(c, v) for c, v in zip(self.columns, row["cells"], strict=False)])
+        now = self.now()
+        text = self._line([cell_text(c, v, now) for c, v in zip(self.columns, row["cells"], strict=False)])
         style = base + Style.parse(row.get("style") or "none")
         if index == self.cursor:
             style += Style(reverse=True, bold=self.has_focus)
