@@ -307,3 +307,11 @@ contexts:
         pods = await listed(pilot, app, "Pod")
         assert ("default", "web-1") in names(pods.table) and CRASHING not in names(pods.table)
         assert "mini" in str(pods.query_one("#heading", Static).render())
+        await pilot.press("ctrl+p")  # the command palette offers the same commands
+        await typed(pilot, "nodes")
+        from textual.command import CommandList
+
+        await until(pilot, lambda: app.screen.query_one(CommandList).option_count > 0, "the palette's matches")
+        await pilot.press("enter")
+        nodes = await listed(pilot, app, "Node")
+        assert names(nodes.table) == [("", "node-1")]

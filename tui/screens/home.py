@@ -24,6 +24,7 @@ from ..rows import Column
 from ..widgets.table import VirtualTable
 from .base import TargetScreen, row_target
 
+INCIDENTS_EVERY = 10.0  # seconds between reads of the ledger (the database, not the cluster)
 INCIDENT_COLUMNS = (Column("REF"), Column("SEVERITY"), Column("SUBJECT"), Column("TITLE"), Column("SINCE", age=True))
 NODE_COLUMNS = (Column("NODE"), Column("STATUS"), Column("PRESSURE"))
 NS_COLUMNS = (Column("NAMESPACE"), Column("PODS"), Column("CRASHING"), Column("PENDING"), Column("EVICTED"))
@@ -71,6 +72,12 @@ class HomeScreen(TargetScreen):
         await self.pods.synced.wait()
         await self.nodes.synced.wait()
         self.redraw()
+        await self.load_incidents()
+        self.set_interval(INCIDENTS_EVERY, self._reload_incidents)
+
+    @work(group="incidents", exclusive=True)
+    async def _reload_incidents(self) -> None:
+        """Incidents the watchers open while the screen is up appear without a key press."""
         await self.load_incidents()
 
     async def load_incidents(self) -> None:
