@@ -111,3 +111,22 @@ def test_typing_more_of_a_word_narrows_what_is_shown() -> None:
     assert not filtering.parse("web.*1").narrows(web) and not filtering.parse("!web-1").narrows(web)
     shown = filtering.narrow(ROWS, web)
     assert filtering.narrow(shown, web1) == filtering.narrow(ROWS, web1) == [ROWS[0]]
+
+
+def test_error_advice_and_failed_checks_are_shown() -> None:
+    from kubewhy.models.findings import CheckResult, Finding, Report
+    from kubewhy.models.target import parse_target
+    from tui.screens.error import advice
+    from tui.screens.why import causes_markup, check_line
+
+    assert "log in again" in advice("(401) Unauthorized: the token has expired")
+    assert "permission" in advice("403 Forbidden")
+    assert ":ctx" in advice("connection refused")
+    failed = CheckResult("oom-killed.events", "timeout", 5000.0, "no answer within 5s", "timeout")
+    report = Report(parse_target("pod/q1/x"), [Finding("oom-killed", "OOM", "critical", "killed [bold]", "pod/q1/x",
+                                                        "pod", ("exit 137",))],
+                    [CheckResult("oom-killed.pod", "ok", 1.0), failed])
+    text = causes_markup(report)
+    assert "1. [red]CRITICAL[/] OOM" in text and "killed \\[bold]" in text  # cluster text is escaped
+    assert "check oom-killed.events did not complete (timeout): no answer within 5s" in text
+    assert check_line(failed).startswith("⌛ oom-killed.events") and "no answer" in check_line(failed)

@@ -124,6 +124,12 @@ async def test_lists_sort_and_filter(workshop: RunningSim, make_app: Callable[..
             await command(pilot, word)
             shown = await listed(pilot, app, kind)
             assert name in {n for _, n in names(shown.table)}, word
+        await pilot.press("colon")  # completion: → takes the suggested command
+        await typed(pilot, "dep")
+        await pilot.press("right", "enter")
+        await listed(pilot, app, "Deployment")
+        await pilot.click(VirtualTable, offset=(3, 3))  # a click on the third row selects it
+        assert app.screen.query_one(VirtualTable).cursor == 2
         await command(pilot, "ns q5")
         await command(pilot, "pods")
         pods = await listed(pilot, app, "Pod")
@@ -179,7 +185,8 @@ async def test_apply_shows_the_dry_run_and_records_it(workshop: RunningSim, make
         entries = await app.session.history()
         kinds = [(e.kind, e.summary) for e in entries]
         assert any(k == "fix_event" and "applied" in s for k, s in kinds), kinds
-        assert any(k == "fix_event" and "approved" in s for k, s in kinds), kinds
+        assert any(k == "fix_event" and s.startswith("dry-run:") for k, s in kinds), kinds
+        assert any(k == "fix_event" and s.startswith("approved:") for k, s in kinds), kinds
         assert any(e.kind == "diagnosis" and e.source == "tui" and e.actor == "tester" for e in entries)
 
 
@@ -207,7 +214,14 @@ async def test_detail_views_describe_yaml_logs_events_history_help(workshop: Run
         await pilot.press("slash")
         await typed(pilot, "nosuchtextanywhere")
         assert log.line_count == 0 and len(logs.ring) == shown
-        await pilot.press("escape", "escape", "e")
+        await pilot.press("escape", "escape", "l")
+        current = app.screen
+        assert isinstance(current, LogsScreen) and not current.previous and current.following
+        await until(pilot, lambda: "following" in str(current.query_one("#log-state", Static).render())
+                    and current.container == "app", "current logs, followed")
+        await pilot.press("f")
+        assert not current.following
+        await pilot.press("escape", "e")
         events = app.screen
         assert isinstance(events, EventsScreen)
         await until(pilot, lambda: bool(events.table.rows), "the pod's events")
@@ -226,8 +240,9 @@ async def test_detail_views_describe_yaml_logs_events_history_help(workshop: Run
         assert isinstance(history, HistoryScreen)
         table = history.query_one("#table", VirtualTable)
         await until(pilot, lambda: bool(table.rows), "the history")
-        assert {"describe", "yaml", "show_logs_previous", "show_events"} <= {r["cells"][1] for r in table.rows} | \
-            {r["cells"][5].split(" ")[0] for r in table.rows} or any("describe" in str(r["cells"]) for r in table.rows)
+        actions = {r["cells"][5] for r in table.rows if r["cells"][1] == "action"}
+        assert {"describe", "yaml", "show logs previous", "show events"} <= actions, actions
+        assert all(r["cells"][4] == "pod/q1/app-7d4b9c6f5-x2x7k" for r in table.rows if r["cells"][1] == "action")
         await command(pilot, "incidents")
         assert isinstance(app.screen, IncidentsScreen)
 
