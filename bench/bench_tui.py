@@ -29,6 +29,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from textual import events  # noqa: E402
 from textual.keys import _character_to_key  # noqa: E402
 
 from kubesim.runner import RunningSim  # noqa: E402
@@ -95,9 +96,13 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
             await pilot.press("slash")
             presses, renders = [], []
             for n, ch in enumerate(args.filter, 1):
-                t0 = time.perf_counter()
-                await pilot.press(_character_to_key(ch))
+                t0 = time.perf_counter()  # the key as the terminal driver delivers it, until the list is redrawn
+                app.post_message(events.Key(_character_to_key(ch), ch))
+                while screen.filter_text != args.filter[:n]:
+                    await asyncio.sleep(0)
+                paint(screen)
                 presses.append(time.perf_counter() - t0)
+                await pilot.pause()
                 runs = []
                 for _ in range(args.repeats):  # the machine is shared: the median of a few runs per keystroke
                     t1 = time.perf_counter()
@@ -164,11 +169,13 @@ def report(args: argparse.Namespace, out: dict[str, Any], json_out: Path | None)
     print(f"| filter keystroke re-render (filter + sort of the cache, visible lines drawn), median (worst) of "
           f"{len(out['render_ms'])} keystrokes (each the median of {args.repeats} runs) | {render:.1f} ms "
           f"({worst:.1f} ms) | < 30 ms |")
-    print(f"| the same keystroke through Textual's Pilot (key dispatch and the Pilot's idle wait), median | "
-          f"{press:.0f} ms | |")
+    print(f"| the same keystroke end to end (a Key event through Textual's dispatch to the filter input, "
+          f"the list redrawn), median (worst) | {press:.1f} ms ({max(out['press_ms']):.1f} ms) | |")
     print(f"| RSS after the first screen | {out['rss_start_mb']:.0f} MB | |")
     print(f"| RSS after {args.seconds:.0f} s of live updates ({out['changes']} pod changes by WATCH, events "
           f"watched, a followed log of {out['log_lines']} lines) | {out['rss_end_mb']:.0f} MB | < 200 MB |")
+    print("\nRe-render per keystroke (ms): " + ", ".join(f"`{args.filter[:i + 1]}` {ms:.1f}"
+                                                      for i, ms in enumerate(out["render_ms"])))
     print(f"\nRSS every 30 s of the live phase: {', '.join(f'{m:.0f}' for m in out['rss_samples'])} MB")
     if json_out is not None:
         json_out.write_text(json.dumps({"targets": [

@@ -18,6 +18,7 @@ Row = Mapping[str, Any]
 
 
 REGEX_CHARS = frozenset(".^$*+?{}[]\\|()")
+QUANTIFIERS = frozenset("*+?{")
 
 
 @dataclass(frozen=True)
@@ -33,10 +34,25 @@ class Filter:
         """A plain substring search (no regex syntax, not inverse, not a selector)."""
         return bool(self.text) and not self.text.startswith(("!", "-l")) and not REGEX_CHARS & set(self.text)
 
-    def narrows(self, previous: Filter) -> bool:
-        """Every row this filter passes also passed ``previous``: typing more of a plain word only removes rows,
-        so the next keystroke filters the rows already shown instead of the whole cache."""
-        return previous.literal and self.literal and previous.text.lower() in self.text.lower()
+    @property
+    def required(self) -> str:
+        """Text every matching row contains (lower case), "" when there is none to rely on: the whole word of a
+        plain search, the literal start of a regex (``team-03.*crash`` → ``team-03``; a quantifier takes the
+        character before it back: ``ab*`` → ``a``). None for an inverse, a selector or an alternation (``|``)."""
+        if self.rx is None or self.inverse:
+            return ""
+        if self.error or self.literal:  # matched literally
+            return self.text.lower()
+        if "|" in self.text:
+            return ""
+        prefix: list[str] = []
+        for ch in self.text:
+            if ch in REGEX_CHARS:
+                if ch in QUANTIFIERS and prefix:
+                    prefix.pop()
+                break
+            prefix.append(ch)
+        return "".join(prefix).lower()
 
 
 def parse(text: str) -> Filter:
@@ -84,6 +100,11 @@ def narrow(rows: list[Row], flt: Filter) -> list[Row]:
         return [r for r in rows if search(r["text"])]
     test = flt.test
     return [r for r in rows if test(r)]
+
+
+def containing(rows: list[Row], text: str) -> list[Row]:
+    """The rows whose text contains ``text`` (lower case), in their order."""
+    return [r for r in rows if text in r["text"]] if text else rows
 
 
 def ordered(rows: Iterable[Row], *, sort_column: int | None = None, reverse: bool = False,

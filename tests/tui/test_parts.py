@@ -105,12 +105,15 @@ def test_cli_bad_input_is_one_line_and_exit_2(tmp_path: Path, capsys: pytest.Cap
     assert "--prometheus" in capsys.readouterr().err
 
 
-def test_typing_more_of_a_word_narrows_what_is_shown() -> None:
-    web, web1 = filtering.parse("web"), filtering.parse("WEB-1")
-    assert web1.narrows(web) and not web.narrows(web1)
-    assert not filtering.parse("web.*1").narrows(web) and not filtering.parse("!web-1").narrows(web)
-    shown = filtering.narrow(ROWS, web)
-    assert filtering.narrow(shown, web1) == filtering.narrow(ROWS, web1) == [ROWS[0]]
+@pytest.mark.parametrize(("text", "required"), [
+    ("WEB-1", "web-1"), ("team-03.*crash", "team-03"), ("ab*c", "a"), ("ab{2}", "a"), ("web(", "web("),
+    ("^web", ""), ("web|db", ""), ("!web", ""), ("-l app=web", ""), ("", ""),
+])
+def test_the_text_every_match_contains(text: str, required: str) -> None:
+    flt = filtering.parse(text)
+    assert flt.required == required
+    matched = filtering.narrow(ROWS, flt)
+    assert filtering.narrow(filtering.containing(ROWS, required), flt) == matched
 
 
 def test_error_advice_and_failed_checks_are_shown() -> None:

@@ -40,7 +40,7 @@ class ResourceScreen(TargetScreen):
         self.version = 0  # bumped by every change in the cache
         self._ordered: list[Any] = []
         self._ordered_key: tuple[Any, ...] = ()
-        self._shown_filter = self.filter
+        self._pool: tuple[tuple[Any, ...], str, list[Any]] = ((), "", [])  # rows holding a filter's required text
 
     def body(self) -> ComposeResult:
         yield Static("", id="status")
@@ -70,6 +70,7 @@ class ResourceScreen(TargetScreen):
     async def _wait_synced(self) -> None:
         await self.store.synced.wait()
         self.redraw()
+        self.tui.settle()
 
     def _changed(self, change: Change) -> None:
         self.version += 1
@@ -90,11 +91,16 @@ class ResourceScreen(TargetScreen):
         return self._ordered
 
     def select(self) -> list[Any]:
-        before = self._ordered_key
+        """Typing on only narrows: the rows holding the text every match must contain are kept, and the next
+        keystroke that still requires it searches those instead of the whole cache."""
         base = self.ordered()
-        if before == self._ordered_key and self.filter.narrows(self._shown_filter):
-            return filtering.narrow(self.shown, self.filter)  # typing on: only the rows shown can still match
-        return filtering.narrow(base, self.filter)
+        need = self.filter.required
+        if not need:
+            return filtering.narrow(base, self.filter)
+        key, had, pool = self._pool
+        pool = filtering.containing(pool if key == self._ordered_key and had and had in need else base, need)
+        self._pool = (self._ordered_key, need, pool)
+        return pool if self.filter.literal else filtering.narrow(pool, self.filter)
 
     def redraw(self) -> None:
         """Filter and sort the cached rows and hand the result to the table (which draws the visible ones)."""
@@ -103,7 +109,6 @@ class ResourceScreen(TargetScreen):
             return
         self.query_one("#loading").display = False
         self.shown = self.select()
-        self._shown_filter = self.filter
         table = self.table
         table.sort_column, table.sort_reverse = self.sort_column, self.sort_reverse
         plural = self.kind.lower() + ("" if self.kind.endswith("s") else "s")
@@ -191,7 +196,6 @@ class EventsScreen(ResourceScreen):
 
     def action_warnings(self) -> None:
         self.warnings_only = not self.warnings_only
-        self.version += 1  # a different selection: nothing shown so far can be narrowed
         self.title_text = ("warning events" if self.warnings_only else "events") + \
             (f" of {self.involved.ref}" if self.involved is not None else "")
         self.redraw()
