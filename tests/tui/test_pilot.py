@@ -216,7 +216,7 @@ async def test_detail_views_describe_yaml_logs_events_history_help(workshop: Run
         assert log.line_count == 0 and len(logs.ring) == shown
         await pilot.press("escape", "escape", "l")
         current = app.screen
-        assert isinstance(current, LogsScreen) and not current.previous and current.following
+        assert isinstance(current, LogsScreen) and not current.previous
         await until(pilot, lambda: "following" in str(current.query_one("#log-state", Static).render())
                     and current.container == "app", "current logs, followed")
         await pilot.press("f")
