@@ -79,7 +79,7 @@ def benches(args: argparse.Namespace) -> list[Bench]:
               json_out=True,
               note="The simulator in its own process; the app headless at 160x50 on the pods list, fed by the watch "
                    "informer. The live phase is 2 minutes, not the issue's 10: memory is flat after the first "
-                   "minute (the caches hold one row per object, the log view a 10,000-line ring)."),
+                   "30 s (the caches hold one row per object, the log view a 10,000-line ring)."),
     ]
 
 

@@ -166,7 +166,7 @@ def report(args: argparse.Namespace, out: dict[str, Any], json_out: Path | None)
     print("|---|---|---|")
     print(f"| paged LIST of {out['rows']} pods (start to the informer's last object) | {out['list_s']:.2f} s | |")
     print(f"| first screen after the cluster answered | {out['first_screen_s'] * 1000:.0f} ms | < 1.0 s |")
-    print(f"| filter keystroke re-render (filter + sort of the cache, visible lines drawn), median (worst) of "
+    print(f"| filter keystroke re-render (the sorted cache filtered, visible lines drawn), median (worst) of "
           f"{len(out['render_ms'])} keystrokes (each the median of {args.repeats} runs) | {render:.1f} ms "
           f"({worst:.1f} ms) | < 30 ms |")
     print(f"| the same keystroke end to end (a Key event through Textual's dispatch to the filter input, "
