@@ -10,6 +10,7 @@ from typing import Any
 from slack_sdk.models.blocks import ActionsBlock, Block, ContextBlock, HeaderBlock, MarkdownTextObject, PlainTextObject
 from slack_sdk.web.async_client import AsyncWebClient
 
+from kubewhy.audit.ledger import LedgerIncident
 from kubewhy.watch.notify import Page
 
 from . import blocks
@@ -34,7 +35,7 @@ def incident_blocks(page: Page) -> list[Block]:
     if i.absorbed:
         status += f"\n:link: {i.absorbed} pod incident(s) on this node grouped here (the node is the cause)"
     out.append(blocks.section(status))
-    cause = i.details.get("cause")
+    cause = page.cause
     if cause:
         text = f"*Cause:* {blocks.escape(cause.get('title', ''))}"
         if cause.get("summary"):
@@ -73,14 +74,7 @@ class SlackNotifier:
             channel=channel, text=f"{page.incident.severity.upper()}: {page.text}",
             blocks=blocks.to_dicts(incident_blocks(page)),
             metadata={"event_type": "kubewhy_incident", "event_payload": {"ref": page.incident.ref}})
-        ts = str(posted["ts"])
-        if page.report is not None and page.report.findings:
-            fix_ids: dict[tuple[int, int], str] = {}
-            if self.deps is not None:
-                fix_ids = register_fixes(self.deps, page.report, "", channel)
-            await self.client.chat_postMessage(channel=channel, thread_ts=ts, text=blocks.fallback_text(page.report),
-                                               blocks=blocks.to_dicts(blocks.report_blocks(page.report, fix_ids)))
-        return ts
+        return str(posted["ts"])
 
     async def update(self, page: Page, message_id: str) -> None:
         await self.client.chat_update(channel=self._channel(page), ts=message_id,
@@ -88,8 +82,29 @@ class SlackNotifier:
                                       blocks=blocks.to_dicts(incident_blocks(page)))
 
     async def reply(self, page: Page, message_id: str) -> None:
-        await self.client.chat_postMessage(channel=self._channel(page), thread_ts=message_id,
-                                           text=blocks.escape(page.text))
+        channel = self._channel(page)
+        if page.event == "page" and page.report is not None:  # the whole diagnosis, with its fix buttons
+            fix_ids: dict[tuple[int, int], str] = {}
+            if self.deps is not None:
+                fix_ids = register_fixes(self.deps, page.report, "", channel)
+            await self.client.chat_postMessage(channel=channel, thread_ts=message_id,
+                                               text=blocks.fallback_text(page.report),
+                                               blocks=blocks.to_dicts(blocks.report_blocks(page.report, fix_ids)))
+            return
+        await self.client.chat_postMessage(channel=channel, thread_ts=message_id, text=blocks.escape(page.text))
+
+    async def find(self, incident: LedgerIncident) -> str | None:
+        """The message a replica posted before dying, found by the metadata every page carries."""
+        if not incident.channel:
+            return None
+        history = await self.client.conversations_history(channel=incident.channel, limit=200,
+                                                          include_all_metadata=True)
+        for message in history.get("messages") or []:
+            meta = message.get("metadata") or {}
+            if meta.get("event_type") == "kubewhy_incident" and (meta.get("event_payload") or {}).get("ref") == \
+                    incident.ref:
+                return str(message.get("ts"))
+        return None
 
 
 def click_value(body: dict[str, Any]) -> dict[str, Any]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import signal
 import sys
 from collections.abc import Mapping
 
@@ -31,35 +32,75 @@ async def build_deps(settings: Settings, *, kube: KubeReader | None = None) -> B
     return BotDeps(core=core, slack=settings.slack, default_namespace=settings.default_namespace, ledger=ledger)
 
 
-async def serve(settings: Settings, *, host: str = "0.0.0.0") -> None:
+async def serve(settings: Settings, *, host: str = "0.0.0.0", watch: bool = False) -> None:
+    """The bot; with ``watch`` (``k8sbot``) the watchers too, in the same process, sharing its reader, audit log
+    and fix registry (so "Apply fix…" works on a page's diagnosis too)."""
     deps = await build_deps(settings)
     app = build_app(deps)
+    watchers: asyncio.Task[object] | None = None
+    stop = asyncio.Event()
+    if watch:
+        from kubewhy.watch.run import run_watchers
+
+        from .pager import SlackNotifier
+
+        watchers = asyncio.create_task(run_watchers(settings, SlackNotifier(app.client, deps), stop=stop,
+                                                    deps=deps.core), name="watchers")
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
     try:
         if settings.slack.mode == "socket":
             from slack_bolt.adapter.socket_mode.async_handler import (
                 AsyncSocketModeHandler,
             )
 
-            await AsyncSocketModeHandler(app, settings.slack.app_token).start_async()  # type: ignore[no-untyped-call]
+            handler = AsyncSocketModeHandler(app, settings.slack.app_token)
+            await handler.connect_async()  # type: ignore[no-untyped-call]
+            await _until_stopped(stop, watchers)
+            await handler.close_async()  # type: ignore[no-untyped-call]
         else:
             runner = web.AppRunner(app.web_app(path="/slack/events"))
             await runner.setup()
             await web.TCPSite(runner, host, settings.slack.port).start()
             log.info("kubewhy bot listening on %s:%s/slack/events", host, settings.slack.port)
-            await asyncio.Event().wait()
+            await _until_stopped(stop, watchers)
+            await runner.cleanup()
     finally:
+        stop.set()
+        if watchers is not None:
+            await asyncio.gather(watchers, return_exceptions=True)
         await compose.close(deps.core)
 
 
-def main(environ: Mapping[str, str] | None = None) -> int:
+async def _until_stopped(stop: asyncio.Event, watchers: asyncio.Task[object] | None) -> None:
+    """Until SIGTERM/SIGINT, or until the watchers fail (their error ends the process: a pod restarts)."""
+    waiting = [asyncio.create_task(stop.wait())] + ([watchers] if watchers is not None else [])
+    done, _ = await asyncio.wait(waiting, return_when=asyncio.FIRST_COMPLETED)
+    if watchers is not None and watchers in done and watchers.exception() is not None:
+        raise watchers.exception()  # type: ignore[misc]
+
+
+def main(environ: Mapping[str, str] | None = None, *, watch: bool = False) -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    for noisy in ("apscheduler", "alembic"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
     try:
         settings = load(environ)
         settings.slack.require()
-        asyncio.run(serve(settings))
+        if watch:
+            from kubewhy.watch.run import rules_for
+
+            rules_for(settings)  # a bad rules file stops the start, with file and line
+        asyncio.run(serve(settings, watch=watch))
     except KubewhyError as exc:
-        print(f"kubewhy bot: {exc}", file=sys.stderr)
+        print(f"{'k8sbot' if watch else 'kubewhy bot'}: {exc}", file=sys.stderr)
         return exc.exit_code
     except KeyboardInterrupt:
         return 0
     return 0
+
+
+def k8sbot_main() -> int:
+    """``k8sbot``: the in-cluster process, the Slack bot and the watchers together."""
+    return main(watch=True)

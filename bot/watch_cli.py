@@ -45,7 +45,8 @@ def cmd_watch(args: argparse.Namespace, environ: Mapping[str, str] | None = None
         return 0
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING, stream=sys.stderr,
                         format="%(asctime)s %(name)s %(levelname)s %(message)s")
-    logging.getLogger("apscheduler").setLevel(logging.WARNING)
+    for noisy in ("apscheduler", "alembic"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
     settings = load(environ, Flags(kubeconfig=args.kubeconfig, context=args.context, prometheus=args.prometheus,
                                    database_url=args.database_url, rules=args.rules, grace=args.grace,
                                    channel=args.channel))

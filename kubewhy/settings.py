@@ -292,12 +292,12 @@ def _slack(env: Mapping[str, str]) -> SlackSettings:
 
 
 def _seconds(raw: str, name: str) -> float:
-    import re
+    from .audit.durations import parse_duration
 
-    parts = re.findall(r"(\d+(?:\.\d+)?)([smh]?)", raw.strip().lower())
-    if not parts or re.sub(r"(\d+(?:\.\d+)?)([smh]?)", "", raw.strip().lower()):
-        raise SettingsError(f"{name}={raw!r}: expected a duration such as 30s, 2m or 1h")
-    return sum(float(n) * {"": 1, "s": 1, "m": 60, "h": 3600}[u] for n, u in parts)
+    try:
+        return parse_duration(raw).total_seconds()
+    except ValueError:
+        raise SettingsError(f"{name}={raw!r}: expected a duration such as 30s, 2m or 1h") from None
 
 
 def _watch(env: Mapping[str, str], flags: Flags) -> WatchSettings:

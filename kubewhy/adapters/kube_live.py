@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import contextlib
 import functools
 import http.client
 import json
@@ -30,7 +31,7 @@ import socket
 import ssl
 import tempfile
 import threading
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncGenerator, Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -435,7 +436,7 @@ class LiveKube:
                         meta.get("continue") or None)
 
     async def watch(self, kind: str, namespace: str | None = None, *, resource_version: str,
-                    timeout_seconds: int = 300, bookmarks: bool = True) -> AsyncIterator[Obj]:
+                    timeout_seconds: int = 300, bookmarks: bool = True) -> AsyncGenerator[Obj, None]:
         """The WATCH stream from ``resource_version``: raw watch events (``{"type", "object"}``), ADDED/MODIFIED/
         DELETED objects redacted and normalised, BOOKMARK and ERROR as sent. The blocking reads run on a thread
         of the stream's own (a watch would hold a pool thread for minutes); leaving the iteration closes the
@@ -448,15 +449,23 @@ class LiveKube:
         opened: asyncio.Future[Callable[[], None]] = loop.create_future()
 
         def put(item: tuple[str, Any]) -> None:
-            loop.call_soon_threadsafe(queue.put_nowait, item)
+            try:
+                loop.call_soon_threadsafe(queue.put_nowait, item)
+            except RuntimeError:  # the loop is gone (its program ended): nobody is reading
+                raise _Abandoned from None
 
         def pump() -> None:
             try:
                 status, lines, closer = self._open_stream(k.path(namespace), query, timeout_seconds + 30)
             except BaseException as exc:  # noqa: BLE001 - handed to the event loop
-                loop.call_soon_threadsafe(_settle, opened, exc)
+                with contextlib.suppress(RuntimeError):
+                    loop.call_soon_threadsafe(_settle, opened, exc)
                 return
-            loop.call_soon_threadsafe(_settle, opened, closer)
+            try:
+                loop.call_soon_threadsafe(_settle, opened, closer)
+            except RuntimeError:
+                closer()
+                return
             try:
                 if status != 200:
                     put(("status", (status, b"".join(lines))))
@@ -465,8 +474,13 @@ class LiveKube:
                     if line.strip():
                         put(("line", line))
                 put(("end", None))
+            except _Abandoned:
+                closer()
             except BaseException as exc:  # noqa: BLE001
-                put(("error", exc))
+                try:
+                    put(("error", exc))
+                except _Abandoned:
+                    closer()
 
         with self._lock:
             self.requests += 1
@@ -571,6 +585,10 @@ class LiveKube:
             self._raise(status, data, f"patch {k.plural}/{name}")
         patched: Obj = json.loads(data)
         return patched
+
+
+class _Abandoned(Exception):
+    """The event loop a watch stream fed has closed."""
 
 
 @dataclass(frozen=True)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator
 from typing import Any, Protocol
 
 Obj = dict[str, Any]
@@ -63,7 +63,7 @@ class WatchSource(Protocol):
                         continue_token: str | None = None) -> Page: ...
 
     def watch(self, kind: str, namespace: str | None = None, *, resource_version: str,
-              timeout_seconds: int = 300, bookmarks: bool = True) -> AsyncIterator[Obj]:
+              timeout_seconds: int = 300, bookmarks: bool = True) -> AsyncGenerator[Obj, None]:
         """Raw watch events ``{"type": ADDED|MODIFIED|DELETED|BOOKMARK|ERROR, "object": {...}}``."""
 
 

@@ -139,16 +139,17 @@ class Ledger:
                 rows = (await session.execute(query.order_by(WatchIncident.first_seen))).scalars()
                 return [_plain(r) for r in rows]
 
-    async def claim_post(self, incident_id: int, owner: str, *, at: datetime | None = None) -> bool:
+    async def claim_post(self, incident_id: int, owner: str, *, at: datetime | None = None,
+                         stale_after: timedelta = CLAIM_TIMEOUT) -> bool:
         """Compare-and-set: True when ``owner`` may post this incident's message (nobody posted it, and nobody
-        else claimed it less than :data:`CLAIM_TIMEOUT` ago)."""
+        else claimed it less than ``stale_after`` ago: a claimer that died while posting)."""
         at = at or _now()
         with store_errors(self.url):
             async with self._sessions() as session:
                 result = await session.execute(update(WatchIncident).where(
                     WatchIncident.id == incident_id, WatchIncident.message_ts.is_(None),
                     or_(WatchIncident.claimed_by.is_(None), WatchIncident.claimed_by == owner,
-                        WatchIncident.claimed_at < at - CLAIM_TIMEOUT)).values(claimed_by=owner, claimed_at=at))
+                        WatchIncident.claimed_at < at - stale_after)).values(claimed_by=owner, claimed_at=at))
                 await session.commit()
                 return bool(getattr(result, "rowcount", 0))
 
@@ -157,6 +158,15 @@ class Ledger:
         with store_errors(self.url):
             async with self._sessions() as session:
                 await session.execute(update(WatchIncident).where(WatchIncident.id == incident_id).values(**values))
+                await session.commit()
+        return await self.get(incident_id)
+
+    async def absorb(self, incident_id: int) -> LedgerIncident | None:
+        """One more incident grouped under this one (an atomic increment: several may arrive at once)."""
+        with store_errors(self.url):
+            async with self._sessions() as session:
+                await session.execute(update(WatchIncident).where(WatchIncident.id == incident_id).values(
+                    absorbed=WatchIncident.absorbed + 1))
                 await session.commit()
         return await self.get(incident_id)
 

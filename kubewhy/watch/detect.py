@@ -91,6 +91,7 @@ def project_pod(obj: Obj) -> Obj:
             "labels": meta.get("labels") or {}, "owner": list(owner) if owner else None,
             "node": spec.get("nodeName"), "phase": status.get("phase"), "reason": status.get("reason"),
             "message": (status.get("message") or "")[:300], "containers": containers,
+            "changed": max((c.get("lastTransitionTime") or "" for c in status.get("conditions") or []), default=""),
             "deleting": bool(meta.get("deletionTimestamp"))}
 
 
@@ -136,7 +137,7 @@ def pod_signals(pod: Obj, rules: RuleSet, now: datetime) -> list[Signal]:
         found = _EVICTED_RESOURCE.search(pod.get("message") or "")
         why = found.group(1) if found else "evicted"
         for rule in rules.by_detector("pod-evicted"):
-            out.append(signal(rule, f"node/{node or '?'}:evicted-{why}", f"{pod['uid'] or item}", None,
+            out.append(signal(rule, f"node/{node or '?'}:evicted-{why}", item, evicted_at(pod),
                               f"pods evicted from node {node or '?'} ({why})"))
         return out
     subject = pod_subject(pod)
@@ -155,6 +156,14 @@ def pod_signals(pod: Obj, rules: RuleSet, now: datetime) -> list[Signal]:
                                       f"container {c['name']} of {item} in CrashLoopBackOff "
                                       f"({c['restarts']} restarts)"))
     return out
+
+
+def evicted_at(pod: Obj) -> datetime | None:
+    """When the kubelet evicted it: its containers' termination (or its last condition change), so that a
+    restart re-listing old evicted pods does not count them as new."""
+    times = [parse_time(c.get("term_finished")) for c in pod["containers"]] + [parse_time(pod.get("changed"))]
+    found = [t for t in times if t is not None]
+    return max(found) if found else None
 
 
 def memory_limit_bytes(value: Any) -> float | None:

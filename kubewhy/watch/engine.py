@@ -26,9 +26,9 @@ from typing import TYPE_CHECKING, Any
 from .. import actions
 from ..errors import KubewhyError
 from ..models.target import Target
-from .detect import EPISODIC, Signal, node_signals, pod_signals, project_node, project_pod
+from .detect import EPISODIC, Signal, node_signals, parse_time, pod_signals, project_node, project_pod
 from .informer import Change, Informer
-from .notify import Notifier, Page
+from .notify import Notifier, Page, cause_of
 from .rules import Rule, RuleSet
 
 if TYPE_CHECKING:
@@ -68,13 +68,14 @@ class Candidate:
         return f"{self.rule.id}|{self.subject}"
 
     def occurred(self, key: str, at: datetime) -> bool:
+        """A distinct event at ``at`` (when it happened in the cluster, not when it was seen)."""
         if key in self.occurrences:
             return False
         self.occurrences[key] = None
         if len(self.occurrences) > MAX_OCCURRENCES:
             self.occurrences.popitem(last=False)
         self.count += 1
-        self.last_occurrence = at
+        self.last_occurrence = at if self.last_occurrence is None else max(self.last_occurrence, at)
         self.dirty = True
         return True
 
@@ -94,6 +95,8 @@ class WatchOptions:
     tick: float = 0.25
     refresh_interval: float = 3.0  # re-read open incidents and mutes (acks, resolves, mutes from Slack)
     diagnose_timeout: float = 20.0
+    claim_stale_after: float = 30.0  # seconds after which a dead replica's unposted claim may be taken over
+    drain_timeout: float = 10.0  # on stop: how long pages in flight may take to finish
     page_size: int = 500
     watch_timeout: int = 300
 
@@ -145,8 +148,9 @@ class Watcher:
         node = (pod or {}).get("node") or (ev.get("source") or {}).get("host") or "?"
         why = "memory" if "memory" in (ev.get("message") or "") else "evicted"
         for rule in self.rules.by_detector("pod-evicted"):
+            at = parse_time(ev.get("lastTimestamp") or ev.get("eventTime") or ev.get("firstTimestamp"))
             signal = Signal(rule, f"node/{node}:evicted-{why}", "Pod", ns, name, f"pod/{ns}/{name}",
-                            f"pod/{ns}/{name}", None, ns, (pod or {}).get("labels") or {}, node,
+                            f"pod/{ns}/{name}", at, ns, (pod or {}).get("labels") or {}, node,
                             f"pods evicted from node {node} ({why})")
             self._occur(signal, with_item=False)
 
@@ -185,13 +189,17 @@ class Watcher:
             cand.items[s.item] = s
             cand.absent_since = None
         cand.last_seen = now
-        cand.occurred(s.occurrence, now)
+        cand.occurred(s.occurrence, min(s.since or now, now))
 
     # ---- running -----------------------------------------------------------------------------------------
     async def run(self) -> None:
         """Run the informers and the tick until cancelled."""
         streams = [self.nodes, self.pods]
-        resume = await self.ledger.cursor(self.options.cluster, "events")
+        try:
+            resume = await self.ledger.cursor(self.options.cluster, "events")
+        except KubewhyError as exc:
+            log.warning("cannot read the saved watch position (%s): events from now on", exc)
+            resume = None
         self.events = Informer(self.source, "Event", cache=False, resume_from=resume,
                                watch_timeout=self.options.watch_timeout)
         self.events.listeners.append(self._on_event)
@@ -199,12 +207,16 @@ class Watcher:
         self._tasks = [asyncio.create_task(s.run(), name=f"informer-{s.kind}") for s in streams]
         try:
             await asyncio.gather(self.nodes.synced.wait(), self.pods.synced.wait())
-            await self._refresh(force=True)
             self.ready.set()
             while True:
                 await self.tick()
                 await asyncio.sleep(self.options.tick)
         finally:
+            informers, work = self._tasks[:len(streams)], self._tasks[len(streams):]
+            for task in informers:
+                task.cancel()
+            if work:  # a page half-sent must finish, or its message would be orphaned from the ledger
+                await asyncio.wait(work, timeout=self.options.drain_timeout)
             for task in self._tasks:
                 task.cancel()
             await asyncio.gather(*self._tasks, return_exceptions=True)
@@ -224,11 +236,16 @@ class Watcher:
         leading = self.leading()
         if leading and not self._was_leading:
             log.info("%s leads: reading the ledger", self.options.identity)
-            await self._refresh(force=True)
+            self._refreshed = 0.0
         self._was_leading = leading
         if not leading:
             return
-        await self._refresh()
+        try:
+            await self._refresh(force=self._refreshed == 0.0)
+        except KubewhyError as exc:  # the database is away: act on nothing until the ledger answers again
+            self._refreshed = 0.0
+            log.warning("cannot read the incident ledger: %s (retrying)", exc)
+            return
         now = self.clock()
         mono = time.monotonic()
         for ck, cand in list(self.candidates.items()):
@@ -338,7 +355,7 @@ class Watcher:
             if cand.absorbed_into is not absorber:
                 cand.absorbed_into = absorber
                 self.stats["absorbed"] += 1
-                grown = await self.ledger.change(absorber.incident.id, absorbed=absorber.incident.absorbed + 1)
+                grown = await self.ledger.absorb(absorber.incident.id)
                 if grown is not None and grown.message_ts is not None:
                     absorber.incident = grown
                     await self.notifier.update(Page("update", grown, _page_text(grown, absorber)), grown.message_ts)
@@ -364,8 +381,15 @@ class Watcher:
             return
         if rule.holds(now):
             return  # quiet hours: recorded, paged when they end
-        if not await self.ledger.claim_post(incident.id, self.options.identity):
+        if not await self.ledger.claim_post(incident.id, self.options.identity,
+                                            stale_after=timedelta(seconds=self.options.claim_stale_after)):
             return  # another replica is posting it
+        if incident.claimed_by not in (None, self.options.identity):
+            # a replica claimed it and died: did its message reach the channel before it could say so?
+            found = await self.notifier.find(incident)
+            if found is not None:
+                cand.incident = await self.ledger.change(incident.id, message_ts=found, notified_at=now) or incident
+                return
         actions.open_incident(self.deps, incident.ref, incident.title, actor=ACTOR, source="watcher",
                               summary=f"{rule.id} on {cand.subject}")
         report = await self._diagnose(incident)
@@ -377,9 +401,10 @@ class Watcher:
         cand.dirty = False
         cand.next_update = cand.thread_at = time.monotonic() + self.options.update_interval
         self.stats["pages"] += 1
-        target = _target(incident)
-        actions.page(self.deps, rule=rule.id, fingerprint=incident.fingerprint, target=target,
+        actions.page(self.deps, rule=rule.id, fingerprint=incident.fingerprint, target=_target(incident),
                      channel=incident.channel, message_ts=ts, summary=incident.title, incident=incident.ref)
+        if report is not None:  # the whole diagnosis (evidence, fix buttons) in the thread, once the ts is saved
+            await self.notifier.reply(page, ts)
 
     async def _diagnose(self, incident: LedgerIncident) -> Any:
         from ..service import diagnose
@@ -413,6 +438,9 @@ class Watcher:
         incident = cand.incident = changed or incident
         await self.notifier.update(Page("update", incident, _page_text(incident, cand)), incident.message_ts or "")
         self.stats["updates"] += 1
+        actions.record_action(self.deps, "page_update", actor=ACTOR, source="watcher", channel=incident.channel,
+                              target=_target(incident), incident=incident.ref,
+                              details={"count": incident.count, "summary": f"count {incident.count}"})
         mono = time.monotonic()
         if mono - cand.thread_at >= self.options.thread_interval:
             cand.thread_at = mono
@@ -420,9 +448,6 @@ class Watcher:
                                                                f"{incident.last_seen:%H:%M:%S} UTC."),
                                       incident.message_ts or "")
             self.stats["replies"] += 1
-            actions.record_action(self.deps, "page_update", actor=ACTOR, source="watcher",
-                                  channel=incident.channel, target=_target(incident), incident=incident.ref,
-                                  details={"count": incident.count, "summary": f"count {incident.count}"})
 
     async def _remind(self, cand: Candidate) -> None:
         incident = cand.incident
@@ -456,18 +481,6 @@ class Watcher:
         actions.resolve_incident(self.deps, done.ref, actor=ACTOR, summary=None)
 
 
-def cause_of(report: Any) -> dict[str, Any] | None:
-    """What the message keeps of the diagnosis (its updates re-render it from the ledger)."""
-    if report is None:
-        return None
-    if not report.findings:
-        return {"title": "No cause found" if report.healthy else "Diagnosis incomplete", "summary": "",
-                "evidence": [], "healthy": report.healthy}
-    f = report.findings[0]
-    return {"id": f.id, "title": f.title, "summary": f.summary, "severity": f.severity,
-            "evidence": list(f.evidence[:3]), "fix": f.fixes[0].command if f.fixes else ""}
-
-
 def _target(incident: LedgerIncident) -> Target | None:
     raw = (incident.details or {}).get("target")
     if not raw or len(raw) != 3:
@@ -483,4 +496,4 @@ def _page_text(incident: LedgerIncident, cand: Candidate) -> str:
     return text
 
 
-__all__ = ["ACTOR", "Candidate", "WatchOptions", "Watcher", "cause_of"]
+__all__ = ["ACTOR", "Candidate", "WatchOptions", "Watcher"]

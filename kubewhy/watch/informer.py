@@ -19,6 +19,7 @@ where objects seen before the restart must not count again); ``cache=False`` kee
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
 from collections.abc import Callable, Mapping
@@ -158,17 +159,22 @@ class Informer:
 
     async def _watch(self) -> None:
         self.stats.watches += 1
+        stream = self.source.watch(self.kind, self.namespace, resource_version=self.resource_version,
+                                   timeout_seconds=self.watch_timeout)
         try:
-            async for event in self.source.watch(self.kind, self.namespace, resource_version=self.resource_version,
-                                                 timeout_seconds=self.watch_timeout):
-                self.stats.events += 1
-                self.stats.last_event_at = time.monotonic()
-                self.backoff.reset()
-                self._handle(event)
+            async with contextlib.aclosing(stream):  # a cancelled watch closes its connection now, not at GC
+                async for event in stream:
+                    self._on_event(event)
         except KubeApiError as exc:
             if exc.status == 410:
                 raise Gone(str(exc)) from None
             raise
+
+    def _on_event(self, event: Obj) -> None:
+        self.stats.events += 1
+        self.stats.last_event_at = time.monotonic()
+        self.backoff.reset()
+        self._handle(event)
 
     def _handle(self, event: Obj) -> None:
         kind, obj = event.get("type"), event.get("object") or {}

@@ -34,20 +34,31 @@ def query(rule: Rule) -> str:
     raise ValueError(f"{rule.detect} is not a metric rule")
 
 
+def filling_query(rule: Rule) -> str:
+    """Volumes whose free bytes, at the trend of the last 30 minutes, reach 0 within the rule's window."""
+    return (f"predict_linear(kubelet_volume_stats_available_bytes[30m], {int(rule.window.total_seconds())}) "
+            f"< 0")
+
+
 async def evaluate(rule: Rule, prom: MetricsReader, watcher: Watcher) -> int:
     """Run the rule's query and feed what is over the threshold to the watcher; returns how many are."""
     rows = await prom.query(query(rule))
     present: dict[str, Signal] = {}
+    full_soon: set[tuple[str, str]] = set()
+    if rule.detect == "pvc-filling":  # or full soon at the current trend (catalogue: pvc-filling)
+        full_soon = {((r.get("metric") or {}).get("namespace", ""), (r.get("metric") or {}).get(
+            "persistentvolumeclaim", "")) for r in await prom.query(filling_query(rule))}
     for row in rows:
         m, value = row.get("metric") or {}, float(row.get("value") or 0.0)
         ns = m.get("namespace", "")
         if rule.detect == "pvc-filling":
             claim = m.get("persistentvolumeclaim", "")
-            if not claim or value < rule.threshold:
+            if not claim or (value < rule.threshold and (ns, claim) not in full_soon):
                 continue
             item = f"pvc/{ns}/{claim}"
             present[item] = Signal(rule, item, "PersistentVolumeClaim", ns, claim, item, item, None, ns, {}, None,
-                                   f"volume {claim} in {ns} is {value:.0%} full")
+                                   f"volume {claim} in {ns} is filling up (full within "
+                                   f"{_human(rule.window)} at its current trend, or over {rule.threshold:.0%})")
             continue
         pod = watcher.pods.items.get((ns, m.get("pod", "")))
         if pod is None:
@@ -71,4 +82,9 @@ async def evaluate(rule: Rule, prom: MetricsReader, watcher: Watcher) -> int:
     return len(present)
 
 
-__all__ = ["evaluate", "query"]
+def _human(span: object) -> str:
+    seconds = int(getattr(span, "total_seconds", lambda: 0)())
+    return f"{seconds // 3600} h" if seconds >= 3600 and seconds % 3600 == 0 else f"{seconds // 60} min"
+
+
+__all__ = ["evaluate", "filling_query", "query"]

@@ -8,7 +8,7 @@ import json
 import sys
 from dataclasses import dataclass
 from datetime import datetime
-from typing import IO, TYPE_CHECKING, Literal, Protocol
+from typing import IO, TYPE_CHECKING, Any, Literal, Protocol
 
 if TYPE_CHECKING:
     from ..audit.ledger import LedgerIncident
@@ -28,6 +28,25 @@ class Page:
     report: Report | None = None
 
 
+    @property
+    def cause(self) -> dict[str, Any] | None:
+        """The diagnosis' first cause, from the report (a first page) or as the ledger kept it (updates)."""
+        return cause_of(self.report) if self.report is not None else self.incident.details.get("cause")
+
+
+def cause_of(report: Report | None) -> dict[str, Any] | None:
+    """What the message keeps of the diagnosis (its updates re-render it from the ledger)."""
+    if report is None:
+        return None
+    if not report.findings:
+        return {"title": "No cause found" if report.healthy else "Diagnosis incomplete", "summary": "",
+                "evidence": [], "healthy": report.healthy}
+    f = report.findings[0]
+    return {"id": f.id, "title": f.title, "summary": f.summary, "severity": f.severity,
+            "evidence": list(f.evidence[:3]), "fix": f.fixes[0].command if f.fixes else ""}
+
+
+
 class Notifier(Protocol):
     async def post(self, page: Page) -> str:
         """Post the incident's one message; its id (Slack: the ts) is kept in the ledger."""
@@ -36,7 +55,11 @@ class Notifier(Protocol):
         """Update that message in place (count, last seen, state)."""
 
     async def reply(self, page: Page, message_id: str) -> None:
-        """Say something in the message's thread (an update, a reminder, the resolve notice)."""
+        """Say something in the message's thread (the first page's whole report, an update, a reminder, the
+        resolve notice)."""
+
+    async def find(self, incident: LedgerIncident) -> str | None:
+        """The id of a message already posted for this incident (by a replica that died before saving it)."""
 
 
 def summary_line(page: Page) -> str:
@@ -83,11 +106,15 @@ class StdoutNotifier:
         self._write(page, message_id)
 
     async def reply(self, page: Page, message_id: str) -> None:
-        self._write(page, message_id)
+        if page.event not in ("page", "resolve"):  # their line was printed by post/update already
+            self._write(page, message_id)
+
+    async def find(self, incident: LedgerIncident) -> str | None:
+        return None  # lines already printed cannot be looked up: a dead replica's page may print again
 
 
 def _iso(at: datetime | None) -> str | None:
     return at.isoformat() if at else None
 
 
-__all__ = ["Notifier", "Page", "PageEvent", "StdoutNotifier", "summary_line"]
+__all__ = ["Notifier", "Page", "PageEvent", "StdoutNotifier", "cause_of", "summary_line"]

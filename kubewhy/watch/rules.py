@@ -8,7 +8,6 @@ flapping), ``reminder``, ``severity``, ``routes`` (namespace and labels to a cha
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from datetime import datetime, time, timedelta, tzinfo
@@ -23,9 +22,6 @@ DETECTORS = ("node-not-ready", "node-pressure", "pod-evicted", "oom-killed", "cr
              "memory-near-limit", "pvc-filling")
 METRIC_DETECTORS = ("cpu-throttling", "memory-near-limit", "pvc-filling")  # evaluated from Prometheus, on a schedule
 Severity = Literal["critical", "warning", "info"]
-_DURATION = re.compile(r"^(\d+(?:\.\d+)?[smhdw])+$")
-_PART = re.compile(r"(\d+(?:\.\d+)?)([smhdw])")
-_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
 
 
 class RulesError(KubewhyError):
@@ -35,10 +31,10 @@ class RulesError(KubewhyError):
 
 
 def parse_duration(text: Any) -> timedelta:
-    raw = str(text).strip().lower()
-    if not _DURATION.match(raw):
-        raise ValueError(f"invalid duration {text!r}: use e.g. 90s, 15m, 2h or 1h30m")
-    return timedelta(seconds=sum(float(n) * _UNITS[u] for n, u in _PART.findall(raw)))
+    """``90s``, ``15m``, ``2h``, ``1h30m`` (the audit log's duration syntax)."""
+    from ..audit.durations import parse_duration as parse
+
+    return parse(str(text))
 
 
 @dataclass(frozen=True)

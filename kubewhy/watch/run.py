@@ -22,6 +22,7 @@ from .lease import LeaseElector
 from .rules import METRIC_DETECTORS, RuleSet, load_rules
 
 if TYPE_CHECKING:
+    from ..service import Deps
     from .notify import Notifier
 
 log = logging.getLogger("kubewhy.watch")
@@ -35,49 +36,65 @@ def rules_for(settings: Settings) -> RuleSet:
 
 
 async def run_watchers(settings: Settings, notifier: Notifier, *, stop: asyncio.Event | None = None,
-                       on_ready: Callable[[Watcher], None] | None = None) -> Watcher:
-    """Watch until ``stop`` is set (or for ever); returns the watcher (its stats) once stopped."""
+                       on_ready: Callable[[Watcher], None] | None = None, deps: Deps | None = None) -> Watcher:
+    """Watch until ``stop`` is set (or for ever); returns the watcher (its stats) once stopped. ``deps``: the
+    process's dependencies when it already has them (``k8sbot`` shares the bot's reader and audit log); else
+    they are built here, from the settings, and closed on the way out."""
     rules = rules_for(settings)  # bad rules fail before anything starts
+    if deps is not None:
+        return await _run(settings, notifier, rules, deps, stop or asyncio.Event(), on_ready)
     source = compose.build_watch_source(settings)
-    stop = stop or asyncio.Event()
-    async with compose.opened(settings, kube=source) as deps:  # type: ignore[arg-type]
-        if deps.audit is None:
-            raise SettingsError("the watchers keep their incident ledger in the audit database: "
-                                "unset KUBEWHY_NO_AUDIT (or --no-audit)")
-        for warning in deps.warnings:
-            log.warning("%s", warning)
-        await deps.audit.flush()  # the schema is at head (the ledger's tables) before the first read
-        ledger = compose.build_ledger(deps.audit)
-        w = settings.watch
-        cluster = w.cluster or urlsplit(source.endpoint).netloc or source.endpoint
-        elector = None
-        if w.leader_election:
-            elector = LeaseElector(source, namespace=w.lease_namespace, name=w.lease_name,  # type: ignore[arg-type]
-                                   identity=w.identity, duration=w.lease_duration,
-                                   renew=max(w.lease_duration / 3, 0.2), renew_deadline=w.lease_duration * 2 / 3)
-        watcher = Watcher(deps, source, ledger, notifier, rules,
-                          WatchOptions(cluster=cluster, channel=w.channel, identity=w.identity,
-                                       update_interval=w.update_interval), elector=elector)
-        scheduler = _scheduler(settings, watcher)
-        tasks = [asyncio.create_task(watcher.run(), name="watcher")]
-        if elector is not None:
-            tasks.append(asyncio.create_task(elector.run(), name="lease"))
-        stopper = asyncio.create_task(stop.wait(), name="stop")
-        scheduler.start()
+    async with compose.opened(settings, kube=source) as built:  # type: ignore[arg-type]
+        return await _run(settings, notifier, rules, built, stop or asyncio.Event(), on_ready)
+
+
+async def _run(settings: Settings, notifier: Notifier, rules: RuleSet, deps: Deps, stop: asyncio.Event,
+               on_ready: Callable[[Watcher], None] | None) -> Watcher:
+    source = deps.kube if hasattr(deps.kube, "watch") else compose.build_watch_source(settings)
+    if deps.audit is None:
+        raise SettingsError("the watchers keep their incident ledger in the audit database: "
+                            "unset KUBEWHY_NO_AUDIT (or --no-audit)")
+    for warning in deps.warnings:
+        log.warning("%s", warning)
+    await deps.audit.flush()  # the schema is at head (the ledger's tables) before the first read
+    ledger = compose.build_ledger(deps.audit)
+    w = settings.watch
+    cluster = w.cluster or urlsplit(source.endpoint).netloc or source.endpoint
+    elector = None
+    if w.leader_election:
+        elector = LeaseElector(source, namespace=w.lease_namespace, name=w.lease_name,  # type: ignore[arg-type]
+                               identity=w.identity, duration=w.lease_duration,
+                               renew=max(w.lease_duration / 3, 0.2), renew_deadline=w.lease_duration * 2 / 3)
+    watcher = Watcher(deps, source, ledger, notifier, rules,  # type: ignore[arg-type]
+                      WatchOptions(cluster=cluster, channel=w.channel, identity=w.identity,
+                                   update_interval=w.update_interval,
+                                   claim_stale_after=2 * w.lease_duration), elector=elector)
+    scheduler = _scheduler(settings, watcher)
+    tasks = [asyncio.create_task(watcher.run(), name="watcher")]
+    if elector is not None:
+        tasks.append(asyncio.create_task(elector.run(), name="lease"))
+    stopper = asyncio.create_task(stop.wait(), name="stop")
+    scheduler.start()
+    ready = asyncio.create_task(watcher.ready.wait())
+
+    def announce(_: object) -> None:
+        log.info("watching %s as %s (cluster %s, %d rules)", source.endpoint, w.identity, cluster, len(rules.rules))
         if on_ready is not None:
-            ready = asyncio.create_task(watcher.ready.wait())
-            ready.add_done_callback(lambda _: on_ready(watcher))
-        try:
-            done, _ = await asyncio.wait([*tasks, stopper], return_when=asyncio.FIRST_COMPLETED)
-            for task in done:
-                if task is not stopper and task.exception() is not None:
-                    raise task.exception()  # type: ignore[misc]
-        finally:
-            scheduler.shutdown(wait=False)
-            stopper.cancel()
-            for task in tasks:
-                task.cancel()
-            await asyncio.gather(*tasks, return_exceptions=True)
+            on_ready(watcher)
+
+    ready.add_done_callback(announce)
+    try:
+        done, _ = await asyncio.wait([*tasks, stopper], return_when=asyncio.FIRST_COMPLETED)
+        for task in done:
+            if task is not stopper and task.exception() is not None:
+                raise task.exception()  # type: ignore[misc]
+    finally:
+        scheduler.shutdown(wait=False)
+        stopper.cancel()
+        ready.cancel()
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
     return watcher
 
 

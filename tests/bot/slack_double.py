@@ -113,7 +113,7 @@ class SlackDouble:
                 params.update(await request.json())
             else:
                 params.update(dict(await request.post()))
-        for key in ("blocks", "view"):
+        for key in ("blocks", "view", "metadata"):
             if isinstance(params.get(key), str):
                 params[key] = json.loads(params[key])
         return params
@@ -142,6 +142,11 @@ class SlackDouble:
         elif method in ("chat.postMessage", "chat.update"):
             ok.update(channel=params.get("channel"), ts=params.get("ts") or self._next_ts(),
                       message={"text": params.get("text", ""), "blocks": params.get("blocks", [])})
+        elif method == "conversations.history":  # what was posted to the channel, newest first
+            posted = [(c.params, c.answer) for c in self.calls if c.method == "chat.postMessage"
+                      and c.params.get("channel") == params.get("channel") and not c.params.get("thread_ts")]
+            ok.update(messages=[{"ts": a.get("ts"), "text": p.get("text", ""), "metadata": p.get("metadata")}
+                                for p, a in reversed(posted)], has_more=False)
         elif method == "chat.postEphemeral":
             ok.update(message_ts=self._next_ts())
         elif method in ("views.open", "views.update"):
