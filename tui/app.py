@@ -10,7 +10,7 @@ from functools import partial
 from typing import Any
 
 from textual import work
-from textual.app import App, SystemCommand
+from textual.app import App
 from textual.command import Hit, Hits, Provider
 from textual.screen import Screen
 
@@ -129,9 +129,6 @@ class K8sTui(App[int]):
     def palette_commands(self) -> Iterable[str]:
         yield from ["home", "incidents", "history", *(v.command for v in rows.VIEWS.values()), "ns all"]
         yield from self.completions()
-
-    def get_system_commands(self, screen: Screen[Any]) -> Iterable[SystemCommand]:
-        yield from super().get_system_commands(screen)
 
     def run_command(self, text: str) -> None:
         """A ``:`` command: a list, ``home``, ``incidents``, ``history``, ``ns NAME|all``, ``ctx NAME``, ``quit``."""

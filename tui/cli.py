@@ -57,6 +57,8 @@ def main(argv: Sequence[str] | None = None, environ: Mapping[str, str] | None = 
 
         app = K8sTui(Session(settings), namespace=args.namespace, start=args.start)
         code = app.run()
+        if demo is not None:
+            print(f"k8stui: the demo's audit log: {demo.audit_url} (kubewhy history --database-url URL)")
         return int(code or 0)
     except KubewhyError as exc:
         print(f"k8stui: {exc}", file=sys.stderr)
