@@ -263,15 +263,17 @@ users: [{{name: me, user: {{token: abc}}}}]
 contexts: [{{name: gone-cluster, context: {{cluster: gone, user: me}}}}]
 """)
 
-    app = make_app(kubeconfig=kubeconfig)
+    app = make_app(kubeconfig=kubeconfig, start="pods")
     async with app.run_test(size=SIZE) as pilot:
         await until(pilot, lambda: isinstance(app.screen, ClusterError), "the error screen")
         error = app.screen
         assert isinstance(error, ClusterError) and error.context == "gone-cluster"
         assert str(port) in error.endpoint and error.reason
-        home = app.screen_stack[1]
-        assert isinstance(home, HomeScreen)  # behind it: "loading", never "no pods"
-        assert "loading" in home.query_one("#trouble", VirtualTable).empty_text
+        pods = app.screen_stack[1]
+        assert isinstance(pods, ResourceScreen)  # behind it: loading, never "no pods"
+        status = str(pods.query_one("#status", Static).render())
+        assert status.startswith(f"Loading Pod from http://127.0.0.1:{port} (paged LIST")
+        assert not pods.table.rows and pods.table.empty_text == ""
         await pilot.press("r")
         await until(pilot, lambda: isinstance(app.screen, ClusterError), "still unreachable after the retry")
         await pilot.press("q")

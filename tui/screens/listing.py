@@ -36,6 +36,7 @@ class ResourceScreen(TargetScreen):
         self.sort_column: int | None = None
         self.sort_reverse = False
         self._redraw: Timer | None = None
+        self._progress: Timer | None = None  # the loading status, while the first LIST is under way
         self.shown: list[Any] = []
         self.version = 0  # bumped by every change in the cache
         self._ordered: list[Any] = []
@@ -58,9 +59,16 @@ class ResourceScreen(TargetScreen):
         if self.store.synced.is_set():
             self.redraw()
         else:
-            self.query_one("#status", Static).update(
-                f"Loading {self.kind} from {self.tui.session.endpoint} (paged LIST) …")
+            self._loading_progress()
+            self._progress = self.set_interval(0.25, self._loading_progress)
             self._wait_synced()
+
+    def _loading_progress(self) -> None:
+        """While the first LIST loads: how many pages have arrived (never "no resources" before it answered)."""
+        stats = getattr(self.store, "stats", None)
+        pages = f": {stats.lists} page(s) of {self.tui.session.page_size} so far" if stats and stats.lists else ""
+        self.query_one("#status", Static).update(
+            f"Loading {self.kind} from {self.tui.session.endpoint} (paged LIST{pages}) …")
 
     def on_unmount(self) -> None:
         if self._changed in self.store.listeners:
@@ -107,6 +115,9 @@ class ResourceScreen(TargetScreen):
         self._redraw = None
         if not self.store.synced.is_set():
             return
+        if self._progress is not None:
+            self._progress.stop()
+            self._progress = None
         self.query_one("#loading").display = False
         self.shown = self.select()
         table = self.table
