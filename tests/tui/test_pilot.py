@@ -71,6 +71,23 @@ async def test_home_is_incident_first_with_the_workshop_problems(workshop: Runni
         assert counts["q8"][1:] == (4, 0, 2, 0) and counts["q1"][2] == 1
         incidents = app.screen.query_one("#incidents", VirtualTable)
         await until(pilot, lambda: "no open incidents" in incidents.empty_text, "the ledger is read")
+        # a watcher opens an incident in the ledger: home lists it (re-read every 10 s; here at once), w diagnoses
+        from kubewhy import compose
+
+        assert app.session.deps is not None and app.session.deps.audit is not None
+        ledger = compose.build_ledger(app.session.deps.audit)
+        await ledger.open_incident(cluster="sim", rule="crash-loop", subject="pod/q1/app-7d4b9c6f5-x2x7k",
+                                   severity="critical", title="app is crash-looping", channel=None)
+        home = app.screen
+        assert isinstance(home, HomeScreen)
+        await home.load_incidents()
+        assert [r["cells"][1:4] for r in incidents.rows] == [
+            ("critical", "pod/q1/app-7d4b9c6f5-x2x7k", "app is crash-looping")]
+        incidents.focus()
+        await pilot.press("w")
+        assert isinstance(app.screen, WhyScreen) and app.screen.target.ref == "pod/q1/app-7d4b9c6f5-x2x7k"
+        await pilot.press("escape")
+        trouble.focus()
         # an eviction arrives by the watch: the overview counts it without a new LIST
         lists = app.session.stores["Pod"].stats.lists  # type: ignore[attr-defined]
         await asyncio.to_thread(workshop.control, "apply", {"steps": [{"evict": {
