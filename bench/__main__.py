@@ -3,6 +3,8 @@
     .venv/bin/python -m bench                       # everything; rewrites docs/benchmarks.md
     .venv/bin/python -m bench --only why --latency-ms 50 --sizes 1000,5000,20000
     .venv/bin/python -m bench --smoke --out /tmp/b.md   # a few seconds each, no thresholds (the test suite runs it)
+    .venv/bin/python -m bench --only watch          # re-runs one benchmark; its section and target rows are
+                                                    # replaced in docs/benchmarks.md, the others kept
 
 Each benchmark is a script in bench/ run as a subprocess with the harness's sizes and repeats; what it prints
 (Markdown) becomes its section, and the targets it reports (``--json-out``) are marked met or not met in the
@@ -72,10 +74,20 @@ def benches(args: argparse.Namespace) -> list[Bench]:
         Bench("prometheus", "A real Prometheus per scenario: back-fill, start-up, queries (issue 5)",
               "bench_prometheus.py", ["--repeats", "3", "--queries", "30"], ["--repeats", "1", "--queries", "3"],
               note="Debian's Prometheus; medians; the back-fill is the scenario's last hour at a 15 s step."),
+        Bench("watch", "Watchers: page latency, API load, memory, throughput (issue 13)", "bench_watch.py",
+              ["--latency-ms", lat, "--grace", "0s", "--incidents", "20", "--latency-pods", "10000",
+               "--sizes", "1000,10000,20000", "--window", "300", "--rate", "2000", "--seconds", "60"],
+              ["--latency-ms", lat, "--grace", "0s", "--incidents", "2", "--latency-pods", "200", "--pause", "0.2",
+               "--sizes", "200", "--window", "2", "--settle", "0.2", "--poll", "1", "--rate", "200",
+               "--seconds", "1", "--churn-pods", "200", "--churn-nodes", "10"], json_out=True,
+              note="`kubewhy watch` as a process against simulator processes, the Slack Web API double in the "
+                   "benchmark's process; the throughput's churn is written into the simulator's store by its host "
+                   "process (see the section)."),
         Bench("tui", "k8stui at 10,000 pods: first screen, filter keystroke, memory under live updates (issue 14)",
               "bench_tui.py", ["--pods", "10000", "--nodes", "500", "--events", "20000", "--seconds", "120",
-                               "--rate", "200"],
-              ["--pods", "300", "--nodes", "10", "--events", "300", "--seconds", "1", "--rate", "50"],
+                               "--rate", "200", "--latency-ms", lat],
+              ["--pods", "300", "--nodes", "10", "--events", "300", "--seconds", "1", "--rate", "50",
+               "--latency-ms", lat],
               json_out=True,
               note="The simulator in its own process; the app headless at 160x50 on the pods list, fed by the watch "
                    "informer. The live phase is 2 minutes, not the issue's 10: memory is flat after the first "
@@ -138,10 +150,43 @@ def run_bench(b: Bench, smoke: bool, timeout: float) -> tuple[str, float, bool]:
     return "\n".join(section), elapsed, ok
 
 
+def merge(existing: str, order: list[str], sections: dict[str, str], summary: list[tuple[str, dict[str, Any]]],
+          stamp: str) -> str:
+    """An existing report with the sections and target rows of the benchmarks just run replaced (a section not
+    there yet goes before the notes); the header, the other sections and the notes are kept as they were."""
+    head, *blocks = ("\n" + existing).split("\n## ")
+    fresh = {text.split("\n", 1)[0].removeprefix("## "): text.replace("\n\n", f"\n\n{stamp}\n\n", 1)
+             for text in sections.values()}
+    rows = [f"| {name} | {t['name']}: {t['target']} | {t['figure']} | {'met' if t['met'] else '**not met**'} |"
+            for name, t in summary]
+
+    def bench_of(row: str) -> str:
+        return row.split(" | ")[0].removeprefix("| ")
+
+    out: list[str] = []
+    for block in blocks:
+        title = block.split("\n", 1)[0]
+        if title == "Targets":
+            table = [line for line in block.splitlines() if line.startswith("|")]
+            kept = [row for row in table[2:] if bench_of(row) not in sections]
+            ranked = sorted(kept + rows, key=lambda r: order.index(bench_of(r)) if bench_of(r) in order else 99)
+            out.append("\n".join(["## Targets", "", *table[:2], *ranked]))
+        elif title in fresh:
+            out.append(fresh.pop(title))
+        else:
+            if title.startswith("Notes"):
+                out += list(fresh.values())
+                fresh.clear()
+            out.append("## " + block)
+    out += list(fresh.values())
+    return head.strip("\n") + "\n\n" + "\n\n".join(o.strip("\n") for o in out) + "\n"
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(prog="python -m bench", description=__doc__.split("\n\n")[0])
     ap.add_argument("--smoke", action="store_true", help="tiny sizes, one repeat, no thresholds")
-    ap.add_argument("--only", action="append", help="run only these benchmarks (why, sim, audit, bot, prometheus, tui)")
+    ap.add_argument("--only", action="append", help="run only these benchmarks (why, sim, audit, bot, prometheus, "
+                    "watch, tui); into an existing report their sections and target rows are merged, the others kept")
     ap.add_argument("--latency-ms", type=float, default=20.0, help="added to every simulated API request")
     ap.add_argument("--sizes", default="1000,5000,20000", help="cluster sizes (pods) for the scale figures")
     ap.add_argument("--main-size", type=int, default=5000, help="the size of the kubectl comparison")
@@ -182,6 +227,12 @@ def main() -> int:
         doc += [notes.read_text(encoding="utf-8").strip(), ""]
     text = "\n".join(doc)
     out = args.out or (None if args.smoke else ROOT / "docs" / "benchmarks.md")
+    if out is not None and args.only and not args.smoke and out.exists():
+        stamp = (f"Run on its own: `{command.strip()}`, {started.strftime('%Y-%m-%d %H:%M UTC')}, commit "
+                 f"{commit() or '?'}, load average before {load_before}, after {load()}; "
+                 f"{args.latency_ms:g} ms per simulated request.")
+        text = merge(out.read_text(encoding="utf-8"), [b.name for b in benches(args)],
+                     dict(zip([b.name for b in chosen], sections, strict=True)), summary, stamp)
     if out is not None:
         out.write_text(text, encoding="utf-8")
         print(f"bench: wrote {out}", file=sys.stderr)

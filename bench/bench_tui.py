@@ -66,7 +66,8 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
     tmp = Path(tempfile.mkdtemp())
     spec = f"pods={args.pods},nodes={args.nodes},events={args.events}"
     sim = subprocess.Popen([sys.executable, "-m", "kubewhy", "sim", "serve", "--generate", spec, "--port", "0",
-                            "--timeline", "manual", "--kubeconfig-out", str(tmp / "kc")],
+                            "--timeline", "manual", "--latency-ms", str(args.latency_ms),
+                            "--kubeconfig-out", str(tmp / "kc")],
                            stdout=subprocess.PIPE, text=True)
     assert sim.stdout is not None
     first_line = sim.stdout.readline()
@@ -160,7 +161,8 @@ def report(args: argparse.Namespace, out: dict[str, Any], json_out: Path | None)
     worst = max(out["render_ms"])
     load = " / ".join(f"{x:.1f}" for x in os.getloadavg())
     print(f"Load average when it ended: {load} on {os.cpu_count()} CPUs.\n")
-    print(f"Generated cluster: {args.pods} pods, {args.nodes} nodes, {args.events} events; headless 160x50; "
+    print(f"Generated cluster: {args.pods} pods, {args.nodes} nodes, {args.events} events, {args.latency_ms:g} ms "
+          f"per API request; headless 160x50; "
           f"filter typed: `/{args.filter}`; live phase {args.seconds:.0f} s at {args.rate} pod changes/s\n")
     print("| measurement | figure | target |")
     print("|---|---|---|")
@@ -198,6 +200,7 @@ def main() -> None:
     ap.add_argument("--log-lines", type=int, default=10, help="lines appended to the followed log every 0.1 s")
     ap.add_argument("--repeats", type=int, default=5, help="re-renders timed per keystroke (their median counts)")
     ap.add_argument("--filter", default="team-03.*crash", help="typed after / one character at a time")
+    ap.add_argument("--latency-ms", type=float, default=0.0, help="added to every simulated API request")
     ap.add_argument("--json-out", type=Path, help="targets for the harness (bench/__main__.py)")
     args = ap.parse_args()
     report(args, asyncio.run(run(args)), args.json_out)

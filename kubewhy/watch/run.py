@@ -64,7 +64,8 @@ async def _run(settings: Settings, notifier: Notifier, rules: RuleSet, deps: Dep
     if w.leader_election:
         elector = LeaseElector(source, namespace=w.lease_namespace, name=w.lease_name,  # type: ignore[arg-type]
                                identity=w.identity, duration=w.lease_duration,
-                               renew=max(w.lease_duration / 3, 0.2), renew_deadline=w.lease_duration * 2 / 3)
+                               renew=max(w.lease_duration / 3, 0.2), renew_deadline=w.lease_duration * 2 / 3,
+                               retry=max(w.lease_duration / 15, 0.2))
     watcher = Watcher(deps, source, ledger, notifier, rules,  # type: ignore[arg-type]
                       WatchOptions(cluster=cluster, channel=w.channel, identity=w.identity,
                                    update_interval=w.update_interval,

@@ -24,7 +24,11 @@ async def test_exactly_one_of_two_racing_replicas_leads_and_the_other_takes_over
     won = await asyncio.gather(a.try_acquire_or_renew(), b.try_acquire_or_renew())
     assert sorted(won) == [False, True]  # both read "no Lease"; the API server let one create it
     leader, other = (a, b) if a.is_leader else (b, a)
+    await asyncio.to_thread(cluster.sim.reset_stats)
+    clock["now"] += timedelta(seconds=1)
     assert await leader.try_acquire_or_renew() and not await other.try_acquire_or_renew()
+    stats = await asyncio.to_thread(cluster.sim.stats)
+    assert stats == {"update leases": 1, "get leases": 1}  # the holder renews with one write; a candidate reads
 
     # a stale write loses: the other read the Lease before the leader renewed it
     lease = await api.get("Lease", "default", "kubewhy-watch")
