@@ -65,6 +65,8 @@ class ResourceScreen(TargetScreen):
 
     def _loading_progress(self) -> None:
         """While the first LIST loads: how many pages have arrived (never "no resources" before it answered)."""
+        if self.store.synced.is_set():  # a tick already queued when the list arrived
+            return
         stats = getattr(self.store, "stats", None)
         pages = f": {stats.lists} page(s) of {self.tui.session.page_size} so far" if stats and stats.lists else ""
         self.query_one("#status", Static).update(
