@@ -37,7 +37,7 @@ def make_app(tmp_path: Path) -> Callable[..., K8sTui]:
     return make
 
 
-async def until(pilot: Any, condition: Callable[[], bool], what: str, tries: int = 400) -> None:
+async def until(pilot: Any, condition: Callable[[], bool], what: str, tries: int = 1200) -> None:
     """Let the app run until ``condition`` holds (the cluster answers over HTTP; no wall-clock assertion)."""
     for _ in range(tries):
         try:
