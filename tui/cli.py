@@ -8,6 +8,7 @@ import argparse
 import importlib
 import sys
 from collections.abc import Mapping, Sequence
+from pathlib import Path
 from typing import Any
 
 from kubewhy.errors import KubewhyError
@@ -36,6 +37,10 @@ def main(argv: Sequence[str] | None = None, environ: Mapping[str, str] | None = 
     args = parser().parse_args(argv)
     if args.demo and args.snapshot:
         print("k8stui: --demo and --snapshot cannot be combined", file=sys.stderr)
+        return 2
+    missing = [p for p in args.snapshot if not Path(p).exists()]
+    if missing:
+        print(f"k8stui: --snapshot {missing[0]}: no such file or directory", file=sys.stderr)
         return 2
     demo: Any = None
     try:

@@ -101,6 +101,8 @@ def test_cli_bad_input_is_one_line_and_exit_2(tmp_path: Path, capsys: pytest.Cap
     assert cli.main(["--demo", "--scenario", "no-such-scenario"], environ={"HOME": str(tmp_path)}) == 2
     err = capsys.readouterr().err
     assert err.startswith("k8stui: the demo cluster did not start") and "Traceback" not in err
+    assert cli.main(["--snapshot", str(tmp_path / "nope.yaml")]) == 2
+    assert "nope.yaml: no such file or directory" in capsys.readouterr().err
     assert cli.main(["--prometheus", "ftp://x"], environ={"HOME": str(tmp_path)}) == 2
     assert "--prometheus" in capsys.readouterr().err
 
