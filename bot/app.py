@@ -2,20 +2,26 @@
 
 from __future__ import annotations
 
+from aiohttp import web
 from slack_bolt.async_app import AsyncApp
-from slack_sdk.http_retry.builtin_async_handlers import AsyncRateLimitErrorRetryHandler
+from slack_sdk.http_retry.builtin_async_handlers import (
+    AsyncRateLimitErrorRetryHandler,
+    AsyncServerErrorRetryHandler,
+)
 from slack_sdk.web.async_client import AsyncWebClient
 
 from kubewhy.settings import SlackSettings
 
 from .deps import BotDeps
-from .listeners import actions, commands, incidents
+from .gate import Gate
+from .listeners import actions, commands, errors, incidents, mentions
 
 
 def build_client(slack: SlackSettings) -> AsyncWebClient:
-    # Slack answers 429 with Retry-After under load; the client waits and retries instead of failing.
+    # Slack answers 429 with Retry-After under load, and 5xx now and then: the client waits and retries.
     return AsyncWebClient(token=slack.bot_token, base_url=slack.api_url,
-                          retry_handlers=[AsyncRateLimitErrorRetryHandler(max_retry_count=3)])
+                          retry_handlers=[AsyncRateLimitErrorRetryHandler(max_retry_count=3),
+                                          AsyncServerErrorRetryHandler(max_retry_count=3)])
 
 
 def build_app(deps: BotDeps) -> AsyncApp:
@@ -25,4 +31,13 @@ def build_app(deps: BotDeps) -> AsyncApp:
     commands.register(app, deps)
     actions.register(app, deps)
     incidents.register(app, deps)
+    mentions.register(app, deps)
+    errors.register(app)
     return app
+
+
+def build_web_app(deps: BotDeps, app: AsyncApp, gate: Gate | None = None) -> web.Application:
+    """HTTP mode: Bolt's aiohttp application behind the gate (signature first, replays and retries once)."""
+    web_app = app.web_app(path="/slack/events")
+    web_app.middlewares.append((gate or Gate(deps.slack.signing_secret)).middleware)
+    return web_app

@@ -27,6 +27,8 @@ from kubewhy.inspect import ClusterStatus
 from kubewhy.models.findings import Finding, Report
 from kubewhy.models.target import Target
 
+from .public import scrub
+
 SECTION_LIMIT = 3000
 CODE_LIMIT = 2800
 MAX_EVIDENCE = 8
@@ -63,8 +65,9 @@ def button(text: str, action_id: str, value: dict[str, Any], style: str | None =
                          value=json.dumps(value, separators=(",", ":"))[:2000], style=style)
 
 
-def action_value(target: Target, **extra: Any) -> dict[str, Any]:
-    return {"t": target.ref, **extra}
+def action_value(target: Target, incident: str | None = None, **extra: Any) -> dict[str, Any]:
+    """What a button carries: the target, the incident it belongs to, and extras (a fix id)."""
+    return {"t": target.ref, **({"i": incident} if incident else {}), **extra}
 
 
 def investigating(target: Target, user: str) -> list[Block]:
@@ -83,7 +86,8 @@ def _evidence_text(finding: Finding, limit: int) -> tuple[str, int]:
     return text, hidden
 
 
-def finding_blocks(finding: Finding, index: int, target: Target, fix_ids: list[str | None]) -> list[Block]:
+def finding_blocks(finding: Finding, index: int, target: Target, fix_ids: list[str | None],
+                   incident: str | None = None) -> list[Block]:
     emoji = SEVERITY_EMOJI.get(finding.severity, "")
     subject = "" if finding.subject == target.ref else f" on `{escape(finding.subject)}`"
     head = f"{emoji} *{index}. {escape(finding.title)}*{subject}\n{escape(finding.summary)}"
@@ -104,12 +108,13 @@ def finding_blocks(finding: Finding, index: int, target: Target, fix_ids: list[s
             text += f"\n_Does not fix:_ {escape(fix.does_not_fix)}"
         block = SectionBlock(text=MarkdownTextObject(text=cut(text)))
         if fix_id:
-            block.accessory = button("Apply fix…", ACTION_APPLY, action_value(target, f=fix_id), "primary")
+            block.accessory = button("Apply fix…", ACTION_APPLY, action_value(target, incident, f=fix_id), "primary")
         blocks.append(block)
     return blocks
 
 
-def report_blocks(report: Report, fix_ids: dict[tuple[int, int], str], user: str = "") -> list[Block]:
+def report_blocks(report: Report, fix_ids: dict[tuple[int, int], str], user: str = "",
+                  incident: str | None = None) -> list[Block]:
     target = report.target
     who = f" (asked by <@{escape(user)}>)" if user else ""
     blocks: list[Block] = [HeaderBlock(text=PlainTextObject(text=cut(f"Why {target.ref}?", 150)))]
@@ -122,18 +127,18 @@ def report_blocks(report: Report, fix_ids: dict[tuple[int, int], str], user: str
                               "(this does not mean it is healthy)."))
     for i, finding in enumerate(report.findings, 1):
         ids = [fix_ids.get((i - 1, j)) for j in range(len(finding.fixes))]
-        candidate = [DividerBlock(), *finding_blocks(finding, i, target, ids)]
+        candidate = [DividerBlock(), *finding_blocks(finding, i, target, ids, incident)]
         if len(blocks) + len(candidate) + 3 > MAX_BLOCKS:
             blocks.append(section(f"_…{len(report.findings) - i + 1} more finding(s): use *Show all evidence*_"))
             break
         blocks += candidate
     bad = [c for c in report.checks if c.status in ("error", "timeout")]
-    notes = list(report.notes) + [f"{c.id}: {c.status} ({c.detail[:80]})" for c in bad[:3]]
+    notes = list(report.notes) + [f"{c.id}: {c.status} ({scrub(c.detail)[:80]})" for c in bad[:3]]
     context = f"{len(report.checks)} checks in {report.duration_ms:.0f} ms{who}"
     if notes:
         context += " · " + " · ".join(escape(n) for n in notes)
     blocks.append(ContextBlock(elements=[MarkdownTextObject(text=cut(context, 2000))]))
-    value = action_value(target)
+    value = action_value(target, incident)
     actions = [button("Show logs", ACTION_LOGS, value), button("Show events", ACTION_EVENTS, value),
                button("Describe", ACTION_DESCRIBE, value), button("Re-run", ACTION_RERUN, value)]
     if any(f.evidence for f in report.findings):
@@ -175,6 +180,20 @@ def lines_messages(title: str, lines: list[str], per_message: int = CODE_LIMIT) 
     return out
 
 
+def list_sections(title: str, lines: list[str], limit: int = SECTION_LIMIT) -> list[Block]:
+    """A list in as many sections as it needs, cut between lines, never in the middle of one."""
+    out: list[list[str]] = [[title]]
+    size = len(title)
+    for line in lines:
+        line = cut(line, 500)
+        if size + len(line) + 1 > limit - 10:
+            out.append([])
+            size = 0
+        out[-1].append(line)
+        size += len(line) + 1
+    return [section("\n".join(chunk)) for chunk in out[:MAX_BLOCKS]]
+
+
 def all_evidence_lines(report: Report) -> list[str]:
     lines = []
     for i, f in enumerate(report.findings, 1):
@@ -184,7 +203,8 @@ def all_evidence_lines(report: Report) -> list[str]:
 
 
 def status_blocks(st: ClusterStatus) -> list[Block]:
-    scope = f"namespace `{escape(st.namespace)}`" if st.namespace else "all namespaces"
+    scope = (f"namespace `{escape(st.namespace)}`" if st.namespace else
+             "namespaces " + ", ".join(f"`{escape(n)}`" for n in st.namespaces) if st.namespaces else "all namespaces")
     if st.healthy:
         return [section(f":white_check_mark: {st.nodes} nodes and {st.pods} pods in {scope}: nothing unhealthy.")]
     blocks: list[Block] = [HeaderBlock(text=PlainTextObject(text="Cluster status"))]

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 SUBCOMMANDS = ("why", "status", "history", "playbooks", "mute", "unmute", "incidents", "help")
+INCIDENT_REF = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
 
 
 @dataclass(frozen=True)
@@ -14,6 +16,7 @@ class Command:
     namespace: str | None = None
     unknown: str | None = None  # the unknown subcommand the user typed, for the help reply
     error: str | None = None
+    incident: str | None = None  # --incident REF: the diagnosis and every click on it join that incident
 
 
 def parse(text: str) -> Command:
@@ -24,10 +27,17 @@ def parse(text: str) -> Command:
     if name not in SUBCOMMANDS:
         return Command("help", unknown=tokens[0][:40])
     args: list[str] = []
-    namespace = None
+    namespace = incident = None
     i = 0
     while i < len(rest):
         tok = rest[i]
+        if tok == "--incident":
+            if i + 1 >= len(rest) or not INCIDENT_REF.fullmatch(rest[i + 1]):
+                return Command(name, error="--incident needs a reference such as `INC-42` (letters, digits, "
+                                           "`.`, `_`, `-`)")
+            incident = rest[i + 1]
+            i += 2
+            continue
         if tok in ("-n", "--namespace"):
             if i + 1 >= len(rest):
                 return Command(name, error=f"{tok} needs a namespace, e.g. `/k8s {name} pod-x -n prod`")
@@ -51,4 +61,4 @@ def parse(text: str) -> Command:
     if name == "why" and len(args) > 1:
         return Command(name, namespace=namespace,
                        error="One target at a time: `/k8s why pod-name [-n namespace]`.")
-    return Command(name, tuple(args), namespace)
+    return Command(name, tuple(args), namespace, incident=incident)

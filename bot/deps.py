@@ -50,6 +50,7 @@ class BotDeps:
     default_namespace: str = "default"
     fixes: Bounded[str, ProposedFix] = field(default_factory=Bounded)
     reports: Bounded[tuple[str, str], Report] = field(default_factory=Bounded)
+    applying: Bounded[str, str] = field(default_factory=Bounded)  # fix id -> who submitted Apply (once only)
     ledger: Ledger | None = None  # the watchers' incident ledger (acknowledge, resolve, mute, incidents)
 
     @property
@@ -66,6 +67,10 @@ class BotDeps:
 
     def readable(self, namespace: str | None) -> bool:
         return "*" in self.slack.namespaces or namespace is None or namespace in self.slack.namespaces
+
+    def readable_namespaces(self) -> tuple[str, ...] | None:
+        """The namespaces the bot may read, or None for all."""
+        return None if "*" in self.slack.namespaces else self.slack.namespaces
 
     def allowed_ids(self, namespace: str | None) -> list[str]:
         return [*self.slack.allow.get(namespace or "", ()), *self.slack.allow.get("*", ())]

@@ -1,4 +1,9 @@
-"""``kubewhy bot``: the Slack bot's process (HTTP mode or Socket Mode), built through :mod:`kubewhy.compose`."""
+"""``kubewhy bot``: the Slack bot's process (HTTP mode or Socket Mode), built through :mod:`kubewhy.compose`.
+
+Start-up verifies the Slack token before anything listens (:mod:`.startup`). SIGTERM (how Kubernetes stops a
+pod) and SIGINT stop the listener (and the watchers, for ``k8sbot``), let in-flight work finish for a moment,
+then flush the audit log: a stopped pod loses no record.
+"""
 
 from __future__ import annotations
 
@@ -15,10 +20,13 @@ from kubewhy.adapters.ports import KubeReader
 from kubewhy.errors import KubewhyError
 from kubewhy.settings import Settings, load
 
-from .app import build_app
+from .app import build_app, build_web_app
 from .deps import BotDeps
+from .startup import prewarm, verify_token
 
 log = logging.getLogger("kubewhy.bot")
+
+GRACE = 5.0  # seconds in-flight listeners get after SIGTERM before the audit log is flushed
 
 
 async def build_deps(settings: Settings, *, kube: KubeReader | None = None) -> BotDeps:
@@ -32,24 +40,39 @@ async def build_deps(settings: Settings, *, kube: KubeReader | None = None) -> B
     return BotDeps(core=core, slack=settings.slack, default_namespace=settings.default_namespace, ledger=ledger)
 
 
-async def serve(settings: Settings, *, host: str = "0.0.0.0", watch: bool = False) -> None:
-    """The bot; with ``watch`` (``k8sbot``) the watchers too, in the same process, sharing its reader, audit log
-    and fix registry (so "Apply fix…" works on a page's diagnosis too)."""
-    deps = await build_deps(settings)
-    app = build_app(deps)
-    watchers: asyncio.Task[object] | None = None
-    stop = asyncio.Event()
-    if watch:
-        from kubewhy.watch.run import run_watchers
-
-        from .pager import SlackNotifier
-
-        watchers = asyncio.create_task(run_watchers(settings, SlackNotifier(app.client, deps), stop=stop,
-                                                    deps=deps.core), name="watchers")
+def stop_on_signals(stop: asyncio.Event) -> None:
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
+
+
+async def _in_flight(grace: float) -> None:
+    """Give the listeners still running (Bolt runs them as tasks after the ack) ``grace`` seconds to finish."""
+    current = asyncio.current_task()
+    tasks = [t for t in asyncio.all_tasks() if t is not current and not t.done()
+             and t.get_name() != "kubewhy-audit-writer"]
+    if tasks:
+        await asyncio.wait(tasks, timeout=grace)
+
+
+async def serve(settings: Settings, *, stop: asyncio.Event | None = None, auth_attempts: int = 5,
+                watch: bool = False) -> None:
+    """The bot; with ``watch`` (``k8sbot``) the watchers too, in the same process, sharing its reader, audit log
+    and fix registry (so "Apply fix…" works on a page's diagnosis too)."""
+    stop = stop or asyncio.Event()
+    stop_on_signals(stop)
+    deps = await build_deps(settings)
+    watchers: asyncio.Task[object] | None = None
     try:
+        app = build_app(deps)
+        prewarm(app, await verify_token(app.client, attempts=auth_attempts))
+        if watch:
+            from kubewhy.watch.run import run_watchers
+
+            from .pager import SlackNotifier
+
+            watchers = asyncio.create_task(run_watchers(settings, SlackNotifier(app.client, deps), stop=stop,
+                                                        deps=deps.core), name="watchers")
         if settings.slack.mode == "socket":
             from slack_bolt.adapter.socket_mode.async_handler import (
                 AsyncSocketModeHandler,
@@ -57,20 +80,27 @@ async def serve(settings: Settings, *, host: str = "0.0.0.0", watch: bool = Fals
 
             handler = AsyncSocketModeHandler(app, settings.slack.app_token)
             await handler.connect_async()  # type: ignore[no-untyped-call]
+            log.info("kubewhy bot connected to Slack (Socket Mode)")
             await _until_stopped(stop, watchers)
             await handler.close_async()  # type: ignore[no-untyped-call]
         else:
-            runner = web.AppRunner(app.web_app(path="/slack/events"))
+            runner = web.AppRunner(build_web_app(deps, app))
             await runner.setup()
+            host = settings.slack.host
             await web.TCPSite(runner, host, settings.slack.port).start()
             log.info("kubewhy bot listening on %s:%s/slack/events", host, settings.slack.port)
             await _until_stopped(stop, watchers)
+            log.info("kubewhy bot stopping: no new requests; flushing the audit log")
+            await runner.shutdown()
+            await _in_flight(GRACE)
             await runner.cleanup()
     finally:
         stop.set()
         if watchers is not None:
             await asyncio.gather(watchers, return_exceptions=True)
         await compose.close(deps.core)
+        if deps.core.audit is not None:
+            log.info("kubewhy bot stopped: audit %s", deps.core.audit.stats.summary())
 
 
 async def _until_stopped(stop: asyncio.Event, watchers: asyncio.Task[object] | None) -> None:

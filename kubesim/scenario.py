@@ -295,7 +295,7 @@ def load_file(path: Path, scenario: Scenario) -> None:
             _scenario_doc(path, doc, scenario)
             continue
         items: list[tuple[tuple[Any, ...], Any]] = [((), doc.data)]
-        if isinstance(doc.data, dict) and doc.data.get("kind", "").endswith("List") and "items" in doc.data:
+        if isinstance(doc.data, dict) and str(doc.data.get("kind", "")).endswith("List") and "items" in doc.data:
             if not isinstance(doc.data["items"], list):
                 raise ScenarioError(path, "items of a List must be a list", document=doc.index,
                                     line=_line_of(doc.node, ("items",)))

@@ -22,6 +22,7 @@ from aiohttp import web
 
 from . import events as event_conv
 from .cluster import POD_KEY, Cluster, InvalidObject, generate_name
+from .faults import Faults
 from .patching import PatchError, apply_patch
 from .resources import METRICS_GROUP, Resource
 from .scenario import object_uid
@@ -77,6 +78,7 @@ class SimServer:
         self.cluster = cluster
         self.options = options or SimOptions()
         self.requests: Counter[str] = Counter()
+        self.faults = Faults()  # /kubesim/v1/faults: scripted errors, delays and resets (kubesim/faults.py)
         self.timeline = Timeline(cluster, self.options.timeline_mode)
         self.app = web.Application(middlewares=[self._middleware], client_max_size=64 * 2**20)
         self.app.router.add_route("*", "/{tail:.*}", self._dispatch)
@@ -104,6 +106,9 @@ class SimServer:
                           ) -> web.StreamResponse:
         if self.options.latency_ms and not request.path.startswith("/kubesim/"):
             await asyncio.sleep(self.options.latency_ms / 1000)
+        injected = await self.faults.intercept(request)
+        if injected is not None:
+            return injected
         try:
             return await handler(request)
         except ApiError as exc:
@@ -636,6 +641,8 @@ class SimServer:
     # ---- control API --------------------------------------------------------------------------------------
     async def _control(self, request: web.Request, parts: list[str]) -> web.Response:
         route = "/".join(parts)
+        if route == "v1/faults":
+            return await self.faults.control(request)
         if route == "v1/stats" and request.method == "GET":
             return json_response({"requests": dict(self.requests), "total": sum(self.requests.values()),
                                   "resourceVersion": self.cluster.store.rv})

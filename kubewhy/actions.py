@@ -10,6 +10,7 @@ or :func:`kubewhy.compose.audit_opened` for a command that needs no cluster) and
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
@@ -92,14 +93,15 @@ def _audit(audit: AuditLog | None) -> AuditLog:
 async def history(audit: AuditLog | None, *, since: datetime | None = None, until: datetime | None = None,
                   target_kind: str | None = None, target_name: str | None = None,
                   target_namespace: str | None = None, incident: str | None = None,
-                  limit: int = 100) -> list[HistoryEntry]:
+                  limit: int = 100, namespaces: Sequence[str] | None = None) -> list[HistoryEntry]:
     """What was asked, found, proposed, applied and paged, newest first (``kubewhy history``, ``/k8s history``,
-    post-mortems). A target filter needs at least ``target_name``; kind and namespace narrow it."""
+    post-mortems). A target filter needs at least ``target_name``; kind and namespace narrow it. ``namespaces``:
+    only what concerns those namespaces or cluster-scoped objects (a restricted Slack bot's view)."""
     from .audit import queries
 
     return await queries.history(_audit(audit), since=since, until=until, target_kind=target_kind,
                                  target_name=target_name, target_namespace=target_namespace, incident=incident,
-                                 limit=limit)
+                                 limit=limit, namespaces=namespaces)
 
 
 async def postmortem(audit: AuditLog | None, ref: str) -> str | None:

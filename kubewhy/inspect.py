@@ -7,6 +7,7 @@ call them so no front-end talks to the cluster on its own.
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -141,15 +142,23 @@ class ClusterStatus:
     evicted_pods: list[str] = field(default_factory=list)
     pods: int = 0
     nodes: int = 0
+    namespaces: tuple[str, ...] = ()  # the namespaces looked at when restricted (a Slack bot's), else ()
 
     @property
     def healthy(self) -> bool:
         return not (self.unhealthy_nodes or self.crashing_pods or self.pending_pods or self.evicted_pods)
 
 
-async def cluster_status(kube: KubeReader, namespace: str | None = None) -> ClusterStatus:
-    nodes, pods = await asyncio.gather(kube.list("Node"), kube.list("Pod", namespace))
-    st = ClusterStatus(namespace, pods=len(pods), nodes=len(nodes))
+async def cluster_status(kube: KubeReader, namespace: str | None = None, *,
+                         only: Sequence[str] | None = None) -> ClusterStatus:
+    """Nodes and the pods of ``namespace`` (None: all); ``only`` limits "all" to the namespaces a caller may read."""
+    if namespace is None and only is not None:
+        found = await asyncio.gather(kube.list("Node"), *(kube.list("Pod", ns) for ns in only))
+        nodes, pods = found[0], [p for listed in found[1:] for p in listed]
+    else:
+        nodes, pods = await asyncio.gather(kube.list("Node"), kube.list("Pod", namespace))
+    st = ClusterStatus(namespace, pods=len(pods), nodes=len(nodes),
+                       namespaces=tuple(only) if namespace is None and only is not None else ())
     for n in nodes:
         problem = node_problem(n)
         if problem:

@@ -53,6 +53,10 @@ def _dict(value: Any) -> dict[str, Any]:
     return value if isinstance(value, dict) else {}
 
 
+def _list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else []
+
+
 def _pod_spec(obj: dict[str, Any]) -> dict[str, Any]:
     """Where an object keeps its containers: a Pod's spec, a workload's template, a CronJob's job template."""
     spec = _dict(obj.get("spec"))
@@ -80,8 +84,8 @@ def redact_object(obj: dict[str, Any]) -> dict[str, Any]:
         return obj
     pod_spec = _pod_spec(obj)
     for group in ("initContainers", "containers", "ephemeralContainers"):
-        for container in pod_spec.get(group) or []:
-            for env in (container.get("env") or []) if isinstance(container, dict) else []:
+        for container in _list(pod_spec.get(group)):
+            for env in _list(container.get("env")) if isinstance(container, dict) else []:
                 if isinstance(env, dict) and "value" in env and _SECRET_NAME.search(str(env.get("name", ""))):
                     env["value"] = REDACTED
     return obj

@@ -164,7 +164,7 @@ async def _diagnose(target: Target, deps: Deps, obj: dict[str, Any] | None) -> R
             ranked.append(note)  # below every explained cause
     report = Report(target=target, findings=ranked, checks=[c for o in outcomes for c in o.checks])
     if deps.prom is None and any(c.reason == "no-prometheus" for c in report.checks):
-        report.notes.append("Prometheus not configured: metric checks were skipped (use --prometheus URL)")
+        report.notes.append("Prometheus not configured: metric checks were skipped (KUBEWHY_PROMETHEUS_URL is not set)")
     report.duration_ms = (time.perf_counter() - started) * 1000
     report.api_requests = getattr(deps.kube, "requests", 0) - requests_before
     return report

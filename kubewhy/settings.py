@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import getpass
 import os
+import re
+import urllib.parse
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -73,6 +75,9 @@ class SlackSettings:
     app_token: str = ""  # xapp-... for Socket Mode
     mode: Literal["http", "socket"] = "http"
     port: int = 3000
+    # HTTP mode's listening address: loopback unless told otherwise; in a pod (KUBERNETES_SERVICE_HOST set) all
+    # interfaces, so the Service can reach it.
+    host: str = "127.0.0.1"
     api_url: str = "https://slack.com/api/"
     # Who may apply fixes: namespace (or "*") -> Slack user ids (U...) or user group ids (S...).
     allow: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
@@ -203,7 +208,19 @@ def normalise_database_url(url: str | None, data_dir: Path, *, name: str = ENV_D
     dialect = scheme.split("+", 1)[0].lower()
     if dialect not in _DRIVERS:
         raise SettingsError(f"{name}: unsupported database {scheme!r} (use sqlite:// or postgresql://)")
+    _check_database_url(url, dialect, name)
     return f"{_DRIVERS[dialect]}://{rest}"
+
+
+def _check_database_url(url: str, dialect: str, name: str) -> None:
+    """What the driver would only find out with a traceback: a port that is not a number, a broken host."""
+    shown = re.sub(r"://([^:/@]*):[^@/]*@", r"://\1:***@", url)
+    example = "sqlite:////path/audit.db" if dialect == "sqlite" else "postgresql://user@host:5432/db"
+    try:
+        parts = urllib.parse.urlsplit(url)
+        parts.port  # noqa: B018 - parsing it is the check
+    except ValueError as exc:
+        raise SettingsError(f"{name}={shown}: malformed URL ({exc}); expected e.g. {example}") from None
 
 
 def parse_allow(text: str, path: str | None = None) -> dict[str, tuple[str, ...]]:
@@ -286,6 +303,8 @@ def _slack(env: Mapping[str, str]) -> SlackSettings:
     return SlackSettings(bot_token=env.get("SLACK_BOT_TOKEN", ""), signing_secret=env.get("SLACK_SIGNING_SECRET", ""),
                          app_token=env.get("SLACK_APP_TOKEN", ""), mode="socket" if mode == "socket" else "http",
                          port=_port(env.get(port_name) or "3000", port_name),
+                         host=env.get("KUBEWHY_SLACK_HOST") or ("0.0.0.0" if env.get("KUBERNETES_SERVICE_HOST")
+                                                                else "127.0.0.1"),
                          api_url=env.get("KUBEWHY_SLACK_API_URL") or "https://slack.com/api/",
                          allow=parse_allow(env.get("KUBEWHY_SLACK_ALLOW", ""), env.get("KUBEWHY_SLACK_ALLOW_FILE")),
                          namespaces=namespaces or ("*",))

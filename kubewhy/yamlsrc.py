@@ -47,7 +47,12 @@ class Doc:
 
 def documents(text: str) -> Iterator[Doc]:
     """Every document of a YAML stream, in order; raises :class:`YamlSourceError` with the line."""
-    loader = _Loader(text)
+    try:
+        loader = _Loader(text)
+    except yaml.reader.ReaderError as exc:  # a character YAML forbids (NUL, a control character)
+        line = text.count("\n", 0, exc.position) + 1
+        raise YamlSourceError(f"YAML error: character #x{exc.character:04x} is not allowed in YAML", 1,
+                              line) from None
     index = 0
     try:
         while loader.check_node():

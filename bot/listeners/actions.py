@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import logging
+from dataclasses import dataclass
 from typing import Any
 
 from slack_bolt.async_app import AsyncApp
@@ -15,23 +17,68 @@ from kubewhy.inspect import describe_lines, events_lines, logs_lines
 from kubewhy.models.target import Target, parse_target
 
 from .. import blocks
+from ..commands import INCIDENT_REF
 from ..deps import BotDeps
 from ..permissions import may_apply
+from ..public import clip, public_error
 from .diagnosis import run_and_update
+from .errors import guarded
+
+log = logging.getLogger("kubewhy.bot")
 
 
-def _clicked(body: dict[str, Any]) -> tuple[dict[str, Any], Target, str, str, str]:
+@dataclass(frozen=True)
+class Click:
+    value: dict[str, Any]
+    target: Target
+    channel: str
+    ts: str
+    user: str
+    incident: str | None = None  # the incident of the answer the button is under
+
+
+def _clicked(body: dict[str, Any]) -> Click:
+    """The button's value, parsed like anything typed: a hand-made value is not trusted (UsageError)."""
     action = body["actions"][0]
-    value = json.loads(action.get("value") or "{}")
+    try:
+        value = json.loads(action.get("value") or "{}")
+    except ValueError:
+        raise UsageError("this button's value is not valid") from None
+    if not isinstance(value, dict) or not isinstance(value.get("t", ""), str):
+        raise UsageError("this button's value is not valid")
+    incident = value.get("i")
+    if incident is not None and not (isinstance(incident, str) and INCIDENT_REF.fullmatch(incident)):
+        raise UsageError("this button's incident is not valid")
     target = parse_target(value.get("t", ""))
     channel = (body.get("channel") or {}).get("id") or (body.get("container") or {}).get("channel_id", "")
     ts = (body.get("message") or {}).get("ts") or (body.get("container") or {}).get("message_ts", "")
-    return value, target, channel, ts, (body.get("user") or {}).get("id", "")
+    return Click(value, target, channel, ts, (body.get("user") or {}).get("id", ""), incident)
 
 
-def _audit_click(deps: BotDeps, action: str, user: str, channel: str, target: Target) -> None:
-    """Every click is recorded with the Slack user (issue 7); fix clicks are recorded as fix events instead."""
-    core_actions.record_action(deps.core, action, actor=user, source="slack", channel=channel, target=target)
+async def _checked(deps: BotDeps, body: dict[str, Any], client: AsyncWebClient) -> Click | None:
+    """The click, if its target is one the bot may read; otherwise the clicker is told (only them) and None."""
+    channel = (body.get("channel") or {}).get("id") or (body.get("container") or {}).get("channel_id", "")
+    user = (body.get("user") or {}).get("id", "")
+    try:
+        click = _clicked(body)
+    except (UsageError, KeyError, IndexError) as exc:
+        await client.chat_postEphemeral(channel=channel, user=user,
+                                        text=f"I cannot use this button: {blocks.escape(clip(str(exc)))}.")
+        return None
+    if not deps.readable(click.target.namespace):
+        log.warning("slack: %s clicked a button for namespace %s, which the bot may not read", user,
+                    click.target.namespace)
+        await client.chat_postEphemeral(channel=channel, user=user, text=(
+            f"I may not read namespace `{blocks.escape(click.target.namespace or '')}`."))
+        return None
+    return click
+
+
+def _audit_click(deps: BotDeps, action: str, click: Click) -> None:
+    """Every click is recorded with the Slack user (issue 7) and its incident, so the post-mortem shows it (issue
+    15); fix clicks are recorded as fix events instead."""
+    core_actions.record_action(deps.core, action, actor=click.user, source="slack", channel=click.channel,
+                               target=click.target, incident=click.incident)
 
 
 async def _post_lines(client: AsyncWebClient, channel: str, ts: str, title: str, lines: list[str]) -> None:
@@ -42,13 +89,15 @@ async def _post_lines(client: AsyncWebClient, channel: str, ts: str, title: str,
 def _view_listener(deps: BotDeps, name: str, view: Any) -> Any:
     async def listener(ack: Any, body: dict[str, Any], client: AsyncWebClient) -> None:
         await ack()
-        _, target, channel, ts, user = _clicked(body)
-        _audit_click(deps, name, user, channel, target)
+        click = await _checked(deps, body, client)
+        if click is None:
+            return
+        _audit_click(deps, name, click)
         try:
-            title, lines = await view(target)
+            title, lines = await view(click.target)
         except KubewhyError as exc:
-            title, lines = f"{target.ref}: {name.replace('_', ' ')} unavailable", [str(exc)]
-        await _post_lines(client, channel, ts, title, lines)
+            title, lines = f"{click.target.ref}: {name.replace('_', ' ')} unavailable", [public_error(exc, name)]
+        await _post_lines(client, click.channel, click.ts, title, lines)
 
     listener.__name__ = name
     return listener
@@ -69,35 +118,51 @@ def register(app: AsyncApp, deps: BotDeps) -> None:
     for action_id, name, view in ((blocks.ACTION_LOGS, "show_logs", logs_view),
                                   (blocks.ACTION_EVENTS, "show_events", events_view),
                                   (blocks.ACTION_DESCRIBE, "describe", describe_view)):
-        app.action(action_id)(_view_listener(deps, name, view))
+        app.action(action_id)(guarded(_view_listener(deps, name, view)))
 
     @app.action(blocks.ACTION_RERUN)
+
+    @guarded
     async def rerun(ack: Any, body: dict[str, Any], client: AsyncWebClient) -> None:
         await ack()
-        _, target, channel, ts, user = _clicked(body)
-        _audit_click(deps, "rerun", user, channel, target)
-        await client.chat_update(channel=channel, ts=ts, text=f"Investigating {target.ref}…",
-                                 blocks=blocks.to_dicts(blocks.investigating(target, user)))
-        await run_and_update(deps, client, target, channel, ts, user)
+        click = await _checked(deps, body, client)
+        if click is None:
+            return
+        _audit_click(deps, "rerun", click)
+        await client.chat_update(channel=click.channel, ts=click.ts, text=f"Investigating {click.target.ref}…",
+                                 blocks=blocks.to_dicts(blocks.investigating(click.target, click.user)))
+        await run_and_update(deps, client, click.target, click.channel, click.ts, click.user,
+                             incident=click.incident)
 
     @app.action(blocks.ACTION_MORE)
+
+    @guarded
     async def more(ack: Any, body: dict[str, Any], client: AsyncWebClient) -> None:
         await ack()
-        _, target, channel, ts, user = _clicked(body)
-        _audit_click(deps, "show_all_evidence", user, channel, target)
+        click = await _checked(deps, body, client)
+        if click is None:
+            return
+        target, channel, ts = click.target, click.channel, click.ts
+        _audit_click(deps, "show_all_evidence", click)
         report = deps.reports.get((channel, ts))
-        if report is None:  # the bot restarted since: diagnose again
+        if report is None or report.target != target:  # the bot restarted since: diagnose again
             from kubewhy.service import diagnose
 
-            report = await diagnose(target, deps.core, actor=user, source="slack", channel=channel)
+            report = await diagnose(target, deps.core, actor=click.user, source="slack", channel=channel,
+                                    incident=click.incident)
         await _post_lines(client, channel, ts, f"{target.ref}: all evidence", blocks.all_evidence_lines(report))
 
     @app.action(blocks.ACTION_APPLY)
+
+    @guarded
     async def apply_clicked(ack: Any, body: dict[str, Any], client: AsyncWebClient) -> None:
         await ack()
-        value, _, channel, ts, user = _clicked(body)
-        proposed = deps.fixes.get(value.get("f", ""))
-        if proposed is None:
+        click = await _checked(deps, body, client)
+        if click is None:
+            return
+        channel, ts, user = click.channel, click.ts, click.user
+        proposed = deps.fixes.get(str(click.value.get("f", "")))
+        if proposed is None or proposed.target != click.target:
             await client.chat_postEphemeral(channel=channel, user=user,
                                             text="This fix proposal has expired. Press *Re-run* for a fresh one.")
             return
@@ -117,6 +182,8 @@ def register(app: AsyncApp, deps: BotDeps) -> None:
                                                         result.ok, metadata))
 
     @app.view(blocks.VIEW_CONFIRM)
+
+    @guarded
     async def confirm(ack: Any, body: dict[str, Any], view: dict[str, Any], client: AsyncWebClient) -> None:
         await ack()
         meta = json.loads(view.get("private_metadata") or "{}")
@@ -126,10 +193,19 @@ def register(app: AsyncApp, deps: BotDeps) -> None:
         if proposed is None:
             await client.chat_postEphemeral(channel=channel, user=user, text="This fix proposal has expired.")
             return
+        if not deps.readable(proposed.patch.namespace):
+            await client.chat_postEphemeral(channel=channel, user=user, text="I may not touch that namespace.")
+            return
+        done = deps.applying.get(proposed.id)
+        if done is not None:  # a second submit (a double click, a replay): nothing is applied twice
+            await client.chat_postEphemeral(channel=channel, user=user, text=(
+                f"This fix was already submitted by <@{blocks.escape(done)}>; it is applied once."))
+            return
         allowed, reason = await may_apply(deps, client, user, proposed.patch.namespace)  # check again at submit
         if not allowed:
             await client.chat_postEphemeral(channel=channel, user=user, text=reason)
             return
+        deps.applying[proposed.id] = user  # before any await: a concurrent submit sees it
         core_actions.fix_event(deps.core, proposed.audit_key, "approved", actor=user, source="slack")
         try:
             result = await apply_patch(deps.kube, proposed.patch, dry_run=False)

@@ -18,12 +18,15 @@ from kubewhy.models.target import parse_target, validate_namespace
 from .. import blocks
 from ..commands import parse
 from ..deps import BotDeps
+from ..public import clip, public_error
 from .diagnosis import run_and_update, run_described_and_update
+from .errors import guarded
 from .incidents import incident_command
 
 
 def register(app: AsyncApp, deps: BotDeps) -> None:
     @app.command("/k8s")
+    @guarded
     async def k8s(ack: Any, command: dict[str, Any], client: AsyncWebClient) -> None:
         text = command.get("text", "")
         user, channel = command.get("user_id", ""), command.get("channel_id", "")
@@ -43,7 +46,7 @@ def register(app: AsyncApp, deps: BotDeps) -> None:
             try:
                 validate_namespace(cmd.namespace)
             except UsageError as exc:
-                await ack(text=f"{blocks.escape(str(exc))}. Try `/k8s {cmd.name} pod-name -n my-namespace`.")
+                await ack(text=f"{blocks.escape(clip(str(exc)))}. Try `/k8s {cmd.name} pod-name -n my-namespace`.")
                 return
             if not deps.readable(cmd.namespace):
                 await ack(text=f"I may not read namespace `{blocks.escape(cmd.namespace)}`. Namespaces I can read: "
@@ -55,14 +58,16 @@ def register(app: AsyncApp, deps: BotDeps) -> None:
         if cmd.name == "playbooks":
             lines = [f"• `{p.id}` ({', '.join(p.applies_to)}): {blocks.escape(p.title)}"
                      for p in sorted(deps.catalog.playbooks, key=lambda p: p.id)]
-            await ack(text=blocks.cut(f"*{len(lines)} playbooks*\n" + "\n".join(lines)))
+            await ack(text=f"{len(lines)} playbooks",
+                      blocks=blocks.to_dicts(blocks.list_sections(f"*{len(lines)} playbooks*", lines)))
             return
         if cmd.name == "status":
             await ack()
             try:
-                st = await cluster_status(deps.kube, cmd.namespace)
+                st = await cluster_status(deps.kube, cmd.namespace, only=deps.readable_namespaces())
             except KubewhyError as exc:
-                await client.chat_postEphemeral(channel=channel, user=user, text=f"Cannot read the cluster: {exc}")
+                await client.chat_postEphemeral(channel=channel, user=user,
+                                                text=f"Cannot read the cluster: {public_error(exc, 'status')}.")
                 return
             await client.chat_postMessage(channel=channel, text="Cluster status",
                                           blocks=blocks.to_dicts(blocks.status_blocks(st)))
@@ -78,7 +83,8 @@ def register(app: AsyncApp, deps: BotDeps) -> None:
         try:
             target = parse_target(cmd.args[0], cmd.namespace, deps.default_namespace)
         except UsageError as exc:
-            await ack(text=f"{blocks.escape(str(exc))}.\nTry `/k8s why pod-name` or `/k8s why deploy/api -n prod`.")
+            await ack(text=f"{blocks.escape(clip(str(exc)))}.\n"
+                           "Try `/k8s why pod-name` or `/k8s why deploy/api -n prod`.")
             return
         if not deps.readable(target.namespace):
             await ack(text=f"I may not read namespace `{blocks.escape(target.namespace or '')}`.")
@@ -86,7 +92,7 @@ def register(app: AsyncApp, deps: BotDeps) -> None:
         await ack()
         posted = await client.chat_postMessage(channel=channel, text=f"Investigating {target.ref}…",
                                                blocks=blocks.to_dicts(blocks.investigating(target, user)))
-        await run_and_update(deps, client, target, channel, posted["ts"], user)
+        await run_and_update(deps, client, target, channel, posted["ts"], user, incident=cmd.incident)
 
 
 async def _history(deps: BotDeps, client: AsyncWebClient, channel: str, user: str, target_text: str | None) -> None:
@@ -96,18 +102,29 @@ async def _history(deps: BotDeps, client: AsyncWebClient, channel: str, user: st
     try:
         target = parse_target(target_text, None, deps.default_namespace) if target_text else None
     except UsageError as exc:
-        await client.chat_postEphemeral(channel=channel, user=user, text=str(exc))
+        await client.chat_postEphemeral(channel=channel, user=user, text=blocks.escape(clip(str(exc))))
+        return
+    if target is not None and not deps.readable(target.namespace):
+        await client.chat_postEphemeral(channel=channel, user=user,
+                                        text=f"I may not read namespace `{blocks.escape(target.namespace or '')}`.")
         return
     try:
         entries = await actions.history(deps.core.audit, since=datetime.now(UTC) - timedelta(days=7),
                                         target_kind=target.kind if target else None,
                                         target_name=target.name if target else None,
-                                        target_namespace=target.namespace if target else None, limit=40)
+                                        target_namespace=target.namespace if target else None, limit=40,
+                                        namespaces=deps.readable_namespaces())
     except AuditStoreError as exc:
-        await client.chat_postEphemeral(channel=channel, user=user, text=f"Cannot read the audit log: {exc}")
+        await client.chat_postEphemeral(channel=channel, user=user,
+                                        text=f"Cannot read the audit log: {public_error(exc, 'history')}.")
         return
-    lines = [f"{e.at:%Y-%m-%d %H:%M} {e.kind:9} {e.source}/{e.actor or '-'} {e.target} {e.summary}"[:300]
-             for e in entries]
+    lines = [f"{e.at:%Y-%m-%d %H:%M} {e.kind:9} {e.source}/{shown_actor(e.source, e.actor)} {e.target} "
+             f"{e.summary}"[:300] for e in entries]
     title = f"History of {target.ref} (7 days)" if target else "Recent history (7 days)"
     for message in blocks.lines_messages(title, lines):
         await client.chat_postMessage(channel=channel, text=title, blocks=blocks.to_dicts(message))
+
+
+def shown_actor(source: str, actor: str) -> str:
+    """Slack users and the bot's own jobs are shown; a CLI or TUI operator's OS login stays out of the channel."""
+    return (actor or "-") if source not in ("cli", "tui") else "operator"

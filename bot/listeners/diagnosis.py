@@ -17,11 +17,13 @@ from kubewhy.service import diagnose, diagnose_described
 
 from .. import blocks
 from ..deps import BotDeps, ProposedFix
+from ..public import public_error
 
 log = logging.getLogger("kubewhy.bot")
 
 
-def register_fixes(deps: BotDeps, report: Any, user: str, channel: str) -> dict[tuple[int, int], str]:
+def register_fixes(deps: BotDeps, report: Any, user: str, channel: str,
+                   incident: str | None = None) -> dict[tuple[int, int], str]:
     """Give every fix with a structured patch an id the "Apply fix…" button carries; record the proposals."""
     ids: dict[tuple[int, int], str] = {}
     for i, finding in enumerate(report.findings):
@@ -29,28 +31,31 @@ def register_fixes(deps: BotDeps, report: Any, user: str, channel: str) -> dict[
             if fix.patch is None:
                 continue
             fix_id = uuid.uuid4().hex[:16]
-            key = actions.propose_fix(deps.core, fix, playbook_id=finding.id, source="slack", channel=channel)
+            key = actions.propose_fix(deps.core, fix, playbook_id=finding.id, source="slack", channel=channel,
+                                      incident=incident)
             deps.fixes[fix_id] = ProposedFix(fix_id, report.target, finding.id, fix, fix.patch, key)
             ids[(i, j)] = fix_id
     return ids
 
 
 async def run_and_update(deps: BotDeps, client: AsyncWebClient, target: Target, channel: str, ts: str,
-                         user: str) -> None:
+                         user: str, *, incident: str | None = None) -> None:
     try:
-        report = await diagnose(target, deps.core, actor=user, source="slack", channel=channel)
-    except TargetNotFound as exc:
-        text = f":grey_question: {blocks.escape(str(exc))}"
-        await client.chat_update(channel=channel, ts=ts, text=str(exc), blocks=blocks.to_dicts([blocks.section(text)]))
+        report = await diagnose(target, deps.core, actor=user, source="slack", channel=channel, incident=incident)
+    except TargetNotFound as exc:  # only the asker needs to know: the "investigating…" message goes away
+        text = f":grey_question: {blocks.escape(public_error(exc, 'why'))}"
+        await client.chat_delete(channel=channel, ts=ts)
+        await client.chat_postEphemeral(channel=channel, user=user, text=text,
+                                        blocks=blocks.to_dicts([blocks.section(text)]))
         return
     except KubewhyError as exc:
-        text = f":warning: Could not diagnose `{blocks.escape(target.ref)}`: {blocks.escape(str(exc))}"
-        await client.chat_update(channel=channel, ts=ts, text=str(exc), blocks=blocks.to_dicts([blocks.section(text)]))
+        text = f":warning: Could not diagnose `{blocks.escape(target.ref)}`: {blocks.escape(public_error(exc, 'why'))}"
+        await client.chat_update(channel=channel, ts=ts, text=text, blocks=blocks.to_dicts([blocks.section(text)]))
         return
     deps.reports[(channel, ts)] = report
-    fix_ids = register_fixes(deps, report, user, channel)
+    fix_ids = register_fixes(deps, report, user, channel, incident)
     await client.chat_update(channel=channel, ts=ts, text=blocks.fallback_text(report),
-                             blocks=blocks.to_dicts(blocks.report_blocks(report, fix_ids, user)))
+                             blocks=blocks.to_dicts(blocks.report_blocks(report, fix_ids, user, incident)))
     await _upload_charts(deps, client, report, channel, ts)
 
 
@@ -61,8 +66,8 @@ async def run_described_and_update(deps: BotDeps, client: AsyncWebClient, text: 
     try:
         report = await diagnose_described(text, deps.core, actor=user, source="slack", channel=channel)
     except KubewhyError as exc:
-        message = f":warning: Could not read the pasted describe output: {blocks.escape(str(exc))}"
-        await client.chat_update(channel=channel, ts=ts, text=str(exc),
+        message = f":warning: Could not read the pasted describe output: {blocks.escape(public_error(exc))}"
+        await client.chat_update(channel=channel, ts=ts, text=message,
                                  blocks=blocks.to_dicts([blocks.section(message)]))
         return
     await client.chat_update(channel=channel, ts=ts, text=blocks.fallback_text(report),

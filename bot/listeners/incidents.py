@@ -18,6 +18,8 @@ from .. import blocks
 from ..commands import Command
 from ..deps import BotDeps
 from ..pager import ACTION_ACK, ACTION_RESOLVE, click_value, incident_blocks
+from ..public import public_error
+from .errors import guarded
 
 log = logging.getLogger("kubewhy.bot")
 
@@ -52,7 +54,8 @@ def register(app: AsyncApp, deps: BotDeps) -> None:
                     await core.resolve(deps.core, deps.ledger, current.id, actor=user, source="slack",
                                        channel=channel))
         except AuditStoreError as exc:
-            await client.chat_postEphemeral(channel=channel, user=user, text=f"Cannot change the incident: {exc}")
+            await client.chat_postEphemeral(channel=channel, user=user,
+                                            text=f"Cannot change the incident: {public_error(exc, what)}.")
             return
         if done is None:
             await client.chat_postEphemeral(channel=channel, user=user,
@@ -64,10 +67,12 @@ def register(app: AsyncApp, deps: BotDeps) -> None:
         await client.chat_postMessage(channel=channel, thread_ts=ts, text=f"{verb.capitalize()} by <@{user}>.")
 
     @app.action(ACTION_ACK)
+    @guarded
     async def acknowledge(ack: Any, body: dict[str, Any], client: AsyncWebClient) -> None:
         await change(ack, body, client, "ack")
 
     @app.action(ACTION_RESOLVE)
+    @guarded
     async def resolve(ack: Any, body: dict[str, Any], client: AsyncWebClient) -> None:
         await change(ack, body, client, "resolve")
 
@@ -106,4 +111,4 @@ async def incident_command(deps: BotDeps, ack: Any, cmd: Command, user: str, cha
     except UsageError as exc:
         await ack(text=blocks.escape(str(exc))[:300])
     except AuditStoreError as exc:
-        await ack(text=f"Cannot read the ledger: {blocks.escape(str(exc))[:300]}")
+        await ack(text=f"Cannot read the ledger: {public_error(exc, cmd.name)}.")

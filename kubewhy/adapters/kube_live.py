@@ -31,6 +31,7 @@ import socket
 import ssl
 import tempfile
 import threading
+import time
 from collections.abc import AsyncGenerator, Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -320,6 +321,18 @@ def official_client(kubeconfig: str | None = None, context: str | None = None,
     return api
 
 
+MAX_RETRY_WAIT = 5.0  # seconds: the longest a read waits for an API server that answered 429 or 503
+
+
+def retry_after(data: bytes) -> float:
+    """The wait a 429/503 Status asks for (``details.retryAfterSeconds``, 1 s when absent), capped."""
+    try:
+        seconds = float(json.loads(data)["details"]["retryAfterSeconds"])
+    except (ValueError, KeyError, TypeError):
+        seconds = 1.0
+    return min(max(seconds, 0.0), MAX_RETRY_WAIT)
+
+
 class LiveKube:
     """KubeReader/KubeWriter over HTTP. Counts requests so benchmarks can check the budget."""
 
@@ -333,6 +346,24 @@ class LiveKube:
     # ---- transport ----------------------------------------------------------------------------------------
     def _call(self, method: str, path: str, query: dict[str, Any] | None = None, body: Any = None,
               content_type: str = "application/json", accept: str = "application/json") -> tuple[int, bytes]:
+        """One API call. A read (GET) is tried again after a reset connection (once) and after 429/503, waiting
+        what the server asks (``retryAfterSeconds``, at most :data:`MAX_RETRY_WAIT`) up to twice; the check's
+        own deadline still bounds the whole."""
+        for attempt in (1, 2, 3):
+            try:
+                status, data = self._call_once(method, path, query, body, content_type, accept)
+            except ClusterUnreachable:
+                if method != "GET" or attempt > 1:
+                    raise
+                continue
+            if method == "GET" and status in (429, 503) and attempt < 3:
+                time.sleep(retry_after(data))
+                continue
+            return status, data
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    def _call_once(self, method: str, path: str, query: dict[str, Any] | None, body: Any, content_type: str,
+                   accept: str) -> tuple[int, bytes]:
         with self._lock:
             self.requests += 1
         params = [(k, v) for k, v in (query or {}).items() if v is not None]

@@ -169,8 +169,52 @@ _GROUP_RENAMES = {
 }
 
 
+# Where the API puts a map ("{}") or a list of maps ("[]"); "*" is every item of a list. A part of another type
+# (an object typed by hand, a damaged snapshot, a pasted fragment) is dropped here, so no check meets it.
+_SHAPE: dict[str, Any] = {
+    "metadata": {"labels": "{}", "annotations": "{}", "ownerReferences": "[]"},
+    "spec": {"containers": "[]", "initContainers": "[]", "volumes": "[]", "template": "{}", "selector": "{}"},
+    "status": {"conditions": "[]", "containerStatuses": {"*": {"state": {"waiting": "{}", "terminated": "{}",
+                                                                         "running": "{}"},
+                                                               "lastState": {"waiting": "{}", "terminated": "{}",
+                                                                             "running": "{}"}}},
+               "initContainerStatuses": {"*": {"state": "{}", "lastState": "{}"}}},
+}
+
+
+def _shaped(value: Any, shape: Any) -> tuple[Any, bool]:
+    """``value`` with every part of the wrong type dropped, and whether anything was."""
+    if shape == "{}":
+        return (value, False) if isinstance(value, dict) else ({}, True)
+    if shape == "[]":
+        if not isinstance(value, list):
+            return [], True
+        kept = [v for v in value if isinstance(v, dict)]
+        return kept, len(kept) != len(value)
+    if "*" in shape:
+        if not isinstance(value, list):
+            return [], True
+        items = [_shaped(v, shape["*"]) for v in value if isinstance(v, dict)]
+        return [v for v, _ in items], len(items) != len(value) or any(c for _, c in items)
+    if not isinstance(value, dict):
+        return {}, True
+    out, changed = dict(value), False
+    for key, sub in shape.items():
+        if key in out:
+            out[key], c = _shaped(out[key], sub)
+            changed = changed or c
+    return out, changed
+
+
+def well_typed(obj: Obj) -> Obj:
+    """``obj`` with the parts checks read as maps and lists guaranteed to be maps and lists of maps."""
+    shaped, changed = _shaped(obj, _SHAPE)
+    return shaped if changed else obj
+
+
 def normalize(obj: Obj) -> Obj:
     """The object in today's API shape (see the module docstring); the same object when nothing is old."""
+    obj = well_typed(obj)
     kind = obj.get("kind")
     if kind == "HorizontalPodAutoscaler":
         return _hpa(obj)

@@ -16,6 +16,7 @@ from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
+from sqlalchemy import text
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -48,7 +49,33 @@ def revisions() -> list[str]:
     return [s.revision for s in reversed(list(script.walk_revisions()))]
 
 
+class UnknownRevision(Exception):
+    """The database is at a revision this kubewhy does not know: written by a newer version."""
+
+    def __init__(self, revision: str):
+        super().__init__(f"the database is at schema revision {revision!r}, which this kubewhy does not know "
+                         f"(its newest is {head()!r}; the database was probably upgraded by a newer kubewhy): "
+                         "upgrade kubewhy, or point KUBEWHY_DATABASE_URL at another database")
+        self.revision = revision
+
+
+# pg_advisory_xact_lock key: processes starting at once on a fresh Postgres take turns to migrate
+# (without it, the losers failed with a UniqueViolation on the tables the winner had just created).
+MIGRATION_LOCK = 0x6B756265  # "kube"
+
+
+def _check_known(rev: str | None) -> None:
+    if rev is not None and rev not in revisions():
+        raise UnknownRevision(rev)
+
+
 def _run(conn: Connection, action: str, rev: str) -> None:
+    if conn.dialect.name == "postgresql":
+        conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK})
+    current = _current(conn)  # read under the lock: another process may have migrated meanwhile
+    _check_known(current)
+    if action == "upgrade" and rev == "head" and current == head():
+        return
     cfg = alembic_config()
     cfg.attributes["connection"] = conn
     getattr(command, action)(cfg, rev)
@@ -75,12 +102,14 @@ async def current(engine: AsyncEngine) -> str | None:
 
 
 async def ensure_head(engine: AsyncEngine) -> bool:
-    """Upgrade when behind; True when something was done."""
-    if await current(engine) == head():
+    """Upgrade when behind; True when something was done. :class:`UnknownRevision` when ahead."""
+    rev = await current(engine)
+    if rev == head():
         return False
+    _check_known(rev)
     await upgrade(engine)
     return True
 
 
-__all__ = ["alembic_config", "current", "downgrade", "ensure_head", "head", "revisions", "script_location",
-           "upgrade"]
+__all__ = ["MIGRATION_LOCK", "UnknownRevision", "alembic_config", "current", "downgrade", "ensure_head", "head",
+           "revisions", "script_location", "upgrade"]

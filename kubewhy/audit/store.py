@@ -46,11 +46,16 @@ def _insert_ignoring_duplicates(session: AsyncSession, table: Table) -> Insert:
 
 async def _insert_rows(session: AsyncSession, table: Table, rows: list[dict[str, Any]]) -> int:
     """Insert, skipping duplicates; the number of rows actually inserted."""
+    return len(await _insert_keys(session, table, rows))
+
+
+async def _insert_keys(session: AsyncSession, table: Table, rows: list[dict[str, Any]]) -> list[uuid.UUID]:
+    """Insert, skipping duplicates; the keys of the rows actually inserted."""
     if not rows:
-        return 0
+        return []
     stmt = _insert_ignoring_duplicates(session, table).returning(table.c.key)
     result = await session.execute(stmt, rows)
-    return len(result.all())
+    return [row[0] for row in result.all()]
 
 
 async def _incident_ids(session: AsyncSession, refs: set[str], records: Sequence[Record]) -> dict[str, int]:
@@ -81,6 +86,12 @@ async def write_records(session: AsyncSession, records: Sequence[Record]) -> int
     new += await _insert_rows(session, Incident.__table__, [  # type: ignore[arg-type]
         {"key": r.key, "ref": r.ref, "title": r.title, "opened_by": r.actor, "source": r.source,
          "opened_at": r.at, "summary": r.summary} for r in opened])
+    for o in opened:  # opened explicitly after a record named it: the placeholder (title = ref) gets the title
+        if o.title != o.ref:
+            await session.execute(update(Incident).where(Incident.ref == o.ref, Incident.title == o.ref,
+                                                         Incident.key == incident_key(o.ref))
+                                  .values(title=o.title, opened_by=o.actor or Incident.opened_by,
+                                          summary=o.summary or Incident.summary))
     refs = {ref for r in records if (ref := getattr(r, "incident", None))}
     ids = await _incident_ids(session, refs, records)
 
@@ -95,9 +106,11 @@ async def write_records(session: AsyncSession, records: Sequence[Record]) -> int
          "incident_id": ids.get(r.incident or "")} for r in actions])
 
     proposals = [r for r in records if isinstance(r, FixProposed)]
-    new += await _insert_rows(session, FixProposal.__table__, [  # type: ignore[arg-type]
+    inserted = await _insert_keys(session, FixProposal.__table__, [  # type: ignore[arg-type]
         {**r.model_dump(exclude={"type", "at", "incident"}), "proposed_at": r.at, "updated_at": r.at,
          "state": "proposed", "incident_id": ids.get(r.incident or "")} for r in proposals])
+    new += len(inserted)
+    await _catch_up_proposals(session, inserted)
 
     for r in records:  # in order: a resolve may follow its firing in the same batch
         if isinstance(r, AlertRecord):
@@ -137,21 +150,42 @@ async def _write_fix_event(session: AsyncSession, r: FixEvent) -> int:
         return 0  # already applied once
     proposal = (await session.execute(select(FixProposal).where(FixProposal.key == r.proposal_key))).scalar()
     if proposal is None:
-        return 1  # the event is kept; the proposal row was never written (it would be in the fallback file)
-    values: dict[str, Any] = {"updated_at": r.at}
-    if r.event == "dry_run":
-        values["dry_run_result"] = r.result
-    else:
-        if FIX_STATE_RANK[r.event] >= FIX_STATE_RANK[proposal.state]:
-            values["state"] = r.event
-        if r.event == "approved":
-            values.update(approved_by=r.actor, approved_at=r.at)
-        elif r.event == "declined":
-            values.update(declined_by=r.actor, declined_at=r.at)
-        else:
-            values.update(applied_result=r.result, applied_at=r.at)
-    await session.execute(update(FixProposal).where(FixProposal.id == proposal.id).values(**values))
+        return 1  # kept; the proposal row is still in a fallback file: its import applies this event
+    await _advance(session, proposal, r.event, r.actor, r.result, r.at)
     return 1
+
+
+async def _advance(session: AsyncSession, proposal: FixProposal, event: str, actor: str,
+                   result: dict[str, Any] | None, at: datetime) -> None:
+    """Move a proposal's state forward by one event (never back)."""
+    values: dict[str, Any] = {"updated_at": max(at, proposal.updated_at) if proposal.updated_at else at}
+    if event == "dry_run":
+        values["dry_run_result"] = result
+    else:
+        if FIX_STATE_RANK[event] >= FIX_STATE_RANK[proposal.state]:
+            values["state"] = proposal.state = event
+        if event == "approved":
+            values.update(approved_by=actor, approved_at=at)
+        elif event == "declined":
+            values.update(declined_by=actor, declined_at=at)
+        else:
+            values.update(applied_result=result, applied_at=at)
+    await session.execute(update(FixProposal).where(FixProposal.id == proposal.id).values(**values))
+
+
+async def _catch_up_proposals(session: AsyncSession, keys: list[uuid.UUID]) -> None:
+    """Proposals written after their events (re-imported from a fallback file): apply those events now, so a
+    fix the timeline shows applied is not left "proposed"."""
+    if not keys:
+        return
+    events = (await session.execute(select(FixEventRow).where(FixEventRow.proposal_key.in_(keys))
+                                    .order_by(FixEventRow.created_at))).scalars().all()
+    if not events:
+        return
+    proposals = {p.key: p for p in (await session.execute(
+        select(FixProposal).where(FixProposal.key.in_({e.proposal_key for e in events})))).scalars()}
+    for e in events:
+        await _advance(session, proposals[e.proposal_key], e.event, e.actor, e.result, e.created_at)
 
 
 # ---------------------------------------------------------------------------------------------------- queries
@@ -203,6 +237,14 @@ def _target_clause(model: Any, target: TargetFilter | None) -> list[Any]:
     return clauses
 
 
+def _namespace_clause(model: Any, namespaces: Sequence[str] | None) -> list[Any]:
+    """Rows about one of ``namespaces`` or about a cluster-scoped object (no namespace) and with a target."""
+    if namespaces is None:
+        return []
+    return [model.target_name.is_not(None),
+            or_(model.target_namespace.is_(None), model.target_namespace.in_(list(namespaces)))]
+
+
 def _diagnosis_summary(d: Diagnosis) -> str:
     if d.healthy:
         return "healthy: no problems found"
@@ -213,7 +255,7 @@ def _diagnosis_summary(d: Diagnosis) -> str:
 
 async def history(session: AsyncSession, *, since: datetime | None = None, until: datetime | None = None,
                   target: TargetFilter | None = None, incident: str | None = None,
-                  limit: int = 200) -> list[HistoryEntry]:
+                  limit: int = 200, namespaces: Sequence[str] | None = None) -> list[HistoryEntry]:
     """Every recorded action, newest first (what ``kubewhy history``, Slack's ``/k8s history`` and the TUI show)."""
     refs = dict((await session.execute(select(Incident.id, Incident.ref))).all())
     incident_id = None
@@ -229,7 +271,8 @@ async def history(session: AsyncSession, *, since: datetime | None = None, until
 
     out: list[HistoryEntry] = []
     diagnoses = await session.execute(select(Diagnosis).where(*window(Diagnosis.created_at, Diagnosis),
-                                                              *_target_clause(Diagnosis, target))
+                                                              *_target_clause(Diagnosis, target),
+                                                            *_namespace_clause(Diagnosis, namespaces))
                                       .order_by(Diagnosis.created_at.desc()).limit(limit))
     for d in diagnoses.scalars():
         out.append(HistoryEntry(d.created_at, "diagnosis", d.actor, d.source,
@@ -237,7 +280,8 @@ async def history(session: AsyncSession, *, since: datetime | None = None, until
                                 _diagnosis_summary(d), d.channel, refs.get(d.incident_id or 0), str(d.key),
                                 {"finding_ids": d.finding_ids, "duration_ms": d.duration_ms}))
     # updated_at >= created_at: an alert that fired before the window but resolved in it is listed
-    alerts = await session.execute(select(Alert).where(*window(Alert.updated_at, Alert), *_target_clause(Alert, target))
+    alerts = await session.execute(select(Alert).where(*window(Alert.updated_at, Alert), *_target_clause(Alert, target),
+                                                            *_namespace_clause(Alert, namespaces))
                                    .order_by(Alert.updated_at.desc()).limit(limit))
 
     def alert_entry(a: Alert, at: datetime, summary: str) -> HistoryEntry:
@@ -254,7 +298,8 @@ async def history(session: AsyncSession, *, since: datetime | None = None, until
             if al.resolved_at is None or al.resolved_at != al.created_at:
                 out.append(alert_entry(al, al.created_at, text))
     proposals = await session.execute(select(FixProposal).where(*window(FixProposal.proposed_at, FixProposal),
-                                                                *_target_clause(FixProposal, target))
+                                                                *_target_clause(FixProposal, target),
+                                                            *_namespace_clause(FixProposal, namespaces))
                                       .order_by(FixProposal.proposed_at.desc()).limit(limit))
     for p in proposals.scalars():
         out.append(HistoryEntry(p.proposed_at, "fix", p.proposed_by, p.source,
@@ -262,7 +307,8 @@ async def history(session: AsyncSession, *, since: datetime | None = None, until
                                 f"proposed: {p.title} (now {p.state})", p.channel, refs.get(p.incident_id or 0),
                                 str(p.key), {"playbook_id": p.playbook_id, "command": p.command}))
     ev_query = (select(FixEventRow, FixProposal).join(FixProposal, FixProposal.key == FixEventRow.proposal_key)
-                .where(*window(FixEventRow.created_at, FixEventRow), *_target_clause(FixProposal, target)))
+                .where(*window(FixEventRow.created_at, FixEventRow), *_target_clause(FixProposal, target),
+                       *_namespace_clause(FixProposal, namespaces)))
     if incident_id is not None:
         ev_query = ev_query.where(FixProposal.incident_id == incident_id)
     for e, p in (await session.execute(ev_query.order_by(FixEventRow.created_at.desc()).limit(limit))).all():
@@ -271,7 +317,8 @@ async def history(session: AsyncSession, *, since: datetime | None = None, until
                                 f"{e.event.replace('_', '-')}: {p.title}", p.channel,
                                 refs.get(p.incident_id or 0), str(e.key), {"result": e.result}))
     actions = await session.execute(select(Action).where(*window(Action.created_at, Action),
-                                                         *_target_clause(Action, target))
+                                                         *_target_clause(Action, target),
+                                                         *_namespace_clause(Action, namespaces))
                                     .order_by(Action.created_at.desc()).limit(limit))
     for a in actions.scalars():
         said = (a.details or {}).get("summary")
@@ -279,7 +326,7 @@ async def history(session: AsyncSession, *, since: datetime | None = None, until
         out.append(HistoryEntry(a.created_at, "action", a.actor, a.source,
                                 target_ref(a.target_kind, a.target_namespace, a.target_name),
                                 summary, a.channel, refs.get(a.incident_id or 0), str(a.key), a.details or {}))
-    if target is None:
+    if target is None and namespaces is None:  # incidents span namespaces: not for a restricted reader
         inc_query = select(Incident).where(*window(Incident.opened_at, Incident))
         if incident_id is not None:
             inc_query = inc_query.where(Incident.id == incident_id)

@@ -39,8 +39,35 @@ if TYPE_CHECKING:
 log = logging.getLogger("kubewhy.audit")
 
 
+# SQLSTATE classes worth retrying: 08 connection exception, 40 transaction rollback (serialization, deadlock),
+# 53 insufficient resources, 57 operator intervention ("the database system is shutting down" 57P03, "terminating
+# connection due to administrator command" 57P01: a Postgres restart). Every other class is about the data.
+TRANSIENT_SQLSTATE = ("08", "40", "53", "57")
+
+
+def sqlstate(error: BaseException) -> str | None:
+    """The SQLSTATE of a driver error, wherever SQLAlchemy wrapped it."""
+    seen: list[BaseException] = []
+    todo: list[BaseException | None] = [error]
+    while todo:
+        e = todo.pop()
+        if e is None or e in seen:
+            continue
+        seen.append(e)
+        code = getattr(e, "sqlstate", None) or getattr(e, "pgcode", None)
+        if isinstance(code, str) and len(code) == 5:
+            return code
+        orig = getattr(e, "orig", None)
+        todo += [orig if isinstance(orig, BaseException) else None, e.__cause__]
+    return None
+
+
 def is_transient(error: BaseException) -> bool:
     from sqlalchemy import exc as sa_exc
+
+    code = sqlstate(error)
+    if code is not None:
+        return code[:2] in TRANSIENT_SQLSTATE
 
     # the database rejected the data itself: retrying the same rows cannot help
     permanent = (sa_exc.IntegrityError, sa_exc.DataError, sa_exc.ProgrammingError, sa_exc.StatementError,
@@ -75,7 +102,12 @@ class Stats:
     imported: int = 0  # records re-imported from the fallback file
     spooled: int = 0  # records appended to the spool (spool mode), or imported from it (a writer)
     last_error: str = ""
+    lost: int = 0  # records that could be written nowhere (not even the fallback file)
     warnings: list[str] = field(default_factory=list)
+
+    def summary(self) -> str:
+        return (f"{self.written} written, {self.duplicates} duplicate(s), {self.to_fallback} to the fallback file, "
+                f"{self.lost} lost")
 
 
 class AuditLog:
@@ -85,7 +117,7 @@ class AuditLog:
                  fallback_path: Path | None = None, batch_size: int = 200, retry: RetryPolicy | None = None,
                  auto_migrate: bool = False, max_pending: int = 100_000,
                  on_warning: Callable[[str], None] | None = None, engine_options: dict[str, Any] | None = None,
-                 spool: bool = False, spool_path: Path | None = None):
+                 spool: bool = False, spool_path: Path | None = None, replay_interval: float = 30.0):
         if url is None:
             from . import db
 
@@ -110,6 +142,8 @@ class AuditLog:
         self._closed = False
         self._on_warning = on_warning
         self._ready = asyncio.Event()  # set once start-up work (migration, fallback re-import) is done
+        self._spilled = False  # records went to the fallback file since the last re-import
+        self.replay_interval = replay_interval
 
     # ------------------------------------------------------------------------------------------ recording
 
@@ -126,7 +160,7 @@ class AuditLog:
             self._queue.put_nowait(record)
             self.stats.queued += 1
         except asyncio.QueueFull:
-            self._spill([record], f"more than {self._queue.maxsize} records waiting")
+            self._spill([record], f"more than {self._queue.maxsize} records waiting", replay=True)
         except RuntimeError as exc:  # no running event loop: write it down for the next start
             self._spill([record], str(exc))
         return record.key
@@ -271,14 +305,29 @@ class AuditLog:
         finally:
             self._ready.set()
         while True:
-            batch = [await self._queue.get()]
+            try:
+                first = await asyncio.wait_for(self._queue.get(), self.replay_interval if self._spilled else None)
+            except TimeoutError:  # quiet since the outage: bring back what this process spilled
+                await self._replay_spilled()
+                continue
+            batch = [first]
             while len(batch) < self.batch_size and not self._queue.empty():
                 batch.append(self._queue.get_nowait())
             try:
-                await self._write_with_retry(batch)
+                written = await self._write_with_retry(batch)
+                if written and self._spilled:  # the database is back: so are the records spilled meanwhile
+                    await self._replay_spilled()
             finally:
                 for _ in batch:
                     self._queue.task_done()
+
+    async def _replay_spilled(self) -> None:
+        """Re-import the fallback file while running (not only at the next start)."""
+        self._spilled = False
+        try:
+            await self._import_fallback(replay=True)
+        except Exception as exc:  # noqa: BLE001 - the file stays for the next attempt or start
+            self._warn(f"audit: re-importing {self.fallback_path} failed: {exc}")
 
     async def _migrate(self) -> None:
         from . import migrate
@@ -293,14 +342,18 @@ class AuditLog:
             except Exception as exc:  # noqa: BLE001 - reported, then records go through the normal path
                 attempt += 1
                 delay = self.retry.delay(attempt)
+                if isinstance(exc, migrate.UnknownRevision):  # a newer kubewhy's schema: waiting cannot help
+                    self._warn(f"audit: {exc}")
+                    return
                 if not is_transient(exc) or asyncio.get_running_loop().time() + delay > deadline:
                     self._warn(f"audit: could not bring {self.display_url} to the latest schema: {exc}")
                     return
                 await asyncio.sleep(delay)
 
-    async def _import_fallback(self, spool: bool = False) -> None:
+    async def _import_fallback(self, spool: bool = False, replay: bool = False) -> None:
         """Import the fallback file (reported: those records could not be written), or the spool (silently:
-        that is where a spooling process's records are meant to wait)."""
+        that is where a spooling process's records are meant to wait). ``replay``: this process's own spills,
+        after the database came back."""
         from . import fallback
 
         path = self.spool_path if spool else self.fallback_path
@@ -313,6 +366,9 @@ class AuditLog:
             return
         if spool:
             self.stats.spooled += len(taken.records)
+        elif replay:
+            log.info("audit: the database is back; re-importing %d record(s) from %s", len(taken.records),
+                     self.fallback_path)
         else:
             self._warn(f"audit: {len(taken.records)} record(s) could not be written earlier and were kept in "
                        f"{self.fallback_path}; re-importing them")
@@ -324,7 +380,8 @@ class AuditLog:
         self.stats.imported += len(taken.records) - (self.stats.to_fallback - before)
         fallback.done(taken)
 
-    async def _write_with_retry(self, batch: Sequence[Record]) -> None:
+    async def _write_with_retry(self, batch: Sequence[Record]) -> bool:
+        """True when the batch reached the database (False: it went to the fallback file)."""
         loop = asyncio.get_running_loop()
         deadline = loop.time() + self.retry.give_up_after
         attempt = 0
@@ -337,13 +394,13 @@ class AuditLog:
                     self.stats.last_error = f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"
                     if not is_transient(exc):
                         await self._write_one_by_one(batch, exc)
-                        return
+                        return True
                     attempt += 1
                     self.stats.retries += 1
                     delay = self.retry.delay(attempt)
                     if loop.time() + delay > deadline:
-                        self._spill(batch, self.stats.last_error)
-                        return
+                        self._spill(batch, self.stats.last_error, replay=True)
+                        return False
                     log.debug("audit: write failed (%s); retry %d in %.2fs", self.stats.last_error, attempt, delay)
                     await self._reset_pool()
                     await asyncio.sleep(delay)
@@ -351,7 +408,7 @@ class AuditLog:
                     self.stats.batches += 1
                     self.stats.written += new
                     self.stats.duplicates += max(0, len(batch) - new)
-                    return
+                    return True
         except asyncio.CancelledError:  # aclose() ran out of time: keep the batch (keys make re-import safe)
             self._spill(batch, "cancelled at shutdown")
             raise
@@ -381,14 +438,18 @@ class AuditLog:
         except Exception:  # noqa: BLE001 - best effort
             pass
 
-    def _spill(self, records: Sequence[Record], error: str) -> None:
+    def _spill(self, records: Sequence[Record], error: str, *, replay: bool = False) -> None:
+        """To the fallback file. ``replay``: the database was unavailable, so this process re-imports them once
+        it is back (a rejected record waits for a human instead)."""
         if not records:
             return
         from . import fallback
 
         try:
             self.stats.to_fallback += fallback.append(self.fallback_path, records, error)
+            self._spilled = self._spilled or (replay and not self._closed)
         except OSError as exc:  # nowhere left: say so loudly, with the records
+            self.stats.lost += len(records)
             self._warn(f"audit: LOST {len(records)} record(s): cannot write {self.fallback_path}: {exc}; "
                        f"database error: {error}")
             for r in records:
@@ -398,10 +459,12 @@ class AuditLog:
                    f"they are re-imported at the next start")
 
     def _warn(self, message: str) -> None:
+        """Said once: to ``on_warning`` when the front-end shows warnings itself (the CLI), else to the log."""
         self.stats.warnings.append(message)
-        log.warning("%s", message)
         if self._on_warning is not None:
             self._on_warning(message)
+        else:
+            log.warning("%s", message)
 
     # ------------------------------------------------------------------------------------------ queries
 

@@ -18,8 +18,6 @@ from .. import kinds
 from ..adapters.cache import CachedKube
 from ..adapters.ports import MetricsReader
 
-DEFAULT_TIMEOUT = 5.0
-
 ParamType = Literal["object", "objects", "string", "regex", "kind", "int", "number", "bool", "selector",
                     "number-map"]
 PARAM_TYPES: tuple[str, ...] = get_args(ParamType)
@@ -137,7 +135,7 @@ class CheckDef:
     name: str
     fn: CheckFn
     params: Mapping[str, Param]
-    timeout: float
+    timeout: float | None  # None: the diagnosis's deadline per check (KUBEWHY_CHECK_TIMEOUT, --timeout)
     doc: str
     result: Shape = "object"
 
@@ -187,7 +185,7 @@ class CheckRegistry:
 
 
 def check(name: str, *, registry: CheckRegistry, params: Mapping[str, Param] | None = None,
-          timeout: float = DEFAULT_TIMEOUT, result: Shape = "object") -> Callable[[CheckFn], CheckFn]:
+          timeout: float | None = None, result: Shape = "object") -> Callable[[CheckFn], CheckFn]:
     """Register the decorated function in ``registry`` as check ``name``; the function is returned unchanged."""
 
     def register(fn: CheckFn) -> CheckFn:

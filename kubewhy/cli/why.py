@@ -24,6 +24,9 @@ if TYPE_CHECKING:
     from ..models.findings import Report
 
 
+AUDIT_LOST = 5  # exit code: the report was shown, but its audit record could be kept nowhere
+
+
 def add_parser(sub: argparse._SubParsersAction, name: str, help_: str) -> None:  # type: ignore[type-arg]
     why = sub.add_parser(name, help=help_)
     why.add_argument("target", nargs="?", default="", help="pod-x, pod/x, node/x, deploy/x, svc/x, pvc/x, hpa/x")
@@ -113,8 +116,13 @@ async def diagnose_and_show(target: Target, settings: Settings, args: argparse.N
         for w in deps.warnings:
             warn(w)
         report = await service.diagnose(target, deps, actor=settings.actor, source="cli", incident=args.incident)
+        if deps.audit is not None and not spool:  # the row (or its fallback line) exists before the report shows
+            await compose.close(deps, timeout=3.0)
         if show(report, args) and args.chart_dir:
             await charts.after_report(report, deps, args.chart_dir)
+    if deps.audit is not None and deps.audit.stats.lost:
+        warn(f"the diagnosis above was not recorded ({deps.audit.stats.lost} audit record(s) lost)")
+        return AUDIT_LOST
     return 0
 
 

@@ -45,6 +45,7 @@ class SlackDouble:
     calls: list[Call] = field(default_factory=list)
     usergroups: dict[str, list[str]] = field(default_factory=dict)
     rate_limits: dict[str, list[int]] = field(default_factory=dict)  # method -> Retry-After seconds, one per 429
+    failures: dict[str, list[tuple[int, str]]] = field(default_factory=dict)  # method -> (HTTP status, error)
     url: str = ""
     _ts: float = 1_718_359_200.0
     _changed: asyncio.Event | None = None
@@ -54,6 +55,11 @@ class SlackDouble:
 
     def rate_limit(self, method: str, *, times: int = 1, retry_after: int = 1) -> None:
         self.rate_limits.setdefault(method, []).extend([retry_after] * times)
+
+    def fail(self, method: str, error: str = "internal_error", *, status: int = 200, times: int = 1) -> None:
+        """The next ``times`` calls of ``method`` fail: ``{"ok": false, "error": error}`` with HTTP ``status``
+        (a 5xx is what Slack answers when it is having trouble; 200 with an error is a refusal)."""
+        self.failures.setdefault(method, []).extend([(status, error)] * times)
 
     def to(self, method: str) -> list[dict[str, Any]]:
         return [c.params for c in self.calls if c.method == method]
@@ -127,6 +133,11 @@ class SlackDouble:
             self._record(method + ":429", params)
             return web.json_response({"ok": False, "error": "ratelimited"}, status=429,
                                      headers={"Retry-After": str(retry_after)})
+        failing = self.failures.get(method)
+        if failing:
+            status, error = failing.pop(0)
+            self._record(f"{method}:{status}:{error}", params)
+            return web.json_response({"ok": False, "error": error}, status=status)
         if "blocks" in params and block_errors(params["blocks"]):
             rejected = {"ok": False, "error": "invalid_blocks", "errors": block_errors(params["blocks"])}
             self._record(method, params, rejected)

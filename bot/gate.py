@@ -1,0 +1,131 @@
+"""The door in front of Bolt (HTTP mode): verify first, parse after, and let each delivery in once.
+
+Bolt parses the body before it checks the signature (a malformed body or a non-integer timestamp became a 500
+with a traceback) and logs rejected bodies at INFO, legacy ``token`` included. This aiohttp middleware runs
+before Bolt sees anything:
+
+- the signature and timestamp are checked on the raw bytes; anything else is a 401 that logs no body;
+- a signature already accepted in the 5-minute window is a replay: 401, nothing runs twice;
+- Slack's own retries (``X-Slack-Retry-Num``) of a delivery that already arrived are acknowledged with
+  ``X-Slack-No-Retry: 1`` and not processed again (keyed on the event id, else the body);
+- a signed body Bolt could not parse is a 400, not a 500.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import logging
+import time
+import urllib.parse
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+
+from aiohttp import web
+
+from .deps import Bounded
+
+log = logging.getLogger("kubewhy.bot")
+
+WINDOW = 5 * 60  # Slack's own tolerance for the request timestamp
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+
+@dataclass
+class Gate:
+    """Verification state of one HTTP endpoint; ``clock`` is injectable for tests."""
+
+    signing_secret: str
+    clock: Callable[[], float] = time.time
+    seen_signatures: Bounded[str, float] = field(default_factory=lambda: Bounded(100_000))
+    seen_deliveries: Bounded[str, float] = field(default_factory=lambda: Bounded(100_000))
+    rejected: int = 0
+    replays: int = 0
+    retries_dropped: int = 0
+
+    def verify(self, body: bytes, timestamp: str | None, signature: str | None) -> str | None:
+        """None when the request is genuine and fresh; else why not (for the log, never the body)."""
+        if not timestamp or not signature:
+            return "missing signature or timestamp"
+        if not (timestamp.isascii() and timestamp.isdigit()) or len(timestamp) > 12:
+            return "timestamp is not an integer"
+        if abs(self.clock() - int(timestamp)) > WINDOW:
+            return "timestamp outside the 5-minute window"
+        base = b"v0:" + timestamp.encode() + b":" + body
+        expected = "v0=" + hmac.new(self.signing_secret.encode(), base, hashlib.sha256).hexdigest()
+        if not hmac.compare_digest(expected, signature):
+            return "bad signature"
+        return None
+
+    def _forget_old(self, seen: Bounded[str, float]) -> None:
+        horizon = self.clock() - 2 * WINDOW
+        while seen and next(iter(seen.values())) < horizon:
+            seen.popitem(last=False)
+
+    def first_time(self, seen: Bounded[str, float], key: str) -> bool:
+        self._forget_old(seen)
+        if key in seen:
+            return False
+        seen[key] = self.clock()
+        return True
+
+    @web.middleware
+    async def middleware(self, request: web.Request, handler: Handler) -> web.StreamResponse:
+        if request.method != "POST":
+            return await handler(request)
+        body = await request.read()
+        reason = self.verify(body, request.headers.get("X-Slack-Request-Timestamp"),
+                             request.headers.get("X-Slack-Signature"))
+        if reason is not None:
+            self.rejected += 1
+            log.warning("slack: rejected a request from %s: %s", request.remote, reason)
+            return web.json_response({"error": "invalid request"}, status=401)
+        if not self.first_time(self.seen_signatures, request.headers["X-Slack-Signature"]):
+            self.replays += 1
+            log.warning("slack: rejected a replayed request from %s", request.remote)
+            return web.json_response({"error": "replayed request"}, status=401)
+        delivery = delivery_key(body)
+        first = self.first_time(self.seen_deliveries, delivery)
+        if not first and request.headers.get("X-Slack-Retry-Num"):
+            self.retries_dropped += 1
+            log.info("slack: retry %s of a delivery already received; not processed again",
+                     request.headers.get("X-Slack-Retry-Num"))
+            return web.Response(status=200, headers={"X-Slack-No-Retry": "1"})
+        if not parseable(body, request.content_type):
+            log.warning("slack: a signed request with a body that cannot be parsed (%d bytes)", len(body))
+            return web.json_response({"error": "malformed body"}, status=400)
+        return await handler(request)
+
+
+def delivery_key(body: bytes) -> str:
+    """What identifies one delivery across Slack's retries: the Events API ``event_id``, else the body."""
+    try:
+        data = json.loads(body)
+    except ValueError:
+        data = None
+    if isinstance(data, dict) and isinstance(data.get("event_id"), str):
+        return "event:" + str(data["event_id"])
+    return "body:" + hashlib.sha256(body).hexdigest()
+
+
+def parseable(body: bytes, content_type: str) -> bool:
+    """Whether Bolt can read the body: UTF-8; JSON, or a form whose ``payload`` (if any) is a JSON object."""
+    try:
+        text = body.decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    if content_type == "application/json" or text.lstrip().startswith("{"):
+        try:
+            return isinstance(json.loads(text), dict)
+        except ValueError:
+            return False
+    form = urllib.parse.parse_qs(text)
+    if "payload" in form:
+        try:
+            return isinstance(json.loads(form["payload"][0]), dict)
+        except ValueError:
+            return False
+    return True
+
+
