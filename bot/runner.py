@@ -63,16 +63,21 @@ async def serve(settings: Settings, *, stop: asyncio.Event | None = None, auth_a
     stop_on_signals(stop)
     deps = await build_deps(settings)
     watchers: asyncio.Task[object] | None = None
+    health = None
     try:
         app = build_app(deps)
         prewarm(app, await verify_token(app.client, attempts=auth_attempts))
         if watch:
             from kubewhy.watch.run import run_watchers
 
+            from .health import Health
             from .pager import SlackNotifier
 
-            watchers = asyncio.create_task(run_watchers(settings, SlackNotifier(app.client, deps), stop=stop,
-                                                        deps=deps.core), name="watchers")
+            health = Health(deps.ledger, port=settings.health_port, host=settings.slack.host)  # probes, /metrics
+            await health.start()
+            watchers = asyncio.create_task(run_watchers(settings, health.notifier(SlackNotifier(app.client, deps)),
+                                                        stop=stop, deps=deps.core, on_ready=health.watching),
+                                           name="watchers")
         if settings.slack.mode == "socket":
             from slack_bolt.adapter.socket_mode.async_handler import (
                 AsyncSocketModeHandler,
@@ -98,6 +103,8 @@ async def serve(settings: Settings, *, stop: asyncio.Event | None = None, auth_a
         stop.set()
         if watchers is not None:
             await asyncio.gather(watchers, return_exceptions=True)
+        if health is not None:
+            await health.stop()
         await compose.close(deps.core)
         if deps.core.audit is not None:
             log.info("kubewhy bot stopped: audit %s", deps.core.audit.stats.summary())

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
+from . import telemetry
 from .adapters.cache import CachedKube
 from .adapters.ports import KubeReader, MetricsReader
 from .checks.registry import CheckContext
@@ -95,9 +96,16 @@ async def diagnose(target: Target, deps: Deps, *, obj: dict[str, Any] | None = N
     progress = ON_CHECK.set(on_check)
     try:
         report = await _diagnose(target, deps, obj)
+    except BaseException:
+        telemetry.count("kubewhy_diagnoses_total", source=source, outcome="error")
+        raise
     finally:
         ON_CHECK.reset(progress)
         CLOCK.reset(token)
+    telemetry.count("kubewhy_diagnoses_total", source=source, outcome="ok")
+    for check in report.checks:
+        telemetry.observe("kubewhy_check_duration_seconds", check.duration_ms / 1000,
+                          playbook=check.id.split(".", 1)[0])
     if deps.audit is not None:
         deps.audit.record_diagnosis(report, actor=actor, source=source, channel=channel, incident=incident)
     return report

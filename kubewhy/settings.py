@@ -124,6 +124,7 @@ class Settings:
     actor: str = ""
     cache_dir: Path | None = None  # $XDG_CACHE_HOME/kubewhy: the playbook compile cache (None: no cache)
     watch: WatchSettings = field(default_factory=WatchSettings)
+    health_port: int = 8080  # KUBEWHY_HEALTH_PORT: k8sbot's /healthz, /readyz and /metrics (the chart's probes)
 
 
 @dataclass(frozen=True)
@@ -351,7 +352,8 @@ def load(environ: Mapping[str, str] | None = None, flags: Flags | None = None) -
     return Settings(kube=_kube(env, flags), prometheus=_prometheus(env, flags), audit=_audit(env, flags),
                     slack=_slack(env), playbook_dirs=tuple(Path(p) for p in playbooks), check_timeout=timeout,
                     default_namespace=env.get("KUBEWHY_DEFAULT_NAMESPACE") or "default",
-                    actor=_actor(env), cache_dir=cache_dir(env), watch=_watch(env, flags))
+                    actor=_actor(env), cache_dir=cache_dir(env), watch=_watch(env, flags),
+                    health_port=_port(env.get("KUBEWHY_HEALTH_PORT") or "8080", "KUBEWHY_HEALTH_PORT"))
 
 
 __all__ = [

@@ -1,5 +1,7 @@
-"""The built wheel works on its own: installed into a fresh venv outside the checkout, it diagnoses a snapshot,
-migrates an audit database and runs the demo.
+"""The built wheel works on its own: installed into a fresh venv outside the checkout (and by pipx and by uv tool
+install), it diagnoses a snapshot, migrates an audit database, runs the demo, and every console script it declares
+runs (``kubewhy``, ``kubectl-why``, ``k8sbot``; ``k8stui`` once the TUI has an entry point). The image's ENTRYPOINT
+and the chart's command name one of those scripts.
 
 This is the only test that sees the package as a user does. Everything else imports the editable checkout, where
 ``playbooks/``, ``migrations/`` and the scenarios would be found even if the wheel left them out.
@@ -7,6 +9,7 @@ This is the only test that sees the package as a user does. Everything else impo
 
 from __future__ import annotations
 
+import configparser
 import os
 import shutil
 import subprocess
@@ -94,11 +97,16 @@ def installed(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path, dic
     assert "kubewhy/playbooks/bundled/oom-killed.yaml" in names
     assert "kubewhy/audit/migrations/env.py" in names
     assert "kubesim/scenarios/workshop/_cluster.yaml" in names
+    assert "kubewhy/watch/rules.yaml" in names
+    assert "kubewhy/audit/migrations/script.py.mako" in names
+    assert any(n.startswith("kubesim/scenarios/catalogue/") and n.endswith(".yaml") for n in names)
 
     venv.create(root / "venv", with_pip=True)
     python = root / "venv" / "bin" / "python"
     # From the configured index, as a user would; --no-compile only skips writing .pyc files up front.
     _run([str(python), "-m", "pip", "install", "-q", "--no-compile", str(wheel)], cwd=root, env=env, timeout=600)
+    (entry_points,) = [n for n in names if n.endswith(".dist-info/entry_points.txt")]
+    (root / "entry_points.txt").write_bytes(zipfile.ZipFile(wheel).read(entry_points))
     work = root / "work"
     work.mkdir()
     env["KUBEWHY_DATABASE_URL"] = f"sqlite:///{root / 'demo-audit.db'}"
@@ -128,3 +136,92 @@ def test_wheel_runs_the_demo(installed: tuple[Path, Path, dict[str, str]]) -> No
     for expected in ("node-not-ready", "clock-skew", "service-no-endpoints", "statefulset-pvc-full",
                      "rwo-multi-attach"):
         assert expected in out, out
+
+
+def _console_scripts(kubewhy: Path) -> dict[str, str]:
+    """The wheel's ``[console_scripts]`` (name → module:function)."""
+    parser = configparser.ConfigParser()
+    parser.optionxform = str  # type: ignore[assignment,method-assign]  # keep the names' case
+    parser.read(kubewhy.parents[2] / "entry_points.txt")
+    return dict(parser["console_scripts"])
+
+
+def test_wheel_declares_the_console_scripts_and_installs_them(installed: tuple[Path, Path, dict[str, str]]) -> None:
+    kubewhy, _, _ = installed
+    scripts = _console_scripts(kubewhy)
+    expected = {"kubewhy", "kubectl-why", "k8sbot"}
+    if (REPO / "tui" / "__main__.py").exists() or (REPO / "tui" / "app.py").exists():
+        expected.add("k8stui")  # the TUI, once it exists, ships its console script too
+    assert set(scripts) == expected, scripts
+    for name in scripts:
+        assert (kubewhy.parent / name).is_file(), f"{name} not installed in {kubewhy.parent}"
+
+
+def test_kubectl_why_runs_as_a_kubectl_plugin(installed: tuple[Path, Path, dict[str, str]]) -> None:
+    kubewhy, work, env = installed
+    (work / "pod.yaml").write_text(OOM_POD)
+    plugin = kubewhy.parent / "kubectl-why"
+    out = _run([str(plugin), "pod/shop/api-6f7c9d8b4-q2w3e", "--snapshot", "pod.yaml", "--no-audit"],
+               cwd=work, env=env).stdout
+    assert "oom-killed" in out and "OOMKilled" in out, out
+
+
+def test_k8sbot_without_slack_settings_exits_with_the_reason(installed: tuple[Path, Path, dict[str, str]]) -> None:
+    kubewhy, work, env = installed
+    env = {k: v for k, v in env.items() if not k.startswith("SLACK_")}
+    proc = subprocess.run([str(kubewhy.parent / "k8sbot")], cwd=work, env=env, capture_output=True, text=True,
+                          timeout=120)
+    assert proc.returncode == 2, proc
+    assert proc.stderr.strip() == "k8sbot: SLACK_BOT_TOKEN is not set (the xoxb- token of the Slack app)", proc.stderr
+
+
+def test_the_watchers_default_rules_are_packaged(installed: tuple[Path, Path, dict[str, str]]) -> None:
+    kubewhy, work, env = installed
+    out = _run([str(kubewhy), "watch", "--print-default-rules"], cwd=work, env=env).stdout
+    assert out == (REPO / "kubewhy" / "watch" / "rules.yaml").read_text()
+    assert "detect: node-not-ready" in out
+
+
+def test_the_image_and_the_chart_run_an_installed_console_script(
+        installed: tuple[Path, Path, dict[str, str]]) -> None:
+    from tests.test_dockerfile import instruction_args
+    from tests.test_helm_chart import FULL, render
+
+    kubewhy, _, _ = installed
+    scripts = _console_scripts(kubewhy)
+    (entrypoint,) = instruction_args("ENTRYPOINT")
+    assert entrypoint[0] == "k8sbot" and entrypoint[0] in scripts, entrypoint
+    for values in ({}, FULL):
+        (deploy,) = [d for d in render(values) if d["kind"] == "Deployment"]
+        (container,) = deploy["spec"]["template"]["spec"]["containers"]
+        command = container.get("command") or entrypoint
+        assert command[0] in scripts and command[0] == "k8sbot", command
+        assert (kubewhy.parent / command[0]).is_file()
+
+
+def test_the_krew_launcher_runs_the_installed_kubewhy(installed: tuple[Path, Path, dict[str, str]]) -> None:
+    kubewhy, work, env = installed
+    (work / "pod.yaml").write_text(OOM_POD)
+    env = {**env, "PATH": f"{kubewhy.parent}:/usr/bin:/bin"}
+    out = _run(["/bin/sh", str(REPO / "plugins" / "kubectl-why"), "pod/shop/api-6f7c9d8b4-q2w3e",
+                "--snapshot", "pod.yaml", "--no-audit"], cwd=work, env=env).stdout
+    assert "oom-killed" in out and "OOMKilled" in out, out
+
+
+@pytest.mark.parametrize("tool", ["pipx", "uv"])
+def test_pipx_and_uv_tool_install_the_wheel(installed: tuple[Path, Path, dict[str, str]], tool: str,
+                                             tmp_path: Path) -> None:
+    kubewhy, work, env = installed
+    (wheel,) = (kubewhy.parents[2] / "dist").glob("kubewhy-*.whl")
+    found = shutil.which(tool, path=str(Path(sys.executable).parent))
+    assert found, f"{tool} comes with the test extra: run scripts/install"
+    bin_dir = tmp_path / "bin"
+    env = {**env, "PIPX_HOME": str(tmp_path / "pipx"), "PIPX_BIN_DIR": str(bin_dir),
+           "UV_TOOL_DIR": str(tmp_path / "uv"), "UV_TOOL_BIN_DIR": str(bin_dir)}
+    command = [found, "install", str(wheel)] if tool == "pipx" else [found, "tool", "install", str(wheel)]
+    _run(command, cwd=work, env=env, timeout=600)
+    assert {p.name for p in bin_dir.iterdir()} >= set(_console_scripts(kubewhy))
+    (work / "pod.yaml").write_text(OOM_POD)
+    out = _run([str(bin_dir / "kubectl-why"), "pod/shop/api-6f7c9d8b4-q2w3e", "--snapshot", "pod.yaml",
+                "--no-audit"], cwd=work, env=env).stdout
+    assert "oom-killed" in out, out

@@ -38,6 +38,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlencode, urlsplit
 
+from .. import telemetry
 from ..errors import ClusterUnreachable, KubeApiError
 from ..kinds import info
 from ..redact import redact_log, redact_object
@@ -348,14 +349,19 @@ class LiveKube:
               content_type: str = "application/json", accept: str = "application/json") -> tuple[int, bytes]:
         """One API call. A read (GET) is tried again after a reset connection (once) and after 429/503, waiting
         what the server asks (``retryAfterSeconds``, at most :data:`MAX_RETRY_WAIT`) up to twice; the check's
-        own deadline still bounds the whole."""
+        own deadline still bounds the whole. Each attempt that failed without an answer about the object
+        (unreachable, 401, 403, 429, 5xx: not a 404 or a 409, which callers expect) counts in
+        ``kubewhy_api_errors_total``."""
         for attempt in (1, 2, 3):
             try:
                 status, data = self._call_once(method, path, query, body, content_type, accept)
             except ClusterUnreachable:
+                telemetry.count("kubewhy_api_errors_total", api="kubernetes", code="0")
                 if method != "GET" or attempt > 1:
                     raise
                 continue
+            if status in (401, 403, 429) or status >= 500:
+                telemetry.count("kubewhy_api_errors_total", api="kubernetes", code=str(status))
             if method == "GET" and status in (429, 503) and attempt < 3:
                 time.sleep(retry_after(data))
                 continue

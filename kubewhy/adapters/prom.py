@@ -13,6 +13,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from .. import telemetry
 from ..errors import PromError, PromTimeout
 from ..settings import PromSettings
 
@@ -61,9 +62,12 @@ class PromMetrics:
         try:
             return fn(*args, **kw)
         except requests.exceptions.Timeout:
+            telemetry.count("kubewhy_api_errors_total", api="prometheus", code="timeout")
             raise PromTimeout(f"Prometheus at {self.endpoint}: no answer within {self.timeout:g}s "
                               f"(query timeout)") from None
         except Exception as exc:  # noqa: BLE001 - requests' and the library's own errors, converted at the edge
+            status = getattr(exc, "status_code", None)
+            telemetry.count("kubewhy_api_errors_total", api="prometheus", code=str(status) if status else "0")
             if "timed out" in str(exc).lower():
                 raise PromTimeout(f"Prometheus at {self.endpoint}: no answer within {self.timeout:g}s "
                                   f"(query timeout)") from None

@@ -297,9 +297,12 @@ def _load_cached(path: Path, compiler: Compiler, registry: CheckRegistry, cache:
 
 
 def playbook_files(directory: Path) -> list[Path]:
+    """The YAML files under ``directory``, hidden ones left out: a ConfigMap mounted as a directory (the Helm
+    chart's ``playbooks``) holds each file twice, once in its hidden ``..2024_…`` data directory."""
     if directory.is_file():
         return [directory]
-    return sorted(p for p in directory.rglob("*") if p.suffix in (".yaml", ".yml") and p.is_file())
+    return sorted(p for p in directory.rglob("*") if p.suffix in (".yaml", ".yml") and p.is_file()
+                  and not any(part.startswith(".") for part in p.relative_to(directory).parts))
 
 
 def load_dirs(dirs: Iterable[Path], compiler: Compiler | None = None, *, include_bundled: bool = True,

@@ -94,3 +94,19 @@ def test_the_format_version_is_required_and_known(tmp_path: Path, text: str, lin
 def test_every_bundled_playbook_names_the_current_version() -> None:
     for path in sorted(bundled_dir().glob("*.yaml")):
         assert path.read_text().startswith("apiVersion: kubewhy.io/v1\n"), path
+
+
+def test_a_configmap_mounted_directory_gives_each_playbook_once(tmp_path: Path) -> None:
+    # What the kubelet makes of a ConfigMap volume: the files in a hidden timestamped directory, ``..data`` linking
+    # to it, and one link per key at the top (the Helm chart's ``playbooks`` value is mounted like this).
+    from kubewhy.playbooks.loader import playbook_files
+
+    data = tmp_path / "..2026_12_04_10_00_00.123456789"
+    data.mkdir()
+    text = (bundled_dir() / "oom-killed.yaml").read_text().replace("id: oom-killed", "id: team-oom", 1)
+    (data / "team-oom.yaml").write_text(text)
+    (tmp_path / "..data").symlink_to(data.name)
+    (tmp_path / "team-oom.yaml").symlink_to("..data/team-oom.yaml")
+    assert playbook_files(tmp_path) == [tmp_path / "team-oom.yaml"]
+    catalog = load_dirs([tmp_path])
+    assert not catalog.errors and "team-oom" in {p.id for p in catalog.playbooks}

@@ -103,3 +103,10 @@ def test_only_the_settings_module_reads_the_process_environment() -> None:
             if re.search(r"os\.environ|os\.getenv|environ\.get\(", path.read_text(encoding="utf-8")):
                 readers.append(rel)
     assert readers == []
+
+
+def test_the_health_port_defaults_to_8080_and_is_checked() -> None:
+    assert load({}).health_port == 8080
+    assert load({"KUBEWHY_HEALTH_PORT": "9090"}).health_port == 9090
+    with pytest.raises(SettingsError, match="KUBEWHY_HEALTH_PORT='80a'"):
+        load({"KUBEWHY_HEALTH_PORT": "80a"})
