@@ -65,6 +65,15 @@ def build_watch_source(settings: Settings) -> WatchSource:
     return LiveKube(api, timeout=settings.kube.request_timeout)
 
 
+def kube_contexts(settings: Settings) -> tuple[str | None, list[str]]:
+    """(the context in use, every context of the kubeconfig): what a front-end shows and switches between."""
+    if settings.kube.snapshot or settings.kube.in_cluster:
+        return None, []
+    from .adapters.kube_live import kube_contexts as read
+
+    return read(settings.kube.kubeconfig, settings.kube.context)
+
+
 def build_ledger(audit: AuditLog) -> Ledger:
     """The watchers' incident ledger, on the audit database (its engine and schema)."""
     from .audit.ledger import Ledger
@@ -193,4 +202,4 @@ async def audit_opened(settings: Settings, *, close_timeout: float | None = 10.0
 
 
 __all__ = ["audit_opened", "build", "build_audit", "build_catalog", "build_kube", "build_kubelet", "build_ledger",
-           "build_metrics", "build_watch_source", "close", "opened"]
+           "build_metrics", "build_watch_source", "close", "kube_contexts", "opened"]

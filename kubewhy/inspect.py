@@ -89,6 +89,50 @@ async def describe_lines(kube: KubeReader, target: Target) -> list[str]:
     return lines
 
 
+CRASH_REASONS = ("CrashLoopBackOff", "ImagePullBackOff", "ErrImagePull", "CreateContainerConfigError",
+                 "RunContainerError")
+
+
+def pod_trouble(pod: dict[str, Any]) -> tuple[str, str]:
+    """("crashing" | "pending" | "evicted" | "", detail): the trouble a pod's status states, as ``/k8s status``
+    and ``k8stui``'s overview count it."""
+    status = pod.get("status") or {}
+    if status.get("reason") == "Evicted":
+        return "evicted", str(status.get("message", ""))[:80]
+    waiting = [((c.get("state") or {}).get("waiting") or {}).get("reason", "")
+               for c in (status.get("containerStatuses") or []) + (status.get("initContainerStatuses") or [])]
+    bad = [w for w in waiting if w in CRASH_REASONS]
+    if bad:
+        restarts = sum(c.get("restartCount") or 0 for c in status.get("containerStatuses") or [])
+        return "crashing", f"{bad[0]}, {restarts} restarts"
+    if status.get("phase") == "Pending":
+        reason = next((w for w in waiting if w), "") or next(
+            (c.get("reason", "") for c in status.get("conditions") or [] if c.get("status") == "False"), "")
+        return "pending", reason or "Pending"
+    return "", ""
+
+
+PRESSURE = ("MemoryPressure", "DiskPressure", "PIDPressure", "NetworkUnavailable")
+
+
+def node_problem(node: dict[str, Any]) -> str:
+    """Why a node is unhealthy (NotReady with its reason, no Ready condition, SchedulingDisabled), or ""."""
+    conditions = (node.get("status") or {}).get("conditions") or []
+    ready = next((c for c in conditions if c.get("type") == "Ready"), None)
+    if ready is None or ready.get("status") != "True":
+        return (f"{'NotReady' if ready else 'no Ready condition'}"
+                f"{': ' + ready.get('reason', '') if ready and ready.get('reason') else ''}")
+    if (node.get("spec") or {}).get("unschedulable"):
+        return "SchedulingDisabled"
+    return ""
+
+
+def node_pressure(node: dict[str, Any]) -> list[str]:
+    """The pressure conditions that are on (MemoryPressure, DiskPressure, PIDPressure, NetworkUnavailable)."""
+    return [str(c.get("type")) for c in (node.get("status") or {}).get("conditions") or []
+            if c.get("type") in PRESSURE and c.get("status") == "True"]
+
+
 @dataclass
 class ClusterStatus:
     namespace: str | None
@@ -116,27 +160,17 @@ async def cluster_status(kube: KubeReader, namespace: str | None = None, *,
     st = ClusterStatus(namespace, pods=len(pods), nodes=len(nodes),
                        namespaces=tuple(only) if namespace is None and only is not None else ())
     for n in nodes:
-        ready = next((c for c in (n.get("status") or {}).get("conditions") or [] if c.get("type") == "Ready"), None)
-        if ready is None or ready.get("status") != "True":
-            st.unhealthy_nodes.append(f"{n['metadata']['name']} ({'NotReady' if ready else 'no Ready condition'}"
-                                      f"{': ' + ready.get('reason', '') if ready and ready.get('reason') else ''})")
-        elif (n.get("spec") or {}).get("unschedulable"):
-            st.unhealthy_nodes.append(f"{n['metadata']['name']} (SchedulingDisabled)")
+        problem = node_problem(n)
+        if problem:
+            st.unhealthy_nodes.append(f"{n['metadata']['name']} ({problem})")
     for p in pods:
-        meta, status = p["metadata"], p.get("status") or {}
+        meta = p["metadata"]
         ref = f"{meta.get('namespace')}/{meta['name']}"
-        if status.get("reason") == "Evicted":
-            st.evicted_pods.append(f"{ref}: {str(status.get('message', ''))[:80]}")
-            continue
-        waiting = [((c.get("state") or {}).get("waiting") or {}).get("reason", "")
-                   for c in (status.get("containerStatuses") or []) + (status.get("initContainerStatuses") or [])]
-        bad = [w for w in waiting if w in ("CrashLoopBackOff", "ImagePullBackOff", "ErrImagePull",
-                                           "CreateContainerConfigError", "RunContainerError")]
-        if bad:
-            restarts = sum(c.get("restartCount") or 0 for c in status.get("containerStatuses") or [])
-            st.crashing_pods.append(f"{ref} ({bad[0]}, {restarts} restarts)")
-        elif status.get("phase") == "Pending":
-            reason = next((w for w in waiting if w), "") or next(
-                (c.get("reason", "") for c in status.get("conditions") or [] if c.get("status") == "False"), "")
-            st.pending_pods.append(f"{ref} ({reason or 'Pending'})")
+        state, detail = pod_trouble(p)
+        if state == "evicted":
+            st.evicted_pods.append(f"{ref}: {detail}")
+        elif state == "crashing":
+            st.crashing_pods.append(f"{ref} ({detail})")
+        elif state == "pending":
+            st.pending_pods.append(f"{ref} ({detail})")
     return st

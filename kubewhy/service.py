@@ -25,10 +25,10 @@ from .engine.related import (
     ref_of,
     related_subjects,
 )
-from .engine.runner import PlaybookOutcome, Subject, run_playbook, symptom_matches
+from .engine.runner import ON_CHECK, PlaybookOutcome, Subject, run_playbook, symptom_matches
 from .errors import KubewhyError, TargetNotFound
 from .expressions import CLOCK
-from .models.findings import SEVERITY_RANK, STAGES, Finding, Report
+from .models.findings import SEVERITY_RANK, STAGES, CheckResult, Finding, Report
 from .models.target import SHORT, Target
 from .playbooks.loader import Catalog
 
@@ -89,15 +89,19 @@ def _rank(findings: list[Finding], caused: dict[str, set[str]]) -> list[Finding]
 
 
 async def diagnose(target: Target, deps: Deps, *, obj: dict[str, Any] | None = None, actor: str = "",
-                   source: str = "cli", channel: str | None = None, incident: str | None = None) -> Report:
-    """``actor``/``source``/``channel``/``incident`` say who asked and from where, for the audit log."""
+                   source: str = "cli", channel: str | None = None, incident: str | None = None,
+                   on_check: Callable[[CheckResult], None] | None = None) -> Report:
+    """``actor``/``source``/``channel``/``incident`` say who asked and from where, for the audit log;
+    ``on_check`` is called with each check's result as it ends (a front-end's live progress)."""
     token = CLOCK.set(deps.clock)
+    progress = ON_CHECK.set(on_check)
     try:
         report = await _diagnose(target, deps, obj)
     except BaseException:
         telemetry.count("kubewhy_diagnoses_total", source=source, outcome="error")
         raise
     finally:
+        ON_CHECK.reset(progress)
         CLOCK.reset(token)
     telemetry.count("kubewhy_diagnoses_total", source=source, outcome="ok")
     for check in report.checks:

@@ -173,6 +173,19 @@ def _parse_kubeconfig(path: Path, mtime_ns: int, size: int) -> Any:
 def context_namespace(kubeconfig: str | None, context: str | None) -> str | None:
     """The namespace of the kubeconfig's (current or named) context; None when it names none or there is no
     kubeconfig (the default namespace applies). ``kubeconfig`` may list several files, as ``KUBECONFIG`` does."""
+    current, contexts = _contexts(kubeconfig, context)
+    namespace = contexts.get(current, {}).get("namespace") if current else None
+    return str(namespace) if namespace else None
+
+
+def kube_contexts(kubeconfig: str | None, context: str | None = None) -> tuple[str | None, list[str]]:
+    """(the context in use: ``context`` or the current one, every context's name): what a front-end offers
+    to switch to (``k8stui``'s ``:ctx``)."""
+    current, contexts = _contexts(kubeconfig, context)
+    return current, [str(name) for name in contexts if name]
+
+
+def _contexts(kubeconfig: str | None, context: str | None) -> tuple[str | None, dict[Any, dict[str, Any]]]:
     import yaml
 
     paths = (kubeconfig or str(Path.home() / ".kube" / "config")).split(os.pathsep)
@@ -188,8 +201,7 @@ def context_namespace(kubeconfig: str | None, context: str | None) -> str | None
         for entry in data.get("contexts") or []:
             if isinstance(entry, dict) and entry.get("name") not in contexts:
                 contexts[entry.get("name")] = entry.get("context") or {}
-    namespace = contexts.get(current, {}).get("namespace") if current else None
-    return str(namespace) if namespace else None
+    return current, contexts
 
 
 _CLUSTER_KEYS = {"server", "certificate-authority", "certificate-authority-data", "insecure-skip-tls-verify",

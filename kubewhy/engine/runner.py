@@ -8,8 +8,10 @@ back. Facts are shared through the per-diagnosis cache in the context.
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import re
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -118,10 +120,28 @@ def symptom_matches(pb: Playbook, target: dict[str, Any], base: dict[str, Any]) 
         return False  # a symptom over fields the object lacks simply does not match
 
 
+# Who wants each check's result as it ends (the TUI's live progress); set by ``service.diagnose(on_check=)``.
+ON_CHECK: contextvars.ContextVar[Callable[[CheckResult], None] | None] = contextvars.ContextVar("on_check",
+                                                                                              default=None)
+
+
+class _Reported(list[CheckResult]):
+    """A playbook's check results, each also handed to :data:`ON_CHECK` when it is added."""
+
+    def append(self, result: CheckResult) -> None:
+        super().append(result)
+        hook = ON_CHECK.get()
+        if hook is not None:
+            try:
+                hook(result)
+            except Exception:  # noqa: BLE001 - a front-end's display must not change the diagnosis
+                pass
+
+
 async def run_playbook(pb: Playbook, subject: Subject, ctx: CheckContext, base: dict[str, Any],
                        default_timeout: float) -> PlaybookOutcome:
     activation: dict[str, Any] = {**base, "target": tolerant(subject.obj)}
-    results: list[CheckResult] = []
+    results: list[CheckResult] = _Reported()
     done: dict[str, asyncio.Future[None]] = {c.id: asyncio.get_running_loop().create_future() for c in pb.checks}
     failed: set[str] = set()
 

@@ -1,0 +1,5 @@
+"""``python -m tui``: the same as ``k8stui``."""
+
+from .cli import console_main
+
+console_main()

@@ -1,0 +1,205 @@
+"""The k8stui application: one :class:`~tui.data.Session`, the main screens switched by ``:`` commands, detail
+screens pushed on top of them, and a watch on the session's health that brings up the error screen."""
+
+from __future__ import annotations
+
+import gc
+import time
+from collections.abc import Iterable
+from functools import partial
+from typing import Any
+
+from textual import work
+from textual.app import App
+from textual.command import Hit, Hits, Provider
+from textual.screen import Screen
+
+from kubewhy.errors import KubewhyError
+
+from . import rows
+from .data import Session
+from .screens.base import Base
+from .screens.error import ClusterError
+
+HEALTH_EVERY = 1.0  # seconds between looks at the caches' error state (no request is made)
+
+
+class K8sCommands(Provider):
+    """The ``:`` commands in Textual's command palette (ctrl+p)."""
+
+    async def search(self, query: str) -> Hits:
+        app = self.app
+        assert isinstance(app, K8sTui)
+        matcher = self.matcher(query)
+        for command in app.palette_commands():
+            score = matcher.match(command)
+            if score > 0:
+                yield Hit(score, matcher.highlight(command), partial(app.run_command, command), help=":" + command)
+
+
+class K8sTui(App[int]):
+    CSS_PATH = "k8stui.tcss"
+    TITLE = "k8stui"
+    COMMANDS = App.COMMANDS | {K8sCommands}
+    ENABLE_COMMAND_PALETTE = True
+
+    def __init__(self, session: Session, *, namespace: str | None = None, start: str = "home") -> None:
+        super().__init__()
+        self.session = session
+        self.namespace = namespace
+        self.start = start
+        self.context_name = session.context
+        self.error_shown = False
+        self.opened = False
+
+    def clock(self) -> float:
+        """Now, for ages: the session's clock (a snapshot's is the time it was taken)."""
+        deps = self.session.deps
+        return deps.clock().timestamp() if deps is not None else time.time()
+
+    def settle(self) -> None:
+        """A big LIST has landed in a cache: move what exists now out of the garbage collector's reach
+        (``gc.freeze``). Tens of thousands of cached rows otherwise make every full collection walk them all,
+        a pause of tens of milliseconds in the middle of a keystroke at 10,000 pods."""
+        gc.freeze()
+
+    # ---- start-up and health ---------------------------------------------------------------------------------
+    def on_mount(self) -> None:
+        self.set_interval(HEALTH_EVERY, self.check_health)
+        self.open_session()
+
+    @work(exclusive=True, group="session")
+    async def open_session(self) -> None:
+        try:
+            await self.session.open()
+        except KubewhyError as exc:
+            self.show_error(str(exc))
+            return
+        self.opened = True
+        self.context_name = self.session.context
+        for warning in self.session.deps.warnings if self.session.deps else []:
+            self.notify(warning, severity="warning", timeout=8)
+        self.run_command(self.start)
+
+    def check_health(self) -> None:
+        if self.opened and not self.error_shown:
+            reason = self.session.failure()
+            if reason:
+                self.show_error(reason)
+
+    def show_error(self, reason: str) -> None:
+        self.error_shown = True
+        self.push_screen(ClusterError(self.context_name, self.session.endpoint or "not connected", reason),
+                         callback=self._after_error)
+
+    def _after_error(self, answer: str | None) -> None:
+        self.error_shown = False
+        if answer == "retry":
+            self.retry()
+        else:
+            self.action_quit_app()
+
+    @work(exclusive=True, group="session")
+    async def retry(self) -> None:
+        await self._to_base()
+        await self.session.stop_watching()
+        if not self.opened:
+            self.open_session()
+            return
+        self.run_command(self.start)
+
+    async def _to_base(self) -> None:
+        while len(self.screen_stack) > 2:
+            self.pop_screen()
+
+    def action_quit_app(self) -> None:
+        self.quit_app()
+
+    @work(group="quit")
+    async def quit_app(self) -> None:
+        await self.session.close()
+        self.exit(0)
+
+    # ---- commands ----------------------------------------------------------------------------------------------
+    def completions(self) -> list[str]:
+        names = sorted({r["ns"] for r in self.session.stores["Pod"].items.values()}) \
+            if "Pod" in self.session.stores else []
+        return [f"ns {n}" for n in names] + [f"ctx {c}" for c in self.session.contexts()]
+
+    def palette_commands(self) -> Iterable[str]:
+        yield from ["home", "incidents", "history", *(v.command for v in rows.VIEWS.values()), "ns all"]
+        yield from self.completions()
+
+    def run_command(self, text: str) -> None:
+        """A ``:`` command: a list, ``home``, ``incidents``, ``history``, ``ns NAME|all``, ``ctx NAME``, ``quit``."""
+        word, _, arg = text.strip().partition(" ")
+        word, arg = word.lower(), arg.strip()
+        from .screens.audit import HistoryScreen, IncidentsScreen
+        from .screens.home import HomeScreen
+        from .screens.listing import EventsScreen, ResourceScreen
+
+        screen: Screen[Any]
+        if word in ("q", "quit", "q!"):
+            self.action_quit_app()
+            return
+        if word == "help":
+            top = self.screen
+            if isinstance(top, Base):
+                top.action_help()
+            return
+        if word in ("ns", "namespace"):
+            self.namespace = None if arg in ("", "all", "-A", "*") else arg
+            if isinstance(self.screen, Base):
+                self.show_main(type(self.screen), getattr(self.screen, "kind", None))
+            return
+        if word in ("ctx", "context"):
+            self.switch_context(arg)
+            return
+        if word == "home":
+            screen = HomeScreen()
+        elif word == "incidents":
+            screen = IncidentsScreen()
+        elif word == "history":
+            screen = HistoryScreen()
+        elif word in rows.BY_COMMAND:
+            kind = rows.BY_COMMAND[word]
+            screen = EventsScreen() if kind == "Event" else ResourceScreen(kind)
+        else:
+            self.notify(f"unknown command :{text} (? lists them)", severity="error")
+            return
+        self._show(screen)
+
+    def show_main(self, cls: type[Screen[Any]], kind: str | None) -> None:
+        """Open a fresh main screen of the same sort (after a namespace change)."""
+        from .screens.listing import EventsScreen, ResourceScreen
+
+        if cls is EventsScreen:
+            self._show(EventsScreen())
+        elif issubclass(cls, ResourceScreen) and kind:
+            self._show(ResourceScreen(kind))
+        else:
+            self._show(cls())
+
+    def _show(self, screen: Screen[Any]) -> None:
+        while len(self.screen_stack) > 2:
+            self.pop_screen()
+        if len(self.screen_stack) < 2:
+            self.push_screen(screen)
+        else:
+            self.switch_screen(screen)
+
+    def switch_context(self, name: str) -> None:
+        if not name:
+            self.notify("contexts: " + (", ".join(self.session.contexts()) or "none in the kubeconfig"))
+            return
+        if name not in self.session.contexts():
+            self.notify(f"no context {name!r} in the kubeconfig", severity="error")
+            return
+        self.change_session(self.session.with_context(name))
+
+    @work(exclusive=True, group="session")
+    async def change_session(self, session: Session) -> None:
+        await self.session.close()
+        self.session, self.opened = session, False
+        self.context_name = session.context
+        self.open_session()

@@ -1,0 +1,146 @@
+"""What every k8stui screen shares: the context line on top, the ``:``/``/`` bar and the footer of its keys."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.screen import Screen
+from textual.widgets import Footer, Static
+
+from kubewhy.models.target import Target
+
+from ..widgets.commandbar import CommandBar
+
+if TYPE_CHECKING:
+    from ..app import K8sTui
+
+
+class Base(Screen[None]):
+    """A screen of the app. Subclasses compose their body in :meth:`body`."""
+
+    BINDINGS = [
+        Binding("colon", "command", ":cmd", key_display=":"),
+        Binding("question_mark", "help", "Help", key_display="?"),
+        Binding("escape", "back", "Back", show=False),
+        Binding("q", "back", "Back/Quit", show=False),
+    ]
+    title_text = ""
+
+    @property
+    def tui(self) -> K8sTui:
+        from ..app import K8sTui
+
+        assert isinstance(self.app, K8sTui)
+        return self.app
+
+    def compose(self) -> ComposeResult:
+        yield Static(self.heading(), id="heading")
+        yield from self.body()
+        yield CommandBar(self.tui.completions())
+        yield Footer()
+
+    def body(self) -> ComposeResult:
+        yield from ()
+
+    def heading(self) -> str:
+        ns = self.tui.namespace or "all namespaces"
+        return f"[b]k8stui[/b]  {self.tui.context_name}  ·  {ns}  ·  {self.title_text}"
+
+    def set_heading(self, extra: str = "") -> None:
+        self.query_one("#heading", Static).update(self.heading() + (f"  ·  {extra}" if extra else ""))
+
+    def action_command(self) -> None:
+        self.query_one(CommandBar).open("command")
+
+    def action_help(self) -> None:
+        from .help import HelpScreen
+
+        self.tui.push_screen(HelpScreen(self))
+
+    def action_back(self) -> None:
+        if len(self.tui.screen_stack) > 2:
+            self.tui.pop_screen()
+        else:
+            self.tui.action_quit_app()
+
+    def on_command_bar_command(self, message: CommandBar.Command) -> None:
+        self.tui.run_command(message.text)
+
+    def on_command_bar_filter_changed(self, message: CommandBar.FilterChanged) -> None:
+        self.filter_changed(message.text, message.final)
+
+    def filter_changed(self, text: str, final: bool) -> None:
+        """The ``/`` text changed (screens with a list filter it)."""
+
+
+class TargetScreen(Base):
+    """A screen with a selected object: ``w`` why, ``d`` describe, ``y`` YAML, ``l``/``p`` logs, ``e`` events."""
+
+    BINDINGS = [
+        Binding("slash", "filter", "/filter", key_display="/"),
+        Binding("w", "why", "Why"),
+        Binding("d", "describe", "Describe"),
+        Binding("y", "yaml", "YAML"),
+        Binding("l", "logs(False)", "Logs"),
+        Binding("p", "logs(True)", "Prev logs"),
+        Binding("e", "events", "Events"),
+        Binding("s", "sort(1)", "Sort"),
+        Binding("S", "sort(-1)", "Reverse", show=False),
+    ]
+
+    def selected(self) -> Target | None:
+        """The object under the cursor."""
+        return None
+
+    def _target(self) -> Target | None:
+        target = self.selected()
+        if target is None:
+            self.notify("nothing selected", severity="warning")
+        return target
+
+    def action_filter(self) -> None:
+        self.query_one(CommandBar).open("filter", getattr(self, "filter_text", ""))
+
+    def action_sort(self, direction: int) -> None:
+        """Sort by the next column (``s``) or reverse the order (``S``)."""
+
+    def action_why(self) -> None:
+        if (target := self._target()) is not None:
+            from .why import WhyScreen
+
+            self.tui.push_screen(WhyScreen(target))
+
+    def action_describe(self) -> None:
+        if (target := self._target()) is not None:
+            from .text import TextScreen
+
+            self.tui.push_screen(TextScreen(target, "describe"))
+
+    def action_yaml(self) -> None:
+        if (target := self._target()) is not None:
+            from .text import TextScreen
+
+            self.tui.push_screen(TextScreen(target, "yaml"))
+
+    def action_logs(self, previous: bool) -> None:
+        target = self._target()
+        if target is None:
+            return
+        if target.kind != "Pod":
+            self.notify("logs are a pod's: select a pod", severity="warning")
+            return
+        from .logs import LogsScreen
+
+        self.tui.push_screen(LogsScreen(target, previous=previous))
+
+    def action_events(self) -> None:
+        if (target := self._target()) is not None:
+            from .listing import EventsScreen
+
+            self.tui.push_screen(EventsScreen(involved=target))
+
+
+def row_target(kind: str, row: Any) -> Target:
+    return Target(kind=kind, name=row["name"], namespace=row["ns"] or None)

@@ -1,0 +1,214 @@
+"""The lists (pods, nodes, deployments, statefulsets, services, PVCs, HPAs, events): live from the watch cache.
+
+A change in the cache (the informer's listener) schedules one redraw a fifth of a second later, however many
+changes arrive meanwhile; the table then draws only the rows on screen. Until the first LIST has answered the
+screen says it is loading, never "no resources".
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from textual import work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.timer import Timer
+from textual.widgets import LoadingIndicator, Static
+
+from kubewhy.models.target import Target
+from kubewhy.watch.informer import Change
+
+from .. import filtering, rows
+from ..widgets.table import VirtualTable
+from .base import TargetScreen, row_target
+
+REDRAW_DELAY = 0.2  # seconds: changes arriving within it are drawn together
+
+
+class ResourceScreen(TargetScreen):
+    def __init__(self, kind: str) -> None:
+        super().__init__()
+        self.kind = kind
+        self.view = rows.VIEWS[kind]
+        self.title_text = kind
+        self.filter = filtering.parse("")
+        self.filter_text = ""
+        self.sort_column: int | None = None
+        self.sort_reverse = False
+        self._redraw: Timer | None = None
+        self._progress: Timer | None = None  # the loading status, while the first LIST is under way
+        self.shown: list[Any] = []
+        self.version = 0  # bumped by every change in the cache
+        self._ordered: list[Any] = []
+        self._ordered_key: tuple[Any, ...] = ()
+        self._pool: tuple[tuple[Any, ...], str, list[Any]] = ((), "", [])  # rows holding a filter's required text
+
+    def body(self) -> ComposeResult:
+        yield Static("", id="status")
+        yield LoadingIndicator(id="loading")
+        yield VirtualTable(self.view.columns, id="table")
+
+    @property
+    def table(self) -> VirtualTable:
+        return self.query_one("#table", VirtualTable)
+
+    def on_mount(self) -> None:
+        self.store = self.tui.session.store(self.kind)
+        self.store.listeners.append(self._changed)
+        self.table.focus()
+        if self.store.synced.is_set():
+            self.redraw()
+        else:
+            self._loading_progress()
+            self._progress = self.set_interval(0.25, self._loading_progress)
+            self._wait_synced()
+
+    def _loading_progress(self) -> None:
+        """While the first LIST loads: how many pages have arrived (never "no resources" before it answered)."""
+        if self.store.synced.is_set():  # a tick already queued when the list arrived
+            return
+        stats = getattr(self.store, "stats", None)
+        pages = f": {stats.lists} page(s) of {self.tui.session.page_size} so far" if stats and stats.lists else ""
+        self.query_one("#status", Static).update(
+            f"Loading {self.kind} from {self.tui.session.endpoint} (paged LIST{pages}) …")
+
+    def on_unmount(self) -> None:
+        if self._changed in self.store.listeners:
+            self.store.listeners.remove(self._changed)
+
+    @work(group="synced")
+    async def _wait_synced(self) -> None:
+        await self.store.synced.wait()
+        self.redraw()
+        self.tui.settle()
+
+    def _changed(self, change: Change) -> None:
+        self.version += 1
+        if self._redraw is None and self.store.synced.is_set():
+            self._redraw = self.set_timer(REDRAW_DELAY, self.redraw)
+
+    def namespace(self) -> str | None:
+        return self.tui.namespace
+
+    def ordered(self) -> list[Any]:
+        """The cache's rows of the namespace, sorted: kept until the cache or the order changes, so a filter
+        keystroke only filters."""
+        key = (self.version, len(self.store.items), self.sort_column, self.sort_reverse, self.namespace())
+        if key != self._ordered_key:
+            self._ordered = filtering.ordered(self.store.items.values(), sort_column=self.sort_column,
+                                              reverse=self.sort_reverse, namespace=self.namespace())
+            self._ordered_key = key
+        return self._ordered
+
+    def select(self) -> list[Any]:
+        """Typing on only narrows: the rows holding the text every match must contain are kept, and the next
+        keystroke that still requires it searches those instead of the whole cache."""
+        base = self.ordered()
+        need = self.filter.required
+        if not need:
+            return filtering.narrow(base, self.filter)
+        key, had, pool = self._pool
+        pool = filtering.containing(pool if key == self._ordered_key and had and had in need else base, need)
+        self._pool = (self._ordered_key, need, pool)
+        return pool if self.filter.literal else filtering.narrow(pool, self.filter)
+
+    def redraw(self) -> None:
+        """Filter and sort the cached rows and hand the result to the table (which draws the visible ones)."""
+        self._redraw = None
+        if not self.store.synced.is_set():
+            return
+        if self._progress is not None:
+            self._progress.stop()
+            self._progress = None
+        self.query_one("#loading").display = False
+        self.shown = self.select()
+        table = self.table
+        table.sort_column, table.sort_reverse = self.sort_column, self.sort_reverse
+        plural = self.kind.lower() + ("" if self.kind.endswith("s") else "s")
+        table.empty_text = f"No {plural}" + (f" matching /{self.filter.text}" if self.filter.text else "") + \
+            (f" in namespace {self.namespace()}" if self.namespace() else "")
+        table.set_rows(self.shown)
+        status = f"{len(self.shown)} of {len(self.store.items)} {plural}"
+        if self.filter.text:
+            status += f"  ·  /{self.filter.text}"
+        if self.filter.error:
+            status += f"  ·  [yellow]{self.filter.error}[/]"
+        if self.store.error:
+            status += f"  ·  [red]watch: {self.store.error}[/] (showing the last known state)"
+        self.query_one("#status", Static).update(status)
+        self.set_heading()
+
+    def filter_changed(self, text: str, final: bool) -> None:
+        self.filter_text = text
+        self.filter = filtering.parse(text)
+        self.redraw()
+
+    def action_back(self) -> None:
+        if self.filter_text:
+            self.filter_changed("", True)
+            return
+        super().action_back()
+
+    def action_sort(self, direction: int) -> None:
+        if direction < 0:
+            self.sort_reverse = not self.sort_reverse
+        else:
+            self.sort_column = 0 if self.sort_column is None else (self.sort_column + 1) % len(self.view.columns)
+        self.redraw()
+
+    def on_virtual_table_header_clicked(self, message: VirtualTable.HeaderClicked) -> None:
+        if self.sort_column == message.column:
+            self.sort_reverse = not self.sort_reverse
+        else:
+            self.sort_column, self.sort_reverse = message.column, False
+        self.redraw()
+
+    def on_virtual_table_chosen(self, message: VirtualTable.Chosen) -> None:
+        self.action_describe()
+
+    def selected(self) -> Target | None:
+        row = self.table.current
+        if row is None:
+            return None
+        if self.kind == "Event":
+            kind, ns, name = row["involved"]
+            return Target(kind=kind, name=name, namespace=ns or None) if kind and name else None
+        return row_target(self.kind, row)
+
+
+class EventsScreen(ResourceScreen):
+    """Events, newest first by their real last-seen time; ``W`` shows warnings only. Opened with ``e`` on an
+    object, it shows that object's events."""
+
+    BINDINGS = [Binding("W", "warnings", "Warnings only")]
+
+    def __init__(self, involved: Target | None = None) -> None:
+        super().__init__("Event")
+        self.involved = involved
+        self.warnings_only = False
+        self.sort_column, self.sort_reverse = 1, True  # LAST SEEN, newest first
+        if involved is not None:
+            self.title_text = f"events of {involved.ref}"
+
+    def on_mount(self) -> None:
+        super().on_mount()
+        if self.involved is not None:
+            self.tui.session.record("show_events", self.involved)
+
+    def namespace(self) -> str | None:
+        return self.involved.namespace if self.involved is not None else self.tui.namespace
+
+    def select(self) -> list[Any]:
+        chosen = super().select()
+        if self.involved is not None:
+            want = (self.involved.kind, self.involved.namespace or "", self.involved.name)
+            chosen = [r for r in chosen if r["involved"] == want]
+        if self.warnings_only:
+            chosen = [r for r in chosen if r["warning"]]
+        return chosen
+
+    def action_warnings(self) -> None:
+        self.warnings_only = not self.warnings_only
+        self.title_text = ("warning events" if self.warnings_only else "events") + \
+            (f" of {self.involved.ref}" if self.involved is not None else "")
+        self.redraw()

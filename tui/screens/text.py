@@ -1,0 +1,38 @@
+"""``d`` describe and ``y`` YAML of the selected object, read through the core (:mod:`kubewhy.inspect`)."""
+
+from __future__ import annotations
+
+from textual import work
+from textual.app import ComposeResult
+from textual.widgets import TextArea
+
+from kubewhy.errors import KubewhyError
+from kubewhy.models.target import Target
+
+from .base import Base
+
+
+class TextScreen(Base):
+    def __init__(self, target: Target, what: str) -> None:
+        super().__init__()
+        self.target, self.what = target, what
+        self.title_text = f"{what} {target.ref}"
+
+    def body(self) -> ComposeResult:
+        yield TextArea("loading …", read_only=True, id="text", show_line_numbers=self.what == "yaml")
+
+    def on_mount(self) -> None:
+        self.query_one("#text", TextArea).focus()
+        self.load()
+
+    @work(exclusive=True)
+    async def load(self) -> None:
+        session = self.tui.session
+        try:
+            if self.what == "yaml":
+                text = await session.yaml_text(self.target)
+            else:
+                text = "\n".join(await session.describe(self.target))
+        except KubewhyError as exc:
+            text = f"could not read {self.target.ref}: {exc}"
+        self.query_one("#text", TextArea).load_text(text)

@@ -1,0 +1,69 @@
+"""The bottom line that takes ``:`` commands (with completion) and ``/`` filters (applied as you type)."""
+
+from __future__ import annotations
+
+from textual.binding import Binding
+from textual.message import Message
+from textual.suggester import SuggestFromList
+from textual.widgets import Input
+
+from ..rows import VIEWS
+
+COMMANDS = sorted({*(v.command for v in VIEWS.values()), "incidents", "history", "home", "ns ", "ctx ", "help",
+                   "quit"})
+
+
+class CommandBar(Input):
+    """Hidden until ``:`` or ``/``; Enter runs the command or keeps the filter, Escape cancels."""
+
+    DEFAULT_CSS = """
+    CommandBar { dock: bottom; display: none; border: none; height: 1; padding: 0 1; }
+    CommandBar.-open { display: block; }
+    """
+
+    BINDINGS = [Binding("escape", "cancel", "Cancel", show=False)]
+
+    class Command(Message):
+        def __init__(self, text: str) -> None:
+            super().__init__()
+            self.text = text
+
+    class FilterChanged(Message):
+        def __init__(self, text: str, final: bool) -> None:
+            super().__init__()
+            self.text, self.final = text, final
+
+    def __init__(self, extra: list[str] | None = None) -> None:
+        super().__init__(id="command-bar", suggester=SuggestFromList(COMMANDS + (extra or []), case_sensitive=False))
+        self.mode = "command"
+
+    def open(self, mode: str, text: str = "") -> None:
+        self.mode = mode
+        self.placeholder = "command: pods nodes deploy sts svc pvc hpa events incidents history ns NAME ctx NAME" \
+            if mode == "command" else "filter: regex, !inverse, -l label=selector"
+        self.value = text
+        self.add_class("-open")
+        self.focus()
+
+    def close(self) -> None:
+        self.remove_class("-open")
+        self.screen.focus_next()
+
+    def on_input_changed(self, event: Input.Changed) -> None:
+        event.stop()
+        if self.mode == "filter":
+            self.post_message(self.FilterChanged(event.value, final=False))
+
+    def on_input_submitted(self, event: Input.Submitted) -> None:
+        event.stop()
+        text = event.value.strip()
+        self.close()
+        if self.mode == "command":
+            self.post_message(self.Command(text.lstrip(":")))
+        else:
+            self.post_message(self.FilterChanged(text, final=True))
+
+    def action_cancel(self) -> None:
+        if self.mode == "filter":
+            self.post_message(self.FilterChanged("", final=True))
+        self.close()
