@@ -122,7 +122,6 @@ class Watcher:
         self._tasks: list[asyncio.Task[Any]] = []
         self._refreshed = 0.0
         self._was_leading = False
-        self._loaded = False
         self.ready = asyncio.Event()  # caches synced and the ledger read: pages from now on are real
 
     # ---- feeding candidates -------------------------------------------------------------------------------
@@ -321,7 +320,6 @@ class Watcher:
             if cand.incident is not None and fp not in open_now and not cand.busy:
                 cand.incident = None  # resolved elsewhere (a person, another replica)
                 cand.suppressed = cand.active(now)
-        self._loaded = True
 
     def _muted(self, subject: str) -> bool:
         now = self.clock()

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 
 from .. import actions
 from ..errors import UsageError
-from ..models.target import parse_target
+from ..models.target import parse_target, validate_namespace
 
 if TYPE_CHECKING:
     from ..audit.ledger import Ledger, LedgerIncident, Mute
@@ -49,8 +49,8 @@ def mute_target(text: str, default_namespace: str) -> str:
     text = text.strip()
     if text.startswith(("ns/", "namespace/")):
         name = text.split("/", 1)[1]
-        target = parse_target(f"pod/{name}/x")  # validates the namespace name
-        return f"ns/{target.namespace}"
+        validate_namespace(name)
+        return f"ns/{name}"
     target = parse_target(text, None, default_namespace)
     from ..kinds import short_name
 

@@ -5,6 +5,7 @@ volumes are over the threshold *for the whole* ``for`` (a subquery's minimum), s
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import TYPE_CHECKING
 
 from ..adapters.ports import MetricsReader
@@ -82,8 +83,8 @@ async def evaluate(rule: Rule, prom: MetricsReader, watcher: Watcher) -> int:
     return len(present)
 
 
-def _human(span: object) -> str:
-    seconds = int(getattr(span, "total_seconds", lambda: 0)())
+def _human(span: timedelta) -> str:
+    seconds = int(span.total_seconds())
     return f"{seconds // 3600} h" if seconds >= 3600 and seconds % 3600 == 0 else f"{seconds // 60} min"
 
 

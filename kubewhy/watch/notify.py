@@ -74,7 +74,6 @@ class StdoutNotifier:
     def __init__(self, *, json_lines: bool = False, stream: IO[str] | None = None):
         self.json_lines = json_lines
         self.stream = stream or sys.stdout
-        self._ids = 0
 
     def _write(self, page: Page, message_id: str) -> None:
         if self.json_lines:
@@ -97,7 +96,6 @@ class StdoutNotifier:
             pass
 
     async def post(self, page: Page) -> str:
-        self._ids += 1
         message_id = f"stdout-{page.incident.id}"
         self._write(page, message_id)
         return message_id
