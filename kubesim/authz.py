@@ -1,70 +1,91 @@
-"""Who is asking and what they may do: the scenario's ``users``, and the reviews behind ``kubectl auth``.
+"""Who is asking and what they may do: the scenario's ``users``, RBAC, and the reviews behind ``kubectl auth``.
 
-A caller is named by its bearer token or by ``Impersonate-User``; a token the scenario does not list is the
-cluster admin (the kubeconfig ``kubewhy sim serve`` writes uses one).
-A ``readOnly`` user may get, list and watch; any write, dry-run included, answers 403 as RBAC's ``view`` role
-would. ``SelfSubjectAccessReview`` (``kubectl auth can-i``), ``SelfSubjectRulesReview`` (``can-i --list``) and
-``SelfSubjectReview`` (``kubectl auth whoami``) answer from the same rule.
+A caller is named by its bearer token or by ``Impersonate-User`` (and ``Impersonate-Group``); a token the
+scenario does not list is the cluster admin (the kubeconfig ``kubewhy sim serve`` writes uses one), who may do
+anything, as ``system:masters`` may. Everyone else gets what RBAC gives them (kubesim/rbac.py): the bindings in the
+scenario, plus the default ``view`` ClusterRole for a ``readOnly`` user. ``SelfSubjectAccessReview``
+(``kubectl auth can-i``), ``SelfSubjectRulesReview`` (``can-i --list``) and ``SelfSubjectReview``
+(``kubectl auth whoami``) answer from the same rules.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
+from .rbac import DEFAULT_CLUSTER_ROLES, Attributes, allows, rules_for
 from .scenario import ADMIN, Identity
+from .store import Store
 
-READ_VERBS = frozenset({"get", "list", "watch"})
+SUPERUSER_GROUP = "system:masters"
 REVIEW_KINDS = {("authorization.k8s.io", "selfsubjectaccessreviews"), ("authorization.k8s.io",
                                                                        "selfsubjectrulesreviews"),
                 ("authentication.k8s.io", "selfsubjectreviews")}
 
 
-def identity(users: dict[str, Identity], authorization: str | None, impersonate: str | None = None) -> Identity:
+def identity(users: dict[str, Identity], authorization: str | None, impersonate: str | None = None,
+             impersonate_groups: tuple[str, ...] = ()) -> Identity:
     """The caller: the user its bearer token names, or the one it impersonates (``kubectl --as NAME``, or ``as:``
-    in a kubeconfig: kubectl sends no token to a plain-http server, but does send ``Impersonate-User``). A name the
-    scenario does not list gets read-only rights; the admin impersonates at will."""
+    in a kubeconfig: kubectl sends no token to a plain-http server, but does send ``Impersonate-User``). A listed
+    name takes the scenario's groups for it; ``--as-group`` adds groups, as the API server does."""
     if impersonate:
-        return next((u for u in users.values() if u.name == impersonate),
-                    Identity(impersonate, ("system:authenticated",), read_only=True))
+        listed = next((u for u in users.values() if u.name == impersonate), None)
+        groups = (listed.groups if listed else ()) + impersonate_groups
+        if "system:authenticated" not in groups:
+            groups += ("system:authenticated",)
+        return Identity(impersonate, groups, read_only=listed.read_only if listed else False)
     scheme, _, token = (authorization or "").partition(" ")
     if scheme.lower() == "bearer" and token.strip() in users:
         return users[token.strip()]
     return ADMIN
 
 
-def allowed(who: Identity, verb: str) -> bool:
-    return not who.read_only or verb in READ_VERBS
+def is_superuser(who: Identity) -> bool:
+    return who == ADMIN or SUPERUSER_GROUP in who.groups
 
 
-def forbidden_message(who: Identity, verb: str, plural: str, group: str, name: str | None,
-                      namespace: str | None) -> str:
+def authorize(store: Store, who: Identity, attrs: Attributes) -> bool:
+    """Whether RBAC lets ``who`` make the request ``attrs`` describes."""
+    if is_superuser(who):
+        return True
+    return allows(_rules(store, who, attrs.namespace), attrs)
+
+
+def _rules(store: Store, who: Identity, namespace: str) -> list[dict[str, Any]]:
+    extra = DEFAULT_CLUSTER_ROLES["view"] if who.read_only else []
+    return rules_for(store, who.name, who.groups, namespace, extra)
+
+
+def forbidden_message(who: Identity, attrs: Attributes, plural: str) -> str:
     """The API server's words for an RBAC denial."""
-    subject = f'{plural}{"." + group if group else ""}' + (f' "{name}"' if name else "")
-    where = f' in the namespace "{namespace}"' if namespace else " at the cluster scope"
-    return (f'{subject} is forbidden: User "{who.name}" cannot {verb} resource "{plural}" in API group '
-            f'"{group}"{where}')
+    resource = f"{attrs.resource}/{attrs.subresource}" if attrs.subresource else attrs.resource
+    subject = f'{plural}{"." + attrs.group if attrs.group else ""}' + (f' "{attrs.name}"' if attrs.name else "")
+    where = f' in the namespace "{attrs.namespace}"' if attrs.namespace else " at the cluster scope"
+    return (f'{subject} is forbidden: User "{who.name}" cannot {attrs.verb} resource "{resource}" in API group '
+            f'"{attrs.group}"{where}')
 
 
-def review(who: Identity, plural: str, body: dict[str, Any]) -> dict[str, Any]:
+def review(store: Store, who: Identity, plural: str, body: dict[str, Any]) -> dict[str, Any]:
     """The answer to a self-review POST: the request echoed with its ``status`` filled in."""
     out = dict(body)
     out.setdefault("metadata", {})
+    spec = body.get("spec") or {}
     if plural == "selfsubjectaccessreviews":
-        attrs = ((body.get("spec") or {}).get("resourceAttributes")
-                 or (body.get("spec") or {}).get("nonResourceAttributes") or {})
-        verb = str(attrs.get("verb") or "")
-        ok = allowed(who, verb)
-        out["status"] = {"allowed": ok, **({} if ok else {"reason": f"user {who.name} is read-only in this "
-                                                                     f"simulated cluster"})}
+        attrs = Attributes.from_review(spec)
+        ok = authorize(store, who, attrs)
+        out["status"] = {"allowed": ok}  # as RBAC answers: a denial gives no reason, kubectl prints "no"
     elif plural == "selfsubjectrulesreviews":
-        verbs = sorted(READ_VERBS) if who.read_only else ["*"]
-        out["status"] = {"resourceRules": [{"verbs": verbs, "apiGroups": ["*"], "resources": ["*"]},
-                                           {"verbs": ["create"], "apiGroups": ["authorization.k8s.io"],
-                                            "resources": ["selfsubjectaccessreviews", "selfsubjectrulesreviews"]}],
-                         "nonResourceRules": [{"verbs": ["get"], "nonResourceURLs": ["*"]}], "incomplete": False}
+        rules = ([{"apiGroups": ["*"], "resources": ["*"], "verbs": ["*"]}, {"nonResourceURLs": ["*"],
+                                                                             "verbs": ["*"]}]
+                 if is_superuser(who) else _rules(store, who, str(spec.get("namespace") or "")))
+        out["status"] = {
+            "resourceRules": [{k: r[k] for k in ("verbs", "apiGroups", "resources", "resourceNames") if k in r}
+                              for r in rules if "nonResourceURLs" not in r],
+            "nonResourceRules": [{"verbs": r["verbs"], "nonResourceURLs": r["nonResourceURLs"]}
+                                 for r in rules if "nonResourceURLs" in r],
+            "incomplete": False}
     else:
         out["status"] = {"userInfo": {"username": who.name, "groups": list(who.groups)}}
     return out
 
 
-__all__ = ["REVIEW_KINDS", "allowed", "forbidden_message", "identity", "review"]
+__all__ = ["REVIEW_KINDS", "Attributes", "authorize", "forbidden_message", "identity", "is_superuser", "review"]

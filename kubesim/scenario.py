@@ -59,8 +59,8 @@ class Expectation:
 
 @dataclass(frozen=True)
 class Identity:
-    """Who a bearer token authenticates as (``users`` in the Scenario document). ``read_only``: get, list and
-    watch only; every write answers 403, as RBAC's ``view`` role would."""
+    """Who a bearer token authenticates as (``users`` in the Scenario document). What it may do is RBAC's answer
+    (kubesim/rbac.py); ``read_only`` binds it to the default ``view`` ClusterRole across the cluster."""
 
     name: str
     groups: tuple[str, ...] = ("system:authenticated",)

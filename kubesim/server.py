@@ -28,7 +28,7 @@ from .cluster import POD_KEY, Cluster, InvalidObject, generate_name
 from .faults import Faults
 from .patching import PatchError, apply_patch
 from .resources import METRICS_GROUP, Resource, crd_resources
-from .scenario import object_uid
+from .scenario import Identity, object_uid
 from .selectors import FIELD_LABELS, SelectorError, check_field_labels, field_predicate, label_predicate
 from .store import AlreadyExists, Conflict, Gone, NotFound, StoreError, dumps
 from .tables import to_table
@@ -57,6 +57,10 @@ def status_body(code: int, reason: str, message: str, details: dict[str, Any] | 
 
 def json_response(body: Any, status: int = 200) -> web.Response:
     return web.Response(body=body if isinstance(body, bytes) else dumps(body), status=status, content_type=JSON)
+
+
+_PROXY_VERBS = {"GET": "get", "HEAD": "get", "POST": "create", "PUT": "update", "PATCH": "patch",
+                "DELETE": "delete"}
 
 
 @dataclass
@@ -269,6 +273,7 @@ class SimServer:
                 raise ApiError(405, "MethodNotAllowed", "the server does not allow this method on the requested "
                                                         "resource")
             self.requests[f"{'get' if t.name else 'list'} {resource_label}"] += 1
+            self._authorize(self._caller(request), "get" if t.name else "list", t.res, None, t.name, t.namespace)
             return self._metrics_api(t, q, self._table_request(request))
         watching = method == "GET" and (q.get("watch") in ("true", "1", "True") or parts[3:4] == ["watch"]
                                          or "watch" in parts[1:4])
@@ -278,18 +283,13 @@ class SimServer:
         if verb is None or (verb not in t.res.verbs and not t.sub):
             raise ApiError(405, "MethodNotAllowed", "the server does not allow this method on the requested resource")
         self.requests[f"{verb} {resource_label}"] += 1
-        who = authz.identity(self.cluster.scenario.users, request.headers.get("Authorization"),
-                             request.headers.get("Impersonate-User"))
+        who = self._caller(request)
         if (t.res.group, t.res.plural) in authz.REVIEW_KINDS:
             body = await self._body(request)
             if not isinstance(body, dict):
                 raise ApiError(400, "BadRequest", "the body of the request must be an object")
-            return json_response(authz.review(who, t.res.plural, body), 201)
-        if not authz.allowed(who, verb):
-            raise ApiError(403, "Forbidden", authz.forbidden_message(who, verb, t.res.plural, t.res.group, t.name,
-                                                                     t.namespace),
-                           {"name": t.name, "group": t.res.group, "kind": t.res.plural} if t.name else
-                           {"group": t.res.group, "kind": t.res.plural})
+            return json_response(authz.review(self.cluster.store, who, t.res.plural, body), 201)
+        self._authorize(who, verb, t.res, t.sub, t.name, t.namespace)
         if t.sub in ("exec", "attach", "portforward") or (t.sub or "").startswith("proxy"):
             what = {"exec": "run commands in", "attach": "attach to", "portforward": "forward ports to"}.get(
                 t.sub or "", "proxy to")
@@ -781,6 +781,23 @@ class SimServer:
         return web.Response(text=text, content_type="text/plain", charset="utf-8",
                             headers={"X-Content-Type-Options": "nosniff"})
 
+    def _caller(self, request: web.Request) -> Identity:
+        return authz.identity(self.cluster.scenario.users, request.headers.get("Authorization"),
+                              request.headers.get("Impersonate-User"),
+                              tuple(request.headers.getall("Impersonate-Group", [])))
+
+    def _authorize(self, who: Identity, verb: str, res: Resource | None, sub: str | None, name: str | None,
+                   namespace: str | None) -> None:
+        """403 Forbidden, in the API server's words, unless RBAC allows the request."""
+        if res is None or authz.is_superuser(who):
+            return
+        attrs = authz.Attributes(verb, res.group, res.plural, (sub or "").split("/")[0], name or "",
+                                 namespace or "")
+        if not authz.authorize(self.cluster.store, who, attrs):
+            raise ApiError(403, "Forbidden", authz.forbidden_message(who, attrs, res.plural),
+                           {"name": name, "group": res.group, "kind": res.plural} if name else
+                           {"group": res.group, "kind": res.plural})
+
     async def _service_proxy(self, request: web.Request, namespace: str, service: str, path: str) -> web.Response:
         """``/api/v1/namespaces/NS/services/[SCHEME:]NAME[:PORT]/proxy/PATH``: forwarded to the URL the options give
         for that Service (its scheme and port are the upstream's own), else 503 as for a Service without
@@ -788,6 +805,8 @@ class SimServer:
         pieces = service.split(":")
         name = pieces[1] if len(pieces) == 3 or (len(pieces) == 2 and pieces[0] in ("http", "https")) else pieces[0]
         self.requests["proxy services"] += 1
+        self._authorize(self._caller(request), _PROXY_VERBS.get(request.method, "get"),
+                        self.cluster.catalog.by_path("", "v1", "services"), "proxy", name, namespace)
         if self.cluster.store.get(("", "services"), namespace, name) is None:
             raise ApiError(404, "NotFound", f'services "{name}" not found')
         upstream = self.options.service_proxies.get(f"{namespace}/{name}")
@@ -812,6 +831,8 @@ class SimServer:
         if request.method != "GET":
             raise ApiError(405, "MethodNotAllowed", "the simulated kubelet answers GET only")
         self.requests[f"get nodes/proxy/{path}"] += 1
+        self._authorize(self._caller(request), "get", self.cluster.catalog.by_path("", "v1", "nodes"), "proxy", node,
+                        None)
         try:
             if path == "stats/summary":
                 return json_response(kubelet.summary(self.cluster, node))

@@ -22,6 +22,7 @@ from .engine.related import (
     POD_RELATIONS,
     object_troubled,
     pod_relations,
+    readable,
     ref_of,
     related_subjects,
 )
@@ -139,13 +140,15 @@ async def _diagnose(target: Target, deps: Deps, obj: dict[str, Any] | None) -> R
     def wanted(s: Subject) -> bool:
         return s.relation not in ("node", "owner") or suspects or object_troubled(s.obj, now_ts)
 
+    unread: list[CheckResult] = []  # relations that could not be read: the diagnosis is incomplete, not wrong
+
     async def run_related() -> list[PlaybookOutcome]:
         if target.kind != "Pod":
-            return await run_on([s for s in await related_subjects(kube, obj) if wanted(s)])
+            return await run_on([s for s in await related_subjects(kube, obj, unread) if wanted(s)])
 
         # Each of a pod's relations is examined as soon as it arrives (the node need not wait for the owner).
         async def one(lookup: Any, relation: str) -> list[PlaybookOutcome]:
-            found = await lookup
+            found = await readable(lookup, relation, unread, None, f"pod's {relation}")
             items = found if isinstance(found, list) else [found] if found else []
             return await run_on([s for s in (Subject(ref_of(o), o, relation) for o in items) if wanted(s)])
 
@@ -171,7 +174,7 @@ async def _diagnose(target: Target, deps: Deps, obj: dict[str, Any] | None) -> R
         note = await _unexplained(kube, ctx, main, target, now_ts)
         if note is not None:
             ranked.append(note)  # below every explained cause
-    report = Report(target=target, findings=ranked, checks=[c for o in outcomes for c in o.checks])
+    report = Report(target=target, findings=ranked, checks=[c for o in outcomes for c in o.checks] + unread)
     if deps.prom is None and any(c.reason == "no-prometheus" for c in report.checks):
         report.notes.append("Prometheus not configured: PromQL checks were skipped and metric evidence, if any, "
                             "comes from the kubelets through the API server's node proxy (KUBEWHY_PROMETHEUS_URL "

@@ -7,10 +7,14 @@ from __future__ import annotations
 
 import asyncio
 import re
+import time
+from collections.abc import Awaitable
 from typing import Any
 
 from .. import kinds, selectors
 from ..adapters.cache import CachedKube
+from ..errors import AdapterError
+from ..models.findings import CheckResult
 from .runner import Subject
 
 MAX_PODS = 3
@@ -160,7 +164,20 @@ def pod_relations(kube: CachedKube, pod: dict[str, Any]) -> list[Any]:
     return [_node(kube, pod), _top_owner(kube, pod), _services_in_logs(kube, pod), _pending_claims(kube, pod)]
 
 
-async def related_subjects(kube: CachedKube, target: dict[str, Any]) -> list[Subject]:
+async def readable(lookup: Awaitable[Any], relation: str, unread: list[CheckResult], default: Any,
+                   what: str = "") -> Any:
+    """A related object's lookup; one the caller may not read (RBAC) or that failed is noted in ``unread`` and
+    the investigation goes on without it: the diagnosis is then incomplete, not wrong."""
+    t0 = time.perf_counter()
+    try:
+        return await lookup
+    except AdapterError as exc:
+        unread.append(CheckResult(f"related.{relation}", "error", (time.perf_counter() - t0) * 1000,
+                                  f"could not read the {what or relation}: {exc}", "backend-error"))
+        return default
+
+
+async def related_subjects(kube: CachedKube, target: dict[str, Any], unread: list[CheckResult]) -> list[Subject]:
     """What to examine besides a workload, Service, PVC or HPA target (a pod's relations: ``pod_relations``)."""
     kind = target.get("kind")
     meta = target.get("metadata") or {}
@@ -168,24 +185,29 @@ async def related_subjects(kube: CachedKube, target: dict[str, Any]) -> list[Sub
     out: list[Subject] = []
     pods: list[dict[str, Any]] = []
     if kind in kinds.POD_SELECTING:
-        pods = await _selected_pods(kube, ns, (target.get("spec") or {}).get("selector"))
-        for hpa in await kube.list("HorizontalPodAutoscaler", ns):
+        pods = await readable(_selected_pods(kube, ns, (target.get("spec") or {}).get("selector")), "pods", unread,
+                              [])
+        for hpa in await readable(kube.list("HorizontalPodAutoscaler", ns), "autoscalers", unread, [],
+                                 "HorizontalPodAutoscalers"):
             ref = (hpa.get("spec") or {}).get("scaleTargetRef") or {}
             if ref.get("kind") == kind and ref.get("name") == meta.get("name"):
                 out.append(Subject(ref_of(hpa), hpa, "scaler"))
     elif kind == "Service":
-        pods = await _selected_pods(kube, ns, (target.get("spec") or {}).get("selector"))
+        pods = await readable(_selected_pods(kube, ns, (target.get("spec") or {}).get("selector")), "pods", unread,
+                              [])
         labels = meta.get("labels") or {}
-        for sm in await kube.list("ServiceMonitor", ns):
+        for sm in await readable(kube.list("ServiceMonitor", ns), "servicemonitors", unread, [],
+                                "ServiceMonitors"):
             if _selects((sm.get("spec") or {}).get("selector"), labels):
                 out.append(Subject(ref_of(sm), sm, "monitor"))
     elif kind == "PersistentVolumeClaim":
-        pods = [p for p in await kube.list("Pod", ns)
+        pods = [p for p in await readable(kube.list("Pod", ns), "pods", unread, [])
                 if any((v.get("persistentVolumeClaim") or {}).get("claimName") == meta.get("name")
                        for v in (p.get("spec") or {}).get("volumes") or [])]
     elif kind == "HorizontalPodAutoscaler":
         ref = (target.get("spec") or {}).get("scaleTargetRef") or {}
-        scaled = await kube.get(ref.get("kind", "Deployment"), ns, ref.get("name", "")) if ref.get("name") else None
+        scaled = await readable(kube.get(ref.get("kind", "Deployment"), ns, ref.get("name", "")), "scale-target",
+                                unread, None, "object it scales") if ref.get("name") else None
         if scaled:
             out.append(Subject(ref_of(scaled), scaled, "owner"))
         return out

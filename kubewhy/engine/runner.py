@@ -209,7 +209,11 @@ async def run_playbook(pb: Playbook, subject: Subject, ctx: CheckContext, base: 
         return PlaybookOutcome(pb, subject, None, results)
     problems: list[str] = []
     finding = _finding(pb, subject, activation, problems)
-    if problems:
+    if problems and failed:  # lines about facts a failed check would have given: that check is the error
+        results.append(CheckResult(f"{pb.id}.render", "skipped", 0.0,
+                                   f"{len(problems)} line(s) left out: {', '.join(sorted(failed))} did not run",
+                                   "needs-failed"))
+    elif problems:
         results.append(CheckResult(f"{pb.id}.render", "error", 0.0, "; ".join(problems)[:500], "expression-error"))
     return PlaybookOutcome(pb, subject, finding, results)
 

@@ -185,7 +185,7 @@ async def _related(kube: KubeReader) -> dict[str, list[str]]:
     for kind, name in (("Deployment", "web"), ("Service", "web")):
         obj = await cached.get(kind, "sel", name)
         assert obj is not None
-        out[kind] = [s.ref for s in await related_subjects(cached, obj)]
+        out[kind] = [s.ref for s in await related_subjects(cached, obj, [])]
     pdb = await cached.get("PodDisruptionBudget", "sel", "front")
     assert pdb is not None
     pods = await cached.list("Pod", "sel", label_selector=selectors.to_text(pdb["spec"]["selector"]))
