@@ -7,6 +7,7 @@ exactly as on a real cluster.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
@@ -54,10 +55,18 @@ def human_duration(seconds: float) -> str:
 def since(ts: str | None, now: datetime) -> str:
     if not ts:
         return "<unknown>"
+    epoch = _epoch(ts)
+    return "<unknown>" if epoch is None else human_duration(now.timestamp() - epoch)
+
+
+@functools.lru_cache(maxsize=1 << 16)
+def _epoch(ts: str) -> float | None:
+    """A timestamp's seconds since the epoch; cached, as a page of 500 events carries few distinct times and a
+    Table of them is asked for page after page."""
     try:
-        return human_duration((now - parse_time(ts)).total_seconds())
+        return parse_time(ts).timestamp()
     except ValueError:
-        return "<unknown>"
+        return None
 
 
 def _g(obj: Any, *path: Any, default: Any = None) -> Any:
