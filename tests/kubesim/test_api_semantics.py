@@ -112,6 +112,31 @@ def test_protobuf_it_cannot_decode_is_a_415_not_a_500(mini: RunningSim) -> None:
     assert status == 415 and body["reason"] == "UnsupportedMediaType" and "protobuf" in str(body["message"])
 
 
+def _pb(number: int, payload: bytes) -> bytes:
+    """One length-delimited protobuf record (payloads here are shorter than 128 bytes)."""
+    return bytes([number << 3 | 2, len(payload)]) + payload
+
+
+def test_protobuf_decodes_every_served_kind_and_refuses_unknown_fields(mini: RunningSim) -> None:
+    from kubesim.protobuf import _fields
+    from kubesim.resources import BUILTIN
+
+    # CRDs and APIServices live outside k8s.io/api; kubectl only ever sends them as JSON (create -f / apply).
+    missing = [f"{r.group}/{r.version} {r.kind}" for r in BUILTIN if r.group not in (
+        "apiextensions.k8s.io", "apiregistration.k8s.io")
+        and f"{r.group.split('.')[0] or 'core'}.{r.version}.{r.kind}" not in _fields()]
+    assert not missing
+    envelope = _pb(1, _pb(1, b"batch/v1") + _pb(2, b"Job"))
+    job = _pb(1, _pb(1, b"pb-job"))  # metadata.name
+    path = "/apis/batch/v1/namespaces/default/jobs?dryRun=All"
+    pb = "application/vnd.kubernetes.protobuf"
+    status, body = raw(mini, "POST", path, b"k8s\x00" + envelope + _pb(2, job), pb)
+    assert status == 201 and body["metadata"]["name"] == "pb-job", body  # type: ignore[index]
+    unknown = job + _pb(15, b"x")
+    status, body = raw(mini, "POST", path, b"k8s\x00" + envelope + _pb(2, unknown), pb)
+    assert status == 415 and "field 15 of batch.v1.Job" in str(body["message"]), body
+
+
 def test_logs_are_stamped_per_line_and_filtered_by_time(start_sim: Callable[..., RunningSim]) -> None:
     sim = start_sim("workshop/q01-app-crash", timeline_mode="manual")
     args = ("logs", "-n", "q1", "app-7d4b9c6f5-x2x7k")
