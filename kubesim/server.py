@@ -21,7 +21,7 @@ from typing import Any
 import yaml
 from aiohttp import web
 
-from . import authz, kubelet, openapi, openapi_pb, protobuf
+from . import authz, conversion, kubelet, openapi, openapi_pb, protobuf
 from . import events as event_conv
 from . import logs as log_times
 from .cluster import POD_KEY, Cluster, InvalidObject, generate_name
@@ -423,9 +423,12 @@ class SimServer:
     def _write(self, t: Target, change: Callable[[dict[str, Any]], dict[str, Any]], dry_run: bool, *,
                body: Any, scale: bool = False) -> web.Response:
         old = self._get(t)
-        new = change(old)
+        view = self._view(t.res)
+        new = change(view(old) if view else old)
         if not isinstance(new, dict):
             raise ApiError(422, "Invalid", "the patched object is not an object")
+        if view:
+            new = conversion.to_storage(t.res, new)
         meta = new.setdefault("metadata", {})
         if meta.get("namespace", t.namespace or None) != (old["metadata"].get("namespace")):
             raise ApiError(400, "BadRequest", "the namespace of the object does not match the namespace on the "
@@ -446,14 +449,13 @@ class SimServer:
             self.cluster.after_write(t.res, old, result)
         if scale:
             return json_response(self._scale_of(result))
-        return json_response(result)
+        return json_response(view(result) if view else result)
 
     def _create(self, t: Target, body: Any, dry_run: bool) -> web.Response:
         if not isinstance(body, dict):
             raise ApiError(400, "BadRequest", "the body of the request must be an object")
         res = t.res
-        if res.group == "events.k8s.io":
-            body = event_conv.to_core(body)
+        body = conversion.to_storage(res, body)
         meta = body.setdefault("metadata", {})
         if not meta.get("name"):
             if meta.get("generateName"):
@@ -481,9 +483,8 @@ class SimServer:
                            {"name": meta["name"], "group": res.group, "kind": res.plural}) from None
         if not dry_run:
             self.cluster.after_write(res, None, obj)
-        if res.group == "events.k8s.io":
-            obj = event_conv.to_events_v1(obj)
-        return json_response(obj, 201)
+        view = self._view(res)
+        return json_response(view(obj) if view else obj, 201)
 
     def _scale_of(self, obj: dict[str, Any]) -> dict[str, Any]:
         sel = ((obj.get("spec") or {}).get("selector") or {}).get("matchLabels") or {}
@@ -513,7 +514,7 @@ class SimServer:
         return lambda o: all(p(o) for p in preds)
 
     def _view(self, res: Resource) -> Callable[[dict[str, Any]], dict[str, Any]] | None:
-        return event_conv.to_events_v1 if res.group == "events.k8s.io" else None
+        return conversion.view(res)
 
     def _table_request(self, request: web.Request) -> str | None:
         accept = request.headers.get("Accept", "")

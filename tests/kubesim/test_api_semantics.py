@@ -180,3 +180,47 @@ def test_an_exact_list_of_a_compacted_version_is_gone(mini: RunningSim) -> None:
     assert raw(mini, "GET", f"/api/v1/pods?resourceVersionMatch=Exact&resourceVersion={current}")[0] == 200
     status, body = raw(mini, "GET", "/api/v1/pods?resourceVersionMatch=Exact&resourceVersion=1")
     assert status == 410 and body["reason"] == "Expired"
+
+
+HPA_V2 = {
+    "apiVersion": "autoscaling/v2", "kind": "HorizontalPodAutoscaler", "metadata": {"name": "h"},
+    "spec": {"scaleTargetRef": {"apiVersion": "apps/v1", "kind": "Deployment", "name": "web"}, "minReplicas": 1,
+             "maxReplicas": 5, "behavior": {"scaleDown": {"stabilizationWindowSeconds": 60}}, "metrics": [
+                 {"type": "Resource", "resource": {"name": "cpu", "target": {"type": "Utilization",
+                                                                             "averageUtilization": 70}}},
+                 {"type": "Resource", "resource": {"name": "memory", "target": {"type": "AverageValue",
+                                                                                "averageValue": "100Mi"}}},
+                 {"type": "Pods", "pods": {"metric": {"name": "rps"},
+                                           "target": {"type": "AverageValue", "averageValue": "10"}}},
+                 {"type": "External", "external": {"metric": {"name": "queue"},
+                                                   "target": {"type": "Value", "value": "30"}}}]},
+}
+
+
+def test_a_v2_autoscaler_read_and_written_back_as_v1_loses_nothing(mini: RunningSim) -> None:
+    v1_path, v2_path = ("/apis/autoscaling/v1/namespaces/default/horizontalpodautoscalers",
+                        "/apis/autoscaling/v2/namespaces/default/horizontalpodautoscalers")
+    assert raw(mini, "POST", v2_path, json.dumps(HPA_V2).encode())[0] == 201
+    status = {"currentReplicas": 2, "desiredReplicas": 3, "currentMetrics": [
+        {"type": "Resource", "resource": {"name": "cpu", "current": {"averageUtilization": 91, "averageValue": "1"}}},
+        {"type": "Pods", "pods": {"metric": {"name": "rps"}, "current": {"averageValue": "12"}}}],
+        "conditions": [{"type": "AbleToScale", "status": "True", "reason": "ReadyForNewScale"}]}
+    _, stored = raw(mini, "GET", f"{v2_path}/h")
+    code, _ = raw(mini, "PUT", f"{v2_path}/h/status", json.dumps({**stored, "status": status}).encode())
+    assert code == 200
+    code, v1 = raw(mini, "GET", f"{v1_path}/h")
+    annotations = v1["metadata"]["annotations"]  # type: ignore[index]
+    assert code == 200 and v1["spec"]["targetCPUUtilizationPercentage"] == 70  # type: ignore[index]
+    assert v1["status"]["currentCPUUtilizationPercentage"] == 91  # type: ignore[index]
+    assert json.loads(annotations["autoscaling.alpha.kubernetes.io/metrics"]) == [
+        {"type": "Resource", "resource": {"name": "memory", "targetAverageValue": "100Mi"}},
+        {"type": "Pods", "pods": {"metricName": "rps", "targetAverageValue": "10"}},
+        {"type": "External", "external": {"metricName": "queue", "targetValue": "30"}}]
+    v1["metadata"]["labels"] = {"touched": "yes"}  # type: ignore[index]
+    assert raw(mini, "PUT", f"{v1_path}/h", json.dumps(v1).encode())[0] == 200
+    _, back = raw(mini, "GET", f"{v2_path}/h")
+    assert back["spec"] == HPA_V2["spec"] and back["metadata"]["labels"] == {"touched": "yes"}  # type: ignore[index]
+    assert "annotations" not in back["metadata"]  # type: ignore[operator]
+    assert back["status"]["conditions"] == status["conditions"]  # type: ignore[index]
+    current = back["status"]["currentMetrics"]  # type: ignore[index]
+    assert current[0]["resource"]["current"]["averageUtilization"] == 91 and current[1] == status["currentMetrics"][1]

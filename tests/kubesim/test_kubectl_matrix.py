@@ -224,3 +224,24 @@ def test_typed_creates_store_what_was_sent(workshop: RunningSim, binary: str) ->
     k("create", "ingress", "i", "--rule=foo.com/x*=svc:http", "-n", ns)
     backend = get("ingress", "i")["spec"]["rules"][0]["http"]["paths"][0]["backend"]  # type: ignore[index]
     assert backend == {"service": {"name": "svc", "port": {"name": "http"}}}
+
+
+@pytest.mark.parametrize("binary", KUBECTLS, ids=IDS)
+def test_autoscale_and_read_back_in_both_versions(workshop: RunningSim, binary: str) -> None:
+    """kubectl 1.27-1.32 autoscale with autoscaling/v1, 1.33 with v2: one stored object, served as both."""
+    import json
+
+    k: Callable[..., str] = lambda *a: run_kubectl(workshop, *a, "-n", "q1", binary=binary).stdout  # noqa: E731
+    name = "hpa-" + Path(binary).name.replace(".", "-")
+    dry = k("autoscale", "deploy/app", "--max=3", "--cpu-percent=80", f"--name={name}", "--dry-run=server")
+    assert f"horizontalpodautoscaler.autoscaling/{name} autoscaled (server dry run)" in dry
+    assert k("autoscale", "deploy/app", "--max=3", "--cpu-percent=80", f"--name={name}")
+    assert re.search(rf"{name}\s+Deployment/app\s+cpu: <unknown>/80%\s+1\s+3\b", k("get", "hpa")) or \
+        re.search(rf"{name}\s+Deployment/app\s+<unknown>/80%\s+1\s+3\b", k("get", "hpa")), k("get", "hpa")
+    v1 = json.loads(k("get", "horizontalpodautoscalers.v1.autoscaling", name, "-o", "json"))
+    v2 = json.loads(k("get", "horizontalpodautoscalers.v2.autoscaling", name, "-o", "json"))
+    assert (v1["apiVersion"], v1["spec"]["targetCPUUtilizationPercentage"], v1["spec"]["maxReplicas"]) == \
+        ("autoscaling/v1", 80, 3)
+    assert v2["apiVersion"] == "autoscaling/v2" and v2["spec"]["metrics"] == [{"type": "Resource", "resource": {
+        "name": "cpu", "target": {"type": "Utilization", "averageUtilization": 80}}}]
+    assert "v1" in run_kubectl(workshop, "explain", "hpa", "--api-version=autoscaling/v1", binary=binary).stdout
