@@ -37,11 +37,12 @@ def allowed(who: Identity, verb: str) -> bool:
 
 
 def forbidden_message(who: Identity, verb: str, plural: str, group: str, name: str | None,
-                      namespace: str | None) -> str:
-    """The API server's words for an RBAC denial."""
+                      namespace: str | None, sub: str | None = None) -> str:
+    """The API server's words for an RBAC denial (``resource "serviceaccounts/token"`` for a subresource)."""
     subject = f'{plural}{"." + group if group else ""}' + (f' "{name}"' if name else "")
     where = f' in the namespace "{namespace}"' if namespace else " at the cluster scope"
-    return (f'{subject} is forbidden: User "{who.name}" cannot {verb} resource "{plural}" in API group '
+    resource = f"{plural}/{sub}" if sub else plural
+    return (f'{subject} is forbidden: User "{who.name}" cannot {verb} resource "{resource}" in API group '
             f'"{group}"{where}')
 
 

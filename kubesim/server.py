@@ -21,7 +21,7 @@ from typing import Any
 import yaml
 from aiohttp import web
 
-from . import authz, conversion, kubelet, openapi, openapi_pb, protobuf
+from . import authz, conversion, kubelet, openapi, openapi_pb, protobuf, tokens
 from . import events as event_conv
 from . import logs as log_times
 from .cluster import POD_KEY, Cluster, InvalidObject, generate_name
@@ -287,7 +287,7 @@ class SimServer:
             return json_response(authz.review(who, t.res.plural, body), 201)
         if not authz.allowed(who, verb):
             raise ApiError(403, "Forbidden", authz.forbidden_message(who, verb, t.res.plural, t.res.group, t.name,
-                                                                     t.namespace),
+                                                                     t.namespace, t.sub),
                            {"name": t.name, "group": t.res.group, "kind": t.res.plural} if t.name else
                            {"group": t.res.group, "kind": t.res.plural})
         if t.sub in ("exec", "attach", "portforward") or (t.sub or "").startswith("proxy"):
@@ -318,6 +318,8 @@ class SimServer:
                     raise self._not_found(t) from None
                 return json_response({"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Success",
                                       "code": 201}, 201)
+            if t.sub == "token":
+                return await self._token(request, t)
             if t.name or t.sub:
                 raise ApiError(405, "MethodNotAllowed", "the server does not allow this method on the requested "
                                                         "resource")
@@ -378,6 +380,17 @@ class SimServer:
         raise ApiError(405, "MethodNotAllowed", "the server does not allow this method on the requested resource")
 
     # ---- helpers ------------------------------------------------------------------------------------------
+    async def _token(self, request: web.Request, t: Target) -> web.Response:
+        """``kubectl create token``: a TokenRequest for an existing service account (kubesim/tokens.py)."""
+        body = await self._body(request)
+        if not isinstance(body, dict):
+            raise ApiError(400, "BadRequest", "the body of the request must be an object")
+        try:
+            return json_response(tokens.issue(self._get(t), body), 201)
+        except tokens.InvalidTokenRequest as exc:
+            raise ApiError(422, "Invalid", str(exc), {"name": t.name, "group": "authentication.k8s.io",
+                                                      "kind": "TokenRequest"}) from None
+
     def _not_found(self, t: Target) -> ApiError:
         group = f".{t.res.group}" if t.res.group else ""
         return ApiError(404, "NotFound", f"{t.res.plural}{group} \"{t.name}\" not found",

@@ -245,3 +245,28 @@ def test_autoscale_and_read_back_in_both_versions(workshop: RunningSim, binary: 
     assert v2["apiVersion"] == "autoscaling/v2" and v2["spec"]["metrics"] == [{"type": "Resource", "resource": {
         "name": "cpu", "target": {"type": "Utilization", "averageUtilization": 80}}}]
     assert "v1" in run_kubectl(workshop, "explain", "hpa", "--api-version=autoscaling/v1", binary=binary).stdout
+
+
+@pytest.mark.parametrize("binary", KUBECTLS, ids=IDS)
+def test_create_token(workshop: RunningSim, binary: str) -> None:
+    import base64
+    import json
+    from datetime import UTC, datetime
+
+    k = lambda *a, **kw: run_kubectl(workshop, *a, "-n", "q1", binary=binary, **kw)  # noqa: E731
+    token = k("create", "token", "default", "--duration=2h", "--audience=vault").stdout.strip()
+    header, payload, signature = token.split(".")
+    claims = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
+    assert claims["sub"] == "system:serviceaccount:q1:default" and claims["aud"] == ["vault"]
+    assert claims["kubernetes.io"]["namespace"] == "q1"
+    assert claims["kubernetes.io"]["serviceaccount"]["name"] == "default"
+    assert claims["exp"] - claims["iat"] == 7200 and signature
+    answer = json.loads(k("create", "token", "default", "-o", "json").stdout)
+    assert answer["kind"] == "TokenRequest" and answer["spec"]["expirationSeconds"] == 3600
+    expires = datetime.fromisoformat(answer["status"]["expirationTimestamp"].replace("Z", "+00:00"))
+    assert 3500 < (expires - datetime.now(UTC)).total_seconds() <= 3600
+    missing = k("create", "token", "nobody", check=False)
+    assert missing.returncode != 0 and 'serviceaccounts "nobody" not found' in missing.stderr
+    denied = k("create", "token", "default", "--as=newcomer", check=False)
+    assert denied.returncode != 0 and 'cannot create resource "serviceaccounts/token"' in denied.stderr
+    assert "serviceaccounts/token" in run_kubectl(workshop, "get", "--raw", "/api/v1", binary=binary).stdout
