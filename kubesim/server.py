@@ -13,7 +13,7 @@ import copy
 import json
 import uuid
 from collections import Counter
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -21,7 +21,7 @@ from typing import Any
 import yaml
 from aiohttp import web
 
-from . import authz, conversion, kubelet, openapi, openapi_pb, protobuf, tokens
+from . import authz, conversion, kubelet, openapi, openapi_pb, protobuf, rewind, tokens
 from . import events as event_conv
 from . import logs as log_times
 from .cluster import POD_KEY, Cluster, InvalidObject, generate_name
@@ -446,6 +446,8 @@ class SimServer:
         if meta.get("namespace", t.namespace or None) != (old["metadata"].get("namespace")):
             raise ApiError(400, "BadRequest", "the namespace of the object does not match the namespace on the "
                                               "request")
+        if old["metadata"].get("namespace"):  # a body without one is in the namespace of the URL
+            meta["namespace"] = old["metadata"]["namespace"]
         new["apiVersion"], new["kind"] = old.get("apiVersion"), old.get("kind")
         expect_rv = meta.get("resourceVersion") if body is not None else None
         meta["name"] = meta.get("name", t.name)
@@ -556,20 +558,23 @@ class SimServer:
                 start_after = (token["ns"], token["name"])
             except (ValueError, KeyError, TypeError):
                 raise ApiError(400, "BadRequest", "continue key is not valid: malformed continue token") from None
+        exact = None
         if q.get("resourceVersionMatch") == "Exact" and q.get("resourceVersion"):
             try:
                 exact = int(q["resourceVersion"])
             except ValueError:
                 raise ApiError(400, "BadRequest", f"invalid resource version: {q['resourceVersion']}") from None
-            oldest = store.history[0].rv if store.history else store.rv
-            if exact < oldest:  # compacted away; later versions are answered with the current state
-                raise ApiError(410, "Expired", f"The resourceVersion for the provided list is too old: {exact}")
         limit = int(q.get("limit") or 0)
         selected: list[tuple[tuple[str, str], Any]] = []
         more = False
-        source = store.entries(t.res.key, t.namespace, pred, start_after)
+        source: Iterable[tuple[tuple[str, str], Any]] = store.entries(t.res.key, t.namespace, pred, start_after)
+        if exact is not None:  # the list as it was then (kubesim/rewind.py), or 410 once compacted away
+            try:
+                source = rewind.entries_at(store, t.res.key, t.namespace, pred, start_after, exact)
+            except StoreError as exc:
+                raise ApiError(exc.status, exc.reason, str(exc)) from None
         indexed = _event_index(q.get("fieldSelector"), t.res)
-        if indexed is not None and not start_after:
+        if indexed is not None and not start_after and exact is None:
             field, value = indexed
             hits = (store.events_about(value) if field == "name" else store.pods_on(value) if field == "node"
                     else store.events_with_reason(value))
@@ -580,11 +585,11 @@ class SimServer:
                 more = True
                 break
             selected.append((k, entry))
-        meta: dict[str, Any] = {"resourceVersion": str(store.rv)}
+        meta: dict[str, Any] = {"resourceVersion": str(store.rv if exact is None else exact)}
         if more:
             last = selected[-1][0]
             meta["continue"] = base64.urlsafe_b64encode(
-                dumps({"rv": store.rv, "ns": last[0], "name": last[1]})).decode()
+                dumps({"rv": store.rv if exact is None else exact, "ns": last[0], "name": last[1]})).decode()
             if pred is None:
                 meta["remainingItemCount"] = store.count_after(t.res.key, t.namespace, last)
         table = self._table_request(request)

@@ -12,6 +12,7 @@ import urllib.request
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 import yaml
@@ -179,7 +180,50 @@ def test_an_exact_list_of_a_compacted_version_is_gone(mini: RunningSim) -> None:
     current = listed["metadata"]["resourceVersion"]  # type: ignore[index]
     assert raw(mini, "GET", f"/api/v1/pods?resourceVersionMatch=Exact&resourceVersion={current}")[0] == 200
     status, body = raw(mini, "GET", "/api/v1/pods?resourceVersionMatch=Exact&resourceVersion=1")
-    assert status == 410 and body["reason"] == "Expired"
+    assert status == 410 and body["reason"] == "Expired" and "too old" in str(body["message"])
+    status, body = raw(mini, "GET", f"/api/v1/pods?resourceVersionMatch=Exact&resourceVersion={int(current) + 99}")
+    assert status == 504 and body["reason"] == "Timeout" and "Too large resource version" in str(body["message"])
+
+
+def test_an_exact_list_is_the_list_as_it_was_then(mini: RunningSim) -> None:
+    base = "/api/v1/namespaces/default/configmaps"
+
+    def write(method: str, path: str, data: dict[str, str] | None = None, name: str = "") -> str:
+        body = json.dumps({"metadata": {"name": name}, "data": data}).encode() if data is not None else None
+        code, obj = raw(mini, method, path, body)
+        assert code in (200, 201), obj
+        return str(obj["metadata"]["resourceVersion"])  # type: ignore[index]
+
+    def names_at(rv: str) -> dict[str, object]:
+        code, listed = raw(mini, "GET", f"{base}?resourceVersionMatch=Exact&resourceVersion={rv}")
+        assert code == 200 and listed["metadata"]["resourceVersion"] == rv, listed  # type: ignore[index]
+        items: list[dict[str, Any]] = listed["items"]  # type: ignore[assignment]
+        return {i["metadata"]["name"]: (i.get("data") or {}).get("v")
+                for i in items if i["metadata"]["name"].startswith("x")}
+
+    first = write("POST", base, {"v": "1"}, "xa")
+    second = write("POST", base, {"v": "1"}, "xb")
+    third = write("PUT", f"{base}/xa", {"v": "2"}, "xa")
+    fourth = write("DELETE", f"{base}/xb")
+    raw(mini, "POST", "/api/v1/namespaces/default/secrets", json.dumps({"metadata": {"name": "other"}}).encode())
+    assert names_at(first) == {"xa": "1"}
+    assert names_at(second) == {"xa": "1", "xb": "1"}
+    assert names_at(third) == {"xa": "2", "xb": "1"}
+    assert names_at(fourth) == {"xa": "2"}
+    code, listed = raw(mini, "GET", f"{base}?resourceVersionMatch=Exact&resourceVersion={second}&limit=1")
+    assert code == 200 and [i["metadata"]["name"] for i in listed["items"]] == ["kube-root-ca.crt"]  # type: ignore
+
+
+def test_an_exact_list_older_than_the_kept_history_is_gone(start_sim: Callable[..., RunningSim]) -> None:
+    sim = start_sim(DATA / "mini.yaml", timeline_mode="manual", history_size=2)
+    base = "/api/v1/namespaces/default/configmaps"
+    made = [raw(sim, "POST", base, json.dumps({"metadata": {"name": f"c{i}"}}).encode())[1] for i in range(4)]
+    rvs = [str(m["metadata"]["resourceVersion"]) for m in made]  # type: ignore[index]
+    code, listed = raw(sim, "GET", f"{base}?resourceVersionMatch=Exact&resourceVersion={rvs[1]}")
+    assert code == 200 and {i["metadata"]["name"] for i in listed["items"]} >= {"c0", "c1"}  # type: ignore
+    assert "c2" not in {i["metadata"]["name"] for i in listed["items"]}  # type: ignore
+    code, body = raw(sim, "GET", f"{base}?resourceVersionMatch=Exact&resourceVersion={rvs[0]}")
+    assert code == 410 and body["reason"] == "Expired" and body["code"] == 410
 
 
 HPA_V2 = {
