@@ -234,10 +234,13 @@ class ResourceCatalog:
         return {"kind": "APIResourceList", "apiVersion": "v1", "groupVersion": items[0].group_version,
                 "resources": resources}
 
-    def group_list(self) -> dict[str, Any]:
+    def group_names(self) -> list[str]:
+        """The named groups, in the order /apis lists them."""
         gv = self.group_versions()
-        names = [g for g in GROUP_ORDER if g in gv] + sorted(g for g in gv if g and g not in GROUP_ORDER)
-        return {"kind": "APIGroupList", "apiVersion": "v1", "groups": [self.group(g) for g in names]}
+        return [g for g in GROUP_ORDER if g in gv] + sorted(g for g in gv if g and g not in GROUP_ORDER)
+
+    def group_list(self) -> dict[str, Any]:
+        return {"kind": "APIGroupList", "apiVersion": "v1", "groups": [self.group(g) for g in self.group_names()]}
 
     def group(self, name: str) -> dict[str, Any] | None:
         versions = self.group_versions().get(name)

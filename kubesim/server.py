@@ -21,7 +21,7 @@ from typing import Any
 import yaml
 from aiohttp import web
 
-from . import authz, conversion, kubelet, openapi, openapi_pb, protobuf, rewind, tokens
+from . import authz, conversion, discovery, kubelet, openapi, openapi_pb, protobuf, rewind, tokens
 from . import events as event_conv
 from . import logs as log_times
 from .cluster import POD_KEY, Cluster, InvalidObject, generate_name
@@ -137,7 +137,7 @@ class SimServer:
             self.requests["get openapi"] += 1
             return self._openapi(parts[1:], request.headers.get("Accept", ""))
         if request.method == "GET":
-            discovery = self._discovery(path, parts)
+            discovery = self._discovery(path, parts, request.headers.get("Accept", ""))
             if discovery is not None:
                 self.requests["get discovery"] += 1
                 return discovery
@@ -155,10 +155,15 @@ class SimServer:
             return web.Response(text="ok")
         raise ApiError(404, "NotFound", "the server could not find the requested resource")
 
-    def _discovery(self, path: str, parts: list[str]) -> web.Response | None:
+    def _discovery(self, path: str, parts: list[str], accept: str) -> web.Response | None:
         served = self.cluster.served()
         if path == "/version":
             return json_response(self._version())
+        aggregated = discovery.negotiate(accept) if path in ("/api", "/apis") else None
+        if aggregated:  # kubectl 1.27+: every group, version and resource in one answer (kubesim/discovery.py)
+            doc = discovery.aggregated(served, path == "/api", aggregated)
+            return web.Response(body=dumps(doc), headers={"Content-Type": discovery.content_type(aggregated),
+                                                          "Vary": "Accept"})
         if path == "/api":
             return json_response({"kind": "APIVersions", "versions": ["v1"], "serverAddressByClientCIDRs": [
                 {"clientCIDR": "0.0.0.0/0", "serverAddress": "127.0.0.1:6443"}]})

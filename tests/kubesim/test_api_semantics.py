@@ -268,3 +268,30 @@ def test_a_v2_autoscaler_read_and_written_back_as_v1_loses_nothing(mini: Running
     assert back["status"]["conditions"] == status["conditions"]  # type: ignore[index]
     current = back["status"]["currentMetrics"]  # type: ignore[index]
     assert current[0]["resource"]["current"]["averageUtilization"] == 91 and current[1] == status["currentMetrics"][1]
+
+
+def test_aggregated_discovery_documents(mini: RunningSim) -> None:
+    def get(path: str, version: str) -> tuple[str, dict[str, Any]]:
+        accept = f"application/json;g=apidiscovery.k8s.io;v={version};as=APIGroupDiscoveryList,application/json"
+        req = urllib.request.Request(mini.url + path, headers={"Accept": accept})
+        with urllib.request.urlopen(req, timeout=10) as resp:
+            return resp.headers["Content-Type"], json.loads(resp.read())
+
+    ctype, apis = get("/apis", "v2")
+    assert ctype == "application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList"
+    assert apis["apiVersion"] == "apidiscovery.k8s.io/v2" and apis["kind"] == "APIGroupDiscoveryList"
+    groups = {g["metadata"]["name"]: g["versions"] for g in apis["items"]}
+    assert [v["version"] for v in groups["autoscaling"]] == ["v2", "v1"]  # the preferred version first
+    deployments = next(r for r in groups["apps"][0]["resources"] if r["resource"] == "deployments")
+    assert deployments["responseKind"] == {"group": "apps", "version": "v1", "kind": "Deployment"}
+    assert (deployments["scope"], deployments["shortNames"], deployments["categories"]) == (
+        "Namespaced", ["deploy"], ["all"])
+    assert {"subresource": "scale", "responseKind": {"group": "autoscaling", "version": "v1", "kind": "Scale"},
+            "verbs": ["get", "patch", "update"]} in deployments["subresources"]
+    ctype, core = get("/api", "v2beta1")
+    assert ctype.endswith("v=v2beta1;as=APIGroupDiscoveryList") and len(core["items"]) == 1
+    sa = next(r for r in core["items"][0]["versions"][0]["resources"] if r["resource"] == "serviceaccounts")
+    assert sa["subresources"] == [{"subresource": "token", "verbs": ["create"], "responseKind": {
+        "group": "authentication.k8s.io", "version": "v1", "kind": "TokenRequest"}}]
+    nodes = next(r for r in core["items"][0]["versions"][0]["resources"] if r["resource"] == "nodes")
+    assert nodes["scope"] == "Cluster"

@@ -270,3 +270,53 @@ def test_create_token(workshop: RunningSim, binary: str) -> None:
     denied = k("create", "token", "default", "--as=newcomer", check=False)
     assert denied.returncode != 0 and 'cannot create resource "serviceaccounts/token"' in denied.stderr
     assert "serviceaccounts/token" in run_kubectl(workshop, "get", "--raw", "/api/v1", binary=binary).stdout
+
+
+AGGREGATED = [b for b in KUBECTLS if not re.search(r"kubectl\.1\.2\d$", b)]  # 1.30+ ask for apidiscovery v2
+DISCOVERY_PATH = re.compile(r"^/api/v1$|^/apis/[^/]+/[^/]+$")
+URL = re.compile(r"https?://[^/\s\"]+(/[^?\s\"]*)")
+CRD = """\
+apiVersion: apiextensions.k8s.io/v1
+kind: CustomResourceDefinition
+metadata: {{name: widgets.{group}}}
+spec:
+  group: {group}
+  scope: Namespaced
+  names: {{plural: widgets, singular: widget, kind: Widget, categories: [all]}}
+  versions:
+  - name: v1
+    served: true
+    storage: true
+    schema: {{openAPIV3Schema: {{type: object, x-kubernetes-preserve-unknown-fields: true}}}}
+---
+apiVersion: {group}/v1
+kind: Widget
+metadata: {{name: gizmo, namespace: q1}}
+"""
+
+
+@pytest.mark.parametrize("binary", AGGREGATED, ids=[Path(b).name for b in AGGREGATED])
+def test_aggregated_discovery_is_all_kubectl_asks(workshop: RunningSim, binary: str, tmp_path: Path) -> None:
+    cache = f"--cache-dir={tmp_path / 'cache'}"
+    proc = run_kubectl(workshop, "get", "deploy", "-n", "q1", "-v=6", cache, binary=binary)
+    paths = [m.group(1) for m in URL.finditer(proc.stderr)]
+    assert paths[:2] == ["/api", "/apis"], paths
+    assert not [p for p in paths if DISCOVERY_PATH.match(p)], paths
+    doc = run_kubectl(workshop, "get", "--raw", "/apis", binary=binary).stdout  # plain JSON asks get APIGroupList
+    assert '"kind":"APIGroupList"' in doc
+
+
+@pytest.mark.parametrize("binary", KUBECTLS, ids=IDS)
+def test_get_all_follows_the_categories(workshop: RunningSim, binary: str, tmp_path: Path) -> None:
+    group = Path(binary).name.replace(".", "-") + ".kubesim.test"
+    cache = f"--cache-dir={tmp_path / 'cache'}"
+    for i, doc in enumerate(CRD.format(group=group).split("---\n")):  # the CRD first, as on a real cluster
+        (tmp_path / f"{i}.yaml").write_text(doc)
+        run_kubectl(workshop, "apply", "-f", str(tmp_path / f"{i}.yaml"), cache, binary=binary)
+    proc = run_kubectl(workshop, "get", "all", "-n", "q1", "-v=6", cache, binary=binary)
+    listed = set(re.findall(r"^(\S+)/", proc.stdout, re.M))
+    # The Widget is "all" only through its CRD's categories: kubectl's built-in fallback list never has it.
+    assert {"pod", "deployment.apps", "replicaset.apps", f"widget.{group}"} <= listed, proc.stdout
+    assert "service" in set(re.findall(r"^(\S+)/", run_kubectl(
+        workshop, "get", "all", "-n", "q10", cache, binary=binary).stdout, re.M))
+    assert not [p for p in (m.group(1) for m in URL.finditer(proc.stderr)) if DISCOVERY_PATH.match(p)]
