@@ -13,7 +13,7 @@ import time
 from datetime import UTC, datetime
 from typing import Any
 
-from . import events as event_conv
+from . import conversion
 from .resources import METRICS, Resource, ResourceCatalog, crd_resources
 from .scenario import Scenario, ScenarioError, format_time, object_uid
 from .selectors import match_labels
@@ -50,9 +50,7 @@ class Cluster:
             if res is None:
                 raise ScenarioError(scenario.name, f"unknown kind {obj['kind']} ({obj['apiVersion']}) for "
                                                    f"{obj['metadata']['name']}: add its CustomResourceDefinition")
-            if res.group == "events.k8s.io":
-                obj = event_conv.to_core(obj)
-            self.store.load(res.key, obj)
+            self.store.load(res.key, conversion.to_storage(res, obj))
         for ns in self.store.all_objects(NAMESPACE_KEY):
             for obj in namespace_defaults(ns):
                 if self.store.get(("", _PLURALS[obj["kind"]]), ns["metadata"]["name"], obj["metadata"]["name"]) is None:

@@ -5,10 +5,12 @@ kubectl 1.32 and later send the objects its typed clients build (``create deploy
 to JSON on a 415. The envelope is the magic ``k8s\\x00`` and a ``runtime.Unknown`` whose ``typeMeta`` names the
 kind and whose ``raw`` is the object's message.
 
-``protobuf_fields.json`` lists, per message, the field numbers of the Kubernetes wire format (from the
-``generated.proto`` files of k8s.io/api and k8s.io/apimachinery) for the kinds kubectl sends this way, and the
-messages they reach. A kind or a field outside that list is a :class:`ProtobufError` (the server answers 415),
-never a silently dropped value. Zero values are left out, as the JSON encoding's ``omitempty`` does.
+``protobuf_fields.json`` lists, per message, the field numbers of the Kubernetes wire format and their JSON
+names, for every message of every group/version the simulator serves and the messages they reach; it is
+generated from the ``generated.proto`` files of k8s.io/api and k8s.io/apimachinery by
+``scripts/protobuf_fields.py``. A field whose JSON name is ``""`` is inlined into its parent in JSON
+(``Volume.volumeSource``). A kind or a field outside that list is a :class:`ProtobufError` (the server answers
+415), never a silently dropped value. Zero values are left out, as the JSON encoding's ``omitempty`` does.
 """
 
 from __future__ import annotations
@@ -22,7 +24,6 @@ from importlib import resources
 from typing import Any
 
 MAGIC = b"k8s\x00"
-_GROUP_PACKAGE = {"": "core", "authorization.k8s.io": "authorization", "authentication.k8s.io": "authentication"}
 
 
 class ProtobufError(ValueError):
@@ -105,6 +106,8 @@ def _special(name: str, fields: dict[str, Any]) -> Any:
         return json.loads(raw) if raw else None
     if name == "apis.meta.v1.Duration":
         return fields.get("duration")
+    if name.endswith((".ExtraValue", ".AttestationValue")):  # a []string in Go and JSON
+        return fields.get("items", [])
     return fields
 
 
@@ -131,6 +134,11 @@ def _message(name: str, data: bytes) -> Any:
                     out.setdefault(key, []).append(_scalar(kind, 0, number_value))
             else:
                 out.setdefault(key, []).append(_decode_value(kind, wire, value))
+        elif key == "":
+            inline = _decode_value(kind, wire, value)
+            if not isinstance(inline, dict):
+                raise ProtobufError(f"field {number} of {name} did not decode to an object")
+            out.update(inline)
         else:
             out[key] = _decode_value(kind, wire, value)
     return _special(name, out)
@@ -165,7 +173,7 @@ def decode(body: bytes) -> dict[str, Any]:
     type_meta = envelope.get("typeMeta") or {}
     api_version, kind = type_meta.get("apiVersion", ""), type_meta.get("kind", "")
     group, _, version = api_version.rpartition("/")
-    package = _GROUP_PACKAGE.get(group, group.split(".")[0])
+    package = group.split(".")[0] or "core"  # rbac.authorization.k8s.io/v1 -> rbac.v1
     raw = base64.b64decode(envelope.get("raw") or "")
     obj = _prune(_message(f"{package}.{version}.{kind}", raw))
     if not isinstance(obj, dict):

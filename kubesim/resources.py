@@ -66,7 +66,7 @@ BUILTIN: tuple[Resource, ...] = (
        subresources=("status",)),
     _r("", "v1", "Namespace", "namespaces", namespaced=False, short_names=("ns",), subresources=("status",),
        verbs=("create", "delete", "get", "list", "patch", "update", "watch")),
-    _r("", "v1", "ServiceAccount", "serviceaccounts", short_names=("sa",)),
+    _r("", "v1", "ServiceAccount", "serviceaccounts", short_names=("sa",), subresources=("token",)),
     _r("", "v1", "LimitRange", "limitranges", short_names=("limits",)),
     _r("", "v1", "ResourceQuota", "resourcequotas", short_names=("quota",), subresources=("status",)),
     _r("", "v1", "ReplicationController", "replicationcontrollers", short_names=("rc",), categories=ALL,
@@ -83,6 +83,8 @@ BUILTIN: tuple[Resource, ...] = (
     _r("batch", "v1", "CronJob", "cronjobs", short_names=("cj",), categories=ALL, subresources=("status",)),
     _r("autoscaling", "v2", "HorizontalPodAutoscaler", "horizontalpodautoscalers", short_names=("hpa",),
        categories=ALL, subresources=("status",)),
+    _r("autoscaling", "v1", "HorizontalPodAutoscaler", "horizontalpodautoscalers", short_names=("hpa",),
+       categories=ALL, subresources=("status",)),  # the same objects, converted (kubesim/conversion.py)
     _r("policy", "v1", "PodDisruptionBudget", "poddisruptionbudgets", short_names=("pdb",),
        subresources=("status",)),
     _r("networking.k8s.io", "v1", "Ingress", "ingresses", short_names=("ing",), subresources=("status",)),
@@ -118,6 +120,11 @@ METRICS: tuple[Resource, ...] = (
     _r(METRICS_GROUP, "v1beta1", "PodMetrics", "pods", verbs=tuple(VERBS_RO)),
     _r(METRICS_GROUP, "v1beta1", "NodeMetrics", "nodes", namespaced=False, verbs=tuple(VERBS_RO)),
 )
+
+# Subresources whose kind is of another group/version, as discovery names them.
+SUBRESOURCE_GROUP_VERSION = {"eviction": {"group": "policy", "version": "v1"},
+                             "token": {"group": "authentication.k8s.io", "version": "v1"},
+                             "scale": {"group": "autoscaling", "version": "v1"}}
 
 # The order groups are listed in /apis, as a real 1.30 API server does (preferred first).
 GROUP_ORDER = [
@@ -215,21 +222,25 @@ class ResourceCatalog:
             resources.append(entry)
             for sub in r.subresources:
                 sub_kind = {"log": "Pod", "eviction": "Eviction", "scale": "Scale", "exec": "PodExecOptions",
+                            "token": "TokenRequest",
                             "attach": "PodAttachOptions", "portforward": "PodPortForwardOptions",
                             "proxy": f"{r.kind}ProxyOptions"}.get(sub, r.kind)
-                sub_verbs = {"log": ["get"], "eviction": ["create"], "exec": ["create", "get"],
-                             "attach": ["create", "get"], "portforward": ["create", "get"],
+                sub_verbs = {"log": ["get"], "eviction": ["create"], "token": ["create"],
+                             "exec": ["create", "get"], "attach": ["create", "get"], "portforward": ["create", "get"],
                              "proxy": ["create", "delete", "get", "patch", "update"]
                              }.get(sub, ["get", "patch", "update"])
                 resources.append({"name": f"{r.plural}/{sub}", "singularName": "", "namespaced": r.namespaced,
-                                  "kind": sub_kind, "verbs": sub_verbs})
+                                  "kind": sub_kind, "verbs": sub_verbs, **SUBRESOURCE_GROUP_VERSION.get(sub, {})})
         return {"kind": "APIResourceList", "apiVersion": "v1", "groupVersion": items[0].group_version,
                 "resources": resources}
 
-    def group_list(self) -> dict[str, Any]:
+    def group_names(self) -> list[str]:
+        """The named groups, in the order /apis lists them."""
         gv = self.group_versions()
-        names = [g for g in GROUP_ORDER if g in gv] + sorted(g for g in gv if g and g not in GROUP_ORDER)
-        return {"kind": "APIGroupList", "apiVersion": "v1", "groups": [self.group(g) for g in names]}
+        return [g for g in GROUP_ORDER if g in gv] + sorted(g for g in gv if g and g not in GROUP_ORDER)
+
+    def group_list(self) -> dict[str, Any]:
+        return {"kind": "APIGroupList", "apiVersion": "v1", "groups": [self.group(g) for g in self.group_names()]}
 
     def group(self, name: str) -> dict[str, Any] | None:
         versions = self.group_versions().get(name)

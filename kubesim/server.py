@@ -13,7 +13,7 @@ import copy
 import json
 import uuid
 from collections import Counter
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -21,7 +21,7 @@ from typing import Any
 import yaml
 from aiohttp import web
 
-from . import authz, kubelet, openapi, openapi_pb, protobuf
+from . import authz, conversion, discovery, kubelet, openapi, openapi_pb, protobuf, rewind, tokens
 from . import events as event_conv
 from . import logs as log_times
 from .cluster import POD_KEY, Cluster, InvalidObject, generate_name
@@ -141,7 +141,7 @@ class SimServer:
             self.requests["get openapi"] += 1
             return self._openapi(parts[1:], request.headers.get("Accept", ""))
         if request.method == "GET":
-            discovery = self._discovery(path, parts)
+            discovery = self._discovery(path, parts, request.headers.get("Accept", ""))
             if discovery is not None:
                 self.requests["get discovery"] += 1
                 return discovery
@@ -159,10 +159,15 @@ class SimServer:
             return web.Response(text="ok")
         raise ApiError(404, "NotFound", "the server could not find the requested resource")
 
-    def _discovery(self, path: str, parts: list[str]) -> web.Response | None:
+    def _discovery(self, path: str, parts: list[str], accept: str) -> web.Response | None:
         served = self.cluster.served()
         if path == "/version":
             return json_response(self._version())
+        aggregated = discovery.negotiate(accept) if path in ("/api", "/apis") else None
+        if aggregated:  # kubectl 1.27+: every group, version and resource in one answer (kubesim/discovery.py)
+            doc = discovery.aggregated(served, path == "/api", aggregated)
+            return web.Response(body=dumps(doc), headers={"Content-Type": discovery.content_type(aggregated),
+                                                          "Vary": "Accept"})
         if path == "/api":
             return json_response({"kind": "APIVersions", "versions": ["v1"], "serverAddressByClientCIDRs": [
                 {"clientCIDR": "0.0.0.0/0", "serverAddress": "127.0.0.1:6443"}]})
@@ -318,6 +323,8 @@ class SimServer:
                     raise self._not_found(t) from None
                 return json_response({"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Success",
                                       "code": 201}, 201)
+            if t.sub == "token":
+                return await self._token(request, t)
             if t.name or t.sub:
                 raise ApiError(405, "MethodNotAllowed", "the server does not allow this method on the requested "
                                                         "resource")
@@ -378,6 +385,17 @@ class SimServer:
         raise ApiError(405, "MethodNotAllowed", "the server does not allow this method on the requested resource")
 
     # ---- helpers ------------------------------------------------------------------------------------------
+    async def _token(self, request: web.Request, t: Target) -> web.Response:
+        """``kubectl create token``: a TokenRequest for an existing service account (kubesim/tokens.py)."""
+        body = await self._body(request)
+        if not isinstance(body, dict):
+            raise ApiError(400, "BadRequest", "the body of the request must be an object")
+        try:
+            return json_response(tokens.issue(self._get(t), body), 201)
+        except tokens.InvalidTokenRequest as exc:
+            raise ApiError(422, "Invalid", str(exc), {"name": t.name, "group": "authentication.k8s.io",
+                                                      "kind": "TokenRequest"}) from None
+
     def _not_found(self, t: Target) -> ApiError:
         group = f".{t.res.group}" if t.res.group else ""
         return ApiError(404, "NotFound", f"{t.res.plural}{group} \"{t.name}\" not found",
@@ -423,13 +441,18 @@ class SimServer:
     def _write(self, t: Target, change: Callable[[dict[str, Any]], dict[str, Any]], dry_run: bool, *,
                body: Any, scale: bool = False) -> web.Response:
         old = self._get(t)
-        new = change(old)
+        view = self._view(t.res)
+        new = change(view(old) if view else old)
         if not isinstance(new, dict):
             raise ApiError(422, "Invalid", "the patched object is not an object")
+        if view:
+            new = conversion.to_storage(t.res, new)
         meta = new.setdefault("metadata", {})
         if meta.get("namespace", t.namespace or None) != (old["metadata"].get("namespace")):
             raise ApiError(400, "BadRequest", "the namespace of the object does not match the namespace on the "
                                               "request")
+        if old["metadata"].get("namespace"):  # a body without one is in the namespace of the URL
+            meta["namespace"] = old["metadata"]["namespace"]
         new["apiVersion"], new["kind"] = old.get("apiVersion"), old.get("kind")
         expect_rv = meta.get("resourceVersion") if body is not None else None
         meta["name"] = meta.get("name", t.name)
@@ -446,14 +469,13 @@ class SimServer:
             self.cluster.after_write(t.res, old, result)
         if scale:
             return json_response(self._scale_of(result))
-        return json_response(result)
+        return json_response(view(result) if view else result)
 
     def _create(self, t: Target, body: Any, dry_run: bool) -> web.Response:
         if not isinstance(body, dict):
             raise ApiError(400, "BadRequest", "the body of the request must be an object")
         res = t.res
-        if res.group == "events.k8s.io":
-            body = event_conv.to_core(body)
+        body = conversion.to_storage(res, body)
         meta = body.setdefault("metadata", {})
         if not meta.get("name"):
             if meta.get("generateName"):
@@ -481,9 +503,8 @@ class SimServer:
                            {"name": meta["name"], "group": res.group, "kind": res.plural}) from None
         if not dry_run:
             self.cluster.after_write(res, None, obj)
-        if res.group == "events.k8s.io":
-            obj = event_conv.to_events_v1(obj)
-        return json_response(obj, 201)
+        view = self._view(res)
+        return json_response(view(obj) if view else obj, 201)
 
     def _scale_of(self, obj: dict[str, Any]) -> dict[str, Any]:
         sel = ((obj.get("spec") or {}).get("selector") or {}).get("matchLabels") or {}
@@ -513,7 +534,7 @@ class SimServer:
         return lambda o: all(p(o) for p in preds)
 
     def _view(self, res: Resource) -> Callable[[dict[str, Any]], dict[str, Any]] | None:
-        return event_conv.to_events_v1 if res.group == "events.k8s.io" else None
+        return conversion.view(res)
 
     def _table_request(self, request: web.Request) -> str | None:
         accept = request.headers.get("Accept", "")
@@ -542,20 +563,23 @@ class SimServer:
                 start_after = (token["ns"], token["name"])
             except (ValueError, KeyError, TypeError):
                 raise ApiError(400, "BadRequest", "continue key is not valid: malformed continue token") from None
+        exact = None
         if q.get("resourceVersionMatch") == "Exact" and q.get("resourceVersion"):
             try:
                 exact = int(q["resourceVersion"])
             except ValueError:
                 raise ApiError(400, "BadRequest", f"invalid resource version: {q['resourceVersion']}") from None
-            oldest = store.history[0].rv if store.history else store.rv
-            if exact < oldest:  # compacted away; later versions are answered with the current state
-                raise ApiError(410, "Expired", f"The resourceVersion for the provided list is too old: {exact}")
         limit = int(q.get("limit") or 0)
         selected: list[tuple[tuple[str, str], Any]] = []
         more = False
-        source = store.entries(t.res.key, t.namespace, pred, start_after)
+        source: Iterable[tuple[tuple[str, str], Any]] = store.entries(t.res.key, t.namespace, pred, start_after)
+        if exact is not None:  # the list as it was then (kubesim/rewind.py), or 410 once compacted away
+            try:
+                source = rewind.entries_at(store, t.res.key, t.namespace, pred, start_after, exact)
+            except StoreError as exc:
+                raise ApiError(exc.status, exc.reason, str(exc)) from None
         indexed = _event_index(q.get("fieldSelector"), t.res)
-        if indexed is not None and not start_after:
+        if indexed is not None and not start_after and exact is None:
             field, value = indexed
             hits = (store.events_about(value) if field == "name" else store.pods_on(value) if field == "node"
                     else store.events_with_reason(value))
@@ -566,11 +590,11 @@ class SimServer:
                 more = True
                 break
             selected.append((k, entry))
-        meta: dict[str, Any] = {"resourceVersion": str(store.rv)}
+        meta: dict[str, Any] = {"resourceVersion": str(store.rv if exact is None else exact)}
         if more:
             last = selected[-1][0]
             meta["continue"] = base64.urlsafe_b64encode(
-                dumps({"rv": store.rv, "ns": last[0], "name": last[1]})).decode()
+                dumps({"rv": store.rv if exact is None else exact, "ns": last[0], "name": last[1]})).decode()
             if pred is None:
                 meta["remainingItemCount"] = store.count_after(t.res.key, t.namespace, last)
         table = self._table_request(request)

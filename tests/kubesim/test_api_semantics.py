@@ -12,6 +12,7 @@ import urllib.request
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 import yaml
@@ -112,6 +113,31 @@ def test_protobuf_it_cannot_decode_is_a_415_not_a_500(mini: RunningSim) -> None:
     assert status == 415 and body["reason"] == "UnsupportedMediaType" and "protobuf" in str(body["message"])
 
 
+def _pb(number: int, payload: bytes) -> bytes:
+    """One length-delimited protobuf record (payloads here are shorter than 128 bytes)."""
+    return bytes([number << 3 | 2, len(payload)]) + payload
+
+
+def test_protobuf_decodes_every_served_kind_and_refuses_unknown_fields(mini: RunningSim) -> None:
+    from kubesim.protobuf import _fields
+    from kubesim.resources import BUILTIN
+
+    # CRDs and APIServices live outside k8s.io/api; kubectl only ever sends them as JSON (create -f / apply).
+    missing = [f"{r.group}/{r.version} {r.kind}" for r in BUILTIN if r.group not in (
+        "apiextensions.k8s.io", "apiregistration.k8s.io")
+        and f"{r.group.split('.')[0] or 'core'}.{r.version}.{r.kind}" not in _fields()]
+    assert not missing
+    envelope = _pb(1, _pb(1, b"batch/v1") + _pb(2, b"Job"))
+    job = _pb(1, _pb(1, b"pb-job"))  # metadata.name
+    path = "/apis/batch/v1/namespaces/default/jobs?dryRun=All"
+    pb = "application/vnd.kubernetes.protobuf"
+    status, body = raw(mini, "POST", path, b"k8s\x00" + envelope + _pb(2, job), pb)
+    assert status == 201 and body["metadata"]["name"] == "pb-job", body  # type: ignore[index]
+    unknown = job + _pb(15, b"x")
+    status, body = raw(mini, "POST", path, b"k8s\x00" + envelope + _pb(2, unknown), pb)
+    assert status == 415 and "field 15 of batch.v1.Job" in str(body["message"]), body
+
+
 def test_logs_are_stamped_per_line_and_filtered_by_time(start_sim: Callable[..., RunningSim]) -> None:
     sim = start_sim("workshop/q01-app-crash", timeline_mode="manual")
     args = ("logs", "-n", "q1", "app-7d4b9c6f5-x2x7k")
@@ -154,4 +180,118 @@ def test_an_exact_list_of_a_compacted_version_is_gone(mini: RunningSim) -> None:
     current = listed["metadata"]["resourceVersion"]  # type: ignore[index]
     assert raw(mini, "GET", f"/api/v1/pods?resourceVersionMatch=Exact&resourceVersion={current}")[0] == 200
     status, body = raw(mini, "GET", "/api/v1/pods?resourceVersionMatch=Exact&resourceVersion=1")
-    assert status == 410 and body["reason"] == "Expired"
+    assert status == 410 and body["reason"] == "Expired" and "too old" in str(body["message"])
+    status, body = raw(mini, "GET", f"/api/v1/pods?resourceVersionMatch=Exact&resourceVersion={int(current) + 99}")
+    assert status == 504 and body["reason"] == "Timeout" and "Too large resource version" in str(body["message"])
+
+
+def test_an_exact_list_is_the_list_as_it_was_then(mini: RunningSim) -> None:
+    base = "/api/v1/namespaces/default/configmaps"
+
+    def write(method: str, path: str, data: dict[str, str] | None = None, name: str = "") -> str:
+        body = json.dumps({"metadata": {"name": name}, "data": data}).encode() if data is not None else None
+        code, obj = raw(mini, method, path, body)
+        assert code in (200, 201), obj
+        return str(obj["metadata"]["resourceVersion"])  # type: ignore[index]
+
+    def names_at(rv: str) -> dict[str, object]:
+        code, listed = raw(mini, "GET", f"{base}?resourceVersionMatch=Exact&resourceVersion={rv}")
+        assert code == 200 and listed["metadata"]["resourceVersion"] == rv, listed  # type: ignore[index]
+        items: list[dict[str, Any]] = listed["items"]  # type: ignore[assignment]
+        return {i["metadata"]["name"]: (i.get("data") or {}).get("v")
+                for i in items if i["metadata"]["name"].startswith("x")}
+
+    first = write("POST", base, {"v": "1"}, "xa")
+    second = write("POST", base, {"v": "1"}, "xb")
+    third = write("PUT", f"{base}/xa", {"v": "2"}, "xa")
+    fourth = write("DELETE", f"{base}/xb")
+    raw(mini, "POST", "/api/v1/namespaces/default/secrets", json.dumps({"metadata": {"name": "other"}}).encode())
+    assert names_at(first) == {"xa": "1"}
+    assert names_at(second) == {"xa": "1", "xb": "1"}
+    assert names_at(third) == {"xa": "2", "xb": "1"}
+    assert names_at(fourth) == {"xa": "2"}
+    code, listed = raw(mini, "GET", f"{base}?resourceVersionMatch=Exact&resourceVersion={second}&limit=1")
+    assert code == 200 and [i["metadata"]["name"] for i in listed["items"]] == ["kube-root-ca.crt"]  # type: ignore
+
+
+def test_an_exact_list_older_than_the_kept_history_is_gone(start_sim: Callable[..., RunningSim]) -> None:
+    sim = start_sim(DATA / "mini.yaml", timeline_mode="manual", history_size=2)
+    base = "/api/v1/namespaces/default/configmaps"
+    made = [raw(sim, "POST", base, json.dumps({"metadata": {"name": f"c{i}"}}).encode())[1] for i in range(4)]
+    rvs = [str(m["metadata"]["resourceVersion"]) for m in made]  # type: ignore[index]
+    code, listed = raw(sim, "GET", f"{base}?resourceVersionMatch=Exact&resourceVersion={rvs[1]}")
+    assert code == 200 and {i["metadata"]["name"] for i in listed["items"]} >= {"c0", "c1"}  # type: ignore
+    assert "c2" not in {i["metadata"]["name"] for i in listed["items"]}  # type: ignore
+    code, body = raw(sim, "GET", f"{base}?resourceVersionMatch=Exact&resourceVersion={rvs[0]}")
+    assert code == 410 and body["reason"] == "Expired" and body["code"] == 410
+
+
+HPA_V2 = {
+    "apiVersion": "autoscaling/v2", "kind": "HorizontalPodAutoscaler", "metadata": {"name": "h"},
+    "spec": {"scaleTargetRef": {"apiVersion": "apps/v1", "kind": "Deployment", "name": "web"}, "minReplicas": 1,
+             "maxReplicas": 5, "behavior": {"scaleDown": {"stabilizationWindowSeconds": 60}}, "metrics": [
+                 {"type": "Resource", "resource": {"name": "cpu", "target": {"type": "Utilization",
+                                                                             "averageUtilization": 70}}},
+                 {"type": "Resource", "resource": {"name": "memory", "target": {"type": "AverageValue",
+                                                                                "averageValue": "100Mi"}}},
+                 {"type": "Pods", "pods": {"metric": {"name": "rps"},
+                                           "target": {"type": "AverageValue", "averageValue": "10"}}},
+                 {"type": "External", "external": {"metric": {"name": "queue"},
+                                                   "target": {"type": "Value", "value": "30"}}}]},
+}
+
+
+def test_a_v2_autoscaler_read_and_written_back_as_v1_loses_nothing(mini: RunningSim) -> None:
+    v1_path, v2_path = ("/apis/autoscaling/v1/namespaces/default/horizontalpodautoscalers",
+                        "/apis/autoscaling/v2/namespaces/default/horizontalpodautoscalers")
+    assert raw(mini, "POST", v2_path, json.dumps(HPA_V2).encode())[0] == 201
+    status = {"currentReplicas": 2, "desiredReplicas": 3, "currentMetrics": [
+        {"type": "Resource", "resource": {"name": "cpu", "current": {"averageUtilization": 91, "averageValue": "1"}}},
+        {"type": "Pods", "pods": {"metric": {"name": "rps"}, "current": {"averageValue": "12"}}}],
+        "conditions": [{"type": "AbleToScale", "status": "True", "reason": "ReadyForNewScale"}]}
+    _, stored = raw(mini, "GET", f"{v2_path}/h")
+    code, _ = raw(mini, "PUT", f"{v2_path}/h/status", json.dumps({**stored, "status": status}).encode())
+    assert code == 200
+    code, v1 = raw(mini, "GET", f"{v1_path}/h")
+    annotations = v1["metadata"]["annotations"]  # type: ignore[index]
+    assert code == 200 and v1["spec"]["targetCPUUtilizationPercentage"] == 70  # type: ignore[index]
+    assert v1["status"]["currentCPUUtilizationPercentage"] == 91  # type: ignore[index]
+    assert json.loads(annotations["autoscaling.alpha.kubernetes.io/metrics"]) == [
+        {"type": "Resource", "resource": {"name": "memory", "targetAverageValue": "100Mi"}},
+        {"type": "Pods", "pods": {"metricName": "rps", "targetAverageValue": "10"}},
+        {"type": "External", "external": {"metricName": "queue", "targetValue": "30"}}]
+    v1["metadata"]["labels"] = {"touched": "yes"}  # type: ignore[index]
+    assert raw(mini, "PUT", f"{v1_path}/h", json.dumps(v1).encode())[0] == 200
+    _, back = raw(mini, "GET", f"{v2_path}/h")
+    assert back["spec"] == HPA_V2["spec"] and back["metadata"]["labels"] == {"touched": "yes"}  # type: ignore[index]
+    assert "annotations" not in back["metadata"]  # type: ignore[operator]
+    assert back["status"]["conditions"] == status["conditions"]  # type: ignore[index]
+    current = back["status"]["currentMetrics"]  # type: ignore[index]
+    assert current[0]["resource"]["current"]["averageUtilization"] == 91 and current[1] == status["currentMetrics"][1]
+
+
+def test_aggregated_discovery_documents(mini: RunningSim) -> None:
+    def get(path: str, version: str) -> tuple[str, dict[str, Any]]:
+        accept = f"application/json;g=apidiscovery.k8s.io;v={version};as=APIGroupDiscoveryList,application/json"
+        req = urllib.request.Request(mini.url + path, headers={"Accept": accept})
+        with urllib.request.urlopen(req, timeout=10) as resp:
+            return resp.headers["Content-Type"], json.loads(resp.read())
+
+    ctype, apis = get("/apis", "v2")
+    assert ctype == "application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList"
+    assert apis["apiVersion"] == "apidiscovery.k8s.io/v2" and apis["kind"] == "APIGroupDiscoveryList"
+    groups = {g["metadata"]["name"]: g["versions"] for g in apis["items"]}
+    assert [v["version"] for v in groups["autoscaling"]] == ["v2", "v1"]  # the preferred version first
+    deployments = next(r for r in groups["apps"][0]["resources"] if r["resource"] == "deployments")
+    assert deployments["responseKind"] == {"group": "apps", "version": "v1", "kind": "Deployment"}
+    assert (deployments["scope"], deployments["shortNames"], deployments["categories"]) == (
+        "Namespaced", ["deploy"], ["all"])
+    assert {"subresource": "scale", "responseKind": {"group": "autoscaling", "version": "v1", "kind": "Scale"},
+            "verbs": ["get", "patch", "update"]} in deployments["subresources"]
+    ctype, core = get("/api", "v2beta1")
+    assert ctype.endswith("v=v2beta1;as=APIGroupDiscoveryList") and len(core["items"]) == 1
+    sa = next(r for r in core["items"][0]["versions"][0]["resources"] if r["resource"] == "serviceaccounts")
+    assert sa["subresources"] == [{"subresource": "token", "verbs": ["create"], "responseKind": {
+        "group": "authentication.k8s.io", "version": "v1", "kind": "TokenRequest"}}]
+    nodes = next(r for r in core["items"][0]["versions"][0]["resources"] if r["resource"] == "nodes")
+    assert nodes["scope"] == "Cluster"
