@@ -1,9 +1,10 @@
 """Who is asking and what they may do: the scenario's ``users``, RBAC, and the reviews behind ``kubectl auth``.
 
-A caller is named by its bearer token or by ``Impersonate-User`` (and ``Impersonate-Group``); a token the
-scenario does not list is the cluster admin (the kubeconfig ``kubewhy sim serve`` writes uses one), who may do
-anything, as ``system:masters`` may. Everyone else gets what RBAC gives them (kubesim/rbac.py): the bindings in the
-scenario, plus the default ``view`` ClusterRole for a ``readOnly`` user. ``SelfSubjectAccessReview``
+A caller is named by its bearer token or by ``Impersonate-User`` (and ``Impersonate-Group``). A token the
+scenario lists is its user; a service account token from ``kubectl create token`` is that service account (and
+401 once expired); any other token is the cluster admin (the kubeconfig ``kubewhy sim serve`` writes uses one),
+who may do anything, as ``system:masters`` may. Everyone else gets what RBAC gives them (kubesim/rbac.py): the
+bindings in the scenario, plus the default ``view`` ClusterRole for a ``readOnly`` user. ``SelfSubjectAccessReview``
 (``kubectl auth can-i``), ``SelfSubjectRulesReview`` (``can-i --list``) and ``SelfSubjectReview``
 (``kubectl auth whoami``) answer from the same rules.
 """
@@ -12,6 +13,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from . import tokens
 from .rbac import DEFAULT_CLUSTER_ROLES, Attributes, allows, rules_for
 from .scenario import ADMIN, Identity
 from .store import Store
@@ -22,21 +24,48 @@ REVIEW_KINDS = {("authorization.k8s.io", "selfsubjectaccessreviews"), ("authoriz
                 ("authentication.k8s.io", "selfsubjectreviews")}
 
 
+class Unauthorized(Exception):
+    """A bearer token the API server cannot authenticate (a service account token that is expired, or not signed
+    by this cluster): 401, as from a real API server."""
+
+
 def identity(users: dict[str, Identity], authorization: str | None, impersonate: str | None = None,
              impersonate_groups: tuple[str, ...] = ()) -> Identity:
     """The caller: the user its bearer token names, or the one it impersonates (``kubectl --as NAME``, or ``as:``
     in a kubeconfig: kubectl sends no token to a plain-http server, but does send ``Impersonate-User``). A listed
-    name takes the scenario's groups for it; ``--as-group`` adds groups, as the API server does."""
-    if impersonate:
-        listed = next((u for u in users.values() if u.name == impersonate), None)
-        groups = (listed.groups if listed else ()) + impersonate_groups
-        if "system:authenticated" not in groups:
-            groups += ("system:authenticated",)
-        return Identity(impersonate, groups, read_only=listed.read_only if listed else False)
+    name takes the scenario's groups for it; ``--as-group`` adds groups, as the API server does. Only the admin
+    may impersonate."""
+    caller = _authenticate(users, authorization)
+    if not impersonate:
+        return caller
+    if not is_superuser(caller):
+        raise Forbidden(f'users "{impersonate}" is forbidden: User "{caller.name}" cannot impersonate resource '
+                        f'"users" in API group "" at the cluster scope')
+    listed = next((u for u in users.values() if u.name == impersonate), None)
+    groups = (listed.groups if listed else ()) + impersonate_groups
+    if "system:authenticated" not in groups:
+        groups += ("system:authenticated",)
+    return Identity(impersonate, groups, read_only=listed.read_only if listed else False)
+
+
+def _authenticate(users: dict[str, Identity], authorization: str | None) -> Identity:
     scheme, _, token = (authorization or "").partition(" ")
-    if scheme.lower() == "bearer" and token.strip() in users:
-        return users[token.strip()]
+    token = token.strip() if scheme.lower() == "bearer" else ""
+    if token in users:
+        return users[token]
+    if tokens.looks_like_jwt(token):  # a service account token (``kubectl create token``)
+        claims = tokens.verify(token)
+        if claims is None:
+            raise Unauthorized("Unauthorized")
+        namespace = str((claims.get("kubernetes.io") or {}).get("namespace") or "")
+        return Identity(str(claims.get("sub") or ""), ("system:serviceaccounts",
+                                                       f"system:serviceaccounts:{namespace}",
+                                                       "system:authenticated"))
     return ADMIN
+
+
+class Forbidden(Exception):
+    """A request RBAC refuses before it reaches a resource (impersonation): 403."""
 
 
 def is_superuser(who: Identity) -> bool:
@@ -88,4 +117,5 @@ def review(store: Store, who: Identity, plural: str, body: dict[str, Any]) -> di
     return out
 
 
-__all__ = ["REVIEW_KINDS", "Attributes", "authorize", "forbidden_message", "identity", "is_superuser", "review"]
+__all__ = ["REVIEW_KINDS", "Attributes", "Forbidden", "Unauthorized", "authorize", "forbidden_message", "identity",
+           "is_superuser", "review"]

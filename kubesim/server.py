@@ -806,9 +806,14 @@ class SimServer:
                             headers={"X-Content-Type-Options": "nosniff"})
 
     def _caller(self, request: web.Request) -> Identity:
-        return authz.identity(self.cluster.scenario.users, request.headers.get("Authorization"),
-                              request.headers.get("Impersonate-User"),
-                              tuple(request.headers.getall("Impersonate-Group", [])))
+        try:
+            return authz.identity(self.cluster.scenario.users, request.headers.get("Authorization"),
+                                  request.headers.get("Impersonate-User"),
+                                  tuple(request.headers.getall("Impersonate-Group", [])))
+        except authz.Unauthorized:
+            raise ApiError(401, "Unauthorized", "Unauthorized") from None
+        except authz.Forbidden as exc:
+            raise ApiError(403, "Forbidden", str(exc)) from None
 
     def _authorize(self, who: Identity, verb: str, res: Resource | None, sub: str | None, name: str | None,
                    namespace: str | None) -> None:

@@ -3,6 +3,7 @@ server's RBAC authorizer does, seen through the real kubectl (`--as`, `--as-grou
 
 from __future__ import annotations
 
+import hashlib
 import json
 import shutil
 import subprocess
@@ -175,7 +176,7 @@ def _as(sim: RunningSim, token: str, folder: Path) -> Path:
     """A kubeconfig for the simulator with a scenario user's bearer token (kubewhy's client sends it)."""
     config = yaml.safe_load(Path(str(sim.kubeconfig)).read_text())
     config["users"][0]["user"] = {"token": token}
-    path = folder / f"{token}.kubeconfig"
+    path = folder / f"{hashlib.sha256(token.encode()).hexdigest()[:12]}.kubeconfig"
     path.write_text(yaml.safe_dump(config))
     return path
 
@@ -223,3 +224,37 @@ def test_a_namespace_scoped_user_still_gets_the_cause(rbac_sim: RunningSim, tmp_
     assert "oom-killed.render" not in errors
     assert 'cannot list resource "events"' in errors["oom-killed.events"]
     assert 'cannot get resource "nodes"' in errors["related.node"]
+
+
+def test_a_service_account_token_is_that_service_account(rbac_sim: RunningSim, tmp_path: Path) -> None:
+    """`kubectl create token` gives a token the simulator authenticates as the service account, whose bindings
+    then decide; a tampered token is 401 as on a real API server; only the admin may impersonate."""
+    kubectl(rbac_sim, "create", "serviceaccount", "deployer", "-n", "jobs")
+    token = kubectl(rbac_sim, "create", "token", "deployer", "-n", "jobs").stdout.strip()
+
+    def call(path: str, bearer: str, **headers: str) -> tuple[int, dict[str, object]]:
+        req = urllib.request.Request(rbac_sim.url + path, headers={"Authorization": f"Bearer {bearer}", **headers})
+        try:
+            with urllib.request.urlopen(req, timeout=10) as resp:
+                return resp.status, json.loads(resp.read())
+        except urllib.error.HTTPError as exc:
+            return exc.code, json.loads(exc.read())
+
+    assert call("/api/v1/namespaces/jobs/pods", token)[0] == 200  # the RoleBinding deployer-edits (edit in jobs)
+    status, body = call("/api/v1/namespaces/default/pods", token)
+    assert status == 403 and 'User "system:serviceaccount:jobs:deployer" cannot list resource "pods"' in \
+        str(body["message"])
+    status, body = call("/api/v1/namespaces/jobs/pods", token[:-4] + "AAAA")
+    assert status == 401 and body["reason"] == "Unauthorized"
+    status, body = call("/api/v1/pods", "t-alice", **{"Impersonate-User": "carol"})
+    assert status == 403 and 'cannot impersonate resource "users"' in str(body["message"])
+    # kubewhy's client sends it too: the pod in jobs is diagnosed, the one in default is refused in plain words.
+    kubeconfig = str(_as(rbac_sim, token, tmp_path))
+    exe = Path(shutil.which("kubewhy") or Path(__file__).parents[2] / ".venv" / "bin" / "kubewhy")
+    ok = subprocess.run([str(exe), "why", "pod/batch-1", "-n", "jobs", "--kubeconfig", kubeconfig],
+                        capture_output=True, text=True, timeout=120)
+    assert ok.returncode == 0 and "pod/jobs/batch-1" in ok.stdout, ok.stderr
+    refused = subprocess.run([str(exe), "why", "pod/web-2", "-n", "default", "--kubeconfig", kubeconfig],
+                             capture_output=True, text=True, timeout=120)
+    assert refused.returncode != 0 and "Traceback" not in refused.stderr
+    assert 'User "system:serviceaccount:jobs:deployer" cannot get resource "pods"' in refused.stderr
