@@ -169,10 +169,8 @@ async def churn_events(cluster: Cluster, *, rate: float, seconds: float, namespa
     start = loop.time()
     sent = 0
     tick = 0.01
-    while True:
-        elapsed = loop.time() - start
-        if elapsed >= seconds:
-            break
+    while sent < int(seconds * rate):  # the last tick may wake after ``seconds``: it still sends what is due
+        elapsed = min(loop.time() - start, seconds)
         due = int(min(elapsed + tick, seconds) * rate)
         while sent < due:
             now = format_time(parse_time(DEFAULT_CAPTURED_AT) + timedelta(seconds=elapsed))
@@ -184,5 +182,6 @@ async def churn_events(cluster: Cluster, *, rate: float, seconds: float, namespa
                 "reason": "Pulled", "type": "Normal", "message": "Container image already present on machine",
                 "count": 1, "firstTimestamp": now, "lastTimestamp": now, "source": {"component": "kubelet"}})
             sent += 1
-        await asyncio.sleep(tick)
+        if sent < int(seconds * rate):
+            await asyncio.sleep(tick)
     return sent
