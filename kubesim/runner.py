@@ -71,6 +71,11 @@ class RunningSim:
         requests: dict[str, int] = self.control("stats")["requests"]
         return requests
 
+    def denied(self) -> dict[str, int]:
+        """What RBAC refused since the last reset, as ``verb resource[/sub]`` counts."""
+        refused: dict[str, int] = self.control("stats")["denied"]
+        return refused
+
     def reset_stats(self) -> None:
         self.control("stats/reset", {})
 

@@ -88,6 +88,7 @@ class SimServer:
         self.cluster = cluster
         self.options = options or SimOptions()
         self.requests: Counter[str] = Counter()
+        self.denied: Counter[str] = Counter()  # "verb resource[/sub]" refused by RBAC (403), for tests of rights
         self.faults = Faults()  # /kubesim/v1/faults: scripted errors, delays and resets (kubesim/faults.py)
         self.timeline = Timeline(cluster, self.options.timeline_mode)
         self.app = web.Application(middlewares=[self._middleware], client_max_size=64 * 2**20)
@@ -823,6 +824,7 @@ class SimServer:
         attrs = authz.Attributes(verb, res.group, res.plural, (sub or "").split("/")[0], name or "",
                                  namespace or "")
         if not authz.authorize(self.cluster.store, who, attrs):
+            self.denied[f"{verb} {res.plural}" + (f"/{attrs.subresource}" if attrs.subresource else "")] += 1
             raise ApiError(403, "Forbidden", authz.forbidden_message(who, attrs, res.plural),
                            {"name": name, "group": res.group, "kind": res.plural} if name else
                            {"group": res.group, "kind": res.plural})
@@ -880,10 +882,12 @@ class SimServer:
         if route == "v1/faults":
             return await self.faults.control(request)
         if route == "v1/stats" and request.method == "GET":
-            return json_response({"requests": dict(self.requests), "total": sum(self.requests.values()),
+            return json_response({"requests": dict(self.requests), "denied": dict(self.denied),
+                                  "total": sum(self.requests.values()),
                                   "resourceVersion": self.cluster.store.rv})
         if route == "v1/stats/reset" and request.method == "POST":
             self.requests.clear()
+            self.denied.clear()
             return json_response({"ok": True})
         if route == "v1/scenario" and request.method == "GET":
             sc = self.cluster.scenario

@@ -300,6 +300,23 @@ async def _diagnoses_buttons_fixes_discovery(catalog: Any, diagnosed: set[str]) 
     return calls
 
 
+async def lead_and_watch(settings: Any) -> None:
+    """Run the watchers until they hold the Lease and watch nodes, pods and events, then stop them."""
+    stop = asyncio.Event()
+    started: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
+    task = asyncio.create_task(run_watchers(settings, StdoutNotifier(stream=io.StringIO()), stop=stop,
+                                            on_ready=started.set_result))
+    watcher = await asyncio.wait_for(started, 60)
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + 60
+    informers = (watcher.nodes, watcher.pods, watcher.events)
+    while not (watcher.elector.is_leader and all(i.stats.watches for i in informers)):
+        assert loop.time() < deadline, "the watchers did not lead and watch"
+        await asyncio.sleep(0.05)
+    stop.set()  # releases the Lease on the way out
+    await asyncio.wait_for(task, 60)
+
+
 async def _watchers_with_their_lease(tmp: Path) -> set[Access]:
     sim = run_in_thread(load("workshop"), SimOptions(timeline_mode="manual"), kubeconfig_out=tmp / "kc")
     try:
@@ -308,19 +325,7 @@ async def _watchers_with_their_lease(tmp: Path) -> set[Access]:
                                   "KUBEWHY_AUDIT_FALLBACK": str(tmp / "fallback.jsonl"),
                                   "KUBEWHY_WATCH_LEASE_DURATION": "3", "POD_NAMESPACE": "default",
                                   "POD_NAME": "kw-kubewhy-0", "KUBEWHY_WATCH_GRACE": "0s"})
-        stop = asyncio.Event()
-        started: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
-        task = asyncio.create_task(run_watchers(settings, StdoutNotifier(stream=io.StringIO()), stop=stop,
-                                                on_ready=started.set_result))
-        watcher = await asyncio.wait_for(started, 60)
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + 60
-        informers = (watcher.nodes, watcher.pods, watcher.events)
-        while not (watcher.elector.is_leader and all(i.stats.watches for i in informers)):
-            assert loop.time() < deadline, "the watchers did not lead and watch"
-            await asyncio.sleep(0.05)
-        stop.set()  # releases the Lease on the way out
-        await asyncio.wait_for(task, 60)
+        await lead_and_watch(settings)
         stats = sim.stats()
     finally:
         sim.stop()
