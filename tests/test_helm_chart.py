@@ -27,6 +27,7 @@ from kubesim.scenario import bundled_names, load
 from kubesim.server import SimOptions
 from kubewhy import inspect as kube_inspect
 from kubewhy.adapters.kube_live import LiveKube, build_api_client
+from kubewhy.adapters.kubelet import KubeletStats
 from kubewhy.adapters.prom import discover
 from kubewhy.fixes import apply_patch
 from kubewhy.kinds import TABLE, TARGETS, is_namespaced
@@ -258,6 +259,7 @@ GROUP_OF = {k.plural: k.group for k in TABLE}
 def _as_access(counted: str) -> Access:
     """The simulator's ``verb resource[/sub]`` as (group, resource[/sub], verb)."""
     verb, resource = counted.split(" ", 1)
+    resource = "/".join(resource.split("/")[:2])  # nodes/proxy/metrics/cadvisor is the subresource nodes/proxy
     group = GROUP_OF.get(resource.split("/")[0])
     assert group is not None, f"the code called {counted!r}, a resource kubewhy.kinds does not know"
     return group, resource, verb
@@ -283,7 +285,9 @@ async def _diagnoses_buttons_fixes_discovery(catalog: Any, diagnosed: set[str]) 
                 sim.reset_stats()  # the test's own LISTs above are not kubewhy's calls
                 for target in targets:
                     diagnosed.add(target.kind)
-                    report = await diagnose(target, Deps(kube=kube, catalog=catalog))
+                    # Wired as in the cluster without Prometheus: metric evidence from the kubelets.
+                    report = await diagnose(target, Deps(kube=kube, catalog=catalog,
+                                                         kubelet=KubeletStats(kube, interval=0.05)))
                     for fix in (fx for f in report.findings for fx in f.fixes if fx.patch is not None):
                         assert fix.patch is not None
                         await apply_patch(kube, fix.patch, dry_run=True)
@@ -378,7 +382,12 @@ def test_read_only_rbac_is_exactly_the_calls_without_the_fixes(api_calls: set[Ac
     assert not calls - rbac, f"called but not granted: {sorted(calls - rbac)}"
 
 
+KUBELET_CALLS = {("", "nodes/proxy", "get")}  # made only without Prometheus; FULL configures one
+
+
 def test_with_fixes_the_rbac_is_exactly_the_calls(api_calls: set[Access]) -> None:
+    assert KUBELET_CALLS <= api_calls
+    api_calls = api_calls - KUBELET_CALLS
     rbac = granted(render(FULL))
     assert not rbac - api_calls, f"granted but never called: {sorted(rbac - api_calls)}"
     assert not api_calls - rbac, f"called but not granted: {sorted(api_calls - rbac)}"

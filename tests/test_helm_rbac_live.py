@@ -22,6 +22,7 @@ from kubesim.runner import RunningSim, run_in_thread
 from kubesim.scenario import load
 from kubesim.server import SimOptions
 from kubewhy.adapters.kube_live import LiveKube, build_api_client
+from kubewhy.adapters.kubelet import KubeletStats
 from kubewhy.fixes import apply_patch
 from kubewhy.models.target import parse_target
 from kubewhy.playbooks.loader import load_dirs
@@ -63,14 +64,16 @@ def _cluster_with_the_chart(values: dict[str, Any], tmp: Path) -> tuple[RunningS
     return sim, kubeconfig
 
 
-async def _diagnose_and_fix(kubeconfig: Path) -> list[str]:
+async def _diagnose_and_fix(kubeconfig: Path, values: dict[str, Any]) -> list[str]:
     """Every workshop target diagnosed as the ServiceAccount, every proposed patch applied in dry run; the
-    refusals the fixes met."""
+    refusals the fixes met. Without a Prometheus in the values, metric evidence comes from the kubelets, as
+    kubewhy.compose wires it in the cluster."""
     catalog = load_dirs([])
     kube = LiveKube(build_api_client(str(kubeconfig)))
+    kubelet = None if (values.get("prometheus") or {}).get("url") else KubeletStats(kube, interval=0.05)
     refused = []
     for expected in load("workshop").expect:
-        report = await diagnose(parse_target(expected.target), Deps(kube=kube, catalog=catalog))
+        report = await diagnose(parse_target(expected.target), Deps(kube=kube, catalog=catalog, kubelet=kubelet))
         forbidden = [c.detail for c in report.checks if "forbidden" in c.detail]
         assert not forbidden, forbidden
         for fix in (fx for f in report.findings for fx in f.fixes if fx.patch is not None):
@@ -93,7 +96,7 @@ async def _watch_and_lead(kubeconfig: Path, tmp: Path, chart: dict[str, str]) ->
 def test_with_fixes_the_service_account_is_refused_nothing(tmp_path: Path) -> None:
     sim, kubeconfig = _cluster_with_the_chart(FULL, tmp_path)
     try:
-        refused = asyncio.run(_diagnose_and_fix(kubeconfig))
+        refused = asyncio.run(_diagnose_and_fix(kubeconfig, FULL))
         asyncio.run(_watch_and_lead(kubeconfig, tmp_path, _chart_settings(FULL)))
         assert refused == []
         assert sim.denied() == {}
@@ -105,8 +108,9 @@ def test_with_fixes_the_service_account_is_refused_nothing(tmp_path: Path) -> No
 def test_the_read_only_install_diagnoses_and_watches_but_may_not_patch(tmp_path: Path) -> None:
     sim, kubeconfig = _cluster_with_the_chart({}, tmp_path)
     try:
-        refused = asyncio.run(_diagnose_and_fix(kubeconfig))
+        refused = asyncio.run(_diagnose_and_fix(kubeconfig, {}))
         asyncio.run(_watch_and_lead(kubeconfig, tmp_path, _chart_settings({})))
+        assert sim.stats().get("get nodes/proxy/metrics/cadvisor"), "the kubelets were asked for metric evidence"
         assert refused and all("not allowed to patch" in r for r in refused), refused
         assert refused and all("forbidden" in r for r in refused)
         assert {k.split(" ")[0] for k in sim.denied()} == {"patch"}, sim.denied()
