@@ -447,6 +447,7 @@ class SimServer:
             raise ApiError(422, "Invalid", "the patched object is not an object")
         if view:
             new = conversion.to_storage(t.res, new)
+        new = self.cluster.defaulted(t.res, new, old)
         meta = new.setdefault("metadata", {})
         if meta.get("namespace", t.namespace or None) != (old["metadata"].get("namespace")):
             raise ApiError(400, "BadRequest", "the namespace of the object does not match the namespace on the "
@@ -475,7 +476,7 @@ class SimServer:
         if not isinstance(body, dict):
             raise ApiError(400, "BadRequest", "the body of the request must be an object")
         res = t.res
-        body = conversion.to_storage(res, body)
+        body = self.cluster.defaulted(res, conversion.to_storage(res, body))
         meta = body.setdefault("metadata", {})
         if not meta.get("name"):
             if meta.get("generateName"):

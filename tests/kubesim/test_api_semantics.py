@@ -263,7 +263,7 @@ def test_a_v2_autoscaler_read_and_written_back_as_v1_loses_nothing(mini: Running
     v1["metadata"]["labels"] = {"touched": "yes"}  # type: ignore[index]
     assert raw(mini, "PUT", f"{v1_path}/h", json.dumps(v1).encode())[0] == 200
     _, back = raw(mini, "GET", f"{v2_path}/h")
-    assert back["spec"] == HPA_V2["spec"] and back["metadata"]["labels"] == {"touched": "yes"}  # type: ignore[index]
+    assert back["spec"] == stored["spec"] and back["metadata"]["labels"] == {"touched": "yes"}  # type: ignore[index]
     assert "annotations" not in back["metadata"]  # type: ignore[operator]
     assert back["status"]["conditions"] == status["conditions"]  # type: ignore[index]
     current = back["status"]["currentMetrics"]  # type: ignore[index]
