@@ -548,7 +548,7 @@ class SimServer:
         table = self._table_request(request)
         if table:
             return json_response(to_table(res, [obj], include=request.query.get("includeObject", "Metadata"),
-                                          api_version=table))
+                                          api_version=table, view=self._view(res)))
         view = self._view(res)
         return json_response(view(obj) if view else obj)
 
@@ -601,7 +601,8 @@ class SimServer:
         table = self._table_request(request)
         if table:
             return json_response(to_table(t.res, [e.obj for _, e in selected], list_meta=meta,
-                                          include=q.get("includeObject", "Metadata"), api_version=table))
+                                          include=q.get("includeObject", "Metadata"), api_version=table,
+                                          view=self._view(t.res)))
         view = self._view(t.res)
         head = dumps({"kind": t.res.list_kind, "apiVersion": t.res.group_version, "metadata": meta})[:-1]
         items = b",".join(dumps(view(e.obj)) if view else e.raw for _, e in selected)
@@ -621,7 +622,8 @@ class SimServer:
 
         def line(kind: str, obj: dict[str, Any]) -> bytes:
             if table:
-                obj = to_table(t.res, [obj], include=q.get("includeObject", "Metadata"), api_version=table)
+                obj = to_table(t.res, [obj], include=q.get("includeObject", "Metadata"), api_version=table,
+                               view=view)
             elif view:
                 obj = view(obj)
             return b'{"type":"' + kind.encode() + b'","object":' + dumps(obj) + b"}\n"
