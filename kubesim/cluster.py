@@ -13,7 +13,7 @@ import time
 from datetime import UTC, datetime
 from typing import Any
 
-from . import conversion
+from . import conversion, defaults, serviceips
 from .resources import METRICS, Resource, ResourceCatalog, crd_resources
 from .scenario import Scenario, ScenarioError, format_time, object_uid
 from .selectors import match_labels
@@ -22,6 +22,7 @@ from .usage import container_usages, node_metrics, pod_metrics, quantity
 
 POD_KEY = ("", "pods")
 EVENT_KEY = ("", "events")
+SERVICE_KEY = ("", "services")
 METRICS_APISERVICE = "v1beta1.metrics.k8s.io"
 
 
@@ -89,6 +90,17 @@ class Cluster:
         for res in METRICS:
             cat.add(res)
         return cat
+
+    def defaulted(self, res: Resource, obj: dict[str, Any], old: dict[str, Any] | None = None) -> dict[str, Any]:
+        """A created (old None) or updated object as the API server stores it: its defaults filled in
+        (kubesim/defaults.py) and, for a Service, what the registry allocates (kubesim/serviceips.py)."""
+        obj = defaults.apply(res.key, obj)
+        if res.key == SERVICE_KEY:
+            if old is None:
+                serviceips.allocate(obj, self.store.all_objects(SERVICE_KEY))
+            else:
+                serviceips.keep_allocated(old, obj)
+        return obj
 
     # ---- metrics API --------------------------------------------------------------------------------------
     def pod_metrics(self) -> list[dict[str, Any]]:
@@ -220,6 +232,7 @@ class Cluster:
             raise InvalidObject(f"{res.kind} \"{name}\" is invalid: metadata.name: Invalid value: "
                                 f"\"{new.get('metadata', {}).get('name')}\": field is immutable")
         if res.key == ("apps", "statefulsets"):
+            old = defaults.apply(res.key, old)  # as a real server reads it back: a scenario's may lack them
             allowed = {"replicas", "ordinals", "template", "updateStrategy", "persistentVolumeClaimRetentionPolicy",
                        "minReadySeconds", "revisionHistoryLimit"}
             old_spec, new_spec = old.get("spec") or {}, new.get("spec") or {}

@@ -10,7 +10,14 @@ names, for every message of every group/version the simulator serves and the mes
 generated from the ``generated.proto`` files of k8s.io/api and k8s.io/apimachinery by
 ``scripts/protobuf_fields.py``. A field whose JSON name is ``""`` is inlined into its parent in JSON
 (``Volume.volumeSource``). A kind or a field outside that list is a :class:`ProtobufError` (the server answers
-415), never a silently dropped value. Zero values are left out, as the JSON encoding's ``omitempty`` does.
+415), never a silently dropped value.
+
+The simulator stores a body as it came, so a decoded body must be the JSON that a JSON-speaking kubectl sends
+for the same Go object, zero values included. The wire holds every non-pointer field, set or not, and a pointer
+field only when it is set; the table's flags say which Go fields are pointers and which json tags have
+``omitempty``. So, as Go's encoding/json does: a zero is dropped only from a non-pointer ``omitempty`` field
+(``replicas: 0`` of a ``*int32`` stays, ``minReadySeconds: 0`` goes), an unset pointer, list or map is dropped
+when ``omitempty`` and ``null`` otherwise, and a struct is never empty (``strategy: {}``, ``status: {}``).
 """
 
 from __future__ import annotations
@@ -31,9 +38,9 @@ class ProtobufError(ValueError):
 
 
 @functools.lru_cache(maxsize=1)
-def _fields() -> dict[str, dict[int, tuple[str, str, str]]]:
+def _fields() -> dict[str, dict[int, tuple[str, str, str, str]]]:
     raw = json.loads((resources.files("kubesim") / "protobuf_fields.json").read_text(encoding="utf-8"))
-    return {msg: {int(n): (f[0], f[1], f[2]) for n, f in fields.items()} for msg, fields in raw.items()}
+    return {msg: {int(n): (f[0], f[1], f[2], f[3]) for n, f in fields.items()} for msg, fields in raw.items()}
 
 
 def _varint(data: bytes, pos: int) -> tuple[int, int]:
@@ -98,7 +105,7 @@ def _special(name: str, fields: dict[str, Any]) -> Any:
             return None
         return datetime.fromtimestamp(seconds, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
     if name == "api.resource.Quantity":
-        return fields.get("string")
+        return fields.get("string") or "0"
     if name == "util.intstr.IntOrString":
         return fields.get("strVal", "") if fields.get("type") == 1 else fields.get("intVal", 0)
     if name in ("apis.meta.v1.FieldsV1", "runtime.RawExtension"):
@@ -116,11 +123,13 @@ def _message(name: str, data: bytes) -> Any:
     if schema is None:
         raise ProtobufError(f"message {name} is not known to the simulator")
     out: dict[str, Any] = {}
+    seen: set[int] = set()
     for number, wire, value in _records(data):
         field = schema.get(number)
         if field is None:
             raise ProtobufError(f"field {number} of {name} is not known to the simulator")
-        key, shape, kind = field
+        seen.add(number)
+        key, shape, kind, _ = field
         if shape == "map":
             entry = {n: v for n, _, v in _records(bytes(value))}
             item = _decode_value(kind, 2 if kind not in _SCALARS else 0, entry.get(2, b""))
@@ -135,16 +144,43 @@ def _message(name: str, data: bytes) -> Any:
             else:
                 out.setdefault(key, []).append(_decode_value(kind, wire, value))
         elif key == "":
-            inline = _decode_value(kind, wire, value)
-            if not isinstance(inline, dict):
-                raise ProtobufError(f"field {number} of {name} did not decode to an object")
-            out.update(inline)
+            _inline(out, name, number, _decode_value(kind, wire, value))
         else:
             out[key] = _decode_value(kind, wire, value)
+    for number, (key, shape, kind, flags) in schema.items():
+        if flags == "?":  # a type with a JSON form of its own: _special reads what is there
+            continue
+        if number not in seen:  # what Go holds for a field the wire left out
+            unset = None if "p" in flags or shape != "one" else _ZEROS.get(kind) if kind in _SCALARS else (
+                _message(kind, b""))
+            if key == "":
+                _inline(out, name, number, unset or {})
+                continue
+            out[key] = unset
+        if key and "o" in flags and _empty(out[key], shape, kind, flags):
+            del out[key]
     return _special(name, out)
 
 
+def _inline(out: dict[str, Any], name: str, number: int, value: Any) -> None:
+    if not isinstance(value, dict):
+        raise ProtobufError(f"field {number} of {name} did not decode to an object")
+    out.update(value)
+
+
+def _empty(value: Any, shape: str, kind: str, flags: str) -> bool:
+    """Whether encoding/json's ``omitempty`` drops this value: a nil or empty list or map, a nil pointer, and the
+    zero of a non-pointer scalar; never a struct (a zero Time is ``null``, a zero IntOrString ``0``)."""
+    if shape != "one":
+        return not value
+    if "p" in flags:
+        return value is None
+    return kind in _SCALARS and value in ("", 0, False)
+
+
 _SCALARS = {"string", "bytes", "bool", "int32", "int64", "double", "float"}
+_ZEROS: dict[str, Any] = {"string": "", "bytes": "", "bool": False, "int32": 0, "int64": 0, "double": 0.0,
+                          "float": 0.0}
 
 
 def _decode_value(kind: str, wire: int, value: Any) -> Any:
@@ -153,16 +189,6 @@ def _decode_value(kind: str, wire: int, value: Any) -> Any:
             raise ProtobufError(f"expected a {kind}, got a varint")
         return _scalar(kind, wire, value)
     return _message(kind, bytes(value))
-
-
-def _prune(value: Any) -> Any:
-    """Drop zero values (``""``, 0, false, empty objects and lists), as ``omitempty`` does in JSON."""
-    if isinstance(value, dict):
-        pruned = {k: _prune(v) for k, v in value.items()}
-        return {k: v for k, v in pruned.items() if v not in (None, "", 0, False, {}, [])}
-    if isinstance(value, list):
-        return [_prune(v) for v in value]
-    return value
 
 
 def decode(body: bytes) -> dict[str, Any]:
@@ -175,7 +201,7 @@ def decode(body: bytes) -> dict[str, Any]:
     group, _, version = api_version.rpartition("/")
     package = group.split(".")[0] or "core"  # rbac.authorization.k8s.io/v1 -> rbac.v1
     raw = base64.b64decode(envelope.get("raw") or "")
-    obj = _prune(_message(f"{package}.{version}.{kind}", raw))
+    obj = _message(f"{package}.{version}.{kind}", raw)
     if not isinstance(obj, dict):
         raise ProtobufError(f"{kind} did not decode to an object")
     return {"apiVersion": api_version, "kind": kind, **obj}

@@ -448,6 +448,7 @@ class SimServer:
             raise ApiError(422, "Invalid", "the patched object is not an object")
         if view:
             new = conversion.to_storage(t.res, new)
+        new = self.cluster.defaulted(t.res, new, old)
         meta = new.setdefault("metadata", {})
         if meta.get("namespace", t.namespace or None) != (old["metadata"].get("namespace")):
             raise ApiError(400, "BadRequest", "the namespace of the object does not match the namespace on the "
@@ -476,7 +477,7 @@ class SimServer:
         if not isinstance(body, dict):
             raise ApiError(400, "BadRequest", "the body of the request must be an object")
         res = t.res
-        body = conversion.to_storage(res, body)
+        body = self.cluster.defaulted(res, conversion.to_storage(res, body))
         meta = body.setdefault("metadata", {})
         if not meta.get("name"):
             if meta.get("generateName"):
@@ -548,7 +549,7 @@ class SimServer:
         table = self._table_request(request)
         if table:
             return json_response(to_table(res, [obj], include=request.query.get("includeObject", "Metadata"),
-                                          api_version=table))
+                                          api_version=table, view=self._view(res)))
         view = self._view(res)
         return json_response(view(obj) if view else obj)
 
@@ -601,7 +602,8 @@ class SimServer:
         table = self._table_request(request)
         if table:
             return json_response(to_table(t.res, [e.obj for _, e in selected], list_meta=meta,
-                                          include=q.get("includeObject", "Metadata"), api_version=table))
+                                          include=q.get("includeObject", "Metadata"), api_version=table,
+                                          view=self._view(t.res)))
         view = self._view(t.res)
         head = dumps({"kind": t.res.list_kind, "apiVersion": t.res.group_version, "metadata": meta})[:-1]
         items = b",".join(dumps(view(e.obj)) if view else e.raw for _, e in selected)
@@ -621,7 +623,8 @@ class SimServer:
 
         def line(kind: str, obj: dict[str, Any]) -> bytes:
             if table:
-                obj = to_table(t.res, [obj], include=q.get("includeObject", "Metadata"), api_version=table)
+                obj = to_table(t.res, [obj], include=q.get("includeObject", "Metadata"), api_version=table,
+                               view=view)
             elif view:
                 obj = view(obj)
             return b'{"type":"' + kind.encode() + b'","object":' + dumps(obj) + b"}\n"

@@ -524,14 +524,17 @@ def columns_for(res: Resource) -> tuple[list[Col], Callable[[dict[str, Any], dat
 
 def to_table(res: Resource, objects: list[dict[str, Any]], *, include: str = "Metadata",
              list_meta: dict[str, Any] | None = None, api_version: str = "meta.k8s.io/v1",
-             with_columns: bool = True) -> dict[str, Any]:
+             with_columns: bool = True, view: Callable[[dict[str, Any]], dict[str, Any]] | None = None
+             ) -> dict[str, Any]:
+    """A Table of stored objects; with ``includeObject=Object`` each row embeds its object as ``view`` reads it
+    in the requested version (kubesim/conversion.py), as the API server converts it before it answers."""
     cols, row = columns_for(res)
     now = datetime.now(UTC)
     rows = []
     for o in objects:
         r: dict[str, Any] = {"cells": row(o, now)}
         if include == "Object":
-            r["object"] = o
+            r["object"] = view(o) if view else o
         elif include != "None":
             r["object"] = {"kind": "PartialObjectMetadata", "apiVersion": "meta.k8s.io/v1",
                            "metadata": o.get("metadata") or {}}

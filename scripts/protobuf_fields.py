@@ -10,10 +10,13 @@ resource table grows or the protos move on:
     .venv/bin/python scripts/protobuf_fields.py /tmp/protos [kubesim/protobuf_fields.json]
 
 PROTO_DIR is searched recursively for ``*.proto``; each file's ``package`` line places its messages, so the
-directory layout does not matter. Where a ``types.go`` sits beside a ``generated.proto`` (extract both), its
-struct tags say which proto fields have another JSON name (``uID`` is ``uid``) or are inlined in JSON
+directory layout does not matter. Where Go files (``types.go``) sit beside a ``generated.proto`` (extract both),
+their struct tags say which proto fields have another JSON name (``uID`` is ``uid``) or are inlined in JSON
 (``Volume.volumeSource``): the table gives an inlined field the JSON name ``""``, which the decoder merges into
-its parent. Never commit the .proto or .go files themselves.
+its parent. They also say, per field, whether the Go type is a pointer and whether the json tag has
+``omitempty``, which decide which zero values JSON carries: the table's fourth column holds flags ``p`` and
+``o``, or ``?`` for the few apimachinery types with a JSON form of their own (Time, Quantity, IntOrString, ...).
+Never commit the .proto or .go files themselves.
 """
 
 from __future__ import annotations
@@ -33,24 +36,45 @@ _FIELD = re.compile(
     r"^\s*(?:(optional|repeated|required)\s+([\w.]+)|map<\s*string\s*,\s*([\w.]+)\s*>)\s+(\w+)\s*=\s*(\d+)")
 
 
-_TAG = re.compile(r'json:"([^",]*)[^"]*" protobuf:"[^"]*?(?:name=(\w+))?"')
+_TAG = re.compile(r'`(.*)`')
 _STRUCT = re.compile(r"^type\s+(\w+)\s+struct\s*\{")
+# Go files that declare no API struct of their own (or only generated copies).
+_SKIP = ("_test.go", "generated.pb.go", "_generated.go", "_fuzz.go")
 
 
-def json_names(types_go: Path, package: str) -> dict[tuple[str, str], str]:
-    """(message, proto field name) -> JSON name, for the fields of types.go whose two names differ."""
-    out: dict[tuple[str, str], str] = {}
-    struct = ""
-    for line in types_go.read_text(encoding="utf-8").splitlines():
-        if found := _STRUCT.match(line):
-            struct = found.group(1)
-        tag = _TAG.search(line)
-        if not tag or not struct or tag.group(1) == "-":
+def _tag(tags: str, key: str) -> str | None:
+    found = re.search(rf'\b{key}:"([^"]*)"', tags)
+    return found.group(1) if found else None
+
+
+def go_fields(directory: Path, package: str) -> dict[tuple[str, str], list[str]]:
+    """(message, proto field name) -> [JSON name, flags] for every struct field with a protobuf tag in the Go
+    files of directory. Flags: ``p`` the Go type is a pointer, ``o`` its json tag has omitempty; the decoder needs
+    them to know which zero values JSON would carry (kubesim/protobuf.py). ``omitzero`` is left out: the API
+    servers the simulator stands for (1.27-1.33) predate it and write ``creationTimestamp: null``."""
+    out: dict[tuple[str, str], list[str]] = {}
+    for path in sorted(directory.glob("*.go")):
+        if path.name.endswith(_SKIP) or path.name.startswith("zz_generated"):
             continue
-        go_name = line.split()[0].lstrip("*")
-        proto_name = tag.group(2) or go_name[0].lower() + go_name[1:]
-        if tag.group(1) != proto_name:
-            out[(f"{package}.{struct}", proto_name)] = tag.group(1)
+        struct = ""
+        for line in path.read_text(encoding="utf-8").splitlines():
+            if found := _STRUCT.match(line):
+                struct = found.group(1)
+            elif line.startswith("}"):
+                struct = ""
+            tag = _TAG.search(line)
+            if not tag or not struct:
+                continue
+            json_tag, proto_tag = _tag(tag.group(1), "json"), _tag(tag.group(1), "protobuf")
+            if json_tag is None or proto_tag is None or json_tag == "-":
+                continue
+            words = line[:tag.start()].split()
+            go_name, go_type = words[0], words[-1]  # an embedded field is its own type
+            found_name = re.search(r"\bname=(\w+)", proto_tag)
+            proto_name = found_name.group(1) if found_name else go_name.lstrip("*")[:1].lower() + go_name[1:]
+            json_name, *options = json_tag.split(",")
+            flags = ("p" if go_type.startswith("*") else "") + ("o" if "omitempty" in options else "")
+            out[(f"{package}.{struct}", proto_name)] = [json_name, flags]
     return out
 
 
@@ -62,7 +86,8 @@ def _short(package: str) -> str:
 
 
 def parse(proto_dir: Path) -> dict[str, dict[str, list[str]]]:
-    """Every message of every proto file under proto_dir: name -> {field number: [json name, shape, type]}."""
+    """Every message of every proto file under proto_dir: name -> {field number: [json name, shape, type, flags]},
+    flags as go_fields gives them, or ``?`` where no Go struct declares the field."""
     messages: dict[str, dict[str, list[str]]] = {}
     for path in sorted(proto_dir.rglob("*.proto")):
         text = re.sub(r"//[^\n]*", "", path.read_text(encoding="utf-8"))
@@ -70,9 +95,8 @@ def parse(proto_dir: Path) -> dict[str, dict[str, list[str]]]:
         if not found:
             continue
         package = _short(found.group(1))
-        types_go = path.with_name("types.go")
         # runtime.Unknown is the wire envelope, decoded as proto, never as the JSON it stands for.
-        renames = json_names(types_go, package) if types_go.exists() and package != "runtime" else {}
+        go = go_fields(path.parent, package) if package != "runtime" else {}
         for match in re.finditer(r"^message\s+(\w+)\s*\{(.*?)^\}", text, re.M | re.S):
             fields: dict[str, list[str]] = {}
             for line in match.group(2).splitlines():
@@ -83,8 +107,8 @@ def parse(proto_dir: Path) -> dict[str, dict[str, list[str]]]:
                     continue
                 label, type_, map_value, name, number = field.groups()
                 shape = "map" if map_value else ("list" if label == "repeated" else "one")
-                json_name = renames.get((f"{package}.{match.group(1)}", name), name)
-                fields[number] = [json_name, shape, _resolve(map_value or type_, package)]
+                json_name, flags = go.get((f"{package}.{match.group(1)}", name), [name, "?"])
+                fields[number] = [json_name, shape, _resolve(map_value or type_, package), flags]
             messages[f"{package}.{match.group(1)}"] = fields
     return messages
 
@@ -116,7 +140,7 @@ def table(messages: dict[str, dict[str, list[str]]], packages: set[str]) -> dict
         if name not in messages:
             raise SystemExit(f"message {name} is referenced but not defined in the protos")
         out[name] = messages[name]
-        todo += [kind for _, _, kind in messages[name].values() if kind not in SCALARS]
+        todo += [f[2] for f in messages[name].values() if f[2] not in SCALARS]
     return out
 
 
@@ -126,7 +150,7 @@ def render(fields: dict[str, dict[str, list[str]]]) -> str:
 
     lines = []
     for name in sorted(fields, key=order):
-        body = ",".join(f'"{n}":["{f[0]}","{f[1]}","{f[2]}"]' for n, f in sorted(fields[name].items(),
+        body = ",".join(f'"{n}":["{f[0]}","{f[1]}","{f[2]}","{f[3]}"]' for n, f in sorted(fields[name].items(),
                                                                                    key=lambda kv: int(kv[0])))
         lines.append(f' "{name}": {{{body}}}')
     return "{\n" + ",\n".join(lines) + "\n}\n"

@@ -263,7 +263,7 @@ def test_a_v2_autoscaler_read_and_written_back_as_v1_loses_nothing(mini: Running
     v1["metadata"]["labels"] = {"touched": "yes"}  # type: ignore[index]
     assert raw(mini, "PUT", f"{v1_path}/h", json.dumps(v1).encode())[0] == 200
     _, back = raw(mini, "GET", f"{v2_path}/h")
-    assert back["spec"] == HPA_V2["spec"] and back["metadata"]["labels"] == {"touched": "yes"}  # type: ignore[index]
+    assert back["spec"] == stored["spec"] and back["metadata"]["labels"] == {"touched": "yes"}  # type: ignore[index]
     assert "annotations" not in back["metadata"]  # type: ignore[operator]
     assert back["status"]["conditions"] == status["conditions"]  # type: ignore[index]
     current = back["status"]["currentMetrics"]  # type: ignore[index]
@@ -295,3 +295,29 @@ def test_aggregated_discovery_documents(mini: RunningSim) -> None:
         "group": "authentication.k8s.io", "version": "v1", "kind": "TokenRequest"}}]
     nodes = next(r for r in core["items"][0]["versions"][0]["resources"] if r["resource"] == "nodes")
     assert nodes["scope"] == "Cluster"
+
+
+def test_a_table_embeds_the_object_in_the_version_asked_for(mini: RunningSim) -> None:
+    """With includeObject=Object a row holds the object converted to the request's version, as for a plain read:
+    an autoscaling/v1 table of a (v2-stored) HPA embeds autoscaling/v1 objects, in lists, reads and watches."""
+    v1_path, v2_path = ("/apis/autoscaling/v1/namespaces/default/horizontalpodautoscalers",
+                        "/apis/autoscaling/v2/namespaces/default/horizontalpodautoscalers")
+    assert raw(mini, "POST", v2_path, json.dumps(HPA_V2).encode())[0] == 201
+
+    def rows(path: str) -> list[dict[str, Any]]:
+        req = urllib.request.Request(mini.url + path, headers={
+            "Accept": "application/json;as=Table;v=v1;g=meta.k8s.io", "Authorization": "Bearer kubesim"})
+        with urllib.request.urlopen(req, timeout=10) as resp:
+            lines = resp.read().decode().splitlines()
+        tables = [json.loads(ln) for ln in lines if ln.strip()]
+        return [r for t in tables for r in (t.get("object") or t)["rows"]]
+
+    for path in (f"{v1_path}?includeObject=Object", f"{v1_path}/h?includeObject=Object",
+                 f"{v1_path}?includeObject=Object&watch=true&timeoutSeconds=1"):
+        obj = rows(path)[0]["object"]
+        assert obj["apiVersion"] == "autoscaling/v1" and obj["spec"]["targetCPUUtilizationPercentage"] == 70, path
+        assert "metrics" not in obj["spec"], path
+    stored = rows(f"{v2_path}?includeObject=Object")[0]["object"]
+    assert stored["apiVersion"] == "autoscaling/v2" and stored["spec"]["metrics"][0]["type"] == "Resource"
+    partial = rows(v1_path)[0]["object"]
+    assert partial["kind"] == "PartialObjectMetadata" and partial["metadata"]["name"] == "h"

@@ -9,6 +9,7 @@ import shutil
 import subprocess
 import urllib.error
 import urllib.request
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -79,7 +80,7 @@ users:
 
 
 @pytest.fixture(scope="module")
-def rbac_sim(tmp_path_factory: pytest.TempPathFactory) -> RunningSim:
+def rbac_sim(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningSim]:
     from kubesim import load_paths
     from kubesim.runner import run_in_thread
     from kubesim.server import SimOptions
@@ -90,7 +91,7 @@ def rbac_sim(tmp_path_factory: pytest.TempPathFactory) -> RunningSim:
     (folder / "users.yaml").write_text(USERS)
     sim = run_in_thread(load_paths([folder]), SimOptions(timeline_mode="manual"),
                         kubeconfig_out=folder / "sim.kubeconfig")
-    yield sim  # type: ignore[misc]
+    yield sim
     sim.stop()
 
 
@@ -162,7 +163,7 @@ def test_the_node_proxy_needs_nodes_proxy_rights(rbac_sim: RunningSim) -> None:
         try:
             with urllib.request.urlopen(req, timeout=10) as resp:
                 json.loads(resp.read())
-                return resp.status
+                return int(resp.status)
         except urllib.error.HTTPError as exc:
             body = json.loads(exc.read())
             assert 'cannot get resource "nodes/proxy"' in body["message"]
@@ -186,7 +187,7 @@ def test_a_bearer_token_the_scenario_lists_is_its_user_and_groups(rbac_sim: Runn
         req = urllib.request.Request(rbac_sim.url + path, headers={"Authorization": f"Bearer {token}"})
         try:
             with urllib.request.urlopen(req, timeout=10) as resp:
-                return resp.status
+                return int(resp.status)
         except urllib.error.HTTPError as exc:
             return exc.code
 
@@ -236,7 +237,7 @@ def test_a_service_account_token_is_that_service_account(rbac_sim: RunningSim, t
         req = urllib.request.Request(rbac_sim.url + path, headers={"Authorization": f"Bearer {bearer}", **headers})
         try:
             with urllib.request.urlopen(req, timeout=10) as resp:
-                return resp.status, json.loads(resp.read())
+                return int(resp.status), json.loads(resp.read())
         except urllib.error.HTTPError as exc:
             return exc.code, json.loads(exc.read())
 
