@@ -8,7 +8,6 @@ pods/log, pods/eviction, scale, the metrics API, server-side Tables for kubectl,
 from __future__ import annotations
 
 import asyncio
-import base64
 import copy
 import json
 import uuid
@@ -21,7 +20,7 @@ from typing import Any
 import yaml
 from aiohttp import web
 
-from . import authz, conversion, discovery, kubelet, openapi, openapi_pb, protobuf, rewind, tokens
+from . import authz, conversion, discovery, kubelet, openapi, openapi_pb, paging, protobuf, rewind, tokens
 from . import events as event_conv
 from . import logs as log_times
 from .cluster import POD_KEY, Cluster, InvalidObject, generate_name
@@ -42,13 +41,16 @@ JSON = "application/json"
 
 
 class ApiError(Exception):
-    def __init__(self, code: int, reason: str, message: str, details: dict[str, Any] | None = None):
+    def __init__(self, code: int, reason: str, message: str, details: dict[str, Any] | None = None,
+                 list_meta: dict[str, Any] | None = None):
         super().__init__(message)
         self.code, self.reason, self.message, self.details = code, reason, message, details
+        self.list_meta = list_meta
 
 
-def status_body(code: int, reason: str, message: str, details: dict[str, Any] | None = None) -> dict[str, Any]:
-    body: dict[str, Any] = {"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Failure",
+def status_body(code: int, reason: str, message: str, details: dict[str, Any] | None = None,
+                list_meta: dict[str, Any] | None = None) -> dict[str, Any]:
+    body: dict[str, Any] = {"kind": "Status", "apiVersion": "v1", "metadata": list_meta or {}, "status": "Failure",
                             "message": message, "reason": reason, "code": code}
     if details:
         body["details"] = details
@@ -124,7 +126,8 @@ class SimServer:
         try:
             return await handler(request)
         except ApiError as exc:
-            return json_response(status_body(exc.code, exc.reason, exc.message, exc.details), exc.code)
+            return json_response(status_body(exc.code, exc.reason, exc.message, exc.details, exc.list_meta),
+                                 exc.code)
         except web.HTTPException:
             raise
         except (ConnectionResetError, asyncio.CancelledError):
@@ -558,30 +561,29 @@ class SimServer:
         q = request.query
         store = self.cluster.store
         pred = self._predicate(request, t.res)
-        start_after = None
-        if q.get("continue"):
-            try:
-                token = json.loads(base64.urlsafe_b64decode(q["continue"].encode()))
-                start_after = (token["ns"], token["name"])
-            except (ValueError, KeyError, TypeError):
-                raise ApiError(400, "BadRequest", "continue key is not valid: malformed continue token") from None
-        exact = None
-        if q.get("resourceVersionMatch") == "Exact" and q.get("resourceVersion"):
-            try:
-                exact = int(q["resourceVersion"])
-            except ValueError:
-                raise ApiError(400, "BadRequest", f"invalid resource version: {q['resourceVersion']}") from None
+        try:  # where the page starts and the version it is read at (kubesim/paging.py)
+            at = paging.page(q, t.namespace, t.res.namespaced)
+        except paging.ListOptionsError as exc:
+            raise ApiError(exc.code, exc.reason, exc.message, exc.details) from None
+        start_after, read_at = at.start_after, at.read_at
         limit = int(q.get("limit") or 0)
         selected: list[tuple[tuple[str, str], Any]] = []
         more = False
         source: Iterable[tuple[tuple[str, str], Any]] = store.entries(t.res.key, t.namespace, pred, start_after)
-        if exact is not None:  # the list as it was then (kubesim/rewind.py), or 410 once compacted away
-            try:
-                source = rewind.entries_at(store, t.res.key, t.namespace, pred, start_after, exact)
+        past: list[tuple[tuple[str, str], Any]] | None = None
+        if read_at is not None and (read_at != store.rv or not q.get("continue")):
+            try:  # the list as it was then (kubesim/rewind.py), or 410 once compacted away
+                source = past = rewind.entries_at(store, t.res.key, t.namespace, pred, start_after, read_at)
+            except Gone as exc:
+                if q.get("continue"):
+                    expired = paging.expired(q["continue"])
+                    raise ApiError(expired.code, expired.reason, expired.message,
+                                   list_meta={"continue": expired.continue_token}) from None
+                raise ApiError(exc.status, exc.reason, str(exc)) from None
             except StoreError as exc:
                 raise ApiError(exc.status, exc.reason, str(exc)) from None
         indexed = _event_index(q.get("fieldSelector"), t.res)
-        if indexed is not None and not start_after and exact is None:
+        if indexed is not None and not start_after and read_at is None:
             field, value = indexed
             hits = (store.events_about(value) if field == "name" else store.pods_on(value) if field == "node"
                     else store.events_with_reason(value))
@@ -592,13 +594,14 @@ class SimServer:
                 more = True
                 break
             selected.append((k, entry))
-        meta: dict[str, Any] = {"resourceVersion": str(store.rv if exact is None else exact)}
+        rv = store.rv if read_at is None else read_at
+        meta: dict[str, Any] = {"resourceVersion": str(rv)}
         if more:
             last = selected[-1][0]
-            meta["continue"] = base64.urlsafe_b64encode(
-                dumps({"rv": store.rv if exact is None else exact, "ns": last[0], "name": last[1]})).decode()
+            meta["continue"] = paging.encode(rv, last, t.namespace, t.res.namespaced)
             if pred is None:
-                meta["remainingItemCount"] = store.count_after(t.res.key, t.namespace, last)
+                meta["remainingItemCount"] = (len(past) - len(selected) if past is not None
+                                              else store.count_after(t.res.key, t.namespace, last))
         table = self._table_request(request)
         if table:
             return json_response(to_table(t.res, [e.obj for _, e in selected], list_meta=meta,
