@@ -33,17 +33,16 @@ from tests.test_helm_chart import FULL, NAMESPACE, lead_and_watch, one, render
 pytestmark = pytest.mark.kubectl
 
 
-def _chart_settings(values: dict[str, Any]) -> dict[str, str]:
+def _chart_settings(docs: list[dict[str, Any]]) -> dict[str, str]:
     """The KUBEWHY_* settings the release's ConfigMap gives the pod (the Lease's name among them)."""
-    maps = [d for d in render(values) if d["kind"] == "ConfigMap" and "KUBEWHY_WATCH_LEASE_NAME" in
-            (d.get("data") or {})]
+    maps = [d for d in docs if d["kind"] == "ConfigMap" and "KUBEWHY_WATCH_LEASE_NAME" in (d.get("data") or {})]
     assert len(maps) == 1, "the chart's settings ConfigMap names the Lease"
     return {k: str(v) for k, v in maps[0]["data"].items() if k == "KUBEWHY_WATCH_LEASE_NAME"}
 
 
-def _cluster_with_the_chart(values: dict[str, Any], tmp: Path) -> tuple[RunningSim, Path]:
-    """The workshop with the release's namespace, ServiceAccount and RBAC, and a kubeconfig holding a token of
-    that ServiceAccount."""
+def _cluster_with_the_chart(values: dict[str, Any], tmp: Path) -> tuple[RunningSim, Path, dict[str, str]]:
+    """The workshop with the release's namespace, ServiceAccount and RBAC, a kubeconfig holding a token of that
+    ServiceAccount, and the release's settings."""
     docs = render(values)
     rbac = [d for d in docs if d["kind"] in ("ServiceAccount", "Role", "ClusterRole", "RoleBinding",
                                              "ClusterRoleBinding")]
@@ -61,7 +60,7 @@ def _cluster_with_the_chart(values: dict[str, Any], tmp: Path) -> tuple[RunningS
     config["users"][0]["user"] = {"token": token}
     kubeconfig = tmp / "kubewhy-bot.kubeconfig"
     kubeconfig.write_text(yaml.safe_dump(config))
-    return sim, kubeconfig
+    return sim, kubeconfig, _chart_settings(docs)
 
 
 async def _diagnose_and_fix(kubeconfig: Path, values: dict[str, Any]) -> list[str]:
@@ -94,10 +93,10 @@ async def _watch_and_lead(kubeconfig: Path, tmp: Path, chart: dict[str, str]) ->
 
 
 def test_with_fixes_the_service_account_is_refused_nothing(tmp_path: Path) -> None:
-    sim, kubeconfig = _cluster_with_the_chart(FULL, tmp_path)
+    sim, kubeconfig, settings = _cluster_with_the_chart(FULL, tmp_path)
     try:
         refused = asyncio.run(_diagnose_and_fix(kubeconfig, FULL))
-        asyncio.run(_watch_and_lead(kubeconfig, tmp_path, _chart_settings(FULL)))
+        asyncio.run(_watch_and_lead(kubeconfig, tmp_path, settings))
         assert refused == []
         assert sim.denied() == {}
         assert sum(n for k, n in sim.stats().items() if k.startswith("patch ")) > 0  # the fixes did reach it
@@ -106,10 +105,10 @@ def test_with_fixes_the_service_account_is_refused_nothing(tmp_path: Path) -> No
 
 
 def test_the_read_only_install_diagnoses_and_watches_but_may_not_patch(tmp_path: Path) -> None:
-    sim, kubeconfig = _cluster_with_the_chart({}, tmp_path)
+    sim, kubeconfig, settings = _cluster_with_the_chart({}, tmp_path)
     try:
         refused = asyncio.run(_diagnose_and_fix(kubeconfig, {}))
-        asyncio.run(_watch_and_lead(kubeconfig, tmp_path, _chart_settings({})))
+        asyncio.run(_watch_and_lead(kubeconfig, tmp_path, settings))
         assert sim.stats().get("get nodes/proxy/metrics/cadvisor"), "the kubelets were asked for metric evidence"
         assert refused and all("not allowed to patch" in r for r in refused), refused
         assert refused and all("forbidden" in r for r in refused)
