@@ -34,10 +34,12 @@ pytestmark = pytest.mark.kubectl
 
 
 def _chart_settings(docs: list[dict[str, Any]]) -> dict[str, str]:
-    """The KUBEWHY_* settings the release's ConfigMap gives the pod (the Lease's name among them)."""
+    """The settings of the release's ConfigMap that decide what the watchers call: the Lease's name, and the
+    Prometheus URL (without one, metric evidence comes from the kubelets)."""
     maps = [d for d in docs if d["kind"] == "ConfigMap" and "KUBEWHY_WATCH_LEASE_NAME" in (d.get("data") or {})]
     assert len(maps) == 1, "the chart's settings ConfigMap names the Lease"
-    return {k: str(v) for k, v in maps[0]["data"].items() if k == "KUBEWHY_WATCH_LEASE_NAME"}
+    return {k: str(v) for k, v in maps[0]["data"].items() if k in ("KUBEWHY_WATCH_LEASE_NAME",
+                                                                     "KUBEWHY_PROMETHEUS_URL")}
 
 
 def _cluster_with_the_chart(values: dict[str, Any], tmp: Path) -> tuple[RunningSim, Path, dict[str, str]]:
