@@ -48,50 +48,183 @@ class Bench:
 def benches(args: argparse.Namespace) -> list[Bench]:
     lat = str(args.latency_ms)
     return [
-        Bench("why", "`kubewhy why` as a process vs the kubectl loop; start-up; scale (issue 12)", "bench_why.py",
-              ["--sizes", args.sizes, "--main-size", str(args.main_size), "--latency-ms", lat,
-               "--repeats", str(args.repeats), "--scale-repeats", str(max(3, args.repeats // 2))]
-              + (["--profile"] if args.profile else []),
-              ["--sizes", "200", "--main-size", "200", "--latency-ms", lat, "--repeats", "1",
-               "--scale-repeats", "1"], json_out=True),
-        Bench("sim", "Simulator: LIST of a large cluster and WATCH fan-out (issue 2)", "bench_sim.py",
-              ["--pods", "10000", "--nodes", "500", "--events", "50000", "--rate", "1000", "--seconds", "10",
-               "--watchers", "10"],
-              ["--pods", "300", "--nodes", "15", "--events", "600", "--rate", "100", "--seconds", "1",
-               "--watchers", "2", "--repeats", "2"],
-              note="Simulator and client in one process; the client is aiohttp."),
-        Bench("audit", "Audit log: records/s on SQLite and Postgres (issue 6)", "bench_audit.py",
-              ["--records", "20000", "--concurrency", "1000", "--batch-size", "200"],
-              ["--records", "300", "--concurrency", "50", "--batch-size", "100"],
-              note="Needs Postgres on 127.0.0.1:5432 (`bash scripts/services`). 1,000 concurrent tasks call "
-                   "`record_diagnosis`; the clock runs from the first call until `aclose()` has committed the last "
-                   "row. This is the writer of long-lived front-ends (bot, TUI, watchers); `kubewhy why` spools "
-                   "instead (docs/audit.md)."),
-        Bench("bot", "Slack bot: acknowledgement and full answer (issue 7)", "bench_bot.py",
-              ["--latency-ms", lat, "--repeats", "20"], ["--latency-ms", lat, "--repeats", "2"], json_out=True,
-              note="The real Bolt app in HTTP mode behind aiohttp, signed requests, the workshop scenario on a "
-                   "simulator process, the Slack Web API double on loopback."),
-        Bench("prometheus", "A real Prometheus per scenario: back-fill, start-up, queries (issue 5)",
-              "bench_prometheus.py", ["--repeats", "3", "--queries", "30"], ["--repeats", "1", "--queries", "3"],
-              note="Debian's Prometheus; medians; the back-fill is the scenario's last hour at a 15 s step."),
-        Bench("watch", "Watchers: page latency, API load, memory, throughput (issue 13)", "bench_watch.py",
-              ["--latency-ms", lat, "--grace", "0s", "--incidents", "20", "--latency-pods", "10000",
-               "--sizes", "1000,10000,20000", "--window", "300", "--rate", "2000", "--seconds", "60"],
-              ["--latency-ms", lat, "--grace", "0s", "--incidents", "2", "--latency-pods", "200", "--pause", "0.2",
-               "--sizes", "200", "--window", "2", "--settle", "0.2", "--poll", "1", "--rate", "200",
-               "--seconds", "1", "--churn-pods", "200", "--churn-nodes", "10"], json_out=True,
-              note="`kubewhy watch` as a process against simulator processes, the Slack Web API double in the "
-                   "benchmark's process; the throughput's churn is written into the simulator's store by its host "
-                   "process (see the section)."),
-        Bench("tui", "k8stui at 10,000 pods: first screen, filter keystroke, memory under live updates (issue 14)",
-              "bench_tui.py", ["--pods", "10000", "--nodes", "500", "--events", "20000", "--seconds", "120",
-                               "--rate", "200", "--latency-ms", lat],
-              ["--pods", "300", "--nodes", "10", "--events", "300", "--seconds", "1", "--rate", "50",
-               "--latency-ms", lat],
-              json_out=True,
-              note="The simulator in its own process; the app headless at 160x50 on the pods list, fed by the watch "
-                   "informer. The live phase is 2 minutes, not the issue's 10: memory is flat after the first "
-                   "30 s (the caches hold one row per object, the log view a 10,000-line ring)."),
+        Bench(
+            "why",
+            "`kubewhy why` as a process vs the kubectl loop; start-up; scale (issue 12)",
+            "bench_why.py",
+            [
+                "--sizes",
+                args.sizes,
+                "--main-size",
+                str(args.main_size),
+                "--latency-ms",
+                lat,
+                "--repeats",
+                str(args.repeats),
+                "--scale-repeats",
+                str(max(3, args.repeats // 2)),
+            ]
+            + (["--profile"] if args.profile else []),
+            ["--sizes", "200", "--main-size", "200", "--latency-ms", lat, "--repeats", "1", "--scale-repeats", "1"],
+            json_out=True,
+        ),
+        Bench(
+            "sim",
+            "Simulator: LIST of a large cluster and WATCH fan-out (issue 2)",
+            "bench_sim.py",
+            [
+                "--pods",
+                "10000",
+                "--nodes",
+                "500",
+                "--events",
+                "50000",
+                "--rate",
+                "1000",
+                "--seconds",
+                "10",
+                "--watchers",
+                "10",
+            ],
+            [
+                "--pods",
+                "300",
+                "--nodes",
+                "15",
+                "--events",
+                "600",
+                "--rate",
+                "100",
+                "--seconds",
+                "1",
+                "--watchers",
+                "2",
+                "--repeats",
+                "2",
+            ],
+            note="Simulator and client in one process; the client is aiohttp.",
+        ),
+        Bench(
+            "audit",
+            "Audit log: records/s on SQLite and Postgres (issue 6)",
+            "bench_audit.py",
+            ["--records", "20000", "--concurrency", "1000", "--batch-size", "200"],
+            ["--records", "300", "--concurrency", "50", "--batch-size", "100"],
+            note="Needs Postgres on 127.0.0.1:5432 (`bash scripts/services`). 1,000 concurrent tasks call "
+            "`record_diagnosis`; the clock runs from the first call until `aclose()` has committed the last "
+            "row. This is the writer of long-lived front-ends (bot, TUI, watchers); `kubewhy why` spools "
+            "instead (docs/audit.md).",
+        ),
+        Bench(
+            "bot",
+            "Slack bot: acknowledgement and full answer (issue 7)",
+            "bench_bot.py",
+            ["--latency-ms", lat, "--repeats", "20"],
+            ["--latency-ms", lat, "--repeats", "2"],
+            json_out=True,
+            note="The real Bolt app in HTTP mode behind aiohttp, signed requests, the workshop scenario on a "
+            "simulator process, the Slack Web API double on loopback.",
+        ),
+        Bench(
+            "prometheus",
+            "A real Prometheus per scenario: back-fill, start-up, queries (issue 5)",
+            "bench_prometheus.py",
+            ["--repeats", "3", "--queries", "30"],
+            ["--repeats", "1", "--queries", "3"],
+            note="Debian's Prometheus; medians; the back-fill is the scenario's last hour at a 15 s step.",
+        ),
+        Bench(
+            "watch",
+            "Watchers: page latency, API load, memory, throughput (issue 13)",
+            "bench_watch.py",
+            [
+                "--latency-ms",
+                lat,
+                "--grace",
+                "0s",
+                "--incidents",
+                "20",
+                "--latency-pods",
+                "10000",
+                "--sizes",
+                "1000,10000,20000",
+                "--window",
+                "300",
+                "--rate",
+                "2000",
+                "--seconds",
+                "60",
+            ],
+            [
+                "--latency-ms",
+                lat,
+                "--grace",
+                "0s",
+                "--incidents",
+                "2",
+                "--latency-pods",
+                "200",
+                "--pause",
+                "0.2",
+                "--sizes",
+                "200",
+                "--window",
+                "2",
+                "--settle",
+                "0.2",
+                "--poll",
+                "1",
+                "--rate",
+                "200",
+                "--seconds",
+                "1",
+                "--churn-pods",
+                "200",
+                "--churn-nodes",
+                "10",
+            ],
+            json_out=True,
+            note="`kubewhy watch` as a process against simulator processes, the Slack Web API double in the "
+            "benchmark's process; the throughput's churn is written into the simulator's store by its host "
+            "process (see the section).",
+        ),
+        Bench(
+            "tui",
+            "k8stui at 10,000 pods: first screen, filter keystroke, memory under live updates (issue 14)",
+            "bench_tui.py",
+            [
+                "--pods",
+                "10000",
+                "--nodes",
+                "500",
+                "--events",
+                "20000",
+                "--seconds",
+                "120",
+                "--rate",
+                "200",
+                "--latency-ms",
+                lat,
+            ],
+            [
+                "--pods",
+                "300",
+                "--nodes",
+                "10",
+                "--events",
+                "300",
+                "--seconds",
+                "1",
+                "--rate",
+                "50",
+                "--latency-ms",
+                lat,
+            ],
+            json_out=True,
+            note="The simulator in its own process; the app headless at 160x50 on the pods list, fed by the watch "
+            "informer. The live phase is 2 minutes, not the issue's 10: memory is flat after the first "
+            "30 s (the caches hold one row per object, the log view a 10,000-line ring).",
+        ),
     ]
 
 
@@ -103,8 +236,7 @@ def machine() -> str:
                 mem = f", {int(line.split()[1]) / 2**20:.0f} GiB"
     except OSError:
         pass
-    return (f"{platform.system()} {platform.release()}, {os.cpu_count()} CPUs{mem}, Python "
-            f"{platform.python_version()}")
+    return f"{platform.system()} {platform.release()}, {os.cpu_count()} CPUs{mem}, Python {platform.python_version()}"
 
 
 def load() -> str:
@@ -116,8 +248,9 @@ def load() -> str:
 
 def commit() -> str:
     try:
-        out = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, cwd=ROOT,
-                             timeout=10)
+        out = subprocess.run(
+            ["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, cwd=ROOT, timeout=10
+        )
         return out.stdout.strip()
     except OSError:
         return ""
@@ -141,24 +274,32 @@ def run_bench(b: Bench, smoke: bool, timeout: float) -> tuple[str, float, bool]:
             data = json.loads(out.read_text(encoding="utf-8"))
             b.targets = list(data.get("targets", []))
             text = data.get("markdown", text)
-    command = ".venv/bin/python " + " ".join(shlex.quote(a) for a in [f"bench/{b.script}",
-                                                                        *(b.smoke if smoke else b.full)])
+    command = ".venv/bin/python " + " ".join(
+        shlex.quote(a) for a in [f"bench/{b.script}", *(b.smoke if smoke else b.full)]
+    )
     section = [f"## {b.title}", "", f"Command: `{command}`" + (f" ({b.note})" if b.note else ""), "", text.strip()]
     if b.targets and not smoke:
-        section += ["", "Targets:", ""] + [f"- {t['name']}: **{t['figure']}** (target {t['target']}: "
-                                             f"{'met' if t['met'] else '**not met**'})" for t in b.targets]
+        section += ["", "Targets:", ""] + [
+            f"- {t['name']}: **{t['figure']}** (target {t['target']}: {'met' if t['met'] else '**not met**'})"
+            for t in b.targets
+        ]
     return "\n".join(section), elapsed, ok
 
 
-def merge(existing: str, order: list[str], sections: dict[str, str], summary: list[tuple[str, dict[str, Any]]],
-          stamp: str) -> str:
+def merge(
+    existing: str, order: list[str], sections: dict[str, str], summary: list[tuple[str, dict[str, Any]]], stamp: str
+) -> str:
     """An existing report with the sections and target rows of the benchmarks just run replaced (a section not
     there yet goes before the notes); the header, the other sections and the notes are kept as they were."""
     head, *blocks = ("\n" + existing).split("\n## ")
-    fresh = {text.split("\n", 1)[0].removeprefix("## "): text.replace("\n\n", f"\n\n{stamp}\n\n", 1)
-             for text in sections.values()}
-    rows = [f"| {name} | {t['name']}: {t['target']} | {t['figure']} | {'met' if t['met'] else '**not met**'} |"
-            for name, t in summary]
+    fresh = {
+        text.split("\n", 1)[0].removeprefix("## "): text.replace("\n\n", f"\n\n{stamp}\n\n", 1)
+        for text in sections.values()
+    }
+    rows = [
+        f"| {name} | {t['name']}: {t['target']} | {t['figure']} | {'met' if t['met'] else '**not met**'} |"
+        for name, t in summary
+    ]
 
     def bench_of(row: str) -> str:
         return row.split(" | ")[0].removeprefix("| ")
@@ -185,8 +326,12 @@ def merge(existing: str, order: list[str], sections: dict[str, str], summary: li
 def main() -> int:
     ap = argparse.ArgumentParser(prog="python -m bench", description=__doc__.split("\n\n")[0])
     ap.add_argument("--smoke", action="store_true", help="tiny sizes, one repeat, no thresholds")
-    ap.add_argument("--only", action="append", help="run only these benchmarks (why, sim, audit, bot, prometheus, "
-                    "watch, tui); into an existing report their sections and target rows are merged, the others kept")
+    ap.add_argument(
+        "--only",
+        action="append",
+        help="run only these benchmarks (why, sim, audit, bot, prometheus, "
+        "watch, tui); into an existing report their sections and target rows are merged, the others kept",
+    )
     ap.add_argument("--latency-ms", type=float, default=20.0, help="added to every simulated API request")
     ap.add_argument("--sizes", default="1000,5000,20000", help="cluster sizes (pods) for the scale figures")
     ap.add_argument("--main-size", type=int, default=5000, help="the size of the kubectl comparison")
@@ -207,19 +352,26 @@ def main() -> int:
         if not ok:
             failed.append(b.name)
     command = "python -m bench " + " ".join(shlex.quote(a) for a in sys.argv[1:])
-    doc = ["# Benchmarks", "",
-           "Produced by the harness (`bench/__main__.py`); do not edit by hand: edit `bench/notes.md` or a "
-           "benchmark, then re-run it. Speed and memory targets are measured here, never asserted in tests.", "",
-           f"- Command: `{command.strip()}` (from the repository root, after `bash scripts/install`)",
-           f"- Date: {started.strftime('%Y-%m-%d %H:%M UTC')}; commit {commit() or '?'}",
-           f"- Machine: {machine()}",
-           f"- Load average (1/5/15 min) before: {load_before}; after: {load()}",
-           f"- Simulated API latency: {args.latency_ms:g} ms per request"
-           + ("; **smoke mode: tiny sizes, figures meaningless**" if args.smoke else ""), ""]
+    doc = [
+        "# Benchmarks",
+        "",
+        "Produced by the harness (`bench/__main__.py`); do not edit by hand: edit `bench/notes.md` or a "
+        "benchmark, then re-run it. Speed and memory targets are measured here, never asserted in tests.",
+        "",
+        f"- Command: `{command.strip()}` (from the repository root, after `bash scripts/install`)",
+        f"- Date: {started.strftime('%Y-%m-%d %H:%M UTC')}; commit {commit() or '?'}",
+        f"- Machine: {machine()}",
+        f"- Load average (1/5/15 min) before: {load_before}; after: {load()}",
+        f"- Simulated API latency: {args.latency_ms:g} ms per request"
+        + ("; **smoke mode: tiny sizes, figures meaningless**" if args.smoke else ""),
+        "",
+    ]
     if summary and not args.smoke:
         doc += ["## Targets", "", "| benchmark | target | measured | |", "|---|---|---|---|"]
-        doc += [f"| {name} | {t['name']}: {t['target']} | {t['figure']} | {'met' if t['met'] else '**not met**'} |"
-                for name, t in summary]
+        doc += [
+            f"| {name} | {t['name']}: {t['target']} | {t['figure']} | {'met' if t['met'] else '**not met**'} |"
+            for name, t in summary
+        ]
         doc.append("")
     doc += ["\n\n".join(sections), ""]
     notes = HERE / "notes.md"
@@ -228,11 +380,18 @@ def main() -> int:
     text = "\n".join(doc)
     out = args.out or (None if args.smoke else ROOT / "docs" / "benchmarks.md")
     if out is not None and args.only and not args.smoke and out.exists():
-        stamp = (f"Run on its own: `{command.strip()}`, {started.strftime('%Y-%m-%d %H:%M UTC')}, commit "
-                 f"{commit() or '?'}, load average before {load_before}, after {load()}; "
-                 f"{args.latency_ms:g} ms per simulated request.")
-        text = merge(out.read_text(encoding="utf-8"), [b.name for b in benches(args)],
-                     dict(zip([b.name for b in chosen], sections, strict=True)), summary, stamp)
+        stamp = (
+            f"Run on its own: `{command.strip()}`, {started.strftime('%Y-%m-%d %H:%M UTC')}, commit "
+            f"{commit() or '?'}, load average before {load_before}, after {load()}; "
+            f"{args.latency_ms:g} ms per simulated request."
+        )
+        text = merge(
+            out.read_text(encoding="utf-8"),
+            [b.name for b in benches(args)],
+            dict(zip([b.name for b in chosen], sections, strict=True)),
+            summary,
+            stamp,
+        )
     if out is not None:
         out.write_text(text, encoding="utf-8")
         print(f"bench: wrote {out}", file=sys.stderr)

@@ -26,11 +26,22 @@ from kubewhy.models.target import Target
 
 
 def report(i: int) -> Report:
-    return Report(target=Target("Pod", f"web-{i}", "shop"), duration_ms=40.0, findings=[
-        Finding("oom-killed", "Container killed for running out of memory", "critical", "exit 137",
-                f"pod/shop/web-{i}", "pod", evidence=("lastState: OOMKilled", "limit 256Mi"),
-                fixes=(Fix("Raise the memory limit", "kubectl set resources deploy/web --limits=memory=512Mi",
-                           "low"),))])
+    return Report(
+        target=Target("Pod", f"web-{i}", "shop"),
+        duration_ms=40.0,
+        findings=[
+            Finding(
+                "oom-killed",
+                "Container killed for running out of memory",
+                "critical",
+                "exit 137",
+                f"pod/shop/web-{i}",
+                "pod",
+                evidence=("lastState: OOMKilled", "limit 256Mi"),
+                fixes=(Fix("Raise the memory limit", "kubectl set resources deploy/web --limits=memory=512Mi", "low"),),
+            )
+        ],
+    )
 
 
 async def run(url: str, n: int, concurrency: int, batch_size: int, fallback: Path) -> dict[str, float]:
@@ -54,8 +65,13 @@ async def run(url: str, n: int, concurrency: int, batch_size: int, fallback: Pat
     await engine.dispose()
     assert audit.stats.written == n and audit.stats.to_fallback == 0, audit.stats
     call_times.sort()
-    return {"elapsed": elapsed, "rate": n / elapsed, "call_p50_us": statistics.median(call_times) * 1e6,
-            "call_p99_us": call_times[int(len(call_times) * 0.99)] * 1e6, "batches": audit.stats.batches}
+    return {
+        "elapsed": elapsed,
+        "rate": n / elapsed,
+        "call_p50_us": statistics.median(call_times) * 1e6,
+        "call_p99_us": call_times[int(len(call_times) * 0.99)] * 1e6,
+        "batches": audit.stats.batches,
+    }
 
 
 async def main() -> None:
@@ -67,16 +83,20 @@ async def main() -> None:
     args = ap.parse_args()
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
-        sqlite = await run(f"sqlite+aiosqlite:///{tmp}/audit.db", args.records, args.concurrency, args.batch_size,
-                           Path(tmp) / "fb1.jsonl")
+        sqlite = await run(
+            f"sqlite+aiosqlite:///{tmp}/audit.db",
+            args.records,
+            args.concurrency,
+            args.batch_size,
+            Path(tmp) / "fb1.jsonl",
+        )
         rows.append(("SQLite (file, WAL)", sqlite))
         name = f"kubewhy_bench_{uuid.uuid4().hex[:8]}"
         admin = await asyncpg.connect(args.pg_admin)
         await admin.execute(f'CREATE DATABASE "{name}"')
         try:
             base = args.pg_admin.rsplit("/", 1)[0].replace("postgresql://", "postgresql+asyncpg://")
-            pg = await run(f"{base}/{name}", args.records, args.concurrency, args.batch_size,
-                           Path(tmp) / "fb2.jsonl")
+            pg = await run(f"{base}/{name}", args.records, args.concurrency, args.batch_size, Path(tmp) / "fb2.jsonl")
             rows.append(("PostgreSQL 127.0.0.1 (asyncpg)", pg))
         finally:
             await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
@@ -85,8 +105,10 @@ async def main() -> None:
     print("| backend | records/s (record → committed) | total | batches | `record_diagnosis` call p50 / p99 |")
     print("|---|---|---|---|---|")
     for label, r in rows:
-        print(f"| {label} | {r['rate']:,.0f} | {r['elapsed']:.2f} s | {r['batches']:.0f} | "
-              f"{r['call_p50_us']:.0f} µs / {r['call_p99_us']:.0f} µs |")
+        print(
+            f"| {label} | {r['rate']:,.0f} | {r['elapsed']:.2f} s | {r['batches']:.0f} | "
+            f"{r['call_p50_us']:.0f} µs / {r['call_p99_us']:.0f} µs |"
+        )
 
 
 if __name__ == "__main__":

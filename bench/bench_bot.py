@@ -33,15 +33,38 @@ SECRET = "bench-secret"
 
 async def run(latency_ms: float, repeats: int, json_out: Path | None = None) -> None:
     tmp = Path(tempfile.mkdtemp())
-    sim = subprocess.Popen([sys.executable, "-m", "kubewhy", "sim", "serve", "--scenario", "workshop", "--port", "0",
-                            "--latency-ms", str(latency_ms), "--kubeconfig-out", str(tmp / "kc")],
-                           stdout=subprocess.PIPE, text=True)
+    sim = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "kubewhy",
+            "sim",
+            "serve",
+            "--scenario",
+            "workshop",
+            "--port",
+            "0",
+            "--latency-ms",
+            str(latency_ms),
+            "--kubeconfig-out",
+            str(tmp / "kc"),
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
     assert sim.stdout is not None
     sim.stdout.readline()
     double = SlackDouble()
     api = await double.start()
-    settings = load({"SLACK_BOT_TOKEN": "xoxb-bench", "SLACK_SIGNING_SECRET": SECRET, "KUBEWHY_SLACK_API_URL": api,
-                     "KUBECONFIG": str(tmp / "kc"), "KUBEWHY_NO_AUDIT": "1"})
+    settings = load(
+        {
+            "SLACK_BOT_TOKEN": "xoxb-bench",
+            "SLACK_SIGNING_SECRET": SECRET,
+            "KUBEWHY_SLACK_API_URL": api,
+            "KUBECONFIG": str(tmp / "kc"),
+            "KUBEWHY_NO_AUDIT": "1",
+        }
+    )
     deps = await build_deps(settings)
     runner = web.AppRunner(build_app(deps).web_app(path="/slack/events"), access_log=None)
     await runner.setup()
@@ -52,12 +75,23 @@ async def run(latency_ms: float, repeats: int, json_out: Path | None = None) -> 
     try:
         async with aiohttp.ClientSession() as session:
             for i in range(repeats + 1):
-                body = urllib.parse.urlencode({"team_id": "T0001", "channel_id": "C1", "user_id": "U1",
-                                               "command": "/k8s", "text": "why pod/q1/app-7d4b9c6f5-x2x7k",
-                                               "response_url": f"{double.url}/response/1", "trigger_id": "t"})
+                body = urllib.parse.urlencode(
+                    {
+                        "team_id": "T0001",
+                        "channel_id": "C1",
+                        "user_id": "U1",
+                        "command": "/k8s",
+                        "text": "why pod/q1/app-7d4b9c6f5-x2x7k",
+                        "response_url": f"{double.url}/response/1",
+                        "trigger_id": "t",
+                    }
+                )
                 ts = str(int(time.time()))
-                headers = {"Content-Type": "application/x-www-form-urlencoded", "X-Slack-Request-Timestamp": ts,
-                           "X-Slack-Signature": SignatureVerifier(SECRET).generate_signature(timestamp=ts, body=body)}
+                headers = {
+                    "Content-Type": "application/x-www-form-urlencoded",
+                    "X-Slack-Request-Timestamp": ts,
+                    "X-Slack-Signature": SignatureVerifier(SECRET).generate_signature(timestamp=ts, body=body),
+                }
                 t0 = time.perf_counter()
                 async with session.post(url, data=body, headers=headers) as resp:
                     await resp.read()
@@ -76,21 +110,43 @@ async def run(latency_ms: float, repeats: int, json_out: Path | None = None) -> 
     def p90(xs: list[float]) -> float:
         return sorted(xs)[max(int(len(xs) * 0.9) - 1, 0)]
 
-    print(f"`/k8s why pod/q1/app-7d4b9c6f5-x2x7k` on the workshop scenario, simulator latency {latency_ms:.0f} ms "
-          f"per request, {repeats} requests\n")
+    print(
+        f"`/k8s why pod/q1/app-7d4b9c6f5-x2x7k` on the workshop scenario, simulator latency {latency_ms:.0f} ms "
+        f"per request, {repeats} requests\n"
+    )
     print("| measurement | median | p90 | target |")
     print("|---|---|---|---|")
-    print(f"| acknowledgement (HTTP response to Slack) | {statistics.median(acks) * 1000:.0f} ms | "
-          f"{p90(acks) * 1000:.0f} ms | 200 ms |")
-    print(f"| full answer (`chat.update` with the diagnosis received) | {statistics.median(answers) * 1000:.0f} ms | "
-          f"{p90(answers) * 1000:.0f} ms | 1 s |")
+    print(
+        f"| acknowledgement (HTTP response to Slack) | {statistics.median(acks) * 1000:.0f} ms | "
+        f"{p90(acks) * 1000:.0f} ms | 200 ms |"
+    )
+    print(
+        f"| full answer (`chat.update` with the diagnosis received) | {statistics.median(answers) * 1000:.0f} ms | "
+        f"{p90(answers) * 1000:.0f} ms | 1 s |"
+    )
     if json_out is not None:
         ack, answer = statistics.median(acks), statistics.median(answers)
-        json_out.write_text(json.dumps({"targets": [
-            {"name": "Slack acknowledgement, median", "figure": f"{ack * 1000:.0f} ms", "target": "≤ 200 ms",
-             "met": ack <= 0.2},
-            {"name": "Slack full answer, median", "figure": f"{answer * 1000:.0f} ms", "target": "≤ 1 s",
-             "met": answer <= 1.0}]}), encoding="utf-8")
+        json_out.write_text(
+            json.dumps(
+                {
+                    "targets": [
+                        {
+                            "name": "Slack acknowledgement, median",
+                            "figure": f"{ack * 1000:.0f} ms",
+                            "target": "≤ 200 ms",
+                            "met": ack <= 0.2,
+                        },
+                        {
+                            "name": "Slack full answer, median",
+                            "figure": f"{answer * 1000:.0f} ms",
+                            "target": "≤ 1 s",
+                            "met": answer <= 1.0,
+                        },
+                    ]
+                }
+            ),
+            encoding="utf-8",
+        )
 
 
 def main() -> None:

@@ -1,6 +1,6 @@
 """Cost of a real Prometheus per scenario: back-fill (OpenMetrics + promtool), start-up, query latency.
 
-    .venv/bin/python bench/bench_prometheus.py [--repeats 3] [--queries 30]
+.venv/bin/python bench/bench_prometheus.py [--repeats 3] [--queries 30]
 """
 
 from __future__ import annotations
@@ -17,8 +17,10 @@ from kubesim import prometheus as promserver
 from kubesim.history import openmetrics
 from kubewhy.adapters.prom import PromMetrics
 
-QUERY = ('sum by (container) (rate(container_cpu_cfs_throttled_periods_total{namespace="q10"}[5m])) / '
-         'sum by (container) (rate(container_cpu_cfs_periods_total{namespace="q10"}[5m]))')
+QUERY = (
+    'sum by (container) (rate(container_cpu_cfs_throttled_periods_total{namespace="q10"}[5m])) / '
+    'sum by (container) (rate(container_cpu_cfs_periods_total{namespace="q10"}[5m]))'
+)
 
 
 def main() -> None:
@@ -57,9 +59,11 @@ def main() -> None:
         def ms(xs: list[float]) -> str:
             return f"{statistics.median(xs) * 1000:.0f} ms"
 
-        print(f"{name}: {lines} OpenMetrics lines; generate {ms(gen)}; back-fill (generate + promtool) {ms(fill)}; "
-              f"prometheus ready {ms(start)}; instant query p50 {statistics.median(inst) * 1000:.1f} ms; "
-              f"range query (1 h, 15 s step) p50 {statistics.median(rng) * 1000:.1f} ms")
+        print(
+            f"{name}: {lines} OpenMetrics lines; generate {ms(gen)}; back-fill (generate + promtool) {ms(fill)}; "
+            f"prometheus ready {ms(start)}; instant query p50 {statistics.median(inst) * 1000:.1f} ms; "
+            f"range query (1 h, 15 s step) p50 {statistics.median(rng) * 1000:.1f} ms"
+        )
 
 
 if __name__ == "__main__":

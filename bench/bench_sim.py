@@ -42,8 +42,12 @@ def bench_kubectl(kubeconfig: Path, resource_name: str, repeats: int, *extra: st
     out = []
     for _ in range(repeats):
         t0 = time.perf_counter()
-        proc = subprocess.run([kubectl, "--kubeconfig", str(kubeconfig), "get", resource_name, "-A", "-v=4",
-                               *extra], capture_output=True, text=True, timeout=300)
+        proc = subprocess.run(
+            [kubectl, "--kubeconfig", str(kubeconfig), "get", resource_name, "-A", "-v=4", *extra],
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
         wall = time.perf_counter() - t0
         assert proc.returncode == 0, proc.stderr[-2000:]
         waited = sum(float(v) * {"s": 1.0, "ms": 1e-3, "µs": 1e-6}[unit] for v, unit in _WAITED.findall(proc.stderr))
@@ -58,8 +62,11 @@ def bench_serve(args: argparse.Namespace) -> tuple[float, float]:
     spec = f"pods={args.pods},nodes={args.nodes},events={args.events}"
     port = _free_port()
     t0 = time.perf_counter()
-    proc = subprocess.Popen([str(exe), "sim", "serve", "--generate", spec, "--port", str(port)],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    proc = subprocess.Popen(
+        [str(exe), "sim", "serve", "--generate", spec, "--port", str(port)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     try:
         while True:
             try:
@@ -131,8 +138,9 @@ async def bench_watch(url: str, watchers: int, rate: float, seconds: float) -> t
         tasks = [asyncio.create_task(watch(i)) for i in range(watchers)]
         await asyncio.sleep(0.5)
         t0 = time.perf_counter()
-        async with session.post(f"{url}/kubesim/v1/churn",
-                                json={"rate": rate, "seconds": seconds, "namespace": "churn"}) as resp:
+        async with session.post(
+            f"{url}/kubesim/v1/churn", json={"rate": rate, "seconds": seconds, "namespace": "churn"}
+        ) as resp:
             assert resp.status == 200
         await asyncio.wait_for(asyncio.gather(*tasks), timeout=seconds + 30)
         elapsed = time.perf_counter() - t0
@@ -171,42 +179,60 @@ def main() -> None:
     rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print("| measurement | result |")
     print("|---|---|")
-    print(f"| `kubewhy sim serve --generate pods={args.pods},nodes={args.nodes},events={args.events}`: process start "
-          f"to its first answer | {serve_s:.1f} s, RSS {serve_rss:.0f} MiB (target under 3 s: "
-          f"{'met' if serve_s < 3 else 'not met'}) |")
-    print(f"| generate + load {args.pods} pods / {args.nodes} nodes / {args.events} events, in process | "
-          f"{load_s:.1f} s (target under 3 s: {'met' if load_s < 3 else 'not met'}) |")
-    print(f"| LIST /api/v1/pods ({args.pods} pods), median of {args.repeats} | "
-          f"{statistics.median(list_times) * 1000:.0f} ms (min {min(list_times) * 1000:.0f} ms) |")
+    print(
+        f"| `kubewhy sim serve --generate pods={args.pods},nodes={args.nodes},events={args.events}`: process start "
+        f"to its first answer | {serve_s:.1f} s, RSS {serve_rss:.0f} MiB (target under 3 s: "
+        f"{'met' if serve_s < 3 else 'not met'}) |"
+    )
+    print(
+        f"| generate + load {args.pods} pods / {args.nodes} nodes / {args.events} events, in process | "
+        f"{load_s:.1f} s (target under 3 s: {'met' if load_s < 3 else 'not met'}) |"
+    )
+    print(
+        f"| LIST /api/v1/pods ({args.pods} pods), median of {args.repeats} | "
+        f"{statistics.median(list_times) * 1000:.0f} ms (min {min(list_times) * 1000:.0f} ms) |"
+    )
     for plural, (seconds, pages) in paged.items():
-        print(f"| server's share of `get {plural} -A`: {pages} pages of 500 as Tables, back to back | "
-              f"{seconds:.1f} s |")
+        print(
+            f"| server's share of `get {plural} -A`: {pages} pages of 500 as Tables, back to back | {seconds:.1f} s |"
+        )
     if paged["events"][0] and paged["pods"][0]:
         share = paged["events"][0] / paged["pods"][0]
         print(f"| server's share, events ÷ pods ({args.events / args.pods:g}× the objects) | {share:.1f}× |")
     if get_pods and get_events:
+
         def med(runs: list[tuple[float, float]], i: int) -> float:
             return statistics.median(r[i] for r in runs)
 
         pods_s, events_s = med(get_pods, 0), med(get_events, 0)
         pods_w, events_w = med(get_pods, 1), med(get_events, 1)
         n = len(get_pods)
-        print(f"| `kubectl get pods -A` ({args.pods} pods), median of {n} | {pods_s:.1f} s, of which {pods_w:.1f} s "
-              f"in kubectl's own rate limiter |")
-        print(f"| `kubectl get events -A` ({args.events} events), median of {n} | {events_s:.1f} s, of which "
-              f"{events_w:.1f} s in kubectl's own rate limiter |")
-        print(f"| events ÷ pods, kubectl wall | {events_s / pods_s:.1f}× (target within 3×: "
-              f"{'met' if events_s <= 3 * pods_s else 'not met: kubectl waits in its own rate limiter'}) |")
+        print(
+            f"| `kubectl get pods -A` ({args.pods} pods), median of {n} | {pods_s:.1f} s, of which {pods_w:.1f} s "
+            f"in kubectl's own rate limiter |"
+        )
+        print(
+            f"| `kubectl get events -A` ({args.events} events), median of {n} | {events_s:.1f} s, of which "
+            f"{events_w:.1f} s in kubectl's own rate limiter |"
+        )
+        print(
+            f"| events ÷ pods, kubectl wall | {events_s / pods_s:.1f}× (target within 3×: "
+            f"{'met' if events_s <= 3 * pods_s else 'not met: kubectl waits in its own rate limiter'}) |"
+        )
         rest = (events_s - events_w) / max(pods_s - pods_w, 1e-9)
         print(f"| events ÷ pods, kubectl wall less its rate-limiter wait | {rest:.1f}× |")
     if whole_pods and whole_events:
         wp, we = statistics.median(r[0] for r in whole_pods), statistics.median(r[0] for r in whole_events)
-        print(f"| `--chunk-size=0` (one request, no rate limiting): events {we:.1f} s ÷ pods {wp:.1f} s | "
-              f"{we / wp:.1f}× |")
+        print(
+            f"| `--chunk-size=0` (one request, no rate limiting): events {we:.1f} s ÷ pods {wp:.1f} s | "
+            f"{we / wp:.1f}× |"
+        )
     delivered = sum(counts)
-    print(f"| WATCH fan-out: {args.rate:.0f} events/s for {args.seconds:.0f} s to {args.watchers} watchers | "
-          f"{delivered}/{sent * args.watchers} events delivered in {elapsed:.1f} s "
-          f"({delivered / elapsed:.0f} events/s out) |")
+    print(
+        f"| WATCH fan-out: {args.rate:.0f} events/s for {args.seconds:.0f} s to {args.watchers} watchers | "
+        f"{delivered}/{sent * args.watchers} events delivered in {elapsed:.1f} s "
+        f"({delivered / elapsed:.0f} events/s out) |"
+    )
     print(f"| peak RSS (simulator + client, one process) | {rss:.0f} MiB |")
 
 

@@ -65,10 +65,27 @@ def control(url: str, route: str, body: Any) -> Any:
 async def run(args: argparse.Namespace) -> dict[str, Any]:
     tmp = Path(tempfile.mkdtemp())
     spec = f"pods={args.pods},nodes={args.nodes},events={args.events}"
-    sim = subprocess.Popen([sys.executable, "-m", "kubewhy", "sim", "serve", "--generate", spec, "--port", "0",
-                            "--timeline", "manual", "--latency-ms", str(args.latency_ms),
-                            "--kubeconfig-out", str(tmp / "kc")],
-                           stdout=subprocess.PIPE, text=True)
+    sim = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "kubewhy",
+            "sim",
+            "serve",
+            "--generate",
+            spec,
+            "--port",
+            "0",
+            "--timeline",
+            "manual",
+            "--latency-ms",
+            str(args.latency_ms),
+            "--kubeconfig-out",
+            str(tmp / "kc"),
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
     assert sim.stdout is not None
     first_line = sim.stdout.readline()
     url = first_line.split(" at ")[-1].split()[0] if " at " in first_line else ""
@@ -132,12 +149,27 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
                 if len(samples) < int((time.monotonic() - begin) // 30) + 1:
                     samples.append(rss_mb())
                 batch = max(1, int(args.rate / 10))
-                steps: list[dict[str, Any]] = [{"patch": {"target": {"kind": "Pod", "namespace": ns, "name": name},
-                                    "merge": {"metadata": {"labels": {"bench-tick": str((i + k) % 7)}}}}}
-                         for k, (ns, name) in enumerate(names[(i * batch) % len(names):][:batch])]
-                steps.append({"log": {"namespace": victim["ns"], "pod": victim["name"], "container": container,
-                                      "text": "\n".join(f"tick {i} line {k}: GET /api/v1/items 200 {k * 7} ms"
-                                                        for k in range(args.log_lines))}})
+                steps: list[dict[str, Any]] = [
+                    {
+                        "patch": {
+                            "target": {"kind": "Pod", "namespace": ns, "name": name},
+                            "merge": {"metadata": {"labels": {"bench-tick": str((i + k) % 7)}}},
+                        }
+                    }
+                    for k, (ns, name) in enumerate(names[(i * batch) % len(names) :][:batch])
+                ]
+                steps.append(
+                    {
+                        "log": {
+                            "namespace": victim["ns"],
+                            "pod": victim["name"],
+                            "container": container,
+                            "text": "\n".join(
+                                f"tick {i} line {k}: GET /api/v1/items 200 {k * 7} ms" for k in range(args.log_lines)
+                            ),
+                        }
+                    }
+                )
                 await asyncio.to_thread(control, url, "apply", {"steps": steps})
                 changes += len(steps)
                 i += 1
@@ -161,33 +193,62 @@ def report(args: argparse.Namespace, out: dict[str, Any], json_out: Path | None)
     worst = max(out["render_ms"])
     load = " / ".join(f"{x:.1f}" for x in os.getloadavg())
     print(f"Load average when it ended: {load} on {os.cpu_count()} CPUs.\n")
-    print(f"Generated cluster: {args.pods} pods, {args.nodes} nodes, {args.events} events, {args.latency_ms:g} ms "
-          f"per API request; headless 160x50; "
-          f"filter typed: `/{args.filter}`; live phase {args.seconds:.0f} s at {args.rate} pod changes/s\n")
+    print(
+        f"Generated cluster: {args.pods} pods, {args.nodes} nodes, {args.events} events, {args.latency_ms:g} ms "
+        f"per API request; headless 160x50; "
+        f"filter typed: `/{args.filter}`; live phase {args.seconds:.0f} s at {args.rate} pod changes/s\n"
+    )
     print("| measurement | figure | target |")
     print("|---|---|---|")
     print(f"| paged LIST of {out['rows']} pods (start to the informer's last object) | {out['list_s']:.2f} s | |")
     print(f"| first screen after the cluster answered | {out['first_screen_s'] * 1000:.0f} ms | < 1.0 s |")
-    print(f"| filter keystroke re-render (the sorted cache filtered, visible lines drawn), median (worst) of "
-          f"{len(out['render_ms'])} keystrokes (each the median of {args.repeats} runs) | {render:.1f} ms "
-          f"({worst:.1f} ms) | < 30 ms |")
-    print(f"| the same keystroke end to end (a Key event through Textual's dispatch to the filter input, "
-          f"the list redrawn), median (worst) | {press:.1f} ms ({max(out['press_ms']):.1f} ms) | |")
+    print(
+        f"| filter keystroke re-render (the sorted cache filtered, visible lines drawn), median (worst) of "
+        f"{len(out['render_ms'])} keystrokes (each the median of {args.repeats} runs) | {render:.1f} ms "
+        f"({worst:.1f} ms) | < 30 ms |"
+    )
+    print(
+        f"| the same keystroke end to end (a Key event through Textual's dispatch to the filter input, "
+        f"the list redrawn), median (worst) | {press:.1f} ms ({max(out['press_ms']):.1f} ms) | |"
+    )
     print(f"| RSS after the first screen | {out['rss_start_mb']:.0f} MB | |")
-    print(f"| RSS after {args.seconds:.0f} s of live updates ({out['changes']} pod changes by WATCH, events "
-          f"watched, a followed log of {out['log_lines']} lines) | {out['rss_end_mb']:.0f} MB | < 200 MB |")
-    print("\nRe-render per keystroke (ms): " + ", ".join(f"`{args.filter[:i + 1]}` {ms:.1f}"
-                                                      for i, ms in enumerate(out["render_ms"])))
+    print(
+        f"| RSS after {args.seconds:.0f} s of live updates ({out['changes']} pod changes by WATCH, events "
+        f"watched, a followed log of {out['log_lines']} lines) | {out['rss_end_mb']:.0f} MB | < 200 MB |"
+    )
+    print(
+        "\nRe-render per keystroke (ms): "
+        + ", ".join(f"`{args.filter[: i + 1]}` {ms:.1f}" for i, ms in enumerate(out["render_ms"]))
+    )
     print(f"\nRSS every 30 s of the live phase: {', '.join(f'{m:.0f}' for m in out['rss_samples'])} MB")
     if json_out is not None:
-        json_out.write_text(json.dumps({"targets": [
-            {"name": "k8stui first screen at 10,000 pods", "figure": f"{out['first_screen_s'] * 1000:.0f} ms",
-             "target": "< 1.0 s", "met": out["first_screen_s"] < 1.0},
-            {"name": "k8stui filter keystroke, worst", "figure": f"{worst:.1f} ms", "target": "< 30 ms",
-             "met": worst < 30},
-            {"name": f"k8stui RSS after {args.seconds:.0f} s of live updates", "figure":
-             f"{out['rss_end_mb']:.0f} MB", "target": "< 200 MB", "met": out["rss_end_mb"] < 200}]}),
-            encoding="utf-8")
+        json_out.write_text(
+            json.dumps(
+                {
+                    "targets": [
+                        {
+                            "name": "k8stui first screen at 10,000 pods",
+                            "figure": f"{out['first_screen_s'] * 1000:.0f} ms",
+                            "target": "< 1.0 s",
+                            "met": out["first_screen_s"] < 1.0,
+                        },
+                        {
+                            "name": "k8stui filter keystroke, worst",
+                            "figure": f"{worst:.1f} ms",
+                            "target": "< 30 ms",
+                            "met": worst < 30,
+                        },
+                        {
+                            "name": f"k8stui RSS after {args.seconds:.0f} s of live updates",
+                            "figure": f"{out['rss_end_mb']:.0f} MB",
+                            "target": "< 200 MB",
+                            "met": out["rss_end_mb"] < 200,
+                        },
+                    ]
+                }
+            ),
+            encoding="utf-8",
+        )
 
 
 def main() -> None:

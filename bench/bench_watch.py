@@ -90,9 +90,22 @@ class Sim:
         self.pods, self.nodes = pods, nodes or max(2, pods // 20)
         self.kubeconfig = work / f"sim-{pods}.kubeconfig"
         self.proc = subprocess.Popen(
-            [str(BIN / "kubewhy"), "sim", "serve", "--port", "0", "--latency-ms", str(latency_ms), "--generate",
-             f"pods={pods},nodes={self.nodes},events={pods}", "--kubeconfig-out", str(self.kubeconfig)],
-            stdout=subprocess.PIPE, text=True)
+            [
+                str(BIN / "kubewhy"),
+                "sim",
+                "serve",
+                "--port",
+                "0",
+                "--latency-ms",
+                str(latency_ms),
+                "--generate",
+                f"pods={pods},nodes={self.nodes},events={pods}",
+                "--kubeconfig-out",
+                str(self.kubeconfig),
+            ],
+            stdout=subprocess.PIPE,
+            text=True,
+        )
         self.url = ""
 
     def started(self) -> Sim:
@@ -110,25 +123,41 @@ class Sim:
 def control(url: str, route: str, method: str = "GET") -> Any:
     import urllib.request
 
-    req = urllib.request.Request(f"{url}/kubesim/v1/{route}", method=method,
-                                 data=b"{}" if method == "POST" else None, headers={"Content-Type": "application/json"})
+    req = urllib.request.Request(
+        f"{url}/kubesim/v1/{route}",
+        method=method,
+        data=b"{}" if method == "POST" else None,
+        headers={"Content-Type": "application/json"},
+    )
     with urllib.request.urlopen(req, timeout=30) as resp:
         return json.loads(resp.read())
 
 
 def base_env(work: Path) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("KUBEWHY_", "SLACK_")) and k != "KUBECONFIG"}
-    env.update({"HOME": str(work / "home"), "XDG_DATA_HOME": str(work / "data"),
-                "XDG_CACHE_HOME": str(work / "cache"), "PATH": f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}"})
+    env.update(
+        {
+            "HOME": str(work / "home"),
+            "XDG_DATA_HOME": str(work / "data"),
+            "XDG_CACHE_HOME": str(work / "cache"),
+            "PATH": f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}",
+        }
+    )
     (work / "home").mkdir(exist_ok=True)
     return env
 
 
 def watch_env(work: Path, sim: Sim, slack_url: str, name: str) -> dict[str, str]:
-    return {**base_env(work), "KUBECONFIG": str(sim.kubeconfig), "SLACK_BOT_TOKEN": "xoxb-bench",
-            "KUBEWHY_SLACK_API_URL": slack_url + "/api/", "KUBEWHY_ALERT_CHANNEL": "#alerts",
-            "KUBEWHY_DATABASE_URL": f"sqlite:///{work / f'{name}.db'}",
-            "KUBEWHY_AUDIT_FALLBACK": str(work / f"{name}.jsonl"), "KUBEWHY_CLUSTER_NAME": f"bench-{name}"}
+    return {
+        **base_env(work),
+        "KUBECONFIG": str(sim.kubeconfig),
+        "SLACK_BOT_TOKEN": "xoxb-bench",
+        "KUBEWHY_SLACK_API_URL": slack_url + "/api/",
+        "KUBEWHY_ALERT_CHANNEL": "#alerts",
+        "KUBEWHY_DATABASE_URL": f"sqlite:///{work / f'{name}.db'}",
+        "KUBEWHY_AUDIT_FALLBACK": str(work / f"{name}.jsonl"),
+        "KUBEWHY_CLUSTER_NAME": f"bench-{name}",
+    }
 
 
 class WatchProc:
@@ -137,8 +166,9 @@ class WatchProc:
     def __init__(self, env: dict[str, str], log: Path, *extra: str):
         self.log = log
         with log.open("wb") as out:
-            self.proc = subprocess.Popen([sys.executable, "-m", "kubewhy", "watch", "-v", *extra], env=env,
-                                         stdout=out, stderr=out)
+            self.proc = subprocess.Popen(
+                [sys.executable, "-m", "kubewhy", "watch", "-v", *extra], env=env, stdout=out, stderr=out
+            )
 
     def text(self) -> str:
         return self.log.read_text(errors="replace") if self.log.exists() else ""
@@ -164,19 +194,29 @@ class WatchProc:
 
 # ---- latency ----------------------------------------------------------------------------------------------------
 
+
 async def node_not_ready(http: Any, url: str, name: str) -> float:
     """Turn a node's Ready to Unknown with a status patch, as the node lifecycle controller does; returns the
     perf_counter() just before the PATCH went out."""
     async with http.get(f"{url}/api/v1/nodes/{name}") as r:
         node = await r.json()
     conditions = [c for c in node["status"]["conditions"] if c["type"] != "Ready"]
-    conditions.insert(0, {"type": "Ready", "status": "Unknown", "reason": "NodeStatusUnknown",
-                          "message": "Kubelet stopped posting node status.", "lastHeartbeatTime": now_iso(),
-                          "lastTransitionTime": now_iso()})
+    conditions.insert(
+        0,
+        {
+            "type": "Ready",
+            "status": "Unknown",
+            "reason": "NodeStatusUnknown",
+            "message": "Kubelet stopped posting node status.",
+            "lastHeartbeatTime": now_iso(),
+            "lastTransitionTime": now_iso(),
+        },
+    )
     body = json.dumps({"status": {"conditions": conditions}})
     t0 = time.perf_counter()
-    async with http.patch(f"{url}/api/v1/nodes/{name}/status", data=body,
-                          headers={"Content-Type": "application/merge-patch+json"}) as r:
+    async with http.patch(
+        f"{url}/api/v1/nodes/{name}/status", data=body, headers={"Content-Type": "application/merge-patch+json"}
+    ) as r:
         r.raise_for_status()
     return t0
 
@@ -200,8 +240,13 @@ async def latency(args: argparse.Namespace, work: Path) -> dict[str, Any]:
                 t0 = await node_not_ready(http, sim.url, name)
                 deadline = time.monotonic() + 60
                 while True:
-                    got = [t for t, m, p in double.arrivals if m == "chat.postMessage" and not p.get("thread_ts")
-                           and f"node {name}" in str(p.get("text", ""))]
+                    got = [
+                        t
+                        for t, m, p in double.arrivals
+                        if m == "chat.postMessage"
+                        and not p.get("thread_ts")
+                        and f"node {name}" in str(p.get("text", ""))
+                    ]
                     if got:
                         times.append(got[0] - t0)
                         break
@@ -222,15 +267,25 @@ async def latency(args: argparse.Namespace, work: Path) -> dict[str, Any]:
 KUBECTL_REQUEST = re.compile(r'(\] (GET|POST|PUT|PATCH|DELETE) https?://)|("Response" verb=)')
 
 
-async def kubectl_loop(kubectl: str, kubeconfig: Path, env: dict[str, str], seconds: float,
-                       period: float) -> tuple[int, int]:
+async def kubectl_loop(
+    kubectl: str, kubeconfig: Path, env: dict[str, str], seconds: float, period: float
+) -> tuple[int, int]:
     """`kubectl get pods -A` every ``period`` seconds for ``seconds``; returns (polls, API requests)."""
     polls = requests = 0
     start = time.monotonic()
     while time.monotonic() - start < seconds:
-        proc = await asyncio.create_subprocess_exec(kubectl, "--kubeconfig", str(kubeconfig), "get", "pods", "-A",
-                                                    "-v=6", env=env, stdout=asyncio.subprocess.DEVNULL,
-                                                    stderr=asyncio.subprocess.PIPE)
+        proc = await asyncio.create_subprocess_exec(
+            kubectl,
+            "--kubeconfig",
+            str(kubeconfig),
+            "get",
+            "pods",
+            "-A",
+            "-v=6",
+            env=env,
+            stdout=asyncio.subprocess.DEVNULL,
+            stderr=asyncio.subprocess.PIPE,
+        )
         _, err = await proc.communicate()
         polls += 1
         requests += sum(1 for line in err.decode(errors="replace").splitlines() if KUBECTL_REQUEST.search(line))
@@ -252,8 +307,10 @@ async def api_load(args: argparse.Namespace, work: Path) -> dict[int, dict[str, 
     try:
         for sim in sims:
             sim.started()
-        procs = [WatchProc(watch_env(work, sim, double.url, f"load-{sim.pods}"), work / f"load-{sim.pods}.log")
-                 for sim in sims]
+        procs = [
+            WatchProc(watch_env(work, sim, double.url, f"load-{sim.pods}"), work / f"load-{sim.pods}.log")
+            for sim in sims
+        ]
         for proc in procs:
             await proc.wait_for(LEADS)
             await proc.wait_for("watching")
@@ -264,8 +321,9 @@ async def api_load(args: argparse.Namespace, work: Path) -> dict[int, dict[str, 
         for sim in sims:
             control(sim.url, "stats/reset", "POST")
         t0 = time.monotonic()
-        loops = await asyncio.gather(*(kubectl_loop(kubectl, sim.kubeconfig, env, args.window, args.poll)
-                                       for sim in sims))
+        loops = await asyncio.gather(
+            *(kubectl_loop(kubectl, sim.kubeconfig, env, args.window, args.poll) for sim in sims)
+        )
         await asyncio.sleep(max(0.0, args.window - (time.monotonic() - t0)))
         elapsed = time.monotonic() - t0
         for sim, proc, (polls, kubectl_requests) in zip(sims, procs, loops, strict=True):
@@ -273,10 +331,18 @@ async def api_load(args: argparse.Namespace, work: Path) -> dict[int, dict[str, 
             by_kind = dict(stats["requests"])
             total = int(stats["total"])
             mem = status_of(proc.proc.pid)
-            out[sim.pods] = {"nodes": sim.nodes, "total": total, "kubectl": kubectl_requests, "polls": polls,
-                             "watcher": total - kubectl_requests, "by_kind": by_kind, "seconds": elapsed,
-                             "rss": mem.get("VmRSS", 0.0), "hwm": mem.get("VmHWM", 0.0),
-                             "pages": sum(1 for _, m, p in double.arrivals if m == "chat.postMessage")}
+            out[sim.pods] = {
+                "nodes": sim.nodes,
+                "total": total,
+                "kubectl": kubectl_requests,
+                "polls": polls,
+                "watcher": total - kubectl_requests,
+                "by_kind": by_kind,
+                "seconds": elapsed,
+                "rss": mem.get("VmRSS", 0.0),
+                "hwm": mem.get("VmHWM", 0.0),
+                "pages": sum(1 for _, m, p in double.arrivals if m == "chat.postMessage"),
+            }
     finally:
         for proc in procs:
             proc.stop()
@@ -288,6 +354,7 @@ async def api_load(args: argparse.Namespace, work: Path) -> dict[int, dict[str, 
 
 # ---- throughput -------------------------------------------------------------------------------------------------
 
+
 def host_sim(args: argparse.Namespace) -> None:
     """A child process: the simulator serving a generated cluster, churning pods on request (stdin)."""
     from kubesim.cluster import POD_KEY, Cluster
@@ -296,15 +363,20 @@ def host_sim(args: argparse.Namespace) -> None:
     from kubesim.server import SimOptions, SimServer
 
     async def main() -> None:
-        cluster = Cluster(large_scenario(pods=args.pods, nodes=args.nodes, events=args.pods),
-                          history_size=max(20_000, int(args.rate * 10)))
+        cluster = Cluster(
+            large_scenario(pods=args.pods, nodes=args.nodes, events=args.pods),
+            history_size=max(20_000, int(args.rate * 10)),
+        )
         server = SimServer(cluster, SimOptions(latency_ms=args.latency_ms))
         runner, url = await start(server)
         write_kubeconfig(args.kubeconfig_out, url)
         print(url, flush=True)
         store = cluster.store
-        keys = [k for k, e in store.buckets[POD_KEY].items()
-                if (e.obj["status"].get("containerStatuses") or [{}])[0].get("state", {}).get("running")]
+        keys = [
+            k
+            for k, e in store.buckets[POD_KEY].items()
+            if (e.obj["status"].get("containerStatuses") or [{}])[0].get("state", {}).get("running")
+        ]
         loop = asyncio.get_running_loop()
         line = await loop.run_in_executor(None, sys.stdin.readline)
         rate, seconds = (float(x) for x in line.split()[1:3])
@@ -354,8 +426,11 @@ def child_watcher() -> None:
             print("READY", flush=True)
             while True:
                 p = w.pods
-                print(f"S {time.time():.4f} {p.resource_version or 0} {p.stats.events} {p.stats.relists} "
-                      f"{p.stats.watches}", flush=True)
+                print(
+                    f"S {time.time():.4f} {p.resource_version or 0} {p.stats.events} {p.stats.relists} "
+                    f"{p.stats.watches}",
+                    flush=True,
+                )
                 await asyncio.sleep(0.1)
 
         reporter = asyncio.create_task(report())
@@ -378,17 +453,44 @@ def interp(xs: list[tuple[float, float]], x: float) -> float:
 async def throughput(args: argparse.Namespace, work: Path) -> dict[str, Any]:
     me = str(Path(__file__).resolve())
     kc = work / "churn.kubeconfig"
-    host = subprocess.Popen([sys.executable, me, "--host-sim", "--pods", str(args.churn_pods), "--nodes",
-                             str(args.churn_nodes), "--rate", str(args.rate), "--latency-ms", str(args.latency_ms),
-                             "--kubeconfig-out", str(kc)], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    host = subprocess.Popen(
+        [
+            sys.executable,
+            me,
+            "--host-sim",
+            "--pods",
+            str(args.churn_pods),
+            "--nodes",
+            str(args.churn_nodes),
+            "--rate",
+            str(args.rate),
+            "--latency-ms",
+            str(args.latency_ms),
+            "--kubeconfig-out",
+            str(kc),
+        ],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
     assert host.stdin is not None and host.stdout is not None
     url = host.stdout.readline().strip()
     if not url.startswith("http"):
         raise RuntimeError(f"churn simulator did not start: {url!r}")
-    env = {**base_env(work), "KUBECONFIG": str(kc), "KUBEWHY_DATABASE_URL": f"sqlite:///{work / 'churn.db'}",
-           "KUBEWHY_AUDIT_FALLBACK": str(work / "churn.jsonl"), "KUBEWHY_CLUSTER_NAME": "bench-churn"}
-    child = subprocess.Popen([sys.executable, me, "--child-watcher"], env=env, stdout=subprocess.PIPE,
-                             stderr=open(work / "churn-watcher.log", "wb"), text=True)  # noqa: SIM115
+    env = {
+        **base_env(work),
+        "KUBECONFIG": str(kc),
+        "KUBEWHY_DATABASE_URL": f"sqlite:///{work / 'churn.db'}",
+        "KUBEWHY_AUDIT_FALLBACK": str(work / "churn.jsonl"),
+        "KUBEWHY_CLUSTER_NAME": "bench-churn",
+    }
+    child = subprocess.Popen(
+        [sys.executable, me, "--child-watcher"],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=open(work / "churn-watcher.log", "wb"),
+        text=True,
+    )  # noqa: SIM115
     assert child.stdout is not None
     samples: list[tuple[float, int, int, int, int]] = []
     sim_points: list[tuple[float, int]] = []
@@ -409,8 +511,10 @@ async def throughput(args: argparse.Namespace, work: Path) -> dict[str, Any]:
         deadline = time.monotonic() + 180
         while not samples:
             if child.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError("the watcher child did not start: "
-                                   + (work / "churn-watcher.log").read_text(errors="replace")[-3000:])
+                raise RuntimeError(
+                    "the watcher child did not start: "
+                    + (work / "churn-watcher.log").read_text(errors="replace")[-3000:]
+                )
             await asyncio.sleep(0.1)
         await asyncio.sleep(2.0)
         cpu0, host_cpu0 = cpu_seconds(child.pid), cpu_seconds(host.pid)
@@ -464,15 +568,29 @@ async def throughput(args: argparse.Namespace, work: Path) -> dict[str, Any]:
         quarters.append(statistics.median(part) if part else float("nan"))
     before = [s for s in samples if s[0] < start_t] or samples[:1]  # the informer's position as the churn began
     first = before[-1:]
-    return {"sent": sent, "took": took, "rate": sent / took if took else 0.0, "lag_events": lag_events,
-            "lag_seconds": lag_seconds, "quarters": quarters, "caught": caught, "cpu": cpu, "host_cpu": host_cpu,
-            "behind_at_end": behind_at_end,
-            "relists": samples[-1][3] - first[0][3], "watches": samples[-1][4] - first[0][4],
-            "events_seen": samples[-1][2] - first[0][2], "rss": mem.get("VmRSS", 0.0), "hwm": mem.get("VmHWM", 0.0),
-            "pods": args.churn_pods, "nodes": args.churn_nodes}
+    return {
+        "sent": sent,
+        "took": took,
+        "rate": sent / took if took else 0.0,
+        "lag_events": lag_events,
+        "lag_seconds": lag_seconds,
+        "quarters": quarters,
+        "caught": caught,
+        "cpu": cpu,
+        "host_cpu": host_cpu,
+        "behind_at_end": behind_at_end,
+        "relists": samples[-1][3] - first[0][3],
+        "watches": samples[-1][4] - first[0][4],
+        "events_seen": samples[-1][2] - first[0][2],
+        "rss": mem.get("VmRSS", 0.0),
+        "hwm": mem.get("VmHWM", 0.0),
+        "pods": args.churn_pods,
+        "nodes": args.churn_nodes,
+    }
 
 
 # ---- report -----------------------------------------------------------------------------------------------------
+
 
 async def run(args: argparse.Namespace) -> dict[str, Any]:
     work = Path(tempfile.mkdtemp(prefix="kubewhy-bench-watch-"))
@@ -496,25 +614,38 @@ def report(args: argparse.Namespace, r: dict[str, Any]) -> dict[str, Any]:
 
     t = lat["times"]
     p50, p95 = statistics.median(t), pct(t, 0.95)
-    lines += [f"**Latency.** `python -m kubewhy watch --grace {args.grace}` as a process, paging the Slack Web API "
-              f"double; a generated cluster of {lat['pods']:,} pods and {lat['nodes']} nodes on a simulator process, "
-              f"{args.latency_ms:g} ms added to every API request. {len(t)} incidents, each a status patch turning "
-              f"another node's Ready to Unknown; timed from just before the PATCH is sent to the double receiving "
-              f"the page (`chat.postMessage`, the diagnosis of the node included). {lat['pages']} pages for "
-              f"{len(t)} incidents.", "",
-              "| measurement | p50 | p95 | max | kube-prometheus `KubeNodeNotReady` |", "|---|---|---|---|---|",
-              f"| node NotReady → page in Slack (grace {args.grace}) | {p50 * 1000:.0f} ms | {p95 * 1000:.0f} ms | "
-              f"{max(t) * 1000:.0f} ms | `for: 15m`: 900 s + its scrape and evaluation intervals |", ""]
-    target(f"page latency p95 (grace {args.grace})", f"{p95 * 1000:.0f} ms", f"< 2 s + grace ({args.grace})",
-           p95 < 2.0 + grace)
+    lines += [
+        f"**Latency.** `python -m kubewhy watch --grace {args.grace}` as a process, paging the Slack Web API "
+        f"double; a generated cluster of {lat['pods']:,} pods and {lat['nodes']} nodes on a simulator process, "
+        f"{args.latency_ms:g} ms added to every API request. {len(t)} incidents, each a status patch turning "
+        f"another node's Ready to Unknown; timed from just before the PATCH is sent to the double receiving "
+        f"the page (`chat.postMessage`, the diagnosis of the node included). {lat['pages']} pages for "
+        f"{len(t)} incidents.",
+        "",
+        "| measurement | p50 | p95 | max | kube-prometheus `KubeNodeNotReady` |",
+        "|---|---|---|---|---|",
+        f"| node NotReady → page in Slack (grace {args.grace}) | {p50 * 1000:.0f} ms | {p95 * 1000:.0f} ms | "
+        f"{max(t) * 1000:.0f} ms | `for: 15m`: 900 s + its scrape and evaluation intervals |",
+        "",
+    ]
+    target(
+        f"page latency p95 (grace {args.grace})",
+        f"{p95 * 1000:.0f} ms",
+        f"< 2 s + grace ({args.grace})",
+        p95 < 2.0 + grace,
+    )
 
-    lines += [f"**API load.** One simulator process and one `kubewhy watch` process (default settings: leader "
-              f"election on a Lease of 15 s, renewed by its holder every 6.75 s) per size; a `kubectl get pods -A` "
-              f"loop every {args.poll:g} s on the same simulator. Window: {args.window:g} s after both were running; "
-              "kubectl's requests are counted from its `-v=6` log, the watcher's are the simulator's count "
-              "minus kubectl's. RSS: the watcher process at the end of the window (peak in brackets).", "",
-              "| pods (nodes) | watcher requests/min | of which Lease | of which watch + list | "
-              "kubectl loop requests/min | kubectl ÷ watcher | watcher RSS (peak) |", "|---|---|---|---|---|---|---|"]
+    lines += [
+        f"**API load.** One simulator process and one `kubewhy watch` process (default settings: leader "
+        f"election on a Lease of 15 s, renewed by its holder every 6.75 s) per size; a `kubectl get pods -A` "
+        f"loop every {args.poll:g} s on the same simulator. Window: {args.window:g} s after both were running; "
+        "kubectl's requests are counted from its `-v=6` log, the watcher's are the simulator's count "
+        "minus kubectl's. RSS: the watcher process at the end of the window (peak in brackets).",
+        "",
+        "| pods (nodes) | watcher requests/min | of which Lease | of which watch + list | "
+        "kubectl loop requests/min | kubectl ÷ watcher | watcher RSS (peak) |",
+        "|---|---|---|---|---|---|---|",
+    ]
     per_min: dict[int, float] = {}
     for size, s in sorted(load.items()):
         minutes = s["seconds"] / 60
@@ -523,69 +654,107 @@ def report(args: argparse.Namespace, r: dict[str, Any]) -> dict[str, Any]:
         per_min[size] = watcher
         kube = s["kubectl"] / minutes
         ratio = f"{kube / watcher:.1f}×" if watcher else "∞"
-        lines.append(f"| {size:,} ({s['nodes']}) | {watcher:.1f} | {lease / minutes:.1f} | "
-                     f"{(s['watcher'] - lease) / minutes:.1f} | {kube:.1f} ({s['polls']} polls) | {ratio} | "
-                     f"{s['rss']:.0f} MB ({s['hwm']:.0f} MB) |")
+        lines.append(
+            f"| {size:,} ({s['nodes']}) | {watcher:.1f} | {lease / minutes:.1f} | "
+            f"{(s['watcher'] - lease) / minutes:.1f} | {kube:.1f} ({s['polls']} polls) | {ratio} | "
+            f"{s['rss']:.0f} MB ({s['hwm']:.0f} MB) |"
+        )
     lines.append("")
-    lines.append("Requests by kind in the window (watcher and kubectl together): " + "; ".join(
-        f"{size:,} pods: " + ", ".join(f"{k} {v}" for k, v in sorted(s["by_kind"].items()))
-        for size, s in sorted(load.items())) + ".")
+    lines.append(
+        "Requests by kind in the window (watcher and kubectl together): "
+        + "; ".join(
+            f"{size:,} pods: " + ", ".join(f"{k} {v}" for k, v in sorted(s["by_kind"].items()))
+            for size, s in sorted(load.items())
+        )
+        + "."
+    )
     main_size = 10_000 if 10_000 in load else max(load)
     m = load[main_size]
     m_minutes = m["seconds"] / 60
     m_lease = sum(v for k, v in m["by_kind"].items() if k.endswith(" leases")) / m_minutes
-    lines += ["", f"At {main_size:,} pods the Lease of leader election (on by default) makes {m_lease:.1f} of the "
-              f"watcher's {per_min[main_size]:.1f} requests/min: the holder renews every 6.75 s (0.45 of the 15 s "
-              "duration) with one update of the Lease it last wrote, whatever the cluster's size. The rest, "
-              f"{per_min[main_size] - m_lease:.1f}/min, is the three watch streams (nodes, pods, events) re-opened "
-              "when the server ends them after 300 s; bookmarks are not requests, and no LIST was made. One replica "
-              "without leader election (`KUBEWHY_WATCH_LEADER_ELECTION=0`) makes those alone."]
+    lines += [
+        "",
+        f"At {main_size:,} pods the Lease of leader election (on by default) makes {m_lease:.1f} of the "
+        f"watcher's {per_min[main_size]:.1f} requests/min: the holder renews every 6.75 s (0.45 of the 15 s "
+        "duration) with one update of the Lease it last wrote, whatever the cluster's size. The rest, "
+        f"{per_min[main_size] - m_lease:.1f}/min, is the three watch streams (nodes, pods, events) re-opened "
+        "when the server ends them after 300 s; bookmarks are not requests, and no LIST was made. One replica "
+        "without leader election (`KUBEWHY_WATCH_LEADER_ELECTION=0`) makes those alone.",
+    ]
     lines.append("")
-    target(f"watcher API requests/min at {main_size:,} pods", f"{per_min[main_size]:.1f}/min", "< 10/min",
-           per_min[main_size] < 10)
+    target(
+        f"watcher API requests/min at {main_size:,} pods",
+        f"{per_min[main_size]:.1f}/min",
+        "< 10/min",
+        per_min[main_size] < 10,
+    )
     spread = max(per_min.values()) - min(per_min.values())
-    target(f"requests/min across {', '.join(f'{s:,}' for s in sorted(load))} pods",
-           f"{min(per_min.values()):.1f}–{max(per_min.values()):.1f}/min", "flat (within 1/min)", spread <= 1.0)
+    target(
+        f"requests/min across {', '.join(f'{s:,}' for s in sorted(load))} pods",
+        f"{min(per_min.values()):.1f}–{max(per_min.values()):.1f}/min",
+        "flat (within 1/min)",
+        spread <= 1.0,
+    )
     kube_main = m["kubectl"] / (m["seconds"] / 60)
-    target(f"kubectl 30 s loop ÷ watcher, requests at {main_size:,} pods",
-           f"{kube_main / per_min[main_size]:.1f}×" if per_min[main_size] else "∞", "reported", True)
-    target(f"watcher RSS, {main_size:,} pods and {m['nodes']} nodes cached", f"{m['rss']:.0f} MB (peak "
-           f"{m['hwm']:.0f} MB)", "< 150 MB", m["rss"] < 150)
+    target(
+        f"kubectl 30 s loop ÷ watcher, requests at {main_size:,} pods",
+        f"{kube_main / per_min[main_size]:.1f}×" if per_min[main_size] else "∞",
+        "reported",
+        True,
+    )
+    target(
+        f"watcher RSS, {main_size:,} pods and {m['nodes']} nodes cached",
+        f"{m['rss']:.0f} MB (peak {m['hwm']:.0f} MB)",
+        "< 150 MB",
+        m["rss"] < 150,
+    )
 
     lq = thr["lag_seconds"]
     le = thr["lag_events"]
     caught = thr["caught"]
-    lines += [f"**Throughput.** Pod churn at {args.rate:g} writes/s for {args.seconds:g} s into a simulator of "
-              f"{thr['pods']:,} pods and {thr['nodes']} nodes (writes made in the simulator's store by its host "
-              f"process: each a new restartCount and start time of a running container, so each is a transition of "
-              f"the watcher's projection, yielding to the simulator's watch senders every 50 writes; the simulator's "
-              f"HTTP PATCH path topped out near 1,000/s on this machine in a quick test). The watchers run in a "
-              f"child process as `kubewhy watch` runs them; their pod informer's "
-              f"resourceVersion is sampled every 100 ms and compared with the simulator's.", "",
-              "| measurement | result |", "|---|---|",
-              f"| writes made | {thr['sent']:,} in {thr['took']:.1f} s ({thr['rate']:.0f}/s) |",
-              f"| watch events received by the pod informer | {thr['events_seen']:,} |",
-              f"| lag, events behind: median / p95 / max | {statistics.median(le):.0f} / {pct(le, 0.95):.0f} / "
-              f"{max(le):.0f} |",
-              f"| lag, seconds behind: median / p95 / max | {statistics.median(lq) * 1000:.0f} ms / "
-              f"{pct(lq, 0.95) * 1000:.0f} ms / {max(lq) * 1000:.0f} ms |",
-              "| lag by quarter of the run (median) | " + " → ".join(f"{q * 1000:.0f} ms" for q in thr["quarters"])
-              + " |",
-              "| caught up after the last write | " + (f"{caught * 1000:.0f} ms" if caught is not None
-                                                     else "**not within 30 s**") + " |",
-              f"| events behind at the last write | {thr['behind_at_end']:,} |",
-              f"| watcher CPU during the run | {thr['cpu']:.1f} s ({thr['cpu'] / thr['took'] * 100:.0f} % of a core) |",
-              f"| simulator host CPU during the run (writes + watch streams) | {thr['host_cpu']:.1f} s "
-              f"({thr['host_cpu'] / thr['took'] * 100:.0f} % of a core) |",
-              f"| re-lists / watch requests during the run | {thr['relists']} / {thr['watches']} |",
-              f"| watcher RSS at the end (peak) | {thr['rss']:.0f} MB ({thr['hwm']:.0f} MB) |"]
+    lines += [
+        f"**Throughput.** Pod churn at {args.rate:g} writes/s for {args.seconds:g} s into a simulator of "
+        f"{thr['pods']:,} pods and {thr['nodes']} nodes (writes made in the simulator's store by its host "
+        f"process: each a new restartCount and start time of a running container, so each is a transition of "
+        f"the watcher's projection, yielding to the simulator's watch senders every 50 writes; the simulator's "
+        f"HTTP PATCH path topped out near 1,000/s on this machine in a quick test). The watchers run in a "
+        f"child process as `kubewhy watch` runs them; their pod informer's "
+        f"resourceVersion is sampled every 100 ms and compared with the simulator's.",
+        "",
+        "| measurement | result |",
+        "|---|---|",
+        f"| writes made | {thr['sent']:,} in {thr['took']:.1f} s ({thr['rate']:.0f}/s) |",
+        f"| watch events received by the pod informer | {thr['events_seen']:,} |",
+        f"| lag, events behind: median / p95 / max | {statistics.median(le):.0f} / {pct(le, 0.95):.0f} / "
+        f"{max(le):.0f} |",
+        f"| lag, seconds behind: median / p95 / max | {statistics.median(lq) * 1000:.0f} ms / "
+        f"{pct(lq, 0.95) * 1000:.0f} ms / {max(lq) * 1000:.0f} ms |",
+        "| lag by quarter of the run (median) | " + " → ".join(f"{q * 1000:.0f} ms" for q in thr["quarters"]) + " |",
+        "| caught up after the last write | "
+        + (f"{caught * 1000:.0f} ms" if caught is not None else "**not within 30 s**")
+        + " |",
+        f"| events behind at the last write | {thr['behind_at_end']:,} |",
+        f"| watcher CPU during the run | {thr['cpu']:.1f} s ({thr['cpu'] / thr['took'] * 100:.0f} % of a core) |",
+        f"| simulator host CPU during the run (writes + watch streams) | {thr['host_cpu']:.1f} s "
+        f"({thr['host_cpu'] / thr['took'] * 100:.0f} % of a core) |",
+        f"| re-lists / watch requests during the run | {thr['relists']} / {thr['watches']} |",
+        f"| watcher RSS at the end (peak) | {thr['rss']:.0f} MB ({thr['hwm']:.0f} MB) |",
+    ]
     growing = thr["quarters"][-1] > max(2 * thr["quarters"][0], 0.5)
-    target(f"{args.rate:g} pod events/s for {args.seconds:g} s: lag", f"p95 {pct(lq, 0.95) * 1000:.0f} ms, "
-           f"last quarter {thr['quarters'][-1] * 1000:.0f} ms, caught up "
-           + (f"{caught * 1000:.0f} ms after" if caught is not None else "never"),
-           "not growing", not growing and caught is not None and thr["rate"] >= 0.95 * args.rate)
-    return {"title": "Watchers: page latency, API load, memory, throughput (issue 13)", "targets": targets,
-            "markdown": "\n".join(lines), "command": " ".join(["bench/bench_watch.py", *sys.argv[1:]])}
+    target(
+        f"{args.rate:g} pod events/s for {args.seconds:g} s: lag",
+        f"p95 {pct(lq, 0.95) * 1000:.0f} ms, "
+        f"last quarter {thr['quarters'][-1] * 1000:.0f} ms, caught up "
+        + (f"{caught * 1000:.0f} ms after" if caught is not None else "never"),
+        "not growing",
+        not growing and caught is not None and thr["rate"] >= 0.95 * args.rate,
+    )
+    return {
+        "title": "Watchers: page latency, API load, memory, throughput (issue 13)",
+        "targets": targets,
+        "markdown": "\n".join(lines),
+        "command": " ".join(["bench/bench_watch.py", *sys.argv[1:]]),
+    }
 
 
 def main() -> None:

@@ -19,15 +19,23 @@ from .listeners import actions, commands, errors, incidents, mentions
 
 def build_client(slack: SlackSettings) -> AsyncWebClient:
     # Slack answers 429 with Retry-After under load, and 5xx now and then: the client waits and retries.
-    return AsyncWebClient(token=slack.bot_token, base_url=slack.api_url,
-                          retry_handlers=[AsyncRateLimitErrorRetryHandler(max_retry_count=3),
-                                          AsyncServerErrorRetryHandler(max_retry_count=3)])
+    return AsyncWebClient(
+        token=slack.bot_token,
+        base_url=slack.api_url,
+        retry_handlers=[
+            AsyncRateLimitErrorRetryHandler(max_retry_count=3),
+            AsyncServerErrorRetryHandler(max_retry_count=3),
+        ],
+    )
 
 
 def build_app(deps: BotDeps) -> AsyncApp:
-    app = AsyncApp(signing_secret=deps.slack.signing_secret or "unused",
-                   client=build_client(deps.slack), request_verification_enabled=deps.slack.mode == "http",
-                   process_before_response=False)
+    app = AsyncApp(
+        signing_secret=deps.slack.signing_secret or "unused",
+        client=build_client(deps.slack),
+        request_verification_enabled=deps.slack.mode == "http",
+        process_before_response=False,
+    )
     commands.register(app, deps)
     actions.register(app, deps)
     incidents.register(app, deps)

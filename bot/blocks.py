@@ -61,8 +61,12 @@ def section(text: str) -> SectionBlock:
 
 
 def button(text: str, action_id: str, value: dict[str, Any], style: str | None = None) -> ButtonElement:
-    return ButtonElement(text=PlainTextObject(text=text[:75]), action_id=action_id,
-                         value=json.dumps(value, separators=(",", ":"))[:2000], style=style)
+    return ButtonElement(
+        text=PlainTextObject(text=text[:75]),
+        action_id=action_id,
+        value=json.dumps(value, separators=(",", ":"))[:2000],
+        style=style,
+    )
 
 
 def action_value(target: Target, incident: str | None = None, **extra: Any) -> dict[str, Any]:
@@ -86,8 +90,9 @@ def _evidence_text(finding: Finding, limit: int) -> tuple[str, int]:
     return text, hidden
 
 
-def finding_blocks(finding: Finding, index: int, target: Target, fix_ids: list[str | None],
-                   incident: str | None = None) -> list[Block]:
+def finding_blocks(
+    finding: Finding, index: int, target: Target, fix_ids: list[str | None], incident: str | None = None
+) -> list[Block]:
     emoji = SEVERITY_EMOJI.get(finding.severity, "")
     subject = "" if finding.subject == target.ref else f" on `{escape(finding.subject)}`"
     head = f"{emoji} *{index}. {escape(finding.title)}*{subject}\n{escape(finding.summary)}"
@@ -113,18 +118,26 @@ def finding_blocks(finding: Finding, index: int, target: Target, fix_ids: list[s
     return blocks
 
 
-def report_blocks(report: Report, fix_ids: dict[tuple[int, int], str], user: str = "",
-                  incident: str | None = None) -> list[Block]:
+def report_blocks(
+    report: Report, fix_ids: dict[tuple[int, int], str], user: str = "", incident: str | None = None
+) -> list[Block]:
     target = report.target
     who = f" (asked by <@{escape(user)}>)" if user else ""
     blocks: list[Block] = [HeaderBlock(text=PlainTextObject(text=cut(f"Why {target.ref}?", 150)))]
     if report.healthy:
-        blocks.append(section(f":white_check_mark: No problems found in `{escape(target.ref)}`: "
-                              f"{len(report.checks)} checks passed."))
+        blocks.append(
+            section(
+                f":white_check_mark: No problems found in `{escape(target.ref)}`: {len(report.checks)} checks passed."
+            )
+        )
     elif not report.findings:
-        blocks.append(section(f":warning: Diagnosis of `{escape(target.ref)}` incomplete: {len(report.incomplete)} "
-                              f"of {len(report.checks)} checks could not complete, so no cause was proven "
-                              "(this does not mean it is healthy)."))
+        blocks.append(
+            section(
+                f":warning: Diagnosis of `{escape(target.ref)}` incomplete: {len(report.incomplete)} "
+                f"of {len(report.checks)} checks could not complete, so no cause was proven "
+                "(this does not mean it is healthy)."
+            )
+        )
     for i, finding in enumerate(report.findings, 1):
         ids = [fix_ids.get((i - 1, j)) for j in range(len(finding.fixes))]
         candidate = [DividerBlock(), *finding_blocks(finding, i, target, ids, incident)]
@@ -139,8 +152,12 @@ def report_blocks(report: Report, fix_ids: dict[tuple[int, int], str], user: str
         context += " · " + " · ".join(escape(n) for n in notes)
     blocks.append(ContextBlock(elements=[MarkdownTextObject(text=cut(context, 2000))]))
     value = action_value(target, incident)
-    actions = [button("Show logs", ACTION_LOGS, value), button("Show events", ACTION_EVENTS, value),
-               button("Describe", ACTION_DESCRIBE, value), button("Re-run", ACTION_RERUN, value)]
+    actions = [
+        button("Show logs", ACTION_LOGS, value),
+        button("Show events", ACTION_EVENTS, value),
+        button("Describe", ACTION_DESCRIBE, value),
+        button("Re-run", ACTION_RERUN, value),
+    ]
     if any(f.evidence for f in report.findings):
         actions.append(button("Show all evidence", ACTION_MORE, value))
     if target.kind != "Pod":
@@ -203,8 +220,13 @@ def all_evidence_lines(report: Report) -> list[str]:
 
 
 def status_blocks(st: ClusterStatus) -> list[Block]:
-    scope = (f"namespace `{escape(st.namespace)}`" if st.namespace else
-             "namespaces " + ", ".join(f"`{escape(n)}`" for n in st.namespaces) if st.namespaces else "all namespaces")
+    scope = (
+        f"namespace `{escape(st.namespace)}`"
+        if st.namespace
+        else "namespaces " + ", ".join(f"`{escape(n)}`" for n in st.namespaces)
+        if st.namespaces
+        else "all namespaces"
+    )
     if st.healthy:
         return [section(f":white_check_mark: {st.nodes} nodes and {st.pods} pods in {scope}: nothing unhealthy.")]
     blocks: list[Block] = [HeaderBlock(text=PlainTextObject(text="Cluster status"))]
@@ -220,8 +242,15 @@ def status_blocks(st: ClusterStatus) -> list[Block]:
     part(":repeat: Crashing pods", st.crashing_pods)
     part(":hourglass: Pending pods", st.pending_pods)
     part(":boot: Evicted pods", st.evicted_pods)
-    blocks.append(ContextBlock(elements=[MarkdownTextObject(
-        text=f"{st.nodes} nodes, {st.pods} pods in {scope}. Ask `/k8s why <pod>` about any of them.")]))
+    blocks.append(
+        ContextBlock(
+            elements=[
+                MarkdownTextObject(
+                    text=f"{st.nodes} nodes, {st.pods} pods in {scope}. Ask `/k8s why <pod>` about any of them."
+                )
+            ]
+        )
+    )
     return blocks
 
 
@@ -244,16 +273,24 @@ def help_blocks(unknown: str | None = None) -> list[Block]:
 
 def fix_modal(title: str, command: str, dry_run: str, ok: bool, metadata: str) -> View:
     status = ":white_check_mark: Dry run accepted by the API server" if ok else ":x: Dry run failed"
-    return View(type="modal", callback_id=VIEW_CONFIRM, private_metadata=metadata[:3000],
-                title=PlainTextObject(text="Apply fix"), close=PlainTextObject(text="Cancel"),
-                submit=PlainTextObject(text="Apply") if ok else None,
-                blocks=[section(f"*{escape(title)}*\n{code(command, 1500)}"),
-                        section(f"{status}\n{escape(dry_run)}")])
+    return View(
+        type="modal",
+        callback_id=VIEW_CONFIRM,
+        private_metadata=metadata[:3000],
+        title=PlainTextObject(text="Apply fix"),
+        close=PlainTextObject(text="Cancel"),
+        submit=PlainTextObject(text="Apply") if ok else None,
+        blocks=[section(f"*{escape(title)}*\n{code(command, 1500)}"), section(f"{status}\n{escape(dry_run)}")],
+    )
 
 
 def loading_modal(title: str) -> View:
-    return View(type="modal", title=PlainTextObject(text="Apply fix"), close=PlainTextObject(text="Cancel"),
-                blocks=[section(f"*{escape(title)}*\n:hourglass_flowing_sand: Running a server-side dry run…")])
+    return View(
+        type="modal",
+        title=PlainTextObject(text="Apply fix"),
+        close=PlainTextObject(text="Cancel"),
+        blocks=[section(f"*{escape(title)}*\n:hourglass_flowing_sand: Running a server-side dry run…")],
+    )
 
 
 def to_dicts(blocks: list[Block]) -> list[dict[str, Any]]:

@@ -33,8 +33,9 @@ def parse(text: str) -> Command:
         tok = rest[i]
         if tok == "--incident":
             if i + 1 >= len(rest) or not INCIDENT_REF.fullmatch(rest[i + 1]):
-                return Command(name, error="--incident needs a reference such as `INC-42` (letters, digits, "
-                                           "`.`, `_`, `-`)")
+                return Command(
+                    name, error="--incident needs a reference such as `INC-42` (letters, digits, `.`, `_`, `-`)"
+                )
             incident = rest[i + 1]
             i += 2
             continue
@@ -50,15 +51,20 @@ def parse(text: str) -> Command:
             args.append(tok)
         i += 1
     if name == "why" and not args:
-        return Command(name, namespace=namespace,
-                       error="Tell me what to look at: `/k8s why pod-name` or `/k8s why deploy/api -n prod`.")
+        return Command(
+            name,
+            namespace=namespace,
+            error="Tell me what to look at: `/k8s why pod-name` or `/k8s why deploy/api -n prod`.",
+        )
     if name == "mute" and len(args) != 2:
-        return Command(name, namespace=namespace,
-                       error="Mute one target for a while: `/k8s mute node/worker-3 2h` or "
-                             "`/k8s mute deploy/shop/api 30m` (or `ns/NAME` for a namespace).")
+        return Command(
+            name,
+            namespace=namespace,
+            error="Mute one target for a while: `/k8s mute node/worker-3 2h` or "
+            "`/k8s mute deploy/shop/api 30m` (or `ns/NAME` for a namespace).",
+        )
     if name == "unmute" and len(args) != 1:
         return Command(name, namespace=namespace, error="Unmute one target: `/k8s unmute node/worker-3`.")
     if name == "why" and len(args) > 1:
-        return Command(name, namespace=namespace,
-                       error="One target at a time: `/k8s why pod-name [-n namespace]`.")
+        return Command(name, namespace=namespace, error="One target at a time: `/k8s why pod-name [-n namespace]`.")
     return Command(name, tuple(args), namespace, incident=incident)

@@ -75,8 +75,9 @@ class Gate:
         if request.method != "POST":
             return await handler(request)
         body = await request.read()
-        reason = self.verify(body, request.headers.get("X-Slack-Request-Timestamp"),
-                             request.headers.get("X-Slack-Signature"))
+        reason = self.verify(
+            body, request.headers.get("X-Slack-Request-Timestamp"), request.headers.get("X-Slack-Signature")
+        )
         if reason is not None:
             self.rejected += 1
             log.warning("slack: rejected a request from %s: %s", request.remote, reason)
@@ -89,8 +90,10 @@ class Gate:
         first = self.first_time(self.seen_deliveries, delivery)
         if not first and request.headers.get("X-Slack-Retry-Num"):
             self.retries_dropped += 1
-            log.info("slack: retry %s of a delivery already received; not processed again",
-                     request.headers.get("X-Slack-Retry-Num"))
+            log.info(
+                "slack: retry %s of a delivery already received; not processed again",
+                request.headers.get("X-Slack-Retry-Num"),
+            )
             return web.Response(status=200, headers={"X-Slack-No-Retry": "1"})
         if not parseable(body, request.content_type):
             log.warning("slack: a signed request with a body that cannot be parsed (%d bytes)", len(body))
@@ -127,5 +130,3 @@ def parseable(body: bytes, content_type: str) -> bool:
         except ValueError:
             return False
     return True
-
-

@@ -70,27 +70,42 @@ class WatcherCollector(Collector):
 
     def collect(self) -> Iterator[GaugeMetricFamily | CounterMetricFamily]:
         w = self.watcher
-        yield GaugeMetricFamily("kubewhy_leader", "1 while this replica holds the watchers' Lease (only the "
-                                "leader pages).", value=1.0 if w is not None and w.leading() else 0.0)
-        yield GaugeMetricFamily("kubewhy_watch_synced", "1 once the informers have listed and the ledger was read.",
-                                value=1.0 if w is not None and w.ready.is_set() else 0.0)
+        yield GaugeMetricFamily(
+            "kubewhy_leader",
+            "1 while this replica holds the watchers' Lease (only the leader pages).",
+            value=1.0 if w is not None and w.leading() else 0.0,
+        )
+        yield GaugeMetricFamily(
+            "kubewhy_watch_synced",
+            "1 once the informers have listed and the ledger was read.",
+            value=1.0 if w is not None and w.ready.is_set() else 0.0,
+        )
         if w is None:
             return
-        lag = GaugeMetricFamily("kubewhy_watch_lag_seconds", "Seconds since the last event (or bookmark) of "
-                                "each watch stream.", labels=["kind"])
+        lag = GaugeMetricFamily(
+            "kubewhy_watch_lag_seconds",
+            "Seconds since the last event (or bookmark) of each watch stream.",
+            labels=["kind"],
+        )
         now = time.monotonic()
         for informer in (w.nodes, w.pods, w.events):
             if informer is not None and informer.stats.last_event_at:
                 lag.add_metric([informer.kind], now - informer.stats.last_event_at)
         yield lag
-        pages = CounterMetricFamily("kubewhy_pages", "What the watchers sent: page (a new incident), update, "
-                                    "reply (in the thread), resolve, absorbed (grouped under a node's incident).",
-                                    labels=["action"])
+        pages = CounterMetricFamily(
+            "kubewhy_pages",
+            "What the watchers sent: page (a new incident), update, "
+            "reply (in the thread), resolve, absorbed (grouped under a node's incident).",
+            labels=["action"],
+        )
         for key, action in ACTIONS.items():
             pages.add_metric([action], float(w.stats.get(key, 0)))
         yield pages
-        yield CounterMetricFamily("kubewhy_watch_errors", "Errors while opening, updating or resolving incidents.",
-                                  value=float(w.stats.get("errors", 0)))
+        yield CounterMetricFamily(
+            "kubewhy_watch_errors",
+            "Errors while opening, updating or resolving incidents.",
+            value=float(w.stats.get("errors", 0)),
+        )
 
 
 class CountingNotifier:
@@ -123,8 +138,9 @@ class Health:
         self.ledger, self.port, self.host = ledger, port, host
         self.registry = CollectorRegistry()
         self.sink = PrometheusSink(self.registry)
-        self.slack_errors = Counter("kubewhy_slack_errors", "Calls to the Slack Web API that failed, by call.",
-                                    ["call"], registry=self.registry)
+        self.slack_errors = Counter(
+            "kubewhy_slack_errors", "Calls to the Slack Web API that failed, by call.", ["call"], registry=self.registry
+        )
         self.collector = WatcherCollector()
         self.registry.register(self.collector)
         self._runner: web.AppRunner | None = None
@@ -147,8 +163,9 @@ class Health:
         try:
             await web.TCPSite(self._runner, self.host, self.port).start()
         except OSError as exc:
-            raise SettingsError(f"KUBEWHY_HEALTH_PORT={self.port}: cannot listen on {self.host}:{self.port} "
-                                f"({exc.strerror or exc})") from None
+            raise SettingsError(
+                f"KUBEWHY_HEALTH_PORT={self.port}: cannot listen on {self.host}:{self.port} ({exc.strerror or exc})"
+            ) from None
         self._previous_sink = telemetry.install(self.sink)
         log.info("probes and metrics on %s:%s (/healthz, /readyz, /metrics)", self.host, self.port)
 

@@ -29,9 +29,11 @@ def incident_blocks(page: Page) -> list[Block]:
     state = STATE_EMOJI.get(i.state, "")
     if i.state == "acknowledged" and i.acknowledged_by:
         state += f" by <@{blocks.escape(i.acknowledged_by)}>"
-    status = (f"{emoji} *{blocks.escape(i.rule)}* on `{blocks.escape(i.subject)}`{state}\n"
-              f"*{i.count}* so far · first seen {i.first_seen:%Y-%m-%d %H:%M:%S} UTC · "
-              f"last seen {i.last_seen:%H:%M:%S} UTC")
+    status = (
+        f"{emoji} *{blocks.escape(i.rule)}* on `{blocks.escape(i.subject)}`{state}\n"
+        f"*{i.count}* so far · first seen {i.first_seen:%Y-%m-%d %H:%M:%S} UTC · "
+        f"last seen {i.last_seen:%H:%M:%S} UTC"
+    )
     if i.absorbed:
         status += f"\n:link: {i.absorbed} pod incident(s) on this node grouped here (the node is the cause)"
     out.append(blocks.section(status))
@@ -71,15 +73,20 @@ class SlackNotifier:
     async def post(self, page: Page) -> str:
         channel = self._channel(page)
         posted = await self.client.chat_postMessage(
-            channel=channel, text=f"{page.incident.severity.upper()}: {page.text}",
+            channel=channel,
+            text=f"{page.incident.severity.upper()}: {page.text}",
             blocks=blocks.to_dicts(incident_blocks(page)),
-            metadata={"event_type": "kubewhy_incident", "event_payload": {"ref": page.incident.ref}})
+            metadata={"event_type": "kubewhy_incident", "event_payload": {"ref": page.incident.ref}},
+        )
         return str(posted["ts"])
 
     async def update(self, page: Page, message_id: str) -> None:
-        await self.client.chat_update(channel=self._channel(page), ts=message_id,
-                                      text=f"{page.incident.severity.upper()}: {page.text}",
-                                      blocks=blocks.to_dicts(incident_blocks(page)))
+        await self.client.chat_update(
+            channel=self._channel(page),
+            ts=message_id,
+            text=f"{page.incident.severity.upper()}: {page.text}",
+            blocks=blocks.to_dicts(incident_blocks(page)),
+        )
 
     async def reply(self, page: Page, message_id: str) -> None:
         channel = self._channel(page)
@@ -87,9 +94,12 @@ class SlackNotifier:
             fix_ids: dict[tuple[int, int], str] = {}
             if self.deps is not None:
                 fix_ids = register_fixes(self.deps, page.report, "", channel)
-            await self.client.chat_postMessage(channel=channel, thread_ts=message_id,
-                                               text=blocks.fallback_text(page.report),
-                                               blocks=blocks.to_dicts(blocks.report_blocks(page.report, fix_ids)))
+            await self.client.chat_postMessage(
+                channel=channel,
+                thread_ts=message_id,
+                text=blocks.fallback_text(page.report),
+                blocks=blocks.to_dicts(blocks.report_blocks(page.report, fix_ids)),
+            )
             return
         await self.client.chat_postMessage(channel=channel, thread_ts=message_id, text=blocks.escape(page.text))
 
@@ -97,12 +107,15 @@ class SlackNotifier:
         """The message a replica posted before dying, found by the metadata every page carries."""
         if not incident.channel:
             return None
-        history = await self.client.conversations_history(channel=incident.channel, limit=200,
-                                                          include_all_metadata=True)
+        history = await self.client.conversations_history(
+            channel=incident.channel, limit=200, include_all_metadata=True
+        )
         for message in history.get("messages") or []:
             meta = message.get("metadata") or {}
-            if meta.get("event_type") == "kubewhy_incident" and (meta.get("event_payload") or {}).get("ref") == \
-                    incident.ref:
+            if (
+                meta.get("event_type") == "kubewhy_incident"
+                and (meta.get("event_payload") or {}).get("ref") == incident.ref
+            ):
                 return str(message.get("ts"))
         return None
 

@@ -21,7 +21,11 @@ async def may_apply(deps: BotDeps, client: AsyncWebClient, user: str, namespace:
         if user in (members.get("users") or []):
             return True, ""
     if not ids:
-        return False, (f"Nobody may apply fixes in {where}: the bot's allowlist (KUBEWHY_SLACK_ALLOW) has no entry "
-                       f"for it. You can still run the command shown yourself.")
-    return False, (f"You are not on the allowlist for applying fixes in {where}. Ask one of the allowed people or "
-                   f"groups, or run the command shown yourself.")
+        return False, (
+            f"Nobody may apply fixes in {where}: the bot's allowlist (KUBEWHY_SLACK_ALLOW) has no entry "
+            f"for it. You can still run the command shown yourself."
+        )
+    return False, (
+        f"You are not on the allowlist for applying fixes in {where}. Ask one of the allowed people or "
+        f"groups, or run the command shown yourself."
+    )

@@ -24,8 +24,11 @@ log = logging.getLogger("kubewhy.bot")
 
 ECHO_LIMIT = 120  # characters of what someone typed that an answer may quote back
 
-_INTERNAL = re.compile(r"(?:[a-z][a-z0-9+.-]*://\S+|\b\w+(?:Error|Exception)\(.*|HTTPS?ConnectionPool\(.*"
-                       r"|\b(?:\d{1,3}\.){3}\d{1,3}(?::\d+)?)", re.IGNORECASE | re.DOTALL)
+_INTERNAL = re.compile(
+    r"(?:[a-z][a-z0-9+.-]*://\S+|\b\w+(?:Error|Exception)\(.*|HTTPS?ConnectionPool\(.*"
+    r"|\b(?:\d{1,3}\.){3}\d{1,3}(?::\d+)?)",
+    re.IGNORECASE | re.DOTALL,
+)
 
 
 def clip(text: str, limit: int = ECHO_LIMIT) -> str:
@@ -47,8 +50,10 @@ def public_error(exc: BaseException, what: str = "") -> str:
     if isinstance(exc, ClusterUnreachable):
         return "the cluster's API server cannot be reached right now; try again in a minute (details in the bot's log)"
     if isinstance(exc, KubeApiError) and exc.status in (401, 403):
-        return (f"the API server refused the bot's credentials (HTTP {exc.status}); an operator needs to check its "
-                "service account (details in the bot's log)")
+        return (
+            f"the API server refused the bot's credentials (HTTP {exc.status}); an operator needs to check its "
+            "service account (details in the bot's log)"
+        )
     if isinstance(exc, KubeApiError):
         status = f" (HTTP {exc.status})" if exc.status else ""
         return f"the API server answered with an error{status}; try again in a minute (details in the bot's log)"

@@ -49,14 +49,16 @@ def stop_on_signals(stop: asyncio.Event) -> None:
 async def _in_flight(grace: float) -> None:
     """Give the listeners still running (Bolt runs them as tasks after the ack) ``grace`` seconds to finish."""
     current = asyncio.current_task()
-    tasks = [t for t in asyncio.all_tasks() if t is not current and not t.done()
-             and t.get_name() != "kubewhy-audit-writer"]
+    tasks = [
+        t for t in asyncio.all_tasks() if t is not current and not t.done() and t.get_name() != "kubewhy-audit-writer"
+    ]
     if tasks:
         await asyncio.wait(tasks, timeout=grace)
 
 
-async def serve(settings: Settings, *, stop: asyncio.Event | None = None, auth_attempts: int = 5,
-                watch: bool = False) -> None:
+async def serve(
+    settings: Settings, *, stop: asyncio.Event | None = None, auth_attempts: int = 5, watch: bool = False
+) -> None:
     """The bot; with ``watch`` (``k8sbot``) the watchers too, in the same process, sharing its reader, audit log
     and fix registry (so "Apply fix…" works on a page's diagnosis too)."""
     stop = stop or asyncio.Event()
@@ -75,9 +77,16 @@ async def serve(settings: Settings, *, stop: asyncio.Event | None = None, auth_a
 
             health = Health(deps.ledger, port=settings.health_port, host=settings.slack.host)  # probes, /metrics
             await health.start()
-            watchers = asyncio.create_task(run_watchers(settings, health.notifier(SlackNotifier(app.client, deps)),
-                                                        stop=stop, deps=deps.core, on_ready=health.watching),
-                                           name="watchers")
+            watchers = asyncio.create_task(
+                run_watchers(
+                    settings,
+                    health.notifier(SlackNotifier(app.client, deps)),
+                    stop=stop,
+                    deps=deps.core,
+                    on_ready=health.watching,
+                ),
+                name="watchers",
+            )
         if settings.slack.mode == "socket":
             from slack_bolt.adapter.socket_mode.async_handler import (
                 AsyncSocketModeHandler,

@@ -44,8 +44,9 @@ async def verify_token(client: AsyncWebClient, *, attempts: int = 5, delay: floa
             log.warning("slack: auth.test failed (%s); retry %d/%d in %.1fs", last, attempt, attempts - 1, delay)
             await asyncio.sleep(delay)
             delay *= 2
-    raise SlackUnavailable(f"the Slack Web API at {client.base_url} cannot verify the bot token after {attempts} "
-                           f"attempt(s): {last}")
+    raise SlackUnavailable(
+        f"the Slack Web API at {client.base_url} cannot verify the bot token after {attempts} attempt(s): {last}"
+    )
 
 
 def prewarm(app: AsyncApp, auth: Any) -> None:

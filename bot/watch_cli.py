@@ -20,10 +20,13 @@ from kubewhy.settings import Flags, Settings, SettingsError, load
 
 
 def add_parser(sub: argparse._SubParsersAction, name: str, help_: str) -> None:  # type: ignore[type-arg]
-    p = sub.add_parser(name, help=help_, description="Watch nodes, pods and events; page a Slack channel once per "
-                       "incident with its diagnosis. Format of the rules: docs/watchers.md.")
-    p.add_argument("--rules", metavar="FILE", help="watch rules (default: the bundled ones; see "
-                   "--print-default-rules)")
+    p = sub.add_parser(
+        name,
+        help=help_,
+        description="Watch nodes, pods and events; page a Slack channel once per "
+        "incident with its diagnosis. Format of the rules: docs/watchers.md.",
+    )
+    p.add_argument("--rules", metavar="FILE", help="watch rules (default: the bundled ones; see --print-default-rules)")
     p.add_argument("--print-default-rules", action="store_true", help="print the bundled rules and exit")
     p.add_argument("--grace", metavar="DURATION", help="override every rule's grace period (e.g. 5s, for demos)")
     p.add_argument("--channel", help="default Slack channel (else $KUBEWHY_ALERT_CHANNEL)")
@@ -43,13 +46,25 @@ def cmd_watch(args: argparse.Namespace, environ: Mapping[str, str] | None = None
 
         sys.stdout.write(default_rules_text())
         return 0
-    logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING, stream=sys.stderr,
-                        format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    logging.basicConfig(
+        level=logging.INFO if args.verbose else logging.WARNING,
+        stream=sys.stderr,
+        format="%(asctime)s %(name)s %(levelname)s %(message)s",
+    )
     for noisy in ("apscheduler", "alembic"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
-    settings = load(environ, Flags(kubeconfig=args.kubeconfig, context=args.context, prometheus=args.prometheus,
-                                   database_url=args.database_url, rules=args.rules, grace=args.grace,
-                                   channel=args.channel))
+    settings = load(
+        environ,
+        Flags(
+            kubeconfig=args.kubeconfig,
+            context=args.context,
+            prometheus=args.prometheus,
+            database_url=args.database_url,
+            rules=args.rules,
+            grace=args.grace,
+            channel=args.channel,
+        ),
+    )
     from kubewhy.watch.run import rules_for
 
     rules_for(settings)  # a bad rules file fails here, with file and line, before anything starts

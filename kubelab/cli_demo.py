@@ -32,14 +32,21 @@ def add_parser(sub: argparse._SubParsersAction, name: str, help_: str) -> None: 
     demo.add_argument("--once", action="store_true", help="diagnose, print and exit instead of keeping the cluster up")
     demo.add_argument("--full", action="store_true", help="print every finding in full, not one line per target")
     demo.add_argument("--no-audit", action="store_true", help="do not record the diagnoses in the audit log")
-    demo.add_argument("--prometheus", action="store_true",
-                      help="also start Debian's Prometheus scraping the simulator, and diagnose with PromQL through "
-                           "the API server's service proxy (--prometheus discover)")
-    demo.add_argument("--watch", action="store_true",
-                      help="then run the watchers on it, printing each page, update and resolve (kubewhy watch "
-                           "--stdout) until Ctrl-C")
-    demo.add_argument("--grace", metavar="DURATION", default="5s",
-                      help="with --watch: every rule's grace period (default: 5s)")
+    demo.add_argument(
+        "--prometheus",
+        action="store_true",
+        help="also start Debian's Prometheus scraping the simulator, and diagnose with PromQL through "
+        "the API server's service proxy (--prometheus discover)",
+    )
+    demo.add_argument(
+        "--watch",
+        action="store_true",
+        help="then run the watchers on it, printing each page, update and resolve (kubewhy watch "
+        "--stdout) until Ctrl-C",
+    )
+    demo.add_argument(
+        "--grace", metavar="DURATION", default="5s", help="with --watch: every rule's grace period (default: 5s)"
+    )
     demo.set_defaults(func=cmd_demo)
 
 
@@ -59,19 +66,23 @@ def cmd_demo(args: argparse.Namespace, environ: Mapping[str, str] | None = None)
     if args.prometheus:
         prom = demo_prometheus.start(sim)
         if prom is not None:
-            settings = dataclasses.replace(settings, prometheus=dataclasses.replace(settings.prometheus,
-                                                                                    url=DISCOVER))
+            settings = dataclasses.replace(settings, prometheus=dataclasses.replace(settings.prometheus, url=DISCOVER))
     try:
         asyncio.run(_diagnose_all(scenario, kubeconfig, args.full, settings))
         exe = _command()
-        print(f"\nTry:\n  kubectl --kubeconfig {kubeconfig} get pods -A\n"
-              f"  {exe} why pod/q1/app-7d4b9c6f5-x2x7k --kubeconfig {kubeconfig}\n"
-              f"  {exe} why node/node-3 --kubeconfig {kubeconfig} -o markdown\n"
-              f"  {exe} history --since 1h")
+        print(
+            f"\nTry:\n  kubectl --kubeconfig {kubeconfig} get pods -A\n"
+            f"  {exe} why pod/q1/app-7d4b9c6f5-x2x7k --kubeconfig {kubeconfig}\n"
+            f"  {exe} why node/node-3 --kubeconfig {kubeconfig} -o markdown\n"
+            f"  {exe} history --since 1h"
+        )
         if args.watch:
-            print(f"\nWatching it (kubewhy watch --stdout, grace {args.grace}): each incident pages once, with "
-                  f"its cause. Break something, e.g.\n  kubectl --kubeconfig {kubeconfig} delete pod -n q5 db-0\n"
-                  "Ctrl-C stops.\n", flush=True)
+            print(
+                f"\nWatching it (kubewhy watch --stdout, grace {args.grace}): each incident pages once, with "
+                f"its cause. Break something, e.g.\n  kubectl --kubeconfig {kubeconfig} delete pod -n q5 db-0\n"
+                "Ctrl-C stops.\n",
+                flush=True,
+            )
             return asyncio.run(_watch(settings, kubeconfig))
         if args.once:
             return 0
@@ -98,8 +109,7 @@ async def _diagnose_all(scenario: scenarios.Scenario, kubeconfig: Path, full: bo
                 continue
             seen.add(exp.target)
             try:
-                report = await diagnose(parse_target(exp.target), deps, actor=settings.actor or "demo",
-                                        source="demo")
+                report = await diagnose(parse_target(exp.target), deps, actor=settings.actor or "demo", source="demo")
             except KubewhyError as exc:
                 print(f"  {exp.target}: {exc}")
                 continue
@@ -122,8 +132,11 @@ async def _watch(settings: Settings, kubeconfig: Path) -> int:
     from kubewhy.watch.notify import StdoutNotifier
     from kubewhy.watch.run import run_watchers
 
-    settings = dataclasses.replace(settings, kube=dataclasses.replace(settings.kube, kubeconfig=str(kubeconfig)),
-                                   watch=dataclasses.replace(settings.watch, leader_election=False))
+    settings = dataclasses.replace(
+        settings,
+        kube=dataclasses.replace(settings.kube, kubeconfig=str(kubeconfig)),
+        watch=dataclasses.replace(settings.watch, leader_election=False),
+    )
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):

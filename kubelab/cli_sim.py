@@ -22,10 +22,15 @@ def add_parser(sub: argparse._SubParsersAction, name: str, help_: str) -> None: 
     serve.add_argument("--port", type=int, default=8001, help="port to listen on; 0 picks a free one (default 8001)")
     serve.add_argument("--kubeconfig-out", metavar="FILE", help="write a kubeconfig for kubectl and kubewhy here")
     serve.add_argument("--latency-ms", type=float, default=0.0, help="added latency per API request")
-    serve.add_argument("--timeline", choices=["auto", "manual"], default="auto",
-                       help="run scripted changes on the wall clock (auto) or only via the control API")
-    serve.add_argument("--generate", metavar="SPEC",
-                       help="serve a generated cluster instead, e.g. pods=10000,nodes=500,events=50000")
+    serve.add_argument(
+        "--timeline",
+        choices=["auto", "manual"],
+        default="auto",
+        help="run scripted changes on the wall clock (auto) or only via the control API",
+    )
+    serve.add_argument(
+        "--generate", metavar="SPEC", help="serve a generated cluster instead, e.g. pods=10000,nodes=500,events=50000"
+    )
     serve.set_defaults(func=cmd_serve)
     lst = simsub.add_parser("list", help="list the bundled scenarios")
     lst.set_defaults(func=cmd_list)
@@ -55,12 +60,18 @@ def cmd_serve(args: argparse.Namespace, environ: Mapping[str, str] | None = None
     def announce(url: str) -> None:
         print(f"kubesim: serving scenario {scenario.name!r} at {url}", flush=True)
         if args.kubeconfig_out:
-            print(f"kubesim: kubeconfig written to {args.kubeconfig_out}; try:\n"
-                  f"  kubectl --kubeconfig {args.kubeconfig_out} get pods -A", flush=True)
+            print(
+                f"kubesim: kubeconfig written to {args.kubeconfig_out}; try:\n"
+                f"  kubectl --kubeconfig {args.kubeconfig_out} get pods -A",
+                flush=True,
+            )
 
     try:
-        asyncio.run(serve_forever(scenario, options, host=args.host, port=args.port,
-                                  kubeconfig_out=args.kubeconfig_out, announce=announce))
+        asyncio.run(
+            serve_forever(
+                scenario, options, host=args.host, port=args.port, kubeconfig_out=args.kubeconfig_out, announce=announce
+            )
+        )
     except OSError as exc:
         print(f"kubewhy sim: cannot listen on {args.host}:{args.port}: {exc.strerror}", file=sys.stderr)
         return 1

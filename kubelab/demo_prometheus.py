@@ -52,13 +52,18 @@ def _scraped_twice(url: str) -> bool:
 def start(sim: RunningSim, *, wait: float = 60.0) -> DemoPrometheus | None:
     """Start it and wait for two scrapes (``rate()`` needs them); None, saying why, when it cannot run."""
     if promserver.binaries() is None:
-        print("kubewhy demo: --prometheus: Debian's `prometheus` package is not installed (scripts/services "
-              "installs it); diagnosing without it", file=sys.stderr)
+        print(
+            "kubewhy demo: --prometheus: Debian's `prometheus` package is not installed (scripts/services "
+            "installs it); diagnosing without it",
+            file=sys.stderr,
+        )
         return None
     services = _prometheus_services(sim)
     if not services:
-        print("kubewhy demo: --prometheus: the scenario has no Prometheus Service to proxy to; diagnosing without "
-              "it", file=sys.stderr)
+        print(
+            "kubewhy demo: --prometheus: the scenario has no Prometheus Service to proxy to; diagnosing without it",
+            file=sys.stderr,
+        )
         return None
     workdir = tempfile.TemporaryDirectory(prefix="kubewhy-demo-prom-")
     try:
@@ -69,8 +74,10 @@ def start(sim: RunningSim, *, wait: float = 60.0) -> DemoPrometheus | None:
         return None
     for service in services:
         sim.server.options.service_proxies[service] = server.url
-    print(f"  Prometheus {server.url} scrapes the simulator; it is reached through the API server's service "
-          f"proxy as {', '.join(services)}")
+    print(
+        f"  Prometheus {server.url} scrapes the simulator; it is reached through the API server's service "
+        f"proxy as {', '.join(services)}"
+    )
     print("  waiting for its first two scrapes ...", flush=True)
     deadline = time.monotonic() + wait
     while not _scraped_twice(server.url) and time.monotonic() < deadline:

@@ -111,11 +111,15 @@ class EvalResult:
         diagnosed = [c for c in self.cases if c.expected]
         healthy = [c for c in self.cases if c.healthy_case]
         n = len(diagnosed)
-        return {"cases": len(self.cases), "unhealthy_cases": n, "healthy_cases": len(healthy),
-                "top1": sum(c.top(1) for c in diagnosed) / n if n else 1.0,
-                "top2": sum(c.top(2) for c in diagnosed) / n if n else 1.0,
-                "false_alarms": sum(len(c.alarms) for c in healthy),
-                "modes": len({c.expected[0] for c in diagnosed})}
+        return {
+            "cases": len(self.cases),
+            "unhealthy_cases": n,
+            "healthy_cases": len(healthy),
+            "top1": sum(c.top(1) for c in diagnosed) / n if n else 1.0,
+            "top2": sum(c.top(2) for c in diagnosed) / n if n else 1.0,
+            "false_alarms": sum(len(c.alarms) for c in healthy),
+            "modes": len({c.expected[0] for c in diagnosed}),
+        }
 
 
 def scenario_sources(paths: list[Path]) -> list[str]:
@@ -141,12 +145,21 @@ def scenario_sources(paths: list[Path]) -> list[str]:
     return out
 
 
-async def _run_case(kube: KubeReader, catalog: Catalog, clock, scenario: str, exp: Expectation,  # type: ignore[no-untyped-def]
-                    prom: MetricsReader | None = None) -> CaseResult:
+async def _run_case(  # type: ignore[no-untyped-def]
+    kube: KubeReader,
+    catalog: Catalog,
+    clock,
+    scenario: str,
+    exp: Expectation,
+    prom: MetricsReader | None = None,
+) -> CaseResult:
     try:
         target = parse_target(exp.target)
-        deps = Deps(kube=kube, catalog=catalog, clock=clock, prom=prom) if clock else \
-            Deps(kube=kube, catalog=catalog, prom=prom)
+        deps = (
+            Deps(kube=kube, catalog=catalog, clock=clock, prom=prom)
+            if clock
+            else Deps(kube=kube, catalog=catalog, prom=prom)
+        )
         report = await diagnose(target, deps)
         found = sorted({f.id for f in report.findings})
         ranked: list[str] = []
@@ -157,14 +170,14 @@ async def _run_case(kube: KubeReader, catalog: Catalog, clock, scenario: str, ex
                 ranked.append(f.id)
             if order[f.severity] < order.get(severities.get(f.id, "info"), 2) or f.id not in severities:
                 severities[f.id] = f.severity
-        return CaseResult(scenario, exp.target, exp.findings, exp.absent, found, ranked=ranked,
-                          severities=severities)
+        return CaseResult(scenario, exp.target, exp.findings, exp.absent, found, ranked=ranked, severities=severities)
     except KubewhyError as exc:
         return CaseResult(scenario, exp.target, exp.findings, exp.absent, [], error=str(exc))
 
 
-async def evaluate_scenario(name: str, catalog: Catalog, mode: Literal["live", "snapshot"],
-                            prometheus: str = "off") -> list[CaseResult]:
+async def evaluate_scenario(
+    name: str, catalog: Catalog, mode: Literal["live", "snapshot"], prometheus: str = "off"
+) -> list[CaseResult]:
     scenario: Scenario = load_paths([Path(name)]) if Path(name).is_file() else load(name)
     if not scenario.expect:
         return []
@@ -173,8 +186,9 @@ async def evaluate_scenario(name: str, catalog: Catalog, mode: Literal["live", "
         return await _evaluate_loaded(name, scenario, catalog, mode, prom)
 
 
-async def _evaluate_loaded(name: str, scenario: Scenario, catalog: Catalog, mode: Literal["live", "snapshot"],
-                           prom: MetricsReader | None) -> list[CaseResult]:
+async def _evaluate_loaded(
+    name: str, scenario: Scenario, catalog: Catalog, mode: Literal["live", "snapshot"], prom: MetricsReader | None
+) -> list[CaseResult]:
     if mode == "snapshot":
         snapshot = SnapshotKube([Path(s) for s in scenario.sources])
         return [await _run_case(snapshot, catalog, snapshot.clock, name, e, prom) for e in scenario.expect]
@@ -192,8 +206,9 @@ async def _evaluate_loaded(name: str, scenario: Scenario, catalog: Catalog, mode
             sim.stop()
 
 
-async def evaluate(sources: list[str], catalog: Catalog, mode: Literal["live", "snapshot"] = "live",
-                   prometheus: str = "off") -> EvalResult:
+async def evaluate(
+    sources: list[str], catalog: Catalog, mode: Literal["live", "snapshot"] = "live", prometheus: str = "off"
+) -> EvalResult:
     result = EvalResult()
     for name in sources:
         try:
@@ -218,22 +233,32 @@ def format_table(result: EvalResult) -> str:
     failures = [c for c in result.cases if not c.passed]
     lines.append(f"\n{len(result.cases) - len(failures)}/{len(result.cases)} expectations met")
     r = result.ranking()
-    lines.append(f"ranking: top-1 {r['top1']:.0%}, top-2 {r['top2']:.0%} over {r['unhealthy_cases']} unhealthy cases "
-                 f"({r['modes']} primary causes); {r['false_alarms']} findings above info on {r['healthy_cases']} "
-                 "healthy cases")
+    lines.append(
+        f"ranking: top-1 {r['top1']:.0%}, top-2 {r['top2']:.0%} over {r['unhealthy_cases']} unhealthy cases "
+        f"({r['modes']} primary causes); {r['false_alarms']} findings above info on {r['healthy_cases']} "
+        "healthy cases"
+    )
     for c in result.cases:
         if c.expected and not c.top(2):
-            lines.append(f"  NOT TOP-2 {c.scenario} {c.target}: expected {c.expected[0]} "
-                         f"(ranked: {', '.join(c.ranked) or 'nothing'})")
+            lines.append(
+                f"  NOT TOP-2 {c.scenario} {c.target}: expected {c.expected[0]} "
+                f"(ranked: {', '.join(c.ranked) or 'nothing'})"
+            )
     for c in failures:
-        why = c.error or "; ".join(filter(None, [f"missing {', '.join(c.missing)}" if c.missing else "",
-                                                  f"unexpected {', '.join(c.unwanted)}" if c.unwanted else ""]))
+        why = c.error or "; ".join(
+            filter(
+                None,
+                [
+                    f"missing {', '.join(c.missing)}" if c.missing else "",
+                    f"unexpected {', '.join(c.unwanted)}" if c.unwanted else "",
+                ],
+            )
+        )
         lines.append(f"  FAIL {c.scenario} {c.target}: {why} (found: {', '.join(c.found) or 'nothing'})")
     return "\n".join(lines)
 
 
-def run(paths: list[Path], catalog: Catalog, mode: Literal["live", "snapshot"], prometheus: str = "off"
-        ) -> EvalResult:
+def run(paths: list[Path], catalog: Catalog, mode: Literal["live", "snapshot"], prometheus: str = "off") -> EvalResult:
     return asyncio.run(evaluate(scenario_sources(paths), catalog, mode, prometheus))
 
 
@@ -273,40 +298,53 @@ def _short_scenario(name: str) -> str:
     return p.stem if p.suffix == ".yaml" else name
 
 
-def coverage_command(paths: list[Path], mode: str, prometheus: str, out: Path | str,
-                     corpus: Path | str | None = None) -> str:
+def coverage_command(
+    paths: list[Path], mode: str, prometheus: str, out: Path | str, corpus: Path | str | None = None
+) -> str:
     """The command line that regenerates a coverage file (printed in its header)."""
     where = "".join(f" {p}" for p in paths)
     extra = f" --corpus {corpus}" if corpus else ""
     return f"kubewhy eval{where} --mode {mode} --prometheus {prometheus} --coverage {out}{extra}"
 
 
-def _beyond_catalogue(result: EvalResult, catalog: Catalog, entries: list[CatalogueEntry],
-                      corpus: EvalResult | None) -> list[str]:
+def _beyond_catalogue(
+    result: EvalResult, catalog: Catalog, entries: list[CatalogueEntry], corpus: EvalResult | None
+) -> list[str]:
     """The modes kubewhy names that the catalogue has no row for, with the rows they relate to."""
     known = {e.id for e in entries}
     scores = result.per_playbook()
     corpus_scores = corpus.per_playbook() if corpus else {}
-    lines = ["", "## Modes beyond the catalogue", "",
-             "Playbooks for failure modes the catalogue has no row for, and the catalogue rows they relate to (through",
-             "`caused_by`, either way); `unexplained` is the report's net for an unhealthy object no playbook",
-             "explains.",
-             "", "| id | playbook | related catalogue rows | scenarios | corpus |", "|---|---|---|---|---|"]
+    lines = [
+        "",
+        "## Modes beyond the catalogue",
+        "",
+        "Playbooks for failure modes the catalogue has no row for, and the catalogue rows they relate to (through",
+        "`caused_by`, either way); `unexplained` is the report's net for an unhealthy object no playbook",
+        "explains.",
+        "",
+        "| id | playbook | related catalogue rows | scenarios | corpus |",
+        "|---|---|---|---|---|",
+    ]
     for pb in sorted(catalog.playbooks, key=lambda p: p.id):
         if pb.id in known:
             continue
-        related = sorted({c for c in pb.caused_by if c in known} |
-                         {o.id for o in catalog.playbooks if pb.id in o.caused_by and o.id in known})
+        related = sorted(
+            {c for c in pb.caused_by if c in known}
+            | {o.id for o in catalog.playbooks if pb.id in o.caused_by and o.id in known}
+        )
 
         def score(counts: Counter[str] | None) -> str:
             if not counts or not counts["tp"] + counts["fn"] + counts["fp"]:
                 return "—"
             return f"{counts['tp']}/{counts['tp'] + counts['fn']} found, {counts['fp']} false positives"
 
-        lines.append(f"| {pb.id} | `playbooks/{Path(pb.source).name}` | {', '.join(related) or '—'} | "
-                     f"{score(scores.get(pb.id))} | {score(corpus_scores.get(pb.id))} |")
-    lines.append("| unexplained | `kubewhy/engine/health.py` (built in) | every row (the net under the playbooks) "
-                 "| — | — |")
+        lines.append(
+            f"| {pb.id} | `playbooks/{Path(pb.source).name}` | {', '.join(related) or '—'} | "
+            f"{score(scores.get(pb.id))} | {score(corpus_scores.get(pb.id))} |"
+        )
+    lines.append(
+        "| unexplained | `kubewhy/engine/health.py` (built in) | every row (the net under the playbooks) | — | — |"
+    )
     return lines
 
 
@@ -317,20 +355,32 @@ def _corpus_section(corpus: EvalResult, where: str) -> list[str]:
     for c in corpus.cases:
         if c.expected:
             per.setdefault(c.expected[0], []).append(c)
-    lines = ["", "## Real-world corpus", "",
-             f"`{where}`: objects from public bug reports and test fixtures, each with its source and licence. "
-             f"{r['cases']} cases, {r['unhealthy_cases']} unhealthy over {r['modes']} primary causes and "
-             f"{r['healthy_cases']} healthy: top-1 {r['top1']:.0%}, top-2 {r['top2']:.0%}, "
-             f"{r['false_alarms']} findings above info on the healthy cases.", "",
-             "| primary cause | cases | top-1 | top-2 |", "|---|---|---|---|"]
+    lines = [
+        "",
+        "## Real-world corpus",
+        "",
+        f"`{where}`: objects from public bug reports and test fixtures, each with its source and licence. "
+        f"{r['cases']} cases, {r['unhealthy_cases']} unhealthy over {r['modes']} primary causes and "
+        f"{r['healthy_cases']} healthy: top-1 {r['top1']:.0%}, top-2 {r['top2']:.0%}, "
+        f"{r['false_alarms']} findings above info on the healthy cases.",
+        "",
+        "| primary cause | cases | top-1 | top-2 |",
+        "|---|---|---|---|",
+    ]
     for pid in sorted(per):
         cases = per[pid]
         lines.append(f"| {pid} | {len(cases)} | {sum(c.top(1) for c in cases)} | {sum(c.top(2) for c in cases)} |")
     return lines
 
 
-def coverage_markdown(result: EvalResult, catalog: Catalog, catalogue: Path, command: str,
-                      corpus: EvalResult | None = None, corpus_path: str = "") -> str:
+def coverage_markdown(
+    result: EvalResult,
+    catalog: Catalog,
+    catalogue: Path,
+    command: str,
+    corpus: EvalResult | None = None,
+    corpus_path: str = "",
+) -> str:
     """The catalogue table with, per entry, its playbook, the scenarios that test it and the evaluator's result;
     then the modes beyond the catalogue and, given a corpus, its scores."""
     entries = parse_catalogue(catalogue)
@@ -346,19 +396,28 @@ def coverage_markdown(result: EvalResult, catalog: Catalog, catalogue: Path, com
             negative.setdefault(pid, [])
             if _short_scenario(c.scenario) not in negative[pid]:
                 negative[pid].append(_short_scenario(c.scenario))
-    lines = ["# Catalogue coverage", "",
-             f"Generated by `{command}` from `CATALOGUE.md` (the failure-mode catalogue); do not edit by hand.",
-             "For each entry: the playbook that names it, the scenarios whose expectations require it (positive) or",
-             "forbid it (near-miss, `absent:`), and the evaluator's result over those expectations: true positives",
-             "out of expected, and false positives (the id reported where a scenario forbids it, or anything on a",
-             "target expected to be healthy).", ""]
+    lines = [
+        "# Catalogue coverage",
+        "",
+        f"Generated by `{command}` from `CATALOGUE.md` (the failure-mode catalogue); do not edit by hand.",
+        "For each entry: the playbook that names it, the scenarios whose expectations require it (positive) or",
+        "forbid it (near-miss, `absent:`), and the evaluator's result over those expectations: true positives",
+        "out of expected, and false positives (the id reported where a scenario forbids it, or anything on a",
+        "target expected to be healthy).",
+        "",
+    ]
     covered = 0
     section = None
     for e in entries:
         if e.section != section:
             section = e.section
-            lines += ["", f"## {section}", "", "| id | playbook | positive scenarios | near-miss scenarios | result |",
-                      "|---|---|---|---|---|"]
+            lines += [
+                "",
+                f"## {section}",
+                "",
+                "| id | playbook | positive scenarios | near-miss scenarios | result |",
+                "|---|---|---|---|---|",
+            ]
         pb = catalog.by_id(e.id)
         s = scores.get(e.id)
         if pb is None:
@@ -367,25 +426,36 @@ def coverage_markdown(result: EvalResult, catalog: Catalog, catalogue: Path, com
             result_text = "no expectation"
         else:
             ok = s["fn"] == 0 and s["fp"] == 0
-            result_text = (f"{'pass' if ok else 'FAIL'}: {s['tp']}/{s['tp'] + s['fn']} found, "
-                           f"{s['fp']} false positive{'s' if s['fp'] != 1 else ''}")
+            result_text = (
+                f"{'pass' if ok else 'FAIL'}: {s['tp']}/{s['tp'] + s['fn']} found, "
+                f"{s['fp']} false positive{'s' if s['fp'] != 1 else ''}"
+            )
         if pb is not None:
             covered += 1
-        playbook = (f"`playbooks/{Path(pb.source).name}`" if pb is not None and pb.source
-                    else ("—" if pb is None else e.id))
+        playbook = (
+            f"`playbooks/{Path(pb.source).name}`" if pb is not None and pb.source else ("—" if pb is None else e.id)
+        )
         pos = ", ".join(f"`{n}`" for n in sorted(positive.get(e.id, []))) or "—"
         neg = ", ".join(f"`{n}`" for n in sorted(negative.get(e.id, []))) or "—"
         lines.append(f"| {e.id} | {playbook} | {pos} | {neg} | {result_text} |")
     t = result.totals
     failures = [c for c in result.cases if not c.passed]
-    lines += ["", "## Overall", "",
-              f"- catalogue entries with a playbook: {covered}/{len(entries)}",
-              f"- expectations met: {len(result.cases) - len(failures)}/{len(result.cases)}",
-              (f"- true positives {t['tp']}, false positives {t['fp']}, false negatives {t['fn']}: "
-               f"precision {result.precision:.0%}, recall {result.recall:.0%}")]
+    lines += [
+        "",
+        "## Overall",
+        "",
+        f"- catalogue entries with a playbook: {covered}/{len(entries)}",
+        f"- expectations met: {len(result.cases) - len(failures)}/{len(result.cases)}",
+        (
+            f"- true positives {t['tp']}, false positives {t['fp']}, false negatives {t['fn']}: "
+            f"precision {result.precision:.0%}, recall {result.recall:.0%}"
+        ),
+    ]
     for c in failures:
-        lines.append(f"- FAIL `{_short_scenario(c.scenario)}` {c.target}: missing {', '.join(c.missing) or '-'}, "
-                     f"unexpected {', '.join(c.unwanted) or '-'}{' (' + c.error + ')' if c.error else ''}")
+        lines.append(
+            f"- FAIL `{_short_scenario(c.scenario)}` {c.target}: missing {', '.join(c.missing) or '-'}, "
+            f"unexpected {', '.join(c.unwanted) or '-'}{' (' + c.error + ')' if c.error else ''}"
+        )
     lines += _beyond_catalogue(result, catalog, entries, corpus)
     if corpus is not None:
         lines += _corpus_section(corpus, corpus_path)

@@ -19,9 +19,11 @@ from .scenario import ADMIN, Identity
 from .store import Store
 
 SUPERUSER_GROUP = "system:masters"
-REVIEW_KINDS = {("authorization.k8s.io", "selfsubjectaccessreviews"), ("authorization.k8s.io",
-                                                                       "selfsubjectrulesreviews"),
-                ("authentication.k8s.io", "selfsubjectreviews")}
+REVIEW_KINDS = {
+    ("authorization.k8s.io", "selfsubjectaccessreviews"),
+    ("authorization.k8s.io", "selfsubjectrulesreviews"),
+    ("authentication.k8s.io", "selfsubjectreviews"),
+}
 
 
 class Unauthorized(Exception):
@@ -29,8 +31,12 @@ class Unauthorized(Exception):
     by this cluster): 401, as from a real API server."""
 
 
-def identity(users: dict[str, Identity], authorization: str | None, impersonate: str | None = None,
-             impersonate_groups: tuple[str, ...] = ()) -> Identity:
+def identity(
+    users: dict[str, Identity],
+    authorization: str | None,
+    impersonate: str | None = None,
+    impersonate_groups: tuple[str, ...] = (),
+) -> Identity:
     """The caller: the user its bearer token names, or the one it impersonates (``kubectl --as NAME``, or ``as:``
     in a kubeconfig: kubectl sends no token to a plain-http server, but does send ``Impersonate-User``). A listed
     name takes the scenario's groups for it; ``--as-group`` adds groups, as the API server does. Only the admin
@@ -39,8 +45,10 @@ def identity(users: dict[str, Identity], authorization: str | None, impersonate:
     if not impersonate:
         return caller
     if not is_superuser(caller):
-        raise Forbidden(f'users "{impersonate}" is forbidden: User "{caller.name}" cannot impersonate resource '
-                        f'"users" in API group "" at the cluster scope')
+        raise Forbidden(
+            f'users "{impersonate}" is forbidden: User "{caller.name}" cannot impersonate resource '
+            f'"users" in API group "" at the cluster scope'
+        )
     listed = next((u for u in users.values() if u.name == impersonate), None)
     groups = (listed.groups if listed else ()) + impersonate_groups
     if "system:authenticated" not in groups:
@@ -58,9 +66,10 @@ def _authenticate(users: dict[str, Identity], authorization: str | None) -> Iden
         if claims is None:
             raise Unauthorized("Unauthorized")
         namespace = str((claims.get("kubernetes.io") or {}).get("namespace") or "")
-        return Identity(str(claims.get("sub") or ""), ("system:serviceaccounts",
-                                                       f"system:serviceaccounts:{namespace}",
-                                                       "system:authenticated"))
+        return Identity(
+            str(claims.get("sub") or ""),
+            ("system:serviceaccounts", f"system:serviceaccounts:{namespace}", "system:authenticated"),
+        )
     return ADMIN
 
 
@@ -87,10 +96,12 @@ def _rules(store: Store, who: Identity, namespace: str) -> list[dict[str, Any]]:
 def forbidden_message(who: Identity, attrs: Attributes, plural: str) -> str:
     """The API server's words for an RBAC denial."""
     resource = f"{attrs.resource}/{attrs.subresource}" if attrs.subresource else attrs.resource
-    subject = f'{plural}{"." + attrs.group if attrs.group else ""}' + (f' "{attrs.name}"' if attrs.name else "")
+    subject = f"{plural}{'.' + attrs.group if attrs.group else ''}" + (f' "{attrs.name}"' if attrs.name else "")
     where = f' in the namespace "{attrs.namespace}"' if attrs.namespace else " at the cluster scope"
-    return (f'{subject} is forbidden: User "{who.name}" cannot {attrs.verb} resource "{resource}" in API group '
-            f'"{attrs.group}"{where}')
+    return (
+        f'{subject} is forbidden: User "{who.name}" cannot {attrs.verb} resource "{resource}" in API group '
+        f'"{attrs.group}"{where}'
+    )
 
 
 def review(store: Store, who: Identity, plural: str, body: dict[str, Any]) -> dict[str, Any]:
@@ -103,19 +114,35 @@ def review(store: Store, who: Identity, plural: str, body: dict[str, Any]) -> di
         ok = authorize(store, who, attrs)
         out["status"] = {"allowed": ok}  # as RBAC answers: a denial gives no reason, kubectl prints "no"
     elif plural == "selfsubjectrulesreviews":
-        rules = ([{"apiGroups": ["*"], "resources": ["*"], "verbs": ["*"]}, {"nonResourceURLs": ["*"],
-                                                                             "verbs": ["*"]}]
-                 if is_superuser(who) else _rules(store, who, str(spec.get("namespace") or "")))
+        rules = (
+            [{"apiGroups": ["*"], "resources": ["*"], "verbs": ["*"]}, {"nonResourceURLs": ["*"], "verbs": ["*"]}]
+            if is_superuser(who)
+            else _rules(store, who, str(spec.get("namespace") or ""))
+        )
         out["status"] = {
-            "resourceRules": [{k: r[k] for k in ("verbs", "apiGroups", "resources", "resourceNames") if k in r}
-                              for r in rules if "nonResourceURLs" not in r],
-            "nonResourceRules": [{"verbs": r["verbs"], "nonResourceURLs": r["nonResourceURLs"]}
-                                 for r in rules if "nonResourceURLs" in r],
-            "incomplete": False}
+            "resourceRules": [
+                {k: r[k] for k in ("verbs", "apiGroups", "resources", "resourceNames") if k in r}
+                for r in rules
+                if "nonResourceURLs" not in r
+            ],
+            "nonResourceRules": [
+                {"verbs": r["verbs"], "nonResourceURLs": r["nonResourceURLs"]} for r in rules if "nonResourceURLs" in r
+            ],
+            "incomplete": False,
+        }
     else:
         out["status"] = {"userInfo": {"username": who.name, "groups": list(who.groups)}}
     return out
 
 
-__all__ = ["REVIEW_KINDS", "Attributes", "Forbidden", "Unauthorized", "authorize", "forbidden_message", "identity",
-           "is_superuser", "review"]
+__all__ = [
+    "REVIEW_KINDS",
+    "Attributes",
+    "Forbidden",
+    "Unauthorized",
+    "authorize",
+    "forbidden_message",
+    "identity",
+    "is_superuser",
+    "review",
+]

@@ -49,8 +49,11 @@ class Cluster:
         for obj in scenario.objects:
             res = self.catalog.by_kind(obj["apiVersion"], obj["kind"])
             if res is None:
-                raise ScenarioError(scenario.name, f"unknown kind {obj['kind']} ({obj['apiVersion']}) for "
-                                                   f"{obj['metadata']['name']}: add its CustomResourceDefinition")
+                raise ScenarioError(
+                    scenario.name,
+                    f"unknown kind {obj['kind']} ({obj['apiVersion']}) for "
+                    f"{obj['metadata']['name']}: add its CustomResourceDefinition",
+                )
             self.store.load(res.key, conversion.to_storage(res, obj))
         for ns in self.store.all_objects(NAMESPACE_KEY):
             for obj in namespace_defaults(ns):
@@ -65,8 +68,11 @@ class Cluster:
     def resource_of(self, obj: dict[str, Any]) -> Resource:
         res = self.catalog.by_kind(obj.get("apiVersion", ""), obj.get("kind", ""))
         if res is None:
-            raise InvalidObject(f"no matches for kind \"{obj.get('kind')}\" in version \"{obj.get('apiVersion')}\"",
-                                code=404, reason="NotFound")
+            raise InvalidObject(
+                f'no matches for kind "{obj.get("kind")}" in version "{obj.get("apiVersion")}"',
+                code=404,
+                reason="NotFound",
+            )
         return res
 
     def resource_by_kind(self, kind: str) -> Resource:
@@ -127,13 +133,27 @@ class Cluster:
         entry["current"] = current + text if text.endswith("\n") else current + text + "\n"
 
     # ---- events -------------------------------------------------------------------------------------------
-    def record_event(self, involved: dict[str, Any], reason: str, message: str, *, type_: str = "Normal",
-                     component: str = "kubelet", host: str | None = None, field_path: str | None = None) -> None:
+    def record_event(
+        self,
+        involved: dict[str, Any],
+        reason: str,
+        message: str,
+        *,
+        type_: str = "Normal",
+        component: str = "kubelet",
+        host: str | None = None,
+        field_path: str | None = None,
+    ) -> None:
         meta = involved.get("metadata") or {}
         now = now_rfc3339()
         suffix = "".join(random.choices("0123456789abcdef", k=16))
-        ref = {"apiVersion": involved.get("apiVersion"), "kind": involved.get("kind"), "name": meta.get("name"),
-               "uid": meta.get("uid"), "resourceVersion": meta.get("resourceVersion")}
+        ref = {
+            "apiVersion": involved.get("apiVersion"),
+            "kind": involved.get("kind"),
+            "name": meta.get("name"),
+            "uid": meta.get("uid"),
+            "resourceVersion": meta.get("resourceVersion"),
+        }
         if meta.get("namespace"):
             ref["namespace"] = meta["namespace"]
         if field_path:
@@ -141,12 +161,25 @@ class Cluster:
         source = {"component": component}
         if host:
             source["host"] = host
-        ev = {"apiVersion": "v1", "kind": "Event",
-              "metadata": {"name": f"{meta.get('name')}.{suffix}", "namespace": meta.get("namespace") or "default",
-                           "creationTimestamp": now},
-              "involvedObject": ref, "reason": reason, "message": message, "type": type_, "count": 1,
-              "firstTimestamp": now, "lastTimestamp": now, "source": source, "reportingComponent": component,
-              "reportingInstance": host or ""}
+        ev = {
+            "apiVersion": "v1",
+            "kind": "Event",
+            "metadata": {
+                "name": f"{meta.get('name')}.{suffix}",
+                "namespace": meta.get("namespace") or "default",
+                "creationTimestamp": now,
+            },
+            "involvedObject": ref,
+            "reason": reason,
+            "message": message,
+            "type": type_,
+            "count": 1,
+            "firstTimestamp": now,
+            "lastTimestamp": now,
+            "source": source,
+            "reportingComponent": component,
+            "reportingInstance": host or "",
+        }
         self.store.create(EVENT_KEY, ev)
 
     # ---- controller-like behaviour --------------------------------------------------------------------------
@@ -161,17 +194,29 @@ class Cluster:
         now = now_rfc3339()
         status.update({"phase": "Failed", "reason": "Evicted", "message": message})
         status["conditions"] = [c for c in status.get("conditions") or [] if c.get("type") != "DisruptionTarget"] + [
-            {"type": "DisruptionTarget", "status": "True", "reason": "TerminationByKubelet",
-             "message": message, "lastProbeTime": None, "lastTransitionTime": now}]
+            {
+                "type": "DisruptionTarget",
+                "status": "True",
+                "reason": "TerminationByKubelet",
+                "message": message,
+                "lastProbeTime": None,
+                "lastTransitionTime": now,
+            }
+        ]
         for c in status.get("conditions"):
             if c.get("type") in ("Ready", "ContainersReady"):
                 c.update({"status": "False", "reason": "PodFailed", "lastTransitionTime": now})
         for cs in status.get("containerStatuses") or []:
             started = ((cs.get("state") or {}).get("running") or {}).get("startedAt", now)
-            cs["state"] = {"terminated": {"exitCode": 137, "reason": "ContainerStatusUnknown", "startedAt": started,
-                                          "finishedAt": now,
-                                          "message": "The container could not be located when the pod was "
-                                                     "terminated"}}
+            cs["state"] = {
+                "terminated": {
+                    "exitCode": 137,
+                    "reason": "ContainerStatusUnknown",
+                    "startedAt": started,
+                    "finishedAt": now,
+                    "message": "The container could not be located when the pod was terminated",
+                }
+            }
             cs["ready"] = False
             cs["started"] = False
         updated = self.store.update(POD_KEY, pod)
@@ -191,12 +236,16 @@ class Cluster:
             if selector is None:  # policy/v1: a null selector selects no pod
                 continue
             if match_labels(selector, labels) and int((pdb.get("status") or {}).get("disruptionsAllowed", 0)) <= 0:
-                raise InvalidObject("Cannot evict pod as it would violate the pod's disruption budget.",
-                                    code=429, reason="TooManyRequests")
+                raise InvalidObject(
+                    "Cannot evict pod as it would violate the pod's disruption budget.",
+                    code=429,
+                    reason="TooManyRequests",
+                )
         self.delete(self.catalog.by_path("", "v1", "pods"), namespace, name, dry_run=dry_run)  # type: ignore[arg-type]
 
-    def delete(self, res: Resource, namespace: str, name: str, *, propagation: str | None = None,
-               dry_run: bool = False) -> dict[str, Any]:
+    def delete(
+        self, res: Resource, namespace: str, name: str, *, propagation: str | None = None, dry_run: bool = False
+    ) -> dict[str, Any]:
         obj = self.store.delete(res.key, namespace, name, dry_run=dry_run)
         if dry_run:
             return obj
@@ -229,33 +278,49 @@ class Cluster:
         """The API server's update validation for the fields kubewhy's fixes touch."""
         name = old["metadata"]["name"]
         if new.get("metadata", {}).get("name") != name:
-            raise InvalidObject(f"{res.kind} \"{name}\" is invalid: metadata.name: Invalid value: "
-                                f"\"{new.get('metadata', {}).get('name')}\": field is immutable")
+            raise InvalidObject(
+                f'{res.kind} "{name}" is invalid: metadata.name: Invalid value: '
+                f'"{new.get("metadata", {}).get("name")}": field is immutable'
+            )
         if res.key == ("apps", "statefulsets"):
             old = defaults.apply(res.key, old)  # as a real server reads it back: a scenario's may lack them
-            allowed = {"replicas", "ordinals", "template", "updateStrategy", "persistentVolumeClaimRetentionPolicy",
-                       "minReadySeconds", "revisionHistoryLimit"}
+            allowed = {
+                "replicas",
+                "ordinals",
+                "template",
+                "updateStrategy",
+                "persistentVolumeClaimRetentionPolicy",
+                "minReadySeconds",
+                "revisionHistoryLimit",
+            }
             old_spec, new_spec = old.get("spec") or {}, new.get("spec") or {}
             changed = {k for k in set(old_spec) | set(new_spec) if old_spec.get(k) != new_spec.get(k)}
             if changed - allowed:
                 raise InvalidObject(
-                    f"StatefulSet.apps \"{name}\" is invalid: spec: Forbidden: updates to statefulset spec for "
+                    f'StatefulSet.apps "{name}" is invalid: spec: Forbidden: updates to statefulset spec for '
                     f"fields other than 'replicas', 'ordinals', 'template', 'updateStrategy', "
-                    f"'persistentVolumeClaimRetentionPolicy' and 'minReadySeconds' are forbidden")
+                    f"'persistentVolumeClaimRetentionPolicy' and 'minReadySeconds' are forbidden"
+                )
         if res.key == ("", "persistentvolumeclaims"):
+
             def size(o: dict[str, Any]) -> float:
                 return quantity((((o.get("spec") or {}).get("resources") or {}).get("requests") or {}).get("storage"))
+
             if size(new) < size(old):
-                raise InvalidObject(f"PersistentVolumeClaim \"{name}\" is invalid: spec.resources.requests.storage: "
-                                    f"Forbidden: field can not be less than previous value")
+                raise InvalidObject(
+                    f'PersistentVolumeClaim "{name}" is invalid: spec.resources.requests.storage: '
+                    f"Forbidden: field can not be less than previous value"
+                )
             if size(new) > size(old):
                 sc_name = (new.get("spec") or {}).get("storageClassName")
                 sc = self.store.get(("storage.k8s.io", "storageclasses"), "", sc_name or "")
                 if not sc or not sc.get("allowVolumeExpansion"):
                     raise InvalidObject(
-                        f"persistentvolumeclaims \"{name}\" is forbidden: only dynamically provisioned pvc can be "
+                        f'persistentvolumeclaims "{name}" is forbidden: only dynamically provisioned pvc can be '
                         f"resized and the storageclass that provisions the pvc must support resize",
-                        code=403, reason="Forbidden")
+                        code=403,
+                        reason="Forbidden",
+                    )
 
     def after_write(self, res: Resource, old: dict[str, Any] | None, new: dict[str, Any]) -> None:
         """Reactions of controllers that a fix expects to see."""
@@ -283,9 +348,11 @@ class Cluster:
 NAMESPACE_KEY = ("", "namespaces")
 _PLURALS = {"ServiceAccount": "serviceaccounts", "ConfigMap": "configmaps"}
 # A self-signed certificate stands for the cluster's root CA in every namespace's kube-root-ca.crt.
-_ROOT_CA = ("-----BEGIN CERTIFICATE-----\n"
-            "MIIBdzCCAR2gAwIBAgIBADAKBggqhkjOPQQDAjAVMRMwEQYDVQQDEwprdWJlcm5ldGVz\n"
-            "-----END CERTIFICATE-----\n")
+_ROOT_CA = (
+    "-----BEGIN CERTIFICATE-----\n"
+    "MIIBdzCCAR2gAwIBAgIBADAKBggqhkjOPQQDAjAVMRMwEQYDVQQDEwprdWJlcm5ldGVz\n"
+    "-----END CERTIFICATE-----\n"
+)
 
 
 def namespace_defaults(namespace: dict[str, Any]) -> list[dict[str, Any]]:
@@ -293,17 +360,33 @@ def namespace_defaults(namespace: dict[str, Any]) -> list[dict[str, Any]]:
     the ``kube-root-ca.crt`` ConfigMap every pod's projected token volume mounts."""
     meta = namespace.get("metadata") or {}
     ns, created = meta.get("name", ""), meta.get("creationTimestamp")
-    sa = {"apiVersion": "v1", "kind": "ServiceAccount",
-          "metadata": {"name": "default", "namespace": ns, "creationTimestamp": created,
-                       "uid": object_uid("v1", "ServiceAccount", ns, "default")}}
-    ca = {"apiVersion": "v1", "kind": "ConfigMap",
-          "metadata": {"name": "kube-root-ca.crt", "namespace": ns, "creationTimestamp": created,
-                       "annotations": {"kubernetes.io/description": "Contains a CA bundle that can be used to "
-                                       "verify the kube-apiserver when using internal endpoints such as the "
-                                       "internal service IP or kubernetes.default.svc. No other usage is "
-                                       "guaranteed across distributions of Kubernetes clusters."},
-                       "uid": object_uid("v1", "ConfigMap", ns, "kube-root-ca.crt")},
-          "data": {"ca.crt": _ROOT_CA}}
+    sa = {
+        "apiVersion": "v1",
+        "kind": "ServiceAccount",
+        "metadata": {
+            "name": "default",
+            "namespace": ns,
+            "creationTimestamp": created,
+            "uid": object_uid("v1", "ServiceAccount", ns, "default"),
+        },
+    }
+    ca = {
+        "apiVersion": "v1",
+        "kind": "ConfigMap",
+        "metadata": {
+            "name": "kube-root-ca.crt",
+            "namespace": ns,
+            "creationTimestamp": created,
+            "annotations": {
+                "kubernetes.io/description": "Contains a CA bundle that can be used to "
+                "verify the kube-apiserver when using internal endpoints such as the "
+                "internal service IP or kubernetes.default.svc. No other usage is "
+                "guaranteed across distributions of Kubernetes clusters."
+            },
+            "uid": object_uid("v1", "ConfigMap", ns, "kube-root-ca.crt"),
+        },
+        "data": {"ca.crt": _ROOT_CA},
+    }
     return [sa, ca]
 
 

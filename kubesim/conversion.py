@@ -20,8 +20,7 @@ from .resources import Resource
 
 Obj = dict[str, Any]
 PREFIX = "autoscaling.alpha.kubernetes.io/"
-METRICS, CURRENT, CONDITIONS, BEHAVIOR = (PREFIX + s for s in ("metrics", "current-metrics", "conditions",
-                                                               "behavior"))
+METRICS, CURRENT, CONDITIONS, BEHAVIOR = (PREFIX + s for s in ("metrics", "current-metrics", "conditions", "behavior"))
 
 
 def to_storage(res: Resource, obj: Obj) -> Obj:
@@ -45,8 +44,11 @@ def view(res: Resource) -> Callable[[Obj], Obj] | None:
 # ---- autoscaling/v1 <-> autoscaling/v2 HorizontalPodAutoscaler ------------------------------------------------
 def _is_cpu_utilization(metric: Obj) -> bool:
     resource = metric.get("resource") or {}
-    return (metric.get("type") == "Resource" and resource.get("name") == "cpu"
-            and (resource.get("target") or {}).get("type") == "Utilization")
+    return (
+        metric.get("type") == "Resource"
+        and resource.get("name") == "cpu"
+        and (resource.get("target") or {}).get("type") == "Utilization"
+    )
 
 
 def _drop_none(obj: Obj) -> Obj:
@@ -77,8 +79,10 @@ def _metric_to_v1(m: Obj, values_key: str) -> Obj:
     if kind in ("Resource", "ContainerResource"):
         body = {"name": src.get("name"), "container": src.get("container")}
     else:
-        body = {"metricName": metric.get("name"),
-                "metricSelector" if kind == "External" else "selector": metric.get("selector")}
+        body = {
+            "metricName": metric.get("name"),
+            "metricSelector" if kind == "External" else "selector": metric.get("selector"),
+        }
     if kind == "Object":
         body["target"] = src.get("describedObject")
     values = src.get(values_key) or {}
@@ -94,15 +98,19 @@ def _metric_to_v2(m: Obj, values_key: str) -> Obj:
     if kind in ("Resource", "ContainerResource"):
         body = _drop_none({"name": src.get("name"), "container": src.get("container")})
     else:
-        body["metric"] = _drop_none({"name": src.get("metricName"),
-                                     "selector": src.get("metricSelector" if kind == "External" else "selector")})
+        body["metric"] = _drop_none(
+            {"name": src.get("metricName"), "selector": src.get("metricSelector" if kind == "External" else "selector")}
+        )
     if kind == "Object":
         body["describedObject"] = src.get("target")
-    values = _drop_none({v2_name: src.get(v1_name.format(values_key))
-                         for v2_name, v1_name in _V1_NAMES.get(kind, {}).items()})
+    values = _drop_none(
+        {v2_name: src.get(v1_name.format(values_key)) for v2_name, v1_name in _V1_NAMES.get(kind, {}).items()}
+    )
     if values_key == "target":
-        values["type"] = next((t for f, t in (("averageUtilization", "Utilization"),
-                                              ("averageValue", "AverageValue")) if f in values), "Value")
+        values["type"] = next(
+            (t for f, t in (("averageUtilization", "Utilization"), ("averageValue", "AverageValue")) if f in values),
+            "Value",
+        )
     body[values_key] = values
     return {"type": kind, key: body}
 
@@ -119,26 +127,41 @@ def hpa_to_v1(obj: Obj) -> Obj:
         annotations[METRICS] = json.dumps(others, separators=(",", ":"))
     if spec.get("behavior"):
         annotations[BEHAVIOR] = json.dumps(spec["behavior"], separators=(",", ":"))
-    out_spec = _drop_none({"scaleTargetRef": spec.get("scaleTargetRef"), "minReplicas": spec.get("minReplicas"),
-                           "maxReplicas": spec.get("maxReplicas"),
-                           "targetCPUUtilizationPercentage": cpu and cpu["resource"]["target"].get(
-                               "averageUtilization")})
-    out: Obj = {"apiVersion": "autoscaling/v1", "kind": "HorizontalPodAutoscaler", "metadata": meta,
-                "spec": out_spec}
+    out_spec = _drop_none(
+        {
+            "scaleTargetRef": spec.get("scaleTargetRef"),
+            "minReplicas": spec.get("minReplicas"),
+            "maxReplicas": spec.get("maxReplicas"),
+            "targetCPUUtilizationPercentage": cpu and cpu["resource"]["target"].get("averageUtilization"),
+        }
+    )
+    out: Obj = {"apiVersion": "autoscaling/v1", "kind": "HorizontalPodAutoscaler", "metadata": meta, "spec": out_spec}
     if status is not None:
         current = status.get("currentMetrics") or []
-        cpu_now = next((m for m in current if (m.get("resource") or {}).get("name") == "cpu"
-                        and m.get("type") == "Resource"
-                        and (m["resource"].get("current") or {}).get("averageUtilization") is not None), None)
+        cpu_now = next(
+            (
+                m
+                for m in current
+                if (m.get("resource") or {}).get("name") == "cpu"
+                and m.get("type") == "Resource"
+                and (m["resource"].get("current") or {}).get("averageUtilization") is not None
+            ),
+            None,
+        )
         rest = [_metric_to_v1(m, "current") for m in current if m is not cpu_now]
         if rest:
             annotations[CURRENT] = json.dumps(rest, separators=(",", ":"))
         if status.get("conditions"):
             annotations[CONDITIONS] = json.dumps(status["conditions"], separators=(",", ":"))
-        out["status"] = _drop_none({
-            "observedGeneration": status.get("observedGeneration"), "lastScaleTime": status.get("lastScaleTime"),
-            "currentReplicas": status.get("currentReplicas", 0), "desiredReplicas": status.get("desiredReplicas", 0),
-            "currentCPUUtilizationPercentage": cpu_now and cpu_now["resource"]["current"]["averageUtilization"]})
+        out["status"] = _drop_none(
+            {
+                "observedGeneration": status.get("observedGeneration"),
+                "lastScaleTime": status.get("lastScaleTime"),
+                "currentReplicas": status.get("currentReplicas", 0),
+                "desiredReplicas": status.get("desiredReplicas", 0),
+                "currentCPUUtilizationPercentage": cpu_now and cpu_now["resource"]["current"]["averageUtilization"],
+            }
+        )
     if annotations:
         meta["annotations"] = annotations
     return out
@@ -151,26 +174,51 @@ def hpa_to_v2(obj: Obj) -> Obj:
     annotations = dict(meta.get("annotations") or {})
     metrics = []
     if spec.get("targetCPUUtilizationPercentage") is not None:
-        metrics.append({"type": "Resource", "resource": {"name": "cpu", "target": {
-            "type": "Utilization", "averageUtilization": spec["targetCPUUtilizationPercentage"]}}})
+        metrics.append(
+            {
+                "type": "Resource",
+                "resource": {
+                    "name": "cpu",
+                    "target": {"type": "Utilization", "averageUtilization": spec["targetCPUUtilizationPercentage"]},
+                },
+            }
+        )
     metrics += [_metric_to_v2(m, "target") for m in _pop_json(annotations, METRICS, list) or []]
-    out_spec = _drop_none({"scaleTargetRef": spec.get("scaleTargetRef"), "minReplicas": spec.get("minReplicas"),
-                           "maxReplicas": spec.get("maxReplicas"), "metrics": metrics or None,
-                           "behavior": _pop_json(annotations, BEHAVIOR, dict)})
-    out: Obj = {"apiVersion": "autoscaling/v2", "kind": "HorizontalPodAutoscaler", "metadata": meta,
-                "spec": out_spec}
+    out_spec = _drop_none(
+        {
+            "scaleTargetRef": spec.get("scaleTargetRef"),
+            "minReplicas": spec.get("minReplicas"),
+            "maxReplicas": spec.get("maxReplicas"),
+            "metrics": metrics or None,
+            "behavior": _pop_json(annotations, BEHAVIOR, dict),
+        }
+    )
+    out: Obj = {"apiVersion": "autoscaling/v2", "kind": "HorizontalPodAutoscaler", "metadata": meta, "spec": out_spec}
     current = _pop_json(annotations, CURRENT, list)
     conditions = _pop_json(annotations, CONDITIONS, list)
     if status is not None:
         now = []
         if status.get("currentCPUUtilizationPercentage") is not None:
-            now.append({"type": "Resource", "resource": {"name": "cpu", "current": {
-                "averageUtilization": status["currentCPUUtilizationPercentage"]}}})
+            now.append(
+                {
+                    "type": "Resource",
+                    "resource": {
+                        "name": "cpu",
+                        "current": {"averageUtilization": status["currentCPUUtilizationPercentage"]},
+                    },
+                }
+            )
         now += [_metric_to_v2(m, "current") for m in current or []]
-        out["status"] = _drop_none({
-            "observedGeneration": status.get("observedGeneration"), "lastScaleTime": status.get("lastScaleTime"),
-            "currentReplicas": status.get("currentReplicas", 0), "desiredReplicas": status.get("desiredReplicas", 0),
-            "currentMetrics": now or None, "conditions": conditions or None})
+        out["status"] = _drop_none(
+            {
+                "observedGeneration": status.get("observedGeneration"),
+                "lastScaleTime": status.get("lastScaleTime"),
+                "currentReplicas": status.get("currentReplicas", 0),
+                "desiredReplicas": status.get("desiredReplicas", 0),
+                "currentMetrics": now or None,
+                "conditions": conditions or None,
+            }
+        )
     if annotations:
         meta["annotations"] = annotations
     else:

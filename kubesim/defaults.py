@@ -46,8 +46,7 @@ def _pull_policy(image: str) -> str:
 def _probe(probe: Any) -> None:
     if not isinstance(probe, dict):
         return
-    for key, value in (("timeoutSeconds", 1), ("periodSeconds", 10), ("successThreshold", 1),
-                       ("failureThreshold", 3)):
+    for key, value in (("timeoutSeconds", 1), ("periodSeconds", 10), ("successThreshold", 1), ("failureThreshold", 3)):
         _fill(probe, key, value)
     if isinstance(probe.get("httpGet"), dict):
         _fill(probe["httpGet"], "path", "/")
@@ -204,9 +203,14 @@ def _cron_job(obj: Obj) -> None:
 
 
 # ---- autoscaling/v2, scheduling/v1 -----------------------------------------------------------------------------
-_SCALE_UP = {"stabilizationWindowSeconds": 0, "selectPolicy": "Max",
-             "policies": [{"type": "Pods", "value": 4, "periodSeconds": 15},
-                          {"type": "Percent", "value": 100, "periodSeconds": 15}]}
+_SCALE_UP = {
+    "stabilizationWindowSeconds": 0,
+    "selectPolicy": "Max",
+    "policies": [
+        {"type": "Pods", "value": 4, "periodSeconds": 15},
+        {"type": "Percent", "value": 100, "periodSeconds": 15},
+    ],
+}
 _SCALE_DOWN = {"selectPolicy": "Max", "policies": [{"type": "Percent", "value": 100, "periodSeconds": 15}]}
 
 
@@ -215,8 +219,12 @@ def _hpa(obj: Obj) -> None:
     spec = _sub(obj, "spec")
     _fill(spec, "minReplicas", 1)
     if not spec.get("metrics"):
-        spec["metrics"] = [{"type": "Resource", "resource": {
-            "name": "cpu", "target": {"type": "Utilization", "averageUtilization": 80}}}]
+        spec["metrics"] = [
+            {
+                "type": "Resource",
+                "resource": {"name": "cpu", "target": {"type": "Utilization", "averageUtilization": 80}},
+            }
+        ]
     behavior = spec.get("behavior")
     if isinstance(behavior, dict):  # only a behavior that is there is completed
         for key, rules in (("scaleUp", _SCALE_UP), ("scaleDown", _SCALE_DOWN)):
@@ -229,12 +237,18 @@ def _priority_class(obj: Obj) -> None:
 
 
 _BY_RESOURCE: dict[tuple[str, str], Callable[[Obj], None]] = {
-    ("", "pods"): _pod, ("", "services"): _service, ("", "secrets"): _secret,
+    ("", "pods"): _pod,
+    ("", "services"): _service,
+    ("", "secrets"): _secret,
     ("", "replicationcontrollers"): _replica_set,
-    ("apps", "deployments"): _deployment, ("apps", "replicasets"): _replica_set,
-    ("apps", "daemonsets"): _daemon_set, ("apps", "statefulsets"): _stateful_set,
-    ("batch", "jobs"): _job, ("batch", "cronjobs"): _cron_job,
-    ("autoscaling", "horizontalpodautoscalers"): _hpa, ("scheduling.k8s.io", "priorityclasses"): _priority_class,
+    ("apps", "deployments"): _deployment,
+    ("apps", "replicasets"): _replica_set,
+    ("apps", "daemonsets"): _daemon_set,
+    ("apps", "statefulsets"): _stateful_set,
+    ("batch", "jobs"): _job,
+    ("batch", "cronjobs"): _cron_job,
+    ("autoscaling", "horizontalpodautoscalers"): _hpa,
+    ("scheduling.k8s.io", "priorityclasses"): _priority_class,
 }
 
 

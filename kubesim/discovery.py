@@ -39,11 +39,17 @@ def _version_entry(catalog: ResourceCatalog, group: str, version: str) -> dict[s
         kind = {"group": entry.get("group", group), "version": entry.get("version", version), "kind": entry["kind"]}
         if sub:
             parent = next(r for r in resources if r["resource"] == name)
-            parent.setdefault("subresources", []).append({"subresource": sub, "responseKind": kind,
-                                                          "verbs": entry["verbs"]})
+            parent.setdefault("subresources", []).append(
+                {"subresource": sub, "responseKind": kind, "verbs": entry["verbs"]}
+            )
             continue
-        item: dict[str, Any] = {"resource": name, "responseKind": kind, "scope": "Namespaced" if entry["namespaced"]
-                                else "Cluster", "singularResource": entry["singularName"], "verbs": entry["verbs"]}
+        item: dict[str, Any] = {
+            "resource": name,
+            "responseKind": kind,
+            "scope": "Namespaced" if entry["namespaced"] else "Cluster",
+            "singularResource": entry["singularName"],
+            "verbs": entry["verbs"],
+        }
         for key in ("shortNames", "categories"):
             if entry.get(key):
                 item[key] = entry[key]
@@ -55,8 +61,13 @@ def aggregated(catalog: ResourceCatalog, core: bool, version: str) -> dict[str, 
     """``/api`` (core) or ``/apis`` as an APIGroupDiscoveryList of the given apidiscovery version."""
     served = catalog.group_versions()
     groups = ([""] if "" in served else []) if core else catalog.group_names()
-    items = [{"metadata": {"name": g, "creationTimestamp": None} if g else {"creationTimestamp": None},
-              "versions": [_version_entry(catalog, g, v) for v in served[g]]} for g in groups]
+    items = [
+        {
+            "metadata": {"name": g, "creationTimestamp": None} if g else {"creationTimestamp": None},
+            "versions": [_version_entry(catalog, g, v) for v in served[g]],
+        }
+        for g in groups
+    ]
     return {"kind": "APIGroupDiscoveryList", "apiVersion": f"{GROUP}/{version}", "metadata": {}, "items": items}
 
 

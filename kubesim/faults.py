@@ -21,9 +21,18 @@ from typing import Any
 
 from aiohttp import web
 
-REASONS = {400: "BadRequest", 401: "Unauthorized", 403: "Forbidden", 404: "NotFound", 409: "Conflict",
-           410: "Expired", 429: "TooManyRequests", 500: "InternalError", 503: "ServiceUnavailable",
-           504: "Timeout"}
+REASONS = {
+    400: "BadRequest",
+    401: "Unauthorized",
+    403: "Forbidden",
+    404: "NotFound",
+    409: "Conflict",
+    410: "Expired",
+    429: "TooManyRequests",
+    500: "InternalError",
+    503: "ServiceUnavailable",
+    504: "Timeout",
+}
 
 
 class FaultSpecError(ValueError):
@@ -47,8 +56,17 @@ class Fault:
     def parse(cls, spec: Any) -> Fault:
         if not isinstance(spec, dict):
             raise FaultSpecError(f"a fault is an object, not {type(spec).__name__}")
-        unknown = set(spec) - {"status", "method", "path", "times", "delay", "reset", "retry_after", "message",
-                               "body_base64"}
+        unknown = set(spec) - {
+            "status",
+            "method",
+            "path",
+            "times",
+            "delay",
+            "reset",
+            "retry_after",
+            "message",
+            "body_base64",
+        }
         if unknown:
             raise FaultSpecError(f"unknown fault field(s): {', '.join(sorted(unknown))}")
         fault = cls(**spec)
@@ -66,8 +84,11 @@ class Fault:
         return fault
 
     def matches(self, method: str, path: str) -> bool:
-        return ((not self.method or self.method.upper() == method) and self.path in path
-                and (self.times is None or self.hits < self.times))
+        return (
+            (not self.method or self.method.upper() == method)
+            and self.path in path
+            and (self.times is None or self.hits < self.times)
+        )
 
 
 class Faults:
@@ -97,17 +118,25 @@ class Faults:
         if fault.status is None:
             return None
         if fault.body_base64 is not None:
-            return web.Response(body=base64.b64decode(fault.body_base64), status=fault.status,
-                                content_type="text/plain")
+            return web.Response(
+                body=base64.b64decode(fault.body_base64), status=fault.status, content_type="text/plain"
+            )
         reason = REASONS.get(fault.status, "InternalError")
-        body: dict[str, Any] = {"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Failure",
-                                "reason": reason, "code": fault.status,
-                                "message": fault.message or f"kubesim: injected {fault.status} {reason}"}
+        body: dict[str, Any] = {
+            "kind": "Status",
+            "apiVersion": "v1",
+            "metadata": {},
+            "status": "Failure",
+            "reason": reason,
+            "code": fault.status,
+            "message": fault.message or f"kubesim: injected {fault.status} {reason}",
+        }
         if fault.retry_after is not None:  # the API server says it in the body too
             body["details"] = {"retryAfterSeconds": fault.retry_after}
         headers = {"Retry-After": str(fault.retry_after)} if fault.retry_after is not None else None
-        return web.Response(body=json.dumps(body), status=fault.status, content_type="application/json",
-                            headers=headers)
+        return web.Response(
+            body=json.dumps(body), status=fault.status, content_type="application/json", headers=headers
+        )
 
     async def control(self, request: web.Request) -> web.Response:
         if request.method == "DELETE":
@@ -119,7 +148,15 @@ class Faults:
                 specs = body.get("faults", [body]) if isinstance(body, dict) else body
                 added = [Fault.parse(s) for s in specs]
             except (ValueError, TypeError) as exc:
-                return web.json_response({"kind": "Status", "status": "Failure", "code": 422, "reason": "Invalid",
-                                          "message": f"bad fault: {exc}"}, status=422)
+                return web.json_response(
+                    {
+                        "kind": "Status",
+                        "status": "Failure",
+                        "code": 422,
+                        "reason": "Invalid",
+                        "message": f"bad fault: {exc}",
+                    },
+                    status=422,
+                )
             self.rules += added
         return web.json_response({"faults": [asdict(f) for f in self.rules]})

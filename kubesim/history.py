@@ -103,8 +103,9 @@ def _times(start: float, stop: float, step: float) -> Iterator[float]:
         yield start + i * step
 
 
-def openmetrics(scenario: Scenario, *, end: datetime | None = None, duration: float = 3600.0, step: float = 15.0,
-                ahead: float = 0.0) -> str:
+def openmetrics(
+    scenario: Scenario, *, end: datetime | None = None, duration: float = 3600.0, step: float = 15.0, ahead: float = 0.0
+) -> str:
     """OpenMetrics text (ending with ``# EOF``) for ``duration`` seconds before ``end`` (default: now).
 
     ``ahead`` extends the series that far past ``end`` at the same trend, so that instant queries keep finding
@@ -148,16 +149,32 @@ def openmetrics(scenario: Scenario, *, end: datetime | None = None, duration: fl
                 sample("container_cpu_cfs_throttled_seconds_total", lbl, x, throttled_s)
                 sample("container_spec_cpu_quota", lbl, x, u.cpu_limit * 100000)
                 sample("container_spec_cpu_period", lbl, x, 100000)
-            for metric, attr, resource, unit in (("limits", "cpu_limit", "cpu", "core"),
-                                                 ("limits", "memory_limit", "memory", "byte"),
-                                                 ("requests", "cpu_request", "cpu", "core"),
-                                                 ("requests", "memory_request", "memory", "byte")):
+            for metric, attr, resource, unit in (
+                ("limits", "cpu_limit", "cpu", "core"),
+                ("limits", "memory_limit", "memory", "byte"),
+                ("requests", "cpu_request", "cpu", "core"),
+                ("requests", "memory_request", "memory", "byte"),
+            ):
                 if getattr(u, attr) is not None:
-                    sample(f"kube_pod_container_resource_{metric}",
-                           _labels(namespace=u.namespace, pod=u.pod, container=u.container, node=u.node,
-                                   resource=resource, unit=unit), x, getattr(u, attr))
-            sample("kube_pod_container_status_restarts_total",
-                   _labels(namespace=u.namespace, pod=u.pod, container=u.container), x, u.restarts)
+                    sample(
+                        f"kube_pod_container_resource_{metric}",
+                        _labels(
+                            namespace=u.namespace,
+                            pod=u.pod,
+                            container=u.container,
+                            node=u.node,
+                            resource=resource,
+                            unit=unit,
+                        ),
+                        x,
+                        getattr(u, attr),
+                    )
+            sample(
+                "kube_pod_container_status_restarts_total",
+                _labels(namespace=u.namespace, pod=u.pod, container=u.container),
+                x,
+                u.restarts,
+            )
     for key, v in sorted(scenario.volume_usage.items()):
         ns, pvc = key.split("/", 1)
         lbl = _labels(namespace=ns, persistentvolumeclaim=pvc)
@@ -183,9 +200,11 @@ def _group_by_series(lines: list[str]) -> list[str]:
 
 def scrape_config(target: str, *, interval: str = "5s", job: str = "kubesim") -> str:
     """A Prometheus configuration that scrapes a simulator's ``/metrics`` (``host:port``), for the demo."""
-    return (f"global:\n  scrape_interval: {interval}\n  evaluation_interval: {interval}\n"
-            f"scrape_configs:\n  - job_name: {job}\n    honor_labels: true\n    metrics_path: /metrics\n"
-            f"    static_configs:\n      - targets: ['{target}']\n")
+    return (
+        f"global:\n  scrape_interval: {interval}\n  evaluation_interval: {interval}\n"
+        f"scrape_configs:\n  - job_name: {job}\n    honor_labels: true\n    metrics_path: /metrics\n"
+        f"    static_configs:\n      - targets: ['{target}']\n"
+    )
 
 
 def has_usage(scenario: Scenario) -> bool:

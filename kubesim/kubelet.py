@@ -31,13 +31,22 @@ def _node(cluster: Cluster, name: str) -> dict[str, Any]:
     node = cluster.store.get(NODE_KEY, "", name)
     if node is None:
         raise KubeletUnavailable(404, "NotFound", f'nodes "{name}" not found')
-    ready = any(c.get("type") == "Ready" and c.get("status") == "True"
-                for c in (node.get("status") or {}).get("conditions") or [])
+    ready = any(
+        c.get("type") == "Ready" and c.get("status") == "True"
+        for c in (node.get("status") or {}).get("conditions") or []
+    )
     if not ready:
-        address = next((a.get("address") for a in (node.get("status") or {}).get("addresses") or []
-                        if a.get("type") == "InternalIP"), name)
-        raise KubeletUnavailable(503, "ServiceUnavailable", f"error trying to reach service: dial tcp "
-                                                            f"{address}:10250: i/o timeout")
+        address = next(
+            (
+                a.get("address")
+                for a in (node.get("status") or {}).get("addresses") or []
+                if a.get("type") == "InternalIP"
+            ),
+            name,
+        )
+        raise KubeletUnavailable(
+            503, "ServiceUnavailable", f"error trying to reach service: dial tcp {address}:10250: i/o timeout"
+        )
     return node
 
 
@@ -51,8 +60,11 @@ def _usages(cluster: Cluster, node: str) -> list[ContainerUsage]:
 
 def _claims(pod: dict[str, Any]) -> list[tuple[str, str]]:
     """(volume name, claim name) of each PVC a pod mounts."""
-    return [(v.get("name", ""), (v.get("persistentVolumeClaim") or {}).get("claimName", ""))
-            for v in (pod.get("spec") or {}).get("volumes") or [] if v.get("persistentVolumeClaim")]
+    return [
+        (v.get("name", ""), (v.get("persistentVolumeClaim") or {}).get("claimName", ""))
+        for v in (pod.get("spec") or {}).get("volumes") or []
+        if v.get("persistentVolumeClaim")
+    ]
 
 
 def _node_volumes(cluster: Cluster, node: str) -> dict[str, dict[str, Any]]:
@@ -98,47 +110,78 @@ def summary(cluster: Cluster, node: str) -> dict[str, Any]:
         key = (meta.get("namespace", ""), meta.get("name", ""))
         if (pod.get("status") or {}).get("phase") != "Running":
             continue
-        started = {c.get("name"): ((c.get("state") or {}).get("running") or {}).get("startedAt", "")
-                   for c in (pod.get("status") or {}).get("containerStatuses") or []}
-        containers = [_container_stats(u, elapsed, now, started.get(u.container, ""))
-                      for u in by_pod.get(key, [])]
+        started = {
+            c.get("name"): ((c.get("state") or {}).get("running") or {}).get("startedAt", "")
+            for c in (pod.get("status") or {}).get("containerStatuses") or []
+        }
+        containers = [_container_stats(u, elapsed, now, started.get(u.container, "")) for u in by_pod.get(key, [])]
         volumes = []
         for volume, claim in _claims(pod):
             v = cluster.scenario.volume_usage.get(f"{key[0]}/{claim}")
             if v is None:
                 continue
             cap, used = volume_now(v, elapsed)
-            volumes.append({"time": now, "name": volume, "capacityBytes": int(cap), "usedBytes": int(used),
-                            "availableBytes": int(max(cap - used, 0)),
-                            "pvcRef": {"name": claim, "namespace": key[0]}})
-        pods.append({
-            "podRef": {"name": key[1], "namespace": key[0], "uid": meta.get("uid", "")},
-            "startTime": (pod.get("status") or {}).get("startTime", ""),
-            "containers": containers,
-            "cpu": {"time": now, "usageNanoCores": int(sum(c["cpu"]["usageNanoCores"] for c in containers))},
-            "memory": {"time": now, "workingSetBytes": int(sum(c["memory"]["workingSetBytes"] for c in containers))},
-            **({"volume": volumes} if volumes else {}),
-        })
+            volumes.append(
+                {
+                    "time": now,
+                    "name": volume,
+                    "capacityBytes": int(cap),
+                    "usedBytes": int(used),
+                    "availableBytes": int(max(cap - used, 0)),
+                    "pvcRef": {"name": claim, "namespace": key[0]},
+                }
+            )
+        pods.append(
+            {
+                "podRef": {"name": key[1], "namespace": key[0], "uid": meta.get("uid", "")},
+                "startTime": (pod.get("status") or {}).get("startTime", ""),
+                "containers": containers,
+                "cpu": {"time": now, "usageNanoCores": int(sum(c["cpu"]["usageNanoCores"] for c in containers))},
+                "memory": {
+                    "time": now,
+                    "workingSetBytes": int(sum(c["memory"]["workingSetBytes"] for c in containers)),
+                },
+                **({"volume": volumes} if volumes else {}),
+            }
+        )
     used_cpu = sum(u.cpu for u in usages)
     used_mem = sum(u.memory_at(elapsed) for u in usages)
     capacity = (node_obj.get("status") or {}).get("capacity") or {}
-    return {"node": {"nodeName": node, "startTime": (node_obj.get("metadata") or {}).get("creationTimestamp", ""),
-                     "cpu": {"time": now, "usageNanoCores": int(used_cpu * 1e9)},
-                     "memory": {"time": now, "workingSetBytes": int(used_mem),
-                                "availableBytes": int(max(quantity(capacity.get("memory"), 0) - used_mem, 0))}},
-            "pods": pods}
+    return {
+        "node": {
+            "nodeName": node,
+            "startTime": (node_obj.get("metadata") or {}).get("creationTimestamp", ""),
+            "cpu": {"time": now, "usageNanoCores": int(used_cpu * 1e9)},
+            "memory": {
+                "time": now,
+                "workingSetBytes": int(used_mem),
+                "availableBytes": int(max(quantity(capacity.get("memory"), 0) - used_mem, 0)),
+            },
+        },
+        "pods": pods,
+    }
 
 
 def _container_stats(u: ContainerUsage, elapsed: float, now: str, started: str) -> dict[str, Any]:
     mem = u.memory_at(elapsed)
-    memory: dict[str, Any] = {"time": now, "workingSetBytes": int(mem), "usageBytes": int(mem * 1.1),
-                              "rssBytes": int(mem * 0.9)}
+    memory: dict[str, Any] = {
+        "time": now,
+        "workingSetBytes": int(mem),
+        "usageBytes": int(mem * 1.1),
+        "rssBytes": int(mem * 0.9),
+    }
     if u.memory_limit:
         memory["availableBytes"] = int(max(u.memory_limit - mem, 0))
-    return {"name": u.container, "startTime": started,
-            "cpu": {"time": now, "usageNanoCores": int(u.cpu * 1e9),
-                    "usageCoreNanoSeconds": int(u.cpu * (3600 + elapsed) * 1e9)},
-            "memory": memory}
+    return {
+        "name": u.container,
+        "startTime": started,
+        "cpu": {
+            "time": now,
+            "usageNanoCores": int(u.cpu * 1e9),
+            "usageCoreNanoSeconds": int(u.cpu * (3600 + elapsed) * 1e9),
+        },
+        "memory": memory,
+    }
 
 
 __all__ = ["PATHS", "KubeletUnavailable", "cadvisor", "kubelet_metrics", "summary"]

@@ -20,8 +20,16 @@ def _parse(text: str) -> datetime | None:
         return None
     year, month, day, hour, minute, second, frac = match.groups()
     try:
-        return datetime(int(year), int(month), int(day), int(hour), int(minute), int(second),
-                        int((frac or "0").ljust(6, "0")[:6]), tzinfo=UTC)
+        return datetime(
+            int(year),
+            int(month),
+            int(day),
+            int(hour),
+            int(minute),
+            int(second),
+            int((frac or "0").ljust(6, "0")[:6]),
+            tzinfo=UTC,
+        )
     except ValueError:
         return None
 

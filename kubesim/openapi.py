@@ -32,8 +32,11 @@ def _definitions(minor: int) -> dict[str, Any]:
     """The official definitions of the closest Kubernetes minor version ``kubernetes-validate`` ships."""
     try:
         root = resources.files("kubernetes_validate") / _SCHEMA_DIR
-        versions = sorted(int(p.name.split(".")[1]) for p in root.iterdir()
-                          if p.name.startswith("v1.") and p.name.endswith(".0-local"))
+        versions = sorted(
+            int(p.name.split(".")[1])
+            for p in root.iterdir()
+            if p.name.startswith("v1.") and p.name.endswith(".0-local")
+        )
     except (ModuleNotFoundError, FileNotFoundError, ValueError, IndexError) as exc:
         raise OpenAPIUnavailable(f"the kubernetes-validate package is not installed ({exc})") from None
     if not versions:
@@ -60,8 +63,15 @@ def _convert(node: Any, prefix: str) -> Any:
                 out[key] = kinds[0]
         elif key == "properties" and isinstance(value, dict):
             # apiVersion and kind are pinned by an enum in the JSON Schema; the API documents leave them free
-            out[key] = {k: _convert({f: x for f, x in v.items() if not (k in ("apiVersion", "kind") and f == "enum")}
-                                    if isinstance(v, dict) else v, prefix) for k, v in value.items()}
+            out[key] = {
+                k: _convert(
+                    {f: x for f, x in v.items() if not (k in ("apiVersion", "kind") and f == "enum")}
+                    if isinstance(v, dict)
+                    else v,
+                    prefix,
+                )
+                for k, v in value.items()
+            }
         else:
             out[key] = _convert(value, prefix)
     return out
@@ -110,19 +120,27 @@ def _crd_schema(res: Resource, crds: dict[tuple[str, str], dict[str, Any]]) -> d
 
 def _path(res: Resource) -> str:
     base = "/api/v1" if not res.group else f"/apis/{res.group}/{res.version}"
-    return f"{base}/namespaces/{{namespace}}/{res.plural}/{{name}}" if res.namespaced \
-        else f"{base}/{res.plural}/{{name}}"
+    return (
+        f"{base}/namespaces/{{namespace}}/{res.plural}/{{name}}" if res.namespaced else f"{base}/{res.plural}/{{name}}"
+    )
 
 
 def _operation(res: Resource, action: str) -> dict[str, Any]:
-    params = [{"name": p, "in": "query", "schema": {"type": "string"}} for p in _PATCH_PARAMS] \
-        if action == "patch" else []
-    return {"operationId": f"{action}{res.kind}", "parameters": params, "responses": {"200": {"description": "OK"}},
-            "x-kubernetes-action": action, "x-kubernetes-group-version-kind": _gvk(res)}
+    params = (
+        [{"name": p, "in": "query", "schema": {"type": "string"}} for p in _PATCH_PARAMS] if action == "patch" else []
+    )
+    return {
+        "operationId": f"{action}{res.kind}",
+        "parameters": params,
+        "responses": {"200": {"description": "OK"}},
+        "x-kubernetes-action": action,
+        "x-kubernetes-group-version-kind": _gvk(res),
+    }
 
 
-def group_version_doc(res_list: list[Resource], minor: int, git_version: str,
-                      crds: dict[tuple[str, str], dict[str, Any]]) -> dict[str, Any]:
+def group_version_doc(
+    res_list: list[Resource], minor: int, git_version: str, crds: dict[tuple[str, str], dict[str, Any]]
+) -> dict[str, Any]:
     """The OpenAPI v3 document of one group-version."""
     defs = _definitions(minor)
     names = _schema_names(defs, res_list)
@@ -132,21 +150,30 @@ def group_version_doc(res_list: list[Resource], minor: int, git_version: str,
             crd = _crd_schema(res, crds)
             if crd is not None:
                 schemas[f"{res.group}.{res.version}.{res.kind}"] = crd
-    paths = {_path(r): {"get": _operation(r, "get"), "patch": _operation(r, "patch")} for r in res_list
-             if r.group != "metrics.k8s.io"}
-    return {"openapi": "3.0.0", "info": {"title": "Kubernetes", "version": git_version}, "paths": paths,
-            "components": {"schemas": schemas}}
+    paths = {
+        _path(r): {"get": _operation(r, "get"), "patch": _operation(r, "patch")}
+        for r in res_list
+        if r.group != "metrics.k8s.io"
+    }
+    return {
+        "openapi": "3.0.0",
+        "info": {"title": "Kubernetes", "version": git_version},
+        "paths": paths,
+        "components": {"schemas": schemas},
+    }
 
 
 def v3_index(group_versions: list[str], minor: int) -> dict[str, Any]:
     """``/openapi/v3``: where each group-version's document is, with a hash that changes with its content."""
+
     def url(gv: str) -> str:
         path = "api/v1" if gv == "v1" else f"apis/{gv}"
         digest = hashlib.sha256(f"{minor}:{gv}".encode()).hexdigest()[:32].upper()
         return f"/openapi/v3/{path}?hash={digest}"
 
-    return {"paths": {("api/v1" if gv == "v1" else f"apis/{gv}"): {"serverRelativeURL": url(gv)}
-                      for gv in group_versions}}
+    return {
+        "paths": {("api/v1" if gv == "v1" else f"apis/{gv}"): {"serverRelativeURL": url(gv)} for gv in group_versions}
+    }
 
 
 def v2_doc(res_list: list[Resource], minor: int, git_version: str) -> dict[str, Any]:
@@ -158,13 +185,16 @@ def v2_doc(res_list: list[Resource], minor: int, git_version: str) -> dict[str, 
     for r in res_list:
         if (r.group, r.version, r.kind) in names:
             op = _operation(r, "patch")
-            op["parameters"] = [{"name": p, "in": "query", "type": "string", "uniqueItems": True}
-                                for p in _PATCH_PARAMS]
+            op["parameters"] = [
+                {"name": p, "in": "query", "type": "string", "uniqueItems": True} for p in _PATCH_PARAMS
+            ]
             paths[_path(r)] = {"patch": op}
-    return {"swagger": "2.0", "info": {"title": "Kubernetes", "version": git_version}, "paths": paths,
-            "definitions": definitions}
-
-
+    return {
+        "swagger": "2.0",
+        "info": {"title": "Kubernetes", "version": git_version},
+        "paths": paths,
+        "definitions": definitions,
+    }
 
 
 def unknown_fields(obj: dict[str, Any], res: Resource, minor: int) -> list[str]:

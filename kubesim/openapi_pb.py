@@ -66,16 +66,23 @@ def _schema(node: dict[str, Any]) -> bytes:
     out += b"".join(_field(24, _schema(s)) for s in node.get("allOf") or [] if isinstance(s, dict))
     props = node.get("properties")
     if isinstance(props, dict):
-        out += _field(25, b"".join(_field(1, _string(1, k) + _field(2, _schema(v)))
-                                   for k, v in props.items() if isinstance(v, dict)))
+        out += _field(
+            25,
+            b"".join(_field(1, _string(1, k) + _field(2, _schema(v))) for k, v in props.items() if isinstance(v, dict)),
+        )
     return out + _extensions(31, node)
 
 
 def _operation(op: dict[str, Any]) -> bytes:
     out = _string(5, op.get("operationId"))
     for param in op.get("parameters") or []:
-        query = (_bool(1, param.get("required")) + _string(2, param.get("in")) + _string(4, param.get("name"))
-                 + _string(6, param.get("type")) + _bool(20, param.get("uniqueItems")))
+        query = (
+            _bool(1, param.get("required"))
+            + _string(2, param.get("in"))
+            + _string(4, param.get("name"))
+            + _string(6, param.get("type"))
+            + _bool(20, param.get("uniqueItems"))
+        )
         # ParametersItem.parameter → Parameter.non_body_parameter → NonBodyParameter.query_parameter_sub_schema
         out += _field(8, _field(1, _field(2, _field(3, query))))
     response = _field(1, _string(1, "200") + _field(2, _field(1, _string(1, "OK"))))
@@ -89,16 +96,25 @@ _METHODS = {"get": 2, "put": 3, "post": 4, "delete": 5, "patch": 8}
 def encode(doc: dict[str, Any]) -> bytes:
     """The v2 document (as :func:`kubesim.openapi.v2_doc` builds it) as gnostic protobuf."""
     info = doc.get("info") or {}
-    out = _string(1, doc.get("swagger", "2.0")) + _field(2, _string(1, info.get("title")) + _string(2,
-                                                                                                    info.get("version")))
+    out = _string(1, doc.get("swagger", "2.0")) + _field(
+        2, _string(1, info.get("title")) + _string(2, info.get("version"))
+    )
     paths = b""
     for path, item in (doc.get("paths") or {}).items():
-        body = b"".join(_field(number, _operation(item[method])) for method, number in _METHODS.items()
-                        if isinstance(item.get(method), dict))
+        body = b"".join(
+            _field(number, _operation(item[method]))
+            for method, number in _METHODS.items()
+            if isinstance(item.get(method), dict)
+        )
         paths += _field(2, _string(1, path) + _field(2, body))
     out += _field(8, paths)
-    out += _field(9, b"".join(_field(1, _string(1, name) + _field(2, _schema(schema)))
-                              for name, schema in (doc.get("definitions") or {}).items()))
+    out += _field(
+        9,
+        b"".join(
+            _field(1, _string(1, name) + _field(2, _schema(schema)))
+            for name, schema in (doc.get("definitions") or {}).items()
+        ),
+    )
     return out
 
 

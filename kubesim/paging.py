@@ -18,19 +18,27 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-INCONSISTENT = ("The provided continue parameter is too old to display a consistent list result. You can start a "
-                "new list without the continue parameter, or use the continue token in this response to retrieve "
-                "the remainder of the results. Continuing with the provided token results in an inconsistent list "
-                "- objects that were created, modified, or deleted between the time the first chunk was returned "
-                "and now may show up in the list.")
+INCONSISTENT = (
+    "The provided continue parameter is too old to display a consistent list result. You can start a "
+    "new list without the continue parameter, or use the continue token in this response to retrieve "
+    "the remainder of the results. Continuing with the provided token results in an inconsistent list "
+    "- objects that were created, modified, or deleted between the time the first chunk was returned "
+    "and now may show up in the list."
+)
 
 
 class ListOptionsError(Exception):
     """A list request a real API server refuses: code, reason, message, the Status's details and, for an expired
     token, the token (the Status's ``metadata.continue``) that goes on at the newest version."""
 
-    def __init__(self, code: int, reason: str, message: str, details: dict[str, Any] | None = None,
-                 continue_token: str | None = None):
+    def __init__(
+        self,
+        code: int,
+        reason: str,
+        message: str,
+        details: dict[str, Any] | None = None,
+        continue_token: str | None = None,
+    ):
         super().__init__(message)
         self.code, self.reason, self.message, self.details = code, reason, message, details
         self.continue_token = continue_token
@@ -39,15 +47,24 @@ class ListOptionsError(Exception):
 @dataclass(frozen=True)
 class Page:
     """Where a page starts (after this (namespace, name)) and the version it is read at (None: the newest)."""
+
     start_after: tuple[str, str] | None
     read_at: int | None
 
 
 def _forbidden(message: str) -> ListOptionsError:
-    return ListOptionsError(422, "Invalid", f'ListOptions.meta.k8s.io "" is invalid: resourceVersionMatch: '
-                                            f"Forbidden: {message}", {
-        "group": "meta.k8s.io", "kind": "ListOptions", "causes": [
-            {"reason": "FieldValueForbidden", "message": f"Forbidden: {message}", "field": "resourceVersionMatch"}]})
+    return ListOptionsError(
+        422,
+        "Invalid",
+        f'ListOptions.meta.k8s.io "" is invalid: resourceVersionMatch: Forbidden: {message}',
+        {
+            "group": "meta.k8s.io",
+            "kind": "ListOptions",
+            "causes": [
+                {"reason": "FieldValueForbidden", "message": f"Forbidden: {message}", "field": "resourceVersionMatch"}
+            ],
+        },
+    )
 
 
 def page(query: Any, namespace: str | None, namespaced: bool) -> Page:
@@ -63,8 +80,7 @@ def page(query: Any, namespace: str | None, namespaced: bool) -> Page:
     if token:
         read_at, start_after = decode(token, namespace, namespaced)
         if rv and rv != "0":
-            raise ListOptionsError(400, "BadRequest", "specifying resource version is not allowed when using "
-                                                      "continue")
+            raise ListOptionsError(400, "BadRequest", "specifying resource version is not allowed when using continue")
         return Page(start_after, read_at if read_at > 0 else None)
     # Exact, or the legacy form: a page (limit) of resourceVersion N with no match is read at N from etcd too.
     if match == "Exact" or (not match and rv and rv != "0" and query.get("limit") not in (None, "", "0")):
@@ -84,6 +100,7 @@ def encode(rv: int, last: tuple[str, str], namespace: str | None, namespaced: bo
 
 def decode(token: str, namespace: str | None, namespaced: bool) -> tuple[int, tuple[str, str]]:
     """(rv, the (namespace, name) the next page starts after) of a continue token."""
+
     def invalid(why: str) -> ListOptionsError:
         return ListOptionsError(400, "BadRequest", f"invalid continue token: continue key is not valid{why}")
 

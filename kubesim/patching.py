@@ -11,11 +11,24 @@ from typing import Any
 
 # list field name -> merge key, from the Kubernetes API's patchMergeKey tags.
 MERGE_KEYS = {
-    "containers": "name", "initContainers": "name", "ephemeralContainers": "name", "volumes": "name",
-    "env": "name", "volumeMounts": "mountPath", "volumeDevices": "devicePath", "ports": "containerPort",
-    "conditions": "type", "imagePullSecrets": "name", "ownerReferences": "uid", "taints": "key",
-    "addresses": "type", "containerStatuses": "name", "initContainerStatuses": "name",
-    "hostAliases": "ip", "topologySpreadConstraints": "topologyKey", "resourceClaims": "name",
+    "containers": "name",
+    "initContainers": "name",
+    "ephemeralContainers": "name",
+    "volumes": "name",
+    "env": "name",
+    "volumeMounts": "mountPath",
+    "volumeDevices": "devicePath",
+    "ports": "containerPort",
+    "conditions": "type",
+    "imagePullSecrets": "name",
+    "ownerReferences": "uid",
+    "taints": "key",
+    "addresses": "type",
+    "containerStatuses": "name",
+    "initContainerStatuses": "name",
+    "hostAliases": "ip",
+    "topologySpreadConstraints": "topologyKey",
+    "resourceClaims": "name",
 }
 PRIMITIVE_MERGE = {"finalizers"}
 
@@ -178,13 +191,14 @@ def apply_patch(target: dict[str, Any], patch: Any, content_type: str) -> dict[s
         if not isinstance(patch, dict):
             raise PatchError("a merge patch must be a JSON object")
         return _object(merge_patch(target, patch))
-    if ct in ("application/strategic-merge-patch+json", "application/apply-patch+yaml",
-              "application/apply-patch+cbor"):
+    if ct in ("application/strategic-merge-patch+json", "application/apply-patch+yaml", "application/apply-patch+cbor"):
         if not isinstance(patch, dict):
             raise PatchError("a strategic merge patch must be a JSON object")
         return _object(strategic_merge_patch(target, patch))
     if ct == "application/json-patch+json":
         return _object(json_patch(target, patch))
-    raise PatchError("the body of the request was in an unknown format - accepted media types include: "
-                     "application/json-patch+json, application/merge-patch+json, "
-                     "application/apply-patch+yaml, application/strategic-merge-patch+json")
+    raise PatchError(
+        "the body of the request was in an unknown format - accepted media types include: "
+        "application/json-patch+json, application/merge-patch+json, "
+        "application/apply-patch+yaml, application/strategic-merge-patch+json"
+    )

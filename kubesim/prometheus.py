@@ -40,8 +40,9 @@ def binaries() -> tuple[str, str] | None:
 def _need() -> tuple[str, str]:
     found = binaries()
     if found is None:
-        raise PrometheusUnavailable("prometheus/promtool not installed (Debian package `prometheus`; "
-                                    "scripts/services installs it)")
+        raise PrometheusUnavailable(
+            "prometheus/promtool not installed (Debian package `prometheus`; scripts/services installs it)"
+        )
     return found
 
 
@@ -51,20 +52,31 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def backfill(scenario: Scenario, data_dir: str | Path, *, end: datetime | None = None, duration: float = 3600.0,
-             step: float = 15.0, ahead: float = 0.0) -> Path:
+def backfill(
+    scenario: Scenario,
+    data_dir: str | Path,
+    *,
+    end: datetime | None = None,
+    duration: float = 3600.0,
+    step: float = 15.0,
+    ahead: float = 0.0,
+) -> Path:
     """Write TSDB blocks with the scenario's history ending at ``end`` (default: now) into ``data_dir``."""
     _, promtool = _need()
     data_dir = Path(data_dir)
     data_dir.mkdir(parents=True, exist_ok=True)
     source = data_dir.parent / f"{data_dir.name}.om.txt"
-    source.write_text(openmetrics(scenario, end=end or datetime.now(UTC), duration=duration, step=step,
-                                  ahead=ahead))
-    proc = subprocess.run([promtool, "tsdb", "create-blocks-from", "openmetrics", str(source), str(data_dir)],
-                          capture_output=True, text=True, timeout=300)
+    source.write_text(openmetrics(scenario, end=end or datetime.now(UTC), duration=duration, step=step, ahead=ahead))
+    proc = subprocess.run(
+        [promtool, "tsdb", "create-blocks-from", "openmetrics", str(source), str(data_dir)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     if proc.returncode != 0:
-        raise PrometheusUnavailable(f"promtool create-blocks-from openmetrics {source} failed: "
-                                    f"{(proc.stderr or proc.stdout).strip()[-500:]}")
+        raise PrometheusUnavailable(
+            f"promtool create-blocks-from openmetrics {source} failed: {(proc.stderr or proc.stdout).strip()[-500:]}"
+        )
     return data_dir
 
 
@@ -95,8 +107,9 @@ class RunningPrometheus:
         self.stop()
 
 
-def start(data_dir: str | Path, *, config: str | None = None, port: int = 0, ready_timeout: float = 60.0
-          ) -> RunningPrometheus:
+def start(
+    data_dir: str | Path, *, config: str | None = None, port: int = 0, ready_timeout: float = 60.0
+) -> RunningPrometheus:
     """Run ``prometheus`` over ``data_dir`` on 127.0.0.1 (a free port unless given); return once it is ready."""
     prometheus, _ = _need()
     data_dir = Path(data_dir)
@@ -110,10 +123,18 @@ def start(data_dir: str | Path, *, config: str | None = None, port: int = 0, rea
         log_file = open(log, "wb")
         began = time.monotonic()
         proc = subprocess.Popen(
-            [prometheus, f"--config.file={config_file}", f"--storage.tsdb.path={data_dir}",
-             f"--web.listen-address=127.0.0.1:{chosen}", "--storage.tsdb.retention.time=3650d",
-             "--web.enable-lifecycle"],
-            stdout=log_file, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+            [
+                prometheus,
+                f"--config.file={config_file}",
+                f"--storage.tsdb.path={data_dir}",
+                f"--web.listen-address=127.0.0.1:{chosen}",
+                "--storage.tsdb.retention.time=3650d",
+                "--web.enable-lifecycle",
+            ],
+            stdout=log_file,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+        )
         url = f"http://127.0.0.1:{chosen}"
         running = RunningPrometheus(url, data_dir, proc, log, _log_file=log_file)
         while time.monotonic() - began < ready_timeout:
@@ -134,8 +155,9 @@ def start(data_dir: str | Path, *, config: str | None = None, port: int = 0, rea
     raise PrometheusUnavailable(f"prometheus did not become ready: {last_error}")
 
 
-def serve_scenario_history(scenario: Scenario, workdir: str | Path, *, end: datetime | None = None,
-                           ahead: float = 900.0) -> RunningPrometheus:
+def serve_scenario_history(
+    scenario: Scenario, workdir: str | Path, *, end: datetime | None = None, ahead: float = 900.0
+) -> RunningPrometheus:
     """Back-fill ``scenario``'s last hour (plus ``ahead`` seconds) into ``workdir``/tsdb and start Prometheus."""
     data_dir = Path(workdir) / "tsdb"
     backfill(scenario, data_dir, end=end, ahead=ahead)
@@ -148,5 +170,13 @@ def scrape(sim_url: str, workdir: str | Path, *, interval: str = "5s") -> Runnin
     return start(Path(workdir) / "tsdb", config=scrape_config(target, interval=interval))
 
 
-__all__ = ["PrometheusUnavailable", "RunningPrometheus", "backfill", "binaries", "free_port", "scrape",
-           "serve_scenario_history", "start"]
+__all__ = [
+    "PrometheusUnavailable",
+    "RunningPrometheus",
+    "backfill",
+    "binaries",
+    "free_port",
+    "scrape",
+    "serve_scenario_history",
+    "start",
+]

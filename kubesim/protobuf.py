@@ -67,12 +67,12 @@ def _records(data: bytes) -> list[tuple[int, int, Any]]:
         if wire == 0:
             value, pos = _varint(data, pos)
         elif wire == 1:
-            value, pos = data[pos:pos + 8], pos + 8
+            value, pos = data[pos : pos + 8], pos + 8
         elif wire == 2:
             length, pos = _varint(data, pos)
-            value, pos = data[pos:pos + length], pos + length
+            value, pos = data[pos : pos + length], pos + length
         elif wire == 5:
-            value, pos = data[pos:pos + 4], pos + 4
+            value, pos = data[pos : pos + 4], pos + 4
         else:
             raise ProtobufError(f"unsupported wire type {wire}")
         if pos > len(data):
@@ -151,8 +151,13 @@ def _message(name: str, data: bytes) -> Any:
         if flags == "?":  # a type with a JSON form of its own: _special reads what is there
             continue
         if number not in seen:  # what Go holds for a field the wire left out
-            unset = None if "p" in flags or shape != "one" else _ZEROS.get(kind) if kind in _SCALARS else (
-                _message(kind, b""))
+            unset = (
+                None
+                if "p" in flags or shape != "one"
+                else _ZEROS.get(kind)
+                if kind in _SCALARS
+                else (_message(kind, b""))
+            )
             if key == "":
                 _inline(out, name, number, unset or {})
                 continue
@@ -179,8 +184,7 @@ def _empty(value: Any, shape: str, kind: str, flags: str) -> bool:
 
 
 _SCALARS = {"string", "bytes", "bool", "int32", "int64", "double", "float"}
-_ZEROS: dict[str, Any] = {"string": "", "bytes": "", "bool": False, "int32": 0, "int64": 0, "double": 0.0,
-                          "float": 0.0}
+_ZEROS: dict[str, Any] = {"string": "", "bytes": "", "bool": False, "int32": 0, "int64": 0, "double": 0.0, "float": 0.0}
 
 
 def _decode_value(kind: str, wire: int, value: Any) -> Any:
@@ -195,7 +199,7 @@ def decode(body: bytes) -> dict[str, Any]:
     """A protobuf request body as the JSON object it encodes."""
     if not body.startswith(MAGIC):
         raise ProtobufError("the body does not start with the Kubernetes protobuf magic number")
-    envelope = _message("runtime.Unknown", body[len(MAGIC):])
+    envelope = _message("runtime.Unknown", body[len(MAGIC) :])
     type_meta = envelope.get("typeMeta") or {}
     api_version, kind = type_meta.get("apiVersion", ""), type_meta.get("kind", "")
     group, _, version = api_version.rpartition("/")

@@ -22,15 +22,46 @@ Rule = dict[str, Any]
 
 _READ = ["get", "list", "watch"]
 _WRITE = ["create", "delete", "deletecollection", "patch", "update"]
-_VIEW_CORE = ["configmaps", "endpoints", "persistentvolumeclaims", "persistentvolumeclaims/status", "pods",
-              "replicationcontrollers", "replicationcontrollers/scale", "serviceaccounts", "services",
-              "services/status", "bindings", "events", "limitranges", "namespaces/status", "pods/log",
-              "pods/status", "replicationcontrollers/status", "resourcequotas", "resourcequotas/status",
-              "namespaces"]
+_VIEW_CORE = [
+    "configmaps",
+    "endpoints",
+    "persistentvolumeclaims",
+    "persistentvolumeclaims/status",
+    "pods",
+    "replicationcontrollers",
+    "replicationcontrollers/scale",
+    "serviceaccounts",
+    "services",
+    "services/status",
+    "bindings",
+    "events",
+    "limitranges",
+    "namespaces/status",
+    "pods/log",
+    "pods/status",
+    "replicationcontrollers/status",
+    "resourcequotas",
+    "resourcequotas/status",
+    "namespaces",
+]
 _VIEW_GROUPS: list[tuple[str, list[str]]] = [
-    ("apps", ["controllerrevisions", "daemonsets", "daemonsets/status", "deployments", "deployments/scale",
-              "deployments/status", "replicasets", "replicasets/scale", "replicasets/status", "statefulsets",
-              "statefulsets/scale", "statefulsets/status"]),
+    (
+        "apps",
+        [
+            "controllerrevisions",
+            "daemonsets",
+            "daemonsets/status",
+            "deployments",
+            "deployments/scale",
+            "deployments/status",
+            "replicasets",
+            "replicasets/scale",
+            "replicasets/status",
+            "statefulsets",
+            "statefulsets/scale",
+            "statefulsets/status",
+        ],
+    ),
     ("autoscaling", ["horizontalpodautoscalers", "horizontalpodautoscalers/status"]),
     ("batch", ["cronjobs", "cronjobs/status", "jobs", "jobs/status"]),
     ("discovery.k8s.io", ["endpointslices"]),
@@ -38,46 +69,99 @@ _VIEW_GROUPS: list[tuple[str, list[str]]] = [
     ("policy", ["poddisruptionbudgets", "poddisruptionbudgets/status"]),
     ("metrics.k8s.io", ["pods", "nodes"]),
 ]
-_EDIT_CORE = ["pods", "pods/attach", "pods/exec", "pods/portforward", "pods/proxy", "pods/eviction", "configmaps",
-              "endpoints", "persistentvolumeclaims", "replicationcontrollers", "replicationcontrollers/scale",
-              "secrets", "serviceaccounts", "serviceaccounts/token", "services", "services/proxy"]
+_EDIT_CORE = [
+    "pods",
+    "pods/attach",
+    "pods/exec",
+    "pods/portforward",
+    "pods/proxy",
+    "pods/eviction",
+    "configmaps",
+    "endpoints",
+    "persistentvolumeclaims",
+    "replicationcontrollers",
+    "replicationcontrollers/scale",
+    "secrets",
+    "serviceaccounts",
+    "serviceaccounts/token",
+    "services",
+    "services/proxy",
+]
 _EDIT_GROUPS: list[tuple[str, list[str]]] = [
-    ("apps", ["daemonsets", "deployments", "deployments/rollback", "deployments/scale", "replicasets",
-              "replicasets/scale", "statefulsets", "statefulsets/scale"]),
-    ("autoscaling", ["horizontalpodautoscalers"]), ("batch", ["cronjobs", "jobs"]),
-    ("networking.k8s.io", ["ingresses", "networkpolicies"]), ("policy", ["poddisruptionbudgets"]),
+    (
+        "apps",
+        [
+            "daemonsets",
+            "deployments",
+            "deployments/rollback",
+            "deployments/scale",
+            "replicasets",
+            "replicasets/scale",
+            "statefulsets",
+            "statefulsets/scale",
+        ],
+    ),
+    ("autoscaling", ["horizontalpodautoscalers"]),
+    ("batch", ["cronjobs", "jobs"]),
+    ("networking.k8s.io", ["ingresses", "networkpolicies"]),
+    ("policy", ["poddisruptionbudgets"]),
     ("discovery.k8s.io", ["endpointslices"]),
 ]
 
 
 def _view_rules() -> list[Rule]:
-    return [{"apiGroups": [""], "resources": _VIEW_CORE, "verbs": _READ},
-            *({"apiGroups": [g], "resources": rs, "verbs": _READ} for g, rs in _VIEW_GROUPS)]
+    return [
+        {"apiGroups": [""], "resources": _VIEW_CORE, "verbs": _READ},
+        *({"apiGroups": [g], "resources": rs, "verbs": _READ} for g, rs in _VIEW_GROUPS),
+    ]
 
 
 def _edit_rules() -> list[Rule]:
-    return [*_view_rules(), {"apiGroups": [""], "resources": ["secrets"], "verbs": _READ},
-            {"apiGroups": [""], "resources": _EDIT_CORE, "verbs": _WRITE},
-            *({"apiGroups": [g], "resources": rs, "verbs": _WRITE} for g, rs in _EDIT_GROUPS)]
+    return [
+        *_view_rules(),
+        {"apiGroups": [""], "resources": ["secrets"], "verbs": _READ},
+        {"apiGroups": [""], "resources": _EDIT_CORE, "verbs": _WRITE},
+        *({"apiGroups": [g], "resources": rs, "verbs": _WRITE} for g, rs in _EDIT_GROUPS),
+    ]
 
 
 DEFAULT_CLUSTER_ROLES: dict[str, list[Rule]] = {
-    "cluster-admin": [{"apiGroups": ["*"], "resources": ["*"], "verbs": ["*"]},
-                      {"nonResourceURLs": ["*"], "verbs": ["*"]}],
-    "admin": [*_edit_rules(), {"apiGroups": [RBAC], "resources": ["roles", "rolebindings"],
-                               "verbs": _READ + _WRITE},
-              {"apiGroups": ["authorization.k8s.io"], "resources": ["localsubjectaccessreviews"],
-               "verbs": ["create"]}],
+    "cluster-admin": [
+        {"apiGroups": ["*"], "resources": ["*"], "verbs": ["*"]},
+        {"nonResourceURLs": ["*"], "verbs": ["*"]},
+    ],
+    "admin": [
+        *_edit_rules(),
+        {"apiGroups": [RBAC], "resources": ["roles", "rolebindings"], "verbs": _READ + _WRITE},
+        {"apiGroups": ["authorization.k8s.io"], "resources": ["localsubjectaccessreviews"], "verbs": ["create"]},
+    ],
     "edit": _edit_rules(),
     "view": _view_rules(),
 }
 # What every authenticated caller may do (system:basic-user, system:discovery, system:public-info-viewer).
 AUTHENTICATED_RULES: list[Rule] = [
-    {"apiGroups": ["authorization.k8s.io"], "resources": ["selfsubjectaccessreviews", "selfsubjectrulesreviews"],
-     "verbs": ["create"]},
+    {
+        "apiGroups": ["authorization.k8s.io"],
+        "resources": ["selfsubjectaccessreviews", "selfsubjectrulesreviews"],
+        "verbs": ["create"],
+    },
     {"apiGroups": ["authentication.k8s.io"], "resources": ["selfsubjectreviews"], "verbs": ["create"]},
-    {"nonResourceURLs": ["/api", "/api/*", "/apis", "/apis/*", "/healthz", "/livez", "/readyz", "/version",
-                         "/version/", "/openapi", "/openapi/*"], "verbs": ["get"]},
+    {
+        "nonResourceURLs": [
+            "/api",
+            "/api/*",
+            "/apis",
+            "/apis/*",
+            "/healthz",
+            "/livez",
+            "/readyz",
+            "/version",
+            "/version/",
+            "/openapi",
+            "/openapi/*",
+        ],
+        "verbs": ["get"],
+    },
 ]
 
 
@@ -98,15 +182,21 @@ class Attributes:
         """The attributes a SelfSubjectAccessReview asks about."""
         res = spec.get("resourceAttributes")
         if isinstance(res, dict):
-            return cls(str(res.get("verb") or ""), str(res.get("group") or ""), str(res.get("resource") or ""),
-                       str(res.get("subresource") or ""), str(res.get("name") or ""),
-                       str(res.get("namespace") or ""))
+            return cls(
+                str(res.get("verb") or ""),
+                str(res.get("group") or ""),
+                str(res.get("resource") or ""),
+                str(res.get("subresource") or ""),
+                str(res.get("name") or ""),
+                str(res.get("namespace") or ""),
+            )
         non = spec.get("nonResourceAttributes") or {}
         return cls(str(non.get("verb") or ""), path=str(non.get("path") or "/"))
 
 
-def rules_for(store: Store, user: str, groups: Iterable[str], namespace: str = "",
-              extra: Iterable[Rule] = ()) -> list[Rule]:
+def rules_for(
+    store: Store, user: str, groups: Iterable[str], namespace: str = "", extra: Iterable[Rule] = ()
+) -> list[Rule]:
     """Every rule that applies to the caller in ``namespace`` (``""``: the cluster-wide ones only)."""
     groups = set(groups)
     rules = [*AUTHENTICATED_RULES, *extra]
@@ -130,15 +220,20 @@ def _rule_allows(rule: Rule, a: Attributes) -> bool:
     if "*" not in verbs and a.verb not in verbs:
         return False
     if a.path:
-        return any(u == "*" or u == a.path or (u.endswith("*") and a.path.startswith(u[:-1]))
-                   for u in rule.get("nonResourceURLs") or [])
+        return any(
+            u == "*" or u == a.path or (u.endswith("*") and a.path.startswith(u[:-1]))
+            for u in rule.get("nonResourceURLs") or []
+        )
     groups = rule.get("apiGroups")
     if groups is None or ("*" not in groups and a.group not in groups):
         return False
     wanted = f"{a.resource}/{a.subresource}" if a.subresource else a.resource
     resources = rule.get("resources") or []
-    if not ("*" in resources or wanted in resources
-            or (a.subresource and (f"*/{a.subresource}" in resources or f"{a.resource}/*" in resources))):
+    if not (
+        "*" in resources
+        or wanted in resources
+        or (a.subresource and (f"*/{a.subresource}" in resources or f"{a.resource}/*" in resources))
+    ):
         return False
     names = rule.get("resourceNames") or []
     return not names or a.name in names
@@ -149,8 +244,7 @@ def _binds(binding: dict[str, Any], user: str, groups: set[str], namespace: str)
         kind, name = subject.get("kind"), subject.get("name")
         if kind == "User" and name == user or kind == "Group" and name in groups:
             return True
-        if kind == "ServiceAccount" and user == \
-                f"system:serviceaccount:{subject.get('namespace') or namespace}:{name}":
+        if kind == "ServiceAccount" and user == f"system:serviceaccount:{subject.get('namespace') or namespace}:{name}":
             return True
     return False
 

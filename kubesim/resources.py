@@ -53,8 +53,15 @@ def _r(group: str, version: str, kind: str, plural: str, **kw: Any) -> Resource:
 ALL = ("all",)
 
 BUILTIN: tuple[Resource, ...] = (
-    _r("", "v1", "Pod", "pods", short_names=("po",), categories=ALL,
-       subresources=("log", "status", "eviction", "exec", "attach", "portforward", "ephemeralcontainers")),
+    _r(
+        "",
+        "v1",
+        "Pod",
+        "pods",
+        short_names=("po",),
+        categories=ALL,
+        subresources=("log", "status", "eviction", "exec", "attach", "portforward", "ephemeralcontainers"),
+    ),
     _r("", "v1", "Node", "nodes", namespaced=False, short_names=("no",), subresources=("status", "proxy")),
     _r("", "v1", "Event", "events", short_names=("ev",)),
     _r("", "v1", "Service", "services", short_names=("svc",), categories=ALL, subresources=("status", "proxy")),
@@ -62,57 +69,130 @@ BUILTIN: tuple[Resource, ...] = (
     _r("", "v1", "ConfigMap", "configmaps", short_names=("cm",)),
     _r("", "v1", "Secret", "secrets"),
     _r("", "v1", "PersistentVolumeClaim", "persistentvolumeclaims", short_names=("pvc",), subresources=("status",)),
-    _r("", "v1", "PersistentVolume", "persistentvolumes", namespaced=False, short_names=("pv",),
-       subresources=("status",)),
-    _r("", "v1", "Namespace", "namespaces", namespaced=False, short_names=("ns",), subresources=("status",),
-       verbs=("create", "delete", "get", "list", "patch", "update", "watch")),
+    _r(
+        "",
+        "v1",
+        "PersistentVolume",
+        "persistentvolumes",
+        namespaced=False,
+        short_names=("pv",),
+        subresources=("status",),
+    ),
+    _r(
+        "",
+        "v1",
+        "Namespace",
+        "namespaces",
+        namespaced=False,
+        short_names=("ns",),
+        subresources=("status",),
+        verbs=("create", "delete", "get", "list", "patch", "update", "watch"),
+    ),
     _r("", "v1", "ServiceAccount", "serviceaccounts", short_names=("sa",), subresources=("token",)),
     _r("", "v1", "LimitRange", "limitranges", short_names=("limits",)),
     _r("", "v1", "ResourceQuota", "resourcequotas", short_names=("quota",), subresources=("status",)),
-    _r("", "v1", "ReplicationController", "replicationcontrollers", short_names=("rc",), categories=ALL,
-       subresources=("status", "scale")),
-    _r("apps", "v1", "Deployment", "deployments", short_names=("deploy",), categories=ALL,
-       subresources=("status", "scale")),
-    _r("apps", "v1", "ReplicaSet", "replicasets", short_names=("rs",), categories=ALL,
-       subresources=("status", "scale")),
-    _r("apps", "v1", "StatefulSet", "statefulsets", short_names=("sts",), categories=ALL,
-       subresources=("status", "scale")),
+    _r(
+        "",
+        "v1",
+        "ReplicationController",
+        "replicationcontrollers",
+        short_names=("rc",),
+        categories=ALL,
+        subresources=("status", "scale"),
+    ),
+    _r(
+        "apps",
+        "v1",
+        "Deployment",
+        "deployments",
+        short_names=("deploy",),
+        categories=ALL,
+        subresources=("status", "scale"),
+    ),
+    _r(
+        "apps", "v1", "ReplicaSet", "replicasets", short_names=("rs",), categories=ALL, subresources=("status", "scale")
+    ),
+    _r(
+        "apps",
+        "v1",
+        "StatefulSet",
+        "statefulsets",
+        short_names=("sts",),
+        categories=ALL,
+        subresources=("status", "scale"),
+    ),
     _r("apps", "v1", "DaemonSet", "daemonsets", short_names=("ds",), categories=ALL, subresources=("status",)),
     _r("apps", "v1", "ControllerRevision", "controllerrevisions"),
     _r("batch", "v1", "Job", "jobs", categories=ALL, subresources=("status",)),
     _r("batch", "v1", "CronJob", "cronjobs", short_names=("cj",), categories=ALL, subresources=("status",)),
-    _r("autoscaling", "v2", "HorizontalPodAutoscaler", "horizontalpodautoscalers", short_names=("hpa",),
-       categories=ALL, subresources=("status",)),
-    _r("autoscaling", "v1", "HorizontalPodAutoscaler", "horizontalpodautoscalers", short_names=("hpa",),
-       categories=ALL, subresources=("status",)),  # the same objects, converted (kubesim/conversion.py)
-    _r("policy", "v1", "PodDisruptionBudget", "poddisruptionbudgets", short_names=("pdb",),
-       subresources=("status",)),
+    _r(
+        "autoscaling",
+        "v2",
+        "HorizontalPodAutoscaler",
+        "horizontalpodautoscalers",
+        short_names=("hpa",),
+        categories=ALL,
+        subresources=("status",),
+    ),
+    _r(
+        "autoscaling",
+        "v1",
+        "HorizontalPodAutoscaler",
+        "horizontalpodautoscalers",
+        short_names=("hpa",),
+        categories=ALL,
+        subresources=("status",),
+    ),  # the same objects, converted (kubesim/conversion.py)
+    _r("policy", "v1", "PodDisruptionBudget", "poddisruptionbudgets", short_names=("pdb",), subresources=("status",)),
     _r("networking.k8s.io", "v1", "Ingress", "ingresses", short_names=("ing",), subresources=("status",)),
     _r("networking.k8s.io", "v1", "IngressClass", "ingressclasses", namespaced=False),
     _r("networking.k8s.io", "v1", "NetworkPolicy", "networkpolicies", short_names=("netpol",)),
     _r("discovery.k8s.io", "v1", "EndpointSlice", "endpointslices"),
     _r("storage.k8s.io", "v1", "StorageClass", "storageclasses", namespaced=False, short_names=("sc",)),
-    _r("storage.k8s.io", "v1", "VolumeAttachment", "volumeattachments", namespaced=False,
-       subresources=("status",)),
+    _r("storage.k8s.io", "v1", "VolumeAttachment", "volumeattachments", namespaced=False, subresources=("status",)),
     _r("storage.k8s.io", "v1", "CSIDriver", "csidrivers", namespaced=False),
     _r("events.k8s.io", "v1", "Event", "events", short_names=("ev",), storage=("", "events")),
     _r("apiregistration.k8s.io", "v1", "APIService", "apiservices", namespaced=False, subresources=("status",)),
     _r("coordination.k8s.io", "v1", "Lease", "leases"),
-    _r("apiextensions.k8s.io", "v1", "CustomResourceDefinition", "customresourcedefinitions",
-       namespaced=False, short_names=("crd", "crds"), subresources=("status",)),
+    _r(
+        "apiextensions.k8s.io",
+        "v1",
+        "CustomResourceDefinition",
+        "customresourcedefinitions",
+        namespaced=False,
+        short_names=("crd", "crds"),
+        subresources=("status",),
+    ),
     _r("rbac.authorization.k8s.io", "v1", "Role", "roles"),
     _r("rbac.authorization.k8s.io", "v1", "RoleBinding", "rolebindings"),
     _r("rbac.authorization.k8s.io", "v1", "ClusterRole", "clusterroles", namespaced=False),
     _r("rbac.authorization.k8s.io", "v1", "ClusterRoleBinding", "clusterrolebindings", namespaced=False),
     _r("scheduling.k8s.io", "v1", "PriorityClass", "priorityclasses", namespaced=False, short_names=("pc",)),
-    _r("authorization.k8s.io", "v1", "SelfSubjectAccessReview", "selfsubjectaccessreviews", namespaced=False,
-       verbs=("create",)),
-    _r("authorization.k8s.io", "v1", "SelfSubjectRulesReview", "selfsubjectrulesreviews", namespaced=False,
-       verbs=("create",)),
-    _r("authentication.k8s.io", "v1", "SelfSubjectReview", "selfsubjectreviews", namespaced=False,
-       verbs=("create",)),
-    _r("authentication.k8s.io", "v1beta1", "SelfSubjectReview", "selfsubjectreviews", namespaced=False,
-       verbs=("create",)),  # kubectl 1.27 asks v1beta1 for `auth whoami`
+    _r(
+        "authorization.k8s.io",
+        "v1",
+        "SelfSubjectAccessReview",
+        "selfsubjectaccessreviews",
+        namespaced=False,
+        verbs=("create",),
+    ),
+    _r(
+        "authorization.k8s.io",
+        "v1",
+        "SelfSubjectRulesReview",
+        "selfsubjectrulesreviews",
+        namespaced=False,
+        verbs=("create",),
+    ),
+    _r("authentication.k8s.io", "v1", "SelfSubjectReview", "selfsubjectreviews", namespaced=False, verbs=("create",)),
+    _r(
+        "authentication.k8s.io",
+        "v1beta1",
+        "SelfSubjectReview",
+        "selfsubjectreviews",
+        namespaced=False,
+        verbs=("create",),
+    ),  # kubectl 1.27 asks v1beta1 for `auth whoami`
 )
 
 METRICS_GROUP = "metrics.k8s.io"
@@ -122,16 +202,33 @@ METRICS: tuple[Resource, ...] = (
 )
 
 # Subresources whose kind is of another group/version, as discovery names them.
-SUBRESOURCE_GROUP_VERSION = {"eviction": {"group": "policy", "version": "v1"},
-                             "token": {"group": "authentication.k8s.io", "version": "v1"},
-                             "scale": {"group": "autoscaling", "version": "v1"}}
+SUBRESOURCE_GROUP_VERSION = {
+    "eviction": {"group": "policy", "version": "v1"},
+    "token": {"group": "authentication.k8s.io", "version": "v1"},
+    "scale": {"group": "autoscaling", "version": "v1"},
+}
 
 # The order groups are listed in /apis, as a real 1.30 API server does (preferred first).
 GROUP_ORDER = [
-    "apiregistration.k8s.io", "apps", "events.k8s.io", "authentication.k8s.io", "authorization.k8s.io",
-    "autoscaling", "batch", "certificates.k8s.io", "networking.k8s.io", "policy", "rbac.authorization.k8s.io",
-    "storage.k8s.io", "admissionregistration.k8s.io", "apiextensions.k8s.io", "scheduling.k8s.io",
-    "coordination.k8s.io", "node.k8s.io", "discovery.k8s.io", "flowcontrol.apiserver.k8s.io",
+    "apiregistration.k8s.io",
+    "apps",
+    "events.k8s.io",
+    "authentication.k8s.io",
+    "authorization.k8s.io",
+    "autoscaling",
+    "batch",
+    "certificates.k8s.io",
+    "networking.k8s.io",
+    "policy",
+    "rbac.authorization.k8s.io",
+    "storage.k8s.io",
+    "admissionregistration.k8s.io",
+    "apiextensions.k8s.io",
+    "scheduling.k8s.io",
+    "coordination.k8s.io",
+    "node.k8s.io",
+    "discovery.k8s.io",
+    "flowcontrol.apiserver.k8s.io",
 ]
 
 
@@ -145,12 +242,19 @@ def crd_resources(crd: dict[str, Any]) -> list[Resource]:
         if not version.get("served", True):
             continue
         subres = tuple(k for k in (version.get("subresources") or {}) if k in ("status", "scale"))
-        out.append(Resource(
-            group=group, version=version["name"], kind=names.get("kind", ""), plural=names.get("plural", ""),
-            namespaced=spec.get("scope", "Namespaced") == "Namespaced",
-            short_names=tuple(names.get("shortNames") or ()), categories=tuple(names.get("categories") or ()),
-            subresources=subres, printer_columns=tuple(version.get("additionalPrinterColumns") or ()),
-        ))
+        out.append(
+            Resource(
+                group=group,
+                version=version["name"],
+                kind=names.get("kind", ""),
+                plural=names.get("plural", ""),
+                namespaced=spec.get("scope", "Namespaced") == "Namespaced",
+                short_names=tuple(names.get("shortNames") or ()),
+                categories=tuple(names.get("categories") or ()),
+                subresources=subres,
+                printer_columns=tuple(version.get("additionalPrinterColumns") or ()),
+            )
+        )
     return out
 
 
@@ -212,8 +316,11 @@ class ResourceCatalog:
         resources: list[dict[str, Any]] = []
         for r in sorted(items, key=lambda r: r.plural):
             entry: dict[str, Any] = {
-                "name": r.plural, "singularName": r.singular, "namespaced": r.namespaced,
-                "kind": r.kind, "verbs": list(r.verbs),
+                "name": r.plural,
+                "singularName": r.singular,
+                "namespaced": r.namespaced,
+                "kind": r.kind,
+                "verbs": list(r.verbs),
             }
             if r.short_names:
                 entry["shortNames"] = list(r.short_names)
@@ -221,18 +328,41 @@ class ResourceCatalog:
                 entry["categories"] = list(r.categories)
             resources.append(entry)
             for sub in r.subresources:
-                sub_kind = {"log": "Pod", "eviction": "Eviction", "scale": "Scale", "exec": "PodExecOptions",
-                            "token": "TokenRequest",
-                            "attach": "PodAttachOptions", "portforward": "PodPortForwardOptions",
-                            "proxy": f"{r.kind}ProxyOptions"}.get(sub, r.kind)
-                sub_verbs = {"log": ["get"], "eviction": ["create"], "token": ["create"],
-                             "exec": ["create", "get"], "attach": ["create", "get"], "portforward": ["create", "get"],
-                             "proxy": ["create", "delete", "get", "patch", "update"]
-                             }.get(sub, ["get", "patch", "update"])
-                resources.append({"name": f"{r.plural}/{sub}", "singularName": "", "namespaced": r.namespaced,
-                                  "kind": sub_kind, "verbs": sub_verbs, **SUBRESOURCE_GROUP_VERSION.get(sub, {})})
-        return {"kind": "APIResourceList", "apiVersion": "v1", "groupVersion": items[0].group_version,
-                "resources": resources}
+                sub_kind = {
+                    "log": "Pod",
+                    "eviction": "Eviction",
+                    "scale": "Scale",
+                    "exec": "PodExecOptions",
+                    "token": "TokenRequest",
+                    "attach": "PodAttachOptions",
+                    "portforward": "PodPortForwardOptions",
+                    "proxy": f"{r.kind}ProxyOptions",
+                }.get(sub, r.kind)
+                sub_verbs = {
+                    "log": ["get"],
+                    "eviction": ["create"],
+                    "token": ["create"],
+                    "exec": ["create", "get"],
+                    "attach": ["create", "get"],
+                    "portforward": ["create", "get"],
+                    "proxy": ["create", "delete", "get", "patch", "update"],
+                }.get(sub, ["get", "patch", "update"])
+                resources.append(
+                    {
+                        "name": f"{r.plural}/{sub}",
+                        "singularName": "",
+                        "namespaced": r.namespaced,
+                        "kind": sub_kind,
+                        "verbs": sub_verbs,
+                        **SUBRESOURCE_GROUP_VERSION.get(sub, {}),
+                    }
+                )
+        return {
+            "kind": "APIResourceList",
+            "apiVersion": "v1",
+            "groupVersion": items[0].group_version,
+            "resources": resources,
+        }
 
     def group_names(self) -> list[str]:
         """The named groups, in the order /apis lists them."""

@@ -16,8 +16,14 @@ class TooLarge(StoreError):
     status, reason = 504, "Timeout"
 
 
-def entries_at(store: Store, key: Key, namespace: str | None, predicate: Predicate | None,
-               start_after: tuple[str, str] | None, rv: int) -> list[tuple[tuple[str, str], Entry]]:
+def entries_at(
+    store: Store,
+    key: Key,
+    namespace: str | None,
+    predicate: Predicate | None,
+    start_after: tuple[str, str] | None,
+    rv: int,
+) -> list[tuple[tuple[str, str], Entry]]:
     """The entries of ``key`` (in one namespace, or all) as they were right after ``rv``, in etcd key order."""
     if rv > store.rv:
         raise TooLarge(f"Too large resource version: {rv}, current: {store.rv}")
@@ -35,8 +41,11 @@ def entries_at(store: Store, key: Key, namespace: str | None, predicate: Predica
             objects.pop(ident, None)
         else:  # MODIFIED or DELETED: what it was before
             objects[ident] = change.old
-    return [(ident, Entry(objects[ident])) for ident in sorted(objects)
-            if (start_after is None or ident > start_after) and (predicate is None or predicate(objects[ident]))]
+    return [
+        (ident, Entry(objects[ident]))
+        for ident in sorted(objects)
+        if (start_after is None or ident > start_after) and (predicate is None or predicate(objects[ident]))
+    ]
 
 
 __all__ = ["TooLarge", "entries_at"]

@@ -20,7 +20,10 @@ from .server import SimOptions, SimServer
 
 def kubeconfig(url: str, name: str = "kubesim") -> dict[str, Any]:
     return {
-        "apiVersion": "v1", "kind": "Config", "current-context": name, "preferences": {},
+        "apiVersion": "v1",
+        "kind": "Config",
+        "current-context": name,
+        "preferences": {},
         "clusters": [{"name": name, "cluster": {"server": url}}],
         "users": [{"name": f"{name}-user", "user": {"token": "kubesim"}}],
         "contexts": [{"name": name, "context": {"cluster": name, "user": f"{name}-user", "namespace": "default"}}],
@@ -61,9 +64,12 @@ class RunningSim:
     def control(self, route: str, body: Any = None) -> Any:
         """Call the /kubesim/v1 control API (stats, apply, timeline/advance, churn)."""
         data = None if body is None else json.dumps(body).encode()
-        req = urllib.request.Request(f"{self.url}/kubesim/v1/{route}", data=data,
-                                     method="POST" if data is not None or route.endswith("reset") else "GET",
-                                     headers={"Content-Type": "application/json"})
+        req = urllib.request.Request(
+            f"{self.url}/kubesim/v1/{route}",
+            data=data,
+            method="POST" if data is not None or route.endswith("reset") else "GET",
+            headers={"Content-Type": "application/json"},
+        )
         with urllib.request.urlopen(req, timeout=10) as resp:
             return json.loads(resp.read())
 
@@ -96,8 +102,14 @@ class RunningSim:
         self.stop()
 
 
-def run_in_thread(scenario: Scenario, options: SimOptions | None = None, *, kubeconfig_out: str | Path | None = None,
-                  port: int = 0, history_size: int = 20_000) -> RunningSim:
+def run_in_thread(
+    scenario: Scenario,
+    options: SimOptions | None = None,
+    *,
+    kubeconfig_out: str | Path | None = None,
+    port: int = 0,
+    history_size: int = 20_000,
+) -> RunningSim:
     loop = asyncio.new_event_loop()
     ready = threading.Event()
     box: dict[str, Any] = {}
@@ -131,8 +143,15 @@ def run_in_thread(scenario: Scenario, options: SimOptions | None = None, *, kube
     return sim
 
 
-async def serve_forever(scenario: Scenario, options: SimOptions, *, host: str, port: int,
-                        kubeconfig_out: str | Path | None, announce: Any = print) -> None:
+async def serve_forever(
+    scenario: Scenario,
+    options: SimOptions,
+    *,
+    host: str,
+    port: int,
+    kubeconfig_out: str | Path | None,
+    announce: Any = print,
+) -> None:
     server = SimServer(Cluster(scenario), options)
     runner, url = await start(server, host, port)
     if kubeconfig_out:

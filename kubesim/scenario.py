@@ -96,16 +96,24 @@ class Scenario:
             return self
         delta = now - self.captured_at
         return Scenario(
-            name=self.name, description=self.description, captured_at=now, captured_at_given=True,
+            name=self.name,
+            description=self.description,
+            captured_at=now,
+            captured_at_given=True,
             objects=[_shift(o, delta) for o in self.objects],
             logs={k: {kk: _shift_text(vv, delta) for kk, vv in v.items()} for k, v in self.logs.items()},
-            pod_usage=self.pod_usage, node_usage=self.node_usage, volume_usage=self.volume_usage,
+            pod_usage=self.pod_usage,
+            node_usage=self.node_usage,
+            volume_usage=self.volume_usage,
             timeline=[TimelineStep(s.after, s.action, _shift(s.spec, delta), s.source) for s in self.timeline],
-            expect=self.expect, sources=self.sources, users=self.users,
+            expect=self.expect,
+            sources=self.sources,
+            users=self.users,
         )
 
 
 # ---- time helpers -------------------------------------------------------------------------------------------------
+
 
 def parse_time(text: str) -> datetime:
     return datetime.fromisoformat(text.replace("Z", "+00:00")).astimezone(UTC)
@@ -159,6 +167,7 @@ def object_uid(api_version: str, kind: str, namespace: str, name: str) -> str:
 
 # ---- YAML with line numbers -----------------------------------------------------------------------------------
 
+
 def _documents(path: Path, text: str) -> Iterator[Doc]:
     try:
         yield from documents(text)
@@ -174,9 +183,17 @@ _line_of = line_of
 _STRING_MAPS: tuple[tuple[str, ...], ...] = (("metadata", "labels"), ("metadata", "annotations"))
 _MAPPINGS: tuple[tuple[str, ...], ...] = (("metadata",), ("spec",), ("status",), ("data",))
 _LISTS: tuple[tuple[str, ...], ...] = (
-    ("spec", "containers"), ("spec", "initContainers"), ("spec", "volumes"), ("spec", "tolerations"),
-    ("status", "conditions"), ("status", "containerStatuses"), ("spec", "ports"), ("subsets",),
-    ("metadata", "ownerReferences"), ("spec", "taints"), ("status", "addresses"),
+    ("spec", "containers"),
+    ("spec", "initContainers"),
+    ("spec", "volumes"),
+    ("spec", "tolerations"),
+    ("status", "conditions"),
+    ("status", "containerStatuses"),
+    ("spec", "ports"),
+    ("subsets",),
+    ("metadata", "ownerReferences"),
+    ("spec", "taints"),
+    ("status", "addresses"),
 )
 
 
@@ -189,8 +206,14 @@ def _get(obj: Any, path: tuple[str, ...]) -> Any:
 
 
 def _type_name(value: Any) -> str:
-    return {dict: "a mapping", list: "a list", str: "a string", bool: "a boolean",
-            int: "a number", float: "a number"}.get(type(value), type(value).__name__)
+    return {
+        dict: "a mapping",
+        list: "a list",
+        str: "a string",
+        bool: "a boolean",
+        int: "a number",
+        float: "a number",
+    }.get(type(value), type(value).__name__)
 
 
 def validate_object(obj: Any) -> tuple[tuple[Any, ...], str] | None:
@@ -231,15 +254,30 @@ def validate_object(obj: Any) -> tuple[tuple[Any, ...], str] | None:
 
 # ---- loading ------------------------------------------------------------------------------------------------------
 
+
 def _scenario_doc(path: Path, doc: Doc, scenario: Scenario) -> None:
     data = doc.data
     where = f"{path.name}#{doc.index}"
-    known = {"apiVersion", "kind", "metadata", "description", "capturedAt", "logs", "usage", "timeline", "expect",
-             "users"}
+    known = {
+        "apiVersion",
+        "kind",
+        "metadata",
+        "description",
+        "capturedAt",
+        "logs",
+        "usage",
+        "timeline",
+        "expect",
+        "users",
+    }
     for key in data:
         if key not in known:
-            raise ScenarioError(path, f"unknown Scenario field {key!r} (known: {', '.join(sorted(known))})",
-                                document=doc.index, line=_line_of(doc.node, (key,)))
+            raise ScenarioError(
+                path,
+                f"unknown Scenario field {key!r} (known: {', '.join(sorted(known))})",
+                document=doc.index,
+                line=_line_of(doc.node, (key,)),
+            )
 
     def fail(p: tuple[Any, ...], msg: str) -> ScenarioError:
         return ScenarioError(path, msg, document=doc.index, line=_line_of(doc.node, p))
@@ -257,12 +295,21 @@ def _scenario_doc(path: Path, doc: Doc, scenario: Scenario) -> None:
     if not isinstance(users, dict):
         raise fail(("users",), "users must be a mapping of bearer token to {name, groups, readOnly}")
     for token, user in users.items():
-        if not isinstance(user, dict) or not isinstance(user.get("name"), str) or \
-                not isinstance(user.get("groups", []), list) or not isinstance(user.get("readOnly", False), bool):
-            raise fail(("users", token), f"users.{token} must have a name, optional groups (a list) and readOnly "
-                                         f"(true or false)")
-        scenario.users[str(token)] = Identity(user["name"], tuple(str(g) for g in user.get("groups") or ())
-                                              + ("system:authenticated",), bool(user.get("readOnly", False)))
+        if (
+            not isinstance(user, dict)
+            or not isinstance(user.get("name"), str)
+            or not isinstance(user.get("groups", []), list)
+            or not isinstance(user.get("readOnly", False), bool)
+        ):
+            raise fail(
+                ("users", token),
+                f"users.{token} must have a name, optional groups (a list) and readOnly (true or false)",
+            )
+        scenario.users[str(token)] = Identity(
+            user["name"],
+            tuple(str(g) for g in user.get("groups") or ()) + ("system:authenticated",),
+            bool(user.get("readOnly", False)),
+        )
     logs = data.get("logs") or {}
     if not isinstance(logs, dict):
         raise fail(("logs",), "logs must be a mapping of NAMESPACE/POD/CONTAINER to {current, previous}")
@@ -277,8 +324,11 @@ def _scenario_doc(path: Path, doc: Doc, scenario: Scenario) -> None:
     usage = data.get("usage") or {}
     if not isinstance(usage, dict):
         raise fail(("usage",), "usage must be a mapping with pods, nodes and volumes")
-    for section, target in (("pods", scenario.pod_usage), ("nodes", scenario.node_usage),
-                            ("volumes", scenario.volume_usage)):
+    for section, target in (
+        ("pods", scenario.pod_usage),
+        ("nodes", scenario.node_usage),
+        ("volumes", scenario.volume_usage),
+    ):
         entries = usage.get(section) or {}
         if not isinstance(entries, dict):
             raise fail(("usage", section), f"usage.{section} must be a mapping")
@@ -294,8 +344,9 @@ def _scenario_doc(path: Path, doc: Doc, scenario: Scenario) -> None:
     for i, step in enumerate(timeline):
         actions = [k for k in ("patch", "evict", "create", "delete", "log") if k in (step or {})]
         if not isinstance(step, dict) or len(actions) != 1:
-            raise fail(("timeline", i), "each timeline step needs 'after' and exactly one of "
-                                        "patch, evict, create, delete, log")
+            raise fail(
+                ("timeline", i), "each timeline step needs 'after' and exactly one of patch, evict, create, delete, log"
+            )
         try:
             after = parse_duration(step.get("after", 0))
         except ValueError as exc:
@@ -307,8 +358,9 @@ def _scenario_doc(path: Path, doc: Doc, scenario: Scenario) -> None:
     for i, e in enumerate(expect):
         if not isinstance(e, dict) or not isinstance(e.get("target"), str):
             raise fail(("expect", i), "each expectation needs a target such as pod/NAMESPACE/NAME")
-        scenario.expect.append(Expectation(e["target"], list(e.get("findings") or []),
-                                           list(e.get("absent") or []), f"{where} expect[{i}]"))
+        scenario.expect.append(
+            Expectation(e["target"], list(e.get("findings") or []), list(e.get("absent") or []), f"{where} expect[{i}]")
+        )
 
 
 def load_file(path: Path, scenario: Scenario) -> None:
@@ -326,8 +378,9 @@ def load_file(path: Path, scenario: Scenario) -> None:
         items: list[tuple[tuple[Any, ...], Any]] = [((), doc.data)]
         if isinstance(doc.data, dict) and str(doc.data.get("kind", "")).endswith("List") and "items" in doc.data:
             if not isinstance(doc.data["items"], list):
-                raise ScenarioError(path, "items of a List must be a list", document=doc.index,
-                                    line=_line_of(doc.node, ("items",)))
+                raise ScenarioError(
+                    path, "items of a List must be a list", document=doc.index, line=_line_of(doc.node, ("items",))
+                )
             items = [(("items", i), item) for i, item in enumerate(doc.data["items"])]
         for prefix, obj in items:
             problem = validate_object(obj)
@@ -376,8 +429,9 @@ def resolve(name_or_path: str) -> tuple[str, list[Path]]:
             return name_or_path, scenario_files(base_dir, member)
     if bundled.with_suffix(".yaml").is_file():
         return name_or_path, [bundled.with_suffix(".yaml")]
-    raise ScenarioError(name_or_path, f"no such scenario file or bundled scenario "
-                                      f"(bundled: {', '.join(bundled_names())})")
+    raise ScenarioError(
+        name_or_path, f"no such scenario file or bundled scenario (bundled: {', '.join(bundled_names())})"
+    )
 
 
 def bundled_names() -> list[str]:
@@ -424,9 +478,20 @@ def load_paths(paths: list[Path], name: str = "scenario") -> Scenario:
 
 # ---- what the API server would have filled in ---------------------------------------------------------------
 
-_CLUSTER_SCOPED = {"Node", "PersistentVolume", "Namespace", "StorageClass", "APIService", "CustomResourceDefinition",
-                   "ClusterRole", "ClusterRoleBinding", "PriorityClass", "IngressClass", "VolumeAttachment",
-                   "CSIDriver"}
+_CLUSTER_SCOPED = {
+    "Node",
+    "PersistentVolume",
+    "Namespace",
+    "StorageClass",
+    "APIService",
+    "CustomResourceDefinition",
+    "ClusterRole",
+    "ClusterRoleBinding",
+    "PriorityClass",
+    "IngressClass",
+    "VolumeAttachment",
+    "CSIDriver",
+}
 
 
 _GENERATION_GROUPS = {"apps", "batch", "autoscaling", "policy", "networking.k8s.io"}
@@ -456,11 +521,18 @@ def fill_server_fields(scenario: Scenario, cluster_scoped: set[str] | None = Non
         index[(obj["kind"], meta.get("namespace", ""), meta["name"])] = obj
     for ns in sorted(namespaces):
         if ("Namespace", "", ns) not in index:
-            obj = {"apiVersion": "v1", "kind": "Namespace",
-                   "metadata": {"name": ns, "uid": object_uid("v1", "Namespace", "", ns),
-                                "creationTimestamp": created,
-                                "labels": {"kubernetes.io/metadata.name": ns}},
-                   "spec": {"finalizers": ["kubernetes"]}, "status": {"phase": "Active"}}
+            obj = {
+                "apiVersion": "v1",
+                "kind": "Namespace",
+                "metadata": {
+                    "name": ns,
+                    "uid": object_uid("v1", "Namespace", "", ns),
+                    "creationTimestamp": created,
+                    "labels": {"kubernetes.io/metadata.name": ns},
+                },
+                "spec": {"finalizers": ["kubernetes"]},
+                "status": {"phase": "Active"},
+            }
             scenario.objects.append(obj)
             index[("Namespace", "", ns)] = obj
     for obj in scenario.objects:

@@ -118,12 +118,34 @@ _COMMON_FIELDS = frozenset({"metadata.name", "metadata.namespace"})
 # The field labels the API server supports per resource (group, plural), beyond metadata.name/namespace
 # (k8s.io/kubernetes pkg/registry/*/strategy.go ...FieldsSet); anything else is a 400.
 FIELD_LABELS: dict[tuple[str, str], frozenset[str]] = {
-    ("", "pods"): frozenset({"spec.nodeName", "spec.restartPolicy", "spec.schedulerName", "spec.serviceAccountName",
-                             "spec.hostNetwork", "status.phase", "status.podIP", "status.podIPs",
-                             "status.nominatedNodeName"}),
-    ("", "events"): frozenset({"involvedObject.kind", "involvedObject.namespace", "involvedObject.name",
-                               "involvedObject.uid", "involvedObject.apiVersion", "involvedObject.resourceVersion",
-                               "involvedObject.fieldPath", "reason", "reportingComponent", "source", "type"}),
+    ("", "pods"): frozenset(
+        {
+            "spec.nodeName",
+            "spec.restartPolicy",
+            "spec.schedulerName",
+            "spec.serviceAccountName",
+            "spec.hostNetwork",
+            "status.phase",
+            "status.podIP",
+            "status.podIPs",
+            "status.nominatedNodeName",
+        }
+    ),
+    ("", "events"): frozenset(
+        {
+            "involvedObject.kind",
+            "involvedObject.namespace",
+            "involvedObject.name",
+            "involvedObject.uid",
+            "involvedObject.apiVersion",
+            "involvedObject.resourceVersion",
+            "involvedObject.fieldPath",
+            "reason",
+            "reportingComponent",
+            "source",
+            "type",
+        }
+    ),
     ("", "nodes"): frozenset({"spec.unschedulable"}),
     ("", "namespaces"): frozenset({"status.phase"}),
     ("", "secrets"): frozenset({"type"}),

@@ -34,24 +34,46 @@ from .tables import to_table
 from .timeline import Timeline
 from .usage import container_usages, exposition
 
-VERSION_INFO = {"major": "1", "minor": "30", "gitVersion": "v1.30.2", "gitCommit": "kubesim",
-                "gitTreeState": "clean", "buildDate": "2024-06-11T20:20:00Z", "goVersion": "go1.22.4",
-                "compiler": "gc", "platform": "linux/amd64"}
+VERSION_INFO = {
+    "major": "1",
+    "minor": "30",
+    "gitVersion": "v1.30.2",
+    "gitCommit": "kubesim",
+    "gitTreeState": "clean",
+    "buildDate": "2024-06-11T20:20:00Z",
+    "goVersion": "go1.22.4",
+    "compiler": "gc",
+    "platform": "linux/amd64",
+}
 JSON = "application/json"
 
 
 class ApiError(Exception):
-    def __init__(self, code: int, reason: str, message: str, details: dict[str, Any] | None = None,
-                 list_meta: dict[str, Any] | None = None):
+    def __init__(
+        self,
+        code: int,
+        reason: str,
+        message: str,
+        details: dict[str, Any] | None = None,
+        list_meta: dict[str, Any] | None = None,
+    ):
         super().__init__(message)
         self.code, self.reason, self.message, self.details = code, reason, message, details
         self.list_meta = list_meta
 
 
-def status_body(code: int, reason: str, message: str, details: dict[str, Any] | None = None,
-                list_meta: dict[str, Any] | None = None) -> dict[str, Any]:
-    body: dict[str, Any] = {"kind": "Status", "apiVersion": "v1", "metadata": list_meta or {}, "status": "Failure",
-                            "message": message, "reason": reason, "code": code}
+def status_body(
+    code: int, reason: str, message: str, details: dict[str, Any] | None = None, list_meta: dict[str, Any] | None = None
+) -> dict[str, Any]:
+    body: dict[str, Any] = {
+        "kind": "Status",
+        "apiVersion": "v1",
+        "metadata": list_meta or {},
+        "status": "Failure",
+        "message": message,
+        "reason": reason,
+        "code": code,
+    }
     if details:
         body["details"] = details
     return body
@@ -61,13 +83,13 @@ def json_response(body: Any, status: int = 200) -> web.Response:
     return web.Response(body=body if isinstance(body, bytes) else dumps(body), status=status, content_type=JSON)
 
 
-_PROXY_VERBS = {"GET": "get", "HEAD": "get", "POST": "create", "PUT": "update", "PATCH": "patch",
-                "DELETE": "delete"}
+_PROXY_VERBS = {"GET": "get", "HEAD": "get", "POST": "create", "PUT": "update", "PATCH": "patch", "DELETE": "delete"}
 
 
 @dataclass
 class Target:
     """A parsed resource URL."""
+
     res: Resource
     namespace: str | None
     name: str | None
@@ -116,8 +138,9 @@ class SimServer:
         task.add_done_callback(self._background.discard)
 
     @web.middleware
-    async def _middleware(self, request: web.Request, handler: Callable[[web.Request], Awaitable[web.StreamResponse]]
-                          ) -> web.StreamResponse:
+    async def _middleware(
+        self, request: web.Request, handler: Callable[[web.Request], Awaitable[web.StreamResponse]]
+    ) -> web.StreamResponse:
         if self.options.latency_ms and not request.path.startswith("/kubesim/"):
             await asyncio.sleep(self.options.latency_ms / 1000)
         injected = await self.faults.intercept(request)
@@ -126,8 +149,7 @@ class SimServer:
         try:
             return await handler(request)
         except ApiError as exc:
-            return json_response(status_body(exc.code, exc.reason, exc.message, exc.details, exc.list_meta),
-                                 exc.code)
+            return json_response(status_body(exc.code, exc.reason, exc.message, exc.details, exc.list_meta), exc.code)
         except web.HTTPException:
             raise
         except (ConnectionResetError, asyncio.CancelledError):
@@ -152,8 +174,12 @@ class SimServer:
         if path in ("/metrics", "/metrics/cadvisor", "/metrics/resource"):
             self.requests["get metrics"] += 1
             return self._prometheus_metrics()
-        if parts[:3] == ["api", "v1", "namespaces"] and len(parts) > 6 and parts[4] == "services" \
-                and parts[6] == "proxy":
+        if (
+            parts[:3] == ["api", "v1", "namespaces"]
+            and len(parts) > 6
+            and parts[4] == "services"
+            and parts[6] == "proxy"
+        ):
             return await self._service_proxy(request, parts[3], parts[5], "/".join(parts[7:]))
         if parts[:3] == ["api", "v1", "nodes"] and len(parts) > 4 and parts[4] == "proxy":
             return self._node_proxy(request, parts[3], "/".join(parts[5:]))
@@ -170,11 +196,17 @@ class SimServer:
         aggregated = discovery.negotiate(accept) if path in ("/api", "/apis") else None
         if aggregated:  # kubectl 1.27+: every group, version and resource in one answer (kubesim/discovery.py)
             doc = discovery.aggregated(served, path == "/api", aggregated)
-            return web.Response(body=dumps(doc), headers={"Content-Type": discovery.content_type(aggregated),
-                                                          "Vary": "Accept"})
+            return web.Response(
+                body=dumps(doc), headers={"Content-Type": discovery.content_type(aggregated), "Vary": "Accept"}
+            )
         if path == "/api":
-            return json_response({"kind": "APIVersions", "versions": ["v1"], "serverAddressByClientCIDRs": [
-                {"clientCIDR": "0.0.0.0/0", "serverAddress": "127.0.0.1:6443"}]})
+            return json_response(
+                {
+                    "kind": "APIVersions",
+                    "versions": ["v1"],
+                    "serverAddressByClientCIDRs": [{"clientCIDR": "0.0.0.0/0", "serverAddress": "127.0.0.1:6443"}],
+                }
+            )
         if path == "/apis":
             return json_response(served.group_list())
         if path == "/api/v1":
@@ -198,8 +230,12 @@ class SimServer:
         unknown = openapi.unknown_fields(body, res, int(self._version()["minor"]))
         if unknown:
             fields = ", ".join(f'unknown field "{f}"' for f in unknown)
-            raise ApiError(400, "BadRequest", f'{res.kind} in version "{res.version}" cannot be handled as a '
-                                              f'{res.kind}: strict decoding error: {fields}')
+            raise ApiError(
+                400,
+                "BadRequest",
+                f'{res.kind} in version "{res.version}" cannot be handled as a '
+                f"{res.kind}: strict decoding error: {fields}",
+            )
 
     def _version(self) -> dict[str, str]:
         """The control plane is as new as the newest kubelet (a 1.30.2 default for a cluster without nodes)."""
@@ -222,8 +258,11 @@ class SimServer:
         by_gv: dict[str, list[Resource]] = {}
         for res in served.all():
             by_gv.setdefault(res.group_version, []).append(res)
-        crds = {(r.group, r.kind): crd for crd in self.cluster.store.all_objects(
-            ("apiextensions.k8s.io", "customresourcedefinitions")) for r in crd_resources(crd)}
+        crds = {
+            (r.group, r.kind): crd
+            for crd in self.cluster.store.all_objects(("apiextensions.k8s.io", "customresourcedefinitions"))
+            for r in crd_resources(crd)
+        }
         proto = parts == ["v2"] and "protobuf" in accept and "json" not in accept
         key = (tuple(parts), version["gitVersion"], len(crds), len(by_gv), proto)
         if key not in self._openapi_cache:
@@ -279,16 +318,22 @@ class SimServer:
         resource_label = t.res.plural + (f"/{t.sub}" if t.sub else "")
         if t.res.group == METRICS_GROUP:
             if method != "GET":
-                raise ApiError(405, "MethodNotAllowed", "the server does not allow this method on the requested "
-                                                        "resource")
+                raise ApiError(
+                    405, "MethodNotAllowed", "the server does not allow this method on the requested resource"
+                )
             self.requests[f"{'get' if t.name else 'list'} {resource_label}"] += 1
             self._authorize(self._caller(request), "get" if t.name else "list", t.res, None, t.name, t.namespace)
             return self._metrics_api(t, q, self._table_request(request))
-        watching = method == "GET" and (q.get("watch") in ("true", "1", "True") or parts[3:4] == ["watch"]
-                                         or "watch" in parts[1:4])
-        verb = {"GET": "watch" if watching else ("get" if t.name else "list"), "POST": "create",
-                "PUT": "update", "PATCH": "patch",
-                "DELETE": "delete" if t.name else "deletecollection"}.get(method)
+        watching = method == "GET" and (
+            q.get("watch") in ("true", "1", "True") or parts[3:4] == ["watch"] or "watch" in parts[1:4]
+        )
+        verb = {
+            "GET": "watch" if watching else ("get" if t.name else "list"),
+            "POST": "create",
+            "PUT": "update",
+            "PATCH": "patch",
+            "DELETE": "delete" if t.name else "deletecollection",
+        }.get(method)
         if verb is None or (verb not in t.res.verbs and not t.sub):
             raise ApiError(405, "MethodNotAllowed", "the server does not allow this method on the requested resource")
         self.requests[f"{verb} {resource_label}"] += 1
@@ -301,10 +346,15 @@ class SimServer:
         self._authorize(who, verb, t.res, t.sub, t.name, t.namespace)
         if t.sub in ("exec", "attach", "portforward") or (t.sub or "").startswith("proxy"):
             what = {"exec": "run commands in", "attach": "attach to", "portforward": "forward ports to"}.get(
-                t.sub or "", "proxy to")
-            raise ApiError(400, "BadRequest", f"kubesim, the simulator behind this cluster, runs no containers and "
-                                              f"cannot {what} {t.res.plural}/{t.name} (not supported by the "
-                                              f"simulator)")
+                t.sub or "", "proxy to"
+            )
+            raise ApiError(
+                400,
+                "BadRequest",
+                f"kubesim, the simulator behind this cluster, runs no containers and "
+                f"cannot {what} {t.res.plural}/{t.name} (not supported by the "
+                f"simulator)",
+            )
         dry_run = q.get("dryRun") == "All"
         strict = q.get("fieldValidation") == "Strict"
         if verb == "watch":
@@ -325,13 +375,15 @@ class SimServer:
                     raise ApiError(exc.code, exc.reason, str(exc)) from None
                 except NotFound:
                     raise self._not_found(t) from None
-                return json_response({"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Success",
-                                      "code": 201}, 201)
+                return json_response(
+                    {"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Success", "code": 201}, 201
+                )
             if t.sub == "token":
                 return await self._token(request, t)
             if t.name or t.sub:
-                raise ApiError(405, "MethodNotAllowed", "the server does not allow this method on the requested "
-                                                        "resource")
+                raise ApiError(
+                    405, "MethodNotAllowed", "the server does not allow this method on the requested resource"
+                )
             body = await self._body(request)
             if strict:
                 self._strict(t.res, body)
@@ -348,8 +400,12 @@ class SimServer:
             ctype = request.headers.get("Content-Type", "application/merge-patch+json")
             if strict and ctype.startswith("application/apply-patch") and not t.sub:
                 self._strict(t.res, patch)
-            if (ctype.startswith("application/apply-patch") and not t.sub and isinstance(patch, dict)
-                    and self.cluster.store.get(t.res.key, t.namespace or "", t.name or "") is None):
+            if (
+                ctype.startswith("application/apply-patch")
+                and not t.sub
+                and isinstance(patch, dict)
+                and self.cluster.store.get(t.res.key, t.namespace or "", t.name or "") is None
+            ):
                 # server-side apply of an object that does not exist yet creates it
                 if (patch.get("metadata") or {}).get("name", t.name) != t.name:
                     raise ApiError(400, "BadRequest", "the name of the object does not match the name on the URL")
@@ -375,8 +431,9 @@ class SimServer:
             if q.get("dryRun") is None and "All" in (body.get("dryRun") or []):
                 dry_run = True
             try:
-                obj = self.cluster.delete(t.res, t.namespace or "", t.name or "", propagation=propagation,
-                                          dry_run=dry_run)
+                obj = self.cluster.delete(
+                    t.res, t.namespace or "", t.name or "", propagation=propagation, dry_run=dry_run
+                )
             except NotFound:
                 raise self._not_found(t) from None
             return json_response(obj)
@@ -397,13 +454,18 @@ class SimServer:
         try:
             return json_response(tokens.issue(self._get(t), body), 201)
         except tokens.InvalidTokenRequest as exc:
-            raise ApiError(422, "Invalid", str(exc), {"name": t.name, "group": "authentication.k8s.io",
-                                                      "kind": "TokenRequest"}) from None
+            raise ApiError(
+                422, "Invalid", str(exc), {"name": t.name, "group": "authentication.k8s.io", "kind": "TokenRequest"}
+            ) from None
 
     def _not_found(self, t: Target) -> ApiError:
         group = f".{t.res.group}" if t.res.group else ""
-        return ApiError(404, "NotFound", f"{t.res.plural}{group} \"{t.name}\" not found",
-                        {"name": t.name, "group": t.res.group, "kind": t.res.plural})
+        return ApiError(
+            404,
+            "NotFound",
+            f'{t.res.plural}{group} "{t.name}" not found',
+            {"name": t.name, "group": t.res.group, "kind": t.res.plural},
+        )
 
     def _get(self, t: Target) -> dict[str, Any]:
         obj = self.cluster.store.get(t.res.key, t.namespace or "", t.name or "")
@@ -422,9 +484,13 @@ class SimServer:
             try:
                 return protobuf.decode(raw)
             except (protobuf.ProtobufError, UnicodeDecodeError, ValueError) as exc:
-                raise ApiError(415, "UnsupportedMediaType", f"the simulator cannot decode this protobuf body ({exc});"
-                                                            f" accepted media types include: application/json, "
-                                                            f"application/yaml") from None
+                raise ApiError(
+                    415,
+                    "UnsupportedMediaType",
+                    f"the simulator cannot decode this protobuf body ({exc});"
+                    f" accepted media types include: application/json, "
+                    f"application/yaml",
+                ) from None
         try:
             if "yaml" in ctype:
                 return yaml.safe_load(raw)
@@ -442,8 +508,15 @@ class SimServer:
             new = {**new, "status": old["status"]}
         return new
 
-    def _write(self, t: Target, change: Callable[[dict[str, Any]], dict[str, Any]], dry_run: bool, *,
-               body: Any, scale: bool = False) -> web.Response:
+    def _write(
+        self,
+        t: Target,
+        change: Callable[[dict[str, Any]], dict[str, Any]],
+        dry_run: bool,
+        *,
+        body: Any,
+        scale: bool = False,
+    ) -> web.Response:
         old = self._get(t)
         view = self._view(t.res)
         new = change(view(old) if view else old)
@@ -454,8 +527,7 @@ class SimServer:
         new = self.cluster.defaulted(t.res, new, old)
         meta = new.setdefault("metadata", {})
         if meta.get("namespace", t.namespace or None) != (old["metadata"].get("namespace")):
-            raise ApiError(400, "BadRequest", "the namespace of the object does not match the namespace on the "
-                                              "request")
+            raise ApiError(400, "BadRequest", "the namespace of the object does not match the namespace on the request")
         if old["metadata"].get("namespace"):  # a body without one is in the namespace of the URL
             meta["namespace"] = old["metadata"]["namespace"]
         new["apiVersion"], new["kind"] = old.get("apiVersion"), old.get("kind")
@@ -467,9 +539,13 @@ class SimServer:
         except InvalidObject as exc:
             raise ApiError(exc.code, exc.reason, str(exc)) from None
         except Conflict:
-            raise ApiError(409, "Conflict", f"Operation cannot be fulfilled on {t.res.plural} \"{t.name}\": the "
-                                            f"object has been modified; please apply your changes to the latest "
-                                            f"version and try again") from None
+            raise ApiError(
+                409,
+                "Conflict",
+                f'Operation cannot be fulfilled on {t.res.plural} "{t.name}": the '
+                f"object has been modified; please apply your changes to the latest "
+                f"version and try again",
+            ) from None
         if not dry_run:
             self.cluster.after_write(t.res, old, result)
         if scale:
@@ -486,26 +562,40 @@ class SimServer:
             if meta.get("generateName"):
                 meta["name"] = generate_name(meta["generateName"])
             else:
-                raise ApiError(422, "Invalid", f"{res.kind} \"\" is invalid: metadata.name: Required value: name "
-                                               f"or generateName is required")
+                raise ApiError(
+                    422,
+                    "Invalid",
+                    f'{res.kind} "" is invalid: metadata.name: Required value: name or generateName is required',
+                )
         if res.namespaced:
             if meta.get("namespace") and t.namespace and meta["namespace"] != t.namespace:
-                raise ApiError(400, "BadRequest", "the namespace of the provided object does not match the "
-                                                  "namespace sent on the request")
+                raise ApiError(
+                    400,
+                    "BadRequest",
+                    "the namespace of the provided object does not match the namespace sent on the request",
+                )
             meta["namespace"] = t.namespace or meta.get("namespace") or "default"
         body.setdefault("apiVersion", res.group_version)
         body.setdefault("kind", res.kind)
         meta.pop("creationTimestamp", None)  # the server stamps it (clients send null)
-        meta.setdefault("uid", object_uid(body["apiVersion"], res.kind, meta.get("namespace", ""), meta["name"])
-                        if dry_run else str(uuid.uuid4()))
+        meta.setdefault(
+            "uid",
+            object_uid(body["apiVersion"], res.kind, meta.get("namespace", ""), meta["name"])
+            if dry_run
+            else str(uuid.uuid4()),
+        )
         if res.key == POD_KEY:
             body.setdefault("status", {"phase": "Pending", "qosClass": "BestEffort"})
         try:
             obj = self.cluster.store.create(res.key, body, dry_run=dry_run)
         except AlreadyExists:
             group = f".{res.group}" if res.group else ""
-            raise ApiError(409, "AlreadyExists", f"{res.plural}{group} \"{meta['name']}\" already exists",
-                           {"name": meta["name"], "group": res.group, "kind": res.plural}) from None
+            raise ApiError(
+                409,
+                "AlreadyExists",
+                f'{res.plural}{group} "{meta["name"]}" already exists',
+                {"name": meta["name"], "group": res.group, "kind": res.plural},
+            ) from None
         if not dry_run:
             self.cluster.after_write(res, None, obj)
         view = self._view(res)
@@ -514,22 +604,39 @@ class SimServer:
     def _scale_of(self, obj: dict[str, Any]) -> dict[str, Any]:
         sel = ((obj.get("spec") or {}).get("selector") or {}).get("matchLabels") or {}
         meta = obj["metadata"]
-        return {"kind": "Scale", "apiVersion": "autoscaling/v1",
-                "metadata": {"name": meta["name"], "namespace": meta.get("namespace"), "uid": meta.get("uid"),
-                             "resourceVersion": meta.get("resourceVersion"),
-                             "creationTimestamp": meta.get("creationTimestamp")},
-                "spec": {"replicas": (obj.get("spec") or {}).get("replicas", 1)},
-                "status": {"replicas": (obj.get("status") or {}).get("replicas", 0),
-                           "selector": ",".join(f"{k}={v}" for k, v in sel.items())}}
+        return {
+            "kind": "Scale",
+            "apiVersion": "autoscaling/v1",
+            "metadata": {
+                "name": meta["name"],
+                "namespace": meta.get("namespace"),
+                "uid": meta.get("uid"),
+                "resourceVersion": meta.get("resourceVersion"),
+                "creationTimestamp": meta.get("creationTimestamp"),
+            },
+            "spec": {"replicas": (obj.get("spec") or {}).get("replicas", 1)},
+            "status": {
+                "replicas": (obj.get("status") or {}).get("replicas", 0),
+                "selector": ",".join(f"{k}={v}" for k, v in sel.items()),
+            },
+        }
 
     def _predicate(self, request: web.Request, res: Resource) -> Callable[[dict[str, Any]], bool] | None:
         q = request.query
         aliases = event_conv.FIELD_ALIASES if res.group == "events.k8s.io" else None
         try:
-            check_field_labels(q.get("fieldSelector"), FIELD_LABELS.get(
-                ("", "events") if res.group == "events.k8s.io" else (res.group, res.plural), frozenset()), aliases)
-            preds = [p for p in (label_predicate(q.get("labelSelector")),
-                                 field_predicate(q.get("fieldSelector"), aliases)) if p]
+            check_field_labels(
+                q.get("fieldSelector"),
+                FIELD_LABELS.get(
+                    ("", "events") if res.group == "events.k8s.io" else (res.group, res.plural), frozenset()
+                ),
+                aliases,
+            )
+            preds = [
+                p
+                for p in (label_predicate(q.get("labelSelector")), field_predicate(q.get("fieldSelector"), aliases))
+                if p
+            ]
         except SelectorError as exc:
             raise ApiError(400, "BadRequest", str(exc)) from None
         if not preds:
@@ -551,8 +658,15 @@ class SimServer:
     def _respond_object(self, request: web.Request, res: Resource, obj: dict[str, Any]) -> web.Response:
         table = self._table_request(request)
         if table:
-            return json_response(to_table(res, [obj], include=request.query.get("includeObject", "Metadata"),
-                                          api_version=table, view=self._view(res)))
+            return json_response(
+                to_table(
+                    res,
+                    [obj],
+                    include=request.query.get("includeObject", "Metadata"),
+                    api_version=table,
+                    view=self._view(res),
+                )
+            )
         view = self._view(res)
         return json_response(view(obj) if view else obj)
 
@@ -577,18 +691,27 @@ class SimServer:
             except Gone as exc:
                 if q.get("continue"):
                     expired = paging.expired(q["continue"])
-                    raise ApiError(expired.code, expired.reason, expired.message,
-                                   list_meta={"continue": expired.continue_token}) from None
+                    raise ApiError(
+                        expired.code, expired.reason, expired.message, list_meta={"continue": expired.continue_token}
+                    ) from None
                 raise ApiError(exc.status, exc.reason, str(exc)) from None
             except StoreError as exc:
                 raise ApiError(exc.status, exc.reason, str(exc)) from None
         indexed = _event_index(q.get("fieldSelector"), t.res)
         if indexed is not None and not start_after and read_at is None:
             field, value = indexed
-            hits = (store.events_about(value) if field == "name" else store.pods_on(value) if field == "node"
-                    else store.events_with_reason(value))
-            source = ((k, e) for k, e in hits
-                      if (t.namespace is None or k[0] == t.namespace) and (pred is None or pred(e.obj)))
+            hits = (
+                store.events_about(value)
+                if field == "name"
+                else store.pods_on(value)
+                if field == "node"
+                else store.events_with_reason(value)
+            )
+            source = (
+                (k, e)
+                for k, e in hits
+                if (t.namespace is None or k[0] == t.namespace) and (pred is None or pred(e.obj))
+            )
         for k, entry in source:
             if limit and len(selected) >= limit:
                 more = True
@@ -600,13 +723,21 @@ class SimServer:
             last = selected[-1][0]
             meta["continue"] = paging.encode(rv, last, t.namespace, t.res.namespaced)
             if pred is None:
-                meta["remainingItemCount"] = (len(past) - len(selected) if past is not None
-                                              else store.count_after(t.res.key, t.namespace, last))
+                meta["remainingItemCount"] = (
+                    len(past) - len(selected) if past is not None else store.count_after(t.res.key, t.namespace, last)
+                )
         table = self._table_request(request)
         if table:
-            return json_response(to_table(t.res, [e.obj for _, e in selected], list_meta=meta,
-                                          include=q.get("includeObject", "Metadata"), api_version=table,
-                                          view=self._view(t.res)))
+            return json_response(
+                to_table(
+                    t.res,
+                    [e.obj for _, e in selected],
+                    list_meta=meta,
+                    include=q.get("includeObject", "Metadata"),
+                    api_version=table,
+                    view=self._view(t.res),
+                )
+            )
         view = self._view(t.res)
         head = dumps({"kind": t.res.list_kind, "apiVersion": t.res.group_version, "metadata": meta})[:-1]
         items = b",".join(dumps(view(e.obj)) if view else e.raw for _, e in selected)
@@ -626,8 +757,7 @@ class SimServer:
 
         def line(kind: str, obj: dict[str, Any]) -> bytes:
             if table:
-                obj = to_table(t.res, [obj], include=q.get("includeObject", "Metadata"), api_version=table,
-                               view=view)
+                obj = to_table(t.res, [obj], include=q.get("includeObject", "Metadata"), api_version=table, view=view)
             elif view:
                 obj = view(obj)
             return b'{"type":"' + kind.encode() + b'","object":' + dumps(obj) + b"}\n"
@@ -669,8 +799,16 @@ class SimServer:
                         got = await asyncio.wait_for(watcher.queue.get(), max(wait, 0.001))
                     except TimeoutError:
                         if bookmarks and loop.time() >= next_bookmark:
-                            await resp.write(line("BOOKMARK", {"kind": t.res.kind, "apiVersion": t.res.group_version,
-                                                               "metadata": {"resourceVersion": str(store.rv)}}))
+                            await resp.write(
+                                line(
+                                    "BOOKMARK",
+                                    {
+                                        "kind": t.res.kind,
+                                        "apiVersion": t.res.group_version,
+                                        "metadata": {"resourceVersion": str(store.rv)},
+                                    },
+                                )
+                            )
                             next_bookmark = loop.time() + self.options.watch_bookmark_interval
                         continue
                     batch = [got]
@@ -706,29 +844,42 @@ class SimServer:
         container = q.get("container")
         if not container:
             if len(containers) != 1:
-                raise ApiError(400, "BadRequest", f"a container name must be specified for pod {t.name}, choose one "
-                                                  f"of: [{' '.join(containers)}] or one of the init containers: "
-                                                  f"[{' '.join(init)}]")
+                raise ApiError(
+                    400,
+                    "BadRequest",
+                    f"a container name must be specified for pod {t.name}, choose one "
+                    f"of: [{' '.join(containers)}] or one of the init containers: "
+                    f"[{' '.join(init)}]",
+                )
             container = containers[0]
         if container not in containers + init:
             raise ApiError(400, "BadRequest", f"container {container} is not valid for pod {t.name}")
         status = pod.get("status") or {}
-        statuses = {c.get("name"): c for c in (status.get("containerStatuses") or []) +
-                    (status.get("initContainerStatuses") or [])}
+        statuses = {
+            c.get("name"): c
+            for c in (status.get("containerStatuses") or []) + (status.get("initContainerStatuses") or [])
+        }
         cs = statuses.get(container, {})
         previous = q.get("previous") in ("true", "1")
         if previous:
             if not (cs.get("lastState") or {}).get("terminated"):
-                raise ApiError(400, "BadRequest", f"previous terminated container \"{container}\" in pod "
-                                                  f"\"{t.name}\" not found")
+                raise ApiError(
+                    400, "BadRequest", f'previous terminated container "{container}" in pod "{t.name}" not found'
+                )
         else:
             waiting = (cs.get("state") or {}).get("waiting")
             if waiting and not self.cluster.log_text(t.namespace or "", t.name or "", container, False):
-                raise ApiError(400, "BadRequest", f"container \"{container}\" in pod \"{t.name}\" is waiting to "
-                                                  f"start: {waiting.get('reason', 'ContainerCreating')}")
+                raise ApiError(
+                    400,
+                    "BadRequest",
+                    f'container "{container}" in pod "{t.name}" is waiting to '
+                    f"start: {waiting.get('reason', 'ContainerCreating')}",
+                )
         text = self.cluster.log_text(t.namespace or "", t.name or "", container, previous)
-        started = (((cs.get("lastState") if previous else cs.get("state")) or {}).get(
-            "terminated" if previous else "running") or {}).get("startedAt", "")
+        started = (
+            ((cs.get("lastState") if previous else cs.get("state")) or {}).get("terminated" if previous else "running")
+            or {}
+        ).get("startedAt", "")
         lines = log_times.stamped(text.splitlines(keepends=True), started)
         since = self._log_since(q)
         if since is not None:
@@ -785,8 +936,11 @@ class SimServer:
     # ---- metrics ------------------------------------------------------------------------------------------
     def _metrics_api(self, t: Target, q: Any, table: str | None = None) -> web.Response:
         if t.res.plural == "pods":
-            items = [m for m in self.cluster.pod_metrics()
-                     if t.namespace is None or m["metadata"]["namespace"] == t.namespace]
+            items = [
+                m
+                for m in self.cluster.pod_metrics()
+                if t.namespace is None or m["metadata"]["namespace"] == t.namespace
+            ]
             kind = "PodMetrics"
         else:
             items = self.cluster.node_metrics()
@@ -797,43 +951,52 @@ class SimServer:
         if t.name:
             items = [m for m in items if m["metadata"]["name"] == t.name]
             if not items:
-                raise ApiError(404, "NotFound", f"{t.res.plural}.metrics.k8s.io \"{t.name}\" not found")
+                raise ApiError(404, "NotFound", f'{t.res.plural}.metrics.k8s.io "{t.name}" not found')
             if not table:
                 return json_response(items[0])
         if table:
-            return json_response(to_table(t.res, items, include=q.get("includeObject", "Metadata"),
-                                          api_version=table))
-        return json_response({"kind": f"{kind}List", "apiVersion": "metrics.k8s.io/v1beta1",
-                              "metadata": {}, "items": items})
+            return json_response(to_table(t.res, items, include=q.get("includeObject", "Metadata"), api_version=table))
+        return json_response(
+            {"kind": f"{kind}List", "apiVersion": "metrics.k8s.io/v1beta1", "metadata": {}, "items": items}
+        )
 
     def _prometheus_metrics(self) -> web.Response:
         usages = container_usages(self.cluster.store.all_objects(POD_KEY), self.cluster.scenario.pod_usage)
         text = exposition(usages, self.cluster.scenario.volume_usage, self.cluster.elapsed)
-        return web.Response(text=text, content_type="text/plain", charset="utf-8",
-                            headers={"X-Content-Type-Options": "nosniff"})
+        return web.Response(
+            text=text, content_type="text/plain", charset="utf-8", headers={"X-Content-Type-Options": "nosniff"}
+        )
 
     def _caller(self, request: web.Request) -> Identity:
         try:
-            return authz.identity(self.cluster.scenario.users, request.headers.get("Authorization"),
-                                  request.headers.get("Impersonate-User"),
-                                  tuple(request.headers.getall("Impersonate-Group", [])))
+            return authz.identity(
+                self.cluster.scenario.users,
+                request.headers.get("Authorization"),
+                request.headers.get("Impersonate-User"),
+                tuple(request.headers.getall("Impersonate-Group", [])),
+            )
         except authz.Unauthorized:
             raise ApiError(401, "Unauthorized", "Unauthorized") from None
         except authz.Forbidden as exc:
             raise ApiError(403, "Forbidden", str(exc)) from None
 
-    def _authorize(self, who: Identity, verb: str, res: Resource | None, sub: str | None, name: str | None,
-                   namespace: str | None) -> None:
+    def _authorize(
+        self, who: Identity, verb: str, res: Resource | None, sub: str | None, name: str | None, namespace: str | None
+    ) -> None:
         """403 Forbidden, in the API server's words, unless RBAC allows the request."""
         if res is None or authz.is_superuser(who):
             return
-        attrs = authz.Attributes(verb, res.group, res.plural, (sub or "").split("/")[0], name or "",
-                                 namespace or "")
+        attrs = authz.Attributes(verb, res.group, res.plural, (sub or "").split("/")[0], name or "", namespace or "")
         if not authz.authorize(self.cluster.store, who, attrs):
             self.denied[f"{verb} {res.plural}" + (f"/{attrs.subresource}" if attrs.subresource else "")] += 1
-            raise ApiError(403, "Forbidden", authz.forbidden_message(who, attrs, res.plural),
-                           {"name": name, "group": res.group, "kind": res.plural} if name else
-                           {"group": res.group, "kind": res.plural})
+            raise ApiError(
+                403,
+                "Forbidden",
+                authz.forbidden_message(who, attrs, res.plural),
+                {"name": name, "group": res.group, "kind": res.plural}
+                if name
+                else {"group": res.group, "kind": res.plural},
+            )
 
     async def _service_proxy(self, request: web.Request, namespace: str, service: str, path: str) -> web.Response:
         """``/api/v1/namespaces/NS/services/[SCHEME:]NAME[:PORT]/proxy/PATH``: forwarded to the URL the options give
@@ -842,8 +1005,14 @@ class SimServer:
         pieces = service.split(":")
         name = pieces[1] if len(pieces) == 3 or (len(pieces) == 2 and pieces[0] in ("http", "https")) else pieces[0]
         self.requests["proxy services"] += 1
-        self._authorize(self._caller(request), _PROXY_VERBS.get(request.method, "get"),
-                        self.cluster.catalog.by_path("", "v1", "services"), "proxy", name, namespace)
+        self._authorize(
+            self._caller(request),
+            _PROXY_VERBS.get(request.method, "get"),
+            self.cluster.catalog.by_path("", "v1", "services"),
+            "proxy",
+            name,
+            namespace,
+        )
         if self.cluster.store.get(("", "services"), namespace, name) is None:
             raise ApiError(404, "NotFound", f'services "{name}" not found')
         upstream = self.options.service_proxies.get(f"{namespace}/{name}")
@@ -853,13 +1022,20 @@ class SimServer:
 
         url = upstream.rstrip("/") + "/" + path
         try:
-            async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=60)) as session, \
-                    session.request(request.method, url, params=request.query, data=await request.read(),
-                                    headers={k: v for k, v in request.headers.items()
-                                             if k.lower() in ("accept", "content-type")}) as resp:
+            async with (
+                aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=60)) as session,
+                session.request(
+                    request.method,
+                    url,
+                    params=request.query,
+                    data=await request.read(),
+                    headers={k: v for k, v in request.headers.items() if k.lower() in ("accept", "content-type")},
+                ) as resp,
+            ):
                 body = await resp.read()
-                return web.Response(body=body, status=resp.status,
-                                    content_type=resp.content_type or "application/octet-stream")
+                return web.Response(
+                    body=body, status=resp.status, content_type=resp.content_type or "application/octet-stream"
+                )
         except (aiohttp.ClientError, TimeoutError) as exc:
             raise ApiError(503, "ServiceUnavailable", f"error trying to reach service: {exc}") from None
 
@@ -868,8 +1044,9 @@ class SimServer:
         if request.method != "GET":
             raise ApiError(405, "MethodNotAllowed", "the simulated kubelet answers GET only")
         self.requests[f"get nodes/proxy/{path}"] += 1
-        self._authorize(self._caller(request), "get", self.cluster.catalog.by_path("", "v1", "nodes"), "proxy", node,
-                        None)
+        self._authorize(
+            self._caller(request), "get", self.cluster.catalog.by_path("", "v1", "nodes"), "proxy", node, None
+        )
         try:
             if path == "stats/summary":
                 return json_response(kubelet.summary(self.cluster, node))
@@ -888,18 +1065,28 @@ class SimServer:
         if route == "v1/faults":
             return await self.faults.control(request)
         if route == "v1/stats" and request.method == "GET":
-            return json_response({"requests": dict(self.requests), "denied": dict(self.denied),
-                                  "total": sum(self.requests.values()),
-                                  "resourceVersion": self.cluster.store.rv})
+            return json_response(
+                {
+                    "requests": dict(self.requests),
+                    "denied": dict(self.denied),
+                    "total": sum(self.requests.values()),
+                    "resourceVersion": self.cluster.store.rv,
+                }
+            )
         if route == "v1/stats/reset" and request.method == "POST":
             self.requests.clear()
             self.denied.clear()
             return json_response({"ok": True})
         if route == "v1/scenario" and request.method == "GET":
             sc = self.cluster.scenario
-            return json_response({"name": sc.name, "description": sc.description,
-                                  "expect": [e.__dict__ for e in sc.expect],
-                                  "timeline": {"pending": self.timeline.pending, "applied": self.timeline.applied}})
+            return json_response(
+                {
+                    "name": sc.name,
+                    "description": sc.description,
+                    "expect": [e.__dict__ for e in sc.expect],
+                    "timeline": {"pending": self.timeline.pending, "applied": self.timeline.applied},
+                }
+            )
         if route == "v1/apply" and request.method == "POST":
             body = await self._body(request)
             steps = body.get("steps") if isinstance(body, dict) else body
@@ -917,8 +1104,9 @@ class SimServer:
 
             body = await self._body(request, optional=True) or {}
             rate, seconds = float(body.get("rate", 100)), float(body.get("seconds", 10))
-            self.spawn(churn_events(self.cluster, rate=rate, seconds=seconds,
-                                    namespace=body.get("namespace", "default")))
+            self.spawn(
+                churn_events(self.cluster, rate=rate, seconds=seconds, namespace=body.get("namespace", "default"))
+            )
             return json_response({"rate": rate, "seconds": seconds})
         raise ApiError(404, "NotFound", f"unknown control endpoint /kubesim/{route}")
 

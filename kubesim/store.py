@@ -136,8 +136,13 @@ class Store:
     def get_entry(self, key: Key, namespace: str, name: str) -> Entry | None:
         return self.buckets.get(key, {}).get((namespace, name))
 
-    def entries(self, key: Key, namespace: str | None = None, predicate: Predicate | None = None,
-                start_after: tuple[str, str] | None = None) -> Iterable[tuple[tuple[str, str], Entry]]:
+    def entries(
+        self,
+        key: Key,
+        namespace: str | None = None,
+        predicate: Predicate | None = None,
+        start_after: tuple[str, str] | None = None,
+    ) -> Iterable[tuple[tuple[str, str], Entry]]:
         """Entries in etcd key order (namespace, name), optionally after a continue position."""
         bucket = self.buckets.get(key, {})
         order = self._order(key)
@@ -238,8 +243,9 @@ class Store:
         self._commit(key, "ADDED", obj, None)
         return obj
 
-    def update(self, key: Key, obj: dict[str, Any], *, dry_run: bool = False,
-               expect_rv: str | None = None) -> dict[str, Any]:
+    def update(
+        self, key: Key, obj: dict[str, Any], *, dry_run: bool = False, expect_rv: str | None = None
+    ) -> dict[str, Any]:
         ident = _ident(obj)
         bucket = self.buckets.get(key, {})
         entry = bucket.get(ident)
@@ -283,8 +289,9 @@ class Store:
         return obj
 
     # ---- watches ------------------------------------------------------------------------------------------
-    def watch(self, key: Key, namespace: str | None, predicate: Predicate | None,
-              since_rv: int | None) -> tuple[Watcher, list[Change]]:
+    def watch(
+        self, key: Key, namespace: str | None, predicate: Predicate | None, since_rv: int | None
+    ) -> tuple[Watcher, list[Change]]:
         """Open a watch. Returns the watcher and the backlog of changes after ``since_rv``.
 
         ``since_rv`` None means "from now, after synthetic ADDED events" (the caller sends those).

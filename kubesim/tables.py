@@ -106,9 +106,17 @@ def _selector(sel: dict[str, Any] | None) -> str:
 
 # ---- pods ---------------------------------------------------------------------------------------------------
 
-POD_COLS: list[Col] = [("Name", "string", 0), ("Ready", "string", 0), ("Status", "string", 0),
-                       ("Restarts", "string", 0), ("Age", "string", 0), ("IP", "string", 1),
-                       ("Node", "string", 1), ("Nominated Node", "string", 1), ("Readiness Gates", "string", 1)]
+POD_COLS: list[Col] = [
+    ("Name", "string", 0),
+    ("Ready", "string", 0),
+    ("Status", "string", 0),
+    ("Restarts", "string", 0),
+    ("Age", "string", 0),
+    ("IP", "string", 1),
+    ("Node", "string", 1),
+    ("Nominated Node", "string", 1),
+    ("Readiness Gates", "string", 1),
+]
 
 
 def pod_status_reason(pod: dict[str, Any]) -> tuple[str, int, int, str | None]:
@@ -147,8 +155,9 @@ def pod_status_reason(pod: dict[str, Any]) -> tuple[str, int, int, str | None]:
         initializing = True
         break
     ready = 0
-    initialized = any(c.get("type") == "Initialized" and c.get("status") == "True"
-                      for c in status.get("conditions") or [])
+    initialized = any(
+        c.get("type") == "Initialized" and c.get("status") == "True" for c in status.get("conditions") or []
+    )
     if not initializing or initialized:
         restarts = 0
         last_restart = None
@@ -167,8 +176,9 @@ def pod_status_reason(pod: dict[str, Any]) -> tuple[str, int, int, str | None]:
                 has_running = True
                 ready += 1
         if reason == "Completed" and has_running:
-            has_ready = any(c.get("type") == "Ready" and c.get("status") == "True"
-                            for c in status.get("conditions") or [])
+            has_ready = any(
+                c.get("type") == "Ready" and c.get("status") == "True" for c in status.get("conditions") or []
+            )
             reason = "Running" if has_ready else "NotReady"
     if _g(pod, "metadata", "deletionTimestamp"):
         if status.get("reason") == "NodeLost":
@@ -189,17 +199,33 @@ def pod_row(pod: dict[str, Any], now: datetime) -> Row:
     if gates:
         conds = {c.get("type"): c.get("status") for c in _g(pod, "status", "conditions", default=[])}
         gates_s = f"{sum(1 for g in gates if conds.get(g.get('conditionType')) == 'True')}/{len(gates)}"
-    return [_g(pod, "metadata", "name"), f"{ready}/{total}", reason, restarts_s, _age(pod, now),
-            _g(pod, "status", "podIP", default="<none>"), _g(pod, "spec", "nodeName", default="<none>"),
-            _g(pod, "status", "nominatedNodeName", default="<none>"), gates_s]
+    return [
+        _g(pod, "metadata", "name"),
+        f"{ready}/{total}",
+        reason,
+        restarts_s,
+        _age(pod, now),
+        _g(pod, "status", "podIP", default="<none>"),
+        _g(pod, "spec", "nodeName", default="<none>"),
+        _g(pod, "status", "nominatedNodeName", default="<none>"),
+        gates_s,
+    ]
 
 
 # ---- nodes --------------------------------------------------------------------------------------------------
 
-NODE_COLS: list[Col] = [("Name", "string", 0), ("Status", "string", 0), ("Roles", "string", 0),
-                        ("Age", "string", 0), ("Version", "string", 0), ("Internal-IP", "string", 1),
-                        ("External-IP", "string", 1), ("OS-Image", "string", 1), ("Kernel-Version", "string", 1),
-                        ("Container-Runtime", "string", 1)]
+NODE_COLS: list[Col] = [
+    ("Name", "string", 0),
+    ("Status", "string", 0),
+    ("Roles", "string", 0),
+    ("Age", "string", 0),
+    ("Version", "string", 0),
+    ("Internal-IP", "string", 1),
+    ("External-IP", "string", 1),
+    ("OS-Image", "string", 1),
+    ("Kernel-Version", "string", 1),
+    ("Container-Runtime", "string", 1),
+]
 
 
 def node_row(node: dict[str, Any], now: datetime) -> Row:
@@ -208,22 +234,40 @@ def node_row(node: dict[str, Any], now: datetime) -> Row:
     if _g(node, "spec", "unschedulable"):
         status.append("SchedulingDisabled")
     labels = _g(node, "metadata", "labels", default={})
-    roles = sorted({k.split("/", 1)[1] for k in labels if k.startswith("node-role.kubernetes.io/") and "/" in k}
-                   | ({labels["kubernetes.io/role"]} if labels.get("kubernetes.io/role") else set()))
+    roles = sorted(
+        {k.split("/", 1)[1] for k in labels if k.startswith("node-role.kubernetes.io/") and "/" in k}
+        | ({labels["kubernetes.io/role"]} if labels.get("kubernetes.io/role") else set())
+    )
     addrs = {a.get("type"): a.get("address") for a in _g(node, "status", "addresses", default=[])}
     info = _g(node, "status", "nodeInfo", default={})
-    return [_g(node, "metadata", "name"), ",".join(status), ",".join(roles) or "<none>", _age(node, now),
-            info.get("kubeletVersion", ""), addrs.get("InternalIP", "<none>"), addrs.get("ExternalIP", "<none>"),
-            info.get("osImage", "<unknown>"), info.get("kernelVersion", "<unknown>"),
-            info.get("containerRuntimeVersion", "<unknown>")]
+    return [
+        _g(node, "metadata", "name"),
+        ",".join(status),
+        ",".join(roles) or "<none>",
+        _age(node, now),
+        info.get("kubeletVersion", ""),
+        addrs.get("InternalIP", "<none>"),
+        addrs.get("ExternalIP", "<none>"),
+        info.get("osImage", "<unknown>"),
+        info.get("kernelVersion", "<unknown>"),
+        info.get("containerRuntimeVersion", "<unknown>"),
+    ]
 
 
 # ---- events -------------------------------------------------------------------------------------------------
 
-EVENT_COLS: list[Col] = [("Last Seen", "string", 0), ("Type", "string", 0), ("Reason", "string", 0),
-                         ("Object", "string", 0), ("Subobject", "string", 1), ("Source", "string", 1),
-                         ("Message", "string", 0), ("First Seen", "string", 1), ("Count", "integer", 1),
-                         ("Name", "string", 1)]
+EVENT_COLS: list[Col] = [
+    ("Last Seen", "string", 0),
+    ("Type", "string", 0),
+    ("Reason", "string", 0),
+    ("Object", "string", 0),
+    ("Subobject", "string", 1),
+    ("Source", "string", 1),
+    ("Message", "string", 0),
+    ("First Seen", "string", 1),
+    ("Count", "integer", 1),
+    ("Name", "string", 1),
+]
 
 
 def event_row(ev: dict[str, Any], now: datetime) -> Row:
@@ -235,17 +279,29 @@ def event_row(ev: dict[str, Any], now: datetime) -> Row:
         count = _g(ev, "series", "count", default=count)
     count = count or 1
     inv = ev.get("involvedObject") or {}
-    target = f"{str(inv.get('kind', '')).lower()}/{inv.get('name')}" if inv.get("name") else \
-        str(inv.get("kind", "")).lower()
+    target = (
+        f"{str(inv.get('kind', '')).lower()}/{inv.get('name')}" if inv.get("name") else str(inv.get("kind", "")).lower()
+    )
     src = ev.get("source") or {}
     source = src.get("component") or ev.get("reportingComponent") or ""
     if src.get("host"):
         source += ", " + src["host"]
-    return [last, ev.get("type", ""), ev.get("reason", ""), target, inv.get("fieldPath", ""), source,
-            str(ev.get("message", "")).strip(), first, count, _g(ev, "metadata", "name")]
+    return [
+        last,
+        ev.get("type", ""),
+        ev.get("reason", ""),
+        target,
+        inv.get("fieldPath", ""),
+        source,
+        str(ev.get("message", "")).strip(),
+        first,
+        count,
+        _g(ev, "metadata", "name"),
+    ]
 
 
 # ---- everything else ----------------------------------------------------------------------------------------
+
 
 def _ports(ports: list[dict[str, Any]]) -> str:
     out = []
@@ -259,14 +315,23 @@ def _ports(ports: list[dict[str, Any]]) -> str:
 
 def service_row(svc: dict[str, Any], now: datetime) -> Row:
     spec = svc.get("spec") or {}
-    ext = ",".join(i.get("ip") or i.get("hostname", "") for i in _g(svc, "status", "loadBalancer", "ingress",
-                                                                    default=[])) or \
-        ",".join(spec.get("externalIPs") or []) or ("<pending>" if spec.get("type") == "LoadBalancer" else "<none>")
+    ext = (
+        ",".join(i.get("ip") or i.get("hostname", "") for i in _g(svc, "status", "loadBalancer", "ingress", default=[]))
+        or ",".join(spec.get("externalIPs") or [])
+        or ("<pending>" if spec.get("type") == "LoadBalancer" else "<none>")
+    )
     if spec.get("type") == "ExternalName":
         ext = spec.get("externalName", "<none>")
     sel = ",".join(f"{k}={v}" for k, v in (spec.get("selector") or {}).items()) or "<none>"
-    return [_g(svc, "metadata", "name"), spec.get("type", "ClusterIP"), spec.get("clusterIP", "<none>"), ext,
-            _ports(spec.get("ports") or []), _age(svc, now), sel]
+    return [
+        _g(svc, "metadata", "name"),
+        spec.get("type", "ClusterIP"),
+        spec.get("clusterIP", "<none>"),
+        ext,
+        _ports(spec.get("ports") or []),
+        _age(svc, now),
+        sel,
+    ]
 
 
 def endpoints_row(ep: dict[str, Any], now: datetime) -> Row:
@@ -282,38 +347,75 @@ def endpoints_row(ep: dict[str, Any], now: datetime) -> Row:
 def deployment_row(d: dict[str, Any], now: datetime) -> Row:
     st = d.get("status") or {}
     c, i = _containers(_g(d, "spec", "template", "spec", default={}))
-    return [_g(d, "metadata", "name"), f"{st.get('readyReplicas', 0)}/{_g(d, 'spec', 'replicas', default=1)}",
-            st.get("updatedReplicas", 0), st.get("availableReplicas", 0), _age(d, now), c, i,
-            _selector(_g(d, "spec", "selector"))]
+    return [
+        _g(d, "metadata", "name"),
+        f"{st.get('readyReplicas', 0)}/{_g(d, 'spec', 'replicas', default=1)}",
+        st.get("updatedReplicas", 0),
+        st.get("availableReplicas", 0),
+        _age(d, now),
+        c,
+        i,
+        _selector(_g(d, "spec", "selector")),
+    ]
 
 
 def replicaset_row(r: dict[str, Any], now: datetime) -> Row:
     st = r.get("status") or {}
     c, i = _containers(_g(r, "spec", "template", "spec", default={}))
-    return [_g(r, "metadata", "name"), _g(r, "spec", "replicas", default=1), st.get("replicas", 0),
-            st.get("readyReplicas", 0), _age(r, now), c, i, _selector(_g(r, "spec", "selector"))]
+    return [
+        _g(r, "metadata", "name"),
+        _g(r, "spec", "replicas", default=1),
+        st.get("replicas", 0),
+        st.get("readyReplicas", 0),
+        _age(r, now),
+        c,
+        i,
+        _selector(_g(r, "spec", "selector")),
+    ]
 
 
 def statefulset_row(s: dict[str, Any], now: datetime) -> Row:
     c, i = _containers(_g(s, "spec", "template", "spec", default={}))
-    return [_g(s, "metadata", "name"), f"{_g(s, 'status', 'readyReplicas', default=0)}/"
-                                       f"{_g(s, 'spec', 'replicas', default=1)}", _age(s, now), c, i]
+    return [
+        _g(s, "metadata", "name"),
+        f"{_g(s, 'status', 'readyReplicas', default=0)}/{_g(s, 'spec', 'replicas', default=1)}",
+        _age(s, now),
+        c,
+        i,
+    ]
 
 
 def daemonset_row(d: dict[str, Any], now: datetime) -> Row:
     st = d.get("status") or {}
     c, i = _containers(_g(d, "spec", "template", "spec", default={}))
     ns = ",".join(f"{k}={v}" for k, v in (_g(d, "spec", "template", "spec", "nodeSelector", default={})).items())
-    return [_g(d, "metadata", "name"), st.get("desiredNumberScheduled", 0), st.get("currentNumberScheduled", 0),
-            st.get("numberReady", 0), st.get("updatedNumberScheduled", 0), st.get("numberAvailable", 0),
-            ns or "<none>", _age(d, now), c, i, _selector(_g(d, "spec", "selector"))]
+    return [
+        _g(d, "metadata", "name"),
+        st.get("desiredNumberScheduled", 0),
+        st.get("currentNumberScheduled", 0),
+        st.get("numberReady", 0),
+        st.get("updatedNumberScheduled", 0),
+        st.get("numberAvailable", 0),
+        ns or "<none>",
+        _age(d, now),
+        c,
+        i,
+        _selector(_g(d, "spec", "selector")),
+    ]
 
 
 def job_row(j: dict[str, Any], now: datetime) -> Row:
     st = j.get("status") or {}
     conds = {c.get("type"): c.get("status") for c in st.get("conditions") or []}
-    status = "Complete" if conds.get("Complete") == "True" else "Failed" if conds.get("Failed") == "True" else \
-        "Suspended" if conds.get("Suspended") == "True" else "Running"
+    status = (
+        "Complete"
+        if conds.get("Complete") == "True"
+        else "Failed"
+        if conds.get("Failed") == "True"
+        else "Suspended"
+        if conds.get("Suspended") == "True"
+        else "Running"
+    )
     completions = _g(j, "spec", "completions")
     comp = f"{st.get('succeeded', 0)}/{completions}" if completions is not None else f"{st.get('succeeded', 0)}/1"
     dur = ""
@@ -329,10 +431,17 @@ def pvc_row(p: dict[str, Any], now: datetime) -> Row:
     phase = st.get("phase", "Pending")
     if _g(p, "metadata", "deletionTimestamp"):
         phase = "Terminating"
-    return [_g(p, "metadata", "name"), phase, _g(p, "spec", "volumeName", default=""),
-            _g(st, "capacity", "storage", default=""), _modes(st.get("accessModes") or []),
-            _g(p, "spec", "storageClassName", default=""), "<unset>", _age(p, now),
-            _g(p, "spec", "volumeMode", default="Filesystem")]
+    return [
+        _g(p, "metadata", "name"),
+        phase,
+        _g(p, "spec", "volumeName", default=""),
+        _g(st, "capacity", "storage", default=""),
+        _modes(st.get("accessModes") or []),
+        _g(p, "spec", "storageClassName", default=""),
+        "<unset>",
+        _age(p, now),
+        _g(p, "spec", "volumeMode", default="Filesystem"),
+    ]
 
 
 def _modes(modes: list[str]) -> str:
@@ -343,11 +452,19 @@ def _modes(modes: list[str]) -> str:
 def pv_row(p: dict[str, Any], now: datetime) -> Row:
     ref = _g(p, "spec", "claimRef")
     claim = f"{ref.get('namespace')}/{ref.get('name')}" if ref else ""
-    return [_g(p, "metadata", "name"), _g(p, "spec", "capacity", "storage", default=""),
-            _modes(_g(p, "spec", "accessModes", default=[])),
-            _g(p, "spec", "persistentVolumeReclaimPolicy", default=""), _g(p, "status", "phase", default=""),
-            claim, _g(p, "spec", "storageClassName", default=""), "<unset>",
-            _g(p, "status", "reason", default=""), _age(p, now), _g(p, "spec", "volumeMode", default="Filesystem")]
+    return [
+        _g(p, "metadata", "name"),
+        _g(p, "spec", "capacity", "storage", default=""),
+        _modes(_g(p, "spec", "accessModes", default=[])),
+        _g(p, "spec", "persistentVolumeReclaimPolicy", default=""),
+        _g(p, "status", "phase", default=""),
+        claim,
+        _g(p, "spec", "storageClassName", default=""),
+        "<unset>",
+        _g(p, "status", "reason", default=""),
+        _age(p, now),
+        _g(p, "spec", "volumeMode", default="Filesystem"),
+    ]
 
 
 def hpa_row(h: dict[str, Any], now: datetime) -> Row:
@@ -363,18 +480,31 @@ def hpa_row(h: dict[str, Any], now: datetime) -> Row:
             targets.append(f"{name}: {cur_s}/{target}%" if target is not None else f"{name}: {cur_s}")
         else:
             targets.append(f"<unknown>/{m.get('type', '').lower()}")
-    return [_g(h, "metadata", "name"), f"{ref.get('kind')}/{ref.get('name')}", ", ".join(targets) or "<none>",
-            _g(h, "spec", "minReplicas", default=1), _g(h, "spec", "maxReplicas", default=0),
-            _g(h, "status", "currentReplicas", default=0), _age(h, now)]
+    return [
+        _g(h, "metadata", "name"),
+        f"{ref.get('kind')}/{ref.get('name')}",
+        ", ".join(targets) or "<none>",
+        _g(h, "spec", "minReplicas", default=1),
+        _g(h, "spec", "maxReplicas", default=0),
+        _g(h, "status", "currentReplicas", default=0),
+        _age(h, now),
+    ]
 
 
 def ingress_row(i: dict[str, Any], now: datetime) -> Row:
     hosts = ",".join(r.get("host", "*") for r in _g(i, "spec", "rules", default=[])) or "*"
-    addr = ",".join(x.get("ip") or x.get("hostname", "") for x in _g(i, "status", "loadBalancer", "ingress",
-                                                                    default=[]))
+    addr = ",".join(
+        x.get("ip") or x.get("hostname", "") for x in _g(i, "status", "loadBalancer", "ingress", default=[])
+    )
     ports = "80, 443" if _g(i, "spec", "tls") else "80"
-    return [_g(i, "metadata", "name"), _g(i, "spec", "ingressClassName", default="<none>"), hosts, addr, ports,
-            _age(i, now)]
+    return [
+        _g(i, "metadata", "name"),
+        _g(i, "spec", "ingressClassName", default="<none>"),
+        hosts,
+        addr,
+        ports,
+        _age(i, now),
+    ]
 
 
 def storageclass_row(s: dict[str, Any], now: datetime) -> Row:
@@ -382,28 +512,45 @@ def storageclass_row(s: dict[str, Any], now: datetime) -> Row:
     ann = _g(s, "metadata", "annotations", default={})
     if ann.get("storageclass.kubernetes.io/is-default-class") == "true":
         name += " (default)"
-    return [name, s.get("provisioner", ""), s.get("reclaimPolicy", "Delete"),
-            s.get("volumeBindingMode", "Immediate"), str(bool(s.get("allowVolumeExpansion", False))).lower(),
-            _age(s, now)]
+    return [
+        name,
+        s.get("provisioner", ""),
+        s.get("reclaimPolicy", "Delete"),
+        s.get("volumeBindingMode", "Immediate"),
+        str(bool(s.get("allowVolumeExpansion", False))).lower(),
+        _age(s, now),
+    ]
 
 
 def apiservice_row(a: dict[str, Any], now: datetime) -> Row:
     svc = _g(a, "spec", "service")
     avail = next((c for c in _g(a, "status", "conditions", default=[]) if c.get("type") == "Available"), None)
-    avail_s = "Unknown" if avail is None else ("True" if avail.get("status") == "True" else
-                                                f"False ({avail.get('reason', '')})")
-    return [_g(a, "metadata", "name"), f"{svc.get('namespace')}/{svc.get('name')}" if svc else "Local", avail_s,
-            _age(a, now)]
+    avail_s = (
+        "Unknown"
+        if avail is None
+        else ("True" if avail.get("status") == "True" else f"False ({avail.get('reason', '')})")
+    )
+    return [
+        _g(a, "metadata", "name"),
+        f"{svc.get('namespace')}/{svc.get('name')}" if svc else "Local",
+        avail_s,
+        _age(a, now),
+    ]
 
 
 def pdb_row(p: dict[str, Any], now: datetime) -> Row:
-    return [_g(p, "metadata", "name"), str(_g(p, "spec", "minAvailable", default="N/A")),
-            str(_g(p, "spec", "maxUnavailable", default="N/A")), _g(p, "status", "disruptionsAllowed", default=0),
-            _age(p, now)]
+    return [
+        _g(p, "metadata", "name"),
+        str(_g(p, "spec", "minAvailable", default="N/A")),
+        str(_g(p, "spec", "maxUnavailable", default="N/A")),
+        _g(p, "status", "disruptionsAllowed", default=0),
+        _age(p, now),
+    ]
 
 
-def simple(*cols: tuple[str, Callable[[dict[str, Any], datetime], Any]]
-           ) -> tuple[list[Col], Callable[[dict[str, Any], datetime], Row]]:
+def simple(
+    *cols: tuple[str, Callable[[dict[str, Any], datetime], Any]],
+) -> tuple[list[Col], Callable[[dict[str, Any], datetime], Row]]:
     defs = [("Name", "string", 0)] + [(c[0], "string", 0) for c in cols] + [("Age", "string", 0)]
 
     def row(o: dict[str, Any], now: datetime) -> Row:
@@ -412,8 +559,12 @@ def simple(*cols: tuple[str, Callable[[dict[str, Any], datetime], Any]]
     return defs, row
 
 
-METRICS_COLS: list[Col] = [("Name", "string", 0), ("CPU", "string", 0), ("Memory", "string", 0),
-                           ("Window", "string", 0)]
+METRICS_COLS: list[Col] = [
+    ("Name", "string", 0),
+    ("CPU", "string", 0),
+    ("Memory", "string", 0),
+    ("Window", "string", 0),
+]
 
 
 def metrics_row(o: dict[str, Any], now: datetime) -> Row:
@@ -431,60 +582,177 @@ PRINTERS: dict[tuple[str, str], tuple[list[Col], Callable[[dict[str, Any], datet
     ("", "pods"): (POD_COLS, pod_row),
     ("", "nodes"): (NODE_COLS, node_row),
     ("", "events"): (EVENT_COLS, event_row),
-    ("", "services"): ([("Name", "string", 0), ("Type", "string", 0), ("Cluster-IP", "string", 0),
-                        ("External-IP", "string", 0), ("Port(s)", "string", 0), ("Age", "string", 0),
-                        ("Selector", "string", 1)], service_row),
+    ("", "services"): (
+        [
+            ("Name", "string", 0),
+            ("Type", "string", 0),
+            ("Cluster-IP", "string", 0),
+            ("External-IP", "string", 0),
+            ("Port(s)", "string", 0),
+            ("Age", "string", 0),
+            ("Selector", "string", 1),
+        ],
+        service_row,
+    ),
     ("", "endpoints"): ([("Name", "string", 0), ("Endpoints", "string", 0), ("Age", "string", 0)], endpoints_row),
     ("", "configmaps"): simple(("Data", lambda o, n: len(o.get("data") or {}) + len(o.get("binaryData") or {}))),
-    ("", "secrets"): simple(("Type", lambda o, n: o.get("type", "Opaque")),
-                            ("Data", lambda o, n: len(o.get("data") or {}))),
+    ("", "secrets"): simple(
+        ("Type", lambda o, n: o.get("type", "Opaque")), ("Data", lambda o, n: len(o.get("data") or {}))
+    ),
     ("", "namespaces"): simple(("Status", lambda o, n: _g(o, "status", "phase", default="Active"))),
     ("", "serviceaccounts"): simple(("Secrets", lambda o, n: len(o.get("secrets") or []))),
-    ("", "persistentvolumeclaims"): ([("Name", "string", 0), ("Status", "string", 0), ("Volume", "string", 0),
-                                      ("Capacity", "string", 0), ("Access Modes", "string", 0),
-                                      ("StorageClass", "string", 0), ("VolumeAttributesClass", "string", 0),
-                                      ("Age", "string", 0), ("VolumeMode", "string", 1)], pvc_row),
-    ("", "persistentvolumes"): ([("Name", "string", 0), ("Capacity", "string", 0), ("Access Modes", "string", 0),
-                                 ("Reclaim Policy", "string", 0), ("Status", "string", 0), ("Claim", "string", 0),
-                                 ("StorageClass", "string", 0), ("VolumeAttributesClass", "string", 0),
-                                 ("Reason", "string", 0), ("Age", "string", 0), ("VolumeMode", "string", 1)], pv_row),
-    ("apps", "deployments"): ([("Name", "string", 0), ("Ready", "string", 0), ("Up-to-date", "integer", 0),
-                               ("Available", "integer", 0), ("Age", "string", 0), ("Containers", "string", 1),
-                               ("Images", "string", 1), ("Selector", "string", 1)], deployment_row),
-    ("apps", "replicasets"): ([("Name", "string", 0), ("Desired", "integer", 0), ("Current", "integer", 0),
-                               ("Ready", "integer", 0), ("Age", "string", 0), ("Containers", "string", 1),
-                               ("Images", "string", 1), ("Selector", "string", 1)], replicaset_row),
-    ("apps", "statefulsets"): ([("Name", "string", 0), ("Ready", "string", 0), ("Age", "string", 0),
-                                ("Containers", "string", 1), ("Images", "string", 1)], statefulset_row),
-    ("apps", "daemonsets"): ([("Name", "string", 0), ("Desired", "integer", 0), ("Current", "integer", 0),
-                              ("Ready", "integer", 0), ("Up-to-date", "integer", 0), ("Available", "integer", 0),
-                              ("Node Selector", "string", 0), ("Age", "string", 0), ("Containers", "string", 1),
-                              ("Images", "string", 1), ("Selector", "string", 1)], daemonset_row),
-    ("batch", "jobs"): ([("Name", "string", 0), ("Status", "string", 0), ("Completions", "string", 0),
-                         ("Duration", "string", 0), ("Age", "string", 0), ("Containers", "string", 1),
-                         ("Images", "string", 1), ("Selector", "string", 1)], job_row),
-    ("autoscaling", "horizontalpodautoscalers"): ([("Name", "string", 0), ("Reference", "string", 0),
-                                                   ("Targets", "string", 0), ("MinPods", "integer", 0),
-                                                   ("MaxPods", "integer", 0), ("Replicas", "integer", 0),
-                                                   ("Age", "string", 0)], hpa_row),
-    ("networking.k8s.io", "ingresses"): ([("Name", "string", 0), ("Class", "string", 0), ("Hosts", "string", 0),
-                                          ("Address", "string", 0), ("Ports", "string", 0), ("Age", "string", 0)],
-                                         ingress_row),
-    ("storage.k8s.io", "storageclasses"): ([("Name", "string", 0), ("Provisioner", "string", 0),
-                                            ("ReclaimPolicy", "string", 0), ("VolumeBindingMode", "string", 0),
-                                            ("AllowVolumeExpansion", "string", 0), ("Age", "string", 0)],
-                                           storageclass_row),
-    ("apiregistration.k8s.io", "apiservices"): ([("Name", "string", 0), ("Service", "string", 0),
-                                                 ("Available", "string", 0), ("Age", "string", 0)], apiservice_row),
-    ("policy", "poddisruptionbudgets"): ([("Name", "string", 0), ("Min Available", "string", 0),
-                                          ("Max Unavailable", "string", 0), ("Allowed Disruptions", "integer", 0),
-                                          ("Age", "string", 0)], pdb_row),
+    ("", "persistentvolumeclaims"): (
+        [
+            ("Name", "string", 0),
+            ("Status", "string", 0),
+            ("Volume", "string", 0),
+            ("Capacity", "string", 0),
+            ("Access Modes", "string", 0),
+            ("StorageClass", "string", 0),
+            ("VolumeAttributesClass", "string", 0),
+            ("Age", "string", 0),
+            ("VolumeMode", "string", 1),
+        ],
+        pvc_row,
+    ),
+    ("", "persistentvolumes"): (
+        [
+            ("Name", "string", 0),
+            ("Capacity", "string", 0),
+            ("Access Modes", "string", 0),
+            ("Reclaim Policy", "string", 0),
+            ("Status", "string", 0),
+            ("Claim", "string", 0),
+            ("StorageClass", "string", 0),
+            ("VolumeAttributesClass", "string", 0),
+            ("Reason", "string", 0),
+            ("Age", "string", 0),
+            ("VolumeMode", "string", 1),
+        ],
+        pv_row,
+    ),
+    ("apps", "deployments"): (
+        [
+            ("Name", "string", 0),
+            ("Ready", "string", 0),
+            ("Up-to-date", "integer", 0),
+            ("Available", "integer", 0),
+            ("Age", "string", 0),
+            ("Containers", "string", 1),
+            ("Images", "string", 1),
+            ("Selector", "string", 1),
+        ],
+        deployment_row,
+    ),
+    ("apps", "replicasets"): (
+        [
+            ("Name", "string", 0),
+            ("Desired", "integer", 0),
+            ("Current", "integer", 0),
+            ("Ready", "integer", 0),
+            ("Age", "string", 0),
+            ("Containers", "string", 1),
+            ("Images", "string", 1),
+            ("Selector", "string", 1),
+        ],
+        replicaset_row,
+    ),
+    ("apps", "statefulsets"): (
+        [
+            ("Name", "string", 0),
+            ("Ready", "string", 0),
+            ("Age", "string", 0),
+            ("Containers", "string", 1),
+            ("Images", "string", 1),
+        ],
+        statefulset_row,
+    ),
+    ("apps", "daemonsets"): (
+        [
+            ("Name", "string", 0),
+            ("Desired", "integer", 0),
+            ("Current", "integer", 0),
+            ("Ready", "integer", 0),
+            ("Up-to-date", "integer", 0),
+            ("Available", "integer", 0),
+            ("Node Selector", "string", 0),
+            ("Age", "string", 0),
+            ("Containers", "string", 1),
+            ("Images", "string", 1),
+            ("Selector", "string", 1),
+        ],
+        daemonset_row,
+    ),
+    ("batch", "jobs"): (
+        [
+            ("Name", "string", 0),
+            ("Status", "string", 0),
+            ("Completions", "string", 0),
+            ("Duration", "string", 0),
+            ("Age", "string", 0),
+            ("Containers", "string", 1),
+            ("Images", "string", 1),
+            ("Selector", "string", 1),
+        ],
+        job_row,
+    ),
+    ("autoscaling", "horizontalpodautoscalers"): (
+        [
+            ("Name", "string", 0),
+            ("Reference", "string", 0),
+            ("Targets", "string", 0),
+            ("MinPods", "integer", 0),
+            ("MaxPods", "integer", 0),
+            ("Replicas", "integer", 0),
+            ("Age", "string", 0),
+        ],
+        hpa_row,
+    ),
+    ("networking.k8s.io", "ingresses"): (
+        [
+            ("Name", "string", 0),
+            ("Class", "string", 0),
+            ("Hosts", "string", 0),
+            ("Address", "string", 0),
+            ("Ports", "string", 0),
+            ("Age", "string", 0),
+        ],
+        ingress_row,
+    ),
+    ("storage.k8s.io", "storageclasses"): (
+        [
+            ("Name", "string", 0),
+            ("Provisioner", "string", 0),
+            ("ReclaimPolicy", "string", 0),
+            ("VolumeBindingMode", "string", 0),
+            ("AllowVolumeExpansion", "string", 0),
+            ("Age", "string", 0),
+        ],
+        storageclass_row,
+    ),
+    ("apiregistration.k8s.io", "apiservices"): (
+        [("Name", "string", 0), ("Service", "string", 0), ("Available", "string", 0), ("Age", "string", 0)],
+        apiservice_row,
+    ),
+    ("policy", "poddisruptionbudgets"): (
+        [
+            ("Name", "string", 0),
+            ("Min Available", "string", 0),
+            ("Max Unavailable", "string", 0),
+            ("Allowed Disruptions", "integer", 0),
+            ("Age", "string", 0),
+        ],
+        pdb_row,
+    ),
     ("coordination.k8s.io", "leases"): simple(("Holder", lambda o, n: _g(o, "spec", "holderIdentity", default=""))),
     ("discovery.k8s.io", "endpointslices"): simple(
         ("AddressType", lambda o, n: o.get("addressType", "")),
         ("Ports", lambda o, n: ",".join(str(p.get("port")) for p in o.get("ports") or []) or "<unset>"),
-        ("Endpoints", lambda o, n: ",".join(a for e in o.get("endpoints") or [] for a in e.get("addresses") or [])
-         or "<unset>")),
+        (
+            "Endpoints",
+            lambda o, n: ",".join(a for e in o.get("endpoints") or [] for a in e.get("addresses") or []) or "<unset>",
+        ),
+    ),
 }
 
 
@@ -517,15 +785,23 @@ def columns_for(res: Resource) -> tuple[list[Col], Callable[[dict[str, Any], dat
 
         return cols, row
     if res.key == ("apiextensions.k8s.io", "customresourcedefinitions"):
-        return [("Name", "string", 0), ("Created At", "date", 0)], \
-            lambda o, n: [_g(o, "metadata", "name"), _g(o, "metadata", "creationTimestamp", default="")]
+        return [("Name", "string", 0), ("Created At", "date", 0)], lambda o, n: [
+            _g(o, "metadata", "name"),
+            _g(o, "metadata", "creationTimestamp", default=""),
+        ]
     return [("Name", "string", 0), ("Age", "string", 0)], lambda o, n: [_g(o, "metadata", "name"), _age(o, n)]
 
 
-def to_table(res: Resource, objects: list[dict[str, Any]], *, include: str = "Metadata",
-             list_meta: dict[str, Any] | None = None, api_version: str = "meta.k8s.io/v1",
-             with_columns: bool = True, view: Callable[[dict[str, Any]], dict[str, Any]] | None = None
-             ) -> dict[str, Any]:
+def to_table(
+    res: Resource,
+    objects: list[dict[str, Any]],
+    *,
+    include: str = "Metadata",
+    list_meta: dict[str, Any] | None = None,
+    api_version: str = "meta.k8s.io/v1",
+    with_columns: bool = True,
+    view: Callable[[dict[str, Any]], dict[str, Any]] | None = None,
+) -> dict[str, Any]:
     """A Table of stored objects; with ``includeObject=Object`` each row embeds its object as ``view`` reads it
     in the requested version (kubesim/conversion.py), as the API server converts it before it answers."""
     cols, row = columns_for(res)
@@ -536,14 +812,18 @@ def to_table(res: Resource, objects: list[dict[str, Any]], *, include: str = "Me
         if include == "Object":
             r["object"] = view(o) if view else o
         elif include != "None":
-            r["object"] = {"kind": "PartialObjectMetadata", "apiVersion": "meta.k8s.io/v1",
-                           "metadata": o.get("metadata") or {}}
+            r["object"] = {
+                "kind": "PartialObjectMetadata",
+                "apiVersion": "meta.k8s.io/v1",
+                "metadata": o.get("metadata") or {},
+            }
         rows.append(r)
     table: dict[str, Any] = {"kind": "Table", "apiVersion": api_version, "metadata": list_meta or {}}
     if with_columns:
         table["columnDefinitions"] = [
             {"name": n, "type": t, "format": "name" if n == "Name" else "", "description": n, "priority": p}
-            for n, t, p in cols]
+            for n, t, p in cols
+        ]
     else:
         table["columnDefinitions"] = None
     table["rows"] = rows

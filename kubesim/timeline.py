@@ -86,8 +86,7 @@ class Timeline:
             meta = obj.setdefault("metadata", {})
             if res.namespaced:
                 meta.setdefault("namespace", "default")
-            meta.setdefault("uid", object_uid(obj["apiVersion"], obj["kind"], meta.get("namespace", ""),
-                                              meta["name"]))
+            meta.setdefault("uid", object_uid(obj["apiVersion"], obj["kind"], meta.get("namespace", ""), meta["name"]))
             if obj["kind"] == "Event":
                 ref = obj.get("involvedObject") or {}
                 target_res = c.catalog.by_kind(ref.get("apiVersion", "v1"), ref.get("kind", ""))

@@ -46,24 +46,38 @@ def issue(service_account: dict[str, Any], request: dict[str, Any], now: datetim
     spec = dict(request.get("spec") or {})
     seconds = spec.get("expirationSeconds") or DEFAULT_SECONDS
     if not isinstance(seconds, int) or seconds < MIN_SECONDS:
-        raise InvalidTokenRequest(f'TokenRequest.authentication.k8s.io "{name}" is invalid: spec.expirationSeconds: '
-                                  f"Invalid value: {seconds}: may not specify a duration less than 10 minutes")
+        raise InvalidTokenRequest(
+            f'TokenRequest.authentication.k8s.io "{name}" is invalid: spec.expirationSeconds: '
+            f"Invalid value: {seconds}: may not specify a duration less than 10 minutes"
+        )
     audiences = spec.get("audiences") or [ISSUER]
     now = (now or datetime.now(UTC)).replace(microsecond=0)
     expires = now + timedelta(seconds=seconds)
     k8s: dict[str, Any] = {"namespace": namespace, "serviceaccount": {"name": name, "uid": meta.get("uid", "")}}
     bound = spec.get("boundObjectRef")
     if bound:
-        k8s[str(bound.get("kind", "")).lower() or "object"] = {"name": bound.get("name", ""),
-                                                                 "uid": bound.get("uid", "")}
-    claims = {"aud": audiences, "exp": int(expires.timestamp()), "iat": int(now.timestamp()), "iss": ISSUER,
-              "jti": str(uuid.uuid4()), "kubernetes.io": k8s, "nbf": int(now.timestamp()),
-              "sub": f"system:serviceaccount:{namespace}:{name}"}
+        k8s[str(bound.get("kind", "")).lower() or "object"] = {
+            "name": bound.get("name", ""),
+            "uid": bound.get("uid", ""),
+        }
+    claims = {
+        "aud": audiences,
+        "exp": int(expires.timestamp()),
+        "iat": int(now.timestamp()),
+        "iss": ISSUER,
+        "jti": str(uuid.uuid4()),
+        "kubernetes.io": k8s,
+        "nbf": int(now.timestamp()),
+        "sub": f"system:serviceaccount:{namespace}:{name}",
+    }
     stamp = "%Y-%m-%dT%H:%M:%SZ"
-    return {"kind": "TokenRequest", "apiVersion": "authentication.k8s.io/v1",
-            "metadata": {"name": name, "namespace": namespace, "creationTimestamp": now.strftime(stamp)},
-            "spec": {**spec, "audiences": audiences, "expirationSeconds": seconds, "boundObjectRef": bound},
-            "status": {"token": _jwt(claims), "expirationTimestamp": expires.strftime(stamp)}}
+    return {
+        "kind": "TokenRequest",
+        "apiVersion": "authentication.k8s.io/v1",
+        "metadata": {"name": name, "namespace": namespace, "creationTimestamp": now.strftime(stamp)},
+        "spec": {**spec, "audiences": audiences, "expirationSeconds": seconds, "boundObjectRef": bound},
+        "status": {"token": _jwt(claims), "expirationTimestamp": expires.strftime(stamp)},
+    }
 
 
 def verify(token: str, now: datetime | None = None) -> dict[str, Any] | None:

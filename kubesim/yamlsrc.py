@@ -33,8 +33,7 @@ def documents(text: str) -> Iterator[Doc]:
         loader = yaml.SafeLoader(text)
     except yaml.reader.ReaderError as exc:  # a character YAML forbids (NUL, a control character)
         line = text.count("\n", 0, exc.position) + 1
-        raise YamlSourceError(f"YAML error: character #x{exc.character:04x} is not allowed in YAML", 1,
-                              line) from None
+        raise YamlSourceError(f"YAML error: character #x{exc.character:04x} is not allowed in YAML", 1, line) from None
     index = 0
     try:
         while loader.check_node():
@@ -84,8 +83,11 @@ def _no_duplicate_keys(node: yaml.Node, index: int) -> None:
             for key, value in current.value:
                 if isinstance(key, yaml.ScalarNode) and key.value != "<<":
                     if key.value in seen:
-                        raise YamlSourceError(f"duplicate key {key.value!r} (first at line {seen[key.value]})",
-                                              index, key.start_mark.line + 1)
+                        raise YamlSourceError(
+                            f"duplicate key {key.value!r} (first at line {seen[key.value]})",
+                            index,
+                            key.start_mark.line + 1,
+                        )
                     seen[key.value] = key.start_mark.line + 1
                 stack.append(value)
         elif isinstance(current, yaml.SequenceNode):

@@ -23,8 +23,11 @@ async def may(kube: Any, verb: str, kind: str, namespace: str | None, name: str 
         return Access(None, "this cluster connection cannot ask")
     k = info(kind)
     attrs = {"verb": verb, "group": k.group, "resource": k.plural, "namespace": namespace or "", "name": name or ""}
-    body = {"apiVersion": "authorization.k8s.io/v1", "kind": "SelfSubjectAccessReview",
-            "spec": {"resourceAttributes": attrs}}
+    body = {
+        "apiVersion": "authorization.k8s.io/v1",
+        "kind": "SelfSubjectAccessReview",
+        "spec": {"resourceAttributes": attrs},
+    }
     try:
         answer = await create("SelfSubjectAccessReview", None, body)
     except KubewhyError as exc:

@@ -32,46 +32,105 @@ def _target_fields(target: Target | None) -> dict[str, Any]:
     return {"target_kind": target.kind, "target_namespace": target.namespace, "target_name": target.name}
 
 
-def record_action(deps: Deps, action: str, *, actor: str, source: str, channel: str | None = None,
-                  target: Target | None = None, details: dict[str, Any] | None = None,
-                  incident: str | None = None) -> uuid.UUID | None:
+def record_action(
+    deps: Deps,
+    action: str,
+    *,
+    actor: str,
+    source: str,
+    channel: str | None = None,
+    target: Target | None = None,
+    details: dict[str, Any] | None = None,
+    incident: str | None = None,
+) -> uuid.UUID | None:
     """A button clicked, a view opened, a page updated, an incident acknowledged or muted (who, where, on what,
     and for which incident, so the post-mortem's timeline has it)."""
     if deps.audit is None:
         return None
-    return deps.audit.record_action(action, actor=actor, source=source, channel=channel, details=details,
-                                    incident=incident, **_target_fields(target))
+    return deps.audit.record_action(
+        action,
+        actor=actor,
+        source=source,
+        channel=channel,
+        details=details,
+        incident=incident,
+        **_target_fields(target),
+    )
 
 
-def propose_fix(deps: Deps, fix: Fix, *, playbook_id: str, source: str, channel: str | None = None,
-                proposed_by: str = "kubewhy", diagnosis_key: uuid.UUID | None = None,
-                incident: str | None = None) -> uuid.UUID | None:
+def propose_fix(
+    deps: Deps,
+    fix: Fix,
+    *,
+    playbook_id: str,
+    source: str,
+    channel: str | None = None,
+    proposed_by: str = "kubewhy",
+    diagnosis_key: uuid.UUID | None = None,
+    incident: str | None = None,
+) -> uuid.UUID | None:
     """A fix offered to a person; its key links the later :func:`fix_event` calls."""
     if deps.audit is None:
         return None
-    where = {"target_kind": fix.patch.kind, "target_namespace": fix.patch.namespace,
-             "target_name": fix.patch.name} if fix.patch else {}
-    return deps.audit.record_fix_proposed(fix, playbook_id=playbook_id, proposed_by=proposed_by, source=source,
-                                          channel=channel, diagnosis_key=diagnosis_key, incident=incident, **where)
+    where = (
+        {"target_kind": fix.patch.kind, "target_namespace": fix.patch.namespace, "target_name": fix.patch.name}
+        if fix.patch
+        else {}
+    )
+    return deps.audit.record_fix_proposed(
+        fix,
+        playbook_id=playbook_id,
+        proposed_by=proposed_by,
+        source=source,
+        channel=channel,
+        diagnosis_key=diagnosis_key,
+        incident=incident,
+        **where,
+    )
 
 
-def fix_event(deps: Deps, proposal_key: uuid.UUID | None, event: FixEventKind, *, actor: str, source: str,
-              result: dict[str, Any] | None = None) -> uuid.UUID | None:
+def fix_event(
+    deps: Deps,
+    proposal_key: uuid.UUID | None,
+    event: FixEventKind,
+    *,
+    actor: str,
+    source: str,
+    result: dict[str, Any] | None = None,
+) -> uuid.UUID | None:
     """approved, declined, dry_run, applied or failed (a proposal without a key was never recorded: nothing to do)."""
     if deps.audit is None or proposal_key is None:
         return None
     return deps.audit.record_fix_event(proposal_key, event, actor=actor, source=source, result=result)
 
 
-def page(deps: Deps, *, rule: str, fingerprint: str, state: str = "firing", target: Target | None = None,
-         channel: str | None = None, message_ts: str | None = None, message_id: str | None = None,
-         summary: str = "", incident: str | None = None) -> uuid.UUID | None:
+def page(
+    deps: Deps,
+    *,
+    rule: str,
+    fingerprint: str,
+    state: str = "firing",
+    target: Target | None = None,
+    channel: str | None = None,
+    message_ts: str | None = None,
+    message_id: str | None = None,
+    summary: str = "",
+    incident: str | None = None,
+) -> uuid.UUID | None:
     """A page sent (``firing``) or cleared (``resolved``) by a watcher; one row per fingerprint."""
     if deps.audit is None:
         return None
-    return deps.audit.record_alert(rule=rule, fingerprint=fingerprint, state=state, channel=channel,
-                                   message_ts=message_ts, message_id=message_id, summary=summary, incident=incident,
-                                   **_target_fields(target))
+    return deps.audit.record_alert(
+        rule=rule,
+        fingerprint=fingerprint,
+        state=state,
+        channel=channel,
+        message_ts=message_ts,
+        message_id=message_id,
+        summary=summary,
+        incident=incident,
+        **_target_fields(target),
+    )
 
 
 def open_incident(deps: Deps, ref: str, title: str, *, actor: str, source: str, summary: str = "") -> None:
@@ -90,18 +149,34 @@ def _audit(audit: AuditLog | None) -> AuditLog:
     return audit
 
 
-async def history(audit: AuditLog | None, *, since: datetime | None = None, until: datetime | None = None,
-                  target_kind: str | None = None, target_name: str | None = None,
-                  target_namespace: str | None = None, incident: str | None = None,
-                  limit: int = 100, namespaces: Sequence[str] | None = None) -> list[HistoryEntry]:
+async def history(
+    audit: AuditLog | None,
+    *,
+    since: datetime | None = None,
+    until: datetime | None = None,
+    target_kind: str | None = None,
+    target_name: str | None = None,
+    target_namespace: str | None = None,
+    incident: str | None = None,
+    limit: int = 100,
+    namespaces: Sequence[str] | None = None,
+) -> list[HistoryEntry]:
     """What was asked, found, proposed, applied and paged, newest first (``kubewhy history``, ``/k8s history``,
     post-mortems). A target filter needs at least ``target_name``; kind and namespace narrow it. ``namespaces``:
     only what concerns those namespaces or cluster-scoped objects (a restricted Slack bot's view)."""
     from .audit import queries
 
-    return await queries.history(_audit(audit), since=since, until=until, target_kind=target_kind,
-                                 target_name=target_name, target_namespace=target_namespace, incident=incident,
-                                 limit=limit, namespaces=namespaces)
+    return await queries.history(
+        _audit(audit),
+        since=since,
+        until=until,
+        target_kind=target_kind,
+        target_name=target_name,
+        target_namespace=target_namespace,
+        incident=incident,
+        limit=limit,
+        namespaces=namespaces,
+    )
 
 
 async def postmortem(audit: AuditLog | None, ref: str) -> str | None:
@@ -124,5 +199,15 @@ async def database_schema(settings: Settings, action: str, revision: str = "head
     return await queries.schema(settings.audit.url, action, revision)
 
 
-__all__ = ["database_schema", "fix_event", "history", "open_incident", "page", "postmortem", "propose_fix", "prune",
-           "record_action", "resolve_incident"]
+__all__ = [
+    "database_schema",
+    "fix_event",
+    "history",
+    "open_incident",
+    "page",
+    "postmortem",
+    "propose_fix",
+    "prune",
+    "record_action",
+    "resolve_incident",
+]

@@ -21,8 +21,12 @@ from .models.target import parse_target
 from .playbooks.loader import Catalog
 
 BLOCKS = "▁▂▃▄▅▆▇█"
-UNITS = {"bytes": "memory / bytes", "ratio": "share of CFS periods throttled", "cores": "CPU (cores)",
-         "seconds": "seconds"}
+UNITS = {
+    "bytes": "memory / bytes",
+    "ratio": "share of CFS periods throttled",
+    "cores": "CPU (cores)",
+    "seconds": "seconds",
+}
 
 
 class ChartError(KubewhyError):
@@ -50,8 +54,15 @@ def _label(metric: dict[str, Any]) -> str:
     return ", ".join(f"{k}={v}" for k, v in sorted(metric.items()) if k != "__name__") or "value"
 
 
-async def chart_data(finding: Finding, *, catalog: Catalog, kube: KubeReader, prom: MetricsReader | None,
-                     seconds: float = 3600.0, step: float = 30.0) -> ChartData:
+async def chart_data(
+    finding: Finding,
+    *,
+    catalog: Catalog,
+    kube: KubeReader,
+    prom: MetricsReader | None,
+    seconds: float = 3600.0,
+    step: float = 30.0,
+) -> ChartData:
     """The series behind ``finding.chart`` over the last ``seconds``, from Prometheus."""
     if not finding.chart:
         raise ChartError(f"finding {finding.id} has no chart")
@@ -66,13 +77,16 @@ async def chart_data(finding: Finding, *, catalog: Catalog, kube: KubeReader, pr
     if obj is None:
         raise ChartError(f"{finding.subject} no longer exists")
     obj.setdefault("kind", target.kind)
-    activation = {"now": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
-                  "target": obj}
+    activation = {"now": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"), "target": obj}
     params = render_params(spec.params, activation)
     series = await prom.query_range(str(params["query"]), seconds=seconds, step=step)
-    data = ChartData(title=pb.title if pb else finding.title, subject=finding.subject,
-                     unit=str(params.get("unit") or ""), query=str(params["query"]),
-                     lines={str(k): float(v) for k, v in (params.get("lines") or {}).items()})
+    data = ChartData(
+        title=pb.title if pb else finding.title,
+        subject=finding.subject,
+        unit=str(params.get("unit") or ""),
+        query=str(params["query"]),
+        lines={str(k): float(v) for k, v in (params.get("lines") or {}).items()},
+    )
     for s in series:
         values = [(t, v) for t, v in s.get("values", []) if not math.isnan(v)]
         if values:
@@ -84,12 +98,13 @@ async def chart_data(finding: Finding, *, catalog: Catalog, kube: KubeReader, pr
 
 # ---- text ---------------------------------------------------------------------------------------------------
 
+
 def _resample(values: list[float], width: int) -> list[float]:
     if len(values) <= width:
         return values
     out = []
     for i in range(width):
-        chunk = values[i * len(values) // width:(i + 1) * len(values) // width] or [values[-1]]
+        chunk = values[i * len(values) // width : (i + 1) * len(values) // width] or [values[-1]]
         out.append(max(chunk))  # keep spikes visible
     return out
 
@@ -104,8 +119,9 @@ def sparkline(values: list[float], width: int = 40, *, low: float | None = None,
     hi = max(values) if high is None else high
     if hi <= lo:
         return BLOCKS[0] * len(values)
-    return "".join(BLOCKS[max(0, min(len(BLOCKS) - 1, int((v - lo) / (hi - lo) * (len(BLOCKS) - 1) + 0.5)))]
-                   for v in values)
+    return "".join(
+        BLOCKS[max(0, min(len(BLOCKS) - 1, int((v - lo) / (hi - lo) * (len(BLOCKS) - 1) + 0.5)))] for v in values
+    )
 
 
 def format_value(value: float, unit: str) -> str:
@@ -128,14 +144,17 @@ def text_chart(data: ChartData, width: int = 40) -> list[str]:
     out = []
     for label, values in data.series:
         vals = [v for _, v in values]
-        out.append(f"{label:>18} {sparkline(vals, width, low=bottom, high=top)} "
-                   f"{format_value(vals[-1], data.unit)} (peak {format_value(max(vals), data.unit)})")
+        out.append(
+            f"{label:>18} {sparkline(vals, width, low=bottom, high=top)} "
+            f"{format_value(vals[-1], data.unit)} (peak {format_value(max(vals), data.unit)})"
+        )
     for label, value in data.lines.items():
         out.append(f"{label:>18} {'─' * min(width, 40)} {format_value(value, data.unit)}")
     return out
 
 
 # ---- PNG ----------------------------------------------------------------------------------------------------
+
 
 def render_png(data: ChartData, path: str | Path, *, width: float = 9.0, height: float = 4.2, dpi: int = 110) -> Path:
     """Draw the series (time on x, the unit on y) with the reference lines dashed, and write a PNG."""
@@ -149,10 +168,16 @@ def render_png(data: ChartData, path: str | Path, *, width: float = 9.0, height:
     scale, ylabel = 1.0, UNITS.get(data.unit, data.unit or "value")
     if data.unit == "bytes":
         top = max([v for _, vs in data.series for _, v in vs] + list(data.lines.values()) + [1.0])
-        scale, suffix = next(((s, n) for n, s in (("GiB", 2**30), ("MiB", 2**20), ("KiB", 2**10)) if top >= s),
-                             (1.0, "B"))
-        what = ("memory working set" if "working_set" in data.query else
-                "volume used" if "volume_stats" in data.query else "bytes")
+        scale, suffix = next(
+            ((s, n) for n, s in (("GiB", 2**30), ("MiB", 2**20), ("KiB", 2**10)) if top >= s), (1.0, "B")
+        )
+        what = (
+            "memory working set"
+            if "working_set" in data.query
+            else "volume used"
+            if "volume_stats" in data.query
+            else "bytes"
+        )
         ylabel = f"{what} ({suffix})"
     fig, ax = plt.subplots(figsize=(width, height), dpi=dpi)
     try:
@@ -165,8 +190,12 @@ def render_png(data: ChartData, path: str | Path, *, width: float = 9.0, height:
         colours = ["#d62728", "#ff7f0e", "#9467bd"]
         for i, (label, value) in enumerate(data.lines.items()):
             ax.axhline(value / scale, color=colours[i % len(colours)], linestyle="--", linewidth=1.6, label=label)
-        ax.set_ylim(bottom=0, top=max([v / scale for _, vs in data.series for _, v in vs]
-                                      + [v / scale for v in data.lines.values()]) * 1.12 or 1)
+        ax.set_ylim(
+            bottom=0,
+            top=max([v / scale for _, vs in data.series for _, v in vs] + [v / scale for v in data.lines.values()])
+            * 1.12
+            or 1,
+        )
         if data.unit == "ratio":
             ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:.0%}"))
         # matplotlib.dates ships without type annotations (no .pyi, unlike matplotlib.ticker)

@@ -129,8 +129,13 @@ def build_catalog(settings: Settings, warnings: list[str], registry: CheckRegist
     return catalog
 
 
-def build_audit(settings: Settings, *, retry: RetryPolicy | None = None,
-                on_warning: Callable[[str], None] | None = None, spool: bool = False) -> AuditLog | None:
+def build_audit(
+    settings: Settings,
+    *,
+    retry: RetryPolicy | None = None,
+    on_warning: Callable[[str], None] | None = None,
+    spool: bool = False,
+) -> AuditLog | None:
     """The audit writer for the normalised URL, migrating on first use; None when disabled. ``spool=True``
     (a short-lived process such as ``kubewhy why``): records are appended to the database's spool file and
     committed by the next writer that starts on it (see kubewhy/audit/spool.py); no database is opened."""
@@ -138,13 +143,26 @@ def build_audit(settings: Settings, *, retry: RetryPolicy | None = None,
         return None
     from .audit.writer import AuditLog
 
-    return AuditLog(settings.audit.url, fallback_path=settings.audit.fallback_path, auto_migrate=True,
-                    retry=retry, on_warning=on_warning, spool=spool)
+    return AuditLog(
+        settings.audit.url,
+        fallback_path=settings.audit.fallback_path,
+        auto_migrate=True,
+        retry=retry,
+        on_warning=on_warning,
+        spool=spool,
+    )
 
 
-async def build(settings: Settings, *, kube: KubeReader | None = None, audit: bool = True,
-                registry: CheckRegistry | None = None, retry: RetryPolicy | None = None,
-                on_warning: Callable[[str], None] | None = None, spool: bool = False) -> Deps:
+async def build(
+    settings: Settings,
+    *,
+    kube: KubeReader | None = None,
+    audit: bool = True,
+    registry: CheckRegistry | None = None,
+    retry: RetryPolicy | None = None,
+    on_warning: Callable[[str], None] | None = None,
+    spool: bool = False,
+) -> Deps:
     """Everything a front-end needs. ``kube`` replaces the reader the settings describe (a test's, a TUI's
     cached one); ``registry`` the built-in checks (a test's fresh one, with checks of its own); ``audit=False``
     skips the audit log whatever the settings say; ``spool=True`` spools records (see :func:`build_audit`).
@@ -162,8 +180,16 @@ async def build(settings: Settings, *, kube: KubeReader | None = None, audit: bo
         except ImportError as exc:  # the diagnosis matters more than its record
             warnings.append(f"audit: disabled ({exc})")
     kubelet = build_kubelet(settings, kube) if prom is None else None
-    deps = Deps(kube=kube, catalog=catalog, prom=prom, kubelet=kubelet, check_timeout=settings.check_timeout,
-                audit=recorder, settings=settings, warnings=warnings)
+    deps = Deps(
+        kube=kube,
+        catalog=catalog,
+        prom=prom,
+        kubelet=kubelet,
+        check_timeout=settings.check_timeout,
+        audit=recorder,
+        settings=settings,
+        warnings=warnings,
+    )
     clock = getattr(kube, "clock", None)
     if callable(clock):  # a snapshot's "now" is the time of its newest object
         deps.clock = clock
@@ -177,12 +203,21 @@ async def close(deps: Deps, *, timeout: float | None = 30.0) -> None:
 
 
 @asynccontextmanager
-async def opened(settings: Settings, *, close_timeout: float | None = 30.0, kube: KubeReader | None = None,
-                 audit: bool = True, registry: CheckRegistry | None = None, retry: RetryPolicy | None = None,
-                 on_warning: Callable[[str], None] | None = None, spool: bool = False) -> AsyncIterator[Deps]:
+async def opened(
+    settings: Settings,
+    *,
+    close_timeout: float | None = 30.0,
+    kube: KubeReader | None = None,
+    audit: bool = True,
+    registry: CheckRegistry | None = None,
+    retry: RetryPolicy | None = None,
+    on_warning: Callable[[str], None] | None = None,
+    spool: bool = False,
+) -> AsyncIterator[Deps]:
     """:func:`build`, then :func:`close` on the way out."""
-    deps = await build(settings, kube=kube, audit=audit, registry=registry, retry=retry, on_warning=on_warning,
-                       spool=spool)
+    deps = await build(
+        settings, kube=kube, audit=audit, registry=registry, retry=retry, on_warning=on_warning, spool=spool
+    )
     try:
         yield deps
     finally:
@@ -190,8 +225,9 @@ async def opened(settings: Settings, *, close_timeout: float | None = 30.0, kube
 
 
 @asynccontextmanager
-async def audit_opened(settings: Settings, *, close_timeout: float | None = 10.0,
-                       on_warning: Callable[[str], None] | None = None) -> AsyncIterator[AuditLog | None]:
+async def audit_opened(
+    settings: Settings, *, close_timeout: float | None = 10.0, on_warning: Callable[[str], None] | None = None
+) -> AsyncIterator[AuditLog | None]:
     """Only the audit log (``kubewhy history``, ``postmortem``, ``incident``, ``db prune``: no cluster needed)."""
     audit = build_audit(settings, on_warning=on_warning)
     try:
@@ -201,5 +237,17 @@ async def audit_opened(settings: Settings, *, close_timeout: float | None = 10.0
             await audit.aclose(timeout=close_timeout)
 
 
-__all__ = ["audit_opened", "build", "build_audit", "build_catalog", "build_kube", "build_kubelet", "build_ledger",
-           "build_metrics", "build_watch_source", "close", "kube_contexts", "opened"]
+__all__ = [
+    "audit_opened",
+    "build",
+    "build_audit",
+    "build_catalog",
+    "build_kube",
+    "build_kubelet",
+    "build_ledger",
+    "build_metrics",
+    "build_watch_source",
+    "close",
+    "kube_contexts",
+    "opened",
+]

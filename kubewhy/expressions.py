@@ -25,7 +25,8 @@ _HOLE = re.compile(r"\{\{(.*?)\}\}", re.DOTALL)
 # The clock ``since()`` reads: set per diagnosis (a snapshot is judged at its capture time), so compiled
 # playbooks can be shared by every diagnosis.
 CLOCK: contextvars.ContextVar[Callable[[], datetime]] = contextvars.ContextVar(
-    "kubewhy_clock", default=lambda: datetime.now(UTC))
+    "kubewhy_clock", default=lambda: datetime.now(UTC)
+)
 
 
 class ExpressionError(ValueError):
@@ -33,6 +34,7 @@ class ExpressionError(ValueError):
 
 
 # ---- helper functions available in every expression (documented in docs/playbooks.md) ----------------------
+
 
 def _quantity(value: Any) -> float:
     try:
@@ -122,6 +124,7 @@ def _take(items: Any, n: Any) -> list[Any]:
 def _closest(objects: Any, selector: Any) -> list[Any]:
     """Objects whose labels best match a selector map (exact values first, then similar values such as a typo
     ``webb`` for ``web``); objects sharing no selector key are left out."""
+
     def score(obj: Any) -> float:
         labels = ((obj or {}).get("metadata") or {}).get("labels") or {}
         total = 0.0
@@ -164,8 +167,14 @@ def _sorted(items: Any) -> list[Any]:
 
 # Terminations that are someone else's cause: out of memory, a command that could not start, a lost status.
 # An image that could not be pulled is recorded by some runtimes as a termination with the pull's reason.
-_NOT_APP_EXITS = {"OOMKilled", "StartError", "ContainerCannotRun", "ContainerStatusUnknown", "ImagePullBackOff",
-                  "ErrImagePull"}
+_NOT_APP_EXITS = {
+    "OOMKilled",
+    "StartError",
+    "ContainerCannotRun",
+    "ContainerStatusUnknown",
+    "ImagePullBackOff",
+    "ErrImagePull",
+}
 _EXEC_EXIT_CODES = {126, 127}  # the shell's "not executable" and "not found"
 
 
@@ -190,8 +199,12 @@ def _terminated(status: Any) -> dict[str, Any]:
 def _crashed(status: Any) -> bool:
     """The container's process exited by itself with an error (not OOMKilled, not a command that could not
     start, exit codes 126/127), in its previous or its current run."""
-    return any(t.get("exitCode", 0) != 0 and t.get("reason", "") not in _NOT_APP_EXITS
-               and t.get("exitCode") not in _EXEC_EXIT_CODES for t in _terminations(status))
+    return any(
+        t.get("exitCode", 0) != 0
+        and t.get("reason", "") not in _NOT_APP_EXITS
+        and t.get("exitCode") not in _EXEC_EXIT_CODES
+        for t in _terminations(status)
+    )
 
 
 def _oomkilled(status: Any) -> bool:
@@ -200,15 +213,33 @@ def _oomkilled(status: Any) -> bool:
 
 
 FUNCTIONS: dict[str, Callable[..., Any]] = {
-    "terminations": _terminations, "terminated": _terminated, "crashed": _crashed, "oomkilled": _oomkilled,
-    "q": _q, "quantity": _quantity, "since": _since, "human": _human, "humanbytes": _humanbytes, "pct": _pct,
-    "join": _join, "lower": lambda v: str(v).lower(), "get": _get, "take": _take, "pick": _pick, "omit": _omit,
-    "toquantity": _toquantity, "total": _total, "extract": _extract, "closest": _closest, "kv": _kv,
+    "terminations": _terminations,
+    "terminated": _terminated,
+    "crashed": _crashed,
+    "oomkilled": _oomkilled,
+    "q": _q,
+    "quantity": _quantity,
+    "since": _since,
+    "human": _human,
+    "humanbytes": _humanbytes,
+    "pct": _pct,
+    "join": _join,
+    "lower": lambda v: str(v).lower(),
+    "get": _get,
+    "take": _take,
+    "pick": _pick,
+    "omit": _omit,
+    "toquantity": _toquantity,
+    "total": _total,
+    "extract": _extract,
+    "closest": _closest,
+    "kv": _kv,
     "sorted": _sorted,
 }
 
 
 # ---- compiled expressions and templates ---------------------------------------------------------------------
+
 
 @dataclass(frozen=True)
 class Expr:
@@ -289,7 +320,7 @@ def compile_template(compiler: Compiler | None, source: str) -> Template:
     pos = 0
     for m in _HOLE.finditer(source):
         if m.start() > pos:
-            parts.append(source[pos:m.start()])
+            parts.append(source[pos : m.start()])
         parts.append(compiler.compile(m.group(1)) if compiler is not None else Expr(m.group(1)))
         pos = m.end()
     if pos < len(source):

@@ -28,8 +28,9 @@ async def apply_patch(kube: Any, patch: Patch, *, dry_run: bool) -> PatchResult:
     if not hasattr(writer, "patch"):
         raise UsageError("this cluster connection cannot apply changes")
     try:
-        obj = await writer.patch(patch.kind, patch.namespace, patch.name, patch.body, patch_type=patch.type,
-                                 dry_run=dry_run)
+        obj = await writer.patch(
+            patch.kind, patch.namespace, patch.name, patch.body, patch_type=patch.type, dry_run=dry_run
+        )
     except KubeApiError as exc:
         return PatchResult(False, dry_run, str(exc))
     except UsageError as exc:

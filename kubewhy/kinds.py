@@ -77,10 +77,16 @@ TABLE: tuple[KindInfo, ...] = (
     K("APIService", "apiregistration.k8s.io", "v1", "apiservices", False),
     K("Lease", "coordination.k8s.io", "v1", "leases"),
     K("SelfSubjectAccessReview", "authorization.k8s.io", "v1", "selfsubjectaccessreviews", False),
-    K("CustomResourceDefinition", "apiextensions.k8s.io", "v1", "customresourcedefinitions", False,
-      aliases=("crd",)),
-    K("ServiceMonitor", "monitoring.coreos.com", "v1", "servicemonitors", short="servicemonitor",
-      aliases=("smon",), target=True),
+    K("CustomResourceDefinition", "apiextensions.k8s.io", "v1", "customresourcedefinitions", False, aliases=("crd",)),
+    K(
+        "ServiceMonitor",
+        "monitoring.coreos.com",
+        "v1",
+        "servicemonitors",
+        short="servicemonitor",
+        aliases=("smon",),
+        target=True,
+    ),
     K("Prometheus", "monitoring.coreos.com", "v1", "prometheuses"),
 )
 del K

@@ -14,8 +14,10 @@ _PATTERNS = [
     re.compile(r"\b(AKIA|ASIA)[A-Z0-9]{16}\b"),  # AWS access key id
     re.compile(r"\bxox[abposr]-[A-Za-z0-9-]{10,}"),  # Slack tokens
     re.compile(r"\bgh[pousr]_[A-Za-z0-9]{20,}"),  # GitHub tokens
-    re.compile(r"(?i)((?:pass(?:word|wd)?|secret|token|api[_-]?key|access[_-]?key)[\"']?\s*[:=]\s*[\"']?)"
-               r"([^\s\"',;&]{3,})"),
+    re.compile(
+        r"(?i)((?:pass(?:word|wd)?|secret|token|api[_-]?key|access[_-]?key)[\"']?\s*[:=]\s*[\"']?)"
+        r"([^\s\"',;&]{3,})"
+    ),
     re.compile(r"(?i)(://[^:/\s]+:)([^@/\s]{3,})(@)"),  # user:password@host
 ]
 

@@ -86,8 +86,10 @@ def _split_top(text: str) -> list[str]:
 
 def _check_value(value: str, part: str) -> str:
     if len(value) > 63 or not _VALUE_RE.match(value):
-        raise SelectorError(f"invalid label value {value!r} in {part!r}: at most 63 letters, digits, '-', '_' "
-                            f"or '.', starting and ending with a letter or digit")
+        raise SelectorError(
+            f"invalid label value {value!r} in {part!r}: at most 63 letters, digits, '-', '_' "
+            f"or '.', starting and ending with a letter or digit"
+        )
     return value
 
 
@@ -105,8 +107,10 @@ def parse(text: str | None) -> tuple[Requirement, ...]:
         elif m := _EXISTS.match(part):
             out.append(Requirement(m.group(2), "!" if m.group(1) else "exists"))
         else:
-            raise SelectorError(f"cannot parse label selector requirement {part!r}: expected key=value, key!=value, "
-                                f"key in (a,b), key notin (a,b), key or !key")
+            raise SelectorError(
+                f"cannot parse label selector requirement {part!r}: expected key=value, key!=value, "
+                f"key in (a,b), key notin (a,b), key or !key"
+            )
     return tuple(out)
 
 
@@ -125,8 +129,9 @@ def _requirements(selector: Mapping[str, Any]) -> list[Requirement]:
             raise SelectorError(f"matchExpressions[{i}] needs a key and an operator")
         op = _OPERATORS.get(str(expr.get("operator")))
         if op is None:
-            raise SelectorError(f"matchExpressions[{i}] has unknown operator {expr.get('operator')!r}; "
-                                f"known: {', '.join(_OPERATORS)}")
+            raise SelectorError(
+                f"matchExpressions[{i}] has unknown operator {expr.get('operator')!r}; known: {', '.join(_OPERATORS)}"
+            )
         values = tuple(str(v) for v in expr.get("values") or ())
         if op in ("in", "notin") and not values:
             raise SelectorError(f"matchExpressions[{i}] ({expr['key']} {expr['operator']}) needs values")
@@ -178,12 +183,29 @@ def label_predicate(text: str | None) -> Predicate | None:
 # kind supports), with the object path each reads. A field the API server would refuse is refused here too.
 _COMMON = {"metadata.name": "metadata.name", "metadata.namespace": "metadata.namespace"}
 FIELDS: dict[str, dict[str, str]] = {
-    "Pod": {f: f for f in ("spec.nodeName", "spec.restartPolicy", "spec.schedulerName", "spec.serviceAccountName",
-                           "spec.hostNetwork", "status.phase", "status.podIP", "status.nominatedNodeName")},
-    "Event": {**{f"involvedObject.{f}": f"involvedObject.{f}"
-                 for f in ("kind", "namespace", "name", "uid", "apiVersion", "resourceVersion", "fieldPath")},
-              "reason": "reason", "reportingComponent": "reportingComponent", "type": "type",
-              "source": "source.component"},
+    "Pod": {
+        f: f
+        for f in (
+            "spec.nodeName",
+            "spec.restartPolicy",
+            "spec.schedulerName",
+            "spec.serviceAccountName",
+            "spec.hostNetwork",
+            "status.phase",
+            "status.podIP",
+            "status.nominatedNodeName",
+        )
+    },
+    "Event": {
+        **{
+            f"involvedObject.{f}": f"involvedObject.{f}"
+            for f in ("kind", "namespace", "name", "uid", "apiVersion", "resourceVersion", "fieldPath")
+        },
+        "reason": "reason",
+        "reportingComponent": "reportingComponent",
+        "type": "type",
+        "source": "source.component",
+    },
     "Node": {"spec.unschedulable": "spec.unschedulable"},
     "Namespace": {"status.phase": "status.phase"},
     "Secret": {"type": "type"},
@@ -222,12 +244,14 @@ def parse_fields(text: str | None, kind: str) -> tuple[FieldRequirement, ...]:
     for part in _split_top(text or ""):
         m = re.match(r"^([A-Za-z0-9_.]+)\s*(==|!=|=)\s*(.*)$", part)
         if not m:
-            raise SelectorError(f"cannot parse field selector requirement {part!r}: expected field=value or "
-                                f"field!=value")
+            raise SelectorError(
+                f"cannot parse field selector requirement {part!r}: expected field=value or field!=value"
+            )
         field, op, value = m.group(1), m.group(2), m.group(3).strip()
         if field not in supported:
-            raise SelectorError(f"field label {field!r} is not supported for {kind}; supported: "
-                                f"{', '.join(sorted(supported))}")
+            raise SelectorError(
+                f"field label {field!r} is not supported for {kind}; supported: {', '.join(sorted(supported))}"
+            )
         out.append(FieldRequirement(field, supported[field], op != "!=", value))
     return tuple(out)
 

@@ -89,9 +89,17 @@ def _rank(findings: list[Finding], caused: dict[str, set[str]]) -> list[Finding]
     return sorted(findings, key=key)
 
 
-async def diagnose(target: Target, deps: Deps, *, obj: dict[str, Any] | None = None, actor: str = "",
-                   source: str = "cli", channel: str | None = None, incident: str | None = None,
-                   on_check: Callable[[CheckResult], None] | None = None) -> Report:
+async def diagnose(
+    target: Target,
+    deps: Deps,
+    *,
+    obj: dict[str, Any] | None = None,
+    actor: str = "",
+    source: str = "cli",
+    channel: str | None = None,
+    incident: str | None = None,
+    on_check: Callable[[CheckResult], None] | None = None,
+) -> Report:
     """``actor``/``source``/``channel``/``incident`` say who asked and from where, for the audit log;
     ``on_check`` is called with each check's result as it ends (a front-end's live progress)."""
     token = CLOCK.set(deps.clock)
@@ -106,8 +114,9 @@ async def diagnose(target: Target, deps: Deps, *, obj: dict[str, Any] | None = N
         CLOCK.reset(token)
     telemetry.count("kubewhy_diagnoses_total", source=source, outcome="ok")
     for check in report.checks:
-        telemetry.observe("kubewhy_check_duration_seconds", check.duration_ms / 1000,
-                          playbook=check.id.split(".", 1)[0])
+        telemetry.observe(
+            "kubewhy_check_duration_seconds", check.duration_ms / 1000, playbook=check.id.split(".", 1)[0]
+        )
     if deps.audit is not None:
         deps.audit.record_diagnosis(report, actor=actor, source=source, channel=channel, incident=incident)
     return report
@@ -128,8 +137,11 @@ async def _diagnose(target: Target, deps: Deps, obj: dict[str, Any] | None) -> R
     async def run_on(subjects: list[Subject]) -> list[PlaybookOutcome]:
         jobs = []
         for s in subjects:
-            jobs += [run_playbook(pb, s, ctx, base, deps.check_timeout)
-                     for pb in deps.catalog.for_kind(s.obj.get("kind", "")) if symptom_matches(pb, s.obj, base)]
+            jobs += [
+                run_playbook(pb, s, ctx, base, deps.check_timeout)
+                for pb in deps.catalog.for_kind(s.obj.get("kind", ""))
+                if symptom_matches(pb, s.obj, base)
+            ]
         return list(await asyncio.gather(*jobs))
 
     now_ts = deps.clock().timestamp()
@@ -152,8 +164,9 @@ async def _diagnose(target: Target, deps: Deps, obj: dict[str, Any] | None) -> R
             items = found if isinstance(found, list) else [found] if found else []
             return await run_on([s for s in (Subject(ref_of(o), o, relation) for o in items) if wanted(s)])
 
-        parts = await asyncio.gather(*(one(lookup, rel) for lookup, rel in
-                                       zip(pod_relations(kube, obj), POD_RELATIONS, strict=True)))
+        parts = await asyncio.gather(
+            *(one(lookup, rel) for lookup, rel in zip(pod_relations(kube, obj), POD_RELATIONS, strict=True))
+        )
         return [o for part in parts for o in part]
 
     # The target's own playbooks do not wait for the widening of the investigation.
@@ -176,17 +189,21 @@ async def _diagnose(target: Target, deps: Deps, obj: dict[str, Any] | None) -> R
             ranked.append(note)  # below every explained cause
     report = Report(target=target, findings=ranked, checks=[c for o in outcomes for c in o.checks] + unread)
     if deps.prom is None and any(c.reason == "no-prometheus" for c in report.checks):
-        report.notes.append("Prometheus not configured: PromQL checks were skipped and metric evidence, if any, "
-                            "comes from the kubelets through the API server's node proxy (KUBEWHY_PROMETHEUS_URL "
-                            "is not set)" if deps.kubelet is not None else
-                            "Prometheus not configured: metric checks were skipped (KUBEWHY_PROMETHEUS_URL is not set)")
+        report.notes.append(
+            "Prometheus not configured: PromQL checks were skipped and metric evidence, if any, "
+            "comes from the kubelets through the API server's node proxy (KUBEWHY_PROMETHEUS_URL "
+            "is not set)"
+            if deps.kubelet is not None
+            else "Prometheus not configured: metric checks were skipped (KUBEWHY_PROMETHEUS_URL is not set)"
+        )
     report.duration_ms = (time.perf_counter() - started) * 1000
     report.api_requests = getattr(deps.kube, "requests", 0) - requests_before
     return report
 
 
-async def _unexplained(kube: CachedKube, ctx: CheckContext, main: Subject, target: Target,
-                       now_ts: float) -> Finding | None:
+async def _unexplained(
+    kube: CachedKube, ctx: CheckContext, main: Subject, target: Target, now_ts: float
+) -> Finding | None:
     """An ``unexplained`` finding when the target's status (or, without a status, its warning events) says it
     is unhealthy; None when it looks healthy."""
     from .checks.builtin import events_for
@@ -206,12 +223,19 @@ async def _unexplained(kube: CachedKube, ctx: CheckContext, main: Subject, targe
     if not signals and not warnings:
         return None
     meta = obj.get("metadata") or {}
-    return health.unexplained(main.ref, target.kind, meta.get("namespace") or target.namespace,
-                              str(meta.get("name") or target.name), signals, warnings)
+    return health.unexplained(
+        main.ref,
+        target.kind,
+        meta.get("namespace") or target.namespace,
+        str(meta.get("name") or target.name),
+        signals,
+        warnings,
+    )
 
 
-async def diagnose_described(text: str, deps: Deps, *, actor: str = "", source: str = "cli",
-                             channel: str | None = None) -> Report:
+async def diagnose_described(
+    text: str, deps: Deps, *, actor: str = "", source: str = "cli", channel: str | None = None
+) -> Report:
     """Diagnose ``kubectl describe`` output pasted as text (into Slack, a ticket): the described object is the
     target and the text the whole cluster. Text that is not describe output is a :class:`UsageError`."""
     import dataclasses
@@ -227,8 +251,9 @@ async def diagnose_described(text: str, deps: Deps, *, actor: str = "", source: 
         raise UsageError(f"pasted text, line {exc}") from None
     kube = SnapshotKube([], objects=objects, endpoint="pasted kubectl describe output")
     pasted = dataclasses.replace(deps, kube=kube, clock=kube.clock, prom=None, kubelet=None)
-    return await diagnose(parse_target(describe.target_of(objects)), pasted, actor=actor, source=source,
-                          channel=channel)
+    return await diagnose(
+        parse_target(describe.target_of(objects)), pasted, actor=actor, source=source, channel=channel
+    )
 
 
 def _dedupe(findings: list[Finding]) -> list[Finding]:

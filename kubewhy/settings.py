@@ -150,6 +150,7 @@ class Flags:
 
 # ---- value parsers: each names what it parses -------------------------------------------------------------------
 
+
 def _bool(env: Mapping[str, str], name: str, default: bool = False) -> bool:
     raw = env.get(name)
     if raw is None:
@@ -207,8 +208,9 @@ def normalise_database_url(url: str | None, data_dir: Path, *, name: str = ENV_D
         return f"sqlite+aiosqlite:///{data_dir / 'audit.db'}"
     scheme, sep, rest = url.partition("://")
     if not sep:
-        raise SettingsError(f"{name}={url!r}: expected a URL such as sqlite:///path/audit.db or "
-                            f"postgresql://user@host/db")
+        raise SettingsError(
+            f"{name}={url!r}: expected a URL such as sqlite:///path/audit.db or postgresql://user@host/db"
+        )
     dialect = scheme.split("+", 1)[0].lower()
     if dialect not in _DRIVERS:
         raise SettingsError(f"{name}: unsupported database {scheme!r} (use sqlite:// or postgresql://)")
@@ -237,8 +239,9 @@ def parse_allow(text: str, path: str | None = None) -> dict[str, tuple[str, ...]
         except (OSError, yaml.YAMLError) as exc:
             raise SettingsError(f"KUBEWHY_SLACK_ALLOW_FILE={path}: {str(exc).splitlines()[0]}") from None
         if not isinstance(data, dict):
-            raise SettingsError(f"KUBEWHY_SLACK_ALLOW_FILE={path}: expected a mapping of namespace to a list of "
-                                f"Slack user or group ids")
+            raise SettingsError(
+                f"KUBEWHY_SLACK_ALLOW_FILE={path}: expected a mapping of namespace to a list of Slack user or group ids"
+            )
         for ns, ids in data.items():
             if ids is not None and not isinstance(ids, list):
                 raise SettingsError(f"KUBEWHY_SLACK_ALLOW_FILE={path}: {ns}: expected a list of ids")
@@ -262,13 +265,17 @@ def _actor(env: Mapping[str, str]) -> str:
 
 # ---- sections ---------------------------------------------------------------------------------------------------
 
+
 def _kube(env: Mapping[str, str], flags: Flags) -> KubeSettings:
     in_cluster = flags.in_cluster if flags.in_cluster else _bool(env, "KUBEWHY_IN_CLUSTER")
-    return KubeSettings(kubeconfig=flags.kubeconfig or env.get("KUBECONFIG") or None,
-                        context=flags.context or env.get("KUBEWHY_CONTEXT") or None, in_cluster=in_cluster,
-                        request_timeout=_float(env, "KUBEWHY_KUBE_TIMEOUT", 10.0),
-                        kubelet_sample_seconds=_float(env, "KUBEWHY_KUBELET_SAMPLE_SECONDS", 2.0),
-                        snapshot=tuple(Path(p) for p in flags.snapshot))
+    return KubeSettings(
+        kubeconfig=flags.kubeconfig or env.get("KUBECONFIG") or None,
+        context=flags.context or env.get("KUBEWHY_CONTEXT") or None,
+        in_cluster=in_cluster,
+        request_timeout=_float(env, "KUBEWHY_KUBE_TIMEOUT", 10.0),
+        kubelet_sample_seconds=_float(env, "KUBEWHY_KUBELET_SAMPLE_SECONDS", 2.0),
+        snapshot=tuple(Path(p) for p in flags.snapshot),
+    )
 
 
 def _prometheus(env: Mapping[str, str], flags: Flags) -> PromSettings:
@@ -283,9 +290,13 @@ def _prometheus(env: Mapping[str, str], flags: Flags) -> PromSettings:
     verify: bool | str = ca or True
     if _bool(env, "KUBEWHY_PROMETHEUS_INSECURE"):
         verify = False
-    return PromSettings(url=url, token=env.get("KUBEWHY_PROMETHEUS_TOKEN") or None,
-                        basic_auth=(user, password or "") if user else None, verify_tls=verify,
-                        timeout=_float(env, "KUBEWHY_PROMETHEUS_TIMEOUT", 10.0))
+    return PromSettings(
+        url=url,
+        token=env.get("KUBEWHY_PROMETHEUS_TOKEN") or None,
+        basic_auth=(user, password or "") if user else None,
+        verify_tls=verify,
+        timeout=_float(env, "KUBEWHY_PROMETHEUS_TIMEOUT", 10.0),
+    )
 
 
 def _audit(env: Mapping[str, str], flags: Flags) -> AuditSettings:
@@ -305,14 +316,17 @@ def _slack(env: Mapping[str, str]) -> SlackSettings:
         raise SettingsError(f"KUBEWHY_SLACK_MODE={mode!r}: must be http or socket")
     port_name = "PORT" if env.get("PORT") else "KUBEWHY_SLACK_PORT"
     namespaces = tuple(n.strip() for n in env.get("KUBEWHY_SLACK_NAMESPACES", "*").split(",") if n.strip())
-    return SlackSettings(bot_token=env.get("SLACK_BOT_TOKEN", ""), signing_secret=env.get("SLACK_SIGNING_SECRET", ""),
-                         app_token=env.get("SLACK_APP_TOKEN", ""), mode="socket" if mode == "socket" else "http",
-                         port=_port(env.get(port_name) or "3000", port_name),
-                         host=env.get("KUBEWHY_SLACK_HOST") or ("0.0.0.0" if env.get("KUBERNETES_SERVICE_HOST")
-                                                                else "127.0.0.1"),
-                         api_url=env.get("KUBEWHY_SLACK_API_URL") or "https://slack.com/api/",
-                         allow=parse_allow(env.get("KUBEWHY_SLACK_ALLOW", ""), env.get("KUBEWHY_SLACK_ALLOW_FILE")),
-                         namespaces=namespaces or ("*",))
+    return SlackSettings(
+        bot_token=env.get("SLACK_BOT_TOKEN", ""),
+        signing_secret=env.get("SLACK_SIGNING_SECRET", ""),
+        app_token=env.get("SLACK_APP_TOKEN", ""),
+        mode="socket" if mode == "socket" else "http",
+        port=_port(env.get(port_name) or "3000", port_name),
+        host=env.get("KUBEWHY_SLACK_HOST") or ("0.0.0.0" if env.get("KUBERNETES_SERVICE_HOST") else "127.0.0.1"),
+        api_url=env.get("KUBEWHY_SLACK_API_URL") or "https://slack.com/api/",
+        allow=parse_allow(env.get("KUBEWHY_SLACK_ALLOW", ""), env.get("KUBEWHY_SLACK_ALLOW_FILE")),
+        namespaces=namespaces or ("*",),
+    )
 
 
 def _seconds(raw: str, name: str) -> float:
@@ -326,23 +340,27 @@ def _seconds(raw: str, name: str) -> float:
 
 def _watch(env: Mapping[str, str], flags: Flags) -> WatchSettings:
     rules = flags.rules or env.get("KUBEWHY_WATCH_RULES") or None
-    grace_raw, grace_name = (flags.grace, "--grace") if flags.grace else (env.get("KUBEWHY_WATCH_GRACE"),
-                                                                           "KUBEWHY_WATCH_GRACE")
+    grace_raw, grace_name = (
+        (flags.grace, "--grace") if flags.grace else (env.get("KUBEWHY_WATCH_GRACE"), "KUBEWHY_WATCH_GRACE")
+    )
     identity = env.get("KUBEWHY_WATCH_IDENTITY") or env.get("POD_NAME") or ""
     if not identity:
         import socket
 
         identity = f"{socket.gethostname()}-{os.getpid()}"
     return WatchSettings(
-        rules=Path(rules) if rules else None, grace=_seconds(grace_raw, grace_name) if grace_raw else None,
+        rules=Path(rules) if rules else None,
+        grace=_seconds(grace_raw, grace_name) if grace_raw else None,
         channel=flags.channel or env.get("KUBEWHY_ALERT_CHANNEL") or None,
-        cluster=env.get("KUBEWHY_CLUSTER_NAME", ""), identity=identity,
+        cluster=env.get("KUBEWHY_CLUSTER_NAME", ""),
+        identity=identity,
         leader_election=_bool(env, "KUBEWHY_WATCH_LEADER_ELECTION", True),
         lease_namespace=env.get("KUBEWHY_WATCH_LEASE_NAMESPACE") or env.get("POD_NAMESPACE") or "default",
         lease_name=env.get("KUBEWHY_WATCH_LEASE_NAME") or "kubewhy-watch",
         lease_duration=_float(env, "KUBEWHY_WATCH_LEASE_DURATION", 15.0),
         update_interval=_float(env, "KUBEWHY_WATCH_UPDATE_INTERVAL", 2.0),
-        retention_days=_float(env, "KUBEWHY_AUDIT_RETENTION_DAYS", 90.0))
+        retention_days=_float(env, "KUBEWHY_AUDIT_RETENTION_DAYS", 90.0),
+    )
 
 
 def load(environ: Mapping[str, str] | None = None, flags: Flags | None = None) -> Settings:
@@ -353,11 +371,19 @@ def load(environ: Mapping[str, str] | None = None, flags: Flags | None = None) -
     timeout = flags.check_timeout if flags.check_timeout is not None else _float(env, "KUBEWHY_CHECK_TIMEOUT", 5.0)
     if timeout <= 0:
         raise SettingsError(f"--timeout={timeout:g}: must be more than 0")
-    return Settings(kube=_kube(env, flags), prometheus=_prometheus(env, flags), audit=_audit(env, flags),
-                    slack=_slack(env), playbook_dirs=tuple(Path(p) for p in playbooks), check_timeout=timeout,
-                    default_namespace=env.get("KUBEWHY_DEFAULT_NAMESPACE") or "default",
-                    actor=_actor(env), cache_dir=cache_dir(env), watch=_watch(env, flags),
-                    health_port=_port(env.get("KUBEWHY_HEALTH_PORT") or "8080", "KUBEWHY_HEALTH_PORT"))
+    return Settings(
+        kube=_kube(env, flags),
+        prometheus=_prometheus(env, flags),
+        audit=_audit(env, flags),
+        slack=_slack(env),
+        playbook_dirs=tuple(Path(p) for p in playbooks),
+        check_timeout=timeout,
+        default_namespace=env.get("KUBEWHY_DEFAULT_NAMESPACE") or "default",
+        actor=_actor(env),
+        cache_dir=cache_dir(env),
+        watch=_watch(env, flags),
+        health_port=_port(env.get("KUBEWHY_HEALTH_PORT") or "8080", "KUBEWHY_HEALTH_PORT"),
+    )
 
 
 __all__ = [

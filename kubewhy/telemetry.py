@@ -22,14 +22,24 @@ class Metric:
     labels: tuple[str, ...] = ()
 
 
-METRICS: dict[str, Metric] = {m.name: m for m in (
-    Metric("kubewhy_diagnoses_total", "counter", "Diagnoses run, by where they were asked from and how they ended.",
-           ("source", "outcome")),
-    Metric("kubewhy_check_duration_seconds", "histogram", "How long each playbook check took.", ("playbook",)),
-    Metric("kubewhy_api_errors_total", "counter",
-           "Failed calls to an API kubewhy reads (Kubernetes, Prometheus), by API and HTTP code (0: unreachable).",
-           ("api", "code")),
-)}
+METRICS: dict[str, Metric] = {
+    m.name: m
+    for m in (
+        Metric(
+            "kubewhy_diagnoses_total",
+            "counter",
+            "Diagnoses run, by where they were asked from and how they ended.",
+            ("source", "outcome"),
+        ),
+        Metric("kubewhy_check_duration_seconds", "histogram", "How long each playbook check took.", ("playbook",)),
+        Metric(
+            "kubewhy_api_errors_total",
+            "counter",
+            "Failed calls to an API kubewhy reads (Kubernetes, Prometheus), by API and HTTP code (0: unreachable).",
+            ("api", "code"),
+        ),
+    )
+}
 
 
 class Sink(Protocol):

@@ -51,8 +51,7 @@ def documents(text: str) -> Iterator[Doc]:
         loader = _Loader(text)
     except yaml.reader.ReaderError as exc:  # a character YAML forbids (NUL, a control character)
         line = text.count("\n", 0, exc.position) + 1
-        raise YamlSourceError(f"YAML error: character #x{exc.character:04x} is not allowed in YAML", 1,
-                              line) from None
+        raise YamlSourceError(f"YAML error: character #x{exc.character:04x} is not allowed in YAML", 1, line) from None
     index = 0
     try:
         while loader.check_node():
@@ -119,8 +118,9 @@ def _reject_duplicate_keys(root: yaml.Node, index: int) -> None:
                 line = key.start_mark.line + 1
                 if key.value in first:
                     inside = f" in {where}" if where else ""
-                    raise YamlSourceError(f"duplicate key {key.value!r}{inside} (first at line {first[key.value]})",
-                                          index, line)
+                    raise YamlSourceError(
+                        f"duplicate key {key.value!r}{inside} (first at line {first[key.value]})", index, line
+                    )
                 first[key.value] = line
                 pending.append((value, f"{where}.{key.value}" if where else key.value))
         elif isinstance(node, yaml.SequenceNode):

@@ -33,10 +33,11 @@ SCALARS = {"string", "bytes", "bool", "int32", "int64", "double", "float"}
 # k8s.io.apimachinery.pkg.apis.meta.v1 -> apis.meta.v1.
 PREFIXES = ("k8s.io.api.", "k8s.io.apimachinery.pkg.")
 _FIELD = re.compile(
-    r"^\s*(?:(optional|repeated|required)\s+([\w.]+)|map<\s*string\s*,\s*([\w.]+)\s*>)\s+(\w+)\s*=\s*(\d+)")
+    r"^\s*(?:(optional|repeated|required)\s+([\w.]+)|map<\s*string\s*,\s*([\w.]+)\s*>)\s+(\w+)\s*=\s*(\d+)"
+)
 
 
-_TAG = re.compile(r'`(.*)`')
+_TAG = re.compile(r"`(.*)`")
 _STRUCT = re.compile(r"^type\s+(\w+)\s+struct\s*\{")
 # Go files that declare no API struct of their own (or only generated copies).
 _SKIP = ("_test.go", "generated.pb.go", "_generated.go", "_fuzz.go")
@@ -68,7 +69,7 @@ def go_fields(directory: Path, package: str) -> dict[tuple[str, str], list[str]]
             json_tag, proto_tag = _tag(tag.group(1), "json"), _tag(tag.group(1), "protobuf")
             if json_tag is None or proto_tag is None or json_tag == "-":
                 continue
-            words = line[:tag.start()].split()
+            words = line[: tag.start()].split()
             go_name, go_type = words[0], words[-1]  # an embedded field is its own type
             found_name = re.search(r"\bname=(\w+)", proto_tag)
             proto_name = found_name.group(1) if found_name else go_name.lstrip("*")[:1].lower() + go_name[1:]
@@ -81,7 +82,7 @@ def go_fields(directory: Path, package: str) -> dict[tuple[str, str], list[str]]
 def _short(package: str) -> str:
     for prefix in PREFIXES:
         if package.startswith(prefix):
-            return package[len(prefix):]
+            return package[len(prefix) :]
     return package
 
 
@@ -150,8 +151,10 @@ def render(fields: dict[str, dict[str, list[str]]]) -> str:
 
     lines = []
     for name in sorted(fields, key=order):
-        body = ",".join(f'"{n}":["{f[0]}","{f[1]}","{f[2]}","{f[3]}"]' for n, f in sorted(fields[name].items(),
-                                                                                   key=lambda kv: int(kv[0])))
+        body = ",".join(
+            f'"{n}":["{f[0]}","{f[1]}","{f[2]}","{f[3]}"]'
+            for n, f in sorted(fields[name].items(), key=lambda kv: int(kv[0]))
+        )
         lines.append(f' "{name}": {{{body}}}')
     return "{\n" + ",\n".join(lines) + "\n}\n"
 

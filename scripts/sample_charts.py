@@ -1,6 +1,6 @@
 """Regenerate the sample charts in docs/charts/ from the bundled scenarios over a real, back-filled Prometheus.
 
-    .venv/bin/python scripts/sample_charts.py [OUTDIR]
+.venv/bin/python scripts/sample_charts.py [OUTDIR]
 """
 
 from __future__ import annotations

@@ -33,8 +33,9 @@ def start_sim(tmp_path: Path) -> Iterator[Callable[..., RunningSim]]:
     def start(scenario: str | Path, **options: Any) -> RunningSim:
         sc = load_paths([Path(scenario)]) if Path(scenario).exists() else load(str(scenario))
         history = int(options.pop("history_size", 20_000))
-        sim = run_in_thread(sc, SimOptions(**options), kubeconfig_out=tmp_path / f"sim{len(started)}.kubeconfig",
-                            history_size=history)
+        sim = run_in_thread(
+            sc, SimOptions(**options), kubeconfig_out=tmp_path / f"sim{len(started)}.kubeconfig", history_size=history
+        )
         started.append(sim)
         return sim
 
@@ -48,11 +49,11 @@ def mini(start_sim: Callable[..., RunningSim]) -> RunningSim:
     return start_sim(DATA / "mini.yaml", timeline_mode="manual")
 
 
-def run_kubectl(sim: RunningSim, *args: str, binary: str | None = None, check: bool = True
-                ) -> subprocess.CompletedProcess[str]:
+def run_kubectl(
+    sim: RunningSim, *args: str, binary: str | None = None, check: bool = True
+) -> subprocess.CompletedProcess[str]:
     exe = binary or (kubectl_binaries() or ["kubectl"])[-1]
-    proc = subprocess.run([exe, "--kubeconfig", str(sim.kubeconfig), *args], capture_output=True, text=True,
-                          timeout=60)
+    proc = subprocess.run([exe, "--kubeconfig", str(sim.kubeconfig), *args], capture_output=True, text=True, timeout=60)
     if check and proc.returncode != 0:
         raise AssertionError(f"kubectl {' '.join(args)} failed ({proc.returncode}): {proc.stderr}")
     return proc
@@ -64,8 +65,10 @@ def _audit_database_out_of_home(tmp_path_factory: pytest.TempPathFactory) -> Ite
     temporary data and cache directories."""
     import os
 
-    saved = {k: os.environ.get(k) for k in ("XDG_DATA_HOME", "XDG_CACHE_HOME", "KUBEWHY_DATABASE_URL",
-                                            "KUBEWHY_AUDIT_FALLBACK")}
+    saved = {
+        k: os.environ.get(k)
+        for k in ("XDG_DATA_HOME", "XDG_CACHE_HOME", "KUBEWHY_DATABASE_URL", "KUBEWHY_AUDIT_FALLBACK")
+    }
     os.environ["XDG_DATA_HOME"] = str(tmp_path_factory.mktemp("xdg-data"))
     os.environ["XDG_CACHE_HOME"] = str(tmp_path_factory.mktemp("xdg-cache"))  # the playbook compile cache
     os.environ.pop("KUBEWHY_DATABASE_URL", None)

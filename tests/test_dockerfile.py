@@ -51,8 +51,12 @@ def instruction_args(word: str) -> list[list[str]]:
 
 
 def test_hadolint_finds_nothing() -> None:
-    proc = subprocess.run([hadolint(), "--format", "json", "--failure-threshold", "style", str(DOCKERFILE)],
-                          capture_output=True, text=True, timeout=60)
+    proc = subprocess.run(
+        [hadolint(), "--format", "json", "--failure-threshold", "style", str(DOCKERFILE)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert proc.returncode == 0 and json.loads(proc.stdout) == [], proc.stdout + proc.stderr
 
 

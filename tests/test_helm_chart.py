@@ -48,11 +48,22 @@ FULL: dict[str, Any] = {
     "replicas": 2,
     "image": {"repository": "registry.example/kubewhy", "tag": "0.1.0", "pullPolicy": "Always"},
     "imagePullSecrets": [{"name": "regcred"}],
-    "slack": {"mode": "http", "existingSecret": "", "botToken": "xoxb-1-2-abc", "signingSecret": "s3cr3t",
-              "port": 3000, "allow": "*=S0SRE;prod=U123", "namespaces": "prod,staging", "alertChannel": "#ops"},
+    "slack": {
+        "mode": "http",
+        "existingSecret": "",
+        "botToken": "xoxb-1-2-abc",
+        "signingSecret": "s3cr3t",
+        "port": 3000,
+        "allow": "*=S0SRE;prod=U123",
+        "namespaces": "prod,staging",
+        "alertChannel": "#ops",
+    },
     "prometheus": {"url": "http://prometheus-operated.monitoring:9090"},
-    "watch": {"rules": (REPO / "kubewhy" / "watch" / "rules.yaml").read_text(), "leaderElection": True,
-              "leaseDurationSeconds": 10},
+    "watch": {
+        "rules": (REPO / "kubewhy" / "watch" / "rules.yaml").read_text(),
+        "leaderElection": True,
+        "leaseDurationSeconds": 10,
+    },
     "playbooks": {"team-oom.yaml": (REPO / "playbooks" / "oom-killed.yaml").read_text()},
     "settings": {"KUBEWHY_KUBE_TIMEOUT": "20", "KUBEWHY_AUDIT_RETENTION_DAYS": 30},
     "audit": {"postgres": {"existingSecret": "kubewhy-db", "key": "url"}},
@@ -65,10 +76,19 @@ FULL: dict[str, Any] = {
     "podAnnotations": {"example.com/team": "sre"},
     "nodeSelector": {"kubernetes.io/os": "linux"},
     "tolerations": [{"key": "dedicated", "operator": "Equal", "value": "ops", "effect": "NoSchedule"}],
-    "affinity": {"podAntiAffinity": {"preferredDuringSchedulingIgnoredDuringExecution": [
-        {"weight": 100, "podAffinityTerm": {
-            "topologyKey": "kubernetes.io/hostname",
-            "labelSelector": {"matchLabels": {"app.kubernetes.io/name": "kubewhy"}}}}]}},
+    "affinity": {
+        "podAntiAffinity": {
+            "preferredDuringSchedulingIgnoredDuringExecution": [
+                {
+                    "weight": 100,
+                    "podAffinityTerm": {
+                        "topologyKey": "kubernetes.io/hostname",
+                        "labelSelector": {"matchLabels": {"app.kubernetes.io/name": "kubewhy"}},
+                    },
+                }
+            ]
+        }
+    },
     "extraEnv": [{"name": "KUBEWHY_CHECK_TIMEOUT", "value": "8"}],
 }
 CASES = {"default": {}, "full": FULL}
@@ -78,8 +98,9 @@ def render(values: dict[str, Any]) -> list[dict[str, Any]]:
     """The manifests a ``helm install kw -n ops`` would apply."""
     with helm.Chart.load(str(CHART)) as chart:
         out = chart.render(values, name=RELEASE, namespace=NAMESPACE, is_install=True)
-    return [doc for path, text in sorted(out.items()) if path.endswith(".yaml")
-            for doc in yaml.safe_load_all(text) if doc]
+    return [
+        doc for path, text in sorted(out.items()) if path.endswith(".yaml") for doc in yaml.safe_load_all(text) if doc
+    ]
 
 
 def one(docs: list[dict[str, Any]], kind: str) -> dict[str, Any]:
@@ -104,6 +125,7 @@ def settings_of(docs: list[dict[str, Any]]) -> dict[str, str]:
 
 # ---- Helm: render, lint, schema ------------------------------------------------------------------------------
 
+
 @pytest.mark.parametrize("case", CASES)
 def test_helm_lint_is_clean(case: str) -> None:
     result = helm.lint(str(CHART), CASES[case], strict=True, namespace=NAMESPACE)
@@ -114,8 +136,15 @@ def test_helm_lint_is_clean(case: str) -> None:
 def test_every_manifest_is_valid_kubernetes(case: str) -> None:
     docs = render(CASES[case])
     kinds = sorted(d["kind"] for d in docs)
-    assert {"Deployment", "ServiceAccount", "ClusterRole", "ClusterRoleBinding", "ConfigMap", "Service",
-            "PodDisruptionBudget"} <= set(kinds), kinds
+    assert {
+        "Deployment",
+        "ServiceAccount",
+        "ClusterRole",
+        "ClusterRoleBinding",
+        "ConfigMap",
+        "Service",
+        "PodDisruptionBudget",
+    } <= set(kinds), kinds
     for doc in docs:
         if doc["kind"] == "ServiceMonitor":  # a CRD, not in the Kubernetes schemas: checked below
             continue
@@ -133,19 +162,24 @@ def test_validation_catches_a_broken_manifest() -> None:
         kubernetes_validate.validate(deploy, KUBE_VERSIONS[-1], strict=True)
 
 
-@pytest.mark.parametrize("values, message", [
-    ({"replicas": "two"}, "/replicas"),
-    ({"replicas": 0}, "/replicas"),
-    ({"slack": {"mode": "rtm"}}, "/slack/mode"),
-    ({"slack": {"botToken": "xoxp-user-token"}}, "/slack/botToken"),
-    ({"prometheus": {"url": "prometheus:9090"}}, "/prometheus/url"),
-    ({"settings": {"SLACK_BOT_TOKEN": "xoxb-in-a-configmap"}}, "'SLACK_BOT_TOKEN' does not match"),
-    ({"replica": 2}, "replica"),
-    ({"replicas": 2}, "needs a shared database"),
-    ({"replicas": 2, "audit": {"postgres": {"existingSecret": "db"}}, "watch": {"leaderElection": False}},
-     "needs watch.leaderElection"),
-    ({"slack": {"existingSecret": ""}}, "slack.botToken"),
-])
+@pytest.mark.parametrize(
+    "values, message",
+    [
+        ({"replicas": "two"}, "/replicas"),
+        ({"replicas": 0}, "/replicas"),
+        ({"slack": {"mode": "rtm"}}, "/slack/mode"),
+        ({"slack": {"botToken": "xoxp-user-token"}}, "/slack/botToken"),
+        ({"prometheus": {"url": "prometheus:9090"}}, "/prometheus/url"),
+        ({"settings": {"SLACK_BOT_TOKEN": "xoxb-in-a-configmap"}}, "'SLACK_BOT_TOKEN' does not match"),
+        ({"replica": 2}, "replica"),
+        ({"replicas": 2}, "needs a shared database"),
+        (
+            {"replicas": 2, "audit": {"postgres": {"existingSecret": "db"}}, "watch": {"leaderElection": False}},
+            "needs watch.leaderElection",
+        ),
+        ({"slack": {"existingSecret": ""}}, "slack.botToken"),
+    ],
+)
 def test_bad_values_fail_at_install(values: dict[str, Any], message: str) -> None:
     with pytest.raises(helm.HelmError) as failure:
         render(values)
@@ -165,6 +199,7 @@ def test_the_service_monitor_scrapes_the_metrics_port() -> None:
 
 
 # ---- what the pod runs ---------------------------------------------------------------------------------------
+
 
 @pytest.mark.parametrize("case", CASES)
 def test_the_pod_is_hardened_and_probed(case: str) -> None:
@@ -188,8 +223,11 @@ def test_the_pod_is_hardened_and_probed(case: str) -> None:
     for name in ("XDG_DATA_HOME", "XDG_CACHE_HOME", "HOME"):
         assert any(env[name] == m or env[name].startswith(m + "/") for m in mounts), (name, env[name])
     # The Lease identity and namespace come from the downward API.
-    fields = {e["name"]: e["valueFrom"]["fieldRef"]["fieldPath"] for e in c["env"] if "valueFrom" in e
-              and "fieldRef" in e["valueFrom"]}
+    fields = {
+        e["name"]: e["valueFrom"]["fieldRef"]["fieldPath"]
+        for e in c["env"]
+        if "valueFrom" in e and "fieldRef" in e["valueFrom"]
+    }
     assert fields == {"POD_NAME": "metadata.name", "POD_NAMESPACE": "metadata.namespace"}
 
 
@@ -280,14 +318,16 @@ async def _diagnoses_buttons_fixes_discovery(catalog: Any, diagnosed: set[str]) 
                     found = await kube.list(kind)
                     if found:
                         meta = found[0]["metadata"]
-                        targets.append(Target(kind, meta["name"], meta.get("namespace") if is_namespaced(kind)
-                                              else None))
+                        targets.append(
+                            Target(kind, meta["name"], meta.get("namespace") if is_namespaced(kind) else None)
+                        )
                 sim.reset_stats()  # the test's own LISTs above are not kubewhy's calls
                 for target in targets:
                     diagnosed.add(target.kind)
                     # Wired as in the cluster without Prometheus: metric evidence from the kubelets.
-                    report = await diagnose(target, Deps(kube=kube, catalog=catalog,
-                                                         kubelet=KubeletStats(kube, interval=0.05)))
+                    report = await diagnose(
+                        target, Deps(kube=kube, catalog=catalog, kubelet=KubeletStats(kube, interval=0.05))
+                    )
                     for fix in (fx for f in report.findings for fx in f.fixes if fx.patch is not None):
                         assert fix.patch is not None
                         await apply_patch(kube, fix.patch, dry_run=True)
@@ -308,8 +348,9 @@ async def lead_and_watch(settings: Any) -> None:
     """Run the watchers until they hold the Lease and watch nodes, pods and events, then stop them."""
     stop = asyncio.Event()
     started: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
-    task = asyncio.create_task(run_watchers(settings, StdoutNotifier(stream=io.StringIO()), stop=stop,
-                                            on_ready=started.set_result))
+    task = asyncio.create_task(
+        run_watchers(settings, StdoutNotifier(stream=io.StringIO()), stop=stop, on_ready=started.set_result)
+    )
     watcher = await asyncio.wait_for(started, 60)
     loop = asyncio.get_running_loop()
     deadline = loop.time() + 60
@@ -324,11 +365,18 @@ async def lead_and_watch(settings: Any) -> None:
 async def _watchers_with_their_lease(tmp: Path) -> set[Access]:
     sim = run_in_thread(load("workshop"), SimOptions(timeline_mode="manual"), kubeconfig_out=tmp / "kc")
     try:
-        settings = load_settings({"KUBECONFIG": str(sim.kubeconfig), "HOME": str(tmp),
-                                  "KUBEWHY_DATABASE_URL": f"sqlite:///{tmp / 'audit.db'}",
-                                  "KUBEWHY_AUDIT_FALLBACK": str(tmp / "fallback.jsonl"),
-                                  "KUBEWHY_WATCH_LEASE_DURATION": "3", "POD_NAMESPACE": "default",
-                                  "POD_NAME": "kw-kubewhy-0", "KUBEWHY_WATCH_GRACE": "0s"})
+        settings = load_settings(
+            {
+                "KUBECONFIG": str(sim.kubeconfig),
+                "HOME": str(tmp),
+                "KUBEWHY_DATABASE_URL": f"sqlite:///{tmp / 'audit.db'}",
+                "KUBEWHY_AUDIT_FALLBACK": str(tmp / "fallback.jsonl"),
+                "KUBEWHY_WATCH_LEASE_DURATION": "3",
+                "POD_NAMESPACE": "default",
+                "POD_NAME": "kw-kubewhy-0",
+                "KUBEWHY_WATCH_GRACE": "0s",
+            }
+        )
         await lead_and_watch(settings)
         stats = sim.stats()
     finally:
@@ -346,8 +394,9 @@ def api_calls(tmp_path_factory: pytest.TempPathFactory) -> set[Access]:
     assert not catalog.errors, catalog.errors
 
     async def record() -> set[Access]:
-        return (await _diagnoses_buttons_fixes_discovery(catalog, DIAGNOSED)) | \
-            (await _watchers_with_their_lease(tmp_path_factory.mktemp("watch")))
+        return (await _diagnoses_buttons_fixes_discovery(catalog, DIAGNOSED)) | (
+            await _watchers_with_their_lease(tmp_path_factory.mktemp("watch"))
+        )
 
     return asyncio.run(record())
 

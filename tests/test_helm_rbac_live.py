@@ -38,24 +38,28 @@ def _chart_settings(docs: list[dict[str, Any]]) -> dict[str, str]:
     Prometheus URL (without one, metric evidence comes from the kubelets)."""
     maps = [d for d in docs if d["kind"] == "ConfigMap" and "KUBEWHY_WATCH_LEASE_NAME" in (d.get("data") or {})]
     assert len(maps) == 1, "the chart's settings ConfigMap names the Lease"
-    return {k: str(v) for k, v in maps[0]["data"].items() if k in ("KUBEWHY_WATCH_LEASE_NAME",
-                                                                     "KUBEWHY_PROMETHEUS_URL")}
+    return {
+        k: str(v) for k, v in maps[0]["data"].items() if k in ("KUBEWHY_WATCH_LEASE_NAME", "KUBEWHY_PROMETHEUS_URL")
+    }
 
 
 def _cluster_with_the_chart(values: dict[str, Any], tmp: Path) -> tuple[RunningSim, Path, dict[str, str]]:
     """The workshop with the release's namespace, ServiceAccount and RBAC, a kubeconfig holding a token of that
     ServiceAccount, and the release's settings."""
     docs = render(values)
-    rbac = [d for d in docs if d["kind"] in ("ServiceAccount", "Role", "ClusterRole", "RoleBinding",
-                                             "ClusterRoleBinding")]
+    rbac = [
+        d for d in docs if d["kind"] in ("ServiceAccount", "Role", "ClusterRole", "RoleBinding", "ClusterRoleBinding")
+    ]
     scenario = copy.deepcopy(load("workshop"))
     scenario.objects += [{"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": NAMESPACE}}, *rbac]
     sim = run_in_thread(scenario, SimOptions(timeline_mode="manual"), kubeconfig_out=tmp / "admin.kubeconfig")
     account = one(docs, "ServiceAccount")["metadata"]["name"]
-    req = urllib.request.Request(f"{sim.url}/api/v1/namespaces/{NAMESPACE}/serviceaccounts/{account}/token",
-                                 data=json.dumps({"apiVersion": "authentication.k8s.io/v1", "kind": "TokenRequest",
-                                                  "spec": {}}).encode(), method="POST",
-                                 headers={"Content-Type": "application/json"})
+    req = urllib.request.Request(
+        f"{sim.url}/api/v1/namespaces/{NAMESPACE}/serviceaccounts/{account}/token",
+        data=json.dumps({"apiVersion": "authentication.k8s.io/v1", "kind": "TokenRequest", "spec": {}}).encode(),
+        method="POST",
+        headers={"Content-Type": "application/json"},
+    )
     with urllib.request.urlopen(req, timeout=10) as resp:
         token = json.loads(resp.read())["status"]["token"]
     config = yaml.safe_load(Path(str(sim.kubeconfig)).read_text())
@@ -86,11 +90,19 @@ async def _diagnose_and_fix(kubeconfig: Path, values: dict[str, Any]) -> list[st
 
 
 async def _watch_and_lead(kubeconfig: Path, tmp: Path, chart: dict[str, str]) -> None:
-    settings = load_settings({**chart, "KUBECONFIG": str(kubeconfig), "HOME": str(tmp),
-                              "KUBEWHY_DATABASE_URL": f"sqlite:///{tmp / 'audit.db'}",
-                              "KUBEWHY_AUDIT_FALLBACK": str(tmp / "fallback.jsonl"),
-                              "KUBEWHY_WATCH_LEASE_DURATION": "3", "POD_NAMESPACE": NAMESPACE,
-                              "POD_NAME": "kw-kubewhy-0", "KUBEWHY_WATCH_GRACE": "0s"})
+    settings = load_settings(
+        {
+            **chart,
+            "KUBECONFIG": str(kubeconfig),
+            "HOME": str(tmp),
+            "KUBEWHY_DATABASE_URL": f"sqlite:///{tmp / 'audit.db'}",
+            "KUBEWHY_AUDIT_FALLBACK": str(tmp / "fallback.jsonl"),
+            "KUBEWHY_WATCH_LEASE_DURATION": "3",
+            "POD_NAMESPACE": NAMESPACE,
+            "POD_NAME": "kw-kubewhy-0",
+            "KUBEWHY_WATCH_GRACE": "0s",
+        }
+    )
     await lead_and_watch(settings)
 
 

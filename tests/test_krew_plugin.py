@@ -67,8 +67,9 @@ def test_the_sha256_is_the_archives_and_the_archive_holds_the_bin() -> None:
         members = {m.name: m for m in tar.getmembers()}
     for platform in MANIFEST["spec"]["platforms"]:
         assert platform["sha256"] == digest, "plugins/why.yaml: sha256 is not plugins/archive.py's (re-run it)"
-        installed = {f["to"].rstrip("/") + "/" + Path(f["from"]).name if f["to"] != "." else f["from"]
-                     for f in platform["files"]}
+        installed = {
+            f["to"].rstrip("/") + "/" + Path(f["from"]).name if f["to"] != "." else f["from"] for f in platform["files"]
+        }
         assert platform["bin"] in installed
         member = members[platform["bin"]]
         assert member.isfile() and member.mode & 0o111, "the bin must be executable"
@@ -79,7 +80,8 @@ def test_the_launcher_without_kubewhy_says_how_to_install_it(tmp_path: Path) -> 
     bin_dir = tmp_path / "bin"
     bin_dir.mkdir()
     env = {"PATH": str(bin_dir), "HOME": str(tmp_path)}
-    proc = subprocess.run(["/bin/sh", str(PLUGINS / "kubectl-why"), "pod/x"], env=env, capture_output=True,
-                          text=True, timeout=30)
+    proc = subprocess.run(
+        ["/bin/sh", str(PLUGINS / "kubectl-why"), "pod/x"], env=env, capture_output=True, text=True, timeout=30
+    )
     assert proc.returncode == 1 and "pipx install kubewhy" in proc.stderr, proc
     assert os.access(PLUGINS / "kubectl-why", os.X_OK)

@@ -86,11 +86,15 @@ def installed(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path, dic
     """(the venv's kubewhy, a working directory outside the repo, the environment to run it in)."""
     root = tmp_path_factory.mktemp("wheel")
     assert REPO not in root.parents, "the test must run outside the checkout"
-    env = {k: v for k, v in os.environ.items()
-           if k not in ("PYTHONPATH", "VIRTUAL_ENV") and not k.startswith("KUBEWHY_")}
+    env = {
+        k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "VIRTUAL_ENV") and not k.startswith("KUBEWHY_")
+    }
     dist = root / "dist"
-    _run([sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", "-w", str(dist), str(_docker_context(root / "src"))],
-         cwd=root, env=env)
+    _run(
+        [sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", "-w", str(dist), str(_docker_context(root / "src"))],
+        cwd=root,
+        env=env,
+    )
     (wheel,) = dist.glob("kubewhy-*.whl")
     names = zipfile.ZipFile(wheel).namelist()
     assert not [n for n in names if n.startswith("tests/")], "the wheel must not ship the test suite"
@@ -117,8 +121,9 @@ def installed(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path, dic
 def test_wheel_diagnoses_a_snapshot(installed: tuple[Path, Path, dict[str, str]]) -> None:
     kubewhy, work, env = installed
     (work / "pod.yaml").write_text(OOM_POD)
-    out = _run([str(kubewhy), "why", "pod/shop/api-6f7c9d8b4-q2w3e", "--snapshot", "pod.yaml", "--no-audit"],
-               cwd=work, env=env).stdout
+    out = _run(
+        [str(kubewhy), "why", "pod/shop/api-6f7c9d8b4-q2w3e", "--snapshot", "pod.yaml", "--no-audit"], cwd=work, env=env
+    ).stdout
     assert "oom-killed" in out and "OOMKilled" in out, out
 
 
@@ -133,8 +138,13 @@ def test_wheel_migrates_a_database(installed: tuple[Path, Path, dict[str, str]],
 def test_wheel_runs_the_demo(installed: tuple[Path, Path, dict[str, str]]) -> None:
     kubewhy, work, env = installed
     out = _run([str(kubewhy), "demo", "--once"], cwd=work, env=env).stdout
-    for expected in ("node-not-ready", "clock-skew", "service-no-endpoints", "statefulset-pvc-full",
-                     "rwo-multi-attach"):
+    for expected in (
+        "node-not-ready",
+        "clock-skew",
+        "service-no-endpoints",
+        "statefulset-pvc-full",
+        "rwo-multi-attach",
+    ):
         assert expected in out, out
 
 
@@ -161,16 +171,18 @@ def test_kubectl_why_runs_as_a_kubectl_plugin(installed: tuple[Path, Path, dict[
     kubewhy, work, env = installed
     (work / "pod.yaml").write_text(OOM_POD)
     plugin = kubewhy.parent / "kubectl-why"
-    out = _run([str(plugin), "pod/shop/api-6f7c9d8b4-q2w3e", "--snapshot", "pod.yaml", "--no-audit"],
-               cwd=work, env=env).stdout
+    out = _run(
+        [str(plugin), "pod/shop/api-6f7c9d8b4-q2w3e", "--snapshot", "pod.yaml", "--no-audit"], cwd=work, env=env
+    ).stdout
     assert "oom-killed" in out and "OOMKilled" in out, out
 
 
 def test_k8sbot_without_slack_settings_exits_with_the_reason(installed: tuple[Path, Path, dict[str, str]]) -> None:
     kubewhy, work, env = installed
     env = {k: v for k, v in env.items() if not k.startswith("SLACK_")}
-    proc = subprocess.run([str(kubewhy.parent / "k8sbot")], cwd=work, env=env, capture_output=True, text=True,
-                          timeout=120)
+    proc = subprocess.run(
+        [str(kubewhy.parent / "k8sbot")], cwd=work, env=env, capture_output=True, text=True, timeout=120
+    )
     assert proc.returncode == 2, proc
     assert proc.stderr.strip() == "k8sbot: SLACK_BOT_TOKEN is not set (the xoxb- token of the Slack app)", proc.stderr
 
@@ -182,8 +194,7 @@ def test_the_watchers_default_rules_are_packaged(installed: tuple[Path, Path, di
     assert "detect: node-not-ready" in out
 
 
-def test_the_image_and_the_chart_run_an_installed_console_script(
-        installed: tuple[Path, Path, dict[str, str]]) -> None:
+def test_the_image_and_the_chart_run_an_installed_console_script(installed: tuple[Path, Path, dict[str, str]]) -> None:
     from tests.test_dockerfile import instruction_args
     from tests.test_helm_chart import FULL, render
 
@@ -203,25 +214,44 @@ def test_the_krew_launcher_runs_the_installed_kubewhy(installed: tuple[Path, Pat
     kubewhy, work, env = installed
     (work / "pod.yaml").write_text(OOM_POD)
     env = {**env, "PATH": f"{kubewhy.parent}:/usr/bin:/bin"}
-    out = _run(["/bin/sh", str(REPO / "plugins" / "kubectl-why"), "pod/shop/api-6f7c9d8b4-q2w3e",
-                "--snapshot", "pod.yaml", "--no-audit"], cwd=work, env=env).stdout
+    out = _run(
+        [
+            "/bin/sh",
+            str(REPO / "plugins" / "kubectl-why"),
+            "pod/shop/api-6f7c9d8b4-q2w3e",
+            "--snapshot",
+            "pod.yaml",
+            "--no-audit",
+        ],
+        cwd=work,
+        env=env,
+    ).stdout
     assert "oom-killed" in out and "OOMKilled" in out, out
 
 
 @pytest.mark.parametrize("tool", ["pipx", "uv"])
-def test_pipx_and_uv_tool_install_the_wheel(installed: tuple[Path, Path, dict[str, str]], tool: str,
-                                             tmp_path: Path) -> None:
+def test_pipx_and_uv_tool_install_the_wheel(
+    installed: tuple[Path, Path, dict[str, str]], tool: str, tmp_path: Path
+) -> None:
     kubewhy, work, env = installed
     (wheel,) = (kubewhy.parents[2] / "dist").glob("kubewhy-*.whl")
     found = shutil.which(tool, path=str(Path(sys.executable).parent))
     assert found, f"{tool} comes with the test extra: run scripts/install"
     bin_dir = tmp_path / "bin"
-    env = {**env, "PIPX_HOME": str(tmp_path / "pipx"), "PIPX_BIN_DIR": str(bin_dir),
-           "UV_TOOL_DIR": str(tmp_path / "uv"), "UV_TOOL_BIN_DIR": str(bin_dir)}
+    env = {
+        **env,
+        "PIPX_HOME": str(tmp_path / "pipx"),
+        "PIPX_BIN_DIR": str(bin_dir),
+        "UV_TOOL_DIR": str(tmp_path / "uv"),
+        "UV_TOOL_BIN_DIR": str(bin_dir),
+    }
     command = [found, "install", str(wheel)] if tool == "pipx" else [found, "tool", "install", str(wheel)]
     _run(command, cwd=work, env=env, timeout=600)
     assert {p.name for p in bin_dir.iterdir()} >= set(_console_scripts(kubewhy))
     (work / "pod.yaml").write_text(OOM_POD)
-    out = _run([str(bin_dir / "kubectl-why"), "pod/shop/api-6f7c9d8b4-q2w3e", "--snapshot", "pod.yaml",
-                "--no-audit"], cwd=work, env=env).stdout
+    out = _run(
+        [str(bin_dir / "kubectl-why"), "pod/shop/api-6f7c9d8b4-q2w3e", "--snapshot", "pod.yaml", "--no-audit"],
+        cwd=work,
+        env=env,
+    ).stdout
     assert "oom-killed" in out, out

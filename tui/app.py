@@ -89,8 +89,10 @@ class K8sTui(App[int]):
 
     def show_error(self, reason: str) -> None:
         self.error_shown = True
-        self.push_screen(ClusterError(self.context_name, self.session.endpoint or "not connected", reason),
-                         callback=self._after_error)
+        self.push_screen(
+            ClusterError(self.context_name, self.session.endpoint or "not connected", reason),
+            callback=self._after_error,
+        )
 
     def _after_error(self, answer: str | None) -> None:
         self.error_shown = False
@@ -122,8 +124,9 @@ class K8sTui(App[int]):
 
     # ---- commands ----------------------------------------------------------------------------------------------
     def completions(self) -> list[str]:
-        names = sorted({r["ns"] for r in self.session.stores["Pod"].items.values()}) \
-            if "Pod" in self.session.stores else []
+        names = (
+            sorted({r["ns"] for r in self.session.stores["Pod"].items.values()}) if "Pod" in self.session.stores else []
+        )
         return [f"ns {n}" for n in names] + [f"ctx {c}" for c in self.session.contexts()]
 
     def palette_commands(self) -> Iterable[str]:

@@ -24,8 +24,13 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("-n", "--namespace", help="start in this namespace (default: all)")
     p.add_argument("--demo", action="store_true", help="the bundled workshop cluster on the simulator, in-process")
     p.add_argument("--scenario", default="workshop", help=argparse.SUPPRESS)
-    p.add_argument("--snapshot", action="append", default=[], metavar="PATH",
-                   help="browse and diagnose a dump or support bundle offline (repeatable)")
+    p.add_argument(
+        "--snapshot",
+        action="append",
+        default=[],
+        metavar="PATH",
+        help="browse and diagnose a dump or support bundle offline (repeatable)",
+    )
     p.add_argument("--prometheus", metavar="URL", help="Prometheus for metric checks and charts (or 'discover')")
     p.add_argument("--database-url", help="audit database (default: SQLite in ~/.local/share/kubewhy)")
     p.add_argument("--no-audit", action="store_true", help="record nothing in the audit log")
@@ -53,9 +58,14 @@ def main(argv: Sequence[str] | None = None, environ: Mapping[str, str] | None = 
             except Exception as exc:  # noqa: BLE001 - a bad scenario name or file: say so, no traceback
                 print(f"k8stui: the demo cluster did not start: {exc}", file=sys.stderr)
                 return 2
-        flags = Flags(kubeconfig=str(demo.kubeconfig) if demo else args.kubeconfig,
-                      context=None if demo else args.context, snapshot=args.snapshot, prometheus=args.prometheus,
-                      database_url=demo.audit_url if demo else args.database_url, no_audit=args.no_audit)
+        flags = Flags(
+            kubeconfig=str(demo.kubeconfig) if demo else args.kubeconfig,
+            context=None if demo else args.context,
+            snapshot=args.snapshot,
+            prometheus=args.prometheus,
+            database_url=demo.audit_url if demo else args.database_url,
+            no_audit=args.no_audit,
+        )
         settings = load(environ, flags)
         from .app import K8sTui
         from .data import Session

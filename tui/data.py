@@ -145,8 +145,12 @@ class Session:
         if self.snapshot:
             made = StaticStore(self._deps.kube, kind, project)
         else:
-            made = Informer(self._deps.kube, kind, project=project,  # type: ignore[arg-type]
-                            page_size=self.page_size)
+            made = Informer(
+                self._deps.kube,  # type: ignore[arg-type]
+                kind,
+                project=project,
+                page_size=self.page_size,
+            )
         self.stores[kind] = made
         self.tasks[kind] = asyncio.create_task(made.run(), name=f"k8stui-{kind}")
         return made
@@ -168,15 +172,13 @@ class Session:
 
     # ---- reads and actions, through the core --------------------------------------------------------------------
     async def diagnose(self, target: Target, on_check: Callable[[CheckResult], None] | None = None) -> Report:
-        return await service.diagnose(target, self._deps, actor=self.settings.actor, source=SOURCE,
-                                      on_check=on_check)
+        return await service.diagnose(target, self._deps, actor=self.settings.actor, source=SOURCE, on_check=on_check)
 
     async def chart(self, finding: Finding) -> ChartData:
         """The series behind a finding's metric evidence (:class:`kubewhy.charts.ChartError` says why not)."""
         from kubewhy import charts
 
-        return await charts.chart_data(finding, catalog=self._deps.catalog, kube=self._deps.kube,
-                                       prom=self._deps.prom)
+        return await charts.chart_data(finding, catalog=self._deps.catalog, kube=self._deps.kube, prom=self._deps.prom)
 
     def record(self, action: str, target: Target | None = None) -> None:
         actions.record_action(self._deps, action, actor=self.settings.actor, source=SOURCE, target=target)
@@ -203,12 +205,12 @@ class Session:
         containers = (pod.get("spec") or {}).get("containers") or [{}]
         return str(containers[0].get("name") or "")
 
-    async def logs(self, target: Target, container: str, *, previous: bool, tail: int,
-                   record: bool = True) -> str | None:
+    async def logs(
+        self, target: Target, container: str, *, previous: bool, tail: int, record: bool = True
+    ) -> str | None:
         if record:
             self.record("show_logs_previous" if previous else "show_logs", target)
-        return await self._deps.kube.logs(target.namespace or "", target.name, container, previous=previous,
-                                          tail=tail)
+        return await self._deps.kube.logs(target.namespace or "", target.name, container, previous=previous, tail=tail)
 
     async def history(self, hours: float = 24.0) -> list[HistoryEntry]:
         if self._deps.audit is not None:
@@ -228,11 +230,16 @@ class Session:
         """The server-side dry run shown before a fix is applied; the proposal and the dry run are recorded."""
         if fix.patch is None:
             raise KubewhyError(f"{fix.title!r} has no patch to apply: run its command yourself")
-        key = actions.propose_fix(self._deps, fix, playbook_id=playbook_id, source=SOURCE,
-                                  proposed_by="kubewhy")
+        key = actions.propose_fix(self._deps, fix, playbook_id=playbook_id, source=SOURCE, proposed_by="kubewhy")
         result = await fixes.apply_patch(self._deps.kube, fix.patch, dry_run=True)
-        actions.fix_event(self._deps, key, "dry_run", actor=self.settings.actor, source=SOURCE,
-                          result={"ok": result.ok, "message": result.message})
+        actions.fix_event(
+            self._deps,
+            key,
+            "dry_run",
+            actor=self.settings.actor,
+            source=SOURCE,
+            result={"ok": result.ok, "message": result.message},
+        )
         return result, key
 
     async def apply(self, fix: Fix, proposal: Any) -> fixes.PatchResult:
@@ -243,8 +250,14 @@ class Session:
             result = await fixes.apply_patch(self._deps.kube, fix.patch, dry_run=False)
         except KubewhyError as exc:
             result = fixes.PatchResult(False, False, str(exc))
-        actions.fix_event(self._deps, proposal, "applied" if result.ok else "failed", actor=self.settings.actor,
-                          source=SOURCE, result={"message": result.message})
+        actions.fix_event(
+            self._deps,
+            proposal,
+            "applied" if result.ok else "failed",
+            actor=self.settings.actor,
+            source=SOURCE,
+            result={"message": result.message},
+        )
         return result
 
     def declined(self, proposal: Any) -> None:

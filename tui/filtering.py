@@ -107,8 +107,9 @@ def containing(rows: list[Row], text: str) -> list[Row]:
     return [r for r in rows if text in r["text"]] if text else rows
 
 
-def ordered(rows: Iterable[Row], *, sort_column: int | None = None, reverse: bool = False,
-            namespace: str | None = None) -> list[Row]:
+def ordered(
+    rows: Iterable[Row], *, sort_column: int | None = None, reverse: bool = False, namespace: str | None = None
+) -> list[Row]:
     """The rows of ``namespace`` (None: all), sorted by a column (None: namespace then name)."""
     chosen = [r for r in rows if namespace is None or r["ns"] == namespace]
     if sort_column is None:
@@ -118,7 +119,13 @@ def ordered(rows: Iterable[Row], *, sort_column: int | None = None, reverse: boo
     return chosen
 
 
-def select(rows: Iterable[Row], flt: Filter, *, sort_column: int | None = None, reverse: bool = False,
-           namespace: str | None = None) -> list[Row]:
+def select(
+    rows: Iterable[Row],
+    flt: Filter,
+    *,
+    sort_column: int | None = None,
+    reverse: bool = False,
+    namespace: str | None = None,
+) -> list[Row]:
     """The rows to show: in ``namespace``, passing the filter, sorted (:func:`ordered`, then :func:`narrow`)."""
     return narrow(ordered(rows, sort_column=sort_column, reverse=reverse, namespace=namespace), flt)

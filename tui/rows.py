@@ -58,8 +58,15 @@ def _base(obj: Obj, cells: tuple[Any, ...], style: str = "", **extra: Any) -> Ob
     meta = obj.get("metadata") or {}
     ns, name = meta.get("namespace") or "", meta.get("name") or ""
     text = " ".join(str(c) for c in cells if not isinstance(c, float)).lower()
-    return {"ns": ns, "name": name, "labels": dict(meta.get("labels") or {}), "cells": cells, "text": text,
-            "style": style, **extra}
+    return {
+        "ns": ns,
+        "name": name,
+        "labels": dict(meta.get("labels") or {}),
+        "cells": cells,
+        "text": text,
+        "style": style,
+        **extra,
+    }
 
 
 def _created(obj: Obj) -> float:
@@ -74,7 +81,7 @@ def pod_status(obj: Obj) -> str:
         return "Terminating"
     if status.get("reason"):
         return str(status["reason"])
-    for c in (status.get("initContainerStatuses") or []):
+    for c in status.get("initContainerStatuses") or []:
         state = c.get("state") or {}
         if (state.get("waiting") or {}).get("reason"):
             return f"Init:{state['waiting']['reason']}"
@@ -96,21 +103,44 @@ def project_pod(obj: Obj) -> Obj:
     style = "red" if trouble in ("crashing", "evicted") else "yellow" if trouble == "pending" else ""
     meta = obj.get("metadata") or {}
     containers = [str(c.get("name")) for c in spec.get("containers") or []]
-    return _base(obj, (meta.get("namespace") or "", meta.get("name") or "", ready, shown, restarts, _created(obj),
-                       spec.get("nodeName") or ""), style, trouble=trouble, detail=detail,
-                 node=spec.get("nodeName") or "", containers=containers)
+    return _base(
+        obj,
+        (
+            meta.get("namespace") or "",
+            meta.get("name") or "",
+            ready,
+            shown,
+            restarts,
+            _created(obj),
+            spec.get("nodeName") or "",
+        ),
+        style,
+        trouble=trouble,
+        detail=detail,
+        node=spec.get("nodeName") or "",
+        containers=containers,
+    )
 
 
 def project_node(obj: Obj) -> Obj:
     meta, status = obj.get("metadata") or {}, obj.get("status") or {}
     problem = inspect.node_problem(obj)
     pressure = inspect.node_pressure(obj)
-    roles = ",".join(sorted(k.split("/", 1)[1] for k in meta.get("labels") or {}
-                            if k.startswith("node-role.kubernetes.io/"))) or "<none>"
+    roles = (
+        ",".join(
+            sorted(k.split("/", 1)[1] for k in meta.get("labels") or {} if k.startswith("node-role.kubernetes.io/"))
+        )
+        or "<none>"
+    )
     shown = problem or "Ready"
     version = (status.get("nodeInfo") or {}).get("kubeletVersion") or ""
-    return _base(obj, (meta.get("name") or "", shown, ",".join(pressure) or "-", roles, version, _created(obj)),
-                 "red" if problem else "yellow" if pressure else "", problem=problem, pressure=pressure)
+    return _base(
+        obj,
+        (meta.get("name") or "", shown, ",".join(pressure) or "-", roles, version, _created(obj)),
+        "red" if problem else "yellow" if pressure else "",
+        problem=problem,
+        pressure=pressure,
+    )
 
 
 def _replicas(obj: Obj, ready_key: str = "readyReplicas") -> str:
@@ -122,8 +152,18 @@ def project_deployment(obj: Obj) -> Obj:
     ready = _replicas(obj)
     want = (obj.get("spec") or {}).get("replicas", 1)
     style = "yellow" if (status.get("readyReplicas") or 0) < (want or 0) else ""
-    return _base(obj, (meta.get("namespace") or "", meta.get("name") or "", ready, status.get("updatedReplicas") or 0,
-                       status.get("availableReplicas") or 0, _created(obj)), style)
+    return _base(
+        obj,
+        (
+            meta.get("namespace") or "",
+            meta.get("name") or "",
+            ready,
+            status.get("updatedReplicas") or 0,
+            status.get("availableReplicas") or 0,
+            _created(obj),
+        ),
+        style,
+    )
 
 
 def project_statefulset(obj: Obj) -> Obj:
@@ -137,34 +177,71 @@ def project_service(obj: Obj) -> Obj:
     meta, spec = obj.get("metadata") or {}, obj.get("spec") or {}
     ports = ",".join(f"{p.get('port')}/{p.get('protocol', 'TCP')}" for p in spec.get("ports") or [])
     selector = ",".join(f"{k}={v}" for k, v in (spec.get("selector") or {}).items()) or "<none>"
-    return _base(obj, (meta.get("namespace") or "", meta.get("name") or "", spec.get("type") or "ClusterIP",
-                       spec.get("clusterIP") or "", ports, selector, _created(obj)))
+    return _base(
+        obj,
+        (
+            meta.get("namespace") or "",
+            meta.get("name") or "",
+            spec.get("type") or "ClusterIP",
+            spec.get("clusterIP") or "",
+            ports,
+            selector,
+            _created(obj),
+        ),
+    )
 
 
 def project_pvc(obj: Obj) -> Obj:
     meta, spec, status = obj.get("metadata") or {}, obj.get("spec") or {}, obj.get("status") or {}
     phase = status.get("phase") or "Pending"
-    capacity = (status.get("capacity") or {}).get("storage") or \
-        ((spec.get("resources") or {}).get("requests") or {}).get("storage") or ""
-    return _base(obj, (meta.get("namespace") or "", meta.get("name") or "", phase, spec.get("volumeName") or "",
-                       capacity, spec.get("storageClassName") or "", _created(obj)),
-                 "" if phase == "Bound" else "yellow")
+    capacity = (
+        (status.get("capacity") or {}).get("storage")
+        or ((spec.get("resources") or {}).get("requests") or {}).get("storage")
+        or ""
+    )
+    return _base(
+        obj,
+        (
+            meta.get("namespace") or "",
+            meta.get("name") or "",
+            phase,
+            spec.get("volumeName") or "",
+            capacity,
+            spec.get("storageClassName") or "",
+            _created(obj),
+        ),
+        "" if phase == "Bound" else "yellow",
+    )
 
 
 def project_hpa(obj: Obj) -> Obj:
     meta, spec, status = obj.get("metadata") or {}, obj.get("spec") or {}, obj.get("status") or {}
     ref = spec.get("scaleTargetRef") or {}
-    return _base(obj, (meta.get("namespace") or "", meta.get("name") or "", f"{ref.get('kind')}/{ref.get('name')}",
-                       spec.get("minReplicas") or 1, spec.get("maxReplicas") or 0,
-                       status.get("currentReplicas") or 0, _created(obj)))
+    return _base(
+        obj,
+        (
+            meta.get("namespace") or "",
+            meta.get("name") or "",
+            f"{ref.get('kind')}/{ref.get('name')}",
+            spec.get("minReplicas") or 1,
+            spec.get("maxReplicas") or 0,
+            status.get("currentReplicas") or 0,
+            _created(obj),
+        ),
+    )
 
 
 def last_seen(obj: Obj) -> float:
     """An event's real last sighting: the newest of lastTimestamp, series.lastObservedTime, eventTime,
     firstTimestamp and creationTimestamp (k9s sorts by the first it finds, which is often empty or stale)."""
     series = obj.get("series") or {}
-    return max(timestamp(obj.get("lastTimestamp")), timestamp(series.get("lastObservedTime")),
-               timestamp(obj.get("eventTime")), timestamp(obj.get("firstTimestamp")), _created(obj))
+    return max(
+        timestamp(obj.get("lastTimestamp")),
+        timestamp(series.get("lastObservedTime")),
+        timestamp(obj.get("eventTime")),
+        timestamp(obj.get("firstTimestamp")),
+        _created(obj),
+    )
 
 
 def project_event(obj: Obj) -> Obj:
@@ -175,33 +252,72 @@ def project_event(obj: Obj) -> Obj:
     what = f"{kind.lower()}/{involved.get('name', '')}"
     message = " ".join(str(obj.get("message") or obj.get("note") or "").split())
     etype = str(obj.get("type") or "Normal")
-    return _base(obj, (meta.get("namespace") or "", last_seen(obj), etype, str(obj.get("reason") or ""), what, count,
-                       message[:300]), "yellow" if etype == "Warning" else "", warning=etype == "Warning",
-                 involved=(kind, str(involved.get("namespace") or ""), str(involved.get("name") or "")))
+    return _base(
+        obj,
+        (meta.get("namespace") or "", last_seen(obj), etype, str(obj.get("reason") or ""), what, count, message[:300]),
+        "yellow" if etype == "Warning" else "",
+        warning=etype == "Warning",
+        involved=(kind, str(involved.get("namespace") or ""), str(involved.get("name") or "")),
+    )
 
 
 def _cols(*titles: str) -> tuple[Column, ...]:
     return tuple(Column(t, age=t in ("AGE", "LAST SEEN")) for t in titles)
 
 
-VIEWS: dict[str, KindView] = {v.kind: v for v in (
-    KindView("Pod", "pods", _cols("NAMESPACE", "NAME", "READY", "STATUS", "RESTARTS", "AGE", "NODE"), project_pod),
-    KindView("Node", "nodes", _cols("NAME", "STATUS", "PRESSURE", "ROLES", "VERSION", "AGE"), project_node),
-    KindView("Deployment", "deploy", _cols("NAMESPACE", "NAME", "READY", "UP-TO-DATE", "AVAILABLE", "AGE"),
-             project_deployment),
-    KindView("StatefulSet", "sts", _cols("NAMESPACE", "NAME", "READY", "AGE"), project_statefulset),
-    KindView("Service", "svc", _cols("NAMESPACE", "NAME", "TYPE", "CLUSTER-IP", "PORTS", "SELECTOR", "AGE"),
-             project_service),
-    KindView("PersistentVolumeClaim", "pvc", _cols("NAMESPACE", "NAME", "STATUS", "VOLUME", "CAPACITY",
-                                                   "STORAGECLASS", "AGE"), project_pvc),
-    KindView("HorizontalPodAutoscaler", "hpa", _cols("NAMESPACE", "NAME", "REFERENCE", "MIN", "MAX", "REPLICAS",
-                                                     "AGE"), project_hpa),
-    KindView("Event", "events", _cols("NAMESPACE", "LAST SEEN", "TYPE", "REASON", "OBJECT", "COUNT", "MESSAGE"),
-             project_event),
-)}
+VIEWS: dict[str, KindView] = {
+    v.kind: v
+    for v in (
+        KindView("Pod", "pods", _cols("NAMESPACE", "NAME", "READY", "STATUS", "RESTARTS", "AGE", "NODE"), project_pod),
+        KindView("Node", "nodes", _cols("NAME", "STATUS", "PRESSURE", "ROLES", "VERSION", "AGE"), project_node),
+        KindView(
+            "Deployment",
+            "deploy",
+            _cols("NAMESPACE", "NAME", "READY", "UP-TO-DATE", "AVAILABLE", "AGE"),
+            project_deployment,
+        ),
+        KindView("StatefulSet", "sts", _cols("NAMESPACE", "NAME", "READY", "AGE"), project_statefulset),
+        KindView(
+            "Service",
+            "svc",
+            _cols("NAMESPACE", "NAME", "TYPE", "CLUSTER-IP", "PORTS", "SELECTOR", "AGE"),
+            project_service,
+        ),
+        KindView(
+            "PersistentVolumeClaim",
+            "pvc",
+            _cols("NAMESPACE", "NAME", "STATUS", "VOLUME", "CAPACITY", "STORAGECLASS", "AGE"),
+            project_pvc,
+        ),
+        KindView(
+            "HorizontalPodAutoscaler",
+            "hpa",
+            _cols("NAMESPACE", "NAME", "REFERENCE", "MIN", "MAX", "REPLICAS", "AGE"),
+            project_hpa,
+        ),
+        KindView(
+            "Event",
+            "events",
+            _cols("NAMESPACE", "LAST SEEN", "TYPE", "REASON", "OBJECT", "COUNT", "MESSAGE"),
+            project_event,
+        ),
+    )
+}
 
 BY_COMMAND: dict[str, str] = {v.command: v.kind for v in VIEWS.values()}
 # the other spellings ``:`` accepts
-BY_COMMAND.update({"pod": "Pod", "po": "Pod", "node": "Node", "no": "Node", "deployments": "Deployment",
-                   "statefulsets": "StatefulSet", "services": "Service", "pvcs": "PersistentVolumeClaim",
-                   "hpas": "HorizontalPodAutoscaler", "ev": "Event", "event": "Event"})
+BY_COMMAND.update(
+    {
+        "pod": "Pod",
+        "po": "Pod",
+        "node": "Node",
+        "no": "Node",
+        "deployments": "Deployment",
+        "statefulsets": "StatefulSet",
+        "services": "Service",
+        "pvcs": "PersistentVolumeClaim",
+        "hpas": "HorizontalPodAutoscaler",
+        "ev": "Event",
+        "event": "Event",
+    }
+)

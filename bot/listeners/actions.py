@@ -64,14 +64,19 @@ async def _checked(deps: BotDeps, body: dict[str, Any], client: AsyncWebClient) 
     try:
         click = _clicked(body)
     except (UsageError, KeyError, IndexError) as exc:
-        await client.chat_postEphemeral(channel=channel, user=user,
-                                        text=f"I cannot use this button: {blocks.escape(clip(str(exc)))}.")
+        await client.chat_postEphemeral(
+            channel=channel, user=user, text=f"I cannot use this button: {blocks.escape(clip(str(exc)))}."
+        )
         return None
     if not deps.readable(click.target.namespace):
-        log.warning("slack: %s clicked a button for namespace %s, which the bot may not read", user,
-                    click.target.namespace)
-        await client.chat_postEphemeral(channel=channel, user=user, text=(
-            f"I may not read namespace `{blocks.escape(click.target.namespace or '')}`."))
+        log.warning(
+            "slack: %s clicked a button for namespace %s, which the bot may not read", user, click.target.namespace
+        )
+        await client.chat_postEphemeral(
+            channel=channel,
+            user=user,
+            text=(f"I may not read namespace `{blocks.escape(click.target.namespace or '')}`."),
+        )
         return None
     return click
 
@@ -79,8 +84,15 @@ async def _checked(deps: BotDeps, body: dict[str, Any], client: AsyncWebClient) 
 def _audit_click(deps: BotDeps, action: str, click: Click) -> None:
     """Every click is recorded with the Slack user (issue 7) and its incident, so the post-mortem shows it (issue
     15); fix clicks are recorded as fix events instead."""
-    core_actions.record_action(deps.core, action, actor=click.user, source="slack", channel=click.channel,
-                               target=click.target, incident=click.incident)
+    core_actions.record_action(
+        deps.core,
+        action,
+        actor=click.user,
+        source="slack",
+        channel=click.channel,
+        target=click.target,
+        incident=click.incident,
+    )
 
 
 async def _post_lines(client: AsyncWebClient, channel: str, ts: str, title: str, lines: list[str]) -> None:
@@ -117,13 +129,14 @@ def register(app: AsyncApp, deps: BotDeps) -> None:
         return f"describe {target.ref}", await describe_lines(deps.kube, target)
 
     # Read-only views posted in the answer's thread: (button, audit action, what to show).
-    for action_id, name, view in ((blocks.ACTION_LOGS, "show_logs", logs_view),
-                                  (blocks.ACTION_EVENTS, "show_events", events_view),
-                                  (blocks.ACTION_DESCRIBE, "describe", describe_view)):
+    for action_id, name, view in (
+        (blocks.ACTION_LOGS, "show_logs", logs_view),
+        (blocks.ACTION_EVENTS, "show_events", events_view),
+        (blocks.ACTION_DESCRIBE, "describe", describe_view),
+    ):
         app.action(action_id)(guarded(_view_listener(deps, name, view)))
 
     @app.action(blocks.ACTION_RERUN)
-
     @guarded
     async def rerun(ack: Any, body: dict[str, Any], client: AsyncWebClient) -> None:
         await ack()
@@ -131,13 +144,15 @@ def register(app: AsyncApp, deps: BotDeps) -> None:
         if click is None:
             return
         _audit_click(deps, "rerun", click)
-        await client.chat_update(channel=click.channel, ts=click.ts, text=f"Investigating {click.target.ref}…",
-                                 blocks=blocks.to_dicts(blocks.investigating(click.target, click.user)))
-        await run_and_update(deps, client, click.target, click.channel, click.ts, click.user,
-                             incident=click.incident)
+        await client.chat_update(
+            channel=click.channel,
+            ts=click.ts,
+            text=f"Investigating {click.target.ref}…",
+            blocks=blocks.to_dicts(blocks.investigating(click.target, click.user)),
+        )
+        await run_and_update(deps, client, click.target, click.channel, click.ts, click.user, incident=click.incident)
 
     @app.action(blocks.ACTION_MORE)
-
     @guarded
     async def more(ack: Any, body: dict[str, Any], client: AsyncWebClient) -> None:
         await ack()
@@ -150,12 +165,12 @@ def register(app: AsyncApp, deps: BotDeps) -> None:
         if report is None or report.target != target:  # the bot restarted since: diagnose again
             from kubewhy.service import diagnose
 
-            report = await diagnose(target, deps.core, actor=click.user, source="slack", channel=channel,
-                                    incident=click.incident)
+            report = await diagnose(
+                target, deps.core, actor=click.user, source="slack", channel=channel, incident=click.incident
+            )
         await _post_lines(client, channel, ts, f"{target.ref}: all evidence", blocks.all_evidence_lines(report))
 
     @app.action(blocks.ACTION_APPLY)
-
     @guarded
     async def apply_clicked(ack: Any, body: dict[str, Any], client: AsyncWebClient) -> None:
         await ack()
@@ -165,39 +180,59 @@ def register(app: AsyncApp, deps: BotDeps) -> None:
         channel, ts, user = click.channel, click.ts, click.user
         proposed = deps.fixes.get(str(click.value.get("f", "")))
         if proposed is None or proposed.target != click.target:
-            await client.chat_postEphemeral(channel=channel, user=user,
-                                            text="This fix proposal has expired. Press *Re-run* for a fresh one.")
+            await client.chat_postEphemeral(
+                channel=channel, user=user, text="This fix proposal has expired. Press *Re-run* for a fresh one."
+            )
             return
         allowed, reason = await may_apply(deps, client, user, proposed.patch.namespace)
         if not allowed:
-            core_actions.fix_event(deps.core, proposed.audit_key, "declined", actor=user, source="slack",
-                                   result={"reason": "not on the allowlist", "clicked_apply": True})
+            core_actions.fix_event(
+                deps.core,
+                proposed.audit_key,
+                "declined",
+                actor=user,
+                source="slack",
+                result={"reason": "not on the allowlist", "clicked_apply": True},
+            )
             await client.chat_postEphemeral(channel=channel, user=user, text=reason)
             return
         patch = proposed.patch
         access = await may(deps.kube, "patch", patch.kind, patch.namespace, patch.name)
         if access.allowed is False:  # RBAC says no: say so now, not halfway through a dry run
             where = f"in namespace `{patch.namespace}`" if patch.namespace else "at the cluster scope"
-            core_actions.fix_event(deps.core, proposed.audit_key, "declined", actor=user, source="slack",
-                                   result={"reason": "kubewhy's service account may not patch it (RBAC)",
-                                           "clicked_apply": True})
+            core_actions.fix_event(
+                deps.core,
+                proposed.audit_key,
+                "declined",
+                actor=user,
+                source="slack",
+                result={"reason": "kubewhy's service account may not patch it (RBAC)", "clicked_apply": True},
+            )
             await client.chat_postEphemeral(
-                channel=channel, user=user,
+                channel=channel,
+                user=user,
                 text=f"kubewhy's service account may not patch {info(patch.kind).plural} {where}: the install is "
-                     "read-only (the Helm chart's default; an admin can grant the fix verbs with "
-                     "`rbac.applyFixes=true`). You can still run the command shown yourself.")
+                "read-only (the Helm chart's default; an admin can grant the fix verbs with "
+                "`rbac.applyFixes=true`). You can still run the command shown yourself.",
+            )
             return
         opened = await client.views_open(trigger_id=body["trigger_id"], view=blocks.loading_modal(proposed.fix.title))
         result = await apply_patch(deps.kube, proposed.patch, dry_run=True)
-        core_actions.fix_event(deps.core, proposed.audit_key, "dry_run", actor=user, source="slack",
-                               result={"ok": result.ok, "message": result.message})
+        core_actions.fix_event(
+            deps.core,
+            proposed.audit_key,
+            "dry_run",
+            actor=user,
+            source="slack",
+            result={"ok": result.ok, "message": result.message},
+        )
         metadata = json.dumps({"f": proposed.id, "c": channel, "ts": ts})
-        await client.views_update(view_id=opened["view"]["id"],
-                                  view=blocks.fix_modal(proposed.fix.title, proposed.fix.command, result.message,
-                                                        result.ok, metadata))
+        await client.views_update(
+            view_id=opened["view"]["id"],
+            view=blocks.fix_modal(proposed.fix.title, proposed.fix.command, result.message, result.ok, metadata),
+        )
 
     @app.view(blocks.VIEW_CONFIRM)
-
     @guarded
     async def confirm(ack: Any, body: dict[str, Any], view: dict[str, Any], client: AsyncWebClient) -> None:
         await ack()
@@ -213,8 +248,11 @@ def register(app: AsyncApp, deps: BotDeps) -> None:
             return
         done = deps.applying.get(proposed.id)
         if done is not None:  # a second submit (a double click, a replay): nothing is applied twice
-            await client.chat_postEphemeral(channel=channel, user=user, text=(
-                f"This fix was already submitted by <@{blocks.escape(done)}>; it is applied once."))
+            await client.chat_postEphemeral(
+                channel=channel,
+                user=user,
+                text=(f"This fix was already submitted by <@{blocks.escape(done)}>; it is applied once."),
+            )
             return
         allowed, reason = await may_apply(deps, client, user, proposed.patch.namespace)  # check again at submit
         if not allowed:
@@ -228,13 +266,28 @@ def register(app: AsyncApp, deps: BotDeps) -> None:
             message, ok = str(exc), False
         else:
             message, ok = result.message, result.ok
-        core_actions.fix_event(deps.core, proposed.audit_key, "applied" if ok else "failed", actor=user,
-                               source="slack", result={"message": message})
+        core_actions.fix_event(
+            deps.core,
+            proposed.audit_key,
+            "applied" if ok else "failed",
+            actor=user,
+            source="slack",
+            result={"message": message},
+        )
         icon = ":white_check_mark:" if ok else ":x:"
         title = blocks.escape(proposed.fix.title)
-        await client.chat_postMessage(channel=channel, thread_ts=ts, text=message,
-                                      blocks=blocks.to_dicts([blocks.section(
-                                          f"{icon} <@{blocks.escape(user)}> applied *{title}*"
-                                          f" to `{blocks.escape(proposed.target.ref)}`: {blocks.escape(message)}"
-                                          if ok else f"{icon} Applying *{title}* failed: "
-                                                     f"{blocks.escape(message)}")]))
+        await client.chat_postMessage(
+            channel=channel,
+            thread_ts=ts,
+            text=message,
+            blocks=blocks.to_dicts(
+                [
+                    blocks.section(
+                        f"{icon} <@{blocks.escape(user)}> applied *{title}*"
+                        f" to `{blocks.escape(proposed.target.ref)}`: {blocks.escape(message)}"
+                        if ok
+                        else f"{icon} Applying *{title}* failed: {blocks.escape(message)}"
+                    )
+                ]
+            ),
+        )

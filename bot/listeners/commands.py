@@ -33,9 +33,11 @@ def register(app: AsyncApp, deps: BotDeps) -> None:
         pasted = re.match(r"\s*why\s+(.*)", text, re.DOTALL | re.IGNORECASE)
         if pasted and "\n" in pasted.group(1) and looks_like_describe(pasted.group(1)):
             await ack()
-            posted = await client.chat_postMessage(channel=channel, text="Reading the pasted describe output…",
-                                                   blocks=blocks.to_dicts([blocks.section(
-                                                       f"Reading the `kubectl describe` output <@{user}> pasted…")]))
+            posted = await client.chat_postMessage(
+                channel=channel,
+                text="Reading the pasted describe output…",
+                blocks=blocks.to_dicts([blocks.section(f"Reading the `kubectl describe` output <@{user}> pasted…")]),
+            )
             await run_described_and_update(deps, client, pasted.group(1), channel, posted["ts"], user)
             return
         cmd = parse(text)
@@ -49,28 +51,36 @@ def register(app: AsyncApp, deps: BotDeps) -> None:
                 await ack(text=f"{blocks.escape(clip(str(exc)))}. Try `/k8s {cmd.name} pod-name -n my-namespace`.")
                 return
             if not deps.readable(cmd.namespace):
-                await ack(text=f"I may not read namespace `{blocks.escape(cmd.namespace)}`. Namespaces I can read: "
-                               f"{', '.join(f'`{n}`' for n in deps.slack.namespaces)}.")
+                await ack(
+                    text=f"I may not read namespace `{blocks.escape(cmd.namespace)}`. Namespaces I can read: "
+                    f"{', '.join(f'`{n}`' for n in deps.slack.namespaces)}."
+                )
                 return
         if cmd.name == "help":
             await ack(text=blocks.HELP, blocks=blocks.to_dicts(blocks.help_blocks(cmd.unknown)))
             return
         if cmd.name == "playbooks":
-            lines = [f"• `{p.id}` ({', '.join(p.applies_to)}): {blocks.escape(p.title)}"
-                     for p in sorted(deps.catalog.playbooks, key=lambda p: p.id)]
-            await ack(text=f"{len(lines)} playbooks",
-                      blocks=blocks.to_dicts(blocks.list_sections(f"*{len(lines)} playbooks*", lines)))
+            lines = [
+                f"• `{p.id}` ({', '.join(p.applies_to)}): {blocks.escape(p.title)}"
+                for p in sorted(deps.catalog.playbooks, key=lambda p: p.id)
+            ]
+            await ack(
+                text=f"{len(lines)} playbooks",
+                blocks=blocks.to_dicts(blocks.list_sections(f"*{len(lines)} playbooks*", lines)),
+            )
             return
         if cmd.name == "status":
             await ack()
             try:
                 st = await cluster_status(deps.kube, cmd.namespace, only=deps.readable_namespaces())
             except KubewhyError as exc:
-                await client.chat_postEphemeral(channel=channel, user=user,
-                                                text=f"Cannot read the cluster: {public_error(exc, 'status')}.")
+                await client.chat_postEphemeral(
+                    channel=channel, user=user, text=f"Cannot read the cluster: {public_error(exc, 'status')}."
+                )
                 return
-            await client.chat_postMessage(channel=channel, text="Cluster status",
-                                          blocks=blocks.to_dicts(blocks.status_blocks(st)))
+            await client.chat_postMessage(
+                channel=channel, text="Cluster status", blocks=blocks.to_dicts(blocks.status_blocks(st))
+            )
             return
         if cmd.name == "history":
             await ack()
@@ -83,15 +93,19 @@ def register(app: AsyncApp, deps: BotDeps) -> None:
         try:
             target = parse_target(cmd.args[0], cmd.namespace, deps.default_namespace)
         except UsageError as exc:
-            await ack(text=f"{blocks.escape(clip(str(exc)))}.\n"
-                           "Try `/k8s why pod-name` or `/k8s why deploy/api -n prod`.")
+            await ack(
+                text=f"{blocks.escape(clip(str(exc)))}.\nTry `/k8s why pod-name` or `/k8s why deploy/api -n prod`."
+            )
             return
         if not deps.readable(target.namespace):
             await ack(text=f"I may not read namespace `{blocks.escape(target.namespace or '')}`.")
             return
         await ack()
-        posted = await client.chat_postMessage(channel=channel, text=f"Investigating {target.ref}…",
-                                               blocks=blocks.to_dicts(blocks.investigating(target, user)))
+        posted = await client.chat_postMessage(
+            channel=channel,
+            text=f"Investigating {target.ref}…",
+            blocks=blocks.to_dicts(blocks.investigating(target, user)),
+        )
         await run_and_update(deps, client, target, channel, posted["ts"], user, incident=cmd.incident)
 
 
@@ -105,21 +119,29 @@ async def _history(deps: BotDeps, client: AsyncWebClient, channel: str, user: st
         await client.chat_postEphemeral(channel=channel, user=user, text=blocks.escape(clip(str(exc))))
         return
     if target is not None and not deps.readable(target.namespace):
-        await client.chat_postEphemeral(channel=channel, user=user,
-                                        text=f"I may not read namespace `{blocks.escape(target.namespace or '')}`.")
+        await client.chat_postEphemeral(
+            channel=channel, user=user, text=f"I may not read namespace `{blocks.escape(target.namespace or '')}`."
+        )
         return
     try:
-        entries = await actions.history(deps.core.audit, since=datetime.now(UTC) - timedelta(days=7),
-                                        target_kind=target.kind if target else None,
-                                        target_name=target.name if target else None,
-                                        target_namespace=target.namespace if target else None, limit=40,
-                                        namespaces=deps.readable_namespaces())
+        entries = await actions.history(
+            deps.core.audit,
+            since=datetime.now(UTC) - timedelta(days=7),
+            target_kind=target.kind if target else None,
+            target_name=target.name if target else None,
+            target_namespace=target.namespace if target else None,
+            limit=40,
+            namespaces=deps.readable_namespaces(),
+        )
     except AuditStoreError as exc:
-        await client.chat_postEphemeral(channel=channel, user=user,
-                                        text=f"Cannot read the audit log: {public_error(exc, 'history')}.")
+        await client.chat_postEphemeral(
+            channel=channel, user=user, text=f"Cannot read the audit log: {public_error(exc, 'history')}."
+        )
         return
-    lines = [f"{e.at:%Y-%m-%d %H:%M} {e.kind:9} {e.source}/{shown_actor(e.source, e.actor)} {e.target} "
-             f"{e.summary}"[:300] for e in entries]
+    lines = [
+        f"{e.at:%Y-%m-%d %H:%M} {e.kind:9} {e.source}/{shown_actor(e.source, e.actor)} {e.target} {e.summary}"[:300]
+        for e in entries
+    ]
     title = f"History of {target.ref} (7 days)" if target else "Recent history (7 days)"
     for message in blocks.lines_messages(title, lines):
         await client.chat_postMessage(channel=channel, text=title, blocks=blocks.to_dicts(message))

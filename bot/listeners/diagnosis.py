@@ -22,8 +22,9 @@ from ..public import public_error
 log = logging.getLogger("kubewhy.bot")
 
 
-def register_fixes(deps: BotDeps, report: Any, user: str, channel: str,
-                   incident: str | None = None) -> dict[tuple[int, int], str]:
+def register_fixes(
+    deps: BotDeps, report: Any, user: str, channel: str, incident: str | None = None
+) -> dict[tuple[int, int], str]:
     """Give every fix with a structured patch an id the "Apply fix…" button carries; record the proposals."""
     ids: dict[tuple[int, int], str] = {}
     for i, finding in enumerate(report.findings):
@@ -31,22 +32,32 @@ def register_fixes(deps: BotDeps, report: Any, user: str, channel: str,
             if fix.patch is None:
                 continue
             fix_id = uuid.uuid4().hex[:16]
-            key = actions.propose_fix(deps.core, fix, playbook_id=finding.id, source="slack", channel=channel,
-                                      incident=incident)
+            key = actions.propose_fix(
+                deps.core, fix, playbook_id=finding.id, source="slack", channel=channel, incident=incident
+            )
             deps.fixes[fix_id] = ProposedFix(fix_id, report.target, finding.id, fix, fix.patch, key)
             ids[(i, j)] = fix_id
     return ids
 
 
-async def run_and_update(deps: BotDeps, client: AsyncWebClient, target: Target, channel: str, ts: str,
-                         user: str, *, incident: str | None = None) -> None:
+async def run_and_update(
+    deps: BotDeps,
+    client: AsyncWebClient,
+    target: Target,
+    channel: str,
+    ts: str,
+    user: str,
+    *,
+    incident: str | None = None,
+) -> None:
     try:
         report = await diagnose(target, deps.core, actor=user, source="slack", channel=channel, incident=incident)
     except TargetNotFound as exc:  # only the asker needs to know: the "investigating…" message goes away
         text = f":grey_question: {blocks.escape(public_error(exc, 'why'))}"
         await client.chat_delete(channel=channel, ts=ts)
-        await client.chat_postEphemeral(channel=channel, user=user, text=text,
-                                        blocks=blocks.to_dicts([blocks.section(text)]))
+        await client.chat_postEphemeral(
+            channel=channel, user=user, text=text, blocks=blocks.to_dicts([blocks.section(text)])
+        )
         return
     except KubewhyError as exc:
         text = f":warning: Could not diagnose `{blocks.escape(target.ref)}`: {blocks.escape(public_error(exc, 'why'))}"
@@ -54,24 +65,34 @@ async def run_and_update(deps: BotDeps, client: AsyncWebClient, target: Target, 
         return
     deps.reports[(channel, ts)] = report
     fix_ids = register_fixes(deps, report, user, channel, incident)
-    await client.chat_update(channel=channel, ts=ts, text=blocks.fallback_text(report),
-                             blocks=blocks.to_dicts(blocks.report_blocks(report, fix_ids, user, incident)))
+    await client.chat_update(
+        channel=channel,
+        ts=ts,
+        text=blocks.fallback_text(report),
+        blocks=blocks.to_dicts(blocks.report_blocks(report, fix_ids, user, incident)),
+    )
     await _upload_charts(deps, client, report, channel, ts)
 
 
-async def run_described_and_update(deps: BotDeps, client: AsyncWebClient, text: str, channel: str, ts: str,
-                                   user: str) -> None:
+async def run_described_and_update(
+    deps: BotDeps, client: AsyncWebClient, text: str, channel: str, ts: str, user: str
+) -> None:
     """``/k8s why`` followed by pasted ``kubectl describe`` output: diagnosed from the text alone. No fix can be
     applied from it (the paste is not the cluster), so the answer carries no Apply buttons."""
     try:
         report = await diagnose_described(text, deps.core, actor=user, source="slack", channel=channel)
     except KubewhyError as exc:
         message = f":warning: Could not read the pasted describe output: {blocks.escape(public_error(exc))}"
-        await client.chat_update(channel=channel, ts=ts, text=message,
-                                 blocks=blocks.to_dicts([blocks.section(message)]))
+        await client.chat_update(
+            channel=channel, ts=ts, text=message, blocks=blocks.to_dicts([blocks.section(message)])
+        )
         return
-    await client.chat_update(channel=channel, ts=ts, text=blocks.fallback_text(report),
-                             blocks=blocks.to_dicts(blocks.report_blocks(report, {}, user)))
+    await client.chat_update(
+        channel=channel,
+        ts=ts,
+        text=blocks.fallback_text(report),
+        blocks=blocks.to_dicts(blocks.report_blocks(report, {}, user)),
+    )
 
 
 async def _upload_charts(deps: BotDeps, client: AsyncWebClient, report: Any, channel: str, ts: str) -> None:
@@ -93,6 +114,11 @@ async def _upload_charts(deps: BotDeps, client: AsyncWebClient, report: Any, cha
         except Exception as exc:  # noqa: BLE001 - a chart is a bonus: never lose the answer over it
             log.warning("chart for %s failed: %s", finding.id, exc)
             continue
-        await client.files_upload_v2(channel=channel, thread_ts=ts, filename=chart_filename(finding), content=png,
-                                     title=f"{finding.subject}: {finding.title}",
-                                     initial_comment=f"{finding.title} — last hour, from Prometheus")
+        await client.files_upload_v2(
+            channel=channel,
+            thread_ts=ts,
+            filename=chart_filename(finding),
+            content=png,
+            title=f"{finding.subject}: {finding.title}",
+            initial_comment=f"{finding.title} — last hour, from Prometheus",
+        )

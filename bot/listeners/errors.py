@@ -32,8 +32,10 @@ def explain(error: BaseException) -> str:
     if isinstance(error, SlackApiError):
         code = error.response.get("error", "") if error.response is not None else ""
         if code in NOT_A_MEMBER:
-            return ("I cannot post in this channel (I am not a member of it): invite me with `/invite @kubewhy`, "
-                    "or ask in a channel I am in")
+            return (
+                "I cannot post in this channel (I am not a member of it): invite me with `/invite @kubewhy`, "
+                "or ask in a channel I am in"
+            )
         return f"Slack refused my answer ({blocks.escape(str(code) or 'error')}); try again in a minute"
     return public_error(error, "slack listener")
 
@@ -42,7 +44,8 @@ def _response_url(kwargs: dict[str, Any]) -> str | None:
     for source in (kwargs.get("command"), kwargs.get("body")):
         if isinstance(source, dict):
             url = source.get("response_url") or next(
-                (u.get("response_url") for u in source.get("response_urls") or [] if isinstance(u, dict)), None)
+                (u.get("response_url") for u in source.get("response_urls") or [] if isinstance(u, dict)), None
+            )
             if url:
                 return str(url)
     return None

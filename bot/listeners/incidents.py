@@ -45,24 +45,32 @@ def register(app: AsyncApp, deps: BotDeps) -> None:
             await client.chat_postEphemeral(channel=channel, user=user, text="This incident is not in my ledger.")
             return
         if not deps.readable(_namespace_of(current.subject)):
-            await client.chat_postEphemeral(channel=channel, user=user,
-                                            text="That incident is in a namespace I may not show you.")
+            await client.chat_postEphemeral(
+                channel=channel, user=user, text="That incident is in a namespace I may not show you."
+            )
             return
         try:
-            done = (await core.acknowledge(deps.core, deps.ledger, current.id, actor=user, source="slack",
-                                           channel=channel) if what == "ack" else
-                    await core.resolve(deps.core, deps.ledger, current.id, actor=user, source="slack",
-                                       channel=channel))
+            done = (
+                await core.acknowledge(deps.core, deps.ledger, current.id, actor=user, source="slack", channel=channel)
+                if what == "ack"
+                else await core.resolve(deps.core, deps.ledger, current.id, actor=user, source="slack", channel=channel)
+            )
         except AuditStoreError as exc:
-            await client.chat_postEphemeral(channel=channel, user=user,
-                                            text=f"Cannot change the incident: {public_error(exc, what)}.")
+            await client.chat_postEphemeral(
+                channel=channel, user=user, text=f"Cannot change the incident: {public_error(exc, what)}."
+            )
             return
         if done is None:
-            await client.chat_postEphemeral(channel=channel, user=user,
-                                            text=f"{current.ref} is already {current.state}.")
+            await client.chat_postEphemeral(
+                channel=channel, user=user, text=f"{current.ref} is already {current.state}."
+            )
             return
-        await client.chat_update(channel=channel, ts=ts, text=f"{done.severity.upper()}: {done.title}",
-                                 blocks=blocks.to_dicts(incident_blocks(Page("acknowledged", done, done.title))))
+        await client.chat_update(
+            channel=channel,
+            ts=ts,
+            text=f"{done.severity.upper()}: {done.title}",
+            blocks=blocks.to_dicts(incident_blocks(Page("acknowledged", done, done.title))),
+        )
         verb = "acknowledged" if what == "ack" else "resolved"
         await client.chat_postMessage(channel=channel, thread_ts=ts, text=f"{verb.capitalize()} by <@{user}>.")
 
@@ -88,9 +96,11 @@ async def incident_command(deps: BotDeps, ack: Any, cmd: Command, user: str, cha
             if not shown:
                 await ack(text="No open incidents.")
                 return
-            lines = [f"• `{i.ref}` {blocks.SEVERITY_EMOJI.get(i.severity, '')} *{blocks.escape(i.rule)}* on "
-                     f"`{blocks.escape(i.subject)}` — {i.count}×, {i.state}, since {i.first_seen:%Y-%m-%d %H:%M} UTC"
-                     for i in shown[:40]]
+            lines = [
+                f"• `{i.ref}` {blocks.SEVERITY_EMOJI.get(i.severity, '')} *{blocks.escape(i.rule)}* on "
+                f"`{blocks.escape(i.subject)}` — {i.count}×, {i.state}, since {i.first_seen:%Y-%m-%d %H:%M} UTC"
+                for i in shown[:40]
+            ]
             more = f"\n…and {len(shown) - 40} more" if len(shown) > 40 else ""
             await ack(text=blocks.cut(f"*{len(shown)} open incident(s)*\n" + "\n".join(lines) + more))
             return
@@ -101,13 +111,18 @@ async def incident_command(deps: BotDeps, ack: Any, cmd: Command, user: str, cha
         if cmd.name == "mute":
             span = core.parse_for(cmd.args[1])
             m = await core.mute(deps.core, deps.ledger, target, span, actor=user, source="slack", channel=channel)
-            await ack(response_type="in_channel",
-                      text=f"<@{user}> muted `{blocks.escape(target)}` until {m.until:%Y-%m-%d %H:%M} UTC.")
+            await ack(
+                response_type="in_channel",
+                text=f"<@{user}> muted `{blocks.escape(target)}` until {m.until:%Y-%m-%d %H:%M} UTC.",
+            )
         else:
             removed = await core.unmute(deps.core, deps.ledger, target, actor=user, source="slack", channel=channel)
-            await ack(response_type="in_channel" if removed else "ephemeral",
-                      text=f"<@{user}> unmuted `{blocks.escape(target)}`." if removed else
-                      f"`{blocks.escape(target)}` was not muted.")
+            await ack(
+                response_type="in_channel" if removed else "ephemeral",
+                text=f"<@{user}> unmuted `{blocks.escape(target)}`."
+                if removed
+                else f"`{blocks.escape(target)}` was not muted.",
+            )
     except UsageError as exc:
         await ack(text=blocks.escape(str(exc))[:300])
     except AuditStoreError as exc:

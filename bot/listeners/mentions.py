@@ -33,16 +33,19 @@ def register(app: AsyncApp, deps: BotDeps) -> None:
         thread = event.get("thread_ts") or event.get("ts", "")
 
         async def reply(text: str) -> None:
-            await client.chat_postMessage(channel=channel, thread_ts=thread, text=text,
-                                          blocks=blocks.to_dicts([blocks.section(text)]))
+            await client.chat_postMessage(
+                channel=channel, thread_ts=thread, text=text, blocks=blocks.to_dicts([blocks.section(text)])
+            )
 
         cmd = parse(MENTION.sub(" ", event.get("text", "")))
         if cmd.error:
             await reply(cmd.error)
             return
         if cmd.name != "why":
-            await reply("Mention me with `why <target> [-n namespace]`; for status, history and playbooks use "
-                        "`/k8s status`, `/k8s history`, `/k8s playbooks`.")
+            await reply(
+                "Mention me with `why <target> [-n namespace]`; for status, history and playbooks use "
+                "`/k8s status`, `/k8s history`, `/k8s playbooks`."
+            )
             return
         try:
             if cmd.namespace is not None:
@@ -54,6 +57,10 @@ def register(app: AsyncApp, deps: BotDeps) -> None:
         if not deps.readable(target.namespace):
             await reply(f"I may not read namespace `{blocks.escape(target.namespace or '')}`.")
             return
-        posted = await client.chat_postMessage(channel=channel, thread_ts=thread, text=f"Investigating {target.ref}…",
-                                               blocks=blocks.to_dicts(blocks.investigating(target, user)))
+        posted = await client.chat_postMessage(
+            channel=channel,
+            thread_ts=thread,
+            text=f"Investigating {target.ref}…",
+            blocks=blocks.to_dicts(blocks.investigating(target, user)),
+        )
         await run_and_update(deps, client, target, channel, posted["ts"], user)

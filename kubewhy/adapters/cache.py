@@ -42,13 +42,23 @@ class CachedKube:
     async def get(self, kind: str, namespace: str | None, name: str) -> Obj | None:
         return await self._once(("get", kind, namespace, name), lambda: self.inner.get(kind, namespace, name))
 
-    async def list(self, kind: str, namespace: str | None = None, *, label_selector: str | None = None,
-                   field_selector: str | None = None) -> list[Obj]:
-        return await self._once(("list", kind, namespace, label_selector, field_selector),
-                                lambda: self.inner.list(kind, namespace, label_selector=label_selector,
-                                                        field_selector=field_selector))
+    async def list(
+        self,
+        kind: str,
+        namespace: str | None = None,
+        *,
+        label_selector: str | None = None,
+        field_selector: str | None = None,
+    ) -> list[Obj]:
+        return await self._once(
+            ("list", kind, namespace, label_selector, field_selector),
+            lambda: self.inner.list(kind, namespace, label_selector=label_selector, field_selector=field_selector),
+        )
 
-    async def logs(self, namespace: str, pod: str, container: str, *, previous: bool = False,
-                   tail: int | None = None) -> str | None:
-        return await self._once(("logs", namespace, pod, container, previous, tail),
-                                lambda: self.inner.logs(namespace, pod, container, previous=previous, tail=tail))
+    async def logs(
+        self, namespace: str, pod: str, container: str, *, previous: bool = False, tail: int | None = None
+    ) -> str | None:
+        return await self._once(
+            ("logs", namespace, pod, container, previous, tail),
+            lambda: self.inner.logs(namespace, pod, container, previous=previous, tail=tail),
+        )

@@ -48,8 +48,11 @@ from .ports import Obj
 if TYPE_CHECKING:
     from kubernetes import client
 
-PATCH_TYPES = {"strategic": "application/strategic-merge-patch+json", "merge": "application/merge-patch+json",
-               "json": "application/json-patch+json"}
+PATCH_TYPES = {
+    "strategic": "application/strategic-merge-patch+json",
+    "merge": "application/merge-patch+json",
+    "json": "application/json-patch+json",
+}
 
 
 class _Configuration:
@@ -81,8 +84,15 @@ class DirectClient:
             return http.client.HTTPSConnection(self._host, self._port, timeout=timeout, context=self._context)
         return http.client.HTTPConnection(self._host, self._port, timeout=timeout)
 
-    def request(self, method: str, path: str, *, body: bytes | None = None, headers: dict[str, str] | None = None,
-                timeout: float = 10.0) -> tuple[int, bytes]:
+    def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        body: bytes | None = None,
+        headers: dict[str, str] | None = None,
+        timeout: float = 10.0,
+    ) -> tuple[int, bytes]:
         """One request; the status and the whole body. Connection errors raise ``OSError`` or
         ``http.client.HTTPException``; a kept-alive connection the server closed meanwhile is retried once."""
         all_headers = {**self._headers, **(headers or {})}
@@ -116,8 +126,9 @@ class DirectClient:
             return resp.status, data
         raise AssertionError("unreachable")  # pragma: no cover
 
-    def open_stream(self, path: str, *, headers: dict[str, str] | None = None,
-                    timeout: float | None = None) -> tuple[int, Iterator[bytes], Callable[[], None]]:
+    def open_stream(
+        self, path: str, *, headers: dict[str, str] | None = None, timeout: float | None = None
+    ) -> tuple[int, Iterator[bytes], Callable[[], None]]:
         """A long request on a connection of its own (a watch): the status, an iterator of the body's lines
         and a closer that ends the iteration from any thread. ``timeout`` bounds each read (None: no bound)."""
         conn = self._connect(10.0)
@@ -204,10 +215,14 @@ def _contexts(kubeconfig: str | None, context: str | None) -> tuple[str | None, 
     return current, contexts
 
 
-_CLUSTER_KEYS = {"server", "certificate-authority", "certificate-authority-data", "insecure-skip-tls-verify",
-                 "extensions"}
-_USER_KEYS = {"token", "client-certificate", "client-certificate-data", "client-key", "client-key-data",
-              "extensions"}
+_CLUSTER_KEYS = {
+    "server",
+    "certificate-authority",
+    "certificate-authority-data",
+    "insecure-skip-tls-verify",
+    "extensions",
+}
+_USER_KEYS = {"token", "client-certificate", "client-certificate-data", "client-key", "client-key-data", "extensions"}
 
 
 def direct_client(kubeconfig: str | None = None, context: str | None = None) -> DirectClient | None:
@@ -263,8 +278,9 @@ def direct_client(kubeconfig: str | None = None, context: str | None = None) -> 
             else:
                 ca_file, ca_data = material("certificate-authority", cluster)
                 if ca_file or ca_data:
-                    ssl_context = ssl.create_default_context(cafile=ca_file,
-                                                             cadata=ca_data.decode() if ca_data else None)
+                    ssl_context = ssl.create_default_context(
+                        cafile=ca_file, cadata=ca_data.decode() if ca_data else None
+                    )
             cert_file, cert_data = material("client-certificate", user)
             key_file, key_data = material("client-key", user)
             if cert_file or cert_data:
@@ -276,8 +292,13 @@ def direct_client(kubeconfig: str | None = None, context: str | None = None) -> 
         return None
 
 
-def _load_cert_chain(context: ssl.SSLContext, cert_file: str | None, cert_data: bytes | None,
-                     key_file: str | None, key_data: bytes | None) -> None:
+def _load_cert_chain(
+    context: ssl.SSLContext,
+    cert_file: str | None,
+    cert_data: bytes | None,
+    key_file: str | None,
+    key_data: bytes | None,
+) -> None:
     """``ssl`` loads certificates from files only: inline data goes through a private temporary file."""
     with tempfile.TemporaryDirectory(prefix="kubewhy-") as tmp:
         if cert_data is not None:
@@ -290,8 +311,9 @@ def _load_cert_chain(context: ssl.SSLContext, cert_file: str | None, cert_data: 
         context.load_cert_chain(cert_file, key_file)
 
 
-def build_api_client(kubeconfig: str | None = None, context: str | None = None,
-                     in_cluster: bool = False) -> client.ApiClient | DirectClient:
+def build_api_client(
+    kubeconfig: str | None = None, context: str | None = None, in_cluster: bool = False
+) -> client.ApiClient | DirectClient:
     """The transport for these credentials: :class:`DirectClient` when the kubeconfig allows, else the
     official client's ``ApiClient``."""
     if not in_cluster:
@@ -301,8 +323,9 @@ def build_api_client(kubeconfig: str | None = None, context: str | None = None,
     return official_client(kubeconfig, context, in_cluster=in_cluster)
 
 
-def official_client(kubeconfig: str | None = None, context: str | None = None,
-                    in_cluster: bool = False) -> client.ApiClient:
+def official_client(
+    kubeconfig: str | None = None, context: str | None = None, in_cluster: bool = False
+) -> client.ApiClient:
     """The official client's ``ApiClient`` for these credentials (every kubeconfig feature kubectl has)."""
     from kubernetes import client, config
     from kubernetes.config.config_exception import ConfigException
@@ -314,7 +337,8 @@ def official_client(kubeconfig: str | None = None, context: str | None = None,
             api = client.ApiClient(cfg)
         else:
             api = config.new_client_from_config(  # type: ignore[no-untyped-call]
-                config_file=kubeconfig, context=context, persist_config=False)
+                config_file=kubeconfig, context=context, persist_config=False
+            )
     except (ConfigException, FileNotFoundError, OSError) as exc:
         where = "in-cluster config" if in_cluster else (kubeconfig or "~/.kube/config")
         raise ClusterUnreachable(f"cannot load Kubernetes credentials from {where}: {exc}") from None
@@ -345,8 +369,15 @@ class LiveKube:
         self._lock = threading.Lock()
 
     # ---- transport ----------------------------------------------------------------------------------------
-    def _call(self, method: str, path: str, query: dict[str, Any] | None = None, body: Any = None,
-              content_type: str = "application/json", accept: str = "application/json") -> tuple[int, bytes]:
+    def _call(
+        self,
+        method: str,
+        path: str,
+        query: dict[str, Any] | None = None,
+        body: Any = None,
+        content_type: str = "application/json",
+        accept: str = "application/json",
+    ) -> tuple[int, bytes]:
         """One API call. A read (GET) is tried again after a reset connection (once) and after 429/503, waiting
         what the server asks (``retryAfterSeconds``, at most :data:`MAX_RETRY_WAIT`) up to twice; the check's
         own deadline still bounds the whole. Each attempt that failed without an answer about the object
@@ -368,37 +399,49 @@ class LiveKube:
             return status, data
         raise AssertionError("unreachable")  # pragma: no cover
 
-    def _call_once(self, method: str, path: str, query: dict[str, Any] | None, body: Any, content_type: str,
-                   accept: str) -> tuple[int, bytes]:
+    def _call_once(
+        self, method: str, path: str, query: dict[str, Any] | None, body: Any, content_type: str, accept: str
+    ) -> tuple[int, bytes]:
         with self._lock:
             self.requests += 1
         params = [(k, v) for k, v in (query or {}).items() if v is not None]
         if isinstance(self.api, DirectClient):
             target = path + (f"?{urlencode(params)}" if params else "")
             try:
-                return self.api.request(method, target, body=None if body is None else json.dumps(body).encode(),
-                                        headers={"Accept": accept, "Content-Type": content_type},
-                                        timeout=self.timeout)
+                return self.api.request(
+                    method,
+                    target,
+                    body=None if body is None else json.dumps(body).encode(),
+                    headers={"Accept": accept, "Content-Type": content_type},
+                    timeout=self.timeout,
+                )
             except (OSError, http.client.HTTPException) as exc:
-                raise ClusterUnreachable(f"cannot reach the Kubernetes API at {self.endpoint}: "
-                                         f"{type(exc).__name__}: {_short(exc)}") from None
+                raise ClusterUnreachable(
+                    f"cannot reach the Kubernetes API at {self.endpoint}: {type(exc).__name__}: {_short(exc)}"
+                ) from None
         import urllib3
         from kubernetes.client.exceptions import ApiException
 
         try:
             m, url, headers, ser_body, post = self.api.param_serialize(
-                method=method, resource_path=path, query_params=params,
-                header_params={"Accept": accept, "Content-Type": content_type}, body=body,
-                auth_settings=["BearerToken"])
-            resp = self.api.call_api(m, url, header_params=headers, body=ser_body, post_params=post,
-                                     _request_timeout=self.timeout)
+                method=method,
+                resource_path=path,
+                query_params=params,
+                header_params={"Accept": accept, "Content-Type": content_type},
+                body=body,
+                auth_settings=["BearerToken"],
+            )
+            resp = self.api.call_api(
+                m, url, header_params=headers, body=ser_body, post_params=post, _request_timeout=self.timeout
+            )
             resp.read()  # type: ignore[no-untyped-call]
             return resp.status, resp.data or b""
         except ApiException as exc:
             return exc.status or 500, (exc.body or "").encode() if isinstance(exc.body, str) else (exc.body or b"")
         except (urllib3.exceptions.HTTPError, OSError) as exc:
-            raise ClusterUnreachable(f"cannot reach the Kubernetes API at {self.endpoint}: "
-                                     f"{type(exc).__name__}: {_short(exc)}") from None
+            raise ClusterUnreachable(
+                f"cannot reach the Kubernetes API at {self.endpoint}: {type(exc).__name__}: {_short(exc)}"
+            ) from None
 
     async def _request(self, *args: Any, **kw: Any) -> tuple[int, bytes]:
         return await asyncio.to_thread(self._call, *args, **kw)
@@ -425,11 +468,18 @@ class LiveKube:
         obj.setdefault("kind", kind)
         return normalize(redact_object(obj))
 
-    async def list(self, kind: str, namespace: str | None = None, *, label_selector: str | None = None,
-                   field_selector: str | None = None) -> list[Obj]:
+    async def list(
+        self,
+        kind: str,
+        namespace: str | None = None,
+        *,
+        label_selector: str | None = None,
+        field_selector: str | None = None,
+    ) -> list[Obj]:
         k = info(kind)
-        status, data = await self._request("GET", k.path(namespace), {"labelSelector": label_selector,
-                                                                     "fieldSelector": field_selector})
+        status, data = await self._request(
+            "GET", k.path(namespace), {"labelSelector": label_selector, "fieldSelector": field_selector}
+        )
         if status == 404:
             return []  # the group is not served (e.g. no CRD for ServiceMonitor)
         if status != 200:
@@ -441,12 +491,16 @@ class LiveKube:
             redact_object(item)
         return [normalize(item) for item in items]
 
-    async def logs(self, namespace: str, pod: str, container: str, *, previous: bool = False,
-                   tail: int | None = None) -> str | None:
+    async def logs(
+        self, namespace: str, pod: str, container: str, *, previous: bool = False, tail: int | None = None
+    ) -> str | None:
         k = info("Pod")
-        status, data = await self._request("GET", k.path(namespace, pod, "log"),
-                                           {"container": container, "previous": "true" if previous else None,
-                                            "tailLines": tail}, accept="text/plain")
+        status, data = await self._request(
+            "GET",
+            k.path(namespace, pod, "log"),
+            {"container": container, "previous": "true" if previous else None, "tailLines": tail},
+            accept="text/plain",
+        )
         if status in (400, 404):
             return None
         if status != 200:
@@ -465,13 +519,15 @@ class LiveKube:
         return data.decode(errors="replace")
 
     # ---- WatchSource: paged LISTs and WATCH streams (the watchers' informers) -------------------------------
-    async def list_page(self, kind: str, namespace: str | None = None, *, limit: int = 500,
-                        continue_token: str | None = None) -> ListPage:
+    async def list_page(
+        self, kind: str, namespace: str | None = None, *, limit: int = 500, continue_token: str | None = None
+    ) -> ListPage:
         """One page of a LIST (``limit``/``continue``), with the list's resourceVersion to watch from.
         A 410 (the continue token expired) raises ``KubeApiError`` with status 410: start the LIST again."""
         k = info(kind)
-        status, data = await self._request("GET", k.path(namespace), {"limit": limit or None,
-                                                                     "continue": continue_token})
+        status, data = await self._request(
+            "GET", k.path(namespace), {"limit": limit or None, "continue": continue_token}
+        )
         if status != 200:
             self._raise(status, data, f"list {k.plural}")
         body = json.loads(data)
@@ -480,18 +536,32 @@ class LiveKube:
         for item in items:
             item.setdefault("apiVersion", k.api_version)
             item.setdefault("kind", kind)
-        return ListPage([normalize(redact_object(item)) for item in items], str(meta.get("resourceVersion") or ""),
-                        meta.get("continue") or None)
+        return ListPage(
+            [normalize(redact_object(item)) for item in items],
+            str(meta.get("resourceVersion") or ""),
+            meta.get("continue") or None,
+        )
 
-    async def watch(self, kind: str, namespace: str | None = None, *, resource_version: str,
-                    timeout_seconds: int = 300, bookmarks: bool = True) -> AsyncGenerator[Obj, None]:
+    async def watch(
+        self,
+        kind: str,
+        namespace: str | None = None,
+        *,
+        resource_version: str,
+        timeout_seconds: int = 300,
+        bookmarks: bool = True,
+    ) -> AsyncGenerator[Obj, None]:
         """The WATCH stream from ``resource_version``: raw watch events (``{"type", "object"}``), ADDED/MODIFIED/
         DELETED objects redacted and normalised, BOOKMARK and ERROR as sent. The blocking reads run on a thread
         of the stream's own (a watch would hold a pool thread for minutes); leaving the iteration closes the
         connection. A non-200 answer raises ``KubeApiError`` with its status (410: the version is gone)."""
         k = info(kind)
-        query = {"watch": "true", "resourceVersion": resource_version, "allowWatchBookmarks":
-                 "true" if bookmarks else None, "timeoutSeconds": timeout_seconds}
+        query = {
+            "watch": "true",
+            "resourceVersion": resource_version,
+            "allowWatchBookmarks": "true" if bookmarks else None,
+            "timeoutSeconds": timeout_seconds,
+        }
         loop = asyncio.get_running_loop()
         queue: asyncio.Queue[tuple[str, Any]] = asyncio.Queue()
         opened: asyncio.Future[Callable[[], None]] = loop.create_future()
@@ -549,15 +619,17 @@ class LiveKube:
                     status, data = value
                     self._raise(status, data, f"watch {k.plural}")
                 elif what == "error":
-                    raise ClusterUnreachable(f"the watch of {k.plural} on {self.endpoint} broke: "
-                                             f"{type(value).__name__}: {_short(value)}")
+                    raise ClusterUnreachable(
+                        f"the watch of {k.plural} on {self.endpoint} broke: {type(value).__name__}: {_short(value)}"
+                    )
                 else:
                     return
         finally:
             closer()
 
-    def _open_stream(self, path: str, query: dict[str, Any], read_timeout: float
-                     ) -> tuple[int, Iterator[bytes], Callable[[], None]]:
+    def _open_stream(
+        self, path: str, query: dict[str, Any], read_timeout: float
+    ) -> tuple[int, Iterator[bytes], Callable[[], None]]:
         params = [(k, v) for k, v in query.items() if v is not None]
         target = path + (f"?{urlencode(params)}" if params else "")
         headers = {"Accept": "application/json"}
@@ -565,21 +637,28 @@ class LiveKube:
             try:
                 return self.api.open_stream(target, headers=headers, timeout=read_timeout)
             except (OSError, http.client.HTTPException) as exc:
-                raise ClusterUnreachable(f"cannot reach the Kubernetes API at {self.endpoint}: "
-                                         f"{type(exc).__name__}: {_short(exc)}") from None
+                raise ClusterUnreachable(
+                    f"cannot reach the Kubernetes API at {self.endpoint}: {type(exc).__name__}: {_short(exc)}"
+                ) from None
         import urllib3
         from kubernetes.client.exceptions import ApiException
 
         try:
-            m, url, hdrs, _, _ = self.api.param_serialize(method="GET", resource_path=path, query_params=params,
-                                                          header_params=headers, auth_settings=["BearerToken"])
+            m, url, hdrs, _, _ = self.api.param_serialize(
+                method="GET",
+                resource_path=path,
+                query_params=params,
+                header_params=headers,
+                auth_settings=["BearerToken"],
+            )
             resp = self.api.call_api(m, url, header_params=hdrs, _request_timeout=(10.0, read_timeout))
         except ApiException as exc:
             body = (exc.body or "").encode() if isinstance(exc.body, str) else (exc.body or b"")
             return exc.status or 500, iter([body]), lambda: None
         except (urllib3.exceptions.HTTPError, OSError) as exc:
-            raise ClusterUnreachable(f"cannot reach the Kubernetes API at {self.endpoint}: "
-                                     f"{type(exc).__name__}: {_short(exc)}") from None
+            raise ClusterUnreachable(
+                f"cannot reach the Kubernetes API at {self.endpoint}: {type(exc).__name__}: {_short(exc)}"
+            ) from None
         raw: Any = getattr(resp, "response", resp)
 
         def closer() -> None:
@@ -624,11 +703,24 @@ class LiveKube:
         return replaced
 
     # ---- KubeWriter ---------------------------------------------------------------------------------------
-    async def patch(self, kind: str, namespace: str | None, name: str, body: Any, *, patch_type: str = "strategic",
-                    dry_run: bool = False) -> Obj:
+    async def patch(
+        self,
+        kind: str,
+        namespace: str | None,
+        name: str,
+        body: Any,
+        *,
+        patch_type: str = "strategic",
+        dry_run: bool = False,
+    ) -> Obj:
         k = info(kind)
-        status, data = await self._request("PATCH", k.path(namespace, name), {"dryRun": "All" if dry_run else None},
-                                           body=body, content_type=PATCH_TYPES[patch_type])
+        status, data = await self._request(
+            "PATCH",
+            k.path(namespace, name),
+            {"dryRun": "All" if dry_run else None},
+            body=body,
+            content_type=PATCH_TYPES[patch_type],
+        )
         if status not in (200, 201):
             self._raise(status, data, f"patch {k.plural}/{name}")
         patched: Obj = json.loads(data)

@@ -67,17 +67,27 @@ class SnapshotKube:
         self.requests += 1
         namespaced = info(kind).namespaced
         for obj in self._objects.get(kind, []):
-            if obj["metadata"]["name"] == name and (not namespaced or namespace is None
-                                                    or _namespace(obj) == namespace):
+            if obj["metadata"]["name"] == name and (
+                not namespaced or namespace is None or _namespace(obj) == namespace
+            ):
                 return obj
         return None
 
-    async def list(self, kind: str, namespace: str | None = None, *, label_selector: str | None = None,
-                   field_selector: str | None = None) -> list[Obj]:
+    async def list(
+        self,
+        kind: str,
+        namespace: str | None = None,
+        *,
+        label_selector: str | None = None,
+        field_selector: str | None = None,
+    ) -> list[Obj]:
         self.requests += 1
         try:
-            preds = [p for p in (selectors.label_predicate(label_selector),
-                                 selectors.field_predicate(field_selector, kind)) if p]
+            preds = [
+                p
+                for p in (selectors.label_predicate(label_selector), selectors.field_predicate(field_selector, kind))
+                if p
+            ]
         except selectors.SelectorError as exc:
             raise UsageError(f"bad selector for {kind} in snapshot {self.endpoint}: {exc}") from None
         namespaced = info(kind).namespaced
@@ -89,8 +99,9 @@ class SnapshotKube:
                 out.append(obj)
         return sorted(out, key=lambda o: (_namespace(o) if namespaced else "", o["metadata"]["name"]))
 
-    async def logs(self, namespace: str, pod: str, container: str, *, previous: bool = False,
-                   tail: int | None = None) -> str | None:
+    async def logs(
+        self, namespace: str, pod: str, container: str, *, previous: bool = False, tail: int | None = None
+    ) -> str | None:
         self.requests += 1
         entry = self._logs.get(f"{namespace}/{pod}/{container}") or {}
         text = entry.get("previous" if previous else "current")

@@ -65,8 +65,15 @@ def throttling(first: str, second: str) -> list[Obj]:
             continue
         delta = b[throttled].get(key, 0.0) - a[throttled].get(key, 0.0)
         ns, pod, container = key
-        rows.append({"namespace": ns, "pod": pod, "container": container,
-                     "ratio": min(max(delta / (end - start), 0.0), 1.0), "periods": end - start})
+        rows.append(
+            {
+                "namespace": ns,
+                "pod": pod,
+                "container": container,
+                "ratio": min(max(delta / (end - start), 0.0), 1.0),
+                "periods": end - start,
+            }
+        )
     return rows
 
 
@@ -79,35 +86,62 @@ def _growth(a: Obj | None, b: Obj, field: str, seconds: float) -> float | None:
 
 def summary_figures(first: Obj, second: Obj, seconds: float) -> Obj:
     """Working set per container and used/capacity per PVC from two ``/stats/summary`` answers."""
+
     def containers(doc: Obj) -> dict[Key, Obj]:
-        return {(p.get("podRef", {}).get("namespace", ""), p.get("podRef", {}).get("name", ""), c.get("name", "")):
-                c.get("memory") or {} for p in doc.get("pods") or [] for c in p.get("containers") or []}
+        return {
+            (p.get("podRef", {}).get("namespace", ""), p.get("podRef", {}).get("name", ""), c.get("name", "")): c.get(
+                "memory"
+            )
+            or {}
+            for p in doc.get("pods") or []
+            for c in p.get("containers") or []
+        }
 
     def volumes(doc: Obj) -> dict[tuple[str, str], Obj]:
-        return {(v["pvcRef"].get("namespace", ""), v["pvcRef"].get("name", "")): v
-                for p in doc.get("pods") or [] for v in p.get("volume") or [] if v.get("pvcRef")}
+        return {
+            (v["pvcRef"].get("namespace", ""), v["pvcRef"].get("name", "")): v
+            for p in doc.get("pods") or []
+            for v in p.get("volume") or []
+            if v.get("pvcRef")
+        }
 
     before, after = containers(first), containers(second)
-    rows = [{"namespace": k[0], "pod": k[1], "container": k[2], "working_set": float(m["workingSetBytes"]),
-             "growth": _growth(before.get(k), m, "workingSetBytes", seconds)}
-            for k, m in sorted(after.items()) if "workingSetBytes" in m]
+    rows = [
+        {
+            "namespace": k[0],
+            "pod": k[1],
+            "container": k[2],
+            "working_set": float(m["workingSetBytes"]),
+            "growth": _growth(before.get(k), m, "workingSetBytes", seconds),
+        }
+        for k, m in sorted(after.items())
+        if "workingSetBytes" in m
+    ]
     vol_before = volumes(first)
     vols = []
     for k, v in sorted(volumes(second).items()):
         if "usedBytes" not in v or "capacityBytes" not in v:
             continue
         used, cap = float(v["usedBytes"]), float(v["capacityBytes"])
-        vols.append({"namespace": k[0], "claim": k[1], "used": used, "capacity": cap,
-                     "available": float(v.get("availableBytes", max(cap - used, 0.0))),
-                     "growth": _growth(vol_before.get(k), v, "usedBytes", seconds)})
+        vols.append(
+            {
+                "namespace": k[0],
+                "claim": k[1],
+                "used": used,
+                "capacity": cap,
+                "available": float(v.get("availableBytes", max(cap - used, 0.0))),
+                "growth": _growth(vol_before.get(k), v, "usedBytes", seconds),
+            }
+        )
     return {"containers": rows, "volumes": vols}
 
 
 class KubeletStats:
     """:class:`~kubewhy.adapters.ports.KubeletReader` over a :class:`NodeProxy` (the live kube adapter)."""
 
-    def __init__(self, proxy: NodeProxy, *, interval: float = 2.0, ttl: float = 30.0,
-                 clock: Callable[[], float] = time.monotonic):
+    def __init__(
+        self, proxy: NodeProxy, *, interval: float = 2.0, ttl: float = 30.0, clock: Callable[[], float] = time.monotonic
+    ):
         self.proxy = proxy
         self.interval = interval
         self.ttl = ttl
@@ -115,8 +149,10 @@ class KubeletStats:
         self._flights: dict[tuple[str, str], tuple[float, asyncio.Future[Any]]] = {}
 
     def _source(self, node: str, path: str) -> str:
-        return (f"kubelet of {node} via the API server's node proxy (/api/v1/nodes/{node}"
-                f"/proxy/{path}), two samples {self.interval:g}s apart")
+        return (
+            f"kubelet of {node} via the API server's node proxy (/api/v1/nodes/{node}"
+            f"/proxy/{path}), two samples {self.interval:g}s apart"
+        )
 
     async def _once(self, node: str, path: str, measure: Callable[[], Awaitable[Obj]]) -> Obj:
         now = self.clock()
@@ -138,8 +174,7 @@ class KubeletStats:
     async def cpu_throttling(self, node: str) -> Obj:
         async def measure() -> Obj:
             first, second, seconds = await self._pair(node, CADVISOR)
-            return {"source": self._source(node, CADVISOR), "seconds": seconds,
-                    "containers": throttling(first, second)}
+            return {"source": self._source(node, CADVISOR), "seconds": seconds, "containers": throttling(first, second)}
 
         return await self._once(node, CADVISOR, measure)
 
@@ -149,10 +184,14 @@ class KubeletStats:
             try:
                 docs = json.loads(first), json.loads(second)
             except ValueError:
-                raise KubeApiError(f"the kubelet of {node} answered /{SUMMARY} with something that is not "
-                                   f"JSON: {second[:120]!r}") from None
-            return {"source": self._source(node, SUMMARY), "seconds": seconds,
-                    **summary_figures(docs[0], docs[1], seconds)}
+                raise KubeApiError(
+                    f"the kubelet of {node} answered /{SUMMARY} with something that is not JSON: {second[:120]!r}"
+                ) from None
+            return {
+                "source": self._source(node, SUMMARY),
+                "seconds": seconds,
+                **summary_figures(docs[0], docs[1], seconds),
+            }
 
         return await self._once(node, SUMMARY, measure)
 

@@ -174,11 +174,16 @@ _GROUP_RENAMES = {
 _SHAPE: dict[str, Any] = {
     "metadata": {"labels": "{}", "annotations": "{}", "ownerReferences": "[]"},
     "spec": {"containers": "[]", "initContainers": "[]", "volumes": "[]", "template": "{}", "selector": "{}"},
-    "status": {"conditions": "[]", "containerStatuses": {"*": {"state": {"waiting": "{}", "terminated": "{}",
-                                                                         "running": "{}"},
-                                                               "lastState": {"waiting": "{}", "terminated": "{}",
-                                                                             "running": "{}"}}},
-               "initContainerStatuses": {"*": {"state": "{}", "lastState": "{}"}}},
+    "status": {
+        "conditions": "[]",
+        "containerStatuses": {
+            "*": {
+                "state": {"waiting": "{}", "terminated": "{}", "running": "{}"},
+                "lastState": {"waiting": "{}", "terminated": "{}", "running": "{}"},
+            }
+        },
+        "initContainerStatuses": {"*": {"state": "{}", "lastState": "{}"}},
+    },
 }
 
 

@@ -16,17 +16,25 @@ class KubeReader(Protocol):
     async def get(self, kind: str, namespace: str | None, name: str) -> Obj | None:
         """The object, or None when it does not exist."""
 
-    async def list(self, kind: str, namespace: str | None = None, *, label_selector: str | None = None,
-                   field_selector: str | None = None) -> list[Obj]: ...
+    async def list(
+        self,
+        kind: str,
+        namespace: str | None = None,
+        *,
+        label_selector: str | None = None,
+        field_selector: str | None = None,
+    ) -> list[Obj]: ...
 
-    async def logs(self, namespace: str, pod: str, container: str, *, previous: bool = False,
-                   tail: int | None = None) -> str | None:
+    async def logs(
+        self, namespace: str, pod: str, container: str, *, previous: bool = False, tail: int | None = None
+    ) -> str | None:
         """Log text, or None when there is none (e.g. no previous container)."""
 
 
 class KubeWriter(Protocol):
-    async def patch(self, kind: str, namespace: str | None, name: str, body: Any, *, patch_type: str,
-                    dry_run: bool) -> Obj: ...
+    async def patch(
+        self, kind: str, namespace: str | None, name: str, body: Any, *, patch_type: str, dry_run: bool
+    ) -> Obj: ...
 
 
 class MetricsReader(Protocol):
@@ -70,6 +78,7 @@ class KubeletReader(Protocol):
         "volumes": [{"namespace", "claim", "used", "capacity", "available", "growth"}]}``; ``growth`` in bytes
         per second, None when the kubelet's figures did not change between the two samples."""
 
+
 class Page(Protocol):
     """One page of a paged LIST."""
 
@@ -88,11 +97,19 @@ class WatchSource(Protocol):
 
     endpoint: str
 
-    async def list_page(self, kind: str, namespace: str | None = None, *, limit: int = 500,
-                        continue_token: str | None = None) -> Page: ...
+    async def list_page(
+        self, kind: str, namespace: str | None = None, *, limit: int = 500, continue_token: str | None = None
+    ) -> Page: ...
 
-    def watch(self, kind: str, namespace: str | None = None, *, resource_version: str,
-              timeout_seconds: int = 300, bookmarks: bool = True) -> AsyncGenerator[Obj, None]:
+    def watch(
+        self,
+        kind: str,
+        namespace: str | None = None,
+        *,
+        resource_version: str,
+        timeout_seconds: int = 300,
+        bookmarks: bool = True,
+    ) -> AsyncGenerator[Obj, None]:
         """Raw watch events ``{"type": ADDED|MODIFIED|DELETED|BOOKMARK|ERROR, "object": {...}}``."""
 
 

@@ -34,12 +34,19 @@ class PrefetchingKube:
             return await self._ahead
         return await self._inner.get(kind, namespace, name)
 
-    async def list(self, kind: str, namespace: str | None = None, *, label_selector: str | None = None,
-                   field_selector: str | None = None) -> list[Obj]:
+    async def list(
+        self,
+        kind: str,
+        namespace: str | None = None,
+        *,
+        label_selector: str | None = None,
+        field_selector: str | None = None,
+    ) -> list[Obj]:
         return await self._inner.list(kind, namespace, label_selector=label_selector, field_selector=field_selector)
 
-    async def logs(self, namespace: str, pod: str, container: str, *, previous: bool = False,
-                   tail: int | None = None) -> str | None:
+    async def logs(
+        self, namespace: str, pod: str, container: str, *, previous: bool = False, tail: int | None = None
+    ) -> str | None:
         return await self._inner.logs(namespace, pod, container, previous=previous, tail=tail)
 
     def __getattr__(self, name: str) -> Any:  # the writer side (patch) and anything else the adapter has

@@ -21,8 +21,16 @@ from .ports import ApiProxy
 class PromThroughKube:
     """A :class:`~kubewhy.adapters.ports.MetricsReader` over the service proxy."""
 
-    def __init__(self, proxy: ApiProxy, namespace: str, service: str, port: int, *, timeout: float = 10.0,
-                 clock: Callable[[], float] = time.time):
+    def __init__(
+        self,
+        proxy: ApiProxy,
+        namespace: str,
+        service: str,
+        port: int,
+        *,
+        timeout: float = 10.0,
+        clock: Callable[[], float] = time.time,
+    ):
         self.proxy = proxy
         self.base = f"/api/v1/namespaces/{namespace}/services/{service}:{port}/proxy"
         self.endpoint = f"{proxy.endpoint}{self.base} (service {namespace}/{service}:{port} via the API server)"
@@ -31,8 +39,9 @@ class PromThroughKube:
 
     async def _get(self, api: str, params: dict[str, Any]) -> Any:
         try:
-            status, body = await self.proxy.proxy_get(f"{self.base}/api/v1/{api}",
-                                                      {**params, "timeout": f"{self.timeout:g}s"})
+            status, body = await self.proxy.proxy_get(
+                f"{self.base}/api/v1/{api}", {**params, "timeout": f"{self.timeout:g}s"}
+            )
         except ClusterUnreachable as exc:
             raise PromError(f"Prometheus at {self.endpoint}: {exc}") from None
         try:
@@ -40,8 +49,11 @@ class PromThroughKube:
         except ValueError:
             doc = {}
         if status != 200 or doc.get("status") != "success":
-            reason = (f"{doc.get('errorType', 'error')}: {doc.get('error', '')}" if "error" in doc else
-                      str(doc.get("message") or body[:200].decode(errors="replace")))
+            reason = (
+                f"{doc.get('errorType', 'error')}: {doc.get('error', '')}"
+                if "error" in doc
+                else str(doc.get("message") or body[:200].decode(errors="replace"))
+            )
             raise PromError(f"Prometheus at {self.endpoint}: HTTP {status} {reason}".strip())
         return (doc.get("data") or {}).get("result") or []
 
@@ -51,10 +63,13 @@ class PromThroughKube:
 
     async def query_range(self, promql: str, *, seconds: float, step: float) -> list[dict[str, Any]]:
         end = self.clock()
-        raw = await self._get("query_range", {"query": promql, "start": f"{end - seconds:.3f}", "end": f"{end:.3f}",
-                                              "step": f"{step:g}s"})
-        return [{"metric": r.get("metric") or {}, "values": [(float(t), float(v)) for t, v in r.get("values") or []]}
-                for r in raw]
+        raw = await self._get(
+            "query_range", {"query": promql, "start": f"{end - seconds:.3f}", "end": f"{end:.3f}", "step": f"{step:g}s"}
+        )
+        return [
+            {"metric": r.get("metric") or {}, "values": [(float(t), float(v)) for t, v in r.get("values") or []]}
+            for r in raw
+        ]
 
 
 __all__ = ["PromThroughKube"]

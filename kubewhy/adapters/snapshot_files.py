@@ -21,8 +21,17 @@ from . import bundle, describe
 
 Obj = dict[str, Any]
 SCENARIO_API_VERSION = "kubesim.kubewhy.io/v1"
-_SCENARIO_FIELDS = ("apiVersion", "kind", "metadata", "description", "capturedAt", "logs", "usage", "timeline",
-                    "expect")
+_SCENARIO_FIELDS = (
+    "apiVersion",
+    "kind",
+    "metadata",
+    "description",
+    "capturedAt",
+    "logs",
+    "usage",
+    "timeline",
+    "expect",
+)
 _SUFFIXES = (".yaml", ".yml", ".json")
 
 
@@ -80,8 +89,9 @@ def _read_bundle(path: Path, out: SnapshotFiles) -> None:
     for obj in objects:
         problem = _problem(obj)
         if problem:
-            raise SnapshotFileError(f"{path}:1: {obj.get('kind')} {(obj.get('metadata') or {}).get('name', '?')}: "
-                                    f"{problem[1]}")
+            raise SnapshotFileError(
+                f"{path}:1: {obj.get('kind')} {(obj.get('metadata') or {}).get('name', '?')}: {problem[1]}"
+            )
         out.objects.append(obj)
     out.logs.update(logs)
     out.sources.append(path)
@@ -131,8 +141,7 @@ def _read_doc(path: Path, doc: Doc, out: SnapshotFiles) -> None:
 
 
 def _type_name(value: Any) -> str:
-    names = {dict: "a mapping", list: "a list", str: "a string", bool: "a boolean", int: "a number",
-             float: "a number"}
+    names = {dict: "a mapping", list: "a list", str: "a string", bool: "a boolean", int: "a number", float: "a number"}
     return names.get(type(value), type(value).__name__)
 
 
@@ -174,8 +183,9 @@ def _read_scenario(path: Path, doc: Doc, out: SnapshotFiles) -> None:
         try:
             out.captured_at = parse_time(data["capturedAt"])
         except ValueError:
-            raise _fail(path, doc, ("capturedAt",),
-                        f"capturedAt is not an RFC 3339 time: {data['capturedAt']!r}") from None
+            raise _fail(
+                path, doc, ("capturedAt",), f"capturedAt is not an RFC 3339 time: {data['capturedAt']!r}"
+            ) from None
     logs = data.get("logs") or {}
     if not isinstance(logs, dict):
         raise _fail(path, doc, ("logs",), "logs must be a mapping of NAMESPACE/POD/CONTAINER to {current, previous}")

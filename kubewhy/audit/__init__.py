@@ -24,9 +24,19 @@ if TYPE_CHECKING:
     from .retention import schedule_retention
     from .writer import AuditLog, RetryPolicy
 
-_WHERE = {"AlertRecord": "records", "AuditRecorder": "records", "DiagnosisRecord": "records", "FixEvent": "records",
-          "FixProposed": "records", "IncidentOpened": "records", "IncidentResolved": "records", "Record": "records",
-          "schedule_retention": "retention", "AuditLog": "writer", "RetryPolicy": "writer"}
+_WHERE = {
+    "AlertRecord": "records",
+    "AuditRecorder": "records",
+    "DiagnosisRecord": "records",
+    "FixEvent": "records",
+    "FixProposed": "records",
+    "IncidentOpened": "records",
+    "IncidentResolved": "records",
+    "Record": "records",
+    "schedule_retention": "retention",
+    "AuditLog": "writer",
+    "RetryPolicy": "writer",
+}
 
 
 def __getattr__(name: str) -> Any:
@@ -35,5 +45,16 @@ def __getattr__(name: str) -> Any:
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
-__all__ = ["AlertRecord", "AuditLog", "AuditRecorder", "DiagnosisRecord", "FixEvent", "FixProposed",
-           "IncidentOpened", "IncidentResolved", "Record", "RetryPolicy", "schedule_retention"]
+__all__ = [
+    "AlertRecord",
+    "AuditLog",
+    "AuditRecorder",
+    "DiagnosisRecord",
+    "FixEvent",
+    "FixProposed",
+    "IncidentOpened",
+    "IncidentResolved",
+    "Record",
+    "RetryPolicy",
+    "schedule_retention",
+]

@@ -23,8 +23,9 @@ if TYPE_CHECKING:
 def append(path: Path, records: Iterable[Record], error: str) -> int:
     """Append records (locked and fsync-ed, as :func:`spool.append_lines`)."""
     at = datetime.now(UTC).isoformat()
-    return spool.append_lines(path, [json.dumps({"record": r.model_dump(mode="json"), "error": error, "at": at})
-                                     for r in records])
+    return spool.append_lines(
+        path, [json.dumps({"record": r.model_dump(mode="json"), "error": error, "at": at}) for r in records]
+    )
 
 
 def pending(path: Path) -> int:

@@ -87,10 +87,20 @@ class Ledger:
         self._sessions = async_sessionmaker(engine, expire_on_commit=False)
 
     # ---- incidents ----------------------------------------------------------------------------------------
-    async def open_incident(self, *, cluster: str, rule: str, subject: str, severity: str, title: str,
-                            channel: str | None, count: int = 1, at: datetime | None = None,
-                            parent_id: int | None = None, details: dict[str, Any] | None = None
-                            ) -> tuple[LedgerIncident, bool]:
+    async def open_incident(
+        self,
+        *,
+        cluster: str,
+        rule: str,
+        subject: str,
+        severity: str,
+        title: str,
+        channel: str | None,
+        count: int = 1,
+        at: datetime | None = None,
+        parent_id: int | None = None,
+        details: dict[str, Any] | None = None,
+    ) -> tuple[LedgerIncident, bool]:
         """The open incident of (cluster, rule, subject), created when there is none; True when created here."""
         at = at or _now()
         fingerprint = f"{cluster}|{rule}|{subject}"
@@ -99,11 +109,24 @@ class Ledger:
             if found is not None:
                 return found, False
             async with self._sessions() as session:
-                row = WatchIncident(ref=f"W-{fingerprint_ref(fingerprint, at)}", cluster=cluster, rule=rule,
-                                    subject=subject, fingerprint=fingerprint, open_fingerprint=fingerprint,
-                                    state="open", severity=severity, title=title, channel=channel, count=count,
-                                    absorbed=0, parent_id=parent_id, first_seen=at, last_seen=at,
-                                    details=details or {})
+                row = WatchIncident(
+                    ref=f"W-{fingerprint_ref(fingerprint, at)}",
+                    cluster=cluster,
+                    rule=rule,
+                    subject=subject,
+                    fingerprint=fingerprint,
+                    open_fingerprint=fingerprint,
+                    state="open",
+                    severity=severity,
+                    title=title,
+                    channel=channel,
+                    count=count,
+                    absorbed=0,
+                    parent_id=parent_id,
+                    first_seen=at,
+                    last_seen=at,
+                    details=details or {},
+                )
                 session.add(row)
                 try:
                     await session.commit()
@@ -118,8 +141,9 @@ class Ledger:
     async def find_open(self, fingerprint: str) -> LedgerIncident | None:
         with store_errors(self.url):
             async with self._sessions() as session:
-                row = (await session.execute(select(WatchIncident).where(
-                    WatchIncident.open_fingerprint == fingerprint))).scalar_one_or_none()
+                row = (
+                    await session.execute(select(WatchIncident).where(WatchIncident.open_fingerprint == fingerprint))
+                ).scalar_one_or_none()
                 return None if row is None else _plain(row)
 
     async def get(self, ident: int | str) -> LedgerIncident | None:
@@ -139,17 +163,27 @@ class Ledger:
                 rows = (await session.execute(query.order_by(WatchIncident.first_seen))).scalars()
                 return [_plain(r) for r in rows]
 
-    async def claim_post(self, incident_id: int, owner: str, *, at: datetime | None = None,
-                         stale_after: timedelta = CLAIM_TIMEOUT) -> bool:
+    async def claim_post(
+        self, incident_id: int, owner: str, *, at: datetime | None = None, stale_after: timedelta = CLAIM_TIMEOUT
+    ) -> bool:
         """Compare-and-set: True when ``owner`` may post this incident's message (nobody posted it, and nobody
         else claimed it less than ``stale_after`` ago: a claimer that died while posting)."""
         at = at or _now()
         with store_errors(self.url):
             async with self._sessions() as session:
-                result = await session.execute(update(WatchIncident).where(
-                    WatchIncident.id == incident_id, WatchIncident.message_ts.is_(None),
-                    or_(WatchIncident.claimed_by.is_(None), WatchIncident.claimed_by == owner,
-                        WatchIncident.claimed_at < at - stale_after)).values(claimed_by=owner, claimed_at=at))
+                result = await session.execute(
+                    update(WatchIncident)
+                    .where(
+                        WatchIncident.id == incident_id,
+                        WatchIncident.message_ts.is_(None),
+                        or_(
+                            WatchIncident.claimed_by.is_(None),
+                            WatchIncident.claimed_by == owner,
+                            WatchIncident.claimed_at < at - stale_after,
+                        ),
+                    )
+                    .values(claimed_by=owner, claimed_at=at)
+                )
                 await session.commit()
                 return bool(getattr(result, "rowcount", 0))
 
@@ -165,8 +199,11 @@ class Ledger:
         """One more incident grouped under this one (an atomic increment: several may arrive at once)."""
         with store_errors(self.url):
             async with self._sessions() as session:
-                await session.execute(update(WatchIncident).where(WatchIncident.id == incident_id).values(
-                    absorbed=WatchIncident.absorbed + 1))
+                await session.execute(
+                    update(WatchIncident)
+                    .where(WatchIncident.id == incident_id)
+                    .values(absorbed=WatchIncident.absorbed + 1)
+                )
                 await session.commit()
         return await self.get(incident_id)
 
@@ -174,9 +211,11 @@ class Ledger:
         """open → acknowledged (reminders stop); None when it is not open."""
         with store_errors(self.url):
             async with self._sessions() as session:
-                result = await session.execute(update(WatchIncident).where(
-                    WatchIncident.id == incident_id, WatchIncident.state == "open").values(
-                    state="acknowledged", acknowledged_by=by, acknowledged_at=at or _now()))
+                result = await session.execute(
+                    update(WatchIncident)
+                    .where(WatchIncident.id == incident_id, WatchIncident.state == "open")
+                    .values(state="acknowledged", acknowledged_by=by, acknowledged_at=at or _now())
+                )
                 await session.commit()
         return await self.get(incident_id) if getattr(result, "rowcount", 0) else None
 
@@ -184,9 +223,11 @@ class Ledger:
         """→ resolved; None when it already was (so a resolve is announced once)."""
         with store_errors(self.url):
             async with self._sessions() as session:
-                result = await session.execute(update(WatchIncident).where(
-                    WatchIncident.id == incident_id, WatchIncident.state != "resolved").values(
-                    state="resolved", open_fingerprint=None, resolved_by=by, resolved_at=at or _now()))
+                result = await session.execute(
+                    update(WatchIncident)
+                    .where(WatchIncident.id == incident_id, WatchIncident.state != "resolved")
+                    .values(state="resolved", open_fingerprint=None, resolved_by=by, resolved_at=at or _now())
+                )
                 await session.commit()
         return await self.get(incident_id) if getattr(result, "rowcount", 0) else None
 
@@ -226,8 +267,9 @@ class Ledger:
                 for stream, version in versions:
                     row = await session.get(WatchCursor, (cluster, stream))
                     if row is None:
-                        session.add(WatchCursor(cluster=cluster, stream=stream, resource_version=version,
-                                                updated_at=_now()))
+                        session.add(
+                            WatchCursor(cluster=cluster, stream=stream, resource_version=version, updated_at=_now())
+                        )
                     else:
                         row.resource_version, row.updated_at = version, _now()
                 try:

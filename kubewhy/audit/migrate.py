@@ -53,9 +53,11 @@ class UnknownRevision(Exception):
     """The database is at a revision this kubewhy does not know: written by a newer version."""
 
     def __init__(self, revision: str):
-        super().__init__(f"the database is at schema revision {revision!r}, which this kubewhy does not know "
-                         f"(its newest is {head()!r}; the database was probably upgraded by a newer kubewhy): "
-                         "upgrade kubewhy, or point KUBEWHY_DATABASE_URL at another database")
+        super().__init__(
+            f"the database is at schema revision {revision!r}, which this kubewhy does not know "
+            f"(its newest is {head()!r}; the database was probably upgraded by a newer kubewhy): "
+            "upgrade kubewhy, or point KUBEWHY_DATABASE_URL at another database"
+        )
         self.revision = revision
 
 
@@ -111,5 +113,15 @@ async def ensure_head(engine: AsyncEngine) -> bool:
     return True
 
 
-__all__ = ["MIGRATION_LOCK", "UnknownRevision", "alembic_config", "current", "downgrade", "ensure_head", "head",
-           "revisions", "script_location", "upgrade"]
+__all__ = [
+    "MIGRATION_LOCK",
+    "UnknownRevision",
+    "alembic_config",
+    "current",
+    "downgrade",
+    "ensure_head",
+    "head",
+    "revisions",
+    "script_location",
+    "upgrade",
+]

@@ -48,8 +48,7 @@ class UTCDateTime(TypeDecorator[datetime]):
 
 class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING_CONVENTION)
-    type_annotation_map = {datetime: UTCDateTime(), dict[str, Any]: JSONType, list[Any]: JSONType,
-                           uuid.UUID: Uuid()}
+    type_annotation_map = {datetime: UTCDateTime(), dict[str, Any]: JSONType, list[Any]: JSONType, uuid.UUID: Uuid()}
 
 
 class _Keyed:
@@ -237,5 +236,16 @@ class WatchCursor(Base):
     updated_at: Mapped[datetime]
 
 
-__all__ = ["Action", "Alert", "Base", "Diagnosis", "FixEventRow", "FixProposal", "Incident", "NAMING_CONVENTION",
-           "WatchCursor", "WatchIncident", "WatchMute"]
+__all__ = [
+    "Action",
+    "Alert",
+    "Base",
+    "Diagnosis",
+    "FixEventRow",
+    "FixProposal",
+    "Incident",
+    "NAMING_CONVENTION",
+    "WatchCursor",
+    "WatchIncident",
+    "WatchMute",
+]

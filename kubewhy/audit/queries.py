@@ -30,20 +30,34 @@ def store_errors(url: str) -> Iterator[None]:
         raise AuditStoreError(f"audit database {db.display_url(url)}: {exc}") from None
     except (SQLAlchemyError, OSError, CommandError) as exc:
         first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-        hint = ("; the database is at an older schema revision: run `kubewhy db upgrade`"
-                if OLD_SCHEMA.search(str(exc)) else "")
+        hint = (
+            "; the database is at an older schema revision: run `kubewhy db upgrade`"
+            if OLD_SCHEMA.search(str(exc))
+            else ""
+        )
         raise AuditStoreError(f"audit database {db.display_url(url)}: {first}{hint}") from exc
 
 
 # What SQLite and Postgres say when a table or column of a later revision is missing.
-OLD_SCHEMA = re.compile(r"no such (?:table|column)|UndefinedTable|UndefinedColumn|relation \S+ does not exist"
-                        r"|column \S+ does not exist")
+OLD_SCHEMA = re.compile(
+    r"no such (?:table|column)|UndefinedTable|UndefinedColumn|relation \S+ does not exist"
+    r"|column \S+ does not exist"
+)
 
 
-async def history(audit: AuditLog, *, since: datetime | None = None, until: datetime | None = None,
-                  target_kind: str | None = None, target_name: str | None = None,
-                  target_namespace: str | None = None, incident: str | None = None, limit: int = 100,
-                  flush_timeout: float = 5.0, namespaces: Sequence[str] | None = None) -> list[HistoryEntry]:
+async def history(
+    audit: AuditLog,
+    *,
+    since: datetime | None = None,
+    until: datetime | None = None,
+    target_kind: str | None = None,
+    target_name: str | None = None,
+    target_namespace: str | None = None,
+    incident: str | None = None,
+    limit: int = 100,
+    flush_timeout: float = 5.0,
+    namespaces: Sequence[str] | None = None,
+) -> list[HistoryEntry]:
     """Recorded actions, newest first. What this process queued is flushed first (for at most ``flush_timeout``
     seconds: an answer with the last records missing beats no answer)."""
     try:
@@ -53,8 +67,9 @@ async def history(audit: AuditLog, *, since: datetime | None = None, until: date
     tfilter = TargetFilter(target_kind, target_name, target_namespace) if target_name else None
     with store_errors(audit.url):
         async with db.make_sessionmaker(audit.engine)() as session:
-            return await store.history(session, since=since, until=until, target=tfilter, incident=incident,
-                                       limit=limit, namespaces=namespaces)
+            return await store.history(
+                session, since=since, until=until, target=tfilter, incident=incident, limit=limit, namespaces=namespaces
+            )
 
 
 async def postmortem_markdown(audit: AuditLog, ref: str) -> str | None:
@@ -81,9 +96,13 @@ async def schema(url: str, action: str, revision: str = "head") -> str:
                 return f"{shown}: now at {await migrate.current(engine) or 'base (empty)'}"
             if action == "current":
                 rev = await migrate.current(engine)
-                state = ("up to date" if rev == migrate.head() else f"behind head {migrate.head()}"
-                         if rev is None or rev in migrate.revisions() else
-                         f"unknown to this kubewhy, whose newest is {migrate.head()}: upgrade kubewhy")
+                state = (
+                    "up to date"
+                    if rev == migrate.head()
+                    else f"behind head {migrate.head()}"
+                    if rev is None or rev in migrate.revisions()
+                    else f"unknown to this kubewhy, whose newest is {migrate.head()}: upgrade kubewhy"
+                )
                 return f"{shown}: {rev or 'empty (run: kubewhy db upgrade)'} ({state})"
             raise ValueError(f"unknown schema action {action!r}")
         finally:

@@ -73,13 +73,32 @@ class DiagnosisRecord(_Record):
     incident: str | None = None  # incident ref
 
     @classmethod
-    def from_report(cls, report: Report, *, actor: str = "", source: Source = "cli", channel: str | None = None,
-                    incident: str | None = None, at: datetime | None = None) -> DiagnosisRecord:
+    def from_report(
+        cls,
+        report: Report,
+        *,
+        actor: str = "",
+        source: Source = "cli",
+        channel: str | None = None,
+        incident: str | None = None,
+        at: datetime | None = None,
+    ) -> DiagnosisRecord:
         t = report.target
-        return cls(actor=actor, source=source, channel=channel, target_kind=t.kind, target_namespace=t.namespace,
-                   target_name=t.name, healthy=report.healthy, finding_ids=[f.id for f in report.findings],
-                   findings=[f.to_dict() for f in report.findings], duration_ms=round(report.duration_ms, 1),
-                   api_requests=report.api_requests, incident=incident, at=at or utcnow())
+        return cls(
+            actor=actor,
+            source=source,
+            channel=channel,
+            target_kind=t.kind,
+            target_namespace=t.namespace,
+            target_name=t.name,
+            healthy=report.healthy,
+            finding_ids=[f.id for f in report.findings],
+            findings=[f.to_dict() for f in report.findings],
+            duration_ms=round(report.duration_ms, 1),
+            api_requests=report.api_requests,
+            incident=incident,
+            at=at or utcnow(),
+        )
 
 
 class AlertRecord(_Record):
@@ -142,17 +161,39 @@ class ActionRecord(_Record):
     incident: str | None = None
 
 
-Record = Annotated[IncidentOpened | IncidentResolved | DiagnosisRecord | AlertRecord | FixProposed | FixEvent
-                   | ActionRecord, Field(discriminator="type")]
+Record = Annotated[
+    IncidentOpened | IncidentResolved | DiagnosisRecord | AlertRecord | FixProposed | FixEvent | ActionRecord,
+    Field(discriminator="type"),
+]
 RECORD_ADAPTER: TypeAdapter[Record] = TypeAdapter(Record)
 
 
 class AuditRecorder(Protocol):
     """What the core needs from the audit log: a call that returns at once and never raises."""
 
-    def record_diagnosis(self, report: Report, *, actor: str = "", source: Source = "cli",
-                         channel: str | None = None, incident: str | None = None) -> uuid.UUID: ...
+    def record_diagnosis(
+        self,
+        report: Report,
+        *,
+        actor: str = "",
+        source: Source = "cli",
+        channel: str | None = None,
+        incident: str | None = None,
+    ) -> uuid.UUID: ...
 
 
-__all__ = ["ActionRecord", "AlertRecord", "AuditRecorder", "DiagnosisRecord", "FixEvent", "FixProposed",
-           "IncidentOpened", "IncidentResolved", "Record", "RECORD_ADAPTER", "FIX_STATE_RANK", "incident_key", "utcnow"]
+__all__ = [
+    "ActionRecord",
+    "AlertRecord",
+    "AuditRecorder",
+    "DiagnosisRecord",
+    "FixEvent",
+    "FixProposed",
+    "IncidentOpened",
+    "IncidentResolved",
+    "Record",
+    "RECORD_ADAPTER",
+    "FIX_STATE_RANK",
+    "incident_key",
+    "utcnow",
+]

@@ -15,13 +15,22 @@ async def run_retention(audit: AuditLog, max_age: timedelta) -> dict[str, int]:
     return await audit.prune(max_age)
 
 
-def schedule_retention(scheduler: Any, audit: AuditLog, max_age: timedelta, *,
-                       every: timedelta = timedelta(hours=6)) -> Any:
+def schedule_retention(
+    scheduler: Any, audit: AuditLog, max_age: timedelta, *, every: timedelta = timedelta(hours=6)
+) -> Any:
     """Add (or replace) the pruning job: at most one run at a time, missed runs coalesced. Returns the job."""
     if max_age <= timedelta(0):
         raise ValueError("retention max_age must be positive")
     if scheduler.get_job(JOB_ID) is not None:  # replace_existing only applies once the scheduler has started
         scheduler.remove_job(JOB_ID)
-    return scheduler.add_job(run_retention, "interval", args=[audit, max_age], seconds=every.total_seconds(),
-                             id=JOB_ID, replace_existing=True, max_instances=1, coalesce=True,
-                             name=f"prune audit rows older than {max_age}")
+    return scheduler.add_job(
+        run_retention,
+        "interval",
+        args=[audit, max_age],
+        seconds=every.total_seconds(),
+        id=JOB_ID,
+        replace_existing=True,
+        max_instances=1,
+        coalesce=True,
+        name=f"prune audit rows older than {max_age}",
+    )

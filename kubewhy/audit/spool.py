@@ -59,7 +59,7 @@ def append_lines(path: Path, lines: Iterable[str]) -> int:
                 continue
             data = text.encode("utf-8")
             while data:
-                data = data[os.write(fd, data):]
+                data = data[os.write(fd, data) :]
             os.fsync(fd)
             return text.count("\n")
         finally:
@@ -81,18 +81,35 @@ def line(record: dict[str, Any]) -> str:
     return json.dumps({"record": record, "at": now_iso()}, ensure_ascii=False, default=str)
 
 
-def diagnosis(report: Report, *, actor: str = "", source: str = "cli", channel: str | None = None,
-              incident: str | None = None, key: uuid.UUID | None = None, at: datetime | None = None
-              ) -> dict[str, Any]:
+def diagnosis(
+    report: Report,
+    *,
+    actor: str = "",
+    source: str = "cli",
+    channel: str | None = None,
+    incident: str | None = None,
+    key: uuid.UUID | None = None,
+    at: datetime | None = None,
+) -> dict[str, Any]:
     """What :meth:`DiagnosisRecord.from_report(...).model_dump(mode="json")` gives, without pydantic."""
     t = report.target
-    return {"key": str(key or uuid.uuid4()), "at": (at or datetime.now(UTC)).isoformat(), "type": "diagnosis",
-            "actor": actor, "source": source, "channel": channel, "target_kind": t.kind,
-            "target_namespace": t.namespace, "target_name": t.name, "healthy": report.healthy,
-            "finding_ids": [f.id for f in report.findings],
-            "findings": json.loads(json.dumps([f.to_dict() for f in report.findings], default=str)),
-            "duration_ms": round(report.duration_ms, 1), "api_requests": report.api_requests,
-            "incident": incident}
+    return {
+        "key": str(key or uuid.uuid4()),
+        "at": (at or datetime.now(UTC)).isoformat(),
+        "type": "diagnosis",
+        "actor": actor,
+        "source": source,
+        "channel": channel,
+        "target_kind": t.kind,
+        "target_namespace": t.namespace,
+        "target_name": t.name,
+        "healthy": report.healthy,
+        "finding_ids": [f.id for f in report.findings],
+        "findings": json.loads(json.dumps([f.to_dict() for f in report.findings], default=str)),
+        "duration_ms": round(report.duration_ms, 1),
+        "api_requests": report.api_requests,
+        "incident": incident,
+    }
 
 
 __all__ = ["append_lines", "diagnosis", "line", "lock_for_reading", "spool_path"]

@@ -30,8 +30,14 @@ from .records import (
     incident_key,
 )
 
-TABLES = {"incidents": Incident, "diagnoses": Diagnosis, "alerts": Alert, "fix_proposals": FixProposal,
-          "fix_events": FixEventRow, "actions": Action}
+TABLES = {
+    "incidents": Incident,
+    "diagnoses": Diagnosis,
+    "alerts": Alert,
+    "fix_proposals": FixProposal,
+    "fix_events": FixEventRow,
+    "actions": Action,
+}
 
 
 def _insert_ignoring_duplicates(session: AsyncSession, table: Table) -> Insert:
@@ -70,12 +76,20 @@ async def _incident_ids(session: AsyncSession, refs: set[str], records: Sequence
             ref = getattr(r, "incident", None)
             if ref in missing and ref not in first:
                 first[ref] = r
-        rows = [{"key": incident_key(ref), "ref": ref, "title": ref, "opened_by": getattr(r, "actor", "")
-                 or getattr(r, "proposed_by", ""), "source": getattr(r, "source", "cli"), "opened_at": r.at,
-                 "summary": ""} for ref, r in first.items()]
+        rows = [
+            {
+                "key": incident_key(ref),
+                "ref": ref,
+                "title": ref,
+                "opened_by": getattr(r, "actor", "") or getattr(r, "proposed_by", ""),
+                "source": getattr(r, "source", "cli"),
+                "opened_at": r.at,
+                "summary": "",
+            }
+            for ref, r in first.items()
+        ]
         await _insert_rows(session, Incident.__table__, rows)  # type: ignore[arg-type]
-        known.update((await session.execute(select(Incident.ref, Incident.id)
-                                            .where(Incident.ref.in_(missing)))).all())
+        known.update((await session.execute(select(Incident.ref, Incident.id).where(Incident.ref.in_(missing)))).all())
     return known
 
 
@@ -83,32 +97,75 @@ async def write_records(session: AsyncSession, records: Sequence[Record]) -> int
     """Write a batch in one transaction (the caller commits); returns how many were new (not duplicates)."""
     new = 0
     opened = [r for r in records if isinstance(r, IncidentOpened)]
-    new += await _insert_rows(session, Incident.__table__, [  # type: ignore[arg-type]
-        {"key": r.key, "ref": r.ref, "title": r.title, "opened_by": r.actor, "source": r.source,
-         "opened_at": r.at, "summary": r.summary} for r in opened])
+    new += await _insert_rows(
+        session,
+        Incident.__table__,  # type: ignore[arg-type]
+        [
+            {
+                "key": r.key,
+                "ref": r.ref,
+                "title": r.title,
+                "opened_by": r.actor,
+                "source": r.source,
+                "opened_at": r.at,
+                "summary": r.summary,
+            }
+            for r in opened
+        ],
+    )
     for o in opened:  # opened explicitly after a record named it: the placeholder (title = ref) gets the title
         if o.title != o.ref:
-            await session.execute(update(Incident).where(Incident.ref == o.ref, Incident.title == o.ref,
-                                                         Incident.key == incident_key(o.ref))
-                                  .values(title=o.title, opened_by=o.actor or Incident.opened_by,
-                                          summary=o.summary or Incident.summary))
+            await session.execute(
+                update(Incident)
+                .where(Incident.ref == o.ref, Incident.title == o.ref, Incident.key == incident_key(o.ref))
+                .values(title=o.title, opened_by=o.actor or Incident.opened_by, summary=o.summary or Incident.summary)
+            )
     refs = {ref for r in records if (ref := getattr(r, "incident", None))}
     ids = await _incident_ids(session, refs, records)
 
     diagnoses = [r for r in records if isinstance(r, DiagnosisRecord)]
-    new += await _insert_rows(session, Diagnosis.__table__, [  # type: ignore[arg-type]
-        {**r.model_dump(exclude={"type", "at", "incident"}), "created_at": r.at,
-         "incident_id": ids.get(r.incident or "")} for r in diagnoses])
+    new += await _insert_rows(
+        session,
+        Diagnosis.__table__,  # type: ignore[arg-type]
+        [
+            {
+                **r.model_dump(exclude={"type", "at", "incident"}),
+                "created_at": r.at,
+                "incident_id": ids.get(r.incident or ""),
+            }
+            for r in diagnoses
+        ],
+    )
 
     actions = [r for r in records if isinstance(r, ActionRecord)]
-    new += await _insert_rows(session, Action.__table__, [  # type: ignore[arg-type]
-        {**r.model_dump(exclude={"type", "at", "incident"}), "created_at": r.at,
-         "incident_id": ids.get(r.incident or "")} for r in actions])
+    new += await _insert_rows(
+        session,
+        Action.__table__,  # type: ignore[arg-type]
+        [
+            {
+                **r.model_dump(exclude={"type", "at", "incident"}),
+                "created_at": r.at,
+                "incident_id": ids.get(r.incident or ""),
+            }
+            for r in actions
+        ],
+    )
 
     proposals = [r for r in records if isinstance(r, FixProposed)]
-    inserted = await _insert_keys(session, FixProposal.__table__, [  # type: ignore[arg-type]
-        {**r.model_dump(exclude={"type", "at", "incident"}), "proposed_at": r.at, "updated_at": r.at,
-         "state": "proposed", "incident_id": ids.get(r.incident or "")} for r in proposals])
+    inserted = await _insert_keys(
+        session,
+        FixProposal.__table__,  # type: ignore[arg-type]
+        [
+            {
+                **r.model_dump(exclude={"type", "at", "incident"}),
+                "proposed_at": r.at,
+                "updated_at": r.at,
+                "state": "proposed",
+                "incident_id": ids.get(r.incident or ""),
+            }
+            for r in proposals
+        ],
+    )
     new += len(inserted)
     await _catch_up_proposals(session, inserted)
 
@@ -118,34 +175,62 @@ async def write_records(session: AsyncSession, records: Sequence[Record]) -> int
         elif isinstance(r, FixEvent):
             new += await _write_fix_event(session, r)
         elif isinstance(r, IncidentResolved):
-            await session.execute(update(Incident).where(Incident.ref == r.ref, Incident.resolved_at.is_(None))
-                                  .values(resolved_at=r.at, resolved_by=r.actor,
-                                          **({"summary": r.summary} if r.summary is not None else {})))
+            await session.execute(
+                update(Incident)
+                .where(Incident.ref == r.ref, Incident.resolved_at.is_(None))
+                .values(
+                    resolved_at=r.at, resolved_by=r.actor, **({"summary": r.summary} if r.summary is not None else {})
+                )
+            )
             new += 1
     return new
 
 
 async def _write_alert(session: AsyncSession, r: AlertRecord, incident_id: int | None) -> int:
     if r.state == "resolved":
-        open_row = (await session.execute(
-            select(Alert.id).where(Alert.fingerprint == r.fingerprint, Alert.state == "firing",
-                                   Alert.created_at <= r.at).order_by(Alert.created_at.desc()).limit(1)
-        )).scalar_one_or_none()
+        open_row = (
+            await session.execute(
+                select(Alert.id)
+                .where(Alert.fingerprint == r.fingerprint, Alert.state == "firing", Alert.created_at <= r.at)
+                .order_by(Alert.created_at.desc())
+                .limit(1)
+            )
+        ).scalar_one_or_none()
         if open_row is not None:
-            await session.execute(update(Alert).where(Alert.id == open_row).values(
-                state="resolved", resolved_at=r.at, updated_at=r.at, resolve_key=r.key,
-                message_ts=func.coalesce(Alert.message_ts, r.message_ts)))
+            await session.execute(
+                update(Alert)
+                .where(Alert.id == open_row)
+                .values(
+                    state="resolved",
+                    resolved_at=r.at,
+                    updated_at=r.at,
+                    resolve_key=r.key,
+                    message_ts=func.coalesce(Alert.message_ts, r.message_ts),
+                )
+            )
             return 1
         if (await session.execute(select(Alert.id).where(Alert.resolve_key == r.key))).first():
             return 0  # this resolve was already applied
-    row = {**r.model_dump(exclude={"type", "at", "incident"}), "created_at": r.at, "updated_at": r.at,
-           "resolved_at": r.at if r.state == "resolved" else None, "incident_id": incident_id}
+    row = {
+        **r.model_dump(exclude={"type", "at", "incident"}),
+        "created_at": r.at,
+        "updated_at": r.at,
+        "resolved_at": r.at if r.state == "resolved" else None,
+        "incident_id": incident_id,
+    }
     return await _insert_rows(session, Alert.__table__, [row])  # type: ignore[arg-type]
 
 
 async def _write_fix_event(session: AsyncSession, r: FixEvent) -> int:
-    row = {"key": r.key, "proposal_key": r.proposal_key, "event": r.event, "actor": r.actor, "source": r.source,
-           "result": r.result, "created_at": r.at}
+    row = {
+        "key": r.key,
+        "proposal_key": r.proposal_key,
+        "event": r.event,
+        "actor": r.actor,
+        "source": r.source,
+        "result": r.result,
+        "created_at": r.at,
+    }
     if not await _insert_rows(session, FixEventRow.__table__, [row]):  # type: ignore[arg-type]
         return 0  # already applied once
     proposal = (await session.execute(select(FixProposal).where(FixProposal.key == r.proposal_key))).scalar()
@@ -155,8 +240,9 @@ async def _write_fix_event(session: AsyncSession, r: FixEvent) -> int:
     return 1
 
 
-async def _advance(session: AsyncSession, proposal: FixProposal, event: str, actor: str,
-                   result: dict[str, Any] | None, at: datetime) -> None:
+async def _advance(
+    session: AsyncSession, proposal: FixProposal, event: str, actor: str, result: dict[str, Any] | None, at: datetime
+) -> None:
     """Move a proposal's state forward by one event (never back)."""
     values: dict[str, Any] = {"updated_at": max(at, proposal.updated_at) if proposal.updated_at else at}
     if event == "dry_run":
@@ -178,12 +264,23 @@ async def _catch_up_proposals(session: AsyncSession, keys: list[uuid.UUID]) -> N
     fix the timeline shows applied is not left "proposed"."""
     if not keys:
         return
-    events = (await session.execute(select(FixEventRow).where(FixEventRow.proposal_key.in_(keys))
-                                    .order_by(FixEventRow.created_at))).scalars().all()
+    events = (
+        (
+            await session.execute(
+                select(FixEventRow).where(FixEventRow.proposal_key.in_(keys)).order_by(FixEventRow.created_at)
+            )
+        )
+        .scalars()
+        .all()
+    )
     if not events:
         return
-    proposals = {p.key: p for p in (await session.execute(
-        select(FixProposal).where(FixProposal.key.in_({e.proposal_key for e in events})))).scalars()}
+    proposals = {
+        p.key: p
+        for p in (
+            await session.execute(select(FixProposal).where(FixProposal.key.in_({e.proposal_key for e in events})))
+        ).scalars()
+    }
     for e in events:
         await _advance(session, proposals[e.proposal_key], e.event, e.actor, e.result, e.created_at)
 
@@ -241,21 +338,33 @@ def _namespace_clause(model: Any, namespaces: Sequence[str] | None) -> list[Any]
     """Rows about one of ``namespaces`` or about a cluster-scoped object (no namespace) and with a target."""
     if namespaces is None:
         return []
-    return [model.target_name.is_not(None),
-            or_(model.target_namespace.is_(None), model.target_namespace.in_(list(namespaces)))]
+    return [
+        model.target_name.is_not(None),
+        or_(model.target_namespace.is_(None), model.target_namespace.in_(list(namespaces))),
+    ]
 
 
 def _diagnosis_summary(d: Diagnosis) -> str:
     if d.healthy:
         return "healthy: no problems found"
-    titles = [f"{f.get('title', f.get('id'))}" + (" (caused by " + ", ".join(f["caused_by"]) + ")"
-                                                  if f.get("caused_by") else "") for f in d.findings]
+    titles = [
+        f"{f.get('title', f.get('id'))}"
+        + (" (caused by " + ", ".join(f["caused_by"]) + ")" if f.get("caused_by") else "")
+        for f in d.findings
+    ]
     return "; ".join(titles)
 
 
-async def history(session: AsyncSession, *, since: datetime | None = None, until: datetime | None = None,
-                  target: TargetFilter | None = None, incident: str | None = None,
-                  limit: int = 200, namespaces: Sequence[str] | None = None) -> list[HistoryEntry]:
+async def history(
+    session: AsyncSession,
+    *,
+    since: datetime | None = None,
+    until: datetime | None = None,
+    target: TargetFilter | None = None,
+    incident: str | None = None,
+    limit: int = 200,
+    namespaces: Sequence[str] | None = None,
+) -> list[HistoryEntry]:
     """Every recorded action, newest first (what ``kubewhy history``, Slack's ``/k8s history`` and the TUI show)."""
     refs = dict((await session.execute(select(Incident.id, Incident.ref))).all())
     incident_id = None
@@ -270,25 +379,52 @@ async def history(session: AsyncSession, *, since: datetime | None = None, until
         return c
 
     out: list[HistoryEntry] = []
-    diagnoses = await session.execute(select(Diagnosis).where(*window(Diagnosis.created_at, Diagnosis),
-                                                              *_target_clause(Diagnosis, target),
-                                                            *_namespace_clause(Diagnosis, namespaces))
-                                      .order_by(Diagnosis.created_at.desc()).limit(limit))
+    diagnoses = await session.execute(
+        select(Diagnosis)
+        .where(
+            *window(Diagnosis.created_at, Diagnosis),
+            *_target_clause(Diagnosis, target),
+            *_namespace_clause(Diagnosis, namespaces),
+        )
+        .order_by(Diagnosis.created_at.desc())
+        .limit(limit)
+    )
     for d in diagnoses.scalars():
-        out.append(HistoryEntry(d.created_at, "diagnosis", d.actor, d.source,
-                                target_ref(d.target_kind, d.target_namespace, d.target_name),
-                                _diagnosis_summary(d), d.channel, refs.get(d.incident_id or 0), str(d.key),
-                                {"finding_ids": d.finding_ids, "duration_ms": d.duration_ms}))
+        out.append(
+            HistoryEntry(
+                d.created_at,
+                "diagnosis",
+                d.actor,
+                d.source,
+                target_ref(d.target_kind, d.target_namespace, d.target_name),
+                _diagnosis_summary(d),
+                d.channel,
+                refs.get(d.incident_id or 0),
+                str(d.key),
+                {"finding_ids": d.finding_ids, "duration_ms": d.duration_ms},
+            )
+        )
     # updated_at >= created_at: an alert that fired before the window but resolved in it is listed
-    alerts = await session.execute(select(Alert).where(*window(Alert.updated_at, Alert), *_target_clause(Alert, target),
-                                                            *_namespace_clause(Alert, namespaces))
-                                   .order_by(Alert.updated_at.desc()).limit(limit))
+    alerts = await session.execute(
+        select(Alert)
+        .where(*window(Alert.updated_at, Alert), *_target_clause(Alert, target), *_namespace_clause(Alert, namespaces))
+        .order_by(Alert.updated_at.desc())
+        .limit(limit)
+    )
 
     def alert_entry(a: Alert, at: datetime, summary: str) -> HistoryEntry:
-        return HistoryEntry(at, "alert", actor="alertmanager", source="alert",
-                            target=target_ref(a.target_kind, a.target_namespace, a.target_name), summary=summary,
-                            channel=a.channel, incident=refs.get(a.incident_id or 0), key=str(a.key),
-                            details={"rule": a.rule, "fingerprint": a.fingerprint, "message_ts": a.message_ts})
+        return HistoryEntry(
+            at,
+            "alert",
+            actor="alertmanager",
+            source="alert",
+            target=target_ref(a.target_kind, a.target_namespace, a.target_name),
+            summary=summary,
+            channel=a.channel,
+            incident=refs.get(a.incident_id or 0),
+            key=str(a.key),
+            details={"rule": a.rule, "fingerprint": a.fingerprint, "message_ts": a.message_ts},
+        )
 
     for al in alerts.scalars():
         if al.resolved_at is not None and (since is None or al.resolved_at >= since):
@@ -297,45 +433,114 @@ async def history(session: AsyncSession, *, since: datetime | None = None, until
             text = f"{al.rule} firing" + (f": {al.summary}" if al.summary else "")
             if al.resolved_at is None or al.resolved_at != al.created_at:
                 out.append(alert_entry(al, al.created_at, text))
-    proposals = await session.execute(select(FixProposal).where(*window(FixProposal.proposed_at, FixProposal),
-                                                                *_target_clause(FixProposal, target),
-                                                            *_namespace_clause(FixProposal, namespaces))
-                                      .order_by(FixProposal.proposed_at.desc()).limit(limit))
+    proposals = await session.execute(
+        select(FixProposal)
+        .where(
+            *window(FixProposal.proposed_at, FixProposal),
+            *_target_clause(FixProposal, target),
+            *_namespace_clause(FixProposal, namespaces),
+        )
+        .order_by(FixProposal.proposed_at.desc())
+        .limit(limit)
+    )
     for p in proposals.scalars():
-        out.append(HistoryEntry(p.proposed_at, "fix", p.proposed_by, p.source,
-                                target_ref(p.target_kind, p.target_namespace, p.target_name),
-                                f"proposed: {p.title} (now {p.state})", p.channel, refs.get(p.incident_id or 0),
-                                str(p.key), {"playbook_id": p.playbook_id, "command": p.command}))
-    ev_query = (select(FixEventRow, FixProposal).join(FixProposal, FixProposal.key == FixEventRow.proposal_key)
-                .where(*window(FixEventRow.created_at, FixEventRow), *_target_clause(FixProposal, target),
-                       *_namespace_clause(FixProposal, namespaces)))
+        out.append(
+            HistoryEntry(
+                p.proposed_at,
+                "fix",
+                p.proposed_by,
+                p.source,
+                target_ref(p.target_kind, p.target_namespace, p.target_name),
+                f"proposed: {p.title} (now {p.state})",
+                p.channel,
+                refs.get(p.incident_id or 0),
+                str(p.key),
+                {"playbook_id": p.playbook_id, "command": p.command},
+            )
+        )
+    ev_query = (
+        select(FixEventRow, FixProposal)
+        .join(FixProposal, FixProposal.key == FixEventRow.proposal_key)
+        .where(
+            *window(FixEventRow.created_at, FixEventRow),
+            *_target_clause(FixProposal, target),
+            *_namespace_clause(FixProposal, namespaces),
+        )
+    )
     if incident_id is not None:
         ev_query = ev_query.where(FixProposal.incident_id == incident_id)
     for e, p in (await session.execute(ev_query.order_by(FixEventRow.created_at.desc()).limit(limit))).all():
-        out.append(HistoryEntry(e.created_at, "fix_event", e.actor, e.source,
-                                target_ref(p.target_kind, p.target_namespace, p.target_name),
-                                f"{e.event.replace('_', '-')}: {p.title}", p.channel,
-                                refs.get(p.incident_id or 0), str(e.key), {"result": e.result}))
-    actions = await session.execute(select(Action).where(*window(Action.created_at, Action),
-                                                         *_target_clause(Action, target),
-                                                         *_namespace_clause(Action, namespaces))
-                                    .order_by(Action.created_at.desc()).limit(limit))
+        out.append(
+            HistoryEntry(
+                e.created_at,
+                "fix_event",
+                e.actor,
+                e.source,
+                target_ref(p.target_kind, p.target_namespace, p.target_name),
+                f"{e.event.replace('_', '-')}: {p.title}",
+                p.channel,
+                refs.get(p.incident_id or 0),
+                str(e.key),
+                {"result": e.result},
+            )
+        )
+    actions = await session.execute(
+        select(Action)
+        .where(
+            *window(Action.created_at, Action), *_target_clause(Action, target), *_namespace_clause(Action, namespaces)
+        )
+        .order_by(Action.created_at.desc())
+        .limit(limit)
+    )
     for a in actions.scalars():
         said = (a.details or {}).get("summary")
         summary = a.action.replace("_", " ") + (f": {said}" if said else "")
-        out.append(HistoryEntry(a.created_at, "action", a.actor, a.source,
-                                target_ref(a.target_kind, a.target_namespace, a.target_name),
-                                summary, a.channel, refs.get(a.incident_id or 0), str(a.key), a.details or {}))
+        out.append(
+            HistoryEntry(
+                a.created_at,
+                "action",
+                a.actor,
+                a.source,
+                target_ref(a.target_kind, a.target_namespace, a.target_name),
+                summary,
+                a.channel,
+                refs.get(a.incident_id or 0),
+                str(a.key),
+                a.details or {},
+            )
+        )
     if target is None and namespaces is None:  # incidents span namespaces: not for a restricted reader
         inc_query = select(Incident).where(*window(Incident.opened_at, Incident))
         if incident_id is not None:
             inc_query = inc_query.where(Incident.id == incident_id)
         for i in (await session.execute(inc_query)).scalars():
-            out.append(HistoryEntry(i.opened_at, "incident", i.opened_by, i.source, "",
-                                    f"{i.ref} opened: {i.title}", None, i.ref, str(i.key)))
+            out.append(
+                HistoryEntry(
+                    i.opened_at,
+                    "incident",
+                    i.opened_by,
+                    i.source,
+                    "",
+                    f"{i.ref} opened: {i.title}",
+                    None,
+                    i.ref,
+                    str(i.key),
+                )
+            )
             if i.resolved_at is not None and (since is None or i.resolved_at >= since):
-                out.append(HistoryEntry(i.resolved_at, "incident", i.resolved_by or "", i.source, "",
-                                        f"{i.ref} resolved", None, i.ref, str(i.key)))
+                out.append(
+                    HistoryEntry(
+                        i.resolved_at,
+                        "incident",
+                        i.resolved_by or "",
+                        i.source,
+                        "",
+                        f"{i.ref} resolved",
+                        None,
+                        i.ref,
+                        str(i.key),
+                    )
+                )
     out.sort(key=lambda h: h.at, reverse=True)
     return out[:limit]
 
@@ -357,14 +562,34 @@ async def load_postmortem(session: AsyncSession, ref: str) -> PostmortemData | N
     incident = (await session.execute(query.limit(1))).scalar()
     if incident is None:
         return None
-    diagnoses = list((await session.execute(select(Diagnosis).where(Diagnosis.incident_id == incident.id)
-                                            .order_by(Diagnosis.created_at))).scalars())
-    alerts = list((await session.execute(select(Alert).where(Alert.incident_id == incident.id)
-                                         .order_by(Alert.created_at))).scalars())
-    fixes = list((await session.execute(select(FixProposal).where(FixProposal.incident_id == incident.id)
-                                        .order_by(FixProposal.proposed_at))).scalars())
-    events = list((await session.execute(select(FixEventRow).where(
-        FixEventRow.proposal_key.in_([f.key for f in fixes])).order_by(FixEventRow.created_at))).scalars())
+    diagnoses = list(
+        (
+            await session.execute(
+                select(Diagnosis).where(Diagnosis.incident_id == incident.id).order_by(Diagnosis.created_at)
+            )
+        ).scalars()
+    )
+    alerts = list(
+        (
+            await session.execute(select(Alert).where(Alert.incident_id == incident.id).order_by(Alert.created_at))
+        ).scalars()
+    )
+    fixes = list(
+        (
+            await session.execute(
+                select(FixProposal).where(FixProposal.incident_id == incident.id).order_by(FixProposal.proposed_at)
+            )
+        ).scalars()
+    )
+    events = list(
+        (
+            await session.execute(
+                select(FixEventRow)
+                .where(FixEventRow.proposal_key.in_([f.key for f in fixes]))
+                .order_by(FixEventRow.created_at)
+            )
+        ).scalars()
+    )
     timeline = await history(session, incident=incident.ref, limit=100_000)
     timeline.sort(key=lambda h: h.at)
     return PostmortemData(incident, diagnoses, alerts, fixes, events, timeline)
@@ -374,29 +599,42 @@ async def prune(session: AsyncSession, cutoff: datetime) -> dict[str, int]:
     """Delete what is older than ``cutoff``: actions, resolved alerts, finished incidents with nothing left."""
     counts: dict[str, int] = {}
     old_fixes = select(FixProposal.key).where(FixProposal.updated_at < cutoff)
-    counts["fix_events"] = (await session.execute(
-        delete(FixEventRow).where(or_(FixEventRow.proposal_key.in_(old_fixes),
-                                      FixEventRow.created_at < cutoff)))).rowcount  # type: ignore[attr-defined]
-    counts["fix_proposals"] = (await session.execute(
-        delete(FixProposal).where(FixProposal.updated_at < cutoff))).rowcount  # type: ignore[attr-defined]
-    counts["actions"] = (await session.execute(
-        delete(Action).where(Action.created_at < cutoff))).rowcount  # type: ignore[attr-defined]
-    counts["diagnoses"] = (await session.execute(
-        delete(Diagnosis).where(Diagnosis.created_at < cutoff))).rowcount  # type: ignore[attr-defined]
-    counts["alerts"] = (await session.execute(
-        delete(Alert).where(Alert.updated_at < cutoff, Alert.state == "resolved"))).rowcount  # type: ignore
-    in_use = select(Diagnosis.incident_id).where(Diagnosis.incident_id.is_not(None)).union(
-        select(Alert.incident_id).where(Alert.incident_id.is_not(None)),
-        select(FixProposal.incident_id).where(FixProposal.incident_id.is_not(None)))
-    counts["incidents"] = (await session.execute(delete(Incident).where(
-        Incident.resolved_at.is_not(None), Incident.resolved_at < cutoff,
-        Incident.id.not_in(in_use)))).rowcount  # type: ignore[attr-defined]
+    counts["fix_events"] = (
+        await session.execute(
+            delete(FixEventRow).where(or_(FixEventRow.proposal_key.in_(old_fixes), FixEventRow.created_at < cutoff))
+        )
+    ).rowcount  # type: ignore[attr-defined]
+    counts["fix_proposals"] = (
+        await session.execute(delete(FixProposal).where(FixProposal.updated_at < cutoff))
+    ).rowcount  # type: ignore[attr-defined]
+    counts["actions"] = (await session.execute(delete(Action).where(Action.created_at < cutoff))).rowcount  # type: ignore[attr-defined]
+    counts["diagnoses"] = (await session.execute(delete(Diagnosis).where(Diagnosis.created_at < cutoff))).rowcount  # type: ignore[attr-defined]
+    counts["alerts"] = (
+        await session.execute(delete(Alert).where(Alert.updated_at < cutoff, Alert.state == "resolved"))
+    ).rowcount  # type: ignore
+    in_use = (
+        select(Diagnosis.incident_id)
+        .where(Diagnosis.incident_id.is_not(None))
+        .union(
+            select(Alert.incident_id).where(Alert.incident_id.is_not(None)),
+            select(FixProposal.incident_id).where(FixProposal.incident_id.is_not(None)),
+        )
+    )
+    counts["incidents"] = (
+        await session.execute(
+            delete(Incident).where(
+                Incident.resolved_at.is_not(None), Incident.resolved_at < cutoff, Incident.id.not_in(in_use)
+            )
+        )
+    ).rowcount  # type: ignore[attr-defined]
     return counts
 
 
 async def count_rows(session: AsyncSession) -> dict[str, int]:
-    return {name: (await session.execute(select(func.count()).select_from(model))).scalar_one()
-            for name, model in TABLES.items()}
+    return {
+        name: (await session.execute(select(func.count()).select_from(model))).scalar_one()
+        for name, model in TABLES.items()
+    }
 
 
 def key_of(record: Record) -> uuid.UUID:

@@ -70,8 +70,17 @@ def is_transient(error: BaseException) -> bool:
         return code[:2] in TRANSIENT_SQLSTATE
 
     # the database rejected the data itself: retrying the same rows cannot help
-    permanent = (sa_exc.IntegrityError, sa_exc.DataError, sa_exc.ProgrammingError, sa_exc.StatementError,
-                 TypeError, ValueError, KeyError, AttributeError, NotImplementedError)
+    permanent = (
+        sa_exc.IntegrityError,
+        sa_exc.DataError,
+        sa_exc.ProgrammingError,
+        sa_exc.StatementError,
+        TypeError,
+        ValueError,
+        KeyError,
+        AttributeError,
+        NotImplementedError,
+    )
     transient = (sa_exc.OperationalError, sa_exc.InterfaceError, OSError, TimeoutError, ConnectionError)
     if isinstance(error, sa_exc.DBAPIError) and error.connection_invalidated:
         return True
@@ -106,18 +115,31 @@ class Stats:
     warnings: list[str] = field(default_factory=list)
 
     def summary(self) -> str:
-        return (f"{self.written} written, {self.duplicates} duplicate(s), {self.to_fallback} to the fallback file, "
-                f"{self.lost} lost")
+        return (
+            f"{self.written} written, {self.duplicates} duplicate(s), {self.to_fallback} to the fallback file, "
+            f"{self.lost} lost"
+        )
 
 
 class AuditLog:
     """The audit writer one process shares (bot, TUI, watchers, CLI)."""
 
-    def __init__(self, url: str | None = None, *, engine: AsyncEngine | None = None,
-                 fallback_path: Path | None = None, batch_size: int = 200, retry: RetryPolicy | None = None,
-                 auto_migrate: bool = False, max_pending: int = 100_000,
-                 on_warning: Callable[[str], None] | None = None, engine_options: dict[str, Any] | None = None,
-                 spool: bool = False, spool_path: Path | None = None, replay_interval: float = 30.0):
+    def __init__(
+        self,
+        url: str | None = None,
+        *,
+        engine: AsyncEngine | None = None,
+        fallback_path: Path | None = None,
+        batch_size: int = 200,
+        retry: RetryPolicy | None = None,
+        auto_migrate: bool = False,
+        max_pending: int = 100_000,
+        on_warning: Callable[[str], None] | None = None,
+        engine_options: dict[str, Any] | None = None,
+        spool: bool = False,
+        spool_path: Path | None = None,
+        replay_interval: float = 30.0,
+    ):
         if url is None:
             from . import db
 
@@ -165,8 +187,15 @@ class AuditLog:
             self._spill([record], str(exc))
         return record.key
 
-    def record_diagnosis(self, report: Report, *, actor: str = "", source: str = "cli",
-                         channel: str | None = None, incident: str | None = None) -> uuid.UUID:
+    def record_diagnosis(
+        self,
+        report: Report,
+        *,
+        actor: str = "",
+        source: str = "cli",
+        channel: str | None = None,
+        incident: str | None = None,
+    ) -> uuid.UUID:
         if self.spool:  # the CLI's path: no pydantic
             data = spooling.diagnosis(report, actor=actor, source=source, channel=channel, incident=incident)
 
@@ -179,8 +208,9 @@ class AuditLog:
             return uuid.UUID(data["key"])
         from .records import DiagnosisRecord
 
-        return self.record(DiagnosisRecord.from_report(report, actor=actor, source=source, channel=channel,
-                                                       incident=incident))
+        return self.record(
+            DiagnosisRecord.from_report(report, actor=actor, source=source, channel=channel, incident=incident)
+        )
 
     def _to_spool(self, data: dict[str, Any], as_records: Callable[[], list[Record]]) -> None:
         try:
@@ -196,14 +226,20 @@ class AuditLog:
 
     def record_fix_proposed(self, fix: Fix | None = None, *, playbook_id: str, **fields: Any) -> uuid.UUID:
         if fix is not None:
-            fields = {"title": fix.title, "command": fix.command, "risk": fix.risk,
-                      "patch": fix.patch.to_dict() if fix.patch else None, **fields}
+            fields = {
+                "title": fix.title,
+                "command": fix.command,
+                "risk": fix.risk,
+                "patch": fix.patch.to_dict() if fix.patch else None,
+                **fields,
+            }
         from .records import FixProposed
 
         return self.record(FixProposed(playbook_id=playbook_id, **fields))
 
-    def record_fix_event(self, proposal_key: uuid.UUID, event: FixEventKind, *, actor: str = "",
-                         **fields: Any) -> uuid.UUID:
+    def record_fix_event(
+        self, proposal_key: uuid.UUID, event: FixEventKind, *, actor: str = "", **fields: Any
+    ) -> uuid.UUID:
         from .records import FixEvent
 
         return self.record(FixEvent(proposal_key=proposal_key, event=event, actor=actor, **fields))
@@ -269,8 +305,10 @@ class AuditLog:
             try:
                 await asyncio.wait_for(self.flush(), timeout)
             except TimeoutError:
-                self._warn(f"audit: database {self.display_url} did not take the records in time; "
-                           f"they are kept in {self.fallback_path}")
+                self._warn(
+                    f"audit: database {self.display_url} did not take the records in time; "
+                    f"they are kept in {self.fallback_path}"
+                )
             self._task.cancel()
             try:
                 await self._task
@@ -367,16 +405,19 @@ class AuditLog:
         if spool:
             self.stats.spooled += len(taken.records)
         elif replay:
-            log.info("audit: the database is back; re-importing %d record(s) from %s", len(taken.records),
-                     self.fallback_path)
+            log.info(
+                "audit: the database is back; re-importing %d record(s) from %s", len(taken.records), self.fallback_path
+            )
         else:
-            self._warn(f"audit: {len(taken.records)} record(s) could not be written earlier and were kept in "
-                       f"{self.fallback_path}; re-importing them")
+            self._warn(
+                f"audit: {len(taken.records)} record(s) could not be written earlier and were kept in "
+                f"{self.fallback_path}; re-importing them"
+            )
         for line in taken.unreadable:
             self._warn(f"audit: unreadable fallback line kept for a human: {line}")
         before = self.stats.to_fallback
         for i in range(0, len(taken.records), self.batch_size):
-            await self._write_with_retry(taken.records[i:i + self.batch_size])
+            await self._write_with_retry(taken.records[i : i + self.batch_size])
         self.stats.imported += len(taken.records) - (self.stats.to_fallback - before)
         fallback.done(taken)
 
@@ -450,13 +491,17 @@ class AuditLog:
             self._spilled = self._spilled or (replay and not self._closed)
         except OSError as exc:  # nowhere left: say so loudly, with the records
             self.stats.lost += len(records)
-            self._warn(f"audit: LOST {len(records)} record(s): cannot write {self.fallback_path}: {exc}; "
-                       f"database error: {error}")
+            self._warn(
+                f"audit: LOST {len(records)} record(s): cannot write {self.fallback_path}: {exc}; "
+                f"database error: {error}"
+            )
             for r in records:
                 log.error("audit: lost record %s", r.model_dump_json())
             return
-        self._warn(f"audit: {len(records)} record(s) kept in {self.fallback_path} ({error}); "
-                   f"they are re-imported at the next start")
+        self._warn(
+            f"audit: {len(records)} record(s) kept in {self.fallback_path} ({error}); "
+            f"they are re-imported at the next start"
+        )
 
     def _warn(self, message: str) -> None:
         """Said once: to ``on_warning`` when the front-end shows warnings itself (the CLI), else to the log."""

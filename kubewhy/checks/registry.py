@@ -18,8 +18,7 @@ from .. import kinds
 from ..adapters.cache import CachedKube
 from ..adapters.ports import KubeletReader, MetricsReader
 
-ParamType = Literal["object", "objects", "string", "regex", "kind", "int", "number", "bool", "selector",
-                    "number-map"]
+ParamType = Literal["object", "objects", "string", "regex", "kind", "int", "number", "bool", "selector", "number-map"]
 PARAM_TYPES: tuple[str, ...] = get_args(ParamType)
 # What a check returns, for the load-time check of templates that pass one check's fact to another:
 # "object" / "object:Pod" (a skeleton object), "string", "int", "number", "bool", [shape] or {key: shape}.
@@ -27,9 +26,16 @@ Shape = str | list["Shape"] | dict[str, "Shape"]
 
 # How each parameter type is named in messages ("needs an object, but ... gives a string").
 _TYPE_NAMES: dict[str, str] = {
-    "object": "an object", "objects": "a list of objects", "string": "a string", "regex": "a regular expression",
-    "kind": "a kind name", "int": "an integer", "number": "a number", "bool": "true or false",
-    "selector": "a label selector (map or string)", "number-map": "a map of numbers",
+    "object": "an object",
+    "objects": "a list of objects",
+    "string": "a string",
+    "regex": "a regular expression",
+    "kind": "a kind name",
+    "int": "an integer",
+    "number": "a number",
+    "bool": "true or false",
+    "selector": "a label selector (map or string)",
+    "number-map": "a map of numbers",
 }
 
 
@@ -96,8 +102,9 @@ def shape_fits(ptype: str, value: Any) -> bool:
     if ptype in ("string", "regex", "kind"):
         return isinstance(value, str)
     if ptype == "int":
-        return isinstance(value, int) and not isinstance(value, bool) or (
-            isinstance(value, float) and value.is_integer())
+        return (
+            isinstance(value, int) and not isinstance(value, bool) or (isinstance(value, float) and value.is_integer())
+        )
     if ptype == "number":
         return isinstance(value, (int, float)) and not isinstance(value, bool)
     if ptype == "bool":
@@ -185,8 +192,14 @@ class CheckRegistry:
         return len(self._checks)
 
 
-def check(name: str, *, registry: CheckRegistry, params: Mapping[str, Param] | None = None,
-          timeout: float | None = None, result: Shape = "object") -> Callable[[CheckFn], CheckFn]:
+def check(
+    name: str,
+    *,
+    registry: CheckRegistry,
+    params: Mapping[str, Param] | None = None,
+    timeout: float | None = None,
+    result: Shape = "object",
+) -> Callable[[CheckFn], CheckFn]:
     """Register the decorated function in ``registry`` as check ``name``; the function is returned unchanged."""
 
     def register(fn: CheckFn) -> CheckFn:

@@ -15,12 +15,16 @@ from .registry import Shape
 
 _CONTAINERS: dict[str, Any] = {"containers": [], "initContainers": [], "volumes": []}
 _WORKLOAD: dict[str, Any] = {
-    "replicas": 0, "selector": {"matchLabels": {}},
+    "replicas": 0,
+    "selector": {"matchLabels": {}},
     "template": {"metadata": {"labels": {}, "annotations": {}}, "spec": dict(_CONTAINERS)},
 }
 _SPECS: dict[str, dict[str, Any]] = {
     "Pod": {"nodeName": "", "serviceAccountName": "", **_CONTAINERS},
-    "Deployment": _WORKLOAD, "StatefulSet": _WORKLOAD, "DaemonSet": _WORKLOAD, "ReplicaSet": _WORKLOAD,
+    "Deployment": _WORKLOAD,
+    "StatefulSet": _WORKLOAD,
+    "DaemonSet": _WORKLOAD,
+    "ReplicaSet": _WORKLOAD,
     "Job": _WORKLOAD,
     "Service": {"type": "", "clusterIP": "", "selector": {}, "ports": []},
     "PersistentVolumeClaim": {"accessModes": [], "storageClassName": "", "volumeName": ""},
@@ -36,9 +40,18 @@ _STATUSES: dict[str, dict[str, Any]] = {
 def skeleton(kind: str = "") -> dict[str, Any]:
     """An object of a kind with every commonly read field present and typed, and nothing else."""
     return {
-        "apiVersion": "", "kind": kind,
-        "metadata": {"name": "", "namespace": "", "uid": "", "labels": {}, "annotations": {},
-                     "ownerReferences": [], "creationTimestamp": "", "resourceVersion": ""},
+        "apiVersion": "",
+        "kind": kind,
+        "metadata": {
+            "name": "",
+            "namespace": "",
+            "uid": "",
+            "labels": {},
+            "annotations": {},
+            "ownerReferences": [],
+            "creationTimestamp": "",
+            "resourceVersion": "",
+        },
         "spec": dict(_SPECS.get(kind, {})),
         "status": dict(_STATUSES.get(kind, {"conditions": []})),
     }

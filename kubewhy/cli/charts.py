@@ -13,9 +13,11 @@ if TYPE_CHECKING:
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--chart-dir", metavar="DIR",
-                        help="write a PNG chart of the metric evidence (last hour) of each finding into DIR "
-                             "(needs --prometheus)")
+    parser.add_argument(
+        "--chart-dir",
+        metavar="DIR",
+        help="write a PNG chart of the metric evidence (last hour) of each finding into DIR (needs --prometheus)",
+    )
 
 
 async def write_charts(report: Report, deps: Deps, directory: str | Path) -> list[tuple[str, Path | None, str]]:

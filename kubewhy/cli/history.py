@@ -66,8 +66,16 @@ def cmd_history(args: argparse.Namespace, environ: Environ) -> int:
 
     async def go() -> int:
         async with compose.audit_opened(settings, on_warning=warn) as audit:
-            entries = await actions.history(audit, since=since, until=until, target_kind=kind, target_name=name,
-                                            target_namespace=namespace, incident=args.incident, limit=args.limit)
+            entries = await actions.history(
+                audit,
+                since=since,
+                until=until,
+                target_kind=kind,
+                target_name=name,
+                target_namespace=namespace,
+                incident=args.incident,
+                limit=args.limit,
+            )
         if args.output == "json":
             print(json.dumps([e.to_dict() for e in entries], indent=2, ensure_ascii=False))
         else:
@@ -82,8 +90,7 @@ def format_history(entries: Sequence[HistoryEntry]) -> str:
     for e in reversed(entries):  # oldest first, like a log
         who = (e.actor or "?") + f" via {e.source}" + (f" {e.channel}" if e.channel else "")
         inc = f"  [{e.incident}]" if e.incident else ""
-        lines.append(f"{e.at.strftime('%Y-%m-%d %H:%M:%S')}  {e.kind:<9}  {who:<28}  {e.target or '-':<28}  "
-                     f"{e.summary}{inc}")
+        lines.append(
+            f"{e.at.strftime('%Y-%m-%d %H:%M:%S')}  {e.kind:<9}  {who:<28}  {e.target or '-':<28}  {e.summary}{inc}"
+        )
     return "\n".join(lines)
-
-

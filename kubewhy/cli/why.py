@@ -34,21 +34,41 @@ def add_parser(sub: argparse._SubParsersAction, name: str, help_: str) -> None: 
     why.add_argument("--context", help="kubeconfig context (default: $KUBEWHY_CONTEXT)")
     why.add_argument("--kubeconfig", help="kubeconfig file (default: $KUBECONFIG)")
     why.add_argument("--in-cluster", action="store_true", help="use the pod's service account")
-    why.add_argument("--snapshot", action="append", metavar="PATH",
-                     help="diagnose offline from kubectl -o yaml files or a directory (repeatable)")
-    why.add_argument("--describe", action="append", metavar="FILE",
-                     help="diagnose offline from `kubectl describe pod|node|pvc|svc` output (TARGET defaults to the "
-                          "described object)")
-    why.add_argument("--prometheus", metavar="URL",
-                     help="Prometheus URL, or 'discover' to find its Service in the cluster (default: "
-                          "$KUBEWHY_PROMETHEUS_URL); token, basic auth, CA and timeout from "
-                          "KUBEWHY_PROMETHEUS_TOKEN/_USER/_PASSWORD/_CA/_INSECURE/_TIMEOUT")
-    why.add_argument("--playbooks", action="append", default=[], metavar="DIR",
-                     help="extra playbook directory (repeatable; also KUBEWHY_PLAYBOOKS, ':'-separated)")
+    why.add_argument(
+        "--snapshot",
+        action="append",
+        metavar="PATH",
+        help="diagnose offline from kubectl -o yaml files or a directory (repeatable)",
+    )
+    why.add_argument(
+        "--describe",
+        action="append",
+        metavar="FILE",
+        help="diagnose offline from `kubectl describe pod|node|pvc|svc` output (TARGET defaults to the "
+        "described object)",
+    )
+    why.add_argument(
+        "--prometheus",
+        metavar="URL",
+        help="Prometheus URL, or 'discover' to find its Service in the cluster (default: "
+        "$KUBEWHY_PROMETHEUS_URL); token, basic auth, CA and timeout from "
+        "KUBEWHY_PROMETHEUS_TOKEN/_USER/_PASSWORD/_CA/_INSECURE/_TIMEOUT",
+    )
+    why.add_argument(
+        "--playbooks",
+        action="append",
+        default=[],
+        metavar="DIR",
+        help="extra playbook directory (repeatable; also KUBEWHY_PLAYBOOKS, ':'-separated)",
+    )
     why.add_argument("-o", "--output", choices=["text", "markdown", "json"], default="text")
     why.add_argument("-v", "--verbose", action="store_true", help="list every check")
-    why.add_argument("--timeout", type=float, default=None,
-                     help="deadline per check in seconds (default 5, or $KUBEWHY_CHECK_TIMEOUT)")
+    why.add_argument(
+        "--timeout",
+        type=float,
+        default=None,
+        help="deadline per check in seconds (default 5, or $KUBEWHY_CHECK_TIMEOUT)",
+    )
     charts.add_arguments(why)
     why.add_argument("--no-audit", action="store_true", help="do not record this diagnosis in the audit log")
     why.add_argument("--incident", metavar="REF", help="link the recorded diagnosis to an incident (e.g. INC-42)")
@@ -57,9 +77,17 @@ def add_parser(sub: argparse._SubParsersAction, name: str, help_: str) -> None: 
 
 
 def flags(args: argparse.Namespace) -> Flags:
-    return Flags(kubeconfig=args.kubeconfig, context=args.context, in_cluster=args.in_cluster or None,
-                 snapshot=args.snapshot or (), prometheus=args.prometheus, playbooks=args.playbooks,
-                 database_url=args.database_url, no_audit=args.no_audit, check_timeout=args.timeout)
+    return Flags(
+        kubeconfig=args.kubeconfig,
+        context=args.context,
+        in_cluster=args.in_cluster or None,
+        snapshot=args.snapshot or (),
+        prometheus=args.prometheus,
+        playbooks=args.playbooks,
+        database_url=args.database_url,
+        no_audit=args.no_audit,
+        check_timeout=args.timeout,
+    )
 
 
 def described_target(files: list[str]) -> str:
@@ -111,8 +139,9 @@ async def diagnose_and_show(target: Target, settings: Settings, args: argparse.N
         from ..audit.writer import RetryPolicy
 
         retry = RetryPolicy(give_up_after=1.0, write_timeout=2.0, max_delay=0.5)
-    async with compose.opened(settings, kube=kube, close_timeout=3.0, on_warning=warn, spool=spool,
-                              retry=retry) as deps:
+    async with compose.opened(
+        settings, kube=kube, close_timeout=3.0, on_warning=warn, spool=spool, retry=retry
+    ) as deps:
         for w in deps.warnings:
             warn(w)
         report = await service.diagnose(target, deps, actor=settings.actor, source="cli", incident=args.incident)

@@ -61,8 +61,9 @@ def object_troubled(obj: dict[str, Any], now_ts: float | None = None) -> bool:
         if (obj.get("spec") or {}).get("unschedulable") or (obj.get("spec") or {}).get("taints"):
             return True
         for c in conditions:
-            bad = (c.get("type") == "Ready" and c.get("status") != "True") or \
-                  (c.get("type") != "Ready" and c.get("status") == "True")
+            bad = (c.get("type") == "Ready" and c.get("status") != "True") or (
+                c.get("type") != "Ready" and c.get("status") == "True"
+            )
             if bad:
                 return True
             if c.get("type") == "Ready" and c.get("lastTransitionTime"):
@@ -74,11 +75,17 @@ def object_troubled(obj: dict[str, Any], now_ts: float | None = None) -> bool:
                     return True
         return not conditions
     if kind in ("Deployment", "StatefulSet", "ReplicaSet", "DaemonSet"):
-        want = (obj.get("spec") or {}).get("replicas", 1) if kind != "DaemonSet" else \
-            status.get("desiredNumberScheduled", 0)
+        want = (
+            (obj.get("spec") or {}).get("replicas", 1)
+            if kind != "DaemonSet"
+            else status.get("desiredNumberScheduled", 0)
+        )
         ready = status.get("readyReplicas", 0) if kind != "DaemonSet" else status.get("numberReady", 0)
-        failing = any((c.get("type") in ("Available", "Progressing") and c.get("status") == "False") or
-                      (c.get("type") == "ReplicaFailure" and c.get("status") == "True") for c in conditions)
+        failing = any(
+            (c.get("type") in ("Available", "Progressing") and c.get("status") == "False")
+            or (c.get("type") == "ReplicaFailure" and c.get("status") == "True")
+            for c in conditions
+        )
         rolling = status.get("updatedReplicas", want) < want or status.get("unavailableReplicas", 0) > 0
         return ready < want or failing or rolling or status.get("currentRevision") != status.get("updateRevision")
     if kind == "HorizontalPodAutoscaler":
@@ -138,8 +145,14 @@ async def _top_owner(kube: CachedKube, pod: dict[str, Any]) -> dict[str, Any] | 
         return None
     owner = await kube.get(ref["kind"], meta.get("namespace"), ref.get("name", ""))
     if owner and ref["kind"] == "ReplicaSet":
-        top = next((r for r in (owner.get("metadata") or {}).get("ownerReferences") or []
-                    if r.get("controller") and r.get("kind") == "Deployment"), None)
+        top = next(
+            (
+                r
+                for r in (owner.get("metadata") or {}).get("ownerReferences") or []
+                if r.get("controller") and r.get("kind") == "Deployment"
+            ),
+            None,
+        )
         owner = await kube.get("Deployment", meta.get("namespace"), top["name"]) if top else owner
     return owner
 
@@ -164,16 +177,24 @@ def pod_relations(kube: CachedKube, pod: dict[str, Any]) -> list[Any]:
     return [_node(kube, pod), _top_owner(kube, pod), _services_in_logs(kube, pod), _pending_claims(kube, pod)]
 
 
-async def readable(lookup: Awaitable[Any], relation: str, unread: list[CheckResult], default: Any,
-                   what: str = "") -> Any:
+async def readable(
+    lookup: Awaitable[Any], relation: str, unread: list[CheckResult], default: Any, what: str = ""
+) -> Any:
     """A related object's lookup; one the caller may not read (RBAC) or that failed is noted in ``unread`` and
     the investigation goes on without it: the diagnosis is then incomplete, not wrong."""
     t0 = time.perf_counter()
     try:
         return await lookup
     except AdapterError as exc:
-        unread.append(CheckResult(f"related.{relation}", "error", (time.perf_counter() - t0) * 1000,
-                                  f"could not read the {what or relation}: {exc}", "backend-error"))
+        unread.append(
+            CheckResult(
+                f"related.{relation}",
+                "error",
+                (time.perf_counter() - t0) * 1000,
+                f"could not read the {what or relation}: {exc}",
+                "backend-error",
+            )
+        )
         return default
 
 
@@ -185,29 +206,41 @@ async def related_subjects(kube: CachedKube, target: dict[str, Any], unread: lis
     out: list[Subject] = []
     pods: list[dict[str, Any]] = []
     if kind in kinds.POD_SELECTING:
-        pods = await readable(_selected_pods(kube, ns, (target.get("spec") or {}).get("selector")), "pods", unread,
-                              [])
-        for hpa in await readable(kube.list("HorizontalPodAutoscaler", ns), "autoscalers", unread, [],
-                                 "HorizontalPodAutoscalers"):
+        pods = await readable(_selected_pods(kube, ns, (target.get("spec") or {}).get("selector")), "pods", unread, [])
+        for hpa in await readable(
+            kube.list("HorizontalPodAutoscaler", ns), "autoscalers", unread, [], "HorizontalPodAutoscalers"
+        ):
             ref = (hpa.get("spec") or {}).get("scaleTargetRef") or {}
             if ref.get("kind") == kind and ref.get("name") == meta.get("name"):
                 out.append(Subject(ref_of(hpa), hpa, "scaler"))
     elif kind == "Service":
-        pods = await readable(_selected_pods(kube, ns, (target.get("spec") or {}).get("selector")), "pods", unread,
-                              [])
+        pods = await readable(_selected_pods(kube, ns, (target.get("spec") or {}).get("selector")), "pods", unread, [])
         labels = meta.get("labels") or {}
-        for sm in await readable(kube.list("ServiceMonitor", ns), "servicemonitors", unread, [],
-                                "ServiceMonitors"):
+        for sm in await readable(kube.list("ServiceMonitor", ns), "servicemonitors", unread, [], "ServiceMonitors"):
             if _selects((sm.get("spec") or {}).get("selector"), labels):
                 out.append(Subject(ref_of(sm), sm, "monitor"))
     elif kind == "PersistentVolumeClaim":
-        pods = [p for p in await readable(kube.list("Pod", ns), "pods", unread, [])
-                if any((v.get("persistentVolumeClaim") or {}).get("claimName") == meta.get("name")
-                       for v in (p.get("spec") or {}).get("volumes") or [])]
+        pods = [
+            p
+            for p in await readable(kube.list("Pod", ns), "pods", unread, [])
+            if any(
+                (v.get("persistentVolumeClaim") or {}).get("claimName") == meta.get("name")
+                for v in (p.get("spec") or {}).get("volumes") or []
+            )
+        ]
     elif kind == "HorizontalPodAutoscaler":
         ref = (target.get("spec") or {}).get("scaleTargetRef") or {}
-        scaled = await readable(kube.get(ref.get("kind", "Deployment"), ns, ref.get("name", "")), "scale-target",
-                                unread, None, "object it scales") if ref.get("name") else None
+        scaled = (
+            await readable(
+                kube.get(ref.get("kind", "Deployment"), ns, ref.get("name", "")),
+                "scale-target",
+                unread,
+                None,
+                "object it scales",
+            )
+            if ref.get("name")
+            else None
+        )
         if scaled:
             out.append(Subject(ref_of(scaled), scaled, "owner"))
         return out

@@ -71,8 +71,14 @@ def _identity(value: Any) -> Any:
     if isinstance(value, dict):
         meta = value.get("metadata")
         if isinstance(meta, dict) and "name" in meta:
-            return ("obj", value.get("kind"), meta.get("namespace"), meta.get("name"), meta.get("uid"),
-                    meta.get("resourceVersion"))
+            return (
+                "obj",
+                value.get("kind"),
+                meta.get("namespace"),
+                meta.get("name"),
+                meta.get("uid"),
+                meta.get("resourceVersion"),
+            )
         return tuple(sorted((k, _identity(v)) for k, v in value.items()))
     if isinstance(value, list):
         return tuple(_identity(v) for v in value)
@@ -121,8 +127,9 @@ def symptom_matches(pb: Playbook, target: dict[str, Any], base: dict[str, Any]) 
 
 
 # Who wants each check's result as it ends (the TUI's live progress); set by ``service.diagnose(on_check=)``.
-ON_CHECK: contextvars.ContextVar[Callable[[CheckResult], None] | None] = contextvars.ContextVar("on_check",
-                                                                                              default=None)
+ON_CHECK: contextvars.ContextVar[Callable[[CheckResult], None] | None] = contextvars.ContextVar(
+    "on_check", default=None
+)
 
 
 class _Reported(list[CheckResult]):
@@ -138,8 +145,9 @@ class _Reported(list[CheckResult]):
                 pass
 
 
-async def run_playbook(pb: Playbook, subject: Subject, ctx: CheckContext, base: dict[str, Any],
-                       default_timeout: float) -> PlaybookOutcome:
+async def run_playbook(
+    pb: Playbook, subject: Subject, ctx: CheckContext, base: dict[str, Any], default_timeout: float
+) -> PlaybookOutcome:
     activation: dict[str, Any] = {**base, "target": tolerant(subject.obj)}
     results: list[CheckResult] = _Reported()
     done: dict[str, asyncio.Future[None]] = {c.id: asyncio.get_running_loop().create_future() for c in pb.checks}
@@ -157,8 +165,7 @@ async def run_playbook(pb: Playbook, subject: Subject, ctx: CheckContext, base: 
             for need in spec.needs:
                 await done[need]
             if any(n in failed for n in spec.needs):
-                end("skipped", time.perf_counter(), f"needs {', '.join(spec.needs)}, which did not run",
-                    "needs-failed")
+                end("skipped", time.perf_counter(), f"needs {', '.join(spec.needs)}, which did not run", "needs-failed")
                 return
             definition = spec.definition
             timeout = spec.timeout or definition.timeout or default_timeout
@@ -170,8 +177,7 @@ async def run_playbook(pb: Playbook, subject: Subject, ctx: CheckContext, base: 
                     end("error", start, f"{problem} (check {spec.id!r}, use: {spec.use})", "bad-parameter")
                     return
                 async with asyncio.timeout(timeout):
-                    activation[spec.id] = await _shared(ctx, spec.use, params,
-                                                        lambda: definition.fn(ctx, **params))
+                    activation[spec.id] = await _shared(ctx, spec.use, params, lambda: definition.fn(ctx, **params))
                 results.append(CheckResult(cid, "ok", (time.perf_counter() - start) * 1000))
             except TimeoutError:
                 end("timeout", start, f"no answer within {timeout:g}s", "timeout")
@@ -199,20 +205,39 @@ async def run_playbook(pb: Playbook, subject: Subject, ctx: CheckContext, base: 
     except ExpressionError as exc:
         # Missing facts (a check failed) make a cause unprovable, which is reported, not raised.
         status: CheckStatus = "failed" if failed else "error"
-        results.append(CheckResult(f"{pb.id}.when", status, (time.perf_counter() - start) * 1000,
-                                   f"could not evaluate: {exc}", "expression-error"))
+        results.append(
+            CheckResult(
+                f"{pb.id}.when",
+                status,
+                (time.perf_counter() - start) * 1000,
+                f"could not evaluate: {exc}",
+                "expression-error",
+            )
+        )
         return PlaybookOutcome(pb, subject, None, results)
-    results.append(CheckResult(f"{pb.id}.when", "failed" if fired else "ok", (time.perf_counter() - start) * 1000,
-                               "cause found" if fired else "cause not present",
-                               "cause-found" if fired else "cause-absent"))
+    results.append(
+        CheckResult(
+            f"{pb.id}.when",
+            "failed" if fired else "ok",
+            (time.perf_counter() - start) * 1000,
+            "cause found" if fired else "cause not present",
+            "cause-found" if fired else "cause-absent",
+        )
+    )
     if not fired:
         return PlaybookOutcome(pb, subject, None, results)
     problems: list[str] = []
     finding = _finding(pb, subject, activation, problems)
     if problems and failed:  # lines about facts a failed check would have given: that check is the error
-        results.append(CheckResult(f"{pb.id}.render", "skipped", 0.0,
-                                   f"{len(problems)} line(s) left out: {', '.join(sorted(failed))} did not run",
-                                   "needs-failed"))
+        results.append(
+            CheckResult(
+                f"{pb.id}.render",
+                "skipped",
+                0.0,
+                f"{len(problems)} line(s) left out: {', '.join(sorted(failed))} did not run",
+                "needs-failed",
+            )
+        )
     elif problems:
         results.append(CheckResult(f"{pb.id}.render", "error", 0.0, "; ".join(problems)[:500], "expression-error"))
     return PlaybookOutcome(pb, subject, finding, results)
@@ -233,9 +258,11 @@ def _finding(pb: Playbook, subject: Subject, activation: dict[str, Any], problem
         if isinstance(item, EachEvidence):
             elements = attempt(f"evidence[{i}]", lambda item=item: list(item.each.evaluate(activation) or []), [])
             for element in elements:
-                text = attempt(f"evidence[{i}]",
-                               lambda item=item, element=element: item.text.render_text({**activation,
-                                                                                         item.as_: element}), "")
+                text = attempt(
+                    f"evidence[{i}]",
+                    lambda item=item, element=element: item.text.render_text({**activation, item.as_: element}),
+                    "",
+                )
                 if text.strip():
                     evidence.append(text.strip())
         else:
@@ -244,8 +271,9 @@ def _finding(pb: Playbook, subject: Subject, activation: dict[str, Any], problem
                 evidence.append(text.strip())
     fixes = []
     for i, f in enumerate(pb.fixes):
-        if f.when is not None and not attempt(f"fixes[{i}].when", lambda f=f: truthy(f.when.evaluate(activation)),
-                                              False):
+        if f.when is not None and not attempt(
+            f"fixes[{i}].when", lambda f=f: truthy(f.when.evaluate(activation)), False
+        ):
             continue
         fix = attempt(f"fixes[{i}]", lambda f=f: _fix(f, activation))
         if fix is not None:
@@ -256,9 +284,18 @@ def _finding(pb: Playbook, subject: Subject, activation: dict[str, Any], problem
         if attempt(f"severity_if[{i}]", lambda rule=rule: truthy(rule.evaluate(activation)), False):
             severity = rule_severity
             break
-    return Finding(id=pb.id, title=pb.title, severity=severity,  # type: ignore[arg-type]
-                   summary=summary, subject=subject.ref, stage=pb.stage, evidence=tuple(evidence),
-                   fixes=tuple(fixes), source=pb.source, chart=pb.chart)
+    return Finding(
+        id=pb.id,
+        title=pb.title,
+        severity=severity,  # type: ignore[arg-type]
+        summary=summary,
+        subject=subject.ref,
+        stage=pb.stage,
+        evidence=tuple(evidence),
+        fixes=tuple(fixes),
+        source=pb.source,
+        chart=pb.chart,
+    )
 
 
 def _fix(f: Any, activation: dict[str, Any]) -> Fix:
@@ -267,11 +304,21 @@ def _fix(f: Any, activation: dict[str, Any]) -> Fix:
         target = format_value(f.patch.target.render(activation))
         kind_alias, *rest = target.split("/")
         ns, name = (rest[0], rest[1]) if len(rest) == 2 else (None, rest[0] if rest else "")
-        patch = Patch(kind=_kind(kind_alias), name=name, namespace=ns, type=f.patch.type,
-                      body=render_params(f.patch.body, activation))
-    return Fix(title=f.title.render_text(activation).strip(), command=f.command.render_text(activation).strip(),
-               risk=f.risk, why=f.why.render_text(activation).strip(), does_not_fix=f.does_not_fix.strip(),
-               patch=patch)
+        patch = Patch(
+            kind=_kind(kind_alias),
+            name=name,
+            namespace=ns,
+            type=f.patch.type,
+            body=render_params(f.patch.body, activation),
+        )
+    return Fix(
+        title=f.title.render_text(activation).strip(),
+        command=f.command.render_text(activation).strip(),
+        risk=f.risk,
+        why=f.why.render_text(activation).strip(),
+        does_not_fix=f.does_not_fix.strip(),
+        patch=patch,
+    )
 
 
 def _kind(alias: str) -> str:

@@ -75,9 +75,16 @@ class Finding:
     chart: str | None = None  # name of a metric series worth charting
 
     def to_dict(self) -> dict[str, Any]:
-        d: dict[str, Any] = {"id": self.id, "title": self.title, "severity": self.severity, "summary": self.summary,
-                             "subject": self.subject, "stage": self.stage, "evidence": list(self.evidence),
-                             "fixes": [f.to_dict() for f in self.fixes]}
+        d: dict[str, Any] = {
+            "id": self.id,
+            "title": self.title,
+            "severity": self.severity,
+            "summary": self.summary,
+            "subject": self.subject,
+            "stage": self.stage,
+            "evidence": list(self.evidence),
+            "fixes": [f.to_dict() for f in self.fixes],
+        }
         if self.caused_by:
             d["caused_by"] = list(self.caused_by)
         return d
@@ -120,6 +127,13 @@ class Report:
         return not self.findings and not self.incomplete
 
     def to_dict(self) -> dict[str, Any]:
-        return {"target": self.target.to_dict(), "healthy": self.healthy, "complete": not self.incomplete,
-                "findings": [f.to_dict() for f in self.findings], "checks": [c.to_dict() for c in self.checks],
-                "duration_ms": round(self.duration_ms, 1), "api_requests": self.api_requests, "notes": self.notes}
+        return {
+            "target": self.target.to_dict(),
+            "healthy": self.healthy,
+            "complete": not self.incomplete,
+            "findings": [f.to_dict() for f in self.findings],
+            "checks": [c.to_dict() for c in self.checks],
+            "duration_ms": round(self.duration_ms, 1),
+            "api_requests": self.api_requests,
+            "notes": self.notes,
+        }

@@ -38,8 +38,15 @@ assert API_VERSIONS == ("kubewhy.io/v1",)
 
 IDENT = r"^[a-z][a-zA-Z0-9_]*$"
 RESERVED = {"target", "now", "true", "false", "null", "in", "has", "size", "int", "double", "string"}
-_SCHEMA = ("CheckSpecModel", "EachEvidenceModel", "FixModel", "PatchModel", "PlaybookModel", "SeverityRuleModel",
-           "VariableModel")
+_SCHEMA = (
+    "CheckSpecModel",
+    "EachEvidenceModel",
+    "FixModel",
+    "PatchModel",
+    "PlaybookModel",
+    "SeverityRuleModel",
+    "VariableModel",
+)
 
 
 def __getattr__(name: str) -> Any:
@@ -52,6 +59,7 @@ def __getattr__(name: str) -> Any:
 
 
 # ---- compiled form ------------------------------------------------------------------------------------------
+
 
 class CheckDefinition(Protocol):
     """What a compiled check needs of its registered definition (kubewhy.checks.registry.CheckDef)."""
@@ -124,6 +132,22 @@ class Playbook:
     severity_if: tuple[tuple[Expr, str], ...] = ()
 
 
-__all__ = ["API_VERSIONS", "IDENT", "KIND_NAMES", "RESERVED", "CheckDefinition", "CheckSpec", "CheckSpecModel",
-           "EachEvidence", "EachEvidenceModel", "FixModel", "FixSpec", "PatchModel", "PatchSpec", "Playbook",
-           "PlaybookModel", "SeverityRuleModel", "VariableModel"]
+__all__ = [
+    "API_VERSIONS",
+    "IDENT",
+    "KIND_NAMES",
+    "RESERVED",
+    "CheckDefinition",
+    "CheckSpec",
+    "CheckSpecModel",
+    "EachEvidence",
+    "EachEvidenceModel",
+    "FixModel",
+    "FixSpec",
+    "PatchModel",
+    "PatchSpec",
+    "Playbook",
+    "PlaybookModel",
+    "SeverityRuleModel",
+    "VariableModel",
+]

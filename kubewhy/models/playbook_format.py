@@ -17,8 +17,9 @@ from .playbook import IDENT, ApiVersion, Stage
 def check_applies_to(kind: str) -> str:
     """A playbook's ``applies_to`` entry, validated against the kinds table (pydantic calls this)."""
     if kind not in kinds.TARGETS:
-        raise PydanticCustomError("unknown_kind",
-                                  f"unknown kind {kind!r} in applies_to; known: {', '.join(kinds.TARGETS)}")
+        raise PydanticCustomError(
+            "unknown_kind", f"unknown kind {kind!r} in applies_to; known: {', '.join(kinds.TARGETS)}"
+        )
     return kind
 
 
@@ -33,8 +34,9 @@ class _Strict(BaseModel):
 class CheckSpecModel(_Strict):
     id: str = Field(pattern=IDENT, description="name of the fact this check produces, as expressions see it")
     use: str = Field(description="the check to run (a built-in check, see docs/playbooks.md)")
-    with_: dict[str, Any] = Field(default_factory=dict, alias="with",
-                                  description="the check's parameters: literals or templates")
+    with_: dict[str, Any] = Field(
+        default_factory=dict, alias="with", description="the check's parameters: literals or templates"
+    )
     needs: list[str] = Field(default_factory=list, description="ids of earlier checks whose facts this one uses")
     timeout: float | None = Field(default=None, gt=0, le=120, description="seconds (default: the check's own)")
 
@@ -73,27 +75,40 @@ class SeverityRuleModel(_Strict):
 
 class PlaybookModel(_Strict):
     api_version: ApiVersion = Field(alias="apiVersion", description="the playbook format's version")
-    id: str = Field(pattern=r"^[a-z0-9][a-z0-9-]*$", description="stable id; a user playbook with a bundled "
-                    "playbook's id replaces it")
+    id: str = Field(
+        pattern=r"^[a-z0-9][a-z0-9-]*$",
+        description="stable id; a user playbook with a bundled playbook's id replaces it",
+    )
     title: str = Field(description="the cause, in one line")
     description: str = Field(default="", description="longer explanation for readers of the playbook")
     applies_to: list[Kind] = Field(min_length=1, description="the kinds of object the playbook examines")
     stage: Stage = Field(description="investigation order: pod, owner, node, network, control-plane")
     severity: Literal["critical", "warning", "info"] = Field(description="how bad the cause is")
     severity_if: list[SeverityRuleModel] = Field(
-        default_factory=list, description="rules that change the severity of a finding (now versus then): the "
-        "first whose `when` is true wins, else `severity`")
+        default_factory=list,
+        description="rules that change the severity of a finding (now versus then): the "
+        "first whose `when` is true wins, else `severity`",
+    )
     symptom: str = Field(description="CEL over `target`: cheap trigger, no API calls")
     checks: list[CheckSpecModel] = Field(default_factory=list, description="facts to gather, concurrently")
     variables: list[VariableModel] = Field(default_factory=list, description="named CEL expressions, in order")
     when: str = Field(default="true", description="CEL: the cause is proven when true")
     summary: str = Field(description="template: one or two sentences naming the cause")
-    evidence: list[str | EachEvidenceModel] = Field(default_factory=list,
-                                                          description="templates of lines a human can verify")
+    evidence: list[str | EachEvidenceModel] = Field(
+        default_factory=list, description="templates of lines a human can verify"
+    )
     fixes: list[FixModel] = Field(default_factory=list, description="what to do, safest first")
     caused_by: list[str] = Field(default_factory=list, description="playbook ids that, if found too, explain this")
     chart: str | None = Field(default=None, description="id of a prometheus check whose series is worth charting")
 
 
-__all__ = ["CheckSpecModel", "EachEvidenceModel", "FixModel", "Kind", "PatchModel", "PlaybookModel",
-           "VariableModel", "check_applies_to"]
+__all__ = [
+    "CheckSpecModel",
+    "EachEvidenceModel",
+    "FixModel",
+    "Kind",
+    "PatchModel",
+    "PlaybookModel",
+    "VariableModel",
+    "check_applies_to",
+]

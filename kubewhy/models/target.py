@@ -42,8 +42,10 @@ def validate_name(name: str, what: str = "name") -> None:
     if len(name) > 253:
         raise UsageError(f"{what} {name[:40]!r}... is longer than 253 characters")
     if not _DNS1123_SUBDOMAIN.match(name):
-        raise UsageError(f"{what} {name!r} is not a valid Kubernetes name: use lower-case letters, digits, '-' and "
-                         f"'.', starting and ending with a letter or digit")
+        raise UsageError(
+            f"{what} {name!r} is not a valid Kubernetes name: use lower-case letters, digits, '-' and "
+            f"'.', starting and ending with a letter or digit"
+        )
 
 
 def validate_namespace(ns: str) -> None:
@@ -63,14 +65,18 @@ def parse_target(text: str, namespace: str | None = None, default_namespace: str
         alias, name = parts
         ns = namespace
         if alias.lower() not in KINDS:
-            raise UsageError(f"unknown kind {alias!r} in {text!r}: use one of "
-                             f"{', '.join(kinds.info(k).ref_name for k in kinds.TARGETS)}")
+            raise UsageError(
+                f"unknown kind {alias!r} in {text!r}: use one of "
+                f"{', '.join(kinds.info(k).ref_name for k in kinds.TARGETS)}"
+            )
         kind = KINDS[alias.lower()]
     elif len(parts) == 3:
         alias, ns, name = parts
         if alias.lower() not in KINDS:
-            raise UsageError(f"unknown kind {alias!r} in {text!r}: use one of "
-                             f"{', '.join(kinds.info(k).ref_name for k in kinds.TARGETS)}")
+            raise UsageError(
+                f"unknown kind {alias!r} in {text!r}: use one of "
+                f"{', '.join(kinds.info(k).ref_name for k in kinds.TARGETS)}"
+            )
         kind = KINDS[alias.lower()]
         validate_namespace(ns)
         if namespace and namespace != ns:

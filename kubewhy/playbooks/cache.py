@@ -36,10 +36,17 @@ from ..models.playbook import CheckSpec, EachEvidence, FixSpec, PatchSpec, Playb
 
 FORMAT = 2
 _HERE = Path(__file__).resolve().parent
-_CODE = [_HERE / "loader.py", _HERE / "cache.py", _HERE.parent / "models" / "playbook.py",
-         _HERE.parent / "models" / "playbook_format.py", _HERE.parent / "expressions.py",
-         _HERE.parent / "checks" / "registry.py", _HERE.parent / "checks" / "samples.py", _HERE.parent / "kinds.py",
-         _HERE.parent / "yamlsrc.py"]
+_CODE = [
+    _HERE / "loader.py",
+    _HERE / "cache.py",
+    _HERE.parent / "models" / "playbook.py",
+    _HERE.parent / "models" / "playbook_format.py",
+    _HERE.parent / "expressions.py",
+    _HERE.parent / "checks" / "registry.py",
+    _HERE.parent / "checks" / "samples.py",
+    _HERE.parent / "kinds.py",
+    _HERE.parent / "yamlsrc.py",
+]
 
 
 class Unencodable(ValueError):
@@ -98,8 +105,11 @@ class PlaybookCache:
         """Remember the compiled form of ``content``; silently nothing when it cannot be written."""
         key = self.key(content)
         try:
-            text = json.dumps({"format": FORMAT, "key": key, "playbooks": [_encode(pb) for pb in playbooks]},
-                              separators=(",", ":"), allow_nan=False)
+            text = json.dumps(
+                {"format": FORMAT, "key": key, "playbooks": [_encode(pb) for pb in playbooks]},
+                separators=(",", ":"),
+                allow_nan=False,
+            )
         except (Unencodable, ValueError, TypeError):
             return
         try:
@@ -119,6 +129,7 @@ class PlaybookCache:
 # ---- the compiled form as JSON ------------------------------------------------------------------------------
 # Plain values are written as they are, with two exceptions so that nothing is ambiguous: a template is
 # {"$t": source} and a map is {"$d": {...}} (a playbook's own map could have a "$t" key).
+
 
 def _value(value: Any) -> Any:
     if isinstance(value, Template):
@@ -152,19 +163,37 @@ def _t(t: Template) -> str:
 
 def _encode(pb: Playbook) -> dict[str, Any]:
     return {
-        "id": pb.id, "title": pb.title, "description": pb.description, "applies_to": list(pb.applies_to),
-        "stage": pb.stage, "severity": pb.severity, "symptom": pb.symptom.source,
+        "id": pb.id,
+        "title": pb.title,
+        "description": pb.description,
+        "applies_to": list(pb.applies_to),
+        "stage": pb.stage,
+        "severity": pb.severity,
+        "symptom": pb.symptom.source,
         "checks": [[c.id, c.use, _value(c.params), list(c.needs), c.timeout] for c in pb.checks],
-        "variables": [[name, e.source] for name, e in pb.variables], "when": pb.when.source,
+        "variables": [[name, e.source] for name, e in pb.variables],
+        "when": pb.when.source,
         "summary": _t(pb.summary),
-        "evidence": [{"each": e.each.source, "as": e.as_, "text": _t(e.text)} if isinstance(e, EachEvidence)
-                     else {"t": _t(e)} for e in pb.evidence],
-        "fixes": [{"title": _t(f.title), "command": _t(f.command), "risk": f.risk, "why": _t(f.why),
-                   "does_not_fix": f.does_not_fix, "when": f.when.source if f.when else None,
-                   "patch": None if f.patch is None else
-                   {"target": _t(f.patch.target), "type": f.patch.type, "body": _value(f.patch.body)}}
-                  for f in pb.fixes],
-        "caused_by": list(pb.caused_by), "chart": pb.chart,
+        "evidence": [
+            {"each": e.each.source, "as": e.as_, "text": _t(e.text)} if isinstance(e, EachEvidence) else {"t": _t(e)}
+            for e in pb.evidence
+        ],
+        "fixes": [
+            {
+                "title": _t(f.title),
+                "command": _t(f.command),
+                "risk": f.risk,
+                "why": _t(f.why),
+                "does_not_fix": f.does_not_fix,
+                "when": f.when.source if f.when else None,
+                "patch": None
+                if f.patch is None
+                else {"target": _t(f.patch.target), "type": f.patch.type, "body": _value(f.patch.body)},
+            }
+            for f in pb.fixes
+        ],
+        "caused_by": list(pb.caused_by),
+        "chart": pb.chart,
         "severity_if": [[e.source, severity] for e, severity in pb.severity_if],
     }
 
@@ -182,18 +211,39 @@ def _decode(d: dict[str, Any], source: str, registry: CheckRegistry) -> Playbook
         checks.append(CheckSpec(cid, use, _unvalue(params), tuple(needs), timeout, definition))
     evidence: list[Template | EachEvidence] = [
         EachEvidence(Expr(e["each"]), e["as"], _tmpl(e["text"])) if "each" in e else _tmpl(e["t"])
-        for e in d["evidence"]]
-    fixes = [FixSpec(_tmpl(f["title"]), _tmpl(f["command"]), f["risk"], _tmpl(f["why"]), f["does_not_fix"],
-                     Expr(f["when"]) if f["when"] is not None else None,
-                     None if f["patch"] is None else
-                     PatchSpec(_tmpl(f["patch"]["target"]), f["patch"]["type"], _unvalue(f["patch"]["body"])))
-             for f in d["fixes"]]
+        for e in d["evidence"]
+    ]
+    fixes = [
+        FixSpec(
+            _tmpl(f["title"]),
+            _tmpl(f["command"]),
+            f["risk"],
+            _tmpl(f["why"]),
+            f["does_not_fix"],
+            Expr(f["when"]) if f["when"] is not None else None,
+            None
+            if f["patch"] is None
+            else PatchSpec(_tmpl(f["patch"]["target"]), f["patch"]["type"], _unvalue(f["patch"]["body"])),
+        )
+        for f in d["fixes"]
+    ]
     return Playbook(
-        id=d["id"], title=d["title"], description=d["description"], applies_to=tuple(d["applies_to"]),
-        stage=d["stage"], severity=d["severity"], symptom=Expr(d["symptom"]), checks=tuple(checks),
-        variables=tuple((name, Expr(src)) for name, src in d["variables"]), when=Expr(d["when"]),
-        summary=_tmpl(d["summary"]), evidence=tuple(evidence), fixes=tuple(fixes), caused_by=tuple(d["caused_by"]),
-        chart=d["chart"], source=source,
+        id=d["id"],
+        title=d["title"],
+        description=d["description"],
+        applies_to=tuple(d["applies_to"]),
+        stage=d["stage"],
+        severity=d["severity"],
+        symptom=Expr(d["symptom"]),
+        checks=tuple(checks),
+        variables=tuple((name, Expr(src)) for name, src in d["variables"]),
+        when=Expr(d["when"]),
+        summary=_tmpl(d["summary"]),
+        evidence=tuple(evidence),
+        fixes=tuple(fixes),
+        caused_by=tuple(d["caused_by"]),
+        chart=d["chart"],
+        source=source,
         severity_if=tuple((Expr(src), severity) for src, severity in d["severity_if"]),
     )
 

@@ -82,8 +82,9 @@ def _has_template(value: Any) -> bool:
     return False
 
 
-def _param_problem(definition: CheckDef, key: str, raw: Any, value: Any, kinds: tuple[str, ...],
-                   facts: dict[str, Any]) -> str | None:
+def _param_problem(
+    definition: CheckDef, key: str, raw: Any, value: Any, kinds: tuple[str, ...], facts: dict[str, Any]
+) -> str | None:
     """Why a parameter's value cannot suit the type the check declares, decided before any cluster exists.
 
     A literal is checked as it is. A template is evaluated on a skeleton of each kind the playbook applies to and
@@ -98,8 +99,11 @@ def _param_problem(definition: CheckDef, key: str, raw: Any, value: Any, kinds: 
         problem = value_problem(param.type, value)
         return problem
     if not isinstance(value, Template):  # a map or list with templates inside: judge the container
-        return None if shape_fits(param.type, {} if isinstance(value, dict) else []) else \
-            f"needs {wanted}, but got {describe(raw)}"
+        return (
+            None
+            if shape_fits(param.type, {} if isinstance(value, dict) else [])
+            else f"needs {wanted}, but got {describe(raw)}"
+        )
     if not value.is_single:
         return None if shape_fits(param.type, "") else f"needs {wanted}, but {raw!r} gives text (a string)"
     for kind in kinds:
@@ -142,13 +146,16 @@ def _compile(compiler: Compiler, registry: CheckRegistry, path: Path, doc: Doc, 
         loc = ("checks", i)
         spec = registry.get(c.use)
         if spec is None:
-            raise PlaybookError(_loc(path, doc, loc + ("use",)),
-                                f"unknown check {c.use!r}; known checks: {', '.join(registry.names())}")
+            raise PlaybookError(
+                _loc(path, doc, loc + ("use",)), f"unknown check {c.use!r}; known checks: {', '.join(registry.names())}"
+            )
         unknown = set(c.with_) - set(spec.params)
         if unknown:
-            raise PlaybookError(_loc(path, doc, loc + ("with",)),
-                                f"check {c.use!r} has no parameter {min(unknown)!r}; it takes "
-                                f"{', '.join(sorted(spec.params)) or 'no parameters'}")
+            raise PlaybookError(
+                _loc(path, doc, loc + ("with",)),
+                f"check {c.use!r} has no parameter {min(unknown)!r}; it takes "
+                f"{', '.join(sorted(spec.params)) or 'no parameters'}",
+            )
         missing = [p for p, param in spec.params.items() if param.required and p not in c.with_]
         if missing:
             raise PlaybookError(_loc(path, doc, loc), f"check {c.use!r} needs parameter {missing[0]!r}")
@@ -156,29 +163,33 @@ def _compile(compiler: Compiler, registry: CheckRegistry, path: Path, doc: Doc, 
             raise PlaybookError(_loc(path, doc, loc + ("id",)), f"check id {c.id!r} is reserved or used twice")
         for need in c.needs:
             if need not in names:
-                raise PlaybookError(_loc(path, doc, loc + ("needs",)),
-                                    f"check {c.id!r} needs {need!r}, which is not an earlier check of this playbook")
+                raise PlaybookError(
+                    _loc(path, doc, loc + ("needs",)),
+                    f"check {c.id!r} needs {need!r}, which is not an earlier check of this playbook",
+                )
         params = deep(c.with_, loc + ("with",))
         for key in c.with_:
             problem = _param_problem(spec, key, c.with_[key], params[key], tuple(model.applies_to), facts)
             if problem:
-                raise PlaybookError(_loc(path, doc, loc + ("with", key)),
-                                    f"check {c.id!r} parameter {key!r} {problem}")
+                raise PlaybookError(_loc(path, doc, loc + ("with", key)), f"check {c.id!r} parameter {key!r} {problem}")
         names.add(c.id)
         facts[c.id] = sample(spec.result)
         checks.append(CheckSpec(c.id, c.use, params, tuple(c.needs), c.timeout, spec))
     variables = []
     for i, v in enumerate(model.variables):
         if v.name in names or v.name in RESERVED:
-            raise PlaybookError(_loc(path, doc, ("variables", i, "name")),
-                                f"variable {v.name!r} clashes with a check id or a reserved word")
+            raise PlaybookError(
+                _loc(path, doc, ("variables", i, "name")),
+                f"variable {v.name!r} clashes with a check id or a reserved word",
+            )
         names.add(v.name)
         variables.append((v.name, expr(v.expression, ("variables", i, "expression"))))
     evidence: list[Any] = []
     for i, e in enumerate(model.evidence):
         if not isinstance(e, str):  # EachEvidenceModel
-            evidence.append(EachEvidence(expr(e.each, ("evidence", i, "each")), e.as_,
-                                         tmpl(e.text, ("evidence", i, "text"))))
+            evidence.append(
+                EachEvidence(expr(e.each, ("evidence", i, "each")), e.as_, tmpl(e.text, ("evidence", i, "text")))
+            )
         else:
             evidence.append(tmpl(e, ("evidence", i)))
     fixes = []
@@ -186,19 +197,42 @@ def _compile(compiler: Compiler, registry: CheckRegistry, path: Path, doc: Doc, 
         loc = ("fixes", i)
         patch = None
         if f.patch:
-            patch = PatchSpec(tmpl(f.patch.target, loc + ("patch", "target")), f.patch.type,
-                              deep(f.patch.body, loc + ("patch", "body")))
-        fixes.append(FixSpec(tmpl(f.title, loc + ("title",)), tmpl(f.command, loc + ("command",)), f.risk,
-                             tmpl(f.why, loc + ("why",)), f.does_not_fix,
-                             expr(f.when, loc + ("when",)) if f.when else None, patch))
+            patch = PatchSpec(
+                tmpl(f.patch.target, loc + ("patch", "target")),
+                f.patch.type,
+                deep(f.patch.body, loc + ("patch", "body")),
+            )
+        fixes.append(
+            FixSpec(
+                tmpl(f.title, loc + ("title",)),
+                tmpl(f.command, loc + ("command",)),
+                f.risk,
+                tmpl(f.why, loc + ("why",)),
+                f.does_not_fix,
+                expr(f.when, loc + ("when",)) if f.when else None,
+                patch,
+            )
+        )
     return Playbook(
-        id=model.id, title=model.title, description=model.description, applies_to=tuple(model.applies_to),
-        stage=model.stage, severity=model.severity, symptom=expr(model.symptom, ("symptom",)),
-        checks=tuple(checks), variables=tuple(variables), when=expr(model.when, ("when",)),
-        summary=tmpl(model.summary, ("summary",)), evidence=tuple(evidence), fixes=tuple(fixes),
-        caused_by=tuple(model.caused_by), chart=model.chart, source=str(path),
-        severity_if=tuple((expr(r.when, ("severity_if", i, "when")), r.severity)
-                          for i, r in enumerate(model.severity_if)),
+        id=model.id,
+        title=model.title,
+        description=model.description,
+        applies_to=tuple(model.applies_to),
+        stage=model.stage,
+        severity=model.severity,
+        symptom=expr(model.symptom, ("symptom",)),
+        checks=tuple(checks),
+        variables=tuple(variables),
+        when=expr(model.when, ("when",)),
+        summary=tmpl(model.summary, ("summary",)),
+        evidence=tuple(evidence),
+        fixes=tuple(fixes),
+        caused_by=tuple(model.caused_by),
+        chart=model.chart,
+        source=str(path),
+        severity_if=tuple(
+            (expr(r.when, ("severity_if", i, "when")), r.severity) for i, r in enumerate(model.severity_if)
+        ),
     )
 
 
@@ -208,16 +242,20 @@ def _version_problem(path: Path, doc: Doc) -> PlaybookError | None:
     version = doc.data.get("apiVersion")
     known = ", ".join(API_VERSIONS)
     if version is None:
-        return PlaybookError(f"{path}:{doc.line_of(())}",
-                             f"missing apiVersion; add 'apiVersion: {API_VERSIONS[-1]}' (known versions: {known})")
+        return PlaybookError(
+            f"{path}:{doc.line_of(())}",
+            f"missing apiVersion; add 'apiVersion: {API_VERSIONS[-1]}' (known versions: {known})",
+        )
     if version not in API_VERSIONS:
-        return PlaybookError(f"{path}:{doc.line_of(('apiVersion',))}",
-                             f"unknown apiVersion {version!r}; known versions: {known}")
+        return PlaybookError(
+            f"{path}:{doc.line_of(('apiVersion',))}", f"unknown apiVersion {version!r}; known versions: {known}"
+        )
     return None
 
 
-def load_file(path: Path, compiler: Compiler, registry: CheckRegistry | None = None
-              ) -> tuple[list[Playbook], list[PlaybookError]]:
+def load_file(
+    path: Path, compiler: Compiler, registry: CheckRegistry | None = None
+) -> tuple[list[Playbook], list[PlaybookError]]:
     """Every playbook in one file, and every error (a file may hold several documents).
 
     Each playbook's checks are resolved against ``registry`` (default: a fresh :func:`default_registry`).
@@ -230,8 +268,9 @@ def load_file(path: Path, compiler: Compiler, registry: CheckRegistry | None = N
     return _parse(path, content, compiler, registry)
 
 
-def _parse(path: Path, content: bytes, compiler: Compiler, registry: CheckRegistry
-           ) -> tuple[list[Playbook], list[PlaybookError]]:
+def _parse(
+    path: Path, content: bytes, compiler: Compiler, registry: CheckRegistry
+) -> tuple[list[Playbook], list[PlaybookError]]:
     from pydantic import ValidationError
 
     from ..models.playbook_format import PlaybookModel
@@ -279,8 +318,9 @@ def _parse(path: Path, content: bytes, compiler: Compiler, registry: CheckRegist
     return good, errors
 
 
-def _load_cached(path: Path, compiler: Compiler, registry: CheckRegistry, cache: PlaybookCache | None
-                 ) -> tuple[list[Playbook], list[PlaybookError]]:
+def _load_cached(
+    path: Path, compiler: Compiler, registry: CheckRegistry, cache: PlaybookCache | None
+) -> tuple[list[Playbook], list[PlaybookError]]:
     if cache is None:
         return load_file(path, compiler, registry)
     try:
@@ -301,12 +341,23 @@ def playbook_files(directory: Path) -> list[Path]:
     chart's ``playbooks``) holds each file twice, once in its hidden ``..2024_…`` data directory."""
     if directory.is_file():
         return [directory]
-    return sorted(p for p in directory.rglob("*") if p.suffix in (".yaml", ".yml") and p.is_file()
-                  and not any(part.startswith(".") for part in p.relative_to(directory).parts))
+    return sorted(
+        p
+        for p in directory.rglob("*")
+        if p.suffix in (".yaml", ".yml")
+        and p.is_file()
+        and not any(part.startswith(".") for part in p.relative_to(directory).parts)
+    )
 
 
-def load_dirs(dirs: Iterable[Path], compiler: Compiler | None = None, *, include_bundled: bool = True,
-              registry: CheckRegistry | None = None, cache_dir: Path | None = None) -> Catalog:
+def load_dirs(
+    dirs: Iterable[Path],
+    compiler: Compiler | None = None,
+    *,
+    include_bundled: bool = True,
+    registry: CheckRegistry | None = None,
+    cache_dir: Path | None = None,
+) -> Catalog:
     """Load the bundled playbooks plus users' directories; later directories override ids of earlier ones.
 
     Checks are looked up in ``registry`` (default: a fresh registry of the built-in checks); each compiled

@@ -18,9 +18,14 @@ from ..models.playbook_format import PlaybookModel
 SCHEMA_DIALECT = "https://json-schema.org/draft/2020-12/schema"
 _TEMPLATE: dict[str, Any] = {"type": "string", "pattern": r"\{\{", "description": "a template: {{ cel }}"}
 _PARAM_SCHEMAS: dict[str, dict[str, Any]] = {
-    "object": {"type": "object"}, "objects": {"type": "array", "items": {"type": "object"}},
-    "string": {"type": "string"}, "regex": {"type": "string", "format": "regex"}, "kind": {"type": "string"},
-    "int": {"type": "integer"}, "number": {"type": "number"}, "bool": {"type": "boolean"},
+    "object": {"type": "object"},
+    "objects": {"type": "array", "items": {"type": "object"}},
+    "string": {"type": "string"},
+    "regex": {"type": "string", "format": "regex"},
+    "kind": {"type": "string"},
+    "int": {"type": "integer"},
+    "number": {"type": "number"},
+    "bool": {"type": "boolean"},
     "selector": {"type": ["object", "string"]},
     "number-map": {"type": "object", "additionalProperties": {"anyOf": [{"type": "number"}, _TEMPLATE]}},
 }
@@ -41,16 +46,27 @@ def json_schema(registry: CheckRegistry | None = None) -> dict[str, Any]:
     check_model = schema["$defs"]["CheckSpecModel"]
     check_model["properties"]["use"]["enum"] = registry.names()
     check_model["allOf"] = [
-        {"if": {"properties": {"use": {"const": d.name}}, "required": ["use"]},
-         "then": {"properties": {"with": {
-             "type": "object", "additionalProperties": False,
-             "properties": {k: _param_schema(p.type, p.doc) for k, p in d.params.items()},
-             "required": [k for k, p in d.params.items() if p.required]}}}}
+        {
+            "if": {"properties": {"use": {"const": d.name}}, "required": ["use"]},
+            "then": {
+                "properties": {
+                    "with": {
+                        "type": "object",
+                        "additionalProperties": False,
+                        "properties": {k: _param_schema(p.type, p.doc) for k, p in d.params.items()},
+                        "required": [k for k, p in d.params.items() if p.required],
+                    }
+                }
+            },
+        }
         for d in registry
     ]
-    return {"$schema": SCHEMA_DIALECT, "title": "kubewhy playbook",
-            "description": "One playbook: one cause kubewhy can name (docs/playbooks.md).",
-            **{k: v for k, v in schema.items() if k != "title"}}
+    return {
+        "$schema": SCHEMA_DIALECT,
+        "title": "kubewhy playbook",
+        "description": "One playbook: one cause kubewhy can name (docs/playbooks.md).",
+        **{k: v for k, v in schema.items() if k != "title"},
+    }
 
 
 def schema_text(registry: CheckRegistry | None = None) -> str:

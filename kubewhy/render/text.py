@@ -18,8 +18,10 @@ def to_text(report: Report, *, verbose: bool = False) -> str:
     if report.healthy:
         lines.append(f"  No problems found: {len(report.checks)} checks passed in {report.duration_ms:.0f} ms.")
     elif not report.findings:
-        lines.append(f"  Diagnosis incomplete: {len(report.incomplete)} of {len(report.checks)} checks could not "
-                     "complete (below), so no cause was proven; this does not mean the target is healthy.")
+        lines.append(
+            f"  Diagnosis incomplete: {len(report.incomplete)} of {len(report.checks)} checks could not "
+            "complete (below), so no cause was proven; this does not mean the target is healthy."
+        )
     for i, f in enumerate(report.findings, 1):
         lines.append("")
         lines.append(f"{i}. {ICON.get(f.severity, '•')} [{f.severity}] {f.title}  ({f.id}, {f.subject})")
@@ -57,8 +59,10 @@ def to_markdown(report: Report) -> str:
     if report.healthy:
         out.append(f"No problems found ({len(report.checks)} checks, {report.duration_ms:.0f} ms).")
     elif not report.findings:
-        out.append(f"**Diagnosis incomplete:** {len(report.incomplete)} of {len(report.checks)} checks could not "
-                   "complete, so no cause was proven; this does not mean the target is healthy.")
+        out.append(
+            f"**Diagnosis incomplete:** {len(report.incomplete)} of {len(report.checks)} checks could not "
+            "complete, so no cause was proven; this does not mean the target is healthy."
+        )
     elif report.incomplete:
         out.append(f"*Diagnosis incomplete: {len(report.incomplete)} checks could not complete.*")
     for i, f in enumerate(report.findings, 1):

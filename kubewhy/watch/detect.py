@@ -50,11 +50,19 @@ def parse_time(value: Any) -> datetime | None:
 
 # ---- projections: what the informers keep -------------------------------------------------------------------
 
+
 def project_node(obj: Obj) -> Obj:
     meta, status = obj.get("metadata") or {}, obj.get("status") or {}
-    conditions = {c.get("type"): (c.get("status"), c.get("reason") or "", (c.get("message") or "")[:300],
-                                  c.get("lastTransitionTime") or "")
-                  for c in status.get("conditions") or [] if c.get("type") in ("Ready", *NODE_PRESSURE)}
+    conditions = {
+        c.get("type"): (
+            c.get("status"),
+            c.get("reason") or "",
+            (c.get("message") or "")[:300],
+            c.get("lastTransitionTime") or "",
+        )
+        for c in status.get("conditions") or []
+        if c.get("type") in ("Ready", *NODE_PRESSURE)
+    }
     return {"name": meta.get("name", ""), "labels": meta.get("labels") or {}, "conditions": conditions}
 
 
@@ -76,26 +84,45 @@ def owner_of(meta: Mapping[str, Any]) -> tuple[str, str] | None:
 
 def project_pod(obj: Obj) -> Obj:
     meta, status, spec = obj.get("metadata") or {}, obj.get("status") or {}, obj.get("spec") or {}
-    limits = {c.get("name"): ((c.get("resources") or {}).get("limits") or {}).get("memory")
-              for c in spec.get("containers") or []}
+    limits = {
+        c.get("name"): ((c.get("resources") or {}).get("limits") or {}).get("memory")
+        for c in spec.get("containers") or []
+    }
     containers = []
-    for cs in (status.get("containerStatuses") or []):
+    for cs in status.get("containerStatuses") or []:
         state, last = cs.get("state") or {}, cs.get("lastState") or {}
         term = state.get("terminated") or last.get("terminated") or {}
-        containers.append({"name": cs.get("name", ""), "restarts": int(cs.get("restartCount") or 0),
-                           "ready": bool(cs.get("ready")), "waiting": (state.get("waiting") or {}).get("reason"),
-                           "term_reason": term.get("reason"), "term_finished": term.get("finishedAt"),
-                           "term_exit": term.get("exitCode"), "memory_limit": limits.get(cs.get("name"))})
+        containers.append(
+            {
+                "name": cs.get("name", ""),
+                "restarts": int(cs.get("restartCount") or 0),
+                "ready": bool(cs.get("ready")),
+                "waiting": (state.get("waiting") or {}).get("reason"),
+                "term_reason": term.get("reason"),
+                "term_finished": term.get("finishedAt"),
+                "term_exit": term.get("exitCode"),
+                "memory_limit": limits.get(cs.get("name")),
+            }
+        )
     owner = owner_of(meta)
-    return {"namespace": meta.get("namespace", ""), "name": meta.get("name", ""), "uid": meta.get("uid", ""),
-            "labels": meta.get("labels") or {}, "owner": list(owner) if owner else None,
-            "node": spec.get("nodeName"), "phase": status.get("phase"), "reason": status.get("reason"),
-            "message": (status.get("message") or "")[:300], "containers": containers,
-            "changed": max((c.get("lastTransitionTime") or "" for c in status.get("conditions") or []), default=""),
-            "deleting": bool(meta.get("deletionTimestamp"))}
+    return {
+        "namespace": meta.get("namespace", ""),
+        "name": meta.get("name", ""),
+        "uid": meta.get("uid", ""),
+        "labels": meta.get("labels") or {},
+        "owner": list(owner) if owner else None,
+        "node": spec.get("nodeName"),
+        "phase": status.get("phase"),
+        "reason": status.get("reason"),
+        "message": (status.get("message") or "")[:300],
+        "containers": containers,
+        "changed": max((c.get("lastTransitionTime") or "" for c in status.get("conditions") or []), default=""),
+        "deleting": bool(meta.get("deletionTimestamp")),
+    }
 
 
 # ---- detectors ------------------------------------------------------------------------------------------------
+
 
 def node_signals(node: Obj, rules: RuleSet) -> list[Signal]:
     name, labels = node["name"], node["labels"]
@@ -103,8 +130,20 @@ def node_signals(node: Obj, rules: RuleSet) -> list[Signal]:
 
     def signal(rule: Rule, subject: str, condition: tuple[str, str, str, str], what: str) -> Signal:
         status, reason, message, since = condition
-        return Signal(rule, subject, "Node", None, name, f"node/{name}", f"{subject}@{since}", parse_time(since),
-                      None, labels, name, f"node {name}: {what}" + (f" ({reason}: {message})" if reason else ""))
+        return Signal(
+            rule,
+            subject,
+            "Node",
+            None,
+            name,
+            f"node/{name}",
+            f"{subject}@{since}",
+            parse_time(since),
+            None,
+            labels,
+            name,
+            f"node {name}: {what}" + (f" ({reason}: {message})" if reason else ""),
+        )
 
     ready = node["conditions"].get("Ready")
     if ready is not None and ready[0] != "True":
@@ -137,8 +176,15 @@ def pod_signals(pod: Obj, rules: RuleSet, now: datetime) -> list[Signal]:
         found = _EVICTED_RESOURCE.search(pod.get("message") or "")
         why = found.group(1) if found else "evicted"
         for rule in rules.by_detector("pod-evicted"):
-            out.append(signal(rule, f"node/{node or '?'}:evicted-{why}", item, evicted_at(pod),
-                              f"pods evicted from node {node or '?'} ({why})"))
+            out.append(
+                signal(
+                    rule,
+                    f"node/{node or '?'}:evicted-{why}",
+                    item,
+                    evicted_at(pod),
+                    f"pods evicted from node {node or '?'} ({why})",
+                )
+            )
         return out
     subject = pod_subject(pod)
     for c in pod["containers"]:
@@ -146,15 +192,28 @@ def pod_signals(pod: Obj, rules: RuleSet, now: datetime) -> list[Signal]:
         if c.get("term_reason") == "OOMKilled":
             for rule in rules.by_detector("oom-killed"):
                 if finished is not None and now - finished <= rule.window:
-                    out.append(signal(rule, subject, f"{item}/{c['name']}@{c.get('term_finished')}", finished,
-                                      f"container {c['name']} of {item} OOMKilled"))
+                    out.append(
+                        signal(
+                            rule,
+                            subject,
+                            f"{item}/{c['name']}@{c.get('term_finished')}",
+                            finished,
+                            f"container {c['name']} of {item} OOMKilled",
+                        )
+                    )
         if c.get("waiting") == "CrashLoopBackOff":
             for rule in rules.by_detector("crash-loop"):
                 recent = finished is None or now - finished <= rule.window
                 if c["restarts"] >= rule.restarts and recent:
-                    out.append(signal(rule, subject, f"{item}/{c['name']}#{c['restarts']}", None,
-                                      f"container {c['name']} of {item} in CrashLoopBackOff "
-                                      f"({c['restarts']} restarts)"))
+                    out.append(
+                        signal(
+                            rule,
+                            subject,
+                            f"{item}/{c['name']}#{c['restarts']}",
+                            None,
+                            f"container {c['name']} of {item} in CrashLoopBackOff ({c['restarts']} restarts)",
+                        )
+                    )
     return out
 
 
@@ -176,5 +235,16 @@ def memory_limit_bytes(value: Any) -> float | None:
 EPISODIC = ("pod-evicted", "oom-killed")  # events, not states: over when none happened for resolve_after
 
 
-__all__ = ["EPISODIC", "NODE_PRESSURE", "Signal", "memory_limit_bytes", "node_signals", "owner_of",
-           "parse_time", "pod_signals", "pod_subject", "project_node", "project_pod"]
+__all__ = [
+    "EPISODIC",
+    "NODE_PRESSURE",
+    "Signal",
+    "memory_limit_bytes",
+    "node_signals",
+    "owner_of",
+    "parse_time",
+    "pod_signals",
+    "pod_subject",
+    "project_node",
+    "project_pod",
+]

@@ -102,9 +102,18 @@ class WatchOptions:
 
 
 class Watcher:
-    def __init__(self, deps: Deps, source: WatchSource, ledger: Ledger, notifier: Notifier, rules: RuleSet,
-                 options: WatchOptions, *, elector: LeaseElector | None = None,
-                 clock: Callable[[], datetime] = lambda: datetime.now(UTC)):
+    def __init__(
+        self,
+        deps: Deps,
+        source: WatchSource,
+        ledger: Ledger,
+        notifier: Notifier,
+        rules: RuleSet,
+        options: WatchOptions,
+        *,
+        elector: LeaseElector | None = None,
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+    ):
         self.deps, self.source, self.ledger, self.notifier = deps, source, ledger, notifier
         self.rules, self.options, self.elector, self.clock = rules, options, elector, clock
         self.candidates: dict[tuple[str, str], Candidate] = {}
@@ -112,10 +121,12 @@ class Watcher:
         self._metric_items: dict[str, set[str]] = {}
         self.mutes: list[Mute] = []
         self.stats = {"pages": 0, "updates": 0, "replies": 0, "resolves": 0, "absorbed": 0, "errors": 0}
-        self.nodes = Informer(source, "Node", project=project_node, page_size=options.page_size,
-                              watch_timeout=options.watch_timeout)
-        self.pods = Informer(source, "Pod", project=project_pod, page_size=options.page_size,
-                             watch_timeout=options.watch_timeout)
+        self.nodes = Informer(
+            source, "Node", project=project_node, page_size=options.page_size, watch_timeout=options.watch_timeout
+        )
+        self.pods = Informer(
+            source, "Pod", project=project_pod, page_size=options.page_size, watch_timeout=options.watch_timeout
+        )
         self.events: Informer | None = None
         self.nodes.listeners.append(self._on_node)
         self.pods.listeners.append(self._on_pod)
@@ -148,9 +159,20 @@ class Watcher:
         why = "memory" if "memory" in (ev.get("message") or "") else "evicted"
         for rule in self.rules.by_detector("pod-evicted"):
             at = parse_time(ev.get("lastTimestamp") or ev.get("eventTime") or ev.get("firstTimestamp"))
-            signal = Signal(rule, f"node/{node}:evicted-{why}", "Pod", ns, name, f"pod/{ns}/{name}",
-                            f"pod/{ns}/{name}", at, ns, (pod or {}).get("labels") or {}, node,
-                            f"pods evicted from node {node} ({why})")
+            signal = Signal(
+                rule,
+                f"node/{node}:evicted-{why}",
+                "Pod",
+                ns,
+                name,
+                f"pod/{ns}/{name}",
+                f"pod/{ns}/{name}",
+                at,
+                ns,
+                (pod or {}).get("labels") or {},
+                node,
+                f"pods evicted from node {node} ({why})",
+            )
             self._occur(signal, with_item=False)
 
     def metric_results(self, rule: Rule, present: dict[str, Signal]) -> None:
@@ -182,8 +204,9 @@ class Watcher:
         ck = (s.rule.id, s.subject)
         cand = self.candidates.get(ck)
         if cand is None:
-            cand = self.candidates[ck] = Candidate(s.rule, s.subject, since=min(s.since or now, now), last_seen=now,
-                                                   sample=s)
+            cand = self.candidates[ck] = Candidate(
+                s.rule, s.subject, since=min(s.since or now, now), last_seen=now, sample=s
+            )
         if with_item:
             cand.items[s.item] = s
             cand.absent_since = None
@@ -199,8 +222,9 @@ class Watcher:
         except KubewhyError as exc:
             log.warning("cannot read the saved watch position (%s): events from now on", exc)
             resume = None
-        self.events = Informer(self.source, "Event", cache=False, resume_from=resume,
-                               watch_timeout=self.options.watch_timeout)
+        self.events = Informer(
+            self.source, "Event", cache=False, resume_from=resume, watch_timeout=self.options.watch_timeout
+        )
         self.events.listeners.append(self._on_event)
         streams.append(self.events)
         self._tasks = [asyncio.create_task(s.run(), name=f"informer-{s.kind}") for s in streams]
@@ -211,7 +235,7 @@ class Watcher:
                 await self.tick()
                 await asyncio.sleep(self.options.tick)
         finally:
-            informers, work = self._tasks[:len(streams)], self._tasks[len(streams):]
+            informers, work = self._tasks[: len(streams)], self._tasks[len(streams) :]
             for task in informers:
                 task.cancel()
             if work:  # a page half-sent must finish, or its message would be orphaned from the ledger
@@ -260,16 +284,23 @@ class Watcher:
                     cand.dirty = False  # nothing new (a re-LIST, a restart): no message to change
                 elif cand.dirty and mono >= cand.next_update:
                     self._spawn(cand, self._update(cand))
-                elif (cand.incident.state == "open" and cand.rule.reminder > timedelta(0)
-                      and cand.incident.notified_at is not None
-                      and now - cand.incident.notified_at >= cand.rule.reminder):
+                elif (
+                    cand.incident.state == "open"
+                    and cand.rule.reminder > timedelta(0)
+                    and cand.incident.notified_at is not None
+                    and now - cand.incident.notified_at >= cand.rule.reminder
+                ):
                     self._spawn(cand, self._remind(cand))
             elif not cand.active(now):
                 if cand.items and cand.rule.detect not in EPISODIC:
                     continue
                 cleared_at = cand.absent_since or (cand.last_occurrence if cand.rule.detect in EPISODIC else now)
-                if cand.incident is not None and cleared_at is not None and cand.rule.detect not in EPISODIC \
-                        and now - cleared_at < cand.rule.resolve_after:
+                if (
+                    cand.incident is not None
+                    and cleared_at is not None
+                    and cand.rule.detect not in EPISODIC
+                    and now - cleared_at < cand.rule.resolve_after
+                ):
                     continue
                 if cand.incident is not None:
                     self._spawn(cand, self._resolve(cand))
@@ -305,13 +336,19 @@ class Watcher:
         now = self.clock()
         prefix = f"{self.options.cluster}|"
         for fp, incident in open_now.items():
-            rule_id, _, subject = fp[len(prefix):].partition("|")
+            rule_id, _, subject = fp[len(prefix) :].partition("|")
             cand = self.candidates.get((rule_id, subject))
             rule = next((r for r in self.rules.rules if r.id == rule_id), None)
             if cand is None and rule is not None:  # open in the ledger, not seen now: it cleared meanwhile
                 cand = self.candidates[(rule_id, subject)] = Candidate(
-                    rule, subject, since=incident.first_seen, last_seen=incident.last_seen, absent_since=now,
-                    last_occurrence=incident.last_seen, count=incident.count)
+                    rule,
+                    subject,
+                    since=incident.first_seen,
+                    last_seen=incident.last_seen,
+                    absent_since=now,
+                    last_occurrence=incident.last_seen,
+                    count=incident.count,
+                )
             if cand is not None and not cand.busy:
                 cand.incident = incident
                 cand.count = max(cand.count, incident.count)
@@ -342,8 +379,12 @@ class Watcher:
         if not nodes or None in nodes:
             return None
         for other in self.candidates.values():
-            if (other.rule.detect == "node-not-ready" and other.incident is not None
-                    and other.incident.message_ts is not None and other.subject in {f"node/{n}" for n in nodes}):
+            if (
+                other.rule.detect == "node-not-ready"
+                and other.incident is not None
+                and other.incident.message_ts is not None
+                and other.subject in {f"node/{n}" for n in nodes}
+            ):
                 return other
         return None
 
@@ -357,9 +398,16 @@ class Watcher:
                 if grown is not None and grown.message_ts is not None:
                     absorber.incident = grown
                     await self.notifier.update(Page("update", grown, _page_text(grown, absorber)), grown.message_ts)
-                    actions.record_action(self.deps, "page_grouped", actor=ACTOR, source="watcher",
-                                          channel=grown.channel, target=_target(grown), incident=grown.ref,
-                                          details={"summary": f"{cand.rule.id} on {cand.subject} grouped here"})
+                    actions.record_action(
+                        self.deps,
+                        "page_grouped",
+                        actor=ACTOR,
+                        source="watcher",
+                        channel=grown.channel,
+                        target=_target(grown),
+                        incident=grown.ref,
+                        details={"summary": f"{cand.rule.id} on {cand.subject} grouped here"},
+                    )
             return
         s = cand.sample
         assert s is not None or cand.incident is not None
@@ -369,9 +417,16 @@ class Watcher:
             assert s is not None
             channel = rule.channel_for(s.namespace, s.labels, self.options.channel)
             incident, _ = await self.ledger.open_incident(
-                cluster=self.options.cluster, rule=rule.id, subject=cand.subject, severity=rule.severity,
-                title=s.summary, channel=channel, count=max(cand.count, 1), at=now,
-                details={"target": [s.target_kind, s.target_namespace, s.target_name]})
+                cluster=self.options.cluster,
+                rule=rule.id,
+                subject=cand.subject,
+                severity=rule.severity,
+                title=s.summary,
+                channel=channel,
+                count=max(cand.count, 1),
+                at=now,
+                details={"target": [s.target_kind, s.target_namespace, s.target_name]},
+            )
             cand.incident = incident
         incident = cand.incident
         if incident.message_ts is not None:
@@ -379,8 +434,9 @@ class Watcher:
             return
         if rule.holds(now):
             return  # quiet hours: recorded, paged when they end
-        if not await self.ledger.claim_post(incident.id, self.options.identity,
-                                            stale_after=timedelta(seconds=self.options.claim_stale_after)):
+        if not await self.ledger.claim_post(
+            incident.id, self.options.identity, stale_after=timedelta(seconds=self.options.claim_stale_after)
+        ):
             return  # another replica is posting it
         if incident.claimed_by not in (None, self.options.identity):
             # a replica claimed it and died: did its message reach the channel before it could say so?
@@ -388,8 +444,14 @@ class Watcher:
             if found is not None:
                 cand.incident = await self.ledger.change(incident.id, message_ts=found, notified_at=now) or incident
                 return
-        actions.open_incident(self.deps, incident.ref, incident.title, actor=ACTOR, source="watcher",
-                              summary=f"{rule.id} on {cand.subject}")
+        actions.open_incident(
+            self.deps,
+            incident.ref,
+            incident.title,
+            actor=ACTOR,
+            source="watcher",
+            summary=f"{rule.id} on {cand.subject}",
+        )
         report = await self._diagnose(incident)
         page = Page("page", incident, _page_text(incident, cand), report)
         ts = await self.notifier.post(page)
@@ -399,8 +461,16 @@ class Watcher:
         cand.dirty = False
         cand.next_update = cand.thread_at = time.monotonic() + self.options.update_interval
         self.stats["pages"] += 1
-        actions.page(self.deps, rule=rule.id, fingerprint=incident.fingerprint, target=_target(incident),
-                     channel=incident.channel, message_ts=ts, summary=incident.title, incident=incident.ref)
+        actions.page(
+            self.deps,
+            rule=rule.id,
+            fingerprint=incident.fingerprint,
+            target=_target(incident),
+            channel=incident.channel,
+            message_ts=ts,
+            summary=incident.title,
+            incident=incident.ref,
+        )
         if report is not None:  # the whole diagnosis (evidence, fix buttons) in the thread, once the ts is saved
             await self.notifier.reply(page, ts)
 
@@ -411,16 +481,27 @@ class Watcher:
         if target is None:
             return None
         try:
-            return await asyncio.wait_for(diagnose(target, self.deps, actor=ACTOR, source="watcher",
-                                                   channel=incident.channel, incident=incident.ref),
-                                          self.options.diagnose_timeout)
+            return await asyncio.wait_for(
+                diagnose(
+                    target, self.deps, actor=ACTOR, source="watcher", channel=incident.channel, incident=incident.ref
+                ),
+                self.options.diagnose_timeout,
+            )
         except (KubewhyError, TimeoutError) as exc:
             if target.kind == "Pod" and incident.subject.startswith("node/"):  # the evicted pod is gone
                 node = incident.subject.split("/", 1)[1].split(":", 1)[0]
                 try:
-                    return await asyncio.wait_for(diagnose(Target("Node", node, None), self.deps, actor=ACTOR,
-                                                           source="watcher", channel=incident.channel,
-                                                           incident=incident.ref), self.options.diagnose_timeout)
+                    return await asyncio.wait_for(
+                        diagnose(
+                            Target("Node", node, None),
+                            self.deps,
+                            actor=ACTOR,
+                            source="watcher",
+                            channel=incident.channel,
+                            incident=incident.ref,
+                        ),
+                        self.options.diagnose_timeout,
+                    )
                 except (KubewhyError, TimeoutError):
                     pass
             log.info("diagnosis of %s for %s failed: %s", target, incident.ref, exc)
@@ -431,20 +512,31 @@ class Watcher:
         assert incident is not None and incident.message_ts is not None
         cand.dirty = False
         cand.next_update = time.monotonic() + self.options.update_interval
-        changed = await self.ledger.change(incident.id, count=max(cand.count, incident.count),
-                                           last_seen=cand.last_seen)
+        changed = await self.ledger.change(incident.id, count=max(cand.count, incident.count), last_seen=cand.last_seen)
         incident = cand.incident = changed or incident
         await self.notifier.update(Page("update", incident, _page_text(incident, cand)), incident.message_ts or "")
         self.stats["updates"] += 1
-        actions.record_action(self.deps, "page_update", actor=ACTOR, source="watcher", channel=incident.channel,
-                              target=_target(incident), incident=incident.ref,
-                              details={"count": incident.count, "summary": f"count {incident.count}"})
+        actions.record_action(
+            self.deps,
+            "page_update",
+            actor=ACTOR,
+            source="watcher",
+            channel=incident.channel,
+            target=_target(incident),
+            incident=incident.ref,
+            details={"count": incident.count, "summary": f"count {incident.count}"},
+        )
         mono = time.monotonic()
         if mono - cand.thread_at >= self.options.thread_interval:
             cand.thread_at = mono
-            await self.notifier.reply(Page("update", incident, f"Still happening: {incident.count} so far, last at "
-                                                               f"{incident.last_seen:%H:%M:%S} UTC."),
-                                      incident.message_ts or "")
+            await self.notifier.reply(
+                Page(
+                    "update",
+                    incident,
+                    f"Still happening: {incident.count} so far, last at {incident.last_seen:%H:%M:%S} UTC.",
+                ),
+                incident.message_ts or "",
+            )
             self.stats["replies"] += 1
 
     async def _remind(self, cand: Candidate) -> None:
@@ -452,13 +544,24 @@ class Watcher:
         assert incident is not None
         now = self.clock()
         cand.incident = await self.ledger.change(incident.id, notified_at=now) or incident
-        await self.notifier.reply(Page("reminder", cand.incident, f"Reminder: still open since "
-                                                                  f"{incident.first_seen:%Y-%m-%d %H:%M} UTC "
-                                                                  "and nobody acknowledged it."),
-                                  incident.message_ts or "")
+        await self.notifier.reply(
+            Page(
+                "reminder",
+                cand.incident,
+                f"Reminder: still open since {incident.first_seen:%Y-%m-%d %H:%M} UTC and nobody acknowledged it.",
+            ),
+            incident.message_ts or "",
+        )
         self.stats["replies"] += 1
-        actions.record_action(self.deps, "page_reminder", actor=ACTOR, source="watcher", channel=incident.channel,
-                              target=_target(incident), incident=incident.ref)
+        actions.record_action(
+            self.deps,
+            "page_reminder",
+            actor=ACTOR,
+            source="watcher",
+            channel=incident.channel,
+            target=_target(incident),
+            incident=incident.ref,
+        )
 
     async def _resolve(self, cand: Candidate) -> None:
         incident = cand.incident
@@ -473,9 +576,17 @@ class Watcher:
             await self.notifier.update(Page("resolve", done, text), done.message_ts)
             await self.notifier.reply(Page("resolve", done, text), done.message_ts)
         self.stats["resolves"] += 1
-        actions.page(self.deps, rule=cand.rule.id, fingerprint=done.fingerprint, state="resolved",
-                     target=_target(done), channel=done.channel, message_ts=done.message_ts,
-                     summary="condition cleared", incident=done.ref)
+        actions.page(
+            self.deps,
+            rule=cand.rule.id,
+            fingerprint=done.fingerprint,
+            state="resolved",
+            target=_target(done),
+            channel=done.channel,
+            message_ts=done.message_ts,
+            summary="condition cleared",
+            incident=done.ref,
+        )
         actions.resolve_incident(self.deps, done.ref, actor=ACTOR, summary=None)
 
 

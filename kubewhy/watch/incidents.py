@@ -16,22 +16,39 @@ if TYPE_CHECKING:
     from ..service import Deps
 
 
-async def acknowledge(deps: Deps, ledger: Ledger, ident: int | str, *, actor: str, source: str,
-                      channel: str | None = None) -> LedgerIncident | None:
+async def acknowledge(
+    deps: Deps, ledger: Ledger, ident: int | str, *, actor: str, source: str, channel: str | None = None
+) -> LedgerIncident | None:
     """None when there is no such open incident (already acknowledged or resolved)."""
     done = await ledger.acknowledge(await _id(ledger, ident), actor)
     if done is not None:
-        actions.record_action(deps, "acknowledge", actor=actor, source=source, channel=channel, incident=done.ref,
-                              details={"summary": f"{done.rule} on {done.subject}"})
+        actions.record_action(
+            deps,
+            "acknowledge",
+            actor=actor,
+            source=source,
+            channel=channel,
+            incident=done.ref,
+            details={"summary": f"{done.rule} on {done.subject}"},
+        )
     return done
 
 
-async def resolve(deps: Deps, ledger: Ledger, ident: int | str, *, actor: str, source: str,
-                  channel: str | None = None) -> LedgerIncident | None:
+async def resolve(
+    deps: Deps, ledger: Ledger, ident: int | str, *, actor: str, source: str, channel: str | None = None
+) -> LedgerIncident | None:
     done = await ledger.resolve(await _id(ledger, ident), actor)
     if done is not None:
-        actions.page(deps, rule=done.rule, fingerprint=done.fingerprint, state="resolved", channel=done.channel,
-                     message_ts=done.message_ts, summary=f"resolved by {actor}", incident=done.ref)
+        actions.page(
+            deps,
+            rule=done.rule,
+            fingerprint=done.fingerprint,
+            state="resolved",
+            channel=done.channel,
+            message_ts=done.message_ts,
+            summary=f"resolved by {actor}",
+            incident=done.ref,
+        )
         actions.resolve_incident(deps, done.ref, actor=actor)
     return done
 
@@ -70,22 +87,36 @@ def parse_for(text: str) -> timedelta:
     return span
 
 
-async def mute(deps: Deps, ledger: Ledger, target: str, span: timedelta, *, actor: str, source: str,
-               channel: str | None = None) -> Mute:
+async def mute(
+    deps: Deps, ledger: Ledger, target: str, span: timedelta, *, actor: str, source: str, channel: str | None = None
+) -> Mute:
     until = datetime.now(UTC) + span
     m = await ledger.mute(target, until, actor)
-    actions.record_action(deps, "mute", actor=actor, source=source, channel=channel,
-                          details={"target": target, "until": until.isoformat(),
-                                   "summary": f"{target} until {until:%Y-%m-%d %H:%M} UTC"},
-                          incident=await _open_ref(ledger, target))
+    actions.record_action(
+        deps,
+        "mute",
+        actor=actor,
+        source=source,
+        channel=channel,
+        details={"target": target, "until": until.isoformat(), "summary": f"{target} until {until:%Y-%m-%d %H:%M} UTC"},
+        incident=await _open_ref(ledger, target),
+    )
     return m
 
 
-async def unmute(deps: Deps, ledger: Ledger, target: str, *, actor: str, source: str,
-                 channel: str | None = None) -> int:
+async def unmute(
+    deps: Deps, ledger: Ledger, target: str, *, actor: str, source: str, channel: str | None = None
+) -> int:
     removed = await ledger.unmute(target)
-    actions.record_action(deps, "unmute", actor=actor, source=source, channel=channel,
-                          details={"target": target, "summary": target}, incident=await _open_ref(ledger, target))
+    actions.record_action(
+        deps,
+        "unmute",
+        actor=actor,
+        source=source,
+        channel=channel,
+        details={"target": target, "summary": target},
+        incident=await _open_ref(ledger, target),
+    )
     return removed
 
 

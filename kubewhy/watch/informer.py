@@ -121,8 +121,9 @@ class Informer:
         version = ""
         while True:
             try:  # without a cache only the list's resourceVersion matters: one object is enough
-                page = await self.source.list_page(self.kind, self.namespace,
-                                                   limit=self.page_size if self.cache else 1, continue_token=token)
+                page = await self.source.list_page(
+                    self.kind, self.namespace, limit=self.page_size if self.cache else 1, continue_token=token
+                )
             except KubeApiError as exc:
                 if exc.status == 410 and token is not None:  # the continue token expired: start over
                     fresh, token = {}, None
@@ -159,8 +160,9 @@ class Informer:
 
     async def _watch(self) -> None:
         self.stats.watches += 1
-        stream = self.source.watch(self.kind, self.namespace, resource_version=self.resource_version,
-                                   timeout_seconds=self.watch_timeout)
+        stream = self.source.watch(
+            self.kind, self.namespace, resource_version=self.resource_version, timeout_seconds=self.watch_timeout
+        )
         try:
             async with contextlib.aclosing(stream):  # a cancelled watch closes its connection now, not at GC
                 async for event in stream:

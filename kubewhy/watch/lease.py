@@ -35,9 +35,19 @@ def _parse(value: Any) -> datetime | None:
 
 
 class LeaseElector:
-    def __init__(self, api: ObjectWriter, *, namespace: str, name: str, identity: str, duration: float = 15.0,
-                 renew: float = 5.0, renew_deadline: float = 10.0, retry: float = 1.0,
-                 clock: Callable[[], datetime] = lambda: datetime.now(UTC)):
+    def __init__(
+        self,
+        api: ObjectWriter,
+        *,
+        namespace: str,
+        name: str,
+        identity: str,
+        duration: float = 15.0,
+        renew: float = 5.0,
+        renew_deadline: float = 10.0,
+        retry: float = 1.0,
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+    ):
         """``renew``: how often a candidate looks at the Lease; the holder renews every ``duration`` × 0.45
         (with one write: no read), and after a failed renewal retries every ``retry`` seconds until
         ``renew_deadline`` passes without one."""
@@ -63,8 +73,11 @@ class LeaseElector:
                     ok = await self.try_acquire_or_renew()
                 except KubewhyError as exc:
                     log.warning("lease %s/%s: %s", self.namespace, self.name, exc)
-                if self.is_leader and self._last_renewed is not None and \
-                        self.clock() - self._last_renewed > timedelta(seconds=self.renew_deadline):
+                if (
+                    self.is_leader
+                    and self._last_renewed is not None
+                    and self.clock() - self._last_renewed > timedelta(seconds=self.renew_deadline)
+                ):
                     log.warning("lease %s/%s: could not renew in time; no longer leading", self.namespace, self.name)
                     self.is_leader = False
                     self._held = None
@@ -77,12 +90,18 @@ class LeaseElector:
         if self.is_leader and self._held is not None and await self._renew_held(now):
             return True
         lease = await self.api.get("Lease", self.namespace, self.name)
-        spec_new = {"holderIdentity": self.identity, "leaseDurationSeconds": int(self.duration),
-                    "renewTime": _micro(now)}
+        spec_new = {
+            "holderIdentity": self.identity,
+            "leaseDurationSeconds": int(self.duration),
+            "renewTime": _micro(now),
+        }
         if lease is None:
-            body = {"apiVersion": "coordination.k8s.io/v1", "kind": "Lease",
-                    "metadata": {"name": self.name, "namespace": self.namespace},
-                    "spec": {**spec_new, "acquireTime": _micro(now), "leaseTransitions": 0}}
+            body = {
+                "apiVersion": "coordination.k8s.io/v1",
+                "kind": "Lease",
+                "metadata": {"name": self.name, "namespace": self.namespace},
+                "spec": {**spec_new, "acquireTime": _micro(now), "leaseTransitions": 0},
+            }
             try:
                 self._held = await self.api.create("Lease", self.namespace, body)
             except KubeApiError as exc:
@@ -94,8 +113,7 @@ class LeaseElector:
         holder = spec.get("holderIdentity") or ""
         renewed = _parse(spec.get("renewTime")) or _parse(spec.get("acquireTime"))
         duration = float(spec.get("leaseDurationSeconds") or self.duration)
-        if holder and holder != self.identity and renewed is not None and \
-                now - renewed < timedelta(seconds=duration):
+        if holder and holder != self.identity and renewed is not None and now - renewed < timedelta(seconds=duration):
             return self._lost()
         new_spec = {**spec, **spec_new}
         if holder != self.identity:
@@ -150,8 +168,7 @@ class LeaseElector:
             lease = await self.api.get("Lease", self.namespace, self.name)
             if lease is None or (lease.get("spec") or {}).get("holderIdentity") != self.identity:
                 return
-            spec = {**lease["spec"], "holderIdentity": "", "renewTime": _micro(self.clock()),
-                    "leaseDurationSeconds": 1}
+            spec = {**lease["spec"], "holderIdentity": "", "renewTime": _micro(self.clock()), "leaseDurationSeconds": 1}
             await self.api.replace("Lease", self.namespace, self.name, {**lease, "spec": spec})
         except KubewhyError as exc:
             log.info("lease %s/%s: release failed (%s); it expires by itself", self.namespace, self.name, exc)

@@ -23,22 +23,26 @@ def _window(rule: Rule) -> str:
 def query(rule: Rule) -> str:
     w = _window(rule)
     if rule.detect == "cpu-throttling":
-        return (f"min_over_time((sum by (namespace, pod, container) (rate(container_cpu_cfs_throttled_periods_total"
-                f"{{container!=\"\"}}[1m])) / sum by (namespace, pod, container) (rate("
-                f"container_cpu_cfs_periods_total{{container!=\"\"}}[1m])))[{w}:15s])")
+        return (
+            f"min_over_time((sum by (namespace, pod, container) (rate(container_cpu_cfs_throttled_periods_total"
+            f'{{container!=""}}[1m])) / sum by (namespace, pod, container) (rate('
+            f'container_cpu_cfs_periods_total{{container!=""}}[1m])))[{w}:15s])'
+        )
     if rule.detect == "memory-near-limit":
-        return (f"min_over_time(max by (namespace, pod, container) (container_memory_working_set_bytes"
-                f"{{container!=\"\"}})[{w}:15s])")
+        return (
+            f"min_over_time(max by (namespace, pod, container) (container_memory_working_set_bytes"
+            f'{{container!=""}})[{w}:15s])'
+        )
     if rule.detect == "pvc-filling":
-        return (f"min_over_time((1 - kubelet_volume_stats_available_bytes / kubelet_volume_stats_capacity_bytes)"
-                f"[{w}:30s])")
+        return (
+            f"min_over_time((1 - kubelet_volume_stats_available_bytes / kubelet_volume_stats_capacity_bytes)[{w}:30s])"
+        )
     raise ValueError(f"{rule.detect} is not a metric rule")
 
 
 def filling_query(rule: Rule) -> str:
     """Volumes whose free bytes, at the trend of the last 30 minutes, reach 0 within the rule's window."""
-    return (f"predict_linear(kubelet_volume_stats_available_bytes[30m], {int(rule.window.total_seconds())}) "
-            f"< 0")
+    return f"predict_linear(kubelet_volume_stats_available_bytes[30m], {int(rule.window.total_seconds())}) < 0"
 
 
 async def evaluate(rule: Rule, prom: MetricsReader, watcher: Watcher) -> int:
@@ -47,8 +51,10 @@ async def evaluate(rule: Rule, prom: MetricsReader, watcher: Watcher) -> int:
     present: dict[str, Signal] = {}
     full_soon: set[tuple[str, str]] = set()
     if rule.detect == "pvc-filling":  # or full soon at the current trend (catalogue: pvc-filling)
-        full_soon = {((r.get("metric") or {}).get("namespace", ""), (r.get("metric") or {}).get(
-            "persistentvolumeclaim", "")) for r in await prom.query(filling_query(rule))}
+        full_soon = {
+            ((r.get("metric") or {}).get("namespace", ""), (r.get("metric") or {}).get("persistentvolumeclaim", ""))
+            for r in await prom.query(filling_query(rule))
+        }
     for row in rows:
         m, value = row.get("metric") or {}, float(row.get("value") or 0.0)
         ns = m.get("namespace", "")
@@ -57,17 +63,30 @@ async def evaluate(rule: Rule, prom: MetricsReader, watcher: Watcher) -> int:
             if not claim or (value < rule.threshold and (ns, claim) not in full_soon):
                 continue
             item = f"pvc/{ns}/{claim}"
-            present[item] = Signal(rule, item, "PersistentVolumeClaim", ns, claim, item, item, None, ns, {}, None,
-                                   f"volume {claim} in {ns} is filling up (full within "
-                                   f"{_human(rule.window)} at its current trend, or over {rule.threshold:.0%})")
+            present[item] = Signal(
+                rule,
+                item,
+                "PersistentVolumeClaim",
+                ns,
+                claim,
+                item,
+                item,
+                None,
+                ns,
+                {},
+                None,
+                f"volume {claim} in {ns} is filling up (full within "
+                f"{_human(rule.window)} at its current trend, or over {rule.threshold:.0%})",
+            )
             continue
         pod = watcher.pods.items.get((ns, m.get("pod", "")))
         if pod is None:
             continue
         container = m.get("container", "")
         if rule.detect == "memory-near-limit":
-            limit = next((memory_limit_bytes(c.get("memory_limit")) for c in pod["containers"]
-                          if c["name"] == container), None)
+            limit = next(
+                (memory_limit_bytes(c.get("memory_limit")) for c in pod["containers"] if c["name"] == container), None
+            )
             if not limit:
                 continue
             value = value / limit
@@ -75,10 +94,20 @@ async def evaluate(rule: Rule, prom: MetricsReader, watcher: Watcher) -> int:
             continue
         what = "CPU-throttled" if rule.detect == "cpu-throttling" else "at its memory limit"
         item = f"metric/{rule.id}/{ns}/{pod['name']}/{container}"
-        present[item] = Signal(rule, pod_subject(pod), "Pod", ns, pod["name"], item, item, None, ns,
-                               pod["labels"], pod.get("node"),
-                               f"container {container} of pod/{ns}/{pod['name']} {what} ({value:.0%} for "
-                               f"{_window(rule)})")
+        present[item] = Signal(
+            rule,
+            pod_subject(pod),
+            "Pod",
+            ns,
+            pod["name"],
+            item,
+            item,
+            None,
+            ns,
+            pod["labels"],
+            pod.get("node"),
+            f"container {container} of pod/{ns}/{pod['name']} {what} ({value:.0%} for {_window(rule)})",
+        )
     watcher.metric_results(rule, present)
     return len(present)
 

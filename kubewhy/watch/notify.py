@@ -27,7 +27,6 @@ class Page:
     text: str
     report: Report | None = None
 
-
     @property
     def cause(self) -> dict[str, Any] | None:
         """The diagnosis' first cause, from the report (a first page) or as the ledger kept it (updates)."""
@@ -39,12 +38,21 @@ def cause_of(report: Report | None) -> dict[str, Any] | None:
     if report is None:
         return None
     if not report.findings:
-        return {"title": "No cause found" if report.healthy else "Diagnosis incomplete", "summary": "",
-                "evidence": [], "healthy": report.healthy}
+        return {
+            "title": "No cause found" if report.healthy else "Diagnosis incomplete",
+            "summary": "",
+            "evidence": [],
+            "healthy": report.healthy,
+        }
     f = report.findings[0]
-    return {"id": f.id, "title": f.title, "summary": f.summary, "severity": f.severity,
-            "evidence": list(f.evidence[:3]), "fix": f.fixes[0].command if f.fixes else ""}
-
+    return {
+        "id": f.id,
+        "title": f.title,
+        "summary": f.summary,
+        "severity": f.severity,
+        "evidence": list(f.evidence[:3]),
+        "fix": f.fixes[0].command if f.fixes else "",
+    }
 
 
 class Notifier(Protocol):
@@ -64,8 +72,11 @@ class Notifier(Protocol):
 
 def summary_line(page: Page) -> str:
     i = page.incident
-    return (f"{i.severity.upper():8} {page.event:8} {i.ref} {i.rule} {i.subject} count={i.count}"
-            + (f" absorbed={i.absorbed}" if i.absorbed else "") + f" — {page.text}")
+    return (
+        f"{i.severity.upper():8} {page.event:8} {i.ref} {i.rule} {i.subject} count={i.count}"
+        + (f" absorbed={i.absorbed}" if i.absorbed else "")
+        + f" — {page.text}"
+    )
 
 
 class StdoutNotifier:
@@ -79,11 +90,22 @@ class StdoutNotifier:
         if self.json_lines:
             i = page.incident
             cause = page.report.findings[0] if page.report and page.report.findings else None
-            record = {"event": page.event, "id": message_id, "ref": i.ref, "rule": i.rule, "subject": i.subject,
-                      "severity": i.severity, "state": i.state, "count": i.count, "absorbed": i.absorbed,
-                      "channel": i.channel, "first_seen": _iso(i.first_seen), "last_seen": _iso(i.last_seen),
-                      "text": page.text, "cause": None if cause is None else
-                      {"id": cause.id, "title": cause.title, "summary": cause.summary}}
+            record = {
+                "event": page.event,
+                "id": message_id,
+                "ref": i.ref,
+                "rule": i.rule,
+                "subject": i.subject,
+                "severity": i.severity,
+                "state": i.state,
+                "count": i.count,
+                "absorbed": i.absorbed,
+                "channel": i.channel,
+                "first_seen": _iso(i.first_seen),
+                "last_seen": _iso(i.last_seen),
+                "text": page.text,
+                "cause": None if cause is None else {"id": cause.id, "title": cause.title, "summary": cause.summary},
+            }
             line = json.dumps(record, sort_keys=True)
         else:
             line = summary_line(page)

@@ -18,8 +18,16 @@ from typing import Any, Literal
 from ..errors import KubewhyError
 
 API_VERSION = "kubewhy.io/v1"
-DETECTORS = ("node-not-ready", "node-pressure", "pod-evicted", "oom-killed", "crash-loop", "cpu-throttling",
-             "memory-near-limit", "pvc-filling")
+DETECTORS = (
+    "node-not-ready",
+    "node-pressure",
+    "pod-evicted",
+    "oom-killed",
+    "crash-loop",
+    "cpu-throttling",
+    "memory-near-limit",
+    "pvc-filling",
+)
 METRIC_DETECTORS = ("cpu-throttling", "memory-near-limit", "pvc-filling")  # evaluated from Prometheus, on a schedule
 Severity = Literal["critical", "warning", "info"]
 
@@ -125,8 +133,22 @@ def load_rules(path: Path | None = None) -> RuleSet:
     return parse_rules(text, str(path))
 
 
-_RULE_KEYS = {"id", "detect", "severity", "grace", "resolve_after", "reminder", "window", "restarts", "threshold",
-              "for", "every", "channel", "routes", "quiet_hours"}
+_RULE_KEYS = {
+    "id",
+    "detect",
+    "severity",
+    "grace",
+    "resolve_after",
+    "reminder",
+    "window",
+    "restarts",
+    "threshold",
+    "for",
+    "every",
+    "channel",
+    "routes",
+    "quiet_hours",
+}
 
 
 def parse_rules(text: str, source: str) -> RuleSet:
@@ -267,8 +289,9 @@ def _quiet(raw: Any) -> QuietHours:
     try:
         start, end = (time.fromisoformat(str(raw[k])) for k in ("start", "end"))
     except ValueError:
-        raise _FieldError("quiet_hours", f"start and end must be HH:MM (found {raw['start']!r}, {raw['end']!r})"
-                          ) from None
+        raise _FieldError(
+            "quiet_hours", f"start and end must be HH:MM (found {raw['start']!r}, {raw['end']!r})"
+        ) from None
     try:
         tz = ZoneInfo(str(raw.get("timezone", "UTC")))
     except (ZoneInfoNotFoundError, ValueError):
@@ -279,5 +302,16 @@ def _quiet(raw: Any) -> QuietHours:
     return QuietHours(start, end, tz, severity)
 
 
-__all__ = ["DETECTORS", "METRIC_DETECTORS", "QuietHours", "Route", "Rule", "RuleSet", "RulesError",
-           "default_rules_text", "load_rules", "parse_duration", "parse_rules"]
+__all__ = [
+    "DETECTORS",
+    "METRIC_DETECTORS",
+    "QuietHours",
+    "Route",
+    "Rule",
+    "RuleSet",
+    "RulesError",
+    "default_rules_text",
+    "load_rules",
+    "parse_duration",
+    "parse_rules",
+]

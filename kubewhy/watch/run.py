@@ -35,8 +35,14 @@ def rules_for(settings: Settings) -> RuleSet:
     return rules
 
 
-async def run_watchers(settings: Settings, notifier: Notifier, *, stop: asyncio.Event | None = None,
-                       on_ready: Callable[[Watcher], None] | None = None, deps: Deps | None = None) -> Watcher:
+async def run_watchers(
+    settings: Settings,
+    notifier: Notifier,
+    *,
+    stop: asyncio.Event | None = None,
+    on_ready: Callable[[Watcher], None] | None = None,
+    deps: Deps | None = None,
+) -> Watcher:
     """Watch until ``stop`` is set (or for ever); returns the watcher (its stats) once stopped. ``deps``: the
     process's dependencies when it already has them (``k8sbot`` shares the bot's reader and audit log); else
     they are built here, from the settings, and closed on the way out."""
@@ -48,12 +54,19 @@ async def run_watchers(settings: Settings, notifier: Notifier, *, stop: asyncio.
         return await _run(settings, notifier, rules, built, stop or asyncio.Event(), on_ready)
 
 
-async def _run(settings: Settings, notifier: Notifier, rules: RuleSet, deps: Deps, stop: asyncio.Event,
-               on_ready: Callable[[Watcher], None] | None) -> Watcher:
+async def _run(
+    settings: Settings,
+    notifier: Notifier,
+    rules: RuleSet,
+    deps: Deps,
+    stop: asyncio.Event,
+    on_ready: Callable[[Watcher], None] | None,
+) -> Watcher:
     source = deps.kube if hasattr(deps.kube, "watch") else compose.build_watch_source(settings)
     if deps.audit is None:
-        raise SettingsError("the watchers keep their incident ledger in the audit database: "
-                            "unset KUBEWHY_NO_AUDIT (or --no-audit)")
+        raise SettingsError(
+            "the watchers keep their incident ledger in the audit database: unset KUBEWHY_NO_AUDIT (or --no-audit)"
+        )
     for warning in deps.warnings:
         log.warning("%s", warning)
     await deps.audit.flush()  # the schema is at head (the ledger's tables) before the first read
@@ -62,14 +75,31 @@ async def _run(settings: Settings, notifier: Notifier, rules: RuleSet, deps: Dep
     cluster = w.cluster or urlsplit(source.endpoint).netloc or source.endpoint
     elector = None
     if w.leader_election:
-        elector = LeaseElector(source, namespace=w.lease_namespace, name=w.lease_name,  # type: ignore[arg-type]
-                               identity=w.identity, duration=w.lease_duration,
-                               renew=max(w.lease_duration / 3, 0.2), renew_deadline=w.lease_duration * 2 / 3,
-                               retry=max(w.lease_duration / 15, 0.2))
-    watcher = Watcher(deps, source, ledger, notifier, rules,  # type: ignore[arg-type]
-                      WatchOptions(cluster=cluster, channel=w.channel, identity=w.identity,
-                                   update_interval=w.update_interval,
-                                   claim_stale_after=2 * w.lease_duration), elector=elector)
+        elector = LeaseElector(
+            source,  # type: ignore[arg-type]
+            namespace=w.lease_namespace,
+            name=w.lease_name,
+            identity=w.identity,
+            duration=w.lease_duration,
+            renew=max(w.lease_duration / 3, 0.2),
+            renew_deadline=w.lease_duration * 2 / 3,
+            retry=max(w.lease_duration / 15, 0.2),
+        )
+    watcher = Watcher(
+        deps,
+        source,  # type: ignore[arg-type]
+        ledger,
+        notifier,
+        rules,
+        WatchOptions(
+            cluster=cluster,
+            channel=w.channel,
+            identity=w.identity,
+            update_interval=w.update_interval,
+            claim_stale_after=2 * w.lease_duration,
+        ),
+        elector=elector,
+    )
     scheduler = _scheduler(settings, watcher)
     tasks = [asyncio.create_task(watcher.run(), name="watcher")]
     if elector is not None:
@@ -124,10 +154,17 @@ def _scheduler(settings: Settings, watcher: Watcher) -> Any:
             except KubewhyError as exc:
                 log.warning("rule %s: %s", rule.id, exc)
 
-        scheduler.add_job(job, "interval", seconds=rule.every.total_seconds(), id=f"rule-{rule.id}",
-                          name=f"evaluate {rule.id}", **common)
-    scheduler.add_job(watcher.save_cursors, "interval", seconds=5, id="save-cursors",
-                      name="save the watch position", **common)
+        scheduler.add_job(
+            job,
+            "interval",
+            seconds=rule.every.total_seconds(),
+            id=f"rule-{rule.id}",
+            name=f"evaluate {rule.id}",
+            **common,
+        )
+    scheduler.add_job(
+        watcher.save_cursors, "interval", seconds=5, id="save-cursors", name="save the watch position", **common
+    )
     if settings.watch.retention_days > 0 and watcher.deps.audit is not None:
         from ..audit.retention import schedule_retention
 

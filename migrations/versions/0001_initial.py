@@ -5,6 +5,7 @@ Revises:
 Create Date: 2026-11-23
 
 """
+
 from typing import Any, Sequence, Union
 
 import sqlalchemy as sa
@@ -21,10 +22,12 @@ TS = sa.DateTime(timezone=True)
 
 
 def _keyed(table: str) -> list[Any]:
-    return [sa.Column("id", sa.Integer(), nullable=False),
-            sa.Column("key", sa.Uuid(), nullable=False),
-            sa.PrimaryKeyConstraint("id", name=op.f(f"pk_{table}")),
-            sa.UniqueConstraint("key", name=op.f(f"uq_{table}_key"))]
+    return [
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("key", sa.Uuid(), nullable=False),
+        sa.PrimaryKeyConstraint("id", name=op.f(f"pk_{table}")),
+        sa.UniqueConstraint("key", name=op.f(f"uq_{table}_key")),
+    ]
 
 
 def upgrade() -> None:
@@ -93,8 +96,9 @@ def upgrade() -> None:
         sa.Column("applied_result", JSON, nullable=True),
         sa.Column("applied_at", TS, nullable=True),
         sa.Column("updated_at", TS, nullable=False),
-        sa.CheckConstraint("state IN ('proposed', 'approved', 'declined', 'applied', 'failed')",
-                           name=op.f("ck_fix_proposals_state")),
+        sa.CheckConstraint(
+            "state IN ('proposed', 'approved', 'declined', 'applied', 'failed')", name=op.f("ck_fix_proposals_state")
+        ),
         *_keyed("fix_proposals"),
     )
     op.create_index(op.f("ix_fix_proposals_proposed_at"), "fix_proposals", ["proposed_at"])
@@ -107,8 +111,9 @@ def upgrade() -> None:
         sa.Column("source", sa.String(length=32), nullable=False),
         sa.Column("result", JSON, nullable=True),
         sa.Column("created_at", TS, nullable=False),
-        sa.CheckConstraint("event IN ('approved', 'declined', 'dry_run', 'applied', 'failed')",
-                           name=op.f("ck_fix_events_event")),
+        sa.CheckConstraint(
+            "event IN ('approved', 'declined', 'dry_run', 'applied', 'failed')", name=op.f("ck_fix_events_event")
+        ),
         *_keyed("fix_events"),
     )
     op.create_index(op.f("ix_fix_events_created_at"), "fix_events", ["created_at"])

@@ -7,6 +7,7 @@ Create Date: 2026-11-23
 SQLite cannot add a foreign key to an existing table: the batch operations (``render_as_batch``) copy each table
 into a new one, rows included.
 """
+
 from typing import Sequence, Union
 
 import sqlalchemy as sa
@@ -41,8 +42,9 @@ def upgrade() -> None:
     for table in LINKED:
         with op.batch_alter_table(table) as batch:
             batch.add_column(sa.Column("incident_id", sa.Integer(), nullable=True))
-            batch.create_foreign_key(op.f(f"fk_{table}_incident_id_incidents"), "incidents", ["incident_id"],
-                                     ["id"], ondelete="SET NULL")
+            batch.create_foreign_key(
+                op.f(f"fk_{table}_incident_id_incidents"), "incidents", ["incident_id"], ["id"], ondelete="SET NULL"
+            )
             batch.create_index(op.f(f"ix_{table}_incident_id"), ["incident_id"])
 
 

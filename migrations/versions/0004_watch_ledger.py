@@ -4,6 +4,7 @@ Revision ID: 0004
 Revises: 0003
 Create Date: 2026-12-04
 """
+
 from typing import Sequence, Union
 
 import sqlalchemy as sa
@@ -47,8 +48,12 @@ def upgrade() -> None:
         sa.Column("resolved_at", sa.DateTime(timezone=True), nullable=True),
         sa.Column("details", JSON, nullable=True),
         sa.CheckConstraint("state IN ('open', 'acknowledged', 'resolved')", name=op.f("ck_watch_incidents_state")),
-        sa.ForeignKeyConstraint(["parent_id"], ["watch_incidents.id"],
-                                name=op.f("fk_watch_incidents_parent_id_watch_incidents"), ondelete="SET NULL"),
+        sa.ForeignKeyConstraint(
+            ["parent_id"],
+            ["watch_incidents.id"],
+            name=op.f("fk_watch_incidents_parent_id_watch_incidents"),
+            ondelete="SET NULL",
+        ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_watch_incidents")),
         sa.UniqueConstraint("open_fingerprint", name=op.f("uq_watch_incidents_open_fingerprint")),
         sa.UniqueConstraint("ref", name=op.f("uq_watch_incidents_ref")),
@@ -75,8 +80,9 @@ def upgrade() -> None:
     )
     with op.batch_alter_table("actions") as batch:
         batch.add_column(sa.Column("incident_id", sa.Integer(), nullable=True))
-        batch.create_foreign_key(op.f("fk_actions_incident_id_incidents"), "incidents", ["incident_id"], ["id"],
-                                 ondelete="SET NULL")
+        batch.create_foreign_key(
+            op.f("fk_actions_incident_id_incidents"), "incidents", ["incident_id"], ["id"], ondelete="SET NULL"
+        )
         batch.create_index(op.f("ix_actions_incident_id"), ["incident_id"])
 
 

@@ -22,8 +22,14 @@ TARGET = "pod/q1/app-7d4b9c6f5-x2x7k"
 
 
 def kubewhy(*args: str, env: dict[str, str], cwd: Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "kubewhy", *args], capture_output=True, text=True, cwd=cwd,
-                          env={**os.environ, **env}, timeout=120)
+    return subprocess.run(
+        [sys.executable, "-m", "kubewhy", *args],
+        capture_output=True,
+        text=True,
+        cwd=cwd,
+        env={**os.environ, **env},
+        timeout=120,
+    )
 
 
 def why(*extra: str, env: dict[str, str], cwd: Path) -> subprocess.CompletedProcess[str]:
@@ -47,8 +53,11 @@ def test_db_commands_work_from_any_directory(db_url: str, tmp_path: Path) -> Non
 
 
 def spooled(directory: Path) -> list[dict[str, object]]:
-    return [json.loads(line)["record"] for p in sorted(directory.rglob("audit-spool-*.jsonl"))
-            for line in p.read_text().splitlines()]
+    return [
+        json.loads(line)["record"]
+        for p in sorted(directory.rglob("audit-spool-*.jsonl"))
+        for line in p.read_text().splitlines()
+    ]
 
 
 def test_why_records_its_diagnosis_unless_told_not_to(tmp_path: Path) -> None:
@@ -72,8 +81,11 @@ def test_why_records_its_diagnosis_unless_told_not_to(tmp_path: Path) -> None:
 
 def test_why_on_a_shared_postgres_writes_the_row_before_it_exits(pg_database: str, tmp_path: Path) -> None:
     """The team reads a shared database from elsewhere: the row is there when `kubewhy why` returns."""
-    env = {"KUBEWHY_DATABASE_URL": pg_url(pg_database).replace("postgresql+asyncpg://", "postgresql://"),
-           "KUBEWHY_AUDIT_FALLBACK": str(tmp_path / "fallback.jsonl"), "USER": "fay"}
+    env = {
+        "KUBEWHY_DATABASE_URL": pg_url(pg_database).replace("postgresql+asyncpg://", "postgresql://"),
+        "KUBEWHY_AUDIT_FALLBACK": str(tmp_path / "fallback.jsonl"),
+        "USER": "fay",
+    }
     proc = why(env=env, cwd=tmp_path)
     assert proc.returncode == 0 and "audit" not in proc.stderr, proc.stderr
     assert spooled(tmp_path) == [] and not (tmp_path / "fallback.jsonl").exists()
@@ -92,8 +104,11 @@ def test_why_on_a_shared_postgres_writes_the_row_before_it_exits(pg_database: st
 
 def test_why_with_the_database_down_still_answers_and_keeps_the_record(tmp_path: Path) -> None:
     fb = tmp_path / "fallback.jsonl"
-    env = {"KUBEWHY_DATABASE_URL": "postgresql://postgres@127.0.0.1:1/none", "KUBEWHY_AUDIT_FALLBACK": str(fb),
-           "USER": "erin"}
+    env = {
+        "KUBEWHY_DATABASE_URL": "postgresql://postgres@127.0.0.1:1/none",
+        "KUBEWHY_AUDIT_FALLBACK": str(fb),
+        "USER": "erin",
+    }
     proc = why("--incident", "INC-5", env=env, cwd=tmp_path)
     assert proc.returncode == 0
     assert json.loads(proc.stdout)["target"]["name"] == "app-7d4b9c6f5-x2x7k"

@@ -18,8 +18,9 @@ AT = datetime(2024, 5, 1, 9, 30, tzinfo=UTC)
 
 async def schema_diff(engine: AsyncEngine) -> list[object]:
     async with engine.connect() as conn:
-        return await conn.run_sync(lambda c: compare_metadata(
-            MigrationContext.configure(c, opts={"compare_type": True}), Base.metadata))
+        return await conn.run_sync(
+            lambda c: compare_metadata(MigrationContext.configure(c, opts={"compare_type": True}), Base.metadata)
+        )
 
 
 async def table_names(engine: AsyncEngine) -> set[str]:
@@ -54,29 +55,78 @@ async def test_downgrade_and_upgrade_round_trip(engine: AsyncEngine) -> None:
     assert await schema_diff(engine) == []
 
 
-async def test_rows_written_at_the_first_revision_survive_the_upgrade(engine: AsyncEngine,
-                                                                      fallback_file: object) -> None:
+async def test_rows_written_at_the_first_revision_survive_the_upgrade(
+    engine: AsyncEngine, fallback_file: object
+) -> None:
     first = migrate.revisions()[0]
     await migrate.upgrade(engine, first)
     keys = {name: uuid.uuid4() for name in ("diagnosis", "alert", "fix", "event")}
-    diagnosis = {"key": keys["diagnosis"], "created_at": AT, "actor": "alice", "source": "slack",
-                 "channel": "#ops", "target_kind": "Pod", "target_namespace": "shop", "target_name": "web-1",
-                 "healthy": False, "finding_ids": ["oom-killed"],
-                 "findings": [{"id": "oom-killed", "title": "Container killed", "evidence": ["exit 137"]}],
-                 "duration_ms": 12.5, "api_requests": 7}
-    alert = {"key": keys["alert"], "rule": "KubePodCrashLooping", "fingerprint": "f00", "state": "firing",
-             "target_kind": "Pod", "target_namespace": "shop", "target_name": "web-1", "channel": "#ops",
-             "message_ts": "1714555800.0001", "message_id": None, "summary": "web-1 restarts", "created_at": AT,
-             "updated_at": AT, "resolved_at": None, "resolve_key": None}
-    fix = {"key": keys["fix"], "playbook_id": "oom-killed", "title": "Raise the memory limit",
-           "command": "kubectl set resources deploy/web --limits=memory=1Gi", "risk": "low",
-           "patch": {"spec": {"x": 1}}, "target_kind": "Deployment", "target_namespace": "shop",
-           "target_name": "web", "diagnosis_key": keys["diagnosis"], "proposed_by": "kubewhy", "proposed_at": AT,
-           "source": "slack", "channel": "#ops", "state": "approved", "approved_by": "bob", "approved_at": AT,
-           "declined_by": None, "declined_at": None, "dry_run_result": {"ok": True}, "applied_result": None,
-           "applied_at": None, "updated_at": AT}
-    event = {"key": keys["event"], "proposal_key": keys["fix"], "event": "approved", "actor": "bob",
-             "source": "slack", "result": None, "created_at": AT}
+    diagnosis = {
+        "key": keys["diagnosis"],
+        "created_at": AT,
+        "actor": "alice",
+        "source": "slack",
+        "channel": "#ops",
+        "target_kind": "Pod",
+        "target_namespace": "shop",
+        "target_name": "web-1",
+        "healthy": False,
+        "finding_ids": ["oom-killed"],
+        "findings": [{"id": "oom-killed", "title": "Container killed", "evidence": ["exit 137"]}],
+        "duration_ms": 12.5,
+        "api_requests": 7,
+    }
+    alert = {
+        "key": keys["alert"],
+        "rule": "KubePodCrashLooping",
+        "fingerprint": "f00",
+        "state": "firing",
+        "target_kind": "Pod",
+        "target_namespace": "shop",
+        "target_name": "web-1",
+        "channel": "#ops",
+        "message_ts": "1714555800.0001",
+        "message_id": None,
+        "summary": "web-1 restarts",
+        "created_at": AT,
+        "updated_at": AT,
+        "resolved_at": None,
+        "resolve_key": None,
+    }
+    fix = {
+        "key": keys["fix"],
+        "playbook_id": "oom-killed",
+        "title": "Raise the memory limit",
+        "command": "kubectl set resources deploy/web --limits=memory=1Gi",
+        "risk": "low",
+        "patch": {"spec": {"x": 1}},
+        "target_kind": "Deployment",
+        "target_namespace": "shop",
+        "target_name": "web",
+        "diagnosis_key": keys["diagnosis"],
+        "proposed_by": "kubewhy",
+        "proposed_at": AT,
+        "source": "slack",
+        "channel": "#ops",
+        "state": "approved",
+        "approved_by": "bob",
+        "approved_at": AT,
+        "declined_by": None,
+        "declined_at": None,
+        "dry_run_result": {"ok": True},
+        "applied_result": None,
+        "applied_at": None,
+        "updated_at": AT,
+    }
+    event = {
+        "key": keys["event"],
+        "proposal_key": keys["fix"],
+        "event": "approved",
+        "actor": "bob",
+        "source": "slack",
+        "result": None,
+        "created_at": AT,
+    }
     async with engine.begin() as conn:  # only the first revision's columns
         for model, row in ((Diagnosis, diagnosis), (Alert, alert), (FixProposal, fix), (FixEventRow, event)):
             await conn.execute(insert(model.__table__).values(**row))  # type: ignore[arg-type]
@@ -84,8 +134,14 @@ async def test_rows_written_at_the_first_revision_survive_the_upgrade(engine: As
     await migrate.upgrade(engine)
     assert await migrate.current(engine) == migrate.head()
     async with db.make_sessionmaker(engine)() as session:
-        assert await store.count_rows(session) == {"incidents": 0, "diagnoses": 1, "alerts": 1,
-                                                   "fix_proposals": 1, "fix_events": 1, "actions": 0}
+        assert await store.count_rows(session) == {
+            "incidents": 0,
+            "diagnoses": 1,
+            "alerts": 1,
+            "fix_proposals": 1,
+            "fix_events": 1,
+            "actions": 0,
+        }
         for model, row in ((Diagnosis, diagnosis), (Alert, alert), (FixProposal, fix), (FixEventRow, event)):
             stored = (await session.execute(select(model).where(model.key == row["key"]))).scalar_one()
             assert {k: getattr(stored, k) for k in row} == row

@@ -22,8 +22,10 @@ PATIENT = RetryPolicy(base_delay=0.01, max_delay=0.2, give_up_after=120.0, write
 
 
 def report(i: int) -> Report:
-    return Report(target=Target("Pod", f"web-{i}", "shop"), findings=[
-        Finding("oom-killed", "OOMKilled", "critical", "exit 137", f"pod/shop/web-{i}", "pod")])
+    return Report(
+        target=Target("Pod", f"web-{i}", "shop"),
+        findings=[Finding("oom-killed", "OOMKilled", "critical", "exit 137", f"pod/shop/web-{i}", "pod")],
+    )
 
 
 @pytest.fixture
@@ -51,12 +53,12 @@ async def burst(audit: AuditLog, start: int, n: int) -> list[object]:
 
 
 async def test_500_actions_survive_refused_connections_and_lost_commit_acks(
-        pg_database: str, proxy: FlakyProxy, tmp_path: Path) -> None:
+    pg_database: str, proxy: FlakyProxy, tmp_path: Path
+) -> None:
     direct = db.make_engine(pg_url(pg_database))
     await migrate.upgrade(direct)
     fallback_file = tmp_path / "fallback.jsonl"
-    audit = AuditLog(pg_url(pg_database, port=proxy.port), fallback_path=fallback_file, batch_size=25,
-                     retry=PATIENT)
+    audit = AuditLog(pg_url(pg_database, port=proxy.port), fallback_path=fallback_file, batch_size=25, retry=PATIENT)
     keys = await burst(audit, 0, 100)
     await audit.flush()
     assert audit.stats.written == 100
@@ -111,10 +113,13 @@ async def test_1000_concurrent_actions_from_several_front_ends(pg_database: str,
     for a in logs:
         assert a.stats.to_fallback == 0 and a.stats.warnings == [], a.stats
     async with db.make_sessionmaker(direct)() as session:
-        n = {m.__tablename__: (await session.execute(select(func.count()).select_from(m))).scalar_one()
-             for m in (Diagnosis, Alert, FixProposal, FixEventRow)}
-        approved = (await session.execute(select(func.count()).select_from(FixProposal)
-                                          .where(FixProposal.state == "approved"))).scalar_one()
+        n = {
+            m.__tablename__: (await session.execute(select(func.count()).select_from(m))).scalar_one()
+            for m in (Diagnosis, Alert, FixProposal, FixEventRow)
+        }
+        approved = (
+            await session.execute(select(func.count()).select_from(FixProposal).where(FixProposal.state == "approved"))
+        ).scalar_one()
     await direct.dispose()
     assert n == {"diagnoses": 500, "alerts": 250, "fix_proposals": 250, "fix_events": 250}
     assert approved == 250

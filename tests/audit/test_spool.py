@@ -20,11 +20,23 @@ from kubewhy.models.target import Target
 
 
 def report(name: str = "web-1") -> Report:
-    return Report(target=Target("Pod", name, "shop"), findings=[
-        Finding("oom-killed", "Container killed for running out of memory", "critical", "exit 137",
-                f"pod/shop/{name}", "pod", evidence=("lastState: OOMKilled",),
-                fixes=(Fix("Raise the memory limit", "kubectl set resources ...", "low"),))], duration_ms=42.04,
-        api_requests=7)
+    return Report(
+        target=Target("Pod", name, "shop"),
+        findings=[
+            Finding(
+                "oom-killed",
+                "Container killed for running out of memory",
+                "critical",
+                "exit 137",
+                f"pod/shop/{name}",
+                "pod",
+                evidence=("lastState: OOMKilled",),
+                fixes=(Fix("Raise the memory limit", "kubectl set resources ...", "low"),),
+            )
+        ],
+        duration_ms=42.04,
+        api_requests=7,
+    )
 
 
 async def counts(engine: AsyncEngine) -> dict[str, int]:
@@ -64,8 +76,10 @@ async def test_the_next_writer_commits_the_spool_once(migrated: AsyncEngine, fal
     await cli.aclose()
     assert cli.spool_path.exists() and sum(1 for _ in cli.spool_path.open()) == 5
     # two writers start at once on the same database and spool: every record is stored, none twice
-    first, second = AuditLog(engine=migrated, fallback_path=fallback_file), AuditLog(engine=migrated,
-                                                                                    fallback_path=fallback_file)
+    first, second = (
+        AuditLog(engine=migrated, fallback_path=fallback_file),
+        AuditLog(engine=migrated, fallback_path=fallback_file),
+    )
     assert first.spool_path == cli.spool_path
     await asyncio.gather(first.flush(), second.flush())
     await asyncio.gather(first.aclose(), second.aclose())

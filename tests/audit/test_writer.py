@@ -22,10 +22,22 @@ QUICK = RetryPolicy(base_delay=0.01, max_delay=0.05, give_up_after=0.3, write_ti
 
 
 def report(name: str = "web-1") -> Report:
-    return Report(target=Target("Pod", name, "shop"), findings=[
-        Finding("oom-killed", "Container killed for running out of memory", "critical", "exit 137",
-                f"pod/shop/{name}", "pod", evidence=("lastState: OOMKilled",),
-                fixes=(Fix("Raise the memory limit", "kubectl set resources ...", "low"),))], duration_ms=42.0)
+    return Report(
+        target=Target("Pod", name, "shop"),
+        findings=[
+            Finding(
+                "oom-killed",
+                "Container killed for running out of memory",
+                "critical",
+                "exit 137",
+                f"pod/shop/{name}",
+                "pod",
+                evidence=("lastState: OOMKilled",),
+                fixes=(Fix("Raise the memory limit", "kubectl set resources ...", "low"),),
+            )
+        ],
+        duration_ms=42.0,
+    )
 
 
 async def counts(engine: AsyncEngine) -> dict[str, int]:
@@ -37,25 +49,51 @@ async def test_each_kind_of_record_is_stored_once(migrated: AsyncEngine, fallbac
     audit = AuditLog(engine=migrated, fallback_path=fallback_file)
     audit.open_incident("INC-7", "shop down", actor="alice", source="slack")
     d = audit.record_diagnosis(report(), actor="alice", source="slack", channel="#ops", incident="INC-7")
-    audit.record_alert(rule="KubePodCrashLooping", fingerprint="fp1", target_kind="Pod", target_namespace="shop",
-                       target_name="web-1", channel="#ops", message_ts="171.1", incident="INC-7")
-    p = audit.record_fix_proposed(report().findings[0].fixes[0], playbook_id="oom-killed", diagnosis_key=d,
-                                  incident="INC-7", source="slack")
+    audit.record_alert(
+        rule="KubePodCrashLooping",
+        fingerprint="fp1",
+        target_kind="Pod",
+        target_namespace="shop",
+        target_name="web-1",
+        channel="#ops",
+        message_ts="171.1",
+        incident="INC-7",
+    )
+    p = audit.record_fix_proposed(
+        report().findings[0].fixes[0], playbook_id="oom-killed", diagnosis_key=d, incident="INC-7", source="slack"
+    )
     audit.record_fix_event(p, "dry_run", actor="kubewhy", result={"ok": True})
     audit.record_fix_event(p, "approved", actor="bob", source="slack")
     audit.record_fix_event(p, "applied", actor="kubewhy", result={"ok": False, "message": "forbidden"})
     audit.record_fix_event(p, "approved", actor="carol")  # late: must not move the state back
     audit.record_alert(rule="KubePodCrashLooping", fingerprint="fp1", state="resolved")
-    audit.record_action("show_logs", actor="bob", source="slack", channel="#ops", target_kind="Pod",
-                        target_namespace="shop", target_name="web-1")
+    audit.record_action(
+        "show_logs",
+        actor="bob",
+        source="slack",
+        channel="#ops",
+        target_kind="Pod",
+        target_namespace="shop",
+        target_name="web-1",
+    )
     await audit.aclose()
     assert audit.stats.to_fallback == 0 and audit.stats.warnings == []
-    assert await counts(migrated) == {"incidents": 1, "diagnoses": 1, "alerts": 1, "fix_proposals": 1,
-                                      "fix_events": 4, "actions": 1}
+    assert await counts(migrated) == {
+        "incidents": 1,
+        "diagnoses": 1,
+        "alerts": 1,
+        "fix_proposals": 1,
+        "fix_events": 4,
+        "actions": 1,
+    }
     async with db.make_sessionmaker(migrated)() as session:
         fix = (await session.execute(select(FixProposal))).scalar_one()
         assert (fix.state, fix.approved_by, fix.dry_run_result, fix.applied_result) == (
-            "applied", "carol", {"ok": True}, {"ok": False, "message": "forbidden"})
+            "applied",
+            "carol",
+            {"ok": True},
+            {"ok": False, "message": "forbidden"},
+        )
         alert = (await session.execute(select(Alert))).scalar_one()
         assert alert.state == "resolved" and alert.resolved_at is not None and alert.message_ts == "171.1"
         diag = (await session.execute(select(Diagnosis))).scalar_one()
@@ -77,7 +115,8 @@ async def test_the_same_record_written_twice_is_stored_once(migrated: AsyncEngin
 
 
 async def test_a_rejected_record_goes_to_the_fallback_file_and_the_rest_are_written(
-        migrated: AsyncEngine, fallback_file: Path) -> None:
+    migrated: AsyncEngine, fallback_file: Path
+) -> None:
     bad = AlertRecord.model_construct(**{**AlertRecord(rule="R", fingerprint="x").model_dump(), "state": "bogus"})
     audit = AuditLog(engine=migrated, fallback_path=fallback_file)
     for i in range(5):
@@ -91,8 +130,9 @@ async def test_a_rejected_record_goes_to_the_fallback_file_and_the_rest_are_writ
     assert "rejected by the database" in lines[0]["error"]
 
 
-async def test_unreachable_database_then_next_start_reimports_once(migrated: AsyncEngine, db_url: str,
-                                                                   fallback_file: Path, tmp_path: Path) -> None:
+async def test_unreachable_database_then_next_start_reimports_once(
+    migrated: AsyncEngine, db_url: str, fallback_file: Path, tmp_path: Path
+) -> None:
     if db_url.startswith("sqlite"):
         blocker = tmp_path / "not-a-dir"
         blocker.write_text("")

@@ -77,8 +77,9 @@ class SlackDouble:
             if len(self.to(method)) >= count:
                 return self.to(method)
             if loop.time() > deadline:
-                raise AssertionError(f"Slack double: expected {count} {method} call(s), got "
-                                     f"{[c.method for c in self.calls]}")
+                raise AssertionError(
+                    f"Slack double: expected {count} {method} call(s), got {[c.method for c in self.calls]}"
+                )
             try:
                 await asyncio.wait_for(self._changed.wait(), deadline - loop.time())
             except TimeoutError:
@@ -131,8 +132,9 @@ class SlackDouble:
         if pending:
             retry_after = pending.pop(0)
             self._record(method + ":429", params)
-            return web.json_response({"ok": False, "error": "ratelimited"}, status=429,
-                                     headers={"Retry-After": str(retry_after)})
+            return web.json_response(
+                {"ok": False, "error": "ratelimited"}, status=429, headers={"Retry-After": str(retry_after)}
+            )
         failing = self.failures.get(method)
         if failing:
             status, error = failing.pop(0)
@@ -148,16 +150,35 @@ class SlackDouble:
             return web.json_response({"ok": False, "error": "invalid_blocks"})
         ok: dict[str, Any] = {"ok": True}
         if method == "auth.test":
-            ok.update(user_id="UKUBEWHY", bot_id="BKUBEWHY", team_id="T0001", team="ops", user="kubewhy",
-                      url="https://ops.slack.com/")
+            ok.update(
+                user_id="UKUBEWHY",
+                bot_id="BKUBEWHY",
+                team_id="T0001",
+                team="ops",
+                user="kubewhy",
+                url="https://ops.slack.com/",
+            )
         elif method in ("chat.postMessage", "chat.update"):
-            ok.update(channel=params.get("channel"), ts=params.get("ts") or self._next_ts(),
-                      message={"text": params.get("text", ""), "blocks": params.get("blocks", [])})
+            ok.update(
+                channel=params.get("channel"),
+                ts=params.get("ts") or self._next_ts(),
+                message={"text": params.get("text", ""), "blocks": params.get("blocks", [])},
+            )
         elif method == "conversations.history":  # what was posted to the channel, newest first
-            posted = [(c.params, c.answer) for c in self.calls if c.method == "chat.postMessage"
-                      and c.params.get("channel") == params.get("channel") and not c.params.get("thread_ts")]
-            ok.update(messages=[{"ts": a.get("ts"), "text": p.get("text", ""), "metadata": p.get("metadata")}
-                                for p, a in reversed(posted)], has_more=False)
+            posted = [
+                (c.params, c.answer)
+                for c in self.calls
+                if c.method == "chat.postMessage"
+                and c.params.get("channel") == params.get("channel")
+                and not c.params.get("thread_ts")
+            ]
+            ok.update(
+                messages=[
+                    {"ts": a.get("ts"), "text": p.get("text", ""), "metadata": p.get("metadata")}
+                    for p, a in reversed(posted)
+                ],
+                has_more=False,
+            )
         elif method == "chat.postEphemeral":
             ok.update(message_ts=self._next_ts())
         elif method in ("views.open", "views.update"):
@@ -188,8 +209,14 @@ class SlackDouble:
 
     async def send_envelope(self, kind: str, payload: dict[str, Any], envelope_id: str = "env-1") -> None:
         """Deliver an event over the open Socket Mode connection (``slash_commands``, ``interactive`` ...)."""
-        await self.sockets[-1].send_json({"envelope_id": envelope_id, "type": kind, "payload": payload,
-                                          "accepts_response_payload": kind == "slash_commands"})
+        await self.sockets[-1].send_json(
+            {
+                "envelope_id": envelope_id,
+                "type": kind,
+                "payload": payload,
+                "accepts_response_payload": kind == "slash_commands",
+            }
+        )
 
     async def _upload(self, request: web.Request) -> web.Response:
         body = await request.read()

@@ -27,8 +27,11 @@ async def plain_url(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIter
     await drop_pg_database(name)
 
 
-async def test_bot_records_land_in_the_database_for_plain_urls(start_sim, plain_url: str,  # type: ignore[no-untyped-def]
-                                                               tmp_path: Path) -> None:
+async def test_bot_records_land_in_the_database_for_plain_urls(  # type: ignore[no-untyped-def]
+    start_sim,
+    plain_url: str,  # type: ignore[no-untyped-def]
+    tmp_path: Path,
+) -> None:
     sim = start_sim("workshop", timeline_mode="manual")
     fallback = tmp_path / "fallback.jsonl"
     env = {"KUBEWHY_DATABASE_URL": plain_url, "KUBEWHY_AUDIT_FALLBACK": str(fallback)}
@@ -40,8 +43,9 @@ async def test_bot_records_land_in_the_database_for_plain_urls(start_sim, plain_
         await bot.command("history pod/q5/db-0")
         history = (await bot.double.wait_for("chat.postMessage", 3))[-1]
         assert "History of pod/q5/db-0" in harness.text_of(history["blocks"])
-        assert "statefulset-pvc-full" in harness.text_of(history["blocks"]) or \
-            "diagnosis" in harness.text_of(history["blocks"])
+        assert "statefulset-pvc-full" in harness.text_of(history["blocks"]) or "diagnosis" in harness.text_of(
+            history["blocks"]
+        )
         assert bot.deps.core.audit is not None and bot.deps.core.audit.stats.to_fallback == 0
     assert not fallback.exists(), fallback.read_text()
     # read back by a fresh process-like reader: the rows are in the database itself
@@ -61,8 +65,15 @@ class _Recorder:
 
     async def query(self, request: web.Request) -> web.Response:
         self.authorizations.append(request.headers.get("Authorization"))
-        return web.json_response({"status": "success", "data": {"resultType": "vector", "result": [
-            {"metric": {"__name__": "up"}, "value": [1718359200, "1"]}]}})
+        return web.json_response(
+            {
+                "status": "success",
+                "data": {
+                    "resultType": "vector",
+                    "result": [{"metric": {"__name__": "up"}, "value": [1718359200, "1"]}],
+                },
+            }
+        )
 
 
 async def test_bot_prometheus_gets_the_token_and_the_ca(start_sim, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
@@ -77,8 +88,12 @@ async def test_bot_prometheus_gets_the_token_and_the_ca(start_sim, tmp_path: Pat
     port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
     ca = tmp_path / "ca.pem"
     ca.write_text("-----BEGIN CERTIFICATE-----\n")
-    env = {"KUBEWHY_PROMETHEUS_URL": f"http://127.0.0.1:{port}", "KUBEWHY_PROMETHEUS_TOKEN": "s3cret",
-           "KUBEWHY_PROMETHEUS_CA": str(ca), "KUBEWHY_NO_AUDIT": "1"}
+    env = {
+        "KUBEWHY_PROMETHEUS_URL": f"http://127.0.0.1:{port}",
+        "KUBEWHY_PROMETHEUS_TOKEN": "s3cret",
+        "KUBEWHY_PROMETHEUS_CA": str(ca),
+        "KUBEWHY_NO_AUDIT": "1",
+    }
     try:
         async with harness.running_bot(sim, env) as bot:
             prom = bot.deps.prom

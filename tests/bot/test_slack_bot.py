@@ -37,11 +37,15 @@ class Bot:
     def __init__(self, url: str, double: SlackDouble, deps: BotDeps, sim: Any):
         self.url, self.double, self.deps, self.sim = url, double, deps, sim
 
-    async def post(self, body: str, *, timestamp: str | None = None, signature: str | None = None
-                   ) -> tuple[int, str, float]:
+    async def post(
+        self, body: str, *, timestamp: str | None = None, signature: str | None = None
+    ) -> tuple[int, str, float]:
         ts = timestamp or str(int(time.time()))
-        sig = signature if signature is not None else SignatureVerifier(SECRET).generate_signature(
-            timestamp=ts, body=body)
+        sig = (
+            signature
+            if signature is not None
+            else SignatureVerifier(SECRET).generate_signature(timestamp=ts, body=body)
+        )
         headers = {"Content-Type": "application/x-www-form-urlencoded", "X-Slack-Request-Timestamp": ts}
         if sig:
             headers["X-Slack-Signature"] = sig
@@ -51,28 +55,56 @@ class Bot:
                 return resp.status, await resp.text(), time.perf_counter() - started
 
     async def command(self, text: str, user: str = ALLOWED, **kw: Any) -> tuple[int, str, float]:
-        body = urllib.parse.urlencode({
-            "token": "legacy", "team_id": "T0001", "team_domain": "ops", "channel_id": CHANNEL,
-            "channel_name": "ops", "user_id": user, "user_name": user.lower(), "command": "/k8s", "text": text,
-            "api_app_id": "A0KUBEWHY", "response_url": f"{self.double.url}/response/1",
-            "trigger_id": f"1.2.{uuid.uuid4().hex}"})  # unique per invocation, as Slack's (the gate refuses replays)
+        body = urllib.parse.urlencode(
+            {
+                "token": "legacy",
+                "team_id": "T0001",
+                "team_domain": "ops",
+                "channel_id": CHANNEL,
+                "channel_name": "ops",
+                "user_id": user,
+                "user_name": user.lower(),
+                "command": "/k8s",
+                "text": text,
+                "api_app_id": "A0KUBEWHY",
+                "response_url": f"{self.double.url}/response/1",
+                "trigger_id": f"1.2.{uuid.uuid4().hex}",
+            }
+        )  # unique per invocation, as Slack's (the gate refuses replays)
         return await self.post(body, **kw)
 
     async def interact(self, payload: dict[str, Any]) -> tuple[int, str, float]:
-        base = {"team": {"id": "T0001", "domain": "ops"}, "api_app_id": "A0KUBEWHY", "token": "legacy",
-                "trigger_id": f"9.8.{uuid.uuid4().hex}"}
+        base = {
+            "team": {"id": "T0001", "domain": "ops"},
+            "api_app_id": "A0KUBEWHY",
+            "token": "legacy",
+            "trigger_id": f"9.8.{uuid.uuid4().hex}",
+        }
         return await self.post(urllib.parse.urlencode({"payload": json.dumps({**base, **payload})}))
 
-    async def click(self, message: dict[str, Any], action_id: str, user: str = ALLOWED, value: str | None = None
-                    ) -> tuple[int, str, float]:
+    async def click(
+        self, message: dict[str, Any], action_id: str, user: str = ALLOWED, value: str | None = None
+    ) -> tuple[int, str, float]:
         button = next(b for b in all_elements(message["blocks"]) if b.get("action_id") == action_id)
-        return await self.interact({
-            "type": "block_actions", "user": {"id": user, "username": user.lower(), "team_id": "T0001"},
-            "container": {"type": "message", "message_ts": message["ts"], "channel_id": CHANNEL},
-            "channel": {"id": CHANNEL, "name": "ops"}, "message": {"ts": message["ts"], "blocks": message["blocks"]},
-            "response_url": f"{self.double.url}/response/2",
-            "actions": [{"action_id": action_id, "block_id": "b", "type": "button",
-                         "value": value or button["value"], "action_ts": str(time.time())}]})
+        return await self.interact(
+            {
+                "type": "block_actions",
+                "user": {"id": user, "username": user.lower(), "team_id": "T0001"},
+                "container": {"type": "message", "message_ts": message["ts"], "channel_id": CHANNEL},
+                "channel": {"id": CHANNEL, "name": "ops"},
+                "message": {"ts": message["ts"], "blocks": message["blocks"]},
+                "response_url": f"{self.double.url}/response/2",
+                "actions": [
+                    {
+                        "action_id": action_id,
+                        "block_id": "b",
+                        "type": "button",
+                        "value": value or button["value"],
+                        "action_ts": str(time.time()),
+                    }
+                ],
+            }
+        )
 
 
 def all_elements(blocks_: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -88,8 +120,10 @@ def text_of(blocks_: list[dict[str, Any]]) -> str:
     parts = []
     for b in blocks_:
         parts.append((b.get("text") or {}).get("text", ""))
-        parts += [e.get("text", "") if isinstance(e.get("text"), str) else (e.get("text") or {}).get("text", "")
-                  for e in b.get("elements") or []]
+        parts += [
+            e.get("text", "") if isinstance(e.get("text"), str) else (e.get("text") or {}).get("text", "")
+            for e in b.get("elements") or []
+        ]
     return "\n".join(parts)
 
 
@@ -99,8 +133,15 @@ async def running_bot(sim: Any, env: dict[str, str], double: SlackDouble | None 
     API pointed at a Slack double."""
     double = double or SlackDouble()
     api_url = await double.start()
-    settings = load_settings({"SLACK_BOT_TOKEN": "xoxb-test", "SLACK_SIGNING_SECRET": SECRET,
-                              "KUBEWHY_SLACK_API_URL": api_url, "KUBECONFIG": str(sim.kubeconfig), **env})
+    settings = load_settings(
+        {
+            "SLACK_BOT_TOKEN": "xoxb-test",
+            "SLACK_SIGNING_SECRET": SECRET,
+            "KUBEWHY_SLACK_API_URL": api_url,
+            "KUBECONFIG": str(sim.kubeconfig),
+            **env,
+        }
+    )
     deps = await build_deps(settings)
     runner = web.AppRunner(build_web_app(deps, build_app(deps)), access_log=None)
     await runner.setup()
@@ -118,9 +159,12 @@ async def running_bot(sim: Any, env: dict[str, str], double: SlackDouble | None 
 @pytest.fixture
 async def bot(start_sim, tmp_path: Path) -> AsyncIterator[Bot]:  # type: ignore[no-untyped-def]
     sim = start_sim("workshop", timeline_mode="manual")
-    env = {"KUBEWHY_SLACK_ALLOW": f"q1={ALLOWED};*=S0SRE", "KUBEWHY_SLACK_NAMESPACES": "q1,q4,q5,kube-system,default",
-           "KUBEWHY_DATABASE_URL": f"sqlite:///{tmp_path / 'audit.db'}",
-           "KUBEWHY_AUDIT_FALLBACK": str(tmp_path / "audit-fallback.jsonl")}
+    env = {
+        "KUBEWHY_SLACK_ALLOW": f"q1={ALLOWED};*=S0SRE",
+        "KUBEWHY_SLACK_NAMESPACES": "q1,q4,q5,kube-system,default",
+        "KUBEWHY_DATABASE_URL": f"sqlite:///{tmp_path / 'audit.db'}",
+        "KUBEWHY_AUDIT_FALLBACK": str(tmp_path / "audit-fallback.jsonl"),
+    }
     async with running_bot(sim, env, SlackDouble(usergroups={"S0SRE": [GROUP_MEMBER]})) as running:
         yield running
 
@@ -146,24 +190,30 @@ async def test_why_acks_then_posts_investigating_then_updates_in_place(bot: Bot)
 
 @pytest.mark.parametrize("how", ["bad", "missing", "old"])
 async def test_requests_with_bad_or_old_signatures_are_rejected(bot: Bot, how: str) -> None:
-    kw: dict[str, Any] = {"bad": {"signature": "v0=" + "0" * 64}, "missing": {"signature": ""},
-                          "old": {"timestamp": str(int(time.time()) - 3600)}}[how]
+    kw: dict[str, Any] = {
+        "bad": {"signature": "v0=" + "0" * 64},
+        "missing": {"signature": ""},
+        "old": {"timestamp": str(int(time.time()) - 3600)},
+    }[how]
     status, _, _ = await bot.command("why app-7d4b9c6f5-x2x7k -n q1", **kw)
     assert status == 401
     assert [c.method for c in bot.double.calls if c.method != "auth.test"] == []
 
 
-@pytest.mark.parametrize("text,expected", [
-    ("why", "Tell me what to look at"),
-    ("why <!channel>", "&lt;!channel&gt;"),
-    ("why pod/x;rm", "not a valid Kubernetes"),
-    ("why pod/x; rm -rf ~", "One target at a time"),
-    ("why `id`", "not a valid Kubernetes name"),
-    ("why app-x -n secret-team", "may not read namespace"),
-    ("why app-x -n", "needs a namespace"),
-    ("frobnicate", "I don't know `frobnicate`"),
-    ("", "/k8s why"),
-])
+@pytest.mark.parametrize(
+    "text,expected",
+    [
+        ("why", "Tell me what to look at"),
+        ("why <!channel>", "&lt;!channel&gt;"),
+        ("why pod/x;rm", "not a valid Kubernetes"),
+        ("why pod/x; rm -rf ~", "One target at a time"),
+        ("why `id`", "not a valid Kubernetes name"),
+        ("why app-x -n secret-team", "may not read namespace"),
+        ("why app-x -n", "needs a namespace"),
+        ("frobnicate", "I don't know `frobnicate`"),
+        ("", "/k8s why"),
+    ],
+)
 async def test_bad_input_gets_a_short_ephemeral_answer(bot: Bot, text: str, expected: str) -> None:
     status, body, _ = await bot.command(text)
     assert status == 200
@@ -190,8 +240,11 @@ async def test_show_logs_events_and_describe_buttons_post_in_thread(bot: Bot) ->
     assert "Container postgres" in text  # describe
     entries = await actions.history(bot.deps.core.audit, limit=50)
     clicks = {(e.actor, e.summary, e.target) for e in entries if e.kind == "action"}
-    assert {(ALLOWED, "show logs", "pod/q5/db-0"), (ALLOWED, "show events", "pod/q5/db-0"),
-            (ALLOWED, "describe", "pod/q5/db-0")} <= clicks  # every click is recorded with the Slack user
+    assert {
+        (ALLOWED, "show logs", "pod/q5/db-0"),
+        (ALLOWED, "show events", "pod/q5/db-0"),
+        (ALLOWED, "describe", "pod/q5/db-0"),
+    } <= clicks  # every click is recorded with the Slack user
 
 
 async def test_only_allowed_users_can_apply_a_fix_and_both_are_audited(bot: Bot) -> None:
@@ -211,11 +264,22 @@ async def test_only_allowed_users_can_apply_a_fix_and_both_are_audited(bot: Bot)
     assert "Dry run accepted" in text_of(modal["blocks"]) and modal["callback_id"] == blocks.VIEW_CONFIRM
     v1 = k8s.CoreV1Api(k8s_config.new_client_from_config(config_file=str(bot.sim.kubeconfig)))
     assert v1.read_namespaced_service("web", "q4").spec.selector == {"app": "webb"}  # dry run changed nothing
-    await bot.interact({"type": "view_submission", "user": {"id": GROUP_MEMBER, "username": "groupie",
-                                                            "team_id": "T0001"},
-                        "view": {"id": "V0001", "type": "modal", "callback_id": blocks.VIEW_CONFIRM,
-                                 "private_metadata": modal["private_metadata"], "state": {"values": {}},
-                                 "hash": "h", "team_id": "T0001", "blocks": []}})
+    await bot.interact(
+        {
+            "type": "view_submission",
+            "user": {"id": GROUP_MEMBER, "username": "groupie", "team_id": "T0001"},
+            "view": {
+                "id": "V0001",
+                "type": "modal",
+                "callback_id": blocks.VIEW_CONFIRM,
+                "private_metadata": modal["private_metadata"],
+                "state": {"values": {}},
+                "hash": "h",
+                "team_id": "T0001",
+                "blocks": [],
+            },
+        }
+    )
     done = [p for p in await bot.double.wait_for("chat.postMessage", 2) if p.get("thread_ts") == message["ts"]]
     assert done and "applied" in text_of(done[-1]["blocks"])
     assert v1.read_namespaced_service("web", "q4").spec.selector == {"app": "web"}  # the fix reached the cluster
@@ -255,9 +319,19 @@ def test_long_evidence_is_cut_with_a_more_affordance() -> None:
     from kubewhy.models.target import Target
 
     long = "x" * 5000
-    findings = [Finding(id=f"f{i}", title="T" * 300, severity="critical", summary=long, subject="pod/ns/p",
-                        stage="pod", evidence=tuple([long] * 30 + [f"previous log: {long}"] * 30),
-                        fixes=(Fix(title="fix", command=long, risk="low"),)) for i in range(40)]
+    findings = [
+        Finding(
+            id=f"f{i}",
+            title="T" * 300,
+            severity="critical",
+            summary=long,
+            subject="pod/ns/p",
+            stage="pod",
+            evidence=tuple([long] * 30 + [f"previous log: {long}"] * 30),
+            fixes=(Fix(title="fix", command=long, risk="low"),),
+        )
+        for i in range(40)
+    ]
     report = Report(target=Target("Pod", "p", "ns"), findings=findings)
     built = blocks.to_dicts(blocks.report_blocks(report, {}))
     assert not block_errors(built), block_errors(built)
@@ -310,8 +384,11 @@ async def test_a_read_only_install_says_so_before_any_dry_run(tmp_path: Path) ->
     scenario = load("workshop")
     scenario.users["kubesim"] = Identity("kubewhy-bot", read_only=True)  # the kubeconfig's token: read-only
     sim = run_in_thread(scenario, SimOptions(timeline_mode="manual"), kubeconfig_out=tmp_path / "ro.kubeconfig")
-    env = {"KUBEWHY_SLACK_ALLOW": f"q4={ALLOWED}", "KUBEWHY_DATABASE_URL": f"sqlite:///{tmp_path / 'audit.db'}",
-           "KUBEWHY_AUDIT_FALLBACK": str(tmp_path / "audit-fallback.jsonl")}
+    env = {
+        "KUBEWHY_SLACK_ALLOW": f"q4={ALLOWED}",
+        "KUBEWHY_DATABASE_URL": f"sqlite:///{tmp_path / 'audit.db'}",
+        "KUBEWHY_AUDIT_FALLBACK": str(tmp_path / "audit-fallback.jsonl"),
+    }
     try:
         async with running_bot(sim, env) as ro:
             await ro.command("why svc/web -n q4")

@@ -29,8 +29,9 @@ SCOPE_OF = {
 
 
 def test_every_web_api_method_the_bot_calls_has_its_scope() -> None:
-    called = set(re.findall(r"\.((?:auth|chat|files|usergroups|conversations|views|users|reactions|pins)_\w+)\(",
-                            BOT_CODE))
+    called = set(
+        re.findall(r"\.((?:auth|chat|files|usergroups|conversations|views|users|reactions|pins)_\w+)\(", BOT_CODE)
+    )
     assert called, "no Web API call found in bot/"
     unknown = called - set(SCOPE_OF)
     assert not unknown, f"add the scope of {unknown} to SCOPE_OF and the manifest"
@@ -52,8 +53,11 @@ def test_interactivity_and_mentions_reach_the_bot() -> None:
     assert settings["interactivity"]["is_enabled"] is True  # the buttons and the Apply fix… modal
     assert "app_mention" in settings["event_subscriptions"]["bot_events"]
     assert "app_mentions:read" in MANIFEST["oauth_config"]["scopes"]["bot"]
-    urls = [settings["interactivity"]["request_url"], settings["event_subscriptions"]["request_url"],
-            *(c["url"] for c in MANIFEST["features"]["slash_commands"])]
+    urls = [
+        settings["interactivity"]["request_url"],
+        settings["event_subscriptions"]["request_url"],
+        *(c["url"] for c in MANIFEST["features"]["slash_commands"]),
+    ]
     # HTTP mode: one endpoint, the one the bot's web app serves; Socket Mode ignores them.
     assert {urlsplit(u).path for u in urls} == {"/slack/events"}
     assert 'web_app(path="/slack/events")' in BOT_CODE

@@ -36,22 +36,24 @@ def test_missing_token_and_bad_values_are_clear_errors() -> None:
 def test_allowlist_from_text_and_file(tmp_path: Path) -> None:
     f = tmp_path / "allow.yaml"
     f.write_text("prod: [U1, S9]\n")
-    assert parse_allow("*=S1,U2; staging=U3", str(f)) == {"prod": ("U1", "S9"), "*": ("S1", "U2"),
-                                                           "staging": ("U3",)}
+    assert parse_allow("*=S1,U2; staging=U3", str(f)) == {"prod": ("U1", "S9"), "*": ("S1", "U2"), "staging": ("U3",)}
     with pytest.raises(SettingsError, match="KUBEWHY_SLACK_ALLOW_FILE"):
         parse_allow("", str(tmp_path / "missing.yaml"))
 
 
-@pytest.mark.parametrize("text,name,args,ns,error", [
-    ("why pod-x", "why", ("pod-x",), None, None),
-    ("why deploy/api -n prod", "why", ("deploy/api",), "prod", None),
-    ("why --namespace=prod pod-x", "why", ("pod-x",), "prod", None),
-    ("WHY pod-x", "why", ("pod-x",), None, None),
-    ("why", "why", (), None, "Tell me what to look at"),
-    ("status -n kube-system", "status", (), "kube-system", None),
-    ("history", "history", (), None, None),
-    ("wat", "help", (), None, None),
-])
+@pytest.mark.parametrize(
+    "text,name,args,ns,error",
+    [
+        ("why pod-x", "why", ("pod-x",), None, None),
+        ("why deploy/api -n prod", "why", ("deploy/api",), "prod", None),
+        ("why --namespace=prod pod-x", "why", ("pod-x",), "prod", None),
+        ("WHY pod-x", "why", ("pod-x",), None, None),
+        ("why", "why", (), None, "Tell me what to look at"),
+        ("status -n kube-system", "status", (), "kube-system", None),
+        ("history", "history", (), None, None),
+        ("wat", "help", (), None, None),
+    ],
+)
 def test_command_parsing(text: str, name: str, args: tuple[str, ...], ns: str | None, error: str | None) -> None:
     cmd = parse(text)
     assert cmd.name == name

@@ -18,8 +18,15 @@ async def test_slash_command_over_socket_mode(start_sim, tmp_path: Path) -> None
     sim = start_sim("workshop/q05-statefulset-pvc-full")
     double = SlackDouble()
     api = await double.start()
-    settings = load({"SLACK_BOT_TOKEN": "xoxb-test", "SLACK_APP_TOKEN": "xapp-test", "KUBEWHY_SLACK_API_URL": api,
-                     "KUBECONFIG": str(sim.kubeconfig), "KUBEWHY_NO_AUDIT": "1"})
+    settings = load(
+        {
+            "SLACK_BOT_TOKEN": "xoxb-test",
+            "SLACK_APP_TOKEN": "xapp-test",
+            "KUBEWHY_SLACK_API_URL": api,
+            "KUBECONFIG": str(sim.kubeconfig),
+            "KUBEWHY_NO_AUDIT": "1",
+        }
+    )
     assert settings.slack.mode == "socket"
     deps = await build_deps(settings)
     app = build_app(deps)
@@ -27,10 +34,19 @@ async def test_slash_command_over_socket_mode(start_sim, tmp_path: Path) -> None
     try:
         await handler.connect_async()
         await double.wait_for("socket.hello")
-        await double.send_envelope("slash_commands", {
-            "team_id": "T0001", "channel_id": "C0OPS", "user_id": "U0ONCALL", "command": "/k8s",
-            "text": "why db-0 -n q5", "response_url": f"{double.url}/response/1", "trigger_id": "1.2.3",
-            "api_app_id": "A0KUBEWHY"})
+        await double.send_envelope(
+            "slash_commands",
+            {
+                "team_id": "T0001",
+                "channel_id": "C0OPS",
+                "user_id": "U0ONCALL",
+                "command": "/k8s",
+                "text": "why db-0 -n q5",
+                "response_url": f"{double.url}/response/1",
+                "trigger_id": "1.2.3",
+                "api_app_id": "A0KUBEWHY",
+            },
+        )
         ack = (await double.wait_for("socket.ack"))[0]
         assert ack["envelope_id"] == "env-1"
         update = (await double.wait_for("chat.update"))[0]

@@ -33,10 +33,17 @@ users:
 """
 
 
-def raw(sim: RunningSim, method: str, path: str, body: bytes | None = None, ctype: str = "application/json",
-        token: str = "kubesim") -> tuple[int, dict[str, object]]:
-    req = urllib.request.Request(sim.url + path, data=body, method=method,
-                                 headers={"Content-Type": ctype, "Authorization": f"Bearer {token}"})
+def raw(
+    sim: RunningSim,
+    method: str,
+    path: str,
+    body: bytes | None = None,
+    ctype: str = "application/json",
+    token: str = "kubesim",
+) -> tuple[int, dict[str, object]]:
+    req = urllib.request.Request(
+        sim.url + path, data=body, method=method, headers={"Content-Type": ctype, "Authorization": f"Bearer {token}"}
+    )
     try:
         with urllib.request.urlopen(req, timeout=10) as resp:
             return resp.status, json.loads(resp.read())
@@ -65,8 +72,10 @@ def test_a_read_only_identity_reads_and_gets_403_on_every_write(viewer: tuple[Ru
     assert "web-1" in run_kubectl(as_jane, "get", "pods").stdout
     label = run_kubectl(as_jane, "label", "pod", "web-2", "x=y", "--dry-run=server", check=False)
     assert label.returncode != 0
-    assert 'pods "web-2" is forbidden: User "jane" cannot patch resource "pods" in API group "" in the namespace ' \
-           '"default"' in label.stderr
+    assert (
+        'pods "web-2" is forbidden: User "jane" cannot patch resource "pods" in API group "" in the namespace '
+        '"default"' in label.stderr
+    )
     denied = run_kubectl(as_jane, "auth", "can-i", "patch", "pods", check=False)
     assert denied.returncode == 1 and denied.stdout == "no\n"
     assert run_kubectl(as_jane, "auth", "can-i", "list", "pods").stdout == "yes\n"
@@ -77,23 +86,35 @@ def test_a_read_only_identity_reads_and_gets_403_on_every_write(viewer: tuple[Ru
     kubeconfig.write_text(yaml.safe_dump(config))
     kube = LiveKube(build_api_client(str(kubeconfig)))
     with pytest.raises(KubeApiError) as refused:
-        asyncio.run(kube.patch("Pod", "default", "web-2", {"metadata": {"labels": {"x": "y"}}}, patch_type="merge",
-                               dry_run=True))
+        asyncio.run(
+            kube.patch(
+                "Pod", "default", "web-2", {"metadata": {"labels": {"x": "y"}}}, patch_type="merge", dry_run=True
+            )
+        )
     assert refused.value.status == 403 and "not allowed to patch pods/web-2" in str(refused.value)
     # The admin (the kubeconfig the simulator wrote) may.
     assert run_kubectl(sim, "auth", "can-i", "patch", "pods").stdout == "yes\n"
 
 
 def test_creates_stamp_the_object_and_server_side_apply_creates(mini: RunningSim) -> None:
-    status, made = raw(mini, "POST", "/api/v1/namespaces/default/configmaps",
-                       json.dumps({"metadata": {"name": "c1", "creationTimestamp": None}}).encode())
+    status, made = raw(
+        mini,
+        "POST",
+        "/api/v1/namespaces/default/configmaps",
+        json.dumps({"metadata": {"name": "c1", "creationTimestamp": None}}).encode(),
+    )
     assert status == 201
     meta = made["metadata"]
     assert isinstance(meta, dict) and re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ", meta["creationTimestamp"])
     assert re.fullmatch(r"[0-9a-f-]{36}", meta["uid"])
     applied = b"apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: c2\ndata:\n  a: b\n"
-    status, made = raw(mini, "PATCH", "/api/v1/namespaces/default/configmaps/c2?fieldManager=me", applied,
-                       "application/apply-patch+yaml")
+    status, made = raw(
+        mini,
+        "PATCH",
+        "/api/v1/namespaces/default/configmaps/c2?fieldManager=me",
+        applied,
+        "application/apply-patch+yaml",
+    )
     assert status == 201 and made["data"] == {"a": "b"}
     assert run_kubectl(mini, "get", "cm", "c2", "-o", "jsonpath={.data.a}").stdout == "b"
 
@@ -102,14 +123,23 @@ def test_unknown_field_selectors_and_fields_are_refused(mini: RunningSim) -> Non
     status, body = raw(mini, "GET", "/api/v1/pods?fieldSelector=spec.nodeNmae%3Dnode-1")
     assert status == 400 and body["message"] == "field label not supported: spec.nodeNmae"
     assert raw(mini, "GET", "/api/v1/pods?fieldSelector=status.phase%3DRunning")[0] == 200
-    status, body = raw(mini, "POST", "/api/v1/namespaces/default/configmaps?fieldValidation=Strict",
-                       json.dumps({"metadata": {"name": "c3"}, "dta": {"a": "b"}}).encode())
+    status, body = raw(
+        mini,
+        "POST",
+        "/api/v1/namespaces/default/configmaps?fieldValidation=Strict",
+        json.dumps({"metadata": {"name": "c3"}, "dta": {"a": "b"}}).encode(),
+    )
     assert status == 400 and 'strict decoding error: unknown field "dta"' in str(body["message"])
 
 
 def test_protobuf_it_cannot_decode_is_a_415_not_a_500(mini: RunningSim) -> None:
-    status, body = raw(mini, "POST", "/api/v1/namespaces/default/configmaps", b"k8s\x00\x0a\xff\xff",
-                       "application/vnd.kubernetes.protobuf")
+    status, body = raw(
+        mini,
+        "POST",
+        "/api/v1/namespaces/default/configmaps",
+        b"k8s\x00\x0a\xff\xff",
+        "application/vnd.kubernetes.protobuf",
+    )
     assert status == 415 and body["reason"] == "UnsupportedMediaType" and "protobuf" in str(body["message"])
 
 
@@ -123,9 +153,12 @@ def test_protobuf_decodes_every_served_kind_and_refuses_unknown_fields(mini: Run
     from kubesim.resources import BUILTIN
 
     # CRDs and APIServices live outside k8s.io/api; kubectl only ever sends them as JSON (create -f / apply).
-    missing = [f"{r.group}/{r.version} {r.kind}" for r in BUILTIN if r.group not in (
-        "apiextensions.k8s.io", "apiregistration.k8s.io")
-        and f"{r.group.split('.')[0] or 'core'}.{r.version}.{r.kind}" not in _fields()]
+    missing = [
+        f"{r.group}/{r.version} {r.kind}"
+        for r in BUILTIN
+        if r.group not in ("apiextensions.k8s.io", "apiregistration.k8s.io")
+        and f"{r.group.split('.')[0] or 'core'}.{r.version}.{r.kind}" not in _fields()
+    ]
     assert not missing
     envelope = _pb(1, _pb(1, b"batch/v1") + _pb(2, b"Job"))
     job = _pb(1, _pb(1, b"pb-job"))  # metadata.name
@@ -146,7 +179,7 @@ def test_logs_are_stamped_per_line_and_filtered_by_time(start_sim: Callable[...,
     assert len(set(stamps)) == len(lines) > 5 and stamps == sorted(stamps), "each line written at its own time"
     assert lines[0].split(" ", 2)[1].startswith(stamps[0].strftime("%Y-%m-%dT%H:%M:%S")), "the app's own time"
     recent = run_kubectl(sim, *args, "--since=45s").stdout.splitlines()
-    assert 0 < len(recent) < len(lines) and recent == [ln.split(" ", 1)[1] for ln in lines[-len(recent):]]
+    assert 0 < len(recent) < len(lines) and recent == [ln.split(" ", 1)[1] for ln in lines[-len(recent) :]]
     since = (stamps[-2] - timedelta(milliseconds=1)).astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
     assert len(run_kubectl(sim, *args, f"--since-time={since}").stdout.splitlines()) == 2
     assert run_kubectl(sim, *args, "--limit-bytes=10").stdout == lines[0].split(" ", 1)[1][:10]
@@ -198,8 +231,11 @@ def test_an_exact_list_is_the_list_as_it_was_then(mini: RunningSim) -> None:
         code, listed = raw(mini, "GET", f"{base}?resourceVersionMatch=Exact&resourceVersion={rv}")
         assert code == 200 and listed["metadata"]["resourceVersion"] == rv, listed  # type: ignore[index]
         items: list[dict[str, Any]] = listed["items"]  # type: ignore[assignment]
-        return {i["metadata"]["name"]: (i.get("data") or {}).get("v")
-                for i in items if i["metadata"]["name"].startswith("x")}
+        return {
+            i["metadata"]["name"]: (i.get("data") or {}).get("v")
+            for i in items
+            if i["metadata"]["name"].startswith("x")
+        }
 
     first = write("POST", base, {"v": "1"}, "xa")
     second = write("POST", base, {"v": "1"}, "xb")
@@ -227,28 +263,51 @@ def test_an_exact_list_older_than_the_kept_history_is_gone(start_sim: Callable[.
 
 
 HPA_V2 = {
-    "apiVersion": "autoscaling/v2", "kind": "HorizontalPodAutoscaler", "metadata": {"name": "h"},
-    "spec": {"scaleTargetRef": {"apiVersion": "apps/v1", "kind": "Deployment", "name": "web"}, "minReplicas": 1,
-             "maxReplicas": 5, "behavior": {"scaleDown": {"stabilizationWindowSeconds": 60}}, "metrics": [
-                 {"type": "Resource", "resource": {"name": "cpu", "target": {"type": "Utilization",
-                                                                             "averageUtilization": 70}}},
-                 {"type": "Resource", "resource": {"name": "memory", "target": {"type": "AverageValue",
-                                                                                "averageValue": "100Mi"}}},
-                 {"type": "Pods", "pods": {"metric": {"name": "rps"},
-                                           "target": {"type": "AverageValue", "averageValue": "10"}}},
-                 {"type": "External", "external": {"metric": {"name": "queue"},
-                                                   "target": {"type": "Value", "value": "30"}}}]},
+    "apiVersion": "autoscaling/v2",
+    "kind": "HorizontalPodAutoscaler",
+    "metadata": {"name": "h"},
+    "spec": {
+        "scaleTargetRef": {"apiVersion": "apps/v1", "kind": "Deployment", "name": "web"},
+        "minReplicas": 1,
+        "maxReplicas": 5,
+        "behavior": {"scaleDown": {"stabilizationWindowSeconds": 60}},
+        "metrics": [
+            {
+                "type": "Resource",
+                "resource": {"name": "cpu", "target": {"type": "Utilization", "averageUtilization": 70}},
+            },
+            {
+                "type": "Resource",
+                "resource": {"name": "memory", "target": {"type": "AverageValue", "averageValue": "100Mi"}},
+            },
+            {
+                "type": "Pods",
+                "pods": {"metric": {"name": "rps"}, "target": {"type": "AverageValue", "averageValue": "10"}},
+            },
+            {"type": "External", "external": {"metric": {"name": "queue"}, "target": {"type": "Value", "value": "30"}}},
+        ],
+    },
 }
 
 
 def test_a_v2_autoscaler_read_and_written_back_as_v1_loses_nothing(mini: RunningSim) -> None:
-    v1_path, v2_path = ("/apis/autoscaling/v1/namespaces/default/horizontalpodautoscalers",
-                        "/apis/autoscaling/v2/namespaces/default/horizontalpodautoscalers")
+    v1_path, v2_path = (
+        "/apis/autoscaling/v1/namespaces/default/horizontalpodautoscalers",
+        "/apis/autoscaling/v2/namespaces/default/horizontalpodautoscalers",
+    )
     assert raw(mini, "POST", v2_path, json.dumps(HPA_V2).encode())[0] == 201
-    status = {"currentReplicas": 2, "desiredReplicas": 3, "currentMetrics": [
-        {"type": "Resource", "resource": {"name": "cpu", "current": {"averageUtilization": 91, "averageValue": "1"}}},
-        {"type": "Pods", "pods": {"metric": {"name": "rps"}, "current": {"averageValue": "12"}}}],
-        "conditions": [{"type": "AbleToScale", "status": "True", "reason": "ReadyForNewScale"}]}
+    status = {
+        "currentReplicas": 2,
+        "desiredReplicas": 3,
+        "currentMetrics": [
+            {
+                "type": "Resource",
+                "resource": {"name": "cpu", "current": {"averageUtilization": 91, "averageValue": "1"}},
+            },
+            {"type": "Pods", "pods": {"metric": {"name": "rps"}, "current": {"averageValue": "12"}}},
+        ],
+        "conditions": [{"type": "AbleToScale", "status": "True", "reason": "ReadyForNewScale"}],
+    }
     _, stored = raw(mini, "GET", f"{v2_path}/h")
     code, _ = raw(mini, "PUT", f"{v2_path}/h/status", json.dumps({**stored, "status": status}).encode())
     assert code == 200
@@ -259,7 +318,8 @@ def test_a_v2_autoscaler_read_and_written_back_as_v1_loses_nothing(mini: Running
     assert json.loads(annotations["autoscaling.alpha.kubernetes.io/metrics"]) == [
         {"type": "Resource", "resource": {"name": "memory", "targetAverageValue": "100Mi"}},
         {"type": "Pods", "pods": {"metricName": "rps", "targetAverageValue": "10"}},
-        {"type": "External", "external": {"metricName": "queue", "targetValue": "30"}}]
+        {"type": "External", "external": {"metricName": "queue", "targetValue": "30"}},
+    ]
     v1["metadata"]["labels"] = {"touched": "yes"}  # type: ignore[index]
     assert raw(mini, "PUT", f"{v1_path}/h", json.dumps(v1).encode())[0] == 200
     _, back = raw(mini, "GET", f"{v2_path}/h")
@@ -285,14 +345,25 @@ def test_aggregated_discovery_documents(mini: RunningSim) -> None:
     deployments = next(r for r in groups["apps"][0]["resources"] if r["resource"] == "deployments")
     assert deployments["responseKind"] == {"group": "apps", "version": "v1", "kind": "Deployment"}
     assert (deployments["scope"], deployments["shortNames"], deployments["categories"]) == (
-        "Namespaced", ["deploy"], ["all"])
-    assert {"subresource": "scale", "responseKind": {"group": "autoscaling", "version": "v1", "kind": "Scale"},
-            "verbs": ["get", "patch", "update"]} in deployments["subresources"]
+        "Namespaced",
+        ["deploy"],
+        ["all"],
+    )
+    assert {
+        "subresource": "scale",
+        "responseKind": {"group": "autoscaling", "version": "v1", "kind": "Scale"},
+        "verbs": ["get", "patch", "update"],
+    } in deployments["subresources"]
     ctype, core = get("/api", "v2beta1")
     assert ctype.endswith("v=v2beta1;as=APIGroupDiscoveryList") and len(core["items"]) == 1
     sa = next(r for r in core["items"][0]["versions"][0]["resources"] if r["resource"] == "serviceaccounts")
-    assert sa["subresources"] == [{"subresource": "token", "verbs": ["create"], "responseKind": {
-        "group": "authentication.k8s.io", "version": "v1", "kind": "TokenRequest"}}]
+    assert sa["subresources"] == [
+        {
+            "subresource": "token",
+            "verbs": ["create"],
+            "responseKind": {"group": "authentication.k8s.io", "version": "v1", "kind": "TokenRequest"},
+        }
+    ]
     nodes = next(r for r in core["items"][0]["versions"][0]["resources"] if r["resource"] == "nodes")
     assert nodes["scope"] == "Cluster"
 
@@ -300,20 +371,27 @@ def test_aggregated_discovery_documents(mini: RunningSim) -> None:
 def test_a_table_embeds_the_object_in_the_version_asked_for(mini: RunningSim) -> None:
     """With includeObject=Object a row holds the object converted to the request's version, as for a plain read:
     an autoscaling/v1 table of a (v2-stored) HPA embeds autoscaling/v1 objects, in lists, reads and watches."""
-    v1_path, v2_path = ("/apis/autoscaling/v1/namespaces/default/horizontalpodautoscalers",
-                        "/apis/autoscaling/v2/namespaces/default/horizontalpodautoscalers")
+    v1_path, v2_path = (
+        "/apis/autoscaling/v1/namespaces/default/horizontalpodautoscalers",
+        "/apis/autoscaling/v2/namespaces/default/horizontalpodautoscalers",
+    )
     assert raw(mini, "POST", v2_path, json.dumps(HPA_V2).encode())[0] == 201
 
     def rows(path: str) -> list[dict[str, Any]]:
-        req = urllib.request.Request(mini.url + path, headers={
-            "Accept": "application/json;as=Table;v=v1;g=meta.k8s.io", "Authorization": "Bearer kubesim"})
+        req = urllib.request.Request(
+            mini.url + path,
+            headers={"Accept": "application/json;as=Table;v=v1;g=meta.k8s.io", "Authorization": "Bearer kubesim"},
+        )
         with urllib.request.urlopen(req, timeout=10) as resp:
             lines = resp.read().decode().splitlines()
         tables = [json.loads(ln) for ln in lines if ln.strip()]
         return [r for t in tables for r in (t.get("object") or t)["rows"]]
 
-    for path in (f"{v1_path}?includeObject=Object", f"{v1_path}/h?includeObject=Object",
-                 f"{v1_path}?includeObject=Object&watch=true&timeoutSeconds=1"):
+    for path in (
+        f"{v1_path}?includeObject=Object",
+        f"{v1_path}/h?includeObject=Object",
+        f"{v1_path}?includeObject=Object&watch=true&timeoutSeconds=1",
+    ):
         obj = rows(path)[0]["object"]
         assert obj["apiVersion"] == "autoscaling/v1" and obj["spec"]["targetCPUUtilizationPercentage"] == 70, path
         assert "metrics" not in obj["spec"], path

@@ -24,12 +24,14 @@ def test_list_with_label_and_field_selectors(mini: RunningSim) -> None:
     v1 = client.CoreV1Api(api(mini))
     assert {p.metadata.name for p in v1.list_pod_for_all_namespaces().items} == {"web-1", "web-2", "batch-1"}
     assert [p.metadata.name for p in v1.list_namespaced_pod("default", label_selector="tier=front").items] == ["web-2"]
-    assert {p.metadata.name for p in v1.list_namespaced_pod("default", label_selector="app in (web,db),tier!=front"
-                                                            ).items} == {"web-1"}
+    assert {
+        p.metadata.name for p in v1.list_namespaced_pod("default", label_selector="app in (web,db),tier!=front").items
+    } == {"web-1"}
     running = v1.list_pod_for_all_namespaces(field_selector="status.phase=Running,spec.nodeName=node-1").items
     assert {p.metadata.name for p in running} == {"web-1", "web-2"}
-    assert [p.metadata.name for p in v1.list_pod_for_all_namespaces(
-        field_selector="metadata.namespace=jobs").items] == ["batch-1"]
+    assert [
+        p.metadata.name for p in v1.list_pod_for_all_namespaces(field_selector="metadata.namespace=jobs").items
+    ] == ["batch-1"]
     events = v1.list_namespaced_event("default", field_selector="involvedObject.name=web-1,involvedObject.kind=Pod")
     assert [e.reason for e in events.items] == ["BackOff"]
     assert events.items[0].involved_object.uid == v1.read_namespaced_pod("web-1", "default").metadata.uid
@@ -81,8 +83,10 @@ def test_watch_sends_bookmarks_and_live_changes(start_sim) -> None:  # type: ign
     sim = start_sim(DATA / "mini.yaml", watch_bookmark_interval=0.2)
     v1 = client.CoreV1Api(api(sim))
     rv = v1.list_namespaced_pod("default").metadata.resource_version
-    url = f"{sim.url}/api/v1/namespaces/default/pods?watch=true&resourceVersion={rv}&allowWatchBookmarks=true" \
-          f"&timeoutSeconds=2&labelSelector=app%3Dweb"
+    url = (
+        f"{sim.url}/api/v1/namespaces/default/pods?watch=true&resourceVersion={rv}&allowWatchBookmarks=true"
+        f"&timeoutSeconds=2&labelSelector=app%3Dweb"
+    )
     seen: list[dict[str, Any]] = []
 
     def reader() -> None:
@@ -110,9 +114,12 @@ def test_patch_kinds_and_server_side_dry_run(mini: RunningSim) -> None:
     assert "dry" not in after.metadata.labels
     assert after.metadata.resource_version == before.metadata.resource_version
     # strategic merge: containers merge by name, so the image stays and the limit changes
-    patch = {"spec": {"template": {"spec": {"containers": [{"name": "db",
-                                                             "resources": {"limits": {"memory": "2Gi"}}}]}},
-                      "replicas": 2}}
+    patch = {
+        "spec": {
+            "template": {"spec": {"containers": [{"name": "db", "resources": {"limits": {"memory": "2Gi"}}}]}},
+            "replicas": 2,
+        }
+    }
     sts = apps.patch_namespaced_stateful_set("db", "default", patch)
     container = sts.spec.template.spec.containers[0]
     assert container.image == "postgres:16" and container.resources.limits["memory"] == "2Gi"
@@ -125,19 +132,26 @@ def test_patch_kinds_and_server_side_dry_run(mini: RunningSim) -> None:
 def test_invalid_updates_are_refused_like_the_api_server(mini: RunningSim) -> None:
     apps = client.AppsV1Api(api(mini))
     v1 = client.CoreV1Api(api(mini))
-    grow = {"spec": {"volumeClaimTemplates": [{"metadata": {"name": "data"},
-                                                "spec": {"resources": {"requests": {"storage": "5Gi"}}}}]}}
+    grow = {
+        "spec": {
+            "volumeClaimTemplates": [
+                {"metadata": {"name": "data"}, "spec": {"resources": {"requests": {"storage": "5Gi"}}}}
+            ]
+        }
+    }
     with pytest.raises(ApiException) as err:
         apps.patch_namespaced_stateful_set("db", "default", grow, dry_run="All")
     assert err.value.status == 422 and "Forbidden" in err.value.body
     # A PVC can grow (its StorageClass allows expansion) but never shrink.
-    pvc = v1.patch_namespaced_persistent_volume_claim("data-db-0", "default",
-                                                      {"spec": {"resources": {"requests": {"storage": "5Gi"}}}})
+    pvc = v1.patch_namespaced_persistent_volume_claim(
+        "data-db-0", "default", {"spec": {"resources": {"requests": {"storage": "5Gi"}}}}
+    )
     assert pvc.spec.resources.requests["storage"] == "5Gi"
     assert v1.read_namespaced_persistent_volume_claim("data-db-0", "default").status.capacity["storage"] == "5Gi"
     with pytest.raises(ApiException) as err:
-        v1.patch_namespaced_persistent_volume_claim("data-db-0", "default",
-                                                    {"spec": {"resources": {"requests": {"storage": "1Gi"}}}})
+        v1.patch_namespaced_persistent_volume_claim(
+            "data-db-0", "default", {"spec": {"resources": {"requests": {"storage": "1Gi"}}}}
+        )
     assert err.value.status == 422
 
 
@@ -145,9 +159,22 @@ def test_delete_with_orphan_keeps_dependents(mini: RunningSim) -> None:
     apps = client.AppsV1Api(api(mini))
     v1 = client.CoreV1Api(api(mini))
     sts = apps.read_namespaced_stateful_set("db", "default")
-    body = {"metadata": {"name": "db-0", "labels": {"app": "db"}, "ownerReferences": [
-        {"apiVersion": "apps/v1", "kind": "StatefulSet", "name": "db", "uid": sts.metadata.uid, "controller": True}]},
-        "spec": {"containers": [{"name": "db", "image": "postgres:16"}]}}
+    body = {
+        "metadata": {
+            "name": "db-0",
+            "labels": {"app": "db"},
+            "ownerReferences": [
+                {
+                    "apiVersion": "apps/v1",
+                    "kind": "StatefulSet",
+                    "name": "db",
+                    "uid": sts.metadata.uid,
+                    "controller": True,
+                }
+            ],
+        },
+        "spec": {"containers": [{"name": "db", "image": "postgres:16"}]},
+    }
     v1.create_namespaced_pod("default", body)  # type: ignore[arg-type]  # the client takes plain dicts too
     apps.delete_namespaced_stateful_set("db", "default", propagation_policy="Orphan")
     pod = v1.read_namespaced_pod("db-0", "default")
@@ -173,7 +200,8 @@ def test_events_served_under_both_groups(mini: RunningSim) -> None:
 
 def test_custom_resources_from_crd(mini: RunningSim) -> None:
     objs = client.CustomObjectsApi(api(mini)).list_namespaced_custom_object(
-        "monitoring.coreos.com", "v1", "default", "servicemonitors")
+        "monitoring.coreos.com", "v1", "default", "servicemonitors"
+    )
     assert [o["metadata"]["name"] for o in objs["items"]] == ["web"]
 
 
@@ -183,14 +211,17 @@ def test_metrics_api_absent_without_apiservice(mini: RunningSim) -> None:
     assert err.value.status == 404
 
 
-@pytest.mark.parametrize("path,method,code", [
-    ("/api/v1/namespaces/default/widgets", "GET", 404),
-    ("/apis/nope.example.com/v1/things", "GET", 404),
-    ("/api/v1/namespaces/default/pods/nope", "GET", 404),
-    ("/apis/metrics.k8s.io/v1beta1/pods", "GET", 404),
-    ("/api/v1/nodes/node-1/log", "GET", 404),
-    ("/api/v1/namespaces/default/pods/web-1", "POST", 405),
-])
+@pytest.mark.parametrize(
+    "path,method,code",
+    [
+        ("/api/v1/namespaces/default/widgets", "GET", 404),
+        ("/apis/nope.example.com/v1/things", "GET", 404),
+        ("/api/v1/namespaces/default/pods/nope", "GET", 404),
+        ("/apis/metrics.k8s.io/v1beta1/pods", "GET", 404),
+        ("/api/v1/nodes/node-1/log", "GET", 404),
+        ("/api/v1/namespaces/default/pods/web-1", "POST", 405),
+    ],
+)
 def test_unsupported_paths_answer_kubernetes_status(mini: RunningSim, path: str, method: str, code: int) -> None:
     req = urllib.request.Request(mini.url + path, method=method, data=b"{}" if method == "POST" else None)
     with pytest.raises(urllib.error.HTTPError) as err:
@@ -213,15 +244,24 @@ def test_request_counts_by_verb_and_resource(mini: RunningSim) -> None:
 def test_pods_by_node_follow_creates_and_deletes(mini: RunningSim) -> None:
     """``spec.nodeName=`` is answered from an index (as the API server's watch cache does); it must stay exact."""
     v1 = client.CoreV1Api(api(mini))
-    body = {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "late", "namespace": "jobs"},
-            "spec": {"nodeName": "node-2", "containers": [{"name": "c", "image": "busybox"}]}}
+    body = {
+        "apiVersion": "v1",
+        "kind": "Pod",
+        "metadata": {"name": "late", "namespace": "jobs"},
+        "spec": {"nodeName": "node-2", "containers": [{"name": "c", "image": "busybox"}]},
+    }
     v1.create_namespaced_pod("jobs", body)  # type: ignore[arg-type]
-    assert [p.metadata.name for p in v1.list_pod_for_all_namespaces(field_selector="spec.nodeName=node-2").items] \
-        == ["late"]
+    assert [p.metadata.name for p in v1.list_pod_for_all_namespaces(field_selector="spec.nodeName=node-2").items] == [
+        "late"
+    ]
     assert v1.list_namespaced_pod("default", field_selector="spec.nodeName=node-2").items == []
-    assert {p.metadata.name for p in v1.list_namespaced_pod("default", field_selector="spec.nodeName=node-1").items} \
-        == {"web-1", "web-2"}
+    assert {
+        p.metadata.name for p in v1.list_namespaced_pod("default", field_selector="spec.nodeName=node-1").items
+    } == {"web-1", "web-2"}
     v1.delete_namespaced_pod("late", "jobs")
     assert v1.list_pod_for_all_namespaces(field_selector="spec.nodeName=node-2").items == []
-    assert {p.metadata.name for p in v1.list_pod_for_all_namespaces(field_selector="spec.nodeName!=node-2").items} \
-        == {"web-1", "web-2", "batch-1"}
+    assert {p.metadata.name for p in v1.list_pod_for_all_namespaces(field_selector="spec.nodeName!=node-2").items} == {
+        "web-1",
+        "web-2",
+        "batch-1",
+    }

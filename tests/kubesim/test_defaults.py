@@ -20,8 +20,13 @@ from tests.conftest import kubectl_binaries, run_kubectl
 
 pytestmark = pytest.mark.kubectl
 KUBECTLS = kubectl_binaries()
-POD_SPEC = {"dnsPolicy": "ClusterFirst", "restartPolicy": "Always", "terminationGracePeriodSeconds": 30,
-            "schedulerName": "default-scheduler", "securityContext": {}}
+POD_SPEC = {
+    "dnsPolicy": "ClusterFirst",
+    "restartPolicy": "Always",
+    "terminationGracePeriodSeconds": 30,
+    "schedulerName": "default-scheduler",
+    "securityContext": {},
+}
 CONTAINER = {"terminationMessagePath": "/dev/termination-log", "terminationMessagePolicy": "File"}
 
 
@@ -34,8 +39,11 @@ def _subset(have: dict[str, Any], want: dict[str, Any]) -> dict[str, Any]:
     return {k: have.get(k) for k in want}
 
 
-@pytest.mark.parametrize("binary", [KUBECTLS[0], KUBECTLS[-1]] if KUBECTLS else [],
-                         ids=[Path(b).name for b in ([KUBECTLS[0], KUBECTLS[-1]] if KUBECTLS else [])])
+@pytest.mark.parametrize(
+    "binary",
+    [KUBECTLS[0], KUBECTLS[-1]] if KUBECTLS else [],
+    ids=[Path(b).name for b in ([KUBECTLS[0], KUBECTLS[-1]] if KUBECTLS else [])],
+)
 def test_created_objects_carry_the_servers_defaults(sim: RunningSim, binary: str) -> None:
     k: Callable[..., str] = lambda *a: run_kubectl(sim, *a, "-n", "q1", binary=binary).stdout  # noqa: E731
     get: Callable[[str], dict[str, Any]] = lambda what: json.loads(k("get", what, "-o", "json"))  # noqa: E731
@@ -43,8 +51,10 @@ def test_created_objects_carry_the_servers_defaults(sim: RunningSim, binary: str
     created = yaml.safe_load(k("create", "deployment", "web", "--image=nginx:1.27", "-o", "yaml"))
     for deploy in (created, get("deploy/web")):
         spec = deploy["spec"]
-        assert spec["strategy"] == {"type": "RollingUpdate",
-                                    "rollingUpdate": {"maxUnavailable": "25%", "maxSurge": "25%"}}
+        assert spec["strategy"] == {
+            "type": "RollingUpdate",
+            "rollingUpdate": {"maxUnavailable": "25%", "maxSurge": "25%"},
+        }
         assert (spec["replicas"], spec["revisionHistoryLimit"], spec["progressDeadlineSeconds"]) == (1, 10, 600)
         pod = spec["template"]["spec"]
         assert _subset(pod, POD_SPEC) == POD_SPEC
@@ -60,21 +70,28 @@ def test_created_objects_carry_the_servers_defaults(sim: RunningSim, binary: str
         assert container["imagePullPolicy"] == "Always"  # no tag is latest
         assert spec["template"]["spec"]["restartPolicy"] == "Never"  # what kubectl sent stays
 
-    created = yaml.safe_load(k("create", "cronjob", "tick", "--image=busybox", "--schedule=*/5 * * * *",
-                               "-o", "yaml"))
+    created = yaml.safe_load(k("create", "cronjob", "tick", "--image=busybox", "--schedule=*/5 * * * *", "-o", "yaml"))
     for cron in (created, get("cronjob/tick")):
         spec = cron["spec"]
-        assert _subset(spec, {"concurrencyPolicy": 0, "suspend": 0, "successfulJobsHistoryLimit": 0,
-                              "failedJobsHistoryLimit": 0}) == {
-            "concurrencyPolicy": "Allow", "suspend": False, "successfulJobsHistoryLimit": 3,
-            "failedJobsHistoryLimit": 1}
+        assert _subset(
+            spec, {"concurrencyPolicy": 0, "suspend": 0, "successfulJobsHistoryLimit": 0, "failedJobsHistoryLimit": 0}
+        ) == {
+            "concurrencyPolicy": "Allow",
+            "suspend": False,
+            "successfulJobsHistoryLimit": 3,
+            "failedJobsHistoryLimit": 1,
+        }
         assert cron["spec"]["jobTemplate"]["spec"]["template"]["spec"]["schedulerName"] == "default-scheduler"
 
     created = yaml.safe_load(k("create", "service", "nodeport", "edge", "--tcp=80:8080", "-o", "yaml"))
     for svc in (created, get("service/edge")):
         spec = svc["spec"]
         assert (spec["sessionAffinity"], spec["type"], spec["ipFamilies"], spec["ipFamilyPolicy"]) == (
-            "None", "NodePort", ["IPv4"], "SingleStack")
+            "None",
+            "NodePort",
+            ["IPv4"],
+            "SingleStack",
+        )
         assert ipaddress.ip_address(spec["clusterIP"]) in ipaddress.ip_network("10.96.0.0/12")
         assert spec["clusterIPs"] == [spec["clusterIP"]] and spec["externalTrafficPolicy"] == "Cluster"
         assert 30000 <= spec["ports"][0]["nodePort"] <= 32767 and spec["ports"][0]["protocol"] == "TCP"
@@ -98,22 +115,46 @@ def test_autoscale_defaults_min_replicas_in_both_versions(sim: RunningSim) -> No
         v1 = json.loads(k("get", "horizontalpodautoscalers.v1.autoscaling", name, "-o", "json"))["spec"]
         v2 = json.loads(k("get", "horizontalpodautoscalers.v2.autoscaling", name, "-o", "json"))["spec"]
         assert (v1["minReplicas"], v1["targetCPUUtilizationPercentage"]) == (1, 80), (binary, v1)
-        assert v2["minReplicas"] == 1 and v2["metrics"] == [{"type": "Resource", "resource": {
-            "name": "cpu", "target": {"type": "Utilization", "averageUtilization": 80}}}], (binary, v2)
+        assert v2["minReplicas"] == 1 and v2["metrics"] == [
+            {
+                "type": "Resource",
+                "resource": {"name": "cpu", "target": {"type": "Utilization", "averageUtilization": 80}},
+            }
+        ], (binary, v2)
         assert "behavior" not in v2  # completed only where it is given
 
 
 def test_an_hpa_behavior_is_completed(sim: RunningSim) -> None:
-    hpa = {"apiVersion": "autoscaling/v2", "kind": "HorizontalPodAutoscaler", "metadata": {"name": "calm"},
-           "spec": {"scaleTargetRef": {"apiVersion": "apps/v1", "kind": "Deployment", "name": "app"},
-                    "maxReplicas": 5, "behavior": {"scaleDown": {"stabilizationWindowSeconds": 60}}}}
-    req = urllib.request.Request(sim.url + "/apis/autoscaling/v2/namespaces/q1/horizontalpodautoscalers",
-                                 data=json.dumps(hpa).encode(), method="POST",
-                                 headers={"Content-Type": "application/json", "Authorization": "Bearer kubesim"})
+    hpa = {
+        "apiVersion": "autoscaling/v2",
+        "kind": "HorizontalPodAutoscaler",
+        "metadata": {"name": "calm"},
+        "spec": {
+            "scaleTargetRef": {"apiVersion": "apps/v1", "kind": "Deployment", "name": "app"},
+            "maxReplicas": 5,
+            "behavior": {"scaleDown": {"stabilizationWindowSeconds": 60}},
+        },
+    }
+    req = urllib.request.Request(
+        sim.url + "/apis/autoscaling/v2/namespaces/q1/horizontalpodautoscalers",
+        data=json.dumps(hpa).encode(),
+        method="POST",
+        headers={"Content-Type": "application/json", "Authorization": "Bearer kubesim"},
+    )
     with urllib.request.urlopen(req, timeout=10) as resp:
         behavior = json.loads(resp.read())["spec"]["behavior"]
     assert behavior == {
-        "scaleUp": {"stabilizationWindowSeconds": 0, "selectPolicy": "Max", "policies": [
-            {"type": "Pods", "value": 4, "periodSeconds": 15}, {"type": "Percent", "value": 100, "periodSeconds": 15}]},
-        "scaleDown": {"stabilizationWindowSeconds": 60, "selectPolicy": "Max", "policies": [
-            {"type": "Percent", "value": 100, "periodSeconds": 15}]}}
+        "scaleUp": {
+            "stabilizationWindowSeconds": 0,
+            "selectPolicy": "Max",
+            "policies": [
+                {"type": "Pods", "value": 4, "periodSeconds": 15},
+                {"type": "Percent", "value": 100, "periodSeconds": 15},
+            ],
+        },
+        "scaleDown": {
+            "stabilizationWindowSeconds": 60,
+            "selectPolicy": "Max",
+            "policies": [{"type": "Percent", "value": 100, "periodSeconds": 15}],
+        },
+    }

@@ -50,13 +50,17 @@ def test_times_owners_events_and_addresses_agree() -> None:
         assert ev["involvedObject"]["name"] == pod["metadata"]["name"]
         crashing = pod["status"]["containerStatuses"][0]["restartCount"] > 0
         assert (ev["reason"], ev["type"]) == ("BackOff", "Warning") if crashing else ev["type"] == "Normal"
-        assert when(pod["metadata"]["creationTimestamp"]) <= when(ev["firstTimestamp"]) <= when(
-            ev["lastTimestamp"]) <= now
+        assert (
+            when(pod["metadata"]["creationTimestamp"]) <= when(ev["firstTimestamp"]) <= when(ev["lastTimestamp"]) <= now
+        )
 
 
 def test_kubectl_shows_ages_and_restarts_that_agree(tmp_path: Path) -> None:
-    sim = runner.run_in_thread(large_scenario(pods=100, nodes=5, events=200, namespaces=2),
-                               SimOptions(timeline_mode="manual"), kubeconfig_out=tmp_path / "gen.kubeconfig")
+    sim = runner.run_in_thread(
+        large_scenario(pods=100, nodes=5, events=200, namespaces=2),
+        SimOptions(timeline_mode="manual"),
+        kubeconfig_out=tmp_path / "gen.kubeconfig",
+    )
     try:
         out = run_kubectl(sim, "get", "pods", "-A").stdout
         crashing = next(line for line in out.splitlines() if "CrashLoopBackOff" in line)

@@ -52,8 +52,18 @@ def test_get_events_with_field_selector(mini: RunningSim) -> None:
 
 
 def test_patch_dry_run_server_changes_nothing(mini: RunningSim) -> None:
-    out = run_kubectl(mini, "patch", "pod", "web-2", "--type=merge", "-p", '{"metadata":{"labels":{"x":"y"}}}',
-                      "--dry-run=server", "-o", "jsonpath={.metadata.labels.x}").stdout
+    out = run_kubectl(
+        mini,
+        "patch",
+        "pod",
+        "web-2",
+        "--type=merge",
+        "-p",
+        '{"metadata":{"labels":{"x":"y"}}}',
+        "--dry-run=server",
+        "-o",
+        "jsonpath={.metadata.labels.x}",
+    ).stdout
     assert out == "y"
     assert run_kubectl(mini, "get", "pod", "web-2", "-o", "jsonpath={.metadata.labels.x}").stdout == ""
     run_kubectl(mini, "label", "pod", "web-2", "x=z")
@@ -81,23 +91,43 @@ def test_top_pods_when_metrics_server_is_present(start_sim) -> None:  # type: ig
 def test_kubewhy_sim_serve_then_kubectl_as_a_new_user(tmp_path: Path) -> None:
     """The README's path: start the workshop scenario, then list its pods with kubectl."""
     kubeconfig = tmp_path / "workshop.kubeconfig"
-    proc = subprocess.Popen([sys.executable, "-m", "kubewhy", "sim", "serve", "--scenario", "workshop", "--port", "0",
-                             "--kubeconfig-out", str(kubeconfig)], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                            text=True)
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "kubewhy",
+            "sim",
+            "serve",
+            "--scenario",
+            "workshop",
+            "--port",
+            "0",
+            "--kubeconfig-out",
+            str(kubeconfig),
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     try:
         line = proc.stdout.readline() if proc.stdout else ""
         assert "serving scenario 'workshop'" in line, (line, proc.stderr.read() if proc.poll() is not None else "")
         deadline = time.monotonic() + 10
         while not kubeconfig.exists() and time.monotonic() < deadline:
             time.sleep(0.05)
-        out = subprocess.run(["kubectl", "--kubeconfig", str(kubeconfig), "get", "pods", "-A"], capture_output=True,
-                             text=True, timeout=60)
+        out = subprocess.run(
+            ["kubectl", "--kubeconfig", str(kubeconfig), "get", "pods", "-A"],
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
         assert out.returncode == 0, out.stderr
         namespaces = {row.split()[0] for row in out.stdout.splitlines()[1:]}
         assert {"kube-system", "q1", "q5", "q8"} <= namespaces
         assert "CrashLoopBackOff" in out.stdout and "ContainerCreating" in out.stdout
-        nodes = subprocess.run(["kubectl", "--kubeconfig", str(kubeconfig), "get", "nodes"], capture_output=True,
-                               text=True, timeout=60).stdout
+        nodes = subprocess.run(
+            ["kubectl", "--kubeconfig", str(kubeconfig), "get", "nodes"], capture_output=True, text=True, timeout=60
+        ).stdout
         assert re.search(r"node-3\s+NotReady", nodes)
     finally:
         proc.terminate()

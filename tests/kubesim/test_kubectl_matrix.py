@@ -56,8 +56,11 @@ def workshop(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningSim]:
     from kubesim.runner import run_in_thread
     from kubesim.server import SimOptions
 
-    sim = run_in_thread(load("workshop"), SimOptions(timeline_mode="manual"),
-                        kubeconfig_out=tmp_path_factory.mktemp("matrix") / "workshop.kubeconfig")
+    sim = run_in_thread(
+        load("workshop"),
+        SimOptions(timeline_mode="manual"),
+        kubeconfig_out=tmp_path_factory.mktemp("matrix") / "workshop.kubeconfig",
+    )
     yield sim
     sim.stop()
 
@@ -163,26 +166,49 @@ def test_auth_can_i_and_whoami(workshop: RunningSim, binary: str) -> None:
 
 @pytest.mark.parametrize("binary", KUBECTLS, ids=IDS)
 def test_typed_create_with_server_dry_run(workshop: RunningSim, binary: str) -> None:
-    out = run_kubectl(workshop, "create", "deployment", "tried", "--image=nginx", "-n", "q10", "--dry-run=server",
-                      "-o", "yaml", binary=binary).stdout
+    out = run_kubectl(
+        workshop,
+        "create",
+        "deployment",
+        "tried",
+        "--image=nginx",
+        "-n",
+        "q10",
+        "--dry-run=server",
+        "-o",
+        "yaml",
+        binary=binary,
+    ).stdout
     assert "name: tried" in out and re.search(r"creationTimestamp: \"\d{4}-", out), out
-    cm = run_kubectl(workshop, "create", "configmap", "tried", "--from-literal=a=b", "-n", "q10",
-                     "--dry-run=server", binary=binary).stdout
+    cm = run_kubectl(
+        workshop, "create", "configmap", "tried", "--from-literal=a=b", "-n", "q10", "--dry-run=server", binary=binary
+    ).stdout
     assert "configmap/tried created (server dry run)" in cm
 
 
 TYPED_CREATES = [  # every `kubectl create` subcommand, and the other commands that send a typed object
-    "create job j1 --image=busybox", "create cronjob cj1 --image=busybox --schedule=*/5_*_*_*_*",
-    "create role r1 --verb=get --resource=pods", "create clusterrole cr1 --verb=get --resource=pods",
-    "create rolebinding rb1 --role=r1 --user=bob", "create clusterrolebinding crb1 --clusterrole=cr1 --user=bob",
-    "create quota q1 --hard=pods=3,requests.cpu=1", "create pdb p1 --selector=app=x --min-available=1",
-    "create priorityclass pc1 --value=10", "create ingress i1 --rule=foo.com/=svc:80",
-    "create namespace n1", "create serviceaccount sa1", "create deployment d1 --image=nginx --replicas=2",
-    "create configmap c1 --from-literal=a=b", "create secret generic s1 --from-literal=a=b",
+    "create job j1 --image=busybox",
+    "create cronjob cj1 --image=busybox --schedule=*/5_*_*_*_*",
+    "create role r1 --verb=get --resource=pods",
+    "create clusterrole cr1 --verb=get --resource=pods",
+    "create rolebinding rb1 --role=r1 --user=bob",
+    "create clusterrolebinding crb1 --clusterrole=cr1 --user=bob",
+    "create quota q1 --hard=pods=3,requests.cpu=1",
+    "create pdb p1 --selector=app=x --min-available=1",
+    "create priorityclass pc1 --value=10",
+    "create ingress i1 --rule=foo.com/=svc:80",
+    "create namespace n1",
+    "create serviceaccount sa1",
+    "create deployment d1 --image=nginx --replicas=2",
+    "create configmap c1 --from-literal=a=b",
+    "create secret generic s1 --from-literal=a=b",
     "create secret docker-registry d1 --docker-server=x --docker-username=u --docker-password=p",
-    "create service clusterip sv1 --tcp=80:8080", "create service nodeport sv2 --tcp=80:80",
-    "create service loadbalancer sv3 --tcp=80:80", "create service externalname sv4 --external-name=x.com",
-    "run p1 --image=nginx --env=A=1 --port=80", "expose deployment app --port=80 --name=exposed",
+    "create service clusterip sv1 --tcp=80:8080",
+    "create service nodeport sv2 --tcp=80:80",
+    "create service loadbalancer sv3 --tcp=80:80",
+    "create service externalname sv4 --external-name=x.com",
+    "run p1 --image=nginx --env=A=1 --port=80",
+    "expose deployment app --port=80 --name=exposed",
     "create job j2 --image=busybox -- sh -c true",
 ]
 
@@ -216,7 +242,8 @@ def test_typed_creates_store_what_was_sent(workshop: RunningSim, binary: str) ->
     k("create", "role", "r", "--verb=get,list", "--resource=pods,deployments.apps", "--resource-name=a", "-n", ns)
     assert get("role", "r")["rules"] == [
         {"apiGroups": [""], "resources": ["pods"], "resourceNames": ["a"], "verbs": ["get", "list"]},
-        {"apiGroups": ["apps"], "resources": ["deployments"], "resourceNames": ["a"], "verbs": ["get", "list"]}]
+        {"apiGroups": ["apps"], "resources": ["deployments"], "resourceNames": ["a"], "verbs": ["get", "list"]},
+    ]
     k("create", "pdb", "pct", "--selector=app=x", "--min-available=50%", "-n", ns)
     k("create", "pdb", "num", "--selector=app=x", "--max-unavailable=2", "-n", ns)
     assert get("pdb", "pct")["spec"]["minAvailable"] == "50%"  # type: ignore[index]
@@ -236,14 +263,19 @@ def test_autoscale_and_read_back_in_both_versions(workshop: RunningSim, binary: 
     dry = k("autoscale", "deploy/app", "--max=3", "--cpu-percent=80", f"--name={name}", "--dry-run=server")
     assert f"horizontalpodautoscaler.autoscaling/{name} autoscaled (server dry run)" in dry
     assert k("autoscale", "deploy/app", "--max=3", "--cpu-percent=80", f"--name={name}")
-    assert re.search(rf"{name}\s+Deployment/app\s+cpu: <unknown>/80%\s+1\s+3\b", k("get", "hpa")) or \
-        re.search(rf"{name}\s+Deployment/app\s+<unknown>/80%\s+1\s+3\b", k("get", "hpa")), k("get", "hpa")
+    assert re.search(rf"{name}\s+Deployment/app\s+cpu: <unknown>/80%\s+1\s+3\b", k("get", "hpa")) or re.search(
+        rf"{name}\s+Deployment/app\s+<unknown>/80%\s+1\s+3\b", k("get", "hpa")
+    ), k("get", "hpa")
     v1 = json.loads(k("get", "horizontalpodautoscalers.v1.autoscaling", name, "-o", "json"))
     v2 = json.loads(k("get", "horizontalpodautoscalers.v2.autoscaling", name, "-o", "json"))
-    assert (v1["apiVersion"], v1["spec"]["targetCPUUtilizationPercentage"], v1["spec"]["maxReplicas"]) == \
-        ("autoscaling/v1", 80, 3)
-    assert v2["apiVersion"] == "autoscaling/v2" and v2["spec"]["metrics"] == [{"type": "Resource", "resource": {
-        "name": "cpu", "target": {"type": "Utilization", "averageUtilization": 80}}}]
+    assert (v1["apiVersion"], v1["spec"]["targetCPUUtilizationPercentage"], v1["spec"]["maxReplicas"]) == (
+        "autoscaling/v1",
+        80,
+        3,
+    )
+    assert v2["apiVersion"] == "autoscaling/v2" and v2["spec"]["metrics"] == [
+        {"type": "Resource", "resource": {"name": "cpu", "target": {"type": "Utilization", "averageUtilization": 80}}}
+    ]
     assert "v1" in run_kubectl(workshop, "explain", "hpa", "--api-version=autoscaling/v1", binary=binary).stdout
 
 
@@ -317,6 +349,7 @@ def test_get_all_follows_the_categories(workshop: RunningSim, binary: str, tmp_p
     listed = set(re.findall(r"^(\S+)/", proc.stdout, re.M))
     # The Widget is "all" only through its CRD's categories: kubectl's built-in fallback list never has it.
     assert {"pod", "deployment.apps", "replicaset.apps", f"widget.{group}"} <= listed, proc.stdout
-    assert "service" in set(re.findall(r"^(\S+)/", run_kubectl(
-        workshop, "get", "all", "-n", "q10", cache, binary=binary).stdout, re.M))
+    assert "service" in set(
+        re.findall(r"^(\S+)/", run_kubectl(workshop, "get", "all", "-n", "q10", cache, binary=binary).stdout, re.M)
+    )
     assert not [p for p in (m.group(1) for m in URL.finditer(proc.stderr)) if DISCOVERY_PATH.match(p)]

@@ -90,15 +90,20 @@ def test_a_node_without_a_kubelet_answers_like_an_api_server(start_sim: Callable
 
 
 def test_throttling_ratio_is_the_change_between_two_scrapes() -> None:
-    first = ('container_cpu_cfs_periods_total{container="app",namespace="a",pod="p"} 1000 1718359200000\n'
-             'container_cpu_cfs_throttled_periods_total{container="app",namespace="a",pod="p"} 900\n'
-             'container_cpu_cfs_periods_total{container="",namespace="a",pod="p"} 5\n')
-    second = ('container_cpu_cfs_periods_total{container="app",namespace="a",pod="p"} 1100\n'
-              'container_cpu_cfs_throttled_periods_total{container="app",namespace="a",pod="p"} 925\n'
-              'container_cpu_cfs_periods_total{container="",namespace="a",pod="p"} 9\n')
+    first = (
+        'container_cpu_cfs_periods_total{container="app",namespace="a",pod="p"} 1000 1718359200000\n'
+        'container_cpu_cfs_throttled_periods_total{container="app",namespace="a",pod="p"} 900\n'
+        'container_cpu_cfs_periods_total{container="",namespace="a",pod="p"} 5\n'
+    )
+    second = (
+        'container_cpu_cfs_periods_total{container="app",namespace="a",pod="p"} 1100\n'
+        'container_cpu_cfs_throttled_periods_total{container="app",namespace="a",pod="p"} 925\n'
+        'container_cpu_cfs_periods_total{container="",namespace="a",pod="p"} 9\n'
+    )
     # 25 of the last 100 periods were throttled, whatever the totals since the container started (90%).
-    assert throttling(first, second) == [{"namespace": "a", "pod": "p", "container": "app", "ratio": 0.25,
-                                          "periods": 100.0}]
+    assert throttling(first, second) == [
+        {"namespace": "a", "pod": "p", "container": "app", "ratio": 0.25, "periods": 100.0}
+    ]
     assert throttling(second, second) == [], "counters that did not advance prove nothing"
 
 
@@ -107,8 +112,11 @@ def test_cpu_throttling_is_proven_through_the_node_proxy(start_sim: Callable[...
     pod, deploy = diagnose_without_prometheus(sim, "pod/q10/server-7b6f4c9d8c-jhk7g", "deploy/q10/server")
     text = finding(pod, "cpu-throttling")
     assert re.search(r"throttled in 6\d% of CFS periods under its CPU limit of 100m", text), text
-    assert re.search(r"throttled periods / periods over \ds for server: 6\d% \(kubelet of node-1 via the API "
-                     r"server's node proxy \(/api/v1/nodes/node-1/proxy/metrics/cadvisor\)", text), text
+    assert re.search(
+        r"throttled periods / periods over \ds for server: 6\d% \(kubelet of node-1 via the API "
+        r"server's node proxy \(/api/v1/nodes/node-1/proxy/metrics/cadvisor\)",
+        text,
+    ), text
     assert "cpu-throttling" in {f.id for f in deploy.findings}
     assert not {"oom-killed", "app-crash", "liveness-throttled"} & {f.id for f in pod.findings}
     # The load generator has no CPU limit, so no CFS periods: nothing to prove, nothing reported.
@@ -120,9 +128,12 @@ def test_memory_near_its_limit_is_proven_through_the_node_proxy(start_sim: Calla
     sim = start_sim(MEMORY, timeline_mode="manual")
     api, worker = diagnose_without_prometheus(sim, "pod/mem/api-5c8d7f9b6d-k2m4p", "pod/mem/worker-7f6b8c5d4-q9z8x")
     text = finding(api, "memory-near-limit")
-    assert re.search(r"workingSetBytes \(kubelet of node-1 via the API server's node proxy "
-                     r"\(/api/v1/nodes/node-1/proxy/stats/summary\), two samples 1s apart\) of api: "
-                     r"47\d\.\dMiB = 9\d% of resources.limits.memory 512Mi", text), text
+    assert re.search(
+        r"workingSetBytes \(kubelet of node-1 via the API server's node proxy "
+        r"\(/api/v1/nodes/node-1/proxy/stats/summary\), two samples 1s apart\) of api: "
+        r"47\d\.\dMiB = 9\d% of resources.limits.memory 512Mi",
+        text,
+    ), text
     assert re.search(r"trend \(between kubelet samples \ds apart\): \+1\.[45]MiB/min", text), text
     assert worker.findings == [], "64Mi of a 256Mi limit, flat"
     checks = {c.id: c for c in worker.checks}
@@ -131,12 +142,16 @@ def test_memory_near_its_limit_is_proven_through_the_node_proxy(start_sim: Calla
 
 def test_pvc_fill_level_is_proven_through_the_node_proxy(start_sim: Callable[..., RunningSim]) -> None:
     sim = start_sim(FILLING, timeline_mode="manual")
-    pvc, pod, quiet = diagnose_without_prometheus(sim, "pvc/ingest/data-collector-0", "pod/ingest/collector-0",
-                                                  "pvc/ingest/data-collector-1")
+    pvc, pod, quiet = diagnose_without_prometheus(
+        sim, "pvc/ingest/data-collector-0", "pod/ingest/collector-0", "pvc/ingest/data-collector-1"
+    )
     text = finding(pvc, "pvc-filling")
     assert re.search(r"Volume data-collector-0 is 8\d% full and loses 2\d\.\dMiB/min of free space", text), text
-    assert re.search(r"usedBytes/capacityBytes \(kubelet of node-1 via the API server's node proxy "
-                     r"\(/api/v1/nodes/node-1/proxy/stats/summary\).*\): 8\.\dGiB used of 10\.0GiB", text), text
+    assert re.search(
+        r"usedBytes/capacityBytes \(kubelet of node-1 via the API server's node proxy "
+        r"\(/api/v1/nodes/node-1/proxy/stats/summary\).*\): 8\.\dGiB used of 10\.0GiB",
+        text,
+    ), text
     assert re.search(r"time to full ≈ [5-7]\dm", text), text
     assert "pvc-filling" in {f.id for f in pod.findings}
     assert quiet.findings == [], "3% used and flat"

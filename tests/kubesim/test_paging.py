@@ -75,15 +75,17 @@ def test_continue_refuses_a_version_or_a_match_and_a_bad_token(mini: RunningSim)
     token = listed["metadata"]["continue"]  # type: ignore[index]
     code, body = raw(mini, "GET", f"{BASE}?limit=1&continue={token}&resourceVersionMatch=Exact&resourceVersion=3")
     assert (code, body["reason"]) == (422, "Invalid"), body
-    assert body["message"] == ('ListOptions.meta.k8s.io "" is invalid: resourceVersionMatch: Forbidden: '
-                               "resourceVersionMatch is forbidden when continue is provided")
+    assert body["message"] == (
+        'ListOptions.meta.k8s.io "" is invalid: resourceVersionMatch: Forbidden: '
+        "resourceVersionMatch is forbidden when continue is provided"
+    )
     assert body["details"]["causes"][0]["field"] == "resourceVersionMatch"  # type: ignore[index]
     code, body = raw(mini, "GET", f"{BASE}?limit=1&continue={token}&resourceVersion=3")
     assert (code, body["message"]) == (400, "specifying resource version is not allowed when using continue")
     code, body = raw(mini, "GET", f"{BASE}?limit=1&continue=bm90LWpzb24")
     assert code == 400 and str(body["message"]).startswith("invalid continue token: continue key is not valid")
     code, body = raw(mini, "GET", f"{BASE}?resourceVersionMatch=Exact&resourceVersion=0")
-    assert code == 422 and "forbidden for resourceVersion \"0\"" in str(body["message"])
+    assert code == 422 and 'forbidden for resourceVersion "0"' in str(body["message"])
 
 
 def test_a_token_older_than_the_history_is_gone_with_one_that_goes_on(start_sim: Callable[..., RunningSim]) -> None:

@@ -89,18 +89,21 @@ def rbac_sim(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningSim]:
     shutil.copy(DATA / "mini.yaml", folder / "mini.yaml")
     (folder / "rbac.yaml").write_text(RBAC)
     (folder / "users.yaml").write_text(USERS)
-    sim = run_in_thread(load_paths([folder]), SimOptions(timeline_mode="manual"),
-                        kubeconfig_out=folder / "sim.kubeconfig")
+    sim = run_in_thread(
+        load_paths([folder]), SimOptions(timeline_mode="manual"), kubeconfig_out=folder / "sim.kubeconfig"
+    )
     yield sim
     sim.stop()
 
 
-def kubectl(sim: RunningSim, *args: str, user: str | None = None, groups: tuple[str, ...] = ()
-            ) -> subprocess.CompletedProcess[str]:
+def kubectl(
+    sim: RunningSim, *args: str, user: str | None = None, groups: tuple[str, ...] = ()
+) -> subprocess.CompletedProcess[str]:
     exe = kubectl_binaries()[-1]
     who = ([f"--as={user}"] if user else []) + [f"--as-group={g}" for g in groups]
-    return subprocess.run([exe, "--kubeconfig", str(sim.kubeconfig), *who, *args], capture_output=True, text=True,
-                          timeout=60)
+    return subprocess.run(
+        [exe, "--kubeconfig", str(sim.kubeconfig), *who, *args], capture_output=True, text=True, timeout=60
+    )
 
 
 def can_i(sim: RunningSim, user: str, *args: str, groups: tuple[str, ...] = ()) -> bool:
@@ -113,8 +116,10 @@ def test_a_role_binding_grants_its_rules_in_its_namespace_only(rbac_sim: Running
     assert "web-1" in kubectl(rbac_sim, "get", "pods", "-n", "default", user="alice").stdout
     other = kubectl(rbac_sim, "get", "pods", "-n", "jobs", user="alice")
     assert other.returncode == 1
-    assert 'pods is forbidden: User "alice" cannot list resource "pods" in API group "" in the namespace "jobs"' \
+    assert (
+        'pods is forbidden: User "alice" cannot list resource "pods" in API group "" in the namespace "jobs"'
         in other.stderr
+    )
     everywhere = kubectl(rbac_sim, "get", "pods", "-A", user="alice")
     assert 'cannot list resource "pods" in API group "" at the cluster scope' in everywhere.stderr
     assert kubectl(rbac_sim, "logs", "web-2", "-n", "default", user="alice").returncode == 0
@@ -135,8 +140,9 @@ def test_a_group_bound_to_the_default_view_role_reads_but_not_secrets_nor_writes
     assert listed.returncode == 0 and "batch-1" in listed.stdout and "web-2" in listed.stdout
     assert not can_i(rbac_sim, "bob", "get", "secrets", "-A", groups=("ops",))
     assert not can_i(rbac_sim, "bob", "get", "pods", "-A")  # without the group, nothing
-    denied = kubectl(rbac_sim, "delete", "pod", "web-2", "-n", "default", "--dry-run=server", user="bob",
-                     groups=("ops",))
+    denied = kubectl(
+        rbac_sim, "delete", "pod", "web-2", "-n", "default", "--dry-run=server", user="bob", groups=("ops",)
+    )
     assert 'User "bob" cannot delete resource "pods"' in denied.stderr
 
 
@@ -158,8 +164,9 @@ def test_an_aggregated_cluster_role_has_the_rules_of_the_roles_it_selects(rbac_s
 
 def test_the_node_proxy_needs_nodes_proxy_rights(rbac_sim: RunningSim) -> None:
     def get(user: str) -> int:
-        req = urllib.request.Request(rbac_sim.url + "/api/v1/nodes/node-1/proxy/stats/summary",
-                                     headers={"Impersonate-User": user})
+        req = urllib.request.Request(
+            rbac_sim.url + "/api/v1/nodes/node-1/proxy/stats/summary", headers={"Impersonate-User": user}
+        )
         try:
             with urllib.request.urlopen(req, timeout=10) as resp:
                 json.loads(resp.read())
@@ -197,18 +204,25 @@ def test_a_bearer_token_the_scenario_lists_is_its_user_and_groups(rbac_sim: Runn
     assert status("anything-else", "/api/v1/secrets") == 200  # an unlisted token is the cluster admin
 
 
-def test_kubewhy_without_node_proxy_rights_says_which_right_is_missing(rbac_sim: RunningSim,
-                                                                         tmp_path: Path) -> None:
+def test_kubewhy_without_node_proxy_rights_says_which_right_is_missing(rbac_sim: RunningSim, tmp_path: Path) -> None:
     """alice may read pods in default but not the kubelets: the metric checks fail and say why, the diagnosis
     is marked incomplete, never "No problems found"."""
     exe = Path(shutil.which("kubewhy") or Path(__file__).parents[2] / ".venv" / "bin" / "kubewhy")
-    proc = subprocess.run([str(exe), "why", "pod/web-2", "-n", "default", "--kubeconfig",
-                           str(_as(rbac_sim, "t-alice", tmp_path))], capture_output=True, text=True, timeout=120)
+    proc = subprocess.run(
+        [str(exe), "why", "pod/web-2", "-n", "default", "--kubeconfig", str(_as(rbac_sim, "t-alice", tmp_path))],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     out = proc.stdout + proc.stderr
     assert "Traceback" not in out
     assert "nodes/proxy" in out and "No problems found" not in out, out
-    as_ops = subprocess.run([str(exe), "why", "pod/web-2", "-n", "default", "--kubeconfig",
-                             str(_as(rbac_sim, "t-ops", tmp_path))], capture_output=True, text=True, timeout=120)
+    as_ops = subprocess.run(
+        [str(exe), "why", "pod/web-2", "-n", "default", "--kubeconfig", str(_as(rbac_sim, "t-ops", tmp_path))],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert "nodes/proxy" in as_ops.stdout  # view has no nodes/proxy either
 
 
@@ -216,8 +230,22 @@ def test_a_namespace_scoped_user_still_gets_the_cause(rbac_sim: RunningSim, tmp_
     """alice may not read events, nodes or the kubelets: the OOM kill is still named from the pod's own status,
     its lines that needed events are left out quietly, and the missing rights are listed."""
     exe = Path(shutil.which("kubewhy") or Path(__file__).parents[2] / ".venv" / "bin" / "kubewhy")
-    proc = subprocess.run([str(exe), "why", "pod/web-1", "-n", "default", "-o", "json", "--kubeconfig",
-                           str(_as(rbac_sim, "t-alice", tmp_path))], capture_output=True, text=True, timeout=120)
+    proc = subprocess.run(
+        [
+            str(exe),
+            "why",
+            "pod/web-1",
+            "-n",
+            "default",
+            "-o",
+            "json",
+            "--kubeconfig",
+            str(_as(rbac_sim, "t-alice", tmp_path)),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     report = json.loads(proc.stdout)
     assert report["findings"][0]["id"] == "oom-killed"
     assert not report["complete"]
@@ -243,8 +271,9 @@ def test_a_service_account_token_is_that_service_account(rbac_sim: RunningSim, t
 
     assert call("/api/v1/namespaces/jobs/pods", token)[0] == 200  # the RoleBinding deployer-edits (edit in jobs)
     status, body = call("/api/v1/namespaces/default/pods", token)
-    assert status == 403 and 'User "system:serviceaccount:jobs:deployer" cannot list resource "pods"' in \
-        str(body["message"])
+    assert status == 403 and 'User "system:serviceaccount:jobs:deployer" cannot list resource "pods"' in str(
+        body["message"]
+    )
     status, body = call("/api/v1/namespaces/jobs/pods", token[:-4] + "AAAA")
     assert status == 401 and body["reason"] == "Unauthorized"
     status, body = call("/api/v1/pods", "t-alice", **{"Impersonate-User": "carol"})
@@ -252,10 +281,18 @@ def test_a_service_account_token_is_that_service_account(rbac_sim: RunningSim, t
     # kubewhy's client sends it too: the pod in jobs is diagnosed, the one in default is refused in plain words.
     kubeconfig = str(_as(rbac_sim, token, tmp_path))
     exe = Path(shutil.which("kubewhy") or Path(__file__).parents[2] / ".venv" / "bin" / "kubewhy")
-    ok = subprocess.run([str(exe), "why", "pod/batch-1", "-n", "jobs", "--kubeconfig", kubeconfig],
-                        capture_output=True, text=True, timeout=120)
+    ok = subprocess.run(
+        [str(exe), "why", "pod/batch-1", "-n", "jobs", "--kubeconfig", kubeconfig],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert ok.returncode == 0 and "pod/jobs/batch-1" in ok.stdout, ok.stderr
-    refused = subprocess.run([str(exe), "why", "pod/web-2", "-n", "default", "--kubeconfig", kubeconfig],
-                             capture_output=True, text=True, timeout=120)
+    refused = subprocess.run(
+        [str(exe), "why", "pod/web-2", "-n", "default", "--kubeconfig", kubeconfig],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert refused.returncode != 0 and "Traceback" not in refused.stderr
     assert 'User "system:serviceaccount:jobs:deployer" cannot get resource "pods"' in refused.stderr

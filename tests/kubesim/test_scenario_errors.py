@@ -23,22 +23,41 @@ def write(tmp_path: Path, text: str) -> Path:
     return p
 
 
-@pytest.mark.parametrize("text,doc,line,words", [
-    (POD + "---\napiVersion: v1\nkind: Pod\nmetadata:\n  name: [unclosed\n", 2, 11, "YAML error"),
-    (POD + "---\napiVersion: v1\nmetadata:\n  name: x\n", 2, 8, "no kind"),
-    (POD + "---\napiVersion: v1\nkind: ConfigMap\nmetadata:\n  labels: {a: b}\n", 2, 11, "no metadata.name"),
-    (POD + "---\napiVersion: v1\nkind: Pod\nmetadata:\n  name: x\n  labels:\n  - a\n", 2, 13,
-     "labels must be a mapping"),
-    (POD + "---\napiVersion: v1\nkind: Pod\nmetadata:\n  name: x\n  labels:\n    version: 2\n", 2, 13, "quote it"),
-    (POD + "---\napiVersion: v1\nkind: Pod\nmetadata:\n  name: x\nspec:\n  containers: nginx\n", 2, 13,
-     "spec.containers must be a list"),
-    ("apiVersion: kubesim.kubewhy.io/v1\nkind: Scenario\nmetadata: {name: s}\n"
-     "timeline:\n- after: soon\n  evict: {name: x}\n",
-     1, 5, "not a duration"),
-    (POD + "---\napiVersion: v1\nkind: Pod\nmetadata:\n  name: x\n  name: y\n", 2, 12, "duplicate key 'name'"),
-    ("apiVersion: kubesim.kubewhy.io/v1\nkind: Scenario\nmetadata: {name: s}\nlogz: {}\n", 1, 4,
-     "unknown Scenario field"),
-])
+@pytest.mark.parametrize(
+    "text,doc,line,words",
+    [
+        (POD + "---\napiVersion: v1\nkind: Pod\nmetadata:\n  name: [unclosed\n", 2, 11, "YAML error"),
+        (POD + "---\napiVersion: v1\nmetadata:\n  name: x\n", 2, 8, "no kind"),
+        (POD + "---\napiVersion: v1\nkind: ConfigMap\nmetadata:\n  labels: {a: b}\n", 2, 11, "no metadata.name"),
+        (
+            POD + "---\napiVersion: v1\nkind: Pod\nmetadata:\n  name: x\n  labels:\n  - a\n",
+            2,
+            13,
+            "labels must be a mapping",
+        ),
+        (POD + "---\napiVersion: v1\nkind: Pod\nmetadata:\n  name: x\n  labels:\n    version: 2\n", 2, 13, "quote it"),
+        (
+            POD + "---\napiVersion: v1\nkind: Pod\nmetadata:\n  name: x\nspec:\n  containers: nginx\n",
+            2,
+            13,
+            "spec.containers must be a list",
+        ),
+        (
+            "apiVersion: kubesim.kubewhy.io/v1\nkind: Scenario\nmetadata: {name: s}\n"
+            "timeline:\n- after: soon\n  evict: {name: x}\n",
+            1,
+            5,
+            "not a duration",
+        ),
+        (POD + "---\napiVersion: v1\nkind: Pod\nmetadata:\n  name: x\n  name: y\n", 2, 12, "duplicate key 'name'"),
+        (
+            "apiVersion: kubesim.kubewhy.io/v1\nkind: Scenario\nmetadata: {name: s}\nlogz: {}\n",
+            1,
+            4,
+            "unknown Scenario field",
+        ),
+    ],
+)
 def test_error_names_file_document_and_line(tmp_path: Path, text: str, doc: int, line: int, words: str) -> None:
     path = write(tmp_path, text)
     with pytest.raises(ScenarioError) as err:

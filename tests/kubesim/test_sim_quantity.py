@@ -9,8 +9,31 @@ from kubernetes.utils.quantity import parse_quantity
 from kubesim.usage import quantity
 
 
-@pytest.mark.parametrize("text", ["250m", "1", "1.5", "0.1m", ".5", "100n", "3u", "10k", "5G", "7P", "1E", "1e3",
-                                  "1e-3", "512Ki", "100Mi", "1Gi", "1.5Gi", "1.25Ti", "2Ei", "-1"])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "250m",
+        "1",
+        "1.5",
+        "0.1m",
+        ".5",
+        "100n",
+        "3u",
+        "10k",
+        "5G",
+        "7P",
+        "1E",
+        "1e3",
+        "1e-3",
+        "512Ki",
+        "100Mi",
+        "1Gi",
+        "1.5Gi",
+        "1.25Ti",
+        "2Ei",
+        "-1",
+    ],
+)
 def test_quantity_agrees_with_the_kubernetes_client(text: str) -> None:
     assert quantity(text) == float(parse_quantity(text))
 

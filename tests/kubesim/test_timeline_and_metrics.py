@@ -63,8 +63,20 @@ def test_manual_timeline_steps_reach_watchers(start_sim, tmp_path: Path) -> None
 
 
 def test_control_api_applies_changes_now(mini: RunningSim) -> None:
-    mini.control("apply", {"steps": [{"evict": {"namespace": "default", "name": "web-2",
-                                                "message": "The node was low on resource: ephemeral-storage."}}]})
+    mini.control(
+        "apply",
+        {
+            "steps": [
+                {
+                    "evict": {
+                        "namespace": "default",
+                        "name": "web-2",
+                        "message": "The node was low on resource: ephemeral-storage.",
+                    }
+                }
+            ]
+        },
+    )
     v1 = client.CoreV1Api(config.new_client_from_config(config_file=str(mini.kubeconfig)))
     pod = v1.read_namespaced_pod("web-2", "default")
     assert pod.status.reason == "Evicted" and "ephemeral-storage" in pod.status.message
@@ -76,7 +88,7 @@ def test_metrics_endpoint_speaks_prometheus_text(mini: RunningSim) -> None:
     web2 = [ln for ln in lines if 'pod="web-2"' in ln]
     assert any(ln.startswith("container_memory_working_set_bytes{") for ln in web2)
     assert any(ln.startswith("container_cpu_cfs_periods_total{") for ln in web2)
-    assert any(ln.startswith('kube_pod_container_resource_limits{') and 'resource="memory"' in ln for ln in web2)
+    assert any(ln.startswith("kube_pod_container_resource_limits{") and 'resource="memory"' in ln for ln in web2)
     # Every sample line is NAME{labels} VALUE with a float value.
     for ln in lines:
         name_labels, value = ln.rsplit(" ", 1)

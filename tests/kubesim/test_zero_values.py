@@ -68,8 +68,12 @@ def _record(number: int, payload: bytes | int) -> bytes:
 
 def _post_protobuf(sim: RunningSim, path: str, api_version: bytes, kind: bytes, obj: bytes) -> dict[str, Any]:
     body = b"k8s\x00" + _record(1, _record(1, api_version) + _record(2, kind)) + _record(2, obj)
-    req = urllib.request.Request(sim.url + path, data=body, method="POST", headers={
-        "Content-Type": "application/vnd.kubernetes.protobuf", "Authorization": "Bearer kubesim"})
+    req = urllib.request.Request(
+        sim.url + path,
+        data=body,
+        method="POST",
+        headers={"Content-Type": "application/vnd.kubernetes.protobuf", "Authorization": "Bearer kubesim"},
+    )
     with urllib.request.urlopen(req, timeout=10) as resp:
         assert resp.status == 201
         created: dict[str, Any] = json.loads(resp.read())
@@ -77,18 +81,33 @@ def _post_protobuf(sim: RunningSim, path: str, api_version: bytes, kind: bytes, 
 
 
 def test_protobuf_pointer_zeros_are_kept_and_omitempty_zeros_dropped(mini: RunningSim) -> None:
-    secret = _post_protobuf(mini, "/api/v1/namespaces/default/secrets", b"v1", b"Secret",
-                            _record(1, _record(1, b"s0")) + _record(5, 0))
+    secret = _post_protobuf(
+        mini, "/api/v1/namespaces/default/secrets", b"v1", b"Secret", _record(1, _record(1, b"s0")) + _record(5, 0)
+    )
     assert secret["immutable"] is False  # *bool
-    ingress = _post_protobuf(mini, "/apis/networking.k8s.io/v1/namespaces/default/ingresses", b"networking.k8s.io/v1",
-                             b"Ingress", _record(1, _record(1, b"i0")) + _record(2, _record(4, b"")))
+    ingress = _post_protobuf(
+        mini,
+        "/apis/networking.k8s.io/v1/namespaces/default/ingresses",
+        b"networking.k8s.io/v1",
+        b"Ingress",
+        _record(1, _record(1, b"i0")) + _record(2, _record(4, b"")),
+    )
     assert ingress["spec"] == {"ingressClassName": ""}  # *string
-    pc = _post_protobuf(mini, "/apis/scheduling.k8s.io/v1/priorityclasses", b"scheduling.k8s.io/v1",
-                        b"PriorityClass", _record(1, _record(1, b"pc0")) + _record(2, 0) + _record(3, 0)
-                        + _record(4, b""))
+    pc = _post_protobuf(
+        mini,
+        "/apis/scheduling.k8s.io/v1/priorityclasses",
+        b"scheduling.k8s.io/v1",
+        b"PriorityClass",
+        _record(1, _record(1, b"pc0")) + _record(2, 0) + _record(3, 0) + _record(4, b""),
+    )
     assert pc["value"] == 0  # no omitempty
     assert "globalDefault" not in pc and "description" not in pc  # omitempty: false and "" are left out
-    deployment = _post_protobuf(mini, "/apis/apps/v1/namespaces/default/deployments", b"apps/v1", b"Deployment",
-                                _record(1, _record(1, b"d0")) + _record(2, _record(1, 0)))
+    deployment = _post_protobuf(
+        mini,
+        "/apis/apps/v1/namespaces/default/deployments",
+        b"apps/v1",
+        b"Deployment",
+        _record(1, _record(1, b"d0")) + _record(2, _record(1, 0)),
+    )
     assert deployment["spec"]["replicas"] == 0 and deployment["status"] == {}  # a struct is never empty in JSON
     assert deployment["spec"]["selector"] is None  # *LabelSelector without omitempty: null when unset

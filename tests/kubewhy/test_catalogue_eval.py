@@ -86,8 +86,17 @@ def test_every_catalogue_entry_has_a_playbook_and_a_positive_scenario(result: Ev
 
 
 def test_confusable_entries_have_near_misses(result: EvalResult) -> None:
-    for pid in ("oom-killed", "app-crash", "liveness-throttled", "service-no-endpoints", "service-port-mismatch",
-                "node-not-ready", "node-pleg", "node-system-oom", "evicted"):
+    for pid in (
+        "oom-killed",
+        "app-crash",
+        "liveness-throttled",
+        "service-no-endpoints",
+        "service-port-mismatch",
+        "node-not-ready",
+        "node-pleg",
+        "node-system-oom",
+        "evicted",
+    ):
         near = [c for c in result.cases if pid in c.absent and c.scenario.endswith("--near-miss")]
         assert near, f"no near-miss scenario forbids {pid}"
         assert all(pid not in c.found for c in near)
@@ -96,8 +105,9 @@ def test_confusable_entries_have_near_misses(result: EvalResult) -> None:
 def test_seed_002_cascade_links_every_cause(catalog) -> None:  # type: ignore[no-untyped-def]
     path = CATALOGUE_DIR / "seed-002-cascade.yaml"
     kube = SnapshotKube([path])
-    evicted = next(p for p in asyncio.run(kube.list("Pod", "shop"))
-                   if (p.get("status") or {}).get("reason") == "Evicted")
+    evicted = next(
+        p for p in asyncio.run(kube.list("Pod", "shop")) if (p.get("status") or {}).get("reason") == "Evicted"
+    )
     target = parse_target(f"pod/shop/{evicted['metadata']['name']}")
     report = asyncio.run(diagnose(target, Deps(kube=kube, catalog=catalog, clock=kube.clock)))
     by_id = {f.id: f for f in report.findings}
@@ -122,17 +132,23 @@ def test_coverage_doc_is_up_to_date(result: EvalResult, catalog, setting: str, t
     corpus_dir = REPO / "tests" / "realworld" / "cases"
     corpus = asyncio.run(evaluate(scenario_sources([corpus_dir]), catalog, "snapshot", "off"))
     fresh = tmp_path / "coverage.md"
-    fresh.write_text(coverage_markdown(result, catalog, DEFAULT_CATALOGUE, command, corpus, "tests/realworld/cases"),
-                     encoding="utf-8")
+    fresh.write_text(
+        coverage_markdown(result, catalog, DEFAULT_CATALOGUE, command, corpus, "tests/realworld/cases"),
+        encoding="utf-8",
+    )
     assert fresh.read_text(encoding="utf-8") == doc.read_text(encoding="utf-8"), (
-        f"docs/coverage.md is stale: run `{command}`")
+        f"docs/coverage.md is stale: run `{command}`"
+    )
     for entry in parse_catalogue(DEFAULT_CATALOGUE):
         assert f"| {entry.id} |" in doc.read_text(encoding="utf-8")
 
 
 def test_live_mode_agrees_on_a_few_scenarios(catalog) -> None:  # type: ignore[no-untyped-def]
-    names = [str(CATALOGUE_DIR / f"{n}.yaml") for n in ("seed-002-cascade", "evicted--near-miss", "pvc-pending",
-                                                       "service-no-endpoints--near-miss")]
+    names = [
+        str(CATALOGUE_DIR / f"{n}.yaml")
+        for n in ("seed-002-cascade", "evicted--near-miss", "pvc-pending", "service-no-endpoints--near-miss")
+    ]
     live = asyncio.run(evaluate(names, catalog, "live", "off"))
-    assert live.cases and live.passed, [(c.scenario, c.target, c.missing, c.unwanted, c.error)
-                                        for c in live.cases if not c.passed]
+    assert live.cases and live.passed, [
+        (c.scenario, c.target, c.missing, c.unwanted, c.error) for c in live.cases if not c.passed
+    ]

@@ -21,8 +21,11 @@ async def test_one_build_gives_reader_catalog_audit_and_diagnose_records_once(tm
     broken = tmp_path / "playbooks"
     broken.mkdir()
     (broken / "broken.yaml").write_text("id: [\n")
-    env = {"KUBEWHY_DATABASE_URL": f"sqlite:///{tmp_path / 'a.db'}", "USER": "alice",
-           "KUBEWHY_AUDIT_FALLBACK": str(tmp_path / "fallback.jsonl")}
+    env = {
+        "KUBEWHY_DATABASE_URL": f"sqlite:///{tmp_path / 'a.db'}",
+        "USER": "alice",
+        "KUBEWHY_AUDIT_FALLBACK": str(tmp_path / "fallback.jsonl"),
+    }
     settings = load(env, Flags(snapshot=SNAPSHOT, playbooks=[str(broken)]))
     async with compose.opened(settings) as deps:
         assert isinstance(deps.kube, SnapshotKube) and deps.prom is None and deps.settings is settings
@@ -33,8 +36,9 @@ async def test_one_build_gives_reader_catalog_audit_and_diagnose_records_once(tm
         actions.record_action(deps, "show_events", actor="alice", source="tui", target=TARGET)
         entries = await actions.history(deps.audit)
     diagnoses = [e for e in entries if e.kind == "diagnosis"]
-    assert [(e.actor, e.source, e.channel, e.target) for e in diagnoses] == \
-        [("alice", "tui", "session-1", "pod/q1/app-7d4b9c6f5-x2x7k")]
+    assert [(e.actor, e.source, e.channel, e.target) for e in diagnoses] == [
+        ("alice", "tui", "session-1", "pod/q1/app-7d4b9c6f5-x2x7k")
+    ]
     assert any(e.kind == "action" and e.summary == "show events" for e in entries)
     assert not (tmp_path / "fallback.jsonl").exists()
 
@@ -75,14 +79,16 @@ async def test_a_registry_passed_to_build_compiles_the_users_playbooks(tmp_path:
         return {"pager": f"#{team}-oncall"}
 
     registry = default_registry()
-    check("team_owner", registry=registry, params={"team": Param("string", required=True)},
-          result={"pager": "string"})(team_owner)
+    check("team_owner", registry=registry, params={"team": Param("string", required=True)}, result={"pager": "string"})(
+        team_owner
+    )
     mine = tmp_path / "playbooks"
     mine.mkdir()
     (mine / "owner.yaml").write_text(
         "apiVersion: kubewhy.io/v1\nid: team-owner\ntitle: Who to page\napplies_to: [Pod]\nstage: pod\n"
         "severity: info\nsymptom: 'true'\nchecks:\n  - {id: o, use: team_owner, with: {team: payments}}\n"
-        "summary: 'page {{ o.pager }}'\n")
+        "summary: 'page {{ o.pager }}'\n"
+    )
     settings = load({"XDG_DATA_HOME": str(tmp_path)}, Flags(snapshot=SNAPSHOT, playbooks=[str(mine)], no_audit=True))
     async with compose.opened(settings, registry=registry) as deps:
         assert deps.warnings == []

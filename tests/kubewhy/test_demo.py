@@ -26,19 +26,32 @@ TEN_PROBLEMS = {
 def test_demo_diagnoses_the_workshop_and_records_it(tmp_path: Path) -> None:
     env = {k: v for k, v in os.environ.items() if not k.startswith("KUBEWHY_PROMETHEUS")}
     env["KUBEWHY_DATABASE_URL"] = f"sqlite+aiosqlite:///{tmp_path / 'audit.db'}"
-    proc = subprocess.run([sys.executable, "-m", "kubewhy", "demo", "--once", "--kubeconfig-out",
-                           str(tmp_path / "demo.kubeconfig")], capture_output=True, text=True, env=env, timeout=180)
+    proc = subprocess.run(
+        [sys.executable, "-m", "kubewhy", "demo", "--once", "--kubeconfig-out", str(tmp_path / "demo.kubeconfig")],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=180,
+    )
     assert proc.returncode == 0, proc.stderr
     out = proc.stdout
-    lines = {line.split()[0]: line.split()[1] for line in out.splitlines() if line.startswith("  ") and
-             len(line.split()) > 1 and line.split()[0].count("/") >= 1}
+    lines = {
+        line.split()[0]: line.split()[1]
+        for line in out.splitlines()
+        if line.startswith("  ") and len(line.split()) > 1 and line.split()[0].count("/") >= 1
+    }
     for target, causes in TEN_PROBLEMS.items():
         assert target in lines, (target, out)
         cause = lines[target].rstrip(":")
         assert cause in causes, (target, cause, out)
     assert (tmp_path / "demo.kubeconfig").exists()
-    history = subprocess.run([sys.executable, "-m", "kubewhy", "history", "--since", "1h"], capture_output=True,
-                             text=True, env=env, timeout=60)
+    history = subprocess.run(
+        [sys.executable, "-m", "kubewhy", "history", "--since", "1h"],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=60,
+    )
     assert history.returncode == 0 and "demo" in history.stdout
 
 
@@ -51,9 +64,23 @@ def test_demo_with_watch_pages_the_workshop_once_each_and_stops_cleanly(tmp_path
     env["KUBEWHY_DATABASE_URL"] = f"sqlite+aiosqlite:///{tmp_path / 'audit.db'}"
     out_path = tmp_path / "out.txt"
     with out_path.open("w") as out:
-        proc = subprocess.Popen([sys.executable, "-m", "kubewhy", "demo", "--watch", "--grace", "0s",
-                                 "--kubeconfig-out", str(tmp_path / "demo.kubeconfig")], stdout=out,
-                                stderr=subprocess.PIPE, text=True, env=env)
+        proc = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "kubewhy",
+                "demo",
+                "--watch",
+                "--grace",
+                "0s",
+                "--kubeconfig-out",
+                str(tmp_path / "demo.kubeconfig"),
+            ],
+            stdout=out,
+            stderr=subprocess.PIPE,
+            text=True,
+            env=env,
+        )
     try:
         deadline = time.monotonic() + 120
         while "node/node-3" not in out_path.read_text() or "crash-loop" not in out_path.read_text():

@@ -9,6 +9,7 @@ import re
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -48,8 +49,9 @@ def snapshot_deps(name: str) -> Deps:
 @pytest.mark.parametrize("scenario,target,expected", WORKSHOP_CASES, ids=[c[0] for c in WORKSHOP_CASES])
 def test_live_and_snapshot_find_the_same_causes(start_sim, scenario: str, target: str, expected: set[str]) -> None:  # type: ignore[no-untyped-def]
     sim = start_sim(scenario, timeline_mode="manual")
-    live = asyncio.run(diagnose(parse_target(target), Deps(kube=LiveKube(build_api_client(str(sim.kubeconfig))),
-                                                           catalog=CATALOG)))
+    live = asyncio.run(
+        diagnose(parse_target(target), Deps(kube=LiveKube(build_api_client(str(sim.kubeconfig))), catalog=CATALOG))
+    )
     offline = asyncio.run(diagnose(parse_target(target), snapshot_deps(scenario)))
     live_ids = [f.id for f in live.findings]
     assert expected <= set(live_ids), live_ids
@@ -154,12 +156,17 @@ status:
     pbdir = tmp_path / "playbooks"
     pbdir.mkdir()
     (pbdir / "legacy.yaml").write_text(USER_PLAYBOOK)
-    (pbdir / "broken.yaml").write_text(USER_PLAYBOOK.replace("legacy-image", "broken")
-                                       .replace("stage: pod", "stage: x"))
+    (pbdir / "broken.yaml").write_text(
+        USER_PLAYBOOK.replace("legacy-image", "broken").replace("stage: pod", "stage: x")
+    )
     sim = start_sim(scen)
     env = {**os.environ, "KUBECONFIG": str(sim.kubeconfig)}
-    proc = subprocess.run([sys.executable, "-m", "kubewhy", "why", "old-web", "--playbooks", str(pbdir), "-o", "json"],
-                          capture_output=True, text=True, env=env)
+    proc = subprocess.run(
+        [sys.executable, "-m", "kubewhy", "why", "old-web", "--playbooks", str(pbdir), "-o", "json"],
+        capture_output=True,
+        text=True,
+        env=env,
+    )
     assert proc.returncode == 0, proc.stderr
     report = json.loads(proc.stdout)
     assert [f["id"] for f in report["findings"]] == ["legacy-image"]
@@ -168,8 +175,13 @@ status:
 
 
 def run_cli(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "kubewhy", *args], capture_output=True, text=True,
-                          env={**os.environ, **(env or {})}, timeout=60)
+    return subprocess.run(
+        [sys.executable, "-m", "kubewhy", *args],
+        capture_output=True,
+        text=True,
+        env={**os.environ, **(env or {})},
+        timeout=60,
+    )
 
 
 def test_cli_snapshot_and_kubeconfig_give_the_same_json(start_sim) -> None:  # type: ignore[no-untyped-def]
@@ -180,10 +192,13 @@ def test_cli_snapshot_and_kubeconfig_give_the_same_json(start_sim) -> None:  # t
     assert a.returncode == 0 and b.returncode == 0, (a.stderr, b.stderr)
     ja, jb = json.loads(a.stdout), json.loads(b.stdout)
     assert ja["target"] == jb["target"] == {"kind": "Pod", "namespace": "q1", "name": "app-7d4b9c6f5-x2x7k"}
-    strip = lambda r: [{k: f[k] for k in ("id", "title", "severity", "summary", "evidence", "fixes")}  # noqa: E731
-                       for f in r["findings"]]
-    assert [{**f, "evidence": normalise(f["evidence"]), "summary": normalise([f["summary"]])} for f in strip(ja)] == \
-        [{**f, "evidence": normalise(f["evidence"]), "summary": normalise([f["summary"]])} for f in strip(jb)]
+
+    def strip(r: dict[str, Any]) -> list[dict[str, Any]]:
+        return [{k: f[k] for k in ("id", "title", "severity", "summary", "evidence", "fixes")} for f in r["findings"]]
+
+    assert [{**f, "evidence": normalise(f["evidence"]), "summary": normalise([f["summary"]])} for f in strip(ja)] == [
+        {**f, "evidence": normalise(f["evidence"]), "summary": normalise([f["summary"]])} for f in strip(jb)
+    ]
     assert {c["status"] for c in jb["checks"]} <= {"ok", "failed", "skipped", "error", "timeout"}
     assert all("duration_ms" in c and "id" in c for c in jb["checks"])
     assert isinstance(jb["duration_ms"], float)
@@ -218,8 +233,10 @@ def test_kubectl_plugin(tmp_path: Path, start_sim) -> None:  # type: ignore[no-u
     bindir = tmp_path / "bin"
     bindir.mkdir()
     plugin = bindir / "kubectl-why"
-    plugin.write_text(f"#!/bin/sh\nexec {sys.executable} -c 'import sys; from kubewhy.cli import kubectl_plugin_main; "
-                      f"sys.exit(kubectl_plugin_main())' \"$@\"\n")
+    plugin.write_text(
+        f"#!/bin/sh\nexec {sys.executable} -c 'import sys; from kubewhy.cli import kubectl_plugin_main; "
+        f'sys.exit(kubectl_plugin_main())\' "$@"\n'
+    )
     plugin.chmod(0o755)
     env = {**os.environ, "PATH": f"{bindir}:{os.environ['PATH']}", "KUBECONFIG": str(sim.kubeconfig)}
     proc = subprocess.run(["kubectl", "why", "db-0", "-n", "q5"], capture_output=True, text=True, env=env, timeout=60)
@@ -243,8 +260,9 @@ def test_cascade_is_ranked_root_cause_first() -> None:
     """Seed 002: evicted ← node NotReady ← SystemOOM ← a pod without limits; the root leads, whatever its severity."""
     path = Path(__file__).resolve().parents[2] / "kubesim" / "scenarios" / "catalogue" / "seed-002-cascade.yaml"
     kube = SnapshotKube([path])
-    report = asyncio.run(diagnose(parse_target("pod/shop/shop-api-sbqtkhdv7x-5xw9d"),
-                                  Deps(kube=kube, catalog=CATALOG, clock=kube.clock)))
+    report = asyncio.run(
+        diagnose(parse_target("pod/shop/shop-api-sbqtkhdv7x-5xw9d"), Deps(kube=kube, catalog=CATALOG, clock=kube.clock))
+    )
     ids = [f.id for f in report.findings]
     assert ids[:4] == ["no-limits", "node-system-oom", "node-not-ready", "evicted"], ids
     evicted = report.findings[3]
@@ -258,8 +276,10 @@ def test_a_bare_name_uses_the_namespace_of_the_kubeconfig_context(start_sim, tmp
     sim = start_sim("workshop", timeline_mode="manual")
     config = yaml.safe_load(sim.kubeconfig.read_text())
     base = config["contexts"][0]
-    config["contexts"] = [{"name": "q1", "context": {**base["context"], "namespace": "q1"}},
-                          {"name": "q5", "context": {**base["context"], "namespace": "q5"}}]
+    config["contexts"] = [
+        {"name": "q1", "context": {**base["context"], "namespace": "q1"}},
+        {"name": "q5", "context": {**base["context"], "namespace": "q5"}},
+    ]
     config["current-context"] = "q1"
     kc = tmp_path / "ns.kubeconfig"
     kc.write_text(yaml.safe_dump(config))

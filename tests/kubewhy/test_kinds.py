@@ -35,8 +35,10 @@ def test_target_aliases_short_names_and_applies_to_come_from_the_table() -> None
     assert set(target.KINDS.values()) == set(kinds.TARGETS) == set(playbook.KIND_NAMES)
     assert target.SHORT["PersistentVolumeClaim"] == "pvc" and target.CLUSTER_SCOPED == {"Node"}
     assert str(target.parse_target("hpa/q7/php")) == "hpa/php"
-    assert related.ref_of({"kind": "PodDisruptionBudget", "metadata": {"name": "p", "namespace": "a"}}) == \
-        "poddisruptionbudget/a/p"
+    assert (
+        related.ref_of({"kind": "PodDisruptionBudget", "metadata": {"name": "p", "namespace": "a"}})
+        == "poddisruptionbudget/a/p"
+    )
     # a fix's patch target may name any kind the table knows, by any spelling
     assert _kind("deploy") == "Deployment" and _kind("cm") == "ConfigMap" and _kind("Widget") == "Widget"
     assert kinds.CONTROLLERS >= {"ReplicaSet", "Deployment", "StatefulSet", "DaemonSet", "Job", "CronJob"}
@@ -64,8 +66,9 @@ def test_unknown_kind_in_applies_to_is_a_clear_error_with_file_and_line(tmp_path
     assert not catalog.playbooks
     messages = [str(e) for e in catalog.errors]
     known = ", ".join(kinds.TARGETS)
-    assert f"{tmp_path / 'p.yaml'}:3: applies_to.1: unknown kind 'Foo' in applies_to; known: {known}" in messages, \
+    assert f"{tmp_path / 'p.yaml'}:3: applies_to.1: unknown kind 'Foo' in applies_to; known: {known}" in messages, (
         messages
+    )
     (tmp_path / "p.yaml").write_text(PLAYBOOK.replace("Pod, Foo", "Pod, StatefulSet, Ingress"))
     catalog = load_dirs([tmp_path], include_bundled=False)
     assert [p.applies_to for p in catalog.playbooks] == [("Pod", "StatefulSet", "Ingress")], catalog.errors

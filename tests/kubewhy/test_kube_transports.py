@@ -32,8 +32,14 @@ async def reads(kube: LiveKube) -> list[Any]:
         await kube.logs(ns, name, "app", previous=True, tail=5),
         await kube.logs(ns, name, "no-such-container"),
         await kube.patch("Deployment", ns, "app", {"spec": {"replicas": 3}}, patch_type="merge", dry_run=True),
-        await kube.patch("Pod", ns, name, [{"op": "add", "path": "/metadata/labels/x", "value": "y"}],
-                         patch_type="json", dry_run=True),
+        await kube.patch(
+            "Pod",
+            ns,
+            name,
+            [{"op": "add", "path": "/metadata/labels/x", "value": "y"}],
+            patch_type="json",
+            dry_run=True,
+        ),
     ]
 
 
@@ -73,22 +79,30 @@ def edited(path: Path | None, tmp_path: Path, change: Callable[[dict[str, Any]],
     return str(out)
 
 
-def test_the_official_client_reads_what_the_direct_one_would_not(start_sim: Callable[..., RunningSim],
-                                                                 tmp_path: Path) -> None:
+def test_the_official_client_reads_what_the_direct_one_would_not(
+    start_sim: Callable[..., RunningSim], tmp_path: Path
+) -> None:
     sim = start_sim("workshop/q01-app-crash")
 
     def user(**fields: Any) -> Callable[[dict[str, Any]], None]:
         return lambda d: d["users"][0].__setitem__("user", fields)
 
-    for kc in (edited(sim.kubeconfig, tmp_path, user(username="u", password="p")),
-               edited(sim.kubeconfig, tmp_path, user(exec={"apiVersion": "client.authentication.k8s.io/v1",
-                                                          "command": "true"})),
-               edited(sim.kubeconfig, tmp_path, lambda d: d["clusters"][0]["cluster"].__setitem__(
-                   "proxy-url", "http://127.0.0.1:9")),
-               f"{sim.kubeconfig}{os.pathsep}{tmp_path / 'other'}"):
+    for kc in (
+        edited(sim.kubeconfig, tmp_path, user(username="u", password="p")),
+        edited(
+            sim.kubeconfig, tmp_path, user(exec={"apiVersion": "client.authentication.k8s.io/v1", "command": "true"})
+        ),
+        edited(
+            sim.kubeconfig,
+            tmp_path,
+            lambda d: d["clusters"][0]["cluster"].__setitem__("proxy-url", "http://127.0.0.1:9"),
+        ),
+        f"{sim.kubeconfig}{os.pathsep}{tmp_path / 'other'}",
+    ):
         from kubewhy.adapters.kube_live import direct_client
 
         assert direct_client(kc) is None, kc
+
     # and a kubeconfig it does read: a named context, a token, relative paths resolved beside the file
     def another_context(d: dict[str, Any]) -> None:
         d["contexts"].append({"name": "other", "context": {"cluster": d["clusters"][0]["name"]}})
@@ -99,8 +113,9 @@ def test_the_official_client_reads_what_the_direct_one_would_not(start_sim: Call
     assert asyncio.run(LiveKube(api).get("Pod", *POD)) is not None
 
 
-def test_a_prefetched_target_is_counted_and_fails_where_the_diagnosis_would(start_sim: Callable[..., RunningSim],
-                                                                            tmp_path: Path) -> None:
+def test_a_prefetched_target_is_counted_and_fails_where_the_diagnosis_would(
+    start_sim: Callable[..., RunningSim], tmp_path: Path
+) -> None:
     from kubewhy import compose, service
     from kubewhy.errors import TargetNotFound
     from kubewhy.models.target import parse_target
@@ -143,9 +158,27 @@ def test_tls_with_a_ca_a_client_certificate_or_no_verification(tmp_path: Path) -
 
     def make(name: str, *extra: str) -> tuple[Path, Path]:
         key, crt = tmp_path / f"{name}.key", tmp_path / f"{name}.crt"
-        subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj",
-                        f"/CN={name}", "-keyout", str(key), "-out", str(crt), *extra], check=True,
-                       capture_output=True)
+        subprocess.run(
+            [
+                "openssl",
+                "req",
+                "-x509",
+                "-newkey",
+                "rsa:2048",
+                "-nodes",
+                "-days",
+                "2",
+                "-subj",
+                f"/CN={name}",
+                "-keyout",
+                str(key),
+                "-out",
+                str(crt),
+                *extra,
+            ],
+            check=True,
+            capture_output=True,
+        )
         return key, crt
 
     server_key, server_crt = make("server", "-addext", "subjectAltName=IP:127.0.0.1")
@@ -154,8 +187,9 @@ def test_tls_with_a_ca_a_client_certificate_or_no_verification(tmp_path: Path) -
 
     class Handler(http.server.BaseHTTPRequestHandler):
         def do_GET(self) -> None:  # noqa: N802 - the standard library's name
-            body = json.dumps({"kind": "Pod", "metadata": {"name": "p", "namespace": "ns"},
-                               "auth": self.headers.get("Authorization")}).encode()
+            body = json.dumps(
+                {"kind": "Pod", "metadata": {"name": "p", "namespace": "ns"}, "auth": self.headers.get("Authorization")}
+            ).encode()
             self.send_response(200)
             self.send_header("Content-Type", "application/json")
             self.send_header("Content-Length", str(len(body)))
@@ -180,16 +214,25 @@ def test_tls_with_a_ca_a_client_certificate_or_no_verification(tmp_path: Path) -
     def kubeconfig(name: str, cluster: dict[str, Any]) -> str:
         path = tmp_path / f"{name}.kubeconfig"
         user = {"token": "t0k", "client-certificate-data": b64(client_crt), "client-key-data": b64(client_key)}
-        path.write_text(yaml.safe_dump({
-            "apiVersion": "v1", "kind": "Config", "current-context": "c",
-            "clusters": [{"name": "k", "cluster": {"server": url, **cluster}}],
-            "users": [{"name": "u", "user": user}],
-            "contexts": [{"name": "c", "context": {"cluster": "k", "user": "u"}}]}))
+        path.write_text(
+            yaml.safe_dump(
+                {
+                    "apiVersion": "v1",
+                    "kind": "Config",
+                    "current-context": "c",
+                    "clusters": [{"name": "k", "cluster": {"server": url, **cluster}}],
+                    "users": [{"name": "u", "user": user}],
+                    "contexts": [{"name": "c", "context": {"cluster": "k", "user": "u"}}],
+                }
+            )
+        )
         return str(path)
 
     try:
-        for name, cluster in (("ca", {"certificate-authority-data": b64(server_crt)}),
-                              ("insecure", {"insecure-skip-tls-verify": True})):
+        for name, cluster in (
+            ("ca", {"certificate-authority-data": b64(server_crt)}),
+            ("insecure", {"insecure-skip-tls-verify": True}),
+        ):
             kc = kubeconfig(name, cluster)
             direct = build_api_client(kc)
             assert isinstance(direct, DirectClient), name

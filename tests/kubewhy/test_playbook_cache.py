@@ -132,8 +132,9 @@ def test_broken_playbooks_keep_their_file_and_line_errors_and_are_never_cached(t
 
 
 def test_another_registry_never_reuses_an_entry(tmp_path: Path) -> None:
-    (tmp_path / "p.yaml").write_text(GOOD.replace("use: events\n    with: {of: \"{{ target }}\", reason: \"BackOff\"}",
-                                                  "use: mine\n    with: {n: 3}"))
+    (tmp_path / "p.yaml").write_text(
+        GOOD.replace('use: events\n    with: {of: "{{ target }}", reason: "BackOff"}', "use: mine\n    with: {n: 3}")
+    )
     cache = tmp_path / "cache"
     registry = default_registry()
 
@@ -162,7 +163,8 @@ def test_the_cache_directory_comes_from_the_settings(tmp_path: Path) -> None:
     assert load({"HOME": str(tmp_path / "home")}).cache_dir == tmp_path / "home" / ".cache" / "kubewhy"
     catalog = compose.build_catalog(settings, [])
     assert len(list((tmp_path / "xdg" / "kubewhy" / "playbooks").glob("*.json"))) == len(
-        {p.source for p in catalog.playbooks})
+        {p.source for p in catalog.playbooks}
+    )
 
 
 def test_the_cache_format_carries_every_field_of_a_compiled_playbook() -> None:

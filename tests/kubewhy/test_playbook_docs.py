@@ -23,7 +23,7 @@ _ROW = re.compile(r"^\| `([^`]+)` \|(.*)$", re.MULTILINE)
 def section(title: str) -> str:
     start = TEXT.index(f"\n## {title}\n")
     end = TEXT.find("\n## ", start + 1)
-    return TEXT[start:end if end > 0 else None]
+    return TEXT[start : end if end > 0 else None]
 
 
 def model_fields(model: type[BaseModel], prefix: str = "") -> set[str]:
@@ -53,8 +53,10 @@ def test_every_check_and_parameter_is_documented_with_its_type_and_nothing_else(
     registry = default_registry()
     assert sorted(documented) == registry.names()
     for definition in registry:
-        rows = {name: [cell.strip() for cell in rest.split("|")[:2]] for name, rest in _ROW.findall(
-            documented[definition.name])}
+        rows = {
+            name: [cell.strip() for cell in rest.split("|")[:2]]
+            for name, rest in _ROW.findall(documented[definition.name])
+        }
         declared = {k: [p.type, "yes" if p.required else "no"] for k, p in definition.params.items()}
         assert rows == declared, definition.name
 
@@ -71,9 +73,10 @@ def test_every_expression_helper_is_documented() -> None:
 
 
 def test_the_published_schema_is_the_generated_one() -> None:
-    assert (DOCS / "playbook.schema.json").read_text() == schema_text(), \
-        "regenerate: python -c 'from kubewhy.playbooks.schema import schema_text; print(schema_text(), end=\"\")' " \
+    assert (DOCS / "playbook.schema.json").read_text() == schema_text(), (
+        "regenerate: python -c 'from kubewhy.playbooks.schema import schema_text; print(schema_text(), end=\"\")' "
         "> docs/playbook.schema.json"
+    )
 
 
 def test_the_schema_knows_the_version_the_checks_and_their_parameters() -> None:

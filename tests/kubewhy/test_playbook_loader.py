@@ -35,17 +35,28 @@ def test_bundled_playbooks_are_valid() -> None:
     assert len(catalog.playbooks) >= 13
 
 
-@pytest.mark.parametrize("text,line,words", [
-    (GOOD.replace("stage: pod", "stage: kitchen"), 5, "stage"),
-    (GOOD.replace("severity: warning\n", "severity: warning\ncolour: red\n"), 7, "unknown field 'colour'"),
-    (GOOD.replace("title: A custom cause\n", ""), 1, "missing required field 'title'"),
-    (GOOD.replace('symptom: target.metadata.name.startsWith("web")', "symptom: target.metadata.(("), 7, "invalid CEL"),
-    (GOOD + "checks:\n  - id: x\n    use: teleport\n", 12, "unknown check 'teleport'"),
-    (GOOD + "checks:\n  - id: x\n    use: events\n    with: {offf: 1}\n", 13, "has no parameter 'offf'"),
-    (GOOD.replace('summary: "custom for {{ target.metadata.name }}"', 'summary: "{{ target.( }}"'), 9, "invalid CEL"),
-    (GOOD.replace("applies_to: [Pod]", "applies_to: [Pod\n"), 4, "YAML error"),
-    (GOOD + "severity: critical\n", 10, "duplicate key 'severity' (first at line 6)"),
-])
+@pytest.mark.parametrize(
+    "text,line,words",
+    [
+        (GOOD.replace("stage: pod", "stage: kitchen"), 5, "stage"),
+        (GOOD.replace("severity: warning\n", "severity: warning\ncolour: red\n"), 7, "unknown field 'colour'"),
+        (GOOD.replace("title: A custom cause\n", ""), 1, "missing required field 'title'"),
+        (
+            GOOD.replace('symptom: target.metadata.name.startsWith("web")', "symptom: target.metadata.(("),
+            7,
+            "invalid CEL",
+        ),
+        (GOOD + "checks:\n  - id: x\n    use: teleport\n", 12, "unknown check 'teleport'"),
+        (GOOD + "checks:\n  - id: x\n    use: events\n    with: {offf: 1}\n", 13, "has no parameter 'offf'"),
+        (
+            GOOD.replace('summary: "custom for {{ target.metadata.name }}"', 'summary: "{{ target.( }}"'),
+            9,
+            "invalid CEL",
+        ),
+        (GOOD.replace("applies_to: [Pod]", "applies_to: [Pod\n"), 4, "YAML error"),
+        (GOOD + "severity: critical\n", 10, "duplicate key 'severity' (first at line 6)"),
+    ],
+)
 def test_errors_name_file_and_line(tmp_path: Path, text: str, line: int, words: str) -> None:
     path = write(tmp_path, "bad.yaml", text)
     catalog = load_dirs([tmp_path], include_bundled=False)
@@ -67,23 +78,41 @@ def test_broken_user_playbook_does_not_stop_the_others(tmp_path: Path) -> None:
 
 def test_playbooks_check_command_exits_non_zero_with_locations(tmp_path: Path) -> None:
     write(tmp_path, "good.yaml", GOOD)
-    bad = write(tmp_path, "bad.yaml",
-                GOOD.replace("custom-thing", "bad-one").replace("severity: warning", "severity: 9"))
-    proc = subprocess.run([sys.executable, "-m", "kubewhy", "playbooks", "check", str(tmp_path)], capture_output=True,
-                          text=True, check=False)
+    bad = write(
+        tmp_path, "bad.yaml", GOOD.replace("custom-thing", "bad-one").replace("severity: warning", "severity: 9")
+    )
+    proc = subprocess.run(
+        [sys.executable, "-m", "kubewhy", "playbooks", "check", str(tmp_path)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     assert proc.returncode == 1
     assert f"{bad}:6: error:" in proc.stdout
-    ok = subprocess.run([sys.executable, "-m", "kubewhy", "playbooks", "check", str(bundled_dir())],
-                        capture_output=True, text=True, check=False)
+    ok = subprocess.run(
+        [sys.executable, "-m", "kubewhy", "playbooks", "check", str(bundled_dir())],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     assert ok.returncode == 0, ok.stdout
 
 
-@pytest.mark.parametrize("text,line,words", [
-    (GOOD.replace("apiVersion: kubewhy.io/v1\n", ""), 1,
-     "missing apiVersion; add 'apiVersion: kubewhy.io/v1' (known versions: kubewhy.io/v1)"),
-    (GOOD.replace("apiVersion: kubewhy.io/v1\n", "title2: x\napiVersion: kubewhy.io/v9\n"), 2,
-     "unknown apiVersion 'kubewhy.io/v9'; known versions: kubewhy.io/v1"),
-])
+@pytest.mark.parametrize(
+    "text,line,words",
+    [
+        (
+            GOOD.replace("apiVersion: kubewhy.io/v1\n", ""),
+            1,
+            "missing apiVersion; add 'apiVersion: kubewhy.io/v1' (known versions: kubewhy.io/v1)",
+        ),
+        (
+            GOOD.replace("apiVersion: kubewhy.io/v1\n", "title2: x\napiVersion: kubewhy.io/v9\n"),
+            2,
+            "unknown apiVersion 'kubewhy.io/v9'; known versions: kubewhy.io/v1",
+        ),
+    ],
+)
 def test_the_format_version_is_required_and_known(tmp_path: Path, text: str, line: int, words: str) -> None:
     path = write(tmp_path, "old.yaml", text)
     catalog = load_dirs([tmp_path], include_bundled=False)

@@ -28,8 +28,14 @@ SECRET_STRING = "in-string-data-xyz"
 ENV_VALUE = "s3cr3t-env-value"
 LAST_APPLIED = "in-last-applied-annotation"
 LOG_SECRET = "log-password-9876"
-SECRETS = (SECRET_DATA, base64.b64encode(SECRET_DATA.encode()).decode(), SECRET_STRING, ENV_VALUE, LAST_APPLIED,
-           LOG_SECRET)
+SECRETS = (
+    SECRET_DATA,
+    base64.b64encode(SECRET_DATA.encode()).decode(),
+    SECRET_STRING,
+    ENV_VALUE,
+    LAST_APPLIED,
+    LOG_SECRET,
+)
 
 SCENARIO = f"""apiVersion: kubesim.kubewhy.io/v1
 kind: Scenario
@@ -170,8 +176,9 @@ def test_no_secret_in_any_output_offline(files: tuple[Path, Path]) -> None:
     _assert_clean(_outputs(kube, playbooks, clock=kube.clock))
 
 
-def test_no_secret_in_any_output_live_and_the_patch_path_is_unaffected(files: tuple[Path, Path],
-                                                                        start_sim: Any) -> None:
+def test_no_secret_in_any_output_live_and_the_patch_path_is_unaffected(
+    files: tuple[Path, Path], start_sim: Any
+) -> None:
     scenario, playbooks = files
     sim = start_sim(scenario, timeline_mode="manual")
     kube = LiveKube(build_api_client(str(sim.kubeconfig)))
@@ -191,8 +198,13 @@ def test_readers_return_redacted_objects_and_logs(files: tuple[Path, Path]) -> N
     kube = SnapshotKube([scenario])
 
     async def everything() -> str:
-        objs = [await kube.get("Secret", "red", "db"), await kube.get("Pod", "red", "api-0"),
-                *await kube.list("Secret"), *await kube.list("Pod"), *await kube.list("Deployment")]
+        objs = [
+            await kube.get("Secret", "red", "db"),
+            await kube.get("Pod", "red", "api-0"),
+            *await kube.list("Secret"),
+            *await kube.list("Pod"),
+            *await kube.list("Deployment"),
+        ]
         logs = [await kube.logs("red", "api-0", "app"), await kube.logs("red", "api-0", "app", previous=True)]
         return json.dumps(objs) + "\n".join(text or "" for text in logs)
 
@@ -205,13 +217,19 @@ def test_readers_return_redacted_objects_and_logs(files: tuple[Path, Path]) -> N
 def test_an_object_seeded_by_the_caller_is_redacted_too(files: tuple[Path, Path]) -> None:
     scenario, playbooks = files
     kube = SnapshotKube([scenario])
-    raw = {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "api-0", "namespace": "red"},
-           "spec": {"containers": [{"name": "app", "image": "api:1", "env": [{"name": "DB_PASSWORD",
-                                                                              "value": ENV_VALUE}]}]},
-           "status": {"phase": "Running"}}
+    raw = {
+        "apiVersion": "v1",
+        "kind": "Pod",
+        "metadata": {"name": "api-0", "namespace": "red"},
+        "spec": {
+            "containers": [{"name": "app", "image": "api:1", "env": [{"name": "DB_PASSWORD", "value": ENV_VALUE}]}]
+        },
+        "status": {"phase": "Running"},
+    }
     catalog = load_dirs([playbooks])
-    report = asyncio.run(diagnose(parse_target("pod/red/api-0"), Deps(kube=kube, catalog=catalog, clock=kube.clock),
-                                  obj=raw))
+    report = asyncio.run(
+        diagnose(parse_target("pod/red/api-0"), Deps(kube=kube, catalog=catalog, clock=kube.clock), obj=raw)
+    )
     assert "leak-probe" in [f.id for f in report.findings]
     assert ENV_VALUE not in to_json(report) + to_text(report, verbose=True)
 

@@ -20,25 +20,41 @@ from kubewhy.errors import UsageError
 LABELS = {"app": "web", "tier": "front", "release": "r1"}
 
 
-@pytest.mark.parametrize("text,expected", [
-    ("app=web", True), ("app==web", True), ("app!=web", False), ("env!=prod", True),
-    ("tier in (front, edge)", True), ("tier notin (front)", False), ("tier notin (back),app", True),
-    ("release", True), ("!release", False), ("!canary", True), ("canary", False),
-    ("app=web,tier in (front),!canary,release", True), ("example.com/owner=team-a", False), ("", True),
-])
+@pytest.mark.parametrize(
+    "text,expected",
+    [
+        ("app=web", True),
+        ("app==web", True),
+        ("app!=web", False),
+        ("env!=prod", True),
+        ("tier in (front, edge)", True),
+        ("tier notin (front)", False),
+        ("tier notin (back),app", True),
+        ("release", True),
+        ("!release", False),
+        ("!canary", True),
+        ("canary", False),
+        ("app=web,tier in (front),!canary,release", True),
+        ("example.com/owner=team-a", False),
+        ("", True),
+    ],
+)
 def test_label_selector_text(text: str, expected: bool) -> None:
     assert selectors.matches(text, LABELS) is expected
 
 
-@pytest.mark.parametrize("text,message", [
-    ("tier in (front", "unclosed '(' in selector 'tier in (front'"),
-    ("tier in ()", "in needs at least one value in 'tier in ()'"),
-    ("app=web,,tier=x", "empty requirement in selector 'app=web,,tier=x'"),
-    ("app web", "cannot parse label selector requirement 'app web': expected key=value"),
-    ("app=we b", "cannot parse label selector requirement 'app=we b'"),
-    ("app=-web", "invalid label value '-web' in 'app=-web'"),
-    ("a)b", "unbalanced ')'"),
-])
+@pytest.mark.parametrize(
+    "text,message",
+    [
+        ("tier in (front", "unclosed '(' in selector 'tier in (front'"),
+        ("tier in ()", "in needs at least one value in 'tier in ()'"),
+        ("app=web,,tier=x", "empty requirement in selector 'app=web,,tier=x'"),
+        ("app web", "cannot parse label selector requirement 'app web': expected key=value"),
+        ("app=we b", "cannot parse label selector requirement 'app=we b'"),
+        ("app=-web", "invalid label value '-web' in 'app=-web'"),
+        ("a)b", "unbalanced ')'"),
+    ],
+)
 def test_label_selector_errors_are_clear(text: str, message: str) -> None:
     with pytest.raises(selectors.SelectorError) as info:
         selectors.parse(text)
@@ -46,10 +62,15 @@ def test_label_selector_errors_are_clear(text: str, message: str) -> None:
 
 
 def test_a_label_selector_becomes_text_with_its_match_expressions() -> None:
-    sel = {"matchLabels": {"app": "web"}, "matchExpressions": [
-        {"key": "tier", "operator": "In", "values": ["front", "edge"]},
-        {"key": "track", "operator": "NotIn", "values": ["canary"]},
-        {"key": "release", "operator": "Exists"}, {"key": "canary", "operator": "DoesNotExist"}]}
+    sel = {
+        "matchLabels": {"app": "web"},
+        "matchExpressions": [
+            {"key": "tier", "operator": "In", "values": ["front", "edge"]},
+            {"key": "track", "operator": "NotIn", "values": ["canary"]},
+            {"key": "release", "operator": "Exists"},
+            {"key": "canary", "operator": "DoesNotExist"},
+        ],
+    }
     text = selectors.to_text(sel)
     assert text == "app=web,tier in (front,edge),track notin (canary),release,!canary"
     assert selectors.matches(text, LABELS) and selectors.selector_matches(sel, LABELS)
@@ -64,8 +85,12 @@ def test_a_label_selector_becomes_text_with_its_match_expressions() -> None:
 
 
 def test_field_selectors_are_checked_per_kind_like_the_api_server() -> None:
-    pod = {"kind": "Pod", "metadata": {"name": "p", "namespace": "a"}, "spec": {"nodeName": "n1"},
-           "status": {"phase": "Running"}}
+    pod = {
+        "kind": "Pod",
+        "metadata": {"name": "p", "namespace": "a"},
+        "spec": {"nodeName": "n1"},
+        "status": {"phase": "Running"},
+    }
     pred = selectors.field_predicate("spec.nodeName=n1,status.phase!=Pending,metadata.name==p", "Pod")
     assert pred is not None and pred(pod)
     event = {"involvedObject": {"kind": "Pod", "name": "p"}, "reason": "BackOff", "source": {"component": "kubelet"}}
@@ -170,13 +195,15 @@ spec:
     matchExpressions:
     - {key: env, operator: NotIn, values: [prod]}
   endpoints: [{port: http}]
-""" + "".join([
-    _pod("web-a", {"app": "web", "tier": "front"}, crashing=True),
-    _pod("web-b", {"app": "web", "tier": "edge"}),
-    _pod("web-canary", {"app": "web", "tier": "front", "canary": "'on'"}),
-    _pod("web-back", {"app": "web", "tier": "back"}),
-    _pod("other", {"app": "other", "tier": "front"}),
-])
+""" + "".join(
+    [
+        _pod("web-a", {"app": "web", "tier": "front"}, crashing=True),
+        _pod("web-b", {"app": "web", "tier": "edge"}),
+        _pod("web-canary", {"app": "web", "tier": "front", "canary": "'on'"}),
+        _pod("web-back", {"app": "web", "tier": "back"}),
+        _pod("other", {"app": "other", "tier": "front"}),
+    ]
+)
 
 
 async def _related(kube: KubeReader) -> dict[str, list[str]]:

@@ -128,8 +128,13 @@ expect: [{target: pod/a/p1, findings: []}]
 
 
 def _pod(name: str, ns: str = "a", node: str = "n1", phase: str = "Running") -> dict[str, Any]:
-    return {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": name, "namespace": ns, "labels": {"app": name}},
-            "spec": {"nodeName": node, "containers": [{"name": "app", "image": "x:1"}]}, "status": {"phase": phase}}
+    return {
+        "apiVersion": "v1",
+        "kind": "Pod",
+        "metadata": {"name": name, "namespace": ns, "labels": {"app": name}},
+        "spec": {"nodeName": node, "containers": [{"name": "app", "image": "x:1"}]},
+        "status": {"phase": phase},
+    }
 
 
 def test_every_snapshot_format_is_read(tmp_path: Path) -> None:
@@ -137,8 +142,16 @@ def test_every_snapshot_format_is_read(tmp_path: Path) -> None:
     d.mkdir()
     (d / "00-scenario.yaml").write_text(SCENARIO)
     # kubectl get pods -o yaml: a List
-    (d / "10-pods.yml").write_text(json.dumps({"apiVersion": "v1", "kind": "List", "metadata": {"resourceVersion": ""},
-                                               "items": [_pod("p1"), _pod("p2", node="n2", phase="Pending")]}))
+    (d / "10-pods.yml").write_text(
+        json.dumps(
+            {
+                "apiVersion": "v1",
+                "kind": "List",
+                "metadata": {"resourceVersion": ""},
+                "items": [_pod("p1"), _pod("p2", node="n2", phase="Pending")],
+            }
+        )
+    )
     # kubectl get -o json of one object, and a PodList
     (d / "20-node.json").write_text(json.dumps({"apiVersion": "v1", "kind": "Node", "metadata": {"name": "n1"}}))
     (d / "30-more.json").write_text(json.dumps({"apiVersion": "v1", "kind": "PodList", "items": [_pod("p3", "b")]}))
@@ -162,8 +175,13 @@ lastTimestamp: "2024-06-14T11:58:00Z"
 """)
     (d / "notes.txt").write_text("not read")
     kube = SnapshotKube([d])
-    assert [p.name for p in kube.sources] == ["00-scenario.yaml", "10-pods.yml", "20-node.json", "30-more.json",
-                                              "40-events.yaml"]
+    assert [p.name for p in kube.sources] == [
+        "00-scenario.yaml",
+        "10-pods.yml",
+        "20-node.json",
+        "30-more.json",
+        "40-events.yaml",
+    ]
     assert kube.clock().isoformat() == "2024-06-14T12:00:00+00:00"
 
     async def reads() -> dict[str, Any]:
@@ -171,11 +189,14 @@ lastTimestamp: "2024-06-14T11:58:00Z"
             "pods": [p["metadata"]["name"] for p in await kube.list("Pod")],
             "in_a": [p["metadata"]["name"] for p in await kube.list("Pod", "a")],
             "on_n1": [p["metadata"]["name"] for p in await kube.list("Pod", field_selector="spec.nodeName=n1")],
-            "pending": [p["metadata"]["name"]
-                        for p in await kube.list("Pod", "a", field_selector="status.phase=Pending")],
+            "pending": [
+                p["metadata"]["name"] for p in await kube.list("Pod", "a", field_selector="status.phase=Pending")
+            ],
             "labelled": [p["metadata"]["name"] for p in await kube.list("Pod", label_selector="app in (p1,p3)")],
-            "events": [e["reason"] for e in await kube.list(
-                "Event", "a", field_selector="involvedObject.kind=Pod,involvedObject.name=p1")],
+            "events": [
+                e["reason"]
+                for e in await kube.list("Event", "a", field_selector="involvedObject.kind=Pod,involvedObject.name=p1")
+            ],
             "node": (await kube.get("Node", None, "n1") or {}).get("kind"),
             "tail": await kube.logs("a", "p1", "app", tail=2),
             "previous": await kube.logs("a", "p1", "app", previous=True),
@@ -184,9 +205,17 @@ lastTimestamp: "2024-06-14T11:58:00Z"
         }
 
     assert asyncio.run(reads()) == {
-        "pods": ["p1", "p2", "p3"], "in_a": ["p1", "p2"], "on_n1": ["p1", "p3"], "pending": ["p2"],
-        "labelled": ["p1", "p3"], "events": ["BackOff"], "node": "Node", "tail": "line 2\nline 3\n",
-        "previous": "crashed\n", "p2": "just current\n", "none": None,
+        "pods": ["p1", "p2", "p3"],
+        "in_a": ["p1", "p2"],
+        "on_n1": ["p1", "p3"],
+        "pending": ["p2"],
+        "labelled": ["p1", "p3"],
+        "events": ["BackOff"],
+        "node": "Node",
+        "tail": "line 2\nline 3\n",
+        "previous": "crashed\n",
+        "p2": "just current\n",
+        "none": None,
     }
     # without a capture time, the newest event says when the snapshot was taken
     assert SnapshotKube([d / "40-events.yaml"]).clock().isoformat() == "2024-06-14T11:59:00+00:00"
@@ -195,26 +224,44 @@ lastTimestamp: "2024-06-14T11:58:00Z"
 POD = "apiVersion: v1\nkind: Pod\nmetadata:\n  name: p\n  namespace: a\n"
 
 
-@pytest.mark.parametrize("text,line,words", [
-    (POD + "  name: q\n", 6, "duplicate key 'name' in metadata (first at line 4)"),
-    (POD + "spec:\n  containers: [{name: a\n", 7, "YAML error"),
-    ("apiVersion: v1\nkind: Pod\nmetadata:\n  namespace: a\n", 4, "Pod has no metadata.name"),
-    ("apiVersion: v1\nmetadata: {name: x}\n", 1, "object has no kind"),
-    (POD + "---\n- just\n- a list\n", 7, "a Kubernetes object must be a mapping, got a list"),
-    (POD.replace("namespace: a\n", "namespace: a\n  labels: {replicas: 3}\n"), 6,
-     "metadata.labels.replicas must be a string, got a number (quote it)"),
-    (POD + "spec: [1]\n", 6, "spec must be a mapping, got a list"),
-    ("apiVersion: v1\nkind: List\nitems: {a: 1}\n", 3, "items of a List must be a list"),
-    ("apiVersion: v1\nkind: List\nitems:\n- " + POD.replace("\n", "\n  ").rstrip() + "\n- {kind: Pod}\n", 9,
-     "object has no apiVersion"),
-    ("apiVersion: kubesim.kubewhy.io/v1\nkind: Scenario\ncolour: red\n", 3, "unknown Scenario field 'colour'"),
-    ("apiVersion: kubesim.kubewhy.io/v1\nkind: Scenario\ncapturedAt: yesterday\n", 3,
-     "capturedAt is not an RFC 3339 time: 'yesterday'"),
-    ("apiVersion: kubesim.kubewhy.io/v1\nkind: Scenario\nlogs:\n  a/p: hello\n", 4,
-     "log key 'a/p' must be NAMESPACE/POD/CONTAINER"),
-    ("apiVersion: kubesim.kubewhy.io/v1\nkind: Scenario\nlogs:\n  a/p/c: {now: x}\n", 4,
-     "logs.a/p/c must have only 'current' and 'previous' texts"),
-])
+@pytest.mark.parametrize(
+    "text,line,words",
+    [
+        (POD + "  name: q\n", 6, "duplicate key 'name' in metadata (first at line 4)"),
+        (POD + "spec:\n  containers: [{name: a\n", 7, "YAML error"),
+        ("apiVersion: v1\nkind: Pod\nmetadata:\n  namespace: a\n", 4, "Pod has no metadata.name"),
+        ("apiVersion: v1\nmetadata: {name: x}\n", 1, "object has no kind"),
+        (POD + "---\n- just\n- a list\n", 7, "a Kubernetes object must be a mapping, got a list"),
+        (
+            POD.replace("namespace: a\n", "namespace: a\n  labels: {replicas: 3}\n"),
+            6,
+            "metadata.labels.replicas must be a string, got a number (quote it)",
+        ),
+        (POD + "spec: [1]\n", 6, "spec must be a mapping, got a list"),
+        ("apiVersion: v1\nkind: List\nitems: {a: 1}\n", 3, "items of a List must be a list"),
+        (
+            "apiVersion: v1\nkind: List\nitems:\n- " + POD.replace("\n", "\n  ").rstrip() + "\n- {kind: Pod}\n",
+            9,
+            "object has no apiVersion",
+        ),
+        ("apiVersion: kubesim.kubewhy.io/v1\nkind: Scenario\ncolour: red\n", 3, "unknown Scenario field 'colour'"),
+        (
+            "apiVersion: kubesim.kubewhy.io/v1\nkind: Scenario\ncapturedAt: yesterday\n",
+            3,
+            "capturedAt is not an RFC 3339 time: 'yesterday'",
+        ),
+        (
+            "apiVersion: kubesim.kubewhy.io/v1\nkind: Scenario\nlogs:\n  a/p: hello\n",
+            4,
+            "log key 'a/p' must be NAMESPACE/POD/CONTAINER",
+        ),
+        (
+            "apiVersion: kubesim.kubewhy.io/v1\nkind: Scenario\nlogs:\n  a/p/c: {now: x}\n",
+            4,
+            "logs.a/p/c must have only 'current' and 'previous' texts",
+        ),
+    ],
+)
 def test_a_broken_snapshot_names_file_and_line(tmp_path: Path, text: str, line: int, words: str) -> None:
     path = tmp_path / "broken.yaml"
     path.write_text(text)
@@ -236,8 +283,13 @@ def test_missing_and_empty_snapshot_paths(tmp_path: Path) -> None:
 def test_the_cli_reports_a_broken_snapshot_in_one_line(tmp_path: Path) -> None:
     path = tmp_path / "broken.yaml"
     path.write_text(POD + "  name: q\n")
-    proc = subprocess.run([sys.executable, "-m", "kubewhy", "why", "pod/a/p", "--snapshot", str(path)],
-                          capture_output=True, text=True, timeout=120, check=False)
+    proc = subprocess.run(
+        [sys.executable, "-m", "kubewhy", "why", "pod/a/p", "--snapshot", str(path)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
     assert proc.returncode == 2, (proc.stdout, proc.stderr)
     assert f"{path}:6: duplicate key 'name' in metadata" in proc.stderr
     assert "Traceback" not in proc.stderr and len(proc.stderr.strip().splitlines()) == 1, proc.stderr

@@ -116,42 +116,78 @@ def test_a_broken_bundle_member_is_one_line_with_its_file(tmp_path: Path) -> Non
 # (https://github.com/dexhorthy/k8s-troubleshoot-workshop, README), with the pod status it quotes:
 # the Deployment's only pod is Pending, "0/1 nodes are available: 1 Insufficient cpu.".
 WORKSHOP_FILES = [
-    "cluster-resources/deployments/default.json", "cluster-resources/events/default.json",
-    "cluster-resources/groups.json", "cluster-resources/ingress/default.json", "cluster-resources/jobs/default.json",
-    "cluster-resources/limitranges/default.json", "cluster-resources/namespaces.json",
-    "cluster-resources/network-policy/default.json", "cluster-resources/nodes.json",
-    "cluster-resources/pod-disruption-budgets/default.json", "cluster-resources/pods/default.json",
+    "cluster-resources/deployments/default.json",
+    "cluster-resources/events/default.json",
+    "cluster-resources/groups.json",
+    "cluster-resources/ingress/default.json",
+    "cluster-resources/jobs/default.json",
+    "cluster-resources/limitranges/default.json",
+    "cluster-resources/namespaces.json",
+    "cluster-resources/network-policy/default.json",
+    "cluster-resources/nodes.json",
+    "cluster-resources/pod-disruption-budgets/default.json",
+    "cluster-resources/pods/default.json",
     "cluster-resources/pods/logs/default/my-app-9595cd9c7-4tpvx/my-app-previous.log",
-    "cluster-resources/pods/logs/default/my-app-9595cd9c7-4tpvx/my-app.log", "cluster-resources/pvcs/default.json",
-    "cluster-resources/pvs.json", "cluster-resources/replicasets/default.json", "cluster-resources/resources.json",
-    "cluster-resources/services/default.json", "cluster-resources/statefulsets/default.json",
-    "cluster-resources/storage-classes.json", "version.yaml",
+    "cluster-resources/pods/logs/default/my-app-9595cd9c7-4tpvx/my-app.log",
+    "cluster-resources/pvcs/default.json",
+    "cluster-resources/pvs.json",
+    "cluster-resources/replicasets/default.json",
+    "cluster-resources/resources.json",
+    "cluster-resources/services/default.json",
+    "cluster-resources/statefulsets/default.json",
+    "cluster-resources/storage-classes.json",
+    "version.yaml",
 ]
 
 
 def test_the_layout_of_a_real_bundle_is_read(tmp_path: Path, catalog) -> None:  # type: ignore[no-untyped-def]
     root = tmp_path / "support-bundle-2022-09-20T16_18_35"
-    pod = {"metadata": {"name": "my-app-9595cd9c7-4tpvx", "namespace": "default", "labels": {"app": "my-app"}},
-           "spec": {"containers": [{"name": "my-app", "image": "nginx", "resources": {"requests": {"cpu": "2"}}}]},
-           "status": {"phase": "Pending", "conditions": [{
-               "type": "PodScheduled", "status": "False", "lastProbeTime": None,
-               "lastTransitionTime": "2022-09-20T18:27:38Z", "reason": "Unschedulable",
-               "message": "0/1 nodes are available: 1 Insufficient cpu."}]}}
-    event = {"metadata": {"name": "my-app-9595cd9c7-4tpvx.1", "namespace": "default"},
-             "involvedObject": {"kind": "Pod", "name": "my-app-9595cd9c7-4tpvx", "namespace": "default"},
-             "reason": "FailedScheduling", "type": "Warning", "count": 3,
-             "message": "0/1 nodes are available: 1 Insufficient cpu.",
-             "firstTimestamp": "2022-09-20T18:27:38Z", "lastTimestamp": "2022-09-20T18:40:00Z"}
-    deployment = {"metadata": {"name": "my-app", "namespace": "default"},
-                  "spec": {"replicas": 1, "selector": {"matchLabels": {"app": "my-app"}},
-                           "template": {"metadata": {"labels": {"app": "my-app"}}, "spec": {"containers": [
-                               {"name": "my-app", "image": "nginx"}]}}},
-                  "status": {"observedGeneration": 1, "replicas": 1, "updatedReplicas": 1, "unavailableReplicas": 1}}
-    content: dict[str, Any] = {"cluster-resources/pods/default.json": {"kind": "PodList", "items": [pod]},
-                               "cluster-resources/events/default.json": {"kind": "EventList", "items": [event]},
-                               "cluster-resources/deployments/default.json": {"items": [deployment]},
-                               "cluster-resources/groups.json": [{"name": "apps"}],
-                               "cluster-resources/resources.json": [{"groupVersion": "v1"}]}
+    pod = {
+        "metadata": {"name": "my-app-9595cd9c7-4tpvx", "namespace": "default", "labels": {"app": "my-app"}},
+        "spec": {"containers": [{"name": "my-app", "image": "nginx", "resources": {"requests": {"cpu": "2"}}}]},
+        "status": {
+            "phase": "Pending",
+            "conditions": [
+                {
+                    "type": "PodScheduled",
+                    "status": "False",
+                    "lastProbeTime": None,
+                    "lastTransitionTime": "2022-09-20T18:27:38Z",
+                    "reason": "Unschedulable",
+                    "message": "0/1 nodes are available: 1 Insufficient cpu.",
+                }
+            ],
+        },
+    }
+    event = {
+        "metadata": {"name": "my-app-9595cd9c7-4tpvx.1", "namespace": "default"},
+        "involvedObject": {"kind": "Pod", "name": "my-app-9595cd9c7-4tpvx", "namespace": "default"},
+        "reason": "FailedScheduling",
+        "type": "Warning",
+        "count": 3,
+        "message": "0/1 nodes are available: 1 Insufficient cpu.",
+        "firstTimestamp": "2022-09-20T18:27:38Z",
+        "lastTimestamp": "2022-09-20T18:40:00Z",
+    }
+    deployment = {
+        "metadata": {"name": "my-app", "namespace": "default"},
+        "spec": {
+            "replicas": 1,
+            "selector": {"matchLabels": {"app": "my-app"}},
+            "template": {
+                "metadata": {"labels": {"app": "my-app"}},
+                "spec": {"containers": [{"name": "my-app", "image": "nginx"}]},
+            },
+        },
+        "status": {"observedGeneration": 1, "replicas": 1, "updatedReplicas": 1, "unavailableReplicas": 1},
+    }
+    content: dict[str, Any] = {
+        "cluster-resources/pods/default.json": {"kind": "PodList", "items": [pod]},
+        "cluster-resources/events/default.json": {"kind": "EventList", "items": [event]},
+        "cluster-resources/deployments/default.json": {"items": [deployment]},
+        "cluster-resources/groups.json": [{"name": "apps"}],
+        "cluster-resources/resources.json": [{"groupVersion": "v1"}],
+    }
     for name in WORKSHOP_FILES:
         f = root / name
         f.parent.mkdir(parents=True, exist_ok=True)

@@ -17,13 +17,16 @@ def test_documents_keep_their_index_and_the_lines_of_values() -> None:
     assert docs[2].line_of(("z",)) == 8
 
 
-@pytest.mark.parametrize("text,document,line,message", [
-    ("a: 1\na: 2\n", 1, 2, "duplicate key 'a' (first at line 1)"),
-    ("ok: 1\n---\nm:\n  list:\n  - {k: 1, k: 2}\n", 2, 5, "duplicate key 'k' in m.list[0] (first at line 5)"),
-    ("a: [1, 2\nb: 3\n", 1, 1, "YAML error"),
-    ('a: "unterminated\n', 1, 1, "YAML error"),
-    ("a: 1\n  b: 2\n", 1, 2, "YAML error"),
-])
+@pytest.mark.parametrize(
+    "text,document,line,message",
+    [
+        ("a: 1\na: 2\n", 1, 2, "duplicate key 'a' (first at line 1)"),
+        ("ok: 1\n---\nm:\n  list:\n  - {k: 1, k: 2}\n", 2, 5, "duplicate key 'k' in m.list[0] (first at line 5)"),
+        ("a: [1, 2\nb: 3\n", 1, 1, "YAML error"),
+        ('a: "unterminated\n', 1, 1, "YAML error"),
+        ("a: 1\n  b: 2\n", 1, 2, "YAML error"),
+    ],
+)
 def test_errors_say_document_and_line(text: str, document: int, line: int, message: str) -> None:
     with pytest.raises(YamlSourceError) as info:
         list(documents(text))

@@ -25,8 +25,9 @@ def prometheus_binaries() -> tuple[str, str]:
 
 
 @pytest.fixture(scope="session")
-def prometheus_for(prometheus_binaries: tuple[str, str], tmp_path_factory: pytest.TempPathFactory
-                   ) -> Iterator[Callable[[str], RunningPrometheus]]:
+def prometheus_for(
+    prometheus_binaries: tuple[str, str], tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Callable[[str], RunningPrometheus]]:
     """``prometheus_for(scenario)``: one real Prometheus per scenario, over its back-filled last hour."""
     running: dict[str, RunningPrometheus] = {}
 

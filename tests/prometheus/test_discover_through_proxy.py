@@ -20,11 +20,17 @@ from tests.prometheus.promcases import THROTTLED
 
 
 def test_discovered_prometheus_answers_through_the_service_proxy(
-        start_sim: Callable[..., RunningSim], prometheus_for: Callable[[str], RunningPrometheus]) -> None:
+    start_sim: Callable[..., RunningSim], prometheus_for: Callable[[str], RunningPrometheus]
+) -> None:
     prom = prometheus_for(THROTTLED)
-    sim = start_sim(THROTTLED, timeline_mode="manual",
-                    service_proxies={"monitoring/prometheus-operated": prom.url,
-                                     "monitoring/kube-prometheus-stack-prometheus": prom.url})
+    sim = start_sim(
+        THROTTLED,
+        timeline_mode="manual",
+        service_proxies={
+            "monitoring/prometheus-operated": prom.url,
+            "monitoring/kube-prometheus-stack-prometheus": prom.url,
+        },
+    )
     settings = Settings(kube=KubeSettings(kubeconfig=str(sim.kubeconfig)), prometheus=PromSettings(url=DISCOVER))
 
     async def run() -> tuple[str, tuple[str, ...]]:

@@ -46,8 +46,14 @@ class _Handler(BaseHTTPRequestHandler):
             time.sleep(self.delay)
             body, status = {"status": "success", "data": {"resultType": "vector", "result": []}}, 200
         else:
-            body, status = {"status": "error", "errorType": "execution",
-                            "error": "query processing would load too many samples into memory"}, 422
+            body, status = (
+                {
+                    "status": "error",
+                    "errorType": "execution",
+                    "error": "query processing would load too many samples into memory",
+                },
+                422,
+            )
         data = json.dumps(body).encode()
         self.send_response(status)
         self.send_header("Content-Type", "application/json")
@@ -120,12 +126,12 @@ def test_bad_query_is_reported_with_prometheus_own_message(prometheus_for, tmp_p
     (tmp_path / "bad.yaml").write_text(
         "id: bad-query\ntitle: t\napplies_to: [Pod]\nstage: pod\nseverity: info\nsymptom: 'true'\n"
         "checks:\n  - id: m\n    use: prometheus\n    with: {query: 'rate(container_cpu_usage_seconds_total[5m]'}\n"
-        "when: '!(m == null)'\nsummary: s\napiVersion: kubewhy.io/v1\n")
+        "when: '!(m == null)'\nsummary: s\napiVersion: kubewhy.io/v1\n"
+    )
     kube = SnapshotKube([Path(p) for p in load_scenario(THROTTLED).sources])
     catalog = load_dirs([tmp_path])
     prom = PromMetrics(prometheus_for(THROTTLED).url, timeout=10)
-    report = asyncio.run(diagnose(parse_target(Q10_POD), Deps(kube=kube, catalog=catalog, clock=kube.clock,
-                                                              prom=prom)))
+    report = asyncio.run(diagnose(parse_target(Q10_POD), Deps(kube=kube, catalog=catalog, clock=kube.clock, prom=prom)))
     result = check(report, "bad-query.m")
     assert result.status == "error" and "bad_data" in result.detail and "parse error" in result.detail
     assert "cpu-throttling" in {f.id for f in report.findings}  # the real playbooks are unaffected

@@ -13,7 +13,7 @@ from kubesim.server import SimOptions
 from tests.prometheus.promcases import FILLING, MEMORY, THROTTLED, load_scenario
 
 END = datetime(2030, 1, 1, 12, 0, tzinfo=UTC)
-SAMPLE = re.compile(r'^(?P<name>[a-z_]+)(?P<labels>\{.*\}) (?P<value>\S+) (?P<ts>\S+)$')
+SAMPLE = re.compile(r"^(?P<name>[a-z_]+)(?P<labels>\{.*\}) (?P<value>\S+) (?P<ts>\S+)$")
 
 
 def parse(text: str) -> dict[tuple[str, str], list[tuple[float, float]]]:
@@ -52,20 +52,38 @@ def test_counters_grow_and_throttling_ratio_is_as_given() -> None:
 
 def test_memory_climbs_toward_the_limit_and_pvc_fills() -> None:
     mem = parse(openmetrics(load_scenario(MEMORY), end=END))
-    ws = [v for _, v in mem[("container_memory_working_set_bytes",
-                              '{namespace="mem",pod="api-5c8d7f9b6d-k2m4p",container="api",node="node-1"}')]]
+    ws = [
+        v
+        for _, v in mem[
+            (
+                "container_memory_working_set_bytes",
+                '{namespace="mem",pod="api-5c8d7f9b6d-k2m4p",container="api",node="node-1"}',
+            )
+        ]
+    ]
     assert ws == sorted(ws) and ws[-1] == 476 * 2**20 and ws[0] == (476 - 90) * 2**20  # 1.5Mi/min for 60 min
     assert ws[-1] / (512 * 2**20) > 0.9
     vol = parse(openmetrics(load_scenario(FILLING), end=END))
-    avail = [v for _, v in vol[("kubelet_volume_stats_available_bytes",
-                                '{namespace="ingest",persistentvolumeclaim="data-collector-0"}')]]
+    avail = [
+        v
+        for _, v in vol[
+            ("kubelet_volume_stats_available_bytes", '{namespace="ingest",persistentvolumeclaim="data-collector-0"}')
+        ]
+    ]
     assert avail == sorted(avail, reverse=True) and avail[0] - avail[-1] == 60 * 24 * 2**20
 
 
 def test_oom_bound_container_history_is_a_sawtooth_up_to_the_limit() -> None:
     mem = parse(openmetrics(load_scenario("workshop/q01-app-crash"), end=END))
-    ws = [v for _, v in mem[("container_memory_working_set_bytes",
-                              '{namespace="q1",pod="app-7d4b9c6f5-x2x7k",container="app",node="node-1"}')]]
+    ws = [
+        v
+        for _, v in mem[
+            (
+                "container_memory_working_set_bytes",
+                '{namespace="q1",pod="app-7d4b9c6f5-x2x7k",container="app",node="node-1"}',
+            )
+        ]
+    ]
     drops = sum(1 for a, b in pairwise(ws) if b < a)
     assert drops >= 2, "the container should have been OOM-killed (and restarted) several times in the hour"
     assert max(ws) <= 96 * 2**20 and max(ws) > 0.95 * 96 * 2**20
@@ -80,8 +98,11 @@ def test_same_series_labels_as_the_simulator_metrics_endpoint() -> None:
             live_text = resp.read().decode()
     finally:
         sim.stop()
-    live = {(m["name"], m["labels"]) for m in (re.match(r'^(?P<name>[a-z_]+)(?P<labels>\{.*\}) \S+$', ln)
-                                              for ln in live_text.splitlines()) if m}
+    live = {
+        (m["name"], m["labels"])
+        for m in (re.match(r"^(?P<name>[a-z_]+)(?P<labels>\{.*\}) \S+$", ln) for ln in live_text.splitlines())
+        if m
+    }
     q10 = {s for s in live if 'namespace="q10"' in s[1]}
     assert q10 and q10 <= history, sorted(q10 - history)[:5]
 

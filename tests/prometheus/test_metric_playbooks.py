@@ -27,14 +27,21 @@ from tests.prometheus.promcases import FILLING, HEALTHY, MEMORY, THROTTLED, load
 CATALOG = load_dirs([])
 
 CASES = [
-    (THROTTLED, "pod/q10/server-7b6f4c9d8c-jhk7g", "cpu-throttling",
-     [r"throttled periods / periods over 5m for server: 6\d%", r"resources.limits.cpu: 100m"]),
+    (
+        THROTTLED,
+        "pod/q10/server-7b6f4c9d8c-jhk7g",
+        "cpu-throttling",
+        [r"throttled periods / periods over 5m for server: 6\d%", r"resources.limits.cpu: 100m"],
+    ),
     (THROTTLED, "deploy/q10/server", "cpu-throttling", [r"resources.limits.cpu: 100m"]),
     # Back-filled series go on past "now" at the same trend, so values move a little while the session runs.
-    (MEMORY, "pod/mem/api-5c8d7f9b6d-k2m4p", "memory-near-limit",
-     [r"4[78]\d\.\dMiB = 9\d% of resources.limits.memory 512Mi", r"trend \(deriv over 15m\): \+1\.5MiB/min"]),
-    (FILLING, "pvc/ingest/data-collector-0", "pvc-filling",
-     [r"\d\.\dGiB available", r"time to full ≈ [3-6]\dm"]),
+    (
+        MEMORY,
+        "pod/mem/api-5c8d7f9b6d-k2m4p",
+        "memory-near-limit",
+        [r"4[78]\d\.\dMiB = 9\d% of resources.limits.memory 512Mi", r"trend \(deriv over 15m\): \+1\.5MiB/min"],
+    ),
+    (FILLING, "pvc/ingest/data-collector-0", "pvc-filling", [r"\d\.\dGiB available", r"time to full ≈ [3-6]\dm"]),
     (FILLING, "pod/ingest/collector-0", "pvc-filling", [r"time to full ≈ [3-6]\dm"]),
 ]
 
@@ -49,8 +56,9 @@ def run(target: str, deps: Deps) -> Report:
 
 
 @pytest.mark.parametrize("scenario,target,playbook,evidence", CASES, ids=[f"{c[2]}:{c[1]}" for c in CASES])
-def test_metric_cause_is_proven_offline(prometheus_for: Callable[[str], RunningPrometheus], scenario: str,
-                                        target: str, playbook: str, evidence: list[str]) -> None:
+def test_metric_cause_is_proven_offline(
+    prometheus_for: Callable[[str], RunningPrometheus], scenario: str, target: str, playbook: str, evidence: list[str]
+) -> None:
     report = run(target, snapshot_deps(scenario, prometheus_for(scenario)))
     found = {f.id: f for f in report.findings}
     assert playbook in found, (list(found), [c.to_dict() for c in report.checks if c.status != "ok"])
@@ -61,11 +69,20 @@ def test_metric_cause_is_proven_offline(prometheus_for: Callable[[str], RunningP
 
 
 @pytest.mark.parametrize("scenario,target,playbook,evidence", CASES[::2], ids=[f"{c[2]}:{c[1]}" for c in CASES[::2]])
-def test_metric_cause_is_proven_through_the_simulator(start_sim, prometheus_for, scenario: str, target: str,  # type: ignore[no-untyped-def]
-                                                      playbook: str, evidence: list[str]) -> None:
+def test_metric_cause_is_proven_through_the_simulator(  # type: ignore[no-untyped-def]
+    start_sim,
+    prometheus_for,
+    scenario: str,
+    target: str,  # type: ignore[no-untyped-def]
+    playbook: str,
+    evidence: list[str],
+) -> None:
     sim = start_sim(scenario, timeline_mode="manual")
-    deps = Deps(kube=LiveKube(build_api_client(str(sim.kubeconfig))), catalog=CATALOG,
-                prom=PromMetrics(prometheus_for(scenario).url, timeout=10))
+    deps = Deps(
+        kube=LiveKube(build_api_client(str(sim.kubeconfig))),
+        catalog=CATALOG,
+        prom=PromMetrics(prometheus_for(scenario).url, timeout=10),
+    )
     report = run(target, deps)
     assert playbook in {f.id for f in report.findings}
 
@@ -81,8 +98,11 @@ NEGATIVE = [
 def test_neighbours_with_metrics_are_not_reported(prometheus_for, scenario: str, target: str) -> None:  # type: ignore[no-untyped-def]
     report = run(target, snapshot_deps(scenario, prometheus_for(scenario)))
     assert report.findings == []
-    ran = [c for c in report.checks if c.id.split(".")[0] in ("memory-near-limit", "pvc-filling")
-           and not c.id.endswith(".when")]
+    ran = [
+        c
+        for c in report.checks
+        if c.id.split(".")[0] in ("memory-near-limit", "pvc-filling") and not c.id.endswith(".when")
+    ]
     # The kubelet checks stand back when Prometheus answers; every other metric check ran.
     assert all(c.status == "skipped" for c in ran if c.id.endswith(".kubelet"))
     ran = [c for c in ran if not c.id.endswith(".kubelet")]
@@ -97,8 +117,12 @@ def test_nothing_on_the_healthy_cluster(prometheus_for: Callable[[str], RunningP
     for exp in scenario.expect:
         report = run(exp.target, deps)
         assert report.findings == [], (exp.target, [f.id for f in report.findings])
-        metric_checks_ok += sum(1 for c in report.checks if c.status == "ok" and c.id.split(".")[-1] in
-                                ("throttling", "working_set", "available", "peak", "growth", "trend"))
+        metric_checks_ok += sum(
+            1
+            for c in report.checks
+            if c.status == "ok"
+            and c.id.split(".")[-1] in ("throttling", "working_set", "available", "peak", "growth", "trend")
+        )
     # The metric playbooks really ran against Prometheus (and found nothing): not skipped, not failed.
     assert metric_checks_ok >= 6, metric_checks_ok
 

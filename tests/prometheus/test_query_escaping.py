@@ -21,7 +21,7 @@ HOSTILE = [
     'x"}[5m])) or vector(1) or sum(rate(up{job!="',
     'server-7b6f4c9d8c-jhk7g"}[5m])) or vector(1) #',
     'a\\"} or on() vector(1) #',
-    "line\nbreak\"}",
+    'line\nbreak"}',
 ]
 CATALOG = load_dirs([])
 
@@ -31,8 +31,9 @@ def test_q_makes_one_string_literal(prometheus_binaries, tmp_path: Path, name: s
     query = Compiler().compile('"up{pod=" + q(name) + "}"').evaluate({"name": to_cel(name)})
     rules = tmp_path / "rules.yaml"
     # promtool parses the expression with Prometheus' own parser: a single selector, nothing else.
-    rules.write_text("groups:\n- name: g\n  rules:\n  - record: r\n    expr: |-\n      "
-                     + str(query).replace("\n", "\\n") + "\n")
+    rules.write_text(
+        "groups:\n- name: g\n  rules:\n  - record: r\n    expr: |-\n      " + str(query).replace("\n", "\\n") + "\n"
+    )
     proc = subprocess.run([prometheus_binaries[1], "check", "rules", str(rules)], capture_output=True, text=True)
     assert proc.returncode == 0, proc.stdout + proc.stderr
     escaped = name.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")

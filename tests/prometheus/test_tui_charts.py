@@ -20,8 +20,10 @@ POD = ("mem", "api-5c8d7f9b6d-k2m4p")
 
 async def test_why_charts_the_memory_climb(prometheus_for: Any, tmp_path: Path) -> None:
     files = [str(p) for p in load_scenario(MEMORY).sources]
-    settings = load({"HOME": str(tmp_path), "XDG_DATA_HOME": str(tmp_path)},
-                    Flags(snapshot=files, prometheus=prometheus_for(MEMORY).url, no_audit=True))
+    settings = load(
+        {"HOME": str(tmp_path), "XDG_DATA_HOME": str(tmp_path)},
+        Flags(snapshot=files, prometheus=prometheus_for(MEMORY).url, no_audit=True),
+    )
     app = K8sTui(Session(settings), start="pods")
     async with app.run_test(size=(150, 60)) as pilot:
         await until(pilot, lambda: isinstance(app.screen, ResourceScreen) and bool(app.screen.table.rows), "pods")

@@ -21,16 +21,25 @@ from kubewhy.watch.metrics import evaluate
 from kubewhy.watch.rules import load_rules
 from tests.prometheus.promcases import FILLING, HEALTHY, MEMORY, THROTTLED
 
-CASES = [(THROTTLED, "cpu-throttling", "deploy/q10/server"), (MEMORY, "memory-near-limit", "deploy/mem/api"),
-         (FILLING, "pvc-filling", "pvc/ingest/data-collector-0")]
+CASES = [
+    (THROTTLED, "cpu-throttling", "deploy/q10/server"),
+    (MEMORY, "memory-near-limit", "deploy/mem/api"),
+    (FILLING, "pvc-filling", "pvc/ingest/data-collector-0"),
+]
 
 
 async def _candidates(sim: RunningSim, prom: RunningPrometheus, rule_id: str) -> dict[tuple[str, str], Any]:
     kube = LiveKube(build_api_client(str(sim.kubeconfig)))
     rules = load_rules()
     rule = next(r for r in rules.rules if r.id == rule_id)
-    watcher = Watcher(Deps(kube=kube, catalog=load_dirs([])), kube, None, None, rules,  # type: ignore[arg-type]
-                      WatchOptions(cluster="test"))
+    watcher = Watcher(
+        Deps(kube=kube, catalog=load_dirs([])),
+        kube,
+        None,  # type: ignore[arg-type]
+        None,  # type: ignore[arg-type]
+        rules,  # type: ignore[arg-type]
+        WatchOptions(cluster="test"),
+    )
     task = asyncio.create_task(watcher.pods.run())
     try:
         await asyncio.wait_for(watcher.pods.synced.wait(), 10)
@@ -43,8 +52,12 @@ async def _candidates(sim: RunningSim, prom: RunningPrometheus, rule_id: str) ->
 
 @pytest.mark.parametrize("scenario,rule,subject", CASES, ids=[c[1] for c in CASES])
 async def test_metric_rule_finds_its_subject_over_real_prometheus(
-        prometheus_for: Callable[[str], RunningPrometheus], start_sim: Callable[..., RunningSim], scenario: str,
-        rule: str, subject: str) -> None:
+    prometheus_for: Callable[[str], RunningPrometheus],
+    start_sim: Callable[..., RunningSim],
+    scenario: str,
+    rule: str,
+    subject: str,
+) -> None:
     prom = prometheus_for(scenario)
     sim = start_sim(scenario, timeline_mode="manual")
     found = await _candidates(sim, prom, rule)
@@ -54,7 +67,8 @@ async def test_metric_rule_finds_its_subject_over_real_prometheus(
 
 
 async def test_metric_rules_find_nothing_on_a_healthy_cluster(
-        prometheus_for: Callable[[str], RunningPrometheus], start_sim: Callable[..., RunningSim]) -> None:
+    prometheus_for: Callable[[str], RunningPrometheus], start_sim: Callable[..., RunningSim]
+) -> None:
     prom = prometheus_for(HEALTHY)
     sim = start_sim(HEALTHY, timeline_mode="manual")
     for rule in ("cpu-throttling", "memory-near-limit", "pvc-filling"):

@@ -13,17 +13,31 @@ from pathlib import Path
 TARGET = "pod/q10/server-7b6f4c9d8c-jhk7g"
 
 
-def test_readme_why_with_prometheus_discover_and_chart_dir(start_sim, prometheus_for,  # type: ignore[no-untyped-def]
-                                                           tmp_path: Path) -> None:
+def test_readme_why_with_prometheus_discover_and_chart_dir(  # type: ignore[no-untyped-def]
+    start_sim,
+    prometheus_for,  # type: ignore[no-untyped-def]
+    tmp_path: Path,
+) -> None:
     upstream = prometheus_for("workshop/q10-p99-latency").url
-    sim = start_sim("workshop", timeline_mode="manual",
-                    service_proxies={"monitoring/kube-prometheus-stack-prometheus": upstream,
-                                     "monitoring/prometheus-operated": upstream})
+    sim = start_sim(
+        "workshop",
+        timeline_mode="manual",
+        service_proxies={
+            "monitoring/kube-prometheus-stack-prometheus": upstream,
+            "monitoring/prometheus-operated": upstream,
+        },
+    )
     charts = tmp_path / "charts"
     env = {**os.environ, "KUBECONFIG": str(sim.kubeconfig), "XDG_DATA_HOME": str(tmp_path / "xdg")}
     env.pop("KUBEWHY_DATABASE_URL", None)
-    proc = subprocess.run(check=False, args=[sys.executable, "-m", "kubewhy", "why", TARGET, "--prometheus", "discover",
-                           "--chart-dir", str(charts)], capture_output=True, text=True, env=env, timeout=120)
+    proc = subprocess.run(
+        check=False,
+        args=[sys.executable, "-m", "kubewhy", "why", TARGET, "--prometheus", "discover", "--chart-dir", str(charts)],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+    )
     assert "asyncio.run() cannot be called" not in proc.stderr
     assert proc.returncode == 0, proc.stderr
     assert "Traceback" not in proc.stderr

@@ -25,26 +25,34 @@ async def post_raw(bot: Bot, body: bytes, headers: dict[str, str]) -> tuple[int,
             return resp.status, await resp.text(), dict(resp.headers)
 
 
-def signed_headers(body: bytes, *, timestamp: str | None = None,
-                   content_type: str = "application/x-www-form-urlencoded",
-                   **extra: str) -> dict[str, str]:
+def signed_headers(
+    body: bytes, *, timestamp: str | None = None, content_type: str = "application/x-www-form-urlencoded", **extra: str
+) -> dict[str, str]:
     ts = timestamp or str(int(time.time()))
-    return {"Content-Type": content_type, "X-Slack-Request-Timestamp": ts,
-            "X-Slack-Signature": "v0=" + hmac.new(SECRET.encode(), b"v0:" + ts.encode() + b":" + body,
-                                                   hashlib.sha256).hexdigest(),
-            **extra}
+    return {
+        "Content-Type": content_type,
+        "X-Slack-Request-Timestamp": ts,
+        "X-Slack-Signature": "v0="
+        + hmac.new(SECRET.encode(), b"v0:" + ts.encode() + b":" + body, hashlib.sha256).hexdigest(),
+        **extra,
+    }
 
 
 def audit_env(tmp_path: Path) -> dict[str, str]:
-    return {"KUBEWHY_DATABASE_URL": f"sqlite:///{tmp_path / 'audit.db'}",
-            "KUBEWHY_AUDIT_FALLBACK": str(tmp_path / "audit-fallback.jsonl")}
+    return {
+        "KUBEWHY_DATABASE_URL": f"sqlite:///{tmp_path / 'audit.db'}",
+        "KUBEWHY_AUDIT_FALLBACK": str(tmp_path / "audit-fallback.jsonl"),
+    }
 
 
 @pytest.fixture
 async def rbot(start_sim: Any, tmp_path: Path) -> AsyncIterator[Bot]:
     """A bot restricted to q1, q4 and q5, on the workshop scenario."""
     sim = start_sim("workshop", timeline_mode="manual")
-    env = {"KUBEWHY_SLACK_ALLOW": f"q4={ALLOWED};*=S0SRE", "KUBEWHY_SLACK_NAMESPACES": RESTRICTED,
-           **audit_env(tmp_path)}
+    env = {
+        "KUBEWHY_SLACK_ALLOW": f"q4={ALLOWED};*=S0SRE",
+        "KUBEWHY_SLACK_NAMESPACES": RESTRICTED,
+        **audit_env(tmp_path),
+    }
     async with running_bot(sim, env, SlackDouble(usergroups={"S0SRE": [GROUP_MEMBER]})) as running:
         yield running

@@ -13,8 +13,9 @@ import struct
 
 
 def error_response(code: str, message: str) -> bytes:
-    fields = b"".join(k + v.encode() + b"\0" for k, v in ((b"S", "FATAL"), (b"V", "FATAL"), (b"C", code),
-                                                          (b"M", message)))
+    fields = b"".join(
+        k + v.encode() + b"\0" for k, v in ((b"S", "FATAL"), (b"V", "FATAL"), (b"C", code), (b"M", message))
+    )
     body = fields + b"\0"
     return b"E" + struct.pack("!I", len(body) + 4) + body
 

@@ -26,8 +26,12 @@ POD = Target("Pod", "app-7d4b9c6f5-x2x7k", "q1")
 
 
 def inject(sim: RunningSim, **spec: Any) -> dict[str, Any]:
-    req = urllib.request.Request(f"{sim.url}/kubesim/v1/faults", data=json.dumps(spec).encode(), method="POST",
-                                 headers={"Content-Type": "application/json"})
+    req = urllib.request.Request(
+        f"{sim.url}/kubesim/v1/faults",
+        data=json.dumps(spec).encode(),
+        method="POST",
+        headers={"Content-Type": "application/json"},
+    )
     with urllib.request.urlopen(req, timeout=10) as resp:
         return dict(json.loads(resp.read()))
 
@@ -43,22 +47,28 @@ def sim(start_sim: Any) -> RunningSim:
 
 
 async def diagnose(sim: RunningSim, **env: str) -> Report:
-    settings = load_settings({"KUBECONFIG": str(sim.kubeconfig), "KUBEWHY_NO_AUDIT": "1",
-                              "KUBEWHY_CHECK_TIMEOUT": "1", **env})
+    settings = load_settings(
+        {"KUBECONFIG": str(sim.kubeconfig), "KUBEWHY_NO_AUDIT": "1", "KUBEWHY_CHECK_TIMEOUT": "1", **env}
+    )
     async with compose.opened(settings) as deps:
         return await service.diagnose(POD, deps)
 
 
 # ------------------------------------------------------------------------------------- the API server
 
-@pytest.mark.parametrize("fault,status,words", [
-    ({"status": 500}, "error", "HTTP 500"),
-    ({"status": 403}, "error", "not allowed"),
-    ({"reset": True}, "error", "cannot reach"),
-    ({"delay": 3}, "timeout", "no answer within 1s"),
-])
+
+@pytest.mark.parametrize(
+    "fault,status,words",
+    [
+        ({"status": 500}, "error", "HTTP 500"),
+        ({"status": 403}, "error", "not allowed"),
+        ({"reset": True}, "error", "cannot reach"),
+        ({"delay": 3}, "timeout", "no answer within 1s"),
+    ],
+)
 async def test_a_failing_events_api_gives_a_partial_report_naming_the_failed_checks(
-        sim: RunningSim, fault: dict[str, Any], status: str, words: str) -> None:
+    sim: RunningSim, fault: dict[str, Any], status: str, words: str
+) -> None:
     inject(sim, path="/events", times=None, **fault)
     report = await diagnose(sim)
     assert "oom-killed" in [f.id for f in report.findings]  # what the pod's own status proves is still found
@@ -97,7 +107,8 @@ async def test_a_persistent_500_on_the_target_is_a_clear_error(sim: RunningSim) 
 
 @pytest.mark.parametrize("status,words", [(401, "not allowed"), (403, "not allowed")])
 def test_expired_or_forbidden_credentials_exit_with_one_clear_line(
-        sim: RunningSim, status: int, words: str, capsys: pytest.CaptureFixture[str]) -> None:
+    sim: RunningSim, status: int, words: str, capsys: pytest.CaptureFixture[str]
+) -> None:
     inject(sim, status=status, times=None)
     code = main(["why", "pod/q1/app-7d4b9c6f5-x2x7k", "--no-audit"], {"KUBECONFIG": str(sim.kubeconfig)})
     err = capsys.readouterr().err
@@ -115,6 +126,7 @@ def test_the_fault_control_rejects_bad_specs_clearly(sim: RunningSim) -> None:
 
 
 # ------------------------------------------------------------------------------------- Prometheus
+
 
 @pytest.fixture
 async def slow_prometheus() -> AsyncIterator[str]:
@@ -149,6 +161,7 @@ async def test_a_slow_prometheus_times_out_per_query(sim: RunningSim, slow_prome
 
 # ------------------------------------------------------------------------------------- Slack Web API
 
+
 async def test_slack_5xx_and_429_are_retried_in_order_and_nothing_is_dropped(rbot: Bot) -> None:
     rbot.double.fail("chat.update", "internal_error", status=503, times=2)
     rbot.double.rate_limit("chat.postMessage", times=1, retry_after=1)
@@ -161,5 +174,3 @@ async def test_slack_5xx_and_429_are_retried_in_order_and_nothing_is_dropped(rbo
     assert "app-7d4b9c6f5-x2x7k" in text_of(updates[0]["blocks"]) and "db-0" in text_of(updates[1]["blocks"])
     methods = [c.method for c in rbot.double.calls]
     assert methods.count("chat.update:503:internal_error") == 2 and methods.count("chat.postMessage:429") == 1
-
-

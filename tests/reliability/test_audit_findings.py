@@ -58,6 +58,7 @@ def free_port() -> int:
 
 # ------------------------------------------------------------------------------------- 1. SIGTERM
 
+
 async def test_sigterm_flushes_every_queued_record(start_sim: Any, tmp_path: Path) -> None:
     """The bot as a process: 40 clicks recorded while SQLite is locked, then SIGTERM (what Kubernetes sends)."""
     import sqlite3
@@ -68,22 +69,45 @@ async def test_sigterm_flushes_every_queued_record(start_sim: Any, tmp_path: Pat
     double = SlackDouble()
     api = await double.start()
     path, port = tmp_path / "audit.db", free_port()
-    env = {**os.environ, "SLACK_BOT_TOKEN": "xoxb-test", "SLACK_SIGNING_SECRET": SECRET, "KUBEWHY_SLACK_API_URL": api,
-           "KUBECONFIG": str(sim.kubeconfig), "KUBEWHY_DATABASE_URL": f"sqlite:///{path}", "PORT": str(port),
-           "KUBEWHY_AUDIT_FALLBACK": str(tmp_path / "fallback.jsonl"), "KUBEWHY_SLACK_NAMESPACES": "q5"}
-    proc = subprocess.Popen([sys.executable, "-m", "kubewhy", "bot"], env=env, stdout=subprocess.PIPE,
-                            stderr=subprocess.STDOUT)
+    env = {
+        **os.environ,
+        "SLACK_BOT_TOKEN": "xoxb-test",
+        "SLACK_SIGNING_SECRET": SECRET,
+        "KUBEWHY_SLACK_API_URL": api,
+        "KUBECONFIG": str(sim.kubeconfig),
+        "KUBEWHY_DATABASE_URL": f"sqlite:///{path}",
+        "PORT": str(port),
+        "KUBEWHY_AUDIT_FALLBACK": str(tmp_path / "fallback.jsonl"),
+        "KUBEWHY_SLACK_NAMESPACES": "q5",
+    }
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "kubewhy", "bot"], env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT
+    )
 
     async def click(i: int) -> int:
-        payload = {"type": "block_actions", "user": {"id": "U0A", "team_id": "T0001"}, "team": {"id": "T0001"},
-                   "container": {"type": "message", "message_ts": "1.1", "channel_id": "C0"},
-                   "channel": {"id": "C0"}, "trigger_id": f"t{i}", "api_app_id": "A0",
-                   "actions": [{"action_id": "kubewhy_events", "block_id": "b", "type": "button",
-                                "value": '{"t":"pod/q5/db-0"}', "action_ts": str(i)}]}
+        payload = {
+            "type": "block_actions",
+            "user": {"id": "U0A", "team_id": "T0001"},
+            "team": {"id": "T0001"},
+            "container": {"type": "message", "message_ts": "1.1", "channel_id": "C0"},
+            "channel": {"id": "C0"},
+            "trigger_id": f"t{i}",
+            "api_app_id": "A0",
+            "actions": [
+                {
+                    "action_id": "kubewhy_events",
+                    "block_id": "b",
+                    "type": "button",
+                    "value": '{"t":"pod/q5/db-0"}',
+                    "action_ts": str(i),
+                }
+            ],
+        }
         body = urllib.parse.urlencode({"payload": __import__("json").dumps(payload)}).encode()
         async with aiohttp.ClientSession() as session:
-            async with session.post(f"http://127.0.0.1:{port}/slack/events", data=body,
-                                    headers=signed_headers(body)) as resp:
+            async with session.post(
+                f"http://127.0.0.1:{port}/slack/events", data=body, headers=signed_headers(body)
+            ) as resp:
                 return resp.status
 
     try:
@@ -124,16 +148,25 @@ async def test_sigterm_flushes_every_queued_record(start_sim: Any, tmp_path: Pat
 
 # ------------------------------------------------------------------------------------- 2. why: record before report
 
+
 def test_why_writes_its_row_before_the_report_appears(start_sim: Any, pg: str, tmp_path: Path) -> None:
     sim = start_sim("workshop", timeline_mode="manual")
     url = pg_url(pg)
-    env = {**os.environ, "KUBECONFIG": str(sim.kubeconfig), "KUBEWHY_DATABASE_URL": url,
-           "KUBEWHY_AUDIT_FALLBACK": str(tmp_path / "fallback.jsonl")}
+    env = {
+        **os.environ,
+        "KUBECONFIG": str(sim.kubeconfig),
+        "KUBEWHY_DATABASE_URL": url,
+        "KUBEWHY_AUDIT_FALLBACK": str(tmp_path / "fallback.jsonl"),
+    }
     asyncio.run(migrate.upgrade(db.make_engine(url)))
     killed = 0
     for _ in range(3):
-        proc = subprocess.Popen([sys.executable, "-m", "kubewhy", "why", "pod/q1/app-7d4b9c6f5-x2x7k"], env=env,
-                                stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "kubewhy", "why", "pod/q1/app-7d4b9c6f5-x2x7k"],
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
+        )
         assert proc.stdout is not None
         first = proc.stdout.readline()  # the report's first line ...
         proc.kill()  # ... and the process is gone at once
@@ -144,6 +177,7 @@ def test_why_writes_its_row_before_the_report_appears(start_sim: Any, pg: str, t
 
 
 # ------------------------------------------------------------------------------------- 3. outages
+
 
 async def test_shutting_down_is_retried_not_sent_to_the_fallback_file(pg: str, tmp_path: Path) -> None:
     restarting = await RestartingPostgres(refuse=5).start()
@@ -199,8 +233,9 @@ async def test_a_running_writer_re_imports_its_own_fallback_file(pg: str, tmp_pa
 async def test_a_quiet_writer_re_imports_after_its_interval(pg: str, tmp_path: Path) -> None:
     proxy = await FlakyProxy().start()
     await migrate.upgrade(db.make_engine(pg_url(pg)))
-    audit = AuditLog(pg_url(pg, port=proxy.port), fallback_path=tmp_path / "fallback.jsonl", retry=QUICK,
-                     replay_interval=0.2)
+    audit = AuditLog(
+        pg_url(pg, port=proxy.port), fallback_path=tmp_path / "fallback.jsonl", retry=QUICK, replay_interval=0.2
+    )
     await audit.start()
     await audit.flush()
     await proxy.refuse()
@@ -219,16 +254,21 @@ async def test_a_quiet_writer_re_imports_after_its_interval(pg: str, tmp_path: P
 
 # ------------------------------------------------------------------------------------- 4. bad settings
 
-@pytest.mark.parametrize("url,expected", [
-    ("postgresql://kw:hunter2@db.example:port/audit", "malformed URL"),
-    ("postgresql://kw@127.0.0.1:54x2/audit", "malformed URL"),
-    ("postgresql://kw@[::1/audit", "malformed URL"),
-    ("mysql://kw@db/audit", "unsupported database 'mysql'"),
-    ("audit.db", "expected a URL"),
-])
+
+@pytest.mark.parametrize(
+    "url,expected",
+    [
+        ("postgresql://kw:hunter2@db.example:port/audit", "malformed URL"),
+        ("postgresql://kw@127.0.0.1:54x2/audit", "malformed URL"),
+        ("postgresql://kw@[::1/audit", "malformed URL"),
+        ("mysql://kw@db/audit", "unsupported database 'mysql'"),
+        ("audit.db", "expected a URL"),
+    ],
+)
 @pytest.mark.parametrize("command", [["history"], ["db", "current"], ["db", "upgrade"], ["postmortem", "INC-1"]])
-def test_bad_database_urls_are_named_without_a_traceback(url: str, expected: str, command: list[str],
-                                                         capsys: pytest.CaptureFixture[str]) -> None:
+def test_bad_database_urls_are_named_without_a_traceback(
+    url: str, expected: str, command: list[str], capsys: pytest.CaptureFixture[str]
+) -> None:
     code = main(command, {"KUBEWHY_DATABASE_URL": url, "HOME": "/nonexistent"})
     err = capsys.readouterr().err
     assert code == 2
@@ -282,14 +322,20 @@ async def test_a_writer_on_a_newer_revision_says_so_at_once_and_keeps_writing(tm
     assert (await rows(url))["diagnoses"] == 1  # the tables it knows are still there
 
 
-def test_a_lost_record_exits_non_zero_and_each_warning_shows_once(start_sim: Any, tmp_path: Path,
-                                                                  capsys: pytest.CaptureFixture[str]) -> None:
+def test_a_lost_record_exits_non_zero_and_each_warning_shows_once(
+    start_sim: Any, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     sim = start_sim("workshop", timeline_mode="manual")
     blocker = tmp_path / "a-file"
     blocker.write_text("")
-    code = main(["why", "pod/q1/app-7d4b9c6f5-x2x7k"],
-                {"KUBECONFIG": str(sim.kubeconfig), "XDG_DATA_HOME": str(tmp_path),
-                 "KUBEWHY_AUDIT_FALLBACK": str(blocker / "fallback.jsonl")})  # neither spool nor fallback writable
+    code = main(
+        ["why", "pod/q1/app-7d4b9c6f5-x2x7k"],
+        {
+            "KUBECONFIG": str(sim.kubeconfig),
+            "XDG_DATA_HOME": str(tmp_path),
+            "KUBEWHY_AUDIT_FALLBACK": str(blocker / "fallback.jsonl"),
+        },
+    )  # neither spool nor fallback writable
     captured = capsys.readouterr()
     assert "OOMKilled" in captured.out  # the diagnosis itself was shown
     assert code == 5
@@ -310,6 +356,7 @@ async def test_concurrent_first_starts_on_a_fresh_postgres_take_turns(pg: str) -
 
 # ------------------------------------------------------------------------------------- 5. post-mortem gaps
 
+
 async def test_incident_open_after_a_linked_diagnosis_keeps_the_title(tmp_path: Path) -> None:
     url = f"sqlite+aiosqlite:///{tmp_path / 'a.db'}"
     audit = AuditLog(url, fallback_path=tmp_path / "f.jsonl", auto_migrate=True)
@@ -324,8 +371,14 @@ async def test_incident_open_after_a_linked_diagnosis_keeps_the_title(tmp_path: 
 
 async def test_a_proposal_re_imported_after_its_events_shows_its_real_state(tmp_path: Path) -> None:
     url = f"sqlite+aiosqlite:///{tmp_path / 'a.db'}"
-    proposal = FixProposed(playbook_id="oom-killed", title="Raise the limit", command="kubectl ...",
-                           target_kind="Deployment", target_namespace="shop", target_name="web")
+    proposal = FixProposed(
+        playbook_id="oom-killed",
+        title="Raise the limit",
+        command="kubectl ...",
+        target_kind="Deployment",
+        target_namespace="shop",
+        target_name="web",
+    )
     audit = AuditLog(url, fallback_path=tmp_path / "f.jsonl", auto_migrate=True)
     audit.record(FixEvent(proposal_key=proposal.key, event="approved", actor="U1"))
     audit.record(FixEvent(proposal_key=proposal.key, event="applied", actor="kubewhy", result={"ok": True}))

@@ -29,26 +29,96 @@ FUZZ = settings(max_examples=150, deadline=None, derandomize=True, suppress_heal
 FILES = settings(max_examples=60, deadline=None, derandomize=True, suppress_health_check=[HealthCheck.too_slow])
 
 slack_text = st.text(alphabet=st.characters(codec="utf-8"), max_size=300) | st.lists(
-    st.sampled_from(["why", "status", "history", "-n", "--namespace", "--namespace=", "pod/x", "deploy/q1/api",
-                     "<!channel>", "`id`", ";", "q1", "", " ", "\n", "--incident", "x" * 300]),
-    max_size=8).map(" ".join)
+    st.sampled_from(
+        [
+            "why",
+            "status",
+            "history",
+            "-n",
+            "--namespace",
+            "--namespace=",
+            "pod/x",
+            "deploy/q1/api",
+            "<!channel>",
+            "`id`",
+            ";",
+            "q1",
+            "",
+            " ",
+            "\n",
+            "--incident",
+            "x" * 300,
+        ]
+    ),
+    max_size=8,
+).map(" ".join)
 
 # YAML documents shaped like the real ones, with values of any type in any place.
 leaves = st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=20)
-values = st.recursive(leaves, lambda inner: st.lists(inner, max_size=4) | st.dictionaries(
-    st.sampled_from(["id", "title", "kind", "applies_to", "checks", "use", "params", "when", "finding", "evidence",
-                     "fixes", "severity", "metadata", "name", "namespace", "spec", "status", "items", "apiVersion",
-                     "steps", "objects", "containers", "x"]), inner, max_size=5), max_leaves=20)
+values = st.recursive(
+    leaves,
+    lambda inner: (
+        st.lists(inner, max_size=4)
+        | st.dictionaries(
+            st.sampled_from(
+                [
+                    "id",
+                    "title",
+                    "kind",
+                    "applies_to",
+                    "checks",
+                    "use",
+                    "params",
+                    "when",
+                    "finding",
+                    "evidence",
+                    "fixes",
+                    "severity",
+                    "metadata",
+                    "name",
+                    "namespace",
+                    "spec",
+                    "status",
+                    "items",
+                    "apiVersion",
+                    "steps",
+                    "objects",
+                    "containers",
+                    "x",
+                ]
+            ),
+            inner,
+            max_size=5,
+        )
+    ),
+    max_leaves=20,
+)
 
 
 def mutated(path: Path) -> st.SearchStrategy[str]:
     """A real file with one line dropped, duplicated or replaced by junk."""
     lines = path.read_text(encoding="utf-8").splitlines()
-    junk = st.sampled_from(["", "  - ", ": :", "{", "]", "\t", "id: [", "  use: nope", "!!python/object:os.system",
-                            "checks: 3", "&a *a", "\x00"])
+    junk = st.sampled_from(
+        [
+            "",
+            "  - ",
+            ": :",
+            "{",
+            "]",
+            "\t",
+            "id: [",
+            "  use: nope",
+            "!!python/object:os.system",
+            "checks: 3",
+            "&a *a",
+            "\x00",
+        ]
+    )
     return st.tuples(st.integers(0, max(len(lines) - 1, 0)), st.sampled_from(["drop", "dup", "junk"]), junk).map(
-        lambda t: "\n".join(lines[:t[0]] + ({"drop": [], "dup": lines[t[0]:t[0] + 1] * 2, "junk": [t[2]]}[t[1]])
-                            + lines[t[0] + 1:]))
+        lambda t: "\n".join(
+            lines[: t[0]] + ({"drop": [], "dup": lines[t[0] : t[0] + 1] * 2, "junk": [t[2]]}[t[1]]) + lines[t[0] + 1 :]
+        )
+    )
 
 
 def write(text: str | bytes, suffix: str) -> Path:
@@ -81,10 +151,15 @@ def test_targets_parse_or_say_why(text: str, namespace: str | None) -> None:
 
 
 @FUZZ
-@given(st.binary(max_size=400), st.sampled_from(["application/json", "application/x-www-form-urlencoded", ""]),
-       st.none() | st.text(max_size=20), st.none() | st.text(max_size=80))
-def test_the_slack_gate_never_raises(body: bytes, content_type: str, timestamp: str | None,
-                                     signature: str | None) -> None:
+@given(
+    st.binary(max_size=400),
+    st.sampled_from(["application/json", "application/x-www-form-urlencoded", ""]),
+    st.none() | st.text(max_size=20),
+    st.none() | st.text(max_size=80),
+)
+def test_the_slack_gate_never_raises(
+    body: bytes, content_type: str, timestamp: str | None, signature: str | None
+) -> None:
     gate = Gate("secret")
     assert gate.verify(body, timestamp, signature) is not None  # no valid signature can be guessed
     assert isinstance(parseable(body, content_type), bool)
@@ -92,9 +167,13 @@ def test_the_slack_gate_never_raises(body: bytes, content_type: str, timestamp: 
 
 
 @FILES
-@given(st.one_of(mutated(sorted(bundled_dir().glob("*.yaml"))[0]),
-                 st.lists(values, min_size=1, max_size=3).map(lambda docs: yaml.safe_dump_all(docs)),
-                 st.text(max_size=400)))
+@given(
+    st.one_of(
+        mutated(sorted(bundled_dir().glob("*.yaml"))[0]),
+        st.lists(values, min_size=1, max_size=3).map(lambda docs: yaml.safe_dump_all(docs)),
+        st.text(max_size=400),
+    )
+)
 def test_the_playbook_loader_reports_file_and_line(text: str) -> None:
     path = write(text, ".yaml")
     try:
@@ -106,8 +185,13 @@ def test_the_playbook_loader_reports_file_and_line(text: str) -> None:
 
 
 @FILES
-@given(st.one_of(st.lists(values, min_size=1, max_size=3).map(lambda docs: yaml.safe_dump_all(docs)),
-                 st.text(max_size=400), mutated(Path(__file__).parents[1] / "kubesim" / "data" / "mini.yaml")))
+@given(
+    st.one_of(
+        st.lists(values, min_size=1, max_size=3).map(lambda docs: yaml.safe_dump_all(docs)),
+        st.text(max_size=400),
+        mutated(Path(__file__).parents[1] / "kubesim" / "data" / "mini.yaml"),
+    )
+)
 def test_the_scenario_loader_names_the_file(text: str) -> None:
     path = write(text, ".yaml")
     try:
@@ -119,8 +203,13 @@ def test_the_scenario_loader_names_the_file(text: str) -> None:
 
 
 @FILES
-@given(st.one_of(st.lists(values, min_size=1, max_size=3).map(lambda docs: yaml.safe_dump_all(docs)),
-                 st.binary(max_size=300).map(lambda b: b.decode("latin-1")), st.text(max_size=300)))
+@given(
+    st.one_of(
+        st.lists(values, min_size=1, max_size=3).map(lambda docs: yaml.safe_dump_all(docs)),
+        st.binary(max_size=300).map(lambda b: b.decode("latin-1")),
+        st.text(max_size=300),
+    )
+)
 def test_the_snapshot_reader_names_the_file(text: str) -> None:
     path = write(text, ".yaml")
     try:
@@ -131,13 +220,35 @@ def test_the_snapshot_reader_names_the_file(text: str) -> None:
         path.unlink()
 
 
-DESCRIBE_LINES = ["Name:         web-1", "Namespace:    shop", "Status:       Running", "Containers:",
-                  "  app:", "    State:          Waiting", "      Reason:       CrashLoopBackOff",
-                  "    Last State:     Terminated", "      Exit Code:    137", "    Restart Count:  7", "Events:",
-                  "  Type     Reason   Age   From     Message", "  ----     ------   ----  ----     -------",
-                  "  Warning  BackOff  2m    kubelet  Back-off restarting", "Conditions:", "  Type  Status",
-                  "  Ready  False", "Kind: Node", "Labels:  a=b", "             c=d", "Volumes:", "  data:",
-                  "    Type:  PersistentVolumeClaim", "Ready:  True", "Limits:", "  memory:  128Mi", ""]
+DESCRIBE_LINES = [
+    "Name:         web-1",
+    "Namespace:    shop",
+    "Status:       Running",
+    "Containers:",
+    "  app:",
+    "    State:          Waiting",
+    "      Reason:       CrashLoopBackOff",
+    "    Last State:     Terminated",
+    "      Exit Code:    137",
+    "    Restart Count:  7",
+    "Events:",
+    "  Type     Reason   Age   From     Message",
+    "  ----     ------   ----  ----     -------",
+    "  Warning  BackOff  2m    kubelet  Back-off restarting",
+    "Conditions:",
+    "  Type  Status",
+    "  Ready  False",
+    "Kind: Node",
+    "Labels:  a=b",
+    "             c=d",
+    "Volumes:",
+    "  data:",
+    "    Type:  PersistentVolumeClaim",
+    "Ready:  True",
+    "Limits:",
+    "  memory:  128Mi",
+    "",
+]
 
 
 @FUZZ

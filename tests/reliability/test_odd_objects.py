@@ -21,31 +21,72 @@ from tests.reliability.test_api_faults import diagnose, inject
 
 CATALOG = build_catalog(load_settings({"KUBEWHY_NO_AUDIT": "1"}), [])
 
-odd: st.SearchStrategy[Any] = st.none() | st.integers(-2, 10**12) | st.text(max_size=12) | st.booleans() | \
-    st.just([]) | st.just({}) | st.sampled_from(["CrashLoopBackOff", "OOMKilled", "Unknown", "Weird", "Pending",
-                                                 "True", "False", "137", "-1"])
-state = st.fixed_dictionaries({}, optional={
-    "waiting": st.fixed_dictionaries({}, optional={"reason": odd, "message": odd}) | odd,
-    "terminated": st.fixed_dictionaries({}, optional={"reason": odd, "exitCode": odd, "finishedAt": odd,
-                                                      "startedAt": odd}) | odd,
-    "running": st.fixed_dictionaries({}, optional={"startedAt": odd}) | odd})
-container_status = st.fixed_dictionaries({"name": st.sampled_from(["app", "sidecar"])}, optional={
-    "ready": odd, "restartCount": odd, "state": state | odd, "lastState": state | odd, "image": odd})
-container = st.fixed_dictionaries({"name": st.sampled_from(["app", "sidecar"])}, optional={
-    "image": odd, "resources": st.fixed_dictionaries({}, optional={
-        "limits": st.dictionaries(st.sampled_from(["cpu", "memory"]), odd, max_size=2) | odd,
-        "requests": st.dictionaries(st.sampled_from(["cpu", "memory"]), odd, max_size=2) | odd}) | odd,
-    "livenessProbe": st.dictionaries(st.sampled_from(["httpGet", "periodSeconds", "failureThreshold"]), odd,
-                                     max_size=3) | odd})
-pods = st.fixed_dictionaries({"apiVersion": st.just("v1"), "kind": st.just("Pod"),
-                              "metadata": st.just({"name": "odd-1", "namespace": "lab"})}, optional={
-    "spec": st.fixed_dictionaries({}, optional={"containers": st.lists(container, max_size=2) | odd,
-                                                "nodeName": odd, "volumes": odd}) | odd,
-    "status": st.fixed_dictionaries({}, optional={
-        "phase": odd, "reason": odd, "message": odd, "startTime": odd,
-        "conditions": st.lists(st.fixed_dictionaries({"type": odd, "status": odd}, optional={"reason": odd}),
-                               max_size=3) | odd,
-        "containerStatuses": st.lists(container_status, max_size=2) | odd}) | odd})
+odd: st.SearchStrategy[Any] = (
+    st.none()
+    | st.integers(-2, 10**12)
+    | st.text(max_size=12)
+    | st.booleans()
+    | st.just([])
+    | st.just({})
+    | st.sampled_from(["CrashLoopBackOff", "OOMKilled", "Unknown", "Weird", "Pending", "True", "False", "137", "-1"])
+)
+state = st.fixed_dictionaries(
+    {},
+    optional={
+        "waiting": st.fixed_dictionaries({}, optional={"reason": odd, "message": odd}) | odd,
+        "terminated": st.fixed_dictionaries(
+            {}, optional={"reason": odd, "exitCode": odd, "finishedAt": odd, "startedAt": odd}
+        )
+        | odd,
+        "running": st.fixed_dictionaries({}, optional={"startedAt": odd}) | odd,
+    },
+)
+container_status = st.fixed_dictionaries(
+    {"name": st.sampled_from(["app", "sidecar"])},
+    optional={"ready": odd, "restartCount": odd, "state": state | odd, "lastState": state | odd, "image": odd},
+)
+container = st.fixed_dictionaries(
+    {"name": st.sampled_from(["app", "sidecar"])},
+    optional={
+        "image": odd,
+        "resources": st.fixed_dictionaries(
+            {},
+            optional={
+                "limits": st.dictionaries(st.sampled_from(["cpu", "memory"]), odd, max_size=2) | odd,
+                "requests": st.dictionaries(st.sampled_from(["cpu", "memory"]), odd, max_size=2) | odd,
+            },
+        )
+        | odd,
+        "livenessProbe": st.dictionaries(
+            st.sampled_from(["httpGet", "periodSeconds", "failureThreshold"]), odd, max_size=3
+        )
+        | odd,
+    },
+)
+pods = st.fixed_dictionaries(
+    {"apiVersion": st.just("v1"), "kind": st.just("Pod"), "metadata": st.just({"name": "odd-1", "namespace": "lab"})},
+    optional={
+        "spec": st.fixed_dictionaries(
+            {}, optional={"containers": st.lists(container, max_size=2) | odd, "nodeName": odd, "volumes": odd}
+        )
+        | odd,
+        "status": st.fixed_dictionaries(
+            {},
+            optional={
+                "phase": odd,
+                "reason": odd,
+                "message": odd,
+                "startTime": odd,
+                "conditions": st.lists(
+                    st.fixed_dictionaries({"type": odd, "status": odd}, optional={"reason": odd}), max_size=3
+                )
+                | odd,
+                "containerStatuses": st.lists(container_status, max_size=2) | odd,
+            },
+        )
+        | odd,
+    },
+)
 
 
 @settings(max_examples=60, deadline=None, derandomize=True, suppress_health_check=[HealthCheck.too_slow])

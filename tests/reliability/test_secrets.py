@@ -17,9 +17,20 @@ from tests.bot.test_slack_bot import running_bot
 from tests.reliability.conftest import audit_env
 
 SCENARIO = Path(__file__).parent / "data" / "secrets.yaml"
-SECRETS = ["hunter2hunter2", "aHVudGVyMmh1bnRlcjI", "superSecretApiKey", "c3VwZXJTZWNyZXRBcGlLZXk",
-           "plainStringDataToken42", "literalEnvTok3nValue", "InlinePassw0rd", "s3cr3tBearerTok3nValue",
-           "pgS3cretPass", "xoxb-1234567890-abcdefghijkl", "AKIAABCDEFGHIJKLMNOP", "ghp_abcdefghijklmnopqrstuvwxyz0123"]
+SECRETS = [
+    "hunter2hunter2",
+    "aHVudGVyMmh1bnRlcjI",
+    "superSecretApiKey",
+    "c3VwZXJTZWNyZXRBcGlLZXk",
+    "plainStringDataToken42",
+    "literalEnvTok3nValue",
+    "InlinePassw0rd",
+    "s3cr3tBearerTok3nValue",
+    "pgS3cretPass",
+    "xoxb-1234567890-abcdefghijkl",
+    "AKIAABCDEFGHIJKLMNOP",
+    "ghp_abcdefghijklmnopqrstuvwxyz0123",
+]
 
 
 def leaked(text: str) -> list[str]:

@@ -26,18 +26,35 @@ async def test_an_in_flight_diagnosis_is_answered_and_recorded_after_sigterm(sta
     double = SlackDouble()
     api = await double.start()
     path, port = tmp_path / "audit.db", free_port()
-    env = {**os.environ, "SLACK_BOT_TOKEN": "xoxb-test", "SLACK_SIGNING_SECRET": SECRET, "KUBEWHY_SLACK_API_URL": api,
-           "KUBECONFIG": str(sim.kubeconfig), "KUBEWHY_DATABASE_URL": f"sqlite:///{path}", "PORT": str(port),
-           "KUBEWHY_AUDIT_FALLBACK": str(tmp_path / "fallback.jsonl")}
-    proc = subprocess.Popen([sys.executable, "-m", "kubewhy", "bot"], env=env, stdout=subprocess.PIPE,
-                            stderr=subprocess.STDOUT)
+    env = {
+        **os.environ,
+        "SLACK_BOT_TOKEN": "xoxb-test",
+        "SLACK_SIGNING_SECRET": SECRET,
+        "KUBEWHY_SLACK_API_URL": api,
+        "KUBECONFIG": str(sim.kubeconfig),
+        "KUBEWHY_DATABASE_URL": f"sqlite:///{path}",
+        "PORT": str(port),
+        "KUBEWHY_AUDIT_FALLBACK": str(tmp_path / "fallback.jsonl"),
+    }
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "kubewhy", "bot"], env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT
+    )
 
     async def command(text: str) -> int:
-        body = urllib.parse.urlencode({"command": "/k8s", "text": text, "user_id": "U0A", "channel_id": "C0",
-                                       "team_id": "T0001", "trigger_id": text}).encode()
+        body = urllib.parse.urlencode(
+            {
+                "command": "/k8s",
+                "text": text,
+                "user_id": "U0A",
+                "channel_id": "C0",
+                "team_id": "T0001",
+                "trigger_id": text,
+            }
+        ).encode()
         async with aiohttp.ClientSession() as session:
-            async with session.post(f"http://127.0.0.1:{port}/slack/events", data=body,
-                                    headers=signed_headers(body)) as resp:
+            async with session.post(
+                f"http://127.0.0.1:{port}/slack/events", data=body, headers=signed_headers(body)
+            ) as resp:
                 return resp.status
 
     try:

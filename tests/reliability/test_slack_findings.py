@@ -25,15 +25,21 @@ REPO = Path(__file__).resolve().parents[2]
 
 
 def click_payload(action_id: str, value: str, user: str = ALLOWED, ts: str = "1718359200.000100") -> dict[str, Any]:
-    return {"type": "block_actions", "user": {"id": user, "username": user.lower(), "team_id": "T0001"},
-            "container": {"type": "message", "message_ts": ts, "channel_id": CHANNEL},
-            "channel": {"id": CHANNEL, "name": "ops"}, "message": {"ts": ts, "blocks": []},
-            "response_url": "http://127.0.0.1:9/unused",
-            "actions": [{"action_id": action_id, "block_id": "b", "type": "button", "value": value,
-                         "action_ts": str(time.time())}]}
+    return {
+        "type": "block_actions",
+        "user": {"id": user, "username": user.lower(), "team_id": "T0001"},
+        "container": {"type": "message", "message_ts": ts, "channel_id": CHANNEL},
+        "channel": {"id": CHANNEL, "name": "ops"},
+        "message": {"ts": ts, "blocks": []},
+        "response_url": "http://127.0.0.1:9/unused",
+        "actions": [
+            {"action_id": action_id, "block_id": "b", "type": "button", "value": value, "action_ts": str(time.time())}
+        ],
+    }
 
 
 # ------------------------------------------------------------------------------------- 1. namespace restriction
+
 
 async def test_status_without_namespace_lists_only_readable_namespaces(rbot: Bot) -> None:
     await rbot.command("status")
@@ -60,8 +66,17 @@ async def test_history_shows_only_readable_namespaces_and_no_os_user(rbot: Bot) 
     assert len(rbot.double.to("chat.postMessage")) == 1
 
 
-@pytest.mark.parametrize("action_id", [blocks.ACTION_LOGS, blocks.ACTION_EVENTS, blocks.ACTION_DESCRIBE,
-                                       blocks.ACTION_RERUN, blocks.ACTION_MORE, blocks.ACTION_APPLY])
+@pytest.mark.parametrize(
+    "action_id",
+    [
+        blocks.ACTION_LOGS,
+        blocks.ACTION_EVENTS,
+        blocks.ACTION_DESCRIBE,
+        blocks.ACTION_RERUN,
+        blocks.ACTION_MORE,
+        blocks.ACTION_APPLY,
+    ],
+)
 async def test_hand_made_button_values_are_checked_on_the_server(rbot: Bot, action_id: str) -> None:
     value = json.dumps({"t": "pod/kube-system/kube-apiserver-node-1", "f": "0" * 16})
     status, _, _ = await rbot.interact(click_payload(action_id, value))
@@ -82,10 +97,19 @@ async def test_a_malformed_button_value_is_refused_clearly(rbot: Bot) -> None:
 
 # ------------------------------------------------------------------------------------- 2. replays and retries
 
+
 async def test_the_same_signed_request_three_times_runs_once(rbot: Bot) -> None:
-    body = urllib.parse.urlencode({"command": "/k8s", "text": "why app-7d4b9c6f5-x2x7k -n q1", "user_id": ALLOWED,
-                                   "channel_id": CHANNEL, "team_id": "T0001", "trigger_id": "1.2.replay",
-                                   "response_url": f"{rbot.double.url}/response/1"}).encode()
+    body = urllib.parse.urlencode(
+        {
+            "command": "/k8s",
+            "text": "why app-7d4b9c6f5-x2x7k -n q1",
+            "user_id": ALLOWED,
+            "channel_id": CHANNEL,
+            "team_id": "T0001",
+            "trigger_id": "1.2.replay",
+            "response_url": f"{rbot.double.url}/response/1",
+        }
+    ).encode()
     headers = signed_headers(body)
     statuses = [(await post_raw(rbot, body, headers))[0] for _ in range(3)]
     assert statuses == [200, 401, 401]
@@ -97,29 +121,56 @@ async def test_the_same_signed_request_three_times_runs_once(rbot: Bot) -> None:
 
 
 async def test_slack_retries_of_a_delivered_request_are_not_run_again(rbot: Bot) -> None:
-    body = urllib.parse.urlencode({"command": "/k8s", "text": "why app-7d4b9c6f5-x2x7k -n q1", "user_id": ALLOWED,
-                                   "channel_id": CHANNEL, "team_id": "T0001", "trigger_id": "1.2.retry",
-                                   "response_url": f"{rbot.double.url}/response/1"}).encode()
+    body = urllib.parse.urlencode(
+        {
+            "command": "/k8s",
+            "text": "why app-7d4b9c6f5-x2x7k -n q1",
+            "user_id": ALLOWED,
+            "channel_id": CHANNEL,
+            "team_id": "T0001",
+            "trigger_id": "1.2.retry",
+            "response_url": f"{rbot.double.url}/response/1",
+        }
+    ).encode()
     assert (await post_raw(rbot, body, signed_headers(body)))[0] == 200
     for n in (1, 2):  # Slack signs each retry anew (new timestamp); the delivery is the same
-        status, _, headers = await post_raw(rbot, body, signed_headers(body, timestamp=str(int(time.time()) + n),
-                                                                       **{"X-Slack-Retry-Num": str(n),
-                                                                          "X-Slack-Retry-Reason": "http_timeout"}))
+        status, _, headers = await post_raw(
+            rbot,
+            body,
+            signed_headers(
+                body,
+                timestamp=str(int(time.time()) + n),
+                **{"X-Slack-Retry-Num": str(n), "X-Slack-Retry-Reason": "http_timeout"},
+            ),
+        )
         assert status == 200 and headers.get("X-Slack-No-Retry") == "1"
     await rbot.double.wait_for("chat.update")
     assert len(rbot.double.to("chat.postMessage")) == 1
 
 
 async def test_an_events_api_retry_is_recognised_by_event_id(rbot: Bot) -> None:
-    event = {"type": "event_callback", "team_id": "T0001", "api_app_id": "A0KUBEWHY", "event_id": "Ev0001",
-             "event_time": int(time.time()), "authorizations": [{"user_id": "UKUBEWHY", "is_bot": True}],
-             "event": {"type": "app_mention", "user": ALLOWED, "text": "<@UKUBEWHY> why app-7d4b9c6f5-x2x7k -n q1",
-                       "ts": "1718359300.000100", "channel": CHANNEL, "event_ts": "1718359300.000100"}}
+    event = {
+        "type": "event_callback",
+        "team_id": "T0001",
+        "api_app_id": "A0KUBEWHY",
+        "event_id": "Ev0001",
+        "event_time": int(time.time()),
+        "authorizations": [{"user_id": "UKUBEWHY", "is_bot": True}],
+        "event": {
+            "type": "app_mention",
+            "user": ALLOWED,
+            "text": "<@UKUBEWHY> why app-7d4b9c6f5-x2x7k -n q1",
+            "ts": "1718359300.000100",
+            "channel": CHANNEL,
+            "event_ts": "1718359300.000100",
+        },
+    }
     first = json.dumps(event).encode()
     retry = json.dumps({**event, "event_time": event["event_time"] + 1}).encode()  # same event, new envelope
     assert (await post_raw(rbot, first, signed_headers(first, content_type="application/json")))[0] == 200
-    status, _, _ = await post_raw(rbot, retry, signed_headers(retry, content_type="application/json",
-                                                              **{"X-Slack-Retry-Num": "1"}))
+    status, _, _ = await post_raw(
+        rbot, retry, signed_headers(retry, content_type="application/json", **{"X-Slack-Retry-Num": "1"})
+    )
     assert status == 200
     await rbot.double.wait_for("chat.update")
     assert len(rbot.double.to("chat.postMessage")) == 1
@@ -127,10 +178,13 @@ async def test_an_events_api_retry_is_recognised_by_event_id(rbot: Bot) -> None:
 
 # ------------------------------------------------------------------------------------- 3. verify before parsing
 
-@pytest.mark.parametrize("case", ["non-integer timestamp", "unsigned garbage", "signed garbage payload",
-                                  "non-utf8 signed body"])
+
+@pytest.mark.parametrize(
+    "case", ["non-integer timestamp", "unsigned garbage", "signed garbage payload", "non-utf8 signed body"]
+)
 async def test_bad_requests_get_4xx_without_traceback_or_body_in_the_log(
-        rbot: Bot, case: str, caplog: pytest.LogCaptureFixture) -> None:
+    rbot: Bot, case: str, caplog: pytest.LogCaptureFixture
+) -> None:
     caplog.set_level(logging.DEBUG)
     legacy = urllib.parse.urlencode({"token": "legacy-verification-token-123", "text": "why x"}).encode()
     if case == "non-integer timestamp":
@@ -154,6 +208,7 @@ async def test_bad_requests_get_4xx_without_traceback_or_body_in_the_log(
 
 # ------------------------------------------------------------------------------------- 4. failure after ack
 
+
 async def test_a_listener_failing_after_ack_answers_through_response_url(rbot: Bot) -> None:
     rbot.double.fail("chat.postMessage", "not_in_channel")  # a private channel the bot was not invited to
     status, _, _ = await rbot.command("why app-7d4b9c6f5-x2x7k -n q1")
@@ -172,6 +227,7 @@ async def test_an_unexpected_slack_error_still_reaches_the_user(rbot: Bot) -> No
 
 # ------------------------------------------------------------------------------------- 5. internals in public
 
+
 async def test_an_unreachable_cluster_is_reported_without_internals(start_sim: Any, tmp_path: Path) -> None:
     sim = start_sim("workshop", timeline_mode="manual")
     async with running_bot(sim, {"KUBEWHY_SLACK_NAMESPACES": "q1", **audit_env(tmp_path)}) as bot:
@@ -188,6 +244,7 @@ async def test_an_unreachable_cluster_is_reported_without_internals(start_sim: A
 
 # ------------------------------------------------------------------------------------- 6. start-up
 
+
 async def test_start_up_verifies_the_token_once_before_any_request(rbot: Bot) -> None:
     from bot.app import build_app
     from bot.startup import prewarm, verify_token
@@ -197,8 +254,9 @@ async def test_start_up_verifies_the_token_once_before_any_request(rbot: Bot) ->
     before = len(rbot.double.to("auth.test"))
     from slack_bolt.request.async_request import AsyncBoltRequest
 
-    body = urllib.parse.urlencode({"command": "/k8s", "text": "help", "user_id": ALLOWED, "channel_id": CHANNEL,
-                                   "team_id": "T0001"})
+    body = urllib.parse.urlencode(
+        {"command": "/k8s", "text": "help", "user_id": ALLOWED, "channel_id": CHANNEL, "team_id": "T0001"}
+    )
     headers: dict[str, Any] = dict(signed_headers(body.encode()))
     response = await app.async_dispatch(AsyncBoltRequest(body=body, headers=headers))
     assert response.status == 200
@@ -210,15 +268,22 @@ async def test_an_unreachable_slack_api_stops_start_up_with_a_clear_error(start_
     from bot.startup import SlackUnavailable
 
     sim = start_sim("workshop", timeline_mode="manual")
-    settings = load_settings({"SLACK_BOT_TOKEN": "xoxb-test", "SLACK_SIGNING_SECRET": "s",
-                              "KUBEWHY_SLACK_API_URL": "http://127.0.0.1:9/api/",
-                              "KUBECONFIG": str(sim.kubeconfig), **audit_env(tmp_path)})
+    settings = load_settings(
+        {
+            "SLACK_BOT_TOKEN": "xoxb-test",
+            "SLACK_SIGNING_SECRET": "s",
+            "KUBEWHY_SLACK_API_URL": "http://127.0.0.1:9/api/",
+            "KUBECONFIG": str(sim.kubeconfig),
+            **audit_env(tmp_path),
+        }
+    )
     with pytest.raises(SlackUnavailable, match="cannot verify the bot token after 1 attempt"):
         await serve(settings, auth_attempts=1)
 
 
-def test_a_rejected_token_exits_4_with_one_line(start_sim: Any, tmp_path: Path,
-                                               capsys: pytest.CaptureFixture[str]) -> None:
+def test_a_rejected_token_exits_4_with_one_line(
+    start_sim: Any, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     import asyncio
     import threading
 
@@ -231,8 +296,15 @@ def test_a_rejected_token_exits_4_with_one_line(start_sim: Any, tmp_path: Path,
     double.fail("auth.test", "invalid_auth")
     sim = start_sim("workshop", timeline_mode="manual")
     try:
-        code = main({"SLACK_BOT_TOKEN": "xoxb-revoked", "SLACK_SIGNING_SECRET": "s", "KUBEWHY_SLACK_API_URL": url,
-                     "KUBECONFIG": str(sim.kubeconfig), **audit_env(tmp_path)})
+        code = main(
+            {
+                "SLACK_BOT_TOKEN": "xoxb-revoked",
+                "SLACK_SIGNING_SECRET": "s",
+                "KUBEWHY_SLACK_API_URL": url,
+                "KUBECONFIG": str(sim.kubeconfig),
+                **audit_env(tmp_path),
+            }
+        )
     finally:
         asyncio.run_coroutine_threadsafe(double.stop(), loop).result(10)
         loop.call_soon_threadsafe(loop.stop)
@@ -242,6 +314,7 @@ def test_a_rejected_token_exits_4_with_one_line(start_sim: Any, tmp_path: Path,
 
 
 # ------------------------------------------------------------------------------------- 7. smaller findings
+
 
 async def test_not_found_is_ephemeral(rbot: Bot) -> None:
     await rbot.command("why no-such-pod -n q1")
@@ -286,26 +359,49 @@ async def test_submitting_apply_twice_applies_once(rbot: Bot) -> None:
     value = next(e for e in all_elements(message["blocks"]) if e.get("action_id") == blocks.ACTION_APPLY)["value"]
     await rbot.interact(click_payload(blocks.ACTION_APPLY, value, user=GROUP_MEMBER, ts=message["ts"]))
     modal = (await rbot.double.wait_for("views.update"))[0]["view"]
-    submit = {"type": "view_submission", "user": {"id": GROUP_MEMBER, "username": "g", "team_id": "T0001"},
-              "view": {"id": "V0001", "type": "modal", "callback_id": blocks.VIEW_CONFIRM, "hash": "h",
-                       "private_metadata": modal["private_metadata"], "state": {"values": {}}, "team_id": "T0001",
-                       "blocks": []}}
+    submit = {
+        "type": "view_submission",
+        "user": {"id": GROUP_MEMBER, "username": "g", "team_id": "T0001"},
+        "view": {
+            "id": "V0001",
+            "type": "modal",
+            "callback_id": blocks.VIEW_CONFIRM,
+            "hash": "h",
+            "private_metadata": modal["private_metadata"],
+            "state": {"values": {}},
+            "team_id": "T0001",
+            "blocks": [],
+        },
+    }
     await rbot.interact(submit)
     await rbot.interact({**submit, "trigger_id": "another"})  # a double click: a second, distinct delivery
     again = (await rbot.double.wait_for("chat.postEphemeral"))[0]
     assert "already submitted" in again["text"]
     await rbot.double.wait_for("chat.postMessage", 2)
     await rbot.deps.core.audit.flush()  # type: ignore[union-attr]
-    events = [e.summary.split(":")[0] for e in await actions.history(rbot.deps.core.audit, limit=100)
-              if e.kind == "fix_event"]
+    events = [
+        e.summary.split(":")[0] for e in await actions.history(rbot.deps.core.audit, limit=100) if e.kind == "fix_event"
+    ]
     assert events.count("applied") == 1 and events.count("approved") == 1
 
 
 async def test_the_bot_answers_an_at_mention_in_the_thread(rbot: Bot) -> None:
-    event = {"type": "event_callback", "team_id": "T0001", "api_app_id": "A0KUBEWHY", "event_id": "Ev0002",
-             "event_time": int(time.time()), "authorizations": [{"user_id": "UKUBEWHY", "is_bot": True}],
-             "event": {"type": "app_mention", "user": ALLOWED, "text": "<@UKUBEWHY> why app-7d4b9c6f5-x2x7k -n q1",
-                       "ts": "1718359300.000200", "channel": CHANNEL, "event_ts": "1718359300.000200"}}
+    event = {
+        "type": "event_callback",
+        "team_id": "T0001",
+        "api_app_id": "A0KUBEWHY",
+        "event_id": "Ev0002",
+        "event_time": int(time.time()),
+        "authorizations": [{"user_id": "UKUBEWHY", "is_bot": True}],
+        "event": {
+            "type": "app_mention",
+            "user": ALLOWED,
+            "text": "<@UKUBEWHY> why app-7d4b9c6f5-x2x7k -n q1",
+            "ts": "1718359300.000200",
+            "channel": CHANNEL,
+            "event_ts": "1718359300.000200",
+        },
+    }
     body = json.dumps(event).encode()
     assert (await post_raw(rbot, body, signed_headers(body, content_type="application/json")))[0] == 200
     posted = (await rbot.double.wait_for("chat.postMessage"))[0]
@@ -318,10 +414,22 @@ async def test_the_bot_answers_an_at_mention_in_the_thread(rbot: Bot) -> None:
 
 
 async def test_an_at_mention_is_held_to_the_namespace_restriction(rbot: Bot) -> None:
-    event = {"type": "event_callback", "team_id": "T0001", "api_app_id": "A0KUBEWHY", "event_id": "Ev0003",
-             "event_time": int(time.time()), "authorizations": [{"user_id": "UKUBEWHY", "is_bot": True}],
-             "event": {"type": "app_mention", "user": ALLOWED, "text": "<@UKUBEWHY> why pod-x -n kube-system",
-                       "ts": "1718359300.000300", "channel": CHANNEL, "event_ts": "1718359300.000300"}}
+    event = {
+        "type": "event_callback",
+        "team_id": "T0001",
+        "api_app_id": "A0KUBEWHY",
+        "event_id": "Ev0003",
+        "event_time": int(time.time()),
+        "authorizations": [{"user_id": "UKUBEWHY", "is_bot": True}],
+        "event": {
+            "type": "app_mention",
+            "user": ALLOWED,
+            "text": "<@UKUBEWHY> why pod-x -n kube-system",
+            "ts": "1718359300.000300",
+            "channel": CHANNEL,
+            "event_ts": "1718359300.000300",
+        },
+    }
     body = json.dumps(event).encode()
     await post_raw(rbot, body, signed_headers(body, content_type="application/json"))
     reply = (await rbot.double.wait_for("chat.postMessage"))[0]
@@ -329,7 +437,13 @@ async def test_an_at_mention_is_held_to_the_namespace_restriction(rbot: Bot) -> 
     assert not rbot.double.to("chat.update")
 
 
-@pytest.mark.parametrize("env,host", [({}, "127.0.0.1"), ({"KUBERNETES_SERVICE_HOST": "10.0.0.1"}, "0.0.0.0"),
-                                      ({"KUBEWHY_SLACK_HOST": "10.1.2.3"}, "10.1.2.3")])
+@pytest.mark.parametrize(
+    "env,host",
+    [
+        ({}, "127.0.0.1"),
+        ({"KUBERNETES_SERVICE_HOST": "10.0.0.1"}, "0.0.0.0"),
+        ({"KUBEWHY_SLACK_HOST": "10.1.2.3"}, "10.1.2.3"),
+    ],
+)
 def test_the_bind_address_is_loopback_unless_in_a_pod_or_told(env: dict[str, str], host: str) -> None:
     assert load_settings({"SLACK_BOT_TOKEN": "x", **env}).slack.host == host

@@ -24,14 +24,30 @@ def workshop(start_sim: Callable[..., RunningSim]) -> RunningSim:
 
 @pytest.fixture
 def make_app(tmp_path: Path) -> Callable[..., K8sTui]:
-    def make(sim: RunningSim | None = None, *, kubeconfig: Path | None = None, snapshot: list[str] | None = None,
-             start: str = "home",
-             namespace: str | None = None, **flags: Any) -> K8sTui:
-        env = {"HOME": str(tmp_path), "XDG_DATA_HOME": str(tmp_path / "data"), "XDG_CACHE_HOME": str(tmp_path / "c"),
-               "USER": "tester"}
-        settings = load(env, Flags(kubeconfig=str(sim.kubeconfig if sim else kubeconfig) if sim or kubeconfig else None,
-                                   snapshot=snapshot or [],
-                                   database_url=f"sqlite:///{tmp_path / 'audit.db'}", **flags))
+    def make(
+        sim: RunningSim | None = None,
+        *,
+        kubeconfig: Path | None = None,
+        snapshot: list[str] | None = None,
+        start: str = "home",
+        namespace: str | None = None,
+        **flags: Any,
+    ) -> K8sTui:
+        env = {
+            "HOME": str(tmp_path),
+            "XDG_DATA_HOME": str(tmp_path / "data"),
+            "XDG_CACHE_HOME": str(tmp_path / "c"),
+            "USER": "tester",
+        }
+        settings = load(
+            env,
+            Flags(
+                kubeconfig=str(sim.kubeconfig if sim else kubeconfig) if sim or kubeconfig else None,
+                snapshot=snapshot or [],
+                database_url=f"sqlite:///{tmp_path / 'audit.db'}",
+                **flags,
+            ),
+        )
         return K8sTui(Session(settings), start=start, namespace=namespace)
 
     return make

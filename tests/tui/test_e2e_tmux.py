@@ -15,8 +15,10 @@ import pytest
 
 K8STUI = Path(sys.executable).parent / "k8stui"
 
-pytestmark = pytest.mark.skipif(shutil.which("tmux") is None or not K8STUI.exists(),
-                                reason="needs tmux (scripts/services installs it) and the installed k8stui")
+pytestmark = pytest.mark.skipif(
+    shutil.which("tmux") is None or not K8STUI.exists(),
+    reason="needs tmux (scripts/services installs it) and the installed k8stui",
+)
 
 
 def tmux(*args: str) -> str:
@@ -26,11 +28,19 @@ def tmux(*args: str) -> str:
 @pytest.fixture
 def pane(tmp_path: Path) -> Iterator[str]:
     name = f"k8stui-{uuid.uuid4().hex[:8]}"
-    env = {"XDG_DATA_HOME": str(tmp_path / "data"), "XDG_CACHE_HOME": str(tmp_path / "cache"),
-           "TERM": "xterm-256color"}
+    env = {"XDG_DATA_HOME": str(tmp_path / "data"), "XDG_CACHE_HOME": str(tmp_path / "cache"), "TERM": "xterm-256color"}
     exports = " ".join(f"{k}={v}" for k, v in env.items())
-    tmux("new-session", "-d", "-s", name, "-x", "160", "-y", "50",
-         f"env {exports} {K8STUI} --demo; echo K8STUI-EXITED $?; sleep 60")
+    tmux(
+        "new-session",
+        "-d",
+        "-s",
+        name,
+        "-x",
+        "160",
+        "-y",
+        "50",
+        f"env {exports} {K8STUI} --demo; echo K8STUI-EXITED $?; sleep 60",
+    )
     try:
         yield name
     finally:
@@ -59,4 +69,3 @@ def test_demo_starts_shows_the_problems_and_why(pane: str) -> None:
     screen_with(pane, "Troubled pods")
     tmux("send-keys", "-t", pane, "q")
     assert "K8STUI-EXITED 0" in screen_with(pane, "K8STUI-EXITED")
-

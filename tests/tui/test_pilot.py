@@ -40,14 +40,25 @@ async def typed(pilot: Any, keys: str) -> None:
 
 
 async def home_loaded(pilot: Any, app: K8sTui) -> VirtualTable:
-    await until(pilot, lambda: isinstance(app.screen, HomeScreen)
-                and bool(app.screen.query_one("#trouble", VirtualTable).rows), "home lists the troubled pods")
+    await until(
+        pilot,
+        lambda: isinstance(app.screen, HomeScreen) and bool(app.screen.query_one("#trouble", VirtualTable).rows),
+        "home lists the troubled pods",
+    )
     return app.screen.query_one("#trouble", VirtualTable)
 
 
 async def listed(pilot: Any, app: K8sTui, kind: str) -> ResourceScreen:
-    await until(pilot, lambda: isinstance(app.screen, ResourceScreen) and app.screen.kind == kind
-                and app.screen.store.synced.is_set() and bool(app.screen.table.rows), f"the {kind} list loads")
+    await until(
+        pilot,
+        lambda: (
+            isinstance(app.screen, ResourceScreen)
+            and app.screen.kind == kind
+            and app.screen.store.synced.is_set()
+            and bool(app.screen.table.rows)
+        ),
+        f"the {kind} list loads",
+    )
     assert isinstance(app.screen, ResourceScreen)
     return app.screen
 
@@ -57,8 +68,9 @@ async def select(pilot: Any, table: VirtualTable, key: tuple[str, str]) -> None:
     await pilot.pause()
 
 
-async def test_home_is_incident_first_with_the_workshop_problems(workshop: RunningSim,
-                                                                  make_app: Callable[..., K8sTui]) -> None:
+async def test_home_is_incident_first_with_the_workshop_problems(
+    workshop: RunningSim, make_app: Callable[..., K8sTui]
+) -> None:
     app = make_app(workshop)
     async with app.run_test(size=SIZE) as pilot:
         trouble = await home_loaded(pilot, app)
@@ -76,13 +88,20 @@ async def test_home_is_incident_first_with_the_workshop_problems(workshop: Runni
 
         assert app.session.deps is not None and app.session.deps.audit is not None
         ledger = compose.build_ledger(app.session.deps.audit)
-        await ledger.open_incident(cluster="sim", rule="crash-loop", subject="pod/q1/app-7d4b9c6f5-x2x7k",
-                                   severity="critical", title="app is crash-looping", channel=None)
+        await ledger.open_incident(
+            cluster="sim",
+            rule="crash-loop",
+            subject="pod/q1/app-7d4b9c6f5-x2x7k",
+            severity="critical",
+            title="app is crash-looping",
+            channel=None,
+        )
         home = app.screen
         assert isinstance(home, HomeScreen)
         await home.load_incidents()
         assert [r["cells"][1:4] for r in incidents.rows] == [
-            ("critical", "pod/q1/app-7d4b9c6f5-x2x7k", "app is crash-looping")]
+            ("critical", "pod/q1/app-7d4b9c6f5-x2x7k", "app is crash-looping")
+        ]
         incidents.focus()
         await pilot.press("w")
         assert isinstance(app.screen, WhyScreen) and app.screen.target.ref == "pod/q1/app-7d4b9c6f5-x2x7k"
@@ -90,10 +109,26 @@ async def test_home_is_incident_first_with_the_workshop_problems(workshop: Runni
         trouble.focus()
         # an eviction arrives by the watch: the overview counts it without a new LIST
         lists = app.session.stores["Pod"].stats.lists  # type: ignore[attr-defined]
-        await asyncio.to_thread(workshop.control, "apply", {"steps": [{"evict": {
-            "namespace": "q4", "name": "client-5b8f7c6d94-bnfzt", "message": "low on ephemeral-storage"}}]})
-        await until(pilot, lambda: any(r["name"] == "client-5b8f7c6d94-bnfzt" and r["trouble"] == "evicted"
-                                       for r in trouble.rows), "the evicted pod shows up")
+        await asyncio.to_thread(
+            workshop.control,
+            "apply",
+            {
+                "steps": [
+                    {
+                        "evict": {
+                            "namespace": "q4",
+                            "name": "client-5b8f7c6d94-bnfzt",
+                            "message": "low on ephemeral-storage",
+                        }
+                    }
+                ]
+            },
+        )
+        await until(
+            pilot,
+            lambda: any(r["name"] == "client-5b8f7c6d94-bnfzt" and r["trouble"] == "evicted" for r in trouble.rows),
+            "the evicted pod shows up",
+        )
         assert app.session.stores["Pod"].stats.lists == lists  # type: ignore[attr-defined]
         # Enter on a namespace opens its pods
         ns_table = app.screen.query_one("#namespaces", VirtualTable)
@@ -134,10 +169,14 @@ async def test_lists_sort_and_filter(workshop: RunningSim, make_app: Callable[..
         assert [r["cells"][4] for r in screen.table.rows] == sorted(restarts, reverse=True)
         await pilot.click(VirtualTable, offset=(3, 0))  # a click on the NAMESPACE header sorts by it
         assert screen.sort_column == 0
-        for word, kind, name in (("nodes", "Node", "node-3"), ("deploy", "Deployment", "writer-b"),
-                                 ("sts", "StatefulSet", "db"), ("svc", "Service", "web"),
-                                 ("pvc", "PersistentVolumeClaim", "shared-data"),
-                                 ("hpa", "HorizontalPodAutoscaler", "php-apache")):
+        for word, kind, name in (
+            ("nodes", "Node", "node-3"),
+            ("deploy", "Deployment", "writer-b"),
+            ("sts", "StatefulSet", "db"),
+            ("svc", "Service", "web"),
+            ("pvc", "PersistentVolumeClaim", "shared-data"),
+            ("hpa", "HorizontalPodAutoscaler", "php-apache"),
+        ):
             await command(pilot, word)
             shown = await listed(pilot, app, kind)
             assert name in {n for _, n in names(shown.table)}, word
@@ -155,8 +194,7 @@ async def test_lists_sort_and_filter(workshop: RunningSim, make_app: Callable[..
         assert isinstance(app.screen, ResourceScreen)  # an unknown command changes nothing
 
 
-async def test_why_shows_check_progress_causes_and_fixes(workshop: RunningSim,
-                                                         make_app: Callable[..., K8sTui]) -> None:
+async def test_why_shows_check_progress_causes_and_fixes(workshop: RunningSim, make_app: Callable[..., K8sTui]) -> None:
     app = make_app(workshop)
     async with app.run_test(size=SIZE) as pilot:
         trouble = await home_loaded(pilot, app)
@@ -207,8 +245,9 @@ async def test_apply_shows_the_dry_run_and_records_it(workshop: RunningSim, make
         assert any(e.kind == "diagnosis" and e.source == "tui" and e.actor == "tester" for e in entries)
 
 
-async def test_detail_views_describe_yaml_logs_events_history_help(workshop: RunningSim,
-                                                                   make_app: Callable[..., K8sTui]) -> None:
+async def test_detail_views_describe_yaml_logs_events_history_help(
+    workshop: RunningSim, make_app: Callable[..., K8sTui]
+) -> None:
     app = make_app(workshop)
     async with app.run_test(size=SIZE) as pilot:
         trouble = await home_loaded(pilot, app)
@@ -234,8 +273,11 @@ async def test_detail_views_describe_yaml_logs_events_history_help(workshop: Run
         await pilot.press("escape", "escape", "l")
         current = app.screen
         assert isinstance(current, LogsScreen) and not current.previous
-        await until(pilot, lambda: "following" in str(current.query_one("#log-state", Static).render())
-                    and current.container == "app", "current logs, followed")
+        await until(
+            pilot,
+            lambda: "following" in str(current.query_one("#log-state", Static).render()) and current.container == "app",
+            "current logs, followed",
+        )
         await pilot.press("f")
         assert not current.following
         await pilot.press("escape", "e")
@@ -264,8 +306,9 @@ async def test_detail_views_describe_yaml_logs_events_history_help(workshop: Run
         assert isinstance(app.screen, IncidentsScreen)
 
 
-async def test_unreachable_cluster_shows_context_reason_and_retry(tmp_path: Any,
-                                                                  make_app: Callable[..., K8sTui]) -> None:
+async def test_unreachable_cluster_shows_context_reason_and_retry(
+    tmp_path: Any, make_app: Callable[..., K8sTui]
+) -> None:
     import socket
 
     with socket.socket() as s:  # a port nothing listens on
@@ -313,8 +356,9 @@ async def test_snapshot_is_browsed_and_diagnosed_offline(make_app: Callable[...,
         assert why.report is not None and why.report.findings[0].subject == "pod/q1/app-7d4b9c6f5-x2x7k"
 
 
-async def test_ctx_switches_to_another_context(workshop: RunningSim, mini: RunningSim, tmp_path: Any,
-                                               make_app: Callable[..., K8sTui]) -> None:
+async def test_ctx_switches_to_another_context(
+    workshop: RunningSim, mini: RunningSim, tmp_path: Any, make_app: Callable[..., K8sTui]
+) -> None:
     kubeconfig = tmp_path / "two.kubeconfig"
     kubeconfig.write_text(f"""apiVersion: v1
 kind: Config
@@ -335,9 +379,16 @@ contexts:
         await command(pilot, "ctx nosuch")
         assert app.context_name == "workshop"
         await command(pilot, "ctx mini")
-        await until(pilot, lambda: app.context_name == "mini" and isinstance(app.screen, ResourceScreen)
-                    and app.screen.store is app.session.stores.get("Pod") and bool(app.screen.table.rows),
-                    "the other cluster's pods")
+        await until(
+            pilot,
+            lambda: (
+                app.context_name == "mini"
+                and isinstance(app.screen, ResourceScreen)
+                and app.screen.store is app.session.stores.get("Pod")
+                and bool(app.screen.table.rows)
+            ),
+            "the other cluster's pods",
+        )
         pods = await listed(pilot, app, "Pod")
         assert ("default", "web-1") in names(pods.table) and CRASHING not in names(pods.table)
         assert "mini" in str(pods.query_one("#heading", Static).render())

@@ -27,9 +27,15 @@ def offline(make_app: Callable[..., K8sTui]) -> Callable[..., K8sTui]:
 
 async def home_ready(pilot: Any) -> None:
     app = pilot.app
-    await until(pilot, lambda: isinstance(app.screen, HomeScreen)
-                and bool(app.screen.query_one("#trouble", VirtualTable).rows)
-                and "loading" not in app.screen.query_one("#incidents", VirtualTable).empty_text, "home")
+    await until(
+        pilot,
+        lambda: (
+            isinstance(app.screen, HomeScreen)
+            and bool(app.screen.query_one("#trouble", VirtualTable).rows)
+            and "loading" not in app.screen.query_one("#incidents", VirtualTable).empty_text
+        ),
+        "home",
+    )
 
 
 async def pods_ready(pilot: Any) -> None:
@@ -42,8 +48,12 @@ def test_home(snap_compare: Any, offline: Callable[..., K8sTui]) -> None:
 
 
 def test_pods_filtered_and_sorted(snap_compare: Any, offline: Callable[..., K8sTui]) -> None:
-    assert snap_compare(offline(start="pods"), terminal_size=SIZE, run_before=pods_ready,
-                        press=["slash", "!", "k", "u", "b", "e", "enter", "s", "s", "s", "s", "s", "S"])
+    assert snap_compare(
+        offline(start="pods"),
+        terminal_size=SIZE,
+        run_before=pods_ready,
+        press=["slash", "!", "k", "u", "b", "e", "enter", "s", "s", "s", "s", "s", "S"],
+    )
 
 
 def test_events_warnings_only(snap_compare: Any, offline: Callable[..., K8sTui]) -> None:

@@ -35,31 +35,55 @@ class Cluster:
     async def node_ready(self, name: str, ready: bool) -> None:
         node = (await self.http.get(f"/api/v1/nodes/{name}")).json()
         conditions = [c for c in node["status"]["conditions"] if c["type"] != "Ready"]
-        conditions.insert(0, {"type": "Ready", "status": "True" if ready else "Unknown",
-                              "reason": "KubeletReady" if ready else "NodeStatusUnknown",
-                              "message": "kubelet is posting ready status" if ready else
-                              "Kubelet stopped posting node status.", "lastHeartbeatTime": now_iso(),
-                              "lastTransitionTime": now_iso()})
-        r = await self.http.patch(f"/api/v1/nodes/{name}/status", json={"status": {"conditions": conditions}},
-                                  headers={"Content-Type": "application/merge-patch+json"})
+        conditions.insert(
+            0,
+            {
+                "type": "Ready",
+                "status": "True" if ready else "Unknown",
+                "reason": "KubeletReady" if ready else "NodeStatusUnknown",
+                "message": "kubelet is posting ready status" if ready else "Kubelet stopped posting node status.",
+                "lastHeartbeatTime": now_iso(),
+                "lastTransitionTime": now_iso(),
+            },
+        )
+        r = await self.http.patch(
+            f"/api/v1/nodes/{name}/status",
+            json={"status": {"conditions": conditions}},
+            headers={"Content-Type": "application/merge-patch+json"},
+        )
         r.raise_for_status()
 
-    async def create_pod(self, namespace: str, name: str, node: str, *, owner: str | None = None,
-                         status: dict[str, Any] | None = None) -> None:
+    async def create_pod(
+        self, namespace: str, name: str, node: str, *, owner: str | None = None, status: dict[str, Any] | None = None
+    ) -> None:
         meta: dict[str, Any] = {"name": name, "namespace": namespace, "labels": {"app": owner or name}}
         if owner:
             meta["labels"]["pod-template-hash"] = "5c8d7f9b6d"
-            meta["ownerReferences"] = [{"apiVersion": "apps/v1", "kind": "ReplicaSet", "controller": True,
-                                        "name": f"{owner}-5c8d7f9b6d", "uid": f"rs-{owner}"}]
-        body = {"apiVersion": "v1", "kind": "Pod", "metadata": meta,
-                "spec": {"nodeName": node, "containers": [{"name": "app", "image": "app:1"}]}}
+            meta["ownerReferences"] = [
+                {
+                    "apiVersion": "apps/v1",
+                    "kind": "ReplicaSet",
+                    "controller": True,
+                    "name": f"{owner}-5c8d7f9b6d",
+                    "uid": f"rs-{owner}",
+                }
+            ]
+        body = {
+            "apiVersion": "v1",
+            "kind": "Pod",
+            "metadata": meta,
+            "spec": {"nodeName": node, "containers": [{"name": "app", "image": "app:1"}]},
+        }
         r = await self.http.post(f"/api/v1/namespaces/{namespace}/pods", json=body)
         r.raise_for_status()
         await self.pod_status(namespace, name, status or running())
 
     async def pod_status(self, namespace: str, name: str, status: dict[str, Any]) -> None:
-        r = await self.http.patch(f"/api/v1/namespaces/{namespace}/pods/{name}/status", json={"status": status},
-                                  headers={"Content-Type": "application/merge-patch+json"})
+        r = await self.http.patch(
+            f"/api/v1/namespaces/{namespace}/pods/{name}/status",
+            json={"status": status},
+            headers={"Content-Type": "application/merge-patch+json"},
+        )
         r.raise_for_status()
 
     async def delete_pod(self, namespace: str, name: str) -> None:
@@ -67,28 +91,55 @@ class Cluster:
 
 
 def running(restarts: int = 0) -> dict[str, Any]:
-    return {"phase": "Running", "conditions": [{"type": "Ready", "status": "True"}],
-            "containerStatuses": [{"name": "app", "ready": True, "restartCount": restarts,
-                                   "state": {"running": {"startedAt": now_iso()}}}]}
+    return {
+        "phase": "Running",
+        "conditions": [{"type": "Ready", "status": "True"}],
+        "containerStatuses": [
+            {"name": "app", "ready": True, "restartCount": restarts, "state": {"running": {"startedAt": now_iso()}}}
+        ],
+    }
 
 
 def crash_looping(restarts: int = 5, reason: str = "Error") -> dict[str, Any]:
-    return {"phase": "Running", "conditions": [{"type": "Ready", "status": "False"}],
-            "containerStatuses": [{"name": "app", "ready": False, "restartCount": restarts,
-                                   "state": {"waiting": {"reason": "CrashLoopBackOff",
-                                                         "message": "back-off 40s restarting failed container"}},
-                                   "lastState": {"terminated": {"exitCode": 137 if reason == "OOMKilled" else 1,
-                                                                "reason": reason, "startedAt": now_iso(),
-                                                                "finishedAt": now_iso()}}}]}
+    return {
+        "phase": "Running",
+        "conditions": [{"type": "Ready", "status": "False"}],
+        "containerStatuses": [
+            {
+                "name": "app",
+                "ready": False,
+                "restartCount": restarts,
+                "state": {
+                    "waiting": {"reason": "CrashLoopBackOff", "message": "back-off 40s restarting failed container"}
+                },
+                "lastState": {
+                    "terminated": {
+                        "exitCode": 137 if reason == "OOMKilled" else 1,
+                        "reason": reason,
+                        "startedAt": now_iso(),
+                        "finishedAt": now_iso(),
+                    }
+                },
+            }
+        ],
+    }
 
 
 def evicted(node: str) -> dict[str, Any]:
-    return {"phase": "Failed", "reason": "Evicted",
-            "message": f"The node was low on resource: memory. Threshold quantity: 100Mi, available: 60Mi. "
-                       f"Container app was using 900Mi (node {node}).",
-            "containerStatuses": [{"name": "app", "ready": False, "restartCount": 0,
-                                   "state": {"terminated": {"exitCode": 137, "reason": "Evicted",
-                                                            "finishedAt": now_iso()}}}]}
+    return {
+        "phase": "Failed",
+        "reason": "Evicted",
+        "message": f"The node was low on resource: memory. Threshold quantity: 100Mi, available: 60Mi. "
+        f"Container app was using 900Mi (node {node}).",
+        "containerStatuses": [
+            {
+                "name": "app",
+                "ready": False,
+                "restartCount": 0,
+                "state": {"terminated": {"exitCode": 137, "reason": "Evicted", "finishedAt": now_iso()}},
+            }
+        ],
+    }
 
 
 @dataclass
@@ -118,8 +169,11 @@ class Pages:
             await asyncio.sleep(0.05)
 
     def summary(self) -> list[str]:
-        return [f"{c.method} {c.params.get('thread_ts', '')} {c.params.get('text', '')[:80]}" for c in self.slack.calls
-                if c.method.startswith("chat.")]
+        return [
+            f"{c.method} {c.params.get('thread_ts', '')} {c.params.get('text', '')[:80]}"
+            for c in self.slack.calls
+            if c.method.startswith("chat.")
+        ]
 
 
 def text_of(message: dict[str, Any]) -> str:
@@ -141,17 +195,25 @@ async def cluster(start_sim: Callable[..., RunningSim]) -> AsyncIterator[Cluster
         yield Cluster(sim, http)
 
 
-def watch_environ(cluster: Cluster, slack: SlackDouble, tmp_path: Path, *, database_url: str | None = None,
-                  **extra: str) -> dict[str, str]:
+def watch_environ(
+    cluster: Cluster, slack: SlackDouble, tmp_path: Path, *, database_url: str | None = None, **extra: str
+) -> dict[str, str]:
     import os
 
-    env = {"KUBECONFIG": str(cluster.sim.kubeconfig), "SLACK_BOT_TOKEN": "xoxb-test",
-           "KUBEWHY_SLACK_API_URL": slack.url + "/api/", "KUBEWHY_ALERT_CHANNEL": "#alerts",
-           "KUBEWHY_DATABASE_URL": database_url or f"sqlite:///{tmp_path / 'audit.db'}",
-           "KUBEWHY_AUDIT_FALLBACK": str(tmp_path / "fallback.jsonl"), "KUBEWHY_WATCH_UPDATE_INTERVAL": "0.3",
-           "KUBEWHY_WATCH_LEASE_DURATION": "3", "KUBEWHY_CLUSTER_NAME": "test",
-           "XDG_CACHE_HOME": os.environ.get("XDG_CACHE_HOME", str(tmp_path / "cache")),
-           "XDG_DATA_HOME": str(tmp_path / "data"), "PATH": os.environ.get("PATH", "")}
+    env = {
+        "KUBECONFIG": str(cluster.sim.kubeconfig),
+        "SLACK_BOT_TOKEN": "xoxb-test",
+        "KUBEWHY_SLACK_API_URL": slack.url + "/api/",
+        "KUBEWHY_ALERT_CHANNEL": "#alerts",
+        "KUBEWHY_DATABASE_URL": database_url or f"sqlite:///{tmp_path / 'audit.db'}",
+        "KUBEWHY_AUDIT_FALLBACK": str(tmp_path / "fallback.jsonl"),
+        "KUBEWHY_WATCH_UPDATE_INTERVAL": "0.3",
+        "KUBEWHY_WATCH_LEASE_DURATION": "3",
+        "KUBEWHY_CLUSTER_NAME": "test",
+        "XDG_CACHE_HOME": os.environ.get("XDG_CACHE_HOME", str(tmp_path / "cache")),
+        "XDG_DATA_HOME": str(tmp_path / "data"),
+        "PATH": os.environ.get("PATH", ""),
+    }
     env.update(extra)
     return env
 

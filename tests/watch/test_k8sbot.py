@@ -55,14 +55,23 @@ def free_port() -> int:
 
 
 async def test_k8sbot_pages_and_answers_slash_commands_in_one_process(
-        cluster: Cluster, slack: SlackDouble, tmp_path: Path) -> None:
+    cluster: Cluster, slack: SlackDouble, tmp_path: Path
+) -> None:
     port, health = free_port(), free_port()
-    env = watch_environ(cluster, slack, tmp_path, KUBEWHY_WATCH_RULES=str(DATA / "rules.yaml"),
-                        SLACK_SIGNING_SECRET=SECRET, KUBEWHY_SLACK_PORT=str(port), KUBEWHY_HEALTH_PORT=str(health))
+    env = watch_environ(
+        cluster,
+        slack,
+        tmp_path,
+        KUBEWHY_WATCH_RULES=str(DATA / "rules.yaml"),
+        SLACK_SIGNING_SECRET=SECRET,
+        KUBEWHY_SLACK_PORT=str(port),
+        KUBEWHY_HEALTH_PORT=str(health),
+    )
     log = tmp_path / "k8sbot.log"
     with log.open("wb") as out:
-        proc = await asyncio.create_subprocess_exec(str(Path(sys.executable).parent / "k8sbot"), env=env,
-                                                    stdout=out, stderr=out)
+        proc = await asyncio.create_subprocess_exec(
+            str(Path(sys.executable).parent / "k8sbot"), env=env, stdout=out, stderr=out
+        )
     p = Proc(proc, log)
     try:
         await p.wait_for_line("now leads", timeout=40)
@@ -83,15 +92,27 @@ async def test_k8sbot_pages_and_answers_slash_commands_in_one_process(
         assert sample(metrics, 'kubewhy_watch_lag_seconds{kind="Node"}') >= 0
         assert "kubewhy_slack_errors_total" in metrics and "kubewhy_api_errors_total" in metrics
 
-        body = urllib.parse.urlencode({"command": "/k8s", "text": "incidents", "user_id": "U1", "channel_id": "C1",
-                                       "team_id": "T1", "response_url": f"{slack.url}/response/1"})
+        body = urllib.parse.urlencode(
+            {
+                "command": "/k8s",
+                "text": "incidents",
+                "user_id": "U1",
+                "channel_id": "C1",
+                "team_id": "T1",
+                "response_url": f"{slack.url}/response/1",
+            }
+        )
         ts = str(int(time.time()))
         signature = SignatureVerifier(SECRET).generate_signature(timestamp=ts, body=body) or ""
-        headers = {"X-Slack-Request-Timestamp": ts, "Content-Type": "application/x-www-form-urlencoded",
-                   "X-Slack-Signature": signature}
+        headers = {
+            "X-Slack-Request-Timestamp": ts,
+            "Content-Type": "application/x-www-form-urlencoded",
+            "X-Slack-Signature": signature,
+        }
         async with aiohttp.ClientSession() as session:
-            async with session.post(f"http://127.0.0.1:{port}/slack/events", data=body.encode(),
-                                    headers=headers) as resp:
+            async with session.post(
+                f"http://127.0.0.1:{port}/slack/events", data=body.encode(), headers=headers
+            ) as resp:
                 assert resp.status == 200
                 assert "node-not-ready" in await resp.text()
     finally:

@@ -11,14 +11,14 @@ from kubewhy.watch.lease import LeaseElector
 from .conftest import Cluster
 
 
-async def test_exactly_one_of_two_racing_replicas_leads_and_the_other_takes_over_after_expiry(
-        cluster: Cluster) -> None:
+async def test_exactly_one_of_two_racing_replicas_leads_and_the_other_takes_over_after_expiry(cluster: Cluster) -> None:
     api = LiveKube(build_api_client(str(cluster.sim.kubeconfig)))
     clock = {"now": datetime.now(UTC)}
 
     def elector(name: str) -> LeaseElector:
-        return LeaseElector(api, namespace="default", name="kubewhy-watch", identity=name, duration=15,
-                            clock=lambda: clock["now"])
+        return LeaseElector(
+            api, namespace="default", name="kubewhy-watch", identity=name, duration=15, clock=lambda: clock["now"]
+        )
 
     a, b = elector("a"), elector("b")
     won = await asyncio.gather(a.try_acquire_or_renew(), b.try_acquire_or_renew())

@@ -39,10 +39,12 @@ async def watchers(cluster: Cluster, slack: SlackDouble, tmp_path: Path) -> Asyn
             box["w"] = w
             ready.set()
 
-        task = asyncio.create_task(run_watchers(settings, SlackNotifier(build_client(settings.slack)), stop=stop,
-                                                on_ready=on_ready))
-        done, _ = await asyncio.wait([task, asyncio.create_task(ready.wait())], timeout=30,
-                                     return_when=asyncio.FIRST_COMPLETED)
+        task = asyncio.create_task(
+            run_watchers(settings, SlackNotifier(build_client(settings.slack)), stop=stop, on_ready=on_ready)
+        )
+        done, _ = await asyncio.wait(
+            [task, asyncio.create_task(ready.wait())], timeout=30, return_when=asyncio.FIRST_COMPLETED
+        )
         if task in done:
             task.result()
         running.append((stop, task))
@@ -55,7 +57,8 @@ async def watchers(cluster: Cluster, slack: SlackDouble, tmp_path: Path) -> Asyn
 
 
 async def test_node_not_ready_pages_once_with_its_diagnosis_and_resolves_in_the_thread(
-        cluster: Cluster, slack: SlackDouble, watchers: Start) -> None:
+    cluster: Cluster, slack: SlackDouble, watchers: Start
+) -> None:
     pages = Pages(slack)
     watcher = await watchers()
     assert pages.posts() == []  # a healthy cluster (and a pod with old restarts) pages nothing at start
@@ -82,24 +85,38 @@ async def test_node_not_ready_pages_once_with_its_diagnosis_and_resolves_in_the_
     assert len(pages.posts()) == 1 and watcher.stats["pages"] == 1
 
     # `kubewhy postmortem REF` (the command, as a process) has the page, the diagnosis and the resolve, in order
-    ref = json.loads(next(e["value"] for b in page["blocks"] for e in b.get("elements") or []
-                          if e.get("action_id") == "kubewhy_incident_ack"))["r"]
+    ref = json.loads(
+        next(
+            e["value"]
+            for b in page["blocks"]
+            for e in b.get("elements") or []
+            if e.get("action_id") == "kubewhy_incident_ack"
+        )
+    )["r"]
     assert watcher.deps.audit is not None
     await watcher.deps.audit.flush()
-    out = await asyncio.to_thread(subprocess.run, [sys.executable, "-m", "kubewhy", "postmortem", ref,
-                                                   "--database-url", watcher.deps.audit.url],
-                                  capture_output=True, text=True, timeout=60)
+    out = await asyncio.to_thread(
+        subprocess.run,
+        [sys.executable, "-m", "kubewhy", "postmortem", ref, "--database-url", watcher.deps.audit.url],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert out.returncode == 0, out.stderr
     timeline = out.stdout.split("## Timeline", 1)[1].split("## Causes", 1)[0]
     rows = [line for line in timeline.splitlines() if line.startswith("| 20")]
-    kinds = [next(k for k in ("opened", "diagnosis", "alert", "resolved") if k in row) for row in rows
-             if any(k in row for k in ("opened", "diagnosis", "alert", "resolved"))]
+    kinds = [
+        next(k for k in ("opened", "diagnosis", "alert", "resolved") if k in row)
+        for row in rows
+        if any(k in row for k in ("opened", "diagnosis", "alert", "resolved"))
+    ]
     assert kinds[0] == "opened" and kinds[-1] == "resolved" and "diagnosis" in kinds and "alert" in kinds, rows
     assert "Node is NotReady" in out.stdout  # the cause found by the page's diagnosis
 
 
 async def test_three_hundred_evictions_in_ten_seconds_are_one_message_counting_300(
-        cluster: Cluster, slack: SlackDouble, watchers: Start) -> None:
+    cluster: Cluster, slack: SlackDouble, watchers: Start
+) -> None:
     names = [f"batch-{i:03d}" for i in range(300)]
     for name in names:
         await cluster.create_pod("jobs", name, "node-1", owner="batch")
@@ -112,8 +129,11 @@ async def test_three_hundred_evictions_in_ten_seconds_are_one_message_counting_3
             await cluster.pod_status("jobs", name, evicted("node-1"))
 
     await asyncio.gather(*(evict(n) for n in names))  # all 300 at once (the benchmark times such storms)
-    await pages.wait(lambda: any("300 so far" in u.get("text", "") for u in pages.updates()), timeout=30,
-                     what="the count to reach 300")
+    await pages.wait(
+        lambda: any("300 so far" in u.get("text", "") for u in pages.updates()),
+        timeout=30,
+        what="the count to reach 300",
+    )
     assert len(pages.posts()) == 1
     assert "evicted" in pages.posts()[0]["text"] and "node-1" in pages.posts()[0]["text"]
     ts = slack.answers("chat.postMessage")[0]["ts"]
@@ -121,12 +141,27 @@ async def test_three_hundred_evictions_in_ten_seconds_are_one_message_counting_3
 
 
 async def test_a_pod_with_old_restarts_that_is_healthy_now_and_old_evictions_never_page(
-        cluster: Cluster, slack: SlackDouble, watchers: Start) -> None:
+    cluster: Cluster, slack: SlackDouble, watchers: Start
+) -> None:
     # shop/api has restartCount 7 and an OOMKilled last state from 2024, and is Ready now (two-nodes.yaml)
     await cluster.create_pod("shop", "web-1", "node-1", owner="web")
-    await cluster.pod_status("shop", "web-1", {"containerStatuses": [{
-        "name": "app", "ready": True, "restartCount": 12, "state": {"running": {"startedAt": "2024-06-12T08:00:00Z"}},
-        "lastState": {"terminated": {"reason": "Error", "exitCode": 1, "finishedAt": "2024-06-12T07:59:00Z"}}}]})
+    await cluster.pod_status(
+        "shop",
+        "web-1",
+        {
+            "containerStatuses": [
+                {
+                    "name": "app",
+                    "ready": True,
+                    "restartCount": 12,
+                    "state": {"running": {"startedAt": "2024-06-12T08:00:00Z"}},
+                    "lastState": {
+                        "terminated": {"reason": "Error", "exitCode": 1, "finishedAt": "2024-06-12T07:59:00Z"}
+                    },
+                }
+            ]
+        },
+    )
     old_eviction = evicted("node-1")  # and pods the kubelet evicted long ago, still listed as Failed
     old_eviction["containerStatuses"][0]["state"]["terminated"]["finishedAt"] = "2024-06-12T08:00:00Z"
     for i in range(3):
@@ -138,7 +173,8 @@ async def test_a_pod_with_old_restarts_that_is_healthy_now_and_old_evictions_nev
 
 
 async def test_crash_loop_pages_its_workload_once_and_a_not_ready_node_absorbs_its_pods(
-        cluster: Cluster, slack: SlackDouble, watchers: Start) -> None:
+    cluster: Cluster, slack: SlackDouble, watchers: Start
+) -> None:
     pages = Pages(slack)
     await watchers()
     await cluster.create_pod("shop", "cart-5c8d7f9b6d-aaaaa", "node-1", owner="cart", status=crash_looping(4))
@@ -151,15 +187,19 @@ async def test_crash_loop_pages_its_workload_once_and_a_not_ready_node_absorbs_i
     await cluster.node_ready("node-2", False)
     await pages.wait(lambda: len(pages.posts()) == 2, what="the node page")
     for i in range(3):  # pods on the NotReady node start crashing: grouped under the node, not paged
-        await cluster.create_pod("pay", f"ledger-5c8d7f9b6d-{i}aaaa", "node-2", owner=f"ledger{i}",
-                                 status=crash_looping(5))
-    await pages.wait(lambda: any("grouped here" in text_of(u) and "3 pod incident" in text_of(u)
-                                 for u in pages.updates()), what="three absorbed incidents")
+        await cluster.create_pod(
+            "pay", f"ledger-5c8d7f9b6d-{i}aaaa", "node-2", owner=f"ledger{i}", status=crash_looping(5)
+        )
+    await pages.wait(
+        lambda: any("grouped here" in text_of(u) and "3 pod incident" in text_of(u) for u in pages.updates()),
+        what="three absorbed incidents",
+    )
     assert len(pages.posts()) == 2
 
 
 async def test_a_page_posted_by_a_replica_that_died_before_saving_it_is_adopted_not_posted_again(
-        cluster: Cluster, slack: SlackDouble, watchers: Start, tmp_path: Path) -> None:
+    cluster: Cluster, slack: SlackDouble, watchers: Start, tmp_path: Path
+) -> None:
     from datetime import UTC, datetime, timedelta
 
     from kubewhy import compose
@@ -170,13 +210,21 @@ async def test_a_page_posted_by_a_replica_that_died_before_saving_it_is_adopted_
         assert audit is not None
         await audit.flush()
         ledger = compose.build_ledger(audit)
-        incident, _ = await ledger.open_incident(cluster="test", rule="node-not-ready", subject="node/node-2",
-                                                 severity="critical", title="node node-2: Ready is Unknown",
-                                                 channel="#alerts", details={"target": ["Node", None, "node-2"]})
+        incident, _ = await ledger.open_incident(
+            cluster="test",
+            rule="node-not-ready",
+            subject="node/node-2",
+            severity="critical",
+            title="node node-2: Ready is Unknown",
+            channel="#alerts",
+            details={"target": ["Node", None, "node-2"]},
+        )
         assert await ledger.claim_post(incident.id, "replica-that-died", at=datetime.now(UTC) - timedelta(minutes=5))
     posted = await build_client(settings.slack).chat_postMessage(  # what it managed to post before dying
-        channel="#alerts", text="CRITICAL: node node-2", metadata={"event_type": "kubewhy_incident",
-                                                                    "event_payload": {"ref": incident.ref}})
+        channel="#alerts",
+        text="CRITICAL: node node-2",
+        metadata={"event_type": "kubewhy_incident", "event_payload": {"ref": incident.ref}},
+    )
     await cluster.node_ready("node-2", False)
     pages = Pages(slack)
     watcher = await watchers()
@@ -190,7 +238,8 @@ async def test_a_page_posted_by_a_replica_that_died_before_saving_it_is_adopted_
 
 
 async def test_reminders_repeat_in_the_thread_and_quiet_hours_hold_all_but_critical_pages(
-        cluster: Cluster, slack: SlackDouble, watchers: Start, tmp_path: Path) -> None:
+    cluster: Cluster, slack: SlackDouble, watchers: Start, tmp_path: Path
+) -> None:
     rules = tmp_path / "rules.yaml"
     rules.write_text("""apiVersion: kubewhy.io/v1
 kind: WatchRules
@@ -206,8 +255,7 @@ rules:
     await cluster.create_pod("shop", "cart-5c8d7f9b6d-aaaaa", "node-1", owner="cart", status=crash_looping(4))
     await cluster.node_ready("node-2", False)
     await pages.wait(lambda: len(pages.posts()) == 1, what="the critical page")
-    await pages.wait(lambda: sum("Reminder" in r.get("text", "") for r in pages.replies()) >= 2,
-                     what="two reminders")
+    await pages.wait(lambda: sum("Reminder" in r.get("text", "") for r in pages.replies()) >= 2, what="two reminders")
     assert len(pages.posts()) == 1 and "node-2" in pages.posts()[0]["text"]  # the warning waits for morning
     held = watcher.candidates[("crash-loop", "deploy/shop/cart")]
     assert held.incident is not None and held.incident.message_ts is None  # recorded, not paged

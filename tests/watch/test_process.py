@@ -43,7 +43,8 @@ async def spawn(tmp_path: Path) -> AsyncIterator[object]:
         log = tmp_path / f"{name}.log"
         with log.open("wb") as out:
             proc = await asyncio.create_subprocess_exec(
-                sys.executable, "-m", "kubewhy", "watch", "-v", env=env, stdout=out, stderr=out)
+                sys.executable, "-m", "kubewhy", "watch", "-v", env=env, stdout=out, stderr=out
+            )
         p = Proc(proc, log)
         procs.append(p)
         return p
@@ -59,7 +60,8 @@ LEADS = "now leads"
 
 
 async def test_stopped_or_killed_mid_incident_then_restarted_pages_nothing_twice_and_what_happened_meanwhile(
-        cluster: Cluster, slack: SlackDouble, tmp_path: Path, spawn: object) -> None:
+    cluster: Cluster, slack: SlackDouble, tmp_path: Path, spawn: object
+) -> None:
     env = watch_environ(cluster, slack, tmp_path, KUBEWHY_WATCH_RULES=str(DATA / "rules.yaml"))
     start = spawn  # type: ignore[assignment]
     pages = Pages(slack)
@@ -84,8 +86,10 @@ async def test_stopped_or_killed_mid_incident_then_restarted_pages_nothing_twice
 
     c = await start(env, "c")  # type: ignore[operator]
     await c.wait_for_line(LEADS, timeout=40)  # after the dead holder's Lease expired
-    await pages.wait(lambda: any("Resolved" in r.get("text", "") and "node-2" in r.get("text", "")
-                                 for r in pages.replies()), what="the resolve of node-2 after the restart")
+    await pages.wait(
+        lambda: any("Resolved" in r.get("text", "") and "node-2" in r.get("text", "") for r in pages.replies()),
+        what="the resolve of node-2 after the restart",
+    )
     await asyncio.sleep(2.0)
     assert len(pages.posts()) == 2  # across SIGTERM and SIGKILL: each incident paged exactly once
     c.proc.send_signal(signal.SIGTERM)
@@ -93,11 +97,18 @@ async def test_stopped_or_killed_mid_incident_then_restarted_pages_nothing_twice
 
 
 async def test_two_watchers_on_one_postgres_page_once_and_the_other_takes_over_when_the_leader_dies(
-        cluster: Cluster, slack: SlackDouble, tmp_path: Path, spawn: object, pg_url: str) -> None:
+    cluster: Cluster, slack: SlackDouble, tmp_path: Path, spawn: object, pg_url: str
+) -> None:
     start = spawn  # type: ignore[assignment]
     pages = Pages(slack)
-    env_a = watch_environ(cluster, slack, tmp_path, database_url=pg_url, KUBEWHY_WATCH_RULES=str(DATA / "rules.yaml"),
-                          KUBEWHY_WATCH_IDENTITY="replica-a")
+    env_a = watch_environ(
+        cluster,
+        slack,
+        tmp_path,
+        database_url=pg_url,
+        KUBEWHY_WATCH_RULES=str(DATA / "rules.yaml"),
+        KUBEWHY_WATCH_IDENTITY="replica-a",
+    )
     env_b = {**env_a, "KUBEWHY_WATCH_IDENTITY": "replica-b"}
     a = await start(env_a, "a")  # type: ignore[operator]
     await a.wait_for_line(LEADS, timeout=40)
@@ -123,9 +134,18 @@ async def test_stdout_json_lines_without_slack(cluster: Cluster, tmp_path: Path)
     env = watch_environ(cluster, SlackDouble(), tmp_path, KUBEWHY_WATCH_RULES=str(DATA / "rules.yaml"))
     for key in ("SLACK_BOT_TOKEN", "KUBEWHY_SLACK_API_URL", "KUBEWHY_ALERT_CHANNEL"):
         env.pop(key)
-    proc = await asyncio.create_subprocess_exec(sys.executable, "-m", "kubewhy", "watch", "--stdout", "-o", "json",
-                                                env=env, stdout=asyncio.subprocess.PIPE,
-                                                stderr=asyncio.subprocess.PIPE)
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "kubewhy",
+        "watch",
+        "--stdout",
+        "-o",
+        "json",
+        env=env,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
     try:
         await asyncio.sleep(1.0)
         await cluster.node_ready("node-2", False)

@@ -46,7 +46,8 @@ async def _until(predicate: Callable[[], bool], timeout: float = 15.0) -> None:
 
 
 async def test_informer_resumes_a_cut_stream_and_relists_on_410_emitting_each_real_transition_once(
-        proxied: tuple[Cluster, FlakyProxy]) -> None:
+    proxied: tuple[Cluster, FlakyProxy],
+) -> None:
     cluster, proxy = proxied
     for i in range(5):
         await cluster.create_pod("app", f"p{i}", "node-1")
@@ -91,7 +92,8 @@ async def test_informer_resumes_a_cut_stream_and_relists_on_410_emitting_each_re
 
 
 async def test_watchers_page_once_across_a_cut_stream_and_a_410(
-        proxied: tuple[Cluster, FlakyProxy], slack: SlackDouble, tmp_path: Path) -> None:
+    proxied: tuple[Cluster, FlakyProxy], slack: SlackDouble, tmp_path: Path
+) -> None:
     cluster, proxy = proxied
     env = watch_environ(cluster, slack, tmp_path, KUBEWHY_WATCH_RULES=str(DATA / "rules.yaml"))
     settings = load(env)
@@ -102,8 +104,9 @@ async def test_watchers_page_once_across_a_cut_stream_and_a_410(
         box.append(w)
         ready.set()
 
-    task = asyncio.create_task(run_watchers(settings, SlackNotifier(build_client(settings.slack)), stop=stop,
-                                            on_ready=on_ready))
+    task = asyncio.create_task(
+        run_watchers(settings, SlackNotifier(build_client(settings.slack)), stop=stop, on_ready=on_ready)
+    )
     pages = Pages(slack)
     try:
         await asyncio.wait_for(ready.wait(), 30)
@@ -128,15 +131,17 @@ async def test_watchers_page_once_across_a_cut_stream_and_a_410(
 
 
 async def test_the_database_going_away_delays_the_page_and_never_doubles_it(
-        cluster: Cluster, slack: SlackDouble, tmp_path: Path, pg_url: str) -> None:
+    cluster: Cluster, slack: SlackDouble, tmp_path: Path, pg_url: str
+) -> None:
     db = urlsplit(pg_url)
     proxy = await FlakyProxy(db.hostname or "127.0.0.1", db.port or 5432).start()
     url = pg_url.replace(f"{db.hostname}:{db.port}", f"127.0.0.1:{proxy.port}")
     env = watch_environ(cluster, slack, tmp_path, database_url=url, KUBEWHY_WATCH_RULES=str(DATA / "rules.yaml"))
     settings = load(env)
     stop, ready = asyncio.Event(), asyncio.Event()
-    task = asyncio.create_task(run_watchers(settings, SlackNotifier(build_client(settings.slack)), stop=stop,
-                                            on_ready=lambda w: ready.set()))
+    task = asyncio.create_task(
+        run_watchers(settings, SlackNotifier(build_client(settings.slack)), stop=stop, on_ready=lambda w: ready.set())
+    )
     pages = Pages(slack)
     try:
         await asyncio.wait_for(ready.wait(), 30)

@@ -21,8 +21,7 @@ rules:
 
 
 def kubewhy(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "kubewhy", *args], capture_output=True, text=True, timeout=60,
-                          env=env)
+    return subprocess.run([sys.executable, "-m", "kubewhy", *args], capture_output=True, text=True, timeout=60, env=env)
 
 
 def test_print_default_rules_is_a_valid_rules_file(tmp_path: Path) -> None:
@@ -31,24 +30,36 @@ def test_print_default_rules_is_a_valid_rules_file(tmp_path: Path) -> None:
     path = tmp_path / "rules.yaml"
     path.write_text(out.stdout)
     rules = load_rules(path)
-    assert {r.detect for r in rules.rules} == {"node-not-ready", "node-pressure", "pod-evicted", "oom-killed",
-                                                "crash-loop", "cpu-throttling", "memory-near-limit", "pvc-filling"}
+    assert {r.detect for r in rules.rules} == {
+        "node-not-ready",
+        "node-pressure",
+        "pod-evicted",
+        "oom-killed",
+        "crash-loop",
+        "cpu-throttling",
+        "memory-near-limit",
+        "pvc-filling",
+    }
     assert rules.rules == load_rules().rules
 
 
-@pytest.mark.parametrize("change, line, message", [
-    (("grace: 30s", "grace: soon"), 6, "invalid duration 'soon'"),
-    (("detect: node-not-ready", "detect: node-on-fire"), 5, "unknown detector 'node-on-fire'"),
-    (("    grace: 30s", "    grace: 30s\n    severity: loud"), 7, "must be critical, warning or info"),
-    (("    grace: 30s", "    grace: 30s\n    colour: red"), 7, "unknown field 'rules[0].colour'"),
-    (("kind: WatchRules", "kind: Rules"), 2, "kind must be 'WatchRules'"),
-    (("    grace: 30s", "    grace: 30s\n    threshold: 250%"), 7, "threshold"),
-    (("    grace: 30s", "    grace: 30s\n    quiet_hours: {start: '22:00', end: '7am'}"), 7, "HH:MM"),
-    (("    grace: 30s", "    grace: 30s\n  - id: nodes\n    detect: node-pressure"), 7, "duplicate rule id"),
-    (("rules:", "rules: []\nx:"), 5, "unknown field 'x'"),
-])
-def test_a_bad_rules_file_names_file_line_and_problem(tmp_path: Path, change: tuple[str, str], line: int,
-                                                       message: str) -> None:
+@pytest.mark.parametrize(
+    "change, line, message",
+    [
+        (("grace: 30s", "grace: soon"), 6, "invalid duration 'soon'"),
+        (("detect: node-not-ready", "detect: node-on-fire"), 5, "unknown detector 'node-on-fire'"),
+        (("    grace: 30s", "    grace: 30s\n    severity: loud"), 7, "must be critical, warning or info"),
+        (("    grace: 30s", "    grace: 30s\n    colour: red"), 7, "unknown field 'rules[0].colour'"),
+        (("kind: WatchRules", "kind: Rules"), 2, "kind must be 'WatchRules'"),
+        (("    grace: 30s", "    grace: 30s\n    threshold: 250%"), 7, "threshold"),
+        (("    grace: 30s", "    grace: 30s\n    quiet_hours: {start: '22:00', end: '7am'}"), 7, "HH:MM"),
+        (("    grace: 30s", "    grace: 30s\n  - id: nodes\n    detect: node-pressure"), 7, "duplicate rule id"),
+        (("rules:", "rules: []\nx:"), 5, "unknown field 'x'"),
+    ],
+)
+def test_a_bad_rules_file_names_file_line_and_problem(
+    tmp_path: Path, change: tuple[str, str], line: int, message: str
+) -> None:
     path = tmp_path / "my-rules.yaml"
     path.write_text(BASE.replace(*change, 1))
     with pytest.raises(RulesError) as err:
@@ -61,11 +72,17 @@ def test_a_bad_rules_file_names_file_line_and_problem(tmp_path: Path, change: tu
 
 
 def test_grace_overrides_every_rule_and_routes_and_quiet_hours_apply() -> None:
-    rules = parse_rules(BASE.replace("grace: 30s", """grace: 30s
+    rules = parse_rules(
+        BASE.replace(
+            "grace: 30s",
+            """grace: 30s
     severity: warning
     channel: '#nodes'
     routes: [{channel: '#payments', namespaces: [pay], labels: {team: pay}}]
-    quiet_hours: {start: '22:00', end: '07:00', timezone: Europe/Paris, page_severity: critical}"""), "x.yaml")
+    quiet_hours: {start: '22:00', end: '07:00', timezone: Europe/Paris, page_severity: critical}""",
+        ),
+        "x.yaml",
+    )
     rule = rules.rules[0]
     assert rule.channel_for("pay", {"team": "pay"}, "#default") == "#payments"
     assert rule.channel_for("pay", {"team": "web"}, "#default") == "#nodes"

@@ -24,26 +24,44 @@ def said(body: str) -> str:
     return str(json.loads(body)["text"]) if body.startswith("{") else body
 
 
-async def test_acknowledge_mute_and_resolve_from_slack_are_audited_in_order(
-        cluster: Cluster, tmp_path: Path) -> None:
+async def test_acknowledge_mute_and_resolve_from_slack_are_audited_in_order(cluster: Cluster, tmp_path: Path) -> None:
     slack = SlackDouble()
     db = f"sqlite:///{tmp_path / 'audit.db'}"
     bot_env = {"KUBEWHY_DATABASE_URL": db, "KUBEWHY_AUDIT_FALLBACK": str(tmp_path / "fallback.jsonl")}
     async with running_bot(cluster.sim, bot_env, slack) as bot:
-        env = watch_environ(cluster, slack, tmp_path, database_url=db, KUBEWHY_ALERT_CHANNEL=CHANNEL,
-                            KUBEWHY_WATCH_RULES=str(DATA / "rules.yaml"))
+        env = watch_environ(
+            cluster,
+            slack,
+            tmp_path,
+            database_url=db,
+            KUBEWHY_ALERT_CHANNEL=CHANNEL,
+            KUBEWHY_WATCH_RULES=str(DATA / "rules.yaml"),
+        )
         settings = load(env)
         stop, ready = asyncio.Event(), asyncio.Event()
-        task = asyncio.create_task(run_watchers(settings, SlackNotifier(build_client(settings.slack), bot.deps),
-                                                stop=stop, on_ready=lambda w: ready.set(), deps=bot.deps.core))
+        task = asyncio.create_task(
+            run_watchers(
+                settings,
+                SlackNotifier(build_client(settings.slack), bot.deps),
+                stop=stop,
+                on_ready=lambda w: ready.set(),
+                deps=bot.deps.core,
+            )
+        )
         try:
             await asyncio.wait_for(ready.wait(), 30)
             pages = Pages(slack)
             await cluster.node_ready("node-2", False)
             await pages.wait(lambda: len(pages.posts()) == 1, what="the page")
             page = {**pages.posts()[0], "ts": slack.answers("chat.postMessage")[0]["ts"]}
-            ref = json.loads(next(e["value"] for b in page["blocks"] for e in b.get("elements") or []
-                                  if e.get("action_id") == ACTION_ACK))["r"]
+            ref = json.loads(
+                next(
+                    e["value"]
+                    for b in page["blocks"]
+                    for e in b.get("elements") or []
+                    if e.get("action_id") == ACTION_ACK
+                )
+            )["r"]
 
             status, listed, _ = await bot.command("incidents")
             assert status == 200, listed
@@ -54,8 +72,9 @@ async def test_acknowledge_mute_and_resolve_from_slack_are_audited_in_order(
             assert "not in my ledger" in slack.to("chat.postEphemeral")[-1]["text"]
 
             await bot.click(page, ACTION_ACK)
-            await pages.wait(lambda: any("Acknowledged by" in r.get("text", "") for r in pages.replies()),
-                             what="the acknowledgement")
+            await pages.wait(
+                lambda: any("Acknowledged by" in r.get("text", "") for r in pages.replies()), what="the acknowledgement"
+            )
             assert any(u["ts"] == page["ts"] and "acknowledged" in text_of(u) for u in pages.updates())
             _, muted, _ = await bot.command("mute node/node-2 2h")
             assert "muted `node/node-2`" in said(muted)
@@ -65,11 +84,14 @@ async def test_acknowledge_mute_and_resolve_from_slack_are_audited_in_order(
             assert "invalid duration" in said(bad)
             await bot.command("unmute node/node-2")
 
-            ack_message = {**page, "blocks": next(u["blocks"] for u in reversed(pages.updates())
-                                                  if u["ts"] == page["ts"])}
+            ack_message = {
+                **page,
+                "blocks": next(u["blocks"] for u in reversed(pages.updates()) if u["ts"] == page["ts"]),
+            }
             await bot.click(ack_message, ACTION_RESOLVE)
-            await pages.wait(lambda: any("Resolved by" in r.get("text", "") for r in pages.replies()),
-                             what="the resolve")
+            await pages.wait(
+                lambda: any("Resolved by" in r.get("text", "") for r in pages.replies()), what="the resolve"
+            )
             _, listed, _ = await bot.command("incidents")
             assert "No open incidents" in said(listed)
             await asyncio.sleep(1.0)

@@ -14,10 +14,23 @@ from ..rows import Column
 from ..widgets.table import VirtualTable
 from .base import TargetScreen
 
-HISTORY_COLUMNS = (Column("WHEN", age=True), Column("WHAT"), Column("ACTOR"), Column("SOURCE"), Column("TARGET"),
-                   Column("SUMMARY"))
-INCIDENT_COLUMNS = (Column("REF"), Column("STATE"), Column("SEVERITY"), Column("SUBJECT"), Column("TITLE"),
-                    Column("COUNT"), Column("SINCE", age=True))
+HISTORY_COLUMNS = (
+    Column("WHEN", age=True),
+    Column("WHAT"),
+    Column("ACTOR"),
+    Column("SOURCE"),
+    Column("TARGET"),
+    Column("SUMMARY"),
+)
+INCIDENT_COLUMNS = (
+    Column("REF"),
+    Column("STATE"),
+    Column("SEVERITY"),
+    Column("SUBJECT"),
+    Column("TITLE"),
+    Column("COUNT"),
+    Column("SINCE", age=True),
+)
 
 
 class HistoryScreen(TargetScreen):
@@ -43,9 +56,17 @@ class HistoryScreen(TargetScreen):
             table.set_rows([])
             return
         table.empty_text = "nothing recorded in the last 24 hours"
-        table.set_rows([{"ns": str(i), "name": e.target, "style": "",
-                         "cells": (e.at.timestamp(), e.kind, e.actor, e.source, e.target, e.summary)}
-                        for i, e in enumerate(entries)])
+        table.set_rows(
+            [
+                {
+                    "ns": str(i),
+                    "name": e.target,
+                    "style": "",
+                    "cells": (e.at.timestamp(), e.kind, e.actor, e.source, e.target, e.summary),
+                }
+                for i, e in enumerate(entries)
+            ]
+        )
         self.query_one("#status", Static).update(f"{len(entries)} records")
 
     def selected(self) -> Target | None:
@@ -75,6 +96,14 @@ class IncidentsScreen(HistoryScreen):
             table.set_rows([])
             return
         table.empty_text = "no audit database" if found is None else "no open incidents"
-        table.set_rows([{"ns": str(i.id), "name": i.subject.split(":", 1)[0], "style": "",
-                         "cells": (i.ref, i.state, i.severity, i.subject, i.title, i.count, i.first_seen.timestamp())}
-                        for i in found or []])
+        table.set_rows(
+            [
+                {
+                    "ns": str(i.id),
+                    "name": i.subject.split(":", 1)[0],
+                    "style": "",
+                    "cells": (i.ref, i.state, i.severity, i.subject, i.title, i.count, i.first_seen.timestamp()),
+                }
+                for i in found or []
+            ]
+        )

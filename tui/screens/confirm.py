@@ -81,8 +81,11 @@ class ConfirmFix(ModalScreen[bool]):
 
         assert isinstance(self.app, K8sTui)
         result = await self.app.session.apply(self.fix, self.proposal)
-        self.app.notify(result.message, title="applied" if result.ok else "apply failed",
-                        severity="information" if result.ok else "error")
+        self.app.notify(
+            result.message,
+            title="applied" if result.ok else "apply failed",
+            severity="information" if result.ok else "error",
+        )
         self.dismiss(result.ok)
 
     def action_cancel(self) -> None:

@@ -31,8 +31,11 @@ class ClusterError(ModalScreen[str]):
 
     def compose(self) -> ComposeResult:
         with Vertical(id="cluster-error"):
-            what = "The snapshot could not be read" if self.context.startswith("snapshot ") else \
-                "The cluster is not answering"
+            what = (
+                "The snapshot could not be read"
+                if self.context.startswith("snapshot ")
+                else "The cluster is not answering"
+            )
             yield Static(f"[b red]{what}[/]")
             yield Static(f"Context: [b]{escape(self.context)}[/]  ({escape(self.endpoint)})")
             yield Static(f"Reason: {escape(self.reason)}", id="error-reason")

@@ -13,8 +13,11 @@ from textual.widgets import Static
 
 from ..widgets.commandbar import COMMANDS
 
-GLOBAL = [("ctrl+p", "command palette"), ("tab", "next pane"), ("mouse", "click selects, double click opens, "
-                                                                       "a header click sorts, the wheel scrolls")]
+GLOBAL = [
+    ("ctrl+p", "command palette"),
+    ("tab", "next pane"),
+    ("mouse", "click selects, double click opens, a header click sorts, the wheel scrolls"),
+]
 
 
 def bindings_of(screen: Screen[Any]) -> list[tuple[str, str]]:
@@ -38,8 +41,11 @@ class HelpScreen(ModalScreen[None]):
         lines = ["[b]Keys[/b]"] + [f"  [cyan]{escape(k):<14}[/] {escape(d)}" for k, d in self.keys]
         lines += ["", "[b]Commands[/b] (after [cyan]:[/], Tab or → completes)"]
         lines += [f"  [cyan]:{escape(c.strip())}{' NAME' if c.endswith(' ') else ''}[/]" for c in COMMANDS]
-        lines += ["", "[b]Filter[/b] (after [cyan]/[/]): a regex · [cyan]!regex[/] inverse · "
-                      "[cyan]-l app=web,tier!=db[/] label selector · Esc clears"]
+        lines += [
+            "",
+            "[b]Filter[/b] (after [cyan]/[/]): a regex · [cyan]!regex[/] inverse · "
+            "[cyan]-l app=web,tier!=db[/] label selector · Esc clears",
+        ]
         with VerticalScroll(id="help"):
             yield Static("\n".join(lines))
 

@@ -93,9 +93,17 @@ class HomeScreen(TargetScreen):
             found = []
         else:
             table.empty_text = "no open incidents (the watchers, `kubewhy watch`, open them)"
-        table.set_rows([{"ns": "", "name": i.subject, "style": "red" if i.severity == "critical" else "yellow",
-                         "cells": (i.ref, i.severity, i.subject, i.title, i.first_seen.timestamp())}
-                        for i in found])
+        table.set_rows(
+            [
+                {
+                    "ns": "",
+                    "name": i.subject,
+                    "style": "red" if i.severity == "critical" else "yellow",
+                    "cells": (i.ref, i.severity, i.subject, i.title, i.first_seen.timestamp()),
+                }
+                for i in found
+            ]
+        )
         table.display = True
 
     def _changed(self, change: Change) -> None:
@@ -108,8 +116,16 @@ class HomeScreen(TargetScreen):
             return
         nodes = sorted(self.nodes.items.values(), key=lambda r: (not r["problem"] and not r["pressure"], r["name"]))
         self.query_one("#nodes", VirtualTable).set_rows(
-            [{"ns": "", "name": r["name"], "style": r["style"],
-              "cells": (r["name"], r["problem"] or "Ready", ",".join(r["pressure"]) or "-")} for r in nodes])
+            [
+                {
+                    "ns": "",
+                    "name": r["name"],
+                    "style": r["style"],
+                    "cells": (r["name"], r["problem"] or "Ready", ",".join(r["pressure"]) or "-"),
+                }
+                for r in nodes
+            ]
+        )
         totals: Counter[str] = Counter()
         counts: dict[str, Counter[str]] = {}
         troubled: list[dict[str, Any]] = []
@@ -120,20 +136,36 @@ class HomeScreen(TargetScreen):
                 counts.setdefault(r["ns"], Counter())[r["trouble"]] += 1
                 if namespace is None or r["ns"] == namespace:
                     troubled.append(r)
-        ns_rows = [{"ns": ns, "name": ns, "style": "red" if counts.get(ns) else "",
-                    "cells": (ns, totals[ns], *(counts.get(ns, Counter())[k] for k in ("crashing", "pending",
-                                                                                       "evicted")))}
-                   for ns in sorted(totals, key=lambda n: (-sum(counts.get(n, Counter()).values()), n))]
+        ns_rows = [
+            {
+                "ns": ns,
+                "name": ns,
+                "style": "red" if counts.get(ns) else "",
+                "cells": (ns, totals[ns], *(counts.get(ns, Counter())[k] for k in ("crashing", "pending", "evicted"))),
+            }
+            for ns in sorted(totals, key=lambda n: (-sum(counts.get(n, Counter()).values()), n))
+        ]
         self.query_one("#namespaces", VirtualTable).set_rows(ns_rows)
         order = {"crashing": 0, "evicted": 1, "pending": 2}
         troubled.sort(key=lambda r: (order.get(r["trouble"], 3), r["ns"], r["name"]))
         table = self.query_one("#trouble", VirtualTable)
         table.empty_text = "no crashing, pending or evicted pods"
-        table.set_rows([{"ns": r["ns"], "name": r["name"], "style": r["style"], "trouble": r["trouble"],
-                         "cells": (r["ns"], r["name"], r["trouble"], r["detail"], r["node"])} for r in troubled])
+        table.set_rows(
+            [
+                {
+                    "ns": r["ns"],
+                    "name": r["name"],
+                    "style": r["style"],
+                    "trouble": r["trouble"],
+                    "cells": (r["ns"], r["name"], r["trouble"], r["detail"], r["node"]),
+                }
+                for r in troubled
+            ]
+        )
         bad_nodes = sum(1 for r in nodes if r["problem"])
-        self.set_heading(f"{len(self.pods.items)} pods, {len(troubled)} troubled · "
-                         f"{len(nodes)} nodes, {bad_nodes} not ready")
+        self.set_heading(
+            f"{len(self.pods.items)} pods, {len(troubled)} troubled · {len(nodes)} nodes, {bad_nodes} not ready"
+        )
 
     def selected(self) -> Target | None:
         focused = self.focused

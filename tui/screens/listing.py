@@ -70,7 +70,8 @@ class ResourceScreen(TargetScreen):
         stats = getattr(self.store, "stats", None)
         pages = f": {stats.lists} page(s) of {self.tui.session.page_size} so far" if stats and stats.lists else ""
         self.query_one("#status", Static).update(
-            f"Loading {self.kind} from {self.tui.session.endpoint} (paged LIST{pages}) …")
+            f"Loading {self.kind} from {self.tui.session.endpoint} (paged LIST{pages}) …"
+        )
 
     def on_unmount(self) -> None:
         if self._changed in self.store.listeners:
@@ -95,8 +96,12 @@ class ResourceScreen(TargetScreen):
         keystroke only filters."""
         key = (self.version, len(self.store.items), self.sort_column, self.sort_reverse, self.namespace())
         if key != self._ordered_key:
-            self._ordered = filtering.ordered(self.store.items.values(), sort_column=self.sort_column,
-                                              reverse=self.sort_reverse, namespace=self.namespace())
+            self._ordered = filtering.ordered(
+                self.store.items.values(),
+                sort_column=self.sort_column,
+                reverse=self.sort_reverse,
+                namespace=self.namespace(),
+            )
             self._ordered_key = key
         return self._ordered
 
@@ -125,8 +130,11 @@ class ResourceScreen(TargetScreen):
         table = self.table
         table.sort_column, table.sort_reverse = self.sort_column, self.sort_reverse
         plural = self.kind.lower() + ("" if self.kind.endswith("s") else "s")
-        table.empty_text = f"No {plural}" + (f" matching /{self.filter.text}" if self.filter.text else "") + \
-            (f" in namespace {self.namespace()}" if self.namespace() else "")
+        table.empty_text = (
+            f"No {plural}"
+            + (f" matching /{self.filter.text}" if self.filter.text else "")
+            + (f" in namespace {self.namespace()}" if self.namespace() else "")
+        )
         table.set_rows(self.shown)
         status = f"{len(self.shown)} of {len(self.store.items)} {plural}"
         if self.filter.text:
@@ -209,6 +217,7 @@ class EventsScreen(ResourceScreen):
 
     def action_warnings(self) -> None:
         self.warnings_only = not self.warnings_only
-        self.title_text = ("warning events" if self.warnings_only else "events") + \
-            (f" of {self.involved.ref}" if self.involved is not None else "")
+        self.title_text = ("warning events" if self.warnings_only else "events") + (
+            f" of {self.involved.ref}" if self.involved is not None else ""
+        )
         self.redraw()

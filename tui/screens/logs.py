@@ -34,7 +34,7 @@ def new_lines(known: deque[str], fetched: list[str]) -> list[str]:
     last = known[-1]
     for i in range(len(fetched) - 1, -1, -1):
         if fetched[i] == last:
-            return fetched[i + 1:]
+            return fetched[i + 1 :]
     return fetched
 
 
@@ -62,8 +62,11 @@ class LogsScreen(Base):
         self.stream()
 
     def _state(self, extra: str = "") -> None:
-        parts = [f"container {self.container or '?'}", "following" if self.following else "paused",
-                 f"{len(self.ring)} lines (ring of {RING})"]
+        parts = [
+            f"container {self.container or '?'}",
+            "following" if self.following else "paused",
+            f"{len(self.ring)} lines (ring of {RING})",
+        ]
         if self.search is not None:
             parts.append(f"/{self.search.pattern}")
         self.query_one("#log-state", Static).update("  ·  ".join(parts) + (f"  ·  {extra}" if extra else ""))
@@ -85,8 +88,7 @@ class LogsScreen(Base):
         first = True
         while first or self.following:
             try:
-                text = await session.logs(self.target, self.container, previous=self.previous, tail=TAIL,
-                                          record=first)
+                text = await session.logs(self.target, self.container, previous=self.previous, tail=TAIL, record=first)
             except KubewhyError as exc:
                 self._state(f"[red]{exc}[/]")
             else:

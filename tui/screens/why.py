@@ -28,8 +28,9 @@ MARKS = {"ok": "✓", "failed": "✗", "skipped": "·", "error": "!", "timeout":
 
 
 def check_line(result: CheckResult) -> str:
-    return f"{MARKS.get(result.status, '?')} {result.id:<56} {result.status:<8} {result.duration_ms:7.1f} ms" + \
-        (f"  {result.detail[:100]}" if result.detail and result.status != "ok" else "")
+    return f"{MARKS.get(result.status, '?')} {result.id:<56} {result.status:<8} {result.duration_ms:7.1f} ms" + (
+        f"  {result.detail[:100]}" if result.detail and result.status != "ok" else ""
+    )
 
 
 def causes_markup(report: Report) -> str:
@@ -40,8 +41,10 @@ def causes_markup(report: Report) -> str:
     for rank, f in enumerate(report.findings, 1):
         colour = COLOURS.get(f.severity, "white")
         caused = f"  [dim](caused by {escape(', '.join(f.caused_by))})[/]" if f.caused_by else ""
-        out.append(f"[b]{rank}. [{colour}]{f.severity.upper()}[/] {escape(f.title)}[/]  "
-                   f"[dim]{escape(f.subject)} · {escape(f.id)}[/]{caused}")
+        out.append(
+            f"[b]{rank}. [{colour}]{f.severity.upper()}[/] {escape(f.title)}[/]  "
+            f"[dim]{escape(f.subject)} · {escape(f.id)}[/]{caused}"
+        )
         out.append(f"   {escape(f.summary)}")
         out += [f"   [dim]•[/] {escape(e)}" for e in f.evidence]
     for c in report.incomplete:
@@ -101,8 +104,10 @@ class WhyScreen(Base):
             state.update(f"[red b]Could not diagnose {escape(self.target.ref)}:[/] {escape(str(exc))}")
             return
         self.report = report
-        state.update(f"[b]{escape(self.target.ref)}[/b]: {len(report.findings)} finding(s), "
-                     f"{len(report.checks)} checks in {report.duration_ms:.0f} ms, {report.api_requests} API requests")
+        state.update(
+            f"[b]{escape(self.target.ref)}[/b]: {len(report.findings)} finding(s), "
+            f"{len(report.checks)} checks in {report.duration_ms:.0f} ms, {report.api_requests} API requests"
+        )
         self.query_one("#causes", Static).update(causes_markup(report))
         self.show_fixes(report)
         await self.show_charts(report)
@@ -113,8 +118,13 @@ class WhyScreen(Base):
         options.clear_options()
         for i, (finding, fix) in enumerate(self.fixes):
             applies = "" if fix.patch is not None else " [dim](copy only)[/]"
-            options.add_option(Option(f"[b]{escape(fix.title)}[/] [dim]risk {fix.risk} · {escape(finding.id)}[/]"
-                                      f"{applies}\n  [cyan]{escape(fix.command)}[/]", id=str(i)))
+            options.add_option(
+                Option(
+                    f"[b]{escape(fix.title)}[/] [dim]risk {fix.risk} · {escape(finding.id)}[/]"
+                    f"{applies}\n  [cyan]{escape(fix.command)}[/]",
+                    id=str(i),
+                )
+            )
         shown = bool(self.fixes)
         self.query_one("#fixes-title").display = shown
         options.display = shown

@@ -9,8 +9,7 @@ from textual.widgets import Input
 
 from ..rows import VIEWS
 
-COMMANDS = sorted({*(v.command for v in VIEWS.values()), "incidents", "history", "home", "ns ", "ctx ", "help",
-                   "quit"})
+COMMANDS = sorted({*(v.command for v in VIEWS.values()), "incidents", "history", "home", "ns ", "ctx ", "help", "quit"})
 
 
 class CommandBar(Input):
@@ -39,8 +38,11 @@ class CommandBar(Input):
 
     def open(self, mode: str, text: str = "") -> None:
         self.mode = mode
-        self.placeholder = "command: pods nodes deploy sts svc pvc hpa events incidents history ns NAME ctx NAME" \
-            if mode == "command" else "filter: regex, !inverse, -l label=selector"
+        self.placeholder = (
+            "command: pods nodes deploy sts svc pvc hpa events incidents history ns NAME ctx NAME"
+            if mode == "command"
+            else "filter: regex, !inverse, -l label=selector"
+        )
         self.value = text
         self.add_class("-open")
         self.focus()

@@ -114,7 +114,7 @@ class VirtualTable(ScrollView, can_focus=True):
         for i, c in enumerate(self.columns):
             if c.age:
                 widths[i] = max(widths[i], 4)
-        for row in [*self.rows[:SAMPLE], *self.rows[start:start + SAMPLE]]:
+        for row in [*self.rows[:SAMPLE], *self.rows[start : start + SAMPLE]]:
             cells = row["cells"]
             for i in measured:
                 widths[i] = max(widths[i], len(str(cells[i])))
@@ -144,8 +144,10 @@ class VirtualTable(ScrollView, can_focus=True):
         scroll_x, scroll_y = self.scroll_offset
         base = self.rich_style
         if y == 0:
-            titles = [c.title + (" ▼" if self.sort_reverse else " ▲") * (i == self.sort_column)
-                      for i, c in enumerate(self.columns)]
+            titles = [
+                c.title + (" ▼" if self.sort_reverse else " ▲") * (i == self.sort_column)
+                for i, c in enumerate(self.columns)
+            ]
             strip = Strip([Segment(self._line(titles), base + Style(bold=True, underline=True))])
             return strip.crop(scroll_x, scroll_x + width).extend_cell_length(width, base)
         index = scroll_y + y - 1
