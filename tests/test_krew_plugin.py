@@ -1,6 +1,8 @@
 """``kubectl why`` through krew: plugins/why.yaml has the fields krew's manifest validation requires, its version
 is the package's, and its sha256 is that of the archive plugins/archive.py builds (byte for byte reproducible).
-The launcher in that archive runs an installed kubewhy (tests/test_wheel.py) or says how to install it."""
+The launcher in that archive runs an installed kubewhy (tests/test_wheel.py) or says how to install it from the
+repository; it never fetches a package by name from an index (uvx, pipx run), since kubewhy is not published on one
+and whatever a stranger registered under that name would run."""
 
 from __future__ import annotations
 
@@ -53,8 +55,6 @@ def test_the_manifest_has_what_krew_requires() -> None:
 
 def test_the_versions_agree() -> None:
     assert MANIFEST["spec"]["version"] == f"v{VERSION}"
-    launcher = (PLUGINS / "kubectl-why").read_text()
-    assert f"KUBEWHY_VERSION={VERSION}\n" in launcher
     for platform in MANIFEST["spec"]["platforms"]:
         assert f"/v{VERSION}/" in platform["uri"]
 
@@ -75,13 +75,55 @@ def test_the_sha256_is_the_archives_and_the_archive_holds_the_bin() -> None:
         assert member.isfile() and member.mode & 0o111, "the bin must be executable"
 
 
-def test_the_launcher_without_kubewhy_says_how_to_install_it(tmp_path: Path) -> None:
-    # Only the shell's own tools on the PATH: no kubewhy, uvx or pipx.
-    bin_dir = tmp_path / "bin"
+# Stand-ins for what the launcher might call: each writes its name and arguments to calls.log and exits 3.
+FETCHERS = ("uvx", "uv", "pipx", "pip", "pip3", "python", "python3")
+
+
+def _path_with(tmp_path: Path, *names: str) -> tuple[dict[str, str], Path]:
+    """An environment whose PATH holds only stand-ins named ``names`` (the shell's builtins do the rest)."""
+    bin_dir, log = tmp_path / "bin", tmp_path / "calls.log"
     bin_dir.mkdir()
-    env = {"PATH": str(bin_dir), "HOME": str(tmp_path)}
-    proc = subprocess.run(
-        ["/bin/sh", str(PLUGINS / "kubectl-why"), "pod/x"], env=env, capture_output=True, text=True, timeout=30
+    for name in names:
+        stub = bin_dir / name
+        stub.write_text(f"#!/bin/sh\nprintf '%s\\n' \"{name} $*\" >> {log}\nexit 3\n")
+        stub.chmod(0o755)
+    return {"PATH": str(bin_dir), "HOME": str(tmp_path)}, log
+
+
+def _launch(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        ["/bin/sh", str(PLUGINS / "kubectl-why"), *args], env=env, capture_output=True, text=True, timeout=30
     )
-    assert proc.returncode == 1 and "pipx install kubewhy" in proc.stderr, proc
+
+
+def test_the_launcher_runs_the_installed_kubewhy(tmp_path: Path) -> None:
+    env, log = _path_with(tmp_path, "kubewhy", *FETCHERS)
+    proc = _launch(env, "deploy/api", "-n", "prod")
+    assert proc.returncode == 3, proc  # kubewhy's own exit code passes through
+    assert log.read_text() == "kubewhy why deploy/api -n prod\n"
     assert os.access(PLUGINS / "kubectl-why", os.X_OK)
+
+
+def test_the_launcher_never_fetches_kubewhy_from_an_index(tmp_path: Path) -> None:
+    """No kubewhy installed, every tool that could fetch it on the PATH: none is called, the error says how to
+    install it from the repository, and the exit code is the shell's "command not found"."""
+    env, log = _path_with(tmp_path, *FETCHERS)
+    proc = _launch(env, "pod/x")
+    assert not log.exists(), log.read_text()
+    assert proc.returncode == 127 and proc.stdout == "", proc
+    assert "kubewhy is not installed" in proc.stderr
+    assert "pipx install ." in proc.stderr and "uv tool install ." in proc.stderr
+    assert "python -m build && pipx install dist/kubewhy-*.whl" in proc.stderr
+    assert "Traceback" not in proc.stderr and "not found" not in proc.stderr, proc.stderr  # nothing it ran was missing
+    # Nor in any line of the script, whatever is on the PATH: no index tool is named outside the comments.
+    code = [ln for ln in (PLUGINS / "kubectl-why").read_text().splitlines() if not ln.lstrip().startswith("#")]
+    calls = [ln for ln in code if not ln.lstrip().startswith('"')]  # the message's lines are quoted strings
+    for line in calls:
+        assert not re.search(r"\b(uvx|uv|pipx|pip3?|python3?)\b|kubewhy==", line), line
+
+
+def test_the_launcher_needs_nothing_on_the_path_to_say_so(tmp_path: Path) -> None:
+    env, _ = _path_with(tmp_path)  # an empty PATH: the message is printed by the shell itself
+    proc = _launch(env, "pod/x")
+    assert proc.returncode == 127 and "pipx install ." in proc.stderr, proc
+    assert "not found" not in proc.stderr, proc.stderr
