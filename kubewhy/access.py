@@ -5,8 +5,8 @@ halfway through a dry run or an apply."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 
+from .adapters.ports import ObjectWriter
 from .errors import KubewhyError
 from .kinds import info
 
@@ -17,10 +17,13 @@ class Access:
     reason: str = ""
 
 
-async def may(kube: Any, verb: str, kind: str, namespace: str | None, name: str | None = None) -> Access:
-    create = getattr(kube, "create", None)
-    if create is None:
+async def may(
+    objects: ObjectWriter | None, verb: str, kind: str, namespace: str | None, name: str | None = None
+) -> Access:
+    """``objects``: the connection's ``capabilities.objects`` (None: it cannot ask, and the answer is unknown)."""
+    if objects is None:
         return Access(None, "this cluster connection cannot ask")
+    create = objects.create
     k = info(kind)
     attrs = {"verb": verb, "group": k.group, "resource": k.plural, "namespace": namespace or "", "name": name or ""}
     body = {

@@ -12,7 +12,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Sequence
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from .errors import AuditStoreError
 from .models.target import Target
@@ -22,8 +22,14 @@ if TYPE_CHECKING:
     from .audit.store import HistoryEntry
     from .audit.writer import AuditLog
     from .models.findings import Fix
-    from .service import Deps
     from .settings import Settings
+
+
+class Recorder(Protocol):
+    """Anything that holds the audit log: the core's Deps, or the application object opened without a cluster."""
+
+    @property
+    def audit(self) -> AuditLog | None: ...
 
 
 def _target_fields(target: Target | None) -> dict[str, Any]:
@@ -33,7 +39,7 @@ def _target_fields(target: Target | None) -> dict[str, Any]:
 
 
 def record_action(
-    deps: Deps,
+    deps: Recorder,
     action: str,
     *,
     actor: str,
@@ -59,7 +65,7 @@ def record_action(
 
 
 def propose_fix(
-    deps: Deps,
+    deps: Recorder,
     fix: Fix,
     *,
     playbook_id: str,
@@ -90,7 +96,7 @@ def propose_fix(
 
 
 def fix_event(
-    deps: Deps,
+    deps: Recorder,
     proposal_key: uuid.UUID | None,
     event: FixEventKind,
     *,
@@ -105,7 +111,7 @@ def fix_event(
 
 
 def page(
-    deps: Deps,
+    deps: Recorder,
     *,
     rule: str,
     fingerprint: str,
@@ -133,12 +139,12 @@ def page(
     )
 
 
-def open_incident(deps: Deps, ref: str, title: str, *, actor: str, source: str, summary: str = "") -> None:
+def open_incident(deps: Recorder, ref: str, title: str, *, actor: str, source: str, summary: str = "") -> None:
     if deps.audit is not None:
         deps.audit.open_incident(ref, title, actor=actor, source=source, summary=summary)
 
 
-def resolve_incident(deps: Deps, ref: str, *, actor: str, summary: str | None = None) -> None:
+def resolve_incident(deps: Recorder, ref: str, *, actor: str, summary: str | None = None) -> None:
     if deps.audit is not None:
         deps.audit.resolve_incident(ref, actor=actor, summary=summary)
 
@@ -200,6 +206,7 @@ async def database_schema(settings: Settings, action: str, revision: str = "head
 
 
 __all__ = [
+    "Recorder",
     "database_schema",
     "fix_event",
     "history",

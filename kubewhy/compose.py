@@ -18,7 +18,7 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
-from typing import TYPE_CHECKING, cast
+from typing import TYPE_CHECKING
 
 from .adapters.ports import KubeletReader, KubeReader, MetricsReader, WatchSource
 from .settings import DISCOVER, Settings, SettingsError
@@ -88,16 +88,16 @@ async def build_metrics(settings: Settings, kube: KubeReader, warnings: list[str
         return None
     from .adapters.prom import PromMetrics, discover, discover_service
 
-    if prom.url == DISCOVER and not settings.kube.in_cluster and callable(getattr(kube, "proxy_get", None)):
+    proxy = kube.capabilities.proxy
+    if prom.url == DISCOVER and not settings.kube.in_cluster and proxy is not None:
         # From outside the cluster the Service's DNS name does not resolve: go through the API server.
-        from .adapters.ports import ApiProxy
         from .adapters.prom_proxy import PromThroughKube
 
         service = await discover_service(kube)
         if service is None:
             warnings.append("no Prometheus Service found in the cluster: metric checks are skipped")
             return None
-        return PromThroughKube(cast(ApiProxy, kube), *service, timeout=prom.timeout)
+        return PromThroughKube(proxy, *service, timeout=prom.timeout)
     if prom.url == DISCOVER:
         found = await discover(kube)
         if found is None:
@@ -112,11 +112,11 @@ def build_kubelet(settings: Settings, kube: KubeReader) -> KubeletReader | None:
     the API server's node proxy; a reader that cannot proxy (a snapshot) gets None, and those checks are skipped.
     :func:`build` calls this only when it has no Prometheus."""
     from .adapters.kubelet import KubeletStats
-    from .adapters.ports import NodeProxy
 
-    if not callable(getattr(kube, "node_proxy", None)):  # the live reader has it (a prefetching one forwards it)
+    nodes = kube.capabilities.nodes
+    if nodes is None:  # a snapshot
         return None
-    return KubeletStats(cast(NodeProxy, kube), interval=settings.kube.kubelet_sample_seconds)
+    return KubeletStats(nodes, interval=settings.kube.kubelet_sample_seconds)
 
 
 def build_catalog(settings: Settings, warnings: list[str], registry: CheckRegistry | None = None) -> Catalog:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 
 from .adapters.ports import KubeWriter
 from .errors import KubeApiError, UsageError
@@ -23,10 +22,10 @@ def describe_patch(patch: Patch) -> str:
     return f"{patch.type} patch of {patch.kind.lower()} {where}{patch.name}"
 
 
-async def apply_patch(kube: Any, patch: Patch, *, dry_run: bool) -> PatchResult:
-    writer: KubeWriter = kube
-    if not hasattr(writer, "patch"):
-        raise UsageError("this cluster connection cannot apply changes")
+async def apply_patch(writer: KubeWriter | None, patch: Patch, *, dry_run: bool) -> PatchResult:
+    """``writer``: the connection's ``capabilities.writer`` (None for a snapshot, which cannot be changed)."""
+    if writer is None:
+        raise UsageError("this cluster connection cannot apply changes (a snapshot is read-only)")
     try:
         obj = await writer.patch(
             patch.kind, patch.namespace, patch.name, patch.body, patch_type=patch.type, dry_run=dry_run

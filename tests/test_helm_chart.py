@@ -330,7 +330,7 @@ async def _diagnoses_buttons_fixes_discovery(catalog: Any, diagnosed: set[str]) 
                     )
                     for fix in (fx for f in report.findings for fx in f.fixes if fx.patch is not None):
                         assert fix.patch is not None
-                        await apply_patch(kube, fix.patch, dry_run=True)
+                        await apply_patch(kube.capabilities.writer, fix.patch, dry_run=True)
                     await kube_inspect.describe_lines(kube, target)
                     await kube_inspect.events_lines(kube, target)
                     if target.kind == "Pod":

@@ -83,7 +83,7 @@ async def _diagnose_and_fix(kubeconfig: Path, values: dict[str, Any]) -> list[st
         assert not forbidden, forbidden
         for fix in (fx for f in report.findings for fx in f.fixes if fx.patch is not None):
             assert fix.patch is not None
-            result = await apply_patch(kube, fix.patch, dry_run=True)
+            result = await apply_patch(kube.capabilities.writer, fix.patch, dry_run=True)
             if not result.ok:
                 refused.append(result.message)
     return refused

@@ -115,7 +115,7 @@ class Session:
         """Build the core's dependencies: for a live cluster one connection serves the lists' watches, the
         diagnoses and the fixes."""
         kube = None if self.snapshot else compose.build_watch_source(self.settings)
-        self.deps = await compose.build(self.settings, kube=kube)  # type: ignore[arg-type]
+        self.deps = await compose.build(self.settings, kube=kube)
 
     async def close(self) -> None:
         await self.stop_watching()
@@ -221,7 +221,7 @@ class Session:
         """The watchers' open incidents; None when there is no audit database to hold a ledger."""
         if self._deps.audit is None:
             return None
-        from kubewhy.watch import incidents
+        from kubewhy import incidents
 
         await self._deps.audit.flush()  # the schema is at head (the ledger's tables) before the first read
         return await incidents.open_incidents(compose.build_ledger(self._deps.audit))
@@ -231,7 +231,7 @@ class Session:
         if fix.patch is None:
             raise KubewhyError(f"{fix.title!r} has no patch to apply: run its command yourself")
         key = actions.propose_fix(self._deps, fix, playbook_id=playbook_id, source=SOURCE, proposed_by="kubewhy")
-        result = await fixes.apply_patch(self._deps.kube, fix.patch, dry_run=True)
+        result = await fixes.apply_patch(self._deps.kube.capabilities.writer, fix.patch, dry_run=True)
         actions.fix_event(
             self._deps,
             key,
@@ -247,7 +247,7 @@ class Session:
         assert fix.patch is not None
         actions.fix_event(self._deps, proposal, "approved", actor=self.settings.actor, source=SOURCE)
         try:
-            result = await fixes.apply_patch(self._deps.kube, fix.patch, dry_run=False)
+            result = await fixes.apply_patch(self._deps.kube.capabilities.writer, fix.patch, dry_run=False)
         except KubewhyError as exc:
             result = fixes.PatchResult(False, False, str(exc))
         actions.fix_event(

@@ -197,7 +197,7 @@ def register(app: AsyncApp, deps: BotDeps) -> None:
             await client.chat_postEphemeral(channel=channel, user=user, text=reason)
             return
         patch = proposed.patch
-        access = await may(deps.kube, "patch", patch.kind, patch.namespace, patch.name)
+        access = await may(deps.kube.capabilities.objects, "patch", patch.kind, patch.namespace, patch.name)
         if access.allowed is False:  # RBAC says no: say so now, not halfway through a dry run
             where = f"in namespace `{patch.namespace}`" if patch.namespace else "at the cluster scope"
             core_actions.fix_event(
@@ -217,7 +217,7 @@ def register(app: AsyncApp, deps: BotDeps) -> None:
             )
             return
         opened = await client.views_open(trigger_id=body["trigger_id"], view=blocks.loading_modal(proposed.fix.title))
-        result = await apply_patch(deps.kube, proposed.patch, dry_run=True)
+        result = await apply_patch(deps.kube.capabilities.writer, proposed.patch, dry_run=True)
         core_actions.fix_event(
             deps.core,
             proposed.audit_key,
@@ -261,7 +261,7 @@ def register(app: AsyncApp, deps: BotDeps) -> None:
         deps.applying[proposed.id] = user  # before any await: a concurrent submit sees it
         core_actions.fix_event(deps.core, proposed.audit_key, "approved", actor=user, source="slack")
         try:
-            result = await apply_patch(deps.kube, proposed.patch, dry_run=False)
+            result = await apply_patch(deps.kube.capabilities.writer, proposed.patch, dry_run=False)
         except UsageError as exc:
             message, ok = str(exc), False
         else:

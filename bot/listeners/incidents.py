@@ -1,6 +1,6 @@
 """The watchers' incidents in Slack: the Acknowledge and Resolve buttons of a page, and ``/k8s mute``,
 ``/k8s unmute``, ``/k8s incidents``. The ledger and the audit log are changed through the core
-(:mod:`kubewhy.watch.incidents`); the message is re-rendered from what the ledger says."""
+(:mod:`kubewhy.incidents`); the message is re-rendered from what the ledger says."""
 
 from __future__ import annotations
 
@@ -10,8 +10,8 @@ from typing import Any
 from slack_bolt.async_app import AsyncApp
 from slack_sdk.web.async_client import AsyncWebClient
 
+from kubewhy import incidents as core
 from kubewhy.errors import AuditStoreError, UsageError
-from kubewhy.watch import incidents as core
 from kubewhy.watch.notify import Page
 
 from .. import blocks

@@ -11,7 +11,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar, cast
 
 from ..redact import redact_object
-from .ports import KubeReader, Obj
+from .ports import Capabilities, KubeReader, Obj
 
 T = TypeVar("T")
 
@@ -38,6 +38,10 @@ class CachedKube:
         fut.set_result(obj)
         self._futures[("get", kind, namespace, name)] = fut
         return obj
+
+    @property
+    def capabilities(self) -> Capabilities:
+        return self.inner.capabilities
 
     async def get(self, kind: str, namespace: str | None, name: str) -> Obj | None:
         return await self._once(("get", kind, namespace, name), lambda: self.inner.get(kind, namespace, name))

@@ -43,7 +43,7 @@ from ..errors import ClusterUnreachable, KubeApiError
 from ..kinds import info
 from ..redact import redact_log, redact_object
 from .normalize import normalize
-from .ports import Obj
+from .ports import Capabilities, Obj
 
 if TYPE_CHECKING:
     from kubernetes import client
@@ -367,6 +367,11 @@ class LiveKube:
         self.endpoint = api.configuration.host
         self.requests = 0
         self._lock = threading.Lock()
+
+    @property
+    def capabilities(self) -> Capabilities:
+        """A live connection can do everything: patch, watch, create and replace, and proxy."""
+        return Capabilities(writer=self, watch=self, objects=self, proxy=self, nodes=self)
 
     # ---- transport ----------------------------------------------------------------------------------------
     def _call(

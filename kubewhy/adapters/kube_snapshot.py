@@ -18,7 +18,7 @@ from ..errors import UsageError
 from ..kinds import info
 from ..redact import redact_log, redact_object
 from .normalize import normalize
-from .ports import Obj
+from .ports import READ_ONLY, Capabilities, Obj
 from .snapshot_files import SnapshotFileError, parse_time, read
 
 
@@ -111,6 +111,11 @@ class SnapshotKube:
         if tail is not None:
             lines = lines[-tail:] if tail > 0 else []
         return redact_log("".join(lines))
+
+    @property
+    def capabilities(self) -> Capabilities:
+        """A snapshot is read as it was written: nothing can be patched, watched or proxied."""
+        return READ_ONLY
 
     async def patch(self, *args: Any, **kw: Any) -> Obj:
         raise UsageError("a snapshot is read-only: fixes cannot be applied to it")

@@ -3,15 +3,21 @@
 from __future__ import annotations
 
 from collections.abc import AsyncGenerator
+from dataclasses import dataclass
 from typing import Any, Protocol
 
 Obj = dict[str, Any]
 
 
 class KubeReader(Protocol):
-    """Read access to one cluster (live API or an offline snapshot)."""
+    """Read access to one cluster (live API or an offline snapshot). What else the connection can do is said by
+    its :attr:`capabilities`, typed fields rather than attributes a caller has to sniff for."""
 
     endpoint: str  # for messages: the API server URL or the snapshot path
+
+    @property
+    def capabilities(self) -> Capabilities:
+        """The writer, watch, proxy and object-writer sides of this connection (None where it has none)."""
 
     async def get(self, kind: str, namespace: str | None, name: str) -> Obj | None:
         """The object, or None when it does not exist."""
@@ -92,10 +98,9 @@ class Page(Protocol):
     def continue_token(self) -> str | None: ...
 
 
-class WatchSource(Protocol):
-    """Paged LISTs and WATCH streams: what the watchers' informers (and the TUI's live lists) read."""
-
-    endpoint: str
+class WatchSource(KubeReader, Protocol):
+    """Paged LISTs and WATCH streams: what the watchers' informers (and the TUI's live lists) read. A watch source
+    is a reader too, so one connection serves the lists, the diagnoses and (through its capabilities) the fixes."""
 
     async def list_page(
         self, kind: str, namespace: str | None = None, *, limit: int = 500, continue_token: str | None = None
@@ -114,10 +119,25 @@ class WatchSource(Protocol):
 
 
 class ObjectWriter(Protocol):
-    """Create and replace with optimistic concurrency (the watchers' Lease)."""
+    """Create and replace with optimistic concurrency (the watchers' Lease; a SelfSubjectAccessReview)."""
 
     async def get(self, kind: str, namespace: str | None, name: str) -> Obj | None: ...
 
     async def create(self, kind: str, namespace: str | None, body: Obj) -> Obj: ...
 
     async def replace(self, kind: str, namespace: str | None, name: str, body: Obj) -> Obj: ...
+
+
+@dataclass(frozen=True)
+class Capabilities:
+    """What one cluster connection can do besides reading. A snapshot has none of these; the live adapter has them
+    all. Front-ends and the application ask these typed fields instead of probing the reader with ``hasattr``."""
+
+    writer: KubeWriter | None = None  # patches (fixes, after a dry run)
+    watch: WatchSource | None = None  # paged LISTs and WATCH streams (informers)
+    objects: ObjectWriter | None = None  # create/replace (the Lease, access reviews)
+    proxy: ApiProxy | None = None  # the API server's service proxy (an in-cluster Prometheus from a laptop)
+    nodes: NodeProxy | None = None  # the node proxy (kubelet figures without Prometheus)
+
+
+READ_ONLY = Capabilities()

@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-from .ports import KubeReader, Obj
+from .ports import Capabilities, KubeReader, Obj
 
 
 class PrefetchingKube:
@@ -49,8 +49,14 @@ class PrefetchingKube:
     ) -> str | None:
         return await self._inner.logs(namespace, pod, container, previous=previous, tail=tail)
 
-    def __getattr__(self, name: str) -> Any:  # the writer side (patch) and anything else the adapter has
-        return getattr(self._inner, name)
+    @property
+    def capabilities(self) -> Capabilities:
+        """The inner connection's: a prefetch changes only the first read."""
+        return self._inner.capabilities
+
+    @property
+    def clock(self) -> Any:  # a snapshot's "now", when the inner reader has one
+        return getattr(self._inner, "clock", None)
 
 
 __all__ = ["PrefetchingKube"]

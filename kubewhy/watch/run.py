@@ -50,7 +50,7 @@ async def run_watchers(
     if deps is not None:
         return await _run(settings, notifier, rules, deps, stop or asyncio.Event(), on_ready)
     source = compose.build_watch_source(settings)
-    async with compose.opened(settings, kube=source) as built:  # type: ignore[arg-type]
+    async with compose.opened(settings, kube=source) as built:
         return await _run(settings, notifier, rules, built, stop or asyncio.Event(), on_ready)
 
 
@@ -62,7 +62,7 @@ async def _run(
     stop: asyncio.Event,
     on_ready: Callable[[Watcher], None] | None,
 ) -> Watcher:
-    source = deps.kube if hasattr(deps.kube, "watch") else compose.build_watch_source(settings)
+    source = deps.kube.capabilities.watch or compose.build_watch_source(settings)
     if deps.audit is None:
         raise SettingsError(
             "the watchers keep their incident ledger in the audit database: unset KUBEWHY_NO_AUDIT (or --no-audit)"
@@ -87,7 +87,7 @@ async def _run(
         )
     watcher = Watcher(
         deps,
-        source,  # type: ignore[arg-type]
+        source,
         ledger,
         notifier,
         rules,

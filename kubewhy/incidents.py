@@ -7,17 +7,19 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING
 
-from .. import actions
-from ..errors import UsageError
-from ..models.target import parse_target, validate_namespace
+from . import actions
+from .actions import Recorder
+from .audit.durations import parse_duration
+from .errors import UsageError
+from .kinds import short_name
+from .models.target import parse_target, validate_namespace
 
 if TYPE_CHECKING:
-    from ..audit.ledger import Ledger, LedgerIncident, Mute
-    from ..service import Deps
+    from .audit.ledger import Ledger, LedgerIncident, Mute
 
 
 async def acknowledge(
-    deps: Deps, ledger: Ledger, ident: int | str, *, actor: str, source: str, channel: str | None = None
+    deps: Recorder, ledger: Ledger, ident: int | str, *, actor: str, source: str, channel: str | None = None
 ) -> LedgerIncident | None:
     """None when there is no such open incident (already acknowledged or resolved)."""
     done = await ledger.acknowledge(await _id(ledger, ident), actor)
@@ -35,7 +37,7 @@ async def acknowledge(
 
 
 async def resolve(
-    deps: Deps, ledger: Ledger, ident: int | str, *, actor: str, source: str, channel: str | None = None
+    deps: Recorder, ledger: Ledger, ident: int | str, *, actor: str, source: str, channel: str | None = None
 ) -> LedgerIncident | None:
     done = await ledger.resolve(await _id(ledger, ident), actor)
     if done is not None:
@@ -69,15 +71,11 @@ def mute_target(text: str, default_namespace: str) -> str:
         validate_namespace(name)
         return f"ns/{name}"
     target = parse_target(text, None, default_namespace)
-    from ..kinds import short_name
-
     short = short_name(target.kind)
     return f"{short}/{target.name}" if target.namespace is None else f"{short}/{target.namespace}/{target.name}"
 
 
 def parse_for(text: str) -> timedelta:
-    from .rules import parse_duration
-
     try:
         span = parse_duration(text)
     except ValueError as exc:
@@ -88,7 +86,7 @@ def parse_for(text: str) -> timedelta:
 
 
 async def mute(
-    deps: Deps, ledger: Ledger, target: str, span: timedelta, *, actor: str, source: str, channel: str | None = None
+    deps: Recorder, ledger: Ledger, target: str, span: timedelta, *, actor: str, source: str, channel: str | None = None
 ) -> Mute:
     until = datetime.now(UTC) + span
     m = await ledger.mute(target, until, actor)
@@ -105,7 +103,7 @@ async def mute(
 
 
 async def unmute(
-    deps: Deps, ledger: Ledger, target: str, *, actor: str, source: str, channel: str | None = None
+    deps: Recorder, ledger: Ledger, target: str, *, actor: str, source: str, channel: str | None = None
 ) -> int:
     removed = await ledger.unmute(target)
     actions.record_action(

@@ -1,0 +1,516 @@
+"""The application object: one :class:`Kubewhy` per process, built from the settings, held by every front-end.
+
+The CLI, the Slack bot, ``k8stui`` and the watchers each make one (``async with Kubewhy(settings, source=...)``)
+and only translate what their user does into its methods and format what comes back. Everything with behaviour
+lives behind it: diagnosis (:mod:`kubewhy.service`), the one fix lifecycle (:mod:`kubewhy.lifecycle`), the audit
+log (:mod:`kubewhy.actions`), the watchers' incidents (:mod:`kubewhy.incidents`), the reads a person asks for
+(:mod:`kubewhy.inspect`) and charts (:mod:`kubewhy.charts`). It is the only caller of :mod:`kubewhy.compose`.
+
+It is lazy, as kopf's operator is about its clients: entering it builds the readers, the catalogue and the audit
+writer; the incident ledger and the watch stream are opened by the first method that needs them, so
+``kubewhy why`` opens nothing beyond its audit record.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections import OrderedDict
+from collections.abc import Callable, Sequence
+from datetime import datetime, timedelta
+from types import TracebackType
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
+
+from . import actions, compose, incidents, lifecycle
+from .adapters.ports import KubeReader, WatchSource
+from .errors import KubewhyError
+from .lifecycle import Action, ApprovalPolicy, Identity, Precheck
+from .models.findings import CheckResult, Finding, Fix, Report
+from .models.target import Target
+from .settings import SettingsError
+
+if TYPE_CHECKING:
+    from .audit.ledger import Ledger, LedgerIncident, Mute
+    from .audit.store import HistoryEntry
+    from .audit.writer import AuditLog, RetryPolicy
+    from .charts import ChartData
+    from .checks.registry import CheckRegistry
+    from .fixes import PatchResult
+    from .playbooks.loader import Catalog
+    from .service import Deps
+    from .settings import Settings
+
+log = logging.getLogger("kubewhy")
+
+K = TypeVar("K")
+V = TypeVar("V")
+
+
+class Bounded(OrderedDict[K, V], Generic[K, V]):
+    """An LRU map: a long-running front-end keeps recent fix proposals without growing for ever."""
+
+    def __init__(self, size: int = 1000):
+        super().__init__()
+        self.size = size
+
+    def __setitem__(self, key: K, value: V) -> None:
+        super().__setitem__(key, value)
+        self.move_to_end(key)
+        while len(self) > self.size:
+            self.popitem(last=False)
+
+
+class Kubewhy:
+    """See the module docstring. ``source`` names the front-end in the audit log (``cli``, ``slack``, ``tui``,
+    ``watcher``); ``acting_as`` is whose credentials fixes are applied with (default: the user's own kubeconfig,
+    or the service account in the cluster). ``cluster=False`` opens only the audit log (``kubewhy history``).
+
+    The keyword arguments after ``settings`` are the composition root's (:func:`kubewhy.compose.build`): a
+    ``kube`` reader a test or the TUI already holds, a check ``registry``, ``audit=False``, the writer's ``retry``,
+    ``spool`` and ``on_warning``, and ``prefetch`` (the first object to read while the engine imports)."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        source: str = "cli",
+        acting_as: Identity | None = None,
+        cluster: bool = True,
+        kube: KubeReader | None = None,
+        registry: CheckRegistry | None = None,
+        audit: bool = True,
+        retry: RetryPolicy | None = None,
+        spool: bool = False,
+        on_warning: Callable[[str], None] | None = None,
+        prefetch: Target | None = None,
+        start_audit: bool = False,
+        close_timeout: float | None = 30.0,
+    ):
+        self.settings = settings
+        self.source = source
+        self._acting_as = acting_as
+        self.fixes: Bounded[str, Action] = Bounded()
+        self.close_timeout = close_timeout
+        self._cluster = cluster
+        self._kube = kube
+        self._registry = registry
+        self._audit_on = audit
+        self._retry = retry
+        self._spool = spool
+        self._on_warning = on_warning
+        self._prefetch = prefetch
+        self._start_audit = start_audit
+        self._deps: Deps | None = None
+        self._audit: AuditLog | None = None
+        self._ledger: Ledger | None = None
+        self._watch: WatchSource | None = None
+        self._closed = False
+
+    # ---- lifetime ------------------------------------------------------------------------------------------------
+    async def __aenter__(self) -> Kubewhy:
+        await self.open()
+        return self
+
+    async def __aexit__(
+        self, et: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        await self.close()
+
+    async def open(self) -> None:
+        if self._cluster:
+            kube = self._kube
+            if kube is None and self._prefetch is not None:
+                kube = compose.build_kube(self.settings, prefetch=self._prefetch)
+            self._deps = await compose.build(
+                self.settings,
+                kube=kube,
+                audit=self._audit_on,
+                registry=self._registry,
+                retry=self._retry,
+                on_warning=self._on_warning,
+                spool=self._spool,
+            )
+            self._audit = self._deps.audit
+        elif self._audit_on:
+            self._audit = compose.build_audit(self.settings, retry=self._retry, on_warning=self._on_warning)
+        if self._audit is not None and self._start_audit:
+            await self._audit.start()  # the database at head; records left in the fallback file reported
+
+    async def flush(self, timeout: float | None = None) -> None:
+        """Write what is queued now (a front-end that must have the row before it answers)."""
+        if self._audit is not None:
+            if timeout is None:
+                await self._audit.flush()
+            else:
+                await self._audit.aclose(timeout=timeout)
+
+    async def close(self, timeout: float | None = None) -> None:
+        """Flush and close the audit log (records it cannot write go to its fallback file). Idempotent."""
+        if self._closed:
+            return
+        self._closed = True
+        if self._audit is not None:
+            await self._audit.aclose(timeout=self.close_timeout if timeout is None else timeout)
+
+    @property
+    def deps(self) -> Deps:
+        """The core's dependencies (for the engine and the watchers' informers); the app must be open."""
+        if self._deps is None:
+            raise KubewhyError("kubewhy is not open on a cluster" if self._cluster else "no cluster was asked for")
+        return self._deps
+
+    @property
+    def kube(self) -> KubeReader:
+        return self.deps.kube
+
+    @property
+    def catalog(self) -> Catalog:
+        return self.deps.catalog
+
+    @property
+    def audit(self) -> AuditLog | None:
+        return self._audit
+
+    @property
+    def warnings(self) -> list[str]:
+        return self._deps.warnings if self._deps is not None else []
+
+    @property
+    def has_metrics(self) -> bool:
+        return self._deps is not None and self._deps.prom is not None
+
+    @property
+    def endpoint(self) -> str:
+        return self._deps.kube.endpoint if self._deps is not None else ""
+
+    def contexts(self) -> tuple[str | None, list[str]]:
+        """(the kubeconfig context in use, every context): what a front-end shows and switches between."""
+        return compose.kube_contexts(self.settings)
+
+    def watch_source(self) -> WatchSource:
+        """The live connection's paged LISTs and WATCH streams, opened on first use (informers, the TUI's lists).
+        :class:`SettingsError` for snapshot files, which cannot be watched."""
+        if self._watch is None:
+            watch = self.deps.kube.capabilities.watch
+            self._watch = watch if watch is not None else compose.build_watch_source(self.settings)
+        return self._watch
+
+    @property
+    def acting_as(self) -> Identity:
+        """Whose credentials fixes are applied with (read from the kubeconfig on first use, not at start-up)."""
+        if self._acting_as is None:
+            self._acting_as = default_identity(self.settings)
+        return self._acting_as
+
+    def _actor(self, actor: str | None) -> str:
+        return self.settings.actor if actor is None else actor
+
+    # ---- diagnosis -----------------------------------------------------------------------------------------------
+    async def diagnose(
+        self,
+        target: Target,
+        *,
+        actor: str | None = None,
+        source: str | None = None,
+        channel: str | None = None,
+        incident: str | None = None,
+        on_check: Callable[[CheckResult], None] | None = None,
+        obj: dict[str, Any] | None = None,
+        timeout: float | None = None,
+        fallback: Target | None = None,
+    ) -> Report:
+        """Diagnose ``target`` and record it. ``timeout``: the whole diagnosis' deadline (:class:`TimeoutError`);
+        ``fallback``: what to diagnose instead when ``target`` is gone or too slow (a page about an evicted pod
+        falls back to its node)."""
+        from .service import diagnose
+
+        async def one(t: Target, o: dict[str, Any] | None) -> Report:
+            call = diagnose(
+                t,
+                self.deps,
+                obj=o,
+                actor=self._actor(actor),
+                source=source or self.source,
+                channel=channel,
+                incident=incident,
+                on_check=on_check,
+            )
+            return await (asyncio.wait_for(call, timeout) if timeout is not None else call)
+
+        try:
+            return await one(target, obj)
+        except (KubewhyError, TimeoutError):
+            if fallback is None:
+                raise
+            log.info("diagnosis of %s failed; diagnosing %s instead", target, fallback)
+            return await one(fallback, None)
+
+    async def diagnose_described(
+        self, text: str, *, actor: str | None = None, source: str | None = None, channel: str | None = None
+    ) -> Report:
+        """Diagnose pasted ``kubectl describe`` output (the text is the whole cluster)."""
+        from .service import diagnose_described
+
+        return await diagnose_described(
+            text, self.deps, actor=self._actor(actor), source=source or self.source, channel=channel
+        )
+
+    # ---- what a person asks to see -------------------------------------------------------------------------------
+    async def describe(self, target: Target) -> list[str]:
+        from .inspect import describe_lines
+
+        return await describe_lines(self.kube, target)
+
+    async def events(self, target: Target) -> list[str]:
+        from .inspect import events_lines
+
+        return await events_lines(self.kube, target)
+
+    async def recent_logs(self, target: Target) -> tuple[str, list[str]]:
+        """(what is shown, the last lines) of the container that restarted most."""
+        from .inspect import logs_lines
+
+        return await logs_lines(self.kube, target)
+
+    async def get(self, target: Target) -> dict[str, Any] | None:
+        return await self.kube.get(target.kind, target.namespace, target.name)
+
+    async def logs(self, target: Target, container: str, *, previous: bool = False, tail: int = 200) -> str | None:
+        return await self.kube.logs(target.namespace or "", target.name, container, previous=previous, tail=tail)
+
+    async def chart(self, finding: Finding) -> ChartData:
+        """The series behind a finding's metric evidence (:class:`kubewhy.charts.ChartError` says why not)."""
+        from .charts import chart_data
+
+        deps = self.deps
+        return await chart_data(finding, catalog=deps.catalog, kube=deps.kube, prom=deps.prom)
+
+    async def chart_png(self, finding: Finding) -> tuple[str, bytes]:
+        """(file name, PNG) of a finding's chart. Drawing takes matplotlib a few hundred milliseconds of CPU, so
+        it runs in a thread: a bot's event loop keeps answering meanwhile."""
+        import tempfile
+        from pathlib import Path
+
+        from .charts import chart_filename, render_png
+
+        data = await self.chart(finding)
+        name = chart_filename(finding)
+
+        def draw() -> bytes:
+            with tempfile.TemporaryDirectory() as tmp:
+                return render_png(data, Path(tmp) / name).read_bytes()
+
+        return name, await asyncio.to_thread(draw)
+
+    # ---- the fix lifecycle ---------------------------------------------------------------------------------------
+    def propose(
+        self,
+        report: Report,
+        *,
+        channel: str | None = None,
+        incident: str | None = None,
+        source: str | None = None,
+        policy: ApprovalPolicy = "none",
+    ) -> dict[tuple[int, int], Action]:
+        """Every fix of ``report`` that carries a patch, as an :class:`Action` keyed by (finding, fix) index;
+        each proposal is recorded and kept (:meth:`fix` finds it again by id)."""
+        found: dict[tuple[int, int], Action] = {}
+        for i, finding in enumerate(report.findings):
+            for j, fix in enumerate(finding.fixes):
+                if fix.patch is None:
+                    continue
+                action = lifecycle.propose(
+                    self.deps,
+                    fix,
+                    target=report.target,
+                    finding_id=finding.id,
+                    acting_as=self.acting_as,
+                    source=source or self.source,
+                    channel=channel,
+                    incident=incident,
+                    policy=policy,
+                )
+                self.fixes[action.id] = action
+                found[(i, j)] = action
+        return found
+
+    def propose_fix(self, fix: Fix, *, target: Target, finding_id: str, channel: str | None = None) -> Action:
+        """One fix offered (the TUI's confirm dialog); :class:`UsageError` when it has no patch."""
+        action = lifecycle.propose(
+            self.deps,
+            fix,
+            target=target,
+            finding_id=finding_id,
+            acting_as=self.acting_as,
+            source=self.source,
+            channel=channel,
+        )
+        self.fixes[action.id] = action
+        return action
+
+    def fix(self, action_id: str) -> Action | None:
+        """A proposal made by this process (None once forgotten: the person re-runs the diagnosis)."""
+        return self.fixes.get(action_id)
+
+    async def dry_run(self, action: Action, *, actor: str | None = None) -> PatchResult:
+        return await lifecycle.dry_run(self.deps, action, actor=self._actor(actor))
+
+    async def precheck(self, action: Action) -> Precheck:
+        return await lifecycle.precheck(self.deps, action)
+
+    async def apply(self, action: Action, *, actor: str | None = None) -> PatchResult:
+        return await lifecycle.apply(self.deps, action, actor=self._actor(actor))
+
+    def decline(self, action: Action, *, actor: str | None = None, reason: str = "", **details: Any) -> None:
+        lifecycle.decline(self.deps, action, actor=self._actor(actor), reason=reason, **details)
+
+    # ---- the audit log -------------------------------------------------------------------------------------------
+    def record(
+        self,
+        action: str,
+        *,
+        actor: str | None = None,
+        source: str | None = None,
+        channel: str | None = None,
+        target: Target | None = None,
+        details: dict[str, Any] | None = None,
+        incident: str | None = None,
+    ) -> None:
+        """A click, a view opened, a page updated: who, where, on what (never blocks, never raises)."""
+        if self._audit is not None:
+            self._audit.record_action(
+                action,
+                actor=self._actor(actor),
+                source=source or self.source,
+                channel=channel,
+                details=details,
+                incident=incident,
+                **_target_fields(target),
+            )
+
+    def open_incident(self, ref: str, title: str, *, actor: str | None = None, summary: str = "") -> None:
+        if self._audit is not None:
+            self._audit.open_incident(ref, title, actor=self._actor(actor), source=self.source, summary=summary)
+
+    def resolve_incident(self, ref: str, *, actor: str | None = None, summary: str | None = None) -> None:
+        if self._audit is not None:
+            self._audit.resolve_incident(ref, actor=self._actor(actor), summary=summary)
+
+    async def history(
+        self,
+        *,
+        since: datetime | None = None,
+        until: datetime | None = None,
+        target: Target | None = None,
+        incident: str | None = None,
+        limit: int = 100,
+        namespaces: Sequence[str] | None = None,
+        own_records: bool = True,
+    ) -> list[HistoryEntry]:
+        """What was asked, found, proposed, applied and paged, newest first. ``own_records``: this process's
+        queued records are written first, so they are in what is read back."""
+        if own_records and self._audit is not None:
+            await self._audit.flush()
+        fields = _target_fields(target)
+        return await actions.history(
+            self._audit,
+            since=since,
+            until=until,
+            target_kind=fields.get("target_kind"),
+            target_name=fields.get("target_name"),
+            target_namespace=fields.get("target_namespace"),
+            incident=incident,
+            limit=limit,
+            namespaces=namespaces,
+        )
+
+    async def postmortem(self, ref: str) -> str | None:
+        return await actions.postmortem(self._audit, ref)
+
+    async def prune(self, older_than: timedelta) -> dict[str, int]:
+        return await actions.prune(self._audit, older_than)
+
+    # ---- the watchers' incidents ---------------------------------------------------------------------------------
+    async def ledger(self) -> Ledger:
+        """The incident ledger on the audit database, opened on first use (the schema brought to head first)."""
+        if self._ledger is None:
+            if self._audit is None:
+                raise SettingsError(
+                    "the incident ledger lives in the audit database: unset KUBEWHY_NO_AUDIT (or --no-audit)"
+                )
+            await self._audit.flush()
+            self._ledger = compose.build_ledger(self._audit)
+        return self._ledger
+
+    async def incidents(self) -> list[LedgerIncident]:
+        return await incidents.open_incidents(await self.ledger())
+
+    async def incident(self, ident: int | str) -> LedgerIncident | None:
+        return await (await self.ledger()).get(ident)
+
+    async def ack(self, ident: int | str, *, actor: str | None = None, channel: str | None = None) -> Any:
+        """None when there is no such open incident (already acknowledged or resolved)."""
+        return await incidents.acknowledge(
+            self,
+            await self.ledger(),
+            ident,
+            actor=self._actor(actor),
+            source=self.source,
+            channel=channel,
+        )
+
+    async def resolve(self, ident: int | str, *, actor: str | None = None, channel: str | None = None) -> Any:
+        return await incidents.resolve(
+            self,
+            await self.ledger(),
+            ident,
+            actor=self._actor(actor),
+            source=self.source,
+            channel=channel,
+        )
+
+    async def mute(self, target: str, span: timedelta, *, actor: str | None = None, channel: str | None = None) -> Mute:
+        return await incidents.mute(
+            self,
+            await self.ledger(),
+            target,
+            span,
+            actor=self._actor(actor),
+            source=self.source,
+            channel=channel,
+        )
+
+    async def unmute(self, target: str, *, actor: str | None = None, channel: str | None = None) -> int:
+        return await incidents.unmute(
+            self,
+            await self.ledger(),
+            target,
+            actor=self._actor(actor),
+            source=self.source,
+            channel=channel,
+        )
+
+
+def default_identity(settings: Settings) -> Identity:
+    """Whose credentials the connection carries: in the cluster, the pod's service account; else the user's own
+    kubeconfig (its context named, so the audit log says which)."""
+    if settings.kube.in_cluster:
+        return Identity("service-account", "kubewhy's service account")
+    if settings.kube.snapshot:
+        return Identity("user", settings.actor or "unknown user")
+    current = None
+    try:
+        current = compose.kube_contexts(settings)[0]
+    except KubewhyError:
+        current = None
+    who = settings.actor or "unknown user"
+    return Identity("user", f"{who} (kubeconfig context {current})" if current else who)
+
+
+def _target_fields(target: Target | None) -> dict[str, Any]:
+    if target is None:
+        return {}
+    return {"target_kind": target.kind, "target_namespace": target.namespace, "target_name": target.name}
+
+
+__all__ = ["Bounded", "Kubewhy", "default_identity"]

@@ -1,0 +1,224 @@
+"""One fix lifecycle for every front-end: propose → dry run → pre-check → apply, each step in the audit log.
+
+The bot's "Apply fix…" modal and the TUI's confirm dialog used to write this sequence twice. Now both call
+:class:`kubewhy.app.Kubewhy`, which calls these functions. An :class:`Action` carries everything a later policy
+needs, so the governed-fixes work fills in policies instead of rebuilding the lifecycle:
+
+- the **target's UID**, read at the dry run: the pre-check refuses to patch an object that was deleted and
+  re-created since (same name, different object) — the patch would land on something nobody looked at;
+- the **precondition** it checks before applying, in words, for the audit log and the confirmation screen;
+- the **acting identity**: the CLI and the TUI act with the user's own kubeconfig credentials, the bot with its
+  service account (:class:`Identity`);
+- an **approval policy**: ``none`` today; ``allowlist`` and ``two-person`` are refused by the pre-check until the
+  governed-fixes issue implements them, rather than silently treated as ``none``;
+- its **audit records**: the proposal's key and the key of every event recorded since.
+
+An action is applied at most once: a second ``apply`` (a double click, a replayed Slack submit) is refused with
+:class:`AlreadyApplied` and nothing is sent to the API server.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Literal
+
+from . import actions
+from .access import may
+from .errors import KubewhyError, UsageError
+from .fixes import PatchResult, apply_patch, describe_patch
+from .models.findings import Fix, Patch
+from .models.target import Target
+
+if TYPE_CHECKING:
+    from .audit.records import FixEventKind
+    from .service import Deps
+
+ApprovalPolicy = Literal["none", "allowlist", "two-person"]
+State = Literal["proposed", "dry_run", "approved", "applied", "failed", "declined"]
+POLICIES: tuple[ApprovalPolicy, ...] = ("none", "allowlist", "two-person")
+
+
+@dataclass(frozen=True)
+class Identity:
+    """Whose credentials a change is made with: ``user`` (the person's own kubeconfig) or ``service-account``
+    (the bot's, in the cluster). ``name`` is what the audit log shows."""
+
+    kind: Literal["user", "service-account"]
+    name: str
+
+    def to_dict(self) -> dict[str, str]:
+        return {"kind": self.kind, "name": self.name}
+
+
+class AlreadyApplied(UsageError):
+    """The action was approved once already: it is never applied twice."""
+
+    def __init__(self, by: str):
+        super().__init__(f"this fix was already submitted by {by}; it is applied once")
+        self.by = by
+
+
+@dataclass(frozen=True)
+class Precheck:
+    """What the pre-check found; ``ok`` False says why in ``reason`` (shown to the person, recorded)."""
+
+    ok: bool
+    reason: str = ""
+    rbac: bool | None = None  # the API server's SelfSubjectAccessReview answer (None: it could not say)
+
+
+@dataclass
+class Action:
+    """One proposed fix and what became of it (see the module docstring)."""
+
+    id: str
+    target: Target  # what was diagnosed
+    finding_id: str  # the playbook whose finding proposed it
+    fix: Fix
+    patch: Patch
+    acting_as: Identity
+    policy: ApprovalPolicy = "none"
+    source: str = "cli"
+    channel: str | None = None
+    incident: str | None = None
+    target_uid: str | None = None  # the patched object's UID, read at the dry run
+    state: State = "proposed"
+    approved_by: str | None = None
+    audit_key: uuid.UUID | None = None  # the proposal's record; events link to it
+    records: list[uuid.UUID] = field(default_factory=list)  # every event recorded since
+
+    @property
+    def precondition(self) -> str:
+        """The condition checked just before the patch is sent, in words."""
+        what = describe_patch(self.patch).split(" patch of ", 1)[-1]
+        if self.target_uid is None:
+            return f"{what} exists and may be patched by {self.acting_as.name}"
+        return f"{what} is still the object with UID {self.target_uid} and may be patched by {self.acting_as.name}"
+
+
+def propose(
+    deps: Deps,
+    fix: Fix,
+    *,
+    target: Target,
+    finding_id: str,
+    acting_as: Identity,
+    source: str,
+    channel: str | None = None,
+    incident: str | None = None,
+    policy: ApprovalPolicy = "none",
+) -> Action:
+    """Record that ``fix`` was offered to a person; :class:`UsageError` when it has no patch to apply."""
+    if fix.patch is None:
+        raise UsageError(f"{fix.title!r} has no patch to apply: run its command yourself")
+    if policy not in POLICIES:
+        raise UsageError(f"unknown approval policy {policy!r} (one of: {', '.join(POLICIES)})")
+    key = actions.propose_fix(
+        deps, fix, playbook_id=finding_id, source=source, channel=channel, proposed_by="kubewhy", incident=incident
+    )
+    return Action(
+        id=uuid.uuid4().hex[:16],
+        target=target,
+        finding_id=finding_id,
+        fix=fix,
+        patch=fix.patch,
+        acting_as=acting_as,
+        policy=policy,
+        source=source,
+        channel=channel,
+        incident=incident,
+        audit_key=key,
+    )
+
+
+def _event(deps: Deps, action: Action, event: FixEventKind, actor: str, result: dict[str, Any]) -> None:
+    result = {**result, "acting_as": action.acting_as.to_dict(), "policy": action.policy}
+    if action.target_uid is not None:
+        result["target_uid"] = action.target_uid
+    key = actions.fix_event(deps, action.audit_key, event, actor=actor, source=action.source, result=result)
+    if key is not None:
+        action.records.append(key)
+
+
+async def _uid(deps: Deps, patch: Patch) -> str | None:
+    obj = await deps.kube.get(patch.kind, patch.namespace, patch.name)
+    if obj is None:
+        return None
+    return str((obj.get("metadata") or {}).get("uid") or "") or None
+
+
+async def dry_run(deps: Deps, action: Action, *, actor: str) -> PatchResult:
+    """The server-side dry run shown before approval. It also reads the object's UID: the precondition."""
+    try:
+        action.target_uid = await _uid(deps, action.patch)
+    except KubewhyError:
+        action.target_uid = None  # the dry run says what is wrong
+    result = await apply_patch(deps.kube.capabilities.writer, action.patch, dry_run=True)
+    if action.state == "proposed":
+        action.state = "dry_run"
+    _event(deps, action, "dry_run", actor, {"ok": result.ok, "message": result.message})
+    return result
+
+
+async def precheck(deps: Deps, action: Action) -> Precheck:
+    """Before anything is sent: the policy is one that is implemented, the connection may patch the object (RBAC,
+    asked of the API server), and the object is still the one the dry run saw."""
+    if action.policy != "none":
+        return Precheck(False, f"the {action.policy} approval policy is not available yet")
+    patch = action.patch
+    access = await may(deps.kube.capabilities.objects, "patch", patch.kind, patch.namespace, patch.name)
+    if access.allowed is False:
+        return Precheck(False, f"{action.acting_as.name} may not patch it (RBAC): {access.reason}".rstrip(": "), False)
+    if action.target_uid is not None:
+        try:
+            uid = await _uid(deps, patch)
+        except KubewhyError as exc:
+            return Precheck(False, f"cannot read it before applying: {exc}", access.allowed)
+        if uid != action.target_uid:
+            now = "it was deleted" if uid is None else f"it was re-created (UID {uid})"
+            return Precheck(False, f"{describe_patch(patch)}: {now} since the dry run", access.allowed)
+    return Precheck(True, "", access.allowed)
+
+
+async def apply(deps: Deps, action: Action, *, actor: str) -> PatchResult:
+    """Apply after a person approved: ``approved`` then ``applied`` or ``failed`` in the audit log. Refused, and
+    recorded as ``declined``, when the pre-check fails; :class:`AlreadyApplied` on a second call."""
+    if action.approved_by is not None:
+        raise AlreadyApplied(action.approved_by)
+    action.approved_by = actor  # before any await: a concurrent submit sees it
+    check = await precheck(deps, action)
+    if not check.ok:
+        action.state = "declined"
+        _event(deps, action, "declined", actor, {"reason": check.reason, "precheck": False})
+        return PatchResult(False, False, check.reason)
+    action.state = "approved"
+    _event(deps, action, "approved", actor, {"precondition": action.precondition})
+    try:
+        result = await apply_patch(deps.kube.capabilities.writer, action.patch, dry_run=False)
+    except KubewhyError as exc:
+        result = PatchResult(False, False, str(exc))
+    action.state = "applied" if result.ok else "failed"
+    _event(deps, action, action.state, actor, {"message": result.message})
+    return result
+
+
+def decline(deps: Deps, action: Action, *, actor: str, reason: str = "", **details: Any) -> None:
+    """The person (or a policy) said no; nothing is applied."""
+    action.state = "declined"
+    _event(deps, action, "declined", actor, {"reason": reason, **details} if reason or details else {})
+
+
+__all__ = [
+    "POLICIES",
+    "Action",
+    "AlreadyApplied",
+    "ApprovalPolicy",
+    "Identity",
+    "Precheck",
+    "apply",
+    "decline",
+    "dry_run",
+    "precheck",
+    "propose",
+]
