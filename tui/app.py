@@ -15,11 +15,19 @@ from textual.command import Hit, Hits, Provider
 from textual.screen import Screen
 
 from kubewhy.errors import KubewhyError
+from kubewhy.models.target import Target
 
 from . import rows
 from .data import Session
+from .host import Detail, Host
+from .screens.audit import HistoryScreen, IncidentsScreen
 from .screens.base import Base
 from .screens.error import ClusterError
+from .screens.home import HomeScreen
+from .screens.listing import EventsScreen, ResourceScreen
+from .screens.logs import LogsScreen
+from .screens.text import TextScreen
+from .screens.why import WhyScreen
 
 HEALTH_EVERY = 1.0  # seconds between looks at the caches' error state (no request is made)
 
@@ -37,7 +45,7 @@ class K8sCommands(Provider):
                 yield Hit(score, matcher.highlight(command), partial(app.run_command, command), help=":" + command)
 
 
-class K8sTui(App[int]):
+class K8sTui(Host):
     CSS_PATH = "k8stui.tcss"
     TITLE = "k8stui"
     COMMANDS = App.COMMANDS | {K8sCommands}
@@ -137,10 +145,6 @@ class K8sTui(App[int]):
         """A ``:`` command: a list, ``home``, ``incidents``, ``history``, ``ns NAME|all``, ``ctx NAME``, ``quit``."""
         word, _, arg = text.strip().partition(" ")
         word, arg = word.lower(), arg.strip()
-        from .screens.audit import HistoryScreen, IncidentsScreen
-        from .screens.home import HomeScreen
-        from .screens.listing import EventsScreen, ResourceScreen
-
         screen: Screen[Any]
         if word in ("q", "quit", "q!"):
             self.action_quit_app()
@@ -174,14 +178,24 @@ class K8sTui(App[int]):
 
     def show_main(self, cls: type[Screen[Any]], kind: str | None) -> None:
         """Open a fresh main screen of the same sort (after a namespace change)."""
-        from .screens.listing import EventsScreen, ResourceScreen
-
         if cls is EventsScreen:
             self._show(EventsScreen())
         elif issubclass(cls, ResourceScreen) and kind:
             self._show(ResourceScreen(kind))
         else:
             self._show(cls())
+
+    def open_detail(self, view: Detail, target: Target) -> None:
+        screen: Screen[Any]
+        if view == "why":
+            screen = WhyScreen(target)
+        elif view in ("describe", "yaml"):
+            screen = TextScreen(target, view)
+        elif view in ("logs", "previous-logs"):
+            screen = LogsScreen(target, previous=view == "previous-logs")
+        else:
+            screen = EventsScreen(involved=target)
+        self.push_screen(screen)
 
     def _show(self, screen: Screen[Any]) -> None:
         while len(self.screen_stack) > 2:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -11,10 +11,8 @@ from textual.widgets import Footer, Static
 
 from kubewhy.models.target import Target
 
+from ..host import Host
 from ..widgets.commandbar import CommandBar
-
-if TYPE_CHECKING:
-    from ..app import K8sTui
 
 
 class Base(Screen[None]):
@@ -29,10 +27,8 @@ class Base(Screen[None]):
     title_text = ""
 
     @property
-    def tui(self) -> K8sTui:
-        from ..app import K8sTui
-
-        assert isinstance(self.app, K8sTui)
+    def tui(self) -> Host:
+        assert isinstance(self.app, Host)
         return self.app
 
     def compose(self) -> ComposeResult:
@@ -108,21 +104,15 @@ class TargetScreen(Base):
 
     def action_why(self) -> None:
         if (target := self._target()) is not None:
-            from .why import WhyScreen
-
-            self.tui.push_screen(WhyScreen(target))
+            self.tui.open_detail("why", target)
 
     def action_describe(self) -> None:
         if (target := self._target()) is not None:
-            from .text import TextScreen
-
-            self.tui.push_screen(TextScreen(target, "describe"))
+            self.tui.open_detail("describe", target)
 
     def action_yaml(self) -> None:
         if (target := self._target()) is not None:
-            from .text import TextScreen
-
-            self.tui.push_screen(TextScreen(target, "yaml"))
+            self.tui.open_detail("yaml", target)
 
     def action_logs(self, previous: bool) -> None:
         target = self._target()
@@ -131,15 +121,11 @@ class TargetScreen(Base):
         if target.kind != "Pod":
             self.notify("logs are a pod's: select a pod", severity="warning")
             return
-        from .logs import LogsScreen
-
-        self.tui.push_screen(LogsScreen(target, previous=previous))
+        self.tui.open_detail("previous-logs" if previous else "logs", target)
 
     def action_events(self) -> None:
         if (target := self._target()) is not None:
-            from .listing import EventsScreen
-
-            self.tui.push_screen(EventsScreen(involved=target))
+            self.tui.open_detail("events", target)
 
 
 def row_target(kind: str, row: Any) -> Target:

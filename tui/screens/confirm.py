@@ -20,6 +20,8 @@ from kubewhy.errors import KubewhyError
 from kubewhy.fixes import describe_patch
 from kubewhy.models.findings import Finding, Fix
 
+from ..host import Host
+
 
 class ConfirmFix(ModalScreen[bool]):
     BINDINGS = [Binding("y", "apply", "Apply"), Binding("n,escape", "cancel", "Cancel")]
@@ -48,9 +50,7 @@ class ConfirmFix(ModalScreen[bool]):
 
     @work(exclusive=True)
     async def run_dry_run(self) -> None:
-        from ..app import K8sTui
-
-        assert isinstance(self.app, K8sTui)
+        assert isinstance(self.app, Host)
         box = self.query_one("#dry-run", Static)
         try:
             result, self.proposal = await self.app.session.dry_run(self.fix, self.finding.id)
@@ -77,9 +77,7 @@ class ConfirmFix(ModalScreen[bool]):
 
     @work(exclusive=True)
     async def apply(self) -> None:
-        from ..app import K8sTui
-
-        assert isinstance(self.app, K8sTui)
+        assert isinstance(self.app, Host)
         result = await self.app.session.apply(self.fix, self.proposal)
         self.app.notify(
             result.message,
@@ -91,8 +89,6 @@ class ConfirmFix(ModalScreen[bool]):
     def action_cancel(self) -> None:
         if self.done:
             return
-        from ..app import K8sTui
-
-        if self.proposal is not None and isinstance(self.app, K8sTui):
+        if self.proposal is not None and isinstance(self.app, Host):
             self.app.session.declined(self.proposal)
         self.dismiss(False)

@@ -1,0 +1,46 @@
+"""What the k8stui screens use of the application: :class:`Host`, which :class:`tui.app.K8sTui` is.
+
+The screens import this module, never ``tui.app``: the application imports its screens, and a screen that opens
+another screen (``w`` why, ``d`` describe, ``l`` logs, ``e`` events …) asks the host to (:meth:`Host.open_detail`),
+so the screens do not import each other in a circle either (issue 22).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Literal
+
+from textual.app import App
+
+if TYPE_CHECKING:
+    from kubewhy.models.target import Target
+
+    from .data import Session
+
+Detail = Literal["why", "describe", "yaml", "logs", "previous-logs", "events"]
+
+
+class Host(App[int]):
+    """The application as its screens see it; :class:`tui.app.K8sTui` implements it."""
+
+    session: Session
+    namespace: str | None
+    context_name: str
+
+    def completions(self) -> list[str]:
+        """The ``:`` command bar's suggestions."""
+        raise NotImplementedError
+
+    def run_command(self, text: str) -> None:
+        """Run a ``:`` command."""
+        raise NotImplementedError
+
+    def open_detail(self, view: Detail, target: Target) -> None:
+        """Push the detail screen ``view`` of ``target`` (the involved object, for ``events``)."""
+        raise NotImplementedError
+
+    def settle(self) -> None:
+        """A big LIST has landed in a cache."""
+        raise NotImplementedError
+
+    def action_quit_app(self) -> None:
+        raise NotImplementedError
