@@ -6,6 +6,7 @@ import argparse
 import json
 import sys
 from collections.abc import Mapping
+from importlib.resources.abc import Traversable
 from pathlib import Path
 
 from kubewhy.playbooks.loader import load_dirs
@@ -58,7 +59,7 @@ def add_parser(sub: argparse._SubParsersAction, name: str, help_: str) -> None: 
         type=Path,
         default=None,
         metavar="CATALOGUE.md",
-        help="the catalogue to cover (default: ../shared/CATALOGUE.md next to the repository)",
+        help="the catalogue to cover (default: the one kubewhy ships, kubewhy/catalogue/CATALOGUE.md)",
     )
     ev.set_defaults(func=cmd_eval)
 
@@ -68,6 +69,11 @@ def cmd_eval(args: argparse.Namespace, environ: Mapping[str, str] | None = None)
     catalog = load_dirs(list(settings.playbook_dirs))
     for err in catalog.errors:
         print(f"kubewhy: warning: playbook skipped: {err}", file=sys.stderr)
+    # The packaged catalogue unless --catalogue names another; a wrong path is reported before the (long) run.
+    catalogue: Traversable = args.catalogue or DEFAULT_CATALOGUE
+    if args.coverage and not catalogue.is_file():
+        print(f"kubewhy: catalogue not found: {catalogue} (use --catalogue)", file=sys.stderr)
+        return 2
     prometheus = args.prometheus or default_setting()
     result = run(args.paths, catalog, args.mode, prometheus)
     if args.output == "json":
@@ -87,10 +93,6 @@ def cmd_eval(args: argparse.Namespace, environ: Mapping[str, str] | None = None)
     else:
         print(format_table(result))
     if args.coverage:
-        catalogue = args.catalogue or DEFAULT_CATALOGUE
-        if not catalogue.is_file():
-            print(f"kubewhy: catalogue not found: {catalogue} (use --catalogue)", file=sys.stderr)
-            return 2
         command = coverage_command(args.paths, args.mode, prometheus, args.coverage, args.corpus)
         corpus = run([args.corpus], catalog, "snapshot", "off") if args.corpus else None
         args.coverage.write_text(

@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 from collections import Counter
 from dataclasses import dataclass, field
+from importlib.resources.abc import Traversable
 from pathlib import Path
 from typing import Literal
 
@@ -24,6 +25,7 @@ from kubesim.scenario import (
 from kubewhy.adapters.kube_live import LiveKube, build_api_client
 from kubewhy.adapters.kube_snapshot import SnapshotKube
 from kubewhy.adapters.ports import KubeReader, MetricsReader
+from kubewhy.catalogue import catalogue_file
 from kubewhy.errors import KubewhyError
 from kubewhy.models.target import parse_target
 from kubewhy.playbooks.loader import Catalog
@@ -264,7 +266,8 @@ def run(paths: list[Path], catalog: Catalog, mode: Literal["live", "snapshot"], 
 
 # ---- docs/coverage.md: the failure-mode catalogue against the playbooks and the evaluator's results -----------
 
-DEFAULT_CATALOGUE = Path(__file__).resolve().parents[1].parent / "shared" / "CATALOGUE.md"
+# The packaged copy (kubewhy/catalogue/CATALOGUE.md), found with importlib.resources in a checkout or a wheel.
+DEFAULT_CATALOGUE = catalogue_file()
 
 
 @dataclass
@@ -274,7 +277,7 @@ class CatalogueEntry:
     signals: str
 
 
-def parse_catalogue(path: Path) -> list[CatalogueEntry]:
+def parse_catalogue(path: Traversable) -> list[CatalogueEntry]:
     """The entries of the catalogue's Markdown tables: the id is the first column of each row."""
     import re
 
@@ -376,7 +379,7 @@ def _corpus_section(corpus: EvalResult, where: str) -> list[str]:
 def coverage_markdown(
     result: EvalResult,
     catalog: Catalog,
-    catalogue: Path,
+    catalogue: Traversable,
     command: str,
     corpus: EvalResult | None = None,
     corpus_path: str = "",

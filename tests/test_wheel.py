@@ -102,6 +102,7 @@ def installed(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path, dic
     assert "kubewhy/audit/migrations/env.py" in names
     assert "kubesim/scenarios/workshop/_cluster.yaml" in names
     assert "kubewhy/watch/rules.yaml" in names
+    assert "kubewhy/catalogue/CATALOGUE.md" in names
     assert "kubewhy/audit/migrations/script.py.mako" in names
     assert any(n.startswith("kubesim/scenarios/catalogue/") and n.endswith(".yaml") for n in names)
 
@@ -192,6 +193,21 @@ def test_the_watchers_default_rules_are_packaged(installed: tuple[Path, Path, di
     out = _run([str(kubewhy), "watch", "--print-default-rules"], cwd=work, env=env).stdout
     assert out == (REPO / "kubewhy" / "watch" / "rules.yaml").read_text()
     assert "detect: node-not-ready" in out
+
+
+def test_wheel_eval_covers_the_packaged_catalogue(installed: tuple[Path, Path, dict[str, str]]) -> None:
+    """``kubewhy eval --coverage`` without ``--catalogue`` reads the catalogue the wheel ships, not a checkout's."""
+    from kubelab.evaluate import parse_catalogue
+
+    kubewhy, work, env = installed
+    scenario = work / "evicted.yaml"
+    shutil.copy2(REPO / "kubesim" / "scenarios" / "catalogue" / "evicted.yaml", scenario)
+    cmd = [str(kubewhy), "eval", str(scenario), "--mode", "snapshot", "--prometheus", "off", "--coverage", "cov.md"]
+    _run(cmd, cwd=work, env=env)
+    coverage = (work / "cov.md").read_text(encoding="utf-8")
+    ids = [e.id for e in parse_catalogue(REPO / "kubewhy" / "catalogue" / "CATALOGUE.md")]
+    assert len(ids) >= 40 and [i for i in ids if f"| {i} |" not in coverage] == [], coverage
+    assert "| evicted | `playbooks/evicted.yaml` | `evicted` |" in coverage, coverage
 
 
 def test_the_image_and_the_chart_run_an_installed_console_script(installed: tuple[Path, Path, dict[str, str]]) -> None:

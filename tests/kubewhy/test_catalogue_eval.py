@@ -1,5 +1,7 @@
 """The bundled scenarios against the bundled playbooks: recall, no false positives, linked causes, coverage doc.
 
+The catalogue is the packaged one (kubewhy/catalogue/CATALOGUE.md), so these tests run in any clone.
+
 Snapshot mode (offline, deterministic); one live-mode test diagnoses a few scenarios through the simulator.
 """
 
@@ -22,6 +24,7 @@ from kubelab.evaluate import (
 from kubelab.prometheus import default_setting
 from kubesim.scenario import bundled_names
 from kubewhy.adapters.kube_snapshot import SnapshotKube
+from kubewhy.catalogue import catalogue_file, catalogue_text
 from kubewhy.models.target import parse_target
 from kubewhy.playbooks.loader import load_dirs
 from kubewhy.service import Deps, diagnose
@@ -75,9 +78,16 @@ def test_healthy_targets_yield_no_findings(result: EvalResult) -> None:
     assert all(c.found == [] for c in healthy), [(c.scenario, c.target, c.found) for c in healthy if c.found]
 
 
+def test_the_catalogue_is_packaged_and_the_default() -> None:
+    """The catalogue ships in the core package (no file outside the repository is read), and eval defaults to it."""
+    packaged = catalogue_file()
+    assert packaged.is_file(), "kubewhy/catalogue/CATALOGUE.md is package data of kubewhy"
+    assert Path(str(packaged)) == REPO / "kubewhy" / "catalogue" / "CATALOGUE.md"
+    assert str(DEFAULT_CATALOGUE) == str(packaged)
+    assert catalogue_text().startswith("# Failure-mode catalogue")
+
+
 def test_every_catalogue_entry_has_a_playbook_and_a_positive_scenario(result: EvalResult, catalog) -> None:  # type: ignore[no-untyped-def]
-    if not DEFAULT_CATALOGUE.is_file():
-        pytest.skip(f"catalogue not found at {DEFAULT_CATALOGUE}")
     ids = [e.id for e in parse_catalogue(DEFAULT_CATALOGUE)]
     assert len(ids) >= 40
     assert [i for i in ids if catalog.by_id(i) is None] == []
@@ -124,8 +134,6 @@ def test_seed_002_cascade_links_every_cause(catalog) -> None:  # type: ignore[no
 
 def test_coverage_doc_is_up_to_date(result: EvalResult, catalog, setting: str, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     doc = REPO / "docs" / "coverage.md"
-    if not DEFAULT_CATALOGUE.is_file():
-        pytest.skip(f"catalogue not found at {DEFAULT_CATALOGUE}")
     command = coverage_command([], "snapshot", setting, "docs/coverage.md", "tests/realworld/cases")
     if command not in doc.read_text(encoding="utf-8"):
         pytest.skip(f"docs/coverage.md was generated with another Prometheus setting than {setting!r}")
