@@ -21,6 +21,7 @@ from typing import Literal
 
 import yaml
 
+from .durations import parse_duration
 from .errors import KubewhyError
 
 ENV_DATABASE_URL = "KUBEWHY_DATABASE_URL"
@@ -330,8 +331,6 @@ def _slack(env: Mapping[str, str]) -> SlackSettings:
 
 
 def _seconds(raw: str, name: str) -> float:
-    from .audit.durations import parse_duration
-
     try:
         return parse_duration(raw).total_seconds()
     except ValueError:

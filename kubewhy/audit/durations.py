@@ -1,19 +1,8 @@
-"""``30d``, ``2h``, ``15m``, ``90s``, ``1w`` (and combinations like ``1h30m``) as timedeltas."""
+"""Moved to :mod:`kubewhy.durations`: the settings parse durations too, and they sit below the audit package.
+Re-exported here so that existing importers keep working; new code imports :mod:`kubewhy.durations`."""
 
 from __future__ import annotations
 
-import re
-from datetime import timedelta
+from ..durations import parse_duration
 
-_PART = re.compile(r"(\d+(?:\.\d+)?)([smhdw])")
-_UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
-
-
-def parse_duration(text: str) -> timedelta:
-    text = text.strip().lower()
-    if not text or _PART.sub("", text):
-        raise ValueError(f"invalid duration {text!r}: use e.g. 90s, 15m, 2h, 30d, 1w or 1h30m")
-    total = timedelta()
-    for number, unit in _PART.findall(text):
-        total += timedelta(**{_UNITS[unit]: float(number)})
-    return total
+__all__ = ["parse_duration"]
