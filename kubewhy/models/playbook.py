@@ -1,6 +1,7 @@
 """The playbook format (the product's public API): compiled, frozen objects; the pydantic schema they are
 validated with is :mod:`kubewhy.models.playbook_format` (imported only when a playbook file is parsed, not when
-the compiled catalog comes from the cache).
+the compiled catalog comes from the cache). That module imports this one for the names both use (``IDENT``,
+``ApiVersion``, ``Stage``), never the reverse: import the schema's models from it.
 
 See docs/playbooks.md. Nothing past the loader sees raw YAML dicts.
 """
@@ -9,22 +10,11 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Literal, Protocol
+from typing import Any, Literal, Protocol
 
 from .. import kinds
 from ..expressions import Expr, Template
 from .findings import STAGES
-
-if TYPE_CHECKING:
-    from .playbook_format import (
-        CheckSpecModel,
-        EachEvidenceModel,
-        FixModel,
-        PatchModel,
-        PlaybookModel,
-        SeverityRuleModel,
-        VariableModel,
-    )
 
 KIND_NAMES = kinds.TARGETS  # what applies_to may name: derived from the one kinds table (kubewhy/kinds.py)
 Stage = Literal["pod", "owner", "node", "network", "control-plane"]
@@ -38,24 +28,6 @@ assert API_VERSIONS == ("kubewhy.io/v1",)
 
 IDENT = r"^[a-z][a-zA-Z0-9_]*$"
 RESERVED = {"target", "now", "true", "false", "null", "in", "has", "size", "int", "double", "string"}
-_SCHEMA = (
-    "CheckSpecModel",
-    "EachEvidenceModel",
-    "FixModel",
-    "PatchModel",
-    "PlaybookModel",
-    "SeverityRuleModel",
-    "VariableModel",
-)
-
-
-def __getattr__(name: str) -> Any:
-    """The pydantic models, from :mod:`.playbook_format`, on first use (pydantic is slow to import)."""
-    if name in _SCHEMA:
-        from . import playbook_format
-
-        return getattr(playbook_format, name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 # ---- compiled form ------------------------------------------------------------------------------------------
@@ -139,15 +111,8 @@ __all__ = [
     "RESERVED",
     "CheckDefinition",
     "CheckSpec",
-    "CheckSpecModel",
     "EachEvidence",
-    "EachEvidenceModel",
-    "FixModel",
     "FixSpec",
-    "PatchModel",
     "PatchSpec",
     "Playbook",
-    "PlaybookModel",
-    "SeverityRuleModel",
-    "VariableModel",
 ]

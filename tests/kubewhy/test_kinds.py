@@ -10,7 +10,7 @@ from kubesim.resources import BUILTIN
 from kubewhy import kinds
 from kubewhy.engine import related
 from kubewhy.engine.runner import _kind
-from kubewhy.models import playbook, target
+from kubewhy.models import playbook, playbook_format, target
 from kubewhy.playbooks.loader import load_dirs
 
 
@@ -75,5 +75,5 @@ def test_unknown_kind_in_applies_to_is_a_clear_error_with_file_and_line(tmp_path
 
 
 def test_the_playbook_schema_lists_the_kinds() -> None:
-    schema = playbook.PlaybookModel.model_json_schema()
+    schema = playbook_format.PlaybookModel.model_json_schema()
     assert schema["properties"]["applies_to"]["items"]["enum"] == list(kinds.TARGETS)

@@ -12,7 +12,8 @@ from pydantic import BaseModel
 
 from kubewhy.checks import default_registry
 from kubewhy.expressions import FUNCTIONS
-from kubewhy.models.playbook import API_VERSIONS, PlaybookModel
+from kubewhy.models.playbook import API_VERSIONS
+from kubewhy.models.playbook_format import PlaybookModel
 from kubewhy.playbooks.schema import json_schema, schema_text
 
 DOCS = Path(__file__).resolve().parents[2] / "docs"
