@@ -1,10 +1,10 @@
-"""The k8stui application: one :class:`~tui.data.Session`, the main screens switched by ``:`` commands, detail
-screens pushed on top of them, and a watch on the session's health that brings up the error screen."""
+"""The k8stui application: one :class:`~tui.data.Session` (the cluster's :class:`kubewhy.app.Kubewhy` and its
+lists' caches), the main screens switched by ``:`` commands, detail screens pushed on top of them, and a watch on
+the session's health that brings up the error screen."""
 
 from __future__ import annotations
 
 import gc
-import time
 from collections.abc import Iterable
 from functools import partial
 from typing import Any
@@ -62,8 +62,7 @@ class K8sTui(Host):
 
     def clock(self) -> float:
         """Now, for ages: the session's clock (a snapshot's is the time it was taken)."""
-        deps = self.session.deps
-        return deps.clock().timestamp() if deps is not None else time.time()
+        return self.session.now()
 
     def settle(self) -> None:
         """A big LIST has landed in a cache: move what exists now out of the garbage collector's reach
@@ -85,7 +84,7 @@ class K8sTui(Host):
             return
         self.opened = True
         self.context_name = self.session.context
-        for warning in self.session.deps.warnings if self.session.deps else []:
+        for warning in self.session.warnings:
             self.notify(warning, severity="warning", timeout=8)
         self.run_command(self.start)
 

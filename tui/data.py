@@ -1,9 +1,11 @@
-"""The TUI's session with one cluster: the core's dependencies plus one live cache per kind shown.
+"""The TUI's session with one cluster: one :class:`kubewhy.app.Kubewhy` plus one live cache per kind shown.
 
 Nothing here imports Textual, so the data layer is driven (and timed) without a screen. Live clusters feed each
-list from the watchers' informer (:class:`kubewhy.watch.informer.Informer`: paged LIST, then WATCH; the TUI never
-re-lists on a timer); a snapshot has nothing to watch, so :class:`StaticStore` lists it once behind the same
-interface. Every read or action goes through a core function (service, inspect, actions, fixes, ledger).
+list from the watchers' informer (:class:`kubewhy.watch.informer.Informer`: paged LIST, then WATCH, on the
+application's connection; the TUI never re-lists on a timer); a snapshot has nothing to watch, so
+:class:`StaticStore` lists it once behind the same interface. Every read, diagnosis and fix is a call on the
+application (:attr:`Session.kubewhy`): the fix lifecycle (propose, dry run, pre-check, apply, decline) is its,
+and the confirm screen calls it directly.
 """
 
 from __future__ import annotations
@@ -11,16 +13,17 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import dataclasses
+import time
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any, Protocol
 
 import yaml
 
-from kubewhy import actions, compose, fixes, inspect, service
 from kubewhy.adapters.ports import KubeReader
+from kubewhy.app import Kubewhy
 from kubewhy.errors import KubewhyError
-from kubewhy.models.findings import CheckResult, Finding, Fix, Report
+from kubewhy.models.findings import CheckResult, Finding, Report
 from kubewhy.models.target import Target
 from kubewhy.watch.informer import Change, Informer, key_of
 
@@ -30,11 +33,11 @@ if TYPE_CHECKING:
     from kubewhy.audit.ledger import LedgerIncident
     from kubewhy.audit.store import HistoryEntry
     from kubewhy.charts import ChartData
-    from kubewhy.service import Deps
     from kubewhy.settings import Settings
 
 Key = tuple[str, str]
 SOURCE = "tui"
+CLOSE_TIMEOUT = 5.0  # seconds the audit log may take to flush when the TUI quits or switches context
 
 
 class Store(Protocol):
@@ -83,13 +86,18 @@ class StaticStore:
 
 @dataclasses.dataclass
 class Session:
-    """One cluster (a kubeconfig context, or snapshot files), opened by :meth:`open`, closed by :meth:`close`."""
+    """One cluster (a kubeconfig context, or snapshot files): the application object :attr:`kubewhy`, opened by
+    :meth:`open` and closed by :meth:`close` (the application's), and the lists' caches on its connection."""
 
     settings: Settings
-    deps: Deps | None = None
     stores: dict[str, Store] = dataclasses.field(default_factory=dict)
     tasks: dict[str, asyncio.Task[None]] = dataclasses.field(default_factory=dict)
     page_size: int = 500
+    kubewhy: Kubewhy = dataclasses.field(init=False)
+    is_open: bool = dataclasses.field(default=False, init=False)
+
+    def __post_init__(self) -> None:
+        self.kubewhy = Kubewhy(self.settings, source=SOURCE, close_timeout=CLOSE_TIMEOUT)
 
     @property
     def snapshot(self) -> bool:
@@ -102,26 +110,34 @@ class Session:
             return "snapshot " + ", ".join(p.name for p in self.settings.kube.snapshot)
         if self.settings.kube.in_cluster:
             return "in-cluster"
-        return compose.kube_contexts(self.settings)[0] or "(current context)"
+        return self.kubewhy.contexts()[0] or "(current context)"
 
     @property
     def endpoint(self) -> str:
-        return self.deps.kube.endpoint if self.deps is not None else ""
+        return self.kubewhy.endpoint
+
+    @property
+    def warnings(self) -> list[str]:
+        """What the application could not set up (no Prometheus, no audit database), to show once."""
+        return self.kubewhy.warnings
 
     def contexts(self) -> list[str]:
-        return compose.kube_contexts(self.settings)[1]
+        return self.kubewhy.contexts()[1]
+
+    def now(self) -> float:
+        """Now, for ages: the cluster's clock (a snapshot's is the time it was taken)."""
+        return self.kubewhy.deps.clock().timestamp() if self.is_open else time.time()
 
     async def open(self) -> None:
-        """Build the core's dependencies: for a live cluster one connection serves the lists' watches, the
-        diagnoses and the fixes."""
-        kube = None if self.snapshot else compose.build_watch_source(self.settings)
-        self.deps = await compose.build(self.settings, kube=kube)
+        """Open the application: for a live cluster its one connection serves the lists' watches, the diagnoses
+        and the fixes."""
+        await self.kubewhy.open()
+        self.is_open = True
 
     async def close(self) -> None:
         await self.stop_watching()
-        if self.deps is not None:
-            await compose.close(self.deps, timeout=5.0)
-            self.deps = None
+        self.is_open = False
+        await self.kubewhy.close()
 
     def with_context(self, name: str) -> Session:
         """A new (unopened) session on another context of the same kubeconfig."""
@@ -129,12 +145,6 @@ class Session:
         return Session(dataclasses.replace(self.settings, kube=kube), page_size=self.page_size)
 
     # ---- live lists -------------------------------------------------------------------------------------------
-    @property
-    def _deps(self) -> Deps:
-        if self.deps is None:
-            raise KubewhyError("the session is not open")
-        return self.deps
-
     def store(self, kind: str) -> Store:
         """The live cache of ``kind`` (started on first use, shared by every screen that shows it)."""
         found = self.stores.get(kind)
@@ -143,14 +153,9 @@ class Session:
         project = rows.VIEWS[kind].project
         made: Store
         if self.snapshot:
-            made = StaticStore(self._deps.kube, kind, project)
+            made = StaticStore(self.kubewhy.kube, kind, project)
         else:
-            made = Informer(
-                self._deps.kube,  # type: ignore[arg-type]
-                kind,
-                project=project,
-                page_size=self.page_size,
-            )
+            made = Informer(self.kubewhy.watch_source(), kind, project=project, page_size=self.page_size)
         self.stores[kind] = made
         self.tasks[kind] = asyncio.create_task(made.run(), name=f"k8stui-{kind}")
         return made
@@ -170,33 +175,31 @@ class Session:
             return None
         return next((s.error for s in self.stores.values() if s.error), None)
 
-    # ---- reads and actions, through the core --------------------------------------------------------------------
+    # ---- reads and diagnoses: keys translated into the application's calls ------------------------------------
     async def diagnose(self, target: Target, on_check: Callable[[CheckResult], None] | None = None) -> Report:
-        return await service.diagnose(target, self._deps, actor=self.settings.actor, source=SOURCE, on_check=on_check)
+        return await self.kubewhy.diagnose(target, on_check=on_check)
 
     async def chart(self, finding: Finding) -> ChartData:
         """The series behind a finding's metric evidence (:class:`kubewhy.charts.ChartError` says why not)."""
-        from kubewhy import charts
-
-        return await charts.chart_data(finding, catalog=self._deps.catalog, kube=self._deps.kube, prom=self._deps.prom)
+        return await self.kubewhy.chart(finding)
 
     def record(self, action: str, target: Target | None = None) -> None:
-        actions.record_action(self._deps, action, actor=self.settings.actor, source=SOURCE, target=target)
+        self.kubewhy.record(action, target=target)
 
     async def describe(self, target: Target) -> list[str]:
         self.record("describe", target)
-        return await inspect.describe_lines(self._deps.kube, target)
+        return await self.kubewhy.describe(target)
 
     async def yaml_text(self, target: Target) -> str:
         self.record("yaml", target)
-        obj = await self._deps.kube.get(target.kind, target.namespace, target.name)
+        obj = await self.kubewhy.get(target)
         if obj is None:
             return f"{target.kind.lower()} {target.name} not found"
         return yaml.safe_dump(obj, sort_keys=False, default_flow_style=False)
 
     async def log_container(self, target: Target) -> str:
         """The container whose logs to show: the one that restarted most (the first when none did)."""
-        pod = await self._deps.kube.get("Pod", target.namespace, target.name)
+        pod = await self.kubewhy.get(Target("Pod", target.name, target.namespace))
         if pod is None:
             raise KubewhyError(f"pod {target.name} not found")
         statuses = (pod.get("status") or {}).get("containerStatuses") or []
@@ -210,55 +213,14 @@ class Session:
     ) -> str | None:
         if record:
             self.record("show_logs_previous" if previous else "show_logs", target)
-        return await self._deps.kube.logs(target.namespace or "", target.name, container, previous=previous, tail=tail)
+        return await self.kubewhy.logs(target, container, previous=previous, tail=tail)
 
     async def history(self, hours: float = 24.0) -> list[HistoryEntry]:
-        if self._deps.audit is not None:
-            await self._deps.audit.flush()  # this session's own records are in what is read back
-        return await actions.history(self._deps.audit, since=datetime.now(UTC) - timedelta(hours=hours), limit=500)
+        """The audit log's last ``hours``, this session's own records included."""
+        return await self.kubewhy.history(since=datetime.now(UTC) - timedelta(hours=hours), limit=500)
 
     async def incidents(self) -> list[LedgerIncident] | None:
         """The watchers' open incidents; None when there is no audit database to hold a ledger."""
-        if self._deps.audit is None:
+        if self.kubewhy.audit is None:
             return None
-        from kubewhy import incidents
-
-        await self._deps.audit.flush()  # the schema is at head (the ledger's tables) before the first read
-        return await incidents.open_incidents(compose.build_ledger(self._deps.audit))
-
-    async def dry_run(self, fix: Fix, playbook_id: str) -> tuple[fixes.PatchResult, Any]:
-        """The server-side dry run shown before a fix is applied; the proposal and the dry run are recorded."""
-        if fix.patch is None:
-            raise KubewhyError(f"{fix.title!r} has no patch to apply: run its command yourself")
-        key = actions.propose_fix(self._deps, fix, playbook_id=playbook_id, source=SOURCE, proposed_by="kubewhy")
-        result = await fixes.apply_patch(self._deps.kube.capabilities.writer, fix.patch, dry_run=True)
-        actions.fix_event(
-            self._deps,
-            key,
-            "dry_run",
-            actor=self.settings.actor,
-            source=SOURCE,
-            result={"ok": result.ok, "message": result.message},
-        )
-        return result, key
-
-    async def apply(self, fix: Fix, proposal: Any) -> fixes.PatchResult:
-        """Apply after the person confirmed: approved, then applied or failed, in the audit log."""
-        assert fix.patch is not None
-        actions.fix_event(self._deps, proposal, "approved", actor=self.settings.actor, source=SOURCE)
-        try:
-            result = await fixes.apply_patch(self._deps.kube.capabilities.writer, fix.patch, dry_run=False)
-        except KubewhyError as exc:
-            result = fixes.PatchResult(False, False, str(exc))
-        actions.fix_event(
-            self._deps,
-            proposal,
-            "applied" if result.ok else "failed",
-            actor=self.settings.actor,
-            source=SOURCE,
-            result={"message": result.message},
-        )
-        return result
-
-    def declined(self, proposal: Any) -> None:
-        actions.fix_event(self._deps, proposal, "declined", actor=self.settings.actor, source=SOURCE)
+        return await self.kubewhy.incidents()

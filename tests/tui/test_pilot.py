@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import asyncio
+import json
+import urllib.request
 from collections.abc import Callable
 from typing import Any
 
-from textual.widgets import Log, OptionList, Static, TextArea
+import pytest
+from textual.widgets import Button, Log, OptionList, Static, TextArea
 
 from kubesim.runner import RunningSim
+from kubewhy.lifecycle import Action, AlreadyApplied
 from tests.tui.conftest import SIZE, until
 from tui.app import K8sTui
 from tui.screens.audit import HistoryScreen, IncidentsScreen
@@ -23,6 +27,7 @@ from tui.screens.why import WhyScreen
 from tui.widgets.table import VirtualTable
 
 CRASHING = ("q1", "app-7d4b9c6f5-x2x7k")
+SERVICE = ("q4", "web")  # the workshop's Service with a fix kubewhy can apply
 
 
 def names(table: VirtualTable) -> list[tuple[str, str]]:
@@ -84,10 +89,7 @@ async def test_home_is_incident_first_with_the_workshop_problems(
         incidents = app.screen.query_one("#incidents", VirtualTable)
         await until(pilot, lambda: "no open incidents" in incidents.empty_text, "the ledger is read")
         # a watcher opens an incident in the ledger: home lists it (re-read every 10 s; here at once), w diagnoses
-        from kubewhy import compose
-
-        assert app.session.deps is not None and app.session.deps.audit is not None
-        ledger = compose.build_ledger(app.session.deps.audit)
+        ledger = await app.session.kubewhy.ledger()
         await ledger.open_incident(
             cluster="sim",
             rule="crash-loop",
@@ -218,31 +220,103 @@ async def test_why_shows_check_progress_causes_and_fixes(workshop: RunningSim, m
         assert isinstance(app.screen, HomeScreen)
 
 
-async def test_apply_shows_the_dry_run_and_records_it(workshop: RunningSim, make_app: Callable[..., K8sTui]) -> None:
+async def confirm_service_fix(pilot: Any, app: K8sTui) -> tuple[ConfirmFix, Action]:
+    """``w`` on the workshop's broken Service, ``a`` on its first fix with a patch: the confirm dialog and its
+    proposal, once the server-side dry run has been accepted (the object's UID read: the precondition)."""
+    screen = await listed(pilot, app, "Service")
+    await select(pilot, screen.table, SERVICE)
+    await pilot.press("w")
+    why = app.screen
+    assert isinstance(why, WhyScreen)
+    await until(pilot, lambda: why.report is not None, "the diagnosis ends")
+    patched = [i for i, (_, fix) in enumerate(why.fixes) if fix.patch is not None]
+    assert patched, "the workshop's Service has a fix kubewhy can apply"
+    why.query_one("#fixes", OptionList).highlighted = patched[0]
+    await pilot.press("a")
+    confirm = app.screen
+    assert isinstance(confirm, ConfirmFix)
+    await until(pilot, lambda: confirm.dry_run_ok, "the dry run is accepted")
+    assert confirm.action is not None and confirm.action.target_uid
+    return confirm, confirm.action
+
+
+def fix_events(entries: list[Any]) -> list[str]:
+    """The fix lifecycle's records, oldest first: ``dry-run``, ``approved``, ``applied`` …"""
+    return [e.summary.split(":", 1)[0] for e in reversed(entries) if e.kind == "fix_event"]
+
+
+def shown(confirm: ConfirmFix, selector: str) -> str:
+    return str(confirm.query_one(selector, Static).render())
+
+
+async def test_apply_shows_identity_precondition_dry_run_and_applies_once(
+    workshop: RunningSim, make_app: Callable[..., K8sTui]
+) -> None:
     app = make_app(workshop, start="svc")
     async with app.run_test(size=SIZE) as pilot:
-        screen = await listed(pilot, app, "Service")
-        await select(pilot, screen.table, ("q4", "web"))
-        await pilot.press("w")
-        why = app.screen
-        assert isinstance(why, WhyScreen)
-        await until(pilot, lambda: why.report is not None, "the diagnosis ends")
-        patched = [i for i, (_, fix) in enumerate(why.fixes) if fix.patch is not None]
-        assert patched, "the workshop's Service has a fix kubewhy can apply"
-        why.query_one("#fixes", OptionList).highlighted = patched[0]
-        await pilot.press("a")
-        confirm = app.screen
-        assert isinstance(confirm, ConfirmFix)
-        await until(pilot, lambda: confirm.dry_run_ok, "the dry run is accepted")
-        assert "dry run" in str(confirm.query_one("#dry-run", Static).render())
-        await pilot.press("y")
+        confirm, action = await confirm_service_fix(pilot, app)
+        assert "dry run accepted" in shown(confirm, "#dry-run")
+        # whose credentials the patch goes with: the person's own kubeconfig identity, named
+        assert action.acting_as.kind == "user" and "tester" in action.acting_as.name
+        acting = shown(confirm, "#acting-as")
+        assert action.acting_as.name in acting and "your own kubeconfig credentials" in acting
+        # what is checked just before it is sent: the object is still the one the dry run saw
+        precondition = shown(confirm, "#precondition")
+        assert action.precondition in precondition and f"UID {action.target_uid}" in precondition
+        confirm.action_apply()
+        confirm.action_apply()  # a double press: the second reaches the lifecycle, which refuses it
         await until(pilot, lambda: isinstance(app.screen, WhyScreen), "the fix is applied")
+        assert action.state == "applied" and action.approved_by == "tester"
+        with pytest.raises(AlreadyApplied):  # and a later submit of the same proposal sends nothing either
+            await app.session.kubewhy.apply(action)
         entries = await app.session.history()
-        kinds = [(e.kind, e.summary) for e in entries]
-        assert any(k == "fix_event" and "applied" in s for k, s in kinds), kinds
-        assert any(k == "fix_event" and s.startswith("dry-run:") for k, s in kinds), kinds
-        assert any(k == "fix_event" and s.startswith("approved:") for k, s in kinds), kinds
+        assert fix_events(entries) == ["dry-run", "approved", "applied"], [e.summary for e in entries]
         assert any(e.kind == "diagnosis" and e.source == "tui" and e.actor == "tester" for e in entries)
+
+
+async def test_a_failed_precheck_shows_its_reason_and_applies_nothing(
+    workshop: RunningSim, make_app: Callable[..., K8sTui]
+) -> None:
+    app = make_app(workshop, start="svc")
+    async with app.run_test(size=SIZE) as pilot:
+        confirm, action = await confirm_service_fix(pilot, app)
+        # between the dry run and the approval the Service is deleted and re-created: same name, another object
+        await asyncio.to_thread(recreate, workshop, "services", *SERVICE)
+        await pilot.press("y")
+        await until(pilot, lambda: "pre-check failed" in shown(confirm, "#dry-run"), "the refused pre-check")
+        assert "re-created" in shown(confirm, "#dry-run") and action.state == "declined"
+        assert app.screen is confirm and "Close" in str(confirm.query_one("#cancel", Button).label)
+        await pilot.press("n")
+        assert isinstance(app.screen, WhyScreen)
+        entries = await app.session.history()
+        assert fix_events(entries) == ["dry-run", "declined"], [e.summary for e in entries]
+
+
+async def test_cancel_declines_the_fix(workshop: RunningSim, make_app: Callable[..., K8sTui]) -> None:
+    app = make_app(workshop, start="svc")
+    async with app.run_test(size=SIZE) as pilot:
+        _, action = await confirm_service_fix(pilot, app)
+        await pilot.press("n")
+        assert isinstance(app.screen, WhyScreen) and action.state == "declined"
+        assert fix_events(await app.session.history()) == ["dry-run", "declined"]
+
+
+def recreate(sim: RunningSim, resource: str, namespace: str, name: str) -> None:
+    """Delete a namespaced object from the simulator and create it again under the same name (a new UID), over
+    the Kubernetes API, as ``kubectl replace --force`` would."""
+    path = f"{sim.url}/api/v1/namespaces/{namespace}/{resource}"
+
+    def call(method: str, url: str, body: Any = None) -> Any:
+        data = None if body is None else json.dumps(body).encode()
+        headers = {"Authorization": "Bearer kubesim", "Content-Type": "application/json"}
+        with urllib.request.urlopen(urllib.request.Request(url, data, headers, method=method), timeout=10) as r:
+            return json.loads(r.read())
+
+    old = call("GET", f"{path}/{name}")
+    call("DELETE", f"{path}/{name}")
+    meta = {k: v for k, v in old["metadata"].items() if k in ("name", "namespace", "labels", "annotations")}
+    spec = {k: v for k, v in old.get("spec", {}).items() if k not in ("clusterIP", "clusterIPs")}
+    call("POST", path, {**old, "metadata": meta, "spec": spec, "status": {}})
 
 
 async def test_detail_views_describe_yaml_logs_events_history_help(

@@ -1,5 +1,5 @@
 """``:history`` (the audit log: who asked what, what kubewhy said, fixes) and ``:incidents`` (the watchers'
-open incidents), read through the core (:func:`kubewhy.actions.history`, the ledger)."""
+open incidents), read through the application (``Kubewhy.history``, ``Kubewhy.incidents``)."""
 
 from __future__ import annotations
 

@@ -1,12 +1,16 @@
 """``a``: applying a fix is confirmed on a screen that shows the server-side dry run first.
 
-The proposal, the dry run, the approval and the result go into the audit log with the local user (through
-:mod:`kubewhy.actions`, in the session). Declining is recorded too.
+The screen only translates keys into the application's one fix lifecycle (:mod:`kubewhy.lifecycle`, through
+:class:`kubewhy.app.Kubewhy`): opening it proposes the fix, then the dry run runs; ``y`` applies (the application
+pre-checks first: RBAC, and the object still the one the dry run saw), ``n`` declines. Each step goes into the
+audit log with the local user. The dialog shows whose credentials the patch is sent with (the person's own
+kubeconfig identity) and the precondition checked just before it is; a refused pre-check shows its reason. A fix
+is applied once: a second ``y`` is refused by the lifecycle, and nothing is sent again.
 """
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING
 
 from rich.markup import escape
 from textual import work
@@ -18,20 +22,38 @@ from textual.widgets import Button, Static
 
 from kubewhy.errors import KubewhyError
 from kubewhy.fixes import describe_patch
+from kubewhy.lifecycle import Action, AlreadyApplied, Identity
 from kubewhy.models.findings import Finding, Fix
+from kubewhy.models.target import Target
 
 from ..host import Host
+
+if TYPE_CHECKING:
+    from kubewhy.app import Kubewhy
+
+
+def identity_markup(who: Identity) -> str:
+    whose = "your own kubeconfig credentials" if who.kind == "user" else "kubewhy's service account"
+    return f"Acting as: [b]{escape(who.name)}[/b]  [dim]({whose})[/]"
+
+
+def precondition_markup(action: Action) -> str:
+    return f"Checked before applying: {escape(action.precondition)}"
 
 
 class ConfirmFix(ModalScreen[bool]):
     BINDINGS = [Binding("y", "apply", "Apply"), Binding("n,escape", "cancel", "Cancel")]
 
-    def __init__(self, finding: Finding, fix: Fix) -> None:
+    def __init__(self, target: Target, finding: Finding, fix: Fix) -> None:
         super().__init__()
-        self.finding, self.fix = finding, fix
-        self.proposal: Any = None
+        self.target, self.finding, self.fix = target, finding, fix
+        self.action: Action | None = None
         self.dry_run_ok = False
-        self.done = False
+
+    @property
+    def kubewhy(self) -> Kubewhy:
+        assert isinstance(self.app, Host)
+        return self.app.session.kubewhy
 
     def compose(self) -> ComposeResult:
         assert self.fix.patch is not None
@@ -40,23 +62,32 @@ class ConfirmFix(ModalScreen[bool]):
             yield Static(f"{escape(describe_patch(self.fix.patch))}\n[cyan]{escape(self.fix.command)}[/]")
             if self.fix.does_not_fix:
                 yield Static(f"[yellow]Does not fix:[/] {escape(self.fix.does_not_fix)}")
+            yield Static("", id="acting-as")
+            yield Static("", id="precondition")
             yield Static("Server-side dry run … ", id="dry-run")
             with Horizontal(id="confirm-buttons"):
                 yield Button("Apply (y)", id="apply", variant="error", disabled=True)
                 yield Button("Cancel (n)", id="cancel")
 
     def on_mount(self) -> None:
-        self.run_dry_run()
+        try:
+            self.action = self.kubewhy.propose_fix(self.fix, target=self.target, finding_id=self.finding.id)
+        except KubewhyError as exc:
+            self.query_one("#dry-run", Static).update(f"[red]Cannot be applied:[/] {escape(str(exc))}")
+            return
+        self.query_one("#acting-as", Static).update(identity_markup(self.action.acting_as))
+        self.query_one("#precondition", Static).update(precondition_markup(self.action))
+        self.run_dry_run(self.action)
 
     @work(exclusive=True)
-    async def run_dry_run(self) -> None:
-        assert isinstance(self.app, Host)
+    async def run_dry_run(self, action: Action) -> None:
         box = self.query_one("#dry-run", Static)
         try:
-            result, self.proposal = await self.app.session.dry_run(self.fix, self.finding.id)
+            result = await self.kubewhy.dry_run(action)
         except KubewhyError as exc:
             box.update(f"[red]Dry run failed:[/] {escape(str(exc))}")
             return
+        self.query_one("#precondition", Static).update(precondition_markup(action))  # now with the object's UID
         self.dry_run_ok = result.ok
         mark = "[green]✓ dry run accepted[/]" if result.ok else "[red]✗ dry run refused[/]"
         box.update(f"{mark}: {escape(result.message)}")
@@ -69,16 +100,30 @@ class ConfirmFix(ModalScreen[bool]):
             self.action_cancel()
 
     def action_apply(self) -> None:
-        if not self.dry_run_ok or self.done:
+        if self.action is None or not self.dry_run_ok:
             self.notify("the dry run has not been accepted: nothing to apply", severity="warning")
             return
-        self.done = True
-        self.apply()
+        self.query_one("#apply", Button).disabled = True
+        self.apply(self.action)  # a second press reaches the lifecycle too, which refuses it (applied once)
 
-    @work(exclusive=True)
-    async def apply(self) -> None:
-        assert isinstance(self.app, Host)
-        result = await self.app.session.apply(self.fix, self.proposal)
+    @work(group="apply")
+    async def apply(self, action: Action) -> None:
+        try:
+            result = await self.kubewhy.apply(action)
+        except AlreadyApplied as exc:
+            self.notify(str(exc), title="not applied again", severity="warning")
+            return
+        except KubewhyError as exc:
+            self.app.notify(str(exc), title="apply failed", severity="error")
+            self.dismiss(False)
+            return
+        if action.state == "declined":  # the pre-check refused it: say why, here, and send nothing
+            self.query_one("#dry-run", Static).update(
+                f"[red]✗ pre-check failed, not applied:[/] {escape(result.message)}"
+            )
+            self.query_one("#cancel", Button).label = "Close (n)"
+            self.notify(result.message, title="apply refused", severity="error")
+            return
         self.app.notify(
             result.message,
             title="applied" if result.ok else "apply failed",
@@ -87,8 +132,9 @@ class ConfirmFix(ModalScreen[bool]):
         self.dismiss(result.ok)
 
     def action_cancel(self) -> None:
-        if self.done:
-            return
-        if self.proposal is not None and isinstance(self.app, Host):
-            self.app.session.declined(self.proposal)
+        action = self.action
+        if action is not None and action.approved_by is not None and action.state != "declined":
+            return  # being applied: its result closes the dialog
+        if action is not None and action.approved_by is None:
+            self.kubewhy.decline(action, reason="cancelled in the confirm dialog")
         self.dismiss(False)

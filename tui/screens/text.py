@@ -1,4 +1,4 @@
-"""``d`` describe and ``y`` YAML of the selected object, read through the core (:mod:`kubewhy.inspect`)."""
+"""``d`` describe and ``y`` YAML of the selected object, read through the application (``Kubewhy.describe``/``get``)."""
 
 from __future__ import annotations
 

@@ -1,9 +1,11 @@
 """``w``: the core's diagnosis of the selected object, shown as it runs.
 
-``kubewhy.service.diagnose`` runs in an exclusive worker (pressing ``r`` cancels a running one and starts again);
-each check's result is printed as it ends. Then the causes, ranked by the core, with their evidence; terminal
-charts of the metric evidence when Prometheus has the series; and the fixes: ``c`` copies the highlighted fix's
-command, ``a`` applies it after a confirmation screen that shows the server-side dry run.
+The application's diagnosis (``Kubewhy.diagnose``, through the session) runs in an exclusive worker (pressing
+``r`` cancels a running one and starts again); each check's result is printed as it ends. Then the causes,
+ranked by the core, with their evidence; terminal charts of the metric evidence when Prometheus has the series;
+and the fixes: ``c`` copies the highlighted fix's command, ``a`` applies it after a confirmation screen that
+shows the server-side dry run, whose credentials are used and what is checked just before
+(:mod:`tui.screens.confirm`).
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from kubewhy.models.findings import CheckResult, Finding, Fix, Report
 from kubewhy.models.target import Target
 
 from .base import Base
+from .confirm import ConfirmFix
 
 COLOURS = {"critical": "red", "warning": "yellow", "info": "cyan"}
 MARKS = {"ok": "✓", "failed": "✗", "skipped": "·", "error": "!", "timeout": "⌛"}
@@ -177,6 +180,4 @@ class WhyScreen(Base):
         if fix.patch is None:
             self.notify("this fix has no patch kubewhy can apply: copy its command (c)", severity="warning")
             return
-        from .confirm import ConfirmFix
-
-        self.tui.push_screen(ConfirmFix(finding, fix))
+        self.tui.push_screen(ConfirmFix(self.target, finding, fix))
