@@ -23,8 +23,8 @@ from slack_sdk.signature import SignatureVerifier
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bot.app import build_app
-from bot.runner import build_deps
-from kubewhy import compose
+from bot.deps import BotDeps
+from kubewhy.app import Kubewhy
 from kubewhy.settings import load
 from tests.bot.slack_double import SlackDouble
 
@@ -65,8 +65,9 @@ async def run(latency_ms: float, repeats: int, json_out: Path | None = None) -> 
             "KUBEWHY_NO_AUDIT": "1",
         }
     )
-    deps = await build_deps(settings)
-    runner = web.AppRunner(build_app(deps).web_app(path="/slack/events"), access_log=None)
+    kubewhy = Kubewhy(settings, source="slack")
+    await kubewhy.open()
+    runner = web.AppRunner(build_app(BotDeps.of(kubewhy)).web_app(path="/slack/events"), access_log=None)
     await runner.setup()
     site = web.TCPSite(runner, "127.0.0.1", 0)
     await site.start()
@@ -103,7 +104,7 @@ async def run(latency_ms: float, repeats: int, json_out: Path | None = None) -> 
                     answers.append(answer)
     finally:
         await runner.cleanup()
-        await compose.close(deps.core)
+        await kubewhy.close()
         await double.stop()
         sim.terminate()
 

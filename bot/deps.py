@@ -1,69 +1,41 @@
-"""What the bot's listeners use: the core's :class:`Deps` (from :mod:`kubewhy.compose`), the Slack settings and a
-few small registries. No diagnosis logic here."""
+"""What the bot's listeners hold: the process's one :class:`~kubewhy.app.Kubewhy`, the Slack settings and the
+recent answers. No diagnosis logic here: the listeners translate Slack into the application's methods."""
 
 from __future__ import annotations
 
-import uuid
-from collections import OrderedDict
 from dataclasses import dataclass, field
-from typing import Any, Generic, TypeVar
+from typing import TYPE_CHECKING
 
-from kubewhy.audit.ledger import Ledger
-from kubewhy.models.findings import Fix, Patch, Report
-from kubewhy.models.target import Target
-from kubewhy.playbooks.loader import Catalog
-from kubewhy.service import Deps
+from kubewhy.app import Bounded, Kubewhy
+from kubewhy.models.findings import Report
 from kubewhy.settings import SlackSettings
 
-K = TypeVar("K")
-V = TypeVar("V")
-
-
-class Bounded(OrderedDict[K, V], Generic[K, V]):
-    """An LRU map: the bot keeps recent reports and fix proposals without growing forever."""
-
-    def __init__(self, size: int = 1000):
-        super().__init__()
-        self.size = size
-
-    def __setitem__(self, key: K, value: V) -> None:
-        super().__setitem__(key, value)
-        self.move_to_end(key)
-        while len(self) > self.size:
-            self.popitem(last=False)
-
-
-@dataclass(frozen=True)
-class ProposedFix:
-    id: str
-    target: Target
-    finding_id: str
-    fix: Fix
-    patch: Patch
-    audit_key: uuid.UUID | None = None
+if TYPE_CHECKING:
+    from kubewhy.playbooks.loader import Catalog
+    from kubewhy.service import Deps
 
 
 @dataclass
 class BotDeps:
-    core: Deps  # kube reader (a LiveKube, which can also patch), metrics, catalog, audit
+    app: Kubewhy  # diagnosis, the fix lifecycle (app.fix(id) finds a proposal), audit log, incidents
     slack: SlackSettings
     default_namespace: str = "default"
-    fixes: Bounded[str, ProposedFix] = field(default_factory=Bounded)
-    reports: Bounded[tuple[str, str], Report] = field(default_factory=Bounded)
-    applying: Bounded[str, str] = field(default_factory=Bounded)  # fix id -> who submitted Apply (once only)
-    ledger: Ledger | None = None  # the watchers' incident ledger (acknowledge, resolve, mute, incidents)
+    reports: Bounded[tuple[str, str], Report] = field(default_factory=Bounded)  # (channel, ts) -> its answer
+
+    @classmethod
+    def of(cls, app: Kubewhy) -> BotDeps:
+        """The bot's view of an open application (its settings name the Slack side)."""
+        return cls(app=app, slack=app.settings.slack, default_namespace=app.settings.default_namespace)
 
     @property
-    def kube(self) -> Any:
-        return self.core.kube
+    def core(self) -> Deps:
+        """``app.deps``, for the tests outside ``tests/bot`` that still read the audit log through it (issue 22:
+        removed once they use ``deps.app``); the listeners never use it."""
+        return self.app.deps
 
     @property
     def catalog(self) -> Catalog:
-        return self.core.catalog
-
-    @property
-    def prom(self) -> Any:
-        return self.core.prom
+        return self.app.catalog
 
     def readable(self, namespace: str | None) -> bool:
         return "*" in self.slack.namespaces or namespace is None or namespace in self.slack.namespaces

@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 
 from aiohttp import web
 
-from .deps import Bounded
+from kubewhy.app import Bounded
 
 log = logging.getLogger("kubewhy.bot")
 

@@ -1,4 +1,4 @@
-"""``kubewhy bot``: the Slack bot's process (HTTP mode or Socket Mode), built through :mod:`kubewhy.compose`.
+"""``kubewhy bot``: the Slack bot's process (HTTP mode or Socket Mode), holding one :class:`~kubewhy.app.Kubewhy`.
 
 Start-up verifies the Slack token before anything listens (:mod:`.startup`). SIGTERM (how Kubernetes stops a
 pod) and SIGINT stop the listener (and the watchers, for ``k8sbot``), let in-flight work finish for a moment,
@@ -15,8 +15,7 @@ from collections.abc import Mapping
 
 from aiohttp import web
 
-from kubewhy import compose
-from kubewhy.adapters.ports import KubeReader
+from kubewhy.app import Kubewhy
 from kubewhy.errors import KubewhyError
 from kubewhy.settings import Settings, load
 
@@ -27,17 +26,6 @@ from .startup import prewarm, verify_token
 log = logging.getLogger("kubewhy.bot")
 
 GRACE = 5.0  # seconds in-flight listeners get after SIGTERM before the audit log is flushed
-
-
-async def build_deps(settings: Settings, *, kube: KubeReader | None = None) -> BotDeps:
-    """The core's dependencies for the bot (close them with ``compose.close(deps.core)``)."""
-    core = await compose.build(settings, kube=kube)  # the audit writer logs its own warnings
-    for w in core.warnings:
-        log.warning("%s", w)
-    if core.audit is not None:
-        await core.audit.start()  # brings the database to head and reports records left in the fallback file
-    ledger = compose.build_ledger(core.audit) if core.audit is not None else None
-    return BotDeps(core=core, slack=settings.slack, default_namespace=settings.default_namespace, ledger=ledger)
 
 
 def stop_on_signals(stop: asyncio.Event) -> None:
@@ -59,11 +47,22 @@ async def _in_flight(grace: float) -> None:
 async def serve(
     settings: Settings, *, stop: asyncio.Event | None = None, auth_attempts: int = 5, watch: bool = False
 ) -> None:
-    """The bot; with ``watch`` (``k8sbot``) the watchers too, in the same process, sharing its reader, audit log
-    and fix registry (so "Apply fix…" works on a page's diagnosis too)."""
+    """The bot; with ``watch`` (``k8sbot``) the watchers too, in the same process, sharing its application object
+    (reader, audit log, fix proposals: "Apply fix…" works on a page's diagnosis too)."""
     stop = stop or asyncio.Event()
     stop_on_signals(stop)
-    deps = await build_deps(settings)
+    async with Kubewhy(settings, source="slack", start_audit=True) as kubewhy:
+        for w in kubewhy.warnings:  # the audit writer logs its own
+            log.warning("%s", w)
+        try:
+            await _serve(settings, BotDeps.of(kubewhy), stop, auth_attempts=auth_attempts, watch=watch)
+        finally:
+            await kubewhy.close()  # flushed before the log says so (leaving the block closes it, idempotently)
+            if kubewhy.audit is not None:
+                log.info("kubewhy bot stopped: audit %s", kubewhy.audit.stats.summary())
+
+
+async def _serve(settings: Settings, deps: BotDeps, stop: asyncio.Event, *, auth_attempts: int, watch: bool) -> None:
     watchers: asyncio.Task[object] | None = None
     health = None
     try:
@@ -75,15 +74,16 @@ async def serve(
             from .health import Health
             from .pager import SlackNotifier
 
-            health = Health(deps.ledger, port=settings.health_port, host=settings.slack.host)  # probes, /metrics
+            ledger = await deps.app.ledger() if deps.app.audit is not None else None
+            health = Health(ledger, port=settings.health_port, host=settings.slack.host)  # probes, /metrics
             await health.start()
             watchers = asyncio.create_task(
                 run_watchers(
                     settings,
                     health.notifier(SlackNotifier(app.client, deps)),
                     stop=stop,
-                    deps=deps.core,
                     on_ready=health.watching,
+                    app=deps.app,
                 ),
                 name="watchers",
             )
@@ -114,9 +114,6 @@ async def serve(
             await asyncio.gather(watchers, return_exceptions=True)
         if health is not None:
             await health.stop()
-        await compose.close(deps.core)
-        if deps.core.audit is not None:
-            log.info("kubewhy bot stopped: audit %s", deps.core.audit.stats.summary())
 
 
 async def _until_stopped(stop: asyncio.Event, watchers: asyncio.Task[object] | None) -> None:

@@ -10,20 +10,17 @@ from typing import Any
 from slack_bolt.async_app import AsyncApp
 from slack_sdk.web.async_client import AsyncWebClient
 
-from kubewhy import actions as core_actions
-from kubewhy.access import may
 from kubewhy.errors import KubewhyError, UsageError
-from kubewhy.fixes import apply_patch
-from kubewhy.inspect import describe_lines, events_lines, logs_lines
 from kubewhy.kinds import info
+from kubewhy.lifecycle import Action, AlreadyApplied
 from kubewhy.models.target import Target, parse_target
 
 from .. import blocks
 from ..commands import INCIDENT_REF
 from ..deps import BotDeps
 from ..permissions import may_apply
-from ..public import clip, public_error
-from .diagnosis import run_and_update
+from ..public import clip, public_error, scrub
+from .diagnosis import diagnose, run_and_update
 from .errors import guarded
 
 log = logging.getLogger("kubewhy.bot")
@@ -83,16 +80,8 @@ async def _checked(deps: BotDeps, body: dict[str, Any], client: AsyncWebClient) 
 
 def _audit_click(deps: BotDeps, action: str, click: Click) -> None:
     """Every click is recorded with the Slack user (issue 7) and its incident, so the post-mortem shows it (issue
-    15); fix clicks are recorded as fix events instead."""
-    core_actions.record_action(
-        deps.core,
-        action,
-        actor=click.user,
-        source="slack",
-        channel=click.channel,
-        target=click.target,
-        incident=click.incident,
-    )
+    15); fix clicks are recorded as fix events instead, by the lifecycle."""
+    deps.app.record(action, actor=click.user, channel=click.channel, target=click.target, incident=click.incident)
 
 
 async def _post_lines(client: AsyncWebClient, channel: str, ts: str, title: str, lines: list[str]) -> None:
@@ -119,14 +108,14 @@ def _view_listener(deps: BotDeps, name: str, view: Any) -> Any:
 
 def register(app: AsyncApp, deps: BotDeps) -> None:
     async def logs_view(target: Target) -> tuple[str, list[str]]:
-        what, lines = await logs_lines(deps.kube, target)
+        what, lines = await deps.app.recent_logs(target)
         return f"{target.ref}: {what}", lines
 
     async def events_view(target: Target) -> tuple[str, list[str]]:
-        return f"{target.ref}: events", await events_lines(deps.kube, target)
+        return f"{target.ref}: events", await deps.app.events(target)
 
     async def describe_view(target: Target) -> tuple[str, list[str]]:
-        return f"describe {target.ref}", await describe_lines(deps.kube, target)
+        return f"describe {target.ref}", await deps.app.describe(target)
 
     # Read-only views posted in the answer's thread: (button, audit action, what to show).
     for action_id, name, view in (
@@ -163,73 +152,40 @@ def register(app: AsyncApp, deps: BotDeps) -> None:
         _audit_click(deps, "show_all_evidence", click)
         report = deps.reports.get((channel, ts))
         if report is None or report.target != target:  # the bot restarted since: diagnose again
-            from kubewhy.service import diagnose
-
-            report = await diagnose(
-                target, deps.core, actor=click.user, source="slack", channel=channel, incident=click.incident
-            )
+            report = await diagnose(deps, target, click.user, channel, incident=click.incident)
         await _post_lines(client, channel, ts, f"{target.ref}: all evidence", blocks.all_evidence_lines(report))
 
     @app.action(blocks.ACTION_APPLY)
     @guarded
     async def apply_clicked(ack: Any, body: dict[str, Any], client: AsyncWebClient) -> None:
+        """Who may click (the bot's allowlist), then the lifecycle: pre-check (RBAC), dry run, the confirm modal."""
         await ack()
         click = await _checked(deps, body, client)
         if click is None:
             return
         channel, ts, user = click.channel, click.ts, click.user
-        proposed = deps.fixes.get(str(click.value.get("f", "")))
-        if proposed is None or proposed.target != click.target:
+        action = deps.app.fix(str(click.value.get("f", "")))
+        if action is None or action.target != click.target:
             await client.chat_postEphemeral(
                 channel=channel, user=user, text="This fix proposal has expired. Press *Re-run* for a fresh one."
             )
             return
-        allowed, reason = await may_apply(deps, client, user, proposed.patch.namespace)
+        allowed, reason = await may_apply(deps, client, user, action.patch.namespace)
         if not allowed:
-            core_actions.fix_event(
-                deps.core,
-                proposed.audit_key,
-                "declined",
-                actor=user,
-                source="slack",
-                result={"reason": "not on the allowlist", "clicked_apply": True},
-            )
+            deps.app.decline(action, actor=user, reason="not on the allowlist", clicked_apply=True)
             await client.chat_postEphemeral(channel=channel, user=user, text=reason)
             return
-        patch = proposed.patch
-        access = await may(deps.kube.capabilities.objects, "patch", patch.kind, patch.namespace, patch.name)
-        if access.allowed is False:  # RBAC says no: say so now, not halfway through a dry run
-            where = f"in namespace `{patch.namespace}`" if patch.namespace else "at the cluster scope"
-            core_actions.fix_event(
-                deps.core,
-                proposed.audit_key,
-                "declined",
-                actor=user,
-                source="slack",
-                result={"reason": "kubewhy's service account may not patch it (RBAC)", "clicked_apply": True},
-            )
-            await client.chat_postEphemeral(
-                channel=channel,
-                user=user,
-                text=f"kubewhy's service account may not patch {info(patch.kind).plural} {where}: the install is "
-                "read-only (the Helm chart's default; an admin can grant the fix verbs with "
-                "`rbac.applyFixes=true`). You can still run the command shown yourself.",
-            )
+        check = await deps.app.precheck(action)
+        if not check.ok:  # RBAC says no (or a policy): say so now, not halfway through a dry run
+            deps.app.decline(action, actor=user, reason=check.reason, clicked_apply=True)
+            await client.chat_postEphemeral(channel=channel, user=user, text=_refusal(action, check.rbac, check.reason))
             return
-        opened = await client.views_open(trigger_id=body["trigger_id"], view=blocks.loading_modal(proposed.fix.title))
-        result = await apply_patch(deps.kube.capabilities.writer, proposed.patch, dry_run=True)
-        core_actions.fix_event(
-            deps.core,
-            proposed.audit_key,
-            "dry_run",
-            actor=user,
-            source="slack",
-            result={"ok": result.ok, "message": result.message},
-        )
-        metadata = json.dumps({"f": proposed.id, "c": channel, "ts": ts})
+        opened = await client.views_open(trigger_id=body["trigger_id"], view=blocks.loading_modal(action.fix.title))
+        result = await deps.app.dry_run(action, actor=user)
+        metadata = json.dumps({"f": action.id, "c": channel, "ts": ts})
         await client.views_update(
             view_id=opened["view"]["id"],
-            view=blocks.fix_modal(proposed.fix.title, proposed.fix.command, result.message, result.ok, metadata),
+            view=blocks.fix_modal(action.fix.title, action.fix.command, result.message, result.ok, metadata),
         )
 
     @app.view(blocks.VIEW_CONFIRM)
@@ -238,56 +194,55 @@ def register(app: AsyncApp, deps: BotDeps) -> None:
         await ack()
         meta = json.loads(view.get("private_metadata") or "{}")
         user = (body.get("user") or {}).get("id", "")
-        proposed = deps.fixes.get(meta.get("f", ""))
+        action = deps.app.fix(str(meta.get("f", "")))
         channel, ts = meta.get("c", ""), meta.get("ts", "")
-        if proposed is None:
+        if action is None:
             await client.chat_postEphemeral(channel=channel, user=user, text="This fix proposal has expired.")
             return
-        if not deps.readable(proposed.patch.namespace):
+        if not deps.readable(action.patch.namespace):
             await client.chat_postEphemeral(channel=channel, user=user, text="I may not touch that namespace.")
             return
-        done = deps.applying.get(proposed.id)
-        if done is not None:  # a second submit (a double click, a replay): nothing is applied twice
-            await client.chat_postEphemeral(
-                channel=channel,
-                user=user,
-                text=(f"This fix was already submitted by <@{blocks.escape(done)}>; it is applied once."),
-            )
-            return
-        allowed, reason = await may_apply(deps, client, user, proposed.patch.namespace)  # check again at submit
+        allowed, reason = await may_apply(deps, client, user, action.patch.namespace)  # check again at submit
         if not allowed:
             await client.chat_postEphemeral(channel=channel, user=user, text=reason)
             return
-        deps.applying[proposed.id] = user  # before any await: a concurrent submit sees it
-        core_actions.fix_event(deps.core, proposed.audit_key, "approved", actor=user, source="slack")
         try:
-            result = await apply_patch(deps.kube.capabilities.writer, proposed.patch, dry_run=False)
-        except UsageError as exc:
-            message, ok = str(exc), False
-        else:
-            message, ok = result.message, result.ok
-        core_actions.fix_event(
-            deps.core,
-            proposed.audit_key,
-            "applied" if ok else "failed",
-            actor=user,
-            source="slack",
-            result={"message": message},
-        )
-        icon = ":white_check_mark:" if ok else ":x:"
-        title = blocks.escape(proposed.fix.title)
+            result = await deps.app.apply(action, actor=user)
+        except AlreadyApplied as exc:  # a second submit (a double click, a replay): nothing is applied twice
+            await client.chat_postEphemeral(
+                channel=channel,
+                user=user,
+                text=f"This fix was already submitted by <@{blocks.escape(exc.by)}>; it is applied once.",
+            )
+            return
+        icon = ":white_check_mark:" if result.ok else ":x:"
+        title = blocks.escape(action.fix.title)
         await client.chat_postMessage(
             channel=channel,
             thread_ts=ts,
-            text=message,
+            text=result.message,
             blocks=blocks.to_dicts(
                 [
                     blocks.section(
                         f"{icon} <@{blocks.escape(user)}> applied *{title}*"
-                        f" to `{blocks.escape(proposed.target.ref)}`: {blocks.escape(message)}"
-                        if ok
-                        else f"{icon} Applying *{title}* failed: {blocks.escape(message)}"
+                        f" to `{blocks.escape(action.target.ref)}`: {blocks.escape(result.message)}"
+                        if result.ok
+                        else f"{icon} Applying *{title}* failed: {blocks.escape(result.message)}"
                     )
                 ]
             ),
         )
+
+
+def _refusal(action: Action, rbac: bool | None, reason: str) -> str:
+    """Why the pre-check refused, for the person who clicked."""
+    patch = action.patch
+    if rbac is False:
+        where = f"in namespace `{patch.namespace}`" if patch.namespace else "at the cluster scope"
+        return (
+            f"kubewhy's service account may not patch {info(patch.kind).plural} {where}: the install is "
+            "read-only (the Helm chart's default; an admin can grant the fix verbs with "
+            "`rbac.applyFixes=true`). You can still run the command shown yourself."
+        )
+    why = blocks.escape(clip(scrub(reason), 400))
+    return f"I cannot apply this fix: {why}. You can still run the command shown yourself."

@@ -9,7 +9,6 @@ from typing import Any
 from slack_bolt.async_app import AsyncApp
 from slack_sdk.web.async_client import AsyncWebClient
 
-from kubewhy import actions
 from kubewhy.adapters.describe import looks_like_describe
 from kubewhy.errors import AuditStoreError, KubewhyError, UsageError
 from kubewhy.inspect import cluster_status
@@ -62,7 +61,7 @@ def register(app: AsyncApp, deps: BotDeps) -> None:
         if cmd.name == "playbooks":
             lines = [
                 f"• `{p.id}` ({', '.join(p.applies_to)}): {blocks.escape(p.title)}"
-                for p in sorted(deps.catalog.playbooks, key=lambda p: p.id)
+                for p in sorted(deps.app.catalog.playbooks, key=lambda p: p.id)
             ]
             await ack(
                 text=f"{len(lines)} playbooks",
@@ -72,7 +71,7 @@ def register(app: AsyncApp, deps: BotDeps) -> None:
         if cmd.name == "status":
             await ack()
             try:
-                st = await cluster_status(deps.kube, cmd.namespace, only=deps.readable_namespaces())
+                st = await cluster_status(deps.app.kube, cmd.namespace, only=deps.readable_namespaces())
             except KubewhyError as exc:
                 await client.chat_postEphemeral(
                     channel=channel, user=user, text=f"Cannot read the cluster: {public_error(exc, 'status')}."
@@ -110,7 +109,7 @@ def register(app: AsyncApp, deps: BotDeps) -> None:
 
 
 async def _history(deps: BotDeps, client: AsyncWebClient, channel: str, user: str, target_text: str | None) -> None:
-    if deps.core.audit is None:
+    if deps.app.audit is None:
         await client.chat_postEphemeral(channel=channel, user=user, text="The audit log is not configured.")
         return
     try:
@@ -124,14 +123,8 @@ async def _history(deps: BotDeps, client: AsyncWebClient, channel: str, user: st
         )
         return
     try:
-        entries = await actions.history(
-            deps.core.audit,
-            since=datetime.now(UTC) - timedelta(days=7),
-            target_kind=target.kind if target else None,
-            target_name=target.name if target else None,
-            target_namespace=target.namespace if target else None,
-            limit=40,
-            namespaces=deps.readable_namespaces(),
+        entries = await deps.app.history(
+            since=datetime.now(UTC) - timedelta(days=7), target=target, limit=40, namespaces=deps.readable_namespaces()
         )
     except AuditStoreError as exc:
         await client.chat_postEphemeral(

@@ -1,43 +1,36 @@
-"""Running a diagnosis for Slack: post "investigating…", call the core, update the message in place."""
+"""Running a diagnosis for Slack: post "investigating…", ask the application, update the message in place.
+
+This is the one module of the bot that asks for a diagnosis (``/k8s why``, a mention, Re-run, Show all evidence
+after a restart); the application (:class:`kubewhy.app.Kubewhy`) records it and proposes its fixes."""
 
 from __future__ import annotations
 
 import logging
-import tempfile
-import uuid
-from pathlib import Path
-from typing import Any
 
 from slack_sdk.web.async_client import AsyncWebClient
 
-from kubewhy import actions
 from kubewhy.errors import KubewhyError, TargetNotFound
+from kubewhy.models.findings import Report
 from kubewhy.models.target import Target
-from kubewhy.service import diagnose, diagnose_described
 
 from .. import blocks
-from ..deps import BotDeps, ProposedFix
+from ..deps import BotDeps
 from ..public import public_error
 
 log = logging.getLogger("kubewhy.bot")
 
 
 def register_fixes(
-    deps: BotDeps, report: Any, user: str, channel: str, incident: str | None = None
+    deps: BotDeps, report: Report, channel: str, incident: str | None = None
 ) -> dict[tuple[int, int], str]:
-    """Give every fix with a structured patch an id the "Apply fix…" button carries; record the proposals."""
-    ids: dict[tuple[int, int], str] = {}
-    for i, finding in enumerate(report.findings):
-        for j, fix in enumerate(finding.fixes):
-            if fix.patch is None:
-                continue
-            fix_id = uuid.uuid4().hex[:16]
-            key = actions.propose_fix(
-                deps.core, fix, playbook_id=finding.id, source="slack", channel=channel, incident=incident
-            )
-            deps.fixes[fix_id] = ProposedFix(fix_id, report.target, finding.id, fix, fix.patch, key)
-            ids[(i, j)] = fix_id
-    return ids
+    """Propose every fix with a structured patch (recorded); the "Apply fix…" button carries its action id."""
+    proposed = deps.app.propose(report, channel=channel, incident=incident)
+    return {where: action.id for where, action in proposed.items()}
+
+
+async def diagnose(deps: BotDeps, target: Target, user: str, channel: str, *, incident: str | None = None) -> Report:
+    """A diagnosis asked for by a Slack user in ``channel`` (recorded with them as the actor)."""
+    return await deps.app.diagnose(target, actor=user, channel=channel, incident=incident)
 
 
 async def run_and_update(
@@ -51,7 +44,7 @@ async def run_and_update(
     incident: str | None = None,
 ) -> None:
     try:
-        report = await diagnose(target, deps.core, actor=user, source="slack", channel=channel, incident=incident)
+        report = await diagnose(deps, target, user, channel, incident=incident)
     except TargetNotFound as exc:  # only the asker needs to know: the "investigating…" message goes away
         text = f":grey_question: {blocks.escape(public_error(exc, 'why'))}"
         await client.chat_delete(channel=channel, ts=ts)
@@ -64,7 +57,7 @@ async def run_and_update(
         await client.chat_update(channel=channel, ts=ts, text=text, blocks=blocks.to_dicts([blocks.section(text)]))
         return
     deps.reports[(channel, ts)] = report
-    fix_ids = register_fixes(deps, report, user, channel, incident)
+    fix_ids = register_fixes(deps, report, channel, incident)
     await client.chat_update(
         channel=channel,
         ts=ts,
@@ -80,7 +73,7 @@ async def run_described_and_update(
     """``/k8s why`` followed by pasted ``kubectl describe`` output: diagnosed from the text alone. No fix can be
     applied from it (the paste is not the cluster), so the answer carries no Apply buttons."""
     try:
-        report = await diagnose_described(text, deps.core, actor=user, source="slack", channel=channel)
+        report = await deps.app.diagnose_described(text, actor=user, channel=channel)
     except KubewhyError as exc:
         message = f":warning: Could not read the pasted describe output: {blocks.escape(public_error(exc))}"
         await client.chat_update(
@@ -95,19 +88,18 @@ async def run_described_and_update(
     )
 
 
-async def _upload_charts(deps: BotDeps, client: AsyncWebClient, report: Any, channel: str, ts: str) -> None:
-    """Attach a PNG of the metric evidence (memory vs limit, throttling, PVC usage) in the answer's thread."""
-    if deps.prom is None or not any(f.chart for f in report.findings):
+async def _upload_charts(deps: BotDeps, client: AsyncWebClient, report: Report, channel: str, ts: str) -> None:
+    """Attach a PNG of the metric evidence (memory vs limit, throttling, PVC usage) in the answer's thread. The
+    application draws it in a thread: the bot keeps acknowledging other requests meanwhile."""
+    if not deps.app.has_metrics or not any(f.chart for f in report.findings):
         return
-    from kubewhy.charts import ChartError, chart_data, chart_filename, render_png
+    from kubewhy.charts import ChartError
 
     for finding in report.findings:
         if not finding.chart:
             continue
         try:
-            data = await chart_data(finding, catalog=deps.catalog, kube=deps.kube, prom=deps.prom)
-            with tempfile.TemporaryDirectory() as tmp:
-                png = render_png(data, Path(tmp) / chart_filename(finding)).read_bytes()
+            name, png = await deps.app.chart_png(finding)
         except ChartError as exc:
             log.info("no chart for %s: %s", finding.id, exc)
             continue
@@ -117,7 +109,7 @@ async def _upload_charts(deps: BotDeps, client: AsyncWebClient, report: Any, cha
         await client.files_upload_v2(
             channel=channel,
             thread_ts=ts,
-            filename=chart_filename(finding),
+            filename=name,
             content=png,
             title=f"{finding.subject}: {finding.title}",
             initial_comment=f"{finding.title} — last hour, from Prometheus",

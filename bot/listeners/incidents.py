@@ -1,6 +1,6 @@
 """The watchers' incidents in Slack: the Acknowledge and Resolve buttons of a page, and ``/k8s mute``,
-``/k8s unmute``, ``/k8s incidents``. The ledger and the audit log are changed through the core
-(:mod:`kubewhy.incidents`); the message is re-rendered from what the ledger says."""
+``/k8s unmute``, ``/k8s incidents``. The ledger and the audit log are changed through the application
+(:meth:`kubewhy.app.Kubewhy.ack` and the like); the message is re-rendered from what the ledger says."""
 
 from __future__ import annotations
 
@@ -10,8 +10,8 @@ from typing import Any
 from slack_bolt.async_app import AsyncApp
 from slack_sdk.web.async_client import AsyncWebClient
 
-from kubewhy import incidents as core
 from kubewhy.errors import AuditStoreError, UsageError
+from kubewhy.incidents import mute_target, parse_for
 from kubewhy.watch.notify import Page
 
 from .. import blocks
@@ -36,10 +36,10 @@ def register(app: AsyncApp, deps: BotDeps) -> None:
         user = (body.get("user") or {}).get("id", "")
         channel = (body.get("channel") or {}).get("id") or (body.get("container") or {}).get("channel_id", "")
         ts = (body.get("message") or {}).get("ts") or (body.get("container") or {}).get("message_ts", "")
-        if deps.ledger is None or not isinstance(value.get("i"), int):
+        if deps.app.audit is None or not isinstance(value.get("i"), int):
             await client.chat_postEphemeral(channel=channel, user=user, text="This incident is not in my ledger.")
             return
-        current = await deps.ledger.get(value["i"])
+        current = await deps.app.incident(value["i"])
         if current is None or current.message_ts != ts or current.channel not in (channel, None):
             # a hand-made value: it must name the incident of the message it was clicked on
             await client.chat_postEphemeral(channel=channel, user=user, text="This incident is not in my ledger.")
@@ -50,11 +50,8 @@ def register(app: AsyncApp, deps: BotDeps) -> None:
             )
             return
         try:
-            done = (
-                await core.acknowledge(deps.core, deps.ledger, current.id, actor=user, source="slack", channel=channel)
-                if what == "ack"
-                else await core.resolve(deps.core, deps.ledger, current.id, actor=user, source="slack", channel=channel)
-            )
+            change_it = deps.app.ack if what == "ack" else deps.app.resolve
+            done = await change_it(current.id, actor=user, channel=channel)
         except AuditStoreError as exc:
             await client.chat_postEphemeral(
                 channel=channel, user=user, text=f"Cannot change the incident: {public_error(exc, what)}."
@@ -87,12 +84,12 @@ def register(app: AsyncApp, deps: BotDeps) -> None:
 
 async def incident_command(deps: BotDeps, ack: Any, cmd: Command, user: str, channel: str) -> None:
     """``/k8s mute TARGET 2h``, ``/k8s unmute TARGET``, ``/k8s incidents`` (answers only the caller)."""
-    if deps.ledger is None:
+    if deps.app.audit is None:
         await ack(text="The watchers' ledger needs the audit database, which is not configured.")
         return
     try:
         if cmd.name == "incidents":
-            shown = [i for i in await core.open_incidents(deps.ledger) if deps.readable(_namespace_of(i.subject))]
+            shown = [i for i in await deps.app.incidents() if deps.readable(_namespace_of(i.subject))]
             if not shown:
                 await ack(text="No open incidents.")
                 return
@@ -104,19 +101,18 @@ async def incident_command(deps: BotDeps, ack: Any, cmd: Command, user: str, cha
             more = f"\n…and {len(shown) - 40} more" if len(shown) > 40 else ""
             await ack(text=blocks.cut(f"*{len(shown)} open incident(s)*\n" + "\n".join(lines) + more))
             return
-        target = core.mute_target(cmd.args[0], cmd.namespace or deps.default_namespace)
+        target = mute_target(cmd.args[0], cmd.namespace or deps.default_namespace)
         if not deps.readable(_namespace_of(target) if not target.startswith("ns/") else target[3:]):
             await ack(text="I may not act on that namespace.")
             return
         if cmd.name == "mute":
-            span = core.parse_for(cmd.args[1])
-            m = await core.mute(deps.core, deps.ledger, target, span, actor=user, source="slack", channel=channel)
+            m = await deps.app.mute(target, parse_for(cmd.args[1]), actor=user, channel=channel)
             await ack(
                 response_type="in_channel",
                 text=f"<@{user}> muted `{blocks.escape(target)}` until {m.until:%Y-%m-%d %H:%M} UTC.",
             )
         else:
-            removed = await core.unmute(deps.core, deps.ledger, target, actor=user, source="slack", channel=channel)
+            removed = await deps.app.unmute(target, actor=user, channel=channel)
             await ack(
                 response_type="in_channel" if removed else "ephemeral",
                 text=f"<@{user}> unmuted `{blocks.escape(target)}`."

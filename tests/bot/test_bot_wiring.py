@@ -1,5 +1,6 @@
-"""The bot is wired like every front-end, through kubewhy.settings and kubewhy.compose: the database URL forms
-of docs/audit.md reach the database (not the fallback file), and the Prometheus token and CA reach the adapter."""
+"""The bot is wired like every front-end, through kubewhy.settings and one kubewhy.app.Kubewhy: the database URL
+forms of docs/audit.md reach the database (not the fallback file), and the Prometheus token and CA reach the
+adapter."""
 
 from __future__ import annotations
 
@@ -10,7 +11,9 @@ import pytest
 from aiohttp import web
 
 from bot import blocks
-from kubewhy import actions, compose
+from kubewhy.adapters.prom import PromMetrics
+from kubewhy.app import Kubewhy
+from kubewhy.models.target import parse_target
 from kubewhy.settings import load
 from tests.audit.conftest import create_pg_database, drop_pg_database, pg_url
 from tests.bot import test_slack_bot as harness
@@ -46,11 +49,11 @@ async def test_bot_records_land_in_the_database_for_plain_urls(  # type: ignore[
         assert "statefulset-pvc-full" in harness.text_of(history["blocks"]) or "diagnosis" in harness.text_of(
             history["blocks"]
         )
-        assert bot.deps.core.audit is not None and bot.deps.core.audit.stats.to_fallback == 0
+        assert bot.deps.app.audit is not None and bot.deps.app.audit.stats.to_fallback == 0
     assert not fallback.exists(), fallback.read_text()
     # read back by a fresh process-like reader: the rows are in the database itself
-    async with compose.audit_opened(load(env)) as audit:
-        entries = await actions.history(audit, target_name="db-0")
+    async with Kubewhy(load(env), cluster=False) as reader:
+        entries = await reader.history(target=parse_target("pod/q5/db-0"))
     kinds = {(e.kind, e.source, e.actor) for e in entries}
     assert ("diagnosis", "slack", harness.ALLOWED) in kinds
     assert ("action", "slack", harness.ALLOWED) in kinds
@@ -96,8 +99,8 @@ async def test_bot_prometheus_gets_the_token_and_the_ca(start_sim, tmp_path: Pat
     }
     try:
         async with harness.running_bot(sim, env) as bot:
-            prom = bot.deps.prom
-            assert prom is not None
+            prom = bot.deps.app.deps.prom
+            assert isinstance(prom, PromMetrics)
             assert await prom.query("up") == [{"metric": {"__name__": "up"}, "value": 1.0}]
             assert prom._client._session.verify == str(ca)  # the CA bundle reaches the session that verifies TLS
     finally:

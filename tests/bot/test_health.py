@@ -11,7 +11,8 @@ import pytest
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from bot.health import Health
-from kubewhy import compose, telemetry
+from kubewhy import telemetry
+from kubewhy.app import Kubewhy
 from kubewhy.audit.ledger import Ledger
 from kubewhy.settings import SettingsError, load
 
@@ -47,14 +48,9 @@ async def test_not_ready_while_the_database_is_down_and_the_watchers_have_not_sy
 
 async def test_a_reachable_database_is_not_a_problem(tmp_path: Path) -> None:
     settings = load({"KUBEWHY_DATABASE_URL": f"sqlite:///{tmp_path / 'audit.db'}", "HOME": str(tmp_path)})
-    audit = compose.build_audit(settings)
-    assert audit is not None
-    await audit.flush()  # migrated to head, as the watchers do before their first read
-    health = Health(compose.build_ledger(audit), port=free_port(), host="127.0.0.1")
-    try:
+    async with Kubewhy(settings, cluster=False) as app:
+        health = Health(await app.ledger(), port=free_port(), host="127.0.0.1")  # migrated to head first
         assert await health.problems() == ["the watchers' informers have not synced yet"]
-    finally:
-        await audit.aclose()
 
 
 async def test_the_core_counts_into_metrics_only_while_the_server_runs() -> None:

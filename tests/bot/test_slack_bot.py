@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import threading
 import time
 import urllib.parse
 import uuid
@@ -23,8 +24,10 @@ from slack_sdk.signature import SignatureVerifier
 from bot import blocks
 from bot.app import build_app, build_web_app
 from bot.deps import BotDeps
-from bot.runner import build_deps
-from kubewhy import actions, compose
+from kubesim import load as load_scenario
+from kubesim.runner import run_in_thread
+from kubesim.server import SimOptions
+from kubewhy.app import Kubewhy
 from kubewhy.settings import load as load_settings
 from tests.bot.slack_double import SlackDouble, block_errors
 
@@ -129,7 +132,7 @@ def text_of(blocks_: list[dict[str, Any]]) -> str:
 
 @asynccontextmanager
 async def running_bot(sim: Any, env: dict[str, str], double: SlackDouble | None = None) -> AsyncIterator[Bot]:
-    """The bot as ``kubewhy bot`` builds it (settings, then compose), serving HTTP on a free port, with its Web
+    """The bot as ``kubewhy bot`` builds it (settings, then one Kubewhy), serving HTTP on a free port, with its Web
     API pointed at a Slack double."""
     double = double or SlackDouble()
     api_url = await double.start()
@@ -142,17 +145,19 @@ async def running_bot(sim: Any, env: dict[str, str], double: SlackDouble | None 
             **env,
         }
     )
-    deps = await build_deps(settings)
-    runner = web.AppRunner(build_web_app(deps, build_app(deps)), access_log=None)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
     try:
-        yield Bot(f"http://127.0.0.1:{port}", double, deps, sim)
+        async with Kubewhy(settings, source="slack", start_audit=True) as app:
+            deps = BotDeps.of(app)
+            runner = web.AppRunner(build_web_app(deps, build_app(deps)), access_log=None)
+            await runner.setup()
+            site = web.TCPSite(runner, "127.0.0.1", 0)
+            await site.start()
+            port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+            try:
+                yield Bot(f"http://127.0.0.1:{port}", double, deps, sim)
+            finally:
+                await runner.cleanup()
     finally:
-        await runner.cleanup()
-        await compose.close(deps.core)
         await double.stop()
 
 
@@ -238,7 +243,7 @@ async def test_show_logs_events_and_describe_buttons_post_in_thread(bot: Bot) ->
     assert "```" in text
     assert "BackOff" in text  # events
     assert "Container postgres" in text  # describe
-    entries = await actions.history(bot.deps.core.audit, limit=50)
+    entries = await bot.deps.app.history(limit=50)
     clicks = {(e.actor, e.summary, e.target) for e in entries if e.kind == "action"}
     assert {
         (ALLOWED, "show logs", "pod/q5/db-0"),
@@ -283,7 +288,11 @@ async def test_only_allowed_users_can_apply_a_fix_and_both_are_audited(bot: Bot)
     done = [p for p in await bot.double.wait_for("chat.postMessage", 2) if p.get("thread_ts") == message["ts"]]
     assert done and "applied" in text_of(done[-1]["blocks"])
     assert v1.read_namespaced_service("web", "q4").spec.selector == {"app": "web"}  # the fix reached the cluster
-    entries = await actions.history(bot.deps.core.audit, limit=100)
+    action = bot.deps.app.fix(json.loads(apply_buttons[0]["value"])["f"])
+    assert action is not None and action.state == "applied" and action.approved_by == GROUP_MEMBER
+    assert action.acting_as.kind == "user"  # out of the cluster: the kubeconfig's credentials, not a Slack user's
+    assert action.target_uid is not None  # read at the dry run, checked before the patch was sent
+    entries = await bot.deps.app.history(limit=100)
     events = [(e.actor, e.summary.split(":")[0]) for e in entries if e.kind == "fix_event"]
     assert (STRANGER, "declined") in events
     assert (GROUP_MEMBER, "dry-run") in events and (GROUP_MEMBER, "approved") in events
@@ -339,24 +348,43 @@ def test_long_evidence_is_cut_with_a_more_affordance() -> None:
     assert "more" in text_of(built)
 
 
-async def test_answer_carries_a_chart_when_prometheus_has_the_series(bot: Bot, tmp_path: Path) -> None:
-    from kubesim import load
+async def test_answer_carries_a_chart_drawn_off_the_event_loop(
+    bot: Bot, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import kubewhy.charts
     from kubesim import prometheus as promserver
     from kubewhy.adapters.prom import PromMetrics
 
     if promserver.binaries() is None:
         pytest.skip("prometheus/promtool not installed (scripts/services installs Debian's package)")
-    with promserver.serve_scenario_history(load("workshop/q10-p99-latency"), tmp_path / "prom", ahead=900) as prom:
-        bot.deps.core.prom = PromMetrics(prom.url)
-        bot.deps.slack = dataclasses.replace(bot.deps.slack, namespaces=(*bot.deps.slack.namespaces, "q10"))
-        await bot.command("why pod/q10/server-7b6f4c9d8c-jhk7g")
-        update = (await bot.double.wait_for("chat.update"))[0]
-        assert "throttl" in text_of(update["blocks"]).lower()
-        await bot.double.wait_for("files.completeUploadExternal")
-        uploads = bot.double.to("upload")
-        assert uploads and uploads[0]["bytes"] > 10_000  # a real PNG
-        complete = bot.double.to("files.completeUploadExternal")[0]
-        assert complete.get("channel_id") == CHANNEL and complete.get("thread_ts") == update["ts"]
+    drawn_in: list[int] = []
+    render_png = kubewhy.charts.render_png
+
+    def render_and_note_the_thread(*args: Any, **kwargs: Any) -> Path:
+        drawn_in.append(threading.get_ident())
+        return render_png(*args, **kwargs)
+
+    monkeypatch.setattr(kubewhy.charts, "render_png", render_and_note_the_thread)
+    core, slack = bot.deps.app.deps, bot.deps.slack
+    saved = core.prom
+    with promserver.serve_scenario_history(
+        load_scenario("workshop/q10-p99-latency"), tmp_path / "prom", ahead=900
+    ) as prom:
+        core.prom = PromMetrics(prom.url)
+        bot.deps.slack = dataclasses.replace(slack, namespaces=(*slack.namespaces, "q10"))
+        try:
+            await bot.command("why pod/q10/server-7b6f4c9d8c-jhk7g")
+            update = (await bot.double.wait_for("chat.update"))[0]
+            assert "throttl" in text_of(update["blocks"]).lower()
+            await bot.double.wait_for("files.completeUploadExternal")
+        finally:  # the module's bot again as it was: no Prometheus, no q10
+            core.prom, bot.deps.slack = saved, slack
+    uploads = bot.double.to("upload")
+    assert uploads and uploads[0]["bytes"] > 10_000  # a real PNG
+    complete = bot.double.to("files.completeUploadExternal")[0]
+    assert complete.get("channel_id") == CHANNEL and complete.get("thread_ts") == update["ts"]
+    # matplotlib ran in a worker thread, not on the event loop that acknowledges Slack's requests (this test's)
+    assert drawn_in and threading.get_ident() not in drawn_in
 
 
 async def test_why_with_pasted_describe_output_is_diagnosed_from_the_text(bot: Bot) -> None:
@@ -376,12 +404,9 @@ async def test_why_with_pasted_describe_output_is_diagnosed_from_the_text(bot: B
 async def test_a_read_only_install_says_so_before_any_dry_run(tmp_path: Path) -> None:
     """The bot asks the API server (SelfSubjectAccessReview) whether its identity may patch, before offering the
     fix for approval: a read-only install answers plainly, and nothing is tried."""
-    from kubesim import load
-    from kubesim.runner import run_in_thread
     from kubesim.scenario import Identity
-    from kubesim.server import SimOptions
 
-    scenario = load("workshop")
+    scenario = load_scenario("workshop")
     scenario.users["kubesim"] = Identity("kubewhy-bot", read_only=True)  # the kubeconfig's token: read-only
     sim = run_in_thread(scenario, SimOptions(timeline_mode="manual"), kubeconfig_out=tmp_path / "ro.kubeconfig")
     env = {
@@ -400,7 +425,7 @@ async def test_a_read_only_install_says_so_before_any_dry_run(tmp_path: Path) ->
             assert not ro.double.to("views.open")  # no dry run, no modal
             assert ro.sim.stats().get("create selfsubjectaccessreviews") == 1
             assert not any(k.startswith("patch") for k in ro.sim.stats())
-            entries = await actions.history(ro.deps.core.audit, limit=50)
+            entries = await ro.deps.app.history(limit=50)
             assert any(e.kind == "fix_event" and e.summary.startswith("declined") for e in entries)
     finally:
         sim.stop()

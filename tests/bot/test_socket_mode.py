@@ -8,8 +8,8 @@ from pathlib import Path
 from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
 
 from bot.app import build_app
-from bot.runner import build_deps
-from kubewhy import compose
+from bot.deps import BotDeps
+from kubewhy.app import Kubewhy
 from kubewhy.settings import load
 from tests.bot.slack_double import SlackDouble
 
@@ -28,8 +28,9 @@ async def test_slash_command_over_socket_mode(start_sim, tmp_path: Path) -> None
         }
     )
     assert settings.slack.mode == "socket"
-    deps = await build_deps(settings)
-    app = build_app(deps)
+    kubewhy = Kubewhy(settings, source="slack")
+    await kubewhy.open()
+    app = build_app(BotDeps.of(kubewhy))
     handler = AsyncSocketModeHandler(app, settings.slack.app_token)
     try:
         await handler.connect_async()
@@ -54,5 +55,5 @@ async def test_slash_command_over_socket_mode(start_sim, tmp_path: Path) -> None
         assert double.to("apps.connections.open")  # the app asked Slack where to connect, with its app token
     finally:
         await handler.close_async()
-        await compose.close(deps.core)
+        await kubewhy.close()
         await double.stop()
