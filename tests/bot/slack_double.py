@@ -53,6 +53,14 @@ class SlackDouble:
     sockets: list[web.WebSocketResponse] = field(default_factory=list)
     socket_acks: list[dict[str, Any]] = field(default_factory=list)
 
+    def reset(self) -> None:
+        """Forget every call recorded and every failure still planned (a module's tests share one double); the
+        timestamps it hands out keep increasing, so messages stay distinct across tests."""
+        self.calls.clear()
+        self.rate_limits.clear()
+        self.failures.clear()
+        self.socket_acks.clear()
+
     def rate_limit(self, method: str, *, times: int = 1, retry_after: int = 1) -> None:
         self.rate_limits.setdefault(method, []).extend([retry_after] * times)
 

@@ -1,5 +1,8 @@
 """The real Bolt app in HTTP mode, driven with signed requests as Slack sends them, against a simulator
-scenario, with its WebClient pointed at a local Slack Web API double."""
+scenario, with its WebClient pointed at a local Slack Web API double.
+
+The simulator, the bot (one :class:`~kubewhy.app.Kubewhy`) and its audit database are started once for the
+module: each test starts from a fresh record of Slack calls, and a test that changes the cluster puts it back."""
 
 from __future__ import annotations
 
@@ -9,13 +12,14 @@ import threading
 import time
 import urllib.parse
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
 import aiohttp
 import pytest
+import pytest_asyncio
 from aiohttp import web
 from kubernetes import client as k8s
 from kubernetes import config as k8s_config
@@ -25,11 +29,13 @@ from bot import blocks
 from bot.app import build_app, build_web_app
 from bot.deps import BotDeps
 from kubesim import load as load_scenario
-from kubesim.runner import run_in_thread
+from kubesim.runner import RunningSim, run_in_thread
 from kubesim.server import SimOptions
 from kubewhy.app import Kubewhy
 from kubewhy.settings import load as load_settings
 from tests.bot.slack_double import SlackDouble, block_errors
+
+pytestmark = pytest.mark.asyncio(loop_scope="module")  # the module's bot runs on one event loop
 
 SECRET = "8f742231b10e8888abcd99yyyzzz85a5"
 CHANNEL = "C0OPS"
@@ -161,17 +167,36 @@ async def running_bot(sim: Any, env: dict[str, str], double: SlackDouble | None 
         await double.stop()
 
 
-@pytest.fixture
-async def bot(start_sim, tmp_path: Path) -> AsyncIterator[Bot]:  # type: ignore[no-untyped-def]
-    sim = start_sim("workshop", timeline_mode="manual")
+@pytest.fixture(scope="module")
+def workshop(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningSim]:
+    sim = run_in_thread(
+        load_scenario("workshop"),
+        SimOptions(timeline_mode="manual"),
+        kubeconfig_out=tmp_path_factory.mktemp("sim") / "kubeconfig",
+    )
+    yield sim
+    sim.stop()
+
+
+@pytest_asyncio.fixture(scope="module", loop_scope="module")
+async def module_bot(workshop: RunningSim, tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Bot]:
+    tmp = tmp_path_factory.mktemp("bot")
     env = {
         "KUBEWHY_SLACK_ALLOW": f"q1={ALLOWED};*=S0SRE",
         "KUBEWHY_SLACK_NAMESPACES": "q1,q4,q5,kube-system,default",
-        "KUBEWHY_DATABASE_URL": f"sqlite:///{tmp_path / 'audit.db'}",
-        "KUBEWHY_AUDIT_FALLBACK": str(tmp_path / "audit-fallback.jsonl"),
+        "KUBEWHY_DATABASE_URL": f"sqlite:///{tmp / 'audit.db'}",
+        "KUBEWHY_AUDIT_FALLBACK": str(tmp / "audit-fallback.jsonl"),
     }
-    async with running_bot(sim, env, SlackDouble(usergroups={"S0SRE": [GROUP_MEMBER]})) as running:
+    async with running_bot(workshop, env, SlackDouble(usergroups={"S0SRE": [GROUP_MEMBER]})) as running:
         yield running
+
+
+@pytest.fixture
+def bot(module_bot: Bot) -> Bot:
+    """The module's bot, with no Slack call recorded yet (every test's listeners have finished: each one waits
+    for the last call its request makes)."""
+    module_bot.double.reset()
+    return module_bot
 
 
 async def test_why_acks_then_posts_investigating_then_updates_in_place(bot: Bot) -> None:
@@ -252,7 +277,16 @@ async def test_show_logs_events_and_describe_buttons_post_in_thread(bot: Bot) ->
     } <= clicks  # every click is recorded with the Slack user
 
 
-async def test_only_allowed_users_can_apply_a_fix_and_both_are_audited(bot: Bot) -> None:
+@pytest.fixture
+def q4_web(module_bot: Bot) -> Iterator[k8s.CoreV1Api]:
+    """A client for checking q4's Service ``web``; its broken selector is put back after the test (the module's
+    simulator is shared, and the fix repairs it)."""
+    v1 = k8s.CoreV1Api(k8s_config.new_client_from_config(config_file=str(module_bot.sim.kubeconfig)))
+    yield v1
+    v1.patch_namespaced_service("web", "q4", {"spec": {"selector": {"app": "webb"}}})
+
+
+async def test_only_allowed_users_can_apply_a_fix_and_both_are_audited(bot: Bot, q4_web: k8s.CoreV1Api) -> None:
     await bot.command("why svc/web -n q4")
     message = (await bot.double.wait_for("chat.update"))[0]
     apply_buttons = [e for e in all_elements(message["blocks"]) if e.get("action_id") == blocks.ACTION_APPLY]
@@ -267,8 +301,7 @@ async def test_only_allowed_users_can_apply_a_fix_and_both_are_audited(bot: Bot)
     await bot.double.wait_for("views.open")
     modal = (await bot.double.wait_for("views.update"))[0]["view"]
     assert "Dry run accepted" in text_of(modal["blocks"]) and modal["callback_id"] == blocks.VIEW_CONFIRM
-    v1 = k8s.CoreV1Api(k8s_config.new_client_from_config(config_file=str(bot.sim.kubeconfig)))
-    assert v1.read_namespaced_service("web", "q4").spec.selector == {"app": "webb"}  # dry run changed nothing
+    assert q4_web.read_namespaced_service("web", "q4").spec.selector == {"app": "webb"}  # dry run changed nothing
     await bot.interact(
         {
             "type": "view_submission",
@@ -287,7 +320,7 @@ async def test_only_allowed_users_can_apply_a_fix_and_both_are_audited(bot: Bot)
     )
     done = [p for p in await bot.double.wait_for("chat.postMessage", 2) if p.get("thread_ts") == message["ts"]]
     assert done and "applied" in text_of(done[-1]["blocks"])
-    assert v1.read_namespaced_service("web", "q4").spec.selector == {"app": "web"}  # the fix reached the cluster
+    assert q4_web.read_namespaced_service("web", "q4").spec.selector == {"app": "web"}  # the fix reached the cluster
     action = bot.deps.app.fix(json.loads(apply_buttons[0]["value"])["f"])
     assert action is not None and action.state == "applied" and action.approved_by == GROUP_MEMBER
     assert action.acting_as.kind == "user"  # out of the cluster: the kubeconfig's credentials, not a Slack user's
@@ -321,31 +354,6 @@ async def test_status_history_and_playbooks(bot: Bot) -> None:
     assert "oom" in text_of(history["blocks"]).lower() or "memory" in text_of(history["blocks"]).lower()
     _, body, _ = await bot.command("playbooks")
     assert "oom-killed" in body
-
-
-def test_long_evidence_is_cut_with_a_more_affordance() -> None:
-    from kubewhy.models.findings import Finding, Fix, Report
-    from kubewhy.models.target import Target
-
-    long = "x" * 5000
-    findings = [
-        Finding(
-            id=f"f{i}",
-            title="T" * 300,
-            severity="critical",
-            summary=long,
-            subject="pod/ns/p",
-            stage="pod",
-            evidence=tuple([long] * 30 + [f"previous log: {long}"] * 30),
-            fixes=(Fix(title="fix", command=long, risk="low"),),
-        )
-        for i in range(40)
-    ]
-    report = Report(target=Target("Pod", "p", "ns"), findings=findings)
-    built = blocks.to_dicts(blocks.report_blocks(report, {}))
-    assert not block_errors(built), block_errors(built)
-    assert "Show all evidence" in json.dumps(built)
-    assert "more" in text_of(built)
 
 
 async def test_answer_carries_a_chart_drawn_off_the_event_loop(
