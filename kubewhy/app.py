@@ -8,7 +8,8 @@ log (:mod:`kubewhy.actions`), the watchers' incidents (:mod:`kubewhy.incidents`)
 
 It is lazy, as kopf's operator is about its clients: entering it builds the readers, the catalogue and the audit
 writer; the incident ledger and the watch stream are opened by the first method that needs them, so
-``kubewhy why`` opens nothing beyond its audit record.
+``kubewhy why`` opens nothing beyond its audit record. The fix lifecycle and the incident actions are imported by
+the first method that uses them, so ``kubewhy why`` does not import them either.
 """
 
 from __future__ import annotations
@@ -21,10 +22,9 @@ from datetime import datetime, timedelta
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
-from . import actions, compose, incidents, lifecycle
+from . import compose
 from .adapters.ports import KubeReader, WatchSource
 from .errors import KubewhyError
-from .lifecycle import Action, ApprovalPolicy, Identity, Precheck
 from .models.findings import CheckResult, Finding, Fix, Report
 from .models.target import Target
 from .settings import SettingsError
@@ -36,6 +36,7 @@ if TYPE_CHECKING:
     from .charts import ChartData
     from .checks.registry import CheckRegistry
     from .fixes import PatchResult
+    from .lifecycle import Action, ApprovalPolicy, Identity, Precheck
     from .playbooks.loader import Catalog
     from .service import Deps
     from .settings import Settings
@@ -137,7 +138,10 @@ class Kubewhy:
             await self._audit.start()  # the database at head; records left in the fallback file reported
 
     async def flush(self, timeout: float | None = None) -> None:
-        """Write what is queued now (a front-end that must have the row before it answers)."""
+        """Write what is queued now (a front-end that must have the row before it answers). With ``timeout`` the
+        writer is also closed, as :meth:`close` does: what is not written within ``timeout`` seconds goes to the
+        fallback file before this returns (``kubewhy why`` against a shared database: the row, or its fallback
+        line, exists before the report shows); anything recorded afterwards goes to the fallback file too."""
         if self._audit is not None:
             if timeout is None:
                 await self._audit.flush()
@@ -314,6 +318,8 @@ class Kubewhy:
     ) -> dict[tuple[int, int], Action]:
         """Every fix of ``report`` that carries a patch, as an :class:`Action` keyed by (finding, fix) index;
         each proposal is recorded and kept (:meth:`fix` finds it again by id)."""
+        from . import lifecycle
+
         found: dict[tuple[int, int], Action] = {}
         for i, finding in enumerate(report.findings):
             for j, fix in enumerate(finding.fixes):
@@ -336,6 +342,8 @@ class Kubewhy:
 
     def propose_fix(self, fix: Fix, *, target: Target, finding_id: str, channel: str | None = None) -> Action:
         """One fix offered (the TUI's confirm dialog); :class:`UsageError` when it has no patch."""
+        from . import lifecycle
+
         action = lifecycle.propose(
             self.deps,
             fix,
@@ -353,15 +361,23 @@ class Kubewhy:
         return self.fixes.get(action_id)
 
     async def dry_run(self, action: Action, *, actor: str | None = None) -> PatchResult:
+        from . import lifecycle
+
         return await lifecycle.dry_run(self.deps, action, actor=self._actor(actor))
 
     async def precheck(self, action: Action) -> Precheck:
+        from . import lifecycle
+
         return await lifecycle.precheck(self.deps, action)
 
     async def apply(self, action: Action, *, actor: str | None = None) -> PatchResult:
+        from . import lifecycle
+
         return await lifecycle.apply(self.deps, action, actor=self._actor(actor))
 
     def decline(self, action: Action, *, actor: str | None = None, reason: str = "", **details: Any) -> None:
+        from . import lifecycle
+
         lifecycle.decline(self.deps, action, actor=self._actor(actor), reason=reason, **details)
 
     # ---- the audit log -------------------------------------------------------------------------------------------
@@ -388,13 +404,47 @@ class Kubewhy:
                 **_target_fields(target),
             )
 
-    def open_incident(self, ref: str, title: str, *, actor: str | None = None, summary: str = "") -> None:
+    def open_incident(
+        self, ref: str, title: str, *, actor: str | None = None, source: str | None = None, summary: str = ""
+    ) -> None:
         if self._audit is not None:
-            self._audit.open_incident(ref, title, actor=self._actor(actor), source=self.source, summary=summary)
+            self._audit.open_incident(
+                ref, title, actor=self._actor(actor), source=source or self.source, summary=summary
+            )
 
     def resolve_incident(self, ref: str, *, actor: str | None = None, summary: str | None = None) -> None:
         if self._audit is not None:
             self._audit.resolve_incident(ref, actor=self._actor(actor), summary=summary)
+
+    def page(
+        self,
+        *,
+        rule: str,
+        fingerprint: str,
+        state: str = "firing",
+        target: Target | None = None,
+        channel: str | None = None,
+        message_ts: str | None = None,
+        message_id: str | None = None,
+        summary: str = "",
+        incident: str | None = None,
+    ) -> None:
+        """A page sent (``firing``) or cleared (``resolved``) by a watcher; one row per fingerprint (never blocks,
+        never raises)."""
+        from . import actions
+
+        actions.page(
+            self,
+            rule=rule,
+            fingerprint=fingerprint,
+            state=state,
+            target=target,
+            channel=channel,
+            message_ts=message_ts,
+            message_id=message_id,
+            summary=summary,
+            incident=incident,
+        )
 
     async def history(
         self,
@@ -411,6 +461,8 @@ class Kubewhy:
         queued records are written first, so they are in what is read back."""
         if own_records and self._audit is not None:
             await self._audit.flush()
+        from . import actions
+
         fields = _target_fields(target)
         return await actions.history(
             self._audit,
@@ -425,10 +477,21 @@ class Kubewhy:
         )
 
     async def postmortem(self, ref: str) -> str | None:
+        from . import actions
+
         return await actions.postmortem(self._audit, ref)
 
     async def prune(self, older_than: timedelta) -> dict[str, int]:
+        from . import actions
+
         return await actions.prune(self._audit, older_than)
+
+    async def schema(self, action: str, revision: str = "head") -> str:
+        """``kubewhy db upgrade|downgrade|current`` on the settings' database: the line to print (needs no open
+        audit writer: ``Kubewhy(settings, cluster=False, audit=False)``)."""
+        from . import actions
+
+        return await actions.database_schema(self.settings, action, revision)
 
     # ---- the watchers' incidents ---------------------------------------------------------------------------------
     async def ledger(self) -> Ledger:
@@ -443,6 +506,8 @@ class Kubewhy:
         return self._ledger
 
     async def incidents(self) -> list[LedgerIncident]:
+        from . import incidents
+
         return await incidents.open_incidents(await self.ledger())
 
     async def incident(self, ident: int | str) -> LedgerIncident | None:
@@ -450,6 +515,8 @@ class Kubewhy:
 
     async def ack(self, ident: int | str, *, actor: str | None = None, channel: str | None = None) -> Any:
         """None when there is no such open incident (already acknowledged or resolved)."""
+        from . import incidents
+
         return await incidents.acknowledge(
             self,
             await self.ledger(),
@@ -460,6 +527,8 @@ class Kubewhy:
         )
 
     async def resolve(self, ident: int | str, *, actor: str | None = None, channel: str | None = None) -> Any:
+        from . import incidents
+
         return await incidents.resolve(
             self,
             await self.ledger(),
@@ -470,6 +539,8 @@ class Kubewhy:
         )
 
     async def mute(self, target: str, span: timedelta, *, actor: str | None = None, channel: str | None = None) -> Mute:
+        from . import incidents
+
         return await incidents.mute(
             self,
             await self.ledger(),
@@ -481,6 +552,8 @@ class Kubewhy:
         )
 
     async def unmute(self, target: str, *, actor: str | None = None, channel: str | None = None) -> int:
+        from . import incidents
+
         return await incidents.unmute(
             self,
             await self.ledger(),
@@ -494,6 +567,8 @@ class Kubewhy:
 def default_identity(settings: Settings) -> Identity:
     """Whose credentials the connection carries: in the cluster, the pod's service account; else the user's own
     kubeconfig (its context named, so the audit log says which)."""
+    from .lifecycle import Identity
+
     if settings.kube.in_cluster:
         return Identity("service-account", "kubewhy's service account")
     if settings.kube.snapshot:

@@ -8,8 +8,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    from ..app import Kubewhy
     from ..models.findings import Report
-    from ..service import Deps
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -20,20 +20,17 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
 
 
-async def write_charts(report: Report, deps: Deps, directory: str | Path) -> list[tuple[str, Path | None, str]]:
+async def write_charts(report: Report, app: Kubewhy, directory: str | Path) -> list[tuple[str, Path | None, str]]:
     """(finding id, PNG path or None, sparkline text or the reason there is no chart) per charted finding."""
-    from ..charts import ChartError, chart_data, chart_filename, render_png, text_chart  # only with --chart-dir
+    from ..charts import chart_filename, render_png, text_chart  # only with --chart-dir
 
     out: list[tuple[str, Path | None, str]] = []
     for finding in report.findings:
         if not finding.chart:
             continue
         try:
-            data = await chart_data(finding, catalog=deps.catalog, kube=deps.kube, prom=deps.prom)
-        except ChartError as exc:
-            out.append((finding.id, None, str(exc)))
-            continue
-        except Exception as exc:  # noqa: BLE001 - an adapter error (Prometheus down) must not hide the diagnosis
+            data = await app.chart(finding)
+        except Exception as exc:  # noqa: BLE001 - ChartError, or an adapter's (Prometheus down): never hides the report
             out.append((finding.id, None, str(exc)))
             continue
         path = render_png(data, Path(directory) / chart_filename(finding))
@@ -41,12 +38,12 @@ async def write_charts(report: Report, deps: Deps, directory: str | Path) -> lis
     return out
 
 
-async def after_report(report: Report, deps: Deps, directory: str | Path) -> None:
-    """Called once the report is shown, with the same dependencies: write the charts (messages to stderr)."""
+async def after_report(report: Report, app: Kubewhy, directory: str | Path) -> None:
+    """Called once the report is shown, with the same application: write the charts (messages to stderr)."""
     if not any(f.chart for f in report.findings):
         return
     try:
-        charts = await write_charts(report, deps, directory)
+        charts = await write_charts(report, app, directory)
     except Exception as exc:  # noqa: BLE001 - reported, never raised over a finished diagnosis
         print(f"kubewhy: charts: {exc}", file=sys.stderr)
         return

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 
-from .. import actions, compose
+from ..app import Kubewhy
 from ..errors import UsageError
 from .options import Environ, audit_settings, database_url_argument, run, warn
 
@@ -28,7 +28,8 @@ def add_parser(sub: argparse._SubParsersAction, name: str, help_: str) -> None: 
 def cmd_db(args: argparse.Namespace, environ: Environ) -> int:
     settings = audit_settings(args, environ)
     if args.db_command != "prune":
-        print(asyncio.run(actions.database_schema(settings, args.db_command, args.revision)))
+        app = Kubewhy(settings, cluster=False, audit=False)  # the schema commands open the database themselves
+        print(asyncio.run(app.schema(args.db_command, args.revision)))
         return 0
     from ..audit.durations import parse_duration
 
@@ -38,8 +39,8 @@ def cmd_db(args: argparse.Namespace, environ: Environ) -> int:
         raise UsageError(f"--older-than: {exc}") from None
 
     async def go() -> int:
-        async with compose.audit_opened(settings, on_warning=warn) as audit:
-            counts = await actions.prune(audit, age)
+        async with Kubewhy(settings, cluster=False, on_warning=warn, close_timeout=10.0) as app:
+            counts = await app.prune(age)
         print("pruned " + ", ".join(f"{n} {t}" for t, n in counts.items()))
         return 0
 

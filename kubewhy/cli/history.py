@@ -8,9 +8,9 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
-from .. import actions, compose
+from ..app import Kubewhy
 from ..errors import UsageError
-from ..models.target import KINDS
+from ..models.target import KINDS, Target
 from .options import Environ, audit_settings, database_url_argument, run, warn
 
 if TYPE_CHECKING:
@@ -65,16 +65,10 @@ def cmd_history(args: argparse.Namespace, environ: Environ) -> int:
     settings = audit_settings(args, environ)
 
     async def go() -> int:
-        async with compose.audit_opened(settings, on_warning=warn) as audit:
-            entries = await actions.history(
-                audit,
-                since=since,
-                until=until,
-                target_kind=kind,
-                target_name=name,
-                target_namespace=namespace,
-                incident=args.incident,
-                limit=args.limit,
+        target = Target(kind or "", name, namespace) if name else None  # no kind: any kind of that name
+        async with Kubewhy(settings, cluster=False, on_warning=warn, close_timeout=10.0) as app:
+            entries = await app.history(
+                since=since, until=until, target=target, incident=args.incident, limit=args.limit, own_records=False
             )
         if args.output == "json":
             print(json.dumps([e.to_dict() for e in entries], indent=2, ensure_ascii=False))

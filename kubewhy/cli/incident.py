@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from .. import compose
+from ..app import Kubewhy
 from ..errors import AuditStoreError
 from .options import Environ, audit_settings, database_url_argument, run, warn
 
@@ -28,13 +28,14 @@ def cmd_incident(args: argparse.Namespace, environ: Environ) -> int:
     settings = audit_settings(args, environ)
 
     async def go() -> int:
-        async with compose.audit_opened(settings, on_warning=warn) as audit:
+        async with Kubewhy(settings, source="cli", cluster=False, on_warning=warn, close_timeout=10.0) as app:
+            audit = app.audit
             if audit is None:
                 raise AuditStoreError("the audit log is disabled (KUBEWHY_NO_AUDIT)")
             if args.incident_command == "open":
-                audit.open_incident(args.ref, args.title, actor=settings.actor, source="cli", summary=args.summary)
+                app.open_incident(args.ref, args.title, summary=args.summary)
             else:
-                audit.resolve_incident(args.ref, actor=settings.actor, summary=args.summary)
+                app.resolve_incident(args.ref, summary=args.summary)
         return 1 if audit.stats.to_fallback else 0
 
     return run(go())

@@ -6,7 +6,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from .. import actions, compose
+from ..app import Kubewhy
 from .options import Environ, audit_settings, database_url_argument, run, warn
 
 
@@ -22,9 +22,9 @@ def cmd_postmortem(args: argparse.Namespace, environ: Environ) -> int:
     settings = audit_settings(args, environ)
 
     async def go() -> int:
-        async with compose.audit_opened(settings, on_warning=warn) as audit:
-            text = await actions.postmortem(audit, args.incident)
-            where = audit.display_url if audit is not None else ""
+        async with Kubewhy(settings, cluster=False, on_warning=warn, close_timeout=10.0) as app:
+            text = await app.postmortem(args.incident)
+            where = app.audit.display_url if app.audit is not None else ""
         if text is None:
             print(f"kubewhy: no incident {args.incident!r} in {where}", file=sys.stderr)
             return 3

@@ -1,7 +1,8 @@
 """``kubewhy why TARGET`` (also ``kubectl why``): diagnose one object, show the report, record it.
 
-Settings come from the environment plus these flags; the dependencies from :mod:`kubewhy.compose`, in the one
-event loop that runs the diagnosis, the charts and the audit flush. ``kubewhy why … | head`` ends quietly.
+Settings come from the environment plus these flags; everything else is the application object's
+(:class:`kubewhy.app.Kubewhy`), in the one event loop that runs the diagnosis, the charts and the audit flush: this
+module only translates the flags and formats the report. ``kubewhy why … | head`` ends quietly.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from .. import compose
+from ..app import Kubewhy
 from ..errors import UsageError
 from ..models.target import Target, parse_target
 from ..settings import Flags, Settings, load
@@ -128,29 +129,28 @@ async def diagnose_and_show(target: Target, settings: Settings, args: argparse.N
     fsync-ed to the spool file before the report is printed, and committed by the next audit writer that starts on
     the database (``kubewhy history``, ``db``, …), so such a ``why`` never imports the database driver nor waits
     for the database. A shared server (Postgres) gets the row at once, since the team reads it from elsewhere: a
-    short retry, then the fallback file, within ``close_timeout``."""
-    # The target's GET goes out first; the engine's imports and the catalogue load while it is in flight.
-    kube = compose.build_kube(settings, prefetch=target)
-    from .. import service
+    short retry, then the fallback file, within ``close_timeout``.
 
+    ``prefetch``: the target's GET goes out first; the engine's imports and the catalogue load while it is in
+    flight."""
     spool = settings.audit.url.startswith("sqlite")
     retry = None
     if settings.audit.enabled and not spool:
         from ..audit.writer import RetryPolicy
 
         retry = RetryPolicy(give_up_after=1.0, write_timeout=2.0, max_delay=0.5)
-    async with compose.opened(
-        settings, kube=kube, close_timeout=3.0, on_warning=warn, spool=spool, retry=retry
-    ) as deps:
-        for w in deps.warnings:
+    async with Kubewhy(
+        settings, source="cli", prefetch=target, spool=spool, retry=retry, on_warning=warn, close_timeout=3.0
+    ) as app:
+        for w in app.warnings:
             warn(w)
-        report = await service.diagnose(target, deps, actor=settings.actor, source="cli", incident=args.incident)
-        if deps.audit is not None and not spool:  # the row (or its fallback line) exists before the report shows
-            await compose.close(deps, timeout=3.0)
+        report = await app.diagnose(target, incident=args.incident)
+        if not spool:  # the row (or its fallback line) exists before the report shows
+            await app.flush(timeout=3.0)
         if show(report, args) and args.chart_dir:
-            await charts.after_report(report, deps, args.chart_dir)
-    if deps.audit is not None and deps.audit.stats.lost:
-        warn(f"the diagnosis above was not recorded ({deps.audit.stats.lost} audit record(s) lost)")
+            await charts.after_report(report, app, args.chart_dir)
+    if app.audit is not None and app.audit.stats.lost:
+        warn(f"the diagnosis above was not recorded ({app.audit.stats.lost} audit record(s) lost)")
         return AUDIT_LOST
     return 0
 
