@@ -2,7 +2,8 @@
 ``--channel`` or ``KUBEWHY_ALERT_CHANNEL``) or printing each page, update and resolve (``--stdout``, ``-o json``).
 
 It lives in ``bot`` because its default notifier is Slack's; the watching itself is the core's
-(:mod:`kubewhy.watch`), reached through the composition root like every front-end.
+(:mod:`kubewhy.watch`), on one application object (:class:`kubewhy.app.Kubewhy`) like every front-end's:
+:func:`kubewhy.watch.run.run_watchers` opens it from the settings.
 """
 
 from __future__ import annotations
@@ -13,10 +14,14 @@ import logging
 import signal
 import sys
 from collections.abc import Mapping
+from typing import TYPE_CHECKING
 
 from kubewhy.cli.options import database_url_argument
 from kubewhy.errors import KubewhyError
 from kubewhy.settings import Flags, Settings, SettingsError, load
+
+if TYPE_CHECKING:
+    from kubewhy.watch.notify import Notifier
 
 
 def add_parser(sub: argparse._SubParsersAction, name: str, help_: str) -> None:  # type: ignore[type-arg]
@@ -86,14 +91,14 @@ async def _watch(settings: Settings, *, stdout: bool, json_lines: bool) -> int:
     if stdout:
         from kubewhy.watch.notify import StdoutNotifier
 
-        notifier: object = StdoutNotifier(json_lines=json_lines)
+        notifier: Notifier = StdoutNotifier(json_lines=json_lines)
     else:
         from .app import build_client
         from .pager import SlackNotifier
 
         notifier = SlackNotifier(build_client(settings.slack))
     try:
-        await run_watchers(settings, notifier, stop=stop)  # type: ignore[arg-type]
+        await run_watchers(settings, notifier, stop=stop)
     except KubewhyError as exc:
         print(f"kubewhy watch: {exc}", file=sys.stderr)
         return exc.exit_code

@@ -23,7 +23,6 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from .. import actions
 from ..errors import KubewhyError
 from ..models.target import Target
 from .detect import EPISODIC, Signal, node_signals, parse_time, pod_signals, project_node, project_pod
@@ -33,8 +32,9 @@ from .rules import Rule, RuleSet
 
 if TYPE_CHECKING:
     from ..adapters.ports import WatchSource
+    from ..app import Kubewhy
     from ..audit.ledger import Ledger, LedgerIncident, Mute
-    from ..service import Deps
+    from ..models.findings import Report
     from .lease import LeaseElector
 
 log = logging.getLogger("kubewhy.watch")
@@ -102,9 +102,11 @@ class WatchOptions:
 
 
 class Watcher:
+    """``app``: the process's application object (diagnoses, the audit log); ``source``: its watch stream."""
+
     def __init__(
         self,
-        deps: Deps,
+        app: Kubewhy,
         source: WatchSource,
         ledger: Ledger,
         notifier: Notifier,
@@ -114,7 +116,7 @@ class Watcher:
         elector: LeaseElector | None = None,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
     ):
-        self.deps, self.source, self.ledger, self.notifier = deps, source, ledger, notifier
+        self.app, self.source, self.ledger, self.notifier = app, source, ledger, notifier
         self.rules, self.options, self.elector, self.clock = rules, options, elector, clock
         self.candidates: dict[tuple[str, str], Candidate] = {}
         self.by_object: dict[str, set[tuple[str, str]]] = {}
@@ -398,8 +400,7 @@ class Watcher:
                 if grown is not None and grown.message_ts is not None:
                     absorber.incident = grown
                     await self.notifier.update(Page("update", grown, _page_text(grown, absorber)), grown.message_ts)
-                    actions.record_action(
-                        self.deps,
+                    self.app.record(
                         "page_grouped",
                         actor=ACTOR,
                         source="watcher",
@@ -444,8 +445,7 @@ class Watcher:
             if found is not None:
                 cand.incident = await self.ledger.change(incident.id, message_ts=found, notified_at=now) or incident
                 return
-        actions.open_incident(
-            self.deps,
+        self.app.open_incident(
             incident.ref,
             incident.title,
             actor=ACTOR,
@@ -461,8 +461,7 @@ class Watcher:
         cand.dirty = False
         cand.next_update = cand.thread_at = time.monotonic() + self.options.update_interval
         self.stats["pages"] += 1
-        actions.page(
-            self.deps,
+        self.app.page(
             rule=rule.id,
             fingerprint=incident.fingerprint,
             target=_target(incident),
@@ -474,36 +473,25 @@ class Watcher:
         if report is not None:  # the whole diagnosis (evidence, fix buttons) in the thread, once the ts is saved
             await self.notifier.reply(page, ts)
 
-    async def _diagnose(self, incident: LedgerIncident) -> Any:
-        from ..service import diagnose
-
+    async def _diagnose(self, incident: LedgerIncident) -> Report | None:
+        """The page's diagnosis, or None when there is none in time (the page goes out without it)."""
         target = _target(incident)
         if target is None:
             return None
+        fallback = None
+        if target.kind == "Pod" and incident.subject.startswith("node/"):  # an evicted pod may be gone: its node
+            fallback = Target("Node", incident.subject.split("/", 1)[1].split(":", 1)[0], None)
         try:
-            return await asyncio.wait_for(
-                diagnose(
-                    target, self.deps, actor=ACTOR, source="watcher", channel=incident.channel, incident=incident.ref
-                ),
-                self.options.diagnose_timeout,
+            return await self.app.diagnose(
+                target,
+                actor=ACTOR,
+                source="watcher",
+                channel=incident.channel,
+                incident=incident.ref,
+                timeout=self.options.diagnose_timeout,
+                fallback=fallback,
             )
         except (KubewhyError, TimeoutError) as exc:
-            if target.kind == "Pod" and incident.subject.startswith("node/"):  # the evicted pod is gone
-                node = incident.subject.split("/", 1)[1].split(":", 1)[0]
-                try:
-                    return await asyncio.wait_for(
-                        diagnose(
-                            Target("Node", node, None),
-                            self.deps,
-                            actor=ACTOR,
-                            source="watcher",
-                            channel=incident.channel,
-                            incident=incident.ref,
-                        ),
-                        self.options.diagnose_timeout,
-                    )
-                except (KubewhyError, TimeoutError):
-                    pass
             log.info("diagnosis of %s for %s failed: %s", target, incident.ref, exc)
             return None
 
@@ -516,8 +504,7 @@ class Watcher:
         incident = cand.incident = changed or incident
         await self.notifier.update(Page("update", incident, _page_text(incident, cand)), incident.message_ts or "")
         self.stats["updates"] += 1
-        actions.record_action(
-            self.deps,
+        self.app.record(
             "page_update",
             actor=ACTOR,
             source="watcher",
@@ -553,8 +540,7 @@ class Watcher:
             incident.message_ts or "",
         )
         self.stats["replies"] += 1
-        actions.record_action(
-            self.deps,
+        self.app.record(
             "page_reminder",
             actor=ACTOR,
             source="watcher",
@@ -576,8 +562,7 @@ class Watcher:
             await self.notifier.update(Page("resolve", done, text), done.message_ts)
             await self.notifier.reply(Page("resolve", done, text), done.message_ts)
         self.stats["resolves"] += 1
-        actions.page(
-            self.deps,
+        self.app.page(
             rule=cand.rule.id,
             fingerprint=done.fingerprint,
             state="resolved",
@@ -587,7 +572,7 @@ class Watcher:
             summary="condition cleared",
             incident=done.ref,
         )
-        actions.resolve_incident(self.deps, done.ref, actor=ACTOR, summary=None)
+        self.app.resolve_incident(done.ref, actor=ACTOR, summary=None)
 
 
 def _target(incident: LedgerIncident) -> Target | None:

@@ -1,5 +1,6 @@
-"""Running the watchers in a process: settings in (through the composition root), a notifier plugged in by the
-front-end (``kubewhy watch``: Slack or stdout; ``k8sbot``: Slack), until ``stop`` is set (SIGTERM, SIGINT).
+"""Running the watchers in a process: settings in, the process's application object (:class:`kubewhy.app.Kubewhy`:
+diagnoses, the audit log, the incident ledger, the watch stream), a notifier plugged in by the front-end
+(``kubewhy watch``: Slack or stdout; ``k8sbot``: Slack), until ``stop`` is set (SIGTERM, SIGINT).
 
 On the way out the Lease is released (a successor takes over at once), the event stream's position is saved and
 the audit log is flushed.
@@ -14,7 +15,7 @@ from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
-from .. import compose
+from ..app import Kubewhy
 from ..errors import KubewhyError
 from ..settings import Settings, SettingsError
 from .engine import Watcher, WatchOptions
@@ -22,7 +23,6 @@ from .lease import LeaseElector
 from .rules import METRIC_DETECTORS, RuleSet, load_rules
 
 if TYPE_CHECKING:
-    from ..service import Deps
     from .notify import Notifier
 
 log = logging.getLogger("kubewhy.watch")
@@ -41,42 +41,39 @@ async def run_watchers(
     *,
     stop: asyncio.Event | None = None,
     on_ready: Callable[[Watcher], None] | None = None,
-    deps: Deps | None = None,
+    app: Kubewhy | None = None,
 ) -> Watcher:
-    """Watch until ``stop`` is set (or for ever); returns the watcher (its stats) once stopped. ``deps``: the
-    process's dependencies when it already has them (``k8sbot`` shares the bot's reader and audit log); else
-    they are built here, from the settings, and closed on the way out."""
+    """Watch until ``stop`` is set (or for ever); returns the watcher (its stats) once stopped. ``app``: the
+    process's open application object when it has one (``k8sbot`` shares the bot's reader, audit log and fix
+    registry); else one is opened here, from the settings, and closed on the way out."""
     rules = rules_for(settings)  # bad rules fail before anything starts
-    if deps is not None:
-        return await _run(settings, notifier, rules, deps, stop or asyncio.Event(), on_ready)
-    source = compose.build_watch_source(settings)
-    async with compose.opened(settings, kube=source) as built:
-        return await _run(settings, notifier, rules, built, stop or asyncio.Event(), on_ready)
+    if app is not None:
+        return await _run(settings, notifier, rules, app, stop or asyncio.Event(), on_ready)
+    async with Kubewhy(settings, source="watcher") as opened:
+        return await _run(settings, notifier, rules, opened, stop or asyncio.Event(), on_ready)
 
 
 async def _run(
     settings: Settings,
     notifier: Notifier,
     rules: RuleSet,
-    deps: Deps,
+    app: Kubewhy,
     stop: asyncio.Event,
     on_ready: Callable[[Watcher], None] | None,
 ) -> Watcher:
-    source = deps.kube.capabilities.watch or compose.build_watch_source(settings)
-    if deps.audit is None:
-        raise SettingsError(
-            "the watchers keep their incident ledger in the audit database: unset KUBEWHY_NO_AUDIT (or --no-audit)"
-        )
-    for warning in deps.warnings:
+    source = app.watch_source()  # SettingsError for snapshot files
+    for warning in app.warnings:
         log.warning("%s", warning)
-    await deps.audit.flush()  # the schema is at head (the ledger's tables) before the first read
-    ledger = compose.build_ledger(deps.audit)
+    ledger = await app.ledger()  # SettingsError without the audit log; the schema at head before the first read
     w = settings.watch
     cluster = w.cluster or urlsplit(source.endpoint).netloc or source.endpoint
     elector = None
     if w.leader_election:
+        objects = source.capabilities.objects
+        if objects is None:
+            raise SettingsError(f"leader election needs a connection that can write a Lease ({source.endpoint})")
         elector = LeaseElector(
-            source,  # type: ignore[arg-type]
+            objects,
             namespace=w.lease_namespace,
             name=w.lease_name,
             identity=w.identity,
@@ -86,7 +83,7 @@ async def _run(
             retry=max(w.lease_duration / 15, 0.2),
         )
     watcher = Watcher(
-        deps,
+        app,
         source,
         ledger,
         notifier,
@@ -138,7 +135,7 @@ def _scheduler(settings: Settings, watcher: Watcher) -> Any:
 
     scheduler = AsyncIOScheduler()
     common = {"max_instances": 1, "coalesce": True, "misfire_grace_time": 30}
-    prom = watcher.deps.prom
+    prom = watcher.app.deps.prom
     for rule in watcher.rules.rules:
         if rule.detect not in METRIC_DETECTORS:
             continue
@@ -165,10 +162,10 @@ def _scheduler(settings: Settings, watcher: Watcher) -> Any:
     scheduler.add_job(
         watcher.save_cursors, "interval", seconds=5, id="save-cursors", name="save the watch position", **common
     )
-    if settings.watch.retention_days > 0 and watcher.deps.audit is not None:
+    if settings.watch.retention_days > 0 and watcher.app.audit is not None:
         from ..audit.retention import schedule_retention
 
-        schedule_retention(scheduler, watcher.deps.audit, timedelta(days=settings.watch.retention_days))
+        schedule_retention(scheduler, watcher.app.audit, timedelta(days=settings.watch.retention_days))
     return scheduler
 
 

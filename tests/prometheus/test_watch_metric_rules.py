@@ -14,8 +14,8 @@ from kubesim.prometheus import RunningPrometheus
 from kubesim.runner import RunningSim
 from kubewhy.adapters.kube_live import LiveKube, build_api_client
 from kubewhy.adapters.prom import PromMetrics
-from kubewhy.playbooks.loader import load_dirs
-from kubewhy.service import Deps
+from kubewhy.app import Kubewhy
+from kubewhy.settings import Flags, load
 from kubewhy.watch.engine import Watcher, WatchOptions
 from kubewhy.watch.metrics import evaluate
 from kubewhy.watch.rules import load_rules
@@ -32,8 +32,9 @@ async def _candidates(sim: RunningSim, prom: RunningPrometheus, rule_id: str) ->
     kube = LiveKube(build_api_client(str(sim.kubeconfig)))
     rules = load_rules()
     rule = next(r for r in rules.rules if r.id == rule_id)
+    app = Kubewhy(load({"KUBECONFIG": str(sim.kubeconfig)}, Flags()), source="watcher", kube=kube, audit=False)
     watcher = Watcher(
-        Deps(kube=kube, catalog=load_dirs([])),
+        app,  # not opened: evaluating a rule feeds candidates, nothing is diagnosed or recorded
         kube,
         None,  # type: ignore[arg-type]
         None,  # type: ignore[arg-type]

@@ -93,11 +93,11 @@ async def test_node_not_ready_pages_once_with_its_diagnosis_and_resolves_in_the_
             if e.get("action_id") == "kubewhy_incident_ack"
         )
     )["r"]
-    assert watcher.deps.audit is not None
-    await watcher.deps.audit.flush()
+    assert watcher.app.audit is not None
+    await watcher.app.audit.flush()
     out = await asyncio.to_thread(
         subprocess.run,
-        [sys.executable, "-m", "kubewhy", "postmortem", ref, "--database-url", watcher.deps.audit.url],
+        [sys.executable, "-m", "kubewhy", "postmortem", ref, "--database-url", watcher.app.audit.url],
         capture_output=True,
         text=True,
         timeout=60,

@@ -45,7 +45,7 @@ async def test_acknowledge_mute_and_resolve_from_slack_are_audited_in_order(clus
                 SlackNotifier(build_client(settings.slack), bot.deps),
                 stop=stop,
                 on_ready=lambda w: ready.set(),
-                deps=bot.deps.core,
+                app=bot.deps.app,
             )
         )
         try:
