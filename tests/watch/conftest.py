@@ -3,9 +3,10 @@ changes are made with real API writes, as a kubelet or a drain would make them."
 
 from __future__ import annotations
 
-import asyncio
 import json
-from collections.abc import AsyncIterator, Callable
+import time
+import weakref
+from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -15,8 +16,11 @@ import httpx
 import pytest
 
 from kubesim.runner import RunningSim
+from kubewhy.watch.engine import Watcher
+from kubewhy.watch.informer import Informer
 from tests.audit.conftest import PG_ADMIN
 from tests.bot.slack_double import SlackDouble
+from tests.waiting import until
 
 DATA = Path(__file__).parent / "data"
 
@@ -88,6 +92,12 @@ class Cluster:
 
     async def delete_pod(self, namespace: str, name: str) -> None:
         (await self.http.delete(f"/api/v1/namespaces/{namespace}/pods/{name}")).raise_for_status()
+
+    async def resource_version(self) -> int:
+        """The simulator's newest resourceVersion: every write made so far is at or below it."""
+        r = await self.http.get("/api/v1/nodes", params={"limit": 1})
+        r.raise_for_status()
+        return int(r.json()["metadata"]["resourceVersion"])
 
 
 def running(restarts: int = 0) -> dict[str, Any]:
@@ -161,12 +171,7 @@ class Pages:
         return self.slack.to("chat.update")
 
     async def wait(self, predicate: Callable[[], bool], timeout: float = 20.0, what: str = "") -> None:
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + timeout
-        while not predicate():
-            if loop.time() > deadline:
-                raise AssertionError(f"timed out waiting for {what or predicate}: posts={self.summary()}")
-            await asyncio.sleep(0.05)
+        await until(predicate, timeout=timeout, what=what, detail=lambda: f"posts={self.summary()}")
 
     def summary(self) -> list[str]:
         return [
@@ -174,6 +179,75 @@ class Pages:
             for c in self.slack.calls
             if c.method.startswith("chat.")
         ]
+
+
+async def caught_up(streams: Sequence[Informer | None], cluster: Cluster, timeout: float = 20.0) -> None:
+    """Until each stream has seen every write made to the cluster so far: its resourceVersion reaches the
+    simulator's (a quiet stream gets there on a bookmark, sent every ``watch_bookmark_interval``)."""
+    target = await cluster.resource_version()
+    await until(
+        lambda: all(int(s.resource_version or 0) >= target for s in streams if s is not None),
+        timeout=timeout,
+        what=f"the watch streams to reach resourceVersion {target}",
+        detail=lambda: [(s.kind, s.resource_version) for s in streams if s is not None],
+    )
+
+
+@dataclass
+class Ticks:
+    """A watcher's ticks, counted as each ends, and the last one that ended idle (see ``idle``)."""
+
+    count: int = 0
+    last_idle: int = 0
+
+
+_TICKS: weakref.WeakKeyDictionary[Watcher, Ticks] = weakref.WeakKeyDictionary()
+
+
+def ticks_of(watcher: Watcher) -> Ticks:
+    """Count ``watcher``'s ticks from now on (its run loop calls ``self.tick()`` afresh each time)."""
+    if watcher not in _TICKS:
+        ticks = _TICKS[watcher] = Ticks()
+        original = watcher.tick
+
+        async def tick() -> None:
+            await original()
+            ticks.count += 1
+            if idle(watcher):
+                ticks.last_idle = ticks.count
+
+        watcher.tick = tick  # type: ignore[method-assign]
+    return _TICKS[watcher]
+
+
+def idle(watcher: Watcher) -> bool:
+    """Nothing to do without a change in the cluster: no page, update or resolve in flight (a tick's work starts
+    as the tick ends, so one just started counts), none waiting to be retried, and no candidate still waiting out
+    its grace to be paged. (A muted, held or absorbed candidate is not idle: use it only where there are none.)"""
+    if any(not t.done() and not t.get_name().startswith("informer-") for t in watcher._tasks):
+        return False
+    now, mono = watcher.clock(), time.monotonic()
+    for c in watcher.candidates.values():
+        if c.busy or c.retry_at > mono:
+            return False
+        if c.active(now) and not c.suppressed and (c.incident is None or c.incident.message_ts is None):
+            return False
+    return True
+
+
+async def settled(watcher: Watcher, cluster: Cluster, timeout: float = 20.0) -> None:
+    """Until the watcher is done with the cluster as it is now: its streams have seen every write so far, then a
+    whole tick (one that began after that) ended idle. What it paged by then is all it pages until the cluster
+    changes again."""
+    ticks = ticks_of(watcher)
+    await caught_up([watcher.nodes, watcher.pods, watcher.events], cluster, timeout)
+    after = ticks.count + 1  # the tick under way may have begun before the streams caught up
+    await until(
+        lambda: ticks.last_idle > after,
+        timeout=timeout,
+        what="a whole tick with nothing to do",
+        detail=lambda: {k: (c.busy, c.incident) for k, c in watcher.candidates.items()},
+    )
 
 
 def text_of(message: dict[str, Any]) -> str:

@@ -10,6 +10,7 @@ import pytest
 from kubewhy.adapters.kube_live import DirectClient, LiveKube, direct_client, official_client
 from kubewhy.watch.detect import project_node
 from kubewhy.watch.informer import Change, Informer
+from tests.waiting import until
 
 from .conftest import Cluster
 
@@ -28,11 +29,7 @@ async def test_informer_lists_and_watches_alike_on_both_transports(cluster: Clus
         assert sorted(k[1] for k in inf.items) == ["node-1", "node-2"] and inf.stats.lists == 2
         changes.clear()
         await cluster.node_ready("node-1", False)
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + 10
-        while not changes:
-            assert loop.time() < deadline
-            await asyncio.sleep(0.05)
+        await until(lambda: changes, timeout=10, what="the node's change")
         assert [(c.type, c.key) for c in changes] == [("MODIFIED", ("", "node-1"))]
         assert inf.items[("", "node-1")]["conditions"]["Ready"][0] == "Unknown"
     finally:

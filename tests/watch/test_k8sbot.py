@@ -14,6 +14,7 @@ import aiohttp
 from slack_sdk.signature import SignatureVerifier
 
 from tests.bot.slack_double import SlackDouble
+from tests.waiting import until_answer
 
 from .conftest import DATA, Cluster, Pages, watch_environ
 from .test_process import Proc
@@ -38,14 +39,13 @@ def sample(metrics: str, series: str) -> float:
 async def scrape_until(url: str, line: str, timeout: float = 20.0) -> str:
     """Scrape until ``line`` shows (the watcher counts a page once the ledger has its message, just after Slack
     got it); the timeout only bounds a failure."""
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + timeout
-    while True:
+
+    async def scrape() -> str:
         status, text = await get(url)
         assert status == 200, text
-        if line in text.splitlines() or loop.time() > deadline:
-            return text
-        await asyncio.sleep(0.1)
+        return text
+
+    return await until_answer(scrape, lambda text: line in text.splitlines(), timeout=timeout, what=line)
 
 
 def free_port() -> int:

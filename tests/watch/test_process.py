@@ -13,7 +13,10 @@ from pathlib import Path
 
 import pytest
 
+from kubewhy.audit import db
+from kubewhy.audit.ledger import Ledger
 from tests.bot.slack_double import SlackDouble
+from tests.waiting import until, until_answer
 
 from .conftest import DATA, Cluster, Pages, crash_looping, watch_environ
 
@@ -26,13 +29,34 @@ class Proc:
         return self.log.read_text(errors="replace") if self.log.exists() else ""
 
     async def wait_for_line(self, needle: str, timeout: float = 30.0) -> None:
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + timeout
-        while needle not in self.text():
+        def seen() -> bool:
+            if needle in self.text():
+                return True
             if self.proc.returncode is not None:
                 raise AssertionError(f"kubewhy watch exited {self.proc.returncode}:\n{self.text()}")
-            assert loop.time() < deadline, f"no {needle!r} in:\n{self.text()}"
-            await asyncio.sleep(0.05)
+            return False
+
+        await until(seen, timeout=timeout, what=repr(needle), detail=lambda: "\n" + self.text())
+
+
+async def open_incidents(database_url: str) -> dict[str, str | None]:
+    """What the processes' incident ledger holds open: subject -> the page's message ts (None: not posted yet)."""
+    url = db.resolve_url(database_url)
+    engine = db.make_engine(url)
+    try:
+        return {i.subject: i.message_ts for i in await Ledger(engine, url).open_incidents()}
+    finally:
+        await engine.dispose()
+
+
+async def ledger_holds(database_url: str, *subjects: str) -> None:
+    """Until exactly these incidents are open in the ledger, each with its page's message saved: the watcher that
+    posted them is done with them (a page is posted, then saved)."""
+    await until_answer(
+        lambda: open_incidents(database_url),
+        lambda held: set(held) == set(subjects) and all(held.values()),
+        what=f"the ledger to hold {subjects} posted",
+    )
 
 
 @pytest.fixture
@@ -90,10 +114,10 @@ async def test_stopped_or_killed_mid_incident_then_restarted_pages_nothing_twice
         lambda: any("Resolved" in r.get("text", "") and "node-2" in r.get("text", "") for r in pages.replies()),
         what="the resolve of node-2 after the restart",
     )
-    await asyncio.sleep(2.0)
-    assert len(pages.posts()) == 2  # across SIGTERM and SIGKILL: each incident paged exactly once
-    c.proc.send_signal(signal.SIGTERM)
+    await ledger_holds(env["KUBEWHY_DATABASE_URL"], "deploy/shop/cart")  # nothing left unposted
+    c.proc.send_signal(signal.SIGTERM)  # it finishes what it started before it exits
     assert await asyncio.wait_for(c.proc.wait(), 20) == 0
+    assert len(pages.posts()) == 2  # across SIGTERM and SIGKILL: each incident paged exactly once
 
 
 async def test_two_watchers_on_one_postgres_page_once_and_the_other_takes_over_when_the_leader_dies(
@@ -118,7 +142,7 @@ async def test_two_watchers_on_one_postgres_page_once_and_the_other_takes_over_w
     assert LEADS not in other.text()
     await cluster.node_ready("node-2", False)
     await pages.wait(lambda: len(pages.posts()) == 1, what="one page from the leader")
-    await asyncio.sleep(2.0)
+    await ledger_holds(pg_url, "node/node-2")  # the leader saved it: the other replica has nothing to post
     assert len(pages.posts()) == 1
 
     leader.proc.send_signal(signal.SIGKILL)
@@ -126,7 +150,9 @@ async def test_two_watchers_on_one_postgres_page_once_and_the_other_takes_over_w
     await other.wait_for_line(LEADS, timeout=30)  # within the Lease duration, far below 30 s
     await cluster.create_pod("shop", "cart-5c8d7f9b6d-aaaaa", "node-1", owner="cart", status=crash_looping(4))
     await pages.wait(lambda: len(pages.posts()) == 2, what="the new leader's page")
-    await asyncio.sleep(2.0)
+    await ledger_holds(pg_url, "node/node-2", "deploy/shop/cart")
+    other.proc.send_signal(signal.SIGTERM)  # it finishes what it started before it exits
+    assert await asyncio.wait_for(other.proc.wait(), 20) == 0
     assert len(pages.posts()) == 2  # the NotReady node the dead leader paged is not paged again
 
 
@@ -134,20 +160,23 @@ async def test_stdout_json_lines_without_slack(cluster: Cluster, tmp_path: Path)
     env = watch_environ(cluster, SlackDouble(), tmp_path, KUBEWHY_WATCH_RULES=str(DATA / "rules.yaml"))
     for key in ("SLACK_BOT_TOKEN", "KUBEWHY_SLACK_API_URL", "KUBEWHY_ALERT_CHANNEL"):
         env.pop(key)
-    proc = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "kubewhy",
-        "watch",
-        "--stdout",
-        "-o",
-        "json",
-        env=env,
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
-    )
+    log = tmp_path / "stderr.log"
+    with log.open("wb") as err_out:
+        proc = await asyncio.create_subprocess_exec(
+            sys.executable,
+            "-m",
+            "kubewhy",
+            "watch",
+            "--stdout",
+            "-o",
+            "json",
+            "-v",
+            env=env,
+            stdout=asyncio.subprocess.PIPE,
+            stderr=err_out,
+        )
     try:
-        await asyncio.sleep(1.0)
+        await Proc(proc, log).wait_for_line("watching")  # the caches are synced: what changes now is news
         await cluster.node_ready("node-2", False)
         assert proc.stdout is not None
         line = await asyncio.wait_for(proc.stdout.readline(), 30)
@@ -159,5 +188,5 @@ async def test_stdout_json_lines_without_slack(cluster: Cluster, tmp_path: Path)
         assert resolve["event"] == "resolve" and resolve["state"] == "resolved"
     finally:
         proc.send_signal(signal.SIGINT)
-        _, err = await asyncio.wait_for(proc.communicate(), 20)
-    assert proc.returncode == 0 and b"Traceback" not in err
+        await asyncio.wait_for(proc.communicate(), 20)
+    assert proc.returncode == 0 and "Traceback" not in log.read_text()

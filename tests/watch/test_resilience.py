@@ -21,8 +21,9 @@ from kubewhy.watch.informer import Change, Informer
 from kubewhy.watch.run import run_watchers
 from tests.audit.proxy import FlakyProxy
 from tests.bot.slack_double import SlackDouble
+from tests.waiting import until
 
-from .conftest import DATA, Cluster, Pages, crash_looping, running, watch_environ
+from .conftest import DATA, Cluster, Pages, caught_up, crash_looping, running, settled, ticks_of, watch_environ
 
 
 @pytest.fixture
@@ -35,14 +36,6 @@ async def proxied(start_sim: Callable[..., RunningSim], tmp_path: Path) -> Async
     async with httpx.AsyncClient(base_url=sim.url, timeout=10) as http:
         yield Cluster(sim, http), proxy
     await proxy.close()
-
-
-async def _until(predicate: Callable[[], bool], timeout: float = 15.0) -> None:
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + timeout
-    while not predicate():
-        assert loop.time() < deadline, "timed out"
-        await asyncio.sleep(0.05)
 
 
 async def test_informer_resumes_a_cut_stream_and_relists_on_410_emitting_each_real_transition_once(
@@ -66,8 +59,8 @@ async def test_informer_resumes_a_cut_stream_and_relists_on_410_emitting_each_re
         await cluster.pod_status("app", "p0", crash_looping(3))
         await cluster.pod_status("app", "p1", crash_looping(4))
         await proxy.restore()
-        await _until(lambda: {c.key[1] for c in changes} >= {"p0", "p1"})
-        await asyncio.sleep(0.5)
+        await until(lambda: {c.key[1] for c in changes} >= {"p0", "p1"}, what="p0 and p1 after the reconnect")
+        await caught_up([inf], cluster)  # every write seen: nothing more can come
         assert sorted(c.key[1] for c in changes) == ["p0", "p1"]
         assert inf.stats.relists == 0  # resumed from its resourceVersion, no LIST needed
 
@@ -79,8 +72,11 @@ async def test_informer_resumes_a_cut_stream_and_relists_on_410_emitting_each_re
             await cluster.pod_status("app", "p4", running(restarts=n + 1))
         await cluster.delete_pod("app", "p1")
         await proxy.restore()
-        await _until(lambda: inf.stats.relists >= 1 and {c.key[1] for c in changes} >= {"p1", "p2", "p4"})
-        await asyncio.sleep(0.5)
+        await until(
+            lambda: inf.stats.relists >= 1 and {c.key[1] for c in changes} >= {"p1", "p2", "p4"},
+            what="the re-LIST's changes",
+        )
+        await caught_up([inf], cluster)
         by_pod = {c.key[1]: c for c in changes}
         assert sorted(c.key[1] for c in changes) == ["p1", "p2", "p4"]  # one change each, p0/p3 not replayed
         assert by_pod["p1"].type == "DELETED" and by_pod["p2"].type == "MODIFIED"
@@ -121,7 +117,7 @@ async def test_watchers_page_once_across_a_cut_stream_and_a_410(
         await cluster.create_pod("shop", "cart-5c8d7f9b6d-aaaaa", "node-1", owner="cart", status=crash_looping(4))
         await proxy.restore()
         await pages.wait(lambda: len(pages.posts()) == 2, what="the crash loop that happened during the cut")
-        await asyncio.sleep(1.5)
+        await settled(box[0], cluster)
         texts = [p["text"] for p in pages.posts()]
         assert len(texts) == 2 and "node-2" in texts[0] and "cart" in texts[1]  # nothing paged twice
         assert box[0].pods.stats.relists >= 1  # it did go through 410 Gone and a re-LIST
@@ -139,19 +135,34 @@ async def test_the_database_going_away_delays_the_page_and_never_doubles_it(
     env = watch_environ(cluster, slack, tmp_path, database_url=url, KUBEWHY_WATCH_RULES=str(DATA / "rules.yaml"))
     settings = load(env)
     stop, ready = asyncio.Event(), asyncio.Event()
+    box: list[Watcher] = []
+
+    def on_ready(w: Watcher) -> None:
+        box.append(w)
+        ready.set()
+
     task = asyncio.create_task(
-        run_watchers(settings, SlackNotifier(build_client(settings.slack)), stop=stop, on_ready=lambda w: ready.set())
+        run_watchers(settings, SlackNotifier(build_client(settings.slack)), stop=stop, on_ready=on_ready)
     )
     pages = Pages(slack)
     try:
         await asyncio.wait_for(ready.wait(), 30)
+        watcher = box[0]
+        ticks = ticks_of(watcher)
         await proxy.refuse()  # Postgres restarts
         await cluster.node_ready("node-2", False)
-        await asyncio.sleep(2.5)
+
+        def due() -> bool:  # the node's grace is over: with the database up, the next tick would page it
+            cand = watcher.candidates.get(("node-not-ready", "node/node-2"))
+            return cand is not None and watcher.clock() - cand.since >= cand.rule.grace
+
+        await until(due, what="the node's page to fall due")
+        seen = ticks.count
+        await until(lambda: ticks.count >= seen + 2, what="two whole ticks with the page due")
         assert pages.posts() == []  # no page it could not record: it would be paged again later
         await proxy.restore()
         await pages.wait(lambda: len(pages.posts()) == 1, what="the page once the database is back")
-        await asyncio.sleep(1.5)
+        await settled(watcher, cluster)
         assert len(pages.posts()) == 1 and not task.done()
     finally:
         stop.set()
