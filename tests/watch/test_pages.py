@@ -19,7 +19,7 @@ from kubewhy.watch.engine import Watcher
 from kubewhy.watch.run import run_watchers
 from tests.bot.slack_double import SlackDouble
 
-from .conftest import DATA, Cluster, Pages, crash_looping, evicted, text_of, watch_environ
+from .conftest import DATA, Cluster, Pages, crash_looping, evicted, settled, text_of, watch_environ
 
 Start = Callable[..., Any]
 
@@ -73,7 +73,7 @@ async def test_node_not_ready_pages_once_with_its_diagnosis_and_resolves_in_the_
     ts = slack.answers("chat.postMessage")[0]["ts"]
     # the full report (evidence, fix buttons) is the first reply in its thread
     await pages.wait(lambda: any(r["thread_ts"] == ts for r in pages.replies()), what="the report in the thread")
-    await asyncio.sleep(1.5)  # more ticks: still one page
+    await settled(watcher, cluster)  # and nothing more to do: still one page
     assert len(pages.posts()) == 1
 
     await cluster.node_ready("node-2", True)
@@ -81,7 +81,7 @@ async def test_node_not_ready_pages_once_with_its_diagnosis_and_resolves_in_the_
     resolves = [r for r in pages.replies() if "Resolved" in r.get("text", "")]
     assert len(resolves) == 1 and resolves[0]["thread_ts"] == ts
     assert any(u["ts"] == ts and "resolved" in text_of(u) for u in pages.updates())
-    await asyncio.sleep(1.0)
+    await settled(watcher, cluster)
     assert len(pages.posts()) == 1 and watcher.stats["pages"] == 1
 
     # `kubewhy postmortem REF` (the command, as a process) has the page, the diagnosis and the resolve, in order
@@ -167,7 +167,7 @@ async def test_a_pod_with_old_restarts_that_is_healthy_now_and_old_evictions_nev
     for i in range(3):
         await cluster.create_pod("jobs", f"old-{i}", "node-1", owner="batch", status=old_eviction)
     watcher = await watchers()
-    await asyncio.sleep(2.0)
+    await settled(watcher, cluster)  # every object seen, no candidate waiting out its grace
     assert Pages(slack).posts() == []
     assert watcher.stats["pages"] == 0
 
@@ -176,12 +176,12 @@ async def test_crash_loop_pages_its_workload_once_and_a_not_ready_node_absorbs_i
     cluster: Cluster, slack: SlackDouble, watchers: Start
 ) -> None:
     pages = Pages(slack)
-    await watchers()
+    watcher = await watchers()
     await cluster.create_pod("shop", "cart-5c8d7f9b6d-aaaaa", "node-1", owner="cart", status=crash_looping(4))
     await cluster.create_pod("shop", "cart-5c8d7f9b6d-bbbbb", "node-1", owner="cart", status=crash_looping(6))
     await pages.wait(lambda: len(pages.posts()) == 1, what="the crash-loop page")
     assert "deploy/shop/cart" in text_of(pages.posts()[0])  # one incident per owner workload
-    await asyncio.sleep(1.0)
+    await settled(watcher, cluster)
     assert len(pages.posts()) == 1
 
     await cluster.node_ready("node-2", False)
@@ -229,7 +229,7 @@ async def test_a_page_posted_by_a_replica_that_died_before_saving_it_is_adopted_
     pages = Pages(slack)
     watcher = await watchers()
     await pages.wait(lambda: bool(slack.to("conversations.history")), what="the look-up of the dead replica's page")
-    await asyncio.sleep(1.0)
+    await settled(watcher, cluster)  # the page it found is adopted: saved in the ledger, nothing left to post
     assert len(pages.posts()) == 1 and watcher.stats["pages"] == 0
     async with compose.audit_opened(settings) as audit:
         assert audit is not None

@@ -12,11 +12,13 @@ from bot.app import build_client
 from bot.pager import ACTION_ACK, ACTION_RESOLVE, SlackNotifier
 from kubewhy import actions
 from kubewhy.settings import load
+from kubewhy.watch.engine import Watcher
 from kubewhy.watch.run import run_watchers
 from tests.bot.slack_double import SlackDouble
 from tests.bot.test_slack_bot import ALLOWED, CHANNEL, running_bot
+from tests.waiting import until
 
-from .conftest import DATA, Cluster, Pages, text_of, watch_environ
+from .conftest import DATA, Cluster, Pages, settled, text_of, watch_environ
 
 
 def said(body: str) -> str:
@@ -39,12 +41,18 @@ async def test_acknowledge_mute_and_resolve_from_slack_are_audited_in_order(clus
         )
         settings = load(env)
         stop, ready = asyncio.Event(), asyncio.Event()
+        box: list[Watcher] = []
+
+        def on_ready(w: Watcher) -> None:
+            box.append(w)
+            ready.set()
+
         task = asyncio.create_task(
             run_watchers(
                 settings,
                 SlackNotifier(build_client(settings.slack), bot.deps),
                 stop=stop,
-                on_ready=lambda w: ready.set(),
+                on_ready=on_ready,
                 app=bot.deps.app,
             )
         )
@@ -94,7 +102,10 @@ async def test_acknowledge_mute_and_resolve_from_slack_are_audited_in_order(clus
             )
             _, listed, _ = await bot.command("incidents")
             assert "No open incidents" in said(listed)
-            await asyncio.sleep(1.0)
+            watcher = box[0]
+            held = watcher.candidates[("node-not-ready", "node/node-2")]
+            await until(lambda: held.suppressed, what="the watcher to read the person's resolve from the ledger")
+            await settled(watcher, cluster)
             assert len(pages.posts()) == 1  # still NotReady, but resolved by a person: not paged again
 
             assert bot.deps.core.audit is not None
