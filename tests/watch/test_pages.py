@@ -19,7 +19,18 @@ from kubewhy.watch.engine import Watcher
 from kubewhy.watch.run import run_watchers
 from tests.bot.slack_double import SlackDouble
 
-from .conftest import DATA, Cluster, Pages, crash_looping, evicted, settled, text_of, watch_environ
+from .conftest import (
+    DATA,
+    Cluster,
+    Pages,
+    crash_looping,
+    evicted,
+    pod,
+    running,
+    settled,
+    text_of,
+    watch_environ,
+)
 
 Start = Callable[..., Any]
 
@@ -118,8 +129,7 @@ async def test_three_hundred_evictions_in_ten_seconds_are_one_message_counting_3
     cluster: Cluster, slack: SlackDouble, watchers: Start
 ) -> None:
     names = [f"batch-{i:03d}" for i in range(300)]
-    for name in names:
-        await cluster.create_pod("jobs", name, "node-1", owner="batch")
+    await cluster.preload([pod("jobs", n, "node-1", owner="batch", status=running()) for n in names])
     pages = Pages(slack)
     await watchers()
     gate = asyncio.Semaphore(20)
