@@ -10,9 +10,9 @@ from typing import Any
 
 import pytest
 
-from kubesim import load, load_paths
 from kubesim.runner import RunningSim, run_in_thread
 from kubesim.server import SimOptions
+from tests.scenarios import scenario_copy
 
 DATA = Path(__file__).parent / "kubesim" / "data"
 KUBECTL_DIR = Path("/usr/lib/google-cloud-sdk/bin")
@@ -31,7 +31,7 @@ def start_sim(tmp_path: Path) -> Iterator[Callable[..., RunningSim]]:
     started: list[RunningSim] = []
 
     def start(scenario: str | Path, **options: Any) -> RunningSim:
-        sc = load_paths([Path(scenario)]) if Path(scenario).exists() else load(str(scenario))
+        sc = scenario_copy(scenario)
         history = int(options.pop("history_size", 20_000))
         sim = run_in_thread(
             sc, SimOptions(**options), kubeconfig_out=tmp_path / f"sim{len(started)}.kubeconfig", history_size=history

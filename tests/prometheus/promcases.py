@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from kubesim import load, load_paths
 from kubesim.scenario import Scenario
+from tests.scenarios import scenario_copy
 
 CATALOGUE = Path(__file__).resolve().parents[2] / "kubesim" / "scenarios" / "catalogue"
 THROTTLED = "workshop/q10-p99-latency"
@@ -17,4 +17,4 @@ HEALTHY = "healthy"
 
 
 def load_scenario(name: str) -> Scenario:
-    return load_paths([Path(name)]) if Path(name).is_file() else load(name)
+    return scenario_copy(name)
