@@ -1,4 +1,4 @@
-"""The tests' simulated clusters: scenarios parsed once per session."""
+"""The tests' simulated clusters: scenarios parsed once per session, and how their kubelets are sampled."""
 
 from __future__ import annotations
 
@@ -9,6 +9,12 @@ from kubesim import load, load_paths
 from kubesim.scenario import Scenario, resolve, scenario_files
 
 _PARSED: dict[tuple[object, ...], Scenario] = {}
+
+# Without Prometheus a diagnosis reads each node's kubelet twice, this many seconds apart (2 by default), and
+# waits for the second sample: the shortest interval that still proves a rate (the kubelet stamps whole seconds;
+# tests/kubesim/test_node_proxy_metrics.py proves the figures at 1 s) halves that wait in every such test. Set
+# for the whole session (tests/conftest.py); settings read from a mapping of their own need it added.
+KUBELET_SAMPLE = {"KUBEWHY_KUBELET_SAMPLE_SECONDS": "1"}
 
 
 def scenario_copy(scenario: str | Path) -> Scenario:
@@ -23,4 +29,4 @@ def scenario_copy(scenario: str | Path) -> Scenario:
     return copy.deepcopy(_PARSED[key])
 
 
-__all__ = ["scenario_copy"]
+__all__ = ["KUBELET_SAMPLE", "scenario_copy"]

@@ -15,6 +15,7 @@ import pytest
 
 from tests.bot.slack_double import SlackDouble
 from tests.bot.test_slack_bot import ALLOWED, GROUP_MEMBER, SECRET, Bot, running_bot
+from tests.scenarios import KUBELET_SAMPLE
 
 RESTRICTED = "q1,q4,q5"  # the namespaces the reliability bot may read (not kube-system, not q8)
 
@@ -53,6 +54,7 @@ async def rbot(start_sim: Any, tmp_path: Path) -> AsyncIterator[Bot]:
         "KUBEWHY_SLACK_ALLOW": f"q4={ALLOWED};*=S0SRE",
         "KUBEWHY_SLACK_NAMESPACES": RESTRICTED,
         **audit_env(tmp_path),
+        **KUBELET_SAMPLE,
     }
     async with running_bot(sim, env, SlackDouble(usergroups={"S0SRE": [GROUP_MEMBER]})) as running:
         yield running

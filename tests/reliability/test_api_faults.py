@@ -21,6 +21,7 @@ from kubewhy.models.findings import Report
 from kubewhy.models.target import Target
 from kubewhy.settings import load as load_settings
 from tests.bot.test_slack_bot import Bot, text_of
+from tests.scenarios import KUBELET_SAMPLE
 
 POD = Target("Pod", "app-7d4b9c6f5-x2x7k", "q1")
 
@@ -48,7 +49,13 @@ def sim(start_sim: Any) -> RunningSim:
 
 async def diagnose(sim: RunningSim, **env: str) -> Report:
     settings = load_settings(
-        {"KUBECONFIG": str(sim.kubeconfig), "KUBEWHY_NO_AUDIT": "1", "KUBEWHY_CHECK_TIMEOUT": "1", **env}
+        {
+            "KUBECONFIG": str(sim.kubeconfig),
+            "KUBEWHY_NO_AUDIT": "1",
+            "KUBEWHY_CHECK_TIMEOUT": "1",
+            **KUBELET_SAMPLE,
+            **env,
+        }
     )
     async with compose.opened(settings) as deps:
         return await service.diagnose(POD, deps)
@@ -110,7 +117,9 @@ def test_expired_or_forbidden_credentials_exit_with_one_clear_line(
     sim: RunningSim, status: int, words: str, capsys: pytest.CaptureFixture[str]
 ) -> None:
     inject(sim, status=status, times=None)
-    code = main(["why", "pod/q1/app-7d4b9c6f5-x2x7k", "--no-audit"], {"KUBECONFIG": str(sim.kubeconfig)})
+    code = main(
+        ["why", "pod/q1/app-7d4b9c6f5-x2x7k", "--no-audit"], {"KUBECONFIG": str(sim.kubeconfig), **KUBELET_SAMPLE}
+    )
     err = capsys.readouterr().err
     assert code != 0 and words in err and "Traceback" not in err and len(err.strip().splitlines()) == 1
 
@@ -130,8 +139,10 @@ def test_the_fault_control_rejects_bad_specs_clearly(sim: RunningSim) -> None:
 
 @pytest.fixture
 async def slow_prometheus() -> AsyncIterator[str]:
-    async def hang(request: web.Request) -> web.Response:
-        await asyncio.sleep(5)
+    released = asyncio.Event()
+
+    async def hang(request: web.Request) -> web.Response:  # answers only when the test is over
+        await released.wait()
         return web.json_response({"status": "success", "data": {"resultType": "vector", "result": []}})
 
     app = web.Application()
@@ -142,6 +153,7 @@ async def slow_prometheus() -> AsyncIterator[str]:
     await site.start()
     port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
     yield f"http://127.0.0.1:{port}"
+    released.set()
     await runner.cleanup()
 
 

@@ -29,6 +29,8 @@ from tests.bot.slack_double import SlackDouble
 from tests.bot.test_slack_bot import SECRET
 from tests.reliability.conftest import signed_headers
 from tests.reliability.pgfaults import RestartingPostgres
+from tests.scenarios import KUBELET_SAMPLE
+from tests.waiting import until, until_answer
 
 QUICK = RetryPolicy(base_delay=0.01, max_delay=0.05, give_up_after=0.3, write_timeout=2.0)
 PATIENT = RetryPolicy(base_delay=0.01, max_delay=0.1, give_up_after=30.0, write_timeout=5.0)
@@ -68,7 +70,7 @@ async def test_sigterm_flushes_every_queued_record(start_sim: Any, tmp_path: Pat
     sim = start_sim("workshop", timeline_mode="manual")
     double = SlackDouble()
     api = await double.start()
-    path, port = tmp_path / "audit.db", free_port()
+    path, port, log = tmp_path / "audit.db", free_port(), tmp_path / "bot.log"
     env = {
         **os.environ,
         "SLACK_BOT_TOKEN": "xoxb-test",
@@ -80,9 +82,8 @@ async def test_sigterm_flushes_every_queued_record(start_sim: Any, tmp_path: Pat
         "KUBEWHY_AUDIT_FALLBACK": str(tmp_path / "fallback.jsonl"),
         "KUBEWHY_SLACK_NAMESPACES": "q5",
     }
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "kubewhy", "bot"], env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT
-    )
+    with log.open("wb") as out:
+        proc = subprocess.Popen([sys.executable, "-m", "kubewhy", "bot"], env=env, stdout=out, stderr=subprocess.STDOUT)
 
     async def click(i: int) -> int:
         payload = {
@@ -110,35 +111,28 @@ async def test_sigterm_flushes_every_queued_record(start_sim: Any, tmp_path: Pat
             ) as resp:
                 return resp.status
 
-    try:
-        for _ in range(200):  # until it listens (start-up verified the token first)
-            try:
-                if await click(0) == 200:
-                    break
-            except aiohttp.ClientError:
-                await asyncio.sleep(0.1)
+    try:  # until it listens (start-up verified the token first)
+        await until_answer(lambda: click(0), lambda status: status == 200, retry_on=(aiohttp.ClientError,))
         await double.wait_for("chat.postMessage", 1)
-        for _ in range(100):  # the first record is in: the schema exists
-            try:
-                if (await rows(f"sqlite+aiosqlite:///{path}")).get("actions", 0) == 1:
-                    break
-            except OperationalError:  # not migrated yet
-                pass
-            await asyncio.sleep(0.1)
+        await until_answer(  # the first record is in: the schema exists
+            lambda: rows(f"sqlite+aiosqlite:///{path}"),
+            lambda counts: counts.get("actions", 0) == 1,
+            retry_on=(OperationalError,),  # not migrated yet
+        )
         lock = sqlite3.connect(path, timeout=5)
         lock.execute("BEGIN EXCLUSIVE")  # the database is busy: records wait in the writer's queue
         assert await asyncio.gather(*(click(i) for i in range(1, 41))) == [200] * 40
         await double.wait_for("chat.postMessage", 41)  # every click was handled, so every record was queued
         proc.send_signal(signal.SIGTERM)
-        await asyncio.sleep(0.5)
-        lock.rollback()
+        await until(lambda: "bot stopping" in log.read_text(), what="the bot to stop", detail=log.read_text)
+        lock.rollback()  # the database is free again only once the process is on its way out
         lock.close()
         code = await asyncio.to_thread(proc.wait, 60)
     finally:
         if proc.poll() is None:
             proc.kill()
         await double.stop()
-    output = proc.stdout.read().decode() if proc.stdout else ""
+    output = log.read_text()
     assert code == 0, output
     stored = (await rows(f"sqlite+aiosqlite:///{path}"))["actions"]
     kept = fallback.pending(tmp_path / "fallback.jsonl") if (tmp_path / "fallback.jsonl").exists() else 0
@@ -243,11 +237,7 @@ async def test_a_quiet_writer_re_imports_after_its_interval(pg: str, tmp_path: P
         audit.record_diagnosis(report(f"down-{i}"))
     await audit.flush()
     await proxy.restore()  # nothing else is recorded: the interval alone brings them back
-    for _ in range(100):
-        if (await rows(pg_url(pg)))["diagnoses"] == 10:
-            break
-        await asyncio.sleep(0.1)
-    assert (await rows(pg_url(pg)))["diagnoses"] == 10
+    await until_answer(lambda: rows(pg_url(pg)), lambda counts: counts["diagnoses"] == 10, what="the re-import")
     await audit.aclose()
     await proxy.close()
 
@@ -334,6 +324,7 @@ def test_a_lost_record_exits_non_zero_and_each_warning_shows_once(
             "KUBECONFIG": str(sim.kubeconfig),
             "XDG_DATA_HOME": str(tmp_path),
             "KUBEWHY_AUDIT_FALLBACK": str(blocker / "fallback.jsonl"),
+            **KUBELET_SAMPLE,
         },
     )  # neither spool nor fallback writable
     captured = capsys.readouterr()

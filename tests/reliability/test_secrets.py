@@ -15,6 +15,7 @@ from kubewhy import actions
 from kubewhy.cli import main
 from tests.bot.test_slack_bot import running_bot
 from tests.reliability.conftest import audit_env
+from tests.scenarios import KUBELET_SAMPLE
 
 SCENARIO = Path(__file__).parent / "data" / "secrets.yaml"
 SECRETS = [
@@ -40,7 +41,10 @@ def leaked(text: str) -> list[str]:
 @pytest.mark.parametrize("output", ["text", "markdown", "json"])
 def test_the_cli_shows_no_secret(start_sim: Any, output: str, capsys: pytest.CaptureFixture[str]) -> None:
     sim = start_sim(SCENARIO, timeline_mode="manual")
-    code = main(["why", "pod/vault/api-1", "-o", output, "-v", "--no-audit"], {"KUBECONFIG": str(sim.kubeconfig)})
+    code = main(
+        ["why", "pod/vault/api-1", "-o", output, "-v", "--no-audit"],
+        {"KUBECONFIG": str(sim.kubeconfig), **KUBELET_SAMPLE},
+    )
     out = capsys.readouterr()
     assert code == 0 and "OOMKilled" in out.out
     assert leaked(out.out + out.err) == []
@@ -48,7 +52,7 @@ def test_the_cli_shows_no_secret(start_sim: Any, output: str, capsys: pytest.Cap
 
 async def test_slack_answers_views_and_the_audit_log_show_no_secret(start_sim: Any, tmp_path: Path) -> None:
     sim = start_sim(SCENARIO, timeline_mode="manual")
-    async with running_bot(sim, audit_env(tmp_path)) as bot:
+    async with running_bot(sim, {**audit_env(tmp_path), **KUBELET_SAMPLE}) as bot:
         await bot.command("why api-1 -n vault")
         message = (await bot.double.wait_for("chat.update"))[0]
         for action in (blocks.ACTION_LOGS, blocks.ACTION_EVENTS, blocks.ACTION_DESCRIBE, blocks.ACTION_MORE):

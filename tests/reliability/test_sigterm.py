@@ -19,6 +19,7 @@ from tests.bot.test_slack_bot import SECRET, text_of
 from tests.reliability.conftest import signed_headers
 from tests.reliability.test_api_faults import inject
 from tests.reliability.test_audit_findings import free_port, rows
+from tests.waiting import until_answer
 
 
 async def test_an_in_flight_diagnosis_is_answered_and_recorded_after_sigterm(start_sim: Any, tmp_path: Path) -> None:
@@ -57,13 +58,8 @@ async def test_an_in_flight_diagnosis_is_answered_and_recorded_after_sigterm(sta
             ) as resp:
                 return resp.status
 
-    try:
-        for _ in range(200):
-            try:
-                if await command("help") == 200:
-                    break
-            except aiohttp.ClientError:
-                await asyncio.sleep(0.1)
+    try:  # until it listens
+        await until_answer(lambda: command("help"), lambda status: status == 200, retry_on=(aiohttp.ClientError,))
         inject(sim, path="/pods/app-7d4b9c6f5-x2x7k", delay=1.5, times=1)  # the diagnosis takes a while
         assert await command("why app-7d4b9c6f5-x2x7k -n q1") == 200
         await double.wait_for("chat.postMessage", 1)  # "investigating…" is out: the work is in flight

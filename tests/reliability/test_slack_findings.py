@@ -20,6 +20,7 @@ from kubewhy.settings import load as load_settings
 from tests.bot.slack_double import SlackDouble
 from tests.bot.test_slack_bot import ALLOWED, CHANNEL, GROUP_MEMBER, Bot, all_elements, running_bot, text_of
 from tests.reliability.conftest import audit_env, post_raw, signed_headers
+from tests.scenarios import KUBELET_SAMPLE
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -230,7 +231,7 @@ async def test_an_unexpected_slack_error_still_reaches_the_user(rbot: Bot) -> No
 
 async def test_an_unreachable_cluster_is_reported_without_internals(start_sim: Any, tmp_path: Path) -> None:
     sim = start_sim("workshop", timeline_mode="manual")
-    async with running_bot(sim, {"KUBEWHY_SLACK_NAMESPACES": "q1", **audit_env(tmp_path)}) as bot:
+    async with running_bot(sim, {"KUBEWHY_SLACK_NAMESPACES": "q1", **audit_env(tmp_path), **KUBELET_SAMPLE}) as bot:
         sim.stop()  # the API server goes away
         await bot.command("why app-7d4b9c6f5-x2x7k -n q1")
         await bot.command("status -n q1")
