@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import json
 import threading
-import time
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -39,11 +38,11 @@ def check(report: Report, cid: str):  # type: ignore[no-untyped-def]
 
 class _Handler(BaseHTTPRequestHandler):
     mode = "slow"
-    delay = 3.0
+    released = threading.Event()  # a slow server answers once the test is over (each server has its own)
 
     def do_GET(self) -> None:  # noqa: N802
         if self.mode == "slow":
-            time.sleep(self.delay)
+            self.released.wait(timeout=60)
             body, status = {"status": "success", "data": {"resultType": "vector", "result": []}}, 200
         else:
             body, status = (
@@ -74,7 +73,7 @@ def fake_server() -> Iterator[callable]:  # type: ignore[valid-type]
     servers: list[ThreadingHTTPServer] = []
 
     def start(mode: str) -> str:
-        handler = type("H", (_Handler,), {"mode": mode})
+        handler = type("H", (_Handler,), {"mode": mode, "released": threading.Event()})
         server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
         server.daemon_threads = True
         threading.Thread(target=server.serve_forever, daemon=True).start()
@@ -83,6 +82,7 @@ def fake_server() -> Iterator[callable]:  # type: ignore[valid-type]
 
     yield start
     for s in servers:
+        s.RequestHandlerClass.released.set()  # type: ignore[attr-defined]
         s.shutdown()
         s.server_close()
 

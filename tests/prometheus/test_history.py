@@ -11,6 +11,7 @@ from kubesim.history import openmetrics
 from kubesim.runner import run_in_thread
 from kubesim.server import SimOptions
 from tests.prometheus.promcases import FILLING, MEMORY, THROTTLED, load_scenario
+from tests.waiting import until_sync
 
 END = datetime(2030, 1, 1, 12, 0, tzinfo=UTC)
 SAMPLE = re.compile(r"^(?P<name>[a-z_]+)(?P<labels>\{.*\}) (?P<value>\S+) (?P<ts>\S+)$")
@@ -110,7 +111,6 @@ def test_same_series_labels_as_the_simulator_metrics_endpoint() -> None:
 def test_prometheus_scrapes_the_simulator_metrics_endpoint(prometheus_binaries, tmp_path) -> None:  # type: ignore[no-untyped-def]
     """The demo's live mode: a real Prometheus scraping /metrics sees the throttled server."""
     import json
-    import time
     import urllib.parse
 
     from kubesim.prometheus import scrape
@@ -121,13 +121,15 @@ def test_prometheus_scrapes_the_simulator_metrics_endpoint(prometheus_binaries, 
         query = 'container_cpu_cfs_periods_total{namespace="q10",pod="server-7b6f4c9d8c-jhk7g",job="kubesim"}'
         url = f"{server.url}/api/v1/query?" + urllib.parse.urlencode({"query": query})
         result: list = []  # type: ignore[type-arg]
-        for _ in range(300):  # the first scrape lands within a few seconds; bounded wait, no timing assertion
+
+        def scraped() -> bool:  # the first scrape lands within a few seconds
+            nonlocal result
             with urllib.request.urlopen(url, timeout=5) as resp:
                 result = json.loads(resp.read())["data"]["result"]
-            if result:
-                break
-            time.sleep(0.1)
-        assert result and float(result[0]["value"][1]) >= 10 * 3600
+            return bool(result)
+
+        until_sync(scraped, timeout=30, interval=0.1, what="the first scrape")
+        assert float(result[0]["value"][1]) >= 10 * 3600
     finally:
         server.stop()
         sim.stop()
