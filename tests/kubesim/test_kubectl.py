@@ -5,13 +5,13 @@ from __future__ import annotations
 import re
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
 
 from kubesim.runner import RunningSim
 from tests.conftest import kubectl_binaries, run_kubectl
+from tests.waiting import until_sync
 
 KUBECTLS = kubectl_binaries()
 pytestmark = [pytest.mark.kubectl, pytest.mark.skipif(not KUBECTLS, reason="kubectl is not installed")]
@@ -112,9 +112,7 @@ def test_kubewhy_sim_serve_then_kubectl_as_a_new_user(tmp_path: Path) -> None:
     try:
         line = proc.stdout.readline() if proc.stdout else ""
         assert "serving scenario 'workshop'" in line, (line, proc.stderr.read() if proc.poll() is not None else "")
-        deadline = time.monotonic() + 10
-        while not kubeconfig.exists() and time.monotonic() < deadline:
-            time.sleep(0.05)
+        until_sync(kubeconfig.exists, timeout=10, what="the kubeconfig it writes")
         out = subprocess.run(
             ["kubectl", "--kubeconfig", str(kubeconfig), "get", "pods", "-A"],
             capture_output=True,
