@@ -11,8 +11,7 @@ from kubewhy.models.findings import Report
 from kubewhy.settings import SlackSettings
 
 if TYPE_CHECKING:
-    from kubewhy.playbooks.loader import Catalog
-    from kubewhy.service import Deps
+    pass
 
 
 @dataclass
@@ -26,16 +25,6 @@ class BotDeps:
     def of(cls, app: Kubewhy) -> BotDeps:
         """The bot's view of an open application (its settings name the Slack side)."""
         return cls(app=app, slack=app.settings.slack, default_namespace=app.settings.default_namespace)
-
-    @property
-    def core(self) -> Deps:
-        """``app.deps``, for the tests outside ``tests/bot`` that still read the audit log through it (issue 22:
-        removed once they use ``deps.app``); the listeners never use it."""
-        return self.app.deps
-
-    @property
-    def catalog(self) -> Catalog:
-        return self.app.catalog
 
     def readable(self, namespace: str | None) -> bool:
         return "*" in self.slack.namespaces or namespace is None or namespace in self.slack.namespaces

@@ -394,7 +394,7 @@ async def test_slack_clicks_and_views_join_the_incident_post_mortem(rbot: Any) -
     await rbot.click(message, blocks.ACTION_EVENTS)
     await rbot.click(message, blocks.ACTION_DESCRIBE)
     await rbot.double.wait_for("chat.postMessage", 3)
-    audit = rbot.deps.core.audit
+    audit = rbot.deps.app.audit
     await audit.flush()
     timeline = [e for e in await actions.history(audit, incident="INC-77", limit=100)]
     kinds = sorted((e.kind, e.summary) for e in timeline if e.kind in ("action", "diagnosis"))

@@ -63,5 +63,5 @@ async def test_slack_answers_views_and_the_audit_log_show_no_secret(start_sim: A
         everything = json.dumps([c.params for c in bot.double.calls])
         assert "Show logs" in everything and "[redacted]" in everything  # the logs were shown, redacted
         assert leaked(everything) == []
-        entries = await actions.history(bot.deps.core.audit, limit=100)
+        entries = await actions.history(bot.deps.app.audit, limit=100)
         assert leaked(json.dumps([e.to_dict() for e in entries], default=str)) == []

@@ -51,7 +51,7 @@ async def test_status_without_namespace_lists_only_readable_namespaces(rbot: Bot
 
 
 async def test_history_shows_only_readable_namespaces_and_no_os_user(rbot: Bot) -> None:
-    core = rbot.deps.core
+    core = rbot.deps.app
     assert core.audit is not None
     actions.record_action(core, "show_logs", actor="alice-os-login", source="cli", target=Target("Pod", "x", "q8"))
     actions.record_action(core, "show_logs", actor="bob-os-login", source="cli", target=Target("Pod", "y", "q1"))
@@ -86,7 +86,7 @@ async def test_hand_made_button_values_are_checked_on_the_server(rbot: Bot, acti
     assert refused["user"] == ALLOWED and "may not read namespace `kube-system`" in refused["text"]
     assert not rbot.double.to("chat.postMessage") and not rbot.double.to("chat.update")
     assert not rbot.double.to("views.open")
-    entries = await actions.history(rbot.deps.core.audit, limit=50)
+    entries = await actions.history(rbot.deps.app.audit, limit=50)
     assert not [e for e in entries if "kube-system" in e.target]  # nothing was read, nothing recorded
 
 
@@ -116,8 +116,8 @@ async def test_the_same_signed_request_three_times_runs_once(rbot: Bot) -> None:
     assert statuses == [200, 401, 401]
     await rbot.double.wait_for("chat.update")
     assert len(rbot.double.to("chat.postMessage")) == 1
-    await rbot.deps.core.audit.flush()  # type: ignore[union-attr]
-    diagnoses = [e for e in await actions.history(rbot.deps.core.audit, limit=50) if e.kind == "diagnosis"]
+    await rbot.deps.app.audit.flush()  # type: ignore[union-attr]
+    diagnoses = [e for e in await actions.history(rbot.deps.app.audit, limit=50) if e.kind == "diagnosis"]
     assert len(diagnoses) == 1
 
 
@@ -342,7 +342,7 @@ async def test_playbooks_lists_every_playbook_without_cutting_a_line(rbot: Bot) 
     sections = [b["text"]["text"] for b in reply["blocks"]]
     assert all(len(s) <= 3000 for s in sections)
     listed = [line for s in sections for line in s.splitlines() if line.startswith("• `")]
-    ids = sorted(p.id for p in rbot.deps.catalog.playbooks)
+    ids = sorted(p.id for p in rbot.deps.app.catalog.playbooks)
     assert len(ids) > 37 and [line.split("`")[1] for line in listed] == ids
 
 
@@ -379,9 +379,9 @@ async def test_submitting_apply_twice_applies_once(rbot: Bot) -> None:
     again = (await rbot.double.wait_for("chat.postEphemeral"))[0]
     assert "already submitted" in again["text"]
     await rbot.double.wait_for("chat.postMessage", 2)
-    await rbot.deps.core.audit.flush()  # type: ignore[union-attr]
+    await rbot.deps.app.audit.flush()  # type: ignore[union-attr]
     events = [
-        e.summary.split(":")[0] for e in await actions.history(rbot.deps.core.audit, limit=100) if e.kind == "fix_event"
+        e.summary.split(":")[0] for e in await actions.history(rbot.deps.app.audit, limit=100) if e.kind == "fix_event"
     ]
     assert events.count("applied") == 1 and events.count("approved") == 1
 

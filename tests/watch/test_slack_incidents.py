@@ -108,15 +108,15 @@ async def test_acknowledge_mute_and_resolve_from_slack_are_audited_in_order(clus
             await settled(watcher, cluster)
             assert len(pages.posts()) == 1  # still NotReady, but resolved by a person: not paged again
 
-            assert bot.deps.core.audit is not None
-            await bot.deps.core.audit.flush()
-            timeline = [e for e in reversed(await actions.history(bot.deps.core.audit, incident=ref, limit=100))]
+            assert bot.deps.app.audit is not None
+            await bot.deps.app.audit.flush()
+            timeline = [e for e in reversed(await actions.history(bot.deps.app.audit, incident=ref, limit=100))]
             what = [(e.kind, e.summary.split(":")[0]) for e in timeline]
             assert ("action", "acknowledge") in what and ("action", "mute") in what and ("action", "unmute") in what
             order = [w for w in what if w in {("action", "acknowledge"), ("action", "mute"), ("action", "unmute")}]
             assert order == [("action", "acknowledge"), ("action", "mute"), ("action", "unmute")]
             assert any(e.actor == ALLOWED and e.summary.startswith("acknowledge") for e in timeline)
-            report = await actions.postmortem(bot.deps.core.audit, ref)
+            report = await actions.postmortem(bot.deps.app.audit, ref)
             assert report is not None and "acknowledge" in report and "Alerts" in report
         finally:
             stop.set()
