@@ -4,7 +4,17 @@ from __future__ import annotations
 
 import pytest
 
+from kubewhy import yamlsrc
 from kubewhy.yamlsrc import YamlSourceError, documents
+from tests.kubesim.test_yamlsrc_fast import (
+    BROKEN,
+    EDGE,
+    PARTING,
+    corpus_differences,
+    left_to_python,
+    needs_libyaml,
+    outcome,
+)
 
 
 def test_documents_keep_their_index_and_the_lines_of_values() -> None:
@@ -43,3 +53,45 @@ def test_merge_keys_and_anchors_are_not_duplicates() -> None:
 def test_times_stay_text_as_the_kubernetes_api_reads_them() -> None:
     (doc,) = documents("creationTimestamp: 2024-06-14T10:00:00Z\ndate: 2024-06-14\nn: 3\nflag: true\n")
     assert doc.data == {"creationTimestamp": "2024-06-14T10:00:00Z", "date": "2024-06-14", "n": 3, "flag": True}
+
+
+# libyaml's C parser, used when PyYAML has it: the nodes, data and errors of the pure-Python parser, always.
+
+
+@needs_libyaml
+def test_every_yaml_file_reads_the_same_on_the_c_parser() -> None:
+    assert not corpus_differences(yamlsrc, yamlsrc._Loader)
+
+
+@pytest.mark.parametrize("text", [*BROKEN.values(), *EDGE.values()], ids=[*BROKEN, *EDGE])
+def test_documents_and_errors_are_those_of_the_python_parser(text: str) -> None:
+    assert outcome(documents(text)) == outcome(yamlsrc._documents(yamlsrc._Loader, text))
+
+
+@needs_libyaml
+@pytest.mark.parametrize("text", PARTING.values(), ids=PARTING)
+def test_where_libyaml_parts_from_pyyaml_the_python_parser_reads(text: str) -> None:
+    assert left_to_python(yamlsrc, text)
+    assert outcome(documents(text)) == outcome(yamlsrc._documents(yamlsrc._Loader, text))
+
+
+@needs_libyaml
+def test_the_c_parser_keeps_times_as_text_too() -> None:
+    assert yamlsrc._CLoader is not None
+    (doc,) = yamlsrc._documents(yamlsrc._CLoader, "creationTimestamp: 2024-06-14T10:00:00Z\nat: 2024-06-14\n")
+    assert doc.data == {"creationTimestamp": "2024-06-14T10:00:00Z", "at": "2024-06-14"}
+
+
+@needs_libyaml
+def test_documents_before_an_error_are_handed_out_once() -> None:
+    docs = documents("ok: 1\n---\nalso: 2\n---\nm: {k: 1, k: 2}\n---\nnever: 3\n")
+    assert [next(docs).data, next(docs).data] == [{"ok": 1}, {"also": 2}]
+    with pytest.raises(YamlSourceError, match=r"duplicate key 'k' in m \(first at line 5\)"):
+        next(docs)
+
+
+def test_without_libyaml_the_python_parser_reads_it(monkeypatch: pytest.MonkeyPatch) -> None:
+    text = EDGE["timestamps and numbers"] + "---\n" + BROKEN["unclosed bracket"]
+    expected = outcome(yamlsrc._documents(yamlsrc._Loader, text))
+    monkeypatch.setattr(yamlsrc, "_CLoader", None)
+    assert outcome(documents(text)) == expected and len(expected[0]) == 1
