@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -11,6 +12,7 @@ from textual.css.query import NoMatches
 
 from kubesim.runner import RunningSim
 from kubewhy.settings import Flags, load
+from tests.scenarios import KUBELET_SAMPLE
 from tui.app import K8sTui
 from tui.data import Session
 
@@ -36,8 +38,9 @@ def make_app(tmp_path: Path) -> Callable[..., K8sTui]:
         env = {
             "HOME": str(tmp_path),
             "XDG_DATA_HOME": str(tmp_path / "data"),
-            "XDG_CACHE_HOME": str(tmp_path / "c"),
+            "XDG_CACHE_HOME": os.environ["XDG_CACHE_HOME"],  # the session's: playbooks compiled once, not per test
             "USER": "tester",
+            **KUBELET_SAMPLE,
         }
         settings = load(
             env,

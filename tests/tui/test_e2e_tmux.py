@@ -6,12 +6,14 @@ from __future__ import annotations
 import shutil
 import subprocess
 import sys
-import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+
+from tests.scenarios import KUBELET_SAMPLE
+from tests.waiting import until_sync
 
 K8STUI = Path(sys.executable).parent / "k8stui"
 
@@ -28,7 +30,12 @@ def tmux(*args: str) -> str:
 @pytest.fixture
 def pane(tmp_path: Path) -> Iterator[str]:
     name = f"k8stui-{uuid.uuid4().hex[:8]}"
-    env = {"XDG_DATA_HOME": str(tmp_path / "data"), "XDG_CACHE_HOME": str(tmp_path / "cache"), "TERM": "xterm-256color"}
+    env = {
+        "XDG_DATA_HOME": str(tmp_path / "data"),
+        "XDG_CACHE_HOME": str(tmp_path / "cache"),
+        "TERM": "xterm-256color",
+        **KUBELET_SAMPLE,
+    }
     exports = " ".join(f"{k}={v}" for k, v in env.items())
     tmux(
         "new-session",
@@ -47,16 +54,20 @@ def pane(tmp_path: Path) -> Iterator[str]:
         subprocess.run(["tmux", "kill-session", "-t", name], capture_output=True, timeout=30)
 
 
-def screen_with(name: str, *needles: str, polls: int = 600) -> str:
+def screen_with(name: str, *needles: str, timeout: float = 60.0) -> str:
     """The pane's text once it holds every needle (polled: the app and the simulator run in real time)."""
     text = ""
-    for _ in range(polls):
+
+    def shown() -> bool:
+        nonlocal text
         text = tmux("capture-pane", "-p", "-t", name)
         if all(n in text for n in needles):
-            return text
-        assert "K8STUI-EXITED" not in text, text
-        time.sleep(0.1)
-    raise AssertionError(f"the terminal never showed {needles}:\n{text}")
+            return True
+        assert "K8STUI-EXITED" not in text, text  # it ended before showing them
+        return False
+
+    until_sync(shown, timeout=timeout, interval=0.1, what=f"the terminal to show {needles}", detail=lambda: text)
+    return text
 
 
 def test_demo_starts_shows_the_problems_and_why(pane: str) -> None:
