@@ -14,6 +14,7 @@ from kubewhy.audit import AuditLog, RetryPolicy, db, migrate
 from kubewhy.audit.models import Alert, Diagnosis, FixEventRow, FixProposal
 from kubewhy.models.findings import Finding, Report
 from kubewhy.models.target import Target
+from tests.waiting import until
 
 from .conftest import pg_url
 from .proxy import FlakyProxy
@@ -33,15 +34,6 @@ async def proxy() -> AsyncIterator[FlakyProxy]:
     p = await FlakyProxy().start()
     yield p
     await p.close()
-
-
-async def until(condition: object, what: str) -> None:
-    """Poll a condition (bounded, so a broken writer fails the test instead of hanging it)."""
-    for _ in range(3000):
-        if condition():  # type: ignore[operator]
-            return
-        await asyncio.sleep(0.01)
-    raise AssertionError(f"gave up waiting for: {what}")
 
 
 async def burst(audit: AuditLog, start: int, n: int) -> list[object]:
@@ -72,7 +64,12 @@ async def test_500_actions_survive_refused_connections_and_lost_commit_acks(
     await proxy.refuse()  # Postgres "down" in the middle of the burst
     keys += await burst(audit, 200, 150)
     retries_before = audit.stats.retries
-    await until(lambda: audit.stats.retries >= retries_before + 3, "the writer retrying against a refusing server")
+    await until(
+        lambda: audit.stats.retries >= retries_before + 3,
+        timeout=30,
+        interval=0.01,
+        what="the writer retrying against a refusing server",
+    )
     keys += await burst(audit, 350, 150)
     await proxy.restore()
     await audit.aclose(timeout=120)
