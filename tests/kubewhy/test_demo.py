@@ -5,11 +5,15 @@ database beside its kubeconfig, never in the user's (the default one or $KUBEWHY
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import os
 import subprocess
 import sys
 from pathlib import Path
+
+from tests.waiting import until_sync
+from tests.watch.conftest import open_incidents
 
 # One target of each workshop problem and the causes any of which its line may lead with.
 TEN_PROBLEMS = {
@@ -88,7 +92,6 @@ def test_demo_diagnoses_the_workshop_and_records_it_in_its_own_database(tmp_path
 def test_demo_with_watch_pages_the_workshop_once_each_and_stops_cleanly(tmp_path: Path) -> None:
     """`kubewhy demo --watch` (scripts/demo --watch): the watchers on the demo cluster print their pages."""
     import signal
-    import time
 
     env = {k: v for k, v in os.environ.items() if not k.startswith(("KUBEWHY_PROMETHEUS", "SLACK_"))}
     env["KUBEWHY_DATABASE_URL"] = f"sqlite+aiosqlite:///{tmp_path / 'env.db'}"  # --database-url wins over it
@@ -114,11 +117,15 @@ def test_demo_with_watch_pages_the_workshop_once_each_and_stops_cleanly(tmp_path
             env=env,
         )
     try:
-        deadline = time.monotonic() + 120
-        while "node/node-3" not in out_path.read_text() or "crash-loop" not in out_path.read_text():
-            assert proc.poll() is None and time.monotonic() < deadline, out_path.read_text()
-            time.sleep(0.2)
-        time.sleep(2.0)
+
+        def paged() -> bool:
+            text = out_path.read_text()
+            assert proc.poll() is None, text
+            return "node/node-3" in text and "crash-loop" in text
+
+        until_sync(paged, timeout=120, interval=0.2, what="the node and crash-loop pages", detail=out_path.read_text)
+        ledger = f"sqlite:///{tmp_path / 'explicit.db'}"  # each incident open and its page saved: nothing left to page
+        until_sync(lambda: all(asyncio.run(open_incidents(ledger)).values()), timeout=30, what="every page saved")
     finally:
         proc.send_signal(signal.SIGINT)
         _, err = proc.communicate(timeout=30)

@@ -16,6 +16,8 @@ import httpx
 import pytest
 
 from kubesim.runner import RunningSim
+from kubewhy.audit import db
+from kubewhy.audit.ledger import Ledger
 from kubewhy.watch.engine import Watcher
 from kubewhy.watch.informer import Informer
 from tests.audit.conftest import PG_ADMIN
@@ -261,6 +263,17 @@ async def settled(watcher: Watcher, cluster: Cluster, timeout: float = 20.0) -> 
         what="a whole tick with nothing to do",
         detail=lambda: {k: (c.busy, c.incident) for k, c in watcher.candidates.items()},
     )
+
+
+async def open_incidents(database_url: str) -> dict[str, str | None]:
+    """What a watcher process's incident ledger holds open: subject -> the page's message id (None: not posted
+    yet), read from its database."""
+    url = db.resolve_url(database_url)
+    engine = db.make_engine(url)
+    try:
+        return {i.subject: i.message_ts for i in await Ledger(engine, url).open_incidents()}
+    finally:
+        await engine.dispose()
 
 
 def text_of(message: dict[str, Any]) -> str:

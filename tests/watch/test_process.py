@@ -13,12 +13,10 @@ from pathlib import Path
 
 import pytest
 
-from kubewhy.audit import db
-from kubewhy.audit.ledger import Ledger
 from tests.bot.slack_double import SlackDouble
 from tests.waiting import until, until_answer
 
-from .conftest import DATA, Cluster, Pages, crash_looping, watch_environ
+from .conftest import DATA, Cluster, Pages, crash_looping, open_incidents, watch_environ
 
 
 class Proc:
@@ -37,16 +35,6 @@ class Proc:
             return False
 
         await until(seen, timeout=timeout, what=repr(needle), detail=lambda: "\n" + self.text())
-
-
-async def open_incidents(database_url: str) -> dict[str, str | None]:
-    """What the processes' incident ledger holds open: subject -> the page's message ts (None: not posted yet)."""
-    url = db.resolve_url(database_url)
-    engine = db.make_engine(url)
-    try:
-        return {i.subject: i.message_ts for i in await Ledger(engine, url).open_incidents()}
-    finally:
-        await engine.dispose()
 
 
 async def ledger_holds(database_url: str, *subjects: str) -> None:
