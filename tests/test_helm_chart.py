@@ -23,7 +23,7 @@ import pytest
 import yaml
 
 from kubesim.runner import run_in_thread
-from kubesim.scenario import bundled_names, load
+from kubesim.scenario import bundled_names
 from kubesim.server import SimOptions
 from kubewhy import inspect as kube_inspect
 from kubewhy.adapters.kube_live import LiveKube, build_api_client
@@ -37,6 +37,8 @@ from kubewhy.service import Deps, diagnose
 from kubewhy.settings import load as load_settings
 from kubewhy.watch.notify import StdoutNotifier
 from kubewhy.watch.run import run_watchers
+from tests.scenarios import scenario_copy
+from tests.waiting import until
 
 REPO = Path(__file__).resolve().parents[1]
 CHART = REPO / "helm" / "kubewhy"
@@ -308,7 +310,7 @@ async def _diagnoses_buttons_fixes_discovery(catalog: Any, diagnosed: set[str]) 
     expects (``diagnosed`` collects the kinds)."""
     calls: set[Access] = set()
     for name in bundled_names():
-        scenario = load(name)
+        scenario = scenario_copy(name)
         with tempfile.TemporaryDirectory() as tmp:
             sim = run_in_thread(scenario, SimOptions(timeline_mode="manual"), kubeconfig_out=Path(tmp) / "kc")
             try:
@@ -352,18 +354,18 @@ async def lead_and_watch(settings: Any) -> None:
         run_watchers(settings, StdoutNotifier(stream=io.StringIO()), stop=stop, on_ready=started.set_result)
     )
     watcher = await asyncio.wait_for(started, 60)
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + 60
     informers = (watcher.nodes, watcher.pods, watcher.events)
-    while not (watcher.elector.is_leader and all(i.stats.watches for i in informers)):
-        assert loop.time() < deadline, "the watchers did not lead and watch"
-        await asyncio.sleep(0.05)
+    await until(
+        lambda: watcher.elector.is_leader and all(i.stats.watches for i in informers),
+        timeout=60,
+        what="the watchers to lead and watch",
+    )
     stop.set()  # releases the Lease on the way out
     await asyncio.wait_for(task, 60)
 
 
 async def _watchers_with_their_lease(tmp: Path) -> set[Access]:
-    sim = run_in_thread(load("workshop"), SimOptions(timeline_mode="manual"), kubeconfig_out=tmp / "kc")
+    sim = run_in_thread(scenario_copy("workshop"), SimOptions(timeline_mode="manual"), kubeconfig_out=tmp / "kc")
     try:
         settings = load_settings(
             {
