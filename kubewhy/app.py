@@ -513,7 +513,9 @@ class Kubewhy:
     async def incident(self, ident: int | str) -> LedgerIncident | None:
         return await (await self.ledger()).get(ident)
 
-    async def ack(self, ident: int | str, *, actor: str | None = None, channel: str | None = None) -> Any:
+    async def ack(
+        self, ident: int | str, *, actor: str | None = None, channel: str | None = None
+    ) -> LedgerIncident | None:
         """None when there is no such open incident (already acknowledged or resolved)."""
         from . import incidents
 
@@ -526,7 +528,9 @@ class Kubewhy:
             channel=channel,
         )
 
-    async def resolve(self, ident: int | str, *, actor: str | None = None, channel: str | None = None) -> Any:
+    async def resolve(
+        self, ident: int | str, *, actor: str | None = None, channel: str | None = None
+    ) -> LedgerIncident | None:
         from . import incidents
 
         return await incidents.resolve(
