@@ -159,6 +159,21 @@ def _kv(mapping: Any, sep: Any = ",") -> str:
     return str(sep).join(f"{k}={format_value(v)}" for k, v in sorted((mapping or {}).items()))
 
 
+def _string(value: Any) -> str:
+    """``string(x)`` for the types the pinned runtime's own ``string()`` lacks (it knows int, uint, double and
+    string only): bool is ``true``/``false``, null ``""``, a list or map JSON. The runtime tries its built-in
+    first, so this is called only for the other types."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if value is None:
+        return ""
+    if isinstance(value, (list, tuple, dict)):
+        return json.dumps(to_py(value), separators=(",", ":"), sort_keys=True, default=str)
+    if isinstance(value, bytes):
+        return value.decode("utf-8", "replace")
+    return format_value(value) if isinstance(value, float) else str(value)
+
+
 def _sorted(items: Any) -> list[Any]:
     return sorted(items or [], key=lambda v: format_value(v))
 
@@ -235,6 +250,7 @@ FUNCTIONS: dict[str, Callable[..., Any]] = {
     "closest": _closest,
     "kv": _kv,
     "sorted": _sorted,
+    "string": _string,
 }
 
 
