@@ -27,7 +27,34 @@ _TOP = re.compile(
     r"^(Namespace|Labels|Annotations|Status|Node|Containers|Conditions|Events|Taints|Roles|"
     r"StorageClass|Selector|Volumes|Unschedulable):"
 )
-_KINDS = {"pod": "Pod", "node": "Node", "pvc": "PersistentVolumeClaim", "svc": "Service"}
+KINDS = {  # the short names kubectl takes, as kinds
+    "pod": "Pod",
+    "node": "Node",
+    "pvc": "PersistentVolumeClaim",
+    "svc": "Service",
+    "deploy": "Deployment",
+    "rs": "ReplicaSet",
+    "sts": "StatefulSet",
+    "ds": "DaemonSet",
+    "job": "Job",
+    "cj": "CronJob",
+    "hpa": "HorizontalPodAutoscaler",
+    "ep": "Endpoints",
+    "pv": "PersistentVolume",
+    "ing": "Ingress",
+}
+_API = {
+    "Deployment": "apps/v1",
+    "ReplicaSet": "apps/v1",
+    "StatefulSet": "apps/v1",
+    "DaemonSet": "apps/v1",
+    "Job": "batch/v1",
+    "CronJob": "batch/v1",
+    "HorizontalPodAutoscaler": "autoscaling/v2",
+    "Ingress": "networking.k8s.io/v1",
+}
+_CLUSTER_SCOPED = ("Node", "PersistentVolume")
+PLACEHOLDER = "pasted"  # the name of the object a fragment (events, a State block, a message) is attached to
 
 
 class DescribeError(ValueError):
@@ -42,8 +69,15 @@ class _Line:
 
 
 def looks_like_describe(text: str) -> bool:
-    first = next((ln for ln in text.splitlines() if ln.strip()), "")
+    first = next((ln for ln in normalise(text).splitlines() if ln.strip()), "")
     return bool(re.match(r"^\s*Name:\s+\S+", first)) and not first.lstrip().startswith("{")
+
+
+def normalise(text: str) -> str:
+    """A pasted text as kubectl printed it (see :mod:`.describe_fragment`)."""
+    from .describe_fragment import normalise as _normalise
+
+    return _normalise(text)
 
 
 def _lines(text: str) -> list[_Line]:
@@ -89,7 +123,7 @@ def _split(text: str) -> list[list[_Line]]:
         if ln.indent == 0 and ln.text.startswith("Name:") and (not blocks or len(blocks[-1]) > 1):
             blocks.append([])
         if not blocks:
-            raise DescribeError(f"{ln.no}: not kubectl describe output (it starts with 'Name:')")
+            continue  # text before the first describe (a sentence, a prompt line) is not read
         blocks[-1].append(ln)
     return blocks
 
@@ -315,15 +349,37 @@ def _events(lines: list[_Line], about: Obj, now: dt.datetime) -> list[Obj]:
 
 
 def _kind_of(top: dict[str, tuple[str, list[_Line]]]) -> str:
+    if "Reference" in top or "Min replicas" in top or "Max replicas" in top:
+        return "HorizontalPodAutoscaler"
+    if "StrategyType" in top or "NewReplicaSet" in top or "OldReplicaSets" in top:
+        return "Deployment"
+    if "Desired Number of Nodes Scheduled" in top:
+        return "DaemonSet"
+    if "Schedule" in top and ("Concurrency Policy" in top or "Suspend" in top or "Job Template" in top):
+        return "CronJob"
+    if "Completions" in top or "Parallelism" in top or "Pods Statuses" in top or "Completion Mode" in top:
+        return "Job"
+    if "Update Strategy" in top or "Volume Claims" in top:
+        return "StatefulSet"
+    if "Pod Template" in top and "Replicas" in top:
+        return "ReplicaSet" if "/" in top["Replicas"][0] else "StatefulSet"
+    if "Reclaim Policy" in top or ("Claim" in top and "Source" in top):
+        return "PersistentVolume"
+    if "Rules" in top or "Default backend" in top or "Ingress Class" in top:
+        return "Ingress"
+    if "Subsets" in top:
+        return "Endpoints"
     if "Containers" in top or "Init Containers" in top or "Controlled By" in top or "Start Time" in top:
         return "Pod"
     if "Taints" in top or "Roles" in top or "Unschedulable" in top or "Kubelet Version" in top:
         return "Node"
     if "StorageClass" in top or "Access Modes" in top or "VolumeMode" in top:
         return "PersistentVolumeClaim"
-    if "Selector" in top and ("Type" in top or "Endpoints" in top or "IP" in top):
+    if "Selector" in top and ("Type" in top or "Endpoints" in top or "IP" in top or "TargetPort" in top):
         return "Service"
-    raise DescribeError("1: cannot tell which kind this describe output is of (pod, node, pvc or svc)")
+    if "TargetPort" in top or "Session Affinity" in top:
+        return "Service"
+    raise DescribeError("1: cannot tell which kind this describe output is of")
 
 
 def _latest_time(lines: list[_Line]) -> dt.datetime | None:
@@ -343,12 +399,12 @@ def _object(block: list[_Line], now: dt.datetime) -> list[Obj]:
         raise DescribeError(f"{block[0].no}: a describe block without a Name")
     kind = _kind_of(top)
     meta: Obj = {"name": name}
-    if kind in ("Pod", "PersistentVolumeClaim", "Service"):
+    if kind not in _CLUSTER_SCOPED:
         meta["namespace"] = top.get("Namespace", ("default", []))[0] or "default"
     labels = _labels(*top["Labels"]) if "Labels" in top and top["Labels"][0] not in ("<none>",) else {}
     if labels:
         meta["labels"] = labels
-    obj: Obj = {"apiVersion": "v1", "kind": kind, "metadata": meta}
+    obj: Obj = {"apiVersion": _API.get(kind, "v1"), "kind": kind, "metadata": meta}
     spec: Obj = {}
     status: Obj = {}
     if kind == "Pod":
@@ -410,37 +466,97 @@ def _object(block: list[_Line], now: dt.datetime) -> list[Obj]:
         if selector:
             spec["selector"] = selector
         spec["type"] = top.get("Type", ("ClusterIP", []))[0] or "ClusterIP"
-        ports = []
-        for key in ("Port",):
-            m = re.search(r"(\d+)/(\w+)", top.get(key, ("", []))[0])
-            if m:
-                ports.append({"port": int(m.group(1)), "protocol": m.group(2)})
+        ports = _service_ports(block)
         if ports:
-            spec["ports"] = ports
+            spec["ports"] = [p for p, _ in ports]
         ingress = top.get("LoadBalancer Ingress", ("", []))[0]
         status["loadBalancer"] = {"ingress": [{"ip": ingress}]} if ingress else {}
+    else:
+        from .describe_workloads import fill
+
+        fill(kind, top, meta, spec, status, _Helpers)
     if spec:
         obj["spec"] = spec
     if status:
         obj["status"] = status
     out = [obj]
     if kind == "Service" and "Endpoints" in top:
-        addresses = [a.strip() for a in top["Endpoints"][0].split(",") if a.strip() and a.strip() != "<none>"]
-        out.append(
-            {
-                "apiVersion": "v1",
-                "kind": "Endpoints",
-                "metadata": {"name": name, "namespace": meta["namespace"]},
-                "subsets": [{"addresses": [{"ip": a.rsplit(":", 1)[0]} for a in addresses]}] if addresses else [],
-            }
-        )
+        out.append(_endpoints(name, meta["namespace"], _service_ports(block)))
     if "Events" in top:
         out += _events(top["Events"][1], obj, now)
     return out
 
 
+def _service_ports(block: list[_Line]) -> list[tuple[Obj, list[str]]]:
+    """Each ``Port:`` of a Service with its ``TargetPort``, ``NodePort`` and the ``Endpoints`` listed after it
+    (a Service prints the three once per port, so :func:`_fields` would keep only the first)."""
+    out: list[tuple[Obj, list[str]]] = []
+    for ln in block:
+        if ln.indent != 0:
+            continue
+        m = _KEY.match(ln.text)
+        if not m:
+            continue
+        key, value = m.group(2), m.group(3) or ""
+        if key == "Port":
+            pm = re.search(r"(?:(\S+)\s+)?(\d+)/(\w+)", value)
+            if pm:
+                port: Obj = {"port": int(pm.group(2)), "protocol": pm.group(3)}
+                if pm.group(1) and pm.group(1) != "<unset>":
+                    port["name"] = pm.group(1)
+                out.append((port, []))
+        elif key == "TargetPort" and out:
+            tm = re.match(r"([\w-]+)(?:/\w+)?", value)
+            if tm:
+                out[-1][0]["targetPort"] = int(tm.group(1)) if tm.group(1).isdigit() else tm.group(1)
+        elif key == "NodePort" and out:
+            nm = re.search(r"(\d+)/", value)
+            if nm:
+                out[-1][0]["nodePort"] = int(nm.group(1))
+        elif key == "Endpoints" and out:
+            out[-1][1].extend(a.strip() for a in value.split(",") if a.strip() and a.strip() not in ("<none>",))
+    return out
+
+
+def _endpoints(name: str, namespace: str, ports: list[tuple[Obj, list[str]]]) -> Obj:
+    """The Endpoints a Service describe shows: one subset per port with the listed addresses (none: no subsets).
+    kubectl lists ``ip:port`` and ``+ N more...``; the counted-but-unlisted addresses are not invented."""
+    subsets = []
+    for port, addresses in ports:
+        ips = [a.rsplit(":", 1)[0] for a in addresses if ":" in a and not a.startswith("+")]
+        if not ips:
+            continue
+        target = addresses[0].rsplit(":", 1)[1]
+        ep_port: Obj = {"port": int(target) if target.isdigit() else port["port"], "protocol": port["protocol"]}
+        if port.get("name"):
+            ep_port["name"] = port["name"]
+        subsets.append({"addresses": [{"ip": ip} for ip in ips], "ports": [ep_port]})
+    return {
+        "apiVersion": "v1",
+        "kind": "Endpoints",
+        "metadata": {"name": name, "namespace": namespace},
+        "subsets": subsets,
+    }
+
+
+class _Helpers:
+    """What the per-kind readers (:mod:`.describe_workloads`) share with this module."""
+
+    Line = _Line
+    fields = staticmethod(_fields)
+    child_indent = staticmethod(_child_indent)
+    conditions = staticmethod(_conditions)
+    containers = staticmethod(_containers)
+    volumes = staticmethod(_volumes)
+    labels = staticmethod(_labels)
+
+
 def parse(text: str, now: dt.datetime | None = None) -> list[Obj]:
-    """The objects (and their events) of ``kubectl describe`` output."""
+    """The objects (and their events) of ``kubectl describe`` output, or of a fragment of it (an Events table, a
+    Conditions or State block, one event message: see :mod:`.describe_fragment`)."""
+    from .describe_fragment import as_describe
+
+    text = as_describe(normalise(text))
     blocks = _split(text)
     if not blocks:
         raise DescribeError("1: empty describe output")
@@ -453,7 +569,9 @@ def parse(text: str, now: dt.datetime | None = None) -> list[Obj]:
 
 def target_of(objects: list[Obj]) -> str:
     """``kind/namespace/name`` of the first described object (what ``kubewhy why --describe FILE`` diagnoses)."""
+    from ..models.target import SHORT
+
     first = next(o for o in objects if o["kind"] != "Event")
-    short = {v: k for k, v in _KINDS.items()}[first["kind"]]
+    short = SHORT.get(first["kind"], first["kind"].lower())
     meta = first["metadata"]
     return f"{short}/{meta['namespace']}/{meta['name']}" if meta.get("namespace") else f"{short}/{meta['name']}"

@@ -1,0 +1,195 @@
+"""Pasted ``kubectl describe`` text as kubectl printed it, and fragments of it made whole.
+
+:func:`normalise` undoes what chat and Markdown do to a paste: code fences, ``> `` quoting, smart quotes,
+non-breaking and zero-width spaces, tabs, Windows line ends. :func:`as_describe` turns a fragment (text that
+does not start with ``Name:``) into a describe the reader can take: an Events table alone, a Conditions block,
+a State / Last State block, bare ``Type  Reason  Age  From  Message`` rows, or one event message such as
+``0/3 nodes are available: 3 Insufficient memory.``. The kind is inferred from what the fragment holds (container
+states: a Pod; ``Taints:``/``Capacity:``: a Node; ``StorageClass:`` with ``Access Modes``: a PVC; ``Replicas:``
+with ``StrategyType``: a Deployment; ``Reference:``/``Min replicas``: an HPA; ``Selector:`` with ``Endpoints:`` or
+``TargetPort``: a Service), else from the events' reasons and messages (a scheduler, kubelet or volume message
+is about a Pod, a provisioning one about a PVC, a metrics one about an HPA, a PLEG or pressure one about a Node),
+else a Pod. The object is named :data:`PLACEHOLDER` (``pasted``) in namespace ``default``, and the events are
+attached to it, so playbooks read the message as that object's evidence. A fragment is never refused.
+"""
+
+from __future__ import annotations
+
+import re
+
+PLACEHOLDER = "pasted"
+_TRANSLATE = str.maketrans(
+    {
+        "\u2018": "'",
+        "\u2019": "'",
+        "\u201c": '"',
+        "\u201d": '"',
+        "\u00a0": " ",
+        "\u2007": " ",
+        "\u202f": " ",
+        "\u200b": "",
+        "\ufeff": "",
+        "\u2013": "-",
+        "\u2014": "-",
+        "\r": "",
+    }
+)
+_EVENT_ROW = re.compile(
+    r"^\s*(Normal|Warning)\s+([A-Za-z]+)\s+(\S+(?:\s+\(x\d+\s+over\s+\S+\))?)\s+(\S+(?:,\s*\S+)?)\s+(\S.*)$"
+)
+_EVENT_HEADER = re.compile(r"^\s*Type\s+Reason\s+Age\s+From\s+Message\s*$")
+_CONDITION_ROW = re.compile(
+    r"^\s*(Ready|ContainersReady|PodScheduled|Initialized|PodReadyToStartContainers|MemoryPressure|DiskPressure|"
+    r"PIDPressure|NetworkUnavailable|Available|Progressing|ReplicaFailure|AbleToScale|ScalingActive|ScalingLimited)"
+    r"\s+(True|False|Unknown)\b"
+)
+# Markers of a kind, tried in order over a fragment's keys (first word before a colon at any indentation).
+_MARKERS: list[tuple[str, tuple[str, ...], tuple[str, ...]]] = [
+    ("Reference: ", ("Reference", "Min replicas", "Max replicas"), ()),
+    ("StrategyType: RollingUpdate", ("StrategyType", "NewReplicaSet"), ()),
+    ("Taints: <none>", ("Taints", "Capacity", "Allocatable", "Kubelet Version"), ()),
+    ("StorageClass: ", ("StorageClass",), ("Access Modes",)),
+    ("TargetPort: ", ("TargetPort", "Endpoints"), ("Selector",)),
+]
+_POD = "Start Time: <unset>"
+# (pattern in a message, reason of the event, the kind it is about)
+_MESSAGES: list[tuple[str, str, str]] = [
+    (r"nodes are available|didn't match|Insufficient (cpu|memory)|untolerated taint", "FailedScheduling", "Pod"),
+    (r"Back-off restarting failed container|CrashLoopBackOff", "BackOff", "Pod"),
+    (r"(Liveness|Readiness|Startup) probe failed", "Unhealthy", "Pod"),
+    (r"ImagePullBackOff|ErrImagePull|Failed to pull image|pull access denied|manifest unknown", "Failed", "Pod"),
+    (r"MountVolume|Unable to attach or mount|FailedMount|timed out waiting for the condition", "FailedMount", "Pod"),
+    (r"Multi-Attach error", "FailedAttachVolume", "Pod"),
+    (r"OOMKilled|out of memory", "OOMKilling", "Pod"),
+    (r"CreateContainerConfigError|configmap .* not found|secret .* not found", "Failed", "Pod"),
+    (r"FailedCreatePodSandBox|failed to create pod sandbox", "FailedCreatePodSandBox", "Pod"),
+    (
+        r"no persistent volumes available|waiting for first consumer|storageclass",
+        "ProvisioningFailed",
+        "PersistentVolumeClaim",
+    ),
+    (
+        r"failed to get (cpu|memory) utilization|unable to get metrics|invalid metrics",
+        "FailedGetResourceMetric",
+        "HorizontalPodAutoscaler",
+    ),
+    (r"PLEG is not healthy|NodeNotReady|Kubelet stopped posting", "NodeNotReady", "Node"),
+    (r"exceeded quota|forbidden", "FailedCreate", "ReplicaSet"),
+]
+_KIND_MARK = {
+    "Pod": _POD,
+    "PersistentVolumeClaim": "StorageClass: ",
+    "HorizontalPodAutoscaler": "Reference: ",
+    "Node": "Taints: <none>",
+    "ReplicaSet": "Replicas: 0 current / 0 desired\nPod Template:\n  Labels: <none>",
+    "Deployment": "StrategyType: RollingUpdate",
+    "Service": "TargetPort: ",
+}
+
+
+def normalise(text: str) -> str:
+    """The paste without its chat and Markdown dress; a table cut mid-row keeps the cells it has."""
+    text = text.translate(_TRANSLATE).expandtabs(8)
+    out = []
+    for ln in text.split("\n"):
+        stripped = ln.strip()
+        if stripped.startswith("```") or stripped.startswith("~~~"):
+            rest = stripped.strip("`~").strip()
+            # A fence may open on the same line as the text (```Name: x) or be a language tag (```yaml).
+            if ":" in rest or " " in rest:
+                out.append(rest)
+            continue
+        while ln.lstrip().startswith(">") and not ln.lstrip().startswith(">="):
+            ln = re.sub(r"^\s*>\s?", "", ln, count=1)
+        out.append(ln.rstrip())
+    return "\n".join(out)
+
+
+def _starts_with_name(text: str) -> bool:
+    first = next((ln for ln in text.splitlines() if ln.strip()), "")
+    return bool(re.match(r"^\s*Name:\s*\S", first))
+
+
+def _events_table(rows: list[tuple[str, ...]]) -> list[str]:
+    header = ("Type", "Reason", "Age", "From", "Message")
+    widths = [max(len(r[i]) for r in [header, *rows]) + 2 for i in range(4)]
+    lines = ["Events:"]
+    for row in [header, tuple("-" * len(h) for h in header), *rows]:
+        lines.append("  " + "".join(c.ljust(w) for c, w in zip(row[:4], widths, strict=True)) + row[4])
+    return lines
+
+
+def _kind_from_events(messages: list[tuple[str, str]]) -> tuple[str | None, list[str]]:
+    """The kind the events are most likely about, and for each message without a reason the one it implies."""
+    kind = None
+    reasons = []
+    for reason, message in messages:
+        implied = ""
+        for pattern, r, k in _MESSAGES:
+            if re.search(pattern, message, re.IGNORECASE) or reason == r:
+                implied = r
+                kind = kind or k
+                break
+        reasons.append(reason or implied or "Pasted")
+    return kind, reasons
+
+
+def as_describe(text: str) -> str:
+    """``text`` itself if it is describe output, else the fragment wrapped in a describe of a placeholder object."""
+    if _starts_with_name(text):
+        return text
+    lines = [ln for ln in text.split("\n") if ln.strip()]
+    if not lines:
+        return text
+    # A describe whose head was cut off: keep its keys, put the placeholder's name on top.
+    has_keys = any(re.match(r"^\s*[A-Z][A-Za-z ]*:(\s|$)", ln) for ln in lines)
+    rows = [m.groups() for m in (_EVENT_ROW.match(ln) for ln in lines) if m]
+    rest = [ln for ln in lines if not _EVENT_ROW.match(ln) and not _EVENT_HEADER.match(ln)]
+    rest = [ln for ln in rest if not re.match(r"^\s*-{3,}(\s+-{3,})*\s*$", ln) and ln.strip() != "Events:"]
+    keys = {m.group(1).strip() for m in (re.match(r"^\s*([A-Za-z][A-Za-z ]*?):", ln) for ln in rest) if m}
+    kind_mark = None
+    for mark, any_of, all_of in _MARKERS:
+        if any(k in keys for k in any_of) and all(k in keys for k in all_of):
+            kind_mark = mark
+            break
+    conditions = [ln for ln in rest if _CONDITION_ROW.match(ln)]
+    state = any(k in keys for k in ("State", "Last State", "Exit Code", "Restart Count", "Containers"))
+    messages = [(r[1], r[4]) for r in rows]
+    loose = [] if (rows or has_keys or conditions) else [" ".join(ln.strip() for ln in rest)]
+    event_kind, reasons = _kind_from_events(messages or [("", m) for m in loose])
+    if kind_mark is None:
+        if state:
+            kind_mark = _POD
+        elif conditions:
+            types = {_CONDITION_ROW.match(c).group(1) for c in conditions}  # type: ignore[union-attr]
+            if types & {"MemoryPressure", "DiskPressure", "PIDPressure", "NetworkUnavailable"}:
+                kind_mark = _KIND_MARK["Node"]
+            elif types & {"AbleToScale", "ScalingActive", "ScalingLimited"}:
+                kind_mark = _KIND_MARK["HorizontalPodAutoscaler"]
+            elif types & {"Available", "Progressing", "ReplicaFailure"}:
+                kind_mark = _KIND_MARK["Deployment"]
+            else:
+                kind_mark = _POD
+        else:
+            kind_mark = _KIND_MARK.get(event_kind or "Pod", _POD)
+    out = [f"Name: {PLACEHOLDER}", "Namespace: default", *kind_mark.split("\n")]
+    body: list[str] = []
+    if loose:
+        rows = [("Warning", reasons[0], "0s", "pasted", loose[0])]
+    elif rows:
+        rows = [(r[0], r[1], r[2], r[3], r[4]) for r in rows]
+    if conditions and not any(ln.strip() == "Conditions:" for ln in rest):
+        out += ["Conditions:", "  Type  Status  Reason  Message", "  ----  ------  ------  -------"]
+        out += ["  " + re.sub(r"\s{2,}", "  ", c.strip()) for c in conditions]
+        rest = [ln for ln in rest if ln not in conditions]
+    if not loose:
+        body = rest
+    if state and "Containers" not in keys and body:
+        base = min(len(ln) - len(ln.lstrip()) for ln in body)
+        out += ["Containers:", f"  {PLACEHOLDER}:"] + ["    " + ln[base:] for ln in body]
+    elif body:
+        base = min(len(ln) - len(ln.lstrip()) for ln in body)
+        out += [ln[base:] for ln in body]
+    if rows:
+        out += _events_table(rows)
+    return "\n".join(out) + "\n"
