@@ -237,7 +237,8 @@ async def diagnose_described(
     text: str, deps: Deps, *, actor: str = "", source: str = "cli", channel: str | None = None
 ) -> Report:
     """Diagnose ``kubectl describe`` output pasted as text (into Slack, a ticket): the described object is the
-    target and the text the whole cluster. Text that is not describe output is a :class:`UsageError`."""
+    target and the text the whole cluster, seen at the time the text was captured. A fragment (an Events table,
+    a State block, one message) is diagnosed as a placeholder object ``pasted`` (see describe_fragment)."""
     import dataclasses
 
     from .adapters import describe
@@ -245,11 +246,18 @@ async def diagnose_described(
     from .errors import UsageError
     from .models.target import parse_target
 
+    read_at = deps.clock()
     try:
-        objects = describe.parse(text)
+        captured = describe.capture_time(text, read_at)
+        objects = describe.parse(text, now=captured)
     except describe.DescribeError as exc:
         raise UsageError(f"pasted text, line {exc}") from None
     kube = SnapshotKube([], objects=objects, endpoint="pasted kubectl describe output")
+    if captured == read_at:
+        # No absolute time in the text (a fragment, an Events table): its ages count back from when it is read,
+        # and so does the diagnosis. With one, the latest event stays the clock (a skewed node's heartbeat is
+        # not when the text was taken).
+        kube.captured_at = captured
     pasted = dataclasses.replace(deps, kube=kube, clock=kube.clock, prom=None, kubelet=None)
     return await diagnose(
         parse_target(describe.target_of(objects)), pasted, actor=actor, source=source, channel=channel

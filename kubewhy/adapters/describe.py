@@ -1,15 +1,19 @@
-"""``kubectl describe pod|node|pvc|svc`` text as objects, so the output people paste into Slack and bug reports can
-be diagnosed like a snapshot.
+"""``kubectl describe`` text as objects, so the output people paste into Slack and bug reports can be diagnosed
+like a snapshot.
 
 The text is read back into the API's shape: a pod's phase, conditions, container states (``State``, ``Last
 State`` with reason, message, exit code, start and finish), readiness, restart counts, probes, requests and
 limits, volumes (Secret, ConfigMap, PVC, hostPath), the node and the controller; a node's conditions and taints; a
-PVC's class and phase; a Service's type, selector and endpoints; and the ``Events`` table as Event objects.
+PVC's class and phase; a Service's type, selector, every port with its targetPort and nodePort, and an Endpoints
+object (one subset per port with its listed addresses, none when kubectl shows ``<none>`` or nothing); the
+workloads, HPAs, PVs and Ingresses of :mod:`.describe_workloads`; and the ``Events`` table as Event objects.
 Describe output keeps ages, not times: the capture time is taken as the latest absolute time in the text (a
 container's start, a condition's heartbeat), else the time the text is read, and every age counts back from it.
-Several describes in one text (``kubectl describe pods``) give several objects. Pastes often gain or lose
-leading spaces; indentation is read relative to the first line. A text that is not describe output raises
-:class:`DescribeError` with the line.
+Several describes in one text (``kubectl describe pods``) give several objects, the first being the target.
+Pastes often gain or lose leading spaces; indentation is read relative to the first line. Chat and Markdown
+dress is undone and fragments (an Events table, a State block, one message) are made whole first
+(:mod:`.describe_fragment`): a text is never refused for not starting with ``Name:``, only a describe whose kind
+cannot be told raises :class:`DescribeError` with the line.
 """
 
 from __future__ import annotations
@@ -19,6 +23,8 @@ import email.utils
 import re
 from dataclasses import dataclass
 from typing import Any
+
+from .describe_fragment import PLACEHOLDER as PLACEHOLDER
 
 Obj = dict[str, Any]
 _KEY = re.compile(r"^(\s*)([A-Za-z][A-Za-z0-9 ./()-]*?):(?:\s+(.*?))?\s*$")
@@ -54,7 +60,6 @@ _API = {
     "Ingress": "networking.k8s.io/v1",
 }
 _CLUSTER_SCOPED = ("Node", "PersistentVolume")
-PLACEHOLDER = "pasted"  # the name of the object a fragment (events, a State block, a message) is attached to
 
 
 class DescribeError(ValueError):
@@ -163,9 +168,11 @@ def _table(lines: list[_Line]) -> list[dict[str, str]]:
             continue
         text = " " * (ln.indent - base) + ln.text
         cells = [text[s:e].strip() if e else text[s:].strip() for s, e in zip(starts, [*starts[1:], None], strict=True)]
-        # A row that does not line up with the header (a re-flowed paste): split on runs of two spaces instead.
-        split = re.split(r"\s{2,}", ln.text)
-        if len(split) == len(names) and any(not c for c in cells):
+        # A row that does not line up with the header (a re-flowed paste: a column cuts a word, or leaves a cell
+        # empty): split on runs of two spaces instead, the last column taking the rest.
+        split = re.split(r"\s{2,}", ln.text, maxsplit=len(names) - 1)
+        cuts = any(0 < s < len(text) and text[s - 1] != " " and text[s] != " " for s in starts)
+        if len(split) == len(names) and (cuts or any(not c for c in cells)):
             cells = split
         rows.append(dict(zip(names, cells, strict=False)))
     return rows
@@ -484,7 +491,31 @@ def _object(block: list[_Line], now: dt.datetime) -> list[Obj]:
         out.append(_endpoints(name, meta["namespace"], _service_ports(block)))
     if "Events" in top:
         out += _events(top["Events"][1], obj, now)
+    if kind == "Pod":
+        _unscheduled(obj, out[1:])
     return out
+
+
+def _unscheduled(pod: Obj, events: list[Obj]) -> None:
+    """A pod with no node whose paste shows FailedScheduling but not its conditions (an Events table alone, a
+    paste cut before them) is Pending with ``PodScheduled=False``, as kubectl would have shown: the scheduler's
+    latest message is the condition's."""
+    failed = [e for e in events if e.get("reason") == "FailedScheduling"]
+    status = pod.setdefault("status", {})
+    conditions = status.get("conditions") or []
+    if not failed or pod.get("spec", {}).get("nodeName") or any(c["type"] == "PodScheduled" for c in conditions):
+        return
+    status.setdefault("phase", "Pending")
+    status["conditions"] = [
+        *conditions,
+        {
+            "type": "PodScheduled",
+            "status": "False",
+            "reason": "Unschedulable",
+            "message": failed[-1]["message"],
+            "lastTransitionTime": min(e["firstTimestamp"] for e in failed),
+        },
+    ]
 
 
 def _service_ports(block: list[_Line]) -> list[tuple[Obj, list[str]]]:
@@ -551,16 +582,24 @@ class _Helpers:
     labels = staticmethod(_labels)
 
 
+def capture_time(text: str, now: dt.datetime | None = None) -> dt.datetime:
+    """When the text was captured, as :func:`parse` takes it: the latest absolute time in it, else ``now`` (the
+    time it is read); every age in the text counts back from it, and a diagnosis of it runs at it."""
+    from .describe_fragment import as_describe
+
+    lines = [ln for b in _split(as_describe(normalise(text))) for ln in b]
+    return _latest_time(lines) or now or dt.datetime.now(dt.UTC)
+
+
 def parse(text: str, now: dt.datetime | None = None) -> list[Obj]:
     """The objects (and their events) of ``kubectl describe`` output, or of a fragment of it (an Events table, a
     Conditions or State block, one event message: see :mod:`.describe_fragment`)."""
     from .describe_fragment import as_describe
 
-    text = as_describe(normalise(text))
-    blocks = _split(text)
+    blocks = _split(as_describe(normalise(text)))
     if not blocks:
         raise DescribeError("1: empty describe output")
-    captured = _latest_time([ln for b in blocks for ln in b]) or now or dt.datetime.now(dt.UTC)
+    captured = capture_time(text, now)
     objects: list[Obj] = []
     for block in blocks:
         objects += _object(block, captured)

@@ -9,8 +9,10 @@ states: a Pod; ``Taints:``/``Capacity:``: a Node; ``StorageClass:`` with ``Acces
 with ``StrategyType``: a Deployment; ``Reference:``/``Min replicas``: an HPA; ``Selector:`` with ``Endpoints:`` or
 ``TargetPort``: a Service), else from the events' reasons and messages (a scheduler, kubelet or volume message
 is about a Pod, a provisioning one about a PVC, a metrics one about an HPA, a PLEG or pressure one about a Node),
-else a Pod. The object is named :data:`PLACEHOLDER` (``pasted``) in namespace ``default``, and the events are
-attached to it, so playbooks read the message as that object's evidence. A fragment is never refused.
+else a Pod. A message without its row is a Warning seen last when pasted and first a minute before
+(its age is not known), from the component that reports such messages. The object is named
+:data:`PLACEHOLDER` (``pasted``) in namespace ``default``, and the events are attached to it, so playbooks read
+the message as that object's evidence. A fragment is never refused.
 """
 
 from __future__ import annotations
@@ -89,9 +91,11 @@ _KIND_MARK = {
 
 def normalise(text: str) -> str:
     """The paste without its chat and Markdown dress; a table cut mid-row keeps the cells it has."""
-    text = text.translate(_TRANSLATE).expandtabs(8)
+    text = text.translate(_TRANSLATE).replace("\t", "    ")
     out = []
     for ln in text.split("\n"):
+        while re.match(r"^\s*>(?!=)", ln):
+            ln = re.sub(r"^\s*>\s?", "", ln, count=1)
         stripped = ln.strip()
         if stripped.startswith("```") or stripped.startswith("~~~"):
             rest = stripped.strip("`~").strip()
@@ -99,8 +103,6 @@ def normalise(text: str) -> str:
             if ":" in rest or " " in rest:
                 out.append(rest)
             continue
-        while ln.lstrip().startswith(">") and not ln.lstrip().startswith(">="):
-            ln = re.sub(r"^\s*>\s?", "", ln, count=1)
         out.append(ln.rstrip())
     return "\n".join(out)
 
@@ -110,13 +112,32 @@ def _starts_with_name(text: str) -> bool:
     return bool(re.match(r"^\s*Name:\s*\S", first))
 
 
-def _events_table(rows: list[tuple[str, ...]]) -> list[str]:
-    header = ("Type", "Reason", "Age", "From", "Message")
-    widths = [max(len(r[i]) for r in [header, *rows]) + 2 for i in range(4)]
-    lines = ["Events:"]
+def _table(title: str, header: tuple[str, ...], rows: list[tuple[str, ...]]) -> list[str]:
+    """A describe table as kubectl aligns it: each column as wide as its widest cell, the last one free."""
+    widths = [max(len(r[i]) for r in [header, *rows]) + 2 for i in range(len(header) - 1)]
+    lines = [title]
     for row in [header, tuple("-" * len(h) for h in header), *rows]:
-        lines.append("  " + "".join(c.ljust(w) for c, w in zip(row[:4], widths, strict=True)) + row[4])
+        lines.append("  " + "".join(c.ljust(w) for c, w in zip(row[:-1], widths, strict=True)) + row[-1])
     return lines
+
+
+_CONDITION_HEADERS = {
+    2: ("Type", "Status"),
+    3: ("Type", "Status", "Reason"),
+    4: ("Type", "Status", "Reason", "Message"),
+    6: ("Type", "Status", "LastHeartbeatTime", "LastTransitionTime", "Reason", "Message"),
+}
+# A message pasted without its row has no age; it is taken as first seen a minute before the paste, past the
+# half minute the time-gated playbooks wait out (someone pasted it because it did not go away).
+_LOOSE_AGE = "0s (x1 over 1m)"
+# The component that reports an event of each reason, for a message pasted without its row.
+_SOURCE = {
+    "FailedScheduling": "default-scheduler",
+    "ProvisioningFailed": "persistentvolume-controller",
+    "FailedGetResourceMetric": "horizontal-pod-autoscaler",
+    "FailedCreate": "replicaset-controller",
+    "NodeNotReady": "node-controller",
+}
 
 
 def _kind_from_events(messages: list[tuple[str, str]]) -> tuple[str | None, list[str]]:
@@ -175,12 +196,15 @@ def as_describe(text: str) -> str:
     out = [f"Name: {PLACEHOLDER}", "Namespace: default", *kind_mark.split("\n")]
     body: list[str] = []
     if loose:
-        rows = [("Warning", reasons[0], "0s", "pasted", loose[0])]
+        rows = [("Warning", reasons[0], _LOOSE_AGE, _SOURCE.get(reasons[0], "kubelet"), loose[0])]
     elif rows:
         rows = [(r[0], r[1], r[2], r[3], r[4]) for r in rows]
     if conditions and not any(ln.strip() == "Conditions:" for ln in rest):
-        out += ["Conditions:", "  Type  Status  Reason  Message", "  ----  ------  ------  -------"]
-        out += ["  " + re.sub(r"\s{2,}", "  ", c.strip()) for c in conditions]
+        cells = [tuple(re.split(r"\s{2,}", c.strip())) for c in conditions]
+        width = max(len(c) for c in cells)
+        header = _CONDITION_HEADERS.get(width, _CONDITION_HEADERS[4])
+        cells = [(c + ("",) * len(header))[: len(header)] for c in cells]
+        out += _table("Conditions:", header, cells)
         rest = [ln for ln in rest if ln not in conditions]
     if not loose:
         body = rest
@@ -191,5 +215,5 @@ def as_describe(text: str) -> str:
         base = min(len(ln) - len(ln.lstrip()) for ln in body)
         out += [ln[base:] for ln in body]
     if rows:
-        out += _events_table(rows)
+        out += _table("Events:", ("Type", "Reason", "Age", "From", "Message"), rows)
     return "\n".join(out) + "\n"

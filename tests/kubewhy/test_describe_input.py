@@ -139,3 +139,143 @@ def test_text_that_is_not_describe_output_is_one_line_with_file_and_line(tmp_pat
     assert run.returncode == 2
     assert run.stderr.strip().count("\n") == 0 and "Traceback" not in run.stderr
     assert f"{bad}:1: cannot tell which kind" in run.stderr
+
+
+# ---- fragments and pasted dress (issue 23): read for what they hold, never refused ----------------------------------
+EVENTS_ONLY = """Events:
+  Type     Reason            Age                From               Message
+  ----     ------            ----               ----               -------
+  Warning  FailedScheduling  2m (x5 over 7m)    default-scheduler  0/3 nodes are available: 3 Insufficient memory.
+"""
+POD_HEAD = """Name:         web-1
+Namespace:    prod
+Status:       Pending
+Containers:
+  web:
+    Image:      nginx
+Events:
+  Type     Reason            Age   From               Message
+  ----     ------            ----  ----               -------
+"""
+
+
+def _diagnose(text: str) -> list[str]:
+    import asyncio
+
+    from kubewhy.adapters.kube_snapshot import SnapshotKube
+    from kubewhy.playbooks.loader import load_dirs
+    from kubewhy.service import Deps, diagnose_described
+
+    report = asyncio.run(diagnose_described(text, Deps(kube=SnapshotKube([], objects=[]), catalog=load_dirs([]))))
+    return [f.id for f in report.findings]
+
+
+def test_an_events_table_alone_is_about_a_pasted_pod() -> None:
+    pod, event = describe.parse(EVENTS_ONLY)
+    assert (pod["kind"], pod["metadata"]["name"]) == ("Pod", describe.PLACEHOLDER)
+    assert event["involvedObject"]["name"] == "pasted" and event["count"] == 5
+    assert describe.target_of([pod, event]) == "pod/default/pasted"
+    assert _diagnose(EVENTS_ONLY)[0] == "pending-unschedulable"
+
+
+def test_a_bare_scheduler_message_is_diagnosed() -> None:
+    text = "0/3 nodes are available: 3 Insufficient memory."
+    pod, event = describe.parse(text)
+    assert (event["reason"], event["source"]["component"], event["message"]) == (
+        "FailedScheduling",
+        "default-scheduler",
+        text,
+    )
+    assert pod["status"]["conditions"][0]["type"] == "PodScheduled"
+    assert _diagnose(text)[0] == "pending-unschedulable"
+
+
+def test_a_conditions_block_alone() -> None:
+    pod = describe.parse("Conditions:\n  Type    Status\n  Initialized  True\n  Ready   False\n")[0]
+    assert pod["kind"] == "Pod"
+    assert pod["status"]["conditions"] == [
+        {"type": "Initialized", "status": "True"},
+        {"type": "Ready", "status": "False"},
+    ]
+    row = "  MemoryPressure   True    Mon, 07 Dec 2026 07:00:00 +0000   Mon, 07 Dec 2026 06:00:00 +0000   KubeletHasInsufficientMemory   kubelet has insufficient memory available\n"  # noqa: E501
+    node = describe.parse(row)[0]
+    assert node["kind"] == "Node"
+    assert node["status"]["conditions"][0]["reason"] == "KubeletHasInsufficientMemory"
+
+
+def test_a_state_block_alone_is_a_pod_container() -> None:
+    text = """    State:          Waiting
+      Reason:       CrashLoopBackOff
+    Last State:     Terminated
+      Reason:       OOMKilled
+      Exit Code:    137
+    Ready:          False
+    Restart Count:  12
+"""
+    pod = describe.parse(text)[0]
+    status = pod["status"]["containerStatuses"][0]
+    assert status["lastState"] == {"terminated": {"reason": "OOMKilled", "exitCode": 137}}
+    assert status["restartCount"] == 12
+    assert _diagnose(text)[0] == "oom-killed"
+
+
+def test_a_fenced_quoted_paste_with_smart_quotes_and_nbsp() -> None:
+    body = (
+        POD_HEAD + "  Warning  FailedScheduling  5m    default-scheduler  0/3 nodes are available: 3 Insufficient cpu."
+    )
+    pasted = "\n".join(["```", *body.splitlines(), "```"])
+    quoted = "\n".join("> " + ln.replace("  ", "\u00a0 ") for ln in pasted.splitlines())
+    for text in (pasted, quoted):
+        pod, event = describe.parse(text)
+        assert pod["metadata"] == {"name": "web-1", "namespace": "prod"}
+        assert event["message"] == "0/3 nodes are available: 3 Insufficient cpu."
+        assert _diagnose(text)[0] == "pending-unschedulable"
+    smart = (
+        "Events:\n  Type  Reason  Age  From  Message\n  Warning\tBackOff\t3m\tkubelet\tBack-off pulling \u201capp\u201d"
+    )
+    assert describe.parse(smart)[1]["message"] == 'Back-off pulling "app"'
+
+
+def test_a_paste_cut_mid_line_keeps_what_it_has() -> None:
+    text = POD_HEAD + "  Warning  FailedScheduling  5m    default-scheduler  0/3 nodes are available: 3 Insuffic"
+    pod, event = describe.parse(text)
+    assert event["message"].endswith("3 Insuffic")
+    assert pod["status"]["phase"] == "Pending"
+    assert _diagnose(text)[0] == "pending-unschedulable"
+    cut_in_a_key = "Name:  web-1\nNamespace:  prod\nStatus:  Pending\nContainers:\n  web:\n    Ima"
+    assert describe.parse(cut_in_a_key)[0]["kind"] == "Pod"
+
+
+def test_several_describes_the_first_is_the_target() -> None:
+    folder = SAMPLES / "kubectl" / "1.33"
+    text = "\n".join((folder / f).read_text(encoding="utf-8") for f in ("svc-q4-web.txt", "deploy-q4-web.txt"))
+    objects = describe.parse(text)
+    assert [o["kind"] for o in objects if o["kind"] != "Event"] == ["Service", "Endpoints", "Deployment"]
+    assert describe.target_of(objects) == "svc/q4/web"
+
+
+def test_a_service_describe_keeps_each_port_and_its_endpoints() -> None:
+    text = """Name:              api
+Namespace:         shop
+Selector:          app=api
+Type:              NodePort
+Port:              http  80/TCP
+TargetPort:        http/TCP
+NodePort:          http  30080/TCP
+Endpoints:         10.0.0.5:8080,10.0.0.6:8080
+Port:              <unset>  9090/TCP
+TargetPort:        9090/TCP
+Endpoints:         <none>
+Session Affinity:  None
+"""
+    svc, endpoints = describe.parse(text)
+    assert svc["spec"]["ports"] == [
+        {"port": 80, "protocol": "TCP", "name": "http", "targetPort": "http", "nodePort": 30080},
+        {"port": 9090, "protocol": "TCP", "targetPort": 9090},
+    ]
+    assert endpoints["subsets"] == [
+        {
+            "addresses": [{"ip": "10.0.0.5"}, {"ip": "10.0.0.6"}],
+            "ports": [{"port": 8080, "protocol": "TCP", "name": "http"}],
+        }
+    ]
