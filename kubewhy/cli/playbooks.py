@@ -6,6 +6,7 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
+from typing import Any
 
 from ..playbooks.loader import load_dirs
 from ..settings import Flags, load
@@ -17,6 +18,14 @@ def add_parser(sub: argparse._SubParsersAction, name: str, help_: str) -> None: 
     pbsub = pb.add_subparsers(dest="pb_command", required=True)
     chk = pbsub.add_parser("check", help="validate playbook files; exits non-zero on any error")
     chk.add_argument("dirs", nargs="*", help="directories or files (default: the bundled playbooks)")
+    chk.add_argument(
+        "--skeletons",
+        action="append",
+        default=[],
+        metavar="SNAPSHOT",
+        help="also run each playbook on its objects in these snapshot files with fields removed one at a time, "
+        "and report every expression that fails (see docs/playbooks.md)",
+    )
     chk.set_defaults(func=cmd_check)
     lst = pbsub.add_parser("list", help="list loaded playbooks")
     lst.add_argument("--playbooks", action="append", default=[], metavar="DIR")
@@ -31,7 +40,24 @@ def cmd_check(args: argparse.Namespace, environ: Environ) -> int:
     for err in catalog.errors:
         print(f"{err.location}: error: {err.detail}")
     print(f"{len(catalog.playbooks)} playbooks valid, {len(catalog.errors)} errors", file=sys.stderr)
-    return 1 if catalog.errors else 0
+    problems = _skeleton_problems(catalog.playbooks, args.skeletons) if args.skeletons else []
+    for problem in problems:
+        print(f"{problem.playbook}: error: {problem}")
+    if args.skeletons:
+        print(f"skeleton lint: {len(problems)} expression errors", file=sys.stderr)
+    return 1 if catalog.errors or problems else 0
+
+
+def _skeleton_problems(playbooks: list[Any], snapshots: list[str]) -> list[Any]:
+    from ..adapters.snapshot_files import SnapshotFileError, read
+    from ..errors import UsageError
+    from ..playbooks.skeletons import Cluster, lint_sync
+
+    try:
+        files = read([Path(p) for p in snapshots])
+    except SnapshotFileError as exc:
+        raise UsageError(f"cannot read snapshot: {exc}") from None
+    return lint_sync(playbooks, [Cluster(files.objects, files.logs, files.captured_at, ", ".join(snapshots))])
 
 
 def cmd_list(args: argparse.Namespace, environ: Environ) -> int:
