@@ -2,13 +2,12 @@
 objects in the simulator's "workshop" scenario, one file per kubectl version, kind and object.
 
 Run: ``.venv/bin/python scripts/describe_fixtures.py``. Each file is ``<version>/<kind>-<namespace>-<name>.txt``;
-``snapshot.json`` beside them lists each object with the finding ``kubewhy why --snapshot``-style diagnosis of the
-live simulator names, which the round-trip test compares with the describe reader's answer.
+``snapshot.json`` beside them lists each object with the top finding of ``kubewhy why TARGET --snapshot`` over
+``kubectl get -o yaml`` of the same cluster, which the round-trip test compares with the describe reader's answer.
 """
 
 from __future__ import annotations
 
-import asyncio
 import json
 import subprocess
 import sys
@@ -58,23 +57,20 @@ def _wanted(ns: str) -> bool:
     return ns == "" or ns.startswith("q")
 
 
-async def _snapshot_findings(url_kubeconfig: Path, targets: list[str]) -> dict[str, str]:
-    """The top finding of a live diagnosis of each target (what ``kubewhy why`` says with the whole cluster)."""
+SNAPSHOT_KINDS = (
+    "pods,nodes,events,services,endpoints,deployments,replicasets,statefulsets,daemonsets,jobs,cronjobs,"
+    "horizontalpodautoscalers,persistentvolumeclaims,persistentvolumes,ingresses,configmaps,storageclasses"
+)
+
+
+def _snapshot_findings(exe: str, kubeconfig: Path, targets: list[str], tmp: Path) -> dict[str, str]:
+    """The top finding of ``kubewhy why TARGET --snapshot`` over ``kubectl get -o yaml`` of the whole cluster."""
+    snapshot = tmp / "cluster.yaml"
+    snapshot.write_text(_kubectl(exe, kubeconfig, "get", SNAPSHOT_KINDS, "-A", "-o", "yaml"), encoding="utf-8")
     out = {}
     for target in targets:
         proc = subprocess.run(
-            [
-                sys.executable,
-                "-m",
-                "kubewhy",
-                "why",
-                target,
-                "--kubeconfig",
-                str(url_kubeconfig),
-                "-o",
-                "json",
-                "--no-audit",
-            ],
+            [sys.executable, "-m", "kubewhy", "why", target, "--snapshot", str(snapshot), "-o", "json", "--no-audit"],
             capture_output=True,
             text=True,
             timeout=120,
@@ -112,7 +108,7 @@ def main() -> int:
                         if target not in targets:
                             targets.append(target)
                         (folder / f"{short}-{ns or '_'}-{name}.txt").write_text(text, encoding="utf-8")
-            expected = asyncio.run(_snapshot_findings(kc, targets))
+            expected = _snapshot_findings(str(binaries[-1]), kc, targets, Path(tmp))
         finally:
             sim.stop()
     (OUT / "snapshot.json").write_text(json.dumps(expected, indent=1, sort_keys=True) + "\n", encoding="utf-8")
