@@ -74,8 +74,15 @@ class _Line:
 
 
 def looks_like_describe(text: str) -> bool:
-    first = next((ln for ln in normalise(text).splitlines() if ln.strip()), "")
-    return bool(re.match(r"^\s*Name:\s+\S+", first)) and not first.lstrip().startswith("{")
+    """Describe output, or a fragment of it (an Events table, a State block, a scheduler message), rather than
+    the YAML or JSON a snapshot file holds."""
+    from .describe_fragment import looks_like_fragment
+
+    text = normalise(text)
+    first = next((ln for ln in text.splitlines() if ln.strip()), "")
+    if first.lstrip().startswith("{"):
+        return False
+    return bool(re.match(r"^\s*Name:\s+\S+", first)) or looks_like_fragment(text)
 
 
 def normalise(text: str) -> str:

@@ -107,6 +107,19 @@ def normalise(text: str) -> str:
     return "\n".join(out)
 
 
+def looks_like_fragment(text: str) -> bool:
+    """A piece of describe output (an Events table or row, a Conditions row, a State block) or an event message
+    kubewhy knows, and not a Kubernetes manifest (``apiVersion:``/``kind:``/``items:`` at the top level)."""
+    lines = [ln for ln in text.split("\n") if ln.strip()]
+    if any(re.match(r"^(apiVersion|kind|items|metadata):", ln) for ln in lines):
+        return False
+    if any(_EVENT_ROW.match(ln) or _EVENT_HEADER.match(ln) or _CONDITION_ROW.match(ln) for ln in lines):
+        return True
+    if any(re.match(r"^\s*(State|Last State|Events|Conditions):", ln) for ln in lines):
+        return True
+    return any(re.search(pattern, text, re.IGNORECASE) for pattern, _, _ in _MESSAGES)
+
+
 def _starts_with_name(text: str) -> bool:
     first = next((ln for ln in text.splitlines() if ln.strip()), "")
     return bool(re.match(r"^\s*Name:\s*\S", first))

@@ -279,3 +279,16 @@ Session Affinity:  None
             "ports": [{"port": 8080, "protocol": "TCP", "name": "http"}],
         }
     ]
+
+
+def test_why_describe_takes_a_file_holding_only_a_message(tmp_path: Path) -> None:
+    paste = tmp_path / "paste.txt"
+    paste.write_text("> 0/3 nodes are available: 3 Insufficient memory.\n", encoding="utf-8")
+    run = _why("--describe", str(paste), "-o", "json")
+    assert run.returncode == 0, run.stderr
+    report = json.loads(run.stdout)
+    assert report["target"]["name"] == "pasted"
+    assert report["findings"][0]["id"] == "pending-unschedulable"
+    manifest = tmp_path / "pod.yaml"
+    manifest.write_text("apiVersion: v1\nkind: Pod\nmetadata:\n  name: x\n", encoding="utf-8")
+    assert not describe.looks_like_describe(manifest.read_text(encoding="utf-8"))
