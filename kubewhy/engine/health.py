@@ -3,9 +3,13 @@
 When a target is unhealthy by its own account and no playbook explains why, the report carries an
 ``unexplained`` finding that quotes these lines (and the object's warning events), so a broken object is never
 reported as "no problems found". Unhealthy means: a pod Pending, Failed or Unknown; Ready=False past a short
-grace; a container waiting with a reason or terminated with a non-zero code; a node condition that is bad; an
+grace; a pod Terminating long past its deletion time (finalizers, unreachable node); a container waiting with a
+reason or terminated with a non-zero code; a node condition that is bad, or a taint the node lifecycle controller
+or the kubelet set (``node.kubernetes.io/not-ready``, ``disk-pressure``, …: often all a pasted node shows); an
 HPA that cannot scale (``ScalingActive=False``); a PVC not Bound; a Service without ready endpoints; a workload
-or Job reporting failure.
+or Job reporting failure, or a StatefulSet/DaemonSet with fewer ready pods than it wants.
+
+A missing or unreadable timestamp means "age unknown", never "stale": the signal counts.
 """
 
 from __future__ import annotations
@@ -21,6 +25,21 @@ INCONCLUSIVE = "inconclusive: "  # a signal that may be trouble but cannot be to
 # Node conditions whose True is trouble (Ready's False is).
 _NODE_BAD_WHEN_TRUE = ("MemoryPressure", "DiskPressure", "PIDPressure", "NetworkUnavailable")
 _BENIGN_WAITING = ("ContainerCreating", "PodInitializing")
+# Taints the node lifecycle controller and the kubelet set for a bad state. The cordon taint
+# (node.kubernetes.io/unschedulable) is planned work, not trouble: node-maintenance explains it (info).
+_NODE_TAINTS = tuple(
+    f"node.kubernetes.io/{t}"
+    for t in (
+        "not-ready",
+        "unreachable",
+        "memory-pressure",
+        "disk-pressure",
+        "pid-pressure",
+        "network-unavailable",
+        "out-of-service",
+    )
+)
+TERMINATING_GRACE_SECONDS = 60.0  # past its deletionTimestamp (which includes the grace period), a pod is stuck
 
 
 def _ts(value: Any) -> float | None:
@@ -78,6 +97,16 @@ def _pod_signals(obj: dict[str, Any], status: dict[str, Any], now_ts: float) -> 
     scheduled = _condition(conditions, "PodScheduled")
     if scheduled and scheduled.get("status") == "False":
         out.append(_quote(scheduled))
+    raw_meta = obj.get("metadata")
+    meta: dict[str, Any] = raw_meta if isinstance(raw_meta, dict) else {}
+    if meta.get("deletionTimestamp"):
+        deleted = _ts(meta["deletionTimestamp"])  # unknown age: still a signal
+        if deleted is None or now_ts - deleted > TERMINATING_GRACE_SECONDS:
+            finalizers = [str(f) for f in meta.get("finalizers") or []]
+            out.append(
+                f"metadata.deletionTimestamp={meta['deletionTimestamp']}: Terminating"
+                + (f", finalizers: {', '.join(finalizers)}" if finalizers else "")
+            )
     if status.get("reason") and phase not in ("Pending", "Failed", "Unknown"):
         out.append(f"status.reason={status['reason']}: {status.get('message', '')}".rstrip(": "))
     return out
@@ -98,7 +127,7 @@ def status_signals(obj: dict[str, Any], now_ts: float) -> list[str]:
             if (c.get("type") == "Ready" and c.get("status") != "True")
             or (c.get("type") in _NODE_BAD_WHEN_TRUE and c.get("status") == "True")
         ]
-        return out
+        return out + _taint_signals(obj)
     if kind == "HorizontalPodAutoscaler":
         return [
             _quote(c)
@@ -114,7 +143,7 @@ def status_signals(obj: dict[str, Any], now_ts: float) -> list[str]:
             for c in conditions
             if (c.get("type") in ("Available", "Progressing") and c.get("status") == "False")
             or (c.get("type") == "ReplicaFailure" and c.get("status") == "True")
-        ]
+        ] + _replica_signals(obj, status)
     if (
         kind == "Service"
         and not isinstance(obj.get("spec"), dict)
@@ -124,6 +153,43 @@ def status_signals(obj: dict[str, Any], now_ts: float) -> list[str]:
         return [INCONCLUSIVE + "status.loadBalancer has no ingress, and without its spec the Service's type is unknown"]
     if kind == "Job":
         return [_quote(c) for c in conditions if c.get("type") == "Failed" and c.get("status") == "True"]
+    return []
+
+
+def _taint_signals(node: dict[str, Any]) -> list[str]:
+    raw = node.get("spec")
+    spec: dict[str, Any] = raw if isinstance(raw, dict) else {}
+    return [
+        f"taint {t.get('key')}:{t.get('effect', '')}" + (f" since {t['timeAdded']}" if t.get("timeAdded") else "")
+        for t in spec.get("taints") or []
+        if isinstance(t, dict) and t.get("key") in _NODE_TAINTS and t.get("effect") in ("NoSchedule", "NoExecute")
+    ]
+
+
+def _count(value: Any) -> int | None:
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return None
+
+
+def _replica_signals(obj: dict[str, Any], status: dict[str, Any]) -> list[str]:
+    """A StatefulSet with fewer ready replicas than its spec asks, a DaemonSet with unavailable pods (only from
+    numbers the object carries: a status without them says nothing)."""
+    kind = obj.get("kind")
+    spec = obj.get("spec") if isinstance(obj.get("spec"), dict) else None
+    if kind == "StatefulSet" and spec is not None and status:
+        wanted = _count(spec.get("replicas", 1))
+        ready = _count(status.get("readyReplicas", 0))
+        if wanted is not None and ready is not None and ready < wanted:
+            return [f"status.readyReplicas={ready} of spec.replicas={wanted}"]
+    if kind == "DaemonSet":
+        unavailable = _count(status.get("numberUnavailable", 0))
+        if unavailable:
+            return [
+                f"status.numberUnavailable={unavailable} (numberReady={status.get('numberReady', 0)} of "
+                f"desiredNumberScheduled={status.get('desiredNumberScheduled', '?')})"
+            ]
     return []
 
 
