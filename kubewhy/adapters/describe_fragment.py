@@ -189,7 +189,10 @@ def as_describe(text: str) -> str:
     conditions = [ln for ln in rest if _CONDITION_ROW.match(ln)]
     state = any(k in keys for k in ("State", "Last State", "Exit Code", "Restart Count", "Containers"))
     messages = [(r[1], r[4]) for r in rows]
-    loose = [] if (rows or has_keys or conditions) else [" ".join(ln.strip() for ln in rest)]
+    # One message (it may hold a colon: "PLEG is not healthy: ..."), unless the text is describe lines.
+    known = any(re.search(pattern, text, re.IGNORECASE) for pattern, _, _ in _MESSAGES)
+    described = rows or conditions or state or kind_mark or (has_keys and not known)
+    loose = [] if described else [" ".join(ln.strip() for ln in rest)]
     event_kind, reasons = _kind_from_events(messages or [("", m) for m in loose])
     if kind_mark is None:
         if state:

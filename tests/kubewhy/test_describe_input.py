@@ -292,3 +292,18 @@ def test_why_describe_takes_a_file_holding_only_a_message(tmp_path: Path) -> Non
     manifest = tmp_path / "pod.yaml"
     manifest.write_text("apiVersion: v1\nkind: Pod\nmetadata:\n  name: x\n", encoding="utf-8")
     assert not describe.looks_like_describe(manifest.read_text(encoding="utf-8"))
+
+
+@pytest.mark.parametrize(
+    ("message", "target", "reason"),
+    [
+        ("PLEG is not healthy: pleg was last seen active 3m0s ago", "node/pasted", "NodeNotReady"),
+        ("waiting for first consumer to be created before binding", "pvc/default/pasted", "ProvisioningFailed"),
+        ("failed to get cpu utilization: unable to get metrics for resource cpu", "hpa/default/pasted", None),
+    ],
+)
+def test_a_bare_message_is_about_the_kind_that_reports_it(message: str, target: str, reason: str | None) -> None:
+    objects = describe.parse(message)
+    assert describe.target_of(objects) == target
+    assert objects[-1]["message"] == message
+    assert objects[-1]["reason"] == (reason or "FailedGetResourceMetric")
