@@ -265,9 +265,17 @@ def _containers(lines: list[_Line]) -> tuple[list[Obj], list[Obj]]:
             spec["command"] = [ln.text for ln in f["Command"][1]] or [f["Command"][0]]
         mounts = []
         for ln in f.get("Mounts", ("", []))[1]:
-            mm = re.match(r"(\S+) from (\S+)", ln.text)
+            # "/etc/app/app.properties from config (ro,path=\"app.properties\")": path= is the subPath
+            mm = re.match(r"(\S+) from (\S+)(?:\s+\(([^)]*)\))?", ln.text)
             if mm:
-                mounts.append({"mountPath": mm.group(1), "name": mm.group(2)})
+                mount: Obj = {"mountPath": mm.group(1), "name": mm.group(2)}
+                flags = mm.group(3) or ""
+                if flags.split(",")[0] == "ro":
+                    mount["readOnly"] = True
+                sub = re.search(r'path="([^"]*)"', flags)
+                if sub:
+                    mount["subPath"] = sub.group(1)
+                mounts.append(mount)
         if mounts:
             spec["volumeMounts"] = mounts
         specs.append(spec)
