@@ -50,8 +50,8 @@ def cmd_check(args: argparse.Namespace, environ: Environ) -> int:
 
 def _skeleton_problems(playbooks: list[Any], snapshots: list[str]) -> list[Any]:
     from ..adapters.snapshot_files import SnapshotFileError, read
+    from ..engine.skeletons import Cluster, lint_sync
     from ..errors import UsageError
-    from ..playbooks.skeletons import Cluster, lint_sync
 
     try:
         files = read([Path(p) for p in snapshots])

@@ -82,12 +82,6 @@ def test_describe_alone_names_a_cause_where_the_cluster_does() -> None:
     assert rate >= FLOOR, misses
 
 
-@pytest.mark.xfail(
-    reason="service-port-mismatch evaluates container_ports (declared[0]) even when no pod is in the text: "
-    "'index out of bounds: 0'. The describe-built Service has its ports and Endpoints; the playbook's guard "
-    "belongs to the playbook's owner.",
-    strict=False,
-)
 def test_a_service_describe_runs_every_playbook_without_an_error() -> None:
     text = (FIXTURES / "1.33" / "svc-q10-server.txt").read_text(encoding="utf-8")
     objects = describe.parse(text)

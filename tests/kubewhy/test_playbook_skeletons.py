@@ -12,8 +12,8 @@ import pytest
 import yaml
 
 from kubesim.scenario import bundled_names, load
+from kubewhy.engine.skeletons import Cluster, lint, skeletons
 from kubewhy.playbooks.loader import load_dirs
-from kubewhy.playbooks.skeletons import Cluster, lint, skeletons
 
 
 @pytest.fixture(scope="module")

@@ -22,9 +22,9 @@ from typing import Any
 from ..adapters.cache import CachedKube
 from ..adapters.kube_snapshot import SnapshotKube
 from ..checks.registry import CheckContext
-from ..engine.runner import Subject, run_playbook, tolerant
 from ..expressions import CLOCK, ExpressionError, truthy
 from ..models.playbook import Playbook
+from .runner import Subject, run_playbook, tolerant
 
 Obj = dict[str, Any]
 
