@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 
 from . import actions
 from .actions import Recorder
-from .audit.durations import parse_duration
+from .durations import parse_duration
 from .errors import UsageError
 from .kinds import short_name
 from .models.target import parse_target, validate_namespace

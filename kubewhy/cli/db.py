@@ -31,7 +31,7 @@ def cmd_db(args: argparse.Namespace, environ: Environ) -> int:
         app = Kubewhy(settings, cluster=False, audit=False)  # the schema commands open the database themselves
         print(asyncio.run(app.schema(args.db_command, args.revision)))
         return 0
-    from ..audit.durations import parse_duration
+    from ..durations import parse_duration
 
     try:
         age = parse_duration(args.older_than)

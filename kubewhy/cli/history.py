@@ -33,7 +33,7 @@ def add_parser(sub: argparse._SubParsersAction, name: str, help_: str) -> None: 
 def parse_since(text: str | None, now: datetime | None = None) -> datetime | None:
     if not text:
         return None
-    from ..audit.durations import parse_duration
+    from ..durations import parse_duration
 
     try:
         return (now or datetime.now(UTC)) - parse_duration(text)

@@ -40,7 +40,7 @@ class RulesError(KubewhyError):
 
 def parse_duration(text: Any) -> timedelta:
     """``90s``, ``15m``, ``2h``, ``1h30m`` (the audit log's duration syntax)."""
-    from ..audit.durations import parse_duration as parse
+    from ..durations import parse_duration as parse
 
     return parse(str(text))
 

@@ -184,7 +184,7 @@ async def test_recording_returns_before_anything_is_written(migrated: AsyncEngin
 
 @pytest.mark.parametrize("bad", ["", "abc", "5x", "h2"])
 def test_bad_durations_are_refused(bad: str) -> None:
-    from kubewhy.audit.durations import parse_duration
+    from kubewhy.durations import parse_duration
 
     with pytest.raises(ValueError):
         parse_duration(bad)
