@@ -182,11 +182,16 @@ async def _diagnose(target: Target, deps: Deps, obj: dict[str, Any] | None) -> R
         caused[f.id] = set(causes)
         linked.append(Finding(**{**f.__dict__, "caused_by": causes}) if causes else f)
     ranked = _rank(linked, caused)
-    if not any(f.severity != "info" for f in ranked):
-        # The net under the playbooks: an object unhealthy by its own account is never "no problems found".
-        note = await _unexplained(kube, ctx, main, target, now_ts)
-        if note is not None:
-            ranked.append(note)  # below every explained cause
+    # The net under the playbooks: what Kubernetes itself wrote on an unhealthy target names its cause (the reason
+    # vocabulary); an object unhealthy by its own account is never "no problems found".
+    named, note = await _kubernetes_says(kube, ctx, main, target, now_ts, deps.catalog)
+    named = [f for f in named if f.id not in found_ids]
+    if any(f.severity != "info" for f in ranked):
+        ranked += named  # the playbooks' proven causes first
+    else:
+        ranked = named + ranked
+    if note is not None and not any(f.severity != "info" for f in ranked):
+        ranked.append(note)  # below every explained cause
     report = Report(target=target, findings=ranked, checks=[c for o in outcomes for c in o.checks] + unread)
     if deps.prom is None and any(c.reason == "no-prometheus" for c in report.checks):
         report.notes.append(
@@ -201,12 +206,19 @@ async def _diagnose(target: Target, deps: Deps, obj: dict[str, Any] | None) -> R
     return report
 
 
-async def _unexplained(
-    kube: CachedKube, ctx: CheckContext, main: Subject, target: Target, now_ts: float
-) -> Finding | None:
-    """An ``unexplained`` finding when the target's status (or, without a status, its warning events) says it
-    is unhealthy; None when it looks healthy."""
+async def _kubernetes_says(
+    kube: CachedKube, ctx: CheckContext, main: Subject, target: Target, now_ts: float, catalog: Catalog
+) -> tuple[list[Finding], Finding | None]:
+    """The causes Kubernetes named on the target (kubewhy/reasons), and the ``unexplained`` finding that quotes
+    its raw signals; nothing for a healthy object, which costs no further request.
+
+    The target is examined when it is unhealthy by its own account, when it has no status (a paste, a partial
+    snapshot: its warning events speak for it), or when its status carries a word of the vocabulary (a node's
+    pressure taint, a pod's ``OutOfcpu``). Events alone never make a healthy object's cause: a warning from an
+    hour ago on an object now healthy is history, not a diagnosis.
+    """
     from .checks.builtin import events_for
+    from .reasons import match, name, vocabulary
 
     obj = {**main.obj, "kind": target.kind}
     signals = health.status_signals(obj, now_ts)
@@ -214,23 +226,32 @@ async def _unexplained(
         endpoints = await kube.get("Endpoints", target.namespace, target.name)
         signals += health.endpoints_signals(obj, endpoints)
     has_status = isinstance(obj.get("status"), dict) and bool(obj["status"])
-    if not signals and has_status:
-        return None  # healthy by its own account: no further request
+    vocab = vocabulary.bundled()
+    said = [m for m in match.find(vocab, obj, []) if m.entry.finding]
+    if not signals and has_status and not said:
+        return [], None  # healthy by its own account: no further request
     try:
-        warnings = await events_for(ctx, obj, type="Warning")
+        events = await events_for(ctx, obj)
     except KubewhyError:
-        warnings = []
-    if not signals and not warnings:
-        return None
+        events = []
+    warnings = [e for e in events if e.get("type") == "Warning"]
+    matches = match.find(vocab, obj, events)
+    if not signals and not warnings and not any(m.entry.finding for m in matches):
+        return [], None
     meta = obj.get("metadata") or {}
-    return health.unexplained(
-        main.ref,
-        target.kind,
-        meta.get("namespace") or target.namespace,
-        str(meta.get("name") or target.name),
-        signals,
-        warnings,
+    namespace = meta.get("namespace") or target.namespace
+    name_ = str(meta.get("name") or target.name)
+    about = name.About(main.ref, target.kind, namespace, name_, str((obj.get("spec") or {}).get("nodeName") or ""))
+
+    def known(fid: str) -> name.Known | None:
+        pb = catalog.by_id(fid)
+        return name.Known(pb.title, pb.severity, pb.stage) if pb is not None else None
+
+    named = name.findings(vocab, matches, about, known)
+    note = (
+        health.unexplained(main.ref, target.kind, namespace, name_, signals, warnings) if signals or warnings else None
     )
+    return named, note
 
 
 async def diagnose_described(

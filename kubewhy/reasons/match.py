@@ -1,0 +1,160 @@
+"""Finding the vocabulary's words in one object and its events, each quoted as it was written.
+
+Each ``where`` reads one place Kubernetes writes a cause (see vocabulary.yaml's header). A container's
+terminated state counts while the pod is not done (a Job's ``Completed`` container is health, not a cause), and
+its last state counts once it restarted. The quote names the field or event it came from, so the evidence shows
+the reader where Kubernetes said it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+from .vocabulary import Entry, Vocabulary
+
+Obj = dict[str, Any]
+
+
+@dataclass(frozen=True)
+class Match:
+    entry: Entry
+    quote: str  # the field or event that carries the reason, as written
+
+
+def _dict(value: Any) -> Obj:
+    return value if isinstance(value, dict) else {}
+
+
+def _list(value: Any) -> list[Obj]:
+    return [v for v in value if isinstance(v, dict)] if isinstance(value, list) else []
+
+
+def _cond_text(c: Obj) -> str:
+    text = f"condition {c.get('type')}={c.get('status')}"
+    if c.get("reason"):
+        text += f" reason={c['reason']}"
+    if c.get("message"):
+        text += f": {c['message']}"
+    return text
+
+
+def _event_text(e: Obj) -> str:
+    return f"event {e.get('reason', '')} (x{e.get('count') or 1}): {e.get('message', '')}".rstrip(": ")
+
+
+def _conditions(entry: Entry, obj: Obj) -> Iterator[str]:
+    for c in _list(_dict(obj.get("status")).get("conditions")):
+        if all(entry.fits(k, c.get(k)) for k in ("type", "status", "reason", "message")):
+            yield _cond_text(c)
+
+
+def _containers(pod: Obj) -> Iterator[Obj]:
+    status = _dict(pod.get("status"))
+    for section in ("initContainerStatuses", "containerStatuses", "ephemeralContainerStatuses"):
+        yield from _list(status.get(section))
+
+
+def _waiting(entry: Entry, obj: Obj) -> Iterator[str]:
+    for cs in _containers(obj):
+        w = _dict(_dict(cs.get("state")).get("waiting"))
+        if w and entry.fits("reason", w.get("reason")) and entry.fits("message", w.get("message")):
+            message = f": {w['message']}" if w.get("message") else ""
+            yield f"container {cs.get('name', '?')} waiting: reason={w.get('reason')}{message}"
+
+
+def _terminated(entry: Entry, obj: Obj) -> Iterator[str]:
+    done = _dict(obj.get("status")).get("phase") == "Succeeded"
+    for cs in _containers(obj):
+        states = []
+        if not done:
+            states.append(("terminated", _dict(_dict(cs.get("state")).get("terminated"))))
+        if (cs.get("restartCount") or 0) > 0 or _dict(_dict(cs.get("state")).get("waiting")):
+            states.append(("last terminated", _dict(_dict(cs.get("lastState")).get("terminated"))))
+        for label, t in states:
+            if not t:
+                continue
+            if all(entry.fits(k, t.get(k)) for k in ("reason", "exitCode", "message")):
+                message = f": {t['message']}" if t.get("message") else ""
+                yield (
+                    f"container {cs.get('name', '?')} {label}: reason={t.get('reason')} "
+                    f"exitCode={t.get('exitCode')}{message}"
+                )
+
+
+def _events(entry: Entry, events: list[Obj]) -> Iterator[str]:
+    for e in events:
+        wanted_type = "type" in entry.match
+        if not wanted_type and e.get("type") not in ("Warning", None, ""):
+            continue  # a Normal event names a cause only where the entry says so
+        if all(entry.fits(k, e.get(k)) for k in ("reason", "message", "type")):
+            yield _event_text(e)
+
+
+def _messages(entry: Entry, obj: Obj, events: list[Obj]) -> Iterator[str]:
+    status = _dict(obj.get("status"))
+    if entry.fits("message", status.get("message")) and status.get("message"):
+        yield f"status.message: {status['message']}"
+    for c in _list(status.get("conditions")):
+        if c.get("message") and entry.fits("message", c.get("message")):
+            yield _cond_text(c)
+    for cs in _containers(obj):
+        for state in ("state", "lastState"):
+            for phase, body in _dict(cs.get(state)).items():
+                msg = _dict(body).get("message")
+                if msg and entry.fits("message", msg):
+                    yield f"container {cs.get('name', '?')} {phase}: {msg}"
+    for e in events:
+        if e.get("message") and entry.fits("message", e.get("message")):
+            yield _event_text(e)
+
+
+def _taints(entry: Entry, obj: Obj) -> Iterator[str]:
+    for t in _list(_dict(obj.get("spec")).get("taints")):
+        if entry.fits("key", t.get("key")) and entry.fits("effect", t.get("effect")):
+            value = f"={t['value']}" if t.get("value") else ""
+            yield f"taint {t.get('key')}{value}:{t.get('effect', '')}"
+
+
+def quotes(entry: Entry, obj: Obj, events: list[Obj]) -> list[str]:
+    """Where ``entry`` is found in ``obj`` (of kind ``obj["kind"]``) and its events; empty when it is not."""
+    kind = str(obj.get("kind", ""))
+    if entry.kinds and kind not in entry.kinds:
+        return []
+    status = _dict(obj.get("status"))
+    found: Iterator[str]
+    if entry.where == "pod.reason":
+        if kind != "Pod" or not entry.fits("reason", status.get("reason")):
+            return []
+        if not entry.fits("message", status.get("message")):
+            return []
+        found = iter([f"status.reason={status.get('reason')}: {status.get('message', '')}".rstrip(": ")])
+    elif entry.where == "pod.condition":
+        found = _conditions(entry, obj) if kind == "Pod" else iter(())
+    elif entry.where == "condition":
+        found = _conditions(entry, obj)
+    elif entry.where == "container.waiting":
+        found = _waiting(entry, obj)
+    elif entry.where == "container.terminated":
+        found = _terminated(entry, obj)
+    elif entry.where == "event":
+        found = _events(entry, events)
+    elif entry.where == "message":
+        found = _messages(entry, obj, events)
+    elif entry.where == "taint":
+        found = _taints(entry, obj)
+    elif entry.where == "phase":
+        found = iter([f"status.phase={status['phase']}"] if entry.fits("phase", status.get("phase")) else [])
+    else:  # the loader admits only the wheres above
+        return []
+    return list(dict.fromkeys(found))  # in order, once each
+
+
+def find(vocabulary: Vocabulary, obj: Obj, events: list[Obj]) -> list[Match]:
+    """Every entry found, in the vocabulary's order (specific entries come before generic ones there)."""
+    out: list[Match] = []
+    for entry in vocabulary.entries:
+        for quote in quotes(entry, obj, events):
+            out.append(Match(entry, quote))
+    return out

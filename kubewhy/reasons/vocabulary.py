@@ -1,0 +1,302 @@
+"""``vocabulary.yaml`` → validated, compiled :class:`Vocabulary`; every error names the file and line.
+
+The file is data a person extends by reading Kubernetes' source, so it is checked as strictly as a playbook:
+unknown keys, a ``where`` the matcher does not know, a regular expression that does not compile, an entry with
+both or neither of ``finding`` and ``informational``, a finding id with no next step — each is an error at its
+line, never a silent miss at diagnosis time.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from functools import lru_cache
+from importlib import resources
+from typing import Any
+
+from ..errors import PlaybookError
+from ..models.findings import SEVERITY_RANK, STAGES
+from ..yamlsrc import Doc, YamlSourceError, documents
+
+API_VERSION = "kubewhy.io/v1"
+KIND = "ReasonVocabulary"
+BUNDLED = "vocabulary.yaml"
+
+# where → (the match keys it allows, the match keys it needs)
+WHERE: dict[str, tuple[frozenset[str], frozenset[str]]] = {
+    "pod.reason": (frozenset({"reason", "message"}), frozenset({"reason"})),
+    "pod.condition": (frozenset({"type", "status", "reason", "message"}), frozenset({"type", "status"})),
+    "container.waiting": (frozenset({"reason", "message"}), frozenset({"reason"})),
+    "container.terminated": (frozenset({"reason", "exitCode", "message"}), frozenset({"reason"})),
+    "event": (frozenset({"reason", "message", "type"}), frozenset({"reason"})),
+    "message": (frozenset({"message"}), frozenset({"message"})),
+    "condition": (frozenset({"type", "status", "reason", "message"}), frozenset({"type", "status"})),
+    "taint": (frozenset({"key", "effect"}), frozenset({"key"})),
+    "phase": (frozenset({"phase"}), frozenset({"phase"})),
+}
+NEEDS_KINDS = frozenset({"event", "message", "condition", "phase"})
+FULL_MATCH = frozenset({"reason", "type", "status", "key", "effect", "phase"})  # the rest are searched
+PLACEHOLDERS = frozenset({"namespace", "kind", "name", "node"})
+_ENTRY_KEYS = frozenset(
+    {"id", "where", "match", "kinds", "emitted_at", "variants", "finding", "informational", "why", "example"}
+)
+_ID = re.compile(r"^[a-z0-9]+(-[a-z0-9]+)*$")
+
+
+class VocabularyError(PlaybookError):
+    """The vocabulary file cannot be used; ``location`` is "file:line"."""
+
+
+@dataclass(frozen=True)
+class NextStep:
+    title: str
+    command: str
+    why: str = ""
+
+
+@dataclass(frozen=True)
+class FindingInfo:
+    """What the vocabulary says about a finding id: the next step, and for an id no playbook provides, its
+    title, severity and stage (a bundled playbook's own are used otherwise)."""
+
+    id: str
+    next_step: NextStep
+    title: str = ""
+    severity: str = ""
+    stage: str = ""
+
+
+@dataclass(frozen=True)
+class Entry:
+    id: str
+    where: str
+    match: dict[str, Any]
+    kinds: tuple[str, ...]
+    emitted_at: tuple[str, ...]
+    why: str
+    example: dict[str, Any]
+    line: int
+    finding: str = ""
+    informational: str = ""
+    variants: tuple[dict[str, str], ...] = ()
+    patterns: dict[str, re.Pattern[str]] = field(default_factory=dict, compare=False, repr=False)
+
+    def fits(self, key: str, value: Any) -> bool:
+        """Whether ``value`` satisfies the match key: regexes for text, equality for an exit code."""
+        if key not in self.match:
+            return True
+        if key == "exitCode":
+            wanted = self.match[key]
+            return value in wanted if isinstance(wanted, list) else value == wanted
+        if value is None:
+            return False
+        pattern = self.patterns[key]
+        text = str(value)
+        return bool(pattern.fullmatch(text) if key in FULL_MATCH else pattern.search(text))
+
+
+@dataclass(frozen=True)
+class Vocabulary:
+    version: str
+    commit: str
+    repository: str
+    findings: dict[str, FindingInfo]
+    entries: tuple[Entry, ...]
+    source: str = BUNDLED
+
+    def finding_ids(self) -> set[str]:
+        return {e.finding for e in self.entries if e.finding}
+
+
+def load(text: str, source: str = BUNDLED) -> Vocabulary:
+    """Parse and validate the vocabulary; raises :class:`VocabularyError` at the first problem, with its line."""
+    try:
+        docs = list(documents(text))
+    except YamlSourceError as exc:
+        raise VocabularyError(f"{source}:{exc.line or 1}", str(exc)) from None
+    if len(docs) != 1 or not isinstance(docs[0].data, dict):
+        raise VocabularyError(
+            f"{source}:1", "expected one YAML mapping (apiVersion, kind, kubernetes, findings, entries)"
+        )
+    return _Reader(source, docs[0]).vocabulary()
+
+
+@lru_cache(maxsize=1)
+def bundled() -> Vocabulary:
+    """The vocabulary shipped with kubewhy (read once per process)."""
+    path = resources.files("kubewhy.reasons").joinpath(BUNDLED)
+    return load(path.read_text(encoding="utf-8"), str(path))
+
+
+class _Reader:
+    def __init__(self, source: str, doc: Doc):
+        self.source = source
+        self.doc = doc
+
+    def fail(self, loc: tuple[Any, ...], message: str) -> VocabularyError:
+        return VocabularyError(f"{self.source}:{self.doc.line_of(loc)}", message)
+
+    def text(self, value: Any, loc: tuple[Any, ...], *, required: bool = True) -> str:
+        if value is None and not required:
+            return ""
+        if not isinstance(value, str) or (required and not value.strip()):
+            raise self.fail(loc, f"{'.'.join(map(str, loc))} must be a non-empty string")
+        return value
+
+    def keys(self, data: Any, allowed: frozenset[str], loc: tuple[Any, ...]) -> dict[str, Any]:
+        if not isinstance(data, dict):
+            raise self.fail(loc, f"{'.'.join(map(str, loc)) or 'the file'} must be a mapping")
+        unknown = sorted(set(map(str, data)) - allowed)
+        if unknown:
+            raise self.fail((*loc, unknown[0]), f"unknown key {unknown[0]!r} (allowed: {', '.join(sorted(allowed))})")
+        return data
+
+    def vocabulary(self) -> Vocabulary:
+        data = self.keys(self.doc.data, frozenset({"apiVersion", "kind", "kubernetes", "findings", "entries"}), ())
+        if data.get("apiVersion") != API_VERSION or data.get("kind") != KIND:
+            raise self.fail(("apiVersion",), f"expected apiVersion: {API_VERSION} and kind: {KIND}")
+        k8s = self.keys(data.get("kubernetes"), frozenset({"version", "commit", "repository"}), ("kubernetes",))
+        version = self.text(k8s.get("version"), ("kubernetes", "version"))
+        if not re.fullmatch(r"v1\.\d+\.\d+", version):
+            raise self.fail(("kubernetes", "version"), f"kubernetes.version {version!r} is not a release tag (v1.N.M)")
+        commit = self.text(k8s.get("commit"), ("kubernetes", "commit"))
+        if not re.fullmatch(r"[0-9a-f]{40}", commit):
+            raise self.fail(("kubernetes", "commit"), "kubernetes.commit must be a 40-hex commit id")
+        repository = self.text(k8s.get("repository"), ("kubernetes", "repository"))
+        raw_findings = data.get("findings") or {}
+        if not isinstance(raw_findings, dict):
+            raise self.fail(("findings",), "findings must be a mapping of finding id → next step")
+        findings = {str(fid): self.finding(str(fid), body) for fid, body in raw_findings.items()}
+        raw_entries = data.get("entries")
+        if not isinstance(raw_entries, list) or not raw_entries:
+            raise self.fail(("entries",), "entries must be a non-empty list")
+        entries: list[Entry] = []
+        seen: set[str] = set()
+        for i, raw in enumerate(raw_entries):
+            entry = self.entry(i, raw)
+            if entry.id in seen:
+                raise self.fail(("entries", i, "id"), f"duplicate entry id {entry.id!r}")
+            seen.add(entry.id)
+            if entry.finding and entry.finding not in findings:
+                raise self.fail(
+                    ("entries", i, "finding"), f"finding {entry.finding!r} has no next step under findings:"
+                )
+            entries.append(entry)
+        return Vocabulary(version, commit, repository, findings, tuple(entries), self.source)
+
+    def finding(self, fid: str, body: Any) -> FindingInfo:
+        loc: tuple[Any, ...] = ("findings", fid)
+        if not _ID.match(fid):
+            raise self.fail(loc, f"finding id {fid!r} must be kebab-case")
+        body = self.keys(body, frozenset({"title", "severity", "stage", "next_step"}), loc)
+        step = self.keys(body.get("next_step"), frozenset({"title", "command", "why"}), (*loc, "next_step"))
+        command = self.text(step.get("command"), (*loc, "next_step", "command"))
+        for hole in re.findall(r"\{(\w*)\}", command):
+            if hole not in PLACEHOLDERS:
+                raise self.fail(
+                    (*loc, "next_step", "command"),
+                    f"unknown placeholder {{{hole}}} (allowed: {', '.join(sorted(PLACEHOLDERS))})",
+                )
+        severity = self.text(body.get("severity"), (*loc, "severity"), required=False)
+        if severity and severity not in SEVERITY_RANK:
+            raise self.fail((*loc, "severity"), f"severity must be one of {', '.join(SEVERITY_RANK)}")
+        stage = self.text(body.get("stage"), (*loc, "stage"), required=False)
+        if stage and stage not in STAGES:
+            raise self.fail((*loc, "stage"), f"stage must be one of {', '.join(STAGES)}")
+        return FindingInfo(
+            fid,
+            NextStep(
+                self.text(step.get("title"), (*loc, "next_step", "title")),
+                command,
+                self.text(step.get("why"), (*loc, "next_step", "why"), required=False),
+            ),
+            self.text(body.get("title"), (*loc, "title"), required=False),
+            severity,
+            stage,
+        )
+
+    def entry(self, i: int, raw: Any) -> Entry:
+        loc: tuple[Any, ...] = ("entries", i)
+        raw = self.keys(raw, _ENTRY_KEYS, loc)
+        eid = self.text(raw.get("id"), (*loc, "id"))
+        if not _ID.match(eid):
+            raise self.fail((*loc, "id"), f"entry id {eid!r} must be kebab-case")
+        where = self.text(raw.get("where"), (*loc, "where"))
+        if where not in WHERE:
+            raise self.fail((*loc, "where"), f"entry {eid}: where {where!r} is not one of {', '.join(WHERE)}")
+        allowed, needed = WHERE[where]
+        match = self.keys(raw.get("match"), allowed, (*loc, "match"))
+        missing = sorted(needed - set(match))
+        if missing:
+            raise self.fail((*loc, "match"), f"entry {eid}: match needs {', '.join(missing)} for where: {where}")
+        patterns: dict[str, re.Pattern[str]] = {}
+        for key, value in match.items():
+            if key == "exitCode":
+                ok = isinstance(value, int) or (isinstance(value, list) and all(isinstance(v, int) for v in value))
+                if not ok:
+                    raise self.fail((*loc, "match", key), f"entry {eid}: exitCode must be an integer or a list of them")
+                continue
+            try:
+                patterns[key] = re.compile(self.text(value, (*loc, "match", key)))
+            except re.error as exc:
+                raise self.fail(
+                    (*loc, "match", key), f"entry {eid}: match.{key} is not a regular expression: {exc}"
+                ) from None
+        kinds = raw.get("kinds") or []
+        if not isinstance(kinds, list) or not all(isinstance(k, str) and k for k in kinds):
+            raise self.fail((*loc, "kinds"), f"entry {eid}: kinds must be a list of kinds (Pod, Node, Deployment, …)")
+        if where in NEEDS_KINDS and not kinds:
+            raise self.fail((*loc, "kinds"), f"entry {eid}: where: {where} needs kinds")
+        emitted = raw.get("emitted_at")
+        if not isinstance(emitted, list) or not emitted or not all(isinstance(p, str) and p for p in emitted):
+            raise self.fail((*loc, "emitted_at"), f"entry {eid}: emitted_at must list the source path(s) that emit it")
+        finding = self.text(raw.get("finding"), (*loc, "finding"), required=False)
+        informational = self.text(raw.get("informational"), (*loc, "informational"), required=False)
+        if bool(finding) == bool(informational):
+            raise self.fail(loc, f"entry {eid}: give exactly one of finding and informational")
+        variants = raw.get("variants") or []
+        if not isinstance(variants, list) or not all(
+            isinstance(v, dict) and isinstance(v.get("text"), str) and isinstance(v.get("tag"), str) for v in variants
+        ):
+            raise self.fail((*loc, "variants"), f"entry {eid}: variants must be a list of {{text, tag}}")
+        example = raw.get("example")
+        if not isinstance(example, dict) or not example:
+            raise self.fail((*loc, "example"), f"entry {eid}: example must be a mapping (a real instance)")
+        return Entry(
+            id=eid,
+            where=where,
+            match=dict(match),
+            kinds=tuple(kinds),
+            emitted_at=tuple(emitted),
+            why=self.text(raw.get("why"), (*loc, "why")),
+            example=dict(example),
+            line=self.doc.line_of(loc),
+            finding=finding,
+            informational=informational,
+            variants=tuple(dict(v) for v in variants),
+            patterns=patterns,
+        )
+
+
+def problems(vocabulary: Vocabulary, playbook_ids: set[str]) -> list[str]:
+    """What the loader cannot see alone: a finding id that no bundled playbook provides needs its own title,
+    severity and stage; "informational" may not hide a Warning event or a container's waiting or terminated reason
+    (docs/reasons.md's rule: those always name a cause)."""
+    out = []
+    for fid, info in vocabulary.findings.items():
+        if fid not in playbook_ids and not (info.title and info.severity and info.stage):
+            out.append(
+                f"{vocabulary.source}: finding {fid!r} is no bundled playbook's id: give it title, severity and stage"
+            )
+    for e in vocabulary.entries:
+        if not e.informational:
+            continue
+        hides = e.where in ("container.waiting", "container.terminated") or (
+            e.where == "event" and e.example.get("type", "Warning") == "Warning"
+        )
+        if hides:
+            out.append(
+                f"{vocabulary.source}:{e.line}: entry {e.id} is informational, but a {e.where}"
+                f"{' Warning' if e.where == 'event' else ''} reason must name a finding"
+            )
+    return out
