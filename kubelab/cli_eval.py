@@ -85,7 +85,7 @@ def cmd_eval(args: argparse.Namespace, environ: Mapping[str, str] | None = None)
                     "passed": result.passed,
                     "ranking": result.ranking(),
                     "playbooks": {k: dict(v) for k, v in result.per_playbook().items()},
-                    "cases": [{**c.__dict__, "passed": c.passed} for c in result.cases],
+                    "cases": [{**c.__dict__, "passed": c.passed, "unexplained": c.unexplained} for c in result.cases],
                 },
                 indent=2,
             )

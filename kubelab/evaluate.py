@@ -1,7 +1,9 @@
 """``kubewhy eval``: run every scenario's expectations and score the playbooks (precision and recall).
 
 Each scenario is diagnosed through the real HTTP path (a simulator on a free port, the live adapter) or
-offline (the snapshot adapter); both must agree, and the tests check that they do.
+offline (the snapshot adapter); both must agree, and the tests check that they do. A ``kubectl describe`` paste
+(a ``.txt`` file) is diagnosed as ``kubewhy why --describe`` reads it, against the finding its directory's
+``SOURCES.md`` names for it (:func:`paste_expectations`).
 """
 
 from __future__ import annotations
@@ -27,11 +29,14 @@ from kubewhy.adapters.kube_snapshot import SnapshotKube
 from kubewhy.adapters.ports import KubeReader, MetricsReader
 from kubewhy.catalogue import catalogue_file
 from kubewhy.errors import KubewhyError
+from kubewhy.models.findings import Finding
 from kubewhy.models.target import parse_target
 from kubewhy.playbooks.loader import Catalog
 from kubewhy.service import Deps, diagnose
 
 from .prometheus import prometheus_for
+
+UNEXPLAINED = "unexplained"  # the report's net for an unhealthy object no playbook explains
 
 
 @dataclass
@@ -48,6 +53,17 @@ class CaseResult:
     @property
     def healthy_case(self) -> bool:
         return not self.expected and not self.absent
+
+    @property
+    def unexplained(self) -> bool:
+        """An unhealthy case whose report leads with ``unexplained`` (or holds nothing else): kubewhy saw trouble
+        and named no cause."""
+        return bool(self.expected) and self.expected[0] != UNEXPLAINED and self.ranked[:1] == [UNEXPLAINED]
+
+    @property
+    def paste(self) -> bool:
+        """A ``kubectl describe`` paste rather than a scenario of objects."""
+        return self.scenario.endswith(".txt")
 
     @property
     def alarms(self) -> list[str]:
@@ -109,23 +125,29 @@ class EvalResult:
         return all(c.passed for c in self.cases)
 
     def ranking(self) -> dict[str, float | int]:
-        """Top-1 and top-2 accuracy over the cases with an expected cause, and false alarms on healthy cases."""
+        """Top-1 and top-2 accuracy over the cases with an expected cause, the share of those whose report leads
+        with ``unexplained`` (the unexplained rate), and false alarms on healthy cases."""
         diagnosed = [c for c in self.cases if c.expected]
         healthy = [c for c in self.cases if c.healthy_case]
         n = len(diagnosed)
+        unexplained = sum(c.unexplained for c in diagnosed)
         return {
             "cases": len(self.cases),
             "unhealthy_cases": n,
             "healthy_cases": len(healthy),
+            "pastes": sum(c.paste for c in self.cases),
             "top1": sum(c.top(1) for c in diagnosed) / n if n else 1.0,
             "top2": sum(c.top(2) for c in diagnosed) / n if n else 1.0,
+            "unexplained_cases": unexplained,
+            "unexplained": unexplained / n if n else 0.0,
             "false_alarms": sum(len(c.alarms) for c in healthy),
             "modes": len({c.expected[0] for c in diagnosed}),
         }
 
 
 def scenario_sources(paths: list[Path]) -> list[str]:
-    """Scenario names to evaluate: bundled ones by default; files or directories (each member) otherwise."""
+    """Scenario names to evaluate: bundled ones by default; files or directories (each member, and each
+    ``kubectl describe`` paste, ``*.txt``) otherwise."""
     if not paths:
         # Whole clusters that are also split into members (workshop) are evaluated member by member.
         names = bundled_names()
@@ -141,6 +163,7 @@ def scenario_sources(paths: list[Path]) -> list[str]:
                 out += [f"{p}/{f.stem}" for f in members]
             else:
                 out += [str(f) for f in members]
+                out += [str(f) for f in sorted(p.glob("*.txt"))]
                 out += [str(d) for d in sorted(p.iterdir()) if d.is_dir()]
         else:
             out.append(str(p))
@@ -163,23 +186,32 @@ async def _run_case(  # type: ignore[no-untyped-def]
             else Deps(kube=kube, catalog=catalog, prom=prom)
         )
         report = await diagnose(target, deps)
-        found = sorted({f.id for f in report.findings})
-        ranked: list[str] = []
-        severities: dict[str, str] = {}
-        order = {"critical": 0, "warning": 1, "info": 2}
-        for f in report.findings:
-            if f.id not in ranked:
-                ranked.append(f.id)
-            if order[f.severity] < order.get(severities.get(f.id, "info"), 2) or f.id not in severities:
-                severities[f.id] = f.severity
-        return CaseResult(scenario, exp.target, exp.findings, exp.absent, found, ranked=ranked, severities=severities)
     except KubewhyError as exc:
         return CaseResult(scenario, exp.target, exp.findings, exp.absent, [], error=str(exc))
+    return _case_result(scenario, exp.target, exp.findings, exp.absent, report.findings)
+
+
+def _case_result(
+    scenario: str, target: str, expected: list[str], absent: list[str], findings: list[Finding]
+) -> CaseResult:
+    """A report's findings against an expectation: the ids in the report's order and each id's worst severity."""
+    ranked: list[str] = []
+    severities: dict[str, str] = {}
+    order = {"critical": 0, "warning": 1, "info": 2}
+    for f in findings:
+        if f.id not in ranked:
+            ranked.append(f.id)
+        if f.id not in severities or order[f.severity] < order.get(severities[f.id], 2):
+            severities[f.id] = f.severity
+    found = sorted(ranked)
+    return CaseResult(scenario, target, expected, absent, found, ranked=ranked, severities=severities)
 
 
 async def evaluate_scenario(
     name: str, catalog: Catalog, mode: Literal["live", "snapshot"], prometheus: str = "off"
 ) -> list[CaseResult]:
+    if name.endswith(".txt"):
+        return [await evaluate_paste(Path(name), catalog)]
     scenario: Scenario = load_paths([Path(name)]) if Path(name).is_file() else load(name)
     if not scenario.expect:
         return []
@@ -206,6 +238,60 @@ async def _evaluate_loaded(
             return [await _run_case(kube, catalog, None, name, e, prom) for e in scenario.expect]
         finally:
             sim.stop()
+
+
+# ---- kubectl describe pastes: scored as ``kubewhy why --describe`` reads them -----------------------------------
+
+PASTE_LIST = "SOURCES.md"
+
+
+def paste_expectations(listing: Path) -> dict[str, list[str]]:
+    """The finding expected of each paste, from the Markdown table of ``SOURCES.md`` beside the pastes: its
+    ``file`` column names the paste (in backquotes), its ``finding`` column the primary cause (``—`` or ``healthy``:
+    a healthy object). A malformed table is a :class:`ScenarioError` with the file and line."""
+    import re
+
+    expected: dict[str, list[str]] = {}
+    columns: list[str] = []
+    for no, line in enumerate(listing.read_text(encoding="utf-8").splitlines(), 1):
+        if not line.startswith("|"):
+            columns = []
+            continue
+        cells = [c.strip() for c in line.strip().strip("|").split("|")]
+        if not columns:
+            columns = [c.lower() for c in cells]
+            continue
+        if set("".join(cells)) <= set("-: "):
+            continue
+        if "file" not in columns or "finding" not in columns:
+            continue
+        if len(cells) != len(columns):
+            raise ScenarioError(listing, f"{len(cells)} cells in a table of {len(columns)} columns", line=no)
+        name = cells[columns.index("file")].strip("`")
+        finding = cells[columns.index("finding")].strip("`")
+        if not re.fullmatch(r"[a-z0-9][a-z0-9-]*|—|healthy", finding):
+            raise ScenarioError(listing, f"finding {finding!r} is not a finding id, `—` or `healthy`", line=no)
+        expected[name] = [] if finding in ("—", "healthy") else [finding]
+    return expected
+
+
+async def evaluate_paste(path: Path, catalog: Catalog) -> CaseResult:
+    """Diagnose one ``kubectl describe`` paste offline, as the bot and ``kubewhy why --describe`` do (a paste has
+    no cluster behind it, in either mode)."""
+    from kubewhy.adapters import describe
+    from kubewhy.service import diagnose_described
+
+    listing = path.parent / PASTE_LIST
+    expected = paste_expectations(listing).get(path.name) if listing.is_file() else None
+    if expected is None:
+        raise ScenarioError(path, f"no expected finding: list the paste in {listing} (columns file, finding)")
+    text = path.read_text(encoding="utf-8")
+    try:
+        target = describe.target_of(describe.parse(text))
+        report = await diagnose_described(text, Deps(kube=SnapshotKube([], objects=[]), catalog=catalog))
+    except (describe.DescribeError, KubewhyError) as exc:
+        return CaseResult(str(path), "-", expected, [], [], error=str(exc))
+    return _case_result(str(path), target, expected, [], report.findings)
 
 
 async def evaluate(
@@ -236,9 +322,9 @@ def format_table(result: EvalResult) -> str:
     lines.append(f"\n{len(result.cases) - len(failures)}/{len(result.cases)} expectations met")
     r = result.ranking()
     lines.append(
-        f"ranking: top-1 {r['top1']:.0%}, top-2 {r['top2']:.0%} over {r['unhealthy_cases']} unhealthy cases "
-        f"({r['modes']} primary causes); {r['false_alarms']} findings above info on {r['healthy_cases']} "
-        "healthy cases"
+        f"ranking: top-1 {r['top1']:.0%}, top-2 {r['top2']:.0%}, unexplained {r['unexplained']:.0%} "
+        f"({r['unexplained_cases']}) over {r['unhealthy_cases']} unhealthy cases ({r['modes']} primary causes); "
+        f"{r['false_alarms']} findings above info on {r['healthy_cases']} healthy cases"
     )
     for c in result.cases:
         if c.expected and not c.top(2):
@@ -246,6 +332,9 @@ def format_table(result: EvalResult) -> str:
                 f"  NOT TOP-2 {c.scenario} {c.target}: expected {c.expected[0]} "
                 f"(ranked: {', '.join(c.ranked) or 'nothing'})"
             )
+    for c in result.cases:
+        if c.unexplained:
+            lines.append(f"  UNEXPLAINED {c.scenario} {c.target}: expected {c.expected[0]}")
     for c in failures:
         why = c.error or "; ".join(
             filter(
@@ -364,8 +453,8 @@ def _corpus_section(corpus: EvalResult, where: str) -> list[str]:
         "",
         f"`{where}`: objects from public bug reports and test fixtures, each with its source and licence. "
         f"{r['cases']} cases, {r['unhealthy_cases']} unhealthy over {r['modes']} primary causes and "
-        f"{r['healthy_cases']} healthy: top-1 {r['top1']:.0%}, top-2 {r['top2']:.0%}, "
-        f"{r['false_alarms']} findings above info on the healthy cases.",
+        f"{r['healthy_cases']} healthy: top-1 {r['top1']:.0%}, top-2 {r['top2']:.0%}, unexplained "
+        f"{r['unexplained']:.0%}, {r['false_alarms']} findings above info on the healthy cases.",
         "",
         "| primary cause | cases | top-1 | top-2 |",
         "|---|---|---|---|",

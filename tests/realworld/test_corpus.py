@@ -1,7 +1,12 @@
-"""The real-world corpus (tests/realworld/cases): objects from public bug reports and test fixtures.
+"""The real-world corpus: objects from public bug reports and test fixtures (tests/realworld/cases), and raw
+``kubectl describe`` pastes (tests/realworld/describe/*.txt, each with its expected finding in SOURCES.md).
 
-Scored by ``kubewhy eval`` (top-1/top-2 accuracy, false alarms on healthy cases), then mutated — no spec, no
-events, no status — and renamed, and diagnosed again through the core's own snapshot reader.
+Scored by ``kubewhy eval`` (top-1/top-2 accuracy, the unexplained rate, false alarms on healthy cases); the
+cases are then mutated — no spec, no events, no status — and renamed, and diagnosed again through the core's own
+snapshot reader.
+
+A *mode* is a distinct primary cause on a distinct kind: the first expected finding id and the target's kind
+(``pending-unschedulable`` on a Pod and on a Deployment are two modes; two Pods OOM-killed are one).
 """
 
 from __future__ import annotations
@@ -15,7 +20,7 @@ from typing import Any
 import pytest
 import yaml
 
-from kubelab.evaluate import EvalResult, evaluate, scenario_sources
+from kubelab.evaluate import CaseResult, EvalResult, evaluate, scenario_sources
 from kubewhy.adapters.kube_snapshot import SnapshotKube
 from kubewhy.models.findings import Report
 from kubewhy.models.target import parse_target
@@ -24,6 +29,7 @@ from kubewhy.service import Deps, diagnose
 
 CASES = Path(__file__).resolve().parent / "cases"
 FILES = sorted(CASES.glob("*.yaml"))
+PASTES = sorted((Path(__file__).resolve().parent / "describe").glob("*.txt"))
 
 
 @pytest.fixture(scope="module")
@@ -35,7 +41,12 @@ def catalog():  # type: ignore[no-untyped-def]
 
 @pytest.fixture(scope="module")
 def result(catalog) -> EvalResult:  # type: ignore[no-untyped-def]
-    return asyncio.run(evaluate(scenario_sources([CASES]), catalog, "snapshot", "off"))
+    return asyncio.run(evaluate(scenario_sources([CASES, *PASTES]), catalog, "snapshot", "off"))
+
+
+def modes(cases: list[CaseResult]) -> set[tuple[str, str]]:
+    """The distinct (primary cause, target kind) pairs of the unhealthy cases."""
+    return {(c.expected[0], parse_target(c.target).kind) for c in cases if c.expected}
 
 
 def _docs(path: Path) -> list[dict[str, Any]]:
