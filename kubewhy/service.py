@@ -193,6 +193,12 @@ async def _diagnose(target: Target, deps: Deps, obj: dict[str, Any] | None) -> R
     if note is not None and not any(f.severity != "info" for f in ranked):
         ranked.append(note)  # below every explained cause
     report = Report(target=target, findings=ranked, checks=[c for o in outcomes for c in o.checks] + unread)
+    inventory = kube.capabilities.inventory
+    if target.kind == "Service" and inventory is not None and not inventory.holds("Endpoints", target.namespace):
+        report.notes.append(
+            f"The Endpoints object of service {target.name} was not in the input, so whether it has ready "
+            f"endpoints is unknown: kubectl -n {target.namespace} get endpoints {target.name}"
+        )
     if deps.prom is None and any(c.reason == "no-prometheus" for c in report.checks):
         report.notes.append(
             "Prometheus not configured: PromQL checks were skipped and metric evidence, if any, "

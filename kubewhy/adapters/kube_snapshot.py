@@ -18,7 +18,7 @@ from ..errors import UsageError
 from ..kinds import info
 from ..redact import redact_log, redact_object
 from .normalize import normalize
-from .ports import READ_ONLY, Capabilities, Obj
+from .ports import Capabilities, Obj
 from .snapshot_files import SnapshotFileError, parse_time, read
 
 
@@ -114,8 +114,11 @@ class SnapshotKube:
 
     @property
     def capabilities(self) -> Capabilities:
-        """A snapshot is read as it was written: nothing can be patched, watched or proxied."""
-        return READ_ONLY
+        """A snapshot is read as it was written: nothing can be patched, watched or proxied; it says what it holds."""
+        return Capabilities(inventory=self)
+
+    def holds(self, kind: str, namespace: str | None = None) -> bool:
+        return any(namespace is None or _namespace(o) in ("", namespace) for o in self._objects.get(kind, []))
 
     async def patch(self, *args: Any, **kw: Any) -> Obj:
         raise UsageError("a snapshot is read-only: fixes cannot be applied to it")

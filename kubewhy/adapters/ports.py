@@ -138,6 +138,14 @@ class Capabilities:
     objects: ObjectWriter | None = None  # create/replace (the Lease, access reviews)
     proxy: ApiProxy | None = None  # the API server's service proxy (an in-cluster Prometheus from a laptop)
     nodes: NodeProxy | None = None  # the node proxy (kubelet figures without Prometheus)
+    # A partial input (a snapshot, a paste) says which kinds it holds; None: a live cluster, where an object's
+    # absence is a fact. Absence from a snapshot is not evidence ("no endpoints" needs the Endpoints object).
+    inventory: Inventory | None = None
+
+
+class Inventory(Protocol):
+    def holds(self, kind: str, namespace: str | None = None) -> bool:
+        """Whether the input held any object of ``kind`` (in ``namespace``, when given)."""
 
 
 READ_ONLY = Capabilities()

@@ -255,6 +255,22 @@ async def pods_for(ctx: CheckContext, of: Obj) -> list[Obj]:
 
 
 @check(
+    "in_input",
+    registry=BUILTIN,
+    params={
+        "kind": Param("kind", required=True, doc="the kind whose absence is to be read"),
+        "namespace": Param("string", doc="one namespace (default: any)"),
+    },
+    result="bool",
+)
+async def in_input(ctx: CheckContext, kind: str, namespace: str | None = None) -> bool:
+    """Whether the absence of ``kind`` means anything: always on a live cluster; on a snapshot or a paste only
+    when the input holds objects of that kind (a pasted Service without its Endpoints proves no "no endpoints")."""
+    inventory = ctx.kube.capabilities.inventory
+    return inventory is None or inventory.holds(kind, namespace)
+
+
+@check(
     "api_available",
     registry=BUILTIN,
     params={
