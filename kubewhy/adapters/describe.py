@@ -449,8 +449,11 @@ def _object(block: list[_Line], now: dt.datetime) -> list[Obj]:
         if "Volumes" in top:
             spec["volumes"] = _volumes(top["Volumes"][1])
         for key, field in (("Status", "phase"), ("Reason", "reason"), ("Message", "message")):
-            if top.get(key, ("", []))[0]:
+            if top.get(key, ("", []))[0] and (key != "Status" or _terminating(top[key][0]) is None):
                 status[field] = top[key][0]
+        grace = re.match(r"(\d+)s$", top.get("Termination Grace Period", ("", []))[0])
+        if grace:
+            meta["deletionGracePeriodSeconds"] = int(grace.group(1))
         if "Conditions" in top:
             status["conditions"] = _conditions(top["Conditions"][1])
     elif kind == "Node":
@@ -481,7 +484,7 @@ def _object(block: list[_Line], now: dt.datetime) -> list[Obj]:
                 )
                 for m in modes.split(",")
             ]
-        if top.get("Status", ("", []))[0]:
+        if top.get("Status", ("", []))[0] and _terminating(top["Status"][0]) is None:
             status["phase"] = top["Status"][0]
     elif kind == "Service":
         selector = _labels(top["Selector"][0], []) if top.get("Selector", ("", []))[0] not in ("", "<none>") else {}
@@ -497,6 +500,14 @@ def _object(block: list[_Line], now: dt.datetime) -> list[Obj]:
         from .describe_workloads import fill
 
         fill(kind, top, meta, spec, status, _Helpers)
+    deleting = _terminating(top.get("Status", ("", []))[0])
+    if deleting is not None:
+        # "Terminating (lasts 3h12m)": kubectl shows the age of the deletionTimestamp instead of the phase
+        meta["deletionTimestamp"] = _iso(now - deleting)
+    if kind == "Endpoints":
+        from .describe_workloads import subsets
+
+        obj["subsets"] = subsets(top.get("Subsets", ("", []))[1])
     if spec:
         obj["spec"] = spec
     if status:
@@ -509,6 +520,14 @@ def _object(block: list[_Line], now: dt.datetime) -> list[Obj]:
     if kind == "Pod":
         _unscheduled(obj, out[1:])
     return out
+
+
+def _terminating(value: str) -> dt.timedelta | None:
+    """How long ago deletion was asked, from ``Terminating (lasts 3h12m)`` (zero when kubectl shows no age)."""
+    m = re.match(r"Terminating\b(?:\s*\(lasts\s+([^)]*)\))?", value)
+    if not m:
+        return None
+    return _age(m.group(1) or "") or dt.timedelta()
 
 
 def _unscheduled(pod: Obj, events: list[Obj]) -> None:
@@ -595,6 +614,8 @@ class _Helpers:
     containers = staticmethod(_containers)
     volumes = staticmethod(_volumes)
     labels = staticmethod(_labels)
+    time = staticmethod(_time)
+    iso = staticmethod(_iso)
 
 
 def capture_time(text: str, now: dt.datetime | None = None) -> dt.datetime:

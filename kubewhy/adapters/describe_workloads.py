@@ -108,16 +108,28 @@ def fill(kind: str, top: dict[str, Any], meta: Obj, spec: Obj, status: Obj, h: A
             n = _int(r"^(\d+)", _value(top, key))
             if n is not None:
                 spec[field] = n
+        # "1 Active (0 Ready) / 0 Succeeded / 3 Failed"; before kubectl 1.23 the active count read "1 Running"
         counts = _value(top, "Pods Statuses")
-        for word, field in (("Active", "active"), ("Succeeded", "succeeded"), ("Failed", "failed")):
+        for word, field in (("(?:Active|Running)", "active"), ("Succeeded", "succeeded"), ("Failed", "failed")):
             n = _int(rf"(\d+) {word}", counts)
             if n:
                 status[field] = n
+        ready = _int(r"\((\d+) Ready\)", counts)
+        if ready is not None:
+            status["ready"] = ready
     elif kind == "CronJob":
         spec["schedule"] = _value(top, "Schedule")
         spec["suspend"] = _value(top, "Suspend") == "True"
         if _value(top, "Concurrency Policy"):
             spec["concurrencyPolicy"] = _value(top, "Concurrency Policy")
+        last = h.time(_value(top, "Last Schedule Time"))
+        if last:
+            status["lastScheduleTime"] = h.iso(last)
+        active = [j.strip() for j in _value(top, "Active Jobs").split(",") if j.strip() and j.strip() != "<none>"]
+        if active:
+            status["active"] = [
+                {"kind": "Job", "name": j, "namespace": meta.get("namespace", "default")} for j in active
+            ]
     elif kind == "HorizontalPodAutoscaler":
         _hpa(top, spec, status, h)
     elif kind == "PersistentVolume":
@@ -140,6 +152,123 @@ def fill(kind: str, top: dict[str, Any], meta: Obj, spec: Obj, status: Obj, h: A
         address = _value(top, "Address")
         if address:
             status["loadBalancer"] = {"ingress": [{"ip": a.strip()} for a in address.split(",") if a.strip()]}
+        default = _backend(_value(top, "Default backend"))
+        # kubectl before 1.24 prints kube-system's "default-http-backend:80" for an Ingress without one
+        if default and default["service"]["name"] != "default-http-backend":
+            spec["defaultBackend"] = default
+        rules = _rules(top.get("Rules", ("", []))[1])
+        if rules:
+            spec["rules"] = rules
+
+
+def _backend(text: str) -> Obj | None:
+    """``web:80 (10.0.0.5:8080)``, ``web:http (<error: endpoints "web" not found>)`` or kubectl 1.19's
+    ``web:80   10.0.0.5:8080)`` as an Ingress backend; ``<default>`` and resource backends are none."""
+    m = re.match(r"([a-z0-9][a-z0-9.-]*):([\w-]+)(?:\s|$)", text.strip())
+    if not m:
+        return None
+    port: Obj = {"number": int(m.group(2))} if m.group(2).isdigit() else {"name": m.group(2)}
+    return {"service": {"name": m.group(1), "port": port}}
+
+
+def _rules(lines: list[Any]) -> list[Obj]:
+    """The ``Rules`` table (``Host  Path  Backends``): a host line, then one line per path and its backend."""
+    rules: list[Obj] = []
+    for ln in lines:
+        words = ln.text.split()
+        if not words or words[0] in ("Host", "----") or set(ln.text) <= set("- "):
+            continue
+        if len(words) == 1 and not words[0].startswith("/"):
+            rules.append({"host": words[0]} if words[0] != "*" else {})
+            continue
+        path, rest = (words[0], ln.text.split(None, 1)[1]) if words[0].startswith("/") else ("/", ln.text)
+        backend = _backend(rest)
+        if backend is None:
+            continue
+        if not rules:
+            rules.append({})
+        paths = rules[-1].setdefault("http", {}).setdefault("paths", [])
+        paths.append({"path": path, "pathType": "ImplementationSpecific", "backend": backend})
+    return [r for r in rules if r.get("http")]
+
+
+def subsets(lines: list[Any]) -> list[Obj]:
+    """An Endpoints describe's ``Subsets``: per subset ``Addresses``, ``NotReadyAddresses`` and a ports table
+    (``Name  Port  Protocol``); ``<none>`` lists nothing and a subset with no address at all is dropped."""
+    out: list[Obj] = []
+    for ln in lines:
+        m = re.match(r"(Addresses|NotReadyAddresses):\s*(.*)$", ln.text)
+        if m:
+            if m.group(1) == "Addresses" or not out:
+                out.append({})
+            ips = [a.strip() for a in m.group(2).split(",") if a.strip() and a.strip() != "<none>"]
+            if ips:
+                key = "addresses" if m.group(1) == "Addresses" else "notReadyAddresses"
+                out[-1][key] = [{"ip": ip} for ip in ips]
+            continue
+        row = re.match(r"(\S+)\s+(\d+)\s+(TCP|UDP|SCTP)\b", ln.text)
+        if row and out:
+            port: Obj = {"port": int(row.group(2)), "protocol": row.group(3)}
+            if row.group(1) != "<unset>":
+                port["name"] = row.group(1)
+            out[-1].setdefault("ports", []).append(port)
+    return [s for s in out if s.get("addresses") or s.get("notReadyAddresses")]
+
+
+def _quantity(text: str) -> str:
+    return text.split("(")[0].strip().rstrip("%")
+
+
+def _metric(line: str) -> tuple[Obj, Obj | None] | None:
+    """One ``Metrics`` line of an HPA describe as (the spec metric, its current value or None when ``<unknown>``):
+    a resource (``resource cpu on pods  (as a percentage of request):  <unknown> / 50%``, or ``… on pods:  1Gi /
+    500Mi``), a container resource (kubectl 1.20+), a pods, object or external metric."""
+    m = re.match(
+        r'resource (\S+)(?: of container "([^"]+)")? on pods\s*(\(as a percentage of request\))?:\s*(.+?)\s*/\s*(\S+)$',
+        line,
+    )
+    if m:
+        name, container, pct, now, target = m.groups()
+        kind, field = ("ContainerResource", "containerResource") if container else ("Resource", "resource")
+        goal: Obj = (
+            {"type": "Utilization", "averageUtilization": int(target.rstrip("%"))}
+            if pct and target.rstrip("%").isdigit()
+            else {"type": "AverageValue", "averageValue": target}
+        )
+        body: Obj = {"name": name, "target": goal, **({"container": container} if container else {})}
+        if now.startswith("<unknown>"):
+            return {"type": kind, field: body}, None
+        amount = _quantity(now)
+        cur: Obj = {"averageUtilization": int(amount)} if pct and amount.isdigit() else {"averageValue": amount}
+        return {"type": kind, field: body}, {"type": kind, field: {"name": name, "current": cur}}
+    m = re.match(r'"([^"]+)" on pods:\s*(.+?)\s*/\s*(\S+)$', line)
+    if m:
+        name, now, target = m.groups()
+        pods: Obj = {"metric": {"name": name}, "target": {"type": "AverageValue", "averageValue": target}}
+        current = (
+            None
+            if now.startswith("<unknown>")
+            else {"type": "Pods", "pods": {"metric": {"name": name}, "current": {"averageValue": now}}}
+        )
+        return {"type": "Pods", "pods": pods}, current
+    m = re.match(r'"([^"]+)"(?: on (\w+)/(\S+))? \(target (average )?value\):\s*(.+?)\s*/\s*(\S+)$', line)
+    if m:
+        name, okind, oname, average, now, target = m.groups()
+        goal = {"type": "AverageValue", "averageValue": target} if average else {"type": "Value", "value": target}
+        value_key = "averageValue" if average else "value"
+        if okind:
+            kind, field = "Object", "object"
+            body = {"metric": {"name": name}, "describedObject": {"kind": okind, "name": oname}, "target": goal}
+        else:
+            kind, field = "External", "external"
+            body = {"metric": {"name": name}, "target": goal}
+        current = (
+            None
+            if now.startswith("<unknown>")
+            else {"type": kind, field: {"metric": {"name": name}, "current": {value_key: now}}}
+        )
+        return {"type": kind, field: body}, current
+    return None
 
 
 def _hpa(top: dict[str, Any], spec: Obj, status: Obj, h: Any) -> None:
@@ -161,20 +290,22 @@ def _hpa(top: dict[str, Any], spec: Obj, status: Obj, h: Any) -> None:
     metrics: list[Obj] = []
     current: list[Obj] = []
     for ln in top.get("Metrics", ("", []))[1]:
-        # "resource cpu on pods  (as a percentage of request):  <unknown> / 50%"
-        m = re.match(r"resource (\S+) on pods\s*(\(as a percentage of request\))?:\s*(\S+)\s*/\s*(\S+)", ln.text)
-        if not m:
+        parsed = _metric(ln.text)
+        if parsed is None:
             continue
-        name, pct, now, target = m.groups()
-        if pct:
-            spec_target: Obj = {"type": "Utilization", "averageUtilization": int(target.rstrip("%") or 0)}
-        else:
-            spec_target = {"type": "AverageValue", "averageValue": target}
-        metrics.append({"type": "Resource", "resource": {"name": name, "target": spec_target}})
-        if now != "<unknown>":
-            amount = now.split("(")[0].strip().rstrip("%")
-            cur: Obj = {"averageUtilization": int(amount)} if pct and amount.isdigit() else {"averageValue": amount}
-            current.append({"type": "Resource", "resource": {"name": name, "current": cur}})
+        metrics.append(parsed[0])
+        if parsed[1] is not None:
+            current.append(parsed[1])
+    # autoscaling/v1, kubectl's fallback: "Target CPU utilization:  50%" and "Current CPU utilization:  <unknown>%"
+    target_cpu = _int(r"(\d+)%", _value(top, "Target CPU utilization"))
+    if target_cpu is not None and not metrics:
+        goal = {"type": "Utilization", "averageUtilization": target_cpu}
+        metrics.append({"type": "Resource", "resource": {"name": "cpu", "target": goal}})
+        now_cpu = _int(r"^(\d+)%", _value(top, "Current CPU utilization"))
+        if now_cpu is not None:
+            current.append(
+                {"type": "Resource", "resource": {"name": "cpu", "current": {"averageUtilization": now_cpu}}}
+            )
     if metrics:
         spec["metrics"] = metrics
     if current:
