@@ -134,8 +134,11 @@ async def _diagnose(target: Target, deps: Deps, obj: dict[str, Any] | None) -> R
     base = {"now": deps.clock().strftime("%Y-%m-%dT%H:%M:%SZ")}
     main = Subject(ref_of({**obj, "kind": target.kind}), obj, "target")
 
+    examined: list[Subject] = []
+
     async def run_on(subjects: list[Subject]) -> list[PlaybookOutcome]:
         jobs = []
+        examined.extend(subjects)
         for s in subjects:
             jobs += [
                 run_playbook(pb, s, ctx, base, deps.check_timeout)
@@ -173,6 +176,9 @@ async def _diagnose(target: Target, deps: Deps, obj: dict[str, Any] | None) -> R
     own, related = await asyncio.gather(run_on([main]), run_related())
     outcomes: list[PlaybookOutcome] = own + related
     findings = _dedupe([o.finding for o in outcomes if o.finding is not None])
+    # What Kubernetes wrote in the status of a related object (a workload's pod rejected with OutOfcpu, a node's
+    # pressure taint) names a cause there too, read from what is already fetched: no further request.
+    findings += _said_on_related(examined, findings, deps.catalog, now_ts)
     found_ids = {f.id for f in findings}
     caused: dict[str, set[str]] = {}
     linked = []
@@ -212,6 +218,42 @@ async def _diagnose(target: Target, deps: Deps, obj: dict[str, Any] | None) -> R
     return report
 
 
+def _said_on_related(examined: list[Subject], found: list[Finding], catalog: Catalog, now_ts: float) -> list[Finding]:
+    """Vocabulary findings from the status of the related objects that show trouble, for causes no playbook
+    found there; each names its own subject."""
+    from .reasons import match, name, vocabulary
+
+    vocab = vocabulary.bundled()
+    ids = {f.id for f in found}
+    out: list[Finding] = []
+    for s in examined:
+        if s.relation == "target" or not object_troubled(s.obj, now_ts):
+            continue
+        meta = s.obj.get("metadata") or {}
+        about = name.About(
+            s.ref,
+            str(s.obj.get("kind", "")),
+            meta.get("namespace"),
+            str(meta.get("name", "")),
+            str((s.obj.get("spec") or {}).get("nodeName") or ""),
+        )
+        for f in name.findings(vocab, match.find(vocab, s.obj, []), about, _known(catalog)):
+            if f.id not in ids:
+                ids.add(f.id)
+                out.append(f)
+    return out
+
+
+def _known(catalog: Catalog) -> Callable[[str], Any]:
+    from .reasons import name
+
+    def known(fid: str) -> name.Known | None:
+        pb = catalog.by_id(fid)
+        return name.Known(pb.title, pb.severity, pb.stage) if pb is not None else None
+
+    return known
+
+
 async def _kubernetes_says(
     kube: CachedKube, ctx: CheckContext, main: Subject, target: Target, now_ts: float, catalog: Catalog
 ) -> tuple[list[Finding], Finding | None]:
@@ -249,11 +291,7 @@ async def _kubernetes_says(
     name_ = str(meta.get("name") or target.name)
     about = name.About(main.ref, target.kind, namespace, name_, str((obj.get("spec") or {}).get("nodeName") or ""))
 
-    def known(fid: str) -> name.Known | None:
-        pb = catalog.by_id(fid)
-        return name.Known(pb.title, pb.severity, pb.stage) if pb is not None else None
-
-    named = name.findings(vocab, matches, about, known)
+    named = name.findings(vocab, matches, about, _known(catalog))
     note = (
         health.unexplained(main.ref, target.kind, namespace, name_, signals, warnings) if signals or warnings else None
     )

@@ -186,3 +186,21 @@ def test_the_check_command_reports_errors_without_a_traceback(tmp_path: Path) ->
         [sys.executable, "-m", "kubewhy.reasons", "check", str(bad)], capture_output=True, text=True, check=False
     )
     assert run.returncode == 2 and f"{bad}:9:" in run.stderr and "Traceback" not in run.stderr
+
+
+def test_a_cause_written_on_a_related_pod_names_the_workloads_cause() -> None:
+    """A Deployment whose pod the kubelet rejected: the pod's own status names the cause, on the pod."""
+    entry = next(e for e in MAPPED if e.where == "pod.reason")
+    _, (pod,) = objects_for(entry)
+    pod["metadata"].update(name="web-1", labels={"app": "web"})
+    pod["spec"] = {"nodeName": "node-1", "containers": [{"name": "app", "image": "x"}]}
+    deployment = {
+        "kind": "Deployment",
+        "metadata": {"name": "web", "namespace": NS, "uid": "d1"},
+        "spec": {"replicas": 1, "selector": {"matchLabels": {"app": "web"}}},
+        "status": {"replicas": 1, "unavailableReplicas": 1},
+    }
+    report = _diagnose(Target("Deployment", "web", NS), [deployment, pod])
+    named = [f for f in report.findings if f.id == entry.finding]
+    assert named and named[0].subject == f"pod/{NS}/web-1", report.findings
+    assert any(str(entry.example["reason"]) in line for line in named[0].evidence)
