@@ -54,7 +54,8 @@ class Cluster:
                     f"unknown kind {obj['kind']} ({obj['apiVersion']}) for "
                     f"{obj['metadata']['name']}: add its CustomResourceDefinition",
                 )
-            self.store.load(res.key, conversion.to_storage(res, obj))
+            stored = conversion.to_storage(res, obj)
+            self.store.load(res.key, defaults.apply(res.key, stored) if res.key in defaults.ON_LOAD else stored)
         for ns in self.store.all_objects(NAMESPACE_KEY):
             for obj in namespace_defaults(ns):
                 if self.store.get(("", _PLURALS[obj["kind"]]), ns["metadata"]["name"], obj["metadata"]["name"]) is None:

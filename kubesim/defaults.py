@@ -2,12 +2,12 @@
 ``get -o yaml`` show what a newcomer sees on a real cluster (``strategy``, ``dnsPolicy``, ``imagePullPolicy``…).
 
 Upstream these are the ``SetDefaults_*`` functions of k8s.io/kubernetes ``pkg/apis/apps/v1/defaults.go``,
-``pkg/apis/batch/v1/defaults.go``, ``pkg/apis/core/v1/defaults.go``, ``pkg/apis/autoscaling/v2/defaults.go`` and
-``pkg/apis/scheduling/v1/defaults.go``, run by the decoder for the object and, through the generated
-``zz_generated.defaults.go``, for every pod template it holds. Only unset fields are filled: a Go pointer that is
-nil (absent or null here) or a string that is empty. Defaults behind feature gates that are off or only beta in
-the versions the simulator stands for (1.27-1.33) are left out, as is what the registry allocates (cluster IPs,
-kubesim/serviceips.py).
+``pkg/apis/batch/v1/defaults.go``, ``pkg/apis/core/v1/defaults.go``, ``pkg/apis/autoscaling/v2/defaults.go``,
+``pkg/apis/scheduling/v1/defaults.go`` and ``pkg/apis/discovery/v1/defaults.go``, run by the decoder for the object
+and, through the generated ``zz_generated.defaults.go``, for every pod template it holds. Only unset fields are
+filled: a Go pointer that is nil (absent or null here) or a string that is empty. Defaults behind feature gates that
+are off or only beta in the versions the simulator stands for (1.27-1.33) are left out, as is what the registry
+allocates (cluster IPs, kubesim/serviceips.py).
 """
 
 from __future__ import annotations
@@ -236,6 +236,18 @@ def _priority_class(obj: Obj) -> None:
     _fill(obj, "preemptionPolicy", "PreemptLowerPriority")
 
 
+# ---- discovery/v1 ----------------------------------------------------------------------------------------------
+def _endpoint_slice(obj: Obj) -> None:
+    """``SetDefaults_EndpointPort`` (pkg/apis/discovery/v1/defaults.go): every port gets a name (``""`` when the
+    Service port has none) and a protocol. kubectl 1.31+ dereferences both when it describes a Service
+    (``formatEndpointSlices``) and crashes on a slice that lacks them."""
+    for port in obj.get("ports") or []:
+        if isinstance(port, dict):
+            if port.get("name") is None:
+                port["name"] = ""
+            _fill(port, "protocol", "TCP")
+
+
 _BY_RESOURCE: dict[tuple[str, str], Callable[[Obj], None]] = {
     ("", "pods"): _pod,
     ("", "services"): _service,
@@ -249,7 +261,12 @@ _BY_RESOURCE: dict[tuple[str, str], Callable[[Obj], None]] = {
     ("batch", "cronjobs"): _cron_job,
     ("autoscaling", "horizontalpodautoscalers"): _hpa,
     ("scheduling.k8s.io", "priorityclasses"): _priority_class,
+    ("discovery.k8s.io", "endpointslices"): _endpoint_slice,
 }
+# Defaulted when a scenario is loaded too: a real server serves nothing it has not defaulted, and a scenario's
+# objects stand for what etcd holds (only where a client crashes on the missing default, so scenarios keep their
+# shape otherwise).
+ON_LOAD = frozenset({("discovery.k8s.io", "endpointslices")})
 
 
 def apply(key: tuple[str, str], obj: Obj) -> Obj:
@@ -262,4 +279,4 @@ def apply(key: tuple[str, str], obj: Obj) -> Obj:
     return out
 
 
-__all__ = ["apply", "pod_spec"]
+__all__ = ["ON_LOAD", "apply", "pod_spec"]
