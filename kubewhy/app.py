@@ -68,7 +68,8 @@ class Kubewhy:
 
     The keyword arguments after ``settings`` are the composition root's (:func:`kubewhy.compose.build`): a
     ``kube`` reader a test or the TUI already holds, a check ``registry``, ``audit=False``, the writer's ``retry``,
-    ``spool`` and ``on_warning``, and ``prefetch`` (the first object to read while the engine imports)."""
+    ``spool`` and ``on_warning``, ``prefetch`` (the first object to read while the engine imports) and ``sleep``
+    (the reader's pause before a retry: the waits a diagnosis plans go through it, so a test can record them)."""
 
     def __init__(
         self,
@@ -86,6 +87,7 @@ class Kubewhy:
         prefetch: Target | None = None,
         start_audit: bool = False,
         close_timeout: float | None = 30.0,
+        sleep: Callable[[float], None] | None = None,
     ):
         self.settings = settings
         self.source = source
@@ -101,6 +103,7 @@ class Kubewhy:
         self._on_warning = on_warning
         self._prefetch = prefetch
         self._start_audit = start_audit
+        self._sleep = sleep
         self._deps: Deps | None = None
         self._audit: AuditLog | None = None
         self._ledger: Ledger | None = None
@@ -121,7 +124,7 @@ class Kubewhy:
         if self._cluster:
             kube = self._kube
             if kube is None and self._prefetch is not None:
-                kube = compose.build_kube(self.settings, prefetch=self._prefetch)
+                kube = compose.build_kube(self.settings, prefetch=self._prefetch, sleep=self._sleep)
             self._deps = await compose.build(
                 self.settings,
                 kube=kube,
@@ -130,6 +133,7 @@ class Kubewhy:
                 retry=self._retry,
                 on_warning=self._on_warning,
                 spool=self._spool,
+                sleep=self._sleep,
             )
             self._audit = self._deps.audit
         elif self._audit_on:

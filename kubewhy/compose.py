@@ -16,6 +16,7 @@ returned in ``deps.warnings`` for the front-end to show.
 from __future__ import annotations
 
 import dataclasses
+import time
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from typing import TYPE_CHECKING
@@ -24,6 +25,7 @@ from .adapters.ports import KubeletReader, KubeReader, MetricsReader, WatchSourc
 from .settings import DISCOVER, Settings, SettingsError
 
 if TYPE_CHECKING:
+    from .adapters.kubelet import RecentSamples
     from .audit.ledger import Ledger
     from .audit.writer import AuditLog, RetryPolicy
     from .checks.registry import CheckRegistry
@@ -32,8 +34,13 @@ if TYPE_CHECKING:
     from .service import Deps
 
 
-def build_kube(settings: Settings, *, prefetch: Target | None = None) -> KubeReader:
+def build_kube(
+    settings: Settings, *, prefetch: Target | None = None, sleep: Callable[[float], None] | None = None
+) -> KubeReader:
     """The live cluster (kubeconfig, context or in-cluster service account), or the snapshot files.
+
+    ``sleep``: how the reader pauses before a retry (``time.sleep``, in the request's thread); the one wait on the
+    ``why`` path, so a test can record the waits a diagnosis plans instead of spending them.
 
     ``prefetch`` (called in a running event loop): the live reader starts fetching that object now, so the round
     trip overlaps what the caller does next (``kubewhy why`` imports the engine and loads the catalogue); see
@@ -46,7 +53,7 @@ def build_kube(settings: Settings, *, prefetch: Target | None = None) -> KubeRea
     from .adapters.kube_live import LiveKube, build_api_client
 
     api = build_api_client(settings.kube.kubeconfig, settings.kube.context, in_cluster=settings.kube.in_cluster)
-    kube: KubeReader = LiveKube(api, timeout=settings.kube.request_timeout)
+    kube: KubeReader = LiveKube(api, timeout=settings.kube.request_timeout, sleep=sleep or time.sleep)
     if prefetch is not None:
         from .adapters.prefetch import PrefetchingKube
 
@@ -107,16 +114,17 @@ async def build_metrics(settings: Settings, kube: KubeReader, warnings: list[str
     return PromMetrics(prom)
 
 
-def build_kubelet(settings: Settings, kube: KubeReader) -> KubeletReader | None:
+def build_kubelet(settings: Settings, kube: KubeReader, samples: RecentSamples | None = None) -> KubeletReader | None:
     """Without Prometheus (none configured, or ``discover`` found none), metric checks ask the kubelets through
-    the API server's node proxy; a reader that cannot proxy (a snapshot) gets None, and those checks are skipped.
-    :func:`build` calls this only when it has no Prometheus."""
+    the API server's node proxy, once per node; a reader that cannot proxy (a snapshot) gets None, and those checks
+    are skipped. ``samples``: stored recent samples of the kubelets to take rates from (the kubelet sampler's;
+    default: the reader keeps its own readings). :func:`build` calls this only when it has no Prometheus."""
     from .adapters.kubelet import KubeletStats
 
     nodes = kube.capabilities.nodes
     if nodes is None:  # a snapshot
         return None
-    return KubeletStats(nodes, interval=settings.kube.kubelet_sample_seconds)
+    return KubeletStats(nodes, samples=samples)
 
 
 def build_catalog(settings: Settings, warnings: list[str], registry: CheckRegistry | None = None) -> Catalog:
@@ -162,16 +170,17 @@ async def build(
     retry: RetryPolicy | None = None,
     on_warning: Callable[[str], None] | None = None,
     spool: bool = False,
+    sleep: Callable[[float], None] | None = None,
 ) -> Deps:
     """Everything a front-end needs. ``kube`` replaces the reader the settings describe (a test's, a TUI's
     cached one); ``registry`` the built-in checks (a test's fresh one, with checks of its own); ``audit=False``
-    skips the audit log whatever the settings say; ``spool=True`` spools records (see :func:`build_audit`).
-    Close with :func:`close`."""
+    skips the audit log whatever the settings say; ``spool=True`` spools records (see :func:`build_audit`);
+    ``sleep`` is the reader's pause before a retry (see :func:`build_kube`). Close with :func:`close`."""
     from .service import Deps
 
     warnings: list[str] = []
     catalog = build_catalog(settings, warnings, registry)
-    kube = kube if kube is not None else build_kube(settings)
+    kube = kube if kube is not None else build_kube(settings, sleep=sleep)
     prom = await build_metrics(settings, kube, warnings)
     recorder = None
     if audit:

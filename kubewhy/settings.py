@@ -43,9 +43,6 @@ class KubeSettings:
     in_cluster: bool = False  # KUBEWHY_IN_CLUSTER / --in-cluster
     request_timeout: float = 10.0  # KUBEWHY_KUBE_TIMEOUT, seconds per API request
     snapshot: tuple[Path, ...] = ()  # --snapshot: diagnose offline from files
-    # KUBEWHY_KUBELET_SAMPLE_SECONDS: without Prometheus, the kubelet's figures are read through the API server's
-    # node proxy, two samples this far apart
-    kubelet_sample_seconds: float = 2.0
 
 
 @dataclass(frozen=True)
@@ -274,7 +271,6 @@ def _kube(env: Mapping[str, str], flags: Flags) -> KubeSettings:
         context=flags.context or env.get("KUBEWHY_CONTEXT") or None,
         in_cluster=in_cluster,
         request_timeout=_float(env, "KUBEWHY_KUBE_TIMEOUT", 10.0),
-        kubelet_sample_seconds=_float(env, "KUBEWHY_KUBELET_SAMPLE_SECONDS", 2.0),
         snapshot=tuple(Path(p) for p in flags.snapshot),
     )
 

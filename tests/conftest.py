@@ -12,7 +12,7 @@ import pytest
 
 from kubesim.runner import RunningSim, run_in_thread
 from kubesim.server import SimOptions
-from tests.scenarios import KUBELET_SAMPLE, scenario_copy
+from tests.scenarios import scenario_copy
 
 DATA = Path(__file__).parent / "kubesim" / "data"
 KUBECTL_DIR = Path("/usr/lib/google-cloud-sdk/bin")
@@ -62,18 +62,17 @@ def run_kubectl(
 @pytest.fixture(autouse=True, scope="session")
 def _audit_database_out_of_home(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
     """``kubewhy why`` records each diagnosis and caches compiled playbooks: tests (and their subprocesses) use
-    temporary data and cache directories. The kubelet is sampled 1 s apart (``KUBELET_SAMPLE``)."""
+    temporary data and cache directories."""
     import os
 
     saved = {
         k: os.environ.get(k)
-        for k in ("XDG_DATA_HOME", "XDG_CACHE_HOME", "KUBEWHY_DATABASE_URL", "KUBEWHY_AUDIT_FALLBACK", *KUBELET_SAMPLE)
+        for k in ("XDG_DATA_HOME", "XDG_CACHE_HOME", "KUBEWHY_DATABASE_URL", "KUBEWHY_AUDIT_FALLBACK")
     }
     os.environ["XDG_DATA_HOME"] = str(tmp_path_factory.mktemp("xdg-data"))
     os.environ["XDG_CACHE_HOME"] = str(tmp_path_factory.mktemp("xdg-cache"))  # the playbook compile cache
     os.environ.pop("KUBEWHY_DATABASE_URL", None)
     os.environ.pop("KUBEWHY_AUDIT_FALLBACK", None)
-    os.environ.update(KUBELET_SAMPLE)
     yield
     for k, v in saved.items():
         if v is None:

@@ -327,9 +327,7 @@ async def _diagnoses_buttons_fixes_discovery(catalog: Any, diagnosed: set[str]) 
                 for target in targets:
                     diagnosed.add(target.kind)
                     # Wired as in the cluster without Prometheus: metric evidence from the kubelets.
-                    report = await diagnose(
-                        target, Deps(kube=kube, catalog=catalog, kubelet=KubeletStats(kube, interval=0.05))
-                    )
+                    report = await diagnose(target, Deps(kube=kube, catalog=catalog, kubelet=KubeletStats(kube)))
                     for fix in (fx for f in report.findings for fx in f.fixes if fx.patch is not None):
                         assert fix.patch is not None
                         await apply_patch(kube.capabilities.writer, fix.patch, dry_run=True)

@@ -75,7 +75,7 @@ async def _diagnose_and_fix(kubeconfig: Path, values: dict[str, Any]) -> list[st
     kubewhy.compose wires it in the cluster."""
     catalog = load_dirs([])
     kube = LiveKube(build_api_client(str(kubeconfig)))
-    kubelet = None if (values.get("prometheus") or {}).get("url") else KubeletStats(kube, interval=0.05)
+    kubelet = None if (values.get("prometheus") or {}).get("url") else KubeletStats(kube)
     refused = []
     for expected in load("workshop").expect:
         report = await diagnose(parse_target(expected.target), Deps(kube=kube, catalog=catalog, kubelet=kubelet))

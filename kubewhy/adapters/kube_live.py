@@ -361,9 +361,16 @@ def retry_after(data: bytes) -> float:
 class LiveKube:
     """KubeReader/KubeWriter over HTTP. Counts requests so benchmarks can check the budget."""
 
-    def __init__(self, api: client.ApiClient | DirectClient, *, timeout: float = 10.0):
+    def __init__(
+        self,
+        api: client.ApiClient | DirectClient,
+        *,
+        timeout: float = 10.0,
+        sleep: Callable[[float], None] = time.sleep,
+    ):
         self.api = api
         self.timeout = timeout
+        self.sleep = sleep  # a retry's pause, in the request's thread (a test records it instead)
         self.endpoint = api.configuration.host
         self.requests = 0
         self._lock = threading.Lock()
@@ -399,7 +406,7 @@ class LiveKube:
             if status in (401, 403, 429) or status >= 500:
                 telemetry.count("kubewhy_api_errors_total", api="kubernetes", code=str(status))
             if method == "GET" and status in (429, 503) and attempt < 3:
-                time.sleep(retry_after(data))
+                self.sleep(retry_after(data))
                 continue
             return status, data
         raise AssertionError("unreachable")  # pragma: no cover

@@ -68,7 +68,7 @@ def workshop(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningSim]:
 @pytest.fixture(scope="module")
 def fixes(workshop: RunningSim) -> list[str]:
     """Every kubectl command the demo's diagnoses suggest (each part of an ``a && b`` chain on its own)."""
-    settings = Settings(kube=KubeSettings(kubeconfig=str(workshop.kubeconfig), kubelet_sample_seconds=1.0))
+    settings = Settings(kube=KubeSettings(kubeconfig=str(workshop.kubeconfig)))
 
     async def collect() -> list[str]:
         commands: dict[str, None] = {}
