@@ -7,6 +7,7 @@ escaped for mrkdwn, and long text is cut with a "more" affordance so Slack never
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterable
 from typing import Any
 
@@ -45,6 +46,15 @@ def escape(text: str) -> str:
     return str(text).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
+USER_ID = re.compile(r"[UW][A-Z0-9]{2,20}")
+
+
+def mention(user: str) -> str:
+    """``<@U123>`` for a well-formed Slack user id; anything else is shown escaped, never as markup (a user id
+    ``<!channel>`` taken from a payload must not become an @channel)."""
+    return f"<@{user}>" if USER_ID.fullmatch(str(user)) else f"`{escape(user)}`"
+
+
 def code(text: str, limit: int = CODE_LIMIT) -> str:
     text = escape(text).replace("```", "'''")
     if len(text) > limit:
@@ -75,7 +85,7 @@ def action_value(target: Target, incident: str | None = None, **extra: Any) -> d
 
 
 def investigating(target: Target, user: str) -> list[Block]:
-    return [section(f":mag: <@{escape(user)}> asked *why* `{escape(target.ref)}` — investigating…")]
+    return [section(f":mag: {mention(user)} asked *why* `{escape(target.ref)}` — investigating…")]
 
 
 def _evidence_text(finding: Finding, limit: int) -> tuple[str, int]:
@@ -122,7 +132,7 @@ def report_blocks(
     report: Report, fix_ids: dict[tuple[int, int], str], user: str = "", incident: str | None = None
 ) -> list[Block]:
     target = report.target
-    who = f" (asked by <@{escape(user)}>)" if user else ""
+    who = f" (asked by {mention(user)})" if user else ""
     blocks: list[Block] = [HeaderBlock(text=PlainTextObject(text=cut(f"Why {target.ref}?", 150)))]
     if report.healthy:
         blocks.append(
@@ -167,12 +177,16 @@ def report_blocks(
 
 
 def fallback_text(report: Report) -> str:
+    """The message's top-level ``text`` (notifications, screen readers): mrkdwn too, so escaped like the blocks
+    (a status reason ``<!channel>`` pings nobody)."""
     if report.healthy:
-        return f"kubewhy: no problems found in {report.target.ref}"
-    if not report.findings:
-        return f"kubewhy: diagnosis of {report.target.ref} incomplete: {len(report.incomplete)} checks failed"
-    top = report.findings[0]
-    return f"kubewhy: {report.target.ref}: {top.title} — {top.summary}"[:3000]
+        text = f"kubewhy: no problems found in {report.target.ref}"
+    elif not report.findings:
+        text = f"kubewhy: diagnosis of {report.target.ref} incomplete: {len(report.incomplete)} checks failed"
+    else:
+        top = report.findings[0]
+        text = f"kubewhy: {report.target.ref}: {top.title} — {top.summary}"
+    return cut(escape(text), 3000)
 
 
 def lines_messages(title: str, lines: list[str], per_message: int = CODE_LIMIT) -> list[list[Block]]:

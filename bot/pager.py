@@ -28,7 +28,7 @@ def incident_blocks(page: Page) -> list[Block]:
     out: list[Block] = [HeaderBlock(text=PlainTextObject(text=blocks.cut(head, 150)))]
     state = STATE_EMOJI.get(i.state, "")
     if i.state == "acknowledged" and i.acknowledged_by:
-        state += f" by <@{blocks.escape(i.acknowledged_by)}>"
+        state += f" by {blocks.mention(i.acknowledged_by)}"
     status = (
         f"{emoji} *{blocks.escape(i.rule)}* on `{blocks.escape(i.subject)}`{state}\n"
         f"*{i.count}* so far · first seen {i.first_seen:%Y-%m-%d %H:%M:%S} UTC · "
@@ -74,7 +74,7 @@ class SlackNotifier:
         channel = self._channel(page)
         posted = await self.client.chat_postMessage(
             channel=channel,
-            text=f"{page.incident.severity.upper()}: {page.text}",
+            text=blocks.escape(f"{page.incident.severity.upper()}: {page.text}"),
             blocks=blocks.to_dicts(incident_blocks(page)),
             metadata={"event_type": "kubewhy_incident", "event_payload": {"ref": page.incident.ref}},
         )
@@ -84,7 +84,7 @@ class SlackNotifier:
         await self.client.chat_update(
             channel=self._channel(page),
             ts=message_id,
-            text=f"{page.incident.severity.upper()}: {page.text}",
+            text=blocks.escape(f"{page.incident.severity.upper()}: {page.text}"),
             blocks=blocks.to_dicts(incident_blocks(page)),
         )
 

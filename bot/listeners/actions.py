@@ -185,7 +185,7 @@ def register(app: AsyncApp, deps: BotDeps) -> None:
         metadata = json.dumps({"f": action.id, "c": channel, "ts": ts})
         await client.views_update(
             view_id=opened["view"]["id"],
-            view=blocks.fix_modal(action.fix.title, action.fix.command, result.message, result.ok, metadata),
+            view=blocks.fix_modal(action.fix.title, action.fix.command, scrub(result.message), result.ok, metadata),
         )
 
     @app.view(blocks.VIEW_CONFIRM)
@@ -212,22 +212,25 @@ def register(app: AsyncApp, deps: BotDeps) -> None:
             await client.chat_postEphemeral(
                 channel=channel,
                 user=user,
-                text=f"This fix was already submitted by <@{blocks.escape(exc.by)}>; it is applied once.",
+                text=f"This fix was already submitted by {blocks.mention(exc.by)}; it is applied once.",
             )
             return
         icon = ":white_check_mark:" if result.ok else ":x:"
         title = blocks.escape(action.fix.title)
+        said = blocks.escape(clip(scrub(result.message), 400))  # the API server's URL stays in the log
+        if not result.ok:
+            log.warning("slack: applying %s failed: %s", action.id, result.message)
         await client.chat_postMessage(
             channel=channel,
             thread_ts=ts,
-            text=result.message,
+            text=said,
             blocks=blocks.to_dicts(
                 [
                     blocks.section(
-                        f"{icon} <@{blocks.escape(user)}> applied *{title}*"
-                        f" to `{blocks.escape(action.target.ref)}`: {blocks.escape(result.message)}"
+                        f"{icon} {blocks.mention(user)} applied *{title}*"
+                        f" to `{blocks.escape(action.target.ref)}`: {said}"
                         if result.ok
-                        else f"{icon} Applying *{title}* failed: {blocks.escape(result.message)}"
+                        else f"{icon} Applying *{title}* failed: {said}"
                     )
                 ]
             ),

@@ -35,7 +35,9 @@ def register(app: AsyncApp, deps: BotDeps) -> None:
             posted = await client.chat_postMessage(
                 channel=channel,
                 text="Reading the pasted describe output…",
-                blocks=blocks.to_dicts([blocks.section(f"Reading the `kubectl describe` output <@{user}> pasted…")]),
+                blocks=blocks.to_dicts(
+                    [blocks.section(f"Reading the `kubectl describe` output {blocks.mention(user)} pasted…")]
+                ),
             )
             await run_described_and_update(deps, client, pasted.group(1), channel, posted["ts"], user)
             return

@@ -65,11 +65,13 @@ def register(app: AsyncApp, deps: BotDeps) -> None:
         await client.chat_update(
             channel=channel,
             ts=ts,
-            text=f"{done.severity.upper()}: {done.title}",
+            text=blocks.escape(f"{done.severity.upper()}: {done.title}"),
             blocks=blocks.to_dicts(incident_blocks(Page("acknowledged", done, done.title))),
         )
         verb = "acknowledged" if what == "ack" else "resolved"
-        await client.chat_postMessage(channel=channel, thread_ts=ts, text=f"{verb.capitalize()} by <@{user}>.")
+        await client.chat_postMessage(
+            channel=channel, thread_ts=ts, text=f"{verb.capitalize()} by {blocks.mention(user)}."
+        )
 
     @app.action(ACTION_ACK)
     @guarded
@@ -109,13 +111,13 @@ async def incident_command(deps: BotDeps, ack: Any, cmd: Command, user: str, cha
             m = await deps.app.mute(target, parse_for(cmd.args[1]), actor=user, channel=channel)
             await ack(
                 response_type="in_channel",
-                text=f"<@{user}> muted `{blocks.escape(target)}` until {m.until:%Y-%m-%d %H:%M} UTC.",
+                text=f"{blocks.mention(user)} muted `{blocks.escape(target)}` until {m.until:%Y-%m-%d %H:%M} UTC.",
             )
         else:
             removed = await deps.app.unmute(target, actor=user, channel=channel)
             await ack(
                 response_type="in_channel" if removed else "ephemeral",
-                text=f"<@{user}> unmuted `{blocks.escape(target)}`."
+                text=f"{blocks.mention(user)} unmuted `{blocks.escape(target)}`."
                 if removed
                 else f"`{blocks.escape(target)}` was not muted.",
             )

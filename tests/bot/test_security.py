@@ -1,0 +1,196 @@
+"""Issue 27's probes against the real Bolt app (signed requests, the Slack double, a simulator): what leaks into a
+channel, which payload fields are trusted, who may act, and what bad input gets. Each test failed before its fix.
+
+The module's bot, simulator and audit database are shared; a test that changes the cluster puts it back."""
+
+from __future__ import annotations
+
+import base64
+import json
+from collections.abc import AsyncIterator, Iterator
+from typing import Any
+
+import pytest
+import pytest_asyncio
+
+from bot import blocks
+from bot.pager import ACTION_RESOLVE
+from kubesim.runner import RunningSim
+from tests.bot.slack_double import SlackDouble
+from tests.bot.test_slack_bot import CHANNEL, Bot, all_elements, running_bot, text_of, workshop
+
+pytestmark = pytest.mark.asyncio(loop_scope="module")
+__all__ = ["workshop"]  # the module's simulator: the fixture of test_slack_bot, one instance for this module
+
+APPROVER, ASKER, STRANGER = "U0APPROVER", "U0ASKER", "U0STRANGER"
+KEY_BODY = "MIIEowIBAAKCAQEAx3Fj3kQpD8f5l3a9N6p2q0V6d0bW0oE9y8Y6s1Xx1pQ2wq8vMZx9"
+SESSION = "s3ss10n-c00kie-v4lue"
+
+
+@pytest_asyncio.fixture(scope="module", loop_scope="module")
+async def module_bot(workshop: RunningSim, tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Bot]:
+    tmp = tmp_path_factory.mktemp("bot")
+    env = {
+        "KUBEWHY_SLACK_ALLOW": f"*={APPROVER}",
+        "KUBEWHY_SLACK_NAMESPACES": "q1,q4,q5,default",
+        "KUBEWHY_DATABASE_URL": f"sqlite:///{tmp / 'audit.db'}",
+        "KUBEWHY_AUDIT_FALLBACK": str(tmp / "audit-fallback.jsonl"),
+    }
+    async with running_bot(workshop, env, SlackDouble()) as running:
+        yield running
+
+
+@pytest.fixture
+def bot(module_bot: Bot) -> Iterator[Bot]:
+    module_bot.double.reset()
+    yield module_bot
+    _clear_faults(module_bot.sim)
+
+
+def _clear_faults(sim: RunningSim) -> None:
+    import urllib.request
+
+    urllib.request.urlopen(urllib.request.Request(f"{sim.url}/kubesim/v1/faults", method="DELETE"), timeout=10)
+
+
+async def _answer(bot: Bot, text: str, user: str = APPROVER) -> dict[str, Any]:
+    await bot.command(text, user=user)
+    return (await bot.double.wait_for("chat.update"))[0]
+
+
+def _apply_button(message: dict[str, Any]) -> dict[str, Any]:
+    return next(e for e in all_elements(message["blocks"]) if e.get("action_id") == blocks.ACTION_APPLY)
+
+
+def _submission(user: str, metadata: str) -> dict[str, Any]:
+    return {
+        "type": "view_submission",
+        "user": {"id": user, "username": user.lower(), "team_id": "T0001"},
+        "view": {
+            "id": "V0001",
+            "type": "modal",
+            "callback_id": blocks.VIEW_CONFIRM,
+            "private_metadata": metadata,
+            "state": {"values": {}},
+            "hash": "h",
+            "team_id": "T0001",
+            "blocks": [],
+        },
+    }
+
+
+async def _modal(bot: Bot, message: dict[str, Any], user: str = APPROVER) -> dict[str, Any]:
+    await bot.click(message, blocks.ACTION_APPLY, user=user, value=_apply_button(message)["value"])
+    return dict((await bot.double.wait_for("views.update"))[0]["view"])
+
+
+# ---- leaks ------------------------------------------------------------------------------------------------------
+async def test_a_failed_apply_does_not_post_the_api_server_url(bot: Bot) -> None:
+    message = await _answer(bot, "why svc/web -n q4")
+    modal = await _modal(bot, message)
+    bot.sim.control(
+        "faults", {"status": 409, "method": "PATCH", "path": "/services/web", "times": 5, "message": "conflict"}
+    )
+    await bot.interact(_submission(APPROVER, modal["private_metadata"]))
+    posts = await bot.double.wait_for("chat.postMessage", 2)
+    said = json.dumps(posts[-1])
+    assert "failed" in said and "409" in said
+    assert bot.sim.url not in said and "http://" not in said and "127.0.0.1" not in said
+
+
+async def test_show_logs_redacts_private_keys_and_session_cookies(bot: Bot) -> None:
+    logs = (
+        "starting\n-----BEGIN RSA PRIVATE KEY-----\n"
+        f"{KEY_BODY}\n{KEY_BODY[:40]}\n-----END RSA PRIVATE KEY-----\n"
+        f"GET /cart Cookie: sessionid={SESSION}; theme=dark\n"
+        f"Set-Cookie: JSESSIONID={SESSION}; Path=/\nready\n"
+    )
+    body = base64.b64encode(logs.encode()).decode()
+    message = await _answer(bot, "why db-0 -n q5")
+    bot.sim.control("faults", {"method": "GET", "path": "/pods/db-0/log", "times": 2, "body_base64": body})
+    await bot.click(message, blocks.ACTION_LOGS)
+    posted = (await bot.double.wait_for("chat.postMessage", 2))[-1]
+    shown = text_of(posted["blocks"])
+    assert "starting" in shown and "ready" in shown and "BEGIN RSA PRIVATE KEY" in shown
+    assert KEY_BODY[:20] not in shown and SESSION not in shown
+    assert "[redacted]" in shown
+
+
+async def test_the_fallback_text_is_escaped(bot: Bot) -> None:
+    pod = {
+        "apiVersion": "v1",
+        "kind": "Pod",
+        "metadata": {"name": "pinger", "namespace": "default"},
+        "spec": {"containers": [{"name": "c", "image": "busybox"}]},
+        "status": {
+            "phase": "Running",
+            "containerStatuses": [
+                {
+                    "name": "c",
+                    "ready": False,
+                    "restartCount": 7,
+                    "image": "busybox",
+                    "imageID": "",
+                    "state": {"waiting": {"reason": "CrashLoopBackOff", "message": "back-off"}},
+                    "lastState": {"terminated": {"reason": "<!channel>", "exitCode": 1}},
+                }
+            ],
+        },
+    }
+    bot.sim.control("apply", {"steps": [{"create": pod}]})
+    try:
+        update = await _answer(bot, "why pod/default/pinger")
+    finally:
+        bot.sim.control("apply", {"steps": [{"delete": {"kind": "Pod", "namespace": "default", "name": "pinger"}}]})
+    assert "exited with code 1" in update["text"]
+    assert "<!channel>" not in update["text"] and "&lt;!channel&gt;" in update["text"]
+
+
+async def _paged(bot: Bot, subject: str) -> tuple[Any, str]:
+    """An incident the watchers paged in CHANNEL (its message posted by the bot), and the message's ts."""
+    ledger = await bot.deps.app.ledger()
+    incident, _ = await ledger.open_incident(
+        cluster="sim", rule="crashloop", subject=subject, severity="warning", title="crash", channel=CHANNEL
+    )
+    ts = f"1718359999.{incident.id:06d}"
+    await ledger.change(incident.id, message_ts=ts)
+    return incident, ts
+
+
+async def _click_incident(bot: Bot, action_id: str, incident: Any, ts: str, user: str, **over: Any) -> None:
+    payload = {
+        "type": "block_actions",
+        "user": {"id": user, "username": "x", "team_id": "T0001"},
+        "container": {"type": "message", "message_ts": ts, "channel_id": CHANNEL},
+        "channel": {"id": CHANNEL, "name": "ops"},
+        "message": {"ts": ts, "blocks": []},
+        "response_url": f"{bot.double.url}/response/3",
+        "actions": [
+            {
+                "action_id": action_id,
+                "block_id": "b",
+                "type": "button",
+                "value": json.dumps({"i": incident.id, "r": incident.ref}),
+                "action_ts": "1",
+            }
+        ],
+    }
+    payload.update(over)
+    await bot.interact(payload)
+
+
+async def test_a_user_id_with_markup_is_not_a_mention_in_resolved_by(bot: Bot) -> None:
+    bot.double.usergroups["S0ODD"] = ["<!channel>"]  # a payload's user id is whatever the payload says
+    saved = bot.deps.slack
+    import dataclasses
+
+    bot.deps.slack = dataclasses.replace(saved, allow={**saved.allow, "*": (*saved.allow.get("*", ()), "S0ODD")})
+    try:
+        incident, ts = await _paged(bot, "pod/q1/odd-user")
+        await _click_incident(bot, ACTION_RESOLVE, incident, ts, "<!channel>")
+        said = (await bot.double.wait_for("chat.postMessage"))[-1]
+    finally:
+        bot.deps.slack = saved
+    assert "Resolved by" in said["text"]
+    assert "<!channel>" not in json.dumps(said)
+    assert blocks.mention("U0APPROVER") == "<@U0APPROVER>"  # a real user id still mentions
