@@ -287,10 +287,16 @@ def run_bench(b: Bench, smoke: bool, timeout: float) -> tuple[str, float, bool]:
 
 
 def merge(
-    existing: str, order: list[str], sections: dict[str, str], summary: list[tuple[str, dict[str, Any]]], stamp: str
+    existing: str,
+    order: list[str],
+    sections: dict[str, str],
+    summary: list[tuple[str, dict[str, Any]]],
+    stamp: str,
+    notes: str = "",
 ) -> str:
     """An existing report with the sections and target rows of the benchmarks just run replaced (a section not
-    there yet goes before the notes); the header, the other sections and the notes are kept as they were."""
+    there yet goes before the notes); the header and the other sections are kept as they were, the notes replaced
+    by ``notes`` (bench/notes.md, which starts with its ``## Notes…`` title) when given."""
     head, *blocks = ("\n" + existing).split("\n## ")
     fresh = {
         text.split("\n", 1)[0].removeprefix("## "): text.replace("\n\n", f"\n\n{stamp}\n\n", 1)
@@ -314,6 +320,11 @@ def merge(
             out.append("\n".join(["## Targets", "", *table[:2], *ranked]))
         elif title in fresh:
             out.append(fresh.pop(title))
+        elif title.startswith("Notes") and notes:
+            out += list(fresh.values())  # new sections go before the notes
+            fresh.clear()
+            out.append(notes)  # the hand-written notes as they are now (bench/notes.md)
+            notes = ""
         else:
             if title.startswith("Notes"):
                 out += list(fresh.values())
@@ -391,6 +402,7 @@ def main() -> int:
             dict(zip([b.name for b in chosen], sections, strict=True)),
             summary,
             stamp,
+            notes.read_text(encoding="utf-8").strip() if notes.exists() else "",
         )
     if out is not None:
         out.write_text(text, encoding="utf-8")
