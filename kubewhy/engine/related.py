@@ -1,6 +1,11 @@
 """Widening the investigation (seed 004's order): from a pod to its owner, node and (when Pending) unbound
-claims, from a workload or a Service to its unhealthy pods, from an HPA to what it scales. Causes found there are
-linked to the target's.
+claims, from a workload or a Service to its unhealthy pods, from an HPA to what it scales, from a CronJob to its
+latest Jobs. Causes found there are linked to the target's.
+
+The chain to the root (issue 23): a Deployment descends to its newest ReplicaSet (the highest
+``deployment.kubernetes.io/revision`` it owns) and that ReplicaSet's pods come first; a workload's, Service's or
+claim's unhealthy pods are followed, in turn, to their node (when it shows trouble) and to the claims a Pending pod
+waits for. The workload's own condition is then the symptom and the pods' cause the root (``caused_by``).
 """
 
 from __future__ import annotations
@@ -18,6 +23,9 @@ from ..models.findings import CheckResult
 from .runner import Subject
 
 MAX_PODS = 3
+MAX_JOBS = 2  # a CronJob's latest Jobs examined
+MAX_NODES = 2  # distinct nodes of a workload's unhealthy pods examined
+REVISION = "deployment.kubernetes.io/revision"
 
 
 def ref_of(obj: dict[str, Any]) -> str:
@@ -98,6 +106,7 @@ async def _selected_pods(kube: CachedKube, namespace: str | None, selector: Any)
     (a selector the API server accepted is always readable; a hand-written snapshot may hold anything)."""
     try:
         text = selectors.to_text(selector)
+        selectors.parse(text)  # a value no API server would hold (a mis-read paste) selects nothing
     except selectors.SelectorError:
         return []
     return await kube.list("Pod", namespace, label_selector=text) if text else []
@@ -198,21 +207,117 @@ async def readable(
         return default
 
 
+def _revision(obj: dict[str, Any]) -> int:
+    try:
+        return int(((obj.get("metadata") or {}).get("annotations") or {}).get(REVISION, "0"))
+    except (TypeError, ValueError):
+        return 0
+
+
+def controlled_by(obj: dict[str, Any], owner: dict[str, Any], kind: str) -> bool:
+    """Whether ``owner`` (of ``kind``) is in ``obj``'s ownerReferences: by uid when both carry one, else by kind and
+    name (a hand-made snapshot may omit uids and the ``controller`` flag)."""
+    ometa = owner.get("metadata") or {}
+    for ref in (obj.get("metadata") or {}).get("ownerReferences") or []:
+        if not isinstance(ref, dict) or ref.get("kind") != kind or ref.get("name") != ometa.get("name"):
+            continue
+        if ref.get("uid") and ometa.get("uid") and ref["uid"] != ometa["uid"]:
+            continue
+        return True
+    return False
+
+
+async def newest_replicaset(kube: CachedKube, deployment: dict[str, Any]) -> dict[str, Any] | None:
+    """The Deployment's newest ReplicaSet: of those it owns, the one with the highest revision annotation (ties:
+    the latest created). One LIST by the Deployment's selector, the request recent-change makes too (cached)."""
+    meta = deployment.get("metadata") or {}
+    try:
+        text = selectors.to_text((deployment.get("spec") or {}).get("selector"))
+        selectors.parse(text)
+    except selectors.SelectorError:
+        return None
+    if not text:
+        return None
+    owned = [
+        rs
+        for rs in await kube.list("ReplicaSet", meta.get("namespace"), label_selector=text)
+        if controlled_by(rs, deployment, "Deployment")
+    ]
+    if not owned:
+        return None
+    return max(owned, key=lambda rs: (_revision(rs), str((rs.get("metadata") or {}).get("creationTimestamp") or "")))
+
+
+async def latest_jobs(kube: CachedKube, cronjob: dict[str, Any]) -> list[dict[str, Any]]:
+    """A CronJob's latest Jobs (at most MAX_JOBS), newest first: one LIST of the namespace's Jobs."""
+    ns = (cronjob.get("metadata") or {}).get("namespace")
+    jobs = [j for j in await kube.list("Job", ns) if controlled_by(j, cronjob, "CronJob")]
+
+    def started(job: dict[str, Any]) -> str:
+        status = job.get("status") or {}
+        return str(status.get("startTime") or (job.get("metadata") or {}).get("creationTimestamp") or "")
+
+    return sorted(jobs, key=started, reverse=True)[:MAX_JOBS]
+
+
+async def _surroundings(
+    kube: CachedKube, target: dict[str, Any], pods: list[dict[str, Any]], unread: list[CheckResult]
+) -> list[Subject]:
+    """A pod's cause follows to its node and claims, for the pods a workload, Service or claim was followed to:
+    the nodes (at most MAX_NODES) of the unhealthy ones, kept when they show trouble of their own, and the unbound
+    claims a Pending one waits for."""
+    bad = [p for p in pods if pod_unhealthy(p)]
+    names = list(dict.fromkeys(str(n) for p in bad if (n := (p.get("spec") or {}).get("nodeName"))))[:MAX_NODES]
+    nodes, claims = await asyncio.gather(
+        asyncio.gather(*(readable(kube.get("Node", None, n), "node", unread, None, "pod's node") for n in names)),
+        asyncio.gather(*(readable(_pending_claims(kube, p), "volume", unread, [], "pod's claims") for p in bad)),
+    )
+    out = [Subject(ref_of(n), n, "node") for n in nodes if n and object_troubled(n)]
+    seen = {ref_of(target)}
+    for claim in (c for group in claims for c in group):
+        ref = ref_of({**claim, "kind": "PersistentVolumeClaim"})
+        if ref not in seen:
+            seen.add(ref)
+            out.append(Subject(ref, claim, "volume"))
+    return out
+
+
 async def related_subjects(kube: CachedKube, target: dict[str, Any], unread: list[CheckResult]) -> list[Subject]:
-    """What to examine besides a workload, Service, PVC or HPA target (a pod's relations: ``pod_relations``)."""
+    """What to examine besides a workload, Service, PVC, HPA or CronJob target (a pod's relations:
+    ``pod_relations``): its pods, unhealthy first (a Deployment's newest ReplicaSet's first), and their nodes and
+    claims; a CronJob's latest Jobs and their pods; an HPA's scale target."""
     kind = target.get("kind")
     meta = target.get("metadata") or {}
     ns = meta.get("namespace")
     out: list[Subject] = []
     pods: list[dict[str, Any]] = []
+    newest: dict[str, Any] | None = None
     if kind in kinds.POD_SELECTING:
-        pods = await readable(_selected_pods(kube, ns, (target.get("spec") or {}).get("selector")), "pods", unread, [])
-        for hpa in await readable(
-            kube.list("HorizontalPodAutoscaler", ns), "autoscalers", unread, [], "HorizontalPodAutoscalers"
-        ):
+        pods_task = asyncio.ensure_future(
+            readable(_selected_pods(kube, ns, (target.get("spec") or {}).get("selector")), "pods", unread, [])
+        )
+        scalers_task = asyncio.ensure_future(
+            readable(kube.list("HorizontalPodAutoscaler", ns), "autoscalers", unread, [], "HorizontalPodAutoscalers")
+        )
+        if kind == "Deployment":
+            newest = await readable(newest_replicaset(kube, target), "replicasets", unread, None, "ReplicaSets")
+        scalers: list[dict[str, Any]] = await scalers_task
+        selected: list[dict[str, Any]] = await pods_task
+        pods = selected
+        for hpa in scalers:
             ref = (hpa.get("spec") or {}).get("scaleTargetRef") or {}
             if ref.get("kind") == kind and ref.get("name") == meta.get("name"):
                 out.append(Subject(ref_of(hpa), hpa, "scaler"))
+    elif kind == "CronJob":
+        jobs = await readable(latest_jobs(kube, target), "jobs", unread, [], "Jobs")
+        out += [Subject(ref_of({**j, "kind": "Job"}), {**j, "kind": "Job"}, "job") for j in jobs]
+        found = await asyncio.gather(
+            *(
+                readable(_selected_pods(kube, ns, (j.get("spec") or {}).get("selector")), "pods", unread, [])
+                for j in jobs
+            )
+        )
+        pods = [p for group in found for p in group]
     elif kind == "Service":
         pods = await readable(_selected_pods(kube, ns, (target.get("spec") or {}).get("selector")), "pods", unread, [])
         labels = meta.get("labels") or {}
@@ -244,8 +349,14 @@ async def related_subjects(kube: CachedKube, target: dict[str, Any], unread: lis
         if scaled:
             out.append(Subject(ref_of(scaled), scaled, "owner"))
         return out
-    # Unhealthy pods first; a healthy one still carries latent causes (subPath mounts, throttling).
-    ordered = sorted(pods, key=lambda p: (not pod_unhealthy(p), p["metadata"]["name"]))
-    for pod in ordered[:MAX_PODS]:
-        out.append(Subject(ref_of(pod), pod, "pod"))
+
+    # Unhealthy pods first, the newest ReplicaSet's before an older one's; a healthy pod still carries latent
+    # causes (subPath mounts, throttling).
+    def order(p: dict[str, Any]) -> tuple[bool, bool, str]:
+        mine = newest is None or controlled_by(p, newest, "ReplicaSet")
+        return (not pod_unhealthy(p), not mine, str(p["metadata"]["name"]))
+
+    chosen = sorted(pods, key=order)[:MAX_PODS]
+    out += [Subject(ref_of(pod), pod, "pod") for pod in chosen]
+    out += await _surroundings(kube, target, chosen, unread)
     return out
