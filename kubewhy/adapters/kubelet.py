@@ -245,8 +245,17 @@ class KubeletStats:
         return result
 
     async def _read(self, node: str, path: str, parse: Callable[[str], Any]) -> tuple[Sample, Sample | None]:
-        """This reading (one request) and the newest stored sample in the recent window, asked concurrently."""
-        text, kept = await asyncio.gather(self.proxy.node_proxy(node, path), self.samples.recent(node, path))
+        """This reading (one request) and the newest stored sample in the recent window, asked concurrently. A
+        store that fails costs the rate, not the reading: the figures are then those of one sample."""
+        text, kept = await asyncio.gather(
+            self.proxy.node_proxy(node, path), self.samples.recent(node, path), return_exceptions=True
+        )
+        if isinstance(text, BaseException):
+            raise text
+        if isinstance(kept, BaseException):
+            if not isinstance(kept, Exception):
+                raise kept
+            kept = ()
         now = Sample(self.clock(), parse(text))
         earlier = next(
             (s for s in reversed(kept) if self.min_window <= now.at - s.at <= self.max_age),

@@ -181,3 +181,20 @@ async def test_a_crash_looping_pod_is_diagnosed_without_the_kubelet(start_sim: C
     assert "liveness-throttled" in {f.id for f in report.findings}
     assert "no running container" in checks["liveness-throttled.kubelet"].detail
     assert not proxied(sim), proxied(sim)
+
+
+class UnreachableStore:
+    """A sample store whose database is down (the sampler's, say)."""
+
+    async def recent(self, node: str, path: str) -> list[Sample]:
+        raise ConnectionRefusedError(f"cannot read the samples of {node}: the database is down")
+
+    def keep(self, node: str, path: str, sample: Sample) -> None:
+        pass
+
+
+async def test_a_failing_sample_store_costs_the_rate_not_the_reading(start_sim: Callable[..., RunningSim]) -> None:
+    sim = start_sim(Q10, timeline_mode="manual")
+    kube = live(sim)
+    text = text_of(await why(kube, KubeletStats(kube, samples=UnreachableStore()), SERVER), "cpu-throttling")
+    assert "has been throttled in 6" in text and "over its lifetime" in text, text
