@@ -15,7 +15,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from ..adapters.ports import KubeletReader
-from ..errors import CheckSkipped
+from ..errors import AdapterError, CheckSkipped
 from ..expressions import FUNCTIONS
 from .builtin import BUILTIN
 from .registry import CheckContext, Param, Shape, check
@@ -53,8 +53,12 @@ def _node_of(pod: Obj) -> str:
 
 async def _answering(ctx: CheckContext, node: str) -> str:
     """The node, when its kubelet can answer: a node that is not Ready has none (the proxy would fail, after
-    the reader's retries, or hang on the dial), so it is not asked. The node is read once per diagnosis."""
-    obj = await ctx.kube.get("Node", None, node)
+    the reader's retries, or hang on the dial), so it is not asked. The node is read once per diagnosis; when it
+    cannot be read (no rights to nodes), the kubelet is asked anyway and the proxy answers for itself."""
+    try:
+        obj = await ctx.kube.get("Node", None, node)
+    except AdapterError:
+        return node
     if obj is not None and not any(
         c.get("type") == "Ready" and c.get("status") == "True"
         for c in (obj.get("status") or {}).get("conditions") or []
