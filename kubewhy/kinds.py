@@ -68,7 +68,7 @@ TABLE: tuple[KindInfo, ...] = (
     K("StatefulSet", "apps", "v1", "statefulsets", short="sts", target=True, controller=True, selects_pods=True),
     K("DaemonSet", "apps", "v1", "daemonsets", short="ds", target=True, controller=True, selects_pods=True),
     K("Job", "batch", "v1", "jobs", short="job", target=True, controller=True, selects_pods=True),
-    K("CronJob", "batch", "v1", "cronjobs", aliases=("cj",), controller=True),
+    K("CronJob", "batch", "v1", "cronjobs", aliases=("cj",), target=True, controller=True),  # → its latest Jobs
     K("HorizontalPodAutoscaler", "autoscaling", "v2", "horizontalpodautoscalers", short="hpa", target=True),
     K("PodDisruptionBudget", "policy", "v1", "poddisruptionbudgets", aliases=("pdb",)),
     K("Ingress", "networking.k8s.io", "v1", "ingresses", short="ingress", aliases=("ing",), target=True),

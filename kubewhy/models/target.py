@@ -54,7 +54,8 @@ def validate_namespace(ns: str) -> None:
 
 
 def parse_target(text: str, namespace: str | None = None, default_namespace: str = "default") -> Target:
-    """Parse ``pod-x``, ``pod/x``, ``node/x``, ``deploy/x``, ``svc/x``, ``pvc/x``, ``hpa/x`` and ``kind/ns/name``."""
+    """Parse ``pod-x``, ``pod/x``, ``node/x``, ``deploy/x``, ``svc/x``, ``pvc/x``, ``hpa/x``, ``cj/x`` (a CronJob:
+    its latest Jobs) and ``kind/ns/name``."""
     text = (text or "").strip()
     if not text:
         raise UsageError("no target given: try e.g. 'kubewhy why pod/my-pod' or 'kubewhy why node/node-1'")
