@@ -246,8 +246,13 @@ def main() -> None:
         "XDG_DATA_HOME": str(work / "data"),
         "XDG_CACHE_HOME": str(work / "cache"),
         "PATH": f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}",
+        # Bytecode as an installed package has it (pip compiles it; Python writes it on first import): fresh .pyc
+        # files of this checkout in a private cache, written by the warm-up run. An inherited
+        # PYTHONDONTWRITEBYTECODE would make every run compile the modules changed since their .pyc was written.
+        "PYTHONPYCACHEPREFIX": str(work / "pycache"),
     }
     for k in (
+        "PYTHONDONTWRITEBYTECODE",
         "KUBECONFIG",
         "KUBEWHY_DATABASE_URL",
         "KUBEWHY_AUDIT_FALLBACK",
