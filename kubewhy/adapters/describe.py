@@ -86,8 +86,8 @@ def looks_like_describe(text: str) -> bool:
 
 
 def normalise(text: str) -> str:
-    """A pasted text as kubectl printed it (see :mod:`.describe_fragment`)."""
-    from .describe_fragment import normalise as _normalise
+    """A pasted text as kubectl printed it (see :mod:`.describe_paste`)."""
+    from .describe_paste import normalise as _normalise
 
     return _normalise(text)
 
@@ -391,17 +391,67 @@ def _kind_of(top: dict[str, tuple[str, list[_Line]]]) -> str:
         return "Ingress"
     if "Subsets" in top:
         return "Endpoints"
-    if "Containers" in top or "Init Containers" in top or "Controlled By" in top or "Start Time" in top:
+    owner = top.get("Controlled By", ("", []))[0].split("/")[0]
+    if (
+        "Containers" in top
+        or "Init Containers" in top
+        or "Start Time" in top
+        or (owner and owner not in _OWNED_WORKLOAD)
+    ):
         return "Pod"
     if "Taints" in top or "Roles" in top or "Unschedulable" in top or "Kubelet Version" in top:
         return "Node"
+    if ("StorageClass" in top or "Access Modes" in top or "VolumeMode" in top) and "Namespace" not in top:
+        return "PersistentVolume"  # cut before its "Reclaim Policy"; a claim always shows its namespace
     if "StorageClass" in top or "Access Modes" in top or "VolumeMode" in top:
         return "PersistentVolumeClaim"
     if "Selector" in top and ("Type" in top or "Endpoints" in top or "IP" in top or "TargetPort" in top):
         return "Service"
     if "TargetPort" in top or "Session Affinity" in top:
         return "Service"
-    raise DescribeError("1: cannot tell which kind this describe output is of")
+    kind = _kind_of_head(top)
+    if kind is None:
+        raise DescribeError("1: cannot tell which kind this describe output is of")
+    return kind
+
+
+_POD_HEAD = ("Priority", "Service Account", "Priority Class Name", "Node", "QoS Class", "Tolerations", "IPs")
+_OWNED_WORKLOAD = {"Deployment": "ReplicaSet", "CronJob": "Job"}
+
+
+def _kind_of_head(top: dict[str, tuple[str, list[_Line]]]) -> str | None:
+    """The kind of a describe cut short after its first lines, from the keys each kind prints first and their
+    order (kubectl's describers: a pod's ``Priority`` and ``Node``, a ReplicaSet's ``pod-template-hash``
+    selector, a Deployment's ``CreationTimestamp`` before its labels, a Service's labels before its selector,
+    the cluster-scoped kinds without ``Namespace``); None when the lines say too little."""
+    keys = list(top)
+    if any(k in top for k in _POD_HEAD):
+        return "Pod"
+    owner = top.get("Controlled By", ("", []))[0].split("/")[0]
+    if owner in _OWNED_WORKLOAD:
+        return _OWNED_WORKLOAD[owner]
+    if "Node-Selector" in top:
+        return "DaemonSet"
+    selector = top.get("Selector", ("", []))[0]
+    if "pod-template-hash=" in selector:
+        return "ReplicaSet"
+    if "controller-uid=" in selector:
+        return "Job"
+    if "Namespace" not in top and "Roles" not in top:
+        if "Selector" in top:
+            return "DaemonSet"  # the one namespaced kind whose describe has no Namespace (before kubectl 1.33)
+        if "Annotations" in top or "Finalizers" in top:  # an Ingress prints Labels before its Namespace
+            return "PersistentVolume"
+    if "CreationTimestamp" in top:
+        created = keys.index("CreationTimestamp")
+        if "Labels" in top and keys.index("Labels") < created:
+            return "HorizontalPodAutoscaler"
+        if "Selector" in top and "Labels" in top and keys.index("Selector") < keys.index("Labels"):
+            return "StatefulSet"
+        return "Deployment" if "Labels" in top else None
+    if "Selector" in top and "Labels" in top and keys.index("Labels") < keys.index("Selector"):
+        return "Service"
+    return None
 
 
 def _latest_time(lines: list[_Line]) -> dt.datetime | None:
@@ -635,7 +685,7 @@ def parse(text: str, now: dt.datetime | None = None) -> list[Obj]:
     blocks = _split(as_describe(normalise(text)))
     if not blocks:
         raise DescribeError("1: empty describe output")
-    captured = capture_time(text, now)
+    captured = _latest_time([ln for b in blocks for ln in b]) or now or dt.datetime.now(dt.UTC)  # capture_time
     objects: list[Obj] = []
     for block in blocks:
         objects += _object(block, captured)

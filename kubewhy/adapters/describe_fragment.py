@@ -1,18 +1,18 @@
-"""Pasted ``kubectl describe`` text as kubectl printed it, and fragments of it made whole.
+"""Fragments of ``kubectl describe`` output made whole, once :mod:`.describe_paste` has undone the paste's chat and
+Markdown dress.
 
-:func:`normalise` undoes what chat and Markdown do to a paste: code fences, ``> `` quoting, smart quotes,
-non-breaking and zero-width spaces, tabs, Windows line ends. :func:`as_describe` turns a fragment (text that
-does not start with ``Name:``) into a describe the reader can take: an Events table alone, a Conditions block,
-a State / Last State block, bare ``Type  Reason  Age  From  Message`` rows, or one event message such as
-``0/3 nodes are available: 3 Insufficient memory.``. The kind is inferred from what the fragment holds (container
-states: a Pod; ``Taints:``/``Capacity:``: a Node; ``StorageClass:`` with ``Access Modes``: a PVC; ``Replicas:``
-with ``StrategyType``: a Deployment; ``Reference:``/``Min replicas``: an HPA; ``Selector:`` with ``Endpoints:`` or
-``TargetPort``: a Service), else from the events' reasons and messages (a scheduler, kubelet or volume message
-is about a Pod, a provisioning one about a PVC, a metrics one about an HPA, a PLEG or pressure one about a Node),
-else a Pod. A message without its row is a Warning seen last when pasted and first a minute before
-(its age is not known), from the component that reports such messages. The object is named
-:data:`PLACEHOLDER` (``pasted``) in namespace ``default``, and the events are attached to it, so playbooks read
-the message as that object's evidence. A fragment is never refused.
+:func:`as_describe` drops what comes before a describe (a prompt, ``$ kubectl describe …``, a sentence) and turns a
+fragment (text that does not start with ``Name:``) into a describe the reader can take: an Events table alone, a
+Conditions block, a State / Last State block, bare ``Type Reason Age From Message`` rows, or one event message such
+as ``0/3 nodes are available: 3 Insufficient memory.``. The kind is inferred from what the fragment holds (container
+states: a Pod; ``Taints:``/``Capacity:``: a Node; ``StorageClass:`` with ``Access Modes``: a PVC; ``Replicas:`` with
+``StrategyType``: a Deployment; ``Reference:``/``Min replicas``: an HPA; ``Selector:`` with ``Endpoints:`` or
+``TargetPort``: a Service), else from the events' reasons and messages (a scheduler, kubelet or volume message is
+about a Pod, a provisioning one about a PVC, a metrics one about an HPA, a PLEG or pressure one about a Node), else
+a Pod. A message without its row is a Warning seen last when pasted and first a minute before (its age is not
+known), from the component that reports such messages. The object is named :data:`PLACEHOLDER` (``pasted``) in
+namespace ``default``, and the events are attached to it, so playbooks read the message as that object's evidence. A
+fragment is never refused.
 """
 
 from __future__ import annotations
@@ -20,22 +20,6 @@ from __future__ import annotations
 import re
 
 PLACEHOLDER = "pasted"
-_TRANSLATE = str.maketrans(
-    {
-        "\u2018": "'",
-        "\u2019": "'",
-        "\u201c": '"',
-        "\u201d": '"',
-        "\u00a0": " ",
-        "\u2007": " ",
-        "\u202f": " ",
-        "\u200b": "",
-        "\ufeff": "",
-        "\u2013": "-",
-        "\u2014": "-",
-        "\r": "",
-    }
-)
 _EVENT_ROW = re.compile(
     r"^\s*(Normal|Warning)\s+([A-Za-z]+)\s+(\S+(?:\s+\(x\d+\s+over\s+\S+\))?)\s+(\S+(?:,\s*\S+)?)\s+(\S.*)$"
 )
@@ -87,24 +71,6 @@ _KIND_MARK = {
     "Deployment": "StrategyType: RollingUpdate",
     "Service": "TargetPort: ",
 }
-
-
-def normalise(text: str) -> str:
-    """The paste without its chat and Markdown dress; a table cut mid-row keeps the cells it has."""
-    text = text.translate(_TRANSLATE).replace("\t", "    ")
-    out = []
-    for ln in text.split("\n"):
-        while re.match(r"^\s*>(?!=)", ln):
-            ln = re.sub(r"^\s*>\s?", "", ln, count=1)
-        stripped = ln.strip()
-        if stripped.startswith("```") or stripped.startswith("~~~"):
-            rest = stripped.strip("`~").strip()
-            # A fence may open on the same line as the text (```Name: x) or be a language tag (```yaml).
-            if ":" in rest or " " in rest:
-                out.append(rest)
-            continue
-        out.append(ln.rstrip())
-    return "\n".join(out)
 
 
 def looks_like_fragment(text: str) -> bool:
@@ -172,6 +138,9 @@ def as_describe(text: str) -> str:
     """``text`` itself if it is describe output, else the fragment wrapped in a describe of a placeholder object."""
     if _starts_with_name(text):
         return text
+    head = next((i for i, ln in enumerate(text.split("\n")) if re.match(r"^\s{0,2}Name:\s+\S", ln)), None)
+    if head is not None and not looks_like_fragment("\n".join(text.split("\n")[:head])):
+        return "\n".join(text.split("\n")[head:])  # a preamble (a prompt, a sentence) before the describe
     lines = [ln for ln in text.split("\n") if ln.strip()]
     if not lines:
         return text
