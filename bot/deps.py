@@ -4,14 +4,21 @@ recent answers. No diagnosis logic here: the listeners translate Slack into the 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
 
 from kubewhy.app import Bounded, Kubewhy
 from kubewhy.models.findings import Report
 from kubewhy.settings import SlackSettings
 
-if TYPE_CHECKING:
-    pass
+
+@dataclass(frozen=True)
+class Modal:
+    """A confirm modal the bot opened: for whom, for which fix, under which message (its submission is bound to
+    this, never to its private_metadata)."""
+
+    action: str
+    user: str
+    channel: str
+    ts: str
 
 
 @dataclass
@@ -20,6 +27,7 @@ class BotDeps:
     slack: SlackSettings
     default_namespace: str = "default"
     reports: Bounded[tuple[str, str], Report] = field(default_factory=Bounded)  # (channel, ts) -> its answer
+    modals: Bounded[str, Modal] = field(default_factory=Bounded)  # view id -> the confirm modal opened there
 
     @classmethod
     def of(cls, app: Kubewhy) -> BotDeps:

@@ -14,6 +14,7 @@ from kubewhy.audit.ledger import LedgerIncident
 from kubewhy.watch.notify import Page
 
 from . import blocks
+from .binding import remember
 from .deps import BotDeps
 from .listeners.diagnosis import register_fixes
 
@@ -94,12 +95,14 @@ class SlackNotifier:
             fix_ids: dict[tuple[int, int], str] = {}
             if self.deps is not None:
                 fix_ids = register_fixes(self.deps, page.report, channel)
-            await self.client.chat_postMessage(
+            posted = await self.client.chat_postMessage(
                 channel=channel,
                 thread_ts=message_id,
                 text=blocks.fallback_text(page.report),
                 blocks=blocks.to_dicts(blocks.report_blocks(page.report, fix_ids)),
             )
+            if self.deps is not None:  # its buttons' clicks are bound to this message
+                await remember(self.deps, channel, str(posted["ts"]), None, page.report.target.ref)
             return
         await self.client.chat_postMessage(channel=channel, thread_ts=message_id, text=blocks.escape(page.text))
 

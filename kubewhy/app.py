@@ -32,6 +32,7 @@ from .settings import SettingsError
 if TYPE_CHECKING:
     from .audit.ledger import Ledger, LedgerIncident, Mute
     from .audit.store import HistoryEntry
+    from .audit.trust import TrustStore
     from .audit.writer import AuditLog, RetryPolicy
     from .charts import ChartData
     from .checks.registry import CheckRegistry
@@ -107,6 +108,7 @@ class Kubewhy:
         self._deps: Deps | None = None
         self._audit: AuditLog | None = None
         self._ledger: Ledger | None = None
+        self._trust: TrustStore | None = None
         self._watch: WatchSource | None = None
         self._closed = False
 
@@ -508,6 +510,19 @@ class Kubewhy:
             await self._audit.flush()
             self._ledger = compose.build_ledger(self._audit)
         return self._ledger
+
+    async def trust(self) -> TrustStore:
+        """What a front-end may believe about a request (the requests it saw, the messages it posted), on the audit
+        database, opened on first use (in memory when there is none)."""
+        if self._trust is None:
+            from .audit.trust import TrustStore
+
+            if self._audit is None:
+                self._trust = TrustStore()
+            else:
+                await self._audit.flush()  # the schema at head first
+                self._trust = TrustStore(self._audit.engine, self._audit.url)
+        return self._trust
 
     async def incidents(self) -> list[LedgerIncident]:
         from . import incidents

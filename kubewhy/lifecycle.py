@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any, Literal
 
 from . import actions
@@ -37,6 +38,19 @@ if TYPE_CHECKING:
 ApprovalPolicy = Literal["none", "allowlist", "two-person"]
 State = Literal["proposed", "dry_run", "approved", "applied", "failed", "declined"]
 POLICIES: tuple[ApprovalPolicy, ...] = ("none", "allowlist", "two-person")
+APPROVAL_TTL = timedelta(minutes=15)  # how long a dry run shown to a person stays approvable
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass(frozen=True)
+class Review:
+    """What one person was shown before approving: the dry run's outcome (the access review ran before it)."""
+
+    ok: bool
+    at: datetime
 
 
 @dataclass(frozen=True)
@@ -87,6 +101,8 @@ class Action:
     approved_by: str | None = None
     audit_key: uuid.UUID | None = None  # the proposal's record; events link to it
     records: list[uuid.UUID] = field(default_factory=list)  # every event recorded since
+    reviews: dict[str, Review] = field(default_factory=dict)  # who was shown a dry run, and when
+    ttl: timedelta = APPROVAL_TTL
 
     @property
     def precondition(self) -> str:
@@ -155,6 +171,7 @@ async def dry_run(deps: Deps, action: Action, *, actor: str) -> PatchResult:
     except KubewhyError:
         action.target_uid = None  # the dry run says what is wrong
     result = await apply_patch(deps.kube.capabilities.writer, action.patch, dry_run=True)
+    action.reviews[actor] = Review(result.ok, _now())
     if action.state == "proposed":
         action.state = "dry_run"
     _event(deps, action, "dry_run", actor, {"ok": result.ok, "message": result.message})
@@ -186,6 +203,10 @@ async def apply(deps: Deps, action: Action, *, actor: str) -> PatchResult:
     recorded as ``declined``, when the pre-check fails; :class:`AlreadyApplied` on a second call."""
     if action.approved_by is not None:
         raise AlreadyApplied(action.approved_by)
+    unreviewed = _unreviewed(action, actor)
+    if unreviewed:  # an approval without the dry run shown first (a hand-made submit): nothing is sent
+        _event(deps, action, "declined", actor, {"reason": unreviewed, "precheck": False, "refused": True})
+        return PatchResult(False, False, unreviewed)
     action.approved_by = actor  # before any await: a concurrent submit sees it
     check = await precheck(deps, action)
     if not check.ok:
@@ -203,6 +224,20 @@ async def apply(deps: Deps, action: Action, *, actor: str) -> PatchResult:
     return result
 
 
+def _unreviewed(action: Action, actor: str, at: datetime | None = None) -> str:
+    """Why ``actor`` may not approve ``action`` yet (empty: they may): they were shown no successful dry run, or it
+    is older than the approval's TTL."""
+    review = action.reviews.get(actor)
+    if review is None:
+        return f"no dry run was shown to {actor} before approving"
+    if not review.ok:
+        return "the dry run shown before approving failed"
+    if (at or _now()) - review.at > action.ttl:
+        minutes = int(action.ttl.total_seconds() // 60)
+        return f"the approval expired (a dry run is approvable for {minutes} minutes): run it again"
+    return ""
+
+
 def decline(deps: Deps, action: Action, *, actor: str, reason: str = "", **details: Any) -> None:
     """The person (or a policy) said no; nothing is applied."""
     action.state = "declined"
@@ -210,12 +245,14 @@ def decline(deps: Deps, action: Action, *, actor: str, reason: str = "", **detai
 
 
 __all__ = [
+    "APPROVAL_TTL",
     "POLICIES",
     "Action",
     "AlreadyApplied",
     "ApprovalPolicy",
     "Identity",
     "Precheck",
+    "Review",
     "apply",
     "decline",
     "dry_run",

@@ -16,8 +16,9 @@ from kubewhy.lifecycle import Action, AlreadyApplied
 from kubewhy.models.target import Target, parse_target
 
 from .. import blocks
+from ..binding import foreign, posted_message, refuse
 from ..commands import INCIDENT_REF
-from ..deps import BotDeps
+from ..deps import BotDeps, Modal
 from ..permissions import may_apply
 from ..public import clip, public_error, scrub
 from .diagnosis import diagnose, run_and_update
@@ -49,22 +50,48 @@ def _clicked(body: dict[str, Any]) -> Click:
     if incident is not None and not (isinstance(incident, str) and INCIDENT_REF.fullmatch(incident)):
         raise UsageError("this button's incident is not valid")
     target = parse_target(value.get("t", ""))
-    channel = (body.get("channel") or {}).get("id") or (body.get("container") or {}).get("channel_id", "")
-    ts = (body.get("message") or {}).get("ts") or (body.get("container") or {}).get("message_ts", "")
+    channel, ts = where(body)
     return Click(value, target, channel, ts, (body.get("user") or {}).get("id", ""), incident)
 
 
-async def _checked(deps: BotDeps, body: dict[str, Any], client: AsyncWebClient) -> Click | None:
-    """The click, if its target is one the bot may read; otherwise the clicker is told (only them) and None."""
-    channel = (body.get("channel") or {}).get("id") or (body.get("container") or {}).get("channel_id", "")
+def where(body: dict[str, Any]) -> tuple[str, str]:
+    """(channel, message ts) of a click; a payload whose copies of them disagree is refused (UsageError)."""
+    container = body.get("container") or {}
+    channels = {c for c in ((body.get("channel") or {}).get("id"), container.get("channel_id")) if c}
+    stamps = {t for t in ((body.get("message") or {}).get("ts"), container.get("message_ts")) if t}
+    if len(channels) != 1 or len(stamps) != 1:
+        raise UsageError("this click does not name one message in one channel")
+    return str(next(iter(channels))), str(next(iter(stamps)))
+
+
+async def _checked(deps: BotDeps, body: dict[str, Any], client: AsyncWebClient, context: Any) -> Click | None:
+    """The click, if it comes from the bot's own workspace, is on a message the bot posted about the button's
+    target, and that target is one the bot may read; otherwise the clicker is told (only them) and None. The
+    incident is the posted message's, not the button's."""
     user = (body.get("user") or {}).get("id", "")
     try:
         click = _clicked(body)
-    except (UsageError, KeyError, IndexError) as exc:
-        await client.chat_postEphemeral(
-            channel=channel, user=user, text=f"I cannot use this button: {blocks.escape(clip(str(exc)))}."
+    except (UsageError, KeyError, IndexError, TypeError, AttributeError) as exc:
+        await refuse(deps, body, user, "click", str(exc), f"I cannot use this button: {blocks.escape(clip(str(exc)))}.")
+        return None
+    elsewhere = foreign(context, body)
+    if elsewhere is not None:
+        await refuse(deps, body, user, "click", elsewhere, "This request is not from the workspace I am installed in.")
+        return None
+    posted = await posted_message(deps, click.channel, click.ts)
+    if posted is None or posted.target != click.target.ref:
+        why = "no such message" if posted is None else f"the message is about {posted.target}"
+        await refuse(
+            deps,
+            body,
+            user,
+            "click",
+            f"button for {click.target.ref} on {click.channel}/{click.ts}: {why}",
+            "This button is not on a message I posted about that object: press it on my answer, or ask again.",
         )
         return None
+    click = Click(click.value, click.target, click.channel, click.ts, click.user, posted.incident)
+    channel = click.channel
     if not deps.readable(click.target.namespace):
         log.warning(
             "slack: %s clicked a button for namespace %s, which the bot may not read", user, click.target.namespace
@@ -90,9 +117,9 @@ async def _post_lines(client: AsyncWebClient, channel: str, ts: str, title: str,
 
 
 def _view_listener(deps: BotDeps, name: str, view: Any) -> Any:
-    async def listener(ack: Any, body: dict[str, Any], client: AsyncWebClient) -> None:
+    async def listener(ack: Any, body: dict[str, Any], client: AsyncWebClient, context: Any) -> None:
         await ack()
-        click = await _checked(deps, body, client)
+        click = await _checked(deps, body, client, context)
         if click is None:
             return
         _audit_click(deps, name, click)
@@ -127,9 +154,9 @@ def register(app: AsyncApp, deps: BotDeps) -> None:
 
     @app.action(blocks.ACTION_RERUN)
     @guarded
-    async def rerun(ack: Any, body: dict[str, Any], client: AsyncWebClient) -> None:
+    async def rerun(ack: Any, body: dict[str, Any], client: AsyncWebClient, context: Any) -> None:
         await ack()
-        click = await _checked(deps, body, client)
+        click = await _checked(deps, body, client, context)
         if click is None:
             return
         _audit_click(deps, "rerun", click)
@@ -143,9 +170,9 @@ def register(app: AsyncApp, deps: BotDeps) -> None:
 
     @app.action(blocks.ACTION_MORE)
     @guarded
-    async def more(ack: Any, body: dict[str, Any], client: AsyncWebClient) -> None:
+    async def more(ack: Any, body: dict[str, Any], client: AsyncWebClient, context: Any) -> None:
         await ack()
-        click = await _checked(deps, body, client)
+        click = await _checked(deps, body, client, context)
         if click is None:
             return
         target, channel, ts = click.target, click.channel, click.ts
@@ -157,15 +184,15 @@ def register(app: AsyncApp, deps: BotDeps) -> None:
 
     @app.action(blocks.ACTION_APPLY)
     @guarded
-    async def apply_clicked(ack: Any, body: dict[str, Any], client: AsyncWebClient) -> None:
+    async def apply_clicked(ack: Any, body: dict[str, Any], client: AsyncWebClient, context: Any) -> None:
         """Who may click (the bot's allowlist), then the lifecycle: pre-check (RBAC), dry run, the confirm modal."""
         await ack()
-        click = await _checked(deps, body, client)
+        click = await _checked(deps, body, client, context)
         if click is None:
             return
         channel, ts, user = click.channel, click.ts, click.user
         action = deps.app.fix(str(click.value.get("f", "")))
-        if action is None or action.target != click.target:
+        if action is None or action.target != click.target or action.channel not in (None, channel):
             await client.chat_postEphemeral(
                 channel=channel, user=user, text="This fix proposal has expired. Press *Re-run* for a fresh one."
             )
@@ -181,21 +208,39 @@ def register(app: AsyncApp, deps: BotDeps) -> None:
             await client.chat_postEphemeral(channel=channel, user=user, text=_refusal(action, check.rbac, check.reason))
             return
         opened = await client.views_open(trigger_id=body["trigger_id"], view=blocks.loading_modal(action.fix.title))
+        view_id = str(opened["view"]["id"])
+        deps.modals[view_id] = Modal(action.id, user, channel, ts)  # its submission is bound to this
         result = await deps.app.dry_run(action, actor=user)
-        metadata = json.dumps({"f": action.id, "c": channel, "ts": ts})
         await client.views_update(
-            view_id=opened["view"]["id"],
-            view=blocks.fix_modal(action.fix.title, action.fix.command, scrub(result.message), result.ok, metadata),
+            view_id=view_id,
+            view=blocks.fix_modal(
+                action.fix.title, action.fix.command, scrub(result.message), result.ok, json.dumps({"f": action.id})
+            ),
         )
 
     @app.view(blocks.VIEW_CONFIRM)
     @guarded
-    async def confirm(ack: Any, body: dict[str, Any], view: dict[str, Any], client: AsyncWebClient) -> None:
+    async def confirm(
+        ack: Any, body: dict[str, Any], view: dict[str, Any], client: AsyncWebClient, context: Any
+    ) -> None:
+        """Apply, for the person the modal was opened for, under the message it was opened from: the modal is
+        looked up by its view id (the payload's metadata, channel and ts are not trusted); the lifecycle refuses
+        an approval with no dry run shown to this person first."""
         await ack()
-        meta = json.loads(view.get("private_metadata") or "{}")
         user = (body.get("user") or {}).get("id", "")
-        action = deps.app.fix(str(meta.get("f", "")))
-        channel, ts = meta.get("c", ""), meta.get("ts", "")
+        modal = deps.modals.get(str(view.get("id") or ""))
+        elsewhere = foreign(context, body)
+        if elsewhere is not None or modal is None or modal.user != user:
+            reason = elsewhere or (
+                "no confirm modal of mine has this view id"
+                if modal is None
+                else "the modal was opened for someone else"
+            )
+            named = deps.app.fix(_metadata_fix(view))
+            await refuse(deps, body, user, "fix submission", reason, "", named.target if named else None)
+            return
+        channel, ts = modal.channel, modal.ts
+        action = deps.app.fix(modal.action)
         if action is None:
             await client.chat_postEphemeral(channel=channel, user=user, text="This fix proposal has expired.")
             return
@@ -204,6 +249,7 @@ def register(app: AsyncApp, deps: BotDeps) -> None:
             return
         allowed, reason = await may_apply(deps, client, user, action.patch.namespace)  # check again at submit
         if not allowed:
+            deps.app.decline(action, actor=user, reason="not on the allowlist", submitted=True)
             await client.chat_postEphemeral(channel=channel, user=user, text=reason)
             return
         try:
@@ -235,6 +281,15 @@ def register(app: AsyncApp, deps: BotDeps) -> None:
                 ]
             ),
         )
+
+
+def _metadata_fix(view: dict[str, Any]) -> str:
+    """The fix id a submission's metadata names (for the refusal's record only; never acted on)."""
+    try:
+        meta = json.loads(view.get("private_metadata") or "{}")
+    except (ValueError, RecursionError):
+        return ""
+    return str(meta.get("f", ""))[:64] if isinstance(meta, dict) else ""
 
 
 def _refusal(action: Action, rbac: bool | None, reason: str) -> str:

@@ -15,6 +15,7 @@ from kubewhy.inspect import cluster_status
 from kubewhy.models.target import parse_target, validate_namespace
 
 from .. import blocks
+from ..binding import foreign, refuse
 from ..commands import parse
 from ..deps import BotDeps
 from ..public import clip, public_error
@@ -26,9 +27,14 @@ from .incidents import incident_command
 def register(app: AsyncApp, deps: BotDeps) -> None:
     @app.command("/k8s")
     @guarded
-    async def k8s(ack: Any, command: dict[str, Any], client: AsyncWebClient) -> None:
+    async def k8s(ack: Any, command: dict[str, Any], client: AsyncWebClient, context: Any) -> None:
         text = command.get("text", "")
         user, channel = command.get("user_id", ""), command.get("channel_id", "")
+        elsewhere = foreign(context, command)
+        if elsewhere is not None:
+            await ack(text="This request is not from the workspace I am installed in.")
+            await refuse(deps, {}, user, "command", elsewhere, "")
+            return
         pasted = re.match(r"\s*why\s+(.*)", text, re.DOTALL | re.IGNORECASE)
         if pasted and "\n" in pasted.group(1) and looks_like_describe(pasted.group(1)):
             await ack()

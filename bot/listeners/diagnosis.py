@@ -14,6 +14,7 @@ from kubewhy.models.findings import Report
 from kubewhy.models.target import Target
 
 from .. import blocks
+from ..binding import remember
 from ..deps import BotDeps
 from ..public import public_error
 
@@ -58,6 +59,7 @@ async def run_and_update(
         return
     deps.reports[(channel, ts)] = report
     fix_ids = register_fixes(deps, report, channel, incident)
+    await remember(deps, channel, ts, None, target.ref, incident)  # before its buttons exist: clicks bind to it
     await client.chat_update(
         channel=channel,
         ts=ts,
@@ -80,6 +82,7 @@ async def run_described_and_update(
             channel=channel, ts=ts, text=message, blocks=blocks.to_dicts([blocks.section(message)])
         )
         return
+    await remember(deps, channel, ts, None, report.target.ref)
     await client.chat_update(
         channel=channel,
         ts=ts,

@@ -15,10 +15,12 @@ from kubewhy.incidents import mute_target, parse_for
 from kubewhy.watch.notify import Page
 
 from .. import blocks
+from ..binding import foreign, refuse
 from ..commands import Command
 from ..deps import BotDeps
 from ..pager import ACTION_ACK, ACTION_RESOLVE, click_value, incident_blocks
 from ..public import public_error
+from .actions import where
 from .errors import guarded
 
 log = logging.getLogger("kubewhy.bot")
@@ -30,19 +32,33 @@ def _namespace_of(subject: str) -> str | None:
 
 
 def register(app: AsyncApp, deps: BotDeps) -> None:
-    async def change(ack: Any, body: dict[str, Any], client: AsyncWebClient, what: str) -> None:
+    async def change(ack: Any, body: dict[str, Any], client: AsyncWebClient, context: Any, what: str) -> None:
         await ack()
         value = click_value(body)
         user = (body.get("user") or {}).get("id", "")
-        channel = (body.get("channel") or {}).get("id") or (body.get("container") or {}).get("channel_id", "")
-        ts = (body.get("message") or {}).get("ts") or (body.get("container") or {}).get("message_ts", "")
+        try:
+            channel, ts = where(body)
+        except UsageError as exc:
+            await refuse(deps, body, user, what, str(exc), "I cannot use this button.")
+            return
+        elsewhere = foreign(context, body)
+        if elsewhere is not None:
+            await refuse(deps, body, user, what, elsewhere, "This request is not from the workspace I am installed in.")
+            return
         if deps.app.audit is None or not isinstance(value.get("i"), int):
             await client.chat_postEphemeral(channel=channel, user=user, text="This incident is not in my ledger.")
             return
         current = await deps.app.incident(value["i"])
-        if current is None or current.message_ts != ts or current.channel not in (channel, None):
-            # a hand-made value: it must name the incident of the message it was clicked on
-            await client.chat_postEphemeral(channel=channel, user=user, text="This incident is not in my ledger.")
+        if current is None or current.message_ts != ts or current.channel != channel:
+            # bound to the message the bot posted for the incident: another message, channel or id is refused
+            await refuse(
+                deps,
+                body,
+                user,
+                what,
+                f"incident {value['i']} is not the one posted at {channel}/{ts}",
+                "This incident is not in my ledger.",
+            )
             return
         if not deps.readable(_namespace_of(current.subject)):
             await client.chat_postEphemeral(
@@ -75,13 +91,13 @@ def register(app: AsyncApp, deps: BotDeps) -> None:
 
     @app.action(ACTION_ACK)
     @guarded
-    async def acknowledge(ack: Any, body: dict[str, Any], client: AsyncWebClient) -> None:
-        await change(ack, body, client, "ack")
+    async def acknowledge(ack: Any, body: dict[str, Any], client: AsyncWebClient, context: Any) -> None:
+        await change(ack, body, client, context, "ack")
 
     @app.action(ACTION_RESOLVE)
     @guarded
-    async def resolve(ack: Any, body: dict[str, Any], client: AsyncWebClient) -> None:
-        await change(ack, body, client, "resolve")
+    async def resolve(ack: Any, body: dict[str, Any], client: AsyncWebClient, context: Any) -> None:
+        await change(ack, body, client, context, "resolve")
 
 
 async def incident_command(deps: BotDeps, ack: Any, cmd: Command, user: str, channel: str) -> None:

@@ -16,6 +16,7 @@ from kubewhy.errors import UsageError
 from kubewhy.models.target import parse_target, validate_namespace
 
 from .. import blocks
+from ..binding import foreign, refuse
 from ..commands import parse
 from ..deps import BotDeps
 from ..public import clip
@@ -28,8 +29,12 @@ MENTION = re.compile(r"<@[A-Z0-9]+(?:\|[^>]*)?>")
 def register(app: AsyncApp, deps: BotDeps) -> None:
     @app.event("app_mention")
     @guarded
-    async def mentioned(event: dict[str, Any], client: AsyncWebClient) -> None:
+    async def mentioned(event: dict[str, Any], client: AsyncWebClient, body: dict[str, Any], context: Any) -> None:
         channel, user = event.get("channel", ""), event.get("user", "")
+        elsewhere = foreign(context, body)
+        if elsewhere is not None:
+            await refuse(deps, body, user, "mention", elsewhere, "")
+            return
         thread = event.get("thread_ts") or event.get("ts", "")
 
         async def reply(text: str) -> None:

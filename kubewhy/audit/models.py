@@ -236,6 +236,30 @@ class WatchCursor(Base):
     updated_at: Mapped[datetime]
 
 
+class SeenRequest(Base):
+    """A signed request a front-end accepted (its signature), kept until ``expires_at``: the same request again is a
+    replay, refused after a restart too (kubewhy/audit/trust.py)."""
+
+    __tablename__ = "seen_requests"
+
+    key: Mapped[str] = mapped_column(String(128), primary_key=True)
+    expires_at: Mapped[datetime] = mapped_column(index=True)
+
+
+class PostedMessage(Base):
+    """A message a front-end posted with buttons under it, and what they are about: a click is bound to the message
+    it names, never to the channel, target or incident its payload claims (kubewhy/audit/trust.py)."""
+
+    __tablename__ = "posted_messages"
+
+    channel: Mapped[str] = mapped_column(String(64), primary_key=True)
+    ts: Mapped[str] = mapped_column(String(64), primary_key=True)
+    team: Mapped[str | None] = mapped_column(String(64))
+    target: Mapped[str | None] = mapped_column(String(600))
+    incident: Mapped[str | None] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(index=True)
+
+
 __all__ = [
     "Action",
     "Alert",
@@ -245,6 +269,8 @@ __all__ = [
     "FixProposal",
     "Incident",
     "NAMING_CONVENTION",
+    "PostedMessage",
+    "SeenRequest",
     "WatchCursor",
     "WatchIncident",
     "WatchMute",

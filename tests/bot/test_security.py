@@ -6,6 +6,7 @@ The module's bot, simulator and audit database are shared; a test that changes t
 from __future__ import annotations
 
 import base64
+import dataclasses
 import json
 from collections.abc import AsyncIterator, Iterator
 from typing import Any
@@ -16,6 +17,7 @@ import pytest_asyncio
 from bot import blocks
 from bot.pager import ACTION_RESOLVE
 from kubesim.runner import RunningSim
+from kubewhy.models.target import parse_target
 from tests.bot.slack_double import SlackDouble
 from tests.bot.test_slack_bot import CHANNEL, Bot, all_elements, running_bot, text_of, workshop
 
@@ -182,8 +184,6 @@ async def _click_incident(bot: Bot, action_id: str, incident: Any, ts: str, user
 async def test_a_user_id_with_markup_is_not_a_mention_in_resolved_by(bot: Bot) -> None:
     bot.double.usergroups["S0ODD"] = ["<!channel>"]  # a payload's user id is whatever the payload says
     saved = bot.deps.slack
-    import dataclasses
-
     bot.deps.slack = dataclasses.replace(saved, allow={**saved.allow, "*": (*saved.allow.get("*", ()), "S0ODD")})
     try:
         incident, ts = await _paged(bot, "pod/q1/odd-user")
@@ -194,3 +194,95 @@ async def test_a_user_id_with_markup_is_not_a_mention_in_resolved_by(bot: Bot) -
     assert "Resolved by" in said["text"]
     assert "<!channel>" not in json.dumps(said)
     assert blocks.mention("U0APPROVER") == "<@U0APPROVER>"  # a real user id still mentions
+
+
+# ---- trust in the payload ---------------------------------------------------------------------------------------
+def _refusals(entries: list[Any]) -> list[str]:
+    return [e.summary for e in entries if e.kind == "action" and e.summary.startswith("refused")]
+
+
+async def test_a_forged_channel_does_not_make_show_logs_post_elsewhere(bot: Bot) -> None:
+    message = await _answer(bot, "why db-0 -n q5")
+    button = next(e for e in all_elements(message["blocks"]) if e.get("action_id") == blocks.ACTION_LOGS)
+    payload = {
+        "type": "block_actions",
+        "user": {"id": APPROVER, "username": "a", "team_id": "T0001"},
+        "container": {"type": "message", "message_ts": message["ts"], "channel_id": "C0ELSEWHERE"},
+        "channel": {"id": "C0ELSEWHERE", "name": "random"},
+        "message": {"ts": message["ts"], "blocks": message["blocks"]},
+        "response_url": f"{bot.double.url}/response/4",
+        "actions": [{"action_id": blocks.ACTION_LOGS, "block_id": "b", "type": "button", "value": button["value"]}],
+    }
+    await bot.interact(payload)
+    await bot.double.wait_for("response_url")
+    assert not [p for p in bot.double.to("chat.postMessage") if p.get("channel") == "C0ELSEWHERE"]
+    assert not [p for p in bot.double.to("chat.postEphemeral") if p.get("channel") == "C0ELSEWHERE"]
+    assert _refusals(await bot.deps.app.history(limit=20))
+
+
+async def test_rerun_cannot_overwrite_another_message(bot: Bot) -> None:
+    first = await _answer(bot, "why db-0 -n q5")
+    bot.double.reset()
+    other = await _answer(bot, "why svc/web -n q4")  # the message a forged Re-run would overwrite
+    bot.double.reset()
+    forged = {**first, "ts": other["ts"]}  # db-0's button, on the Service's message
+    await bot.click(forged, blocks.ACTION_RERUN)
+    await bot.double.wait_for("response_url")
+    assert not bot.double.to("chat.update")  # nothing overwritten
+    bot.double.reset()
+    await bot.click({**first, "ts": "1700000000.000001"}, blocks.ACTION_RERUN)  # a message the bot never posted
+    await bot.double.wait_for("response_url")
+    assert not bot.double.to("chat.update")
+
+
+async def test_a_payload_from_another_workspace_is_refused(bot: Bot) -> None:
+    message = await _answer(bot, "why db-0 -n q5")
+    bot.double.reset()
+    button = next(e for e in all_elements(message["blocks"]) if e.get("action_id") == blocks.ACTION_EVENTS)
+    await bot.interact(
+        {
+            "type": "block_actions",
+            "team": {"id": "T0EVIL", "domain": "evil"},
+            "user": {"id": APPROVER, "username": "a", "team_id": "T0EVIL"},
+            "container": {"type": "message", "message_ts": message["ts"], "channel_id": CHANNEL},
+            "channel": {"id": CHANNEL, "name": "ops"},
+            "message": {"ts": message["ts"], "blocks": message["blocks"]},
+            "response_url": f"{bot.double.url}/response/5",
+            "actions": [
+                {"action_id": blocks.ACTION_EVENTS, "block_id": "b", "type": "button", "value": button["value"]}
+            ],
+        }
+    )
+    said = (await bot.double.wait_for("response_url"))[0]
+    assert "workspace" in said["text"]
+    assert not bot.double.to("chat.postMessage")
+
+
+async def test_a_submission_with_no_prior_click_applies_nothing_and_is_audited(bot: Bot) -> None:
+    message = await _answer(bot, "why svc/web -n q4")
+    fix = json.loads(_apply_button(message)["value"])["f"]
+    before = bot.sim.stats().get("patch services", 0)
+    # Straight to the submission: no click, so no dry run, no access review, no modal of the bot's
+    await bot.interact(_submission(APPROVER, json.dumps({"f": fix, "c": CHANNEL, "ts": message["ts"]})))
+    # The modal opened for someone else, submitted by the approver
+    modal = await _modal(bot, message, user=APPROVER)
+    bot.deps.modals[next(iter(reversed(bot.deps.modals)))] = dataclasses.replace(
+        bot.deps.modals[next(iter(reversed(bot.deps.modals)))], user=ASKER
+    )
+    await bot.interact(_submission(APPROVER, modal["private_metadata"]))
+    entries = await bot.deps.app.history(limit=30)
+    refused = _refusals(entries)
+    assert len(refused) >= 2, [e.summary for e in entries]
+    assert bot.sim.stats().get("patch services", 0) == before + 1  # the one dry run of the click; no apply
+    action = bot.deps.app.fix(fix)
+    assert action is not None and action.approved_by is None
+
+
+async def test_the_lifecycle_refuses_an_approval_with_no_dry_run_shown(bot: Bot) -> None:
+    report = await bot.deps.app.diagnose(parse_target("svc/q4/web"))
+    action = next(iter(bot.deps.app.propose(report).values()))
+    result = await bot.deps.app.apply(action, actor=APPROVER)
+    assert not result.ok and "no dry run was shown" in result.message
+    assert action.approved_by is None
+    entries = await bot.deps.app.history(target=parse_target("svc/q4/web"), limit=10)
+    assert any(e.kind == "fix_event" and e.summary.startswith("declined") for e in entries)

@@ -98,7 +98,7 @@ async def test_k8sbot_pages_and_answers_slash_commands_in_one_process(
                 "text": "incidents",
                 "user_id": "U1",
                 "channel_id": "C1",
-                "team_id": "T1",
+                "team_id": "T0001",  # the installation's own workspace (auth.test): another is refused
                 "response_url": f"{slack.url}/response/1",
             }
         )

@@ -1,0 +1,147 @@
+"""What a front-end may believe about a request, kept in the audit database so that a restart forgets nothing:
+
+- **requests already seen** (a replay cache with expiry): a signed request accepted once is refused when it comes
+  again, by this process or the next one; rows past their expiry are deleted as new ones arrive;
+- **messages the front-end posted** with buttons under them, and what those buttons are about (the target, the
+  incident, the workspace): a click names a message, and the message is looked up here, so a payload that names
+  another channel, another message or another target is refused instead of acted on.
+
+Without an audit database (``KUBEWHY_NO_AUDIT``) both live in memory, bounded, for the life of the process.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections import OrderedDict
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import TypeVar
+
+from sqlalchemy import delete, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
+
+from .models import PostedMessage, SeenRequest
+from .queries import store_errors
+
+K = TypeVar("K")
+V = TypeVar("V")
+PRUNE_EVERY = 500  # inserts between two deletions of expired replay keys
+
+
+@dataclass(frozen=True)
+class Posted:
+    """A message the front-end posted: where, in which workspace, about what."""
+
+    channel: str
+    ts: str
+    team: str | None
+    target: str | None
+    incident: str | None
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+def _keep(memory: OrderedDict[K, V], key: K, value: V, size: int) -> None:
+    memory[key] = value
+    memory.move_to_end(key)
+    while len(memory) > size:
+        memory.popitem(last=False)
+
+
+class TrustStore:
+    """See the module docstring. ``engine``/``url``: the audit database's (None: memory only)."""
+
+    def __init__(self, engine: AsyncEngine | None = None, url: str = "", *, size: int = 100_000):
+        self.url = url
+        self._sessions = async_sessionmaker(engine, expire_on_commit=False) if engine is not None else None
+        self.size = size
+        self._seen: OrderedDict[str, datetime] = OrderedDict()
+        self._posted: OrderedDict[tuple[str, str], Posted] = OrderedDict()
+        self._inserts = 0
+        self._lock = asyncio.Lock()
+
+    # ---- replays ---------------------------------------------------------------------------------------------
+    async def first_time(self, key: str, ttl: timedelta, *, at: datetime | None = None) -> bool:
+        """True the first time ``key`` is seen within ``ttl``; False for a replay (also after a restart)."""
+        at = at or _now()
+        key = key[:128]
+        if self._sessions is None:
+            expiry = self._seen.get(key)
+            if expiry is not None and expiry > at:
+                return False
+            _keep(self._seen, key, at + ttl, self.size)
+            return True
+        with store_errors(self.url):
+            async with self._sessions() as session:
+                row = await session.get(SeenRequest, key)
+                if row is not None and row.expires_at > at:
+                    return False
+                if row is not None:
+                    await session.delete(row)
+                    await session.flush()
+                session.add(SeenRequest(key=key, expires_at=at + ttl))
+                try:
+                    await session.commit()
+                except IntegrityError:  # another replica (or a concurrent request) took it first
+                    return False
+            self._inserts += 1
+            if self._inserts % PRUNE_EVERY == 0:
+                await self.prune(at=at)
+        return True
+
+    async def prune(self, *, at: datetime | None = None) -> None:
+        """Delete replay keys past their expiry."""
+        if self._sessions is None:
+            return
+        with store_errors(self.url):
+            async with self._sessions() as session:
+                await session.execute(delete(SeenRequest).where(SeenRequest.expires_at <= (at or _now())))
+                await session.commit()
+
+    # ---- posted messages -------------------------------------------------------------------------------------
+    async def remember(
+        self, channel: str, ts: str, *, team: str | None, target: str | None, incident: str | None = None
+    ) -> None:
+        """The front-end posted (or updated) message ``ts`` in ``channel`` with buttons about ``target``."""
+        posted = Posted(channel, ts, team, target, incident)
+        _keep(self._posted, (channel, ts), posted, self.size)
+        if self._sessions is None:
+            return
+        with store_errors(self.url):
+            async with self._lock, self._sessions() as session:
+                row = await session.get(PostedMessage, (channel, ts))
+                if row is None:
+                    session.add(
+                        PostedMessage(
+                            channel=channel, ts=ts, team=team, target=target, incident=incident, created_at=_now()
+                        )
+                    )
+                else:
+                    row.team, row.target, row.incident = team, target, incident
+                await session.commit()
+
+    async def posted(self, channel: str, ts: str) -> Posted | None:
+        """The message the front-end posted at (``channel``, ``ts``), or None: it did not post it."""
+        if not channel or not ts:
+            return None
+        found = self._posted.get((channel, ts))
+        if found is not None or self._sessions is None:
+            return found
+        with store_errors(self.url):
+            async with self._sessions() as session:
+                row = (
+                    await session.execute(
+                        select(PostedMessage).where(PostedMessage.channel == channel, PostedMessage.ts == ts)
+                    )
+                ).scalar_one_or_none()
+        if row is None:
+            return None
+        found = Posted(row.channel, row.ts, row.team, row.target, row.incident)
+        _keep(self._posted, (channel, ts), found, self.size)
+        return found
+
+
+__all__ = ["Posted", "TrustStore"]
