@@ -1,8 +1,8 @@
 """A pasted ``kubectl describe`` text as kubectl printed it: what chat, Markdown and terminals do to a paste,
 undone before it is read.
 
-- Slack's message encoding: ``&lt;none&gt;`` and ``&amp;``, and links it made of URLs (``<http://x:8080/healthz>``,
-  ``<http://x|x>``), only when the text carries Slack's escapes (plain kubectl text has bare ``<none>``).
+- Slack's message encoding: links it made of URLs (``<http://x:8080/healthz>``, ``<http://x|x>``; kubectl prints
+  none), and ``&lt;``, ``&gt;``, ``&amp;`` when the text carries them (plain kubectl text has a bare ``<none>``).
 - Code fences (```` ``` ````, ``~~~``, also on the same line as text or with a language tag) and ``>`` quoting.
 - Smart quotes, dashes, non-breaking and zero-width spaces, byte-order marks, tabs and Windows line ends.
 - Separators between several describes: a line of ``---`` (YAML documents) or ``***``/``___`` (Markdown rules).
@@ -16,7 +16,6 @@ undone before it is read.
 
 from __future__ import annotations
 
-import html
 import re
 
 _TRANSLATE = str.maketrans(
@@ -53,8 +52,9 @@ _KEY = re.compile(r"^[A-Z][A-Za-z0-9 ./()-]*:(?:\s|$)")
 
 def normalise(text: str) -> str:
     """The paste without its chat and Markdown dress, hard wraps joined; a table cut mid-row keeps its cells."""
-    if re.search(r"&(?:lt|gt|amp);", text):
-        text = html.unescape(_SLACK_LINK.sub(lambda m: m.group(2) or m.group(1), text))
+    text = _SLACK_LINK.sub(lambda m: m.group(2) or m.group(1), text)  # kubectl prints no <http://…>
+    if re.search(r"&(?:lt|gt);", text):
+        text = text.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
     text = text.translate(_TRANSLATE).replace("\t", "    ")
     lines = []
     for ln in text.split("\n"):
