@@ -4,6 +4,10 @@ The file is data a person extends by reading Kubernetes' source, so it is checke
 unknown keys, a ``where`` the matcher does not know, a regular expression that does not compile, an entry with
 both or neither of ``finding`` and ``informational``, a finding id with no next step — each is an error at its
 line, never a silent miss at diagnosis time.
+
+``sources`` records what was read: each ``emitted_at`` path → the 40-hex commit of the file version actually read
+(the files come from wherever they could be read, not all from ``kubernetes.commit``). When ``sources`` is present,
+every path an entry cites must have its commit there, and every source must be cited by some entry.
 """
 
 from __future__ import annotations
@@ -41,6 +45,7 @@ _ENTRY_KEYS = frozenset(
     {"id", "where", "match", "kinds", "emitted_at", "variants", "finding", "informational", "why", "example"}
 )
 _ID = re.compile(r"^[a-z0-9]+(-[a-z0-9]+)*$")
+_COMMIT = re.compile(r"[0-9a-f]{40}")
 
 
 class VocabularyError(PlaybookError):
@@ -103,9 +108,14 @@ class Vocabulary:
     findings: dict[str, FindingInfo]
     entries: tuple[Entry, ...]
     source: str = BUNDLED
+    sources: dict[str, str] = field(default_factory=dict)
 
     def finding_ids(self) -> set[str]:
         return {e.finding for e in self.entries if e.finding}
+
+    def commit_of(self, path: str) -> str:
+        """The commit at which ``path`` was read: its own under ``sources``, else the release commit."""
+        return self.sources.get(path, self.commit)
 
 
 def load(text: str, source: str = BUNDLED) -> Vocabulary:
@@ -152,7 +162,9 @@ class _Reader:
         return data
 
     def vocabulary(self) -> Vocabulary:
-        data = self.keys(self.doc.data, frozenset({"apiVersion", "kind", "kubernetes", "findings", "entries"}), ())
+        data = self.keys(
+            self.doc.data, frozenset({"apiVersion", "kind", "kubernetes", "sources", "findings", "entries"}), ()
+        )
         if data.get("apiVersion") != API_VERSION or data.get("kind") != KIND:
             raise self.fail(("apiVersion",), f"expected apiVersion: {API_VERSION} and kind: {KIND}")
         k8s = self.keys(data.get("kubernetes"), frozenset({"version", "commit", "repository"}), ("kubernetes",))
@@ -160,9 +172,10 @@ class _Reader:
         if not re.fullmatch(r"v1\.\d+\.\d+", version):
             raise self.fail(("kubernetes", "version"), f"kubernetes.version {version!r} is not a release tag (v1.N.M)")
         commit = self.text(k8s.get("commit"), ("kubernetes", "commit"))
-        if not re.fullmatch(r"[0-9a-f]{40}", commit):
+        if not _COMMIT.fullmatch(commit):
             raise self.fail(("kubernetes", "commit"), "kubernetes.commit must be a 40-hex commit id")
         repository = self.text(k8s.get("repository"), ("kubernetes", "repository"))
+        sources = self.sources(data)
         raw_findings = data.get("findings") or {}
         if not isinstance(raw_findings, dict):
             raise self.fail(("findings",), "findings must be a mapping of finding id → next step")
@@ -181,8 +194,33 @@ class _Reader:
                 raise self.fail(
                     ("entries", i, "finding"), f"finding {entry.finding!r} has no next step under findings:"
                 )
+            if sources is not None:
+                for path in entry.emitted_at:
+                    if path not in sources:
+                        raise self.fail(
+                            ("entries", i), f"entry {entry.id}: emitted_at path {path} has no commit under sources:"
+                        )
             entries.append(entry)
-        return Vocabulary(version, commit, repository, findings, tuple(entries), self.source)
+        if sources is not None:
+            cited = {p for e in entries for p in e.emitted_at}
+            for path in sources:
+                if path not in cited:
+                    raise self.fail(("sources", path), f"sources: {path} is cited by no entry's emitted_at")
+        return Vocabulary(version, commit, repository, findings, tuple(entries), self.source, sources or {})
+
+    def sources(self, data: dict[str, Any]) -> dict[str, str] | None:
+        """``sources:`` (path → the commit read), or None when the file has none."""
+        if "sources" not in data:
+            return None
+        raw = data["sources"]
+        if not isinstance(raw, dict) or not raw:
+            raise self.fail(("sources",), "sources must be a mapping of emitted_at path → the 40-hex commit read")
+        out: dict[str, str] = {}
+        for path, commit in raw.items():
+            if not isinstance(commit, str) or not _COMMIT.fullmatch(commit):
+                raise self.fail(("sources", path), f"sources: {path}: {commit!r} is not a 40-hex commit id")
+            out[str(path)] = commit
+        return out
 
     def finding(self, fid: str, body: Any) -> FindingInfo:
         loc: tuple[Any, ...] = ("findings", fid)

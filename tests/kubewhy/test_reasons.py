@@ -179,6 +179,47 @@ def test_a_broken_vocabulary_says_what_and_where(edit: tuple[str, str], line: in
     assert words in str(err.value)
 
 
+SOURCED = BAD.replace(
+    "findings:\n",
+    "sources:\n  pkg/kubelet/images/image_manager.go: 89abcdef0123456789abcdef0123456789abcdef\nfindings:\n",
+)
+
+
+@pytest.mark.parametrize(
+    ("edit", "line", "words"),
+    [
+        (
+            ("images/image_manager.go]", "images/types.go]"),
+            10,
+            "emitted_at path pkg/kubelet/images/types.go has no commit",
+        ),
+        (("go: 89abcdef", "go: 89ABCDEF"), 5, "is not a 40-hex commit id"),
+        (("go: 89abcdef0123", "go: 89abcdef"), 5, "is not a 40-hex commit id"),
+        (
+            ("findings:\n", "  pkg/kubelet/kubelet.go: 0123456789abcdef0123456789abcdef01234567\nfindings:\n"),
+            6,
+            "sources: pkg/kubelet/kubelet.go is cited by no entry's emitted_at",
+        ),
+        (
+            (
+                "sources:\n  pkg/kubelet/images/image_manager.go: 89",
+                "sources: [pkg/kubelet/images/image_manager.go]\n#",
+            ),
+            4,
+            "sources must be a mapping",
+        ),
+    ],
+)
+def test_sources_name_the_commit_read_for_every_cited_path(edit: tuple[str, str], line: int, words: str) -> None:
+    v = load(SOURCED, "v.yaml")  # the unedited text is valid, and its link is the file at the commit read
+    assert v.commit_of("pkg/kubelet/images/image_manager.go").startswith("89abcdef")
+    assert "blob/89abcdef0123456789abcdef0123456789abcdef/pkg/kubelet/images/image_manager.go" in docs.render(v, {})
+    with pytest.raises(VocabularyError) as err:
+        load(SOURCED.replace(*edit), "v.yaml")
+    assert err.value.location == f"v.yaml:{line}", str(err.value)
+    assert words in str(err.value)
+
+
 def test_the_check_command_reports_errors_without_a_traceback(tmp_path: Path) -> None:
     bad = tmp_path / "v.yaml"
     bad.write_text(BAD.replace("where: container.waiting", "where: nowhere"), encoding="utf-8")
