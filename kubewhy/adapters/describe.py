@@ -536,6 +536,8 @@ def _object(block: list[_Line], now: dt.datetime) -> list[Obj]:
             ]
         if top.get("Status", ("", []))[0] and _terminating(top["Status"][0]) is None:
             status["phase"] = top["Status"][0]
+        if "Conditions" in top:  # Resizing, FileSystemResizePending (Type Status LastProbeTime … Reason Message)
+            status["conditions"] = _conditions(top["Conditions"][1])
     elif kind == "Service":
         selector = _labels(top["Selector"][0], []) if top.get("Selector", ("", []))[0] not in ("", "<none>") else {}
         if selector:

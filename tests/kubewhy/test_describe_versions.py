@@ -501,3 +501,27 @@ Events:                                                <none>
     assert "currentMetrics" not in hpa["status"]
     busy = describe.parse(text.replace("<unknown>%", "83%"))[0]
     assert busy["status"]["currentMetrics"][0]["resource"]["current"] == {"averageUtilization": 83}
+
+
+def test_pvc_conditions_table() -> None:
+    """``describePersistentVolumeClaim`` (every version) prints the claim's conditions with ``LastProbeTime``; an
+    empty Reason cell leaves the message in its column."""
+    text = (SOURCE / "1.20" / "pvc-media-scratch.txt").read_text(encoding="utf-8").split("Events:")[0]
+    text += (
+        "Conditions:\n"
+        "  Type                     Status  LastProbeTime                    LastTransitionTime"
+        "               Reason  Message\n"
+        "  ----                     ------  -----------------                ------------------"
+        "               ------  -------\n"
+        "  FileSystemResizePending  True    Mon, 01 Jan 0001 00:00:00 +0000  Thu, 21 Jan 2021 11:50:00 +0000"
+        "          Waiting for user to (re-)start a pod to finish file system resize of volume on node.\n"
+    )
+    claim = describe.parse(text)[0]
+    assert claim["status"]["conditions"] == [
+        {
+            "type": "FileSystemResizePending",
+            "status": "True",
+            "lastTransitionTime": "2021-01-21T11:50:00Z",
+            "message": "Waiting for user to (re-)start a pod to finish file system resize of volume on node.",
+        }
+    ]
