@@ -6,6 +6,7 @@ The Slack bot, the TUI, the watchers and the CLI all come here; none holds diagn
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import difflib
 import time
 from collections.abc import Callable
@@ -191,7 +192,11 @@ async def _diagnose(target: Target, deps: Deps, obj: dict[str, Any] | None) -> R
     # The net under the playbooks: what Kubernetes itself wrote on an unhealthy target names its cause (the reason
     # vocabulary); an object unhealthy by its own account is never "no problems found".
     named, note = await _kubernetes_says(kube, ctx, main, target, now_ts, deps.catalog)
-    named = [f for f in named if f.id not in found_ids]
+    ranked = [_with_words(f, named) for f in ranked]
+    # Under the playbooks, per subject: where a playbook already explains the target, the vocabulary only adds
+    # its words to that finding (a second, generic cause beside a proven one is noise).
+    explained = any(f.severity != "info" and f.subject == main.ref for f in ranked)
+    named = [] if explained else [f for f in named if f.id not in found_ids]
     if any(f.severity != "info" for f in ranked):
         ranked += named  # the playbooks' proven causes first
     else:
@@ -218,16 +223,29 @@ async def _diagnose(target: Target, deps: Deps, obj: dict[str, Any] | None) -> R
     return report
 
 
+def _with_words(finding: Finding, named: list[Finding]) -> Finding:
+    """A playbook's finding that the vocabulary names too also quotes what Kubernetes wrote (the reason, the
+    condition, the event) and, when the playbook offered no fix for this object, takes the vocabulary's next
+    step."""
+    same = next((n for n in named if n.id == finding.id), None)
+    if same is None:
+        return finding
+    evidence = finding.evidence + tuple(q for q in same.evidence if q not in finding.evidence)
+    fixes = finding.fixes or same.fixes
+    return dataclasses.replace(finding, evidence=evidence, fixes=fixes)
+
+
 def _said_on_related(examined: list[Subject], found: list[Finding], catalog: Catalog, now_ts: float) -> list[Finding]:
-    """Vocabulary findings from the status of the related objects that show trouble, for causes no playbook
-    found there; each names its own subject."""
+    """Vocabulary findings from the status of the related objects that show trouble and that no playbook
+    explains; each names its own subject."""
     from .reasons import match, name, vocabulary
 
     vocab = vocabulary.bundled()
     ids = {f.id for f in found}
+    explained = {f.subject for f in found if f.severity != "info"}
     out: list[Finding] = []
     for s in examined:
-        if s.relation == "target" or not object_troubled(s.obj, now_ts):
+        if s.relation == "target" or s.ref in explained or not object_troubled(s.obj, now_ts):
             continue
         meta = s.obj.get("metadata") or {}
         about = name.About(
@@ -304,7 +322,6 @@ async def diagnose_described(
     """Diagnose ``kubectl describe`` output pasted as text (into Slack, a ticket): the described object is the
     target and the text the whole cluster, seen at the time the text was captured. A fragment (an Events table,
     a State block, one message) is diagnosed as a placeholder object ``pasted`` (see describe_fragment)."""
-    import dataclasses
 
     from .adapters import describe
     from .adapters.kube_snapshot import SnapshotKube

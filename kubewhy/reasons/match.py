@@ -2,8 +2,8 @@
 
 Each ``where`` reads one place Kubernetes writes a cause (see vocabulary.yaml's header). A container's
 terminated state counts while the pod is not done (a Job's ``Completed`` container is health, not a cause), and
-its last state counts once it restarted. The quote names the field or event it came from, so the evidence shows
-the reader where Kubernetes said it.
+its last state while it waits to restart or is not ready (a running, ready container's last exit is history).
+The quote names the field or event it came from, so the evidence shows the reader where Kubernetes said it.
 """
 
 from __future__ import annotations
@@ -70,7 +70,9 @@ def _terminated(entry: Entry, obj: Obj) -> Iterator[str]:
         states = []
         if not done:
             states.append(("terminated", _dict(_dict(cs.get("state")).get("terminated"))))
-        if (cs.get("restartCount") or 0) > 0 or _dict(_dict(cs.get("state")).get("waiting")):
+        if _dict(_dict(cs.get("state")).get("waiting")) or cs.get("ready") is False:
+            # A restart loop (or a container not ready again) is explained by how it last ended; a running,
+            # ready container's last state is history, however it ended.
             states.append(("last terminated", _dict(_dict(cs.get("lastState")).get("terminated"))))
         for label, t in states:
             if not t:
