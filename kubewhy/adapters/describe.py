@@ -24,6 +24,7 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
+from ..errors import UsageError
 from .describe_fragment import PLACEHOLDER as PLACEHOLDER
 
 Obj = dict[str, Any]
@@ -62,8 +63,9 @@ _API = {
 _CLUSTER_SCOPED = ("Node", "PersistentVolume")
 
 
-class DescribeError(ValueError):
-    """Text that is not ``kubectl describe`` output; the message starts with the line number."""
+class DescribeError(UsageError, ValueError):
+    """Text that is not ``kubectl describe`` output; the message starts with the line number. A usage error, so
+    a front-end that lets one through still shows it as one line."""
 
 
 @dataclass
@@ -695,10 +697,13 @@ def parse(text: str, now: dt.datetime | None = None) -> list[Obj]:
 
 
 def target_of(objects: list[Obj]) -> str:
-    """``kind/namespace/name`` of the first described object (what ``kubewhy why --describe FILE`` diagnoses)."""
+    """``kind/namespace/name`` of the first described object, preferring one kubewhy diagnoses (what ``kubewhy
+    why --describe FILE`` diagnoses): a paste of Endpoints and then their Service is about the Service."""
+    from .. import kinds
     from ..models.target import SHORT
 
-    first = next(o for o in objects if o["kind"] != "Event")
+    described = [o for o in objects if o["kind"] != "Event"]
+    first = next((o for o in described if o["kind"] in kinds.TARGETS), described[0])
     short = SHORT.get(first["kind"], first["kind"].lower())
     meta = first["metadata"]
     return f"{short}/{meta['namespace']}/{meta['name']}" if meta.get("namespace") else f"{short}/{meta['name']}"

@@ -9,6 +9,7 @@ import pytest
 
 from kubewhy.adapters import describe
 from kubewhy.adapters.describe_paste import normalise, unwrap
+from kubewhy.errors import UsageError
 
 SOURCE = Path(__file__).resolve().parents[1] / "realworld" / "describe" / "source"
 
@@ -133,3 +134,23 @@ def test_a_last_state_block_cut_mid_line() -> None:
     text = "    Last State:     Terminated\n      Reason:       OOMKilled\n      Exit Code:    13"
     status = describe.parse(text)[0]["status"]["containerStatuses"][0]
     assert status["lastState"] == {"terminated": {"reason": "OOMKilled", "exitCode": 13}}
+
+
+def test_endpoints_pasted_before_their_service_target_the_service() -> None:
+    ep = (SOURCE / "1.19" / "ep-shop-api.txt").read_text(encoding="utf-8")
+    svc = (SOURCE / "1.19" / "svc-shop-api.txt").read_text(encoding="utf-8")
+    assert describe.target_of(describe.parse(ep + "\n" + svc)) == "svc/shop/api"
+    assert describe.target_of(describe.parse(ep)) == "endpoints/shop/api"  # kubewhy why names the kinds it takes
+    assert issubclass(describe.DescribeError, UsageError)  # one line on every front-end, never a traceback
+
+
+def test_a_bot_paste_of_what_is_not_a_describe_is_one_usage_error() -> None:
+    import asyncio
+
+    from kubewhy.adapters.kube_snapshot import SnapshotKube
+    from kubewhy.playbooks.loader import load_dirs
+    from kubewhy.service import Deps, diagnose_described
+
+    deps = Deps(kube=SnapshotKube([], objects=[]), catalog=load_dirs([]))
+    with pytest.raises(UsageError, match="cannot tell which kind"):
+        asyncio.run(diagnose_described("Name:   something\nColour:  blue\n", deps))
