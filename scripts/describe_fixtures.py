@@ -12,7 +12,8 @@ Two sets are written:
   Deployment target also its newest ReplicaSet (the highest ``deployment.kubernetes.io/revision`` it owns), the
   next link of the chain. Beside them, once per object, ``objects/<scenario>/<kind>-<namespace>-<name>.yaml``
   holds what the same describe shows as API objects: the object, its own events, and for a Service its
-  Endpoints; and ``cases.json`` each case's scenario, target and the scenario's expected findings for it.
+  Endpoints, after a Scenario document with the time they were read (``capturedAt``); and ``cases.json``
+  each case's scenario, target and the scenario's expected findings for it.
   tests/kubewhy/test_describe_roundtrip.py diagnoses both sides and compares them.
 """
 
@@ -22,6 +23,7 @@ import json
 import subprocess
 import sys
 import tempfile
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -165,7 +167,14 @@ def _write_case(
     kind, meta = obj["kind"], obj["metadata"]
     ns, name = meta.get("namespace"), meta["name"]
     stem = _file_stem(kind, ns, name)
-    shown = [obj, *_own_events(str(binaries[-1]), kc, obj)]
+    # When it was read, as `kubewhy why --snapshot` takes it from a Scenario document (kubectl prints the
+    # describe's ages against the same clock): without it the latest event would be the snapshot's "now".
+    taken = {
+        "apiVersion": "kubesim.kubewhy.io/v1",
+        "kind": "Scenario",
+        "capturedAt": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+    }
+    shown = [taken, obj, *_own_events(str(binaries[-1]), kc, obj)]
     if kind == "Service":  # kubectl describe svc prints its Endpoints
         endpoints = _get(str(binaries[-1]), kc, "Endpoints", ns, name)
         if endpoints is not None:

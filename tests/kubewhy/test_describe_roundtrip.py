@@ -22,7 +22,12 @@ finding applying to the object's kind whose ``caused_by`` chain reaches one of t
 finding some playbook proves from the object and its events alone (right or wrong: a wrong one is a miss). An
 object that shows none (its cause is a metric, a log line or a neighbour: cpu-throttling, dns-timeouts, a pod on a
 node under disk pressure, a Deployment whose pods are fine but whose HPA has no metrics) cannot be diagnosed from
-the text, and is kept to a weaker test: its describe names no cause outside the expected set.
+the text, and is kept to a weaker test: its describe names no cause outside the expected set. A ReplicaSet or
+StatefulSet whose describe shows all its pods Running is printed apart (see ``measured``): the format has no
+readiness to show.
+
+The snapshot file starts with a Scenario document whose ``capturedAt`` is when the objects were read, as
+``kubewhy why --snapshot`` takes it; the describe's ages count from the same moment.
 """
 
 from __future__ import annotations
@@ -30,6 +35,7 @@ from __future__ import annotations
 import asyncio
 import functools
 import json
+import re
 from collections import Counter
 from pathlib import Path
 from typing import Any
@@ -51,8 +57,8 @@ CASES: dict[str, dict[str, Any]] = json.loads((FIXTURES / "cases.json").read_tex
 FILES = sorted(p for v in VERSIONS for p in (FIXTURES / v).glob("*/*/*.txt"))
 WORKSHOP = sorted(p for v in VERSIONS for p in (FIXTURES / v).glob("*.txt"))  # every workshop object, for the reader
 KIND = describe.KINDS
-# Measured on the committed fixtures: see the test's printout. The issue's target is 0.95.
-FLOOR = 0.90
+# Measured on the committed fixtures: 96.1 % (424 of 441 describes of 63 broken objects; issue target 0.95).
+FLOOR = 0.96
 
 
 @functools.cache
@@ -78,14 +84,18 @@ def _first(report: Report) -> str:
 @functools.cache
 def _objects(key: str) -> tuple[dict[str, Any], ...]:
     text = (FIXTURES / "objects" / f"{key}.yaml").read_text(encoding="utf-8")
-    return tuple(d for d in yaml.safe_load_all(text) if d)
+    return tuple(d for d in yaml.safe_load_all(text) if d and d.get("kind") != "Scenario")
+
+
+def _snapshot_kube(key: str) -> SnapshotKube:
+    """The file as ``kubewhy why --snapshot`` reads it: its Scenario document says when it was read."""
+    return SnapshotKube([FIXTURES / "objects" / f"{key}.yaml"])
 
 
 @functools.cache
 def _snapshot_top(key: str) -> str:
     """``kubewhy why OBJECT --snapshot`` over the object and its own events."""
-    kube = SnapshotKube([], objects=[dict(o) for o in _objects(key)])
-    return _first(asyncio.run(diagnose(parse_target(CASES[key]["object"]), _deps(kube))))
+    return _first(asyncio.run(diagnose(parse_target(CASES[key]["object"]), _deps(_snapshot_kube(key)))))
 
 
 def _described(path: Path) -> Report:
@@ -108,10 +118,18 @@ def expected(case: dict[str, Any]) -> set[str]:
 
 
 def measured(key: str) -> bool:
-    """In the rate: a broken object, but not a ReplicaSet, whose describe prints its pods' phases (``1 Running``)
-    and not their readiness: a ReplicaSet whose pods run but are not ready (a crash loop, a failing readiness
-    probe) looks whole in it, while its API object says ``readyReplicas: 0``. Its cases are printed apart."""
-    return broken(key) and not key.rsplit("/", 1)[1].startswith("rs-")
+    """In the rate: a broken object, unless it is a ReplicaSet or StatefulSet whose describe shows every pod
+    Running. Those describes print their pods' phases (``Pods Status: 3 Running / 0 Waiting``), not readiness, so a
+    workload whose pods run but are not ready (a crash loop between restarts, a failing readiness probe, a rolling
+    update) looks whole in them while its API object says ``readyReplicas: 2``. Their cases are printed apart."""
+    if not broken(key):
+        return False
+    stem = key.rsplit("/", 1)[1]
+    if not stem.startswith(("rs-", "sts-")):
+        return True
+    text = (FIXTURES / VERSIONS[-1] / f"{key}.txt").read_text(encoding="utf-8")
+    status = re.search(r"^Pods Status:\s+(\d+) Running / (\d+) Waiting / \d+ Succeeded / (\d+) Failed", text, re.M)
+    return status is None or status.group(2) != "0" or status.group(3) != "0"
 
 
 @functools.cache
@@ -120,7 +138,7 @@ def broken(key: str) -> bool:
     playbook proves from the object and its events alone."""
     objects = _objects(key)
     obj = objects[0]
-    now = SnapshotKube([], objects=[dict(o) for o in objects]).clock().timestamp()
+    now = _snapshot_kube(key).clock().timestamp()
     signals = health.status_signals(obj, now)
     endpoints = next((o for o in objects if o.get("kind") == "Endpoints"), None)
     if obj.get("kind") == "Service":
