@@ -40,6 +40,3 @@ class BotDeps:
     def readable_namespaces(self) -> tuple[str, ...] | None:
         """The namespaces the bot may read, or None for all."""
         return None if "*" in self.slack.namespaces else self.slack.namespaces
-
-    def allowed_ids(self, namespace: str | None) -> list[str]:
-        return [*self.slack.allow.get(namespace or "", ()), *self.slack.allow.get("*", ())]

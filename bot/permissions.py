@@ -1,17 +1,33 @@
-"""Who may apply a fix: an allowlist of Slack user ids or user-group ids, per namespace."""
+"""Who may act: an allowlist of Slack user ids or user-group ids, per namespace. Applying a fix checks
+``KUBEWHY_SLACK_ALLOW``; muting, unmuting, acknowledging and resolving check ``KUBEWHY_SLACK_INCIDENT_ALLOW``, which
+is the fix allowlist unless set (an id ``*`` there lets anyone who can run ``/k8s`` do them)."""
 
 from __future__ import annotations
+
+from collections.abc import Mapping
 
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from .deps import BotDeps
 
+VERBS = {"apply": "applying fixes", "incident": "muting, acknowledging and resolving incidents"}
 
-async def may_apply(deps: BotDeps, client: AsyncWebClient, user: str, namespace: str | None) -> tuple[bool, str]:
-    ids = deps.allowed_ids(namespace)
+
+def _ids(allow: Mapping[str, tuple[str, ...]], namespace: str | None) -> list[str]:
+    return [*allow.get(namespace or "", ()), *allow.get("*", ())]
+
+
+async def may(
+    deps: BotDeps, client: AsyncWebClient, user: str, namespace: str | None, what: str = "apply"
+) -> tuple[bool, str]:
+    """(allowed, why not) for ``user`` doing ``what`` (``apply`` or ``incident``) in ``namespace``."""
+    slack = deps.slack
+    allow = slack.allow if what == "apply" or slack.incident_allow is None else slack.incident_allow
+    variable = "KUBEWHY_SLACK_ALLOW" if allow is slack.allow else "KUBEWHY_SLACK_INCIDENT_ALLOW"
+    ids = _ids(allow, namespace)
     where = f"namespace `{namespace}`" if namespace else "cluster-scoped objects"
-    if user in ids:
+    if user in ids or (what != "apply" and "*" in ids):
         return True, ""
     for group in (i for i in ids if i.startswith("S")):
         try:
@@ -22,10 +38,17 @@ async def may_apply(deps: BotDeps, client: AsyncWebClient, user: str, namespace:
             return True, ""
     if not ids:
         return False, (
-            f"Nobody may apply fixes in {where}: the bot's allowlist (KUBEWHY_SLACK_ALLOW) has no entry "
+            f"Nobody may do {VERBS[what]} in {where} from Slack: the bot's allowlist ({variable}) has no entry "
             f"for it. You can still run the command shown yourself."
+            if what == "apply"
+            else f"Nobody may do {VERBS[what]} in {where} from Slack: the bot's allowlist ({variable}) has no "
+            "entry for it."
         )
     return False, (
-        f"You are not on the allowlist for applying fixes in {where}. Ask one of the allowed people or "
-        f"groups, or run the command shown yourself."
+        f"You are not on the allowlist for {VERBS[what]} in {where}. Ask one of the allowed people or groups"
+        + (", or run the command shown yourself." if what == "apply" else ".")
     )
+
+
+async def may_apply(deps: BotDeps, client: AsyncWebClient, user: str, namespace: str | None) -> tuple[bool, str]:
+    return await may(deps, client, user, namespace, "apply")

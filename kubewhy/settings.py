@@ -84,6 +84,13 @@ class SlackSettings:
     allow: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
     # Namespaces the bot may read ("*" = all).
     namespaces: tuple[str, ...] = ("*",)
+    # Who may mute, unmute, acknowledge and resolve (same form as ``allow``; None: the fix allowlist; an id "*":
+    # anyone who can run /k8s).
+    incident_allow: Mapping[str, tuple[str, ...]] | None = None
+    # Slack users and groups -> the Kubernetes user and groups fixes are applied as (docs/slack.md); None: no
+    # mapping, and the bot applies no fix as anyone.
+    identities: Path | None = None
+    approval_ttl: float = 900.0  # seconds a dry run shown to a person stays approvable (KUBEWHY_APPROVAL_TTL)
 
     def require(self) -> SlackSettings:
         """What the bot cannot start without (the CLI does not need any of it)."""
@@ -227,7 +234,7 @@ def _check_database_url(url: str, dialect: str, name: str) -> None:
         raise SettingsError(f"{name}={shown}: malformed URL ({exc}); expected e.g. {example}") from None
 
 
-def parse_allow(text: str, path: str | None = None) -> dict[str, tuple[str, ...]]:
+def parse_allow(text: str, path: str | None = None, name: str = "KUBEWHY_SLACK_ALLOW") -> dict[str, tuple[str, ...]]:
     """``*=U123,S456;prod=U789`` (KUBEWHY_SLACK_ALLOW) or a YAML file ``{namespace: [ids]}``
     (KUBEWHY_SLACK_ALLOW_FILE)."""
     allow: dict[str, list[str]] = {}
@@ -247,7 +254,7 @@ def parse_allow(text: str, path: str | None = None) -> dict[str, tuple[str, ...]
     for part in filter(None, (p.strip() for p in text.split(";"))):
         ns, eq, ids = part.partition("=")
         if not eq or not ns.strip():
-            raise SettingsError(f"KUBEWHY_SLACK_ALLOW: {part!r}: expected NAMESPACE=ID[,ID...] (e.g. *=U123;prod=S456)")
+            raise SettingsError(f"{name}: {part!r}: expected NAMESPACE=ID[,ID...] (e.g. *=U123;prod=S456)")
         allow.setdefault(ns.strip(), []).extend(i.strip() for i in ids.split(",") if i.strip())
     return {ns: tuple(ids) for ns, ids in allow.items()}
 
@@ -323,6 +330,13 @@ def _slack(env: Mapping[str, str]) -> SlackSettings:
         api_url=env.get("KUBEWHY_SLACK_API_URL") or "https://slack.com/api/",
         allow=parse_allow(env.get("KUBEWHY_SLACK_ALLOW", ""), env.get("KUBEWHY_SLACK_ALLOW_FILE")),
         namespaces=namespaces or ("*",),
+        incident_allow=parse_allow(env["KUBEWHY_SLACK_INCIDENT_ALLOW"], None, "KUBEWHY_SLACK_INCIDENT_ALLOW")
+        if env.get("KUBEWHY_SLACK_INCIDENT_ALLOW")
+        else None,
+        identities=Path(env["KUBEWHY_SLACK_IDENTITIES"]) if env.get("KUBEWHY_SLACK_IDENTITIES") else None,
+        approval_ttl=_seconds(env["KUBEWHY_APPROVAL_TTL"], "KUBEWHY_APPROVAL_TTL")
+        if env.get("KUBEWHY_APPROVAL_TTL")
+        else 900.0,
     )
 
 

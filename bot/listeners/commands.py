@@ -94,7 +94,7 @@ def register(app: AsyncApp, deps: BotDeps) -> None:
             await _history(deps, client, channel, user, cmd.args[0] if cmd.args else None)
             return
         if cmd.name in ("mute", "unmute", "incidents"):
-            await incident_command(deps, ack, cmd, user, channel)
+            await incident_command(deps, ack, cmd, user, channel, client)
             return
         # why
         try:

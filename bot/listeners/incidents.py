@@ -19,6 +19,7 @@ from ..binding import foreign, refuse
 from ..commands import Command
 from ..deps import BotDeps
 from ..pager import ACTION_ACK, ACTION_RESOLVE, click_value, incident_blocks
+from ..permissions import may
 from ..public import public_error
 from .actions import where
 from .errors import guarded
@@ -65,6 +66,10 @@ def register(app: AsyncApp, deps: BotDeps) -> None:
                 channel=channel, user=user, text="That incident is in a namespace I may not show you."
             )
             return
+        allowed, reason = await may(deps, client, user, _namespace_of(current.subject), "incident")
+        if not allowed:
+            await refuse(deps, body, user, what, f"not on the allowlist for {current.ref}", reason)
+            return
         try:
             change_it = deps.app.ack if what == "ack" else deps.app.resolve
             done = await change_it(current.id, actor=user, channel=channel)
@@ -100,7 +105,9 @@ def register(app: AsyncApp, deps: BotDeps) -> None:
         await change(ack, body, client, context, "resolve")
 
 
-async def incident_command(deps: BotDeps, ack: Any, cmd: Command, user: str, channel: str) -> None:
+async def incident_command(
+    deps: BotDeps, ack: Any, cmd: Command, user: str, channel: str, client: AsyncWebClient
+) -> None:
     """``/k8s mute TARGET 2h``, ``/k8s unmute TARGET``, ``/k8s incidents`` (answers only the caller)."""
     if deps.app.audit is None:
         await ack(text="The watchers' ledger needs the audit database, which is not configured.")
@@ -120,8 +127,14 @@ async def incident_command(deps: BotDeps, ack: Any, cmd: Command, user: str, cha
             await ack(text=blocks.cut(f"*{len(shown)} open incident(s)*\n" + "\n".join(lines) + more))
             return
         target = mute_target(cmd.args[0], cmd.namespace or deps.default_namespace)
-        if not deps.readable(_namespace_of(target) if not target.startswith("ns/") else target[3:]):
+        namespace = _namespace_of(target) if not target.startswith("ns/") else target[3:]
+        if not deps.readable(namespace):
             await ack(text="I may not act on that namespace.")
+            return
+        allowed, reason = await may(deps, client, user, namespace, "incident")
+        if not allowed:
+            await ack(text=reason)
+            deps.app.record("refused", actor=user, channel=channel, details={"what": cmd.name, "target": target})
             return
         if cmd.name == "mute":
             m = await deps.app.mute(target, parse_for(cmd.args[1]), actor=user, channel=channel)

@@ -286,3 +286,40 @@ async def test_the_lifecycle_refuses_an_approval_with_no_dry_run_shown(bot: Bot)
     assert action.approved_by is None
     entries = await bot.deps.app.history(target=parse_target("svc/q4/web"), limit=10)
     assert any(e.kind == "fix_event" and e.summary.startswith("declined") for e in entries)
+
+
+# ---- who may act ------------------------------------------------------------------------------------------------
+def _said(body: str) -> str:
+    return str(json.loads(body)["text"]) if body.startswith("{") else body
+
+
+async def test_mute_acknowledge_and_resolve_need_the_allowlist(bot: Bot) -> None:
+    ledger = await bot.deps.app.ledger()
+    _, body, _ = await bot.command("mute ns/q1 30d", user=STRANGER)
+    assert "not on the allowlist" in _said(body)
+    assert not [m for m in await ledger.mutes() if m.target == "ns/q1"]
+    _, body, _ = await bot.command("unmute node/node-3", user=STRANGER)
+    assert "not on the allowlist" in _said(body)
+    incident, ts = await _paged(bot, "pod/q1/who-may-act")
+    await _click_incident(bot, ACTION_RESOLVE, incident, ts, STRANGER)
+    said = (await bot.double.wait_for("response_url"))[-1]
+    assert "not on the allowlist" in said["text"]
+    current = await ledger.get(incident.id)
+    assert current is not None and current.state == "open"
+    _, body, _ = await bot.command("mute ns/q1 1h", user=APPROVER)  # the allowlist may
+    assert "muted `ns/q1`" in _said(body)
+    await bot.command("unmute ns/q1", user=APPROVER)
+
+
+async def test_the_incident_allowlist_is_configurable(bot: Bot) -> None:
+    saved = bot.deps.slack
+    bot.deps.slack = dataclasses.replace(saved, incident_allow={"*": ("*",)})  # anyone who can run /k8s
+    try:
+        _, body, _ = await bot.command("mute node/node-3 1h", user=STRANGER)
+        assert "muted `node/node-3`" in _said(body)
+        await bot.command("unmute node/node-3", user=STRANGER)
+        bot.deps.slack = dataclasses.replace(saved, incident_allow={"q1": (ASKER,)})
+        _, body, _ = await bot.command("mute node/node-3 1h", user=APPROVER)  # fixes, yes; incidents, not here
+        assert "KUBEWHY_SLACK_INCIDENT_ALLOW" in _said(body)
+    finally:
+        bot.deps.slack = saved

@@ -29,7 +29,11 @@ def said(body: str) -> str:
 async def test_acknowledge_mute_and_resolve_from_slack_are_audited_in_order(cluster: Cluster, tmp_path: Path) -> None:
     slack = SlackDouble()
     db = f"sqlite:///{tmp_path / 'audit.db'}"
-    bot_env = {"KUBEWHY_DATABASE_URL": db, "KUBEWHY_AUDIT_FALLBACK": str(tmp_path / "fallback.jsonl")}
+    bot_env = {
+        "KUBEWHY_DATABASE_URL": db,
+        "KUBEWHY_AUDIT_FALLBACK": str(tmp_path / "fallback.jsonl"),
+        "KUBEWHY_SLACK_ALLOW": f"*={ALLOWED}",  # who may acknowledge, mute and resolve (issue 27)
+    }
     async with running_bot(cluster.sim, bot_env, slack) as bot:
         env = watch_environ(
             cluster,
@@ -76,8 +80,8 @@ async def test_acknowledge_mute_and_resolve_from_slack_are_audited_in_order(clus
             assert ref in said(listed) and "open" in said(listed)
             # a button value naming another incident, or one not on this message, is refused
             await bot.click(page, ACTION_RESOLVE, value=json.dumps({"i": 999, "r": "W-x"}))
-            await slack.wait_for("chat.postEphemeral")
-            assert "not in my ledger" in slack.to("chat.postEphemeral")[-1]["text"]
+            await slack.wait_for("response_url")  # told through the click's response_url, not the claimed channel
+            assert "not in my ledger" in slack.to("response_url")[-1]["text"]
 
             await bot.click(page, ACTION_ACK)
             await pages.wait(
