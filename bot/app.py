@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from aiohttp import web
 from slack_bolt.async_app import AsyncApp
 from slack_sdk.http_retry.builtin_async_handlers import (
@@ -13,7 +15,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from kubewhy.settings import SlackSettings
 
 from .deps import BotDeps
-from .gate import Gate
+from .gate import Gate, Remember
 from .listeners import actions, commands, errors, incidents, mentions
 
 
@@ -47,5 +49,14 @@ def build_app(deps: BotDeps) -> AsyncApp:
 def build_web_app(deps: BotDeps, app: AsyncApp, gate: Gate | None = None) -> web.Application:
     """HTTP mode: Bolt's aiohttp application behind the gate (signature first, replays and retries once)."""
     web_app = app.web_app(path="/slack/events")
-    web_app.middlewares.append((gate or Gate(deps.slack.signing_secret)).middleware)
+    web_app.middlewares.append((gate or Gate(deps.slack.signing_secret, remember=durable(deps))).middleware)
     return web_app
+
+
+def durable(deps: BotDeps) -> Remember:
+    """The gate's replay cache in the audit database (the application's trust store)."""
+
+    async def remember(key: str, ttl: timedelta) -> bool:
+        return await (await deps.app.trust()).first_time(key, ttl)
+
+    return remember

@@ -5,7 +5,9 @@ with a traceback) and logs rejected bodies at INFO, legacy ``token`` included. T
 before Bolt sees anything:
 
 - the signature and timestamp are checked on the raw bytes; anything else is a 401 that logs no body;
-- a signature already accepted in the 5-minute window is a replay: 401, nothing runs twice;
+- a signature already accepted in the 5-minute window is a replay: 401, nothing runs twice; the signatures and
+  deliveries seen are kept in the audit database too (``seen_requests``, with an expiry), so a captured request is
+  refused after a restart and by another replica as well;
 - Slack's own retries (``X-Slack-Retry-Num``) of a delivery that already arrived are acknowledged with
   ``X-Slack-No-Retry: 1`` and not processed again (keyed on the event id, else the body);
 - a signed body Bolt could not parse is a 400, not a 500.
@@ -21,15 +23,18 @@ import time
 import urllib.parse
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from datetime import timedelta
 
 from aiohttp import web
 
 from kubewhy.app import Bounded
+from kubewhy.errors import KubewhyError
 
 log = logging.getLogger("kubewhy.bot")
 
 WINDOW = 5 * 60  # Slack's own tolerance for the request timestamp
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+Remember = Callable[[str, timedelta], Awaitable[bool]]  # True the first time a key is seen (a durable cache)
 
 
 @dataclass
@@ -38,6 +43,7 @@ class Gate:
 
     signing_secret: str
     clock: Callable[[], float] = time.time
+    remember: Remember | None = None  # the durable replay cache (the audit database); None: memory only
     seen_signatures: Bounded[str, float] = field(default_factory=lambda: Bounded(100_000))
     seen_deliveries: Bounded[str, float] = field(default_factory=lambda: Bounded(100_000))
     rejected: int = 0
@@ -70,6 +76,19 @@ class Gate:
         seen[key] = self.clock()
         return True
 
+    async def first_time_anywhere(self, seen: Bounded[str, float], key: str) -> bool:
+        """First seen by this process and, when there is one, by the durable cache (other processes, earlier
+        runs). A database that does not answer leaves the process's own memory as the guard (logged)."""
+        if not self.first_time(seen, key):
+            return False
+        if self.remember is None:
+            return True
+        try:
+            return await self.remember(key, timedelta(seconds=2 * WINDOW))
+        except KubewhyError as exc:
+            log.warning("slack: the replay cache in the audit database is unavailable: %s", type(exc).__name__)
+            return True
+
     @web.middleware
     async def middleware(self, request: web.Request, handler: Handler) -> web.StreamResponse:
         if request.method != "POST":
@@ -82,12 +101,12 @@ class Gate:
             self.rejected += 1
             log.warning("slack: rejected a request from %s: %s", request.remote, reason)
             return web.json_response({"error": "invalid request"}, status=401)
-        if not self.first_time(self.seen_signatures, request.headers["X-Slack-Signature"]):
+        if not await self.first_time_anywhere(self.seen_signatures, "sig:" + request.headers["X-Slack-Signature"]):
             self.replays += 1
             log.warning("slack: rejected a replayed request from %s", request.remote)
             return web.json_response({"error": "replayed request"}, status=401)
         delivery = delivery_key(body)
-        first = self.first_time(self.seen_deliveries, delivery)
+        first = await self.first_time_anywhere(self.seen_deliveries, delivery)
         if not first and request.headers.get("X-Slack-Retry-Num"):
             self.retries_dropped += 1
             log.info(

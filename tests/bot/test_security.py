@@ -8,18 +8,21 @@ from __future__ import annotations
 import base64
 import dataclasses
 import json
+import time
 from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
 import pytest_asyncio
+from slack_sdk.signature import SignatureVerifier
 
 from bot import blocks
 from bot.pager import ACTION_RESOLVE
 from kubesim.runner import RunningSim
 from kubewhy.models.target import parse_target
 from tests.bot.slack_double import SlackDouble
-from tests.bot.test_slack_bot import CHANNEL, Bot, all_elements, running_bot, text_of, workshop
+from tests.bot.test_slack_bot import CHANNEL, SECRET, Bot, all_elements, running_bot, text_of, workshop
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
 __all__ = ["workshop"]  # the module's simulator: the fixture of test_slack_bot, one instance for this module
@@ -323,3 +326,24 @@ async def test_the_incident_allowlist_is_configurable(bot: Bot) -> None:
         assert "KUBEWHY_SLACK_INCIDENT_ALLOW" in _said(body)
     finally:
         bot.deps.slack = saved
+
+
+# ---- durability -------------------------------------------------------------------------------------------------
+async def test_a_replay_is_refused_after_a_restart(workshop: RunningSim, tmp_path: Path) -> None:
+    env = {
+        "KUBEWHY_SLACK_ALLOW": f"*={APPROVER}",
+        "KUBEWHY_DATABASE_URL": f"sqlite:///{tmp_path / 'audit.db'}",
+        "KUBEWHY_AUDIT_FALLBACK": str(tmp_path / "audit-fallback.jsonl"),
+    }
+    body = "token=legacy&team_id=T0001&channel_id=C0OPS&user_id=U0APPROVER&command=%2Fk8s&text=help&trigger_id=1.2.3"
+    timestamp = str(int(time.time()))
+    signature = SignatureVerifier(SECRET).generate_signature(timestamp=timestamp, body=body)
+    async with running_bot(workshop, env) as first:
+        status, _, _ = await first.post(body, timestamp=timestamp, signature=signature)
+        assert status == 200
+        status, _, _ = await first.post(body, timestamp=timestamp, signature=signature)
+        assert status == 401  # a replay, in the same process
+    async with running_bot(workshop, env) as restarted:  # a new process on the same audit database
+        status, text, _ = await restarted.post(body, timestamp=timestamp, signature=signature)
+        assert status == 401 and "replayed" in text
+        assert restarted.double.calls == [] or all(c.method == "auth.test" for c in restarted.double.calls)
