@@ -13,7 +13,7 @@ from __future__ import annotations
 import asyncio
 import re
 import time
-from collections.abc import Awaitable
+from collections.abc import Awaitable, Iterable
 from typing import Any
 
 from .. import kinds, selectors
@@ -24,7 +24,6 @@ from .runner import Subject
 
 MAX_PODS = 3
 MAX_JOBS = 2  # a CronJob's latest Jobs examined
-MAX_NODES = 2  # distinct nodes of a workload's unhealthy pods examined
 REVISION = "deployment.kubernetes.io/revision"
 
 
@@ -264,15 +263,20 @@ async def _surroundings(
     kube: CachedKube, target: dict[str, Any], pods: list[dict[str, Any]], unread: list[CheckResult]
 ) -> list[Subject]:
     """A pod's cause follows to its node and claims, for the pods a workload, Service or claim was followed to:
-    the nodes (at most MAX_NODES) of the unhealthy ones, kept when they show trouble of their own, and the unbound
-    claims a Pending one waits for."""
+    the nodes of the unhealthy ones, kept when they show trouble of their own, and the unbound claims a Pending one
+    waits for. The nodes come from one LIST (the one single-point and statefulset-stuck make: cached), not a GET
+    per node."""
     bad = [p for p in pods if pod_unhealthy(p)]
-    names = list(dict.fromkeys(str(n) for p in bad if (n := (p.get("spec") or {}).get("nodeName"))))[:MAX_NODES]
+    names = {str(n) for p in bad if (n := (p.get("spec") or {}).get("nodeName"))}
     nodes, claims = await asyncio.gather(
-        asyncio.gather(*(readable(kube.get("Node", None, n), "node", unread, None, "pod's node") for n in names)),
+        readable(kube.list("Node"), "node", unread, [], "pods' nodes") if names else _nothing(),
         asyncio.gather(*(readable(_pending_claims(kube, p), "volume", unread, [], "pod's claims") for p in bad)),
     )
-    out = [Subject(ref_of(n), n, "node") for n in nodes if n and object_troubled(n)]
+    out = [
+        Subject(ref_of({**n, "kind": "Node"}), {**n, "kind": "Node"}, "node")
+        for n in nodes
+        if (n.get("metadata") or {}).get("name") in names and object_troubled({**n, "kind": "Node"})
+    ]
     seen = {ref_of(target)}
     for claim in (c for group in claims for c in group):
         ref = ref_of({**claim, "kind": "PersistentVolumeClaim"})
@@ -280,6 +284,20 @@ async def _surroundings(
             seen.add(ref)
             out.append(Subject(ref, claim, "volume"))
     return out
+
+
+def _owners(pods: Iterable[dict[str, Any]]) -> set[str]:
+    """The names of the ReplicaSets controlling these pods."""
+    return {
+        str(ref.get("name"))
+        for p in pods
+        for ref in (p.get("metadata") or {}).get("ownerReferences") or []
+        if isinstance(ref, dict) and ref.get("kind") == "ReplicaSet"
+    }
+
+
+async def _nothing() -> list[dict[str, Any]]:
+    return []
 
 
 async def related_subjects(kube: CachedKube, target: dict[str, Any], unread: list[CheckResult]) -> list[Subject]:
@@ -299,11 +317,13 @@ async def related_subjects(kube: CachedKube, target: dict[str, Any], unread: lis
         scalers_task = asyncio.ensure_future(
             readable(kube.list("HorizontalPodAutoscaler", ns), "autoscalers", unread, [], "HorizontalPodAutoscalers")
         )
-        if kind == "Deployment":
-            newest = await readable(newest_replicaset(kube, target), "replicasets", unread, None, "ReplicaSets")
         scalers: list[dict[str, Any]] = await scalers_task
         selected: list[dict[str, Any]] = await pods_task
         pods = selected
+        if kind == "Deployment" and len(_owners(p for p in pods if pod_unhealthy(p))) > 1:
+            # Unhealthy pods of several ReplicaSets (a stuck rollout next to a sick old revision): the newest
+            # revision's come first. One LIST, shared with recent-change's; not made when there is no choice.
+            newest = await readable(newest_replicaset(kube, target), "replicasets", unread, None, "ReplicaSets")
         for hpa in scalers:
             ref = (hpa.get("spec") or {}).get("scaleTargetRef") or {}
             if ref.get("kind") == kind and ref.get("name") == meta.get("name"):
