@@ -10,7 +10,9 @@ before Bolt sees anything:
   refused after a restart and by another replica as well;
 - Slack's own retries (``X-Slack-Retry-Num``) of a delivery that already arrived are acknowledged with
   ``X-Slack-No-Retry: 1`` and not processed again (keyed on the event id, else the body);
-- a signed body Bolt could not parse is a 400, not a 500.
+- a signed body Bolt could not parse is a 400, not a 500: more than :data:`MAX_BODY` bytes, JSON nested deeper
+  than :data:`MAX_DEPTH`, or an interaction payload without the fields Bolt reads (``actions: []``, a view with
+  no ``callback_id``).
 """
 
 from __future__ import annotations
@@ -33,6 +35,8 @@ from kubewhy.errors import KubewhyError
 log = logging.getLogger("kubewhy.bot")
 
 WINDOW = 5 * 60  # Slack's own tolerance for the request timestamp
+MAX_BODY = 1 << 20  # bytes: Slack's largest payloads (a view submission's state) are far below this
+MAX_DEPTH = 32  # JSON nesting: a Block Kit view is about 8 deep
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 Remember = Callable[[str, timedelta], Awaitable[bool]]  # True the first time a key is seen (a durable cache)
 
@@ -114,9 +118,10 @@ class Gate:
                 request.headers.get("X-Slack-Retry-Num"),
             )
             return web.Response(status=200, headers={"X-Slack-No-Retry": "1"})
-        if not parseable(body, request.content_type):
-            log.warning("slack: a signed request with a body that cannot be parsed (%d bytes)", len(body))
-            return web.json_response({"error": "malformed body"}, status=400)
+        problem = malformed(body, request.content_type)
+        if problem is not None:
+            log.warning("slack: a signed request with a body that cannot be used (%d bytes): %s", len(body), problem)
+            return web.json_response({"error": "malformed body", "reason": problem}, status=400)
         return await handler(request)
 
 
@@ -124,28 +129,76 @@ def delivery_key(body: bytes) -> str:
     """What identifies one delivery across Slack's retries: the Events API ``event_id``, else the body."""
     try:
         data = json.loads(body)
-    except ValueError:
+    except (ValueError, RecursionError):
         data = None
     if isinstance(data, dict) and isinstance(data.get("event_id"), str):
         return "event:" + str(data["event_id"])
     return "body:" + hashlib.sha256(body).hexdigest()
 
 
-def parseable(body: bytes, content_type: str) -> bool:
-    """Whether Bolt can read the body: UTF-8; JSON, or a form whose ``payload`` (if any) is a JSON object."""
+def _depth(value: object, limit: int) -> bool:
+    """Whether ``value`` nests at most ``limit`` containers deep (iteratively: no recursion to exhaust)."""
+    stack = [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        if isinstance(item, dict | list):
+            if depth > limit:
+                return False
+            stack.extend((v, depth + 1) for v in (item.values() if isinstance(item, dict) else item))
+    return True
+
+
+def _json_object(text: str) -> tuple[dict[str, object] | None, str]:
+    try:
+        data = json.loads(text)
+    except RecursionError:
+        return None, f"JSON nested deeper than {MAX_DEPTH}"
+    except ValueError:
+        return None, "not JSON"
+    if not isinstance(data, dict):
+        return None, "not a JSON object"
+    if not _depth(data, MAX_DEPTH):
+        return None, f"JSON nested deeper than {MAX_DEPTH}"
+    return data, ""
+
+
+def _shape(payload: dict[str, object]) -> str | None:
+    """What an interaction payload lacks that Bolt reads without checking (its 500s), or None."""
+    kind = payload.get("type")
+    if kind == "block_actions":
+        actions = payload.get("actions")
+        if not isinstance(actions, list) or not actions:
+            return "block_actions without actions"
+        if not all(isinstance(a, dict) and isinstance(a.get("action_id"), str) for a in actions):
+            return "an action without an action_id"
+    if kind in ("view_submission", "view_closed"):
+        view = payload.get("view")
+        if not isinstance(view, dict) or not isinstance(view.get("callback_id"), str):
+            return f"{kind} without a view callback_id"
+    for key in ("user", "team", "channel", "container", "message", "view"):
+        if key in payload and payload[key] is not None and not isinstance(payload[key], dict):
+            return f"{key} is not an object"
+    return None
+
+
+def malformed(body: bytes, content_type: str) -> str | None:
+    """Why Bolt cannot use the body (see the module docstring), or None: UTF-8, at most :data:`MAX_BODY` bytes;
+    JSON, or a form whose ``payload`` (if any) is a JSON object of a usable shape."""
+    if len(body) > MAX_BODY:
+        return f"larger than {MAX_BODY} bytes"
     try:
         text = body.decode("utf-8")
     except UnicodeDecodeError:
-        return False
+        return "not UTF-8"
     if content_type == "application/json" or text.lstrip().startswith("{"):
-        try:
-            return isinstance(json.loads(text), dict)
-        except ValueError:
-            return False
+        return _json_object(text)[1] or None
     form = urllib.parse.parse_qs(text)
     if "payload" in form:
-        try:
-            return isinstance(json.loads(form["payload"][0]), dict)
-        except ValueError:
-            return False
-    return True
+        payload, problem = _json_object(form["payload"][0])
+        return problem or (_shape(payload) if payload is not None else None)
+    return None
+
+
+def parseable(body: bytes, content_type: str) -> bool:
+    """Whether Bolt can read the body (:func:`malformed` says why not)."""
+    return malformed(body, content_type) is None

@@ -4,7 +4,8 @@
 - ``/healthz`` (liveness) answers from the event loop: if it answers, the loop that runs the bot and the watchers
   is not stuck.
 - ``/readyz`` (readiness): the watchers' informers have synced and read the ledger (``Watcher.ready``), and the
-  audit database answers a query.
+  audit database answers a query. It answers only ``ok`` or ``not ok``: the probe port needs no login, and a
+  database error names its driver, user, host and port. Why not is in the log (each time it changes).
 - ``/metrics``: the core's counters (:mod:`kubewhy.telemetry`: diagnoses, check durations, API errors), the Slack
   calls that failed, and, read from the watcher at each scrape, its pages, watch lag and leader status.
 
@@ -145,6 +146,7 @@ class Health:
         self.registry.register(self.collector)
         self._runner: web.AppRunner | None = None
         self._previous_sink: telemetry.Sink | None = None
+        self._said: list[str] = []  # the problems last logged
 
     def notifier(self, inner: Notifier) -> CountingNotifier:
         return CountingNotifier(inner, self.slack_errors)
@@ -179,8 +181,14 @@ class Health:
 
     async def _readyz(self, request: web.Request) -> web.Response:
         problems = await self.problems()
+        if problems != self._said:
+            self._said = problems
+            for p in problems:
+                log.warning("not ready: %s", p)
+            if not problems:
+                log.info("ready")
         if problems:
-            return web.Response(status=503, text="".join(f"not ready: {p}\n" for p in problems))
+            return web.Response(status=503, text="not ok\n")
         return web.Response(text="ok\n")
 
     async def problems(self) -> list[str]:

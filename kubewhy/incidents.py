@@ -80,6 +80,8 @@ def parse_for(text: str) -> timedelta:
         span = parse_duration(text)
     except ValueError as exc:
         raise UsageError(str(exc)) from None
+    except OverflowError:  # more days than a timedelta holds (99999999999999999999d)
+        raise UsageError(f"a mute lasts between 1s and 30d (got {text[:40]!r})") from None
     if span <= timedelta(0) or span > timedelta(days=30):
         raise UsageError(f"a mute lasts between 1s and 30d (got {text!r})")
     return span

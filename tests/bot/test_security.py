@@ -347,3 +347,38 @@ async def test_a_replay_is_refused_after_a_restart(workshop: RunningSim, tmp_pat
         status, text, _ = await restarted.post(body, timestamp=timestamp, signature=signature)
         assert status == 401 and "replayed" in text
         assert restarted.double.calls == [] or all(c.method == "auth.test" for c in restarted.double.calls)
+
+
+# ---- bad input --------------------------------------------------------------------------------------------------
+@pytest.mark.parametrize(
+    "payload,reason",
+    [
+        ("[" * 5000 + "]" * 5000, "nested"),  # a signed, deeply nested JSON body
+        ('{"a":' * 60 + "1" + "}" * 60, "nested"),  # deeper than any Slack payload, within Python's limit
+        (
+            json.dumps({"type": "block_actions", "team": {"id": "T0001"}, "user": {"id": APPROVER}, "actions": []}),
+            "without actions",
+        ),
+        (json.dumps({"type": "block_actions", "actions": [{"value": "x"}]}), "action_id"),
+        (json.dumps({"type": "view_submission", "view": {"id": "V1"}}), "callback_id"),
+        (json.dumps({"type": "block_actions", "user": "U1", "actions": [{"action_id": "x"}]}), "not an object"),
+    ],
+    ids=["deep-arrays", "deeper-than-slack", "no-actions", "no-action-id", "no-callback-id", "user-not-object"],
+)
+async def test_signed_malformed_payloads_get_a_clear_400(bot: Bot, payload: str, reason: str) -> None:
+    import urllib.parse
+
+    status, text, _ = await bot.post(urllib.parse.urlencode({"payload": payload}))
+    assert status == 400, text
+    assert reason in json.loads(text)["reason"] and "Traceback" not in text
+
+
+async def test_a_signed_json_body_nested_too_deep_is_a_400(bot: Bot) -> None:
+    status, text, _ = await bot.post("{" + '"a":{' * 3000 + "}" * 3001)
+    assert status == 400 and "nested" in text
+
+
+async def test_a_huge_mute_duration_is_a_clear_error(bot: Bot) -> None:
+    _, body, _ = await bot.command("mute node/node-3 99999999999999999999d", user=APPROVER)
+    said = _said(body)
+    assert "between 1s and 30d" in said and "something went wrong" not in said
