@@ -503,6 +503,9 @@ def _object(block: list[_Line], now: dt.datetime) -> list[Obj]:
         for key, field in (("Status", "phase"), ("Reason", "reason"), ("Message", "message")):
             if top.get(key, ("", []))[0] and (key != "Status" or _terminating(top[key][0]) is None):
                 status[field] = top[key][0]
+        started = _time(top.get("Start Time", ("", []))[0])
+        if started:
+            status["startTime"] = _iso(started)
         grace = re.match(r"(\d+)s$", top.get("Termination Grace Period", ("", []))[0])
         if grace:
             meta["deletionGracePeriodSeconds"] = int(grace.group(1))
@@ -673,27 +676,89 @@ class _Helpers:
 
 
 def capture_time(text: str, now: dt.datetime | None = None) -> dt.datetime:
-    """When the text was captured, as :func:`parse` takes it: the latest absolute time in it, else ``now`` (the
-    time it is read); every age in the text counts back from it, and a diagnosis of it runs at it."""
-    from .describe_fragment import as_describe
-
-    lines = [ln for b in _split(as_describe(normalise(text))) for ln in b]
-    return _latest_time(lines) or now or dt.datetime.now(dt.UTC)
+    """When the text was captured, as :func:`parse` takes it: the latest absolute time in it, moved later where an
+    event's age dates something the text also shows (see :func:`_anchored`), else ``now`` (the time it is read);
+    every age in the text counts back from it, and a diagnosis of it runs at it."""
+    try:
+        return _read(text, now)[1]
+    except DescribeError:
+        return now or dt.datetime.now(dt.UTC)
 
 
 def parse(text: str, now: dt.datetime | None = None) -> list[Obj]:
     """The objects (and their events) of ``kubectl describe`` output, or of a fragment of it (an Events table, a
     Conditions or State block, one event message: see :mod:`.describe_fragment`)."""
+    return _read(text, now)[0]
+
+
+def _read(text: str, now: dt.datetime | None) -> tuple[list[Obj], dt.datetime]:
     from .describe_fragment import as_describe
 
     blocks = _split(as_describe(normalise(text)))
     if not blocks:
         raise DescribeError("1: empty describe output")
-    captured = _latest_time([ln for b in blocks for ln in b]) or now or dt.datetime.now(dt.UTC)  # capture_time
-    objects: list[Obj] = []
-    for block in blocks:
-        objects += _object(block, captured)
-    return objects
+    latest = _latest_time([ln for b in blocks for ln in b])
+    captured = latest or now or dt.datetime.now(dt.UTC)
+    objects = [o for block in blocks for o in _object(block, captured)]
+    if latest is not None:
+        later = _anchored(objects)
+        if later > dt.timedelta():
+            captured += later
+            objects = [o for block in blocks for o in _object(block, captured)]
+    return objects, captured
+
+
+def _anchored(objects: list[Obj]) -> dt.timedelta:
+    """How much later than its latest absolute time the text was captured. The latest absolute time (a container's
+    start, a heartbeat) is only a lower bound: an event that dates a moment the text also shows absolutely gives the
+    capture time as that moment plus the event's age. Such pairs: a pod's ``Scheduled`` event and its ``Start
+    Time``; a ``Started container X`` event and X's latest start; a node's
+    ``NodeNotReady``/``NodeReady``/``NodeHas…Pressure`` event and the matching condition's transition. Events of
+    unknown age (``<unknown>``, ``<invalid>``: a skewed clock) date nothing."""
+    described = {(o["kind"], o["metadata"]["name"]): o for o in objects if o["kind"] != "Event"}
+    later = dt.timedelta()
+    for event in (o for o in objects if o["kind"] == "Event"):
+        about = described.get((event["involvedObject"]["kind"], event["involvedObject"]["name"]))
+        moment = _dated_by(about, event) if about else None
+        seen = _time(event.get("lastTimestamp", ""))
+        if moment and seen:  # an event of unknown age is dated at the capture time: it moves nothing
+            later = max(later, moment - seen)
+    return later
+
+
+_NODE_EVENTS = {
+    "NodeNotReady": ("Ready", ("False", "Unknown")),
+    "NodeReady": ("Ready", ("True",)),
+    "NodeHasDiskPressure": ("DiskPressure", ("True",)),
+    "NodeHasInsufficientMemory": ("MemoryPressure", ("True",)),
+    "NodeHasInsufficientPID": ("PIDPressure", ("True",)),
+}
+
+
+def _dated_by(obj: Obj, event: Obj) -> dt.datetime | None:
+    """The absolute time in ``obj`` the event happened at, when the text shows it."""
+    status = obj.get("status") or {}
+    if obj["kind"] == "Pod" and event.get("reason") == "Scheduled" and status.get("startTime"):
+        return _time(status["startTime"])  # the kubelet takes the pod a moment after it is bound
+    if obj["kind"] == "Pod" and event.get("reason") == "Started":
+        m = re.match(r"Started container (\S+)", event.get("message", ""))
+        statuses = [*status.get("containerStatuses", []), *status.get("initContainerStatuses", [])]
+        c = next((c for c in statuses if m and c["name"] == m.group(1)), None)
+        if c is None:
+            return None
+        state, last = c.get("state") or {}, c.get("lastState") or {}
+        started = (
+            (state.get("running") or {}).get("startedAt")
+            or (state.get("terminated") or {}).get("startedAt")
+            or (last.get("terminated") or {}).get("startedAt")
+        )
+        return _time(started) if started else None
+    if obj["kind"] == "Node" and event.get("reason") in _NODE_EVENTS:
+        kind, states = _NODE_EVENTS[event["reason"]]
+        cond = next((c for c in status.get("conditions", []) if c["type"] == kind), None)
+        if cond and cond["status"] in states and cond.get("lastTransitionTime"):
+            return _time(cond["lastTransitionTime"])
+    return None
 
 
 def target_of(objects: list[Obj]) -> str:

@@ -525,3 +525,17 @@ def test_pvc_conditions_table() -> None:
             "message": "Waiting for user to (re-)start a pod to finish file system resize of volume on node.",
         }
     ]
+
+
+def test_capture_time_is_anchored_by_events_that_date_what_the_text_shows() -> None:
+    """The latest absolute time is only a lower bound of when the text was taken: a ``Started container X`` event
+    2m old dates X's start, a ``NodeNotReady`` event 2m old the Ready condition's transition. Events then line up
+    with what they report, instead of seeming to precede it (which reads as a node clock running ahead)."""
+    pod_text = (SOURCE / "1.20" / "pod-media-transcoder-oom.txt").read_text(encoding="utf-8")
+    assert describe.capture_time(pod_text).isoformat() == "2021-01-21T11:43:09+00:00"  # started 11:41:09 + 2m
+    started = next(e for e in describe.parse(pod_text) if e["kind"] == "Event" and e["reason"] == "Started")
+    assert started["lastTimestamp"] == "2021-01-21T11:41:09Z"
+    node_text = (SOURCE / "1.19" / "node-_-worker-3.txt").read_text(encoding="utf-8")
+    assert describe.capture_time(node_text).isoformat() == "2020-11-10T09:34:09+00:00"  # transition 09:32:09 + 2m
+    pending = (SOURCE / "1.19" / "pod-shop-web-pending.txt").read_text(encoding="utf-8")
+    assert describe.parse(pending)[0]["status"].get("startTime") is None  # never started: no Start Time line
