@@ -30,9 +30,13 @@ def _what(e: Entry) -> str:
 
 
 def _where(v: Vocabulary, e: Entry) -> str:
-    links = [f"[{p}](https://github.com/{v.repository}/blob/{v.commit_of(p)}/{p})" for p in e.emitted_at]
+    links = [
+        f"[{p}](https://github.com/{v.repository}/blob/{v.commit_of(p)}/{p})" + (" (not read)" if p in v.unread else "")
+        for p in e.emitted_at
+    ]
     older = [f"{_cell(x['text'])} ({x['tag']})" for x in e.variants]
-    return "<br>".join(links) + ("<br>older: " + "; ".join(older) if older else "")
+    note = f"<br>not confirmed in the version read: {_cell(e.unverified)}" if e.unverified else ""
+    return "<br>".join(links) + ("<br>older: " + "; ".join(older) if older else "") + note
 
 
 def _provenance(v: Vocabulary) -> list[str]:
@@ -45,7 +49,10 @@ def _provenance(v: Vocabulary) -> list[str]:
         f"**What was read.** {v.version} is the release the vocabulary targets. The files were read one at a time, "
         f"each at the version a source index stores: {len(v.sources)} files at {len(commits)} distinct commits, "
         f"{at_release} of them the release commit. Each link under *Emitted at* is the file at the commit actually "
-        "read (`sources:` in vocabulary.yaml), so it shows the text that was checked.",
+        "read (`sources:` in vocabulary.yaml), so it shows the text that was checked. The stored versions range from "
+        "old releases to recent ones, so a reason a file emits at the target release may be absent from the version "
+        f"read: such entries say so (*not confirmed in the version read*). {len(v.unread)} cited files were not read "
+        "at all; their links are marked *(not read)*.",
     ]
 
 

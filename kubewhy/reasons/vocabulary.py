@@ -7,7 +7,9 @@ line, never a silent miss at diagnosis time.
 
 ``sources`` records what was read: each ``emitted_at`` path → the 40-hex commit of the file version actually read
 (the files come from wherever they could be read, not all from ``kubernetes.commit``). When ``sources`` is present,
-every path an entry cites must have its commit there, and every source must be cited by some entry.
+every path an entry cites must have its commit there, and every source must be cited by some entry. ``unread``
+lists the cited paths whose stored version was not read (their link shows the file, but nobody checked it); an
+entry's ``unverified`` says why its reason could not be confirmed in the version read.
 """
 
 from __future__ import annotations
@@ -42,7 +44,19 @@ NEEDS_KINDS = frozenset({"event", "message", "condition", "phase"})
 FULL_MATCH = frozenset({"reason", "type", "status", "key", "effect", "phase"})  # the rest are searched
 PLACEHOLDERS = frozenset({"namespace", "kind", "name", "node"})
 _ENTRY_KEYS = frozenset(
-    {"id", "where", "match", "kinds", "emitted_at", "variants", "finding", "informational", "why", "example"}
+    {
+        "id",
+        "where",
+        "match",
+        "kinds",
+        "emitted_at",
+        "unverified",
+        "variants",
+        "finding",
+        "informational",
+        "why",
+        "example",
+    }
 )
 _ID = re.compile(r"^[a-z0-9]+(-[a-z0-9]+)*$")
 _COMMIT = re.compile(r"[0-9a-f]{40}")
@@ -84,6 +98,7 @@ class Entry:
     finding: str = ""
     informational: str = ""
     variants: tuple[dict[str, str], ...] = ()
+    unverified: str = ""
     patterns: dict[str, re.Pattern[str]] = field(default_factory=dict, compare=False, repr=False)
 
     def fits(self, key: str, value: Any) -> bool:
@@ -109,6 +124,7 @@ class Vocabulary:
     entries: tuple[Entry, ...]
     source: str = BUNDLED
     sources: dict[str, str] = field(default_factory=dict)
+    unread: frozenset[str] = frozenset()
 
     def finding_ids(self) -> set[str]:
         return {e.finding for e in self.entries if e.finding}
@@ -163,7 +179,9 @@ class _Reader:
 
     def vocabulary(self) -> Vocabulary:
         data = self.keys(
-            self.doc.data, frozenset({"apiVersion", "kind", "kubernetes", "sources", "findings", "entries"}), ()
+            self.doc.data,
+            frozenset({"apiVersion", "kind", "kubernetes", "sources", "unread", "findings", "entries"}),
+            (),
         )
         if data.get("apiVersion") != API_VERSION or data.get("kind") != KIND:
             raise self.fail(("apiVersion",), f"expected apiVersion: {API_VERSION} and kind: {KIND}")
@@ -176,6 +194,7 @@ class _Reader:
             raise self.fail(("kubernetes", "commit"), "kubernetes.commit must be a 40-hex commit id")
         repository = self.text(k8s.get("repository"), ("kubernetes", "repository"))
         sources = self.sources(data)
+        unread = self.unread(data, sources)
         raw_findings = data.get("findings") or {}
         if not isinstance(raw_findings, dict):
             raise self.fail(("findings",), "findings must be a mapping of finding id → next step")
@@ -206,7 +225,17 @@ class _Reader:
             for path in sources:
                 if path not in cited:
                     raise self.fail(("sources", path), f"sources: {path} is cited by no entry's emitted_at")
-        return Vocabulary(version, commit, repository, findings, tuple(entries), self.source, sources or {})
+        return Vocabulary(version, commit, repository, findings, tuple(entries), self.source, sources or {}, unread)
+
+    def unread(self, data: dict[str, Any], sources: dict[str, str] | None) -> frozenset[str]:
+        """``unread:``: cited paths whose stored version was not read; each must be a source."""
+        raw = data.get("unread") or []
+        if not isinstance(raw, list) or not all(isinstance(p, str) and p for p in raw):
+            raise self.fail(("unread",), "unread must be a list of paths listed under sources:")
+        for i, path in enumerate(raw):
+            if sources is None or path not in sources:
+                raise self.fail(("unread", i), f"unread: {path} is not listed under sources:")
+        return frozenset(raw)
 
     def sources(self, data: dict[str, Any]) -> dict[str, str] | None:
         """``sources:`` (path → the commit read), or None when the file has none."""
@@ -297,6 +326,7 @@ class _Reader:
             isinstance(v, dict) and isinstance(v.get("text"), str) and isinstance(v.get("tag"), str) for v in variants
         ):
             raise self.fail((*loc, "variants"), f"entry {eid}: variants must be a list of {{text, tag}}")
+        unverified = self.text(raw.get("unverified"), (*loc, "unverified"), required=False)
         example = raw.get("example")
         if not isinstance(example, dict) or not example:
             raise self.fail((*loc, "example"), f"entry {eid}: example must be a mapping (a real instance)")
@@ -312,6 +342,7 @@ class _Reader:
             finding=finding,
             informational=informational,
             variants=tuple(dict(v) for v in variants),
+            unverified=unverified,
             patterns=patterns,
         )
 

@@ -220,6 +220,29 @@ def test_sources_name_the_commit_read_for_every_cited_path(edit: tuple[str, str]
     assert words in str(err.value)
 
 
+def test_the_bundled_vocabulary_names_the_commit_read_for_every_path() -> None:
+    cited = {p for e in VOCAB.entries for p in e.emitted_at}
+    assert VOCAB.sources and set(VOCAB.sources) == cited
+    assert VOCAB.unread < cited  # some files were read, so the page can say which were not
+
+
+def test_unread_paths_and_unverified_entries_are_named_in_the_docs() -> None:
+    text = SOURCED.replace("findings:\n", "unread: [pkg/kubelet/images/image_manager.go]\nfindings:\n").replace(
+        "    why: w\n", "    why: w\n    unverified: the stored version predates this reason\n"
+    )
+    v = load(text, "v.yaml")
+    page = docs.render(v, {})
+    assert "image_manager.go) (not read)" in page
+    assert "not confirmed in the version read: the stored version predates this reason" in page
+    with pytest.raises(VocabularyError) as err:
+        load(
+            text.replace("unread: [pkg/kubelet/images/image_manager.go]", "unread: [pkg/kubelet/kubelet.go]"), "v.yaml"
+        )
+    assert err.value.location == "v.yaml:6" and "unread: pkg/kubelet/kubelet.go is not listed under sources:" in str(
+        err.value
+    )
+
+
 def test_the_check_command_reports_errors_without_a_traceback(tmp_path: Path) -> None:
     bad = tmp_path / "v.yaml"
     bad.write_text(BAD.replace("where: container.waiting", "where: nowhere"), encoding="utf-8")
