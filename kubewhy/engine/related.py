@@ -380,3 +380,37 @@ async def related_subjects(kube: CachedKube, target: dict[str, Any], unread: lis
     out += [Subject(ref_of(pod), pod, "pod") for pod in chosen]
     out += await _surroundings(kube, target, chosen, unread)
     return out
+
+
+def beyond_the_text(kind: str, obj: dict[str, Any]) -> str:
+    """What a pasted ``kubectl describe`` of ``obj`` cannot hold, and how to read it: the note under a diagnosis of
+    pasted text, where a cause that needs more (a workload's pods, a pod's logs, metrics) is named as a symptom at
+    most. Empty for a fragment without a kind."""
+    meta = obj.get("metadata") or {}
+    name, ns = str(meta.get("name") or ""), str(meta.get("namespace") or "default")
+    spec = obj.get("spec") or {}
+    try:
+        selector = selectors.to_text(spec.get("selector")) or ""
+    except selectors.SelectorError:
+        selector = ""
+    pods = f"its pods (kubectl -n {ns} describe pods" + (f" -l {selector})" if selector else ")")
+    missing = {
+        "Pod": f"its container logs (kubectl -n {ns} logs {name} --all-containers --previous --tail=50), "
+        + (f"its node (kubectl describe node {spec['nodeName']}) " if spec.get("nodeName") else "its node ")
+        + "and its metrics",
+        "Node": f"its pods (kubectl get pods -A --field-selector spec.nodeName={name}) and its metrics",
+        "Service": pods,
+        "PersistentVolumeClaim": f"the pods that mount it (kubectl -n {ns} get pods -o wide) and its volume's usage",
+        "HorizontalPodAutoscaler": "the metrics API (kubectl get apiservice v1beta1.metrics.k8s.io) and the object "
+        "it scales",
+        "Ingress": "the other Ingresses and the Services it routes to (kubectl get ingress -A)",
+        "CronJob": f"its Jobs and their pods (kubectl -n {ns} get jobs)",
+    }
+    what = missing.get(kind) or (pods if kind in kinds.POD_SELECTING else "")
+    if not what or not name:
+        return ""
+    return (
+        f"Not in the pasted text: {what}. A cause that lives there is named here as its symptom at most; "
+        f"kubewhy why {kinds.short_name(kind)}/{ns + '/' if kinds.is_namespaced(kind) else ''}{name} against the "
+        "cluster reads them."
+    )
