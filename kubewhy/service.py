@@ -21,6 +21,7 @@ from .checks.registry import CheckContext
 from .engine import health
 from .engine.related import (
     POD_RELATIONS,
+    beyond_the_text,
     object_troubled,
     pod_relations,
     readable,
@@ -341,9 +342,12 @@ async def diagnose_described(
         # not when the text was taken).
         kube.captured_at = captured
     pasted = dataclasses.replace(deps, kube=kube, clock=kube.clock, prom=None, kubelet=None)
-    return await diagnose(
-        parse_target(describe.target_of(objects)), pasted, actor=actor, source=source, channel=channel
-    )
+    target = parse_target(describe.target_of(objects))
+    report = await diagnose(target, pasted, actor=actor, source=source, channel=channel)
+    mine = [o for o in objects if o.get("kind") == target.kind and (o.get("metadata") or {}).get("name") == target.name]
+    if target.name != describe.PLACEHOLDER and (gap := beyond_the_text(target.kind, mine[0] if mine else {})):
+        report.notes.append(gap)  # what a cause may need that the text cannot hold, and how to read it
+    return report
 
 
 def _dedupe(findings: list[Finding]) -> list[Finding]:
