@@ -252,6 +252,19 @@ def test_a_workload_describe_names_the_symptom_and_how_to_read_its_pods() -> Non
         assert "not in the input" in top.summary
         assert "kubectl -n shop describe pods -l app=checkout" in [f.command for f in top.fixes]
         assert any(e.startswith("missing evidence: the pods") for e in top.evidence)
+        assert any(
+            n.startswith("Not in the pasted text: its pods (kubectl -n shop describe pods -l app=checkout)")
+            for n in report.notes
+        )
+
+
+def test_a_pod_describe_says_its_logs_node_and_metrics_are_not_in_the_text() -> None:
+    path = FIXTURES / "1.33" / "catalogue" / "recent-change" / "pod-shop-pricing-tx72lp2c4h-r8w3c.txt"
+    report = _described(path)
+    assert report.findings[0].id == "app-crash"
+    note = next(n for n in report.notes if n.startswith("Not in the pasted text"))
+    assert "kubectl -n shop logs pricing-tx72lp2c4h-r8w3c --all-containers --previous" in note
+    assert "kubewhy why pod/shop/pricing-tx72lp2c4h-r8w3c against the cluster" in note
 
 
 def test_a_service_describe_runs_every_playbook_without_an_error() -> None:
