@@ -36,19 +36,28 @@ def identity(
     authorization: str | None,
     impersonate: str | None = None,
     impersonate_groups: tuple[str, ...] = (),
+    store: Store | None = None,
 ) -> Identity:
     """The caller: the user its bearer token names, or the one it impersonates (``kubectl --as NAME``, or ``as:``
     in a kubeconfig: kubectl sends no token to a plain-http server, but does send ``Impersonate-User``). A listed
-    name takes the scenario's groups for it; ``--as-group`` adds groups, as the API server does. Only the admin
-    may impersonate."""
+    name takes the scenario's groups for it; ``--as-group`` adds groups, as the API server does. The admin may
+    impersonate anyone; anyone else needs RBAC's ``impersonate`` verb on ``users`` (and ``groups``) of the core
+    group, each name allowed (``resourceNames``), as the API server checks (given ``store``, the RBAC objects).
+    A group without a user is a 400 (``Impersonate-Group`` needs ``Impersonate-User``)."""
     caller = _authenticate(users, authorization)
     if not impersonate:
+        if impersonate_groups:
+            raise BadImpersonation("requested impersonation of groups without a user")
         return caller
     if not is_superuser(caller):
-        raise Forbidden(
-            f'users "{impersonate}" is forbidden: User "{caller.name}" cannot impersonate resource '
-            f'"users" in API group "" at the cluster scope'
-        )
+        wanted = [("users", impersonate)] + [("groups", g) for g in impersonate_groups]
+        for resource, name in wanted:
+            attrs = Attributes("impersonate", "", resource, "", name, "")
+            if store is None or not authorize(store, caller, attrs):
+                raise Forbidden(
+                    f'{resource} "{name}" is forbidden: User "{caller.name}" cannot impersonate resource '
+                    f'"{resource}" in API group "" at the cluster scope'
+                )
     listed = next((u for u in users.values() if u.name == impersonate), None)
     groups = (listed.groups if listed else ()) + impersonate_groups
     if "system:authenticated" not in groups:
@@ -75,6 +84,10 @@ def _authenticate(users: dict[str, Identity], authorization: str | None) -> Iden
 
 class Forbidden(Exception):
     """A request RBAC refuses before it reaches a resource (impersonation): 403."""
+
+
+class BadImpersonation(Exception):
+    """An impersonation request the API server cannot read (groups without a user): 400."""
 
 
 def is_superuser(who: Identity) -> bool:
@@ -138,6 +151,7 @@ def review(store: Store, who: Identity, plural: str, body: dict[str, Any]) -> di
 __all__ = [
     "REVIEW_KINDS",
     "Attributes",
+    "BadImpersonation",
     "Forbidden",
     "Unauthorized",
     "authorize",

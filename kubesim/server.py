@@ -974,9 +974,12 @@ class SimServer:
                 request.headers.get("Authorization"),
                 request.headers.get("Impersonate-User"),
                 tuple(request.headers.getall("Impersonate-Group", [])),
+                self.cluster.store,
             )
         except authz.Unauthorized:
             raise ApiError(401, "Unauthorized", "Unauthorized") from None
+        except authz.BadImpersonation as exc:
+            raise ApiError(400, "BadRequest", str(exc)) from None
         except authz.Forbidden as exc:
             raise ApiError(403, "Forbidden", str(exc)) from None
 

@@ -62,6 +62,19 @@ class _Configuration:
         self.host = host
 
 
+def _merged(base: dict[str, str], extra: Any) -> Any:
+    """``base`` and ``extra`` headers; ``extra`` may repeat a name (one ``Impersonate-Group`` line per group), so
+    the result is a urllib3 ``HTTPHeaderDict``, whose ``items()`` gives every line (``http.client`` sends each)."""
+    from urllib3 import HTTPHeaderDict
+
+    merged = HTTPHeaderDict(base)
+    for name, value in extra.items() if extra is not None else ():
+        if name.lower() in ("accept", "content-type") and name in merged:
+            merged.discard(name)
+        merged.add(name, value)
+    return merged
+
+
 class DirectClient:
     """Kubernetes API requests over ``http.client``: keep-alive connections, pooled; safe to share between
     the threads ``LiveKube`` runs its calls in."""
@@ -95,7 +108,7 @@ class DirectClient:
     ) -> tuple[int, bytes]:
         """One request; the status and the whole body. Connection errors raise ``OSError`` or
         ``http.client.HTTPException``; a kept-alive connection the server closed meanwhile is retried once."""
-        all_headers = {**self._headers, **(headers or {})}
+        all_headers = _merged(self._headers, headers)
         for attempt in (1, 2):
             with self._lock:
                 conn = self._idle.pop() if self._idle else None
@@ -374,11 +387,19 @@ class LiveKube:
         self.endpoint = api.configuration.host
         self.requests = 0
         self._lock = threading.Lock()
+        self.impersonation: tuple[tuple[str, str], ...] = ()  # Impersonate-User/-Group header lines
 
     @property
     def capabilities(self) -> Capabilities:
-        """A live connection can do everything: patch, watch, create and replace, and proxy."""
-        return Capabilities(writer=self, watch=self, objects=self, proxy=self, nodes=self)
+        """A live connection can do everything: patch, watch, create and replace, proxy, and impersonate."""
+        return Capabilities(writer=self, watch=self, objects=self, proxy=self, nodes=self, impersonate=self)
+
+    def impersonating(self, user: str, groups: tuple[str, ...] = ()) -> Capabilities:
+        """This connection's credentials acting as ``user`` (and ``groups``): the API server checks that they may
+        impersonate them, then authorizes each request as the impersonated user."""
+        other = LiveKube(self.api, timeout=self.timeout, sleep=self.sleep)
+        other.impersonation = (("Impersonate-User", user), *(("Impersonate-Group", g) for g in groups))
+        return Capabilities(writer=other, objects=other)
 
     # ---- transport ----------------------------------------------------------------------------------------
     def _call(
@@ -424,7 +445,7 @@ class LiveKube:
                     method,
                     target,
                     body=None if body is None else json.dumps(body).encode(),
-                    headers={"Accept": accept, "Content-Type": content_type},
+                    headers=_merged({"Accept": accept, "Content-Type": content_type}, _Lines(self.impersonation)),
                     timeout=self.timeout,
                 )
             except (OSError, http.client.HTTPException) as exc:
@@ -443,6 +464,8 @@ class LiveKube:
                 body=body,
                 auth_settings=["BearerToken"],
             )
+            if self.impersonation:
+                headers = _merged(headers, _Lines(self.impersonation))
             resp = self.api.call_api(
                 m, url, header_params=headers, body=ser_body, post_params=post, _request_timeout=self.timeout
             )
@@ -737,6 +760,16 @@ class LiveKube:
             self._raise(status, data, f"patch {k.plural}/{name}")
         patched: Obj = json.loads(data)
         return patched
+
+
+class _Lines:
+    """Header lines (name, value), a name possibly repeated, with the ``items()`` :func:`_merged` reads."""
+
+    def __init__(self, lines: tuple[tuple[str, str], ...]):
+        self.lines = lines
+
+    def items(self) -> tuple[tuple[str, str], ...]:
+        return self.lines
 
 
 class _Abandoned(Exception):

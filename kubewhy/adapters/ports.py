@@ -141,6 +141,14 @@ class Capabilities:
     # A partial input (a snapshot, a paste) says which kinds it holds; None: a live cluster, where an object's
     # absence is a fact. Absence from a snapshot is not evidence ("no endpoints" needs the Endpoints object).
     inventory: Inventory | None = None
+    # The same connection acting as another Kubernetes user (``Impersonate-User``/``-Group``): fixes a person
+    # approved are dry-run, reviewed and applied as them, so the API server's RBAC decides (issue 27).
+    impersonate: Impersonator | None = None
+
+
+class Impersonator(Protocol):
+    def impersonating(self, user: str, groups: tuple[str, ...] = ()) -> Capabilities:
+        """The writer and object sides of this connection, each request impersonating ``user`` and ``groups``."""
 
 
 class Inventory(Protocol):
