@@ -576,7 +576,35 @@ def _object(block: list[_Line], now: dt.datetime) -> list[Obj]:
         out += _events(top["Events"][1], obj, now)
     if kind == "Pod":
         _unscheduled(obj, out[1:])
+    if kind == "Job":
+        _job_finished(obj, out[1:])
     return out
+
+
+_JOB_FAILED = ("BackoffLimitExceeded", "DeadlineExceeded", "PodFailurePolicy", "MaxFailedIndexesExceeded")
+
+
+def _job_finished(job: Obj, events: list[Obj]) -> None:
+    """A Job's describe prints no conditions (in no kubectl version); the job controller's event of the reason it
+    sets on the Failed condition is that condition, and ``Completed At`` the Complete one."""
+    status = job.setdefault("status", {})
+    conditions = status.setdefault("conditions", [])
+    failed = [e for e in events if e.get("reason") in _JOB_FAILED]
+    if failed and not any(c["type"] == "Failed" for c in conditions):
+        last = failed[-1]
+        conditions.append(
+            {
+                "type": "Failed",
+                "status": "True",
+                "reason": last["reason"],
+                "message": last["message"],
+                "lastTransitionTime": last["lastTimestamp"],
+            }
+        )
+    if status.get("completionTime") and not any(c["type"] == "Complete" for c in conditions):
+        conditions.append({"type": "Complete", "status": "True", "lastTransitionTime": status["completionTime"]})
+    if not conditions:
+        del status["conditions"]
 
 
 def _terminating(value: str) -> dt.timedelta | None:
@@ -712,15 +740,16 @@ def _anchored(objects: list[Obj]) -> dt.timedelta:
     """How much later than its latest absolute time the text was captured. The latest absolute time (a container's
     start, a heartbeat) is only a lower bound: an event that dates a moment the text also shows absolutely gives the
     capture time as that moment plus the event's age. Such pairs: a pod's ``Scheduled`` event and its ``Start
-    Time``; a ``Started container X`` event and X's latest start; a node's
-    ``NodeNotReady``/``NodeReady``/``NodeHas…Pressure`` event and the matching condition's transition. Events of
-    unknown age (``<unknown>``, ``<invalid>``: a skewed clock) date nothing."""
+    Time``; a ``Started container X`` event and X's latest start; a Job's first ``SuccessfulCreate`` and its ``Start
+    Time``; a node's ``NodeNotReady``/``NodeReady``/``NodeHas…Pressure`` event and the matching condition's
+    transition. Events of unknown age (``<unknown>``, ``<invalid>``: a skewed clock) date nothing."""
     described = {(o["kind"], o["metadata"]["name"]): o for o in objects if o["kind"] != "Event"}
     later = dt.timedelta()
     for event in (o for o in objects if o["kind"] == "Event"):
         about = described.get((event["involvedObject"]["kind"], event["involvedObject"]["name"]))
         moment = _dated_by(about, event) if about else None
-        seen = _time(event.get("lastTimestamp", ""))
+        first = about is not None and about["kind"] == "Job"  # a Job's first pod is created when it starts
+        seen = _time(event.get("firstTimestamp" if first else "lastTimestamp", ""))
         if moment and seen:  # an event of unknown age is dated at the capture time: it moves nothing
             later = max(later, moment - seen)
     return later
@@ -753,6 +782,8 @@ def _dated_by(obj: Obj, event: Obj) -> dt.datetime | None:
             or (last.get("terminated") or {}).get("startedAt")
         )
         return _time(started) if started else None
+    if obj["kind"] == "Job" and event.get("reason") == "SuccessfulCreate" and status.get("startTime"):
+        return _time(status["startTime"])
     if obj["kind"] == "Node" and event.get("reason") in _NODE_EVENTS:
         kind, states = _NODE_EVENTS[event["reason"]]
         cond = next((c for c in status.get("conditions", []) if c["type"] == kind), None)

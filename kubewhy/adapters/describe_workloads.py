@@ -104,10 +104,21 @@ def fill(kind: str, top: dict[str, Any], meta: Obj, spec: Obj, status: Obj, h: A
         if ready is not None:
             status["numberReady"] = ready
     elif kind == "Job":
-        for key, field in (("Parallelism", "parallelism"), ("Completions", "completions")):
+        for key, field in (
+            ("Parallelism", "parallelism"),
+            ("Completions", "completions"),
+            ("Backoff Limit", "backoffLimit"),
+            ("Active Deadline Seconds", "activeDeadlineSeconds"),
+        ):
             n = _int(r"^(\d+)", _value(top, key))
             if n is not None:
                 spec[field] = n
+        if _value(top, "Suspend") in ("true", "True"):
+            spec["suspend"] = True
+        for key, field in (("Start Time", "startTime"), ("Completed At", "completionTime")):
+            t = h.time(_value(top, key))
+            if t:
+                status[field] = h.iso(t)
         # "1 Active (0 Ready) / 0 Succeeded / 3 Failed"; before kubectl 1.23 the active count read "1 Running"
         counts = _value(top, "Pods Statuses")
         for word, field in (("(?:Active|Running)", "active"), ("Succeeded", "succeeded"), ("Failed", "failed")):

@@ -131,7 +131,16 @@ EXPECTED: dict[str, tuple[str, str | None, str, dict[str, Any], list[tuple[str, 
         "Job",
         "batch",
         "report-1604995200",
-        {"status.failed": 6, "status.active": None, "metadata.ownerReferences.0.kind": "CronJob"},
+        {
+            "status.failed": 6,
+            "status.active": None,
+            "metadata.ownerReferences.0.kind": "CronJob",
+            "status.startTime": "2020-11-10T08:00:04Z",
+            # kubectl prints no Job conditions: the job controller's event is the Failed one
+            "status.conditions.0.type": "Failed",
+            "status.conditions.0.reason": "BackoffLimitExceeded",
+            "status.conditions.0.message": "Job has reached the specified backoff limit",
+        },
         [
             ("Normal", "SuccessfulCreate", 1, "job-controller"),
             ("Normal", "SuccessfulCreate", 1, "job-controller"),
@@ -249,7 +258,21 @@ EXPECTED: dict[str, tuple[str, str | None, str, dict[str, Any], list[tuple[str, 
         "Job",
         "etl",
         "nightly-load",
-        {"status.active": 1, "status.failed": None, "spec.completions": 1},
+        {
+            "status.active": 1,
+            "status.failed": None,
+            "spec.completions": 1,
+            "spec.activeDeadlineSeconds": 3600,
+            "status.conditions": [
+                {
+                    "type": "Failed",
+                    "status": "True",
+                    "reason": "DeadlineExceeded",
+                    "message": "Job was active longer than specified deadline",
+                    "lastTransitionTime": "2021-05-12T02:00:00Z",  # capture: start 01:00:02 + 60m
+                }
+            ],
+        },
         [("Normal", "SuccessfulCreate", 1, "job-controller"), ("Warning", "DeadlineExceeded", 1, "job-controller")],
     ),
     "1.21/node-_-worker-5.txt": (
@@ -359,7 +382,14 @@ EXPECTED: dict[str, tuple[str, str | None, str, dict[str, Any], list[tuple[str, 
         "Job",
         "etl",
         "reindex",
-        {"status.active": 2, "status.ready": 1, "status.succeeded": 1, "status.failed": 3, "spec.parallelism": 2},
+        {
+            "status.active": 2,
+            "status.ready": 1,
+            "status.succeeded": 1,
+            "status.failed": 3,
+            "spec.parallelism": 2,
+            "status.conditions": None,  # still running: no event of a Failed condition, no Completed At
+        },
         [("Normal", "SuccessfulCreate", 1, "job-controller")] * 2,
     ),
     "1.24/sts-data-kafka.txt": (
