@@ -720,9 +720,10 @@ def parse(text: str, now: dt.datetime | None = None) -> list[Obj]:
 
 
 def _read(text: str, now: dt.datetime | None) -> tuple[list[Obj], dt.datetime]:
+    from .describe_flat import unflatten
     from .describe_fragment import as_describe
 
-    blocks = _split(as_describe(normalise(text)))
+    blocks = _split(unflatten(as_describe(normalise(text))))
     if not blocks:
         raise DescribeError("1: empty describe output")
     latest = _latest_time([ln for b in blocks for ln in b])

@@ -49,16 +49,28 @@ MUTATIONS: dict[str, Callable[[str], str]] = {
     "wrap60": _wrap(60),
     "wrap80-quoted": lambda t: "\n".join("> " + ln for ln in _wrap(80)(t).split("\n")),
     "slack": _slack,
+    "flattened": lambda t: "\n".join(ln.lstrip() for ln in t.split("\n")),  # copied from rendered Markdown
 }
 
 
 def _shape(objects: list[dict[str, Any]]) -> list[tuple[Any, ...]]:
-    """What a paste must keep: each object's kind and name, and each event's reason, count and message."""
-    return [
-        (o["kind"], o["metadata"].get("name"), o["metadata"].get("namespace"), o.get("reason"), o.get("count"))
-        + ((" ".join(o["message"].split()),) if "message" in o else ())
-        for o in objects
-    ]
+    """What a paste must keep: each object's kind, name, phase, conditions and container states, and each event's
+    reason, count and message."""
+    out = []
+    for o in objects:
+        status = o.get("status") or {}
+        out.append(
+            (o["kind"], o["metadata"].get("name"), o["metadata"].get("namespace"), o.get("reason"), o.get("count"))
+            + ((" ".join(o["message"].split()),) if "message" in o else ())
+            + (status.get("phase"), [(c.get("type"), c.get("status")) for c in status.get("conditions") or []])
+            + (
+                [
+                    (c["name"], c.get("state"), c.get("lastState"), c.get("restartCount"))
+                    for c in status.get("containerStatuses") or []
+                ],
+            )
+        )
+    return out
 
 
 def _parse(text: str, what: str) -> list[dict[str, Any]] | None:
@@ -83,7 +95,8 @@ def test_there_are_fixtures_of_every_version() -> None:
 
 def test_every_dress_of_a_paste_reads_the_same() -> None:
     """Quoted, fenced (after a prompt line, or on the text's own lines), NBSP-padded with smart quotes, CRLF,
-    hard-wrapped at 60 and (quoted) 80 columns, Slack-escaped: the same objects and events as the plain text."""
+    hard-wrapped at 60 and (quoted) 80 columns, Slack-escaped, every line's indentation lost: the same objects,
+    states and events as the plain text."""
     wrong = []
     for text, path in TEXTS.items():
         want = _shape(describe.parse(text))

@@ -154,3 +154,15 @@ def test_a_bot_paste_of_what_is_not_a_describe_is_one_usage_error() -> None:
     deps = Deps(kube=SnapshotKube([], objects=[]), catalog=load_dirs([]))
     with pytest.raises(UsageError, match="cannot tell which kind"):
         asyncio.run(diagnose_described("Name:   something\nColour:  blue\n", deps))
+
+
+def test_a_describe_that_lost_its_indentation() -> None:
+    """Copied from a rendered issue page: every line at the left margin. The container's ``Reason`` stays the
+    container's (not the pod's), the events stay events, and a ConfigMap volume's ``Name:`` starts no describe."""
+    text = POD.replace("Events:", "Volumes:\n  config:\n    Type:  ConfigMap\n    Name:  api-config\nEvents:")
+    flat = "\n".join(ln.lstrip() for ln in text.splitlines())
+    pod, *events = describe.parse(flat)
+    assert "reason" not in pod["status"]
+    assert pod["status"]["containerStatuses"][0]["state"] == {"waiting": {"reason": "CrashLoopBackOff"}}
+    assert pod["spec"]["volumes"] == [{"name": "config", "configMap": {"name": "api-config"}}]
+    assert _events(events) == _events(describe.parse(POD))
