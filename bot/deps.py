@@ -6,6 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from kubewhy.app import Bounded, Kubewhy
+from kubewhy.identity import IdentityMap, load_identities
 from kubewhy.models.findings import Report
 from kubewhy.settings import SlackSettings
 
@@ -28,11 +29,14 @@ class BotDeps:
     default_namespace: str = "default"
     reports: Bounded[tuple[str, str], Report] = field(default_factory=Bounded)  # (channel, ts) -> its answer
     modals: Bounded[str, Modal] = field(default_factory=Bounded)  # view id -> the confirm modal opened there
+    identities: IdentityMap | None = None  # Slack users and groups -> Kubernetes (KUBEWHY_SLACK_IDENTITIES)
 
     @classmethod
     def of(cls, app: Kubewhy) -> BotDeps:
         """The bot's view of an open application (its settings name the Slack side)."""
-        return cls(app=app, slack=app.settings.slack, default_namespace=app.settings.default_namespace)
+        slack = app.settings.slack
+        identities = load_identities(slack.identities) if slack.identities is not None else None
+        return cls(app=app, slack=slack, default_namespace=app.settings.default_namespace, identities=identities)
 
     def readable(self, namespace: str | None) -> bool:
         return "*" in self.slack.namespaces or namespace is None or namespace in self.slack.namespaces

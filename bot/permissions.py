@@ -9,6 +9,8 @@ from collections.abc import Mapping
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
+from kubewhy.lifecycle import Identity
+
 from .deps import BotDeps
 
 VERBS = {"apply": "applying fixes", "incident": "muting, acknowledging and resolving incidents"}
@@ -52,3 +54,21 @@ async def may(
 
 async def may_apply(deps: BotDeps, client: AsyncWebClient, user: str, namespace: str | None) -> tuple[bool, str]:
     return await may(deps, client, user, namespace, "apply")
+
+
+async def kube_identity(deps: BotDeps, client: AsyncWebClient, user: str) -> Identity | None:
+    """The Kubernetes identity a fix ``user`` approves is applied as: their mapped user and groups (the Slack groups
+    in the map are asked for their members), or None when they have none. Without a map, the bot's own
+    (``Identity`` of the application, as before)."""
+    if deps.identities is None:
+        return deps.app.acting_as
+    member_of = []
+    for group in deps.identities.groups_needed():
+        try:
+            members = await client.usergroups_users_list(usergroup=group)
+        except SlackApiError:
+            continue
+        if user in (members.get("users") or []):
+            member_of.append(group)
+    found = deps.identities.resolve(user, member_of)
+    return None if found is None else Identity.person(found.user, found.groups)

@@ -366,15 +366,18 @@ class Kubewhy:
         """A proposal made by this process (None once forgotten: the person re-runs the diagnosis)."""
         return self.fixes.get(action_id)
 
-    async def dry_run(self, action: Action, *, actor: str | None = None) -> PatchResult:
+    async def dry_run(
+        self, action: Action, *, actor: str | None = None, identity: Identity | None = None
+    ) -> PatchResult:
+        """The dry run shown to ``actor``, as ``identity`` (a person's, impersonated; default: the action's)."""
         from . import lifecycle
 
-        return await lifecycle.dry_run(self.deps, action, actor=self._actor(actor))
+        return await lifecycle.dry_run(self.deps, action, actor=self._actor(actor), identity=identity)
 
-    async def precheck(self, action: Action) -> Precheck:
+    async def precheck(self, action: Action, identity: Identity | None = None) -> Precheck:
         from . import lifecycle
 
-        return await lifecycle.precheck(self.deps, action)
+        return await lifecycle.precheck(self.deps, action, identity)
 
     async def apply(self, action: Action, *, actor: str | None = None) -> PatchResult:
         from . import lifecycle

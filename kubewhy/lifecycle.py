@@ -8,7 +8,9 @@ needs, so the governed-fixes work fills in policies instead of rebuilding the li
   re-created since (same name, different object) — the patch would land on something nobody looked at;
 - the **precondition** it checks before applying, in words, for the audit log and the confirmation screen;
 - the **acting identity**: the CLI and the TUI act with the user's own kubeconfig credentials, the bot with its
-  service account (:class:`Identity`);
+  service account (:class:`Identity`), or, given an identity map (:mod:`kubewhy.identity`), as the approving
+  person: ``kind="person"``, whose dry run, access review and patch impersonate their Kubernetes user and groups,
+  so that the API server's RBAC decides. The apply uses the identity the approver's dry run was made as;
 - an **approval policy**: ``none`` today; ``allowlist`` and ``two-person`` are refused by the pre-check until the
   governed-fixes issue implements them, rather than silently treated as ``none``;
 - its **audit records**: the proposal's key and the key of every event recorded since.
@@ -32,6 +34,7 @@ from .models.findings import Fix, Patch
 from .models.target import Target
 
 if TYPE_CHECKING:
+    from .adapters.ports import Capabilities
     from .audit.records import FixEventKind
     from .service import Deps
 
@@ -51,6 +54,7 @@ class Review:
 
     ok: bool
     at: datetime
+    identity: Identity | None = None  # whom the dry run and the access review were made as
 
 
 @dataclass(frozen=True)
@@ -58,11 +62,20 @@ class Identity:
     """Whose credentials a change is made with: ``user`` (the person's own kubeconfig) or ``service-account``
     (the bot's, in the cluster). ``name`` is what the audit log shows."""
 
-    kind: Literal["user", "service-account"]
+    kind: Literal["user", "service-account", "person"]
     name: str
+    groups: tuple[str, ...] = ()  # a person's Kubernetes groups (impersonated with ``name``)
 
-    def to_dict(self) -> dict[str, str]:
-        return {"kind": self.kind, "name": self.name}
+    def to_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"kind": self.kind, "name": self.name}
+        if self.groups:
+            out["groups"] = list(self.groups)
+        return out
+
+    @classmethod
+    def person(cls, user: str, groups: tuple[str, ...] = ()) -> Identity:
+        """A person's Kubernetes identity, impersonated by the connection."""
+        return cls("person", user, groups)
 
 
 class AlreadyApplied(UsageError):
@@ -102,6 +115,7 @@ class Action:
     audit_key: uuid.UUID | None = None  # the proposal's record; events link to it
     records: list[uuid.UUID] = field(default_factory=list)  # every event recorded since
     reviews: dict[str, Review] = field(default_factory=dict)  # who was shown a dry run, and when
+    applied_as: Identity | None = None  # the identity the patch was sent as (the approver's, when mapped)
     ttl: timedelta = APPROVAL_TTL
 
     @property
@@ -148,8 +162,15 @@ def propose(
     )
 
 
-def _event(deps: Deps, action: Action, event: FixEventKind, actor: str, result: dict[str, Any]) -> None:
-    result = {**result, "acting_as": action.acting_as.to_dict(), "policy": action.policy}
+def _event(
+    deps: Deps,
+    action: Action,
+    event: FixEventKind,
+    actor: str,
+    result: dict[str, Any],
+    identity: Identity | None = None,
+) -> None:
+    result = {**result, "acting_as": (identity or action.acting_as).to_dict(), "policy": action.policy}
     if action.target_uid is not None:
         result["target_uid"] = action.target_uid
     key = actions.fix_event(deps, action.audit_key, event, actor=actor, source=action.source, result=result)
@@ -164,29 +185,42 @@ async def _uid(deps: Deps, patch: Patch) -> str | None:
     return str((obj.get("metadata") or {}).get("uid") or "") or None
 
 
-async def dry_run(deps: Deps, action: Action, *, actor: str) -> PatchResult:
-    """The server-side dry run shown before approval. It also reads the object's UID: the precondition."""
+def _capabilities(deps: Deps, identity: Identity) -> Capabilities:
+    """The connection's writer and object sides, as ``identity`` (a person: impersonated)."""
+    caps = deps.kube.capabilities
+    if identity.kind != "person":
+        return caps
+    if caps.impersonate is None:
+        raise UsageError("this cluster connection cannot act as another user (impersonation)")
+    return caps.impersonate.impersonating(identity.name, identity.groups)
+
+
+async def dry_run(deps: Deps, action: Action, *, actor: str, identity: Identity | None = None) -> PatchResult:
+    """The server-side dry run shown before approval, as ``identity`` (default: the action's). It also reads the
+    object's UID: the precondition."""
+    identity = identity or action.acting_as
     try:
         action.target_uid = await _uid(deps, action.patch)
     except KubewhyError:
         action.target_uid = None  # the dry run says what is wrong
-    result = await apply_patch(deps.kube.capabilities.writer, action.patch, dry_run=True)
-    action.reviews[actor] = Review(result.ok, _now())
+    result = await apply_patch(_capabilities(deps, identity).writer, action.patch, dry_run=True)
+    action.reviews[actor] = Review(result.ok, _now(), identity)
     if action.state == "proposed":
         action.state = "dry_run"
-    _event(deps, action, "dry_run", actor, {"ok": result.ok, "message": result.message})
+    _event(deps, action, "dry_run", actor, {"ok": result.ok, "message": result.message}, identity)
     return result
 
 
-async def precheck(deps: Deps, action: Action) -> Precheck:
-    """Before anything is sent: the policy is one that is implemented, the connection may patch the object (RBAC,
-    asked of the API server), and the object is still the one the dry run saw."""
+async def precheck(deps: Deps, action: Action, identity: Identity | None = None) -> Precheck:
+    """Before anything is sent: the policy is one that is implemented, ``identity`` (default: the action's) may
+    patch the object (RBAC, asked of the API server as them), and the object is still the one the dry run saw."""
     if action.policy != "none":
         return Precheck(False, f"the {action.policy} approval policy is not available yet")
+    identity = identity or action.acting_as
     patch = action.patch
-    access = await may(deps.kube.capabilities.objects, "patch", patch.kind, patch.namespace, patch.name)
+    access = await may(_capabilities(deps, identity).objects, "patch", patch.kind, patch.namespace, patch.name)
     if access.allowed is False:
-        return Precheck(False, f"{action.acting_as.name} may not patch it (RBAC): {access.reason}".rstrip(": "), False)
+        return Precheck(False, f"{identity.name} may not patch it (RBAC): {access.reason}".rstrip(": "), False)
     if action.target_uid is not None:
         try:
             uid = await _uid(deps, patch)
@@ -208,19 +242,21 @@ async def apply(deps: Deps, action: Action, *, actor: str) -> PatchResult:
         _event(deps, action, "declined", actor, {"reason": unreviewed, "precheck": False, "refused": True})
         return PatchResult(False, False, unreviewed)
     action.approved_by = actor  # before any await: a concurrent submit sees it
-    check = await precheck(deps, action)
+    identity = action.reviews[actor].identity or action.acting_as  # as whom the approver's dry run was made
+    check = await precheck(deps, action, identity)
     if not check.ok:
         action.state = "declined"
-        _event(deps, action, "declined", actor, {"reason": check.reason, "precheck": False})
+        _event(deps, action, "declined", actor, {"reason": check.reason, "precheck": False}, identity)
         return PatchResult(False, False, check.reason)
     action.state = "approved"
-    _event(deps, action, "approved", actor, {"precondition": action.precondition})
+    action.applied_as = identity
+    _event(deps, action, "approved", actor, {"precondition": action.precondition}, identity)
     try:
-        result = await apply_patch(deps.kube.capabilities.writer, action.patch, dry_run=False)
+        result = await apply_patch(_capabilities(deps, identity).writer, action.patch, dry_run=False)
     except KubewhyError as exc:
         result = PatchResult(False, False, str(exc))
     action.state = "applied" if result.ok else "failed"
-    _event(deps, action, action.state, actor, {"message": result.message})
+    _event(deps, action, action.state, actor, {"message": result.message}, identity)
     return result
 
 

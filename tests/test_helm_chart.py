@@ -180,6 +180,9 @@ def test_validation_catches_a_broken_manifest() -> None:
             "needs watch.leaderElection",
         ),
         ({"slack": {"existingSecret": ""}}, "slack.botToken"),
+        ({"slack": {"identities": {"alice": {"user": "alice"}}}}, "invalid propertyName 'alice'"),
+        ({"slack": {"identities": {"U0ALICE": {"user": "*"}}}}, "/slack/identities/U0ALICE/user"),
+        ({"slack": {"identities": {"U0ALICE": {"groups": ["system:masters"]}}}}, "/slack/identities/U0ALICE/groups"),
     ],
 )
 def test_bad_values_fail_at_install(values: dict[str, Any], message: str) -> None:
@@ -441,3 +444,38 @@ def test_with_fixes_the_rbac_is_exactly_the_calls(api_calls: set[Access]) -> Non
     assert not rbac - api_calls, f"granted but never called: {sorted(rbac - api_calls)}"
     assert not api_calls - rbac, f"called but not granted: {sorted(api_calls - rbac)}"
     assert {a for a in rbac if a[2] == "patch"} == {a for a in api_calls if a[2] == "patch"}
+
+
+IDENTITIES = {
+    "U0ALICE": {"user": "alice@example.com", "groups": ["sre"]},
+    "U0BOB": {"user": "bob@example.com"},
+    "S0ONCALL": {"groups": ["oncall", "sre"]},
+}
+
+
+def test_impersonation_is_granted_for_exactly_the_mapped_subjects() -> None:
+    """Issue 27: the bot may impersonate the users and groups of slack.identities, by name and nothing else; the
+    map reaches kubewhy as the file its setting names, and reads as kubewhy.identity reads it."""
+    from kubewhy.identity import parse_identities
+
+    assert not [d for d in render({}) if d["metadata"]["name"].endswith("-impersonate")]  # no map: no grant
+    docs = render({"slack": {"identities": IDENTITIES}})
+    role = next(d for d in docs if d["kind"] == "ClusterRole" and d["metadata"]["name"].endswith("-impersonate"))
+    rules = {tuple(r["resources"]): r for r in role["rules"]}
+    assert set(rules) == {("users",), ("groups",)}
+    assert all(r["verbs"] == ["impersonate"] and r["apiGroups"] == [""] for r in rules.values())
+    users, groups = rules[("users",)]["resourceNames"], rules[("groups",)]["resourceNames"]
+    assert "*" not in users + groups
+    env, c = settings_of(docs), container(docs)
+    mounts = {m["name"]: m["mountPath"] for m in c["volumeMounts"]}
+    assert env["KUBEWHY_SLACK_IDENTITIES"] == f"{mounts['identities']}/identities.yaml"
+    held = next(d for d in docs if d["kind"] == "ConfigMap" and d["metadata"]["name"].endswith("-identities"))
+    mapped = parse_identities(held["data"]["identities.yaml"])
+    assert (tuple(users), tuple(groups)) == mapped.subjects()
+    assert mapped.resolve("U0ALICE", ["S0ONCALL"]) is not None
+    binding = next(
+        d for d in docs if d["kind"] == "ClusterRoleBinding" and d["metadata"]["name"] == role["metadata"]["name"]
+    )
+    assert binding["subjects"][0]["name"] == one(docs, "ServiceAccount")["metadata"]["name"]
+    for version in KUBE_VERSIONS:
+        kubernetes_validate.validate(role, version, strict=True)

@@ -129,3 +129,31 @@ def test_the_read_only_install_diagnoses_and_watches_but_may_not_patch(tmp_path:
         assert {k.split(" ")[0] for k in sim.denied()} == {"patch"}, sim.denied()
     finally:
         sim.stop()
+
+
+def test_the_service_account_impersonates_the_mapped_people_only(tmp_path: Path) -> None:
+    """Issue 27: with slack.identities, the release's ServiceAccount may act as the mapped users and groups (the
+    API server then authorizes each request as them) and as nobody else."""
+    from kubewhy.access import may
+    from tests.test_helm_chart import IDENTITIES
+
+    sim, kubeconfig, _ = _cluster_with_the_chart({"slack": {"identities": IDENTITIES}}, tmp_path)
+
+    async def probe() -> tuple[bool | None, str, str]:
+        kube = LiveKube(build_api_client(str(kubeconfig)))
+        assert kube.capabilities.impersonate is not None
+        alice = kube.capabilities.impersonate.impersonating("alice@example.com", ("sre",))
+        answer = await may(alice.objects, "get", "Pod", "q1", "x")  # asked as alice: the API server answers
+        mallory = kube.capabilities.impersonate.impersonating("mallory@example.com")
+        refused = await may(mallory.objects, "get", "Pod", "q1", "x")
+        masters = kube.capabilities.impersonate.impersonating("alice@example.com", ("system:masters",))
+        escalated = await may(masters.objects, "get", "Pod", "q1", "x")
+        return answer.allowed, refused.reason, escalated.reason
+
+    try:
+        allowed, refused, escalated = asyncio.run(probe())
+        assert allowed is False  # alice has no RBAC of her own here: her rights, not the bot's
+        assert 'cannot impersonate resource "users"' in refused
+        assert 'cannot impersonate resource "groups"' in escalated
+    finally:
+        sim.stop()

@@ -12,14 +12,14 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from kubewhy.errors import KubewhyError, UsageError
 from kubewhy.kinds import info
-from kubewhy.lifecycle import Action, AlreadyApplied
+from kubewhy.lifecycle import Action, AlreadyApplied, Identity
 from kubewhy.models.target import Target, parse_target
 
 from .. import blocks
 from ..binding import foreign, posted_message, refuse
 from ..commands import INCIDENT_REF
 from ..deps import BotDeps, Modal
-from ..permissions import may_apply
+from ..permissions import kube_identity, may_apply
 from ..public import clip, public_error, scrub
 from .diagnosis import diagnose, run_and_update
 from .errors import guarded
@@ -202,15 +202,27 @@ def register(app: AsyncApp, deps: BotDeps) -> None:
             deps.app.decline(action, actor=user, reason="not on the allowlist", clicked_apply=True)
             await client.chat_postEphemeral(channel=channel, user=user, text=reason)
             return
-        check = await deps.app.precheck(action)
+        identity = await kube_identity(deps, client, user)
+        if identity is None:  # never the bot's own rights instead
+            deps.app.decline(action, actor=user, reason="no Kubernetes identity mapped", clicked_apply=True)
+            await client.chat_postEphemeral(
+                channel=channel,
+                user=user,
+                text="You have no Kubernetes identity in the bot's identity map (KUBEWHY_SLACK_IDENTITIES), and "
+                "fixes are applied only as the person who approves them. You can still run the command shown.",
+            )
+            return
+        check = await deps.app.precheck(action, identity)
         if not check.ok:  # RBAC says no (or a policy): say so now, not halfway through a dry run
             deps.app.decline(action, actor=user, reason=check.reason, clicked_apply=True)
-            await client.chat_postEphemeral(channel=channel, user=user, text=_refusal(action, check.rbac, check.reason))
+            await client.chat_postEphemeral(
+                channel=channel, user=user, text=_refusal(action, identity, check.rbac, check.reason)
+            )
             return
         opened = await client.views_open(trigger_id=body["trigger_id"], view=blocks.loading_modal(action.fix.title))
         view_id = str(opened["view"]["id"])
         deps.modals[view_id] = Modal(action.id, user, channel, ts)  # its submission is bound to this
-        result = await deps.app.dry_run(action, actor=user)
+        result = await deps.app.dry_run(action, actor=user, identity=identity)
         await client.views_update(
             view_id=view_id,
             view=blocks.fix_modal(
@@ -292,9 +304,15 @@ def _metadata_fix(view: dict[str, Any]) -> str:
     return str(meta.get("f", ""))[:64] if isinstance(meta, dict) else ""
 
 
-def _refusal(action: Action, rbac: bool | None, reason: str) -> str:
+def _refusal(action: Action, identity: Identity, rbac: bool | None, reason: str) -> str:
     """Why the pre-check refused, for the person who clicked."""
     patch = action.patch
+    if rbac is False and identity.kind == "person":
+        where = f"in namespace `{patch.namespace}`" if patch.namespace else "at the cluster scope"
+        return (
+            f"Kubernetes RBAC says `{blocks.escape(str(identity.name))}` (you, as the identity map names you) may "
+            f"not patch {info(patch.kind).plural} {where}: the API server decided, as you. Nothing was tried."
+        )
     if rbac is False:
         where = f"in namespace `{patch.namespace}`" if patch.namespace else "at the cluster scope"
         return (

@@ -19,7 +19,9 @@ from slack_sdk.signature import SignatureVerifier
 
 from bot import blocks
 from bot.pager import ACTION_RESOLVE
-from kubesim.runner import RunningSim
+from kubesim import load as load_scenario
+from kubesim.runner import RunningSim, run_in_thread
+from kubesim.server import SimOptions
 from kubewhy.models.target import parse_target
 from tests.bot.slack_double import SlackDouble
 from tests.bot.test_slack_bot import CHANNEL, SECRET, Bot, all_elements, running_bot, text_of, workshop
@@ -382,3 +384,55 @@ async def test_a_huge_mute_duration_is_a_clear_error(bot: Bot) -> None:
     _, body, _ = await bot.command("mute node/node-3 99999999999999999999d", user=APPROVER)
     said = _said(body)
     assert "between 1s and 30d" in said and "something went wrong" not in said
+
+
+# ---- the model: applied as the person ---------------------------------------------------------------------------
+async def test_fixes_are_applied_as_the_approver_and_kubernetes_rbac_decides(tmp_path: Path) -> None:
+    """End to end: the bot's own token may read and impersonate (the chart's grant), nothing more. APPROVER is
+    mapped to alice in the group sre, which may patch Services in q4; ASKER is mapped to bob, who may not;
+    STRANGER is on the allowlist but not in the map."""
+    from kubesim.scenario import Identity as SimIdentity
+    from tests.kubesim.test_impersonation import SERVICE_ACCOUNT, grant
+
+    scenario = load_scenario("workshop")
+    scenario.users["kubesim"] = SimIdentity(SERVICE_ACCOUNT, read_only=True)  # the kubeconfig's token
+    sim = run_in_thread(scenario, SimOptions(timeline_mode="manual"), kubeconfig_out=tmp_path / "kubeconfig")
+    grant(sim, users=("alice", "bob"), groups=("sre",))
+    identities = tmp_path / "identities.yaml"
+    identities.write_text(f"{APPROVER}: {{user: alice, groups: [sre]}}\n{ASKER}: {{user: bob}}\n")
+    env = {
+        "KUBEWHY_SLACK_ALLOW": f"q4={APPROVER},{ASKER},{STRANGER}",
+        "KUBEWHY_SLACK_IDENTITIES": str(identities),
+        "KUBEWHY_DATABASE_URL": f"sqlite:///{tmp_path / 'audit.db'}",
+        "KUBEWHY_AUDIT_FALLBACK": str(tmp_path / "audit-fallback.jsonl"),
+    }
+    try:
+        async with running_bot(sim, env) as bot:
+            message = await _answer(bot, "why svc/web -n q4")
+            button = _apply_button(message)
+            await bot.click(message, blocks.ACTION_APPLY, user=ASKER, value=button["value"])  # bob: RBAC says no
+            said = (await bot.double.wait_for("chat.postEphemeral"))[-1]
+            assert "`bob`" in said["text"] and "may not patch services in namespace `q4`" in said["text"]
+            await bot.click(message, blocks.ACTION_APPLY, user=STRANGER, value=button["value"])  # not mapped
+            said = (await bot.double.wait_for("chat.postEphemeral", 2))[-1]
+            assert "no Kubernetes identity" in said["text"]
+            assert not bot.double.to("views.open") and not any(k.startswith("patch") for k in sim.stats())
+            modal = await _modal(bot, message, user=APPROVER)  # alice, in sre: the dry run passes, as her
+            assert "Dry run accepted" in text_of(modal["blocks"])
+            await bot.interact(_submission(APPROVER, modal["private_metadata"]))
+            done = (await bot.double.wait_for("chat.postMessage", 2))[-1]
+            assert "applied" in text_of(done["blocks"])
+            service = sim.cluster.store.get(("", "services"), "q4", "web")
+            assert service is not None and service["spec"]["selector"] == {"app": "web"}
+            action = bot.deps.app.fix(json.loads(button["value"])["f"])
+            assert action is not None and action.applied_as is not None
+            assert (action.applied_as.kind, action.applied_as.name, action.applied_as.groups) == (
+                "person",
+                "alice",
+                ("sre",),
+            )
+            entries = await bot.deps.app.history(limit=50)
+            declined = [e for e in entries if e.kind == "fix_event" and e.summary.startswith("declined")]
+            assert {e.actor for e in declined} >= {ASKER, STRANGER}
+    finally:
+        sim.stop()

@@ -19,21 +19,30 @@ from kubesim.scenario import Identity
 from kubesim.server import SimOptions
 
 BOT = "bot-token"
+SERVICE_ACCOUNT = "system:serviceaccount:kubewhy:kubewhy"
 
 
 @pytest.fixture
 def sim(tmp_path: Path) -> Iterator[RunningSim]:
     scenario = load_scenario("workshop")
-    scenario.users[BOT] = Identity("system:serviceaccount:kubewhy:kubewhy")
+    scenario.users[BOT] = Identity(SERVICE_ACCOUNT)
     running = run_in_thread(scenario, SimOptions(timeline_mode="manual"), kubeconfig_out=tmp_path / "kubeconfig")
+    grant(running, users=("alice",), groups=("sre",))
+    yield running
+    running.stop()
+
+
+def grant(sim: RunningSim, *, users: tuple[str, ...], groups: tuple[str, ...]) -> None:
+    """What the Helm chart grants kubewhy (impersonate the mapped users and groups, by name), and a Role letting
+    the group ``sre`` patch Services in q4; created by the admin."""
     objects: list[dict[str, Any]] = [
         {
             "apiVersion": "rbac.authorization.k8s.io/v1",
             "kind": "ClusterRole",
             "metadata": {"name": "kubewhy-impersonate"},
             "rules": [
-                {"apiGroups": [""], "resources": ["users"], "verbs": ["impersonate"], "resourceNames": ["alice"]},
-                {"apiGroups": [""], "resources": ["groups"], "verbs": ["impersonate"], "resourceNames": ["sre"]},
+                {"apiGroups": [""], "resources": ["users"], "verbs": ["impersonate"], "resourceNames": list(users)},
+                {"apiGroups": [""], "resources": ["groups"], "verbs": ["impersonate"], "resourceNames": list(groups)},
             ],
         },
         {
@@ -41,7 +50,7 @@ def sim(tmp_path: Path) -> Iterator[RunningSim]:
             "kind": "ClusterRoleBinding",
             "metadata": {"name": "kubewhy-impersonate"},
             "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": "kubewhy-impersonate"},
-            "subjects": [{"kind": "User", "name": "system:serviceaccount:kubewhy:kubewhy"}],
+            "subjects": [{"kind": "User", "name": SERVICE_ACCOUNT}],
         },
         {
             "apiVersion": "rbac.authorization.k8s.io/v1",
@@ -60,10 +69,8 @@ def sim(tmp_path: Path) -> Iterator[RunningSim]:
     for obj in objects:
         plural = str(obj["kind"]).lower() + "s"
         where = "namespaces/q4/" if str(obj["kind"]).startswith("Role") else ""
-        status, _ = call(running, "POST", f"/apis/rbac.authorization.k8s.io/v1/{where}{plural}", obj, token="admin")
+        status, _ = call(sim, "POST", f"/apis/rbac.authorization.k8s.io/v1/{where}{plural}", obj, token="admin")
         assert status == 201
-    yield running
-    running.stop()
 
 
 def call(
