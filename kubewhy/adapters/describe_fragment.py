@@ -21,7 +21,8 @@ import re
 
 PLACEHOLDER = "pasted"
 _EVENT_ROW = re.compile(
-    r"^\s*(Normal|Warning)\s+([A-Za-z]+)\s+(\S+(?:\s+\(x\d+\s+over\s+\S+\))?)\s+(\S+(?:,\s*\S+)?)\s+(\S.*)$"
+    # From is "kubelet" or, before kubectl 1.20, "kubelet, node-1"
+    r"^\s*(Normal|Warning)\s+([A-Za-z]+)\s+(\S+(?:\s+\(x\d+\s+over\s+\S+\))?)\s+([^\s,]+(?:,\s*\S+)?)\s+(\S.*)$"
 )
 _EVENT_HEADER = re.compile(r"^\s*Type\s+Reason\s+Age\s+From\s+Message\s*$")
 _CONDITION_ROW = re.compile(

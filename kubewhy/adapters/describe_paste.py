@@ -3,7 +3,8 @@ undone before it is read.
 
 - Slack's message encoding: links it made of URLs (``<http://x:8080/healthz>``, ``<http://x|x>``; kubectl prints
   none), and ``&lt;``, ``&gt;``, ``&amp;`` when the text carries them (plain kubectl text has a bare ``<none>``).
-- Code fences (```` ``` ````, ``~~~``, also on the same line as text or with a language tag) and ``>`` quoting.
+- Code fences (```` ``` ````, ``~~~``, also on the same line as text or with a language tag), a line quoted as
+  inline code, Markdown bold (``**…**``) and ``>`` quoting.
 - Smart quotes, dashes, non-breaking and zero-width spaces, byte-order marks, tabs and Windows line ends.
 - Separators between several describes: a line of ``---`` (YAML documents) or ``***``/``___`` (Markdown rules).
 - Lines a terminal or mail client hard-wrapped at a fixed width: when several lines are exactly as long as the
@@ -36,6 +37,7 @@ _TRANSLATE = str.maketrans(
 )
 _SLACK_LINK = re.compile(r"<((?:https?|mailto):[^|>\s]*)(?:\|([^>]*))?>")
 _QUOTE = re.compile(r"^\s*>(?!=)\s?")
+_BOLD = re.compile(r"\*\*([^*\n]+)\*\*")  # Markdown bold (kubectl prints no "**")
 _RULE = re.compile(r"^\s*(-{3,}|\*{3,}|_{3,})\s*$")
 # A row that starts a line of its own in describe output, so a wrapped line is not joined with it.
 _OWN_ROW = re.compile(
@@ -69,6 +71,9 @@ def normalise(text: str) -> str:
             continue
         if stripped.endswith("```") or stripped.endswith("~~~"):
             ln = ln.rstrip()[:-3]  # a fence closing on the last line of the text
+        elif len(stripped) > 2 and stripped[0] == stripped[-1] == "`":
+            ln = ln.replace("`", "", 1)[::-1].replace("`", "", 1)[::-1]  # one line quoted as inline code
+        ln = _BOLD.sub(r"\1", ln)
         if _RULE.match(ln):
             continue
         lines.append(ln)

@@ -166,3 +166,20 @@ def test_a_describe_that_lost_its_indentation() -> None:
     assert pod["status"]["containerStatuses"][0]["state"] == {"waiting": {"reason": "CrashLoopBackOff"}}
     assert pod["spec"]["volumes"] == [{"name": "config", "configMap": {"name": "api-config"}}]
     assert _events(events) == _events(describe.parse(POD))
+
+
+def test_bare_rows_of_kubectl_1_19_and_markdown_emphasis() -> None:
+    """Event rows pasted without their table: before kubectl 1.20 the From column reads ``kubelet, node``. A row
+    quoted as inline code, or a message in Markdown bold, is read without the marks."""
+    row = "Warning  BackOff  1m (x131 over 31m)  kubelet, worker-2  Back-off restarting failed container"
+    for text in (
+        row,
+        f"`{row}`",
+        row.replace("Back-off restarting failed container", "**Back-off restarting failed container**"),
+    ):
+        event = describe.parse(text)[1]
+        assert (event["source"], event["count"], event["message"]) == (
+            {"component": "kubelet"},
+            131,
+            "Back-off restarting failed container",
+        ), text
