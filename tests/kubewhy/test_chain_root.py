@@ -161,3 +161,19 @@ def test_a_cronjob_is_diagnosed_through_its_latest_jobs_and_their_pods(start_sim
     assert job.subject == "job/data/nightly-export"
     assert job.caused_by == ("app-crash",)
     assert report.api_requests <= 20, report.api_requests
+
+
+@pytest.mark.parametrize(
+    ("scenario", "target", "root", "subject"),
+    [
+        ("catalogue/node-pleg", "pod/shop/frontend-kpfl56jgpr-p7d2x", "node-pleg", "node/node-2"),
+        ("catalogue/pvc-pending", "pod/analytics/clickhouse-0", "pvc-pending", "pvc/analytics/data-clickhouse-0"),
+        ("workshop/q04-service-misconfig", "pod/q4/client-5b8f7c6d94-bnfzt", "service-no-endpoints", "svc/q4/web"),
+    ],
+)
+def test_a_pods_cause_follows_to_its_node_claim_and_service(
+    scenario: str, target: str, root: str, subject: str
+) -> None:
+    report = _snapshot(scenario, target)
+    top = report.findings[0]
+    assert (top.id, top.subject) == (root, subject), [(f.id, f.subject) for f in report.findings]
