@@ -110,16 +110,21 @@ class SlackNotifier:
         """The message a replica posted before dying, found by the metadata every page carries."""
         if not incident.channel:
             return None
-        history = await self.client.conversations_history(
-            channel=incident.channel, limit=200, include_all_metadata=True
-        )
-        for message in history.get("messages") or []:
-            meta = message.get("metadata") or {}
-            if (
-                meta.get("event_type") == "kubewhy_incident"
-                and (meta.get("event_payload") or {}).get("ref") == incident.ref
-            ):
-                return str(message.get("ts"))
+        cursor = None
+        for _ in range(10):  # newest first, up to 2,000 messages: a start-up storm posts hundreds
+            history = await self.client.conversations_history(
+                channel=incident.channel, limit=200, include_all_metadata=True, cursor=cursor
+            )
+            for message in history.get("messages") or []:
+                meta = message.get("metadata") or {}
+                if (
+                    meta.get("event_type") == "kubewhy_incident"
+                    and (meta.get("event_payload") or {}).get("ref") == incident.ref
+                ):
+                    return str(message.get("ts"))
+            cursor = (history.get("response_metadata") or {}).get("next_cursor")
+            if not history.get("has_more") or not cursor:
+                return None
         return None
 
 

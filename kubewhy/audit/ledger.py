@@ -6,27 +6,38 @@ crashes or a second replica do. Two guards give that:
 
 - ``open_fingerprint`` is unique, so one incident per (cluster, rule, subject) can be open at a time; the loser
   of a race reads the winner's row;
-- :meth:`Ledger.claim_post` is a compare-and-set: only the caller that set ``claimed_by`` posts the message.
+- :meth:`Ledger.claim_post` is a compare-and-set: only the caller that set ``claimed_by`` posts the message. A
+  claim that was already there (this replica's own earlier attempt, or a dead replica's) comes back as
+  ``"retry"``: a message may be in the channel already, and the caller must look for it (by the incident's ref,
+  which every message carries in its metadata) before posting.
+
+At most ``concurrency`` calls are in a transaction at a time (an :class:`asyncio.Semaphore`, below the engine's
+pool size): a storm of hundreds of incidents waits its turn instead of exhausting the pool.
 
 Front-ends see :class:`LedgerIncident` (plain data), never a session.
 """
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, Literal
 
 from sqlalchemy import delete, or_, select, update
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from .models import WatchCursor, WatchIncident, WatchMute
 from .queries import store_errors
 
 CLAIM_TIMEOUT = timedelta(seconds=60)  # a claim without a posted message after this may be taken over
+CONCURRENCY = 4  # ledger transactions at once (SQLAlchemy's default pool: 5 connections, plus the audit writer's)
+
+Claim = Literal["fresh", "retry"]
 
 
 @dataclass(frozen=True)
@@ -82,9 +93,25 @@ class Ledger:
     """The ledger on the audit database's engine (``AuditLog.engine``); the schema is the audit log's
     (``kubewhy db upgrade``, or the writer's migration at start)."""
 
-    def __init__(self, engine: AsyncEngine, url: str):
+    def __init__(self, engine: AsyncEngine, url: str, *, concurrency: int = CONCURRENCY):
         self.url = url
-        self._sessions = async_sessionmaker(engine, expire_on_commit=False)
+        self._maker = async_sessionmaker(engine, expire_on_commit=False)
+        self._turns = asyncio.Semaphore(max(1, concurrency))
+        self.waiting = 0  # callers waiting for a turn (a storm)
+
+    @asynccontextmanager
+    async def _sessions(self) -> AsyncIterator[AsyncSession]:
+        """A session, once a turn is free: waiting here, not in the pool, keeps a storm from exhausting it."""
+        self.waiting += 1
+        try:
+            await self._turns.acquire()
+        finally:
+            self.waiting -= 1
+        try:
+            async with self._maker() as session:
+                yield session
+        finally:
+            self._turns.release()
 
     # ---- incidents ----------------------------------------------------------------------------------------
     async def open_incident(
@@ -165,27 +192,33 @@ class Ledger:
 
     async def claim_post(
         self, incident_id: int, owner: str, *, at: datetime | None = None, stale_after: timedelta = CLAIM_TIMEOUT
-    ) -> bool:
-        """Compare-and-set: True when ``owner`` may post this incident's message (nobody posted it, and nobody
-        else claimed it less than ``stale_after`` ago: a claimer that died while posting)."""
+    ) -> Claim | None:
+        """Compare-and-set: may ``owner`` post this incident's message? None: no (it is posted, or another replica
+        claimed it less than ``stale_after`` ago). ``"fresh"``: nobody claimed it before, nothing can be in the
+        channel. ``"retry"``: a claim was there already (``owner``'s own earlier attempt, or a claimer that died
+        while posting): its message may be in the channel, look for it before posting."""
         at = at or _now()
+        unposted = (WatchIncident.id == incident_id, WatchIncident.message_ts.is_(None))
         with store_errors(self.url):
             async with self._sessions() as session:
-                result = await session.execute(
+                fresh = await session.execute(
+                    update(WatchIncident)
+                    .where(*unposted, WatchIncident.claimed_by.is_(None))
+                    .values(claimed_by=owner, claimed_at=at)
+                )
+                if getattr(fresh, "rowcount", 0):
+                    await session.commit()
+                    return "fresh"
+                again = await session.execute(
                     update(WatchIncident)
                     .where(
-                        WatchIncident.id == incident_id,
-                        WatchIncident.message_ts.is_(None),
-                        or_(
-                            WatchIncident.claimed_by.is_(None),
-                            WatchIncident.claimed_by == owner,
-                            WatchIncident.claimed_at < at - stale_after,
-                        ),
+                        *unposted,
+                        or_(WatchIncident.claimed_by == owner, WatchIncident.claimed_at < at - stale_after),
                     )
                     .values(claimed_by=owner, claimed_at=at)
                 )
                 await session.commit()
-                return bool(getattr(result, "rowcount", 0))
+                return "retry" if getattr(again, "rowcount", 0) else None
 
     async def change(self, incident_id: int, **values: Any) -> LedgerIncident | None:
         """Set columns (message_ts, count, last_seen, notified_at, absorbed, details, channel ...)."""
@@ -286,4 +319,4 @@ def fingerprint_ref(fingerprint: str, at: datetime) -> str:
     return f"{at:%Y%m%d}-{digest}"
 
 
-__all__ = ["CLAIM_TIMEOUT", "Ledger", "LedgerIncident", "Mute", "fingerprint_ref"]
+__all__ = ["CLAIM_TIMEOUT", "CONCURRENCY", "Claim", "Ledger", "LedgerIncident", "Mute", "fingerprint_ref"]

@@ -99,6 +99,7 @@ class WatchOptions:
     drain_timeout: float = 10.0  # on stop: how long pages in flight may take to finish
     page_size: int = 500
     watch_timeout: int = 300
+    concurrency: int = 8  # pages, updates and resolves in flight at once (a start-up storm waits its turn)
 
 
 class Watcher:
@@ -122,7 +123,7 @@ class Watcher:
         self.by_object: dict[str, set[tuple[str, str]]] = {}
         self._metric_items: dict[str, set[str]] = {}
         self.mutes: list[Mute] = []
-        self.stats = {"pages": 0, "updates": 0, "replies": 0, "resolves": 0, "absorbed": 0, "errors": 0}
+        self.stats = {"pages": 0, "updates": 0, "replies": 0, "resolves": 0, "absorbed": 0, "adopted": 0, "errors": 0}
         self.nodes = Informer(
             source, "Node", project=project_node, page_size=options.page_size, watch_timeout=options.watch_timeout
         )
@@ -133,6 +134,8 @@ class Watcher:
         self.nodes.listeners.append(self._on_node)
         self.pods.listeners.append(self._on_pod)
         self._tasks: list[asyncio.Task[Any]] = []
+        self._posted: dict[int, str] = {}  # incident id -> message posted but not yet saved in the ledger
+        self._work = asyncio.Semaphore(max(1, options.concurrency))
         self._refreshed = 0.0
         self._was_leading = False
         self.ready = asyncio.Event()  # caches synced and the ledger read: pages from now on are real
@@ -314,7 +317,8 @@ class Watcher:
 
         async def guarded() -> None:
             try:
-                await work
+                async with self._work:
+                    await work
             except Exception as exc:  # noqa: BLE001 - a failed page is retried, never lost
                 self.stats["errors"] += 1
                 cand.retry_at = time.monotonic() + 2.0
@@ -435,16 +439,25 @@ class Watcher:
             return
         if rule.holds(now):
             return  # quiet hours: recorded, paged when they end
-        if not await self.ledger.claim_post(
+        claim = await self.ledger.claim_post(
             incident.id, self.options.identity, stale_after=timedelta(seconds=self.options.claim_stale_after)
-        ):
-            return  # another replica is posting it
-        if incident.claimed_by not in (None, self.options.identity):
-            # a replica claimed it and died: did its message reach the channel before it could say so?
-            found = await self.notifier.find(incident)
-            if found is not None:
-                cand.incident = await self.ledger.change(incident.id, message_ts=found, notified_at=now) or incident
-                return
+        )
+        if claim is None:
+            return  # another replica is posting it, or it is posted
+        posted = self._posted.get(incident.id)  # posted by this process, its save failed: save it now
+        if posted is None and claim == "retry":
+            # an earlier attempt (ours, whose answer was lost; or a replica that died) may have reached the
+            # channel: look for the message by the ref it carries before posting again
+            posted = await self.notifier.find(incident)
+            if posted is not None:
+                self.stats["adopted"] += 1
+                self._record_page(incident, posted)  # the audit log has every message that went out
+                self._posted[incident.id] = posted
+        if posted is not None:
+            cand.incident = await self.ledger.change(incident.id, message_ts=posted, notified_at=now) or incident
+            self._posted.pop(incident.id, None)
+            cand.dirty = True  # its count may have grown meanwhile: the next tick updates it in place
+            return
         self.app.open_incident(
             incident.ref,
             incident.title,
@@ -455,23 +468,28 @@ class Watcher:
         report = await self._diagnose(incident)
         page = Page("page", incident, _page_text(incident, cand), report)
         ts = await self.notifier.post(page)
+        self._posted[incident.id] = ts  # kept until saved: a failed save is retried, never posted again
+        self.stats["pages"] += 1
+        self._record_page(incident, ts)  # before the save: a save committed but unacknowledged is not retried
         details = {**incident.details, "cause": cause_of(report)}
         updated = await self.ledger.change(incident.id, message_ts=ts, notified_at=now, details=details)
+        self._posted.pop(incident.id, None)
         cand.incident = updated or incident
         cand.dirty = False
         cand.next_update = cand.thread_at = time.monotonic() + self.options.update_interval
-        self.stats["pages"] += 1
+        if report is not None:  # the whole diagnosis (evidence, fix buttons) in the thread, once the ts is saved
+            await self.notifier.reply(page, ts)
+
+    def _record_page(self, incident: LedgerIncident, message_ts: str) -> None:
         self.app.page(
-            rule=rule.id,
+            rule=incident.rule,
             fingerprint=incident.fingerprint,
             target=_target(incident),
             channel=incident.channel,
-            message_ts=ts,
+            message_ts=message_ts,
             summary=incident.title,
             incident=incident.ref,
         )
-        if report is not None:  # the whole diagnosis (evidence, fix buttons) in the thread, once the ts is saved
-            await self.notifier.reply(page, ts)
 
     async def _diagnose(self, incident: LedgerIncident) -> Report | None:
         """The page's diagnosis, or None when there is none in time (the page goes out without it)."""

@@ -85,6 +85,7 @@ class StdoutNotifier:
     def __init__(self, *, json_lines: bool = False, stream: IO[str] | None = None):
         self.json_lines = json_lines
         self.stream = stream or sys.stdout
+        self._printed: dict[str, str] = {}  # ref -> message id: what this process printed (its look-back)
 
     def _write(self, page: Page, message_id: str) -> None:
         if self.json_lines:
@@ -120,6 +121,7 @@ class StdoutNotifier:
     async def post(self, page: Page) -> str:
         message_id = f"stdout-{page.incident.id}"
         self._write(page, message_id)
+        self._printed[page.incident.ref] = message_id
         return message_id
 
     async def update(self, page: Page, message_id: str) -> None:
@@ -130,7 +132,9 @@ class StdoutNotifier:
             self._write(page, message_id)
 
     async def find(self, incident: LedgerIncident) -> str | None:
-        return None  # lines already printed cannot be looked up: a dead replica's page may print again
+        # what this process printed; a line printed by a process that died before saving it cannot be looked up,
+        # so there (and only there) a page may print twice
+        return self._printed.get(incident.ref)
 
 
 def _iso(at: datetime | None) -> str | None:
