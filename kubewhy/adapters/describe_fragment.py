@@ -179,7 +179,9 @@ def as_describe(text: str) -> str:
                 kind_mark = _POD
         else:
             kind_mark = _KIND_MARK.get(event_kind or "Pod", _POD)
-    out = [f"Name: {PLACEHOLDER}", "Namespace: default", *kind_mark.split("\n")]
+    # The kind's marker, unless the fragment has the key itself (a pasted "Taints:" must not follow "Taints: <none>")
+    marks = [ln for ln in kind_mark.split("\n") if ln.startswith(" ") or ln.split(":")[0] not in keys]
+    out = [f"Name: {PLACEHOLDER}", "Namespace: default", *marks]
     body: list[str] = []
     if loose:
         rows = [("Warning", reasons[0], _LOOSE_AGE, _SOURCE.get(reasons[0], "kubelet"), loose[0])]

@@ -183,3 +183,31 @@ def test_bare_rows_of_kubectl_1_19_and_markdown_emphasis() -> None:
             131,
             "Back-off restarting failed container",
         ), text
+
+
+@pytest.mark.parametrize(
+    ("text", "kind", "field", "value"),
+    [
+        (
+            "Taints:             node.kubernetes.io/not-ready:NoExecute\n"
+            "                    node.kubernetes.io/not-ready:NoSchedule\nUnschedulable:      false\n",
+            "Node",
+            "taints",
+            [
+                {"key": "node.kubernetes.io/not-ready", "effect": "NoExecute"},
+                {"key": "node.kubernetes.io/not-ready", "effect": "NoSchedule"},
+            ],
+        ),
+        (
+            "StorageClass:  fast\nStatus:        Pending\nAccess Modes:  RWO\n",
+            "PersistentVolumeClaim",
+            "storageClassName",
+            "fast",
+        ),
+    ],
+)
+def test_a_headless_block_keeps_its_own_keys(text: str, kind: str, field: str, value: object) -> None:
+    """A describe whose head was cut off is read under a placeholder; the key that tells its kind is the
+    fragment's own, not a default put before it."""
+    obj = describe.parse(text)[0]
+    assert (obj["kind"], obj["metadata"]["name"], obj["spec"][field]) == (kind, describe.PLACEHOLDER, value)
