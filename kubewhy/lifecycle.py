@@ -17,10 +17,22 @@ needs, so the governed-fixes work fills in policies instead of rebuilding the li
 
 An action is applied at most once: a second ``apply`` (a double click, a replayed Slack submit) is refused with
 :class:`AlreadyApplied` and nothing is sent to the API server.
+
+An approval is **pinned** (:class:`Pin`) to what the approver's dry run saw: the sha256 of the patch, the fix, the
+namespace, the target's UID, its ``metadata.generation`` and a hash of the fields the patch touches. Apply is
+refused when the pin no longer matches (the object changed where it matters, or was re-created), when the
+approval is older than its TTL (``KUBEWHY_APPROVAL_TTL``, 15 minutes), or when no dry run was shown to the
+approver. The resourceVersion is not pinned: a crash-looping pod or a Deployment's status moves it every few
+seconds. It is used only between a final re-run of the dry run and the patch, as the patch's precondition
+(``metadata.resourceVersion``, or a ``test`` operation of a JSON patch): a change in between is a 409, not a
+silent overwrite.
 """
 
 from __future__ import annotations
 
+import copy
+import hashlib
+import json
 import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -49,12 +61,106 @@ def _now() -> datetime:
 
 
 @dataclass(frozen=True)
+class Pin:
+    """What an approval covers (see the module docstring); ``digest`` is compared at apply."""
+
+    digest: str
+    uid: str | None
+    generation: int | None
+    fields: str  # sha256 of the values the patch touches, as the dry run saw them
+    resource_version: str | None = None  # informational: never compared (see the module docstring)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"digest": self.digest, "uid": self.uid, "generation": self.generation, "fields": self.fields}
+
+
+def _sha(value: Any) -> str:
+    return hashlib.sha256(json.dumps(value, sort_keys=True, default=str).encode()).hexdigest()
+
+
+def _touched(patch: Patch) -> list[tuple[str, ...]]:
+    """The paths a patch writes: a JSON patch's operation paths; a merge patch's leaves (a list is one leaf)."""
+    if patch.type == "json":
+        out = []
+        for op in patch.body if isinstance(patch.body, list) else []:
+            path = str(op.get("path", "")) if isinstance(op, dict) else ""
+            out.append(tuple(p.replace("~1", "/").replace("~0", "~") for p in path.split("/")[1:]))
+        return out
+
+    def leaves(value: Any, prefix: tuple[str, ...]) -> list[tuple[str, ...]]:
+        if isinstance(value, dict) and value:
+            return [leaf for k, v in value.items() for leaf in leaves(v, (*prefix, str(k)))]
+        return [prefix]
+
+    return leaves(patch.body, ())
+
+
+def _at(obj: Any, path: tuple[str, ...]) -> Any:
+    for part in path:
+        if isinstance(obj, dict):
+            obj = obj.get(part)
+        elif isinstance(obj, list) and part.isdigit() and int(part) < len(obj):
+            obj = obj[int(part)]
+        else:
+            return None
+    return obj
+
+
+def pin(action: Action, obj: dict[str, Any] | None) -> Pin:
+    """The pin of ``action`` against the live object ``obj`` (None: it does not exist)."""
+    meta = (obj or {}).get("metadata") or {}
+    uid = str(meta.get("uid") or "") or None
+    generation = meta.get("generation") if isinstance(meta.get("generation"), int) else None
+    fields = _sha([[list(p), _at(obj, p)] for p in _touched(action.patch)])
+    patch = action.patch
+    digest = _sha(
+        {
+            "patch": _sha({"type": patch.type, "body": patch.body}),
+            "fix": action.finding_id + ":" + action.fix.title,
+            "kind": patch.kind,
+            "namespace": patch.namespace,
+            "name": patch.name,
+            "uid": uid,
+            "generation": generation,
+            "fields": fields,
+        }
+    )
+    return Pin(digest, uid, generation, fields, str(meta.get("resourceVersion") or "") or None)
+
+
+def _stale(was: Pin, now: Pin) -> str:
+    """Why an approval pinned to ``was`` no longer covers the object (``now``), or ""."""
+    if was.digest == now.digest:
+        return ""
+    if now.uid is None:
+        return "it was deleted since the dry run"
+    if was.uid != now.uid:
+        return f"it was re-created since the dry run (UID {now.uid})"
+    if was.fields != now.fields:
+        return "the fields the fix changes were changed since the dry run: look again before applying"
+    if was.generation != now.generation:
+        return f"its spec changed since the dry run (generation {was.generation} → {now.generation})"
+    return "the approval does not match this fix any more"
+
+
+def with_precondition(patch: Patch, resource_version: str) -> Patch:
+    """``patch`` that the API server applies only to ``resource_version`` (409 or 422 otherwise)."""
+    if patch.type == "json":
+        test = {"op": "test", "path": "/metadata/resourceVersion", "value": resource_version}
+        return Patch(patch.kind, patch.name, patch.namespace, patch.type, [test, *list(patch.body or [])])
+    body = copy.deepcopy(patch.body) if isinstance(patch.body, dict) else {}
+    body.setdefault("metadata", {})["resourceVersion"] = resource_version
+    return Patch(patch.kind, patch.name, patch.namespace, patch.type, body)
+
+
+@dataclass(frozen=True)
 class Review:
     """What one person was shown before approving: the dry run's outcome (the access review ran before it)."""
 
     ok: bool
     at: datetime
     identity: Identity | None = None  # whom the dry run and the access review were made as
+    pin: Pin | None = None  # what the dry run saw (the approval covers exactly this)
 
 
 @dataclass(frozen=True)
@@ -178,8 +284,12 @@ def _event(
         action.records.append(key)
 
 
+async def _object(deps: Deps, patch: Patch) -> dict[str, Any] | None:
+    return await deps.kube.get(patch.kind, patch.namespace, patch.name)
+
+
 async def _uid(deps: Deps, patch: Patch) -> str | None:
-    obj = await deps.kube.get(patch.kind, patch.namespace, patch.name)
+    obj = await _object(deps, patch)
     if obj is None:
         return None
     return str((obj.get("metadata") or {}).get("uid") or "") or None
@@ -199,12 +309,15 @@ async def dry_run(deps: Deps, action: Action, *, actor: str, identity: Identity 
     """The server-side dry run shown before approval, as ``identity`` (default: the action's). It also reads the
     object's UID: the precondition."""
     identity = identity or action.acting_as
+    seen: Pin | None = None
     try:
-        action.target_uid = await _uid(deps, action.patch)
+        obj = await _object(deps, action.patch)
+        seen = pin(action, obj)
+        action.target_uid = seen.uid
     except KubewhyError:
         action.target_uid = None  # the dry run says what is wrong
     result = await apply_patch(_capabilities(deps, identity).writer, action.patch, dry_run=True)
-    action.reviews[actor] = Review(result.ok, _now(), identity)
+    action.reviews[actor] = Review(result.ok and seen is not None, _now(), identity, seen)
     if action.state == "proposed":
         action.state = "dry_run"
     _event(deps, action, "dry_run", actor, {"ok": result.ok, "message": result.message}, identity)
@@ -242,17 +355,38 @@ async def apply(deps: Deps, action: Action, *, actor: str) -> PatchResult:
         _event(deps, action, "declined", actor, {"reason": unreviewed, "precheck": False, "refused": True})
         return PatchResult(False, False, unreviewed)
     action.approved_by = actor  # before any await: a concurrent submit sees it
-    identity = action.reviews[actor].identity or action.acting_as  # as whom the approver's dry run was made
+    review = action.reviews[actor]
+    identity = review.identity or action.acting_as  # as whom the approver's dry run was made
     check = await precheck(deps, action, identity)
+    now: Pin | None = None
+    stale = ""
+    if check.ok and review.pin is not None:
+        try:
+            now = pin(action, await _object(deps, action.patch))
+        except KubewhyError as exc:
+            check = Precheck(False, f"cannot read it before applying: {exc}", check.rbac)
+        else:
+            stale = _stale(review.pin, now)
+            if stale:
+                check = Precheck(False, f"{describe_patch(action.patch)}: {stale}", check.rbac)
     if not check.ok:
         action.state = "declined"
-        _event(deps, action, "declined", actor, {"reason": check.reason, "precheck": False}, identity)
+        details = {"reason": check.reason, "precheck": False, **({"pin": review.pin.to_dict()} if review.pin else {})}
+        _event(deps, action, "declined", actor, details, identity)
+        if stale:  # nothing was sent: the approver may look again (a fresh dry run) and approve that
+            action.approved_by = None
         return PatchResult(False, False, check.reason)
     action.state = "approved"
     action.applied_as = identity
-    _event(deps, action, "approved", actor, {"precondition": action.precondition}, identity)
+    pinned = {"pin": review.pin.to_dict()} if review.pin else {}
+    _event(deps, action, "approved", actor, {"precondition": action.precondition, **pinned}, identity)
+    writer = _capabilities(deps, identity).writer
+    patch = action.patch
+    if now is not None and now.resource_version:  # the resourceVersion: only from here to the patch
+        patch = with_precondition(patch, now.resource_version)
     try:
-        result = await apply_patch(_capabilities(deps, identity).writer, action.patch, dry_run=False)
+        final = await apply_patch(writer, patch, dry_run=True)  # the final re-run of the dry run
+        result = final if not final.ok else await apply_patch(writer, patch, dry_run=False)
     except KubewhyError as exc:
         result = PatchResult(False, False, str(exc))
     action.state = "applied" if result.ok else "failed"
@@ -287,11 +421,14 @@ __all__ = [
     "AlreadyApplied",
     "ApprovalPolicy",
     "Identity",
+    "Pin",
     "Precheck",
     "Review",
     "apply",
     "decline",
     "dry_run",
     "precheck",
+    "pin",
     "propose",
+    "with_precondition",
 ]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import logging
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
 
 from slack_bolt.async_app import AsyncApp
@@ -222,6 +223,7 @@ def register(app: AsyncApp, deps: BotDeps) -> None:
         opened = await client.views_open(trigger_id=body["trigger_id"], view=blocks.loading_modal(action.fix.title))
         view_id = str(opened["view"]["id"])
         deps.modals[view_id] = Modal(action.id, user, channel, ts)  # its submission is bound to this
+        action.ttl = timedelta(seconds=deps.slack.approval_ttl)  # KUBEWHY_APPROVAL_TTL
         result = await deps.app.dry_run(action, actor=user, identity=identity)
         await client.views_update(
             view_id=view_id,
