@@ -45,14 +45,17 @@ def _provenance(v: Vocabulary) -> list[str]:
         return [f"Each link under *Emitted at* is the file at commit `{v.commit}`, the commit read."]
     commits = sorted(set(v.sources.values()))
     at_release = sum(1 for c in v.sources.values() if c == v.commit)
+    unverified = sum(1 for e in v.entries if e.unverified)
+    unread = (
+        f" {len(v.unread)} cited files were not read at all; their links are marked *(not read)*." if v.unread else ""
+    )
     return [
         f"**What was read.** {v.version} is the release the vocabulary targets. The files were read one at a time, "
         f"each at the version a source index stores: {len(v.sources)} files at {len(commits)} distinct commits, "
         f"{at_release} of them the release commit. Each link under *Emitted at* is the file at the commit actually "
         "read (`sources:` in vocabulary.yaml), so it shows the text that was checked. The stored versions range from "
         "old releases to recent ones, so a reason a file emits at the target release may be absent from the version "
-        f"read: such entries say so (*not confirmed in the version read*). {len(v.unread)} cited files were not read "
-        "at all; their links are marked *(not read)*.",
+        f"read: the {unverified} entries where that happened say so (*not confirmed in the version read*).{unread}",
     ]
 
 
