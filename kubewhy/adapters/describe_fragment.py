@@ -88,8 +88,13 @@ def looks_like_fragment(text: str) -> bool:
 
 
 def _starts_with_name(text: str) -> bool:
-    first = next((ln for ln in text.splitlines() if ln.strip()), "")
-    return bool(re.match(r"^\s*Name:\s*\S", first))
+    """The text opens with a describe's own ``Name:`` (not a volume's or a claim template's, nested deeper than
+    the lines after it)."""
+    lines = [ln for ln in text.splitlines() if ln.strip()]
+    if not lines or not re.match(r"^\s*Name:\s*\S", lines[0]):
+        return False
+    indent = len(lines[0]) - len(lines[0].lstrip())
+    return all(len(ln) - len(ln.lstrip()) >= indent for ln in lines[1:])
 
 
 def _table(title: str, header: tuple[str, ...], rows: list[tuple[str, ...]]) -> list[str]:
@@ -140,8 +145,12 @@ def as_describe(text: str) -> str:
     if _starts_with_name(text):
         return text
     head = next((i for i, ln in enumerate(text.split("\n")) if re.match(r"^\s{0,2}Name:\s+\S", ln)), None)
-    if head is not None and not looks_like_fragment("\n".join(text.split("\n")[:head])):
-        return "\n".join(text.split("\n")[head:])  # a preamble (a prompt, a sentence) before the describe
+    preamble = [ln for ln in text.split("\n")[:head] if ln.strip()] if head is not None else []
+    # A preamble is a prompt or a sentence or two, at the margin: not the cut-off head of a describe holding a
+    # nested "Name:" (a StatefulSet's claim template, a ConfigMap volume)
+    if head is not None and len(preamble) <= 3 and not any(ln[:1].isspace() for ln in preamble):
+        if not looks_like_fragment("\n".join(preamble)):
+            return "\n".join(text.split("\n")[head:])
     lines = [ln for ln in text.split("\n") if ln.strip()]
     if not lines:
         return text

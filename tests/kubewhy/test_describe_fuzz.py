@@ -148,3 +148,29 @@ def test_a_cut_paste_keeps_what_comes_before_the_cut() -> None:
             if _shape(events[:complete]) != _shape(whole[:complete]):
                 lost.append(f"{path.relative_to(ROOT)}:{at + 1}:{col}")
     assert lost == []
+
+
+def _said(objects: list[dict[str, Any]]) -> list[tuple[Any, ...]]:
+    return [
+        (o["type"], o["reason"], o["count"], " ".join(o["message"].split())) for o in objects if o["kind"] == "Event"
+    ]
+
+
+def test_a_paste_without_its_head_keeps_its_events() -> None:
+    """The first lines cut off (a paste that starts mid-describe, two cuts per text): only a DescribeError may stop
+    the reader (for a text left empty), and the whole Events table is read when it is still there (about the
+    placeholder object when the Name line went)."""
+    rng = random.Random(SEED)
+    lost = []
+    for text, path in TEXTS.items():
+        lines = text.split("\n")
+        header = next((i for i, ln in enumerate(lines) if ln.startswith("Events:")), len(lines))
+        whole = _said(describe.parse(text))
+        for _ in range(2):
+            at = rng.randrange(1, len(lines))
+            got = _parse("\n".join(lines[at:]), f"{path} from line {at + 1}")
+            if got is None:
+                assert not "".join(lines[at:]).strip(), f"{path} from line {at + 1}"
+            elif at <= header and _said(got) != whole:
+                lost.append(f"{path.relative_to(ROOT)} from line {at + 1}")
+    assert lost == []
