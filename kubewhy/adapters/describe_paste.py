@@ -5,7 +5,7 @@ undone before it is read.
   none), and ``&lt;``, ``&gt;``, ``&amp;`` when the text carries them (plain kubectl text has a bare ``<none>``).
 - Code fences (```` ``` ````, ``~~~``, also on the same line as text or with a language tag), a line quoted as
   inline code, Markdown bold (``**…**``) and ``>`` quoting.
-- Smart quotes, dashes, non-breaking and zero-width spaces, byte-order marks, tabs and Windows line ends.
+- Smart quotes, dashes, non-breaking and zero-width spaces, byte-order marks, tabs, Windows and old Mac line ends.
 - Separators between several describes: a line of ``---`` (YAML documents) or ``***``/``___`` (Markdown rules).
 - Lines a terminal or mail client hard-wrapped at a fixed width: when several lines are exactly as long as the
   longest, the paste was wrapped there, and a line of that length is joined with the next unless the next starts
@@ -32,7 +32,6 @@ _TRANSLATE = str.maketrans(
         "\ufeff": "",
         "\u2013": "-",
         "\u2014": "-",
-        "\r": "",
     }
 )
 _SLACK_LINK = re.compile(r"<((?:https?|mailto):[^|>\s]*)(?:\|([^>]*))?>")
@@ -57,7 +56,7 @@ def normalise(text: str) -> str:
     text = _SLACK_LINK.sub(lambda m: m.group(2) or m.group(1), text)  # kubectl prints no <http://…>
     if re.search(r"&(?:lt|gt);", text):
         text = text.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
-    text = text.translate(_TRANSLATE).replace("\t", "    ")
+    text = text.replace("\r\n", "\n").replace("\r", "\n").translate(_TRANSLATE).replace("\t", "    ")
     lines = []
     for ln in text.split("\n"):
         while _QUOTE.match(ln):

@@ -211,3 +211,8 @@ def test_a_headless_block_keeps_its_own_keys(text: str, kind: str, field: str, v
     fragment's own, not a default put before it."""
     obj = describe.parse(text)[0]
     assert (obj["kind"], obj["metadata"]["name"], obj["spec"][field]) == (kind, describe.PLACEHOLDER, value)
+
+
+def test_line_ends_of_every_system() -> None:
+    for end in ("\r\n", "\r"):
+        assert _events(describe.parse(POD.replace("\n", end))) == _events(describe.parse(POD)), repr(end)
