@@ -569,3 +569,37 @@ def test_capture_time_is_anchored_by_events_that_date_what_the_text_shows() -> N
     assert describe.capture_time(node_text).isoformat() == "2020-11-10T09:34:09+00:00"  # transition 09:32:09 + 2m
     pending = (SOURCE / "1.19" / "pod-shop-web-pending.txt").read_text(encoding="utf-8")
     assert describe.parse(pending)[0]["status"].get("startTime") is None  # never started: no Start Time line
+
+
+def test_hpa_object_and_external_metric_lines() -> None:
+    """``describeHorizontalPodAutoscalerV2beta2``/``V2`` (1.19–1.33): object and external metrics, by value or
+    average value, known or ``<unknown>``."""
+    head = (SOURCE / "1.19" / "hpa-shop-web.txt").read_text(encoding="utf-8").split("Metrics:")[0]
+    text = head + (
+        "Metrics:                                               ( current / target )\n"
+        '  "requests-per-second" on Ingress/main-route (target value):  2k / 10k\n'
+        '  "queue_messages_ready" (target average value):  <unknown> / 30\n'
+        "Min replicas:                                          2\n"
+        "Max replicas:                                          8\n"
+    )
+    hpa = describe.parse(text)[0]
+    assert hpa["spec"]["metrics"] == [
+        {
+            "type": "Object",
+            "object": {
+                "metric": {"name": "requests-per-second"},
+                "describedObject": {"kind": "Ingress", "name": "main-route"},
+                "target": {"type": "Value", "value": "10k"},
+            },
+        },
+        {
+            "type": "External",
+            "external": {
+                "metric": {"name": "queue_messages_ready"},
+                "target": {"type": "AverageValue", "averageValue": "30"},
+            },
+        },
+    ]
+    assert hpa["status"]["currentMetrics"] == [
+        {"type": "Object", "object": {"metric": {"name": "requests-per-second"}, "current": {"value": "2k"}}}
+    ]
