@@ -127,10 +127,12 @@ class Ledger:
         at: datetime | None = None,
         parent_id: int | None = None,
         details: dict[str, Any] | None = None,
+        key: str | None = None,
     ) -> tuple[LedgerIncident, bool]:
-        """The open incident of (cluster, rule, subject), created when there is none; True when created here."""
+        """The open incident of (cluster, key, subject), created when there is none; True when created here.
+        ``key``: the rule's family (rules sharing one are one incident), by default the rule."""
         at = at or _now()
-        fingerprint = f"{cluster}|{rule}|{subject}"
+        fingerprint = f"{cluster}|{key or rule}|{subject}"
         with store_errors(self.url):
             found = await self.find_open(fingerprint)
             if found is not None:
@@ -189,6 +191,16 @@ class Ledger:
                     query = query.where(WatchIncident.cluster == cluster)
                 rows = (await session.execute(query.order_by(WatchIncident.first_seen))).scalars()
                 return [_plain(r) for r in rows]
+
+    async def recent(self, cluster: str, since: datetime) -> list[LedgerIncident]:
+        """Incidents open, or seen since ``since`` (resolved ones included): the watchers' memory at start."""
+        with store_errors(self.url):
+            async with self._sessions() as session:
+                query = select(WatchIncident).where(
+                    WatchIncident.cluster == cluster,
+                    or_(WatchIncident.state != "resolved", WatchIncident.last_seen >= since),
+                )
+                return [_plain(r) for r in (await session.execute(query)).scalars()]
 
     async def claim_post(
         self, incident_id: int, owner: str, *, at: datetime | None = None, stale_after: timedelta = CLAIM_TIMEOUT

@@ -118,10 +118,18 @@ def project_pod(obj: Obj) -> Obj:
         "containers": containers,
         "changed": max((c.get("lastTransitionTime") or "" for c in status.get("conditions") or []), default=""),
         "deleting": bool(meta.get("deletionTimestamp")),
+        "created": meta.get("creationTimestamp"),
     }
 
 
 # ---- detectors ------------------------------------------------------------------------------------------------
+
+
+def eviction_resource(message: str) -> str:
+    """The resource an eviction names ("The node was low on resource: ephemeral-storage."), the same from the
+    Evicted event and from the pod's status: both key one incident."""
+    found = _EVICTED_RESOURCE.search(message or "")
+    return found.group(1) if found else "evicted"
 
 
 def node_signals(node: Obj, rules: RuleSet) -> list[Signal]:
@@ -173,8 +181,7 @@ def pod_signals(pod: Obj, rules: RuleSet, now: datetime) -> list[Signal]:
         return Signal(rule, subject, "Pod", ns, name, item, occurrence, since, ns, labels, node, summary)
 
     if pod.get("reason") == "Evicted" and pod.get("phase") == "Failed":
-        found = _EVICTED_RESOURCE.search(pod.get("message") or "")
-        why = found.group(1) if found else "evicted"
+        why = eviction_resource(pod.get("message") or "")
         for rule in rules.by_detector("pod-evicted"):
             out.append(
                 signal(
@@ -222,7 +229,9 @@ def evicted_at(pod: Obj) -> datetime | None:
     restart re-listing old evicted pods does not count them as new."""
     times = [parse_time(c.get("term_finished")) for c in pod["containers"]] + [parse_time(pod.get("changed"))]
     found = [t for t in times if t is not None]
-    return max(found) if found else None
+    # a pod that carries no such time: when it was created, a time that stays the same across restarts (the
+    # time it was first seen would make every restart see it as new, and re-page a resolved eviction)
+    return max(found) if found else parse_time(pod.get("created"))
 
 
 def memory_limit_bytes(value: Any) -> float | None:
@@ -239,6 +248,7 @@ __all__ = [
     "EPISODIC",
     "NODE_PRESSURE",
     "Signal",
+    "eviction_resource",
     "memory_limit_bytes",
     "node_signals",
     "owner_of",

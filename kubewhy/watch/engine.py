@@ -25,7 +25,16 @@ from typing import TYPE_CHECKING, Any
 
 from ..errors import KubewhyError
 from ..models.target import Target
-from .detect import EPISODIC, Signal, node_signals, parse_time, pod_signals, project_node, project_pod
+from .detect import (
+    EPISODIC,
+    Signal,
+    eviction_resource,
+    node_signals,
+    parse_time,
+    pod_signals,
+    project_node,
+    project_pod,
+)
 from .informer import Change, Informer
 from .notify import Notifier, Page, cause_of
 from .rules import Rule, RuleSet
@@ -40,6 +49,8 @@ if TYPE_CHECKING:
 log = logging.getLogger("kubewhy.watch")
 ACTOR = "kubewhy-watch"
 MAX_OCCURRENCES = 50_000  # distinct events remembered per incident (counts go on beyond it)
+MEMORY = timedelta(days=7)  # how far back the ledger's incidents are read at start (undated occurrences)
+MEMORY_ITEMS = 2_000  # undated occurrences kept per incident
 
 
 @dataclass
@@ -62,10 +73,12 @@ class Candidate:
     next_update: float = 0.0
     retry_at: float = 0.0
     thread_at: float = 0.0
+    undated: dict[str, str] = field(default_factory=dict)  # occurrences without a time: when first seen (ISO)
 
     @property
     def fingerprint_tail(self) -> str:
-        return f"{self.rule.id}|{self.subject}"
+        """The incident's key after the cluster: the rule's family and the subject (a cause on a subject)."""
+        return f"{self.rule.family}|{self.subject}"
 
     def occurred(self, key: str, at: datetime) -> bool:
         """A distinct event at ``at`` (when it happened in the cluster, not when it was seen)."""
@@ -135,6 +148,8 @@ class Watcher:
         self.pods.listeners.append(self._on_pod)
         self._tasks: list[asyncio.Task[Any]] = []
         self._posted: dict[int, str] = {}  # incident id -> message posted but not yet saved in the ledger
+        self._posting: set[int] = set()  # incidents being posted by this process (one candidate at a time)
+        self._first_seen: dict[str, datetime] = {}  # undated occurrences: first seen (kept in the ledger)
         self._work = asyncio.Semaphore(max(1, options.concurrency))
         self._refreshed = 0.0
         self._was_leading = False
@@ -161,7 +176,7 @@ class Watcher:
         ns, name = involved.get("namespace", ""), involved.get("name", "")
         pod = self.pods.items.get((ns, name))
         node = (pod or {}).get("node") or (ev.get("source") or {}).get("host") or "?"
-        why = "memory" if "memory" in (ev.get("message") or "") else "evicted"
+        why = eviction_resource(ev.get("message") or "")  # as from the pod's status: one key, one incident
         for rule in self.rules.by_detector("pod-evicted"):
             at = parse_time(ev.get("lastTimestamp") or ev.get("eventTime") or ev.get("firstTimestamp"))
             signal = Signal(
@@ -216,12 +231,19 @@ class Watcher:
             cand.items[s.item] = s
             cand.absent_since = None
         cand.last_seen = now
-        cand.occurred(s.occurrence, min(s.since or now, now))
+        at = s.since
+        if at is None and s.rule.detect in EPISODIC:  # no time of its own: when it was first seen, kept in the ledger
+            at = self._first_seen.get(s.occurrence)
+            if at is None:
+                at = self._first_seen[s.occurrence] = now
+                cand.undated[s.occurrence] = now.isoformat()
+        cand.occurred(s.occurrence, min(at or now, now))
 
     # ---- running -----------------------------------------------------------------------------------------
     async def run(self) -> None:
         """Run the informers and the tick until cancelled."""
         streams = [self.nodes, self.pods]
+        await self._remember()
         try:
             resume = await self.ledger.cursor(self.options.cluster, "events")
         except KubewhyError as exc:
@@ -249,6 +271,21 @@ class Watcher:
                 task.cancel()
             await asyncio.gather(*self._tasks, return_exceptions=True)
             await self.save_cursors()
+
+    async def _remember(self) -> None:
+        """Before the first LIST: when the undated occurrences of recent incidents were first seen, so that a
+        restart does not take an old eviction without timestamps for a new one (and re-page a resolved incident)."""
+        since = self.clock() - MEMORY
+        try:
+            incidents = await self.ledger.recent(self.options.cluster, since)
+        except KubewhyError as exc:
+            log.warning("cannot read the incident ledger's memory (%s): undated events count as new", exc)
+            return
+        for incident in incidents:
+            for occurrence, at in (incident.details.get("undated") or {}).items():
+                seen = parse_time(at)
+                if seen is not None:
+                    self._first_seen[occurrence] = min(seen, self._first_seen.get(occurrence, seen))
 
     async def save_cursors(self) -> None:
         if self.events is not None and self.events.resource_version:
@@ -283,8 +320,8 @@ class Watcher:
                 if cand.incident is None:
                     if now - cand.since >= cand.rule.grace and not self._muted(cand.subject):
                         self._spawn(cand, self._open(cand))
-                elif cand.incident.message_ts is None:
-                    self._spawn(cand, self._open(cand))
+                elif cand.incident.message_ts is None or cand.rule.id not in _rules_of(cand.incident):
+                    self._spawn(cand, self._open(cand))  # to post it, or to join another rule's incident
                 elif cand.dirty and cand.count <= cand.incident.count:
                     cand.dirty = False  # nothing new (a re-LIST, a restart): no message to change
                 elif cand.dirty and mono >= cand.next_update:
@@ -307,9 +344,9 @@ class Watcher:
                     and now - cleared_at < cand.rule.resolve_after
                 ):
                     continue
-                if cand.incident is not None:
+                if cand.incident is not None and not self._shared(cand, now):
                     self._spawn(cand, self._resolve(cand))
-                else:
+                else:  # nothing paged, or another rule on the subject still holds its incident open
                     del self.candidates[ck]
 
     def _spawn(self, cand: Candidate, work: Any) -> None:
@@ -342,27 +379,38 @@ class Watcher:
         now = self.clock()
         prefix = f"{self.options.cluster}|"
         for fp, incident in open_now.items():
-            rule_id, _, subject = fp[len(prefix) :].partition("|")
-            cand = self.candidates.get((rule_id, subject))
-            rule = next((r for r in self.rules.rules if r.id == rule_id), None)
-            if cand is None and rule is not None:  # open in the ledger, not seen now: it cleared meanwhile
-                cand = self.candidates[(rule_id, subject)] = Candidate(
-                    rule,
-                    subject,
-                    since=incident.first_seen,
-                    last_seen=incident.last_seen,
-                    absent_since=now,
-                    last_occurrence=incident.last_seen,
-                    count=incident.count,
-                )
-            if cand is not None and not cand.busy:
-                cand.incident = incident
-                cand.count = max(cand.count, incident.count)
+            tail = fp[len(prefix) :]
+            sharing = [c for c in self.candidates.values() if c.fingerprint_tail == tail]
+            rule = next((r for r in self.rules.rules if r.id == incident.rule), None)
+            if not sharing and rule is not None:  # open in the ledger, not seen now: it cleared meanwhile
+                sharing = [
+                    Candidate(
+                        rule,
+                        incident.subject,
+                        since=incident.first_seen,
+                        last_seen=incident.last_seen,
+                        absent_since=now,
+                        last_occurrence=incident.last_seen,
+                        count=incident.count,
+                    )
+                ]
+                self.candidates[(rule.id, incident.subject)] = sharing[0]
+            for cand in sharing:
+                if not cand.busy:
+                    cand.incident = incident
+                    cand.count = max(cand.count, incident.count)
         for cand in self.candidates.values():
             fp = prefix + cand.fingerprint_tail
             if cand.incident is not None and fp not in open_now and not cand.busy:
                 cand.incident = None  # resolved elsewhere (a person, another replica)
                 cand.suppressed = cand.active(now)
+
+    def _shared(self, cand: Candidate, now: datetime) -> bool:
+        """Another rule's candidate, still active, holds the same incident."""
+        return any(
+            other is not cand and other.fingerprint_tail == cand.fingerprint_tail and other.active(now)
+            for other in self.candidates.values()
+        )
 
     def _muted(self, subject: str) -> bool:
         now = self.clock()
@@ -430,15 +478,33 @@ class Watcher:
                 channel=channel,
                 count=max(cand.count, 1),
                 at=now,
-                details={"target": [s.target_kind, s.target_namespace, s.target_name]},
+                details={
+                    "target": [s.target_kind, s.target_namespace, s.target_name],
+                    "rules": [rule.id],
+                    **({"undated": dict(cand.undated)} if cand.undated else {}),
+                },
+                key=rule.family,
             )
             cand.incident = incident
         incident = cand.incident
         if incident.message_ts is not None:
-            cand.dirty = True
+            if rule.id not in _rules_of(incident):
+                await self._join(cand, incident)
+            else:
+                cand.dirty = True
             return
         if rule.holds(now):
             return  # quiet hours: recorded, paged when they end
+        if incident.id in self._posting:
+            return  # another rule's candidate of this process is posting it: this one joins once it is posted
+        self._posting.add(incident.id)
+        try:
+            await self._post(cand, incident, now)
+        finally:
+            self._posting.discard(incident.id)
+
+    async def _post(self, cand: Candidate, incident: LedgerIncident, now: datetime) -> None:
+        rule = cand.rule
         claim = await self.ledger.claim_post(
             incident.id, self.options.identity, stale_after=timedelta(seconds=self.options.claim_stale_after)
         )
@@ -480,6 +546,31 @@ class Watcher:
         if report is not None:  # the whole diagnosis (evidence, fix buttons) in the thread, once the ts is saved
             await self.notifier.reply(page, ts)
 
+    async def _join(self, cand: Candidate, incident: LedgerIncident) -> None:
+        """Another rule on the subject of an open incident (the OOM kills of a workload already paged for its
+        crash loop): the same incident, its message updated and the new cause said in its thread."""
+        s = cand.sample
+        details = dict(incident.details)
+        details["rules"] = [*_rules_of(incident), cand.rule.id]
+        details["history"] = [*(details.get("history") or []), {"rule": cand.rule.id, "summary": s and s.summary}]
+        joined = await self.ledger.change(
+            incident.id, details=details, count=incident.count + max(cand.count, 1), last_seen=cand.last_seen
+        )
+        incident = cand.incident = joined or incident
+        text = f"Also {cand.rule.id}: {s.summary if s else cand.subject}"
+        await self.notifier.update(Page("update", incident, _page_text(incident, cand)), incident.message_ts or "")
+        await self.notifier.reply(Page("update", incident, text), incident.message_ts or "")
+        self.stats["updates"] += 1
+        self.app.record(
+            "page_update",
+            actor=ACTOR,
+            source="watcher",
+            channel=incident.channel,
+            target=_target(incident),
+            incident=incident.ref,
+            details={"count": incident.count, "summary": text},
+        )
+
     def _record_page(self, incident: LedgerIncident, message_ts: str) -> None:
         self.app.page(
             rule=incident.rule,
@@ -518,7 +609,11 @@ class Watcher:
         assert incident is not None and incident.message_ts is not None
         cand.dirty = False
         cand.next_update = time.monotonic() + self.options.update_interval
-        changed = await self.ledger.change(incident.id, count=max(cand.count, incident.count), last_seen=cand.last_seen)
+        values: dict[str, Any] = {"count": max(cand.count, incident.count), "last_seen": cand.last_seen}
+        if cand.undated:
+            undated = {**(incident.details.get("undated") or {}), **cand.undated}
+            values["details"] = {**incident.details, "undated": dict(list(undated.items())[-MEMORY_ITEMS:])}
+        changed = await self.ledger.change(incident.id, **values)
         incident = cand.incident = changed or incident
         await self.notifier.update(Page("update", incident, _page_text(incident, cand)), incident.message_ts or "")
         self.stats["updates"] += 1
@@ -591,6 +686,11 @@ class Watcher:
             incident=done.ref,
         )
         self.app.resolve_incident(done.ref, actor=ACTOR, summary=None)
+
+
+def _rules_of(incident: LedgerIncident) -> list[str]:
+    """The rules whose signals are in this incident (the first one, and those that joined it)."""
+    return list(incident.details.get("rules") or [incident.rule])
 
 
 def _target(incident: LedgerIncident) -> Target | None:

@@ -73,6 +73,9 @@ class QuietHours:
         return now >= self.start or now < self.end
 
 
+FAMILIES = {"oom-killed": "workload-failing", "crash-loop": "workload-failing"}  # detectors sharing an incident
+
+
 @dataclass(frozen=True)
 class Rule:
     id: str
@@ -89,6 +92,13 @@ class Rule:
     channel: str | None = None
     routes: tuple[Route, ...] = ()
     quiet_hours: QuietHours | None = None
+
+    @property
+    def family(self) -> str:
+        """What the incident is about, whichever rule saw it first: an incident is a cause on a subject, so one
+        workload's OOM kills and its crash loop (the kubelet restarting what the kernel killed) are one incident,
+        updated, not two pages. The incident's key is (subject, family)."""
+        return FAMILIES.get(self.detect, self.id)
 
     def channel_for(self, namespace: str | None, labels: Mapping[str, str], default: str | None) -> str | None:
         for route in self.routes:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
@@ -42,15 +42,17 @@ async def run_watchers(
     stop: asyncio.Event | None = None,
     on_ready: Callable[[Watcher], None] | None = None,
     app: Kubewhy | None = None,
+    clock: Callable[[], datetime] | None = None,
 ) -> Watcher:
     """Watch until ``stop`` is set (or for ever); returns the watcher (its stats) once stopped. ``app``: the
     process's open application object when it has one (``k8sbot`` shares the bot's reader, audit log and fix
-    registry); else one is opened here, from the settings, and closed on the way out."""
+    registry); else one is opened here, from the settings, and closed on the way out. ``clock``: the watcher's
+    time (tests move a virtual one)."""
     rules = rules_for(settings)  # bad rules fail before anything starts
     if app is not None:
-        return await _run(settings, notifier, rules, app, stop or asyncio.Event(), on_ready)
+        return await _run(settings, notifier, rules, app, stop or asyncio.Event(), on_ready, clock)
     async with Kubewhy(settings, source="watcher") as opened:
-        return await _run(settings, notifier, rules, opened, stop or asyncio.Event(), on_ready)
+        return await _run(settings, notifier, rules, opened, stop or asyncio.Event(), on_ready, clock)
 
 
 async def _run(
@@ -60,6 +62,7 @@ async def _run(
     app: Kubewhy,
     stop: asyncio.Event,
     on_ready: Callable[[Watcher], None] | None,
+    clock: Callable[[], datetime] | None = None,
 ) -> Watcher:
     source = app.watch_source()  # SettingsError for snapshot files
     for warning in app.warnings:
@@ -96,6 +99,7 @@ async def _run(
             claim_stale_after=2 * w.lease_duration,
         ),
         elector=elector,
+        **({"clock": clock} if clock is not None else {}),
     )
     scheduler = _scheduler(settings, watcher)
     tasks = [asyncio.create_task(watcher.run(), name="watcher")]
