@@ -17,6 +17,7 @@ from kubewhy.settings import SlackSettings
 from .deps import BotDeps
 from .gate import Gate, Remember
 from .listeners import actions, commands, errors, incidents, mentions
+from .verifier import Verifier
 
 
 def build_client(slack: SlackSettings) -> AsyncWebClient:
@@ -38,6 +39,7 @@ def build_app(deps: BotDeps) -> AsyncApp:
         request_verification_enabled=deps.slack.mode == "http",
         process_before_response=False,
     )
+    deps.verifier = Verifier(deps, app.client)
     commands.register(app, deps)
     actions.register(app, deps)
     incidents.register(app, deps)
@@ -50,6 +52,18 @@ def build_web_app(deps: BotDeps, app: AsyncApp, gate: Gate | None = None) -> web
     """HTTP mode: Bolt's aiohttp application behind the gate (signature first, replays and retries once)."""
     web_app = app.web_app(path="/slack/events")
     web_app.middlewares.append((gate or Gate(deps.slack.signing_secret, remember=durable(deps))).middleware)
+    verifier = deps.verifier
+
+    async def start_verifier(_: web.Application) -> None:
+        if verifier is not None:
+            verifier.ensure_started()  # the verify-after-fix jobs any replica left in the database
+
+    async def stop_verifier(_: web.Application) -> None:
+        if verifier is not None:
+            await verifier.stop()
+
+    web_app.on_startup.append(start_verifier)
+    web_app.on_cleanup.append(stop_verifier)
     return web_app
 
 

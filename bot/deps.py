@@ -4,11 +4,15 @@ recent answers. No diagnosis logic here: the listeners translate Slack into the 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from kubewhy.app import Bounded, Kubewhy
 from kubewhy.identity import IdentityMap, load_identities
 from kubewhy.models.findings import Report
 from kubewhy.settings import SlackSettings
+
+if TYPE_CHECKING:
+    from .verifier import Verifier
 
 
 @dataclass(frozen=True)
@@ -30,6 +34,7 @@ class BotDeps:
     reports: Bounded[tuple[str, str], Report] = field(default_factory=Bounded)  # (channel, ts) -> its answer
     modals: Bounded[str, Modal] = field(default_factory=Bounded)  # view id -> the confirm modal opened there
     identities: IdentityMap | None = None  # Slack users and groups -> Kubernetes (KUBEWHY_SLACK_IDENTITIES)
+    verifier: Verifier | None = None  # runs the verify-after-fix jobs (bot/verifier.py), once the app is built
 
     @classmethod
     def of(cls, app: Kubewhy) -> BotDeps:

@@ -33,11 +33,12 @@ if TYPE_CHECKING:
     from .audit.ledger import Ledger, LedgerIncident, Mute
     from .audit.store import HistoryEntry
     from .audit.trust import TrustStore
+    from .audit.verify import VerifyJob, VerifyQueue
     from .audit.writer import AuditLog, RetryPolicy
     from .charts import ChartData
     from .checks.registry import CheckRegistry
     from .fixes import PatchResult
-    from .lifecycle import Action, ApprovalPolicy, Identity, Precheck
+    from .lifecycle import Action, ApprovalPolicy, Identity, Precheck, Verification
     from .playbooks.loader import Catalog
     from .service import Deps
     from .settings import Settings
@@ -109,6 +110,7 @@ class Kubewhy:
         self._audit: AuditLog | None = None
         self._ledger: Ledger | None = None
         self._trust: TrustStore | None = None
+        self._verify: VerifyQueue | None = None
         self._watch: WatchSource | None = None
         self._closed = False
 
@@ -526,6 +528,56 @@ class Kubewhy:
                 await self._audit.flush()  # the schema at head first
                 self._trust = TrustStore(self._audit.engine, self._audit.url)
         return self._trust
+
+    async def verifications(self) -> VerifyQueue:
+        """The verify-after-fix jobs, on the audit database (in memory without one), opened on first use."""
+        if self._verify is None:
+            from .audit.verify import VerifyQueue
+
+            if self._audit is None:
+                self._verify = VerifyQueue()
+            else:
+                await self._audit.flush()  # the schema at head first
+                self._verify = VerifyQueue(self._audit.engine, self._audit.url)
+        return self._verify
+
+    async def schedule_verify(
+        self, action: Action, *, after: timedelta, channel: str | None = None, ts: str | None = None
+    ) -> VerifyJob:
+        """After ``after`` (the settle window), the diagnosis of the fixed target runs again (:meth:`verify_due`)."""
+        from datetime import UTC
+
+        return await (await self.verifications()).schedule(
+            target=action.target.ref,
+            finding_id=action.finding_id,
+            actor=action.approved_by or "",
+            due_at=datetime.now(UTC) + after,
+            proposal_key=action.audit_key,
+            channel=channel,
+            ts=ts,
+        )
+
+    async def verify_due(self, owner: str) -> list[tuple[VerifyJob, Verification]]:
+        """Run the verifications that are due and that ``owner`` could claim (each runs once, whatever the number
+        of replicas; a dead claimer's are taken over); each outcome is recorded."""
+        from . import lifecycle
+        from .models.target import parse_target
+
+        queue = await self.verifications()
+        done = []
+        for job in await queue.claim_due(owner):
+            try:
+                outcome = await lifecycle.verify(
+                    self.deps, parse_target(job.target), job.finding_id, source=self.source, proposal=job.proposal_key
+                )
+            except KubewhyError as exc:
+                await queue.finish(job.id, "error", {"error": str(exc)[:500]})
+                log.warning("verifying the fix of %s failed: %s", job.target, exc)
+                continue
+            state = "resolved" if outcome.resolved else "failing"
+            await queue.finish(job.id, state, {"summary": outcome.summary, "findings": list(outcome.findings)})
+            done.append((job, outcome))
+        return done
 
     async def incidents(self) -> list[LedgerIncident]:
         from . import incidents

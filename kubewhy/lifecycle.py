@@ -408,6 +408,48 @@ def _unreviewed(action: Action, actor: str, at: datetime | None = None) -> str:
     return ""
 
 
+@dataclass(frozen=True)
+class Verification:
+    """What the diagnosis said when it ran again after a fix: ``resolved`` when the finding that proposed the fix
+    is gone."""
+
+    resolved: bool
+    summary: str
+    findings: tuple[str, ...] = ()
+
+
+async def verify(
+    deps: Deps, target: Target, finding_id: str, *, source: str, proposal: uuid.UUID | None = None
+) -> Verification:
+    """Run the diagnosis of ``target`` again and say whether ``finding_id`` is gone; recorded (``fix_verified``)."""
+    from .service import diagnose
+
+    report = await diagnose(target, deps, actor="kubewhy", source=source)
+    found = tuple(f.id for f in report.findings)
+    resolved = finding_id not in found
+    summary = (
+        f"{finding_id} no longer found on {target.ref}"
+        if resolved
+        else f"{finding_id} still found on {target.ref}: "
+        + next(f.summary for f in report.findings if f.id == finding_id)
+    )
+    actions.record_action(
+        deps,
+        "fix_verified",
+        actor="kubewhy",
+        source=source,
+        target=target,
+        details={
+            "summary": ("resolved: " if resolved else "still failing: ") + summary,
+            "resolved": resolved,
+            "finding": finding_id,
+            "findings": list(found),
+            **({"proposal": str(proposal)} if proposal else {}),
+        },
+    )
+    return Verification(resolved, summary, found)
+
+
 def decline(deps: Deps, action: Action, *, actor: str, reason: str = "", **details: Any) -> None:
     """The person (or a policy) said no; nothing is applied."""
     action.state = "declined"
@@ -424,11 +466,13 @@ __all__ = [
     "Pin",
     "Precheck",
     "Review",
+    "Verification",
     "apply",
     "decline",
     "dry_run",
     "precheck",
     "pin",
     "propose",
+    "verify",
     "with_precondition",
 ]

@@ -91,6 +91,7 @@ class SlackSettings:
     # mapping, and the bot applies no fix as anyone.
     identities: Path | None = None
     approval_ttl: float = 900.0  # seconds a dry run shown to a person stays approvable (KUBEWHY_APPROVAL_TTL)
+    verify_after: float = 120.0  # seconds after a fix before the diagnosis runs again (KUBEWHY_VERIFY_AFTER)
 
     def require(self) -> SlackSettings:
         """What the bot cannot start without (the CLI does not need any of it)."""
@@ -337,6 +338,9 @@ def _slack(env: Mapping[str, str]) -> SlackSettings:
         approval_ttl=_seconds(env["KUBEWHY_APPROVAL_TTL"], "KUBEWHY_APPROVAL_TTL")
         if env.get("KUBEWHY_APPROVAL_TTL")
         else 900.0,
+        verify_after=_seconds(env["KUBEWHY_VERIFY_AFTER"], "KUBEWHY_VERIFY_AFTER")
+        if env.get("KUBEWHY_VERIFY_AFTER")
+        else 120.0,
     )
 
 

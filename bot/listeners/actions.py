@@ -275,6 +275,12 @@ def register(app: AsyncApp, deps: BotDeps) -> None:
                 text=f"This fix was already submitted by {blocks.mention(exc.by)}; it is applied once.",
             )
             return
+        if result.ok:  # did it work? the diagnosis runs again after the settle window (a job in the database)
+            await deps.app.schedule_verify(
+                action, after=timedelta(seconds=deps.slack.verify_after), channel=channel, ts=ts
+            )
+            if deps.verifier is not None:
+                deps.verifier.ensure_started()
         icon = ":white_check_mark:" if result.ok else ":x:"
         title = blocks.escape(action.fix.title)
         said = blocks.escape(clip(scrub(result.message), 400))  # the API server's URL stays in the log

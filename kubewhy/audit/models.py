@@ -260,12 +260,36 @@ class PostedMessage(Base):
     created_at: Mapped[datetime] = mapped_column(index=True)
 
 
+class FixVerification(Base):
+    """A fix applied, to be checked after its settle window: the diagnosis runs again and says whether the finding
+    that proposed it is gone. A job in the database, so whichever replica is alive runs it (a claim older than a
+    minute is taken over), and its outcome stays (kubewhy/audit/verify.py)."""
+
+    __tablename__ = "fix_verifications"
+    __table_args__ = (CheckConstraint("state IN ('pending', 'resolved', 'failing', 'error')", name="state"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    proposal_key: Mapped[uuid.UUID | None]
+    target: Mapped[str] = mapped_column(String(600))
+    finding_id: Mapped[str] = mapped_column(String(200))
+    actor: Mapped[str] = mapped_column(String(200))
+    channel: Mapped[str | None] = mapped_column(String(64))
+    ts: Mapped[str | None] = mapped_column(String(64))
+    due_at: Mapped[datetime] = mapped_column(index=True)
+    state: Mapped[str] = mapped_column(String(16))
+    claimed_by: Mapped[str | None] = mapped_column(String(200))
+    claimed_at: Mapped[datetime | None]
+    result: Mapped[dict[str, Any] | None]
+    created_at: Mapped[datetime]
+
+
 __all__ = [
     "Action",
     "Alert",
     "Base",
     "Diagnosis",
     "FixEventRow",
+    "FixVerification",
     "FixProposal",
     "Incident",
     "NAMING_CONVENTION",

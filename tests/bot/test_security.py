@@ -436,3 +436,56 @@ async def test_fixes_are_applied_as_the_approver_and_kubernetes_rbac_decides(tmp
             assert {e.actor for e in declined} >= {ASKER, STRANGER}
     finally:
         sim.stop()
+
+
+# ---- did it work ------------------------------------------------------------------------------------------------
+def _restore(sim: RunningSim) -> None:
+    """The module's simulator as it was: q4's Service selects nothing, q9's ServiceMonitor is not selected."""
+    steps = [
+        {
+            "target": {"kind": "Service", "namespace": "q4", "name": "web"},
+            "merge": {"spec": {"selector": {"app": "webb"}}},
+        },
+        {
+            "target": {"kind": "ServiceMonitor", "namespace": "q9", "name": "api"},
+            "merge": {"metadata": {"labels": {"release": "prometheus"}}},
+        },
+    ]
+    sim.control("apply", {"steps": [{"patch": step} for step in steps]})
+
+
+@pytest.mark.parametrize(
+    "target,word,said",
+    [
+        ("svc/api -n q9", "Resolved", "servicemonitor-ignored no longer found on svc/q9/api"),
+        # the selector fixed, the pods still not reached (its targetPort is wrong too): the finding stays
+        ("svc/web -n q4", "Still failing", "service-no-endpoints still found on svc/q4/web"),
+    ],
+    ids=["resolved", "still-failing"],
+)
+async def test_a_verify_run_after_the_fix_posts_resolved_or_still_failing(
+    bot: Bot, target: str, word: str, said: str
+) -> None:
+    saved = bot.deps.slack
+    # no settle window here, and q9 readable
+    bot.deps.slack = dataclasses.replace(saved, verify_after=0.0, namespaces=(*saved.namespaces, "q9"))
+    try:
+        message = await _answer(bot, f"why {target}")
+        modal = await _modal(bot, message)
+        await bot.interact(_submission(APPROVER, modal["private_metadata"]))
+        applied = (await bot.double.wait_for("chat.postMessage", 2))[-1]
+        assert "applied" in text_of(applied["blocks"])
+        assert bot.deps.verifier is not None
+        await bot.deps.verifier.run_once()  # what its loop does within its interval
+        posted = (await bot.double.wait_for("chat.postMessage", 3))[-1]
+    finally:
+        bot.deps.slack = saved
+        _restore(bot.sim)
+    assert posted["thread_ts"] == message["ts"] and posted["channel"] == CHANNEL
+    shown = text_of(posted["blocks"])
+    assert word in shown and said in shown, shown
+    ref = parse_target(target.split()[0], target.split()[-1])
+    entries = await bot.deps.app.history(target=ref, limit=20)
+    assert [e for e in entries if e.kind == "action" and e.summary.startswith("fix verified")], entries
+    jobs = await (await bot.deps.app.verifications()).jobs()
+    assert jobs[-1].state == ("resolved" if word == "Resolved" else "failing")
