@@ -1,7 +1,8 @@
 """What a request may claim, checked against what the bot knows rather than taken from its payload (issue 27).
 
 - The workspace: every team and enterprise id a payload carries must be the installation's own (Bolt's
-  ``auth.test`` answer), for commands, clicks, view submissions and events.
+  ``auth.test`` answer), for commands, clicks, view submissions and events; the user is one well-formed Slack
+  user id.
 - The message: a click names a channel and a message ts; the message must be one the bot posted, looked up in the
   audit database (:class:`kubewhy.audit.trust.TrustStore`), and the button's target must be the one the bot
   posted it for. The incident a click belongs to is the posted message's, never the button's.
@@ -21,6 +22,7 @@ from slack_sdk.webhook.async_client import AsyncWebhookClient
 from kubewhy.audit.trust import Posted
 from kubewhy.models.target import Target
 
+from .blocks import USER_ID
 from .deps import BotDeps
 
 log = logging.getLogger("kubewhy.bot")
@@ -53,6 +55,11 @@ def foreign(context: AsyncBoltContext | dict[str, Any], body: dict[str, Any]) ->
     enterprises = _ids(body, "enterprise")
     if any(e != enterprise for e in enterprises):
         return f"enterprise {sorted(enterprises)} is not the installation's ({enterprise})"
+    users = {u for u in ((body.get("user") or {}).get("id"), body.get("user_id")) if u} | (
+        {str(body["event"].get("user"))} if isinstance(body.get("event"), dict) and body["event"].get("user") else set()
+    )
+    if len(users) > 1 or any(not USER_ID.fullmatch(str(u)) for u in users):
+        return f"user {sorted(users)!r} is not one Slack user id"
     return None
 
 

@@ -193,12 +193,14 @@ async def test_a_user_id_with_markup_is_not_a_mention_in_resolved_by(bot: Bot) -
     try:
         incident, ts = await _paged(bot, "pod/q1/odd-user")
         await _click_incident(bot, ACTION_RESOLVE, incident, ts, "<!channel>")
-        said = (await bot.double.wait_for("chat.postMessage"))[-1]
+        await bot.double.wait_for("response_url")  # refused: not a Slack user id
     finally:
         bot.deps.slack = saved
-    assert "Resolved by" in said["text"]
-    assert "<!channel>" not in json.dumps(said)
-    assert blocks.mention("U0APPROVER") == "<@U0APPROVER>"  # a real user id still mentions
+    assert not any("<!channel>" in json.dumps(c.params) for c in bot.double.calls if c.method.startswith("chat."))
+    current = await (await bot.deps.app.ledger()).get(incident.id)
+    assert current is not None and current.state == "open"
+    assert "<!channel>" not in blocks.mention("<!channel>")  # and were one shown, it is text, not a mention
+    assert blocks.mention("U0APPROVER") == "<@U0APPROVER>"
 
 
 # ---- trust in the payload ---------------------------------------------------------------------------------------
