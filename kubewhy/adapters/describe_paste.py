@@ -5,7 +5,8 @@ undone before it is read.
   none), and ``&lt;``, ``&gt;``, ``&amp;`` when the text carries them (plain kubectl text has a bare ``<none>``).
 - Code fences (```` ``` ````, ``~~~``, also on the same line as text or with a language tag), a line quoted as
   inline code, Markdown bold (``**…**``) and ``>`` quoting.
-- Smart quotes, dashes, non-breaking and zero-width spaces, byte-order marks, tabs, Windows and old Mac line ends.
+- Smart quotes, dashes, non-breaking and zero-width spaces, byte-order marks, tabs, Windows and old Mac line ends,
+  terminal colours (``kubecolor``).
 - Separators between several describes: a line of ``---`` (YAML documents) or ``***``/``___`` (Markdown rules).
 - Lines a terminal or mail client hard-wrapped at a fixed width: when several lines are exactly as long as the
   longest, the paste was wrapped there, and a line of that length is joined with the next unless the next starts
@@ -36,6 +37,7 @@ _TRANSLATE = str.maketrans(
 )
 _SLACK_LINK = re.compile(r"<((?:https?|mailto):[^|>\s]*)(?:\|([^>]*))?>")
 _QUOTE = re.compile(r"^\s*>(?!=)\s?")
+_ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
 _BOLD = re.compile(r"\*\*([^*\n]+)\*\*")  # Markdown bold (kubectl prints no "**")
 _RULE = re.compile(r"^\s*(-{3,}|\*{3,}|_{3,})\s*$")
 # A row that starts a line of its own in describe output, so a wrapped line is not joined with it.
@@ -56,6 +58,7 @@ def normalise(text: str) -> str:
     text = _SLACK_LINK.sub(lambda m: m.group(2) or m.group(1), text)  # kubectl prints no <http://…>
     if re.search(r"&(?:lt|gt);", text):
         text = text.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
+    text = _ANSI.sub("", text)  # colours of kubecolor or a terminal log
     text = text.replace("\r\n", "\n").replace("\r", "\n").translate(_TRANSLATE).replace("\t", "    ")
     lines = []
     for ln in text.split("\n"):

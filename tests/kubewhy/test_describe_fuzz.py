@@ -49,6 +49,7 @@ MUTATIONS: dict[str, Callable[[str], str]] = {
     "wrap60": _wrap(60),
     "wrap80-quoted": lambda t: "\n".join("> " + ln for ln in _wrap(80)(t).split("\n")),
     "slack": _slack,
+    "kubecolor": lambda t: re.sub(r"^(\s*)([A-Z][\w ]*:)", "\\1\x1b[33m\\2\x1b[0m", t, flags=re.M),
     "flattened": lambda t: "\n".join(ln.lstrip() for ln in t.split("\n")),  # copied from rendered Markdown
 }
 
