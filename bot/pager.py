@@ -94,7 +94,7 @@ class SlackNotifier:
         if page.event == "page" and page.report is not None:  # the whole diagnosis, with its fix buttons
             fix_ids: dict[tuple[int, int], str] = {}
             if self.deps is not None:
-                fix_ids = register_fixes(self.deps, page.report, channel)
+                fix_ids = register_fixes(self.deps, page.report, channel, asker="kubewhy")  # the watchers asked
             posted = await self.client.chat_postMessage(
                 channel=channel,
                 thread_ts=message_id,

@@ -323,9 +323,12 @@ class Kubewhy:
         incident: str | None = None,
         source: str | None = None,
         policy: ApprovalPolicy = "none",
+        requested_by: str | None = None,
+        two_person: tuple[str, ...] = (),
     ) -> dict[tuple[int, int], Action]:
         """Every fix of ``report`` that carries a patch, as an :class:`Action` keyed by (finding, fix) index;
-        each proposal is recorded and kept (:meth:`fix` finds it again by id)."""
+        each proposal is recorded and kept (:meth:`fix` finds it again by id). ``requested_by``: who asked;
+        ``two_person``: where that person may not also approve (:func:`kubewhy.lifecycle.needs_two`)."""
         from . import lifecycle
 
         found: dict[tuple[int, int], Action] = {}
@@ -343,6 +346,8 @@ class Kubewhy:
                     channel=channel,
                     incident=incident,
                     policy=policy,
+                    requested_by=requested_by,
+                    two_person=two_person,
                 )
                 self.fixes[action.id] = action
                 found[(i, j)] = action
@@ -376,10 +381,10 @@ class Kubewhy:
 
         return await lifecycle.dry_run(self.deps, action, actor=self._actor(actor), identity=identity)
 
-    async def precheck(self, action: Action, identity: Identity | None = None) -> Precheck:
+    async def precheck(self, action: Action, identity: Identity | None = None, actor: str | None = None) -> Precheck:
         from . import lifecycle
 
-        return await lifecycle.precheck(self.deps, action, identity)
+        return await lifecycle.precheck(self.deps, action, identity, actor)
 
     async def apply(self, action: Action, *, actor: str | None = None) -> PatchResult:
         from . import lifecycle

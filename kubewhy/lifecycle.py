@@ -11,8 +11,10 @@ needs, so the governed-fixes work fills in policies instead of rebuilding the li
   service account (:class:`Identity`), or, given an identity map (:mod:`kubewhy.identity`), as the approving
   person: ``kind="person"``, whose dry run, access review and patch impersonate their Kubernetes user and groups,
   so that the API server's RBAC decides. The apply uses the identity the approver's dry run was made as;
-- an **approval policy**: ``none`` today; ``allowlist`` and ``two-person`` are refused by the pre-check until the
-  governed-fixes issue implements them, rather than silently treated as ``none``;
+- an **approval policy**: ``none``, or ``two-person`` where configured (:attr:`Action.two_person`: namespaces and
+  label selectors of the patched object): there, whoever asked for the fix (:attr:`Action.requested_by`) cannot
+  approve it. ``allowlist`` is the front-end's (the bot checks it before anything reaches here), and refused
+  here rather than silently treated as ``none``;
 - its **audit records**: the proposal's key and the key of every event recorded since.
 
 An action is applied at most once: a second ``apply`` (a double click, a replayed Slack submit) is refused with
@@ -221,6 +223,8 @@ class Action:
     audit_key: uuid.UUID | None = None  # the proposal's record; events link to it
     records: list[uuid.UUID] = field(default_factory=list)  # every event recorded since
     reviews: dict[str, Review] = field(default_factory=dict)  # who was shown a dry run, and when
+    requested_by: str | None = None  # who asked for the fix (the diagnosis' asker): not its approver, with two-person
+    two_person: tuple[str, ...] = ()  # where two people are needed: namespaces, "selector:" label selectors
     applied_as: Identity | None = None  # the identity the patch was sent as (the approver's, when mapped)
     ttl: timedelta = APPROVAL_TTL
 
@@ -244,6 +248,8 @@ def propose(
     channel: str | None = None,
     incident: str | None = None,
     policy: ApprovalPolicy = "none",
+    requested_by: str | None = None,
+    two_person: tuple[str, ...] = (),
 ) -> Action:
     """Record that ``fix`` was offered to a person; :class:`UsageError` when it has no patch to apply."""
     if fix.patch is None:
@@ -265,6 +271,8 @@ def propose(
         channel=channel,
         incident=incident,
         audit_key=key,
+        requested_by=requested_by,
+        two_person=two_person,
     )
 
 
@@ -324,11 +332,39 @@ async def dry_run(deps: Deps, action: Action, *, actor: str, identity: Identity 
     return result
 
 
-async def precheck(deps: Deps, action: Action, identity: Identity | None = None) -> Precheck:
-    """Before anything is sent: the policy is one that is implemented, ``identity`` (default: the action's) may
-    patch the object (RBAC, asked of the API server as them), and the object is still the one the dry run saw."""
-    if action.policy != "none":
-        return Precheck(False, f"the {action.policy} approval policy is not available yet")
+def needs_two(action: Action, obj: dict[str, Any] | None) -> bool:
+    """Whether the two-person rule covers the patched object (its namespace, or a selector matching its labels)."""
+    from .selectors import matches
+
+    labels = ((obj or {}).get("metadata") or {}).get("labels") or {}
+    for rule in action.two_person:
+        if rule.startswith("selector:"):
+            if obj is not None and matches(rule.removeprefix("selector:"), labels):
+                return True
+        elif rule == action.patch.namespace:
+            return True
+    return False
+
+
+async def precheck(deps: Deps, action: Action, identity: Identity | None = None, actor: str | None = None) -> Precheck:
+    """Before anything is sent: the approval policy allows ``actor`` (two-person: not whoever asked for the fix),
+    ``identity`` (default: the action's) may patch the object (RBAC, asked of the API server as them), and the
+    object is still the one the dry run saw."""
+    if action.two_person and action.policy == "none":
+        try:
+            if needs_two(action, await _object(deps, action.patch)):
+                action.policy = "two-person"
+        except KubewhyError as exc:
+            return Precheck(False, f"cannot read it to apply the two-person rule: {exc}")
+    if action.policy == "two-person":
+        if action.requested_by is None:
+            return Precheck(False, "the two-person rule applies, and nobody is recorded as having asked for this fix")
+        if actor is not None and actor == action.requested_by:
+            return Precheck(
+                False, f"two people are needed here: {actor} asked for this fix, so someone else must approve it"
+            )
+    elif action.policy != "none":
+        return Precheck(False, f"the {action.policy} approval policy is not available here")
     identity = identity or action.acting_as
     patch = action.patch
     access = await may(_capabilities(deps, identity).objects, "patch", patch.kind, patch.namespace, patch.name)
@@ -357,7 +393,7 @@ async def apply(deps: Deps, action: Action, *, actor: str) -> PatchResult:
     action.approved_by = actor  # before any await: a concurrent submit sees it
     review = action.reviews[actor]
     identity = review.identity or action.acting_as  # as whom the approver's dry run was made
-    check = await precheck(deps, action, identity)
+    check = await precheck(deps, action, identity, actor)
     now: Pin | None = None
     stale = ""
     if check.ok and review.pin is not None:
@@ -468,6 +504,7 @@ __all__ = [
     "Review",
     "Verification",
     "apply",
+    "needs_two",
     "decline",
     "dry_run",
     "precheck",

@@ -92,6 +92,9 @@ class SlackSettings:
     identities: Path | None = None
     approval_ttl: float = 900.0  # seconds a dry run shown to a person stays approvable (KUBEWHY_APPROVAL_TTL)
     verify_after: float = 120.0  # seconds after a fix before the diagnosis runs again (KUBEWHY_VERIFY_AFTER)
+    # Where two people are needed (KUBEWHY_TWO_PERSON, ";"-separated): a namespace, or "selector:" and a label
+    # selector of the patched object; there, whoever asked for a fix cannot approve it.
+    two_person: tuple[str, ...] = ()
 
     def require(self) -> SlackSettings:
         """What the bot cannot start without (the CLI does not need any of it)."""
@@ -341,7 +344,26 @@ def _slack(env: Mapping[str, str]) -> SlackSettings:
         verify_after=_seconds(env["KUBEWHY_VERIFY_AFTER"], "KUBEWHY_VERIFY_AFTER")
         if env.get("KUBEWHY_VERIFY_AFTER")
         else 120.0,
+        two_person=_two_person(env.get("KUBEWHY_TWO_PERSON", "")),
     )
+
+
+def _two_person(raw: str) -> tuple[str, ...]:
+    """``prod;payments;selector:tier=critical``: namespaces, and label selectors of the patched object."""
+    from .selectors import SelectorError, parse
+
+    rules = tuple(r.strip() for r in raw.split(";") if r.strip())
+    for rule in rules:
+        try:
+            if rule.startswith("selector:"):
+                parse(rule.removeprefix("selector:"))
+            elif not re.fullmatch(r"[a-z0-9]([-a-z0-9]*[a-z0-9])?", rule):
+                raise SelectorError("not a namespace name")
+        except SelectorError as exc:
+            raise SettingsError(
+                f"KUBEWHY_TWO_PERSON: {rule!r}: {exc} (expected NAMESPACE or selector:LABEL-SELECTOR, ';'-separated)"
+            ) from None
+    return rules
 
 
 def _seconds(raw: str, name: str) -> float:

@@ -213,7 +213,7 @@ def register(app: AsyncApp, deps: BotDeps) -> None:
                 "fixes are applied only as the person who approves them. You can still run the command shown.",
             )
             return
-        check = await deps.app.precheck(action, identity)
+        check = await deps.app.precheck(action, identity, actor=user)
         if not check.ok:  # RBAC says no (or a policy): say so now, not halfway through a dry run
             deps.app.decline(action, actor=user, reason=check.reason, clicked_apply=True)
             await client.chat_postEphemeral(

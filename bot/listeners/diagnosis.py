@@ -22,10 +22,13 @@ log = logging.getLogger("kubewhy.bot")
 
 
 def register_fixes(
-    deps: BotDeps, report: Report, channel: str, incident: str | None = None
+    deps: BotDeps, report: Report, channel: str, incident: str | None = None, asker: str | None = None
 ) -> dict[tuple[int, int], str]:
-    """Propose every fix with a structured patch (recorded); the "Apply fix…" button carries its action id."""
-    proposed = deps.app.propose(report, channel=channel, incident=incident)
+    """Propose every fix with a structured patch (recorded); the "Apply fix…" button carries its action id.
+    ``asker``: who asked for the diagnosis (where two people are needed, not its approver)."""
+    proposed = deps.app.propose(
+        report, channel=channel, incident=incident, requested_by=asker, two_person=deps.slack.two_person
+    )
     return {where: action.id for where, action in proposed.items()}
 
 
@@ -58,7 +61,7 @@ async def run_and_update(
         await client.chat_update(channel=channel, ts=ts, text=text, blocks=blocks.to_dicts([blocks.section(text)]))
         return
     deps.reports[(channel, ts)] = report
-    fix_ids = register_fixes(deps, report, channel, incident)
+    fix_ids = register_fixes(deps, report, channel, incident, asker=user)
     await remember(deps, channel, ts, None, target.ref, incident)  # before its buttons exist: clicks bind to it
     await client.chat_update(
         channel=channel,

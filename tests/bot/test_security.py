@@ -491,3 +491,32 @@ async def test_a_verify_run_after_the_fix_posts_resolved_or_still_failing(
     assert [e for e in entries if e.kind == "action" and e.summary.startswith("fix verified")], entries
     jobs = await (await bot.deps.app.verifications()).jobs()
     assert jobs[-1].state == ("resolved" if word == "Resolved" else "failing")
+
+
+# ---- two people where configured --------------------------------------------------------------------------------
+async def test_where_two_people_are_needed_the_asker_cannot_approve(bot: Bot) -> None:
+    saved = bot.deps.slack
+    allow = {"*": (APPROVER, ASKER)}
+    bot.deps.slack = dataclasses.replace(saved, allow=allow, two_person=("prod", "selector:app=web"))
+    try:
+        message = await _answer(bot, "why svc/web -n q4", user=ASKER)  # the Service's labels: app=web
+        button = _apply_button(message)
+        await bot.click(message, blocks.ACTION_APPLY, user=ASKER, value=button["value"])
+        said = (await bot.double.wait_for("chat.postEphemeral"))[-1]
+        assert said["user"] == ASKER and "two people are needed here" in said["text"]
+        assert not bot.double.to("views.open")
+        modal = await _modal(bot, message, user=APPROVER)  # someone else: the dry run, then the modal
+        assert "Dry run accepted" in text_of(modal["blocks"])
+        action = bot.deps.app.fix(json.loads(button["value"])["f"])
+        assert action is not None and action.policy == "two-person" and action.requested_by == ASKER
+        # the lifecycle itself refuses the asker, even past the front-end
+        await bot.deps.app.dry_run(action, actor=ASKER)
+        result = await bot.deps.app.apply(action, actor=ASKER)
+        assert not result.ok and "someone else must approve" in result.message
+        # where no rule matches, the asker may approve their own fix
+        bot.deps.slack = dataclasses.replace(saved, allow=allow, two_person=("prod", "selector:tier=critical"))
+        bot.double.reset()
+        other = await _answer(bot, "why svc/web -n q4", user=ASKER)
+        await _modal(bot, other, user=ASKER)
+    finally:
+        bot.deps.slack = saved

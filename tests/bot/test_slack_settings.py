@@ -69,3 +69,28 @@ def test_kubewhy_bot_without_a_token_is_one_line(capsys: pytest.CaptureFixture[s
     assert cli.main(["bot"], environ={"KUBEWHY_SLACK_MODE": "http"}) == 2
     err = capsys.readouterr().err
     assert err.startswith("kubewhy bot: SLACK_BOT_TOKEN is not set") and len(err.strip().splitlines()) == 1
+
+
+def test_issue_27_settings_read_and_refuse_bad_values() -> None:
+    from kubewhy.settings import SettingsError, load
+
+    slack = load(
+        {
+            "KUBEWHY_SLACK_INCIDENT_ALLOW": "*=S0SRE;prod=U0BOSS",
+            "KUBEWHY_TWO_PERSON": "prod; selector:tier in (critical),app=api",
+            "KUBEWHY_APPROVAL_TTL": "5m",
+            "KUBEWHY_VERIFY_AFTER": "30s",
+        }
+    ).slack
+    assert slack.incident_allow == {"*": ("S0SRE",), "prod": ("U0BOSS",)}
+    assert slack.two_person == ("prod", "selector:tier in (critical),app=api")
+    assert (slack.approval_ttl, slack.verify_after) == (300.0, 30.0)
+    assert load({}).slack.incident_allow is None  # unset: the fix allowlist decides
+    for env, message in (
+        ({"KUBEWHY_TWO_PERSON": "Prod Team"}, "KUBEWHY_TWO_PERSON: 'Prod Team'"),
+        ({"KUBEWHY_TWO_PERSON": "selector:tier in critical"}, "KUBEWHY_TWO_PERSON: 'selector:tier in critical'"),
+        ({"KUBEWHY_SLACK_INCIDENT_ALLOW": "S0SRE"}, "KUBEWHY_SLACK_INCIDENT_ALLOW: 'S0SRE'"),
+        ({"KUBEWHY_APPROVAL_TTL": "soon"}, "KUBEWHY_APPROVAL_TTL='soon'"),
+    ):
+        with pytest.raises(SettingsError, match=message.replace("(", r"\(")):
+            load(env)
