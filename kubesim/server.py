@@ -751,6 +751,13 @@ class SimServer:
         since = None if rv_param in (None, "", "0") else rv_param
         table = self._table_request(request)
         view = self._view(t.res)
+        if since is not None and since.isdigit() and int(since) > store.rv:
+            # a version this server has not reached (a client that saw a server before its restart, or an etcd
+            # restore): the real API server's watch cache waits for it, then answers 504 "Too large resource
+            # version" with ResourceVersionTooLarge; the client must LIST again
+            message = f"Too large resource version: {since}, current: {store.rv}"
+            causes = {"causes": [{"reason": "ResourceVersionTooLarge", "message": "Too large resource version"}]}
+            return json_response(status_body(504, "Timeout", message, {**causes, "retryAfterSeconds": 1}), 504)
         resp = web.StreamResponse(status=200, headers={"Content-Type": JSON, "Cache-Control": "no-cache"})
         resp.enable_chunked_encoding()
         await resp.prepare(request)

@@ -6,6 +6,11 @@ What the Python client's ``watch.stream`` lacks and this does:
   from a version the server has compacted away.
 - **410 Gone** (an HTTP answer or an ERROR event): LIST again and *diff* against the cache, so only real
   transitions come out: no replay of every object, and nothing that changed between the LIST and the WATCH lost.
+- **A server that went back in time** (restarted with older state, an etcd restore): a WATCH at a version it
+  has not reached gets 504 "Too large resource version"; an event or a LIST older than the version already seen
+  means the same. Both lead to a LIST diffed against the cache: a recovered node is seen as recovered.
+- **Silent drift** (a missed event, a proxy that dropped one): every ``relist_every`` seconds (10 minutes) the
+  cache is compared with a fresh LIST; what differs comes out as changes and is counted in ``stats.drift``.
 - **A cut stream** (server timeout, reset, proxy) resumes from the last version seen, with jittered backoff on
   errors; ``error`` holds the last one for a front-end to show.
 - **Paged LISTs** (``limit``/``continue``), and a projection that keeps only the fields the consumer needs: the
@@ -52,7 +57,21 @@ class Change:
 
 
 class Gone(Exception):
-    """The resourceVersion we asked for is no longer in the server's history."""
+    """LIST again: the resourceVersion we asked for is no longer in the server's history (410), newer than the
+    server has (504 "Too large resource version"), went backwards, or the periodic re-list is due."""
+
+
+RELIST_EVERY = 600.0  # seconds between re-list compares (silent drift)
+
+
+def _older(version: str, than: str) -> bool:
+    """``version`` is before ``than`` (resourceVersions are opaque, but etcd's, like the simulator's, are
+    increasing integers: compare only those)."""
+    return version.isdigit() and than.isdigit() and int(version) < int(than)
+
+
+def too_large(exc: KubeApiError) -> bool:
+    return exc.status == 504 and "too large resource version" in str(exc).lower()
 
 
 def key_of(obj: Mapping[str, Any]) -> Key:
@@ -63,7 +82,9 @@ def key_of(obj: Mapping[str, Any]) -> Key:
 @dataclass
 class InformerStats:
     lists: int = 0  # LIST requests (pages)
-    relists: int = 0  # LISTs after a 410
+    relists: int = 0  # LISTs after the first (410, 504 too large, a version going backwards, the periodic compare)
+    drift: int = 0  # changes found by a periodic re-list compare: events the watch did not deliver
+    backwards: int = 0  # times the server's resourceVersion went backwards (restarted with older state)
     watches: int = 0  # WATCH requests
     events: int = 0  # watch events received (bookmarks included)
     emitted: int = 0  # changes given to listeners
@@ -82,6 +103,8 @@ class Informer:
     resume_from: str | None = None
     on_version: Callable[[str], None] | None = None  # the resourceVersion moved (persist it)
     backoff: Backoff = field(default_factory=Backoff)
+    relist_every: float | None = RELIST_EVERY  # the periodic re-list compare (caches only); None: never
+    clock: Callable[[], float] = time.monotonic  # for the periodic compare (tests move a virtual one)
 
     def __post_init__(self) -> None:
         self.items: dict[Key, Obj] = {}
@@ -90,6 +113,8 @@ class Informer:
         self.error: str | None = None
         self.resource_version = ""
         self.stats = InformerStats()
+        self._listed_at = 0.0
+        self._periodic = False
 
     # ---- running ------------------------------------------------------------------------------------------
     async def run(self) -> None:
@@ -106,8 +131,8 @@ class Informer:
                 await self._watch()
                 self.error = None
                 self.backoff.reset()
-            except Gone:
-                log.info("%s: resourceVersion %s is gone: listing again", self.kind, self.resource_version)
+            except Gone as exc:
+                log.info("%s: listing again at resourceVersion %s: %s", self.kind, self.resource_version, exc)
                 need_list = True
             except KubewhyError as exc:
                 self.error = str(exc)
@@ -139,8 +164,23 @@ class Informer:
                 break
         if relist:
             self.stats.relists += 1
+        if _older(version, self.resource_version):
+            self.stats.backwards += 1
+            log.warning(
+                "%s: the server's state is older than what was seen (%s < %s): restarted or restored",
+                self.kind,
+                version,
+                self.resource_version,
+            )
+        emitted = self.stats.emitted
         self._replace(fresh)
+        if self._periodic:
+            self.stats.drift += self.stats.emitted - emitted
+            self._periodic = False
+        if version:
+            self.resource_version = ""  # the list's version is the truth now, even an older one
         self._moved(version)
+        self._listed_at = self.clock()
         self.synced.set()
 
     def _replace(self, fresh: dict[Key, Obj]) -> None:
@@ -168,7 +208,7 @@ class Informer:
                 async for event in stream:
                     self._on_event(event)
         except KubeApiError as exc:
-            if exc.status == 410:
+            if exc.status == 410 or too_large(exc):
                 raise Gone(str(exc)) from None
             raise
 
@@ -177,6 +217,9 @@ class Informer:
         self.stats.last_event_at = time.monotonic()
         self.backoff.reset()
         self._handle(event)
+        if self.cache and self.relist_every is not None and self.clock() - self._listed_at >= self.relist_every:
+            self._periodic = True
+            raise Gone(f"the periodic re-list compare is due (every {self.relist_every:.0f} s)")
 
     def _handle(self, event: Obj) -> None:
         kind, obj = event.get("type"), event.get("object") or {}
@@ -185,6 +228,9 @@ class Informer:
                 raise Gone(obj.get("message", "resourceVersion too old"))
             raise KubeApiError(f"watch of {self.kind}: {obj.get('message', obj)}", obj.get("code"))
         version = str((obj.get("metadata") or {}).get("resourceVersion") or "")
+        if _older(version, self.resource_version):
+            self.stats.backwards += 1
+            raise Gone(f"resourceVersion went backwards ({version} < {self.resource_version}): the server restarted")
         if kind == "BOOKMARK":
             self._moved(version)
             return
