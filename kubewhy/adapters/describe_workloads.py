@@ -103,6 +103,9 @@ def fill(kind: str, top: dict[str, Any], meta: Obj, spec: Obj, status: Obj, h: A
         ready = _int(r"(\d+) Running", _value(top, "Pods Status"))
         if ready is not None:
             status["numberReady"] = ready
+        if "desiredNumberScheduled" in status and "numberAvailable" in status:
+            # not printed: the DaemonSet controller stores desired - available (pkg/controller/daemon)
+            status["numberUnavailable"] = max(0, status["desiredNumberScheduled"] - status["numberAvailable"])
     elif kind == "Job":
         for key, field in (
             ("Parallelism", "parallelism"),

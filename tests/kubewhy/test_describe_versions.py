@@ -121,7 +121,12 @@ EXPECTED: dict[str, tuple[str, str | None, str, dict[str, Any], list[tuple[str, 
         "DaemonSet",
         "default",  # no Namespace line before kubectl 1.33
         "fluentd",
-        {"status.desiredNumberScheduled": 3, "status.updatedNumberScheduled": 1, "status.numberAvailable": 2},
+        {
+            "status.desiredNumberScheduled": 3,
+            "status.updatedNumberScheduled": 1,
+            "status.numberAvailable": 2,
+            "status.numberUnavailable": 1,  # not printed: desired - available, as the controller stores it
+        },
         [
             ("Normal", "SuccessfulDelete", 1, "daemonset-controller"),
             ("Normal", "SuccessfulCreate", 1, "daemonset-controller"),
@@ -456,7 +461,12 @@ EXPECTED: dict[str, tuple[str, str | None, str, dict[str, Any], list[tuple[str, 
         "DaemonSet",
         "default",
         "node-exporter",
-        {"status.desiredNumberScheduled": 6, "status.currentNumberScheduled": 5, "status.numberReady": 4},
+        {
+            "status.desiredNumberScheduled": 6,
+            "status.currentNumberScheduled": 5,
+            "status.numberReady": 4,
+            "status.numberUnavailable": 2,
+        },
         [("Warning", "FailedDaemonPod", 1, "daemonset-controller")],
     ),
 }
