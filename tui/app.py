@@ -11,6 +11,7 @@ from typing import Any
 
 from textual import work
 from textual.app import App
+from textual.binding import Binding
 from textual.command import Hit, Hits, Provider
 from textual.screen import Screen
 
@@ -50,6 +51,7 @@ class K8sTui(Host):
     TITLE = "k8stui"
     COMMANDS = App.COMMANDS | {K8sCommands}
     ENABLE_COMMAND_PALETTE = True
+    BINDINGS = [Binding("ctrl+c", "quit_app", "Quit", show=False, priority=True)]
 
     def __init__(self, session: Session, *, namespace: str | None = None, start: str = "home") -> None:
         super().__init__()
@@ -197,12 +199,19 @@ class K8sTui(Host):
         self.push_screen(screen)
 
     def _show(self, screen: Screen[Any]) -> None:
+        """Home is always at the bottom; a list opened by ``:`` goes on top of it (replacing another list), so
+        Esc leads back to home."""
         while len(self.screen_stack) > 2:
             self.pop_screen()
+        if isinstance(screen, HomeScreen):
+            if len(self.screen_stack) < 2:
+                self.push_screen(screen)
+            else:
+                self.switch_screen(screen)
+            return
         if len(self.screen_stack) < 2:
-            self.push_screen(screen)
-        else:
-            self.switch_screen(screen)
+            self.push_screen(HomeScreen())
+        self.push_screen(screen)
 
     def switch_context(self, name: str) -> None:
         if not name:

@@ -8,6 +8,7 @@ bad selector is reported, never raised. Pure functions over plain rows: timed by
 from __future__ import annotations
 
 import re
+import warnings
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -70,7 +71,9 @@ def parse(text: str) -> Filter:
     pattern = raw[1:] if inverse else raw
     error = ""
     try:
-        rx = re.compile(pattern, re.IGNORECASE)
+        with warnings.catch_warnings():  # "possible nested set" and the like: not for a terminal UI's stderr
+            warnings.simplefilter("ignore")
+            rx = re.compile(pattern, re.IGNORECASE)
     except re.error as exc:
         rx, error = re.compile(re.escape(pattern), re.IGNORECASE), f"not a regex ({exc}): matched literally"
     search = rx.search

@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Literal
 
 from textual.app import App
+from textual.notifications import SeverityLevel
 
 if TYPE_CHECKING:
     from kubewhy.models.target import Target
@@ -25,6 +26,19 @@ class Host(App[int]):
     session: Session
     namespace: str | None
     context_name: str
+
+    def notify(
+        self,
+        message: str,
+        *,
+        title: str = "",
+        severity: SeverityLevel = "information",
+        timeout: float | None = None,
+        markup: bool = False,
+    ) -> None:
+        """A toast, as plain text by default: what it says comes from the person (a typed command, a filter) or the
+        cluster (an error, a fix's command with ``[...]`` in it), never markup to interpret."""
+        super().notify(message, title=title, severity=severity, timeout=timeout, markup=markup)
 
     def completions(self) -> list[str]:
         """The ``:`` command bar's suggestions."""

@@ -78,5 +78,6 @@ def test_demo_starts_shows_the_problems_and_why(pane: str) -> None:
     assert "Liveness probe misses its timeout" in why and "CPU limit" in why
     tmux("send-keys", "-t", pane, "Escape")
     screen_with(pane, "Troubled pods")
-    tmux("send-keys", "-t", pane, "q")
+    tmux("send-keys", "-t", pane, "Escape")  # Esc on home does not quit
+    tmux("send-keys", "-t", pane, ":q", "Enter")
     assert "K8STUI-EXITED 0" in screen_with(pane, "K8STUI-EXITED")

@@ -403,7 +403,8 @@ contexts: [{{name: gone-cluster, context: {{cluster: gone, user: me}}}}]
         error = app.screen
         assert isinstance(error, ClusterError) and error.context == "gone-cluster"
         assert str(port) in error.endpoint and error.reason
-        pods = app.screen_stack[1]
+        assert isinstance(app.screen_stack[1], HomeScreen)  # home at the bottom, the list asked for on top
+        pods = app.screen_stack[2]
         assert isinstance(pods, ResourceScreen)  # behind it: loading, never "no pods"
         status = str(pods.query_one("#status", Static).render())
         assert status.startswith(f"Loading Pod from http://127.0.0.1:{port} (paged LIST")

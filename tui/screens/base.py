@@ -4,14 +4,16 @@ from __future__ import annotations
 
 from typing import Any
 
+from textual.actions import SkipAction
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.screen import Screen
-from textual.widgets import Footer, Static
+from textual.widgets import Footer, Input, Static
 
 from kubewhy.models.target import Target
 
 from ..host import Host
+from ..markup import escape
 from ..widgets.commandbar import CommandBar
 
 
@@ -19,10 +21,11 @@ class Base(Screen[None]):
     """A screen of the app. Subclasses compose their body in :meth:`body`."""
 
     BINDINGS = [
-        Binding("colon", "command", ":cmd", key_display=":"),
+        # priority: run as the app reads the key, before it hands the next keys of a burst to the focused widget
+        Binding("colon", "command", ":cmd", key_display=":", priority=True),
         Binding("question_mark", "help", "Help", key_display="?"),
         Binding("escape", "back", "Back", show=False),
-        Binding("q", "back", "Back/Quit", show=False),
+        Binding("q", "back", "Back", show=False),
     ]
     title_text = ""
 
@@ -42,12 +45,20 @@ class Base(Screen[None]):
 
     def heading(self) -> str:
         ns = self.tui.namespace or "all namespaces"
-        return f"[b]k8stui[/b]  {self.tui.context_name}  ·  {ns}  ·  {self.title_text}"
+        return f"[b]k8stui[/b]  {escape(self.tui.context_name)}  ·  {escape(ns)}  ·  {escape(self.title_text)}"
 
     def set_heading(self, extra: str = "") -> None:
-        self.query_one("#heading", Static).update(self.heading() + (f"  ·  {extra}" if extra else ""))
+        self.query_one("#heading", Static).update(self.heading() + (f"  ·  {escape(extra)}" if extra else ""))
+
+    def typing(self) -> None:
+        """A ``:`` or ``/`` pressed while a text field has the keys is a character of its text: those keys are
+        priority bindings (they reach the screen first), so the binding steps aside and the key goes on to the
+        field, in its place among the keys queued for it."""
+        if isinstance(self.focused, Input):
+            raise SkipAction()
 
     def action_command(self) -> None:
+        self.typing()
         self.query_one(CommandBar).open("command")
 
     def action_help(self) -> None:
@@ -56,10 +67,10 @@ class Base(Screen[None]):
         self.tui.push_screen(HelpScreen(self))
 
     def action_back(self) -> None:
+        """Esc and ``q`` go back to the screen below; on home, the bottom, they do nothing (as in k9s): quitting
+        is ``:q`` or ctrl+c, never a stray Esc."""
         if len(self.tui.screen_stack) > 2:
             self.tui.pop_screen()
-        else:
-            self.tui.action_quit_app()
 
     def on_command_bar_command(self, message: CommandBar.Command) -> None:
         self.tui.run_command(message.text)
@@ -75,7 +86,7 @@ class TargetScreen(Base):
     """A screen with a selected object: ``w`` why, ``d`` describe, ``y`` YAML, ``l``/``p`` logs, ``e`` events."""
 
     BINDINGS = [
-        Binding("slash", "filter", "/filter", key_display="/"),
+        Binding("slash", "filter", "/filter", key_display="/", priority=True),
         Binding("w", "why", "Why"),
         Binding("d", "describe", "Describe"),
         Binding("y", "yaml", "YAML"),
@@ -97,6 +108,7 @@ class TargetScreen(Base):
         return target
 
     def action_filter(self) -> None:
+        self.typing()
         self.query_one(CommandBar).open("filter", getattr(self, "filter_text", ""))
 
     def action_sort(self, direction: int) -> None:

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from rich.markup import escape
 from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -27,6 +26,7 @@ from kubewhy.models.findings import Finding, Fix
 from kubewhy.models.target import Target
 
 from ..host import Host
+from ..markup import escape
 
 if TYPE_CHECKING:
     from kubewhy.app import Kubewhy

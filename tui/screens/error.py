@@ -3,12 +3,13 @@ retry, instead of an empty list or a traceback."""
 
 from __future__ import annotations
 
-from rich.markup import escape
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Button, Static
+
+from ..markup import escape
 
 
 def advice(reason: str) -> str:

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from rich.markup import escape
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import VerticalScroll
 from textual.screen import ModalScreen, Screen
 from textual.widgets import Static
 
+from ..markup import escape
 from ..widgets.commandbar import COMMANDS
 
 GLOBAL = [

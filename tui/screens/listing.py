@@ -19,6 +19,7 @@ from kubewhy.models.target import Target
 from kubewhy.watch.informer import Change
 
 from .. import filtering, rows
+from ..markup import escape
 from ..widgets.table import VirtualTable
 from .base import TargetScreen, row_target
 
@@ -70,7 +71,7 @@ class ResourceScreen(TargetScreen):
         stats = getattr(self.store, "stats", None)
         pages = f": {stats.lists} page(s) of {self.tui.session.page_size} so far" if stats and stats.lists else ""
         self.query_one("#status", Static).update(
-            f"Loading {self.kind} from {self.tui.session.endpoint} (paged LIST{pages}) …"
+            f"Loading {self.kind} from {escape(self.tui.session.endpoint)} (paged LIST{pages}) …"
         )
 
     def on_unmount(self) -> None:
@@ -138,11 +139,11 @@ class ResourceScreen(TargetScreen):
         table.set_rows(self.shown)
         status = f"{len(self.shown)} of {len(self.store.items)} {plural}"
         if self.filter.text:
-            status += f"  ·  /{self.filter.text}"
+            status += f"  ·  /{escape(self.filter.text)}"
         if self.filter.error:
-            status += f"  ·  [yellow]{self.filter.error}[/]"
+            status += f"  ·  [yellow]{escape(self.filter.error)}[/]"
         if self.store.error:
-            status += f"  ·  [red]watch: {self.store.error}[/] (showing the last known state)"
+            status += f"  ·  [red]watch: {escape(self.store.error)}[/] (showing the last known state)"
         self.query_one("#status", Static).update(status)
         self.set_heading()
 

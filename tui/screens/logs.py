@@ -20,6 +20,7 @@ from textual.widgets import Log, Static
 from kubewhy.errors import KubewhyError
 from kubewhy.models.target import Target
 
+from ..markup import escape
 from .base import Base
 
 RING = 10_000
@@ -40,7 +41,7 @@ def new_lines(known: deque[str], fetched: list[str]) -> list[str]:
 
 class LogsScreen(Base):
     BINDINGS = [
-        Binding("slash", "search", "/search", key_display="/"),
+        Binding("slash", "search", "/search", key_display="/", priority=True),
         Binding("f", "follow", "Follow on/off"),
     ]
 
@@ -68,7 +69,7 @@ class LogsScreen(Base):
             f"{len(self.ring)} lines (ring of {RING})",
         ]
         if self.search is not None:
-            parts.append(f"/{self.search.pattern}")
+            parts.append(f"/{escape(self.search.pattern)}")
         self.query_one("#log-state", Static).update("  ·  ".join(parts) + (f"  ·  {extra}" if extra else ""))
 
     def _show(self, lines: Iterable[str]) -> None:
@@ -83,14 +84,14 @@ class LogsScreen(Base):
         try:
             self.container = await session.log_container(self.target)
         except KubewhyError as exc:
-            self._state(f"[red]{exc}[/]")
+            self._state(f"[red]{escape(str(exc))}[/]")
             return
         first = True
         while first or self.following:
             try:
                 text = await session.logs(self.target, self.container, previous=self.previous, tail=TAIL, record=first)
             except KubewhyError as exc:
-                self._state(f"[red]{exc}[/]")
+                self._state(f"[red]{escape(str(exc))}[/]")
             else:
                 if text is None and first:
                     which = "previous container" if self.previous else "container"
@@ -112,6 +113,7 @@ class LogsScreen(Base):
     def action_search(self) -> None:
         from ..widgets.commandbar import CommandBar
 
+        self.typing()
         self.query_one(CommandBar).open("filter", self.search.pattern if self.search else "")
 
     def filter_changed(self, text: str, final: bool) -> None:

@@ -10,7 +10,6 @@ shows the server-side dry run, whose credentials are used and what is checked ju
 
 from __future__ import annotations
 
-from rich.markup import escape
 from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -23,6 +22,7 @@ from kubewhy.errors import KubewhyError
 from kubewhy.models.findings import CheckResult, Finding, Fix, Report
 from kubewhy.models.target import Target
 
+from ..markup import escape
 from .base import Base
 from .confirm import ConfirmFix
 

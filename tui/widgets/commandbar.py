@@ -5,6 +5,7 @@ from __future__ import annotations
 from textual.binding import Binding
 from textual.message import Message
 from textual.suggester import SuggestFromList
+from textual.widget import Widget
 from textual.widgets import Input
 
 from ..rows import VIEWS
@@ -35,8 +36,12 @@ class CommandBar(Input):
     def __init__(self, extra: list[str] | None = None) -> None:
         super().__init__(id="command-bar", suggester=SuggestFromList(COMMANDS + (extra or []), case_sensitive=False))
         self.mode = "command"
+        self.before: Widget | None = None  # what had the focus before the bar opened
 
     def open(self, mode: str, text: str = "") -> None:
+        """Show the bar and take the keys at once: focus is set synchronously (``Widget.focus`` defers it to the
+        next idle moment, and the keys of a burst typed after ``:`` reached the list behind: ``:nodes`` opened
+        describe on ``d``). Where the focus was is remembered and given back on close."""
         self.mode = mode
         self.placeholder = (
             "command: pods nodes deploy sts svc pvc hpa events incidents history ns NAME ctx NAME"
@@ -44,12 +49,19 @@ class CommandBar(Input):
             else "filter: regex, !inverse, -l label=selector"
         )
         self.value = text
+        self.cursor_position = len(text)
+        if self.screen.focused is not self:
+            self.before = self.screen.focused
         self.add_class("-open")
-        self.focus()
+        self.screen.set_focus(self)
 
     def close(self) -> None:
         self.remove_class("-open")
-        self.screen.focus_next()
+        before, self.before = self.before, None
+        if before is not None and before.is_attached and before.focusable:
+            self.screen.set_focus(before)
+        else:
+            self.screen.focus_next()
 
     def on_input_changed(self, event: Input.Changed) -> None:
         event.stop()
