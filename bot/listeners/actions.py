@@ -70,14 +70,30 @@ async def _checked(deps: BotDeps, body: dict[str, Any], client: AsyncWebClient, 
     target, and that target is one the bot may read; otherwise the clicker is told (only them) and None. The
     incident is the posted message's, not the button's."""
     user = (body.get("user") or {}).get("id", "")
-    try:
-        click = _clicked(body)
-    except (UsageError, KeyError, IndexError, TypeError, AttributeError) as exc:
-        await refuse(deps, body, user, "click", str(exc), f"I cannot use this button: {blocks.escape(clip(str(exc)))}.")
-        return None
     elsewhere = foreign(context, body)
     if elsewhere is not None:
         await refuse(deps, body, user, "click", elsewhere, "This request is not from the workspace I am installed in.")
+        return None
+    try:
+        click = _clicked(body)
+    except (UsageError, KeyError, IndexError, TypeError, AttributeError) as exc:
+        said = f"I cannot use this button: {blocks.escape(clip(str(exc)))}."
+        channel = (body.get("channel") or {}).get("id") or (body.get("container") or {}).get("channel_id")
+        if isinstance(channel, str) and channel:  # to the clicker only: an ephemeral is theirs wherever it shows
+            deps.app.record("refused", actor=user, details={"what": "click", "reason": str(exc)[:300]})
+            await client.chat_postEphemeral(channel=channel, user=user, text=said)
+        else:
+            await refuse(deps, body, user, "click", str(exc), said)
+        return None
+    if not deps.readable(click.target.namespace):  # a hand-made value: checked before anything is looked up
+        log.warning(
+            "slack: %s clicked a button for namespace %s, which the bot may not read", user, click.target.namespace
+        )
+        await client.chat_postEphemeral(
+            channel=click.channel,
+            user=user,
+            text=(f"I may not read namespace `{blocks.escape(click.target.namespace or '')}`."),
+        )
         return None
     posted = await posted_message(deps, click.channel, click.ts)
     if posted is None or posted.target != click.target.ref:
@@ -91,19 +107,7 @@ async def _checked(deps: BotDeps, body: dict[str, Any], client: AsyncWebClient, 
             "This button is not on a message I posted about that object: press it on my answer, or ask again.",
         )
         return None
-    click = Click(click.value, click.target, click.channel, click.ts, click.user, posted.incident)
-    channel = click.channel
-    if not deps.readable(click.target.namespace):
-        log.warning(
-            "slack: %s clicked a button for namespace %s, which the bot may not read", user, click.target.namespace
-        )
-        await client.chat_postEphemeral(
-            channel=channel,
-            user=user,
-            text=(f"I may not read namespace `{blocks.escape(click.target.namespace or '')}`."),
-        )
-        return None
-    return click
+    return Click(click.value, click.target, click.channel, click.ts, click.user, posted.incident)
 
 
 def _audit_click(deps: BotDeps, action: str, click: Click) -> None:
