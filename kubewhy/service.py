@@ -180,7 +180,11 @@ async def _diagnose(target: Target, deps: Deps, obj: dict[str, Any] | None) -> R
     findings = _dedupe([o.finding for o in outcomes if o.finding is not None])
     # What Kubernetes wrote in the status of a related object (a workload's pod rejected with OutOfcpu, a node's
     # pressure taint) names a cause there too, read from what is already fetched: no further request.
-    findings += _said_on_related(examined, findings, deps.catalog, now_ts)
+    absent: dict[str, set[str]] = {}  # subject ref → playbooks that examined it and found their cause absent
+    for o in outcomes:
+        if o.finding is None and any(c.reason == "cause-absent" for c in o.checks):
+            absent.setdefault(o.subject.ref, set()).add(o.playbook.id)
+    findings += _said_on_related(examined, findings, deps.catalog, now_ts, absent)
     found_ids = {f.id for f in findings}
     caused: dict[str, set[str]] = {}
     linked = []
@@ -192,7 +196,9 @@ async def _diagnose(target: Target, deps: Deps, obj: dict[str, Any] | None) -> R
     ranked = _rank(linked, caused)
     # The net under the playbooks: what Kubernetes itself wrote on an unhealthy target names its cause (the reason
     # vocabulary); an object unhealthy by its own account is never "no problems found".
-    named, note = await _kubernetes_says(kube, ctx, main, target, now_ts, deps.catalog)
+    named, note = await _kubernetes_says(
+        kube, ctx, main, target, now_ts, deps.catalog, frozenset(absent.get(main.ref, ()))
+    )
     ranked = [_with_words(f, named) for f in ranked]
     # Under the playbooks, per subject: where a playbook already explains the target, the vocabulary only adds
     # its words to that finding (a second, generic cause beside a proven one is noise).
@@ -236,7 +242,9 @@ def _with_words(finding: Finding, named: list[Finding]) -> Finding:
     return dataclasses.replace(finding, evidence=evidence, fixes=fixes)
 
 
-def _said_on_related(examined: list[Subject], found: list[Finding], catalog: Catalog, now_ts: float) -> list[Finding]:
+def _said_on_related(
+    examined: list[Subject], found: list[Finding], catalog: Catalog, now_ts: float, absent: dict[str, set[str]]
+) -> list[Finding]:
     """Vocabulary findings from the status of the related objects that show trouble and that no playbook
     explains; each names its own subject."""
     from .reasons import match, name, vocabulary
@@ -256,7 +264,8 @@ def _said_on_related(examined: list[Subject], found: list[Finding], catalog: Cat
             str(meta.get("name", "")),
             str((s.obj.get("spec") or {}).get("nodeName") or ""),
         )
-        for f in name.findings(vocab, match.find(vocab, s.obj, []), about, _known(catalog)):
+        judged = frozenset(absent.get(s.ref, ()))
+        for f in name.findings(vocab, match.find(vocab, s.obj, []), about, _known(catalog), judged):
             if f.id not in ids:
                 ids.add(f.id)
                 out.append(f)
@@ -274,7 +283,13 @@ def _known(catalog: Catalog) -> Callable[[str], Any]:
 
 
 async def _kubernetes_says(
-    kube: CachedKube, ctx: CheckContext, main: Subject, target: Target, now_ts: float, catalog: Catalog
+    kube: CachedKube,
+    ctx: CheckContext,
+    main: Subject,
+    target: Target,
+    now_ts: float,
+    catalog: Catalog,
+    judged_absent: frozenset[str],
 ) -> tuple[list[Finding], Finding | None]:
     """The causes Kubernetes named on the target (kubewhy/reasons), and the ``unexplained`` finding that quotes
     its raw signals; nothing for a healthy object, which costs no further request.
@@ -310,7 +325,7 @@ async def _kubernetes_says(
     name_ = str(meta.get("name") or target.name)
     about = name.About(main.ref, target.kind, namespace, name_, str((obj.get("spec") or {}).get("nodeName") or ""))
 
-    named = name.findings(vocab, matches, about, _known(catalog))
+    named = name.findings(vocab, matches, about, _known(catalog), judged_absent)
     note = (
         health.unexplained(main.ref, target.kind, namespace, name_, signals, warnings) if signals or warnings else None
     )

@@ -112,8 +112,34 @@ def _messages(entry: Entry, obj: Obj, events: list[Obj]) -> Iterator[str]:
             yield _event_text(e)
 
 
+# The taints the node lifecycle controller keeps in step with a condition, and the condition that sets each:
+# a taint whose condition the node already reports healthy is lingering (the controller removes it within
+# seconds), not a cause.
+_TAINT_CONDITION = {
+    "node.kubernetes.io/not-ready": "Ready",
+    "node.kubernetes.io/unreachable": "Ready",
+    "node.kubernetes.io/memory-pressure": "MemoryPressure",
+    "node.kubernetes.io/disk-pressure": "DiskPressure",
+    "node.kubernetes.io/pid-pressure": "PIDPressure",
+    "node.kubernetes.io/network-unavailable": "NetworkUnavailable",
+}
+
+
+def _lingering(taint_key: Any, node: Obj) -> bool:
+    ctype = _TAINT_CONDITION.get(str(taint_key))
+    if ctype is None:
+        return False
+    cond = next((c for c in _list(_dict(node.get("status")).get("conditions")) if c.get("type") == ctype), None)
+    if cond is None:
+        return False  # no condition in the input: the taint is all there is
+    healthy = "True" if ctype == "Ready" else "False"
+    return cond.get("status") == healthy
+
+
 def _taints(entry: Entry, obj: Obj) -> Iterator[str]:
     for t in _list(_dict(obj.get("spec")).get("taints")):
+        if _lingering(t.get("key"), obj):
+            continue
         if entry.fits("key", t.get("key")) and entry.fits("effect", t.get("effect")):
             value = f"={t['value']}" if t.get("value") else ""
             yield f"taint {t.get('key')}{value}:{t.get('effect', '')}"

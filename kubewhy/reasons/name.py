@@ -48,13 +48,23 @@ class About:
 
 
 def findings(
-    vocabulary: Vocabulary, matches: list[Match], about: About, known: Callable[[str], Known | None]
+    vocabulary: Vocabulary,
+    matches: list[Match],
+    about: About,
+    known: Callable[[str], Known | None],
+    judged_absent: frozenset[str] = frozenset(),
 ) -> list[Finding]:
-    """One finding per finding id, in the order of its first match; its evidence quotes every match of it."""
+    """The cause of the first match in the vocabulary's order (specific entries come before generic ones, so a
+    pod's ``status.reason: Terminated`` for a node shutdown is named before its generic phase ``Failed``); its
+    evidence quotes every match of that finding. ``judged_absent``: findings a playbook examined on this object
+    and found absent. A phase alone is a state, not a cause (a claim Pending for its first consumer is fine), so a
+    phase entry does not overrule that playbook; a reason, a message or an event does (a paste of events alone
+    gives the playbook too little to judge)."""
     grouped: dict[str, list[Match]] = {}
     for m in matches:
-        if m.entry.finding:
+        if m.entry.finding and not (m.entry.where == "phase" and m.entry.finding in judged_absent):
             grouped.setdefault(m.entry.finding, []).append(m)
+    grouped = dict(list(grouped.items())[:1])
     out: list[Finding] = []
     for fid, ms in grouped.items():
         info = vocabulary.findings[fid]

@@ -69,7 +69,7 @@ TAINT_ALONE = [
     ("node.kubernetes.io/memory-pressure", "NoSchedule", "node-system-oom"),
     ("node.kubernetes.io/network-unavailable", "NoSchedule", "node-network-unavailable"),
     ("node.kubernetes.io/unschedulable", "NoSchedule", "node-maintenance"),
-    ("node.kubernetes.io/pid-pressure", "NoSchedule", "unexplained"),
+    ("node.kubernetes.io/pid-pressure", "NoSchedule", "node-pid-pressure"),
 ]
 
 

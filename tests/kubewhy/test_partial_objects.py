@@ -313,28 +313,22 @@ def test_the_same_crash_minutes_ago_stays_critical(tmp_path: Path, catalog) -> N
 
 
 def test_an_unhealthy_object_no_playbook_explains_gets_an_unexplained_finding(tmp_path: Path, catalog) -> None:  # type: ignore[no-untyped-def]
-    node = {
-        "apiVersion": "v1",
-        "kind": "Node",
-        "metadata": {"name": "n1"},
-        "spec": {},
-        "status": {
-            "conditions": [
-                {
-                    "type": "PIDPressure",
-                    "status": "True",
-                    "reason": "KubeletHasInsufficientPID",
-                    "message": "kubelet has insufficient PID available",
-                },
-                {"type": "Ready", "status": "True", "reason": "KubeletReady"},
-            ]
-        },
+    """A waiting reason neither a playbook nor Kubernetes' vocabulary knows (a new runtime's own word)."""
+    status = {
+        "phase": "Running",
+        "containerStatuses": [
+            {
+                "name": "app",
+                "ready": False,
+                "restartCount": 0,
+                "state": {"waiting": {"reason": "SandboxQuarantined", "message": "held by the runtime's policy"}},
+            }
+        ],
     }
-    report = _report(tmp_path, [node], "node/n1", catalog)
+    report = _report(tmp_path, [_pod(status, {"containers": [{"name": "app", "image": "app"}]})], "pod/ns/p", catalog)
     assert report.findings[-1].id == "unexplained"
     assert (
-        "condition PIDPressure=True reason=KubeletHasInsufficientPID: kubelet has insufficient PID available"
-        in report.findings[-1].evidence
+        "container app: waiting reason=SandboxQuarantined: held by the runtime's policy" in report.findings[-1].evidence
     )
     assert "No problems found" not in to_text(report)
 
