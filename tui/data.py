@@ -186,9 +186,21 @@ class Session:
     def record(self, action: str, target: Target | None = None) -> None:
         self.kubewhy.record(action, target=target)
 
-    async def describe(self, target: Target) -> list[str]:
+    async def describe(self, target: Target) -> str:
+        """``kubectl describe`` of the object, with its events (and a Service's endpoints)."""
+        from .describe import describe_text, endpoint_addresses
+
         self.record("describe", target)
-        return await self.kubewhy.describe(target)
+        obj = await self.kubewhy.get(target)
+        if obj is None:
+            return f"{target.kind.lower()} {target.name} not found"
+        obj = {"kind": target.kind, **obj}
+        selector = f"involvedObject.kind={target.kind},involvedObject.name={target.name}"
+        found = await self.kubewhy.kube.list("Event", target.namespace, field_selector=selector)
+        endpoints = None
+        if target.kind == "Service":
+            endpoints = endpoint_addresses(await self.kubewhy.kube.get("Endpoints", target.namespace, target.name))
+        return describe_text(obj, found, self.now(), endpoints)
 
     async def yaml_text(self, target: Target) -> str:
         self.record("yaml", target)

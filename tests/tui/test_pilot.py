@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 import urllib.request
 from collections.abc import Callable
 from typing import Any
@@ -329,8 +330,9 @@ async def test_detail_views_describe_yaml_logs_events_history_help(
         await pilot.press("d")
         assert isinstance(app.screen, TextScreen)
         text = app.screen.query_one("#text", TextArea)
-        await until(pilot, lambda: "Name: app-7d4b9c6f5-x2x7k" in text.text, "describe")
-        assert "restarts" in text.text
+        await until(pilot, lambda: "Events:" in text.text, "describe")
+        assert re.search(r"^Name:\s+app-7d4b9c6f5-x2x7k$", text.text, re.MULTILINE)
+        assert "Restart Count:" in text.text
         await pilot.press("escape", "y")
         text = app.screen.query_one("#text", TextArea)
         await until(pilot, lambda: "kind: Pod" in text.text or "apiVersion" in text.text, "yaml")

@@ -32,7 +32,7 @@ class TextScreen(Base):
             if self.what == "yaml":
                 text = await session.yaml_text(self.target)
             else:
-                text = "\n".join(await session.describe(self.target))
+                text = await session.describe(self.target)
         except KubewhyError as exc:
             text = f"could not read {self.target.ref}: {exc}"
         self.query_one("#text", TextArea).load_text(text)

@@ -36,12 +36,30 @@ def check_line(result: CheckResult) -> str:
     )
 
 
+def shown_evidence(report: Report) -> list[list[str]]:
+    """Each finding's evidence as it is worth reading: a line that only names a source with nothing after it
+    (``previous log:`` for a blank log line) is left out, and a line already shown, under this finding or an
+    earlier one, is not shown again."""
+    seen: set[str] = set()
+    out: list[list[str]] = []
+    for f in report.findings:
+        kept = []
+        for e in f.evidence:
+            text = " ".join(e.split())
+            if not text or text.endswith(":") or text in seen:
+                continue
+            seen.add(text)
+            kept.append(e)
+        out.append(kept)
+    return out
+
+
 def causes_markup(report: Report) -> str:
     """The ranked findings, evidence under each, as Rich markup (every value from the cluster escaped)."""
     if report.healthy:
         return "[green b]No problems found.[/] Every check completed."
     out: list[str] = []
-    for rank, f in enumerate(report.findings, 1):
+    for rank, (f, evidence) in enumerate(zip(report.findings, shown_evidence(report), strict=True), 1):
         colour = COLOURS.get(f.severity, "white")
         caused = f"  [dim](caused by {escape(', '.join(f.caused_by))})[/]" if f.caused_by else ""
         out.append(
@@ -49,11 +67,24 @@ def causes_markup(report: Report) -> str:
             f"[dim]{escape(f.subject)} · {escape(f.id)}[/]{caused}"
         )
         out.append(f"   {escape(f.summary)}")
-        out += [f"   [dim]•[/] {escape(e)}" for e in f.evidence]
+        out += [f"   [dim]•[/] {escape(e)}" for e in evidence]
     for c in report.incomplete:
         out.append(f"[red]check {escape(c.id)} did not complete ({c.status}): {escape(c.detail)}[/]")
     out += [f"[dim]{escape(n)}[/]" for n in report.notes]
     return "\n".join(out)
+
+
+def unique_fixes(report: Report) -> list[tuple[Finding, Fix]]:
+    """The fixes in rank order, each command once (two findings proposing one command list it under the first)."""
+    seen: set[str] = set()
+    out = []
+    for f in report.findings:
+        for fix in f.fixes:
+            key = " ".join(fix.command.split())
+            if key not in seen:
+                seen.add(key)
+                out.append((f, fix))
+    return out
 
 
 class WhyScreen(Base):
@@ -116,7 +147,7 @@ class WhyScreen(Base):
         await self.show_charts(report)
 
     def show_fixes(self, report: Report) -> None:
-        self.fixes = [(f, fix) for f in report.findings for fix in f.fixes]
+        self.fixes = unique_fixes(report)
         options = self.query_one("#fixes", OptionList)
         options.clear_options()
         for i, (finding, fix) in enumerate(self.fixes):
