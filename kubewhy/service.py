@@ -350,6 +350,7 @@ async def diagnose_described(
         objects = describe.parse(text, now=captured)
     except describe.DescribeError as exc:
         raise UsageError(f"pasted text, line {exc}") from None
+    objects = _placeholder_as_said(objects)
     kube = SnapshotKube([], objects=objects, endpoint="pasted kubectl describe output")
     if captured == read_at:
         # No absolute time in the text (a fragment, an Events table): its ages count back from when it is read,
@@ -363,6 +364,47 @@ async def diagnose_described(
     if target.name != describe.PLACEHOLDER and (gap := beyond_the_text(target.kind, mine[0] if mine else {})):
         report.notes.append(gap)  # what a cause may need that the text cannot hold, and how to read it
     return report
+
+
+def _placeholder_as_said(objects: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """A fragment's placeholder object, corrected by what its events say: the kind they are written on (a node's
+    ``NodeHasDiskPressure``, a Service's ``SyncLoadBalancerFailed``), and no status where the reader only filled
+    in zeros (a fragment shows no status, and zeros would read as a healthy one)."""
+    from . import kinds
+    from .adapters import describe
+    from .reasons import infer, vocabulary
+
+    placeholder = next(
+        (
+            o
+            for o in objects
+            if o.get("kind") != "Event" and (o.get("metadata") or {}).get("name") == describe.PLACEHOLDER
+        ),
+        None,
+    )
+    if placeholder is None:
+        return objects
+    guess = str(placeholder.get("kind", ""))
+    events = [o for o in objects if o.get("kind") == "Event"]
+    kind = infer.kind_of(vocabulary.bundled(), events, guess)
+    status = placeholder.get("status")
+    if isinstance(status, dict) and not any(v not in (0, None, "", [], {}) for v in status.values()):
+        placeholder = {k: v for k, v in placeholder.items() if k != "status"}
+    if kind != guess:
+        info = kinds.info(kind)
+        meta = dict(placeholder.get("metadata") or {})
+        if not info.namespaced:
+            meta.pop("namespace", None)
+        placeholder = {"apiVersion": info.api_version, "kind": kind, "metadata": meta}
+        events = [
+            {**e, "involvedObject": {**(e.get("involvedObject") or {}), "kind": kind}}
+            | ({} if info.namespaced else {"metadata": {**(e.get("metadata") or {})}})
+            for e in events
+        ]
+    rest = [
+        o for o in objects if o.get("kind") != "Event" and (o.get("metadata") or {}).get("name") != describe.PLACEHOLDER
+    ]
+    return [placeholder, *rest, *events]
 
 
 def _dedupe(findings: list[Finding]) -> list[Finding]:

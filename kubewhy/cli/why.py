@@ -91,15 +91,19 @@ def flags(args: argparse.Namespace) -> Flags:
     )
 
 
+def _read_text(path: Path) -> str:
+    try:
+        return path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise UsageError(f"{path}:1: cannot read: {getattr(exc, 'strerror', None) or exc}") from None
+
+
 def described_target(files: list[str]) -> str:
     """The first object a ``kubectl describe`` file describes, as a target."""
     from ..adapters import describe
 
     path = Path(files[0])
-    try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise UsageError(f"{path}:1: cannot read: {getattr(exc, 'strerror', None) or exc}") from None
+    text = _read_text(path)
     try:
         return describe.target_of(describe.parse(text))
     except describe.DescribeError as exc:
@@ -107,7 +111,12 @@ def described_target(files: list[str]) -> str:
 
 
 def run(args: argparse.Namespace, environ: Environ) -> int:
+    args.pasted = None
     if args.describe:
+        if len(args.describe) == 1 and not args.snapshot and not args.target:
+            # One paste and nothing else: read it as the bot reads a paste (a fragment's kind from its words,
+            # the notes on what the text cannot hold), not as a snapshot file.
+            args.pasted = _read_text(Path(args.describe[0]))
         args.snapshot = [*(args.snapshot or []), *args.describe]
         if not args.target:
             args.target = described_target(args.describe)
@@ -144,7 +153,10 @@ async def diagnose_and_show(target: Target, settings: Settings, args: argparse.N
     ) as app:
         for w in app.warnings:
             warn(w)
-        report = await app.diagnose(target, incident=args.incident)
+        if getattr(args, "pasted", None) is not None:
+            report = await app.diagnose_described(args.pasted)
+        else:
+            report = await app.diagnose(target, incident=args.incident)
         if not spool:  # the row (or its fallback line) exists before the report shows
             await app.flush(timeout=3.0)
         if show(report, args) and args.chart_dir:
