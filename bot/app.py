@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import Any
 
 from aiohttp import web
 from slack_bolt.async_app import AsyncApp
@@ -39,7 +40,13 @@ def build_app(deps: BotDeps) -> AsyncApp:
         request_verification_enabled=deps.slack.mode == "http",
         process_before_response=False,
     )
-    deps.verifier = Verifier(deps, app.client)
+    deps.verifier = verifier = Verifier(deps, app.client)
+
+    @app.middleware
+    async def start_verifier(next: Any) -> Any:  # noqa: A002 - Bolt passes it by this name
+        verifier.ensure_started()  # Socket Mode has no start-up hook of its own: the first request starts it
+        return await next()
+
     commands.register(app, deps)
     actions.register(app, deps)
     incidents.register(app, deps)
@@ -63,7 +70,7 @@ def build_web_app(deps: BotDeps, app: AsyncApp, gate: Gate | None = None) -> web
             await verifier.stop()
 
     web_app.on_startup.append(start_verifier)
-    web_app.on_cleanup.append(stop_verifier)
+    web_app.on_shutdown.append(stop_verifier)  # before the runner waits for in-flight requests: not one of them
     return web_app
 
 

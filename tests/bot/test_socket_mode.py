@@ -30,7 +30,8 @@ async def test_slash_command_over_socket_mode(start_sim, tmp_path: Path) -> None
     assert settings.slack.mode == "socket"
     kubewhy = Kubewhy(settings, source="slack")
     await kubewhy.open()
-    app = build_app(BotDeps.of(kubewhy))
+    deps = BotDeps.of(kubewhy)
+    app = build_app(deps)
     handler = AsyncSocketModeHandler(app, settings.slack.app_token)
     try:
         await handler.connect_async()
@@ -53,7 +54,11 @@ async def test_slash_command_over_socket_mode(start_sim, tmp_path: Path) -> None
         update = (await double.wait_for("chat.update"))[0]
         assert "statefulset" in str(update["blocks"]).lower() and "No space left on device" in str(update["blocks"])
         assert double.to("apps.connections.open")  # the app asked Slack where to connect, with its app token
+        # the verify-after-fix loop runs in Socket Mode too (started by the first request: no start-up hook)
+        assert deps.verifier is not None and deps.verifier._task is not None and not deps.verifier._task.done()
     finally:
+        if deps.verifier is not None:
+            await deps.verifier.stop()
         await handler.close_async()
         await kubewhy.close()
         await double.stop()
