@@ -520,3 +520,32 @@ async def test_where_two_people_are_needed_the_asker_cannot_approve(bot: Bot) ->
         await _modal(bot, other, user=ASKER)
     finally:
         bot.deps.slack = saved
+
+
+async def test_through_slack_a_changed_object_makes_the_approval_stale(bot: Bot) -> None:
+    service = {"kind": "Service", "namespace": "q4", "name": "web"}
+    try:
+        message = await _answer(bot, "why svc/web -n q4")
+        modal = await _modal(bot, message)
+        # churn while the modal is open (status, annotations: a new resourceVersion), then the selector itself
+        bot.sim.control(
+            "apply", {"steps": [{"patch": {"target": service, "merge": {"metadata": {"annotations": {"x": "1"}}}}}]}
+        )
+        bot.sim.control(
+            "apply", {"steps": [{"patch": {"target": service, "merge": {"spec": {"selector": {"app": "x"}}}}}]}
+        )
+        await bot.interact(_submission(APPROVER, modal["private_metadata"]))
+        said = (await bot.double.wait_for("chat.postMessage", 2))[-1]
+        assert "changed since the dry run" in text_of(said["blocks"])
+        live = bot.sim.cluster.store.get(("", "services"), "q4", "web")
+        assert live is not None and live["spec"]["selector"] == {"app": "x"}  # nothing was overwritten
+        bot.double.reset()
+        fresh = await _modal(bot, message)  # a fresh look, and the same churn alone: still approvable
+        bot.sim.control(
+            "apply", {"steps": [{"patch": {"target": service, "merge": {"metadata": {"annotations": {"x": "2"}}}}}]}
+        )
+        await bot.interact(_submission(APPROVER, fresh["private_metadata"]))
+        said = (await bot.double.wait_for("chat.postMessage"))[-1]
+        assert "applied" in text_of(said["blocks"]), text_of(said["blocks"])
+    finally:
+        _restore(bot.sim)
