@@ -81,10 +81,13 @@ def looks_like_describe(text: str) -> bool:
     from .describe_fragment import looks_like_fragment
 
     text = normalise(text)
-    first = next((ln for ln in text.splitlines() if ln.strip()), "")
-    if first.lstrip().startswith("{"):
-        return False
-    return bool(re.match(r"^\s*Name:\s+\S+", first)) or looks_like_fragment(text)
+    lines = [ln for ln in text.splitlines() if ln.strip()]
+    first = lines[0] if lines else ""
+    if first.lstrip().startswith(("{", "apiVersion:", "kind:", "---", "items:")):
+        return False  # JSON or a YAML snapshot
+    # A prompt or a sentence may come before the first ``Name:`` ("kubectl describe node x", "here it is:").
+    head = "\n".join(lines[:5])
+    return bool(re.search(r"(?m)^\s*Name:\s+\S+", head)) or looks_like_fragment(text)
 
 
 def normalise(text: str) -> str:
@@ -734,7 +737,34 @@ def _read(text: str, now: dt.datetime | None) -> tuple[list[Obj], dt.datetime]:
         if later > dt.timedelta():
             captured += later
             objects = [o for block in blocks for o in _object(block, captured)]
-    return objects, captured
+    return _named_validly(objects), captured
+
+
+_INVALID_NAME_CHARS = re.compile(r"[^a-z0-9.-]+")
+
+
+def _name_from_redacted(name: str) -> str:
+    """A name as pasted text may redact it (``(node-2-ip)``, ``<my-pod>``, ``MY_NODE``) turned into a valid one, so
+    the paste is still diagnosed: lower case, anything else a dash, trimmed."""
+    slug = _INVALID_NAME_CHARS.sub("-", name.lower()).strip("-.")
+    return slug or "redacted"
+
+
+def _named_validly(objects: list[Obj]) -> list[Obj]:
+    """Objects and their events under names the API would accept (see :func:`_name_from_redacted`)."""
+    valid = re.compile(r"^[a-z0-9]([a-z0-9.-]*[a-z0-9])?$")
+    renamed: dict[str, str] = {}
+    for o in objects:
+        name = str((o.get("metadata") or {}).get("name") or "")
+        if o.get("kind") != "Event" and name and not valid.match(name):
+            renamed[name] = _name_from_redacted(name)
+            o["metadata"]["name"] = renamed[name]
+    if renamed:
+        for o in objects:
+            involved = o.get("involvedObject") if o.get("kind") == "Event" else None
+            if isinstance(involved, dict) and involved.get("name") in renamed:
+                involved["name"] = renamed[involved["name"]]
+    return objects
 
 
 def _anchored(objects: list[Obj]) -> dt.timedelta:

@@ -64,3 +64,16 @@ def test_the_cli_reads_one_paste_as_the_bot_does(tmp_path: Path) -> None:
     )
     assert run.returncode == 0, run.stderr
     assert "node/pasted" in run.stdout and "node-disk-pressure" in run.stdout
+
+
+def test_a_redacted_name_and_a_prompt_line_do_not_stop_a_paste() -> None:
+    text = (
+        "$ kubectl describe node (node-2-ip)\n"
+        "Name:               (node-2-ip)\n"
+        "Roles:              worker\n"
+        "Taints:             node.kubernetes.io/unreachable:NoExecute\n"
+        "Unschedulable:      false\n"
+    )
+    report = _why(text)
+    assert str(report.target) == "node/node-2-ip"
+    assert report.findings and report.findings[0].id == "node-not-ready", report.findings
