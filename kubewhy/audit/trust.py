@@ -7,6 +7,8 @@
   another channel, another message or another target is refused instead of acted on.
 
 Without an audit database (``KUBEWHY_NO_AUDIT``) both live in memory, bounded, for the life of the process.
+Posted messages older than :data:`MESSAGE_LIFETIME` are deleted as new ones arrive: their buttons are refused
+(ask again).
 """
 
 from __future__ import annotations
@@ -26,7 +28,8 @@ from .queries import store_errors
 
 K = TypeVar("K")
 V = TypeVar("V")
-PRUNE_EVERY = 500  # inserts between two deletions of expired replay keys
+PRUNE_EVERY = 500  # inserts between two deletions of expired rows
+MESSAGE_LIFETIME = timedelta(days=90)  # a posted message's buttons work this long (the audit log's retention)
 
 
 @dataclass(frozen=True)
@@ -38,6 +41,7 @@ class Posted:
     team: str | None
     target: str | None
     incident: str | None
+    created_at: datetime | None = None
 
 
 def _now() -> datetime:
@@ -61,6 +65,7 @@ class TrustStore:
         self._seen: OrderedDict[str, datetime] = OrderedDict()
         self._posted: OrderedDict[tuple[str, str], Posted] = OrderedDict()
         self._inserts = 0
+        self._remembered = 0
         self._lock = asyncio.Lock()
 
     # ---- replays ---------------------------------------------------------------------------------------------
@@ -93,20 +98,27 @@ class TrustStore:
         return True
 
     async def prune(self, *, at: datetime | None = None) -> None:
-        """Delete replay keys past their expiry."""
+        """Delete replay keys past their expiry, and posted messages older than :data:`MESSAGE_LIFETIME` (their
+        buttons are refused from then on: ask again)."""
         if self._sessions is None:
             return
+        at = at or _now()
         with store_errors(self.url):
             async with self._sessions() as session:
-                await session.execute(delete(SeenRequest).where(SeenRequest.expires_at <= (at or _now())))
+                await session.execute(delete(SeenRequest).where(SeenRequest.expires_at <= at))
+                await session.execute(delete(PostedMessage).where(PostedMessage.created_at < at - MESSAGE_LIFETIME))
                 await session.commit()
+        for key in [
+            k for k, p in self._posted.items() if p.created_at is not None and p.created_at < at - MESSAGE_LIFETIME
+        ]:
+            del self._posted[key]
 
     # ---- posted messages -------------------------------------------------------------------------------------
     async def remember(
         self, channel: str, ts: str, *, team: str | None, target: str | None, incident: str | None = None
     ) -> None:
         """The front-end posted (or updated) message ``ts`` in ``channel`` with buttons about ``target``."""
-        posted = Posted(channel, ts, team, target, incident)
+        posted = Posted(channel, ts, team, target, incident, _now())
         _keep(self._posted, (channel, ts), posted, self.size)
         if self._sessions is None:
             return
@@ -122,6 +134,9 @@ class TrustStore:
                 else:
                     row.team, row.target, row.incident = team, target, incident
                 await session.commit()
+            self._remembered += 1
+            if self._remembered % PRUNE_EVERY == 0:
+                await self.prune()
 
     async def posted(self, channel: str, ts: str) -> Posted | None:
         """The message the front-end posted at (``channel``, ``ts``), or None: it did not post it."""
@@ -139,7 +154,7 @@ class TrustStore:
                 ).scalar_one_or_none()
         if row is None:
             return None
-        found = Posted(row.channel, row.ts, row.team, row.target, row.incident)
+        found = Posted(row.channel, row.ts, row.team, row.target, row.incident, row.created_at)
         _keep(self._posted, (channel, ts), found, self.size)
         return found
 
