@@ -156,9 +156,12 @@ class K8sTui(Host):
                 top.action_help()
             return
         if word in ("ns", "namespace"):
-            self.namespace = None if arg in ("", "all", "-A", "*") else arg
-            if isinstance(self.screen, Base):
-                self.show_main(type(self.screen), getattr(self.screen, "kind", None))
+            if arg in ("", "all", "-A", "*"):
+                self.set_namespace(None)
+            elif arg in self.known_namespaces():
+                self.set_namespace(arg)
+            else:
+                self.check_namespace(arg)
             return
         if word in ("ctx", "context"):
             self.switch_context(arg)
@@ -176,6 +179,32 @@ class K8sTui(Host):
             self.notify(f"unknown command :{text} (? lists them)", severity="error")
             return
         self._show(screen)
+
+    def known_namespaces(self) -> set[str]:
+        """The namespaces the caches have seen objects in (no request)."""
+        return {r["ns"] for store in self.session.stores.values() for r in store.items.values() if r["ns"]}
+
+    @work(group="namespace", exclusive=True)
+    async def check_namespace(self, name: str) -> None:
+        """``:ns NAME`` for a namespace no cached object is in: asked of the cluster; one that does not exist is
+        refused with the ones that do, never switched to silently."""
+        try:
+            found = await self.session.kubewhy.get(Target("Namespace", name, None))
+        except KubewhyError:
+            found = None
+        if found is None:
+            known = ", ".join(sorted(self.known_namespaces())) or "none seen yet"
+            self.notify(f"no namespace {name!r} (namespaces: {known})", severity="error")
+            return
+        self.set_namespace(name)
+
+    def set_namespace(self, name: str | None) -> None:
+        self.namespace = name
+        top = self.screen
+        if isinstance(top, (HomeScreen, ResourceScreen)) and not (isinstance(top, EventsScreen) and top.involved):
+            self.show_main(type(top), getattr(top, "kind", None))
+        elif isinstance(self.screen_stack[-1], Base):
+            self.notify(f"namespace: {name or 'all'} (applies to the lists)")
 
     def show_main(self, cls: type[Screen[Any]], kind: str | None) -> None:
         """Open a fresh main screen of the same sort (after a namespace change)."""

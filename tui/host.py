@@ -40,6 +40,10 @@ class Host(App[int]):
         cluster (an error, a fix's command with ``[...]`` in it), never markup to interpret."""
         super().notify(message, title=title, severity=severity, timeout=timeout, markup=markup)
 
+    def clock(self) -> float:
+        """Now, for ages (a snapshot's clock is the time it was taken)."""
+        raise NotImplementedError
+
     def completions(self) -> list[str]:
         """The ``:`` command bar's suggestions."""
         raise NotImplementedError

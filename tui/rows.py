@@ -29,11 +29,17 @@ def timestamp(value: Any) -> float:
         return 0.0
 
 
+FUTURE_SLACK = 2.0  # seconds a stamp may lie ahead of our clock and still count as now
+
+
 def age(ts: Any, now: float | None = None) -> str:
-    """``kubectl``'s age: 42s, 7m, 3h, 12d."""
+    """``kubectl``'s age: 42s, 7m, 3h, 12d; ``<invalid>`` for a time in the future (a skewed clock), as kubectl."""
     if not isinstance(ts, (int, float)) or ts <= 0:
         return "<unknown>"
-    seconds = max(0, int((time.time() if now is None else now) - ts))
+    delta = (time.time() if now is None else now) - ts
+    if delta < -FUTURE_SLACK:
+        return "<invalid>"
+    seconds = max(0, int(delta))
     for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
         if seconds >= size:
             return f"{seconds // size}{unit}"

@@ -20,6 +20,7 @@ from kubewhy.watch.informer import Change
 
 from .. import filtering, rows
 from ..markup import escape
+from ..rows import FUTURE_SLACK
 from ..widgets.table import VirtualTable
 from .base import TargetScreen, row_target
 
@@ -137,7 +138,7 @@ class ResourceScreen(TargetScreen):
             + (f" in namespace {self.namespace()}" if self.namespace() else "")
         )
         table.set_rows(self.shown)
-        status = f"{len(self.shown)} of {len(self.store.items)} {plural}"
+        status = f"{len(self.shown)} of {len(self.ordered())} {plural}"  # of the namespace shown
         if self.filter.text:
             status += f"  ·  /{escape(self.filter.text)}"
         if self.filter.error:
@@ -206,6 +207,18 @@ class EventsScreen(ResourceScreen):
 
     def namespace(self) -> str | None:
         return self.involved.namespace if self.involved is not None else self.tui.namespace
+
+    def ordered(self) -> list[Any]:
+        """Newest first, except events stamped in the future (a node's skewed clock): those go last, their age
+        ``<invalid>`` as kubectl shows it, rather than first as "0s"."""
+        rows = super().ordered()
+        if self.sort_column != 1:
+            return rows
+        limit = self.tui.clock() + FUTURE_SLACK
+        future = [r for r in rows if r["cells"][1] > limit]
+        if not future:
+            return rows
+        return [r for r in rows if r["cells"][1] <= limit] + future
 
     def select(self) -> list[Any]:
         chosen = super().select()
