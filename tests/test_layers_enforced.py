@@ -39,6 +39,7 @@ INJECTED: dict[str, list[tuple[str, str]]] = {
     "slack-in-bot": [("kubewhy.service", "slack_sdk")],
     "prometheus-client-in-health": [("bot.pager", "prometheus_client")],
     "textual-in-tui": [("kubewhy.cli.why", "textual")],
+    "mcp-in-mcp": [("kubewhy.service", "mcp")],
 }
 UNLISTED = "kubewhy.unlisted_module"  # a new module of kubewhy/ given no layer: core-layers is exhaustive
 

@@ -1,0 +1,113 @@
+"""Who calls, what they may read, and what leaves: the MCP front-end's identity, namespace scope and output
+safety. No ``mcp`` import here, so the rules are testable without the SDK.
+
+The namespace rule is the bot's (``KUBEWHY_SLACK_NAMESPACES``): ``*`` reads everything, a cluster-scoped target
+(a node) is always readable, anything else only in the listed namespaces. History is filtered by the core
+(:meth:`kubewhy.app.Kubewhy.history` ``namespaces=``), as the bot asks for it.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from ..adapters.ports import Capabilities, KubeReader, Obj
+from ..errors import UsageError
+from ..models.target import validate_namespace
+from ..redact import redact_text
+from ..settings import Settings
+
+
+@dataclass(frozen=True)
+class Caller:
+    """One MCP caller: over stdio the OS user (``$USER``); ``namespaces`` as the bot's (``("*",)``: all)."""
+
+    name: str
+    namespaces: tuple[str, ...] = ("*",)
+
+    def readable(self, namespace: str | None) -> bool:
+        return "*" in self.namespaces or namespace is None or namespace in self.namespaces
+
+    def readable_namespaces(self) -> tuple[str, ...] | None:
+        """The namespaces this caller may read, or None for all (what :meth:`Kubewhy.history` takes)."""
+        return None if "*" in self.namespaces else self.namespaces
+
+
+def parse_namespaces(text: str, what: str) -> tuple[str, ...]:
+    """``shop,payments`` or ``*``; :class:`UsageError` naming ``what`` for a name Kubernetes would refuse."""
+    names = tuple(n.strip() for n in text.split(",") if n.strip())
+    for n in names:
+        if n != "*":
+            try:
+                validate_namespace(n)
+            except UsageError as exc:
+                raise UsageError(f"{what}: {exc}") from None
+    return names or ("*",)
+
+
+def stdio_caller(settings: Settings, environ: Mapping[str, str], namespaces: str | None = None) -> Caller:
+    """The stdio caller: the OS user, limited to ``--namespaces``, else ``KUBEWHY_MCP_NAMESPACES``, else the
+    namespaces the Slack bot may read (``KUBEWHY_SLACK_NAMESPACES``, default all)."""
+    if namespaces is not None:
+        return Caller(settings.actor or "unknown user", parse_namespaces(namespaces, "--namespaces"))
+    raw = environ.get("KUBEWHY_MCP_NAMESPACES")
+    if raw is not None:
+        return Caller(settings.actor or "unknown user", parse_namespaces(raw, "KUBEWHY_MCP_NAMESPACES"))
+    return Caller(settings.actor or "unknown user", settings.slack.namespaces)
+
+
+def namespace_of(subject: str) -> str | None:
+    """The namespace of a ledger subject (``pod/shop/api-1`` or ``pod/shop/api-1:rule``; None: cluster-scoped)."""
+    parts = subject.split(":", 1)[0].split("/")
+    return parts[1] if len(parts) == 3 else None
+
+
+def scrub(value: Any) -> Any:
+    """Every string in a JSON-shaped value through :func:`kubewhy.redact.redact_text` (the adapters already
+    redact objects and logs; this is the front-end's own pass, as the bot escapes what it posts)."""
+    if isinstance(value, str):
+        return redact_text(value)
+    if isinstance(value, dict):
+        return {k: scrub(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [scrub(v) for v in value]
+    return value
+
+
+class ReadOnlyKube:
+    """The connection with its writing sides removed (no patch, no create, no impersonation): what the MCP
+    application object diagnoses with, so no tool can write to the cluster even by mistake."""
+
+    def __init__(self, inner: KubeReader):
+        self._inner = inner
+        self.endpoint = inner.endpoint
+
+    @property
+    def capabilities(self) -> Capabilities:
+        return dataclasses.replace(self._inner.capabilities, writer=None, objects=None, impersonate=None)
+
+    async def get(self, kind: str, namespace: str | None, name: str) -> Obj | None:
+        return await self._inner.get(kind, namespace, name)
+
+    async def list(
+        self,
+        kind: str,
+        namespace: str | None = None,
+        *,
+        label_selector: str | None = None,
+        field_selector: str | None = None,
+    ) -> list[Obj]:
+        return await self._inner.list(kind, namespace, label_selector=label_selector, field_selector=field_selector)
+
+    async def logs(
+        self, namespace: str, pod: str, container: str, *, previous: bool = False, tail: int | None = None
+    ) -> str | None:
+        return await self._inner.logs(namespace, pod, container, previous=previous, tail=tail)
+
+    def __getattr__(self, name: str) -> Any:  # the reader's other read-side attributes (a snapshot's clock)
+        return getattr(self._inner, name)
+
+
+__all__ = ["Caller", "ReadOnlyKube", "namespace_of", "parse_namespaces", "scrub", "stdio_caller"]
