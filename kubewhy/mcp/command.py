@@ -11,10 +11,15 @@ import asyncio
 import os
 import sys
 from collections.abc import Mapping
+from typing import TYPE_CHECKING
 
 from ..app import Kubewhy
+from ..errors import UsageError
 from ..settings import Flags, Settings, load
 from .caller import Caller, ReadOnlyKube, stdio_caller
+
+if TYPE_CHECKING:
+    from .tokens import TokenMap
 
 Environ = Mapping[str, str] | None
 
@@ -35,6 +40,16 @@ def add_parser(sub: argparse._SubParsersAction, name: str, help_: str) -> None: 
         metavar="NS[,NS]",
         help="namespaces the caller may read, or '*' (default: $KUBEWHY_MCP_NAMESPACES, else "
         "$KUBEWHY_SLACK_NAMESPACES, else all)",
+    )
+    p.add_argument(
+        "--http",
+        metavar="HOST:PORT",
+        help="serve streamable HTTP on HOST:PORT instead of stdio (off by default; callers by bearer token)",
+    )
+    p.add_argument(
+        "--tokens",
+        metavar="FILE",
+        help="with --http: bearer tokens (sha256) -> caller names and namespaces (default: $KUBEWHY_MCP_TOKENS)",
     )
     p.add_argument("--no-audit", action="store_true", help="do not record the calls in the audit log")
     p.add_argument("--database-url", metavar="URL", help="audit database URL (default: $KUBEWHY_DATABASE_URL)")
@@ -57,6 +72,18 @@ def run(args: argparse.Namespace, environ: Environ) -> int:
             check_timeout=args.timeout,
         ),
     )
+    if args.http:
+        from pathlib import Path
+
+        from .http import parse_address
+        from .tokens import load_tokens
+
+        host, port = parse_address(args.http)
+        path = args.tokens or env.get("KUBEWHY_MCP_TOKENS")
+        if not path:
+            raise UsageError("--http needs --tokens FILE (or KUBEWHY_MCP_TOKENS): who may call, see docs/mcp.md")
+        asyncio.run(serve_http(settings, load_tokens(Path(path)), host, port))
+        return 0
     caller = stdio_caller(settings, env, args.namespaces)
     asyncio.run(serve_stdio(settings, caller))
     return 0
@@ -77,4 +104,17 @@ async def serve_stdio(settings: Settings, caller: Caller) -> None:
         await build_server(app, caller).run_stdio_async()
 
 
-__all__ = ["add_parser", "run", "serve_stdio"]
+async def serve_http(settings: Settings, tokens: TokenMap, host: str, port: int) -> None:
+    """The same application object, served over streamable HTTP until interrupted."""
+    from . import http
+
+    async with Kubewhy(settings, source="mcp", on_warning=_warn, start_audit=True) as app:
+        for w in app.warnings:
+            _warn(w)
+        app.deps.kube = ReadOnlyKube(app.deps.kube)
+        await http.serve_http(
+            app, tokens, host, port, lambda url: print(f"kubewhy mcp: serving {url}", file=sys.stderr, flush=True)
+        )
+
+
+__all__ = ["add_parser", "run", "serve_http", "serve_stdio"]

@@ -14,9 +14,14 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from mcp.server.auth.middleware.auth_context import get_access_token
+from mcp.server.auth.provider import AccessToken
+from mcp.server.auth.settings import AuthSettings
 from mcp.server.mcpserver import MCPServer
 from mcp.server.mcpserver.exceptions import ToolError
 from mcp_types import ToolAnnotations
+from pydantic import AnyHttpUrl
+from starlette.applications import Starlette
 
 from ..app import Kubewhy
 from ..catalogue import catalogue_text
@@ -25,6 +30,7 @@ from ..models.findings import Report
 from ..models.target import Target, parse_target
 from ..playbooks.schema import schema_text
 from .caller import Caller, namespace_of, scrub
+from .tokens import TokenMap
 
 INSTRUCTIONS = (
     "kubewhy diagnoses Kubernetes objects from evidence: each finding names the facts it rests on. Call `why` "
@@ -41,21 +47,36 @@ def as_json(value: Any) -> str:
 
 
 class Tools:
-    """The tools' bodies: translate the arguments into the application's methods, format what comes back."""
+    """The tools' bodies: translate the arguments into the application's methods, format what comes back.
 
-    def __init__(self, app: Kubewhy, caller: Caller):
+    ``caller``: who calls over stdio; with ``tokens`` (HTTP), the caller is whoever the request's bearer token
+    belongs to (the SDK's bearer middleware has already refused a request without a known token)."""
+
+    def __init__(self, app: Kubewhy, caller: Caller, tokens: TokenMap | None = None):
         self.app = app
-        self.caller = caller
+        self.default = caller
+        self.tokens = tokens
+
+    @property
+    def caller(self) -> Caller:
+        if self.tokens is None:
+            return self.default
+        token = get_access_token()
+        found = self.tokens.named(token.client_id) if token is not None else None
+        if found is None:
+            raise ToolError("not authenticated: send Authorization: Bearer TOKEN")
+        return found
 
     async def _recorded(self, action: str, *, target: Target | None = None, **details: Any) -> None:
         self.app.record(action, actor=self.caller.name, source=SOURCE, target=target, details=details or None)
         await self.app.flush()
 
     async def _check(self, tool: str, target: Target) -> None:
-        if not self.caller.readable(target.namespace):
+        caller = self.caller
+        if not caller.readable(target.namespace):
             await self._recorded("mcp_refused", target=target, tool=tool, reason="namespace not allowed")
-            allowed = ", ".join(self.caller.namespaces)
-            raise ToolError(f"{self.caller.name} may not read namespace {target.namespace!r} (allowed: {allowed})")
+            allowed = ", ".join(caller.namespaces)
+            raise ToolError(f"{caller.name} may not read namespace {target.namespace!r} (allowed: {allowed})")
 
     def _target(self, text: str, namespace: str | None) -> Target:
         try:
@@ -161,10 +182,30 @@ def _version() -> str:
         return "0"
 
 
-def build_server(app: Kubewhy, caller: Caller) -> MCPServer[Any]:
-    """The MCP server over ``app`` (open, read-only) for ``caller``."""
-    tools = Tools(app, caller)
-    server: MCPServer[Any] = MCPServer(name="kubewhy", instructions=INSTRUCTIONS, version=_version())
+class StaticTokens:
+    """The SDK's token verifier over a :class:`TokenMap`: a known token is an access token naming its caller."""
+
+    def __init__(self, tokens: TokenMap):
+        self.tokens = tokens
+
+    async def verify_token(self, token: str) -> AccessToken | None:
+        caller = self.tokens.resolve(token)
+        return None if caller is None else AccessToken(token="", client_id=caller.name, scopes=[], subject=caller.name)
+
+
+def build_server(app: Kubewhy, caller: Caller, *, tokens: TokenMap | None = None, url: str = "") -> MCPServer[Any]:
+    """The MCP server over ``app`` (open, read-only) for ``caller`` (stdio); with ``tokens``, for the bearer of a
+    known token (streamable HTTP served at ``url``, which names this server in its OAuth resource metadata)."""
+    tools = Tools(app, caller, tokens)
+    auth: dict[str, Any] = {}
+    if tokens is not None:
+        auth = {
+            "token_verifier": StaticTokens(tokens),
+            "auth": AuthSettings(
+                issuer_url=AnyHttpUrl(url), resource_server_url=AnyHttpUrl(f"{url}/mcp"), validate_token_resource=False
+            ),
+        }
+    server: MCPServer[Any] = MCPServer(name="kubewhy", instructions=INSTRUCTIONS, version=_version(), **auth)
 
     def tool(fn: Any, name: str, description: str) -> None:
         server.add_tool(fn, name=name, description=description, annotations=READ_ONLY, structured_output=False)
@@ -193,7 +234,7 @@ def build_server(app: Kubewhy, caller: Caller) -> MCPServer[Any]:
 
     def resource(uri: str, name: str, description: str, mime_type: str, read: Callable[[], str]) -> None:
         def body() -> str:
-            app.record("mcp_resource", actor=caller.name, source=SOURCE, details={"uri": uri})
+            app.record("mcp_resource", actor=tools.caller.name, source=SOURCE, details={"uri": uri})
             return read()
 
         server.resource(uri, name=name, description=description, mime_type=mime_type)(body)
@@ -215,4 +256,12 @@ def build_server(app: Kubewhy, caller: Caller) -> MCPServer[Any]:
     return server
 
 
-__all__ = ["INSTRUCTIONS", "READ_ONLY", "Tools", "as_json", "build_server"]
+def build_http_app(app: Kubewhy, tokens: TokenMap, url: str, host: str) -> Starlette:
+    """The streamable HTTP app (``/mcp``) for the bearers of ``tokens``, stateless (each request stands alone, so
+    replicas need no shared session). Bound to loopback, the SDK's DNS-rebinding protection accepts only loopback
+    Host headers; bound elsewhere (a pod), the bearer token is the gate."""
+    server = build_server(app, Caller("anonymous", ()), tokens=tokens, url=url)
+    return server.streamable_http_app(host=host, stateless_http=True, json_response=True)
+
+
+__all__ = ["INSTRUCTIONS", "READ_ONLY", "StaticTokens", "Tools", "as_json", "build_http_app", "build_server"]
