@@ -38,6 +38,9 @@ def incident_blocks(page: Page) -> list[Block]:
     if i.absorbed:
         status += f"\n:link: {i.absorbed} pod incident(s) on this node grouped here (the node is the cause)"
     out.append(blocks.section(status))
+    alerts = alert_lines(i.details.get("alerts") or {})
+    if alerts:
+        out.append(blocks.section(blocks.cut("\n".join(alerts))))
     cause = page.cause
     if cause:
         text = f"*Cause:* {blocks.escape(cause.get('title', ''))}"
@@ -48,6 +51,9 @@ def incident_blocks(page: Page) -> list[Block]:
         if cause.get("fix"):
             text += "\n" + blocks.code(cause["fix"], 600)
         out.append(blocks.section(blocks.cut(text)))
+    elif i.details.get("source") == "alertmanager" and not i.details.get("target"):
+        labels = ", ".join(f"{k}={v}" for k, v in sorted((i.details.get("labels") or {}).items()))
+        out.append(blocks.section(blocks.cut(f"_Its labels name no Kubernetes object:_ {blocks.code(labels, 600)}")))
     elif page.event == "page" and page.report is None:
         out.append(blocks.section("_The diagnosis could not run; see the thread for updates._"))
     out.append(ContextBlock(elements=[MarkdownTextObject(text=f"{i.ref} · kubewhy watch")]))
@@ -56,6 +62,21 @@ def incident_blocks(page: Page) -> list[Block]:
         if i.state == "open":
             buttons.insert(0, blocks.button("Acknowledge", ACTION_ACK, {"i": i.id, "r": i.ref}, "primary"))
         out.append(ActionsBlock(elements=buttons))
+    return out
+
+
+def alert_lines(alerts: dict[str, Any]) -> list[str]:
+    """The Alertmanager alerts joined to an incident, each with its runbook link (an http(s) URL, escaped)."""
+    out = []
+    for alert in list(alerts.values())[:10]:
+        mark = ":bell:" if alert.get("status") == "firing" else ":white_check_mark:"
+        line = f"{mark} Alertmanager *{blocks.escape(str(alert.get('name', '')))}* {alert.get('status', '')}"
+        if alert.get("summary"):
+            line += f": {blocks.escape(str(alert['summary']))[:200]}"
+        runbook = str(alert.get("runbook") or "")
+        if runbook.startswith(("http://", "https://")) and not any(c in runbook for c in "<>|"):
+            line += f" · <{blocks.escape(runbook)}|runbook>"
+        out.append(line)
     return out
 
 

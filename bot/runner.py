@@ -65,9 +65,15 @@ async def serve(
 async def _serve(settings: Settings, deps: BotDeps, stop: asyncio.Event, *, auth_attempts: int, watch: bool) -> None:
     watchers: asyncio.Task[object] | None = None
     health = None
+    receiver: web.AppRunner | None = None
     try:
         app = build_app(deps)
         prewarm(app, await verify_token(app.client, attempts=auth_attempts))
+        if settings.alertmanager.receiver:  # docs/alertmanager.md
+            from .alerts import serve_receiver
+            from .pager import SlackNotifier
+
+            receiver = await serve_receiver(deps, SlackNotifier(app.client, deps))
         if watch:
             from kubewhy.watch.run import run_watchers
 
@@ -114,6 +120,8 @@ async def _serve(settings: Settings, deps: BotDeps, stop: asyncio.Event, *, auth
             await asyncio.gather(watchers, return_exceptions=True)
         if health is not None:
             await health.stop()
+        if receiver is not None:
+            await receiver.cleanup()
 
 
 async def _until_stopped(stop: asyncio.Event, watchers: asyncio.Task[object] | None) -> None:

@@ -125,6 +125,24 @@ class WatchSettings:
 
 
 @dataclass(frozen=True)
+class AlertmanagerSettings:
+    """Alertmanager (docs/alertmanager.md): the receiver k8sbot serves, and the API kubewhy reads silences from."""
+
+    url: str = ""  # KUBEWHY_ALERTMANAGER_URL: its API (silences); empty: none, snoozes are kubewhy's own mutes
+    headers: tuple[tuple[str, str], ...] = ()  # KUBEWHY_ALERTMANAGER_HEADERS: `Name: value` lines (an auth proxy)
+    timeout: float = 5.0  # KUBEWHY_ALERTMANAGER_TIMEOUT, seconds per API call
+    token: str = ""  # KUBEWHY_ALERTMANAGER_TOKEN: the bearer token its webhook must carry
+    user: str = ""  # KUBEWHY_ALERTMANAGER_USER/_PASSWORD: or basic auth
+    password: str = ""
+    port: int = 0  # KUBEWHY_ALERTMANAGER_PORT: where k8sbot serves /alertmanager (0: no receiver)
+    host: str = "127.0.0.1"  # KUBEWHY_ALERTMANAGER_HOST (0.0.0.0 in a pod)
+
+    @property
+    def receiver(self) -> bool:
+        return self.port > 0
+
+
+@dataclass(frozen=True)
 class Settings:
     kube: KubeSettings = field(default_factory=KubeSettings)
     prometheus: PromSettings = field(default_factory=PromSettings)
@@ -137,6 +155,7 @@ class Settings:
     cache_dir: Path | None = None  # $XDG_CACHE_HOME/kubewhy: the playbook compile cache (None: no cache)
     watch: WatchSettings = field(default_factory=WatchSettings)
     health_port: int = 8080  # KUBEWHY_HEALTH_PORT: k8sbot's /healthz, /readyz and /metrics (the chart's probes)
+    alertmanager: AlertmanagerSettings = field(default_factory=AlertmanagerSettings)
 
 
 @dataclass(frozen=True)
@@ -398,6 +417,39 @@ def _watch(env: Mapping[str, str], flags: Flags) -> WatchSettings:
     )
 
 
+def _alertmanager(env: Mapping[str, str]) -> AlertmanagerSettings:
+    url = (env.get("KUBEWHY_ALERTMANAGER_URL") or "").rstrip("/")
+    if url and urllib.parse.urlsplit(url).scheme not in ("http", "https"):
+        raise SettingsError(f"KUBEWHY_ALERTMANAGER_URL={url!r}: expected http://HOST:PORT or https://...")
+    headers = []
+    for line in filter(None, (h.strip() for h in env.get("KUBEWHY_ALERTMANAGER_HEADERS", "").splitlines())):
+        name, colon, value = line.partition(":")
+        if not colon or not name.strip() or not re.fullmatch(r"[A-Za-z0-9-]+", name.strip()):
+            raise SettingsError(f"KUBEWHY_ALERTMANAGER_HEADERS: {name.strip()[:40]!r}: expected `Name: value` lines")
+        headers.append((name.strip(), value.strip()))
+    token, user = env.get("KUBEWHY_ALERTMANAGER_TOKEN", ""), env.get("KUBEWHY_ALERTMANAGER_USER", "")
+    port = (
+        _port(env["KUBEWHY_ALERTMANAGER_PORT"], "KUBEWHY_ALERTMANAGER_PORT")
+        if env.get("KUBEWHY_ALERTMANAGER_PORT")
+        else 0
+    )
+    if port and not token and not user:
+        raise SettingsError(
+            "KUBEWHY_ALERTMANAGER_PORT is set but neither KUBEWHY_ALERTMANAGER_TOKEN nor KUBEWHY_ALERTMANAGER_USER: "
+            "the receiver never runs without authentication"
+        )
+    return AlertmanagerSettings(
+        url=url,
+        headers=tuple(headers),
+        timeout=_float(env, "KUBEWHY_ALERTMANAGER_TIMEOUT", 5.0),
+        token=token,
+        user=user,
+        password=env.get("KUBEWHY_ALERTMANAGER_PASSWORD", ""),
+        port=port,
+        host=env.get("KUBEWHY_ALERTMANAGER_HOST") or ("0.0.0.0" if env.get("KUBERNETES_SERVICE_HOST") else "127.0.0.1"),
+    )
+
+
 def load(environ: Mapping[str, str] | None = None, flags: Flags | None = None) -> Settings:
     """Read every setting once. ``environ`` defaults to the process environment (the only place that reads it)."""
     env: Mapping[str, str] = os.environ if environ is None else environ
@@ -418,11 +470,13 @@ def load(environ: Mapping[str, str] | None = None, flags: Flags | None = None) -
         cache_dir=cache_dir(env),
         watch=_watch(env, flags),
         health_port=_port(env.get("KUBEWHY_HEALTH_PORT") or "8080", "KUBEWHY_HEALTH_PORT"),
+        alertmanager=_alertmanager(env),
     )
 
 
 __all__ = [
     "DISCOVER",
+    "AlertmanagerSettings",
     "AuditSettings",
     "Flags",
     "KubeSettings",
