@@ -14,7 +14,7 @@ import asyncio
 import contextlib
 import dataclasses
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -37,6 +37,7 @@ if TYPE_CHECKING:
 
 Key = tuple[str, str]
 SOURCE = "tui"
+SWEEP_CONCURRENCY = 4  # diagnoses home runs at once
 CLOSE_TIMEOUT = 5.0  # seconds the audit log may take to flush when the TUI quits or switches context
 
 
@@ -178,6 +179,26 @@ class Session:
     # ---- reads and diagnoses: keys translated into the application's calls ------------------------------------
     async def diagnose(self, target: Target, on_check: Callable[[CheckResult], None] | None = None) -> Report:
         return await self.kubewhy.diagnose(target, on_check=on_check)
+
+    async def sweep(
+        self, targets: Sequence[Target], concurrency: int = SWEEP_CONCURRENCY
+    ) -> AsyncIterator[tuple[Target, Report | None]]:
+        """The core's diagnosis of each target, as each ends (None: it could not be diagnosed). Home's look over
+        the cluster, not a person's question: nothing is recorded in the audit log (a person's ``w`` is)."""
+        from kubewhy.service import diagnose
+
+        deps = dataclasses.replace(self.kubewhy.deps, audit=None)
+        gate = asyncio.Semaphore(concurrency)
+
+        async def one(target: Target) -> tuple[Target, Report | None]:
+            async with gate:
+                try:
+                    return target, await diagnose(target, deps, source=SOURCE)
+                except KubewhyError:
+                    return target, None
+
+        for done in asyncio.as_completed([one(t) for t in targets]):
+            yield await done
 
     async def chart(self, finding: Finding) -> ChartData:
         """The series behind a finding's metric evidence (:class:`kubewhy.charts.ChartError` says why not)."""

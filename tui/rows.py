@@ -237,6 +237,26 @@ def project_hpa(obj: Obj) -> Obj:
     )
 
 
+def project_job(obj: Obj) -> Obj:
+    meta, spec, status = obj.get("metadata") or {}, obj.get("spec") or {}, obj.get("status") or {}
+    want = spec.get("completions", 1)
+    failed = int(status.get("failed") or 0)
+    conds = {c.get("type"): c.get("status") for c in status.get("conditions") or []}
+    shown = "Failed" if conds.get("Failed") == "True" else "Complete" if conds.get("Complete") == "True" else "Running"
+    return _base(
+        obj,
+        (
+            meta.get("namespace") or "",
+            meta.get("name") or "",
+            shown,
+            f"{status.get('succeeded') or 0}/{want}",
+            failed,
+            _created(obj),
+        ),
+        "red" if shown == "Failed" else "yellow" if failed else "",
+    )
+
+
 def last_seen(obj: Obj) -> float:
     """An event's real last sighting: the newest of lastTimestamp, series.lastObservedTime, eventTime,
     firstTimestamp and creationTimestamp (k9s sorts by the first it finds, which is often empty or stale)."""
@@ -301,6 +321,7 @@ VIEWS: dict[str, KindView] = {
             _cols("NAMESPACE", "NAME", "REFERENCE", "MIN", "MAX", "REPLICAS", "AGE"),
             project_hpa,
         ),
+        KindView("Job", "jobs", _cols("NAMESPACE", "NAME", "STATUS", "COMPLETIONS", "FAILED", "AGE"), project_job),
         KindView(
             "Event",
             "events",
@@ -324,6 +345,7 @@ BY_COMMAND.update(
         "pvcs": "PersistentVolumeClaim",
         "hpas": "HorizontalPodAutoscaler",
         "ev": "Event",
+        "job": "Job",
         "event": "Event",
     }
 )

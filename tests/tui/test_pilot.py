@@ -60,6 +60,7 @@ async def listed(pilot: Any, app: K8sTui, kind: str) -> ResourceScreen:
         lambda: (
             isinstance(app.screen, ResourceScreen)
             and app.screen.kind == kind
+            and hasattr(app.screen, "store")  # mounted: its cache is attached
             and app.screen.store.synced.is_set()
             and bool(app.screen.table.rows)
         ),

@@ -33,6 +33,7 @@ async def home_ready(pilot: Any) -> None:
             isinstance(app.screen, HomeScreen)
             and bool(app.screen.query_one("#trouble", VirtualTable).rows)
             and "loading" not in app.screen.query_one("#incidents", VirtualTable).empty_text
+            and app.screen.query_one("#problems", VirtualTable).empty_text.startswith("no problems found in")
         ),
         "home",
     )

@@ -1,8 +1,11 @@
-"""Home is incident-first: the watchers' open incidents, then the cluster at a glance (nodes with conditions and
+"""Home is incident-first: the watchers' open incidents, then what is wrong beyond pods (the core's diagnosis of
+every workload, Service, HPA, volume claim and Job: Services without endpoints, HPAs unable to scale, stalled
+rollouts, pending or full volumes, failing Jobs …), then the cluster at a glance (nodes with conditions and
 pressure, per namespace the crashing, pending and evicted pods), then the troubled pods themselves.
 
-Counts come from the same watch caches as the lists (the core classifies a pod's trouble); the incidents from
-the watchers' ledger in the audit database, when there is one.
+Counts come from the same watch caches as the lists (the core classifies a pod's trouble); the problems from the
+core's playbooks (:meth:`tui.data.Session.sweep`: no judgement of its own here); the incidents from the watchers'
+ledger in the audit database, when there is one.
 """
 
 from __future__ import annotations
@@ -25,6 +28,11 @@ from ..widgets.table import VirtualTable
 from .base import TargetScreen, row_target
 
 INCIDENTS_EVERY = 10.0  # seconds between reads of the ledger (the database, not the cluster)
+SWEEP_EVERY = 60.0  # seconds between looks over the cluster's objects for problems
+SWEEP_KINDS = ("Deployment", "StatefulSet", "Service", "HorizontalPodAutoscaler", "PersistentVolumeClaim", "Job")
+SWEEP_MAX = 400  # objects diagnosed per look (those whose row already looks unwell first)
+PROBLEM_COLUMNS = (Column("SEVERITY"), Column("OBJECT"), Column("PROBLEM"), Column("FINDINGS"))
+SEVERITY_ORDER = {"critical": 0, "warning": 1}
 INCIDENT_COLUMNS = (Column("REF"), Column("SEVERITY"), Column("SUBJECT"), Column("TITLE"), Column("SINCE", age=True))
 NODE_COLUMNS = (Column("NODE"), Column("STATUS"), Column("PRESSURE"))
 NS_COLUMNS = (Column("NAMESPACE"), Column("PODS"), Column("CRASHING"), Column("PENDING"), Column("EVICTED"))
@@ -37,11 +45,16 @@ class HomeScreen(TargetScreen):
     def __init__(self) -> None:
         super().__init__()
         self._redraw: Timer | None = None
+        self.problems: dict[str, dict[str, Any]] = {}  # target ref → its row
 
     def body(self) -> ComposeResult:
         with Vertical(id="home"):
             yield Static("[b]Open incidents[/b]", classes="section")
             yield VirtualTable(INCIDENT_COLUMNS, id="incidents")
+            yield Static(
+                "[b]Problems[/b]  (the core's diagnosis of workloads, Services, HPAs, volumes, Jobs)", classes="section"
+            )
+            yield VirtualTable(PROBLEM_COLUMNS, id="problems")
             with Horizontal(id="overview"):
                 with Vertical():
                     yield Static("[b]Nodes[/b]", classes="section")
@@ -72,8 +85,53 @@ class HomeScreen(TargetScreen):
         await self.pods.synced.wait()
         await self.nodes.synced.wait()
         self.redraw()
+        self.sweep()
         await self.load_incidents()
         self.set_interval(INCIDENTS_EVERY, self._reload_incidents)
+        self.set_interval(SWEEP_EVERY, self.sweep)
+
+    @work(group="sweep", exclusive=True)
+    async def sweep(self) -> None:
+        """Diagnose the objects of :data:`SWEEP_KINDS` (the core's playbooks) and list those with a warning or
+        critical finding; each row appears as its diagnosis ends."""
+        session = self.tui.session
+        stores = [session.store(kind) for kind in SWEEP_KINDS]
+        for store in stores:
+            await store.synced.wait()
+        namespace = self.tui.namespace
+        rows = [
+            (kind, r)
+            for kind, store in zip(SWEEP_KINDS, stores, strict=True)
+            for r in store.items.values()
+            if namespace is None or r["ns"] == namespace
+        ]
+        rows.sort(key=lambda kr: (not kr[1]["style"], kr[1]["ns"], kr[1]["name"]))
+        targets = [row_target(kind, r) for kind, r in rows[:SWEEP_MAX]]
+        table = self.query_one("#problems", VirtualTable)
+        table.empty_text = f"looking over {len(targets)} objects …"
+        seen: set[str] = set()
+        async for target, report in session.sweep(targets):
+            seen.add(target.ref)
+            bad = [f for f in (report.findings if report else ()) if f.severity in SEVERITY_ORDER]
+            if bad:
+                top = bad[0]
+                self.problems[target.ref] = {
+                    "ns": target.namespace or "",
+                    "name": target.ref,
+                    "style": "red" if top.severity == "critical" else "yellow",
+                    "severity": SEVERITY_ORDER[top.severity],
+                    "cells": (top.severity, target.ref, top.title, ", ".join(dict.fromkeys(f.id for f in bad))),
+                }
+            else:
+                self.problems.pop(target.ref, None)
+            self._show_problems(table)
+        for ref in [r for r in self.problems if r not in seen]:  # gone since the last look
+            del self.problems[ref]
+        table.empty_text = f"no problems found in {len(targets)} objects"
+        self._show_problems(table)
+
+    def _show_problems(self, table: VirtualTable) -> None:
+        table.set_rows(sorted(self.problems.values(), key=lambda r: (r["severity"], r["name"])))
 
     @work(group="incidents", exclusive=True)
     async def _reload_incidents(self) -> None:
@@ -174,6 +232,11 @@ class HomeScreen(TargetScreen):
         row = focused.current
         if focused.id == "trouble":
             return row_target("Pod", row)
+        if focused.id == "problems":
+            try:
+                return parse_target(str(row["name"]))
+            except KubewhyError:
+                return None
         if focused.id == "nodes":
             return row_target("Node", row)
         if focused.id == "incidents":
