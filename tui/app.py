@@ -4,29 +4,38 @@ the session's health that brings up the error screen."""
 
 from __future__ import annotations
 
+import asyncio
 import gc
+import os
+import shlex
+import subprocess
+import tempfile
 from collections.abc import Iterable
 from functools import partial
+from pathlib import Path
 from typing import Any
 
 from textual import work
-from textual.app import App
+from textual.app import App, SuspendNotSupported
 from textual.binding import Binding
 from textual.command import Hit, Hits, Provider
 from textual.screen import Screen
 
 from kubewhy.errors import KubewhyError
 from kubewhy.models.target import Target
+from kubewhy.redact import REDACTED
 
-from . import rows
+from . import actions, rows
 from .data import Session
 from .host import Detail, Host
 from .screens.audit import HistoryScreen, IncidentsScreen
 from .screens.base import Base
+from .screens.confirm import ConfirmFix
 from .screens.error import ClusterError
 from .screens.home import HomeScreen
 from .screens.listing import EventsScreen, ResourceScreen
 from .screens.logs import LogsScreen
+from .screens.scale import ScalePrompt
 from .screens.text import TextScreen
 from .screens.why import WhyScreen
 
@@ -226,6 +235,54 @@ class K8sTui(Host):
         else:
             screen = EventsScreen(involved=target)
         self.push_screen(screen)
+
+    # ---- keys that change the cluster ----------------------------------------------------------------------------
+    async def scale(self, target: Target) -> None:
+        obj = await self.session.kubewhy.get(target)
+        if obj is None:
+            self.notify(f"{target.ref} not found", severity="error")
+            return
+        current = (obj.get("spec") or {}).get("replicas")
+        replicas = await self.push_screen_wait(ScalePrompt(target, current if isinstance(current, int) else None))
+        if replicas is not None:
+            self.push_screen(ConfirmFix(target, actions.ACTION_ID, actions.scale_fix(target, replicas)))
+
+    def restart(self, target: Target) -> None:
+        self.push_screen(ConfirmFix(target, actions.ACTION_ID, actions.restart_fix(target)))
+
+    async def edit(self, target: Target) -> None:
+        """The object (read unredacted, as the API server returns it) in ``$VISUAL``/``$EDITOR`` (the terminal is
+        handed over with ``App.suspend``); the change is a merge patch, confirmed with its diff and dry run."""
+        obj = await self.session.kubewhy.get(target)
+        if obj is None:
+            self.notify(f"{target.ref} not found", severity="error")
+            return
+        text = actions.edit_text(obj)
+        with tempfile.TemporaryDirectory(prefix="k8stui-edit-") as tmp:
+            path = Path(tmp) / f"{target.kind.lower()}-{target.name}.yaml"
+            path.write_text(text)
+            editor = shlex.split(os.environ.get("VISUAL") or os.environ.get("EDITOR") or "vi")
+            try:
+                with self.suspend():
+                    code = subprocess.call([*editor, str(path)])
+            except SuspendNotSupported:  # no terminal to hand over (a test's headless driver)
+                code = await asyncio.to_thread(subprocess.call, [*editor, str(path)])
+            except OSError as exc:
+                self.notify(f"the editor {editor[0]!r} did not start: {exc}", severity="error")
+                return
+            edited = path.read_text()
+        if code != 0:
+            self.notify(f"the editor exited with {code}: nothing applied", severity="warning")
+            return
+        try:
+            fix = actions.edit_fix(target, obj, edited, (REDACTED,))
+        except actions.EditError as exc:
+            self.notify(str(exc), title="edit not applied", severity="error")
+            return
+        if fix is None:
+            self.notify("no change: nothing to apply")
+            return
+        self.push_screen(ConfirmFix(target, actions.ACTION_ID, fix, diff=actions.diff_text(obj, edited)))
 
     def _show(self, screen: Screen[Any]) -> None:
         """Home is always at the bottom; a list opened by ``:`` goes on top of it (replacing another list), so

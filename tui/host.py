@@ -56,6 +56,18 @@ class Host(App[int]):
         """Push the detail screen ``view`` of ``target`` (the involved object, for ``events``)."""
         raise NotImplementedError
 
+    async def scale(self, target: Target) -> None:
+        """Ask how many replicas, then confirm the scale (dry run, pre-check, audit)."""
+        raise NotImplementedError
+
+    def restart(self, target: Target) -> None:
+        """Confirm a rollout restart."""
+        raise NotImplementedError
+
+    async def edit(self, target: Target) -> None:
+        """Edit the object in ``$EDITOR``, then confirm the change with its diff and dry run."""
+        raise NotImplementedError
+
     def settle(self) -> None:
         """A big LIST has landed in a cache."""
         raise NotImplementedError

@@ -95,6 +95,9 @@ class TargetScreen(Base):
         Binding("e", "events", "Events"),
         Binding("s", "sort(1)", "Sort"),
         Binding("S", "sort(-1)", "Reverse", show=False),
+        Binding("z", "scale", "Scale", show=False),
+        Binding("r", "restart", "Restart", show=False),
+        Binding("E", "edit", "Edit", show=False),
     ]
 
     def selected(self) -> Target | None:
@@ -138,6 +141,30 @@ class TargetScreen(Base):
     def action_events(self) -> None:
         if (target := self._target()) is not None:
             self.tui.open_detail("events", target)
+
+    # ---- keys that change the cluster: each a proposal through the core's lifecycle, confirmed on ConfirmFix ----
+    def _kind_of(self, kinds: tuple[str, ...], verb: str) -> Target | None:
+        target = self._target()
+        if target is not None and target.kind not in kinds:
+            self.notify(f"{verb}: select a {', '.join(k.lower() for k in kinds)}", severity="warning")
+            return None
+        return target
+
+    def action_scale(self) -> None:
+        from ..actions import SCALABLE
+
+        if (target := self._kind_of(SCALABLE, "scale")) is not None:
+            self.run_worker(self.tui.scale(target), group="action", exclusive=True)
+
+    def action_restart(self) -> None:
+        from ..actions import RESTARTABLE
+
+        if (target := self._kind_of(RESTARTABLE, "rollout restart")) is not None:
+            self.tui.restart(target)
+
+    def action_edit(self) -> None:
+        if (target := self._target()) is not None:
+            self.run_worker(self.tui.edit(target), group="action", exclusive=True)
 
 
 def row_target(kind: str, row: Any) -> Target:

@@ -44,9 +44,12 @@ def precondition_markup(action: Action) -> str:
 class ConfirmFix(ModalScreen[bool]):
     BINDINGS = [Binding("y", "apply", "Apply"), Binding("n,escape", "cancel", "Cancel")]
 
-    def __init__(self, target: Target, finding: Finding, fix: Fix) -> None:
+    def __init__(self, target: Target, finding: Finding | str, fix: Fix, diff: str = "") -> None:
+        """``finding``: the diagnosed finding whose fix this is, or the name an action of a person's own is
+        recorded under (scale, restart, edit: ``k8stui``); ``diff``: an edit's, shown above the dry run."""
         super().__init__()
-        self.target, self.finding, self.fix = target, finding, fix
+        self.target, self.fix, self.diff = target, fix, diff
+        self.finding_id = finding if isinstance(finding, str) else finding.id
         self.action: Action | None = None
         self.dry_run_ok = False
 
@@ -59,7 +62,12 @@ class ConfirmFix(ModalScreen[bool]):
         assert self.fix.patch is not None
         with Vertical(id="confirm"):
             yield Static(f"[b]Apply: {escape(self.fix.title)}[/b]  [dim](risk {self.fix.risk})[/]")
+            patch = self.fix.patch
+            where = f"{patch.namespace}/{patch.name}" if patch.namespace else patch.name
+            yield Static(f"Object: [b]{escape(patch.kind)} {escape(where)}[/b]", id="object")
             yield Static(f"{escape(describe_patch(self.fix.patch))}\n[cyan]{escape(self.fix.command)}[/]")
+            if self.diff:
+                yield Static(escape(self.diff.rstrip()), id="diff")
             if self.fix.does_not_fix:
                 yield Static(f"[yellow]Does not fix:[/] {escape(self.fix.does_not_fix)}")
             yield Static("", id="acting-as")
@@ -71,7 +79,7 @@ class ConfirmFix(ModalScreen[bool]):
 
     def on_mount(self) -> None:
         try:
-            self.action = self.kubewhy.propose_fix(self.fix, target=self.target, finding_id=self.finding.id)
+            self.action = self.kubewhy.propose_fix(self.fix, target=self.target, finding_id=self.finding_id)
         except KubewhyError as exc:
             self.query_one("#dry-run", Static).update(f"[red]Cannot be applied:[/] {escape(str(exc))}")
             return

@@ -1,0 +1,122 @@
+"""Keys that change the cluster go through the core's one action lifecycle: scale (``z``), rollout restart
+(``r``) and edit in ``$EDITOR`` (``E``) each show a confirmation naming the object, the server-side dry run (and an
+edit's diff), apply once on ``y``, and leave their audit rows."""
+
+from __future__ import annotations
+
+import json
+import urllib.request
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+from textual.widgets import Input, Static
+
+from kubesim.runner import RunningSim
+from tests.tui.conftest import SIZE, until
+from tests.tui.test_pilot import fix_events, listed, select
+from tui import actions
+from tui.app import K8sTui
+from tui.screens.confirm import ConfirmFix
+from tui.screens.listing import ResourceScreen
+from tui.screens.scale import ScalePrompt
+
+
+def get(sim: RunningSim, path: str) -> Any:
+    request = urllib.request.Request(f"{sim.url}{path}", headers={"Authorization": "Bearer kubesim"})
+    with urllib.request.urlopen(request, timeout=10) as r:
+        return json.loads(r.read())
+
+
+def deployment(sim: RunningSim, ns: str, name: str) -> Any:
+    return get(sim, f"/apis/apps/v1/namespaces/{ns}/deployments/{name}")
+
+
+async def confirmed(pilot: Any, app: K8sTui, names: str) -> ConfirmFix:
+    await until(pilot, lambda: isinstance(app.screen, ConfirmFix) and app.screen.dry_run_ok, "the dry run")
+    confirm = app.screen
+    assert isinstance(confirm, ConfirmFix)
+    assert names in str(confirm.query_one("#object", Static).render())  # the confirmation names the object
+    return confirm
+
+
+async def applied(pilot: Any, app: K8sTui) -> list[str]:
+    await pilot.press("y")
+    await until(pilot, lambda: isinstance(app.screen, ResourceScreen), "applied")
+    return fix_events(await app.session.history())
+
+
+def test_merge_patch() -> None:
+    before = {"spec": {"replicas": 1, "paused": False, "template": {"a": 1}}, "metadata": {"labels": {"x": "1"}}}
+    after = {"spec": {"replicas": 3, "template": {"a": 1}}, "metadata": {"labels": {"x": "1", "y": "2"}}}
+    assert actions.merge_patch(before, after) == {
+        "spec": {"replicas": 3, "paused": None},
+        "metadata": {"labels": {"y": "2"}},
+    }
+    assert actions.merge_patch(before, before) is None
+
+
+async def test_scale_and_restart_confirm_apply_and_audit(workshop: RunningSim, make_app: Callable[..., K8sTui]) -> None:
+    app = make_app(workshop, start="deploy")
+    async with app.run_test(size=SIZE) as pilot:
+        deploys = await listed(pilot, app, "Deployment")
+        await select(pilot, deploys.table, ("q8", "writer-b"))
+        await pilot.press("z")
+        await until(pilot, lambda: isinstance(app.screen, ScalePrompt), "the replicas prompt")
+        app.screen.query_one(Input).value = "3"
+        await pilot.press("enter")
+        await confirmed(pilot, app, "Deployment q8/writer-b")
+        assert await applied(pilot, app) == ["dry-run", "approved", "applied"]
+        assert deployment(workshop, "q8", "writer-b")["spec"]["replicas"] == 3
+        await select(pilot, deploys.table, ("q1", "app"))
+        await pilot.press("r")
+        await confirmed(pilot, app, "Deployment q1/app")
+        assert await applied(pilot, app) == ["dry-run", "approved", "applied"] * 2
+        annotations = deployment(workshop, "q1", "app")["spec"]["template"]["metadata"]["annotations"]
+        assert "kubectl.kubernetes.io/restartedAt" in annotations
+        entries = await app.session.history()
+        assert all(e.actor == "tester" for e in entries if e.kind == "fix_event")
+        await select(pilot, deploys.table, ("q1", "app"))
+        await pilot.press("r")
+        await confirmed(pilot, app, "Deployment q1/app")
+        await pilot.press("n")  # declined: nothing sent, recorded as declined
+        assert isinstance(app.screen, ResourceScreen)
+        assert fix_events(await app.session.history())[-2:] == ["dry-run", "declined"]
+
+
+@pytest.fixture
+def editor(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Callable[[str], None]:
+    """$EDITOR as a script that edits the file it is given with ``sed`` expressions."""
+
+    def use(script: str) -> None:
+        path = tmp_path / "edit.sh"
+        path.write_text(f"#!/bin/sh\nsed -i -e '{script}' \"$1\"\n")
+        path.chmod(0o755)
+        monkeypatch.setenv("EDITOR", str(path))
+        monkeypatch.delenv("VISUAL", raising=False)
+
+    return use
+
+
+async def test_edit_in_editor_shows_the_diff_and_applies_a_patch(
+    workshop: RunningSim, make_app: Callable[..., K8sTui], editor: Callable[[str], None]
+) -> None:
+    app = make_app(workshop, start="deploy")
+    async with app.run_test(size=SIZE) as pilot:
+        deploys = await listed(pilot, app, "Deployment")
+        await select(pilot, deploys.table, ("q4", "web"))
+        editor("s/^  replicas: .*/  replicas: 2/")
+        await pilot.press("E")
+        confirm = await confirmed(pilot, app, "Deployment q4/web")
+        diff = str(confirm.query_one("#diff", Static).render())
+        assert "+  replicas: 2" in diff and "-  replicas: 1" in diff
+        assert confirm.fix.patch is not None and confirm.fix.patch.body == {"spec": {"replicas": 2}}
+        assert await applied(pilot, app) == ["dry-run", "approved", "applied"]
+        assert deployment(workshop, "q4", "web")["spec"]["replicas"] == 2
+        # a redaction placeholder is never written back
+        editor('s/^  name: web$/  name: web\\n  annotations: {token: "[redacted]"}/')
+        await pilot.press("E")
+        await until(pilot, lambda: any("redaction placeholder" in n.message for n in app._notifications), "the refusal")
+        assert isinstance(app.screen, ResourceScreen)
+        assert "token" not in (deployment(workshop, "q4", "web")["metadata"].get("annotations") or {})

@@ -1,0 +1,43 @@
+"""``z``: how many replicas — a one-line prompt; the confirm screen (dry run, pre-check, audit) follows."""
+
+from __future__ import annotations
+
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Vertical
+from textual.screen import ModalScreen
+from textual.widgets import Input, Static
+
+from kubewhy.models.target import Target
+
+from ..markup import escape
+
+
+class ScalePrompt(ModalScreen[int | None]):
+    BINDINGS = [Binding("escape", "cancel", "Cancel")]
+
+    def __init__(self, target: Target, current: int | None) -> None:
+        super().__init__()
+        self.target, self.current = target, current
+
+    def compose(self) -> ComposeResult:
+        with Vertical(id="confirm"):
+            yield Static(
+                f"[b]Scale {escape(self.target.ref)}[/b]  (now {self.current if self.current is not None else '?'})"
+            )
+            yield Input(str(self.current if self.current is not None else ""), type="integer", id="replicas")
+            yield Static("Enter: on to the dry run and the confirmation · Esc: cancel", classes="hint")
+
+    def on_mount(self) -> None:
+        self.query_one(Input).focus()
+
+    def on_input_submitted(self, event: Input.Submitted) -> None:
+        event.stop()
+        text = event.value.strip()
+        if not text.isdigit():
+            self.notify("replicas: a whole number, 0 or more", severity="error")
+            return
+        self.dismiss(int(text))
+
+    def action_cancel(self) -> None:
+        self.dismiss(None)
