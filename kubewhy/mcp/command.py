@@ -72,6 +72,11 @@ def run(args: argparse.Namespace, environ: Environ) -> int:
             check_timeout=args.timeout,
         ),
     )
+    default_ns = None
+    if not (settings.kube.snapshot or settings.kube.in_cluster):
+        from ..adapters.kube_live import context_namespace
+
+        default_ns = context_namespace(settings.kube.kubeconfig, settings.kube.context)
     if args.http:
         from pathlib import Path
 
@@ -82,18 +87,22 @@ def run(args: argparse.Namespace, environ: Environ) -> int:
         path = args.tokens or env.get("KUBEWHY_MCP_TOKENS")
         if not path:
             raise UsageError("--http needs --tokens FILE (or KUBEWHY_MCP_TOKENS): who may call, see docs/mcp.md")
-        asyncio.run(serve_http(settings, load_tokens(Path(path)), host, port))
+        asyncio.run(serve_http(settings, load_tokens(Path(path)), host, port, default_ns))
         return 0
     caller = stdio_caller(settings, env, args.namespaces)
-    asyncio.run(serve_stdio(settings, caller))
+    asyncio.run(serve_stdio(settings, caller, default_ns))
     return 0
 
 
+def _say(line: str) -> None:
+    print(line, file=sys.stderr, flush=True)  # stdout belongs to the protocol (stdio)
+
+
 def _warn(message: str) -> None:
-    print(f"kubewhy: warning: {message}", file=sys.stderr)
+    _say(f"kubewhy: warning: {message}")
 
 
-async def serve_stdio(settings: Settings, caller: Caller) -> None:
+async def serve_stdio(settings: Settings, caller: Caller, default_namespace: str | None = None) -> None:
     """One application object, read-only, served over stdin/stdout until the client closes them."""
     from .server import build_server
 
@@ -101,10 +110,12 @@ async def serve_stdio(settings: Settings, caller: Caller) -> None:
         for w in app.warnings:
             _warn(w)
         app.deps.kube = ReadOnlyKube(app.deps.kube)
-        await build_server(app, caller).run_stdio_async()
+        await build_server(app, caller, default_namespace=default_namespace).run_stdio_async()
 
 
-async def serve_http(settings: Settings, tokens: TokenMap, host: str, port: int) -> None:
+async def serve_http(
+    settings: Settings, tokens: TokenMap, host: str, port: int, default_namespace: str | None = None
+) -> None:
     """The same application object, served over streamable HTTP until interrupted."""
     from . import http
 
@@ -113,7 +124,7 @@ async def serve_http(settings: Settings, tokens: TokenMap, host: str, port: int)
             _warn(w)
         app.deps.kube = ReadOnlyKube(app.deps.kube)
         await http.serve_http(
-            app, tokens, host, port, lambda url: print(f"kubewhy mcp: serving {url}", file=sys.stderr, flush=True)
+            app, tokens, host, port, lambda url: _say(f"kubewhy mcp: serving {url}"), default_namespace
         )
 
 

@@ -24,7 +24,12 @@ def parse_address(text: str) -> tuple[str, int]:
 
 
 async def serve_http(
-    app: Kubewhy, tokens: TokenMap, host: str, port: int, on_listening: Callable[[str], None] | None = None
+    app: Kubewhy,
+    tokens: TokenMap,
+    host: str,
+    port: int,
+    on_listening: Callable[[str], None] | None = None,
+    default_namespace: str | None = None,
 ) -> None:
     """Serve until cancelled; ``on_listening`` gets the endpoint's URL once the socket is bound (port 0: the one
     the system chose)."""
@@ -44,7 +49,7 @@ async def serve_http(
     bound = sock.getsockname()[1]
     shown = f"[{host}]" if family == socket.AF_INET6 else host
     url = f"http://{shown}:{bound}"
-    asgi = build_http_app(app, tokens, url, host)
+    asgi = build_http_app(app, tokens, url, host, default_namespace)
     server = uvicorn.Server(uvicorn.Config(asgi, log_level="warning", lifespan="on"))
     if on_listening is not None:
         on_listening(f"{url}/mcp")

@@ -52,10 +52,13 @@ class Tools:
     ``caller``: who calls over stdio; with ``tokens`` (HTTP), the caller is whoever the request's bearer token
     belongs to (the SDK's bearer middleware has already refused a request without a known token)."""
 
-    def __init__(self, app: Kubewhy, caller: Caller, tokens: TokenMap | None = None):
+    def __init__(
+        self, app: Kubewhy, caller: Caller, tokens: TokenMap | None = None, default_namespace: str | None = None
+    ):
         self.app = app
         self.default = caller
         self.tokens = tokens
+        self.default_namespace = default_namespace or app.settings.default_namespace
 
     @property
     def caller(self) -> Caller:
@@ -80,7 +83,7 @@ class Tools:
 
     def _target(self, text: str, namespace: str | None) -> Target:
         try:
-            return parse_target(text, namespace, self.app.settings.default_namespace)
+            return parse_target(text, namespace, self.default_namespace)
         except KubewhyError as exc:
             raise ToolError(str(exc)) from None
 
@@ -193,10 +196,19 @@ class StaticTokens:
         return None if caller is None else AccessToken(token="", client_id=caller.name, scopes=[], subject=caller.name)
 
 
-def build_server(app: Kubewhy, caller: Caller, *, tokens: TokenMap | None = None, url: str = "") -> MCPServer[Any]:
+def build_server(
+    app: Kubewhy,
+    caller: Caller,
+    *,
+    tokens: TokenMap | None = None,
+    url: str = "",
+    default_namespace: str | None = None,
+) -> MCPServer[Any]:
     """The MCP server over ``app`` (open, read-only) for ``caller`` (stdio); with ``tokens``, for the bearer of a
-    known token (streamable HTTP served at ``url``, which names this server in its OAuth resource metadata)."""
-    tools = Tools(app, caller, tokens)
+    known token (streamable HTTP served at ``url``, which names this server in its OAuth resource metadata).
+    ``default_namespace``: a target's namespace when the call names none (``kubewhy why``'s: the kubeconfig
+    context's, else the settings')."""
+    tools = Tools(app, caller, tokens, default_namespace)
     auth: dict[str, Any] = {}
     if tokens is not None:
         auth = {
@@ -256,11 +268,13 @@ def build_server(app: Kubewhy, caller: Caller, *, tokens: TokenMap | None = None
     return server
 
 
-def build_http_app(app: Kubewhy, tokens: TokenMap, url: str, host: str) -> Starlette:
+def build_http_app(
+    app: Kubewhy, tokens: TokenMap, url: str, host: str, default_namespace: str | None = None
+) -> Starlette:
     """The streamable HTTP app (``/mcp``) for the bearers of ``tokens``, stateless (each request stands alone, so
     replicas need no shared session). Bound to loopback, the SDK's DNS-rebinding protection accepts only loopback
     Host headers; bound elsewhere (a pod), the bearer token is the gate."""
-    server = build_server(app, Caller("anonymous", ()), tokens=tokens, url=url)
+    server = build_server(app, Caller("anonymous", ()), tokens=tokens, url=url, default_namespace=default_namespace)
     return server.streamable_http_app(host=host, stateless_http=True, json_response=True)
 
 

@@ -8,6 +8,7 @@ import hashlib
 import json
 import subprocess
 import sys
+import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -52,7 +53,11 @@ def served(start_sim: Callable[..., RunningSim], tmp_path: Path) -> Iterator[tup
             if line.startswith("kubewhy mcp: serving "):
                 break
         assert line.startswith("kubewhy mcp: serving "), line
+        threading.Thread(target=proc.stderr.read, daemon=True).start()  # keep draining: a full pipe would block it
+        sim.reset_stats()
         yield line.removeprefix("kubewhy mcp: serving ").strip(), env, args
+        verbs = {key.split(" ")[0] for key in sim.stats()}
+        assert verbs and verbs <= {"get", "list", "watch"}, sim.stats()  # the HTTP server only read
     finally:
         proc.terminate()
         proc.wait(timeout=30)

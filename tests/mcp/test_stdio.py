@@ -109,6 +109,7 @@ async def test_over_the_simulator_why_is_the_clis_json_read_only_audited_and_sco
         got["tools"] = {t.name: t for t in tools}
         got["why"] = await session.call_tool("why", {"target": TARGET})
         got["refused"] = await session.call_tool("why", {"target": "ledger-0", "namespace": "payments"})
+        got["node"] = await session.call_tool("why", {"target": "node/node-1"})  # cluster-scoped: readable
         got["history"] = await session.call_tool("history", {"target": "pod/payments/ledger-0"})
         got["incidents"] = await session.call_tool("incidents", {})
         got["playbooks"] = await session.call_tool("playbooks", {})
@@ -144,6 +145,7 @@ async def test_over_the_simulator_why_is_the_clis_json_read_only_audited_and_sco
     assert got["refused"].is_error is True
     assert "may not read namespace 'payments'" in text_of(got["refused"])
     assert got["history"].is_error is True
+    assert got["node"].is_error is False and json.loads(text_of(got["node"]))["healthy"] is True
 
     assert json.loads(text_of(got["playbook"]))["id"] == "app-crash"
     assert "app-crash" in [p["id"] for p in json.loads(text_of(got["playbooks"]))]
@@ -156,6 +158,7 @@ async def test_over_the_simulator_why_is_the_clis_json_read_only_audited_and_sco
     assert kinds == sorted(
         [
             ("diagnosis", mcp_report["findings"][0]["title"], TARGET),
+            ("diagnosis", "healthy", "node/node-1"),
             ("action", "mcp refused", "pod/payments/ledger-0"),
             ("action", "mcp refused", "pod/payments/ledger-0"),
             ("action", "mcp incidents", ""),
@@ -165,9 +168,24 @@ async def test_over_the_simulator_why_is_the_clis_json_read_only_audited_and_sco
     ), kinds
 
 
+# A user playbook whose text holds a credential: the front-end's own redaction pass keeps it out of `playbook`.
+LEAKY_PLAYBOOK = """apiVersion: kubewhy.io/v1
+id: leaky-notes
+title: Notes with a credential in them
+description: "rotate it with password=pb-s3cret-value-42 if the pod crashes"
+applies_to: [Pod]
+stage: pod
+severity: info
+symptom: "false"
+summary: "never shown"
+"""
+
+
 async def test_over_a_snapshot_and_a_pasted_describe(tmp_path: Path) -> None:
     env = env_for(tmp_path)
-    args = ["--snapshot", str(SCENARIO)]
+    (tmp_path / "playbooks").mkdir()
+    (tmp_path / "playbooks" / "leaky.yaml").write_text(LEAKY_PLAYBOOK)
+    args = ["--snapshot", str(SCENARIO), "--playbooks", str(tmp_path / "playbooks")]
     got: dict[str, Any] = {}
     describe = (Path(__file__).parent / "describe-pod.txt").read_text()
 
@@ -177,6 +195,7 @@ async def test_over_a_snapshot_and_a_pasted_describe(tmp_path: Path) -> None:
         got["describe"] = await session.call_tool("diagnose_describe", {"text": describe})
         got["missing"] = await session.call_tool("why", {"target": "pod/shop/nope"})
         got["schema"] = await session.read_resource("kubewhy://playbooks/schema")
+        got["leaky"] = await session.call_tool("playbook", {"id": "leaky-notes"})
 
     await with_session(args, env, body)
     assert normalise(json.loads(text_of(got["why"]))) == normalise(cli_json(args, env))
@@ -186,6 +205,9 @@ async def test_over_a_snapshot_and_a_pasted_describe(tmp_path: Path) -> None:
     assert "envS3cretValue" not in text_of(got["describe"])  # pasted by the caller, still not echoed back
     assert got["missing"].is_error is True and "not found" in text_of(got["missing"])
     assert "applies_to" in got["schema"].contents[0].text
+    leaky = text_of(got["leaky"])
+    assert got["leaky"].is_error is False and "pb-s3cret-value-42" not in leaky
+    assert "password=[redacted]" in json.loads(leaky)["description"]
     rows = [e for e in history(env) if e["source"] == "mcp"]
     assert [e["kind"] for e in rows].count("diagnosis") == 3
     assert {e["actor"] for e in rows} == {CALLER}
