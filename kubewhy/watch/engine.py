@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..errors import KubewhyError
 from ..models.target import Target
+from ..silences import silenced
 from .detect import (
     EPISODIC,
     Signal,
@@ -318,7 +319,11 @@ class Watcher:
                 continue
             if cand.active(now) and not cand.suppressed:
                 if cand.incident is None:
-                    if now - cand.since >= cand.rule.grace and not self._muted(cand.subject):
+                    if (
+                        now - cand.since >= cand.rule.grace
+                        and not self._muted(cand.subject)
+                        and not silenced(self.app, cand.rule, cand.subject, cand.sample)  # Alertmanager's
+                    ):
                         self._spawn(cand, self._open(cand))
                 elif cand.incident.message_ts is None or cand.rule.id not in _rules_of(cand.incident):
                     self._spawn(cand, self._open(cand))  # to post it, or to join another rule's incident
