@@ -56,12 +56,12 @@ def parse(text: str) -> Command:
             namespace=namespace,
             error="Tell me what to look at: `/k8s why pod-name` or `/k8s why deploy/api -n prod`.",
         )
-    if name == "mute" and len(args) != 2:
+    if name == "mute" and len(args) not in (0, 2):  # none: list kubewhy's mutes and Alertmanager's silences
         return Command(
             name,
             namespace=namespace,
             error="Mute one target for a while: `/k8s mute node/worker-3 2h` or "
-            "`/k8s mute deploy/shop/api 30m` (or `ns/NAME` for a namespace).",
+            "`/k8s mute deploy/shop/api 30m` (or `ns/NAME` for a namespace); `/k8s mute` alone lists the mutes.",
         )
     if name == "unmute" and len(args) != 1:
         return Command(name, namespace=namespace, error="Unmute one target: `/k8s unmute node/worker-3`.")

@@ -19,6 +19,7 @@ from .deps import BotDeps
 from .listeners.diagnosis import register_fixes
 
 ACTION_ACK, ACTION_RESOLVE = "kubewhy_incident_ack", "kubewhy_incident_resolve"
+ACTION_SNOOZE = "kubewhy_incident_snooze"  # 2 h: an Alertmanager silence, else kubewhy's own mute
 STATE_EMOJI = {"open": "", "acknowledged": " :eyes: acknowledged", "resolved": " :white_check_mark: resolved"}
 
 
@@ -58,7 +59,10 @@ def incident_blocks(page: Page) -> list[Block]:
         out.append(blocks.section("_The diagnosis could not run; see the thread for updates._"))
     out.append(ContextBlock(elements=[MarkdownTextObject(text=f"{i.ref} · kubewhy watch")]))
     if i.state != "resolved":
-        buttons = [blocks.button("Resolve", ACTION_RESOLVE, {"i": i.id, "r": i.ref})]
+        buttons = [
+            blocks.button("Resolve", ACTION_RESOLVE, {"i": i.id, "r": i.ref}),
+            blocks.button("Snooze 2h", ACTION_SNOOZE, {"i": i.id, "r": i.ref}),
+        ]
         if i.state == "open":
             buttons.insert(0, blocks.button("Acknowledge", ACTION_ACK, {"i": i.id, "r": i.ref}, "primary"))
         out.append(ActionsBlock(elements=buttons))
@@ -157,4 +161,4 @@ def click_value(body: dict[str, Any]) -> dict[str, Any]:
     return value if isinstance(value, dict) else {}
 
 
-__all__ = ["ACTION_ACK", "ACTION_RESOLVE", "SlackNotifier", "click_value", "incident_blocks"]
+__all__ = ["ACTION_ACK", "ACTION_RESOLVE", "ACTION_SNOOZE", "SlackNotifier", "click_value", "incident_blocks"]

@@ -35,6 +35,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("kubewhy.silences")
 REFRESH = 5.0  # seconds between reads of Alertmanager's silences
+SNOOZE = timedelta(hours=2)  # the "Snooze 2h" button
 ALERTNAMES = {
     "node-not-ready": "KubeNodeNotReady",
     "node-pressure": "KubeNodePressure",
@@ -238,4 +239,14 @@ async def both_kinds(app: Kubewhy) -> tuple[list[Mute], list[dict[str, Any]] | N
     return mutes, await view.client.silences()
 
 
-__all__ = ["ALERTNAMES", "Snoozed", "both_kinds", "incident_labels", "matches", "silenced", "snooze", "snooze_matchers"]
+__all__ = [
+    "ALERTNAMES",
+    "SNOOZE",
+    "Snoozed",
+    "both_kinds",
+    "incident_labels",
+    "matches",
+    "silenced",
+    "snooze",
+    "snooze_matchers",
+]

@@ -10,15 +10,17 @@ from typing import Any
 from slack_bolt.async_app import AsyncApp
 from slack_sdk.web.async_client import AsyncWebClient
 
-from kubewhy.errors import AuditStoreError, UsageError
+from kubewhy.audit.ledger import LedgerIncident
+from kubewhy.errors import AuditStoreError, KubewhyError, UsageError
 from kubewhy.incidents import mute_target, parse_for
+from kubewhy.silences import SNOOZE, both_kinds, snooze
 from kubewhy.watch.notify import Page
 
 from .. import blocks
 from ..binding import foreign, refuse
 from ..commands import Command
 from ..deps import BotDeps
-from ..pager import ACTION_ACK, ACTION_RESOLVE, click_value, incident_blocks
+from ..pager import ACTION_ACK, ACTION_RESOLVE, ACTION_SNOOZE, click_value, incident_blocks
 from ..permissions import may
 from ..public import public_error
 from .actions import where
@@ -70,6 +72,9 @@ def register(app: AsyncApp, deps: BotDeps) -> None:
         if not allowed:
             await refuse(deps, body, user, what, f"not on the allowlist for {current.ref}", reason)
             return
+        if what == "snooze":
+            await _snooze(deps, client, current, user, channel, ts)
+            return
         try:
             change_it = deps.app.ack if what == "ack" else deps.app.resolve
             done = await change_it(current.id, actor=user, channel=channel)
@@ -104,6 +109,32 @@ def register(app: AsyncApp, deps: BotDeps) -> None:
     async def resolve(ack: Any, body: dict[str, Any], client: AsyncWebClient, context: Any) -> None:
         await change(ack, body, client, context, "resolve")
 
+    @app.action(ACTION_SNOOZE)
+    @guarded
+    async def snooze_it(ack: Any, body: dict[str, Any], client: AsyncWebClient, context: Any) -> None:
+        await change(ack, body, client, context, "snooze")
+
+
+async def _snooze(
+    deps: BotDeps, client: AsyncWebClient, current: LedgerIncident, user: str, channel: str, ts: str
+) -> None:
+    """Two hours of quiet for the incident's subject: an Alertmanager silence created by the person (when one is
+    configured), else kubewhy's own mute; said in the page's thread."""
+    try:
+        done = await snooze(deps.app, current.subject, SNOOZE, actor=user, channel=channel, incident=current.ref)
+    except KubewhyError as exc:
+        await client.chat_postEphemeral(
+            channel=channel, user=user, text=f"Cannot snooze: {public_error(exc, 'snooze')}."
+        )
+        return
+    how = f"Alertmanager silence `{blocks.escape(done.silence_id)}`" if done.silence_id else "kubewhy mute"
+    await client.chat_postMessage(
+        channel=channel,
+        thread_ts=ts,
+        text=f"Snoozed by {blocks.mention(user)} until {done.until:%Y-%m-%d %H:%M} UTC ({how} of "
+        f"`{blocks.escape(done.target)}`).",
+    )
+
 
 async def incident_command(
     deps: BotDeps, ack: Any, cmd: Command, user: str, channel: str, client: AsyncWebClient
@@ -125,6 +156,9 @@ async def incident_command(
             ]
             more = f"\n…and {len(shown) - 40} more" if len(shown) > 40 else ""
             await ack(text=blocks.cut(f"*{len(shown)} open incident(s)*\n" + "\n".join(lines) + more))
+            return
+        if cmd.name == "mute" and not cmd.args:
+            await ack(text=blocks.cut(await _mutes_text(deps)))
             return
         target = mute_target(cmd.args[0], cmd.namespace or deps.default_namespace)
         namespace = _namespace_of(target) if not target.startswith("ns/") else target[3:]
@@ -154,3 +188,34 @@ async def incident_command(
         await ack(text=blocks.escape(str(exc))[:300])
     except AuditStoreError as exc:
         await ack(text=f"Cannot read the ledger: {public_error(exc, cmd.name)}.")
+
+
+async def _mutes_text(deps: BotDeps) -> str:
+    """``/k8s mute`` alone: kubewhy's mutes and Alertmanager's active silences, both kinds in one answer."""
+    try:
+        mutes, silences = await both_kinds(deps.app)
+        failed = ""
+    except KubewhyError as exc:  # Alertmanager away: kubewhy's own still listed
+        mutes, silences, failed = await (await deps.app.ledger()).mutes(), [], public_error(exc, "mute")
+    lines = [f"*kubewhy mutes* ({len(mutes)})"]
+    lines += [
+        f"• `{blocks.escape(m.target)}` until {m.until:%Y-%m-%d %H:%M} UTC by {blocks.mention(m.created_by)}"
+        for m in mutes[:20]
+    ]
+    if silences is None:
+        lines.append("_No Alertmanager configured (KUBEWHY_ALERTMANAGER_URL): snoozes are kubewhy mutes._")
+    else:
+        lines.append(f"*Alertmanager silences* ({len(silences)})")
+        for s in silences[:20]:
+            matchers = ", ".join(
+                f"{m.get('name')}{'=' if m.get('isEqual', True) else '!'}{'~' if m.get('isRegex') else ''}"
+                f"{m.get('value')}"
+                for m in s.get("matchers") or []
+            )
+            lines.append(
+                f"• `{blocks.escape(matchers)}` until {str(s.get('endsAt', ''))[:16]} by "
+                f"{blocks.mention(str(s.get('createdBy', '')))} (`{blocks.escape(str(s.get('id', '')))}`)"
+            )
+        if failed:
+            lines.append(f"_Alertmanager's silences cannot be read: {failed}._")
+    return "\n".join(lines)
