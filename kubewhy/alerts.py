@@ -249,6 +249,7 @@ class Receiver:
     ):
         self.app, self.notifier, self.channel, self.owner = app, notifier, channel, owner
         self.diagnose_timeout = diagnose_timeout
+        self._unfinished: set[str] = set()  # deliveries that failed half-way: their retry is not a duplicate
 
     @property
     def cluster(self) -> str:
@@ -260,13 +261,15 @@ class Receiver:
         trust = await self.app.trust()
         for alert in alerts:
             key = f"alertmanager|{alert.fingerprint}|{alert.starts_at}|{alert.status}"
-            if not await trust.first_time(key, DEDUP_TTL):
+            if not await trust.first_time(key, DEDUP_TTL) and key not in self._unfinished:
                 out.duplicates += 1
                 continue
+            self._unfinished.add(key)  # until done: a failure answers 503 and Alertmanager's retry is taken
             if alert.status == "firing":
                 await self._firing(alert, out)
             else:
                 await self._resolved(alert, out)
+            self._unfinished.discard(key)
         return out
 
     async def _open_on(self, subject: str) -> LedgerIncident | None:
