@@ -66,6 +66,7 @@ async def _serve(settings: Settings, deps: BotDeps, stop: asyncio.Event, *, auth
     watchers: asyncio.Task[object] | None = None
     health = None
     receiver: web.AppRunner | None = None
+    escalating: asyncio.Task[None] | None = None
     try:
         app = build_app(deps)
         prewarm(app, await verify_token(app.client, attempts=auth_attempts))
@@ -74,6 +75,10 @@ async def _serve(settings: Settings, deps: BotDeps, stop: asyncio.Event, *, auth
             from .pager import SlackNotifier
 
             receiver = await serve_receiver(deps, SlackNotifier(app.client, deps))
+        if settings.escalation.enabled:  # unacknowledged pages to PagerDuty/Opsgenie (docs/alertmanager.md)
+            from kubewhy.escalation import run as escalate
+
+            escalating = asyncio.create_task(escalate(deps.app, stop), name="escalation")
         if watch:
             from kubewhy.watch.run import run_watchers
 
@@ -122,6 +127,8 @@ async def _serve(settings: Settings, deps: BotDeps, stop: asyncio.Event, *, auth
             await health.stop()
         if receiver is not None:
             await receiver.cleanup()
+        if escalating is not None:
+            await asyncio.gather(escalating, return_exceptions=True)
 
 
 async def _until_stopped(stop: asyncio.Event, watchers: asyncio.Task[object] | None) -> None:

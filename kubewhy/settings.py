@@ -143,6 +143,25 @@ class AlertmanagerSettings:
 
 
 @dataclass(frozen=True)
+class EscalationSettings:
+    """Unacknowledged pages handed on to PagerDuty and/or Opsgenie (docs/alertmanager.md, "Escalation")."""
+
+    after: float = 900.0  # KUBEWHY_ESCALATE_AFTER: `15m` or `15m;#payments-oncall=5m` (per channel, i.e. route)
+    per_channel: tuple[tuple[str, float], ...] = ()
+    pagerduty_key: str = ""  # KUBEWHY_PAGERDUTY_ROUTING_KEY: an Events API v2 integration's key
+    pagerduty_url: str = "https://events.pagerduty.com/v2/enqueue"  # KUBEWHY_PAGERDUTY_URL
+    opsgenie_key: str = ""  # KUBEWHY_OPSGENIE_API_KEY
+    opsgenie_url: str = "https://api.opsgenie.com"  # KUBEWHY_OPSGENIE_URL (EU: https://api.eu.opsgenie.com)
+
+    @property
+    def enabled(self) -> bool:
+        return bool(self.pagerduty_key or self.opsgenie_key)
+
+    def after_for(self, channel: str | None) -> float:
+        return dict(self.per_channel).get(channel or "", self.after)
+
+
+@dataclass(frozen=True)
 class Settings:
     kube: KubeSettings = field(default_factory=KubeSettings)
     prometheus: PromSettings = field(default_factory=PromSettings)
@@ -156,6 +175,7 @@ class Settings:
     watch: WatchSettings = field(default_factory=WatchSettings)
     health_port: int = 8080  # KUBEWHY_HEALTH_PORT: k8sbot's /healthz, /readyz and /metrics (the chart's probes)
     alertmanager: AlertmanagerSettings = field(default_factory=AlertmanagerSettings)
+    escalation: EscalationSettings = field(default_factory=EscalationSettings)
 
 
 @dataclass(frozen=True)
@@ -450,6 +470,36 @@ def _alertmanager(env: Mapping[str, str]) -> AlertmanagerSettings:
     )
 
 
+def _escalation(env: Mapping[str, str]) -> EscalationSettings:
+    name = "KUBEWHY_ESCALATE_AFTER"
+    default, per_channel = 900.0, []
+    for part in filter(None, (p.strip() for p in env.get(name, "").split(";"))):
+        channel, eq, span = part.rpartition("=")
+        seconds = _seconds(span.strip(), name)
+        if seconds <= 0:
+            raise SettingsError(f"{name}: {part!r}: the wait must be more than 0")
+        if eq:
+            per_channel.append((channel.strip(), seconds))
+        else:
+            default = seconds
+    urls = {}
+    for var, fallback in (
+        ("KUBEWHY_PAGERDUTY_URL", "https://events.pagerduty.com/v2/enqueue"),
+        ("KUBEWHY_OPSGENIE_URL", "https://api.opsgenie.com"),
+    ):
+        urls[var] = env.get(var) or fallback
+        if urllib.parse.urlsplit(urls[var]).scheme not in ("http", "https"):
+            raise SettingsError(f"{var}={urls[var]!r}: expected an http(s) URL")
+    return EscalationSettings(
+        after=default,
+        per_channel=tuple(per_channel),
+        pagerduty_key=env.get("KUBEWHY_PAGERDUTY_ROUTING_KEY", ""),
+        pagerduty_url=urls["KUBEWHY_PAGERDUTY_URL"],
+        opsgenie_key=env.get("KUBEWHY_OPSGENIE_API_KEY", ""),
+        opsgenie_url=urls["KUBEWHY_OPSGENIE_URL"],
+    )
+
+
 def load(environ: Mapping[str, str] | None = None, flags: Flags | None = None) -> Settings:
     """Read every setting once. ``environ`` defaults to the process environment (the only place that reads it)."""
     env: Mapping[str, str] = os.environ if environ is None else environ
@@ -471,6 +521,7 @@ def load(environ: Mapping[str, str] | None = None, flags: Flags | None = None) -
         watch=_watch(env, flags),
         health_port=_port(env.get("KUBEWHY_HEALTH_PORT") or "8080", "KUBEWHY_HEALTH_PORT"),
         alertmanager=_alertmanager(env),
+        escalation=_escalation(env),
     )
 
 
@@ -478,6 +529,7 @@ __all__ = [
     "DISCOVER",
     "AlertmanagerSettings",
     "AuditSettings",
+    "EscalationSettings",
     "Flags",
     "KubeSettings",
     "PromSettings",
