@@ -41,3 +41,11 @@ def test_off_by_default_and_never_without_a_token() -> None:
         render({"alertmanager": {"receiver": {"enabled": True}}})
     with pytest.raises(SettingsError, match="never runs without authentication"):
         load({"KUBEWHY_ALERTMANAGER_PORT": "9095"})
+
+
+def test_escalation_keys_come_from_a_secret() -> None:
+    docs = render({"escalation": {"existingSecret": "kubewhy-oncall", "after": "10m;#payments=5m"}})
+    assert {"secretRef": {"name": "kubewhy-oncall"}} in container(docs)["envFrom"]
+    env = settings_of(docs)
+    assert load(env).escalation.after_for("#payments") == 300
+    assert "KUBEWHY_ESCALATE_AFTER" not in settings_of(render({}))
