@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import signal
 import sys
+import threading
 from collections.abc import Mapping
 
 from aiohttp import web
@@ -25,13 +27,22 @@ from .startup import prewarm, verify_token
 
 log = logging.getLogger("kubewhy.bot")
 
-GRACE = 5.0  # seconds in-flight listeners get after SIGTERM before the audit log is flushed
+GRACE = 4.0  # seconds in-flight listeners (and pages, kubewhy.watch's drain_timeout) get after SIGTERM
+SHUTDOWN_BUDGET = 10.0  # seconds from SIGTERM until every queued record is written or in the fallback file
 
 
 def stop_on_signals(stop: asyncio.Event) -> None:
     loop = asyncio.get_running_loop()
+
+    def stopping() -> None:
+        SIGNALLED.set()
+        stop.set()
+
     for sig in (signal.SIGTERM, signal.SIGINT):
-        loop.add_signal_handler(sig, stop.set)
+        loop.add_signal_handler(sig, stopping)
+
+
+SIGNALLED = threading.Event()  # the process is stopping on SIGTERM/SIGINT (not a test stopping it in-process)
 
 
 async def _in_flight(grace: float) -> None:
@@ -51,15 +62,25 @@ async def serve(
     (reader, audit log, fix proposals: "Apply fix…" works on a page's diagnosis too)."""
     stop = stop or asyncio.Event()
     stop_on_signals(stop)
+    loop = asyncio.get_running_loop()
+    stopped_at: list[float] = []
+    marker = asyncio.create_task(stop.wait())
+    marker.add_done_callback(lambda _: stopped_at.append(loop.time()))
     async with Kubewhy(settings, source="slack", start_audit=True) as kubewhy:
         for w in kubewhy.warnings:  # the audit writer logs its own
             log.warning("%s", w)
         try:
             await _serve(settings, BotDeps.of(kubewhy), stop, auth_attempts=auth_attempts, watch=watch)
         finally:
-            await kubewhy.close()  # flushed before the log says so (leaving the block closes it, idempotently)
+            # whatever the database does, the budget holds: what it has not taken by then goes to the fallback
+            # file (the chart's terminationGracePeriodSeconds leaves a margin above it)
+            spent = loop.time() - stopped_at[0] if stopped_at else 0.0
+            await kubewhy.close(timeout=max(1.0, SHUTDOWN_BUDGET - 1.0 - spent))
+            marker.cancel()
             if kubewhy.audit is not None:
                 log.info("kubewhy bot stopped: audit %s", kubewhy.audit.stats.summary())
+            if SIGNALLED.is_set():  # a process stopped by its signal (not a test stopping serve() in-process)
+                _leave_blocked_drivers()
 
 
 async def _serve(settings: Settings, deps: BotDeps, stop: asyncio.Event, *, auth_attempts: int, watch: bool) -> None:
@@ -109,7 +130,7 @@ async def _serve(settings: Settings, deps: BotDeps, stop: asyncio.Event, *, auth
             await _until_stopped(stop, watchers)
             await handler.close_async()  # type: ignore[no-untyped-call]
         else:
-            runner = web.AppRunner(build_web_app(deps, app))
+            runner = web.AppRunner(build_web_app(deps, app), shutdown_timeout=GRACE / 2)  # within the budget
             await runner.setup()
             host = settings.slack.host
             await web.TCPSite(runner, host, settings.slack.port).start()
@@ -117,7 +138,7 @@ async def _serve(settings: Settings, deps: BotDeps, stop: asyncio.Event, *, auth
             await _until_stopped(stop, watchers)
             log.info("kubewhy bot stopping: no new requests; flushing the audit log")
             await runner.shutdown()
-            await _in_flight(GRACE)
+            await _in_flight(GRACE / 2)
             await runner.cleanup()
     finally:
         stop.set()
@@ -157,6 +178,16 @@ def main(environ: Mapping[str, str] | None = None, *, watch: bool = False) -> in
     except KeyboardInterrupt:
         return 0
     return 0
+
+
+def _leave_blocked_drivers() -> None:
+    """Every record is written or in the fallback file by now: exit without waiting for tasks and threads a
+    database driver still holds on a locked or unreachable database (asyncio.run would wait for their
+    cancellation, and the interpreter for aiosqlite's non-daemon threads, past the pod's grace period)."""
+    logging.shutdown()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(0)
 
 
 def k8sbot_main() -> int:

@@ -72,8 +72,14 @@ async def history(
             )
 
 
-async def postmortem_markdown(audit: AuditLog, ref: str) -> str | None:
-    """A post-mortem draft for the incident ``ref`` (or id), or None when there is no such incident."""
+async def postmortem_markdown(audit: AuditLog, ref: str, *, flush_timeout: float = 5.0) -> str | None:
+    """A post-mortem draft for the incident ``ref`` (or id), or None when there is no such incident. The
+    records still pending (the fallback file, the spool of ``kubewhy why``, this process's queue) are imported
+    first, as for :func:`history`."""
+    try:
+        await asyncio.wait_for(audit.flush(), flush_timeout)
+    except TimeoutError:
+        pass
     with store_errors(audit.url):
         async with db.make_sessionmaker(audit.engine)() as session:
             data = await store.load_postmortem(session, ref)

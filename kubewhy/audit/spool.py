@@ -8,9 +8,13 @@ history``, ``postmortem``, ``incident``, ``db``, the bot, …) imports the file,
 every record carries its idempotency key, so a record imported twice (two processes, a crash half-way) is still
 stored once.
 
-- One file per database: ``audit-spool-<hash of the URL>.jsonl`` beside the fallback file, so a record is never
-  imported into another database than the one it was made for.
+- One file per database: ``audit-spool-<hash of the database's location>.jsonl`` beside the fallback file (a
+  SQLite file's resolved absolute path; a server's user, host, port and database), so a record is never imported
+  into another database than the one it was made for, however the URL was written.
 - Lines have the fallback file's format (``{"record": …, "at": …}``) and are read by :func:`fallback.take`.
+- Records are written whole or not at all: an append that fails (a full disk, a short write) truncates the file
+  back to where it began, and an append after a torn tail (a process killed mid-write) starts on a new line,
+  so the torn line is the only one lost and the records after it are read.
 - Appends take an exclusive ``flock`` and check that the path still names the file they opened; the importer
   renames the file, then takes the same lock before reading. So a record is either in the file the importer
   reads or in a new file the next start reads; none is written into a file already read.
@@ -21,6 +25,7 @@ in exactly the JSON form :class:`~kubewhy.audit.records.DiagnosisRecord` validat
 
 from __future__ import annotations
 
+import contextlib
 import fcntl
 import hashlib
 import json
@@ -30,15 +35,35 @@ from collections.abc import Iterable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
 
 if TYPE_CHECKING:
     from ..models.findings import Report
 
 
 def spool_path(fallback_path: Path, url: str) -> Path:
-    """The spool file of database ``url``, beside the fallback file."""
-    digest = hashlib.sha256(url.encode()).hexdigest()[:16]
+    """The spool file of database ``url``, beside the fallback file, keyed by where the database is
+    (:func:`location`), not by how the URL was written."""
+    digest = hashlib.sha256(location(url).encode()).hexdigest()[:16]
     return Path(fallback_path).with_name(f"audit-spool-{digest}.jsonl")
+
+
+def location(url: str) -> str:
+    """Where a database URL points, written one way: a SQLite file's resolved absolute path (a relative
+    ``sqlite:///audit.db`` is the file in the current directory, which is another database in another
+    directory), a server's ``user@host:port/database`` without password or driver."""
+    scheme, _, rest = url.partition("://")
+    backend = scheme.split("+", 1)[0]
+    if backend == "sqlite":
+        path = rest[1:] if rest.startswith("/") else rest
+        path = path.split("?", 1)[0]
+        if not path or path == ":memory:":
+            return "sqlite::memory:"
+        return "sqlite:" + str(Path(path).expanduser().resolve())
+    parts = urlsplit(url)
+    user = parts.username or ""
+    port = parts.port or {"postgresql": 5432, "postgres": 5432}.get(backend, 0)
+    return f"{'postgresql' if backend == 'postgres' else backend}://{user}@{parts.hostname}:{port}{parts.path}"
 
 
 def append_lines(path: Path, lines: Iterable[str]) -> int:
@@ -48,7 +73,7 @@ def append_lines(path: Path, lines: Iterable[str]) -> int:
         return 0
     path.parent.mkdir(parents=True, exist_ok=True)
     while True:
-        fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+        fd = os.open(path, os.O_RDWR | os.O_APPEND | os.O_CREAT, 0o600)  # read: is the last line whole?
         try:
             fcntl.flock(fd, fcntl.LOCK_EX)
             try:
@@ -57,10 +82,20 @@ def append_lines(path: Path, lines: Iterable[str]) -> int:
                 same = False
             if not same:  # an importer renamed the file between our open and our lock: use the new one
                 continue
+            size = os.fstat(fd).st_size
             data = text.encode("utf-8")
-            while data:
-                data = data[os.write(fd, data) :]
-            os.fsync(fd)
+            if size and os.pread(fd, 1, size - 1) != b"\n":
+                # a torn tail (a process killed mid-write, an older kubewhy on a full disk): end it here, so that
+                # this record starts on a line of its own; the torn line alone is unreadable
+                data = b"\n" + data
+            try:
+                while data:
+                    data = data[os.write(fd, data) :]
+                os.fsync(fd)
+            except OSError:  # a full disk, a short write: whole records or nothing, never half a line
+                with contextlib.suppress(OSError):
+                    os.ftruncate(fd, size)
+                raise
             return text.count("\n")
         finally:
             os.close(fd)  # releases the lock
@@ -112,4 +147,4 @@ def diagnosis(
     }
 
 
-__all__ = ["append_lines", "diagnosis", "line", "lock_for_reading", "spool_path"]
+__all__ = ["append_lines", "diagnosis", "line", "location", "lock_for_reading", "spool_path"]

@@ -344,6 +344,9 @@ def _namespace_clause(model: Any, namespaces: Sequence[str] | None) -> list[Any]
     ]
 
 
+PAGER = "kubewhy-watch"  # the watchers' actor (kubewhy.watch.engine.ACTOR; the audit layer imports no watcher)
+
+
 def _diagnosis_summary(d: Diagnosis) -> str:
     if d.healthy:
         return "healthy: no problems found"
@@ -416,8 +419,8 @@ async def history(
         return HistoryEntry(
             at,
             "alert",
-            actor="alertmanager",
-            source="alert",
+            actor=PAGER,  # every alert row is a watcher's page (kubewhy.watch): credit it, not Alertmanager
+            source="watcher",
             target=target_ref(a.target_kind, a.target_namespace, a.target_name),
             summary=summary,
             channel=a.channel,

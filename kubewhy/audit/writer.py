@@ -71,6 +71,7 @@ def is_transient(error: BaseException) -> bool:
 
     # the database rejected the data itself: retrying the same rows cannot help
     permanent = (
+        ImportError,  # the database's driver is not installed: no retry installs it
         sa_exc.IntegrityError,
         sa_exc.DataError,
         sa_exc.ProgrammingError,
@@ -87,6 +88,21 @@ def is_transient(error: BaseException) -> bool:
     if isinstance(error, transient):
         return True
     return not isinstance(error, permanent)
+
+
+DISPOSE_TIMEOUT = 2.0  # seconds closing the pool may take at shutdown (the records are saved by then)
+CANCEL_TIMEOUT = 0.5  # seconds a cancelled write may take to stop before its batch is kept without it
+
+
+def missing_driver(error: BaseException, url: str) -> str | None:
+    """The clear, permanent message for a database driver that is not installed, else None."""
+    if not isinstance(error, ImportError):
+        return None
+    name = getattr(error, "name", None) or str(error)
+    return (
+        f"the database driver for {url.split('://', 1)[0]} is not installed (No module named {name!r}): "
+        f"install it (pip install {name}); records are kept in the fallback file meanwhile"
+    )
 
 
 @dataclass(frozen=True)
@@ -165,6 +181,8 @@ class AuditLog:
         self._on_warning = on_warning
         self._ready = asyncio.Event()  # set once start-up work (migration, fallback re-import) is done
         self._spilled = False  # records went to the fallback file since the last re-import
+        self._driver_missing = False  # said once: the database driver is not installed
+        self._in_flight: list[Record] = []  # the batch being written (aclose() keeps it if the write hangs)
         self.replay_interval = replay_interval
 
     # ------------------------------------------------------------------------------------------ recording
@@ -309,11 +327,14 @@ class AuditLog:
                     f"audit: database {self.display_url} did not take the records in time; "
                     f"they are kept in {self.fallback_path}"
                 )
+            in_flight = list(self._in_flight)
             self._task.cancel()
-            try:
-                await self._task
-            except asyncio.CancelledError:
-                pass
+            # a write stuck on a locked or unreachable database may take its driver's timeout to notice the
+            # cancellation: do not wait for it, keep its batch now (the keys make a later duplicate harmless)
+            await asyncio.wait({self._task}, timeout=CANCEL_TIMEOUT)
+            if not self._task.done() and in_flight:
+                self._spill(in_flight, "cancelled at shutdown")
+                self._in_flight = []
         self._closed = True
         leftover: list[Record] = []
         while not self._queue.empty():
@@ -321,7 +342,10 @@ class AuditLog:
             self._queue.task_done()
         self._spill(leftover, "not written before shutdown")
         if self._engine is not None and self._owns_engine:
-            await self._engine.dispose()
+            try:  # a connection stuck on a locked or unreachable database must not hold the shutdown
+                await asyncio.wait_for(self._engine.dispose(), DISPOSE_TIMEOUT)
+            except TimeoutError:
+                log.warning("audit: closing the connections to %s timed out", self.display_url)
 
     async def __aenter__(self) -> AuditLog:
         await self.start()
@@ -383,6 +407,11 @@ class AuditLog:
                 if isinstance(exc, migrate.UnknownRevision):  # a newer kubewhy's schema: waiting cannot help
                     self._warn(f"audit: {exc}")
                     return
+                missing = missing_driver(exc, self.url)
+                if missing is not None:  # neither can it install a driver
+                    self._driver_missing = True
+                    self._warn(f"audit: {missing}")
+                    return
                 if not is_transient(exc) or asyncio.get_running_loop().time() + delay > deadline:
                     self._warn(f"audit: could not bring {self.display_url} to the latest schema: {exc}")
                     return
@@ -426,6 +455,7 @@ class AuditLog:
         loop = asyncio.get_running_loop()
         deadline = loop.time() + self.retry.give_up_after
         attempt = 0
+        self._in_flight = list(batch)
         try:
             while True:
                 try:
@@ -433,6 +463,13 @@ class AuditLog:
                         new = await self._write(batch)
                 except Exception as exc:  # noqa: BLE001 - sorted into transient or not below
                     self.stats.last_error = f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"
+                    missing = missing_driver(exc, self.url)
+                    if missing is not None:  # permanent, and the same for every record: say it once, keep them
+                        if not self._driver_missing:
+                            self._driver_missing = True
+                            self._warn(f"audit: {missing}")
+                        self._spill(batch, missing)
+                        return False
                     if not is_transient(exc):
                         await self._write_one_by_one(batch, exc)
                         return True
@@ -451,8 +488,11 @@ class AuditLog:
                     self.stats.duplicates += max(0, len(batch) - new)
                     return True
         except asyncio.CancelledError:  # aclose() ran out of time: keep the batch (keys make re-import safe)
-            self._spill(batch, "cancelled at shutdown")
+            if self._in_flight:  # unless aclose() already did, not waiting for this
+                self._spill(batch, "cancelled at shutdown")
             raise
+        finally:
+            self._in_flight = []
 
     async def _write_one_by_one(self, batch: Sequence[Record], error: BaseException) -> None:
         """Isolate the record the database rejects; the others are written."""

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
@@ -59,6 +60,9 @@ def parse_target_filter(text: str | None, namespace: str | None) -> tuple[str | 
     return KINDS[alias], parts[-1], parts[1] if len(parts) == 3 else namespace
 
 
+HISTORY_COUNT_BOUND = 100_000  # entries counted to say how many a --limit left out
+
+
 def cmd_history(args: argparse.Namespace, environ: Environ) -> int:
     since, until = parse_since(args.since), parse_since(args.until)
     kind, name, namespace = parse_target_filter(args.target, args.namespace)
@@ -67,9 +71,15 @@ def cmd_history(args: argparse.Namespace, environ: Environ) -> int:
     async def go() -> int:
         target = Target(kind or "", name, namespace) if name else None  # no kind: any kind of that name
         async with Kubewhy(settings, cluster=False, on_warning=warn, close_timeout=10.0) as app:
-            entries = await app.history(
-                since=since, until=until, target=target, incident=args.incident, limit=args.limit, own_records=False
-            )
+            query = {"since": since, "until": until, "target": target, "incident": args.incident, "own_records": False}
+            entries = await app.history(**query, limit=args.limit + 1)
+            total = len(entries)
+            if total > args.limit:  # cut: say how much, never silently (a count, up to a bound)
+                total = len(await app.history(**query, limit=HISTORY_COUNT_BOUND))
+                entries = entries[: args.limit]
+        if total > len(entries):
+            more = "more than " if total >= HISTORY_COUNT_BOUND else ""
+            print(f"kubewhy: showing {len(entries)} of {more}{total} (--limit N)", file=sys.stderr)
         if args.output == "json":
             print(json.dumps([e.to_dict() for e in entries], indent=2, ensure_ascii=False))
         else:

@@ -110,9 +110,10 @@ class WatchOptions:
     refresh_interval: float = 3.0  # re-read open incidents and mutes (acks, resolves, mutes from Slack)
     diagnose_timeout: float = 20.0
     claim_stale_after: float = 30.0  # seconds after which a dead replica's unposted claim may be taken over
-    drain_timeout: float = 10.0  # on stop: how long pages in flight may take to finish
+    drain_timeout: float = 4.0  # on stop: how long pages in flight may take to finish (within the 10 s budget)
     page_size: int = 500
     watch_timeout: int = 300
+    save_timeout: float = 1.0  # on stop: how long saving the watch position may take
     concurrency: int = 8  # pages, updates and resolves in flight at once (a start-up storm waits its turn)
 
 
@@ -271,7 +272,9 @@ class Watcher:
             for task in self._tasks:
                 task.cancel()
             await asyncio.gather(*self._tasks, return_exceptions=True)
-            await self.save_cursors()
+            # a locked or unreachable database must not hold the shutdown: give the save a moment, and leave it
+            # (not waiting for its cancellation, which a blocked driver notices late)
+            await asyncio.wait({asyncio.create_task(self.save_cursors())}, timeout=self.options.save_timeout)
 
     async def _remember(self) -> None:
         """Before the first LIST: when the undated occurrences of recent incidents were first seen, so that a
