@@ -35,6 +35,7 @@ if TYPE_CHECKING:
     from .audit.trust import TrustStore
     from .audit.verify import VerifyJob, VerifyQueue
     from .audit.writer import AuditLog, RetryPolicy
+    from .changes.model import Timeline
     from .charts import ChartData
     from .checks.registry import CheckRegistry
     from .fixes import PatchResult
@@ -268,6 +269,18 @@ class Kubewhy:
         )
 
     # ---- what a person asks to see -------------------------------------------------------------------------------
+    async def changes(self, target: Target, since: timedelta, *, secrets: bool = False) -> Timeline:
+        """What changed around ``target`` in the last ``since`` (kubewhy/changes): its revisions, who wrote
+        which fields, its configuration, node and Services, the events that record a change."""
+        from .adapters.cache import CachedKube
+        from .changes.timeline import timeline
+        from .service import resolve_target
+
+        kube = CachedKube(self.kube)
+        obj = {**await resolve_target(kube, target), "kind": target.kind}
+        until = self.deps.clock()
+        return await timeline(kube, obj, until - since, until, secrets=secrets)
+
     async def describe(self, target: Target) -> list[str]:
         from .inspect import describe_lines
 

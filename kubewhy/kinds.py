@@ -70,6 +70,7 @@ TABLE: tuple[KindInfo, ...] = (
     K("Job", "batch", "v1", "jobs", short="job", target=True, controller=True, selects_pods=True),
     K("CronJob", "batch", "v1", "cronjobs", aliases=("cj",), target=True, controller=True),  # → its latest Jobs
     K("HorizontalPodAutoscaler", "autoscaling", "v2", "horizontalpodautoscalers", short="hpa", target=True),
+    K("ControllerRevision", "apps", "v1", "controllerrevisions"),  # StatefulSet and DaemonSet history
     K("PodDisruptionBudget", "policy", "v1", "poddisruptionbudgets", aliases=("pdb",)),
     K("Ingress", "networking.k8s.io", "v1", "ingresses", short="ingress", aliases=("ing",), target=True),
     K("EndpointSlice", "discovery.k8s.io", "v1", "endpointslices"),

@@ -225,9 +225,21 @@ async def _diagnose(target: Target, deps: Deps, obj: dict[str, Any] | None) -> R
             if deps.kubelet is not None
             else "Prometheus not configured: metric checks were skipped (KUBEWHY_PROMETHEUS_URL is not set)"
         )
+    report.findings += await _what_changed(kube, main, target, examined)
     report.duration_ms = (time.perf_counter() - started) * 1000
     report.api_requests = getattr(deps.kube, "requests", 0) - requests_before
     return report
+
+
+async def _what_changed(kube: CachedKube, main: Subject, target: Target, examined: list[Subject]) -> list[Finding]:
+    """The changes before the onset of the trouble, as evidence (kubewhy/changes): read from what this diagnosis
+    already fetched, so they cost no request (but a configuration failure's ConfigMaps); nothing when nothing is
+    wrong or nothing changed."""
+    from .changes.evidence import before_onset
+
+    objects = [{**main.obj, "kind": target.kind}] + [s.obj for s in examined if s is not main]
+    found = await before_onset(kube, main.ref, objects)
+    return [found] if found is not None else []
 
 
 def _with_words(finding: Finding, named: list[Finding]) -> Finding:

@@ -43,6 +43,14 @@ class CachedKube:
     def capabilities(self) -> Capabilities:
         return self.inner.capabilities
 
+    def held(self, key: tuple[Any, ...]) -> Any:
+        """What a finished read already answered (``("get", kind, namespace, name)`` or ``("list", kind, namespace,
+        label_selector, field_selector)``), else None: a reader of what the diagnosis fetched makes no request."""
+        fut = self._futures.get(key)
+        if fut is None or not fut.done() or fut.cancelled() or fut.exception() is not None:
+            return None
+        return fut.result()
+
     async def get(self, kind: str, namespace: str | None, name: str) -> Obj | None:
         return await self._once(("get", kind, namespace, name), lambda: self.inner.get(kind, namespace, name))
 

@@ -21,6 +21,7 @@ from ..errors import KubewhyError
 # (name, module, one-line help): the order is the order of ``kubewhy --help``.
 COMMANDS: tuple[tuple[str, str, str], ...] = (
     ("why", "kubewhy.cli.why", "diagnose a pod, node, workload, Service, PVC or HPA"),
+    ("changes", "kubewhy.cli.changes", "what changed around an object: rollouts, config, node, scaling (--since 2h)"),
     ("playbooks", "kubewhy.cli.playbooks", "validate or list playbooks"),
     ("history", "kubewhy.cli.history", "who asked what, what kubewhy said, which fixes, which alerts"),
     ("postmortem", "kubewhy.cli.postmortem", "a blameless post-mortem draft (Markdown) for an incident"),

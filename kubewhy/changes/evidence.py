@@ -1,0 +1,215 @@
+"""What changed before the trouble started, as evidence in every diagnosis, read from what the diagnosis already
+fetched (the single-flight cache's finished reads, :meth:`CachedKube.held`): no request of its own, except the
+GETs of the ConfigMaps a pod references when its failure is one of configuration (CreateContainerConfigError).
+
+It covers the objects the diagnosis examined (the target, its owners, pods, node, autoscaler), the ReplicaSets a
+Deployment's playbooks listed, the ConfigMaps and Secrets the target references when a playbook read them, the
+Services of the namespace when they were listed, and the events read about any of these. A change within
+:data:`~kubewhy.changes.onset.WINDOW` before the onset is listed; one that plausibly explains the failure (an image
+changed, then ImagePullBackOff) comes first and says why; the others are listed, not blamed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import timedelta
+from typing import Any
+
+from .. import selectors
+from ..adapters.cache import CachedKube
+from ..engine.related import ref_of
+from ..errors import AdapterError
+from ..models.findings import Finding, Fix
+from .diff import references
+from .model import Change, Ranked
+from .onset import CONFIG, WINDOW, failure_words, onset, rank
+from .read import event_changes, managed_changes, node_changes, owned_by, rollout_changes
+
+Obj = dict[str, Any]
+ID = "what-changed"
+MAX_LINES = 8
+
+
+def _d(value: Any) -> Obj:
+    return value if isinstance(value, dict) else {}
+
+
+def held_events(kube: CachedKube, obj: Obj) -> list[Obj]:
+    """The events about ``obj`` the diagnosis read (the ``events`` check's request), else none."""
+    meta = _d(obj.get("metadata"))
+    if not meta.get("name"):
+        return []
+    fs = f"involvedObject.kind={obj.get('kind', '')},involvedObject.name={meta['name']}"
+    found = kube.held(("list", "Event", meta.get("namespace"), None, fs))
+    return list(found) if isinstance(found, list) else []
+
+
+def _selector(obj: Obj) -> str:
+    try:
+        return selectors.to_text(_d(obj.get("spec")).get("selector")) or ""
+    except selectors.SelectorError:
+        return ""
+
+
+def held_history(kube: CachedKube, workload: Obj) -> list[Obj]:
+    """A Deployment's ReplicaSets or a StatefulSet's or DaemonSet's ControllerRevisions, when already listed."""
+    kind = {"Deployment": "ReplicaSet", "StatefulSet": "ControllerRevision", "DaemonSet": "ControllerRevision"}
+    if workload.get("kind") not in kind or not (text := _selector(workload)):
+        return []
+    ns = _d(workload.get("metadata")).get("namespace")
+    found = kube.held(("list", kind[str(workload["kind"])], ns, text, None))
+    return list(found) if isinstance(found, list) else []
+
+
+def _services(kube: CachedKube, pods: list[Obj]) -> list[Obj]:
+    out: dict[str, Obj] = {}
+    for pod in pods:
+        ns = _d(pod.get("metadata")).get("namespace")
+        labels = _d(_d(pod.get("metadata")).get("labels"))
+        for svc in kube.held(("list", "Service", ns, None, None)) or []:
+            sel = _d(_d(svc.get("spec")).get("selector"))
+            if sel and all(labels.get(k) == v for k, v in sel.items()):
+                out[ref_of({**svc, "kind": "Service"})] = {**svc, "kind": "Service"}
+    return list(out.values())
+
+
+def changes_of(kube: CachedKube, objects: list[Obj]) -> tuple[list[Change], list[Obj]]:
+    """Every change the held reads show about ``objects`` and what they reference, and the events read."""
+    changes: list[Change] = []
+    events: list[Obj] = []
+    seen: set[str] = set()
+    extra: list[Obj] = []
+    for obj in objects:
+        ns = _d(obj.get("metadata")).get("namespace")
+        for ref in sorted(references(obj)):
+            kind, name = ref.split("/", 1)
+            found = kube.held(("get", kind, ns, name))
+            if isinstance(found, dict):
+                extra.append({**found, "kind": kind})
+    pods = [o for o in objects if o.get("kind") == "Pod"]
+    for obj in [*objects, *extra, *_services(kube, pods)]:
+        ref = ref_of(obj)
+        if ref in seen:
+            continue
+        seen.add(ref)
+        changes += managed_changes(obj)
+        if obj.get("kind") == "Node":
+            changes += node_changes(obj)
+        history = held_history(kube, obj)
+        if history:
+            changes += rollout_changes(obj, [h for h in history if owned_by(h, obj)])
+        events += held_events(kube, obj)
+    changes += event_changes(events)
+    return changes, events
+
+
+def line(r: Ranked) -> str:
+    c = r.change
+    ago = _human(r.before_s)
+    who = f" by {c.who}" if c.who else ""
+    cause = f" (change-cause: {c.cause})" if c.cause else ""
+    head = f"likely cause, {r.blamed}: " if r.blamed else ""
+    return f"{head}{c.at.strftime('%Y-%m-%dT%H:%M:%SZ')} ({ago} before the onset) {c.subject}: {c.summary}{who}{cause}"
+
+
+def _human(seconds: float) -> str:
+    s = int(seconds)
+    if s < 60:
+        return f"{s}s"
+    if s < 3600:
+        return f"{s // 60}m"
+    return f"{s // 3600}h{(s % 3600) // 60:02d}m"
+
+
+_ROLLOUT_KINDS = {"deploy": "deployment", "sts": "statefulset", "ds": "daemonset"}
+
+
+def _fixes(target_ref: str, top: Ranked) -> tuple[Fix, ...]:
+    """Undo a blamed rollout (medium risk), and read the whole timeline (low)."""
+    kind, _, rest = target_ref.partition("/")
+    ns, _, name = rest.rpartition("/")
+    target = f"{kind}/{name}" + (f" -n {ns}" if ns else "")
+    out = []
+    c = top.change
+    ckind, _, crest = c.subject.partition("/")
+    cns, _, cname = crest.rpartition("/")
+    if top.blamed and c.operation == "rollout" and ckind in _ROLLOUT_KINDS:
+        out.append(
+            Fix(
+                title=f"Roll {c.subject} back while the change is examined",
+                command=f"kubectl -n {cns} rollout undo {_ROLLOUT_KINDS[ckind]}/{cname}",
+                risk="medium",
+                why=f"The trouble started after this revision: {top.blamed}.",
+                does_not_fix="the change itself: fix it before rolling forward again.",
+            )
+        )
+    out.append(
+        Fix(
+            title="Read the whole timeline of what changed",
+            command=f"kubewhy changes {target} --since 2h",
+            risk="low",
+            why="Revisions, who wrote which fields and when, the node, the configuration and scaling, oldest first.",
+        )
+    )
+    return tuple(out)
+
+
+async def _read_configmaps(kube: CachedKube, objects: list[Obj]) -> None:
+    """A configuration failure (CreateContainerConfigError, FailedMount) makes the ConfigMaps the pods reference
+    worth their GETs (never a Secret: the default RBAC has none); every other diagnosis reads nothing more."""
+    events = [e for o in objects for e in held_events(kube, o)]
+    if not failure_words(objects, events) & set(CONFIG):
+        return
+    wanted = {
+        (_d(o.get("metadata")).get("namespace"), ref.split("/", 1)[1])
+        for o in objects
+        if o.get("kind") == "Pod"
+        for ref in references(o)
+        if ref.startswith("ConfigMap/")
+    }
+    try:
+        await asyncio.gather(*(kube.get("ConfigMap", ns, name) for ns, name in sorted(wanted)))
+    except AdapterError:
+        return  # unreadable: the evidence goes without them
+
+
+async def before_onset(
+    kube: CachedKube, target_ref: str, objects: list[Obj], window: timedelta = WINDOW
+) -> Finding | None:
+    """The ``what-changed`` finding (info): the changes within ``window`` before the onset of the trouble the
+    examined ``objects`` show, plausible causes first; None when nothing is wrong or nothing changed."""
+    await _read_configmaps(kube, objects)
+    changes, events = changes_of(kube, objects)
+    # The target's own condition transitions are its symptom, not a change that explains it.
+    changes = [c for c in changes if not (c.subject == target_ref and c.operation == "condition")]
+    start = onset(objects, events)
+    if start is None:
+        return None
+    ranked = rank(changes, start, failure_words(objects, events), window)
+    if not ranked:
+        return None
+    top = ranked[0]
+    blamed = sum(1 for r in ranked if r.blamed)
+    summary = (
+        f"{len(ranked)} change(s) in the {_human(window.total_seconds())} before the trouble started "
+        f"({start.at.strftime('%Y-%m-%dT%H:%M:%SZ')}: {start.what}). "
+        + (
+            f"Most likely: {top.change.subject} {top.change.summary} ({top.blamed})."
+            if top.blamed
+            else "None of them plausibly explains the failure: listed, not blamed."
+        )
+    )
+    lines = [line(r) for r in ranked[:MAX_LINES]]
+    if len(ranked) > MAX_LINES:
+        lines.append(f"{len(ranked) - MAX_LINES} more: kubewhy changes {target_ref}")
+    return Finding(
+        id=ID,
+        fixes=_fixes(target_ref, top),
+        title="What changed before the trouble started"
+        + (f" ({blamed} plausible cause{'s' if blamed > 1 else ''})" if blamed else ""),
+        severity="info",
+        summary=summary,
+        subject=target_ref,
+        stage="owner",
+        evidence=tuple(lines),
+    )

@@ -1,0 +1,141 @@
+"""``kubewhy changes TARGET``: the timeline of what changed around one object, from what the API still holds.
+
+The reads, concurrent through one single-flight cache: the target, its owners (Pod → ReplicaSet → Deployment), their
+revision history (ReplicaSets, ControllerRevisions), the ConfigMaps it references (Secrets only when asked: the
+default RBAC has no Secrets, and only their managedFields are used, never their data), its node, the Services and
+HorizontalPodAutoscalers of its namespace that select or scale it, and the events about each of these.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import datetime
+from typing import Any
+
+from .. import kinds, selectors
+from ..adapters.cache import CachedKube
+from ..engine.related import ref_of
+from ..errors import AdapterError
+from .diff import references
+from .model import Change, Timeline
+from .read import event_changes, managed_changes, node_changes, owned_by, rollout_changes
+
+Obj = dict[str, Any]
+
+
+def _d(value: Any) -> Obj:
+    return value if isinstance(value, dict) else {}
+
+
+async def _owners(kube: CachedKube, obj: Obj) -> list[Obj]:
+    chain = []
+    current = obj
+    for _ in range(4):
+        meta = _d(current.get("metadata"))
+        ref = next((r for r in meta.get("ownerReferences") or [] if _d(r).get("controller")), None)
+        if ref is None or ref.get("kind") not in kinds.CONTROLLERS:
+            break
+        owner = await kube.get(ref["kind"], meta.get("namespace"), ref.get("name", ""))
+        if owner is None:
+            break
+        owner = {**owner, "kind": ref["kind"]}
+        chain.append(owner)
+        current = owner
+    return chain
+
+
+async def _history(kube: CachedKube, workload: Obj) -> list[Change]:
+    kind = {"Deployment": "ReplicaSet", "StatefulSet": "ControllerRevision", "DaemonSet": "ControllerRevision"}
+    if workload.get("kind") not in kind:
+        return []
+    try:
+        text = selectors.to_text(_d(workload.get("spec")).get("selector")) or ""
+    except selectors.SelectorError:
+        return []
+    if not text:
+        return []
+    ns = _d(workload.get("metadata")).get("namespace")
+    found = await kube.list(kind[str(workload["kind"])], ns, label_selector=text)
+    items = [{**h, "kind": kind[str(workload["kind"])]} for h in found]
+    return rollout_changes(workload, [h for h in items if owned_by(h, workload)])
+
+
+async def _events(kube: CachedKube, obj: Obj) -> list[Obj]:
+    meta = _d(obj.get("metadata"))
+    fs = f"involvedObject.kind={obj.get('kind', '')},involvedObject.name={meta.get('name', '')}"
+    return await kube.list("Event", meta.get("namespace"), field_selector=fs)
+
+
+async def _around(kube: CachedKube, obj: Obj, pods: list[Obj], secrets: bool) -> list[Obj]:
+    """The referenced ConfigMaps (and Secrets when asked), the node, the selecting Services and the HPAs."""
+    ns = _d(obj.get("metadata")).get("namespace")
+    refs = sorted(r for o in [obj, *pods] for r in references(o) if secrets or not r.startswith("Secret/"))
+    gets = [kube.get(r.split("/", 1)[0], ns, r.split("/", 1)[1]) for r in refs]
+    node_name = _d(obj.get("spec")).get("nodeName") if obj.get("kind") == "Pod" else None
+    if node_name:
+        gets.append(kube.get("Node", None, node_name))
+    labels = {k: v for p in pods for k, v in _d(_d(p.get("metadata")).get("labels")).items()}
+    if obj.get("kind") in ("Pod", *kinds.POD_SELECTING) and ns:
+        services, scalers, got = await asyncio.gather(
+            kube.list("Service", ns), kube.list("HorizontalPodAutoscaler", ns), asyncio.gather(*gets)
+        )
+    else:
+        services, scalers, got = [], [], await asyncio.gather(*gets)
+    kinds_of = [r.split("/", 1)[0] for r in refs] + (["Node"] if node_name else [])
+    out = [{**o, "kind": k} for o, k in zip(got, kinds_of, strict=True) if o]
+    for svc in services:
+        sel = _d(_d(svc.get("spec")).get("selector"))
+        if sel and labels and all(labels.get(k) == v for k, v in sel.items()):
+            out.append({**svc, "kind": "Service"})
+    names = {_d(o.get("metadata")).get("name") for o in [obj, *pods] if o.get("kind") != "Pod"}
+    for hpa in scalers:
+        ref = _d(_d(hpa.get("spec")).get("scaleTargetRef"))
+        if ref.get("name") in names:
+            out.append({**hpa, "kind": "HorizontalPodAutoscaler"})
+    return out
+
+
+def _read(results: list[Any], what: str, notes: list[str]) -> list[Any]:
+    """The lists a gather returned, joined; a read the API refused becomes a note, any other error is raised."""
+    out: list[Any] = []
+    for r in results:
+        if isinstance(r, AdapterError):
+            notes.append(f"{what} not read: {r}")
+        elif isinstance(r, BaseException):
+            raise r
+        else:
+            out += r
+    return out
+
+
+async def timeline(kube: CachedKube, obj: Obj, since: datetime, until: datetime, *, secrets: bool = False) -> Timeline:
+    """The changes to ``obj`` (kind set) and what it depends on between ``since`` and ``until``, oldest first."""
+    tl = Timeline(ref_of(obj), since, until)
+    owners = await _owners(kube, obj)
+    chain = [obj, *owners]
+    templates = [o for o in chain if o.get("kind") != "Pod"] or [obj]
+    around = await _around(kube, obj, [obj] if obj.get("kind") == "Pod" else templates, secrets)
+    everything = {ref_of(o): o for o in [*chain, *around]}
+    histories, event_lists = await asyncio.gather(
+        asyncio.gather(*(_history(kube, o) for o in chain), return_exceptions=True),
+        asyncio.gather(*(_events(kube, o) for o in everything.values()), return_exceptions=True),
+    )
+    changes: list[Change] = _read(histories, "revision history", tl.notes)
+    for o in everything.values():
+        changes += managed_changes(o)
+        if o.get("kind") == "Node":
+            changes += node_changes(o)
+    changes += event_changes(_read(event_lists, "events", tl.notes))
+    seen = set()
+    for c in sorted(changes, key=lambda c: (c.at, c.operation == "event", c.subject, c.summary)):
+        key = (c.at, c.subject, c.summary)
+        if since <= c.at <= until and key not in seen:
+            seen.add(key)
+            tl.changes.append(c)
+    if not secrets and any(r.startswith("Secret/") for o in chain for r in references(o)):
+        tl.notes.append("Secrets it references were not read (--secrets reads their managedFields, never their data)")
+    tl.notes.append(
+        "From what the API still holds: revisions up to the history limit, each manager's last write, about an "
+        "hour of events."
+    )
+    return tl
