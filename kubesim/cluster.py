@@ -242,6 +242,21 @@ class Cluster:
                     code=429,
                     reason="TooManyRequests",
                 )
+        if not dry_run:  # as the API server does (PodDisruptionConditions): a planned disruption, said so
+            marked = copy.deepcopy(pod)
+            status = marked.setdefault("status", {})
+            status["conditions"] = [c for c in status.get("conditions") or [] if c.get("type") != "DisruptionTarget"]
+            status["conditions"].append(
+                {
+                    "type": "DisruptionTarget",
+                    "status": "True",
+                    "reason": "EvictionByEvictionAPI",
+                    "message": "Eviction API: evicting",
+                    "lastProbeTime": None,
+                    "lastTransitionTime": now_rfc3339(),
+                }
+            )
+            self.store.update(POD_KEY, marked)
         self.delete(self.catalog.by_path("", "v1", "pods"), namespace, name, dry_run=dry_run)  # type: ignore[arg-type]
 
     def delete(

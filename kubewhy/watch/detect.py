@@ -20,6 +20,9 @@ from ..quantity import parse_quantity
 from .rules import Rule, RuleSet
 
 NODE_PRESSURE = ("MemoryPressure", "DiskPressure", "PIDPressure")
+# The DisruptionTarget condition's reason on a pod evicted through the Eviction API (kubectl drain, the cluster
+# autoscaler, a descheduler): planned. The kubelet's evictions carry TerminationByKubelet and status reason Evicted.
+PLANNED = "EvictionByEvictionAPI"
 _EVICTED_RESOURCE = re.compile(r"low on resource: ([\w-]+)")
 
 
@@ -119,6 +122,9 @@ def project_pod(obj: Obj) -> Obj:
         "changed": max((c.get("lastTransitionTime") or "" for c in status.get("conditions") or []), default=""),
         "deleting": bool(meta.get("deletionTimestamp")),
         "created": meta.get("creationTimestamp"),
+        "disruption": next(
+            (c.get("reason") for c in status.get("conditions") or [] if c.get("type") == "DisruptionTarget"), None
+        ),
     }
 
 
@@ -180,6 +186,8 @@ def pod_signals(pod: Obj, rules: RuleSet, now: datetime) -> list[Signal]:
     def signal(rule: Rule, subject: str, occurrence: str, since: datetime | None, summary: str) -> Signal:
         return Signal(rule, subject, "Pod", ns, name, item, occurrence, since, ns, labels, node, summary)
 
+    if pod.get("disruption") == PLANNED:
+        return out  # a drain, a rollout's eviction: planned, through the Eviction API, not an incident
     if pod.get("reason") == "Evicted" and pod.get("phase") == "Failed":
         why = eviction_resource(pod.get("message") or "")
         for rule in rules.by_detector("pod-evicted"):
@@ -247,6 +255,7 @@ EPISODIC = ("pod-evicted", "oom-killed")  # events, not states: over when none h
 __all__ = [
     "EPISODIC",
     "NODE_PRESSURE",
+    "PLANNED",
     "Signal",
     "eviction_resource",
     "memory_limit_bytes",

@@ -28,6 +28,7 @@ from ..models.target import Target
 from ..silences import silenced
 from .detect import (
     EPISODIC,
+    PLANNED,
     Signal,
     eviction_resource,
     node_signals,
@@ -177,6 +178,8 @@ class Watcher:
             return
         ns, name = involved.get("namespace", ""), involved.get("name", "")
         pod = self.pods.items.get((ns, name))
+        if (pod or {}).get("disruption") == PLANNED:
+            return  # evicted through the Eviction API (a drain): planned, not an incident
         node = (pod or {}).get("node") or (ev.get("source") or {}).get("host") or "?"
         why = eviction_resource(ev.get("message") or "")  # as from the pod's status: one key, one incident
         for rule in self.rules.by_detector("pod-evicted"):
