@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 from slack_sdk.models.blocks import (
@@ -128,8 +128,17 @@ def finding_blocks(
     return blocks
 
 
+def runbook_section(urls: Sequence[str]) -> SectionBlock:
+    """The runbook links (http(s) URLs checked when the settings were read; escaped again here)."""
+    return section(":book: Runbook: " + " · ".join(f"<{escape(u)}|{escape(u)[:80]}>" for u in urls[:5]))
+
+
 def report_blocks(
-    report: Report, fix_ids: dict[tuple[int, int], str], user: str = "", incident: str | None = None
+    report: Report,
+    fix_ids: dict[tuple[int, int], str],
+    user: str = "",
+    incident: str | None = None,
+    runbooks: Sequence[str] = (),
 ) -> list[Block]:
     target = report.target
     who = f" (asked by {mention(user)})" if user else ""
@@ -155,6 +164,8 @@ def report_blocks(
             blocks.append(section(f"_…{len(report.findings) - i + 1} more finding(s): use *Show all evidence*_"))
             break
         blocks += candidate
+    if runbooks:
+        blocks.append(runbook_section(runbooks))
     bad = [c for c in report.checks if c.status in ("error", "timeout")]
     notes = list(report.notes) + [f"{c.id}: {c.status} ({scrub(c.detail)[:80]})" for c in bad[:3]]
     context = f"{len(report.checks)} checks in {report.duration_ms:.0f} ms{who}"

@@ -43,6 +43,10 @@ class BotDeps:
         identities = load_identities(slack.identities) if slack.identities is not None else None
         return cls(app=app, slack=slack, default_namespace=app.settings.default_namespace, identities=identities)
 
+    def runbooks(self, report: Report) -> list[str]:
+        """The runbook links configured for a diagnosis' causes and namespace (KUBEWHY_RUNBOOKS)."""
+        return self.app.settings.runbooks.links(report.target.namespace, [f.id for f in report.findings])
+
     def readable(self, namespace: str | None) -> bool:
         return "*" in self.slack.namespaces or namespace is None or namespace in self.slack.namespaces
 

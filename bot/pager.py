@@ -5,6 +5,7 @@ reminders and the resolve notice go in its thread."""
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from typing import Any
 
 from slack_sdk.models.blocks import ActionsBlock, Block, ContextBlock, HeaderBlock, MarkdownTextObject, PlainTextObject
@@ -23,7 +24,17 @@ ACTION_SNOOZE = "kubewhy_incident_snooze"  # 2 h: an Alertmanager silence, else 
 STATE_EMOJI = {"open": "", "acknowledged": " :eyes: acknowledged", "resolved": " :white_check_mark: resolved"}
 
 
-def incident_blocks(page: Page) -> list[Block]:
+def page_runbooks(deps: BotDeps | None, page: Page) -> list[str]:
+    """The runbook links configured for a page's cause and its subject's namespace (KUBEWHY_RUNBOOKS)."""
+    if deps is None:
+        return []
+    parts = page.incident.subject.split(":", 1)[0].split("/")
+    cause = page.cause or {}
+    ids = [str(cause["id"])] if cause.get("id") else []
+    return deps.app.settings.runbooks.links(parts[1] if len(parts) == 3 else None, ids)
+
+
+def incident_blocks(page: Page, runbooks: Sequence[str] = ()) -> list[Block]:
     i = page.incident
     emoji = blocks.SEVERITY_EMOJI.get(i.severity, "")
     head = f"{i.severity.upper()}: {i.title}"
@@ -57,6 +68,8 @@ def incident_blocks(page: Page) -> list[Block]:
         out.append(blocks.section(blocks.cut(f"_Its labels name no Kubernetes object:_ {blocks.code(labels, 600)}")))
     elif page.event == "page" and page.report is None:
         out.append(blocks.section("_The diagnosis could not run; see the thread for updates._"))
+    if runbooks:
+        out.append(blocks.runbook_section(runbooks))
     out.append(ContextBlock(elements=[MarkdownTextObject(text=f"{i.ref} · kubewhy watch")]))
     if i.state != "resolved":
         buttons = [
@@ -101,7 +114,7 @@ class SlackNotifier:
         posted = await self.client.chat_postMessage(
             channel=channel,
             text=blocks.escape(f"{page.incident.severity.upper()}: {page.text}"),
-            blocks=blocks.to_dicts(incident_blocks(page)),
+            blocks=blocks.to_dicts(incident_blocks(page, page_runbooks(self.deps, page))),
             metadata={"event_type": "kubewhy_incident", "event_payload": {"ref": page.incident.ref}},
         )
         return str(posted["ts"])
@@ -111,7 +124,7 @@ class SlackNotifier:
             channel=self._channel(page),
             ts=message_id,
             text=blocks.escape(f"{page.incident.severity.upper()}: {page.text}"),
-            blocks=blocks.to_dicts(incident_blocks(page)),
+            blocks=blocks.to_dicts(incident_blocks(page, page_runbooks(self.deps, page))),
         )
 
     async def reply(self, page: Page, message_id: str) -> None:
@@ -124,7 +137,11 @@ class SlackNotifier:
                 channel=channel,
                 thread_ts=message_id,
                 text=blocks.fallback_text(page.report),
-                blocks=blocks.to_dicts(blocks.report_blocks(page.report, fix_ids)),
+                blocks=blocks.to_dicts(
+                    blocks.report_blocks(
+                        page.report, fix_ids, runbooks=self.deps.runbooks(page.report) if self.deps else ()
+                    )
+                ),
             )
             if self.deps is not None:  # its buttons' clicks are bound to this message
                 await remember(self.deps, channel, str(posted["ts"]), None, page.report.target.ref)
@@ -161,4 +178,12 @@ def click_value(body: dict[str, Any]) -> dict[str, Any]:
     return value if isinstance(value, dict) else {}
 
 
-__all__ = ["ACTION_ACK", "ACTION_RESOLVE", "ACTION_SNOOZE", "SlackNotifier", "click_value", "incident_blocks"]
+__all__ = [
+    "ACTION_ACK",
+    "ACTION_RESOLVE",
+    "ACTION_SNOOZE",
+    "page_runbooks",
+    "SlackNotifier",
+    "click_value",
+    "incident_blocks",
+]

@@ -162,6 +162,23 @@ class EscalationSettings:
 
 
 @dataclass(frozen=True)
+class RunbookSettings:
+    """``KUBEWHY_RUNBOOKS``: a YAML file ``{playbooks: {FINDING-ID: URL}, namespaces: {NAMESPACE: URL}}``; the links
+    appear on every page and every diagnosis of that cause or namespace (docs/alertmanager.md, "Runbooks")."""
+
+    playbooks: tuple[tuple[str, str], ...] = ()
+    namespaces: tuple[tuple[str, str], ...] = ()
+
+    def links(self, namespace: str | None, finding_ids: Sequence[str], *, first: Sequence[str] = ()) -> list[str]:
+        """``first`` (an alert's own ``runbook_url``), then each finding's, then the namespace's; each once."""
+        by_id, by_ns = dict(self.playbooks), dict(self.namespaces)
+        found = [*first, *(by_id[i] for i in finding_ids if i in by_id)]
+        if namespace and namespace in by_ns:
+            found.append(by_ns[namespace])
+        return list(dict.fromkeys(u for u in found if u))
+
+
+@dataclass(frozen=True)
 class Settings:
     kube: KubeSettings = field(default_factory=KubeSettings)
     prometheus: PromSettings = field(default_factory=PromSettings)
@@ -176,6 +193,7 @@ class Settings:
     health_port: int = 8080  # KUBEWHY_HEALTH_PORT: k8sbot's /healthz, /readyz and /metrics (the chart's probes)
     alertmanager: AlertmanagerSettings = field(default_factory=AlertmanagerSettings)
     escalation: EscalationSettings = field(default_factory=EscalationSettings)
+    runbooks: RunbookSettings = field(default_factory=RunbookSettings)
 
 
 @dataclass(frozen=True)
@@ -500,6 +518,37 @@ def _escalation(env: Mapping[str, str]) -> EscalationSettings:
     )
 
 
+def _runbooks(env: Mapping[str, str]) -> RunbookSettings:
+    path = env.get("KUBEWHY_RUNBOOKS")
+    if not path:
+        return RunbookSettings()
+    from .yamlsrc import YamlSourceError, documents
+
+    try:
+        docs = list(documents(Path(path).read_text(encoding="utf-8")))
+    except OSError as exc:
+        raise SettingsError(f"KUBEWHY_RUNBOOKS={path}: {exc.strerror or exc}") from None
+    except YamlSourceError as exc:
+        raise SettingsError(f"{path}:{exc.line or 1}: {exc}") from None
+    if not docs or not isinstance(docs[0].data, dict):
+        raise SettingsError(f"{path}:1: expected a mapping with `playbooks` and/or `namespaces`")
+    doc, out = docs[0], {}
+    for section in ("playbooks", "namespaces"):
+        table = doc.data.get(section) or {}
+        if not isinstance(table, dict):
+            raise SettingsError(f"{path}:{doc.line_of((section,))}: {section}: expected NAME: URL entries")
+        for name, url in table.items():
+            if not isinstance(url, str) or not re.fullmatch(r"https?://[^\s<>|]+", url):
+                line = doc.line_of((section, name))
+                raise SettingsError(f"{path}:{line}: {section}.{name}: expected an http(s) URL, got {str(url)[:60]!r}")
+        out[section] = tuple((str(k), str(v)) for k, v in table.items())
+    unknown = set(doc.data) - {"playbooks", "namespaces"}
+    if unknown:
+        name = sorted(map(str, unknown))[0]
+        raise SettingsError(f"{path}:{doc.line_of((name,))}: unknown key {name!r} (playbooks, namespaces)")
+    return RunbookSettings(playbooks=out["playbooks"], namespaces=out["namespaces"])
+
+
 def load(environ: Mapping[str, str] | None = None, flags: Flags | None = None) -> Settings:
     """Read every setting once. ``environ`` defaults to the process environment (the only place that reads it)."""
     env: Mapping[str, str] = os.environ if environ is None else environ
@@ -522,6 +571,7 @@ def load(environ: Mapping[str, str] | None = None, flags: Flags | None = None) -
         health_port=_port(env.get("KUBEWHY_HEALTH_PORT") or "8080", "KUBEWHY_HEALTH_PORT"),
         alertmanager=_alertmanager(env),
         escalation=_escalation(env),
+        runbooks=_runbooks(env),
     )
 
 
@@ -533,6 +583,7 @@ __all__ = [
     "Flags",
     "KubeSettings",
     "PromSettings",
+    "RunbookSettings",
     "Settings",
     "SettingsError",
     "SlackSettings",

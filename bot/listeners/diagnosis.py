@@ -67,7 +67,7 @@ async def run_and_update(
         channel=channel,
         ts=ts,
         text=blocks.fallback_text(report),
-        blocks=blocks.to_dicts(blocks.report_blocks(report, fix_ids, user, incident)),
+        blocks=blocks.to_dicts(blocks.report_blocks(report, fix_ids, user, incident, deps.runbooks(report))),
     )
     await _upload_charts(deps, client, report, channel, ts)
 
@@ -90,7 +90,7 @@ async def run_described_and_update(
         channel=channel,
         ts=ts,
         text=blocks.fallback_text(report),
-        blocks=blocks.to_dicts(blocks.report_blocks(report, {}, user)),
+        blocks=blocks.to_dicts(blocks.report_blocks(report, {}, user, runbooks=deps.runbooks(report))),
     )
 
 

@@ -20,7 +20,7 @@ from .. import blocks
 from ..binding import foreign, refuse
 from ..commands import Command
 from ..deps import BotDeps
-from ..pager import ACTION_ACK, ACTION_RESOLVE, ACTION_SNOOZE, click_value, incident_blocks
+from ..pager import ACTION_ACK, ACTION_RESOLVE, ACTION_SNOOZE, click_value, incident_blocks, page_runbooks
 from ..permissions import may
 from ..public import public_error
 from .actions import where
@@ -88,11 +88,12 @@ def register(app: AsyncApp, deps: BotDeps) -> None:
                 channel=channel, user=user, text=f"{current.ref} is already {current.state}."
             )
             return
+        shown = Page("acknowledged", done, done.title)
         await client.chat_update(
             channel=channel,
             ts=ts,
             text=blocks.escape(f"{done.severity.upper()}: {done.title}"),
-            blocks=blocks.to_dicts(incident_blocks(Page("acknowledged", done, done.title))),
+            blocks=blocks.to_dicts(incident_blocks(shown, page_runbooks(deps, shown))),
         )
         verb = "acknowledged" if what == "ack" else "resolved"
         await client.chat_postMessage(
