@@ -233,7 +233,7 @@ async def _diagnose(target: Target, deps: Deps, obj: dict[str, Any] | None) -> R
 
 async def _what_changed(kube: CachedKube, main: Subject, target: Target, examined: list[Subject]) -> list[Finding]:
     """The changes before the onset of the trouble, as evidence (kubewhy/changes): read from what this diagnosis
-    already fetched, so they cost no request (but a configuration failure's ConfigMaps); nothing when nothing is
+    already fetched, so they cost no request (but a ConfigMap missing a key the pod needs); nothing when nothing is
     wrong or nothing changed."""
     from .changes.evidence import before_onset
 

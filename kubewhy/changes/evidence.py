@@ -1,6 +1,6 @@
 """What changed before the trouble started, as evidence in every diagnosis, read from what the diagnosis already
 fetched (the single-flight cache's finished reads, :meth:`CachedKube.held`): no request of its own, except the
-GETs of the ConfigMaps a pod references when its failure is one of configuration (CreateContainerConfigError).
+GET of a ConfigMap a pod references when its containers cannot start for a key missing from it.
 
 It covers the objects the diagnosis examined (the target, its owners, pods, node, autoscaler), the ReplicaSets a
 Deployment's playbooks listed, the ConfigMaps and Secrets the target references when a playbook read them, the
@@ -12,6 +12,7 @@ changed, then ImagePullBackOff) comes first and says why; the others are listed,
 from __future__ import annotations
 
 import asyncio
+import re
 from datetime import timedelta
 from typing import Any
 
@@ -22,7 +23,7 @@ from ..errors import AdapterError
 from ..models.findings import Finding, Fix
 from .diff import references
 from .model import Change, Ranked
-from .onset import CONFIG, WINDOW, failure_words, onset, rank
+from .onset import WINDOW, failure_words, onset, rank
 from .read import event_changes, managed_changes, node_changes, owned_by, rollout_changes
 
 Obj = dict[str, Any]
@@ -154,21 +155,28 @@ def _fixes(target_ref: str, top: Ranked) -> tuple[Fix, ...]:
     return tuple(out)
 
 
+_KEY_MISSING = re.compile(r"couldn't find key \S+ in ConfigMap ([a-z0-9.-]+)/([a-z0-9.-]+)")
+
+
 async def _read_configmaps(kube: CachedKube, objects: list[Obj]) -> None:
-    """A configuration failure (CreateContainerConfigError, FailedMount) makes the ConfigMaps the pods reference
-    worth their GETs (never a Secret: the default RBAC has none); every other diagnosis reads nothing more."""
-    events = [e for o in objects for e in held_events(kube, o)]
-    if not failure_words(objects, events) & set(CONFIG):
-        return
-    wanted = {
+    """A ConfigMap a pod references that lacks a key its containers need (CreateContainerConfigError: "couldn't
+    find key K in ConfigMap NS/NAME") is worth its GET: who wrote its data, and when. Nothing else is read (a
+    ConfigMap not found has no history; a Secret is never read: the default RBAC has none)."""
+    texts = [str(e.get("message", "")) for o in objects for e in held_events(kube, o) if e.get("type") == "Warning"]
+    for o in objects:
+        for cs in _d(o.get("status")).get("containerStatuses") or []:
+            texts.append(str(_d(_d(_d(cs).get("state")).get("waiting")).get("message", "")))
+    named = {m.groups() for t in texts for m in _KEY_MISSING.finditer(t)}
+    referenced = {
         (_d(o.get("metadata")).get("namespace"), ref.split("/", 1)[1])
         for o in objects
         if o.get("kind") == "Pod"
         for ref in references(o)
         if ref.startswith("ConfigMap/")
     }
+    wanted = sorted((ns, name) for ns, name in named if (ns, name) in referenced)
     try:
-        await asyncio.gather(*(kube.get("ConfigMap", ns, name) for ns, name in sorted(wanted)))
+        await asyncio.gather(*(kube.get("ConfigMap", ns, name) for ns, name in wanted))
     except AdapterError:
         return  # unreadable: the evidence goes without them
 

@@ -29,7 +29,7 @@ from kubewhy.playbooks.loader import Catalog, load_dirs
 from kubewhy.render.text import to_json, to_text
 from kubewhy.service import Deps, diagnose
 
-from .objects import ENV_NEW, ENV_OLD, SECRET_PLAIN, cluster, container
+from .objects import ENV_NEW, ENV_OLD, SECRET_PLAIN, cluster, container, event
 
 POD = "pod/app/web-bbb222-x1"
 
@@ -206,3 +206,51 @@ def test_the_change_evidence_makes_no_request(tmp_path: Path) -> None:
     before = inner.requests
     assert asyncio.run(before_onset(kube, POD, [pod])) is None  # nothing held: no change seen
     assert inner.requests == before
+
+
+def _revision(n: int, image: str, created: str) -> dict[str, Any]:
+    return {
+        "apiVersion": "apps/v1",
+        "kind": "ControllerRevision",
+        "metadata": {
+            "name": f"db-{n}",
+            "namespace": "app",
+            "creationTimestamp": created,
+            "labels": {"app": "db"},
+            "ownerReferences": [{"apiVersion": "apps/v1", "kind": "StatefulSet", "name": "db", "controller": True}],
+        },
+        "revision": n,
+        "data": {"spec": {"template": {"spec": {"containers": [{"name": "db", "image": image}]}}}},
+    }
+
+
+def test_a_statefulsets_controller_revisions_make_its_history(tmp_path: Path, capsys: Any) -> None:
+    sts = {
+        "apiVersion": "apps/v1",
+        "kind": "StatefulSet",
+        "metadata": {"name": "db", "namespace": "app", "creationTimestamp": "2024-06-01T08:00:00Z"},
+        "spec": {
+            "selector": {"matchLabels": {"app": "db"}},
+            "template": {
+                "metadata": {"labels": {"app": "db"}},
+                "spec": {"containers": [{"name": "db", "image": "pg:16"}]},
+            },
+        },
+    }
+    other = _revision(7, "pg:15", "2024-06-14T09:00:00Z")
+    other["metadata"]["ownerReferences"][0]["name"] = "db-other"  # another StatefulSet's, same labels
+    clock = event("e", "Pod", "db-0", "Pulled", "Pulled", "2024-06-14T09:45:00Z", "Normal")  # the snapshot's time
+    objects = [
+        sts,
+        _revision(1, "pg:15", "2024-06-01T08:00:00Z"),
+        _revision(2, "pg:16", "2024-06-14T09:30:00Z"),
+        other,
+        clock,
+    ]
+    path = tmp_path / "sts.yaml"
+    path.write_text(yaml.safe_dump_all(objects), encoding="utf-8")
+    assert main(["changes", "sts/db", "-n", "app", "--snapshot", str(path), "--since", "1h", "-o", "json"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert [(c["summary"], c["source"]) for c in data["changes"]] == [
+        ("revision 2: db: image pg:15 → pg:16", "ControllerRevision")
+    ]
