@@ -101,7 +101,22 @@ def changes_of(kube: CachedKube, objects: list[Obj]) -> tuple[list[Change], list
             changes += rollout_changes(obj, [h for h in history if owned_by(h, obj)])
         events += held_events(kube, obj)
     changes += event_changes(events)
+    changes += _node_spec_changes(kube, pods)
     return changes, events
+
+
+def _node_spec_changes(kube: CachedKube, pods: list[Obj]) -> list[Change]:
+    """For a Pending pod, the nodes' taints and cordons (from the node LIST pending-unschedulable made): a taint
+    added before a pod stopped being scheduled. Their conditions and labels are left out (one line per node)."""
+    if not any(_d(p.get("status")).get("phase") == "Pending" for p in pods):
+        return []
+    out: list[Change] = []
+    for node in kube.held(("list", "Node", None, None, None)) or []:
+        node = {**node, "kind": "Node"}
+        out += [
+            c for c in managed_changes(node) + node_changes(node) if "node" in c.areas and c.operation != "condition"
+        ]
+    return out
 
 
 def line(r: Ranked) -> str:

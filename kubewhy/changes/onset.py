@@ -140,7 +140,7 @@ def _blame(change: Change, words: set[str]) -> tuple[str, int]:
         return f"the node changed ({change.summary}), then {w}", 0
     if kind == "node" and change.operation in ("condition", "event") and (w := hit(NODE_DOWN)):
         return f"the node changed ({change.summary}), then {w}", 0
-    if kind == "hpa" and "scale" in areas and (w := hit(SATURATED)):
+    if kind == "hpa" and "scale" in areas and change.source == "managedFields" and (w := hit(SATURATED)):
         return f"the autoscaler changed, then {w}", 0
     return "", 2
 

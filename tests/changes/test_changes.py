@@ -29,7 +29,7 @@ from kubewhy.playbooks.loader import Catalog, load_dirs
 from kubewhy.render.text import to_json, to_text
 from kubewhy.service import Deps, diagnose
 
-from .objects import ENV_NEW, ENV_OLD, SECRET_PLAIN, cluster, container, event
+from .objects import ENV_NEW, ENV_OLD, SECRET_PLAIN, cluster, container, event, managed
 
 POD = "pod/app/web-bbb222-x1"
 
@@ -140,7 +140,13 @@ def test_a_taint_then_pending_and_a_lowered_hpa_maximum_then_saturation_are_blam
     (taint,) = node_changes(node)
     assert taint.summary == "taint gpu:NoSchedule added"
     assert blame(taint, {"FailedScheduling", "Pending"}).startswith("the node changed")
-    hpa = Change(datetime(2024, 6, 14, 9, tzinfo=UTC), "hpa/app/web", "kubectl-edit wrote spec.maxReplicas", ("scale",))
+    hpa = Change(
+        datetime(2024, 6, 14, 9, tzinfo=UTC),
+        "hpa/app/web",
+        "kubectl-edit wrote spec.maxReplicas",
+        ("scale",),
+        source="managedFields",
+    )
     assert blame(hpa, {"ScalingLimited"}) == "the autoscaler changed, then ScalingLimited"
     assert blame(hpa, {"OOMKilled"}) == ""
 
@@ -254,3 +260,92 @@ def test_a_statefulsets_controller_revisions_make_its_history(tmp_path: Path, ca
     assert [(c["summary"], c["source"]) for c in data["changes"]] == [
         ("revision 2: db: image pg:15 → pg:16", "ControllerRevision")
     ]
+
+
+def _node(name: str, fields: dict[str, Any], manager: str, time: str, taints: list[Any]) -> dict[str, Any]:
+    return {
+        "apiVersion": "v1",
+        "kind": "Node",
+        "metadata": {
+            "name": name,
+            "uid": name,
+            "creationTimestamp": "2024-06-01T08:00:00Z",
+            "managedFields": [managed(manager, time, fields)],
+        },
+        "spec": {"taints": taints},
+        "status": {"conditions": [{"type": "Ready", "status": "True", "lastTransitionTime": "2024-06-01T08:00:00Z"}]},
+    }
+
+
+def test_a_taint_added_before_a_pod_went_pending_is_blamed_and_a_node_label_is_not_listed() -> None:
+    taint = {"key": "gpu", "value": "true", "effect": "NoSchedule"}
+    nodes = [
+        _node("node-1", {"f:spec": {"f:taints": {}}}, "kubectl-taint", "2024-06-14T09:30:00Z", [taint]),
+        _node("node-2", {"f:metadata": {"f:labels": {"f:zone": {}}}}, "kubectl-label", "2024-06-14T09:39:00Z", []),
+    ]
+    pod = {
+        "apiVersion": "v1",
+        "kind": "Pod",
+        "metadata": {"name": "job-1", "namespace": "app", "uid": "p1", "creationTimestamp": "2024-06-14T09:35:00Z"},
+        "spec": {"containers": [{"name": "job", "image": "job:1"}]},
+        "status": {
+            "phase": "Pending",
+            "conditions": [
+                {
+                    "type": "PodScheduled",
+                    "status": "False",
+                    "reason": "Unschedulable",
+                    "lastTransitionTime": "2024-06-14T09:35:01Z",
+                }
+            ],
+        },
+    }
+    msg = "0/2 nodes are available: 1 node(s) had untolerated taint {gpu: true}, 1 Insufficient cpu."
+    warning = event("e1", "Pod", "job-1", "FailedScheduling", msg, "2024-06-14T09:35:01Z")
+    kube = SnapshotKube([], objects=[*nodes, pod, warning])
+    report = asyncio.run(diagnose(parse_target("pod/app/job-1"), Deps(kube=kube, catalog=_catalog(), clock=kube.clock)))
+    finding = _changed(report)
+    assert finding.evidence[0].startswith("likely cause, the node changed") and "kubectl-taint" in finding.evidence[0]
+    assert "FailedScheduling" in finding.evidence[0]
+    assert not any("node-2" in e for e in finding.evidence)  # a node's label edit is no scheduling change
+
+
+def test_an_hpa_maximum_lowered_then_saturated_is_blamed() -> None:
+    hpa = {
+        "apiVersion": "autoscaling/v2",
+        "kind": "HorizontalPodAutoscaler",
+        "metadata": {
+            "name": "web",
+            "namespace": "app",
+            "uid": "h1",
+            "creationTimestamp": "2024-06-01T08:00:00Z",
+            "managedFields": [
+                managed("kubectl-edit", "2024-06-14T09:20:00Z", {"f:spec": {"f:maxReplicas": {}}}),
+                managed("kubectl-annotate", "2024-06-14T09:29:00Z", {"f:metadata": {"f:annotations": {"f:x": {}}}}),
+            ],
+        },
+        "spec": {"scaleTargetRef": {"kind": "Deployment", "name": "web"}, "minReplicas": 2, "maxReplicas": 3},
+        "status": {
+            "currentReplicas": 3,
+            "desiredReplicas": 3,
+            "conditions": [
+                {"type": "AbleToScale", "status": "True", "lastTransitionTime": "2024-06-01T08:00:00Z"},
+                {
+                    "type": "ScalingLimited",
+                    "status": "True",
+                    "reason": "TooManyReplicas",
+                    "lastTransitionTime": "2024-06-14T09:30:00Z",
+                },
+            ],
+        },
+    }
+    clock = event(
+        "e", "HorizontalPodAutoscaler", "web", "SuccessfulRescale", "New size: 3", "2024-06-14T09:30:00Z", "Normal"
+    )
+    kube = SnapshotKube([], objects=[hpa, clock])
+    report = asyncio.run(diagnose(parse_target("hpa/app/web"), Deps(kube=kube, catalog=_catalog(), clock=kube.clock)))
+    finding = _changed(report)
+    assert finding.evidence[0].startswith("likely cause, the autoscaler changed, then ScalingLimited")
+    assert "spec.maxReplicas" in finding.evidence[0]
+    annotate = [e for e in finding.evidence if "kubectl-annotate" in e]
+    assert annotate and not annotate[0].startswith("likely cause")
