@@ -225,7 +225,8 @@ async def _diagnose(target: Target, deps: Deps, obj: dict[str, Any] | None) -> R
             if deps.kubelet is not None
             else "Prometheus not configured: metric checks were skipped (KUBEWHY_PROMETHEUS_URL is not set)"
         )
-    report.findings += await _what_changed(kube, main, target, examined)
+    if report.findings:  # something is wrong: what changed before it started (a healthy report stays healthy)
+        report.findings += await _what_changed(kube, main, target, examined)
     report.duration_ms = (time.perf_counter() - started) * 1000
     report.api_requests = getattr(deps.kube, "requests", 0) - requests_before
     return report
