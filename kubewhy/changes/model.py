@@ -25,6 +25,7 @@ class Change:
     cause: str = ""  # kubernetes.io/change-cause, when set
     source: str = ""  # where it was read: ReplicaSet, ControllerRevision, managedFields, Event, status
     lowered: tuple[str, ...] = ()  # resources that went down (memory limit of container app): the blame rules
+    digests: tuple[tuple[str, str], ...] = ()  # (ConfigMap key, keyed HMAC of its new value): never the value
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -37,6 +38,7 @@ class Change:
             "operation": self.operation,
             "cause": self.cause,
             "source": self.source,
+            **({"digests": dict(self.digests)} if self.digests else {}),
         }
 
 
