@@ -283,10 +283,31 @@ class FixVerification(Base):
     created_at: Mapped[datetime]
 
 
+class ChangeLogEntry(Base):
+    """One change the watchers saw (kubewhy/changes/record.py): what changed on which object, when and by whom.
+    Never a value: ConfigMap keys carry keyed HMACs, Secrets only key names (kubewhy/audit/changelog.py)."""
+
+    __tablename__ = "change_log"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    at: Mapped[datetime] = mapped_column(index=True)
+    subject: Mapped[str] = mapped_column(String(600), index=True)
+    summary: Mapped[str] = mapped_column(Text)
+    areas: Mapped[list[Any]]
+    details: Mapped[list[Any]]
+    who: Mapped[str] = mapped_column(String(200))
+    operation: Mapped[str] = mapped_column(String(32))
+    cause: Mapped[str] = mapped_column(Text)
+    source: Mapped[str] = mapped_column(String(32))
+    digests: Mapped[dict[str, Any] | None]
+    created_at: Mapped[datetime]
+
+
 __all__ = [
     "Action",
     "Alert",
     "Base",
+    "ChangeLogEntry",
     "Diagnosis",
     "FixEventRow",
     "FixVerification",
