@@ -240,3 +240,23 @@ async def test_postgres_restarting_between_the_post_and_saving_its_ts_pages_once
         assert len(await alert_rows(cluster, slack, tmp_path, pg_url(name))) == incidents
     finally:
         await drop_pg_database(name)
+
+
+async def test_slack_answering_429_and_5xx_delays_pages_but_never_doubles_or_drops_them(
+    cluster: Cluster, slack: SlackDouble, tmp_path: Path
+) -> None:
+    incidents = 30
+    await cluster.preload(storm(incidents))
+    slack.rate_limits["chat.postMessage"] = [1, 1]  # 429 with Retry-After, twice
+    slack.failures["chat.postMessage"] = [(503, "service_unavailable"), (500, "internal_error")] * 3
+    sent = Sent(slack, "slack")
+    stop, task, watcher = await watch(cluster, slack, tmp_path, sent.notifier)
+    try:
+        await until(lambda: len(sent.refs()) >= incidents, timeout=120, what=f"{incidents} pages")
+        await settled(watcher, cluster, timeout=60)
+        refs = sent.refs()
+        assert not slack.rate_limits["chat.postMessage"] and not slack.failures["chat.postMessage"]  # all served
+        assert len(refs) == incidents and len(set(refs)) == incidents, f"{len(refs)} messages for {incidents}"
+    finally:
+        stop.set()
+        await asyncio.wait_for(task, 30)
