@@ -48,6 +48,16 @@ def spool_path(fallback_path: Path, url: str) -> Path:
     return Path(fallback_path).with_name(f"audit-spool-{digest}.jsonl")
 
 
+def legacy_spool_path(fallback_path: Path, url: str) -> Path | None:
+    """Where kubewhy before issue 25 spooled for ``url`` (a hash of the URL string), when that name was not
+    ambiguous (not a relative SQLite path, which named a file in whichever directory ``kubewhy why`` ran in)."""
+    scheme, _, rest = url.partition("://")
+    if scheme.startswith("sqlite") and not rest.startswith("//"):
+        return None
+    digest = hashlib.sha256(url.encode()).hexdigest()[:16]
+    return Path(fallback_path).with_name(f"audit-spool-{digest}.jsonl")
+
+
 def location(url: str) -> str:
     """Where a database URL points, written one way: a SQLite file's resolved absolute path (a relative
     ``sqlite:///audit.db`` is the file in the current directory, which is another database in another
@@ -147,4 +157,4 @@ def diagnosis(
     }
 
 
-__all__ = ["append_lines", "diagnosis", "line", "location", "lock_for_reading", "spool_path"]
+__all__ = ["append_lines", "diagnosis", "legacy_spool_path", "line", "location", "lock_for_reading", "spool_path"]

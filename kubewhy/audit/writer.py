@@ -362,6 +362,9 @@ class AuditLog:
                 await self._migrate()
             await self._import_fallback()
             await self._import_fallback(spool=True)
+            legacy = spooling.legacy_spool_path(self.fallback_path, self.url)
+            if legacy is not None and legacy != self.spool_path:  # spooled by a kubewhy before issue 25
+                await self._import_fallback(spool=True, path=legacy)
         except Exception as exc:  # noqa: BLE001 - start-up trouble must not stop the writer
             self._warn(f"audit: start-up failed: {exc}")
         finally:
@@ -417,13 +420,13 @@ class AuditLog:
                     return
                 await asyncio.sleep(delay)
 
-    async def _import_fallback(self, spool: bool = False, replay: bool = False) -> None:
+    async def _import_fallback(self, spool: bool = False, replay: bool = False, path: Path | None = None) -> None:
         """Import the fallback file (reported: those records could not be written), or the spool (silently:
         that is where a spooling process's records are meant to wait). ``replay``: this process's own spills,
         after the database came back."""
         from . import fallback
 
-        path = self.spool_path if spool else self.fallback_path
+        path = path or (self.spool_path if spool else self.fallback_path)
         try:
             taken = await asyncio.to_thread(fallback.take, path)
         except OSError as exc:

@@ -145,3 +145,17 @@ def test_history_says_when_its_limit_cuts_the_list(tmp_path: Path, capsys: pytes
     assert main(["history"], env) == 0
     out = capsys.readouterr()
     assert out.out.count("show logs") == 7 and "showing" not in out.err  # nothing left out, nothing said
+
+
+async def test_a_spool_left_by_an_older_kubewhy_under_its_url_name_is_still_imported(
+    migrated: AsyncEngine, fallback_file: Path
+) -> None:
+    url = migrated.url.render_as_string(hide_password=False)
+    legacy = spool.legacy_spool_path(fallback_file, url)
+    assert legacy is not None and legacy != spool.spool_path(fallback_file, url)
+    fallback.append(legacy, [action(9)], "")  # the line format is the same
+    writer = AuditLog(engine=migrated, fallback_path=fallback_file)
+    entries = await queries.history(writer, limit=10)
+    await writer.aclose()
+    assert [e.actor for e in entries if e.kind == "action"] == ["U9"] and not legacy.exists()
+    assert spool.legacy_spool_path(fallback_file, "sqlite+aiosqlite:///audit.db") is None  # relative: ambiguous
