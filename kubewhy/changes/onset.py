@@ -60,7 +60,8 @@ def _signals_of(obj: Obj) -> list[tuple[datetime | None, str, str]]:
             if typ == "ScalingLimited":
                 word = "ScalingLimited"
             out.append((ts(c.get("lastTransitionTime")), word, f"condition {typ}={st} on {_ref(obj)}"))
-    for cs in (status.get("initContainerStatuses") or []) + (status.get("containerStatuses") or []):
+    statuses = [status.get("initContainerStatuses"), status.get("containerStatuses")]
+    for cs in [c for group in statuses if isinstance(group, list) for c in group]:
         cs = _d(cs)
         name = cs.get("name", "")
         waiting = _d(_d(cs.get("state")).get("waiting"))

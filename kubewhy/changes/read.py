@@ -283,7 +283,8 @@ def event_changes(events: list[Obj]) -> list[Change]:
         inv = _d(e.get("involvedObject"))
         kind = str(inv.get("kind", ""))
         subject = ref_of({"kind": kind, "metadata": {"name": inv.get("name", ""), "namespace": inv.get("namespace")}})
-        count = int(e.get("count") or 1)
+        raw = e.get("count")
+        count = raw if isinstance(raw, int) else 1
         areas: tuple[Area, ...] = (
             ("scale",) if "Scal" in reason or "Rescale" in reason else ("node",) if kind == "Node" else ()
         )
