@@ -60,10 +60,34 @@ async def _history(kube: CachedKube, workload: Obj) -> list[Change]:
     return rollout_changes(workload, [h for h in items if owned_by(h, workload)])
 
 
-async def _events(kube: CachedKube, obj: Obj) -> list[Obj]:
-    meta = _d(obj.get("metadata"))
-    fs = f"involvedObject.kind={obj.get('kind', '')},involvedObject.name={meta.get('name', '')}"
-    return await kube.list("Event", meta.get("namespace"), field_selector=fs)
+def _name(obj: Obj) -> str:
+    return str(_d(obj.get("metadata")).get("name", ""))
+
+
+async def _events(kube: CachedKube, objects: list[Obj]) -> list[list[Obj]]:
+    """The events about ``objects``: one LIST per namespace (filtered here), and one field-selected LIST per
+    cluster-scoped object (a node's events), rather than a request per object."""
+    wanted = {(str(o.get("kind", "")), _name(o)) for o in objects}
+    namespaces = sorted({ns for o in objects if (ns := _d(o.get("metadata")).get("namespace"))})
+    scoped = [o for o in objects if not _d(o.get("metadata")).get("namespace")]
+    calls = [kube.list("Event", ns) for ns in namespaces] + [
+        kube.list(
+            "Event",
+            None,
+            field_selector=f"involvedObject.kind={o.get('kind', '')},involvedObject.name={_name(o)}",
+        )
+        for o in scoped
+    ]
+    found = await asyncio.gather(*calls)
+    return [
+        [
+            e
+            for e in group
+            if (str(_d(e.get("involvedObject")).get("kind", "")), str(_d(e.get("involvedObject")).get("name", "")))
+            in wanted
+        ]
+        for group in found
+    ]
 
 
 async def _around(kube: CachedKube, obj: Obj, pods: list[Obj], secrets: bool) -> list[Obj]:
@@ -118,14 +142,14 @@ async def timeline(kube: CachedKube, obj: Obj, since: datetime, until: datetime,
     everything = {ref_of(o): o for o in [*chain, *around]}
     histories, event_lists = await asyncio.gather(
         asyncio.gather(*(_history(kube, o) for o in chain), return_exceptions=True),
-        asyncio.gather(*(_events(kube, o) for o in everything.values()), return_exceptions=True),
+        asyncio.gather(_events(kube, list(everything.values())), return_exceptions=True),
     )
     changes: list[Change] = _read(histories, "revision history", tl.notes)
     for o in everything.values():
         changes += managed_changes(o)
         if o.get("kind") == "Node":
             changes += node_changes(o)
-    changes += event_changes(_read(event_lists, "events", tl.notes))
+    changes += event_changes([e for group in _read(list(event_lists), "events", tl.notes) for e in group])
     seen = set()
     for c in sorted(changes, key=lambda c: (c.at, c.operation == "event", c.subject, c.summary)):
         key = (c.at, c.subject, c.summary)

@@ -104,3 +104,27 @@ def test_the_diagnosis_blames_the_rollout_without_a_request_of_its_own(
     without_requests, findings = run()
     assert not _what_changed(findings)
     assert with_requests == without_requests
+
+
+def test_the_timeline_of_a_pod_reads_events_once_per_namespace(start_sim: Any) -> None:
+    from datetime import UTC, datetime, timedelta
+
+    from kubewhy.adapters.cache import CachedKube
+    from kubewhy.changes.timeline import timeline
+    from kubewhy.service import resolve_target
+
+    sim = start_sim("catalogue/recent-change", timeline_mode="manual")
+    live = LiveKube(build_api_client(str(sim.kubeconfig)))
+
+    async def read() -> Any:
+        kube = CachedKube(live)
+        target = parse_target("pod/shop/pricing-tx72lp2c4h-r8w3c")
+        obj = {**await resolve_target(kube, target), "kind": "Pod"}
+        now = datetime.now(UTC)
+        return await timeline(kube, obj, now - timedelta(hours=2), now)
+
+    tl = asyncio.run(read())
+    assert any(c.summary.startswith("revision 8:") for c in tl.changes)
+    assert any(c.summary.startswith("ScalingReplicaSet") for c in tl.changes)
+    # pod, ReplicaSet, Deployment, node; Services, HPAs, ReplicaSets; the namespace's events, the node's events
+    assert live.requests == 9 + 1  # and kube-root-ca.crt, the ConfigMap its projected volume references
