@@ -18,7 +18,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from ..errors import AuditStoreError
 from . import db, migrate, postmortem, store
 from .store import HistoryEntry, TargetFilter
-from .writer import AuditLog
+from .writer import AuditLog, MissingDriver, missing_driver
 
 
 @contextmanager
@@ -28,6 +28,8 @@ def store_errors(url: str) -> Iterator[None]:
         yield
     except migrate.UnknownRevision as exc:
         raise AuditStoreError(f"audit database {db.display_url(url)}: {exc}") from None
+    except ImportError as exc:  # a driver that is not installed: say so, once, without a traceback
+        raise MissingDriver(f"audit database {db.display_url(url)}: {missing_driver(exc, url)}") from None
     except (SQLAlchemyError, OSError, CommandError) as exc:
         first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         hint = (

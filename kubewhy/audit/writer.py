@@ -28,6 +28,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from ..errors import AuditStoreError
 from . import spool as spooling
 
 if TYPE_CHECKING:
@@ -72,6 +73,7 @@ def is_transient(error: BaseException) -> bool:
     # the database rejected the data itself: retrying the same rows cannot help
     permanent = (
         ImportError,  # the database's driver is not installed: no retry installs it
+        MissingDriver,
         sa_exc.IntegrityError,
         sa_exc.DataError,
         sa_exc.ProgrammingError,
@@ -94,8 +96,14 @@ DISPOSE_TIMEOUT = 2.0  # seconds closing the pool may take at shutdown (the reco
 CANCEL_TIMEOUT = 0.5  # seconds a cancelled write may take to stop before its batch is kept without it
 
 
+class MissingDriver(AuditStoreError):
+    """The audit database's driver is not installed (permanent: no retry installs it)."""
+
+
 def missing_driver(error: BaseException, url: str) -> str | None:
     """The clear, permanent message for a database driver that is not installed, else None."""
+    if isinstance(error, MissingDriver):
+        return str(error).split(": ", 1)[-1]
     if not isinstance(error, ImportError):
         return None
     name = getattr(error, "name", None) or str(error)
@@ -292,7 +300,10 @@ class AuditLog:
         if self._engine is None:
             from . import db
 
-            self._engine = db.make_engine(self.url, **self._engine_options)
+            try:
+                self._engine = db.make_engine(self.url, **self._engine_options)
+            except ImportError as exc:  # the driver is not installed: a clear, permanent error, never retried
+                raise MissingDriver(f"audit database {self.display_url}: {missing_driver(exc, self.url)}") from None
         return self._engine
 
     def _ensure_started(self) -> None:

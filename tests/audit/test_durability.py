@@ -159,3 +159,20 @@ async def test_a_spool_left_by_an_older_kubewhy_under_its_url_name_is_still_impo
     await writer.aclose()
     assert [e.actor for e in entries if e.kind == "action"] == ["U9"] and not legacy.exists()
     assert spool.legacy_spool_path(fallback_file, "sqlite+aiosqlite:///audit.db") is None  # relative: ambiguous
+
+
+def test_a_missing_driver_fails_fast_with_one_clear_error_not_a_minute_of_retries(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    code = f"""
+import sys
+sys.modules["asyncpg"] = None  # as if it were not installed
+from kubewhy.cli import main
+sys.exit(main(["history"], {{"KUBEWHY_DATABASE_URL": "postgresql://kw@127.0.0.1:1/audit",
+                            "HOME": {str(tmp_path)!r}, "XDG_DATA_HOME": {str(tmp_path)!r}}}))
+"""
+    # the timeout only bounds a failure: retried as transient, this took the writer's 60 s give-up time
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=30)
+    assert out.returncode != 0 and "Traceback" not in out.stderr, out.stderr
+    assert "driver for postgresql+asyncpg is not installed" in out.stderr and "pip install asyncpg" in out.stderr
