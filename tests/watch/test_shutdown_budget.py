@@ -15,10 +15,13 @@ import urllib.parse
 from pathlib import Path
 
 import aiohttp
+import pytest
 from slack_sdk.signature import SignatureVerifier
 from sqlalchemy import text
 
 from kubewhy.audit import db, fallback
+from tests.audit.conftest import create_pg_database, drop_pg_database, pg_url
+from tests.audit.proxy import FlakyProxy
 from tests.bot.slack_double import SlackDouble
 from tests.bot.test_slack_bot import SECRET
 from tests.waiting import until, until_answer
@@ -37,8 +40,8 @@ def grace_period() -> int:
     return int(found.group(1))
 
 
-async def stored_slack_diagnoses(database: Path) -> int:
-    engine = db.make_engine(f"sqlite+aiosqlite:///{database}")
+async def stored_slack_diagnoses(url: str) -> int:
+    engine = db.make_engine(db.resolve_url(url))
     try:
         async with engine.connect() as conn:
             return int((await conn.execute(text("SELECT count(*) FROM diagnoses WHERE source = 'slack'"))).scalar_one())
@@ -46,15 +49,22 @@ async def stored_slack_diagnoses(database: Path) -> int:
         await engine.dispose()
 
 
-async def test_sigterm_then_sigkill_at_the_grace_period_loses_no_record_while_the_database_is_locked(
-    cluster: Cluster, slack: SlackDouble, tmp_path: Path
+@pytest.mark.parametrize("fault", ["sqlite-locked", "postgres-unreachable"])
+async def test_sigterm_then_sigkill_at_the_grace_period_loses_no_record_whatever_the_database_does(
+    cluster: Cluster, slack: SlackDouble, tmp_path: Path, fault: str
 ) -> None:
     port, health = free_port(), free_port()
     database, spill = tmp_path / "audit.db", tmp_path / "fallback.jsonl"
+    url, proxy, name = f"sqlite:///{database}", None, None
+    if fault == "postgres-unreachable":  # a database of the test's own, behind a proxy the test cuts
+        name = await create_pg_database()
+        proxy = await FlakyProxy("127.0.0.1", 5432).start()
+        url = pg_url(name, port=proxy.port)
     env = watch_environ(
         cluster,
         slack,
         tmp_path,
+        database_url=url,
         KUBEWHY_WATCH_RULES=str(DATA / "rules.yaml"),
         SLACK_SIGNING_SECRET=SECRET,
         KUBEWHY_SLACK_PORT=str(port),
@@ -92,8 +102,11 @@ async def test_sigterm_then_sigkill_at_the_grace_period_loses_no_record_while_th
     killed = False
     try:
         await until(lambda: "watching" in log.read_text(errors="replace"), timeout=60, what="k8sbot to start")
-        lock = sqlite3.connect(database, timeout=5)
-        lock.execute("BEGIN EXCLUSIVE")  # the database takes nothing from now until after the SIGKILL
+        if proxy is not None:
+            await proxy.refuse()  # Postgres unreachable from now until after the SIGKILL
+        else:
+            lock = sqlite3.connect(database, timeout=5)
+            lock.execute("BEGIN EXCLUSIVE")  # the database takes nothing from now until after the SIGKILL
         assert await until_answer(
             lambda: asyncio.gather(*(why(i) for i in range(N))),
             lambda statuses: statuses == [200] * N,
@@ -115,11 +128,17 @@ async def test_sigterm_then_sigkill_at_the_grace_period_loses_no_record_while_th
         if lock is not None:
             lock.rollback()
             lock.close()
+        if proxy is not None:
+            await proxy.close()
     output = log.read_text(errors="replace")
     taken = fallback.take(spill)
     assert taken.unreadable == [], taken.unreadable  # every spilled record is whole and readable
     kept = [r for r in taken.records if r.type == "diagnosis" and r.source == "slack"]
-    stored = await stored_slack_diagnoses(database)
+    try:
+        stored = await stored_slack_diagnoses(pg_url(name) if name else url)
+    finally:
+        if name:
+            await drop_pg_database(name)
     assert stored + len(kept) == N, output  # diagnoses asked for vs stored + kept for the next start: none lost
     assert not killed, output  # and the process was gone before the kubelet's SIGKILL
     assert "0 lost" in output, output
