@@ -344,7 +344,7 @@ def _namespace_clause(model: Any, namespaces: Sequence[str] | None) -> list[Any]
     ]
 
 
-PAGER = "kubewhy-watch"  # the watchers' actor (kubewhy.watch.engine.ACTOR; the audit layer imports no watcher)
+PAGER = "kubewhy-watch"  # an alert row without an incident: the watchers' (kubewhy.watch.engine.ACTOR)
 
 
 def _diagnosis_summary(d: Diagnosis) -> str:
@@ -369,7 +369,13 @@ async def history(
     namespaces: Sequence[str] | None = None,
 ) -> list[HistoryEntry]:
     """Every recorded action, newest first (what ``kubewhy history``, Slack's ``/k8s history`` and the TUI show)."""
-    refs = dict((await session.execute(select(Incident.id, Incident.ref))).all())
+    refs: dict[int, str] = {}
+    pagers: dict[int, tuple[str, str]] = {}  # incident id -> who opened it (the watchers, Alertmanager's receiver)
+    for iid, ref, opened_by, opened_source in (
+        await session.execute(select(Incident.id, Incident.ref, Incident.opened_by, Incident.source))
+    ).all():
+        refs[iid] = ref
+        pagers[iid] = (opened_by, opened_source)
     incident_id = None
     if incident is not None:
         incident_id = next((i for i, r in refs.items() if r == incident), -1)
@@ -419,8 +425,9 @@ async def history(
         return HistoryEntry(
             at,
             "alert",
-            actor=PAGER,  # every alert row is a watcher's page (kubewhy.watch): credit it, not Alertmanager
-            source="watcher",
+            # credited to what paged it: the incident's opener (the watchers, or Alertmanager's receiver)
+            actor=pagers.get(a.incident_id or 0, (PAGER, "watcher"))[0] or PAGER,
+            source=pagers.get(a.incident_id or 0, (PAGER, "watcher"))[1] or "watcher",
             target=target_ref(a.target_kind, a.target_namespace, a.target_name),
             summary=summary,
             channel=a.channel,

@@ -24,6 +24,7 @@ NODE_PRESSURE = ("MemoryPressure", "DiskPressure", "PIDPressure")
 # autoscaler, a descheduler): planned. The kubelet's evictions carry TerminationByKubelet and status reason Evicted.
 PLANNED = "EvictionByEvictionAPI"
 _EVICTED_RESOURCE = re.compile(r"low on resource: ([\w-]+)")
+_SCHEDULED_JOB = re.compile(r"^(.+)-\d{8,10}$")  # the CronJob controller names its Jobs NAME-<scheduled minute>
 
 
 @dataclass(frozen=True)
@@ -70,17 +71,24 @@ def project_node(obj: Obj) -> Obj:
 
 
 def owner_of(meta: Mapping[str, Any]) -> tuple[str, str] | None:
-    """A pod's workload as a short kind and name: a ReplicaSet named after its Deployment plus the
-    pod-template-hash label becomes that Deployment (no extra API call)."""
+    """A pod's workload as a short kind and name, its top controller: a ReplicaSet named after its Deployment
+    plus the pod-template-hash label becomes that Deployment, a Job named as the CronJob controller names them
+    becomes that CronJob (no extra API call). A bare or static pod has none: it is its own subject."""
     refs = [r for r in meta.get("ownerReferences") or [] if r.get("controller")] or meta.get("ownerReferences") or []
     if not refs:
         return None
     kind, name = refs[0].get("kind", ""), refs[0].get("name", "")
+    if kind == "Node":  # a static pod's mirror: the kubelet runs it, no controller; it is its own subject
+        return None
     if kind == "ReplicaSet":
         template_hash = (meta.get("labels") or {}).get("pod-template-hash")
         if template_hash and name.endswith("-" + template_hash):
             return "deploy", name[: -len(template_hash) - 1]
         return "rs", name
+    if kind == "Job":
+        scheduled = _SCHEDULED_JOB.match(name)
+        if scheduled:  # a CronJob's Job (NAME-<minutes since the epoch>): the CronJob is the subject
+            return "cronjob", scheduled.group(1)
     short = {"StatefulSet": "sts", "DaemonSet": "ds", "Job": "job", "ReplicationController": "rc"}.get(kind)
     return (short, name) if short else (kind.lower(), name)
 

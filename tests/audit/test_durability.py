@@ -176,3 +176,15 @@ sys.exit(main(["history"], {{"KUBEWHY_DATABASE_URL": "postgresql://kw@127.0.0.1:
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=30)
     assert out.returncode != 0 and "Traceback" not in out.stderr, out.stderr
     assert "driver for postgresql+asyncpg is not installed" in out.stderr and "pip install asyncpg" in out.stderr
+
+
+async def test_pages_are_credited_to_what_paged_them(migrated: AsyncEngine, fallback_file: Path) -> None:
+    audit = AuditLog(engine=migrated, fallback_path=fallback_file)
+    audit.open_incident("W-1", "node-2 NotReady", actor="kubewhy-watch", source="watcher")
+    audit.record_alert(rule="node-not-ready", fingerprint="c|node-not-ready|node/node-2", incident="W-1")
+    audit.open_incident("A-1", "KubePodCrashLooping", actor="alertmanager", source="alertmanager")
+    audit.record_alert(rule="KubePodCrashLooping", fingerprint="c|crash|deploy/q1/app", incident="A-1")
+    entries = await queries.history(audit, limit=20)
+    await audit.aclose()
+    credited = {e.incident: (e.actor, e.source) for e in entries if e.kind == "alert"}
+    assert credited == {"W-1": ("kubewhy-watch", "watcher"), "A-1": ("alertmanager", "alertmanager")}

@@ -139,3 +139,21 @@ async def test_a_resolved_eviction_of_a_pod_without_timestamps_stays_resolved_af
     await settled(again, undated)
     assert len(pages.posts()) == 1, pages.summary()
     assert await again.ledger.open_incidents("test") == []
+
+
+def test_the_subject_is_the_top_controller() -> None:
+    from kubewhy.watch.detect import pod_subject, project_pod
+
+    def subject(owner: dict[str, Any] | None, name: str = "p-1", labels: dict[str, str] | None = None) -> str:
+        meta: dict[str, Any] = {"name": name, "namespace": "ns", "labels": labels or {}}
+        if owner is not None:
+            meta["ownerReferences"] = [{"controller": True, **owner}]
+        return pod_subject(project_pod({"metadata": meta, "spec": {}, "status": {}}))
+
+    rs = {"kind": "ReplicaSet", "name": "web-5c8d7f9b6d"}
+    assert subject(rs, labels={"pod-template-hash": "5c8d7f9b6d"}) == "deploy/ns/web"
+    assert subject({"kind": "Job", "name": "backup-28934560"}) == "cronjob/ns/backup"  # a CronJob's run
+    assert subject({"kind": "Job", "name": "migrate"}) == "job/ns/migrate"
+    assert subject({"kind": "DaemonSet", "name": "agent"}) == "ds/ns/agent"
+    assert subject({"kind": "Node", "name": "node-1"}, name="etcd-node-1") == "pod/ns/etcd-node-1"  # a static pod
+    assert subject(None, name="bare") == "pod/ns/bare"
