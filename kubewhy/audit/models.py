@@ -10,7 +10,19 @@ import uuid
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import JSON, CheckConstraint, DateTime, Dialect, ForeignKey, Index, MetaData, String, Text, Uuid
+from sqlalchemy import (
+    JSON,
+    CheckConstraint,
+    DateTime,
+    Dialect,
+    ForeignKey,
+    Index,
+    MetaData,
+    String,
+    Text,
+    UniqueConstraint,
+    Uuid,
+)
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from sqlalchemy.types import TypeDecorator
@@ -303,8 +315,28 @@ class ChangeLogEntry(Base):
     created_at: Mapped[datetime]
 
 
+class ChainLink(Base):
+    """One audit record in its stream's hash chain (kubewhy/audit/chain.py): the record as written (canonical JSON,
+    kept as text so every backend hashes the same bytes), the hash of the link before it and its own hash. A stream
+    is one writer identity; ``(stream, seq)`` is unique, so two writers claiming one stream cannot fork it."""
+
+    __tablename__ = "audit_chain"
+    __table_args__ = (UniqueConstraint("stream", "seq", name="uq_audit_chain_stream_seq"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    stream: Mapped[str] = mapped_column(String(200))
+    seq: Mapped[int]
+    record_key: Mapped[uuid.UUID] = mapped_column(unique=True)
+    kind: Mapped[str] = mapped_column(String(32))
+    body: Mapped[str] = mapped_column(Text)
+    prev_hash: Mapped[str] = mapped_column(String(64))
+    hash: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime]
+
+
 __all__ = [
     "Action",
+    "ChainLink",
     "Alert",
     "Base",
     "ChangeLogEntry",

@@ -93,8 +93,13 @@ async def _incident_ids(session: AsyncSession, refs: set[str], records: Sequence
     return known
 
 
-async def write_records(session: AsyncSession, records: Sequence[Record]) -> int:
-    """Write a batch in one transaction (the caller commits); returns how many were new (not duplicates)."""
+async def write_records(session: AsyncSession, records: Sequence[Record], *, stream: str | None = None) -> int:
+    """Write a batch in one transaction (the caller commits); returns how many were new (not duplicates). With a
+    ``stream``, the records not chained yet are chained at its head in the same transaction (:mod:`.chain`)."""
+    if stream is not None:
+        from . import chain
+
+        await chain.append(session, stream, records)
     new = 0
     opened = [r for r in records if isinstance(r, IncidentOpened)]
     new += await _insert_rows(

@@ -29,6 +29,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ..errors import AuditStoreError
+from . import chain as chaining
 from . import spool as spooling
 
 if TYPE_CHECKING:
@@ -43,6 +44,8 @@ log = logging.getLogger("kubewhy.audit")
 # SQLSTATE classes worth retrying: 08 connection exception, 40 transaction rollback (serialization, deadlock),
 # 53 insufficient resources, 57 operator intervention ("the database system is shutting down" 57P03, "terminating
 # connection due to administrator command" 57P01: a Postgres restart). Every other class is about the data.
+HEAD_LOG_INTERVAL = timedelta(minutes=10)  # how often the hash chain's head is logged (.chain)
+
 TRANSIENT_SQLSTATE = ("08", "40", "53", "57")
 
 
@@ -163,6 +166,7 @@ class AuditLog:
         spool: bool = False,
         spool_path: Path | None = None,
         replay_interval: float = 30.0,
+        stream: str | None = None,
     ):
         if url is None:
             from . import db
@@ -192,6 +196,8 @@ class AuditLog:
         self._driver_missing = False  # said once: the database driver is not installed
         self._in_flight: list[Record] = []  # the batch being written (aclose() keeps it if the write hangs)
         self.replay_interval = replay_interval
+        self.stream = stream or chaining.default_stream()  # this writer's hash chain (.chain)
+        self._head_logged: datetime | None = None
 
     # ------------------------------------------------------------------------------------------ recording
 
@@ -521,7 +527,17 @@ class AuditLog:
 
         async with db.make_sessionmaker(self.engine)() as session:  # one session per batch
             async with session.begin():
-                return await store.write_records(session, batch)
+                new = await store.write_records(session, batch, stream=self.stream)
+            self._log_head(session.info.get("chain_head"))
+            return new
+
+    def _log_head(self, head: tuple[str, int, str] | None, every: timedelta = HEAD_LOG_INTERVAL) -> None:
+        """Export the chain's head now and then (a log line kept outside the database shows a deleted tail)."""
+        now = datetime.now(UTC)
+        if head is None or (self._head_logged is not None and now - self._head_logged < every):
+            return
+        self._head_logged = now
+        log.info("audit chain head: stream %s seq %d sha256 %s", *head)
 
     async def _reset_pool(self) -> None:
         """After a connection-level failure, drop pooled connections (they may point at a dead server)."""
@@ -568,14 +584,22 @@ class AuditLog:
     # ------------------------------------------------------------------------------------------ queries
 
     async def prune(self, older_than: timedelta, *, now: datetime | None = None) -> dict[str, int]:
-        from . import db, store
+        from . import changelog, db, store
 
         cutoff = (now or datetime.now(UTC)) - older_than
         async with db.make_sessionmaker(self.engine)() as session:
             async with session.begin():
                 counts = await store.prune(session, cutoff)
+                counts["change_log"] = await changelog.prune_rows(session, cutoff)
         log.info("audit: pruned rows older than %s: %s", cutoff.isoformat(), counts)
         return counts
+
+    async def verify_chain(self) -> chaining.ChainReport:
+        """Walk the hash chain of every stream (``kubewhy audit verify``): the first broken link of each."""
+        from . import db
+
+        async with db.make_sessionmaker(self.engine)() as session:
+            return await chaining.verify(session)
 
 
 __all__ = ["AuditLog", "RetryPolicy", "Stats", "is_transient"]
