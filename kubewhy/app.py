@@ -31,6 +31,7 @@ from .settings import SettingsError
 
 if TYPE_CHECKING:
     from .audit.ledger import Ledger, LedgerIncident, Mute
+    from .audit.stats import AuditStats, Bucket
     from .audit.store import HistoryEntry
     from .audit.trust import TrustStore
     from .audit.verify import VerifyJob, VerifyQueue
@@ -514,6 +515,17 @@ class Kubewhy:
         from . import actions
 
         return await actions.prune(self._audit, older_than)
+
+    async def stats(
+        self, *, since: datetime | None = None, until: datetime | None = None, bucket: Bucket = "week"
+    ) -> AuditStats:
+        """``kubewhy stats``: fixes proposed, approved, applied and verified per playbook and over time, and pages."""
+        if self._audit is None:
+            raise SettingsError("stats are read from the audit database: unset KUBEWHY_NO_AUDIT (or --no-audit)")
+        from .audit import stats
+
+        await self._audit.flush()
+        return await stats.compute(self._audit.engine, since=since, until=until, bucket=bucket)
 
     async def schema(self, action: str, revision: str = "head") -> str:
         """``kubewhy db upgrade|downgrade|current`` on the settings' database: the line to print (needs no open

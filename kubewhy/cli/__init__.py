@@ -27,6 +27,7 @@ COMMANDS: tuple[tuple[str, str, str], ...] = (
     ("postmortem", "kubewhy.cli.postmortem", "a blameless post-mortem draft (Markdown) for an incident"),
     ("incident", "kubewhy.cli.incident", "open or resolve an incident that groups diagnoses, alerts and fixes"),
     ("db", "kubewhy.cli.db", "audit database: upgrade, downgrade, current, prune"),
+    ("stats", "kubewhy.cli.stats", "fixes proposed, approved, applied and verified per playbook; pages, acks"),
     ("audit", "kubewhy.cli.audit", "audit log: verify its hash chain, name the first broken link"),
     ("mcp", "kubewhy.mcp.command", "serve the read-only diagnosis tools to AI assistants (MCP over stdio or HTTP)"),
     ("demo", "kubelab.cli_demo", "start the bundled broken cluster on the simulator and diagnose it"),
