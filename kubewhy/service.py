@@ -226,20 +226,23 @@ async def _diagnose(target: Target, deps: Deps, obj: dict[str, Any] | None) -> R
             else "Prometheus not configured: metric checks were skipped (KUBEWHY_PROMETHEUS_URL is not set)"
         )
     if report.findings:  # something is wrong: what changed before it started (a healthy report stays healthy)
-        report.findings += await _what_changed(kube, main, target, examined)
+        report.findings += await _what_changed(kube, main, target, examined, deps.audit)
     report.duration_ms = (time.perf_counter() - started) * 1000
     report.api_requests = getattr(deps.kube, "requests", 0) - requests_before
     return report
 
 
-async def _what_changed(kube: CachedKube, main: Subject, target: Target, examined: list[Subject]) -> list[Finding]:
+async def _what_changed(
+    kube: CachedKube, main: Subject, target: Target, examined: list[Subject], audit: AuditLog | None = None
+) -> list[Finding]:
     """The changes before the onset of the trouble, as evidence (kubewhy/changes): read from what this diagnosis
     already fetched, so they cost no request (but a ConfigMap missing a key the pod needs); nothing when nothing is
     wrong or nothing changed."""
     from .changes.evidence import before_onset
+    from .changes.stored import reader_of
 
     objects = [{**main.obj, "kind": target.kind}] + [s.obj for s in examined if s is not main]
-    found = await before_onset(kube, main.ref, objects)
+    found = await before_onset(kube, main.ref, objects, stored=reader_of(audit))  # and the watchers' change log
     return [found] if found is not None else []
 
 

@@ -11,7 +11,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import delete, select
-from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from .models import ChangeLogEntry
 from .queries import store_errors
@@ -37,6 +37,12 @@ def _row(entry: ChangeLogEntry) -> Row:
         "source": entry.source,
         **({"digests": dict(entry.digests)} if entry.digests else {}),
     }
+
+
+async def prune_rows(session: AsyncSession, cutoff: datetime) -> int:
+    """Delete the changes seen before ``cutoff`` in ``session`` (the audit retention job's transaction)."""
+    result = await session.execute(delete(ChangeLogEntry).where(ChangeLogEntry.at < cutoff))
+    return int(getattr(result, "rowcount", 0) or 0)
 
 
 class ChangeLog:
@@ -94,6 +100,6 @@ class ChangeLog:
         cutoff = (now or datetime.now(UTC)) - max_age
         with store_errors(self.url):
             async with self._sessions() as session:
-                result = await session.execute(delete(ChangeLogEntry).where(ChangeLogEntry.at < cutoff))
+                count = await prune_rows(session, cutoff)
                 await session.commit()
-                return int(getattr(result, "rowcount", 0) or 0)
+                return count

@@ -25,6 +25,7 @@ from .diff import references
 from .model import Change, Ranked
 from .onset import WINDOW, failure_words, onset, rank
 from .read import event_changes, managed_changes, node_changes, owned_by, rollout_changes
+from .stored import Reader, merge, read, subjects_of
 
 Obj = dict[str, Any]
 ID = "what-changed"
@@ -197,17 +198,20 @@ async def _read_configmaps(kube: CachedKube, objects: list[Obj]) -> None:
 
 
 async def before_onset(
-    kube: CachedKube, target_ref: str, objects: list[Obj], window: timedelta = WINDOW
+    kube: CachedKube, target_ref: str, objects: list[Obj], window: timedelta = WINDOW, stored: Reader | None = None
 ) -> Finding | None:
     """The ``what-changed`` finding (info): the changes within ``window`` before the onset of the trouble the
-    examined ``objects`` show, plausible causes first; None when nothing is wrong or nothing changed."""
+    examined ``objects`` show, plausible causes first; None when nothing is wrong or nothing changed. ``stored``:
+    the watchers' change log, merged in when it has rows about these objects (a removed ConfigMap key)."""
     await _read_configmaps(kube, objects)
     changes, events = changes_of(kube, objects)
-    # The target's own condition transitions are its symptom, not a change that explains it.
-    changes = [c for c in changes if not (c.subject == target_ref and c.operation == "condition")]
     start = onset(objects, events)
     if start is None:
         return None
+    logged = await read(stored, subjects_of(objects), start.at - window, start.at + timedelta(seconds=1))
+    changes = merge(changes, logged) if logged else changes
+    # The target's own condition transitions are its symptom, not a change that explains it.
+    changes = [c for c in changes if not (c.subject == target_ref and c.operation == "condition")]
     ranked = rank(changes, start, failure_words(objects, events), window)
     if not ranked:
         return None

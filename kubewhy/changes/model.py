@@ -58,6 +58,7 @@ class Timeline:
     until: datetime
     changes: list[Change] = field(default_factory=list)  # oldest first
     notes: list[str] = field(default_factory=list)  # what could not be read, and why the history is short
+    subjects: list[str] = field(default_factory=list)  # the objects it covers (refs): the change log is read for them
 
     def to_dict(self) -> dict[str, Any]:
         return {

@@ -92,7 +92,7 @@ def _fields(old: Obj, new: Obj, paths: tuple[tuple[str, ...], ...]) -> list[str]
     return out
 
 
-_WATCHED: dict[str, tuple[tuple[str, ...], ...]] = {
+WATCHED: dict[str, tuple[tuple[str, ...], ...]] = {
     "Service": (("spec", "selector"), ("spec", "ports"), ("spec", "type")),
     "Ingress": (("spec", "rules"), ("spec", "defaultBackend"), ("spec", "ingressClassName"), ("spec", "tls")),
     "HorizontalPodAutoscaler": (("spec", "minReplicas"), ("spec", "maxReplicas"), ("spec", "metrics")),
@@ -129,8 +129,8 @@ def version_change(old: Obj | None, new: Obj, secret_key: bytes, at: datetime) -
     elif kind in CONFIG_KINDS:
         lines, digests = _config(before, new, secret_key)
         areas.add("config")
-    elif kind in _WATCHED and old:
-        lines = _fields(before, new, _WATCHED[kind])
+    elif kind in WATCHED and old:
+        lines = _fields(before, new, WATCHED[kind])
         if kind == "Node":
             changed = {line.split(":")[0].split(" ")[0] for line in lines}
             areas.add("metadata" if changed <= {"metadata.labels"} else "node")

@@ -19,6 +19,7 @@ from ..errors import AdapterError
 from .diff import references
 from .model import Change, Timeline
 from .read import event_changes, managed_changes, node_changes, owned_by, rollout_changes
+from .stored import subjects_of
 
 Obj = dict[str, Any]
 
@@ -140,6 +141,7 @@ async def timeline(kube: CachedKube, obj: Obj, since: datetime, until: datetime,
     templates = [o for o in chain if o.get("kind") != "Pod"] or [obj]
     around = await _around(kube, obj, [obj] if obj.get("kind") == "Pod" else templates, secrets)
     everything = {ref_of(o): o for o in [*chain, *around]}
+    tl.subjects = subjects_of([*chain, *around])
     histories, event_lists = await asyncio.gather(
         asyncio.gather(*(_history(kube, o) for o in chain), return_exceptions=True),
         asyncio.gather(_events(kube, list(everything.values())), return_exceptions=True),

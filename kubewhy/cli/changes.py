@@ -1,6 +1,7 @@
 """``kubewhy changes TARGET [--since 2h]``: what changed around one object, as a timeline (text) or JSON.
 
-Read from what the API still holds (docs/changes.md); this module translates the flags and formats the
+Read from what the API still holds, joined by the watchers' change log when the audit database has one
+(docs/changes.md); this module translates the flags and formats the
 :class:`~kubewhy.changes.model.Timeline` the application object returns.
 """
 
@@ -13,6 +14,7 @@ from datetime import timedelta
 
 from ..app import Kubewhy
 from ..changes.model import Timeline
+from ..changes.stored import reader_for, with_log
 from ..durations import parse_duration
 from ..errors import UsageError
 from ..models.target import Target, parse_target
@@ -33,6 +35,11 @@ def add_parser(sub: argparse._SubParsersAction, name: str, help_: str) -> None: 
         "--secrets",
         action="store_true",
         help="also read the Secrets it references (their managedFields: who wrote which keys, when; never values)",
+    )
+    p.add_argument(
+        "--no-change-log",
+        action="store_true",
+        help="only what the API still holds (by default the watchers' change log in the audit database joins it)",
     )
     p.add_argument("-o", "--output", choices=["text", "json"], default="text")
     p.set_defaults(func=run)
@@ -65,6 +72,8 @@ def run(args: argparse.Namespace, environ: Environ) -> int:
 async def show(target: Target, settings: Settings, since: timedelta, args: argparse.Namespace) -> int:
     async with Kubewhy(settings, source="cli", audit=False, on_warning=warn) as app:
         tl = await app.changes(target, since, secrets=args.secrets)
+    if not args.no_change_log:  # the audit database's URL, read-only: a SQLite file that is not there is not made
+        tl = await with_log(tl, reader_for(settings.audit.url))
     print(json.dumps(tl.to_dict(), indent=2) if args.output == "json" else to_text(tl), flush=True)
     return 0
 
@@ -82,7 +91,7 @@ def to_text(tl: Timeline) -> str:
                 f"{c.at.strftime('%Y-%m-%d %H:%M:%S')}  {c.subject:<{width}}  {c.summary}{who if c.who else ''}"
             )
             pad = " " * (21 + width + 2)
-            if c.source in ("ReplicaSet", "ControllerRevision"):
+            if c.source in ("ReplicaSet", "ControllerRevision", "watch"):
                 lines += [f"{pad}{d}" for d in c.details[3:]] if len(c.details) > 3 else []
             if c.cause:
                 lines.append(f"{pad}change-cause: {c.cause}")

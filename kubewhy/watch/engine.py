@@ -45,6 +45,7 @@ if TYPE_CHECKING:
     from ..adapters.ports import WatchSource
     from ..app import Kubewhy
     from ..audit.ledger import Ledger, LedgerIncident, Mute
+    from ..changes.recorder import ChangeRecorder
     from ..models.findings import Report
     from .lease import LeaseElector
 
@@ -116,6 +117,8 @@ class WatchOptions:
     watch_timeout: int = 300
     save_timeout: float = 1.0  # on stop: how long saving the watch position may take
     concurrency: int = 8  # pages, updates and resolves in flight at once (a start-up storm waits its turn)
+    change_kinds: tuple[str, ...] = ()  # the change log's kinds (kubewhy/changes/recorder.py); () records none
+    change_key: bytes = b""  # the change log's HMAC key (kept outside the database)
 
 
 class Watcher:
@@ -147,6 +150,7 @@ class Watcher:
             source, "Pod", project=project_pod, page_size=options.page_size, watch_timeout=options.watch_timeout
         )
         self.events: Informer | None = None
+        self.changes = self._change_recorder(source, options)
         self.nodes.listeners.append(self._on_node)
         self.pods.listeners.append(self._on_pod)
         self._tasks: list[asyncio.Task[Any]] = []
@@ -157,6 +161,38 @@ class Watcher:
         self._refreshed = 0.0
         self._was_leading = False
         self.ready = asyncio.Event()  # caches synced and the ledger read: pages from now on are real
+
+    def _change_recorder(self, source: WatchSource, options: WatchOptions) -> ChangeRecorder | None:
+        """The change log's informers (issue 29), one per kind, when the audit database is there to keep it."""
+        if not options.change_kinds or self.app.audit is None:
+            return None
+        from ..audit.changelog import ChangeLog
+        from ..changes.recorder import ChangeRecorder, projection
+
+        audit = self.app.audit
+        recorder = ChangeRecorder(
+            ChangeLog(audit.engine, audit.url), options.change_key, clock=self.clock, recording=self.leading
+        )
+        for kind in options.change_kinds:
+            recorder.attach(
+                Informer(
+                    source,
+                    kind,
+                    project=projection(kind, options.change_key),
+                    page_size=options.page_size,
+                    watch_timeout=options.watch_timeout,
+                )
+            )
+        return recorder
+
+    def requests(self) -> dict[str, int]:
+        """LIST and WATCH requests so far: the watchers' own, and the change log's on their own line (issue 24)."""
+        own = [self.nodes, self.pods, *([self.events] if self.events is not None else [])]
+        changes = self.changes.informers if self.changes is not None else []
+        return {
+            "watchers": sum(i.stats.lists + i.stats.watches for i in own),
+            "changes": sum(i.stats.lists + i.stats.watches for i in changes),
+        }
 
     # ---- feeding candidates -------------------------------------------------------------------------------
     def _on_node(self, change: Change) -> None:
@@ -259,6 +295,7 @@ class Watcher:
         )
         self.events.listeners.append(self._on_event)
         streams.append(self.events)
+        streams += self.changes.informers if self.changes is not None else []
         self._tasks = [asyncio.create_task(s.run(), name=f"informer-{s.kind}") for s in streams]
         try:
             await asyncio.gather(self.nodes.synced.wait(), self.pods.synced.wait())
@@ -277,7 +314,10 @@ class Watcher:
             await asyncio.gather(*self._tasks, return_exceptions=True)
             # a locked or unreachable database must not hold the shutdown: give the save a moment, and leave it
             # (not waiting for its cancellation, which a blocked driver notices late)
-            await asyncio.wait({asyncio.create_task(self.save_cursors())}, timeout=self.options.save_timeout)
+            await asyncio.wait(
+                {asyncio.create_task(self.save_cursors()), asyncio.create_task(self.flush_changes())},
+                timeout=self.options.save_timeout,
+            )
 
     async def _remember(self) -> None:
         """Before the first LIST: when the undated occurrences of recent incidents were first seen, so that a
@@ -301,6 +341,11 @@ class Watcher:
             except KubewhyError as exc:
                 log.warning("cannot save the watch position: %s", exc)
 
+    async def flush_changes(self) -> None:
+        """Write the change log's queued rows (batched; a failed write keeps them for the next tick)."""
+        if self.changes is not None and self.changes.pending:
+            await self.changes.flush()
+
     def leading(self) -> bool:
         return self.elector is None or self.elector.is_leader
 
@@ -312,6 +357,7 @@ class Watcher:
         self._was_leading = leading
         if not leading:
             return
+        await self.flush_changes()
         try:
             await self._refresh(force=self._refreshed == 0.0)
         except KubewhyError as exc:  # the database is away: act on nothing until the ledger answers again

@@ -97,6 +97,7 @@ async def _run(
             identity=w.identity,
             update_interval=w.update_interval,
             claim_stale_after=2 * w.lease_duration,
+            **_change_log(settings),
         ),
         elector=elector,
         **({"clock": clock} if clock is not None else {}),
@@ -128,6 +129,17 @@ async def _run(
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
     return watcher
+
+
+def _change_log(settings: Settings) -> dict[str, Any]:
+    """The change log's kinds and HMAC key (kubewhy/changes/recorder.py), none without the audit database."""
+    from ..changes.recorder import change_key, kinds_for
+
+    w = settings.watch
+    kinds = kinds_for(w.changes, w.change_secrets) if settings.audit.enabled else ()
+    if not kinds:
+        return {}
+    return {"change_kinds": kinds, "change_key": change_key(w.change_key, settings.audit.data_dir)}
 
 
 def _scheduler(settings: Settings, watcher: Watcher) -> Any:

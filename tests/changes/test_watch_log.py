@@ -1,0 +1,199 @@
+"""The watchers' change log against the simulator (real HTTP, a real SQLite audit database): a ConfigMap key
+removed, a Deployment's image changed and a Secret rewritten become rows of ``change_log`` holding key names and
+keyed HMACs only; ``kubewhy changes`` shows the key removal, which the API alone cannot tell; the retention job
+prunes the log. The watchers' time is a virtual clock."""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import hashlib
+import json
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from kubewhy.audit import db
+from kubewhy.audit.changelog import ChangeLog
+from kubewhy.audit.writer import AuditLog
+from kubewhy.cli import main
+from kubewhy.settings import load
+from kubewhy.watch.engine import Watcher
+from kubewhy.watch.notify import StdoutNotifier
+from kubewhy.watch.run import run_watchers
+from tests.bot.slack_double import SlackDouble
+from tests.waiting import until
+from tests.watch.conftest import Cluster, caught_up, watch_environ
+
+NS = "default"
+PASSWORD, NEW_PASSWORD, TOKEN = "hunter2-old-pw", "hunter3-new-pw", "tok-en-plain-value"
+DISCOUNT = "summer-sale-40pct"  # the ConfigMap value of the key that is removed
+TABLE = "premium-tier-2026"  # the ConfigMap value that changes: kept as a keyed HMAC only
+SECRET_VALUES = (PASSWORD, NEW_PASSWORD, TOKEN, DISCOUNT, TABLE)
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = datetime.now(UTC)
+
+    def __call__(self) -> datetime:
+        return self.now
+
+
+def _b64(value: str) -> str:
+    return base64.b64encode(value.encode()).decode()
+
+
+def _objects() -> list[dict[str, Any]]:
+    container = {
+        "name": "pricing",
+        "image": "ghcr.io/acme/pricing:1.0.0",
+        "env": [
+            {"name": "TABLE", "valueFrom": {"configMapKeyRef": {"name": "pricing-config", "key": "price-table"}}},
+            {"name": "PASSWORD", "valueFrom": {"secretKeyRef": {"name": "pricing-creds", "key": "password"}}},
+        ],
+    }
+    return [
+        {
+            "apiVersion": "v1",
+            "kind": "ConfigMap",
+            "metadata": {"name": "pricing-config", "namespace": NS},
+            "data": {"price-table": "standard", "discount": DISCOUNT},
+        },
+        {
+            "apiVersion": "v1",
+            "kind": "Secret",
+            "metadata": {"name": "pricing-creds", "namespace": NS},
+            "type": "Opaque",
+            "data": {"password": _b64(PASSWORD)},
+        },
+        {
+            "apiVersion": "apps/v1",
+            "kind": "Deployment",
+            "metadata": {"name": "pricing", "namespace": NS, "labels": {"app": "pricing"}},
+            "spec": {
+                "replicas": 1,
+                "selector": {"matchLabels": {"app": "pricing"}},
+                "template": {"metadata": {"labels": {"app": "pricing"}}, "spec": {"containers": [container]}},
+            },
+        },
+    ]
+
+
+@pytest.fixture
+async def watching(
+    cluster: Cluster,
+    slack: SlackDouble,
+    tmp_path: Path,
+) -> AsyncIterator[tuple[Watcher, Clock, dict[str, str]]]:
+    await cluster.preload(_objects())
+    env = watch_environ(
+        cluster,
+        slack,
+        tmp_path,
+        KUBEWHY_WATCH_CHANGES="1",
+        KUBEWHY_WATCH_CHANGE_SECRETS="1",
+        KUBEWHY_CHANGE_KEY="test-change-key",
+        KUBEWHY_WATCH_LEADER_ELECTION="0",
+    )
+    clock, stop, box = Clock(), asyncio.Event(), []
+    ready = asyncio.Event()
+
+    def on_ready(w: Watcher) -> None:
+        box.append(w)
+        ready.set()
+
+    task = asyncio.create_task(run_watchers(load(env), StdoutNotifier(), stop=stop, on_ready=on_ready, clock=clock))
+    done, _ = await asyncio.wait([task, asyncio.create_task(ready.wait())], timeout=30, return_when="FIRST_COMPLETED")
+    if task in done:
+        task.result()
+    watcher = box[0]
+    assert watcher.changes is not None
+    await until(lambda: all(i.synced.is_set() for i in watcher.changes.informers), what="the change informers")
+    yield watcher, clock, env
+    stop.set()
+    await asyncio.wait_for(task, 15)
+
+
+async def _put(api: Cluster, path: str, change: Any) -> None:
+    obj = (await api.http.get(path)).json()
+    change(obj)
+    (await api.http.put(path, json=obj)).raise_for_status()
+
+
+def _edit_config(cm: dict[str, Any]) -> None:
+    cm["data"].pop("discount")
+    cm["data"]["price-table"] = TABLE
+
+
+async def test_the_watchers_log_a_removed_key_and_a_new_image_never_a_value(
+    cluster: Cluster,
+    watching: tuple[Watcher, Clock, dict[str, str]],
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    watcher, clock, env = watching
+    assert watcher.changes is not None
+    await _put(cluster, f"/api/v1/namespaces/{NS}/configmaps/pricing-config", _edit_config)
+    await _put(
+        cluster,
+        f"/apis/apps/v1/namespaces/{NS}/deployments/pricing",
+        lambda o: o["spec"]["template"]["spec"]["containers"][0].update(image="ghcr.io/acme/pricing:1.1.0"),
+    )
+    await _put(
+        cluster,
+        f"/api/v1/namespaces/{NS}/secrets/pricing-creds",
+        lambda o: o.update(data={"password": _b64(NEW_PASSWORD), "token": _b64(TOKEN)}),
+    )
+    await caught_up(watcher.changes.informers, cluster)
+    await until(lambda: watcher.changes is not None and watcher.changes.stats["written"] >= 3, what="3 rows")
+    assert watcher.requests()["changes"] >= len(watcher.changes.informers) * 2  # a LIST and a WATCH each
+
+    url = load(env).audit.url
+    engine = db.make_engine(url)
+    try:
+        rows = await ChangeLog(engine, url).between(
+            ["configmap/default/pricing-config", "deploy/default/pricing", "secret/default/pricing-creds"],
+            clock.now - timedelta(hours=1),
+            clock.now + timedelta(hours=1),
+        )
+    finally:
+        await engine.dispose()
+    by_subject = {r["subject"]: r for r in rows}
+    config = by_subject["configmap/default/pricing-config"]
+    assert config["details"] == ["data keys removed: discount", "data keys changed: price-table"]
+    assert set(config["digests"]) == {"price-table"} and len(config["digests"]["price-table"]) == 32
+    assert (
+        "pricing: image ghcr.io/acme/pricing:1.0.0 → ghcr.io/acme/pricing:1.1.0"
+        in (by_subject["deploy/default/pricing"]["details"])
+    )
+    secret = by_subject["secret/default/pricing-creds"]
+    assert secret["details"] == ["data keys added: token"] and "digests" not in secret
+
+    # the database (and its write-ahead log) holds no value: not plain, not base64, not an unkeyed sha256
+    stored = b"".join(p.read_bytes() for p in tmp_path.rglob("audit.db*"))
+    for value in SECRET_VALUES:
+        for form in (value, _b64(value), hashlib.sha256(value.encode()).hexdigest()):
+            assert form.encode() not in stored, form
+
+    # `kubewhy changes` shows the removed key from the log; the API alone says only that the ConfigMap was written
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    args = ["changes", "deploy/pricing", "-n", NS, "--since", "2h", "-o", "json"]
+    assert await asyncio.to_thread(main, args) == 0
+    merged = json.loads(capsys.readouterr().out)
+    assert any("data keys removed: discount" in c["details"] for c in merged["changes"])
+    image = [c for c in merged["changes"] if c["subject"] == "deploy/default/pricing" and "image" in c["areas"]]
+    assert len(image) == 1 and image[0]["source"] == "watch"  # the API's reading of that write is not repeated
+    assert await asyncio.to_thread(main, [*args, "--no-change-log"]) == 0
+    alone = json.loads(capsys.readouterr().out)
+    assert not any("discount" in json.dumps(c) for c in alone["changes"])
+
+    # the retention job prunes the change log with the other audit rows
+    async with AuditLog(url, fallback_path=tmp_path / "prune-fallback.jsonl") as audit:
+        counts = await audit.prune(timedelta(days=1), now=datetime.now(UTC) + timedelta(days=2))
+    assert counts["change_log"] >= 3
