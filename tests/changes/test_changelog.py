@@ -61,3 +61,53 @@ def test_changes_are_kept_read_back_and_pruned_without_a_value(tmp_path: Path) -
     for plain in (SECRET_PLAIN, "debug"):
         for form in (plain, base64.b64encode(plain.encode()).decode(), hashlib.sha256(plain.encode()).hexdigest()):
             assert form.encode() not in stored, form
+
+
+def test_the_diagnosis_and_the_merge_take_the_logged_key_removal_over_the_apis_reading(tmp_path: Path) -> None:
+    """The API says only that kubectl-edit wrote the ConfigMap's data; the watchers' log says which key went. The
+    diagnosis blames the logged change and does not list the API's reading of the same write beside it."""
+    from kubewhy.adapters.kube_snapshot import SnapshotKube
+    from kubewhy.audit.writer import AuditLog
+    from kubewhy.changes.evidence import ID
+    from kubewhy.changes.model import Change
+    from kubewhy.changes.stored import merge
+    from kubewhy.models.target import parse_target
+    from kubewhy.playbooks.loader import load_dirs
+    from kubewhy.service import Deps, diagnose
+
+    written = datetime(2024, 6, 14, 9, 39, tzinfo=UTC)  # the ConfigMap's managedFields time in the "config" case
+    removal = version_change(
+        {"kind": "ConfigMap", "metadata": {"name": "web-config", "namespace": "app"}, "data": {"LOG_LEVEL": "x"}},
+        {"kind": "ConfigMap", "metadata": {"name": "web-config", "namespace": "app"}, "data": {}},
+        KEY,
+        written + timedelta(seconds=2),
+    )
+    assert removal is not None
+
+    async def run() -> list[str]:
+        engine = db.make_engine(f"sqlite+aiosqlite:///{tmp_path / 'audit.db'}")
+        await migrate.upgrade(engine)
+        await ChangeLog(engine).add([removal.to_dict()])
+        audit = AuditLog(engine=engine, fallback_path=tmp_path / "fallback.jsonl")
+        kube = SnapshotKube([], objects=cluster("config"))
+        try:
+            deps = Deps(kube=kube, catalog=load_dirs([]), clock=kube.clock, audit=audit)
+            report = await diagnose(parse_target("pod/app/web-bbb222-x1"), deps)
+        finally:
+            await audit.aclose()
+            await engine.dispose()
+        (found,) = [f for f in report.findings if f.id == ID]
+        return list(found.evidence)
+
+    evidence = asyncio.run(run())
+    assert evidence[0].startswith("likely cause, ") and "data keys removed: LOG_LEVEL" in evidence[0], evidence
+    assert not any("kubectl-edit" in e and "configmap/app/web-config" in e for e in evidence), evidence
+
+    # merge: an event and a condition are facts of their own; another write of the object (3 min away) stays
+    api = [
+        Change(written, "configmap/app/web-config", "kubectl-edit wrote data.LOG_LEVEL", ("config",)),
+        Change(written, "configmap/app/web-config", "Killing", (), operation="event"),
+        Change(written - timedelta(minutes=3), "configmap/app/web-config", "helm wrote data", ("config",)),
+    ]
+    merged = merge(api, [removal])
+    assert [c.summary for c in merged] == ["helm wrote data", "Killing", removal.summary]
