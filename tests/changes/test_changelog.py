@@ -9,6 +9,7 @@ import copy
 import hashlib
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 from kubewhy.audit import db, migrate
 from kubewhy.audit.changelog import ChangeLog
@@ -111,3 +112,56 @@ def test_the_diagnosis_and_the_merge_take_the_logged_key_removal_over_the_apis_r
     ]
     merged = merge(api, [removal])
     assert [c.summary for c in merged] == ["helm wrote data", "Killing", removal.summary]
+
+
+def test_the_recorder_is_bounded_and_writes_in_batches(tmp_path: Path) -> None:
+    """Beyond ``max_pending`` the oldest change is dropped and counted; a flush writes everything queued, ``BATCH``
+    rows per transaction; nothing is recorded before the first LIST ends, nor by a replica that does not lead."""
+    from kubewhy.changes import recorder as rec
+    from kubewhy.watch.informer import Change as Update
+    from kubewhy.watch.informer import Informer
+
+    leading = [True]
+    batches: list[int] = []
+
+    class Counted(ChangeLog):
+        async def add(self, changes: Any) -> int:
+            rows = list(changes)
+            batches.append(len(rows))
+            return await super().add(rows)
+
+    async def run() -> tuple[dict[str, int], int, int]:
+        engine = db.make_engine(f"sqlite+aiosqlite:///{tmp_path / 'audit.db'}")
+        await migrate.upgrade(engine)
+        try:
+            recorder = rec.ChangeRecorder(
+                Counted(engine), KEY, clock=lambda: AT, recording=lambda: leading[0], max_pending=5
+            )
+            informer = Informer(None, "ConfigMap", project=rec.projection("ConfigMap", KEY))  # type: ignore[arg-type]
+            recorder.attach(informer)
+
+            def edit(i: int) -> None:
+                old = {"metadata": {"name": "c", "namespace": "n"}, "data": {f"k{i}": "v"}}
+                new = {"metadata": {"name": "c", "namespace": "n"}, "data": {f"k{i + 1}": "v"}}
+                informer._emit(Update("MODIFIED", ("n", "c"), informer.project(old), informer.project(new)))
+
+            edit(0)  # during the first LIST: state, not news
+            informer.synced.set()
+            leading[0] = False
+            edit(1)  # a follower records nothing
+            leading[0] = True
+            for i in range(2, 9):
+                edit(i)
+            queued = len(recorder.pending)
+            rec.BATCH, batch = 2, rec.BATCH
+            try:
+                written = await recorder.flush()
+            finally:
+                rec.BATCH = batch
+            return recorder.stats, queued, written
+        finally:
+            await engine.dispose()
+
+    stats, queued, written = asyncio.run(run())
+    assert (queued, written, stats["dropped"], stats["written"]) == (5, 5, 2, 5)
+    assert batches == [2, 2, 1] and stats["errors"] == 0
