@@ -574,18 +574,24 @@ class Kubewhy:
     async def schedule_verify(
         self, action: Action, *, after: timedelta, channel: str | None = None, ts: str | None = None
     ) -> VerifyJob:
-        """After ``after`` (the settle window), the diagnosis of the fixed target runs again (:meth:`verify_due`)."""
+        """After the settle window (the playbook's ``settle``, else ``after``), the diagnosis of the fixed target runs
+        again (:meth:`verify_due`)."""
         from datetime import UTC
 
         return await (await self.verifications()).schedule(
             target=action.target.ref,
             finding_id=action.finding_id,
             actor=action.approved_by or "",
-            due_at=datetime.now(UTC) + after,
+            due_at=datetime.now(UTC) + self.settle_window(action.finding_id, after),
             proposal_key=action.audit_key,
             channel=channel,
             ts=ts,
         )
+
+    def settle_window(self, playbook_id: str, default: timedelta) -> timedelta:
+        """How long a fix of ``playbook_id`` settles before it is verified: its ``settle``, else ``default``."""
+        playbook = self.catalog.by_id(playbook_id)
+        return timedelta(seconds=playbook.settle) if playbook and playbook.settle is not None else default
 
     async def verify_due(self, owner: str) -> list[tuple[VerifyJob, Verification]]:
         """Run the verifications that are due and that ``owner`` could claim (each runs once, whatever the number

@@ -102,6 +102,7 @@ class Playbook:
     chart: str | None
     source: str = field(default="", compare=False)
     severity_if: tuple[tuple[Expr, str], ...] = ()
+    settle: float | None = None  # seconds before a fix is verified (None: the deployment's default)
 
 
 __all__ = [

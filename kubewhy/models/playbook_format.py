@@ -100,6 +100,13 @@ class PlaybookModel(_Strict):
     fixes: list[FixModel] = Field(default_factory=list, description="what to do, safest first")
     caused_by: list[str] = Field(default_factory=list, description="playbook ids that, if found too, explain this")
     chart: str | None = Field(default=None, description="id of a prometheus check whose series is worth charting")
+    settle: float | None = Field(
+        default=None,
+        ge=10,
+        le=3600,
+        description="seconds after one of this playbook's fixes is applied before the diagnosis runs again to "
+        "verify it (default: KUBEWHY_VERIFY_AFTER, 2 minutes)",
+    )
 
 
 __all__ = [

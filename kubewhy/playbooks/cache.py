@@ -195,6 +195,7 @@ def _encode(pb: Playbook) -> dict[str, Any]:
         "caused_by": list(pb.caused_by),
         "chart": pb.chart,
         "severity_if": [[e.source, severity] for e, severity in pb.severity_if],
+        "settle": pb.settle,
     }
 
 
@@ -245,6 +246,7 @@ def _decode(d: dict[str, Any], source: str, registry: CheckRegistry) -> Playbook
         chart=d["chart"],
         source=source,
         severity_if=tuple((Expr(src), severity) for src, severity in d["severity_if"]),
+        settle=d.get("settle"),
     )
 
 

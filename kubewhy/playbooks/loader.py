@@ -230,6 +230,7 @@ def _compile(compiler: Compiler, registry: CheckRegistry, path: Path, doc: Doc, 
         caused_by=tuple(model.caused_by),
         chart=model.chart,
         source=str(path),
+        settle=model.settle,
         severity_if=tuple(
             (expr(r.when, ("severity_if", i, "when")), r.severity) for i, r in enumerate(model.severity_if)
         ),
