@@ -33,7 +33,7 @@ def _where(target: Target) -> str:
 def scale_fix(target: Target, replicas: int) -> Fix:
     kind = target.kind.lower()
     return Fix(
-        title=f"Scale {kind} {target.ref} to {replicas} replicas",
+        title=f"Scale {target.ref} to {replicas} replicas",
         command=f"kubectl {_where(target)}scale {kind}/{target.name} --replicas={replicas}",
         risk="medium",
         patch=Patch(target.kind, target.name, target.namespace, "merge", {"spec": {"replicas": replicas}}),
@@ -45,7 +45,7 @@ def restart_fix(target: Target, now: datetime | None = None) -> Fix:
     kind = target.kind.lower()
     body = {"spec": {"template": {"metadata": {"annotations": {"kubectl.kubernetes.io/restartedAt": stamp}}}}}
     return Fix(
-        title=f"Rollout restart {kind} {target.ref}",
+        title=f"Rollout restart {target.ref}",
         command=f"kubectl {_where(target)}rollout restart {kind}/{target.name}",
         risk="medium",
         patch=Patch(target.kind, target.name, target.namespace, "merge", body),
@@ -101,7 +101,7 @@ def edit_fix(target: Target, obj: dict[str, Any], text: str, placeholders: tuple
         return None
     kind = target.kind.lower()
     return Fix(
-        title=f"Edit {kind} {target.ref}",
+        title=f"Edit {target.ref}",
         command=f"kubectl {_where(target)}edit {kind}/{target.name}",
         risk="high",
         patch=Patch(target.kind, target.name, target.namespace, "merge", patch),

@@ -1,5 +1,7 @@
-"""The installed ``k8stui --demo`` in a real terminal (tmux): it starts, shows the workshop's problems, and ``w`` on
-a crashing pod shows its cause. Skipped only where tmux cannot be installed (scripts/services installs it)."""
+"""The installed ``k8stui --demo`` in a real terminal (tmux): it starts, shows the workshop's problems, ``w`` on a
+crashing pod shows its cause, and the documented keys are walked — filter and command bursts, describe, YAML,
+logs, events, and scale, rollout restart and edit (``$EDITOR``), each confirmed and leaving audit rows. Skipped
+only where tmux cannot be installed (scripts/services installs it)."""
 
 from __future__ import annotations
 
@@ -30,7 +32,11 @@ def tmux(*args: str) -> str:
 @pytest.fixture
 def pane(tmp_path: Path) -> Iterator[str]:
     name = f"k8stui-{uuid.uuid4().hex[:8]}"
+    editor = tmp_path / "editor.sh"  # $EDITOR: sets the edited Deployment's replicas to 4
+    editor.write_text("#!/bin/sh\nsed -i -e 's/^  replicas: .*/  replicas: 4/' \"$1\"\n")
+    editor.chmod(0o755)
     env = {
+        "EDITOR": str(editor),
         "XDG_DATA_HOME": str(tmp_path / "data"),
         "XDG_CACHE_HOME": str(tmp_path / "cache"),
         "TERM": "xterm-256color",
@@ -46,8 +52,10 @@ def pane(tmp_path: Path) -> Iterator[str]:
         "160",
         "-y",
         "50",
-        f"env {exports} {K8STUI} --demo; echo K8STUI-EXITED $?; sleep 60",
+        f"env -u COLUMNS -u LINES {exports} {K8STUI} --demo; echo K8STUI-EXITED $?; sleep 60",
     )
+    # the pane is this size whatever tmux server runs it (COLUMNS and LINES, unset above, would override it)
+    tmux("resize-window", "-t", name, "-x", "160", "-y", "50")
     try:
         yield name
     finally:
@@ -68,6 +76,74 @@ def screen_with(name: str, *needles: str, timeout: float = 60.0) -> str:
 
     until_sync(shown, timeout=timeout, interval=0.1, what=f"the terminal to show {needles}", detail=lambda: text)
     return text
+
+
+def keys(name: str, *typed: str) -> None:
+    for k in typed:
+        tmux("send-keys", "-t", name, *(["-l", k] if len(k) == 1 or not k[0].isupper() else [k]))
+
+
+def confirm_and_apply(name: str, obj: str, *needles: str) -> None:
+    """The confirmation names the object and shows the dry run; ``y`` applies and closes it."""
+    screen_with(name, f"Object: Deployment {obj}", "dry run accepted", *needles)
+    keys(name, "y")
+    until_sync(
+        lambda: "Object: Deployment" not in tmux("capture-pane", "-p", "-t", name),
+        timeout=60,
+        interval=0.1,
+        what="the confirmation to close",
+    )
+
+
+def test_demo_walks_the_documented_keys(pane: str) -> None:
+    screen_with(pane, "Troubled pods", "svc/q4/web", "hpa/q7/php-apache")  # home: the problems, looked over
+    keys(pane, ":deploy", "Enter")  # typed in one burst
+    screen_with(pane, "deployments", "writer-b")
+    keys(pane, "/", "[a-", "Enter")  # a bracket in the filter: shown, never a crash
+    screen_with(pane, "/[a-", "not a regex")
+    keys(pane, "Escape")
+    keys(pane, "/writer-b", "Enter")
+    screen_with(pane, "1 of ", "/writer-b")
+    keys(pane, "z")
+    screen_with(pane, "Scale deploy/q8/writer-b")
+    keys(pane, "3", "Enter")
+    confirm_and_apply(pane, "q8/writer-b")
+    screen_with(pane, "writer-b  1/3")
+    keys(pane, "r")
+    confirm_and_apply(pane, "q8/writer-b")
+    keys(pane, "E")  # $EDITOR runs in the terminal (App.suspend), then the diff and the dry run
+    confirm_and_apply(pane, "q8/writer-b", "+  replicas: 4")
+    screen_with(pane, "writer-b  1/4")
+    keys(pane, ":history", "Enter")
+    history = screen_with(pane, "fix_event", "applied: Scale deploy/q8/writer-b to 3", "applied: Rollout restart")
+    assert "applied: Edit deploy/q8/writer-b" in history and "dry-run: Edit" in history, history
+    keys(pane, "Escape")
+    screen_with(pane, "Troubled pods")  # history was opened over home: Esc leads back to it
+    keys(pane, ":pods", "Enter")
+    screen_with(pane, "29 of 29 pods", "app-7d4b9c6f5-x2x7k")
+    keys(pane, "/x2x7k", "Enter")  # in one burst: Enter ends the filter as it is read
+    screen_with(pane, "1 of 29 pods  ·  /x2x7k")
+    keys(pane, "d")
+    screen_with(pane, "Controlled By:", "Restart Count:", "Liveness:")
+    for key, needles in (
+        ("y", ("apiVersion", "name: app-7d4b9c6f5-x2x7k")),
+        ("e", ("events of pod/q1/app-7d4b9c6f5-x2x7k",)),
+        ("p", ("previous logs pod/q1/app-7d4b9c6f5-x2x7k", "container app")),
+        ("w", ("why pod/q1/app-7d4b9c6f5-x2x7k", "1. CRITICAL")),
+    ):
+        keys(pane, "Escape")  # back to the filtered list, then the next view of the same pod
+        screen_with(pane, "1 of 29 pods")
+        keys(pane, key)
+        screen_with(pane, *needles)
+    keys(pane, "Escape")
+    screen_with(pane, "1 of 29 pods")
+    keys(pane, "Escape")  # clears the filter
+    screen_with(pane, "29 of 29 pods")
+    keys(pane, "Escape")  # back to home
+    screen_with(pane, "Troubled pods")
+    keys(pane, "Escape")  # Esc on home does not quit
+    keys(pane, ":q", "Enter")
+    assert "K8STUI-EXITED 0" in screen_with(pane, "K8STUI-EXITED")
 
 
 def test_demo_starts_shows_the_problems_and_why(pane: str) -> None:

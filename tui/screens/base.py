@@ -72,6 +72,12 @@ class Base(Screen[None]):
         if len(self.tui.screen_stack) > 2:
             self.tui.pop_screen()
 
+    def bar_message(self, message: CommandBar.Command | CommandBar.FilterChanged) -> None:
+        if isinstance(message, CommandBar.Command):
+            self.tui.run_command(message.text)
+        else:
+            self.filter_changed(message.text, message.final)
+
     def on_command_bar_command(self, message: CommandBar.Command) -> None:
         self.tui.run_command(message.text)
 

@@ -25,11 +25,14 @@ class ScalePrompt(ModalScreen[int | None]):
             yield Static(
                 f"[b]Scale {escape(self.target.ref)}[/b]  (now {self.current if self.current is not None else '?'})"
             )
-            yield Input(str(self.current if self.current is not None else ""), type="integer", id="replicas")
+            now = f"now {self.current}" if self.current is not None else "replicas"
+            yield Input(placeholder=now, type="integer", id="replicas")
             yield Static("Enter: on to the dry run and the confirmation · Esc: cancel", classes="hint")
 
+    AUTO_FOCUS = "#replicas"
+
     def on_mount(self) -> None:
-        self.query_one(Input).focus()
+        self.set_focus(self.query_one(Input))  # at once: keys typed right after z land in the field
 
     def on_input_submitted(self, event: Input.Submitted) -> None:
         event.stop()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from textual import events
 from textual.binding import Binding
 from textual.message import Message
 from textual.suggester import SuggestFromList
@@ -63,21 +64,55 @@ class CommandBar(Input):
         else:
             self.screen.focus_next()
 
+    def deliver(self, message: Message) -> None:
+        """Hand the screen what the bar produced at once (``bar_message``), not through the message queue: keys
+        typed right after Enter or Esc then act on the screen as it already is (``/x2x7k⏎d`` describes the
+        row the filter left)."""
+        handler = getattr(self.screen, "bar_message", None)
+        if callable(handler):
+            handler(message)
+        else:
+            self.post_message(message)
+
+    async def _on_key(self, event: events.Key) -> None:
+        """Enter and Esc close the bar as they are read, and keys the bar received after that (a burst: the app
+        had already handed them to it) are not typed into it: ``/x2x7k⏎d`` filters by ``x2x7k``, not
+        ``x2x7kd``."""
+        if not self.has_class("-open"):
+            return
+        if event.key in ("enter", "escape"):  # here, not by a binding: a binding runs only once the key has
+            event.stop()  # bubbled up to the app, after the keys queued behind it were typed into the bar
+            event.prevent_default()
+            self.submit_now() if event.key == "enter" else self.action_cancel()
+            return
+        await super()._on_key(event)
+
     def on_input_changed(self, event: Input.Changed) -> None:
         event.stop()
-        if self.mode == "filter":
-            self.post_message(self.FilterChanged(event.value, final=False))
+        if self.mode == "filter" and self.has_class("-open"):
+            self.deliver(self.FilterChanged(event.value, final=False))
+
+    async def action_submit(self) -> None:
+        """Enter: Input posts a Submitted message, which the bar would handle only after the keys already queued
+        behind Enter; the bar closes here instead, as Enter is handled."""
+        if self.has_class("-open"):
+            self.submit_now()
 
     def on_input_submitted(self, event: Input.Submitted) -> None:
         event.stop()
-        text = event.value.strip()
+        if self.has_class("-open"):
+            self.submit_now()
+
+    def submit_now(self) -> None:
+        """Enter: close the bar (the focus back where it was), then run the command or keep the filter."""
+        text = self.value.strip()
         self.close()
         if self.mode == "command":
-            self.post_message(self.Command(text.lstrip(":")))
+            self.deliver(self.Command(text.lstrip(":")))
         else:
-            self.post_message(self.FilterChanged(text, final=True))
+            self.deliver(self.FilterChanged(text, final=True))
 
     def action_cancel(self) -> None:
-        if self.mode == "filter":
-            self.post_message(self.FilterChanged("", final=True))
         self.close()
+        if self.mode == "filter":
+            self.deliver(self.FilterChanged("", final=True))
