@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import os
 import socket
 import uuid
@@ -34,6 +35,8 @@ if TYPE_CHECKING:  # SQLAlchemy is imported when first needed: a spooling proces
 
     from .models import ChainLink
     from .records import Record
+
+log = logging.getLogger("kubewhy.audit")
 
 ENV_STREAM = "KUBEWHY_AUDIT_STREAM"
 GENESIS = "0" * 64
@@ -244,14 +247,17 @@ async def verify(session: AsyncSession) -> ChainReport:
     """Walk each stream from its first link; each stream's report names its first broken link."""
     from sqlalchemy import select
 
-    from .models import ChainLink
+    from .models import ChainCheckpoint, ChainLink
 
     report = ChainReport()
+    checkpoints = {c.stream: c for c in (await session.execute(select(ChainCheckpoint))).scalars()}
     streams = await session.execute(select(ChainLink.stream).group_by(ChainLink.stream).order_by(ChainLink.stream))
     for stream in list(streams.scalars()):
         sr = StreamReport(stream)
         report.streams.append(sr)
         prev, expected, after = GENESIS, 1, 0
+        if (checkpoint := checkpoints.get(stream)) is not None:  # retention cut the links up to the checkpoint
+            prev, expected, after = checkpoint.hash, checkpoint.seq + 1, checkpoint.seq
         while sr.broken is None:
             page = list(
                 (
@@ -286,6 +292,36 @@ async def verify(session: AsyncSession) -> ChainReport:
     return report
 
 
+async def cut(session: AsyncSession, cutoff: datetime) -> int:
+    """Retention: delete each stream's links chained before ``cutoff`` (a prefix of the stream), recording the last
+    one deleted as the stream's checkpoint (logged too), in the caller's transaction. Returns the links deleted."""
+    from sqlalchemy import delete, func, select
+
+    from .models import ChainCheckpoint, ChainLink
+
+    deleted = 0
+    ends = await session.execute(
+        select(ChainLink.stream, func.max(ChainLink.seq))
+        .where(ChainLink.created_at < cutoff)
+        .group_by(ChainLink.stream)
+    )
+    for stream, seq in ends.all():
+        last = (
+            await session.execute(select(ChainLink.hash).where(ChainLink.stream == stream, ChainLink.seq == seq))
+        ).scalar_one()
+        result = await session.execute(delete(ChainLink).where(ChainLink.stream == stream, ChainLink.seq <= seq))
+        deleted += int(getattr(result, "rowcount", 0) or 0)
+        checkpoint = await session.get(ChainCheckpoint, stream)
+        now = datetime.now(UTC)
+        if checkpoint is None:
+            session.add(ChainCheckpoint(stream=stream, seq=seq, hash=last, cut_at=now))
+        else:
+            checkpoint.seq, checkpoint.hash, checkpoint.cut_at = seq, last, now
+        log.info("audit chain cut: stream %s at seq %d sha256 %s", stream, seq, last)
+    await session.flush()
+    return deleted
+
+
 async def heads(session: AsyncSession) -> dict[str, tuple[int, str]]:
     """Each stream's last link (seq, hash): what to keep outside the database to detect a deleted tail."""
     from sqlalchemy import func, select
@@ -304,6 +340,7 @@ async def heads(session: AsyncSession) -> dict[str, tuple[int, str]]:
 __all__ = [
     "Break",
     "ChainReport",
+    "cut",
     "ENV_STREAM",
     "GENESIS",
     "StreamReport",

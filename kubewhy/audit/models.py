@@ -334,8 +334,21 @@ class ChainLink(Base):
     created_at: Mapped[datetime]
 
 
+class ChainCheckpoint(Base):
+    """Where retention cut a stream's chain: the last link deleted (its seq and hash). The first link kept must
+    follow it, so a cut is not mistaken for a deleted head of the stream (kubewhy/audit/chain.py)."""
+
+    __tablename__ = "audit_chain_checkpoints"
+
+    stream: Mapped[str] = mapped_column(String(200), primary_key=True)
+    seq: Mapped[int]
+    hash: Mapped[str] = mapped_column(String(64))
+    cut_at: Mapped[datetime]
+
+
 __all__ = [
     "Action",
+    "ChainCheckpoint",
     "ChainLink",
     "Alert",
     "Base",

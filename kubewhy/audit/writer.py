@@ -590,6 +590,7 @@ class AuditLog:
         async with db.make_sessionmaker(self.engine)() as session:
             async with session.begin():
                 counts = await store.prune(session, cutoff)
+                counts["audit_chain"] = await chaining.cut(session, cutoff)
                 counts["change_log"] = await changelog.prune_rows(session, cutoff)
         log.info("audit: pruned rows older than %s: %s", cutoff.isoformat(), counts)
         return counts

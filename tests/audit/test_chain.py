@@ -9,6 +9,7 @@ import json
 import logging
 import uuid
 from contextlib import redirect_stdout
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -135,3 +136,22 @@ async def test_the_head_is_logged_for_an_outside_anchor(
         seq, digest = (await chain.heads(session))["replica-a"]
     assert seq == 4
     assert any(f"seq {seq} sha256 {digest}" in r.getMessage() for r in caplog.records)
+
+
+async def test_retention_cuts_at_a_checkpoint_that_keeps_the_chain_verifiable(
+    migrated: AsyncEngine, fallback_file: Path
+) -> None:
+    await _fill(migrated, fallback_file, "replica-a")
+    long_ago = datetime.now(UTC) - timedelta(days=90)
+    await _sql(migrated, "UPDATE audit_chain SET created_at = :t WHERE seq <= 4", t=long_ago)
+    audit = AuditLog(engine=migrated, fallback_path=fallback_file, stream="replica-a")
+    counts = await audit.prune(timedelta(days=30))
+    await audit.aclose()
+    assert counts["audit_chain"] == 4
+    report = await _verify(migrated)
+    assert report.ok, report.to_dict()
+    assert (report.streams[0].links, report.streams[0].head_seq) == (8, 12)
+
+    await _sql(migrated, "DELETE FROM audit_chain WHERE seq = 5")  # the first link after the cut
+    broken = (await _verify(migrated)).first_break
+    assert broken is not None and "link 5 is missing" in broken.reason
