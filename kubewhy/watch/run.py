@@ -128,6 +128,10 @@ async def _run(
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
+        sent = watcher.requests()  # the change log's watches on their own line (issue 24's budget excludes them)
+        log.info("LIST and WATCH requests: watchers %d", sent["watchers"])
+        if watcher.changes is not None:
+            log.info("LIST and WATCH requests: change log %d (%s)", sent["changes"], watcher.changes.stats)
     return watcher
 
 
