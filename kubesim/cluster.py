@@ -298,6 +298,16 @@ class Cluster:
                 f'{res.kind} "{name}" is invalid: metadata.name: Invalid value: '
                 f'"{new.get("metadata", {}).get("name")}": field is immutable'
             )
+        if res.key == ("", "pods") and _pod_spec_frozen(defaults.apply(res.key, old)) != _pod_spec_frozen(new):
+            raise InvalidObject(
+                f'Pod "{name}" is invalid: spec: Forbidden: pod updates may not change fields other than '
+                "`spec.containers[*].image`,`spec.initContainers[*].image`,`spec.activeDeadlineSeconds`,"
+                "`spec.tolerations` (only additions to existing tolerations),`spec.terminationGracePeriodSeconds`"
+            )
+        if res.key == ("batch", "jobs"):
+            old_tmpl = defaults.apply(res.key, old).get("spec", {}).get("template")
+            if old_tmpl != defaults.apply(res.key, new).get("spec", {}).get("template"):
+                raise InvalidObject(f'Job.batch "{name}" is invalid: spec.template: Invalid value: field is immutable')
         if res.key == ("apps", "statefulsets"):
             old = defaults.apply(res.key, old)  # as a real server reads it back: a scenario's may lack them
             allowed = {
@@ -412,3 +422,16 @@ def generate_name(prefix: str) -> str:
 
 def to_rfc3339(ts: datetime) -> str:
     return format_time(ts)
+
+
+def _pod_spec_frozen(pod: dict[str, Any]) -> Any:
+    """A pod's spec without what an update may change (images, activeDeadlineSeconds, tolerations, grace)."""
+    spec = copy.deepcopy(pod.get("spec") or {})
+    for key in ("activeDeadlineSeconds", "tolerations", "terminationGracePeriodSeconds", "schedulingGates"):
+        spec.pop(key, None)
+    for key in ("containers", "initContainers", "ephemeralContainers"):
+        for c in spec.get(key) or []:
+            if isinstance(c, dict):
+                c.pop("image", None)
+    spec.pop("ephemeralContainers", None)  # its own subresource
+    return spec

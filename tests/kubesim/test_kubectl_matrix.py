@@ -353,3 +353,20 @@ def test_get_all_follows_the_categories(workshop: RunningSim, binary: str, tmp_p
         re.findall(r"^(\S+)/", run_kubectl(workshop, "get", "all", "-n", "q10", cache, binary=binary).stdout, re.M)
     )
     assert not [p for p in (m.group(1) for m in URL.finditer(proc.stderr)) if DISCOVERY_PATH.match(p)]
+
+
+@pytest.mark.parametrize("binary", KUBECTLS, ids=IDS)
+def test_fixes_for_bare_static_daemonset_and_job_pods(binary: str, tmp_path: Path) -> None:
+    """An OOM kill under each owner kind: every kubectl accepts the fix with --dry-run=server, and the fix names
+    the owner that keeps the pod (a bare pod, a static pod and a lone Job get recreate advice)."""
+    from kubesim.runner import run_in_thread
+    from kubesim.server import SimOptions
+    from tests.kubesim.test_fixes_dry_run import owner_kind_fixes
+
+    sim = run_in_thread(load("healthy"), SimOptions(timeline_mode="manual"), kubeconfig_out=tmp_path / "kc")
+    try:
+        by_pod, refused = owner_kind_fixes(sim, binary)
+    finally:
+        sim.stop()
+    assert not refused, refused
+    assert {"agent-x7k2p", "nightly-28600000-abcde", "bare", "once-q2w3e"} <= set(by_pod)  # static: a file edit
