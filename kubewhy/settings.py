@@ -182,6 +182,19 @@ class RunbookSettings:
 
 
 @dataclass(frozen=True)
+class McpSettings:
+    """``kubewhy mcp``: ``KUBEWHY_MCP_TOKENS`` (the HTTP transport's token file) and ``KUBEWHY_MCP_NAMESPACES``
+    (the stdio caller's namespaces, as text; None: the Slack bot's)."""
+
+    tokens: str | None = None
+    namespaces: str | None = None
+
+
+def _mcp(env: Mapping[str, str]) -> McpSettings:
+    return McpSettings(tokens=env.get("KUBEWHY_MCP_TOKENS") or None, namespaces=env.get("KUBEWHY_MCP_NAMESPACES"))
+
+
+@dataclass(frozen=True)
 class Settings:
     kube: KubeSettings = field(default_factory=KubeSettings)
     prometheus: PromSettings = field(default_factory=PromSettings)
@@ -197,6 +210,7 @@ class Settings:
     alertmanager: AlertmanagerSettings = field(default_factory=AlertmanagerSettings)
     escalation: EscalationSettings = field(default_factory=EscalationSettings)
     runbooks: RunbookSettings = field(default_factory=RunbookSettings)
+    mcp: McpSettings = field(default_factory=lambda: McpSettings())
 
 
 @dataclass(frozen=True)
@@ -578,6 +592,7 @@ def load(environ: Mapping[str, str] | None = None, flags: Flags | None = None) -
         alertmanager=_alertmanager(env),
         escalation=_escalation(env),
         runbooks=_runbooks(env),
+        mcp=_mcp(env),
     )
 
 
@@ -588,6 +603,7 @@ __all__ = [
     "EscalationSettings",
     "Flags",
     "KubeSettings",
+    "McpSettings",
     "PromSettings",
     "RunbookSettings",
     "Settings",

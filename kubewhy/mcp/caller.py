@@ -9,7 +9,6 @@ The namespace rule is the bot's (``KUBEWHY_SLACK_NAMESPACES``): ``*`` reads ever
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -47,12 +46,12 @@ def parse_namespaces(text: str, what: str) -> tuple[str, ...]:
     return names or ("*",)
 
 
-def stdio_caller(settings: Settings, environ: Mapping[str, str], namespaces: str | None = None) -> Caller:
+def stdio_caller(settings: Settings, namespaces: str | None = None) -> Caller:
     """The stdio caller: the OS user, limited to ``--namespaces``, else ``KUBEWHY_MCP_NAMESPACES``, else the
     namespaces the Slack bot may read (``KUBEWHY_SLACK_NAMESPACES``, default all)."""
     if namespaces is not None:
         return Caller(settings.actor or "unknown user", parse_namespaces(namespaces, "--namespaces"))
-    raw = environ.get("KUBEWHY_MCP_NAMESPACES")
+    raw = settings.mcp.namespaces
     if raw is not None:
         return Caller(settings.actor or "unknown user", parse_namespaces(raw, "KUBEWHY_MCP_NAMESPACES"))
     return Caller(settings.actor or "unknown user", settings.slack.namespaces)

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import os
 import sys
 from collections.abc import Mapping
 from typing import TYPE_CHECKING
@@ -57,9 +56,8 @@ def add_parser(sub: argparse._SubParsersAction, name: str, help_: str) -> None: 
 
 
 def run(args: argparse.Namespace, environ: Environ) -> int:
-    env = os.environ if environ is None else environ
     settings = load(
-        env,
+        environ,
         Flags(
             kubeconfig=args.kubeconfig,
             context=args.context,
@@ -84,12 +82,12 @@ def run(args: argparse.Namespace, environ: Environ) -> int:
         from .tokens import load_tokens
 
         host, port = parse_address(args.http)
-        path = args.tokens or env.get("KUBEWHY_MCP_TOKENS")
+        path = args.tokens or settings.mcp.tokens
         if not path:
             raise UsageError("--http needs --tokens FILE (or KUBEWHY_MCP_TOKENS): who may call, see docs/mcp.md")
         asyncio.run(serve_http(settings, load_tokens(Path(path)), host, port, default_ns))
         return 0
-    caller = stdio_caller(settings, env, args.namespaces)
+    caller = stdio_caller(settings, args.namespaces)
     asyncio.run(serve_stdio(settings, caller, default_ns))
     return 0
 
