@@ -61,12 +61,17 @@ def main(argv: Sequence[str] | None = None, environ: Mapping[str, str] | None = 
         return 1
     args = parser.parse_args(args_in)
     try:
-        return int(args.func(args, environ) or 0)
+        code = int(args.func(args, environ) or 0)
+        sys.stdout.flush()  # a reader that went away is seen here, not by the interpreter's last flush
+        return code
     except KubewhyError as exc:
         print(f"kubewhy: {exc}", file=sys.stderr)
         return exc.exit_code
     except KeyboardInterrupt:
         return 130
+    except BrokenPipeError:  # the reader went away (``| head``): the rest of the output is dropped, no traceback
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # the interpreter's last flush cannot fail
+        return 0
 
 
 # Commands whose process may end without tearing the interpreter down (module by module, 15–20 ms for a

@@ -6,6 +6,9 @@ from __future__ import annotations
 import asyncio
 import io
 import json
+import os
+import subprocess
+import sys
 from contextlib import redirect_stdout
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -114,3 +117,20 @@ async def test_the_command_prints_text_and_json(db_url: str, migrated: AsyncEngi
     assert code == 0 and "Success rate by week" in printed
     code, _ = await asyncio.to_thread(command, "--since", "yesterday-ish")
     assert code == 2
+
+
+def test_a_reader_that_goes_away_gets_no_traceback(tmp_path: Path) -> None:
+    """``kubewhy stats | head -1``: the rest of the table is dropped quietly, buffered output or not."""
+    for unbuffered in ("1", ""):
+        env = {**os.environ, "XDG_DATA_HOME": str(tmp_path), "PYTHONUNBUFFERED": unbuffered}
+        database = f"sqlite:///{tmp_path / 'a.db'}"
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "kubewhy", "stats", "--database-url", database],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            env=env,
+        )
+        assert proc.stdout is not None and proc.stderr is not None
+        proc.stdout.close()  # gone before anything is printed
+        errors = proc.stderr.read().decode()
+        assert proc.wait(timeout=60) == 0 and "Traceback" not in errors and "BrokenPipe" not in errors, errors
