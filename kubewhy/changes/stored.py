@@ -106,8 +106,10 @@ async def with_log(tl: Timeline, reader: Reader | None) -> Timeline:
 
 
 def reader_of(audit: AuditLog | None) -> Reader | None:
-    """The change log of the process's audit database, or None without one."""
-    if audit is None:
+    """The change log of the process's audit database, or None without one. A spooling process (``kubewhy why``)
+    never opens its database, so it reads no change log either: that would import SQLAlchemy and create the file
+    on the CLI's fast path (``kubewhy changes`` reads the log on demand)."""
+    if audit is None or audit.spool:
         return None
     from ..audit.changelog import ChangeLog
 
