@@ -158,6 +158,7 @@ def build_audit(
         retry=retry,
         on_warning=on_warning,
         spool=spool,
+        stream=settings.audit.stream or None,
     )
 
 

@@ -67,6 +67,7 @@ class AuditSettings:
     url: str = ""  # normalised: sqlite+aiosqlite:// or postgresql+asyncpg://
     fallback_path: Path = Path("audit-fallback.jsonl")
     data_dir: Path = Path(".")
+    stream: str = ""  # KUBEWHY_AUDIT_STREAM: this writer's hash chain (default: the host name, a pod's name)
 
 
 @dataclass(frozen=True)
@@ -389,7 +390,13 @@ def _audit(env: Mapping[str, str], flags: Flags) -> AuditSettings:
         url = normalise_database_url(env.get(ENV_DATABASE_URL), directory)
     fallback = Path(env[ENV_AUDIT_FALLBACK]) if env.get(ENV_AUDIT_FALLBACK) else directory / "audit-fallback.jsonl"
     enabled = not flags.no_audit and not _bool(env, "KUBEWHY_NO_AUDIT")
-    return AuditSettings(enabled=enabled, url=url, fallback_path=fallback, data_dir=directory)
+    return AuditSettings(
+        enabled=enabled,
+        url=url,
+        fallback_path=fallback,
+        data_dir=directory,
+        stream=env.get("KUBEWHY_AUDIT_STREAM", ""),
+    )
 
 
 def _slack(env: Mapping[str, str]) -> SlackSettings:

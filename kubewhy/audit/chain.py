@@ -22,7 +22,6 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-import os
 import socket
 import uuid
 from collections.abc import Sequence
@@ -51,9 +50,10 @@ CHECKED: dict[str, tuple[str, str, str]] = {
 }
 
 
-def default_stream() -> str:
-    """This writer's stream: ``KUBEWHY_AUDIT_STREAM``, else the host name (a pod's name)."""
-    return (os.environ.get(ENV_STREAM) or socket.gethostname() or "kubewhy")[:200]
+def default_stream(named: str = "") -> str:
+    """This writer's stream: ``named`` (``KUBEWHY_AUDIT_STREAM``, read by kubewhy.settings), else the host name (a
+    pod's name)."""
+    return (named or socket.gethostname() or "kubewhy")[:200]
 
 
 def canonical(record: Record) -> str:
