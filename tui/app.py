@@ -284,6 +284,33 @@ class K8sTui(Host):
             return
         self.push_screen(ConfirmFix(target, actions.ACTION_ID, fix, diff=actions.diff_text(obj, edited)))
 
+    async def shell(self, target: Target) -> None:
+        """``kubectl exec -it … -- sh`` in the pod's container (the one that restarted most), the terminal handed
+        over with ``App.suspend``: kubectl 1.30+ speaks the WebSocket protocol (``v5.channel.k8s.io``)."""
+        kube = self.session.settings.kube
+        if self.session.snapshot:
+            self.notify("a snapshot has no containers to run a shell in", severity="warning")
+            return
+        container = await self.session.log_container(target)
+        command = [os.environ.get("KUBECTL", "kubectl")]
+        if kube.kubeconfig:
+            command += ["--kubeconfig", kube.kubeconfig]
+        if kube.context or self.session.contexts():
+            command += ["--context", kube.context or self.session.context]
+        command += ["exec", "-it", "-n", target.namespace or "default", target.name, "-c", container, "--", "sh"]
+        self.session.record("exec_shell", target)
+        try:
+            with self.suspend():
+                code = subprocess.call(command)
+        except SuspendNotSupported:
+            self.notify("no terminal to hand over to kubectl exec", severity="warning")
+            return
+        except OSError as exc:
+            self.notify(f"kubectl did not start: {exc}", severity="error")
+            return
+        if code not in (0, 130):
+            self.notify(f"kubectl exec ended with exit code {code}", severity="warning")
+
     def _show(self, screen: Screen[Any]) -> None:
         """Home is always at the bottom; a list opened by ``:`` goes on top of it (replacing another list), so
         Esc leads back to home."""

@@ -68,6 +68,10 @@ class Host(App[int]):
         """Edit the object in ``$EDITOR``, then confirm the change with its diff and dry run."""
         raise NotImplementedError
 
+    async def shell(self, target: Target) -> None:
+        """A shell in the pod's container (``kubectl exec -it``, the terminal handed over)."""
+        raise NotImplementedError
+
     def settle(self) -> None:
         """A big LIST has landed in a cache."""
         raise NotImplementedError

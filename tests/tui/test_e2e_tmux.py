@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.conftest import kubectl_binaries
 from tests.scenarios import KUBELET_SAMPLE
 from tests.waiting import until_sync
 
@@ -37,6 +38,9 @@ def pane(tmp_path: Path) -> Iterator[str]:
     editor.chmod(0o755)
     env = {
         "EDITOR": str(editor),
+        # the shell key runs $KUBECTL exec -it over WebSocket (kubectl 1.30+; the version dispatcher on PATH
+        # would pick one matching the simulator's server version, 1.28, which speaks only SPDY)
+        "KUBECTL": (kubectl_binaries() or ["kubectl"])[-1],
         "XDG_DATA_HOME": str(tmp_path / "data"),
         "XDG_CACHE_HOME": str(tmp_path / "cache"),
         "TERM": "xterm-256color",
@@ -136,6 +140,12 @@ def test_demo_walks_the_documented_keys(pane: str) -> None:
         keys(pane, key)
         screen_with(pane, *needles)
     keys(pane, "Escape")
+    screen_with(pane, "1 of 29 pods")
+    keys(pane, "x")  # a shell: kubectl exec -it over WebSocket, the terminal handed over; the simulator's shell
+    assert "1 of 29 pods" not in screen_with(pane, "#")  # the shell's prompt, k8stui suspended
+    keys(pane, "echo hello-from-the-pod", "Enter")
+    screen_with(pane, "# echo hello-from-the-pod\nhello-from-the-pod\n#")  # the command ran in the container
+    keys(pane, "exit", "Enter")  # back in k8stui
     screen_with(pane, "1 of 29 pods")
     keys(pane, "Escape")  # clears the filter
     screen_with(pane, "29 of 29 pods")

@@ -104,6 +104,7 @@ class TargetScreen(Base):
         Binding("z", "scale", "Scale", show=False),
         Binding("r", "restart", "Restart", show=False),
         Binding("E", "edit", "Edit", show=False),
+        Binding("x", "shell", "Shell", show=False),
     ]
 
     def selected(self) -> Target | None:
@@ -167,6 +168,10 @@ class TargetScreen(Base):
 
         if (target := self._kind_of(RESTARTABLE, "rollout restart")) is not None:
             self.tui.restart(target)
+
+    def action_shell(self) -> None:
+        if (target := self._kind_of(("Pod",), "shell")) is not None:
+            self.run_worker(self.tui.shell(target), group="action", exclusive=True)
 
     def action_edit(self) -> None:
         if (target := self._target()) is not None:
