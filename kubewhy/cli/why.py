@@ -131,6 +131,9 @@ def run(args: argparse.Namespace, environ: Environ) -> int:
     return asyncio.run(diagnose_and_show(target, settings, args))
 
 
+AUDIT_BUDGET = 5.0  # seconds a shared database has to take why's record before it waits in the fallback file
+
+
 async def diagnose_and_show(target: Target, settings: Settings, args: argparse.Namespace) -> int:
     """Diagnose with the audit log attached, show, write charts.
 
@@ -138,7 +141,7 @@ async def diagnose_and_show(target: Target, settings: Settings, args: argparse.N
     fsync-ed to the spool file before the report is printed, and committed by the next audit writer that starts on
     the database (``kubewhy history``, ``db``, …), so such a ``why`` never imports the database driver nor waits
     for the database. A shared server (Postgres) gets the row at once, since the team reads it from elsewhere: a
-    short retry, then the fallback file, within ``close_timeout``.
+    short retry, then the fallback file, within ``AUDIT_BUDGET``; the writer connects while the diagnosis runs.
 
     ``prefetch``: the target's GET goes out first; the engine's imports and the catalogue load while it is in
     flight."""
@@ -147,18 +150,21 @@ async def diagnose_and_show(target: Target, settings: Settings, args: argparse.N
     if settings.audit.enabled and not spool:
         from ..audit.writer import RetryPolicy
 
-        retry = RetryPolicy(give_up_after=1.0, write_timeout=2.0, max_delay=0.5)
+        # one attempt may take the whole budget: a slow but alive server (a loaded machine) is waited for
+        retry = RetryPolicy(give_up_after=AUDIT_BUDGET - 1.0, write_timeout=AUDIT_BUDGET - 1.0, max_delay=0.5)
     async with Kubewhy(
-        settings, source="cli", prefetch=target, spool=spool, retry=retry, on_warning=warn, close_timeout=3.0
+        settings, source="cli", prefetch=target, spool=spool, retry=retry, on_warning=warn, close_timeout=AUDIT_BUDGET
     ) as app:
         for w in app.warnings:
             warn(w)
+        if retry is not None and app.audit is not None:
+            await app.audit.start()  # connect and check the schema while the diagnosis runs, not after it
         if getattr(args, "pasted", None) is not None:
             report = await app.diagnose_described(args.pasted)
         else:
             report = await app.diagnose(target, incident=args.incident)
         if not spool:  # the row (or its fallback line) exists before the report shows
-            await app.flush(timeout=3.0)
+            await app.flush(timeout=AUDIT_BUDGET)
         if show(report, args) and args.chart_dir:
             await charts.after_report(report, app, args.chart_dir)
     if app.audit is not None and app.audit.stats.lost:
