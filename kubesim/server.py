@@ -20,7 +20,20 @@ from typing import Any
 import yaml
 from aiohttp import web
 
-from . import authz, conversion, discovery, exec_ws, kubelet, openapi, openapi_pb, paging, protobuf, rewind, tokens
+from . import (
+    authz,
+    conversion,
+    discovery,
+    exec_ws,
+    kubelet,
+    openapi,
+    openapi_pb,
+    paging,
+    portforward_ws,
+    protobuf,
+    rewind,
+    tokens,
+)
 from . import events as event_conv
 from . import logs as log_times
 from .cluster import POD_KEY, Cluster, InvalidObject, generate_name
@@ -346,6 +359,8 @@ class SimServer:
         self._authorize(who, verb, t.res, t.sub, t.name, t.namespace)
         if t.sub == "exec" and t.name and exec_ws.is_upgrade(request):  # kubectl 1.30+: WebSocket (v5.channel)
             return await exec_ws.serve(request, self._get(t))
+        if t.sub == "portforward" and t.name and exec_ws.is_upgrade(request):  # v4.channel.k8s.io, an HTTP stub
+            return await portforward_ws.serve(request, self._get(t))
         if t.sub in ("exec", "attach", "portforward") or (t.sub or "").startswith("proxy"):
             what = {"exec": "run commands in", "attach": "attach to", "portforward": "forward ports to"}.get(
                 t.sub or "", "proxy to"
