@@ -85,12 +85,25 @@ async def test_sigterm_flushes_every_queued_record(start_sim: Any, tmp_path: Pat
     with log.open("wb") as out:
         proc = subprocess.Popen([sys.executable, "-m", "kubewhy", "bot"], env=env, stdout=out, stderr=subprocess.STDOUT)
 
+    posted: dict[str, str] = {}
+
+    async def send(body: bytes) -> int:
+        async with aiohttp.ClientSession() as session:
+            async with session.post(
+                f"http://127.0.0.1:{port}/slack/events", data=body, headers=signed_headers(body)
+            ) as resp:
+                return resp.status
+
+    async def why() -> int:  # the message the clicks are on: the bot acts only on messages it posted
+        fields = {"command": "/k8s", "text": "why db-0 -n q5", "user_id": "U0A", "channel_id": "C0"}
+        return await send(urllib.parse.urlencode({**fields, "team_id": "T0001", "trigger_id": "why"}).encode())
+
     async def click(i: int) -> int:
         payload = {
             "type": "block_actions",
             "user": {"id": "U0A", "team_id": "T0001"},
             "team": {"id": "T0001"},
-            "container": {"type": "message", "message_ts": "1.1", "channel_id": "C0"},
+            "container": {"type": "message", "message_ts": posted["ts"], "channel_id": "C0"},
             "channel": {"id": "C0"},
             "trigger_id": f"t{i}",
             "api_app_id": "A0",
@@ -104,16 +117,15 @@ async def test_sigterm_flushes_every_queued_record(start_sim: Any, tmp_path: Pat
                 }
             ],
         }
-        body = urllib.parse.urlencode({"payload": __import__("json").dumps(payload)}).encode()
-        async with aiohttp.ClientSession() as session:
-            async with session.post(
-                f"http://127.0.0.1:{port}/slack/events", data=body, headers=signed_headers(body)
-            ) as resp:
-                return resp.status
+        return await send(urllib.parse.urlencode({"payload": __import__("json").dumps(payload)}).encode())
 
     try:  # until it listens (start-up verified the token first)
-        await until_answer(lambda: click(0), lambda status: status == 200, retry_on=(aiohttp.ClientError,))
+        await until_answer(why, lambda status: status == 200, retry_on=(aiohttp.ClientError,))
         await double.wait_for("chat.postMessage", 1)
+        await double.wait_for("chat.update", 1)  # the answer, with its buttons, is on the message
+        posted["ts"] = double.answers("chat.postMessage")[0]["ts"]
+        assert await click(0) == 200
+        await double.wait_for("chat.postMessage", 2)
         await until_answer(  # the first record is in: the schema exists
             lambda: rows(f"sqlite+aiosqlite:///{path}"),
             lambda counts: counts.get("actions", 0) == 1,
@@ -122,7 +134,7 @@ async def test_sigterm_flushes_every_queued_record(start_sim: Any, tmp_path: Pat
         lock = sqlite3.connect(path, timeout=5)
         lock.execute("BEGIN EXCLUSIVE")  # the database is busy: records wait in the writer's queue
         assert await asyncio.gather(*(click(i) for i in range(1, 41))) == [200] * 40
-        await double.wait_for("chat.postMessage", 41)  # every click was handled, so every record was queued
+        await double.wait_for("chat.postMessage", 42)  # every click was handled, so every record was queued
         proc.send_signal(signal.SIGTERM)
         await until(lambda: "bot stopping" in log.read_text(), what="the bot to stop", detail=log.read_text)
         lock.rollback()  # the database is free again only once the process is on its way out
