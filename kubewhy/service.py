@@ -37,6 +37,7 @@ from .playbooks.loader import Catalog
 
 if TYPE_CHECKING:
     from .audit.writer import AuditLog
+    from .reasons.vocabulary import Vocabulary
     from .settings import Settings
 
 
@@ -184,7 +185,8 @@ async def _diagnose(target: Target, deps: Deps, obj: dict[str, Any] | None) -> R
     for o in outcomes:
         if o.finding is None and any(c.reason == "cause-absent" for c in o.checks):
             absent.setdefault(o.subject.ref, set()).add(o.playbook.id)
-    findings += _said_on_related(examined, findings, deps.catalog, now_ts, absent)
+    vocab = _vocabulary(deps)
+    findings += _said_on_related(examined, findings, deps.catalog, now_ts, absent, vocab)
     found_ids = {f.id for f in findings}
     caused: dict[str, set[str]] = {}
     linked = []
@@ -197,7 +199,7 @@ async def _diagnose(target: Target, deps: Deps, obj: dict[str, Any] | None) -> R
     # The net under the playbooks: what Kubernetes itself wrote on an unhealthy target names its cause (the reason
     # vocabulary); an object unhealthy by its own account is never "no problems found".
     named, note = await _kubernetes_says(
-        kube, ctx, main, target, now_ts, deps.catalog, frozenset(absent.get(main.ref, ()))
+        kube, ctx, main, target, now_ts, deps.catalog, frozenset(absent.get(main.ref, ())), vocab
     )
     ranked = [_with_words(f, named) for f in ranked]
     # Under the playbooks, per subject: where a playbook already explains the target, the vocabulary only adds
@@ -258,14 +260,25 @@ def _with_words(finding: Finding, named: list[Finding]) -> Finding:
     return dataclasses.replace(finding, evidence=evidence, fixes=fixes)
 
 
+def _vocabulary(deps: Deps) -> Vocabulary:
+    """Kubernetes' reason vocabulary, read through the settings' cache directory (kubewhy/reasons)."""
+    from .reasons import vocabulary
+
+    return vocabulary.bundled(deps.settings.cache_dir if deps.settings is not None else None)
+
+
 def _said_on_related(
-    examined: list[Subject], found: list[Finding], catalog: Catalog, now_ts: float, absent: dict[str, set[str]]
+    examined: list[Subject],
+    found: list[Finding],
+    catalog: Catalog,
+    now_ts: float,
+    absent: dict[str, set[str]],
+    vocab: Vocabulary,
 ) -> list[Finding]:
     """Vocabulary findings from the status of the related objects that show trouble and that no playbook
     explains; each names its own subject."""
-    from .reasons import match, name, vocabulary
+    from .reasons import match, name
 
-    vocab = vocabulary.bundled()
     ids = {f.id for f in found}
     explained = {f.subject for f in found if f.severity != "info"}
     out: list[Finding] = []
@@ -306,6 +319,7 @@ async def _kubernetes_says(
     now_ts: float,
     catalog: Catalog,
     judged_absent: frozenset[str],
+    vocab: Vocabulary,
 ) -> tuple[list[Finding], Finding | None]:
     """The causes Kubernetes named on the target (kubewhy/reasons), and the ``unexplained`` finding that quotes
     its raw signals; nothing for a healthy object, which costs no further request.
@@ -316,7 +330,7 @@ async def _kubernetes_says(
     hour ago on an object now healthy is history, not a diagnosis.
     """
     from .checks.builtin import events_for
-    from .reasons import match, name, vocabulary
+    from .reasons import match, name
 
     obj = {**main.obj, "kind": target.kind}
     signals = health.status_signals(obj, now_ts)
@@ -324,7 +338,6 @@ async def _kubernetes_says(
         endpoints = await kube.get("Endpoints", target.namespace, target.name)
         signals += health.endpoints_signals(obj, endpoints)
     has_status = isinstance(obj.get("status"), dict) and bool(obj["status"])
-    vocab = vocabulary.bundled()
     said = [m for m in match.find(vocab, obj, []) if m.entry.finding]
     if not signals and has_status and not said:
         return [], None  # healthy by its own account: no further request
@@ -366,7 +379,7 @@ async def diagnose_described(
         objects = describe.parse(text, now=captured)
     except describe.DescribeError as exc:
         raise UsageError(f"pasted text, line {exc}") from None
-    objects = _placeholder_as_said(objects)
+    objects = _placeholder_as_said(objects, _vocabulary(deps))
     kube = SnapshotKube([], objects=objects, endpoint="pasted kubectl describe output")
     if captured == read_at:
         # No absolute time in the text (a fragment, an Events table): its ages count back from when it is read,
@@ -382,13 +395,13 @@ async def diagnose_described(
     return report
 
 
-def _placeholder_as_said(objects: list[dict[str, Any]]) -> list[dict[str, Any]]:
+def _placeholder_as_said(objects: list[dict[str, Any]], vocab: Vocabulary) -> list[dict[str, Any]]:
     """A fragment's placeholder object, corrected by what its events say: the kind they are written on (a node's
     ``NodeHasDiskPressure``, a Service's ``SyncLoadBalancerFailed``), and no status where the reader only filled
     in zeros (a fragment shows no status, and zeros would read as a healthy one)."""
     from . import kinds
     from .adapters import describe
-    from .reasons import infer, vocabulary
+    from .reasons import infer
 
     placeholder = next(
         (
@@ -402,7 +415,7 @@ def _placeholder_as_said(objects: list[dict[str, Any]]) -> list[dict[str, Any]]:
         return objects
     guess = str(placeholder.get("kind", ""))
     events = [o for o in objects if o.get("kind") == "Event"]
-    kind = infer.kind_of(vocabulary.bundled(), events, guess)
+    kind = infer.kind_of(vocab, events, guess)
     status = placeholder.get("status")
     if isinstance(status, dict) and not any(v not in (0, None, "", [], {}) for v in status.values()):
         placeholder = {k: v for k, v in placeholder.items() if k != "status"}

@@ -14,10 +14,15 @@ entry's ``unverified`` says why its reason could not be confirmed in the version
 
 from __future__ import annotations
 
+import hashlib
+import json
 import re
+import tempfile
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import lru_cache
 from importlib import resources
+from pathlib import Path
 from typing import Any
 
 from ..errors import PlaybookError
@@ -99,7 +104,6 @@ class Entry:
     informational: str = ""
     variants: tuple[dict[str, str], ...] = ()
     unverified: str = ""
-    patterns: dict[str, re.Pattern[str]] = field(default_factory=dict, compare=False, repr=False)
 
     def fits(self, key: str, value: Any) -> bool:
         """Whether ``value`` satisfies the match key: regexes for text, equality for an exit code."""
@@ -110,9 +114,25 @@ class Entry:
             return value in wanted if isinstance(wanted, list) else value == wanted
         if value is None:
             return False
-        pattern = self.patterns[key]
-        text = str(value)
-        return bool(pattern.fullmatch(text) if key in FULL_MATCH else pattern.search(text))
+        return _matcher(self.match[key], key in FULL_MATCH)(str(value))
+
+
+_LITERALS = re.compile(r"^[A-Za-z0-9 _:/.,'-]+(\|[A-Za-z0-9 _:/.,'-]+)*$")
+
+
+@lru_cache(maxsize=1024)
+def _matcher(pattern: str, full: bool) -> Callable[[str], bool]:
+    """A pattern compiled on first use (most entries never meet a value of their kind in one diagnosis); a plain
+    word or alternation of words (``Created|Started``, most reasons) is a set lookup or a substring test."""
+    if _LITERALS.match(pattern) and "." not in pattern:
+        words = frozenset(pattern.split("|"))
+        if full:
+            return words.__contains__
+        return lambda text: any(w in text for w in words)
+    rx = re.compile(pattern)
+    if full:
+        return lambda text: rx.fullmatch(text) is not None
+    return lambda text: rx.search(text) is not None
 
 
 @dataclass(frozen=True)
@@ -147,17 +167,68 @@ def load(text: str, source: str = BUNDLED) -> Vocabulary:
     return _Reader(source, docs[0]).vocabulary()
 
 
-@lru_cache(maxsize=1)
-def bundled() -> Vocabulary:
-    """The vocabulary shipped with kubewhy (read once per process)."""
+CACHE_FORMAT = 1
+
+
+@lru_cache(maxsize=4)
+def bundled(cache: Path | None = None) -> Vocabulary:
+    """The vocabulary shipped with kubewhy (read once per process). With a cache directory (the settings'
+    ``cache_dir``, as for the playbook compile cache) the validated file is kept there as JSON, keyed by the
+    SHA-256 of its bytes and of this module, and read back without parsing YAML (a third of ``kubewhy why``'s
+    start-up otherwise). An unreadable or foreign entry is a miss; a directory that cannot be written only means
+    parsing every time."""
     path = resources.files("kubewhy.reasons").joinpath(BUNDLED)
-    return load(path.read_text(encoding="utf-8"), str(path))
+    raw = path.read_bytes()
+    entry = None
+    if cache is not None:
+        digest = hashlib.sha256(f"kubewhy-vocabulary/{CACHE_FORMAT}".encode())
+        digest.update(raw)
+        digest.update(Path(__file__).read_bytes())
+        entry = cache / f"vocabulary-{digest.hexdigest()[:40]}.json"
+        try:
+            kept = json.loads(entry.read_text(encoding="utf-8"))
+            return _Reader(str(path), _KeptDoc(kept["data"], kept["lines"]), trusted=True).vocabulary()
+        except (OSError, ValueError, KeyError, TypeError, VocabularyError):
+            pass  # a miss: parse the file
+    text = raw.decode("utf-8")
+    docs = list(documents(text)) if cache is not None else []
+    vocab = load(text, str(path))
+    if entry is not None and len(docs) == 1:
+        lines = {str(i): docs[0].line_of(("entries", i)) for i in range(len(vocab.entries))}
+        _write_atomically(entry, json.dumps({"data": docs[0].data, "lines": lines}))
+    return vocab
+
+
+def _write_atomically(path: Path, text: str) -> None:
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".vocabulary-")
+        with open(fd, "w", encoding="utf-8") as f:
+            f.write(text)
+        Path(tmp).replace(path)
+    except (OSError, TypeError, ValueError):
+        pass
+
+
+class _KeptDoc:
+    """A cached vocabulary read back: its data, and the line of each entry (errors cannot occur in it: it was
+    validated before it was kept; other lines read as 1)."""
+
+    def __init__(self, data: Any, lines: dict[str, int]):
+        self.data = data
+        self.lines = lines
+
+    def line_of(self, loc: tuple[Any, ...]) -> int:
+        if len(loc) >= 2 and loc[0] == "entries":
+            return int(self.lines.get(str(loc[1]), 1))
+        return 1
 
 
 class _Reader:
-    def __init__(self, source: str, doc: Doc):
+    def __init__(self, source: str, doc: Doc | _KeptDoc, *, trusted: bool = False):
         self.source = source
         self.doc = doc
+        self.trusted = trusted  # read back from the cache: its regexes compiled when it was kept
 
     def fail(self, loc: tuple[Any, ...], message: str) -> VocabularyError:
         return VocabularyError(f"{self.source}:{self.doc.line_of(loc)}", message)
@@ -296,15 +367,16 @@ class _Reader:
         missing = sorted(needed - set(match))
         if missing:
             raise self.fail((*loc, "match"), f"entry {eid}: match needs {', '.join(missing)} for where: {where}")
-        patterns: dict[str, re.Pattern[str]] = {}
         for key, value in match.items():
             if key == "exitCode":
                 ok = isinstance(value, int) or (isinstance(value, list) and all(isinstance(v, int) for v in value))
                 if not ok:
                     raise self.fail((*loc, "match", key), f"entry {eid}: exitCode must be an integer or a list of them")
                 continue
+            if self.trusted:
+                continue
             try:
-                patterns[key] = re.compile(self.text(value, (*loc, "match", key)))
+                re.compile(self.text(value, (*loc, "match", key)))
             except re.error as exc:
                 raise self.fail(
                     (*loc, "match", key), f"entry {eid}: match.{key} is not a regular expression: {exc}"
@@ -343,7 +415,6 @@ class _Reader:
             informational=informational,
             variants=tuple(dict(v) for v in variants),
             unverified=unverified,
-            patterns=patterns,
         )
 
 

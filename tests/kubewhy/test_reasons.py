@@ -268,3 +268,15 @@ def test_a_cause_written_on_a_related_pod_names_the_workloads_cause() -> None:
     named = [f for f in report.findings if f.id == entry.finding]
     assert named and named[0].subject == f"pod/{NS}/web-1", report.findings
     assert any(str(entry.example["reason"]) in line for line in named[0].evidence)
+
+
+def test_the_cached_vocabulary_is_the_vocabulary(tmp_path: Path) -> None:
+    """Kept as JSON in the cache directory and read back without YAML: the same entries, lines and matches."""
+    first = vocabulary.bundled(tmp_path)
+    assert list(tmp_path.glob("vocabulary-*.json"))
+    vocabulary.bundled.cache_clear()
+    again = vocabulary.bundled(tmp_path)
+    assert again == first and [e.line for e in again.entries] == [e.line for e in first.entries]
+    (next(tmp_path.glob("vocabulary-*.json"))).write_text("{not json", encoding="utf-8")
+    vocabulary.bundled.cache_clear()
+    assert vocabulary.bundled(tmp_path) == first  # a broken entry is a miss, never an error
