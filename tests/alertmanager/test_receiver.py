@@ -24,6 +24,7 @@ from kubewhy.watch.engine import Watcher
 from kubewhy.watch.run import run_watchers
 from tests.bot.slack_double import SlackDouble
 from tests.bot.test_slack_bot import CHANNEL, Bot, running_bot
+from tests.waiting import until_answer
 from tests.watch.conftest import DATA, Cluster, Pages, crash_looping, text_of, watch_environ
 
 from .conftest import TOKEN, alert
@@ -150,9 +151,13 @@ async def test_alertmanager_alerts_join_the_watchers_incidents(
         report_page = next(p for p in s.pages.posts() if "KubePodNotReady" in text_of(p))
         assert RUNBOOK in text_of(report_page)
         assert "Cause:" in text_of(report_page)  # the diagnosis
-        new = await s.incident_with("KubePodNotReady")
+        both = {"KubePodNotReady", "KubeContainerWaiting"}  # the second joins the incident the first opened
+
+        def attached(incident: LedgerIncident | None) -> bool:
+            return incident is not None and {a["name"] for a in incident.details["alerts"].values()} == both
+
+        new = await until_answer(lambda: s.incident_with("KubePodNotReady"), attached)
         assert new is not None and new.subject == "pod/shop/report"
-        assert set(a["name"] for a in new.details["alerts"].values()) == {"KubePodNotReady", "KubeContainerWaiting"}
         await s.pages.wait(
             lambda: any(r.get("thread_ts") for r in s.pages.replies()), what="the diagnosis in the thread"
         )
