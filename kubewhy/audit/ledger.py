@@ -31,6 +31,7 @@ from sqlalchemy import delete, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
+from ..errors import AuditStoreError
 from .models import WatchCursor, WatchIncident, WatchMute
 from .queries import store_errors
 
@@ -159,13 +160,15 @@ class Ledger:
                 session.add(row)
                 try:
                     await session.commit()
+                    return _plain(row), True
                 except IntegrityError:  # another writer opened it first: theirs is the incident
                     await session.rollback()
-                    found = await self.find_open(fingerprint)
-                    if found is None:
-                        raise
-                    return found, False
-                return _plain(row), True
+            # Read theirs only once this session's turn is given back: a turn held while waiting for another is
+            # how rules sharing one incident, opening it at once, deadlocked every turn of the ledger.
+            found = await self.find_open(fingerprint)
+            if found is None:
+                raise AuditStoreError(f"incident {fingerprint} was opened by another writer and is gone again")
+            return found, False
 
     async def find_open(self, fingerprint: str) -> LedgerIncident | None:
         with store_errors(self.url):
