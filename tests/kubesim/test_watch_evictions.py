@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
+from typing import Any
 
 import httpx
 
@@ -22,8 +23,8 @@ def pod(name: str) -> dict[str, object]:
     }
 
 
-def disruption(obj: dict[str, object]) -> str | None:
-    conditions = (obj.get("status") or {}).get("conditions") or []  # type: ignore[union-attr]
+def disruption(obj: dict[str, Any]) -> str | None:
+    conditions = (obj.get("status") or {}).get("conditions") or []
     return next((c.get("reason") for c in conditions if c.get("type") == "DisruptionTarget"), None)
 
 
