@@ -323,7 +323,7 @@ class Receiver:
             actor=ACTOR,
             source="alertmanager",
             channel=incident.channel,
-            target=_target(incident),
+            target=incident.target(),
             incident=incident.ref,
             details={"summary": f"{alert.name} ({alert.fingerprint}) attached", "labels": alert.labels},
         )
@@ -348,7 +348,7 @@ class Receiver:
         self.app.page(
             rule=incident.rule,
             fingerprint=incident.fingerprint,
-            target=_target(incident),
+            target=incident.target(),
             channel=incident.channel,
             message_ts=ts,
             summary=incident.title,
@@ -361,7 +361,7 @@ class Receiver:
         out.paged.append(incident.ref)
 
     async def _diagnose(self, incident: LedgerIncident) -> Report | None:
-        target = _target(incident)
+        target = incident.target()
         if target is None:
             return None
         try:
@@ -399,7 +399,7 @@ class Receiver:
                     rule=done.rule,
                     fingerprint=done.fingerprint,
                     state="resolved",
-                    target=_target(done),
+                    target=done.target(),
                     channel=done.channel,
                     message_ts=done.message_ts,
                     summary="alert resolved",
@@ -427,14 +427,6 @@ def _kept(alert: Alert) -> dict[str, Any]:
 def _title(alert: Alert, subject: Subject) -> str:
     what = alert.summary or ", ".join(f"{k}={v}" for k, v in sorted(alert.labels.items()) if k != "alertname")
     return f"{alert.name}: {what}"[:300] if what else alert.name
-
-
-def _target(incident: LedgerIncident) -> Target | None:
-    raw = incident.details.get("target")
-    if not raw or len(raw) != 3:
-        return None
-    kind, namespace, name = raw
-    return Target(kind, name, namespace)
 
 
 __all__ = ["FAMILIES", "Alert", "AlertError", "Outcome", "Receiver", "Subject", "label_target", "parse", "subject_of"]

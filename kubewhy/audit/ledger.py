@@ -32,6 +32,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from ..errors import AuditStoreError
+from ..models.target import Target
 from .models import WatchCursor, WatchIncident, WatchMute
 from .queries import store_errors
 
@@ -69,6 +70,14 @@ class LedgerIncident:
     @property
     def open(self) -> bool:
         return self.state != "resolved"
+
+    def target(self) -> Target | None:
+        """What the incident's page diagnosed (``details.target``: kind, namespace, name), or None."""
+        raw = (self.details or {}).get("target")
+        if not raw or len(raw) != 3:
+            return None
+        kind, namespace, name = raw
+        return Target(kind, name, namespace)
 
 
 @dataclass(frozen=True)

@@ -514,7 +514,7 @@ class Watcher:
                         actor=ACTOR,
                         source="watcher",
                         channel=grown.channel,
-                        target=_target(grown),
+                        target=grown.target(),
                         incident=grown.ref,
                         details={"summary": f"{cand.rule.id} on {cand.subject} grouped here"},
                     )
@@ -623,7 +623,7 @@ class Watcher:
             actor=ACTOR,
             source="watcher",
             channel=incident.channel,
-            target=_target(incident),
+            target=incident.target(),
             incident=incident.ref,
             details={"count": incident.count, "summary": text},
         )
@@ -632,7 +632,7 @@ class Watcher:
         self.app.page(
             rule=incident.rule,
             fingerprint=incident.fingerprint,
-            target=_target(incident),
+            target=incident.target(),
             channel=incident.channel,
             message_ts=message_ts,
             summary=incident.title,
@@ -641,7 +641,7 @@ class Watcher:
 
     async def _diagnose(self, incident: LedgerIncident) -> Report | None:
         """The page's diagnosis, or None when there is none in time (the page goes out without it)."""
-        target = _target(incident)
+        target = incident.target()
         if target is None:
             return None
         fallback = None
@@ -679,7 +679,7 @@ class Watcher:
             actor=ACTOR,
             source="watcher",
             channel=incident.channel,
-            target=_target(incident),
+            target=incident.target(),
             incident=incident.ref,
             details={"count": incident.count, "summary": f"count {incident.count}"},
         )
@@ -715,7 +715,7 @@ class Watcher:
             actor=ACTOR,
             source="watcher",
             channel=incident.channel,
-            target=_target(incident),
+            target=incident.target(),
             incident=incident.ref,
         )
 
@@ -736,7 +736,7 @@ class Watcher:
             rule=cand.rule.id,
             fingerprint=done.fingerprint,
             state="resolved",
-            target=_target(done),
+            target=done.target(),
             channel=done.channel,
             message_ts=done.message_ts,
             summary="condition cleared",
@@ -748,14 +748,6 @@ class Watcher:
 def _rules_of(incident: LedgerIncident) -> list[str]:
     """The rules whose signals are in this incident (the first one, and those that joined it)."""
     return list(incident.details.get("rules") or [incident.rule])
-
-
-def _target(incident: LedgerIncident) -> Target | None:
-    raw = (incident.details or {}).get("target")
-    if not raw or len(raw) != 3:
-        return None
-    kind, namespace, name = raw
-    return Target(kind, name, namespace)
 
 
 def _page_text(incident: LedgerIncident, cand: Candidate) -> str:
