@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .errors import UsageError
-from .yamlsrc import YamlSourceError, documents
+from .yamlsrc import mapping_entries, read_source
 
 SUBJECT = re.compile(r"[UWS][A-Z0-9]{2,20}")
 NAME = re.compile(r"[^\s,]{1,253}")
@@ -81,27 +81,14 @@ class IdentityMap:
 
 def load_identities(path: Path) -> IdentityMap:
     """Read and check the map; :class:`IdentityError` with ``file:line`` for anything wrong."""
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise IdentityError(f"{path}: cannot read the identity map: {exc.strerror or exc}") from None
-    return parse_identities(text, str(path))
+    return parse_identities(read_source(path, "the identity map", IdentityError), str(path))
 
 
 def parse_identities(text: str, source: str = "<identities>") -> IdentityMap:
-    try:
-        docs = list(documents(text))
-    except YamlSourceError as exc:
-        raise IdentityError(f"{source}:{exc.line or 1}: {exc}") from None
-    if not docs or docs[0].data is None:
-        return IdentityMap({}, source)
-    doc = docs[0]
-    if len(docs) > 1 or not isinstance(doc.data, dict):
-        raise IdentityError(f"{source}:1: expected one mapping of Slack ids to {{user: …, groups: […]}}")
+    found = mapping_entries(text, source, IdentityError, expected="Slack ids to {user: …, groups: […]}")
     entries: dict[str, Entry] = {}
-    for key, value in doc.data.items():
-        where = f"{source}:{doc.line_of((key,))}"
-        subject = str(key)
+    for item in found:
+        where, subject, value = item.where, item.key, item.value
         if not SUBJECT.fullmatch(subject):
             raise IdentityError(f"{where}: {subject!r} is not a Slack user (U…, W…) or user-group (S…) id")
         if not isinstance(value, dict) or set(value) - {"user", "groups"}:

@@ -15,8 +15,9 @@ C parser already handed out are skipped on that second reading, never yielded tw
 from __future__ import annotations
 
 import re
-from collections.abc import Generator, Iterator
+from collections.abc import Callable, Generator, Iterator
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import yaml
@@ -61,6 +62,44 @@ class Doc:
 
     def line_of(self, path: tuple[Any, ...]) -> int:
         return line_of(self.node, path)
+
+
+@dataclass(frozen=True)
+class Entry:
+    """One entry of a hand-written mapping file: its key (as text), its value and where it is (``file:line``)."""
+
+    key: str
+    value: Any
+    where: str
+
+
+def read_source(path: Path, what: str, error: Callable[[str], Exception]) -> str:
+    """The text of ``path``; ``error("PATH: cannot read WHAT: why")`` when it cannot be read."""
+    try:
+        return path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise error(f"{path}: cannot read {what}: {exc.strerror or exc}") from None
+
+
+def mapping_entries(
+    text: str, source: str, error: Callable[[str], Exception], *, expected: str, empty: str | None = None
+) -> list[Entry]:
+    """The entries of a file that holds one YAML mapping (an identity map, an MCP token file), each with its
+    ``file:line``. ``error(message)`` is raised, the message starting with ``source:LINE:``, for unreadable YAML
+    (duplicate keys included), more than one document, or anything but a mapping (``expected`` says what the
+    mapping maps, e.g. "Slack ids to {user: …}"). An empty file has no entries, or is an error saying ``empty``."""
+    try:
+        docs = list(documents(text))
+    except YamlSourceError as exc:
+        raise error(f"{source}:{exc.line or 1}: {exc}") from None
+    if not docs or docs[0].data is None:
+        if empty is not None:
+            raise error(f"{source}:1: {empty}")
+        return []
+    doc = docs[0]
+    if len(docs) > 1 or not isinstance(doc.data, dict):
+        raise error(f"{source}:1: expected one mapping of {expected}")
+    return [Entry(str(key), value, f"{source}:{doc.line_of((key,))}") for key, value in doc.data.items()]
 
 
 def documents(text: str) -> Iterator[Doc]:

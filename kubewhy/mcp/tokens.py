@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..errors import UsageError
-from ..yamlsrc import YamlSourceError, documents
+from ..yamlsrc import mapping_entries, read_source
 from .caller import Caller, parse_namespaces
 
 HEX = re.compile(r"[0-9a-f]{64}")
@@ -50,28 +50,21 @@ class TokenMap:
 
 
 def load_tokens(path: Path) -> TokenMap:
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise TokenFileError(f"{path}: cannot read the MCP token file: {exc.strerror or exc}") from None
-    return parse_tokens(text, str(path))
+    return parse_tokens(read_source(path, "the MCP token file", TokenFileError), str(path))
 
 
 def parse_tokens(text: str, source: str = "<tokens>") -> TokenMap:
     """:class:`TokenFileError` with ``file:line`` for anything wrong."""
-    try:
-        docs = list(documents(text))
-    except YamlSourceError as exc:
-        raise TokenFileError(f"{source}:{exc.line or 1}: {exc}") from None
-    if not docs or docs[0].data is None:
-        raise TokenFileError(f"{source}:1: no callers: expected NAME: {{token_sha256: HEX, namespaces: [...]}}")
-    doc = docs[0]
-    if len(docs) > 1 or not isinstance(doc.data, dict):
-        raise TokenFileError(f"{source}:1: expected one mapping of names to {{token_sha256: …, namespaces: […]}}")
+    entries = mapping_entries(
+        text,
+        source,
+        TokenFileError,
+        expected="names to {token_sha256: …, namespaces: […]}",
+        empty="no callers: expected NAME: {token_sha256: HEX, namespaces: [...]}",
+    )
     callers: list[tuple[bytes, Caller]] = []
-    for key, value in doc.data.items():
-        where = f"{source}:{doc.line_of((key,))}"
-        name = str(key)
+    for entry in entries:
+        where, name, value = entry.where, entry.key, entry.value
         if not NAME.fullmatch(name):
             raise TokenFileError(f"{where}: {name!r} is not a caller name (letters, digits, @._-)")
         if not isinstance(value, dict) or set(value) - {"token_sha256", "namespaces"}:
