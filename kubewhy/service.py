@@ -381,11 +381,10 @@ async def diagnose_described(
         raise UsageError(f"pasted text, line {exc}") from None
     objects = _placeholder_as_said(objects, _vocabulary(deps))
     kube = SnapshotKube([], objects=objects, endpoint="pasted kubectl describe output")
-    if captured == read_at:
-        # No absolute time in the text (a fragment, an Events table): its ages count back from when it is read,
-        # and so does the diagnosis. With one, the latest event stays the clock (a skewed node's heartbeat is
-        # not when the text was taken).
-        kube.captured_at = captured
+    # The text's ages count back from the capture time (its latest absolute time, see describe.capture_time), so
+    # its events can never date when it was taken: a node whose last event is 15 minutes old has heartbeats 15
+    # minutes "ahead" of that event. Only kubectl's own ``<invalid>`` age says a stamp lies in the reader's future.
+    kube.captured_at = captured
     pasted = dataclasses.replace(deps, kube=kube, clock=kube.clock, prom=None, kubelet=None)
     target = parse_target(describe.target_of(objects))
     report = await diagnose(target, pasted, actor=actor, source=source, channel=channel)

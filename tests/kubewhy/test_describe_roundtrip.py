@@ -57,10 +57,11 @@ CASES: dict[str, dict[str, Any]] = json.loads((FIXTURES / "cases.json").read_tex
 FILES = sorted(p for v in VERSIONS for p in (FIXTURES / v).glob("*/*/*.txt"))
 WORKSHOP = sorted(p for v in VERSIONS for p in (FIXTURES / v).glob("*.txt"))  # every workshop object, for the reader
 KIND = describe.KINDS
-# Measured on the committed fixtures: 96.1 % (424 of 441) at 10:18 UTC on 2026-12-07, 94.6 % (417 of 441) at
-# the end of that session: one node describe per version (node-maintenance's node-1) now reads as clock-skew. The
-# issue's target is 0.95; the floor holds what is reached until that regression is found.
-FLOOR = 0.94
+# Measured on the committed fixtures: 96.1 % (424 of 441) on 2026-12-07. The misses: q3's skewed node (its
+# describe shows no event, and a heartbeat is as likely current as ahead) and its pod (kubectl prints the future as
+# ``<invalid>``, which says "ahead" but not by how much); a ReplicaSet or StatefulSet whose pods run; the
+# lb-pending Service that kubectl 1.31+ prints from EndpointSlices. The issue's target is 0.95.
+FLOOR = 0.955
 
 
 @functools.cache
