@@ -73,6 +73,8 @@ TABLE: tuple[KindInfo, ...] = (
     K("ControllerRevision", "apps", "v1", "controllerrevisions"),  # StatefulSet and DaemonSet history
     K("PodDisruptionBudget", "policy", "v1", "poddisruptionbudgets", aliases=("pdb",)),
     K("Ingress", "networking.k8s.io", "v1", "ingresses", short="ingress", aliases=("ing",), target=True),
+    K("NetworkPolicy", "networking.k8s.io", "v1", "networkpolicies", short="netpol"),  # changes: selects pods
+    K("RoleBinding", "rbac.authorization.k8s.io", "v1", "rolebindings", short="rolebinding"),  # changes: binds SAs
     K("EndpointSlice", "discovery.k8s.io", "v1", "endpointslices"),
     K("StorageClass", "storage.k8s.io", "v1", "storageclasses", False, aliases=("sc",)),
     K("APIService", "apiregistration.k8s.io", "v1", "apiservices", False),

@@ -123,7 +123,7 @@ class WatchSettings:
     lease_duration: float = 15.0  # KUBEWHY_WATCH_LEASE_DURATION, seconds (a successor takes over after it)
     update_interval: float = 2.0  # KUBEWHY_WATCH_UPDATE_INTERVAL: seconds between in-place updates of a message
     retention_days: float = 90.0  # KUBEWHY_AUDIT_RETENTION_DAYS: the watchers prune older audit rows (0: never)
-    changes: bool = False  # KUBEWHY_WATCH_CHANGES: keep the change log (docs/changes.md; needs list/watch RBAC)
+    changes: bool = True  # KUBEWHY_WATCH_CHANGES: keep the change log (docs/changes.md; a kind refused is skipped)
     change_secrets: bool = False  # KUBEWHY_WATCH_CHANGE_SECRETS: Secrets' keys too (needs RBAC on Secrets)
     change_key: str = ""  # KUBEWHY_CHANGE_KEY: the change log's HMAC key (default: a file in the data directory)
 
@@ -476,7 +476,7 @@ def _watch(env: Mapping[str, str], flags: Flags) -> WatchSettings:
         lease_duration=_float(env, "KUBEWHY_WATCH_LEASE_DURATION", 15.0),
         update_interval=_float(env, "KUBEWHY_WATCH_UPDATE_INTERVAL", 2.0),
         retention_days=_float(env, "KUBEWHY_AUDIT_RETENTION_DAYS", 90.0),
-        changes=_bool(env, "KUBEWHY_WATCH_CHANGES", False),
+        changes=_bool(env, "KUBEWHY_WATCH_CHANGES", True),
         change_secrets=_bool(env, "KUBEWHY_WATCH_CHANGE_SECRETS", False),
         change_key=env.get("KUBEWHY_CHANGE_KEY", ""),
     )

@@ -356,8 +356,16 @@ async def lead_and_watch(settings: Any) -> None:
     )
     watcher = await asyncio.wait_for(started, 60)
     informers = (watcher.nodes, watcher.pods, watcher.events)
+    # the change log's informers too (on by default): each watches, or stopped on a kind the RBAC refuses
+    changes = watcher.changes.informers if watcher.changes is not None else []
     await until(
-        lambda: watcher.elector.is_leader and all(i.stats.watches for i in informers),
+        lambda: (
+            watcher.elector.is_leader
+            and all(i.stats.watches for i in informers)
+            and len(watcher.changes.skipped if watcher.changes is not None else ())
+            + sum(bool(i.stats.watches) for i in changes)
+            == len(changes)
+        ),
         timeout=60,
         what="the watchers to lead and watch",
     )

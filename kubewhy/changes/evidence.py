@@ -16,7 +16,7 @@ import re
 from datetime import timedelta
 from typing import Any
 
-from .. import selectors
+from .. import kinds, selectors
 from ..adapters.cache import CachedKube
 from ..engine.related import ref_of
 from ..errors import AdapterError
@@ -26,6 +26,7 @@ from .model import Change, Ranked
 from .onset import WINDOW, failure_words, onset, rank
 from .read import event_changes, managed_changes, node_changes, owned_by, rollout_changes
 from .stored import Reader, merge, read, subjects_of
+from .touch import POLICY_KINDS, touching
 
 Obj = dict[str, Any]
 ID = "what-changed"
@@ -75,6 +76,19 @@ def _services(kube: CachedKube, pods: list[Obj]) -> list[Obj]:
     return list(out.values())
 
 
+def held_policies(kube: CachedKube, objects: list[Obj]) -> list[Obj]:
+    """The PDBs, NetworkPolicies and RoleBindings that touch the examined pods and workloads, from the LISTs of
+    their namespaces the diagnosis made (a drain's PDBs), else none."""
+    workloads = [o for o in objects if o.get("kind") == "Pod" or o.get("kind") in kinds.POD_SELECTING]
+    policies = [
+        {**p, "kind": kind}
+        for ns in sorted({str(_d(o.get("metadata")).get("namespace") or "") for o in workloads} - {""})
+        for kind in POLICY_KINDS
+        for p in kube.held(("list", kind, ns, None, None)) or []
+    ]
+    return touching(workloads, policies) if policies else []
+
+
 def changes_of(kube: CachedKube, objects: list[Obj]) -> tuple[list[Change], list[Obj]]:
     """Every change the held reads show about ``objects`` and what they reference, and the events read."""
     changes: list[Change] = []
@@ -89,7 +103,7 @@ def changes_of(kube: CachedKube, objects: list[Obj]) -> tuple[list[Change], list
             if isinstance(found, dict):
                 extra.append({**found, "kind": kind})
     pods = [o for o in objects if o.get("kind") == "Pod"]
-    for obj in [*objects, *extra, *_services(kube, pods)]:
+    for obj in [*objects, *extra, *_services(kube, pods), *held_policies(kube, objects)]:
         ref = ref_of(obj)
         if ref in seen:
             continue

@@ -19,13 +19,13 @@ import logging
 import os
 import secrets as _secrets
 from collections import deque
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ..errors import KubewhyError
-from .record import WATCHED, WORKLOADS, digest, version_change
+from ..errors import KubeApiError, KubewhyError
+from .record import WATCHED, WORKLOADS, digest, recorded, version_change
 
 if TYPE_CHECKING:
     from ..audit.changelog import ChangeLog
@@ -46,8 +46,11 @@ KINDS = (
     "HorizontalPodAutoscaler",
     "PersistentVolumeClaim",
     "PodDisruptionBudget",
+    "NetworkPolicy",
+    "RoleBinding",
     "Node",
 )
+REFUSED = (401, 403, 404)  # a kind the RBAC does not grant (or the API does not serve): skipped, not retried
 
 
 def _d(value: Any) -> Obj:
@@ -96,6 +99,12 @@ def projection(kind: str, key: bytes) -> Callable[[Obj], Obj]:
 
     def project(obj: Obj) -> Obj:
         meta = _d(obj.get("metadata"))
+        if not recorded({**obj, "kind": kind}):  # a Helm release Secret, a service-account token: its name only
+            return {
+                "kind": kind,
+                "type": obj.get("type"),
+                "metadata": {"name": meta.get("name"), "namespace": meta.get("namespace")},
+            }
         annotations = _d(meta.get("annotations"))
         out: Obj = {
             "kind": kind,
@@ -130,6 +139,45 @@ def projection(kind: str, key: bytes) -> Callable[[Obj], Obj]:
     return project
 
 
+class Refused(Exception):
+    """The API refused a change informer's LIST or WATCH for good (403: the RBAC does not grant it; 404: the API
+    does not serve the kind). Not a :class:`KubewhyError`, so the informer does not retry it: its run ends."""
+
+    def __init__(self, kind: str, exc: KubeApiError):
+        super().__init__(f"{kind}: {exc}")
+        self.kind, self.status = kind, exc.status
+
+
+class _Guarded:
+    """A change informer's watch source that tells a refusal (:data:`REFUSED`) apart from a passing error."""
+
+    def __init__(self, source: Any, kind: str):
+        self.source, self.kind = source, kind
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.source, name)
+
+    async def list_page(self, kind: str, namespace: str | None = None, **kw: Any) -> Any:
+        try:
+            return await self.source.list_page(kind, namespace, **kw)
+        except KubeApiError as exc:
+            if exc.status in REFUSED:
+                raise Refused(kind, exc) from None
+            raise
+
+    async def watch(self, kind: str, namespace: str | None = None, **kw: Any) -> AsyncIterator[Obj]:
+        stream = self.source.watch(kind, namespace, **kw)
+        try:
+            async for event in stream:
+                yield event
+        except KubeApiError as exc:
+            if exc.status in REFUSED:
+                raise Refused(kind, exc) from None
+            raise
+        finally:
+            await stream.aclose()
+
+
 class ChangeRecorder:
     """Updates of the informers :meth:`attach`-ed (the watchers make one per kind, with :func:`projection`),
     queued as changes and written by :meth:`flush`. ``clock``: the watcher's time (when a change was seen);
@@ -148,11 +196,26 @@ class ChangeRecorder:
         self.log, self.key, self.clock, self.recording = log_, key, clock, recording
         self.pending: deque[Obj] = deque()
         self.max_pending = max_pending
-        self.stats = {"seen": 0, "queued": 0, "written": 0, "dropped": 0, "errors": 0}
+        self.stats = {"seen": 0, "queued": 0, "written": 0, "dropped": 0, "errors": 0, "skipped": 0}
         self.informers: list[Any] = []  # kubewhy.watch.informer.Informer (a layer above this one)
+        self.skipped: dict[str, str] = {}  # kind -> why its informer stopped (the API refused it)
 
     def attach(self, informer: Any) -> None:
-        """Record ``informer``'s updates (its ``listeners`` get ``Change(type, key, old, new)``)."""
+        """Record ``informer``'s updates (its ``listeners`` get ``Change(type, key, old, new)``). A kind the API
+        refuses (:data:`REFUSED`) is skipped: its informer's run ends quietly, counted in ``stats["skipped"]``
+        and named in :attr:`skipped`; the other kinds go on."""
+        informer.source = _Guarded(informer.source, informer.kind)
+        run = informer.run
+
+        async def guarded_run() -> None:
+            try:
+                await run()
+            except Refused as exc:
+                self.stats["skipped"] += 1
+                self.skipped[exc.kind] = str(exc)
+                log.warning("change log: %s is not recorded: %s", exc.kind, exc)
+
+        informer.run = guarded_run
 
         def on_change(update: Any) -> None:
             if not informer.synced.is_set() or update.new is None or not self.recording():
@@ -196,4 +259,4 @@ class ChangeRecorder:
         return written
 
 
-__all__ = ["KINDS", "ChangeRecorder", "change_key", "kinds_for", "projection"]
+__all__ = ["KINDS", "REFUSED", "ChangeRecorder", "Refused", "change_key", "kinds_for", "projection"]

@@ -3,7 +3,8 @@
 The reads, concurrent through one single-flight cache: the target, its owners (Pod → ReplicaSet → Deployment), their
 revision history (ReplicaSets, ControllerRevisions), the ConfigMaps it references (Secrets only when asked: the
 default RBAC has no Secrets, and only their managedFields are used, never their data), its node, the Services and
-HorizontalPodAutoscalers of its namespace that select or scale it, and the events about each of these.
+HorizontalPodAutoscalers of its namespace that select or scale it, the PodDisruptionBudgets and NetworkPolicies that
+select its pods and the RoleBindings of its service account, and the events about each of these.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from .diff import references
 from .model import Change, Timeline
 from .read import event_changes, managed_changes, node_changes, owned_by, rollout_changes
 from .stored import subjects_of
+from .touch import POLICY_KINDS, touching
 
 Obj = dict[str, Any]
 
@@ -91,8 +93,24 @@ async def _events(kube: CachedKube, objects: list[Obj]) -> list[list[Obj]]:
     ]
 
 
-async def _around(kube: CachedKube, obj: Obj, pods: list[Obj], secrets: bool) -> list[Obj]:
-    """The referenced ConfigMaps (and Secrets when asked), the node, the selecting Services and the HPAs."""
+async def _policies(kube: CachedKube, ns: str, workloads: list[Obj], notes: list[str]) -> list[Obj]:
+    """The PDBs and NetworkPolicies that select the workloads' pods and the RoleBindings of their service
+    account (:func:`~kubewhy.changes.touch.touching`): one LIST per kind, a refused one a note."""
+    found = await asyncio.gather(*(kube.list(k, ns) for k in POLICY_KINDS), return_exceptions=True)
+    policies: list[Obj] = []
+    for kind, got in zip(POLICY_KINDS, found, strict=True):
+        if isinstance(got, AdapterError):
+            notes.append(f"{kinds.info(kind).plural} not read: {got}")
+        elif isinstance(got, BaseException):
+            raise got
+        else:
+            policies += [{**p, "kind": kind} for p in got]
+    return touching(workloads, policies)
+
+
+async def _around(kube: CachedKube, obj: Obj, pods: list[Obj], secrets: bool, notes: list[str]) -> list[Obj]:
+    """The referenced ConfigMaps (and Secrets when asked), the node, the selecting Services, the HPAs, and the
+    PDBs, NetworkPolicies and RoleBindings that touch it."""
     ns = _d(obj.get("metadata")).get("namespace")
     refs = sorted(r for o in [obj, *pods] for r in references(o) if secrets or not r.startswith("Secret/"))
     gets = [kube.get(r.split("/", 1)[0], ns, r.split("/", 1)[1]) for r in refs]
@@ -100,12 +118,15 @@ async def _around(kube: CachedKube, obj: Obj, pods: list[Obj], secrets: bool) ->
     if node_name:
         gets.append(kube.get("Node", None, node_name))
     labels = {k: v for p in pods for k, v in _d(_d(p.get("metadata")).get("labels")).items()}
-    if obj.get("kind") in ("Pod", *kinds.POD_SELECTING) and ns:
-        services, scalers, got = await asyncio.gather(
-            kube.list("Service", ns), kube.list("HorizontalPodAutoscaler", ns), asyncio.gather(*gets)
+    if obj.get("kind") in ("Pod", *kinds.POD_SELECTING, "CronJob") and ns:
+        services, scalers, policies, got = await asyncio.gather(
+            kube.list("Service", ns),
+            kube.list("HorizontalPodAutoscaler", ns),
+            _policies(kube, ns, pods, notes),
+            asyncio.gather(*gets),
         )
     else:
-        services, scalers, got = [], [], await asyncio.gather(*gets)
+        services, scalers, policies, got = [], [], [], await asyncio.gather(*gets)
     kinds_of = [r.split("/", 1)[0] for r in refs] + (["Node"] if node_name else [])
     out = [{**o, "kind": k} for o, k in zip(got, kinds_of, strict=True) if o]
     for svc in services:
@@ -117,7 +138,7 @@ async def _around(kube: CachedKube, obj: Obj, pods: list[Obj], secrets: bool) ->
         ref = _d(_d(hpa.get("spec")).get("scaleTargetRef"))
         if ref.get("name") in names:
             out.append({**hpa, "kind": "HorizontalPodAutoscaler"})
-    return out
+    return out + policies
 
 
 def _read(results: list[Any], what: str, notes: list[str]) -> list[Any]:
@@ -139,7 +160,7 @@ async def timeline(kube: CachedKube, obj: Obj, since: datetime, until: datetime,
     owners = await _owners(kube, obj)
     chain = [obj, *owners]
     templates = [o for o in chain if o.get("kind") != "Pod"] or [obj]
-    around = await _around(kube, obj, [obj] if obj.get("kind") == "Pod" else templates, secrets)
+    around = await _around(kube, obj, [obj] if obj.get("kind") == "Pod" else templates, secrets, tl.notes)
     everything = {ref_of(o): o for o in [*chain, *around]}
     tl.subjects = subjects_of([*chain, *around])
     histories, event_lists = await asyncio.gather(
@@ -165,3 +186,25 @@ async def timeline(kube: CachedKube, obj: Obj, since: datetime, until: datetime,
         "hour of events."
     )
     return tl
+
+
+def as_lines(tl: Timeline) -> list[str]:
+    """The timeline as a table (``kubewhy changes``, Slack's "What changed"), oldest first; each change's
+    differences indented under it."""
+    span = f"{tl.since.strftime('%Y-%m-%d %H:%M')} to {tl.until.strftime('%Y-%m-%d %H:%M')} UTC"
+    lines = [f"What changed around {tl.target}, {span}: {len(tl.changes) or 'no'} change(s)"]
+    if tl.changes:
+        width = max(len(c.subject) for c in tl.changes)
+        lines.append(f"{'TIME':<19}  {'OBJECT':<{width}}  WHAT")
+        for c in tl.changes:
+            who = f"  [{c.who}{' ' + c.operation if c.operation and c.source == 'managedFields' else ''}]"
+            lines.append(
+                f"{c.at.strftime('%Y-%m-%d %H:%M:%S')}  {c.subject:<{width}}  {c.summary}{who if c.who else ''}"
+            )
+            pad = " " * (21 + width + 2)
+            if c.source in ("ReplicaSet", "ControllerRevision", "watch"):
+                lines += [f"{pad}{d}" for d in c.details[3:]] if len(c.details) > 3 else []
+            if c.cause:
+                lines.append(f"{pad}change-cause: {c.cause}")
+    lines += [f"note: {n}" for n in tl.notes]
+    return lines

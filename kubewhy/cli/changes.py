@@ -15,6 +15,7 @@ from datetime import timedelta
 from ..app import Kubewhy
 from ..changes.model import Timeline
 from ..changes.stored import reader_for, with_log
+from ..changes.timeline import as_lines
 from ..durations import parse_duration
 from ..errors import UsageError
 from ..models.target import Target, parse_target
@@ -80,20 +81,4 @@ async def show(target: Target, settings: Settings, since: timedelta, args: argpa
 
 def to_text(tl: Timeline) -> str:
     """The timeline as a table, oldest first; each change's differences indented under it."""
-    span = f"{tl.since.strftime('%Y-%m-%d %H:%M')} to {tl.until.strftime('%Y-%m-%d %H:%M')} UTC"
-    lines = [f"What changed around {tl.target}, {span}: {len(tl.changes) or 'no'} change(s)"]
-    if tl.changes:
-        width = max(len(c.subject) for c in tl.changes)
-        lines.append(f"{'TIME':<19}  {'OBJECT':<{width}}  WHAT")
-        for c in tl.changes:
-            who = f"  [{c.who}{' ' + c.operation if c.operation and c.source == 'managedFields' else ''}]"
-            lines.append(
-                f"{c.at.strftime('%Y-%m-%d %H:%M:%S')}  {c.subject:<{width}}  {c.summary}{who if c.who else ''}"
-            )
-            pad = " " * (21 + width + 2)
-            if c.source in ("ReplicaSet", "ControllerRevision", "watch"):
-                lines += [f"{pad}{d}" for d in c.details[3:]] if len(c.details) > 3 else []
-            if c.cause:
-                lines.append(f"{pad}change-cause: {c.cause}")
-    lines += [f"note: {n}" for n in tl.notes]
-    return "\n".join(lines)
+    return "\n".join(as_lines(tl))

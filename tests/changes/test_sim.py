@@ -126,5 +126,6 @@ def test_the_timeline_of_a_pod_reads_events_once_per_namespace(start_sim: Any) -
     tl = asyncio.run(read())
     assert any(c.summary.startswith("revision 8:") for c in tl.changes)
     assert any(c.summary.startswith("ScalingReplicaSet") for c in tl.changes)
-    # pod, ReplicaSet, Deployment, node; Services, HPAs, ReplicaSets; the namespace's events, the node's events
-    assert live.requests == 9 + 1  # and kube-root-ca.crt, the ConfigMap its projected volume references
+    # pod, ReplicaSet, Deployment, node; Services, HPAs, PDBs, NetworkPolicies, RoleBindings, ReplicaSets; the
+    # namespace's events, the node's events
+    assert live.requests == 12 + 1  # and kube-root-ca.crt, the ConfigMap its projected volume references
