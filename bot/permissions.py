@@ -56,12 +56,23 @@ async def may_apply(deps: BotDeps, client: AsyncWebClient, user: str, namespace:
     return await may(deps, client, user, namespace, "apply")
 
 
-async def kube_identity(deps: BotDeps, client: AsyncWebClient, user: str) -> Identity | None:
-    """The Kubernetes identity a fix ``user`` approves is applied as: their mapped user and groups (the Slack groups
-    in the map are asked for their members), or None when they have none. Without a map, the bot's own
-    (``Identity`` of the application, as before)."""
+NO_MAP = (
+    "Fixes are applied from Slack only as the person who approves them, and this bot has no identity map "
+    "(KUBEWHY_SLACK_IDENTITIES) saying who you are in Kubernetes: it never applies with its own rights instead. "
+    "You can still run the command shown yourself."
+)
+NOT_MAPPED = (
+    "You have no Kubernetes identity in the bot's identity map (KUBEWHY_SLACK_IDENTITIES), and fixes are applied "
+    "only as the person who approves them. You can still run the command shown yourself."
+)
+
+
+async def kube_identity(deps: BotDeps, client: AsyncWebClient, user: str) -> tuple[Identity | None, str]:
+    """The Kubernetes identity a fix ``user`` approves is applied as (their mapped user and groups; the Slack
+    groups in the map are asked for their members), or (None, why not): there is no identity map, or it does not
+    map them. Never the bot's own identity: the bot applies nothing with its own rights (issue 27)."""
     if deps.identities is None:
-        return deps.app.acting_as
+        return None, NO_MAP
     member_of = []
     for group in deps.identities.groups_needed():
         try:
@@ -71,4 +82,6 @@ async def kube_identity(deps: BotDeps, client: AsyncWebClient, user: str) -> Ide
         if user in (members.get("users") or []):
             member_of.append(group)
     found = deps.identities.resolve(user, member_of)
-    return None if found is None else Identity.person(found.user, found.groups)
+    if found is None:
+        return None, NOT_MAPPED
+    return Identity.person(found.user, found.groups), ""

@@ -69,8 +69,14 @@ async def serve(
     async with Kubewhy(settings, source="slack", start_audit=True) as kubewhy:
         for w in kubewhy.warnings:  # the audit writer logs its own
             log.warning("%s", w)
+        deps = BotDeps.of(kubewhy)
+        if deps.identities is None:
+            log.warning(
+                "slack: no identity map (KUBEWHY_SLACK_IDENTITIES): fixes are proposed, never applied from Slack "
+                "(the bot applies only as the approving person, never with its own rights)"
+            )
         try:
-            await _serve(settings, BotDeps.of(kubewhy), stop, auth_attempts=auth_attempts, watch=watch)
+            await _serve(settings, deps, stop, auth_attempts=auth_attempts, watch=watch)
         finally:
             # whatever the database does, the budget holds: what it has not taken by then goes to the fallback
             # file (the chart's terminationGracePeriodSeconds leaves a margin above it)

@@ -207,15 +207,11 @@ def register(app: AsyncApp, deps: BotDeps) -> None:
             deps.app.decline(action, actor=user, reason="not on the allowlist", clicked_apply=True)
             await client.chat_postEphemeral(channel=channel, user=user, text=reason)
             return
-        identity = await kube_identity(deps, client, user)
-        if identity is None:  # never the bot's own rights instead
-            deps.app.decline(action, actor=user, reason="no Kubernetes identity mapped", clicked_apply=True)
-            await client.chat_postEphemeral(
-                channel=channel,
-                user=user,
-                text="You have no Kubernetes identity in the bot's identity map (KUBEWHY_SLACK_IDENTITIES), and "
-                "fixes are applied only as the person who approves them. You can still run the command shown.",
-            )
+        identity, why_not = await kube_identity(deps, client, user)
+        if identity is None:  # never the bot's own rights instead: no access review, no dry run, nothing sent
+            reason = "no identity map" if deps.identities is None else "no Kubernetes identity mapped"
+            deps.app.decline(action, actor=user, reason=reason, clicked_apply=True)
+            await client.chat_postEphemeral(channel=channel, user=user, text=why_not)
             return
         check = await deps.app.precheck(action, identity, actor=user)
         if not check.ok:  # RBAC says no (or a policy): say so now, not halfway through a dry run
@@ -270,6 +266,10 @@ def register(app: AsyncApp, deps: BotDeps) -> None:
             deps.app.decline(action, actor=user, reason="not on the allowlist", submitted=True)
             await client.chat_postEphemeral(channel=channel, user=user, text=reason)
             return
+        refused = await _identity_at_submit(deps, client, action, user)  # and who they are, as at the dry run
+        if refused:
+            await client.chat_postEphemeral(channel=channel, user=user, text=refused)
+            return
         try:
             result = await deps.app.apply(action, actor=user)
         except AlreadyApplied as exc:  # a second submit (a double click, a replay): nothing is applied twice
@@ -316,21 +316,30 @@ def _metadata_fix(view: dict[str, Any]) -> str:
     return str(meta.get("f", ""))[:64] if isinstance(meta, dict) else ""
 
 
+async def _identity_at_submit(deps: BotDeps, client: AsyncWebClient, action: Action, user: str) -> str:
+    """Why ``user`` may not submit (recorded as ``declined``), or "": they must still be mapped, to the identity
+    their dry run was made as (a map edited or a Slack group left since then is not used half-way)."""
+    identity, why_not = await kube_identity(deps, client, user)
+    review = action.reviews.get(user)
+    if identity is None:
+        reason = "no identity map" if deps.identities is None else "no Kubernetes identity mapped"
+    elif review is not None and review.identity != identity:
+        reason = "the approver's Kubernetes identity changed since the dry run"
+        why_not = "Your Kubernetes identity changed since the dry run: press *Apply fix…* again to look as you are now."
+    else:
+        return ""
+    deps.app.decline(action, actor=user, reason=reason, submitted=True)
+    return why_not
+
+
 def _refusal(action: Action, identity: Identity, rbac: bool | None, reason: str) -> str:
     """Why the pre-check refused, for the person who clicked."""
     patch = action.patch
-    if rbac is False and identity.kind == "person":
+    if rbac is False:
         where = f"in namespace `{patch.namespace}`" if patch.namespace else "at the cluster scope"
         return (
             f"Kubernetes RBAC says `{blocks.escape(str(identity.name))}` (you, as the identity map names you) may "
             f"not patch {info(patch.kind).plural} {where}: the API server decided, as you. Nothing was tried."
-        )
-    if rbac is False:
-        where = f"in namespace `{patch.namespace}`" if patch.namespace else "at the cluster scope"
-        return (
-            f"kubewhy's service account may not patch {info(patch.kind).plural} {where}: the install is "
-            "read-only (the Helm chart's default; an admin can grant the fix verbs with "
-            "`rbac.applyFixes=true`). You can still run the command shown yourself."
         )
     why = blocks.escape(clip(scrub(reason), 400))
     return f"I cannot apply this fix: {why}. You can still run the command shown yourself."

@@ -23,6 +23,7 @@ from kubesim import load as load_scenario
 from kubesim.runner import RunningSim, run_in_thread
 from kubesim.server import SimOptions
 from kubewhy.models.target import parse_target
+from tests.bot.fixers import fixers
 from tests.bot.slack_double import SlackDouble
 from tests.bot.test_slack_bot import CHANNEL, SECRET, Bot, all_elements, running_bot, text_of, workshop
 
@@ -37,8 +38,10 @@ SESSION = "s3ss10n-c00kie-v4lue"
 @pytest_asyncio.fixture(scope="module", loop_scope="module")
 async def module_bot(workshop: RunningSim, tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Bot]:
     tmp = tmp_path_factory.mktemp("bot")
+    identities = fixers(workshop, tmp / "identities.yaml", (APPROVER, ASKER))
     env = {
         "KUBEWHY_SLACK_ALLOW": f"*={APPROVER}",
+        "KUBEWHY_SLACK_IDENTITIES": str(identities),
         "KUBEWHY_SLACK_NAMESPACES": "q1,q4,q5,default",
         "KUBEWHY_DATABASE_URL": f"sqlite:///{tmp / 'audit.db'}",
         "KUBEWHY_AUDIT_FALLBACK": str(tmp / "audit-fallback.jsonl"),
@@ -438,6 +441,63 @@ async def test_fixes_are_applied_as_the_approver_and_kubernetes_rbac_decides(tmp
             assert {e.actor for e in declined} >= {ASKER, STRANGER}
     finally:
         sim.stop()
+
+
+async def test_without_an_identity_map_nothing_is_applied_with_the_bots_own_rights(
+    workshop: RunningSim, tmp_path: Path
+) -> None:
+    """Issue 27: with no mapping, apply is refused; it never falls back to the bot's own rights. Here the bot's own
+    token is the simulator's admin, who could patch anything: an allowlisted person is still refused, before any
+    access review or dry run, told why, and the refusal is recorded."""
+    env = {
+        "KUBEWHY_SLACK_ALLOW": f"*={APPROVER}",
+        "KUBEWHY_DATABASE_URL": f"sqlite:///{tmp_path / 'audit.db'}",
+        "KUBEWHY_AUDIT_FALLBACK": str(tmp_path / "audit-fallback.jsonl"),
+    }
+    async with running_bot(workshop, env) as unmapped:
+        assert unmapped.deps.identities is None
+        before = unmapped.sim.stats()
+        message = await _answer(unmapped, "why svc/web -n q4")
+        await unmapped.click(message, blocks.ACTION_APPLY, user=APPROVER, value=_apply_button(message)["value"])
+        said = (await unmapped.double.wait_for("chat.postEphemeral"))[-1]
+        assert said["user"] == APPROVER and "no identity map" in said["text"] and "own rights" in said["text"]
+        assert not unmapped.double.to("views.open")
+        after = unmapped.sim.stats()
+        for call in ("create selfsubjectaccessreviews", "patch services"):
+            assert after.get(call, 0) == before.get(call, 0), call  # no access review, no dry run
+        entries = await unmapped.deps.app.history(limit=30)
+        declined = [e for e in entries if e.kind == "fix_event" and e.summary.startswith("declined")]
+        assert declined and declined[0].actor == APPROVER, declined
+        assert "no identity map" in json.dumps(declined[0].details), declined[0].details
+
+
+async def test_a_submission_is_refused_when_the_approver_is_no_longer_mapped_as_at_the_dry_run(bot: Bot) -> None:
+    """The identity is looked up again at submit: a map gone, or naming someone else since the dry run, applies
+    nothing (and the bot's own rights are never used instead); each refusal is recorded."""
+    from kubewhy.identity import parse_identities
+
+    saved = bot.deps.identities
+    assert saved is not None
+    before = bot.sim.stats().get("patch services", 0)
+    try:
+        message = await _answer(bot, "why svc/web -n q4")
+        modal = await _modal(bot, message)  # the dry run, as the mapped approver
+        bot.deps.identities = None
+        await bot.interact(_submission(APPROVER, modal["private_metadata"]))
+        said = (await bot.double.wait_for("chat.postEphemeral"))[-1]
+        assert "no identity map" in said["text"]
+        bot.deps.identities = parse_identities(f"{APPROVER}: {{user: someone-else}}\n", "edited.yaml")
+        await bot.interact(_submission(APPROVER, modal["private_metadata"]))
+        said = (await bot.double.wait_for("chat.postEphemeral", 2))[-1]
+        assert "identity changed since the dry run" in said["text"]
+    finally:
+        bot.deps.identities = saved
+    assert bot.sim.stats().get("patch services", 0) == before + 1  # the one dry run of the click; no apply
+    action = bot.deps.app.fix(json.loads(_apply_button(message)["value"])["f"])
+    assert action is not None and action.approved_by is None and action.applied_as is None
+    entries = await bot.deps.app.history(target=parse_target("svc/q4/web"), limit=20)
+    reasons = [json.dumps(e.details) for e in entries if e.kind == "fix_event" and e.summary.startswith("declined")]
+    assert any("no identity map" in r for r in reasons) and any("identity changed" in r for r in reasons), reasons
 
 
 # ---- did it work ------------------------------------------------------------------------------------------------

@@ -33,6 +33,7 @@ from kubesim.runner import RunningSim, run_in_thread
 from kubesim.server import SimOptions
 from kubewhy.app import Kubewhy
 from kubewhy.settings import load as load_settings
+from tests.bot.fixers import GROUP, fixers
 from tests.bot.slack_double import SlackDouble, block_errors
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")  # the module's bot runs on one event loop
@@ -181,8 +182,10 @@ def workshop(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningSim]:
 @pytest_asyncio.fixture(scope="module", loop_scope="module")
 async def module_bot(workshop: RunningSim, tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Bot]:
     tmp = tmp_path_factory.mktemp("bot")
+    identities = fixers(workshop, tmp / "identities.yaml", (ALLOWED, GROUP_MEMBER))
     env = {
         "KUBEWHY_SLACK_ALLOW": f"q1={ALLOWED};*=S0SRE",
+        "KUBEWHY_SLACK_IDENTITIES": str(identities),
         "KUBEWHY_SLACK_NAMESPACES": "q1,q4,q5,kube-system,default",
         "KUBEWHY_DATABASE_URL": f"sqlite:///{tmp / 'audit.db'}",
         "KUBEWHY_AUDIT_FALLBACK": str(tmp / "audit-fallback.jsonl"),
@@ -323,7 +326,12 @@ async def test_only_allowed_users_can_apply_a_fix_and_both_are_audited(bot: Bot,
     assert q4_web.read_namespaced_service("web", "q4").spec.selector == {"app": "web"}  # the fix reached the cluster
     action = bot.deps.app.fix(json.loads(apply_buttons[0]["value"])["f"])
     assert action is not None and action.state == "applied" and action.approved_by == GROUP_MEMBER
-    assert action.acting_as.kind == "user"  # out of the cluster: the kubeconfig's credentials, not a Slack user's
+    assert action.applied_as is not None  # as the approver, mapped: never the bot's own credentials
+    assert (action.applied_as.kind, action.applied_as.name, action.applied_as.groups) == (
+        "person",
+        "u0groupie",
+        (GROUP,),
+    )
     assert action.target_uid is not None  # read at the dry run, checked before the patch was sent
     entries = await bot.deps.app.history(limit=100)
     events = [(e.actor, e.summary.split(":")[0]) for e in entries if e.kind == "fix_event"]
@@ -409,16 +417,17 @@ async def test_why_with_pasted_describe_output_is_diagnosed_from_the_text(bot: B
     assert not block_errors(update["blocks"])
 
 
-async def test_a_read_only_install_says_so_before_any_dry_run(tmp_path: Path) -> None:
-    """The bot asks the API server (SelfSubjectAccessReview) whether its identity may patch, before offering the
-    fix for approval: a read-only install answers plainly, and nothing is tried."""
-    from kubesim.scenario import Identity
-
+async def test_an_approver_kubernetes_refuses_is_told_so_before_any_dry_run(tmp_path: Path) -> None:
+    """The bot asks the API server (SelfSubjectAccessReview, as the approver) whether they may patch, before
+    offering the fix for approval: an approver RBAC gives no patch right is told so plainly, and nothing is
+    tried, however much the bot's own token may do (here: it is the simulator's admin)."""
     scenario = load_scenario("workshop")
-    scenario.users["kubesim"] = Identity("kubewhy-bot", read_only=True)  # the kubeconfig's token: read-only
     sim = run_in_thread(scenario, SimOptions(timeline_mode="manual"), kubeconfig_out=tmp_path / "ro.kubeconfig")
+    identities = tmp_path / "identities.yaml"
+    identities.write_text(f"{ALLOWED}: {{user: reader}}\n")  # no binding: RBAC gives reader nothing
     env = {
         "KUBEWHY_SLACK_ALLOW": f"q4={ALLOWED}",
+        "KUBEWHY_SLACK_IDENTITIES": str(identities),
         "KUBEWHY_DATABASE_URL": f"sqlite:///{tmp_path / 'audit.db'}",
         "KUBEWHY_AUDIT_FALLBACK": str(tmp_path / "audit-fallback.jsonl"),
     }
@@ -429,7 +438,7 @@ async def test_a_read_only_install_says_so_before_any_dry_run(tmp_path: Path) ->
             button = next(e for e in all_elements(message["blocks"]) if e.get("action_id") == blocks.ACTION_APPLY)
             await ro.click(message, blocks.ACTION_APPLY, user=ALLOWED, value=button["value"])
             said = (await ro.double.wait_for("chat.postEphemeral"))[0]
-            assert "may not patch services in namespace `q4`" in said["text"] and "read-only" in said["text"]
+            assert "`reader`" in said["text"] and "may not patch services in namespace `q4`" in said["text"]
             assert not ro.double.to("views.open")  # no dry run, no modal
             assert ro.sim.stats().get("create selfsubjectaccessreviews") == 1
             assert not any(k.startswith("patch") for k in ro.sim.stats())

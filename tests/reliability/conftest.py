@@ -13,6 +13,7 @@ from typing import Any
 import aiohttp
 import pytest
 
+from tests.bot.fixers import fixers
 from tests.bot.slack_double import SlackDouble
 from tests.bot.test_slack_bot import ALLOWED, GROUP_MEMBER, SECRET, Bot, running_bot
 from tests.scenarios import KUBELET_SAMPLE
@@ -52,6 +53,7 @@ async def rbot(start_sim: Any, tmp_path: Path) -> AsyncIterator[Bot]:
     sim = start_sim("workshop", timeline_mode="manual")
     env = {
         "KUBEWHY_SLACK_ALLOW": f"q4={ALLOWED};*=S0SRE",
+        "KUBEWHY_SLACK_IDENTITIES": str(fixers(sim, tmp_path / "identities.yaml", (ALLOWED, GROUP_MEMBER))),
         "KUBEWHY_SLACK_NAMESPACES": RESTRICTED,
         **audit_env(tmp_path),
         **KUBELET_SAMPLE,
