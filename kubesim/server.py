@@ -447,6 +447,7 @@ class SimServer:
             propagation = q.get("propagationPolicy") or body.get("propagationPolicy")
             if q.get("dryRun") is None and "All" in (body.get("dryRun") or []):
                 dry_run = True
+            self._check_preconditions(t, body.get("preconditions") or {})
             try:
                 obj = self.cluster.delete(
                     t.res, t.namespace or "", t.name or "", propagation=propagation, dry_run=dry_run
@@ -483,6 +484,21 @@ class SimServer:
             f'{t.res.plural}{group} "{t.name}" not found',
             {"name": t.name, "group": t.res.group, "kind": t.res.plural},
         )
+
+    def _check_preconditions(self, t: Target, pre: dict[str, Any]) -> None:
+        """A DELETE's ``preconditions`` (uid, resourceVersion): a 409 when the object is no longer that one."""
+        if not pre:
+            return
+        meta = self._get(t).get("metadata") or {}
+        for key in ("uid", "resourceVersion"):
+            want = pre.get(key)
+            if want and str(meta.get(key)) != str(want):
+                label = "UID" if key == "uid" else "ResourceVersion"
+                raise ApiError(
+                    409,
+                    "Conflict",
+                    f"Precondition failed: {label} in precondition: {want}, {label} in object meta: {meta.get(key)}",
+                )
 
     def _get(self, t: Target) -> dict[str, Any]:
         obj = self.cluster.store.get(t.res.key, t.namespace or "", t.name or "")

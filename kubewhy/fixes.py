@@ -19,6 +19,8 @@ class PatchResult:
 
 def describe_patch(patch: Patch) -> str:
     where = f"{patch.namespace}/" if patch.namespace else ""
+    if patch.type == "delete":
+        return f"deletion of {patch.kind.lower()} {where}{patch.name}"
     return f"{patch.type} patch of {patch.kind.lower()} {where}{patch.name}"
 
 
@@ -27,13 +29,20 @@ async def apply_patch(writer: KubeWriter | None, patch: Patch, *, dry_run: bool)
     if writer is None:
         raise UsageError("this cluster connection cannot apply changes (a snapshot is read-only)")
     try:
-        obj = await writer.patch(
-            patch.kind, patch.namespace, patch.name, patch.body, patch_type=patch.type, dry_run=dry_run
-        )
+        if patch.type == "delete":
+            obj = await writer.delete(patch.kind, patch.namespace, patch.name, patch.body, dry_run=dry_run)
+        else:
+            obj = await writer.patch(
+                patch.kind, patch.namespace, patch.name, patch.body, patch_type=patch.type, dry_run=dry_run
+            )
     except KubeApiError as exc:
         return PatchResult(False, dry_run, str(exc))
     except UsageError as exc:
         return PatchResult(False, dry_run, str(exc))
     rv = (obj.get("metadata") or {}).get("resourceVersion")
-    verb = "would be accepted by the API server (dry run)" if dry_run else "applied"
+    verb = (
+        "would be accepted by the API server (dry run)"
+        if dry_run
+        else ("done" if patch.type == "delete" else "applied")
+    )
     return PatchResult(True, dry_run, f"{describe_patch(patch)} {verb}", rv)

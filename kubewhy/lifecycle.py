@@ -81,7 +81,10 @@ def _sha(value: Any) -> str:
 
 
 def _touched(patch: Patch) -> list[tuple[str, ...]]:
-    """The paths a patch writes: a JSON patch's operation paths; a merge patch's leaves (a list is one leaf)."""
+    """The paths a patch writes: a JSON patch's operation paths; a merge patch's leaves (a list is one leaf); none
+    for a deletion (it removes the whole object: its UID and generation are pinned)."""
+    if patch.type == "delete":
+        return []
     if patch.type == "json":
         out = []
         for op in patch.body if isinstance(patch.body, list) else []:
@@ -146,7 +149,12 @@ def _stale(was: Pin, now: Pin) -> str:
 
 
 def with_precondition(patch: Patch, resource_version: str) -> Patch:
-    """``patch`` that the API server applies only to ``resource_version`` (409 or 422 otherwise)."""
+    """``patch`` that the API server applies only to ``resource_version`` (409 or 422 otherwise); a deletion
+    carries it as a DeleteOptions precondition."""
+    if patch.type == "delete":
+        options = copy.deepcopy(patch.body) if isinstance(patch.body, dict) else {}
+        options.setdefault("preconditions", {})["resourceVersion"] = resource_version
+        return Patch(patch.kind, patch.name, patch.namespace, patch.type, options)
     if patch.type == "json":
         test = {"op": "test", "path": "/metadata/resourceVersion", "value": resource_version}
         return Patch(patch.kind, patch.name, patch.namespace, patch.type, [test, *list(patch.body or [])])
@@ -229,12 +237,18 @@ class Action:
     ttl: timedelta = APPROVAL_TTL
 
     @property
+    def verb(self) -> str:
+        """The API verb the action needs (RBAC): ``patch``, or ``delete`` for a deletion."""
+        return "delete" if self.patch.type == "delete" else "patch"
+
+    @property
     def precondition(self) -> str:
         """The condition checked just before the patch is sent, in words."""
-        what = describe_patch(self.patch).split(" patch of ", 1)[-1]
+        what = describe_patch(self.patch).split(" patch of ", 1)[-1].removeprefix("deletion of ")
+        may = f"may be {self.verb}d by {self.acting_as.name}"
         if self.target_uid is None:
-            return f"{what} exists and may be patched by {self.acting_as.name}"
-        return f"{what} is still the object with UID {self.target_uid} and may be patched by {self.acting_as.name}"
+            return f"{what} exists and {may}"
+        return f"{what} is still the object with UID {self.target_uid} and {may}"
 
 
 def propose(
@@ -367,9 +381,10 @@ async def precheck(deps: Deps, action: Action, identity: Identity | None = None,
         return Precheck(False, f"the {action.policy} approval policy is not available here")
     identity = identity or action.acting_as
     patch = action.patch
-    access = await may(_capabilities(deps, identity).objects, "patch", patch.kind, patch.namespace, patch.name)
+    verb = action.verb
+    access = await may(_capabilities(deps, identity).objects, verb, patch.kind, patch.namespace, patch.name)
     if access.allowed is False:
-        return Precheck(False, f"{identity.name} may not patch it (RBAC): {access.reason}".rstrip(": "), False)
+        return Precheck(False, f"{identity.name} may not {verb} it (RBAC): {access.reason}".rstrip(": "), False)
     if action.target_uid is not None:
         try:
             uid = await _uid(deps, patch)

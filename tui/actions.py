@@ -1,8 +1,9 @@
 """What the keys that change the cluster ask for, as fixes the core's one action lifecycle applies
 (:mod:`kubewhy.lifecycle`: proposal, server-side dry run, RBAC pre-check, confirm, apply, each step audited).
 
-Scale, rollout restart and edit are each a patch of the selected object, built here from the person's intent;
-:class:`tui.screens.confirm.ConfirmFix` then runs them exactly like a diagnosed fix.
+Scale, rollout restart and edit are each a patch of the selected object, delete a deletion of it (a ``Patch`` of
+type ``delete``), built here from the person's intent; :class:`tui.screens.confirm.ConfirmFix` then runs them
+exactly like a diagnosed fix.
 """
 
 from __future__ import annotations
@@ -49,6 +50,18 @@ def restart_fix(target: Target, now: datetime | None = None) -> Fix:
         command=f"kubectl {_where(target)}rollout restart {kind}/{target.name}",
         risk="medium",
         patch=Patch(target.kind, target.name, target.namespace, "merge", body),
+    )
+
+
+def delete_fix(target: Target) -> Fix:
+    """Delete the object: the lifecycle dry-runs the DELETE server-side, pre-checks the ``delete`` verb (RBAC)
+    and the object's UID, and sends it with a resourceVersion precondition."""
+    kind = target.kind.lower()
+    return Fix(
+        title=f"Delete {target.ref}",
+        command=f"kubectl {_where(target)}delete {kind}/{target.name}",
+        risk="high",
+        patch=Patch(target.kind, target.name, target.namespace, "delete", {"propagationPolicy": "Background"}),
     )
 
 
@@ -119,4 +132,4 @@ def diff_text(obj: dict[str, Any], text: str) -> str:
     )
 
 
-__all__ = ["EditError", "diff_text", "edit_fix", "edit_text", "merge_patch", "restart_fix", "scale_fix"]
+__all__ = ["EditError", "delete_fix", "diff_text", "edit_fix", "edit_text", "merge_patch", "restart_fix", "scale_fix"]

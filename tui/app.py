@@ -35,6 +35,7 @@ from .screens.error import ClusterError
 from .screens.home import HomeScreen
 from .screens.listing import EventsScreen, ResourceScreen
 from .screens.logs import LogsScreen
+from .screens.portforward import PortPrompt
 from .screens.scale import ScalePrompt
 from .screens.text import TextScreen
 from .screens.why import WhyScreen
@@ -148,7 +149,7 @@ class K8sTui(Host):
         return [f"ns {n}" for n in names] + [f"ctx {c}" for c in self.session.contexts()]
 
     def palette_commands(self) -> Iterable[str]:
-        yield from ["home", "incidents", "history", *(v.command for v in rows.VIEWS.values()), "ns all"]
+        yield from ["home", "incidents", "history", "pf", *(v.command for v in rows.VIEWS.values()), "ns all"]
         yield from self.completions()
 
     def run_command(self, text: str) -> None:
@@ -174,6 +175,9 @@ class K8sTui(Host):
             return
         if word in ("ctx", "context"):
             self.switch_context(arg)
+            return
+        if word in ("pf", "portforward", "port-forward"):
+            self.forwards_command(arg)
             return
         if word == "home":
             screen = HomeScreen()
@@ -250,6 +254,9 @@ class K8sTui(Host):
     def restart(self, target: Target) -> None:
         self.push_screen(ConfirmFix(target, actions.ACTION_ID, actions.restart_fix(target)))
 
+    def delete(self, target: Target) -> None:
+        self.push_screen(ConfirmFix(target, actions.ACTION_ID, actions.delete_fix(target)))
+
     async def edit(self, target: Target) -> None:
         """The object (read unredacted, as the API server returns it) in ``$VISUAL``/``$EDITOR`` (the terminal is
         handed over with ``App.suspend``); the change is a merge patch, confirmed with its diff and dry run."""
@@ -283,6 +290,51 @@ class K8sTui(Host):
             self.notify("no change: nothing to apply")
             return
         self.push_screen(ConfirmFix(target, actions.ACTION_ID, fix, diff=actions.diff_text(obj, edited)))
+
+    async def port_forward(self, target: Target) -> None:
+        """Ask for the ports (the pod's container ports offered), then forward in-process: each connection to the
+        local port is a WebSocket to the pod's ``portforward`` subresource (the core's connection). ``:pf`` lists
+        the forwards, ``:pf stop`` ends them; quitting ends them too."""
+        if self.session.snapshot:
+            self.notify("a snapshot has no pods to forward to", severity="warning")
+            return
+        pod = await self.session.kubewhy.get(target)
+        if pod is None:
+            self.notify(f"{target.ref} not found", severity="error")
+            return
+        declared = [
+            int(p["containerPort"])
+            for c in (pod.get("spec") or {}).get("containers") or []
+            for p in c.get("ports") or []
+            if isinstance(p.get("containerPort"), int)
+        ]
+        ports = await self.push_screen_wait(PortPrompt(target, declared))
+        if ports is None:
+            return
+        local, remote = ports
+        try:
+            forward = await self.session.port_forward(target, remote, local)
+        except KubewhyError as exc:
+            self.notify(str(exc), title="port-forward", severity="error")
+            return
+        self.notify(
+            f"127.0.0.1:{forward.local_port} → {target.ref}:{remote}  (:pf lists, :pf stop ends)",
+            title="port-forward",
+            timeout=10,
+        )
+
+    @work(group="forwards")
+    async def forwards_command(self, arg: str) -> None:
+        if arg == "stop":
+            count = await self.session.stop_forwarding()
+            self.notify(f"{count} port-forward(s) stopped")
+            return
+        listed = [
+            f"127.0.0.1:{f.local_port} → {t.ref}  ({f.connections} connection(s))"
+            + (f"  last error: {f.errors[-1]}" if f.errors else "")
+            for t, f in self.session.forwards
+        ]
+        self.notify("\n".join(listed) or "no port-forwards (F on a pod starts one)", title="port-forwards", timeout=10)
 
     async def shell(self, target: Target) -> None:
         """``kubectl exec -it … -- sh`` in the pod's container (the one that restarted most), the terminal handed

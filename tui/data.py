@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 import yaml
 
-from kubewhy.adapters.ports import KubeReader
+from kubewhy.adapters.ports import Forward, KubeReader
 from kubewhy.app import Kubewhy
 from kubewhy.errors import KubewhyError
 from kubewhy.models.findings import CheckResult, Finding, Report
@@ -96,6 +96,7 @@ class Session:
     page_size: int = 500
     kubewhy: Kubewhy = dataclasses.field(init=False)
     is_open: bool = dataclasses.field(default=False, init=False)
+    forwards: list[tuple[Target, Forward]] = dataclasses.field(default_factory=list, init=False)
 
     def __post_init__(self) -> None:
         self.kubewhy = Kubewhy(self.settings, source=SOURCE, close_timeout=CLOSE_TIMEOUT)
@@ -136,9 +137,34 @@ class Session:
         self.is_open = True
 
     async def close(self) -> None:
+        await self.stop_forwarding()
         await self.stop_watching()
         self.is_open = False
         await self.kubewhy.close()
+
+    # ---- port-forwards: the connection's (kubewhy.adapters.kube_live.LiveKube.port_forward), in-process ----------
+    async def port_forward(self, target: Target, port: int, local_port: int = 0) -> Forward:
+        """Forward ``127.0.0.1:local_port`` (0: a free one) to ``port`` of the pod, until :meth:`stop_forwarding`
+        or the session closes; recorded in the audit log (``port_forward``)."""
+        forwarder = self.kubewhy.kube.capabilities.forward
+        if forwarder is None:
+            raise KubewhyError("this cluster connection cannot port-forward (a snapshot has no pods running)")
+        try:
+            forward = await forwarder.port_forward(
+                target.namespace or "default", target.name, port, local_port=local_port
+            )
+        except OSError as exc:
+            raise KubewhyError(f"cannot listen on 127.0.0.1:{local_port}: {exc.strerror or exc}") from None
+        self.forwards.append((target, forward))
+        self.record("port_forward", target)
+        return forward
+
+    async def stop_forwarding(self) -> int:
+        """Close every port-forward; how many there were."""
+        forwards, self.forwards = self.forwards, []
+        for _, forward in forwards:
+            await forward.close()
+        return len(forwards)
 
     def with_context(self, name: str) -> Session:
         """A new (unopened) session on another context of the same kubeconfig."""

@@ -68,6 +68,14 @@ class Host(App[int]):
         """Edit the object in ``$EDITOR``, then confirm the change with its diff and dry run."""
         raise NotImplementedError
 
+    def delete(self, target: Target) -> None:
+        """Confirm deleting the object (dry run, pre-check, audit)."""
+        raise NotImplementedError
+
+    async def port_forward(self, target: Target) -> None:
+        """Ask for the ports, then forward a local port to the pod's (in-process, over WebSocket)."""
+        raise NotImplementedError
+
     async def shell(self, target: Target) -> None:
         """A shell in the pod's container (``kubectl exec -it``, the terminal handed over)."""
         raise NotImplementedError

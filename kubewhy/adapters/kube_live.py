@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import builtins
 import contextlib
 import functools
 import http.client
@@ -391,8 +392,10 @@ class LiveKube:
 
     @property
     def capabilities(self) -> Capabilities:
-        """A live connection can do everything: patch, watch, create and replace, proxy, and impersonate."""
-        return Capabilities(writer=self, watch=self, objects=self, proxy=self, nodes=self, impersonate=self)
+        """A live connection can do everything: patch, watch, create and replace, proxy, impersonate, forward."""
+        return Capabilities(
+            writer=self, watch=self, objects=self, proxy=self, nodes=self, impersonate=self, forward=self
+        )
 
     def impersonating(self, user: str, groups: tuple[str, ...] = ()) -> Capabilities:
         """This connection's credentials acting as ``user`` (and ``groups``): the API server checks that they may
@@ -760,6 +763,190 @@ class LiveKube:
             self._raise(status, data, f"patch {k.plural}/{name}")
         patched: Obj = json.loads(data)
         return patched
+
+    async def delete(
+        self, kind: str, namespace: str | None, name: str, options: Obj | None = None, *, dry_run: bool
+    ) -> Obj:
+        """DELETE the object (``options``: DeleteOptions, e.g. ``preconditions``); the server's answer: the object
+        as deleted (or marked for deletion), or a Status. A 404 or a failed precondition (409) raises."""
+        k = info(kind)
+        body = {"apiVersion": "v1", "kind": "DeleteOptions", **(options or {})}
+        status, data = await self._request(
+            "DELETE", k.path(namespace, name), {"dryRun": "All" if dry_run else None}, body=body
+        )
+        if status not in (200, 202):
+            self._raise(status, data, f"delete {k.plural}/{name}")
+        deleted: Obj = json.loads(data)
+        return deleted
+
+    # ---- PortForwarder: pods/portforward over WebSocket ---------------------------------------------------------
+    def _websocket(self, path: str) -> tuple[str, builtins.list[tuple[str, str]], ssl.SSLContext | None]:
+        """The URL (ws/wss), header lines and TLS context of a WebSocket request with this connection's
+        credentials (a token, a client certificate, impersonation)."""
+        headers: builtins.list[tuple[str, str]] = []
+        context: ssl.SSLContext | None
+        if isinstance(self.api, DirectClient):
+            headers += list(self.api._headers.items())
+            context = self.api._context
+        else:
+            cfg = self.api.configuration
+            token = (cfg.auth_settings().get("BearerToken") or {}).get("value")
+            if token:
+                headers.append(("Authorization", str(token)))
+            headers += list((self.api.default_headers or {}).items())
+            context = None
+            if self.endpoint.startswith("https"):
+                context = ssl.create_default_context(cafile=cfg.ssl_ca_cert)
+                if not cfg.verify_ssl:
+                    context.check_hostname = False
+                    context.verify_mode = ssl.CERT_NONE
+                if cfg.cert_file:
+                    context.load_cert_chain(cfg.cert_file, cfg.key_file)
+        headers += list(self.impersonation)
+        url = "ws" + self.endpoint.removeprefix("http") + path
+        return url, headers, context
+
+    async def port_forward(self, namespace: str, pod: str, port: int, *, local_port: int = 0) -> PortForward:
+        """Forward ``127.0.0.1:local_port`` (0: any free port) to ``port`` of the pod, in-process: each local
+        connection is one WebSocket to ``pods/portforward`` (``v4.channel.k8s.io``, the protocol the Python client
+        speaks). A pod that does not exist raises ``KubeApiError`` (404) before anything listens."""
+        k = info("Pod")
+        status, data = await self._request("GET", k.path(namespace, pod))
+        if status != 200:
+            self._raise(status, data, f"get pods/{pod}")
+        url, headers, context = self._websocket(k.path(namespace, pod, "portforward") + f"?ports={port}")
+        forward = PortForward(namespace, pod, port, url, headers, context)
+        await forward.start(local_port)
+        with self._lock:
+            self.requests += 1
+        return forward
+
+
+PORTFORWARD_PROTOCOLS = ("v4.channel.k8s.io", "portforward.k8s.io")
+
+
+class PortForward:
+    """One local port forwarded to a pod's port (see :meth:`LiveKube.port_forward`): the data of each TCP
+    connection goes out on channel 0 of its own WebSocket, prefixed by the channel byte; what comes back on
+    channel 0 is written to the connection, what comes on channel 1 is the API server's error (kept in
+    :attr:`errors`). The first message on each channel carries the port (two bytes) and is dropped."""
+
+    def __init__(
+        self,
+        namespace: str,
+        pod: str,
+        port: int,
+        url: str,
+        headers: list[tuple[str, str]],
+        context: ssl.SSLContext | None,
+    ):
+        self.namespace, self.pod, self.port = namespace, pod, port
+        self.local_port = 0
+        self.connections = 0  # accepted so far
+        self.errors: list[str] = []  # the last few errors (the API server's, or the connection's)
+        self._url, self._headers, self._context = url, headers, context
+        self._server: asyncio.base_events.Server | None = None
+        self._session: Any = None
+        self._tasks: set[asyncio.Task[None]] = set()
+
+    @property
+    def address(self) -> str:
+        return f"127.0.0.1:{self.local_port}"
+
+    def __str__(self) -> str:
+        return f"{self.address} → pod/{self.namespace}/{self.pod}:{self.port}"
+
+    async def start(self, local_port: int = 0) -> None:
+        import aiohttp
+
+        self._session = aiohttp.ClientSession()
+        try:
+            self._server = await asyncio.start_server(self._accept, "127.0.0.1", local_port)
+        except OSError:
+            await self._session.close()
+            raise
+        self.local_port = int(self._server.sockets[0].getsockname()[1])
+
+    def _error(self, text: str) -> None:
+        self.errors = [*self.errors[-9:], text]
+
+    async def _accept(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        task = asyncio.current_task()
+        if task is not None:
+            self._tasks.add(task)
+        self.connections += 1
+        try:
+            await self._pipe(reader, writer)
+        except asyncio.CancelledError:  # closed (:meth:`close`): the connection ends here
+            pass
+        finally:
+            writer.close()
+            if task is not None:
+                self._tasks.discard(task)
+
+    async def _pipe(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        import aiohttp
+        from multidict import CIMultiDict
+
+        try:
+            ws = await self._session.ws_connect(
+                self._url,
+                protocols=PORTFORWARD_PROTOCOLS,
+                headers=CIMultiDict(self._headers),
+                ssl=self._context if self._context is not None else True,
+                max_msg_size=0,
+            )
+        except (aiohttp.ClientError, OSError) as exc:
+            self._error(f"cannot open the port-forward to pod {self.pod}: {type(exc).__name__}: {_short(exc)}")
+            return
+
+        async def upstream() -> None:
+            while data := await reader.read(65536):
+                await ws.send_bytes(b"\x00" + data)
+
+        async def downstream() -> None:
+            opened: set[int] = set()
+            async for msg in ws:
+                if msg.type != aiohttp.WSMsgType.BINARY or not msg.data:
+                    continue
+                channel, data = msg.data[0], bytes(msg.data[1:])
+                if channel not in opened:  # each channel opens with its port number
+                    opened.add(channel)
+                    data = data[2:]
+                if not data:
+                    continue
+                if channel == 0:
+                    writer.write(data)
+                    await writer.drain()
+                elif channel == 1:
+                    self._error(data.decode(errors="replace"))
+
+        # whichever side ends first (the local connection closed, the API server closed the stream) ends both
+        sides = [asyncio.ensure_future(upstream()), asyncio.ensure_future(downstream())]
+        try:
+            done, _ = await asyncio.wait(sides, return_when=asyncio.FIRST_COMPLETED)
+            for side in done:
+                failure = side.exception()
+                if failure is not None:
+                    self._error(
+                        f"the port-forward to pod {self.pod} broke: {type(failure).__name__}: {_short(failure)}"
+                    )
+        finally:
+            for side in sides:
+                side.cancel()
+            await asyncio.gather(*sides, return_exceptions=True)
+            await ws.close()
+
+    async def close(self) -> None:
+        """Stop listening and end the connections under way."""
+        if self._server is not None:
+            self._server.close()
+        for task in list(self._tasks):
+            task.cancel()
+        if self._tasks:
+            await asyncio.gather(*self._tasks, return_exceptions=True)
+        if self._session is not None:
+            await self._session.close()
 
 
 class _Lines:

@@ -122,3 +122,6 @@ class SnapshotKube:
 
     async def patch(self, *args: Any, **kw: Any) -> Obj:
         raise UsageError("a snapshot is read-only: fixes cannot be applied to it")
+
+    async def delete(self, *args: Any, **kw: Any) -> Obj:
+        raise UsageError("a snapshot is read-only: nothing can be deleted from it")

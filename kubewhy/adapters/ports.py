@@ -42,6 +42,11 @@ class KubeWriter(Protocol):
         self, kind: str, namespace: str | None, name: str, body: Any, *, patch_type: str, dry_run: bool
     ) -> Obj: ...
 
+    async def delete(
+        self, kind: str, namespace: str | None, name: str, options: Obj | None = None, *, dry_run: bool
+    ) -> Obj:
+        """DELETE with ``options`` (DeleteOptions: preconditions, propagationPolicy): what the server returns."""
+
 
 class MetricsReader(Protocol):
     """A Prometheus server."""
@@ -144,6 +149,23 @@ class Capabilities:
     # The same connection acting as another Kubernetes user (``Impersonate-User``/``-Group``): fixes a person
     # approved are dry-run, reviewed and applied as them, so the API server's RBAC decides (issue 27).
     impersonate: Impersonator | None = None
+    forward: PortForwarder | None = None  # pods/portforward (k8stui's port-forward), in-process
+
+
+class Forward(Protocol):
+    """A local port forwarded to a pod's port, until :meth:`close`."""
+
+    local_port: int
+    connections: int
+    errors: list[str]
+
+    async def close(self) -> None: ...
+
+
+class PortForwarder(Protocol):
+    async def port_forward(self, namespace: str, pod: str, port: int, *, local_port: int = 0) -> Forward:
+        """Listen on ``127.0.0.1:local_port`` (0: a free port) and carry each connection to ``port`` of the pod
+        through the API server (``pods/portforward``)."""
 
 
 class Impersonator(Protocol):

@@ -30,12 +30,13 @@ STAGES = ("pod", "owner", "node", "network", "control-plane")
 
 @dataclass(frozen=True)
 class Patch:
-    """A structured API change a bot may apply after approval (and dry-run first)."""
+    """A structured API change a bot may apply after approval (and dry-run first). ``type="delete"`` deletes the
+    object instead (``body``: the DeleteOptions, or None), through the same lifecycle."""
 
     kind: str
     name: str
     namespace: str | None
-    type: Literal["strategic", "merge", "json"]
+    type: Literal["strategic", "merge", "json", "delete"]
     body: Any
 
     def to_dict(self) -> dict[str, Any]:

@@ -167,3 +167,42 @@ def test_demo_starts_shows_the_problems_and_why(pane: str) -> None:
     tmux("send-keys", "-t", pane, "Escape")  # Esc on home does not quit
     tmux("send-keys", "-t", pane, ":q", "Enter")
     assert "K8STUI-EXITED 0" in screen_with(pane, "K8STUI-EXITED")
+
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def test_demo_port_forward_and_delete_with_audit_rows(pane: str) -> None:
+    import urllib.request
+
+    screen_with(pane, "Troubled pods")
+    keys(pane, ":pods", "Enter")
+    screen_with(pane, "29 of 29 pods")
+    keys(pane, "/web-84c6", "Enter")
+    screen_with(pane, "1 of 29 pods")
+    keys(pane, "F")  # port-forward, in-process over the WebSocket protocol (v4.channel.k8s.io)
+    screen_with(pane, "Port-forward pod/q4/web-84c6d6f7b9-4bxv5", "container ports: 8080")
+    port = free_port()
+    keys(pane, f"{port}:8080", "Enter")
+    screen_with(pane, f"127.0.0.1:{port}")
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}/through-the-forward", timeout=20) as r:
+        body = r.read().decode()
+    assert body == "kubesim stub: pod q4/web-84c6d6f7b9-4bxv5 port 8080 GET /through-the-forward\n", body
+    keys(pane, "Escape")  # clears the filter
+    keys(pane, "/q7 load", "Enter")
+    screen_with(pane, "1 of 29 pods  ·  /q7 load")
+    keys(pane, "C-d")  # delete: the confirmation names the object and shows the server-side dry run
+    screen_with(pane, "Object: Pod q7/load-generator", "deletion of pod q7/load-generator would be accepted")
+    keys(pane, "y")
+    screen_with(pane, "0 of 28 pods")
+    keys(pane, ":history", "Enter")
+    history = screen_with(pane, "applied: Delete pod/q7/load-generator", "port forward")
+    assert "dry-run: Delete pod/q7/load-generator" in history and "approved: Delete pod/q7" in history, history
+    keys(pane, "Escape")
+    keys(pane, ":q", "Enter")
+    assert "K8STUI-EXITED 0" in screen_with(pane, "K8STUI-EXITED")

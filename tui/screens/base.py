@@ -105,6 +105,8 @@ class TargetScreen(Base):
         Binding("r", "restart", "Restart", show=False),
         Binding("E", "edit", "Edit", show=False),
         Binding("x", "shell", "Shell", show=False),
+        Binding("ctrl+d", "delete", "Delete", show=False),
+        Binding("F", "port_forward", "Port-forward", show=False),
     ]
 
     def selected(self) -> Target | None:
@@ -172,6 +174,14 @@ class TargetScreen(Base):
     def action_shell(self) -> None:
         if (target := self._kind_of(("Pod",), "shell")) is not None:
             self.run_worker(self.tui.shell(target), group="action", exclusive=True)
+
+    def action_delete(self) -> None:
+        if (target := self._target()) is not None:
+            self.tui.delete(target)
+
+    def action_port_forward(self) -> None:
+        if (target := self._kind_of(("Pod",), "port-forward")) is not None:
+            self.run_worker(self.tui.port_forward(target), group="action", exclusive=True)
 
     def action_edit(self) -> None:
         if (target := self._target()) is not None:
