@@ -17,7 +17,7 @@ from kubewhy.settings import SlackSettings
 
 from .deps import BotDeps
 from .gate import Gate, Remember
-from .listeners import actions, commands, errors, incidents, mentions
+from .listeners import actions, changes, commands, errors, incidents, mentions
 from .verifier import Verifier
 
 
@@ -49,6 +49,7 @@ def build_app(deps: BotDeps) -> AsyncApp:
 
     commands.register(app, deps)
     actions.register(app, deps)
+    changes.register(app, deps)
     incidents.register(app, deps)
     mentions.register(app, deps)
     errors.register(app)

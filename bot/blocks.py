@@ -39,6 +39,8 @@ SEVERITY_EMOJI = {"critical": ":red_circle:", "warning": ":large_orange_circle:"
 ACTION_LOGS, ACTION_EVENTS, ACTION_DESCRIBE = "kubewhy_logs", "kubewhy_events", "kubewhy_describe"
 ACTION_RERUN, ACTION_MORE, ACTION_APPLY = "kubewhy_rerun", "kubewhy_more", "kubewhy_apply_fix"
 VIEW_CONFIRM = "kubewhy_confirm_fix"
+ACTION_CHANGES = "kubewhy_changes"  # "What changed": the timeline of the last 2 h (bot/listeners/changes.py)
+MAX_PAGE_CHANGES = 3  # the top changes shown on a watcher's page
 
 
 def escape(text: str) -> str:
@@ -178,6 +180,7 @@ def report_blocks(
         button("Show events", ACTION_EVENTS, value),
         button("Describe", ACTION_DESCRIBE, value),
         button("Re-run", ACTION_RERUN, value),
+        button("What changed", ACTION_CHANGES, value),
     ]
     if any(f.evidence for f in report.findings):
         actions.append(button("Show all evidence", ACTION_MORE, value))
@@ -234,6 +237,15 @@ def list_sections(title: str, lines: list[str], limit: int = SECTION_LIMIT) -> l
         out[-1].append(line)
         size += len(line) + 1
     return [section("\n".join(chunk)) for chunk in out[:MAX_BLOCKS]]
+
+
+def changes_section(lines: Sequence[str]) -> SectionBlock | None:
+    """A page's top changes before the onset (:func:`kubewhy.watch.notify.cause_of` keeps them), the likely
+    cause first; None when there are none."""
+    if not lines:
+        return None
+    shown = "\n".join(f"• {escape(cut(str(line), 400))}" for line in list(lines)[:MAX_PAGE_CHANGES])
+    return section(cut(f"*What changed before it started*\n{shown}"))
 
 
 def all_evidence_lines(report: Report) -> list[str]:

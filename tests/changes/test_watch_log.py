@@ -57,6 +57,7 @@ def _objects() -> list[dict[str, Any]]:
         ],
     }
     return [
+        *_policies(),
         {
             "apiVersion": "v1",
             "kind": "ConfigMap",
@@ -77,8 +78,43 @@ def _objects() -> list[dict[str, Any]]:
             "spec": {
                 "replicas": 1,
                 "selector": {"matchLabels": {"app": "pricing"}},
-                "template": {"metadata": {"labels": {"app": "pricing"}}, "spec": {"containers": [container]}},
+                "template": {
+                    "metadata": {"labels": {"app": "pricing"}},
+                    "spec": {"serviceAccountName": "pricing", "containers": [container]},
+                },
             },
+        },
+    ]
+
+
+def _policies() -> list[dict[str, Any]]:
+    """A PDB, a NetworkPolicy and a RoleBinding that touch pricing (its pods' labels, its service account), and a
+    NetworkPolicy and a RoleBinding that do not (another app's pods, another account)."""
+    net = "networking.k8s.io/v1"
+
+    def netpol(name: str, app: str) -> dict[str, Any]:
+        spec = {"podSelector": {"matchLabels": {"app": app}}, "policyTypes": ["Ingress"], "ingress": [{}]}
+        return {"apiVersion": net, "kind": "NetworkPolicy", "metadata": {"name": name, "namespace": NS}, "spec": spec}
+
+    def binding(name: str, account: str) -> dict[str, Any]:
+        return {
+            "apiVersion": "rbac.authorization.k8s.io/v1",
+            "kind": "RoleBinding",
+            "metadata": {"name": name, "namespace": NS},
+            "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": "view"},
+            "subjects": [{"kind": "ServiceAccount", "name": account, "namespace": NS}],
+        }
+
+    return [
+        netpol("pricing-ingress", "pricing"),
+        netpol("search-ingress", "search"),
+        binding("pricing-reads", "pricing"),
+        binding("search-reads", "search"),
+        {
+            "apiVersion": "policy/v1",
+            "kind": "PodDisruptionBudget",
+            "metadata": {"name": "pricing", "namespace": NS},
+            "spec": {"minAvailable": 1, "selector": {"matchLabels": {"app": "pricing"}}},
         },
     ]
 
@@ -197,3 +233,41 @@ async def test_the_watchers_log_a_removed_key_and_a_new_image_never_a_value(
     async with AuditLog(url, fallback_path=tmp_path / "prune-fallback.jsonl") as audit:
         counts = await audit.prune(timedelta(days=1), now=datetime.now(UTC) + timedelta(days=2))
     assert counts["change_log"] >= 3
+
+
+async def test_the_policies_that_touch_a_workload_join_its_timeline_and_the_others_do_not(
+    cluster: Cluster,
+    watching: tuple[Watcher, Clock, dict[str, str]],
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A NetworkPolicy that selects pricing's pods now denies all ingress, the RoleBinding of its service account
+    binds another role, its PDB allows no disruption: each is in ``kubewhy changes deploy/pricing`` from the change
+    log. The same edits to another app's NetworkPolicy and RoleBinding are recorded but not in pricing's timeline."""
+    watcher, _, env = watching
+    assert watcher.changes is not None
+    net, rbac = f"/apis/networking.k8s.io/v1/namespaces/{NS}", f"/apis/rbac.authorization.k8s.io/v1/namespaces/{NS}"
+    for name in ("pricing-ingress", "search-ingress"):
+        await _put(cluster, f"{net}/networkpolicies/{name}", lambda o: o["spec"].update(ingress=[]))
+    for name in ("pricing-reads", "search-reads"):
+        await _put(
+            cluster, f"{rbac}/rolebindings/{name}", lambda o: o["subjects"].append({**o["subjects"][0], "name": "ci"})
+        )
+    await _put(
+        cluster,
+        f"/apis/policy/v1/namespaces/{NS}/poddisruptionbudgets/pricing",
+        lambda o: o["spec"].update(minAvailable=2),
+    )
+    await caught_up(watcher.changes.informers, cluster)
+    await until(lambda: watcher.changes is not None and watcher.changes.stats["written"] >= 5, what="5 rows")
+    assert watcher.changes.stats["skipped"] == 0 and not watcher.changes.skipped
+
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    assert await asyncio.to_thread(main, ["changes", "deploy/pricing", "-n", NS, "--since", "2h", "-o", "json"]) == 0
+    changes = json.loads(capsys.readouterr().out)["changes"]
+    by_subject = {c["subject"]: c for c in changes if c["source"] == "watch"}
+    assert "spec.ingress changed" in by_subject["netpol/default/pricing-ingress"]["details"]
+    assert "subjects changed" in by_subject["rolebinding/default/pricing-reads"]["details"]
+    assert "spec.minAvailable: 1 → 2" in by_subject["poddisruptionbudget/default/pricing"]["details"]
+    assert not {"netpol/default/search-ingress", "rolebinding/default/search-reads"} & {c["subject"] for c in changes}
