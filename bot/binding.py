@@ -1,8 +1,12 @@
 """What a request may claim, checked against what the bot knows rather than taken from its payload (issue 27).
 
-- The workspace: every team and enterprise id a payload carries must be the installation's own (Bolt's
-  ``auth.test`` answer), for commands, clicks, view submissions and events; the user is one well-formed Slack
-  user id.
+- The workspace: every team and enterprise id a payload carries must be the installation's own (the
+  ``auth.test`` answer, :class:`Installation`), for commands, clicks, view submissions and events; the user is
+  one well-formed Slack user id. An Enterprise Grid org-wide install (``is_enterprise_install``) serves every
+  workspace of its org: there, every payload must name the installation's enterprise (a request naming none, or
+  another org's, is refused) and its workspace ids are the org's (well-formed ``T…`` ids). The payload is
+  signed with the app's signing secret, so these ids are Slack's, not the sender's; what is checked is that the
+  installation they name is the one whose token the bot holds.
 - The message: a click names a channel and a message ts; the message must be one the bot posted, looked up in the
   audit database (:class:`kubewhy.audit.trust.TrustStore`), and the button's target must be the one the bot
   posted it for. The incident a click belongs to is the posted message's, never the button's.
@@ -14,6 +18,8 @@ has one, through its ``response_url``, which Slack binds to where the person rea
 from __future__ import annotations
 
 import logging
+import re
+from dataclasses import dataclass
 from typing import Any
 
 from slack_bolt.context.async_context import AsyncBoltContext
@@ -28,10 +34,39 @@ from .deps import BotDeps
 log = logging.getLogger("kubewhy.bot")
 
 
+WORKSPACE_ID = re.compile(r"T[A-Z0-9]{2,20}")
+
+
+@dataclass(frozen=True)
+class Installation:
+    """The installation whose token the bot holds: its workspace (``team``; an org-wide install's may be its
+    enterprise id, or none), its Enterprise Grid org (``enterprise``) and whether it is installed org-wide."""
+
+    team: str | None
+    enterprise: str | None
+    org_wide: bool = False
+
+    @classmethod
+    def of(cls, auth: Any) -> Installation:
+        """From an ``auth.test`` answer (or Bolt's ``AuthorizeResult``, which lacks ``is_enterprise_install``:
+        then an enterprise id where the workspace id should be, or no workspace at all, says org-wide)."""
+        get = auth.get if hasattr(auth, "get") else lambda key, default=None: getattr(auth, key, default)
+        team = str(get("team_id") or "") or None
+        enterprise = str(get("enterprise_id") or "") or None
+        flag = get("is_enterprise_install")
+        org_wide = bool(flag) if flag is not None else bool(enterprise) and (team is None or team.startswith("E"))
+        return cls(team, enterprise, org_wide and enterprise is not None)
+
+
 def _ids(body: dict[str, Any], key: str) -> set[str]:
-    """Every ``key`` id the payload carries, wherever Slack puts it (``team``/``team_id``, on the user, the view)."""
+    """Every ``key`` id the payload carries, wherever Slack puts it (``team``/``team_id``, on the user, the view,
+    an event's ``authorizations``)."""
     found: set[str] = set()
-    for holder in (body, body.get("user"), body.get("view"), body.get("event"), body.get("message")):
+    authorizations = body.get("authorizations")
+    holders = [body, body.get("user"), body.get("view"), body.get("event"), body.get("message")]
+    if isinstance(authorizations, list):
+        holders += authorizations
+    for holder in holders:
         if not isinstance(holder, dict):
             continue
         nested = holder.get(key)
@@ -44,17 +79,26 @@ def _ids(body: dict[str, Any], key: str) -> set[str]:
     return found
 
 
-def foreign(context: AsyncBoltContext | dict[str, Any], body: dict[str, Any]) -> str | None:
-    """Why the payload is not from the bot's own installation, or None when it is."""
-    auth = context.get("authorize_result")
-    team = getattr(auth, "team_id", None) or context.get("team_id")
-    enterprise = getattr(auth, "enterprise_id", None)
-    teams = _ids(body, "team")
-    if not team or any(t != team for t in teams):
-        return f"team {sorted(teams)} is not the installation's ({team})"
-    enterprises = _ids(body, "enterprise")
-    if any(e != enterprise for e in enterprises):
-        return f"enterprise {sorted(enterprises)} is not the installation's ({enterprise})"
+def foreign(
+    context: AsyncBoltContext | dict[str, Any], body: dict[str, Any], installation: Installation | None = None
+) -> str | None:
+    """Why the payload is not from the bot's own installation, or None when it is. ``installation``: the
+    start-up ``auth.test`` answer's (``BotDeps.installation``); else Bolt's, from the request's context."""
+    if installation is None:
+        auth = context.get("authorize_result")
+        installation = Installation.of(auth) if auth is not None else Installation(context.get("team_id"), None)
+    team, enterprise = installation.team, installation.enterprise
+    teams, enterprises = _ids(body, "team"), _ids(body, "enterprise")
+    if installation.org_wide:  # any workspace of the org, and only of the org
+        if not enterprises or any(e != enterprise for e in enterprises):
+            return f"enterprise {sorted(enterprises)} is not the org-wide installation's ({enterprise})"
+        if any(t != enterprise and not WORKSPACE_ID.fullmatch(t) for t in teams):
+            return f"team {sorted(teams)} is not a workspace id"
+    else:
+        if not team or any(t != team for t in teams):
+            return f"team {sorted(teams)} is not the installation's ({team})"
+        if any(e != enterprise for e in enterprises):
+            return f"enterprise {sorted(enterprises)} is not the installation's ({enterprise})"
     users = {u for u in ((body.get("user") or {}).get("id"), body.get("user_id")) if u} | (
         {str(body["event"].get("user"))} if isinstance(body.get("event"), dict) and body["event"].get("user") else set()
     )
@@ -91,4 +135,4 @@ async def remember(
     await (await deps.app.trust()).remember(channel, ts, team=team, target=target, incident=incident)
 
 
-__all__ = ["foreign", "posted_message", "refuse", "remember"]
+__all__ = ["Installation", "foreign", "posted_message", "refuse", "remember"]

@@ -12,6 +12,7 @@ from kubewhy.models.findings import Report
 from kubewhy.settings import SlackSettings
 
 if TYPE_CHECKING:
+    from .binding import Installation
     from .verifier import Verifier
 
 
@@ -35,6 +36,7 @@ class BotDeps:
     modals: Bounded[str, Modal] = field(default_factory=Bounded)  # view id -> the confirm modal opened there
     identities: IdentityMap | None = None  # Slack users and groups -> Kubernetes (KUBEWHY_SLACK_IDENTITIES)
     verifier: Verifier | None = None  # runs the verify-after-fix jobs (bot/verifier.py), once the app is built
+    installation: Installation | None = None  # the start-up auth.test's (bot/binding.py); None: Bolt's, per request
 
     @classmethod
     def of(cls, app: Kubewhy) -> BotDeps:

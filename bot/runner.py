@@ -22,6 +22,7 @@ from kubewhy.errors import KubewhyError
 from kubewhy.settings import Settings, load
 
 from .app import build_app, build_web_app
+from .binding import Installation
 from .deps import BotDeps
 from .startup import prewarm, verify_token
 
@@ -96,7 +97,13 @@ async def _serve(settings: Settings, deps: BotDeps, stop: asyncio.Event, *, auth
     escalating: asyncio.Task[None] | None = None
     try:
         app = build_app(deps)
-        prewarm(app, await verify_token(app.client, attempts=auth_attempts))
+        auth = await verify_token(app.client, attempts=auth_attempts)
+        prewarm(app, auth)
+        deps.installation = Installation.of(auth)  # whose requests are the bot's own (bot/binding.py)
+        if deps.installation.org_wide:
+            log.info(
+                "slack: installed org-wide in enterprise %s: every workspace of the org", auth.get("enterprise_id")
+            )
         if settings.alertmanager.receiver:  # docs/alertmanager.md
             from .alerts import serve_receiver
             from .pager import SlackNotifier

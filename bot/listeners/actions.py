@@ -70,7 +70,7 @@ async def _checked(deps: BotDeps, body: dict[str, Any], client: AsyncWebClient, 
     target, and that target is one the bot may read; otherwise the clicker is told (only them) and None. The
     incident is the posted message's, not the button's."""
     user = (body.get("user") or {}).get("id", "")
-    elsewhere = foreign(context, body)
+    elsewhere = foreign(context, body, deps.installation)
     if elsewhere is not None:
         await refuse(deps, body, user, "click", elsewhere, "This request is not from the workspace I am installed in.")
         return None
@@ -243,7 +243,7 @@ def register(app: AsyncApp, deps: BotDeps) -> None:
         await ack()
         user = (body.get("user") or {}).get("id", "")
         modal = deps.modals.get(str(view.get("id") or ""))
-        elsewhere = foreign(context, body)
+        elsewhere = foreign(context, body, deps.installation)
         if elsewhere is not None or modal is None or modal.user != user:
             reason = elsewhere or (
                 "no confirm modal of mine has this view id"

@@ -30,7 +30,7 @@ def register(app: AsyncApp, deps: BotDeps) -> None:
     async def k8s(ack: Any, command: dict[str, Any], client: AsyncWebClient, context: Any) -> None:
         text = command.get("text", "")
         user, channel = command.get("user_id", ""), command.get("channel_id", "")
-        elsewhere = foreign(context, command)
+        elsewhere = foreign(context, command, deps.installation)
         if elsewhere is not None:
             await ack(text="This request is not from the workspace I am installed in.")
             await refuse(deps, {}, user, "command", elsewhere, "")

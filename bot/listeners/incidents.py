@@ -44,7 +44,7 @@ def register(app: AsyncApp, deps: BotDeps) -> None:
         except UsageError as exc:
             await refuse(deps, body, user, what, str(exc), "I cannot use this button.")
             return
-        elsewhere = foreign(context, body)
+        elsewhere = foreign(context, body, deps.installation)
         if elsewhere is not None:
             await refuse(deps, body, user, what, elsewhere, "This request is not from the workspace I am installed in.")
             return

@@ -31,7 +31,7 @@ def register(app: AsyncApp, deps: BotDeps) -> None:
     @guarded
     async def mentioned(event: dict[str, Any], client: AsyncWebClient, body: dict[str, Any], context: Any) -> None:
         channel, user = event.get("channel", ""), event.get("user", "")
-        elsewhere = foreign(context, body)
+        elsewhere = foreign(context, body, deps.installation)
         if elsewhere is not None:
             await refuse(deps, body, user, "mention", elsewhere, "")
             return

@@ -46,6 +46,7 @@ class SlackDouble:
     usergroups: dict[str, list[str]] = field(default_factory=dict)
     rate_limits: dict[str, list[int]] = field(default_factory=dict)  # method -> Retry-After seconds, one per 429
     failures: dict[str, list[tuple[int, str]]] = field(default_factory=dict)  # method -> (HTTP status, error)
+    auth: dict[str, Any] = field(default_factory=dict)  # what auth.test answers besides the usual (an org install)
     url: str = ""
     _ts: float = 1_718_359_200.0
     _changed: asyncio.Event | None = None
@@ -166,6 +167,7 @@ class SlackDouble:
                 user="kubewhy",
                 url="https://ops.slack.com/",
             )
+            ok.update(self.auth)
         elif method in ("chat.postMessage", "chat.update"):
             ok.update(
                 channel=params.get("channel"),

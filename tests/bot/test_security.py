@@ -298,6 +298,108 @@ async def test_the_lifecycle_refuses_an_approval_with_no_dry_run_shown(bot: Bot)
     assert any(e.kind == "fix_event" and e.summary.startswith("declined") for e in entries)
 
 
+def _command_from(team: str, enterprise: str | None, text: str, user: str = APPROVER) -> str:
+    import urllib.parse
+
+    fields = {
+        "token": "legacy",
+        "team_id": team,
+        "channel_id": CHANNEL,
+        "user_id": user,
+        "command": "/k8s",
+        "text": text,
+        "response_url": "http://127.0.0.1:9/unused",
+        "trigger_id": f"1.2.{time.time_ns()}",
+    }
+    if enterprise is not None:
+        fields.update(enterprise_id=enterprise, is_enterprise_install="true")
+    return urllib.parse.urlencode(fields)
+
+
+async def test_an_org_wide_install_serves_every_workspace_of_its_org_and_no_other(
+    workshop: RunningSim, tmp_path: Path
+) -> None:
+    """Enterprise Grid: a bot installed org-wide (auth.test: is_enterprise_install) answers a person in any
+    workspace of its org, and refuses a request naming another org, or none (a workspace outside any org on the
+    same app), for commands and clicks alike."""
+    env = {
+        "KUBEWHY_SLACK_ALLOW": f"*={APPROVER}",
+        "KUBEWHY_SLACK_NAMESPACES": "q4,q5",
+        "KUBEWHY_DATABASE_URL": f"sqlite:///{tmp_path / 'audit.db'}",
+        "KUBEWHY_AUDIT_FALLBACK": str(tmp_path / "audit-fallback.jsonl"),
+    }
+    org = SlackDouble(auth={"team_id": "E0ORG", "enterprise_id": "E0ORG", "is_enterprise_install": True})
+    async with running_bot(workshop, env, org) as bot:
+        status, said, _ = await bot.post(_command_from("T0SALES", "E0ORG", "why db-0 -n q5"))
+        assert status == 200 and "not from the workspace" not in said
+        message = (await bot.double.wait_for("chat.update"))[0]
+        for team, enterprise in (("T0OTHER", "E0OTHER"), ("T0LONE", None), ("E0OTHER", "E0OTHER")):
+            status, said, _ = await bot.post(_command_from(team, enterprise, "why db-0 -n q5"))
+            assert status == 200 and "not from the workspace I am installed in" in said, (team, enterprise, said)
+        button = next(e for e in all_elements(message["blocks"]) if e.get("action_id") == blocks.ACTION_EVENTS)
+
+        def click(team: str, enterprise: str) -> dict[str, Any]:
+            return {
+                "type": "block_actions",
+                "team": {"id": team, "domain": "x", "enterprise_id": enterprise},
+                "enterprise": {"id": enterprise, "name": "org"},
+                "is_enterprise_install": True,
+                "user": {"id": "W0APPROVER", "username": "a", "team_id": team},
+                "container": {"type": "message", "message_ts": message["ts"], "channel_id": CHANNEL},
+                "channel": {"id": CHANNEL, "name": "ops"},
+                "message": {"ts": message["ts"], "blocks": message["blocks"]},
+                "response_url": f"{bot.double.url}/response/6",
+                "actions": [
+                    {"action_id": blocks.ACTION_EVENTS, "block_id": "b", "type": "button", "value": button["value"]}
+                ],
+            }
+
+        bot.double.reset()
+        await bot.interact(click("T0EVIL", "E0EVIL"))
+        answer = (await bot.double.wait_for("response_url"))[0]
+        assert "workspace" in answer["text"] and not bot.double.to("chat.postMessage")
+        await bot.interact(click("T0SALES", "E0ORG"))  # another workspace of the org: served
+        posted = (await bot.double.wait_for("chat.postMessage"))[0]
+        assert posted["thread_ts"] == message["ts"]
+        refused = _refusals(await bot.deps.app.history(limit=30))
+        assert len(refused) == 4, refused  # three commands and a click
+
+
+async def test_which_installation_a_request_must_come_from() -> None:
+    """The rules of bot/binding.py, one installation shape at a time (auth.test as Slack answers it)."""
+    from bot.binding import Installation, foreign
+
+    def body(team: str | None, enterprise: str | None) -> dict[str, Any]:
+        out: dict[str, Any] = {"user": {"id": "W0A"}}
+        if team:
+            out["team"] = {"id": team}
+        if enterprise:
+            out["enterprise"] = {"id": enterprise}
+        return out
+
+    workspace = Installation.of({"team_id": "T0001"})
+    in_an_org = Installation.of({"team_id": "T0001", "enterprise_id": "E0ORG", "is_enterprise_install": False})
+    org_wide = Installation.of({"team_id": "T0001", "enterprise_id": "E0ORG", "is_enterprise_install": True})
+    bolt_org_wide = Installation.of({"team_id": "E0ORG", "enterprise_id": "E0ORG"})  # Bolt's result: no flag
+    assert not workspace.org_wide and not in_an_org.org_wide and org_wide.org_wide and bolt_org_wide.org_wide
+    cases = [
+        (workspace, ("T0001", None), True),
+        (workspace, ("T0002", None), False),
+        (workspace, ("T0001", "E0ORG"), False),
+        (in_an_org, ("T0001", "E0ORG"), True),
+        (in_an_org, ("T0002", "E0ORG"), False),  # installed in one workspace of the org: that one only
+        (in_an_org, ("T0001", None), True),  # Slack leaves the enterprise out of some payloads
+        (org_wide, ("T0002", "E0ORG"), True),
+        (org_wide, ("T0002", "E0OTHER"), False),
+        (org_wide, ("T0002", None), False),
+        (org_wide, ("<!channel>", "E0ORG"), False),
+        (bolt_org_wide, ("T0003", "E0ORG"), True),
+    ]
+    for installation, (team, enterprise), accepted in cases:
+        why = foreign({}, body(team, enterprise), installation)
+        assert (why is None) == accepted, (installation, team, enterprise, why)
+
+
 # ---- who may act ------------------------------------------------------------------------------------------------
 def _said(body: str) -> str:
     return str(json.loads(body)["text"]) if body.startswith("{") else body
