@@ -65,12 +65,14 @@ def main(argv: Sequence[str] | None = None, environ: Mapping[str, str] | None = 
             prometheus=args.prometheus,
             database_url=demo.audit_url if demo else args.database_url,
             no_audit=args.no_audit,
+            grace="0s" if demo else None,  # the demo's problems are old already: its watchers open them at once
         )
         settings = load(environ, flags)
         from .app import K8sTui
         from .data import Session
 
-        app = K8sTui(Session(settings), namespace=args.namespace, start=args.start)
+        # --demo: nobody else watches the demo's cluster, so the session runs the watchers (home's open incidents)
+        app = K8sTui(Session(settings, watch_incidents=demo is not None), namespace=args.namespace, start=args.start)
         code = app.run()
         if demo is not None:
             print(f"k8stui: the demo's audit log: {demo.audit_url} (kubewhy history --database-url URL)")

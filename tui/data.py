@@ -85,6 +85,27 @@ class StaticStore:
                 listener(Change("ADDED", key, None, row))
 
 
+class QuietNotifier:
+    """The notifier of the watchers a ``--demo`` session runs: their incidents land in the ledger (home shows
+    them); nothing is posted anywhere."""
+
+    def __init__(self) -> None:
+        self.posted = 0
+
+    async def post(self, page: Any) -> str:
+        self.posted += 1
+        return f"k8stui-{self.posted}"
+
+    async def update(self, page: Any, message_id: str) -> None:
+        return None
+
+    async def reply(self, page: Any, message_id: str) -> None:
+        return None
+
+    async def find(self, incident: Any) -> str | None:
+        return None
+
+
 @dataclasses.dataclass
 class Session:
     """One cluster (a kubeconfig context, or snapshot files): the application object :attr:`kubewhy`, opened by
@@ -97,6 +118,11 @@ class Session:
     kubewhy: Kubewhy = dataclasses.field(init=False)
     is_open: bool = dataclasses.field(default=False, init=False)
     forwards: list[tuple[Target, Forward]] = dataclasses.field(default_factory=list, init=False)
+    # run the watchers in-process (``--demo``: nobody else watches its cluster, so nobody would open incidents)
+    watch_incidents: bool = False
+    watchers: asyncio.Task[None] | None = dataclasses.field(default=None, init=False)
+    watchers_error: str | None = dataclasses.field(default=None, init=False)
+    _stop_watchers: asyncio.Event | None = dataclasses.field(default=None, init=False)
 
     def __post_init__(self) -> None:
         self.kubewhy = Kubewhy(self.settings, source=SOURCE, close_timeout=CLOSE_TIMEOUT)
@@ -135,8 +161,28 @@ class Session:
         and the fixes."""
         await self.kubewhy.open()
         self.is_open = True
+        if self.watch_incidents and not self.snapshot and self.kubewhy.audit is not None:
+            self._stop_watchers = asyncio.Event()
+            self.watchers = asyncio.create_task(self._watch(self._stop_watchers), name="k8stui-watchers")
+
+    async def _watch(self, stop: asyncio.Event) -> None:
+        """The watchers (:func:`kubewhy.watch.run.run_watchers`) on this session's application, until
+        :meth:`close`: the incidents they open go into the ledger home shows; nothing is posted anywhere."""
+        import logging
+
+        from kubewhy.watch.run import run_watchers
+
+        logging.getLogger("kubewhy.watch").addHandler(logging.NullHandler())  # never onto the screen
+        try:
+            await run_watchers(self.settings, QuietNotifier(), stop=stop, app=self.kubewhy)
+        except KubewhyError as exc:
+            self.watchers_error = str(exc)
 
     async def close(self) -> None:
+        if self.watchers is not None and self._stop_watchers is not None:
+            self._stop_watchers.set()
+            await asyncio.gather(self.watchers, return_exceptions=True)
+            self.watchers = None
         await self.stop_forwarding()
         await self.stop_watching()
         self.is_open = False
@@ -169,7 +215,11 @@ class Session:
     def with_context(self, name: str) -> Session:
         """A new (unopened) session on another context of the same kubeconfig."""
         kube = dataclasses.replace(self.settings.kube, context=name)
-        return Session(dataclasses.replace(self.settings, kube=kube), page_size=self.page_size)
+        return Session(
+            dataclasses.replace(self.settings, kube=kube),
+            page_size=self.page_size,
+            watch_incidents=self.watch_incidents,
+        )
 
     # ---- live lists -------------------------------------------------------------------------------------------
     def store(self, kind: str) -> Store:

@@ -159,6 +159,10 @@ def test_demo_walks_the_documented_keys(pane: str) -> None:
 def test_demo_starts_shows_the_problems_and_why(pane: str) -> None:
     home = screen_with(pane, "Troubled pods", "app-7d4b9c6f5-x2x7k", "node-3")
     assert "CrashLoopBackOff" in home and "NotReady" in home and "q8" in home
+    # the demo runs the watchers in-process: their incidents are under "Open incidents" (the ledger's W-refs)
+    from datetime import UTC, datetime
+
+    screen_with(pane, f"W-{datetime.now(UTC):%Y%m%d}-", "node/node-3")
     tmux("send-keys", "-t", pane, "w")  # the cursor starts on the first troubled pod: q1's crashing app
     why = screen_with(pane, "why pod/q1/app-7d4b9c6f5-x2x7k", "1. CRITICAL", "finding(s)")
     assert "Liveness probe misses its timeout" in why and "CPU limit" in why

@@ -84,3 +84,23 @@ async def test_home_shows_them_on_a_renamed_copy_too(
     async with app.run_test(size=SIZE) as pilot:
         await shows_every_problem(pilot, app, [rename(ns) for ns in WORKSHOP], rename(NODE_PROBLEM))
         assert not any(r["ns"] in WORKSHOP for r in app.screen.query_one("#problems", VirtualTable).rows)
+
+
+async def test_demo_session_runs_the_watchers_so_home_has_open_incidents(
+    workshop: RunningSim, make_app: Callable[..., K8sTui]
+) -> None:
+    """``--demo``'s session runs the watchers in-process (nobody else watches its cluster): the incidents they open
+    appear under "Open incidents", which was always empty before."""
+    app = make_app(workshop, grace="0s")
+    app.session.watch_incidents = True
+    async with app.run_test(size=SIZE) as pilot:
+        await home_loaded(pilot, app)
+        home = app.screen
+        incidents = home.query_one("#incidents", VirtualTable)
+        await until(pilot, lambda: len(incidents.rows) >= 3, "the watchers' incidents on home")
+        subjects = {r["cells"][2] for r in incidents.rows}
+        assert {"node/node-3", "deploy/q1/app", "sts/q5/db"} <= subjects, subjects
+        watchers = app.session.watchers
+        assert watchers is not None and not watchers.done()
+        await app.session.close()  # what quitting does: the watchers stop with the session
+        assert watchers.done() and app.session.watchers is None

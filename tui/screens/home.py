@@ -149,6 +149,8 @@ class HomeScreen(TargetScreen):
         if found is None:
             table.empty_text = "no audit database: incidents are not recorded"
             found = []
+        elif self.tui.session.watchers_error:
+            table.empty_text = f"the watchers stopped: {self.tui.session.watchers_error}"
         else:
             table.empty_text = "no open incidents (the watchers, `kubewhy watch`, open them)"
         table.set_rows(
