@@ -63,6 +63,8 @@ def incident_blocks(page: Page, runbooks: Sequence[str] = ()) -> list[Block]:
         if cause.get("fix"):
             text += "\n" + blocks.code(cause["fix"], 600)
         out.append(blocks.section(blocks.cut(text)))
+        if changed := blocks.changes_section(cause.get("changes") or []):
+            out.append(changed)
     elif i.details.get("source") == "alertmanager" and not i.details.get("target"):
         labels = ", ".join(f"{k}={v}" for k, v in sorted((i.details.get("labels") or {}).items()))
         out.append(blocks.section(blocks.cut(f"_Its labels name no Kubernetes object:_ {blocks.code(labels, 600)}")))

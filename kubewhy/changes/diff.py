@@ -4,6 +4,8 @@ value reads ``env X changed``, a command ``command changed``."""
 
 from __future__ import annotations
 
+import re
+from collections.abc import Iterable
 from decimal import Decimal
 from typing import Any
 
@@ -99,6 +101,12 @@ def _amount(value: Any) -> Decimal | None:
         return None
 
 
+def _went_down(section: str, old: Any, new: Any) -> bool:
+    """A resource lowered: a smaller amount, or a limit set where there was none."""
+    x, y = _amount(old), _amount(new)
+    return (x is not None and y is not None and y < x) or (section == "limits" and x is None and y is not None)
+
+
 def _resources(name: str, old: Obj, new: Obj) -> tuple[list[str], list[str]]:
     lines, lowered = [], []
     for section in ("limits", "requests"):
@@ -107,10 +115,26 @@ def _resources(name: str, old: Obj, new: Obj) -> tuple[list[str], list[str]]:
             if a.get(res) == b.get(res):
                 continue
             lines.append(f"{name}: {res} {section[:-1]} {a.get(res, 'none')} → {b.get(res, 'none')}")
-            x, y = _amount(a.get(res)), _amount(b.get(res))
-            if (x is not None and y is not None and y < x) or (section == "limits" and x is None and y is not None):
+            if _went_down(section, a.get(res), b.get(res)):
                 lowered.append(f"{res} {section[:-1]}")
     return lines, lowered
+
+
+_RESOURCE_LINE = re.compile(r"(?P<name>[^:]+): (?P<res>\S+) (?P<section>limit|request) (?P<old>\S+) → (?P<new>\S+)")
+
+
+def lowered_in(lines: Iterable[str]) -> list[str]:
+    """The resources lowered, read back from :func:`template_diff`'s lines (a change log row keeps its lines):
+    ``memory limit of container app``, as :func:`template_diff` says it."""
+    out = []
+    for line in lines:
+        m = _RESOURCE_LINE.fullmatch(line)
+        if m is None:
+            continue
+        old, new = (None if v == "none" else v for v in (m["old"], m["new"]))
+        if _went_down(m["section"] + "s", old, new):
+            out.append(f"{m['res']} {m['section']} of container {m['name']}")
+    return out
 
 
 def template_diff(old: Obj, new: Obj) -> tuple[list[str], set[Area], list[str]]:

@@ -88,8 +88,15 @@ def _fields(old: Obj, new: Obj, paths: tuple[tuple[str, ...], ...]) -> list[str]
         if a != b:
             name = ".".join(path)
             simple = all(isinstance(v, (int, str, bool)) or v is None for v in (a, b))
-            out.append(f"{name}: {a} → {b}" if simple else f"{name} changed")
+            out.append(f"{name}: {_plain(a)} → {_plain(b)}" if simple else f"{name} changed")
     return out
+
+
+def _plain(value: Any) -> str:
+    """A field's value as a manifest writes it: ``true``, ``unset`` for a field that is not there."""
+    if value is None:
+        return "unset"
+    return str(value).lower() if isinstance(value, bool) else str(value)
 
 
 WATCHED: dict[str, tuple[tuple[str, ...], ...]] = {

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any, cast
 
 from ..engine.related import ref_of
 from ..errors import KubewhyError
-from .diff import references
+from .diff import lowered_in, references
 from .model import Area, Change, Timeline
 
 if TYPE_CHECKING:
@@ -45,6 +45,7 @@ def from_row(row: Row) -> Change:
         operation=str(row.get("operation", "")),
         cause=str(row.get("cause", "")),
         source=str(row.get("source", "")) or "watch",
+        lowered=tuple(lowered_in(str(d) for d in row.get("details") or ())),  # the blame rules read it
         digests=tuple(sorted((str(k), str(v)) for k, v in (row.get("digests") or {}).items())),
     )
 

@@ -15,6 +15,7 @@ if TYPE_CHECKING:
     from ..models.findings import Report
 
 PageEvent = Literal["page", "update", "resolve", "reminder", "acknowledged"]
+TOP_CHANGES = 3  # changes before the onset a page shows
 
 
 @dataclass(frozen=True)
@@ -34,15 +35,18 @@ class Page:
 
 
 def cause_of(report: Report | None) -> dict[str, Any] | None:
-    """What the message keeps of the diagnosis (its updates re-render it from the ledger)."""
+    """What the message keeps of the diagnosis (its updates re-render it from the ledger): the first cause, and
+    the top changes before the onset (the ``what-changed`` finding's first lines, the likely cause first)."""
     if report is None:
         return None
+    changed = top_changes(report)
     if not report.findings:
         return {
             "title": "No cause found" if report.healthy else "Diagnosis incomplete",
             "summary": "",
             "evidence": [],
             "healthy": report.healthy,
+            **({"changes": changed} if changed else {}),
         }
     f = report.findings[0]
     return {
@@ -52,7 +56,14 @@ def cause_of(report: Report | None) -> dict[str, Any] | None:
         "severity": f.severity,
         "evidence": list(f.evidence[:3]),
         "fix": f.fixes[0].command if f.fixes else "",
+        **({"changes": changed} if changed else {}),
     }
+
+
+def top_changes(report: Report, n: int = TOP_CHANGES) -> list[str]:
+    """The first ``n`` lines of the report's ``what-changed`` finding (kubewhy/changes/evidence.py), else none."""
+    found = next((f for f in report.findings if f.id == "what-changed"), None)
+    return list(found.evidence[:n]) if found is not None else []
 
 
 class Notifier(Protocol):
@@ -106,6 +117,7 @@ class StdoutNotifier:
                 "last_seen": _iso(i.last_seen),
                 "text": page.text,
                 "cause": None if cause is None else {"id": cause.id, "title": cause.title, "summary": cause.summary},
+                "changes": top_changes(page.report) if page.report is not None else [],
             }
             line = json.dumps(record, sort_keys=True)
         else:
@@ -113,6 +125,8 @@ class StdoutNotifier:
             if page.report is not None and page.report.findings:
                 f = page.report.findings[0]
                 line += f" | cause: {f.title}: {f.summary}"
+            if page.report is not None and (changed := top_changes(page.report, 1)):
+                line += f" | changed: {changed[0]}"
         try:
             print(line, file=self.stream, flush=True)
         except BrokenPipeError:  # `kubewhy watch --stdout | head`: the reader left
@@ -141,4 +155,4 @@ def _iso(at: datetime | None) -> str | None:
     return at.isoformat() if at else None
 
 
-__all__ = ["Notifier", "Page", "PageEvent", "StdoutNotifier", "cause_of", "summary_line"]
+__all__ = ["Notifier", "Page", "PageEvent", "StdoutNotifier", "cause_of", "summary_line", "top_changes"]

@@ -88,6 +88,16 @@ def test_a_workload_template_change_and_a_scale_are_recorded_and_a_status_write_
     status_only["status"] = {"replicas": 9}
     assert version_change(deploy, status_only, KEY, AT) is None
 
+    # read back from the change log (its row keeps the lines, not `lowered`), the lowered limit is still blamed
+    from kubewhy.changes.onset import blame
+    from kubewhy.changes.stored import from_row
+
+    row = json.loads(json.dumps(change.to_dict()))
+    assert from_row(row).lowered == ("memory limit of container web",)
+    assert blame(from_row(row), {"OOMKilled"}) == "the memory limit was lowered, then OOMKilled"
+    raised = version_change(deploy, old, KEY, AT)
+    assert raised is not None and from_row(raised.to_dict()).lowered == ()  # 256Mi → 512Mi went up
+
 
 def test_node_cordon_taints_and_hpa_limits_are_recorded() -> None:
     node = next(o for o in cluster("image") if o["kind"] == "Node")
@@ -98,7 +108,7 @@ def test_node_cordon_taints_and_hpa_limits_are_recorded() -> None:
     }
     change = version_change(node, cordoned, KEY, AT)
     assert change is not None and change.areas == ("node",)
-    assert "spec.unschedulable: None → True" in change.details and "spec.taints changed" in change.details
+    assert "spec.unschedulable: unset → true" in change.details and "spec.taints changed" in change.details
     hpa = {
         "kind": "HorizontalPodAutoscaler",
         "metadata": {"name": "web", "namespace": "app"},
