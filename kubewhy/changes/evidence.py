@@ -77,16 +77,17 @@ def _services(kube: CachedKube, pods: list[Obj]) -> list[Obj]:
 
 
 def held_policies(kube: CachedKube, objects: list[Obj]) -> list[Obj]:
-    """The PDBs, NetworkPolicies and RoleBindings that touch the examined pods and workloads, from the LISTs of
-    their namespaces the diagnosis made (a drain's PDBs), else none."""
+    """The PDBs, NetworkPolicies and RoleBindings that touch the examined pods and workloads, from the LISTs the
+    diagnosis made of their namespaces or of the whole cluster (a drain's PDBs), else none."""
     workloads = [o for o in objects if o.get("kind") == "Pod" or o.get("kind") in kinds.POD_SELECTING]
-    policies = [
-        {**p, "kind": kind}
-        for ns in sorted({str(_d(o.get("metadata")).get("namespace") or "") for o in workloads} - {""})
-        for kind in POLICY_KINDS
-        for p in kube.held(("list", kind, ns, None, None)) or []
-    ]
-    return touching(workloads, policies) if policies else []
+    namespaces = sorted({str(_d(o.get("metadata")).get("namespace") or "") for o in workloads} - {""})
+    policies: dict[tuple[str, str, str], Obj] = {}
+    for kind in POLICY_KINDS:
+        for ns in [None, *namespaces]:
+            for p in kube.held(("list", kind, ns, None, None)) or []:
+                meta = _d(p.get("metadata"))
+                policies[(kind, str(meta.get("namespace") or ""), str(meta.get("name") or ""))] = {**p, "kind": kind}
+    return touching(workloads, list(policies.values())) if policies else []
 
 
 def changes_of(kube: CachedKube, objects: list[Obj]) -> tuple[list[Change], list[Obj]]:
