@@ -9,11 +9,12 @@ no kubelet answering: the proxy fails as a real API server's does (503).
 
 from __future__ import annotations
 
+import copy
 from datetime import UTC, datetime
 from typing import Any
 
 from .cluster import Cluster
-from .usage import ContainerUsage, container_usages, exposition, quantity, volume_now
+from .usage import ContainerUsage, container_usages, exposition, quantity, usage_of, volume_now
 
 NODE_KEY = ("", "nodes")
 PATHS = ("metrics/cadvisor", "metrics", "stats/summary")
@@ -79,6 +80,47 @@ def _node_volumes(cluster: Cluster, node: str) -> dict[str, dict[str, Any]]:
             if v is not None:
                 out[f"{ns}/{claim}"] = v
     return out
+
+
+def change_usage(cluster: Cluster, spec: dict[str, Any]) -> str:
+    """A timeline ``usage`` step: ``{"pod": "NS/NAME", "container": C, "set": {...}, "restart": true}`` changes a
+    container's usage from now on (``throttledRatio``, ``memory``, ``memoryGrowthPerMinute``, ``cpu``), its CFS
+    counters carrying on from where they are, or, with ``restart``, from 0 as a restarted container's do (its
+    restart count goes up, as the kubelet reports it); ``{"volume": "NS/CLAIM", "set": {"used": ...,
+    "growthPerMinute": ...}}`` changes a volume's."""
+    elapsed = cluster.elapsed
+    changes = dict(spec.get("set") or {})
+    if "volume" in spec:
+        volume = cluster.scenario.volume_usage.setdefault(str(spec["volume"]), {})
+        if "used" in changes:  # from now on: what growth added so far is part of the new figure
+            changes["used"] = quantity(changes["used"], 0) - quantity(changes.get("growthPerMinute"), 0) / 60 * elapsed
+        volume.update(changes)
+        return f"changed the usage of volume {spec['volume']}"
+    ns, _, name = str(spec["pod"]).partition("/")
+    pod = cluster.store.get(("", "pods"), ns, name)
+    if pod is None:
+        raise KeyError(f"pod {spec['pod']}")
+    container = str(spec["container"])
+    c_spec = next((c for c in (pod.get("spec") or {}).get("containers") or [] if c.get("name") == container), None)
+    if c_spec is None:
+        raise KeyError(f"container {container} of pod {spec['pod']}")
+    given = cluster.scenario.pod_usage.setdefault(f"{ns}/{name}", {}).setdefault(container, {})
+    statuses = (pod.get("status") or {}).get("containerStatuses") or []
+    status: dict[str, Any] = next((c for c in statuses if c.get("name") == container), {})
+    now = usage_of(pod, c_spec, status, given)
+    restart = bool(spec.get("restart"))
+    given["_periods"] = 0.0 if restart else now.periods_at(elapsed)
+    given["_throttled"] = 0.0 if restart else now.throttled_at(elapsed)
+    given["_since"] = elapsed
+    given.update(changes)
+    if restart:
+        new = copy.deepcopy(pod)
+        for cs in (new.get("status") or {}).get("containerStatuses") or []:
+            if cs.get("name") == container:
+                cs["restartCount"] = int(cs.get("restartCount") or 0) + 1
+                cs["state"] = {"running": {"startedAt": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")}}
+        cluster.store.update(("", "pods"), new)
+    return f"changed the usage of {spec['pod']}/{container}" + (" (restarted)" if restart else "")
 
 
 def cadvisor(cluster: Cluster, node: str) -> str:
@@ -184,4 +226,4 @@ def _container_stats(u: ContainerUsage, elapsed: float, now: str, started: str) 
     }
 
 
-__all__ = ["PATHS", "KubeletUnavailable", "cadvisor", "kubelet_metrics", "summary"]
+__all__ = ["PATHS", "KubeletUnavailable", "cadvisor", "change_usage", "kubelet_metrics", "summary"]

@@ -60,9 +60,9 @@ class Timeline:
         self.apply_step(step.action, step.spec)
 
     def apply_step_spec(self, step: dict[str, Any]) -> str:
-        actions = [k for k in ("patch", "evict", "create", "delete", "log") if k in step]
+        actions = [k for k in ("patch", "evict", "create", "delete", "log", "usage") if k in step]
         if len(actions) != 1:
-            raise ValueError("a step needs exactly one of patch, evict, create, delete, log")
+            raise ValueError("a step needs exactly one of patch, evict, create, delete, log, usage")
         return self.apply_step(actions[0], step[actions[0]])
 
     def apply_step(self, action: str, spec: dict[str, Any]) -> str:
@@ -104,6 +104,10 @@ class Timeline:
         if action == "log":
             c.append_log(spec.get("namespace", "default"), spec["pod"], spec["container"], spec["text"])
             return f"logged to {spec['pod']}/{spec['container']}"
+        if action == "usage":  # the kubelets' figures from now on (kubesim/kubelet.py)
+            from .kubelet import change_usage
+
+            return change_usage(c, spec)
         raise ValueError(f"unknown timeline action {action!r}")
 
 

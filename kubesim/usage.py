@@ -55,6 +55,23 @@ class ContainerUsage:
     cpu_request: float | None
     memory_request: float | None
     restarts: int
+    # The CFS counters at ``counters_since`` seconds after the start (a usage change or a restart, kubesim/kubelet.py
+    # ``change_usage``); by default as if the container had been running for an hour before the simulator started.
+    periods_base: float | None = None
+    throttled_base: float | None = None
+    counters_since: float = 0.0
+
+    def periods_at(self, elapsed: float) -> float:
+        base = CFS_PERIODS_PER_SECOND * 3600.0 if self.periods_base is None else self.periods_base
+        return base + CFS_PERIODS_PER_SECOND * (elapsed - self.counters_since)
+
+    def throttled_at(self, elapsed: float) -> float:
+        base = (
+            CFS_PERIODS_PER_SECOND * 3600.0 * self.throttled_ratio
+            if self.throttled_base is None
+            else self.throttled_base
+        )
+        return base + CFS_PERIODS_PER_SECOND * (elapsed - self.counters_since) * self.throttled_ratio
 
     def memory_at(self, elapsed: float) -> float:
         mem = self.memory + self.memory_growth_per_s * elapsed
@@ -106,6 +123,9 @@ def usage_of(
         cpu_request=cpu_req,
         memory_request=mem_req,
         restarts=int(status.get("restartCount") or 0),
+        periods_base=given.get("_periods"),
+        throttled_base=given.get("_throttled"),
+        counters_since=float(given.get("_since", 0.0)),
     )
 
 
@@ -218,13 +238,13 @@ def exposition(
         "container_cpu_cfs_periods_total",
         "counter",
         "Number of elapsed enforcement period intervals.",
-        [(lbl, CFS_PERIODS_PER_SECOND * t) for u, lbl in limited],
+        [(lbl, u.periods_at(elapsed)) for u, lbl in limited],
     )
     family(
         "container_cpu_cfs_throttled_periods_total",
         "counter",
         "Number of throttled period intervals.",
-        [(lbl, CFS_PERIODS_PER_SECOND * t * u.throttled_ratio) for u, lbl in limited],
+        [(lbl, u.throttled_at(elapsed)) for u, lbl in limited],
     )
     family(
         "container_cpu_cfs_throttled_seconds_total",

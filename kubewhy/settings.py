@@ -126,6 +126,11 @@ class WatchSettings:
     changes: bool = True  # KUBEWHY_WATCH_CHANGES: keep the change log (docs/changes.md; a kind refused is skipped)
     change_secrets: bool = False  # KUBEWHY_WATCH_CHANGE_SECRETS: Secrets' keys too (needs RBAC on Secrets)
     change_key: str = ""  # KUBEWHY_CHANGE_KEY: the change log's HMAC key (default: a file in the data directory)
+    # The kubelet sampler (docs/watchers.md, "Without Prometheus"): the metric rules from the kubelets' node proxy.
+    sampler: bool | None = None  # KUBEWHY_SAMPLER: true/false; unset: on exactly when no Prometheus URL is set
+    sampler_interval: float = 30.0  # KUBEWHY_SAMPLER_INTERVAL (a duration): each node read once per interval
+    sampler_rate: float = 10.0  # KUBEWHY_SAMPLER_RATE: node proxy requests per second at most (the interval stretches)
+    sampler_timeout: float = 5.0  # KUBEWHY_SAMPLER_TIMEOUT (a duration): a node slower than this is skipped
 
 
 @dataclass(frozen=True)
@@ -479,7 +484,22 @@ def _watch(env: Mapping[str, str], flags: Flags) -> WatchSettings:
         changes=_bool(env, "KUBEWHY_WATCH_CHANGES", True),
         change_secrets=_bool(env, "KUBEWHY_WATCH_CHANGE_SECRETS", False),
         change_key=env.get("KUBEWHY_CHANGE_KEY", ""),
+        sampler=_bool(env, "KUBEWHY_SAMPLER") if (env.get("KUBEWHY_SAMPLER") or "").strip() else None,
+        sampler_interval=_duration(env, "KUBEWHY_SAMPLER_INTERVAL", 30.0),
+        sampler_rate=_float(env, "KUBEWHY_SAMPLER_RATE", 10.0),
+        sampler_timeout=_duration(env, "KUBEWHY_SAMPLER_TIMEOUT", 5.0),
     )
+
+
+def _duration(env: Mapping[str, str], name: str, default: float) -> float:
+    """A duration (``30s``, ``2m``) or a number of seconds, more than 0."""
+    raw = (env.get(name) or "").strip()
+    if not raw:
+        return default
+    value = float(raw) if re.fullmatch(r"\d+(\.\d+)?", raw) else _seconds(raw, name)
+    if value <= 0:
+        raise SettingsError(f"{name}={raw!r}: must be more than 0")
+    return value
 
 
 def _alertmanager(env: Mapping[str, str]) -> AlertmanagerSettings:

@@ -38,6 +38,19 @@ METRICS: dict[str, Metric] = {
             "Failed calls to an API kubewhy reads (Kubernetes, Prometheus), by API and HTTP code (0: unreachable).",
             ("api", "code"),
         ),
+        Metric(
+            "kubewhy_sampler_requests_total",
+            "counter",
+            "The kubelet sampler's node proxy requests, by outcome (ok; forbidden, absent, unavailable, timeout, "
+            "unreachable, error: the node skipped).",
+            ("outcome",),
+        ),
+        Metric("kubewhy_sampler_rounds_total", "counter", "Rounds of the kubelet sampler over the nodes it reads."),
+        Metric(
+            "kubewhy_sampler_stretch",
+            "histogram",
+            "Each sampler round's length / the sampling interval (1: on time; more: stretched by the request budget).",
+        ),
     )
 }
 

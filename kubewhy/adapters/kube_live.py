@@ -556,6 +556,26 @@ class LiveKube:
             self._raise(status, data, f"read /{path} of node {node} through the API server's node proxy")
         return data.decode(errors="replace")
 
+    async def node_proxy_lines(
+        self, node: str, path: str, consume: Callable[[Iterator[bytes]], Any], timeout: float
+    ) -> Any:
+        """GET through the node proxy, the body handed line by line to ``consume`` on a thread of its own (a
+        cAdvisor answer is megabytes: never held whole); ``timeout`` bounds each read."""
+        where = f"/api/v1/nodes/{quote(node, safe='')}/proxy/{path}"
+
+        def run() -> Any:
+            status, lines, closer = self._open_stream(where, {}, timeout)
+            try:
+                if status != 200:
+                    self._raise(
+                        status, b"".join(lines), f"read /{path} of node {node} through the API server's node proxy"
+                    )
+                return consume(lines)
+            finally:
+                closer()
+
+        return await asyncio.to_thread(run)
+
     # ---- WatchSource: paged LISTs and WATCH streams (the watchers' informers) -------------------------------
     async def list_page(
         self, kind: str, namespace: str | None = None, *, limit: int = 500, continue_token: str | None = None

@@ -365,3 +365,26 @@ __all__ = [
     "WatchIncident",
     "WatchMute",
 ]
+
+
+class KubeletSample(Base):
+    """The kubelet sampler's latest reading of one container (cAdvisor's CFS counters and working set) or one
+    volume (the Summary API's bytes), so that any replica can serve a diagnosis from it (kubewhy/audit/samples.py).
+    ``at``: when the node was read (epoch seconds); one row per container or claim, replaced at each reading."""
+
+    __tablename__ = "kubelet_samples"
+
+    cluster: Mapped[str] = mapped_column(String(200), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(16), primary_key=True)  # container, volume
+    namespace: Mapped[str] = mapped_column(String(253), primary_key=True)
+    name: Mapped[str] = mapped_column(String(253), primary_key=True)  # the pod, or the claim
+    container: Mapped[str] = mapped_column(String(253), primary_key=True)  # "" for a volume
+    node: Mapped[str] = mapped_column(String(253), index=True)
+    at: Mapped[float]
+    periods: Mapped[float | None]
+    throttled: Mapped[float | None]
+    working_set: Mapped[float | None]
+    used: Mapped[float | None]
+    capacity: Mapped[float | None]
+    available: Mapped[float | None]
+    instance: Mapped[str] = mapped_column(String(300))

@@ -95,10 +95,7 @@ def owner_of(meta: Mapping[str, Any]) -> tuple[str, str] | None:
 
 def project_pod(obj: Obj) -> Obj:
     meta, status, spec = obj.get("metadata") or {}, obj.get("status") or {}, obj.get("spec") or {}
-    limits = {
-        c.get("name"): ((c.get("resources") or {}).get("limits") or {}).get("memory")
-        for c in spec.get("containers") or []
-    }
+    limits = {c.get("name"): (c.get("resources") or {}).get("limits") or {} for c in spec.get("containers") or []}
     containers = []
     for cs in status.get("containerStatuses") or []:
         state, last = cs.get("state") or {}, cs.get("lastState") or {}
@@ -112,7 +109,8 @@ def project_pod(obj: Obj) -> Obj:
                 "term_reason": term.get("reason"),
                 "term_finished": term.get("finishedAt"),
                 "term_exit": term.get("exitCode"),
-                "memory_limit": limits.get(cs.get("name")),
+                "memory_limit": (limits.get(cs.get("name")) or {}).get("memory"),
+                "cpu_limit": (limits.get(cs.get("name")) or {}).get("cpu"),  # the kubelet sampler reads only these
             }
         )
     owner = owner_of(meta)
@@ -130,6 +128,11 @@ def project_pod(obj: Obj) -> Obj:
         "changed": max((c.get("lastTransitionTime") or "" for c in status.get("conditions") or []), default=""),
         "deleting": bool(meta.get("deletionTimestamp")),
         "created": meta.get("creationTimestamp"),
+        "claims": [
+            (v.get("persistentVolumeClaim") or {}).get("claimName", "")
+            for v in spec.get("volumes") or []
+            if v.get("persistentVolumeClaim")
+        ],
         "disruption": next(
             (c.get("reason") for c in status.get("conditions") or [] if c.get("type") == "DisruptionTarget"), None
         ),
@@ -248,6 +251,22 @@ def evicted_at(pod: Obj) -> datetime | None:
     # a pod that carries no such time: when it was created, a time that stays the same across restarts (the
     # time it was first seen would make every restart see it as new, and re-page a resolved eviction)
     return max(found) if found else parse_time(pod.get("created"))
+
+
+def container_signal(rule: Rule, pod: Obj, container: str, summary: str) -> Signal:
+    """A metric rule's signal about one container of a cached pod (Prometheus or the kubelet sampler): counted
+    towards the pod's workload, keyed by rule, pod and container."""
+    ns, name = pod["namespace"], pod["name"]
+    item = f"metric/{rule.id}/{ns}/{name}/{container}"
+    return Signal(
+        rule, pod_subject(pod), "Pod", ns, name, item, item, None, ns, pod["labels"], pod.get("node"), summary
+    )
+
+
+def volume_signal(rule: Rule, namespace: str, claim: str, summary: str) -> Signal:
+    """A metric rule's signal about a PVC: the claim is the subject."""
+    item = f"pvc/{namespace}/{claim}"
+    return Signal(rule, item, "PersistentVolumeClaim", namespace, claim, item, item, None, namespace, {}, None, summary)
 
 
 def memory_limit_bytes(value: Any) -> float | None:

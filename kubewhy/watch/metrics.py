@@ -9,7 +9,7 @@ from datetime import timedelta
 from typing import TYPE_CHECKING
 
 from ..adapters.ports import MetricsReader
-from .detect import Signal, memory_limit_bytes, pod_subject
+from .detect import Signal, container_signal, memory_limit_bytes, volume_signal
 from .rules import Rule
 
 if TYPE_CHECKING:
@@ -62,19 +62,10 @@ async def evaluate(rule: Rule, prom: MetricsReader, watcher: Watcher) -> int:
             claim = m.get("persistentvolumeclaim", "")
             if not claim or (value < rule.threshold and (ns, claim) not in full_soon):
                 continue
-            item = f"pvc/{ns}/{claim}"
-            present[item] = Signal(
+            present[f"pvc/{ns}/{claim}"] = volume_signal(
                 rule,
-                item,
-                "PersistentVolumeClaim",
                 ns,
                 claim,
-                item,
-                item,
-                None,
-                ns,
-                {},
-                None,
                 f"volume {claim} in {ns} is filling up (full within "
                 f"{_human(rule.window)} at its current trend, or over {rule.threshold:.0%})",
             )
@@ -93,19 +84,10 @@ async def evaluate(rule: Rule, prom: MetricsReader, watcher: Watcher) -> int:
         if value < rule.threshold:
             continue
         what = "CPU-throttled" if rule.detect == "cpu-throttling" else "at its memory limit"
-        item = f"metric/{rule.id}/{ns}/{pod['name']}/{container}"
-        present[item] = Signal(
+        present[f"metric/{rule.id}/{ns}/{pod['name']}/{container}"] = container_signal(
             rule,
-            pod_subject(pod),
-            "Pod",
-            ns,
-            pod["name"],
-            item,
-            item,
-            None,
-            ns,
-            pod["labels"],
-            pod.get("node"),
+            pod,
+            container,
             f"container {container} of pod/{ns}/{pod['name']} {what} ({value:.0%} for {_window(rule)})",
         )
     watcher.metric_results(rule, present)

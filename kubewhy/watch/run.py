@@ -159,8 +159,7 @@ def _scheduler(settings: Settings, watcher: Watcher) -> Any:
     for rule in watcher.rules.rules:
         if rule.detect not in METRIC_DETECTORS:
             continue
-        if prom is None:
-            log.info("rule %s needs Prometheus (--prometheus or KUBEWHY_PROMETHEUS_URL): skipped", rule.id)
+        if prom is None:  # the kubelet sampler's, below
             continue
 
         async def job(rule=rule) -> None:  # type: ignore[no-untyped-def]
@@ -179,6 +178,10 @@ def _scheduler(settings: Settings, watcher: Watcher) -> Any:
             name=f"evaluate {rule.id}",
             **common,
         )
+    if prom is None:  # without Prometheus, the metric rules from the kubelets (kubewhy/watch/sampler.py)
+        from .sampler import attach
+
+        attach(settings, watcher, scheduler, common)
     scheduler.add_job(
         watcher.save_cursors, "interval", seconds=5, id="save-cursors", name="save the watch position", **common
     )
