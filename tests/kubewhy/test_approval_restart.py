@@ -6,8 +6,6 @@ and the fix raises the Deployment's memory limit."""
 from __future__ import annotations
 
 import copy
-from collections.abc import AsyncIterator, Callable
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -16,19 +14,12 @@ from kubesim.runner import RunningSim
 from kubewhy.app import Kubewhy
 from kubewhy.lifecycle import Action
 from kubewhy.models.target import parse_target
-from kubewhy.settings import Flags, load
+from tests.kubewhy.test_approval_pin import app
 
 pytestmark = pytest.mark.asyncio
+__all__ = ["app"]  # the fixture of test_approval_pin: a Kubewhy on the workshop, as the TUI opens it
 APP = parse_target("deploy/q1/app")
 POD = "app-7d4b9c6f5-x2x7k"
-
-
-@pytest.fixture
-async def app(start_sim: Callable[..., RunningSim], tmp_path: Path) -> AsyncIterator[tuple[Kubewhy, RunningSim]]:
-    sim = start_sim("workshop", timeline_mode="manual")
-    env = {"KUBECONFIG": str(sim.kubeconfig), "USER": "alice", "KUBEWHY_DATABASE_URL": f"sqlite:///{tmp_path}/a.db"}
-    async with Kubewhy(load(env, Flags()), source="tui") as made:
-        yield made, sim
 
 
 def _patch(sim: RunningSim, kind: str, name: str, merge: dict[str, Any]) -> None:
