@@ -487,6 +487,19 @@ async def test_a_signed_json_body_nested_too_deep_is_a_400(bot: Bot) -> None:
     assert status == 400 and "nested" in text
 
 
+async def test_a_body_over_one_mib_is_refused_unread(bot: Bot) -> None:
+    """The HTTP server stops reading at MAX_BODY (1 MiB): 413, before the signature or any parsing."""
+    import urllib.parse
+
+    from bot.gate import MAX_BODY
+
+    body = urllib.parse.urlencode({"payload": json.dumps({"type": "block_actions", "pad": "x" * MAX_BODY})})
+    status, text, _ = await bot.post(body)
+    assert status == 413 and "Maximum request body size 1048576 exceeded" in text, text
+    assert "Traceback" not in text
+    assert not bot.double.calls  # nothing reached Bolt
+
+
 async def test_a_huge_mute_duration_is_a_clear_error(bot: Bot) -> None:
     _, body, _ = await bot.command("mute node/node-3 99999999999999999999d", user=APPROVER)
     said = _said(body)
