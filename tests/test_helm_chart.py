@@ -65,6 +65,7 @@ FULL: dict[str, Any] = {
         "rules": (REPO / "kubewhy" / "watch" / "rules.yaml").read_text(),
         "leaderElection": True,
         "leaseDurationSeconds": 10,
+        "changes": {"key": {"existingSecret": "kubewhy-change-key"}},
     },
     "playbooks": {"team-oom.yaml": (REPO / "playbooks" / "oom-killed.yaml").read_text()},
     "settings": {"KUBEWHY_KUBE_TIMEOUT": "20", "KUBEWHY_AUDIT_RETENTION_DAYS": 30},
@@ -273,6 +274,9 @@ def test_two_replicas_share_postgres_and_elect_a_leader() -> None:
     assert not [d for d in docs if d["kind"] == "PersistentVolumeClaim"]  # the data is in Postgres
     (db,) = [e for e in c["env"] if e["name"] == "KUBEWHY_DATABASE_URL"]
     assert db["valueFrom"]["secretKeyRef"] == {"name": "kubewhy-db", "key": "url"}
+    (key,) = [e for e in c["env"] if e["name"] == "KUBEWHY_CHANGE_KEY"]  # one change-log key for both replicas
+    assert key["valueFrom"]["secretKeyRef"] == {"name": "kubewhy-change-key", "key": "key"}
+    assert not [e for e in container(render({})).get("env", []) if e["name"] == "KUBEWHY_CHANGE_KEY"]
     env = settings_of(docs)
     assert env["KUBEWHY_WATCH_LEADER_ELECTION"] == "true"
     role = one(docs, "Role")
