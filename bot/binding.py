@@ -4,9 +4,11 @@
   ``auth.test`` answer, :class:`Installation`), for commands, clicks, view submissions and events; the user is
   one well-formed Slack user id. An Enterprise Grid org-wide install (``is_enterprise_install``) serves every
   workspace of its org: there, every payload must name the installation's enterprise (a request naming none, or
-  another org's, is refused) and its workspace ids are the org's (well-formed ``T…`` ids). The payload is
-  signed with the app's signing secret, so these ids are Slack's, not the sender's; what is checked is that the
-  installation they name is the one whose token the bot holds.
+  another org's, is refused) and every workspace id it carries (the user's own included: a person of another
+  organisation in a Slack Connect channel) must be one the org granted the app (``auth.teams.list``, read at
+  start and every 10 minutes; while it is not known, nothing is served). The payload is signed with the app's
+  signing secret, so these ids are Slack's, not the sender's; what is checked is that the installation they name
+  is the one whose token the bot holds.
 - The message: a click names a channel and a message ts; the message must be one the bot posted, looked up in the
   audit database (:class:`kubewhy.audit.trust.TrustStore`), and the button's target must be the one the bot
   posted it for. The incident a click belongs to is the posted message's, never the button's.
@@ -17,12 +19,16 @@ has one, through its ``response_url``, which Slack binds to where the person rea
 
 from __future__ import annotations
 
+import asyncio
+import dataclasses
 import logging
 import re
 from dataclasses import dataclass
 from typing import Any
 
 from slack_bolt.context.async_context import AsyncBoltContext
+from slack_sdk.errors import SlackApiError
+from slack_sdk.web.async_client import AsyncWebClient
 from slack_sdk.webhook.async_client import AsyncWebhookClient
 
 from kubewhy.audit.trust import Posted
@@ -45,6 +51,7 @@ class Installation:
     team: str | None
     enterprise: str | None
     org_wide: bool = False
+    workspaces: frozenset[str] | None = None  # org-wide: the workspaces the org granted the app (None: not known)
 
     @classmethod
     def of(cls, auth: Any) -> Installation:
@@ -92,8 +99,11 @@ def foreign(
     if installation.org_wide:  # any workspace of the org, and only of the org
         if not enterprises or any(e != enterprise for e in enterprises):
             return f"enterprise {sorted(enterprises)} is not the org-wide installation's ({enterprise})"
-        if any(t != enterprise and not WORKSPACE_ID.fullmatch(t) for t in teams):
-            return f"team {sorted(teams)} is not a workspace id"
+        known = installation.workspaces
+        if known is None:
+            return "the org-wide installation's workspaces are not known yet (auth.teams.list)"
+        if any(t != enterprise and not (WORKSPACE_ID.fullmatch(t) and t in known) for t in teams):
+            return f"team {sorted(teams)} is not a workspace the org granted the app"
     else:
         if not team or any(t != team for t in teams):
             return f"team {sorted(teams)} is not the installation's ({team})"
@@ -105,6 +115,48 @@ def foreign(
     if len(users) > 1 or any(not USER_ID.fullmatch(str(u)) for u in users):
         return f"user {sorted(users)!r} is not one Slack user id"
     return None
+
+
+async def org_workspaces(client: AsyncWebClient) -> frozenset[str] | None:
+    """The workspaces an org-wide token was granted (``auth.teams.list``, every page), or None when Slack will
+    not say (logged: the bot then serves nothing until it can)."""
+    found: set[str] = set()
+    cursor = ""
+    try:
+        for _ in range(100):  # 100 pages of 1000 workspaces: far beyond any org
+            answer = await client.auth_teams_list(limit=1000, cursor=cursor or None)
+            found |= {str(t["id"]) for t in answer.get("teams") or [] if isinstance(t, dict) and t.get("id")}
+            cursor = str((answer.get("response_metadata") or {}).get("next_cursor") or "")
+            if not cursor:
+                break
+    except (SlackApiError, OSError, TimeoutError) as exc:
+        log.warning("slack: cannot list the org's workspaces (auth.teams.list): %s", exc)
+        return None
+    return frozenset(found)
+
+
+async def installed(auth: Any, client: AsyncWebClient) -> Installation:
+    """The installation the start-up ``auth.test`` answer describes; org-wide, with the org's workspaces."""
+    installation = Installation.of(auth)
+    if installation.org_wide:
+        installation = dataclasses.replace(installation, workspaces=await org_workspaces(client))
+    return installation
+
+
+async def keep_workspaces(deps: BotDeps, client: AsyncWebClient, stop: asyncio.Event, every: float = 600.0) -> None:
+    """An org-wide install: read the org's workspaces now and every ``every`` seconds until ``stop`` (a workspace
+    the org admin adds is served from the next reading; one removed, no longer)."""
+    while not stop.is_set():
+        installation = deps.installation
+        if installation is None or not installation.org_wide:
+            return
+        known = await org_workspaces(client)
+        if known is not None:
+            deps.installation = dataclasses.replace(installation, workspaces=known)
+        try:
+            await asyncio.wait_for(stop.wait(), every)
+        except TimeoutError:
+            continue
 
 
 async def refuse(
@@ -135,4 +187,13 @@ async def remember(
     await (await deps.app.trust()).remember(channel, ts, team=team, target=target, incident=incident)
 
 
-__all__ = ["Installation", "foreign", "posted_message", "refuse", "remember"]
+__all__ = [
+    "Installation",
+    "foreign",
+    "installed",
+    "keep_workspaces",
+    "org_workspaces",
+    "posted_message",
+    "refuse",
+    "remember",
+]

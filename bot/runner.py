@@ -22,7 +22,7 @@ from kubewhy.errors import KubewhyError
 from kubewhy.settings import Settings, load
 
 from .app import build_app, build_web_app
-from .binding import Installation
+from .binding import installed, keep_workspaces
 from .deps import BotDeps
 from .startup import prewarm, verify_token
 
@@ -95,15 +95,20 @@ async def _serve(settings: Settings, deps: BotDeps, stop: asyncio.Event, *, auth
     health = None
     receiver: web.AppRunner | None = None
     escalating: asyncio.Task[None] | None = None
+    workspaces: asyncio.Task[None] | None = None
     try:
         app = build_app(deps)
         auth = await verify_token(app.client, attempts=auth_attempts)
         prewarm(app, auth)
-        deps.installation = Installation.of(auth)  # whose requests are the bot's own (bot/binding.py)
+        deps.installation = await installed(auth, app.client)  # whose requests are the bot's own (bot/binding.py)
         if deps.installation.org_wide:
+            known = deps.installation.workspaces
             log.info(
-                "slack: installed org-wide in enterprise %s: every workspace of the org", auth.get("enterprise_id")
+                "slack: installed org-wide in enterprise %s: %s workspace(s) of the org",
+                auth.get("enterprise_id"),
+                "no" if known is None else len(known),
             )
+            workspaces = asyncio.create_task(keep_workspaces(deps, app.client, stop), name="org-workspaces")
         if settings.alertmanager.receiver:  # docs/alertmanager.md
             from .alerts import serve_receiver
             from .pager import SlackNotifier
@@ -163,6 +168,8 @@ async def _serve(settings: Settings, deps: BotDeps, stop: asyncio.Event, *, auth
             await receiver.cleanup()
         if escalating is not None:
             await asyncio.gather(escalating, return_exceptions=True)
+        if workspaces is not None:
+            await asyncio.gather(workspaces, return_exceptions=True)
 
 
 async def _until_stopped(stop: asyncio.Event, watchers: asyncio.Task[object] | None) -> None:

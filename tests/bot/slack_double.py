@@ -47,6 +47,7 @@ class SlackDouble:
     rate_limits: dict[str, list[int]] = field(default_factory=dict)  # method -> Retry-After seconds, one per 429
     failures: dict[str, list[tuple[int, str]]] = field(default_factory=dict)  # method -> (HTTP status, error)
     auth: dict[str, Any] = field(default_factory=dict)  # what auth.test answers besides the usual (an org install)
+    org_teams: list[str] = field(default_factory=list)  # auth.teams.list: an org-wide token's workspaces
     url: str = ""
     _ts: float = 1_718_359_200.0
     _changed: asyncio.Event | None = None
@@ -193,6 +194,11 @@ class SlackDouble:
             ok.update(message_ts=self._next_ts())
         elif method in ("views.open", "views.update"):
             ok.update(view={"id": params.get("view_id") or "V0001", **(params.get("view") or {})})
+        elif method == "auth.teams.list":  # two per page, as Slack pages (next_cursor: the next index)
+            start = int(params.get("cursor") or 0)
+            page = self.org_teams[start : start + 2]
+            more = str(start + 2) if start + 2 < len(self.org_teams) else ""
+            ok.update(teams=[{"id": t, "name": t.lower()} for t in page], response_metadata={"next_cursor": more})
         elif method == "usergroups.users.list":
             ok.update(users=self.usergroups.get(params.get("usergroup", ""), []))
         elif method == "apps.connections.open":  # Socket Mode: where to open the WebSocket

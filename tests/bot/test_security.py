@@ -328,12 +328,26 @@ async def test_an_org_wide_install_serves_every_workspace_of_its_org_and_no_othe
         "KUBEWHY_DATABASE_URL": f"sqlite:///{tmp_path / 'audit.db'}",
         "KUBEWHY_AUDIT_FALLBACK": str(tmp_path / "audit-fallback.jsonl"),
     }
-    org = SlackDouble(auth={"team_id": "E0ORG", "enterprise_id": "E0ORG", "is_enterprise_install": True})
+    import asyncio
+
+    from bot.app import build_client
+    from bot.binding import installed, keep_workspaces
+    from tests.waiting import until
+
+    org = SlackDouble(
+        auth={"team_id": "E0ORG", "enterprise_id": "E0ORG", "is_enterprise_install": True},
+        org_teams=["T0OPS", "T0DEV", "T0SALES"],  # two pages
+    )
     async with running_bot(workshop, env, org) as bot:
+        status, said, _ = await bot.post(_command_from("T0SALES", "E0ORG", "why db-0 -n q5"))
+        assert "not from the workspace" in said  # the org's workspaces not read yet: nothing is served
+        client = build_client(bot.deps.slack)
+        bot.deps.installation = await installed(await client.auth_test(), client)  # as the bot does at start
+        assert bot.deps.installation.workspaces == frozenset({"T0OPS", "T0DEV", "T0SALES"})
         status, said, _ = await bot.post(_command_from("T0SALES", "E0ORG", "why db-0 -n q5"))
         assert status == 200 and "not from the workspace" not in said
         message = (await bot.double.wait_for("chat.update"))[0]
-        for team, enterprise in (("T0OTHER", "E0OTHER"), ("T0LONE", None), ("E0OTHER", "E0OTHER")):
+        for team, enterprise in (("T0OTHER", "E0OTHER"), ("T0LONE", None), ("E0OTHER", "E0OTHER"), ("T0NEW", "E0ORG")):
             status, said, _ = await bot.post(_command_from(team, enterprise, "why db-0 -n q5"))
             assert status == 200 and "not from the workspace I am installed in" in said, (team, enterprise, said)
         button = next(e for e in all_elements(message["blocks"]) if e.get("action_id") == blocks.ACTION_EVENTS)
@@ -362,7 +376,18 @@ async def test_an_org_wide_install_serves_every_workspace_of_its_org_and_no_othe
         posted = (await bot.double.wait_for("chat.postMessage"))[0]
         assert posted["thread_ts"] == message["ts"]
         refused = _refusals(await bot.deps.app.history(limit=30))
-        assert len(refused) == 4, refused  # three commands and a click
+        assert len(refused) == 6, refused  # five commands and a click
+        # A workspace the org admin adds later is served from the next reading of the org's workspaces.
+        org.org_teams.append("T0NEW")
+        stop = asyncio.Event()
+        keeping = asyncio.create_task(keep_workspaces(bot.deps, client, stop, every=0.05))
+        await until(lambda: "T0NEW" in (bot.deps.installation.workspaces or ()), what="the new workspace")
+        stop.set()
+        await keeping
+        bot.double.reset()
+        status, said, _ = await bot.post(_command_from("T0NEW", "E0ORG", "why db-0 -n q5"))
+        assert "not from the workspace" not in said
+        await bot.double.wait_for("chat.update")
 
 
 async def test_which_installation_a_request_must_come_from() -> None:
@@ -378,10 +403,15 @@ async def test_which_installation_a_request_must_come_from() -> None:
         return out
 
     workspace = Installation.of({"team_id": "T0001"})
+    granted = frozenset({"T0001", "T0002", "T0003"})
     in_an_org = Installation.of({"team_id": "T0001", "enterprise_id": "E0ORG", "is_enterprise_install": False})
-    org_wide = Installation.of({"team_id": "T0001", "enterprise_id": "E0ORG", "is_enterprise_install": True})
+    org_wide = dataclasses.replace(
+        Installation.of({"team_id": "T0001", "enterprise_id": "E0ORG", "is_enterprise_install": True}),
+        workspaces=granted,
+    )
     bolt_org_wide = Installation.of({"team_id": "E0ORG", "enterprise_id": "E0ORG"})  # Bolt's result: no flag
     assert not workspace.org_wide and not in_an_org.org_wide and org_wide.org_wide and bolt_org_wide.org_wide
+    unlisted = dataclasses.replace(bolt_org_wide, workspaces=None)
     cases = [
         (workspace, ("T0001", None), True),
         (workspace, ("T0002", None), False),
@@ -393,11 +423,17 @@ async def test_which_installation_a_request_must_come_from() -> None:
         (org_wide, ("T0002", "E0OTHER"), False),
         (org_wide, ("T0002", None), False),
         (org_wide, ("<!channel>", "E0ORG"), False),
-        (bolt_org_wide, ("T0003", "E0ORG"), True),
+        (org_wide, ("T0009", "E0ORG"), False),  # not a workspace the org granted the app
+        (dataclasses.replace(bolt_org_wide, workspaces=granted), ("T0003", "E0ORG"), True),
+        (unlisted, ("T0003", "E0ORG"), False),  # the org's workspaces not known: nothing is served
     ]
     for installation, (team, enterprise), accepted in cases:
         why = foreign({}, body(team, enterprise), installation)
         assert (why is None) == accepted, (installation, team, enterprise, why)
+    # A person of another organisation in a shared (Slack Connect) channel: their own team is on the user.
+    shared = {"team": {"id": "T0001"}, "user": {"id": "U0EXT", "team_id": "T0EXTERNAL"}}
+    assert foreign({}, shared, workspace) is not None
+    assert foreign({}, {**shared, "enterprise": {"id": "E0ORG"}}, org_wide) is not None  # not of the org: refused
 
 
 # ---- who may act ------------------------------------------------------------------------------------------------

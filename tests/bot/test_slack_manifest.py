@@ -20,6 +20,7 @@ SCOPE_OF = {
     "chat_update": {"chat:write"},
     "chat_delete": {"chat:write"},  # its own messages only
     "auth_test": set(),  # the start-up check of the token
+    "auth_teams_list": set(),  # an org-wide install: the workspaces the org granted it (no scope needed)
     "files_upload_v2": {"files:write"},
     "usergroups_users_list": {"usergroups:read"},
     "conversations_history": {"channels:history", "groups:history"},
