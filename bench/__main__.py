@@ -189,6 +189,16 @@ def benches(args: argparse.Namespace) -> list[Bench]:
             "process (see the section).",
         ),
         Bench(
+            "sampler",
+            "Kubelet sampler: node proxy requests/min and watcher RSS vs a Prometheus scrape (issue 31)",
+            "bench_sampler.py",
+            ["--sizes", "500,5000", "--window", "120"],
+            ["--sizes", "20", "--window", "5"],
+            json_out=True,
+            note="`kubewhy watch --stdout` as a process against a simulator process, with and without the sampler; "
+            "the Prometheus columns are computed from the scrape configuration (see the section).",
+        ),
+        Bench(
             "tui",
             "k8stui at 10,000 pods: first screen, filter keystroke, memory under live updates (issue 14)",
             "bench_tui.py",
