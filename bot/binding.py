@@ -144,19 +144,20 @@ async def installed(auth: Any, client: AsyncWebClient) -> Installation:
 
 
 async def keep_workspaces(deps: BotDeps, client: AsyncWebClient, stop: asyncio.Event, every: float = 600.0) -> None:
-    """An org-wide install: read the org's workspaces now and every ``every`` seconds until ``stop`` (a workspace
+    """An org-wide install: read the org's workspaces again every ``every`` seconds until ``stop`` (a workspace
     the org admin adds is served from the next reading; one removed, no longer)."""
-    while not stop.is_set():
+    while True:
+        try:
+            await asyncio.wait_for(stop.wait(), every)
+            return
+        except TimeoutError:
+            pass
         installation = deps.installation
         if installation is None or not installation.org_wide:
             return
         known = await org_workspaces(client)
         if known is not None:
             deps.installation = dataclasses.replace(installation, workspaces=known)
-        try:
-            await asyncio.wait_for(stop.wait(), every)
-        except TimeoutError:
-            continue
 
 
 async def refuse(
