@@ -317,12 +317,45 @@ class Session:
         containers = (pod.get("spec") or {}).get("containers") or [{}]
         return str(containers[0].get("name") or "")
 
-    async def logs(
-        self, target: Target, container: str, *, previous: bool, tail: int, record: bool = True
-    ) -> str | None:
-        if record:
-            self.record("show_logs_previous" if previous else "show_logs", target)
-        return await self.kubewhy.logs(target, container, previous=previous, tail=tail)
+    async def log_pods(self, target: Target) -> list[tuple[str, list[str]]]:
+        """What ``l`` shows: (pod name, its containers) for a pod, or for each pod of a workload (its selector)."""
+        obj = await self.kubewhy.get(target)
+        if obj is None:
+            raise KubewhyError(f"{target.ref} not found")
+        if target.kind == "Pod":
+            pods = [obj]
+        else:
+            from kubewhy.selectors import to_text
+
+            selector = to_text((obj.get("spec") or {}).get("selector"))
+            if not selector:
+                raise KubewhyError(f"{target.ref} has no pod selector: no pods to read logs of")
+            pods = await self.kubewhy.kube.list("Pod", target.namespace, label_selector=selector)
+        return [
+            (
+                str((p.get("metadata") or {}).get("name")),
+                [str(c.get("name")) for c in (p.get("spec") or {}).get("containers") or []],
+            )
+            for p in sorted(pods, key=lambda p: str((p.get("metadata") or {}).get("name")))
+        ]
+
+    async def stream_logs(
+        self, namespace: str, pod: str, container: str, *, previous: bool, tail: int | None, since: int | None
+    ) -> AsyncIterator[str]:
+        """One container's log, line by line: on a live cluster one ``follow=true`` request kept open (nothing is
+        read twice); a snapshot's (or a previous container's) as it is."""
+        streamer = self.kubewhy.kube.capabilities.logs
+        if streamer is None:
+            text = await self.kubewhy.logs(
+                Target("Pod", pod, namespace), container, previous=previous, tail=tail or 10_000
+            )
+            for line in (text or "").splitlines():
+                yield line
+            return
+        async for line in streamer.stream_logs(
+            namespace, pod, container, previous=previous, follow=not previous, tail=tail, since_seconds=since
+        ):
+            yield line
 
     async def history(self, hours: float = 24.0) -> list[HistoryEntry]:
         """The audit log's last ``hours``, this session's own records included."""

@@ -394,7 +394,7 @@ class LiveKube:
     def capabilities(self) -> Capabilities:
         """A live connection can do everything: patch, watch, create and replace, proxy, impersonate, forward."""
         return Capabilities(
-            writer=self, watch=self, objects=self, proxy=self, nodes=self, impersonate=self, forward=self
+            writer=self, watch=self, objects=self, proxy=self, nodes=self, impersonate=self, forward=self, logs=self
         )
 
     def impersonating(self, user: str, groups: tuple[str, ...] = ()) -> Capabilities:
@@ -620,6 +620,62 @@ class LiveKube:
             "allowWatchBookmarks": "true" if bookmarks else None,
             "timeoutSeconds": timeout_seconds,
         }
+        stream = self._stream(
+            k.path(namespace), query, timeout_seconds + 30, f"watch {k.plural}", f"watch of {k.plural}"
+        )
+        try:
+            async for line in stream:
+                if not line.strip():
+                    continue
+                event = json.loads(line)
+                obj = event.get("object")
+                if event.get("type") in ("ADDED", "MODIFIED", "DELETED") and isinstance(obj, dict):
+                    obj.setdefault("apiVersion", k.api_version)
+                    obj.setdefault("kind", kind)
+                    event["object"] = normalize(redact_object(obj))
+                yield event
+        finally:
+            await stream.aclose()  # the connection closes as the caller stops reading, not when collected
+
+    async def stream_logs(
+        self,
+        namespace: str,
+        pod: str,
+        container: str,
+        *,
+        previous: bool = False,
+        follow: bool = True,
+        tail: int | None = None,
+        since_seconds: int | None = None,
+    ) -> AsyncGenerator[str, None]:
+        """A container's log, line by line, redacted: ``follow`` keeps the one request open and yields each line as
+        the kubelet writes it (``follow=true``; nothing is read twice), until the caller stops iterating or the
+        container ends. ``tail``: the last lines only; ``since_seconds``: only lines written since then. A 400
+        (no such container, no previous one) or 404 raises ``KubeApiError`` with the server's message."""
+        k = info("Pod")
+        query = {
+            "container": container,
+            "follow": "true" if follow and not previous else None,
+            "previous": "true" if previous else None,
+            "tailLines": tail,
+            "sinceSeconds": since_seconds,
+        }
+        stream = self._stream(
+            k.path(namespace, pod, "log"), query, None, f"read logs of {pod}/{container}", f"log of {pod}/{container}"
+        )
+        try:
+            async for line in stream:
+                yield redact_log(line.decode(errors="replace").rstrip("\r\n"))
+        finally:
+            await stream.aclose()
+
+    async def _stream(
+        self, path: str, query: dict[str, Any], read_timeout: float | None, what: str, name: str
+    ) -> AsyncGenerator[bytes, None]:
+        """The lines of a long GET (a WATCH, a followed log). The blocking reads run on a thread of the stream's own
+        (it would hold a pool thread for minutes); leaving the iteration closes the connection. A non-200 answer
+        raises ``KubeApiError`` with its status (``what`` names the request); a broken connection
+        ``ClusterUnreachable`` (``name`` names the stream)."""
         loop = asyncio.get_running_loop()
         queue: asyncio.Queue[tuple[str, Any]] = asyncio.Queue()
         opened: asyncio.Future[Callable[[], None]] = loop.create_future()
@@ -632,7 +688,7 @@ class LiveKube:
 
         def pump() -> None:
             try:
-                status, lines, closer = self._open_stream(k.path(namespace), query, timeout_seconds + 30)
+                status, lines, closer = self._open_stream(path, query, read_timeout)
             except BaseException as exc:  # noqa: BLE001 - handed to the event loop
                 with contextlib.suppress(RuntimeError):
                     loop.call_soon_threadsafe(_settle, opened, exc)
@@ -647,8 +703,7 @@ class LiveKube:
                     put(("status", (status, b"".join(lines))))
                     return
                 for line in lines:
-                    if line.strip():
-                        put(("line", line))
+                    put(("line", line))
                 put(("end", None))
             except _Abandoned:
                 closer()
@@ -660,25 +715,19 @@ class LiveKube:
 
         with self._lock:
             self.requests += 1
-        threading.Thread(target=pump, name=f"watch-{k.plural}", daemon=True).start()
+        threading.Thread(target=pump, name=f"stream-{name}", daemon=True).start()
         closer = await opened
         try:
             while True:
-                what, value = await queue.get()
-                if what == "line":
-                    event = json.loads(value)
-                    obj = event.get("object")
-                    if event.get("type") in ("ADDED", "MODIFIED", "DELETED") and isinstance(obj, dict):
-                        obj.setdefault("apiVersion", k.api_version)
-                        obj.setdefault("kind", kind)
-                        event["object"] = normalize(redact_object(obj))
-                    yield event
-                elif what == "status":
+                kind, value = await queue.get()
+                if kind == "line":
+                    yield value
+                elif kind == "status":
                     status, data = value
-                    self._raise(status, data, f"watch {k.plural}")
-                elif what == "error":
+                    self._raise(status, data, what)
+                elif kind == "error":
                     raise ClusterUnreachable(
-                        f"the watch of {k.plural} on {self.endpoint} broke: {type(value).__name__}: {_short(value)}"
+                        f"the {name} on {self.endpoint} broke: {type(value).__name__}: {_short(value)}"
                     )
                 else:
                     return
@@ -686,7 +735,7 @@ class LiveKube:
             closer()
 
     def _open_stream(
-        self, path: str, query: dict[str, Any], read_timeout: float
+        self, path: str, query: dict[str, Any], read_timeout: float | None
     ) -> tuple[int, Iterator[bytes], Callable[[], None]]:
         params = [(k, v) for k, v in query.items() if v is not None]
         target = path + (f"?{urlencode(params)}" if params else "")

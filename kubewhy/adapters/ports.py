@@ -150,6 +150,7 @@ class Capabilities:
     # approved are dry-run, reviewed and applied as them, so the API server's RBAC decides (issue 27).
     impersonate: Impersonator | None = None
     forward: PortForwarder | None = None  # pods/portforward (k8stui's port-forward), in-process
+    logs: LogStreamer | None = None  # followed logs (follow=true), one request per container
 
 
 class Forward(Protocol):
@@ -166,6 +167,21 @@ class PortForwarder(Protocol):
     async def port_forward(self, namespace: str, pod: str, port: int, *, local_port: int = 0) -> Forward:
         """Listen on ``127.0.0.1:local_port`` (0: a free port) and carry each connection to ``port`` of the pod
         through the API server (``pods/portforward``)."""
+
+
+class LogStreamer(Protocol):
+    def stream_logs(
+        self,
+        namespace: str,
+        pod: str,
+        container: str,
+        *,
+        previous: bool = False,
+        follow: bool = True,
+        tail: int | None = None,
+        since_seconds: int | None = None,
+    ) -> AsyncGenerator[str, None]:
+        """A container's log line by line, redacted; ``follow``: one request kept open, each line as it is written."""
 
 
 class Impersonator(Protocol):

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections import deque
 from pathlib import Path
 from typing import Any
 
@@ -10,7 +9,7 @@ import pytest
 
 from kubesim import load as load_scenario
 from tui import cli, filtering, rows
-from tui.screens.logs import new_lines
+from tui.screens.logs import wrapped
 
 
 def row(ns: str, name: str, text: str, labels: dict[str, str] | None = None, cells: tuple[Any, ...] = ()) -> Any:
@@ -108,13 +107,9 @@ def test_events_are_dated_by_their_real_last_sighting() -> None:
     assert rows.age(0.0) == "<unknown>" and rows.age(100.0, now=100.0 + 3 * 3600 + 5) == "3h"
 
 
-def test_followed_log_appends_only_new_lines() -> None:
-    known: deque[str] = deque(["a", "b", "c"], maxlen=3)
-    assert new_lines(known, ["b", "c", "d", "e"]) == ["d", "e"]
-    assert new_lines(known, ["x", "y"]) == ["x", "y"]  # the tail moved past what we had: take it all
-    assert new_lines(deque(), ["a"]) == ["a"]
-    known.extend(["d", "e"])
-    assert list(known) == ["c", "d", "e"]  # the ring keeps memory flat
+def test_long_log_lines_wrap_at_the_width() -> None:
+    assert wrapped(["short", "x" * 25], 10) == ["short", "x" * 10, "  " + "x" * 8, "  " + "x" * 7]
+    assert wrapped(["a" * 30], 5) == ["a" * 30]  # too narrow to wrap: unchanged
 
 
 def test_cli_bad_input_is_one_line_and_exit_2(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -88,6 +88,9 @@ class Base(Screen[None]):
         """The ``/`` text changed (screens with a list filter it)."""
 
 
+LOG_KINDS = ("Pod", "Deployment", "StatefulSet", "DaemonSet", "ReplicaSet", "Job")  # what ``l`` reads logs of
+
+
 class TargetScreen(Base):
     """A screen with a selected object: ``w`` why, ``d`` describe, ``y`` YAML, ``l``/``p`` logs, ``e`` events."""
 
@@ -142,8 +145,8 @@ class TargetScreen(Base):
         target = self._target()
         if target is None:
             return
-        if target.kind != "Pod":
-            self.notify("logs are a pod's: select a pod", severity="warning")
+        if target.kind not in LOG_KINDS:
+            self.notify("logs: select a pod or a workload (its pods' logs, merged)", severity="warning")
             return
         self.tui.open_detail("previous-logs" if previous else "logs", target)
 
