@@ -1,7 +1,8 @@
 """The chart's RBAC, enforced: the rendered ServiceAccount, Roles and bindings are loaded into the simulator, whose
 authorizer applies them as the API server's RBAC does, and kubewhy runs as that ServiceAccount with a token from
-``TokenRequest``. The workshop's diagnoses, their fixes in dry run and the watchers with their Lease are then
-refused nothing; without ``applyFixes`` the fixes are refused and said so.
+``TokenRequest``. The workshop's diagnoses and the watchers with their Lease are then refused nothing; the
+fixes, in dry run, are refused and said so: the service account patches nothing itself, whatever the values
+(issue 27: a fix is applied as the approving person, impersonated).
 
 (``tests/test_helm_chart.py`` compares the granted rules with the calls the simulator counted; this runs them.)
 """
@@ -106,14 +107,14 @@ async def _watch_and_lead(kubeconfig: Path, tmp: Path, chart: dict[str, str]) ->
     await lead_and_watch(settings)
 
 
-def test_with_fixes_the_service_account_is_refused_nothing(tmp_path: Path) -> None:
+def test_with_everything_set_the_service_account_is_refused_only_its_own_patches(tmp_path: Path) -> None:
+    """FULL sets the old ``rbac.applyFixes``: it grants nothing any more."""
     sim, kubeconfig, settings = _cluster_with_the_chart(FULL, tmp_path)
     try:
         refused = asyncio.run(_diagnose_and_fix(kubeconfig, FULL))
         asyncio.run(_watch_and_lead(kubeconfig, tmp_path, settings))
-        assert refused == []
-        assert sim.denied() == {}
-        assert sum(n for k, n in sim.stats().items() if k.startswith("patch ")) > 0  # the fixes did reach it
+        assert refused and all("forbidden" in r for r in refused), refused
+        assert {k.split(" ")[0] for k in sim.denied()} == {"patch"}, sim.denied()
     finally:
         sim.stop()
 
