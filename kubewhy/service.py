@@ -11,7 +11,7 @@ import difflib
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from . import telemetry
@@ -228,23 +228,31 @@ async def _diagnose(target: Target, deps: Deps, obj: dict[str, Any] | None) -> R
             else "Prometheus not configured: metric checks were skipped (KUBEWHY_PROMETHEUS_URL is not set)"
         )
     if report.findings:  # something is wrong: what changed before it started (a healthy report stays healthy)
-        report.findings += await _what_changed(kube, main, target, examined, deps.audit)
+        window = timedelta(seconds=deps.settings.changes_window) if deps.settings is not None else None
+        report.findings += await _what_changed(kube, main, target, examined, deps.audit, window)
     report.duration_ms = (time.perf_counter() - started) * 1000
     report.api_requests = getattr(deps.kube, "requests", 0) - requests_before
     return report
 
 
 async def _what_changed(
-    kube: CachedKube, main: Subject, target: Target, examined: list[Subject], audit: AuditLog | None = None
+    kube: CachedKube,
+    main: Subject,
+    target: Target,
+    examined: list[Subject],
+    audit: AuditLog | None = None,
+    window: timedelta | None = None,
 ) -> list[Finding]:
-    """The changes before the onset of the trouble, as evidence (kubewhy/changes): read from what this diagnosis
-    already fetched, so they cost no request (but a ConfigMap missing a key the pod needs); nothing when nothing is
-    wrong or nothing changed."""
+    """The changes within ``window`` (KUBEWHY_CHANGES_WINDOW, 2 h) before the onset of the trouble, as evidence
+    (kubewhy/changes): read from what this diagnosis already fetched, so they cost no request (but a ConfigMap
+    missing a key the pod needs); nothing when nothing is wrong or nothing changed."""
     from .changes.evidence import before_onset
+    from .changes.onset import WINDOW
     from .changes.stored import reader_of
 
     objects = [{**main.obj, "kind": target.kind}] + [s.obj for s in examined if s is not main]
-    found = await before_onset(kube, main.ref, objects, stored=reader_of(audit))  # and the watchers' change log
+    # and the watchers' change log
+    found = await before_onset(kube, main.ref, objects, window or WINDOW, stored=reader_of(audit))
     return [found] if found is not None else []
 
 

@@ -217,6 +217,8 @@ class Settings:
     escalation: EscalationSettings = field(default_factory=EscalationSettings)
     runbooks: RunbookSettings = field(default_factory=RunbookSettings)
     mcp: McpSettings = field(default_factory=lambda: McpSettings())
+    # KUBEWHY_CHANGES_WINDOW (a duration): how far before the onset a diagnosis looks for changes (docs/changes.md)
+    changes_window: float = 7200.0
 
 
 @dataclass(frozen=True)
@@ -620,7 +622,16 @@ def load(environ: Mapping[str, str] | None = None, flags: Flags | None = None) -
         escalation=_escalation(env),
         runbooks=_runbooks(env),
         mcp=_mcp(env),
+        changes_window=_changes_window(env),
     )
+
+
+def _changes_window(env: Mapping[str, str]) -> float:
+    raw = (env.get("KUBEWHY_CHANGES_WINDOW") or "").strip()
+    seconds = _seconds(raw, "KUBEWHY_CHANGES_WINDOW") if raw else 7200.0
+    if seconds <= 0:
+        raise SettingsError(f"KUBEWHY_CHANGES_WINDOW={raw!r}: must be more than 0")
+    return seconds
 
 
 __all__ = [

@@ -156,7 +156,13 @@ def _human(seconds: float) -> str:
 _ROLLOUT_KINDS = {"deploy": "deployment", "sts": "statefulset", "ds": "daemonset"}
 
 
-def _fixes(target_ref: str, top: Ranked) -> tuple[Fix, ...]:
+def span(window: timedelta) -> str:
+    """A window as ``--since`` takes it: ``2h``, ``90m``, ``45s``."""
+    s = int(window.total_seconds())
+    return f"{s // 3600}h" if s % 3600 == 0 else f"{s // 60}m" if s % 60 == 0 else f"{s}s"
+
+
+def _fixes(target_ref: str, top: Ranked, window: timedelta = WINDOW) -> tuple[Fix, ...]:
     """Undo a blamed rollout (medium risk), and read the whole timeline (low)."""
     kind, _, rest = target_ref.partition("/")
     ns, _, name = rest.rpartition("/")
@@ -178,7 +184,7 @@ def _fixes(target_ref: str, top: Ranked) -> tuple[Fix, ...]:
     out.append(
         Fix(
             title="Read the whole timeline of what changed",
-            command=f"kubewhy changes {target} --since 2h",
+            command=f"kubewhy changes {target} --since {span(window)}",
             risk="low",
             why="Revisions, who wrote which fields and when, the node, the configuration and scaling, oldest first.",
         )
@@ -246,7 +252,7 @@ async def before_onset(
         lines.append(f"{len(ranked) - MAX_LINES} more: kubewhy changes {target_ref}")
     return Finding(
         id=ID,
-        fixes=_fixes(target_ref, top),
+        fixes=_fixes(target_ref, top, window),
         title="What changed before the trouble started"
         + (f" ({blamed} plausible cause{'s' if blamed > 1 else ''})" if blamed else ""),
         severity="info",

@@ -112,6 +112,25 @@ def test_the_change_that_explains_the_failure_comes_first_and_the_decoy_is_liste
     )
 
 
+def test_the_window_before_the_onset_is_configurable_and_a_bad_one_is_a_clear_error() -> None:
+    """KUBEWHY_CHANGES_WINDOW=1m: the rollout 90 s before the onset is left out, the label edit 30 s before stays
+    (listed, not blamed); the fix reads the timeline over the same span."""
+    from kubewhy.errors import KubewhyError
+    from kubewhy.settings import load
+
+    kube = SnapshotKube([], objects=cluster("image"))
+    settings = load({"KUBEWHY_CHANGES_WINDOW": "1m"})
+    assert settings.changes_window == 60 and load({}).changes_window == 7200
+    deps = Deps(kube=kube, catalog=_catalog(), clock=kube.clock, settings=settings)
+    finding = _changed(asyncio.run(diagnose(parse_target(POD), deps)))
+    assert not any("revision" in e or e.startswith("likely cause") for e in finding.evidence), finding.evidence
+    assert any("kubectl-label" in e for e in finding.evidence) and "in the 1m before" in finding.summary
+    assert finding.fixes[-1].command.endswith("--since 1m")
+    for bad in ("0s", "soon"):
+        with pytest.raises(KubewhyError, match="KUBEWHY_CHANGES_WINDOW"):
+            load({"KUBEWHY_CHANGES_WINDOW": bad})
+
+
 def test_an_unrelated_change_is_listed_but_not_blamed() -> None:
     # An image that cannot be pulled: neither a ConfigMap's edit nor a label's explains it.
     start = Onset(datetime(2024, 6, 14, 9, 41, 30, tzinfo=UTC), "x")
