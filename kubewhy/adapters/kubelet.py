@@ -13,6 +13,10 @@ rights. Each node is read **once**: nothing here waits.
   container's *lifetime* average (``recent`` false: the check labels it with the start time and calls it
   inconclusive about now), and there is no growth (None).
 
+- **With the kubelet sampler's last two readings** of the node's counters (the watchers' sampler keeps them in
+  the audit database) and the newest at most ``fresh`` seconds old, the throttling ratio is taken between those
+  two with **no request at all**: the pages and ``/k8s why`` share the sampler's evidence.
+
 A second reading a short moment later would not help: the kubelet refreshes container statistics on cAdvisor's
 housekeeping interval (10 s by default) and volume statistics every minute, so a re-read within seconds mostly
 returns the same counters, and waiting longer is a fixed wait on every diagnosis.
@@ -217,15 +221,22 @@ class KubeletStats:
         ttl: float = 30.0,
         min_window: float = MIN_WINDOW,
         max_age: float = MAX_AGE,
+        fresh: float = 0.0,
         clock: Callable[[], float] = time.time,
     ):
         self.proxy = proxy
         self.samples: RecentSamples = samples if samples is not None else MemorySamples()
         self.ttl, self.min_window, self.max_age = ttl, min_window, max_age
+        self.fresh = fresh  # a stored sample at most this old, with an earlier one, is used without a request
         self.clock = clock
         self._flights: dict[tuple[str, str], tuple[float, asyncio.Future[Any]]] = {}
 
-    def _source(self, node: str, path: str, window: float | None) -> str:
+    def _source(self, node: str, path: str, window: float | None, stored: float | None = None) -> str:
+        if stored is not None and window is not None:
+            return (
+                f"kubelet of {node} via the API server's node proxy (/api/v1/nodes/{node}/proxy/{path}), change "
+                f"between the kubelet sampler's last two readings, {window:.0f}s apart, the last {stored:.0f}s ago"
+            )
         how = (
             f"change since a sample {window:.0f}s earlier"
             if window is not None
@@ -243,6 +254,21 @@ class KubeletStats:
             self._flights[(node, path)] = held
         result: Obj = await asyncio.shield(held[1])
         return result
+
+    async def _stored(self, node: str, path: str) -> tuple[Sample, Sample] | None:
+        """The kubelet sampler's last two readings of the node's counters, when the newest is at most ``fresh``
+        seconds old and the two are far enough apart for a rate: the throttling ratio with no request at all."""
+        if self.fresh <= 0:
+            return None
+        try:
+            kept = list(await self.samples.recent(node, path))
+        except Exception:  # noqa: BLE001 - a store that fails costs the shortcut, not the reading
+            return None
+        if not kept or not 0 <= self.clock() - kept[-1].at <= self.fresh:
+            return None
+        newest = kept[-1]
+        earlier = next((s for s in reversed(kept[:-1]) if self.min_window <= newest.at - s.at <= self.max_age), None)
+        return None if earlier is None else (newest, earlier)
 
     async def _read(self, node: str, path: str, parse: Callable[[str], Any]) -> tuple[Sample, Sample | None]:
         """This reading (one request) and the newest stored sample in the recent window, asked concurrently. A
@@ -266,11 +292,13 @@ class KubeletStats:
 
     async def cpu_throttling(self, node: str) -> Obj:
         async def measure() -> Obj:
-            now, earlier = await self._read(node, CADVISOR, parse_counters)
+            stored = await self._stored(node, CADVISOR)
+            now, earlier = stored if stored is not None else await self._read(node, CADVISOR, parse_counters)
             rows = throttling(now.figures, earlier.figures if earlier is not None else None)
             window = now.at - earlier.at if earlier is not None and any(r["recent"] for r in rows) else None
+            age = self.clock() - now.at if stored is not None else None
             return {
-                "source": self._source(node, CADVISOR, window),
+                "source": self._source(node, CADVISOR, window, age),
                 "seconds": window or 0.0,
                 "at": now.at,
                 "containers": rows,
@@ -292,7 +320,7 @@ class KubeletStats:
             return doc
 
         async def measure() -> Obj:
-            now, earlier = await self._read(node, SUMMARY, parse)
+            now, earlier = await self._read(node, SUMMARY, parse)  # read: a node's stored rows may hold part of it
             seconds = now.at - earlier.at if earlier is not None else 0.0
             figures = summary_figures(now.figures, earlier.figures if earlier is not None else None, seconds)
             trended = any(r["growth"] is not None for r in [*figures["containers"], *figures["volumes"]])

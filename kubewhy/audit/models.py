@@ -388,3 +388,7 @@ class KubeletSample(Base):
     capacity: Mapped[float | None]
     available: Mapped[float | None]
     instance: Mapped[str] = mapped_column(String(300))
+    # the reading before (same container instance; none across a restart): a rate with no request (migration 0011)
+    prev_at: Mapped[float | None]
+    prev_periods: Mapped[float | None]
+    prev_throttled: Mapped[float | None]

@@ -14,7 +14,17 @@ from .models import KubeletSample
 from .queries import store_errors
 
 Row = dict[str, Any]
-FIELDS = ("periods", "throttled", "working_set", "used", "capacity", "available")
+FIELDS = (
+    "periods",
+    "throttled",
+    "working_set",
+    "used",
+    "capacity",
+    "available",
+    "prev_at",
+    "prev_periods",
+    "prev_throttled",
+)
 
 
 def _row(s: KubeletSample) -> Row:

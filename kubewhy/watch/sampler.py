@@ -279,7 +279,7 @@ class Sampler:
             spec = next((c for c in (pod or {}).get("containers") or [] if c.get("name") == key[2]), None)
             reading = Reading(at, node, counters, spec.get("restarts") if spec else None)
             state = self.containers.get(key)
-            start = at
+            start, before = at, None  # before: the same container's previous reading, kept beside this one
             if state is None:
                 state = self.containers[key] = ContainerState(reading)
             else:
@@ -290,6 +290,7 @@ class Sampler:
                     for rule in cpu_rules:
                         state.since.pop(rule.id, None)
                 else:
+                    before = prev
                     p0, p1 = prev.counters.periods, counters.periods
                     t0, t1 = prev.counters.throttled, counters.throttled
                     if p0 is not None and p1 is not None and t0 is not None and t1 is not None and p1 > p0:
@@ -317,6 +318,9 @@ class Sampler:
                     "throttled": counters.throttled,
                     "working_set": counters.working_set,
                     "instance": counters.instance,
+                    "prev_at": before.at if before is not None else None,
+                    "prev_periods": before.counters.periods if before is not None else None,
+                    "prev_throttled": before.counters.throttled if before is not None else None,
                 }
             )
         for key in [k for k, s in self.containers.items() if s.last.node == node and k not in parsed]:
@@ -463,19 +467,28 @@ class StoredSamples:
         for row in rows:
             by_at.setdefault(row["at"], []).append(row)
         stored = []
-        for at, group in by_at.items():
-            if path == CADVISOR:
-                kept = [r for r in group if r["kind"] == "container" and r["periods"] is not None]
-                if kept:
+        if path == CADVISOR:  # the latest readings, and the ones before them (none across a restart)
+            counters = [r for r in rows if r["kind"] == "container" and r["periods"] is not None]
+            for when, periods, throttled in (
+                ("at", "periods", "throttled"),
+                ("prev_at", "prev_periods", "prev_throttled"),
+            ):
+                by_time: dict[float, list[dict[str, Any]]] = {}
+                for r in counters:
+                    if r[when] is not None and r[periods] is not None:
+                        by_time.setdefault(r[when], []).append(r)
+                for at, group in by_time.items():
+                    keys = [(r["namespace"], r["name"], r["container"]) for r in group]
                     figures = {
-                        PERIODS: {(r["namespace"], r["name"], r["container"]): r["periods"] for r in kept},
-                        THROTTLED: {(r["namespace"], r["name"], r["container"]): r["throttled"] or 0.0 for r in kept},
+                        PERIODS: {k: r[periods] for k, r in zip(keys, group, strict=True)},
+                        THROTTLED: {k: r[throttled] or 0.0 for k, r in zip(keys, group, strict=True)},
                     }
                     stored.append(Sample(at, figures))
-            else:
-                doc = _summary_doc(group, at)
-                if doc["pods"]:
-                    stored.append(Sample(at, doc))
+            return sorted([*stored, *mine], key=lambda s: s.at)
+        for at, group in by_at.items():
+            doc = _summary_doc(group, at)
+            if doc["pods"]:
+                stored.append(Sample(at, doc))
         return sorted([*stored, *mine], key=lambda s: s.at)
 
     def keep(self, node: str, path: str, sample: Sample) -> None:
@@ -535,6 +548,7 @@ def attach(settings: Settings, watcher: Watcher, scheduler: Any, common: dict[st
         kubelet = watcher.app.deps.kubelet
         if isinstance(kubelet, KubeletStats):  # pages and /k8s why take their rates from the stored samples
             kubelet.samples = StoredSamples(store, kubelet.samples)
+            kubelet.fresh = 2 * w.sampler_interval  # the last two readings, when recent: no request at all
     sampler = Sampler(
         watcher,
         proxy,

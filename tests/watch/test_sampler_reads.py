@@ -272,3 +272,70 @@ async def test_stored_samples_serve_a_diagnosis_a_rate_on_any_replica(rig: Start
         assert (await StoredSamples(store).recent(node, CADVISOR))[0].at == pytest.approx(r.clock.now.timestamp() - 60)
     finally:
         await engine.dispose()
+
+
+async def test_the_samplers_last_two_readings_give_a_diagnosis_its_rate_with_no_request(
+    rig: Start, tmp_path: Path
+) -> None:
+    r: Rig = await rig(THROTTLED)
+    url = db.resolve_url(f"sqlite:///{tmp_path / 'audit.db'}")
+    engine = db.make_engine(url)
+    try:
+        await upgrade(engine)
+        store = SampleStore(engine, url, cluster="test")
+        when = {"at": r.clock.now.timestamp() - 40}
+        sampler = Sampler(
+            r.watcher,
+            r.watcher.source.capabilities.nodes,  # type: ignore[arg-type]
+            r.rules.rules,
+            store=store,
+            clock=lambda: when["at"],
+        )
+        await sampler.visit(sampler.plan())
+        await asyncio.sleep(1.1)  # the simulator's counters move on
+        when["at"] += 30
+        await sampler.visit(sampler.plan())
+        node = sampler.containers[SERVER].last.node
+        stats = (await r.http.get("/kubesim/v1/stats")).json()["requests"]
+        reader = KubeletStats(
+            r.watcher.source.capabilities.nodes,  # type: ignore[arg-type]
+            samples=StoredSamples(SampleStore(engine, url, cluster="test")),
+            fresh=60,
+            clock=lambda: r.clock.now.timestamp(),
+        )
+        measured = await reader.cpu_throttling(node)
+        row = next(c for c in measured["containers"] if c["pod"] == SERVER[1])
+        assert row["recent"] and row["ratio"] == pytest.approx(0.62, abs=0.03)
+        assert measured["seconds"] == pytest.approx(30) and "last two readings, 30s apart" in measured["source"]
+        assert (await r.http.get("/kubesim/v1/stats")).json()["requests"] == stats  # not one request more
+        # a sampler that stopped (the newest reading older than `fresh`): the kubelet is read again
+        late = KubeletStats(
+            r.watcher.source.capabilities.nodes,  # type: ignore[arg-type]
+            samples=StoredSamples(SampleStore(engine, url, cluster="test")),
+            fresh=5,
+            clock=lambda: r.clock.now.timestamp(),
+        )
+        await late.cpu_throttling(node)
+        after = (await r.http.get("/kubesim/v1/stats")).json()["requests"]
+        assert after.get("get nodes/proxy/metrics/cadvisor", 0) == stats.get("get nodes/proxy/metrics/cadvisor", 0) + 1
+    finally:
+        await engine.dispose()
+
+
+async def test_only_the_leader_samples(rig: Start) -> None:
+    r: Rig = await rig(THROTTLED)
+
+    class Follower:
+        is_leader = False
+
+    r.watcher.elector = Follower()  # type: ignore[assignment]
+    sampler = r.sampler(interval=1.0)
+    for _ in range(3):
+        await sampler.tick()
+        r.clock.advance(1.0)
+    await sampler.settle()
+    assert sampler.stats.requests == 0 and await sampler.evaluate(r.rule("cpu-throttling")) == 0
+    r.watcher.elector = None  # it leads now
+    await sampler.tick()
+    await sampler.settle()
+    assert sampler.stats.requests >= 1
