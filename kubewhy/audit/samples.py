@@ -90,6 +90,16 @@ class SampleStore:
                 )
                 return [_row(s) for s in found.scalars()]
 
+    async def prune(self, before: float) -> int:
+        """Delete the rows read before ``before`` (epoch seconds): nodes and claims gone, or no longer sampled."""
+        with store_errors(self.url):
+            async with self._sessions() as session:
+                result = await session.execute(
+                    delete(KubeletSample).where(KubeletSample.cluster == self.cluster, KubeletSample.at < before)
+                )
+                await session.commit()
+                return int(getattr(result, "rowcount", 0) or 0)
+
     async def count(self) -> int:
         with store_errors(self.url):
             async with self._sessions() as session:

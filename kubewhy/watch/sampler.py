@@ -175,6 +175,8 @@ class Sampler:
                 self.interval,
                 stretch,
             )
+        if self.store is not None and self.stats.rounds % 10 == 0:  # rows of nodes no longer read
+            self._spawn(self._prune(now - 10 * self._round_length))
         self.stats.rounds += 1
         self.stats.nodes = len({n for n, _ in plan})
         self.stats.planned = len(plan)
@@ -208,9 +210,21 @@ class Sampler:
             return
         self._credit -= take
         batch = [self._queue.popleft() for _ in range(take)]
-        task = asyncio.create_task(self.visit(batch), name="kubelet-sampler-visit")
-        self._inflight.add(task)  # not awaited: a slow node holds its own slot, not the next tick
+        self._spawn(self.visit(batch))  # not awaited: a slow node holds its own slot, not the next tick
+
+    def _spawn(self, work: Any) -> None:
+        task = asyncio.create_task(work)
+        self._inflight.add(task)
         task.add_done_callback(self._inflight.discard)
+
+    async def _prune(self, before: float) -> None:
+        assert self.store is not None
+        try:
+            async with self._writing:
+                await self.store.prune(before)
+        except KubewhyError as exc:
+            self.stats.store_errors += 1
+            log.warning("cannot prune the kubelet samples: %s", exc)
 
     async def settle(self) -> None:
         """Until the reads in flight are done."""

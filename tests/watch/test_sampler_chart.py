@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from kubewhy.settings import load
+from kubewhy.settings import SettingsError, load
 from tests.test_helm_chart import render, settings_of
 
 
@@ -41,3 +41,17 @@ def test_nodes_proxy_is_granted_only_when_the_sampler_can_run(
     tuned = (values.get("watch") or {}).get("sampler") or {}
     assert watch.sampler_interval == (60.0 if tuned.get("interval") == "1m" else 30.0)
     assert watch.sampler_rate == tuned.get("requestsPerSecond", 10.0)
+
+
+@pytest.mark.parametrize(
+    "env, message",
+    [
+        ({"KUBEWHY_SAMPLER": "maybe"}, "KUBEWHY_SAMPLER='maybe': expected true or false"),
+        ({"KUBEWHY_SAMPLER_INTERVAL": "soon"}, "KUBEWHY_SAMPLER_INTERVAL='soon': expected a duration"),
+        ({"KUBEWHY_SAMPLER_INTERVAL": "0"}, "KUBEWHY_SAMPLER_INTERVAL='0': must be more than 0"),
+        ({"KUBEWHY_SAMPLER_RATE": "-1"}, "KUBEWHY_SAMPLER_RATE='-1': must be more than 0"),
+    ],
+)
+def test_a_bad_sampler_setting_names_itself(env: dict[str, str], message: str) -> None:
+    with pytest.raises(SettingsError, match=message.replace("(", r"\(")):
+        load(env)

@@ -270,6 +270,10 @@ async def test_stored_samples_serve_a_diagnosis_a_rate_on_any_replica(rig: Start
         assert row["recent"] and measured["seconds"] == pytest.approx(60, abs=1)
         assert "change since a sample 60s earlier" in measured["source"]
         assert (await StoredSamples(store).recent(node, CADVISOR))[0].at == pytest.approx(r.clock.now.timestamp() - 60)
+        # rows of nodes no longer read go (the sampler prunes every tenth round)
+        kept = await store.count()
+        assert await store.prune(r.clock.now.timestamp() - 120) == 0 and await store.count() == kept
+        assert await store.prune(r.clock.now.timestamp()) == kept and await store.count() == 0
     finally:
         await engine.dispose()
 
