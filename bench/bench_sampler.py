@@ -37,21 +37,12 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from bench.bench_watch import control, cpu_seconds, status_of  # noqa: E402
+
 BIN = Path(sys.executable).parent
-PROMETHEUS_SCRAPE = {"interval_s": 30, "paths": ("/metrics", "/metrics/cadvisor", "/metrics/probes")}
-
-
-def rss(pid: int) -> dict[str, float]:
-    out = {}
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith(("VmRSS:", "VmHWM:")):
-            out[line.split(":")[0]] = int(line.split()[1]) / 1024
-    return out
-
-
-def cpu_seconds(pid: int) -> float:
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+# kube-prometheus-stack's kubelet ServiceMonitor: these kubelet paths of every node, every 30 s
+PROMETHEUS_INTERVAL_S = 30
+PROMETHEUS_PATHS = ("/metrics", "/metrics/cadvisor", "/metrics/probes")
 
 
 def host(args: argparse.Namespace) -> None:
@@ -83,24 +74,12 @@ def host(args: argparse.Namespace) -> None:
     asyncio.run(main())
 
 
-def control(url: str, route: str, method: str = "GET") -> Any:
-    import urllib.request
-
-    req = urllib.request.Request(
-        f"{url}/kubesim/v1/{route}",
-        method=method,
-        data=b"{}" if method == "POST" else None,
-        headers={"Content-Type": "application/json"},
-    )
-    with urllib.request.urlopen(req, timeout=60) as resp:
-        return json.loads(resp.read())
-
-
 def raw(url: str, path: str) -> str:
     import urllib.request
 
     with urllib.request.urlopen(f"{url}{path}", timeout=60) as resp:
-        return resp.read().decode()
+        body: bytes = resp.read()
+    return body.decode()
 
 
 def series(text: str) -> int:
@@ -136,7 +115,7 @@ def measure(args: argparse.Namespace, nodes: int, work: Path) -> dict[str, Any]:
             raw(url, "/api/v1/nodes/node-0000/proxy/metrics")
         )
         out["prom_series"] = per_node * nodes
-        out["prom_per_min"] = nodes * len(PROMETHEUS_SCRAPE["paths"]) * 60 / PROMETHEUS_SCRAPE["interval_s"]
+        out["prom_per_min"] = nodes * len(PROMETHEUS_PATHS) * 60 / PROMETHEUS_INTERVAL_S
         return out
     finally:
         sim.terminate()
@@ -178,7 +157,7 @@ def watch(
         stats = control(url, "stats")["requests"]
         elapsed = time.monotonic() - t0
         cpu = cpu_seconds(proc.pid) - cpu0
-        mem = rss(proc.pid)
+        mem = status_of(proc.pid)
     finally:
         proc.send_signal(signal.SIGTERM)
         try:

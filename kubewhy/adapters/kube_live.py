@@ -23,6 +23,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import builtins
+import concurrent.futures
 import contextlib
 import functools
 import http.client
@@ -557,10 +558,16 @@ class LiveKube:
         return data.decode(errors="replace")
 
     async def node_proxy_lines(
-        self, node: str, path: str, consume: Callable[[Iterator[bytes]], Any], timeout: float
+        self,
+        node: str,
+        path: str,
+        consume: Callable[[Iterator[bytes]], Any],
+        timeout: float,
+        executor: concurrent.futures.Executor | None = None,
     ) -> Any:
-        """GET through the node proxy, the body handed line by line to ``consume`` on a thread of its own (a
-        cAdvisor answer is megabytes: never held whole); ``timeout`` bounds each read."""
+        """GET through the node proxy, the body handed line by line to ``consume`` on a thread of ``executor`` (a
+        cAdvisor answer is megabytes: never held whole; a caller with its own pool keeps a hung kubelet off the
+        loop's default one); ``timeout`` bounds each read."""
         where = f"/api/v1/nodes/{quote(node, safe='')}/proxy/{path}"
 
         def run() -> Any:
@@ -574,7 +581,7 @@ class LiveKube:
             finally:
                 closer()
 
-        return await asyncio.to_thread(run)
+        return await asyncio.get_running_loop().run_in_executor(executor, run)
 
     # ---- WatchSource: paged LISTs and WATCH streams (the watchers' informers) -------------------------------
     async def list_page(

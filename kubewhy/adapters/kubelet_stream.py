@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import Executor
 from dataclasses import dataclass
 from typing import Any, Protocol, runtime_checkable
 
@@ -31,7 +32,12 @@ class NodeProxyLines(Protocol):
     """A node proxy that hands the body over line by line (:meth:`LiveKube.node_proxy_lines`)."""
 
     async def node_proxy_lines(
-        self, node: str, path: str, consume: Callable[[Iterator[bytes]], Any], timeout: float
+        self,
+        node: str,
+        path: str,
+        consume: Callable[[Iterator[bytes]], Any],
+        timeout: float,
+        executor: Executor | None = None,
     ) -> Any: ...
 
 
@@ -137,22 +143,39 @@ def volumes_of(doc: Any) -> dict[tuple[str, str], VolumeFigures]:
     return out
 
 
-async def read_cadvisor(proxy: NodeProxy, node: str, timeout: float) -> dict[Key, Counters]:
+async def read_cadvisor(
+    proxy: NodeProxy, node: str, timeout: float, executor: Executor | None = None
+) -> dict[Key, Counters]:
     """One node's three families; ``KubeApiError`` (403, 503 …), ``ClusterUnreachable`` or ``TimeoutError``
-    when the node cannot be read."""
+    when the node cannot be read. ``executor``: the threads that read (the caller's own pool)."""
     deadline = time.monotonic() + timeout
     if isinstance(proxy, NodeProxyLines):
         parsed: dict[Key, Counters] = await proxy.node_proxy_lines(
-            node, "metrics/cadvisor", lambda lines: parse_lines(lines, deadline=deadline), timeout + 1.0
+            node, "metrics/cadvisor", lambda lines: parse_lines(lines, deadline=deadline), timeout + 1.0, executor
         )  # the socket's own bound a little later than the caller's: a hung kubelet is a timeout, not unreachable
         return parsed
     text = await proxy.node_proxy(node, "metrics/cadvisor")
     return parse_lines((line.encode() for line in text.splitlines()), deadline=deadline)
 
 
-async def read_volumes(proxy: NodeProxy, node: str, timeout: float) -> dict[tuple[str, str], VolumeFigures]:
+async def read_volumes(
+    proxy: NodeProxy, node: str, timeout: float, executor: Executor | None = None
+) -> dict[tuple[str, str], VolumeFigures]:
     """One node's volume figures from ``/stats/summary`` (a small JSON document: read whole)."""
-    text = await proxy.node_proxy(node, "stats/summary")
+    if isinstance(proxy, NodeProxyLines):
+        deadline = time.monotonic() + timeout
+
+        def whole(lines: Iterator[bytes]) -> str:
+            body = []
+            for line in lines:
+                if time.monotonic() > deadline:
+                    raise TimeoutError("the kubelet's answer took too long")
+                body.append(line)
+            return b"".join(body).decode("utf-8", "replace")
+
+        text: str = await proxy.node_proxy_lines(node, "stats/summary", whole, timeout + 1.0, executor)
+    else:
+        text = await proxy.node_proxy(node, "stats/summary")
     try:
         doc = json.loads(text)
     except ValueError:

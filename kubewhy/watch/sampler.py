@@ -26,7 +26,8 @@ import asyncio
 import logging
 import math
 from collections import deque
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
@@ -125,6 +126,8 @@ class Sampler:
         self._concurrency = max(1, concurrency)
         self._limit = asyncio.Semaphore(self._concurrency)
         self._inflight: set[asyncio.Task[None]] = set()
+        # threads of its own: a hung kubelet must not hold the loop's default pool (every API call, the Lease)
+        self._threads = ThreadPoolExecutor(max_workers=self._concurrency, thread_name_prefix="kubelet-sampler")
         self._writing = asyncio.Lock()  # one store transaction at a time
         self._queue: deque[tuple[str, str]] = deque()
         self._round_start: float | None = None
@@ -232,9 +235,11 @@ class Sampler:
             await asyncio.gather(*list(self._inflight), return_exceptions=True)
 
     def cancel(self) -> None:
-        """Cancel the reads in flight (the scheduler stops: the process is stopping)."""
+        """Cancel the reads in flight (the scheduler stops: the process is stopping); the threads end with their
+        reads (each bounded by the timeout)."""
         for task in list(self._inflight):
             task.cancel()
+        self._threads.shutdown(wait=False, cancel_futures=True)
 
     async def evaluate(self, rule: Rule) -> int:
         """Every ``every``: what has been over the threshold for the rule's ``for``, fed to the watcher."""
@@ -270,10 +275,12 @@ class Sampler:
             self.stats.requests += 1
             at = self.clock()
             try:
+                read: Awaitable[Any]
                 if path == CADVISOR:
-                    figures: Any = await asyncio.wait_for(read_cadvisor(self.proxy, node, self.timeout), self.timeout)
+                    read = read_cadvisor(self.proxy, node, self.timeout, self._threads)
                 else:
-                    figures = await asyncio.wait_for(read_volumes(self.proxy, node, self.timeout), self.timeout)
+                    read = read_volumes(self.proxy, node, self.timeout, self._threads)
+                figures: Any = await asyncio.wait_for(read, self.timeout)
             except (TimeoutError, KubewhyError) as exc:
                 outcome = _outcome(exc)
                 self.stats.skipped[outcome] = self.stats.skipped.get(outcome, 0) + 1
