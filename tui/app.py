@@ -33,7 +33,7 @@ from .screens.base import Base
 from .screens.confirm import ConfirmFix
 from .screens.error import ClusterError
 from .screens.home import HomeScreen
-from .screens.listing import EventsScreen, ResourceScreen
+from .screens.listing import EventsScreen, ResourceScreen, TableScreen
 from .screens.logs import LogsScreen
 from .screens.portforward import PortPrompt
 from .screens.scale import ScalePrompt
@@ -189,9 +189,27 @@ class K8sTui(Host):
             kind = rows.BY_COMMAND[word]
             screen = EventsScreen() if kind == "Event" else ResourceScreen(kind)
         else:
-            self.notify(f"unknown command :{text} (? lists them)", severity="error")
+            self.open_resource(word, text)
             return
         self._show(screen)
+
+    @work(group="resolve", exclusive=True)
+    async def open_resource(self, word: str, text: str) -> None:
+        """``:NAME`` for any resource the API server serves (discovery: plural, singular, kind, short name, CRDs
+        included), listed with the server's columns; a category (``:all``) names its resources."""
+        try:
+            resource, category = await self.session.resolve(word)
+        except KubewhyError as exc:
+            self.notify(f"discovery failed: {exc}", severity="error")
+            return
+        if resource is not None:
+            self._show(TableScreen(resource))
+            return
+        if category:
+            names = ", ".join(sorted({r.plural for r in category}))
+            self.notify(f"category {word}: {names} (:NAME opens one)", title=f":{word}", timeout=10)
+            return
+        self.notify(f"unknown command or resource :{text} (? lists the commands)", severity="error")
 
     def known_namespaces(self) -> set[str]:
         """The namespaces the caches have seen objects in (no request)."""
@@ -223,6 +241,8 @@ class K8sTui(Host):
         """Open a fresh main screen of the same sort (after a namespace change)."""
         if cls is EventsScreen:
             self._show(EventsScreen())
+        elif isinstance(top := self.screen, TableScreen):
+            self._show(TableScreen(top.resource))
         elif issubclass(cls, ResourceScreen) and kind:
             self._show(ResourceScreen(kind))
         else:

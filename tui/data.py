@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 import yaml
 
-from kubewhy.adapters.ports import Forward, KubeReader
+from kubewhy.adapters.ports import ApiResource, Forward, KubeReader
 from kubewhy.app import Kubewhy
 from kubewhy.errors import KubewhyError
 from kubewhy.models.findings import CheckResult, Finding, Report
@@ -118,6 +118,7 @@ class Session:
     kubewhy: Kubewhy = dataclasses.field(init=False)
     is_open: bool = dataclasses.field(default=False, init=False)
     forwards: list[tuple[Target, Forward]] = dataclasses.field(default_factory=list, init=False)
+    _resources: list[ApiResource] | None = dataclasses.field(default=None, init=False)  # discovery, once
     # run the watchers in-process (``--demo``: nobody else watches its cluster, so nobody would open incidents)
     watch_incidents: bool = False
     watchers: asyncio.Task[None] | None = dataclasses.field(default=None, init=False)
@@ -222,6 +223,52 @@ class Session:
         )
 
     # ---- live lists -------------------------------------------------------------------------------------------
+    async def resources(self) -> list[ApiResource]:
+        """What the API server serves (discovery, read once per session; CRDs included); [] for a snapshot."""
+        tables = self.kubewhy.kube.capabilities.tables
+        if tables is None:
+            return []
+        if self._resources is None:
+            self._resources = await tables.resources()
+        return self._resources
+
+    async def resolve(self, word: str) -> tuple[ApiResource | None, list[ApiResource]]:
+        """What ``:word`` names: a resource (by plural, singular, kind or short name, also ``NAME.GROUP``), or the
+        resources of a category (``all``); (None, []) when nothing does."""
+        word = word.lower()
+        found = await self.resources()
+        named = [r for r in found if word in r.names()]
+        if named:  # the same name in two groups: the core group first, then the shortest group, as kubectl
+            return sorted(named, key=lambda r: (r.group != "", len(r.group), r.group))[0], []
+        return None, [r for r in found if word in r.categories]
+
+    def table_store(self, resource: ApiResource) -> Store:
+        """The live cache of any resource, in the server's Table format (started on first use, then shared)."""
+        from .tables import TableStore
+
+        key = f"table:{resource.group}/{resource.plural}"
+        found = self.stores.get(key)
+        if found is not None:
+            return found
+        tables = self.kubewhy.kube.capabilities.tables
+        if tables is None:
+            raise KubewhyError("this cluster connection cannot list resources as Tables (a snapshot)")
+        made = TableStore(tables, resource, page_size=self.page_size)
+        self.stores[key] = made
+        self.tasks[key] = asyncio.create_task(made.run(), name=f"k8stui-{key}")
+        return made
+
+    async def resource_yaml(self, resource: ApiResource, target: Target) -> str:
+        """YAML of an object of a kind the core does not model (a custom resource), read by its resource path."""
+        self.record("yaml", target)
+        tables = self.kubewhy.kube.capabilities.tables
+        if tables is None:
+            raise KubewhyError("this cluster connection cannot read custom resources")
+        obj = await tables.get_resource(resource, target.namespace, target.name)
+        if obj is None:
+            return f"{resource.kind.lower()} {target.name} not found"
+        return yaml.safe_dump(obj, sort_keys=False, default_flow_style=False)
+
     def store(self, kind: str) -> Store:
         """The live cache of ``kind`` (started on first use, shared by every screen that shows it)."""
         found = self.stores.get(kind)

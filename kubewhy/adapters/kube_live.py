@@ -45,7 +45,7 @@ from ..errors import ClusterUnreachable, KubeApiError
 from ..kinds import info
 from ..redact import redact_log, redact_object
 from .normalize import normalize
-from .ports import Capabilities, Obj
+from .ports import ApiResource, Capabilities, Obj
 
 if TYPE_CHECKING:
     from kubernetes import client
@@ -395,7 +395,15 @@ class LiveKube:
     def capabilities(self) -> Capabilities:
         """A live connection can do everything: patch, watch, create and replace, proxy, impersonate, forward."""
         return Capabilities(
-            writer=self, watch=self, objects=self, proxy=self, nodes=self, impersonate=self, forward=self, logs=self
+            writer=self,
+            watch=self,
+            objects=self,
+            proxy=self,
+            nodes=self,
+            impersonate=self,
+            forward=self,
+            logs=self,
+            tables=self,
         )
 
     def impersonating(self, user: str, groups: tuple[str, ...] = ()) -> Capabilities:
@@ -676,8 +684,115 @@ class LiveKube:
         finally:
             await stream.aclose()
 
+    # ---- TableReader: any resource by discovery, in the server's Table format ----------------------------------
+    async def resources(self) -> builtins.list[ApiResource]:
+        """Discovery: ``/api/v1`` and the preferred version of each group of ``/apis`` (CRDs included); a group
+        whose list fails (an aggregated API that is down) is left out, as kubectl does."""
+        status, data = await self._request("GET", "/apis")
+        if status != 200:
+            self._raise(status, data, "read the API groups (discovery)")
+        versions = [("", "v1")] + [
+            (str(g.get("name")), str((g.get("preferredVersion") or {}).get("version") or ""))
+            for g in json.loads(data).get("groups") or []
+            if (g.get("preferredVersion") or {}).get("version")
+        ]
+
+        async def one(group: str, version: str) -> builtins.list[ApiResource]:
+            path = f"/apis/{group}/{version}" if group else f"/api/{version}"
+            status, data = await self._request("GET", path)
+            if status != 200:
+                return []
+            found = []
+            for r in json.loads(data).get("resources") or []:
+                verbs = tuple(r.get("verbs") or ())
+                if "/" in str(r.get("name")) or "list" not in verbs:
+                    continue
+                found.append(
+                    ApiResource(
+                        kind=str(r.get("kind")),
+                        plural=str(r.get("name")),
+                        group=group,
+                        version=version,
+                        namespaced=bool(r.get("namespaced")),
+                        singular=str(r.get("singularName") or ""),
+                        short_names=tuple(r.get("shortNames") or ()),
+                        categories=tuple(r.get("categories") or ()),
+                        verbs=verbs,
+                    )
+                )
+            return found
+
+        groups = await asyncio.gather(*(one(g, v) for g, v in versions))
+        return [r for group in groups for r in group]
+
+    _TABLE = "application/json;as=Table;v=v1;g=meta.k8s.io, application/json"
+
+    @staticmethod
+    def _table_rows(table: Obj) -> Obj:
+        """Each row's object reduced to the metadata a list needs: annotations (a last-applied configuration
+        may hold a Secret's data) and managed fields are dropped."""
+        for row in table.get("rows") or []:
+            meta = (row.get("object") or {}).get("metadata") or {}
+            row["object"] = {"metadata": {k: v for k, v in meta.items() if k not in ("annotations", "managedFields")}}
+        return table
+
+    async def list_table(
+        self,
+        resource: ApiResource,
+        namespace: str | None = None,
+        *,
+        limit: int = 500,
+        continue_token: str | None = None,
+    ) -> Obj:
+        query = {"limit": limit or None, "continue": continue_token, "includeObject": "Metadata"}
+        status, data = await self._request("GET", resource.path(namespace), query, accept=self._TABLE)
+        if status != 200:
+            self._raise(status, data, f"list {resource.plural}")
+        table: Obj = json.loads(data)
+        if table.get("kind") != "Table":
+            raise KubeApiError(f"the API server at {self.endpoint} does not serve {resource.plural} as a Table", 406)
+        return self._table_rows(table)
+
+    async def watch_table(
+        self, resource: ApiResource, namespace: str | None = None, *, resource_version: str
+    ) -> AsyncGenerator[Obj, None]:
+        query = {
+            "watch": "true",
+            "resourceVersion": resource_version,
+            "includeObject": "Metadata",
+            "timeoutSeconds": 300,
+        }
+        stream = self._stream(
+            resource.path(namespace), query, 330, f"watch {resource.plural}", f"watch of {resource.plural}", self._TABLE
+        )
+        try:
+            async for line in stream:
+                if not line.strip():
+                    continue
+                event = json.loads(line)
+                if isinstance(event.get("object"), dict) and event["object"].get("kind") == "Table":
+                    self._table_rows(event["object"])
+                yield event
+        finally:
+            await stream.aclose()
+
+    async def get_resource(self, resource: ApiResource, namespace: str | None, name: str) -> Obj | None:
+        status, data = await self._request("GET", resource.path(namespace, name))
+        if status == 404:
+            return None
+        if status != 200:
+            self._raise(status, data, f"get {resource.plural}/{name}")
+        obj: Obj = json.loads(data)
+        return redact_object(obj)
+
     async def _stream(
-        self, path: str, query: dict[str, Any], read_timeout: float | None, what: str, name: str
+        self,
+        path: str,
+        query: dict[str, Any],
+        read_timeout: float | None,
+        what: str,
+        name: str,
+        accept: str = "application/json",
     ) -> AsyncGenerator[bytes, None]:
         """The lines of a long GET (a WATCH, a followed log). The blocking reads run on a thread of the stream's own
         (it would hold a pool thread for minutes); leaving the iteration closes the connection. A non-200 answer
@@ -695,7 +810,7 @@ class LiveKube:
 
         def pump() -> None:
             try:
-                status, lines, closer = self._open_stream(path, query, read_timeout)
+                status, lines, closer = self._open_stream(path, query, read_timeout, accept)
             except BaseException as exc:  # noqa: BLE001 - handed to the event loop
                 with contextlib.suppress(RuntimeError):
                     loop.call_soon_threadsafe(_settle, opened, exc)
@@ -742,11 +857,11 @@ class LiveKube:
             closer()
 
     def _open_stream(
-        self, path: str, query: dict[str, Any], read_timeout: float | None
+        self, path: str, query: dict[str, Any], read_timeout: float | None, accept: str = "application/json"
     ) -> tuple[int, Iterator[bytes], Callable[[], None]]:
         params = [(k, v) for k, v in query.items() if v is not None]
         target = path + (f"?{urlencode(params)}" if params else "")
-        headers = {"Accept": "application/json"}
+        headers = {"Accept": accept}
         if isinstance(self.api, DirectClient):
             try:
                 return self.api.open_stream(target, headers=headers, timeout=read_timeout)

@@ -151,6 +151,7 @@ class Capabilities:
     impersonate: Impersonator | None = None
     forward: PortForwarder | None = None  # pods/portforward (k8stui's port-forward), in-process
     logs: LogStreamer | None = None  # followed logs (follow=true), one request per container
+    tables: TableReader | None = None  # any kind by discovery, in the server's Table format
 
 
 class Forward(Protocol):
@@ -182,6 +183,62 @@ class LogStreamer(Protocol):
         since_seconds: int | None = None,
     ) -> AsyncGenerator[str, None]:
         """A container's log line by line, redacted; ``follow``: one request kept open, each line as it is written."""
+
+
+@dataclass(frozen=True)
+class ApiResource:
+    """One resource the API server serves (its discovery): CRDs included, with short names and categories."""
+
+    kind: str
+    plural: str
+    group: str
+    version: str
+    namespaced: bool
+    singular: str = ""
+    short_names: tuple[str, ...] = ()
+    categories: tuple[str, ...] = ()
+    verbs: tuple[str, ...] = ()
+
+    @property
+    def api_version(self) -> str:
+        return f"{self.group}/{self.version}" if self.group else self.version
+
+    def path(self, namespace: str | None = None, name: str | None = None) -> str:
+        base = f"/apis/{self.group}/{self.version}" if self.group else f"/api/{self.version}"
+        where = f"/namespaces/{namespace}" if namespace and self.namespaced else ""
+        return f"{base}{where}/{self.plural}" + (f"/{name}" if name else "")
+
+    def names(self) -> tuple[str, ...]:
+        """What ``kubectl get`` accepts for it: the plural, the singular, the kind and the short names (lower case),
+        each also as ``NAME.GROUP``."""
+        plain = {n.lower() for n in (self.plural, self.singular, self.kind, *self.short_names) if n}
+        return tuple(sorted(plain | ({f"{n}.{self.group}" for n in plain} if self.group else set())))
+
+
+class TableReader(Protocol):
+    """Any resource by discovery, listed and watched in the server's Table format (``kubectl get``'s columns)."""
+
+    async def resources(self) -> list[ApiResource]:
+        """Every listable resource, from discovery: the preferred version of each group, no subresources."""
+
+    async def list_table(
+        self,
+        resource: ApiResource,
+        namespace: str | None = None,
+        *,
+        limit: int = 500,
+        continue_token: str | None = None,
+    ) -> Obj:
+        """One page of the resource as a ``meta.k8s.io/v1`` Table, each row with its object's metadata (no
+        annotations, no managed fields)."""
+
+    def watch_table(
+        self, resource: ApiResource, namespace: str | None = None, *, resource_version: str
+    ) -> AsyncGenerator[Obj, None]:
+        """Watch events whose objects are Tables of one row (``{"type", "object"}``)."""
+
+    async def get_resource(self, resource: ApiResource, namespace: str | None, name: str) -> Obj | None:
+        """The object, redacted; None when it does not exist."""
 
 
 class Impersonator(Protocol):

@@ -15,10 +15,13 @@ from textual.binding import Binding
 from textual.timer import Timer
 from textual.widgets import LoadingIndicator, Static
 
+from kubewhy.adapters.ports import ApiResource
+from kubewhy.kinds import BY_KIND
 from kubewhy.models.target import Target
 from kubewhy.watch.informer import Change
 
 from .. import filtering, rows
+from ..data import Store
 from ..markup import escape
 from ..rows import FUTURE_SLACK
 from ..widgets.table import VirtualTable
@@ -28,11 +31,12 @@ REDRAW_DELAY = 0.2  # seconds: changes arriving within it are drawn together
 
 
 class ResourceScreen(TargetScreen):
-    def __init__(self, kind: str) -> None:
+    def __init__(self, kind: str, view: rows.KindView | None = None) -> None:
         super().__init__()
         self.kind = kind
-        self.view = rows.VIEWS[kind]
+        self.view = view or rows.VIEWS[kind]
         self.title_text = kind
+        self.plural = kind.lower() + ("" if kind.endswith("s") else "s")  # for "12 of 30 pods"
         self.filter = filtering.parse("")
         self.filter_text = ""
         self.sort_column: int | None = None
@@ -54,8 +58,12 @@ class ResourceScreen(TargetScreen):
     def table(self) -> VirtualTable:
         return self.query_one("#table", VirtualTable)
 
+    def open_store(self) -> Store:
+        """The live cache this list shows."""
+        return self.tui.session.store(self.kind)
+
     def on_mount(self) -> None:
-        self.store = self.tui.session.store(self.kind)
+        self.store = self.open_store()
         self.store.listeners.append(self._changed)
         self.table.focus()
         if self.store.synced.is_set():
@@ -131,7 +139,7 @@ class ResourceScreen(TargetScreen):
         self.shown = self.select()
         table = self.table
         table.sort_column, table.sort_reverse = self.sort_column, self.sort_reverse
-        plural = self.kind.lower() + ("" if self.kind.endswith("s") else "s")
+        plural = self.plural
         table.empty_text = (
             f"No {plural}"
             + (f" matching /{self.filter.text}" if self.filter.text else "")
@@ -235,3 +243,62 @@ class EventsScreen(ResourceScreen):
             f" of {self.involved.ref}" if self.involved is not None else ""
         )
         self.redraw()
+
+
+class TableScreen(ResourceScreen):
+    """Any other resource the API server serves (``:ds``, ``:cm``, ``:ing``, ``:smon``, any CRD), with the columns
+    the server prints for it (its Table format), live (:class:`tui.tables.TableStore`). Keys that need the core to
+    model the kind (why, edit, delete …) say so on a custom resource; ``y`` and ``d`` read it by its path."""
+
+    def __init__(self, resource: ApiResource) -> None:
+        super().__init__(resource.kind, rows.KindView(resource.kind, resource.plural, (), lambda obj: obj))
+        self.resource = resource
+        self.title_text = resource.plural + (f".{resource.group}" if resource.group else "")
+        self.plural = resource.plural
+
+    def open_store(self) -> Store:
+        return self.tui.session.table_store(self.resource)
+
+    def redraw(self) -> None:
+        columns = getattr(self.store, "columns", ())
+        if columns and columns != self.view.columns:
+            self.view = rows.KindView(self.kind, self.resource.plural, columns, self.view.project)
+            self.table.set_columns(columns)
+        super().redraw()
+
+    @property
+    def modelled(self) -> bool:
+        """Whether the core knows the kind (diagnoses, describes, edits it); a custom resource it does not."""
+        return self.kind in BY_KIND
+
+    def _custom(self, what: str) -> bool:
+        if self.modelled:
+            return False
+        self.notify(f"{what}: kubewhy does not model {self.kind} (a custom resource); y shows it", severity="warning")
+        return True
+
+    def action_yaml(self) -> None:
+        if self.modelled:
+            super().action_yaml()
+        elif (target := self._target()) is not None:
+            from .text import TextScreen
+
+            self.tui.push_screen(TextScreen(target, "yaml", resource=self.resource))
+
+    def action_describe(self) -> None:
+        if self.modelled:
+            super().action_describe()
+        else:
+            self.action_yaml()
+
+    def action_why(self) -> None:
+        if not self._custom("why"):
+            super().action_why()
+
+    def action_edit(self) -> None:
+        if not self._custom("edit"):
+            super().action_edit()
+
+    def action_delete(self) -> None:
+        if not self._custom("delete"):
+            super().action_delete()

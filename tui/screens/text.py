@@ -6,6 +6,7 @@ from textual import work
 from textual.app import ComposeResult
 from textual.widgets import TextArea
 
+from kubewhy.adapters.ports import ApiResource
 from kubewhy.errors import KubewhyError
 from kubewhy.models.target import Target
 
@@ -13,9 +14,10 @@ from .base import Base
 
 
 class TextScreen(Base):
-    def __init__(self, target: Target, what: str) -> None:
+    def __init__(self, target: Target, what: str, *, resource: ApiResource | None = None) -> None:
+        """``resource``: a custom resource's, read by its path (the core does not model its kind)."""
         super().__init__()
-        self.target, self.what = target, what
+        self.target, self.what, self.resource = target, what, resource
         self.title_text = f"{what} {target.ref}"
 
     def body(self) -> ComposeResult:
@@ -29,7 +31,9 @@ class TextScreen(Base):
     async def load(self) -> None:
         session = self.tui.session
         try:
-            if self.what == "yaml":
+            if self.resource is not None:
+                text = await session.resource_yaml(self.resource, self.target)
+            elif self.what == "yaml":
                 text = await session.yaml_text(self.target)
             else:
                 text = await session.describe(self.target)
