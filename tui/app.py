@@ -26,10 +26,10 @@ from kubewhy.models.target import Target
 from kubewhy.redact import REDACTED
 
 from . import actions, rows
-from .data import Session
+from .data import CHANGES_SINCE, Session
 from .host import Detail, Host
 from .screens.audit import HistoryScreen, IncidentsScreen
-from .screens.base import Base
+from .screens.base import Base, TargetScreen
 from .screens.confirm import ConfirmFix
 from .screens.error import ClusterError
 from .screens.home import HomeScreen
@@ -149,7 +149,15 @@ class K8sTui(Host):
         return [f"ns {n}" for n in names] + [f"ctx {c}" for c in self.session.contexts()]
 
     def palette_commands(self) -> Iterable[str]:
-        yield from ["home", "incidents", "history", "pf", *(v.command for v in rows.VIEWS.values()), "ns all"]
+        yield from [
+            "home",
+            "incidents",
+            "history",
+            "pf",
+            "changes",
+            *(v.command for v in rows.VIEWS.values()),
+            "ns all",
+        ]
         yield from self.completions()
 
     def run_command(self, text: str) -> None:
@@ -178,6 +186,9 @@ class K8sTui(Host):
             return
         if word in ("pf", "portforward", "port-forward"):
             self.forwards_command(arg)
+            return
+        if word == "changes":
+            self.changes_command(arg)
             return
         if word == "home":
             screen = HomeScreen()
@@ -342,6 +353,42 @@ class K8sTui(Host):
             title="port-forward",
             timeout=10,
         )
+
+    def changes_command(self, arg: str) -> None:
+        """``:changes [TARGET] [SINCE]``: the core's change timeline of TARGET (``deploy/q1/app``, ``pod/NAME -n
+        NS``), or of the object selected on the screen, over the last SINCE (default 2h)."""
+        from datetime import timedelta
+
+        from kubewhy.durations import parse_duration
+        from kubewhy.models.target import parse_target
+
+        words = arg.split()
+        since: timedelta | None = None
+        if words and words[-1][:1].isdigit():
+            try:
+                since = parse_duration(words.pop())
+            except ValueError as exc:
+                self.notify(f":changes: {exc}", severity="error")
+                return
+        namespace = None
+        if "-n" in words and words.index("-n") + 1 < len(words):
+            at = words.index("-n")
+            namespace = words[at + 1]
+            del words[at : at + 2]
+        target: Target | None
+        if words:
+            try:
+                target = parse_target(" ".join(words), namespace, self.namespace or "default")
+            except (KubewhyError, ValueError) as exc:
+                self.notify(f":changes: {exc}", severity="error")
+                return
+        else:
+            top = self.screen
+            target = top.selected() if isinstance(top, TargetScreen) else getattr(top, "target", None)
+            if target is None:
+                self.notify(":changes TARGET [SINCE], e.g. :changes deploy/q1/app 2h (or select an object)")
+                return
+        self.push_screen(TextScreen(target, "changes", since=since or CHANGES_SINCE))
 
     @work(group="forwards")
     async def forwards_command(self, arg: str) -> None:

@@ -38,6 +38,7 @@ if TYPE_CHECKING:
 Key = tuple[str, str]
 SOURCE = "tui"
 SWEEP_CONCURRENCY = 4  # diagnoses home runs at once
+CHANGES_SINCE = timedelta(hours=2)  # how far back :changes and the why screen's changes pane look
 CLOSE_TIMEOUT = 5.0  # seconds the audit log may take to flush when the TUI quits or switches context
 
 
@@ -257,6 +258,21 @@ class Session:
         self.stores[key] = made
         self.tasks[key] = asyncio.create_task(made.run(), name=f"k8stui-{key}")
         return made
+
+    async def changes(self, target: Target, since: timedelta = CHANGES_SINCE) -> list[str]:
+        """What changed around ``target`` in the last ``since``: the core's change timeline (kubewhy/changes: its
+        revisions, who wrote which fields, its configuration, node and Services, the events that record a change),
+        merged with the watchers' change log when the audit database has one, as ``kubewhy changes`` prints it."""
+        from kubewhy.changes.stored import reader_of, with_log
+        from kubewhy.changes.timeline import as_lines
+
+        self.record("show_changes", target)
+        timeline = await self.kubewhy.changes(target, since)
+        try:
+            timeline = await with_log(timeline, reader_of(self.kubewhy.audit))
+        except KubewhyError as exc:
+            timeline.notes.append(f"the watchers' change log could not be read: {exc}")
+        return as_lines(timeline)
 
     async def resource_yaml(self, resource: ApiResource, target: Target) -> str:
         """YAML of an object of a kind the core does not model (a custom resource), read by its resource path."""

@@ -42,8 +42,9 @@ async def test_port_forward_reaches_the_pods_port_and_stops(
         await select(pilot, pods.table, POD)
         await pilot.press("F")
         await until(pilot, lambda: isinstance(app.screen, PortPrompt), "the ports prompt")
-        assert app.screen.ports == [8080]  # the pod's declared container ports are offered
-        app.screen.query_one(Input).value = ":8080"  # any free local port
+        prompt = app.screen
+        assert isinstance(prompt, PortPrompt) and prompt.ports == [8080]  # the pod's declared container ports
+        prompt.query_one(Input).value = ":8080"  # any free local port
         await pilot.press("enter")
         await until(pilot, lambda: bool(app.session.forwards), "the forward listens")
         target, forward = app.session.forwards[0]

@@ -27,6 +27,7 @@ from .base import Base
 from .confirm import ConfirmFix
 
 COLOURS = {"critical": "red", "warning": "yellow", "info": "cyan"}
+CHANGES_SHOWN = 12  # lines of the change timeline on the why screen
 MARKS = {"ok": "✓", "failed": "✗", "skipped": "·", "error": "!", "timeout": "⌛"}
 
 
@@ -106,6 +107,7 @@ class WhyScreen(Base):
             yield Static("", id="why-state")
             yield Log(id="progress", max_lines=2000)
             yield Static("", id="causes")
+            yield Static("", id="changes")
             yield VerticalScroll(id="charts")
             yield Static("[b]Fixes[/b]  (c: copy the command · a: apply after a dry run)", id="fixes-title")
             yield OptionList(id="fixes")
@@ -143,6 +145,7 @@ class WhyScreen(Base):
             f"{len(report.checks)} checks in {report.duration_ms:.0f} ms, {report.api_requests} API requests"
         )
         self.query_one("#causes", Static).update(causes_markup(report))
+        self.show_changes()
         self.show_fixes(report)
         await self.show_charts(report)
 
@@ -165,6 +168,24 @@ class WhyScreen(Base):
         if shown:
             options.highlighted = 0
             options.focus()
+
+    @work(group="changes", exclusive=True)
+    async def show_changes(self) -> None:
+        """The changes pane: the core's change timeline of the target (``:changes`` shows it whole)."""
+        box = self.query_one("#changes", Static)
+        box.update("[b]What changed[/b] …")
+        try:
+            lines = await self.tui.session.changes(self.target)
+        except KubewhyError as exc:
+            box.update(f"[b]What changed[/b]  [dim]could not be read: {escape(str(exc))}[/]")
+            return
+        shown = lines[:CHANGES_SHOWN]
+        more = (
+            f"\n[dim]… {len(lines) - len(shown)} more line(s): :changes shows them all[/]"
+            if lines[len(shown) :]
+            else ""
+        )
+        box.update("[b]What changed[/b]\n" + escape("\n".join(shown)) + more)
 
     async def show_charts(self, report: Report) -> None:
         box = self.query_one("#charts", VerticalScroll)
