@@ -210,3 +210,32 @@ def test_demo_port_forward_and_delete_with_audit_rows(pane: str) -> None:
     keys(pane, "Escape")
     keys(pane, ":q", "Enter")
     assert "K8STUI-EXITED 0" in screen_with(pane, "K8STUI-EXITED")
+
+
+def test_demo_any_kind_streamed_logs_and_changes(pane: str) -> None:
+    screen_with(pane, "Troubled pods")
+    keys(pane, ":ds", "Enter")  # any kind from discovery, with the server's Table columns
+    screen_with(pane, "daemonsets.apps", "calico-node", "NODE SELECTOR")
+    keys(pane, ":smon", "Enter")  # a CRD by its short name
+    screen_with(pane, "servicemonitors.monitoring.coreos.com", "kube-prometheus-stack-kubelet")
+    keys(pane, ":deploy", "Enter")
+    screen_with(pane, "deployments", "writer-b")
+    keys(pane, "/coredns", "Enter")
+    screen_with(pane, "1 of ", "/coredns")
+    keys(pane, "l")  # a workload's pods, streamed and merged
+    screen_with(pane, "logs deploy/kube-system/coredns", "2 pods", "following")
+    keys(pane, "w")
+    screen_with(pane, "wrapped")
+    keys(pane, "s")
+    screen_with(pane, "Logs since")
+    keys(pane, "5m", "Enter")
+    screen_with(pane, "since 300s ago")
+    keys(pane, "c")
+    screen_with(pane, "(all containers)", "coredns")
+    keys(pane, "Escape", "Escape")
+    screen_with(pane, "1 of ", "/coredns")
+    keys(pane, ":changes deploy/q1/app 2h", "Enter")  # the core's change timeline
+    screen_with(pane, "What changed around deploy/q1/app", "revision 1")
+    keys(pane, "Escape")
+    keys(pane, ":q", "Enter")
+    assert "K8STUI-EXITED 0" in screen_with(pane, "K8STUI-EXITED")
