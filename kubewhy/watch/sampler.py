@@ -12,7 +12,9 @@ Prometheus, from the kubelets' own figures read through the API server's node pr
   is a restart: that reading gives no rate (never a false one) and the rule's ``for`` starts again.
 - **The same rule semantics as Prometheus**: a condition must hold from its first reading over the threshold for
   the rule's ``for`` (a rate's window counts from its first sample), evaluated every ``every``, fed to the
-  watcher as the Prometheus path does (:meth:`Watcher.metric_results`: routes, grouping, grace, resolve).
+  watcher as the Prometheus path does (:meth:`Watcher.metric_results`: routes, grouping, grace, resolve). A
+  reading that makes a condition start or stop holding is fed at once too: evaluating the readings costs no
+  query, so nothing waits for the next ``every`` (a page comes within ``for`` plus one sampling interval).
 - **Failure modes**: a node whose proxy is refused (403), absent (404), unavailable (503) or slower than
   ``timeout`` is skipped and counted; the others go on.
 - **Leader only**; the latest sample per container and volume is kept in the audit database
@@ -134,6 +136,11 @@ class Sampler:
         self._round_length = interval
         self._per_step = 0.0
         self._credit = 0.0
+        self._changed: set[str] = set()  # rules whose held items changed with the readings since the last visit
+
+    def _held(self, since: dict[str, float], at: float) -> set[str]:
+        """The rules whose condition has held for their ``for`` at the reading of ``at``."""
+        return {r.id for r in self.rules if r.id in since and at - since[r.id] >= r.for_.total_seconds()}
 
     def _detects(self, detect: str) -> list[Rule]:
         return [r for r in self.rules if r.detect == detect]
@@ -262,6 +269,10 @@ class Sampler:
                 readings.append((node, "container", self._on_counters(node, at, figures)))
             else:
                 readings.append((node, "volume", self._on_volumes(node, at, figures)))
+        changed, self._changed = self._changed, set()
+        for rule in self.rules:  # a condition that starts or stops holding is fed at once, not at the next `every`
+            if rule.id in changed:
+                await self.evaluate(rule)
         if self.store is not None and readings:
             try:
                 async with self._writing:
@@ -300,6 +311,7 @@ class Sampler:
             spec = next((c for c in (pod or {}).get("containers") or [] if c.get("name") == key[2]), None)
             reading = Reading(at, node, counters, spec.get("restarts") if spec else None)
             state = self.containers.get(key)
+            was = self._held(state.since, state.last.at) if state is not None else set()
             start, before = at, None  # before: the same container's previous reading, kept beside this one
             if state is None:
                 state = self.containers[key] = ContainerState(reading)
@@ -329,6 +341,7 @@ class Sampler:
                     state.since.setdefault(rule.id, at)
                 else:
                     state.since.pop(rule.id, None)
+            self._changed |= was ^ self._held(state.since, at)
             rows.append(
                 {
                     "namespace": key[0],
@@ -345,6 +358,7 @@ class Sampler:
                 }
             )
         for key in [k for k, s in self.containers.items() if s.last.node == node and k not in parsed]:
+            self._changed |= self._held(self.containers[key].since, self.containers[key].last.at)
             del self.containers[key]  # gone from the node
         return rows
 
@@ -353,6 +367,7 @@ class Sampler:
         rows = []
         for key, figures in found.items():
             state = self.volumes.get(key)
+            was = self._held(state.since, state.at) if state is not None else set()
             if state is None:
                 state = self.volumes[key] = VolumeState(at, node, figures)
             state.at, state.node, state.figures = at, node, figures
@@ -367,6 +382,7 @@ class Sampler:
                     state.since.setdefault(rule.id, state.history[-2][0])
                 else:
                     state.since.pop(rule.id, None)
+            self._changed |= was ^ self._held(state.since, at)
             rows.append(
                 {
                     "namespace": key[0],
@@ -378,6 +394,7 @@ class Sampler:
                 }
             )
         for key in [k for k, s in self.volumes.items() if s.node == node and k not in found]:
+            self._changed |= self._held(self.volumes[key].since, self.volumes[key].at)
             del self.volumes[key]
         return rows
 

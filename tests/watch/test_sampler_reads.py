@@ -120,7 +120,10 @@ async def test_throttling_under_the_default_rule_holds_its_for_then_feeds_the_wo
         assert sampler.present(rule) == {}  # over the threshold, not yet for 5 minutes
     state = sampler.containers[SERVER]
     assert state.ratio == pytest.approx(0.62, abs=0.03) and state.window == 60
+    assert r.watcher.candidates == {}
     await _round(r, sampler, 60)
+    # the reading that completes the 5 minutes feeds the watcher at once, not at the next `every`
+    assert ("cpu-throttling", "deploy/q10/server") in r.watcher.candidates
     found = sampler.present(rule)
     assert list(found) == ["metric/cpu-throttling/q10/server-7b6f4c9d8c-jhk7g/server"]
     signal = found["metric/cpu-throttling/q10/server-7b6f4c9d8c-jhk7g/server"]
@@ -180,6 +183,7 @@ async def test_a_restarted_containers_counter_reset_gives_no_rate_and_pages_noth
     for _ in range(6):
         await _round(r, sampler, 60)
         assert sampler.present(rule) == {}
+        assert await sampler.evaluate(rule) == 0 and r.watcher.candidates == {}  # nothing for the engine to page
     assert sampler.containers[SERVER].ratio == pytest.approx(0.0, abs=0.01)
     # a reset seen only in the counters (a restart count the cache has not caught up with) is one too
     await r.apply({"usage": {"pod": pod, "container": "server", "restart": True, "set": {"throttledRatio": 0.0}}})
