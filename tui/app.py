@@ -33,7 +33,7 @@ from .screens.base import Base, TargetScreen
 from .screens.confirm import ConfirmFix
 from .screens.error import ClusterError
 from .screens.home import HomeScreen
-from .screens.listing import EventsScreen, ResourceScreen, TableScreen
+from .screens.listing import CategoryScreen, EventsScreen, ResourceScreen, TableScreen
 from .screens.logs import LogsScreen
 from .screens.portforward import PortPrompt
 from .screens.scale import ScalePrompt
@@ -207,7 +207,7 @@ class K8sTui(Host):
     @work(group="resolve", exclusive=True)
     async def open_resource(self, word: str, text: str) -> None:
         """``:NAME`` for any resource the API server serves (discovery: plural, singular, kind, short name, CRDs
-        included), listed with the server's columns; a category (``:all``) names its resources."""
+        included), listed with the server's columns; a category (``:all``) lists the objects of all its resources."""
         try:
             resource, category = await self.session.resolve(word)
         except KubewhyError as exc:
@@ -217,8 +217,7 @@ class K8sTui(Host):
             self._show(TableScreen(resource))
             return
         if category:
-            names = ", ".join(sorted({r.plural for r in category}))
-            self.notify(f"category {word}: {names} (:NAME opens one)", title=f":{word}", timeout=10)
+            self._show(CategoryScreen(word, category))
             return
         self.notify(f"unknown command or resource :{text} (? lists the commands)", severity="error")
 
@@ -252,7 +251,9 @@ class K8sTui(Host):
         """Open a fresh main screen of the same sort (after a namespace change)."""
         if cls is EventsScreen:
             self._show(EventsScreen())
-        elif isinstance(top := self.screen, TableScreen):
+        elif isinstance(top := self.screen, CategoryScreen):
+            self._show(CategoryScreen(top.category, top.resources))
+        elif isinstance(top, TableScreen):
             self._show(TableScreen(top.resource))
         elif issubclass(cls, ResourceScreen) and kind:
             self._show(ResourceScreen(kind))

@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 import yaml
 
-from kubewhy.adapters.ports import ApiResource, Forward, KubeReader
+from kubewhy.adapters.ports import ApiResource, Forward, KubeReader, TableReader
 from kubewhy.app import Kubewhy
 from kubewhy.errors import KubewhyError
 from kubewhy.models.findings import CheckResult, Finding, Report
@@ -247,14 +247,27 @@ class Session:
         """The live cache of any resource, in the server's Table format (started on first use, then shared)."""
         from .tables import TableStore
 
-        key = f"table:{resource.group}/{resource.plural}"
+        return self._table_cache(
+            f"table:{resource.group}/{resource.plural}",
+            lambda tables: TableStore(tables, resource, page_size=self.page_size),
+        )
+
+    def category_store(self, name: str, resources: list[ApiResource]) -> Store:
+        """The live cache of a category's objects (``:all``): one Table cache per resource, merged."""
+        from .tables import CategoryStore
+
+        return self._table_cache(
+            f"category:{name}", lambda tables: CategoryStore(tables, name, resources, page_size=self.page_size)
+        )
+
+    def _table_cache(self, key: str, make: Callable[[TableReader], Store]) -> Store:
         found = self.stores.get(key)
         if found is not None:
             return found
         tables = self.kubewhy.kube.capabilities.tables
         if tables is None:
             raise KubewhyError("this cluster connection cannot list resources as Tables (a snapshot)")
-        made = TableStore(tables, resource, page_size=self.page_size)
+        made = make(tables)
         self.stores[key] = made
         self.tasks[key] = asyncio.create_task(made.run(), name=f"k8stui-{key}")
         return made

@@ -25,6 +25,9 @@ RETRY = 1.0  # seconds before a broken watch is resumed
 MAX_RETRY = 30.0
 
 
+CATEGORY_COLUMNS = (Column("KIND"), Column("NAMESPACE"), Column("NAME"), Column("AGE", age=True))
+
+
 def columns_of(table: dict[str, Any], namespaced: bool) -> tuple[tuple[Column, ...], list[int]]:
     """The columns shown (a NAMESPACE column first for a namespaced resource) and the index of each kept cell."""
     kept = [i for i, c in enumerate(table.get("columnDefinitions") or []) if int(c.get("priority") or 0) == 0]
@@ -51,6 +54,7 @@ def project(row: dict[str, Any], kept: list[int], ages: set[int], namespaced: bo
         "cells": tuple(cells),
         "text": text,
         "style": "",
+        "created": created,
     }
 
 
@@ -144,3 +148,58 @@ class TableStore:
                 self.error = str(exc)
             await asyncio.sleep(wait)
             wait = min(wait * 2, MAX_RETRY)
+
+
+class CategoryStore:
+    """The objects of several resources (a category, as ``kubectl get all``) in one cache: one
+    :class:`TableStore` each, their rows re-keyed by resource (``deployments.apps/web``) with the columns
+    :data:`CATEGORY_COLUMNS`."""
+
+    def __init__(self, reader: TableReader, name: str, resources: list[ApiResource], *, page_size: int = 500):
+        self.kind = f"category {name}"
+        self.parts = [TableStore(reader, r, page_size=page_size) for r in resources]
+        self.items: dict[Key, dict[str, Any]] = {}
+        self.listeners: list[Callable[[Change], None]] = []
+        self.synced = asyncio.Event()
+        self.columns = CATEGORY_COLUMNS
+        for part in self.parts:
+            part.listeners.append(self._listener(part))
+
+    @property
+    def error(self) -> str | None:
+        return next((p.error for p in self.parts if p.error), None)
+
+    def _listener(self, part: TableStore) -> Callable[[Change], None]:
+        def listener(change: Change) -> None:
+            self._changed(part, change)
+
+        return listener
+
+    def _changed(self, part: TableStore, change: Change) -> None:
+        r = part.resource
+        label = r.plural + (f".{r.group}" if r.group else "")
+        key = (change.key[0], f"{label}/{change.key[1]}")
+        old = self.items.get(key)
+        if change.new is None:
+            self.items.pop(key, None)
+            row = None
+        else:
+            cells = (label, change.new["ns"], change.new["name"], change.new["created"])
+            row = {
+                **change.new,
+                "name": key[1],
+                "object": change.new["name"],
+                "resource": label,
+                "cells": cells,
+                "text": f"{label} {change.new['ns']} {change.new['name']}".lower(),
+            }
+            self.items[key] = row
+        for listener in list(self.listeners):
+            listener(Change(change.type, key, old, row))
+
+    async def run(self) -> None:
+        async def synced() -> None:
+            await asyncio.gather(*(p.synced.wait() for p in self.parts))
+            self.synced.set()
+
+        await asyncio.gather(synced(), *(p.run() for p in self.parts))

@@ -15,10 +15,11 @@ from textual.widgets import TextArea
 
 from kubesim.runner import RunningSim
 from tests.tui.conftest import SIZE, until
-from tests.tui.test_pilot import command, home_loaded
+from tests.tui.test_pilot import command, home_loaded, select
 from tui.app import K8sTui
-from tui.screens.listing import TableScreen
+from tui.screens.listing import CategoryScreen, TableScreen
 from tui.screens.text import TextScreen
+from tui.screens.why import WhyScreen
 from tui.tables import columns_of
 
 
@@ -144,9 +145,45 @@ async def test_a_custom_resource_the_core_does_not_model(workshop: RunningSim, m
         area = text.query_one("#text", TextArea)
         await until(pilot, lambda: "kind: Widget" in area.text, "the custom resource's YAML")
         await pilot.press("escape")
-        await command(pilot, "gadgets")  # a category: its resources named, nothing opened
-        await pilot.pause()
-        assert app.screen is screen
         await command(pilot, "nosuchkind")
         await pilot.pause()
         assert app.screen is screen
+        await command(pilot, "gadgets")  # a category: the objects of its resources in one list
+        await until(
+            pilot,
+            lambda: isinstance(app.screen, CategoryScreen) and bool(app.screen.table.rows),
+            "the category's objects",
+        )
+        category = app.screen_stack[-1]
+        assert isinstance(category, CategoryScreen)
+        assert [r["cells"][:3] for r in category.table.rows] == [("widgets.example.com", "q1", "w1")]
+        await pilot.press("y")  # the row's own kind: a custom resource, read by its path
+        text = app.screen_stack[-1]
+        assert isinstance(text, TextScreen)
+        area = text.query_one("#text", TextArea)
+        await until(pilot, lambda: "kind: Widget" in area.text, "the YAML from the category")
+
+
+async def test_the_all_category_lists_workloads_pods_and_services(
+    workshop: RunningSim, make_app: Callable[..., K8sTui]
+) -> None:
+    app = make_app(workshop)
+    async with app.run_test(size=SIZE) as pilot:
+        await home_loaded(pilot, app)
+        await command(pilot, "all")
+        await until(
+            pilot,
+            lambda: isinstance(app.screen, CategoryScreen) and app.screen.store.synced.is_set(),
+            "the all category",
+        )
+        screen = app.screen
+        assert isinstance(screen, CategoryScreen)
+        cells = {r["cells"][:3] for r in screen.table.rows}
+        assert {
+            ("deployments.apps", "q1", "app"),
+            ("pods", "q1", "app-7d4b9c6f5-x2x7k"),
+            ("services", "q4", "web"),
+        } <= (cells), sorted(cells)[:20]
+        await select(pilot, screen.table, ("q1", "deployments.apps/app"))
+        await pilot.press("w")  # why on the row's own kind
+        assert isinstance(app.screen, WhyScreen) and app.screen.target.ref == "deploy/q1/app"

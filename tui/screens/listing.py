@@ -266,15 +266,20 @@ class TableScreen(ResourceScreen):
             self.table.set_columns(columns)
         super().redraw()
 
+    def current_resource(self) -> ApiResource:
+        """The resource of the row under the cursor."""
+        return self.resource
+
     @property
     def modelled(self) -> bool:
         """Whether the core knows the kind (diagnoses, describes, edits it); a custom resource it does not."""
-        return self.kind in BY_KIND
+        return self.current_resource().kind in BY_KIND
 
     def _custom(self, what: str) -> bool:
         if self.modelled:
             return False
-        self.notify(f"{what}: kubewhy does not model {self.kind} (a custom resource); y shows it", severity="warning")
+        kind = self.current_resource().kind
+        self.notify(f"{what}: kubewhy does not model {kind} (a custom resource); y shows it", severity="warning")
         return True
 
     def action_yaml(self) -> None:
@@ -283,7 +288,7 @@ class TableScreen(ResourceScreen):
         elif (target := self._target()) is not None:
             from .text import TextScreen
 
-            self.tui.push_screen(TextScreen(target, "yaml", resource=self.resource))
+            self.tui.push_screen(TextScreen(target, "yaml", resource=self.current_resource()))
 
     def action_describe(self) -> None:
         if self.modelled:
@@ -302,3 +307,31 @@ class TableScreen(ResourceScreen):
     def action_delete(self) -> None:
         if not self._custom("delete"):
             super().action_delete()
+
+
+class CategoryScreen(TableScreen):
+    """A category (``:all``, a CRD's own): the objects of all its resources in one live list (``KIND``,
+    ``NAMESPACE``, ``NAME``, ``AGE``), as ``kubectl get all``; every key acts on the row's own kind."""
+
+    def __init__(self, name: str, resources: list[ApiResource]) -> None:
+        from ..tables import CATEGORY_COLUMNS
+
+        ResourceScreen.__init__(self, "*", rows.KindView("*", name, CATEGORY_COLUMNS, lambda obj: obj))
+        self.category, self.resources = name, resources
+        self.resource = resources[0]
+        self.by_plural = {r.plural + (f".{r.group}" if r.group else ""): r for r in resources}
+        self.title_text = f"{name} ({', '.join(sorted(r.plural for r in resources))})"
+        self.plural = "objects"
+
+    def open_store(self) -> Store:
+        return self.tui.session.category_store(self.category, self.resources)
+
+    def current_resource(self) -> ApiResource:
+        row = self.table.current
+        return self.by_plural.get(row["resource"], self.resource) if row is not None else self.resource
+
+    def selected(self) -> Target | None:
+        row = self.table.current
+        if row is None:
+            return None
+        return Target(kind=self.current_resource().kind, name=row["object"], namespace=row["ns"] or None)
