@@ -5,8 +5,12 @@ the simulator (``catalogue/node-maintenance`` has the PDB of ``frontend``)."""
 from __future__ import annotations
 
 import asyncio
+import json
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
+
+import yaml
 
 from kubewhy.adapters.cache import CachedKube
 from kubewhy.adapters.kube_live import LiveKube, build_api_client
@@ -16,6 +20,7 @@ from kubewhy.changes.touch import pod_labels, service_account, touching
 
 NS = "shop"
 POD = "frontend-kpfl56jgpr-p7d2x"
+RBAC = "rbac.authorization.k8s.io/v1"
 
 
 def _deploy(app: str, account: str | None = None) -> dict[str, Any]:
@@ -95,3 +100,51 @@ def test_the_timeline_and_the_evidence_find_the_pdb_of_a_pod_on_the_simulator(st
     subjects, before, held = asyncio.run(read())
     assert "poddisruptionbudget/shop/frontend" in subjects
     assert before == [] and held == ["PodDisruptionBudget/frontend"]
+
+
+def test_without_the_watchers_the_policies_writes_come_from_their_managed_fields(tmp_path: Path, capsys: Any) -> None:
+    """``kubewhy changes`` on a snapshot (``kubectl get -o yaml --show-managed-fields``): who last wrote the
+    NetworkPolicy that selects web's pods and the RoleBinding of its account, and when; not another app's."""
+    from kubewhy.cli import main
+
+    from .objects import NS as APP
+    from .objects import cluster, managed
+
+    def written(obj: dict[str, Any], manager: str, fields: dict[str, Any]) -> dict[str, Any]:
+        meta = {
+            **obj["metadata"],
+            "namespace": APP,
+            "managedFields": [managed(manager, "2024-06-14T09:30:00Z", fields)],
+        }
+        return {
+            **obj,
+            "apiVersion": "networking.k8s.io/v1" if obj["kind"] == "NetworkPolicy" else RBAC,
+            "metadata": meta,
+        }
+
+    ingress: dict[str, Any] = {"f:spec": {"f:ingress": {}}}
+    policies = [
+        written(
+            _policy("NetworkPolicy", "web-in", APP, podSelector={"matchLabels": {"app": "web"}}),
+            "kubectl-edit",
+            ingress,
+        ),
+        written(
+            _policy("NetworkPolicy", "db-in", APP, podSelector={"matchLabels": {"app": "db"}}), "kubectl-edit", ingress
+        ),
+        written(
+            {**_binding("web-reads", "default"), "roleRef": {"kind": "Role", "name": "r"}}, "helm", {"f:subjects": {}}
+        ),
+    ]
+    path = tmp_path / "snapshot.yaml"
+    path.write_text(yaml.safe_dump_all([*cluster("image"), *policies]), encoding="utf-8")
+    args = ["changes", "deploy/web", "-n", APP, "--snapshot", str(path), "-o", "json", "--since", "1d"]
+    assert main(args) == 0
+    changes = json.loads(capsys.readouterr().out)["changes"]
+    by_subject = {c["subject"]: c for c in changes if c["source"] == "managedFields"}
+    assert (
+        by_subject["netpol/app/web-in"]["who"] == "kubectl-edit"
+        and "spec.ingress" in by_subject["netpol/app/web-in"]["details"]
+    )
+    assert by_subject["rolebinding/app/web-reads"]["who"] == "helm"
+    assert "netpol/app/db-in" not in {c["subject"] for c in changes}
