@@ -53,7 +53,8 @@ KINDS = (
     "RoleBinding",
     "Node",
 )
-REFUSED = (401, 403, 404)  # a kind the RBAC does not grant (or the API does not serve): skipped, not retried
+REFUSED = (403, 404)  # a kind the RBAC does not grant (or the API does not serve): skipped, not retried (a 401,
+# a credential that expired, is retried with the rest)
 
 
 def _d(value: Any) -> Obj:
