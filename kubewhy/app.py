@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 from . import compose
 from .adapters.ports import KubeReader, WatchSource
+from .adapters.shared_lists import SharedLists
 from .errors import KubewhyError
 from .models.findings import CheckResult, Finding, Fix, Report
 from .models.target import Target
@@ -46,6 +47,11 @@ if TYPE_CHECKING:
     from .settings import Settings
 
 log = logging.getLogger("kubewhy")
+
+# The long-lived front-ends that diagnose in bursts (a watcher's start-up storm, a channel's ``/k8s why``s): their
+# diagnoses share a LIST asked moments ago (kubewhy/adapters/shared_lists.py). The CLI diagnoses once; the TUI
+# shows lists a person refreshes, which must be the server's now.
+SHARED_LISTS = frozenset({"watcher", "slack"})
 
 K = TypeVar("K")
 V = TypeVar("V")
@@ -141,6 +147,8 @@ class Kubewhy:
                 spool=self._spool,
                 sleep=self._sleep,
             )
+            if self.source in SHARED_LISTS and self._deps.kube.capabilities.nodes is not None:
+                self._deps.kube = SharedLists(self._deps.kube)  # a live cluster, diagnosed in bursts
             self._audit = self._deps.audit
         elif self._audit_on:
             self._audit = compose.build_audit(self.settings, retry=self._retry, on_warning=self._on_warning)

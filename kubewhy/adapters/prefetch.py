@@ -10,17 +10,16 @@ uses it reports it as its own; an error of the prefetch surfaces there too, as i
 from __future__ import annotations
 
 import asyncio
-from typing import Any
 
-from .ports import Capabilities, KubeReader, Obj
+from .delegate import DelegatingKube
+from .ports import KubeReader, Obj
 
 
-class PrefetchingKube:
+class PrefetchingKube(DelegatingKube):
     def __init__(self, inner: KubeReader, kind: str, namespace: str | None, name: str):
-        self._inner = inner
+        super().__init__(inner)
         self._key: tuple[str, str | None, str] | None = (kind, namespace, name)
         self._ahead: asyncio.Future[Obj | None] = asyncio.ensure_future(inner.get(kind, namespace, name))
-        self.endpoint = inner.endpoint
 
     @property
     def requests(self) -> int:
@@ -33,30 +32,6 @@ class PrefetchingKube:
             self._key = None
             return await self._ahead
         return await self._inner.get(kind, namespace, name)
-
-    async def list(
-        self,
-        kind: str,
-        namespace: str | None = None,
-        *,
-        label_selector: str | None = None,
-        field_selector: str | None = None,
-    ) -> list[Obj]:
-        return await self._inner.list(kind, namespace, label_selector=label_selector, field_selector=field_selector)
-
-    async def logs(
-        self, namespace: str, pod: str, container: str, *, previous: bool = False, tail: int | None = None
-    ) -> str | None:
-        return await self._inner.logs(namespace, pod, container, previous=previous, tail=tail)
-
-    @property
-    def capabilities(self) -> Capabilities:
-        """The inner connection's: a prefetch changes only the first read."""
-        return self._inner.capabilities
-
-    @property
-    def clock(self) -> Any:  # a snapshot's "now", when the inner reader has one
-        return getattr(self._inner, "clock", None)
 
 
 __all__ = ["PrefetchingKube"]

@@ -12,7 +12,8 @@ import dataclasses
 from dataclasses import dataclass
 from typing import Any
 
-from ..adapters.ports import Capabilities, KubeReader, Obj
+from ..adapters.delegate import DelegatingKube
+from ..adapters.ports import Capabilities
 from ..errors import UsageError
 from ..models.target import validate_namespace
 from ..redact import redact_text
@@ -75,38 +76,13 @@ def scrub(value: Any) -> Any:
     return value
 
 
-class ReadOnlyKube:
+class ReadOnlyKube(DelegatingKube):
     """The connection with its writing sides removed (no patch, no create, no impersonation): what the MCP
     application object diagnoses with, so no tool can write to the cluster even by mistake."""
-
-    def __init__(self, inner: KubeReader):
-        self._inner = inner
-        self.endpoint = inner.endpoint
 
     @property
     def capabilities(self) -> Capabilities:
         return dataclasses.replace(self._inner.capabilities, writer=None, objects=None, impersonate=None)
-
-    async def get(self, kind: str, namespace: str | None, name: str) -> Obj | None:
-        return await self._inner.get(kind, namespace, name)
-
-    async def list(
-        self,
-        kind: str,
-        namespace: str | None = None,
-        *,
-        label_selector: str | None = None,
-        field_selector: str | None = None,
-    ) -> list[Obj]:
-        return await self._inner.list(kind, namespace, label_selector=label_selector, field_selector=field_selector)
-
-    async def logs(
-        self, namespace: str, pod: str, container: str, *, previous: bool = False, tail: int | None = None
-    ) -> str | None:
-        return await self._inner.logs(namespace, pod, container, previous=previous, tail=tail)
-
-    def __getattr__(self, name: str) -> Any:  # the reader's other read-side attributes (a snapshot's clock)
-        return getattr(self._inner, name)
 
 
 __all__ = ["Caller", "ReadOnlyKube", "namespace_of", "parse_namespaces", "scrub", "stdio_caller"]
