@@ -1,5 +1,6 @@
 """A start-up storm: hundreds of incidents open when the watchers start. Each is paged exactly once, on SQLite,
-on Postgres and on stdout, whatever the pool, the database or Slack do meanwhile."""
+on Postgres and on stdout, whatever the pool or Slack do meanwhile. (Postgres restarted or killed mid-posting is
+tests/reliability/test_chaos.py, on a cluster of its own.)"""
 
 from __future__ import annotations
 
@@ -22,9 +23,8 @@ from kubewhy.watch.engine import Watcher
 from kubewhy.watch.notify import Notifier, Page, StdoutNotifier
 from kubewhy.watch.run import run_watchers
 from tests.audit.conftest import create_pg_database, drop_pg_database, pg_url
-from tests.audit.proxy import FlakyProxy
 from tests.bot.slack_double import SlackDouble
-from tests.waiting import until, until_answer
+from tests.waiting import until
 
 from .conftest import DATA, Cluster, Pages, crash_looping, open_incidents, pod, settled, watch_environ
 
@@ -122,42 +122,6 @@ class LostAnswers:
         return await self.inner.find(incident)
 
 
-class CutAfterPost:
-    """The database goes away right after every ``every``-th message is posted, before its ``ts`` can be saved
-    (a Postgres restart: every connection reset, new ones refused), and comes back once the watcher has failed
-    on it; the watcher must save the ``ts`` it holds, not post again."""
-
-    def __init__(self, inner: Notifier, proxy: FlakyProxy, every: int):
-        self.inner, self.proxy, self.every, self.posts, self.cuts = inner, proxy, every, 0, 0
-        self.watcher: Watcher | None = None
-        self._restoring: asyncio.Task[None] | None = None
-
-    async def post(self, page: Page) -> str:
-        ts = await self.inner.post(page)
-        self.posts += 1
-        if self.posts % self.every == 0 and self._restoring is None:
-            self.cuts += 1
-            await self.proxy.refuse()
-            self._restoring = asyncio.create_task(self._restore())
-        return ts
-
-    async def _restore(self) -> None:
-        assert self.watcher is not None
-        errors = self.watcher.stats["errors"]
-        await until(lambda: self.watcher is not None and self.watcher.stats["errors"] > errors, what="a failed save")
-        await self.proxy.restore()
-        self._restoring = None
-
-    async def update(self, page: Page, message_id: str) -> None:
-        await self.inner.update(page, message_id)
-
-    async def reply(self, page: Page, message_id: str) -> None:
-        await self.inner.reply(page, message_id)
-
-    async def find(self, incident: LedgerIncident) -> str | None:
-        return await self.inner.find(incident)
-
-
 async def alert_rows(cluster: Cluster, slack: SlackDouble, tmp_path: Path, database_url: str) -> set[str]:
     """The audit log's firing pages (one row per incident fingerprint), once the next process on this database
     has imported what this one left in its fallback file: nothing is lost if it is in one or the other."""
@@ -200,46 +164,6 @@ async def test_a_start_up_storm_pages_each_incident_exactly_once_though_answers_
         stop.set()
         await asyncio.wait_for(task, 30)
     assert len(await alert_rows(cluster, slack, tmp_path, database_url)) == STORM  # and the audit log has each
-
-
-@pytest.mark.parametrize("output", ["slack", "stdout"])
-async def test_postgres_restarting_between_the_post_and_saving_its_ts_pages_once(
-    cluster: Cluster, slack: SlackDouble, tmp_path: Path, output: str
-) -> None:
-    incidents = 40
-    name = await create_pg_database()
-    proxy = await FlakyProxy("127.0.0.1", int(pg_url(name).rsplit(":", 1)[1].split("/")[0])).start()
-    url = pg_url(name, port=proxy.port)
-    await cluster.preload(storm(incidents))
-    sent = Sent(slack, output)
-    box: list[CutAfterPost] = []
-
-    def notifier(settings: Any) -> Notifier:
-        box.append(CutAfterPost(sent.notifier(settings), proxy, every=7))
-        return box[0]
-
-    stop, task, watcher = await watch(cluster, slack, tmp_path, notifier, KUBEWHY_DATABASE_URL=url)
-    box[0].watcher = watcher
-    try:
-        await until(lambda: len(sent.refs()) >= incidents, timeout=240, what=f"{incidents} pages", detail=sent.refs)
-        await until_answer(
-            lambda: open_incidents(url),
-            lambda held: len(held) == incidents and all(held.values()),
-            timeout=120,
-            what="every incident saved with its message",
-        )
-        await settled(watcher, cluster, timeout=120)
-        refs = sent.refs()
-        assert box[0].cuts >= 3 and proxy.connections > 1  # Postgres did go away, more than once
-        assert len(refs) == incidents and len(set(refs)) == incidents, f"{len(refs)} messages for {incidents}"
-    finally:
-        stop.set()
-        await asyncio.wait_for(task, 30)
-        await proxy.close()
-    try:
-        assert len(await alert_rows(cluster, slack, tmp_path, pg_url(name))) == incidents
-    finally:
-        await drop_pg_database(name)
 
 
 async def test_slack_answering_429_and_5xx_delays_pages_but_never_doubles_or_drops_them(
