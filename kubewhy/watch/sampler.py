@@ -134,6 +134,7 @@ class Sampler:
         self._queue: deque[tuple[str, str]] = deque()
         self._round_start: float | None = None
         self._round_length = interval
+        self._took = 0.0  # how long the last round really took
         self._per_step = 0.0
         self._credit = 0.0
         self._changed: set[str] = set()  # rules whose held items changed with the readings since the last visit
@@ -167,6 +168,7 @@ class Sampler:
     def _start_round(self, now: float) -> None:
         if self._round_start is not None:  # the round that ends: how long it really took
             took = max(now - self._round_start, self._round_length)
+            self._took = took
             telemetry.observe("kubewhy_sampler_stretch", took / self.interval)
         plan = self.plan()
         self._queue = deque(plan)
@@ -194,12 +196,12 @@ class Sampler:
         telemetry.count("kubewhy_sampler_rounds_total")
 
     def cadence(self) -> str:
-        """How often each node is read, for a page: the interval, or how far the request budget stretched it."""
-        if self.stats.stretch > 1.0:
-            return (
-                f"kubelets read every {self._round_length:.0f}s: the interval stretched x{self.stats.stretch:.1f} "
-                f"to keep to {self.rate:g} requests/s"
-            )
+        """How often each node is read, for a page: the interval, or how far the request budget (or slow kubelets:
+        the last round's real length) stretched it."""
+        every = self._took if self._took > self._round_length + self.step else self._round_length  # a tick's slack
+        if every > self.interval:
+            why = f"to keep to {self.rate:g} requests/s" if self.stats.stretch > 1.0 else "by slow kubelets"
+            return f"kubelets read every {every:.0f}s: the interval stretched x{every / self.interval:.1f} {why}"
         return f"kubelets read every {self.interval:.0f}s"
 
     # ---- the scheduled jobs ------------------------------------------------------------------------------------
