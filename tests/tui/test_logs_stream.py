@@ -89,3 +89,16 @@ async def test_container_picker_previous_and_since(workshop: RunningSim, make_ap
         await pilot.press("p")  # the previous container's log: read once, not followed
         assert crashing.previous and "previous logs" in crashing.title_text
         await until(pilot, lambda: bool(crashing.ring) and crashing.streams == 0, "the previous log, whole")
+
+
+async def test_a_container_not_started_yet_is_asked_for_again(
+    workshop: RunningSim, make_app: Callable[..., K8sTui]
+) -> None:
+    pod = "writer-a-6f9c8d7b5-bq7ns"  # ContainerCreating: the server refuses its log for now
+    app = make_app(workshop, start="pods")
+    async with app.run_test(size=SIZE) as pilot:
+        logs = await opened(pilot, app, "Pod", ("q8", pod), 1)
+        await until(pilot, lambda: any("waiting to start" in p for p in logs.problems), "the refusal, shown")
+        await asyncio.to_thread(write_log, workshop, "q8", pod, "writer", "started at last")
+        await until(pilot, lambda: "started at last" in logs.ring, "the log once there is one")
+        assert not logs.problems and logs.ring.count("started at last") == 1

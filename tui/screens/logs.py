@@ -13,6 +13,7 @@ however long the log is followed (k9s' log view grew to 30 GB).
 
 from __future__ import annotations
 
+import asyncio
 import re
 import textwrap
 from collections import deque
@@ -35,6 +36,7 @@ from .base import Base
 
 RING = 10_000
 TAIL = 500
+RETRY = 2.0  # seconds before a log that could not be opened (a container not started yet) is asked for again
 ALL = "(all containers)"
 
 
@@ -230,23 +232,39 @@ class LogsScreen(Base):
         self._state()
 
     async def _stream(self, pod: str, container: str, prefix: bool) -> None:
+        """One container's log, appended line by line. A stream that cannot open yet (a container waiting to start)
+        is tried again every :data:`RETRY` seconds; one that breaks after lines arrived is re-opened from its end
+        (``tailLines=0``: only new lines, nothing twice). A previous container's log is read once."""
         session = self.tui.session
         label = f"{pod} {container} " if prefix else ""
         tail = None if self.since else TAIL
+        since = self.since
+        where = f"{pod}/{container}"
         self.streams += 1
         try:
-            async for line in session.stream_logs(
-                self.target.namespace or "default",
-                pod,
-                container,
-                previous=self.previous,
-                tail=tail,
-                since=self.since,
-            ):
-                self._append(label + line)
-        except KubewhyError as exc:
-            self.problems.append(f"{pod}/{container}: {exc}")
-            self._state()
+            while True:
+                try:
+                    async for line in session.stream_logs(
+                        self.target.namespace or "default",
+                        pod,
+                        container,
+                        previous=self.previous,
+                        tail=tail,
+                        since=since,
+                    ):
+                        if self.problems:
+                            self.problems = [p for p in self.problems if not p.startswith(where + ":")]
+                        self._append(label + line)
+                        tail, since = 0, None  # from here on, only what is new
+                    return  # the log ended (the container stopped)
+                except KubewhyError as exc:
+                    problem = f"{where}: {exc}"
+                    if problem not in self.problems:
+                        self.problems.append(problem)
+                        self._state()
+                    if self.previous:
+                        return
+                await asyncio.sleep(RETRY)
         finally:
             self.streams -= 1
 
