@@ -27,9 +27,10 @@ from __future__ import annotations
 import asyncio
 import logging
 import math
+import threading
 from collections import deque
 from collections.abc import Awaitable, Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Executor, Future
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
@@ -129,7 +130,7 @@ class Sampler:
         self._limit = asyncio.Semaphore(self._concurrency)
         self._inflight: set[asyncio.Task[None]] = set()
         # threads of its own: a hung kubelet must not hold the loop's default pool (every API call, the Lease)
-        self._threads = ThreadPoolExecutor(max_workers=self._concurrency, thread_name_prefix="kubelet-sampler")
+        self._threads = DaemonThreads()
         self._writing = asyncio.Lock()  # one store transaction at a time
         self._queue: deque[tuple[str, str]] = deque()
         self._round_start: float | None = None
@@ -198,7 +199,8 @@ class Sampler:
     def cadence(self) -> str:
         """How often each node is read, for a page: the interval, or how far the request budget (or slow kubelets:
         the last round's real length) stretched it."""
-        every = self._took if self._took > self._round_length + self.step else self._round_length  # a tick's slack
+        slack = self._round_length * 1.25 + 2 * self.step  # a round ends on a tick: a late tick is not slowness
+        every = self._took if self._took > slack else self._round_length
         if every > self.interval:
             why = f"to keep to {self.rate:g} requests/s" if self.stats.stretch > 1.0 else "by slow kubelets"
             return f"kubelets read every {every:.0f}s: the interval stretched x{every / self.interval:.1f} {why}"
@@ -248,7 +250,6 @@ class Sampler:
         reads (each bounded by the timeout)."""
         for task in list(self._inflight):
             task.cancel()
-        self._threads.shutdown(wait=False, cancel_futures=True)
 
     async def evaluate(self, rule: Rule) -> int:
         """Every ``every``: what has been over the threshold for the rule's ``for``, fed to the watcher."""
@@ -447,6 +448,26 @@ class Sampler:
                 rule, pod, container, f"container {container} of pod/{ns}/{name} {what}; {self.cadence()})"
             )
         return out
+
+
+class DaemonThreads(Executor):
+    """A thread per read, a daemon: a read that hangs past its timeout (the socket's own bound is a second later)
+    never holds the process's exit, as a ``ThreadPoolExecutor``'s threads would (they are joined at exit). The
+    sampler's semaphore bounds how many start."""
+
+    def submit(self, fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Future[Any]:
+        future: Future[Any] = Future()
+
+        def run() -> None:
+            if not future.set_running_or_notify_cancel():
+                return
+            try:
+                future.set_result(fn(*args, **kwargs))
+            except BaseException as exc:  # noqa: BLE001 - handed to the awaiting coroutine
+                future.set_exception(exc)
+
+        threading.Thread(target=run, name="kubelet-sampler", daemon=True).start()
+        return future
 
 
 def _restarted(prev: Reading, now: Reading) -> bool:
