@@ -28,7 +28,7 @@ from .engine.related import (
     ref_of,
     related_subjects,
 )
-from .engine.runner import ON_CHECK, PlaybookOutcome, Subject, run_playbook, symptom_matches
+from .engine.runner import ON_CHECK, PlaybookOutcome, Subject, matching_playbooks, run_playbook
 from .errors import KubewhyError, TargetNotFound
 from .expressions import CLOCK
 from .models.findings import SEVERITY_RANK, STAGES, CheckResult, Finding, Report
@@ -145,8 +145,7 @@ async def _diagnose(target: Target, deps: Deps, obj: dict[str, Any] | None) -> R
         for s in subjects:
             jobs += [
                 run_playbook(pb, s, ctx, base, deps.check_timeout)
-                for pb in deps.catalog.for_kind(s.obj.get("kind", ""))
-                if symptom_matches(pb, s.obj, base)
+                for pb in matching_playbooks(deps.catalog.for_kind(s.obj.get("kind", "")), s.obj, base, ctx)
             ]
         return list(await asyncio.gather(*jobs))
 

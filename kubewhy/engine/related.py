@@ -147,11 +147,22 @@ async def _node(kube: CachedKube, pod: dict[str, Any]) -> dict[str, Any] | None:
 
 
 async def _top_owner(kube: CachedKube, pod: dict[str, Any]) -> dict[str, Any] | None:
+    """The pod's controller, or the Deployment above its ReplicaSet.
+
+    A Deployment names its ReplicaSets ``<deployment>-<pod-template-hash>`` and labels their pods with that hash,
+    so the Deployment's GET goes out with the ReplicaSet's instead of after it (one round trip less on the
+    diagnosis's critical path). It is used only if the ReplicaSet's ``ownerReferences`` name that Deployment, as
+    before; otherwise it is the one extra request of a ReplicaSet so named without a Deployment above it."""
     meta = pod.get("metadata") or {}
     ref = next((r for r in meta.get("ownerReferences") or [] if r.get("controller")), None)
     if not ref or ref.get("kind") not in kinds.CONTROLLERS:
         return None
-    owner = await kube.get(ref["kind"], meta.get("namespace"), ref.get("name", ""))
+    namespace = meta.get("namespace")
+    guess = _deployment_named(ref, meta)
+    early = asyncio.ensure_future(kube.get("Deployment", namespace, guess)) if guess else None
+    if early is not None:
+        early.add_done_callback(_consumed)
+    owner = await kube.get(ref["kind"], namespace, ref.get("name", ""))
     if owner and ref["kind"] == "ReplicaSet":
         top = next(
             (
@@ -161,8 +172,25 @@ async def _top_owner(kube: CachedKube, pod: dict[str, Any]) -> dict[str, Any] | 
             ),
             None,
         )
-        owner = await kube.get("Deployment", meta.get("namespace"), top["name"]) if top else owner
+        if top and early is not None and top.get("name") == guess:
+            return await early
+        owner = await kube.get("Deployment", namespace, top["name"]) if top else owner
     return owner
+
+
+def _deployment_named(ref: dict[str, Any], pod_meta: dict[str, Any]) -> str | None:
+    """The Deployment a pod's ReplicaSet was made by, going by the names the Deployment controller gives."""
+    hash_ = ((pod_meta.get("labels") or {}).get("pod-template-hash")) or ""
+    name = str(ref.get("name") or "")
+    if ref.get("kind") != "ReplicaSet" or not hash_ or not name.endswith(f"-{hash_}"):
+        return None
+    return name[: -len(hash_) - 1] or None
+
+
+def _consumed(fut: asyncio.Future[Any]) -> None:
+    """An early request nobody went on to need may fail unseen (its error is the ReplicaSet path's to report)."""
+    if not fut.cancelled():
+        fut.exception()
 
 
 async def _pending_claims(kube: CachedKube, pod: dict[str, Any]) -> list[dict[str, Any]]:

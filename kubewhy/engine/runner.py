@@ -11,13 +11,13 @@ import asyncio
 import contextvars
 import re
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
 from ..checks.registry import CheckContext
 from ..errors import AdapterError, CheckSkipped
-from ..expressions import ExpressionError, Template, format_value, to_py, truthy
+from ..expressions import Bindings, Contexts, ExpressionError, Template, format_value, to_py, truthy
 from ..models.findings import (
     CHECK_REASONS,
     CheckReason,
@@ -120,8 +120,38 @@ def tolerant(obj: dict[str, Any]) -> dict[str, Any]:
 
 def symptom_matches(pb: Playbook, target: dict[str, Any], base: dict[str, Any]) -> bool:
     """The cheap gate: evaluated on the subject alone, no API call."""
+    return _symptom(pb, {**base, "target": tolerant(target)})
+
+
+def matching_playbooks(
+    playbooks: Iterable[Playbook], target: dict[str, Any], base: dict[str, Any], ctx: CheckContext
+) -> list[Playbook]:
+    """The playbooks whose symptom the subject shows (:func:`symptom_matches` for each), with the diagnosis's
+    CEL contexts: the subject is converted to CEL once for all of them, not once per playbook."""
+    activation = Bindings({**base, "target": _view(ctx, target)}, _contexts(ctx))
+    return [pb for pb in playbooks if _symptom(pb, activation)]
+
+
+def _contexts(ctx: CheckContext) -> Contexts:
+    """The CEL contexts of this diagnosis (see :class:`kubewhy.expressions.Contexts`)."""
+    found = ctx.extra.get("cel")
+    if not isinstance(found, Contexts):
+        found = ctx.extra["cel"] = Contexts()
+    return found
+
+
+def _view(ctx: CheckContext, obj: dict[str, Any]) -> dict[str, Any]:
+    """``tolerant(obj)``, the same dict for every playbook run on the object in this diagnosis."""
+    views: dict[int, tuple[dict[str, Any], dict[str, Any]]] = ctx.extra.setdefault("views", {})
+    hit = views.get(id(obj))
+    if hit is None or hit[0] is not obj:
+        hit = views[id(obj)] = (obj, tolerant(obj))
+    return hit[1]
+
+
+def _symptom(pb: Playbook, activation: dict[str, Any]) -> bool:
     try:
-        return truthy(pb.symptom.evaluate({**base, "target": tolerant(target)}))
+        return truthy(pb.symptom.evaluate(activation))
     except ExpressionError:
         return False  # a symptom over fields the object lacks simply does not match
 
@@ -148,7 +178,7 @@ class _Reported(list[CheckResult]):
 async def run_playbook(
     pb: Playbook, subject: Subject, ctx: CheckContext, base: dict[str, Any], default_timeout: float
 ) -> PlaybookOutcome:
-    activation: dict[str, Any] = {**base, "target": tolerant(subject.obj)}
+    activation = Bindings({**base, "target": _view(ctx, subject.obj)}, _contexts(ctx))
     results: list[CheckResult] = _Reported()
     done: dict[str, asyncio.Future[None]] = {c.id: asyncio.get_running_loop().create_future() for c in pb.checks}
     failed: set[str] = set()
@@ -260,7 +290,7 @@ def _finding(pb: Playbook, subject: Subject, activation: dict[str, Any], problem
             for element in elements:
                 text = attempt(
                     f"evidence[{i}]",
-                    lambda item=item, element=element: item.text.render_text({**activation, item.as_: element}),
+                    lambda item=item, element=element: item.text.render_text(_with(activation, item.as_, element)),
                     "",
                 )
                 if text.strip():
@@ -296,6 +326,10 @@ def _finding(pb: Playbook, subject: Subject, activation: dict[str, Any], problem
         source=pb.source,
         chart=pb.chart,
     )
+
+
+def _with(activation: dict[str, Any], name: str, value: Any) -> dict[str, Any]:
+    return activation.with_(name, value) if isinstance(activation, Bindings) else {**activation, name: value}
 
 
 def _fix(f: Any, activation: dict[str, Any]) -> Fix:
