@@ -122,8 +122,10 @@ def page(
     message_id: str | None = None,
     summary: str = "",
     incident: str | None = None,
+    key: uuid.UUID | None = None,
 ) -> uuid.UUID | None:
-    """A page sent (``firing``) or cleared (``resolved``) by a watcher; one row per fingerprint."""
+    """A page sent (``firing``) or cleared (``resolved``) by a watcher; one row per fingerprint. ``key``: the
+    record's idempotency key (a page recorded twice with one key is one row); a new one by default."""
     if deps.audit is None:
         return None
     return deps.audit.record_alert(
@@ -135,6 +137,7 @@ def page(
         message_id=message_id,
         summary=summary,
         incident=incident,
+        **({"key": key} if key is not None else {}),
         **_target_fields(target),
     )
 

@@ -31,6 +31,8 @@ from .models.target import Target
 from .settings import SettingsError
 
 if TYPE_CHECKING:
+    import uuid
+
     from .audit.ledger import Ledger, LedgerIncident, Mute
     from .audit.stats import AuditStats, Bucket
     from .audit.store import HistoryEntry
@@ -466,9 +468,10 @@ class Kubewhy:
         message_id: str | None = None,
         summary: str = "",
         incident: str | None = None,
+        key: uuid.UUID | None = None,
     ) -> None:
         """A page sent (``firing``) or cleared (``resolved``) by a watcher; one row per fingerprint (never blocks,
-        never raises)."""
+        never raises). ``key``: the record's idempotency key, when the caller may record the same page again."""
         from . import actions
 
         actions.page(
@@ -482,6 +485,7 @@ class Kubewhy:
             message_id=message_id,
             summary=summary,
             incident=incident,
+            key=key,
         )
 
     async def history(

@@ -17,6 +17,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+import uuid
 from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -160,6 +161,7 @@ class Watcher:
         self._work = asyncio.Semaphore(max(1, options.concurrency))
         self._refreshed = 0.0
         self._was_leading = False
+        self._reaudit = False  # on taking the lead: record the open incidents' pages again (idempotent)
         self.ready = asyncio.Event()  # caches synced and the ledger read: pages from now on are real
 
     def _change_recorder(self, source: WatchSource, options: WatchOptions) -> ChangeRecorder | None:
@@ -354,6 +356,7 @@ class Watcher:
         if leading and not self._was_leading:
             log.info("%s leads: reading the ledger", self.options.identity)
             self._refreshed = 0.0
+            self._reaudit = True
         self._was_leading = leading
         if not leading:
             return
@@ -433,6 +436,11 @@ class Watcher:
         self._refreshed = mono
         open_now = {i.fingerprint: i for i in await self.ledger.open_incidents(self.options.cluster)}
         self.mutes = await self.ledger.mutes()
+        if self._reaudit:  # a leader killed after saving a page may not have written its audit row: write them
+            self._reaudit = False  # again, under the key the poster used (a row written already stays one)
+            for incident in open_now.values():
+                if incident.message_ts is not None:
+                    self._record_page(incident, incident.message_ts)
         now = self.clock()
         prefix = f"{self.options.cluster}|"
         for fp, incident in open_now.items():
@@ -637,6 +645,7 @@ class Watcher:
             message_ts=message_ts,
             summary=incident.title,
             incident=incident.ref,
+            key=page_key(incident, message_ts),
         )
 
     async def _diagnose(self, incident: LedgerIncident) -> Report | None:
@@ -743,6 +752,12 @@ class Watcher:
             incident=done.ref,
         )
         self.app.resolve_incident(done.ref, actor=ACTOR, summary=None)
+
+
+def page_key(incident: LedgerIncident, message_ts: str) -> uuid.UUID:
+    """The audit record of an incident's page: one key per message, whoever records it (the replica that posted
+    it, one that adopted it, a new leader writing again what a killed one may not have written)."""
+    return uuid.uuid5(uuid.NAMESPACE_URL, f"kubewhy:page:{incident.fingerprint}:{incident.ref}:{message_ts}")
 
 
 def _rules_of(incident: LedgerIncident) -> list[str]:

@@ -10,13 +10,21 @@ and SIGKILLed here; the shared server at 5432 is never touched.
 from __future__ import annotations
 
 import asyncio
+import signal
+import sys
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import asyncpg
 import pytest
+from aiohttp import web
 from sqlalchemy import text
 
 from kubewhy import compose
+from kubewhy.audit import db, migrate
 from kubewhy.settings import load
 from kubewhy.watch.engine import Watcher
 from kubewhy.watch.notify import Notifier, Page
@@ -24,11 +32,15 @@ from tests.bot.slack_double import SlackDouble
 from tests.reliability.pgcluster import PrivatePostgres
 from tests.waiting import until, until_answer
 from tests.watch.conftest import (
+    DATA,
     Cluster,
+    Pages,
+    crash_looping,
     open_incidents,
     settled,
     watch_environ,
 )
+from tests.watch.test_process import LEADS, Proc
 from tests.watch.test_storm import LostAnswers, Sent, storm, watch
 
 
@@ -111,3 +123,148 @@ async def test_postgres_restarted_or_killed_mid_posting_pages_each_incident_once
         await asyncio.wait_for(task, 30)
     rows, distinct = await firing_rows(cluster, slack, tmp_path, url)
     assert (rows, distinct) == (incidents, incidents)  # 0 lost, 0 doubled in the audit log
+
+
+@dataclass
+class HoldingSlack(SlackDouble):
+    """Slack that takes every message but, once ``answer_first`` pages were answered, holds the answers of the
+    next ones: they are in the channel, and the replica that posted them never learns their ``ts`` (it is
+    SIGKILLed waiting). ``release()`` answers them (to a dead connection) and every later post at once."""
+
+    answer_first: int | None = None
+    held: int = 0
+    _release: asyncio.Event = field(default_factory=asyncio.Event)
+
+    def release(self) -> None:
+        self.answer_first = None
+        self._release.set()
+
+    async def _api(self, request: web.Request) -> web.Response:
+        if request.match_info["method"] != "chat.postMessage" or self.answer_first is None:
+            return await super()._api(request)
+        params = await self._params(request)  # aiohttp keeps the body: super()._api reads it again
+        if params.get("thread_ts") or len(Pages(self).posts()) < self.answer_first:
+            return await super()._api(request)
+        ts = self._next_ts()
+        answer = {"ok": True, "channel": params.get("channel"), "ts": ts, "message": {"text": params.get("text")}}
+        self._record("chat.postMessage", params, answer)  # in the channel, found by conversations.history
+        self.held += 1
+        await self._release.wait()
+        return web.json_response(answer)
+
+
+@pytest.fixture
+async def replicas(tmp_path: Path) -> AsyncIterator[Callable[[dict[str, str], str], Awaitable[Proc]]]:
+    """``kubewhy watch`` processes, killed at the end if still running."""
+    procs: list[Proc] = []
+
+    async def start(env: dict[str, str], name: str) -> Proc:
+        log = tmp_path / f"{name}.log"
+        with log.open("wb") as out:
+            proc = await asyncio.create_subprocess_exec(
+                sys.executable, "-m", "kubewhy", "watch", "-v", env=env, stdout=out, stderr=out
+            )
+        procs.append(Proc(proc, log))
+        return procs[-1]
+
+    yield start
+    for p in procs:
+        if p.proc.returncode is None:
+            p.proc.kill()
+            await p.proc.wait()
+
+
+@asynccontextmanager
+async def audit_stalled(pg: PrivatePostgres, url: str, stalled: bool) -> AsyncIterator[Callable[[], Awaitable[None]]]:
+    """With ``stalled``, the audit log's inserts wait (a lock on its alerts table, as under a slow disk) while the
+    incident ledger's writes go through; the function yielded lets them go."""
+    if not stalled:
+
+        async def nothing() -> None:
+            return None
+
+        yield nothing
+        return
+    engine = db.make_engine(url)
+    await migrate.upgrade(engine)  # the tables, at head, before the replicas start
+    await engine.dispose()
+    conn = await asyncpg.connect(f"postgresql://postgres@127.0.0.1:{pg.port}/{url.rsplit('/', 1)[1]}")
+    lock = conn.transaction()
+    await lock.start()
+    await conn.execute("LOCK TABLE alerts IN SHARE ROW EXCLUSIVE MODE")  # reads go on, inserts wait
+
+    async def release() -> None:
+        if not conn.is_closed():
+            await lock.commit()
+            await conn.close()
+
+    try:
+        yield release
+    finally:
+        await release()
+
+
+@pytest.mark.parametrize("audit", ["flowing", "stalled"])
+async def test_two_replicas_with_a_leader_change_mid_incidents_page_each_once_and_lose_no_record(
+    cluster: Cluster,
+    tmp_path: Path,
+    private_pg: tuple[PrivatePostgres, str],
+    replicas: Callable[[dict[str, str], str], Awaitable[Proc]],
+    audit: str,
+) -> None:
+    pg, url = private_pg
+    storm_size, answered = 30, 12
+    truth = {f"deploy/team{i}/w{i}" for i in range(storm_size)} | {"node/node-2", "deploy/shop/cart"}
+    slack = HoldingSlack(answer_first=answered)
+    await slack.start()
+    pages = Pages(slack)
+    async with audit_stalled(pg, url, audit == "stalled") as let_audit_go:
+        try:
+            await cluster.preload(storm(storm_size))  # open when the replicas start
+            env_a = watch_environ(
+                cluster,
+                slack,
+                tmp_path,
+                database_url=url,
+                KUBEWHY_WATCH_RULES=str(DATA / "rules.yaml"),
+                KUBEWHY_WATCH_IDENTITY="replica-a",
+            )
+            a = await replicas(env_a, "a")
+            await a.wait_for_line(LEADS, timeout=60)
+            b = await replicas({**env_a, "KUBEWHY_WATCH_IDENTITY": "replica-b"}, "b")
+            await b.wait_for_line("watching", timeout=60)
+            assert LEADS not in b.text()
+            # the leader is mid-storm: 12 pages answered, 8 more in the channel whose answers it waits for
+            await until(
+                lambda: slack.held >= 8,
+                timeout=120,
+                what="8 posts in flight",
+                detail=lambda: f"{pages.summary()}\n{a.text()[-3000:]}",
+            )
+
+            a.proc.send_signal(signal.SIGKILL)  # no goodbye: the Lease is not released, nothing is flushed
+            await a.proc.wait()
+            slack.release()
+            await let_audit_go()  # what the dead leader had not written is gone with it
+            await b.wait_for_line(LEADS, timeout=60)
+            await cluster.node_ready("node-2", False)  # and the new leader pages what happens after the change
+            await cluster.create_pod("shop", "cart-5c8d7f9b6d-aaaaa", "node-1", owner="cart", status=crash_looping(4))
+
+            await until_answer(
+                lambda: open_incidents(url),
+                lambda held: set(held) == truth and all(held.values()),
+                timeout=180,
+                what=f"the ledger to hold the {len(truth)} incidents posted",
+            )
+            b.proc.send_signal(signal.SIGTERM)  # it finishes what it started before it exits
+            assert await asyncio.wait_for(b.proc.wait(), 30) == 0
+            assert "Traceback" not in a.text() + b.text()
+            refs = [p["metadata"]["event_payload"]["ref"] for p in pages.posts()]
+            assert len(set(refs)) == len(truth), f"{len(set(refs))} incidents paged of {len(truth)}"  # 0 missed
+            assert len(refs) == len(truth), f"{len(refs)} messages for {len(truth)} incidents"  # 0 duplicates
+            assert slack.to("conversations.history")  # the new leader looked for the held posts before posting
+            rows, distinct = await firing_rows(cluster, slack, tmp_path, url)
+            assert (rows, distinct) == (len(truth), len(truth)), f"{rows} firing rows for {len(truth)} pages"  # 0 lost
+        finally:
+            slack.release()
+            await slack.stop()
