@@ -74,17 +74,22 @@ class VolumeState:
     at: float
     node: str
     figures: VolumeFigures
-    history: deque[tuple[float, float]] = field(default_factory=deque)  # (at, used), the last TREND seconds
+    history: deque[tuple[float, float]] = field(default_factory=deque)  # (at, available), the last TREND seconds
     since: dict[str, float] = field(default_factory=dict)
 
     def full_within(self, window: float) -> bool:
         """Free bytes reach 0 within ``window`` seconds at the trend of the kept history."""
         if len(self.history) < 2:
             return False
-        (t0, u0), (t1, u1) = self.history[0], self.history[-1]
-        if t1 <= t0 or u1 <= u0:
+        (t0, a0), (t1, a1) = self.history[0], self.history[-1]
+        if t1 <= t0 or a1 >= a0:
             return False
-        return self.figures.available - (u1 - u0) / (t1 - t0) * window <= 0
+        return a1 + (a1 - a0) / (t1 - t0) * window < 0  # PromQL: predict_linear(available[30m], window) < 0
+
+    @property
+    def share(self) -> float:
+        """How full, as the Prometheus rule reads it: 1 - available / capacity."""
+        return 1 - self.figures.available / self.figures.capacity if self.figures.capacity > 0 else 0.0
 
 
 @dataclass
@@ -374,11 +379,11 @@ class Sampler:
             if state is None:
                 state = self.volumes[key] = VolumeState(at, node, figures)
             state.at, state.node, state.figures = at, node, figures
-            state.history.append((at, figures.used))
+            state.history.append((at, figures.available))
             while len(state.history) > 2 and at - state.history[0][0] > TREND:
                 state.history.popleft()
             for rule in rules:
-                full = figures.capacity > 0 and figures.used / figures.capacity >= rule.threshold
+                full = figures.capacity > 0 and state.share >= rule.threshold
                 if full:
                     state.since.setdefault(rule.id, at)
                 elif state.full_within(rule.window.total_seconds()):  # a trend holds from its window's start
@@ -415,7 +420,7 @@ class Sampler:
                 since = vol.since.get(rule.id)
                 if since is None or vol.at - since < held or not self._fresh(vol.at, now):
                     continue
-                share = vol.figures.used / vol.figures.capacity if vol.figures.capacity else 0.0
+                share = vol.share
                 out[f"pvc/{ns}/{claim}"] = volume_signal(
                     rule,
                     ns,
