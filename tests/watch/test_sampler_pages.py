@@ -5,6 +5,7 @@ resolves when the figures come back (the rules' `for` 2 s, `every` 1 s, the samp
 from __future__ import annotations
 
 import asyncio
+import re
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -99,6 +100,46 @@ async def test_a_metric_rule_pages_once_from_the_kubelets_and_resolves(
             )
             assert [p for p in pages.posts() if subject in text_of(p)] == [page]  # paged once
             assert len(pages.posts()) == 1, pages.summary()  # nothing else on this cluster
+        finally:
+            stop.set()
+            await asyncio.wait_for(task, 15)
+
+
+async def test_a_diagnosis_in_the_watchers_process_takes_the_samplers_readings(
+    start_sim: Callable[..., RunningSim], slack: SlackDouble, tmp_path: Path
+) -> None:
+    """Shared evidence (k8sbot's `/k8s why` runs in this process): the throttling rate of a diagnosis is the one
+    between the sampler's last two readings, stored in the audit database, with no read of the kubelet."""
+    from kubewhy.models.target import Target
+
+    sim = start_sim(THROTTLED, timeline_mode="manual", watch_bookmark_interval=0.5)
+    pages = Pages(slack)
+    async with httpx.AsyncClient(base_url=sim.url, timeout=10) as http:
+        env = watch_environ(
+            Cluster(sim, http),
+            slack,
+            tmp_path,
+            KUBEWHY_WATCH_RULES=str(DATA / "sampler-rules.yaml"),
+            KUBEWHY_SAMPLER_INTERVAL="10s",  # two readings at least 10 s apart (cAdvisor's housekeeping)
+        )
+        settings = load(env)
+        stop, ready = asyncio.Event(), asyncio.Event()
+        box: list[Watcher] = []
+
+        def on_ready(w: Watcher) -> None:
+            box.append(w)
+            ready.set()
+
+        task = asyncio.create_task(
+            run_watchers(settings, SlackNotifier(build_client(settings.slack)), stop=stop, on_ready=on_ready)
+        )
+        try:
+            await pages.wait(lambda: bool(pages.posts()), timeout=60, what="the throttling page")
+            report = await box[0].app.diagnose(Target("Pod", "server-7b6f4c9d8c-jhk7g", "q10"), source="slack")
+            found = next(f for f in report.findings if f.id == "cpu-throttling")
+            evidence = " ".join(found.evidence)
+            assert re.search(r"between the kubelet sampler's last two readings, 1\ds apart", evidence), evidence
+            assert "62%" in evidence, evidence
         finally:
             stop.set()
             await asyncio.wait_for(task, 15)
