@@ -28,6 +28,7 @@ from kubewhy.audit import db, migrate
 from kubewhy.settings import load
 from kubewhy.watch.engine import Watcher
 from kubewhy.watch.notify import Notifier, Page
+from kubewhy.watch.run import run_watchers
 from tests.bot.slack_double import SlackDouble
 from tests.reliability.pgcluster import PrivatePostgres
 from tests.waiting import until, until_answer
@@ -40,8 +41,11 @@ from tests.watch.conftest import (
     settled,
     watch_environ,
 )
+from tests.watch.test_incident_key import Clock
 from tests.watch.test_process import LEADS, Proc
 from tests.watch.test_storm import LostAnswers, Sent, storm, watch
+from tests.watch.test_watch_integrity import Restartable, churn
+from tests.watch.test_watch_integrity import restartable as restartable
 
 
 async def firing_rows(cluster: Cluster, slack: SlackDouble, tmp_path: Path, url: str) -> tuple[int, int]:
@@ -277,3 +281,74 @@ async def test_a_leader_sigkilled_mid_post_and_its_successor_page_each_incident_
         finally:
             slack.release()
             await slack.stop()
+
+
+async def test_slack_answering_429_and_5xx_mid_storm_pages_each_incident_once_and_loses_no_record(
+    cluster: Cluster, slack: SlackDouble, tmp_path: Path
+) -> None:
+    incidents = 30
+    await cluster.preload(storm(incidents))
+    slack.rate_limit("chat.postMessage", times=2)  # 429 with Retry-After: 1
+    slack.failures["chat.postMessage"] = [(503, "service_unavailable"), (500, "internal_error")] * 3
+    slack.fail("chat.postMessage", "fatal_error", status=502, times=1)
+    sent = Sent(slack, "slack")
+    stop, task, watcher = await watch(cluster, slack, tmp_path, sent.notifier)
+    try:
+        await until(lambda: len(sent.refs()) >= incidents, timeout=120, what=f"{incidents} pages")
+        await settled(watcher, cluster, timeout=60)
+        answered = [c.method for c in slack.calls if c.method.startswith("chat.postMessage:")]
+        assert len(answered) == 2 + 6 + 1 and not any(slack.failures.values())  # every fault was served
+        refs = sent.refs()
+        assert len(refs) == incidents and len(set(refs)) == incidents, f"{len(refs)} messages for {incidents}"
+    finally:
+        stop.set()
+        await asyncio.wait_for(task, 30)
+    url = f"sqlite:///{tmp_path / 'audit.db'}"
+    assert await firing_rows(cluster, slack, tmp_path, url) == (incidents, incidents)
+
+
+async def test_an_api_server_restarted_with_its_state_reset_pages_what_is_new_and_loses_no_record(
+    restartable: Restartable, slack: SlackDouble, tmp_path: Path
+) -> None:
+    """The ground truth: node-2 NotReady (paged, then resolved when the restored server says it is Ready), then an
+    OOM-killed workload on node-2 after the restore (its own page, not absorbed into the old node incident)."""
+    old = await restartable.start()
+    await churn(old, 30)  # the old server's resourceVersion runs ahead of the restored one's
+    clock = Clock()
+    settings = load(watch_environ(old, slack, tmp_path, KUBEWHY_WATCH_RULES=str(DATA / "rules.yaml")))
+    stop, ready = asyncio.Event(), asyncio.Event()
+    box: list[Watcher] = []
+
+    def on_ready(w: Watcher) -> None:
+        box.append(w)
+        ready.set()
+
+    sent = Sent(slack, "slack")
+    task = asyncio.create_task(
+        run_watchers(settings, sent.notifier(settings), stop=stop, on_ready=on_ready, clock=clock)
+    )
+    try:
+        await asyncio.wait_for(ready.wait(), 30)
+        watcher = box[0]
+        await old.node_ready("node-2", False)
+        clock.advance(5)  # past its grace
+        await until(lambda: len(sent.refs()) == 1, what="the NotReady page", detail=sent.pages.summary)
+        new = await restartable.start()  # restored: node-2 is Ready there, at an older resourceVersion
+        await until(lambda: watcher.nodes.stats.relists >= 1, what="the nodes listed again")
+        clock.advance(5)  # past resolve_after
+        await until(lambda: watcher.stats["resolves"] == 1, what="node-2 resolved", detail=sent.pages.summary)
+        await new.create_pod("q1", "app-5c8d7f9b6d-aaaaa", "node-2", owner="app", status=crash_looping(4, "OOMKilled"))
+        await until(lambda: len(sent.refs()) == 2, what="the OOM kill's own page", detail=sent.pages.summary)
+        await settled(watcher, new)
+        refs = sent.refs()
+        assert len(refs) == 2 and len(set(refs)) == 2 and watcher.stats["absorbed"] == 0, sent.pages.summary()
+    finally:
+        stop.set()
+        await asyncio.wait_for(task, 20)
+    async with compose.audit_opened(settings) as audit:
+        assert audit is not None
+        await audit.flush()
+        async with audit.engine.connect() as conn:
+            rows = (await conn.execute(text("SELECT fingerprint, state FROM alerts ORDER BY id"))).all()
+    assert sorted(state for _, state in rows) == ["firing", "resolved"]  # the node's row resolved, the OOM's firing
+    assert len({fp for fp, _ in rows}) == 2
