@@ -35,11 +35,13 @@ from .screens.error import ClusterError
 from .screens.home import HomeScreen
 from .screens.listing import CategoryScreen, EventsScreen, ResourceScreen, TableScreen
 from .screens.logs import LogsScreen
+from .screens.overview import OverviewScreen
 from .screens.portforward import PortPrompt
 from .screens.scale import ScalePrompt
 from .screens.text import TextScreen
 from .screens.why import WhyScreen
 
+OVERVIEW_COMMANDS = ("overview", "pulses", "pulse", "pu")  # k9s calls its view "pulses" (alias pu)
 HEALTH_EVERY = 1.0  # seconds between looks at the caches' error state (no request is made)
 
 
@@ -153,6 +155,7 @@ class K8sTui(Host):
             "home",
             "incidents",
             "history",
+            "overview",
             "pf",
             "changes",
             *(v.command for v in rows.VIEWS.values()),
@@ -196,6 +199,8 @@ class K8sTui(Host):
             screen = IncidentsScreen()
         elif word == "history":
             screen = HistoryScreen()
+        elif word in OVERVIEW_COMMANDS:
+            screen = OverviewScreen()
         elif word in rows.BY_COMMAND:
             kind = rows.BY_COMMAND[word]
             screen = EventsScreen() if kind == "Event" else ResourceScreen(kind)

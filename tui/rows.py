@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from kubewhy import inspect
+from kubewhy import inspect, overview
 
 Obj = dict[str, Any]
 
@@ -123,6 +123,7 @@ def project_pod(obj: Obj) -> Obj:
         style,
         trouble=trouble,
         detail=detail,
+        health=overview.pod_health(obj),
         node=spec.get("nodeName") or "",
         containers=containers,
     )
@@ -169,6 +170,7 @@ def project_deployment(obj: Obj) -> Obj:
             _created(obj),
         ),
         style,
+        problem=overview.workload_problem(obj),
     )
 
 
@@ -176,7 +178,12 @@ def project_statefulset(obj: Obj) -> Obj:
     meta, status = obj.get("metadata") or {}, obj.get("status") or {}
     want = (obj.get("spec") or {}).get("replicas", 1)
     style = "yellow" if (status.get("readyReplicas") or 0) < (want or 0) else ""
-    return _base(obj, (meta.get("namespace") or "", meta.get("name") or "", _replicas(obj), _created(obj)), style)
+    return _base(
+        obj,
+        (meta.get("namespace") or "", meta.get("name") or "", _replicas(obj), _created(obj)),
+        style,
+        problem=overview.workload_problem(obj),
+    )
 
 
 def project_service(obj: Obj) -> Obj:
@@ -254,6 +261,7 @@ def project_job(obj: Obj) -> Obj:
             _created(obj),
         ),
         "red" if shown == "Failed" else "yellow" if failed else "",
+        problem=overview.workload_problem(obj),
     )
 
 
