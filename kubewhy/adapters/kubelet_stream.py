@@ -10,6 +10,7 @@ and parsed the same way.
 from __future__ import annotations
 
 import json
+import re
 import time
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Executor
@@ -24,6 +25,7 @@ THROTTLED = "container_cpu_cfs_throttled_periods_total"
 WORKING_SET = "container_memory_working_set_bytes"
 FAMILIES = (PERIODS, THROTTLED, WORKING_SET)
 _PREFIXES = (b"container_cpu_cfs_", b"container_memory_working_set_bytes")
+_NAMES = frozenset(f.encode() for f in FAMILIES)
 Key = tuple[str, str, str]  # namespace, pod, container
 
 
@@ -52,28 +54,18 @@ class Counters:
     instance: str = ""
 
 
+_LABEL = re.compile(r'([a-zA-Z_][a-zA-Z0-9_]*)="([^"\\]*(?:\\.[^"\\]*)*)"')  # a value's escapes, unrolled
+_ESCAPE = re.compile(r"\\(.)")
+_WANTED = ("namespace", "pod", "container", "id", "name")
+
+
 def _labels(text: str) -> dict[str, str]:
-    """``{a="x",b="y"}`` (the braces excluded) into a dict; escaped quotes and backslashes kept right."""
-    out: dict[str, str] = {}
-    i, n = 0, len(text)
-    while i < n:
-        eq = text.find("=", i)
-        if eq < 0:
-            break
-        name = text[i:eq].strip().lstrip(",").strip()
-        if eq + 1 >= n or text[eq + 1] != '"':
-            break
-        j, chars = eq + 2, []
-        while j < n and text[j] != '"':
-            if text[j] == "\\" and j + 1 < n:
-                j += 1
-                chars.append({"n": "\n"}.get(text[j], text[j]))
-            else:
-                chars.append(text[j])
-            j += 1
-        out[name] = "".join(chars)
-        i = j + 1
-    return out
+    """``{a="x",b="y"}`` (the braces excluded): the labels the sampler keys by, escapes undone."""
+    return {
+        k: _ESCAPE.sub(lambda m: "\n" if m.group(1) == "n" else m.group(1), v) if "\\" in v else v
+        for k, v in _LABEL.findall(text)
+        if k in _WANTED
+    }
 
 
 def parse_lines(lines: Iterable[bytes], *, deadline: float | None = None) -> dict[Key, Counters]:
@@ -86,13 +78,11 @@ def parse_lines(lines: Iterable[bytes], *, deadline: float | None = None) -> dic
             raise TimeoutError("the kubelet's answer took too long")
         if not raw.startswith(_PREFIXES):
             continue
+        brace = raw.find(b"{")
+        if brace < 0 or raw[:brace] not in _NAMES:  # a family sharing the prefix: not even decoded
+            continue
         line = raw.decode("utf-8", "replace").strip()
-        brace = line.find("{")
-        if brace < 0:
-            continue
         name = line[:brace]
-        if name not in FAMILIES:
-            continue
         close = line.rfind("}")
         if close < brace:
             continue
