@@ -29,7 +29,7 @@ from urllib.parse import urlsplit
 from .errors import KubewhyError, UsageError
 from .models.target import Target
 from .watch.detect import owner_of
-from .watch.notify import Notifier, Page, cause_of
+from .watch.notify import Notifier, Page, announce_resolved, cause_of
 
 if TYPE_CHECKING:
     from .app import Kubewhy
@@ -392,20 +392,9 @@ class Receiver:
                 if done is None:
                     continue
                 text = f"Resolved: Alertmanager says {alert.name} is resolved."
-                if done.message_ts is not None:
-                    await self.notifier.update(Page("resolve", done, text), done.message_ts)
-                    await self.notifier.reply(Page("resolve", done, text), done.message_ts)
-                self.app.page(
-                    rule=done.rule,
-                    fingerprint=done.fingerprint,
-                    state="resolved",
-                    target=done.target(),
-                    channel=done.channel,
-                    message_ts=done.message_ts,
-                    summary="alert resolved",
-                    incident=done.ref,
+                await announce_resolved(
+                    self.notifier, self.app, done, text, rule=done.rule, summary="alert resolved", actor=ACTOR
                 )
-                self.app.resolve_incident(done.ref, actor=ACTOR, summary=None)
                 out.resolved.append(done.ref)
             else:  # the watchers' incident (or one still firing): the message shows the alert resolved
                 if changed.message_ts is not None:

@@ -39,7 +39,7 @@ from .detect import (
     project_pod,
 )
 from .informer import Change, Informer
-from .notify import Notifier, Page, cause_of
+from .notify import Notifier, Page, announce_resolved, cause_of
 from .rules import Rule, RuleSet
 
 if TYPE_CHECKING:
@@ -736,22 +736,11 @@ class Watcher:
         del self.candidates[(cand.rule.id, cand.subject)]
         if done is None:
             return  # someone resolved it already
-        if done.message_ts is not None:
-            text = f"Resolved: the condition cleared ({cand.rule.id} on {cand.subject})."
-            await self.notifier.update(Page("resolve", done, text), done.message_ts)
-            await self.notifier.reply(Page("resolve", done, text), done.message_ts)
-        self.stats["resolves"] += 1
-        self.app.page(
-            rule=cand.rule.id,
-            fingerprint=done.fingerprint,
-            state="resolved",
-            target=done.target(),
-            channel=done.channel,
-            message_ts=done.message_ts,
-            summary="condition cleared",
-            incident=done.ref,
+        text = f"Resolved: the condition cleared ({cand.rule.id} on {cand.subject})."
+        await announce_resolved(
+            self.notifier, self.app, done, text, rule=cand.rule.id, summary="condition cleared", actor=ACTOR
         )
-        self.app.resolve_incident(done.ref, actor=ACTOR, summary=None)
+        self.stats["resolves"] += 1
 
 
 def page_key(incident: LedgerIncident, message_ts: str) -> uuid.UUID:

@@ -11,6 +11,7 @@ from datetime import datetime
 from typing import IO, TYPE_CHECKING, Any, Literal, Protocol
 
 if TYPE_CHECKING:
+    from ..app import Kubewhy
     from ..audit.ledger import LedgerIncident
     from ..models.findings import Report
 
@@ -79,6 +80,29 @@ class Notifier(Protocol):
 
     async def find(self, incident: LedgerIncident) -> str | None:
         """The id of a message already posted for this incident (by a replica that died before saving it)."""
+
+
+async def announce_resolved(
+    notifier: Notifier, app: Kubewhy, done: LedgerIncident, text: str, *, rule: str, summary: str, actor: str
+) -> None:
+    """An incident the ledger has just resolved, said where it was paged and recorded: its message updated in
+    place and the reason replied in its thread (when it was posted), the page's ``resolved`` record and the
+    incident's. The watchers (a condition cleared) and Alertmanager's intake (its last alert resolved) end an
+    incident the same way."""
+    if done.message_ts is not None:
+        await notifier.update(Page("resolve", done, text), done.message_ts)
+        await notifier.reply(Page("resolve", done, text), done.message_ts)
+    app.page(
+        rule=rule,
+        fingerprint=done.fingerprint,
+        state="resolved",
+        target=done.target(),
+        channel=done.channel,
+        message_ts=done.message_ts,
+        summary=summary,
+        incident=done.ref,
+    )
+    app.resolve_incident(done.ref, actor=actor, summary=None)
 
 
 def summary_line(page: Page) -> str:
