@@ -177,6 +177,11 @@ async def build(
     cached one); ``registry`` the built-in checks (a test's fresh one, with checks of its own); ``audit=False``
     skips the audit log whatever the settings say; ``spool=True`` spools records (see :func:`build_audit`);
     ``sleep`` is the reader's pause before a retry (see :func:`build_kube`). Close with :func:`close`."""
+    import asyncio
+
+    # A prefetch (build_kube(prefetch=...)) is a task: it sends its request when the loop first runs it. Let it go
+    # out now, so its round trip overlaps the imports and the catalogue below rather than following them.
+    await asyncio.sleep(0)
     from .service import Deps
 
     warnings: list[str] = []

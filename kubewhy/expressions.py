@@ -357,10 +357,17 @@ def _message(exc: BaseException) -> str:
     return text.split("\n")[0][:300]
 
 
+_COMPILED: dict[str, Expr] = {}  # source → compiled: playbooks repeat fragments (``c.name``, the target's name)
+_COMPILED_MAX = 8192
+
+
 class Compiler:
-    """Compiles CEL once (at playbook load)."""
+    """Compiles CEL once (at playbook load, or at first evaluation); the same source only once per process."""
 
     def compile(self, source: str) -> Expr:
+        done = _COMPILED.get(source)
+        if done is not None:
+            return done
         try:
             program = cel.compile(source)
         except Exception as exc:  # noqa: BLE001  (the library's parse errors have no common class)
@@ -368,7 +375,11 @@ class Compiler:
             raise ExpressionError(f"invalid CEL {source.strip()!r}: {detail}") from None
         refs = program.variables() if callable(program.variables) else program.variables
         calls = program.functions() if callable(program.functions) else program.functions
-        return Expr(source, program, frozenset(refs or ()), tuple(sorted(set(calls or ()) & FUNCTIONS.keys())))
+        done = Expr(source, program, frozenset(refs or ()), tuple(sorted(set(calls or ()) & FUNCTIONS.keys())))
+        if len(_COMPILED) >= _COMPILED_MAX:
+            _COMPILED.clear()
+        _COMPILED[source] = done
+        return done
 
 
 @dataclass(frozen=True)
@@ -445,7 +456,9 @@ def format_value(value: Any) -> str:
     if isinstance(value, (list, tuple)):
         return ", ".join(format_value(v) for v in value)
     if isinstance(value, dict):
-        return json.dumps(value, separators=(",", ":"))
+        # sorted: the CEL runtime hands maps back in no fixed order (a new order at each evaluation), and the
+        # same evidence must read the same every time
+        return json.dumps(value, separators=(",", ":"), sort_keys=True)
     return "" if value is None else str(value)
 
 

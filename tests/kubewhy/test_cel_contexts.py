@@ -87,7 +87,7 @@ def test_an_each_element_shares_the_contexts() -> None:
     [
         "plain text",
         "{{ target.metadata.name }}",
-        "{{ target.spec.containers }}",
+        "{{ target.spec.containers.map(c, c.name) }}",
         "pod {{ target.metadata.name }} in {{ target.metadata.namespace }}: {{ size(events) }} event(s)",
     ],
 )
