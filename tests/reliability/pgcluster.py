@@ -123,14 +123,22 @@ class PrivatePostgres:
                 return True
         return False
 
-    def stop(self, mode: str = "fast") -> None:
+    def stop(self, mode: str = "fast", *, wait: bool = True) -> None:
         """``fast``: the clean shutdown of a restart (SIGINT); ``immediate``: a crash, recovery at the next start
-        (SIGQUIT)."""
+        (SIGQUIT); ``smart``: ``pg_ctl stop -m smart`` (SIGTERM): new connections are refused with 57P03 "the
+        database system is shutting down" until the sessions still open end. ``wait=False``: return at once
+        (``wait_stopped()`` waits)."""
         server = self._server
         if server is None or server.poll() is not None:
             return
-        server.send_signal(signal.SIGQUIT if mode == "immediate" else signal.SIGINT)
-        server.wait(60)
+        signals = {"fast": signal.SIGINT, "immediate": signal.SIGQUIT, "smart": signal.SIGTERM}
+        server.send_signal(signals[mode])
+        if wait:
+            self.wait_stopped()
+
+    def wait_stopped(self) -> None:
+        if self._server is not None:
+            self._server.wait(60)
 
     def restart(self, mode: str = "fast") -> None:
         self.stop(mode)

@@ -9,10 +9,12 @@ import socket
 import subprocess
 import sys
 import urllib.parse
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
+import asyncpg
 import pytest
 from sqlalchemy import text
 from sqlalchemy.exc import OperationalError
@@ -23,12 +25,11 @@ from kubewhy.audit.records import FixEvent, FixProposed
 from kubewhy.audit.writer import AuditLog, RetryPolicy, is_transient
 from kubewhy.cli import main
 from tests.audit.conftest import create_pg_database, drop_pg_database, pg_url
-from tests.audit.proxy import FlakyProxy
 from tests.audit.test_writer import report
 from tests.bot.slack_double import SlackDouble
 from tests.bot.test_slack_bot import SECRET
 from tests.reliability.conftest import signed_headers
-from tests.reliability.pgfaults import RestartingPostgres
+from tests.reliability.pgcluster import PrivatePostgres
 from tests.scenarios import KUBELET_SAMPLE
 from tests.waiting import until, until_answer
 
@@ -185,73 +186,104 @@ def test_why_writes_its_row_before_the_report_appears(start_sim: Any, pg: str, t
 # ------------------------------------------------------------------------------------- 3. outages
 
 
-async def test_shutting_down_is_retried_not_sent_to_the_fallback_file(pg: str, tmp_path: Path) -> None:
-    restarting = await RestartingPostgres(refuse=5).start()
-    url = pg_url(pg, port=restarting.port)
-    await migrate.upgrade(db.make_engine(pg_url(pg)))
-    audit = AuditLog(url, fallback_path=tmp_path / "fallback.jsonl", retry=PATIENT)
-    for i in range(50):
-        audit.record_diagnosis(report(f"web-{i}"))
-    await audit.aclose()
-    await restarting.close()
-    assert restarting.refused == 5 and audit.stats.retries >= 1
-    assert "57P03" in audit.stats.last_error or "shutting down" in audit.stats.last_error
-    assert audit.stats.to_fallback == 0
-    assert (await rows(pg_url(pg)))["diagnoses"] == 50
+@asynccontextmanager
+async def shutting_down(pg: PrivatePostgres) -> AsyncIterator[Callable[[], Awaitable[None]]]:
+    """The private Postgres in a smart shutdown (``pg_ctl stop -m smart``, as a restart begins): one session stays
+    open, so the server waits for it and answers every new connection with FATAL 57P03 "the database system is
+    shutting down". The function yielded ends that session; the server stops and is started again."""
+    held = await asyncpg.connect(pg.admin_dsn)
+    await asyncio.to_thread(pg.stop, "smart", wait=False)
 
+    async def restart() -> None:
+        if not held.is_closed():
+            await held.close()
+            await asyncio.to_thread(pg.wait_stopped)
+            await asyncio.to_thread(pg.start)
 
-async def test_the_shutting_down_error_is_classified_transient(pg: str) -> None:
-    restarting = await RestartingPostgres(refuse=1).start()
-    engine = db.make_engine(pg_url(pg, port=restarting.port))
     try:
-        with pytest.raises(Exception) as caught:
-            async with engine.connect() as conn:
-                await conn.execute(text("SELECT 1"))
+        yield restart
+    finally:
+        await restart()
+
+
+async def migrated(url: str) -> None:
+    """The schema at head, its connection closed (an open one would hold a smart shutdown)."""
+    engine = db.make_engine(url)
+    try:
+        await migrate.upgrade(engine)
+    finally:
+        await engine.dispose()
+
+
+async def test_shutting_down_is_retried_not_sent_to_the_fallback_file(
+    private_pg: tuple[PrivatePostgres, str], tmp_path: Path
+) -> None:
+    pg, url = private_pg
+    await migrated(url)
+    audit = AuditLog(url, fallback_path=tmp_path / "fallback.jsonl", retry=PATIENT)
+    async with shutting_down(pg) as restart:
+        for i in range(50):
+            audit.record_diagnosis(report(f"web-{i}"))
+        await until(lambda: audit.stats.retries >= 1, what="a write refused while Postgres shuts down")
+        last_error = audit.stats.last_error
+        await restart()  # Postgres restarted: the retries get through
+        await audit.aclose()
+    assert "57P03" in last_error or "shutting down" in last_error
+    assert audit.stats.to_fallback == 0
+    assert (await rows(url))["diagnoses"] == 50
+
+
+async def test_the_shutting_down_error_is_classified_transient(private_pg: tuple[PrivatePostgres, str]) -> None:
+    pg, url = private_pg
+    engine = db.make_engine(url)
+    try:
+        async with shutting_down(pg):
+            with pytest.raises(Exception) as caught:
+                async with engine.connect() as conn:
+                    await conn.execute(text("SELECT 1"))
         assert "shutting down" in str(caught.value)
         assert is_transient(caught.value)
     finally:
         await engine.dispose()
-        await restarting.close()
 
 
-async def test_a_running_writer_re_imports_its_own_fallback_file(pg: str, tmp_path: Path) -> None:
-    proxy = await FlakyProxy().start()
-    url = pg_url(pg, port=proxy.port)
-    await migrate.upgrade(db.make_engine(pg_url(pg)))
+async def test_a_running_writer_re_imports_its_own_fallback_file(
+    private_pg: tuple[PrivatePostgres, str], tmp_path: Path
+) -> None:
+    pg, url = private_pg
+    await migrated(url)
     audit = AuditLog(url, fallback_path=tmp_path / "fallback.jsonl", retry=QUICK)
     await audit.start()
     await audit.flush()
-    await proxy.refuse()  # Postgres goes away: the batches give up and go to the fallback file
+    await asyncio.to_thread(pg.stop)  # Postgres goes away: the batches give up and go to the fallback file
     for i in range(100):
         audit.record_diagnosis(report(f"down-{i}"))
     await audit.flush()
     assert audit.stats.to_fallback == 100
-    await proxy.restore()  # it is back: the next write brings the spilled records with it, without a restart
+    await asyncio.to_thread(pg.start)  # it is back: the next write brings the spilled records, without a restart
     audit.record_diagnosis(report("after"))
     await audit.flush()
-    assert (await rows(pg_url(pg)))["diagnoses"] == 101
+    assert (await rows(url))["diagnoses"] == 101
     assert audit.stats.imported == 100
     await audit.aclose()
-    await proxy.close()
     assert not (tmp_path / "fallback.jsonl").exists() or fallback.pending(tmp_path / "fallback.jsonl") == 0
 
 
-async def test_a_quiet_writer_re_imports_after_its_interval(pg: str, tmp_path: Path) -> None:
-    proxy = await FlakyProxy().start()
-    await migrate.upgrade(db.make_engine(pg_url(pg)))
-    audit = AuditLog(
-        pg_url(pg, port=proxy.port), fallback_path=tmp_path / "fallback.jsonl", retry=QUICK, replay_interval=0.2
-    )
+async def test_a_quiet_writer_re_imports_after_its_interval(
+    private_pg: tuple[PrivatePostgres, str], tmp_path: Path
+) -> None:
+    pg, url = private_pg
+    await migrated(url)
+    audit = AuditLog(url, fallback_path=tmp_path / "fallback.jsonl", retry=QUICK, replay_interval=0.2)
     await audit.start()
     await audit.flush()
-    await proxy.refuse()
+    await asyncio.to_thread(pg.kill)  # SIGKILL: the postmaster and its backends gone
     for i in range(10):
         audit.record_diagnosis(report(f"down-{i}"))
     await audit.flush()
-    await proxy.restore()  # nothing else is recorded: the interval alone brings them back
-    await until_answer(lambda: rows(pg_url(pg)), lambda counts: counts["diagnoses"] == 10, what="the re-import")
+    await asyncio.to_thread(pg.start)  # nothing else is recorded: the interval alone brings them back
+    await until_answer(lambda: rows(url), lambda counts: counts["diagnoses"] == 10, what="the re-import")
     await audit.aclose()
-    await proxy.close()
 
 
 # ------------------------------------------------------------------------------------- 4. bad settings
