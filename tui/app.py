@@ -10,7 +10,7 @@ import os
 import shlex
 import subprocess
 import tempfile
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Sequence
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -30,7 +30,7 @@ from .data import CHANGES_SINCE, Session
 from .host import Detail, Host
 from .screens.audit import HistoryScreen, IncidentsScreen
 from .screens.base import Base, TargetScreen
-from .screens.confirm import ConfirmFix
+from .screens.confirm import ConfirmBatch, ConfirmFix
 from .screens.error import ClusterError
 from .screens.home import HomeScreen
 from .screens.listing import CategoryScreen, EventsScreen, ResourceScreen, TableScreen
@@ -293,6 +293,21 @@ class K8sTui(Host):
 
     def delete(self, target: Target) -> None:
         self.push_screen(ConfirmFix(target, actions.ACTION_ID, actions.delete_fix(target)))
+
+    # ---- the same on every marked row (space): one confirm naming every object, each its own lifecycle ---------
+    async def scale_many(self, targets: Sequence[Target], done: Callable[[bool | None], None]) -> None:
+        replicas = await self.push_screen_wait(ScalePrompt(targets[0], None, also=targets[1:]))
+        if replicas is not None:
+            fixes = [(t, actions.scale_fix(t, replicas)) for t in targets]
+            self.push_screen(ConfirmBatch(f"Scale to {replicas} replicas", fixes), callback=done)
+
+    def restart_many(self, targets: Sequence[Target], done: Callable[[bool | None], None]) -> None:
+        fixes = [(t, actions.restart_fix(t)) for t in targets]
+        self.push_screen(ConfirmBatch("Rollout restart", fixes), callback=done)
+
+    def delete_many(self, targets: Sequence[Target], done: Callable[[bool | None], None]) -> None:
+        fixes = [(t, actions.delete_fix(t)) for t in targets]
+        self.push_screen(ConfirmBatch("Delete", fixes), callback=done)
 
     async def edit(self, target: Target) -> None:
         """The object (read unredacted, as the API server returns it) in ``$VISUAL``/``$EDITOR`` (the terminal is

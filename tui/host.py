@@ -7,6 +7,7 @@ so the screens do not import each other in a circle either (issue 22).
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Literal
 
 from textual.app import App
@@ -70,6 +71,18 @@ class Host(App[int]):
 
     def delete(self, target: Target) -> None:
         """Confirm deleting the object (dry run, pre-check, audit)."""
+        raise NotImplementedError
+
+    async def scale_many(self, targets: Sequence[Target], done: Callable[[bool | None], None]) -> None:
+        """Ask how many replicas once, then confirm scaling every one of ``targets`` together."""
+        raise NotImplementedError
+
+    def restart_many(self, targets: Sequence[Target], done: Callable[[bool | None], None]) -> None:
+        """Confirm a rollout restart of every one of ``targets`` together."""
+        raise NotImplementedError
+
+    def delete_many(self, targets: Sequence[Target], done: Callable[[bool | None], None]) -> None:
+        """Confirm deleting every one of ``targets`` together (``done(True)`` once all were applied)."""
         raise NotImplementedError
 
     async def port_forward(self, target: Target) -> None:

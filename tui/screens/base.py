@@ -116,6 +116,30 @@ class TargetScreen(Base):
         """The object under the cursor."""
         return None
 
+    def marked(self) -> list[Target]:
+        """The marked objects (space), which the keys that change the cluster act on instead of the cursor's."""
+        return []
+
+    def clear_marks(self) -> None:
+        """Forget the marks (after a batch was applied, as k9s does)."""
+
+    def _batch_done(self, applied: bool | None) -> None:
+        if applied:
+            self.clear_marks()
+
+    def _marked_of(self, kinds: tuple[str, ...] | None, verb: str) -> list[Target] | None:
+        """The marked objects when there are marks (None: act on the cursor's); refused, with the names, when
+        one of them is not of ``kinds``."""
+        marked = self.marked()
+        if not marked:
+            return None
+        wrong = [t.ref for t in marked if kinds is not None and t.kind not in kinds]
+        if wrong:
+            what = ", ".join(k.lower() for k in kinds or ())
+            self.notify(f"{verb}: {', '.join(wrong)} marked, not a {what} (ctrl+\\ clears marks)", severity="warning")
+            return []
+        return marked
+
     def _target(self) -> Target | None:
         target = self.selected()
         if target is None:
@@ -165,12 +189,20 @@ class TargetScreen(Base):
     def action_scale(self) -> None:
         from ..actions import SCALABLE
 
+        if (marked := self._marked_of(SCALABLE, "scale")) is not None:
+            if marked:
+                self.run_worker(self.tui.scale_many(marked, self._batch_done), group="action", exclusive=True)
+            return
         if (target := self._kind_of(SCALABLE, "scale")) is not None:
             self.run_worker(self.tui.scale(target), group="action", exclusive=True)
 
     def action_restart(self) -> None:
         from ..actions import RESTARTABLE
 
+        if (marked := self._marked_of(RESTARTABLE, "rollout restart")) is not None:
+            if marked:
+                self.tui.restart_many(marked, self._batch_done)
+            return
         if (target := self._kind_of(RESTARTABLE, "rollout restart")) is not None:
             self.tui.restart(target)
 
@@ -179,6 +211,10 @@ class TargetScreen(Base):
             self.run_worker(self.tui.shell(target), group="action", exclusive=True)
 
     def action_delete(self) -> None:
+        if (marked := self._marked_of(None, "delete")) is not None:
+            if marked:
+                self.tui.delete_many(marked, self._batch_done)
+            return
         if (target := self._target()) is not None:
             self.tui.delete(target)
 

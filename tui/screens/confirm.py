@@ -25,6 +25,7 @@ from kubewhy.lifecycle import Action, AlreadyApplied, Identity
 from kubewhy.models.findings import Finding, Fix
 from kubewhy.models.target import Target
 
+from ..actions import ACTION_ID
 from ..host import Host
 from ..markup import escape
 
@@ -145,4 +146,142 @@ class ConfirmFix(ModalScreen[bool]):
             return  # being applied: its result closes the dialog
         if action is not None and action.approved_by is None:
             self.kubewhy.decline(action, reason="cancelled in the confirm dialog")
+        self.dismiss(False)
+
+
+class ConfirmBatch(ModalScreen[bool]):
+    """The same key on every marked row (space): one confirmation naming every object, each its own proposal in
+    the core's lifecycle — each dry-run server-side, pre-checked (RBAC, the same object) and applied on its own,
+    so every object has its own audit rows. ``y`` is offered once every dry run is accepted; ``n`` declines
+    them all."""
+
+    BINDINGS = [Binding("y", "apply", "Apply all"), Binding("n,escape", "cancel", "Cancel")]
+
+    def __init__(self, title: str, items: list[tuple[Target, Fix]]) -> None:
+        super().__init__()
+        self.title_text, self.items = title, items
+        self.actions: list[Action | None] = []
+        self.states: list[str] = ["proposed"] * len(items)
+        self.dry_run_ok = False
+        self.applying = False
+        self.finished = False  # applied, some not: the dialog stays, with each result, until closed
+
+    @property
+    def kubewhy(self) -> Kubewhy:
+        assert isinstance(self.app, Host)
+        return self.app.session.kubewhy
+
+    @staticmethod
+    def object_line(fix: Fix) -> str:
+        patch = fix.patch
+        assert patch is not None
+        where = f"{patch.namespace}/{patch.name}" if patch.namespace else patch.name
+        return f"Object: [b]{escape(patch.kind)} {escape(where)}[/b]"
+
+    def compose(self) -> ComposeResult:
+        risk = max((fix.risk for _, fix in self.items), key=("low", "medium", "high").index, default="low")
+        with Vertical(id="confirm"):
+            yield Static(
+                f"[b]Apply: {escape(self.title_text)} — {len(self.items)} marked objects[/b]  [dim](risk {risk})[/]"
+            )
+            for i, (_, fix) in enumerate(self.items):
+                yield Static(f"{self.object_line(fix)}  [cyan]{escape(fix.command)}[/]", id=f"object-{i}")
+            yield Static("", id="acting-as")
+            yield Static("Server-side dry runs … ", id="dry-run")
+            with Horizontal(id="confirm-buttons"):
+                yield Button("Apply all (y)", id="apply", variant="error", disabled=True)
+                yield Button("Cancel (n)", id="cancel")
+
+    def _show(self, i: int, state: str) -> None:
+        self.states[i] = state
+        _, fix = self.items[i]
+        self.query_one(f"#object-{i}", Static).update(f"{self.object_line(fix)}  ·  {state}")
+
+    def on_mount(self) -> None:
+        for i, (target, fix) in enumerate(self.items):
+            try:
+                action = self.kubewhy.propose_fix(fix, target=target, finding_id=ACTION_ID)
+            except KubewhyError as exc:
+                self.actions.append(None)
+                self._show(i, f"[red]cannot be applied:[/] {escape(str(exc))}")
+                continue
+            self.actions.append(action)
+        first = next((a for a in self.actions if a is not None), None)
+        if first is not None:
+            self.query_one("#acting-as", Static).update(identity_markup(first.acting_as))
+        self.run_dry_runs()
+
+    @work(exclusive=True)
+    async def run_dry_runs(self) -> None:
+        accepted = 0
+        for i, action in enumerate(self.actions):
+            if action is None:
+                continue
+            try:
+                result = await self.kubewhy.dry_run(action)
+            except KubewhyError as exc:
+                self._show(i, f"[red]✗ dry run failed:[/] {escape(str(exc))}")
+                continue
+            accepted += result.ok
+            mark = "[green]✓ dry run accepted[/]" if result.ok else "[red]✗ dry run refused[/]"
+            self._show(i, f"{mark}: {escape(result.message)}")
+        total = len(self.items)
+        self.dry_run_ok = accepted == total
+        box = self.query_one("#dry-run", Static)
+        if self.dry_run_ok:
+            box.update(f"[green]{accepted} of {total} dry runs accepted[/]: y applies each, pre-checked first")
+        else:
+            box.update(f"[red]{accepted} of {total} dry runs accepted[/]: nothing applied (unmark the others)")
+        self.query_one("#apply", Button).disabled = not self.dry_run_ok
+
+    def on_button_pressed(self, event: Button.Pressed) -> None:
+        if event.button.id == "apply":
+            self.action_apply()
+        else:
+            self.action_cancel()
+
+    def action_apply(self) -> None:
+        if not self.dry_run_ok:
+            self.notify("not every dry run has been accepted: nothing to apply", severity="warning")
+            return
+        if self.applying:
+            return
+        self.applying = True
+        self.query_one("#apply", Button).disabled = True
+        self.apply_all()
+
+    @work(group="apply")
+    async def apply_all(self) -> None:
+        applied = 0
+        for i, action in enumerate(self.actions):
+            assert action is not None  # every dry run was accepted
+            try:
+                result = await self.kubewhy.apply(action)
+            except KubewhyError as exc:
+                self._show(i, f"[red]✗ not applied:[/] {escape(str(exc))}")
+                continue
+            if action.state == "declined":
+                self._show(i, f"[red]✗ pre-check failed, not applied:[/] {escape(result.message)}")
+            elif result.ok:
+                applied += 1
+                self._show(i, f"[green]✓ applied[/]: {escape(result.message)}")
+            else:
+                self._show(i, f"[red]✗ apply failed:[/] {escape(result.message)}")
+        total = len(self.actions)
+        message = f"{self.title_text}: {applied} of {total} applied"
+        if applied == total:
+            self.app.notify(message, title="applied")
+            self.dismiss(True)
+            return
+        self.query_one("#dry-run", Static).update(f"[red]{escape(message)}[/] (each object's result above)")
+        self.query_one("#cancel", Button).label = "Close (n)"
+        self.finished = True
+        self.notify(message, title="not all applied", severity="error")
+
+    def action_cancel(self) -> None:
+        if self.applying and not self.finished:
+            return  # being applied: the results close the dialog
+        for action in self.actions:
+            if action is not None and action.approved_by is None and action.state != "declined":
+                self.kubewhy.decline(action, reason="cancelled in the confirm dialog")
         self.dismiss(False)

@@ -31,6 +31,8 @@ REDRAW_DELAY = 0.2  # seconds: changes arriving within it are drawn together
 
 
 class ResourceScreen(TargetScreen):
+    MARKABLE = True  # space marks rows; the keys that change the cluster act on every marked row
+
     def __init__(self, kind: str, view: rows.KindView | None = None) -> None:
         super().__init__()
         self.kind = kind
@@ -52,7 +54,7 @@ class ResourceScreen(TargetScreen):
     def body(self) -> ComposeResult:
         yield Static("", id="status")
         yield LoadingIndicator(id="loading")
-        yield VirtualTable(self.view.columns, id="table")
+        yield VirtualTable(self.view.columns, markable=self.MARKABLE, id="table")
 
     @property
     def table(self) -> VirtualTable:
@@ -151,6 +153,8 @@ class ResourceScreen(TargetScreen):
             status += f"  ·  /{escape(self.filter.text)}"
         if self.filter.error:
             status += f"  ·  [yellow]{escape(self.filter.error)}[/]"
+        if marked := len(table.marked_rows()):
+            status += f"  ·  [b cyan]{marked} marked[/]"
         if self.store.error:
             status += f"  ·  [red]watch: {escape(self.store.error)}[/] (showing the last known state)"
         self.query_one("#status", Static).update(status)
@@ -184,10 +188,22 @@ class ResourceScreen(TargetScreen):
     def on_virtual_table_chosen(self, message: VirtualTable.Chosen) -> None:
         self.action_describe()
 
+    def on_virtual_table_marks_changed(self, message: VirtualTable.MarksChanged) -> None:
+        self.redraw()
+
+    def marked(self) -> list[Target]:
+        found = [self.target_of(row) for row in self.table.marked_rows()]
+        return [t for t in found if t is not None]
+
+    def clear_marks(self) -> None:
+        self.table.action_clear_marks()
+
     def selected(self) -> Target | None:
         row = self.table.current
-        if row is None:
-            return None
+        return None if row is None else self.target_of(row)
+
+    def target_of(self, row: Any) -> Target | None:
+        """The object a row shows (an event's: the object it is about)."""
         if self.kind == "Event":
             kind, ns, name = row["involved"]
             return Target(kind=kind, name=name, namespace=ns or None) if kind and name else None
@@ -199,6 +215,7 @@ class EventsScreen(ResourceScreen):
     object, it shows that object's events."""
 
     BINDINGS = [Binding("W", "warnings", "Warnings only")]
+    MARKABLE = False  # an event row acts on the object it is about: no marking those for a batch
 
     def __init__(self, involved: Target | None = None) -> None:
         super().__init__("Event")
@@ -330,8 +347,6 @@ class CategoryScreen(TableScreen):
         row = self.table.current
         return self.by_plural.get(row["resource"], self.resource) if row is not None else self.resource
 
-    def selected(self) -> Target | None:
-        row = self.table.current
-        if row is None:
-            return None
-        return Target(kind=self.current_resource().kind, name=row["object"], namespace=row["ns"] or None)
+    def target_of(self, row: Any) -> Target | None:
+        kind = self.by_plural.get(row["resource"], self.resource).kind
+        return Target(kind=kind, name=row["object"], namespace=row["ns"] or None)

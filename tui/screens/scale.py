@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
@@ -16,15 +18,19 @@ from ..markup import escape
 class ScalePrompt(ModalScreen[int | None]):
     BINDINGS = [Binding("escape", "cancel", "Cancel")]
 
-    def __init__(self, target: Target, current: int | None) -> None:
+    def __init__(self, target: Target, current: int | None, also: Sequence[Target] = ()) -> None:
+        """``also``: the other marked objects scaled to the same count (one prompt for all)."""
         super().__init__()
-        self.target, self.current = target, current
+        self.target, self.current, self.also = target, current, tuple(also)
 
     def compose(self) -> ComposeResult:
         with Vertical(id="confirm"):
-            yield Static(
-                f"[b]Scale {escape(self.target.ref)}[/b]  (now {self.current if self.current is not None else '?'})"
-            )
+            if self.also:
+                refs = ", ".join(t.ref for t in (self.target, *self.also))
+                yield Static(f"[b]Scale {len(self.also) + 1} marked objects[/b]: {escape(refs)}")
+            else:
+                now = self.current if self.current is not None else "?"
+                yield Static(f"[b]Scale {escape(self.target.ref)}[/b]  (now {now})")
             now = f"now {self.current}" if self.current is not None else "replicas"
             yield Input(placeholder=now, type="integer", id="replicas")
             yield Static("Enter: on to the dry run and the confirmation · Esc: cancel", classes="hint")

@@ -3,7 +3,9 @@
 Textual's ``DataTable`` measures every cell of every row it is given (about a second for 10,000 pods before the
 first paint). This one uses Textual's line API (``ScrollView.render_line``): the virtual height is the number of
 rows, and each paint formats only the visible ones. Column widths come from the header and a sample of rows.
-Keys move a cursor; a click selects a row, a double click opens it, a click on the header sorts.
+Keys move a cursor; a click selects a row, a double click opens it, a click on the header sorts. A table made
+``markable`` keeps marks as k9s does: space marks or unmarks the row, ctrl+space marks the rows between the nearest
+mark and the cursor, ctrl+\\ clears the marks; marked rows are drawn bold in cyan.
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ from ..rows import Column, age
 Row = Mapping[str, Any]
 SAMPLE = 100  # rows measured for the column widths (from the top and around the cursor)
 MAX_WIDTH = 48  # a column wider than this is cut (the last one is not)
+MARKED = Style(color="cyan", bold=True)  # a marked row (k9s draws its marks in a colour of their own)
 
 
 def cell_text(column: Column, value: Any, now: float | None = None) -> str:
@@ -41,7 +44,11 @@ class VirtualTable(ScrollView, can_focus=True):
         Binding("up,k", "move(-1)", "Up", show=False),
         Binding("down,j", "move(1)", "Down", show=False),
         Binding("pageup", "page(-1)", "Page up", show=False),
-        Binding("pagedown,space", "page(1)", "Page down", show=False),
+        Binding("pagedown,ctrl+f", "page(1)", "Page down", show=False),
+        Binding("ctrl+b", "page(-1)", "Page up", show=False),
+        Binding("space", "space", "Mark", show=False),
+        Binding("ctrl+space,ctrl+@", "mark_range", "Mark range", show=False),
+        Binding("ctrl+backslash", "clear_marks", "Clear marks", show=False),
         Binding("home,g", "edge(0)", "Top", show=False),
         Binding("end,G", "edge(1)", "Bottom", show=False),
         Binding("enter", "choose", "Open", show=False),
@@ -57,13 +64,29 @@ class VirtualTable(ScrollView, can_focus=True):
             super().__init__()
             self.table, self.row = table, row
 
+    class MarksChanged(Message):
+        """A row was marked or unmarked, or the marks were cleared."""
+
+        def __init__(self, table: VirtualTable) -> None:
+            super().__init__()
+            self.table = table
+
     class HeaderClicked(Message):
         def __init__(self, table: VirtualTable, column: int) -> None:
             super().__init__()
             self.table, self.column = table, column
 
-    def __init__(self, columns: Sequence[Column] = (), *, id: str | None = None, classes: str | None = None):
+    def __init__(
+        self,
+        columns: Sequence[Column] = (),
+        *,
+        markable: bool = False,
+        id: str | None = None,
+        classes: str | None = None,
+    ):
         super().__init__(id=id, classes=classes)
+        self.markable = markable  # space marks rows (else it pages down)
+        self.marks: set[tuple[str, str, str]] = set()
         self.columns: tuple[Column, ...] = tuple(columns)
         self.rows: Sequence[Row] = []
         self.cursor = 0
@@ -120,6 +143,61 @@ class VirtualTable(ScrollView, can_focus=True):
                 widths[i] = max(widths[i], len(str(cells[i])))
         self.widths = [min(w, MAX_WIDTH) if i < len(widths) - 1 else w for i, w in enumerate(widths)]
 
+    # ---- marks ------------------------------------------------------------------------------------------------
+    @staticmethod
+    def mark_key(row: Row) -> tuple[str, str, str]:
+        """What a mark is kept by: the row's resource (a category lists several), namespace and name, so a mark
+        stays on its object as the rows are re-sorted, filtered or changed by the watch."""
+        return (str(row.get("resource") or ""), str(row["ns"]), str(row["name"]))
+
+    def is_marked(self, row: Row) -> bool:
+        return bool(self.marks) and self.mark_key(row) in self.marks
+
+    def marked_rows(self) -> list[Row]:
+        """The marked rows among those shown (a mark hidden by the filter is kept, and not acted on)."""
+        return [r for r in self.rows if self.mark_key(r) in self.marks] if self.marks else []
+
+    def action_space(self) -> None:
+        if self.markable:
+            self.action_toggle_mark()
+        else:
+            self.action_page(1)
+
+    def action_toggle_mark(self) -> None:
+        row = self.current
+        if row is None:
+            return
+        key = self.mark_key(row)
+        if key in self.marks:
+            self.marks.discard(key)
+        else:
+            self.marks.add(key)
+        self._marks_changed()
+
+    def action_mark_range(self) -> None:
+        """Mark the rows from the nearest marked row above the cursor (else below it) to the cursor, as k9s."""
+        if not self.markable or self.current is None:
+            return
+        above = [i for i in range(self.cursor - 1, -1, -1) if self.is_marked(self.rows[i])]
+        below = [i for i in range(self.cursor + 1, len(self.rows)) if self.is_marked(self.rows[i])]
+        if above:
+            span = range(above[0], self.cursor + 1)
+        elif below:
+            span = range(self.cursor, below[0] + 1)
+        else:
+            span = range(self.cursor, self.cursor + 1)
+        self.marks.update(self.mark_key(self.rows[i]) for i in span)
+        self._marks_changed()
+
+    def action_clear_marks(self) -> None:
+        if self.marks:
+            self.marks.clear()
+            self._marks_changed()
+
+    def _marks_changed(self) -> None:
+        self.refresh()
+        self.post_message(self.MarksChanged(self))
+
     @property
     def current(self) -> Row | None:
         return self.rows[self.cursor] if 0 <= self.cursor < len(self.rows) else None
@@ -159,6 +237,8 @@ class VirtualTable(ScrollView, can_focus=True):
         now = self.now()
         text = self._line([cell_text(c, v, now) for c, v in zip(self.columns, row["cells"], strict=False)])
         style = base + Style.parse(row.get("style") or "none")
+        if self.is_marked(row):
+            style += MARKED
         if index == self.cursor:
             style += Style(reverse=True, bold=self.has_focus)
         return Strip([Segment(text, style)]).crop(scroll_x, scroll_x + width).extend_cell_length(width, style)
