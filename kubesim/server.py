@@ -126,6 +126,7 @@ class SimServer:
         self.options = options or SimOptions()
         self.requests: Counter[str] = Counter()
         self.denied: Counter[str] = Counter()  # "verb resource[/sub]" refused by RBAC (403), for tests of rights
+        self.partial: Counter[str] = Counter()  # "verb resource" asked as PartialObjectMetadata (metadata only)
         self.faults = Faults()  # /kubesim/v1/faults: scripted errors, delays and resets (kubesim/faults.py)
         self.timeline = Timeline(cluster, self.options.timeline_mode)
         self.app = web.Application(middlewares=[self._middleware], client_max_size=64 * 2**20)
@@ -350,6 +351,10 @@ class SimServer:
         if verb is None or (verb not in t.res.verbs and not t.sub):
             raise ApiError(405, "MethodNotAllowed", "the server does not allow this method on the requested resource")
         self.requests[f"{verb} {resource_label}"] += 1
+        if verb in ("get", "list", "watch") and self._metadata_request(
+            request, "PartialObjectMetadataList" if verb == "list" else "PartialObjectMetadata"
+        ):
+            self.partial[f"{verb} {resource_label}"] += 1  # of those, asked for metadata only
         who = self._caller(request)
         if (t.res.group, t.res.plural) in authz.REVIEW_KINDS:
             body = await self._body(request)
@@ -688,7 +693,26 @@ class SimServer:
                 return "meta.k8s.io/v1beta1" if "v=v1beta1" in part else "meta.k8s.io/v1"
         return None
 
+    @staticmethod
+    def _metadata_request(request: web.Request, kind: str) -> bool:
+        """Whether the client asked for metadata only (``Accept: application/json;as=KIND;g=meta.k8s.io;v=v1``,
+        KIND ``PartialObjectMetadataList`` for a LIST, ``PartialObjectMetadata`` for a GET or a WATCH's events), as
+        client-go's metadata informers do. An Accept that also names a Table asks for the Table."""
+        for part in request.headers.get("Accept", "").split(","):
+            params = {p.strip() for p in part.split(";")[1:]}
+            if f"as={kind}" in params and "g=meta.k8s.io" in params and "json" in part:
+                return True
+        return False
+
+    @staticmethod
+    def _partial(obj: dict[str, Any]) -> dict[str, Any]:
+        """An object as a ``PartialObjectMetadata``: its metadata only (labels, annotations, managedFields,
+        resourceVersion, generation …), none of its spec, data or status."""
+        return {"kind": "PartialObjectMetadata", "apiVersion": "meta.k8s.io/v1", "metadata": obj.get("metadata") or {}}
+
     def _respond_object(self, request: web.Request, res: Resource, obj: dict[str, Any]) -> web.Response:
+        if self._metadata_request(request, "PartialObjectMetadata") and not self._table_request(request):
+            return json_response(self._partial(obj))
         table = self._table_request(request)
         if table:
             return json_response(
@@ -771,6 +795,10 @@ class SimServer:
                     view=self._view(t.res),
                 )
             )
+        if self._metadata_request(request, "PartialObjectMetadataList"):
+            head = dumps({"kind": "PartialObjectMetadataList", "apiVersion": "meta.k8s.io/v1", "metadata": meta})
+            items = b",".join(dumps(self._partial(e.obj)) for _, e in selected)
+            return json_response(head[:-1] + b',"items":[' + items + b"]}")
         view = self._view(t.res)
         head = dumps({"kind": t.res.list_kind, "apiVersion": t.res.group_version, "metadata": meta})[:-1]
         items = b",".join(dumps(view(e.obj)) if view else e.raw for _, e in selected)
@@ -783,6 +811,7 @@ class SimServer:
         rv_param = q.get("resourceVersion")
         since = None if rv_param in (None, "", "0") else rv_param
         table = self._table_request(request)
+        partial = not table and self._metadata_request(request, "PartialObjectMetadata")
         view = self._view(t.res)
         if since is not None and since.isdigit() and int(since) > store.rv:
             # a version this server has not reached (a client that saw a server before its restart, or an etcd
@@ -798,6 +827,8 @@ class SimServer:
         def line(kind: str, obj: dict[str, Any]) -> bytes:
             if table:
                 obj = to_table(t.res, [obj], include=q.get("includeObject", "Metadata"), api_version=table, view=view)
+            elif partial and kind != "ERROR":  # a BOOKMARK too comes as PartialObjectMetadata
+                obj = self._partial(obj)
             elif view:
                 obj = view(obj)
             return b'{"type":"' + kind.encode() + b'","object":' + dumps(obj) + b"}\n"
@@ -862,7 +893,7 @@ class SimServer:
                 for change in (c for c in batch if c is not None):
                     kind = watcher.translate(change)
                     if kind:
-                        cache_key = (kind, table, t.res.group)
+                        cache_key = (kind, table, t.res.group, partial)
                         cache = change.__dict__.setdefault("_lines", {})
                         if cache_key not in cache:
                             cache[cache_key] = line(kind, change.obj)
@@ -1112,6 +1143,7 @@ class SimServer:
                 {
                     "requests": dict(self.requests),
                     "denied": dict(self.denied),
+                    "partial": dict(self.partial),
                     "total": sum(self.requests.values()),
                     "resourceVersion": self.cluster.store.rv,
                 }
@@ -1119,6 +1151,7 @@ class SimServer:
         if route == "v1/stats/reset" and request.method == "POST":
             self.requests.clear()
             self.denied.clear()
+            self.partial.clear()
             return json_response({"ok": True})
         if route == "v1/scenario" and request.method == "GET":
             sc = self.cluster.scenario

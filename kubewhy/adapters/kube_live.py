@@ -602,23 +602,40 @@ class LiveKube:
         return await asyncio.get_running_loop().run_in_executor(executor, run)
 
     # ---- WatchSource: paged LISTs and WATCH streams (the watchers' informers) -------------------------------
+    # Metadata only, as client-go's metadata informers ask (JSON: the adapters read no protobuf); the plain JSON
+    # after it takes whatever the server sends when it cannot answer so (each item then says its own kind).
+    METADATA_LIST = "application/json;as=PartialObjectMetadataList;g=meta.k8s.io;v=v1, application/json"
+    METADATA = "application/json;as=PartialObjectMetadata;g=meta.k8s.io;v=v1, application/json"
+
     async def list_page(
-        self, kind: str, namespace: str | None = None, *, limit: int = 500, continue_token: str | None = None
+        self,
+        kind: str,
+        namespace: str | None = None,
+        *,
+        limit: int = 500,
+        continue_token: str | None = None,
+        metadata_only: bool = False,
     ) -> ListPage:
         """One page of a LIST (``limit``/``continue``), with the list's resourceVersion to watch from.
-        A 410 (the continue token expired) raises ``KubeApiError`` with status 410: start the LIST again."""
+        A 410 (the continue token expired) raises ``KubeApiError`` with status 410: start the LIST again.
+        ``metadata_only``: a ``PartialObjectMetadataList``, each item ``{"kind": "PartialObjectMetadata",
+        "apiVersion": "meta.k8s.io/v1", "metadata": …}`` with no spec, data or status."""
         k = info(kind)
         status, data = await self._request(
-            "GET", k.path(namespace), {"limit": limit or None, "continue": continue_token}
+            "GET",
+            k.path(namespace),
+            {"limit": limit or None, "continue": continue_token},
+            **({"accept": self.METADATA_LIST} if metadata_only else {}),
         )
         if status != 200:
             self._raise(status, data, f"list {k.plural}")
         body = json.loads(data)
         meta = body.get("metadata") or {}
         items = body.get("items") or []
+        partial = metadata_only and body.get("kind") == "PartialObjectMetadataList"
         for item in items:
-            item.setdefault("apiVersion", k.api_version)
-            item.setdefault("kind", kind)
+            item.setdefault("apiVersion", "meta.k8s.io/v1" if partial else k.api_version)
+            item.setdefault("kind", "PartialObjectMetadata" if partial else kind)
         return ListPage(
             [normalize(redact_object(item)) for item in items],
             str(meta.get("resourceVersion") or ""),
@@ -633,11 +650,13 @@ class LiveKube:
         resource_version: str,
         timeout_seconds: int = 300,
         bookmarks: bool = True,
+        metadata_only: bool = False,
     ) -> AsyncGenerator[Obj, None]:
         """The WATCH stream from ``resource_version``: raw watch events (``{"type", "object"}``), ADDED/MODIFIED/
         DELETED objects redacted and normalised, BOOKMARK and ERROR as sent. The blocking reads run on a thread
         of the stream's own (a watch would hold a pool thread for minutes); leaving the iteration closes the
-        connection. A non-200 answer raises ``KubeApiError`` with its status (410: the version is gone)."""
+        connection. A non-200 answer raises ``KubeApiError`` with its status (410: the version is gone).
+        ``metadata_only``: each event's object a ``PartialObjectMetadata`` (its metadata, no spec or status)."""
         k = info(kind)
         query = {
             "watch": "true",
@@ -646,7 +665,12 @@ class LiveKube:
             "timeoutSeconds": timeout_seconds,
         }
         stream = self._stream(
-            k.path(namespace), query, timeout_seconds + 30, f"watch {k.plural}", f"watch of {k.plural}"
+            k.path(namespace),
+            query,
+            timeout_seconds + 30,
+            f"watch {k.plural}",
+            f"watch of {k.plural}",
+            *((self.METADATA,) if metadata_only else ()),
         )
         try:
             async for line in stream:

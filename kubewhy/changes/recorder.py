@@ -16,6 +16,7 @@ audit database's ``change_log`` in batches (:class:`kubewhy.audit.changelog.Chan
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import os
@@ -23,6 +24,7 @@ import secrets as _secrets
 import zlib
 from collections import deque
 from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -98,10 +100,39 @@ def _writer_only(meta: Obj) -> list[Obj]:
     return [{k: last.get(k) for k in ("manager", "operation", "time")}]
 
 
+def mark(kind: str, meta: Obj) -> str:
+    """What an object's metadata says of a version, enough to tell whether anything the change log compares may
+    have changed (so whether to GET it): its uid, ``generation`` (which a spec write moves and a status write does
+    not), the writes in ``managedFields`` that are not status writes (manager, operation, time), a Node's labels and
+    the change cause. Without a generation or managedFields (the simulator writes none) the resourceVersion stands
+    in: every write is then fetched. The same for a whole object and for its ``PartialObjectMetadata``."""
+    writes = sorted(
+        (str(e.get("manager") or ""), str(e.get("operation") or ""), str(e.get("time") or ""))
+        for e in meta.get("managedFields") or []
+        if isinstance(e, dict) and e.get("subresource") != "status"
+    )
+    generation = meta.get("generation")
+    annotations = _d(meta.get("annotations"))
+    return json.dumps(
+        [
+            meta.get("uid"),
+            generation,
+            writes,
+            meta.get("labels") if kind == "Node" else None,
+            annotations.get("kubernetes.io/change-cause"),
+            meta.get("resourceVersion") if generation is None and not writes else None,
+        ],
+        sort_keys=True,
+        separators=(",", ":"),
+        default=str,
+    )
+
+
 def projection(kind: str, key: bytes) -> Callable[[Obj], Obj]:
     """What the informer of ``kind`` caches: what :func:`version_change` reads, ConfigMap values as HMACs, packed
-    (:func:`unpack` gives it back): the object's name, and the rest as compressed JSON. A pod template held as
-    nested dicts costs about five times its packed bytes (5,000 generated Deployments: 14 MB against 2.6 MB)."""
+    (:func:`unpack` gives it back): the object's name, its :func:`mark`, and the rest as compressed JSON. A pod
+    template held as nested dicts costs about five times its packed bytes (5,000 generated Deployments: 14 MB
+    against 2.6 MB)."""
 
     def project(obj: Obj) -> Obj:
         full = _project(obj)
@@ -110,6 +141,7 @@ def projection(kind: str, key: bytes) -> Callable[[Obj], Obj]:
         return {
             "kind": kind,
             "metadata": {"name": meta.get("name"), "namespace": meta.get("namespace")},
+            "mark": mark(kind, _d(obj.get("metadata"))),
             "packed": zlib.compress(text.encode("utf-8")),  # equal projections pack to equal bytes
         }
 
@@ -172,34 +204,142 @@ class Refused(Exception):
         self.kind, self.status = kind, exc.status
 
 
-class _Guarded:
-    """A change informer's watch source that tells a refusal (:data:`REFUSED`) apart from a passing error."""
+CACHED = "kubewhy.cached"  # an item or event object that stands for the informer's cached projection, unchanged
+PARTIAL = "PartialObjectMetadata"
+GETS_AT_ONCE = 8  # GETs in flight at once when a metadata-only re-LIST finds many objects changed
 
-    def __init__(self, source: Any, kind: str):
-        self.source, self.kind = source, kind
+
+@dataclass
+class _Page:
+    items: list[Obj]
+    resource_version: str
+    continue_token: str | None
+
+
+def cached_or(project: Callable[[Obj], Obj]) -> Callable[[Obj], Obj]:
+    """An informer's projection that takes a stand-in for its cached projection (:data:`CACHED`) as it is."""
+
+    def projected(obj: Obj) -> Obj:
+        found = obj.get(CACHED)
+        return found if isinstance(found, dict) else project(obj)
+
+    return projected
+
+
+class _Guarded:
+    """A change informer's watch source that tells a refusal (:data:`REFUSED`) apart from a passing error, and
+    that, once the informer holds its first LIST, lists and watches metadata only: an object whose :func:`mark`
+    is what the informer holds comes back as a stand-in for it (no GET), any other is fetched whole with one GET
+    (counted in ``stats["gets"]``). The first LIST reads whole objects, in pages: metadata cannot say what a field
+    was before it changed, and one paged LIST costs less than a GET per object. A server that answers metadata-only
+    requests with 406 is read whole from then on."""
+
+    def __init__(self, source: Any, informer: Any, stats: dict[str, int], metadata_only: bool):
+        self.source, self.informer, self.kind, self.stats = source, informer, informer.kind, stats
+        self.metadata_only = metadata_only
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self.source, name)
 
+    def _partial(self) -> bool:
+        return self.metadata_only and self.informer.synced.is_set()
+
+    def _refused(self, exc: KubeApiError) -> BaseException:
+        return Refused(self.kind, exc) if exc.status in REFUSED else exc
+
+    def _whole(self, exc: KubeApiError, status: int = 406) -> bool:
+        """The server cannot send metadata only (406), or the RBAC grants no GET (403, ``status``): whole objects
+        from now on."""
+        if exc.status != status or not self.metadata_only:
+            return False
+        self.metadata_only = False
+        self.stats["whole"] += 1
+        log.warning(
+            "change log: %s: metadata only and a GET on change is not possible (%s): reading whole objects",
+            self.kind,
+            exc,
+        )
+        return True
+
     async def list_page(self, kind: str, namespace: str | None = None, **kw: Any) -> Any:
         try:
-            return await self.source.list_page(kind, namespace, **kw)
+            if not self._partial():
+                return await self.source.list_page(kind, namespace, **kw)
+            try:
+                page = await self.source.list_page(kind, namespace, metadata_only=True, **kw)
+            except KubeApiError as exc:
+                if not self._whole(exc):
+                    raise
+                return await self.source.list_page(kind, namespace, **kw)
+            items = await self._resolve(page.items, keep_gone=False)
+            return _Page(items, page.resource_version, page.continue_token)
         except KubeApiError as exc:
-            if exc.status in REFUSED:
-                raise Refused(kind, exc) from None
-            raise
+            raise self._refused(exc) from None
 
     async def watch(self, kind: str, namespace: str | None = None, **kw: Any) -> AsyncIterator[Obj]:
-        stream = self.source.watch(kind, namespace, **kw)
+        partial = self._partial()
+        stream = self.source.watch(kind, namespace, **kw, **({"metadata_only": True} if partial else {}))
         try:
             async for event in stream:
+                obj = event.get("object")
+                if event.get("type") in ("ADDED", "MODIFIED") and isinstance(obj, dict) and obj.get("kind") == PARTIAL:
+                    found = await self._resolve([obj], keep_gone=True)
+                    if not found:
+                        continue  # created and deleted again before the GET: its DELETED event follows
+                    event = {"type": event["type"], "object": found[0]}
                 yield event
         except KubeApiError as exc:
-            if exc.status in REFUSED:
-                raise Refused(kind, exc) from None
-            raise
+            if partial and self._whole(exc):
+                raise KubewhyError(f"watch of {kind}: metadata only refused, watching whole objects") from None
+            raise self._refused(exc) from None
         finally:
             await stream.aclose()
+
+    async def _resolve(self, items: list[Obj], *, keep_gone: bool) -> list[Obj]:
+        """Each metadata-only item as a stand-in for the cached projection when its :func:`mark` is unchanged,
+        else the whole object (a GET). An object gone before its GET is dropped, or with ``keep_gone`` stands in
+        for what is cached (a watch: its DELETED event follows)."""
+        out: list[Obj | None] = [None] * len(items)
+        fetch: list[tuple[int, Obj, Obj | None]] = []
+        for i, item in enumerate(items):
+            if item.get("kind") != PARTIAL:
+                out[i] = item  # the server sent the whole object after all
+                continue
+            meta = _d(item.get("metadata"))
+            cached = self.informer.items.get((meta.get("namespace") or "", meta.get("name") or ""))
+            if cached is not None and cached.get("mark") == mark(self.kind, meta):
+                out[i] = self._stand_in(meta, cached)
+                self.stats["unfetched"] += 1
+            else:
+                fetch.append((i, meta, cached))
+        gate = asyncio.Semaphore(GETS_AT_ONCE)
+
+        async def get(i: int, meta: Obj, cached: Obj | None) -> None:
+            async with gate:
+                try:
+                    whole = await self.source.get(self.kind, meta.get("namespace"), str(meta.get("name") or ""))
+                except KubeApiError as exc:
+                    if self._whole(exc, 403):  # list and watch whole objects again, from where the informer stood
+                        raise KubewhyError(f"{self.kind}: no GET allowed ({exc}): reading whole objects") from None
+                    raise
+            self.stats["gets"] += 1
+            if whole is None:
+                out[i] = self._stand_in(meta, cached) if keep_gone and cached is not None else None
+                return
+            # the version the list or event is at, not a later one the GET may have read: the informer's
+            # resourceVersion must not run ahead of the stream's
+            _d(whole.get("metadata"))["resourceVersion"] = meta.get("resourceVersion")
+            out[i] = whole
+
+        failed = [r for r in await asyncio.gather(*(get(*f) for f in fetch), return_exceptions=True) if r is not None]
+        if failed:
+            raise failed[0]
+        return [o for o in out if o is not None]
+
+    @staticmethod
+    def _stand_in(meta: Obj, cached: Obj) -> Obj:
+        names = {k: meta.get(k) for k in ("name", "namespace", "resourceVersion")}
+        return {"metadata": names, CACHED: cached}
 
 
 class ChangeRecorder:
@@ -216,11 +356,23 @@ class ChangeRecorder:
         clock: Callable[[], datetime],
         recording: Callable[[], bool] = lambda: True,
         max_pending: int = MAX_PENDING,
+        metadata_only: bool = True,
     ):
         self.log, self.key, self.clock, self.recording = log_, key, clock, recording
+        self.metadata_only = metadata_only  # after each kind's first LIST, list and watch metadata only
         self.pending: deque[Obj] = deque()
         self.max_pending = max_pending
-        self.stats = {"seen": 0, "queued": 0, "written": 0, "dropped": 0, "errors": 0, "skipped": 0}
+        self.stats = {
+            "seen": 0,
+            "queued": 0,
+            "written": 0,
+            "dropped": 0,
+            "errors": 0,
+            "skipped": 0,
+            "gets": 0,  # whole objects fetched because their metadata moved
+            "unfetched": 0,  # metadata-only items and events whose mark was unchanged: no GET
+            "whole": 0,  # kinds read whole objects again: no PartialObjectMetadata (406) or no GET granted (403)
+        }
         self.informers: list[Any] = []  # kubewhy.watch.informer.Informer (a layer above this one)
         self.skipped: dict[str, str] = {}  # kind -> why its informer stopped (the API refused it)
 
@@ -228,7 +380,8 @@ class ChangeRecorder:
         """Record ``informer``'s updates (its ``listeners`` get ``Change(type, key, old, new)``). A kind the API
         refuses (:data:`REFUSED`) is skipped: its informer's run ends quietly, counted in ``stats["skipped"]``
         and named in :attr:`skipped`; the other kinds go on."""
-        informer.source = _Guarded(informer.source, informer.kind)
+        informer.source = _Guarded(informer.source, informer, self.stats, self.metadata_only)
+        informer.project = cached_or(informer.project)
         run = informer.run
 
         async def guarded_run() -> None:
@@ -263,6 +416,7 @@ class ChangeRecorder:
         return {
             "lists": sum(i.stats.lists for i in self.informers),
             "watches": sum(i.stats.watches for i in self.informers),
+            "gets": self.stats["gets"],
         }
 
     async def flush(self) -> int:
@@ -284,4 +438,15 @@ class ChangeRecorder:
         return written
 
 
-__all__ = ["KINDS", "REFUSED", "ChangeRecorder", "Refused", "change_key", "kinds_for", "projection", "unpack"]
+__all__ = [
+    "KINDS",
+    "REFUSED",
+    "ChangeRecorder",
+    "Refused",
+    "cached_or",
+    "change_key",
+    "kinds_for",
+    "mark",
+    "projection",
+    "unpack",
+]

@@ -125,14 +125,16 @@ def test_the_change_informers_cache_a_packed_projection_without_a_value() -> Non
     change comes out as from the objects themselves. A ConfigMap's value is not in it, packed or unpacked."""
     import zlib
 
-    from kubewhy.changes.recorder import projection, unpack
+    from kubewhy.changes.recorder import mark, projection, unpack
 
     deploy = cluster("memory")[0]
     old = copy.deepcopy(deploy)
     old["spec"]["template"]["spec"]["containers"][0]["resources"]["limits"]["memory"] = "512Mi"
     project = projection("Deployment", KEY)
     packed = project(deploy)
-    assert set(packed) == {"kind", "metadata", "packed"} and packed["metadata"] == {"name": "web", "namespace": "app"}
+    assert set(packed) == {"kind", "metadata", "mark", "packed"}
+    assert packed["metadata"] == {"name": "web", "namespace": "app"}
+    assert packed["mark"] == mark("Deployment", deploy["metadata"])  # what the metadata-only item says
     assert project(copy.deepcopy(deploy)) == packed and project(old) != packed  # equal objects, equal bytes
     direct = version_change(old, deploy, KEY, AT)
     cached = version_change(unpack(project(old)), unpack(packed), KEY, AT)

@@ -22,9 +22,8 @@ from kubewhy.audit.writer import AuditLog
 from kubewhy.cli import main
 from kubewhy.settings import load
 from kubewhy.watch.engine import Watcher
-from kubewhy.watch.notify import StdoutNotifier
-from kubewhy.watch.run import run_watchers
 from tests.bot.slack_double import SlackDouble
+from tests.changes.watchers_up import watchers_up
 from tests.waiting import until
 from tests.watch.conftest import Cluster, caught_up, watch_environ
 
@@ -135,23 +134,11 @@ async def watching(
         KUBEWHY_CHANGE_KEY="test-change-key",
         KUBEWHY_WATCH_LEADER_ELECTION="0",
     )
-    clock, stop, box = Clock(), asyncio.Event(), []
-    ready = asyncio.Event()
-
-    def on_ready(w: Watcher) -> None:
-        box.append(w)
-        ready.set()
-
-    task = asyncio.create_task(run_watchers(load(env), StdoutNotifier(), stop=stop, on_ready=on_ready, clock=clock))
-    done, _ = await asyncio.wait([task, asyncio.create_task(ready.wait())], timeout=30, return_when="FIRST_COMPLETED")
-    if task in done:
-        task.result()
-    watcher = box[0]
-    assert watcher.changes is not None
-    await until(lambda: all(i.synced.is_set() for i in watcher.changes.informers), what="the change informers")
-    yield watcher, clock, env
-    stop.set()
-    await asyncio.wait_for(task, 15)
+    clock = Clock()
+    async with watchers_up(env, clock) as watcher:
+        assert watcher.changes is not None
+        await until(lambda: all(i.synced.is_set() for i in watcher.changes.informers), what="the change informers")
+        yield watcher, clock, env
 
 
 async def _put(api: Cluster, path: str, change: Any) -> None:

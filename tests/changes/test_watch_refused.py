@@ -2,11 +2,11 @@
 false``, an older chart, a cluster that forbids more): the watchers run as a ServiceAccount of the simulator whose
 ClusterRole grants what they watch (nodes too), the change log's ConfigMaps, and Deployments to list but not to
 watch. Each refused kind is asked once (Deployments: their LIST, then the refused WATCH), skipped and counted; the
-watchers go on, and the kinds granted are recorded."""
+watchers go on, and the kinds granted are recorded. ConfigMaps are granted no GET: the metadata-only watch's GET on
+change is refused once, and they are read whole from then on."""
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -15,11 +15,9 @@ import pytest
 import yaml
 
 from kubewhy.changes.recorder import KINDS
-from kubewhy.settings import load
 from kubewhy.watch.engine import Watcher
-from kubewhy.watch.notify import StdoutNotifier
-from kubewhy.watch.run import run_watchers
 from tests.bot.slack_double import SlackDouble
+from tests.changes.watchers_up import watchers_up
 from tests.waiting import until
 from tests.watch.conftest import Cluster, caught_up, watch_environ
 
@@ -76,19 +74,8 @@ async def narrow(cluster: Cluster, slack: SlackDouble, tmp_path: Path) -> AsyncI
         KUBEWHY_CHANGE_KEY="test-change-key",
         KUBEWHY_WATCH_LEADER_ELECTION="0",
     )  # KUBEWHY_WATCH_CHANGES unset: the change log is on by default
-    stop, box, ready = asyncio.Event(), [], asyncio.Event()
-
-    def on_ready(w: Watcher) -> None:
-        box.append(w)
-        ready.set()
-
-    task = asyncio.create_task(run_watchers(load(env), StdoutNotifier(), stop=stop, on_ready=on_ready))
-    done, _ = await asyncio.wait([task, asyncio.create_task(ready.wait())], timeout=30, return_when="FIRST_COMPLETED")
-    if task in done:
-        task.result()
-    yield box[0]
-    stop.set()
-    await asyncio.wait_for(task, 15)
+    async with watchers_up(env) as watcher:
+        yield watcher
 
 
 async def test_a_kind_the_rbac_refuses_is_skipped_once_and_counted_and_the_others_are_recorded(
@@ -114,7 +101,11 @@ async def test_a_kind_the_rbac_refuses_is_skipped_once_and_counted_and_the_other
     stats = (await cluster.http.get("/kubesim/v1/stats")).json()
     # each refused kind was asked once (its LIST, or the WATCH after it), never again: no retry loop
     expected = {f"{'watch' if k == LIST_ONLY else 'list'} {kind_plural(k)}": 1 for k in refused}
+    # ConfigMaps are granted list and watch but not get: the metadata-only watch's GET on change is refused once,
+    # and ConfigMaps are read whole from then on (the change is still recorded, above)
+    expected["get configmaps"] = 1
     assert stats["denied"] == expected
+    assert recorder.stats["whole"] == 1 and recorder.stats["gets"] == 0
     assert not [t for t in narrow._tasks if t.done() and not t.cancelled() and t.exception() is not None]
     assert narrow.ready.is_set() and narrow.pods.synced.is_set()
 
