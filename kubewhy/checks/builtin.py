@@ -6,6 +6,7 @@ kinds and names are strings. Every check is documented in docs/playbooks.md.
 
 from __future__ import annotations
 
+import functools
 import math
 import re
 from typing import Any
@@ -132,7 +133,7 @@ async def events_for(ctx: CheckContext, of: Obj, reason: str | None = None, type
                 "reason": e.get("reason", ""),
                 "type": e.get("type", ""),
                 "count": e.get("count") or 1,
-                "message": " ".join(clean_log_lines(str(e.get("message", "")))),
+                "message": _clean_message(str(e.get("message", ""))),
                 "lastTimestamp": last(e),
                 "firstTimestamp": str(e.get("firstTimestamp") or last(e)),
                 "source": ((e.get("source") or {}).get("component") or e.get("reportingComponent") or ""),
@@ -140,6 +141,13 @@ async def events_for(ctx: CheckContext, of: Obj, reason: str | None = None, type
             }
         )
     return out
+
+
+@functools.lru_cache(maxsize=4096)
+def _clean_message(message: str) -> str:
+    """An event's message, redacted and on one line. Cached: a crash-looping pod has dozens of events with the
+    same message, and a diagnosis reads a target's events twice (its playbooks, the reason vocabulary)."""
+    return " ".join(clean_log_lines(message))
 
 
 def _crashing_container(pod: Obj) -> str:
