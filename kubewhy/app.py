@@ -413,7 +413,17 @@ class Kubewhy:
     async def apply(self, action: Action, *, actor: str | None = None) -> PatchResult:
         from . import lifecycle
 
-        return await lifecycle.apply(self.deps, action, actor=self._actor(actor))
+        try:
+            return await lifecycle.apply(self.deps, action, actor=self._actor(actor))
+        finally:
+            self._fresh_reads()  # what is read next (a re-run, the verification) sees the cluster after the fix
+
+    def _fresh_reads(self) -> None:
+        """Drop the LISTs shared between diagnoses (SHARED_LISTS): after a change made through kubewhy, or before
+        a read that must see the cluster as it is now."""
+        kube = self._deps.kube if self._deps is not None else None
+        if isinstance(kube, SharedLists):
+            kube.forget()
 
     def decline(self, action: Action, *, actor: str | None = None, reason: str = "", **details: Any) -> None:
         from . import lifecycle
@@ -613,6 +623,7 @@ class Kubewhy:
 
         queue = await self.verifications()
         done = []
+        self._fresh_reads()  # a verification judges the cluster as it is now, never a LIST shared moments ago
         for job in await queue.claim_due(owner):
             try:
                 outcome = await lifecycle.verify(

@@ -7,10 +7,12 @@ needs, so the governed-fixes work fills in policies instead of rebuilding the li
 - the **target's UID**, read at the dry run: the pre-check refuses to patch an object that was deleted and
   re-created since (same name, different object) — the patch would land on something nobody looked at;
 - the **precondition** it checks before applying, in words, for the audit log and the confirmation screen;
-- the **acting identity**: the CLI and the TUI act with the user's own kubeconfig credentials, the bot with its
-  service account (:class:`Identity`), or, given an identity map (:mod:`kubewhy.identity`), as the approving
-  person: ``kind="person"``, whose dry run, access review and patch impersonate their Kubernetes user and groups,
-  so that the API server's RBAC decides. The apply uses the identity the approver's dry run was made as;
+- the **acting identity**: the CLI and the TUI act with the user's own kubeconfig credentials; the bot, through
+  its identity map (:mod:`kubewhy.identity`), as the approving person: ``kind="person"``, whose dry run, access
+  review and patch impersonate their Kubernetes user and groups, so that the API server's RBAC decides. The
+  apply uses the identity the approver's dry run was made as. An identity of kind ``service-account`` (kubewhy's
+  own, in the cluster, for a person nobody mapped) may read and dry-run, but :func:`apply` refuses it: a fix is
+  never made with kubewhy's own rights (the bot refuses first; this is the second line);
 - an **approval policy**: ``none``, or ``two-person`` where configured (:attr:`Action.two_person`: namespaces and
   label selectors of the patched object): there, whoever asked for the fix (:attr:`Action.requested_by`) cannot
   approve it. ``allowlist`` is the front-end's (the bot checks it before anything reaches here), and refused
@@ -192,6 +194,12 @@ class Identity:
     def person(cls, user: str, groups: tuple[str, ...] = ()) -> Identity:
         """A person's Kubernetes identity, impersonated by the connection."""
         return cls("person", user, groups)
+
+
+OWN_RIGHTS = (
+    "{actor} is not mapped to a Kubernetes user, and kubewhy never applies a fix with its own service account: "
+    "map them in the identity map (KUBEWHY_SLACK_IDENTITIES, docs/security.md)"
+)
 
 
 class AlreadyApplied(UsageError):
@@ -405,9 +413,13 @@ async def apply(deps: Deps, action: Action, *, actor: str) -> PatchResult:
     if unreviewed:  # an approval without the dry run shown first (a hand-made submit): nothing is sent
         _event(deps, action, "declined", actor, {"reason": unreviewed, "precheck": False, "refused": True})
         return PatchResult(False, False, unreviewed)
-    action.approved_by = actor  # before any await: a concurrent submit sees it
     review = action.reviews[actor]
     identity = review.identity or action.acting_as  # as whom the approver's dry run was made
+    if identity.kind == "service-account":  # a person acts as themselves, never with kubewhy's own rights
+        reason = OWN_RIGHTS.format(actor=actor)
+        _event(deps, action, "declined", actor, {"reason": reason, "precheck": False, "refused": True}, identity)
+        return PatchResult(False, False, reason)
+    action.approved_by = actor  # before any await: a concurrent submit sees it
     check = await precheck(deps, action, identity, actor)
     now: Pin | None = None
     stale = ""

@@ -58,6 +58,12 @@ class SharedLists(DelegatingKube):
         answer.future.add_done_callback(lambda f: self._settled(key, answer))
         return await asyncio.shield(answer.future)
 
+    def forget(self) -> None:
+        """Share nothing read before now: the application object calls it after a change it made (a fix applied)
+        and before a verification, which must see the cluster after the change. Callers already waiting keep
+        their answer."""
+        self._lists.clear()
+
     def _settled(self, key: tuple[Any, ...], answer: _Answer) -> None:
         """The answer is shared for ``ttl`` from when it arrived; a refused or failed LIST only with the callers
         already waiting for it: the next one asks again."""

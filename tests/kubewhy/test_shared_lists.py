@@ -49,9 +49,12 @@ def test_a_list_is_asked_once_while_fresh_and_again_once_stale(start_sim: Callab
         await shared.list("Pod", "q1")  # another question is another request
         counts.append(sim.stats().get("list nodes", 0))
         counts.append(sim.stats().get("list pods", 0))
+        shared.forget()  # a fix was applied: nothing read before it is shared
+        await shared.list("Node")
+        counts.append(sim.stats().get("list nodes", 0))
         return counts
 
-    assert asyncio.run(run()) == [1, 1, 2, 2, 1]
+    assert asyncio.run(run()) == [1, 1, 2, 2, 1, 3]
 
 
 def test_a_failed_list_is_not_shared_with_later_callers(start_sim: Callable[..., RunningSim]) -> None:
