@@ -18,6 +18,11 @@ GLOBAL = [
     ("tab", "next pane"),
     ("mouse", "click selects, double click opens, a header click sorts, the wheel scrolls"),
 ]
+MARKS = [  # a list's table (k9s's keys); z, r and ctrl+d then act on every marked row
+    ("space", "Mark / unmark"),
+    ("ctrl+space", "Mark range"),
+    ("ctrl+\\", "Clear marks"),
+]
 
 
 def bindings_of(screen: Screen[Any]) -> list[tuple[str, str]]:
@@ -35,7 +40,7 @@ class HelpScreen(ModalScreen[None]):
 
     def __init__(self, screen: Screen[Any]) -> None:
         super().__init__()
-        self.keys = bindings_of(screen) + GLOBAL
+        self.keys = bindings_of(screen) + (MARKS if getattr(screen, "MARKABLE", False) else []) + GLOBAL
 
     def compose(self) -> ComposeResult:
         lines = ["[b]Keys[/b]"] + [f"  [cyan]{escape(k):<14}[/] {escape(d)}" for k, d in self.keys]

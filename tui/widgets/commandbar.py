@@ -11,7 +11,9 @@ from textual.widgets import Input
 
 from ..rows import VIEWS
 
-COMMANDS = sorted({*(v.command for v in VIEWS.values()), "incidents", "history", "home", "ns ", "ctx ", "help", "quit"})
+COMMANDS = sorted(
+    {*(v.command for v in VIEWS.values()), "incidents", "history", "home", "overview", "ns ", "ctx ", "help", "quit"}
+)
 
 
 class CommandBar(Input):
