@@ -8,6 +8,7 @@ from __future__ import annotations
 import shutil
 import subprocess
 import sys
+import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -30,6 +31,39 @@ def tmux(*args: str) -> str:
     return subprocess.run(["tmux", *args], capture_output=True, text=True, check=True, timeout=30).stdout
 
 
+def has_session(name: str) -> bool:
+    try:
+        return subprocess.run(["tmux", "has-session", "-t", name], capture_output=True, timeout=30).returncode == 0
+    except subprocess.TimeoutExpired:
+        return False
+
+
+def start_session(name: str, *args: str, attempts: int = 5) -> None:
+    """``tmux new-session``, tried again when it fails or times out before the session exists: under heavy load
+    the tmux server's start can lose a race (it once did). A session that exists is never started twice."""
+    for attempt in range(attempts):
+        try:
+            tmux("new-session", "-d", "-s", name, *args)
+            return
+        except (subprocess.CalledProcessError, subprocess.TimeoutExpired) as exc:
+            if has_session(name):
+                return
+            if attempt == attempts - 1:
+                detail = getattr(exc, "stderr", "") or ""
+                raise AssertionError(f"tmux new-session failed {attempts} times: {exc} {detail}") from exc
+            time.sleep(0.5 * (attempt + 1))  # a back-off, not a measurement
+
+
+def capture(name: str) -> str:
+    """The pane's text; a capture that times out under load is asked again (reading the pane changes nothing)."""
+    for _ in range(3):
+        try:
+            return tmux("capture-pane", "-p", "-t", name)
+        except subprocess.TimeoutExpired:
+            continue
+    return tmux("capture-pane", "-p", "-t", name)
+
+
 @pytest.fixture
 def pane(tmp_path: Path) -> Iterator[str]:
     name = f"k8stui-{uuid.uuid4().hex[:8]}"
@@ -47,10 +81,7 @@ def pane(tmp_path: Path) -> Iterator[str]:
         **KUBELET_SAMPLE,
     }
     exports = " ".join(f"{k}={v}" for k, v in env.items())
-    tmux(
-        "new-session",
-        "-d",
-        "-s",
+    start_session(
         name,
         "-x",
         "160",
@@ -72,7 +103,7 @@ def screen_with(name: str, *needles: str, timeout: float = 60.0) -> str:
 
     def shown() -> bool:
         nonlocal text
-        text = tmux("capture-pane", "-p", "-t", name)
+        text = capture(name)
         if all(n in text for n in needles):
             return True
         assert "K8STUI-EXITED" not in text, text  # it ended before showing them
@@ -92,7 +123,7 @@ def confirm_and_apply(name: str, obj: str, *needles: str) -> None:
     screen_with(name, f"Object: Deployment {obj}", "dry run accepted", *needles)
     keys(name, "y")
     until_sync(
-        lambda: "Object: Deployment" not in tmux("capture-pane", "-p", "-t", name),
+        lambda: "Object: Deployment" not in capture(name),
         timeout=60,
         interval=0.1,
         what="the confirmation to close",
@@ -204,8 +235,47 @@ def test_demo_port_forward_and_delete_with_audit_rows(pane: str) -> None:
     screen_with(pane, "Object: Pod q7/load-generator", "deletion of pod q7/load-generator would be accepted")
     keys(pane, "y")
     screen_with(pane, "0 of 28 pods")
+    # marks (k9s's keys): space marks, ctrl+\ clears, ctrl+space marks a range; r restarts every marked Deployment
+    keys(pane, ":deploy", "Enter")
+    screen_with(pane, "deployments", "writer-b")
+    keys(pane, "/writer", "Enter")
+    screen_with(pane, "2 of ", "/writer")
+    keys(pane, " ", "Down", " ")
+    screen_with(pane, "2 marked")
+    keys(pane, "C-\\")
+    until_sync(lambda: "marked" not in capture(pane), timeout=60, interval=0.1, what="the marks cleared")
+    keys(pane, "g", " ", "Down", "C-Space")  # mark the top row, then the range down to the cursor
+    screen_with(pane, "2 marked")
+    keys(pane, "r")  # one confirmation naming both, each dry-run server-side
+    screen_with(
+        pane,
+        "Rollout restart — 2 marked objects",
+        "Object: Deployment q8/writer-a",
+        "Object: Deployment q8/writer-b",
+        "2 of 2 dry runs accepted",
+    )
+    keys(pane, "y")
+    screen_with(pane, "2 of ", "/writer")
+    until_sync(lambda: "marked" not in capture(pane), timeout=60, interval=0.1, what="the marks cleared once applied")
+    # the health by namespace (k9s's :pulses), counted by the core; Enter opens the namespace's pods
+    keys(pane, ":pulses", "Enter")
+    overview = screen_with(pane, "overview: health by namespace", "NOT READY", "INCIDENTS", "WARNINGS", "troubled")
+    lines = overview.splitlines()
+    header = next((i for i, line in enumerate(lines) if line.split()[:2] == ["NAMESPACE", "PODS"]), None)
+    assert header is not None and header + 1 < len(lines), overview
+    worst = lines[header + 1].split()[0]  # the most troubled namespace comes first
+    keys(pane, "Enter")
+    screen_with(pane, f"·  {worst}  ·  Pod", "pods")
+    keys(pane, ":ns all", "Enter")
+    screen_with(pane, "all namespaces  ·  Pod")  # the list opened again, for all namespaces
     keys(pane, ":history", "Enter")
-    history = screen_with(pane, "applied: Delete pod/q7/load-generator", "port forward")
+    history = screen_with(
+        pane,
+        "applied: Delete pod/q7/load-generator",
+        "port forward",
+        "applied: Rollout restart deploy/q8/writer-a",
+        "applied: Rollout restart deploy/q8/writer-b",
+    )
     assert "dry-run: Delete pod/q7/load-generator" in history and "approved: Delete pod/q7" in history, history
     keys(pane, "Escape")
     keys(pane, ":q", "Enter")
