@@ -10,12 +10,16 @@ from typing import Any
 import pytest
 import yaml
 
+from kubesim import load as load_scenario
+from kubewhy import compose
 from kubewhy.adapters.cache import CachedKube
 from kubewhy.adapters.delegate import DelegatingKube
 from kubewhy.adapters.kube_snapshot import SnapshotKube
 from kubewhy.adapters.ports import Obj
+from kubewhy.adapters.prefetch import PrefetchingKube
 from kubewhy.engine.related import pod_relations
 from kubewhy.expressions import Bindings, Compiler, Contexts, ExpressionError, compile_template
+from kubewhy.settings import Flags, load
 
 POD = {
     "kind": "Pod",
@@ -174,3 +178,18 @@ def test_no_guess_without_the_template_hash_label(tmp_path: Path) -> None:
     owner, reader = owner_of(tmp_path, objects, pod)
     assert owner["metadata"]["name"] == "web"
     assert reader.asked == [("ReplicaSet", "web-5d8f7b9c4", False), ("Deployment", "web", True)]
+
+
+async def test_the_prefetched_get_goes_out_before_build_loads_the_catalogue(tmp_path: Path) -> None:
+    """``kubewhy why``'s prefetch is a task: ``compose.build`` lets it send its GET before its own synchronous work
+    (imports, the catalogue), so the round trip overlaps them rather than following them."""
+    sources = [Path(p) for p in load_scenario("workshop/q01-app-crash").sources]
+    reader = Recording(SnapshotKube(sources))
+    ahead = PrefetchingKube(reader, "Pod", "q1", "app-7d4b9c6f5-x2x7k")
+    settings = load(
+        {"HOME": str(tmp_path), "XDG_CACHE_HOME": str(tmp_path / "cache")}, Flags(snapshot=[str(s) for s in sources])
+    )
+    deps = await compose.build(settings, kube=ahead, audit=False)
+    assert reader.asked[:1] == [("Pod", "app-7d4b9c6f5-x2x7k", False)]  # asked while build ran, not after it
+    assert deps.kube is ahead
+    assert (await ahead.get("Pod", "q1", "app-7d4b9c6f5-x2x7k")) is not None
