@@ -1,5 +1,7 @@
-"""Expressions evaluated over a :class:`Bindings` (the diagnosis's shared CEL contexts) answer exactly what a fresh
-context per evaluation answers; a pod's Deployment is asked for together with its ReplicaSet (issue 24)."""
+"""The start-up and diagnosis shortcuts of issue 24 change no answer: expressions evaluated over a :class:`Bindings`
+(the diagnosis's shared CEL contexts) answer exactly what a fresh context per evaluation answers, templates split
+on first use render as those compiled at load, a pod's Deployment is asked for together with its ReplicaSet, and
+the prefetched GET goes out while ``compose.build`` runs."""
 
 from __future__ import annotations
 
