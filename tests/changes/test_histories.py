@@ -1,8 +1,9 @@
-"""The simulator's histories (tests/changes/data/histories.yaml), played step by step while the watchers run with
-their change log, the real Bolt app's Slack notifier and the Slack double: a bad rollout, a config change, a
-lowered memory limit and a node cordon are each recorded; the OOM kills that follow the lowered limit are paged with
-the top changes before them, the limit first and the cordon (closer to the onset) listed but not blamed; and the
-pod of the bad rollout is diagnosed with the image change first and the config change listed but not blamed."""
+"""The simulator's bundled scenario ``histories`` (kubesim/scenarios/histories.yaml), played step by step while
+the watchers run with their change log, the real Bolt app's Slack notifier and the Slack double: a bad rollout, a
+config change, a lowered memory limit and a node cordon are each recorded; the OOM kills that follow the lowered
+limit are paged with the top changes before them, the limit first and the cordon (closer to the onset) listed but
+not blamed; and the pod of the bad rollout is diagnosed with the image change first and the config change listed
+but not blamed."""
 
 from __future__ import annotations
 
@@ -27,7 +28,7 @@ from tests.waiting import until
 from tests.watch.conftest import DATA as WATCH_DATA
 from tests.watch.conftest import Cluster, Pages, caught_up, watch_environ
 
-HISTORIES = Path(__file__).parent / "data" / "histories.yaml"
+HISTORIES = "histories"  # bundled: kubesim/scenarios/histories.yaml
 # (seconds to advance the simulator's timeline, the object whose change the change log then records)
 STEPS = (
     (10, "deploy/shop/web"),  # the bad rollout (its ReplicaSet and pod are not recorded: not change-log kinds)
