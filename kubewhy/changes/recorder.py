@@ -187,6 +187,23 @@ def projection(kind: str, key: bytes) -> Callable[[Obj], Obj]:
     return project
 
 
+SHARED = "changes"  # where a shared informer's projection (:func:`with_changes`) keeps the change log's
+
+
+def with_changes(project: Callable[[Obj], Obj], changes: Callable[[Obj], Obj]) -> Callable[[Obj], Obj]:
+    """One projection for an informer the watchers and the change log share (:meth:`ChangeRecorder.share`): the
+    watchers' (``project``, a dict such as ``project_node``'s) with the change log's (``changes``, from
+    :func:`projection`) under :data:`SHARED`, without its :func:`mark` (a shared informer reads whole objects, and
+    a mark that holds the resourceVersion would make every write a change of the projection)."""
+
+    def projected(obj: Obj) -> Obj:
+        ours = changes(obj)
+        ours.pop("mark", None)
+        return {**project(obj), SHARED: ours}
+
+    return projected
+
+
 def unpack(projected: Obj) -> Obj:
     """A projection as :func:`version_change` reads it (``projected`` as the informer caches it)."""
     if "packed" not in projected:
@@ -375,6 +392,7 @@ class ChangeRecorder:
         }
         self.informers: list[Any] = []  # kubewhy.watch.informer.Informer (a layer above this one)
         self.skipped: dict[str, str] = {}  # kind -> why its informer stopped (the API refused it)
+        self.shared: list[Any] = []  # the watchers' own informers whose changes are recorded too (:meth:`share`)
 
     def attach(self, informer: Any) -> None:
         """Record ``informer``'s updates (its ``listeners`` get ``Change(type, key, old, new)``). A kind the API
@@ -395,21 +413,38 @@ class ChangeRecorder:
         informer.run = guarded_run
 
         def on_change(update: Any) -> None:
-            if not informer.synced.is_set() or update.new is None or not self.recording():
-                return  # the first LIST is state, not news; a deletion is not recorded; nor by a follower
-            self.stats["seen"] += 1
-            old = unpack(update.old) if update.old is not None else None
-            change = version_change(old, unpack(update.new), self.key, self.clock())
-            if change is None:
-                return
-            if len(self.pending) >= self.max_pending:
-                self.pending.popleft()
-                self.stats["dropped"] += 1
-            self.pending.append(change.to_dict())
-            self.stats["queued"] += 1
+            self._seen(informer, update.old, update.new)
 
         informer.listeners.append(on_change)
         self.informers.append(informer)
+
+    def share(self, informer: Any) -> None:
+        """Record the changes of a kind from an informer the watchers run anyway (their node informer), instead of
+        a LIST and a WATCH of its own: its projection carries the change log's under :data:`SHARED` (made with
+        :func:`with_changes`); an update that moved only the watchers' part (a node condition) records nothing.
+        Its requests stay in the watchers' count (:attr:`shared`, not :attr:`informers`)."""
+
+        def on_change(update: Any) -> None:
+            old = update.old.get(SHARED) if isinstance(update.old, dict) else None
+            new = update.new.get(SHARED) if isinstance(update.new, dict) else None
+            if new is not None and new != old:
+                self._seen(informer, old, new)
+
+        informer.listeners.append(on_change)
+        self.shared.append(informer)
+
+    def _seen(self, informer: Any, old: Obj | None, new: Obj | None) -> None:
+        if not informer.synced.is_set() or new is None or not self.recording():
+            return  # the first LIST is state, not news; a deletion is not recorded; nor by a follower
+        self.stats["seen"] += 1
+        change = version_change(unpack(old) if old is not None else None, unpack(new), self.key, self.clock())
+        if change is None:
+            return
+        if len(self.pending) >= self.max_pending:
+            self.pending.popleft()
+            self.stats["dropped"] += 1
+        self.pending.append(change.to_dict())
+        self.stats["queued"] += 1
 
     def requests(self) -> dict[str, int]:
         """The change watches' requests so far (reported apart from the watchers' own budget, issue 24)."""
@@ -441,6 +476,7 @@ class ChangeRecorder:
 __all__ = [
     "KINDS",
     "REFUSED",
+    "SHARED",
     "ChangeRecorder",
     "Refused",
     "cached_or",
@@ -449,4 +485,5 @@ __all__ = [
     "mark",
     "projection",
     "unpack",
+    "with_changes",
 ]
