@@ -16,7 +16,7 @@ from kubesim.runner import RunningSim
 from tests.bot.slack_double import SlackDouble
 from tests.waiting import until_answer
 
-from .conftest import DATA, Cluster, watch_environ
+from .conftest import Cluster, watch_environ
 from .test_shutdown_budget import grace_period
 
 
@@ -24,6 +24,13 @@ async def test_a_hung_kubelet_does_not_hold_the_shutdown(
     start_sim: Callable[..., RunningSim], slack: SlackDouble, tmp_path: Path
 ) -> None:
     sim = start_sim("workshop", timeline_mode="manual", watch_bookmark_interval=0.5)
+    # one rule nothing meets: the sampler reads, nothing pages, so no diagnosis reads the hung kubelet (a diagnosis
+    # in flight is bounded by its own timeout, not by this test)
+    rules = tmp_path / "rules.yaml"
+    rules.write_text(
+        "apiVersion: kubewhy.io/v1\nkind: WatchRules\nrules:\n"
+        "  - {id: cpu-throttling, detect: cpu-throttling, threshold: 1.0, for: 1h, every: 1s}\n"
+    )
     async with httpx.AsyncClient(base_url=sim.url, timeout=10) as http:
         # node-1's kubelet answers its counters a minute late, far past the sampler's timeout
         fault = {"delay": 60, "path": "/nodes/node-1/proxy/metrics/cadvisor", "times": None}
@@ -32,7 +39,7 @@ async def test_a_hung_kubelet_does_not_hold_the_shutdown(
             Cluster(sim, http),
             slack,
             tmp_path,
-            KUBEWHY_WATCH_RULES=str(DATA / "sampler-rules.yaml"),
+            KUBEWHY_WATCH_RULES=str(rules),
             KUBEWHY_SAMPLER_INTERVAL="1s",
             KUBEWHY_SAMPLER_TIMEOUT="30s",
         )
