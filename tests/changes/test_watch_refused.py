@@ -82,7 +82,7 @@ async def test_a_kind_the_rbac_refuses_is_skipped_once_and_counted_and_the_other
     cluster: Cluster, narrow: Watcher
 ) -> None:
     recorder = narrow.changes
-    assert recorder is not None and {i.kind for i in recorder.informers} == set(KINDS)
+    assert recorder is not None and {i.kind for i in [*recorder.informers, *recorder.shared]} == set(KINDS)
     refused = set(KINDS) - GRANTED
     await until(lambda: set(recorder.skipped) == refused, what="the refused kinds skipped")
     assert recorder.stats["skipped"] == len(refused)
