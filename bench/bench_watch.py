@@ -691,24 +691,28 @@ def report(args: argparse.Namespace, r: dict[str, Any]) -> dict[str, Any]:
         f"loop every {args.poll:g} s on the same simulator. Window: {args.window:g} s, from {args.settle:g} s "
         "after the start-up storm (every incident already open paged, then 15 s with no message); "
         "kubectl's requests are counted from its `-v=6` log, the watcher's are the simulator's count "
-        "minus kubectl's. RSS: the watcher process at the end of the window (peak in brackets).",
+        "minus kubectl's. The kubelet sampler's reads through the API server's node proxy (issue 31: on by "
+        "default without Prometheus, at most `KUBEWHY_SAMPLER_RATE` = 10 a second, every node of this cluster "
+        "running pods with limits) are counted apart: they have their own budget and section below. RSS: the "
+        "watcher process at the end of the window (peak in brackets).",
         "",
-        "| pods (nodes) | watcher requests/min | of which Lease | of which watch + list | "
-        "kubectl loop requests/min | kubectl ÷ watcher | watcher RSS (peak) |",
-        "|---|---|---|---|---|---|---|",
+        "| pods (nodes) | watcher API requests/min | of which Lease | of which watch + list | "
+        "kubelet reads/min (nodes/proxy) | kubectl loop requests/min | kubectl ÷ watcher | watcher RSS (peak) |",
+        "|---|---|---|---|---|---|---|---|",
     ]
     per_min: dict[int, float] = {}
     for size, s in sorted(load.items()):
         minutes = s["seconds"] / 60
         lease = sum(v for k, v in s["by_kind"].items() if k.endswith(" leases"))
-        watcher = s["watcher"] / minutes
+        proxy = sum(v for k, v in s["by_kind"].items() if "nodes/proxy" in k)
+        watcher = (s["watcher"] - proxy) / minutes
         per_min[size] = watcher
         kube = s["kubectl"] / minutes
         ratio = f"{kube / watcher:.1f}×" if watcher else "∞"
         lines.append(
             f"| {size:,} ({s['nodes']}) | {watcher:.1f} | {lease / minutes:.1f} | "
-            f"{(s['watcher'] - lease) / minutes:.1f} | {kube:.1f} ({s['polls']} polls) | {ratio} | "
-            f"{s['rss']:.0f} MB ({s['hwm']:.0f} MB) |"
+            f"{(s['watcher'] - proxy - lease) / minutes:.1f} | {proxy / minutes:.0f} | "
+            f"{kube:.1f} ({s['polls']} polls) | {ratio} | {s['rss']:.0f} MB ({s['hwm']:.0f} MB) |"
         )
     lines.append("")
     lines.append(
@@ -735,9 +739,10 @@ def report(args: argparse.Namespace, r: dict[str, Any]) -> dict[str, Any]:
         f"At {main_size:,} pods the Lease of leader election (on by default) makes {m_lease:.1f} of the "
         f"watcher's {per_min[main_size]:.1f} requests/min: the holder renews every 6.75 s (0.45 of the 15 s "
         "duration) with one update of the Lease it last wrote, whatever the cluster's size. The rest, "
-        f"{per_min[main_size] - m_lease:.1f}/min, is the three watch streams (nodes, pods, events) re-opened "
-        "when the server ends them after 300 s; bookmarks are not requests, and no LIST was made. One replica "
-        "without leader election (`KUBEWHY_WATCH_LEADER_ELECTION=0`) makes those alone.",
+        f"{per_min[main_size] - m_lease:.1f}/min, is the watch streams re-opened when the server ends them: "
+        "the three of the watchers (nodes, pods, events) after 300 s, the change log's (issue 29, one per kind) "
+        "after 1800 s; bookmarks are not requests, and no LIST was made. One replica without leader election "
+        "(`KUBEWHY_WATCH_LEADER_ELECTION=0`) makes those alone.",
     ]
     lines.append("")
     target(

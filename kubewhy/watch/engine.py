@@ -52,6 +52,9 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("kubewhy.watch")
 ACTOR = "kubewhy-watch"
+# The change log's streams are held open 30 minutes, not the watchers' 5: its kinds change rarely and page nobody,
+# and each re-open is a request, 14 kinds of them (the API server's own default is 30 to 60 minutes).
+CHANGE_WATCH_TIMEOUT = 1800
 MAX_OCCURRENCES = 50_000  # distinct events remembered per incident (counts go on beyond it)
 MEMORY = timedelta(days=7)  # how far back the ledger's incidents are read at start (undated occurrences)
 MEMORY_ITEMS = 2_000  # undated occurrences kept per incident
@@ -182,7 +185,7 @@ class Watcher:
                     kind,
                     project=projection(kind, options.change_key),
                     page_size=options.page_size,
-                    watch_timeout=options.watch_timeout,
+                    watch_timeout=max(options.watch_timeout, CHANGE_WATCH_TIMEOUT),
                 )
             )
         return recorder
