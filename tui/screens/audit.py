@@ -43,7 +43,7 @@ class HistoryScreen(TargetScreen):
     def on_mount(self) -> None:
         table = self.query_one("#table", VirtualTable)
         table.empty_text = "loading …"
-        table.focus()
+        self.focus_body(table)
         self.load()
 
     @work(exclusive=True)

@@ -8,6 +8,7 @@ from textual.actions import SkipAction
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.screen import Screen
+from textual.widget import Widget
 from textual.widgets import Footer, Input, Static
 
 from kubewhy.models.target import Target
@@ -42,6 +43,16 @@ class Base(Screen[None]):
 
     def body(self) -> ComposeResult:
         yield from ()
+
+    def focus_body(self, widget: Widget) -> None:
+        """Give ``widget`` the keys as the screen mounts, unless ``:`` or ``/`` already opened the bar (keys typed
+        the moment the screen appeared: the first ``:pods`` after start lost the bar to home's table, and ``p``
+        opened previous logs); the bar then gives the focus to ``widget`` when it closes."""
+        bar = self.query_one(CommandBar)
+        if bar.has_class("-open"):
+            bar.before = widget
+        else:  # at once: ``Widget.focus`` defers, and a ``:`` read meanwhile lost the bar to this deferred focus
+            self.set_focus(widget)
 
     def heading(self) -> str:
         ns = self.tui.namespace or "all namespaces"

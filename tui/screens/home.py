@@ -72,7 +72,7 @@ class HomeScreen(TargetScreen):
             store.listeners.append(self._changed)
         for table in self.query(VirtualTable):
             table.empty_text = "loading …"
-        self.query_one("#trouble", VirtualTable).focus()
+        self.focus_body(self.query_one("#trouble", VirtualTable))
         self._load()
 
     def on_unmount(self) -> None:

@@ -67,7 +67,7 @@ class ResourceScreen(TargetScreen):
     def on_mount(self) -> None:
         self.store = self.open_store()
         self.store.listeners.append(self._changed)
-        self.table.focus()
+        self.focus_body(self.table)
         if self.store.synced.is_set():
             self.redraw()
         else:

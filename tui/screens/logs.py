@@ -147,7 +147,7 @@ class LogsScreen(Base):
         yield Log(id="log", max_lines=RING, highlight=False)
 
     def on_mount(self) -> None:
-        self.query_one("#log", Log).focus()
+        self.focus_body(self.query_one("#log", Log))
         self.tui.session.record("show_logs_previous" if self.previous else "show_logs", self.target)
         self.start()
 

@@ -76,7 +76,7 @@ class OverviewScreen(Base):
         for store in self.stores:
             store.listeners.append(self._changed)
         self.table.empty_text = "loading …"
-        self.table.focus()
+        self.focus_body(self.table)
         self._load()
 
     def on_unmount(self) -> None:

@@ -39,7 +39,7 @@ class TextScreen(Base):
         yield TextArea("loading …", read_only=True, id="text", show_line_numbers=self.what == "yaml")
 
     def on_mount(self) -> None:
-        self.query_one("#text", TextArea).focus()
+        self.focus_body(self.query_one("#text", TextArea))
         self.load()
 
     @work(exclusive=True)
