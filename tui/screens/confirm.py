@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import Horizontal, Vertical
+from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Button, Static
 
@@ -184,8 +184,9 @@ class ConfirmBatch(ModalScreen[bool]):
             yield Static(
                 f"[b]Apply: {escape(self.title_text)} — {len(self.items)} marked objects[/b]  [dim](risk {risk})[/]"
             )
-            for i, (_, fix) in enumerate(self.items):
-                yield Static(f"{self.object_line(fix)}  [cyan]{escape(fix.command)}[/]", id=f"object-{i}")
+            with VerticalScroll(id="batch-objects"):  # every object named, however many are marked
+                for i, (_, fix) in enumerate(self.items):
+                    yield Static(f"{self.object_line(fix)}  [cyan]{escape(fix.command)}[/]", id=f"object-{i}")
             yield Static("", id="acting-as")
             yield Static("Server-side dry runs … ", id="dry-run")
             with Horizontal(id="confirm-buttons"):
