@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
 
 import pytest
@@ -84,6 +85,17 @@ async def test_overview_counts_by_namespace(workshop: RunningSim, make_app: Call
         rows = {r["name"]: r["cells"] for r in screen.table.rows}
         assert column(rows["q1"], "INCIDENTS") == 1 and column(rows["q8"], "INCIDENTS") == 0
         assert screen.summary is not None and screen.summary.cluster_incidents == 1
+        # an eviction arrives by the watch: counted without a new LIST
+        lists = app.session.stores["Pod"].stats.lists  # type: ignore[attr-defined]
+        evicted_before = column(rows["q4"], "EVICTED")
+        step = {"evict": {"namespace": "q4", "name": "client-5b8f7c6d94-bnfzt", "message": "low on storage"}}
+        await asyncio.to_thread(workshop.control, "apply", {"steps": [step]})
+        await until(
+            pilot,
+            lambda: column({r["name"]: r["cells"] for r in screen.table.rows}["q4"], "EVICTED") == evicted_before + 1,
+            "the eviction counted",
+        )
+        assert app.session.stores["Pod"].stats.lists == lists  # type: ignore[attr-defined]
         # Enter: the namespace's pods
         screen.table.move_to([r["name"] for r in screen.table.rows].index("q8"))
         await pilot.press("enter")
