@@ -148,7 +148,11 @@ class Watcher:
         self.mutes: list[Mute] = []
         self.stats = {"pages": 0, "updates": 0, "replies": 0, "resolves": 0, "absorbed": 0, "adopted": 0, "errors": 0}
         self.nodes = Informer(
-            source, "Node", project=project_node, page_size=options.page_size, watch_timeout=options.watch_timeout
+            source,
+            "Node",
+            project=self._node_projection(options),
+            page_size=options.page_size,
+            watch_timeout=options.watch_timeout,
         )
         self.pods = Informer(
             source, "Pod", project=project_pod, page_size=options.page_size, watch_timeout=options.watch_timeout
@@ -167,6 +171,15 @@ class Watcher:
         self._reaudit = False  # on taking the lead: record the open incidents' pages again (idempotent)
         self.ready = asyncio.Event()  # caches synced and the ledger read: pages from now on are real
 
+    def _node_projection(self, options: WatchOptions) -> Callable[[dict[str, Any]], dict[str, Any]]:
+        """The node informer's projection: the rules' fields, and the change log's beside them when it records
+        Nodes (it shares this informer rather than LIST and WATCH Nodes again)."""
+        if "Node" not in options.change_kinds or self.app.audit is None:
+            return project_node
+        from ..changes.recorder import projection, with_changes
+
+        return with_changes(project_node, projection("Node", options.change_key))
+
     def _change_recorder(self, source: WatchSource, options: WatchOptions) -> ChangeRecorder | None:
         """The change log's informers (issue 29), one per kind, when the audit database is there to keep it."""
         if not options.change_kinds or self.app.audit is None:
@@ -179,6 +192,9 @@ class Watcher:
             ChangeLog(audit.engine, audit.url), options.change_key, clock=self.clock, recording=self.leading
         )
         for kind in options.change_kinds:
+            if kind == "Node":
+                recorder.share(self.nodes)  # the watchers' own node informer (see _node_projection)
+                continue
             recorder.attach(
                 Informer(
                     source,
