@@ -99,6 +99,8 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
             while not isinstance(app.screen, ResourceScreen):
                 await asyncio.sleep(0.001)
             screen = app.screen
+            while not hasattr(screen, "store"):  # the live cache is opened when the screen mounts
+                await asyncio.sleep(0.001)
             last_added = [0.0]
             screen.store.listeners.insert(0, lambda change: last_added.__setitem__(0, time.perf_counter()))
             while not screen.table.rows:
