@@ -193,7 +193,7 @@ def test_demo_starts_shows_the_problems_and_why(pane: str) -> None:
     # the demo runs the watchers in-process: their incidents are under "Open incidents" (the ledger's W-refs)
     from datetime import UTC, datetime
 
-    screen_with(pane, f"W-{datetime.now(UTC):%Y%m%d}-", "node/node-3")
+    screen_with(pane, f"W-{datetime.now(UTC):%Y%m%d}-", "node/node-3", timeout=180.0)  # the watchers' first pass
     tmux("send-keys", "-t", pane, "w")  # the cursor starts on the first troubled pod: q1's crashing app
     why = screen_with(pane, "why pod/q1/app-7d4b9c6f5-x2x7k", "1. CRITICAL", "finding(s)")
     assert "Liveness probe misses its timeout" in why and "CPU limit" in why
