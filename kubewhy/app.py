@@ -26,6 +26,7 @@ from . import compose
 from .adapters.ports import KubeReader, WatchSource
 from .adapters.shared_lists import SharedLists
 from .errors import KubewhyError
+from .lanes import Lanes
 from .models.findings import CheckResult, Finding, Fix, Report
 from .models.target import Target
 from .settings import SettingsError
@@ -123,6 +124,7 @@ class Kubewhy:
         self._verify: VerifyQueue | None = None
         self._watch: WatchSource | None = None
         self._closed = False
+        self.lanes = Lanes()  # background diagnoses yield to people's (kubewhy/lanes.py)
 
     # ---- lifetime ------------------------------------------------------------------------------------------------
     async def __aenter__(self) -> Kubewhy:
@@ -242,11 +244,17 @@ class Kubewhy:
         obj: dict[str, Any] | None = None,
         timeout: float | None = None,
         fallback: Target | None = None,
+        severity: str | None = None,
     ) -> Report:
-        """Diagnose ``target`` and record it. ``timeout``: the whole diagnosis' deadline (:class:`TimeoutError`);
-        ``fallback``: what to diagnose instead when ``target`` is gone or too slow (a page about an evicted pod
-        falls back to its node)."""
+        """Diagnose ``target`` and record it. ``timeout``: the whole diagnosis' deadline (:class:`TimeoutError`),
+        counted from when it starts, not while it waits its turn; ``fallback``: what to diagnose instead when
+        ``target`` is gone or too slow (a page about an evicted pod falls back to its node).
+
+        A background ``source`` (the watchers, the Alertmanager intake) waits while a person's diagnosis is in
+        flight, a few at a time, the most ``severity`` first (:mod:`kubewhy.lanes`)."""
         from .service import diagnose
+
+        source = source or self.source
 
         async def one(t: Target, o: dict[str, Any] | None) -> Report:
             call = diagnose(
@@ -254,20 +262,21 @@ class Kubewhy:
                 self.deps,
                 obj=o,
                 actor=self._actor(actor),
-                source=source or self.source,
+                source=source,
                 channel=channel,
                 incident=incident,
                 on_check=on_check,
             )
             return await (asyncio.wait_for(call, timeout) if timeout is not None else call)
 
-        try:
-            return await one(target, obj)
-        except (KubewhyError, TimeoutError):
-            if fallback is None:
-                raise
-            log.info("diagnosis of %s failed; diagnosing %s instead", target, fallback)
-            return await one(fallback, None)
+        async with self.lanes.lane(source, severity):
+            try:
+                return await one(target, obj)
+            except (KubewhyError, TimeoutError):
+                if fallback is None:
+                    raise
+                log.info("diagnosis of %s failed; diagnosing %s instead", target, fallback)
+                return await one(fallback, None)
 
     async def diagnose_described(
         self, text: str, *, actor: str | None = None, source: str | None = None, channel: str | None = None
@@ -626,9 +635,14 @@ class Kubewhy:
         self._fresh_reads()  # a verification judges the cluster as it is now, never a LIST shared moments ago
         for job in await queue.claim_due(owner):
             try:
-                outcome = await lifecycle.verify(
-                    self.deps, parse_target(job.target), job.finding_id, source=self.source, proposal=job.proposal_key
-                )
+                async with self.lanes.background():  # nobody waits on it: people's diagnoses first
+                    outcome = await lifecycle.verify(
+                        self.deps,
+                        parse_target(job.target),
+                        job.finding_id,
+                        source=self.source,
+                        proposal=job.proposal_key,
+                    )
             except KubewhyError as exc:
                 await queue.finish(job.id, "error", {"error": str(exc)[:500]})
                 log.warning("verifying the fix of %s failed: %s", job.target, exc)
