@@ -124,7 +124,7 @@ class Kubewhy:
         self._verify: VerifyQueue | None = None
         self._watch: WatchSource | None = None
         self._closed = False
-        self.lanes = Lanes()  # background diagnoses yield to people's (kubewhy/lanes.py)
+        self.lanes = Lanes(settings.people_diagnoses, settings.background_diagnoses)  # people first (lanes.py)
 
     # ---- lifetime ------------------------------------------------------------------------------------------------
     async def __aenter__(self) -> Kubewhy:
@@ -635,7 +635,7 @@ class Kubewhy:
         self._fresh_reads()  # a verification judges the cluster as it is now, never a LIST shared moments ago
         for job in await queue.claim_due(owner):
             try:
-                async with self.lanes.background():  # nobody waits on it: people's diagnoses first
+                async with self.lanes.lane("verify"):  # nobody waits on it: people's diagnoses first
                     outcome = await lifecycle.verify(
                         self.deps,
                         parse_target(job.target),

@@ -10,6 +10,8 @@ the whole storm. So diagnoses go through two lanes (:meth:`Kubewhy.diagnose <kub
   none starts while a person's diagnosis is in flight or waiting. Waiting background diagnoses start most urgent
   first (``severity``: critical before warning before info), then in arrival order.
 
+``background=0`` turns the gate off (every diagnosis starts at once, as before it existed: for comparisons).
+
 A background diagnosis already running is not interrupted: with ``background`` small (2), a person's diagnosis
 shares the loop with at most two others. A waiter that is cancelled (a timeout, a stopping watcher) leaves the
 queue; a slot granted to a waiter cancelled before it ran is handed on.
@@ -54,6 +56,7 @@ class Lanes:
     """See the module docstring. One per application object (its diagnoses share one event loop)."""
 
     def __init__(self, people: int = PEOPLE, background: int = BACKGROUND):
+        self.gated = background > 0
         self.people_bound = max(1, people)
         self.background_bound = max(1, background)
         self._people_gate = asyncio.Semaphore(self.people_bound)
@@ -90,6 +93,9 @@ class Lanes:
     @asynccontextmanager
     async def lane(self, source: str, severity: str | None = None) -> AsyncIterator[None]:
         """The lane ``source``'s diagnoses take (:data:`BACKGROUND_SOURCES`, else a person's)."""
+        if not self.gated:
+            yield
+            return
         gate = self.background(severity) if is_background(source) else self.person()
         async with gate:
             yield

@@ -219,6 +219,10 @@ class Settings:
     mcp: McpSettings = field(default_factory=lambda: McpSettings())
     # KUBEWHY_CHANGES_WINDOW (a duration): how far before the onset a diagnosis looks for changes (docs/changes.md)
     changes_window: float = 7200.0
+    # KUBEWHY_PEOPLE_DIAGNOSES: people's diagnoses at once; KUBEWHY_BACKGROUND_DIAGNOSES: the watchers' (and other
+    # background) diagnoses at once, none while a person's is in flight; 0: no gate at all (kubewhy/lanes.py)
+    people_diagnoses: int = 8
+    background_diagnoses: int = 2
 
 
 @dataclass(frozen=True)
@@ -623,7 +627,18 @@ def load(environ: Mapping[str, str] | None = None, flags: Flags | None = None) -
         runbooks=_runbooks(env),
         mcp=_mcp(env),
         changes_window=_changes_window(env),
+        people_diagnoses=_count(env, "KUBEWHY_PEOPLE_DIAGNOSES", 8, least=1),
+        background_diagnoses=_count(env, "KUBEWHY_BACKGROUND_DIAGNOSES", 2, least=0),
     )
+
+
+def _count(env: Mapping[str, str], name: str, default: int, *, least: int) -> int:
+    raw = (env.get(name) or "").strip()
+    if not raw:
+        return default
+    if not raw.isdigit() or int(raw) < least:
+        raise SettingsError(f"{name}={raw!r}: expected a whole number, at least {least}")
+    return int(raw)
 
 
 def _changes_window(env: Mapping[str, str]) -> float:

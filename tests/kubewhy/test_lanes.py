@@ -10,12 +10,14 @@ import asyncio
 from collections.abc import Callable
 from pathlib import Path
 
+import pytest
+
 from kubesim.runner import RunningSim
 from kubewhy.app import Kubewhy
 from kubewhy.lanes import Lanes
 from kubewhy.models.findings import CheckResult
 from kubewhy.models.target import parse_target
-from kubewhy.settings import Flags, load
+from kubewhy.settings import Flags, SettingsError, load
 
 
 async def settle(rounds: int = 20) -> None:
@@ -230,3 +232,30 @@ async def test_the_application_answers_a_person_while_the_watchers_storm_is_held
         reports = await asyncio.gather(*storm)
         assert all(r.findings for r in reports) and len(begun) == 12
         assert app.lanes.stats == (0, 0, 0)
+
+
+def test_the_bounds_come_from_the_settings_and_zero_turns_the_gate_off() -> None:
+    assert (load({}).people_diagnoses, load({}).background_diagnoses) == (8, 2)
+    tuned = load({"KUBEWHY_PEOPLE_DIAGNOSES": "4", "KUBEWHY_BACKGROUND_DIAGNOSES": "1"})
+    assert (tuned.people_diagnoses, tuned.background_diagnoses) == (4, 1)
+    assert not Lanes(8, load({"KUBEWHY_BACKGROUND_DIAGNOSES": "0"}).background_diagnoses).gated
+    for bad in ({"KUBEWHY_PEOPLE_DIAGNOSES": "0"}, {"KUBEWHY_BACKGROUND_DIAGNOSES": "two"}):
+        with pytest.raises(SettingsError, match=next(iter(bad))):
+            load(bad)
+
+
+async def test_without_the_gate_every_diagnosis_starts_at_once() -> None:
+    lanes = Lanes(people=1, background=0)
+    entered: list[str] = []
+    release = asyncio.Event()
+
+    async def one(source: str) -> None:
+        async with lanes.lane(source):
+            entered.append(source)
+            await release.wait()
+
+    tasks = [asyncio.create_task(one(s)) for s in ("slack", "watcher", "watcher", "watcher", "tui")]
+    await settle()
+    assert len(entered) == 5
+    release.set()
+    await asyncio.gather(*tasks)
