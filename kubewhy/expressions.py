@@ -254,6 +254,127 @@ FUNCTIONS: dict[str, Callable[..., Any]] = {
 }
 
 
+# ---- linear filters ----------------------------------------------------------------------------------------------
+#
+# The pinned runtime builds a ``filter`` result by list concatenation, copying every kept element (deeply) at each
+# step: keeping 115 events took 21 ms, 400 small maps 150–300 ms, while ``exists`` over 400 takes 0.3 ms. So
+# ``R.filter(v, P)`` is evaluated as ``kubewhy_keep(R, R.map(v, P))``: ``map`` accumulates booleans, cheap to
+# copy, and the kept elements are picked in Python, once each. The rewrite is all or nothing, on the tokens of the
+# source (strings included), and only where the receiver is a plain chain (names, calls, indexes, fields); a
+# filter over a map (its keys, in no fixed order), or a predicate that is not a boolean, makes ``kubewhy_keep``
+# raise, and the expression is then evaluated as written (:meth:`Expr.evaluate`), so results and errors are the
+# runtime's own.
+
+_TOKEN = re.compile(
+    r"""(?P<str>[rRbB]{0,2}(?:'''[\s\S]*?'''|\"\"\"[\s\S]*?\"\"\"|'(?:\\.|[^'\\\n])*'|"(?:\\.|[^"\\\n])*"))"""
+    r"|(?P<name>[A-Za-z_][A-Za-z0-9_]*)|(?P<num>[0-9][0-9A-Za-z_.]*)|(?P<space>\s+)|(?P<op>.)",
+    re.DOTALL,
+)
+_OPEN = {")": "(", "]": "[", "}": "{"}
+_KEEP = "kubewhy_keep"
+
+
+class _NotRewritten(Exception):
+    pass
+
+
+def _keep(items: Any, flags: Any) -> list[Any]:
+    """The elements of a list whose flag is ``true`` (``R.filter(v, P)`` run as ``kubewhy_keep(R, R.map(v, P))``)."""
+    if not isinstance(items, list) or not isinstance(flags, list) or len(items) != len(flags):
+        raise TypeError("kubewhy_keep: not a list")  # a map's keys: evaluated as written instead
+    if not all(f is True or f is False for f in flags):
+        raise TypeError("kubewhy_keep: a predicate that is not a boolean")
+    return [item for item, flag in zip(items, flags, strict=True) if flag]
+
+
+def _tokens(source: str) -> list[tuple[str, str, int, int]]:
+    """(kind, text, start, end) of each token but whitespace."""
+    return [
+        (m.lastgroup or "op", m.group(), m.start(), m.end()) for m in _TOKEN.finditer(source) if m.lastgroup != "space"
+    ]
+
+
+def _match_open(toks: list[tuple[str, str, int, int]], j: int) -> int:
+    """The index of the bracket opening the one that closes at ``j``."""
+    depth = 0
+    for i in range(j, -1, -1):
+        kind, text = toks[i][0], toks[i][1]
+        if kind != "op":
+            continue
+        if text in _OPEN:
+            depth += 1
+        elif text in "([{":
+            depth -= 1
+            if depth == 0:
+                return i
+    raise _NotRewritten
+
+
+def _match_close(toks: list[tuple[str, str, int, int]], j: int) -> int:
+    depth = 0
+    for i in range(j, len(toks)):
+        kind, text = toks[i][0], toks[i][1]
+        if kind != "op":
+            continue
+        if text in "([{":
+            depth += 1
+        elif text in _OPEN:
+            depth -= 1
+            if depth == 0:
+                return i
+    raise _NotRewritten
+
+
+def _receiver_start(toks: list[tuple[str, str, int, int]], dot: int) -> int:
+    """The first token of the member chain ending just before ``toks[dot]`` (names, calls, indexes, fields)."""
+    j = dot - 1
+    while j >= 0:
+        kind, text = toks[j][0], toks[j][1]
+        if kind == "op" and text in _OPEN:
+            j = _match_open(toks, j)
+            before = toks[j - 1] if j > 0 else None
+            if before is not None and (
+                (before[0] == "name" and before[1] != "in") or (before[0] == "op" and before[1] in ")]")
+            ):
+                j -= 1  # a call or an index: its callee or base is part of the chain
+                continue
+        elif kind in ("name", "str", "num") and text != "in":
+            pass
+        else:
+            raise _NotRewritten
+        if j > 0 and toks[j - 1][:2] == ("op", "."):
+            j -= 2
+            continue
+        return j
+    raise _NotRewritten
+
+
+def _linear_filters(source: str) -> str:
+    """``source`` with every ``R.filter(v, P)`` written ``kubewhy_keep(R, R.map(v, P))``; raises
+    :class:`_NotRewritten` when one of them cannot be."""
+    while True:
+        toks = _tokens(source)
+        at = [
+            i
+            for i in range(1, len(toks) - 4)
+            if toks[i][:2] == ("name", "filter")
+            and toks[i - 1][:2] == ("op", ".")
+            and toks[i + 1][:2] == ("op", "(")
+            and toks[i + 2][0] == "name"
+            and toks[i + 3][:2] == ("op", ",")
+        ]
+        if not at:
+            return source
+        i = at[-1]  # the last one: its receiver holds any filter before it in the chain
+        start = _receiver_start(toks, i - 1)
+        close = _match_close(toks, i + 1)
+        receiver = _linear_filters(source[toks[start][2] : toks[i - 1][2]])
+        predicate = _linear_filters(source[toks[i + 3][3] : toks[close][2]])
+        var = toks[i + 2][1]
+        rewritten = f"{_KEEP}({receiver}, ({receiver}).map({var}, {predicate}))"
+        source = source[: toks[start][2]] + rewritten + source[toks[close][3] :]
+
+
 # ---- compiled expressions and templates ---------------------------------------------------------------------
 
 
@@ -267,6 +388,9 @@ class Expr:
     program: Any = field(default=None, compare=False)
     names: frozenset[str] = field(default=frozenset(), compare=False)  # the variables the expression refers to
     functions: tuple[str, ...] = field(default=(), compare=False)  # the helpers of FUNCTIONS it calls
+    # ``program`` runs the source with its filters made linear (see ``_linear_filters``): on an error the source
+    # is run as written, whose result or error is the one that counts
+    rewritten: bool = field(default=False, compare=False)
 
     def _compiled(self) -> Any:
         program = self.program
@@ -276,6 +400,7 @@ class Expr:
             object.__setattr__(self, "program", program)
             object.__setattr__(self, "names", compiled.names)
             object.__setattr__(self, "functions", compiled.functions)
+            object.__setattr__(self, "rewritten", compiled.rewritten)
         return program
 
     def evaluate(self, activation: dict[str, Any]) -> Any:
@@ -285,6 +410,8 @@ class Expr:
             context = cel.Context()
             for fn in self.functions:
                 context.add_function(fn, FUNCTIONS[fn])
+            if self.rewritten:
+                context.add_function(_KEEP, _keep)
             # Only what the expression reads is converted to CEL: facts can be large (a node's pods, events).
             for name in self.names:
                 if name in activation:
@@ -292,6 +419,11 @@ class Expr:
         try:
             return program.execute(context)
         except Exception as exc:  # noqa: BLE001  (the library raises KeyError, TypeError, IndexError, ValueError ...)
+            if not self.rewritten:
+                raise ExpressionError(f"{self.source.strip()!r}: {_message(exc)}") from None
+        try:
+            return cel.compile(self.source).execute(context)
+        except Exception as exc:  # noqa: BLE001
             raise ExpressionError(f"{self.source.strip()!r}: {_message(exc)}") from None
 
 
@@ -322,6 +454,7 @@ class Contexts:
         if built is None:
             context = cel.Context()
             context.update(FUNCTIONS)
+            context.add_function(_KEEP, _keep)
             for name, value in zip(names, values, strict=True):
                 context.add_variable(name, value)
             built = self._built[key] = (context, values)
@@ -368,14 +501,25 @@ class Compiler:
         done = _COMPILED.get(source)
         if done is not None:
             return done
-        try:
-            program = cel.compile(source)
-        except Exception as exc:  # noqa: BLE001  (the library's parse errors have no common class)
-            detail = str(exc).split("ERROR: <input>:", 1)[-1].split("\n")[0]
-            raise ExpressionError(f"invalid CEL {source.strip()!r}: {detail}") from None
+        program, rewritten = None, False
+        if "filter" in source:
+            try:
+                linear = _linear_filters(source)
+                if linear != source:
+                    # the source as written is compiled only if this runs into an error (Expr.evaluate)
+                    program, rewritten = cel.compile(linear), True
+            except Exception:  # noqa: BLE001  (a receiver it cannot delimit, or a rewrite the parser refuses)
+                pass
+        if program is None:
+            try:
+                program = cel.compile(source)
+            except Exception as exc:  # noqa: BLE001  (the library's parse errors have no common class)
+                detail = str(exc).split("ERROR: <input>:", 1)[-1].split("\n")[0]
+                raise ExpressionError(f"invalid CEL {source.strip()!r}: {detail}") from None
         refs = program.variables() if callable(program.variables) else program.variables
         calls = program.functions() if callable(program.functions) else program.functions
-        done = Expr(source, program, frozenset(refs or ()), tuple(sorted(set(calls or ()) & FUNCTIONS.keys())))
+        functions = tuple(sorted(set(calls or ()) & FUNCTIONS.keys()))
+        done = Expr(source, program, frozenset(refs or ()), functions, rewritten)
         if len(_COMPILED) >= _COMPILED_MAX:
             _COMPILED.clear()
         _COMPILED[source] = done

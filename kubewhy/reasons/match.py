@@ -179,9 +179,32 @@ def quotes(entry: Entry, obj: Obj, events: list[Obj]) -> list[str]:
     return list(dict.fromkeys(found))  # in order, once each
 
 
+_EVENT_FIELDS = ("reason", "message", "type", "count")  # all that the matching and the quotes read of an event
+_ABSENT = object()
+
+
+def _distinct(events: list[Obj]) -> list[Obj]:
+    """The events that differ in what is read of them, the first of each kind, in order: a crash loop's object
+    has its BackOff event a hundred times when repeats are not aggregated, and every entry read each of them;
+    the quotes come out the same, once each (:func:`quotes` keeps each quote once)."""
+    seen: set[tuple[Any, ...]] = set()
+    out: list[Obj] = []
+    for e in events:
+        key = tuple((type(v), v) for v in (e.get(k, _ABSENT) for k in _EVENT_FIELDS))
+        try:
+            if key in seen:
+                continue
+            seen.add(key)
+        except TypeError:  # a field that is a list or a map: kept as it is
+            pass
+        out.append(e)
+    return out
+
+
 def find(vocabulary: Vocabulary, obj: Obj, events: list[Obj]) -> list[Match]:
     """Every entry found, in the vocabulary's order (specific entries come before generic ones there)."""
     out: list[Match] = []
+    events = _distinct(events)
     for entry in vocabulary.entries:
         for quote in quotes(entry, obj, events):
             out.append(Match(entry, quote))
