@@ -29,7 +29,10 @@ def add_parser(sub: argparse._SubParsersAction, name: str, help_: str) -> None: 
         help="run scripted changes on the wall clock (auto) or only via the control API",
     )
     serve.add_argument(
-        "--generate", metavar="SPEC", help="serve a generated cluster instead, e.g. pods=10000,nodes=500,events=50000"
+        "--generate",
+        metavar="SPEC",
+        help="serve a generated cluster instead, e.g. pods=10000,nodes=500,events=50000 (failing=N: "
+        "that many pods crash-looping, else one in 50)",
     )
     serve.set_defaults(func=cmd_serve)
     lst = simsub.add_parser("list", help="list the bundled scenarios")
@@ -40,8 +43,8 @@ def _parse_generate(spec: str) -> dict[str, int]:
     out = {}
     for part in spec.split(","):
         key, _, value = part.partition("=")
-        if key.strip() not in ("pods", "nodes", "events", "namespaces") or not value.strip().isdigit():
-            raise ValueError(f"--generate: expected pods=N,nodes=N,events=N[,namespaces=N], got {part!r}")
+        if key.strip() not in ("pods", "nodes", "events", "namespaces", "failing") or not value.strip().isdigit():
+            raise ValueError(f"--generate: expected pods=N,nodes=N,events=N[,namespaces=N,failing=N], got {part!r}")
         out[key.strip()] = int(value)
     return out
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 import json
 import threading
 import urllib.request
@@ -153,6 +154,9 @@ async def serve_forever(
     announce: Any = print,
 ) -> None:
     server = SimServer(Cluster(scenario), options)
+    # the scenario's objects live as long as the server: out of the collector's way (at 150,000 pods a full
+    # collection walks millions of them and stalls every request for a second or more)
+    gc.freeze()
     runner, url = await start(server, host, port)
     if kubeconfig_out:
         write_kubeconfig(kubeconfig_out, url)

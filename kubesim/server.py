@@ -741,7 +741,7 @@ class SimServer:
         selected: list[tuple[tuple[str, str], Any]] = []
         more = False
         source: Iterable[tuple[tuple[str, str], Any]] = store.entries(t.res.key, t.namespace, pred, start_after)
-        past: list[tuple[tuple[str, str], Any]] | None = None
+        past: rewind.Past | None = None
         if read_at is not None and (read_at != store.rv or not q.get("continue")):
             try:  # the list as it was then (kubesim/rewind.py), or 410 once compacted away
                 source = past = rewind.entries_at(store, t.res.key, t.namespace, pred, start_after, read_at)
@@ -781,7 +781,7 @@ class SimServer:
             meta["continue"] = paging.encode(rv, last, t.namespace, t.res.namespaced)
             if pred is None:
                 meta["remainingItemCount"] = (
-                    len(past) - len(selected) if past is not None else store.count_after(t.res.key, t.namespace, last)
+                    past.count_after(last) if past is not None else store.count_after(t.res.key, t.namespace, last)
                 )
         table = self._table_request(request)
         if table:

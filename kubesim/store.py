@@ -238,7 +238,9 @@ class Store:
             return obj
         meta["resourceVersion"] = str(self._next_rv())
         bucket[ident] = Entry(obj)
-        self._sorted[key] = None
+        order = self._sorted.get(key)
+        if order is not None:  # kept in order: a create among 150,000 pods must not sort them all again
+            bisect.insort(order, ident)
         self._index(key, obj, True)
         self._commit(key, "ADDED", obj, None)
         return obj
@@ -281,7 +283,13 @@ class Store:
         if dry_run:
             return entry.obj
         del bucket[(namespace, name)]
-        self._sorted[key] = None
+        order = self._sorted.get(key)
+        if order is not None:
+            i = bisect.bisect_left(order, (namespace, name))
+            if i < len(order) and order[i] == (namespace, name):
+                del order[i]
+            else:
+                self._sorted[key] = None
         self._index(key, entry.obj, False)
         obj = copy.deepcopy(entry.obj)
         obj["metadata"]["resourceVersion"] = str(self._next_rv())
