@@ -10,7 +10,6 @@ raw value (a list stays a list), so check parameters can pass objects around.
 from __future__ import annotations
 
 import contextvars
-import difflib
 import json
 import re
 from collections.abc import Callable
@@ -124,6 +123,8 @@ def _take(items: Any, n: Any) -> list[Any]:
 def _closest(objects: Any, selector: Any) -> list[Any]:
     """Objects whose labels best match a selector map (exact values first, then similar values such as a typo
     ``webb`` for ``web``); objects sharing no selector key are left out."""
+
+    import difflib  # only here: closest() is rare
 
     def score(obj: Any) -> float:
         labels = ((obj or {}).get("metadata") or {}).get("labels") or {}

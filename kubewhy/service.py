@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
-import difflib
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -63,6 +62,8 @@ async def resolve_target(kube: CachedKube, target: Target) -> dict[str, Any]:
         obj.setdefault("kind", target.kind)
         return obj
     names = [o["metadata"]["name"] for o in await kube.list(target.kind, target.namespace)]
+    import difflib  # only for a target that is not found
+
     close = difflib.get_close_matches(target.name, names, n=3, cutoff=0.5)
     if not close:
         close = [n for n in names if target.name in n or n.startswith(target.name)][:3]

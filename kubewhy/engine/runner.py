@@ -41,6 +41,8 @@ class Subject:
 
 @dataclass
 class PlaybookOutcome:
+    """One playbook run on one subject: its finding, if any, and its checks."""
+
     playbook: Playbook
     subject: Subject
     finding: Finding | None

@@ -54,6 +54,8 @@ class Cluster:
 
 @dataclass(frozen=True)
 class Problem:
+    """A playbook that failed on a skeleton of an object (a field removed)."""
+
     playbook: str
     subject: str  # kind/namespace/name, and the cluster it came from
     variant: str  # the skeleton: "without spec.containers[*].image"

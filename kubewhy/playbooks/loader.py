@@ -6,9 +6,9 @@ errors side by side.
 
 from __future__ import annotations
 
+import importlib.util
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from importlib import resources
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -50,6 +50,12 @@ if TYPE_CHECKING:
 def bundled_dir() -> Path:
     """The bundled playbooks: ``playbooks/`` in the repository, the package ``kubewhy.playbooks.bundled`` once
     installed (editable or from a wheel; see pyproject.toml)."""
+    spec = importlib.util.find_spec("kubewhy.playbooks.bundled")
+    origin = Path(spec.origin) if spec is not None and spec.has_location and spec.origin else None
+    if origin is not None and origin.name == "__init__.py" and origin.is_file():
+        return origin.parent  # what importlib.resources answers for a package on disk, without importing it
+    from importlib import resources
+
     root = resources.files("kubewhy.playbooks.bundled")
     if not isinstance(root, Path):  # a zipped install: errors need real files to name file and line
         raise PlaybookError(str(root), "the bundled playbooks are not on the file system; install kubewhy unzipped")
@@ -58,6 +64,8 @@ def bundled_dir() -> Path:
 
 @dataclass
 class Catalog:
+    """The playbooks loaded, and the errors of those that could not be."""
+
     playbooks: list[Playbook] = field(default_factory=list)
     errors: list[PlaybookError] = field(default_factory=list)
 

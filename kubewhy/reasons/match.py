@@ -19,6 +19,8 @@ Obj = dict[str, Any]
 
 @dataclass(frozen=True)
 class Match:
+    """An entry found, with the text that carries it."""
+
     entry: Entry
     quote: str  # the field or event that carries the reason, as written
 

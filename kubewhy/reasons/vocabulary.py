@@ -21,13 +21,14 @@ import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import lru_cache
-from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..errors import PlaybookError
 from ..models.findings import SEVERITY_RANK, STAGES
-from ..yamlsrc import Doc, YamlSourceError, documents
+
+if TYPE_CHECKING:
+    from ..yamlsrc import Doc
 
 API_VERSION = "kubewhy.io/v1"
 KIND = "ReasonVocabulary"
@@ -73,6 +74,8 @@ class VocabularyError(PlaybookError):
 
 @dataclass(frozen=True)
 class NextStep:
+    """A finding's next step: a title, a command with placeholders, and why."""
+
     title: str
     command: str
     why: str = ""
@@ -92,6 +95,8 @@ class FindingInfo:
 
 @dataclass(frozen=True)
 class Entry:
+    """One reason Kubernetes writes: where it is written, what matches it, and the finding it names."""
+
     id: str
     where: str
     match: dict[str, Any]
@@ -137,6 +142,8 @@ def _matcher(pattern: str, full: bool) -> Callable[[str], bool]:
 
 @dataclass(frozen=True)
 class Vocabulary:
+    """The validated vocabulary: the Kubernetes release it was read from, its findings and its entries."""
+
     version: str
     commit: str
     repository: str
@@ -156,6 +163,8 @@ class Vocabulary:
 
 def load(text: str, source: str = BUNDLED) -> Vocabulary:
     """Parse and validate the vocabulary; raises :class:`VocabularyError` at the first problem, with its line."""
+    from ..yamlsrc import YamlSourceError, documents  # not needed when the vocabulary comes from the cache
+
     try:
         docs = list(documents(text))
     except YamlSourceError as exc:
@@ -170,6 +179,17 @@ def load(text: str, source: str = BUNDLED) -> Vocabulary:
 CACHE_FORMAT = 1
 
 
+def _bundled_path() -> Any:
+    """The bundled file: next to this module when kubewhy is on disk (what importlib.resources answers then,
+    without importing its readers), else through importlib.resources."""
+    here = Path(__file__).parent / BUNDLED
+    if here.is_file():
+        return here
+    from importlib import resources
+
+    return resources.files("kubewhy.reasons").joinpath(BUNDLED)
+
+
 @lru_cache(maxsize=4)
 def bundled(cache: Path | None = None) -> Vocabulary:
     """The vocabulary shipped with kubewhy (read once per process). With a cache directory (the settings'
@@ -177,7 +197,7 @@ def bundled(cache: Path | None = None) -> Vocabulary:
     SHA-256 of its bytes and of this module, and read back without parsing YAML (a third of ``kubewhy why``'s
     start-up otherwise). An unreadable or foreign entry is a miss; a directory that cannot be written only means
     parsing every time."""
-    path = resources.files("kubewhy.reasons").joinpath(BUNDLED)
+    path = _bundled_path()
     raw = path.read_bytes()
     entry = None
     if cache is not None:
@@ -190,6 +210,8 @@ def bundled(cache: Path | None = None) -> Vocabulary:
             return _Reader(str(path), _KeptDoc(kept["data"], kept["lines"]), trusted=True).vocabulary()
         except (OSError, ValueError, KeyError, TypeError, VocabularyError):
             pass  # a miss: parse the file
+    from ..yamlsrc import documents
+
     text = raw.decode("utf-8")
     docs = list(documents(text)) if cache is not None else []
     vocab = load(text, str(path))
@@ -228,7 +250,7 @@ class _Reader:
     def __init__(self, source: str, doc: Doc | _KeptDoc, *, trusted: bool = False):
         self.source = source
         self.doc = doc
-        self.trusted = trusted  # read back from the cache: its regexes compiled when it was kept
+        self.trusted = trusted  # read back from the cache: validated when it was kept, entries not checked again
 
     def fail(self, loc: tuple[Any, ...], message: str) -> VocabularyError:
         return VocabularyError(f"{self.source}:{self.doc.line_of(loc)}", message)
@@ -355,6 +377,21 @@ class _Reader:
 
     def entry(self, i: int, raw: Any) -> Entry:
         loc: tuple[Any, ...] = ("entries", i)
+        if self.trusted:  # read back from the cache, where only a validated vocabulary is kept
+            return Entry(
+                id=raw["id"],
+                where=raw["where"],
+                match=dict(raw["match"]),
+                kinds=tuple(raw.get("kinds") or []),
+                emitted_at=tuple(raw["emitted_at"]),
+                why=raw["why"],
+                example=dict(raw["example"]),
+                line=self.doc.line_of(loc),
+                finding=raw.get("finding") or "",
+                informational=raw.get("informational") or "",
+                variants=tuple(dict(v) for v in raw.get("variants") or []),
+                unverified=raw.get("unverified") or "",
+            )
         raw = self.keys(raw, _ENTRY_KEYS, loc)
         eid = self.text(raw.get("id"), (*loc, "id"))
         if not _ID.match(eid):
@@ -372,8 +409,6 @@ class _Reader:
                 ok = isinstance(value, int) or (isinstance(value, list) and all(isinstance(v, int) for v in value))
                 if not ok:
                     raise self.fail((*loc, "match", key), f"entry {eid}: exitCode must be an integer or a list of them")
-                continue
-            if self.trusted:
                 continue
             try:
                 re.compile(self.text(value, (*loc, "match", key)))
