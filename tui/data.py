@@ -38,6 +38,9 @@ if TYPE_CHECKING:
 Key = tuple[str, str]
 SOURCE = "tui"
 SWEEP_CONCURRENCY = 4  # diagnoses home runs at once
+# bigger pages for the kinds that come by the tens of thousands and are small each: 50,000 events are 100 LISTs
+# of 500 (two seconds of round trips at 20 ms each before a single event is parsed), 10 of 5,000
+PAGE_SIZES = {"Event": 5000}
 CHANGES_SINCE = timedelta(hours=2)  # how far back :changes and the why screen's changes pane look
 CLOSE_TIMEOUT = 5.0  # seconds the audit log may take to flush when the TUI quits or switches context
 
@@ -308,7 +311,8 @@ class Session:
         if self.snapshot:
             made = StaticStore(self.kubewhy.kube, kind, project)
         else:
-            made = Informer(self.kubewhy.watch_source(), kind, project=project, page_size=self.page_size)
+            page_size = max(self.page_size, PAGE_SIZES.get(kind, 0))
+            made = Informer(self.kubewhy.watch_source(), kind, project=project, page_size=page_size)
         self.stores[kind] = made
         self.tasks[kind] = asyncio.create_task(made.run(), name=f"k8stui-{kind}")
         return made
@@ -333,10 +337,17 @@ class Session:
         return await self.kubewhy.diagnose(target, on_check=on_check)
 
     async def sweep(
-        self, targets: Sequence[Target], concurrency: int = SWEEP_CONCURRENCY
+        self,
+        targets: Sequence[Target],
+        concurrency: int = SWEEP_CONCURRENCY,
+        *,
+        running: asyncio.Event | None = None,
     ) -> AsyncIterator[tuple[Target, Report | None]]:
         """The core's diagnosis of each target, as each ends (None: it could not be diagnosed). Home's look over
-        the cluster, not a person's question: nothing is recorded in the audit log (a person's ``w`` is)."""
+        the cluster, not a person's question: nothing is recorded in the audit log (a person's ``w`` is).
+        ``running``: a diagnosis starts only while it is set (home hidden behind another screen pauses its look:
+        each diagnosis reads and parses whole namespaces, which would take the event loop from the keys typed
+        there)."""
         from kubewhy.service import diagnose
 
         deps = dataclasses.replace(self.kubewhy.deps, audit=None)
@@ -344,6 +355,8 @@ class Session:
 
         async def one(target: Target) -> tuple[Target, Report | None]:
             async with gate:
+                if running is not None:
+                    await running.wait()
                 try:
                     return target, await diagnose(target, deps, source=SOURCE)
                 except KubewhyError:

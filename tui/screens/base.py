@@ -59,7 +59,10 @@ class Base(Screen[None]):
         return f"[b]k8stui[/b]  {escape(self.tui.context_name)}  ·  {escape(ns)}  ·  {escape(self.title_text)}"
 
     def set_heading(self, extra: str = "") -> None:
-        self.query_one("#heading", Static).update(self.heading() + (f"  ·  {escape(extra)}" if extra else ""))
+        # one line always (its height is fixed): no layout of the screen for it
+        self.query_one("#heading", Static).update(
+            self.heading() + (f"  ·  {escape(extra)}" if extra else ""), layout=False
+        )
 
     def typing(self) -> None:
         """A ``:`` or ``/`` pressed while a text field has the keys is a character of its text: those keys are

@@ -10,12 +10,15 @@ ledger in the audit database, when there is one.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 from collections import Counter
 from typing import Any
 
 from textual import work
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
+from textual.css.query import NoMatches
 from textual.timer import Timer
 from textual.widgets import Static
 
@@ -23,10 +26,18 @@ from kubewhy.errors import KubewhyError
 from kubewhy.models.target import Target, parse_target
 from kubewhy.watch.informer import Change
 
+from ..data import Store
 from ..rows import Column
 from ..widgets.table import VirtualTable
 from .base import TargetScreen, row_target
 
+LOADING = {
+    "incidents": "incidents",
+    "problems": "the objects to look over",
+    "nodes": "nodes",
+    "namespaces": "pods",
+    "trouble": "pods",
+}
 INCIDENTS_EVERY = 10.0  # seconds between reads of the ledger (the database, not the cluster)
 SWEEP_EVERY = 60.0  # seconds between looks over the cluster's objects for problems
 SWEEP_KINDS = ("Deployment", "StatefulSet", "Service", "HorizontalPodAutoscaler", "PersistentVolumeClaim", "Job")
@@ -37,6 +48,10 @@ INCIDENT_COLUMNS = (Column("REF"), Column("SEVERITY"), Column("SUBJECT"), Column
 NODE_COLUMNS = (Column("NODE"), Column("STATUS"), Column("PRESSURE"))
 NS_COLUMNS = (Column("NAMESPACE"), Column("PODS"), Column("CRASHING"), Column("PENDING"), Column("EVICTED"))
 TROUBLE_COLUMNS = (Column("NAMESPACE"), Column("POD"), Column("TROUBLE"), Column("DETAIL"), Column("NODE"))
+PROBLEMS_TITLE = "[b]Problems[/b]  (the core's diagnosis of workloads, Services, HPAs, volumes, Jobs)"
+TROUBLE_TITLE = "[b]Troubled pods[/b]  (w: why · d: describe · l: logs · e: events)"
+PODS_AFTER = 3.0  # seconds the pods' LIST waits at most for the nodes' and the looked-over kinds' LISTs
+PROGRESS_EVERY = 0.25  # seconds between updates of the pods' loading progress
 
 
 class HomeScreen(TargetScreen):
@@ -46,14 +61,13 @@ class HomeScreen(TargetScreen):
         super().__init__()
         self._redraw: Timer | None = None
         self.problems: dict[str, dict[str, Any]] = {}  # target ref → its row
+        self.shown = asyncio.Event()  # set while home is the screen on top: its look over the cluster runs then
 
     def body(self) -> ComposeResult:
         with Vertical(id="home"):
             yield Static("[b]Open incidents[/b]", classes="section")
             yield VirtualTable(INCIDENT_COLUMNS, id="incidents")
-            yield Static(
-                "[b]Problems[/b]  (the core's diagnosis of workloads, Services, HPAs, volumes, Jobs)", classes="section"
-            )
+            yield Static(PROBLEMS_TITLE, classes="section", id="problems-title")
             yield VirtualTable(PROBLEM_COLUMNS, id="problems")
             with Horizontal(id="overview"):
                 with Vertical():
@@ -62,33 +76,83 @@ class HomeScreen(TargetScreen):
                 with Vertical():
                     yield Static("[b]Namespaces[/b]", classes="section")
                     yield VirtualTable(NS_COLUMNS, id="namespaces")
-            yield Static("[b]Troubled pods[/b]  (w: why · d: describe · l: logs · e: events)", classes="section")
+            yield Static(TROUBLE_TITLE, classes="section", id="trouble-title")
             yield VirtualTable(TROUBLE_COLUMNS, id="trouble")
 
     def on_mount(self) -> None:
         session = self.tui.session
-        self.pods, self.nodes = session.store("Pod"), session.store("Node")
-        for store in (self.pods, self.nodes):
-            store.listeners.append(self._changed)
+        self.nodes = session.store("Node")
+        self.nodes.listeners.append(self._changed)
+        # the pods' LIST is the biggest (20 pages at 10,000 pods): it starts once the nodes and the objects home
+        # looks over have arrived, so those parts draw first (one already started by another screen is used now)
+        self.pods: Store | None = session.stores.get("Pod")
+        if self.pods is not None:
+            self.pods.listeners.append(self._changed)
         for table in self.query(VirtualTable):
-            table.empty_text = "loading …"
+            table.empty_text = f"loading {LOADING[str(table.id)]} …"
         self.focus_body(self.query_one("#trouble", VirtualTable))
+        self._progress: Timer | None = None
+        if self.pods is None or not self.pods.synced.is_set():
+            self._pods_progress()
+            self._progress = self.set_interval(PROGRESS_EVERY, self._pods_progress)
         self._load()
+        self._load_nodes()
+        self._load_pods()
+
+    def on_screen_resume(self) -> None:
+        self.shown.set()
+
+    def on_screen_suspend(self) -> None:
+        self.shown.clear()
 
     def on_unmount(self) -> None:
         for store in (self.pods, self.nodes):
-            if self._changed in store.listeners:
+            if store is not None and self._changed in store.listeners:
                 store.listeners.remove(self._changed)
 
     @work(group="home")
     async def _load(self) -> None:
-        await self.pods.synced.wait()
-        await self.nodes.synced.wait()
-        self.redraw()
+        """Each part of home draws as soon as what it needs has arrived, not when the slowest has: the nodes (one
+        LIST of a few pages), the incidents (the database), the problems (each diagnosis as it ends, marked
+        "n of N looked at"); the pods (the biggest LIST) say how far their LIST has come until it ends."""
         self.sweep()
         await self.load_incidents()
         self.set_interval(INCIDENTS_EVERY, self._reload_incidents)
         self.set_interval(SWEEP_EVERY, self.sweep)
+
+    @work(group="home-nodes")
+    async def _load_nodes(self) -> None:
+        await self.nodes.synced.wait()
+        self.draw_nodes()
+        self.set_heading(self.summary())
+
+    @work(group="home-pods")
+    async def _load_pods(self) -> None:
+        if self.pods is None:
+            session = self.tui.session
+            first = [self.nodes, *(session.store(kind) for kind in SWEEP_KINDS)]
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(asyncio.gather(*(s.synced.wait() for s in first)), PODS_AFTER)
+            self.pods = session.store("Pod")
+            self.pods.listeners.append(self._changed)
+        await self.pods.synced.wait()
+        if self._progress is not None:
+            self._progress.stop()
+            self._progress = None
+        self.redraw()
+
+    def _pods_progress(self) -> None:
+        """While the pods' first LIST is under way: how many pages have arrived (the counts and the troubled pods
+        need every pod: a namespace's count from the first pages would be wrong, not partial)."""
+        if self.pods is not None and self.pods.synced.is_set():
+            return
+        stats = getattr(self.pods, "stats", None)
+        pages = stats.lists if stats is not None else 0
+        text = f"loading pods: {pages} page(s) of {self.tui.session.page_size} so far …"
+        for name in ("namespaces", "trouble"):
+            table = self.query_one(f"#{name}", VirtualTable)
+            table.empty_text = text
+            table.refresh()
 
     @work(group="sweep", exclusive=True)
     async def sweep(self) -> None:
@@ -110,8 +174,10 @@ class HomeScreen(TargetScreen):
         table = self.query_one("#problems", VirtualTable)
         table.empty_text = f"looking over {len(targets)} objects …"
         seen: set[str] = set()
-        async for target, report in session.sweep(targets):
+        self._problems_progress(0, len(targets))
+        async for target, report in session.sweep(targets, running=self.shown):
             seen.add(target.ref)
+            self._problems_progress(len(seen), len(targets))
             bad = [f for f in (report.findings if report else ()) if f.severity in SEVERITY_ORDER]
             if bad:
                 top = bad[0]
@@ -129,6 +195,16 @@ class HomeScreen(TargetScreen):
             del self.problems[ref]
         table.empty_text = f"no problems found in {len(targets)} objects"
         self._show_problems(table)
+
+    def _problems_progress(self, done: int, total: int) -> None:
+        """The problems' mark: how many were found in how many of the objects looked over so far."""
+        found = len(self.problems)
+        if done < total:
+            mark = f"{found} found in {done} of {total} looked at …"
+        else:
+            mark = f"{found} found in all {total} looked at"
+        with contextlib.suppress(NoMatches):  # the screen being taken down as the app quits
+            self.query_one("#problems-title", Static).update(f"{PROBLEMS_TITLE}  ·  {mark}", layout=False)
 
     def _show_problems(self, table: VirtualTable) -> None:
         table.set_rows(sorted(self.problems.values(), key=lambda r: (r["severity"], r["name"])))
@@ -172,8 +248,23 @@ class HomeScreen(TargetScreen):
 
     def redraw(self) -> None:
         self._redraw = None
-        if not (self.pods.synced.is_set() and self.nodes.synced.is_set()):
-            return
+        if self.nodes.synced.is_set():
+            self.draw_nodes()
+        if self.pods is not None and self.pods.synced.is_set():
+            self.draw_pods()
+        self.set_heading(self.summary())
+
+    def summary(self) -> str:
+        """The heading's counts: of what has arrived (the pods' while their LIST is under way: "loading")."""
+        nodes = self.nodes.items.values() if self.nodes.synced.is_set() else ()
+        bad_nodes = sum(1 for r in nodes if r["problem"])
+        node_part = f"{len(nodes)} nodes, {bad_nodes} not ready" if self.nodes.synced.is_set() else "nodes loading"
+        if self.pods is None or not self.pods.synced.is_set():
+            return f"pods loading · {node_part}"
+        troubled = self.query_one("#trouble", VirtualTable).rows
+        return f"{len(self.pods.items)} pods, {len(troubled)} troubled · {node_part}"
+
+    def draw_nodes(self) -> None:
         nodes = sorted(self.nodes.items.values(), key=lambda r: (not r["problem"] and not r["pressure"], r["name"]))
         self.query_one("#nodes", VirtualTable).set_rows(
             [
@@ -186,6 +277,9 @@ class HomeScreen(TargetScreen):
                 for r in nodes
             ]
         )
+
+    def draw_pods(self) -> None:
+        assert self.pods is not None
         totals: Counter[str] = Counter()
         counts: dict[str, Counter[str]] = {}
         troubled: list[dict[str, Any]] = []
@@ -221,10 +315,6 @@ class HomeScreen(TargetScreen):
                 }
                 for r in troubled
             ]
-        )
-        bad_nodes = sum(1 for r in nodes if r["problem"])
-        self.set_heading(
-            f"{len(self.pods.items)} pods, {len(troubled)} troubled · {len(nodes)} nodes, {bad_nodes} not ready"
         )
 
     def selected(self) -> Target | None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from rich.text import Text
 from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -50,6 +51,7 @@ class ResourceScreen(TargetScreen):
         self._ordered: list[Any] = []
         self._ordered_key: tuple[Any, ...] = ()
         self._pool: tuple[tuple[Any, ...], str, list[Any]] = ((), "", [])  # rows holding a filter's required text
+        self._status_one_line = False  # the status line last drawn fitted on one line
 
     def body(self) -> ComposeResult:
         yield Static("", id="status")
@@ -157,7 +159,11 @@ class ResourceScreen(TargetScreen):
             status += f"  ·  [b cyan]{marked} marked[/]"
         if self.store.error:
             status += f"  ·  [red]watch: {escape(self.store.error)}[/] (showing the last known state)"
-        self.query_one("#status", Static).update(status)
+        # a status that stays on one line needs no layout of the screen (a layout on every keystroke repaints
+        # every widget, not just the two lines that changed)
+        one_line = len(Text.from_markup(status).plain) < self.size.width - 2
+        self.query_one("#status", Static).update(status, layout=not (one_line and self._status_one_line))
+        self._status_one_line = one_line
         self.set_heading()
 
     def filter_changed(self, text: str, final: bool) -> None:
@@ -222,6 +228,7 @@ class EventsScreen(ResourceScreen):
         self.involved = involved
         self.warnings_only = False
         self.sort_column, self.sort_reverse = 1, True  # LAST SEEN, newest first
+        self._future_of: tuple[list[Any] | None, list[Any]] = (None, [])  # the order, and it with the future last
         if involved is not None:
             self.title_text = f"events of {involved.ref}"
 
@@ -239,11 +246,13 @@ class EventsScreen(ResourceScreen):
         rows = super().ordered()
         if self.sort_column != 1:
             return rows
+        if self._future_of[0] is rows:  # kept while the cache is (a keystroke only filters: no pass over 50,000)
+            return self._future_of[1]
         limit = self.tui.clock() + FUTURE_SLACK
         future = [r for r in rows if r["cells"][1] > limit]
-        if not future:
-            return rows
-        return [r for r in rows if r["cells"][1] <= limit] + future
+        moved = [r for r in rows if r["cells"][1] <= limit] + future if future else rows
+        self._future_of = (rows, moved)
+        return moved
 
     def select(self) -> list[Any]:
         chosen = super().select()

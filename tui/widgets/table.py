@@ -120,15 +120,16 @@ class VirtualTable(ScrollView, can_focus=True):
 
     def _index_of(self, row: Row, default: int) -> int:
         """Where ``row`` (or, after a change replaced it, the row with its key) is now."""
-        try:
-            return self.rows.index(row)  # the same object: compared by identity first
-        except ValueError:
-            pass
+        # one pass: the same object (by identity: ``list.index`` compares every other row's contents, a dict
+        # equality each, 50,000 of them on a filter keystroke that hid the row), else the row with its key
         ns, name = row["ns"], row["name"]
+        keyed = -1
         for i, r in enumerate(self.rows):
-            if r["name"] == name and r["ns"] == ns:
+            if r is row:
                 return i
-        return default
+            if keyed < 0 and r["name"] == name and r["ns"] == ns:
+                keyed = i
+        return keyed if keyed >= 0 else default
 
     def _measure(self) -> None:
         widths = [len(c.title) + 2 * (i == self.sort_column) for i, c in enumerate(self.columns)]  # room for ▲
