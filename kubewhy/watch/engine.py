@@ -15,11 +15,15 @@ and resolves, through the ledger, so that each incident is paged once.
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import heapq
+import inspect
+import itertools
 import logging
 import time
 import uuid
 from collections import OrderedDict
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
@@ -40,7 +44,7 @@ from .detect import (
 )
 from .informer import Change, Informer
 from .notify import Notifier, Page, announce_resolved, cause_of
-from .rules import Rule, RuleSet
+from .rules import NODE_DETECTORS, Rule, RuleSet
 
 if TYPE_CHECKING:
     from ..adapters.ports import WatchSource
@@ -105,6 +109,53 @@ class Candidate:
         return bool(self.items)
 
 
+SEVERITY_RANK = {"critical": 0, "warning": 1, "info": 2}
+# What a start-up storm does first: pages of new incidents (critical first, then the oldest condition), then
+# another rule joining a paged incident, then in-place updates and reminders, then resolves.
+OPEN, JOIN, UPDATE, RESOLVE = 0, 1, 2, 3
+
+
+class PriorityGate:
+    """At most ``limit`` holders at once; when full, waiters are let in lowest priority first (then in order of
+    arrival), not first come first served: a page waits behind no update, reminder or resolve."""
+
+    def __init__(self, limit: int):
+        self.limit = max(1, limit)
+        self.held = 0
+        self._waiting: list[tuple[tuple[Any, ...], int, asyncio.Future[None]]] = []
+        self._arrivals = itertools.count()
+
+    @property
+    def waiting(self) -> int:
+        return sum(1 for *_, fut in self._waiting if not fut.done())
+
+    @contextlib.asynccontextmanager
+    async def hold(self, priority: tuple[Any, ...]) -> AsyncIterator[None]:
+        if self.held < self.limit:  # (then nobody waits: a leaving holder hands its slot to a waiter first)
+            self.held += 1
+        else:
+            fut: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+            heapq.heappush(self._waiting, (priority, next(self._arrivals), fut))
+            try:
+                await fut  # woken with the slot of the holder that left (``held`` unchanged)
+            except asyncio.CancelledError:
+                if fut.done() and not fut.cancelled():
+                    self._release()  # given the slot as it was cancelled: pass it on
+                raise
+        try:
+            yield
+        finally:
+            self._release()
+
+    def _release(self) -> None:
+        while self._waiting:
+            *_, fut = heapq.heappop(self._waiting)
+            if not fut.done():
+                fut.set_result(None)
+                return
+        self.held -= 1
+
+
 @dataclass
 class WatchOptions:
     cluster: str
@@ -165,7 +216,9 @@ class Watcher:
         self._posted: dict[int, str] = {}  # incident id -> message posted but not yet saved in the ledger
         self._posting: set[int] = set()  # incidents being posted by this process (one candidate at a time)
         self._first_seen: dict[str, datetime] = {}  # undated occurrences: first seen (kept in the ledger)
-        self._work = asyncio.Semaphore(max(1, options.concurrency))
+        self._work = PriorityGate(options.concurrency)
+        self._opening: set[str] = set()  # incidents (fingerprint tails) a candidate is opening: one per workload
+        self._early = False  # nodes synced, pods not yet: node rules page; nothing resolves, nothing is adopted
         self._refreshed = 0.0
         self._was_leading = False
         self._reaudit = False  # on taking the lead: record the open incidents' pages again (idempotent)
@@ -319,7 +372,17 @@ class Watcher:
         streams += self.changes.informers if self.changes is not None else []
         self._tasks = [asyncio.create_task(s.run(), name=f"informer-{s.kind}") for s in streams]
         try:
-            await asyncio.gather(self.nodes.synced.wait(), self.pods.synced.wait())
+            # Nodes first: a few pages, where the pods of a big cluster are hundreds (150,000 pods: 300 pages of
+            # 500, and tens of seconds of decoding). A node's incident (critical) is paged as soon as the nodes are
+            # known; nothing resolves and no incident is taken from the ledger before the pods are known too.
+            await self.nodes.synced.wait()
+            self._early = True
+            while not self.pods.synced.is_set():
+                await self.tick()
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(asyncio.shield(self.pods.synced.wait()), self.options.tick)
+            self._early = False
+            self._refreshed = 0.0  # every candidate is known now: match them all with the ledger at once
             self.ready.set()
             while True:
                 await self.tick()
@@ -391,6 +454,8 @@ class Watcher:
         for ck, cand in list(self.candidates.items()):
             if cand.busy or mono < cand.retry_at:
                 continue
+            if self._early and cand.rule.detect not in NODE_DETECTORS:
+                continue  # its informer is still listing
             if cand.active(now) and not cand.suppressed:
                 if cand.incident is None:
                     if (
@@ -398,20 +463,22 @@ class Watcher:
                         and not self._muted(cand.subject)
                         and not silenced(self.app, cand.rule, cand.subject, cand.sample)  # Alertmanager's
                     ):
-                        self._spawn(cand, self._open(cand))
+                        self._spawn_open(cand)
                 elif cand.incident.message_ts is None or cand.rule.id not in _rules_of(cand.incident):
-                    self._spawn(cand, self._open(cand))  # to post it, or to join another rule's incident
+                    self._spawn_open(cand)  # to post it, or to join another rule's incident
                 elif cand.dirty and cand.count <= cand.incident.count:
                     cand.dirty = False  # nothing new (a re-LIST, a restart): no message to change
                 elif cand.dirty and mono >= cand.next_update:
-                    self._spawn(cand, self._update(cand))
+                    self._spawn(cand, self._update(cand), UPDATE)
                 elif (
                     cand.incident.state == "open"
                     and cand.rule.reminder > timedelta(0)
                     and cand.incident.notified_at is not None
                     and now - cand.incident.notified_at >= cand.rule.reminder
                 ):
-                    self._spawn(cand, self._remind(cand))
+                    self._spawn(cand, self._remind(cand), UPDATE)
+            elif self._early:
+                continue  # a node that recovered while we were away resolves once everything is known
             elif not cand.active(now):
                 if cand.items and cand.rule.detect not in EPISODIC:
                     continue
@@ -424,16 +491,28 @@ class Watcher:
                 ):
                     continue
                 if cand.incident is not None and not self._shared(cand, now):
-                    self._spawn(cand, self._resolve(cand))
+                    self._spawn(cand, self._resolve(cand), RESOLVE)
                 else:  # nothing paged, or another rule on the subject still holds its incident open
                     del self.candidates[ck]
 
-    def _spawn(self, cand: Candidate, work: Any) -> None:
+    def _spawn_open(self, cand: Candidate) -> None:
+        """Page (or join) ``cand``'s incident, unless another rule's candidate of the same subject is at it: one
+        incident per workload, one diagnosis, one slot (the other joins once it is posted)."""
+        tail = cand.fingerprint_tail
+        if tail in self._opening:
+            return
+        self._opening.add(tail)
+        joining = cand.incident is not None and cand.incident.message_ts is not None
+        self._spawn(cand, self._open(cand), JOIN if joining else OPEN, opening=tail)
+
+    def _spawn(self, cand: Candidate, work: Any, kind: int, *, opening: str | None = None) -> None:
         cand.busy = True
+        since = cand.since.timestamp() if cand.since is not None else 0.0
+        priority = (kind, SEVERITY_RANK.get(cand.rule.severity, len(SEVERITY_RANK)), since)
 
         async def guarded() -> None:
             try:
-                async with self._work:
+                async with self._work.hold(priority):
                     await work
             except Exception as exc:  # noqa: BLE001 - a failed page is retried, never lost
                 self.stats["errors"] += 1
@@ -441,6 +520,10 @@ class Watcher:
                 log.warning("%s %s: %s (retrying)", cand.rule.id, cand.subject, exc)
             finally:
                 cand.busy = False
+                if opening is not None:
+                    self._opening.discard(opening)
+                if inspect.iscoroutine(work) and inspect.getcoroutinestate(work) == inspect.CORO_CREATED:
+                    work.close()  # cancelled while waiting for its turn: never started
 
         task = asyncio.create_task(guarded())
         self._tasks.append(task)
@@ -462,11 +545,15 @@ class Watcher:
                     self._record_page(incident, incident.message_ts)
         now = self.clock()
         prefix = f"{self.options.cluster}|"
+        by_tail: dict[str, list[Candidate]] = {}  # (thousands of candidates and open incidents at 150,000 pods)
+        for c in self.candidates.values():
+            by_tail.setdefault(c.fingerprint_tail, []).append(c)
+        rules = {r.id: r for r in self.rules.rules}
         for fp, incident in open_now.items():
             tail = fp[len(prefix) :]
-            sharing = [c for c in self.candidates.values() if c.fingerprint_tail == tail]
-            rule = next((r for r in self.rules.rules if r.id == incident.rule), None)
-            if not sharing and rule is not None:  # open in the ledger, not seen now: it cleared meanwhile
+            sharing = by_tail.get(tail, [])
+            rule = rules.get(incident.rule)
+            if not sharing and rule is not None and not self._early:  # open, not seen now: it cleared meanwhile
                 sharing = [
                     Candidate(
                         rule,
@@ -511,7 +598,7 @@ class Watcher:
 
     # ---- acting ------------------------------------------------------------------------------------------
     def _absorber(self, cand: Candidate) -> Candidate | None:
-        if cand.rule.detect in ("node-not-ready", "node-pressure"):
+        if cand.rule.detect in NODE_DETECTORS:
             return None
         nodes = {s.node for s in cand.items.values()} or ({cand.sample.node} if cand.sample else set())
         if not nodes or None in nodes:
@@ -684,6 +771,7 @@ class Watcher:
                 incident=incident.ref,
                 timeout=self.options.diagnose_timeout,
                 fallback=fallback,
+                severity=incident.severity,  # the most severe first among the waiting background diagnoses
             )
         except (KubewhyError, TimeoutError) as exc:
             log.info("diagnosis of %s for %s failed: %s", target, incident.ref, exc)

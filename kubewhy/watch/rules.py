@@ -29,6 +29,7 @@ DETECTORS = (
     "pvc-filling",
 )
 METRIC_DETECTORS = ("cpu-throttling", "memory-near-limit", "pvc-filling")  # evaluated from Prometheus, on a schedule
+NODE_DETECTORS = ("node-not-ready", "node-pressure")  # from the node informer alone (paged before the pods are listed)
 Severity = Literal["critical", "warning", "info"]
 
 
@@ -315,6 +316,7 @@ def _quiet(raw: Any) -> QuietHours:
 __all__ = [
     "DETECTORS",
     "METRIC_DETECTORS",
+    "NODE_DETECTORS",
     "QuietHours",
     "Route",
     "Rule",
