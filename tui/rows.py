@@ -7,6 +7,7 @@ only the rows on screen. Pod and node trouble is classified by the core (:mod:`k
 
 from __future__ import annotations
 
+import functools
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -23,8 +24,15 @@ def timestamp(value: Any) -> float:
     when absent or unreadable."""
     if not value:
         return 0.0
+    return _parse_time(str(value))
+
+
+@functools.lru_cache(maxsize=65536)
+def _parse_time(text: str) -> float:
+    """Parsed once per distinct stamp: an event carries the same time in up to five fields, and 50,000 events
+    are projected on one ``:events``."""
     try:
-        return datetime.fromisoformat(str(value).replace("Z", "+00:00")).timestamp()
+        return datetime.fromisoformat(text.replace("Z", "+00:00")).timestamp()
     except ValueError:
         return 0.0
 

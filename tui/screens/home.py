@@ -50,7 +50,7 @@ NS_COLUMNS = (Column("NAMESPACE"), Column("PODS"), Column("CRASHING"), Column("P
 TROUBLE_COLUMNS = (Column("NAMESPACE"), Column("POD"), Column("TROUBLE"), Column("DETAIL"), Column("NODE"))
 PROBLEMS_TITLE = "[b]Problems[/b]  (the core's diagnosis of workloads, Services, HPAs, volumes, Jobs)"
 TROUBLE_TITLE = "[b]Troubled pods[/b]  (w: why · d: describe · l: logs · e: events)"
-PODS_AFTER = 3.0  # seconds the pods' LIST waits at most for the nodes' and the looked-over kinds' LISTs
+PODS_AFTER = 3.0  # seconds the pods' LIST waits at most for the nodes, the looked-over kinds and a first problem
 PROGRESS_EVERY = 0.25  # seconds between updates of the pods' loading progress
 
 
@@ -62,6 +62,7 @@ class HomeScreen(TargetScreen):
         self._redraw: Timer | None = None
         self.problems: dict[str, dict[str, Any]] = {}  # target ref → its row
         self.shown = asyncio.Event()  # set while home is the screen on top: its look over the cluster runs then
+        self.first_look = asyncio.Event()  # the first problem found (or the look ended): the pods may come now
 
     def body(self) -> ComposeResult:
         with Vertical(id="home"):
@@ -131,8 +132,9 @@ class HomeScreen(TargetScreen):
         if self.pods is None:
             session = self.tui.session
             first = [self.nodes, *(session.store(kind) for kind in SWEEP_KINDS)]
+            waits = [*(s.synced.wait() for s in first), self.first_look.wait()]
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(asyncio.gather(*(s.synced.wait() for s in first)), PODS_AFTER)
+                await asyncio.wait_for(asyncio.gather(*waits), PODS_AFTER)
             self.pods = session.store("Pod")
             self.pods.listeners.append(self._changed)
         await self.pods.synced.wait()
@@ -177,7 +179,6 @@ class HomeScreen(TargetScreen):
         self._problems_progress(0, len(targets))
         async for target, report in session.sweep(targets, running=self.shown):
             seen.add(target.ref)
-            self._problems_progress(len(seen), len(targets))
             bad = [f for f in (report.findings if report else ()) if f.severity in SEVERITY_ORDER]
             if bad:
                 top = bad[0]
@@ -190,11 +191,16 @@ class HomeScreen(TargetScreen):
                 }
             else:
                 self.problems.pop(target.ref, None)
+            if self.problems:
+                self.first_look.set()
             self._show_problems(table)
+            self._problems_progress(len(seen), len(targets))  # the mark counts the rows just shown
         for ref in [r for r in self.problems if r not in seen]:  # gone since the last look
             del self.problems[ref]
         table.empty_text = f"no problems found in {len(targets)} objects"
+        self.first_look.set()
         self._show_problems(table)
+        self._problems_progress(len(targets), len(targets))  # without those gone since the last look
 
     def _problems_progress(self, done: int, total: int) -> None:
         """The problems' mark: how many were found in how many of the objects looked over so far."""
