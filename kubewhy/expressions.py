@@ -353,6 +353,8 @@ def _receiver_start(toks: list[tuple[str, str, int, int]], dot: int) -> int:
 def _linear_filters(source: str) -> str:
     """``source`` with every ``R.filter(v, P)`` written ``kubewhy_keep(R, R.map(v, P))``; raises
     :class:`_NotRewritten` when one of them cannot be."""
+    if "filter" not in source:  # most receivers and predicates: nothing to tokenize
+        return source
     while True:
         toks = _tokens(source)
         at = [
