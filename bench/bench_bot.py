@@ -90,10 +90,15 @@ def signed(text: str, channel: str, response_url: str) -> tuple[str, dict[str, s
     }
 
 
+ANSWER_TIMEOUT = 120.0
+LOST = float("inf")  # no answer within ANSWER_TIMEOUT (the bot's log says why)
+
+
 async def ask(
-    http: aiohttp.ClientSession, url: str, double: AnswerDouble, target: str, channel: str, timeout: float = 300.0
+    http: aiohttp.ClientSession, url: str, double: AnswerDouble, target: str, channel: str
 ) -> tuple[float, float]:
-    """(acknowledgement, full answer) seconds of one signed `/k8s why target` from ``channel``."""
+    """(acknowledgement, full answer) seconds of one signed `/k8s why target` from ``channel``; the answer is
+    :data:`LOST` when none came within :data:`ANSWER_TIMEOUT`."""
     done = double.waiting[channel] = asyncio.Event()
     body, headers = signed(f"why {target}", channel, f"{double.url}/response/{channel}")
     t0 = time.perf_counter()
@@ -101,7 +106,10 @@ async def ask(
         await resp.read()
         resp.raise_for_status()
     ack = time.perf_counter() - t0
-    await asyncio.wait_for(done.wait(), timeout)
+    try:
+        await asyncio.wait_for(done.wait(), ANSWER_TIMEOUT)
+    except TimeoutError:
+        return ack, LOST
     return ack, double.answered[channel] - t0
 
 
@@ -161,7 +169,7 @@ async def quiet(latency_ms: float, repeats: int, burst_size: int) -> dict[str, A
     try:
         async with aiohttp.ClientSession() as http:
             for i in range(repeats + 1):
-                ack, answer = await ask(http, url, double, WORKSHOP_POD, f"CQ{i}", timeout=60)
+                ack, answer = await ask(http, url, double, WORKSHOP_POD, f"CQ{i}")
                 if i:  # the first request warms up connections and Bolt's auth.test
                     acks.append(ack)
                     answers.append(answer)
@@ -277,6 +285,7 @@ async def storm(args: argparse.Namespace, sim: Sim, failing: int, gated: bool, r
         "pages_later": later,
         "pages_during": sum(1 for t in double.pages if t <= last) - before,
         "burst_cpu": cpu,
+        "why_lost": next((line[:200] for line in bot.text().splitlines() if "listener failed" in line), ""),
     }
 
 
@@ -288,7 +297,7 @@ def ms(x: float) -> str:
 
 
 def s(x: float) -> str:
-    return f"{x:.2f} s"
+    return "no answer" if x == LOST else f"{x:.2f} s"
 
 
 def report(args: argparse.Namespace, q: dict[str, Any], storms: list[dict[str, Any]]) -> tuple[str, list[Any]]:
@@ -347,6 +356,14 @@ def report(args: argparse.Namespace, q: dict[str, Any], storms: list[dict[str, A
                 f"{st['first_page']:.1f} s | "
                 f"{st['pages_before']} / {st['pages_during']} / {st['failing']} |"
             )
+        for i, st in enumerate(storms, 1):
+            lost = sum(1 for x in st["singles"] + st["burst"] if x == LOST)
+            if lost:
+                lines += [
+                    "",
+                    f"**Run {i}: {lost} `/k8s why` got no answer within {ANSWER_TIMEOUT:.0f} s** (the bot's log "
+                    f"says why: {st['why_lost'] or 'nothing'}).",
+                ]
         on = [st for st in storms if st["gated"]]
         one = [x for st in on for x in st["singles"]]
         many = [x for st in on for x in st["burst"]]
