@@ -199,6 +199,18 @@ def benches(args: argparse.Namespace) -> list[Bench]:
             "the Prometheus columns are computed from the scrape configuration (see the section).",
         ),
         Bench(
+            "scale",
+            "Watchers at 150,000 pods and 5,000 nodes (issue 24)",
+            "bench_scale.py",
+            ["--pods", "150000", "--nodes", "5000", "--events", "150000", "--failing", "300", "--new", "10"]
+            + ["--latency-ms", lat, "--window", "300"],
+            ["--pods", "300", "--nodes", "10", "--events", "300", "--failing", "5", "--new", "2"]
+            + ["--latency-ms", lat, "--window", "2", "--cap", "120"],
+            json_out=True,
+            note="The simulator in its own process (its throughput in the table), `kubewhy watch` as a process "
+            "twice: a first run opens the incidents, a second is timed from its start to its first page.",
+        ),
+        Bench(
             "tui",
             "k8stui in a real terminal: home vs `kubectl get pods -A`, keystroke to screen, `:events`; memory under "
             "live updates (issues 14, 24)",

@@ -3,8 +3,9 @@
 A fault matches requests by method and a path substring and, for its next ``times`` matches (``null``: until
 cleared), answers with an HTTP error (500, 429 with ``Retry-After``, 401, 403, 410 ...), answers late
 (``delay`` seconds, then normally), resets the connection without an answer, or answers with odd bytes of its
-own (``body_base64``: non-UTF-8 or huge logs, with ``status`` 200 by default). The control API itself is never
-affected.
+own (``body_base64``: non-UTF-8 or huge logs, with ``status`` 200 by default). ``query`` narrows the match to a
+substring of the query string (``continue=``: only the later pages of a paged LIST). The control API itself is
+never affected.
 
     POST   /kubesim/v1/faults  {"status": 500, "path": "/events", "times": 2}   add one (or {"faults": [...]})
     GET    /kubesim/v1/faults                                                 the rules and how often each fired
@@ -44,6 +45,7 @@ class Fault:
     status: int | None = None  # answer with this HTTP status (None: answer normally, after ``delay``)
     method: str = ""  # "" = any
     path: str = ""  # substring of the request path ("" = any)
+    query: str = ""  # substring of the query string ("" = any): "continue=" fails only a paged LIST's later pages
     times: int | None = 1  # how many matching requests it applies to (None: until cleared)
     delay: float = 0.0  # seconds to wait before answering
     reset: bool = False  # drop the connection without an answer
@@ -60,6 +62,7 @@ class Fault:
             "status",
             "method",
             "path",
+            "query",
             "times",
             "delay",
             "reset",
@@ -83,10 +86,11 @@ class Fault:
             raise FaultSpecError("a fault needs a status, reset: true or a delay")
         return fault
 
-    def matches(self, method: str, path: str) -> bool:
+    def matches(self, method: str, path: str, query: str = "") -> bool:
         return (
             (not self.method or self.method.upper() == method)
             and self.path in path
+            and self.query in query
             and (self.times is None or self.hits < self.times)
         )
 
@@ -95,9 +99,9 @@ class Faults:
     def __init__(self) -> None:
         self.rules: list[Fault] = []
 
-    def take(self, method: str, path: str) -> Fault | None:
+    def take(self, method: str, path: str, query: str = "") -> Fault | None:
         for fault in self.rules:
-            if fault.matches(method, path):
+            if fault.matches(method, path, query):
                 fault.hits += 1
                 return fault
         return None
@@ -106,7 +110,7 @@ class Faults:
         """The injected answer for ``request``, or None to serve it normally (possibly after a delay)."""
         if not self.rules or request.path.startswith("/kubesim/"):
             return None
-        fault = self.take(request.method, request.path)
+        fault = self.take(request.method, request.path, request.query_string)
         if fault is None:
             return None
         if fault.delay:

@@ -230,9 +230,9 @@ def large_scenario(
     failing: int | None = None,
 ) -> Scenario:
     """A big, mostly healthy cluster written relative to now: every ``crashing_every``-th pod is in
-    CrashLoopBackOff (or, with ``failing``, that many pods spread evenly over the cluster, each in a workload of
-    its own). Ages, restarts and events agree: everything started three hours ago; a crashing pod's BackOff
-    warnings run from then until now, a healthy pod's events are those of its start.
+    CrashLoopBackOff (or, with ``failing``, that many pods spread evenly over the cluster: a workload of its own
+    each while they are at least 20 pods apart). Ages, restarts and events agree: everything started three hours
+    ago; a crashing pod's BackOff warnings run from then until now, a healthy pod's events are those of its start.
 
     At Kubernetes' published limits (150,000 pods on 5,000 nodes, 30 a node; 150,000 events) this is about
     12 s and 1.5 GB: the collector is off while the objects are built (they are all kept: collecting finds
@@ -268,17 +268,11 @@ def _large(
         }
         for n in objs
     ]
-    limit = pods if failing is None else failing
-    pod_objs = [
-        _pod(
-            i,
-            slots[i % nodes],
-            f"team-{i % namespaces:02d}",
-            times,
-            i % crashing_every == 0 and i // crashing_every < limit,
-        )
-        for i in range(pods)
-    ]
+    if failing is None:
+        broken = set(range(0, pods, crashing_every))
+    else:  # the k-th a few pods past its multiple, so that they sit on many nodes, not on every nth one
+        broken = {k * crashing_every + k % min(crashing_every, 20) for k in range(failing)} & set(range(pods))
+    pod_objs = [_pod(i, slots[i % nodes], f"team-{i % namespaces:02d}", times, i in broken) for i in range(pods)]
     objs += pod_objs
     apps = {(p["metadata"]["namespace"], p["metadata"]["labels"]["app"]) for p in pod_objs}
     for ns, app in sorted(apps):

@@ -206,7 +206,7 @@ class Watcher:
             watch_timeout=options.watch_timeout,
         )
         self.pods = Informer(
-            source, "Pod", project=project_pod, page_size=options.page_size, watch_timeout=options.watch_timeout
+            source, "Pod", project=self._project_pod, page_size=options.page_size, watch_timeout=options.watch_timeout
         )
         self.events: Informer | None = None
         self.changes = self._change_recorder(source, options)
@@ -218,7 +218,7 @@ class Watcher:
         self._first_seen: dict[str, datetime] = {}  # undated occurrences: first seen (kept in the ledger)
         self._work = PriorityGate(options.concurrency)
         self._opening: set[str] = set()  # incidents (fingerprint tails) a candidate is opening: one per workload
-        self._early = False  # nodes synced, pods not yet: node rules page; nothing resolves, nothing is adopted
+        self._early = False  # nodes synced, pods not yet: new incidents page; nothing updates or resolves
         self._refreshed = 0.0
         self._was_leading = False
         self._reaudit = False  # on taking the lead: record the open incidents' pages again (idempotent)
@@ -232,6 +232,19 @@ class Watcher:
         from ..changes.recorder import projection, with_changes
 
         return with_changes(project_node, projection("Node", options.change_key))
+
+    def _project_pod(self, obj: dict[str, Any]) -> dict[str, Any]:
+        """The pod informer's projection. While its first LIST pages in (150,000 pods are 300 pages), a pod with a
+        problem is also handed to the candidates as its page arrives: the informer emits its changes only once the
+        LIST is whole, and a page at start-up must not wait for the last of 300 (the changes it emits then find
+        the candidates there already: the same signals, counted once)."""
+        projected = project_pod(obj)
+        if not self.pods.synced.is_set():
+            signals = pod_signals(projected, self.rules, self.clock())
+            if signals:
+                meta = obj.get("metadata") or {}
+                self._reconsider(f"pod/{meta.get('namespace') or ''}/{meta.get('name') or ''}", signals)
+        return projected
 
     def _change_recorder(self, source: WatchSource, options: WatchOptions) -> ChangeRecorder | None:
         """The change log's informers (issue 29), one per kind, when the audit database is there to keep it."""
@@ -373,14 +386,19 @@ class Watcher:
         self._tasks = [asyncio.create_task(s.run(), name=f"informer-{s.kind}") for s in streams]
         try:
             # Nodes first: a few pages, where the pods of a big cluster are hundreds (150,000 pods: 300 pages of
-            # 500, and tens of seconds of decoding). A node's incident (critical) is paged as soon as the nodes are
-            # known; nothing resolves and no incident is taken from the ledger before the pods are known too.
+            # 500, and tens of seconds of decoding). Pages of new incidents go out as soon as the nodes are known:
+            # a node's at once, a workload's as the page with its pod arrives (_project_pod); nothing updates,
+            # resolves or is taken from the ledger as cleared before the pods are all known.
             await self.nodes.synced.wait()
             self._early = True
             while not self.pods.synced.is_set():
                 await self.tick()
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(asyncio.shield(self.pods.synced.wait()), self.options.tick)
+            for item in [i for i in self.by_object if i.startswith("pod/")]:  # seen on a page, gone by the end
+                ns, _, name = item[4:].partition("/")
+                if (ns, name) not in self.pods.items:
+                    self._reconsider(item, [])
             self._early = False
             self._refreshed = 0.0  # every candidate is known now: match them all with the ledger at once
             self.ready.set()
@@ -454,8 +472,8 @@ class Watcher:
         for ck, cand in list(self.candidates.items()):
             if cand.busy or mono < cand.retry_at:
                 continue
-            if self._early and cand.rule.detect not in NODE_DETECTORS:
-                continue  # its informer is still listing
+            if self._early and (not cand.active(now) or (cand.incident and cand.incident.message_ts)):
+                continue  # the pods still listing: pages of new incidents only
             if cand.active(now) and not cand.suppressed:
                 if cand.incident is None:
                     if (
@@ -477,8 +495,6 @@ class Watcher:
                     and now - cand.incident.notified_at >= cand.rule.reminder
                 ):
                     self._spawn(cand, self._remind(cand), UPDATE)
-            elif self._early:
-                continue  # a node that recovered while we were away resolves once everything is known
             elif not cand.active(now):
                 if cand.items and cand.rule.detect not in EPISODIC:
                     continue

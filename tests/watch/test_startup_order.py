@@ -128,3 +128,30 @@ async def test_a_node_is_paged_before_the_pods_are_listed_and_nothing_open_resol
     finally:
         stop.set()
         await asyncio.wait_for(task, 30)
+
+
+async def test_a_workload_pages_from_the_first_page_of_pods_while_the_rest_of_the_list_is_still_to_come(
+    cluster: Cluster, slack: SlackDouble, tmp_path: Path
+) -> None:
+    pages = Pages(slack)
+    env = _environ(cluster, slack, tmp_path)
+    healthy = [pod(f"zz{i // 100}", f"p{i}-5c8d7f9b6d-aaaaa", "node-1", owner=f"p{i}") for i in range(520)]
+    failing = pod("aaa", "w-5c8d7f9b6d-aaaaa", "node-1", owner="w", status=crash_looping(5))
+    await cluster.preload([failing, *healthy])  # more than a page of 500; the failing pod on the first
+    # every later page of a pod LIST fails: the first page is all the watchers can have
+    await _fault(cluster.http, status=500, method="GET", path="/api/v1/pods", query="continue=", times=None)
+    synced: list[Watcher] = []
+    stop, task = await _start(env, slack, synced.append)
+    try:
+        await pages.wait(lambda: len(pages.posts()) == 1, timeout=60, what="the workload's page")
+        assert "aaa/w" in pages.posts()[0]["text"] or "pod/aaa/w-5c8d7f9b6d-aaaaa" in pages.posts()[0]["text"]
+        assert not synced and await _list_failures(cluster.http) >= 1  # the pods' LIST is not whole
+        (await cluster.http.delete("/kubesim/v1/faults")).raise_for_status()
+        await until(lambda: bool(synced), timeout=60, what="the pods listed")
+        await settled(synced[0], cluster, timeout=60)
+        assert len(pages.posts()) == 1  # the changes of the whole LIST find it paged: no second page
+        held = await open_incidents(env["KUBEWHY_DATABASE_URL"])
+        assert list(held) == ["deploy/aaa/w"] and all(held.values())
+    finally:
+        stop.set()
+        await asyncio.wait_for(task, 30)
