@@ -143,10 +143,13 @@ def build_audit(
     retry: RetryPolicy | None = None,
     on_warning: Callable[[str], None] | None = None,
     spool: bool = False,
+    long_lived: bool = False,
 ) -> AuditLog | None:
     """The audit writer for the normalised URL, migrating on first use; None when disabled. ``spool=True``
     (a short-lived process such as ``kubewhy why``): records are appended to the database's spool file and
-    committed by the next writer that starts on it (see kubewhy/audit/spool.py); no database is opened."""
+    committed by the next writer that starts on it (see kubewhy/audit/spool.py); no database is opened.
+    ``long_lived`` (the bot, the watchers): a migration runs in a child process, so Alembic's memory is not
+    kept for the process's life (kubewhy/audit/revision.py)."""
     if not settings.audit.enabled:
         return None
     from .audit.writer import AuditLog
@@ -155,6 +158,7 @@ def build_audit(
         settings.audit.url,
         fallback_path=settings.audit.fallback_path,
         auto_migrate=True,
+        migrate_apart=long_lived,
         retry=retry,
         on_warning=on_warning,
         spool=spool,

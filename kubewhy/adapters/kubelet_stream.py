@@ -43,7 +43,7 @@ class NodeProxyLines(Protocol):
     ) -> Any: ...
 
 
-@dataclass
+@dataclass(slots=True)
 class Counters:
     """One container's figures in one cAdvisor answer; ``instance``: cAdvisor's cgroup ``id`` (or runtime
     ``name``) label, which changes when the container is restarted (empty when the kubelet gives neither)."""

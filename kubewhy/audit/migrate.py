@@ -20,6 +20,8 @@ from sqlalchemy import text
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from .revision import UnknownRevision
+
 
 def script_location() -> Path:
     """The installed Alembic scripts (``migrations/`` in the repository)."""
@@ -47,18 +49,6 @@ def revisions() -> list[str]:
     """All revision ids, oldest first."""
     script = ScriptDirectory.from_config(alembic_config())
     return [s.revision for s in reversed(list(script.walk_revisions()))]
-
-
-class UnknownRevision(Exception):
-    """The database is at a revision this kubewhy does not know: written by a newer version."""
-
-    def __init__(self, revision: str):
-        super().__init__(
-            f"the database is at schema revision {revision!r}, which this kubewhy does not know "
-            f"(its newest is {head()!r}; the database was probably upgraded by a newer kubewhy): "
-            "upgrade kubewhy, or point KUBEWHY_DATABASE_URL at another database"
-        )
-        self.revision = revision
 
 
 # pg_advisory_xact_lock key: processes starting at once on a fresh Postgres take turns to migrate
@@ -125,3 +115,34 @@ __all__ = [
     "script_location",
     "upgrade",
 ]
+
+
+async def _child(url: str) -> dict[str, Any]:
+    """``python -m kubewhy.audit.migrate URL``'s work: one attempt, its outcome as the parent reads it
+    (kubewhy/audit/revision.py)."""
+    from sqlalchemy.ext.asyncio import create_async_engine
+
+    from .writer import is_transient, missing_driver
+
+    try:
+        engine = create_async_engine(url)
+    except Exception as exc:  # noqa: BLE001 - reported to the parent
+        return {"error": str(exc), "missing": missing_driver(exc, url)}
+    try:
+        return {"upgraded": await ensure_head(engine)}
+    except UnknownRevision as exc:
+        return {"error": str(exc), "unknown": True}
+    except Exception as exc:  # noqa: BLE001 - reported to the parent
+        return {"error": str(exc), "missing": missing_driver(exc, url), "transient": is_transient(exc)}
+    finally:
+        await engine.dispose()
+
+
+if __name__ == "__main__":
+    import asyncio
+    import json
+    import sys
+
+    outcome = asyncio.run(_child(sys.argv[1]))
+    print(json.dumps(outcome), flush=True)
+    sys.exit(0 if "upgraded" in outcome else 1)

@@ -103,6 +103,14 @@ class MissingDriver(AuditStoreError):
     """The audit database's driver is not installed (permanent: no retry installs it)."""
 
 
+def in_memory(url: str) -> bool:
+    """An SQLite database that lives in this process only (no other process can migrate it)."""
+    if not url.startswith("sqlite"):
+        return False
+    rest = url.split("://", 1)[-1]
+    return rest in ("", "/", "/:memory:") or ":memory:" in rest or "mode=memory" in rest
+
+
 def missing_driver(error: BaseException, url: str) -> str | None:
     """The clear, permanent message for a database driver that is not installed, else None."""
     if isinstance(error, MissingDriver):
@@ -160,6 +168,7 @@ class AuditLog:
         batch_size: int = 200,
         retry: RetryPolicy | None = None,
         auto_migrate: bool = False,
+        migrate_apart: bool = False,
         max_pending: int = 100_000,
         on_warning: Callable[[str], None] | None = None,
         engine_options: dict[str, Any] | None = None,
@@ -183,6 +192,7 @@ class AuditLog:
         self.batch_size = batch_size
         self.retry = retry or RetryPolicy()
         self.auto_migrate = auto_migrate
+        self.migrate_apart = migrate_apart  # a long-lived process: Alembic in a child (kubewhy/audit/revision.py)
         self.stats = Stats()
         self._engine = engine
         self._owns_engine = engine is None
@@ -412,30 +422,42 @@ class AuditLog:
             self._warn(f"audit: re-importing {self.fallback_path} failed: {exc}")
 
     async def _migrate(self) -> None:
-        from . import migrate
+        """The database at head before the first write: one query when it is there already; else Alembic, in a
+        child process for a long-lived writer on a file or a server (kubewhy/audit/revision.py)."""
+        from . import revision
 
+        if await revision.at_head(self.engine):
+            return
+        apart = self.migrate_apart and not in_memory(self.url)
         deadline = asyncio.get_running_loop().time() + self.retry.give_up_after
         attempt = 0
         while True:
             try:
-                if await migrate.ensure_head(self.engine):
-                    log.info("audit: database upgraded to %s", migrate.head())
+                if await (revision.migrate_in_child(self.url) if apart else self._ensure_head()):
+                    log.info("audit: database upgraded to %s", revision.HEAD)
                 return
             except Exception as exc:  # noqa: BLE001 - reported, then records go through the normal path
                 attempt += 1
                 delay = self.retry.delay(attempt)
-                if isinstance(exc, migrate.UnknownRevision):  # a newer kubewhy's schema: waiting cannot help
+                child = exc if isinstance(exc, revision.ChildMigrationError) else None
+                if isinstance(exc, revision.UnknownRevision) or (child and child.unknown):  # waiting cannot help
                     self._warn(f"audit: {exc}")
                     return
-                missing = missing_driver(exc, self.url)
+                missing = child.missing if child else missing_driver(exc, self.url)
                 if missing is not None:  # neither can it install a driver
                     self._driver_missing = True
                     self._warn(f"audit: {missing}")
                     return
-                if not is_transient(exc) or asyncio.get_running_loop().time() + delay > deadline:
+                transient = child.transient if child else is_transient(exc)
+                if not transient or asyncio.get_running_loop().time() + delay > deadline:
                     self._warn(f"audit: could not bring {self.display_url} to the latest schema: {exc}")
                     return
                 await asyncio.sleep(delay)
+
+    async def _ensure_head(self) -> bool:
+        from . import migrate
+
+        return await migrate.ensure_head(self.engine)
 
     async def _import_fallback(self, spool: bool = False, replay: bool = False, path: Path | None = None) -> None:
         """Import the fallback file (reported: those records could not be written), or the spool (silently:

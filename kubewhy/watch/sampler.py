@@ -53,7 +53,7 @@ TREND = 1800.0  # seconds of volume history for the "full within the window" tre
 Key = tuple[str, str, str]
 
 
-@dataclass
+@dataclass(slots=True)
 class Reading:
     at: float
     node: str
@@ -61,7 +61,7 @@ class Reading:
     restarts: int | None
 
 
-@dataclass
+@dataclass(slots=True)
 class ContainerState:
     last: Reading
     ratio: float | None = None  # throttled periods / periods between the last two readings
@@ -69,7 +69,7 @@ class ContainerState:
     since: dict[str, float] = field(default_factory=dict)  # rule id -> since when its condition holds
 
 
-@dataclass
+@dataclass(slots=True)
 class VolumeState:
     at: float
     node: str
