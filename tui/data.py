@@ -347,13 +347,18 @@ class Session:
         the cluster, not a person's question: nothing is recorded in the audit log (a person's ``w`` is).
         ``running``: a diagnosis starts only while it is set (home hidden behind another screen pauses its look:
         each diagnosis reads and parses whole namespaces, which would take the event loop from the keys typed
-        there)."""
+        there). The first target (home puts the likeliest problem first) is diagnosed before the others start:
+        ``concurrency`` diagnoses at once share one event loop, and the first row would take that many times as
+        long to arrive."""
         from kubewhy.service import diagnose
 
         deps = dataclasses.replace(self.kubewhy.deps, audit=None)
         gate = asyncio.Semaphore(concurrency)
+        first_done = asyncio.Event()  # the first target is diagnosed alone: its answer is not shared out
 
-        async def one(target: Target) -> tuple[Target, Report | None]:
+        async def one(at: int, target: Target) -> tuple[Target, Report | None]:
+            if at > 0:
+                await first_done.wait()
             async with gate:
                 if running is not None:
                     await running.wait()
@@ -361,8 +366,10 @@ class Session:
                     return target, await diagnose(target, deps, source=SOURCE)
                 except KubewhyError:
                     return target, None
+                finally:
+                    first_done.set()
 
-        for done in asyncio.as_completed([one(t) for t in targets]):
+        for done in asyncio.as_completed([one(at, t) for at, t in enumerate(targets)]):
             yield await done
 
     async def chart(self, finding: Finding) -> ChartData:

@@ -107,3 +107,15 @@ async def test_a_filter_keystroke_keeps_the_bars_virtual_size(
 
 def test_events_are_listed_in_big_pages() -> None:
     assert PAGE_SIZES["Event"] >= 5000
+
+
+async def test_session_sweep_answers_the_first_target_first(
+    workshop: RunningSim, make_app: Callable[..., K8sTui]
+) -> None:
+    """Home's first row comes from its first target, diagnosed alone before the others start."""
+    app = make_app(workshop)
+    async with app.run_test(size=SIZE) as pilot:
+        await until(pilot, lambda: app.session.is_open, "the session open")
+        targets = [Target("Deployment", "web", "q1"), Target("Service", "web", "q3"), Target("Deployment", "x", "q5")]
+        done = [target.ref async for target, _ in app.session.sweep(targets, concurrency=4)]
+        assert done[0] == "deploy/q1/web" and sorted(done) == sorted(t.ref for t in targets)
