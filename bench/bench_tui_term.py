@@ -39,7 +39,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 K8STUI = Path(sys.executable).parent / "k8stui"
 PROBLEMS = re.compile(r"(\d+) found in (?:(\d+) of (\d+)|all (\d+)) looked at")
-POLL_LIMIT = 120.0  # seconds any one screen may take before the run is abandoned
+POLL_LIMIT = 120.0  # seconds any one screen may take before the run is abandoned (more at 150,000 pods: --limit)
 
 
 class Pane:
@@ -47,6 +47,7 @@ class Pane:
 
     def __init__(self, server: str, name: str, size: tuple[int, int]):
         self.server, self.name, self.size = server, name, size
+        self.limit = POLL_LIMIT
         self.captures = 0
         self.capture_s = 0.0
 
@@ -75,8 +76,9 @@ class Pane:
         self.captures += 1
         return text
 
-    def wait(self, condition: Callable[[str], bool], what: str, limit: float = POLL_LIMIT) -> tuple[float, str]:
+    def wait(self, condition: Callable[[str], bool], what: str, limit: float | None = None) -> tuple[float, str]:
         """Poll the pane until ``condition`` holds: the time it was first seen to, and the screen."""
+        limit = self.limit if limit is None else limit
         end = time.perf_counter() + limit
         while time.perf_counter() < end:
             text = self.capture()
@@ -174,6 +176,7 @@ class Run:
     def k8stui(self, *extra: str) -> tuple[Pane, float]:
         self.count += 1
         pane = Pane(self.server, f"k{self.count}", self.args.size)
+        pane.limit = self.args.limit
         db = self.tmp / f"audit-{self.count}.db"
         command = " ".join(
             _quote(a)
@@ -421,6 +424,7 @@ def main() -> None:
     ap.add_argument("--events-filter", default="backoff", help="typed after / on the events list")
     ap.add_argument("--rss-seconds", type=float, default=0.0, help="also run bench_tui.py's live phase this long")
     ap.add_argument("--rate", type=int, default=200, help="pod changes per second in bench_tui.py's live phase")
+    ap.add_argument("--limit", type=float, help="seconds a screen may take (default: 120, or 2 per 1,000 pods)")
     ap.add_argument("--phases", default="home,keys,events", help="which figures to take (comma-separated)")
     ap.add_argument("--size", default="160x50", help="the pane, COLUMNSxROWS")
     ap.add_argument("--kubectl", default=shutil.which("kubectl") or "kubectl")
@@ -428,6 +432,7 @@ def main() -> None:
     args = ap.parse_args()
     cols, rows = args.size.lower().split("x")
     args.size = (int(cols), int(rows))
+    args.limit = args.limit or max(POLL_LIMIT, 2 * args.pods / 1000)
     if shutil.which("tmux") is None:
         sys.exit("bench_tui_term: needs tmux (bash scripts/services installs it)")
     markdown, targets = report(args, run(args))
