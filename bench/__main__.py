@@ -212,8 +212,8 @@ def benches(args: argparse.Namespace) -> list[Bench]:
         ),
         Bench(
             "tui",
-            "k8stui in a real terminal: home vs `kubectl get pods -A`, keystroke to screen, `:events`; memory under "
-            "live updates (issues 14, 24)",
+            "k8stui at 10,000 pods in a real terminal: home vs `kubectl get pods -A`, keystroke to screen, "
+            "`:events`; memory under live updates (issues 14, 24)",
             "bench_tui_term.py",
             [
                 "--pods",
