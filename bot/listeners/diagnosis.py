@@ -5,6 +5,7 @@ after a restart); the application (:class:`kubewhy.app.Kubewhy`) records it and 
 
 from __future__ import annotations
 
+import asyncio
 import logging
 
 from slack_sdk.web.async_client import AsyncWebClient
@@ -47,9 +48,14 @@ async def run_and_update(
     *,
     incident: str | None = None,
 ) -> None:
+    # The message's binding (bot/binding.py) is written while the diagnosis runs: during a watchers' start-up storm
+    # that database write can wait seconds behind the audit writer's batches. It is written before the answer's
+    # buttons exist: clicks bind to it.
+    binding = asyncio.create_task(remember(deps, channel, ts, None, target.ref, incident))
     try:
         report = await diagnose(deps, target, user, channel, incident=incident)
     except TargetNotFound as exc:  # only the asker needs to know: the "investigating…" message goes away
+        await _settled(binding)
         text = f":grey_question: {blocks.escape(public_error(exc, 'why'))}"
         await client.chat_delete(channel=channel, ts=ts)
         await client.chat_postEphemeral(
@@ -57,12 +63,17 @@ async def run_and_update(
         )
         return
     except KubewhyError as exc:
+        await _settled(binding)
         text = f":warning: Could not diagnose `{blocks.escape(target.ref)}`: {blocks.escape(public_error(exc, 'why'))}"
         await client.chat_update(channel=channel, ts=ts, text=text, blocks=blocks.to_dicts([blocks.section(text)]))
         return
+    except BaseException:
+        binding.cancel()
+        await _settled(binding)
+        raise
     deps.reports[(channel, ts)] = report
     fix_ids = register_fixes(deps, report, channel, incident, asker=user)
-    await remember(deps, channel, ts, None, target.ref, incident)  # before its buttons exist: clicks bind to it
+    await binding  # before its buttons exist (a binding that failed fails the answer, as it always did)
     await client.chat_update(
         channel=channel,
         ts=ts,
@@ -70,6 +81,13 @@ async def run_and_update(
         blocks=blocks.to_dicts(blocks.report_blocks(report, fix_ids, user, incident, deps.runbooks(report))),
     )
     await _upload_charts(deps, client, report, channel, ts)
+
+
+async def _settled(task: asyncio.Task[None]) -> None:
+    """Wait for ``task`` whatever it does: an answer with no buttons does not need its binding."""
+    await asyncio.wait([task])
+    if not task.cancelled():
+        task.exception()  # retrieved: a failed binding of an answer without buttons is not an error
 
 
 async def run_described_and_update(
