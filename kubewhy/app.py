@@ -55,6 +55,9 @@ log = logging.getLogger("kubewhy")
 # diagnoses share a LIST asked moments ago (kubewhy/adapters/shared_lists.py). The CLI diagnoses once; the TUI
 # shows lists a person refreshes, which must be the server's now.
 SHARED_LISTS = frozenset({"watcher", "slack"})
+# Front-ends whose process runs for days: a migration runs in a child process (kubewhy/audit/revision.py) and
+# the memory a burst of work freed is given back to the system (kubewhy/memtrim.py).
+LONG_LIVED = frozenset({"watcher", "slack", "tui", "mcp"})
 
 K = TypeVar("K")
 V = TypeVar("V")
@@ -116,6 +119,8 @@ class Kubewhy:
         self._on_warning = on_warning
         self._prefetch = prefetch
         self._start_audit = start_audit
+        self.long_lived = start_audit or source in LONG_LIVED
+        self._trimmer: asyncio.Task[None] | None = None
         self._sleep = sleep
         self._deps: Deps | None = None
         self._audit: AuditLog | None = None
@@ -137,6 +142,10 @@ class Kubewhy:
         await self.close()
 
     async def open(self) -> None:
+        if self.long_lived:
+            from .memtrim import limit_arenas
+
+            limit_arenas()  # before the adapters' threads: fewer heaps that each keep their freed pages
         if self._cluster:
             kube = self._kube
             if kube is None and self._prefetch is not None:
@@ -150,14 +159,21 @@ class Kubewhy:
                 on_warning=self._on_warning,
                 spool=self._spool,
                 sleep=self._sleep,
+                long_lived=self.long_lived,
             )
             if self.source in SHARED_LISTS and self._deps.kube.capabilities.nodes is not None:
                 self._deps.kube = SharedLists(self._deps.kube)  # a live cluster, diagnosed in bursts
             self._audit = self._deps.audit
         elif self._audit_on:
-            self._audit = compose.build_audit(self.settings, retry=self._retry, on_warning=self._on_warning)
+            self._audit = compose.build_audit(
+                self.settings, retry=self._retry, on_warning=self._on_warning, long_lived=self.long_lived
+            )
         if self._audit is not None and self._start_audit:
             await self._audit.start()  # the database at head; records left in the fallback file reported
+        if self.long_lived and self._trimmer is None:
+            from .memtrim import Trimmer
+
+            self._trimmer = asyncio.create_task(Trimmer().run(), name="kubewhy-memtrim")
 
     async def flush(self, timeout: float | None = None) -> None:
         """Write what is queued now (a front-end that must have the row before it answers). With ``timeout`` the
@@ -175,6 +191,8 @@ class Kubewhy:
         if self._closed:
             return
         self._closed = True
+        if self._trimmer is not None:
+            self._trimmer.cancel()
         if self._audit is not None:
             await self._audit.aclose(timeout=self.close_timeout if timeout is None else timeout)
 

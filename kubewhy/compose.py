@@ -16,13 +16,17 @@ returned in ``deps.warnings`` for the front-end to show.
 from __future__ import annotations
 
 import dataclasses
+import logging
 import time
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from .adapters.ports import KubeletReader, KubeReader, MetricsReader, WatchSource
 from .settings import DISCOVER, Settings, SettingsError
+
+log = logging.getLogger(__name__)
 
 if TYPE_CHECKING:
     from .adapters.kubelet import RecentSamples
@@ -127,14 +131,41 @@ def build_kubelet(settings: Settings, kube: KubeReader, samples: RecentSamples |
     return KubeletStats(nodes, samples=samples)
 
 
-def build_catalog(settings: Settings, warnings: list[str], registry: CheckRegistry | None = None) -> Catalog:
+def build_catalog(
+    settings: Settings, warnings: list[str], registry: CheckRegistry | None = None, *, long_lived: bool = False
+) -> Catalog:
     """The bundled playbooks plus the user's directories, compiled against ``registry`` (default: the built-ins),
-    through the compile cache in ``settings.cache_dir``."""
+    through the compile cache in ``settings.cache_dir``. ``long_lived``: files missing from the cache are compiled
+    by a child process first (kubewhy/playbooks/warm.py), so the pydantic schema stays out of this one."""
     from .playbooks.loader import load_dirs
 
+    if long_lived and registry is None and settings.cache_dir is not None:
+        _compile_apart(settings.cache_dir, list(settings.playbook_dirs))
     catalog = load_dirs(list(settings.playbook_dirs), registry=registry, cache_dir=settings.cache_dir)
     warnings.extend(f"playbook skipped: {e}" for e in catalog.errors)
     return catalog
+
+
+def _compile_apart(cache_dir: Path, dirs: list[Path]) -> None:
+    """Fill the compile cache in a child process when some file is missing from it (best effort: whatever the
+    child could not compile is compiled here, as without it)."""
+    import subprocess
+    import sys
+
+    from .playbooks.warm import cold_files
+
+    if not cold_files(cache_dir, dirs):
+        return
+    try:
+        subprocess.run(
+            [sys.executable, "-m", "kubewhy.playbooks.warm", str(cache_dir), *map(str, dirs)],
+            stdin=subprocess.DEVNULL,
+            capture_output=True,
+            timeout=120,
+            check=False,
+        )
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        log.info("compiling the playbooks in a child process failed: %s", exc)
 
 
 def build_audit(
@@ -176,6 +207,7 @@ async def build(
     on_warning: Callable[[str], None] | None = None,
     spool: bool = False,
     sleep: Callable[[float], None] | None = None,
+    long_lived: bool = False,
 ) -> Deps:
     """Everything a front-end needs. ``kube`` replaces the reader the settings describe (a test's, a TUI's
     cached one); ``registry`` the built-in checks (a test's fresh one, with checks of its own); ``audit=False``
@@ -189,13 +221,13 @@ async def build(
     from .service import Deps
 
     warnings: list[str] = []
-    catalog = build_catalog(settings, warnings, registry)
+    catalog = build_catalog(settings, warnings, registry, long_lived=long_lived)
     kube = kube if kube is not None else build_kube(settings, sleep=sleep)
     prom = await build_metrics(settings, kube, warnings)
     recorder = None
     if audit:
         try:
-            recorder = build_audit(settings, retry=retry, on_warning=on_warning, spool=spool)
+            recorder = build_audit(settings, retry=retry, on_warning=on_warning, spool=spool, long_lived=long_lived)
         except ImportError as exc:  # the diagnosis matters more than its record
             warnings.append(f"audit: disabled ({exc})")
     kubelet = build_kubelet(settings, kube) if prom is None else None

@@ -75,6 +75,20 @@ def _free_bytes(libc: ctypes.CDLL | None) -> Callable[[], int] | None:
     return free
 
 
+M_ARENA_MAX = -8  # glibc's mallopt parameter
+
+
+def limit_arenas(count: int = 2) -> bool:
+    """At most ``count`` malloc arenas from now on (glibc makes up to 8 per CPU, one per thread that allocates
+    while another holds an arena; each keeps its own freed pages). Call it before the process starts threads:
+    arenas made earlier stay. False where it cannot be set."""
+    fn = getattr(_libc(), "mallopt", None)
+    if fn is None:
+        return False
+    fn.argtypes, fn.restype = [ctypes.c_int, ctypes.c_int], ctypes.c_int
+    return bool(fn(M_ARENA_MAX, count))
+
+
 class Trimmer:
     """Return freed heap pages to the system after bursts of work. ``interval``: seconds between two looks;
     ``threshold``: the free bytes held by the allocator that make a trim worth it; ``free``: how they are read
@@ -121,4 +135,4 @@ class Trimmer:
                 await self.trim()
 
 
-__all__ = ["Trimmer", "resident_bytes"]
+__all__ = ["Trimmer", "limit_arenas", "resident_bytes"]
