@@ -219,6 +219,7 @@ class Watcher:
         self._work = PriorityGate(options.concurrency)
         self._opening: set[str] = set()  # incidents (fingerprint tails) a candidate is opening: one per workload
         self._early = False  # nodes synced, pods not yet: new incidents page; nothing updates or resolves
+        self._open_now: dict[str, LedgerIncident] = {}  # the ledger's open incidents at the last refresh
         self._refreshed = 0.0
         self._was_leading = False
         self._reaudit = False  # on taking the lead: record the open incidents' pages again (idempotent)
@@ -469,12 +470,20 @@ class Watcher:
             return
         now = self.clock()
         mono = time.monotonic()
+        prefix = f"{self.options.cluster}|"
         for ck, cand in list(self.candidates.items()):
             if cand.busy or mono < cand.retry_at:
                 continue
             if self._early and (not cand.active(now) or (cand.incident and cand.incident.message_ts)):
                 continue  # the pods still listing: pages of new incidents only
             if cand.active(now) and not cand.suppressed:
+                if cand.incident is None and (known := self._open_now.get(prefix + cand.fingerprint_tail)):
+                    # open in the ledger already (a restart; a pod seen since the last refresh): matched here, as
+                    # the next refresh would, not opened again (at start-up, hundreds of ledger round trips
+                    # queued before the first new page)
+                    cand.incident, cand.count = known, max(cand.count, known.count)
+                    if self._early or (known.message_ts and cand.rule.id in _rules_of(known)):
+                        continue
                 if cand.incident is None:
                     if (
                         now - cand.since >= cand.rule.grace
@@ -553,6 +562,7 @@ class Watcher:
             return
         self._refreshed = mono
         open_now = {i.fingerprint: i for i in await self.ledger.open_incidents(self.options.cluster)}
+        self._open_now = open_now
         self.mutes = await self.ledger.mutes()
         if self._reaudit:  # a leader killed after saving a page may not have written its audit row: write them
             self._reaudit = False  # again, under the key the poster used (a row written already stays one)
