@@ -8,15 +8,16 @@ from __future__ import annotations
 
 import asyncio
 import re
+import sys
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from datetime import datetime, timedelta
 
-from alembic.util import CommandError
 from sqlalchemy.exc import SQLAlchemyError
 
 from ..errors import AuditStoreError
-from . import db, migrate, postmortem, store
+from . import db, postmortem, store
+from .revision import UnknownRevision
 from .store import HistoryEntry, TargetFilter
 from .writer import AuditLog, MissingDriver, missing_driver
 
@@ -26,11 +27,13 @@ def store_errors(url: str) -> Iterator[None]:
     """SQLAlchemy's and the OS's errors as one-line :class:`AuditStoreError` (``raise ... from exc``)."""
     try:
         yield
-    except migrate.UnknownRevision as exc:
+    except UnknownRevision as exc:
         raise AuditStoreError(f"audit database {db.display_url(url)}: {exc}") from None
     except ImportError as exc:  # a driver that is not installed: say so, once, without a traceback
         raise MissingDriver(f"audit database {db.display_url(url)}: {missing_driver(exc, url)}") from None
-    except (SQLAlchemyError, OSError, CommandError) as exc:
+    except Exception as exc:
+        if not isinstance(exc, (SQLAlchemyError, OSError)) and not _alembic_error(exc):
+            raise
         first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         hint = (
             "; the database is at an older schema revision: run `kubewhy db upgrade`"
@@ -38,6 +41,13 @@ def store_errors(url: str) -> Iterator[None]:
             else ""
         )
         raise AuditStoreError(f"audit database {db.display_url(url)}: {first}{hint}") from exc
+
+
+def _alembic_error(exc: BaseException) -> bool:
+    """An Alembic command's error. Alembic is imported only by a migration (a long-lived process never imports
+    it: kubewhy/audit/revision.py), so an error can only be Alembic's once it is."""
+    util = sys.modules.get("alembic.util")
+    return util is not None and isinstance(exc, util.CommandError)
 
 
 # What SQLite and Postgres say when a table or column of a later revision is missing.
@@ -90,6 +100,8 @@ async def postmortem_markdown(audit: AuditLog, ref: str, *, flush_timeout: float
 
 async def schema(url: str, action: str, revision: str = "head") -> str:
     """``upgrade``, ``downgrade`` or ``current``: the one line ``kubewhy db`` prints."""
+    from . import migrate
+
     shown = db.display_url(url)
     with store_errors(url):
         engine = db.make_engine(url)
