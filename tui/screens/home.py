@@ -150,7 +150,8 @@ class HomeScreen(TargetScreen):
             return
         stats = getattr(self.pods, "stats", None)
         pages = stats.lists if stats is not None else 0
-        text = f"loading pods: {pages} page(s) of {self.tui.session.page_size} so far …"
+        size = getattr(self.pods, "page_size", self.tui.session.page_size)
+        text = f"loading pods: {pages} page(s) of {size} so far …"
         for name in ("namespaces", "trouble"):
             table = self.query_one(f"#{name}", VirtualTable)
             table.empty_text = text

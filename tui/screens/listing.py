@@ -82,7 +82,8 @@ class ResourceScreen(TargetScreen):
         if self.store.synced.is_set():  # a tick already queued when the list arrived
             return
         stats = getattr(self.store, "stats", None)
-        pages = f": {stats.lists} page(s) of {self.tui.session.page_size} so far" if stats and stats.lists else ""
+        size = getattr(self.store, "page_size", self.tui.session.page_size)  # events come in bigger pages
+        pages = f": {stats.lists} page(s) of {size} so far" if stats and stats.lists else ""
         self.query_one("#status", Static).update(
             f"Loading {self.kind} from {escape(self.tui.session.endpoint)} (paged LIST{pages}) …"
         )
