@@ -73,7 +73,7 @@ async def run_and_update(
         raise
     deps.reports[(channel, ts)] = report
     fix_ids = register_fixes(deps, report, channel, incident, asker=user)
-    await binding  # before its buttons exist (a binding that failed fails the answer, as it always did)
+    await _bound(binding, channel, ts)  # before its buttons exist
     await client.chat_update(
         channel=channel,
         ts=ts,
@@ -81,6 +81,21 @@ async def run_and_update(
         blocks=blocks.to_dicts(blocks.report_blocks(report, fix_ids, user, incident, deps.runbooks(report))),
     )
     await _upload_charts(deps, client, report, channel, ts)
+
+
+async def _bound(binding: asyncio.Task[None], channel: str, ts: str) -> None:
+    """Wait for the message's binding. One the audit database did not take (a storm held its write lock past the
+    busy timeout) does not lose the answer: the binding stays in this process's memory, so its buttons work until
+    the bot restarts, as without an audit database; after that a click is refused (ask again)."""
+    try:
+        await binding
+    except Exception as exc:  # noqa: BLE001 - logged; the person still gets the answer
+        log.warning(
+            "slack: the binding of %s/%s was not saved (its buttons work until the bot restarts): %s",
+            channel,
+            ts,
+            exc,
+        )
 
 
 async def _settled(task: asyncio.Task[None]) -> None:
@@ -103,7 +118,7 @@ async def run_described_and_update(
             channel=channel, ts=ts, text=message, blocks=blocks.to_dicts([blocks.section(message)])
         )
         return
-    await remember(deps, channel, ts, None, report.target.ref)
+    await _bound(asyncio.create_task(remember(deps, channel, ts, None, report.target.ref)), channel, ts)
     await client.chat_update(
         channel=channel,
         ts=ts,

@@ -9,6 +9,12 @@
 Without an audit database (``KUBEWHY_NO_AUDIT``) both live in memory, bounded, for the life of the process.
 Posted messages older than :data:`MESSAGE_LIFETIME` are deleted as new ones arrive: their buttons are refused
 (ask again).
+
+A posted message is readable by this process as soon as :meth:`TrustStore.remember` is called (memory), and durable
+when it returns. The messages remembered at once are written together, in one transaction (a group commit): during
+a watchers' storm each commit waits for SQLite's write lock behind the audit writer, and thirty answers waiting for
+thirty commits one after the other took seconds. A write that fails raises to its callers (the message stays
+known to this process, as without an audit database) and is tried once more with the next batch.
 """
 
 from __future__ import annotations
@@ -23,6 +29,7 @@ from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 
+from ..errors import AuditStoreError
 from .models import PostedMessage, SeenRequest
 from .queries import store_errors
 
@@ -66,7 +73,11 @@ class TrustStore:
         self._posted: OrderedDict[tuple[str, str], Posted] = OrderedDict()
         self._inserts = 0
         self._remembered = 0
-        self._lock = asyncio.Lock()
+        self.commits = 0  # transactions that wrote posted messages
+        self._pending: dict[tuple[str, str], Posted] = {}  # remembered, not yet written
+        self._failed: OrderedDict[tuple[str, str], Posted] = OrderedDict()  # a failed write's, tried once more
+        self._waiting: list[asyncio.Future[None]] = []  # the callers of remember() whose messages are pending
+        self._writer: asyncio.Task[None] | None = None
 
     # ---- replays ---------------------------------------------------------------------------------------------
     async def first_time(self, key: str, ttl: timedelta, *, at: datetime | None = None) -> bool:
@@ -117,26 +128,72 @@ class TrustStore:
     async def remember(
         self, channel: str, ts: str, *, team: str | None, target: str | None, incident: str | None = None
     ) -> None:
-        """The front-end posted (or updated) message ``ts`` in ``channel`` with buttons about ``target``."""
+        """The front-end posted (or updated) message ``ts`` in ``channel`` with buttons about ``target``: known to
+        this process at once, durable when this returns (written with the others remembered meanwhile). Raises
+        :class:`~kubewhy.errors.AuditStoreError` when the write fails; the message stays known to this process."""
         posted = Posted(channel, ts, team, target, incident, _now())
         _keep(self._posted, (channel, ts), posted, self.size)
         if self._sessions is None:
             return
+        self._pending[(channel, ts)] = posted
+        loop = asyncio.get_running_loop()
+        written: asyncio.Future[None] = loop.create_future()
+        self._waiting.append(written)
+        if self._writer is None or self._writer.done() or self._writer.get_loop() is not loop:
+            self._writer = asyncio.create_task(self._write_pending(), name="kubewhy-trust-writer")
+        await written
+
+    async def _write_pending(self) -> None:
+        """Write what was remembered, one transaction per batch, until nothing is left (see the module docstring)."""
+        while self._pending:
+            batch, self._pending = {**self._failed, **self._pending}, {}
+            waiting, self._waiting = self._waiting, []
+            retried, self._failed = self._failed, OrderedDict()
+            try:
+                await self._write(batch)
+            except Exception as exc:  # noqa: BLE001 - handed to every caller of the batch, not lost in this task
+                for key, posted in batch.items():
+                    if key not in retried and key not in self._pending:
+                        _keep(self._failed, key, posted, self.size)  # once more, with the next batch
+                for waiter in waiting:
+                    if not waiter.done():
+                        waiter.set_exception(type(exc)(str(exc)) if isinstance(exc, AuditStoreError) else exc)
+                continue
+            except BaseException:
+                for waiter in waiting:
+                    waiter.cancel()
+                raise
+            for waiter in waiting:
+                if not waiter.done():
+                    waiter.set_result(None)
+            before, self._remembered = self._remembered, self._remembered + len(batch)
+            if before // PRUNE_EVERY != self._remembered // PRUNE_EVERY:
+                try:
+                    await self.prune()
+                except AuditStoreError:
+                    pass  # pruning is housekeeping: the next one deletes the same rows
+
+    async def _write(self, batch: dict[tuple[str, str], Posted]) -> None:
+        assert self._sessions is not None
         with store_errors(self.url):
-            async with self._lock, self._sessions() as session:
-                row = await session.get(PostedMessage, (channel, ts))
-                if row is None:
-                    session.add(
-                        PostedMessage(
-                            channel=channel, ts=ts, team=team, target=target, incident=incident, created_at=_now()
+            async with self._sessions() as session:
+                for (channel, ts), posted in batch.items():
+                    row = await session.get(PostedMessage, (channel, ts))
+                    if row is None:
+                        session.add(
+                            PostedMessage(
+                                channel=channel,
+                                ts=ts,
+                                team=posted.team,
+                                target=posted.target,
+                                incident=posted.incident,
+                                created_at=posted.created_at or _now(),
+                            )
                         )
-                    )
-                else:
-                    row.team, row.target, row.incident = team, target, incident
+                    else:
+                        row.team, row.target, row.incident = posted.team, posted.target, posted.incident
                 await session.commit()
-            self._remembered += 1
-            if self._remembered % PRUNE_EVERY == 0:
-                await self.prune()
+        self.commits += 1
 
     async def posted(self, channel: str, ts: str) -> Posted | None:
         """The message the front-end posted at (``channel``, ``ts``), or None: it did not post it."""
