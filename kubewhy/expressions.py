@@ -268,7 +268,8 @@ FUNCTIONS: dict[str, Callable[..., Any]] = {
 
 _TOKEN = re.compile(
     r"""(?P<str>[rRbB]{0,2}(?:'''[\s\S]*?'''|\"\"\"[\s\S]*?\"\"\"|'(?:\\.|[^'\\\n])*'|"(?:\\.|[^"\\\n])*"))"""
-    r"|(?P<name>[A-Za-z_][A-Za-z0-9_]*)|(?P<num>[0-9][0-9A-Za-z_.]*)|(?P<space>\s+)|(?P<op>.)",
+    r"|(?P<name>[A-Za-z_][A-Za-z0-9_]*)|(?P<num>[0-9][0-9A-Za-z_.]*)|(?P<space>\s+)"
+    r"|(?P<op>[()\[\]{}.,]|[^\w\s()\[\]{}.,'\"]+|.)",
     re.DOTALL,
 )
 _OPEN = {")": "(", "]": "[", "}": "{"}
@@ -378,6 +379,101 @@ def _linear_filters(source: str) -> str:
         source = source[: toks[start][2]] + rewritten + source[toks[close][3] :]
 
 
+# ---- reading bound values where they are -------------------------------------------------------------------
+#
+# A helper called from CEL receives its arguments converted back to Python: ``get(target, "a.b", D)`` converted the
+# whole pod at each of its calls, and ``kubewhy_keep(events, …)`` the whole list. Where that argument is a variable
+# of the activation (or a chain of fields of one), the rewritten program names it instead, in a string, and the
+# helper reads the value the activation holds, unconverted: ``get(target, …)`` is run as ``kubewhy_at("target",
+# …)`` and ``kubewhy_keep(events.x, …)`` as ``kubewhy_keep_at("events.x", …)``. Anything these cannot read as the
+# runtime would (an unbound name, a missing field, a value of another type) raises, and the source is then
+# evaluated as written, as for the linear filters.
+
+_AT = "kubewhy_at"
+_KEEP_AT = "kubewhy_keep_at"
+_MACROS = frozenset({"all", "exists", "exists_one", "map", "filter"})
+_LITERAL_NAMES = frozenset({"true", "false", "null", "in"})
+# ``get(name,`` or ``kubewhy_keep(name.a.b,`` (a call, not a method: no dot or name character before it)
+_IN_PLACE = re.compile(  # (no dot or name character before it: checked apart, a look-behind slows the search)
+    r"(?P<fn>get|kubewhy_keep)\s*\(\s*(?P<name>[A-Za-z_]\w*)(?P<chain>(?:\s*\.\s*[A-Za-z_]\w*)*)\s*,"
+)
+_STRING = re.compile(r"""'''[\s\S]*?'''|\"\"\"[\s\S]*?\"\"\"|'(?:\\.|[^'\\\n])*'|"(?:\\.|[^"\\\n])*\"""")
+_COMPREHENSION = re.compile(r"\.\s*(?:all|exists|exists_one|map|filter)\s*\(\s*([A-Za-z_]\w*)\s*,")
+_SPACE = re.compile(r"\s+")
+
+
+def _native_get(values: dict[str, Any], name: Any, path: Any, default: Any = None) -> Any:
+    """``get(values[name], path, default)`` on the value as bound (lists may be tuples there)."""
+    current = values[name]
+    for part in str(path).split("."):
+        if isinstance(current, dict):
+            if part in current:
+                current = current[part]
+                continue
+        elif isinstance(current, (list, tuple)):
+            if part.isdigit() and int(part) < len(current):
+                current = current[int(part)]
+                continue
+        elif current is not None and not isinstance(current, (str, int, float, bytes)):
+            raise TypeError(f"{_AT}: a value of type {type(current).__name__}")  # evaluated as written instead
+        return default if default is not None else ""
+    return current
+
+
+def _native_keep(values: dict[str, Any], chain: Any, flags: Any) -> list[Any]:
+    """``kubewhy_keep`` of the list at a chain of fields (``name.a.b``) of a bound value."""
+    name, *fields = str(chain).split(".")
+    items = values[name]
+    for part in fields:
+        if not isinstance(items, dict) or part not in items:
+            raise KeyError(part)  # the runtime's error, from the source as written
+        items = items[part]
+    if isinstance(items, tuple):
+        items = list(items)
+    return _keep(items, flags)
+
+
+def _natives(values: dict[str, Any]) -> dict[str, Callable[..., Any]]:
+    """The helpers reading ``values`` (one context's bound values) where they are."""
+    return {
+        _AT: lambda name, path, default=None: _native_get(values, name, path, default),
+        _KEEP_AT: lambda chain, flags: _native_keep(values, chain, flags),
+    }
+
+
+def _read_in_place(source: str) -> tuple[str, frozenset[str]]:
+    """``source`` with ``get(name, …)`` and ``kubewhy_keep(name.a.b, …)`` over variables of the activation
+    rewritten to read them in place (see above), and the names so read. Found with regular expressions, not by
+    tokenizing (which cost as much as the conversions saved): a match inside a string literal is left alone, and
+    so is a name that is a comprehension variable anywhere in the source (over-approximated: also in strings)."""
+    calls = [
+        m
+        for m in _IN_PLACE.finditer(source)
+        if m.group("name") not in _LITERAL_NAMES
+        and not (m.start() and (source[m.start() - 1].isalnum() or source[m.start() - 1] in "._"))
+    ]
+    if not calls:
+        return source, frozenset()
+    strings = [(m.start(), m.end()) for m in _STRING.finditer(source)]
+    local = set(_COMPREHENSION.findall(source))
+    edits: list[tuple[int, int, str]] = []
+    read: set[str] = set()
+    for m in calls:
+        name, chain = m.group("name"), _SPACE.sub("", m.group("chain"))
+        if name in local or any(a <= m.start() < b for a, b in strings):
+            continue
+        if m.group("fn") == "get":
+            if chain:
+                continue  # get(name.field, …): not matched (the chain is kubewhy_keep's receiver only)
+            edits.append((m.start(), m.end("chain"), f'{_AT}("{name}"'))
+        else:
+            edits.append((m.start(), m.end("chain"), f'{_KEEP_AT}("{name}{chain}"'))
+        read.add(name)
+    for start, end, text in reversed(edits):
+        source = source[:start] + text + source[end:]
+    return source, frozenset(read)
+
+
 # ---- compiled expressions and templates ---------------------------------------------------------------------
 
 
@@ -391,9 +487,11 @@ class Expr:
     program: Any = field(default=None, compare=False)
     names: frozenset[str] = field(default=frozenset(), compare=False)  # the variables the expression refers to
     functions: tuple[str, ...] = field(default=(), compare=False)  # the helpers of FUNCTIONS it calls
-    # ``program`` runs the source with its filters made linear (see ``_linear_filters``): on an error the source
-    # is run as written, whose result or error is the one that counts
+    # ``program`` runs the source with its filters made linear (see ``_linear_filters``), or reads some variables
+    # in place (``_read_in_place``): on an error the source is run as written, whose result or error counts
     rewritten: bool = field(default=False, compare=False)
+    # the variables ``program`` reads in CEL, converted into its context (``names`` less those read in place only)
+    converted: frozenset[str] = field(default=frozenset(), compare=False)
 
     def _compiled(self) -> Any:
         program = self.program
@@ -404,33 +502,52 @@ class Expr:
             object.__setattr__(self, "names", compiled.names)
             object.__setattr__(self, "functions", compiled.functions)
             object.__setattr__(self, "rewritten", compiled.rewritten)
+            object.__setattr__(self, "converted", compiled.converted)
         return program
+
+    def _as_written(self) -> Any:
+        """The source compiled as written (for a rewritten program that ran into an error)."""
+        original = _AS_WRITTEN.get(self.source)
+        if original is None:
+            original = _AS_WRITTEN[self.source] = cel.compile(self.source)
+        return original
 
     def evaluate(self, activation: dict[str, Any]) -> Any:
         program = self._compiled()
-        context = activation.context(self) if isinstance(activation, Bindings) else None
-        if context is None:
-            context = cel.Context()
-            for fn in self.functions:
-                context.add_function(fn, FUNCTIONS[fn])
-            if self.rewritten:
-                context.add_function(_KEEP, _keep)
-            # Only what the expression reads is converted to CEL: facts can be large (a node's pods, events).
-            for name in self.names:
-                if name in activation:
-                    context.add_variable(name, activation[name])
+        bindings = activation if isinstance(activation, Bindings) else None
+        context = bindings.context(self) if bindings is not None else _context(self, activation, self.converted)
         try:
             return program.execute(context)
         except Exception as exc:  # noqa: BLE001  (the library raises KeyError, TypeError, IndexError, ValueError ...)
             if not self.rewritten:
                 raise ExpressionError(f"{self.source.strip()!r}: {_message(exc)}") from None
+        if self.converted != self.names:  # the source as written reads in CEL what the rewrite read in place
+            context = bindings.context(self, whole=True) if bindings is not None else _context(self, activation)
         try:
-            return cel.compile(self.source).execute(context)
+            return self._as_written().execute(context)
         except Exception as exc:  # noqa: BLE001
             raise ExpressionError(f"{self.source.strip()!r}: {_message(exc)}") from None
 
 
 _UNBOUND = object()
+_AS_WRITTEN: dict[str, Any] = {}  # source → compiled as written, for the rewritten programs that fell back
+
+
+def _context(expr: Expr, activation: dict[str, Any], converted: frozenset[str] | None = None) -> Any:
+    """A context for one evaluation of ``expr`` (no :class:`Contexts`): only what it reads is converted to CEL,
+    facts can be large (a node's pods, events)."""
+    context = cel.Context()
+    if expr.rewritten:  # every helper: the source as written may call one the rewrite no longer does (``get``)
+        context.update(FUNCTIONS)
+        context.add_function(_KEEP, _keep)
+        context.update(_natives({n: activation[n] for n in expr.names if n in activation}))
+    else:
+        for fn in expr.functions:
+            context.add_function(fn, FUNCTIONS[fn])
+    for name in expr.names if converted is None else converted:
+        if name in activation:
+            context.add_variable(name, activation[name])
+    return context
 
 
 class Contexts:
@@ -446,20 +563,24 @@ class Contexts:
     __slots__ = ("_built",)
 
     def __init__(self) -> None:
-        self._built: dict[tuple[tuple[str, int], ...], tuple[Any, tuple[Any, ...]]] = {}
+        self._built: dict[tuple[tuple[str, int, bool], ...], tuple[Any, tuple[Any, ...]]] = {}
 
-    def get(self, expr: Expr, activation: dict[str, Any]) -> Any:
+    def get(self, expr: Expr, activation: dict[str, Any], whole: bool = False) -> Any:
+        """The context for ``expr``: its variables bound, those it reads in CEL converted (all, ``whole``)."""
         names = [name for name in expr.names if name in activation]
         names.sort()
         values = tuple(activation[name] for name in names)
-        key = tuple(zip(names, map(id, values), strict=True))
+        converted = expr.names if whole else expr.converted
+        key = tuple((name, id(value), name in converted) for name, value in zip(names, values, strict=True))
         built = self._built.get(key)
         if built is None:
             context = cel.Context()
             context.update(FUNCTIONS)
             context.add_function(_KEEP, _keep)
+            context.update(_natives(dict(zip(names, values, strict=True))))
             for name, value in zip(names, values, strict=True):
-                context.add_variable(name, value)
+                if name in converted:
+                    context.add_variable(name, value)
             built = self._built[key] = (context, values)
         return built[0]
 
@@ -478,8 +599,8 @@ class Bindings(dict[str, Any]):
         super().__init__(values)
         self.contexts = contexts
 
-    def context(self, expr: Expr) -> Any:
-        return self.contexts.get(expr, self)
+    def context(self, expr: Expr, whole: bool = False) -> Any:
+        return self.contexts.get(expr, self, whole)
 
     def with_(self, name: str, value: Any) -> Bindings:
         """A copy with one more entry (an ``each`` element), sharing the contexts."""
@@ -504,15 +625,15 @@ class Compiler:
         done = _COMPILED.get(source)
         if done is not None:
             return done
-        program, rewritten = None, False
-        if "filter" in source:
+        program, rewritten, in_place = None, False, frozenset[str]()
+        if "filter" in source or "get" in source:  # (``get(`` or ``target``: _read_in_place looks closer)
             try:
-                linear = _linear_filters(source)
-                if linear != source:
+                rewrite, in_place = _read_in_place(_linear_filters(source))
+                if rewrite != source:
                     # the source as written is compiled only if this runs into an error (Expr.evaluate)
-                    program, rewritten = cel.compile(linear), True
+                    program, rewritten = cel.compile(rewrite), True
             except Exception:  # noqa: BLE001  (a receiver it cannot delimit, or a rewrite the parser refuses)
-                pass
+                program, rewritten, in_place = None, False, frozenset()
         if program is None:
             try:
                 program = cel.compile(source)
@@ -522,7 +643,8 @@ class Compiler:
         refs = program.variables() if callable(program.variables) else program.variables
         calls = program.functions() if callable(program.functions) else program.functions
         functions = tuple(sorted(set(calls or ()) & FUNCTIONS.keys()))
-        done = Expr(source, program, frozenset(refs or ()), functions, rewritten)
+        converted = frozenset(refs or ())
+        done = Expr(source, program, converted | in_place, functions, rewritten, converted)
         if len(_COMPILED) >= _COMPILED_MAX:
             _COMPILED.clear()
         _COMPILED[source] = done
