@@ -636,10 +636,12 @@ class LiveKube:
         for item in items:
             item.setdefault("apiVersion", "meta.k8s.io/v1" if partial else k.api_version)
             item.setdefault("kind", "PartialObjectMetadata" if partial else kind)
+        remaining = meta.get("remainingItemCount")
         return ListPage(
             [normalize(redact_object(item)) for item in items],
             str(meta.get("resourceVersion") or ""),
             meta.get("continue") or None,
+            remaining if isinstance(remaining, int) else None,
         )
 
     async def watch(
@@ -1193,6 +1195,7 @@ class ListPage:
     items: list[Obj]
     resource_version: str
     continue_token: str | None
+    remaining: int | None = None  # the server's remainingItemCount: objects after this page (None: not said)
 
 
 def _settle(future: asyncio.Future[Any], value: Any) -> None:

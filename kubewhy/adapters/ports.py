@@ -102,6 +102,11 @@ class Page(Protocol):
     @property
     def continue_token(self) -> str | None: ...
 
+    @property
+    def remaining(self) -> int | None:
+        """The server's ``remainingItemCount``: how many objects the pages after this one hold (None when the
+        server does not say, as with a field or label selector)."""
+
 
 class WatchSource(KubeReader, Protocol):
     """Paged LISTs and WATCH streams: what the watchers' informers (and the TUI's live lists) read. A watch source
