@@ -351,10 +351,10 @@ def report(args: argparse.Namespace, r: dict[str, Any]) -> dict[str, Any]:
         rss_peak <= 1024,
     )
     target(
-        f"steady requests/min at {r['pods']:,} pods (watches and Lease)",
-        f"{budget:.1f}/min (+ re-list {relist:.1f}/min)",
+        f"steady requests/min at {r['pods']:,} pods (watches and Lease, the 10-minute re-list averaged in)",
+        f"{budget + relist:.1f}/min ({budget:.1f} in the window + re-list {relist:.1f})",
         "≤ 15/min",
-        budget <= 15,
+        budget + relist <= 15,
     )
     target(
         f"first page of a new incident, {r['storm_pages']} incidents open, {r['pods']:,} pods",
