@@ -131,6 +131,10 @@ class Sampler:
         self.stats = SamplerStats()
         self.containers: dict[Key, ContainerState] = {}
         self.volumes: dict[tuple[str, str], VolumeState] = {}
+        # the keys last read on each node: a node's reading finds what left it without scanning every container of
+        # the cluster (on the event loop, once per node read: 0.35 ms at 15,000 containers, times every node)
+        self._containers_on: dict[str, set[Key]] = {}
+        self._volumes_on: dict[str, set[tuple[str, str]]] = {}
         self._concurrency = max(1, concurrency)
         self._limit = asyncio.Semaphore(self._concurrency)
         self._inflight: set[asyncio.Task[None]] = set()
@@ -314,6 +318,7 @@ class Sampler:
         pods = self.watcher.pods.items
         cpu_rules, mem_rules = self._detects("cpu-throttling"), self._detects("memory-near-limit")
         rows = []
+        here = self._containers_on.setdefault(node, set())
         for key, counters in parsed.items():
             pod = pods.get((key[0], key[1]))
             spec = next((c for c in (pod or {}).get("containers") or [] if c.get("name") == key[2]), None)
@@ -324,6 +329,8 @@ class Sampler:
             if state is None:
                 state = self.containers[key] = ContainerState(reading)
             else:
+                if state.last.node != node:  # the same pod name on another node (a StatefulSet's, rescheduled)
+                    self._containers_on.get(state.last.node, set()).discard(key)
                 prev, state.last = state.last, reading
                 state.ratio = None
                 if _restarted(prev, reading):
@@ -365,19 +372,26 @@ class Sampler:
                     "prev_throttled": before.counters.throttled if before is not None else None,
                 }
             )
-        for key in [k for k, s in self.containers.items() if s.last.node == node and k not in parsed]:
-            self._changed |= self._held(self.containers[key].since, self.containers[key].last.at)
-            del self.containers[key]  # gone from the node
+        for key in [k for k in here if k not in parsed]:
+            gone = self.containers.get(key)
+            if gone is not None and gone.last.node == node:
+                self._changed |= self._held(gone.since, gone.last.at)
+                del self.containers[key]  # gone from the node
+        here.clear()
+        here.update(parsed)
         return rows
 
     def _on_volumes(self, node: str, at: float, found: dict[tuple[str, str], VolumeFigures]) -> list[dict[str, Any]]:
         rules = self._detects("pvc-filling")
         rows = []
+        here = self._volumes_on.setdefault(node, set())
         for key, figures in found.items():
             state = self.volumes.get(key)
             was = self._held(state.since, state.at) if state is not None else set()
             if state is None:
                 state = self.volumes[key] = VolumeState(at, node, figures)
+            elif state.node != node:
+                self._volumes_on.get(state.node, set()).discard(key)
             state.at, state.node, state.figures = at, node, figures
             state.history.append((at, figures.available))
             while len(state.history) > 2 and at - state.history[0][0] > TREND:
@@ -401,9 +415,13 @@ class Sampler:
                     "available": figures.available,
                 }
             )
-        for key in [k for k, s in self.volumes.items() if s.node == node and k not in found]:
-            self._changed |= self._held(self.volumes[key].since, self.volumes[key].at)
-            del self.volumes[key]
+        for key in [k for k in here if k not in found]:
+            vol = self.volumes.get(key)
+            if vol is not None and vol.node == node:
+                self._changed |= self._held(vol.since, vol.at)
+                del self.volumes[key]
+        here.clear()
+        here.update(found)
         return rows
 
     # ---- what holds -----------------------------------------------------------------------------------------
