@@ -22,7 +22,7 @@ import yaml
 
 from kubewhy.adapters.ports import ApiResource, Forward, KubeReader, TableReader
 from kubewhy.app import Kubewhy
-from kubewhy.errors import KubewhyError
+from kubewhy.errors import KubeApiError, KubewhyError
 from kubewhy.models.findings import CheckResult, Finding, Report
 from kubewhy.models.target import Target
 from kubewhy.watch.informer import Change, Informer, key_of
@@ -66,6 +66,23 @@ class Store(Protocol):
     async def run(self) -> None: ...
 
 
+def first_page(store: Store) -> asyncio.Event:
+    """Set once the store's first page is in its items (:class:`PagedInformer`); a store that lists at once
+    (a Table cache) has it when it is synced."""
+    found = getattr(store, "first_page", None)
+    return found if isinstance(found, asyncio.Event) else store.synced
+
+
+def loading_mark(store: Store) -> str:
+    """ "n of N loaded" while the store's first LIST is under way ("" once it is whole); N from the server's
+    remainingItemCount ("n loaded so far" when it did not say)."""
+    if store.synced.is_set():
+        return ""
+    loaded = getattr(store, "loaded", len(store.items))
+    total = getattr(store, "total", None)
+    return f"{loaded} of {total} loaded …" if total is not None else f"{loaded} loaded so far …"
+
+
 class StaticStore:
     """A snapshot's objects of one kind, listed once (a snapshot does not change and cannot be watched)."""
 
@@ -74,6 +91,9 @@ class StaticStore:
         self.items: dict[Key, dict[str, Any]] = {}
         self.listeners: list[Callable[[Change], None]] = []
         self.synced = asyncio.Event()
+        self.first_page = self.synced  # one LIST: its first page is all of it
+        self.loaded = 0
+        self.total: int | None = None
         self.error: str | None = None
 
     async def run(self) -> None:
@@ -83,10 +103,66 @@ class StaticStore:
             self.error = str(exc)
             return
         self.items = {key_of(o): self.project(o) for o in objs}
+        self.loaded = self.total = len(self.items)
         self.synced.set()
         for key, row in self.items.items():
             for listener in list(self.listeners):
                 listener(Change("ADDED", key, None, row))
+
+
+FIRST_PAGE = 500  # objects the first page of a list asks for, whatever its later pages' size: it draws first
+
+
+class PagedInformer(Informer):
+    """The watchers' informer, except that its first LIST fills the cache page by page: each page's objects are
+    in :attr:`items` (and told to the listeners as ADDED) as soon as it arrives, so a screen draws from the first
+    page and fills in; :attr:`loaded` and :attr:`total` (loaded plus the server's ``remainingItemCount``, None when
+    it does not say) give its "n of N loaded" until :attr:`synced` is set. The first page is small
+    (:data:`FIRST_PAGE`), the others :attr:`page_size`. Later LISTs (a 410, the periodic compare) are the
+    informer's own: whole, then diffed against the cache."""
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        self.first_page = asyncio.Event()  # the first page is in :attr:`items`
+        self.loaded = 0
+        self.total: int | None = None
+
+    async def _list(self, *, relist: bool) -> None:
+        if relist or self.synced.is_set() or not self.cache:
+            await super()._list(relist=relist)
+            self.first_page.set()
+            return
+        token: str | None = None
+        version = ""
+        while True:
+            limit = min(self.page_size, FIRST_PAGE) if token is None else self.page_size
+            try:
+                page = await self.source.list_page(self.kind, self.namespace, limit=limit, continue_token=token)
+            except KubeApiError as exc:
+                if exc.status == 410 and token is not None:  # the continue token expired: the informer's LIST
+                    await super()._list(relist=True)
+                    self.loaded, self.total = len(self.items), len(self.items)
+                    self.first_page.set()
+                    return
+                raise
+            self.stats.lists += 1
+            version = page.resource_version or version
+            for obj in page.items:
+                key, row = key_of(obj), self.project(obj)
+                before = self.items.get(key)
+                if before != row:  # a page listed again after an error: only what changed is news
+                    self.items[key] = row
+                    self._emit(Change("ADDED" if before is None else "MODIFIED", key, before, row))
+            self.loaded = len(self.items)
+            remaining = getattr(page, "remaining", None)
+            token = page.continue_token
+            self.total = self.loaded + remaining if remaining is not None else None if token else self.loaded
+            self.first_page.set()
+            if not token:
+                break
+        self._moved(version)
+        self._listed_at = self.clock()
+        self.synced.set()
 
 
 class QuietNotifier:
@@ -312,7 +388,7 @@ class Session:
             made = StaticStore(self.kubewhy.kube, kind, project)
         else:
             page_size = max(self.page_size, PAGE_SIZES.get(kind, 0))
-            made = Informer(self.kubewhy.watch_source(), kind, project=project, page_size=page_size)
+            made = PagedInformer(self.kubewhy.watch_source(), kind, project=project, page_size=page_size)
         self.stores[kind] = made
         self.tasks[kind] = asyncio.create_task(made.run(), name=f"k8stui-{kind}")
         return made

@@ -134,7 +134,41 @@ def project_pod(obj: Obj) -> Obj:
         health=overview.pod_health(obj),
         node=spec.get("nodeName") or "",
         containers=containers,
+        owner=workload_of(meta),
+        suspect=suspicion(status, shown, restarts, trouble),
     )
+
+
+HIGH_RESTARTS = 5  # restarts from which a running pod is a suspect on home
+SUSPECT_STATUSES = frozenset({"OOMKilled", "Error", "Failed", "Evicted", "ContainerCannotRun", "DeadlineExceeded"})
+
+
+def workload_of(meta: Obj) -> tuple[str, str]:
+    """(kind, name) of what runs the pod: a ReplicaSet's Deployment (the pod-template-hash label is the suffix
+    the Deployment adds), a StatefulSet, DaemonSet or Job; ("Pod", its name) for a bare pod."""
+    owners = meta.get("ownerReferences") or []
+    ref = next((o for o in owners if o.get("controller")), owners[0] if owners else None)
+    if ref is None:
+        return "Pod", str(meta.get("name") or "")
+    kind, name = str(ref.get("kind") or ""), str(ref.get("name") or "")
+    if kind == "ReplicaSet":
+        hash_ = str((meta.get("labels") or {}).get("pod-template-hash") or "")
+        if hash_ and name.endswith("-" + hash_):
+            return "Deployment", name[: -len(hash_) - 1]
+    return kind, name
+
+
+def suspicion(status: Obj, shown: str, restarts: int, trouble: str) -> str:
+    """What the pod's own status says is wrong ("" when nothing): the core's trouble (crashing, pending,
+    evicted), a failed phase or reason, a container not ready in a running pod, many restarts. Home lists these
+    at once, marked "checking", until a diagnosis says the cause."""
+    if trouble or shown in SUSPECT_STATUSES or status.get("phase") == "Failed":
+        return shown
+    if status.get("phase") == "Running" and any(not c.get("ready") for c in status.get("containerStatuses") or []):
+        return f"{shown}, not ready"
+    if restarts >= HIGH_RESTARTS:
+        return f"{restarts} restarts"
+    return ""
 
 
 def project_node(obj: Obj) -> Obj:

@@ -1,8 +1,8 @@
 """What keeps k8stui quick as the user meets it (issue 24), checked by behaviour, never by a clock: home's parts
-draw as each arrives, the problems marked "n found in m of N looked at"; home's look over the cluster pauses
-while another screen is on top (its diagnoses would take the event loop from the keys typed there); a filter
-keystroke does not change the bar's virtual size (which lays the whole screen out again); events come in big
-pages."""
+draw as each arrives, the problems marked "n problems in m of N pods loaded · k of K looked at"; home's look over
+the cluster pauses while another screen is on top (its diagnoses would take the event loop from the keys typed
+there); a filter keystroke does not change the bar's virtual size (which lays the whole screen out again); events
+come in big pages."""
 
 from __future__ import annotations
 
@@ -21,7 +21,7 @@ from tui.screens.home import HomeScreen
 from tui.widgets.commandbar import CommandBar
 from tui.widgets.table import VirtualTable
 
-DONE = re.compile(r"(\d+) found in all (\d+) looked at")
+DONE = re.compile(r"(\d+) problems in all \d+ pods · all (\d+) looked at")
 
 
 async def home_screen(pilot: Any, app: K8sTui) -> HomeScreen:

@@ -26,7 +26,7 @@ from kubewhy.errors import KubewhyError
 from kubewhy.models.target import Target, parse_target
 from kubewhy.watch.informer import Change
 
-from ..data import Store
+from ..data import Store, first_page
 from ..rows import Column
 from ..widgets.table import VirtualTable
 from .base import TargetScreen, row_target
@@ -48,9 +48,9 @@ INCIDENT_COLUMNS = (Column("REF"), Column("SEVERITY"), Column("SUBJECT"), Column
 NODE_COLUMNS = (Column("NODE"), Column("STATUS"), Column("PRESSURE"))
 NS_COLUMNS = (Column("NAMESPACE"), Column("PODS"), Column("CRASHING"), Column("PENDING"), Column("EVICTED"))
 TROUBLE_COLUMNS = (Column("NAMESPACE"), Column("POD"), Column("TROUBLE"), Column("DETAIL"), Column("NODE"))
-PROBLEMS_TITLE = "[b]Problems[/b]  (the core's diagnosis of workloads, Services, HPAs, volumes, Jobs)"
+PROBLEMS_TITLE = "[b]Problems[/b]  (pods' status at once, then the core's diagnosis)"
+CHECKING = "checking …"  # a suspect's FINDINGS until its diagnosis ends
 TROUBLE_TITLE = "[b]Troubled pods[/b]  (w: why · d: describe · l: logs · e: events)"
-PODS_AFTER = 3.0  # seconds the pods' LIST waits at most for the nodes, the looked-over kinds and a first problem
 PROGRESS_EVERY = 0.25  # seconds between updates of the pods' loading progress
 
 
@@ -60,7 +60,10 @@ class HomeScreen(TargetScreen):
     def __init__(self) -> None:
         super().__init__()
         self._redraw: Timer | None = None
-        self.problems: dict[str, dict[str, Any]] = {}  # target ref → its row
+        self.problems: dict[str, dict[str, Any]] = {}  # target ref → its row (a diagnosis found a problem)
+        self.checked: dict[str, bool] = {}  # target ref → diagnosed (True) or could not be (False), this look
+        self.suspects: dict[str, dict[str, Any]] = {}  # target ref → its row, from its pods' own status
+        self.looked = (0, 0)  # objects diagnosed, of how many, in this look
         self.shown = asyncio.Event()  # set while home is the screen on top: its look over the cluster runs then
         self.first_look = asyncio.Event()  # the first problem found (or the look ended): the pods may come now
 
@@ -84,16 +87,15 @@ class HomeScreen(TargetScreen):
         session = self.tui.session
         self.nodes = session.store("Node")
         self.nodes.listeners.append(self._changed)
-        # the pods' LIST is the biggest (20 pages at 10,000 pods): it starts once the nodes and the objects home
-        # looks over have arrived, so those parts draw first (one already started by another screen is used now)
-        self.pods: Store | None = session.stores.get("Pod")
-        if self.pods is not None:
-            self.pods.listeners.append(self._changed)
+        # the pods' LIST is the biggest (20 pages at 10,000 pods): its pages fill the problems in as they come
+        # (each unwell pod's workload at once, marked "checking" until its diagnosis ends)
+        self.pods: Store = session.store("Pod")
+        self.pods.listeners.append(self._changed)
         for table in self.query(VirtualTable):
             table.empty_text = f"loading {LOADING[str(table.id)]} …"
         self.focus_body(self.query_one("#trouble", VirtualTable))
         self._progress: Timer | None = None
-        if self.pods is None or not self.pods.synced.is_set():
+        if not self.pods.synced.is_set():
             self._pods_progress()
             self._progress = self.set_interval(PROGRESS_EVERY, self._pods_progress)
         self._load()
@@ -108,7 +110,7 @@ class HomeScreen(TargetScreen):
 
     def on_unmount(self) -> None:
         for store in (self.pods, self.nodes):
-            if store is not None and self._changed in store.listeners:
+            if self._changed in store.listeners:
                 store.listeners.remove(self._changed)
 
     @work(group="home")
@@ -129,14 +131,8 @@ class HomeScreen(TargetScreen):
 
     @work(group="home-pods")
     async def _load_pods(self) -> None:
-        if self.pods is None:
-            session = self.tui.session
-            first = [self.nodes, *(session.store(kind) for kind in SWEEP_KINDS)]
-            waits = [*(s.synced.wait() for s in first), self.first_look.wait()]
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(asyncio.gather(*waits), PODS_AFTER)
-            self.pods = session.store("Pod")
-            self.pods.listeners.append(self._changed)
+        await first_page(self.pods).wait()
+        self.draw_suspects()
         await self.pods.synced.wait()
         if self._progress is not None:
             self._progress.stop()
@@ -146,7 +142,7 @@ class HomeScreen(TargetScreen):
     def _pods_progress(self) -> None:
         """While the pods' first LIST is under way: how many pages have arrived (the counts and the troubled pods
         need every pod: a namespace's count from the first pages would be wrong, not partial)."""
-        if self.pods is not None and self.pods.synced.is_set():
+        if self.pods.synced.is_set():
             return
         stats = getattr(self.pods, "stats", None)
         pages = stats.lists if stats is not None else 0
@@ -159,8 +155,9 @@ class HomeScreen(TargetScreen):
 
     @work(group="sweep", exclusive=True)
     async def sweep(self) -> None:
-        """Diagnose the objects of :data:`SWEEP_KINDS` (the core's playbooks) and list those with a warning or
-        critical finding; each row appears as its diagnosis ends."""
+        """Diagnose the suspects (the workloads of unwell pods, from their status) first, then the objects of
+        :data:`SWEEP_KINDS` (the core's playbooks); a row with a warning or critical finding shows it as its
+        diagnosis ends. Suspects found in pages of pods that arrive meanwhile are diagnosed in a pass after."""
         session = self.tui.session
         stores = [session.store(kind) for kind in SWEEP_KINDS]
         for store in stores:
@@ -173,48 +170,114 @@ class HomeScreen(TargetScreen):
             if namespace is None or r["ns"] == namespace
         ]
         rows.sort(key=lambda kr: (not kr[1]["style"], kr[1]["ns"], kr[1]["name"]))
-        targets = [row_target(kind, r) for kind, r in rows[:SWEEP_MAX]]
+        targets = self._suspect_targets()
+        refs = {t.ref for t in targets}
+        targets += [t for t in (row_target(kind, r) for kind, r in rows) if t.ref not in refs]
+        targets = targets[:SWEEP_MAX]
         table = self.query_one("#problems", VirtualTable)
         table.empty_text = f"looking over {len(targets)} objects …"
-        seen: set[str] = set()
-        self._problems_progress(0, len(targets))
-        async for target, report in session.sweep(targets, running=self.shown):
-            seen.add(target.ref)
-            bad = [f for f in (report.findings if report else ()) if f.severity in SEVERITY_ORDER]
-            if bad:
-                top = bad[0]
-                self.problems[target.ref] = {
-                    "ns": target.namespace or "",
+        self.checked = {}
+        while targets:
+            total = len(self.checked) + len(targets)
+            self.looked = (len(self.checked), total)
+            self._show_problems()
+            async for target, report in session.sweep(targets, running=self.shown):
+                bad = [f for f in (report.findings if report else ()) if f.severity in SEVERITY_ORDER]
+                self.checked[target.ref] = report is not None
+                if bad:
+                    top = bad[0]
+                    self.problems[target.ref] = {
+                        "ns": target.namespace or "",
+                        "name": target.ref,
+                        "style": "red" if top.severity == "critical" else "yellow",
+                        "severity": SEVERITY_ORDER[top.severity],
+                        "cells": (top.severity, target.ref, top.title, ", ".join(dict.fromkeys(f.id for f in bad))),
+                    }
+                else:
+                    self.problems.pop(target.ref, None)
+                if self.problems:
+                    self.first_look.set()
+                self.looked = (len(self.checked), total)
+                self._show_problems()
+            # the suspects the pages of pods brought while this pass ran
+            targets = [t for t in self._suspect_targets() if t.ref not in self.checked][:SWEEP_MAX]
+        for ref in [r for r in self.problems if r not in self.checked]:  # gone since the last look
+            del self.problems[ref]
+        table.empty_text = f"no problems found in {len(self.checked)} objects"
+        self.first_look.set()
+        self._show_problems()
+
+    def _suspect_targets(self) -> list[Target]:
+        """The suspects' workloads, the worst first (critical before warning, then by name)."""
+        found = sorted(self.suspects.values(), key=lambda r: (r["severity"], r["name"]))
+        return [r["target"] for r in found]
+
+    def draw_suspects(self) -> None:
+        """The workloads of the pods whose own status says they are unwell (of the pods loaded so far), each
+        its own row until a diagnosis of it ends."""
+        namespace = self.tui.namespace
+        found: dict[str, dict[str, Any]] = {}
+        for r in list(self.pods.items.values()):
+            why = r.get("suspect")
+            if not why or (namespace is not None and r["ns"] != namespace):
+                continue
+            kind, name = r.get("owner") or ("Pod", r["name"])
+            target = Target(kind, name, r["ns"] or None)
+            row = found.get(target.ref)
+            if row is None:
+                crit = r["trouble"] in ("crashing", "evicted") or why in ("OOMKilled", "Error", "Failed")
+                found[target.ref] = {
+                    "ns": r["ns"],
                     "name": target.ref,
-                    "style": "red" if top.severity == "critical" else "yellow",
-                    "severity": SEVERITY_ORDER[top.severity],
-                    "cells": (top.severity, target.ref, top.title, ", ".join(dict.fromkeys(f.id for f in bad))),
+                    "style": "red" if crit else "yellow",
+                    "severity": 0 if crit else 1,
+                    "target": target,
+                    "pods": 1,
+                    "why": why,
                 }
             else:
-                self.problems.pop(target.ref, None)
-            if self.problems:
-                self.first_look.set()
-            self._show_problems(table)
-            self._problems_progress(len(seen), len(targets))  # the mark counts the rows just shown
-        for ref in [r for r in self.problems if r not in seen]:  # gone since the last look
-            del self.problems[ref]
-        table.empty_text = f"no problems found in {len(targets)} objects"
-        self.first_look.set()
-        self._show_problems(table)
-        self._problems_progress(len(targets), len(targets))  # without those gone since the last look
+                row["pods"] += 1
+        self.suspects = found
+        self._show_problems()
 
-    def _problems_progress(self, done: int, total: int) -> None:
-        """The problems' mark: how many were found in how many of the objects looked over so far."""
-        found = len(self.problems)
-        if done < total:
-            mark = f"{found} found in {done} of {total} looked at …"
-        else:
-            mark = f"{found} found in all {total} looked at"
+    def _show_problems(self) -> None:
+        """The problems found by diagnoses, and the suspects not diagnosed yet (marked "checking"), with the
+        mark: how many rows, in how many of the pods (while their LIST is under way: "n of N loaded"), and how
+        far the diagnoses have come."""
         with contextlib.suppress(NoMatches):  # the screen being taken down as the app quits
-            self.query_one("#problems-title", Static).update(f"{PROBLEMS_TITLE}  ·  {mark}", layout=False)
+            table = self.query_one("#problems", VirtualTable)
+            shown = dict(self.problems)
+            for ref, r in self.suspects.items():
+                if ref in shown:
+                    continue
+                checked = self.checked.get(ref)
+                if checked:  # diagnosed: nothing the core calls a problem
+                    continue
+                pods = f"{r['pods']} pods: " if r["pods"] > 1 else ""
+                findings = CHECKING if checked is None else "could not be diagnosed"
+                severity = "critical" if r["severity"] == 0 else "warning"
+                cells = (severity, ref, f"{pods}{r['why']}", findings)
+                shown[ref] = {**r, "cells": cells}
+            table.set_rows(sorted(shown.values(), key=lambda r: (r["severity"], r["name"])))
+            self.query_one("#problems-title", Static).update(
+                f"{PROBLEMS_TITLE}  ·  {self._problems_mark(len(shown))}", layout=False
+            )
 
-    def _show_problems(self, table: VirtualTable) -> None:
-        table.set_rows(sorted(self.problems.values(), key=lambda r: (r["severity"], r["name"])))
+    def _problems_mark(self, found: int) -> str:
+        """``3 problems in 500 of 10000 pods loaded · 0 of 12 looked at`` while the pods' LIST runs; then ``in
+        all 10000 pods``; the diagnoses' part says how many objects were looked at."""
+        pods = self.pods
+        loaded = getattr(pods, "loaded", len(pods.items))
+        total = getattr(pods, "total", None)
+        if pods.synced.is_set():
+            where = f"in all {len(pods.items)} pods"
+        elif total is not None:
+            where = f"in {loaded} of {total} pods loaded"
+        else:
+            where = f"in {loaded} pods loaded so far"
+        done, of = self.looked
+        looked = f"all {of} looked at" if of and done >= of else f"{done} of {of} looked at …"
+        return f"{found} problems {where} · {looked}"
 
     @work(group="incidents", exclusive=True)
     async def _reload_incidents(self) -> None:
@@ -257,7 +320,9 @@ class HomeScreen(TargetScreen):
         self._redraw = None
         if self.nodes.synced.is_set():
             self.draw_nodes()
-        if self.pods is not None and self.pods.synced.is_set():
+        if first_page(self.pods).is_set():
+            self.draw_suspects()
+        if self.pods.synced.is_set():
             self.draw_pods()
         self.set_heading(self.summary())
 
@@ -266,7 +331,7 @@ class HomeScreen(TargetScreen):
         nodes = self.nodes.items.values() if self.nodes.synced.is_set() else ()
         bad_nodes = sum(1 for r in nodes if r["problem"])
         node_part = f"{len(nodes)} nodes, {bad_nodes} not ready" if self.nodes.synced.is_set() else "nodes loading"
-        if self.pods is None or not self.pods.synced.is_set():
+        if not self.pods.synced.is_set():
             return f"pods loading · {node_part}"
         troubled = self.query_one("#trouble", VirtualTable).rows
         return f"{len(self.pods.items)} pods, {len(troubled)} troubled · {node_part}"
@@ -286,7 +351,6 @@ class HomeScreen(TargetScreen):
         )
 
     def draw_pods(self) -> None:
-        assert self.pods is not None
         totals: Counter[str] = Counter()
         counts: dict[str, Counter[str]] = {}
         troubled: list[dict[str, Any]] = []

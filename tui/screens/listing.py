@@ -22,7 +22,7 @@ from kubewhy.models.target import Target
 from kubewhy.watch.informer import Change
 
 from .. import filtering, rows
-from ..data import Store
+from ..data import Store, first_page, loading_mark
 from ..markup import escape
 from ..rows import FUTURE_SLACK
 from ..widgets.table import VirtualTable
@@ -70,16 +70,17 @@ class ResourceScreen(TargetScreen):
         self.store = self.open_store()
         self.store.listeners.append(self._changed)
         self.focus_body(self.table)
-        if self.store.synced.is_set():
+        if first_page(self.store).is_set():
             self.redraw()
         else:
             self._loading_progress()
             self._progress = self.set_interval(0.25, self._loading_progress)
+        if not self.store.synced.is_set():
             self._wait_synced()
 
     def _loading_progress(self) -> None:
         """While the first LIST loads: how many pages have arrived (never "no resources" before it answered)."""
-        if self.store.synced.is_set():  # a tick already queued when the list arrived
+        if first_page(self.store).is_set():  # a tick already queued when the first page arrived
             return
         stats = getattr(self.store, "stats", None)
         size = getattr(self.store, "page_size", self.tui.session.page_size)  # events come in bigger pages
@@ -94,13 +95,17 @@ class ResourceScreen(TargetScreen):
 
     @work(group="synced")
     async def _wait_synced(self) -> None:
+        """Draw the first page as soon as it is in, then the whole list when its LIST ends (the changes in
+        between redraw it as they come, at most every :data:`REDRAW_DELAY`)."""
+        await first_page(self.store).wait()
+        self.redraw()
         await self.store.synced.wait()
         self.redraw()
         self.tui.settle()
 
     def _changed(self, change: Change) -> None:
         self.version += 1
-        if self._redraw is None and self.store.synced.is_set():
+        if self._redraw is None and first_page(self.store).is_set():
             self._redraw = self.set_timer(REDRAW_DELAY, self.redraw)
 
     def namespace(self) -> str | None:
@@ -135,7 +140,7 @@ class ResourceScreen(TargetScreen):
     def redraw(self) -> None:
         """Filter and sort the cached rows and hand the result to the table (which draws the visible ones)."""
         self._redraw = None
-        if not self.store.synced.is_set():
+        if not first_page(self.store).is_set():
             return
         if self._progress is not None:
             self._progress.stop()
@@ -152,6 +157,8 @@ class ResourceScreen(TargetScreen):
         )
         table.set_rows(self.shown)
         status = f"{len(self.shown)} of {len(self.ordered())} {plural}"  # of the namespace shown
+        if mark := loading_mark(self.store):  # the first LIST still under way: what is shown is its first pages
+            status += f"  ·  {mark}"
         if self.filter.text:
             status += f"  ·  /{escape(self.filter.text)}"
         if self.filter.error:
