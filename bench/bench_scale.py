@@ -387,6 +387,7 @@ def main() -> None:
     ap.add_argument("--window", type=float, default=300.0, help="seconds of steady state counted")
     ap.add_argument("--cap", type=float, default=1200.0, help="seconds any one phase may take")
     ap.add_argument("--json-out", type=Path, help="write the section for the harness (bench/__main__.py) here")
+    ap.add_argument("--keep-logs", type=Path, help="copy the watchers' logs (first.log, second.log) here")
     args = ap.parse_args()
     work = Path(tempfile.mkdtemp(prefix="kubewhy-bench-scale-"))
     started = now_iso()
@@ -395,6 +396,10 @@ def main() -> None:
     finally:
         import shutil
 
+        if args.keep_logs:  # the watchers' -v logs of both runs, to see where a start-up spent its time
+            args.keep_logs.mkdir(parents=True, exist_ok=True)
+            for log in work.glob("*.log"):
+                shutil.copy(log, args.keep_logs / log.name)
         shutil.rmtree(work, ignore_errors=True)
     section = report(args, result)
     section["markdown"] += f"\n\nStarted {started}."

@@ -471,7 +471,9 @@ class Watcher:
         now = self.clock()
         mono = time.monotonic()
         prefix = f"{self.options.cluster}|"
-        for ck, cand in list(self.candidates.items()):
+        # the free slots go to the most urgent first (a storm spawns more than there are slots, and the gate only
+        # orders those that wait): critical before warning, then the oldest condition
+        for ck, cand in sorted(self.candidates.items(), key=_urgency):
             if cand.busy or mono < cand.retry_at:
                 continue
             if self._early and (not cand.active(now) or (cand.incident and cand.incident.message_ts)):
@@ -874,6 +876,11 @@ class Watcher:
             self.notifier, self.app, done, text, rule=cand.rule.id, summary="condition cleared", actor=ACTOR
         )
         self.stats["resolves"] += 1
+
+
+def _urgency(entry: tuple[tuple[str, str], Candidate]) -> tuple[int, float]:
+    cand = entry[1]
+    return SEVERITY_RANK.get(cand.rule.severity, len(SEVERITY_RANK)), cand.since.timestamp()
 
 
 def page_key(incident: LedgerIncident, message_ts: str) -> uuid.UUID:
