@@ -10,6 +10,9 @@ Without an audit database (``KUBEWHY_NO_AUDIT``) both live in memory, bounded, f
 Posted messages older than :data:`MESSAGE_LIFETIME` are deleted as new ones arrive: their buttons are refused
 (ask again).
 
+A request's key is claimed with the others asked about meanwhile, in one transaction; a batch another replica
+raced is claimed again key by key.
+
 A posted message is readable by this process as soon as :meth:`TrustStore.remember` is called (memory), and durable
 when it returns. The messages remembered at once are written together, in one transaction (a group commit): during
 a watchers' storm each commit waits for SQLite's write lock behind the audit writer, and thirty answers waiting for
@@ -51,6 +54,16 @@ class Posted:
     created_at: datetime | None = None
 
 
+@dataclass(frozen=True)
+class _Claim:
+    """A request's key asked about by :meth:`TrustStore.first_time`, waiting for its batch."""
+
+    key: str
+    at: datetime
+    expires: datetime
+    answer: asyncio.Future[bool]
+
+
 def _now() -> datetime:
     return datetime.now(UTC)
 
@@ -78,6 +91,8 @@ class TrustStore:
         self._failed: OrderedDict[tuple[str, str], Posted] = OrderedDict()  # a failed write's, tried once more
         self._waiting: list[asyncio.Future[None]] = []  # the callers of remember() whose messages are pending
         self._writer: asyncio.Task[None] | None = None
+        self._claims: list[_Claim] = []  # replay keys asked about, not yet claimed
+        self._claimer: asyncio.Task[None] | None = None
 
     # ---- replays ---------------------------------------------------------------------------------------------
     async def first_time(self, key: str, ttl: timedelta, *, at: datetime | None = None) -> bool:
@@ -90,23 +105,77 @@ class TrustStore:
                 return False
             _keep(self._seen, key, at + ttl, self.size)
             return True
-        with store_errors(self.url):
-            async with self._sessions() as session:
-                row = await session.get(SeenRequest, key)
-                if row is not None and row.expires_at > at:
-                    return False
-                if row is not None:
-                    await session.delete(row)
-                    await session.flush()
-                session.add(SeenRequest(key=key, expires_at=at + ttl))
+        loop = asyncio.get_running_loop()
+        answer: asyncio.Future[bool] = loop.create_future()
+        self._claims.append(_Claim(key, at, at + ttl, answer))
+        if self._claimer is None or self._claimer.done() or self._claimer.get_loop() is not loop:
+            self._claimer = asyncio.create_task(self._claim_pending(), name="kubewhy-replay-cache")
+        return await answer
+
+    async def _claim_pending(self) -> None:
+        """Claim the keys asked about, one transaction per batch, until none is left (see the module docstring)."""
+        while self._claims:
+            batch, self._claims = self._claims, []
+            try:
+                firsts = await self._claim(batch)
+            except Exception as exc:  # noqa: BLE001 - handed to every caller of the batch, not lost in this task
+                for claim in batch:
+                    if not claim.answer.done():
+                        claim.answer.set_exception(type(exc)(str(exc)) if isinstance(exc, AuditStoreError) else exc)
+                continue
+            except BaseException:
+                for claim in batch:
+                    claim.answer.cancel()
+                raise
+            for claim, first in zip(batch, firsts, strict=True):
+                if not claim.answer.done():
+                    claim.answer.set_result(first)
+            before, self._inserts = self._inserts, self._inserts + sum(firsts)
+            if before // PRUNE_EVERY != self._inserts // PRUNE_EVERY:
                 try:
-                    await session.commit()
-                except IntegrityError:  # another replica (or a concurrent request) took it first
-                    return False
-            self._inserts += 1
-            if self._inserts % PRUNE_EVERY == 0:
-                await self.prune(at=at)
-        return True
+                    await self.prune(at=batch[-1].at)
+                except AuditStoreError:
+                    pass  # housekeeping: the next prune deletes the same rows
+
+    async def _claim(self, batch: list[_Claim]) -> list[bool]:
+        with store_errors(self.url):
+            try:
+                return await self._claim_together(batch)
+            except IntegrityError:  # another replica took one of them meanwhile: each on its own
+                if len(batch) == 1:
+                    return [False]
+            firsts = []
+            for claim in batch:
+                try:
+                    firsts.append((await self._claim_together([claim]))[0])
+                except IntegrityError:
+                    firsts.append(False)
+            return firsts
+
+    async def _claim_together(self, batch: list[_Claim]) -> list[bool]:
+        """For each claim, whether its key is seen for the first time (in this batch too); the firsts stored."""
+        assert self._sessions is not None
+        async with self._sessions() as session:
+            keys = {claim.key for claim in batch}
+            found = await session.execute(select(SeenRequest).where(SeenRequest.key.in_(keys)))
+            rows = {row.key: row for row in found.scalars()}
+            firsts: list[bool] = []
+            taken: set[str] = set()
+            for claim in batch:
+                row = rows.get(claim.key)
+                first = claim.key not in taken and (row is None or row.expires_at <= claim.at)
+                firsts.append(first)
+                if first:
+                    taken.add(claim.key)
+                    if row is not None:  # expired: the key is a new request's
+                        await session.delete(row)
+            if taken:
+                await session.flush()  # the expired rows gone before their keys are taken again
+                session.add_all(
+                    SeenRequest(key=c.key, expires_at=c.expires) for c, f in zip(batch, firsts, strict=True) if f
+                )
+                await session.commit()
+        return firsts
 
     async def prune(self, *, at: datetime | None = None) -> None:
         """Delete replay keys past their expiry, and posted messages older than :data:`MESSAGE_LIFETIME` (their
