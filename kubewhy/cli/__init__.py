@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import atexit
+import contextlib
 import gc
 import importlib
 import importlib.util
@@ -151,9 +152,11 @@ def _compiled_dataclass_methods() -> None:
     header = importlib.util.MAGIC_NUMBER + f"kubewhy-dataclass-methods/1/O{sys.flags.optimize}\n".encode()
     codes = _load_methods(path, header)
     new: list[str] = []
+    used: set[str] = set()
 
     def exec_compiled(source: Any, globals: Any = None, locals: Any = None) -> None:
         if isinstance(source, str):
+            used.add(source)
             code = codes.get(source)
             if not isinstance(code, CodeType):
                 code = codes[source] = compile(source, "<string>", "exec", dont_inherit=True)
@@ -162,15 +165,17 @@ def _compiled_dataclass_methods() -> None:
         exec(source, globals, locals)
 
     def save() -> None:
-        if not new or sys.dont_write_bytecode or len(codes) > _METHODS_MAX:
+        if not new or sys.dont_write_bytecode:
             return
+        kept = codes if len(codes) <= _METHODS_MAX else {text: codes[text] for text in used}  # texts of old code go
+        part = path.with_name(f"{path.name}.{os.getpid()}.tmp")
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
-            part = path.with_name(f"{path.name}.{os.getpid()}.tmp")
-            part.write_bytes(header + marshal.dumps(codes))
+            part.write_bytes(header + marshal.dumps(kept))
             os.replace(part, path)  # readers see the old file or the new one, never half of one
-        except OSError:
-            pass  # a directory that cannot be written only means parsing again next time
+        except OSError:  # a directory that cannot be written only means parsing again next time
+            with contextlib.suppress(OSError):
+                part.unlink(missing_ok=True)
 
     dataclasses.exec = exec_compiled  # type: ignore[attr-defined]
     atexit.register(save)
