@@ -62,6 +62,9 @@ class Gone(Exception):
 
 
 RELIST_EVERY = 600.0  # seconds between re-list compares (silent drift)
+# A re-list of a full cache takes pages of at least 1/RELIST_PAGES of it: at 150,000 pods, 20 requests every
+# 10 minutes instead of 300 (issue 24: the steady budget is 15 requests a minute, whatever the cluster's size).
+RELIST_PAGES = 20
 
 
 def _older(version: str, than: str) -> bool:
@@ -141,22 +144,34 @@ class Informer:
                 await asyncio.sleep(delay)
 
     async def _list(self, *, relist: bool) -> None:
+        """LIST every page. The first LIST fills a new cache; a re-list of a full cache compares page by page in
+        place (what differs comes out as it arrives, what is gone at the end), so a 150,000-pod cache is never
+        held twice."""
+        in_place = relist and self.cache and bool(self.items)
+        emitted = self.stats.emitted  # what this LIST brings out (the drift, for a periodic compare)
         fresh: dict[Key, Obj] = {}
+        seen: set[Key] = set()
         token: str | None = None
         version = ""
+        limit = self.page_size if self.cache else 1  # without a cache only the version matters: one object
+        if in_place:
+            limit = max(limit, -(-len(self.items) // RELIST_PAGES))
         while True:
-            try:  # without a cache only the list's resourceVersion matters: one object is enough
-                page = await self.source.list_page(
-                    self.kind, self.namespace, limit=self.page_size if self.cache else 1, continue_token=token
-                )
+            try:
+                page = await self.source.list_page(self.kind, self.namespace, limit=limit, continue_token=token)
             except KubeApiError as exc:
                 if exc.status == 410 and token is not None:  # the continue token expired: start over
-                    fresh, token = {}, None
+                    fresh, seen, token = {}, set(), None
                     continue
                 raise
             self.stats.lists += 1
             version = page.resource_version or version
-            if self.cache:
+            if in_place:
+                for obj in page.items:
+                    key = key_of(obj)
+                    seen.add(key)
+                    self._compare(key, self.project(obj))
+            elif self.cache:
                 for obj in page.items:
                     fresh[key_of(obj)] = self.project(obj)
             token = page.continue_token if self.cache else None
@@ -172,8 +187,11 @@ class Informer:
                 version,
                 self.resource_version,
             )
-        emitted = self.stats.emitted
-        self._replace(fresh)
+        if in_place:
+            for key in [k for k in self.items if k not in seen]:
+                self._emit(Change("DELETED", key, self.items.pop(key), None))
+        else:
+            self._replace(fresh)
         if self._periodic:
             self.stats.drift += self.stats.emitted - emitted
             self._periodic = False
@@ -182,6 +200,16 @@ class Informer:
         self._moved(version)
         self._listed_at = self.clock()
         self.synced.set()
+
+    def _compare(self, key: Key, obj: Obj) -> None:
+        """One object of a re-list against the cache: kept as it was when equal, else changed and emitted."""
+        before = self.items.get(key)
+        if before is None:
+            self.items[key] = obj
+            self._emit(Change("ADDED", key, None, obj))
+        elif before != obj:
+            self.items[key] = obj
+            self._emit(Change("MODIFIED", key, before, obj))
 
     def _replace(self, fresh: dict[Key, Obj]) -> None:
         """Swap the cache for a LIST's result, emitting only what differs (nothing at the first LIST's start:
