@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import dataclasses
+import gc
 import time
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
@@ -110,6 +111,7 @@ class StaticStore:
                 listener(Change("ADDED", key, None, row))
 
 
+FREEZE_FROM = 5000  # rows in a list from which its first LIST ends with gc.freeze()
 FIRST_PAGE = 500  # objects the first page of a list asks for, whatever its later pages' size: it draws first
 
 
@@ -124,6 +126,7 @@ class PagedInformer(Informer):
     def __post_init__(self) -> None:
         super().__post_init__()
         self.first_page = asyncio.Event()  # the first page is in :attr:`items`
+        self.hold: asyncio.Event | None = None  # set by a screen: the later pages wait for it (after the first)
         self.loaded = 0
         self.total: int | None = None
 
@@ -160,8 +163,14 @@ class PagedInformer(Informer):
             self.first_page.set()
             if not token:
                 break
+            if self.hold is not None:
+                await self.hold.wait()
         self._moved(version)
         self._listed_at = self.clock()
+        if len(self.items) >= FREEZE_FROM:
+            # tens of thousands of rows live as long as the list: the collector's full passes would walk each of
+            # their objects again and again, pausing a keystroke by a few hundred milliseconds
+            gc.freeze()
         self.synced.set()
 
 

@@ -51,6 +51,7 @@ TROUBLE_COLUMNS = (Column("NAMESPACE"), Column("POD"), Column("TROUBLE"), Column
 PROBLEMS_TITLE = "[b]Problems[/b]  (pods' status at once, then the core's diagnosis)"
 CHECKING = "checking …"  # a suspect's FINDINGS until its diagnosis ends
 TROUBLE_TITLE = "[b]Troubled pods[/b]  (w: why · d: describe · l: logs · e: events)"
+HOLD_PODS = 2.0  # seconds the pods' pages after the first wait at most for the incidents and the nodes
 PROGRESS_EVERY = 0.25  # seconds between updates of the pods' loading progress
 
 
@@ -91,6 +92,12 @@ class HomeScreen(TargetScreen):
         # (each unwell pod's workload at once, marked "checking" until its diagnosis ends)
         self.pods: Store = session.store("Pod")
         self.pods.listeners.append(self._changed)
+        # the rest of the pods' pages wait for the other parts home needs (the incidents' first read imports the
+        # database's driver, the nodes are one LIST), at most HOLD_PODS: their parsing would share the loop
+        self.others_in = asyncio.Event()
+        if not first_page(self.pods).is_set() and hasattr(self.pods, "hold"):
+            self.pods.hold = self.others_in
+            self.set_timer(HOLD_PODS, self.others_in.set)
         for table in self.query(VirtualTable):
             table.empty_text = f"loading {LOADING[str(table.id)]} …"
         self.focus_body(self.query_one("#trouble", VirtualTable))
@@ -120,6 +127,8 @@ class HomeScreen(TargetScreen):
         "n of N looked at"); the pods (the biggest LIST) say how far their LIST has come until it ends."""
         self.sweep()
         await self.load_incidents()
+        await self.nodes.synced.wait()
+        self.others_in.set()
         self.set_interval(INCIDENTS_EVERY, self._reload_incidents)
         self.set_interval(SWEEP_EVERY, self.sweep)
 

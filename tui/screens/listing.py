@@ -29,6 +29,7 @@ from ..widgets.table import VirtualTable
 from .base import TargetScreen, row_target
 
 REDRAW_DELAY = 0.2  # seconds: changes arriving within it are drawn together
+POOLS_KEPT = 64  # filter texts whose rows are kept (for erasing back to them) before the cache is dropped
 
 
 class ResourceScreen(TargetScreen):
@@ -50,7 +51,7 @@ class ResourceScreen(TargetScreen):
         self.version = 0  # bumped by every change in the cache
         self._ordered: list[Any] = []
         self._ordered_key: tuple[Any, ...] = ()
-        self._pool: tuple[tuple[Any, ...], str, list[Any]] = ((), "", [])  # rows holding a filter's required text
+        self._pool: tuple[tuple[Any, ...], dict[str, list[Any]]] = ((), {})  # required text → the rows holding it
         self._status_one_line = False  # the status line last drawn fitted on one line
 
     def body(self) -> ComposeResult:
@@ -126,15 +127,22 @@ class ResourceScreen(TargetScreen):
         return self._ordered
 
     def select(self) -> list[Any]:
-        """Typing on only narrows: the rows holding the text every match must contain are kept, and the next
-        keystroke that still requires it searches those instead of the whole cache."""
+        """Incremental: the rows holding each required text typed (the text every match must contain) are kept
+        per text, so typing on searches the rows of the longest text it extends (fewer at each key) and erasing a
+        character goes back to the rows kept for the shorter text, with no pass over the whole cache."""
         base = self.ordered()
         need = self.filter.required
         if not need:
             return filtering.narrow(base, self.filter)
-        key, had, pool = self._pool
-        pool = filtering.containing(pool if key == self._ordered_key and had and had in need else base, need)
-        self._pool = (self._ordered_key, need, pool)
+        key, pools = self._pool
+        if key != self._ordered_key or len(pools) > POOLS_KEPT:
+            pools = {}
+            self._pool = (self._ordered_key, pools)
+        pool = pools.get(need)
+        if pool is None:
+            within = [p for text, p in pools.items() if text in need]
+            pool = filtering.containing(min(within, key=len) if within else base, need)
+            pools[need] = pool
         return pool if self.filter.literal else filtering.narrow(pool, self.filter)
 
     def redraw(self) -> None:
