@@ -229,10 +229,11 @@ class Run:
         )
         return pane, pane.start(command, self.env())
 
-    def kubectl(self) -> float:
+    def kubectl(self, *what: str) -> float:
+        """Seconds ``kubectl get`` (pods by default) takes as a process, its output written (to /dev/null)."""
         t0 = time.perf_counter()
         subprocess.run(
-            [self.args.kubectl, "--kubeconfig", str(self.kubeconfig), "get", "pods", "-A"],
+            [self.args.kubectl, "--kubeconfig", str(self.kubeconfig), "get", *(what or ("pods",)), "-A"],
             stdout=subprocess.DEVNULL,
             check=True,
             timeout=300,
@@ -285,20 +286,8 @@ class Run:
         finally:
             pane.kill()
 
-    def kubectl_events(self) -> float:
-        """``kubectl get events -A`` at the same size, for comparison: what the simulator's serving of the events
-        (and their JSON) costs a client that only prints them."""
-        t0 = time.perf_counter()
-        subprocess.run(
-            [self.args.kubectl, "--kubeconfig", str(self.kubeconfig), "get", "events", "-A"],
-            stdout=subprocess.DEVNULL,
-            check=True,
-            timeout=300,
-        )
-        return time.perf_counter() - t0
-
     def events(self) -> dict[str, Any]:
-        kubectl_s = self.kubectl_events()
+        kubectl_s = self.kubectl("events")  # the same size, for comparison: the serving of the events and their JSON
         pane, _ = self.k8stui()
         try:
             pane.wait(useful_home(self.first_problems), "the useful home screen")
