@@ -20,6 +20,8 @@ from ..deps import BotDeps
 from ..public import public_error
 
 log = logging.getLogger("kubewhy.bot")
+BINDING_WAIT = 0.5  # seconds an answer waits, once diagnosed, for its binding's write before it goes anyway
+_behind: set[asyncio.Task[None]] = set()  # bindings still being written after their answer went
 
 
 def register_fixes(
@@ -49,8 +51,8 @@ async def run_and_update(
     incident: str | None = None,
 ) -> None:
     # The message's binding (bot/binding.py) is written while the diagnosis runs: during a watchers' start-up storm
-    # that database write can wait seconds behind the audit writer's batches. It is written before the answer's
-    # buttons exist: clicks bind to it.
+    # that database write can wait seconds behind the audit writer's batches. It is in memory before the answer's
+    # buttons exist: clicks bind to it (see _bound).
     binding = asyncio.create_task(remember(deps, channel, ts, None, target.ref, incident))
     try:
         report = await diagnose(deps, target, user, channel, incident=incident)
@@ -73,7 +75,7 @@ async def run_and_update(
         raise
     deps.reports[(channel, ts)] = report
     fix_ids = register_fixes(deps, report, channel, incident, asker=user)
-    await _bound(binding, channel, ts)  # before its buttons exist
+    await _bound(binding, channel, ts)  # known to this process before its buttons exist
     await client.chat_update(
         channel=channel,
         ts=ts,
@@ -83,18 +85,33 @@ async def run_and_update(
     await _upload_charts(deps, client, report, channel, ts)
 
 
-async def _bound(binding: asyncio.Task[None], channel: str, ts: str) -> None:
-    """Wait for the message's binding. One the audit database did not take (a storm held its write lock past the
-    busy timeout) does not lose the answer: the binding stays in this process's memory, so its buttons work until
-    the bot restarts, as without an audit database; after that a click is refused (ask again)."""
-    try:
-        await binding
-    except Exception as exc:  # noqa: BLE001 - logged; the person still gets the answer
+async def _bound(binding: asyncio.Task[None], channel: str, ts: str, wait: float = BINDING_WAIT) -> None:
+    """Wait up to ``wait`` seconds for the message's binding to be written, then let the answer go.
+
+    The binding is in this process's memory from the start (kubewhy/audit/trust.py), so the answer's buttons work
+    at once here whatever the database does; the write makes them survive a restart. During a watchers' storm that
+    write can wait seconds for SQLite's write lock: the answer does not wait with it, the write goes on behind
+    (a click elsewhere or after a restart before it lands is refused: ask again). One the audit database did not
+    take does not lose the answer either: logged, its buttons work until the bot restarts, as without an audit
+    database."""
+    done, _ = await asyncio.wait([binding], timeout=wait)
+    if done:
+        _written(binding, channel, ts)
+        return
+    log.info("slack: the binding of %s/%s is still being written: the answer goes first", channel, ts)
+    _behind.add(binding)
+    binding.add_done_callback(lambda task: _written(task, channel, ts))
+
+
+def _written(binding: asyncio.Task[None], channel: str, ts: str) -> None:
+    _behind.discard(binding)
+    exc = None if binding.cancelled() else binding.exception()
+    if binding.cancelled() or exc is not None:
         log.warning(
             "slack: the binding of %s/%s was not saved (its buttons work until the bot restarts): %s",
             channel,
             ts,
-            exc,
+            exc or "cancelled",
         )
 
 
