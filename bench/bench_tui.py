@@ -5,8 +5,8 @@ Run:  .venv/bin/python bench/bench_tui.py [--pods 10000 --nodes 500 --events 200
 The simulator serves a generated cluster from its own process (so its memory is not the TUI's); the app runs
 headless (Textual's ``run_test``) at 160x50 on the pods list, fed by the watch informer. Measured:
 
-- first screen: from the end of the paged LIST (the informer's last ADDED) to the list drawn (rows handed to the
-  table and the screen refreshed);
+- first screen: from the end of the paged LIST (the informer's last ADDED) to the whole list drawn (rows handed to
+  the table and the screen refreshed); the list draws its first page before that, timed from the start apart;
 - a filter keystroke: one ``pilot.press`` of a character typed after ``/`` (Input change, filter and sort of the
   cached rows, table redraw), and the filter-and-sort alone;
 - RSS: the process's resident memory after ``--seconds`` of live updates (``--rate`` pod changes per second, by
@@ -104,6 +104,9 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
             last_added = [0.0]
             screen.store.listeners.insert(0, lambda change: last_added.__setitem__(0, time.perf_counter()))
             while not screen.table.rows:
+                await asyncio.sleep(0.001)
+            out["first_page_s"] = time.perf_counter() - started  # the list draws its first page, then fills in
+            while not screen.store.synced.is_set() or len(screen.table.rows) < len(screen.store.items):
                 await asyncio.sleep(0.001)
             rows_set = time.perf_counter()
             paint_s = paint(screen)
@@ -203,6 +206,7 @@ def report(args: argparse.Namespace, out: dict[str, Any], json_out: Path | None)
     print("| measurement | figure | target |")
     print("|---|---|---|")
     print(f"| paged LIST of {out['rows']} pods (start to the informer's last object) | {out['list_s']:.2f} s | |")
+    print(f"| the first page of pods on screen, from the start | {out['first_page_s']:.2f} s | |")
     print(f"| first screen after the cluster answered | {out['first_screen_s'] * 1000:.0f} ms | < 1.0 s |")
     print(
         f"| filter keystroke re-render (the sorted cache filtered, visible lines drawn), median (worst) of "

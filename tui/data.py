@@ -137,6 +137,7 @@ class PagedInformer(Informer):
             return
         token: str | None = None
         version = ""
+        seen: set[Key] = set()
         while True:
             limit = min(self.page_size, FIRST_PAGE) if token is None else self.page_size
             try:
@@ -152,6 +153,7 @@ class PagedInformer(Informer):
             version = page.resource_version or version
             for obj in page.items:
                 key, row = key_of(obj), self.project(obj)
+                seen.add(key)
                 before = self.items.get(key)
                 if before != row:  # a page listed again after an error: only what changed is news
                     self.items[key] = row
@@ -165,6 +167,9 @@ class PagedInformer(Informer):
                 break
             if self.hold is not None:
                 await self.hold.wait()
+        for key in [k for k in self.items if k not in seen]:  # kept from a LIST an error cut short, gone since
+            self._emit(Change("DELETED", key, self.items.pop(key), None))
+        self.loaded = self.total = len(self.items)
         self._moved(version)
         self._listed_at = self.clock()
         if len(self.items) >= FREEZE_FROM:

@@ -116,6 +116,7 @@ class HomeScreen(TargetScreen):
         self.shown.clear()
 
     def on_unmount(self) -> None:
+        self.others_in.set()  # the pods' LIST is shared: it must not wait for a home that is gone
         for store in (self.pods, self.nodes):
             if self._changed in store.listeners:
                 store.listeners.remove(self._changed)
