@@ -7,7 +7,10 @@ before Bolt sees anything:
 - the signature and timestamp are checked on the raw bytes; anything else is a 401 that logs no body;
 - a signature already accepted in the 5-minute window is a replay: 401, nothing runs twice; the signatures and
   deliveries seen are kept in the audit database too (``seen_requests``, with an expiry), so a captured request is
-  refused after a restart and by another replica as well;
+  refused after a restart and by another replica as well. A key is claimed in this process's memory first, at
+  once (the same request again here is a replay whatever the database does); the database's claim is awaited at
+  most :data:`REPLAY_WAIT`, then the request goes on and the claim carries on behind (a key it then finds taken
+  is a replay seen after the fact: logged and counted in :attr:`Gate.late_replays`);
 - Slack's own retries (``X-Slack-Retry-Num``) of a delivery that already arrived are acknowledged with
   ``X-Slack-No-Retry: 1`` and not processed again (keyed on the event id, else the body);
 - a signed body Bolt could not parse is a 400, not a 500: more than :data:`MAX_BODY` bytes, JSON nested deeper
@@ -17,6 +20,8 @@ before Bolt sees anything:
 
 from __future__ import annotations
 
+import asyncio
+import functools
 import hashlib
 import hmac
 import json
@@ -37,6 +42,16 @@ log = logging.getLogger("kubewhy.bot")
 WINDOW = 5 * 60  # Slack's own tolerance for the request timestamp
 MAX_BODY = 1 << 20  # bytes: Slack's largest payloads (a view submission's state) are far below this
 MAX_DEPTH = 32  # JSON nesting: a Block Kit view is about 8 deep
+REPLAY_WAIT = 0.5
+"""Seconds a request waits for the audit database's replay cache before it goes on without its answer.
+
+During a watchers' start-up storm the replay cache's write waited about 2 s for SQLite's write lock (held by the
+ledger's and the audit writer's commits), before the acknowledgement Slack wants within 3 s and before the
+person's answer, which issue 24 wants within 2 s. The key is already claimed in this process's memory, so a replay
+to this process is refused at once whatever the database does; what the database adds is refusing it on another
+replica or after a restart, and that now holds only for a claim the database answers within this wait (the claim
+carries on behind and a key it then finds taken is logged as a replay after the fact). docs/security.md, *replay*.
+"""
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 Remember = Callable[[str, timedelta], Awaitable[bool]]  # True the first time a key is seen (a durable cache)
 
@@ -50,9 +65,12 @@ class Gate:
     remember: Remember | None = None  # the durable replay cache (the audit database); None: memory only
     seen_signatures: Bounded[str, float] = field(default_factory=lambda: Bounded(100_000))
     seen_deliveries: Bounded[str, float] = field(default_factory=lambda: Bounded(100_000))
+    wait: float = REPLAY_WAIT  # seconds a request waits for the durable cache's answer (see REPLAY_WAIT)
     rejected: int = 0
     replays: int = 0
     retries_dropped: int = 0
+    late_replays: int = 0  # requests let through while their durable claim was pending, then found to be replays
+    behind: set[asyncio.Future[bool]] = field(default_factory=set, repr=False)  # durable claims past their wait
 
     def verify(self, body: bytes, timestamp: str | None, signature: str | None) -> str | None:
         """None when the request is genuine and fresh; else why not (for the log, never the body)."""
@@ -80,18 +98,53 @@ class Gate:
         seen[key] = self.clock()
         return True
 
-    async def first_time_anywhere(self, seen: Bounded[str, float], key: str) -> bool:
-        """First seen by this process and, when there is one, by the durable cache (other processes, earlier
-        runs). A database that does not answer leaves the process's own memory as the guard (logged)."""
-        if not self.first_time(seen, key):
-            return False
-        if self.remember is None:
-            return True
+    async def durable_firsts(self, keys: dict[str, bool]) -> dict[str, bool]:
+        """For keys this process has just claimed in its memory, whether the durable cache (other processes,
+        earlier runs) sees each for the first time, as far as it answers within :attr:`wait`
+        (:data:`REPLAY_WAIT`); claimed together, so they wait once. A claim still pending then goes on behind and
+        counts as first; one the database cannot make leaves the process's own memory as the guard (logged).
+        ``keys`` maps each key to whether a replay of it refuses the request: such a key found taken behind is
+        logged and counted as a late replay (:attr:`late_replays`)."""
+        if self.remember is None or not keys:
+            return dict.fromkeys(keys, True)
+        ttl = timedelta(seconds=2 * WINDOW)
+        claims = {key: asyncio.ensure_future(self.remember(key, ttl)) for key in keys}
+        await asyncio.wait(claims.values(), timeout=self.wait)
+        firsts: dict[str, bool] = {}
+        for key, claim in claims.items():
+            if claim.done():
+                firsts[key] = self._claimed(claim)
+                continue
+            log.info("slack: the replay cache is slow: the request goes on, its %s key claimed behind", _kind(key))
+            self.behind.add(claim)
+            claim.add_done_callback(functools.partial(self._claimed_behind, key=key, refuses=keys[key]))
+            firsts[key] = True
+        return firsts
+
+    def _claimed(self, claim: asyncio.Future[bool]) -> bool:
+        """The durable cache's answer, or True (first) when it could not give one (logged)."""
         try:
-            return await self.remember(key, timedelta(seconds=2 * WINDOW))
+            return claim.result()
         except KubewhyError as exc:
             log.warning("slack: the replay cache in the audit database is unavailable: %s", type(exc).__name__)
             return True
+
+    def _claimed_behind(self, claim: asyncio.Future[bool], *, key: str, refuses: bool) -> None:
+        self.behind.discard(claim)
+        if claim.cancelled():
+            log.warning("slack: a %s key's claim in the replay cache was cancelled", _kind(key))
+            return
+        exc = claim.exception()
+        if exc is not None:
+            log.warning("slack: the replay cache in the audit database is unavailable: %s", type(exc).__name__)
+            return
+        if not claim.result() and refuses:
+            self.late_replays += 1
+            log.warning(
+                "slack: a replayed request was detected after the fact: its %s key was already in the replay cache "
+                "(another replica or an earlier run had it), and the request went on before the cache answered",
+                _kind(key),
+            )
 
     @web.middleware
     async def middleware(self, request: web.Request, handler: Handler) -> web.StreamResponse:
@@ -105,13 +158,21 @@ class Gate:
             self.rejected += 1
             log.warning("slack: rejected a request from %s: %s", request.remote, reason)
             return web.json_response({"error": "invalid request"}, status=401)
-        if not await self.first_time_anywhere(self.seen_signatures, "sig:" + request.headers["X-Slack-Signature"]):
+        signature = "sig:" + request.headers["X-Slack-Signature"]
+        delivery = delivery_key(body)
+        retry = request.headers.get("X-Slack-Retry-Num")
+        durable: dict[str, bool] = {}
+        if self.first_time(self.seen_signatures, signature):  # in this process's memory, at once
+            claims = {signature: True}  # key: whether a replay of it refuses the request
+            if self.first_time(self.seen_deliveries, delivery):
+                claims[delivery] = bool(retry)  # a delivery seen before refuses only Slack's retries
+            durable = await self.durable_firsts(claims)
+        if not durable.get(signature):
             self.replays += 1
             log.warning("slack: rejected a replayed request from %s", request.remote)
             return web.json_response({"error": "replayed request"}, status=401)
-        delivery = delivery_key(body)
-        first = await self.first_time_anywhere(self.seen_deliveries, delivery)
-        if not first and request.headers.get("X-Slack-Retry-Num"):
+        first = durable.get(delivery, False)
+        if not first and retry:
             self.retries_dropped += 1
             log.info(
                 "slack: retry %s of a delivery already received; not processed again",
@@ -123,6 +184,11 @@ class Gate:
             log.warning("slack: a signed request with a body that cannot be used (%d bytes): %s", len(body), problem)
             return web.json_response({"error": "malformed body", "reason": problem}, status=400)
         return await handler(request)
+
+
+def _kind(key: str) -> str:
+    """What a replay key is (``sig``, ``event``, ``body``), for the log: never the key itself."""
+    return key.partition(":")[0]
 
 
 def delivery_key(body: bytes) -> str:
