@@ -11,7 +11,8 @@ Posted messages older than :data:`MESSAGE_LIFETIME` are deleted as new ones arri
 (ask again).
 
 A request's key is claimed with the others asked about meanwhile, in one transaction; a batch another replica
-raced is claimed again key by key.
+raced is claimed again key by key. A claim is made whether or not its caller still waits: the Slack gate
+(bot/gate.py, ``REPLAY_WAIT``) waits a short while, then lets the request go on with the claim carrying on behind.
 
 A posted message is readable by this process as soon as :meth:`TrustStore.remember` is called (memory), and durable
 when it returns. The messages remembered at once are written together, in one transaction (a group commit): during
