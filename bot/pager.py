@@ -68,6 +68,8 @@ def incident_blocks(page: Page, runbooks: Sequence[str] = ()) -> list[Block]:
     elif i.details.get("source") == "alertmanager" and not i.details.get("target"):
         labels = ", ".join(f"{k}={v}" for k, v in sorted((i.details.get("labels") or {}).items()))
         out.append(blocks.section(blocks.cut(f"_Its labels name no Kubernetes object:_ {blocks.code(labels, 600)}")))
+    elif page.event == "page" and page.pending:
+        out.append(blocks.section("_Diagnosing: the cause will appear here, the whole report in the thread._"))
     elif page.event == "page" and page.report is None:
         out.append(blocks.section("_The diagnosis could not run; see the thread for updates._"))
     if runbooks:

@@ -166,6 +166,10 @@ class WatchOptions:
     tick: float = 0.25
     refresh_interval: float = 3.0  # re-read open incidents and mutes (acks, resolves, mutes from Slack)
     diagnose_timeout: float = 20.0
+    # seconds a first page waits for its diagnosis; past them it goes out saying so, and the cause is written
+    # into it (and the whole report into its thread) when the diagnosis ends: at 150,000 pods a diagnosis during
+    # the start-up LIST takes longer than the page may (issue 24: the first page within 10 s of start)
+    page_wait: float = 5.0
     claim_stale_after: float = 30.0  # seconds after which a dead replica's unposted claim may be taken over
     drain_timeout: float = 4.0  # on stop: how long pages in flight may take to finish (within the 10 s budget)
     page_size: int = 500
@@ -730,8 +734,31 @@ class Watcher:
             source="watcher",
             summary=f"{rule.id} on {cand.subject}",
         )
-        report = await self._diagnose(incident)
-        page = Page("page", incident, _page_text(incident, cand), report)
+        diagnosis = asyncio.ensure_future(self._diagnose(incident))
+        try:
+            report = await asyncio.wait_for(asyncio.shield(diagnosis), self.options.page_wait)
+        except TimeoutError:
+            report = None
+        except asyncio.CancelledError:
+            diagnosis.cancel()
+            raise
+        pending = report is None and not diagnosis.done()
+        try:
+            await self._post_page(cand, incident, now, report, diagnosis if pending else None)
+        finally:
+            if not diagnosis.done():  # stopped while posting: the diagnosis is not awaited any more
+                diagnosis.cancel()
+
+    async def _post_page(
+        self,
+        cand: Candidate,
+        incident: LedgerIncident,
+        now: datetime,
+        report: Report | None,
+        pending: asyncio.Future[Report | None] | None,
+    ) -> None:
+        """Post the page (with its diagnosis, or saying it follows), save it, then the diagnosis in its thread."""
+        page = Page("page", incident, _page_text(incident, cand), report, pending=pending is not None)
         ts = await self.notifier.post(page)
         self._posted[incident.id] = ts  # kept until saved: a failed save is retried, never posted again
         self.stats["pages"] += 1
@@ -742,6 +769,17 @@ class Watcher:
         cand.incident = updated or incident
         cand.dirty = False
         cand.next_update = cand.thread_at = time.monotonic() + self.options.update_interval
+        if pending is not None:  # the diagnosis came late: its cause into the message, then as below
+            report = await pending
+            if report is None:
+                return
+            details = {**details, "cause": cause_of(report)}
+            late = await self.ledger.change(incident.id, details=details)
+            if late is not None:
+                cand.incident = late
+            current = cand.incident or incident
+            await self.notifier.update(Page("update", current, _page_text(current, cand)), ts)
+            page = Page("page", incident, page.text, report)
         if report is not None:  # the whole diagnosis (evidence, fix buttons) in the thread, once the ts is saved
             await self.notifier.reply(page, ts)
 

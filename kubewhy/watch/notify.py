@@ -28,6 +28,7 @@ class Page:
     incident: LedgerIncident
     text: str
     report: Report | None = None
+    pending: bool = False  # a first page sent before its diagnosis ended: the cause follows (an update)
 
     @property
     def cause(self) -> dict[str, Any] | None:

@@ -67,6 +67,32 @@ async def watchers(cluster: Cluster, slack: SlackDouble, tmp_path: Path) -> Asyn
         await asyncio.wait_for(task, 15)
 
 
+def latest(pages: Pages, post: dict[str, Any], ts: str) -> dict[str, Any]:
+    """A page's message as it is now: its last update, else as posted."""
+    updates = [u for u in pages.updates() if u.get("ts") == ts]
+    return updates[-1] if updates else post
+
+
+async def test_a_page_whose_diagnosis_is_late_goes_out_and_the_cause_follows_in_it(
+    cluster: Cluster, slack: SlackDouble, watchers: Start
+) -> None:
+    pages = Pages(slack)
+    watcher = await watchers()
+    watcher.options.page_wait = 0.0  # no diagnosis is that fast: every page goes out before its cause
+    await cluster.node_ready("node-2", False)
+    await pages.wait(lambda: len(pages.posts()) >= 1, what="the page")
+    page = pages.posts()[0]
+    assert "node-2" in page["text"] and "CRITICAL" in page["text"]
+    assert "Diagnosing: the cause will appear here" in text_of(page) and "Cause:" not in text_of(page)
+    ts = slack.answers("chat.postMessage")[0]["ts"]
+    await pages.wait(lambda: "Cause:" in text_of(latest(pages, page, ts)), what="the cause written into the page")
+    assert "NotReady" in text_of(latest(pages, page, ts))
+    assert "Diagnosing" not in text_of(latest(pages, page, ts))
+    await pages.wait(lambda: any(r["thread_ts"] == ts for r in pages.replies()), what="the report in the thread")
+    await settled(watcher, cluster)
+    assert len(pages.posts()) == 1  # still one page
+
+
 async def test_node_not_ready_pages_once_with_its_diagnosis_and_resolves_in_the_thread(
     cluster: Cluster, slack: SlackDouble, watchers: Start
 ) -> None:
@@ -78,10 +104,12 @@ async def test_node_not_ready_pages_once_with_its_diagnosis_and_resolves_in_the_
     page = pages.posts()[0]
     assert page["channel"] == "#alerts"
     assert "node-2" in page["text"] and "CRITICAL" in page["text"]
-    body = text_of(page)
-    assert "Cause:" in body and "NotReady" in body  # the core's diagnosis, not just the symptom
-    assert "kubewhy_incident_ack" in body and "kubewhy_incident_resolve" in body
     ts = slack.answers("chat.postMessage")[0]["ts"]
+    # the core's diagnosis, not just the symptom (in the page as posted, or written into it when it came late)
+    await pages.wait(lambda: "Cause:" in text_of(latest(pages, page, ts)), what="the cause in the page")
+    body = text_of(latest(pages, page, ts))
+    assert "NotReady" in body
+    assert "kubewhy_incident_ack" in body and "kubewhy_incident_resolve" in body
     # the full report (evidence, fix buttons) is the first reply in its thread
     await pages.wait(lambda: any(r["thread_ts"] == ts for r in pages.replies()), what="the report in the thread")
     await settled(watcher, cluster)  # and nothing more to do: still one page
