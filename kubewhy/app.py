@@ -591,7 +591,7 @@ class Kubewhy:
                 raise SettingsError(
                     "the incident ledger lives in the audit database: unset KUBEWHY_NO_AUDIT (or --no-audit)"
                 )
-            await self._audit.flush()
+            await self._audit.ready()
             self._ledger = compose.build_ledger(self._audit)
         return self._ledger
 
@@ -604,7 +604,7 @@ class Kubewhy:
             if self._audit is None:
                 self._trust = TrustStore()
             else:
-                await self._audit.flush()  # the schema at head first
+                await self._audit.ready()  # the schema at head first (not the records queued)
                 self._trust = TrustStore(self._audit.engine, self._audit.url)
         return self._trust
 

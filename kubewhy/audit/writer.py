@@ -332,6 +332,15 @@ class AuditLog:
         """Start the writer now (otherwise the first record does); migrates and re-imports in the background."""
         self._ensure_started()
 
+    async def ready(self) -> None:
+        """Wait until the writer's start-up work is done (the schema at head, the fallback file and the spool
+        imported), not for the records queued: another store on the same database may be used from then on (the
+        bot's trust store during a storm must not wait behind hundreds of queued records)."""
+        if self._task is None and not self._closed:
+            self._ensure_started()
+        if self._task is not None:
+            await self._ready.wait()
+
     async def flush(self) -> None:
         """Wait until everything queued so far has been written (or sent to the fallback file). Starts the
         writer if nothing has yet, so what the fallback file and the spool hold is imported first (a query that
