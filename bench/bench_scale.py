@@ -18,8 +18,8 @@ Run:  .venv/bin/python bench/bench_scale.py [--pods 150000 --nodes 5000 --failin
 5. **Steady state**: once the double has been quiet for 15 s, the simulator's request counters are reset and read
    again after ``--window`` seconds: the watches and the Lease (the budget, ≤ 15/min), the kubelet sampler's node
    proxy reads and the change log's watches on their own lines. The periodic re-list compare (every 600 s) is
-   outside a 300 s window: its pages are stated as their own per-minute line (the pages of one full LIST, from
-   the start-up's counters).
+   outside a 300 s window: its pages are stated as their own per-minute line, counted with the informer's own
+   ``relist_limit`` (a re-list of a full cache asks for pages of at least a twentieth of it).
 6. **Memory**: the watcher's VmRSS sampled every second through the second run; steady = at the end, peak = VmHWM.
 """
 
@@ -54,7 +54,7 @@ from bench.bench_watch import (  # noqa: E402
     watch_env,
 )
 from kubewhy.watch.engine import WatchOptions  # noqa: E402
-from kubewhy.watch.informer import RELIST_EVERY  # noqa: E402
+from kubewhy.watch.informer import RELIST_EVERY, relist_limit  # noqa: E402
 
 WATCHER_KINDS = ("pods", "nodes", "events", "leases")  # the budget: the watchers' watches (and LISTs) and the Lease
 
@@ -291,7 +291,8 @@ def report(args: argparse.Namespace, r: dict[str, Any]) -> dict[str, Any]:
     sampler = per_min(lambda k: "proxy" in k)
     changes = per_min(lambda k: verb_kind(k)[1] not in WATCHER_KINDS and "proxy" not in k)
     page = WatchOptions.__dataclass_fields__["page_size"].default
-    full_list = -(-r["pods"] // page) + -(-r["nodes"] // page)  # the watchers' pages of one LIST of each
+    pod_page, node_page = relist_limit(page, r["pods"]), relist_limit(page, r["nodes"])
+    full_list = -(-r["pods"] // pod_page) + -(-r["nodes"] // node_page)  # the informers' pages of one re-list
     relist = full_list / (RELIST_EVERY / 60)
     rss_steady = r["steady_rss"].get("VmRSS", 0.0)
     rss_peak = r["steady_rss"].get("VmHWM", 0.0)
@@ -337,7 +338,8 @@ def report(args: argparse.Namespace, r: dict[str, Any]) -> dict[str, Any]:
         f"| steady ({r['window_s']:.0f} s window) | watches + Lease (the budget) | {budget:.1f}/min "
         f"(Lease {lease:.1f}) |",
         f"| steady | periodic re-list compare (every {RELIST_EVERY:.0f} s, not in the window) | {full_list} "
-        f"pages of {page} a re-list: {relist:.1f}/min |",
+        f"pages a re-list ({pod_page:,} pods, {node_page:,} nodes a page, as kubewhy/watch/informer.py asks): "
+        f"{relist:.1f}/min |",
         f"| steady | kubelet sampler (node proxy reads) | {sampler:.1f}/min |",
         f"| steady | change log watches | {changes:.1f}/min |",
         f"| memory | watcher RSS steady (peak) | {rss_steady:.0f} MB ({rss_peak:.0f} MB) |",

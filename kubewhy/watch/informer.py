@@ -67,6 +67,11 @@ RELIST_EVERY = 600.0  # seconds between re-list compares (silent drift)
 RELIST_PAGES = 20
 
 
+def relist_limit(page_size: int, cached: int) -> int:
+    """The page size of a re-list compare of a cache of ``cached`` objects (at most RELIST_PAGES pages)."""
+    return max(page_size, -(-cached // RELIST_PAGES))
+
+
 def _older(version: str, than: str) -> bool:
     """``version`` is before ``than`` (resourceVersions are opaque, but etcd's, like the simulator's, are
     increasing integers: compare only those)."""
@@ -155,7 +160,7 @@ class Informer:
         version = ""
         limit = self.page_size if self.cache else 1  # without a cache only the version matters: one object
         if in_place:
-            limit = max(limit, -(-len(self.items) // RELIST_PAGES))
+            limit = relist_limit(limit, len(self.items))
         while True:
             try:
                 page = await self.source.list_page(self.kind, self.namespace, limit=limit, continue_token=token)
@@ -293,4 +298,4 @@ class Informer:
                 log.exception("%s: listener failed on %s %s", self.kind, change.type, change.key)
 
 
-__all__ = ["Change", "Gone", "Informer", "InformerStats", "Key", "key_of"]
+__all__ = ["Change", "Gone", "Informer", "InformerStats", "Key", "key_of", "relist_limit"]
