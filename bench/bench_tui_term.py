@@ -67,7 +67,9 @@ class Pane:
         t0 = time.perf_counter()
         subprocess.run(
             ["tmux", "-L", self.server, "-f", "/dev/null", "new-session", "-d", "-s", self.name]
-            + ["-x", str(self.size[0]), "-y", str(self.size[1]), f"env {exports} {command}"],
+            # the pane's size is the terminal's: a COLUMNS or LINES inherited by the tmux server (pytest's, a CI
+            # shell's) would make Textual draw 80 columns in a 160-column pane
+            + ["-x", str(self.size[0]), "-y", str(self.size[1]), f"env -u COLUMNS -u LINES {exports} {command}"],
             check=True,
             timeout=30,
         )

@@ -135,10 +135,16 @@ async def test_a_diagnosis_in_the_watchers_process_takes_the_samplers_readings(
         )
         try:
             await pages.wait(lambda: bool(pages.posts()), timeout=60, what="the throttling page")
-            report = await box[0].app.diagnose(Target("Pod", "server-7b6f4c9d8c-jhk7g", "q10"), source="slack")
-            found = next(f for f in report.findings if f.id == "cpu-throttling")
-            evidence = " ".join(found.evidence)
-            assert re.search(r"between the kubelet sampler's last two readings, 1\ds apart", evidence), evidence
+            evidence = ""
+            for _ in range(30):  # the page can go out before its readings are stored: ask until they are
+                report = await box[0].app.diagnose(Target("Pod", "server-7b6f4c9d8c-jhk7g", "q10"), source="slack")
+                found = next(f for f in report.findings if f.id == "cpu-throttling")
+                evidence = " ".join(found.evidence)
+                if "sampler's last two readings" in evidence:
+                    break
+                await asyncio.sleep(1)
+            apart = re.search(r"between the kubelet sampler's last two readings, (\d+)s apart", evidence)
+            assert apart is not None and int(apart.group(1)) >= 10, evidence  # 10 s or more under a loaded CI
             assert "62%" in evidence, evidence
         finally:
             stop.set()
